@@ -1,0 +1,19 @@
+"""The accounting kernel (ISO 14083 / GLEC v3): chain elements + factors -> emissions."""
+
+from greenstream.accounting.kernel import (
+    ReferenceTables,
+    compute_lazy,
+    modelled_intensity_ttw_kg_per_tkm,
+    shipments_lazy,
+    transport_activity_tkm,
+    trip_emissions,
+)
+
+__all__ = [
+    "ReferenceTables",
+    "compute_lazy",
+    "modelled_intensity_ttw_kg_per_tkm",
+    "shipments_lazy",
+    "transport_activity_tkm",
+    "trip_emissions",
+]

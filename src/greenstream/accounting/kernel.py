@@ -1,0 +1,802 @@
+"""The accounting kernel: chain elements + factor registry -> emissions (ISO 14083 / GLEC v3).
+
+Every emission figure greenstream reports comes out of :func:`compute_lazy`. It is a composition of
+Polars expressions over whole columns (no per-row Python) and is reused by the CLI, the Python API,
+the explain sheet and, later, the streaming and distributed executors.
+
+Method per transport chain element (TCE), first present wins (docs/data-contract.md):
+
+1. ``trip_id``  -> *primary*: the trip's measured energy x energy-carrier factors, allocated to the
+   TCEs on that trip by tonne-km (ISO 14083:2023 5.6; GLEC v3 allocation by tkm).
+2. ``toc_id``   -> *toc*: tkm x the TOC's WTW / TTW intensity (ISO 14083 5.4; iLEAP TCE).
+3. ``vehicle`` with ``load_factor`` -> *modelled*: the class's load-dependent per-vehicle-km curve
+   (DESNZ 0 % / 100 % laden), plus empty running at the empty factor, divided by the payload carried.
+4. ``vehicle`` alone, or nothing -> *default*: the class's (or the mode default's) average-laden
+   intensity, which already includes typical loads and empty running (never divided by LF again).
+
+Hub rows: ``hoc_id`` -> *hoc* (mass leaving the hub x HOC intensity, ISO 14083 5.5), else the
+registry default for the hub type (*default*).
+
+Numbers: WTT = WTW - TTW everywhere; distances actual / sfd as given, GCD times the mode's distance
+adjustment factor (air: GCD + 95 km); transport activity tkm = mass_kg / 1000 x distance_used_km.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from importlib import resources
+from typing import Final
+
+import polars as pl
+
+from greenstream.accounting.lookups import FactorCatalogue, Lookup
+from greenstream.accounting.schema import (
+    DISTANCE_BASES,
+    HOC_COLUMNS,
+    LEG_COLUMNS,
+    METHODS,
+    MODES,
+    RESULT_COLUMNS,
+    TOC_COLUMNS,
+    TRIP_COLUMNS,
+    conform,
+)
+from greenstream.factors import Registry
+from greenstream.geo import Gazetteer, distance_adjustment_table, great_circle_distance_km
+
+KG_PER_TONNE = 1000.0  # SI definition
+MJ_PER_KWH = 3.6  # SI definition: 1 kWh = 3.6 MJ
+
+METHOD_ENUM: Final = pl.Enum(list(METHODS))
+PRIMARY, TOC, HOC, MODELLED, DEFAULT = range(len(METHODS))
+UNIT_ENUM: Final = pl.Enum(["kg CO2e/tkm", "kg CO2e/t"])
+MODE_ENUM: Final = pl.Enum(list(MODES))
+BASIS_ENUM: Final = pl.Enum(list(DISTANCE_BASES))
+BASIS_INDEX: Final = {b: i for i, b in enumerate(DISTANCE_BASES)}
+
+# Relative difference between chargeable and actual mass above which we warn (rounding noise below).
+CHARGEABLE_MASS_TOLERANCE = 0.01
+WARNINGS: Final = (
+    "chargeable_mass_kg differs from mass_kg by more than 1 %: emissions use the actual gross "
+    "mass (ISO 14083 5.4), never the billed (e.g. volumetric) mass",
+    "explicit empty return leg next to a default intensity that already includes empty running: "
+    "double counting",
+    "great-circle distance used where the factor assumes the shortest feasible distance "
+    "(adjusted by the mode's distance adjustment factor, see distance_adjustment)",
+    "load_factor ignored: this vehicle class has no load-dependent curve; its average-laden "
+    "intensity is used",
+    "empty_distance_factor ignored without load_factor: the default intensity already includes "
+    "average empty running",
+)
+
+
+def warning_texts() -> pl.Series:
+    """Text of every combination of warning flags (bit i = WARNINGS[i]); index 0 is null."""
+    texts: list[str | None] = [None]
+    for mask in range(1, 1 << len(WARNINGS)):
+        texts.append("; ".join(w for i, w in enumerate(WARNINGS) if mask & (1 << i)))
+    return pl.Series("warnings", texts, dtype=pl.String).cast(pl.Categorical)
+
+
+def load_uncertainty_table() -> pl.DataFrame:
+    """Relative half-widths of the WTW uncertainty band per method (labelled assumptions)."""
+    path = resources.files("greenstream.accounting").joinpath("data/uncertainty.csv")
+    with resources.as_file(path) as p:
+        return pl.read_csv(p).select("method", "relative_half_width")
+
+
+@dataclass(frozen=True)
+class Lookups:
+    """The reference data of one job as small lookup tables (built once, see ReferenceTables).
+
+    ``entries`` stacks every constant intensity a row can take (TOCs, HOCs, vehicle classes,
+    ambient and refrigerated hub defaults) so that a row needs one index and one gather per value.
+    """
+
+    factor_ids: pl.Series
+    factor_sources: pl.Series
+    modes: Lookup  # by mode: default classes, distance adjustment, the Enum value
+    tocs: Lookup
+    hocs: Lookup
+    classes: Lookup
+    hub_types: Lookup
+    trip_energy: pl.DataFrame  # trip_id, wtw_kg, ttw_kg, fcode, energy (per-job tkm added later)
+    entries: pl.DataFrame  # wtw, ttw, fcode, primary
+    offsets: dict[str, int]
+    uncertainty: pl.Series  # relative half-width, indexed by method code
+
+
+def _entry_rows(
+    frame: pl.DataFrame, wtw: str, ttw: str, fcode: str, primary: pl.Expr
+) -> pl.DataFrame:
+    return frame.select(
+        pl.col(wtw).cast(pl.Float64).alias("wtw"),
+        pl.col(ttw).cast(pl.Float64).alias("ttw"),
+        pl.col(fcode).cast(pl.UInt32).alias("fcode"),
+        primary.alias("primary"),
+    )
+
+
+@dataclass(frozen=True)
+class ReferenceTables:
+    """Everything the kernel looks up besides the legs: registry, places, TOCs, HOCs, trips."""
+
+    registry: Registry = field(default_factory=Registry.builtin)
+    gazetteer: Gazetteer = field(default_factory=Gazetteer.builtin)
+    tocs: pl.DataFrame | None = None
+    hocs: pl.DataFrame | None = None
+    trips: pl.DataFrame | None = None
+
+    @property
+    def factor_set_version(self) -> str:
+        return self.registry.version
+
+    @cached_property
+    def lookups(self) -> Lookups:
+        cat = FactorCatalogue()
+        reg = self.registry
+        mode_index = {m: i for i, m in enumerate(MODES)}
+
+        # vehicle classes: average-laden intensity + load curve where published
+        curves = reg.load_curves().select(
+            "vehicle_class",
+            pl.col("ttw_kg_per_vkm_empty").alias("curve_empty"),
+            pl.col("ttw_kg_per_vkm_full").alias("curve_full"),
+            pl.col("payload_max_t").alias("curve_payload_t"),
+            pl.col("wtt_per_ttw").alias("curve_wtt_per_ttw"),
+            pl.col("factor_id").alias("curve_factor_id"),
+            pl.col("factor_source").alias("curve_factor_source"),
+        )
+        cf = reg.transport_intensities().join(
+            curves, on="vehicle_class", how="left", maintain_order="left"
+        )
+        cf = cf.with_columns(
+            cat.codes(cf["factor_id"].to_list(), cf["factor_source"].to_list()).alias("fcode"),
+            cat.codes(cf["curve_factor_id"].to_list(), cf["curve_factor_source"].to_list()).alias(
+                "curve_fcode"
+            ),
+        ).unique(subset="vehicle_class", keep="first", maintain_order=True)
+        classes = Lookup.from_frame(
+            cf.select(
+                "vehicle_class",
+                "curve_empty",
+                "curve_full",
+                "curve_payload_t",
+                "curve_wtt_per_ttw",
+                "curve_fcode",
+            ),
+            "vehicle_class",
+        )
+        class_index = {k: i for i, k in enumerate(classes.keys.to_list())}
+
+        # modes: default classes (refrigerated rows use "<default>_reefer" where the registry
+        # has it, e.g. DESNZ refrigerated HGVs) and the distance adjustment factor
+        defaults = dict(reg.mode_defaults().select("mode", "vehicle_class").iter_rows())
+        daf = {r["mode"]: r for r in distance_adjustment_table().to_dicts()}
+        modes = Lookup.from_frame(
+            pl.DataFrame(
+                {
+                    "mode": list(MODES),
+                    "mode_value": pl.Series(list(MODES), dtype=MODE_ENUM),
+                    "default_ambient": [class_index.get(defaults.get(m, "")) for m in MODES],
+                    "default_refrigerated": [
+                        class_index.get(
+                            f"{defaults.get(m, '')}_reefer", class_index.get(defaults.get(m, ""))
+                        )
+                        for m in MODES
+                    ],
+                    "daf_mult": [float(daf[m]["multiplier"]) if m in daf else 1.0 for m in MODES],
+                    "daf_add": [float(daf[m]["add_km"]) if m in daf else 0.0 for m in MODES],
+                },
+                schema_overrides={"default_ambient": pl.UInt32, "default_refrigerated": pl.UInt32},
+            ).with_columns(
+                pl.format(
+                    "great-circle distance x {} + {} km ({} distance adjustment factor)",
+                    "daf_mult",
+                    "daf_add",
+                    "mode",
+                )
+                .cast(pl.Categorical)
+                .alias("daf_text")
+            ),
+            "mode",
+        )
+
+        tocs = (
+            conform((self.tocs if self.tocs is not None else pl.DataFrame()).lazy(), TOC_COLUMNS)
+            .collect()
+            .unique(subset="toc_id", keep="first", maintain_order=True)
+        )
+        tocs = tocs.with_columns(
+            cat.codes(
+                [f"toc:{t}" for t in tocs["toc_id"]],
+                [
+                    f"TOC {t} (carrier-supplied intensity{': ' + d if d else ''})"
+                    for t, d in zip(tocs["toc_id"], tocs["description"], strict=True)
+                ],
+            ).alias("fcode"),
+            pl.col("mode")
+            .replace_strict(mode_index, default=None, return_dtype=pl.UInt32)
+            .alias("mode_i"),
+        )
+        hocs = (
+            conform((self.hocs if self.hocs is not None else pl.DataFrame()).lazy(), HOC_COLUMNS)
+            .collect()
+            .unique(subset="hoc_id", keep="first", maintain_order=True)
+        )
+        hocs = hocs.with_columns(
+            cat.codes(
+                [f"hoc:{h}" for h in hocs["hoc_id"]],
+                [
+                    f"HOC {h} (operator-supplied intensity{': ' + d if d else ''})"
+                    for h, d in zip(hocs["hoc_id"], hocs["description"], strict=True)
+                ],
+            ).alias("fcode")
+        )
+
+        # hub defaults; a refrigerated hub with no own default takes the ambient one, and says so
+        hub = reg.hub_defaults()
+        amb = hub.filter(pl.col("temperature_control") == "ambient").unique(
+            "hub_type", maintain_order=True
+        )
+        ref_rows = {
+            r["hub_type"]: r
+            for r in hub.filter(pl.col("temperature_control") == "refrigerated").to_dicts()
+        }
+        ambient_rows = amb.to_dicts()
+        refrigerated_rows = [
+            ref_rows.get(a["hub_type"])
+            or {
+                **a,
+                "factor_source": f"{a['factor_source']} (ambient value; no refrigerated default)",
+            }
+            for a in ambient_rows
+        ]
+        hub_frames = []
+        for rows in (ambient_rows, refrigerated_rows):
+            frame = pl.DataFrame(rows)
+            hub_frames.append(
+                frame.with_columns(
+                    cat.codes(frame["factor_id"].to_list(), frame["factor_source"].to_list()).alias(
+                        "fcode"
+                    )
+                )
+            )
+        hub_types = Lookup.from_frame(amb.select("hub_type").with_row_index("i"), "hub_type")
+
+        no = pl.lit(False)
+        entries = pl.concat(
+            [
+                _entry_rows(
+                    tocs,
+                    "intensity_wtw_kg_per_tkm",
+                    "intensity_ttw_kg_per_tkm",
+                    "fcode",
+                    pl.col("data_type").fill_null("secondary") == "primary",
+                ),
+                _entry_rows(
+                    hocs,
+                    "intensity_wtw_kg_per_t",
+                    "intensity_ttw_kg_per_t",
+                    "fcode",
+                    pl.col("data_type").fill_null("secondary") == "primary",
+                ),
+                _entry_rows(
+                    cf, "intensity_wtw_kg_per_tkm", "intensity_ttw_kg_per_tkm", "fcode", no
+                ),
+                _entry_rows(
+                    hub_frames[0], "intensity_wtw_kg_per_t", "intensity_ttw_kg_per_t", "fcode", no
+                ),
+                _entry_rows(
+                    hub_frames[1], "intensity_wtw_kg_per_t", "intensity_ttw_kg_per_t", "fcode", no
+                ),
+            ]
+        )
+        offsets = {"toc": 0, "hoc": tocs.height}
+        offsets["class"] = offsets["hoc"] + hocs.height
+        offsets["hub_ambient"] = offsets["class"] + cf.height
+        offsets["hub_refrigerated"] = offsets["hub_ambient"] + len(ambient_rows)
+
+        trips_frame = conform(
+            (self.trips if self.trips is not None else pl.DataFrame()).lazy(), TRIP_COLUMNS
+        )
+        per_trip = trip_emissions(trips_frame, reg).collect()
+        per_trip = per_trip.with_columns(
+            cat.codes(
+                per_trip["trip_factor_id"].to_list(), per_trip["trip_factor_source"].to_list()
+            ).alias("fcode")
+        ).select(
+            "trip_id",
+            pl.col("trip_co2e_wtw_kg").alias("wtw_kg"),
+            pl.col("trip_co2e_ttw_kg").alias("ttw_kg"),
+            "fcode",
+            pl.col("trip_energy").alias("energy"),
+        )
+
+        unc = dict(load_uncertainty_table().iter_rows())
+        ids, sources = cat.series()
+        return Lookups(
+            factor_ids=ids,
+            factor_sources=sources,
+            modes=modes,
+            tocs=Lookup.from_frame(tocs.select("toc_id", "mode_i"), "toc_id"),
+            hocs=Lookup.from_frame(hocs.select("hoc_id").with_row_index("i"), "hoc_id"),
+            classes=classes,
+            hub_types=hub_types,
+            trip_energy=per_trip,
+            entries=entries,
+            offsets=offsets,
+            uncertainty=pl.Series("u", [float(unc[m]) for m in METHODS], dtype=pl.Float64),
+        )
+
+
+def trip_emissions(trips: pl.LazyFrame, registry: Registry) -> pl.LazyFrame:
+    """Energy x emission factor per trip record, summed per trip (GLEC v3 energy-based method).
+
+    Explicit ``ef_*_kg_per_unit`` columns override the registry, as an iLEAP EnergyCarrier's
+    emission factors do. Electricity takes the grid factor of ``grid_region`` (WTW; TTW = 0 since a
+    battery-electric vehicle emits nothing in operation, ISO 14083 / GLEC v3).
+    """
+    fuel = registry.fuel_factors().select(
+        "energy_carrier",
+        "energy_unit",
+        pl.col("ef_wtw_kg_per_unit").alias("__fuel_wtw"),
+        pl.col("ef_ttw_kg_per_unit").alias("__fuel_ttw"),
+        pl.col("factor_id").alias("__fuel_factor_id"),
+        pl.col("factor_source").alias("__fuel_source"),
+    )
+    grid = registry.grid_factor_lookup().select(
+        "grid_region",
+        pl.col("ef_wtw_kg_per_kwh").alias("__grid_wtw"),
+        pl.col("factor_id").alias("__grid_factor_id"),
+        pl.col("factor_source").alias("__grid_source"),
+    )
+    is_electricity = pl.col("energy_carrier") == "electricity"
+    kwh_per_unit = (
+        pl.when(pl.col("energy_unit") == "kWh")
+        .then(1.0)
+        .when(pl.col("energy_unit") == "MJ")
+        .then(1.0 / MJ_PER_KWH)
+        .otherwise(None)
+    )
+    explicit = pl.col("ef_wtw_kg_per_unit").is_not_null()
+    ef_wtw = (
+        pl.when(explicit)
+        .then(pl.col("ef_wtw_kg_per_unit"))
+        .when(is_electricity)
+        .then(pl.col("__grid_wtw") * kwh_per_unit)
+        .otherwise(pl.col("__fuel_wtw"))
+    )
+    ef_ttw = (
+        pl.when(pl.col("ef_ttw_kg_per_unit").is_not_null())
+        .then(pl.col("ef_ttw_kg_per_unit"))
+        .when(is_electricity)
+        .then(0.0)
+        .otherwise(pl.col("__fuel_ttw"))
+    )
+    source = (
+        pl.when(explicit)
+        .then(pl.concat_str(pl.lit("explicit factor in TRIPS for "), pl.col("energy_carrier")))
+        .when(is_electricity)
+        .then(pl.col("__grid_source"))
+        .otherwise(pl.col("__fuel_source"))
+    )
+    return (
+        trips.join(fuel.lazy(), on=["energy_carrier", "energy_unit"], how="left")
+        .join(grid.lazy(), on="grid_region", how="left")
+        .with_columns(
+            (pl.col("energy_amount") * ef_wtw).alias("__e_wtw"),
+            (pl.col("energy_amount") * ef_ttw).alias("__e_ttw"),
+            source.alias("__e_source"),
+        )
+        .with_columns(
+            pl.when(explicit)
+            .then(pl.lit("explicit:trips"))
+            .when(is_electricity)
+            .then(pl.col("__grid_factor_id"))
+            .otherwise(pl.col("__fuel_factor_id"))
+            .alias("__e_factor_id")
+        )
+        .group_by("trip_id", maintain_order=True)
+        .agg(
+            pl.col("__e_factor_id").unique().sort().str.join(" + ").alias("trip_factor_id"),
+            pl.col("__e_wtw").sum().alias("trip_co2e_wtw_kg"),
+            pl.col("__e_ttw").sum().alias("trip_co2e_ttw_kg"),
+            pl.concat_str(
+                pl.col("energy_amount").round(6).cast(pl.String),
+                pl.lit(" "),
+                pl.col("energy_unit"),
+                pl.lit(" "),
+                pl.col("energy_carrier"),
+            )
+            .str.join(" + ")
+            .alias("trip_energy"),
+            pl.format(
+                "measured energy allocated by tonne-km (ISO 14083 5.6); factors: {}",
+                pl.col("__e_source").unique().sort().str.join("; "),
+            ).alias("trip_factor_source"),
+        )
+    )
+
+
+# Column expressions (pure; each takes and returns columns)
+
+
+def transport_activity_tkm(mass_kg: pl.Expr, distance_km: pl.Expr) -> pl.Expr:
+    """Transport activity of a TCE in tonne-km: mass (t) x distance (km). ISO 14083 5.4; iLEAP TCE.
+
+    iLEAP's worked example: 230 kg over 700 km is 161 tkm.
+    """
+    return mass_kg / KG_PER_TONNE * distance_km
+
+
+def modelled_intensity_ttw_kg_per_tkm(
+    empty_kg_per_vkm: pl.Expr,
+    full_kg_per_vkm: pl.Expr,
+    payload_max_t: pl.Expr,
+    load_factor: pl.Expr,
+    empty_distance_factor: pl.Expr,
+) -> pl.Expr:
+    """TTW intensity of a vehicle at a load factor, with empty running (GLEC modelled approach).
+
+    Per loaded vehicle-km the vehicle emits the DESNZ curve interpolated linearly between 0 % and
+    100 % laden (DESNZ 2025 publishes 0/50/100 %; the 50 % point lies on that line). Each loaded
+    km brings EDF / (1 - EDF) empty km at the 0 % point. The tonne-km carried per loaded km is
+    payload_max x LF, so::
+
+        I = (f(LF) + EDF / (1 - EDF) x f(0)) / (payload_max x LF)
+
+    With LF = 1 and EDF = 0 this gives back DESNZ's 100 %-laden tkm factor exactly.
+    """
+    at_load = empty_kg_per_vkm + load_factor * (full_kg_per_vkm - empty_kg_per_vkm)
+    empty_km_per_loaded_km = empty_distance_factor / (1.0 - empty_distance_factor)
+    return (at_load + empty_km_per_loaded_km * empty_kg_per_vkm) / (payload_max_t * load_factor)
+
+
+def resolve_places(legs: pl.LazyFrame, gazetteer: Gazetteer) -> Lookup:
+    """Unique origin/destination strings -> coordinates, as a lookup (resolved rows only)."""
+    queries = (
+        pl.concat(
+            [
+                legs.select(pl.col("origin").alias("query")),
+                legs.select(pl.col("destination").alias("query")),
+            ]
+        )
+        .drop_nulls()
+        .unique()
+        .collect()
+        .get_column("query")
+    )
+    if queries.len() == 0:
+        return Lookup.from_frame(
+            pl.DataFrame(schema={"query": pl.String, "lat": pl.Float64, "lon": pl.Float64}),
+            "query",
+        )
+    resolved = gazetteer.resolve(queries).filter(pl.col("resolved"))
+    return Lookup.from_frame(resolved.select("query", "lat", "lon"), "query")
+
+
+def _with_activity(
+    lf: pl.LazyFrame, lk: Lookups, input_columns: list[str], places: Lookup | None
+) -> pl.LazyFrame:
+    """Indices into the lookups, distance used (ISO 14083 5.4, 5.4.4) and transport activity."""
+
+    # 1. keys -> indices into the small tables (one hash per key column present in the input)
+    def index(lookup: Lookup, column: str) -> pl.Expr:
+        if column not in input_columns:
+            return pl.lit(None, dtype=pl.UInt32)
+        return lookup.index(pl.col(column))
+
+    lf = lf.with_columns(
+        (pl.col("hoc_id").is_not_null() | pl.col("hub_type").is_not_null()).alias("__is_hub"),
+        (pl.col("temperature_control") == "refrigerated").fill_null(False).alias("__reefer"),
+        index(lk.modes, "mode").alias("__mode_given"),
+        index(lk.tocs, "toc_id").alias("__toc_i"),
+        index(lk.hocs, "hoc_id").alias("__hoc_i"),
+        index(lk.classes, "vehicle").alias("__veh_i"),
+        index(lk.hub_types, "hub_type").alias("__hub_i"),
+        (
+            pl.col("distance_basis").replace_strict(
+                BASIS_INDEX, default=None, return_dtype=pl.UInt8
+            )
+            if "distance_basis" in input_columns
+            else pl.lit(None, dtype=pl.UInt8)
+        ).alias("__basis_given"),
+    )
+    # The mode may come from the TOC (an iLEAP TCE carries a tocId, not a mode).
+    lf = lf.with_columns(
+        pl.coalesce("__mode_given", lk.tocs.value("mode_i", pl.col("__toc_i"))).alias("__mode_i")
+    )
+    mi = pl.col("__mode_i")
+    hub = pl.col("__is_hub")
+    default_class = (
+        pl.when(pl.col("__reefer"))
+        .then(lk.modes.value("default_refrigerated", mi))
+        .otherwise(lk.modes.value("default_ambient", mi))
+    )
+    # 2. distance (ISO 14083 5.4, 5.4.4)
+    if places is not None and len(places) > 0:
+        o = places.index(pl.col("origin"))
+        d = places.index(pl.col("destination"))
+        gcd = great_circle_distance_km(
+            places.value("lat", o),
+            places.value("lon", o),
+            places.value("lat", d),
+            places.value("lon", d),
+        )
+    else:
+        gcd = pl.lit(None, dtype=pl.Float64)
+    given = pl.col("distance_km").is_not_null()
+    basis = (
+        pl.when(hub)
+        .then(None)
+        .when(given)
+        .then(pl.col("__basis_given").fill_null(BASIS_INDEX["actual"]))
+        .otherwise(BASIS_INDEX["gcd"])
+        .cast(pl.UInt8)
+    )
+    lf = lf.with_columns(
+        pl.coalesce("__veh_i", default_class).alias("__class_i"),
+        basis.alias("__basis"),
+        pl.when(given).then(pl.col("distance_km")).otherwise(gcd).alias("__d_raw"),
+        pl.lit(pl.Series(list(MODES), dtype=MODE_ENUM)).gather(mi).alias("mode"),
+    )
+    is_gcd = pl.col("__basis") == BASIS_INDEX["gcd"]
+    lf = lf.with_columns(
+        pl.when(hub)
+        .then(0.0)
+        .when(is_gcd)
+        .then(
+            pl.col("__d_raw") * lk.modes.value("daf_mult", mi).fill_null(1.0)
+            + lk.modes.value("daf_add", mi).fill_null(0.0)
+        )
+        .otherwise(pl.col("__d_raw"))
+        .alias("distance_used_km"),
+        pl.when(is_gcd).then(lk.modes.value("daf_text", mi)).alias("distance_adjustment"),
+        pl.lit(pl.Series(DISTANCE_BASES, dtype=BASIS_ENUM))
+        .gather(pl.col("__basis"))
+        .alias("distance_basis"),
+    )
+    ci = pl.col("__class_i")
+    lf = lf.with_columns(
+        pl.when(hub)
+        .then(0.0)
+        .otherwise(transport_activity_tkm(pl.col("mass_kg"), pl.col("distance_used_km")))
+        .alias("transport_activity_tkm"),
+        lk.classes.value("curve_full", ci).alias("__curve_full"),
+    )
+    return lf
+
+
+def _trip_lookup(
+    lf: pl.LazyFrame, lk: Lookups, input_columns: list[str], places: Lookup | None
+) -> Lookup:
+    """Per trip: measured emissions and the tonne-km of its TCEs in this batch (a pre-pass).
+
+    The trip intensity (kg CO2e per tkm) is the trip's emissions over the sum of tkm of every TCE
+    on it, so each TCE gets tkm_i / sum(tkm) of the trip (ISO 14083 5.6): shares add up to the trip.
+    """
+    energy = lk.trip_energy
+    if "trip_id" not in input_columns or energy.height == 0:
+        return Lookup.from_frame(
+            energy.with_columns(
+                pl.lit(None, dtype=pl.Float64).alias("trip_tkm"),
+                pl.lit(None, dtype=pl.Float64).alias("wtw_per_tkm"),
+                pl.lit(None, dtype=pl.Float64).alias("ttw_per_tkm"),
+            ),
+            "trip_id",
+        )
+    on_trips = lf.filter(pl.col("trip_id").is_not_null())
+    tkm = (
+        _with_activity(on_trips, lk, input_columns, places)
+        .filter(~pl.col("__is_hub"))
+        .group_by("trip_id")
+        .agg(pl.col("transport_activity_tkm").sum().alias("trip_tkm"))
+        .collect()
+    )
+    per_trip = energy.join(tkm, on="trip_id", how="left").with_columns(
+        (pl.col("wtw_kg") / pl.col("trip_tkm")).alias("wtw_per_tkm"),
+        (pl.col("ttw_kg") / pl.col("trip_tkm")).alias("ttw_per_tkm"),
+    )
+    return Lookup.from_frame(per_trip, "trip_id")
+
+
+def compute_lazy(
+    legs: pl.LazyFrame, tables: ReferenceTables, *, keep_intermediate: bool = False
+) -> pl.LazyFrame:
+    """Emissions of every chain element: the input rows plus :data:`RESULT_COLUMNS`.
+
+    ``legs`` must have passed :func:`greenstream.pipeline.validate` (the kernel trusts its
+    inputs; the io layer turns bad rows into row-level errors first). ``keep_intermediate`` keeps
+    the ``__``-prefixed working columns (trip totals, curve points, ...) for the calculation sheet.
+    """
+    lk = tables.lookups
+    off = lk.offsets
+    input_columns = legs.collect_schema().names()
+    lf = conform(legs, LEG_COLUMNS)
+    if "tce_id" not in input_columns:
+        lf = lf.with_columns(
+            pl.format(
+                "{}-{}", "shipment_id", pl.int_range(1, pl.len() + 1).over("shipment_id")
+            ).alias("tce_id")
+        )
+    has_places = bool({"origin", "destination"} & set(input_columns))
+    places = resolve_places(lf, tables.gazetteer) if has_places else None
+    trips = _trip_lookup(lf, lk, input_columns, places)
+    lf = _with_activity(lf, lk, input_columns, places).with_columns(
+        (
+            trips.index(pl.col("trip_id"))
+            if "trip_id" in input_columns
+            else pl.lit(None, dtype=pl.UInt32)
+        ).alias("__trip_i")
+    )
+    hub = pl.col("__is_hub")
+    ci = pl.col("__class_i")
+
+    # 3. method (docs/decisions/0001-accounting-methods.md) and the constant-intensity entry
+    method = (
+        pl.when(hub)
+        .then(pl.when(pl.col("__hoc_i").is_not_null()).then(HOC).otherwise(DEFAULT))
+        .when(pl.col("trip_id").is_not_null())
+        .then(PRIMARY)
+        .when(pl.col("toc_id").is_not_null())
+        .then(TOC)
+        .when(pl.col("load_factor").is_not_null() & pl.col("__curve_full").is_not_null())
+        .then(MODELLED)
+        .otherwise(DEFAULT)
+        .cast(pl.UInt8)
+    )
+    lf = lf.with_columns(method.alias("__m"))
+    m = pl.col("__m")
+    is_primary = m == PRIMARY
+    entry = (
+        pl.when(m == TOC)
+        .then(pl.col("__toc_i") + off["toc"])
+        .when(m == HOC)
+        .then(pl.col("__hoc_i") + off["hoc"])
+        .when(hub)
+        .then(
+            pl.col("__hub_i")
+            + pl.when(pl.col("__reefer"))
+            .then(off["hub_refrigerated"])
+            .otherwise(off["hub_ambient"])
+        )
+        .when(m == DEFAULT)
+        .then(ci + off["class"])
+        .cast(pl.UInt32)
+    )
+    ri = pl.col("__trip_i")
+    lf = lf.with_columns(entry.alias("__entry"))
+    e = pl.col("__entry")
+    ent = lk.entries
+
+    # 4. intensities (kg CO2e per tkm, or per t for hubs) and emissions
+    is_modelled = m == MODELLED
+    lf = lf.with_columns(
+        pl.when(is_modelled)
+        .then(
+            modelled_intensity_ttw_kg_per_tkm(
+                lk.classes.value("curve_empty", ci),
+                pl.col("__curve_full"),
+                lk.classes.value("curve_payload_t", ci),
+                pl.col("load_factor"),
+                pl.col("empty_distance_factor").fill_null(0.0),
+            )
+        )
+        .alias("__modelled_ttw"),
+    )
+    modelled_ttw = pl.col("__modelled_ttw")
+    lf = lf.with_columns(
+        pl.when(is_primary)
+        .then(trips.value("wtw_per_tkm", ri))
+        .when(is_modelled)
+        .then(modelled_ttw * (1.0 + lk.classes.value("curve_wtt_per_ttw", ci)))
+        .otherwise(pl.lit(ent["wtw"]).gather(e))
+        .alias("__i_wtw"),
+        pl.when(is_primary)
+        .then(trips.value("ttw_per_tkm", ri))
+        .when(is_modelled)
+        .then(modelled_ttw)
+        .otherwise(pl.lit(ent["ttw"]).gather(e))
+        .alias("__i_ttw"),
+        pl.when(is_primary)
+        .then(trips.value("fcode", ri))
+        .when(is_modelled)
+        .then(lk.classes.value("curve_fcode", ci))
+        .otherwise(pl.lit(ent["fcode"]).gather(e))
+        .alias("__fcode"),
+        (is_primary | pl.lit(ent["primary"]).gather(e).fill_null(False)).alias("primary_data"),
+        pl.lit(lk.uncertainty).gather(m).alias("__u"),
+    )
+    activity = (
+        pl.when(hub)
+        .then(pl.col("mass_kg") / KG_PER_TONNE)
+        .otherwise(pl.col("transport_activity_tkm"))
+    )
+    lf = lf.with_columns(
+        (activity * pl.col("__i_wtw")).alias("co2e_wtw_kg"),
+        (activity * pl.col("__i_ttw")).alias("co2e_ttw_kg"),
+    ).with_columns(
+        (pl.col("co2e_wtw_kg") - pl.col("co2e_ttw_kg")).alias("co2e_wtt_kg"),
+        (pl.col("co2e_wtw_kg") * (1.0 - pl.col("__u"))).alias("co2e_wtw_low_kg"),
+        (pl.col("co2e_wtw_kg") * (1.0 + pl.col("__u"))).alias("co2e_wtw_high_kg"),
+        pl.col("__i_wtw").alias("intensity_wtw_kg_per_unit"),
+        pl.when(hub)
+        .then(pl.lit("kg CO2e/t", dtype=UNIT_ENUM))
+        .otherwise(pl.lit("kg CO2e/tkm", dtype=UNIT_ENUM))
+        .alias("intensity_unit"),
+        pl.lit(pl.Series(METHODS, dtype=METHOD_ENUM)).gather(m).alias("method"),
+        pl.lit(lk.factor_ids).gather(pl.col("__fcode")).alias("factor_id"),
+        pl.lit(lk.factor_sources).gather(pl.col("__fcode")).alias("factor_source"),
+        pl.lit(tables.factor_set_version).alias("factor_set_version"),
+        pl.lit(warning_texts()).gather(_warning_flags()).alias("warnings"),
+    )
+    output = [c for c in input_columns if c not in RESULT_COLUMNS]
+    if "tce_id" not in output:
+        output.insert(output.index("shipment_id") + 1 if "shipment_id" in output else 0, "tce_id")
+    if "mode" not in output:
+        output.append("mode")
+    output += [c for c in RESULT_COLUMNS if c not in output]
+    output.insert(output.index("distance_used_km") + 1, "distance_basis")
+    if keep_intermediate:
+        lf = lf.with_columns(
+            pl.lit(lk.classes.keys).gather(ci).alias("__class"),
+            lk.classes.value("curve_empty", ci).alias("__curve_empty"),
+            lk.classes.value("curve_payload_t", ci).alias("__curve_payload_t"),
+            lk.classes.value("curve_wtt_per_ttw", ci).alias("__curve_wtt_per_ttw"),
+            trips.value("wtw_kg", ri).alias("__trip_co2e_wtw_kg"),
+            trips.value("ttw_kg", ri).alias("__trip_co2e_ttw_kg"),
+            trips.value("energy", ri).alias("__trip_energy"),
+            trips.value("trip_tkm", ri).alias("__trip_tkm"),
+        )
+        output += [c for c in lf.collect_schema().names() if c.startswith("__")]
+    return lf.select(output)
+
+
+def _warning_flags() -> pl.Expr:
+    """Bit i set when WARNINGS[i] applies to the row."""
+    mass = pl.col("mass_kg")
+    charge = pl.col("chargeable_mass_kg")
+    not_measured = pl.col("trip_id").is_null() & pl.col("toc_id").is_null()
+    flags = [
+        charge.is_not_null() & ((charge - mass).abs() > CHARGEABLE_MASS_TOLERANCE * mass),
+        pl.col("empty_return").fill_null(False) & (pl.col("__m") == DEFAULT) & ~pl.col("__is_hub"),
+        (pl.col("__basis") == BASIS_INDEX["gcd"]) & (pl.col("__mode_i") != MODES.index("air")),
+        pl.col("load_factor").is_not_null()
+        & pl.col("vehicle").is_not_null()
+        & pl.col("__curve_full").is_null()
+        & not_measured,
+        pl.col("empty_distance_factor").is_not_null()
+        & pl.col("load_factor").is_null()
+        & not_measured,
+    ]
+    total = pl.lit(0, dtype=pl.UInt32)
+    for i, flag in enumerate(flags):
+        total = total + flag.fill_null(False).cast(pl.UInt32) * (1 << i)
+    return total
+
+
+def shipments_lazy(results: pl.LazyFrame) -> pl.LazyFrame:
+    """Per-shipment roll-up: sums of the TCEs (ISO 14083: a chain's emissions are the sum of its
+    elements) and the share of WTW emissions computed from primary data (PACT primaryDataShare).
+
+    The uncertainty band of a shipment adds the bands of its TCEs (full correlation assumed, the
+    conservative choice when the elements share factor sets).
+    """
+    wtw = pl.col("co2e_wtw_kg")
+    return results.group_by("shipment_id", maintain_order=True).agg(
+        pl.len().alias("tce_count"),
+        pl.col("mass_kg").max().alias("mass_kg"),
+        pl.col("transport_activity_tkm").sum(),
+        pl.col("distance_used_km").sum(),
+        wtw.sum(),
+        pl.col("co2e_ttw_kg").sum(),
+        pl.col("co2e_wtt_kg").sum(),
+        pl.col("co2e_wtw_low_kg").sum(),
+        pl.col("co2e_wtw_high_kg").sum(),
+        pl.when(wtw.sum() > 0)
+        .then(wtw.filter(pl.col("primary_data")).sum() / wtw.sum())
+        .otherwise(0.0)
+        .alias("primary_data_share"),
+    )

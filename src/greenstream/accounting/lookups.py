@@ -1,0 +1,80 @@
+"""Small lookup tables turned into column expressions.
+
+The kernel never joins a small reference table onto millions of legs (a join rematerializes every
+column of the big frame). Instead a key column is hashed once into a row index of the small table
+(:meth:`Lookup.index`) and each needed value is gathered by that index (:meth:`Lookup.value`):
+one string hash per key column, then integer gathers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import polars as pl
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """Keys (unique) and aligned value columns of a small table."""
+
+    keys: pl.Series
+    values: dict[str, pl.Series] = field(default_factory=dict)
+
+    @classmethod
+    def from_frame(cls, frame: pl.DataFrame, key: str) -> Lookup:
+        frame = frame.unique(subset=key, keep="first", maintain_order=True)
+        return cls(
+            keys=frame.get_column(key).cast(pl.String),
+            values={c: frame.get_column(c) for c in frame.columns if c != key},
+        )
+
+    def __len__(self) -> int:
+        return self.keys.len()
+
+    def index(self, key: pl.Expr) -> pl.Expr:
+        """Row index of each key in this table (UInt32), null when absent."""
+        if len(self) == 0:
+            return pl.lit(None, dtype=pl.UInt32)
+        return key.replace_strict(
+            self.keys,
+            pl.int_range(len(self), eager=True, dtype=pl.UInt32),
+            default=None,
+            return_dtype=pl.UInt32,
+        )
+
+    def value(self, name: str, index: pl.Expr) -> pl.Expr:
+        """The value column ``name`` gathered at ``index`` (null where the index is null)."""
+        series = self.values[name]
+        if len(self) == 0:
+            return pl.lit(None, dtype=series.dtype)
+        return pl.lit(series).gather(index)
+
+
+class FactorCatalogue:
+    """Every (factor_id, factor_source) pair a job can report, numbered.
+
+    Rows carry a small integer code; the final ``factor_id`` / ``factor_source`` columns are
+    categorical gathers of these codes, so millions of rows share a handful of strings.
+    """
+
+    def __init__(self) -> None:
+        self._codes: dict[tuple[str, str], int] = {}
+
+    def code(self, factor_id: str, source: str) -> int:
+        return self._codes.setdefault((factor_id, source), len(self._codes))
+
+    def codes(self, ids: Sequence[str | None], sources: Sequence[str | None]) -> pl.Series:
+        return pl.Series(
+            [
+                None if i is None else self.code(i, s or "")
+                for i, s in zip(ids, sources, strict=True)
+            ],
+            dtype=pl.UInt32,
+        )
+
+    def series(self) -> tuple[pl.Series, pl.Series]:
+        pairs = sorted(self._codes.items(), key=lambda kv: kv[1])
+        ids = pl.Series([k[0] for k, _ in pairs], dtype=pl.String).cast(pl.Categorical)
+        sources = pl.Series([k[1] for k, _ in pairs], dtype=pl.String).cast(pl.Categorical)
+        return ids, sources

@@ -1,0 +1,514 @@
+"""Row-level checks of the accounting inputs (LEGS, TOCS, HOCS, TRIPS) before the kernel runs.
+
+Every check is a vectorized filter; *all* failing rows of *all* files are collected and raised
+together as one :class:`~greenstream.errors.InputErrors`, so nothing is computed or written from a
+batch with a bad row, and the user sees every problem at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from greenstream.accounting.schema import (
+    DISTANCE_BASES,
+    ENERGY_UNITS,
+    HOC_REQUIRED,
+    HUB_TYPES,
+    LEG_COLUMNS,
+    LEG_REQUIRED,
+    MODES,
+    TEMPERATURE_CONTROLS,
+    TOC_REQUIRED,
+    TRIP_REQUIRED,
+    conform,
+)
+from greenstream.errors import InputError
+from greenstream.factors import Registry
+from greenstream.geo import Gazetteer
+from greenstream.io.tables import ROW
+
+
+@dataclass(frozen=True)
+class Check:
+    """A failing condition on a table, the field it concerns, and a reason (an expression)."""
+
+    field: str
+    failing: pl.Expr
+    reason: pl.Expr
+
+
+def run_checks(
+    frame: pl.DataFrame | pl.LazyFrame, checks: Sequence[Check], *, file: str
+) -> list[InputError]:
+    """Every failing (row, check) of ``frame``; only failing rows are ever materialized."""
+    if not checks:
+        return []
+    flags = [f"__f{i}" for i in range(len(checks))]
+    failing = (
+        frame.lazy()
+        .with_columns(
+            [c.failing.fill_null(False).alias(f) for c, f in zip(checks, flags, strict=True)]
+        )
+        .filter(pl.any_horizontal(flags))
+        .collect()
+    )
+    if failing.height == 0:
+        return []
+    reasons = failing.select(
+        pl.col(ROW), *flags, *[c.reason.alias(f"__r{i}") for i, c in enumerate(checks)]
+    )
+    errors: list[InputError] = []
+    for i, check in enumerate(checks):
+        rows = reasons.filter(pl.col(f"__f{i}")).select(ROW, f"__r{i}")
+        errors += [
+            InputError(file, int(r), check.field, str(reason)) for r, reason in rows.iter_rows()
+        ]
+    errors.sort(key=lambda e: e.row or 0)
+    return errors
+
+
+def missing_columns(frame: pl.DataFrame, required: Sequence[str], *, file: str) -> list[InputError]:
+    return [
+        InputError(file, None, name, "required column missing")
+        for name in required
+        if name not in frame.columns
+    ]
+
+
+def _one_of(col: str, allowed: Sequence[str]) -> Check:
+    return Check(
+        col,
+        pl.col(col).is_not_null() & ~pl.col(col).is_in(list(allowed)),
+        pl.format(
+            "unknown {} '{}' (one of {})", pl.lit(col), pl.col(col), pl.lit(", ".join(allowed))
+        ),
+    )
+
+
+def _known(col: str, known: Sequence[str], what: str) -> Check:
+    return Check(
+        col,
+        pl.col(col).is_not_null() & ~pl.col(col).is_in(list(known)),
+        pl.format("unknown {} '{}' ({})", pl.lit(col), pl.col(col), pl.lit(what)),
+    )
+
+
+def _required_value(col: str, what: str = "missing value") -> Check:
+    return Check(col, pl.col(col).is_null(), pl.lit(what))
+
+
+def _duplicates(col: str) -> Check:
+    """Needs ``__first_<col>``: the first row of each value that occurs more than once."""
+    first = pl.col(f"__first_{col}")
+    return Check(
+        col,
+        first.is_not_null() & (pl.col(ROW) != first),
+        pl.format("duplicate {} '{}' (first at row {})", pl.lit(col), pl.col(col), first),
+    )
+
+
+def with_first_rows(frame: pl.LazyFrame, col: str) -> pl.LazyFrame:
+    """Add ``__first_<col>`` for values seen more than once (a group-by, not a window)."""
+    dups = (
+        frame.filter(pl.col(col).is_not_null())
+        .group_by(col)
+        .agg(pl.len().alias("__n"), pl.col(ROW).min().alias(f"__first_{col}"))
+        .filter(pl.col("__n") > 1)
+        .drop("__n")
+        .collect()
+    )
+    return frame.join(dups.lazy(), on=col, how="left", maintain_order="left")
+
+
+def check_tocs(tocs: pl.DataFrame, *, file: str) -> list[InputError]:
+    errors = missing_columns(tocs, TOC_REQUIRED, file=file)
+    if errors:
+        return errors
+    wtw, ttw = pl.col("intensity_wtw_kg_per_tkm"), pl.col("intensity_ttw_kg_per_tkm")
+    return run_checks(
+        with_first_rows(tocs.lazy(), "toc_id"),
+        [
+            _required_value("toc_id"),
+            _duplicates("toc_id"),
+            _required_value("mode"),
+            _one_of("mode", MODES),
+            _required_value("intensity_wtw_kg_per_tkm"),
+            _required_value("intensity_ttw_kg_per_tkm"),
+            Check("intensity_wtw_kg_per_tkm", wtw < 0, pl.format("negative intensity {}", wtw)),
+            Check("intensity_ttw_kg_per_tkm", ttw < 0, pl.format("negative intensity {}", ttw)),
+            Check(
+                "intensity_ttw_kg_per_tkm",
+                ttw > wtw,
+                pl.format(
+                    "TTW intensity {} is greater than WTW intensity {} (WTW = TTW + WTT)", ttw, wtw
+                ),
+            ),
+        ],
+        file=file,
+    )
+
+
+def check_hocs(hocs: pl.DataFrame, *, file: str) -> list[InputError]:
+    errors = missing_columns(hocs, HOC_REQUIRED, file=file)
+    if errors:
+        return errors
+    wtw, ttw = pl.col("intensity_wtw_kg_per_t"), pl.col("intensity_ttw_kg_per_t")
+    return run_checks(
+        with_first_rows(hocs.lazy(), "hoc_id"),
+        [
+            _required_value("hoc_id"),
+            _duplicates("hoc_id"),
+            _required_value("hub_type"),
+            _one_of("hub_type", HUB_TYPES),
+            _required_value("intensity_wtw_kg_per_t"),
+            _required_value("intensity_ttw_kg_per_t"),
+            Check("intensity_wtw_kg_per_t", wtw < 0, pl.format("negative intensity {}", wtw)),
+            Check("intensity_ttw_kg_per_t", ttw < 0, pl.format("negative intensity {}", ttw)),
+            Check(
+                "intensity_ttw_kg_per_t",
+                ttw > wtw,
+                pl.format(
+                    "TTW intensity {} is greater than WTW intensity {} (WTW = TTW + WTT)", ttw, wtw
+                ),
+            ),
+        ],
+        file=file,
+    )
+
+
+def check_trips(
+    trips: pl.DataFrame, legs: pl.DataFrame | pl.LazyFrame, registry: Registry, *, file: str
+) -> list[InputError]:
+    errors = missing_columns(trips, TRIP_REQUIRED, file=file)
+    if errors:
+        return errors
+    for name in ("grid_region", "ef_wtw_kg_per_unit", "ef_ttw_kg_per_unit"):
+        if name not in trips.columns:
+            trips = trips.with_columns(
+                pl.lit(
+                    None,
+                    dtype=trips.schema.get(name, pl.Float64)
+                    if name != "grid_region"
+                    else pl.String,
+                ).alias(name)
+            )
+    fuel = registry.fuel_factors().select(
+        "energy_carrier", "energy_unit", pl.lit(True).alias("__has_fuel")
+    )
+    grids = registry.grid_factor_lookup().get_column("grid_region").to_list()
+    used = (
+        legs.lazy()
+        .filter(pl.col("trip_id").is_not_null())
+        .select(pl.col("trip_id").unique())
+        .collect()
+        .get_column("trip_id")
+        .to_list()
+        if "trip_id" in legs.lazy().collect_schema().names()
+        else []
+    )
+    trips = trips.join(
+        fuel, on=["energy_carrier", "energy_unit"], how="left", maintain_order="left"
+    )
+    amount = pl.col("energy_amount")
+    elec = pl.col("energy_carrier") == "electricity"
+    explicit_wtw = pl.col("ef_wtw_kg_per_unit")
+    explicit_ttw = pl.col("ef_ttw_kg_per_unit")
+    return run_checks(
+        trips,
+        [
+            _required_value("trip_id"),
+            _required_value("energy_carrier"),
+            _required_value("energy_amount"),
+            _required_value("energy_unit"),
+            Check("energy_amount", amount < 0, pl.format("negative energy {}", amount)),
+            _one_of("energy_unit", ENERGY_UNITS),
+            Check(
+                "trip_id",
+                pl.col("trip_id").is_not_null() & ~pl.col("trip_id").is_in(used),
+                pl.format("trip energy with no TCE: no leg refers to trip '{}'", pl.col("trip_id")),
+            ),
+            Check(
+                "energy_unit",
+                elec & ~pl.col("energy_unit").is_in(["kWh", "MJ"]),
+                pl.format(
+                    "electricity must be given in kWh or MJ, not '{}'", pl.col("energy_unit")
+                ),
+            ),
+            Check(
+                "grid_region",
+                elec & explicit_wtw.is_null() & pl.col("grid_region").is_null(),
+                pl.lit(
+                    "electricity needs a grid_region (or ef_wtw_kg_per_unit) to find its factor"
+                ),
+            ),
+            Check(
+                "grid_region",
+                elec
+                & explicit_wtw.is_null()
+                & pl.col("grid_region").is_not_null()
+                & ~pl.col("grid_region").is_in(grids),
+                pl.format(
+                    "unknown grid_region '{}' (see `greenstream factors list --category grid`)",
+                    pl.col("grid_region"),
+                ),
+            ),
+            Check(
+                "energy_carrier",
+                ~elec
+                & explicit_wtw.is_null()
+                & pl.col("__has_fuel").is_null()
+                & pl.col("energy_carrier").is_not_null()
+                & pl.col("energy_unit").is_not_null(),
+                pl.format(
+                    "no emission factor for '{}' in '{}' in the registry: give "
+                    "ef_wtw_kg_per_unit and ef_ttw_kg_per_unit",
+                    pl.col("energy_carrier"),
+                    pl.col("energy_unit"),
+                ),
+            ),
+            Check(
+                "ef_ttw_kg_per_unit",
+                ~elec & explicit_wtw.is_not_null() & explicit_ttw.is_null(),
+                pl.lit("ef_wtw_kg_per_unit given without ef_ttw_kg_per_unit"),
+            ),
+            Check(
+                "ef_ttw_kg_per_unit",
+                explicit_ttw > explicit_wtw,
+                pl.format(
+                    "TTW factor {} is greater than WTW factor {}", explicit_ttw, explicit_wtw
+                ),
+            ),
+            Check(
+                "ef_wtw_kg_per_unit",
+                explicit_wtw < 0,
+                pl.format("negative emission factor {}", explicit_wtw),
+            ),
+        ],
+        file=file,
+    )
+
+
+def check_legs(
+    legs: pl.DataFrame | pl.LazyFrame,
+    *,
+    file: str,
+    registry: Registry,
+    gazetteer: Gazetteer,
+    tocs: pl.DataFrame | None,
+    hocs: pl.DataFrame | None,
+    trips: pl.DataFrame | None,
+) -> list[InputError]:
+    present = set(legs.lazy().collect_schema().names())
+    errors = [
+        InputError(file, None, name, "required column missing")
+        for name in LEG_REQUIRED
+        if name not in present
+    ]
+    if errors:
+        return errors
+    lf = conform(legs.lazy(), LEG_COLUMNS)
+    toc_modes = (
+        tocs.select("toc_id", pl.col("mode").alias("__toc_mode")).unique("toc_id")
+        if tocs is not None and {"toc_id", "mode"} <= set(tocs.columns)
+        else pl.DataFrame(schema={"toc_id": pl.String, "__toc_mode": pl.String})
+    )
+    classes = registry.transport_intensities().select(
+        pl.col("vehicle_class").alias("vehicle"), pl.col("mode").alias("__vehicle_mode")
+    )
+    lf = lf.join(toc_modes.lazy(), on="toc_id", how="left", maintain_order="left").join(
+        classes.lazy(), on="vehicle", how="left", maintain_order="left"
+    )
+    frame = with_first_rows(lf, "tce_id")
+
+    if {"origin", "destination"} & present:
+        queries = (
+            pl.concat(
+                [
+                    lf.select(pl.col("origin").alias("q")),
+                    lf.select(pl.col("destination").alias("q")),
+                ]
+            )
+            .drop_nulls()
+            .unique()
+            .collect()
+            .get_column("q")
+        )
+        unresolved = (
+            gazetteer.resolve(queries).filter(~pl.col("resolved")).get_column("query").to_list()
+            if queries.len()
+            else []
+        )
+    else:
+        unresolved = []
+
+    hub = pl.col("hoc_id").is_not_null() | pl.col("hub_type").is_not_null()
+    transport = ~hub
+    mode = pl.coalesce("mode", "__toc_mode")
+    mass = pl.col("mass_kg")
+    dist = pl.col("distance_km")
+    lf_ = pl.col("load_factor")
+    edf = pl.col("empty_distance_factor")
+    toc_ids = tocs.get_column("toc_id").to_list() if tocs is not None and "toc_id" in tocs else []
+    hoc_ids = hocs.get_column("hoc_id").to_list() if hocs is not None and "hoc_id" in hocs else []
+    trip_ids = (
+        trips.get_column("trip_id").unique().to_list()
+        if trips is not None and "trip_id" in trips
+        else []
+    )
+    checks = [
+        Check("shipment_id", pl.col("shipment_id").is_null(), pl.lit("missing shipment_id")),
+        Check("mass_kg", mass.is_null(), pl.lit("missing mass")),
+        Check("mass_kg", mass <= 0, pl.format("mass must be > 0 kg, got {}", mass)),
+        _duplicates("tce_id"),
+        Check(
+            "distance_km",
+            hub & dist.is_not_null() & (dist != 0),
+            pl.format(
+                "hub row with a distance ({} km): a hub stop has no distance; "
+                "put the movement on its own transport row",
+                dist,
+            ),
+        ),
+        _one_of("hub_type", HUB_TYPES),
+        Check(
+            "hoc_id",
+            pl.col("hoc_id").is_not_null() & ~pl.col("hoc_id").is_in(hoc_ids),
+            pl.format(
+                "unknown hoc_id '{}' ({})",
+                pl.col("hoc_id"),
+                pl.lit("not in the HOCS file" if hocs is not None else "no --hocs file given"),
+            ),
+        ),
+        Check(
+            "mode",
+            transport & mode.is_null(),
+            pl.lit("missing mode (road, rail, sea, inland_waterway, air)"),
+        ),
+        Check(
+            "mode",
+            transport & mode.is_not_null() & ~mode.is_in(list(MODES)),
+            pl.format("unknown mode '{}' (one of {})", mode, pl.lit(", ".join(MODES))),
+        ),
+        Check(
+            "mode",
+            transport
+            & pl.col("mode").is_not_null()
+            & pl.col("__toc_mode").is_not_null()
+            & (pl.col("mode") != pl.col("__toc_mode")),
+            pl.format(
+                "mode '{}' differs from the mode '{}' of TOC '{}'",
+                pl.col("mode"),
+                pl.col("__toc_mode"),
+                pl.col("toc_id"),
+            ),
+        ),
+        Check(
+            "distance_km",
+            transport
+            & dist.is_null()
+            & (pl.col("origin").is_null() | pl.col("destination").is_null()),
+            pl.lit("missing distance: give distance_km, or origin and destination"),
+        ),
+        Check("distance_km", transport & (dist < 0), pl.format("negative distance {} km", dist)),
+        _one_of("distance_basis", DISTANCE_BASES),
+        Check(
+            "origin",
+            transport & dist.is_null() & pl.col("origin").is_in(unresolved),
+            pl.format(
+                "unknown place '{}' (use a gazetteer place id, name, IATA code or 'lat,lon')",
+                pl.col("origin"),
+            ),
+        ),
+        Check(
+            "destination",
+            transport & dist.is_null() & pl.col("destination").is_in(unresolved),
+            pl.format(
+                "unknown place '{}' (use a gazetteer place id, name, IATA code or 'lat,lon')",
+                pl.col("destination"),
+            ),
+        ),
+        Check(
+            "vehicle",
+            pl.col("vehicle").is_not_null() & pl.col("__vehicle_mode").is_null(),
+            pl.format("unknown vehicle '{}' (see `greenstream factors list`)", pl.col("vehicle")),
+        ),
+        Check(
+            "vehicle",
+            transport
+            & pl.col("__vehicle_mode").is_not_null()
+            & mode.is_not_null()
+            & (pl.col("__vehicle_mode") != mode),
+            pl.format(
+                "vehicle '{}' is a {} class but the leg's mode is '{}'",
+                pl.col("vehicle"),
+                pl.col("__vehicle_mode"),
+                mode,
+            ),
+        ),
+        Check(
+            "toc_id",
+            pl.col("toc_id").is_not_null() & ~pl.col("toc_id").is_in(toc_ids),
+            pl.format(
+                "unknown toc_id '{}' ({})",
+                pl.col("toc_id"),
+                pl.lit("not in the TOCS file" if tocs is not None else "no --tocs file given"),
+            ),
+        ),
+        Check(
+            "trip_id",
+            pl.col("trip_id").is_not_null() & ~pl.col("trip_id").is_in(trip_ids),
+            pl.format(
+                "unknown trip_id '{}' ({})",
+                pl.col("trip_id"),
+                pl.lit("not in the TRIPS file" if trips is not None else "no --trips file given"),
+            ),
+        ),
+        Check(
+            "load_factor",
+            lf_.is_not_null() & ((lf_ <= 0) | (lf_ > 1)),
+            pl.format("load_factor {} out of range (0 < LF <= 1)", lf_),
+        ),
+        Check(
+            "empty_distance_factor",
+            edf.is_not_null() & ((edf < 0) | (edf >= 1)),
+            pl.format("empty_distance_factor {} out of range (0 <= EDF < 1)", edf),
+        ),
+        _one_of("temperature_control", TEMPERATURE_CONTROLS),
+    ]
+    errors = run_checks(frame, checks, file=file)
+    if "trip_id" in present:
+        errors += _trips_without_activity(frame, file=file)
+    return errors
+
+
+def _trips_without_activity(frame: pl.LazyFrame, *, file: str) -> list[InputError]:
+    """A trip whose TCEs all carry zero tonne-km cannot have its energy allocated."""
+    zero = (
+        frame.filter(pl.col("trip_id").is_not_null() & pl.col("distance_km").is_not_null())
+        .group_by("trip_id")
+        .agg(
+            (pl.col("mass_kg") * pl.col("distance_km")).sum().alias("__tkm"),
+            pl.col(ROW).min().alias("__row"),
+            pl.len().alias("__n"),
+        )
+        .join(
+            frame.filter(pl.col("trip_id").is_not_null())
+            .group_by("trip_id")
+            .agg(pl.len().alias("__all")),
+            on="trip_id",
+        )
+        .filter((pl.col("__tkm") == 0) & (pl.col("__n") == pl.col("__all")))
+        .collect()
+    )
+    return [
+        InputError(
+            file,
+            int(row),
+            "trip_id",
+            f"trip '{trip}' carries 0 tonne-km: its measured energy cannot be allocated",
+        )
+        for trip, row in zero.select("trip_id", "__row").iter_rows()
+    ]

@@ -1,0 +1,376 @@
+"""The footprint job: inputs -> checked tables -> kernel -> results. Used by the CLI and the API.
+
+``footprint()`` is the Python entry point (``greenstream.footprint``): it accepts Polars, pandas or
+Arrow tables, runs the same row-level checks as the CLI and raises :class:`InputErrors` listing every
+bad row before anything is computed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from greenstream.accounting.kernel import ReferenceTables, compute_lazy, shipments_lazy
+from greenstream.accounting.schema import HOC_COLUMNS, LEG_COLUMNS, TOC_COLUMNS, TRIP_COLUMNS
+from greenstream.errors import InputError, InputErrors
+from greenstream.factors import Registry
+from greenstream.geo import Gazetteer
+from greenstream.io.tables import ROW, atomic_path, coerce, coerce_lazy, scan_raw, table_format
+from greenstream.io.validation import check_hocs, check_legs, check_tocs, check_trips
+
+
+@dataclass(frozen=True)
+class FootprintResult:
+    """Per-TCE results, the per-shipment roll-up, and what they were computed with."""
+
+    legs: pl.DataFrame
+    shipments: pl.DataFrame
+    factor_set_version: str
+    input_sha256: str = ""
+
+    def summary(self) -> dict[str, Any]:
+        return summarize(self.legs, self.shipments)
+
+
+@dataclass
+class Inputs:
+    """Typed input tables (with their source row numbers) and the names to report errors with."""
+
+    legs: pl.LazyFrame
+    tocs: pl.DataFrame | None = None
+    hocs: pl.DataFrame | None = None
+    trips: pl.DataFrame | None = None
+    names: dict[str, str] = field(default_factory=dict)
+    errors: list[InputError] = field(default_factory=list)
+    input_sha256: str = ""
+
+
+def as_polars(table: Any) -> pl.DataFrame:
+    """Accept a Polars DataFrame / LazyFrame, a pandas DataFrame or a pyarrow Table."""
+    if isinstance(table, pl.DataFrame):
+        return table
+    if isinstance(table, pl.LazyFrame):
+        return table.collect()
+    converted = pl.from_pandas(table) if type(table).__module__.startswith("pandas") else None
+    if converted is not None:
+        return converted
+    result = pl.from_arrow(table)
+    if isinstance(result, pl.Series):
+        raise TypeError("expected a table, got a single column")
+    return result
+
+
+def _read_file(
+    path: Path, kind: str
+) -> tuple[pl.LazyFrame | None, list[InputError], dict[str, pl.DataFrame]]:
+    """Scan one input file; iLEAP JSON may bring TOCs / HOCs along with the shipments."""
+    extra: dict[str, pl.DataFrame] = {}
+    try:
+        if table_format(path) != "json":
+            return scan_raw(path), [], extra
+        from greenstream.io import ileap
+
+        if kind == "legs":
+            shipments = ileap.read_ileap_shipments(path)
+            if shipments.tocs is not None:
+                extra["tocs"] = shipments.tocs
+            if shipments.hocs is not None:
+                extra["hocs"] = shipments.hocs
+            return shipments.legs.lazy(), [], extra
+        if kind == "tocs":
+            return ileap.read_ileap_tocs(path).lazy(), [], extra
+        if kind == "hocs":
+            return ileap.read_ileap_hocs(path).lazy(), [], extra
+        return None, [InputError(str(path), None, None, f"iLEAP JSON cannot hold {kind}")], extra
+    except InputErrors as exc:
+        return None, exc.errors, extra
+
+
+def _file_sha256(paths: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for p in paths:
+        with p.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def load_inputs(
+    legs: Path,
+    *,
+    tocs: Path | None = None,
+    hocs: Path | None = None,
+    trips: Path | None = None,
+) -> Inputs:
+    """Scan and type every input (LEGS stays lazy; the small tables are read), collecting every
+    unreadable file and unparsable cell."""
+    columns = {"legs": LEG_COLUMNS, "tocs": TOC_COLUMNS, "hocs": HOC_COLUMNS, "trips": TRIP_COLUMNS}
+    frames: dict[str, pl.LazyFrame] = {}
+    names: dict[str, str] = {}
+    errors: list[InputError] = []
+    for kind, path in (("legs", legs), ("tocs", tocs), ("hocs", hocs), ("trips", trips)):
+        if path is None:
+            continue
+        names[kind] = str(path)
+        raw, read_errors, extra = _read_file(path, kind)
+        errors += read_errors
+        for extra_kind, extra_frame in extra.items():
+            if extra_kind not in frames:
+                frames[extra_kind] = coerce(extra_frame, columns[extra_kind], file=str(path))[
+                    0
+                ].lazy()
+                names[extra_kind] = str(path)
+        if raw is not None:
+            typed, cell_errors = coerce_lazy(raw, columns[kind], file=str(path))
+            frames[kind] = typed
+            errors += cell_errors
+
+    def small(kind: str) -> pl.DataFrame | None:
+        return frames[kind].collect() if kind in frames else None
+
+    present = [p for p in (legs, tocs, hocs, trips) if p is not None and p.exists()]
+    return Inputs(
+        legs=frames.get("legs", pl.LazyFrame({ROW: []}, schema={ROW: pl.UInt32})),
+        tocs=small("tocs"),
+        hocs=small("hocs"),
+        trips=small("trips"),
+        names=names,
+        errors=errors,
+        input_sha256=_file_sha256(present),
+    )
+
+
+def validate(inputs: Inputs, tables: ReferenceTables) -> list[InputError]:
+    """Every row-level problem of every input, in file order (empty when all is well)."""
+    errors = list(inputs.errors)
+    n = inputs.names
+    if inputs.tocs is not None:
+        errors += check_tocs(inputs.tocs, file=n.get("tocs", "<tocs>"))
+    if inputs.hocs is not None:
+        errors += check_hocs(inputs.hocs, file=n.get("hocs", "<hocs>"))
+    if "legs" in n or set(inputs.legs.collect_schema().names()) - {ROW}:
+        errors += check_legs(
+            inputs.legs,
+            file=n.get("legs", "<legs>"),
+            registry=tables.registry,
+            gazetteer=tables.gazetteer,
+            tocs=inputs.tocs,
+            hocs=inputs.hocs,
+            trips=inputs.trips,
+        )
+    if inputs.trips is not None:
+        errors += check_trips(
+            inputs.trips, inputs.legs, tables.registry, file=n.get("trips", "<trips>")
+        )
+    return errors
+
+
+def reference_tables(
+    inputs: Inputs, registry: Registry | None = None, gazetteer: Gazetteer | None = None
+) -> ReferenceTables:
+    return ReferenceTables(
+        registry=registry or Registry.builtin(),
+        gazetteer=gazetteer or Gazetteer.builtin(),
+        tocs=inputs.tocs,
+        hocs=inputs.hocs,
+        trips=inputs.trips,
+    )
+
+
+def run(inputs: Inputs, tables: ReferenceTables) -> FootprintResult:
+    """Validate, then compute in memory. Raises InputErrors (all of them) and computes nothing on
+    bad input."""
+    InputErrors.raise_if_any(validate(inputs, tables))
+    legs = fill_default_tce_ids(inputs.legs.drop(ROW, strict=False).collect())
+    results = compute_lazy(legs.lazy(), tables).collect()
+    shipments = shipments_lazy(results.lazy()).collect()
+    return FootprintResult(results, shipments, tables.factor_set_version, inputs.input_sha256)
+
+
+def run_to_files(
+    inputs: Inputs,
+    tables: ReferenceTables,
+    output: Path,
+    *,
+    shipments: Path | None = None,
+) -> FootprintResult:
+    """Validate, then stream the results into ``output`` (Parquet: streaming engine, bounded
+    memory; other formats through memory). Writes nothing on bad input; writes atomically."""
+    InputErrors.raise_if_any(validate(inputs, tables))
+    legs = inputs.legs.drop(ROW, strict=False)
+    if "tce_id" not in legs.collect_schema().names() or (
+        legs.select(pl.col("tce_id").null_count()).collect().item() > 0
+    ):
+        legs = fill_default_tce_ids(legs.collect()).lazy()
+    results = compute_lazy(legs, tables)
+    if table_format(output) != "parquet":
+        result = run(inputs, tables)
+        from greenstream.io.tables import write_table
+
+        write_table(result.legs, output)
+        if shipments is not None:
+            write_table(result.shipments, shipments)
+        return result
+    with atomic_path(output) as tmp:
+        results.sink_parquet(tmp, compression="zstd", statistics=False)
+    written = pl.scan_parquet(output)
+    ship = shipments_lazy(written)
+    if shipments is not None:
+        from greenstream.io.tables import write_table
+
+        write_table(ship.collect(), shipments)
+    summary_cols = [
+        "shipment_id",
+        "mode",
+        "method",
+        "origin",
+        "destination",
+        "primary_data",
+        "transport_activity_tkm",
+        "co2e_wtw_kg",
+        "co2e_ttw_kg",
+        "co2e_wtt_kg",
+        "co2e_wtw_low_kg",
+        "co2e_wtw_high_kg",
+        "warnings",
+        "distance_used_km",
+        "mass_kg",
+    ]
+    names = written.collect_schema().names()
+    light = written.select([c for c in summary_cols if c in names]).collect()
+    return FootprintResult(
+        light,
+        shipments_lazy(light.lazy()).collect(),
+        tables.factor_set_version,
+        inputs.input_sha256,
+    )
+
+
+def fill_default_tce_ids(legs: pl.DataFrame) -> pl.DataFrame:
+    """Give TCEs without an id ``<shipment_id>-<n>`` (n = 1-based position in the shipment)."""
+    if "tce_id" in legs.columns and legs["tce_id"].null_count() == 0:
+        return legs
+    default = pl.format("{}-{}", "shipment_id", pl.int_range(1, pl.len() + 1).over("shipment_id"))
+    if "tce_id" not in legs.columns:
+        return legs.with_columns(default.alias("tce_id"))
+    return legs.with_columns(pl.coalesce("tce_id", default).alias("tce_id"))
+
+
+def footprint(
+    legs: Any,
+    *,
+    tocs: Any = None,
+    hocs: Any = None,
+    trips: Any = None,
+    registry: Registry | None = None,
+    gazetteer: Gazetteer | None = None,
+) -> FootprintResult:
+    """ISO 14083 / GLEC v3 footprint of shipments given as in-memory tables.
+
+    Parameters take Polars, pandas or Arrow tables with the columns of docs/data-contract.md.
+    Raises :class:`greenstream.errors.InputErrors` listing every bad row.
+    """
+    frames: dict[str, pl.DataFrame | None] = {}
+    errors: list[InputError] = []
+    columns = {"legs": LEG_COLUMNS, "tocs": TOC_COLUMNS, "hocs": HOC_COLUMNS, "trips": TRIP_COLUMNS}
+    for kind, table in (("legs", legs), ("tocs", tocs), ("hocs", hocs), ("trips", trips)):
+        if table is None:
+            frames[kind] = None
+            continue
+        typed, cell_errors = coerce(as_polars(table), columns[kind], file=f"<{kind}>")
+        frames[kind] = typed
+        errors += cell_errors
+    legs_frame = frames["legs"]
+    assert legs_frame is not None
+    inputs = Inputs(
+        legs=legs_frame.lazy(),
+        tocs=frames["tocs"],
+        hocs=frames["hocs"],
+        trips=frames["trips"],
+        names={k: f"<{k}>" for k in columns},
+        errors=errors,
+    )
+    return run(inputs, reference_tables(inputs, registry, gazetteer))
+
+
+def summarize(legs: pl.DataFrame, shipments: pl.DataFrame, *, top: int = 10) -> dict[str, Any]:
+    """Totals by mode and method, top lanes by WTW, intensity per shipment, primary-data share."""
+    total_wtw = float(legs["co2e_wtw_kg"].sum())
+    by_mode = (
+        legs.with_columns(pl.col("mode").fill_null("hub"))
+        .group_by("mode")
+        .agg(
+            pl.len().alias("tce_count"),
+            pl.col("transport_activity_tkm").sum(),
+            pl.col("co2e_wtw_kg").sum(),
+            pl.col("co2e_ttw_kg").sum(),
+            pl.col("co2e_wtt_kg").sum(),
+        )
+        .sort("co2e_wtw_kg", descending=True)
+    )
+    by_method = (
+        legs.group_by("method")
+        .agg(pl.len().alias("tce_count"), pl.col("co2e_wtw_kg").sum())
+        .sort("co2e_wtw_kg", descending=True)
+    )
+    lanes: list[dict[str, Any]] = []
+    if {"origin", "destination"} <= set(legs.columns):
+        lanes = (
+            legs.filter(pl.col("origin").is_not_null() & pl.col("destination").is_not_null())
+            .group_by("origin", "destination", "mode")
+            .agg(
+                pl.len().alias("tce_count"),
+                pl.col("transport_activity_tkm").sum(),
+                pl.col("co2e_wtw_kg").sum(),
+            )
+            .sort("co2e_wtw_kg", descending=True)
+            .head(top)
+            .to_dicts()
+        )
+    primary_wtw = float(legs.filter(pl.col("primary_data"))["co2e_wtw_kg"].sum())
+    n_ship = shipments.height
+    return {
+        "tce_count": legs.height,
+        "shipment_count": n_ship,
+        "transport_activity_tkm": float(legs["transport_activity_tkm"].sum()),
+        "co2e_wtw_kg": total_wtw,
+        "co2e_ttw_kg": float(legs["co2e_ttw_kg"].sum()),
+        "co2e_wtt_kg": float(legs["co2e_wtt_kg"].sum()),
+        "co2e_wtw_low_kg": float(legs["co2e_wtw_low_kg"].sum()),
+        "co2e_wtw_high_kg": float(legs["co2e_wtw_high_kg"].sum()),
+        "co2e_wtw_kg_per_shipment": total_wtw / n_ship if n_ship else 0.0,
+        "primary_data_share": primary_wtw / total_wtw if total_wtw else 0.0,
+        "warning_count": int(legs["warnings"].is_not_null().sum()),
+        "by_mode": by_mode.to_dicts(),
+        "by_method": by_method.to_dicts(),
+        "top_lanes": lanes,
+    }
+
+
+def explain_shipment(inputs: Inputs, tables: ReferenceTables, shipment_id: str) -> pl.DataFrame:
+    """Kernel results, with intermediate columns, for one shipment's sheet.
+
+    The TCEs of other shipments that share a trip with it are computed too (and then dropped by
+    the sheet), since a trip's energy is allocated over every TCE on it.
+    """
+    InputErrors.raise_if_any(validate(inputs, tables))
+    legs = fill_default_tce_ids(inputs.legs.drop(ROW, strict=False).collect())
+    mine = legs.filter(pl.col("shipment_id") == shipment_id)
+    if mine.height == 0:
+        raise InputErrors.single(
+            inputs.names.get("legs", "<legs>"),
+            f"shipment '{shipment_id}' not found",
+            field="shipment_id",
+        )
+    if "trip_id" in legs.columns:
+        trips_of = mine.get_column("trip_id").drop_nulls().unique()
+        legs = legs.filter(
+            (pl.col("shipment_id") == shipment_id) | pl.col("trip_id").is_in(trips_of.implode())
+        )
+    else:
+        legs = mine
+    return compute_lazy(legs.lazy(), tables, keep_intermediate=True).collect()
