@@ -57,8 +57,9 @@ class InputErrors(GreenstreamError):
         return head + ":\n" + "\n".join("  " + line for line in lines)
 
     @classmethod
-    def single(cls, file: str, reason: str, *, row: int | None = None, field: str | None = None
-               ) -> InputErrors:
+    def single(
+        cls, file: str, reason: str, *, row: int | None = None, field: str | None = None
+    ) -> InputErrors:
         return cls([InputError(file, row, field, reason)])
 
     @staticmethod
