@@ -5,7 +5,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN := $(UV) run --frozen
 DEMO := out/demo
-DEMO_SHIPMENTS ?= 150000
+DEMO_SHIPMENTS ?= 120000
 
 .PHONY: demo test lint bench sync clean
 

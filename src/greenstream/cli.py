@@ -374,7 +374,7 @@ def synth(
     out_dir: Annotated[
         Path, typer.Option("--out", help="directory for legs/trips/tocs/hocs files")
     ] = Path("out/synth"),
-    shipments: Annotated[int, typer.Option(help="number of parcels (shipments)")] = 250_000,
+    shipments: Annotated[int, typer.Option(help="number of parcels (shipments)")] = 120_000,
     seed: Annotated[int, typer.Option(help="random seed (same seed = same bytes)")] = 11,
     file_format: Annotated[
         str, typer.Option("--file-format", help="parquet, csv or ndjson")

@@ -11,20 +11,20 @@ from greenstream.synth import generate_network_day
 
 @pytest.fixture(scope="module")
 def day() -> dict[str, pl.DataFrame]:
-    return generate_network_day(shipments=3000, seed=7)
+    return generate_network_day(shipments=40_000, seed=7)
 
 
 def test_same_seed_same_data(day: dict[str, pl.DataFrame]) -> None:
-    again = generate_network_day(shipments=3000, seed=7)
+    again = generate_network_day(shipments=40_000, seed=7)
     for name, frame in day.items():
         assert frame.equals(again[name]), name
-    other = generate_network_day(shipments=3000, seed=8)
+    other = generate_network_day(shipments=40_000, seed=8)
     assert not other["legs"].equals(day["legs"])
 
 
 def test_chains_are_multimodal_and_complete(day: dict[str, pl.DataFrame]) -> None:
     legs = day["legs"]
-    assert legs["shipment_id"].n_unique() == 3000
+    assert legs["shipment_id"].n_unique() == 40_000
     assert legs["tce_id"].n_unique() == legs.height
     modes = set(legs["mode"].drop_nulls().unique().to_list())
     assert {"road", "rail", "air"} <= modes

@@ -738,7 +738,8 @@ def compute_lazy(
     if "mode" not in output:
         output.append("mode")
     output += [c for c in RESULT_COLUMNS if c not in output]
-    output.insert(output.index("distance_used_km") + 1, "distance_basis")
+    if "distance_basis" not in output:
+        output.insert(output.index("distance_used_km") + 1, "distance_basis")
     if keep_intermediate:
         lf = lf.with_columns(
             pl.lit(lk.classes.keys).gather(ci).alias("__class"),

@@ -27,31 +27,34 @@ from typing import Final
 import numpy as np
 import polars as pl
 
+from greenstream.accounting.schema import LEG_COLUMNS, conform
 from greenstream.factors import Registry
-from greenstream.geo import Gazetteer
+from greenstream.geo import Gazetteer, distance_adjustment_table, great_circle_distance_km
 from greenstream.io.tables import write_table
 
 # Synthetic parameters (assumptions for demo data, not facts): documented here, in one place.
 SYNTHETIC_PARAMETERS: Final[dict[str, float]] = {
     "warehouse_cities": 40,  # fulfilment centres in the 40 most populous cities
     "hub_cities": 60,  # sorting hubs in the 60 most populous cities
+    "gateway_hubs": 8,  # line haul runs between the 8 largest hubs (regional gateways)
     "parcel_mass_median_kg": 1.6,  # lognormal parcel mass, e-commerce mix
     "parcel_mass_sigma": 1.0,
     "parcel_mass_max_kg": 60.0,
-    "road_circuity": 1.25,  # actual road km per great-circle km (synthetic, +-10 % noise)
-    "rail_share_800_2000_km": 0.30,
-    "rail_share_over_2000_km": 0.35,
-    "air_share_over_2000_km": 0.25,
-    "rigid_truck_payload_kg": 5000.0,  # parcel line haul is volume-bound: ~5 t per rigid
+    "rail_share_800_1500_km": 0.30,
+    "rail_share_over_1500_km": 0.35,
+    "air_share_over_1500_km": 0.25,
+    "rigid_truck_payload_kg": 5000.0,
+    "truck_min_lane_kg": 1000.0,  # a lane gets dedicated trucks from 1 t per wave  # parcel line haul is volume-bound: ~5 t per rigid
     "artic_truck_payload_kg": 12000.0,
     "van_route_parcels": 120,
     "van_kwh_per_km": 0.25,  # light electric van consumption (synthetic assumption)
     "van_route_base_km": 40.0,
     "refrigerated_share": 0.04,
     "air_volumetric_share": 0.3,  # air parcels whose chargeable (volumetric) mass exceeds actual
-    "waves_per_day": 2,
+    "waves_per_day": 1,
 }
 DAY: Final = datetime(2026, 11, 11, tzinfo=UTC)
+LTL_TOC: Final = "TOC-ROAD-LTL-NETWORK"
 
 
 @dataclass(frozen=True)
@@ -65,13 +68,16 @@ class Network:
 def _haversine_km(
     lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray
 ) -> np.ndarray:
-    from greenstream.geo import EARTH_RADIUS_KM
-
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dphi = p2 - p1
-    dl = np.radians(lon2) - np.radians(lon1)
-    a = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    """Great-circle km between broadcastable coordinate arrays (the geo kernel's formula)."""
+    shape = np.broadcast_shapes(np.shape(lat1), np.shape(lat2))
+    cols = {
+        name: np.broadcast_to(np.asarray(v, dtype=np.float64), shape).ravel()
+        for name, v in (("a", lat1), ("b", lon1), ("c", lat2), ("d", lon2))
+    }
+    km = pl.DataFrame(cols).select(
+        great_circle_distance_km(pl.col("a"), pl.col("b"), pl.col("c"), pl.col("d"))
+    )
+    return km.to_series().to_numpy().reshape(shape)
 
 
 def build_network(gazetteer: Gazetteer) -> Network:
@@ -85,6 +91,10 @@ def build_network(gazetteer: Gazetteer) -> Network:
     hubs = cities.head(int(p["hub_cities"])).with_row_index("hub_idx")
     c_lat, c_lon = cities["lat"].to_numpy(), cities["lon"].to_numpy()
     h_lat, h_lon = hubs["lat"].to_numpy(), hubs["lon"].to_numpy()
+    # Gateways: the largest hubs; every hub feeds the nearest gateway (hub-and-spoke line haul).
+    g = int(p["gateway_hubs"])
+    gd = _haversine_km(h_lat[:, None], h_lon[:, None], h_lat[None, :g], h_lon[None, :g])
+    hubs = hubs.with_columns(pl.Series("gw_idx", gd.argmin(axis=1).astype(np.uint32)))
     dist = _haversine_km(c_lat[:, None], c_lon[:, None], h_lat[None, :], h_lon[None, :])
     cities = cities.with_columns(pl.Series("hub_idx", dist.argmin(axis=1).astype(np.uint32)))
     warehouses = (
@@ -98,7 +108,7 @@ def build_network(gazetteer: Gazetteer) -> Network:
     nearest = airports["place_id"].gather(ad.argmin(axis=1))
     return Network(
         cities=cities,
-        hubs=hubs.select("hub_idx", "place_id", "region", "lat", "lon"),
+        hubs=hubs.select("hub_idx", "place_id", "region", "lat", "lon", "gw_idx"),
         warehouses=warehouses,
         airports=pl.DataFrame({"hub_idx": hubs["hub_idx"], "airport": nearest}),
     )
@@ -134,6 +144,10 @@ def generate_network_day(
     rng = np.random.default_rng(seed)
     p = SYNTHETIC_PARAMETERS
     n = shipments
+    # Synthetic "actual" road km: great-circle km x the road distance adjustment factor of the geo
+    # data (a sourced circuity), with +-10 % noise per leg.
+    daf = distance_adjustment_table().filter(pl.col("mode") == "road")
+    road_circuity = float(daf["multiplier"][0])
 
     # Parcels: origin warehouse (by city population), destination city (by population), mass.
     wh_pop = net.warehouses.join(net.cities.select("place_id", "population"), on="place_id")
@@ -164,21 +178,25 @@ def generate_network_day(
     def noisy(km: np.ndarray, factor: float) -> np.ndarray:
         return np.round(km * factor * rng.uniform(0.9, 1.1, km.shape), 3)
 
-    line_gcd = _haversine_km(h_lat[o_hub], h_lon[o_hub], h_lat[d_hub], h_lon[d_hub])
+    gw = net.hubs["gw_idx"].to_numpy().astype(np.int64)
+    o_gw, d_gw = gw[o_hub], gw[d_hub]
+    line_gcd = _haversine_km(h_lat[o_gw], h_lon[o_gw], h_lat[d_gw], h_lon[d_gw])
     same_hub = o_hub == d_hub
+    same_gw = (o_gw == d_gw) & ~same_hub
     u = rng.random(n)
     mode = np.full(n, "road", dtype=object)
-    mid = (line_gcd >= 800) & (line_gcd < 2000)
-    far = line_gcd >= 2000
-    mode[mid & (u < p["rail_share_800_2000_km"])] = "rail"
-    mode[far & (u < p["rail_share_over_2000_km"])] = "rail"
+    mid = (line_gcd >= 800) & (line_gcd < 1500)
+    far = line_gcd >= 1500
+    mode[mid & (u < p["rail_share_800_1500_km"])] = "rail"
+    mode[far & (u < p["rail_share_over_1500_km"])] = "rail"
     mode[
         far
-        & (u >= p["rail_share_over_2000_km"])
-        & (u < p["rail_share_over_2000_km"] + p["air_share_over_2000_km"])
+        & (u >= p["rail_share_over_1500_km"])
+        & (u < p["rail_share_over_1500_km"] + p["air_share_over_1500_km"])
     ] = "air"
     mode[reefer & (mode == "air")] = "road"
-    mode[same_hub] = "none"
+    mode[same_hub | same_gw] = "none"
+    via_gw = ~same_hub & ~same_gw
 
     rows: list[pl.DataFrame] = []
 
@@ -191,6 +209,7 @@ def generate_network_day(
             "__parcel": idx,
             "shipment_id": ship_id[idx],
             "mass_kg": mass[idx],
+            "__wave": wave[idx],
         }
         for k, v in cols.items():
             data[k] = v[idx] if isinstance(v, np.ndarray) else np.full(idx.size, v, dtype=object)
@@ -201,7 +220,7 @@ def generate_network_day(
     # 1. warehouse stop (default hub intensity), 2. first mile (modelled rigid truck)
     legs(all_, 1, hub_type="Warehouse", temperature_control=tc, origin=wh_id)
     fm_gcd = _haversine_km(wh_lat, wh_lon, h_lat[o_hub], h_lon[o_hub])
-    fm_km = noisy(np.maximum(fm_gcd, 8.0 + rng.uniform(0, 30, n)), p["road_circuity"])
+    fm_km = noisy(np.maximum(fm_gcd, 8.0 + rng.uniform(0, 30, n)), road_circuity)
     legs(
         all_,
         2,
@@ -225,72 +244,110 @@ def generate_network_day(
         origin=h_id[o_hub],
         temperature_control=tc,
     )
-    # 4. line haul
-    road = mode == "road"
-    road_km = noisy(line_gcd, p["road_circuity"])
+    # 4. a regional hub next to the destination: direct road through the carrier's LTL network
+    direct_km = noisy(
+        _haversine_km(h_lat[o_hub], h_lon[o_hub], h_lat[d_hub], h_lon[d_hub]), road_circuity
+    )
     legs(
-        road & ~reefer,
+        same_gw,
         4,
         mode="road",
-        distance_km=road_km,
+        distance_km=direct_km,
         distance_basis="actual",
         origin=h_id[o_hub],
         destination=h_id[d_hub],
+        toc_id=LTL_TOC,
+        temperature_control=tc,
+    )
+    # 5-6. feeder to the origin gateway and the gateway stop
+    feed_out = via_gw & (o_hub != o_gw)
+    feed_out_km = noisy(
+        _haversine_km(h_lat[o_hub], h_lon[o_hub], h_lat[o_gw], h_lon[o_gw]), road_circuity
+    )
+    legs(
+        feed_out,
+        5,
+        mode="road",
+        distance_km=feed_out_km,
+        distance_basis="actual",
+        origin=h_id[o_hub],
+        destination=h_id[o_gw],
+        vehicle="road.hgv_artic_gt33t",
+        temperature_control=tc,
+    )
+    legs(
+        feed_out,
+        6,
+        hoc_id=np.char.add("HOC-", h_id[o_gw].astype(str)).astype(object),
+        hub_type="Transshipment",
+        origin=h_id[o_gw],
+        temperature_control=tc,
+    )
+    # 7-9. gateway-to-gateway line haul: road (metered trucks), rail (TOC), air (default class)
+    road = mode == "road"
+    road_km = noisy(line_gcd, road_circuity)
+    legs(
+        road & ~reefer,
+        8,
+        mode="road",
+        distance_km=road_km,
+        distance_basis="actual",
+        origin=h_id[o_gw],
+        destination=h_id[d_gw],
         temperature_control=tc,
     )
     legs(
         road & reefer,
-        4,
+        8,
         mode="road",
         distance_km=road_km,
         distance_basis="actual",
-        origin=h_id[o_hub],
-        destination=h_id[d_hub],
+        origin=h_id[o_gw],
+        destination=h_id[d_gw],
         vehicle="road.hgv_artic_gt33t_reefer",
         temperature_control=tc,
     )
     rail = mode == "rail"
-    dray = noisy(10.0 + rng.uniform(0, 25, n), 1.0)
     legs(
         rail,
-        4,
+        7,
         mode="road",
-        distance_km=dray,
+        distance_km=noisy(10.0 + rng.uniform(0, 25, n), 1.0),
         distance_basis="actual",
-        origin=h_id[o_hub],
+        origin=h_id[o_gw],
         vehicle="road.hgv_artic_gt33t",
         temperature_control=tc,
     )
     legs(
         rail,
-        5,
+        8,
         mode="rail",
         distance_km=noisy(line_gcd, 1.2),
         distance_basis="sfd",
-        origin=h_id[o_hub],
-        destination=h_id[d_hub],
+        origin=h_id[o_gw],
+        destination=h_id[d_gw],
         toc_id="TOC-RAIL-CONTAINER-EXPRESS",
         temperature_control=tc,
     )
     legs(
         rail,
-        6,
+        9,
         mode="road",
         distance_km=noisy(10.0 + rng.uniform(0, 25, n), 1.0),
         distance_basis="actual",
-        destination=h_id[d_hub],
+        destination=h_id[d_gw],
         vehicle="road.hgv_artic_gt33t",
         temperature_control=tc,
     )
     air = mode == "air"
-    o_air, d_air = airport[o_hub], airport[d_hub]
+    o_air, d_air = airport[o_gw], airport[d_gw]
     legs(
         air,
-        4,
+        7,
         mode="road",
-        distance_km=dray,
+        distance_km=noisy(15.0 + rng.uniform(0, 30, n), 1.0),
         distance_basis="actual",
-        origin=h_id[o_hub],
+        origin=h_id[o_gw],
         destination=o_air,
         vehicle="road.hgv_rigid_7_5_17t",
     )
@@ -301,7 +358,7 @@ def generate_network_day(
     )
     legs(
         air & (o_air != d_air),
-        5,
+        8,
         mode="air",
         origin=o_air,
         destination=d_air,
@@ -310,28 +367,52 @@ def generate_network_day(
     )
     legs(
         air,
-        6,
+        9,
         mode="road",
         distance_km=noisy(15.0 + rng.uniform(0, 30, n), 1.0),
         distance_basis="actual",
         origin=d_air,
-        destination=h_id[d_hub],
+        destination=h_id[d_gw],
         vehicle="road.hgv_rigid_7_5_17t",
+    )
+    # 10-11. destination gateway stop and feeder to the destination hub
+    feed_in = via_gw & (d_hub != d_gw)
+    legs(
+        feed_in,
+        10,
+        hoc_id=np.char.add("HOC-", h_id[d_gw].astype(str)).astype(object),
+        hub_type="Transshipment",
+        origin=h_id[d_gw],
+        temperature_control=tc,
+    )
+    feed_in_km = noisy(
+        _haversine_km(h_lat[d_gw], h_lon[d_gw], h_lat[d_hub], h_lon[d_hub]), road_circuity
+    )
+    legs(
+        feed_in,
+        11,
+        mode="road",
+        distance_km=feed_in_km,
+        distance_basis="actual",
+        origin=h_id[d_gw],
+        destination=h_id[d_hub],
+        vehicle="road.hgv_artic_gt33t",
+        temperature_control=tc,
     )
     # 7. destination sorting hub, 8. last mile electric van
     legs(
         ~same_hub,
-        7,
+        12,
         hoc_id=np.char.add("HOC-", h_id[d_hub].astype(str)).astype(object),
         hub_type="Transshipment",
         origin=h_id[d_hub],
         temperature_control=tc,
     )
     lm_gcd = _haversine_km(h_lat[d_hub], h_lon[d_hub], c_lat, c_lon)
-    lm_km = noisy(np.maximum(lm_gcd, 3.0 + rng.uniform(0, 15, n)), p["road_circuity"])
+    lm_km = noisy(np.maximum(lm_gcd, 3.0 + rng.uniform(0, 15, n)), road_circuity)
     legs(
         all_,
-        8,
+        13,
         mode="road",
         distance_km=lm_km,
         distance_basis="actual",
@@ -350,11 +431,12 @@ def generate_network_day(
             + pl.duration(
                 hours=pl.lit(8)
                 + pl.col("__seq").cast(pl.Int64) * 3
-                + pl.Series(wave)[pl.col("__parcel")] * 10
+                + pl.col("__wave").cast(pl.Int64) * 10
             )
         ).alias("departure_at"),
     )
-    frame, trips = _assign_trips(frame, wave, reg, rng)
+    frame, trips = _assign_trips(frame, reg, rng)
+    frame = conform(frame.lazy(), LEG_COLUMNS).collect()
     legs_out = frame.select(
         "shipment_id",
         "tce_id",
@@ -390,21 +472,25 @@ def generate_network_day(
     )
     tocs = pl.DataFrame(
         {
-            "toc_id": ["TOC-RAIL-CONTAINER-EXPRESS"],
-            "mode": ["rail"],
-            # Synthetic carrier TOC, set at DESNZ 2025 freight train TTW 0.02779 + WTT 0.00691
-            # (emission-factors.md 1.5) so the demo rail figures stay on a published basis.
-            "intensity_wtw_kg_per_tkm": [0.0347],
-            "intensity_ttw_kg_per_tkm": [0.02779],
-            "data_type": ["secondary"],
-            "description": ["synthetic demo TOC: container rail express (DESNZ 2025 rail basis)"],
+            "toc_id": ["TOC-RAIL-CONTAINER-EXPRESS", LTL_TOC],
+            "mode": ["rail", "road"],
+            # Synthetic carrier TOCs set on published bases so the demo figures stay realistic:
+            # rail = DESNZ 2025 freight train TTW 0.02779 + WTT 0.00691; road LTL = DESNZ 2025
+            # all HGVs average laden TTW 0.10163 + WTT 0.02359 (emission-factors.md 1.1, 1.5).
+            "intensity_wtw_kg_per_tkm": [0.0347, 0.12522],
+            "intensity_ttw_kg_per_tkm": [0.02779, 0.10163],
+            "data_type": ["secondary", "secondary"],
+            "description": [
+                "synthetic demo TOC: container rail express (DESNZ 2025 rail basis)",
+                "synthetic demo TOC: road LTL network (DESNZ 2025 all-HGV basis)",
+            ],
         }
     )
     return {"legs": legs_out, "trips": trips, "tocs": tocs, "hocs": hocs}
 
 
 def _assign_trips(
-    frame: pl.DataFrame, wave: np.ndarray, registry: Registry, rng: np.random.Generator
+    frame: pl.DataFrame, registry: Registry, rng: np.random.Generator
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Group line-haul road legs into truck trips and last-mile legs into van routes.
 
@@ -413,18 +499,31 @@ def _assign_trips(
     from the DESNZ per-vkm curve at each trip's actual load.
     """
     p = SYNTHETIC_PARAMETERS
-    frame = frame.with_columns(pl.Series("__wave", wave)[pl.col("__parcel")].alias("__wave"))
-    haul = (pl.col("__seq") == 4) & (pl.col("mode") == "road") & pl.col("vehicle").is_null()
-    last = pl.col("__seq") == 8
+    haul = (
+        (pl.col("__seq") == 8)
+        & (pl.col("mode") == "road")
+        & pl.col("vehicle").is_null()
+        & pl.col("toc_id").is_null()
+    )
+    last = pl.col("__seq") == 13
     lane = pl.concat_str("origin", "destination", "__wave", separator="|")
+    # Only lanes with a truck's worth of parcels per wave get dedicated (metered) trucks; the rest
+    # go through a carrier's LTL network, reported with the carrier's TOC.
+    haul_mass = pl.when(haul).then(pl.col("mass_kg")).otherwise(0.0)
+    frame = frame.with_columns(haul_mass.sum().over(lane).alias("__lane_kg"))
+    dedicated = haul & (pl.col("__lane_kg") >= p["truck_min_lane_kg"])
     frame = frame.with_columns(
-        pl.when(haul)
+        pl.when(haul & ~dedicated)
+        .then(pl.lit(LTL_TOC))
+        .otherwise(pl.col("toc_id"))
+        .alias("toc_id"),
+        pl.when(dedicated)
         .then(
             pl.format(
                 "T-{}-{}",
                 lane.hash(7) % 10_000_000,
                 (
-                    pl.col("mass_kg").cum_sum().over(lane, order_by="__parcel")
+                    haul_mass.cum_sum().over(lane, order_by="__parcel")
                     // p["rigid_truck_payload_kg"]
                 ).cast(pl.Int64),
             )
@@ -436,16 +535,16 @@ def _assign_trips(
                 pl.col("origin"),
                 pl.col("__wave"),
                 (
-                    pl.int_range(pl.len()).over("origin", "__wave", order_by="__parcel")
+                    pl.int_range(pl.len()).over("origin", "__wave", "__seq", order_by="__parcel")
                     // int(p["van_route_parcels"])
                 ),
             )
         )
-        .alias("trip_id")
+        .alias("trip_id"),
     )
     empty_l, full_l = _litres_per_km(registry, "road.hgv_rigid_7_5_17t")
     trucks = (
-        frame.filter(haul)
+        frame.filter(dedicated)
         .group_by("trip_id")
         .agg(pl.col("mass_kg").sum().alias("load_kg"), pl.col("distance_km").max().alias("km"))
         .sort("trip_id")
