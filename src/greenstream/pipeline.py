@@ -191,63 +191,74 @@ def run(inputs: Inputs, tables: ReferenceTables) -> FootprintResult:
     return FootprintResult(results, shipments, tables.factor_set_version, inputs.input_sha256)
 
 
+# Above this many chain elements the file job streams (bounded memory, slower); below it, it works
+# in memory (fastest). 4M TCEs take about 1.5 GB in and out; see docs/decisions/0004-file-path.md.
+STREAMING_THRESHOLD_TCES = 4_000_000
+
+
 def run_to_files(
     inputs: Inputs,
     tables: ReferenceTables,
     output: Path,
     *,
     shipments: Path | None = None,
+    streaming: bool | None = None,
 ) -> FootprintResult:
-    """Validate, then stream the results into ``output`` (Parquet: streaming engine, bounded
-    memory; other formats through memory). Writes nothing on bad input; writes atomically."""
+    """Validate, then compute and write ``output`` (and ``shipments``) atomically.
+
+    Writes nothing on bad input. Parquet output of a large input streams through the kernel with
+    bounded memory; otherwise the job runs in memory. ``streaming`` forces either way.
+    """
+    from greenstream.io.tables import write_table
+
+    rows = inputs.legs.select(pl.len()).collect().item()
+    if streaming is None:
+        streaming = rows > STREAMING_THRESHOLD_TCES and table_format(output) == "parquet"
+    if not streaming:
+        inputs.legs = inputs.legs.collect().lazy()  # read once; every check and pass reuses it
+        result = run(inputs, tables)
+        write_table(result.legs, output)
+        if shipments is not None:
+            write_table(result.shipments, shipments)
+        return result
     InputErrors.raise_if_any(validate(inputs, tables))
     legs = inputs.legs.drop(ROW, strict=False)
     if "tce_id" not in legs.collect_schema().names() or (
         legs.select(pl.col("tce_id").null_count()).collect().item() > 0
     ):
         legs = fill_default_tce_ids(legs.collect()).lazy()
-    results = compute_lazy(legs, tables)
-    if table_format(output) != "parquet":
-        result = run(inputs, tables)
-        from greenstream.io.tables import write_table
-
-        write_table(result.legs, output)
-        if shipments is not None:
-            write_table(result.shipments, shipments)
-        return result
     with atomic_path(output) as tmp:
-        results.sink_parquet(tmp, compression="zstd", statistics=False)
+        compute_lazy(legs, tables).sink_parquet(tmp, compression="snappy", statistics=False)
     written = pl.scan_parquet(output)
-    ship = shipments_lazy(written)
     if shipments is not None:
-        from greenstream.io.tables import write_table
-
-        write_table(ship.collect(), shipments)
-    summary_cols = [
-        "shipment_id",
-        "mode",
-        "method",
-        "origin",
-        "destination",
-        "primary_data",
-        "transport_activity_tkm",
-        "co2e_wtw_kg",
-        "co2e_ttw_kg",
-        "co2e_wtt_kg",
-        "co2e_wtw_low_kg",
-        "co2e_wtw_high_kg",
-        "warnings",
-        "distance_used_km",
-        "mass_kg",
-    ]
+        write_table(shipments_lazy(written).collect(), shipments)
     names = written.collect_schema().names()
-    light = written.select([c for c in summary_cols if c in names]).collect()
+    light = written.select([c for c in SUMMARY_COLUMNS if c in names]).collect()
     return FootprintResult(
         light,
         shipments_lazy(light.lazy()).collect(),
         tables.factor_set_version,
         inputs.input_sha256,
     )
+
+
+SUMMARY_COLUMNS = (
+    "shipment_id",
+    "mode",
+    "method",
+    "origin",
+    "destination",
+    "primary_data",
+    "mass_kg",
+    "transport_activity_tkm",
+    "distance_used_km",
+    "co2e_wtw_kg",
+    "co2e_ttw_kg",
+    "co2e_wtt_kg",
+    "co2e_wtw_low_kg",
+    "co2e_wtw_high_kg",
+    "warnings",
+)
 
 
 def fill_default_tce_ids(legs: pl.DataFrame) -> pl.DataFrame:
@@ -298,53 +309,73 @@ def footprint(
 
 
 def summarize(legs: pl.DataFrame, shipments: pl.DataFrame, *, top: int = 10) -> dict[str, Any]:
-    """Totals by mode and method, top lanes by WTW, intensity per shipment, primary-data share."""
-    total_wtw = float(legs["co2e_wtw_kg"].sum())
-    by_mode = (
-        legs.with_columns(pl.col("mode").fill_null("hub"))
-        .group_by("mode")
-        .agg(
+    """Totals by mode and method, top lanes by WTW, intensity per shipment, primary-data share.
+
+    The group-bys run as one batch of lazy queries (``collect_all``) so they share the cores.
+    """
+    lf = legs.lazy()
+    sums = [
+        pl.col("transport_activity_tkm").sum(),
+        pl.col("co2e_wtw_kg").sum(),
+        pl.col("co2e_ttw_kg").sum(),
+        pl.col("co2e_wtt_kg").sum(),
+    ]
+    queries = [
+        lf.select(
             pl.len().alias("tce_count"),
-            pl.col("transport_activity_tkm").sum(),
-            pl.col("co2e_wtw_kg").sum(),
-            pl.col("co2e_ttw_kg").sum(),
-            pl.col("co2e_wtt_kg").sum(),
-        )
-        .sort("co2e_wtw_kg", descending=True)
-    )
-    by_method = (
-        legs.group_by("method")
-        .agg(pl.len().alias("tce_count"), pl.col("co2e_wtw_kg").sum())
-        .sort("co2e_wtw_kg", descending=True)
-    )
-    lanes: list[dict[str, Any]] = []
-    if {"origin", "destination"} <= set(legs.columns):
-        lanes = (
-            legs.filter(pl.col("origin").is_not_null() & pl.col("destination").is_not_null())
+            *sums,
+            pl.col("co2e_wtw_low_kg").sum(),
+            pl.col("co2e_wtw_high_kg").sum(),
+            pl.col("co2e_wtw_kg").filter(pl.col("primary_data")).sum().alias("primary_wtw"),
+            pl.col("warnings").is_not_null().sum().alias("warning_count"),
+        ),
+        lf.group_by("mode").agg(pl.len().alias("tce_count"), *sums),
+        lf.group_by("method").agg(pl.len().alias("tce_count"), pl.col("co2e_wtw_kg").sum()),
+    ]
+    has_lanes = {"origin", "destination"} <= set(legs.columns)
+    if has_lanes:
+        queries.append(
+            lf.filter(pl.col("origin").is_not_null() & pl.col("destination").is_not_null())
             .group_by("origin", "destination", "mode")
             .agg(
                 pl.len().alias("tce_count"),
                 pl.col("transport_activity_tkm").sum(),
                 pl.col("co2e_wtw_kg").sum(),
             )
-            .sort("co2e_wtw_kg", descending=True)
-            .head(top)
-            .to_dicts()
+            .top_k(top, by="co2e_wtw_kg")
         )
-    primary_wtw = float(legs.filter(pl.col("primary_data"))["co2e_wtw_kg"].sum())
+    done = pl.collect_all(queries)
+    totals = done[0].row(0, named=True)
+    by_mode = (
+        done[1]
+        .with_columns(pl.col("mode").cast(pl.String).fill_null("hub"))
+        .sort("co2e_wtw_kg", descending=True)
+    )
+    by_method = (
+        done[2].with_columns(pl.col("method").cast(pl.String)).sort("co2e_wtw_kg", descending=True)
+    )
+    lanes = (
+        done[3]
+        .with_columns(pl.col("mode").cast(pl.String))
+        .sort("co2e_wtw_kg", descending=True)
+        .to_dicts()
+        if has_lanes
+        else []
+    )
+    total_wtw = float(totals["co2e_wtw_kg"] or 0.0)
     n_ship = shipments.height
     return {
-        "tce_count": legs.height,
+        "tce_count": int(totals["tce_count"]),
         "shipment_count": n_ship,
-        "transport_activity_tkm": float(legs["transport_activity_tkm"].sum()),
+        "transport_activity_tkm": float(totals["transport_activity_tkm"] or 0.0),
         "co2e_wtw_kg": total_wtw,
-        "co2e_ttw_kg": float(legs["co2e_ttw_kg"].sum()),
-        "co2e_wtt_kg": float(legs["co2e_wtt_kg"].sum()),
-        "co2e_wtw_low_kg": float(legs["co2e_wtw_low_kg"].sum()),
-        "co2e_wtw_high_kg": float(legs["co2e_wtw_high_kg"].sum()),
+        "co2e_ttw_kg": float(totals["co2e_ttw_kg"] or 0.0),
+        "co2e_wtt_kg": float(totals["co2e_wtt_kg"] or 0.0),
+        "co2e_wtw_low_kg": float(totals["co2e_wtw_low_kg"] or 0.0),
+        "co2e_wtw_high_kg": float(totals["co2e_wtw_high_kg"] or 0.0),
         "co2e_wtw_kg_per_shipment": total_wtw / n_ship if n_ship else 0.0,
-        "primary_data_share": primary_wtw / total_wtw if total_wtw else 0.0,
-        "warning_count": int(legs["warnings"].is_not_null().sum()),
+        "primary_data_share": float(totals["primary_wtw"] or 0.0) / total_wtw if total_wtw else 0.0,
+        "warning_count": int(totals["warning_count"]),
         "by_mode": by_mode.to_dicts(),
         "by_method": by_method.to_dicts(),
         "top_lanes": lanes,

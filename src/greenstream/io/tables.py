@@ -177,7 +177,7 @@ def write_table(frame: pl.DataFrame, path: Path) -> None:
     fmt = table_format(path)
     writers: dict[str, Callable[[pl.DataFrame, Path], None]] = {
         "csv": lambda f, p: f.write_csv(p),
-        "parquet": lambda f, p: f.write_parquet(p, compression="zstd", statistics=False),
+        "parquet": lambda f, p: f.write_parquet(p, compression="snappy", statistics=False),
         "ndjson": lambda f, p: f.write_ndjson(p),
     }
     if fmt == "json":

@@ -111,15 +111,26 @@ def _duplicates(col: str) -> Check:
 
 
 def with_first_rows(frame: pl.LazyFrame, col: str) -> pl.LazyFrame:
-    """Add ``__first_<col>`` for values seen more than once (a group-by, not a window)."""
+    """Add ``__first_<col>``: for a value seen more than once, the first row that has it.
+
+    Fast path: when the 64-bit hashes of the values are all distinct, so are the values (the
+    usual case, decided by counting integers). Otherwise the values are grouped exactly.
+    """
+    values = pl.col(col).drop_nulls()
+    distinct, total = (
+        frame.select(values.hash(0).n_unique().alias("u"), values.len().alias("n")).collect().row(0)
+    )
+    if distinct == total:
+        return frame.with_columns(pl.lit(None, dtype=pl.UInt32).alias(f"__first_{col}"))
     dups = (
-        frame.filter(pl.col(col).is_not_null())
+        frame.select(col, ROW)
+        .filter(pl.col(col).is_not_null() & pl.col(col).is_duplicated())
         .group_by(col)
-        .agg(pl.len().alias("__n"), pl.col(ROW).min().alias(f"__first_{col}"))
-        .filter(pl.col("__n") > 1)
-        .drop("__n")
+        .agg(pl.col(ROW).min().alias(f"__first_{col}"))
         .collect()
     )
+    if dups.height == 0:
+        return frame.with_columns(pl.lit(None, dtype=pl.UInt32).alias(f"__first_{col}"))
     return frame.join(dups.lazy(), on=col, how="left", maintain_order="left")
 
 
@@ -311,15 +322,23 @@ def check_legs(
         return errors
     lf = conform(legs.lazy(), LEG_COLUMNS)
     toc_modes = (
-        tocs.select("toc_id", pl.col("mode").alias("__toc_mode")).unique("toc_id")
+        tocs.select("toc_id", "mode").unique("toc_id")
         if tocs is not None and {"toc_id", "mode"} <= set(tocs.columns)
-        else pl.DataFrame(schema={"toc_id": pl.String, "__toc_mode": pl.String})
+        else pl.DataFrame(schema={"toc_id": pl.String, "mode": pl.String})
     )
-    classes = registry.transport_intensities().select(
-        pl.col("vehicle_class").alias("vehicle"), pl.col("mode").alias("__vehicle_mode")
-    )
-    lf = lf.join(toc_modes.lazy(), on="toc_id", how="left", maintain_order="left").join(
-        classes.lazy(), on="vehicle", how="left", maintain_order="left"
+    classes = registry.transport_intensities().unique("vehicle_class")
+    # Lookups by hash (replace_strict), not joins: a join would rematerialize every column.
+    lf = lf.with_columns(
+        pl.col("toc_id")
+        .replace_strict(
+            toc_modes["toc_id"], toc_modes["mode"], default=None, return_dtype=pl.String
+        )
+        .alias("__toc_mode"),
+        pl.col("vehicle")
+        .replace_strict(
+            classes["vehicle_class"], classes["mode"], default=None, return_dtype=pl.String
+        )
+        .alias("__vehicle_mode"),
     )
     frame = with_first_rows(lf, "tce_id")
 
