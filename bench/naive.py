@@ -13,7 +13,7 @@ from typing import Any
 import polars as pl
 
 from greenstream.accounting.kernel import ReferenceTables, load_uncertainty_table
-from greenstream.geo import EARTH_RADIUS_KM
+from greenstream.geo import EARTH_RADIUS_KM, distance_adjustment_table
 
 
 def _gcd(a: tuple[float, float], b: tuple[float, float]) -> float:
@@ -27,16 +27,21 @@ def naive_footprint(legs: pl.DataFrame, tables: ReferenceTables) -> list[dict[st
     reg = tables.registry
     classes = {r["vehicle_class"]: r for r in reg.transport_intensities().to_dicts()}
     curves = {r["vehicle_class"]: r for r in reg.load_curves().to_dicts()}
-    defaults = {
-        (r["mode"], r["temperature_control"]): r["__default_class"]
-        for r in tables.mode_default_table.to_dicts()
-    }
-    hubdef = {
-        (r["hub_type"], r["temperature_control"]): r for r in tables.hub_default_table.to_dicts()
-    }
+    defaults: dict[tuple[str, str], str] = {}
+    for mode, cls in reg.mode_defaults().select("mode", "vehicle_class").iter_rows():
+        defaults[(mode, "ambient")] = cls
+        defaults[(mode, "refrigerated")] = f"{cls}_reefer" if f"{cls}_reefer" in classes else cls
+    hubdef: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in reg.hub_defaults().to_dicts():
+        hubdef[(r["hub_type"], r["temperature_control"])] = r
+    for (hub_type, tc), r in list(hubdef.items()):
+        if tc == "ambient":
+            hubdef.setdefault((hub_type, "refrigerated"), r)
     tocs = {r["toc_id"]: r for r in (tables.tocs.to_dicts() if tables.tocs is not None else [])}
     hocs = {r["hoc_id"]: r for r in (tables.hocs.to_dicts() if tables.hocs is not None else [])}
-    daf = {r["mode"]: (r["__daf_mult"], r["__daf_add"]) for r in tables.daf_table.to_dicts()}
+    daf = {
+        r["mode"]: (r["multiplier"], r["add_km"]) for r in distance_adjustment_table().to_dicts()
+    }
     unc = {r["method"]: r["relative_half_width"] for r in load_uncertainty_table().to_dicts()}
     fuel = {(r["energy_carrier"], r["energy_unit"]): r for r in reg.fuel_factors().to_dicts()}
     grid = {r["grid_region"]: r["ef_wtw_kg_per_kwh"] for r in reg.grid_factor_lookup().to_dicts()}
@@ -94,7 +99,7 @@ def naive_footprint(legs: pl.DataFrame, tables: ReferenceTables) -> list[dict[st
                 w, t, method = h["intensity_wtw_kg_per_t"], h["intensity_ttw_kg_per_t"], "hoc"
             else:
                 h = hubdef[(r["hub_type"], tc)]
-                w, t, method = h["__hubdef_wtw"], h["__hubdef_ttw"], "default"
+                w, t, method = h["intensity_wtw_kg_per_t"], h["intensity_ttw_kg_per_t"], "default"
             act = r["mass_kg"] / 1000.0
         else:
             act = r["tkm"]

@@ -203,7 +203,7 @@ def footprint(
     ] = True,
 ) -> None:
     """Compute ISO 14083 / GLEC v3 emissions of every chain element and shipment."""
-    from greenstream.pipeline import load_inputs, reference_tables, run_to_files, summarize
+    from greenstream.pipeline import load_inputs, reference_tables, run_to_files
 
     started = time.perf_counter()
     with handle_errors(max_errors, errors):
@@ -214,7 +214,7 @@ def footprint(
                 tables = reference_tables(inputs, registry_for(factors))
             with stage(prog, f"checking, computing and writing {output.name}"):
                 result = run_to_files(inputs, tables, output, shipments=shipments)
-        summary = summarize(result.legs, result.shipments)
+        summary = result.summary()
         summary["factor_set_version"] = result.factor_set_version
         summary["input_sha256"] = result.input_sha256
         summary["elapsed_s"] = round(time.perf_counter() - started, 3)

@@ -14,7 +14,12 @@ from typing import Any
 
 import polars as pl
 
-from greenstream.accounting.kernel import ReferenceTables, compute_lazy, shipments_lazy
+from greenstream.accounting.kernel import (
+    ReferenceTables,
+    compute_lazy,
+    prepare_job,
+    shipments_lazy,
+)
 from greenstream.accounting.schema import HOC_COLUMNS, LEG_COLUMNS, TOC_COLUMNS, TRIP_COLUMNS
 from greenstream.errors import InputError, InputErrors
 from greenstream.factors import Registry
@@ -31,8 +36,12 @@ class FootprintResult:
     shipments: pl.DataFrame
     factor_set_version: str
     input_sha256: str = ""
+    # Set when the job streamed to a file: the results then live in the file, not in ``legs``.
+    streamed_summary: dict[str, Any] | None = None
 
     def summary(self) -> dict[str, Any]:
+        if self.streamed_summary is not None:
+            return self.streamed_summary
         return summarize(self.legs, self.shipments)
 
 
@@ -194,6 +203,7 @@ def run(inputs: Inputs, tables: ReferenceTables) -> FootprintResult:
 # Above this many chain elements the file job streams (bounded memory, slower); below it, it works
 # in memory (fastest). 4M TCEs take about 1.5 GB in and out; see docs/decisions/0004-file-path.md.
 STREAMING_THRESHOLD_TCES = 4_000_000
+STREAM_BATCH_ROWS = 1_000_000
 
 
 def run_to_files(
@@ -227,38 +237,28 @@ def run_to_files(
         legs.select(pl.col("tce_id").null_count()).collect().item() > 0
     ):
         legs = fill_default_tce_ids(legs.collect()).lazy()
+    # Job-wide lookups once, then the kernel per batch of STREAM_BATCH_ROWS: memory stays bounded
+    # by one batch in and out, whatever the file size.
+    job = prepare_job(legs, tables)
+    rows = legs.select(pl.len()).collect().item()
+    batches = [
+        compute_lazy(legs.slice(offset, STREAM_BATCH_ROWS), tables, job=job)
+        for offset in range(0, max(rows, 1), STREAM_BATCH_ROWS)
+    ]
     with atomic_path(output) as tmp:
-        compute_lazy(legs, tables).sink_parquet(tmp, compression="snappy", statistics=False)
+        pl.concat(batches).sink_parquet(tmp, compression="snappy", statistics=False)
     written = pl.scan_parquet(output)
     if shipments is not None:
+        # one row per shipment: small next to the legs, fine to hold in memory
         write_table(shipments_lazy(written).collect(), shipments)
-    names = written.collect_schema().names()
-    light = written.select([c for c in SUMMARY_COLUMNS if c in names]).collect()
+    n_ship = written.select(pl.col("shipment_id").n_unique()).collect().item()
     return FootprintResult(
-        light,
-        shipments_lazy(light.lazy()).collect(),
+        pl.DataFrame(),
+        pl.DataFrame(),
         tables.factor_set_version,
         inputs.input_sha256,
+        streamed_summary=summarize(written, n_ship),
     )
-
-
-SUMMARY_COLUMNS = (
-    "shipment_id",
-    "mode",
-    "method",
-    "origin",
-    "destination",
-    "primary_data",
-    "mass_kg",
-    "transport_activity_tkm",
-    "distance_used_km",
-    "co2e_wtw_kg",
-    "co2e_ttw_kg",
-    "co2e_wtt_kg",
-    "co2e_wtw_low_kg",
-    "co2e_wtw_high_kg",
-    "warnings",
-)
 
 
 def fill_default_tce_ids(legs: pl.DataFrame) -> pl.DataFrame:
@@ -308,12 +308,15 @@ def footprint(
     return run(inputs, reference_tables(inputs, registry, gazetteer))
 
 
-def summarize(legs: pl.DataFrame, shipments: pl.DataFrame, *, top: int = 10) -> dict[str, Any]:
+def summarize(
+    legs: pl.DataFrame | pl.LazyFrame, shipments: pl.DataFrame | int, *, top: int = 10
+) -> dict[str, Any]:
     """Totals by mode and method, top lanes by WTW, intensity per shipment, primary-data share.
 
     The group-bys run as one batch of lazy queries (``collect_all``) so they share the cores.
     """
     lf = legs.lazy()
+    columns = lf.collect_schema().names()
     sums = [
         pl.col("transport_activity_tkm").sum(),
         pl.col("co2e_wtw_kg").sum(),
@@ -332,7 +335,7 @@ def summarize(legs: pl.DataFrame, shipments: pl.DataFrame, *, top: int = 10) -> 
         lf.group_by("mode").agg(pl.len().alias("tce_count"), *sums),
         lf.group_by("method").agg(pl.len().alias("tce_count"), pl.col("co2e_wtw_kg").sum()),
     ]
-    has_lanes = {"origin", "destination"} <= set(legs.columns)
+    has_lanes = {"origin", "destination"} <= set(columns)
     if has_lanes:
         queries.append(
             lf.filter(pl.col("origin").is_not_null() & pl.col("destination").is_not_null())
@@ -363,7 +366,7 @@ def summarize(legs: pl.DataFrame, shipments: pl.DataFrame, *, top: int = 10) -> 
         else []
     )
     total_wtw = float(totals["co2e_wtw_kg"] or 0.0)
-    n_ship = shipments.height
+    n_ship = shipments if isinstance(shipments, int) else shipments.height
     return {
         "tce_count": int(totals["tce_count"]),
         "shipment_count": n_ship,

@@ -602,18 +602,49 @@ def _trip_lookup(
     return Lookup.from_frame(per_trip, "trip_id")
 
 
+@dataclass(frozen=True)
+class JobContext:
+    """What a batch needs from the whole job: place coordinates and per-trip intensities.
+
+    A trip's intensity depends on every TCE on it, wherever those rows are in the file, so it is
+    computed once over the whole input (:func:`prepare_job`) and shared by every batch.
+    """
+
+    input_columns: tuple[str, ...]
+    places: Lookup | None
+    trips: Lookup
+
+
+def prepare_job(legs: pl.LazyFrame, tables: ReferenceTables) -> JobContext:
+    """The job-wide pre-passes: resolve places and sum each trip's tonne-km (narrow scans)."""
+    input_columns = legs.collect_schema().names()
+    lf = conform(legs, LEG_COLUMNS)
+    has_places = bool({"origin", "destination"} & set(input_columns))
+    places = resolve_places(lf, tables.gazetteer) if has_places else None
+    trips = _trip_lookup(lf, tables.lookups, input_columns, places)
+    return JobContext(tuple(input_columns), places, trips)
+
+
 def compute_lazy(
-    legs: pl.LazyFrame, tables: ReferenceTables, *, keep_intermediate: bool = False
+    legs: pl.LazyFrame,
+    tables: ReferenceTables,
+    *,
+    keep_intermediate: bool = False,
+    job: JobContext | None = None,
 ) -> pl.LazyFrame:
     """Emissions of every chain element: the input rows plus :data:`RESULT_COLUMNS`.
 
     ``legs`` must have passed :func:`greenstream.pipeline.validate` (the kernel trusts its
-    inputs; the io layer turns bad rows into row-level errors first). ``keep_intermediate`` keeps
-    the ``__``-prefixed working columns (trip totals, curve points, ...) for the calculation sheet.
+    inputs; the io layer turns bad rows into row-level errors first). ``job`` comes from
+    :func:`prepare_job` over the whole input when ``legs`` is one batch of it; by default the
+    job is prepared from ``legs`` itself. ``keep_intermediate`` keeps the ``__``-prefixed working
+    columns (trip totals, curve points, ...) for the calculation sheet.
     """
     lk = tables.lookups
     off = lk.offsets
-    input_columns = legs.collect_schema().names()
+    job = job or prepare_job(legs, tables)
+    input_columns = list(job.input_columns)
+    places, trips = job.places, job.trips
     lf = conform(legs, LEG_COLUMNS)
     if "tce_id" not in input_columns:
         lf = lf.with_columns(
@@ -621,9 +652,6 @@ def compute_lazy(
                 "{}-{}", "shipment_id", pl.int_range(1, pl.len() + 1).over("shipment_id")
             ).alias("tce_id")
         )
-    has_places = bool({"origin", "destination"} & set(input_columns))
-    places = resolve_places(lf, tables.gazetteer) if has_places else None
-    trips = _trip_lookup(lf, lk, input_columns, places)
     lf = _with_activity(lf, lk, input_columns, places).with_columns(
         (
             trips.index(pl.col("trip_id"))

@@ -40,25 +40,41 @@ class Check:
     reason: pl.Expr
 
 
+CHECK_BATCH_ROWS = 2_000_000
+
+
 def run_checks(
     frame: pl.DataFrame | pl.LazyFrame, checks: Sequence[Check], *, file: str
 ) -> list[InputError]:
-    """Every failing (row, check) of ``frame``; only failing rows are ever materialized."""
+    """Every failing (row, check) of ``frame``.
+
+    Pass 1 projects only the row number and one boolean per check (narrow, streams through the
+    file); pass 2 builds the reasons for the failing rows alone.
+    """
     if not checks:
         return []
     flags = [f"__f{i}" for i in range(len(checks))]
-    failing = (
-        frame.lazy()
-        .with_columns(
-            [c.failing.fill_null(False).alias(f) for c, f in zip(checks, flags, strict=True)]
+    lf = frame.lazy()
+    # Slices of CHECK_BATCH_ROWS bound the memory of pass 1 whatever the file size.
+    total = lf.select(pl.len()).collect().item()
+    parts = [
+        lf.slice(offset, CHECK_BATCH_ROWS)
+        .select(
+            pl.col(ROW),
+            *[c.failing.fill_null(False).alias(f) for c, f in zip(checks, flags, strict=True)],
         )
         .filter(pl.any_horizontal(flags))
         .collect()
-    )
+        for offset in range(0, max(total, 1), CHECK_BATCH_ROWS)
+    ]
+    failing = pl.concat(parts)
     if failing.height == 0:
         return []
-    reasons = failing.select(
-        pl.col(ROW), *flags, *[c.reason.alias(f"__r{i}") for i, c in enumerate(checks)]
+    reasons = (
+        lf.filter(pl.col(ROW).is_in(failing[ROW].implode()))
+        .select(pl.col(ROW), *[c.reason.alias(f"__r{i}") for i, c in enumerate(checks)])
+        .collect()
+        .join(failing, on=ROW)
     )
     errors: list[InputError] = []
     for i, check in enumerate(checks):
@@ -118,7 +134,9 @@ def with_first_rows(frame: pl.LazyFrame, col: str) -> pl.LazyFrame:
     """
     values = pl.col(col).drop_nulls()
     distinct, total = (
-        frame.select(values.hash(0).n_unique().alias("u"), values.len().alias("n")).collect().row(0)
+        frame.select(values.hash(0).n_unique().alias("u"), values.len().alias("n"))
+        .collect(engine="streaming")
+        .row(0)
     )
     if distinct == total:
         return frame.with_columns(pl.lit(None, dtype=pl.UInt32).alias(f"__first_{col}"))
@@ -127,7 +145,7 @@ def with_first_rows(frame: pl.LazyFrame, col: str) -> pl.LazyFrame:
         .filter(pl.col(col).is_not_null() & pl.col(col).is_duplicated())
         .group_by(col)
         .agg(pl.col(ROW).min().alias(f"__first_{col}"))
-        .collect()
+        .collect(engine="streaming")
     )
     if dups.height == 0:
         return frame.with_columns(pl.lit(None, dtype=pl.UInt32).alias(f"__first_{col}"))
@@ -214,7 +232,7 @@ def check_trips(
         legs.lazy()
         .filter(pl.col("trip_id").is_not_null())
         .select(pl.col("trip_id").unique())
-        .collect()
+        .collect(engine="streaming")
         .get_column("trip_id")
         .to_list()
         if "trip_id" in legs.lazy().collect_schema().names()
@@ -352,7 +370,7 @@ def check_legs(
             )
             .drop_nulls()
             .unique()
-            .collect()
+            .collect(engine="streaming")
             .get_column("q")
         )
         unresolved = (
@@ -520,7 +538,7 @@ def _trips_without_activity(frame: pl.LazyFrame, *, file: str) -> list[InputErro
             on="trip_id",
         )
         .filter((pl.col("__tkm") == 0) & (pl.col("__n") == pl.col("__all")))
-        .collect()
+        .collect(engine="streaming")
     )
     return [
         InputError(
