@@ -97,8 +97,9 @@ def bench_kernel(d: Path) -> tuple[float, int]:
 
 
 def file_job(d: Path, out: Path) -> float:
-    from greenstream.io.tables import write_table
-    from greenstream.pipeline import load_inputs, reference_tables, run
+    """What `greenstream footprint` does: read, check, compute, write results and shipments,
+    summarize (in memory up to 4M TCEs, streaming above)."""
+    from greenstream.pipeline import load_inputs, reference_tables, run_to_files
 
     t0 = time.perf_counter()
     inputs = load_inputs(
@@ -107,8 +108,10 @@ def file_job(d: Path, out: Path) -> float:
         hocs=d / "hocs.parquet",
         trips=d / "trips.parquet",
     )
-    result = run(inputs, reference_tables(inputs))
-    write_table(result.legs, out)
+    result = run_to_files(
+        inputs, reference_tables(inputs), out, shipments=out.with_name(out.stem + "_ship.parquet")
+    )
+    result.summary()
     return time.perf_counter() - t0
 
 

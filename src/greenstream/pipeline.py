@@ -8,6 +8,7 @@ bad row before anything is computed.
 from __future__ import annotations
 
 import hashlib
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -203,7 +204,7 @@ def run(inputs: Inputs, tables: ReferenceTables) -> FootprintResult:
 # Above this many chain elements the file job streams (bounded memory, slower); below it, it works
 # in memory (fastest). 4M TCEs take about 1.5 GB in and out; see docs/decisions/0004-file-path.md.
 STREAMING_THRESHOLD_TCES = 4_000_000
-STREAM_BATCH_ROWS = 1_000_000
+STREAM_BATCH_ROWS = 500_000
 
 
 def run_to_files(
@@ -237,20 +238,23 @@ def run_to_files(
         legs.select(pl.col("tce_id").null_count()).collect().item() > 0
     ):
         legs = fill_default_tce_ids(legs.collect()).lazy()
-    # Job-wide lookups once, then the kernel per batch of STREAM_BATCH_ROWS: memory stays bounded
-    # by one batch in and out, whatever the file size.
+    # Job-wide lookups once, then the kernel per batch of STREAM_BATCH_ROWS into part files, then
+    # one streaming copy of the parts into the output: memory stays bounded by one batch.
     job = prepare_job(legs, tables)
     rows = legs.select(pl.len()).collect().item()
-    batches = [
-        compute_lazy(legs.slice(offset, STREAM_BATCH_ROWS), tables, job=job)
-        for offset in range(0, max(rows, 1), STREAM_BATCH_ROWS)
-    ]
-    with atomic_path(output) as tmp:
-        pl.concat(batches).sink_parquet(tmp, compression="snappy", statistics=False)
+    with tempfile.TemporaryDirectory(dir=output.parent, prefix=f".{output.name}.") as parts_dir:
+        parts = []
+        for i, offset in enumerate(range(0, max(rows, 1), STREAM_BATCH_ROWS)):
+            part = Path(parts_dir) / f"part-{i:05d}.parquet"
+            batch = compute_lazy(legs.slice(offset, STREAM_BATCH_ROWS), tables, job=job)
+            batch.collect().write_parquet(part, compression="lz4", statistics=False)
+            parts.append(part)
+        with atomic_path(output) as tmp:
+            pl.scan_parquet(parts).sink_parquet(tmp, compression="snappy", statistics=False)
     written = pl.scan_parquet(output)
     if shipments is not None:
         # one row per shipment: small next to the legs, fine to hold in memory
-        write_table(shipments_lazy(written).collect(), shipments)
+        write_table(shipments_lazy(written).collect(engine="streaming"), shipments)
     n_ship = written.select(pl.col("shipment_id").n_unique()).collect().item()
     return FootprintResult(
         pl.DataFrame(),
@@ -347,7 +351,7 @@ def summarize(
             )
             .top_k(top, by="co2e_wtw_kg")
         )
-    done = pl.collect_all(queries)
+    done = pl.collect_all(queries, engine="streaming")
     totals = done[0].row(0, named=True)
     by_mode = (
         done[1]

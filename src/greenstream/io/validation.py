@@ -40,7 +40,7 @@ class Check:
     reason: pl.Expr
 
 
-CHECK_BATCH_ROWS = 2_000_000
+CHECK_BATCH_ROWS = 1_000_000
 
 
 def run_checks(
