@@ -73,24 +73,20 @@ def tables_for(d: Path) -> Any:
 
 
 def bench_kernel(d: Path) -> tuple[float, int]:
-    from greenstream.accounting.kernel import compute_lazy
+    from greenstream.accounting.kernel import compute
 
     # Arrow with string_view columns (Arrow's current string layout): zero-copy into Polars.
     arrow = pl.read_parquet(d / "legs.parquet").to_arrow(compat_level=pl.CompatLevel.newest())
     tables = tables_for(d)
     warm = pl.from_arrow(arrow.slice(0, 1000))
     assert isinstance(warm, pl.DataFrame)
-    compute_lazy(warm.lazy(), tables).collect()  # builds the lookups once, as a job does
+    compute(warm, tables)  # builds the lookups once, as a job does
     best = float("inf")
     for _ in range(3):
         t0 = time.perf_counter()
         frame = pl.from_arrow(arrow)
         assert isinstance(frame, pl.DataFrame)
-        result = (
-            compute_lazy(frame.lazy(), tables)
-            .collect()
-            .to_arrow(compat_level=pl.CompatLevel.newest())
-        )
+        result = compute(frame, tables).to_arrow(compat_level=pl.CompatLevel.newest())
         best = min(best, time.perf_counter() - t0)
     assert result.num_rows == arrow.num_rows
     return arrow.num_rows / best, arrow.num_rows
@@ -117,7 +113,7 @@ def file_job(d: Path, out: Path) -> float:
 
 def bench_naive(d: Path) -> tuple[float, float]:
     """Per-row Python vs the kernel on the same sample; checks both agree first."""
-    from greenstream.accounting.kernel import compute_lazy
+    from greenstream.accounting.kernel import compute
     from naive import naive_footprint
 
     legs = pl.read_parquet(d / "legs.parquet").head(NAIVE_TCES)
@@ -129,9 +125,9 @@ def bench_naive(d: Path) -> tuple[float, float]:
     t0 = time.perf_counter()
     naive = naive_footprint(legs, tables)
     naive_s = time.perf_counter() - t0
-    compute_lazy(legs.lazy(), tables).collect()
+    compute(legs, tables)
     t0 = time.perf_counter()
-    fast = compute_lazy(legs.lazy(), tables).collect()
+    fast = compute(legs, tables)
     fast_s = time.perf_counter() - t0
     naive_total = sum(r["co2e_wtw_kg"] for r in naive)
     fast_total = float(fast["co2e_wtw_kg"].sum())

@@ -17,7 +17,7 @@ import polars as pl
 
 from greenstream.accounting.kernel import (
     ReferenceTables,
-    compute_lazy,
+    compute,
     prepare_job,
     shipments_lazy,
 )
@@ -196,7 +196,7 @@ def run(inputs: Inputs, tables: ReferenceTables) -> FootprintResult:
     bad input."""
     InputErrors.raise_if_any(validate(inputs, tables))
     legs = fill_default_tce_ids(inputs.legs.drop(ROW, strict=False).collect())
-    results = compute_lazy(legs.lazy(), tables).collect()
+    results = compute(legs, tables)
     shipments = shipments_lazy(results.lazy()).collect()
     return FootprintResult(results, shipments, tables.factor_set_version, inputs.input_sha256)
 
@@ -246,8 +246,8 @@ def run_to_files(
         parts = []
         for i, offset in enumerate(range(0, max(rows, 1), STREAM_BATCH_ROWS)):
             part = Path(parts_dir) / f"part-{i:05d}.parquet"
-            batch = compute_lazy(legs.slice(offset, STREAM_BATCH_ROWS), tables, job=job)
-            batch.collect().write_parquet(part, compression="lz4", statistics=False)
+            batch = compute(legs.slice(offset, STREAM_BATCH_ROWS), tables, job=job)
+            batch.write_parquet(part, compression="lz4", statistics=False)
             parts.append(part)
         with atomic_path(output) as tmp:
             pl.scan_parquet(parts).sink_parquet(tmp, compression="snappy", statistics=False)
@@ -411,4 +411,4 @@ def explain_shipment(inputs: Inputs, tables: ReferenceTables, shipment_id: str) 
         )
     else:
         legs = mine
-    return compute_lazy(legs.lazy(), tables, keep_intermediate=True).collect()
+    return compute(legs, tables, keep_intermediate=True)

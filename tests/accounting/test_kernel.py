@@ -336,3 +336,24 @@ def test_accepts_pandas_and_arrow() -> None:
     for table in (legs.to_pandas(), legs.to_arrow()):
         r = greenstream.footprint(table, tocs=TOCS.to_pandas())
         assert r.legs["co2e_wtw_kg"][0] == pytest.approx(1962.72)
+
+
+def test_many_places_fall_back_to_per_row_distance(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Both distance paths (pair matrix, per-row haversine) give the same GCD + 95 km.
+    import greenstream.accounting.kernel as kernel
+
+    legs = pl.DataFrame(
+        {
+            "shipment_id": ["A", "B"],
+            "mass_kg": [1000.0, 1000.0],
+            "mode": ["air", "air"],
+            "origin": ["23.39,113.30", "40.08,116.58"],
+            "destination": ["40.08,116.58", "23.39,113.30"],
+        }
+    )
+    matrix = greenstream.footprint(legs).legs["distance_used_km"].to_list()
+    monkeypatch.setattr(kernel, "PAIR_MATRIX_MAX_PLACES", 1)
+    per_row = greenstream.footprint(legs).legs["distance_used_km"].to_list()
+    gcd = _haversine(23.39, 113.30, 40.08, 116.58)
+    assert matrix == pytest.approx([gcd + 95.0] * 2, rel=1e-9)
+    assert per_row == pytest.approx(matrix, rel=1e-12)

@@ -57,6 +57,8 @@ BASIS_INDEX: Final = {b: i for i, b in enumerate(DISTANCE_BASES)}
 
 # Relative difference between chargeable and actual mass above which we warn (rounding noise below).
 CHARGEABLE_MASS_TOLERANCE = 0.01
+# Up to this many distinct places a job precomputes all pairwise distances (3,000² x 8 B = 72 MB).
+PAIR_MATRIX_MAX_PLACES = 3_000
 WARNINGS: Final = (
     "chargeable_mass_kg differs from mass_kg by more than 1 %: emissions use the actual gross "
     "mass (ISO 14083 5.4), never the billed (e.g. volumetric) mass",
@@ -454,6 +456,23 @@ def modelled_intensity_ttw_kg_per_tkm(
     return (at_load + empty_km_per_loaded_km * empty_kg_per_vkm) / (payload_max_t * load_factor)
 
 
+def _pair_distances_km(places: Lookup) -> pl.Series:
+    """Great-circle km between every ordered pair of the job's places (row-major, n x n)."""
+    n = len(places)
+    lat, lon = places.values["lat"], places.values["lon"]
+    grid = pl.DataFrame(
+        {
+            "lat1": lat.to_numpy().repeat(n),
+            "lon1": lon.to_numpy().repeat(n),
+            "lat2": pl.concat([lat] * n).to_numpy(),
+            "lon2": pl.concat([lon] * n).to_numpy(),
+        }
+    )
+    return grid.select(
+        great_circle_distance_km(pl.col("lat1"), pl.col("lon1"), pl.col("lat2"), pl.col("lon2"))
+    ).to_series()
+
+
 def resolve_places(legs: pl.LazyFrame, gazetteer: Gazetteer) -> Lookup:
     """Unique origin/destination strings -> coordinates, as a lookup (resolved rows only)."""
     queries = (
@@ -478,13 +497,23 @@ def resolve_places(legs: pl.LazyFrame, gazetteer: Gazetteer) -> Lookup:
 
 
 def _with_activity(
-    lf: pl.LazyFrame, lk: Lookups, input_columns: list[str], places: Lookup | None
+    lf: pl.LazyFrame,
+    lk: Lookups,
+    input_columns: list[str],
+    places: Lookup | None,
+    *,
+    activity_only: bool = False,
 ) -> pl.LazyFrame:
-    """Indices into the lookups, distance used (ISO 14083 5.4, 5.4.4) and transport activity."""
+    """Indices into the lookups, distance used (ISO 14083 5.4, 5.4.4) and transport activity.
+
+    ``activity_only`` skips the lookups that only the intensity step needs (the trip pre-pass
+    wants tonne-km and nothing else).
+    """
+    skip = {"hoc_id", "vehicle", "hub_type"} if activity_only else set()
 
     # 1. keys -> indices into the small tables (one hash per key column present in the input)
     def index(lookup: Lookup, column: str) -> pl.Expr:
-        if column not in input_columns:
+        if column not in input_columns or column in skip:
             return pl.lit(None, dtype=pl.UInt32)
         return lookup.index(pl.col(column))
 
@@ -516,9 +545,15 @@ def _with_activity(
         .otherwise(lk.modes.value("default_ambient", mi))
     )
     # 2. distance (ISO 14083 5.4, 5.4.4)
-    if places is not None and len(places) > 0:
-        o = places.index(pl.col("origin"))
-        d = places.index(pl.col("destination"))
+    if places is not None and 0 < len(places) <= PAIR_MATRIX_MAX_PLACES:
+        # The job's places are few: their pairwise great-circle distances are computed once and
+        # a row only gathers its pair (no trigonometry per row).
+        n = len(places)
+        o = places.index(pl.col("origin")).cast(pl.UInt64)
+        d = places.index(pl.col("destination")).cast(pl.UInt64)
+        gcd = pl.lit(_pair_distances_km(places)).gather(o * n + d)
+    elif places is not None and len(places) > 0:
+        o, d = places.index(pl.col("origin")), places.index(pl.col("destination"))
         gcd = great_circle_distance_km(
             places.value("lat", o),
             places.value("lon", o),
@@ -589,7 +624,7 @@ def _trip_lookup(
         )
     on_trips = lf.filter(pl.col("trip_id").is_not_null())
     tkm = (
-        _with_activity(on_trips, lk, input_columns, places)
+        _with_activity(on_trips, lk, input_columns, places, activity_only=True)
         .filter(~pl.col("__is_hub"))
         .group_by("trip_id")
         .agg(pl.col("transport_activity_tkm").sum().alias("trip_tkm"))
@@ -781,6 +816,20 @@ def compute_lazy(
         )
         output += [c for c in lf.collect_schema().names() if c.startswith("__")]
     return lf.select(output)
+
+
+def compute(
+    legs: pl.DataFrame | pl.LazyFrame,
+    tables: ReferenceTables,
+    *,
+    job: JobContext | None = None,
+    keep_intermediate: bool = False,
+) -> pl.DataFrame:
+    """:func:`compute_lazy`, collected with Polars' streaming engine (measured faster for this
+    plan on 2 cores than the in-memory engine: 0.77 s vs 1.08 s per 2M TCEs)."""
+    return compute_lazy(legs.lazy(), tables, job=job, keep_intermediate=keep_intermediate).collect(
+        engine="streaming"
+    )
 
 
 def _warning_flags() -> pl.Expr:
