@@ -30,7 +30,7 @@ from typing import Final
 
 import polars as pl
 
-from greenstream.accounting.lookups import FactorCatalogue, Lookup
+from greenstream.accounting.lookups import FactorCatalogue, Lookup, as_enum
 from greenstream.accounting.schema import (
     DISTANCE_BASES,
     HOC_COLUMNS,
@@ -78,7 +78,7 @@ def warning_texts() -> pl.Series:
     texts: list[str | None] = [None]
     for mask in range(1, 1 << len(WARNINGS)):
         texts.append("; ".join(w for i, w in enumerate(WARNINGS) if mask & (1 << i)))
-    return pl.Series("warnings", texts, dtype=pl.String).cast(pl.Categorical)
+    return as_enum(texts).alias("warnings")
 
 
 def load_uncertainty_table() -> pl.DataFrame:
@@ -176,32 +176,31 @@ class ReferenceTables:
         # has it, e.g. DESNZ refrigerated HGVs) and the distance adjustment factor
         defaults = dict(reg.mode_defaults().select("mode", "vehicle_class").iter_rows())
         daf = {r["mode"]: r for r in distance_adjustment_table().to_dicts()}
+        modes_frame = pl.DataFrame(
+            {
+                "mode": list(MODES),
+                "mode_value": pl.Series(list(MODES), dtype=MODE_ENUM),
+                "default_ambient": [class_index.get(defaults.get(m, "")) for m in MODES],
+                "default_refrigerated": [
+                    class_index.get(
+                        f"{defaults.get(m, '')}_reefer", class_index.get(defaults.get(m, ""))
+                    )
+                    for m in MODES
+                ],
+                "daf_mult": [float(daf[m]["multiplier"]) if m in daf else 1.0 for m in MODES],
+                "daf_add": [float(daf[m]["add_km"]) if m in daf else 0.0 for m in MODES],
+            },
+            schema_overrides={"default_ambient": pl.UInt32, "default_refrigerated": pl.UInt32},
+        ).with_columns(
+            pl.format(
+                "great-circle distance x {} + {} km ({} distance adjustment factor)",
+                "daf_mult",
+                "daf_add",
+                "mode",
+            ).alias("daf_text")
+        )
         modes = Lookup.from_frame(
-            pl.DataFrame(
-                {
-                    "mode": list(MODES),
-                    "mode_value": pl.Series(list(MODES), dtype=MODE_ENUM),
-                    "default_ambient": [class_index.get(defaults.get(m, "")) for m in MODES],
-                    "default_refrigerated": [
-                        class_index.get(
-                            f"{defaults.get(m, '')}_reefer", class_index.get(defaults.get(m, ""))
-                        )
-                        for m in MODES
-                    ],
-                    "daf_mult": [float(daf[m]["multiplier"]) if m in daf else 1.0 for m in MODES],
-                    "daf_add": [float(daf[m]["add_km"]) if m in daf else 0.0 for m in MODES],
-                },
-                schema_overrides={"default_ambient": pl.UInt32, "default_refrigerated": pl.UInt32},
-            ).with_columns(
-                pl.format(
-                    "great-circle distance x {} + {} km ({} distance adjustment factor)",
-                    "daf_mult",
-                    "daf_add",
-                    "mode",
-                )
-                .cast(pl.Categorical)
-                .alias("daf_text")
-            ),
+            modes_frame.with_columns(as_enum(modes_frame["daf_text"].to_list()).alias("daf_text")),
             "mode",
         )
 
@@ -385,8 +384,10 @@ def trip_emissions(trips: pl.LazyFrame, registry: Registry) -> pl.LazyFrame:
         .otherwise(pl.col("__fuel_source"))
     )
     return (
-        trips.join(fuel.lazy(), on=["energy_carrier", "energy_unit"], how="left")
-        .join(grid.lazy(), on="grid_region", how="left")
+        trips.join(
+            fuel.lazy(), on=["energy_carrier", "energy_unit"], how="left", maintain_order="left"
+        )
+        .join(grid.lazy(), on="grid_region", how="left", maintain_order="left")
         .with_columns(
             (pl.col("energy_amount") * ef_wtw).alias("__e_wtw"),
             (pl.col("energy_amount") * ef_ttw).alias("__e_ttw"),
@@ -623,12 +624,20 @@ def _trip_lookup(
             "trip_id",
         )
     on_trips = lf.filter(pl.col("trip_id").is_not_null())
-    tkm = (
+    # Determinism: the sums are taken over one contiguous array in file order, so the same input
+    # gives the same bits whichever engine or batch size produced the rows.
+    narrow = (
         _with_activity(on_trips, lk, input_columns, places, activity_only=True)
         .filter(~pl.col("__is_hub"))
-        .group_by("trip_id")
-        .agg(pl.col("transport_activity_tkm").sum().alias("trip_tkm"))
+        .select("trip_id", "transport_activity_tkm")
         .collect()
+        .rechunk()
+    )
+    tkm = (
+        narrow.lazy()
+        .group_by("trip_id", maintain_order=True)
+        .agg(pl.col("transport_activity_tkm").sum().alias("trip_tkm"))
+        .collect(engine="in-memory")
     )
     per_trip = energy.join(tkm, on="trip_id", how="left").with_columns(
         (pl.col("wtw_kg") / pl.col("trip_tkm")).alias("wtw_per_tkm"),

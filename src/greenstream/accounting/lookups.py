@@ -74,7 +74,13 @@ class FactorCatalogue:
         )
 
     def series(self) -> tuple[pl.Series, pl.Series]:
+        """Ids and sources by code, as Enums (all values are known here, so the Enum categories
+        are fixed; Arrow export of an Enum is zero-copy, of a Categorical it is not)."""
         pairs = sorted(self._codes.items(), key=lambda kv: kv[1])
-        ids = pl.Series([k[0] for k, _ in pairs], dtype=pl.String).cast(pl.Categorical)
-        sources = pl.Series([k[1] for k, _ in pairs], dtype=pl.String).cast(pl.Categorical)
-        return ids, sources
+        return as_enum([k[0] for k, _ in pairs]), as_enum([k[1] for k, _ in pairs])
+
+
+def as_enum(values: Sequence[str | None]) -> pl.Series:
+    """A Series of ``values`` typed as an Enum of its distinct values (in first-seen order)."""
+    categories = list(dict.fromkeys(v for v in values if v is not None))
+    return pl.Series(values, dtype=pl.String).cast(pl.Enum(categories))
