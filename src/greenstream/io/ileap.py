@@ -109,6 +109,7 @@ from typing import Any, Final
 
 import polars as pl
 
+from greenstream.accounting.schema import HUB_TYPES  # iLEAP HubType, PascalCase
 from greenstream.errors import InputError, InputErrors
 from greenstream.io.tables import atomic_path
 
@@ -152,15 +153,6 @@ MODE_FROM_ILEAP: Final[Mapping[str, str]] = {
     "InlandWaterway": "inland_waterway",
 }
 MODE_TO_ILEAP: Final[Mapping[str, str]] = {v: k for k, v in MODE_FROM_ILEAP.items()}
-# iLEAP HubType, PascalCase (the same values as greenstream.accounting.schema.HUB_TYPES; not
-# imported from there so that reading iLEAP does not pull in the whole accounting kernel)
-HUB_TYPES: Final = (
-    "Transshipment",
-    "StorageAndTransshipment",
-    "Warehouse",
-    "LiquidBulkTerminal",
-    "MaritimeContainerTerminal",
-)
 TRANSPORT_ACTIVITY_UNITS: Final = ("tkm", "TEUkm")
 HUB_ACTIVITY_UNITS: Final = ("tonnes", "TEU")
 TEMPERATURE_CONTROLS: Final = ("ambient", "refrigerated", "mixed")

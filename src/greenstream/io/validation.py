@@ -152,24 +152,35 @@ def with_first_rows(frame: pl.LazyFrame, col: str) -> pl.LazyFrame:
     return frame.join(dups.lazy(), on=col, how="left", maintain_order="left")
 
 
-def check_tocs(tocs: pl.DataFrame, *, file: str) -> list[InputError]:
-    errors = missing_columns(tocs, TOC_REQUIRED, file=file)
+def _check_intensity_table(
+    frame: pl.DataFrame,
+    *,
+    file: str,
+    required: Sequence[str],
+    id_col: str,
+    category_col: str,
+    categories: Sequence[str],
+    unit: str,
+) -> list[InputError]:
+    """TOCS and HOCS share their checks: ids unique, category known, WTW >= TTW >= 0."""
+    errors = missing_columns(frame, required, file=file)
     if errors:
         return errors
-    wtw, ttw = pl.col("intensity_wtw_kg_per_tkm"), pl.col("intensity_ttw_kg_per_tkm")
+    wtw_col, ttw_col = f"intensity_wtw_kg_per_{unit}", f"intensity_ttw_kg_per_{unit}"
+    wtw, ttw = pl.col(wtw_col), pl.col(ttw_col)
     return run_checks(
-        with_first_rows(tocs.lazy(), "toc_id"),
+        with_first_rows(frame.lazy(), id_col),
         [
-            _required_value("toc_id"),
-            _duplicates("toc_id"),
-            _required_value("mode"),
-            _one_of("mode", MODES),
-            _required_value("intensity_wtw_kg_per_tkm"),
-            _required_value("intensity_ttw_kg_per_tkm"),
-            Check("intensity_wtw_kg_per_tkm", wtw < 0, pl.format("negative intensity {}", wtw)),
-            Check("intensity_ttw_kg_per_tkm", ttw < 0, pl.format("negative intensity {}", ttw)),
+            _required_value(id_col),
+            _duplicates(id_col),
+            _required_value(category_col),
+            _one_of(category_col, categories),
+            _required_value(wtw_col),
+            _required_value(ttw_col),
+            Check(wtw_col, wtw < 0, pl.format("negative intensity {}", wtw)),
+            Check(ttw_col, ttw < 0, pl.format("negative intensity {}", ttw)),
             Check(
-                "intensity_ttw_kg_per_tkm",
+                ttw_col,
                 ttw > wtw,
                 pl.format(
                     "TTW intensity {} is greater than WTW intensity {} (WTW = TTW + WTT)", ttw, wtw
@@ -180,31 +191,27 @@ def check_tocs(tocs: pl.DataFrame, *, file: str) -> list[InputError]:
     )
 
 
-def check_hocs(hocs: pl.DataFrame, *, file: str) -> list[InputError]:
-    errors = missing_columns(hocs, HOC_REQUIRED, file=file)
-    if errors:
-        return errors
-    wtw, ttw = pl.col("intensity_wtw_kg_per_t"), pl.col("intensity_ttw_kg_per_t")
-    return run_checks(
-        with_first_rows(hocs.lazy(), "hoc_id"),
-        [
-            _required_value("hoc_id"),
-            _duplicates("hoc_id"),
-            _required_value("hub_type"),
-            _one_of("hub_type", HUB_TYPES),
-            _required_value("intensity_wtw_kg_per_t"),
-            _required_value("intensity_ttw_kg_per_t"),
-            Check("intensity_wtw_kg_per_t", wtw < 0, pl.format("negative intensity {}", wtw)),
-            Check("intensity_ttw_kg_per_t", ttw < 0, pl.format("negative intensity {}", ttw)),
-            Check(
-                "intensity_ttw_kg_per_t",
-                ttw > wtw,
-                pl.format(
-                    "TTW intensity {} is greater than WTW intensity {} (WTW = TTW + WTT)", ttw, wtw
-                ),
-            ),
-        ],
+def check_tocs(tocs: pl.DataFrame, *, file: str) -> list[InputError]:
+    return _check_intensity_table(
+        tocs,
         file=file,
+        required=TOC_REQUIRED,
+        id_col="toc_id",
+        category_col="mode",
+        categories=MODES,
+        unit="tkm",
+    )
+
+
+def check_hocs(hocs: pl.DataFrame, *, file: str) -> list[InputError]:
+    return _check_intensity_table(
+        hocs,
+        file=file,
+        required=HOC_REQUIRED,
+        id_col="hoc_id",
+        category_col="hub_type",
+        categories=HUB_TYPES,
+        unit="t",
     )
 
 
