@@ -349,3 +349,33 @@ def test_factors_import_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     res = runner.invoke(app, ["factors", "import", str(bad), "--name", "bad"])
     assert res.exit_code == 2
     assert "row 1" in res.stderr
+
+
+def test_ileap_convert_tocs_hocs_round_trip(tmp_path: Path) -> None:
+    tocs = write(tmp_path, "tocs.csv", TOCS)
+    hocs = write(tmp_path, "hocs.csv", HOCS)
+    for kind, table in (("tocs", tocs), ("hocs", hocs)):
+        out = tmp_path / f"{kind}.json"
+        res = runner.invoke(
+            app, ["ileap", "convert", str(table), str(out), "--kind", kind, "--format", "json"]
+        )
+        assert res.exit_code == 0, res.output
+        docs = json.loads(out.read_text())
+        back = tmp_path / f"{kind}_back.csv"
+        res = runner.invoke(app, ["ileap", "convert", str(out), str(back), "--kind", kind])
+        assert res.exit_code == 0, res.output
+        again = pl.read_csv(back)
+        if kind == "tocs":
+            # iLEAP decimals are strings: "0.116" / "0.089" (ileap-go demo TOC, reference §5.2)
+            toc = next(d for d in docs if d["tocId"] == "truck-40t-euro5-de")
+            assert (toc["co2eIntensityWTW"], toc["co2eIntensityTTW"]) == ("0.116", "0.089")
+            assert toc["mode"] == "Road"
+            assert again.sort("toc_id")["intensity_wtw_kg_per_tkm"].to_list() == [0.793, 0.116]
+        else:
+            assert docs[0]["hubType"] == "Warehouse" and docs[0]["co2eIntensityWTW"] == "33"
+            assert again["intensity_ttw_kg_per_t"].to_list() == [10.0]
+    res = runner.invoke(
+        app, ["ileap", "convert", str(tocs), str(tmp_path / "x.csv"), "--kind", "tocs"]
+    )
+    assert res.exit_code == 2
+    assert "one of SOURCE and TARGET must be iLEAP .json" in res.stderr

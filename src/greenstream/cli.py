@@ -42,6 +42,8 @@ app = typer.Typer(
 )
 factors_app = typer.Typer(help="Browse and import emission factors.", no_args_is_help=True)
 app.add_typer(factors_app, name="factors")
+ileap_app = typer.Typer(help="Convert between tables and iLEAP JSON.", no_args_is_help=True)
+app.add_typer(ileap_app, name="ileap")
 
 out = Console()
 err = Console(stderr=True)
@@ -362,6 +364,60 @@ def factors_import(
             "factor_rows": reg.factors.filter(pl.col("factor_set") == name).height,
         }
         print_rows([info], fmt)
+
+
+# --------------------------------------------------------------------------------------------
+# iLEAP
+# --------------------------------------------------------------------------------------------
+
+
+class IleapKind(StrEnum):
+    shipments = "shipments"
+    tocs = "tocs"
+    hocs = "hocs"
+
+
+@ileap_app.command("convert")
+def ileap_convert(
+    source: Annotated[Path, typer.Argument(help="a table (.csv/.parquet/.ndjson) or iLEAP .json")],
+    target: Annotated[
+        Path, typer.Argument(help="iLEAP .json when SOURCE is a table, else a table")
+    ],
+    kind: Annotated[IleapKind, typer.Option("--kind", help="what the files hold")],
+    fmt: Annotated[TableFormat, typer.Option("--format")] = TableFormat.table,
+) -> None:
+    """Tables <-> iLEAP JSON (ShipmentFootprint, TOC, HOC; decimals as strings, no nulls).
+
+    Shipments written to iLEAP must be footprint results (``greenstream footprint`` output).
+    """
+    from greenstream.io import ileap
+    from greenstream.io.tables import read_raw, table_format, write_table
+
+    with handle_errors():
+        to_json = table_format(target) == "json"
+        if to_json == (table_format(source) == "json"):
+            raise InputErrors.single(
+                str(target), "one of SOURCE and TARGET must be iLEAP .json, the other a table"
+            )
+        if to_json:
+            table = read_raw(source)
+            if kind is IleapKind.shipments:
+                docs = ileap.write_ileap_shipments(table, target)
+            elif kind is IleapKind.tocs:
+                docs = ileap.write_ileap_tocs(table, target)
+            else:
+                docs = ileap.write_ileap_hocs(table, target)
+            rows = [{"kind": kind.value, "objects": len(docs), "written": str(target)}]
+        else:
+            if kind is IleapKind.shipments:
+                frame = ileap.read_ileap_shipments(source).legs
+            elif kind is IleapKind.tocs:
+                frame = ileap.read_ileap_tocs(source)
+            else:
+                frame = ileap.read_ileap_hocs(source)
+            write_table(frame, target)
+            rows = [{"kind": kind.value, "rows": frame.height, "written": str(target)}]
+        print_rows(rows, fmt, title="iLEAP conversion")
 
 
 # --------------------------------------------------------------------------------------------
