@@ -54,6 +54,7 @@ UNIT_ENUM: Final = pl.Enum(["kg CO2e/tkm", "kg CO2e/t"])
 MODE_ENUM: Final = pl.Enum(list(MODES))
 BASIS_ENUM: Final = pl.Enum(list(DISTANCE_BASES))
 BASIS_INDEX: Final = {b: i for i, b in enumerate(DISTANCE_BASES)}
+BASIS_LOOKUP: Final = Lookup(pl.Series(list(DISTANCE_BASES), dtype=pl.String))
 
 # Relative difference between chargeable and actual mass above which we warn (rounding noise below).
 CHARGEABLE_MASS_TOLERANCE = 0.01
@@ -527,9 +528,7 @@ def _with_activity(
         index(lk.classes, "vehicle").alias("__veh_i"),
         index(lk.hub_types, "hub_type").alias("__hub_i"),
         (
-            pl.col("distance_basis").replace_strict(
-                BASIS_INDEX, default=None, return_dtype=pl.UInt8
-            )
+            BASIS_LOOKUP.index(pl.col("distance_basis")).cast(pl.UInt8)
             if "distance_basis" in input_columns
             else pl.lit(None, dtype=pl.UInt8)
         ).alias("__basis_given"),
@@ -546,15 +545,19 @@ def _with_activity(
         .otherwise(lk.modes.value("default_ambient", mi))
     )
     # 2. distance (ISO 14083 5.4, 5.4.4)
+    # Only rows without a given distance need coordinates: mask the others before hashing.
+    needs_place = pl.col("distance_km").is_null()
+    origin = pl.when(needs_place).then(pl.col("origin"))
+    destination = pl.when(needs_place).then(pl.col("destination"))
     if places is not None and 0 < len(places) <= PAIR_MATRIX_MAX_PLACES:
         # The job's places are few: their pairwise great-circle distances are computed once and
         # a row only gathers its pair (no trigonometry per row).
         n = len(places)
-        o = places.index(pl.col("origin")).cast(pl.UInt64)
-        d = places.index(pl.col("destination")).cast(pl.UInt64)
+        o = places.index(origin).cast(pl.UInt64)
+        d = places.index(destination).cast(pl.UInt64)
         gcd = pl.lit(_pair_distances_km(places)).gather(o * n + d)
     elif places is not None and len(places) > 0:
-        o, d = places.index(pl.col("origin")), places.index(pl.col("destination"))
+        o, d = places.index(origin), places.index(destination)
         gcd = great_circle_distance_km(
             places.value("lat", o),
             places.value("lon", o),

