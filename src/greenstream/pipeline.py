@@ -197,7 +197,7 @@ def run(inputs: Inputs, tables: ReferenceTables) -> FootprintResult:
     InputErrors.raise_if_any(validate(inputs, tables))
     legs = fill_default_tce_ids(inputs.legs.drop(ROW, strict=False).collect())
     results = compute(legs, tables)
-    shipments = shipments_lazy(results.lazy()).collect()
+    shipments = shipments_lazy(results.lazy()).collect(engine="in-memory")
     return FootprintResult(results, shipments, tables.factor_set_version, inputs.input_sha256)
 
 
@@ -254,7 +254,8 @@ def run_to_files(
     written = pl.scan_parquet(output)
     if shipments is not None:
         # one row per shipment: small next to the legs, fine to hold in memory
-        write_table(shipments_lazy(written).collect(engine="streaming"), shipments)
+        # in-memory engine: its per-group sums run in file order, so the bytes are reproducible
+        write_table(shipments_lazy(written).collect(engine="in-memory"), shipments)
     n_ship = written.select(pl.col("shipment_id").n_unique()).collect().item()
     return FootprintResult(
         pl.DataFrame(),
@@ -351,7 +352,7 @@ def summarize(
             )
             .top_k(top, by="co2e_wtw_kg")
         )
-    done = pl.collect_all(queries, engine="streaming")
+    done = pl.collect_all(queries, engine="in-memory")  # reproducible sums (see run_to_files)
     totals = done[0].row(0, named=True)
     by_mode = (
         done[1]

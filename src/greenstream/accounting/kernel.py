@@ -476,12 +476,18 @@ def _pair_distances_km(places: Lookup) -> pl.Series:
 
 
 def resolve_places(legs: pl.LazyFrame, gazetteer: Gazetteer) -> Lookup:
-    """Unique origin/destination strings -> coordinates, as a lookup (resolved rows only)."""
+    """Unique origin/destination strings -> coordinates, as a lookup (resolved rows only).
+
+    Only transport rows without ``distance_km`` need coordinates; the others are not scanned.
+    """
+    needing = legs.filter(
+        pl.col("distance_km").is_null() & pl.col("hoc_id").is_null() & pl.col("hub_type").is_null()
+    )
     queries = (
         pl.concat(
             [
-                legs.select(pl.col("origin").alias("query")),
-                legs.select(pl.col("destination").alias("query")),
+                needing.select(pl.col("origin").alias("query")),
+                needing.select(pl.col("destination").alias("query")),
             ]
         )
         .drop_nulls()
