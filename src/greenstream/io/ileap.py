@@ -100,7 +100,7 @@ import heapq
 import json
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation, localcontext
@@ -1249,36 +1249,45 @@ def _hub_type_name(value: Any) -> str | None:
     return next((h for h in HUB_TYPES if h.lower() == key), None)
 
 
-def write_ileap_tocs(
-    tocs: pl.DataFrame | pl.LazyFrame, path: Path | None = None
-) -> list[dict[str, Any]]:
-    """TOCS table -> iLEAP TOC objects (mode PascalCase; energyCarriers per the module notes).
+@dataclass
+class _OperationRow:
+    """A TOC / HOC table row that passed the checks both writers share."""
 
-    ``transport_activity_unit`` "TEUkm" takes the ``*_per_teukm`` intensities, anything else
-    writes ``tkm`` from the ``*_per_tkm`` ones. Raises :class:`InputErrors` (file ``"<tocs>"``).
-    """
-    label = "<tocs>"
-    errors: list[InputError] = []
-    docs: list[dict[str, Any]] = []
-    for n, row in enumerate(_as_plain_rows(tocs), 1):
+    row: dict[str, Any]
+    wtw: Any
+    ttw: Any
+    teu: bool
+    temperature: Any
+    bad: Callable[[str, str], None]
+
+
+def _operation_rows(
+    frame: pl.DataFrame | pl.LazyFrame,
+    errors: list[InputError],
+    *,
+    label: str,
+    required: tuple[str, str],
+    unit_col: str,
+    teu_unit: str,
+    suffix: tuple[str, str],
+    check_category: Callable[[dict[str, Any], Callable[[str, str], None]], None],
+) -> Iterator[_OperationRow]:
+    """Rows of a TOCS / HOCS table with their intensity pair, reporting every bad row in
+    ``errors``: a missing id, category or intensity, an unknown category (``check_category``),
+    TTW above WTW, an unknown temperature control. ``suffix`` = (per TEU unit, per tonne unit)."""
+    for n, row in enumerate(_as_plain_rows(frame), 1):
         bad_before = len(errors)
 
         def bad(field: str, reason: str, n: int = n) -> None:
             errors.append(InputError(label, n, field, reason))
 
-        teu = row.get("transport_activity_unit") == "TEUkm"
-        wtw_col, ttw_col = (
-            ("intensity_wtw_kg_per_teukm", "intensity_ttw_kg_per_teukm")
-            if teu
-            else ("intensity_wtw_kg_per_tkm", "intensity_ttw_kg_per_tkm")
-        )
-        for col in ("toc_id", "mode", wtw_col, ttw_col):
+        teu = row.get(unit_col) == teu_unit
+        unit = suffix[0] if teu else suffix[1]
+        wtw_col, ttw_col = f"intensity_wtw_kg_per_{unit}", f"intensity_ttw_kg_per_{unit}"
+        for col in (*required, wtw_col, ttw_col):
             if not _present(row.get(col)):
                 bad(col, f"missing {col}")
-        mode_text = str(row.get("mode") or "")
-        mode = MODE_TO_ILEAP.get(mode_text) or (mode_text if mode_text in MODE_FROM_ILEAP else None)
-        if mode_text and mode is None:
-            bad("mode", f"unknown mode {mode_text!r} (one of {', '.join(MODE_TO_ILEAP)})")
+        check_category(row, bad)
         if len(errors) > bad_before:
             continue
         wtw, ttw = row[wtw_col], row[ttw_col]
@@ -1289,9 +1298,57 @@ def write_ileap_tocs(
         if _present(temperature) and temperature not in TEMPERATURE_CONTROLS:
             bad("temperature_control", f"unknown temperature_control {temperature!r}")
             continue
+        yield _OperationRow(row, wtw, ttw, teu, temperature, bad)
+
+
+def _ileap_mode(row: Mapping[str, Any]) -> str | None:
+    mode_text = str(row.get("mode") or "")
+    return MODE_TO_ILEAP.get(mode_text) or (mode_text if mode_text in MODE_FROM_ILEAP else None)
+
+
+def _check_mode(row: dict[str, Any], bad: Callable[[str, str], None]) -> None:
+    if row.get("mode") and _ileap_mode(row) is None:
+        bad("mode", f"unknown mode {row['mode']!r} (one of {', '.join(MODE_TO_ILEAP)})")
+
+
+def _check_hub_type(row: dict[str, Any], bad: Callable[[str, str], None]) -> None:
+    if _present(row.get("hub_type")) and _hub_type_name(row.get("hub_type")) is None:
+        bad("hub_type", f"unknown hub_type {row['hub_type']!r} (one of {', '.join(HUB_TYPES)})")
+
+
+def _intensity_fields(op: _OperationRow, carriers: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "energyCarriers": carriers,
+        "co2eIntensityWTW": decimal_string(op.wtw, INTENSITY_DECIMALS),
+        "co2eIntensityTTW": decimal_string(op.ttw, INTENSITY_DECIMALS),
+    }
+
+
+def write_ileap_tocs(
+    tocs: pl.DataFrame | pl.LazyFrame, path: Path | None = None
+) -> list[dict[str, Any]]:
+    """TOCS table -> iLEAP TOC objects (mode PascalCase; energyCarriers per the module notes).
+
+    ``transport_activity_unit`` "TEUkm" takes the ``*_per_teukm`` intensities, anything else
+    writes ``tkm`` from the ``*_per_tkm`` ones. Raises :class:`InputErrors` (file ``"<tocs>"``).
+    """
+    errors: list[InputError] = []
+    docs: list[dict[str, Any]] = []
+    for op in _operation_rows(
+        tocs,
+        errors,
+        label="<tocs>",
+        required=("toc_id", "mode"),
+        unit_col="transport_activity_unit",
+        teu_unit="TEUkm",
+        suffix=("teukm", "tkm"),
+        check_category=_check_mode,
+    ):
+        row = op.row
+        mode = _ileap_mode(row)
         assert mode is not None
         default = _DEFAULT_CARRIER_BY_MODE[MODE_FROM_ILEAP[mode]]
-        carriers = _carriers_for_row(row, wtw, ttw, default, bad)
+        carriers = _carriers_for_row(row, op.wtw, op.ttw, default, op.bad)
         if carriers is None:
             continue
         doc: dict[str, Any] = {"tocId": str(row["toc_id"])}
@@ -1307,8 +1364,8 @@ def write_ileap_tocs(
         ):
             if _present(row.get(col)):
                 doc[key] = decimal_string(row[col], 6)
-        if _present(temperature):
-            doc["temperatureControl"] = temperature
+        if _present(op.temperature):
+            doc["temperatureControl"] = op.temperature
         for col, key in (
             ("truck_loading_sequence", "truckLoadingSequence"),
             ("air_shipping_option", "airShippingOption"),
@@ -1316,10 +1373,8 @@ def write_ileap_tocs(
         ):
             if _present(row.get(col)):
                 doc[key] = str(row[col])
-        doc["energyCarriers"] = carriers
-        doc["co2eIntensityWTW"] = decimal_string(wtw, INTENSITY_DECIMALS)
-        doc["co2eIntensityTTW"] = decimal_string(ttw, INTENSITY_DECIMALS)
-        doc["transportActivityUnit"] = "TEUkm" if teu else "tkm"
+        doc.update(_intensity_fields(op, carriers))
+        doc["transportActivityUnit"] = "TEUkm" if op.teu else "tkm"
         docs.append(doc)
     InputErrors.raise_if_any(errors)
     _write_json(docs, path)
@@ -1334,38 +1389,20 @@ def write_ileap_hocs(
     ``hub_activity_unit`` "TEU" takes the ``*_per_teu`` intensities, anything else writes
     ``tonnes`` from the ``*_per_t`` ones. Raises :class:`InputErrors` (file ``"<hocs>"``).
     """
-    label = "<hocs>"
     errors: list[InputError] = []
     docs: list[dict[str, Any]] = []
-    for n, row in enumerate(_as_plain_rows(hocs), 1):
-        bad_before = len(errors)
-
-        def bad(field: str, reason: str, n: int = n) -> None:
-            errors.append(InputError(label, n, field, reason))
-
-        teu = row.get("hub_activity_unit") == "TEU"
-        wtw_col, ttw_col = (
-            ("intensity_wtw_kg_per_teu", "intensity_ttw_kg_per_teu")
-            if teu
-            else ("intensity_wtw_kg_per_t", "intensity_ttw_kg_per_t")
-        )
-        for col in ("hoc_id", "hub_type", wtw_col, ttw_col):
-            if not _present(row.get(col)):
-                bad(col, f"missing {col}")
-        hub_type = _hub_type_name(row.get("hub_type")) if _present(row.get("hub_type")) else None
-        if _present(row.get("hub_type")) and hub_type is None:
-            bad("hub_type", f"unknown hub_type {row['hub_type']!r} (one of {', '.join(HUB_TYPES)})")
-        if len(errors) > bad_before:
-            continue
-        wtw, ttw = row[wtw_col], row[ttw_col]
-        if float(ttw) > float(wtw):
-            bad(ttw_col, f"TTW intensity {ttw} is greater than WTW intensity {wtw}")
-            continue
-        temperature = row.get("temperature_control")
-        if _present(temperature) and temperature not in TEMPERATURE_CONTROLS:
-            bad("temperature_control", f"unknown temperature_control {temperature!r}")
-            continue
-        carriers = _carriers_for_row(row, wtw, ttw, "Diesel", bad)
+    for op in _operation_rows(
+        hocs,
+        errors,
+        label="<hocs>",
+        required=("hoc_id", "hub_type"),
+        unit_col="hub_activity_unit",
+        teu_unit="TEU",
+        suffix=("teu", "t"),
+        check_category=_check_hub_type,
+    ):
+        row = op.row
+        carriers = _carriers_for_row(row, op.wtw, op.ttw, "Diesel", op.bad)
         if carriers is None:
             continue
         doc: dict[str, Any] = {"hocId": str(row["hoc_id"])}
@@ -1374,13 +1411,11 @@ def write_ileap_hocs(
         certs = _certifications(row.get("certifications"))
         if certs:
             doc["certifications"] = certs
-        doc["hubType"] = hub_type
-        if _present(temperature):
-            doc["temperatureControl"] = temperature
-        doc["energyCarriers"] = carriers
-        doc["co2eIntensityWTW"] = decimal_string(wtw, INTENSITY_DECIMALS)
-        doc["co2eIntensityTTW"] = decimal_string(ttw, INTENSITY_DECIMALS)
-        doc["hubActivityUnit"] = "TEU" if teu else "tonnes"
+        doc["hubType"] = _hub_type_name(row.get("hub_type"))
+        if _present(op.temperature):
+            doc["temperatureControl"] = op.temperature
+        doc.update(_intensity_fields(op, carriers))
+        doc["hubActivityUnit"] = "TEU" if op.teu else "tonnes"
         docs.append(doc)
     InputErrors.raise_if_any(errors)
     _write_json(docs, path)
