@@ -22,10 +22,11 @@ from greenstream.accounting.kernel import (
     shipments_lazy,
 )
 from greenstream.accounting.schema import HOC_COLUMNS, LEG_COLUMNS, TOC_COLUMNS, TRIP_COLUMNS
+from greenstream.checks import ROW
 from greenstream.errors import InputError, InputErrors
 from greenstream.factors import Registry
 from greenstream.geo import Gazetteer
-from greenstream.io.tables import ROW, atomic_path, coerce, coerce_lazy, scan_raw, table_format
+from greenstream.io.tables import atomic_path, coerce, coerce_lazy, scan_raw, table_format
 from greenstream.io.validation import check_hocs, check_legs, check_tocs, check_trips
 
 
@@ -241,7 +242,6 @@ def run_to_files(
     # Job-wide lookups once, then the kernel per batch of STREAM_BATCH_ROWS into part files, then
     # one streaming copy of the parts into the output: memory stays bounded by one batch.
     job = prepare_job(legs, tables)
-    rows = legs.select(pl.len()).collect().item()
     with tempfile.TemporaryDirectory(dir=output.parent, prefix=f".{output.name}.") as parts_dir:
         parts = []
         for i, offset in enumerate(range(0, max(rows, 1), STREAM_BATCH_ROWS)):

@@ -357,3 +357,20 @@ def test_many_places_fall_back_to_per_row_distance(monkeypatch: pytest.MonkeyPat
     gcd = _haversine(23.39, 113.30, 40.08, 116.58)
     assert matrix == pytest.approx([gcd + 95.0] * 2, rel=1e-9)
     assert per_row == pytest.approx(matrix, rel=1e-12)
+
+
+def test_mode_without_distance_adjustment_factor_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A great-circle distance must never pass unadjusted because the data file lacks a mode.
+    import greenstream.accounting.kernel as kernel
+    from greenstream.errors import GreenstreamError
+    from greenstream.geo import distance_adjustment_table
+
+    table = distance_adjustment_table().filter(pl.col("mode") != "rail")
+    monkeypatch.setattr(kernel, "distance_adjustment_table", lambda: table)
+    legs = pl.DataFrame(
+        {"shipment_id": ["A"], "mass_kg": [1.0], "mode": ["road"], "distance_km": [1.0]}
+    )
+    with pytest.raises(GreenstreamError, match=r"no distance adjustment factor.*rail"):
+        greenstream.footprint(legs)

@@ -8,8 +8,9 @@ import polars as pl
 import pytest
 
 from greenstream.accounting.schema import LEG_COLUMNS
+from greenstream.checks import ROW
 from greenstream.errors import InputErrors
-from greenstream.io.tables import ROW, read_table, write_table
+from greenstream.io.tables import read_table, write_table
 
 
 def test_csv_cells_typed_and_bad_cells_reported(tmp_path: Path) -> None:

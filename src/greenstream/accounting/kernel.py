@@ -42,8 +42,14 @@ from greenstream.accounting.schema import (
     TRIP_COLUMNS,
     conform,
 )
+from greenstream.errors import GreenstreamError
 from greenstream.factors import Registry
-from greenstream.geo import Gazetteer, distance_adjustment_table, great_circle_distance_km
+from greenstream.geo import (
+    Gazetteer,
+    adjusted_distance_km,
+    distance_adjustment_table,
+    great_circle_distance_km,
+)
 
 KG_PER_TONNE = 1000.0  # SI definition
 MJ_PER_KWH = 3.6  # SI definition: 1 kWh = 3.6 MJ
@@ -108,6 +114,29 @@ class Lookups:
     entries: pl.DataFrame  # wtw, ttw, fcode, primary
     offsets: dict[str, int]
     uncertainty: pl.Series  # relative half-width, indexed by method code
+
+
+def _operator_table(
+    table: pl.DataFrame | None,
+    columns: dict[str, pl.DataType],
+    id_col: str,
+    prefix: str,
+    label: str,
+    supplier: str,
+    cat: FactorCatalogue,
+) -> pl.DataFrame:
+    """A TOCS or HOCS table, one row per id, with its factor code (``toc:<id>`` / ``hoc:<id>``)."""
+    frame = (
+        conform((table if table is not None else pl.DataFrame()).lazy(), columns)
+        .collect()
+        .unique(subset=id_col, keep="first", maintain_order=True)
+    )
+    ids = frame[id_col].to_list()
+    sources = [
+        f"{label} {i} ({supplier}-supplied intensity{': ' + d if d else ''})"
+        for i, d in zip(ids, frame["description"], strict=True)
+    ]
+    return frame.with_columns(cat.codes([f"{prefix}:{i}" for i in ids], sources).alias("fcode"))
 
 
 def _entry_rows(
@@ -177,6 +206,9 @@ class ReferenceTables:
         # has it, e.g. DESNZ refrigerated HGVs) and the distance adjustment factor
         defaults = dict(reg.mode_defaults().select("mode", "vehicle_class").iter_rows())
         daf = {r["mode"]: r for r in distance_adjustment_table().to_dicts()}
+        missing = [m for m in MODES if m not in daf]
+        if missing:  # a GCD must never pass unadjusted because a factor is missing
+            raise GreenstreamError(f"no distance adjustment factor for mode(s) {missing}")
         modes_frame = pl.DataFrame(
             {
                 "mode": list(MODES),
@@ -188,8 +220,8 @@ class ReferenceTables:
                     )
                     for m in MODES
                 ],
-                "daf_mult": [float(daf[m]["multiplier"]) if m in daf else 1.0 for m in MODES],
-                "daf_add": [float(daf[m]["add_km"]) if m in daf else 0.0 for m in MODES],
+                "daf_mult": [float(daf[m]["multiplier"]) for m in MODES],
+                "daf_add": [float(daf[m]["add_km"]) for m in MODES],
             },
             schema_overrides={"default_ambient": pl.UInt32, "default_refrigerated": pl.UInt32},
         ).with_columns(
@@ -205,37 +237,13 @@ class ReferenceTables:
             "mode",
         )
 
-        tocs = (
-            conform((self.tocs if self.tocs is not None else pl.DataFrame()).lazy(), TOC_COLUMNS)
-            .collect()
-            .unique(subset="toc_id", keep="first", maintain_order=True)
-        )
+        tocs = _operator_table(self.tocs, TOC_COLUMNS, "toc_id", "toc", "TOC", "carrier", cat)
         tocs = tocs.with_columns(
-            cat.codes(
-                [f"toc:{t}" for t in tocs["toc_id"]],
-                [
-                    f"TOC {t} (carrier-supplied intensity{': ' + d if d else ''})"
-                    for t, d in zip(tocs["toc_id"], tocs["description"], strict=True)
-                ],
-            ).alias("fcode"),
             pl.col("mode")
             .replace_strict(mode_index, default=None, return_dtype=pl.UInt32)
-            .alias("mode_i"),
+            .alias("mode_i")
         )
-        hocs = (
-            conform((self.hocs if self.hocs is not None else pl.DataFrame()).lazy(), HOC_COLUMNS)
-            .collect()
-            .unique(subset="hoc_id", keep="first", maintain_order=True)
-        )
-        hocs = hocs.with_columns(
-            cat.codes(
-                [f"hoc:{h}" for h in hocs["hoc_id"]],
-                [
-                    f"HOC {h} (operator-supplied intensity{': ' + d if d else ''})"
-                    for h, d in zip(hocs["hoc_id"], hocs["description"], strict=True)
-                ],
-            ).alias("fcode")
-        )
+        hocs = _operator_table(self.hocs, HOC_COLUMNS, "hoc_id", "hoc", "HOC", "operator", cat)
 
         # hub defaults; a refrigerated hub with no own default takes the ambient one, and says so
         hub = reg.hub_defaults()
@@ -593,8 +601,9 @@ def _with_activity(
         .then(0.0)
         .when(is_gcd)
         .then(
-            pl.col("__d_raw") * lk.modes.value("daf_mult", mi).fill_null(1.0)
-            + lk.modes.value("daf_add", mi).fill_null(0.0)
+            adjusted_distance_km(
+                pl.col("__d_raw"), lk.modes.value("daf_mult", mi), lk.modes.value("daf_add", mi)
+            )
         )
         .otherwise(pl.col("__d_raw"))
         .alias("distance_used_km"),

@@ -54,6 +54,7 @@ from pathlib import Path
 
 import polars as pl
 
+from greenstream.checks import Check, one_of, run_checks
 from greenstream.errors import FactorNotFound, InputError, InputErrors, RegistryError
 
 __all__ = [
@@ -127,13 +128,6 @@ _SCOPE_RANK = {s: i for i, s in enumerate(SCOPES)}
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Check:
-    field: str
-    bad: pl.Expr
-    reason: pl.Expr
-
-
 def _allowed_units() -> dict[str, list[str]]:
     return {
         cat: [f"{mass}/{unit}" for mass in EMISSION_MASSES for unit in units]
@@ -145,7 +139,7 @@ def _quoted(values: Sequence[str]) -> str:
     return ", ".join(values)
 
 
-def _row_checks() -> list[_Check]:
+def _row_checks() -> list[Check]:
     """Per-row checks as column expressions (each row may fail several independent ones)."""
     col = pl.col
     cat = col("category")
@@ -163,8 +157,8 @@ def _row_checks() -> list[_Check]:
     year_num = col("year").cast(pl.Int64, strict=False)
     assumption = col("assumption").str.to_lowercase()
     return [
-        _Check("factor_id", col("factor_id").is_null(), pl.lit("missing factor_id")),
-        _Check(
+        Check("factor_id", col("factor_id").is_null(), pl.lit("missing factor_id")),
+        Check(
             "category",
             cat.is_null() | ~cat_ok,
             pl.format(
@@ -173,7 +167,7 @@ def _row_checks() -> list[_Check]:
                 pl.lit(_quoted(CATEGORIES)),
             ),
         ),
-        _Check(
+        Check(
             "scope",
             col("scope").is_null() | ~col("scope").is_in(list(SCOPES)),
             pl.format(
@@ -182,18 +176,18 @@ def _row_checks() -> list[_Check]:
                 pl.lit(_quoted(SCOPES)),
             ),
         ),
-        _Check("value", raw.is_null(), pl.lit("missing value")),
-        _Check(
+        Check("value", raw.is_null(), pl.lit("missing value")),
+        Check(
             "value",
             raw.is_not_null() & (num.is_null() | ~num.is_finite()),
             pl.format("value '{}' is not a number", raw),
         ),
-        _Check(
+        Check(
             "value",
             num.is_finite() & (num < 0),
             pl.format("negative value {} (emission factors are >= 0)", raw),
         ),
-        _Check(
+        Check(
             "unit",
             cat_ok & (col("unit").is_null() | ~unit_ok_expr),
             pl.format(
@@ -207,7 +201,7 @@ def _row_checks() -> list[_Check]:
                 ),
             ),
         ),
-        _Check(
+        Check(
             "activity_unit",
             cat_ok
             & col("activity_unit").is_not_null()
@@ -219,7 +213,7 @@ def _row_checks() -> list[_Check]:
                 col("unit").fill_null(""),
             ),
         ),
-        _Check(
+        Check(
             "load",
             col("load").is_not_null() & ~col("load").is_in(list(LOADS)),
             pl.format(
@@ -228,45 +222,31 @@ def _row_checks() -> list[_Check]:
                 pl.lit(_quoted(LOADS)),
             ),
         ),
-        _Check(
+        Check(
             "load",
             (cat == "transport_vkm") & col("load").is_null(),
             pl.lit("a transport_vkm factor needs a load (0, 50, 100 or avg)"),
         ),
-        _Check(
-            "mode",
-            col("mode").is_not_null() & ~col("mode").is_in(list(MODES)),
-            pl.format(
-                "unknown mode '{}' (expected one of: {})", col("mode"), pl.lit(_quoted(MODES))
-            ),
-        ),
-        _Check(
+        one_of("mode", MODES),
+        Check(
             "mode",
             transport & col("mode").is_null(),
             pl.lit("a transport factor needs a mode"),
         ),
-        _Check(
+        Check(
             "vehicle_class",
             (transport | (cat == "hub")) & col("vehicle_class").is_null(),
             pl.format(
                 "a {} factor needs a vehicle_class (the hub type for hubs)", cat.fill_null("")
             ),
         ),
-        _Check(
+        Check(
             "energy_carrier",
             (cat == "fuel") & col("energy_carrier").is_null(),
             pl.lit("a fuel factor needs an energy_carrier"),
         ),
-        _Check(
-            "energy_unit",
-            col("energy_unit").is_not_null() & ~col("energy_unit").is_in(list(ENERGY_UNITS)),
-            pl.format(
-                "unknown energy_unit '{}' (expected one of: {})",
-                col("energy_unit"),
-                pl.lit(_quoted(ENERGY_UNITS)),
-            ),
-        ),
-        _Check(
+        one_of("energy_unit", ENERGY_UNITS),
+        Check(
             "energy_unit",
             (cat == "fuel")
             & unit_ok_expr
@@ -277,61 +257,29 @@ def _row_checks() -> list[_Check]:
                 unit_per,
             ),
         ),
-        _Check(
+        Check(
             "region",
             (cat == "grid") & col("region").is_null(),
             pl.lit("a grid factor needs a region"),
         ),
-        _Check(
+        Check(
             "year",
             col("year").is_not_null() & (year_num.is_null() | ~year_num.is_between(1900, 2200)),
             pl.format("year '{}' is not a year", col("year")),
         ),
-        _Check(
-            "temperature_control",
-            col("temperature_control").is_not_null()
-            & ~col("temperature_control").is_in(list(TEMPERATURE_CONTROLS)),
-            pl.format(
-                "unknown temperature_control '{}' (expected one of: {})",
-                col("temperature_control"),
-                pl.lit(_quoted(TEMPERATURE_CONTROLS)),
-            ),
-        ),
-        _Check(
-            "distance_basis",
-            col("distance_basis").is_not_null()
-            & ~col("distance_basis").is_in(list(DISTANCE_BASES)),
-            pl.format(
-                "unknown distance_basis '{}' (expected one of: {})",
-                col("distance_basis"),
-                pl.lit(_quoted(DISTANCE_BASES)),
-            ),
-        ),
-        _Check(
+        one_of("temperature_control", TEMPERATURE_CONTROLS),
+        one_of("distance_basis", DISTANCE_BASES),
+        Check(
             "assumption",
             assumption.is_not_null() & ~assumption.is_in(["true", "false"]),
             pl.format("assumption '{}' must be true or false", col("assumption")),
         ),
-        _Check(
+        Check(
             "source",
             col("source").is_null(),
             pl.lit("missing source: every factor must say where its number comes from"),
         ),
     ]
-
-
-def _errors_where(frame: pl.DataFrame, checks: Sequence[_Check], order: int) -> pl.DataFrame:
-    """Rows failing each check as (row, order, field, reason)."""
-    parts = [
-        frame.filter(check.bad.fill_null(False)).select(
-            pl.col("__row"),
-            pl.lit(order * 100 + i, dtype=pl.Int64).alias("__order"),
-            pl.lit(check.field).alias("field"),
-            check.reason.fill_null("invalid value").alias("reason"),
-        )
-        for i, check in enumerate(checks)
-    ]
-    return pl.concat(parts) if parts else _empty_errors()
 
 
 def _empty_errors() -> pl.DataFrame:
@@ -479,21 +427,19 @@ def _validate(frame: pl.DataFrame, *, file: str) -> pl.DataFrame:
         pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("__row"),
         *[pl.col(c).cast(pl.String) for c in SCHEMA_COLUMNS],
     )
-    row_errors = _errors_where(frame, _row_checks(), order=0)
-    bad_rows = row_errors.get_column("__row").unique()
+    row_errors = run_checks(frame, _row_checks(), file=file, row="__row")
+    bad_rows = pl.Series([e.row for e in row_errors], dtype=pl.Int64).unique()
     bad_ids = frame.filter(pl.col("__row").is_in(bad_rows.implode())).get_column("factor_id")
     clean = frame.filter(
         ~pl.col("__row").is_in(bad_rows.implode())
         & ~pl.col("factor_id").is_in(bad_ids.drop_nulls().implode())
     )
-    errors = pl.concat([row_errors, _group_errors(clean)]).sort("__row", "__order")
-    if errors.height:
-        raise InputErrors(
-            [
-                InputError(file, int(r["__row"]), str(r["field"]), str(r["reason"]))
-                for r in errors.iter_rows(named=True)
-            ]
-        )
+    group_errors = [
+        InputError(file, int(r["__row"]), str(r["field"]), str(r["reason"]))
+        for r in _group_errors(clean).sort("__row", "__order").iter_rows(named=True)
+    ]
+    # stable sort by row: within a row, per-row checks first, then the checks across rows
+    InputErrors.raise_if_any(sorted(row_errors + group_errors, key=lambda e: e.row or 0))
     return frame.drop("__row").with_columns(
         pl.col("value").cast(pl.Float64),
         pl.col("year").cast(pl.Int64),

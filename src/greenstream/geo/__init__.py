@@ -10,6 +10,7 @@
 
 from greenstream.geo.distance import (
     EARTH_RADIUS_KM,
+    adjusted_distance_km,
     distance_adjustment,
     distance_adjustment_table,
     great_circle_distance_km,
@@ -21,6 +22,7 @@ __all__ = [
     "EARTH_RADIUS_KM",
     "PLACE_SCHEMA",
     "Gazetteer",
+    "adjusted_distance_km",
     "distance_adjustment",
     "distance_adjustment_table",
     "great_circle_distance_km",

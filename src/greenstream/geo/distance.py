@@ -86,6 +86,15 @@ def distance_adjustment_table() -> pl.DataFrame:
     return _daf_table().clone()
 
 
+def adjusted_distance_km(gcd_km: pl.Expr, multiplier: pl.Expr, add_km: pl.Expr) -> pl.Expr:
+    """The distance adjustment rule (ISO 14083 5.4.4): ``gcd_km * multiplier + add_km``.
+
+    The one place the rule is written; :func:`distance_adjustment` and the accounting kernel
+    (which looks the factors up by mode index) both apply it.
+    """
+    return gcd_km.cast(pl.Float64) * multiplier + add_km
+
+
 def distance_adjustment(mode: pl.Expr, gcd_km: pl.Expr) -> pl.Expr:
     """Great-circle km -> the km the emission factors assume, per transport mode.
 
@@ -103,4 +112,4 @@ def distance_adjustment(mode: pl.Expr, gcd_km: pl.Expr) -> pl.Expr:
     add_km = key.replace_strict(
         modes, table.get_column("add_km").to_list(), default=None, return_dtype=pl.Float64
     )
-    return gcd_km.cast(pl.Float64) * multiplier + add_km
+    return adjusted_distance_km(gcd_km, multiplier, add_km)

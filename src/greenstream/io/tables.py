@@ -16,6 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
+from greenstream.checks import ROW
 from greenstream.errors import InputError, InputErrors
 
 TABLE_SUFFIXES = {
@@ -26,7 +27,6 @@ TABLE_SUFFIXES = {
     ".jsonl": "ndjson",
     ".json": "json",
 }
-ROW = "__src_row"
 
 _TRUE = ("true", "1", "yes", "y", "t")
 _FALSE = ("false", "0", "no", "n", "f")

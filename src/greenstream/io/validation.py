@@ -8,7 +8,6 @@ batch with a bad row, and the user sees every problem at once.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import polars as pl
 
@@ -25,65 +24,10 @@ from greenstream.accounting.schema import (
     TRIP_REQUIRED,
     conform,
 )
+from greenstream.checks import ROW, Check, one_of, run_checks
 from greenstream.errors import InputError
 from greenstream.factors import Registry
 from greenstream.geo import Gazetteer
-from greenstream.io.tables import ROW
-
-
-@dataclass(frozen=True)
-class Check:
-    """A failing condition on a table, the field it concerns, and a reason (an expression)."""
-
-    field: str
-    failing: pl.Expr
-    reason: pl.Expr
-
-
-CHECK_BATCH_ROWS = 1_000_000
-
-
-def run_checks(
-    frame: pl.DataFrame | pl.LazyFrame, checks: Sequence[Check], *, file: str
-) -> list[InputError]:
-    """Every failing (row, check) of ``frame``.
-
-    Pass 1 projects only the row number and one boolean per check (narrow, streams through the
-    file); pass 2 builds the reasons for the failing rows alone.
-    """
-    if not checks:
-        return []
-    flags = [f"__f{i}" for i in range(len(checks))]
-    lf = frame.lazy()
-    # Slices of CHECK_BATCH_ROWS bound the memory of pass 1 whatever the file size.
-    total = lf.select(pl.len()).collect().item()
-    parts = [
-        lf.slice(offset, CHECK_BATCH_ROWS)
-        .select(
-            pl.col(ROW),
-            *[c.failing.fill_null(False).alias(f) for c, f in zip(checks, flags, strict=True)],
-        )
-        .filter(pl.any_horizontal(flags))
-        .collect()
-        for offset in range(0, max(total, 1), CHECK_BATCH_ROWS)
-    ]
-    failing = pl.concat(parts)
-    if failing.height == 0:
-        return []
-    reasons = (
-        lf.filter(pl.col(ROW).is_in(failing[ROW].implode()))
-        .select(pl.col(ROW), *[c.reason.alias(f"__r{i}") for i, c in enumerate(checks)])
-        .collect()
-        .join(failing, on=ROW)
-    )
-    errors: list[InputError] = []
-    for i, check in enumerate(checks):
-        rows = reasons.filter(pl.col(f"__f{i}")).select(ROW, f"__r{i}")
-        errors += [
-            InputError(file, int(r), check.field, str(reason)) for r, reason in rows.iter_rows()
-        ]
-    errors.sort(key=lambda e: e.row or 0)
-    return errors
 
 
 def missing_columns(frame: pl.DataFrame, required: Sequence[str], *, file: str) -> list[InputError]:
@@ -92,24 +36,6 @@ def missing_columns(frame: pl.DataFrame, required: Sequence[str], *, file: str) 
         for name in required
         if name not in frame.columns
     ]
-
-
-def _one_of(col: str, allowed: Sequence[str]) -> Check:
-    return Check(
-        col,
-        pl.col(col).is_not_null() & ~pl.col(col).is_in(list(allowed)),
-        pl.format(
-            "unknown {} '{}' (one of {})", pl.lit(col), pl.col(col), pl.lit(", ".join(allowed))
-        ),
-    )
-
-
-def _known(col: str, known: Sequence[str], what: str) -> Check:
-    return Check(
-        col,
-        pl.col(col).is_not_null() & ~pl.col(col).is_in(list(known)),
-        pl.format("unknown {} '{}' ({})", pl.lit(col), pl.col(col), pl.lit(what)),
-    )
 
 
 def _required_value(col: str, what: str = "missing value") -> Check:
@@ -174,7 +100,7 @@ def _check_intensity_table(
             _required_value(id_col),
             _duplicates(id_col),
             _required_value(category_col),
-            _one_of(category_col, categories),
+            one_of(category_col, categories),
             _required_value(wtw_col),
             _required_value(ttw_col),
             Check(wtw_col, wtw < 0, pl.format("negative intensity {}", wtw)),
@@ -260,7 +186,7 @@ def check_trips(
             _required_value("energy_amount"),
             _required_value("energy_unit"),
             Check("energy_amount", amount < 0, pl.format("negative energy {}", amount)),
-            _one_of("energy_unit", ENERGY_UNITS),
+            one_of("energy_unit", ENERGY_UNITS),
             Check(
                 "trip_id",
                 pl.col("trip_id").is_not_null() & ~pl.col("trip_id").is_in(used),
@@ -416,7 +342,7 @@ def check_legs(
                 dist,
             ),
         ),
-        _one_of("hub_type", HUB_TYPES),
+        one_of("hub_type", HUB_TYPES),
         Check(
             "hoc_id",
             pl.col("hoc_id").is_not_null() & ~pl.col("hoc_id").is_in(hoc_ids),
@@ -457,7 +383,7 @@ def check_legs(
             pl.lit("missing distance: give distance_km, or origin and destination"),
         ),
         Check("distance_km", transport & (dist < 0), pl.format("negative distance {} km", dist)),
-        _one_of("distance_basis", DISTANCE_BASES),
+        one_of("distance_basis", DISTANCE_BASES),
         Check(
             "origin",
             transport & dist.is_null() & pl.col("origin").is_in(unresolved),
@@ -520,7 +446,7 @@ def check_legs(
             edf.is_not_null() & ((edf < 0) | (edf >= 1)),
             pl.format("empty_distance_factor {} out of range (0 <= EDF < 1)", edf),
         ),
-        _one_of("temperature_control", TEMPERATURE_CONTROLS),
+        one_of("temperature_control", TEMPERATURE_CONTROLS),
     ]
     errors = run_checks(frame, checks, file=file)
     if "trip_id" in present:
