@@ -282,9 +282,13 @@ def _row_checks() -> list[Check]:
     ]
 
 
-def _empty_errors() -> pl.DataFrame:
-    return pl.DataFrame(
-        schema={"__row": pl.Int64, "__order": pl.Int64, "field": pl.String, "reason": pl.String}
+def _group_error(frame: pl.DataFrame, order: int, field: str, reason: pl.Expr) -> pl.DataFrame:
+    """Rows of ``frame`` failing a check across rows, as (row, order, field, reason)."""
+    return frame.select(
+        "__row",
+        pl.lit(order, dtype=pl.Int64).alias("__order"),
+        pl.lit(field).alias("field"),
+        reason.alias("reason"),
     )
 
 
@@ -300,17 +304,17 @@ def _group_errors(frame: pl.DataFrame) -> pl.DataFrame:
         col("__row").min().over(key, order_by="__row").alias("__first"),
     ).filter(col("__row") != col("__first"))
     errors.append(
-        dup.select(
-            "__row",
-            pl.lit(900, dtype=pl.Int64).alias("__order"),
-            pl.lit("factor_id").alias("field"),
+        _group_error(
+            dup,
+            900,
+            "factor_id",
             pl.format(
                 "duplicate of row {} (same factor_id '{}', scope {} and load '{}')",
                 col("__first"),
                 col("factor_id"),
                 col("scope"),
                 col("load").fill_null(""),
-            ).alias("reason"),
+            ),
         )
     )
 
@@ -333,20 +337,18 @@ def _group_errors(frame: pl.DataFrame) -> pl.DataFrame:
             col(name).ne_missing(col("__first_val"))
         )
         errors.append(
-            bad.select(
-                "__row",
-                pl.lit(910 + i, dtype=pl.Int64).alias("__order"),
-                pl.lit(name).alias("field"),
+            _group_error(
+                bad,
+                910 + i,
+                name,
                 pl.format(
                     "'{}' differs from '{}' on row {} of the same factor_id '{}'",
                     col(name).fill_null(""),
                     col("__first_val").fill_null(""),
                     col("__first_row"),
                     col("factor_id"),
-                ).alias("reason"),
+                ),
             )
-            if bad.height
-            else _empty_errors()
         )
 
     # TTW must not exceed a published WTW of the same factor (and load)
@@ -360,17 +362,17 @@ def _group_errors(frame: pl.DataFrame) -> pl.DataFrame:
         col("__ttw") > col("__wtw")
     )
     errors.append(
-        over.select(
-            "__row",
-            pl.lit(950, dtype=pl.Int64).alias("__order"),
-            pl.lit("value").alias("field"),
+        _group_error(
+            over,
+            950,
+            "value",
             pl.format(
                 "TTW {} is greater than WTW {} (row {}) of the same factor '{}' (WTW = TTW + WTT)",
                 col("__ttw"),
                 col("__wtw"),
                 col("__wtw_row"),
                 col("factor_id"),
-            ).alias("reason"),
+            ),
         )
     )
 
@@ -382,30 +384,18 @@ def _group_errors(frame: pl.DataFrame) -> pl.DataFrame:
         col("scope").is_in(["WTT", "WTW"]).any().alias("__has_upstream"),
     )
     needs_ttw = col("category") != "grid"
-    errors.append(
-        groups.filter(needs_ttw & ~col("__has_ttw")).select(
-            "__row",
-            pl.lit(960, dtype=pl.Int64).alias("__order"),
-            pl.lit("scope").alias("field"),
-            pl.format(
-                "factor '{}' (load '{}') has no TTW row",
-                col("factor_id"),
-                col("load").fill_null(""),
-            ).alias("reason"),
-        )
+    missing_scope = pl.format(
+        "factor '{}' (load '{}') has no TTW row", col("factor_id"), col("load").fill_null("")
     )
     errors.append(
-        groups.filter(~col("__has_upstream")).select(
-            "__row",
-            pl.lit(961, dtype=pl.Int64).alias("__order"),
-            pl.lit("scope").alias("field"),
-            pl.format(
-                "factor '{}' (load '{}') has neither a WTT nor a WTW row",
-                col("factor_id"),
-                col("load").fill_null(""),
-            ).alias("reason"),
-        )
+        _group_error(groups.filter(needs_ttw & ~col("__has_ttw")), 960, "scope", missing_scope)
     )
+    missing_scope = pl.format(
+        "factor '{}' (load '{}') has neither a WTT nor a WTW row",
+        col("factor_id"),
+        col("load").fill_null(""),
+    )
+    errors.append(_group_error(groups.filter(~col("__has_upstream")), 961, "scope", missing_scope))
     return pl.concat(errors)
 
 
