@@ -7,32 +7,32 @@ nothing written), 70 internal error. Every command that prints a table takes ``-
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import os
 import sys
 import time
-import traceback
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import nullcontext
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import polars as pl
 import typer
-from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from greenstream.errors import (
-    EXIT_INPUT_ERROR,
-    EXIT_INTERNAL_ERROR,
-    GreenstreamError,
-    InputError,
-    InputErrors,
+from greenstream.clikit import (
+    SheetFormat,
+    TableFormat,
+    err,
+    fmt_cell,
+    handle_errors,
+    new_progress,
+    out,
+    print_rows,
+    registry_for,
+    stage,
 )
+from greenstream.errors import InputErrors
+from greenstream.settings import home_dir as home
 
 app = typer.Typer(
     name="greenstream",
@@ -44,115 +44,6 @@ factors_app = typer.Typer(help="Browse and import emission factors.", no_args_is
 app.add_typer(factors_app, name="factors")
 ileap_app = typer.Typer(help="Convert between tables and iLEAP JSON.", no_args_is_help=True)
 app.add_typer(ileap_app, name="ileap")
-
-out = Console()
-err = Console(stderr=True)
-
-
-class TableFormat(StrEnum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-
-
-class SheetFormat(StrEnum):
-    text = "text"
-    json = "json"
-
-
-def home() -> Path:
-    """Where imported factor sets live: $GREENSTREAM_HOME, else ~/.local/share/greenstream."""
-    return Path(os.environ.get("GREENSTREAM_HOME", Path.home() / ".local/share/greenstream"))
-
-
-def registry_for(extra_factors: list[Path] | None = None) -> Any:
-    from greenstream.factors import Registry, user_factor_paths
-
-    paths = user_factor_paths(home()) + list(extra_factors or [])
-    return Registry.from_paths(paths) if paths else Registry.builtin()
-
-
-def report_input_errors(errors: list[InputError], *, limit: int, errors_file: Path | None) -> None:
-    """Print every bad row (up to ``limit``) as plain lines on stderr; all of them to a file."""
-    if errors_file is not None:
-        from greenstream.io.tables import write_table
-
-        schema = {"file": pl.String, "row": pl.Int64, "field": pl.String, "reason": pl.String}
-        write_table(pl.DataFrame([e.as_dict() for e in errors], schema=schema), errors_file)
-    n = len(errors)
-    lines = [f"{n} input error{'s' if n != 1 else ''} (nothing was written):"]
-    lines += [f"  {e}" for e in errors[:limit]]
-    if n > limit:
-        where = f"all in {errors_file}" if errors_file else "use --errors FILE to write them all"
-        lines.append(f"  ... and {n - limit} more ({where})")
-    sys.stderr.write("\n".join(lines) + "\n")
-
-
-@contextmanager
-def handle_errors(max_errors: int = 50, errors_file: Path | None = None) -> Iterator[None]:
-    try:
-        yield
-    except InputErrors as exc:
-        report_input_errors(exc.errors, limit=max_errors, errors_file=errors_file)
-        raise typer.Exit(EXIT_INPUT_ERROR) from None
-    except GreenstreamError as exc:
-        sys.stderr.write(f"error: {exc}\n")
-        raise typer.Exit(EXIT_INPUT_ERROR) from None
-    except (typer.Exit, typer.Abort, KeyboardInterrupt):
-        raise
-    except Exception:
-        sys.stderr.write("internal error (please report it with the traceback below):\n")
-        sys.stderr.write(traceback.format_exc())
-        raise typer.Exit(EXIT_INTERNAL_ERROR) from None
-
-
-@contextmanager
-def stage(progress: Progress | None, text: str) -> Iterator[None]:
-    task = progress.add_task(text, total=None) if progress else None
-    try:
-        yield
-    finally:
-        if progress is not None and task is not None:
-            progress.update(task, completed=1, total=1)
-
-
-def new_progress(enabled: bool) -> Progress | None:
-    if not enabled:
-        return None
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=False,
-    )
-
-
-def print_rows(rows: list[dict[str, Any]], fmt: TableFormat, *, title: str = "") -> None:
-    if fmt is TableFormat.json:
-        sys.stdout.write(json.dumps(rows, indent=2, default=str) + "\n")
-        return
-    if fmt is TableFormat.csv:
-        buf = io.StringIO()
-        if rows:
-            writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
-        sys.stdout.write(buf.getvalue())
-        return
-    table = Table(title=title or None)
-    for name in rows[0] if rows else []:
-        table.add_column(name, overflow="fold")
-    for row in rows:
-        table.add_row(*[_fmt_cell(v) for v in row.values()])
-    out.print(table)
-
-
-def _fmt_cell(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:,.3f}"
-    return "" if value is None else str(value)
-
 
 # --------------------------------------------------------------------------------------------
 # footprint / explain
@@ -210,7 +101,7 @@ def footprint(
     started = time.perf_counter()
     with handle_errors(max_errors, errors):
         prog = new_progress(progress and fmt is TableFormat.table)
-        with prog if prog else _null():
+        with prog if prog else nullcontext():
             with stage(prog, f"reading {legs.name}"):
                 inputs = load_inputs(legs, tocs=tocs, hocs=hocs, trips=trips)
                 tables = reference_tables(inputs, registry_for(factors))
@@ -222,11 +113,6 @@ def footprint(
         summary["elapsed_s"] = round(time.perf_counter() - started, 3)
         summary["outputs"] = [str(output)] + ([str(shipments)] if shipments else [])
         _print_summary(summary, fmt)
-
-
-@contextmanager
-def _null() -> Iterator[None]:
-    yield
 
 
 def _print_summary(summary: dict[str, Any], fmt: TableFormat) -> None:
@@ -339,7 +225,7 @@ def factors_show(
             for row in rows:
                 table = Table(title=f"{factor_id} ({row.get('scope')})", show_header=False)
                 for k, v in row.items():
-                    table.add_row(k, _fmt_cell(v))
+                    table.add_row(k, fmt_cell(v))
                 out.print(table)
         else:
             print_rows(rows, fmt)
@@ -442,13 +328,17 @@ def synth(
 
     with handle_errors():
         prog = new_progress(fmt is TableFormat.table)
-        with prog if prog else _null():
+        with prog if prog else nullcontext():
             with stage(prog, f"generating {shipments:,} parcels (seed {seed})"):
                 data = generate_network_day(shipments=shipments, seed=seed)
             with stage(prog, f"writing {out_dir}"):
                 paths = write_dataset(data, out_dir, file_format=file_format)
         rows = [{"table": k, "rows": v.height, "path": str(paths[k])} for k, v in data.items()]
         print_rows(rows, fmt, title="Synthetic data")
+
+
+# --- sub-commands registered by concerns (one line each) ---
+# --- end of sub-commands ---
 
 
 def main() -> None:  # pragma: no cover - console entry point wrapper
