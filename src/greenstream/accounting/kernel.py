@@ -677,6 +677,10 @@ class JobContext:
     input_columns: tuple[str, ...]
     places: Lookup | None
     trips: Lookup
+    # The reference entries followed by one entry per trip (its intensity per tkm), so that
+    # every method but the modelled one is a single gather; trip entries start at trip_offset.
+    entries: pl.DataFrame
+    trip_offset: int
 
 
 def prepare_job(legs: pl.LazyFrame, tables: ReferenceTables) -> JobContext:
@@ -686,7 +690,22 @@ def prepare_job(legs: pl.LazyFrame, tables: ReferenceTables) -> JobContext:
     has_places = bool({"origin", "destination"} & set(input_columns))
     places = resolve_places(lf, tables.gazetteer) if has_places else None
     trips = _trip_lookup(lf, tables.lookups, input_columns, places)
-    return JobContext(tuple(input_columns), places, trips)
+    entries = tables.lookups.entries
+    trip_entries = pl.DataFrame(
+        {
+            "wtw": trips.values["wtw_per_tkm"].cast(pl.Float64),
+            "ttw": trips.values["ttw_per_tkm"].cast(pl.Float64),
+            "fcode": trips.values["fcode"].cast(pl.UInt32),
+            "primary": pl.Series([True] * len(trips), dtype=pl.Boolean),
+        }
+    )
+    return JobContext(
+        tuple(input_columns),
+        places,
+        trips,
+        pl.concat([entries, trip_entries]),
+        entries.height,
+    )
 
 
 def compute_lazy(
@@ -743,7 +762,9 @@ def compute_lazy(
     m = pl.col("__m")
     is_primary = m == PRIMARY
     entry = (
-        pl.when(m == TOC)
+        pl.when(is_primary)
+        .then(pl.col("__trip_i") + job.trip_offset)
+        .when(m == TOC)
         .then(pl.col("__toc_i") + off["toc"])
         .when(m == HOC)
         .then(pl.col("__hoc_i") + off["hoc"])
@@ -761,9 +782,10 @@ def compute_lazy(
     ri = pl.col("__trip_i")
     lf = lf.with_columns(entry.alias("__entry"))
     e = pl.col("__entry")
-    ent = lk.entries
+    ent = job.entries
 
-    # 4. intensities (kg CO2e per tkm, or per t for hubs) and emissions
+    # 4. intensities (kg CO2e per tkm, or per t for hubs) and emissions: one gather per value,
+    # but for the modelled method, whose intensity depends on the row's load factor
     is_modelled = m == MODELLED
     lf = lf.with_columns(
         pl.when(is_modelled)
@@ -780,25 +802,19 @@ def compute_lazy(
     )
     modelled_ttw = pl.col("__modelled_ttw")
     lf = lf.with_columns(
-        pl.when(is_primary)
-        .then(trips.value("wtw_per_tkm", ri))
-        .when(is_modelled)
+        pl.when(is_modelled)
         .then(modelled_ttw * (1.0 + lk.classes.value("curve_wtt_per_ttw", ci)))
         .otherwise(pl.lit(ent["wtw"]).gather(e))
         .alias("__i_wtw"),
-        pl.when(is_primary)
-        .then(trips.value("ttw_per_tkm", ri))
-        .when(is_modelled)
+        pl.when(is_modelled)
         .then(modelled_ttw)
         .otherwise(pl.lit(ent["ttw"]).gather(e))
         .alias("__i_ttw"),
-        pl.when(is_primary)
-        .then(trips.value("fcode", ri))
-        .when(is_modelled)
+        pl.when(is_modelled)
         .then(lk.classes.value("curve_fcode", ci))
         .otherwise(pl.lit(ent["fcode"]).gather(e))
         .alias("__fcode"),
-        (is_primary | pl.lit(ent["primary"]).gather(e).fill_null(False)).alias("primary_data"),
+        pl.lit(ent["primary"]).gather(e).fill_null(False).alias("primary_data"),
         pl.lit(lk.uncertainty).gather(m).alias("__u"),
     )
     activity = (
