@@ -96,6 +96,7 @@ per iLEAP §"PACT Integration" (see its docstring for the fields it fills).
 from __future__ import annotations
 
 import copy
+import functools
 import heapq
 import json
 import re
@@ -111,6 +112,7 @@ import polars as pl
 
 from greenstream.accounting.schema import HUB_TYPES  # iLEAP HubType, PascalCase
 from greenstream.errors import InputError, InputErrors
+from greenstream.geo import distance_adjustment_table
 from greenstream.io.tables import atomic_path
 
 __all__ = [
@@ -1014,7 +1016,6 @@ MASS_DECIMALS: Final = 3
 DISTANCE_DECIMALS: Final = 3
 ACTIVITY_DECIMALS: Final = 3
 INTENSITY_DECIMALS: Final = 9
-_DAF_TEXT: Final = re.compile(r"x\s*([0-9.eE+-]+)\s*\+\s*([0-9.eE+-]+)\s*km")
 
 
 def decimal_string(value: float | int | Decimal, places: int) -> str:
@@ -1068,21 +1069,30 @@ def _write_json(docs: list[dict[str, Any]], path: Path | None) -> None:
 
 
 def _raw_distance(row: Mapping[str, Any], basis: str) -> Any:
-    """The unadjusted distance of a transport row (see the module notes)."""
+    """The unadjusted distance of a transport row (see the module notes).
+
+    A GCD the kernel adjusted is un-adjusted with the same factors the kernel applied: the
+    geo distance adjustment table, looked up by the row's mode.
+    """
     if _present(row.get("distance_km")):
         return row["distance_km"]
     used = row.get("distance_used_km")
-    adjustment = row.get("distance_adjustment")
-    if basis == "gcd" and used is not None and isinstance(adjustment, str):
-        match = _DAF_TEXT.search(adjustment)
-        if match:
-            try:
-                mult, add = float(match.group(1)), float(match.group(2))
-            except ValueError:
-                return used
-            if mult > 0:
-                return max((float(used) - add) / mult, 0.0)
+    factors = _distance_adjustments().get(str(row.get("mode")))
+    if basis == "gcd" and used is not None and factors is not None:
+        mult, add = factors
+        if mult > 0:
+            return max((float(used) - add) / mult, 0.0)
     return used
+
+
+@functools.cache
+def _distance_adjustments() -> dict[str, tuple[float, float]]:
+    """mode -> (multiplier, add_km) of the distance adjustment rule."""
+    table = distance_adjustment_table()
+    return {
+        str(m): (float(k), float(a))
+        for m, k, a in table.select("mode", "multiplier", "add_km").iter_rows()
+    }
 
 
 def write_ileap_shipments(
