@@ -439,6 +439,7 @@ def test_write_gcd_keeps_the_unadjusted_distance() -> None:
             "shipment_id": ["A", "B"],
             "mass_kg": [1000.0, 1000.0],
             "toc_id": ["air-1", "air-1"],
+            "mode": ["air", "air"],  # the kernel output always carries the mode
             "distance_km": [None, 905.0],
             "distance_used_km": [1000.0, 1000.0],
             "distance_basis": ["gcd", "gcd"],
