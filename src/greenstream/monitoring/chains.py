@@ -1,0 +1,245 @@
+"""Waybill chains from scans and segmented telemetry -> kernel inputs -> footprints.
+
+For every waybill, its scans (load / unload / deliver, sorted by time) give the vehicles it rode
+and the hubs it passed:
+
+- a *vehicle leg* runs from a ``load`` onto vehicle V to the next ``unload`` / ``deliver`` from V.
+  It is cut at V's detected trips (legs between hub dwells, :mod:`segmentation`), giving one
+  transport chain element (TCE) per vehicle trip, with the trip's detected ``mode`` and its
+  *actual* distance along the track (the trip's distance when the waybill rode all of it, else
+  the track distance between the scans);
+- a *hub stop* sits between two vehicle legs, at the hub of the unload scan; a scan without
+  ``hub_id`` takes the hub of the vehicle's GPS dwell at the scan time (``hub_from_gps``);
+- a vehicle trip's *measured energy* is every fuel and charge record of the vehicle assigned to
+  the trip: a record belongs to the last trip that ended before it (fill-up after arrival, the
+  full-to-full method). A TCE on a trip with energy gets the trip as ``trip_id`` and the kernel
+  allocates the trip's energy to the TCEs on it by tonne-km (ISO 14083 5.6, method primary); a
+  trip without energy falls back to the kernel's default for the detected mode.
+
+The chain becomes the kernel's LEGS / TRIPS / HOCS tables (docs/data-contract.md) and every
+emission figure comes from :func:`greenstream.pipeline.footprint`. Energy of trips that carried
+no waybill (empty running) cannot be allocated to a waybill; it counts in the fleet's TOC
+(:mod:`greenstream.monitoring.intensities`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import polars as pl
+
+from greenstream.errors import InputError, InputErrors
+from greenstream.monitoring.segmentation import TS, FrameLike, Segmentation
+
+# hub kind -> iLEAP hub type of the kernel (a rail terminal and an airport are transshipment
+# points for the cargo; a port is a maritime container terminal)
+HUB_TYPE_BY_KIND: Final = {
+    "sorting_hub": "Transshipment",
+    "rail_terminal": "Transshipment",
+    "airport": "Transshipment",
+    "port": "MaritimeContainerTerminal",
+}
+SCAN_MATCH_S: Final = 1800.0  # a scan up to 30 min outside a dwell still belongs to it (assumption)
+
+
+@dataclass(frozen=True)
+class Chains:
+    """Kernel inputs (``legs``, ``trips``) plus ``elements``: one row per chain element with the
+    telemetry context (vehicle, hubs, times) keyed by ``tce_id``; ``scans``: scans with the
+    resolved hub."""
+
+    legs: pl.DataFrame
+    trips: pl.DataFrame
+    elements: pl.DataFrame
+    scans: pl.DataFrame
+
+
+def trip_energy(fuel: FrameLike | None, charge: FrameLike | None, trips: pl.DataFrame) -> pl.DataFrame:
+    """Energy records assigned to detected vehicle trips: ``trip_id, energy_carrier,
+    energy_amount, energy_unit, grid_region`` (kernel TRIPS columns), one row per record.
+
+    ``trips`` needs ``device_id, leg_id, end_ts`` (detected legs, ``device_id`` = vehicle id).
+    """
+    parts = []
+    if fuel is not None:
+        parts.append(
+            fuel.lazy().collect().select(
+                "vehicle_id", pl.col("ts").cast(TS), pl.col("energy_carrier").cast(pl.String),
+                pl.col("energy_amount").cast(pl.Float64), pl.col("energy_unit").cast(pl.String),
+                pl.lit(None, pl.String).alias("grid_region"),
+            )
+        )
+    if charge is not None:
+        parts.append(
+            charge.lazy().collect().select(
+                "vehicle_id", pl.col("ts").cast(TS), pl.lit("electricity").alias("energy_carrier"),
+                pl.col("energy_kwh").cast(pl.Float64).alias("energy_amount"), pl.lit("kWh").alias("energy_unit"),
+                pl.col("grid_region").cast(pl.String),
+            )
+        )
+    if not parts:
+        return pl.DataFrame(schema={"trip_id": pl.String, "energy_carrier": pl.String, "energy_amount": pl.Float64,
+                                    "energy_unit": pl.String, "grid_region": pl.String, "vehicle_id": pl.String, "ts": TS})
+    records = pl.concat(parts).sort("ts")
+    ends = trips.select(pl.col("device_id").alias("vehicle_id"), pl.col("leg_id").alias("trip_id"), "end_ts").sort("end_ts")
+    return records.join_asof(
+        ends, left_on="ts", right_on="end_ts", by="vehicle_id", strategy="backward", check_sortedness=False
+    ).select("trip_id", "energy_carrier", "energy_amount", "energy_unit", "grid_region", "vehicle_id", "ts")
+
+
+def _resolve_scan_hubs(scans: pl.DataFrame, seg: Segmentation) -> pl.DataFrame:
+    """Add ``hub_from_gps`` (the hub of the vehicle's dwell at the scan) and ``hub_id`` resolved."""
+    dwell = (
+        seg.stops.filter(pl.col("hub_id").is_not_null())
+        .select(pl.col("device_id").alias("vehicle_id"), "start_ts", "end_ts", pl.col("hub_id").alias("hub_from_gps"))
+        .sort("start_ts")
+    )
+    tol = pl.duration(seconds=SCAN_MATCH_S)
+    with_stop = (
+        scans.with_row_index("__scan")
+        .sort("ts")
+        .join_asof(dwell, left_on="ts", right_on="start_ts", by="vehicle_id", strategy="nearest", check_sortedness=False)
+        .with_columns(
+            pl.when(
+                (pl.col("ts") >= pl.col("start_ts") - tol) & (pl.col("ts") <= pl.col("end_ts") + tol)
+            ).then(pl.col("hub_from_gps")).alias("hub_from_gps")
+        )
+        .sort("__scan")
+        .drop("__scan", "start_ts", "end_ts")
+    )
+    return with_stop.with_columns(pl.coalesce("hub_id", "hub_from_gps").alias("hub_id"))
+
+
+def check_scans(scans: pl.DataFrame, *, file: str = "<scan>") -> None:
+    """Refuse scans a chain cannot be built from (every bad row reported, 1-based rows)."""
+    frame = scans.with_row_index("__row", offset=1)
+    rules = [
+        ("event", ~pl.col("event").is_in(["load", "unload", "deliver"]).fill_null(False), "event must be load, unload or deliver"),
+        ("vehicle_id", pl.col("vehicle_id").is_null() & pl.col("hub_id").is_null(), "a scan needs a vehicle_id or a hub_id"),
+        ("vehicle_id", pl.col("event").is_in(["load", "unload", "deliver"]) & pl.col("vehicle_id").is_null()
+         & pl.col("hub_id").is_not_null() & (pl.col("event") == "load"), "a load scan needs the vehicle_id it was loaded onto"),
+        ("mass_kg", ~(pl.col("mass_kg") > 0).fill_null(False), "mass_kg must be > 0"),
+        ("ts", pl.col("ts").is_null(), "missing ts"),
+    ]
+    errors = [
+        InputError(file, int(row), field, reason)
+        for field, bad, reason in rules
+        for (row,) in frame.filter(bad).select("__row").iter_rows()
+    ]
+    errors.sort(key=lambda e: (e.row or 0, e.field or ""))
+    InputErrors.raise_if_any(errors)
+
+
+def build_chains(
+    scans: FrameLike,
+    seg: Segmentation,
+    *,
+    hubs: pl.DataFrame,
+    fuel: FrameLike | None = None,
+    charge: FrameLike | None = None,
+    hoc_ids: pl.Series | None = None,
+) -> Chains:
+    """Every waybill's chain of TCEs in the kernel's LEGS contract (see the module docstring).
+
+    ``seg`` must carry modes (:func:`greenstream.monitoring.modes.detect_modes`). ``hoc_ids``:
+    hubs with a measured HOC (``HOC-<hub_id>``); the other hub stops use the kernel's default
+    for their hub type.
+    """
+    raw = scans.lazy().collect()
+    for col in ("vehicle_id", "hub_id"):
+        if col not in raw.columns:
+            raw = raw.with_columns(pl.lit(None, pl.String).alias(col))
+    raw = raw.with_columns(pl.col("ts").cast(TS), pl.col("mass_kg").cast(pl.Float64),
+                           pl.col("vehicle_id").cast(pl.String), pl.col("hub_id").cast(pl.String))
+    check_scans(raw)
+    resolved = _resolve_scan_hubs(raw, seg).sort("waybill_id", "ts")
+    nxt = {c: pl.col(c).shift(-1).over("waybill_id") for c in ("event", "vehicle_id", "ts", "hub_id")}
+    rides = (
+        resolved.with_columns(
+            nxt["event"].alias("__next_event"), nxt["vehicle_id"].alias("__next_vehicle"),
+            nxt["ts"].alias("unload_ts"), nxt["hub_id"].alias("to_hub"),
+        )
+        .filter(
+            (pl.col("event") == "load")
+            & pl.col("__next_event").is_in(["unload", "deliver"])
+            & (pl.col("__next_vehicle") == pl.col("vehicle_id"))
+        )
+        .select("waybill_id", "vehicle_id", "mass_kg", pl.col("ts").alias("load_ts"), "unload_ts",
+                pl.col("hub_id").alias("from_hub"), "to_hub")
+    )
+    trips = seg.legs.select(
+        pl.col("device_id").alias("vehicle_id"), pl.col("leg_id").alias("trip_ref"), pl.col("start_ts").alias("trip_start"),
+        pl.col("end_ts").alias("trip_end"), pl.col("distance_km").alias("trip_km"), "mode",
+    )
+    cum = (
+        seg.fixes.select(pl.col("device_id").alias("vehicle_id"), "ts", pl.col("distance_km").cum_sum().over("device_id").alias("__cum"))
+        .sort("ts")
+    )
+
+    def cum_at(frame: pl.DataFrame, column: str, alias: str) -> pl.DataFrame:
+        return (
+            frame.sort(column)
+            .join_asof(cum.rename({"ts": "__t"}), left_on=column, right_on="__t", by="vehicle_id",
+                       strategy="backward", check_sortedness=False)
+            .rename({"__cum": alias})
+            .drop("__t")
+        )
+
+    pieces = (
+        rides.join(trips, on="vehicle_id", how="inner")
+        .filter((pl.col("trip_start") < pl.col("unload_ts")) & (pl.col("trip_end") > pl.col("load_ts")))
+        .with_columns(
+            pl.max_horizontal("load_ts", "trip_start").alias("__a"),
+            pl.min_horizontal("unload_ts", "trip_end").alias("__b"),
+            ((pl.col("load_ts") <= pl.col("trip_start")) & (pl.col("unload_ts") >= pl.col("trip_end"))).alias("__whole"),
+        )
+    )
+    pieces = cum_at(cum_at(pieces, "__a", "__ca"), "__b", "__cb").with_columns(
+        pl.when(pl.col("__whole")).then(pl.col("trip_km")).otherwise(pl.col("__cb") - pl.col("__ca")).alias("distance_km"),
+        pl.col("trip_start").alias("start_ts"),
+        pl.col("trip_end").alias("end_ts"),
+    )
+    energy = trip_energy(fuel, charge, seg.legs)
+    metered = energy.get_column("trip_id").drop_nulls().unique()
+    transport = pieces.select(
+        "waybill_id", "vehicle_id", "mass_kg", "mode", "distance_km", "start_ts", "end_ts", "from_hub", "to_hub",
+        pl.col("trip_ref"), pl.lit("leg").alias("element"),
+    ).with_columns(
+        pl.when(pl.col("trip_ref").is_in(metered.implode())).then(pl.col("trip_ref")).alias("trip_id"),
+    )
+    # hub stops: between two consecutive rides of a waybill, at the hub it was unloaded at
+    hub_stops = (
+        rides.sort("waybill_id", "load_ts")
+        .with_columns(pl.col("load_ts").shift(-1).over("waybill_id").alias("__next_load"))
+        .filter(pl.col("__next_load").is_not_null())
+        .select("waybill_id", "mass_kg", pl.col("to_hub").alias("hub_id"), pl.col("unload_ts").alias("start_ts"),
+                pl.col("__next_load").alias("end_ts"), pl.lit("hub").alias("element"))
+        .join(hubs.select("hub_id", pl.col("kind").alias("hub_kind")), on="hub_id", how="left")
+    )
+    elements = (
+        pl.concat([transport, hub_stops], how="diagonal_relaxed")
+        .sort("waybill_id", "start_ts", "element", descending=[False, False, True])
+        .with_columns((pl.int_range(pl.len()).over("waybill_id") + 1).alias("seq"))
+        .with_columns(pl.format("{}-{}", "waybill_id", "seq").alias("tce_id"))
+    )
+    hub_type = pl.col("hub_kind").replace_strict(HUB_TYPE_BY_KIND, default="Transshipment", return_dtype=pl.String)
+    measured_hoc = pl.format("HOC-{}", "hub_id")
+    has_hoc = measured_hoc.is_in(hoc_ids.implode()) if hoc_ids is not None else pl.lit(False)
+    legs = elements.select(
+        pl.col("waybill_id").alias("shipment_id"),
+        "tce_id",
+        "mass_kg",
+        pl.when(pl.col("element") == "leg").then(pl.col("mode")).alias("mode"),
+        pl.when(pl.col("element") == "leg").then(pl.col("distance_km")).alias("distance_km"),
+        pl.when(pl.col("element") == "leg").then(pl.lit("actual")).alias("distance_basis"),
+        pl.when((pl.col("element") == "hub") & has_hoc).then(measured_hoc).alias("hoc_id"),
+        pl.when(pl.col("element") == "hub").then(hub_type).alias("hub_type"),
+        "trip_id",
+        pl.col("start_ts").alias("departure_at"),
+    )
+    used = legs.get_column("trip_id").drop_nulls().unique()
+    kernel_trips = energy.filter(pl.col("trip_id").is_in(used.implode())).select(
+        "trip_id", "energy_carrier", "energy_amount", "energy_unit", "grid_region"
+    )
+    return Chains(legs=legs, trips=kernel_trips, elements=elements, scans=resolved)
