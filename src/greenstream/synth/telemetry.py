@@ -391,9 +391,9 @@ def _assemble(
             fuel.append({"vehicle_id": r.vehicle_id, "ts": at, "energy_carrier": "diesel", "energy_amount": round(litres, 2), "energy_unit": "l"})
         elif r.mode == "sea":
             fuel.append({"vehicle_id": r.vehicle_id, "ts": at, "energy_carrier": "mgo",
-                         "energy_amount": round(r.distance_km * p["ship_l_per_km"] * rng.uniform(0.95, 1.05), 1), "energy_unit": "l"})
+                         "energy_amount": round(r.distance_km * r.load_kg / 1000 * p["ship_l_per_tkm"] * rng.uniform(0.95, 1.05), 1), "energy_unit": "l"})
         elif r.mode == "rail":
-            charge.append({"vehicle_id": r.vehicle_id, "ts": at, "energy_kwh": round(r.distance_km * p["train_kwh_per_km"] * rng.uniform(0.95, 1.05), 1),
+            charge.append({"vehicle_id": r.vehicle_id, "ts": at, "energy_kwh": round(r.distance_km * r.load_kg / 1000 * p["train_kwh_per_tkm"] * rng.uniform(0.95, 1.05), 1),
                            "grid_region": r.destination.region})
     sites = sorted({h.hub_id: h for h in hubs.values() if h.kind == "sorting_hub"}.items())
     hours = np.arange(0, 48)
@@ -453,3 +453,19 @@ def write_telemetry(data: dict[str, pl.DataFrame], out_dir: Path, *, file_format
                 frame.write_ndjson(tmp)
         paths[name] = path
     return paths
+
+
+def synth_telemetry_command(out_dir: Path, seed: int, file_format: str, fmt: object) -> None:
+    """``greenstream synth --telemetry``: write the records and ground truth, print the files."""
+    from greenstream.clikit import TableFormat, handle_errors, print_rows
+
+    table_fmt = fmt if isinstance(fmt, TableFormat) else TableFormat.table
+    with handle_errors():
+        if file_format not in SUFFIX:
+            from greenstream.errors import InputErrors
+
+            raise InputErrors.single("--file-format", f"'{file_format}' is not one of {', '.join(SUFFIX)}")
+        data = generate_telemetry(seed=seed)
+        paths = write_telemetry(data, out_dir, file_format=file_format)
+        rows = [{"table": k, "rows": v.height, "path": str(paths[k])} for k, v in data.items()]
+        print_rows(rows, table_fmt, title="Synthetic telemetry and ground truth")
