@@ -154,11 +154,11 @@ def build_chains(
                            pl.col("vehicle_id").cast(pl.String), pl.col("hub_id").cast(pl.String))
     check_scans(raw)
     resolved = _resolve_scan_hubs(raw, seg).sort("waybill_id", "ts")
-    nxt = {c: pl.col(c).shift(-1).over("waybill_id") for c in ("event", "vehicle_id", "ts", "hub_id")}
+    nxt = {c: pl.col(c).shift(-1).over("waybill_id") for c in ("event", "vehicle_id", "ts", "hub_id", "hub_from_gps")}
     rides = (
         resolved.with_columns(
             nxt["event"].alias("__next_event"), nxt["vehicle_id"].alias("__next_vehicle"),
-            nxt["ts"].alias("unload_ts"), nxt["hub_id"].alias("to_hub"),
+            nxt["ts"].alias("unload_ts"), nxt["hub_id"].alias("to_hub"), nxt["hub_from_gps"].alias("to_hub_gps"),
         )
         .filter(
             (pl.col("event") == "load")
@@ -166,7 +166,7 @@ def build_chains(
             & (pl.col("__next_vehicle") == pl.col("vehicle_id"))
         )
         .select("waybill_id", "vehicle_id", "mass_kg", pl.col("ts").alias("load_ts"), "unload_ts",
-                pl.col("hub_id").alias("from_hub"), "to_hub")
+                pl.col("hub_id").alias("from_hub"), "to_hub", "to_hub_gps")
     )
     trips = seg.legs.select(
         pl.col("device_id").alias("vehicle_id"), pl.col("leg_id").alias("trip_ref"), pl.col("start_ts").alias("trip_start"),
@@ -213,7 +213,8 @@ def build_chains(
         rides.sort("waybill_id", "load_ts")
         .with_columns(pl.col("load_ts").shift(-1).over("waybill_id").alias("__next_load"))
         .filter(pl.col("__next_load").is_not_null())
-        .select("waybill_id", "mass_kg", pl.col("to_hub").alias("hub_id"), pl.col("unload_ts").alias("start_ts"),
+        .select("waybill_id", "mass_kg", pl.col("to_hub").alias("hub_id"), pl.col("to_hub_gps").alias("hub_from_gps"),
+                pl.col("unload_ts").alias("start_ts"),
                 pl.col("__next_load").alias("end_ts"), pl.lit("hub").alias("element"))
         .join(hubs.select("hub_id", pl.col("kind").alias("hub_kind")), on="hub_id", how="left")
     )
@@ -243,3 +244,35 @@ def build_chains(
         "trip_id", "energy_carrier", "energy_amount", "energy_unit", "grid_region"
     )
     return Chains(legs=legs, trips=kernel_trips, elements=elements, scans=resolved)
+
+
+def transfers_found(elements: pl.DataFrame, truth_chains: FrameLike) -> dict[str, float]:
+    """Mode transfers of the ground truth found in the detected chains, within one stop.
+
+    A true transfer is a hub stop between two legs of different modes. It is found when the
+    waybill's detected chain has a hub stop whose hub comes from the GPS dwell of the vehicle
+    (``hub_from_gps``, not the scan) equal to the true hub, at most one element away from the true
+    position, with the true modes on both sides. Returns ``found``, ``transfers`` and ``share``.
+    """
+    truth = truth_chains.lazy().collect().sort("waybill_id", "seq")
+    prev_mode = pl.col("mode").shift(1).over("waybill_id")
+    next_mode = pl.col("mode").shift(-1).over("waybill_id")
+    true_t = truth.with_columns(prev_mode.alias("__before"), next_mode.alias("__after")).filter(
+        (pl.col("element") == "hub") & (pl.col("__before") != pl.col("__after"))
+    ).select("waybill_id", pl.col("seq").alias("__tseq"), pl.col("hub_id").alias("__thub"), "__before", "__after")
+    det = elements.sort("waybill_id", "seq").with_columns(
+        prev_mode.alias("__dbefore"), next_mode.alias("__dafter")
+    ).filter(pl.col("element") == "hub").select("waybill_id", "seq", "hub_from_gps", "__dbefore", "__dafter")
+    matched = (
+        true_t.join(det, on="waybill_id", how="inner")
+        .filter(
+            ((pl.col("seq") - pl.col("__tseq")).abs() <= 1)
+            & (pl.col("hub_from_gps") == pl.col("__thub"))
+            & (pl.col("__dbefore") == pl.col("__before"))
+            & (pl.col("__dafter") == pl.col("__after"))
+        )
+        .select("waybill_id", "__tseq")
+        .unique()
+    )
+    n = true_t.height
+    return {"found": float(matched.height), "transfers": float(n), "share": matched.height / n if n else 1.0}

@@ -56,7 +56,7 @@ LANES: Final[tuple[tuple[str, str, tuple[str, ...], str], ...]] = (
     ("rail", "CN-SUZHOU", ("RT-CN-SHANGHAI-STATION", "RT-CN-ZHENGZHOU-PUTIANXI"), "CN-ZHENGZHOU"),
     ("rail", "CN-ZHENGZHOU", ("RT-CN-ZHENGZHOU-PUTIANXI", "RT-CN-SHANGHAI-STATION"), "CN-SHANGHAI"),
     ("sea", "CN-SHANGHAI", ("CNSHA", "CNYTN"), "CN-SHENZHEN"),
-    ("sea", "CN-NINGBO", ("CNNGB", "CNTAO"), "CN-QINGDAO"),
+    ("sea", "CN-XIAMEN", ("CNXMN", "CNSHA"), "CN-SUZHOU"),
     ("air", "CN-SHANGHAI", ("PVG", "CAN"), "CN-GUANGZHOU"),
     ("air", "CN-BEIJING", ("PEK", "CKG"), "CN-CHONGQING"),
 )
