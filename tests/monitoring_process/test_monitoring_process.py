@@ -1,0 +1,227 @@
+"""Monitoring processing: synthetic telemetry, segmentation, modes, chains, trace, TOC/HOC.
+
+Hand calculations use DESNZ 2025 diesel (TTW 2.57082 + WTT 0.61101 = WTW 3.18183 kg CO2e/l,
+emission-factors.md 1.6) and the MEE/NBS 2022 grid factor of Shanghai (0.5849 kg CO2/kWh,
+emission-factors.md 3.1).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from greenstream.cli import app
+from greenstream.geo import great_circle_distance_km_scalar
+from greenstream.monitoring.chains import build_chains, transfers_found
+from greenstream.monitoring.intensities import hoc_intensities, site_grid_kwh, toc_intensities
+from greenstream.monitoring.modes import classify_naive, mode_distance_accuracy, segment_and_detect
+from greenstream.monitoring.segmentation import known_hubs
+from greenstream.monitoring.telemetry_dir import footprints, process
+from greenstream.synth.telemetry import generate_telemetry, write_telemetry
+
+DIESEL_WTW = 2.57082 + 0.61101
+DIESEL_TTW = 2.57082
+GRID_SH = 0.5849
+T0 = datetime(2026, 11, 11, 0, 0, tzinfo=UTC)
+TS = pl.Datetime("us", "UTC")
+
+
+@pytest.fixture(scope="module")
+def synth() -> dict[str, pl.DataFrame]:
+    return generate_telemetry(seed=5)
+
+
+@pytest.fixture(scope="module")
+def processed(synth: dict[str, pl.DataFrame]):  # type: ignore[no-untyped-def]
+    return process(synth)
+
+
+def test_synth_is_deterministic_and_multimodal(synth: dict[str, pl.DataFrame]) -> None:
+    again = generate_telemetry(seed=5)
+    for name, frame in synth.items():
+        assert frame.equals(again[name]), name
+    assert not generate_telemetry(seed=6)["gps"].equals(synth["gps"])
+    assert set(synth["truth_segments"]["mode"].unique()) == {"road", "rail", "sea", "air"}
+    assert synth["gps"]["ts"].dtype == TS
+    # every waybill ends with a delivery and its chain alternates leg / hub
+    chains = synth["truth_chains"]
+    assert chains.group_by("waybill_id").agg(pl.col("element").first())["element"].unique().to_list() == ["leg"]
+    assert synth["scan"].filter(pl.col("event") == "deliver")["waybill_id"].n_unique() == chains["waybill_id"].n_unique()
+
+
+def test_segmentation_recovers_true_runs(synth: dict[str, pl.DataFrame], processed) -> None:  # type: ignore[no-untyped-def]
+    legs = processed.segmentation.legs
+    truth = synth["truth_segments"]
+    # one detected leg per true run, between the true hubs
+    assert legs.height == truth.height
+    pairs = legs.sort("device_id", "start_ts").select("device_id", "from_hub", "to_hub")
+    assert pairs.equals(truth.sort("device_id", "start_ts").select("device_id", "from_hub", "to_hub"))
+    # actual distance along the noisy track: within 6 % of the true path length of every run (a
+    # coverage gap of up to 30 min is bridged by a straight line) and within 1 % in total
+    det = legs.sort("device_id", "start_ts")["distance_km"]
+    true = truth.sort("device_id", "start_ts")["distance_km"]
+    assert ((det / true) - 1).abs().max() < 0.06
+    assert abs(det.sum() / true.sum() - 1) < 0.01
+
+
+def test_modes_match_ground_truth_and_beat_naive(synth: dict[str, pl.DataFrame], processed) -> None:  # type: ignore[no-untyped-def]
+    fixes = processed.segmentation.fixes
+    acc = mode_distance_accuracy(fixes, synth["truth_segments"])
+    assert acc["accuracy"] >= 0.98
+    naive = mode_distance_accuracy(
+        fixes.with_columns(classify_naive(pl.col("speed_smooth_kmh")).alias("naive")), synth["truth_segments"],
+        mode_column="naive",
+    )
+    assert naive["accuracy"] < acc["accuracy"]
+    t = transfers_found(processed.chains.elements, synth["truth_chains"])
+    assert t["transfers"] > 0 and t["share"] == 1.0
+
+
+def _tiny() -> dict[str, pl.DataFrame]:
+    """One truck: 10 min at hub A, 40 fixes east at 0.005 deg per 30 s, 20 min at hub B, back
+    empty, 20 min at A. Two waybills (1000 kg, 3000 kg) ride A -> B. Fill-ups: 10 l after the
+    loaded trip, 5 l after the empty return."""
+    lat, lon0 = 31.0, 121.0
+    rows = []
+    t = T0
+    for _ in range(20):
+        rows.append((t, lat, lon0)); t += timedelta(seconds=30)
+    for k in range(1, 41):
+        rows.append((t, lat, lon0 + 0.005 * k)); t += timedelta(seconds=30)
+    lon_b = lon0 + 0.2
+    arrive = t
+    for _ in range(40):
+        rows.append((t, lat, lon_b)); t += timedelta(seconds=30)
+    for k in range(1, 41):
+        rows.append((t, lat, lon_b - 0.005 * k)); t += timedelta(seconds=30)
+    back = t
+    for _ in range(40):
+        rows.append((t, lat, lon0)); t += timedelta(seconds=30)
+    gps = pl.DataFrame({"device_id": "V1", "ts": [r[0] for r in rows], "lat": [r[1] for r in rows],
+                        "lon": [r[2] for r in rows]}, schema_overrides={"ts": TS})
+    hubs = pl.DataFrame({"hub_id": ["A", "B"], "kind": ["sorting_hub", "sorting_hub"], "lat": [lat, lat],
+                         "lon": [lon0, lon_b], "region": ["CN-SH", "CN-SH"]})
+    scan = pl.DataFrame({
+        "waybill_id": ["W1", "W1", "W2", "W2"],
+        "ts": [T0 + timedelta(minutes=5), arrive + timedelta(minutes=5)] * 2,
+        "event": ["load", "deliver"] * 2, "vehicle_id": "V1", "hub_id": [None, None, "A", "B"],
+        "mass_kg": [1000.0, 1000.0, 3000.0, 3000.0],
+    }, schema_overrides={"ts": TS, "hub_id": pl.String})
+    fuel = pl.DataFrame({"vehicle_id": "V1", "ts": [arrive + timedelta(minutes=8), back + timedelta(minutes=8)],
+                         "energy_carrier": "diesel", "energy_amount": [10.0, 5.0], "energy_unit": "l"},
+                        schema_overrides={"ts": TS})
+    meter = pl.DataFrame({
+        "site_id": ["A", "A", "A", "B", "B", "B", "B"],
+        "meter_id": ["A-G", "A-PV", "A-L", "B-PV", "B-L", "B-PV", "B-L"],
+        "ts": [T0 + timedelta(hours=1)] * 3 + [T0 + timedelta(hours=1)] * 2 + [T0 + timedelta(hours=2)] * 2,
+        "kind": ["grid_import", "pv_generation", "consumption", "pv_generation", "consumption", "pv_generation",
+                 "consumption"],
+        "energy_kwh": [100.0, 50.0, 150.0, 200.0, 150.0, 20.0, 100.0],
+    }, schema_overrides={"ts": TS})
+    return {"gps": gps, "hubs": hubs, "scan": scan, "fuel": fuel, "meter": meter}
+
+
+def test_trace_hand_calculation() -> None:
+    data = _tiny()
+    p = process(data)
+    legs = p.segmentation.legs.sort("start_ts")
+    assert legs["from_hub"].to_list() == ["A", "B"] and legs["to_hub"].to_list() == ["B", "A"]
+    assert legs["mode"].to_list() == ["road", "road"]
+    # 40 steps of 0.005 deg of longitude at 31 N
+    step = great_circle_distance_km_scalar(31.0, 121.0, 31.0, 121.005)
+    assert legs["distance_km"][0] == pytest.approx(40 * step, rel=1e-6)
+    result = footprints(p).legs.sort("tce_id")
+    # the loaded trip's 10 l diesel x 3.18183 = 31.8183 kg WTW, allocated by tkm: both waybills ride
+    # the same distance, so W1 gets 1000 / 4000 = 25 % -> 7.954575 kg, W2 75 % -> 23.863725 kg;
+    # the empty return's 5 l is on no waybill (it goes into the TOC)
+    assert result["shipment_id"].to_list() == ["W1", "W2"]
+    assert result["method"].cast(pl.String).to_list() == ["primary", "primary"]
+    assert result["co2e_wtw_kg"].to_list() == pytest.approx([7.954575, 23.863725])
+    assert result["co2e_ttw_kg"].to_list() == pytest.approx([10 * DIESEL_TTW * 0.25, 10 * DIESEL_TTW * 0.75])
+
+
+def test_toc_and_hoc_hand_calculation() -> None:
+    data = _tiny()
+    p = process(data)
+    start, end = T0, T0 + timedelta(days=1)
+    tocs = toc_intensities(p.segmentation, p.chains, fuel=data["fuel"], charge=None, start=start, end=end)
+    d_km = float(p.segmentation.legs.sort("start_ts")["distance_km"][0])
+    # numerator: all 15 l (loaded 10 + empty 5) x 3.18183 = 47.72745 kg; denominator 4 t x d_km
+    row = tocs.row(0, named=True)
+    assert row["toc_id"] == "TOC-FLEET-ROAD" and row["empty_trips"] == 1
+    assert row["intensity_wtw_kg_per_tkm"] == pytest.approx(15 * DIESEL_WTW / (4 * d_km))
+    assert row["intensity_ttw_kg_per_tkm"] == pytest.approx(15 * DIESEL_TTW / (4 * d_km))
+    grid = site_grid_kwh(data["meter"], start=start, end=end)
+    # A has a grid meter: 100 kWh. B has none: max(150 - 200, 0) + max(100 - 20, 0) = 80 kWh
+    assert dict(zip(grid["site_id"], grid["grid_kwh"], strict=True)) == {"A": 100.0, "B": 80.0}
+    hocs = hoc_intensities(data["meter"], p.chains.scans, p.hubs, start=start, end=end)
+    # only A has cargo leaving it (4 t loaded): 100 kWh x 0.5849 / 4 t = 14.6225 kg CO2e/t, TTW 0
+    assert hocs["hoc_id"].to_list() == ["HOC-A"]
+    assert hocs["intensity_wtw_kg_per_t"][0] == pytest.approx(100 * GRID_SH / 4)
+    assert hocs["intensity_ttw_kg_per_t"][0] == 0.0
+
+
+def test_scan_hub_comes_from_gps_when_missing() -> None:
+    data = _tiny()
+    hubs = known_hubs(data["hubs"])
+    seg = segment_and_detect(data["gps"], hubs)
+    chains = build_chains(data["scan"], seg, hubs=hubs, fuel=data["fuel"])
+    w1 = chains.scans.filter(pl.col("waybill_id") == "W1")
+    assert w1["hub_id"].to_list() == ["A", "B"]  # the scans carried no hub
+
+
+def test_bad_scans_are_reported_by_row() -> None:
+    data = _tiny()
+    bad = data["scan"].with_columns(
+        pl.when(pl.col("waybill_id") == "W2").then(pl.lit("drop")).otherwise(pl.col("event")).alias("event"),
+        pl.when(pl.col("waybill_id") == "W1").then(-1.0).otherwise(pl.col("mass_kg")).alias("mass_kg"),
+    )
+    from greenstream.errors import InputErrors
+
+    hubs = known_hubs(data["hubs"])
+    with pytest.raises(InputErrors) as info:
+        build_chains(bad, segment_and_detect(data["gps"], hubs), hubs=hubs)
+    found = {(e.row, e.field) for e in info.value.errors}
+    assert found == {(1, "mass_kg"), (2, "mass_kg"), (3, "event"), (4, "event")}
+
+
+@pytest.mark.parametrize("fmt", ["ndjson", "parquet"])
+def test_cli_trace_and_intensities(tmp_path: Path, synth: dict[str, pl.DataFrame], fmt: str) -> None:
+    write_telemetry(synth, tmp_path, file_format=fmt)
+    runner = CliRunner()
+    wb = synth["truth_chains"].filter(pl.col("mode") == "rail")["waybill_id"][0]
+    res = runner.invoke(app, ["trace", wb, "--telemetry", str(tmp_path), "--format", "json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    truth = synth["truth_chains"].filter(pl.col("waybill_id") == wb).sort("seq")
+    assert [e["element"] for e in doc["elements"]] == truth["element"].to_list()
+    assert [e["mode"] for e in doc["elements"]] == truth["mode"].to_list()
+    assert doc["co2e_wtw_kg"] == pytest.approx(sum(e["co2e_wtw_kg"] for e in doc["elements"]))
+    out = tmp_path / "intensities.json"
+    res = runner.invoke(app, ["intensities", "--telemetry", str(tmp_path), "-o", str(out), "--format", "json"])
+    assert res.exit_code == 0, res.output
+    from greenstream.io.ileap import read_ileap_hocs, read_ileap_tocs
+
+    tocs = read_ileap_tocs(out)
+    assert set(tocs["mode"].to_list()) >= {"road", "rail", "sea"}
+    assert read_ileap_hocs(out).height > 0
+
+
+def test_cli_errors(tmp_path: Path, synth: dict[str, pl.DataFrame]) -> None:
+    runner = CliRunner()
+    res = runner.invoke(app, ["trace", "WB-X", "--telemetry", str(tmp_path / "none")])
+    assert res.exit_code == 2 and "not a directory" in res.output
+    res = runner.invoke(app, ["trace", "WB-X", "--telemetry", str(tmp_path)])
+    assert res.exit_code == 2 and "no gps file" in res.output and "no scan file" in res.output
+    write_telemetry(synth, tmp_path, file_format="csv")
+    res = runner.invoke(app, ["trace", "WB-NOPE", "--telemetry", str(tmp_path)])
+    assert res.exit_code == 2 and "has no scans" in res.output
+    res = runner.invoke(app, ["intensities", "--telemetry", str(tmp_path), "-o", str(tmp_path / "x.json"),
+                              "--period", "2026-11-12/2026-11-11"])
+    assert res.exit_code == 2 and "END must be after START" in res.output
+    assert not (tmp_path / "x.json").exists()
