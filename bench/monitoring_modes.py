@@ -34,7 +34,9 @@ def run(record: Record) -> None:
         elapsed += time.perf_counter() - started
         fixes += data["gps"].height
         acc = mode_distance_accuracy(p.segmentation.fixes, data["truth_segments"])
-        naive_fixes = p.segmentation.fixes.with_columns(classify_naive(pl.col("speed_smooth_kmh")).alias("naive"))
+        naive_fixes = p.segmentation.fixes.with_columns(
+            classify_naive(pl.col("speed_smooth_kmh")).alias("naive")
+        )
         naive = mode_distance_accuracy(naive_fixes, data["truth_segments"], mode_column="naive")
         t = transfers_found(p.chains.elements, data["truth_chains"])
         correct += acc["correct_km"]

@@ -323,7 +323,10 @@ def synth(
     ] = "parquet",
     fmt: Annotated[TableFormat, typer.Option("--format")] = TableFormat.table,
     telemetry: Annotated[
-        bool, typer.Option("--telemetry", help="telemetry records + ground truth instead (ndjson default)")
+        bool,
+        typer.Option(
+            "--telemetry", help="telemetry records + ground truth instead (ndjson default)"
+        ),
     ] = False,
 ) -> None:
     """Deterministic synthetic Double-11 day of a Chinese e-commerce network."""

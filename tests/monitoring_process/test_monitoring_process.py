@@ -50,8 +50,13 @@ def test_synth_is_deterministic_and_multimodal(synth: dict[str, pl.DataFrame]) -
     assert synth["gps"]["ts"].dtype == TS
     # every waybill ends with a delivery and its chain alternates leg / hub
     chains = synth["truth_chains"]
-    assert chains.group_by("waybill_id").agg(pl.col("element").first())["element"].unique().to_list() == ["leg"]
-    assert synth["scan"].filter(pl.col("event") == "deliver")["waybill_id"].n_unique() == chains["waybill_id"].n_unique()
+    assert chains.group_by("waybill_id").agg(pl.col("element").first())[
+        "element"
+    ].unique().to_list() == ["leg"]
+    assert (
+        synth["scan"].filter(pl.col("event") == "deliver")["waybill_id"].n_unique()
+        == chains["waybill_id"].n_unique()
+    )
 
 
 def test_segmentation_recovers_true_runs(synth: dict[str, pl.DataFrame], processed) -> None:  # type: ignore[no-untyped-def]
@@ -60,7 +65,9 @@ def test_segmentation_recovers_true_runs(synth: dict[str, pl.DataFrame], process
     # one detected leg per true run, between the true hubs
     assert legs.height == truth.height
     pairs = legs.sort("device_id", "start_ts").select("device_id", "from_hub", "to_hub")
-    assert pairs.equals(truth.sort("device_id", "start_ts").select("device_id", "from_hub", "to_hub"))
+    assert pairs.equals(
+        truth.sort("device_id", "start_ts").select("device_id", "from_hub", "to_hub")
+    )
     # actual distance along the noisy track: within 6 % of the true path length of every run (a
     # coverage gap of up to 30 min is bridged by a straight line) and within 1 % in total
     det = legs.sort("device_id", "start_ts")["distance_km"]
@@ -74,7 +81,8 @@ def test_modes_match_ground_truth_and_beat_naive(synth: dict[str, pl.DataFrame],
     acc = mode_distance_accuracy(fixes, synth["truth_segments"])
     assert acc["accuracy"] >= 0.98
     naive = mode_distance_accuracy(
-        fixes.with_columns(classify_naive(pl.col("speed_smooth_kmh")).alias("naive")), synth["truth_segments"],
+        fixes.with_columns(classify_naive(pl.col("speed_smooth_kmh")).alias("naive")),
+        synth["truth_segments"],
         mode_column="naive",
     )
     assert naive["accuracy"] < acc["accuracy"]
@@ -90,39 +98,82 @@ def _tiny() -> dict[str, pl.DataFrame]:
     rows = []
     t = T0
     for _ in range(20):
-        rows.append((t, lat, lon0)); t += timedelta(seconds=30)
+        rows.append((t, lat, lon0))
+        t += timedelta(seconds=30)
     for k in range(1, 41):
-        rows.append((t, lat, lon0 + 0.005 * k)); t += timedelta(seconds=30)
+        rows.append((t, lat, lon0 + 0.005 * k))
+        t += timedelta(seconds=30)
     lon_b = lon0 + 0.2
     arrive = t
     for _ in range(40):
-        rows.append((t, lat, lon_b)); t += timedelta(seconds=30)
+        rows.append((t, lat, lon_b))
+        t += timedelta(seconds=30)
     for k in range(1, 41):
-        rows.append((t, lat, lon_b - 0.005 * k)); t += timedelta(seconds=30)
+        rows.append((t, lat, lon_b - 0.005 * k))
+        t += timedelta(seconds=30)
     back = t
     for _ in range(40):
-        rows.append((t, lat, lon0)); t += timedelta(seconds=30)
-    gps = pl.DataFrame({"device_id": "V1", "ts": [r[0] for r in rows], "lat": [r[1] for r in rows],
-                        "lon": [r[2] for r in rows]}, schema_overrides={"ts": TS})
-    hubs = pl.DataFrame({"hub_id": ["A", "B"], "kind": ["sorting_hub", "sorting_hub"], "lat": [lat, lat],
-                         "lon": [lon0, lon_b], "region": ["CN-SH", "CN-SH"]})
-    scan = pl.DataFrame({
-        "waybill_id": ["W1", "W1", "W2", "W2"],
-        "ts": [T0 + timedelta(minutes=5), arrive + timedelta(minutes=5)] * 2,
-        "event": ["load", "deliver"] * 2, "vehicle_id": "V1", "hub_id": [None, None, "A", "B"],
-        "mass_kg": [1000.0, 1000.0, 3000.0, 3000.0],
-    }, schema_overrides={"ts": TS, "hub_id": pl.String})
-    fuel = pl.DataFrame({"vehicle_id": "V1", "ts": [arrive + timedelta(minutes=8), back + timedelta(minutes=8)],
-                         "energy_carrier": "diesel", "energy_amount": [10.0, 5.0], "energy_unit": "l"},
-                        schema_overrides={"ts": TS})
-    meter = pl.DataFrame({
-        "site_id": ["A", "A", "A", "B", "B", "B", "B"],
-        "meter_id": ["A-G", "A-PV", "A-L", "B-PV", "B-L", "B-PV", "B-L"],
-        "ts": [T0 + timedelta(hours=1)] * 3 + [T0 + timedelta(hours=1)] * 2 + [T0 + timedelta(hours=2)] * 2,
-        "kind": ["grid_import", "pv_generation", "consumption", "pv_generation", "consumption", "pv_generation",
-                 "consumption"],
-        "energy_kwh": [100.0, 50.0, 150.0, 200.0, 150.0, 20.0, 100.0],
-    }, schema_overrides={"ts": TS})
+        rows.append((t, lat, lon0))
+        t += timedelta(seconds=30)
+    gps = pl.DataFrame(
+        {
+            "device_id": "V1",
+            "ts": [r[0] for r in rows],
+            "lat": [r[1] for r in rows],
+            "lon": [r[2] for r in rows],
+        },
+        schema_overrides={"ts": TS},
+    )
+    hubs = pl.DataFrame(
+        {
+            "hub_id": ["A", "B"],
+            "kind": ["sorting_hub", "sorting_hub"],
+            "lat": [lat, lat],
+            "lon": [lon0, lon_b],
+            "region": ["CN-SH", "CN-SH"],
+        }
+    )
+    scan = pl.DataFrame(
+        {
+            "waybill_id": ["W1", "W1", "W2", "W2"],
+            "ts": [T0 + timedelta(minutes=5), arrive + timedelta(minutes=5)] * 2,
+            "event": ["load", "deliver"] * 2,
+            "vehicle_id": "V1",
+            "hub_id": [None, None, "A", "B"],
+            "mass_kg": [1000.0, 1000.0, 3000.0, 3000.0],
+        },
+        schema_overrides={"ts": TS, "hub_id": pl.String},
+    )
+    fuel = pl.DataFrame(
+        {
+            "vehicle_id": "V1",
+            "ts": [arrive + timedelta(minutes=8), back + timedelta(minutes=8)],
+            "energy_carrier": "diesel",
+            "energy_amount": [10.0, 5.0],
+            "energy_unit": "l",
+        },
+        schema_overrides={"ts": TS},
+    )
+    meter = pl.DataFrame(
+        {
+            "site_id": ["A", "A", "A", "B", "B", "B", "B"],
+            "meter_id": ["A-G", "A-PV", "A-L", "B-PV", "B-L", "B-PV", "B-L"],
+            "ts": [T0 + timedelta(hours=1)] * 3
+            + [T0 + timedelta(hours=1)] * 2
+            + [T0 + timedelta(hours=2)] * 2,
+            "kind": [
+                "grid_import",
+                "pv_generation",
+                "consumption",
+                "pv_generation",
+                "consumption",
+                "pv_generation",
+                "consumption",
+            ],
+            "energy_kwh": [100.0, 50.0, 150.0, 200.0, 150.0, 20.0, 100.0],
+        },
+        schema_overrides={"ts": TS},
+    )
     return {"gps": gps, "hubs": hubs, "scan": scan, "fuel": fuel, "meter": meter}
 
 
@@ -142,14 +193,18 @@ def test_trace_hand_calculation() -> None:
     assert result["shipment_id"].to_list() == ["W1", "W2"]
     assert result["method"].cast(pl.String).to_list() == ["primary", "primary"]
     assert result["co2e_wtw_kg"].to_list() == pytest.approx([7.954575, 23.863725])
-    assert result["co2e_ttw_kg"].to_list() == pytest.approx([10 * DIESEL_TTW * 0.25, 10 * DIESEL_TTW * 0.75])
+    assert result["co2e_ttw_kg"].to_list() == pytest.approx(
+        [10 * DIESEL_TTW * 0.25, 10 * DIESEL_TTW * 0.75]
+    )
 
 
 def test_toc_and_hoc_hand_calculation() -> None:
     data = _tiny()
     p = process(data)
     start, end = T0, T0 + timedelta(days=1)
-    tocs = toc_intensities(p.segmentation, p.chains, fuel=data["fuel"], charge=None, start=start, end=end)
+    tocs = toc_intensities(
+        p.segmentation, p.chains, fuel=data["fuel"], charge=None, start=start, end=end
+    )
     d_km = float(p.segmentation.legs.sort("start_ts")["distance_km"][0])
     # numerator: all 15 l (loaded 10 + empty 5) x 3.18183 = 47.72745 kg; denominator 4 t x d_km
     row = tocs.row(0, named=True)
@@ -178,8 +233,14 @@ def test_scan_hub_comes_from_gps_when_missing() -> None:
 def test_bad_scans_are_reported_by_row() -> None:
     data = _tiny()
     bad = data["scan"].with_columns(
-        pl.when(pl.col("waybill_id") == "W2").then(pl.lit("drop")).otherwise(pl.col("event")).alias("event"),
-        pl.when(pl.col("waybill_id") == "W1").then(-1.0).otherwise(pl.col("mass_kg")).alias("mass_kg"),
+        pl.when(pl.col("waybill_id") == "W2")
+        .then(pl.lit("drop"))
+        .otherwise(pl.col("event"))
+        .alias("event"),
+        pl.when(pl.col("waybill_id") == "W1")
+        .then(-1.0)
+        .otherwise(pl.col("mass_kg"))
+        .alias("mass_kg"),
     )
     from greenstream.errors import InputErrors
 
@@ -191,7 +252,9 @@ def test_bad_scans_are_reported_by_row() -> None:
 
 
 @pytest.mark.parametrize("fmt", ["ndjson", "parquet"])
-def test_cli_trace_and_intensities(tmp_path: Path, synth: dict[str, pl.DataFrame], fmt: str) -> None:
+def test_cli_trace_and_intensities(
+    tmp_path: Path, synth: dict[str, pl.DataFrame], fmt: str
+) -> None:
     write_telemetry(synth, tmp_path, file_format=fmt)
     runner = CliRunner()
     wb = synth["truth_chains"].filter(pl.col("mode") == "rail")["waybill_id"][0]
@@ -203,7 +266,9 @@ def test_cli_trace_and_intensities(tmp_path: Path, synth: dict[str, pl.DataFrame
     assert [e["mode"] for e in doc["elements"]] == truth["mode"].to_list()
     assert doc["co2e_wtw_kg"] == pytest.approx(sum(e["co2e_wtw_kg"] for e in doc["elements"]))
     out = tmp_path / "intensities.json"
-    res = runner.invoke(app, ["intensities", "--telemetry", str(tmp_path), "-o", str(out), "--format", "json"])
+    res = runner.invoke(
+        app, ["intensities", "--telemetry", str(tmp_path), "-o", str(out), "--format", "json"]
+    )
     assert res.exit_code == 0, res.output
     from greenstream.io.ileap import read_ileap_hocs, read_ileap_tocs
 
@@ -221,7 +286,17 @@ def test_cli_errors(tmp_path: Path, synth: dict[str, pl.DataFrame]) -> None:
     write_telemetry(synth, tmp_path, file_format="csv")
     res = runner.invoke(app, ["trace", "WB-NOPE", "--telemetry", str(tmp_path)])
     assert res.exit_code == 2 and "has no scans" in res.output
-    res = runner.invoke(app, ["intensities", "--telemetry", str(tmp_path), "-o", str(tmp_path / "x.json"),
-                              "--period", "2026-11-12/2026-11-11"])
+    res = runner.invoke(
+        app,
+        [
+            "intensities",
+            "--telemetry",
+            str(tmp_path),
+            "-o",
+            str(tmp_path / "x.json"),
+            "--period",
+            "2026-11-12/2026-11-11",
+        ],
+    )
     assert res.exit_code == 2 and "END must be after START" in res.output
     assert not (tmp_path / "x.json").exists()

@@ -55,7 +55,9 @@ class Chains:
     scans: pl.DataFrame
 
 
-def trip_energy(fuel: FrameLike | None, charge: FrameLike | None, trips: pl.DataFrame) -> pl.DataFrame:
+def trip_energy(
+    fuel: FrameLike | None, charge: FrameLike | None, trips: pl.DataFrame
+) -> pl.DataFrame:
     """Energy records assigned to detected vehicle trips: ``trip_id, energy_carrier,
     energy_amount, energy_unit, grid_region`` (kernel TRIPS columns), one row per record.
 
@@ -64,46 +66,95 @@ def trip_energy(fuel: FrameLike | None, charge: FrameLike | None, trips: pl.Data
     parts = []
     if fuel is not None:
         parts.append(
-            fuel.lazy().collect().select(
-                "vehicle_id", pl.col("ts").cast(TS), pl.col("energy_carrier").cast(pl.String),
-                pl.col("energy_amount").cast(pl.Float64), pl.col("energy_unit").cast(pl.String),
+            fuel.lazy()
+            .collect()
+            .select(
+                "vehicle_id",
+                pl.col("ts").cast(TS),
+                pl.col("energy_carrier").cast(pl.String),
+                pl.col("energy_amount").cast(pl.Float64),
+                pl.col("energy_unit").cast(pl.String),
                 pl.lit(None, pl.String).alias("grid_region"),
             )
         )
     if charge is not None:
         parts.append(
-            charge.lazy().collect().select(
-                "vehicle_id", pl.col("ts").cast(TS), pl.lit("electricity").alias("energy_carrier"),
-                pl.col("energy_kwh").cast(pl.Float64).alias("energy_amount"), pl.lit("kWh").alias("energy_unit"),
+            charge.lazy()
+            .collect()
+            .select(
+                "vehicle_id",
+                pl.col("ts").cast(TS),
+                pl.lit("electricity").alias("energy_carrier"),
+                pl.col("energy_kwh").cast(pl.Float64).alias("energy_amount"),
+                pl.lit("kWh").alias("energy_unit"),
                 pl.col("grid_region").cast(pl.String),
             )
         )
     if not parts:
-        return pl.DataFrame(schema={"trip_id": pl.String, "energy_carrier": pl.String, "energy_amount": pl.Float64,
-                                    "energy_unit": pl.String, "grid_region": pl.String, "vehicle_id": pl.String, "ts": TS})
+        return pl.DataFrame(
+            schema={
+                "trip_id": pl.String,
+                "energy_carrier": pl.String,
+                "energy_amount": pl.Float64,
+                "energy_unit": pl.String,
+                "grid_region": pl.String,
+                "vehicle_id": pl.String,
+                "ts": TS,
+            }
+        )
     records = pl.concat(parts).sort("ts")
-    ends = trips.select(pl.col("device_id").alias("vehicle_id"), pl.col("leg_id").alias("trip_id"), "end_ts").sort("end_ts")
+    ends = trips.select(
+        pl.col("device_id").alias("vehicle_id"), pl.col("leg_id").alias("trip_id"), "end_ts"
+    ).sort("end_ts")
     return records.join_asof(
-        ends, left_on="ts", right_on="end_ts", by="vehicle_id", strategy="backward", check_sortedness=False
-    ).select("trip_id", "energy_carrier", "energy_amount", "energy_unit", "grid_region", "vehicle_id", "ts")
+        ends,
+        left_on="ts",
+        right_on="end_ts",
+        by="vehicle_id",
+        strategy="backward",
+        check_sortedness=False,
+    ).select(
+        "trip_id",
+        "energy_carrier",
+        "energy_amount",
+        "energy_unit",
+        "grid_region",
+        "vehicle_id",
+        "ts",
+    )
 
 
 def _resolve_scan_hubs(scans: pl.DataFrame, seg: Segmentation) -> pl.DataFrame:
     """Add ``hub_from_gps`` (the hub of the vehicle's dwell at the scan) and ``hub_id`` resolved."""
     dwell = (
         seg.stops.filter(pl.col("hub_id").is_not_null())
-        .select(pl.col("device_id").alias("vehicle_id"), "start_ts", "end_ts", pl.col("hub_id").alias("hub_from_gps"))
+        .select(
+            pl.col("device_id").alias("vehicle_id"),
+            "start_ts",
+            "end_ts",
+            pl.col("hub_id").alias("hub_from_gps"),
+        )
         .sort("start_ts")
     )
     tol = pl.duration(seconds=SCAN_MATCH_S)
     with_stop = (
         scans.with_row_index("__scan")
         .sort("ts")
-        .join_asof(dwell, left_on="ts", right_on="start_ts", by="vehicle_id", strategy="nearest", check_sortedness=False)
+        .join_asof(
+            dwell,
+            left_on="ts",
+            right_on="start_ts",
+            by="vehicle_id",
+            strategy="nearest",
+            check_sortedness=False,
+        )
         .with_columns(
             pl.when(
-                (pl.col("ts") >= pl.col("start_ts") - tol) & (pl.col("ts") <= pl.col("end_ts") + tol)
-            ).then(pl.col("hub_from_gps")).alias("hub_from_gps")
+                (pl.col("ts") >= pl.col("start_ts") - tol)
+                & (pl.col("ts") <= pl.col("end_ts") + tol)
+            )
+            .then(pl.col("hub_from_gps"))
+            .alias("hub_from_gps")
         )
         .sort("__scan")
         .drop("__scan", "start_ts", "end_ts")
@@ -115,10 +166,24 @@ def check_scans(scans: pl.DataFrame, *, file: str = "<scan>") -> None:
     """Refuse scans a chain cannot be built from (every bad row reported, 1-based rows)."""
     frame = scans.with_row_index("__row", offset=1)
     rules = [
-        ("event", ~pl.col("event").is_in(["load", "unload", "deliver"]).fill_null(False), "event must be load, unload or deliver"),
-        ("vehicle_id", pl.col("vehicle_id").is_null() & pl.col("hub_id").is_null(), "a scan needs a vehicle_id or a hub_id"),
-        ("vehicle_id", pl.col("event").is_in(["load", "unload", "deliver"]) & pl.col("vehicle_id").is_null()
-         & pl.col("hub_id").is_not_null() & (pl.col("event") == "load"), "a load scan needs the vehicle_id it was loaded onto"),
+        (
+            "event",
+            ~pl.col("event").is_in(["load", "unload", "deliver"]).fill_null(False),
+            "event must be load, unload or deliver",
+        ),
+        (
+            "vehicle_id",
+            pl.col("vehicle_id").is_null() & pl.col("hub_id").is_null(),
+            "a scan needs a vehicle_id or a hub_id",
+        ),
+        (
+            "vehicle_id",
+            pl.col("event").is_in(["load", "unload", "deliver"])
+            & pl.col("vehicle_id").is_null()
+            & pl.col("hub_id").is_not_null()
+            & (pl.col("event") == "load"),
+            "a load scan needs the vehicle_id it was loaded onto",
+        ),
         ("mass_kg", ~(pl.col("mass_kg") > 0).fill_null(False), "mass_kg must be > 0"),
         ("ts", pl.col("ts").is_null(), "missing ts"),
     ]
@@ -150,72 +215,126 @@ def build_chains(
     for col in ("vehicle_id", "hub_id"):
         if col not in raw.columns:
             raw = raw.with_columns(pl.lit(None, pl.String).alias(col))
-    raw = raw.with_columns(pl.col("ts").cast(TS), pl.col("mass_kg").cast(pl.Float64),
-                           pl.col("vehicle_id").cast(pl.String), pl.col("hub_id").cast(pl.String))
+    raw = raw.with_columns(
+        pl.col("ts").cast(TS),
+        pl.col("mass_kg").cast(pl.Float64),
+        pl.col("vehicle_id").cast(pl.String),
+        pl.col("hub_id").cast(pl.String),
+    )
     check_scans(raw)
     resolved = _resolve_scan_hubs(raw, seg).sort("waybill_id", "ts")
-    nxt = {c: pl.col(c).shift(-1).over("waybill_id") for c in ("event", "vehicle_id", "ts", "hub_id", "hub_from_gps")}
+    nxt = {
+        c: pl.col(c).shift(-1).over("waybill_id")
+        for c in ("event", "vehicle_id", "ts", "hub_id", "hub_from_gps")
+    }
     rides = (
         resolved.with_columns(
-            nxt["event"].alias("__next_event"), nxt["vehicle_id"].alias("__next_vehicle"),
-            nxt["ts"].alias("unload_ts"), nxt["hub_id"].alias("to_hub"), nxt["hub_from_gps"].alias("to_hub_gps"),
+            nxt["event"].alias("__next_event"),
+            nxt["vehicle_id"].alias("__next_vehicle"),
+            nxt["ts"].alias("unload_ts"),
+            nxt["hub_id"].alias("to_hub"),
+            nxt["hub_from_gps"].alias("to_hub_gps"),
         )
         .filter(
             (pl.col("event") == "load")
             & pl.col("__next_event").is_in(["unload", "deliver"])
             & (pl.col("__next_vehicle") == pl.col("vehicle_id"))
         )
-        .select("waybill_id", "vehicle_id", "mass_kg", pl.col("ts").alias("load_ts"), "unload_ts",
-                pl.col("hub_id").alias("from_hub"), "to_hub", "to_hub_gps")
+        .select(
+            "waybill_id",
+            "vehicle_id",
+            "mass_kg",
+            pl.col("ts").alias("load_ts"),
+            "unload_ts",
+            pl.col("hub_id").alias("from_hub"),
+            "to_hub",
+            "to_hub_gps",
+        )
     )
     trips = seg.legs.select(
-        pl.col("device_id").alias("vehicle_id"), pl.col("leg_id").alias("trip_ref"), pl.col("start_ts").alias("trip_start"),
-        pl.col("end_ts").alias("trip_end"), pl.col("distance_km").alias("trip_km"), "mode",
+        pl.col("device_id").alias("vehicle_id"),
+        pl.col("leg_id").alias("trip_ref"),
+        pl.col("start_ts").alias("trip_start"),
+        pl.col("end_ts").alias("trip_end"),
+        pl.col("distance_km").alias("trip_km"),
+        "mode",
     )
-    cum = (
-        seg.fixes.select(pl.col("device_id").alias("vehicle_id"), "ts", pl.col("distance_km").cum_sum().over("device_id").alias("__cum"))
-        .sort("ts")
-    )
+    cum = seg.fixes.select(
+        pl.col("device_id").alias("vehicle_id"),
+        "ts",
+        pl.col("distance_km").cum_sum().over("device_id").alias("__cum"),
+    ).sort("ts")
 
     def cum_at(frame: pl.DataFrame, column: str, alias: str) -> pl.DataFrame:
         return (
             frame.sort(column)
-            .join_asof(cum.rename({"ts": "__t"}), left_on=column, right_on="__t", by="vehicle_id",
-                       strategy="backward", check_sortedness=False)
+            .join_asof(
+                cum.rename({"ts": "__t"}),
+                left_on=column,
+                right_on="__t",
+                by="vehicle_id",
+                strategy="backward",
+                check_sortedness=False,
+            )
             .rename({"__cum": alias})
             .drop("__t")
         )
 
     pieces = (
         rides.join(trips, on="vehicle_id", how="inner")
-        .filter((pl.col("trip_start") < pl.col("unload_ts")) & (pl.col("trip_end") > pl.col("load_ts")))
+        .filter(
+            (pl.col("trip_start") < pl.col("unload_ts")) & (pl.col("trip_end") > pl.col("load_ts"))
+        )
         .with_columns(
             pl.max_horizontal("load_ts", "trip_start").alias("__a"),
             pl.min_horizontal("unload_ts", "trip_end").alias("__b"),
-            ((pl.col("load_ts") <= pl.col("trip_start")) & (pl.col("unload_ts") >= pl.col("trip_end"))).alias("__whole"),
+            (
+                (pl.col("load_ts") <= pl.col("trip_start"))
+                & (pl.col("unload_ts") >= pl.col("trip_end"))
+            ).alias("__whole"),
         )
     )
     pieces = cum_at(cum_at(pieces, "__a", "__ca"), "__b", "__cb").with_columns(
-        pl.when(pl.col("__whole")).then(pl.col("trip_km")).otherwise(pl.col("__cb") - pl.col("__ca")).alias("distance_km"),
+        pl.when(pl.col("__whole"))
+        .then(pl.col("trip_km"))
+        .otherwise(pl.col("__cb") - pl.col("__ca"))
+        .alias("distance_km"),
         pl.col("trip_start").alias("start_ts"),
         pl.col("trip_end").alias("end_ts"),
     )
     energy = trip_energy(fuel, charge, seg.legs)
     metered = energy.get_column("trip_id").drop_nulls().unique()
     transport = pieces.select(
-        "waybill_id", "vehicle_id", "mass_kg", "mode", "distance_km", "start_ts", "end_ts", "from_hub", "to_hub",
-        pl.col("trip_ref"), pl.lit("leg").alias("element"),
+        "waybill_id",
+        "vehicle_id",
+        "mass_kg",
+        "mode",
+        "distance_km",
+        "start_ts",
+        "end_ts",
+        "from_hub",
+        "to_hub",
+        pl.col("trip_ref"),
+        pl.lit("leg").alias("element"),
     ).with_columns(
-        pl.when(pl.col("trip_ref").is_in(metered.implode())).then(pl.col("trip_ref")).alias("trip_id"),
+        pl.when(pl.col("trip_ref").is_in(metered.implode()))
+        .then(pl.col("trip_ref"))
+        .alias("trip_id"),
     )
     # hub stops: between two consecutive rides of a waybill, at the hub it was unloaded at
     hub_stops = (
         rides.sort("waybill_id", "load_ts")
         .with_columns(pl.col("load_ts").shift(-1).over("waybill_id").alias("__next_load"))
         .filter(pl.col("__next_load").is_not_null())
-        .select("waybill_id", "mass_kg", pl.col("to_hub").alias("hub_id"), pl.col("to_hub_gps").alias("hub_from_gps"),
-                pl.col("unload_ts").alias("start_ts"),
-                pl.col("__next_load").alias("end_ts"), pl.lit("hub").alias("element"))
+        .select(
+            "waybill_id",
+            "mass_kg",
+            pl.col("to_hub").alias("hub_id"),
+            pl.col("to_hub_gps").alias("hub_from_gps"),
+            pl.col("unload_ts").alias("start_ts"),
+            pl.col("__next_load").alias("end_ts"),
+            pl.lit("hub").alias("element"),
+        )
         .join(hubs.select("hub_id", pl.col("kind").alias("hub_kind")), on="hub_id", how="left")
     )
     elements = (
@@ -224,7 +343,9 @@ def build_chains(
         .with_columns((pl.int_range(pl.len()).over("waybill_id") + 1).alias("seq"))
         .with_columns(pl.format("{}-{}", "waybill_id", "seq").alias("tce_id"))
     )
-    hub_type = pl.col("hub_kind").replace_strict(HUB_TYPE_BY_KIND, default="Transshipment", return_dtype=pl.String)
+    hub_type = pl.col("hub_kind").replace_strict(
+        HUB_TYPE_BY_KIND, default="Transshipment", return_dtype=pl.String
+    )
     measured_hoc = pl.format("HOC-{}", "hub_id")
     has_hoc = measured_hoc.is_in(hoc_ids.implode()) if hoc_ids is not None else pl.lit(False)
     legs = elements.select(
@@ -257,12 +378,23 @@ def transfers_found(elements: pl.DataFrame, truth_chains: FrameLike) -> dict[str
     truth = truth_chains.lazy().collect().sort("waybill_id", "seq")
     prev_mode = pl.col("mode").shift(1).over("waybill_id")
     next_mode = pl.col("mode").shift(-1).over("waybill_id")
-    true_t = truth.with_columns(prev_mode.alias("__before"), next_mode.alias("__after")).filter(
-        (pl.col("element") == "hub") & (pl.col("__before") != pl.col("__after"))
-    ).select("waybill_id", pl.col("seq").alias("__tseq"), pl.col("hub_id").alias("__thub"), "__before", "__after")
-    det = elements.sort("waybill_id", "seq").with_columns(
-        prev_mode.alias("__dbefore"), next_mode.alias("__dafter")
-    ).filter(pl.col("element") == "hub").select("waybill_id", "seq", "hub_from_gps", "__dbefore", "__dafter")
+    true_t = (
+        truth.with_columns(prev_mode.alias("__before"), next_mode.alias("__after"))
+        .filter((pl.col("element") == "hub") & (pl.col("__before") != pl.col("__after")))
+        .select(
+            "waybill_id",
+            pl.col("seq").alias("__tseq"),
+            pl.col("hub_id").alias("__thub"),
+            "__before",
+            "__after",
+        )
+    )
+    det = (
+        elements.sort("waybill_id", "seq")
+        .with_columns(prev_mode.alias("__dbefore"), next_mode.alias("__dafter"))
+        .filter(pl.col("element") == "hub")
+        .select("waybill_id", "seq", "hub_from_gps", "__dbefore", "__dafter")
+    )
     matched = (
         true_t.join(det, on="waybill_id", how="inner")
         .filter(
@@ -275,4 +407,8 @@ def transfers_found(elements: pl.DataFrame, truth_chains: FrameLike) -> dict[str
         .unique()
     )
     n = true_t.height
-    return {"found": float(matched.height), "transfers": float(n), "share": matched.height / n if n else 1.0}
+    return {
+        "found": float(matched.height),
+        "transfers": float(n),
+        "share": matched.height / n if n else 1.0,
+    }

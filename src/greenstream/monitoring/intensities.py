@@ -31,9 +31,16 @@ from greenstream.monitoring.chains import HUB_TYPE_BY_KIND, Chains, trip_energy
 from greenstream.monitoring.segmentation import TS, FrameLike, Segmentation
 
 _EMPTY_TOCS = {
-    "toc_id": pl.String, "mode": pl.String, "intensity_wtw_kg_per_tkm": pl.Float64,
-    "intensity_ttw_kg_per_tkm": pl.Float64, "co2e_wtw_kg": pl.Float64, "co2e_ttw_kg": pl.Float64,
-    "transport_activity_tkm": pl.Float64, "vehicles": pl.UInt32, "trips": pl.UInt32, "empty_trips": pl.UInt32,
+    "toc_id": pl.String,
+    "mode": pl.String,
+    "intensity_wtw_kg_per_tkm": pl.Float64,
+    "intensity_ttw_kg_per_tkm": pl.Float64,
+    "co2e_wtw_kg": pl.Float64,
+    "co2e_ttw_kg": pl.Float64,
+    "transport_activity_tkm": pl.Float64,
+    "vehicles": pl.UInt32,
+    "trips": pl.UInt32,
+    "empty_trips": pl.UInt32,
 }
 
 
@@ -44,12 +51,18 @@ def _in_period(column: str, start: datetime, end: datetime) -> pl.Expr:
 def _priced(energy: pl.DataFrame, key: str, registry: Registry) -> pl.DataFrame:
     """Kernel pricing of energy records grouped by ``key``: ``key, co2e_wtw_kg, co2e_ttw_kg``."""
     as_trips = energy.select(
-        pl.col(key).alias("trip_id"), "energy_carrier", "energy_amount", "energy_unit", "grid_region",
-        pl.lit(None, pl.Float64).alias("ef_wtw_kg_per_unit"), pl.lit(None, pl.Float64).alias("ef_ttw_kg_per_unit"),
+        pl.col(key).alias("trip_id"),
+        "energy_carrier",
+        "energy_amount",
+        "energy_unit",
+        "grid_region",
+        pl.lit(None, pl.Float64).alias("ef_wtw_kg_per_unit"),
+        pl.lit(None, pl.Float64).alias("ef_ttw_kg_per_unit"),
     )
     priced = trip_emissions(as_trips.lazy(), registry).collect()
     return priced.select(
-        pl.col("trip_id").alias(key), pl.col("trip_co2e_wtw_kg").alias("co2e_wtw_kg"),
+        pl.col("trip_id").alias(key),
+        pl.col("trip_co2e_wtw_kg").alias("co2e_wtw_kg"),
         pl.col("trip_co2e_ttw_kg").alias("co2e_ttw_kg"),
     )
 
@@ -74,32 +87,51 @@ def toc_intensities(
     """
     reg = registry or Registry.builtin()
     trips = seg.legs.filter(_in_period("end_ts", start, end))
-    energy = trip_energy(fuel, charge, seg.legs).filter(pl.col("trip_id").is_in(trips["leg_id"].implode()))
+    energy = trip_energy(fuel, charge, seg.legs).filter(
+        pl.col("trip_id").is_in(trips["leg_id"].implode())
+    )
     if energy.height == 0:
         return pl.DataFrame(schema=_EMPTY_TOCS)
     priced = _priced(energy, "trip_id", reg)
     tkm = (
         chains.elements.filter(pl.col("element") == "leg")
         .group_by(pl.col("trip_ref").alias("trip_id"))
-        .agg((pl.col("mass_kg") / 1000.0 * pl.col("distance_km")).sum().alias("transport_activity_tkm"))
+        .agg(
+            (pl.col("mass_kg") / 1000.0 * pl.col("distance_km"))
+            .sum()
+            .alias("transport_activity_tkm")
+        )
     )
     per_trip = (
-        priced.join(trips.select(pl.col("leg_id").alias("trip_id"), "device_id", "mode"), on="trip_id", how="inner")
+        priced.join(
+            trips.select(pl.col("leg_id").alias("trip_id"), "device_id", "mode"),
+            on="trip_id",
+            how="inner",
+        )
         .join(tkm, on="trip_id", how="left")
         .with_columns(pl.col("transport_activity_tkm").fill_null(0.0))
     )
     return (
         per_trip.group_by("mode")
         .agg(
-            pl.col("co2e_wtw_kg").sum(), pl.col("co2e_ttw_kg").sum(), pl.col("transport_activity_tkm").sum(),
-            pl.col("device_id").n_unique().cast(pl.UInt32).alias("vehicles"), pl.len().cast(pl.UInt32).alias("trips"),
+            pl.col("co2e_wtw_kg").sum(),
+            pl.col("co2e_ttw_kg").sum(),
+            pl.col("transport_activity_tkm").sum(),
+            pl.col("device_id").n_unique().cast(pl.UInt32).alias("vehicles"),
+            pl.len().cast(pl.UInt32).alias("trips"),
             (pl.col("transport_activity_tkm") == 0).sum().cast(pl.UInt32).alias("empty_trips"),
         )
         .filter(pl.col("transport_activity_tkm") > 0)
         .with_columns(
-            pl.format("TOC-{}-{}", pl.lit(prefix), pl.col("mode").str.to_uppercase()).alias("toc_id"),
-            (pl.col("co2e_wtw_kg") / pl.col("transport_activity_tkm")).alias("intensity_wtw_kg_per_tkm"),
-            (pl.col("co2e_ttw_kg") / pl.col("transport_activity_tkm")).alias("intensity_ttw_kg_per_tkm"),
+            pl.format("TOC-{}-{}", pl.lit(prefix), pl.col("mode").str.to_uppercase()).alias(
+                "toc_id"
+            ),
+            (pl.col("co2e_wtw_kg") / pl.col("transport_activity_tkm")).alias(
+                "intensity_wtw_kg_per_tkm"
+            ),
+            (pl.col("co2e_ttw_kg") / pl.col("transport_activity_tkm")).alias(
+                "intensity_ttw_kg_per_tkm"
+            ),
         )
         .select(list(_EMPTY_TOCS))
         .sort("toc_id")
@@ -109,24 +141,37 @@ def toc_intensities(
 def site_grid_kwh(meters: FrameLike, *, start: datetime, end: datetime) -> pl.DataFrame:
     """Grid electricity per site in ``[start, end)``: ``site_id, grid_kwh, pv_kwh, consumption_kwh``
     (rules in the module docstring)."""
-    m = meters.lazy().collect().with_columns(pl.col("ts").cast(TS)).filter(_in_period("ts", start, end))
+    m = (
+        meters.lazy()
+        .collect()
+        .with_columns(pl.col("ts").cast(TS))
+        .filter(_in_period("ts", start, end))
+    )
 
     def kind_sum(kind: str) -> pl.Expr:
         return pl.col("energy_kwh").filter(pl.col("kind") == kind).sum()
 
     per_reading = m.group_by("site_id", "ts").agg(
-        kind_sum("grid_import").alias("__grid"), kind_sum("pv_generation").alias("__pv"),
-        kind_sum("consumption").alias("__load"), (pl.col("kind") == "grid_import").any().alias("__has_grid"),
+        kind_sum("grid_import").alias("__grid"),
+        kind_sum("pv_generation").alias("__pv"),
+        kind_sum("consumption").alias("__load"),
+        (pl.col("kind") == "grid_import").any().alias("__has_grid"),
     )
     per_site = per_reading.group_by("site_id").agg(
-        pl.col("__grid").sum(), pl.col("__pv").sum().alias("pv_kwh"), pl.col("__load").sum().alias("consumption_kwh"),
+        pl.col("__grid").sum(),
+        pl.col("__pv").sum().alias("pv_kwh"),
+        pl.col("__load").sum().alias("consumption_kwh"),
         (pl.col("__load") - pl.col("__pv")).clip(lower_bound=0.0).sum().alias("__net"),
         pl.col("__has_grid").any().alias("__has_grid"),
     )
     return per_site.select(
         "site_id",
-        pl.when(pl.col("__has_grid")).then(pl.col("__grid")).otherwise(pl.col("__net")).alias("grid_kwh"),
-        "pv_kwh", "consumption_kwh",
+        pl.when(pl.col("__has_grid"))
+        .then(pl.col("__grid"))
+        .otherwise(pl.col("__net"))
+        .alias("grid_kwh"),
+        "pv_kwh",
+        "consumption_kwh",
     ).sort("site_id")
 
 
@@ -147,15 +192,26 @@ def hoc_intensities(
     """
     reg = registry or Registry.builtin()
     grid = site_grid_kwh(meters, start=start, end=end).join(
-        hubs.select(pl.col("hub_id").alias("site_id"), "kind", pl.col("region").alias("grid_region")), on="site_id", how="left"
+        hubs.select(
+            pl.col("hub_id").alias("site_id"), "kind", pl.col("region").alias("grid_region")
+        ),
+        on="site_id",
+        how="left",
     )
     energy = grid.select(
-        "site_id", pl.lit("electricity").alias("energy_carrier"), pl.col("grid_kwh").alias("energy_amount"),
-        pl.lit("kWh").alias("energy_unit"), "grid_region",
+        "site_id",
+        pl.lit("electricity").alias("energy_carrier"),
+        pl.col("grid_kwh").alias("energy_amount"),
+        pl.lit("kWh").alias("energy_unit"),
+        "grid_region",
     )
     priced = _priced(energy, "site_id", reg)
     tonnes = (
-        scans.filter((pl.col("event") == "load") & _in_period("ts", start, end) & pl.col("hub_id").is_not_null())
+        scans.filter(
+            (pl.col("event") == "load")
+            & _in_period("ts", start, end)
+            & pl.col("hub_id").is_not_null()
+        )
         .group_by(pl.col("hub_id").alias("site_id"))
         .agg((pl.col("mass_kg").sum() / 1000.0).alias("tonnes_out"))
     )
@@ -165,16 +221,24 @@ def hoc_intensities(
         .filter(pl.col("tonnes_out") > 0)
         .select(
             pl.format("HOC-{}", "site_id").alias("hoc_id"),
-            pl.col("kind").replace_strict(HUB_TYPE_BY_KIND, default="Transshipment", return_dtype=pl.String).alias("hub_type"),
+            pl.col("kind")
+            .replace_strict(HUB_TYPE_BY_KIND, default="Transshipment", return_dtype=pl.String)
+            .alias("hub_type"),
             (pl.col("co2e_wtw_kg") / pl.col("tonnes_out")).alias("intensity_wtw_kg_per_t"),
             (pl.col("co2e_ttw_kg") / pl.col("tonnes_out")).alias("intensity_ttw_kg_per_t"),
-            "grid_kwh", "pv_kwh", "co2e_wtw_kg", "co2e_ttw_kg", "tonnes_out",
+            "grid_kwh",
+            "pv_kwh",
+            "co2e_wtw_kg",
+            "co2e_ttw_kg",
+            "tonnes_out",
         )
         .sort("hoc_id")
     )
 
 
-def export_ileap(tocs: pl.DataFrame, hocs: pl.DataFrame, path: Path | None = None) -> list[dict[str, Any]]:
+def export_ileap(
+    tocs: pl.DataFrame, hocs: pl.DataFrame, path: Path | None = None
+) -> list[dict[str, Any]]:
     """iLEAP TOC objects then HOC objects (one JSON array; decimals as strings), written to
     ``path`` when given; ``greenstream ileap convert --kind tocs|hocs`` reads either kind back."""
     import json
@@ -183,12 +247,22 @@ def export_ileap(tocs: pl.DataFrame, hocs: pl.DataFrame, path: Path | None = Non
     from greenstream.io.tables import atomic_path
 
     toc_rows = tocs.select(
-        "toc_id", "mode", "intensity_wtw_kg_per_tkm", "intensity_ttw_kg_per_tkm",
-        pl.format("primary-data TOC from telemetry: {} trips, {} vehicles", "trips", "vehicles").alias("description"),
+        "toc_id",
+        "mode",
+        "intensity_wtw_kg_per_tkm",
+        "intensity_ttw_kg_per_tkm",
+        pl.format(
+            "primary-data TOC from telemetry: {} trips, {} vehicles", "trips", "vehicles"
+        ).alias("description"),
     )
     hoc_rows = hocs.select(
-        "hoc_id", "hub_type", "intensity_wtw_kg_per_t", "intensity_ttw_kg_per_t",
-        pl.format("primary-data HOC from site meters: {} kWh from the grid", pl.col("grid_kwh").round(1)).alias("description"),
+        "hoc_id",
+        "hub_type",
+        "intensity_wtw_kg_per_t",
+        "intensity_ttw_kg_per_t",
+        pl.format(
+            "primary-data HOC from site meters: {} kWh from the grid", pl.col("grid_kwh").round(1)
+        ).alias("description"),
     )
     doc = write_ileap_tocs(toc_rows) + write_ileap_hocs(hoc_rows)
     if path is not None:

@@ -26,13 +26,14 @@ from greenstream.monitoring.segmentation import FrameLike, Segmentation, physics
 MODES: Final = ("road", "rail", "sea", "air")
 
 
-def leg_mode(
-    speed_p95_kmh: pl.Expr, from_kind: pl.Expr, to_kind: pl.Expr
-) -> pl.Expr:
+def leg_mode(speed_p95_kmh: pl.Expr, from_kind: pl.Expr, to_kind: pl.Expr) -> pl.Expr:
     """Mode of a leg from its sustained speed and the kinds of its end hubs (rules above)."""
     p = physics()
     truck_max = p["road_max_kmh"] + p["road_speed_margin_kmh"]
-    both = lambda kind: (from_kind == kind) & (to_kind == kind)  # noqa: E731
+
+    def both(kind: str) -> pl.Expr:
+        return (from_kind == kind) & (to_kind == kind)
+
     return (
         pl.when(speed_p95_kmh >= p["air_min_kmh"])
         .then(pl.lit("air"))
@@ -40,7 +41,10 @@ def leg_mode(
         .then(pl.lit("air"))
         .when(both("port") & (speed_p95_kmh <= p["ship_max_kmh"]))
         .then(pl.lit("sea"))
-        .when(both("rail_terminal") & (speed_p95_kmh <= p["rail_max_kmh"] + p["road_speed_margin_kmh"]))
+        .when(
+            both("rail_terminal")
+            & (speed_p95_kmh <= p["rail_max_kmh"] + p["road_speed_margin_kmh"])
+        )
         .then(pl.lit("rail"))
         .when(speed_p95_kmh > truck_max)
         .then(pl.lit("rail"))
@@ -52,10 +56,17 @@ def leg_mode(
 def detect_modes(seg: Segmentation) -> Segmentation:
     """Add ``mode`` to every leg and every fix of a segmentation (fixes at a hub: null)."""
     legs = seg.legs.with_columns(
-        leg_mode(pl.col("speed_p95_kmh"), pl.col("from_kind").fill_null(""), pl.col("to_kind").fill_null("")).alias("mode")
+        leg_mode(
+            pl.col("speed_p95_kmh"),
+            pl.col("from_kind").fill_null(""),
+            pl.col("to_kind").fill_null(""),
+        ).alias("mode")
     )
     fixes = seg.fixes.join(
-        legs.select("device_id", "leg_no", "mode"), on=["device_id", "leg_no"], how="left", maintain_order="left"
+        legs.select("device_id", "leg_no", "mode"),
+        on=["device_id", "leg_no"],
+        how="left",
+        maintain_order="left",
     ).with_columns(pl.when(pl.col("at_hub")).then(None).otherwise(pl.col("mode")).alias("mode"))
     return Segmentation(fixes=fixes, stops=seg.stops, legs=legs)
 
@@ -77,23 +88,47 @@ def classify_naive(speed_kmh: pl.Expr) -> pl.Expr:
     )
 
 
-def mode_distance_accuracy(fixes: pl.DataFrame, truth_segments: FrameLike, *, mode_column: str = "mode") -> dict[str, float]:
+def mode_distance_accuracy(
+    fixes: pl.DataFrame, truth_segments: FrameLike, *, mode_column: str = "mode"
+) -> dict[str, float]:
     """Share of the travelled distance whose detected mode equals the true mode.
 
     Each step of ``fixes`` (``distance_km``) takes the true mode of the device's ground-truth run
     (``device_id, start_ts, end_ts, mode``) it ends in; steps outside every run (dwells) are left
     out. Returns ``accuracy`` (0..1), ``distance_km`` compared and ``correct_km``.
     """
-    truth = truth_segments.lazy().collect().select(
-        "device_id", pl.col("start_ts").cast(fixes["ts"].dtype), pl.col("end_ts").cast(fixes["ts"].dtype),
-        pl.col("mode").alias("__true"),
-    ).sort("start_ts")
+    truth = (
+        truth_segments.lazy()
+        .collect()
+        .select(
+            "device_id",
+            pl.col("start_ts").cast(fixes["ts"].dtype),
+            pl.col("end_ts").cast(fixes["ts"].dtype),
+            pl.col("mode").alias("__true"),
+        )
+        .sort("start_ts")
+    )
     joined = (
         fixes.select("device_id", "ts", "distance_km", pl.col(mode_column).alias("__det"))
         .sort("ts")
-        .join_asof(truth, left_on="ts", right_on="start_ts", by="device_id", strategy="backward", check_sortedness=False)
-        .filter(pl.col("__true").is_not_null() & (pl.col("ts") <= pl.col("end_ts")) & (pl.col("distance_km") > 0))
+        .join_asof(
+            truth,
+            left_on="ts",
+            right_on="start_ts",
+            by="device_id",
+            strategy="backward",
+            check_sortedness=False,
+        )
+        .filter(
+            pl.col("__true").is_not_null()
+            & (pl.col("ts") <= pl.col("end_ts"))
+            & (pl.col("distance_km") > 0)
+        )
     )
     total = float(joined["distance_km"].sum())
     correct = float(joined.filter(pl.col("__det") == pl.col("__true"))["distance_km"].sum())
-    return {"accuracy": correct / total if total else 0.0, "distance_km": total, "correct_km": correct}
+    return {
+        "accuracy": correct / total if total else 0.0,
+        "distance_km": total,
+        "correct_km": correct,
+    }

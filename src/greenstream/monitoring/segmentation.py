@@ -67,14 +67,22 @@ def known_hubs(extra: FrameLike | None = None, gazetteer: Gazetteer | None = Non
     )
     frames = [_terminals().select(cols), airports]
     if extra is not None:
-        mine = extra.lazy().collect().select(
-            pl.col("hub_id").cast(pl.String),
-            pl.col("kind").cast(pl.String),
-            pl.col("lat").cast(pl.Float64),
-            pl.col("lon").cast(pl.Float64),
-            (pl.col("region") if "region" in extra.lazy().collect_schema().names() else pl.lit(None))
-            .cast(pl.String)
-            .alias("region"),
+        mine = (
+            extra.lazy()
+            .collect()
+            .select(
+                pl.col("hub_id").cast(pl.String),
+                pl.col("kind").cast(pl.String),
+                pl.col("lat").cast(pl.Float64),
+                pl.col("lon").cast(pl.Float64),
+                (
+                    pl.col("region")
+                    if "region" in extra.lazy().collect_schema().names()
+                    else pl.lit(None)
+                )
+                .cast(pl.String)
+                .alias("region"),
+            )
         )
         frames = [f.join(mine.select("hub_id"), on="hub_id", how="anti") for f in frames] + [mine]
     return pl.concat(frames, how="vertical_relaxed").sort("hub_id")
@@ -86,6 +94,7 @@ def snap_to_hubs(points: pl.DataFrame, hubs: pl.DataFrame, radius_m: float) -> p
     ``points`` needs ``lat, lon``. Join on 0.05-degree buckets (each hub copied to its
     neighbouring buckets), then the exact great-circle distance: no cross product.
     """
+
     def bucket(col: str) -> pl.Expr:
         return (pl.col(col) / _BUCKET_DEG).floor().cast(pl.Int32)
 
@@ -100,24 +109,34 @@ def snap_to_hubs(points: pl.DataFrame, hubs: pl.DataFrame, radius_m: float) -> p
         )
         .join(pl.DataFrame({"__dy": [-1, 0, 1]}, schema={"__dy": pl.Int32}), how="cross")
         .join(pl.DataFrame({"__dx": [-1, 0, 1]}, schema={"__dx": pl.Int32}), how="cross")
-        .with_columns((pl.col("__by") + pl.col("__dy")).alias("__by"), (pl.col("__bx") + pl.col("__dx")).alias("__bx"))
+        .with_columns(
+            (pl.col("__by") + pl.col("__dy")).alias("__by"),
+            (pl.col("__bx") + pl.col("__dx")).alias("__bx"),
+        )
         .drop("__dy", "__dx")
     )
-    indexed = points.with_row_index("__pt").with_columns(bucket("lat").alias("__by"), bucket("lon").alias("__bx"))
+    indexed = points.with_row_index("__pt").with_columns(
+        bucket("lat").alias("__by"), bucket("lon").alias("__bx")
+    )
     near = (
         indexed.select("__pt", "lat", "lon", "__by", "__bx")
         .join(spread, on=["__by", "__bx"], how="inner")
         .with_columns(
-            (great_circle_distance_km(pl.col("lat"), pl.col("lon"), pl.col("__hlat"), pl.col("__hlon")) * 1000.0).alias(
-                "hub_distance_m"
-            )
+            (
+                great_circle_distance_km(
+                    pl.col("lat"), pl.col("lon"), pl.col("__hlat"), pl.col("__hlon")
+                )
+                * 1000.0
+            ).alias("hub_distance_m")
         )
         .filter(pl.col("hub_distance_m") <= radius_m)
         .sort("__pt", "hub_distance_m", "hub_id")
         .unique("__pt", keep="first", maintain_order=True)
         .select("__pt", "hub_id", "hub_kind", "hub_distance_m")
     )
-    return indexed.join(near, on="__pt", how="left", maintain_order="left").drop("__pt", "__by", "__bx")
+    return indexed.join(near, on="__pt", how="left", maintain_order="left").drop(
+        "__pt", "__by", "__bx"
+    )
 
 
 def steps(gps: FrameLike) -> pl.LazyFrame:
@@ -131,18 +150,32 @@ def steps(gps: FrameLike) -> pl.LazyFrame:
     by = "device_id"
     window = int(p["smoothing_fixes"])
     return (
-        lf.select("device_id", pl.col("ts").cast(TS), "lat", "lon", own_speed.cast(pl.Float64).alias("speed_kmh"))
+        lf.select(
+            "device_id",
+            pl.col("ts").cast(TS),
+            "lat",
+            "lon",
+            own_speed.cast(pl.Float64).alias("speed_kmh"),
+        )
         .sort(by, "ts")
         .with_columns(
             great_circle_distance_km(
-                pl.col("lat").shift(1).over(by), pl.col("lon").shift(1).over(by), pl.col("lat"), pl.col("lon")
+                pl.col("lat").shift(1).over(by),
+                pl.col("lon").shift(1).over(by),
+                pl.col("lat"),
+                pl.col("lon"),
             )
             .fill_null(0.0)
             .alias("step_km"),
-            ((pl.col("ts") - pl.col("ts").shift(1).over(by)).dt.total_microseconds() / 1e6).fill_null(0.0).alias("dt_s"),
+            ((pl.col("ts") - pl.col("ts").shift(1).over(by)).dt.total_microseconds() / 1e6)
+            .fill_null(0.0)
+            .alias("dt_s"),
         )
         .with_columns(
-            pl.when(pl.col("dt_s") > 0).then(pl.col("step_km") / pl.col("dt_s") * 3600.0).otherwise(0.0).alias("step_kmh"),
+            pl.when(pl.col("dt_s") > 0)
+            .then(pl.col("step_km") / pl.col("dt_s") * 3600.0)
+            .otherwise(0.0)
+            .alias("step_kmh"),
             (pl.col("dt_s") > p["gap_s"]).alias("gap"),
         )
         .with_columns(
@@ -174,11 +207,20 @@ def segment(gps: FrameLike, hubs: pl.DataFrame) -> Segmentation:
     fixes = (
         steps(gps)
         .with_columns(moving.alias("__moving"))
-        .with_columns((pl.col("__moving") != pl.col("__moving").shift(1).over(by)).fill_null(True).cum_sum().over(by).alias("__run"))
+        .with_columns(
+            (pl.col("__moving") != pl.col("__moving").shift(1).over(by))
+            .fill_null(True)
+            .cum_sum()
+            .over(by)
+            .alias("__run")
+        )
         .with_columns(
             (
                 ~pl.col("__moving")
-                & ((pl.col("ts").max() - pl.col("ts").min()).over(by, "__run").dt.total_seconds() >= p["min_stop_s"])
+                & (
+                    (pl.col("ts").max() - pl.col("ts").min()).over(by, "__run").dt.total_seconds()
+                    >= p["min_stop_s"]
+                )
             ).alias("in_stop")
         )
         .with_columns(
@@ -203,7 +245,10 @@ def segment(gps: FrameLike, hubs: pl.DataFrame) -> Segmentation:
         pl.int_range(pl.len()).over(by).alias("stop_seq"),
     )
     fixes = fixes.join(
-        stops.select(by, "stop_run", "hub_id"), on=[by, "stop_run"], how="left", maintain_order="left"
+        stops.select(by, "stop_run", "hub_id"),
+        on=[by, "stop_run"],
+        how="left",
+        maintain_order="left",
     ).with_columns(
         # a step counts unless both of its fixes belong to the same stop (stationary jitter)
         pl.when(pl.col("in_stop") & (pl.col("stop_run") == pl.col("stop_run").shift(1).over(by)))
@@ -237,12 +282,30 @@ def segment(gps: FrameLike, hubs: pl.DataFrame) -> Segmentation:
     )
     legs = (
         legs.join_asof(
-            dwell.select(by, pl.col("end_ts").alias("__dep"), pl.col("hub_id").alias("from_hub"), pl.col("hub_kind").alias("from_kind")),
-            left_on="start_ts", right_on="__dep", by=by, strategy="backward", check_sortedness=False,
+            dwell.select(
+                by,
+                pl.col("end_ts").alias("__dep"),
+                pl.col("hub_id").alias("from_hub"),
+                pl.col("hub_kind").alias("from_kind"),
+            ),
+            left_on="start_ts",
+            right_on="__dep",
+            by=by,
+            strategy="backward",
+            check_sortedness=False,
         )
         .join_asof(
-            dwell.select(by, pl.col("start_ts").alias("__arr"), pl.col("hub_id").alias("to_hub"), pl.col("hub_kind").alias("to_kind")),
-            left_on="end_ts", right_on="__arr", by=by, strategy="forward", check_sortedness=False,
+            dwell.select(
+                by,
+                pl.col("start_ts").alias("__arr"),
+                pl.col("hub_id").alias("to_hub"),
+                pl.col("hub_kind").alias("to_kind"),
+            ),
+            left_on="end_ts",
+            right_on="__arr",
+            by=by,
+            strategy="forward",
+            check_sortedness=False,
         )
         .drop("__dep", "__arr")
         .with_columns(pl.format("{}:{}", pl.col(by), pl.col("leg_no")).alias("leg_id"))

@@ -10,10 +10,10 @@ hubs: ``hub_id, kind, lat, lon, region``; ``greenstream synth telemetry`` writes
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from collections.abc import Callable
 from typing import Final
 
 import polars as pl
@@ -31,8 +31,11 @@ REQUIRED: Final = ("gps", "scan")
 _READERS: Final[dict[str, Callable[[Path], pl.DataFrame]]] = {
     ".ndjson": lambda p: pl.read_ndjson(p, infer_schema_length=None),
     ".jsonl": lambda p: pl.read_ndjson(p, infer_schema_length=None),
-    ".csv": lambda p: pl.read_csv(p, infer_schema_length=None), ".parquet": pl.read_parquet,
-    ".arrow": pl.read_ipc, ".ipc": pl.read_ipc, ".feather": pl.read_ipc,
+    ".csv": lambda p: pl.read_csv(p, infer_schema_length=None),
+    ".parquet": pl.read_parquet,
+    ".arrow": pl.read_ipc,
+    ".ipc": pl.read_ipc,
+    ".feather": pl.read_ipc,
 }
 _TS_COLUMNS: Final = ("ts",)
 
@@ -45,10 +48,14 @@ def read_telemetry_dir(directory: Path) -> dict[str, pl.DataFrame]:
     if not directory.is_dir():
         raise InputErrors.single(str(directory), "not a directory of telemetry files")
     for name in RECORDS:
-        paths = [directory / f"{name}{ext}" for ext in _READERS if (directory / f"{name}{ext}").exists()]
+        paths = [
+            directory / f"{name}{ext}" for ext in _READERS if (directory / f"{name}{ext}").exists()
+        ]
         if not paths:
             if name in REQUIRED:
-                problems.append((str(directory / name), f"no {name} file (.ndjson, .csv, .parquet or .arrow)"))
+                problems.append(
+                    (str(directory / name), f"no {name} file (.ndjson, .csv, .parquet or .arrow)")
+                )
             continue
         path = paths[0]
         try:
@@ -56,7 +63,9 @@ def read_telemetry_dir(directory: Path) -> dict[str, pl.DataFrame]:
             if "ts" in frame.columns:
                 ts = pl.col("ts")
                 frame = frame.with_columns(
-                    ts.str.to_datetime(time_zone="UTC", time_unit="us") if frame.schema["ts"] == pl.String else ts.cast(TS)
+                    ts.str.to_datetime(time_zone="UTC", time_unit="us")
+                    if frame.schema["ts"] == pl.String
+                    else ts.cast(TS)
                 )
         except (OSError, pl.exceptions.PolarsError) as exc:
             problems.append((str(path), f"cannot read: {exc}"))
@@ -85,13 +94,22 @@ def process(data: dict[str, pl.DataFrame], *, registry: Registry | None = None) 
     are present (so hub stops use primary data)."""
     hubs = known_hubs(data.get("hubs"))
     seg = segment_and_detect(data["gps"], hubs)
-    first = build_chains(data["scan"], seg, hubs=hubs, fuel=data.get("fuel"), charge=data.get("charge"))
+    first = build_chains(
+        data["scan"], seg, hubs=hubs, fuel=data.get("fuel"), charge=data.get("charge")
+    )
     hocs = None
     if "meter" in data:
         start, end = span(data)
-        hocs = hoc_intensities(data["meter"], first.scans, hubs, start=start, end=end, registry=registry)
+        hocs = hoc_intensities(
+            data["meter"], first.scans, hubs, start=start, end=end, registry=registry
+        )
         chains = build_chains(
-            data["scan"], seg, hubs=hubs, fuel=data.get("fuel"), charge=data.get("charge"), hoc_ids=hocs["hoc_id"]
+            data["scan"],
+            seg,
+            hubs=hubs,
+            fuel=data.get("fuel"),
+            charge=data.get("charge"),
+            hoc_ids=hocs["hoc_id"],
         )
     else:
         chains = first
@@ -100,7 +118,9 @@ def process(data: dict[str, pl.DataFrame], *, registry: Registry | None = None) 
 
 def span(data: dict[str, pl.DataFrame]) -> tuple[datetime, datetime]:
     """First and last record time (+1 us) over every record table."""
-    stamps = pl.concat([f.select(pl.col("ts").cast(TS)) for k, f in data.items() if "ts" in f.columns])
+    stamps = pl.concat(
+        [f.select(pl.col("ts").cast(TS)) for k, f in data.items() if "ts" in f.columns]
+    )
     lo, hi = stamps["ts"].min(), stamps["ts"].max()
     assert isinstance(lo, datetime) and isinstance(hi, datetime)
     from datetime import timedelta
@@ -112,13 +132,22 @@ def footprints(p: Processed, *, registry: Registry | None = None) -> FootprintRe
     """Every waybill's footprint, computed by the kernel from the chains."""
     hocs = None
     if p.hocs is not None and p.hocs.height:
-        hocs = p.hocs.select("hoc_id", "hub_type", "intensity_wtw_kg_per_t", "intensity_ttw_kg_per_t")
+        hocs = p.hocs.select(
+            "hoc_id", "hub_type", "intensity_wtw_kg_per_t", "intensity_ttw_kg_per_t"
+        )
     trips = p.chains.trips if p.chains.trips.height else None
     return footprint(p.chains.legs, trips=trips, hocs=hocs, registry=registry)
 
 
-def tocs_for(p: Processed, start: datetime, end: datetime, *, registry: Registry | None = None) -> pl.DataFrame:
+def tocs_for(
+    p: Processed, start: datetime, end: datetime, *, registry: Registry | None = None
+) -> pl.DataFrame:
     return toc_intensities(
-        p.segmentation, p.chains, fuel=p.data.get("fuel"), charge=p.data.get("charge"), start=start, end=end,
+        p.segmentation,
+        p.chains,
+        fuel=p.data.get("fuel"),
+        charge=p.data.get("charge"),
+        start=start,
+        end=end,
         registry=registry,
     )

@@ -64,7 +64,7 @@ MAIN_MODE: Final = {"rail": "rail", "sea": "sea", "air": "air"}
 HUB_PREFIX: Final = "HUB-"
 
 
-def _csv(package: str, name: str, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+def _csv(package: str, name: str, schema: dict[str, type[pl.DataType]]) -> pl.DataFrame:
     raw = files(package).joinpath("data").joinpath(name).read_bytes()
     return pl.read_csv(BytesIO(raw), schema_overrides=schema)
 
@@ -89,10 +89,15 @@ def builtin_terminals() -> pl.DataFrame:
     return _csv("greenstream.monitoring", "terminals.csv", {"lat": pl.Float64, "lon": pl.Float64})
 
 
-def _haversine_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
+def _haversine_km(
+    lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray
+) -> np.ndarray:
     """Numpy twin of :func:`greenstream.geo.great_circle_distance_km` (same formula and radius)."""
     p1, p2 = np.radians(lat1), np.radians(lat2)
-    a = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(np.radians(lon2 - lon1) / 2) ** 2
+    a = (
+        np.sin((p2 - p1) / 2) ** 2
+        + np.cos(p1) * np.cos(p2) * np.sin(np.radians(lon2 - lon1) / 2) ** 2
+    )
     return np.asarray(2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(a))))
 
 
@@ -131,12 +136,20 @@ def _hubs(gazetteer: Gazetteer) -> dict[str, _Hub]:
     places = gazetteer.places.filter(pl.col("place_id").is_in(list(wanted)))
     for row in places.iter_rows(named=True):
         if row["kind"] == "airport":
-            hubs[row["place_id"]] = _Hub(row["place_id"], "airport", row["lat"], row["lon"], row["region"])
+            hubs[row["place_id"]] = _Hub(
+                row["place_id"], "airport", row["lat"], row["lon"], row["region"]
+            )
         else:
             hub_id = HUB_PREFIX + row["place_id"]
-            hubs[row["place_id"]] = _Hub(hub_id, "sorting_hub", row["lat"], row["lon"], row["region"])
-    for row in builtin_terminals().filter(pl.col("hub_id").is_in(list(wanted))).iter_rows(named=True):
-        hubs[row["hub_id"]] = _Hub(row["hub_id"], row["kind"], row["lat"], row["lon"], row["region"])
+            hubs[row["place_id"]] = _Hub(
+                hub_id, "sorting_hub", row["lat"], row["lon"], row["region"]
+            )
+    for row in (
+        builtin_terminals().filter(pl.col("hub_id").is_in(list(wanted))).iter_rows(named=True)
+    ):
+        hubs[row["hub_id"]] = _Hub(
+            row["hub_id"], row["kind"], row["lat"], row["lon"], row["region"]
+        )
     missing = wanted - set(hubs)
     if missing:
         raise ValueError(f"lanes name unknown places: {sorted(missing)}")
@@ -171,7 +184,9 @@ def _path(mode: str, a: _Hub, b: _Hub, rng: np.random.Generator) -> tuple[np.nda
     return lat, lon
 
 
-def _schedule(mode: str, length_km: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _schedule(
+    mode: str, length_km: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Phase boundaries (seconds since departure, km along the path) of a run.
 
     Constant speed within a phase; a stop is a phase with no distance.
@@ -195,7 +210,13 @@ def _schedule(mode: str, length_km: float, rng: np.random.Generator) -> tuple[np
         move(end_urban, p["urban_kmh"])
         driven_s = 0.0
         while d[-1] < length_km - end_urban - 1e-9:
-            v = float(np.clip(rng.normal(p["truck_cruise_kmh"], p["truck_cruise_sd_kmh"]), 55, phys["road_max_kmh"] - 2))
+            v = float(
+                np.clip(
+                    rng.normal(p["truck_cruise_kmh"], p["truck_cruise_sd_kmh"]),
+                    55,
+                    phys["road_max_kmh"] - 2,
+                )
+            )
             before = t[-1]
             move(min(20.0, length_km - end_urban - d[-1]), v)
             driven_s += t[-1] - before
@@ -207,7 +228,13 @@ def _schedule(mode: str, length_km: float, rng: np.random.Generator) -> tuple[np
         move(3.0, 30.0)
         next_signal = rng.uniform(0.5, 1.0) * p["rail_signal_stop_every_km"]
         while d[-1] < length_km - 3.0 - 1e-9:
-            v = float(np.clip(rng.normal(p["rail_cruise_kmh"], p["rail_cruise_sd_kmh"]), 50, phys["rail_max_kmh"] - 5))
+            v = float(
+                np.clip(
+                    rng.normal(p["rail_cruise_kmh"], p["rail_cruise_sd_kmh"]),
+                    50,
+                    phys["rail_max_kmh"] - 5,
+                )
+            )
             move(min(25.0, length_km - 3.0 - d[-1]), v)
             if d[-1] >= next_signal and d[-1] < length_km - 30:
                 stop(rng.uniform(8, 25) * 60)
@@ -223,7 +250,10 @@ def _schedule(mode: str, length_km: float, rng: np.random.Generator) -> tuple[np
         move(p["taxi_km"], p["taxi_kmh"])
         move(40.0, 400.0)
         while d[-1] < length_km - p["taxi_km"] - 40.0 - 1e-9:
-            move(min(100.0, length_km - p["taxi_km"] - 40.0 - d[-1]), float(rng.normal(p["air_cruise_kmh"], 30)))
+            move(
+                min(100.0, length_km - p["taxi_km"] - 40.0 - d[-1]),
+                float(rng.normal(p["air_cruise_kmh"], 30)),
+            )
         move(40.0, 400.0)
         move(p["taxi_km"], p["taxi_kmh"])
     return np.asarray(t), np.asarray(d)
@@ -239,7 +269,9 @@ def _fly(run: _Run, rng: np.random.Generator) -> None:
     t_phase, d_phase = _schedule(run.mode, run.distance_km, rng)
     moving_s = float(t_phase[-1])
     run.arrive = run.depart + timedelta(seconds=moving_s)
-    interval = p[{"road": "truck", "rail": "rail", "sea": "ship", "air": "air"}[run.mode] + "_fix_interval_s"]
+    interval = p[
+        {"road": "truck", "rail": "rail", "sea": "ship", "air": "air"}[run.mode] + "_fix_interval_s"
+    ]
     first = -run.dwell_before_s
     t = np.arange(first + rng.uniform(0, interval), moving_s + run.dwell_after_s, interval)
     d = np.interp(t, t_phase, d_phase)  # clamps to 0 before departure and to the end after arrival
@@ -265,14 +297,22 @@ def _fly(run: _Run, rng: np.random.Generator) -> None:
             "lon": np.round(f_lon[keep], 6),
             "speed_kmh": np.round(speed_kmh[keep], 1) if run.mode == "road" else None,
         },
-        schema={"device_id": pl.String, "ts": TS, "lat": pl.Float64, "lon": pl.Float64, "speed_kmh": pl.Float64},
+        schema={
+            "device_id": pl.String,
+            "ts": TS,
+            "lat": pl.Float64,
+            "lon": pl.Float64,
+            "speed_kmh": pl.Float64,
+        },
     )
     run.fixes = frame
 
 
 def _litres_per_km(registry: Registry, vehicle_class: str) -> tuple[float, float]:
     """Diesel l/km empty and full: DESNZ per-vkm TTW kg CO2e / DESNZ diesel TTW kg CO2e per litre."""
-    curve = registry.load_curves().filter(pl.col("vehicle_class") == vehicle_class).row(0, named=True)
+    curve = (
+        registry.load_curves().filter(pl.col("vehicle_class") == vehicle_class).row(0, named=True)
+    )
     diesel = (
         registry.fuel_factors()
         .filter((pl.col("energy_carrier") == "diesel") & (pl.col("energy_unit") == "l"))
@@ -283,7 +323,10 @@ def _litres_per_km(registry: Registry, vehicle_class: str) -> tuple[float, float
 
 
 def generate_telemetry(
-    *, seed: int = 11, journeys_per_lane: int | None = None, gazetteer: Gazetteer | None = None,
+    *,
+    seed: int = 11,
+    journeys_per_lane: int | None = None,
+    gazetteer: Gazetteer | None = None,
     registry: Registry | None = None,
 ) -> dict[str, pl.DataFrame]:
     """Telemetry records and ground truth of one synthetic day (same seed -> same frames).
@@ -305,19 +348,45 @@ def generate_telemetry(
     def truck_run(a: _Hub, b: _Hub, depart: datetime, load_kg: float) -> _Run:
         nonlocal n_truck
         n_truck += 1
-        run = _Run(f"TRK-{n_truck:04d}", "road", a, b, depart, rng.uniform(1800, 3600), rng.uniform(1800, 3000), load_kg)
+        run = _Run(
+            f"TRK-{n_truck:04d}",
+            "road",
+            a,
+            b,
+            depart,
+            rng.uniform(1800, 3600),
+            rng.uniform(1800, 3000),
+            load_kg,
+        )
         _fly(run, rng)
         # empty return to the truck's base: empty running, in the fleet's energy but on no waybill
-        back = _Run(run.vehicle_id, "road", b, a, run.arrive + timedelta(seconds=run.dwell_after_s), 0.0, rng.uniform(1800, 3600), 0.0)
+        back = _Run(
+            run.vehicle_id,
+            "road",
+            b,
+            a,
+            run.arrive + timedelta(seconds=run.dwell_after_s),
+            0.0,
+            rng.uniform(1800, 3600),
+            0.0,
+        )
         _fly(back, rng)
         runs.extend([run, back])
         return run
 
-    def scan(waybill: str, ts: datetime, event: str, vehicle: str | None, hub: _Hub | None, mass: float) -> None:
+    def scan(
+        waybill: str, ts: datetime, event: str, vehicle: str | None, hub: _Hub | None, mass: float
+    ) -> None:
         with_hub = hub is not None and (event == "deliver" or rng.random() < p["hub_scan_share"])
         scans.append(
-            {"waybill_id": waybill, "ts": ts, "event": event, "vehicle_id": vehicle,
-             "hub_id": hub.hub_id if with_hub and hub is not None else None, "mass_kg": mass}
+            {
+                "waybill_id": waybill,
+                "ts": ts,
+                "event": event,
+                "vehicle_id": vehicle,
+                "hub_id": hub.hub_id if with_hub and hub is not None else None,
+                "mass_kg": mass,
+            }
         )
 
     for lane_no, (kind, origin_id, terminals, dest_id) in enumerate(LANES, start=1):
@@ -325,33 +394,58 @@ def generate_telemetry(
         containers = []
         for j in range(per_lane):
             n_wb = int(rng.integers(1, int(p["waybills_per_journey_max"]) + 1))
-            masses = np.round(rng.lognormal(np.log(p["waybill_mass_median_kg"]), p["waybill_mass_sigma"], n_wb), 1)
+            masses = np.round(
+                rng.lognormal(np.log(p["waybill_mass_median_kg"]), p["waybill_mass_sigma"], n_wb), 1
+            )
             ids = [f"WB-{lane_no:02d}{j + 1:02d}{k + 1:02d}" for k in range(n_wb)]
             containers.append((ids, masses))
         depart0 = START + timedelta(hours=2)
         legs: list[list[tuple[_Run, _Hub, _Hub]]] = [[] for _ in containers]
         if kind == "road":
-            for j, (ids, masses) in enumerate(containers):
-                run = truck_run(origin, dest, depart0 + timedelta(minutes=float(rng.uniform(0, 240))), float(masses.sum()))
+            for j, (_ids, masses) in enumerate(containers):
+                run = truck_run(
+                    origin,
+                    dest,
+                    depart0 + timedelta(minutes=float(rng.uniform(0, 240))),
+                    float(masses.sum()),
+                )
                 legs[j].append((run, origin, dest))
         else:
             ta, tb = hubs[terminals[0]], hubs[terminals[1]]
             firsts = []
-            for j, (ids, masses) in enumerate(containers):
-                run = truck_run(origin, ta, depart0 + timedelta(minutes=float(rng.uniform(0, 180))), float(masses.sum()))
+            for j, (_ids, masses) in enumerate(containers):
+                run = truck_run(
+                    origin,
+                    ta,
+                    depart0 + timedelta(minutes=float(rng.uniform(0, 180))),
+                    float(masses.sum()),
+                )
                 legs[j].append((run, origin, ta))
                 firsts.append(run)
             ready = max(r.arrive + timedelta(seconds=r.dwell_after_s) for r in firsts)
             total = float(sum(m.sum() for _, m in containers))
-            main = _Run(f"{kind.upper()[:3]}-{lane_no:02d}", MAIN_MODE[kind], ta, tb, ready + timedelta(minutes=60),
-                        rng.uniform(3600, 5400), rng.uniform(3600, 5400), total)
+            main = _Run(
+                f"{kind.upper()[:3]}-{lane_no:02d}",
+                MAIN_MODE[kind],
+                ta,
+                tb,
+                ready + timedelta(minutes=60),
+                rng.uniform(3600, 5400),
+                rng.uniform(3600, 5400),
+                total,
+            )
             _fly(main, rng)
             runs.append(main)
             for j in range(len(containers)):
                 legs[j].append((main, ta, tb))
             free = main.arrive + timedelta(seconds=main.dwell_after_s)
-            for j, (ids, masses) in enumerate(containers):
-                run = truck_run(tb, dest, free + timedelta(minutes=float(rng.uniform(10, 120))), float(masses.sum()))
+            for j, (_ids, masses) in enumerate(containers):
+                run = truck_run(
+                    tb,
+                    dest,
+                    free + timedelta(minutes=float(rng.uniform(10, 120))),
+                    float(masses.sum()),
+                )
                 legs[j].append((run, tb, dest))
         for j, (ids, masses) in enumerate(containers):
             for wb, mass in zip(ids, masses.tolist(), strict=True):
@@ -362,13 +456,37 @@ def generate_telemetry(
                     last = k == len(legs[j]) - 1
                     if k > 0:
                         seq += 1
-                        chains.append({"waybill_id": wb, "seq": seq, "element": "hub", "hub_id": a.hub_id,
-                                       "hub_kind": a.kind, "vehicle_id": None, "mode": None, "distance_km": None,
-                                       "start_ts": legs[j][k - 1][0].arrive, "end_ts": run.depart, "mass_kg": mass})
+                        chains.append(
+                            {
+                                "waybill_id": wb,
+                                "seq": seq,
+                                "element": "hub",
+                                "hub_id": a.hub_id,
+                                "hub_kind": a.kind,
+                                "vehicle_id": None,
+                                "mode": None,
+                                "distance_km": None,
+                                "start_ts": legs[j][k - 1][0].arrive,
+                                "end_ts": run.depart,
+                                "mass_kg": mass,
+                            }
+                        )
                     seq += 1
-                    chains.append({"waybill_id": wb, "seq": seq, "element": "leg", "hub_id": None, "hub_kind": None,
-                                   "vehicle_id": run.vehicle_id, "mode": run.mode, "distance_km": run.distance_km,
-                                   "start_ts": run.depart, "end_ts": run.arrive, "mass_kg": mass})
+                    chains.append(
+                        {
+                            "waybill_id": wb,
+                            "seq": seq,
+                            "element": "leg",
+                            "hub_id": None,
+                            "hub_kind": None,
+                            "vehicle_id": run.vehicle_id,
+                            "mode": run.mode,
+                            "distance_km": run.distance_km,
+                            "start_ts": run.depart,
+                            "end_ts": run.arrive,
+                            "mass_kg": mass,
+                        }
+                    )
                     scan(wb, load_ts, "load", run.vehicle_id, a, mass)
                     scan(wb, unload_ts, "deliver" if last else "unload", run.vehicle_id, b, mass)
 
@@ -376,58 +494,145 @@ def generate_telemetry(
 
 
 def _assemble(
-    runs: list[_Run], chains: list[dict[str, object]], scans: list[dict[str, object]],
-    hubs: dict[str, _Hub], rng: np.random.Generator, empty_l: float, full_l: float,
+    runs: list[_Run],
+    chains: list[dict[str, object]],
+    scans: list[dict[str, object]],
+    hubs: dict[str, _Hub],
+    rng: np.random.Generator,
+    empty_l: float,
+    full_l: float,
 ) -> dict[str, pl.DataFrame]:
     p = telemetry_parameters()
-    gps = pl.concat([r.fixes for r in runs]).unique(["device_id", "ts"], keep="first", maintain_order=True)
+    gps = pl.concat([r.fixes for r in runs]).unique(
+        ["device_id", "ts"], keep="first", maintain_order=True
+    )
     gps = gps.sort("device_id", "ts")
     fuel, charge = [], []
     for r in runs:
         at = r.arrive + timedelta(seconds=min(600.0, r.dwell_after_s / 3))
         if r.mode == "road":
             share = min(r.load_kg / p["truck_payload_kg"], 1.0)
-            litres = r.distance_km * (empty_l + (full_l - empty_l) * share) * rng.uniform(0.97, 1.03)
-            fuel.append({"vehicle_id": r.vehicle_id, "ts": at, "energy_carrier": "diesel", "energy_amount": round(litres, 2), "energy_unit": "l"})
+            litres = (
+                r.distance_km * (empty_l + (full_l - empty_l) * share) * rng.uniform(0.97, 1.03)
+            )
+            fuel.append(
+                {
+                    "vehicle_id": r.vehicle_id,
+                    "ts": at,
+                    "energy_carrier": "diesel",
+                    "energy_amount": round(litres, 2),
+                    "energy_unit": "l",
+                }
+            )
         elif r.mode == "sea":
-            fuel.append({"vehicle_id": r.vehicle_id, "ts": at, "energy_carrier": "mgo",
-                         "energy_amount": round(r.distance_km * r.load_kg / 1000 * p["ship_l_per_tkm"] * rng.uniform(0.95, 1.05), 1), "energy_unit": "l"})
+            fuel.append(
+                {
+                    "vehicle_id": r.vehicle_id,
+                    "ts": at,
+                    "energy_carrier": "mgo",
+                    "energy_amount": round(
+                        r.distance_km
+                        * r.load_kg
+                        / 1000
+                        * p["ship_l_per_tkm"]
+                        * rng.uniform(0.95, 1.05),
+                        1,
+                    ),
+                    "energy_unit": "l",
+                }
+            )
         elif r.mode == "rail":
-            charge.append({"vehicle_id": r.vehicle_id, "ts": at, "energy_kwh": round(r.distance_km * r.load_kg / 1000 * p["train_kwh_per_tkm"] * rng.uniform(0.95, 1.05), 1),
-                           "grid_region": r.destination.region})
+            charge.append(
+                {
+                    "vehicle_id": r.vehicle_id,
+                    "ts": at,
+                    "energy_kwh": round(
+                        r.distance_km
+                        * r.load_kg
+                        / 1000
+                        * p["train_kwh_per_tkm"]
+                        * rng.uniform(0.95, 1.05),
+                        1,
+                    ),
+                    "grid_region": r.destination.region,
+                }
+            )
     sites = sorted({h.hub_id: h for h in hubs.values() if h.kind == "sorting_hub"}.items())
     hours = np.arange(0, 48)
     meters = []
-    for site_id, hub in sites:
+    for site_id, _hub in sites:
         local_h = (hours + 8) % 24  # China standard time
         day = (local_h >= 8) & (local_h < 22)
-        load = np.where(day, p["site_peak_kw"], p["site_base_kw"]) * rng.uniform(0.9, 1.1, hours.size)
-        pv = p["site_pv_peak_kw"] * np.clip(np.sin(np.pi * (local_h - 6) / 12), 0, None) * rng.uniform(0.6, 1.0, hours.size)
+        load = np.where(day, p["site_peak_kw"], p["site_base_kw"]) * rng.uniform(
+            0.9, 1.1, hours.size
+        )
+        pv = (
+            p["site_pv_peak_kw"]
+            * np.clip(np.sin(np.pi * (local_h - 6) / 12), 0, None)
+            * rng.uniform(0.6, 1.0, hours.size)
+        )
         grid = np.clip(load - pv, 0, None)
-        for kind, values, suffix in (("consumption", load, "LOAD"), ("pv_generation", pv, "PV"), ("grid_import", grid, "GRID")):
-            meters.append(pl.DataFrame({
-                "site_id": site_id, "meter_id": f"{site_id}-{suffix}",
-                "ts": [START + timedelta(hours=int(h) + 1) for h in hours],
-                "kind": kind, "energy_kwh": np.round(values, 3),
-            }, schema_overrides={"ts": TS}))
-    truth = pl.DataFrame([
-        {"device_id": r.vehicle_id, "start_ts": r.depart, "end_ts": r.arrive, "mode": r.mode,
-         "distance_km": r.distance_km, "from_hub": r.origin.hub_id, "to_hub": r.destination.hub_id, "loaded": r.load_kg > 0}
-        for r in runs
-    ], schema_overrides={"start_ts": TS, "end_ts": TS}).sort("device_id", "start_ts")
-    hub_table = pl.DataFrame([
-        {"hub_id": h.hub_id, "kind": h.kind, "lat": h.lat, "lon": h.lon, "region": h.region} for h in hubs.values()
-    ]).sort("hub_id")
+        for kind, values, suffix in (
+            ("consumption", load, "LOAD"),
+            ("pv_generation", pv, "PV"),
+            ("grid_import", grid, "GRID"),
+        ):
+            meters.append(
+                pl.DataFrame(
+                    {
+                        "site_id": site_id,
+                        "meter_id": f"{site_id}-{suffix}",
+                        "ts": [START + timedelta(hours=int(h) + 1) for h in hours],
+                        "kind": kind,
+                        "energy_kwh": np.round(values, 3),
+                    },
+                    schema_overrides={"ts": TS},
+                )
+            )
+    truth = pl.DataFrame(
+        [
+            {
+                "device_id": r.vehicle_id,
+                "start_ts": r.depart,
+                "end_ts": r.arrive,
+                "mode": r.mode,
+                "distance_km": r.distance_km,
+                "from_hub": r.origin.hub_id,
+                "to_hub": r.destination.hub_id,
+                "loaded": r.load_kg > 0,
+            }
+            for r in runs
+        ],
+        schema_overrides={"start_ts": TS, "end_ts": TS},
+    ).sort("device_id", "start_ts")
+    hub_table = pl.DataFrame(
+        [
+            {"hub_id": h.hub_id, "kind": h.kind, "lat": h.lat, "lon": h.lon, "region": h.region}
+            for h in hubs.values()
+        ]
+    ).sort("hub_id")
     return {
         "gps": gps,
         "fuel": pl.DataFrame(fuel, schema_overrides={"ts": TS}).sort("vehicle_id", "ts"),
         "charge": pl.DataFrame(charge, schema_overrides={"ts": TS}).sort("vehicle_id", "ts"),
         "meter": pl.concat(meters).sort("site_id", "meter_id", "ts"),
-        "scan": pl.DataFrame(scans, schema_overrides={"ts": TS, "vehicle_id": pl.String, "hub_id": pl.String}).sort("waybill_id", "ts"),
+        "scan": pl.DataFrame(
+            scans, schema_overrides={"ts": TS, "vehicle_id": pl.String, "hub_id": pl.String}
+        ).sort("waybill_id", "ts"),
         "hubs": hub_table,
         "truth_segments": truth,
-        "truth_chains": pl.DataFrame(chains, schema_overrides={"start_ts": TS, "end_ts": TS, "hub_id": pl.String, "hub_kind": pl.String,
-                                                                "vehicle_id": pl.String, "mode": pl.String, "distance_km": pl.Float64}),
+        "truth_chains": pl.DataFrame(
+            chains,
+            schema_overrides={
+                "start_ts": TS,
+                "end_ts": TS,
+                "hub_id": pl.String,
+                "hub_kind": pl.String,
+                "vehicle_id": pl.String,
+                "mode": pl.String,
+                "distance_km": pl.Float64,
+            },
+        ),
     }
 
 
@@ -435,7 +640,9 @@ RECORD_TABLES: Final = ("gps", "fuel", "charge", "meter", "scan")
 SUFFIX: Final = {"parquet": ".parquet", "csv": ".csv", "ndjson": ".ndjson", "arrow": ".arrow"}
 
 
-def write_telemetry(data: dict[str, pl.DataFrame], out_dir: Path, *, file_format: str = "ndjson") -> dict[str, Path]:
+def write_telemetry(
+    data: dict[str, pl.DataFrame], out_dir: Path, *, file_format: str = "ndjson"
+) -> dict[str, Path]:
     """Records in ``file_format`` (ndjson, csv, parquet, arrow); hubs and ground truth as CSV."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
@@ -464,7 +671,9 @@ def synth_telemetry_command(out_dir: Path, seed: int, file_format: str, fmt: obj
         if file_format not in SUFFIX:
             from greenstream.errors import InputErrors
 
-            raise InputErrors.single("--file-format", f"'{file_format}' is not one of {', '.join(SUFFIX)}")
+            raise InputErrors.single(
+                "--file-format", f"'{file_format}' is not one of {', '.join(SUFFIX)}"
+            )
         data = generate_telemetry(seed=seed)
         paths = write_telemetry(data, out_dir, file_format=file_format)
         rows = [{"table": k, "rows": v.height, "path": str(paths[k])} for k, v in data.items()]
