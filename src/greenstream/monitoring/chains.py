@@ -10,9 +10,10 @@ and the hubs it passed:
   the track distance between the scans);
 - a *hub stop* sits between two vehicle legs, at the hub of the unload scan; a scan without
   ``hub_id`` takes the hub of the vehicle's GPS dwell at the scan time (``hub_from_gps``);
-- a vehicle trip's *measured energy* is every fuel and charge record of the vehicle assigned to
-  the trip: a record belongs to the last trip that ended before it (fill-up after arrival, the
-  full-to-full method). A TCE on a trip with energy gets the trip as ``trip_id`` and the kernel
+- a vehicle trip's *measured energy* comes from the vehicle's fuel and charge records by the
+  full-to-full rule: a record refills what the vehicle used since its previous record of the same
+  energy carrier, so it is split over the trips that ended in that interval, by distance (a
+  vehicle's first record covers every trip before it). A TCE on a trip with energy gets the trip as ``trip_id`` and the kernel
   allocates the trip's energy to the TCEs on it by tonne-km (ISO 14083 5.6, method primary); a
   trip without energy falls back to the kernel's default for the detected mode.
 
@@ -58,10 +59,13 @@ class Chains:
 def trip_energy(
     fuel: FrameLike | None, charge: FrameLike | None, trips: pl.DataFrame
 ) -> pl.DataFrame:
-    """Energy records assigned to detected vehicle trips: ``trip_id, energy_carrier,
-    energy_amount, energy_unit, grid_region`` (kernel TRIPS columns), one row per record.
+    """Energy records split over detected vehicle trips (full-to-full, by distance): ``trip_id,
+    energy_carrier, energy_amount, energy_unit, grid_region`` (kernel TRIPS columns) plus
+    ``vehicle_id, ts``; one row per (record, trip). A record that covers no trip keeps a null
+    ``trip_id`` (it reaches neither a waybill nor a TOC; callers report it).
 
-    ``trips`` needs ``device_id, leg_id, end_ts`` (detected legs, ``device_id`` = vehicle id).
+    ``trips`` needs ``device_id, leg_id, end_ts, distance_km`` (detected legs; ``device_id`` is
+    the vehicle id).
     """
     parts = []
     if fuel is not None:
@@ -102,25 +106,54 @@ def trip_energy(
                 "ts": TS,
             }
         )
-    records = pl.concat(parts).sort("ts")
+    records = (
+        pl.concat(parts)
+        .sort("vehicle_id", "energy_carrier", "ts")
+        .with_row_index("__rec")
+        .with_columns(pl.col("ts").shift(1).over("vehicle_id", "energy_carrier").alias("__prev"))
+    )
     ends = trips.select(
-        pl.col("device_id").alias("vehicle_id"), pl.col("leg_id").alias("trip_id"), "end_ts"
-    ).sort("end_ts")
-    return records.join_asof(
-        ends,
-        left_on="ts",
-        right_on="end_ts",
-        by="vehicle_id",
-        strategy="backward",
-        check_sortedness=False,
-    ).select(
-        "trip_id",
-        "energy_carrier",
-        "energy_amount",
-        "energy_unit",
-        "grid_region",
-        "vehicle_id",
-        "ts",
+        pl.col("device_id").alias("vehicle_id"),
+        pl.col("leg_id").alias("trip_id"),
+        "end_ts",
+        pl.col("distance_km").alias("__km"),
+    )
+    covered = (
+        records.join(ends, on="vehicle_id", how="inner")
+        .filter(
+            (pl.col("end_ts") <= pl.col("ts"))
+            & (pl.col("__prev").is_null() | (pl.col("end_ts") > pl.col("__prev")))
+        )
+        .with_columns(
+            pl.col("__km").sum().over("__rec").alias("__sum"),
+            pl.len().over("__rec").alias("__n"),
+        )
+        .with_columns(
+            # a record's energy is split over the trips it covers by distance (equally when
+            # none of them moved)
+            (
+                pl.col("energy_amount")
+                * pl.when(pl.col("__sum") > 0)
+                .then(pl.col("__km") / pl.col("__sum"))
+                .otherwise(1.0 / pl.col("__n"))
+            ).alias("energy_amount")
+        )
+    )
+    unassigned = records.join(covered.select("__rec"), on="__rec", how="anti").with_columns(
+        pl.lit(None, pl.String).alias("trip_id")
+    )
+    return (
+        pl.concat([covered, unassigned], how="diagonal_relaxed")
+        .sort("__rec", "end_ts", nulls_last=True)
+        .select(
+            "trip_id",
+            "energy_carrier",
+            "energy_amount",
+            "energy_unit",
+            "grid_region",
+            "vehicle_id",
+            "ts",
+        )
     )
 
 
@@ -258,6 +291,8 @@ def build_chains(
         pl.col("end_ts").alias("trip_end"),
         pl.col("distance_km").alias("trip_km"),
         "mode",
+        pl.col("from_hub").alias("__trip_from"),
+        pl.col("to_hub").alias("__trip_to"),
     )
     cum = seg.fixes.select(
         pl.col("device_id").alias("vehicle_id"),
@@ -312,8 +347,15 @@ def build_chains(
         "distance_km",
         "start_ts",
         "end_ts",
-        "from_hub",
-        "to_hub",
+        # the trip's own hubs where the waybill rode the trip from its start / to its end
+        pl.when(pl.col("load_ts") <= pl.col("trip_start"))
+        .then(pl.coalesce("__trip_from", "from_hub"))
+        .otherwise(pl.col("from_hub"))
+        .alias("from_hub"),
+        pl.when(pl.col("unload_ts") >= pl.col("trip_end"))
+        .then(pl.coalesce("__trip_to", "to_hub"))
+        .otherwise(pl.col("to_hub"))
+        .alias("to_hub"),
         pl.col("trip_ref"),
         pl.lit("leg").alias("element"),
     ).with_columns(

@@ -54,7 +54,8 @@ def leg_mode(speed_p95_kmh: pl.Expr, from_kind: pl.Expr, to_kind: pl.Expr) -> pl
 
 
 def detect_modes(seg: Segmentation) -> Segmentation:
-    """Add ``mode`` to every leg and every fix of a segmentation (fixes at a hub: null)."""
+    """Add ``mode`` to every leg, and to every fix the mode of the leg its step belongs to
+    (``step_leg_no``; a stationary fix at a hub has no step distance)."""
     legs = seg.legs.with_columns(
         leg_mode(
             pl.col("speed_p95_kmh"),
@@ -63,11 +64,11 @@ def detect_modes(seg: Segmentation) -> Segmentation:
         ).alias("mode")
     )
     fixes = seg.fixes.join(
-        legs.select("device_id", "leg_no", "mode"),
-        on=["device_id", "leg_no"],
+        legs.select("device_id", pl.col("leg_no").alias("step_leg_no"), "mode"),
+        on=["device_id", "step_leg_no"],
         how="left",
         maintain_order="left",
-    ).with_columns(pl.when(pl.col("at_hub")).then(None).otherwise(pl.col("mode")).alias("mode"))
+    )
     return Segmentation(fixes=fixes, stops=seg.stops, legs=legs)
 
 

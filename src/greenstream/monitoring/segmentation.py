@@ -250,8 +250,14 @@ def segment(gps: FrameLike, hubs: pl.DataFrame) -> Segmentation:
         how="left",
         maintain_order="left",
     ).with_columns(
-        # a step counts unless both of its fixes belong to the same stop (stationary jitter)
-        pl.when(pl.col("in_stop") & (pl.col("stop_run") == pl.col("stop_run").shift(1).over(by)))
+        # a step counts unless both of its fixes belong to the same stop and the step itself is
+        # slow (stationary jitter); the smoothing lags a few fixes at a departure or an arrival,
+        # and those first / last real steps still count
+        pl.when(
+            pl.col("in_stop")
+            & (pl.col("stop_run") == pl.col("stop_run").shift(1).over(by))
+            & (pl.col("step_kmh") < p["stop_speed_kmh"])
+        )
         .then(0.0)
         .otherwise(pl.col("step_km"))
         .alias("distance_km"),
@@ -261,7 +267,23 @@ def segment(gps: FrameLike, hubs: pl.DataFrame) -> Segmentation:
     left_hub = pl.col("at_hub") & ~pl.col("at_hub").shift(-1).over(by).fill_null(False)
     fixes = fixes.with_columns(
         left_hub.cast(pl.Int32).cum_sum().shift(1).over(by).fill_null(0).alias("leg_no")
+    )
+    # The steps of a leg: its own fixes' steps, the step into the arrival dwell, and the real
+    # (fast) steps the smoothing lag put inside a dwell: those in the first half of the dwell
+    # belong to the arriving leg, those in the second half to the departing one.
+    dwell_mid = (
+        pl.col("ts").min().over(by, "__run")
+        + (pl.col("ts").max().over(by, "__run") - pl.col("ts").min().over(by, "__run")) / 2
+    )
+    fixes = fixes.with_columns(
+        pl.when(pl.col("at_hub") & (pl.col("ts") > dwell_mid))
+        .then(pl.col("leg_no") + 1)
+        .otherwise(pl.col("leg_no"))
+        .alias("step_leg_no")
     ).drop("__moving", "__run")
+    step_km = fixes.group_by(by, pl.col("step_leg_no").alias("leg_no")).agg(
+        pl.col("distance_km").sum()
+    )
     moving_step = ~pl.col("in_stop") & ~pl.col("gap") & (pl.col("dt_s") > 0)
     legs = (
         fixes.filter(~pl.col("at_hub"))
@@ -269,12 +291,12 @@ def segment(gps: FrameLike, hubs: pl.DataFrame) -> Segmentation:
         .agg(
             pl.col("ts").min().alias("start_ts"),
             pl.col("ts").max().alias("end_ts"),
-            pl.col("distance_km").sum(),
             pl.col("speed_smooth_kmh").filter(moving_step).median().alias("speed_p50_kmh"),
             pl.col("speed_smooth_kmh").filter(moving_step).quantile(0.95).alias("speed_p95_kmh"),
             pl.col("stop_run").drop_nulls().n_unique().alias("stops_en_route"),
             pl.col("gap").sum().alias("gaps"),
         )
+        .join(step_km, on=[by, "leg_no"], how="left")
         .sort(by, "start_ts")
     )
     dwell = stops.filter(pl.col("hub_id").is_not_null()).select(

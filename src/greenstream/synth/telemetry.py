@@ -53,6 +53,8 @@ LANES: Final[tuple[tuple[str, str, tuple[str, ...], str], ...]] = (
     ("road", "CN-SHANGHAI", (), "CN-HANGZHOU"),
     ("road", "CN-GUANGZHOU", (), "CN-SHENZHEN"),
     ("road", "CN-ZHENGZHOU", (), "CN-WUHAN"),
+    # multi-drop: part of the load is delivered at the intermediate hub, the rest rides on
+    ("multi", "CN-SHANGHAI", ("CN-WUXI",), "CN-NANJING"),
     ("rail", "CN-SUZHOU", ("RT-CN-SHANGHAI-STATION", "RT-CN-ZHENGZHOU-PUTIANXI"), "CN-ZHENGZHOU"),
     ("rail", "CN-ZHENGZHOU", ("RT-CN-ZHENGZHOU-PUTIANXI", "RT-CN-SHANGHAI-STATION"), "CN-SHANGHAI"),
     ("sea", "CN-SHANGHAI", ("CNSHA", "CNYTN"), "CN-SHENZHEN"),
@@ -61,6 +63,7 @@ LANES: Final[tuple[tuple[str, str, tuple[str, ...], str], ...]] = (
     ("air", "CN-BEIJING", ("PEK", "CKG"), "CN-CHONGQING"),
 )
 MAIN_MODE: Final = {"rail": "rail", "sea": "sea", "air": "air"}
+Ride = tuple[list["_Run"], "_Hub", "_Hub"]  # runs of one vehicle between a load and an unload
 HUB_PREFIX: Final = "HUB-"
 
 
@@ -122,6 +125,7 @@ class _Run:
     dwell_before_s: float
     dwell_after_s: float
     load_kg: float
+    refuel: bool = True  # a fill-up after this run (else the next fill-up covers it too)
     arrive: datetime = START
     distance_km: float = 0.0
     fixes: pl.DataFrame = field(default_factory=pl.DataFrame)
@@ -345,34 +349,36 @@ def generate_telemetry(
     scans: list[dict[str, object]] = []
     n_truck = 0
 
-    def truck_run(a: _Hub, b: _Hub, depart: datetime, load_kg: float) -> _Run:
+    def truck_run(
+        a: _Hub, b: _Hub, depart: datetime, load_kg: float, via: tuple[_Hub, float] | None = None
+    ) -> list[_Run]:
+        """Loaded run(s) a -> b (through ``via`` with the load left after the drop there), then
+        the empty return to the truck's base: empty running, in the fleet's energy, on no waybill."""
         nonlocal n_truck
         n_truck += 1
-        run = _Run(
-            f"TRK-{n_truck:04d}",
-            "road",
-            a,
-            b,
-            depart,
-            rng.uniform(1800, 3600),
-            rng.uniform(1800, 3000),
-            load_kg,
-        )
-        _fly(run, rng)
-        # empty return to the truck's base: empty running, in the fleet's energy but on no waybill
-        back = _Run(
-            run.vehicle_id,
-            "road",
-            b,
-            a,
-            run.arrive + timedelta(seconds=run.dwell_after_s),
-            0.0,
-            rng.uniform(1800, 3600),
-            0.0,
-        )
+        vehicle = f"TRK-{n_truck:04d}"
+        stops = [(a, via[0], load_kg), (via[0], b, via[1])] if via else [(a, b, load_kg)]
+        loaded: list[_Run] = []
+        at = depart
+        for i, (x, y, kg) in enumerate(stops):
+            run = _Run(
+                vehicle,
+                "road",
+                x,
+                y,
+                at,
+                rng.uniform(1800, 3600) if i == 0 else 0.0,
+                rng.uniform(1800, 3000),
+                kg,
+                refuel=i == len(stops) - 1,
+            )
+            _fly(run, rng)
+            loaded.append(run)
+            at = run.arrive + timedelta(seconds=run.dwell_after_s)
+        back = _Run(vehicle, "road", b, a, at, 0.0, rng.uniform(1800, 3600), 0.0)
         _fly(back, rng)
-        runs.extend([run, back])
-        return run
+        runs.extend([*loaded, back])
+        return loaded
 
     def scan(
         waybill: str, ts: datetime, event: str, vehicle: str | None, hub: _Hub | None, mass: float
@@ -400,28 +406,38 @@ def generate_telemetry(
             ids = [f"WB-{lane_no:02d}{j + 1:02d}{k + 1:02d}" for k in range(n_wb)]
             containers.append((ids, masses))
         depart0 = START + timedelta(hours=2)
-        legs: list[list[tuple[_Run, _Hub, _Hub]]] = [[] for _ in containers]
+        # rides[j][w]: the rides of waybill w of container j
+        rides: list[list[list[Ride]]] = [[[] for _ in ids] for ids, _ in containers]
+
+        def all_ride(j: int, ride: Ride) -> None:
+            for w in range(len(rides[j])):
+                rides[j][w].append(ride)
+
         if kind == "road":
             for j, (_ids, masses) in enumerate(containers):
-                run = truck_run(
-                    origin,
-                    dest,
-                    depart0 + timedelta(minutes=float(rng.uniform(0, 240))),
-                    float(masses.sum()),
-                )
-                legs[j].append((run, origin, dest))
+                start = depart0 + timedelta(minutes=float(rng.uniform(0, 240)))
+                all_ride(j, (truck_run(origin, dest, start, float(masses.sum())), origin, dest))
+        elif kind == "multi":
+            via = hubs[terminals[0]]
+            for j, (_ids, masses) in enumerate(containers):
+                # the first half of the waybills (at least one) is delivered at the via hub
+                drop = max(1, len(masses) // 2)
+                rest = float(masses[drop:].sum())
+                start = depart0 + timedelta(minutes=float(rng.uniform(0, 240)))
+                loaded = truck_run(origin, dest, start, float(masses.sum()), (via, rest))
+                for w in range(len(masses)):
+                    if w < drop or rest == 0:
+                        rides[j][w].append(([loaded[0]], origin, via))
+                    else:
+                        rides[j][w].append((loaded, origin, dest))
         else:
             ta, tb = hubs[terminals[0]], hubs[terminals[1]]
             firsts = []
             for j, (_ids, masses) in enumerate(containers):
-                run = truck_run(
-                    origin,
-                    ta,
-                    depart0 + timedelta(minutes=float(rng.uniform(0, 180))),
-                    float(masses.sum()),
-                )
-                legs[j].append((run, origin, ta))
-                firsts.append(run)
+                start = depart0 + timedelta(minutes=float(rng.uniform(0, 180)))
+                first = truck_run(origin, ta, start, float(masses.sum()))
+                all_ride(j, (first, origin, ta))
+                firsts.append(first[-1])
             ready = max(r.arrive + timedelta(seconds=r.dwell_after_s) for r in firsts)
             total = float(sum(m.sum() for _, m in containers))
             main = _Run(
@@ -437,23 +453,23 @@ def generate_telemetry(
             _fly(main, rng)
             runs.append(main)
             for j in range(len(containers)):
-                legs[j].append((main, ta, tb))
+                all_ride(j, ([main], ta, tb))
             free = main.arrive + timedelta(seconds=main.dwell_after_s)
             for j, (_ids, masses) in enumerate(containers):
-                run = truck_run(
-                    tb,
-                    dest,
-                    free + timedelta(minutes=float(rng.uniform(10, 120))),
-                    float(masses.sum()),
-                )
-                legs[j].append((run, tb, dest))
+                start = free + timedelta(minutes=float(rng.uniform(10, 120)))
+                all_ride(j, (truck_run(tb, dest, start, float(masses.sum())), tb, dest))
         for j, (ids, masses) in enumerate(containers):
-            for wb, mass in zip(ids, masses.tolist(), strict=True):
+            for w, (wb, mass) in enumerate(zip(ids, masses.tolist(), strict=True)):
                 seq = 0
-                for k, (run, a, b) in enumerate(legs[j]):
-                    load_ts = run.depart - timedelta(seconds=min(900.0, run.dwell_before_s / 2))
-                    unload_ts = run.arrive + timedelta(seconds=min(900.0, run.dwell_after_s / 2))
-                    last = k == len(legs[j]) - 1
+                mine = rides[j][w]
+                for k, (ride_runs, a, b) in enumerate(mine):
+                    first_run, last_run = ride_runs[0], ride_runs[-1]
+                    load_ts = first_run.depart - timedelta(
+                        seconds=min(900.0, max(first_run.dwell_before_s, 600.0) / 2)
+                    )
+                    unload_ts = last_run.arrive + timedelta(
+                        seconds=min(900.0, last_run.dwell_after_s / 2)
+                    )
                     if k > 0:
                         seq += 1
                         chains.append(
@@ -466,29 +482,33 @@ def generate_telemetry(
                                 "vehicle_id": None,
                                 "mode": None,
                                 "distance_km": None,
-                                "start_ts": legs[j][k - 1][0].arrive,
-                                "end_ts": run.depart,
+                                "start_ts": mine[k - 1][0][-1].arrive,
+                                "end_ts": first_run.depart,
                                 "mass_kg": mass,
                             }
                         )
-                    seq += 1
-                    chains.append(
-                        {
-                            "waybill_id": wb,
-                            "seq": seq,
-                            "element": "leg",
-                            "hub_id": None,
-                            "hub_kind": None,
-                            "vehicle_id": run.vehicle_id,
-                            "mode": run.mode,
-                            "distance_km": run.distance_km,
-                            "start_ts": run.depart,
-                            "end_ts": run.arrive,
-                            "mass_kg": mass,
-                        }
+                    for run in ride_runs:
+                        seq += 1
+                        chains.append(
+                            {
+                                "waybill_id": wb,
+                                "seq": seq,
+                                "element": "leg",
+                                "hub_id": None,
+                                "hub_kind": None,
+                                "vehicle_id": run.vehicle_id,
+                                "mode": run.mode,
+                                "distance_km": run.distance_km,
+                                "start_ts": run.depart,
+                                "end_ts": run.arrive,
+                                "mass_kg": mass,
+                            }
+                        )
+                    last = k == len(mine) - 1
+                    scan(wb, load_ts, "load", first_run.vehicle_id, a, mass)
+                    scan(
+                        wb, unload_ts, "deliver" if last else "unload", last_run.vehicle_id, b, mass
                     )
-                    scan(wb, load_ts, "load", run.vehicle_id, a, mass)
-                    scan(wb, unload_ts, "deliver" if last else "unload", run.vehicle_id, b, mass)
 
     return _assemble(runs, chains, scans, hubs, rng, empty_l, full_l)
 
@@ -508,13 +528,17 @@ def _assemble(
     )
     gps = gps.sort("device_id", "ts")
     fuel, charge = [], []
+    pending: dict[str, float] = {}  # litres used since the truck's last fill-up
     for r in runs:
         at = r.arrive + timedelta(seconds=min(600.0, r.dwell_after_s / 3))
         if r.mode == "road":
             share = min(r.load_kg / p["truck_payload_kg"], 1.0)
-            litres = (
+            litres = pending.pop(r.vehicle_id, 0.0) + (
                 r.distance_km * (empty_l + (full_l - empty_l) * share) * rng.uniform(0.97, 1.03)
             )
+            if not r.refuel:
+                pending[r.vehicle_id] = litres
+                continue
             fuel.append(
                 {
                     "vehicle_id": r.vehicle_id,
