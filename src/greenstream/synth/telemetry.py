@@ -409,7 +409,7 @@ def generate_telemetry(
         # rides[j][w]: the rides of waybill w of container j
         rides: list[list[list[Ride]]] = [[[] for _ in ids] for ids, _ in containers]
 
-        def all_ride(j: int, ride: Ride) -> None:
+        def all_ride(j: int, ride: Ride, rides: list[list[list[Ride]]] = rides) -> None:
             for w in range(len(rides[j])):
                 rides[j][w].append(ride)
 
