@@ -251,7 +251,7 @@ def test_bad_scans_are_reported_by_row() -> None:
     assert found == {(1, "mass_kg"), (2, "mass_kg"), (3, "event"), (4, "event")}
 
 
-@pytest.mark.parametrize("fmt", ["ndjson", "parquet"])
+@pytest.mark.parametrize("fmt", ["ndjson", "parquet", "arrow"])
 def test_cli_trace_and_intensities(
     tmp_path: Path, synth: dict[str, pl.DataFrame], fmt: str
 ) -> None:
@@ -337,3 +337,30 @@ def test_multi_drop_ride_is_cut_per_trip_and_fill_up_split(
     assert first_fill["energy_amount"].to_list() == pytest.approx(
         (fill_ups["energy_amount"][0] * km / km.sum()).to_list()
     )
+
+
+def test_rides_without_track_are_reported_not_dropped(tmp_path: Path) -> None:
+    data = _tiny()
+    extra = pl.DataFrame(
+        {
+            "waybill_id": ["W3", "W3", "W4"],
+            "ts": [T0 + timedelta(minutes=5), T0 + timedelta(hours=3), T0 + timedelta(minutes=6)],
+            "event": ["load", "deliver", "load"],
+            "vehicle_id": ["NO-GPS", "NO-GPS", "V1"],
+            "hub_id": [None, None, None],
+            "mass_kg": [500.0, 500.0, 700.0],
+        },
+        schema_overrides={"ts": TS, "hub_id": pl.String},
+    )
+    data["scan"] = pl.concat([data["scan"], extra])
+    p = process(data)
+    reasons = dict(zip(p.chains.unmatched["waybill_id"], p.chains.unmatched["reason"], strict=True))
+    assert set(reasons) == {"W3", "W4"}
+    assert "no GPS track" in reasons["W3"] and "not followed" in reasons["W4"]
+    write_telemetry({k: v for k, v in data.items()}, tmp_path, file_format="arrow")
+    runner = CliRunner()
+    res = runner.invoke(app, ["trace", "W3", "--telemetry", str(tmp_path)])
+    assert res.exit_code == 2 and "no GPS track of the vehicle" in res.output
+    res = runner.invoke(app, ["trace", "W1", "--telemetry", str(tmp_path), "--format", "csv"])
+    assert res.exit_code == 0, res.output
+    assert res.stdout.splitlines()[0].startswith("seq,element,mode,vehicle_id")

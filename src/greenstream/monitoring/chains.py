@@ -48,12 +48,14 @@ SCAN_MATCH_S: Final = 1800.0  # a scan up to 30 min outside a dwell still belong
 class Chains:
     """Kernel inputs (``legs``, ``trips``) plus ``elements``: one row per chain element with the
     telemetry context (vehicle, hubs, times) keyed by ``tce_id``; ``scans``: scans with the
-    resolved hub."""
+    resolved hub; ``unmatched``: what could not become a chain element (``waybill_id, ts,
+    vehicle_id, reason``), so that no gap in a chain passes silently."""
 
     legs: pl.DataFrame
     trips: pl.DataFrame
     elements: pl.DataFrame
     scans: pl.DataFrame
+    unmatched: pl.DataFrame
 
 
 def trip_energy(
@@ -260,29 +262,34 @@ def build_chains(
         c: pl.col(c).shift(-1).over("waybill_id")
         for c in ("event", "vehicle_id", "ts", "hub_id", "hub_from_gps")
     }
-    rides = (
-        resolved.with_columns(
-            nxt["event"].alias("__next_event"),
-            nxt["vehicle_id"].alias("__next_vehicle"),
-            nxt["ts"].alias("unload_ts"),
-            nxt["hub_id"].alias("to_hub"),
-            nxt["hub_from_gps"].alias("to_hub_gps"),
-        )
-        .filter(
-            (pl.col("event") == "load")
-            & pl.col("__next_event").is_in(["unload", "deliver"])
-            & (pl.col("__next_vehicle") == pl.col("vehicle_id"))
-        )
-        .select(
-            "waybill_id",
-            "vehicle_id",
-            "mass_kg",
-            pl.col("ts").alias("load_ts"),
-            "unload_ts",
-            pl.col("hub_id").alias("from_hub"),
-            "to_hub",
-            "to_hub_gps",
-        )
+    paired = resolved.with_columns(
+        nxt["event"].alias("__next_event"),
+        nxt["vehicle_id"].alias("__next_vehicle"),
+        nxt["ts"].alias("unload_ts"),
+        nxt["hub_id"].alias("to_hub"),
+        nxt["hub_from_gps"].alias("to_hub_gps"),
+    )
+    is_ride = (
+        pl.col("__next_event").is_in(["unload", "deliver"])
+        & (pl.col("__next_vehicle") == pl.col("vehicle_id"))
+    ).fill_null(False)
+    unpaired = paired.filter((pl.col("event") == "load") & ~is_ride).select(
+        "waybill_id",
+        "ts",
+        "vehicle_id",
+        pl.lit("load scan not followed by an unload or deliver scan from the same vehicle").alias(
+            "reason"
+        ),
+    )
+    rides = paired.filter((pl.col("event") == "load") & is_ride).select(
+        "waybill_id",
+        "vehicle_id",
+        "mass_kg",
+        pl.col("ts").alias("load_ts"),
+        "unload_ts",
+        pl.col("hub_id").alias("from_hub"),
+        "to_hub",
+        "to_hub_gps",
     )
     trips = seg.legs.select(
         pl.col("device_id").alias("vehicle_id"),
@@ -337,6 +344,15 @@ def build_chains(
         pl.col("trip_start").alias("start_ts"),
         pl.col("trip_end").alias("end_ts"),
     )
+    untracked = rides.join(
+        pieces.select("waybill_id", "load_ts").unique(), on=["waybill_id", "load_ts"], how="anti"
+    ).select(
+        "waybill_id",
+        pl.col("load_ts").alias("ts"),
+        "vehicle_id",
+        pl.lit("no GPS track of the vehicle between the load and the unload scan").alias("reason"),
+    )
+    unmatched = pl.concat([unpaired, untracked]).sort("waybill_id", "ts")
     energy = trip_energy(fuel, charge, seg.legs)
     metered = energy.get_column("trip_id").drop_nulls().unique()
     transport = pieces.select(
@@ -406,7 +422,9 @@ def build_chains(
     kernel_trips = energy.filter(pl.col("trip_id").is_in(used.implode())).select(
         "trip_id", "energy_carrier", "energy_amount", "energy_unit", "grid_region"
     )
-    return Chains(legs=legs, trips=kernel_trips, elements=elements, scans=resolved)
+    return Chains(
+        legs=legs, trips=kernel_trips, elements=elements, scans=resolved, unmatched=unmatched
+    )
 
 
 def transfers_found(elements: pl.DataFrame, truth_chains: FrameLike) -> dict[str, float]:

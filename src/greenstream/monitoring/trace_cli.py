@@ -20,7 +20,15 @@ from typing import Annotated, Any
 import polars as pl
 import typer
 
-from greenstream.clikit import TableFormat, handle_errors, new_progress, out, print_rows, stage
+from greenstream.clikit import (
+    TableFormat,
+    err,
+    handle_errors,
+    new_progress,
+    out,
+    print_rows,
+    stage,
+)
 from greenstream.errors import InputErrors
 
 TelemetryOpt = Annotated[
@@ -155,6 +163,22 @@ def register(app: typer.Typer) -> None:
                     processed = process(data, registry=reg)
                 with stage(prog, "computing footprints"):
                     result = footprints(processed, registry=reg)
+            gaps = processed.chains.unmatched.filter(pl.col("waybill_id") == waybill)
+            if gaps.height:
+                from greenstream.errors import InputError
+
+                raise InputErrors(
+                    [
+                        InputError(
+                            str(telemetry),
+                            None,
+                            "scan",
+                            f"waybill '{waybill}', vehicle '{g['vehicle_id']}' at "
+                            f"{g['ts'].isoformat()}: {g['reason']}; its chain would be incomplete",
+                        )
+                        for g in gaps.iter_rows(named=True)
+                    ]
+                )
             rows = trace_rows(processed, result, waybill)
             if not rows:
                 raise InputErrors.single(
@@ -320,6 +344,13 @@ def register(app: typer.Typer) -> None:
                 }
                 for r in hoc_frame.iter_rows(named=True)
             ]
+            if p.chains.unmatched.height:
+                err.print(
+                    f"note: {p.chains.unmatched.height} ride(s) could not be placed on a vehicle "
+                    "track (their tonne-km are missing from the TOC denominators); "
+                    "greenstream trace names the waybills concerned",
+                    highlight=False,
+                )
             print_rows(
                 rows,
                 fmt,
