@@ -19,7 +19,12 @@ from greenstream.cli import app
 from greenstream.geo import great_circle_distance_km_scalar
 from greenstream.monitoring.chains import build_chains, transfers_found
 from greenstream.monitoring.intensities import hoc_intensities, site_grid_kwh, toc_intensities
-from greenstream.monitoring.modes import classify_naive, mode_distance_accuracy, segment_and_detect
+from greenstream.monitoring.modes import (
+    classify_naive,
+    mode_distance_accuracy,
+    mode_transfers_found,
+    segment_and_detect,
+)
 from greenstream.monitoring.segmentation import known_hubs
 from greenstream.monitoring.telemetry_dir import footprints, process
 from greenstream.synth.telemetry import generate_telemetry, write_telemetry
@@ -88,6 +93,9 @@ def test_modes_match_ground_truth_and_beat_naive(synth: dict[str, pl.DataFrame],
     assert naive["accuracy"] < acc["accuracy"]
     t = transfers_found(processed.chains.elements, synth["truth_chains"])
     assert t["transfers"] > 0 and t["share"] == 1.0
+    # container trackers change mode on their own track: every change found within one stop
+    d = mode_transfers_found(processed.segmentation.legs, synth["truth_segments"])
+    assert d["transfers"] >= 24 and d["share"] == 1.0
 
 
 def _tiny() -> dict[str, pl.DataFrame]:

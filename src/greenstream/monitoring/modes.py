@@ -133,3 +133,40 @@ def mode_distance_accuracy(
         "distance_km": total,
         "correct_km": correct,
     }
+
+
+def mode_transfers_found(legs: pl.DataFrame, truth_segments: FrameLike) -> dict[str, float]:
+    """Mode changes of devices that ride several vehicles (container trackers) found within
+    one stop.
+
+    A true transfer is a pair of consecutive ground-truth runs of a device with different modes
+    (at the hub between them). It is found when the device's detected legs have a mode change
+    from the same mode to the same mode at a dwell at that hub, at most one leg away from the
+    true position. Returns ``found``, ``transfers`` and ``share``.
+    """
+
+    def changes(frame: pl.DataFrame, hub: str) -> pl.DataFrame:
+        return (
+            frame.sort("device_id", "start_ts")
+            .with_columns(
+                pl.int_range(pl.len()).over("device_id").alias("__i"),
+                pl.col("mode").shift(-1).over("device_id").alias("__next"),
+            )
+            .filter(pl.col("__next").is_not_null() & (pl.col("mode") != pl.col("__next")))
+            .select("device_id", "__i", pl.col(hub).alias("__hub"), "mode", "__next")
+        )
+
+    truth = changes(truth_segments.lazy().collect(), "to_hub")
+    detected = changes(legs, "to_hub")
+    matched = (
+        truth.join(detected, on=["device_id", "__hub", "mode", "__next"], how="inner")
+        .filter((pl.col("__i") - pl.col("__i_right")).abs() <= 1)
+        .select("device_id", "__i")
+        .unique()
+    )
+    n = truth.height
+    return {
+        "found": float(matched.height),
+        "transfers": float(n),
+        "share": matched.height / n if n else 1.0,
+    }

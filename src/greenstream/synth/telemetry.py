@@ -347,6 +347,7 @@ def generate_telemetry(
     runs: list[_Run] = []
     chains: list[dict[str, object]] = []
     scans: list[dict[str, object]] = []
+    trackers: list[tuple[pl.DataFrame, list[dict[str, object]]]] = []
     n_truck = 0
 
     def truck_run(
@@ -464,12 +465,7 @@ def generate_telemetry(
                 mine = rides[j][w]
                 for k, (ride_runs, a, b) in enumerate(mine):
                     first_run, last_run = ride_runs[0], ride_runs[-1]
-                    load_ts = first_run.depart - timedelta(
-                        seconds=min(900.0, max(first_run.dwell_before_s, 600.0) / 2)
-                    )
-                    unload_ts = last_run.arrive + timedelta(
-                        seconds=min(900.0, last_run.dwell_after_s / 2)
-                    )
+                    load_ts, unload_ts = _ride_window(mine[k])
                     if k > 0:
                         seq += 1
                         chains.append(
@@ -510,7 +506,76 @@ def generate_telemetry(
                         wb, unload_ts, "deliver" if last else "unload", last_run.vehicle_id, b, mass
                     )
 
-    return _assemble(runs, chains, scans, hubs, rng, empty_l, full_l)
+        for j in range(len(containers)):
+            # the container's tracker rides with its farthest-going waybill
+            trackers.append(_tracker(f"CTR-{lane_no:02d}{j + 1:02d}", rides[j][-1], rng))
+
+    return _assemble(runs, chains, scans, hubs, rng, empty_l, full_l, trackers)
+
+
+def _ride_window(ride: Ride) -> tuple[datetime, datetime]:
+    """Load and unload scan times of a ride (inside the dwell before and after it)."""
+    first_run, last_run = ride[0][0], ride[0][-1]
+    load_ts = first_run.depart - timedelta(
+        seconds=min(900.0, max(first_run.dwell_before_s, 600.0) / 2)
+    )
+    unload_ts = last_run.arrive + timedelta(seconds=min(900.0, last_run.dwell_after_s / 2))
+    return load_ts, unload_ts
+
+
+def _tracker(
+    device_id: str, rides: list[Ride], rng: np.random.Generator
+) -> tuple[pl.DataFrame, list[dict[str, object]]]:
+    """Fixes of a container tracker and its ground truth (one row per vehicle run it rode).
+
+    The tracker reports the carrying vehicle's position with its own GPS noise every other fix
+    (no speed sensor) and, between two rides, the hub where the container waits every 60 s.
+    """
+    sigma_km = mode_physics()["gps_sigma_m"] / 1000.0
+    parts, truth = [], []
+    windows = [_ride_window(r) for r in rides]
+    for k, ((ride_runs, _a, b), (load_ts, unload_ts)) in enumerate(
+        zip(rides, windows, strict=True)
+    ):
+        for run in ride_runs:
+            on = run.fixes.filter((pl.col("ts") >= load_ts) & (pl.col("ts") <= unload_ts))
+            parts.append(on.gather_every(2).select("ts", "lat", "lon"))
+            truth.append(
+                {
+                    "device_id": device_id,
+                    "start_ts": run.depart,
+                    "end_ts": run.arrive,
+                    "mode": run.mode,
+                    "distance_km": run.distance_km,
+                    "from_hub": run.origin.hub_id,
+                    "to_hub": run.destination.hub_id,
+                    "loaded": True,
+                }
+            )
+        if k + 1 < len(rides):
+            wait = np.arange(0.0, (windows[k + 1][0] - unload_ts).total_seconds(), 60.0)[1:]
+            parts.append(
+                pl.DataFrame(
+                    {
+                        "ts": [unload_ts + timedelta(seconds=float(x)) for x in wait],
+                        "lat": np.full(wait.size, b.lat),
+                        "lon": np.full(wait.size, b.lon),
+                    },
+                    schema={"ts": TS, "lat": pl.Float64, "lon": pl.Float64},
+                )
+            )
+    fixes = pl.concat(parts).sort("ts")
+    n = fixes.height
+    lat = fixes["lat"].to_numpy() + rng.normal(0, sigma_km, n) / 110.574
+    lon = fixes["lon"].to_numpy() + rng.normal(0, sigma_km, n) / (111.32 * np.cos(np.radians(lat)))
+    frame = fixes.select(
+        pl.lit(device_id).alias("device_id"),
+        "ts",
+        pl.Series("lat", np.round(lat, 6)),
+        pl.Series("lon", np.round(lon, 6)),
+        pl.lit(None, pl.Float64).alias("speed_kmh"),
+    )
+    return frame, truth
 
 
 def _assemble(
@@ -521,9 +586,10 @@ def _assemble(
     rng: np.random.Generator,
     empty_l: float,
     full_l: float,
+    trackers: list[tuple[pl.DataFrame, list[dict[str, object]]]],
 ) -> dict[str, pl.DataFrame]:
     p = telemetry_parameters()
-    gps = pl.concat([r.fixes for r in runs]).unique(
+    gps = pl.concat([r.fixes for r in runs] + [t[0] for t in trackers]).unique(
         ["device_id", "ts"], keep="first", maintain_order=True
     )
     gps = gps.sort("device_id", "ts")
@@ -626,7 +692,8 @@ def _assemble(
                 "loaded": r.load_kg > 0,
             }
             for r in runs
-        ],
+        ]
+        + [row for t in trackers for row in t[1]],
         schema_overrides={"start_ts": TS, "end_ts": TS},
     ).sort("device_id", "start_ts")
     hub_table = pl.DataFrame(
