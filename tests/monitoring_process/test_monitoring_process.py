@@ -53,11 +53,15 @@ def test_synth_is_deterministic_and_multimodal(synth: dict[str, pl.DataFrame]) -
     assert not generate_telemetry(seed=6)["gps"].equals(synth["gps"])
     assert set(synth["truth_segments"]["mode"].unique()) == {"road", "rail", "sea", "air"}
     assert synth["gps"]["ts"].dtype == TS
-    # every waybill ends with a delivery and its chain alternates leg / hub
+    # every waybill starts at the hub it leaves and ends with a delivery
     chains = synth["truth_chains"]
-    assert chains.group_by("waybill_id").agg(pl.col("element").first())[
-        "element"
-    ].unique().to_list() == ["leg"]
+    ends = (
+        chains.sort("seq")
+        .group_by("waybill_id")
+        .agg(pl.col("element").first().alias("first"), pl.col("element").last().alias("last"))
+    )
+    assert ends["first"].unique().to_list() == ["hub"]
+    assert ends["last"].unique().to_list() == ["leg"]
     assert (
         synth["scan"].filter(pl.col("event") == "deliver")["waybill_id"].n_unique()
         == chains["waybill_id"].n_unique()
@@ -195,15 +199,23 @@ def test_trace_hand_calculation() -> None:
     step = great_circle_distance_km_scalar(31.0, 121.0, 31.0, 121.005)
     assert legs["distance_km"][0] == pytest.approx(40 * step, rel=1e-6)
     result = footprints(p).legs.sort("tce_id")
+    road = result.filter(pl.col("mode") == "road")
     # the loaded trip's 10 l diesel x 3.18183 = 31.8183 kg WTW, allocated by tkm: both waybills ride
     # the same distance, so W1 gets 1000 / 4000 = 25 % -> 7.954575 kg, W2 75 % -> 23.863725 kg;
     # the empty return's 5 l is on no waybill (it goes into the TOC)
-    assert result["shipment_id"].to_list() == ["W1", "W2"]
-    assert result["method"].cast(pl.String).to_list() == ["primary", "primary"]
-    assert result["co2e_wtw_kg"].to_list() == pytest.approx([7.954575, 23.863725])
-    assert result["co2e_ttw_kg"].to_list() == pytest.approx(
+    assert road["shipment_id"].to_list() == ["W1", "W2"]
+    assert road["method"].cast(pl.String).to_list() == ["primary", "primary"]
+    assert road["co2e_wtw_kg"].to_list() == pytest.approx([7.954575, 23.863725])
+    assert road["co2e_ttw_kg"].to_list() == pytest.approx(
         [10 * DIESEL_TTW * 0.25, 10 * DIESEL_TTW * 0.75]
     )
+    # both leave hub A, whose measured HOC is 100 kWh x 0.5849 / 4 t = 14.6225 kg CO2e/t:
+    # W1 1 t -> 14.6225 kg, W2 3 t -> 43.8675 kg; together the site's 58.49 kg
+    hub = result.filter(pl.col("mode").is_null())
+    assert hub["hoc_id"].to_list() == ["HOC-A", "HOC-A"]
+    assert hub["method"].cast(pl.String).to_list() == ["hoc", "hoc"]
+    assert hub["co2e_wtw_kg"].to_list() == pytest.approx([14.6225, 43.8675])
+    assert hub["co2e_wtw_kg"].sum() == pytest.approx(100 * GRID_SH)
 
 
 def test_toc_and_hoc_hand_calculation() -> None:
@@ -316,16 +328,18 @@ def test_multi_drop_ride_is_cut_per_trip_and_fill_up_split(
 ) -> None:
     truth = synth["truth_chains"]
     elements = processed.chains.elements
-    # a waybill that stays on the truck through the intermediate drop: two legs, no hub stop
+    # a waybill that stays on the truck through the intermediate drop: its origin hub, then two
+    # legs on the same truck with no hub stop between them
     through = (
         truth.group_by("waybill_id")
         .agg(pl.col("vehicle_id").drop_nulls().n_unique().alias("v"), pl.len().alias("n"))
-        .filter((pl.col("v") == 1) & (pl.col("n") == 2))["waybill_id"]
+        .filter((pl.col("v") == 1) & (pl.col("n") == 3))["waybill_id"]
     )
     assert through.len() > 0
     mine = elements.filter(pl.col("waybill_id").is_in(through.implode())).sort("waybill_id", "seq")
-    assert mine["element"].unique().to_list() == ["leg"]
-    assert mine.group_by("waybill_id").len()["len"].unique().to_list() == [2]
+    shapes = mine.group_by("waybill_id").agg(pl.col("element").str.join(","))["element"]
+    assert shapes.unique().to_list() == ["hub,leg,leg"]
+    mine = mine.filter(pl.col("element") == "leg").with_columns(pl.col("seq") - 1)
     first = mine.filter(pl.col("seq") == 1).row(0, named=True)
     second = mine.filter((pl.col("waybill_id") == first["waybill_id"]) & (pl.col("seq") == 2))
     assert second["from_hub"][0] != first["from_hub"]  # each piece has its trip's hubs

@@ -8,8 +8,10 @@ and the hubs it passed:
   transport chain element (TCE) per vehicle trip, with the trip's detected ``mode`` and its
   *actual* distance along the track (the trip's distance when the waybill rode all of it, else
   the track distance between the scans);
-- a *hub stop* sits between two vehicle legs, at the hub of the unload scan; a scan without
-  ``hub_id`` takes the hub of the vehicle's GPS dwell at the scan time (``hub_from_gps``);
+- a *hub stop* is where the waybill left a hub: the hub of its first load, and between two
+  vehicle legs the hub of the unload scan (the kernel's HOC activity is the tonnes leaving a
+  hub); a scan without ``hub_id`` takes the hub of the vehicle's GPS dwell at the scan time
+  (``hub_from_gps``);
 - a vehicle trip's *measured energy* comes from the vehicle's fuel and charge records by the
   full-to-full rule: a record refills what the vehicle used since its previous record of the same
   energy carrier, so it is split over the trips that ended in that interval, by distance (a
@@ -288,6 +290,7 @@ def build_chains(
         pl.col("ts").alias("load_ts"),
         "unload_ts",
         pl.col("hub_id").alias("from_hub"),
+        pl.col("hub_from_gps").alias("from_hub_gps"),
         "to_hub",
         "to_hub_gps",
     )
@@ -379,7 +382,24 @@ def build_chains(
         .then(pl.col("trip_ref"))
         .alias("trip_id"),
     )
-    # hub stops: between two consecutive rides of a waybill, at the hub it was unloaded at
+    # hub stops: where the waybill left a hub: the hub of its first load (origin) and, between
+    # two consecutive rides, the hub it was unloaded at (the kernel's HOC activity is the
+    # tonnes leaving a hub)
+    origin_stops = (
+        rides.sort("waybill_id", "load_ts")
+        .group_by("waybill_id", maintain_order=True)
+        .first()
+        .filter(pl.col("from_hub").is_not_null())
+        .select(
+            "waybill_id",
+            "mass_kg",
+            pl.col("from_hub").alias("hub_id"),
+            pl.col("from_hub_gps").alias("hub_from_gps"),
+            pl.col("load_ts").alias("start_ts"),
+            pl.col("load_ts").alias("end_ts"),
+            pl.lit("hub").alias("element"),
+        )
+    )
     hub_stops = (
         rides.sort("waybill_id", "load_ts")
         .with_columns(pl.col("load_ts").shift(-1).over("waybill_id").alias("__next_load"))
@@ -393,7 +413,9 @@ def build_chains(
             pl.col("__next_load").alias("end_ts"),
             pl.lit("hub").alias("element"),
         )
-        .join(hubs.select("hub_id", pl.col("kind").alias("hub_kind")), on="hub_id", how="left")
+    )
+    hub_stops = pl.concat([origin_stops, hub_stops]).join(
+        hubs.select("hub_id", pl.col("kind").alias("hub_kind")), on="hub_id", how="left"
     )
     elements = (
         pl.concat([transport, hub_stops], how="diagonal_relaxed")

@@ -466,7 +466,24 @@ def generate_telemetry(
                 for k, (ride_runs, a, b) in enumerate(mine):
                     first_run, last_run = ride_runs[0], ride_runs[-1]
                     load_ts, unload_ts = _ride_window(mine[k])
-                    if k > 0:
+                    if k == 0:  # the origin hub the waybill leaves
+                        seq += 1
+                        chains.append(
+                            {
+                                "waybill_id": wb,
+                                "seq": seq,
+                                "element": "hub",
+                                "hub_id": a.hub_id,
+                                "hub_kind": a.kind,
+                                "vehicle_id": None,
+                                "mode": None,
+                                "distance_km": None,
+                                "start_ts": load_ts,
+                                "end_ts": load_ts,
+                                "mass_kg": mass,
+                            }
+                        )
+                    else:
                         seq += 1
                         chains.append(
                             {
