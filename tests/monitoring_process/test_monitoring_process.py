@@ -386,3 +386,32 @@ def test_rides_without_track_are_reported_not_dropped(tmp_path: Path) -> None:
     res = runner.invoke(app, ["trace", "W1", "--telemetry", str(tmp_path), "--format", "csv"])
     assert res.exit_code == 0, res.output
     assert res.stdout.splitlines()[0].startswith("seq,element,mode,vehicle_id")
+
+
+def test_bad_telemetry_files_report_every_row(tmp_path: Path) -> None:
+    (tmp_path / "gps.csv").write_text(
+        "device_id,ts,lat,lon\n"
+        "V1,2026-11-11T00:00:00Z,31.0,121.0\n"
+        "V1,yesterday,31.0,121.0\n"
+        "V1,2026-11-11T00:01:00Z,95.0,121.0\n"
+    )
+    (tmp_path / "scan.csv").write_text(
+        "waybill_id,ts,event,vehicle_id,hub_id,mass_kg\n"
+        "W1,2026-11-11T00:00:00Z,load,V1,,10\n"
+        "W1,2026-11-11T01:00:00Z,drop,V1,,10\n"
+        "W2,2026-11-11T01:00:00Z,load,,,0\n"
+    )
+    (tmp_path / "meter.csv").write_text("site_id,ts,kind,energy_kwh\nA,2026-11-11T01:00:00Z,pv,1\n")
+    res = CliRunner().invoke(app, ["trace", "W1", "--telemetry", str(tmp_path)])
+    assert res.exit_code == 2
+    text = res.output
+    for expected in (
+        "gps.csv, row 2, field 'ts': missing or not a timestamp ('yesterday')",
+        "gps.csv, row 3, field 'lat': not in -90..90",
+        "scan.csv, row 2, field 'event': must be one of load, unload, deliver",
+        "scan.csv, row 3, field 'mass_kg': must be > 0",
+        "scan.csv, row 3, field 'vehicle_id': a scan needs a vehicle_id or a hub_id",
+        "meter.csv, field 'meter_id': missing column",
+    ):
+        assert expected in text, (expected, text)
+    assert "6 input errors" in text
