@@ -324,9 +324,7 @@ def synth(
     fmt: Annotated[TableFormat, typer.Option("--format")] = TableFormat.table,
     telemetry: Annotated[
         bool,
-        typer.Option(
-            "--telemetry", help="telemetry records + ground truth instead (ndjson default)"
-        ),
+        typer.Option("--telemetry", help="telemetry records + ground truth instead (also arrow)"),
     ] = False,
 ) -> None:
     """Deterministic synthetic Double-11 day of a Chinese e-commerce network."""
