@@ -110,24 +110,31 @@ def trip_energy(
                 "ts": TS,
             }
         )
-    records = (
-        pl.concat(parts)
-        .sort("vehicle_id", "energy_carrier", "ts")
-        .with_row_index("__rec")
-        .with_columns(pl.col("ts").shift(1).over("vehicle_id", "energy_carrier").alias("__prev"))
-    )
+    records = pl.concat(parts).sort("vehicle_id", "energy_carrier", "ts").with_row_index("__rec")
+    # every trip of a vehicle, once per energy carrier the vehicle records, gets the first record
+    # of that carrier at or after the trip's end: the fill-up that replaced its energy. An as-of
+    # join, so the cost grows with records + trips, not their product.
     ends = trips.select(
         pl.col("device_id").alias("vehicle_id"),
         pl.col("leg_id").alias("trip_id"),
         "end_ts",
         pl.col("distance_km").alias("__km"),
+    ).join(records.select("vehicle_id", "energy_carrier").unique(), on="vehicle_id", how="inner")
+    covering = (
+        ends.sort("end_ts")
+        .join_asof(
+            records.select("vehicle_id", "energy_carrier", "ts", "__rec").sort("ts"),
+            left_on="end_ts",
+            right_on="ts",
+            by=["vehicle_id", "energy_carrier"],
+            strategy="forward",
+            check_sortedness=False,
+        )
+        .filter(pl.col("__rec").is_not_null())
+        .select("__rec", "trip_id", "end_ts", "__km")
     )
     covered = (
-        records.join(ends, on="vehicle_id", how="inner")
-        .filter(
-            (pl.col("end_ts") <= pl.col("ts"))
-            & (pl.col("__prev").is_null() | (pl.col("end_ts") > pl.col("__prev")))
-        )
+        records.join(covering, on="__rec", how="inner")
         .with_columns(
             pl.col("__km").sum().over("__rec").alias("__sum"),
             pl.len().over("__rec").alias("__n"),
@@ -294,8 +301,9 @@ def build_chains(
         "to_hub",
         "to_hub_gps",
     )
-    trips = seg.legs.select(
+    trips = seg.legs.sort("device_id", "start_ts").select(
         pl.col("device_id").alias("vehicle_id"),
+        pl.int_range(pl.len()).over("device_id").alias("__k"),
         pl.col("leg_id").alias("trip_ref"),
         pl.col("start_ts").alias("trip_start"),
         pl.col("end_ts").alias("trip_end"),
@@ -325,8 +333,38 @@ def build_chains(
             .drop("__t")
         )
 
+    # the vehicle trips a ride overlaps: from the first trip ending after the load to the last
+    # one starting before the unload (as-of joins, then the small range of trips in between)
+    spans = (
+        rides.sort("load_ts")
+        .join_asof(
+            trips.select("vehicle_id", "trip_end", pl.col("__k").alias("__k0")).sort("trip_end"),
+            left_on="load_ts",
+            right_on="trip_end",
+            by="vehicle_id",
+            strategy="forward",
+            check_sortedness=False,
+        )
+        .sort("unload_ts")
+        .join_asof(
+            trips.select("vehicle_id", "trip_start", pl.col("__k").alias("__k1")).sort(
+                "trip_start"
+            ),
+            left_on="unload_ts",
+            right_on="trip_start",
+            by="vehicle_id",
+            strategy="backward",
+            check_sortedness=False,
+        )
+        .drop("trip_end", "trip_start")
+        .filter(pl.col("__k0").is_not_null() & pl.col("__k1").is_not_null())
+        .filter(pl.col("__k1") >= pl.col("__k0"))
+        .with_columns(pl.int_ranges("__k0", pl.col("__k1") + 1).alias("__k"))
+        .explode("__k")
+        .drop("__k0", "__k1")
+    )
     pieces = (
-        rides.join(trips, on="vehicle_id", how="inner")
+        spans.join(trips, on=["vehicle_id", "__k"], how="inner")
         .filter(
             (pl.col("trip_start") < pl.col("unload_ts")) & (pl.col("trip_end") > pl.col("load_ts"))
         )
