@@ -457,3 +457,25 @@ def test_cli_synth_telemetry(tmp_path: Path) -> None:
         app, ["synth", "--telemetry", "--out", str(tmp_path), "--file-format", "xls"]
     )
     assert res.exit_code == 2 and "xls" in res.output
+
+
+@pytest.mark.parametrize(
+    ("package", "name"),
+    [
+        ("greenstream.monitoring", "mode_physics.csv"),
+        ("greenstream.monitoring", "terminals.csv"),
+        ("greenstream.synth", "telemetry_parameters.csv"),
+    ],
+)
+def test_every_parameter_is_sourced_or_a_labelled_assumption(package: str, name: str) -> None:
+    from importlib.resources import files
+    from io import BytesIO
+
+    table = pl.read_csv(BytesIO(files(package).joinpath("data").joinpath(name).read_bytes()))
+    sourced = table["source"].fill_null("").str.strip_chars() != ""
+    explained = table["note"].fill_null("").str.strip_chars() != ""
+    assumption = table["assumption"]
+    assert (sourced | (assumption & explained)).all(), table.filter(~(sourced | assumption))
+    if name == "terminals.csv":
+        assert table["hub_id"].is_unique().all()
+        assert table["lat"].is_between(18, 54).all() and table["lon"].is_between(73, 135).all()

@@ -33,7 +33,7 @@ from typing import Final
 import polars as pl
 
 from greenstream.errors import InputError, InputErrors
-from greenstream.monitoring.segmentation import TS, FrameLike, Segmentation
+from greenstream.monitoring.segmentation import TS, FrameLike, Segmentation, physics
 
 # hub kind -> iLEAP hub type of the kernel (a rail terminal and an airport are transshipment
 # points for the cargo; a port is a maritime container terminal)
@@ -43,7 +43,6 @@ HUB_TYPE_BY_KIND: Final = {
     "airport": "Transshipment",
     "port": "MaritimeContainerTerminal",
 }
-SCAN_MATCH_S: Final = 1800.0  # a scan up to 30 min outside a dwell still belongs to it (assumption)
 
 
 @dataclass(frozen=True)
@@ -180,7 +179,7 @@ def _resolve_scan_hubs(scans: pl.DataFrame, seg: Segmentation) -> pl.DataFrame:
         )
         .sort("start_ts")
     )
-    tol = pl.duration(seconds=SCAN_MATCH_S)
+    tol = pl.duration(seconds=physics()["scan_match_s"])
     with_stop = (
         scans.with_row_index("__scan")
         .sort("ts")
