@@ -68,6 +68,17 @@ def test_synth_is_deterministic_and_multimodal(synth: dict[str, pl.DataFrame]) -
     )
 
 
+def test_journeys_run_between_the_synthetic_networks_hubs(synth: dict[str, pl.DataFrame]) -> None:
+    from greenstream.geo import Gazetteer
+    from greenstream.synth.network import build_network
+
+    network_hubs = set(build_network(Gazetteer.builtin()).hubs["place_id"].to_list())
+    sorting = set(synth["hubs"].filter(pl.col("kind") == "sorting_hub")["hub_id"].to_list())
+    assert sorting and sorting <= network_hubs
+    kinds = set(synth["hubs"]["kind"].to_list())
+    assert kinds == {"sorting_hub", "rail_terminal", "port", "airport"}
+
+
 def test_segmentation_recovers_true_runs(synth: dict[str, pl.DataFrame], processed) -> None:  # type: ignore[no-untyped-def]
     legs = processed.segmentation.legs
     truth = synth["truth_segments"]

@@ -64,7 +64,6 @@ LANES: Final[tuple[tuple[str, str, tuple[str, ...], str], ...]] = (
 )
 MAIN_MODE: Final = {"rail": "rail", "sea": "sea", "air": "air"}
 Ride = tuple[list["_Run"], "_Hub", "_Hub"]  # runs of one vehicle between a load and an unload
-HUB_PREFIX: Final = "HUB-"
 
 
 def _csv(package: str, name: str, schema: dict[str, type[pl.DataType]]) -> pl.DataFrame:
@@ -144,7 +143,9 @@ def _hubs(gazetteer: Gazetteer) -> dict[str, _Hub]:
                 row["place_id"], "airport", row["lat"], row["lon"], row["region"]
             )
         else:
-            hub_id = HUB_PREFIX + row["place_id"]
+            # keyed like the network day's sorting hubs, so a measured HOC here (HOC-<place_id>)
+            # is the one the network day's legs name
+            hub_id = row["place_id"]
             hubs[row["place_id"]] = _Hub(
                 hub_id, "sorting_hub", row["lat"], row["lon"], row["region"]
             )
