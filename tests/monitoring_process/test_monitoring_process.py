@@ -289,13 +289,19 @@ def test_cli_trace_and_intensities(
     write_telemetry(synth, tmp_path, file_format=fmt)
     runner = CliRunner()
     wb = synth["truth_chains"].filter(pl.col("mode") == "rail")["waybill_id"][0]
-    res = runner.invoke(app, ["trace", wb, "--telemetry", str(tmp_path), "--format", "json"])
+    res = runner.invoke(
+        app, ["trace", wb, "--telemetry", str(tmp_path), "--format", "json", "--explain"]
+    )
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     truth = synth["truth_chains"].filter(pl.col("waybill_id") == wb).sort("seq")
     assert [e["element"] for e in doc["elements"]] == truth["element"].to_list()
     assert [e["mode"] for e in doc["elements"]] == truth["mode"].to_list()
     assert doc["co2e_wtw_kg"] == pytest.approx(sum(e["co2e_wtw_kg"] for e in doc["elements"]))
+    # the kernel's calculation sheet explains the same total, element by element
+    sheet = doc["calculation_sheet"]
+    assert sheet["shipment_id"] == wb and len(sheet["elements"]) == len(doc["elements"])
+    assert sheet["total"]["co2e_wtw_kg"] == pytest.approx(doc["co2e_wtw_kg"], rel=1e-6)
     out = tmp_path / "intensities.json"
     res = runner.invoke(
         app, ["intensities", "--telemetry", str(tmp_path), "-o", str(out), "--format", "json"]

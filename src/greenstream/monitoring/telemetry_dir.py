@@ -14,14 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import polars as pl
 
 from greenstream.errors import InputError, InputErrors
 from greenstream.factors import Registry
 from greenstream.monitoring.chains import Chains, build_chains
-from greenstream.monitoring.intensities import hoc_intensities, toc_intensities
+from greenstream.monitoring.intensities import hoc_intensities
 from greenstream.monitoring.modes import segment_and_detect
 from greenstream.monitoring.segmentation import TS, Segmentation, known_hubs
 from greenstream.pipeline import FootprintResult, footprint
@@ -259,15 +259,33 @@ def footprints(p: Processed, *, registry: Registry | None = None) -> FootprintRe
     return footprint(p.chains.legs, trips=trips, hocs=hocs, registry=registry)
 
 
-def tocs_for(
-    p: Processed, start: datetime, end: datetime, *, registry: Registry | None = None
-) -> pl.DataFrame:
-    return toc_intensities(
-        p.segmentation,
-        p.chains,
-        fuel=p.data.get("fuel"),
-        charge=p.data.get("charge"),
-        start=start,
-        end=end,
-        registry=registry,
+def explain_waybill(
+    p: Processed, waybill: str, *, registry: Registry | None = None
+) -> dict[str, Any]:
+    """The kernel's calculation sheet of one waybill (every step, factor, source and clause),
+    as ``greenstream explain`` prints it; the TCEs sharing its trips are computed with it."""
+    from greenstream.accounting.explain import calculation_sheet
+    from greenstream.accounting.schema import HOC_COLUMNS, LEG_COLUMNS, TRIP_COLUMNS
+    from greenstream.io.tables import coerce
+    from greenstream.pipeline import Inputs, explain_shipment, reference_tables
+
+    legs, errors = coerce(p.chains.legs, LEG_COLUMNS, file="<chains>")
+    trips = hocs = None
+    if p.chains.trips.height:
+        trips, more = coerce(p.chains.trips, TRIP_COLUMNS, file="<trips>")
+        errors += more
+    if p.hocs is not None and p.hocs.height:
+        hoc_rows = p.hocs.select(
+            "hoc_id", "hub_type", "intensity_wtw_kg_per_t", "intensity_ttw_kg_per_t"
+        )
+        hocs, more = coerce(hoc_rows, HOC_COLUMNS, file="<hocs>")
+        errors += more
+    inputs = Inputs(
+        legs=legs.lazy(),
+        trips=trips,
+        hocs=hocs,
+        names={"legs": "<chains>", "trips": "<trips>", "hocs": "<hocs>"},
+        errors=errors,
     )
+    results = explain_shipment(inputs, reference_tables(inputs, registry), waybill)
+    return calculation_sheet(results, waybill)

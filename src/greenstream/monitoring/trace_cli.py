@@ -144,10 +144,19 @@ def register(app: typer.Typer) -> None:
         waybill: Annotated[str, typer.Argument(help="waybill_id to trace")],
         telemetry: TelemetryOpt,
         fmt: Annotated[TableFormat, typer.Option("--format")] = TableFormat.table,
+        explain: Annotated[
+            bool,
+            typer.Option("--explain", help="also the kernel's calculation sheet of the waybill"),
+        ] = False,
     ) -> None:
         """End-to-end footprint of one waybill from telemetry: every leg and hub it passed."""
         from greenstream.clikit import registry_for
-        from greenstream.monitoring.telemetry_dir import footprints, process, read_telemetry_dir
+        from greenstream.monitoring.telemetry_dir import (
+            explain_waybill,
+            footprints,
+            process,
+            read_telemetry_dir,
+        )
 
         with handle_errors():
             prog = new_progress(fmt is TableFormat.table)
@@ -193,10 +202,12 @@ def register(app: typer.Typer) -> None:
                 "distance_km": sum(r["distance_km"] or 0.0 for r in rows),
                 "transport_activity_tkm": sum(r["transport_activity_tkm"] for r in rows),
             }
+            sheet = explain_waybill(processed, waybill, registry=reg) if explain else None
             if fmt is TableFormat.json:
-                sys.stdout.write(
-                    json.dumps({**total, "elements": rows}, indent=2, default=str) + "\n"
-                )
+                doc = {**total, "elements": rows}
+                if sheet is not None:
+                    doc["calculation_sheet"] = sheet
+                sys.stdout.write(json.dumps(doc, indent=2, default=str) + "\n")
                 return
             shown = rows
             if fmt is TableFormat.table:
@@ -220,6 +231,10 @@ def register(app: typer.Typer) -> None:
                     f"{total['distance_km']:,.1f} km, {total['transport_activity_tkm']:,.3f} tkm",
                     highlight=False,
                 )
+            if sheet is not None and fmt is TableFormat.table:
+                from greenstream.accounting.explain import render_text
+
+                sys.stdout.write(render_text(sheet) + "\n")
 
     @app.command()
     def intensities(
