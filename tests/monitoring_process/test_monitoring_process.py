@@ -240,6 +240,7 @@ def test_toc_and_hoc_hand_calculation() -> None:
     # numerator: all 15 l (loaded 10 + empty 5) x 3.18183 = 47.72745 kg; denominator 4 t x d_km
     row = tocs.row(0, named=True)
     assert row["toc_id"] == "TOC-FLEET-ROAD" and row["empty_trips"] == 1
+    assert row["energy_carrier"] == "diesel" and row["trips"] == 2
     assert row["intensity_wtw_kg_per_tkm"] == pytest.approx(15 * DIESEL_WTW / (4 * d_km))
     assert row["intensity_ttw_kg_per_tkm"] == pytest.approx(15 * DIESEL_TTW / (4 * d_km))
     grid = site_grid_kwh(data["meter"], start=start, end=end)

@@ -41,6 +41,7 @@ _EMPTY_TOCS = {
     "vehicles": pl.UInt32,
     "trips": pl.UInt32,
     "empty_trips": pl.UInt32,
+    "energy_carrier": pl.String,
 }
 
 
@@ -81,7 +82,8 @@ def toc_intensities(
     """One TOC per detected mode over trips that *ended* in ``[start, end)``.
 
     Columns: ``toc_id, mode, intensity_wtw_kg_per_tkm, intensity_ttw_kg_per_tkm, co2e_wtw_kg,
-    co2e_ttw_kg, transport_activity_tkm, vehicles, trips, empty_trips``. A mode whose fleet
+    co2e_ttw_kg, transport_activity_tkm, vehicles, trips, empty_trips, energy_carrier`` (the
+    fleet's carrier when it uses one, else null). A mode whose fleet
     carried no tonne-km in the period has no TOC. Trips without energy records (aircraft here,
     which report none) are left out of numerator and denominator alike.
     """
@@ -109,6 +111,11 @@ def toc_intensities(
             how="inner",
         )
         .join(tkm, on="trip_id", how="left")
+        .join(
+            energy.group_by("trip_id").agg(pl.col("energy_carrier").unique().alias("__carriers")),
+            on="trip_id",
+            how="left",
+        )
         .with_columns(pl.col("transport_activity_tkm").fill_null(0.0))
     )
     return (
@@ -120,6 +127,10 @@ def toc_intensities(
             pl.col("device_id").n_unique().cast(pl.UInt32).alias("vehicles"),
             pl.len().cast(pl.UInt32).alias("trips"),
             (pl.col("transport_activity_tkm") == 0).sum().cast(pl.UInt32).alias("empty_trips"),
+            pl.col("__carriers")
+            .list.explode(keep_nulls=False, empty_as_null=False)
+            .unique()
+            .alias("__carriers"),
         )
         .filter(pl.col("transport_activity_tkm") > 0)
         .with_columns(
@@ -132,6 +143,10 @@ def toc_intensities(
             (pl.col("co2e_ttw_kg") / pl.col("transport_activity_tkm")).alias(
                 "intensity_ttw_kg_per_tkm"
             ),
+            # the fleet's energy carrier when it has one (a mixed fleet: null)
+            pl.when(pl.col("__carriers").list.len() == 1)
+            .then(pl.col("__carriers").list.first())
+            .alias("energy_carrier"),
         )
         .select(list(_EMPTY_TOCS))
         .sort("toc_id")
@@ -251,6 +266,7 @@ def export_ileap(
         "mode",
         "intensity_wtw_kg_per_tkm",
         "intensity_ttw_kg_per_tkm",
+        "energy_carrier",
         pl.format(
             "primary-data TOC from telemetry: {} trips, {} vehicles", "trips", "vehicles"
         ).alias("description"),
