@@ -25,7 +25,7 @@ from typing import Any
 
 import polars as pl
 
-from greenstream.accounting.kernel import trip_emissions
+from greenstream.accounting.kernel import KG_PER_TONNE, transport_activity_tkm, trip_emissions
 from greenstream.factors import Registry
 from greenstream.monitoring.chains import HUB_TYPE_BY_KIND, Chains, trip_energy
 from greenstream.monitoring.segmentation import TS, FrameLike, Segmentation
@@ -99,7 +99,7 @@ def toc_intensities(
         chains.elements.filter(pl.col("element") == "leg")
         .group_by(pl.col("trip_ref").alias("trip_id"))
         .agg(
-            (pl.col("mass_kg") / 1000.0 * pl.col("distance_km"))
+            transport_activity_tkm(pl.col("mass_kg"), pl.col("distance_km"))
             .sum()
             .alias("transport_activity_tkm")
         )
@@ -228,7 +228,7 @@ def hoc_intensities(
             & pl.col("hub_id").is_not_null()
         )
         .group_by(pl.col("hub_id").alias("site_id"))
-        .agg((pl.col("mass_kg").sum() / 1000.0).alias("tonnes_out"))
+        .agg((pl.col("mass_kg").sum() / KG_PER_TONNE).alias("tonnes_out"))
     )
     return (
         grid.join(priced, on="site_id", how="left")
