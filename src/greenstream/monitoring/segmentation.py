@@ -139,10 +139,25 @@ def snap_to_hubs(points: pl.DataFrame, hubs: pl.DataFrame, radius_m: float) -> p
     )
 
 
+def spike(by: str = "device_id") -> pl.Expr:
+    """True for a fix that jumps out and back: its detour from the line between its two
+    neighbours (of the same device) exceeds both ``spike_excess_m`` and half the neighbours'
+    distance. A multipath reflection does that; a real turn detours less than half the chord."""
+    p = physics()
+    lat, lon = pl.col("lat"), pl.col("lon")
+    prev_lat, prev_lon = lat.shift(1).over(by), lon.shift(1).over(by)
+    next_lat, next_lon = lat.shift(-1).over(by), lon.shift(-1).over(by)
+    d_in = great_circle_distance_km(prev_lat, prev_lon, lat, lon)
+    d_out = great_circle_distance_km(lat, lon, next_lat, next_lon)
+    chord = great_circle_distance_km(prev_lat, prev_lon, next_lat, next_lon)
+    excess_m = (d_in + d_out - chord) * 1000.0
+    return ((excess_m > p["spike_excess_m"]) & (excess_m > chord * 1000.0 / 2.0)).fill_null(False)
+
+
 def steps(gps: FrameLike) -> pl.LazyFrame:
     """Per fix: ``step_km``, ``dt_s``, ``step_kmh`` from the previous fix of the same device,
     ``speed_smooth_kmh`` (rolling median of the device's own ``speed_kmh`` where given, else of
-    ``step_kmh``) and ``gap``."""
+    ``step_kmh``) and ``gap``. Multipath spikes (:func:`spike`) are dropped first."""
     p = physics()
     lf = gps.lazy()
     names = lf.collect_schema().names()
@@ -158,6 +173,7 @@ def steps(gps: FrameLike) -> pl.LazyFrame:
             own_speed.cast(pl.Float64).alias("speed_kmh"),
         )
         .sort(by, "ts")
+        .filter(~spike(by))
         .with_columns(
             great_circle_distance_km(
                 pl.col("lat").shift(1).over(by),

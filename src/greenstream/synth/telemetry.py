@@ -288,6 +288,14 @@ def _fly(run: _Run, rng: np.random.Generator) -> None:
     sigma_km = phys["gps_sigma_m"] / 1000.0
     f_lat = f_lat + rng.normal(0, sigma_km, t.size) / 110.574
     f_lon = f_lon + rng.normal(0, sigma_km, t.size) / (111.32 * np.cos(np.radians(f_lat)))
+    # multipath: a few fixes thrown 100-400 m off in a random direction
+    jump = rng.random(t.size) < p["gps_outlier_probability"]
+    size_km = rng.uniform(p["gps_outlier_min_m"], p["gps_outlier_max_m"], t.size) / 1000.0
+    angle = rng.uniform(0, 2 * np.pi, t.size)
+    f_lat = f_lat + np.where(jump, size_km * np.sin(angle) / 110.574, 0.0)
+    f_lon = f_lon + np.where(
+        jump, size_km * np.cos(angle) / (111.32 * np.cos(np.radians(f_lat))), 0.0
+    )
     keep = np.ones(t.size, dtype=bool)
     if rng.random() < p["gap_probability"] and moving_s > 3 * p["gap_max_s"]:
         start = rng.uniform(p["gap_max_s"], moving_s - 2 * p["gap_max_s"])
