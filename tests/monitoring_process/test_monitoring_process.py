@@ -497,3 +497,17 @@ def test_every_parameter_is_sourced_or_a_labelled_assumption(package: str, name:
     if name == "terminals.csv":
         assert table["hub_id"].is_unique().all()
         assert table["lat"].is_between(18, 54).all() and table["lon"].is_between(73, 135).all()
+
+
+def test_multipath_spike_is_dropped() -> None:
+    data = _tiny()
+    # throw the 30th fix (moving east) 0.003 deg (~333 m) north: an out-and-back detour of ~0.67 km
+    gps = data["gps"].with_row_index("i")
+    data["gps"] = gps.with_columns(
+        pl.when(pl.col("i") == 30).then(pl.col("lat") + 0.003).otherwise(pl.col("lat")).alias("lat")
+    ).drop("i")
+    legs = process(data).segmentation.legs.sort("start_ts")
+    step = great_circle_distance_km_scalar(31.0, 121.0, 31.0, 121.005)
+    # the track is straight, so bridging the dropped fix gives the true 40 steps back
+    assert legs["distance_km"][0] == pytest.approx(40 * step, rel=1e-6)
+    assert legs.height == 2
