@@ -181,7 +181,7 @@ def _path(mode: str, a: _Hub, b: _Hub, rng: np.random.Generator) -> tuple[np.nda
     elif mode == "sea":
         # keep off the coast: bow seaward (east of the chord for these north-south coastal lanes)
         side = 1.0 if nx > 0 else -1.0
-        off = side * 0.18 * chord * np.sin(np.pi * s)
+        off = side * p["sea_bow"] * chord * np.sin(np.pi * s)
     else:
         off = np.zeros_like(s)
     lat = lat + off * ny / 110.574
@@ -218,7 +218,7 @@ def _schedule(
             v = float(
                 np.clip(
                     rng.normal(p["truck_cruise_kmh"], p["truck_cruise_sd_kmh"]),
-                    55,
+                    p["truck_min_kmh"],
                     phys["road_max_kmh"] - 2,
                 )
             )
@@ -230,7 +230,7 @@ def _schedule(
                 driven_s = 0.0
         move(end_urban, p["urban_kmh"])
     elif mode == "rail":
-        move(3.0, 30.0)
+        move(p["rail_yard_km"], p["rail_yard_kmh"])
         next_signal = rng.uniform(0.5, 1.0) * p["rail_signal_stop_every_km"]
         while d[-1] < length_km - 3.0 - 1e-9:
             v = float(
@@ -242,24 +242,24 @@ def _schedule(
             )
             move(min(25.0, length_km - 3.0 - d[-1]), v)
             if d[-1] >= next_signal and d[-1] < length_km - 30:
-                stop(rng.uniform(8, 25) * 60)
+                stop(rng.uniform(p["rail_signal_stop_min_min"], p["rail_signal_stop_max_min"]) * 60)
                 next_signal += rng.uniform(0.7, 1.3) * p["rail_signal_stop_every_km"]
-        move(3.0, 30.0)
+        move(p["rail_yard_km"], p["rail_yard_kmh"])
     elif mode == "sea":
         move(p["harbour_km"], p["harbour_kmh"])
         while d[-1] < length_km - p["harbour_km"] - 1e-9:
-            v = float(rng.normal(p["ship_cruise_kmh"], 1.5))
+            v = float(rng.normal(p["ship_cruise_kmh"], p["ship_cruise_sd_kmh"]))
             move(min(50.0, length_km - p["harbour_km"] - d[-1]), v)
         move(p["harbour_km"], p["harbour_kmh"])
     else:  # air: taxi, climb, cruise, descent, taxi
         move(p["taxi_km"], p["taxi_kmh"])
-        move(40.0, 400.0)
+        move(p["air_climb_km"], p["air_climb_kmh"])
         while d[-1] < length_km - p["taxi_km"] - 40.0 - 1e-9:
             move(
                 min(100.0, length_km - p["taxi_km"] - 40.0 - d[-1]),
-                float(rng.normal(p["air_cruise_kmh"], 30)),
+                float(rng.normal(p["air_cruise_kmh"], p["air_cruise_sd_kmh"])),
             )
-        move(40.0, 400.0)
+        move(p["air_climb_km"], p["air_climb_kmh"])
         move(p["taxi_km"], p["taxi_kmh"])
     return np.asarray(t), np.asarray(d)
 
@@ -359,6 +359,9 @@ def generate_telemetry(
     trackers: list[tuple[pl.DataFrame, list[dict[str, object]]]] = []
     n_truck = 0
 
+    def dwell() -> float:
+        return float(rng.uniform(p["truck_dwell_min_s"], p["truck_dwell_max_s"]))
+
     def truck_run(
         a: _Hub, b: _Hub, depart: datetime, load_kg: float, via: tuple[_Hub, float] | None = None
     ) -> list[_Run]:
@@ -377,15 +380,15 @@ def generate_telemetry(
                 x,
                 y,
                 at,
-                rng.uniform(1800, 3600) if i == 0 else 0.0,
-                rng.uniform(1800, 3000),
+                dwell() if i == 0 else 0.0,
+                dwell(),
                 kg,
                 refuel=i == len(stops) - 1,
             )
             _fly(run, rng)
             loaded.append(run)
             at = run.arrive + timedelta(seconds=run.dwell_after_s)
-        back = _Run(vehicle, "road", b, a, at, 0.0, rng.uniform(1800, 3600), 0.0)
+        back = _Run(vehicle, "road", b, a, at, 0.0, dwell(), 0.0)
         _fly(back, rng)
         runs.extend([*loaded, back])
         return loaded
@@ -415,7 +418,7 @@ def generate_telemetry(
             )
             ids = [f"WB-{lane_no:02d}{j + 1:02d}{k + 1:02d}" for k in range(n_wb)]
             containers.append((ids, masses))
-        depart0 = START + timedelta(hours=2)
+        depart0 = START + timedelta(hours=p["first_departure_after_midnight_h"])
         # rides[j][w]: the rides of waybill w of container j
         rides: list[list[list[Ride]]] = [[[] for _ in ids] for ids, _ in containers]
 
@@ -425,7 +428,9 @@ def generate_telemetry(
 
         if kind == "road":
             for j, (_ids, masses) in enumerate(containers):
-                start = depart0 + timedelta(minutes=float(rng.uniform(0, 240)))
+                start = depart0 + timedelta(
+                    minutes=float(rng.uniform(0, p["truck_departure_spread_min"]))
+                )
                 all_ride(j, (truck_run(origin, dest, start, float(masses.sum())), origin, dest))
         elif kind == "multi":
             via = hubs[terminals[0]]
@@ -433,7 +438,9 @@ def generate_telemetry(
                 # the first half of the waybills (at least one) is delivered at the via hub
                 drop = max(1, len(masses) // 2)
                 rest = float(masses[drop:].sum())
-                start = depart0 + timedelta(minutes=float(rng.uniform(0, 240)))
+                start = depart0 + timedelta(
+                    minutes=float(rng.uniform(0, p["truck_departure_spread_min"]))
+                )
                 loaded = truck_run(origin, dest, start, float(masses.sum()), (via, rest))
                 for w in range(len(masses)):
                     if w < drop or rest == 0:
@@ -444,7 +451,9 @@ def generate_telemetry(
             ta, tb = hubs[terminals[0]], hubs[terminals[1]]
             firsts = []
             for j, (_ids, masses) in enumerate(containers):
-                start = depart0 + timedelta(minutes=float(rng.uniform(0, 180)))
+                start = depart0 + timedelta(
+                    minutes=float(rng.uniform(0, p["truck_departure_spread_min"]))
+                )
                 first = truck_run(origin, ta, start, float(masses.sum()))
                 all_ride(j, (first, origin, ta))
                 firsts.append(first[-1])
@@ -455,9 +464,9 @@ def generate_telemetry(
                 MAIN_MODE[kind],
                 ta,
                 tb,
-                ready + timedelta(minutes=60),
-                rng.uniform(3600, 5400),
-                rng.uniform(3600, 5400),
+                ready + timedelta(minutes=p["main_departure_after_ready_min"]),
+                rng.uniform(p["main_dwell_min_s"], p["main_dwell_max_s"]),
+                rng.uniform(p["main_dwell_min_s"], p["main_dwell_max_s"]),
                 total,
             )
             _fly(main, rng)
@@ -466,7 +475,9 @@ def generate_telemetry(
                 all_ride(j, ([main], ta, tb))
             free = main.arrive + timedelta(seconds=main.dwell_after_s)
             for j, (_ids, masses) in enumerate(containers):
-                start = free + timedelta(minutes=float(rng.uniform(10, 120)))
+                start = free + timedelta(
+                    minutes=float(rng.uniform(10, p["last_mile_departure_max_min"]))
+                )
                 all_ride(j, (truck_run(tb, dest, start, float(masses.sum())), tb, dest))
         for j, (ids, masses) in enumerate(containers):
             for w, (wb, mass) in enumerate(zip(ids, masses.tolist(), strict=True)):
