@@ -511,3 +511,20 @@ def test_multipath_spike_is_dropped() -> None:
     after = process(data).segmentation.legs.sort("start_ts")
     assert after.height == before.height == 2
     assert after["distance_km"].to_list() == pytest.approx(before["distance_km"].to_list())
+
+
+def test_stop_pattern_and_long_stops_work_without_a_hub_list(
+    synth: dict[str, pl.DataFrame],
+) -> None:
+    # no known hub at all: legs are cut at transfer-length stops and trains / ships are told
+    # from trucks by the rest rule (no truck drives 4.5 h without a 20 min rest)
+    seg = segment_and_detect(synth["gps"], known_hubs(synth["hubs"]).head(0))
+    assert seg.legs["from_hub"].null_count() == seg.legs.height
+    assert mode_distance_accuracy(seg.fixes, synth["truth_segments"])["accuracy"] >= 0.98
+    ships = seg.legs.filter(pl.col("device_id").str.starts_with("SEA-"))
+    assert ships["mode"].unique().to_list() == ["sea"]
+    assert (ships["longest_drive_h"] > 4.5).all()
+    trucks = seg.legs.filter(pl.col("device_id").str.starts_with("TRK-"))
+    assert (trucks["longest_drive_h"] <= 4.5).all() and trucks["mode"].unique().to_list() == [
+        "road"
+    ]

@@ -9,6 +9,10 @@ and speed dips inside a leg cannot flip it. Each leg is then classified once, fr
 - the kinds of the hubs at both ends: port to port is a sailing when the speed fits a ship
   (``ship_max_kmh``); rail terminal to rail terminal is a train when it fits a train
   (``rail_max_kmh``); airport to airport at more than rail speed is a flight;
+- the stop pattern: a leg that moves longer than ``road_rest_after_h`` (+ a margin) with neither
+  a rest stop of ``road_rest_min`` nor a gap is not a (legal, single-driver) truck: at ship speed
+  it is a sailing, else a train. This catches ships and trains whose terminals are missing from
+  the hub list;
 - everything else is road (the only mode that reaches any address).
 
 All thresholds are in ``monitoring/data/mode_physics.csv``. :func:`classify_naive` is the baseline
@@ -26,10 +30,21 @@ from greenstream.monitoring.segmentation import FrameLike, Segmentation, physics
 MODES: Final = ("road", "rail", "sea", "air")
 
 
-def leg_mode(speed_p95_kmh: pl.Expr, from_kind: pl.Expr, to_kind: pl.Expr) -> pl.Expr:
-    """Mode of a leg from its sustained speed and the kinds of its end hubs (rules above)."""
+def leg_mode(
+    speed_p95_kmh: pl.Expr,
+    from_kind: pl.Expr,
+    to_kind: pl.Expr,
+    longest_drive_h: pl.Expr | None = None,
+) -> pl.Expr:
+    """Mode of a leg from its sustained speed, the kinds of its end hubs and its stop pattern
+    (rules in the module docstring)."""
     p = physics()
     truck_max = p["road_max_kmh"] + p["road_speed_margin_kmh"]
+    no_truck_rest = (
+        (longest_drive_h > p["road_rest_after_h"] + p["road_rest_margin_h"]).fill_null(False)
+        if longest_drive_h is not None
+        else pl.lit(False)
+    )
 
     def both(kind: str) -> pl.Expr:
         return (from_kind == kind) & (to_kind == kind)
@@ -48,6 +63,11 @@ def leg_mode(speed_p95_kmh: pl.Expr, from_kind: pl.Expr, to_kind: pl.Expr) -> pl
         .then(pl.lit("rail"))
         .when(speed_p95_kmh > truck_max)
         .then(pl.lit("rail"))
+        # no rest for longer than a truck driver may drive: a ship at ship speed, else a train
+        .when(no_truck_rest & (speed_p95_kmh <= p["ship_max_kmh"]))
+        .then(pl.lit("sea"))
+        .when(no_truck_rest)
+        .then(pl.lit("rail"))
         .otherwise(pl.lit("road"))
         .fill_null("road")
     )
@@ -61,6 +81,7 @@ def detect_modes(seg: Segmentation) -> Segmentation:
             pl.col("speed_p95_kmh"),
             pl.col("from_kind").fill_null(""),
             pl.col("to_kind").fill_null(""),
+            pl.col("longest_drive_h"),
         ).alias("mode")
     )
     fixes = seg.fixes.join(

@@ -12,9 +12,10 @@ Vocabulary:
 - a *stop* is a run of stationary fixes (rolling-median speed below ``stop_speed_kmh``) lasting at
   least ``min_stop_s``; shorter stationary runs (traffic, signals) stay part of the movement;
 - a stop whose centroid lies within ``hub_radius_m`` of a known hub is a *dwell* at that hub;
-- a *leg* is the movement of a device between two hub dwells (or the start / end of its track).
-  Mode can change only at a hub, so a leg has one mode (:mod:`greenstream.monitoring.modes`);
-  stops that are not at a hub (rest areas, signals) stay inside the leg.
+- a *leg* is the movement of a device between two hub dwells (or the start / end of its track,
+  or a stop of at least ``transfer_stop_min_s`` anywhere: a hub missing from the hub list).
+  Mode can change only there, so a leg has one mode (:mod:`greenstream.monitoring.modes`);
+  shorter stops that are not at a hub (rest areas, signals) stay inside the leg.
 
 The actual distance of a leg is the sum of its steps (ISO 14083 5.4.4 actual distance), leaving
 out the jitter between fixes of the same stop.
@@ -261,7 +262,7 @@ def segment(gps: FrameLike, hubs: pl.DataFrame) -> Segmentation:
         pl.int_range(pl.len()).over(by).alias("stop_seq"),
     )
     fixes = fixes.join(
-        stops.select(by, "stop_run", "hub_id"),
+        stops.select(by, "stop_run", "hub_id", pl.col("dwell_s").alias("__stop_s")),
         on=[by, "stop_run"],
         how="left",
         maintain_order="left",
@@ -278,9 +279,18 @@ def segment(gps: FrameLike, hubs: pl.DataFrame) -> Segmentation:
         .otherwise(pl.col("step_km"))
         .alias("distance_km"),
         (pl.col("in_stop") & pl.col("hub_id").is_not_null()).alias("at_hub"),
+        # a leg ends at a hub dwell, or at a stop long enough for a transfer anywhere (a hub
+        # missing from the hub list); shorter stops elsewhere (rests, signals) stay in the leg
+        (
+            pl.col("in_stop")
+            & (
+                pl.col("hub_id").is_not_null()
+                | (pl.col("__stop_s") >= p["transfer_stop_min_s"]).fill_null(False)
+            )
+        ).alias("leg_break"),
     )
-    # leg number: count of hub dwells the device has left before this fix
-    left_hub = pl.col("at_hub") & ~pl.col("at_hub").shift(-1).over(by).fill_null(False)
+    # leg number: count of leg-ending stops the device has left before this fix
+    left_hub = pl.col("leg_break") & ~pl.col("leg_break").shift(-1).over(by).fill_null(False)
     fixes = fixes.with_columns(
         left_hub.cast(pl.Int32).cum_sum().shift(1).over(by).fill_null(0).alias("leg_no")
     )
@@ -292,17 +302,34 @@ def segment(gps: FrameLike, hubs: pl.DataFrame) -> Segmentation:
         + (pl.col("ts").max().over(by, "__run") - pl.col("ts").min().over(by, "__run")) / 2
     )
     fixes = fixes.with_columns(
-        pl.when(pl.col("at_hub") & (pl.col("ts") > dwell_mid))
+        pl.when(pl.col("leg_break") & (pl.col("ts") > dwell_mid))
         .then(pl.col("leg_no") + 1)
         .otherwise(pl.col("leg_no"))
         .alias("step_leg_no")
-    ).drop("__moving", "__run")
+    ).drop("__moving", "__run", "__stop_s")
     step_km = fixes.group_by(by, pl.col("step_leg_no").alias("leg_no")).agg(
         pl.col("distance_km").sum()
     )
+    # Stop pattern: the longest driving time of a leg with neither a rest (a stop of at least
+    # rest_detect_min) nor a gap (which may hide one) in between. A legal single-driver truck rests after at
+    # most road_rest_after_h of driving, so a longer stretch is not a truck.
+    stop_s = (pl.col("ts").max() - pl.col("ts").min()).over(by, "stop_run").dt.total_seconds()
+    rest_or_gap = (pl.col("in_stop") & (stop_s >= p["rest_detect_min"] * 60)) | pl.col("gap")
+    stretches = (
+        fixes.filter(~pl.col("leg_break"))
+        .with_columns(
+            rest_or_gap.cast(pl.Int32).cum_sum().over(by, "leg_no").alias("__stretch"),
+            rest_or_gap.alias("__break"),
+        )
+        .filter(~pl.col("__break") & ~pl.col("in_stop"))
+        .group_by(by, "leg_no", "__stretch")
+        .agg((pl.col("dt_s").sum() / 3600.0).alias("__h"))  # driving time, short stops excluded
+        .group_by(by, "leg_no")
+        .agg(pl.col("__h").max().alias("longest_drive_h"))
+    )
     moving_step = ~pl.col("in_stop") & ~pl.col("gap") & (pl.col("dt_s") > 0)
     legs = (
-        fixes.filter(~pl.col("at_hub"))
+        fixes.filter(~pl.col("leg_break"))
         .group_by(by, "leg_no")
         .agg(
             pl.col("ts").min().alias("start_ts"),
@@ -313,11 +340,13 @@ def segment(gps: FrameLike, hubs: pl.DataFrame) -> Segmentation:
             pl.col("gap").sum().alias("gaps"),
         )
         .join(step_km, on=[by, "leg_no"], how="left")
+        .join(stretches, on=[by, "leg_no"], how="left")
+        .with_columns(pl.col("longest_drive_h").fill_null(0.0))
         .sort(by, "start_ts")
     )
-    dwell = stops.filter(pl.col("hub_id").is_not_null()).select(
-        by, "hub_id", "hub_kind", "start_ts", "end_ts"
-    )
+    dwell = stops.filter(
+        pl.col("hub_id").is_not_null() | (pl.col("dwell_s") >= p["transfer_stop_min_s"])
+    ).select(by, "hub_id", "hub_kind", "start_ts", "end_ts")
     legs = (
         legs.join_asof(
             dwell.select(

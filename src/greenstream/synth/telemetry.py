@@ -213,7 +213,8 @@ def _schedule(
     if mode == "road":
         end_urban = p["urban_km"]
         move(end_urban, p["urban_kmh"])
-        driven_s = 0.0
+        driven_s = t[-1]
+        limit_s = phys["road_rest_after_h"] * 3600
         while d[-1] < length_km - end_urban - 1e-9:
             v = float(
                 np.clip(
@@ -222,12 +223,16 @@ def _schedule(
                     phys["road_max_kmh"] - 2,
                 )
             )
-            before = t[-1]
-            move(min(20.0, length_km - end_urban - d[-1]), v)
-            driven_s += t[-1] - before
-            if driven_s >= phys["road_rest_after_h"] * 3600 and d[-1] < length_km - end_urban - 30:
+            chunk = min(20.0, length_km - end_urban - d[-1])
+            # a legal driver rests before the next chunk would take him past 4 h of driving
+            # (the last urban kilometres included)
+            ahead = chunk / v * 3600 + end_urban / p["urban_kmh"] * 3600
+            if driven_s + ahead > limit_s:
                 stop(rng.uniform(phys["road_rest_min"], 2 * phys["road_rest_min"]) * 60)
                 driven_s = 0.0
+            before = t[-1]
+            move(chunk, v)
+            driven_s += t[-1] - before
         move(end_urban, p["urban_kmh"])
     elif mode == "rail":
         move(p["rail_yard_km"], p["rail_yard_kmh"])
