@@ -108,6 +108,15 @@ def test_modes_match_ground_truth_and_beat_naive(synth: dict[str, pl.DataFrame],
     assert naive["accuracy"] < acc["accuracy"]
     t = transfers_found(processed.chains.elements, synth["truth_chains"])
     assert t["transfers"] > 0 and t["share"] == 1.0
+    # every chain element in the truth's order, and every hub stop at the true hub, the hub taken
+    # from the vehicle's GPS dwell at the scan (not from the scan)
+    det = processed.chains.elements.sort("waybill_id", "seq")
+    true = synth["truth_chains"].sort("waybill_id", "seq")
+    assert det.select("waybill_id", "seq", "element").equals(
+        true.select("waybill_id", "seq", "element")
+    )
+    hubs_det = det.filter(pl.col("element") == "hub")["hub_from_gps"]
+    assert hubs_det.to_list() == true.filter(pl.col("element") == "hub")["hub_id"].to_list()
     # container trackers change mode on their own track: every change found within one stop
     d = mode_transfers_found(processed.segmentation.legs, synth["truth_segments"])
     assert d["transfers"] >= 24 and d["share"] == 1.0

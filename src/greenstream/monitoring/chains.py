@@ -179,28 +179,50 @@ def _resolve_scan_hubs(scans: pl.DataFrame, seg: Segmentation) -> pl.DataFrame:
         )
         .sort("start_ts")
     )
-    tol = pl.duration(seconds=physics()["scan_match_s"])
+    tol_s = physics()["scan_match_s"]
+    # the dwell that contains the scan; else the closer of the last dwell before it and the next
+    # one after it, within scan_match_s
+    before = dwell.select(
+        "vehicle_id",
+        "start_ts",
+        pl.col("end_ts").alias("__end_b"),
+        pl.col("hub_from_gps").alias("__hub_b"),
+    )
+    after = dwell.select(
+        "vehicle_id", pl.col("start_ts").alias("__start_a"), pl.col("hub_from_gps").alias("__hub_a")
+    )
+    gap_b = (pl.col("ts") - pl.col("__end_b")).dt.total_seconds()
+    gap_a = (pl.col("__start_a") - pl.col("ts")).dt.total_seconds()
     with_stop = (
         scans.with_row_index("__scan")
         .sort("ts")
         .join_asof(
-            dwell,
+            before,
             left_on="ts",
             right_on="start_ts",
             by="vehicle_id",
-            strategy="nearest",
+            strategy="backward",
+            check_sortedness=False,
+        )
+        .join_asof(
+            after,
+            left_on="ts",
+            right_on="__start_a",
+            by="vehicle_id",
+            strategy="forward",
             check_sortedness=False,
         )
         .with_columns(
-            pl.when(
-                (pl.col("ts") >= pl.col("start_ts") - tol)
-                & (pl.col("ts") <= pl.col("end_ts") + tol)
-            )
-            .then(pl.col("hub_from_gps"))
+            pl.when(gap_b <= 0)
+            .then(pl.col("__hub_b"))
+            .when((gap_b <= tol_s) & ((gap_b <= gap_a) | pl.col("__start_a").is_null()))
+            .then(pl.col("__hub_b"))
+            .when(gap_a <= tol_s)
+            .then(pl.col("__hub_a"))
             .alias("hub_from_gps")
         )
         .sort("__scan")
-        .drop("__scan", "start_ts", "end_ts")
+        .drop("__scan", "start_ts", "__end_b", "__hub_b", "__start_a", "__hub_a")
     )
     return with_stop.with_columns(pl.coalesce("hub_id", "hub_from_gps").alias("hub_id"))
 
