@@ -547,3 +547,32 @@ def test_stop_pattern_and_long_stops_work_without_a_hub_list(
     assert (trucks["longest_drive_h"] <= 4.5).all() and trucks["mode"].unique().to_list() == [
         "road"
     ]
+
+
+def test_energy_records_are_conserved_over_trips(
+    synth: dict[str, pl.DataFrame],
+    processed,  # type: ignore[no-untyped-def]
+) -> None:
+    from greenstream.monitoring.chains import trip_energy
+
+    energy = trip_energy(synth["fuel"], synth["charge"], processed.segmentation.legs)
+    assert energy["trip_id"].null_count() == 0  # every record covers a detected trip
+    got = energy.group_by("vehicle_id", "energy_carrier").agg(pl.col("energy_amount").sum())
+    want = (
+        pl.concat(
+            [
+                synth["fuel"].select("vehicle_id", "energy_carrier", "energy_amount"),
+                synth["charge"].select(
+                    "vehicle_id",
+                    pl.lit("electricity").alias("energy_carrier"),
+                    pl.col("energy_kwh").alias("energy_amount"),
+                ),
+            ]
+        )
+        .group_by("vehicle_id", "energy_carrier")
+        .agg(pl.col("energy_amount").sum())
+    )
+    joined = want.join(got, on=["vehicle_id", "energy_carrier"], how="left", suffix="_trips")
+    assert joined["energy_amount_trips"].to_list() == pytest.approx(
+        joined["energy_amount"].to_list()
+    )
