@@ -576,3 +576,34 @@ def test_energy_records_are_conserved_over_trips(
     assert joined["energy_amount_trips"].to_list() == pytest.approx(
         joined["energy_amount"].to_list()
     )
+
+
+def test_toc_period_takes_trips_that_ended_in_it() -> None:
+    data = _tiny()
+    p = process(data)
+    legs = p.segmentation.legs.sort("start_ts")
+    loaded_end = legs["end_ts"][0]
+    d_km = float(legs["distance_km"][0])
+    # a period that ends between the loaded trip and the empty return: only the loaded trip's
+    # 10 l -> 10 x 3.18183 / (4 t x d_km)
+    tocs = toc_intensities(
+        p.segmentation,
+        p.chains,
+        fuel=data["fuel"],
+        charge=None,
+        start=T0,
+        end=loaded_end + timedelta(minutes=1),
+    )
+    row = tocs.row(0, named=True)
+    assert row["trips"] == 1 and row["empty_trips"] == 0
+    assert row["intensity_wtw_kg_per_tkm"] == pytest.approx(10 * DIESEL_WTW / (4 * d_km))
+    # a period with only the empty return: no tonne-km, so no TOC at all
+    empty_only = toc_intensities(
+        p.segmentation,
+        p.chains,
+        fuel=data["fuel"],
+        charge=None,
+        start=loaded_end + timedelta(minutes=1),
+        end=T0 + timedelta(days=1),
+    )
+    assert empty_only.height == 0
