@@ -1,16 +1,16 @@
 """Mode per leg (road, rail, sea, air) from speed profile, stop pattern and hub snapping.
 
-A small state machine with hysteresis: the mode may change only at a dwell at a known hub
-(:mod:`greenstream.monitoring.segmentation` cuts legs there), so rest stops, signal stops, gaps
-and speed dips inside a leg cannot flip it. Each leg is then classified once, from:
+A small state machine with hysteresis: the mode may change only where a leg ends, at a dwell at
+a known hub or a stop long enough for a transfer (:mod:`greenstream.monitoring.segmentation`
+cuts legs there), so rest stops, signal stops, gaps and speed dips inside a leg cannot flip it. Each leg is then classified once, from:
 
 - its sustained speed (95th percentile of the smoothed speed while moving): above ``air_min_kmh``
   only an aircraft; above the truck limit (``road_max_kmh`` + ``road_speed_margin_kmh``) not a truck;
 - the kinds of the hubs at both ends: port to port is a sailing when the speed fits a ship
   (``ship_max_kmh``); rail terminal to rail terminal is a train when it fits a train
   (``rail_max_kmh``); airport to airport at more than rail speed is a flight;
-- the stop pattern: a leg that moves longer than ``road_rest_after_h`` (+ a margin) with neither
-  a rest stop of ``road_rest_min`` nor a gap is not a (legal, single-driver) truck: at ship speed
+- the stop pattern: a leg that drives longer than ``road_rest_after_h`` (+ ``road_rest_margin_h``)
+  with neither a rest stop (``rest_detect_min``) nor a gap is not a (legal, single-driver) truck: at ship speed
   it is a sailing, else a train. This catches ships and trains whose terminals are missing from
   the hub list;
 - everything else is road (the only mode that reaches any address).
