@@ -322,10 +322,19 @@ def synth(
         str, typer.Option("--file-format", help="parquet, csv or ndjson")
     ] = "parquet",
     fmt: Annotated[TableFormat, typer.Option("--format")] = TableFormat.table,
+    telemetry: Annotated[
+        bool,
+        typer.Option("--telemetry", help="telemetry records + ground truth instead (also arrow)"),
+    ] = False,
 ) -> None:
     """Deterministic synthetic Double-11 day of a Chinese e-commerce network."""
     from greenstream.synth import generate_network_day, write_dataset
 
+    if telemetry:
+        from greenstream.synth.telemetry import synth_telemetry_command
+
+        synth_telemetry_command(out_dir, seed, file_format, fmt)
+        return
     with handle_errors():
         prog = new_progress(fmt is TableFormat.table)
         with prog if prog else nullcontext():
@@ -338,6 +347,7 @@ def synth(
 
 
 # --- sub-commands registered by concerns (one line each) ---
+__import__("greenstream.monitoring.trace_cli", fromlist=["register"]).register(app)
 # --- end of sub-commands ---
 
 

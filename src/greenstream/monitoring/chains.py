@@ -1,0 +1,555 @@
+"""Waybill chains from scans and segmented telemetry -> kernel inputs -> footprints.
+
+For every waybill, its scans (load / unload / deliver, sorted by time) give the vehicles it rode
+and the hubs it passed:
+
+- a *vehicle leg* runs from a ``load`` onto vehicle V to the next ``unload`` / ``deliver`` from V.
+  It is cut at V's detected trips (legs between hub dwells, :mod:`segmentation`), giving one
+  transport chain element (TCE) per vehicle trip, with the trip's detected ``mode`` and its
+  *actual* distance along the track (the trip's distance when the waybill rode all of it, else
+  the track distance between the scans);
+- a *hub stop* is where the waybill left a hub: the hub of its first load, and between two
+  vehicle legs the hub of the unload scan (the kernel's HOC activity is the tonnes leaving a
+  hub); a scan without ``hub_id`` takes the hub of the vehicle's GPS dwell at the scan time
+  (``hub_from_gps``);
+- a vehicle trip's *measured energy* comes from the vehicle's fuel and charge records by the
+  full-to-full rule: a record refills what the vehicle used since its previous record of the same
+  energy carrier, so it is split over the trips that ended in that interval, by distance (a
+  vehicle's first record covers every trip before it). A TCE on a trip with energy gets the trip as ``trip_id`` and the kernel
+  allocates the trip's energy to the TCEs on it by tonne-km (ISO 14083 5.6, method primary); a
+  trip without energy falls back to the kernel's default for the detected mode.
+
+The chain becomes the kernel's LEGS / TRIPS / HOCS tables (docs/data-contract.md) and every
+emission figure comes from :func:`greenstream.pipeline.footprint`. Energy of trips that carried
+no waybill (empty running) cannot be allocated to a waybill; it counts in the fleet's TOC
+(:mod:`greenstream.monitoring.intensities`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import polars as pl
+
+from greenstream.errors import InputError, InputErrors
+from greenstream.monitoring.segmentation import TS, FrameLike, Segmentation, physics
+
+# hub kind -> iLEAP hub type of the kernel (a rail terminal and an airport are transshipment
+# points for the cargo; a port is a maritime container terminal)
+HUB_TYPE_BY_KIND: Final = {
+    "sorting_hub": "Transshipment",
+    "rail_terminal": "Transshipment",
+    "airport": "Transshipment",
+    "port": "MaritimeContainerTerminal",
+}
+
+
+@dataclass(frozen=True)
+class Chains:
+    """Kernel inputs (``legs``, ``trips``) plus ``elements``: one row per chain element with the
+    telemetry context (vehicle, hubs, times) keyed by ``tce_id``; ``scans``: scans with the
+    resolved hub; ``unmatched``: what could not become a chain element (``waybill_id, ts,
+    vehicle_id, reason``), so that no gap in a chain passes silently."""
+
+    legs: pl.DataFrame
+    trips: pl.DataFrame
+    elements: pl.DataFrame
+    scans: pl.DataFrame
+    unmatched: pl.DataFrame
+
+
+def trip_energy(
+    fuel: FrameLike | None, charge: FrameLike | None, trips: pl.DataFrame
+) -> pl.DataFrame:
+    """Energy records split over detected vehicle trips (full-to-full, by distance): ``trip_id,
+    energy_carrier, energy_amount, energy_unit, grid_region`` (kernel TRIPS columns) plus
+    ``vehicle_id, ts``; one row per (record, trip). A record that covers no trip keeps a null
+    ``trip_id`` (it reaches neither a waybill nor a TOC; callers report it).
+
+    ``trips`` needs ``device_id, leg_id, end_ts, distance_km`` (detected legs; ``device_id`` is
+    the vehicle id).
+    """
+    parts = []
+    if fuel is not None:
+        parts.append(
+            fuel.lazy()
+            .collect()
+            .select(
+                "vehicle_id",
+                pl.col("ts").cast(TS),
+                pl.col("energy_carrier").cast(pl.String),
+                pl.col("energy_amount").cast(pl.Float64),
+                pl.col("energy_unit").cast(pl.String),
+                pl.lit(None, pl.String).alias("grid_region"),
+            )
+        )
+    if charge is not None:
+        parts.append(
+            charge.lazy()
+            .collect()
+            .select(
+                "vehicle_id",
+                pl.col("ts").cast(TS),
+                pl.lit("electricity").alias("energy_carrier"),
+                pl.col("energy_kwh").cast(pl.Float64).alias("energy_amount"),
+                pl.lit("kWh").alias("energy_unit"),
+                pl.col("grid_region").cast(pl.String),
+            )
+        )
+    if not parts:
+        return pl.DataFrame(
+            schema={
+                "trip_id": pl.String,
+                "energy_carrier": pl.String,
+                "energy_amount": pl.Float64,
+                "energy_unit": pl.String,
+                "grid_region": pl.String,
+                "vehicle_id": pl.String,
+                "ts": TS,
+            }
+        )
+    records = pl.concat(parts).sort("vehicle_id", "energy_carrier", "ts").with_row_index("__rec")
+    # every trip of a vehicle, once per energy carrier the vehicle records, gets the first record
+    # of that carrier at or after the trip's end: the fill-up that replaced its energy. An as-of
+    # join, so the cost grows with records + trips, not their product.
+    ends = trips.select(
+        pl.col("device_id").alias("vehicle_id"),
+        pl.col("leg_id").alias("trip_id"),
+        "end_ts",
+        pl.col("distance_km").alias("__km"),
+    ).join(records.select("vehicle_id", "energy_carrier").unique(), on="vehicle_id", how="inner")
+    covering = (
+        ends.sort("end_ts")
+        .join_asof(
+            records.select("vehicle_id", "energy_carrier", "ts", "__rec").sort("ts"),
+            left_on="end_ts",
+            right_on="ts",
+            by=["vehicle_id", "energy_carrier"],
+            strategy="forward",
+            check_sortedness=False,
+        )
+        .filter(pl.col("__rec").is_not_null())
+        .select("__rec", "trip_id", "end_ts", "__km")
+    )
+    covered = (
+        records.join(covering, on="__rec", how="inner")
+        .with_columns(
+            pl.col("__km").sum().over("__rec").alias("__sum"),
+            pl.len().over("__rec").alias("__n"),
+        )
+        .with_columns(
+            # a record's energy is split over the trips it covers by distance (equally when
+            # none of them moved)
+            (
+                pl.col("energy_amount")
+                * pl.when(pl.col("__sum") > 0)
+                .then(pl.col("__km") / pl.col("__sum"))
+                .otherwise(1.0 / pl.col("__n"))
+            ).alias("energy_amount")
+        )
+    )
+    unassigned = records.join(covered.select("__rec"), on="__rec", how="anti").with_columns(
+        pl.lit(None, pl.String).alias("trip_id")
+    )
+    return (
+        pl.concat([covered, unassigned], how="diagonal_relaxed")
+        .sort("__rec", "end_ts", nulls_last=True)
+        .select(
+            "trip_id",
+            "energy_carrier",
+            "energy_amount",
+            "energy_unit",
+            "grid_region",
+            "vehicle_id",
+            "ts",
+        )
+    )
+
+
+def _resolve_scan_hubs(scans: pl.DataFrame, seg: Segmentation) -> pl.DataFrame:
+    """Add ``hub_from_gps`` (the hub of the vehicle's dwell at the scan) and ``hub_id`` resolved."""
+    dwell = (
+        seg.stops.filter(pl.col("hub_id").is_not_null())
+        .select(
+            pl.col("device_id").alias("vehicle_id"),
+            "start_ts",
+            "end_ts",
+            pl.col("hub_id").alias("hub_from_gps"),
+        )
+        .sort("start_ts")
+    )
+    tol_s = physics()["scan_match_s"]
+    # the dwell that contains the scan; else the closer of the last dwell before it and the next
+    # one after it, within scan_match_s
+    before = dwell.select(
+        "vehicle_id",
+        "start_ts",
+        pl.col("end_ts").alias("__end_b"),
+        pl.col("hub_from_gps").alias("__hub_b"),
+    )
+    after = dwell.select(
+        "vehicle_id", pl.col("start_ts").alias("__start_a"), pl.col("hub_from_gps").alias("__hub_a")
+    )
+    gap_b = (pl.col("ts") - pl.col("__end_b")).dt.total_seconds()
+    gap_a = (pl.col("__start_a") - pl.col("ts")).dt.total_seconds()
+    with_stop = (
+        scans.with_row_index("__scan")
+        .sort("ts")
+        .join_asof(
+            before,
+            left_on="ts",
+            right_on="start_ts",
+            by="vehicle_id",
+            strategy="backward",
+            check_sortedness=False,
+        )
+        .join_asof(
+            after,
+            left_on="ts",
+            right_on="__start_a",
+            by="vehicle_id",
+            strategy="forward",
+            check_sortedness=False,
+        )
+        .with_columns(
+            pl.when(gap_b <= 0)
+            .then(pl.col("__hub_b"))
+            .when((gap_b <= tol_s) & ((gap_b <= gap_a) | pl.col("__start_a").is_null()))
+            .then(pl.col("__hub_b"))
+            .when(gap_a <= tol_s)
+            .then(pl.col("__hub_a"))
+            .alias("hub_from_gps")
+        )
+        .sort("__scan")
+        .drop("__scan", "start_ts", "__end_b", "__hub_b", "__start_a", "__hub_a")
+    )
+    return with_stop.with_columns(pl.coalesce("hub_id", "hub_from_gps").alias("hub_id"))
+
+
+def check_scans(scans: pl.DataFrame, *, file: str = "<scan>") -> None:
+    """Refuse scans a chain cannot be built from (every bad row reported, 1-based rows)."""
+    frame = scans.with_row_index("__row", offset=1)
+    rules = [
+        (
+            "event",
+            ~pl.col("event").is_in(["load", "unload", "deliver"]).fill_null(False),
+            "event must be load, unload or deliver",
+        ),
+        (
+            "vehicle_id",
+            pl.col("vehicle_id").is_null() & pl.col("hub_id").is_null(),
+            "a scan needs a vehicle_id or a hub_id",
+        ),
+        (
+            "vehicle_id",
+            pl.col("event").is_in(["load", "unload", "deliver"])
+            & pl.col("vehicle_id").is_null()
+            & pl.col("hub_id").is_not_null()
+            & (pl.col("event") == "load"),
+            "a load scan needs the vehicle_id it was loaded onto",
+        ),
+        ("mass_kg", ~(pl.col("mass_kg") > 0).fill_null(False), "mass_kg must be > 0"),
+        ("ts", pl.col("ts").is_null(), "missing ts"),
+    ]
+    errors = [
+        InputError(file, int(row), field, reason)
+        for field, bad, reason in rules
+        for (row,) in frame.filter(bad).select("__row").iter_rows()
+    ]
+    errors.sort(key=lambda e: (e.row or 0, e.field or ""))
+    InputErrors.raise_if_any(errors)
+
+
+def build_chains(
+    scans: FrameLike,
+    seg: Segmentation,
+    *,
+    hubs: pl.DataFrame,
+    fuel: FrameLike | None = None,
+    charge: FrameLike | None = None,
+    hoc_ids: pl.Series | None = None,
+) -> Chains:
+    """Every waybill's chain of TCEs in the kernel's LEGS contract (see the module docstring).
+
+    ``seg`` must carry modes (:func:`greenstream.monitoring.modes.detect_modes`). ``hoc_ids``:
+    hubs with a measured HOC (``HOC-<hub_id>``); the other hub stops use the kernel's default
+    for their hub type.
+    """
+    raw = scans.lazy().collect()
+    for col in ("vehicle_id", "hub_id"):
+        if col not in raw.columns:
+            raw = raw.with_columns(pl.lit(None, pl.String).alias(col))
+    raw = raw.with_columns(
+        pl.col("ts").cast(TS),
+        pl.col("mass_kg").cast(pl.Float64),
+        pl.col("vehicle_id").cast(pl.String),
+        pl.col("hub_id").cast(pl.String),
+    )
+    check_scans(raw)
+    resolved = _resolve_scan_hubs(raw, seg).sort("waybill_id", "ts")
+    nxt = {
+        c: pl.col(c).shift(-1).over("waybill_id")
+        for c in ("event", "vehicle_id", "ts", "hub_id", "hub_from_gps")
+    }
+    paired = resolved.with_columns(
+        nxt["event"].alias("__next_event"),
+        nxt["vehicle_id"].alias("__next_vehicle"),
+        nxt["ts"].alias("unload_ts"),
+        nxt["hub_id"].alias("to_hub"),
+        nxt["hub_from_gps"].alias("to_hub_gps"),
+    )
+    is_ride = (
+        pl.col("__next_event").is_in(["unload", "deliver"])
+        & (pl.col("__next_vehicle") == pl.col("vehicle_id"))
+    ).fill_null(False)
+    unpaired = paired.filter((pl.col("event") == "load") & ~is_ride).select(
+        "waybill_id",
+        "ts",
+        "vehicle_id",
+        pl.lit("load scan not followed by an unload or deliver scan from the same vehicle").alias(
+            "reason"
+        ),
+    )
+    rides = paired.filter((pl.col("event") == "load") & is_ride).select(
+        "waybill_id",
+        "vehicle_id",
+        "mass_kg",
+        pl.col("ts").alias("load_ts"),
+        "unload_ts",
+        pl.col("hub_id").alias("from_hub"),
+        pl.col("hub_from_gps").alias("from_hub_gps"),
+        "to_hub",
+        "to_hub_gps",
+    )
+    trips = seg.legs.sort("device_id", "start_ts").select(
+        pl.col("device_id").alias("vehicle_id"),
+        pl.int_range(pl.len()).over("device_id").alias("__k"),
+        pl.col("leg_id").alias("trip_ref"),
+        pl.col("start_ts").alias("trip_start"),
+        pl.col("end_ts").alias("trip_end"),
+        pl.col("distance_km").alias("trip_km"),
+        "mode",
+        pl.col("from_hub").alias("__trip_from"),
+        pl.col("to_hub").alias("__trip_to"),
+    )
+    cum = seg.fixes.select(
+        pl.col("device_id").alias("vehicle_id"),
+        "ts",
+        pl.col("distance_km").cum_sum().over("device_id").alias("__cum"),
+    ).sort("ts")
+
+    def cum_at(frame: pl.DataFrame, column: str, alias: str) -> pl.DataFrame:
+        return (
+            frame.sort(column)
+            .join_asof(
+                cum.rename({"ts": "__t"}),
+                left_on=column,
+                right_on="__t",
+                by="vehicle_id",
+                strategy="backward",
+                check_sortedness=False,
+            )
+            .rename({"__cum": alias})
+            .drop("__t")
+        )
+
+    # the vehicle trips a ride overlaps: from the first trip ending after the load to the last
+    # one starting before the unload (as-of joins, then the small range of trips in between)
+    spans = (
+        rides.sort("load_ts")
+        .join_asof(
+            trips.select("vehicle_id", "trip_end", pl.col("__k").alias("__k0")).sort("trip_end"),
+            left_on="load_ts",
+            right_on="trip_end",
+            by="vehicle_id",
+            strategy="forward",
+            check_sortedness=False,
+        )
+        .sort("unload_ts")
+        .join_asof(
+            trips.select("vehicle_id", "trip_start", pl.col("__k").alias("__k1")).sort(
+                "trip_start"
+            ),
+            left_on="unload_ts",
+            right_on="trip_start",
+            by="vehicle_id",
+            strategy="backward",
+            check_sortedness=False,
+        )
+        .drop("trip_end", "trip_start")
+        .filter(pl.col("__k0").is_not_null() & pl.col("__k1").is_not_null())
+        .filter(pl.col("__k1") >= pl.col("__k0"))
+        .with_columns(pl.int_ranges("__k0", pl.col("__k1") + 1).alias("__k"))
+        .explode("__k")
+        .drop("__k0", "__k1")
+    )
+    pieces = (
+        spans.join(trips, on=["vehicle_id", "__k"], how="inner")
+        .filter(
+            (pl.col("trip_start") < pl.col("unload_ts")) & (pl.col("trip_end") > pl.col("load_ts"))
+        )
+        .with_columns(
+            pl.max_horizontal("load_ts", "trip_start").alias("__a"),
+            pl.min_horizontal("unload_ts", "trip_end").alias("__b"),
+            (
+                (pl.col("load_ts") <= pl.col("trip_start"))
+                & (pl.col("unload_ts") >= pl.col("trip_end"))
+            ).alias("__whole"),
+        )
+    )
+    pieces = cum_at(cum_at(pieces, "__a", "__ca"), "__b", "__cb").with_columns(
+        pl.when(pl.col("__whole"))
+        .then(pl.col("trip_km"))
+        .otherwise(pl.col("__cb") - pl.col("__ca"))
+        .alias("distance_km"),
+        pl.col("trip_start").alias("start_ts"),
+        pl.col("trip_end").alias("end_ts"),
+    )
+    untracked = rides.join(
+        pieces.select("waybill_id", "load_ts").unique(), on=["waybill_id", "load_ts"], how="anti"
+    ).select(
+        "waybill_id",
+        pl.col("load_ts").alias("ts"),
+        "vehicle_id",
+        pl.lit("no GPS track of the vehicle between the load and the unload scan").alias("reason"),
+    )
+    unmatched = pl.concat([unpaired, untracked]).sort("waybill_id", "ts")
+    energy = trip_energy(fuel, charge, seg.legs)
+    metered = energy.get_column("trip_id").drop_nulls().unique()
+    transport = pieces.select(
+        "waybill_id",
+        "vehicle_id",
+        "mass_kg",
+        "mode",
+        "distance_km",
+        "start_ts",
+        "end_ts",
+        # the trip's own hubs where the waybill rode the trip from its start / to its end
+        pl.when(pl.col("load_ts") <= pl.col("trip_start"))
+        .then(pl.coalesce("__trip_from", "from_hub"))
+        .otherwise(pl.col("from_hub"))
+        .alias("from_hub"),
+        pl.when(pl.col("unload_ts") >= pl.col("trip_end"))
+        .then(pl.coalesce("__trip_to", "to_hub"))
+        .otherwise(pl.col("to_hub"))
+        .alias("to_hub"),
+        pl.col("trip_ref"),
+        pl.lit("leg").alias("element"),
+    ).with_columns(
+        pl.when(pl.col("trip_ref").is_in(metered.implode()))
+        .then(pl.col("trip_ref"))
+        .alias("trip_id"),
+    )
+    # hub stops: where the waybill left a hub: the hub of its first load (origin) and, between
+    # two consecutive rides, the hub it was unloaded at (the kernel's HOC activity is the
+    # tonnes leaving a hub)
+    origin_stops = (
+        rides.sort("waybill_id", "load_ts")
+        .group_by("waybill_id", maintain_order=True)
+        .first()
+        .filter(pl.col("from_hub").is_not_null())
+        .select(
+            "waybill_id",
+            "mass_kg",
+            pl.col("from_hub").alias("hub_id"),
+            pl.col("from_hub_gps").alias("hub_from_gps"),
+            pl.col("load_ts").alias("start_ts"),
+            pl.col("load_ts").alias("end_ts"),
+            pl.lit("hub").alias("element"),
+        )
+    )
+    hub_stops = (
+        rides.sort("waybill_id", "load_ts")
+        .with_columns(pl.col("load_ts").shift(-1).over("waybill_id").alias("__next_load"))
+        .filter(pl.col("__next_load").is_not_null())
+        .select(
+            "waybill_id",
+            "mass_kg",
+            pl.col("to_hub").alias("hub_id"),
+            pl.col("to_hub_gps").alias("hub_from_gps"),
+            pl.col("unload_ts").alias("start_ts"),
+            pl.col("__next_load").alias("end_ts"),
+            pl.lit("hub").alias("element"),
+        )
+    )
+    hub_stops = pl.concat([origin_stops, hub_stops]).join(
+        hubs.select("hub_id", pl.col("kind").alias("hub_kind")), on="hub_id", how="left"
+    )
+    elements = (
+        pl.concat([transport, hub_stops], how="diagonal_relaxed")
+        .sort("waybill_id", "start_ts", "element", descending=[False, False, True])
+        .with_columns((pl.int_range(pl.len()).over("waybill_id") + 1).alias("seq"))
+        .with_columns(pl.format("{}-{}", "waybill_id", "seq").alias("tce_id"))
+    )
+    hub_type = pl.col("hub_kind").replace_strict(
+        HUB_TYPE_BY_KIND, default="Transshipment", return_dtype=pl.String
+    )
+    measured_hoc = pl.format("HOC-{}", "hub_id")
+    has_hoc = measured_hoc.is_in(hoc_ids.implode()) if hoc_ids is not None else pl.lit(False)
+    legs = elements.select(
+        pl.col("waybill_id").alias("shipment_id"),
+        "tce_id",
+        "mass_kg",
+        pl.when(pl.col("element") == "leg").then(pl.col("mode")).alias("mode"),
+        pl.when(pl.col("element") == "leg").then(pl.col("distance_km")).alias("distance_km"),
+        pl.when(pl.col("element") == "leg").then(pl.lit("actual")).alias("distance_basis"),
+        pl.when((pl.col("element") == "hub") & has_hoc).then(measured_hoc).alias("hoc_id"),
+        pl.when(pl.col("element") == "hub").then(hub_type).alias("hub_type"),
+        "trip_id",
+        pl.col("start_ts").alias("departure_at"),
+    )
+    used = legs.get_column("trip_id").drop_nulls().unique()
+    kernel_trips = energy.filter(pl.col("trip_id").is_in(used.implode())).select(
+        "trip_id", "energy_carrier", "energy_amount", "energy_unit", "grid_region"
+    )
+    return Chains(
+        legs=legs, trips=kernel_trips, elements=elements, scans=resolved, unmatched=unmatched
+    )
+
+
+def transfers_found(elements: pl.DataFrame, truth_chains: FrameLike) -> dict[str, float]:
+    """Mode transfers of the ground truth found in the detected chains, within one stop.
+
+    A true transfer is a hub stop between two legs of different modes. It is found when the
+    waybill's detected chain has a hub stop whose hub comes from the GPS dwell of the vehicle
+    (``hub_from_gps``, not the scan) equal to the true hub, at most one element away from the true
+    position, with the true modes on both sides. Returns ``found``, ``transfers`` and ``share``.
+    """
+    truth = truth_chains.lazy().collect().sort("waybill_id", "seq")
+    prev_mode = pl.col("mode").shift(1).over("waybill_id")
+    next_mode = pl.col("mode").shift(-1).over("waybill_id")
+    true_t = (
+        truth.with_columns(prev_mode.alias("__before"), next_mode.alias("__after"))
+        .filter((pl.col("element") == "hub") & (pl.col("__before") != pl.col("__after")))
+        .select(
+            "waybill_id",
+            pl.col("seq").alias("__tseq"),
+            pl.col("hub_id").alias("__thub"),
+            "__before",
+            "__after",
+        )
+    )
+    det = (
+        elements.sort("waybill_id", "seq")
+        .with_columns(prev_mode.alias("__dbefore"), next_mode.alias("__dafter"))
+        .filter(pl.col("element") == "hub")
+        .select("waybill_id", "seq", "hub_from_gps", "__dbefore", "__dafter")
+    )
+    matched = (
+        true_t.join(det, on="waybill_id", how="inner")
+        .filter(
+            ((pl.col("seq") - pl.col("__tseq")).abs() <= 1)
+            & (pl.col("hub_from_gps") == pl.col("__thub"))
+            & (pl.col("__dbefore") == pl.col("__before"))
+            & (pl.col("__dafter") == pl.col("__after"))
+        )
+        .select("waybill_id", "__tseq")
+        .unique()
+    )
+    n = true_t.height
+    return {
+        "found": float(matched.height),
+        "transfers": float(n),
+        "share": matched.height / n if n else 1.0,
+    }
