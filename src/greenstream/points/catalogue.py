@@ -91,20 +91,13 @@ class Catalogue:
     version: str
 
     def frame(self) -> pl.DataFrame:
-        """One row per action: ``action``, ``saving_per_unit_mg``, ``baseline``, ``source``."""
+        """One row per action: ``action``, ``saving_per_unit_mg``."""
         return pl.DataFrame(
             {
-                "action": [a.action for a in self.actions.values()],
+                "action": list(self.actions),
                 "saving_per_unit_mg": [a.saving_per_unit_mg for a in self.actions.values()],
-                "baseline": [a.baseline for a in self.actions.values()],
-                "source": [a.sources for a in self.actions.values()],
             },
-            schema={
-                "action": pl.String,
-                "saving_per_unit_mg": pl.Int64,
-                "baseline": pl.String,
-                "source": pl.String,
-            },
+            schema={"action": pl.String, "saving_per_unit_mg": pl.Int64},
         )
 
 

@@ -51,6 +51,7 @@ from sqlalchemy import (
     func,
     literal,
     select,
+    text,
     tuple_,
     update,
 )
@@ -65,6 +66,7 @@ from greenstream.points.models import (
     PointsDaily,
     PointsEntry,
     PointsRules,
+    PointsSaving,
     PointsTxn,
 )
 from greenstream.points.rules import SCALE, Rules, parse_rules
@@ -76,11 +78,12 @@ ENTRY: Table = PointsEntry.__table__  # type: ignore[assignment]
 AWARD: Table = PointsAward.__table__  # type: ignore[assignment]
 DAILY: Table = PointsDaily.__table__  # type: ignore[assignment]
 RULES: Table = PointsRules.__table__  # type: ignore[assignment]
+SAVING: Table = PointsSaving.__table__  # type: ignore[assignment]
 
 SOURCE_KINDS = frozenset({"issuance", "brand", "supply"})
 POINTS = "pt"
 FEN = "fen"
-CHUNK_EVENTS = 5_000
+CHUNK_EVENTS = 10_000
 RETRIES = 5
 
 
@@ -411,6 +414,7 @@ class Ledger:
         raw = events if isinstance(events, pl.DataFrame) else events_frame(events)
         typed = check_events(raw, file=file, actions=self.enabled_actions(rules))
         priced = price_events(typed, rules, self.catalogue)
+        self._write(self._store_savings)
         totals = [0, 0, 0, 0, 0, 0]
         for start in range(0, priced.height, chunk_events):
             chunk = priced.slice(start, chunk_events)
@@ -423,83 +427,53 @@ class Ledger:
             typed.height, recorded, typed.height - recorded, points, capped, co2e, subsidy
         )
 
+    def _store_savings(self, conn: Connection) -> None:
+        """The catalogue's savings with their baselines and sources, once per version."""
+        conn.execute(
+            self._insert(SAVING).on_conflict_do_nothing(),
+            [
+                {
+                    "catalogue_version": self.catalogue.version,
+                    "action": a.action,
+                    "saving_per_unit_mg": a.saving_per_unit_mg,
+                    "unit": a.unit,
+                    "method": a.method,
+                    "baseline": a.baseline,
+                    "alternative": a.alternative,
+                    "baseline_co2e_kg": f"{a.baseline_co2e_kg:.6f}",
+                    "alternative_co2e_kg": f"{a.alternative_co2e_kg:.6f}",
+                    "source": a.sources,
+                    "assumptions": a.assumptions,
+                }
+                for a in self.catalogue.actions.values()
+            ],
+        )
+
     def _earn_chunk(
         self, conn: Connection, tenant: str, chunk: pl.DataFrame, rules: Rules, version: int
     ) -> list[int]:
-        users = chunk.get_column("user_id").unique().to_list()
+        users = chunk.get_column("user_id").unique().sort().to_list()
         brands = chunk.filter(pl.col("subsidy_fen") > 0).get_column("brand").unique().to_list()
-        keys = [AccountKey("user", u, POINTS) for u in users]
-        keys += [AccountKey("issuance", "points", POINTS)]
+        keys = [AccountKey("issuance", "points", POINTS)]
         if brands:
             keys += [AccountKey("brand", b, FEN) for b in brands]
             keys += [AccountKey("green_fund", "green_fund", FEN)]
             keys += [AccountKey("rewards_pool", "rewards_pool", FEN)]
         ids = self._accounts(conn, tenant, keys)
-        user_ids = pl.DataFrame(
-            {"user_id": users, "account_id": [ids[AccountKey("user", u, POINTS)] for u in users]},
-            schema={"user_id": pl.String, "account_id": pl.Int64},
-        )
-        chunk = chunk.join(user_ids, on="user_id", how="left")
+        chunk = chunk.join(self._user_accounts(conn, tenant, users), on="user_id", how="left")
 
         # The daily-cap rows of these users: created if missing, then locked in key order; a
         # concurrent chunk for the same user waits here, then sees this chunk's keys below.
         days = chunk.select("account_id", "day").unique().sort("account_id", "day")
-        conn.execute(
-            self._insert(DAILY).on_conflict_do_nothing(),
-            [{"account_id": a, "day": d, "points": 0} for a, d in days.iter_rows()],
-        )
-        already_rows: list[tuple[int, Any, int]] = []
-        for start in range(0, days.height, 1000):
-            part = days.slice(start, 1000)
-            stmt = (
-                select(DAILY.c.account_id, DAILY.c.day, DAILY.c.points)
-                .where(tuple_(DAILY.c.account_id, DAILY.c.day).in_(list(part.iter_rows())))
-                .order_by(DAILY.c.account_id, DAILY.c.day)
-            )
-            if self.postgres:
-                stmt = stmt.with_for_update()
-            already_rows += [(int(a), d, int(p)) for a, d, p in conn.execute(stmt)]
-        already = pl.DataFrame(
-            already_rows,
-            schema={"account_id": pl.Int64, "day": pl.Date, "already": pl.Int64},
-            orient="row",
-        )
-
-        event_ids = chunk.get_column("event_id").to_list()
-        seen: set[str] = set()
-        for start in range(0, len(event_ids), 1000):
-            seen.update(
-                conn.execute(
-                    select(TXN.c.idempotency_key).where(
-                        TXN.c.tenant == tenant,
-                        TXN.c.idempotency_key.in_(event_ids[start : start + 1000]),
-                    )
-                ).scalars()
-            )
-        fresh = chunk.filter(~pl.col("event_id").is_in(list(seen)))
+        already = self._lock_daily(conn, days)
+        seen = self._seen_keys(conn, tenant, chunk.get_column("event_id").to_list())
+        fresh = chunk.filter(~pl.col("event_id").is_in(seen))
         if fresh.height == 0:
             return [0, 0, 0, 0, 0, 0]
         fresh = apply_daily_cap(fresh.join(already, on=["account_id", "day"], how="left"), rules)
 
         now = self.clock()
-        inserted = conn.execute(
-            self._insert(TXN).on_conflict_do_nothing().returning(TXN.c.id, TXN.c.idempotency_key),
-            [
-                {
-                    "tenant": tenant,
-                    "kind": "earn",
-                    "idempotency_key": k,
-                    "posted_at": now,
-                    "memo": None,
-                }
-                for k in fresh.get_column("event_id").to_list()
-            ],
-        ).all()
-        txn_ids = pl.DataFrame(
-            [(int(i), k) for i, k in inserted],
-            schema={"txn_id": pl.Int64, "event_id": pl.String},
-            orient="row",
-        )
+        txn_ids = self._insert_txns(conn, tenant, "earn", fresh.get_column("event_id"), now)
         done = fresh.join(txn_ids, on="event_id", how="inner")
         if done.height == 0:
             return [0, 0, 0, 0, 0, 0]
@@ -524,12 +498,10 @@ class Ledger:
             "subsidy_fen",
             "green_fund_fen",
             "consumer_fen",
-            "baseline",
-            "source",
             pl.lit(self.catalogue.version).alias("catalogue_version"),
             pl.lit(version).alias("rules_version"),
         )
-        conn.execute(AWARD.insert(), award_rows.to_dicts())
+        self._bulk_insert(conn, AWARD, award_rows)
 
         issuance = ids[AccountKey("issuance", "points", POINTS)]
         legs = [
@@ -585,15 +557,7 @@ class Ledger:
             self._bulk_insert(conn, ENTRY, entries)
 
         per_day = done.group_by("account_id", "day").agg(pl.col("points_granted").sum().alias("d"))
-        conn.execute(
-            update(DAILY)
-            .where(DAILY.c.account_id == bindparam("a"), DAILY.c.day == bindparam("dy"))
-            .values(points=DAILY.c.points + bindparam("d")),
-            [
-                {"a": a, "dy": dy, "d": d}
-                for a, dy, d in per_day.select("account_id", "day", "d").iter_rows()
-            ],
-        )
+        self._add_daily(conn, per_day.sort("account_id", "day"))
         return [
             done.height,
             chunk.height - done.height,
@@ -602,6 +566,166 @@ class Ledger:
             int(done.get_column("co2e_avoided_mg").sum()),
             int(done.get_column("subsidy_fen").sum()),
         ]
+
+    # set-based steps of the earn path: arrays (unnest) on PostgreSQL, executemany on SQLite
+
+    def _user_accounts(self, conn: Connection, tenant: str, users: list[str]) -> pl.DataFrame:
+        """``user_id`` -> ``account_id`` for ``users`` (sorted), creating the missing ones."""
+        pairs: list[tuple[str, int]] = []
+        if self.postgres:
+            select_ids = text(
+                "SELECT ref, id FROM points_account WHERE tenant = :t AND kind = 'user' "
+                "AND unit = 'pt' AND ref = ANY(CAST(:refs AS text[]))"
+            )
+            rows = list(conn.execute(select_ids, {"t": tenant, "refs": users}).all())
+            missing = sorted(set(users) - {r for r, _ in rows})
+            if missing:
+                conn.execute(
+                    text(
+                        "INSERT INTO points_account (tenant, kind, ref, unit, allow_negative) "
+                        "SELECT :t, 'user', r, 'pt', false FROM unnest(CAST(:refs AS text[])) AS r "
+                        "ON CONFLICT DO NOTHING"
+                    ),
+                    {"t": tenant, "refs": missing},
+                )
+                rows += conn.execute(select_ids, {"t": tenant, "refs": missing}).all()
+            pairs = [(r, int(i)) for r, i in rows]
+        else:
+            ids = self._accounts(conn, tenant, [AccountKey("user", u, POINTS) for u in users])
+            pairs = [(k.ref, i) for k, i in ids.items()]
+        return pl.DataFrame(
+            pairs, schema={"user_id": pl.String, "account_id": pl.Int64}, orient="row"
+        )
+
+    def _lock_daily(self, conn: Connection, days: pl.DataFrame) -> pl.DataFrame:
+        """Create and lock the (account, day) cap rows; returns what each already earned."""
+        accounts = days.get_column("account_id").to_list()
+        dates = days.get_column("day").to_list()
+        if self.postgres:
+            lock = text(
+                "SELECT account_id, day, points FROM points_daily "
+                "WHERE account_id = ANY(CAST(:a AS bigint[])) AND day = ANY(CAST(:d AS date[])) "
+                "ORDER BY account_id, day FOR UPDATE"
+            )
+            rows = list(
+                conn.execute(lock, {"a": sorted(set(accounts)), "d": sorted(set(dates))}).all()
+            )
+            missing = days.join(
+                pl.DataFrame(
+                    [(int(a), d) for a, d, _ in rows],
+                    schema={"account_id": pl.Int64, "day": pl.Date},
+                    orient="row",
+                ),
+                on=["account_id", "day"],
+                how="anti",
+            ).sort("account_id", "day")
+            if missing.height:
+                new_a = missing.get_column("account_id").to_list()
+                new_d = missing.get_column("day").to_list()
+                conn.execute(
+                    text(
+                        "INSERT INTO points_daily (account_id, day, points) SELECT a, d, 0 "
+                        "FROM unnest(CAST(:a AS bigint[]), CAST(:d AS date[])) AS v(a, d) "
+                        "ON CONFLICT DO NOTHING"
+                    ),
+                    {"a": new_a, "d": new_d},
+                )
+                rows += conn.execute(lock, {"a": sorted(set(new_a)), "d": sorted(set(new_d))}).all()
+        else:
+            conn.execute(
+                self._insert(DAILY).on_conflict_do_nothing(),
+                [
+                    {"account_id": a, "day": d, "points": 0}
+                    for a, d in zip(accounts, dates, strict=True)
+                ],
+            )
+            rows = []
+            for start in range(0, len(accounts), 1000):
+                rows += conn.execute(
+                    select(DAILY.c.account_id, DAILY.c.day, DAILY.c.points).where(
+                        DAILY.c.account_id.in_(sorted(set(accounts[start : start + 1000]))),
+                        DAILY.c.day.in_(sorted(set(dates))),
+                    )
+                ).all()
+        return pl.DataFrame(
+            [(int(a), d, int(p)) for a, d, p in rows],
+            schema={"account_id": pl.Int64, "day": pl.Date, "already": pl.Int64},
+            orient="row",
+        ).unique(subset=["account_id", "day"])
+
+    def _seen_keys(self, conn: Connection, tenant: str, keys: list[str]) -> list[str]:
+        """The ``keys`` already written for ``tenant``."""
+        if self.postgres:
+            return list(
+                conn.execute(
+                    text(
+                        "SELECT idempotency_key FROM points_txn WHERE tenant = :t "
+                        "AND idempotency_key = ANY(CAST(:k AS text[]))"
+                    ),
+                    {"t": tenant, "k": keys},
+                ).scalars()
+            )
+        seen: list[str] = []
+        for start in range(0, len(keys), 1000):
+            seen += conn.execute(
+                select(TXN.c.idempotency_key).where(
+                    TXN.c.tenant == tenant, TXN.c.idempotency_key.in_(keys[start : start + 1000])
+                )
+            ).scalars()
+        return seen
+
+    def _insert_txns(
+        self, conn: Connection, tenant: str, kind: str, keys: pl.Series, now: datetime
+    ) -> pl.DataFrame:
+        """Insert one transaction per key unless the key exists (a concurrent duplicate);
+        returns ``txn_id`` and ``event_id`` of the rows this call wrote."""
+        if self.postgres:
+            rows = conn.execute(
+                text(
+                    "INSERT INTO points_txn (tenant, kind, idempotency_key, posted_at) "
+                    "SELECT :t, :kind, k, :now FROM unnest(CAST(:k AS text[])) AS k "
+                    "ON CONFLICT DO NOTHING RETURNING id, idempotency_key"
+                ),
+                {"t": tenant, "kind": kind, "k": keys.to_list(), "now": now},
+            ).all()
+        else:
+            rows = conn.execute(
+                self._insert(TXN)
+                .on_conflict_do_nothing()
+                .returning(TXN.c.id, TXN.c.idempotency_key),
+                [
+                    {"tenant": tenant, "kind": kind, "idempotency_key": k, "posted_at": now}
+                    for k in keys.to_list()
+                ],
+            ).all()
+        return pl.DataFrame(
+            [(int(i), k) for i, k in rows],
+            schema={"txn_id": pl.Int64, "event_id": pl.String},
+            orient="row",
+        )
+
+    def _add_daily(self, conn: Connection, per_day: pl.DataFrame) -> None:
+        """Add granted points to the (locked) cap rows."""
+        if self.postgres:
+            conn.execute(
+                text(
+                    "UPDATE points_daily AS p SET points = p.points + v.d "
+                    "FROM unnest(CAST(:a AS bigint[]), CAST(:dy AS date[]), CAST(:d AS bigint[])) "
+                    "AS v(a, dy, d) WHERE p.account_id = v.a AND p.day = v.dy"
+                ),
+                {
+                    "a": per_day.get_column("account_id").to_list(),
+                    "dy": per_day.get_column("day").to_list(),
+                    "d": per_day.get_column("d").to_list(),
+                },
+            )
+            return
+        conn.execute(
+            update(DAILY)
+            .where(DAILY.c.account_id == bindparam("a"), DAILY.c.day == bindparam("dy"))
+            .values(points=DAILY.c.points + bindparam("d")),
+            [{"a": a, "dy": dy, "d": d} for a, dy, d in per_day.iter_rows()],
+        )
 
     def _bulk_insert(self, conn: Connection, table: Table, frame: pl.DataFrame) -> None:
         """Many rows at once: COPY on PostgreSQL, executemany elsewhere."""
@@ -937,11 +1061,18 @@ class Ledger:
             select(
                 ENTRY.c.id, ENTRY.c.posted_at, TXN.c.kind, TXN.c.idempotency_key, ENTRY.c.amount,
                 running.label("balance"), AWARD.c.action, AWARD.c.quantity, AWARD.c.co2e_avoided_mg,
-                AWARD.c.campaign, AWARD.c.multiplier, AWARD.c.baseline, AWARD.c.source, TXN.c.memo,
+                AWARD.c.campaign, AWARD.c.multiplier, SAVING.c.baseline, SAVING.c.source, TXN.c.memo,
             )
             .join(TXN, TXN.c.id == ENTRY.c.txn_id)
             .join(ACCOUNT, ACCOUNT.c.id == ENTRY.c.account_id)
             .outerjoin(AWARD, AWARD.c.txn_id == TXN.c.id)
+            .outerjoin(
+                SAVING,
+                and_(
+                    SAVING.c.catalogue_version == AWARD.c.catalogue_version,
+                    SAVING.c.action == AWARD.c.action,
+                ),
+            )
             .where(ACCOUNT.c.tenant == tenant, ACCOUNT.c.kind == "user", ACCOUNT.c.ref == user_id)
             .order_by(ENTRY.c.id)
         )  # fmt: skip

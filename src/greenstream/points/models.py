@@ -7,8 +7,10 @@
   delivered twice lands once.
 - ``points_entry``: signed amounts; the entries of a transaction sum to zero per unit. Balances are
   sums of entries (no stored balance).
-- ``points_award``: what an earn transaction rewarded: the action, the saving, its baseline and
-  source, the campaign, the co-funding split.
+- ``points_award``: what an earn transaction rewarded: the action, the saving, the campaign, the
+  co-funding split, and the catalogue version whose ``points_saving`` row holds the baseline and
+  the sources of that saving.
+- ``points_saving``: per catalogue version and action, the saving, its baseline and sources.
 - ``points_daily``: points earned per user account and local day, the row that serialises
   concurrent earns of one user for the daily cap.
 - ``points_rules``: the tenant's rules document (JSON) and its version.
@@ -61,10 +63,7 @@ class PointsAccount(Base):
 
 class PointsTxn(Base):
     __tablename__ = "points_txn"
-    __table_args__ = (
-        UniqueConstraint("tenant", "idempotency_key"),
-        Index("ix_points_txn_tenant_kind", "tenant", "kind"),
-    )
+    __table_args__ = (UniqueConstraint("tenant", "idempotency_key"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     tenant: Mapped[str] = mapped_column(String(64))
@@ -79,7 +78,7 @@ class PointsEntry(Base):
     __table_args__ = (Index("ix_points_entry_account", "account_id", "posted_at"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    txn_id: Mapped[int] = mapped_column(ForeignKey("points_txn.id"), index=True)
+    txn_id: Mapped[int] = mapped_column(ForeignKey("points_txn.id"))
     account_id: Mapped[int] = mapped_column(ForeignKey("points_account.id"))
     amount: Mapped[int] = mapped_column(BigInteger)
     posted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -90,7 +89,6 @@ class PointsAward(Base):
     __table_args__ = (
         Index("ix_points_award_order", "tenant", "order_id"),
         Index("ix_points_award_user", "tenant", "user_ref"),
-        Index("ix_points_award_campaign", "tenant", "campaign"),
     )
 
     txn_id: Mapped[int] = mapped_column(
@@ -114,11 +112,28 @@ class PointsAward(Base):
     subsidy_fen: Mapped[int] = mapped_column(BigInteger)
     green_fund_fen: Mapped[int] = mapped_column(BigInteger)
     consumer_fen: Mapped[int] = mapped_column(BigInteger)
-    baseline: Mapped[str] = mapped_column(Text)
-    source: Mapped[str] = mapped_column(Text)
     catalogue_version: Mapped[str] = mapped_column(String(32))
     rules_version: Mapped[int] = mapped_column(Integer)
     reversed_by: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class PointsSaving(Base):
+    """The saving of one action in one catalogue version, with its baseline and sources: the
+    basis of every award that names this (catalogue_version, action)."""
+
+    __tablename__ = "points_saving"
+
+    catalogue_version: Mapped[str] = mapped_column(String(32), primary_key=True)
+    action: Mapped[str] = mapped_column(String(64), primary_key=True)
+    saving_per_unit_mg: Mapped[int] = mapped_column(BigInteger)
+    unit: Mapped[str] = mapped_column(String(32))
+    method: Mapped[str] = mapped_column(String(64))
+    baseline: Mapped[str] = mapped_column(Text)
+    alternative: Mapped[str] = mapped_column(Text)
+    baseline_co2e_kg: Mapped[str] = mapped_column(String(32))
+    alternative_co2e_kg: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(Text)
+    assumptions: Mapped[str] = mapped_column(Text)
 
 
 class PointsDaily(Base):

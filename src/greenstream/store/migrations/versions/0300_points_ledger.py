@@ -49,7 +49,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_points_txn"),
         sa.UniqueConstraint("tenant", "idempotency_key", name="uq_points_txn_tenant"),
     )
-    op.create_index("ix_points_txn_tenant_kind", "points_txn", ["tenant", "kind"])
     op.create_table(
         "points_entry",
         sa.Column("id", BigId, autoincrement=True, nullable=False),
@@ -66,7 +65,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_points_entry"),
     )
     op.create_index("ix_points_entry_account", "points_entry", ["account_id", "posted_at"])
-    op.create_index("ix_points_entry_txn_id", "points_entry", ["txn_id"])
     op.create_table(
         "points_award",
         sa.Column("txn_id", sa.BigInteger(), nullable=False),
@@ -88,8 +86,6 @@ def upgrade() -> None:
         sa.Column("subsidy_fen", sa.BigInteger(), nullable=False),
         sa.Column("green_fund_fen", sa.BigInteger(), nullable=False),
         sa.Column("consumer_fen", sa.BigInteger(), nullable=False),
-        sa.Column("baseline", sa.Text(), nullable=False),
-        sa.Column("source", sa.Text(), nullable=False),
         sa.Column("catalogue_version", sa.String(32), nullable=False),
         sa.Column("rules_version", sa.Integer(), nullable=False),
         sa.Column("reversed_by", sa.BigInteger(), nullable=True),
@@ -100,7 +96,21 @@ def upgrade() -> None:
     )
     op.create_index("ix_points_award_order", "points_award", ["tenant", "order_id"])
     op.create_index("ix_points_award_user", "points_award", ["tenant", "user_ref"])
-    op.create_index("ix_points_award_campaign", "points_award", ["tenant", "campaign"])
+    op.create_table(
+        "points_saving",
+        sa.Column("catalogue_version", sa.String(32), nullable=False),
+        sa.Column("action", sa.String(64), nullable=False),
+        sa.Column("saving_per_unit_mg", sa.BigInteger(), nullable=False),
+        sa.Column("unit", sa.String(32), nullable=False),
+        sa.Column("method", sa.String(64), nullable=False),
+        sa.Column("baseline", sa.Text(), nullable=False),
+        sa.Column("alternative", sa.Text(), nullable=False),
+        sa.Column("baseline_co2e_kg", sa.String(32), nullable=False),
+        sa.Column("alternative_co2e_kg", sa.String(32), nullable=False),
+        sa.Column("source", sa.Text(), nullable=False),
+        sa.Column("assumptions", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("catalogue_version", "action", name="pk_points_saving"),
+    )
     op.create_table(
         "points_daily",
         sa.Column("account_id", sa.BigInteger(), nullable=False),
@@ -115,14 +125,12 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("points_daily")
-    op.drop_index("ix_points_award_campaign", table_name="points_award")
+    op.drop_table("points_saving")
     op.drop_index("ix_points_award_user", table_name="points_award")
     op.drop_index("ix_points_award_order", table_name="points_award")
     op.drop_table("points_award")
-    op.drop_index("ix_points_entry_txn_id", table_name="points_entry")
     op.drop_index("ix_points_entry_account", table_name="points_entry")
     op.drop_table("points_entry")
-    op.drop_index("ix_points_txn_tenant_kind", table_name="points_txn")
     op.drop_table("points_txn")
     op.drop_table("points_account")
     op.drop_table("points_rules")
