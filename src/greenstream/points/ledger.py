@@ -901,23 +901,23 @@ class Ledger:
         result: TxnResult = self._write(write)
         return result
 
-    def expire(self, tenant: str, *, as_of: datetime | None = None) -> BatchResult:
+    def expire(self, tenant: str, *, as_of: datetime | None = None) -> dict[str, int]:
         """Expire points older than the tenant's ``expiry_days`` (first in, first out: debits
         consume the oldest points first). Set-based; idempotent per user and cut-off day."""
         rules, _ = self.rules(tenant)
         if rules.expiry_days <= 0:
-            return BatchResult(0, 0, 0, 0, 0, 0, 0)
+            return {"accounts_checked": 0, "users_expired": 0, "points_expired": 0}
         moment = as_of or self.clock()
         cutoff = moment - timedelta(days=rules.expiry_days)
 
-        def write(conn: Connection) -> BatchResult:
+        def write(conn: Connection) -> dict[str, int]:
             users = conn.execute(
                 select(ACCOUNT.c.id, ACCOUNT.c.ref).where(
                     ACCOUNT.c.tenant == tenant, ACCOUNT.c.kind == "user"
                 )
             ).all()
             if not users:
-                return BatchResult(0, 0, 0, 0, 0, 0, 0)
+                return {"accounts_checked": 0, "users_expired": 0, "points_expired": 0}
             self._lock(conn, [u.id for u in users])
             old_credit = func.sum(
                 case(
@@ -943,7 +943,7 @@ class Ledger:
                 if int(o) - int(d) > 0 and int(b) > 0
             ]
             if not todo:
-                return BatchResult(len(rows), 0, 0, 0, 0, 0, 0)
+                return {"accounts_checked": len(rows), "users_expired": 0, "points_expired": 0}
             sink = self._accounts(conn, tenant, [AccountKey("expired", "points", POINTS)])
             sink_id = next(iter(sink.values()))
             day = cutoff.date().isoformat()
@@ -971,9 +971,13 @@ class Ledger:
                 ]
             if entries:
                 conn.execute(ENTRY.insert(), entries)
-            return BatchResult(len(rows), len(by_key), len(todo) - len(by_key), -total, 0, 0, 0)
+            return {
+                "accounts_checked": len(rows),
+                "users_expired": len(by_key),
+                "points_expired": total,
+            }
 
-        result: BatchResult = self._write(write)
+        result: dict[str, int] = self._write(write)
         return result
 
     def spend_green_fund(
