@@ -78,8 +78,8 @@ class PointsEntry(Base):
     __table_args__ = (Index("ix_points_entry_account", "account_id", "posted_at"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    txn_id: Mapped[int] = mapped_column(ForeignKey("points_txn.id"))
-    account_id: Mapped[int] = mapped_column(ForeignKey("points_account.id"))
+    txn_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("points_txn.id"))
+    account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("points_account.id"))
     amount: Mapped[int] = mapped_column(BigInteger)
     posted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
@@ -139,6 +139,8 @@ class PointsSaving(Base):
 class PointsDaily(Base):
     __tablename__ = "points_daily"
 
-    account_id: Mapped[int] = mapped_column(ForeignKey("points_account.id"), primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("points_account.id"), primary_key=True
+    )
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     points: Mapped[int] = mapped_column(BigInteger, default=0)

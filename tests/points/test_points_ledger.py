@@ -1,0 +1,211 @@
+"""The ledger on SQLite and PostgreSQL: points by hand, caps, campaigns, co-funding,
+idempotency, redemption, reversal, expiry, and the double-entry invariants after each."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from points_helpers import Clock, event
+
+from greenstream.errors import InputErrors
+from greenstream.points.ledger import (
+    InsufficientPoints,
+    Ledger,
+    OutOfStock,
+    UnknownReward,
+)
+
+# Savings per unit (test_points_catalogue.py checks them by hand): original_packaging
+# 0.327322 kg, reusable_box 0.190921 kg. Rules: 100 points per kg, floor.
+PACKAGING_POINTS = 32  # floor(0.327322 x 100)
+BOX_CAMPAIGN_POINTS = 38  # floor(0.190921 x 100 x 2), double11 applies to reusable_box only
+BOX_COFUND_POINTS = 10  # 10 fen to the consumer x 1 point per fen
+
+
+def funds(ledger: Ledger, tenant: str) -> dict[str, int]:
+    return {r["account"]: r["balance"] for r in ledger.funds(tenant)}
+
+
+def assert_ledger_ok(ledger: Ledger, tenant: str) -> None:
+    check = ledger.verify(tenant)
+    assert check["ok"], check
+    assert all(v == 0 for v in check["sum_per_unit"].values())
+
+
+def test_earn_points_by_hand(ledger: Ledger, tenant: str) -> None:
+    result = ledger.record(tenant, event(1, action="original_packaging", order_id="o1"))
+    assert (result.recorded, result.points_awarded, result.co2e_avoided_mg) == (1, 32, 327322)
+    balance = ledger.balance(tenant, "u1")
+    assert balance["points_balance"] == PACKAGING_POINTS
+    assert balance["co2e_avoided_kg"] == "0.327322"
+    assert funds(ledger, tenant)["issuance:points"] == -PACKAGING_POINTS
+    assert_ledger_ok(ledger, tenant)
+
+
+def test_campaign_multiplier_and_brand_cofunding(ledger: Ledger, tenant: str) -> None:
+    ledger.record(
+        tenant,
+        event(1, action="reusable_box", brand="brand-a", at="2026-11-11T09:00:00+08:00"),
+    )
+    assert ledger.balance(tenant, "u1")["points_balance"] == BOX_CAMPAIGN_POINTS + BOX_COFUND_POINTS
+    f = funds(ledger, tenant)
+    # 0.20 yuan from the brand: 0.10 to the green fund, 0.10 backs the consumer's points
+    assert (f["brand:brand-a"], f["green_fund:green_fund"], f["rewards_pool:rewards_pool"]) == (
+        -20, 10, 10,
+    )  # fmt: skip
+    [row] = ledger.report(tenant)
+    assert (row["campaign"], row["action"], row["green_activities"]) == (
+        "double11",
+        "reusable_box",
+        1,
+    )
+    assert (row["subsidy_collected_fen"], row["subsidy_to_green_fund_fen"]) == (20, 10)
+    assert row["co2e_avoided_t"] == "0.000190921"
+    # outside the campaign window (the 12th in Shanghai) no multiplier and no campaign
+    ledger.record(tenant, event(2, action="reusable_box", at="2026-11-12T00:00:00+08:00"))
+    assert ledger.balance(tenant, "u1")["points_balance"] == 48 + 19
+    assert_ledger_ok(ledger, tenant)
+
+
+def test_daily_cap_in_event_order_and_local_days(ledger: Ledger, tenant: str) -> None:
+    # cap 100 per Shanghai day: 32 + 32 + 32 + 4 (28 capped) in one batch, in time order
+    day = [
+        event(i, action="original_packaging", at=f"2026-11-10T1{i}:00:00+08:00") for i in range(4)
+    ]
+    result = ledger.record_batch(tenant, list(reversed(day)))
+    assert (result.points_awarded, result.points_capped) == (100, 28)
+    # a later batch the same day earns nothing; the next local day earns again
+    later = ledger.record(
+        tenant, event(9, action="original_packaging", at="2026-11-10T23:59:00+08:00")
+    )
+    assert (later.points_awarded, later.points_capped) == (0, 32)
+    # 00:30 on the 11th in Shanghai is still the 10th in UTC: the cap day is local
+    nxt = ledger.record(
+        tenant, event(10, action="original_packaging", at="2026-11-11T00:30:00+08:00")
+    )
+    assert nxt.points_awarded == 32
+    statement = ledger.statement(tenant, "u1")
+    assert [s["points"] for s in statement] == [32, 32, 32, 4, 32]
+    assert statement[-1]["balance_points"] == 132
+    assert_ledger_ok(ledger, tenant)
+
+
+def test_same_event_earns_once(ledger: Ledger, tenant: str) -> None:
+    batch = [event(1, action="original_packaging"), event(2, action="original_packaging"),
+             event(1, action="original_packaging")]  # fmt: skip
+    first = ledger.record_batch(tenant, batch)
+    assert (first.events, first.recorded, first.duplicates) == (3, 2, 1)
+    again = ledger.record_batch(tenant, batch)
+    assert (again.recorded, again.duplicates, again.points_awarded) == (0, 3, 0)
+    assert ledger.balance(tenant, "u1")["points_balance"] == 2 * PACKAGING_POINTS
+    assert_ledger_ok(ledger, tenant)
+
+
+def test_bad_events_report_every_row_and_write_nothing(ledger: Ledger, tenant: str) -> None:
+    batch = [
+        event(1, action="original_packaging"),
+        {"event_id": "e2", "user_id": "u1", "action": "teleport", "occurred_at": "2026-11-10T10:00:00+08:00"},
+        {"event_id": "e3", "user_id": "", "action": "pickup_station", "occurred_at": "2026-11-10 10:00"},
+        {**event(4), "quantity": "0"},
+    ]  # fmt: skip
+    with pytest.raises(InputErrors) as err:
+        ledger.record_batch(tenant, batch, file="scan.csv")
+    found = {(e.row, e.field) for e in err.value.errors}
+    assert found == {(2, "action"), (3, "user_id"), (3, "occurred_at"), (4, "quantity")}
+    assert ledger.balance(tenant, "u1")["points_balance"] == 0
+    assert ledger.report(tenant) == []
+
+
+def test_redeem_refuses_without_points_or_stock_and_replays(ledger: Ledger, tenant: str) -> None:
+    ledger.record(
+        tenant, event(1, action="reusable_box", brand="brand-a", at="2026-11-11T09:00:00+08:00")
+    )
+    ledger.stock(tenant, "mangrove_1m2", 3, key="stock-1")
+    ok = ledger.redeem(tenant, "u1", "mangrove_1m2", 2, key="r1")
+    assert (ok.replayed, ok.detail["points"], ok.detail["balance_after"]) == (False, 20, 28)
+    replay = ledger.redeem(tenant, "u1", "mangrove_1m2", 2, key="r1")
+    assert replay.replayed and replay.txn_id == ok.txn_id
+    with pytest.raises(OutOfStock):
+        ledger.redeem(tenant, "u1", "mangrove_1m2", 2, key="r2")  # 1 left
+    with pytest.raises(InsufficientPoints):
+        ledger.redeem(tenant, "u1", "coupon_5", 1, key="r3")  # 50 > 28 (no stock needed to fail)
+    with pytest.raises(UnknownReward):
+        ledger.redeem(tenant, "u1", "yacht", 1, key="r4")
+    assert ledger.balance(tenant, "u1")["points_balance"] == 28
+    f = funds(ledger, tenant)
+    assert (f["inventory:mangrove_1m2"], f["issued:mangrove_1m2"], f["redeemed:mangrove_1m2"]) == (
+        1,
+        2,
+        20,
+    )
+    assert_ledger_ok(ledger, tenant)
+
+
+def test_reverse_returned_order_claws_back_up_to_balance(ledger: Ledger, tenant: str) -> None:
+    ledger.record(
+        tenant,
+        event(
+            1, action="reusable_box", brand="brand-a", order_id="o1", at="2026-11-11T09:00:00+08:00"
+        ),
+    )
+    ledger.record(tenant, event(2, action="original_packaging", order_id="o2"))
+    ledger.stock(tenant, "mangrove_1m2", 10, key="s")
+    ledger.redeem(tenant, "u1", "mangrove_1m2", 7, key="r")  # 48 + 32 - 70 = 10 left
+    [rev] = ledger.reverse_order(tenant, "o1")
+    assert (rev.detail["points_reversed"], rev.detail["points_shortfall"]) == (10, 38)
+    assert rev.detail["subsidy_refunded_fen"] == 20
+    assert ledger.balance(tenant, "u1")["points_balance"] == 0
+    f = funds(ledger, tenant)
+    assert (f["brand:brand-a"], f["green_fund:green_fund"], f["rewards_pool:rewards_pool"]) == (
+        0,
+        0,
+        0,
+    )
+    [again] = ledger.reverse_order(tenant, "o1")
+    assert again.replayed
+    # the reversed award leaves the reports and the user's CO2e total
+    assert [r["action"] for r in ledger.report(tenant)] == ["original_packaging"]
+    assert ledger.balance(tenant, "u1")["co2e_avoided_kg"] == "0.327322"
+    assert_ledger_ok(ledger, tenant)
+
+
+def test_expiry_is_first_in_first_out(ledger: Ledger, tenant: str, clock: Clock) -> None:
+    start = clock.now
+    ledger.record(tenant, event(1, action="original_packaging"))  # 32 posted on day 0
+    clock.now = start + timedelta(days=10)
+    ledger.record(tenant, event(2, action="original_packaging", at="2026-11-20T10:00:00+08:00"))
+    ledger.stock(tenant, "mangrove_1m2", 5, key="s")
+    ledger.redeem(tenant, "u1", "mangrove_1m2", 1, key="r")  # spends 10 of the oldest points
+    clock.now = start + timedelta(days=35)  # day-0 points are past 30 days, day-10 ones are not
+    result = ledger.expire(tenant)
+    assert result == {"accounts_checked": 1, "users_expired": 1, "points_expired": 22}
+    assert ledger.balance(tenant, "u1")["points_balance"] == 32
+    assert ledger.expire(tenant)["points_expired"] == 0  # same cut-off: nothing more
+    assert funds(ledger, tenant)["expired:points"] == 22
+    assert_ledger_ok(ledger, tenant)
+
+
+def test_green_fund_spending_is_bounded(ledger: Ledger, tenant: str) -> None:
+    from greenstream.points.ledger import InsufficientFunds
+
+    for i in range(3):
+        ledger.record(tenant, event(i, action="reusable_box", brand="brand-a"))
+    assert funds(ledger, tenant)["green_fund:green_fund"] == 30
+    ledger.spend_green_fund(tenant, "mangrove-guangxi", 25, key="g1")
+    with pytest.raises(InsufficientFunds):
+        ledger.spend_green_fund(tenant, "mangrove-guangxi", 6, key="g2")
+    assert funds(ledger, tenant)["green_project:mangrove-guangxi"] == 25
+    assert_ledger_ok(ledger, tenant)
+
+
+def test_migration_matches_the_models(ledger: Ledger) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from greenstream.store.db import Base
+
+    with ledger.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    ours = [d for d in diff if "points_" in repr(d)]
+    assert ours == []
