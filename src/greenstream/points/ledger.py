@@ -1087,7 +1087,7 @@ class Ledger:
             memo = json.loads(r.memo) if r.memo else {}
             out.append(
                 {
-                    "posted_at": r.posted_at.isoformat() if r.posted_at else None,
+                    "posted_at": _utc(r.posted_at).isoformat(),
                     "kind": r.kind,
                     "reference": r.idempotency_key,
                     "points": int(r.amount),
@@ -1209,6 +1209,11 @@ class Ledger:
             "sum_per_unit": {u: s for u, (s, _) in sorted(units.items())},
             "entries": sum(n for _, n in units.values()),
         }
+
+
+def _utc(moment: datetime) -> datetime:
+    """SQLite returns naive datetimes; everything the ledger writes is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 # --------------------------------------------------------------------------------------------

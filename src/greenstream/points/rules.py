@@ -1,4 +1,4 @@
-"""Earning and redemption rules of one tenant, from a TOML / JSON / YAML-free file or the API.
+"""Earning and redemption rules of one tenant, from a TOML or JSON file or through the API.
 
 Numbers that are money or points are integers (points, fen = 0.01 yuan) or decimal strings
 (rates, multipliers): never floats. A rules document looks like (TOML)::
