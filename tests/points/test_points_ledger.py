@@ -209,3 +209,32 @@ def test_migration_matches_the_models(ledger: Ledger) -> None:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     ours = [d for d in diff if "points_" in repr(d)]
     assert ours == []
+
+
+def test_sqlite_serialized_writer_under_threads(sqlite_url: str) -> None:
+    # SQLite has no row locks: BEGIN IMMEDIATE makes each read-check-write one writer at a time
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from points_helpers import RULES
+
+    ledger = Ledger(sqlite_url)
+    ledger.set_rules("s", RULES)
+    ledger.record_batch("s", [event(i, action="original_packaging") for i in range(3)])  # 96 pt
+    ledger.stock("s", "mangrove_1m2", 100, key="stock")
+    gate = threading.Barrier(20)
+
+    def buy(i: int) -> bool:
+        gate.wait()
+        try:
+            ledger.redeem("s", "u1", "mangrove_1m2", 1, key=f"r{i}")
+            return True
+        except InsufficientPoints:
+            return False
+
+    with ThreadPoolExecutor(20) as pool:
+        outcomes = list(pool.map(buy, range(20)))
+    assert outcomes.count(True) == 9  # floor(96 / 10)
+    assert ledger.balance("s", "u1")["points_balance"] == 6
+    assert_ledger_ok(ledger, "s")
+    ledger.close()
