@@ -120,3 +120,27 @@ def test_concurrent_overlapping_batches_keep_the_ledger_balanced(ledger: Ledger)
     assert check["sum_per_unit"] == {"pt": 0}
     # and the whole database (every tenant of this module) sums to zero per unit
     assert all(v == 0 for v in ledger.verify()["sum_per_unit"].values())
+
+
+def test_mixed_earns_redemptions_and_reversals_on_one_user(ledger: Ledger) -> None:
+    tenant = "race-mixed"
+    ledger.set_rules(tenant, RULES)
+    ledger.record_batch(tenant, [{**earn(i, "dora"), "order_id": f"o{i}"} for i in range(10)])
+    ledger.stock(tenant, "mangrove_1m2", 1000, key="stock")
+
+    def work(i: int) -> Any:
+        if i % 3 == 0:
+            return ledger.record(tenant, {**earn(100 + i, "dora"), "order_id": f"o{100 + i}"})
+        if i % 3 == 1:
+            return ledger.redeem(tenant, "dora", "mangrove_1m2", 1, key=f"r{i}")
+        return ledger.reverse_order(tenant, f"o{i % 10}")
+
+    results = race(30, work)
+    unexpected = [
+        r for r in results if isinstance(r, Exception) and not isinstance(r, InsufficientPoints)
+    ]
+    assert unexpected == []
+    balance = ledger.balance(tenant, "dora")
+    assert balance["points_balance"] >= 0
+    assert balance["points_balance"] == balance["points_credited"] - balance["points_debited"]
+    assert ledger.verify(tenant)["ok"]

@@ -20,7 +20,9 @@ issued          item:sku    rewards handed out                                no
 ==============  ==========  ================================================  ==============
 
 Concurrency: a debit of a non-negative account (redeem, reverse, expire, spend) locks the
-account rows first (``SELECT ... FOR UPDATE`` in id order on PostgreSQL; on SQLite every
+account rows first (``SELECT ... FOR NO KEY UPDATE`` in id order on PostgreSQL: it serialises
+debits but not the foreign-key checks of concurrent earns, which would otherwise wait on it and
+could deadlock with a reversal; on SQLite every
 transaction starts with ``BEGIN IMMEDIATE``, one writer at a time), then sums the entries, then
 writes. Earns only credit user accounts and debit source accounts, so they take no account lock;
 they lock the user's ``points_daily`` rows (the daily cap) instead. Idempotency: the unique
@@ -276,7 +278,7 @@ class Ledger:
                 select(ACCOUNT.c.id)
                 .where(ACCOUNT.c.id.in_(ids))
                 .order_by(ACCOUNT.c.id)
-                .with_for_update()
+                .with_for_update(key_share=True)
             ).all()
 
     @staticmethod
