@@ -19,13 +19,13 @@ inventory       item:sku    reward stock on hand                              no
 issued          item:sku    rewards handed out                                no (sink)
 ==============  ==========  ================================================  ==============
 
-Concurrency: a debit of a non-negative account (redeem, reverse, expire, spend) locks the
-account rows first (``SELECT ... FOR NO KEY UPDATE`` in id order on PostgreSQL: it serialises
-debits but not the foreign-key checks of concurrent earns, which would otherwise wait on it and
-could deadlock with a reversal; on SQLite every
-transaction starts with ``BEGIN IMMEDIATE``, one writer at a time), then sums the entries, then
-writes. Earns only credit user accounts and debit source accounts, so they take no account lock;
-they lock the user's ``points_daily`` rows (the daily cap) instead. Idempotency: the unique
+Concurrency: a debit of a non-negative account (redeem, reverse, expire, spend) first locks the
+account rows, then sums the entries, then writes. On PostgreSQL the lock is
+``SELECT ... FOR NO KEY UPDATE`` in id order: it serialises debits but not the foreign-key checks
+of concurrent earns (which would otherwise wait on it and could deadlock with a reversal). On
+SQLite every transaction starts with ``BEGIN IMMEDIATE``: one writer at a time. Earns only credit
+user accounts and debit source accounts, so they take no account lock; they lock the user's
+``points_daily`` rows (the daily cap) instead. Idempotency: the unique
 ``(tenant, idempotency_key)`` of ``points_txn`` plus ``INSERT ... ON CONFLICT DO NOTHING``.
 The batch earn path is set-based: one transaction per chunk, a handful of multi-row statements.
 """
