@@ -63,6 +63,10 @@ def test_cli_flow(tmp_path: Path) -> None:
     }
     code, out, _ = run("statement", "--user", "u1", *db, "--format", "json")
     assert [e["balance_points"] for e in json.loads(out)] == [32, 90]
+    # the green fund holds 2 x 10 fen: 15 can be paid out, 10 more cannot
+    assert run("spend", "--project", "mangrove", "--amount-fen", "15", "--key", "g1", *db)[0] == 0
+    code, _, err = run("spend", "--project", "mangrove", "--amount-fen", "10", "--key", "g2", *db)
+    assert code == 2 and "5 fen < 10 fen" in err
     assert run("verify", *db)[0] == 0
 
 

@@ -192,6 +192,23 @@ def stock_cmd(
         print_rows([result.as_dict()], fmt, title="Stocked")
 
 
+@app.command("spend")
+def spend_cmd(
+    tenant: TenantOpt,
+    project: Annotated[str, typer.Option("--project", help="green project id")],
+    amount_fen: Annotated[int, typer.Option("--amount-fen", help="amount in fen (0.01 CNY)")],
+    key: Annotated[str, typer.Option("--key", help="idempotency key")],
+    db: DbOpt = None,
+    fmt: FormatOpt = TableFormat.table,
+) -> None:
+    """Pay a project out of the green fund (refused beyond the fund's balance)."""
+    from greenstream.points.ledger import Ledger
+
+    with handle_errors():
+        result = Ledger(db).spend_green_fund(tenant, project, amount_fen, key=key)
+        print_rows([result.as_dict()], fmt, title="Green fund payout")
+
+
 @app.command("reverse")
 def reverse_cmd(
     tenant: TenantOpt,
