@@ -215,6 +215,7 @@ class Ledger:
         self.postgres = self.engine.dialect.name == "postgresql"
         self.catalogue = catalogue or builtin_catalogue()
         self.clock = clock or (lambda: datetime.now(UTC))
+        self._savings_stored = False
 
     def close(self) -> None:
         self.engine.dispose()
@@ -416,7 +417,9 @@ class Ledger:
         raw = events if isinstance(events, pl.DataFrame) else events_frame(events)
         typed = check_events(raw, file=file, actions=self.enabled_actions(rules))
         priced = price_events(typed, rules, self.catalogue)
-        self._write(self._store_savings)
+        if not self._savings_stored:
+            self._write(self._store_savings)
+            self._savings_stored = True
         totals = [0, 0, 0, 0, 0, 0]
         for start in range(0, priced.height, chunk_events):
             chunk = priced.slice(start, chunk_events)
