@@ -238,3 +238,31 @@ def test_sqlite_serialized_writer_under_threads(sqlite_url: str) -> None:
     assert ledger.balance("s", "u1")["points_balance"] == 6
     assert_ledger_ok(ledger, "s")
     ledger.close()
+
+
+def test_tenant_parameter_override_changes_the_saving(ledger: Ledger) -> None:
+    from points_helpers import RULES
+
+    # the tenant measured its cartons: 0.30 kg instead of the 0.25 kg assumption
+    # 0.30 kg x 1199.72542 kg/t + 0.30 kg x (800 x 0.12522 + 12 x 0.78225) kg/tkm / 1000
+    # = 0.359918 + 0.032869 = 0.392787 kg -> floor(39.28) = 39 points
+    rules = {**RULES, "parameters": [{"action": "*", "parameter": "carton_mass_kg", "value": "0.30",
+                                      "source": "tenant packaging spec 2026"}]}  # fmt: skip
+    ledger.set_rules("ovr", rules)
+    result = ledger.record("ovr", event(1, action="original_packaging"))
+    assert result.points_awarded == 39
+    assert result.co2e_avoided_mg == pytest.approx(392787, abs=1)
+    [entry] = ledger.statement("ovr", "u1")
+    assert "tenant packaging spec 2026" in entry["source"]
+    # the other tenants keep the packaged catalogue
+    ledger.set_rules("plain", RULES)
+    assert ledger.record("plain", event(1, action="original_packaging")).points_awarded == 32
+    with pytest.raises(InputErrors) as err:
+        ledger.set_rules("bad", {**RULES, "parameters": [
+            {"action": "*", "parameter": "lastmile_vehicle", "value": "1"},
+            {"action": "pickup_station", "parameter": "carton_mass_kg", "value": "0.3",
+             "assumption": True},
+        ]})  # fmt: skip
+    assert {e.field for e in err.value.errors} == {
+        "parameters[0].parameter", "parameters[0].source", "parameters[1].reason",
+    }  # fmt: skip

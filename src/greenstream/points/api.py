@@ -196,7 +196,11 @@ def redeem(body: RedeemIn, ledger: LedgerDep, who: Principal = require("user")) 
 
 @router.get("/actions", summary="the action catalogue: saving per unit, baseline, sources")
 def actions(ledger: LedgerDep, who: Principal = Depends(get_principal)) -> Any:
-    return [a.as_row() for a in ledger.catalogue.actions.values()]
+    try:
+        catalogue = ledger.catalogue_for(ledger.rules(who.tenant)[0])
+    except NoRules:
+        catalogue = ledger.catalogue
+    return [a.as_row() for a in catalogue.actions.values()]
 
 
 @router.get("/rewards", summary="the tenant's rewards")

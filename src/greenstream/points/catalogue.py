@@ -222,15 +222,38 @@ def _to_mg(saving_kg: float) -> int:
     )
 
 
+def numeric_parameters(
+    path: Path = DATA / "action_parameters.csv",
+) -> dict[str, set[str]]:
+    """Per action (``*`` = every action), the parameters a tenant may override: the numeric ones."""
+    out: dict[str, set[str]] = {}
+    for action, params in load_parameters(path).items():
+        for name, param in params.items():
+            try:
+                float(param.value)
+            except ValueError:
+                continue
+            out.setdefault(action, set()).add(name)
+    return out
+
+
 def build_catalogue(
     actions_path: Path = DATA / "actions.csv",
     parameters_path: Path = DATA / "action_parameters.csv",
     materials_path: Path = DATA / "packaging_materials.csv",
+    overrides: tuple[tuple[str, str, Parameter], ...] = (),
 ) -> Catalogue:
     """Compute every action's saving per unit (kernel for transport, material factors for
-    packaging). Deterministic: the same files give the same savings and the same version."""
+    packaging). Deterministic: the same files and ``overrides`` (``(action, parameter, value)``
+    from a tenant's rules) give the same savings and the same version."""
     materials = load_materials(materials_path)
     table = load_parameters(parameters_path)
+    for action, name, param in overrides:
+        packaged = table.get(action, {}).get(name) or table.get("*", {}).get(name)
+        unit = packaged.unit if packaged is not None else param.unit
+        table.setdefault(action, {})[name] = Parameter(
+            param.value, unit, param.source, param.assumption, param.reason
+        )
     specs = _read_csv(actions_path)
 
     params = {spec["action"]: _Params(spec["action"], table) for spec in specs}
@@ -316,6 +339,8 @@ def build_catalogue(
     digest = hashlib.sha256()
     for path in (actions_path, parameters_path, materials_path):
         digest.update(path.read_bytes())
+    for action, name, param in overrides:
+        digest.update(repr((action, name, param)).encode())
     return Catalogue(actions=actions, version=digest.hexdigest()[:16])
 
 
@@ -323,3 +348,9 @@ def build_catalogue(
 def builtin_catalogue() -> Catalogue:
     """The packaged catalogue (computed once per process)."""
     return build_catalogue()
+
+
+@cache
+def tenant_catalogue(overrides: tuple[tuple[str, str, Parameter], ...]) -> Catalogue:
+    """The packaged catalogue with a tenant's parameter overrides (cached per override set)."""
+    return build_catalogue(overrides=overrides) if overrides else builtin_catalogue()

@@ -32,12 +32,24 @@ def register(parent: typer.Typer) -> None:
 
 
 @app.command("actions")
-def actions_cmd(fmt: FormatOpt = TableFormat.table) -> None:
+def actions_cmd(
+    tenant: Annotated[
+        str | None, typer.Option("--tenant", help="with this tenant's parameter overrides")
+    ] = None,
+    db: DbOpt = None,
+    fmt: FormatOpt = TableFormat.table,
+) -> None:
     """The action catalogue: saving per unit (kg CO2e), baseline, sources and assumptions."""
     from greenstream.points.catalogue import builtin_catalogue
 
     with handle_errors():
-        rows = [a.as_row() for a in builtin_catalogue().actions.values()]
+        catalogue = builtin_catalogue()
+        if tenant is not None:
+            from greenstream.points.ledger import Ledger
+
+            ledger = Ledger(db)
+            catalogue = ledger.catalogue_for(ledger.rules(tenant)[0])
+        rows = [a.as_row() for a in catalogue.actions.values()]
         print_rows(rows, fmt, title="Low-carbon actions")
 
 

@@ -60,7 +60,15 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from greenstream.errors import GreenstreamError, InputErrors
-from greenstream.points.catalogue import MG_PER_KG, Catalogue, builtin_catalogue
+from greenstream.points.catalogue import (
+    MG_PER_KG,
+    Catalogue,
+    Parameter,
+    build_catalogue,
+    builtin_catalogue,
+    numeric_parameters,
+    tenant_catalogue,
+)
 from greenstream.points.events import check_events, events_frame
 from greenstream.points.models import (
     PointsAccount,
@@ -215,7 +223,8 @@ class Ledger:
         self.postgres = self.engine.dialect.name == "postgresql"
         self.catalogue = catalogue or builtin_catalogue()
         self.clock = clock or (lambda: datetime.now(UTC))
-        self._savings_stored = False
+        self._savings_stored: set[str] = set()
+        self._overridable = numeric_parameters()
 
     def close(self) -> None:
         self.engine.dispose()
@@ -360,7 +369,13 @@ class Ledger:
 
     def set_rules(self, tenant: str, document: Mapping[str, Any], *, file: str = "<rules>") -> int:
         """Check and store a tenant's rules; returns the new version."""
-        rules = parse_rules(dict(document), file=file, known_actions=set(self.catalogue.actions))
+        rules = parse_rules(
+            dict(document),
+            file=file,
+            known_actions=set(self.catalogue.actions),
+            overridable=self._overridable,
+        )
+        self.catalogue_for(rules)  # the overrides must give a catalogue (kernel-checked)
 
         def write(conn: Connection) -> int:
             current = conn.execute(
@@ -385,12 +400,31 @@ class Ledger:
             if row is None:
                 raise NoRules(f"tenant {tenant!r} has no points rules (set them first)")
             doc = json.loads(row.document)
-            return parse_rules(doc, known_actions=set(self.catalogue.actions)), int(row.version)
+            rules = parse_rules(
+                doc, known_actions=set(self.catalogue.actions), overridable=self._overridable
+            )
+            return rules, int(row.version)
 
         if conn is not None:
             return read(conn)
         with self.engine.connect() as c:
             return read(c)
+
+    def catalogue_for(self, rules: Rules) -> Catalogue:
+        """The catalogue with the tenant's parameter overrides (the ledger's own when none)."""
+        if not rules.parameters:
+            return self.catalogue
+        overrides = tuple(
+            (
+                p.action,
+                p.parameter,
+                Parameter(p.value, "", p.source or "tenant rules", p.assumption, p.reason),
+            )
+            for p in sorted(rules.parameters, key=lambda p: (p.action, p.parameter))
+        )
+        if self.catalogue is builtin_catalogue():
+            return tenant_catalogue(overrides)
+        return build_catalogue(overrides=overrides)
 
     def enabled_actions(self, rules: Rules) -> set[str]:
         return set(rules.actions) if rules.actions else set(self.catalogue.actions)
@@ -416,15 +450,23 @@ class Ledger:
         rules, version = self.rules(tenant)
         raw = events if isinstance(events, pl.DataFrame) else events_frame(events)
         typed = check_events(raw, file=file, actions=self.enabled_actions(rules))
-        priced = price_events(typed, rules, self.catalogue)
-        if not self._savings_stored:
-            self._write(self._store_savings)
-            self._savings_stored = True
+        catalogue = self.catalogue_for(rules)
+        priced = price_events(typed, rules, catalogue)
+        if catalogue.version not in self._savings_stored:
+            self._write(partial(self._store_savings, catalogue=catalogue))
+            self._savings_stored.add(catalogue.version)
         totals = [0, 0, 0, 0, 0, 0]
         for start in range(0, priced.height, chunk_events):
             chunk = priced.slice(start, chunk_events)
             part = self._write(
-                partial(self._earn_chunk, tenant=tenant, chunk=chunk, rules=rules, version=version)
+                partial(
+                    self._earn_chunk,
+                    tenant=tenant,
+                    chunk=chunk,
+                    rules=rules,
+                    version=version,
+                    catalogue_version=catalogue.version,
+                )
             )
             totals = [a + b for a, b in zip(totals, part, strict=True)]
         recorded, _, points, capped, co2e, subsidy = totals
@@ -432,13 +474,13 @@ class Ledger:
             typed.height, recorded, typed.height - recorded, points, capped, co2e, subsidy
         )
 
-    def _store_savings(self, conn: Connection) -> None:
+    def _store_savings(self, conn: Connection, catalogue: Catalogue) -> None:
         """The catalogue's savings with their baselines and sources, once per version."""
         conn.execute(
             self._insert(SAVING).on_conflict_do_nothing(),
             [
                 {
-                    "catalogue_version": self.catalogue.version,
+                    "catalogue_version": catalogue.version,
                     "action": a.action,
                     "saving_per_unit_mg": a.saving_per_unit_mg,
                     "unit": a.unit,
@@ -450,12 +492,18 @@ class Ledger:
                     "source": a.sources,
                     "assumptions": a.assumptions,
                 }
-                for a in self.catalogue.actions.values()
+                for a in catalogue.actions.values()
             ],
         )
 
     def _earn_chunk(
-        self, conn: Connection, tenant: str, chunk: pl.DataFrame, rules: Rules, version: int
+        self,
+        conn: Connection,
+        tenant: str,
+        chunk: pl.DataFrame,
+        rules: Rules,
+        version: int,
+        catalogue_version: str,
     ) -> list[int]:
         users = chunk.get_column("user_id").unique().sort().to_list()
         brands = chunk.filter(pl.col("subsidy_fen") > 0).get_column("brand").unique().to_list()
@@ -503,7 +551,7 @@ class Ledger:
             "subsidy_fen",
             "green_fund_fen",
             "consumer_fen",
-            pl.lit(self.catalogue.version).alias("catalogue_version"),
+            pl.lit(catalogue_version).alias("catalogue_version"),
             pl.lit(version).alias("rules_version"),
         )
         self._bulk_insert(conn, AWARD, award_rows)

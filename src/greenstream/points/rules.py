@@ -29,6 +29,12 @@ Numbers that are money or points are integers (points, fen = 0.01 yuan) or decim
     label = "Plant 1 m2 of mangrove"
     price_points = 1000
     kind = "nature_project"                 # coupon | nature_project
+
+    [[parameters]]                          # replace a catalogue assumption with your own data
+    action = "*"                            # every action, or one action id
+    parameter = "carton_mass_kg"
+    value = "0.32"
+    source = "our packaging specification 2026"   # or assumption = true with a reason
 """
 
 from __future__ import annotations
@@ -79,6 +85,16 @@ class Reward:
 
 
 @dataclass(frozen=True)
+class ParameterOverride:
+    action: str
+    parameter: str
+    value: str
+    source: str = ""
+    assumption: bool = False
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class Rules:
     points_per_kg_co2e: str = "100"
     daily_cap_points: int = 0
@@ -89,6 +105,7 @@ class Rules:
     campaigns: tuple[Campaign, ...] = ()
     cofunding: tuple[Cofunding, ...] = ()
     rewards: tuple[Reward, ...] = field(default_factory=tuple)
+    parameters: tuple[ParameterOverride, ...] = ()
 
     @property
     def points_per_kg_e4(self) -> int:
@@ -143,13 +160,20 @@ def _time(value: Any, where: str, errors: list[InputError], file: str) -> dateti
     return moment
 
 
-def parse_rules(doc: dict[str, Any], *, file: str = "<rules>", known_actions: set[str]) -> Rules:
+def parse_rules(
+    doc: dict[str, Any],
+    *,
+    file: str = "<rules>",
+    known_actions: set[str],
+    overridable: dict[str, set[str]] | None = None,
+) -> Rules:
     """Check a rules document (from TOML / JSON / the API) and return typed rules; every problem
     is reported at once as :class:`InputErrors`."""
     errors: list[InputError] = []
     allowed = {
         "points_per_kg_co2e", "daily_cap_points", "expiry_days", "timezone",
         "cofund_points_per_fen", "actions", "campaigns", "cofunding", "rewards", "tenant",
+        "parameters",
     }  # fmt: skip
     for key in sorted(set(doc) - allowed):
         errors.append(InputError(file, None, key, "unknown rule"))
@@ -231,6 +255,35 @@ def parse_rules(doc: dict[str, Any], *, file: str = "<rules>", known_actions: se
     for s in sorted({x for x in skus if skus.count(x) > 1}):
         errors.append(InputError(file, None, "rewards", f"duplicate sku {s!r}"))
 
+    parameters: list[ParameterOverride] = []
+    allowed_params = overridable or {}
+    for i, prm in enumerate(doc.get("parameters", [])):
+        w = f"parameters[{i}]"
+        action, name = str(prm.get("action", "*")), str(prm.get("parameter", ""))
+        known = allowed_params.get(action, set()) | allowed_params.get("*", set())
+        if action != "*" and action not in known_actions:
+            errors.append(InputError(file, None, f"{w}.action", f"unknown action {action!r}"))
+        elif name not in known:
+            errors.append(
+                InputError(
+                    file,
+                    None,
+                    f"{w}.parameter",
+                    f"{name!r} is not a numeric parameter of {action!r}",
+                )
+            )
+        value = _decimal(prm.get("value"), f"{w}.value", errors, file, minimum=Decimal(0))
+        assumption = bool(prm.get("assumption", False))
+        source, reason = str(prm.get("source", "")).strip(), str(prm.get("reason", "")).strip()
+        if not assumption and not source:
+            errors.append(InputError(file, None, f"{w}.source", "a source, or assumption = true"))
+        if assumption and not reason:
+            errors.append(InputError(file, None, f"{w}.reason", "an assumption needs a reason"))
+        parameters.append(ParameterOverride(action, name, value, source, assumption, reason))
+    keys = [(p.action, p.parameter) for p in parameters]
+    for a, n in sorted({k for k in keys if keys.count(k) > 1}):
+        errors.append(InputError(file, None, "parameters", f"duplicate {a}/{n}"))
+
     InputErrors.raise_if_any(errors)
     return Rules(
         points_per_kg_co2e=ppk,
@@ -242,6 +295,7 @@ def parse_rules(doc: dict[str, Any], *, file: str = "<rules>", known_actions: se
         campaigns=tuple(campaigns),
         cofunding=tuple(cofunding),
         rewards=tuple(rewards),
+        parameters=tuple(parameters),
     )
 
 
