@@ -266,3 +266,36 @@ def test_tenant_parameter_override_changes_the_saving(ledger: Ledger) -> None:
     assert {e.field for e in err.value.errors} == {
         "parameters[0].parameter", "parameters[0].source", "parameters[1].reason",
     }  # fmt: skip
+
+
+def test_verify_catches_unbalanced_orphan_and_negative_rows(ledger: Ledger, tenant: str) -> None:
+    from datetime import UTC, datetime
+
+    from greenstream.points.ledger import ACCOUNT, ENTRY
+
+    ledger.record(tenant, event(1, action="original_packaging"))
+    assert ledger.verify(tenant)["ok"]
+    with ledger.engine.begin() as conn:
+        acct = conn.execute(
+            ACCOUNT.select().where(ACCOUNT.c.tenant == tenant, ACCOUNT.c.kind == "user")
+        ).first()
+        assert acct is not None
+        txn = conn.execute(ENTRY.select().where(ENTRY.c.account_id == acct.id)).first()
+        assert txn is not None
+        now = datetime(2026, 11, 11, tzinfo=UTC)
+        # a one-sided debit of 40 on the user: unbalanced and below zero (32 - 40)
+        conn.execute(
+            ENTRY.insert(),
+            {"txn_id": txn.txn_id, "account_id": acct.id, "amount": -40, "posted_at": now},
+        )
+        # an entry on an account that does not exist
+        conn.execute(
+            ENTRY.insert(),
+            {"txn_id": txn.txn_id, "account_id": 10**12, "amount": 0, "posted_at": now},
+        )
+    check = ledger.verify(tenant)
+    assert not check["ok"]
+    assert check["unbalanced_transactions"] == 1
+    assert check["accounts_below_zero"] == 1
+    assert check["orphan_rows"] == 1
+    assert check["sum_per_unit"]["pt"] == -40

@@ -1229,7 +1229,8 @@ class Ledger:
 
     def verify(self, tenant: str | None = None) -> dict[str, Any]:
         """Check the invariants from the entries: every transaction balances per unit, every unit
-        sums to zero, no non-negative account is below zero."""
+        sums to zero, no non-negative account is below zero, no entry or award points at a
+        missing transaction or account, no entry crosses tenants."""
         where = [] if tenant is None else [ACCOUNT.c.tenant == tenant]
         per_txn = (
             select(ENTRY.c.txn_id, ACCOUNT.c.unit)
@@ -1251,14 +1252,51 @@ class Ledger:
             .group_by(ACCOUNT.c.id)
             .having(func.sum(ENTRY.c.amount) < 0)
         )
+        # no foreign keys on the hot tables (see models.py): look for orphans instead
+        txn_where = [] if tenant is None else [TXN.c.tenant == tenant]
+        orphan_entries = (
+            select(func.count())
+            .select_from(ENTRY)
+            .outerjoin(ACCOUNT, ACCOUNT.c.id == ENTRY.c.account_id)
+            .outerjoin(TXN, TXN.c.id == ENTRY.c.txn_id)
+            .where(
+                (ACCOUNT.c.id.is_(None) | TXN.c.id.is_(None))
+                if tenant is None
+                else (ACCOUNT.c.id.is_(None) & (TXN.c.tenant == tenant))
+                | (TXN.c.id.is_(None) & (ACCOUNT.c.tenant == tenant))
+            )
+        )
+        orphan_awards = (
+            select(func.count())
+            .select_from(AWARD)
+            .outerjoin(TXN, TXN.c.id == AWARD.c.txn_id)
+            .where(TXN.c.id.is_(None), *([] if tenant is None else [AWARD.c.tenant == tenant]))
+        )
+        cross_tenant = (
+            select(func.count())
+            .select_from(ENTRY)
+            .join(ACCOUNT, ACCOUNT.c.id == ENTRY.c.account_id)
+            .join(TXN, TXN.c.id == ENTRY.c.txn_id)
+            .where(ACCOUNT.c.tenant != TXN.c.tenant, *txn_where)
+        )
         with self.engine.connect() as conn:
             unbalanced = len(conn.execute(per_txn).all())
             units = {u: (int(s), int(n)) for u, s, n in conn.execute(per_unit)}
             below = len(conn.execute(negative).all())
+            orphans = int(conn.execute(orphan_entries).scalar_one()) + int(
+                conn.execute(orphan_awards).scalar_one()
+            )
+            crossed = int(conn.execute(cross_tenant).scalar_one())
         return {
-            "ok": unbalanced == 0 and below == 0 and all(s == 0 for s, _ in units.values()),
+            "ok": unbalanced == 0
+            and below == 0
+            and orphans == 0
+            and crossed == 0
+            and all(s == 0 for s, _ in units.values()),
             "unbalanced_transactions": unbalanced,
             "accounts_below_zero": below,
+            "orphan_rows": orphans,
+            "cross_tenant_entries": crossed,
             "sum_per_unit": {u: s for u, (s, _) in sorted(units.items())},
             "entries": sum(n for _, n in units.values()),
         }

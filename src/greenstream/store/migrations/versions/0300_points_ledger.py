@@ -56,12 +56,6 @@ def upgrade() -> None:
         sa.Column("account_id", sa.BigInteger(), nullable=False),
         sa.Column("amount", sa.BigInteger(), nullable=False),
         sa.Column("posted_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["txn_id"], ["points_txn.id"], name="fk_points_entry_txn_id_points_txn"
-        ),
-        sa.ForeignKeyConstraint(
-            ["account_id"], ["points_account.id"], name="fk_points_entry_account_id_points_account"
-        ),
         sa.PrimaryKeyConstraint("id", name="pk_points_entry"),
     )
     op.create_index("ix_points_entry_account", "points_entry", ["account_id", "posted_at"])
@@ -89,9 +83,6 @@ def upgrade() -> None:
         sa.Column("catalogue_version", sa.String(32), nullable=False),
         sa.Column("rules_version", sa.Integer(), nullable=False),
         sa.Column("reversed_by", sa.BigInteger(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["txn_id"], ["points_txn.id"], name="fk_points_award_txn_id_points_txn"
-        ),
         sa.PrimaryKeyConstraint("txn_id", name="pk_points_award"),
     )
     op.create_index("ix_points_award_order", "points_award", ["tenant", "order_id"])
@@ -116,9 +107,6 @@ def upgrade() -> None:
         sa.Column("account_id", sa.BigInteger(), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("points", sa.BigInteger(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["account_id"], ["points_account.id"], name="fk_points_daily_account_id_points_account"
-        ),
         sa.PrimaryKeyConstraint("account_id", "day", name="pk_points_daily"),
     )
 
