@@ -299,3 +299,9 @@ def test_verify_catches_unbalanced_orphan_and_negative_rows(ledger: Ledger, tena
     assert check["accounts_below_zero"] == 1
     assert check["orphan_rows"] == 1
     assert check["sum_per_unit"]["pt"] == -40
+
+
+def test_ids_with_control_characters_are_refused(ledger: Ledger, tenant: str) -> None:
+    with pytest.raises(InputErrors) as err:
+        ledger.record_batch(tenant, [event(1), event("2\x1f3"), {**event(4), "user_id": "a\nb"}])
+    assert {(e.row, e.field) for e in err.value.errors} == {(2, "event_id"), (3, "user_id")}

@@ -116,6 +116,14 @@ def check_events(raw: pl.DataFrame, *, file: str, actions: set[str]) -> pl.DataF
             )
             for n, limit in MAX_ID_CHARS.items()
         ],
+        *[
+            Check(
+                n,
+                pl.col(n).str.contains(r"[\x00-\x1f\x7f]"),
+                pl.lit("control characters are not allowed in ids"),
+            )
+            for n in MAX_ID_CHARS
+        ],
     ]
     errors += run_checks(typed, checks, file=file)
     errors.sort(key=lambda e: e.row or 0)
