@@ -627,8 +627,9 @@ class Ledger:
         pairs: list[tuple[str, int]] = []
         if self.postgres:
             select_ids = text(
-                "SELECT ref, id FROM points_account WHERE tenant = :t AND kind = 'user' "
-                "AND unit = 'pt' AND ref = ANY(CAST(string_to_array(:refs, chr(31)) AS text[]))"
+                "SELECT a.ref, a.id FROM unnest(string_to_array(:refs, chr(31))) AS r(ref) "
+                "JOIN points_account AS a ON a.tenant = :t AND a.kind = 'user' "
+                "AND a.unit = 'pt' AND a.ref = r.ref"
             )
             rows = list(conn.execute(select_ids, {"t": tenant, "refs": _packed(users)}).all())
             missing = sorted(set(users) - {r for r, _ in rows})
@@ -656,15 +657,13 @@ class Ledger:
         dates = days.get_column("day").to_list()
         if self.postgres:
             lock = text(
-                "SELECT account_id, day, points FROM points_daily "
-                "WHERE account_id = ANY(CAST(string_to_array(:a, chr(31)) AS bigint[])) AND day = ANY(CAST(string_to_array(:d, chr(31)) AS date[])) "
-                "ORDER BY account_id, day FOR UPDATE"
+                "SELECT p.account_id, p.day, p.points FROM points_daily AS p "
+                "JOIN unnest(CAST(string_to_array(:a, chr(31)) AS bigint[]), "
+                "CAST(string_to_array(:d, chr(31)) AS date[])) AS v(a, d) "
+                "ON p.account_id = v.a AND p.day = v.d "
+                "ORDER BY p.account_id, p.day FOR UPDATE OF p"
             )
-            rows = list(
-                conn.execute(
-                    lock, {"a": _packed(sorted(set(accounts))), "d": _packed(sorted(set(dates)))}
-                ).all()
-            )
+            rows = list(conn.execute(lock, {"a": _packed(accounts), "d": _packed(dates)}).all())
             missing = days.join(
                 pl.DataFrame(
                     [(int(a), d) for a, d, _ in rows],
@@ -685,9 +684,7 @@ class Ledger:
                     ),
                     {"a": _packed(new_a), "d": _packed(new_d)},
                 )
-                rows += conn.execute(
-                    lock, {"a": _packed(sorted(set(new_a))), "d": _packed(sorted(set(new_d)))}
-                ).all()
+                rows += conn.execute(lock, {"a": _packed(new_a), "d": _packed(new_d)}).all()
         else:
             conn.execute(
                 self._insert(DAILY).on_conflict_do_nothing(),
@@ -716,8 +713,8 @@ class Ledger:
             return list(
                 conn.execute(
                     text(
-                        "SELECT idempotency_key FROM points_txn WHERE tenant = :t "
-                        "AND idempotency_key = ANY(CAST(string_to_array(:k, chr(31)) AS text[]))"
+                        "SELECT t.idempotency_key FROM unnest(string_to_array(:k, chr(31))) AS k(key) "
+                        "JOIN points_txn AS t ON t.tenant = :t AND t.idempotency_key = k.key"
                     ),
                     {"t": tenant, "k": _packed(keys)},
                 ).scalars()
