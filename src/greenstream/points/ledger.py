@@ -21,8 +21,8 @@ issued          item:sku    rewards handed out                                no
 
 Concurrency: a debit of a non-negative account (redeem, reverse, expire, spend) first locks the
 account rows, then sums the entries, then writes. On PostgreSQL the lock is
-``SELECT ... FOR NO KEY UPDATE`` in id order: it serialises debits but not the foreign-key checks
-of concurrent earns (which would otherwise wait on it and could deadlock with a reversal). On
+``SELECT ... FOR NO KEY UPDATE`` in id order: it serialises debits and never blocks a
+foreign-key check (decision record 0030). On
 SQLite every transaction starts with ``BEGIN IMMEDIATE``: one writer at a time. Earns only credit
 user accounts and debit source accounts, so they take no account lock; they lock the user's
 ``points_daily`` rows (the daily cap) instead. Idempotency: the unique
