@@ -24,6 +24,7 @@ sys.path.insert(0, str(HERE))
 SUITES = [
     "accounting",
     "monitoring_modes",
+    "points",
 ]
 # --- end of suites ---
 
