@@ -1,0 +1,1 @@
+"""Green multimodal routing (placeholder, filled below)."""

@@ -1,0 +1,324 @@
+"""One order: its Pareto front on a network, the policy's recommendation and the all-road baseline.
+
+Every CO2e figure is the sum of the route's edges' kernel intensities (kg per tonne, computed by
+:func:`greenstream.levers.routing.network.price_edges`) times the order's tonnes.
+:func:`chain_elements` turns a route into the kernel's legs table, so a route can also be priced
+(or explained) by :func:`greenstream.footprint` directly; the two agree (tested).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from greenstream.accounting.schema import MODES
+from greenstream.errors import InputErrors
+from greenstream.levers.routing.network import EDGE_MODES, KG_PER_TONNE, TRANSFER, Network
+from greenstream.levers.routing.policy import Policy, Recommendation, recommend
+from greenstream.levers.routing.search import INF, Graph, Label, one_to_all, pareto_front
+
+ROAD = MODES.index("road")
+
+
+@dataclass(frozen=True)
+class Closure:
+    """Nodes and edges (by network edge id) taken out of the network."""
+
+    nodes: frozenset[str] = frozenset()
+    edges: frozenset[int] = frozenset()
+
+    def __bool__(self) -> bool:
+        return bool(self.nodes or self.edges)
+
+
+def graph_for(
+    network: Network, modes: Iterable[str] | None = None, closure: Closure | None = None
+) -> Graph:
+    """The search graph of ``network`` restricted to ``modes`` (transport modes; transfers to a
+    facility of a mode left out are removed too) and without the closed nodes / edges.
+    Cached per (modes, closure) on the network."""
+    allowed = tuple(sorted(set(modes))) if modes else tuple(MODES)
+    unknown = [m for m in allowed if m not in MODES]
+    if unknown:
+        raise InputErrors.single(
+            "<order>", f"unknown mode(s) {unknown} (expected {', '.join(MODES)})", field="modes"
+        )
+    closure = closure or Closure()
+    key = ("graph", allowed, closure)
+    cached = network._cache.get(key)
+    if isinstance(cached, Graph):
+        return cached
+    a = network.arrays
+    allowed_codes = np.array([MODES.index(m) for m in allowed] + [ROAD])
+    mode = a["mode"]
+    transport_ok = np.isin(mode, allowed_codes[:-1]) & (mode != EDGE_MODES.index(TRANSFER))
+    layer = a["node_layer"]
+    transfer_ok = (mode == EDGE_MODES.index(TRANSFER)) & (
+        np.isin(layer[a["tail"]], allowed_codes) & np.isin(layer[a["head"]], allowed_codes)
+    )
+    keep = transport_ok | transfer_ok
+    if closure.nodes:
+        closed = np.array([network.node_index[n] for n in closure.nodes if n in network.node_index])
+        keep &= ~np.isin(a["tail"], closed) & ~np.isin(a["head"], closed)
+    if closure.edges:
+        keep[np.fromiter(closure.edges, dtype=np.int64)] = False
+    ids = np.flatnonzero(keep)
+    graph = Graph.from_arrays(
+        network.n_nodes, a["tail"][ids], a["head"][ids], a["cost"][ids], a["time"][ids],
+        a["co2e"][ids], ids,
+    )
+    if len(network._cache) > 64:
+        network._cache.clear()
+    network._cache[key] = graph
+    return graph
+
+
+@dataclass(frozen=True)
+class RouteOption:
+    """One route of a front, for one order's mass."""
+
+    edges: tuple[int, ...]
+    nodes: tuple[str, ...]
+    modes: tuple[str, ...]  # transport modes in order, consecutive repeats merged
+    time_h: float
+    cost_cny: float
+    co2e_wtw_kg: float
+    co2e_ttw_kg: float
+    distance_km_by_mode: dict[str, float]
+    transfers: int
+
+    @property
+    def distance_km(self) -> float:
+        return sum(self.distance_km_by_mode.values())
+
+    def share_of_tkm(self, mode: str) -> float:
+        total = self.distance_km
+        return self.distance_km_by_mode.get(mode, 0.0) / total if total > 0 else 0.0
+
+
+def option_from(network: Network, label: Label, mass_t: float) -> RouteOption:
+    a = network.arrays
+    ids = np.array(label.edges, dtype=np.int64)
+    nodes_ids = network.nodes["node_id"]
+    path_nodes: list[str] = []
+    if len(ids):
+        path_nodes = [nodes_ids[int(a["tail"][ids[0]])]] + [
+            nodes_ids[int(h)] for h in a["head"][ids]
+        ]
+    modes: list[str] = []
+    by_mode: dict[str, float] = {}
+    for m, d in zip(a["mode"][ids].tolist(), a["distance"][ids].tolist(), strict=True):
+        name = EDGE_MODES[m]
+        if name == TRANSFER:
+            if d > 0:  # drayage by road
+                by_mode["road"] = by_mode.get("road", 0.0) + d
+            continue
+        by_mode[name] = by_mode.get(name, 0.0) + d
+        if not modes or modes[-1] != name:
+            modes.append(name)
+    return RouteOption(
+        edges=label.edges,
+        nodes=tuple(path_nodes),
+        modes=tuple(modes),
+        time_h=label.time,
+        cost_cny=label.cost * mass_t,
+        co2e_wtw_kg=label.co2e * mass_t,
+        co2e_ttw_kg=float(a["co2e_ttw"][ids].sum()) * mass_t,
+        distance_km_by_mode=by_mode,
+        transfers=int((a["mode"][ids] == EDGE_MODES.index(TRANSFER)).sum()),
+    )
+
+
+@dataclass(frozen=True)
+class RouteAnswer:
+    """The front of one order, the recommendation and the all-road baseline."""
+
+    origin: str
+    destination: str
+    mass_kg: float
+    front: list[RouteOption]
+    baseline: RouteOption | None
+    recommendation: Recommendation | None
+    factor_set_version: str
+    constraints: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def recommended(self) -> RouteOption | None:
+        if self.recommendation is None:
+            return None
+        return self.front[self.recommendation.index]
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The front as table rows (units in the names)."""
+        rows: list[dict[str, Any]] = []
+        base = self.baseline.co2e_wtw_kg if self.baseline else None
+        rec = self.recommendation.index if self.recommendation else -1
+        for i, r in enumerate(self.front):
+            rows.append(
+                {
+                    "route": i + 1,
+                    "recommended": i == rec,
+                    "modes": "+".join(r.modes),
+                    "via": " > ".join(_compact_path(r.nodes)),
+                    "distance_km": round(r.distance_km, 1),
+                    "time_h": round(r.time_h, 2),
+                    "cost_cny": round(r.cost_cny, 2),
+                    "co2e_wtw_kg": round(r.co2e_wtw_kg, 3),
+                    "co2e_ttw_kg": round(r.co2e_ttw_kg, 3),
+                    "co2e_saved_vs_road_kg": None if base is None else round(base - r.co2e_wtw_kg, 3),
+                    "transfers": r.transfers,
+                }
+            )
+        return rows
+
+
+def _compact_path(nodes: Sequence[str]) -> list[str]:
+    """Node ids with the facility suffixes kept only where the mode changes."""
+    out: list[str] = []
+    for n in nodes:
+        if not out or out[-1] != n:
+            out.append(n)
+    return out
+
+
+def _mass_t(mass_kg: float) -> float:
+    if not (isinstance(mass_kg, int | float) and math.isfinite(mass_kg) and mass_kg > 0):
+        raise InputErrors.single("<order>", f"mass_kg must be > 0 (got {mass_kg})", field="mass_kg")
+    return float(mass_kg) / KG_PER_TONNE
+
+
+def road_baseline(network: Network, origin: int, destination: int, mass_t: float) -> RouteOption | None:
+    """The all-road route: on the road layer all three criteria are proportional to distance,
+    so its front is the shortest road path (one vector)."""
+    front = pareto_front(graph_for(network, ("road",)), origin, destination)
+    if not front:
+        return None
+    best = min(front, key=lambda x: (x.co2e, x.cost, x.time))
+    return option_from(network, best, mass_t)
+
+
+def route(
+    network: Network,
+    origin: str,
+    destination: str,
+    *,
+    mass_kg: float,
+    deadline_h: float | None = None,
+    max_cost_cny: float | None = None,
+    modes: Iterable[str] | None = None,
+    policy: Policy | None = None,
+    closure: Closure | None = None,
+) -> RouteAnswer:
+    """The Pareto front (cost, time, CO2e) of one order, its recommendation and savings.
+
+    ``deadline_h`` bounds the transit time, ``max_cost_cny`` the order's cost, ``modes`` the
+    transport modes allowed (road is always allowed at the origin and destination cities,
+    which are road nodes). An empty front means no route meets the constraints.
+    """
+    mass_t = _mass_t(mass_kg)
+    o = network.node_index[network.resolve_city(origin)]
+    d = network.node_index[network.resolve_city(destination)]
+    graph = graph_for(network, modes, closure)
+    labels = pareto_front(
+        graph,
+        o,
+        d,
+        max_time=INF if deadline_h is None else float(deadline_h),
+        max_cost=INF if max_cost_cny is None else float(max_cost_cny) / mass_t,
+    )
+    front = [option_from(network, lab, mass_t) for lab in labels]
+    baseline = road_baseline(network, o, d, mass_t)
+    pol = policy or Policy()
+    rec = recommend(front, baseline, pol) if front else None
+    names = network.nodes["node_id"]
+    return RouteAnswer(
+        origin=names[o],
+        destination=names[d],
+        mass_kg=float(mass_kg),
+        front=front,
+        baseline=baseline,
+        recommendation=rec,
+        factor_set_version=network.factor_set_version,
+        constraints={
+            "deadline_h": deadline_h,
+            "max_cost_cny": max_cost_cny,
+            "modes": sorted(modes) if modes else list(MODES),
+        },
+    )
+
+
+def fronts_by_origin(
+    network: Network,
+    pairs: Sequence[tuple[int, int]],
+    *,
+    modes: Iterable[str] | None = None,
+    closure: Closure | None = None,
+    workers: int = 1,
+) -> dict[tuple[int, int], list[Label]]:
+    """Unconstrained fronts of many (origin, destination) node pairs: one label-setting run
+    per distinct origin (:func:`one_to_all`), spread over ``workers`` processes."""
+    graph = graph_for(network, modes, closure)
+    targets: dict[int, list[int]] = {}
+    for o, d in pairs:
+        targets.setdefault(o, []).append(d)
+    jobs = [(o, sorted(set(ds))) for o, ds in sorted(targets.items())]
+    results: list[dict[int, list[Label]]]
+    if workers > 1 and len(jobs) > 1:
+        import multiprocessing as mp
+
+        global _WORKER_GRAPH
+        _WORKER_GRAPH = graph
+        ctx = mp.get_context("fork")
+        with ctx.Pool(workers) as pool:
+            results = pool.map(_one_origin, jobs, chunksize=max(1, len(jobs) // (workers * 8)))
+        _WORKER_GRAPH = None
+    else:
+        results = [one_to_all(graph, o, ds) for o, ds in jobs]
+    out: dict[tuple[int, int], list[Label]] = {}
+    for (o, _), fronts in zip(jobs, results, strict=True):
+        for d, labels in fronts.items():
+            out[(o, d)] = labels
+    return out
+
+
+_WORKER_GRAPH: Graph | None = None
+
+
+def _one_origin(job: tuple[int, list[int]]) -> dict[int, list[Label]]:
+    assert _WORKER_GRAPH is not None
+    return one_to_all(_WORKER_GRAPH, job[0], job[1])
+
+
+def chain_elements(
+    network: Network, option: RouteOption, *, mass_kg: float, shipment_id: str = "route"
+) -> pl.DataFrame:
+    """The route as the kernel's legs table: one leg per transport edge, a hub row per transfer
+    (plus its drayage leg), in chain order."""
+    e = network.edges
+    rows: list[dict[str, Any]] = []
+    for eid in option.edges:
+        edge = e.row(eid, named=True)
+        base = {"shipment_id": shipment_id, "mass_kg": float(mass_kg)}
+        if edge["mode"] == TRANSFER:
+            rows.append({**base, "hub_type": edge["hub_type"]})
+            if (edge["distance_km"] or 0) > 0:
+                rows.append(
+                    {**base, "mode": "road", "distance_km": edge["distance_km"],
+                     "distance_basis": "sfd", "vehicle": edge["vehicle_class"]}
+                )
+        else:
+            rows.append(
+                {**base, "mode": edge["mode"], "distance_km": edge["distance_km"],
+                 "distance_basis": "sfd", "vehicle": edge["vehicle_class"]}
+            )
+    columns = ["shipment_id", "mass_kg", "mode", "distance_km", "distance_basis", "vehicle",
+               "hub_type"]
+    frame = pl.DataFrame(rows, infer_schema_length=None)
+    return frame.select(
+        pl.col(c) if c in frame.columns else pl.lit(None, pl.String).alias(c) for c in columns
+    )
