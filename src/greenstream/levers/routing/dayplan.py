@@ -200,7 +200,13 @@ def plan_day(
         sel = [i for i, k in enumerate(mode_keys) if k == key]
         modes = [m.strip() for m in key.split(";")] if key else None
         pairs = sorted({(int(o_idx[i]), int(d_idx[i])) for i in sel})
-        got = fronts_by_origin(network, pairs, modes=modes, closure=closure, workers=workers)
+        loosest: dict[int, float] = {}
+        for i in sel:
+            o = int(o_idx[i])
+            loosest[o] = max(loosest.get(o, 0.0), float(limit_h[i]))
+        got = fronts_by_origin(
+            network, pairs, modes=modes, closure=closure, workers=workers, max_time_h=loosest
+        )
         for (o, d), labels in got.items():
             fronts[(key, o, d)] = labels
     t_fronts = time.perf_counter() - started

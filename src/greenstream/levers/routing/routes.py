@@ -178,12 +178,23 @@ class RouteAnswer:
 
 
 def _compact_path(nodes: Sequence[str]) -> list[str]:
-    """Node ids with the facility suffixes kept only where the mode changes."""
-    out: list[str] = []
-    for n in nodes:
-        if not out or out[-1] != n:
-            out.append(n)
+    """The origin, the nodes where the route changes layer (mode) and the destination: the
+    facility ids (``CN-ZHENGZHOU:rail``) name the transfers."""
+    if not nodes:
+        return []
+    out = [nodes[0]]
+    for a, b in zip(nodes, nodes[1:], strict=False):
+        if _city_of(a) == _city_of(b) and a != b:  # a transfer
+            if out[-1] != a:
+                out.append(a)
+            out.append(b)
+    if out[-1] != nodes[-1]:
+        out.append(nodes[-1])
     return out
+
+
+def _city_of(node: str) -> str:
+    return node.split(":", 1)[0]
 
 
 def _mass_t(mass_kg: float) -> float:
@@ -259,14 +270,18 @@ def fronts_by_origin(
     modes: Iterable[str] | None = None,
     closure: Closure | None = None,
     workers: int = 1,
+    max_time_h: dict[int, float] | None = None,
 ) -> dict[tuple[int, int], list[Label]]:
-    """Unconstrained fronts of many (origin, destination) node pairs: one label-setting run
-    per distinct origin (:func:`one_to_all`), spread over ``workers`` processes."""
+    """Fronts of many (origin, destination) node pairs: one label-setting run per distinct
+    origin (:func:`one_to_all`), spread over ``workers`` processes. ``max_time_h`` gives per
+    origin the loosest deadline of its orders (labels that cannot meet it are pruned; the
+    fronts are then exact for any deadline within it)."""
     graph = graph_for(network, modes, closure)
     targets: dict[int, list[int]] = {}
     for o, d in pairs:
         targets.setdefault(o, []).append(d)
-    jobs = [(o, sorted(set(ds))) for o, ds in sorted(targets.items())]
+    limits = max_time_h or {}
+    jobs = [(o, sorted(set(ds)), limits.get(o, INF)) for o, ds in sorted(targets.items())]
     results: list[dict[int, list[Label]]]
     if workers > 1 and len(jobs) > 1:
         import multiprocessing as mp
@@ -278,9 +293,9 @@ def fronts_by_origin(
             results = pool.map(_one_origin, jobs, chunksize=max(1, len(jobs) // (workers * 8)))
         _WORKER_GRAPH = None
     else:
-        results = [one_to_all(graph, o, ds) for o, ds in jobs]
+        results = [one_to_all(graph, o, ds, max_time=lim) for o, ds, lim in jobs]
     out: dict[tuple[int, int], list[Label]] = {}
-    for (o, _), fronts in zip(jobs, results, strict=True):
+    for (o, _, _), fronts in zip(jobs, results, strict=True):
         for d, labels in fronts.items():
             out[(o, d)] = labels
     return out
@@ -289,9 +304,9 @@ def fronts_by_origin(
 _WORKER_GRAPH: Graph | None = None
 
 
-def _one_origin(job: tuple[int, list[int]]) -> dict[int, list[Label]]:
+def _one_origin(job: tuple[int, list[int], float]) -> dict[int, list[Label]]:
     assert _WORKER_GRAPH is not None
-    return one_to_all(_WORKER_GRAPH, job[0], job[1])
+    return one_to_all(_WORKER_GRAPH, job[0], job[1], max_time=job[2])
 
 
 def chain_elements(

@@ -82,8 +82,11 @@ class Graph:
             adjacency[t].append((h, eid, c, tm, e))
         return cls(n_nodes, tail, head, cost, time, co2e, np.asarray(ids), adjacency)
 
-    def lower_bounds(self, target: int) -> tuple[list[float], list[float], list[float]]:
-        """Per node, the least cost, time and CO2e of any path to ``target`` (inf if none)."""
+    def lower_bounds(
+        self, target: int | Sequence[int]
+    ) -> tuple[list[float], list[float], list[float]]:
+        """Per node, the least cost, time and CO2e of any path to ``target`` (to the nearest of
+        several targets when given a sequence; inf if none)."""
         out: list[list[float]] = []
         for weight in (self.cost, self.time, self.co2e):
             # csgraph treats explicit zeros as absent edges; a tiny positive floor keeps them
@@ -95,7 +98,10 @@ class Graph:
             keep = np.ones(len(h), dtype=bool)
             keep[1:] = (h[1:] != h[:-1]) | (t[1:] != t[:-1])
             matrix = csr_matrix((ww[keep], (h[keep], t[keep])), shape=(self.n_nodes,) * 2)
-            dist = dijkstra(matrix, directed=True, indices=target)
+            if isinstance(target, int):
+                dist = dijkstra(matrix, directed=True, indices=target)
+            else:
+                dist = dijkstra(matrix, directed=True, indices=list(target), min_only=True)
             dist = np.where(np.isinf(dist), INF, np.maximum(dist - 1e-9, 0.0))
             out.append(dist.tolist())
         return out[0], out[1], out[2]
@@ -139,11 +145,27 @@ def pareto_front(
     return state.labels(target)
 
 
-def one_to_all(graph: Graph, source: int, targets: Sequence[int]) -> dict[int, list[Label]]:
-    """Unconstrained fronts from ``source`` to each node of ``targets`` in one label-setting run
-    (no target pruning): the batch path when many orders share an origin."""
-    zeros = [0.0] * graph.n_nodes
-    state = _label_setting(graph, source, -1, INF, INF, (zeros, zeros, zeros))
+def one_to_all(
+    graph: Graph,
+    source: int,
+    targets: Sequence[int],
+    *,
+    max_time: float = INF,
+    max_cost: float = INF,
+) -> dict[int, list[Label]]:
+    """Fronts from ``source`` to each node of ``targets`` in one label-setting run: the batch
+    path when many orders share an origin. Without limits the fronts are unconstrained; with
+    ``max_time`` / ``max_cost`` (the loosest limits of the orders concerned) labels that cannot
+    reach *any* target within them are pruned, using the least time / cost to the nearest
+    target as bounds, so each front is still exact for every order whose limits are within
+    these (filter it by the order's own limits)."""
+    if math.isinf(max_time) and math.isinf(max_cost):
+        zeros = [0.0] * graph.n_nodes
+        bounds = (zeros, zeros, zeros)
+    else:
+        lb_c, lb_t, _ = graph.lower_bounds(list(targets))
+        bounds = (lb_c, lb_t, [0.0] * graph.n_nodes)
+    state = _label_setting(graph, source, -1, max_time, max_cost, bounds)
     return {t: state.labels(t) if t != source else [Label(0.0, 0.0, 0.0, ())] for t in targets}
 
 
