@@ -171,7 +171,7 @@ def register(app: typer.Typer) -> None:
             with prog if prog else nullcontext():
                 with stage(prog, "loading the network and the orders"):
                     net = _network(nodes, edges, network)
-                    table = read_orders(orders)
+                    table = read_orders(orders, net)
                 with stage(prog, f"planning {table.height:,} orders"):
                     plan = plan_day(
                         net,

@@ -57,8 +57,9 @@ ORDER_COLUMNS: Final[dict[str, pl.DataType]] = {
 # ------------------------------------------------------------------------------------------
 
 
-def read_orders(path: Path) -> pl.DataFrame:
-    """Orders from CSV / Parquet / NDJSON (``greenstream.io`` formats), checked row by row."""
+def read_orders(path: Path, network: Network | None = None) -> pl.DataFrame:
+    """Orders from CSV / Parquet / NDJSON (``greenstream.io`` formats), checked row by row (and
+    their places against ``network`` when given)."""
     from greenstream.io.tables import read_raw
 
     try:
@@ -67,10 +68,12 @@ def read_orders(path: Path) -> pl.DataFrame:
         raise
     except Exception as exc:
         raise InputErrors.single(str(path), f"cannot read the orders file: {exc}") from exc
-    return check_orders(raw.with_columns(pl.all().cast(pl.String)), file=str(path))
+    return check_orders(raw.with_columns(pl.all().cast(pl.String)), file=str(path), network=network)
 
 
-def check_orders(raw: pl.DataFrame, *, file: str = "<orders>") -> pl.DataFrame:
+def check_orders(
+    raw: pl.DataFrame, *, file: str = "<orders>", network: Network | None = None
+) -> pl.DataFrame:
     """Type and check an orders table; every bad row is reported at once.
 
     Columns: ``order_id, origin, destination, mass_kg`` and optionally ``ready_h`` (hours from
@@ -120,16 +123,19 @@ def check_orders(raw: pl.DataFrame, *, file: str = "<orders>") -> pl.DataFrame:
         ),
     ]
     rows = frame.with_row_index("__row", offset=1)
-    InputErrors.raise_if_any(run_checks(rows, checks, file=file, row="__row"))
+    errors = run_checks(rows, checks, file=file, row="__row")
+    if network is not None:
+        errors += _place_errors(network, rows, file)
+        errors.sort(key=lambda e: (e.row or 0, e.field or ""))
+    InputErrors.raise_if_any(errors)
     return rows.select(
         "__row",
         *[pl.col(c).cast(t) for c, t in ORDER_COLUMNS.items()],
     ).with_columns(pl.col("ready_h").fill_null(0.0))
 
 
-def _resolve_orders(network: Network, orders: pl.DataFrame, file: str) -> tuple[np.ndarray, np.ndarray]:
-    """Node indices of the orders' origins and destinations (every unknown place reported)."""
-    names = pl.concat([orders["origin"], orders["destination"]]).unique()
+def _place_answers(network: Network, orders: pl.DataFrame) -> tuple[dict[str, int], dict[str, str]]:
+    names = pl.concat([orders["origin"], orders["destination"]]).drop_nulls().unique()
     answer: dict[str, int] = {}
     problems: dict[str, str] = {}
     for q in names.to_list():
@@ -137,13 +143,23 @@ def _resolve_orders(network: Network, orders: pl.DataFrame, file: str) -> tuple[
             answer[q] = network.node_index[network.resolve_city(q)]
         except InputErrors as exc:
             problems[q] = exc.errors[0].reason
-    errors = [
+    return answer, problems
+
+
+def _place_errors(network: Network, orders: pl.DataFrame, file: str) -> list[InputError]:
+    _, problems = _place_answers(network, orders)
+    return [
         InputError(file, int(r), field, problems[v])
         for r, o, d in orders.select("__row", "origin", "destination").iter_rows()
         for field, v in (("origin", o), ("destination", d))
         if v in problems
     ]
-    InputErrors.raise_if_any(errors)
+
+
+def _resolve_orders(network: Network, orders: pl.DataFrame, file: str) -> tuple[np.ndarray, np.ndarray]:
+    """Node indices of the orders' origins and destinations (every unknown place reported)."""
+    answer, _ = _place_answers(network, orders)
+    InputErrors.raise_if_any(_place_errors(network, orders, file))
     o = np.array([answer[v] for v in orders["origin"].to_list()], dtype=np.int64)
     d = np.array([answer[v] for v in orders["destination"].to_list()], dtype=np.int64)
     return o, d
