@@ -131,3 +131,18 @@ def test_china_plan_respects_capacities_and_deadlines() -> None:
     assert (served["arrival_h"] <= served["deadline_h"] + 1e-9).all()
     assert (got.filter(pl.col("status") == "infeasible")["reason"] != "").all()
     assert plan.summary["co2e_avoided_vs_road_t"] > 0
+
+
+def test_route_batch_filters_each_order_by_its_deadline(tiny) -> None:  # type: ignore[no-untyped-def]
+    from greenstream.levers.routing import route_batch
+
+    got = route_batch(tiny, orders()).sort("order_id")
+    rows = {r["order_id"]: r for r in got.iter_rows(named=True)}
+    # O1, O2 (100 h): both routes fit, rail preferred above 800 km; 10 t x 135.4 kg/t
+    assert rows["O1"]["modes"] == "rail" and rows["O1"]["front_size"] == 2
+    assert rows["O1"]["co2e_wtw_kg"] == pytest.approx(1354.0)
+    assert rows["O1"]["rule"] == "rail preferred, least cost"
+    # saving (1900.4 - 1354) / 1900.4 = 28.75 %
+    assert rows["O1"]["co2e_saved_vs_road_pct"] == pytest.approx(100 * 546.4 / 1900.4)
+    # O3 (20 h): nothing fits
+    assert rows["O3"]["front_size"] == 0 and rows["O3"]["modes"] is None

@@ -33,6 +33,7 @@ from greenstream.levers.routing.routes import (
     RouteOption,
     chain_elements,
     route,
+    route_batch,
 )
 from greenstream.levers.routing.search import Graph, Label, one_to_all, pareto_front
 
@@ -61,5 +62,6 @@ __all__ = [
     "recommend",
     "replan",
     "route",
+    "route_batch",
     "synthetic_orders",
 ]

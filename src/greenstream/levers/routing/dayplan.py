@@ -468,17 +468,21 @@ def _build_plan(
 
 
 def _road_baselines(
-    network: Network, o_idx: np.ndarray, d_idx: np.ndarray
+    network: Network, o_idx: np.ndarray, d_idx: np.ndarray, *, weight: str = "co2e"
 ) -> dict[tuple[int, int], float]:
-    """All-road CO2e per tonne of each (origin, destination): the shortest road path (on the
-    road layer cost, time and CO2e are all proportional to distance)."""
+    """All-road CO2e per tonne (or distance, ``weight="distance"``) of each (origin,
+    destination): the shortest road path (on the road layer cost, time and CO2e are all
+    proportional to distance, so it is the all-road route of every criterion)."""
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import dijkstra
 
     g = graph_for(network, ("road",))
-    matrix = csr_matrix(
-        (np.maximum(g.co2e, 1e-12), (g.tail, g.head)), shape=(g.n_nodes, g.n_nodes)
-    )
+    values = g.co2e if weight == "co2e" else network.arrays["distance"][g.edge_ids]
+    order = np.lexsort((values, g.tail, g.head))  # csr sums duplicates: keep the least
+    t, h, w = g.tail[order], g.head[order], np.maximum(values[order], 1e-12)
+    first = np.ones(len(t), dtype=bool)
+    first[1:] = (t[1:] != t[:-1]) | (h[1:] != h[:-1])
+    matrix = csr_matrix((w[first], (t[first], h[first])), shape=(g.n_nodes, g.n_nodes))
     origins = np.unique(o_idx)
     dist = dijkstra(matrix, directed=True, indices=origins)
     row = {int(o): k for k, o in enumerate(origins.tolist())}

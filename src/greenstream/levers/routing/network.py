@@ -97,6 +97,7 @@ class Network:
     def __post_init__(self) -> None:
         index = {n: i for i, n in enumerate(self.nodes["node_id"].to_list())}
         object.__setattr__(self, "node_index", index)
+        object.__setattr__(self, "node_names", self.nodes["node_id"].to_list())
         e = self.edges
         arrays = {
             "tail": np.array([index[n] for n in e["from_node"].to_list()], dtype=np.int64),
@@ -117,6 +118,7 @@ class Network:
         object.__setattr__(self, "arrays", arrays)
 
     node_index: dict[str, int] = field(init=False, repr=False)
+    node_names: list[str] = field(init=False, repr=False)
     arrays: dict[str, np.ndarray] = field(init=False, repr=False)
 
     @property

@@ -18,12 +18,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from greenstream.levers.routing.network import KG_PER_TONNE
 
 if TYPE_CHECKING:
     from greenstream.levers.routing.routes import RouteOption
+
+
+class Baseline(Protocol):
+    """The all-road baseline as the policy sees it."""
+
+    @property
+    def distance_km(self) -> float: ...
+
+    @property
+    def co2e_wtw_kg(self) -> float: ...
 
 
 @dataclass(frozen=True)
@@ -56,10 +66,11 @@ class Recommendation:
     reason: str
     co2e_saved_vs_road_kg: float | None
     co2e_saved_vs_road_pct: float | None
+    rule: str = "least cost"  # rail preferred, least cost, least weighted score
 
 
 def recommend(
-    front: Sequence[RouteOption], baseline: RouteOption | None, policy: Policy
+    front: Sequence[RouteOption], baseline: Baseline | None, policy: Policy
 ) -> Recommendation:
     """The recommended route of a non-empty front and the reason."""
     candidates = list(range(len(front)))
@@ -96,7 +107,9 @@ def recommend(
     best_k = min(range(len(candidates)), key=lambda k: (scores[k], co2[k], tim[k]))
     best = candidates[best_k]
     chosen = front[best]
+    rule = "rail preferred, " if len(candidates) < len(front) else ""
     if (policy.weight_time, policy.weight_co2e) == (0.0, 0.0):
+        rule += "least cost" + (" with carbon price" if policy.carbon_price_cny_per_t else "")
         price = (
             f" incl. carbon price {policy.carbon_price_cny_per_t:,.0f} CNY/t CO2e"
             if policy.carbon_price_cny_per_t
@@ -104,6 +117,7 @@ def recommend(
         )
         reasons.append(f"least cost{price}: {gen[best_k]:,.2f} CNY")
     else:
+        rule += "least weighted score"
         reasons.append(
             f"least weighted score {scores[best_k]:.3f} (weights cost {policy.weight_cost}, "
             f"time {policy.weight_time}, CO2e {policy.weight_co2e})"
@@ -116,4 +130,4 @@ def recommend(
             f"{'+'.join(chosen.modes)} in {chosen.time_h:,.1f} h; saves {saved:,.1f} kg CO2e WTW "
             f"({pct if pct is not None else 0:.0f} %) against all-road"
         )
-    return Recommendation(best, "; ".join(reasons), saved, pct)
+    return Recommendation(best, "; ".join(reasons), saved, pct, rule)

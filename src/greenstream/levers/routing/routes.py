@@ -101,20 +101,39 @@ class RouteOption:
         return self.distance_km_by_mode.get(mode, 0.0) / total if total > 0 else 0.0
 
 
+def _edge_lists(network: Network) -> tuple[list[str], list[float], list[float], list[int], list[int]]:
+    """Per edge, as Python lists (cached): mode name, distance, TTW kg/t, tail, head."""
+    key = "edge_lists"
+    cached = network._cache.get(key)
+    if cached is None:
+        a = network.arrays
+        cached = (
+            [EDGE_MODES[m] for m in a["mode"].tolist()],
+            a["distance"].tolist(),
+            a["co2e_ttw"].tolist(),
+            a["tail"].tolist(),
+            a["head"].tolist(),
+        )
+        network._cache[key] = cached
+    return cached  # type: ignore[no-any-return]
+
+
 def option_from(network: Network, label: Label, mass_t: float) -> RouteOption:
-    a = network.arrays
-    ids = np.array(label.edges, dtype=np.int64)
-    nodes_ids = network.nodes["node_id"]
+    modes_of, distance, ttw, tail, head = _edge_lists(network)
+    names = network.node_names
     path_nodes: list[str] = []
-    if len(ids):
-        path_nodes = [nodes_ids[int(a["tail"][ids[0]])]] + [
-            nodes_ids[int(h)] for h in a["head"][ids]
-        ]
+    if label.edges:
+        path_nodes = [names[tail[label.edges[0]]]] + [names[head[e]] for e in label.edges]
     modes: list[str] = []
     by_mode: dict[str, float] = {}
-    for m, d in zip(a["mode"][ids].tolist(), a["distance"][ids].tolist(), strict=True):
-        name = EDGE_MODES[m]
+    transfers = 0
+    ttw_per_t = 0.0
+    for e in label.edges:
+        name = modes_of[e]
+        d = distance[e]
+        ttw_per_t += ttw[e]
         if name == TRANSFER:
+            transfers += 1
             if d > 0:  # drayage by road
                 by_mode["road"] = by_mode.get("road", 0.0) + d
             continue
@@ -128,10 +147,18 @@ def option_from(network: Network, label: Label, mass_t: float) -> RouteOption:
         time_h=label.time,
         cost_cny=label.cost * mass_t,
         co2e_wtw_kg=label.co2e * mass_t,
-        co2e_ttw_kg=float(a["co2e_ttw"][ids].sum()) * mass_t,
+        co2e_ttw_kg=ttw_per_t * mass_t,
         distance_km_by_mode=by_mode,
-        transfers=int((a["mode"][ids] == EDGE_MODES.index(TRANSFER)).sum()),
+        transfers=transfers,
     )
+
+
+@dataclass(frozen=True)
+class RoadBaseline:
+    """What the policy needs of the all-road baseline when no route object is built."""
+
+    distance_km: float
+    co2e_wtw_kg: float
 
 
 @dataclass(frozen=True)
@@ -337,3 +364,89 @@ def chain_elements(
     return frame.select(
         pl.col(c) if c in frame.columns else pl.lit(None, pl.String).alias(c) for c in columns
     )
+
+
+def route_batch(
+    network: Network,
+    orders: pl.DataFrame,
+    *,
+    policy: Policy | None = None,
+    workers: int = 1,
+) -> pl.DataFrame:
+    """Route many orders at once (columns of :func:`~greenstream.levers.routing.dayplan.check_orders`):
+    one label-setting run per origin, each order's front filtered by its deadline and cost cap,
+    then the policy's pick. One row per order: front size, the recommended route's modes, time,
+    cost, CO2e, the all-road CO2e and the reason (or why there is no route)."""
+    from greenstream.levers.routing.dayplan import _resolve_orders, _road_baselines, check_orders
+
+    if "__row" not in orders.columns:
+        orders = check_orders(orders, network=network)
+    pol = policy or Policy()
+    o_idx, d_idx = _resolve_orders(network, orders, "<orders>")
+    mass_t = (orders["mass_kg"] / KG_PER_TONNE).to_list()
+    limit = (orders["deadline_h"].fill_null(INF) - orders["ready_h"]).to_list()
+    cap = orders["max_cost_cny"].fill_null(INF).to_list()
+    mode_keys = orders["modes"].fill_null("").to_list()
+    fronts: dict[tuple[str, int, int], list[Label]] = {}
+    for key in sorted(set(mode_keys)):
+        sel = [i for i, k in enumerate(mode_keys) if k == key]
+        pairs = sorted({(int(o_idx[i]), int(d_idx[i])) for i in sel})
+        loosest: dict[int, float] = {}
+        for i in sel:
+            loosest[int(o_idx[i])] = max(loosest.get(int(o_idx[i]), 0.0), float(limit[i]))
+        modes = [m.strip() for m in key.split(";")] if key else None
+        got = fronts_by_origin(
+            network, pairs, modes=modes, workers=workers, max_time_h=loosest
+        )
+        for (o, d), labels in got.items():
+            fronts[(key, o, d)] = labels
+    road_per_t = _road_baselines(network, o_idx, d_idx)
+    road_km = _road_baselines(network, o_idx, d_idx, weight="distance")
+    # the front, the policy's scores and the saving ratio do not depend on the mass (cost and
+    # CO2e scale alike), so options are built per tonne once per pair and the pick is cached
+    # per (pair, set of routes within the order's limits)
+    per_t: dict[tuple[str, int, int], list[RouteOption]] = {}
+    picks: dict[tuple[str, int, int, tuple[int, ...]], Recommendation] = {}
+    records: list[dict[str, Any]] = []
+    ids = orders["order_id"].to_list()
+    for i in range(orders.height):
+        o, d = int(o_idx[i]), int(d_idx[i])
+        key = (mode_keys[i], o, d)
+        labels = fronts[key]
+        within = tuple(
+            j
+            for j, lab in enumerate(labels)
+            if lab.time <= limit[i] and lab.cost * mass_t[i] <= cap[i]
+        )
+        base_kg = road_per_t.get((o, d))
+        rec: dict[str, Any] = {
+            "order_id": ids[i],
+            "front_size": len(within),
+            "road_baseline_co2e_wtw_kg": None if base_kg is None else base_kg * mass_t[i],
+        }
+        if not within:
+            rec["rule"] = "no route meets the deadline, cost cap and modes"
+            records.append(rec)
+            continue
+        if key not in per_t:
+            per_t[key] = [option_from(network, lab, 1.0) for lab in labels]
+        options = per_t[key]
+        pick = picks.get((*key, within))
+        if pick is None:
+            baseline = RoadBaseline(road_km[(o, d)], base_kg) if base_kg is not None else None
+            pick = recommend([options[j] for j in within], baseline, pol)
+            picks[(*key, within)] = pick
+        best = options[within[pick.index]]
+        rec.update(
+            {
+                "modes": "+".join(best.modes),
+                "time_h": best.time_h,
+                "cost_cny": best.cost_cny * mass_t[i],
+                "co2e_wtw_kg": best.co2e_wtw_kg * mass_t[i],
+                "co2e_ttw_kg": best.co2e_ttw_kg * mass_t[i],
+                "co2e_saved_vs_road_pct": pick.co2e_saved_vs_road_pct,
+                "rule": pick.rule,
+            }
+        )
+        records.append(rec)
+    return pl.DataFrame(records, infer_schema_length=None)
