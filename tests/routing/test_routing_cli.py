@@ -51,8 +51,17 @@ def test_route_table_and_csv_on_china() -> None:
     assert "recommended: route" in table.stdout and "all-road baseline" in table.stdout
     out = runner.invoke(
         app,
-        ["route", "Guangzhou", "Beijing", "--modes", "road,rail", "--deadline-h", "90",
-         "--format", "csv"],
+        [
+            "route",
+            "Guangzhou",
+            "Beijing",
+            "--modes",
+            "road,rail",
+            "--deadline-h",
+            "90",
+            "--format",
+            "csv",
+        ],
     )
     assert out.exit_code == 0, out.output
     rows = list(csv.DictReader(io.StringIO(out.stdout)))
@@ -78,8 +87,19 @@ def test_plan_with_a_closure(tmp_path: Path) -> None:
     out = tmp_path / "assign.csv"
     result = runner.invoke(
         app,
-        ["plan", str(orders), "-o", str(out), "--format", "json", *tiny(tmp_path),
-         "--close-edge", "A:rail>B:rail", "--window", "0:48"],
+        [
+            "plan",
+            str(orders),
+            "-o",
+            str(out),
+            "--format",
+            "json",
+            *tiny(tmp_path),
+            "--close-edge",
+            "A:rail>B:rail",
+            "--window",
+            "0:48",
+        ],
     )
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
@@ -93,9 +113,7 @@ def test_plan_with_a_closure(tmp_path: Path) -> None:
 
 def test_plan_reports_every_bad_row(tmp_path: Path) -> None:
     orders = tmp_path / "orders.csv"
-    orders.write_text(
-        "order_id,origin,destination,mass_kg\nO1,A,B,abc\nO2,A,Nowhere,5\nO3,,B,5\n"
-    )
+    orders.write_text("order_id,origin,destination,mass_kg\nO1,A,B,abc\nO2,A,Nowhere,5\nO3,,B,5\n")
     out = tmp_path / "assign.csv"
     result = runner.invoke(app, ["plan", str(orders), "-o", str(out), *tiny(tmp_path)])
     assert result.exit_code == 2

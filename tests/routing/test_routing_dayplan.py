@@ -13,8 +13,8 @@ from greenstream.errors import InputErrors
 from greenstream.levers.routing import (
     Disruption,
     affected_orders,
-    china_network,
     check_orders,
+    china_network,
     load_network,
     plan_day,
     replan,

@@ -58,7 +58,7 @@ def test_road_edge_distance_is_gcd_times_the_road_daf() -> None:
 
 def test_yangtze_lower_reach_sums_to_its_length() -> None:
     net = china_network()
-    w03 = net.edges.filter((pl.col("corridor") == "W03"))
+    w03 = net.edges.filter(pl.col("corridor") == "W03")
     # one direction Wuhan -> Shanghai = 1125 km (data/china_corridors.csv, labelled assumption)
     assert w03["distance_km"].sum() / 2 == pytest.approx(1125.0)
 
@@ -74,7 +74,9 @@ def test_edge_intensities_come_from_the_kernel() -> None:
     # registry hub default (iLEAP demo, labelled assumption): 33 kg WTW, 10 kg TTW per tonne
     assert (hub["co2e_wtw_kg_per_t"], hub["co2e_ttw_kg_per_t"]) == pytest.approx((33.0, 10.0))
     # an airport transfer adds the drayage by road: the kernel on the same two rows agrees
-    air_t = e.filter((pl.col("mode") == "transfer") & (pl.col("distance_km") > 0)).row(0, named=True)
+    air_t = e.filter((pl.col("mode") == "transfer") & (pl.col("distance_km") > 0)).row(
+        0, named=True
+    )
     legs = pl.DataFrame(
         {
             "shipment_id": ["x", "x"],
@@ -141,24 +143,38 @@ def test_user_geojson_network_takes_the_line_length(tmp_path: Path) -> None:
     doc = {
         "type": "FeatureCollection",
         "features": [
-            {"type": "Feature", "geometry": {"type": "Point", "coordinates": [110.0, 30.0]},
-             "properties": {"node_id": "A"}},
-            {"type": "Feature", "geometry": {"type": "Point", "coordinates": [111.0, 30.0]},
-             "properties": {"node_id": "B"}},
-            {"type": "Feature",
-             "geometry": {"type": "LineString", "coordinates": [[110.0, 30.0], [110.5, 30.5], [111.0, 30.0]]},
-             "properties": {"from_node": "A", "to_node": "B", "mode": "road"}},
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [110.0, 30.0]},
+                "properties": {"node_id": "A"},
+            },
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [111.0, 30.0]},
+                "properties": {"node_id": "B"},
+            },
+            {
+                "type": "Feature",
+                "geometry": {
+                    "type": "LineString",
+                    "coordinates": [[110.0, 30.0], [110.5, 30.5], [111.0, 30.0]],
+                },
+                "properties": {"from_node": "A", "to_node": "B", "mode": "road"},
+            },
         ],
     }
     path = tmp_path / "net.geojson"
     path.write_text(json.dumps(doc))
     net = load_network(geojson=path)
     road = net.edges.filter(pl.col("from_node") == "A").row(0, named=True)
-    expected = great_circle_distance_km_scalar(30, 110, 30.5, 110.5) + great_circle_distance_km_scalar(
-        30.5, 110.5, 30, 111
-    )
+    expected = great_circle_distance_km_scalar(
+        30, 110, 30.5, 110.5
+    ) + great_circle_distance_km_scalar(30.5, 110.5, 30, 111)
     assert road["distance_km"] == pytest.approx(expected)
-    bad = {"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": {"type": "Polygon"}}]}
+    bad = {
+        "type": "FeatureCollection",
+        "features": [{"type": "Feature", "geometry": {"type": "Polygon"}}],
+    }
     path.write_text(json.dumps(bad))
     with pytest.raises(InputErrors, match="row 1, field 'geometry'"):
         load_network(geojson=path)

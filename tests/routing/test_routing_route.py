@@ -31,7 +31,9 @@ def test_guangzhou_beijing_front() -> None:
     # road distance > 800 km: the rail rule applies, the pick carries >= 50 % of tkm by rail
     assert answer.recommended.share_of_tkm("rail") >= 0.5
     assert "rail preferred" in rec.reason
-    assert rec.co2e_saved_vs_road_kg == pytest.approx(base.co2e_wtw_kg - answer.recommended.co2e_wtw_kg)
+    assert rec.co2e_saved_vs_road_kg == pytest.approx(
+        base.co2e_wtw_kg - answer.recommended.co2e_wtw_kg
+    )
     assert rec.co2e_saved_vs_road_kg > 0
 
 
@@ -78,11 +80,17 @@ def test_carbon_price_and_weights_change_the_pick() -> None:
     net = china_network()
     cheap = route(net, "Chengdu", "Shanghai", mass_kg=10_000, policy=Policy(rail_above_km=None))
     fast = route(
-        net, "Chengdu", "Shanghai", mass_kg=10_000,
+        net,
+        "Chengdu",
+        "Shanghai",
+        mass_kg=10_000,
         policy=Policy(rail_above_km=None, weight_cost=0, weight_time=1),
     )
     green = route(
-        net, "Chengdu", "Shanghai", mass_kg=10_000,
+        net,
+        "Chengdu",
+        "Shanghai",
+        mass_kg=10_000,
         policy=Policy(rail_above_km=None, weight_cost=0, weight_co2e=1),
     )
     assert cheap.recommended is not None and fast.recommended is not None
@@ -91,7 +99,10 @@ def test_carbon_price_and_weights_change_the_pick() -> None:
     assert fast.recommended.time_h == min(r.time_h for r in fast.front)
     assert green.recommended.co2e_wtw_kg == min(r.co2e_wtw_kg for r in green.front)
     priced = route(
-        net, "Chengdu", "Shanghai", mass_kg=10_000,
+        net,
+        "Chengdu",
+        "Shanghai",
+        mass_kg=10_000,
         policy=Policy(rail_above_km=None, carbon_price_cny_per_t=1e6),
     )
     # a huge carbon price makes the generalised cost follow CO2e

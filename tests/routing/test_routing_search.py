@@ -118,7 +118,10 @@ def test_hand_made_front() -> None:
         (1, 2, 9.0, 1.0, 9.0),
     ]
     front = pareto_front(graph_of(3, edges), 0, 2)
-    assert [(lab.cost, lab.time, lab.co2e) for lab in front] == [(6.0, 10.0, 4.0), (10.0, 2.0, 10.0)]
+    assert [(lab.cost, lab.time, lab.co2e) for lab in front] == [
+        (6.0, 10.0, 4.0),
+        (10.0, 2.0, 10.0),
+    ]
     assert [lab.edges for lab in front] == [(1, 2), (0,)]
     # a deadline of 8 h leaves only the direct edge; a cost cap of 8 only the two-hop path
     assert [lab.edges for lab in pareto_front(graph_of(3, edges), 0, 2, max_time=8)] == [(0,)]

@@ -159,14 +159,18 @@ def register(app: typer.Typer) -> None:
 
         with handle_errors():
             if objective not in ("co2e", "cost"):
-                raise InputErrors.single("<options>", "objective must be co2e or cost", field="--objective")
+                raise InputErrors.single(
+                    "<options>", "objective must be co2e or cost", field="--objective"
+                )
             start_h, end_h = 0.0, float("inf")
             if window:
                 try:
                     a, b = window.split(":")
                     start_h, end_h = float(a), float(b)
                 except ValueError as exc:
-                    raise InputErrors.single("<options>", f"bad --window '{window}' (START_H:END_H)", field="--window") from exc
+                    raise InputErrors.single(
+                        "<options>", f"bad --window '{window}' (START_H:END_H)", field="--window"
+                    ) from exc
             prog = new_progress(fmt is TableFormat.table)
             with prog if prog else nullcontext():
                 with stage(prog, "loading the network and the orders"):
@@ -204,11 +208,19 @@ def register(app: typer.Typer) -> None:
                 for m, s in split.select("mode", "share").iter_rows()
             ]
             rows += [
-                {"figure": f"utilisation {r['from_node']}>{r['to_node']} {r['mode']}", "value": round(float(r["utilisation"]), 4)}
+                {
+                    "figure": f"utilisation {r['from_node']}>{r['to_node']} {r['mode']}",
+                    "value": round(float(r["utilisation"]), 4),
+                }
                 for r in plan.capacity_use.head(5).iter_rows(named=True)
             ]
             if affected:
-                rows.append({"figure": "replanned_order_ids", "value": ";".join(affected[:20]) + (" ..." if len(affected) > 20 else "")})
+                rows.append(
+                    {
+                        "figure": "replanned_order_ids",
+                        "value": ";".join(affected[:20]) + (" ..." if len(affected) > 20 else ""),
+                    }
+                )
             infeasible = plan.assignments.filter(plan.assignments["status"] == "infeasible")
             if fmt is TableFormat.json:
                 sys.stdout.write(

@@ -28,7 +28,7 @@ from typing import Any, Final, Literal
 
 import numpy as np
 import polars as pl
-from scipy.sparse import csc_matrix
+from scipy.sparse import csc_matrix  # type: ignore[import-untyped]
 
 from greenstream.accounting.schema import MODES
 from greenstream.checks import Check, run_checks
@@ -85,15 +85,28 @@ def check_orders(
         raise InputErrors.single(file, f"missing column(s): {', '.join(missing)}")
     frame = raw.with_columns(
         pl.lit(None, pl.String).alias(c) for c in ORDER_COLUMNS if c not in raw.columns
-    ).with_columns(pl.col(c).cast(pl.String).str.strip_chars().replace("", None) for c in ORDER_COLUMNS)
+    ).with_columns(
+        pl.col(c).cast(pl.String).str.strip_chars().replace("", None) for c in ORDER_COLUMNS
+    )
 
     def number(c: str) -> pl.Expr:
         return pl.col(c).cast(pl.Float64, strict=False)
 
     def bad_number(c: str, *, positive: bool) -> Check:
         v = number(c)
-        fails = pl.col(c).is_not_null() & (v.is_null() | ~v.is_finite() | ((v <= 0) if positive else (v < 0)))
-        return Check(c, fails, pl.format("{} '{}' is not a number {}", pl.lit(c), pl.col(c), pl.lit("> 0" if positive else ">= 0")))
+        fails = pl.col(c).is_not_null() & (
+            v.is_null() | ~v.is_finite() | ((v <= 0) if positive else (v < 0))
+        )
+        return Check(
+            c,
+            fails,
+            pl.format(
+                "{} '{}' is not a number {}",
+                pl.lit(c),
+                pl.col(c),
+                pl.lit("> 0" if positive else ">= 0"),
+            ),
+        )
 
     mode_list = pl.col("modes").str.split(";").list.eval(pl.element().str.strip_chars())
     checks = [
@@ -119,7 +132,11 @@ def check_orders(
             "modes",
             pl.col("modes").is_not_null()
             & ~mode_list.list.eval(pl.element().is_in(list(MODES))).list.all(),
-            pl.format("unknown mode in '{}' (expected {} separated by ;)", "modes", pl.lit(", ".join(MODES))),
+            pl.format(
+                "unknown mode in '{}' (expected {} separated by ;)",
+                "modes",
+                pl.lit(", ".join(MODES)),
+            ),
         ),
     ]
     rows = frame.with_row_index("__row", offset=1)
@@ -156,7 +173,9 @@ def _place_errors(network: Network, orders: pl.DataFrame, file: str) -> list[Inp
     ]
 
 
-def _resolve_orders(network: Network, orders: pl.DataFrame, file: str) -> tuple[np.ndarray, np.ndarray]:
+def _resolve_orders(
+    network: Network, orders: pl.DataFrame, file: str
+) -> tuple[np.ndarray, np.ndarray]:
     """Node indices of the orders' origins and destinations (every unknown place reported)."""
     answer, _ = _place_answers(network, orders)
     InputErrors.raise_if_any(_place_errors(network, orders, file))
@@ -261,7 +280,9 @@ def plan_day(
         cand_label += chosen
 
     n_orders, n_cand = orders.height, len(cand_label)
-    objective_values = np.array([score(lab) for lab in cand_label]) * mass_t[cand_order] if n_cand else np.zeros(0)
+    objective_values = (
+        np.array([score(lab) for lab in cand_label]) * mass_t[cand_order] if n_cand else np.zeros(0)
+    )
     big_m = float(objective_values.max() * 10 + 1) if n_cand else 1.0
     # constraint matrix: rows 0..n_orders-1 assignment; then one row per capacitated edge used
     rows: list[np.ndarray] = []
@@ -291,7 +312,9 @@ def plan_day(
     row_lower = np.concatenate([np.ones(n_orders), np.full(len(cap_ids), -np.inf)])
     row_upper = np.concatenate([np.ones(n_orders), cap[cap_ids] if len(cap_ids) else np.zeros(0)])
     costs = np.concatenate([objective_values, np.full(n_orders, big_m)])
-    integrality = np.concatenate([np.ones(n_cand, dtype=np.int32), np.zeros(n_orders, dtype=np.int32)])
+    integrality = np.concatenate(
+        [np.ones(n_cand, dtype=np.int32), np.zeros(n_orders, dtype=np.int32)]
+    )
     solution, status = _solve_milp(
         costs, matrix, row_lower, row_upper, integrality, time_limit_s=time_limit_s, gap=mip_rel_gap
     )
@@ -303,10 +326,27 @@ def plan_day(
     full_edges = {int(e) for e in cap_ids}
     for i in range(n_orders):
         if i not in chosen_label and i not in reasons:
-            crossing = {e for lab, oi in zip(cand_label, cand_order, strict=True) if oi == i for e in lab.edges if e in full_edges}
+            crossing = {
+                e
+                for lab, oi in zip(cand_label, cand_order, strict=True)
+                if oi == i
+                for e in lab.edges
+                if e in full_edges
+            }
             names = ", ".join(sorted(_edge_name(network, e) for e in crossing)[:3])
             reasons[i] = f"capacity: every route within the deadline crosses a full edge ({names})"
-    plan = _build_plan(network, orders, chosen_label, reasons, o_idx, d_idx, mass_t, cap, objective, carbon_price_cny_per_t)
+    plan = _build_plan(
+        network,
+        orders,
+        chosen_label,
+        reasons,
+        o_idx,
+        d_idx,
+        mass_t,
+        cap,
+        objective,
+        carbon_price_cny_per_t,
+    )
     plan.summary.update(
         {
             "solver_status": status,
@@ -331,7 +371,7 @@ def _solve_milp(
 ) -> tuple[np.ndarray, str]:
     import highspy
 
-    h = highspy.Highs()
+    h = highspy.Highs()  # type: ignore[no-untyped-call]
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", float(time_limit_s))
     h.setOptionValue("mip_rel_gap", float(gap))
@@ -453,7 +493,9 @@ def _build_plan(
         "road_baseline_co2e_wtw_t": base_total / KG_PER_TONNE,
         "co2e_avoided_vs_road_t": (base_total - total) / KG_PER_TONNE,
         "cost_cny": float(served["cost_cny"].sum() or 0.0),
-        "max_utilisation": float(capacity_use["utilisation"].max() or 0.0) if capacity_use.height else 0.0,
+        "max_utilisation": _float(capacity_use["utilisation"].max())
+        if capacity_use.height
+        else 0.0,
         "factor_set_version": network.factor_set_version,
     }
     return DayPlan(
@@ -474,7 +516,7 @@ def _road_baselines(
     destination): the shortest road path (on the road layer cost, time and CO2e are all
     proportional to distance, so it is the all-road route of every criterion)."""
     from scipy.sparse import csr_matrix
-    from scipy.sparse.csgraph import dijkstra
+    from scipy.sparse.csgraph import dijkstra  # type: ignore[import-untyped]
 
     g = graph_for(network, ("road",))
     values = g.co2e if weight == "co2e" else network.arrays["distance"][g.edge_ids]
@@ -492,6 +534,10 @@ def _road_baselines(
         if math.isfinite(value):
             out[(o, d)] = value
     return out
+
+
+def _float(value: object) -> float:
+    return float(value) if isinstance(value, int | float) else 0.0
 
 
 def mode_split(assignments: pl.DataFrame) -> pl.DataFrame:
@@ -546,7 +592,9 @@ class Disruption:
                 edge_ids.add(spec)
                 continue
             if ">" not in spec:
-                errors.append(InputError("<disruption>", None, "edges", f"edge '{spec}' is not FROM>TO"))
+                errors.append(
+                    InputError("<disruption>", None, "edges", f"edge '{spec}' is not FROM>TO")
+                )
                 continue
             f, t = (s.strip() for s in spec.split(">", 1))
             hit = edges_frame.filter(
@@ -554,7 +602,9 @@ class Disruption:
                 | ((pl.col("from_node") == t) & (pl.col("to_node") == f))
             )["i"].to_list()
             if not hit:
-                errors.append(InputError("<disruption>", None, "edges", f"no edge between '{f}' and '{t}'"))
+                errors.append(
+                    InputError("<disruption>", None, "edges", f"no edge between '{f}' and '{t}'")
+                )
             edge_ids |= {int(i) for i in hit}
         InputErrors.raise_if_any(errors)
         return Closure(nodes=frozenset(nodes & set(network.node_index)), edges=frozenset(edge_ids))
@@ -570,7 +620,9 @@ def affected_orders(network: Network, plan: DayPlan, disruption: Disruption) -> 
     if closure.nodes:
         idx = [network.node_index[n] for n in closure.nodes]
         closed_edge |= np.isin(a["tail"], idx) | np.isin(a["head"], idx)
-    ready = dict(zip(plan.orders["order_id"].to_list(), plan.orders["ready_h"].to_list(), strict=True))
+    ready = dict(
+        zip(plan.orders["order_id"].to_list(), plan.orders["ready_h"].to_list(), strict=True)
+    )
     hit: list[str] = []
     for order_id, edges in plan.routes.items():
         e = np.array(edges, dtype=np.int64)
@@ -604,7 +656,13 @@ def replan(
     a = network.arrays
     remaining = a["capacity"].copy()
     keep = set(plan.routes) - set(affected)
-    masses = dict(zip(plan.orders["order_id"].to_list(), (plan.orders["mass_kg"] / KG_PER_TONNE).to_list(), strict=True))
+    masses = dict(
+        zip(
+            plan.orders["order_id"].to_list(),
+            (plan.orders["mass_kg"] / KG_PER_TONNE).to_list(),
+            strict=True,
+        )
+    )
     for order_id in keep:
         e = np.array(plan.routes[order_id], dtype=np.int64)
         remaining[e] -= masses[order_id]
@@ -626,14 +684,19 @@ def replan(
         how="diagonal_relaxed",
     )
     order_pos = {k: i for i, k in enumerate(plan.orders["order_id"].to_list())}
-    merged_rows = merged_rows.sort(pl.col("order_id").replace_strict(order_pos, return_dtype=pl.Int64))
+    merged_rows = merged_rows.sort(
+        pl.col("order_id").replace_strict(order_pos, return_dtype=pl.Int64)
+    )
     routes = {k: v for k, v in plan.routes.items() if k not in set(affected)} | sub.routes
     used = np.zeros(network.n_edges)
     for order_id, edges in routes.items():
         used[np.array(edges, dtype=np.int64)] += masses[order_id]
-    capacity_use = plan.capacity_use.drop("used_t", "utilisation").with_columns(
-        pl.Series("used_t", used[plan.capacity_use["edge_id"].to_numpy()])
-    ).with_columns((pl.col("used_t") / pl.col("capacity_t")).alias("utilisation")).sort("utilisation", descending=True)
+    capacity_use = (
+        plan.capacity_use.drop("used_t", "utilisation")
+        .with_columns(pl.Series("used_t", used[plan.capacity_use["edge_id"].to_numpy()]))
+        .with_columns((pl.col("used_t") / pl.col("capacity_t")).alias("utilisation"))
+        .sort("utilisation", descending=True)
+    )
     served = merged_rows.filter(pl.col("status") == "assigned")
     total = float(served["co2e_wtw_kg"].sum() or 0.0)
     base_total = float(served["road_baseline_co2e_wtw_kg"].sum() or 0.0)
@@ -644,7 +707,7 @@ def replan(
         "road_baseline_co2e_wtw_t": base_total / KG_PER_TONNE,
         "co2e_avoided_vs_road_t": (base_total - total) / KG_PER_TONNE,
         "cost_cny": float(served["cost_cny"].sum() or 0.0),
-        "max_utilisation": float(capacity_use["utilisation"].max() or 0.0),
+        "max_utilisation": _float(capacity_use["utilisation"].max()),
         "replanned_orders": len(affected),
         "replan_solver_status": sub.summary["solver_status"],
     }

@@ -14,6 +14,7 @@ its edges' kg per tonne times the order's tonnes. Nothing here multiplies a dist
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -111,9 +112,7 @@ class Network:
             "mode": np.array([EDGE_MODES.index(m) for m in e["mode"].to_list()], dtype=np.int8),
         }
         layer_of_kind = dict(transfer_parameters().select("facility", "layer_mode").iter_rows())
-        layer = [
-            MODES.index(layer_of_kind.get(k, "road")) for k in self.nodes["kind"].to_list()
-        ]
+        layer = [MODES.index(layer_of_kind.get(k, "road")) for k in self.nodes["kind"].to_list()]
         arrays["node_layer"] = np.array(layer, dtype=np.int8)
         object.__setattr__(self, "arrays", arrays)
 
@@ -357,7 +356,7 @@ def _corridor_segments(gazetteer: Gazetteer) -> tuple[pl.DataFrame, pl.DataFrame
         via = [
             tuple(float(x) for x in w.split()) for w in str(c["via"] or "").split("|") if w.strip()
         ]
-        for i, (a, b) in enumerate(zip(stops, stops[1:], strict=False)):
+        for i, (a, b) in enumerate(itertools.pairwise(stops)):
             rows.append(
                 {
                     "corridor": c["corridor_id"],
@@ -481,7 +480,7 @@ def build_china_network(registry: Registry, gazetteer: Gazetteer) -> Network:
 def _road_edges(cities: pl.DataFrame) -> pl.DataFrame:
     """k nearest neighbours within road_max_gcd_km, plus a minimum spanning tree (connectivity);
     distance = great-circle x the road DAF of geo."""
-    from scipy.sparse.csgraph import minimum_spanning_tree
+    from scipy.sparse.csgraph import minimum_spanning_tree  # type: ignore[import-untyped]
 
     params = network_parameters()
     k = int(params["road_k_nearest"])
@@ -505,10 +504,22 @@ def _road_edges(cities: pl.DataFrame) -> pl.DataFrame:
         pairs.add((min(i, j), max(i, j)))
     ids = cities["node_id"].to_list()
     links = pl.DataFrame(
-        {"from_node": [ids[i] for i, _ in sorted(pairs)], "to_node": [ids[j] for _, j in sorted(pairs)]}
+        {
+            "from_node": [ids[i] for i, _ in sorted(pairs)],
+            "to_node": [ids[j] for _, j in sorted(pairs)],
+        }
     )
-    both = pl.concat([links, links.select(pl.col("to_node").alias("from_node"), pl.col("from_node").alias("to_node"))])
-    return _with_gcd_distance(both, cities, "road").with_columns(pl.lit("road-knn").alias("corridor"))
+    both = pl.concat(
+        [
+            links,
+            links.select(
+                pl.col("to_node").alias("from_node"), pl.col("from_node").alias("to_node")
+            ),
+        ]
+    )
+    return _with_gcd_distance(both, cities, "road").with_columns(
+        pl.lit("road-knn").alias("corridor")
+    )
 
 
 def _with_gcd_distance(links: pl.DataFrame, points: pl.DataFrame, mode: str) -> pl.DataFrame:
@@ -538,9 +549,9 @@ def _air_edges(airport_nodes: pl.DataFrame, airports: pl.DataFrame) -> pl.DataFr
     )
     min_km = network_parameters()["air_min_gcd_km"]
     joined = joined.filter(_gcd(joined, "", "_b") >= min_km)
-    return _with_gcd_distance(joined.select("from_node", "to_node"), airport_nodes, "air").with_columns(
-        pl.lit("air-hub-spoke").alias("corridor")
-    )
+    return _with_gcd_distance(
+        joined.select("from_node", "to_node"), airport_nodes, "air"
+    ).with_columns(pl.lit("air-hub-spoke").alias("corridor"))
 
 
 # ------------------------------------------------------------------------------------------
@@ -598,7 +609,9 @@ def _edge_checks(node_ids: list[str], registry: Registry) -> list[Check]:
             column,
             present & (value.is_null() | bad_value),
             pl.format(
-                "{} '{}' is not a number {}", pl.lit(column), pl.col(column),
+                "{} '{}' is not a number {}",
+                pl.lit(column),
+                pl.col(column),
                 pl.lit("> 0" if strictly else ">= 0"),
             ),
         )
@@ -695,8 +708,16 @@ def load_network(
     edge_raw = _with_optional(
         edge_raw,
         (
-            "distance_km", "time_h", "speed_kmh", "cost_cny_per_t", "cost_cny_per_tkm",
-            "capacity_t_per_day", "vehicle_class", "hub_type", "bidirectional", "corridor",
+            "distance_km",
+            "time_h",
+            "speed_kmh",
+            "cost_cny_per_t",
+            "cost_cny_per_tkm",
+            "capacity_t_per_day",
+            "vehicle_class",
+            "hub_type",
+            "bidirectional",
+            "corridor",
         ),
     )
     node_rows = node_raw.with_row_index("__row", offset=1)
@@ -724,53 +745,64 @@ def load_network(
     e = edge_raw.with_columns(
         pl.col(c).cast(pl.Float64)
         for c in (
-            "distance_km", "time_h", "speed_kmh", "cost_cny_per_t", "cost_cny_per_tkm",
+            "distance_km",
+            "time_h",
+            "speed_kmh",
+            "cost_cny_per_t",
+            "cost_cny_per_tkm",
             "capacity_t_per_day",
         )
     )
     pts = node_frame.select("node_id", "lat", "lon")
-    e = (
-        e.join(pts, left_on="from_node", right_on="node_id", how="left", maintain_order="left")
-        .join(pts, left_on="to_node", right_on="node_id", how="left", maintain_order="left", suffix="_b")
+    e = e.join(
+        pts, left_on="from_node", right_on="node_id", how="left", maintain_order="left"
+    ).join(
+        pts, left_on="to_node", right_on="node_id", how="left", maintain_order="left", suffix="_b"
     )
     gcd_km = e.select(_gcd(e, "", "_b")).to_series()
     e = e.drop("lat", "lon", "lat_b", "lon_b")
     e = e.with_columns(gcd_km.alias("__gcd")).with_columns(
         pl.when(pl.col("mode") == TRANSFER)
         .then(pl.col("distance_km").fill_null(0.0))
-        .otherwise(
-            pl.coalesce("distance_km", distance_adjustment(pl.col("mode"), pl.col("__gcd")))
-        )
+        .otherwise(pl.coalesce("distance_km", distance_adjustment(pl.col("mode"), pl.col("__gcd"))))
         .alias("distance_km")
     )
     e = e.with_columns(
         pl.coalesce("time_h", pl.col("distance_km") / pl.col("speed_kmh")).alias("time_h"),
-        pl.coalesce(
-            "cost_cny_per_t", pl.col("distance_km") * pl.col("cost_cny_per_tkm")
-        ).alias("cost_cny_per_t"),
+        pl.coalesce("cost_cny_per_t", pl.col("distance_km") * pl.col("cost_cny_per_tkm")).alias(
+            "cost_cny_per_t"
+        ),
         pl.col("vehicle_class").replace("", None),
     )
     transfer_given = e.filter(pl.col("mode") == TRANSFER)
     if transfer_given.height:
-        params = transfer_parameters().select(
-            pl.col("hub_type"),
-            pl.col("handling_time_h").cast(pl.Float64).alias("__ht"),
-            pl.col("handling_cost_cny_per_t").cast(pl.Float64).alias("__hc"),
-        ).unique("hub_type", keep="first")
-        e = e.join(params, on="hub_type", how="left", maintain_order="left").with_columns(
-            pl.when(pl.col("mode") == TRANSFER)
-            .then(pl.coalesce("time_h", "__ht", pl.lit(0.0)))
-            .otherwise(pl.col("time_h"))
-            .alias("time_h"),
-            pl.when(pl.col("mode") == TRANSFER)
-            .then(pl.coalesce("cost_cny_per_t", "__hc", pl.lit(0.0)))
-            .otherwise(pl.col("cost_cny_per_t"))
-            .alias("cost_cny_per_t"),
-            pl.when(pl.col("mode") == TRANSFER)
-            .then(pl.coalesce("vehicle_class", pl.lit(_road_class())))
-            .otherwise(pl.col("vehicle_class"))
-            .alias("vehicle_class"),
-        ).drop("__ht", "__hc")
+        params = (
+            transfer_parameters()
+            .select(
+                pl.col("hub_type"),
+                pl.col("handling_time_h").cast(pl.Float64).alias("__ht"),
+                pl.col("handling_cost_cny_per_t").cast(pl.Float64).alias("__hc"),
+            )
+            .unique("hub_type", keep="first")
+        )
+        e = (
+            e.join(params, on="hub_type", how="left", maintain_order="left")
+            .with_columns(
+                pl.when(pl.col("mode") == TRANSFER)
+                .then(pl.coalesce("time_h", "__ht", pl.lit(0.0)))
+                .otherwise(pl.col("time_h"))
+                .alias("time_h"),
+                pl.when(pl.col("mode") == TRANSFER)
+                .then(pl.coalesce("cost_cny_per_t", "__hc", pl.lit(0.0)))
+                .otherwise(pl.col("cost_cny_per_t"))
+                .alias("cost_cny_per_t"),
+                pl.when(pl.col("mode") == TRANSFER)
+                .then(pl.coalesce("vehicle_class", pl.lit(_road_class())))
+                .otherwise(pl.col("vehicle_class"))
+                .alias("vehicle_class"),
+            )
+            .drop("__ht", "__hc")
+        )
     bidirectional = ~pl.col("bidirectional").cast(pl.String).str.to_lowercase().is_in(
         ["false", "0", "no"]
     ).fill_null(False)
@@ -818,7 +850,10 @@ def _read_geojson(path: Path) -> tuple[pl.DataFrame, pl.DataFrame, str, str]:
     errors: list[InputError] = []
     for i, feature in enumerate(doc.get("features") or [], start=1):
         geometry = (feature or {}).get("geometry") or {}
-        props = {k: (None if v is None else str(v)) for k, v in ((feature or {}).get("properties") or {}).items()}
+        props = {
+            k: (None if v is None else str(v))
+            for k, v in ((feature or {}).get("properties") or {}).items()
+        }
         kind = geometry.get("type")
         coords = geometry.get("coordinates")
         if kind == "Point" and isinstance(coords, list) and len(coords) >= 2:

@@ -8,6 +8,7 @@ Every CO2e figure is the sum of the route's edges' kernel intensities (kg per to
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -69,8 +70,13 @@ def graph_for(
         keep[np.fromiter(closure.edges, dtype=np.int64)] = False
     ids = np.flatnonzero(keep)
     graph = Graph.from_arrays(
-        network.n_nodes, a["tail"][ids], a["head"][ids], a["cost"][ids], a["time"][ids],
-        a["co2e"][ids], ids,
+        network.n_nodes,
+        a["tail"][ids],
+        a["head"][ids],
+        a["cost"][ids],
+        a["time"][ids],
+        a["co2e"][ids],
+        ids,
     )
     if len(network._cache) > 64:
         network._cache.clear()
@@ -101,7 +107,9 @@ class RouteOption:
         return self.distance_km_by_mode.get(mode, 0.0) / total if total > 0 else 0.0
 
 
-def _edge_lists(network: Network) -> tuple[list[str], list[float], list[float], list[int], list[int]]:
+def _edge_lists(
+    network: Network,
+) -> tuple[list[str], list[float], list[float], list[int], list[int]]:
     """Per edge, as Python lists (cached): mode name, distance, TTW kg/t, tail, head."""
     key = "edge_lists"
     cached = network._cache.get(key)
@@ -115,7 +123,7 @@ def _edge_lists(network: Network) -> tuple[list[str], list[float], list[float], 
             a["head"].tolist(),
         )
         network._cache[key] = cached
-    return cached  # type: ignore[no-any-return]
+    return cached
 
 
 def option_from(network: Network, label: Label, mass_t: float) -> RouteOption:
@@ -197,7 +205,9 @@ class RouteAnswer:
                     "cost_cny": round(r.cost_cny, 2),
                     "co2e_wtw_kg": round(r.co2e_wtw_kg, 3),
                     "co2e_ttw_kg": round(r.co2e_ttw_kg, 3),
-                    "co2e_saved_vs_road_kg": None if base is None else round(base - r.co2e_wtw_kg, 3),
+                    "co2e_saved_vs_road_kg": None
+                    if base is None
+                    else round(base - r.co2e_wtw_kg, 3),
                     "transfers": r.transfers,
                 }
             )
@@ -210,7 +220,7 @@ def _compact_path(nodes: Sequence[str]) -> list[str]:
     if not nodes:
         return []
     out = [nodes[0]]
-    for a, b in zip(nodes, nodes[1:], strict=False):
+    for a, b in itertools.pairwise(nodes):
         if _city_of(a) == _city_of(b) and a != b:  # a transfer
             if out[-1] != a:
                 out.append(a)
@@ -230,7 +240,9 @@ def _mass_t(mass_kg: float) -> float:
     return float(mass_kg) / KG_PER_TONNE
 
 
-def road_baseline(network: Network, origin: int, destination: int, mass_t: float) -> RouteOption | None:
+def road_baseline(
+    network: Network, origin: int, destination: int, mass_t: float
+) -> RouteOption | None:
     """The all-road route: on the road layer all three criteria are proportional to distance,
     so its front is the shortest road path (one vector)."""
     front = pareto_front(graph_for(network, ("road",)), origin, destination)
@@ -350,16 +362,33 @@ def chain_elements(
             rows.append({**base, "hub_type": edge["hub_type"]})
             if (edge["distance_km"] or 0) > 0:
                 rows.append(
-                    {**base, "mode": "road", "distance_km": edge["distance_km"],
-                     "distance_basis": "sfd", "vehicle": edge["vehicle_class"]}
+                    {
+                        **base,
+                        "mode": "road",
+                        "distance_km": edge["distance_km"],
+                        "distance_basis": "sfd",
+                        "vehicle": edge["vehicle_class"],
+                    }
                 )
         else:
             rows.append(
-                {**base, "mode": edge["mode"], "distance_km": edge["distance_km"],
-                 "distance_basis": "sfd", "vehicle": edge["vehicle_class"]}
+                {
+                    **base,
+                    "mode": edge["mode"],
+                    "distance_km": edge["distance_km"],
+                    "distance_basis": "sfd",
+                    "vehicle": edge["vehicle_class"],
+                }
             )
-    columns = ["shipment_id", "mass_kg", "mode", "distance_km", "distance_basis", "vehicle",
-               "hub_type"]
+    columns = [
+        "shipment_id",
+        "mass_kg",
+        "mode",
+        "distance_km",
+        "distance_basis",
+        "vehicle",
+        "hub_type",
+    ]
     frame = pl.DataFrame(rows, infer_schema_length=None)
     return frame.select(
         pl.col(c) if c in frame.columns else pl.lit(None, pl.String).alias(c) for c in columns
@@ -395,9 +424,7 @@ def route_batch(
         for i in sel:
             loosest[int(o_idx[i])] = max(loosest.get(int(o_idx[i]), 0.0), float(limit[i]))
         modes = [m.strip() for m in key.split(";")] if key else None
-        got = fronts_by_origin(
-            network, pairs, modes=modes, workers=workers, max_time_h=loosest
-        )
+        got = fronts_by_origin(network, pairs, modes=modes, workers=workers, max_time_h=loosest)
         for (o, d), labels in got.items():
             fronts[(key, o, d)] = labels
     road_per_t = _road_baselines(network, o_idx, d_idx)
