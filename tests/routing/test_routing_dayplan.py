@@ -146,3 +146,26 @@ def test_route_batch_filters_each_order_by_its_deadline(tiny) -> None:  # type: 
     assert rows["O1"]["co2e_saved_vs_road_pct"] == pytest.approx(100 * 546.4 / 1900.4)
     # O3 (20 h): nothing fits
     assert rows["O3"]["front_size"] == 0 and rows["O3"]["modes"] is None
+
+
+def test_china_region_closure_replans_only_hit_orders() -> None:
+    net = china_network()
+    hubs = ["CN-GUANGZHOU", "CN-ZHANJIANG", "CN-NANNING"]
+    orders = synthetic_orders(net, 3000, seed=11).filter(pl.col("origin").is_in(hubs)).head(120)
+    plan = plan_day(net, orders)
+    closure = Disruption(regions=("CN-GD",), start_h=0, end_h=24)
+    closed = set(net.nodes.filter(pl.col("region") == "CN-GD")["node_id"])
+    new, hit = replan(net, plan, closure)
+    assert hit, "some orders start in Guangdong on the plan day"
+    for order_id, edges in new.routes.items():
+        if order_id in hit:
+            nodes = {net.node_names[int(net.arrays["tail"][e])] for e in edges}
+            nodes |= {net.node_names[int(net.arrays["head"][e])] for e in edges}
+            assert not nodes & closed
+        else:
+            assert edges == plan.routes[order_id]  # untouched
+    # an order from Guangzhou cannot leave a closed Guangzhou: infeasible with a reason
+    gz = new.assignments.filter(pl.col("origin") == "CN-GUANGZHOU")
+    assert (gz["status"] == "infeasible").all()
+    assert gz["reason"].str.contains("avoiding the closed nodes and edges").all()
+    assert new.summary["replanned_orders"] == len(hit)

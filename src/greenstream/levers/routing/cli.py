@@ -56,6 +56,18 @@ def _policy(rail_above_km: float | None, carbon_price: float, weights: str) -> A
         raise InputErrors.single("<options>", f"bad policy: {exc}", field="--weights") from exc
 
 
+def _circle(text: str | None) -> tuple[float, float, float] | None:
+    if not text:
+        return None
+    try:
+        lat, lon, radius = (float(x) for x in text.split(","))
+    except ValueError as exc:
+        raise InputErrors.single(
+            "<options>", f"bad --close-circle '{text}' (LAT,LON,RADIUS_KM)", field="--close-circle"
+        ) from exc
+    return lat, lon, radius
+
+
 def register(app: typer.Typer) -> None:
     @app.command("route")
     def route_cmd(
@@ -143,6 +155,10 @@ def register(app: typer.Typer) -> None:
             list[str] | None,
             typer.Option("--close-region", help="ISO 3166-2 region to close, e.g. CN-HI"),
         ] = None,
+        close_circle: Annotated[
+            str | None,
+            typer.Option("--close-circle", help="close every node within LAT,LON,RADIUS_KM"),
+        ] = None,
         window: Annotated[
             str | None, typer.Option("--window", help="closure window START_H:END_H")
         ] = None,
@@ -186,11 +202,13 @@ def register(app: typer.Typer) -> None:
                         file=str(orders),
                     )
                 affected: list[str] = []
-                if close_node or close_edge or close_region:
+                circle = _circle(close_circle)
+                if close_node or close_edge or close_region or circle:
                     disruption = Disruption(
                         nodes=tuple(close_node or ()),
                         edges=tuple(close_edge or ()),
                         regions=tuple(close_region or ()),
+                        circle=circle,
                         start_h=start_h,
                         end_h=end_h,
                     )

@@ -262,7 +262,9 @@ def plan_day(
         ok = [lab for lab in front if lab.time <= limit_h[i] and lab.cost <= cost_cap[i]]
         if not ok:
             if not front:
-                reasons[i] = "no route between origin and destination with the allowed modes"
+                reasons[i] = "no route between origin and destination with the allowed modes" + (
+                    " avoiding the closed nodes and edges" if closure else ""
+                )
             elif min(lab.time for lab in front) > limit_h[i]:
                 reasons[i] = (
                     f"no route within the deadline: the fastest takes "

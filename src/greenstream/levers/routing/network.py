@@ -131,7 +131,9 @@ class Network:
     def city_ids(self) -> list[str]:
         return self.nodes.filter(pl.col("kind") == "city")["node_id"].to_list()
 
-    def resolve_city(self, query: str, *, gazetteer: Gazetteer | None = None) -> str:
+    def resolve_city(
+        self, query: str, *, gazetteer: Gazetteer | None = None, field: str = "origin"
+    ) -> str:
         """A city node id from a node id, or any gazetteer name/code of a network city."""
         q = query.strip()
         if q in self.node_index and self.nodes["kind"][self.node_index[q]] == "city":
@@ -152,9 +154,9 @@ class Network:
             ).sort("d")
             hint = f"; the nearest network city is {d['node_id'][0]} ({d['d'][0]:.0f} km)"
             raise InputErrors.single(
-                "<order>", f"'{query}' is not a city of the network{hint}", field="origin"
+                "<order>", f"'{query}' is not a city of the network{hint}", field=field
             )
-        raise InputErrors.single("<order>", f"unknown place '{query}'", field="origin")
+        raise InputErrors.single("<order>", f"unknown place '{query}'", field=field)
 
     def to_csv(self, directory: Path) -> tuple[Path, Path]:
         """Write ``nodes.csv`` and ``edges.csv`` (the format :func:`load_network` reads)."""

@@ -272,7 +272,7 @@ def route(
     """
     mass_t = _mass_t(mass_kg)
     o = network.node_index[network.resolve_city(origin)]
-    d = network.node_index[network.resolve_city(destination)]
+    d = network.node_index[network.resolve_city(destination, field="destination")]
     graph = graph_for(network, modes, closure)
     labels = pareto_front(
         graph,
