@@ -126,8 +126,10 @@ def test_user_csv_network(tmp_path: Path) -> None:
 
 
 def test_user_csv_network_reports_every_bad_row(tmp_path: Path) -> None:
-    (tmp_path / "n.csv").write_text(NODES + "A,dup,city,95,10,\nC,Gamma,castle,1,1,\n")
-    (tmp_path / "e.csv").write_text(EDGES + "A,Z,road,10,\nA,B,boat,-5,\n")
+    (tmp_path / "n.csv").write_text(
+        NODES + "A,dup,city,95,10,\nC,Gamma,castle,1,1,\nP,Port,port,1,1,\nQ,Port,port,1,1,A:rail\n"
+    )
+    (tmp_path / "e.csv").write_text(EDGES + "A,Z,road,10,\nA,B,boat,-5,\nA,B,road,inf,\n")
     with pytest.raises(InputErrors) as info:
         load_network(tmp_path / "n.csv", tmp_path / "e.csv")
     text = str(info.value)
@@ -137,6 +139,9 @@ def test_user_csv_network_reports_every_bad_row(tmp_path: Path) -> None:
     assert "e.csv, row 3, field 'to_node': unknown node 'Z'" in text
     assert "e.csv, row 4, field 'mode': unknown mode 'boat'" in text
     assert "e.csv, row 4, field 'distance_km': distance_km '-5' is not a number >= 0" in text
+    assert "e.csv, row 5, field 'distance_km': distance_km 'inf' is not a number >= 0" in text
+    assert "n.csv, row 7, field 'city_id': a port needs the city_id of its city" in text
+    assert "n.csv, row 8, field 'city_id': city_id 'A:rail' is not a node of kind city" in text
 
 
 def test_user_geojson_network_takes_the_line_length(tmp_path: Path) -> None:

@@ -564,10 +564,23 @@ USER_NODE_REQUIRED: Final = ("node_id", "lat", "lon")
 USER_EDGE_REQUIRED: Final = ("from_node", "to_node", "mode")
 
 
-def _node_checks(known_kinds: Sequence[str]) -> list[Check]:
+def _node_checks(known_kinds: Sequence[str], cities: list[str]) -> list[Check]:
     lat = pl.col("lat").cast(pl.Float64, strict=False)
     lon = pl.col("lon").cast(pl.Float64, strict=False)
+    facility = pl.col("kind").fill_null("city") != "city"
     return [
+        Check(
+            "city_id",
+            facility & pl.col("city_id").is_null(),
+            pl.format("a {} needs the city_id of its city (transfers join it to the city)", "kind"),
+        ),
+        Check(
+            "city_id",
+            facility
+            & pl.col("city_id").is_not_null()
+            & ~pl.col("city_id").is_in(pl.lit(pl.Series(cities, dtype=pl.String).implode())),
+            pl.format("city_id '{}' is not a node of kind city", "city_id"),
+        ),
         Check("node_id", pl.col("node_id").fill_null("") == "", pl.lit("empty node_id")),
         Check(
             "node_id",
@@ -605,7 +618,7 @@ def _edge_checks(node_ids: list[str], registry: Registry) -> list[Check]:
 
     def non_negative(column: str, strictly: bool = False) -> Check:
         value = number(column)
-        bad_value = (value <= 0) if strictly else (value < 0)
+        bad_value = ((value <= 0) if strictly else (value < 0)) | ~value.is_finite()
         present = pl.col(column).fill_null("") != ""
         return Check(
             column,
@@ -723,7 +736,10 @@ def load_network(
         ),
     )
     node_rows = node_raw.with_row_index("__row", offset=1)
-    errors += run_checks(node_rows, _node_checks(FACILITY_KINDS), file=nodes_file, row="__row")
+    cities = node_raw.filter(pl.col("kind").fill_null("city") == "city")["node_id"].drop_nulls()
+    errors += run_checks(
+        node_rows, _node_checks(FACILITY_KINDS, cities.to_list()), file=nodes_file, row="__row"
+    )
     edge_rows = edge_raw.with_row_index("__row", offset=1)
     errors += run_checks(
         edge_rows,
