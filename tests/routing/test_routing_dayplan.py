@@ -157,17 +157,29 @@ def test_china_region_closure_replans_only_hit_orders() -> None:
     closed = set(net.nodes.filter(pl.col("region") == "CN-GD")["node_id"])
     new, hit = replan(net, plan, closure)
     assert hit, "some orders start in Guangdong on the plan day"
+    waited_ids = set(
+        new.assignments.filter(pl.col("reason").str.contains("departs when"))["order_id"]
+    )
     for order_id, edges in new.routes.items():
-        if order_id in hit:
+        if order_id in hit and order_id not in waited_ids:
             nodes = {net.node_names[int(net.arrays["tail"][e])] for e in edges}
             nodes |= {net.node_names[int(net.arrays["head"][e])] for e in edges}
             assert not nodes & closed
-        else:
+        elif order_id not in hit:
             assert edges == plan.routes[order_id]  # untouched
-    # an order from Guangzhou cannot leave a closed Guangzhou: infeasible with a reason
-    gz = new.assignments.filter(pl.col("origin") == "CN-GUANGZHOU")
-    assert (gz["status"] == "infeasible").all()
-    assert gz["reason"].str.contains("avoiding the closed nodes and edges").all()
+    # an order from Guangzhou cannot leave Guangzhou while it is closed: it departs when the
+    # closure ends (24 h) if its deadline allows, else it is infeasible with the reason
+    gz = new.assignments.join(orders.select("order_id", "deadline_h"), on="order_id").filter(
+        pl.col("origin") == "CN-GUANGZHOU"
+    )
+    assert gz.height > 0
+    waited = gz.filter(pl.col("status") == "assigned")
+    assert waited.height > 0
+    assert waited["reason"].str.contains("departs when the closure ends at 24 h").all()
+    assert (waited["arrival_h"] <= waited["deadline_h"]).all()
+    assert (waited["arrival_h"] - waited["time_h"] >= 24 - 1e-9).all()
+    late = gz.filter(pl.col("status") == "infeasible")
+    assert late["reason"].str.contains("avoiding the closed nodes and edges").all()
     assert new.summary["replanned_orders"] == len(hit)
 
 

@@ -777,6 +777,9 @@ def replan(
         capacity_t=remaining,
         closure=closure,
     )
+    sub = _wait_for_reopening(
+        network, plan, sub, disruption, remaining, masses, max_candidates, time_limit_s, workers
+    )
     merged_rows = pl.concat(
         [plan.assignments.filter(~pl.col("order_id").is_in(affected)), sub.assignments],
         how="diagonal_relaxed",
@@ -820,6 +823,64 @@ def replan(
             orders=plan.orders,
         ),
         affected,
+    )
+
+
+def _wait_for_reopening(
+    network: Network,
+    plan: DayPlan,
+    sub: DayPlan,
+    disruption: Disruption,
+    remaining: np.ndarray,
+    masses: dict[str, float],
+    max_candidates: int,
+    time_limit_s: float,
+    workers: int,
+) -> DayPlan:
+    """Orders with no route around a closure that ends: try departing when it ends (on the
+    whole network, with the capacity left), and keep that plan when the deadline allows."""
+    stuck = sub.assignments.filter(pl.col("status") == "infeasible")["order_id"].to_list()
+    if not stuck or not math.isfinite(disruption.end_h):
+        return sub
+    left = remaining.copy()
+    for order_id, edges in sub.routes.items():
+        left[np.array(edges, dtype=np.int64)] -= masses[order_id]
+    left = np.where(np.isfinite(left), np.maximum(left, 0.0), left)
+    later_orders = (
+        plan.orders.filter(pl.col("order_id").is_in(stuck))
+        .with_columns(pl.max_horizontal("ready_h", pl.lit(disruption.end_h)).alias("ready_h"))
+        .filter(pl.col("deadline_h").is_null() | (pl.col("deadline_h") > pl.col("ready_h")))
+    )
+    if later_orders.height == 0:
+        return sub
+    later = plan_day(
+        network,
+        later_orders,
+        objective=plan.objective,
+        carbon_price_cny_per_t=plan.carbon_price_cny_per_t,
+        max_candidates=max_candidates,
+        time_limit_s=time_limit_s,
+        workers=workers,
+        capacity_t=left,
+    )
+    waited = later.assignments.filter(pl.col("status") == "assigned").with_columns(
+        pl.lit(f"departs when the closure ends at {disruption.end_h:g} h").alias("reason")
+    )
+    if waited.height == 0:
+        return sub
+    ids = waited["order_id"].to_list()
+    rows = pl.concat(
+        [sub.assignments.filter(~pl.col("order_id").is_in(ids)), waited], how="diagonal_relaxed"
+    )
+    routes = sub.routes | {k: v for k, v in later.routes.items() if k in set(ids)}
+    return DayPlan(
+        assignments=rows,
+        capacity_use=sub.capacity_use,
+        summary=sub.summary | {"waited_for_reopening": len(ids)},
+        routes=routes,
+        objective=sub.objective,
+        carbon_price_cny_per_t=sub.carbon_price_cny_per_t,
+        orders=sub.orders,
     )
 
 
