@@ -199,3 +199,14 @@ def test_lp_first_matches_the_exact_milp_within_its_bound() -> None:
     assert exact.summary["co2e_wtw_t"] <= fast.summary["co2e_wtw_t"] + 1e-9
     assert fast.summary["co2e_wtw_t"] <= exact.summary["co2e_wtw_t"] * 1.001
     assert fast.summary["gap_to_lp_bound"] >= 0
+
+
+def test_a_later_plan_reuses_fronts_only_within_their_limit(tiny) -> None:  # type: ignore[no-untyped-def]
+    first = plan_day(tiny, orders())
+    again = plan_day(tiny, orders(), reuse=first)
+    assert again.assignments.equals(first.assignments)
+    assert all(again.fronts[k] is first.fronts[k] for k in first.fronts)
+    # a deadline looser than the one the fronts were pruned for: computed again
+    looser = orders().with_columns(pl.lit("1000").alias("deadline_h"))
+    other = plan_day(tiny, looser, reuse=first)
+    assert all(other.fronts[k] is not first.fronts[k] for k in first.fronts)
