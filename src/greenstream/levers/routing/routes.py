@@ -332,7 +332,7 @@ def fronts_by_origin(
             results = pool.map(_one_origin, jobs, chunksize=max(1, len(jobs) // (workers * 8)))
         _WORKER_GRAPH = None
     else:
-        results = [one_to_all(graph, o, ds, max_time=lim) for o, ds, lim in jobs]
+        results = [_fronts_from(graph, o, ds, lim) for o, ds, lim in jobs]
     out: dict[tuple[int, int], list[Label]] = {}
     for (o, _, _), fronts in zip(jobs, results, strict=True):
         for d, labels in fronts.items():
@@ -345,7 +345,21 @@ _WORKER_GRAPH: Graph | None = None
 
 def _one_origin(job: tuple[int, list[int], float]) -> dict[int, list[Label]]:
     assert _WORKER_GRAPH is not None
-    return one_to_all(_WORKER_GRAPH, job[0], job[1], max_time=job[2])
+    return _fronts_from(_WORKER_GRAPH, *job)
+
+
+# Up to this many destinations, one targeted search per destination (bounds, deadline pruning)
+# costs less than one run to every node (measured: ~20-40 ms vs ~250 ms CPU on the China network).
+TARGETED_MAX_DESTINATIONS = 6
+
+
+def _fronts_from(
+    graph: Graph, origin: int, destinations: list[int], max_time: float
+) -> dict[int, list[Label]]:
+    """Fronts from one origin, each exact for deadlines up to ``max_time``."""
+    if len(destinations) <= TARGETED_MAX_DESTINATIONS:
+        return {d: pareto_front(graph, origin, d, max_time=max_time) for d in destinations}
+    return one_to_all(graph, origin, destinations, max_time=max_time)
 
 
 def chain_elements(
