@@ -25,6 +25,7 @@ SUITES = [
     "accounting",
     "monitoring_modes",
     "points",
+    "routing",
 ]
 # --- end of suites ---
 

@@ -349,6 +349,7 @@ def synth(
 # --- sub-commands registered by concerns (one line each) ---
 __import__("greenstream.monitoring.trace_cli", fromlist=["register"]).register(app)
 __import__("greenstream.points.cli", fromlist=["register"]).register(app)
+__import__("greenstream.levers.routing.cli", fromlist=["register"]).register(app)
 # --- end of sub-commands ---
 
 

@@ -1,0 +1,133 @@
+"""Policy layer: which route of a front to recommend, and why.
+
+Rules, applied in this order:
+
+1. **Rail preference** (``rail_above_km``): when the all-road distance of the order is above the
+   threshold and the front holds routes carrying at least ``rail_min_share`` of their
+   tonne-kilometres by rail, only those are candidates (large operators run such rules, e.g.
+   rail above 800 km with a hub and a truck for the last leg).
+2. **Score**: among the candidates the least weighted score
+   ``w_cost * C / C_min + w_time * T / T_min + w_co2e * E / E_min``, where ``C`` is the cost
+   plus the carbon price times the WTW CO2e, and each term is divided by its least value on the
+   candidates so the weights are unit-free. The default (1, 0, 0) is the least generalised cost.
+
+The reason names the rule that decided and the numbers behind it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from greenstream.levers.routing.network import KG_PER_TONNE
+
+if TYPE_CHECKING:
+    from greenstream.levers.routing.routes import RouteOption
+
+
+class Baseline(Protocol):
+    """The all-road baseline as the policy sees it."""
+
+    @property
+    def distance_km(self) -> float: ...
+
+    @property
+    def co2e_wtw_kg(self) -> float: ...
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Planner's rules. ``carbon_price_cny_per_t`` is per tonne of CO2e (WTW)."""
+
+    rail_above_km: float | None = 800.0
+    rail_min_share: float = 0.5
+    carbon_price_cny_per_t: float = 0.0
+    weight_cost: float = 1.0
+    weight_time: float = 0.0
+    weight_co2e: float = 0.0
+
+    def __post_init__(self) -> None:
+        weights = (self.weight_cost, self.weight_time, self.weight_co2e)
+        if min(weights) < 0 or sum(weights) <= 0:
+            raise ValueError("policy weights must be >= 0 and not all zero")
+        if self.carbon_price_cny_per_t < 0:
+            raise ValueError("the carbon price must be >= 0")
+        if not 0 <= self.rail_min_share <= 1:
+            raise ValueError("rail_min_share must be within 0..1")
+
+    def generalised_cost_cny(self, option: RouteOption) -> float:
+        return option.cost_cny + self.carbon_price_cny_per_t * option.co2e_wtw_kg / KG_PER_TONNE
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    index: int
+    reason: str
+    co2e_saved_vs_road_kg: float | None
+    co2e_saved_vs_road_pct: float | None
+    rule: str = "least cost"  # rail preferred, least cost, least weighted score
+
+
+def recommend(
+    front: Sequence[RouteOption], baseline: Baseline | None, policy: Policy
+) -> Recommendation:
+    """The recommended route of a non-empty front and the reason."""
+    candidates = list(range(len(front)))
+    reasons: list[str] = []
+    road_km = baseline.distance_km if baseline is not None else None
+    if policy.rail_above_km is not None and road_km is not None and road_km > policy.rail_above_km:
+        railed = [i for i in candidates if front[i].share_of_tkm("rail") >= policy.rail_min_share]
+        if railed:
+            candidates = railed
+            reasons.append(
+                f"road distance {road_km:,.0f} km > {policy.rail_above_km:,.0f} km: rail preferred "
+                f"({len(railed)} of {len(front)} routes carry >= {policy.rail_min_share:.0%} of "
+                "their tonne-km by rail)"
+            )
+        else:
+            reasons.append(
+                f"road distance {road_km:,.0f} km > {policy.rail_above_km:,.0f} km but no route "
+                "of the front is mainly rail"
+            )
+    gen = [policy.generalised_cost_cny(front[i]) for i in candidates]
+    tim = [front[i].time_h for i in candidates]
+    co2 = [front[i].co2e_wtw_kg for i in candidates]
+
+    def scaled(values: list[float], k: int) -> float:
+        low = min(values)
+        return values[k] / low if low > 0 else (0.0 if values[k] == 0 else float("inf"))
+
+    scores = [
+        policy.weight_cost * scaled(gen, k)
+        + policy.weight_time * scaled(tim, k)
+        + policy.weight_co2e * scaled(co2, k)
+        for k in range(len(candidates))
+    ]
+    best_k = min(range(len(candidates)), key=lambda k: (scores[k], co2[k], tim[k]))
+    best = candidates[best_k]
+    chosen = front[best]
+    rule = "rail preferred, " if len(candidates) < len(front) else ""
+    if (policy.weight_time, policy.weight_co2e) == (0.0, 0.0):
+        rule += "least cost" + (" with carbon price" if policy.carbon_price_cny_per_t else "")
+        price = (
+            f" incl. carbon price {policy.carbon_price_cny_per_t:,.0f} CNY/t CO2e"
+            if policy.carbon_price_cny_per_t
+            else ""
+        )
+        reasons.append(f"least cost{price}: {gen[best_k]:,.2f} CNY")
+    else:
+        rule += "least weighted score"
+        reasons.append(
+            f"least weighted score {scores[best_k]:.3f} (weights cost {policy.weight_cost}, "
+            f"time {policy.weight_time}, CO2e {policy.weight_co2e})"
+        )
+    saved = pct = None
+    if baseline is not None:
+        saved = baseline.co2e_wtw_kg - chosen.co2e_wtw_kg
+        pct = 100.0 * saved / baseline.co2e_wtw_kg if baseline.co2e_wtw_kg > 0 else None
+        reasons.append(
+            f"{'+'.join(chosen.modes)} in {chosen.time_h:,.1f} h; saves {saved:,.1f} kg CO2e WTW "
+            f"({pct if pct is not None else 0:.0f} %) against all-road"
+        )
+    return Recommendation(best, "; ".join(reasons), saved, pct, rule)
