@@ -168,7 +168,7 @@ def _placed(frame: pl.DataFrame, record_type: str, settings: AggregateSettings) 
 
 def _measures(frame: pl.DataFrame, record_type: str, registry: Registry) -> pl.DataFrame:
     """Group by (window, hub, lane, position, subtype) and add the measures, CO2e from the kernel."""
-    group = ["window_start", "hub", "lane", "cell_lat", "cell_lon"]
+    group = ["window_start", "hub", "lane", "__cell"]
     zero = pl.lit(0.0)
     if record_type == "gps":
         return frame.group_by(group).agg(
@@ -275,12 +275,13 @@ def window_deltas(
         if frame.height == 0:
             continue
         placed = _placed(frame, record_type, settings)
-        measures = _measures(placed, record_type, registry)
-        with_cell = measures.with_columns(
-            pl.when(pl.col("cell_lat").is_not_null() & pl.col("cell_lon").is_not_null())
+        located = pl.col("cell_lat").is_not_null() & pl.col("cell_lon").is_not_null()
+        placed = placed.with_columns(
+            pl.when(located)
             .then(plh3.latlng_to_cell("cell_lat", "cell_lon", settings.h3_resolution))
             .alias("__cell")
         )
+        with_cell = _measures(placed, record_type, registry)
         sums = [pl.col(c).sum() for c in AGGREGATE_SUMS]
         for dimension, key in (
             ("total", pl.lit("")),
@@ -289,8 +290,9 @@ def window_deltas(
             ("cell", pl.col("__cell")),
         ):
             rows = (
-                with_cell.filter(key.is_not_null())
-                .group_by(key.alias("key"), "window_start", "subtype")
+                with_cell.with_columns(key.alias("key"))
+                .filter(pl.col("key").is_not_null())
+                .group_by("key", "window_start", "subtype")
                 .agg(sums)
             )
             if dimension == "cell":

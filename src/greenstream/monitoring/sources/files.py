@@ -68,7 +68,9 @@ def check_paths(paths: list[Path]) -> None:
         )
 
 
-def iter_ndjson(path: Path, start: int, chunk_bytes: int) -> Iterator[Chunk]:
+def iter_ndjson(
+    path: Path, start: int, chunk_bytes: int, record_type: str | None = None
+) -> Iterator[Chunk]:
     """Chunks of whole lines from byte ``start``; positions are byte offsets."""
     size = path.stat().st_size
     if start > size:
@@ -98,7 +100,7 @@ def iter_ndjson(path: Path, start: int, chunk_bytes: int) -> Iterator[Chunk]:
                 data, carry = data[:cut], data[cut:]
             else:
                 carry = b""
-            decoded = decode_ndjson(data, offset=records_before)
+            decoded = decode_ndjson(data, offset=records_before, record_type=record_type)
             records_before += data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
             yield Chunk(decoded, position, position + len(data))
             position += len(data)
@@ -140,7 +142,7 @@ def ingest_files(
         source = source_name(path)
         start = ingestor.checkpoint(source)
         if path.suffix.lower() in NDJSON_SUFFIXES:
-            chunks = iter_ndjson(path, start, chunk_bytes)
+            chunks = iter_ndjson(path, start, chunk_bytes, rtype)
             total = path.stat().st_size
         else:
             chunks = iter_table(path, start, batch_rows)
