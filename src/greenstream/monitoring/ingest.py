@@ -320,13 +320,19 @@ def decode_arrow_ipc(data: bytes, *, offset: int = 0) -> Decoded:
     return conform_wire(frame, offset=offset)
 
 
-def decode_payload(data: bytes, content_type: str | None = None, *, offset: int = 0) -> Decoded:
+def decode_payload(
+    data: bytes,
+    content_type: str | None = None,
+    *,
+    offset: int = 0,
+    record_type: str | None = None,
+) -> Decoded:
     """NDJSON or Arrow IPC, chosen by content type or sniffed (IPC starts with 0xFFFFFFFF or
     ``ARROW1``). A single JSON object is a one-record NDJSON batch."""
     ct = (content_type or "").lower()
     if "arrow" in ct or data[:4] == b"\xff\xff\xff\xff" or data[:6] == b"ARROW1":
         return decode_arrow_ipc(data, offset=offset)
-    return decode_ndjson(data, offset=offset)
+    return decode_ndjson(data, offset=offset, record_type=record_type)
 
 
 # --------------------------------------------------------------------------------------------

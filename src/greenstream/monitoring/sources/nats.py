@@ -1,0 +1,168 @@
+"""NATS JetStream source: a durable pull consumer that acknowledges only committed batches.
+
+Each message is a micro-batch (an NDJSON or Arrow IPC blob; a single JSON object is one record).
+Its record type is the last token of its subject (``telemetry.gps``) unless the records carry a
+``record_type`` field. The consumer fetches up to ``batch_messages`` messages, ingests them as ONE
+batch (one transaction, see :class:`~greenstream.monitoring.ingest.Ingestor`), and only then acks
+every message of the batch. A crash between the commit and the acks makes JetStream redeliver
+messages that were already committed: their records are recognised by their identity keys and
+counted as duplicates, not twice. The checkpoint ``nats:<stream>/<durable>`` holds the highest
+stream sequence committed (for the operator; correctness rests on the keys).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+import polars as pl
+
+from greenstream.monitoring.ingest import Decoded, Ingestor, RunSummary, decode_payload
+from greenstream.monitoring.records import RECORD_TYPES
+
+
+def type_from_subject(subject: str) -> str | None:
+    last = subject.rsplit(".", 1)[-1]
+    return last if last in RECORD_TYPES else None
+
+
+def decode_messages(payloads: list[tuple[bytes, str | None, str | None]]) -> Decoded:
+    """Decode (data, content type, record type) messages into one batch."""
+    records: list[pl.DataFrame] = []
+    bad: list[pl.DataFrame] = []
+    offset = 0
+    for data, content_type, record_type in payloads:
+        decoded = decode_payload(data, content_type, offset=offset, record_type=record_type)
+        frame = decoded.records
+        if record_type is not None:
+            frame = frame.with_columns(pl.col("record_type").fill_null(record_type))
+        records.append(frame)
+        if decoded.bad.height:
+            bad.append(
+                decoded.bad.with_columns(pl.col("record_type").fill_null(pl.lit(record_type)))
+            )
+        offset += decoded.size
+    merged = pl.concat(records, how="vertical_relaxed")
+    if bad:
+        return Decoded(merged, pl.concat(bad, how="vertical_relaxed"))
+    return Decoded(merged)
+
+
+async def ensure_stream(js: Any, stream: str, subjects: list[str]) -> None:
+    """Create the stream when it does not exist (file storage, limits retention)."""
+    from nats.js.errors import NotFoundError
+
+    try:
+        await js.stream_info(stream)
+    except NotFoundError:
+        await js.add_stream(name=stream, subjects=subjects)
+
+
+async def consume(
+    ingestor: Ingestor,
+    *,
+    url: str,
+    stream: str,
+    subject: str,
+    durable: str,
+    batch_messages: int = 200,
+    fetch_timeout_s: float = 1.0,
+    until_idle_s: float | None = None,
+    max_batches: int | None = None,
+    ack_wait_s: float = 30.0,
+    create_stream: bool = False,
+    on_batch: Callable[[RunSummary], None] | None = None,
+) -> RunSummary:
+    """Consume until idle for ``until_idle_s`` (None: forever) or ``max_batches`` batches."""
+    import nats
+    from nats.errors import TimeoutError as NatsTimeout
+    from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+    nc = await nats.connect(url)
+    summary = RunSummary()
+    source = f"nats:{stream}/{durable}"
+    try:
+        js = nc.jetstream()
+        if create_stream:
+            await ensure_stream(js, stream, [subject])
+        config = ConsumerConfig(
+            durable_name=durable,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=ack_wait_s,
+            max_ack_pending=max(batch_messages * 4, 1000),
+        )
+        sub = await js.pull_subscribe(subject, durable=durable, stream=stream, config=config)
+        idle_since = time.monotonic()
+        while max_batches is None or summary.batches < max_batches:
+            try:
+                msgs = await sub.fetch(batch_messages, timeout=fetch_timeout_s)
+            except NatsTimeout:
+                msgs = []
+            if not msgs:
+                if until_idle_s is not None and time.monotonic() - idle_since >= until_idle_s:
+                    break
+                continue
+            idle_since = time.monotonic()
+            decoded = decode_messages(
+                [
+                    (
+                        m.data,
+                        (m.headers or {}).get("Content-Type"),
+                        type_from_subject(m.subject),
+                    )
+                    for m in msgs
+                ]
+            )
+            seqs = [m.metadata.sequence.stream for m in msgs]
+            result = ingestor.process(
+                decoded, source=source, position_from=min(seqs), position_to=max(seqs)
+            )
+            summary.add(result)
+            # acknowledged only now that the batch is committed
+            for m in msgs:
+                await m.ack()
+            if on_batch is not None:
+                on_batch(summary)
+        await nc.flush()
+    finally:
+        await nc.close()
+    return summary
+
+
+def run(ingestor: Ingestor, **kwargs: Any) -> RunSummary:
+    """Blocking wrapper around :func:`consume`."""
+    return asyncio.run(consume(ingestor, **kwargs))
+
+
+async def publish(
+    url: str,
+    stream: str,
+    subject_prefix: str,
+    batches: list[tuple[str, bytes]],
+    *,
+    content_type: str = "application/x-ndjson",
+) -> int:
+    """Publish (record type, blob) micro-batches to ``<prefix>.<type>``; returns messages sent.
+    Used by tests, the benchmark and ``monitor nats --publish`` style tooling."""
+    import nats
+
+    nc = await nats.connect(url)
+    try:
+        js = nc.jetstream()
+        await ensure_stream(js, stream, [f"{subject_prefix}.>"])
+        futures = []
+        for record_type, blob in batches:
+            futures.append(
+                await js.publish_async(
+                    f"{subject_prefix}.{record_type}",
+                    blob,
+                    headers={"Content-Type": content_type},
+                )
+            )
+        await asyncio.gather(*futures)
+    finally:
+        await nc.close()
+    return len(batches)
