@@ -1064,7 +1064,7 @@ class Ingestor:
                     .returning(DedupeSegment.id)
                 ).scalar_one()
             fixes = self._upsert_fixes(conn, accepted.get("gps"))
-            _fault_point("before_commit")
+            fault_point("before_commit")
         # committed: now the in-memory state may follow
         self.index.add(hi, lo)
         if seg_id is not None:
@@ -1200,15 +1200,23 @@ def _utc(ts: datetime) -> datetime:
     return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
 
 
-def _fault_point(name: str) -> None:
-    """Fault injection for the crash tests: ``GREENSTREAM_FAULT_SLEEP_<NAME>_S`` seconds of sleep
-    with the transaction open (the test kills the process then). Unset in production."""
+_FAULT_COUNTS: Counter[str] = Counter()
+
+
+def fault_point(name: str) -> None:
+    """Fault injection for the crash tests, off unless ``GREENSTREAM_FAULT_SLEEP_<NAME>_S`` is
+    set: the n-th time (``GREENSTREAM_FAULT_<NAME>_AT``, default 1) the process reaches the point
+    it says so on stderr and sleeps that long (the test kills it meanwhile)."""
     import os
 
     delay = os.environ.get(f"GREENSTREAM_FAULT_SLEEP_{name.upper()}_S")
-    if delay:
-        import sys
+    if not delay:
+        return
+    _FAULT_COUNTS[name] += 1
+    if _FAULT_COUNTS[name] != int(os.environ.get(f"GREENSTREAM_FAULT_{name.upper()}_AT", "1")):
+        return
+    import sys
 
-        sys.stderr.write(f"fault point {name}: sleeping {delay}s\n")
-        sys.stderr.flush()
-        time.sleep(float(delay))
+    sys.stderr.write(f"fault point {name}: sleeping {delay}s\n")
+    sys.stderr.flush()
+    time.sleep(float(delay))

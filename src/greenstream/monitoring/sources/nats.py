@@ -19,7 +19,13 @@ from typing import Any
 
 import polars as pl
 
-from greenstream.monitoring.ingest import Decoded, Ingestor, RunSummary, decode_payload
+from greenstream.monitoring.ingest import (
+    Decoded,
+    Ingestor,
+    RunSummary,
+    decode_payload,
+    fault_point,
+)
 from greenstream.monitoring.records import RECORD_TYPES
 
 
@@ -121,6 +127,7 @@ async def consume(
                 decoded, source=source, position_from=min(seqs), position_to=max(seqs)
             )
             summary.add(result)
+            fault_point("after_commit")
             # acknowledged only now that the batch is committed
             for m in msgs:
                 await m.ack()
