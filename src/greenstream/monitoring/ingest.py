@@ -244,13 +244,18 @@ def decode_ndjson(data: bytes, *, offset: int = 0, record_type: str | None = Non
     """NDJSON micro-batch -> :class:`Decoded`. One typed ``read_ndjson`` when the batch is clean;
     otherwise a text re-read finds unparseable values and a per-line pass finds non-JSON lines.
 
-    ``record_type`` (the file's or topic's type) narrows what is read; rows that name another
-    type in their ``record_type`` field then lack that type's fields and are quarantined.
+    ``record_type`` (the file's or topic's type) narrows what is read (about twice as fast);
+    when rows name other types in their ``record_type`` field every field is read.
     """
     if not data or data.isspace():
         return Decoded(conform_wire(pl.DataFrame(schema=WIRE_SCHEMA)).records)
     try:
         frame = pl.read_ndjson(io.BytesIO(data), schema=_read_schema(record_type))
+        if record_type is not None:
+            named = frame.get_column("record_type")
+            if named.null_count() < len(named) and (named.drop_nulls() != record_type).any():
+                # rows name other record types: read every field
+                frame = pl.read_ndjson(io.BytesIO(data), schema=_read_schema(None))
         decoded = conform_wire(frame, offset=offset)
         if decoded.bad.height == 0:
             return decoded
