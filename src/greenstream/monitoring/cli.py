@@ -82,10 +82,12 @@ def _ingestor(
     registry = None
     if devices is not None:
         from greenstream.io.tables import read_table
+        from greenstream.monitoring.aggregates import REGISTRY_SCHEMA
 
-        registry = read_table(devices)
-        if "device_id" not in registry.columns:
-            raise InputErrors.single(str(devices), "missing column", field="device_id")
+        registry, errors = read_table(devices, dict(REGISTRY_SCHEMA))
+        InputErrors.raise_if_any(errors)
+        if "device_id" not in registry.columns or registry["device_id"].null_count():
+            raise InputErrors.single(str(devices), "every row needs a device_id", field="device_id")
     upgrade(db)
     return Ingestor(
         IngestSettings(
