@@ -31,9 +31,11 @@ def _messages() -> tuple[list[tuple[str, bytes]], int]:
     records = generate_records(N_RECORDS, seed=11, devices=100, other_share=0.2)
     dups = records.sample(N_DUPLICATES, seed=2)
     out: list[tuple[str, bytes]] = []
-    for (rtype,), part in pl.concat([records, dups]).partition_by(
-        "record_type", as_dict=True, maintain_order=True
-    ).items():
+    for (rtype,), part in (
+        pl.concat([records, dups])
+        .partition_by("record_type", as_dict=True, maintain_order=True)
+        .items()
+    ):
         for start in range(0, part.height, PER_MESSAGE):
             out.append((str(rtype), to_ndjson(part.slice(start, PER_MESSAGE).drop("record_type"))))
     # plus single-record messages: one new scan and a resend of it
@@ -47,8 +49,14 @@ def _messages() -> tuple[list[tuple[str, bytes]], int]:
 def _clear(db: str) -> None:
     upgrade(db)
     with make_engine(db).begin() as conn:
-        for t in ("monitoring_aggregate", "monitoring_dedupe_segment", "monitoring_batch",
-                  "monitoring_checkpoint", "monitoring_device_fix", "monitoring_quarantine"):
+        for t in (
+            "monitoring_aggregate",
+            "monitoring_dedupe_segment",
+            "monitoring_batch",
+            "monitoring_checkpoint",
+            "monitoring_device_fix",
+            "monitoring_quarantine",
+        ):
             conn.execute(sa.text(f"DELETE FROM {t}"))
 
 
@@ -56,7 +64,11 @@ def _subscribe_session(host: str, port: int, prefix: str, client_id: str, db: st
     """Create the persistent session (its subscriptions) before anything is published."""
     mqtt.consume(
         Ingestor(IngestSettings(database_url=db)),
-        host=host, port=port, prefix=prefix, client_id=client_id, until_idle_s=0.3,
+        host=host,
+        port=port,
+        prefix=prefix,
+        client_id=client_id,
+        until_idle_s=0.3,
     )
 
 
@@ -70,8 +82,12 @@ def test_micro_batches_and_single_records_with_duplicates(
     mqtt.publish(host, port, unique_name, messages)
     summary = mqtt.consume(
         Ingestor(IngestSettings(database_url=pg_url)),
-        host=host, port=port, prefix=unique_name, client_id=f"{unique_name}-a",
-        batch_records=1_000, until_idle_s=1.5,
+        host=host,
+        port=port,
+        prefix=unique_name,
+        client_id=f"{unique_name}-a",
+        batch_records=1_000,
+        until_idle_s=1.5,
     )
     t = totals(make_engine(pg_url))
     assert t["accepted"] == unique
@@ -91,15 +107,36 @@ def test_kill_9_before_the_pubacks_then_restart_gives_the_same_totals(
     env = {k: v for k, v in os.environ.items() if not k.startswith("GREENSTREAM_FAULT")}
     env["GREENSTREAM_DATABASE_URL"] = pg_url
     cmd = [
-        sys.executable, "-c", "from greenstream.cli import app; app()", "monitor", "mqtt",
-        "--host", host, "--port", str(port), "--prefix", unique_name, "--client-id", client_id,
-        "--batch-records", "1000", "--until-idle", "1.5", "--format", "json",
+        sys.executable,
+        "-c",
+        "from greenstream.cli import app; app()",
+        "monitor",
+        "mqtt",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--prefix",
+        unique_name,
+        "--client-id",
+        client_id,
+        "--batch-records",
+        "1000",
+        "--until-idle",
+        "1.5",
+        "--format",
+        "json",
     ]
     crash = subprocess.Popen(
         cmd,
-        env={**env, "GREENSTREAM_FAULT_SLEEP_AFTER_COMMIT_S": "60",
-             "GREENSTREAM_FAULT_AFTER_COMMIT_AT": "2"},
-        stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        env={
+            **env,
+            "GREENSTREAM_FAULT_SLEEP_AFTER_COMMIT_S": "60",
+            "GREENSTREAM_FAULT_AFTER_COMMIT_AT": "2",
+        },
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert crash.stderr is not None
     for line in crash.stderr:

@@ -37,19 +37,31 @@ BATCH_MESSAGES = 5
 def _messages() -> list[tuple[str, bytes]]:
     records = generate_records(N_RECORDS, seed=3, devices=300, other_share=0.2)
     dups = records.sample(N_DUPLICATES, seed=5)
-    fast = records.filter(pl.col("record_type") == "gps").head(N_FAST).with_columns(
-        pl.format("FAST{}", pl.int_range(pl.len())).alias("device_id"),
-        pl.lit(5000.0).alias("speed_kmh"),
+    fast = (
+        records.filter(pl.col("record_type") == "gps")
+        .head(N_FAST)
+        .with_columns(
+            pl.format("FAST{}", pl.int_range(pl.len())).alias("device_id"),
+            pl.lit(5000.0).alias("speed_kmh"),
+        )
     )
-    negative = records.filter(pl.col("record_type") == "fuel").head(N_NEGATIVE).with_columns(
-        pl.format("NEG{}", pl.int_range(pl.len())).alias("vehicle_id"),
-        pl.lit(-10.0).alias("energy_amount"),
+    negative = (
+        records.filter(pl.col("record_type") == "fuel")
+        .head(N_NEGATIVE)
+        .with_columns(
+            pl.format("NEG{}", pl.int_range(pl.len())).alias("vehicle_id"),
+            pl.lit(-10.0).alias("energy_amount"),
+        )
     )
     stream = pl.concat([records, fast, negative, dups])
     messages: list[tuple[str, bytes]] = []
-    for (rtype,), part in stream.partition_by("record_type", as_dict=True, maintain_order=True).items():
+    for (rtype,), part in stream.partition_by(
+        "record_type", as_dict=True, maintain_order=True
+    ).items():
         for start in range(0, part.height, PER_MESSAGE):
-            messages.append((str(rtype), to_ndjson(part.slice(start, PER_MESSAGE).drop("record_type"))))
+            messages.append(
+                (str(rtype), to_ndjson(part.slice(start, PER_MESSAGE).drop("record_type")))
+            )
     return messages
 
 
@@ -97,7 +109,7 @@ def _kill_at(proc: subprocess.Popen[str], marker: str) -> None:
 
 
 def _finish(proc: subprocess.Popen[str]) -> None:
-    out, errs = proc.communicate(timeout=180)
+    _out, errs = proc.communicate(timeout=180)
     assert proc.returncode == 0, errs
 
 
@@ -154,7 +166,10 @@ def test_kill_9_mid_batch_and_after_commit_gives_the_uninterrupted_totals(
         nats_url,
         stream,
         "crash",
-        {"GREENSTREAM_FAULT_SLEEP_BEFORE_COMMIT_S": "60", "GREENSTREAM_FAULT_BEFORE_COMMIT_AT": "2"},
+        {
+            "GREENSTREAM_FAULT_SLEEP_BEFORE_COMMIT_S": "60",
+            "GREENSTREAM_FAULT_BEFORE_COMMIT_AT": "2",
+        },
     )
     _kill_at(crash1, "fault point before_commit")
     # one batch committed; the one being written is not visible

@@ -38,8 +38,14 @@ def feed(ing: Ingestor, data: bytes, source: str) -> None:
 def test_two_writers_on_one_store_count_a_shared_record_once(db_url: str) -> None:
     upgrade(db_url)
     with make_engine(db_url).begin() as conn:  # db_url's PostgreSQL database is per module
-        for t in ("monitoring_aggregate", "monitoring_dedupe_segment", "monitoring_batch",
-                  "monitoring_checkpoint", "monitoring_device_fix", "monitoring_quarantine"):
+        for t in (
+            "monitoring_aggregate",
+            "monitoring_dedupe_segment",
+            "monitoring_batch",
+            "monitoring_checkpoint",
+            "monitoring_device_fix",
+            "monitoring_quarantine",
+        ):
             conn.execute(sa.text(f"DELETE FROM {t}"))
     a = Ingestor(IngestSettings(database_url=db_url))
     b = Ingestor(IngestSettings(database_url=db_url))
@@ -57,7 +63,9 @@ def test_two_writers_on_one_store_count_a_shared_record_once(db_url: str) -> Non
     assert c.checkpoint("a") > 0 and c.checkpoint("b") > 0
 
 
-def test_a_failed_commit_leaves_nothing_behind(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_commit_leaves_nothing_behind(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     upgrade(db_url)
     ing = Ingestor(IngestSettings(database_url=db_url))
     before = totals(ing.engine)

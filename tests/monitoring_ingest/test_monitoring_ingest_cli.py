@@ -62,12 +62,15 @@ def test_csv_and_parquet_files_with_record_types(tmp_path: Path, db: str) -> Non
     )
     scans = tmp_path / "day1.parquet"
     pl.DataFrame(
-        {"waybill_id": ["W1"], "ts": ["2026-11-11T10:00:00Z"], "event": ["load"],
-         "vehicle_id": ["T1"], "mass_kg": [3.0]}
+        {
+            "waybill_id": ["W1"],
+            "ts": ["2026-11-11T10:00:00Z"],
+            "event": ["load"],
+            "vehicle_id": ["T1"],
+            "mass_kg": [3.0],
+        }
     ).write_parquet(scans)
-    result = invoke(
-        "monitor", "ingest", str(fuel), "--db", db, "--format", "json"
-    )
+    result = invoke("monitor", "ingest", str(fuel), "--db", db, "--format", "json")
     assert json.loads(result.stdout)["quarantined_by_reason"] == {"unparseable": 1}  # type: ignore[attr-defined]
     result = invoke(
         "monitor", "ingest", str(scans), "--type", "scan", "--db", db, "--format", "json"
@@ -79,9 +82,7 @@ def test_csv_and_parquet_files_with_record_types(tmp_path: Path, db: str) -> Non
     assert float(fuel_row["co2e_wtw_kg"]) == pytest.approx(318.183)  # 100 l diesel, DESNZ 2025
     q = invoke("monitor", "quarantine", "--db", db, "--format", "json")
     bad = json.loads(q.stdout)  # type: ignore[attr-defined]
-    assert [(r["reason"], r["position"]) for r in bad] == [
-        ("unparseable energy_amount: 'abc'", 2)
-    ]
+    assert [(r["reason"], r["position"]) for r in bad] == [("unparseable energy_amount: 'abc'", 2)]
 
 
 def test_error_paths_exit_2_and_name_the_problem(tmp_path: Path, db: str) -> None:

@@ -36,14 +36,18 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
 
 def test_ndjson_batch_is_committed_and_a_retry_is_recognised(client: TestClient) -> None:
     first = client.post(
-        "/monitoring/records", params={"record_type": "gps"}, content=FIXES,
+        "/monitoring/records",
+        params={"record_type": "gps"},
+        content=FIXES,
         headers={"content-type": NDJSON},
     )
     assert first.status_code == 200
     body = first.json()
     assert (body["records_in"], body["accepted"], body["duplicates"]) == (2, 2, 0)
     retry = client.post(
-        "/monitoring/records", params={"record_type": "gps"}, content=FIXES,
+        "/monitoring/records",
+        params={"record_type": "gps"},
+        content=FIXES,
         headers={"content-type": NDJSON},
     )
     assert retry.json()["duplicates"] == 2
@@ -80,7 +84,10 @@ def test_arrow_ipc_body_and_quarantine_listing(client: TestClient) -> None:
 
 
 def test_bad_requests_are_refused(client: TestClient) -> None:
-    assert client.post("/monitoring/records", params={"record_type": "x"}, content=FIXES).status_code == 422
+    assert (
+        client.post("/monitoring/records", params={"record_type": "x"}, content=FIXES).status_code
+        == 422
+    )
     broken = client.post(
         "/monitoring/records",
         content=b"\xff\xff\xff\xffnot arrow at all",

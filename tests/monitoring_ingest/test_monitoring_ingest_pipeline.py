@@ -58,14 +58,37 @@ def test_impossible_records_are_quarantined_with_their_reasons(make: object) -> 
         gps("T1", "2026-11-11T10:00:00Z", 31.2, 121.4, speed_kmh=80),
         gps("T2", "2026-11-11T10:00:00Z", 31.2, 121.4, speed_kmh=1500),  # above air 1,400
         gps("T3", "2026-11-11T10:00:00Z", 91.0, 121.4),
-        {"record_type": "fuel", "vehicle_id": "T1", "ts": "2026-11-11T10:00:00Z",
-         "energy_carrier": "diesel", "energy_amount": -3, "energy_unit": "l"},
-        {"record_type": "fuel", "vehicle_id": "T1", "ts": "2026-11-11T10:01:00Z",
-         "energy_carrier": "unobtainium", "energy_amount": 3, "energy_unit": "l"},
-        {"record_type": "charge", "vehicle_id": "V1", "ts": "2026-11-11T10:00:00Z",
-         "energy_kwh": 5, "grid_region": "XX-NOWHERE"},
-        {"record_type": "meter", "site_id": "S", "meter_id": "M", "ts": "2026-11-11T10:00:00Z",
-         "kind": "wind", "energy_kwh": 5},
+        {
+            "record_type": "fuel",
+            "vehicle_id": "T1",
+            "ts": "2026-11-11T10:00:00Z",
+            "energy_carrier": "diesel",
+            "energy_amount": -3,
+            "energy_unit": "l",
+        },
+        {
+            "record_type": "fuel",
+            "vehicle_id": "T1",
+            "ts": "2026-11-11T10:01:00Z",
+            "energy_carrier": "unobtainium",
+            "energy_amount": 3,
+            "energy_unit": "l",
+        },
+        {
+            "record_type": "charge",
+            "vehicle_id": "V1",
+            "ts": "2026-11-11T10:00:00Z",
+            "energy_kwh": 5,
+            "grid_region": "XX-NOWHERE",
+        },
+        {
+            "record_type": "meter",
+            "site_id": "S",
+            "meter_id": "M",
+            "ts": "2026-11-11T10:00:00Z",
+            "kind": "wind",
+            "energy_kwh": 5,
+        },
         {"record_type": "scan", "waybill_id": "W", "ts": "2026-11-11T10:00:00Z", "event": "load"},
         {"record_type": "teleport", "ts": "2026-11-11T10:00:00Z"},
     )
@@ -196,10 +219,21 @@ PINNED_KEYS = (1331980873907769449, 18053597492135987967)
 def test_fuel_and_charge_co2e_come_from_the_kernel_factors(make: object) -> None:
     ing = make()  # type: ignore[operator]
     data = lines(
-        {"record_type": "fuel", "vehicle_id": "T1", "ts": "2026-11-11T10:00:00Z",
-         "energy_carrier": "diesel", "energy_amount": 100, "energy_unit": "l"},
-        {"record_type": "charge", "vehicle_id": "V1", "ts": "2026-11-11T10:02:00Z",
-         "energy_kwh": 50, "grid_region": "CN-GD"},
+        {
+            "record_type": "fuel",
+            "vehicle_id": "T1",
+            "ts": "2026-11-11T10:00:00Z",
+            "energy_carrier": "diesel",
+            "energy_amount": 100,
+            "energy_unit": "l",
+        },
+        {
+            "record_type": "charge",
+            "vehicle_id": "V1",
+            "ts": "2026-11-11T10:02:00Z",
+            "energy_kwh": 50,
+            "grid_region": "CN-GD",
+        },
     )
     feed(ing, data)
     t = totals(ing.engine)["by_record_type"]
@@ -227,14 +261,12 @@ def test_late_records_merge_into_their_window_whatever_the_batching(make: object
     ]
     in_order = run([lines(*fixes)])
     # the 10:00 and 10:04 fixes arrive after the 10:07 ones, in separate batches
-    late = run(
-        [lines(*[f for f in fixes if "10:07" in str(f["ts"])]), lines(*fixes[::-1])]
-    )
+    late = run([lines(*[f for f in fixes if "10:07" in str(f["ts"])]), lines(*fixes[::-1])])
     assert in_order.drop("window_s").equals(late.drop("window_s"))
     # three fixes per device: two in the 10:00 window, one in the 10:05 window
-    assert in_order.group_by("window_start").agg(pl.col("records").sum()).sort(
-        "window_start"
-    )["records"].to_list() == [6, 3]
+    assert in_order.group_by("window_start").agg(pl.col("records").sum()).sort("window_start")[
+        "records"
+    ].to_list() == [6, 3]
 
 
 def test_hub_lane_and_cell_dimensions_from_records_and_registry(make: object) -> None:
@@ -251,12 +283,31 @@ def test_hub_lane_and_cell_dimensions_from_records_and_registry(make: object) ->
     )
     ing = make(device_registry=registry, h3_resolution=5)  # type: ignore[operator]
     data = lines(
-        {"record_type": "fuel", "vehicle_id": "T1", "ts": "2026-11-11T10:00:00Z",
-         "energy_carrier": "diesel", "energy_amount": 10, "energy_unit": "l"},
-        {"record_type": "meter", "site_id": "SITE-A", "meter_id": "M1",
-         "ts": "2026-11-11T10:00:00Z", "kind": "grid_import", "energy_kwh": 100},
-        {"record_type": "scan", "waybill_id": "W1", "ts": "2026-11-11T10:00:00Z",
-         "event": "unload", "hub_id": "HUB-SH", "vehicle_id": "T1", "mass_kg": 12.5},
+        {
+            "record_type": "fuel",
+            "vehicle_id": "T1",
+            "ts": "2026-11-11T10:00:00Z",
+            "energy_carrier": "diesel",
+            "energy_amount": 10,
+            "energy_unit": "l",
+        },
+        {
+            "record_type": "meter",
+            "site_id": "SITE-A",
+            "meter_id": "M1",
+            "ts": "2026-11-11T10:00:00Z",
+            "kind": "grid_import",
+            "energy_kwh": 100,
+        },
+        {
+            "record_type": "scan",
+            "waybill_id": "W1",
+            "ts": "2026-11-11T10:00:00Z",
+            "event": "unload",
+            "hub_id": "HUB-SH",
+            "vehicle_id": "T1",
+            "mass_kg": 12.5,
+        },
     )
     feed(ing, data)
     lane = query_aggregates(ing.engine, "lane")

@@ -32,7 +32,9 @@ DbOpt = Annotated[
 FmtOpt = Annotated[TableFormat, typer.Option("--format", help="table, json or csv")]
 TypeOpt = Annotated[
     str | None,
-    typer.Option("--type", help="record type of rows without record_type (gps, fuel, charge, meter, scan)"),
+    typer.Option(
+        "--type", help="record type of rows without record_type (gps, fuel, charge, meter, scan)"
+    ),
 ]
 SourceOpt = Annotated[
     str, typer.Option("--source", help="default source of records (part of their identity)")
@@ -111,7 +113,9 @@ def _print_summary(summary: dict[str, Any], fmt: TableFormat, title: str) -> Non
         {"outcome": "accepted", "record_type_or_reason": t, "records": n}
         for t, n in summary["accepted_by_type"].items()
     ]
-    rows.append({"outcome": "duplicates", "record_type_or_reason": "", "records": summary["duplicates"]})
+    rows.append(
+        {"outcome": "duplicates", "record_type_or_reason": "", "records": summary["duplicates"]}
+    )
     rows += [
         {"outcome": "quarantined", "record_type_or_reason": r, "records": n}
         for r, n in summary["quarantined_by_reason"].items()
@@ -144,9 +148,8 @@ def ingest_cmd(
     with handle_errors():
         ingestor = _ingestor(db, source, window_s, h3_resolution, devices, record_type)
         prog = new_progress(progress and fmt is TableFormat.table)
-        with prog if prog else nullcontext():
-            with stage(prog, f"ingesting {len(files)} file(s)"):
-                summary = ingest_files(ingestor, files, record_type=record_type)
+        with prog if prog else nullcontext(), stage(prog, f"ingesting {len(files)} file(s)"):
+            summary = ingest_files(ingestor, files, record_type=record_type)
         _print_summary(summary.as_dict(), fmt, "Ingestion summary")
 
 
@@ -154,10 +157,16 @@ def ingest_cmd(
 def mqtt_cmd(
     host: Annotated[str, typer.Option(help="MQTT broker host")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="MQTT broker port")] = 1883,
-    prefix: Annotated[str, typer.Option(help="topic prefix; topics are PREFIX/<type>")] = "greenstream/telemetry",
-    client_id: Annotated[str, typer.Option(help="client id of the persistent session")] = "greenstream-monitor",
+    prefix: Annotated[
+        str, typer.Option(help="topic prefix; topics are PREFIX/<type>")
+    ] = "greenstream/telemetry",
+    client_id: Annotated[
+        str, typer.Option(help="client id of the persistent session")
+    ] = "greenstream-monitor",
     batch_records: Annotated[int, typer.Option(help="records per committed batch")] = 100_000,
-    until_idle: Annotated[float | None, typer.Option(help="stop after this many idle seconds")] = None,
+    until_idle: Annotated[
+        float | None, typer.Option(help="stop after this many idle seconds")
+    ] = None,
     db: DbOpt = None,
     source: SourceOpt = "default",
     window_s: WindowOpt = 300,
@@ -187,12 +196,18 @@ def mqtt_cmd(
 def nats_cmd(
     url: Annotated[str, typer.Option(help="NATS server URL")] = "nats://127.0.0.1:4222",
     stream: Annotated[str, typer.Option(help="JetStream stream")] = "TELEMETRY",
-    subject: Annotated[str, typer.Option(help="subjects to consume; <prefix>.<type>")] = "telemetry.>",
+    subject: Annotated[
+        str, typer.Option(help="subjects to consume; <prefix>.<type>")
+    ] = "telemetry.>",
     durable: Annotated[str, typer.Option(help="durable consumer name")] = "greenstream-monitor",
     batch_messages: Annotated[int, typer.Option(help="messages per committed batch")] = 200,
-    ack_wait: Annotated[float, typer.Option(help="seconds before JetStream redelivers an unacked message")] = 30.0,
+    ack_wait: Annotated[
+        float, typer.Option(help="seconds before JetStream redelivers an unacked message")
+    ] = 30.0,
     create_stream: Annotated[bool, typer.Option(help="create the stream when missing")] = False,
-    until_idle: Annotated[float | None, typer.Option(help="stop after this many idle seconds")] = None,
+    until_idle: Annotated[
+        float | None, typer.Option(help="stop after this many idle seconds")
+    ] = None,
     db: DbOpt = None,
     source: SourceOpt = "default",
     window_s: WindowOpt = 300,
@@ -221,9 +236,7 @@ def nats_cmd(
 
 
 def _batch_line(summary: Any) -> None:
-    sys.stderr.write(
-        f"batch {summary.batches} committed: {summary.records_in} records in so far\n"
-    )
+    sys.stderr.write(f"batch {summary.batches} committed: {summary.records_in} records in so far\n")
     sys.stderr.flush()
 
 
@@ -293,7 +306,5 @@ def totals_cmd(db: DbOpt = None, fmt: FmtOpt = TableFormat.json) -> None:
         if fmt is TableFormat.json:
             sys.stdout.write(json.dumps(data, indent=2) + "\n")
             return
-        rows = [
-            {"record_type": t, **sums} for t, sums in data["by_record_type"].items()
-        ]
+        rows = [{"record_type": t, **sums} for t, sums in data["by_record_type"].items()]
         print_rows(rows, fmt, title="Totals by record type")

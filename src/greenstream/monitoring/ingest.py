@@ -189,9 +189,9 @@ def conform_wire(frame: pl.DataFrame, *, offset: int = 0) -> Decoded:
     )
     if not failed:
         return Decoded(frame.select(*exprs, positions))
-    reason_field = pl.coalesce(
-        [pl.when(bad).then(pl.lit(name)) for name, bad in failed]
-    ).alias("__bad_field")
+    reason_field = pl.coalesce([pl.when(bad).then(pl.lit(name)) for name, bad in failed]).alias(
+        "__bad_field"
+    )
     tagged = frame.with_columns(reason_field, positions)
     bad_rows = tagged.filter(pl.col("__bad_field").is_not_null())
     good = tagged.filter(pl.col("__bad_field").is_null()).select(*exprs, pl.col(POS))
@@ -222,9 +222,7 @@ def conform_wire(frame: pl.DataFrame, *, offset: int = 0) -> Decoded:
 def _json_without_nulls(struct: pl.Expr) -> pl.Expr:
     """A struct as a JSON object without its null fields (a readable quarantined record)."""
     return (
-        struct.struct.json_encode()
-        .str.replace_all(r'"[^"]+":null,?', "")
-        .str.replace(r",\}$", "}")
+        struct.struct.json_encode().str.replace_all(r'"[^"]+":null,?', "").str.replace(r",\}$", "}")
     )
 
 
@@ -349,10 +347,7 @@ def identity_text(default_source: str) -> pl.Expr:
     """The text part of a record's identity: ``id|<record_id>`` or ``<type>|<source>|<device>``
     (the timestamp is mixed into the keys as a number, see :func:`with_keys`)."""
     device = pl.coalesce(
-        [
-            pl.when(pl.col("record_type") == t).then(pl.col(DEVICE_FIELD[t]))
-            for t in RECORD_TYPES
-        ]
+        [pl.when(pl.col("record_type") == t).then(pl.col(DEVICE_FIELD[t])) for t in RECORD_TYPES]
     )
     fallback = pl.concat_str(
         pl.col("record_type").fill_null(""),
@@ -568,7 +563,9 @@ def _checks(record_type: str, ctx: ValidationContext) -> list[Check]:
                 "unknown_kind",
                 "kind",
                 ~pl.col("kind").is_in(list(METER_KINDS)),
-                pl.format("kind '{}' not one of {}", pl.col("kind"), pl.lit(", ".join(METER_KINDS))),
+                pl.format(
+                    "kind '{}' not one of {}", pl.col("kind"), pl.lit(", ".join(METER_KINDS))
+                ),
             ),
             Check(
                 negative,
@@ -622,7 +619,9 @@ def _checks(record_type: str, ctx: ValidationContext) -> list[Check]:
                     "unknown_device",
                     "vehicle_id",
                     pl.col("vehicle_id").is_not_null() & ~pl.col("vehicle_id").is_in(known),
-                    pl.format("vehicle_id '{}' is not in the device registry", pl.col("vehicle_id")),
+                    pl.format(
+                        "vehicle_id '{}' is not in the device registry", pl.col("vehicle_id")
+                    ),
                 )
             )
         else:
@@ -654,13 +653,9 @@ def _first_failure(frame: pl.DataFrame, checks: Sequence[Check]) -> pl.DataFrame
     """Columns ``__code``, ``__field``, ``__reason`` of the first failing check (null = passed).
     A check on a null value does not fail (missing values have their own check)."""
     code = pl.coalesce([pl.when(c.failed.fill_null(False)).then(pl.lit(c.code)) for c in checks])
-    fld = pl.coalesce(
-        [pl.when(c.failed.fill_null(False)).then(pl.lit(c.field)) for c in checks]
-    )
+    fld = pl.coalesce([pl.when(c.failed.fill_null(False)).then(pl.lit(c.field)) for c in checks])
     reason = pl.coalesce([pl.when(c.failed.fill_null(False)).then(c.reason) for c in checks])
-    return frame.with_columns(
-        code.alias("__code"), fld.alias("__field"), reason.alias("__reason")
-    )
+    return frame.with_columns(code.alias("__code"), fld.alias("__field"), reason.alias("__reason"))
 
 
 def _gps_modes(frame: pl.DataFrame, ctx: ValidationContext) -> pl.DataFrame:
@@ -669,9 +664,7 @@ def _gps_modes(frame: pl.DataFrame, ctx: ValidationContext) -> pl.DataFrame:
         schema={"__mode": pl.String, "__limit_kmh": pl.Float64},
     )
     if ctx.registry is not None:
-        modes = ctx.registry.select(
-            pl.col("device_id"), pl.col("mode").alias("__mode")
-        )
+        modes = ctx.registry.select(pl.col("device_id"), pl.col("mode").alias("__mode"))
         frame = frame.join(modes, on="device_id", how="left", maintain_order="left")
     else:
         frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias("__mode"))
@@ -684,9 +677,7 @@ def _gps_modes(frame: pl.DataFrame, ctx: ValidationContext) -> pl.DataFrame:
     return frame.join(limits, on="__mode", how="left", maintain_order="left")
 
 
-def _implied_speed_kmh(
-    lat0: pl.Expr, lon0: pl.Expr, ts0: pl.Expr, error_km: float
-) -> pl.Expr:
+def _implied_speed_kmh(lat0: pl.Expr, lon0: pl.Expr, ts0: pl.Expr, error_km: float) -> pl.Expr:
     """Speed from an earlier fix (lat0, lon0, ts0) to this row's fix, less the position error."""
     hours = (pl.col("ts") - ts0).dt.total_microseconds() / 3.6e9
     dist = (great_circle_distance_km(lat0, lon0, pl.col("lat"), pl.col("lon")) - error_km).clip(
@@ -871,7 +862,7 @@ class IngestSettings:
     factor_registry: Registry | None = None
 
 
-def _dialect_insert(conn: Connection, table: sa.Table) -> Any:
+def _dialect_insert(conn: Connection, table: Any) -> Any:
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
@@ -911,11 +902,20 @@ class Ingestor:
             ).to_series(),
             grid_regions=self.registry.grid_factor_lookup()["grid_region"],
             limits=dict(
-                zip(limits["mode"].to_list(), limits["max_speed_kmh"].cast(pl.Float64).to_list(), strict=True)
+                zip(
+                    limits["mode"].to_list(),
+                    limits["max_speed_kmh"].cast(pl.Float64).to_list(),
+                    strict=True,
+                )
             ),
             registry=self.devices,
             last_fixes=pl.DataFrame(
-                schema={"device_id": pl.String, "ts": TS_DTYPE, "lat": pl.Float64, "lon": pl.Float64}
+                schema={
+                    "device_id": pl.String,
+                    "ts": TS_DTYPE,
+                    "lat": pl.Float64,
+                    "lon": pl.Float64,
+                }
             ),
             gps_error_km=float(check_constants()["gps_position_error_km"]),
         )
@@ -933,7 +933,12 @@ class Ingestor:
         if fixes:
             self.ctx.last_fixes = pl.DataFrame(
                 [(d, _utc(ts), lat, lon) for d, ts, lat, lon in fixes],
-                schema={"device_id": pl.String, "ts": TS_DTYPE, "lat": pl.Float64, "lon": pl.Float64},
+                schema={
+                    "device_id": pl.String,
+                    "ts": TS_DTYPE,
+                    "lat": pl.Float64,
+                    "lon": pl.Float64,
+                },
                 orient="row",
             )
 
@@ -1049,7 +1054,9 @@ class Ingestor:
             if self._catch_up(conn):  # another writer committed: drop what it already took
                 accepted = {t: self._unseen(f) for t, f in accepted.items()}
                 quarantined = self._unseen(quarantined)
-            batch_id = self._insert_batch(conn, source, position_from, position_to, records_in, accepted, quarantined, now)
+            batch_id = self._insert_batch(
+                conn, source, position_from, position_to, records_in, accepted, quarantined, now
+            )
             deltas = window_deltas(accepted, self.aggregate_settings, self.registry)
             self._upsert_aggregates(conn, deltas)
             self._insert_quarantine(conn, quarantined, batch_id, source)
@@ -1076,9 +1083,7 @@ class Ingestor:
             self.index.last_segment_id = max(self.index.last_segment_id, int(seg_id))
         if fixes is not None:
             self.ctx.last_fixes = (
-                pl.concat([self.ctx.last_fixes, fixes])
-                .sort("ts")
-                .unique("device_id", keep="last")
+                pl.concat([self.ctx.last_fixes, fixes]).sort("ts").unique("device_id", keep="last")
             )
         result = BatchResult(records_in=records_in, batch_id=batch_id)
         for t, f in accepted.items():
@@ -1086,8 +1091,8 @@ class Ingestor:
                 result.accepted[t] = f.height
         for code, n in quarantined.group_by("reason_code").len().iter_rows():
             result.quarantined[str(code)] = int(n)
-        result.duplicates = records_in - sum(result.accepted.values()) - sum(
-            result.quarantined.values()
+        result.duplicates = (
+            records_in - sum(result.accepted.values()) - sum(result.quarantined.values())
         )
         return result
 
@@ -1103,15 +1108,14 @@ class Ingestor:
         frames = [f.select(HI, LO, "ts") for f in accepted.values()]
         frames.append(quarantined.filter(pl.col(HI).is_not_null()).select(HI, LO, "ts"))
         keys = pl.concat(frames)
-        ts = keys["ts"].drop_nulls()
-        return (
-            _u64(keys[HI]),
-            _u64(keys[LO]),
-            ts.min() if ts.len() else None,  # type: ignore[return-value]
-            ts.max() if ts.len() else None,  # type: ignore[return-value]
-        )
+        ts = keys["ts"].drop_nulls().sort()
+        first: datetime | None = ts[0] if ts.len() else None
+        last: datetime | None = ts[-1] if ts.len() else None
+        return _u64(keys[HI]), _u64(keys[LO]), first, last
 
-    def _upsert_checkpoint(self, conn: Connection, source: str, position: int, now: datetime) -> None:
+    def _upsert_checkpoint(
+        self, conn: Connection, source: str, position: int, now: datetime
+    ) -> None:
         table = Checkpoint.__table__
         stmt = _dialect_insert(conn, table).values(
             source=source, position=position, batches=1, updated_at=now
@@ -1188,7 +1192,11 @@ class Ingestor:
     def _upsert_fixes(self, conn: Connection, gps: pl.DataFrame | None) -> pl.DataFrame | None:
         if gps is None or gps.height == 0:
             return None
-        last = gps.sort("ts", POS).unique("device_id", keep="last").select("device_id", "ts", "lat", "lon")
+        last = (
+            gps.sort("ts", POS)
+            .unique("device_id", keep="last")
+            .select("device_id", "ts", "lat", "lon")
+        )
         table = DeviceFix.__table__
         stmt = _dialect_insert(conn, table)
         stmt = stmt.on_conflict_do_update(

@@ -106,12 +106,12 @@ def generate_records(
 
 def to_ndjson(frame: pl.DataFrame) -> bytes:
     """NDJSON bytes of the non-null fields (``ts`` as ISO 8601 with ``Z``)."""
-    text = frame.with_columns(
-        pl.col("ts").dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ")
-    ).write_ndjson()
+    text = frame.with_columns(pl.col("ts").dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ")).write_ndjson()
     # drop null fields so each line carries only its record type's fields
-    cleaned = pl.Series(text.splitlines()).str.replace_all(r'"[^"]+":null,?', "").str.replace(
-        r",\}$", "}"
+    cleaned = (
+        pl.Series(text.splitlines())
+        .str.replace_all(r'"[^"]+":null,?', "")
+        .str.replace(r",\}$", "}")
     )
     return ("\n".join(cleaned.to_list()) + "\n").encode()
 

@@ -87,7 +87,11 @@ def query_aggregates(
         frame = pl.DataFrame(
             schema={
                 **{n: pl.String for n in names if n in ("key", "record_type", "subtype")},
-                **({"window_start": pl.Datetime("us", "UTC"), "window_s": pl.Int64} if by_window else {}),
+                **(
+                    {"window_start": pl.Datetime("us", "UTC"), "window_s": pl.Int64}
+                    if by_window
+                    else {}
+                ),
                 **{c: pl.Float64 for c in AGGREGATE_SUMS},
             }
         ).select(names)

@@ -63,9 +63,7 @@ def check_paths(paths: list[Path]) -> None:
                 )
             )
     if problems:
-        raise InputErrors(
-            [InputError(f, None, None, r) for f, r in problems]
-        )
+        raise InputErrors([InputError(f, None, None, r) for f, r in problems])
 
 
 def iter_ndjson(
@@ -112,7 +110,7 @@ def read_table(path: Path) -> pl.DataFrame:
         return pl.read_csv(path, infer_schema=False)
     if suffix == ".parquet":
         return pl.read_parquet(path)
-    return pl.read_ipc(path, memory_map=False)
+    return pl.read_ipc(path)
 
 
 def iter_table(path: Path, start: int, batch_rows: int) -> Iterator[Chunk]:

@@ -57,7 +57,9 @@ def make_router(get_ingestor: Callable[[], Ingestor], *, prefix: str = "/monitor
     router = APIRouter(prefix=prefix, tags=["monitoring"])
     lock = threading.Lock()
 
-    def ingest(body: bytes, content_type: str | None, record_type: str | None, source: str) -> BatchResult:
+    def ingest(
+        body: bytes, content_type: str | None, record_type: str | None, source: str
+    ) -> BatchResult:
         ingestor = get_ingestor()
         decoded = decode_payload(body, content_type, record_type=record_type)
         with lock:

@@ -45,11 +45,12 @@ def consume(
 ) -> RunSummary:
     """Subscribe and ingest until idle for ``until_idle_s`` (None: forever)."""
     import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
 
     inbox: queue.Queue[Any] = queue.Queue()
     subscribed = threading.Event()
     client = mqtt.Client(
-        mqtt.CallbackAPIVersion.VERSION2,
+        CallbackAPIVersion.VERSION2,
         client_id=client_id,
         clean_session=False,
         manual_ack=True,
@@ -87,9 +88,7 @@ def consume(
                     break
                 continue
             idle_since = time.monotonic()
-            decoded = decode_messages(
-                [(m.payload, None, type_from_topic(m.topic)) for m in msgs]
-            )
+            decoded = decode_messages([(m.payload, None, type_from_topic(m.topic)) for m in msgs])
             result = ingestor.process(
                 decoded,
                 source=source,
@@ -118,8 +117,9 @@ def publish(
 ) -> int:
     """Publish (record type, blob) micro-batches with QoS 1, waiting for every PUBACK."""
     import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
 
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
     client.max_inflight_messages_set(200)
     client.max_queued_messages_set(0)
     client.connect(host, port, keepalive=30)
