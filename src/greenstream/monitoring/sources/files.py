@@ -14,6 +14,7 @@ is taken as a new file and read from the start, where the dedupe keys recognise 
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,6 +124,19 @@ def iter_table(path: Path, start: int, batch_rows: int) -> Iterator[Chunk]:
         yield Chunk(conform_wire(part, offset=begin), begin, begin + part.height)
 
 
+def prefetched(chunks: Iterator[Chunk]) -> Iterator[Chunk]:
+    """Decode the next chunk in a background thread while the current one is ingested (Polars
+    releases the GIL, so decode and validation/aggregation overlap on two cores)."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gs-decode") as pool:
+        pending = pool.submit(next, chunks, None)
+        while True:
+            chunk = pending.result()
+            if chunk is None:
+                return
+            pending = pool.submit(next, chunks, None)
+            yield chunk
+
+
 def ingest_files(
     ingestor: Ingestor,
     paths: list[Path],
@@ -145,7 +159,7 @@ def ingest_files(
         else:
             chunks = iter_table(path, start, batch_rows)
             total = -1
-        for chunk in chunks:
+        for chunk in prefetched(chunks):
             result = ingestor.process(
                 chunk.decoded,
                 source=source,

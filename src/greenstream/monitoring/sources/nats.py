@@ -102,29 +102,35 @@ async def consume(
         )
         sub = await js.pull_subscribe(subject, durable=durable, stream=stream, config=config)
         idle_since = time.monotonic()
-        while max_batches is None or summary.batches < max_batches:
+        loop = asyncio.get_running_loop()
+
+        async def fetch() -> list[Any]:
             try:
-                msgs = await sub.fetch(batch_messages, timeout=fetch_timeout_s)
+                return list(await sub.fetch(batch_messages, timeout=fetch_timeout_s))
             except NatsTimeout:
-                msgs = []
+                return []
+
+        # the next fetch runs on the event loop while this batch is decoded and committed in a
+        # worker thread (Polars releases the GIL): network and ingestion overlap on two cores
+        next_fetch = asyncio.ensure_future(fetch())
+        while max_batches is None or summary.batches < max_batches:
+            msgs = await next_fetch
+            next_fetch = asyncio.ensure_future(fetch())
             if not msgs:
                 if until_idle_s is not None and time.monotonic() - idle_since >= until_idle_s:
                     break
                 continue
             idle_since = time.monotonic()
-            decoded = decode_messages(
-                [
-                    (
-                        m.data,
-                        (m.headers or {}).get("Content-Type"),
-                        type_from_subject(m.subject),
-                    )
-                    for m in msgs
-                ]
-            )
+            payloads = [
+                (m.data, (m.headers or {}).get("Content-Type"), type_from_subject(m.subject))
+                for m in msgs
+            ]
             seqs = [m.metadata.sequence.stream for m in msgs]
-            result = ingestor.process(
-                decoded, source=source, position_from=min(seqs), position_to=max(seqs)
+            result = await loop.run_in_executor(
+                None,
+                lambda p=payloads, lo=min(seqs), hi=max(seqs): ingestor.process(
+                    decode_messages(p), source=source, position_from=lo, position_to=hi
+                ),
             )
             summary.add(result)
             fault_point("after_commit")
@@ -133,6 +139,8 @@ async def consume(
                 await m.ack()
             if on_batch is not None:
                 on_batch(summary)
+        # a prefetched batch that is not ingested is not acked: JetStream redelivers it
+        next_fetch.cancel()
         await nc.flush()
     finally:
         await nc.close()
