@@ -133,13 +133,22 @@ def bench_mqtt(record: Record, tmp: Path, messages: list[tuple[str, bytes]]) -> 
     prefix = f"bench/{uuid.uuid4().hex[:8]}"
     client_id = f"bench-{uuid.uuid4().hex[:8]}"
     ingestor = _ingestor(f"sqlite:///{tmp / 'mqtt.db'}")
-    mqtt.consume(ingestor, host=host, port=port, prefix=prefix, client_id=client_id, until_idle_s=0.2)
+    mqtt.consume(
+        ingestor, host=host, port=port, prefix=prefix, client_id=client_id, until_idle_s=0.2
+    )
     n = sum(b.count(b"\n") for _, b in messages)
     mqtt.publish(host, port, prefix, messages)
     summary, elapsed = _timed_summary(
         lambda cb: mqtt.consume(
-            ingestor, host=host, port=port, prefix=prefix, client_id=client_id,
-            batch_records=200_000, batch_wait_s=0.2, until_idle_s=1.0, on_batch=cb,
+            ingestor,
+            host=host,
+            port=port,
+            prefix=prefix,
+            client_id=client_id,
+            batch_records=200_000,
+            batch_wait_s=0.2,
+            until_idle_s=1.0,
+            on_batch=cb,
         )
     )
     assert sum(summary.accepted.values()) == n, summary.as_dict()
@@ -169,8 +178,15 @@ def bench_nats(record: Record, tmp: Path, messages: list[tuple[str, bytes]]) -> 
     ingestor = _ingestor(f"sqlite:///{tmp / 'nats.db'}")
     summary, elapsed = _timed_summary(
         lambda cb: nats.run(
-            ingestor, url=NATS, stream=stream, subject=f"{stream}.>", durable="bench",
-            batch_messages=100, fetch_timeout_s=0.5, until_idle_s=1.0, on_batch=cb,
+            ingestor,
+            url=NATS,
+            stream=stream,
+            subject=f"{stream}.>",
+            durable="bench",
+            batch_messages=100,
+            fetch_timeout_s=0.5,
+            until_idle_s=1.0,
+            on_batch=cb,
         )
     )
     assert sum(summary.accepted.values()) == n, summary.as_dict()

@@ -15,11 +15,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import polars as pl
 
 from greenstream.monitoring.ingest import (
+    BatchResult,
     Decoded,
     Ingestor,
     RunSummary,
@@ -54,6 +56,18 @@ def decode_messages(payloads: list[tuple[bytes, str | None, str | None]]) -> Dec
     if bad:
         return Decoded(merged, pl.concat(bad, how="vertical_relaxed"))
     return Decoded(merged)
+
+
+def _ingest(
+    ingestor: Ingestor,
+    payloads: list[tuple[bytes, str | None, str | None]],
+    source: str,
+    first_seq: int,
+    last_seq: int,
+) -> BatchResult:
+    return ingestor.process(
+        decode_messages(payloads), source=source, position_from=first_seq, position_to=last_seq
+    )
 
 
 async def ensure_stream(js: Any, stream: str, subjects: list[str]) -> None:
@@ -127,10 +141,7 @@ async def consume(
             ]
             seqs = [m.metadata.sequence.stream for m in msgs]
             result = await loop.run_in_executor(
-                None,
-                lambda p=payloads, lo=min(seqs), hi=max(seqs): ingestor.process(
-                    decode_messages(p), source=source, position_from=lo, position_to=hi
-                ),
+                None, partial(_ingest, ingestor, payloads, source, min(seqs), max(seqs))
             )
             summary.add(result)
             fault_point("after_commit")
