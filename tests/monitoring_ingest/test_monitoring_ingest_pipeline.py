@@ -343,3 +343,29 @@ def test_dedupe_index_agrees_with_a_set(batches: list[list[int]]) -> None:
         index.add(hi, lo)
         seen |= set(zip(hi.tolist(), lo.tolist(), strict=True))
     assert index.size == sum(len(b) for b in batches)
+
+
+def test_dedupe_horizon_quarantines_too_late_records_and_forgets_old_keys(make: object) -> None:
+    ing = make(dedupe_horizon_s=3600)  # type: ignore[operator]
+    old = gps("T1", "2026-11-11T08:00:00Z", 31.2, 121.4)
+    feed(ing, lines(old), "gps")
+    assert ing.index.size == 1
+    # 3 hours later: the 08:00 key is older than the one-hour horizon and is forgotten
+    feed(ing, lines(gps("T2", "2026-11-11T11:00:00Z", 31.2, 121.4)), "gps")
+    assert ing.index.size == 1
+    # a resend of the 08:00 fix can no longer be proven unique: quarantined, not counted again
+    result = feed(ing, lines(old, gps("T3", "2026-11-11T10:30:00Z", 31.2, 121.4)), "gps")
+    assert dict(result.quarantined) == {"too_late": 1}  # type: ignore[attr-defined]
+    assert dict(result.accepted) == {"gps": 1}  # type: ignore[attr-defined]
+    assert totals(ing.engine)["accepted"] == 3
+    # the store keeps only segments within the horizon, and a restart loads just those
+    restarted = make(dedupe_horizon_s=3600)  # type: ignore[operator]
+    assert restarted.index.size == 2
+
+
+def test_records_from_the_future_are_quarantined(make: object) -> None:
+    ing = make()  # type: ignore[operator]
+    result = feed(ing, lines(gps("T1", "2099-01-01T00:00:00Z", 31.2, 121.4)), "gps")
+    assert dict(result.quarantined) == {"future_ts": 1}  # type: ignore[attr-defined]
+    q = query_quarantine(ing.engine)
+    assert q["reason"][0].endswith("is more than 24.0 h in the future (clock skew limit)")

@@ -49,6 +49,14 @@ RegistryOpt = Annotated[
         "records of devices not in it are quarantined",
     ),
 ]
+HorizonOpt = Annotated[
+    float,
+    typer.Option(
+        "--dedupe-horizon-h",
+        help="records older than this before the newest one are quarantined as too_late and "
+        "older keys forgotten (0: keep every key)",
+    ),
+]
 ProgressOpt = Annotated[bool, typer.Option("--progress/--no-progress", help="progress on stderr")]
 
 
@@ -63,6 +71,7 @@ def _ingestor(
     window_s: int,
     h3_resolution: int,
     devices: Path | None,
+    horizon_h: float,
     record_type: str | None = None,
 ) -> Any:
     from greenstream.errors import InputErrors
@@ -73,6 +82,8 @@ def _ingestor(
     problems = []
     if record_type is not None and record_type not in RECORD_TYPES:
         problems.append(f"--type '{record_type}' is not one of {', '.join(RECORD_TYPES)}")
+    if horizon_h < 0:
+        problems.append("--dedupe-horizon-h must not be negative")
     if window_s <= 0:
         problems.append("--window-s must be positive")
     if not 0 <= h3_resolution <= 15:
@@ -98,6 +109,7 @@ def _ingestor(
             window_s=window_s,
             h3_resolution=h3_resolution,
             device_registry=registry,
+            dedupe_horizon_s=int(horizon_h * 3600) if horizon_h > 0 else None,
         )
     )
 
@@ -139,6 +151,7 @@ def ingest_cmd(
     window_s: WindowOpt = 300,
     h3_resolution: H3Opt = 7,
     devices: RegistryOpt = None,
+    horizon_h: HorizonOpt = 48.0,
     fmt: FmtOpt = TableFormat.table,
     progress: ProgressOpt = True,
 ) -> None:
@@ -146,7 +159,7 @@ def ingest_cmd(
     from greenstream.monitoring.sources.files import ingest_files
 
     with handle_errors():
-        ingestor = _ingestor(db, source, window_s, h3_resolution, devices, record_type)
+        ingestor = _ingestor(db, source, window_s, h3_resolution, devices, horizon_h, record_type)
         prog = new_progress(progress and fmt is TableFormat.table)
         with prog if prog else nullcontext(), stage(prog, f"ingesting {len(files)} file(s)"):
             summary = ingest_files(ingestor, files, record_type=record_type)
@@ -172,13 +185,14 @@ def mqtt_cmd(
     window_s: WindowOpt = 300,
     h3_resolution: H3Opt = 7,
     devices: RegistryOpt = None,
+    horizon_h: HorizonOpt = 48.0,
     fmt: FmtOpt = TableFormat.table,
 ) -> None:
     """Subscribe to PREFIX/<type> (QoS 1, persistent session) and ingest; ack after commit."""
     from greenstream.monitoring.sources import mqtt
 
     with handle_errors():
-        ingestor = _ingestor(db, source, window_s, h3_resolution, devices)
+        ingestor = _ingestor(db, source, window_s, h3_resolution, devices, horizon_h)
         summary = mqtt.consume(
             ingestor,
             host=host,
@@ -213,13 +227,14 @@ def nats_cmd(
     window_s: WindowOpt = 300,
     h3_resolution: H3Opt = 7,
     devices: RegistryOpt = None,
+    horizon_h: HorizonOpt = 48.0,
     fmt: FmtOpt = TableFormat.table,
 ) -> None:
     """Consume a JetStream stream with a durable pull consumer; ack only committed batches."""
     from greenstream.monitoring.sources import nats
 
     with handle_errors():
-        ingestor = _ingestor(db, source, window_s, h3_resolution, devices)
+        ingestor = _ingestor(db, source, window_s, h3_resolution, devices, horizon_h)
         summary = nats.run(
             ingestor,
             url=url,

@@ -26,7 +26,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from importlib import resources
 from typing import Any, Final
@@ -460,6 +460,40 @@ class DedupeIndex:
         return found
 
 
+US_PER_HOUR: Final = 3_600_000_000
+
+
+class KeyStore:
+    """Identity keys bucketed by the hour of their record's ``ts``, so keys older than the dedupe
+    horizon can be dropped whole (memory and store stay bounded by the horizon)."""
+
+    def __init__(self) -> None:
+        self.buckets: dict[int, DedupeIndex] = {}
+        self.last_segment_id = 0
+        self.watermark_us: int | None = None  # newest ts of any committed keyed record
+
+    @property
+    def size(self) -> int:
+        return sum(b.size for b in self.buckets.values())
+
+    def contains(self, hi: U64, lo: U64) -> npt.NDArray[np.bool_]:
+        found = np.zeros(len(hi), dtype=bool)
+        for index in self.buckets.values():
+            found |= index.contains(hi, lo)
+        return found
+
+    def add(self, bucket: int, hi: U64, lo: U64) -> None:
+        self.buckets.setdefault(bucket, DedupeIndex()).add(hi, lo)
+
+    def evict(self, horizon_s: int | None) -> None:
+        """Forget buckets that end before ``watermark - horizon``."""
+        if horizon_s is None or self.watermark_us is None:
+            return
+        cutoff = self.watermark_us - horizon_s * 1_000_000
+        for bucket in [b for b in self.buckets if (b + 1) * US_PER_HOUR <= cutoff]:
+            del self.buckets[bucket]
+
+
 # --------------------------------------------------------------------------------------------
 # validation
 # --------------------------------------------------------------------------------------------
@@ -860,6 +894,9 @@ class IngestSettings:
     h3_resolution: int = 7
     device_registry: pl.DataFrame | None = None
     factor_registry: Registry | None = None
+    # records older than this before the newest committed record are quarantined as too_late,
+    # and keys older than that are forgotten (None: keep every key forever)
+    dedupe_horizon_s: int | None = 48 * 3600
 
 
 def _dialect_insert(conn: Connection, table: Any) -> Any:
@@ -919,7 +956,7 @@ class Ingestor:
             ),
             gps_error_km=float(check_constants()["gps_position_error_km"]),
         )
-        self.index = DedupeIndex()
+        self.index = KeyStore()
         self._load_state()
 
     # -- state --------------------------------------------------------------------------------
@@ -943,16 +980,39 @@ class Ingestor:
             )
 
     def _catch_up(self, conn: Connection) -> int:
-        """Load the dedupe segments committed since the last look (by any writer)."""
-        rows = conn.execute(
-            sa.select(DedupeSegment.id, DedupeSegment.keys_hi, DedupeSegment.keys_lo)
-            .where(DedupeSegment.id > self.index.last_segment_id)
-            .order_by(DedupeSegment.id)
-        ).all()
-        for seg_id, hi, lo in rows:
-            self.index.add(np.frombuffer(hi, dtype="<u8"), np.frombuffer(lo, dtype="<u8"))
+        """Load the dedupe segments committed since the last look (by any writer), except those
+        older than the horizon."""
+        seg = DedupeSegment.__table__
+        newest = conn.execute(
+            sa.select(sa.func.max(seg.c.max_ts)).where(seg.c.id > self.index.last_segment_id)
+        ).scalar_one_or_none()
+        if newest is not None:
+            newest_us = _epoch_us(newest)
+            self.index.watermark_us = max(self.index.watermark_us or newest_us, newest_us)
+        stmt = (
+            sa.select(seg.c.id, seg.c.min_ts, seg.c.keys_hi, seg.c.keys_lo)
+            .where(seg.c.id > self.index.last_segment_id)
+            .order_by(seg.c.id)
+        )
+        cutoff = self._cutoff()
+        if cutoff is not None:
+            stmt = stmt.where(seg.c.max_ts >= cutoff)
+        rows = conn.execute(stmt).all()
+        for seg_id, min_ts, hi, lo in rows:
+            bucket = _epoch_us(min_ts) // US_PER_HOUR if min_ts is not None else -1
+            self.index.add(bucket, np.frombuffer(hi, dtype="<u8"), np.frombuffer(lo, dtype="<u8"))
             self.index.last_segment_id = max(self.index.last_segment_id, int(seg_id))
+        last = conn.execute(sa.select(sa.func.max(seg.c.id))).scalar_one_or_none()
+        self.index.last_segment_id = max(self.index.last_segment_id, int(last or 0))
+        self.index.evict(self.settings.dedupe_horizon_s)
         return len(rows)
+
+    def _cutoff(self) -> datetime | None:
+        """Records older than this are too late to be proven unique (None: no horizon)."""
+        horizon = self.settings.dedupe_horizon_s
+        if horizon is None or self.index.watermark_us is None:
+            return None
+        return datetime.fromtimestamp((self.index.watermark_us - horizon * 1_000_000) / 1e6, tz=UTC)
 
     def checkpoint(self, source: str) -> int:
         """The committed position of ``source`` (0 when it never committed)."""
@@ -983,7 +1043,9 @@ class Ingestor:
         frame = frame.filter(first)
         seen = self.index.contains(_u64(frame[HI]), _u64(frame[LO]))
         frame = frame.filter(pl.Series(~seen))
-        # 2. record type
+        # 2. too old to be proven unique, or in the future: quarantined (kept), not ingested
+        frame, timing = self._timing_checks(frame)
+        # 3. record type
         type_ok = pl.col("record_type").is_in(list(RECORD_TYPES))
         untyped = frame.filter(~type_ok.fill_null(False))
         bad = decoded.bad.with_columns(
@@ -991,7 +1053,7 @@ class Ingestor:
             pl.lit(None, pl.UInt64).alias(HI),
             pl.lit(None, pl.UInt64).alias(LO),
         )
-        quarantine_parts = [bad]
+        quarantine_parts = [bad, timing]
         if untyped.height:
             quarantine_parts.append(
                 untyped.select(
@@ -1035,6 +1097,65 @@ class Ingestor:
             records_in=decoded.size,
         )
 
+    def _timing_checks(self, frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+        now = datetime.now(UTC)
+        skew_h = check_constants()["max_future_skew_h"]
+        latest = now + timedelta(hours=skew_h)
+        cutoff = self._cutoff()
+        late = pl.col("ts") < cutoff if cutoff is not None else pl.lit(False)
+        future = pl.col("ts") > latest
+        code = (
+            pl.when(late.fill_null(False))
+            .then(pl.lit("too_late"))
+            .when(future.fill_null(False))
+            .then(pl.lit("future_ts"))
+        )
+        tagged = frame.with_columns(code.alias("__timing"))
+        if tagged.get_column("__timing").null_count() == tagged.height:
+            return frame, EMPTY_QUARANTINE.with_columns(
+                pl.lit(None, pl.UInt64).alias(HI), pl.lit(None, pl.UInt64).alias(LO)
+            )
+        horizon = self.settings.dedupe_horizon_s
+        reason = (
+            pl.when(pl.col("__timing") == "too_late")
+            .then(
+                pl.format(
+                    "ts {} is more than {} s before the newest committed record ({}): too late "
+                    "to be proven unique (dedupe horizon)",
+                    pl.col("ts"),
+                    pl.lit(horizon),
+                    pl.lit(str(cutoff + timedelta(seconds=horizon or 0)) if cutoff else ""),
+                )
+            )
+            .otherwise(
+                pl.format(
+                    "ts {} is more than {} h in the future (clock skew limit)",
+                    pl.col("ts"),
+                    pl.lit(skew_h),
+                )
+            )
+        )
+        bad = tagged.filter(pl.col("__timing").is_not_null())
+        device = pl.coalesce(
+            [
+                pl.when(pl.col("record_type") == t).then(pl.col(DEVICE_FIELD[t]))
+                for t in RECORD_TYPES
+            ]
+        )
+        quarantined = bad.select(
+            pl.col(POS).alias("position"),
+            pl.col("record_type"),
+            pl.col("__timing").alias("reason_code"),
+            reason.alias("reason"),
+            pl.lit("ts").alias("field"),
+            device.alias("device"),
+            pl.col("ts"),
+            _json_without_nulls(pl.struct(pl.exclude(POS, HI, LO, "__timing"))).alias("record"),
+            HI,
+            LO,
+        )
+        return tagged.filter(pl.col("__timing").is_null()).drop("__timing"), quarantined
+
     def commit(
         self,
         accepted: dict[str, pl.DataFrame],
@@ -1060,10 +1181,9 @@ class Ingestor:
             deltas = window_deltas(accepted, self.aggregate_settings, self.registry)
             self._upsert_aggregates(conn, deltas)
             self._insert_quarantine(conn, quarantined, batch_id, source)
-            hi, lo, min_ts, max_ts = self._batch_keys(accepted, quarantined)
-            seg_id = None
-            if len(hi):
-                seg_id = conn.execute(
+            buckets = self._batch_keys(accepted, quarantined)
+            seg_ids = [
+                conn.execute(
                     sa.insert(DedupeSegment)
                     .values(
                         batch_id=batch_id,
@@ -1075,12 +1195,26 @@ class Ingestor:
                     )
                     .returning(DedupeSegment.id)
                 ).scalar_one()
+                for _, hi, lo, min_ts, max_ts in buckets
+            ]
+            watermark = max(
+                [self.index.watermark_us or 0]
+                + [_epoch_us(b[4]) for b in buckets if b[4] is not None]
+            )
+            horizon = self.settings.dedupe_horizon_s
+            if horizon is not None and watermark:
+                cutoff = datetime.fromtimestamp((watermark - horizon * 1_000_000) / 1e6, tz=UTC)
+                conn.execute(sa.delete(DedupeSegment).where(DedupeSegment.max_ts < cutoff))
             fixes = self._upsert_fixes(conn, accepted.get("gps"))
             fault_point("before_commit")
         # committed: now the in-memory state may follow
-        self.index.add(hi, lo)
-        if seg_id is not None:
-            self.index.last_segment_id = max(self.index.last_segment_id, int(seg_id))
+        for bucket, hi, lo, _, _ in buckets:
+            self.index.add(bucket, hi, lo)
+        if seg_ids:
+            self.index.last_segment_id = max(self.index.last_segment_id, *map(int, seg_ids))
+        if watermark:
+            self.index.watermark_us = watermark
+        self.index.evict(self.settings.dedupe_horizon_s)
         if fixes is not None:
             self.ctx.last_fixes = (
                 pl.concat([self.ctx.last_fixes, fixes]).sort("ts").unique("device_id", keep="last")
@@ -1104,14 +1238,20 @@ class Ingestor:
 
     def _batch_keys(
         self, accepted: dict[str, pl.DataFrame], quarantined: pl.DataFrame
-    ) -> tuple[U64, U64, datetime | None, datetime | None]:
+    ) -> list[tuple[int, U64, U64, datetime | None, datetime | None]]:
+        """The batch's keys per hour bucket of ``ts`` (-1: records without a ts)."""
         frames = [f.select(HI, LO, "ts") for f in accepted.values()]
         frames.append(quarantined.filter(pl.col(HI).is_not_null()).select(HI, LO, "ts"))
-        keys = pl.concat(frames)
-        ts = keys["ts"].drop_nulls().sort()
-        first: datetime | None = ts[0] if ts.len() else None
-        last: datetime | None = ts[-1] if ts.len() else None
-        return _u64(keys[HI]), _u64(keys[LO]), first, last
+        keys = pl.concat(frames).with_columns(
+            (pl.col("ts").dt.epoch("us") // US_PER_HOUR).fill_null(-1).alias("__bucket")
+        )
+        out = []
+        for (bucket,), part in keys.partition_by("__bucket", as_dict=True).items():
+            ts = part["ts"].drop_nulls().sort()
+            first: datetime | None = ts[0] if ts.len() else None
+            last: datetime | None = ts[-1] if ts.len() else None
+            out.append((int(bucket), _u64(part[HI]), _u64(part[LO]), first, last))
+        return out
 
     def _upsert_checkpoint(
         self, conn: Connection, source: str, position: int, now: datetime
@@ -1206,6 +1346,11 @@ class Ingestor:
         )
         conn.execute(stmt, last.to_dicts())
         return last
+
+
+def _epoch_us(ts: datetime) -> int:
+    """Microseconds since the epoch of a datetime from the store (naive = UTC)."""
+    return int(_utc(ts).timestamp() * 1_000_000)
 
 
 def _utc(ts: datetime) -> datetime:
