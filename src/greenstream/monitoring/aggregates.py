@@ -168,7 +168,10 @@ def _placed(frame: pl.DataFrame, record_type: str, settings: AggregateSettings) 
 
 def _measures(frame: pl.DataFrame, record_type: str, registry: Registry) -> pl.DataFrame:
     """Group by (window, hub, lane, position, subtype) and add the measures, CO2e from the kernel."""
-    group = ["window_start", "hub", "lane", "__cell"]
+    # keys that are null on every row (no registry, no hubs) are left out of the group-by
+    group = ["window_start"] + [
+        c for c in ("hub", "lane", "__cell") if frame.get_column(c).null_count() < frame.height
+    ]
     zero = pl.lit(0.0)
     if record_type == "gps":
         return frame.group_by(group).agg(
@@ -282,6 +285,13 @@ def window_deltas(
             .alias("__cell")
         )
         with_cell = _measures(placed, record_type, registry)
+        with_cell = with_cell.with_columns(
+            [
+                pl.lit(None, dtype=placed.schema[c]).alias(c)
+                for c in ("hub", "lane", "__cell")
+                if c not in with_cell.columns
+            ]
+        )
         sums = [pl.col(c).sum() for c in AGGREGATE_SUMS]
         for dimension, key in (
             ("total", pl.lit("")),
