@@ -407,6 +407,19 @@ def with_keys(frame: pl.DataFrame, default_source: str) -> pl.DataFrame:
 U64 = npt.NDArray[np.uint64]
 
 
+def _merge_sorted(h1: U64, l1: U64, h2: U64, l2: U64) -> tuple[U64, U64]:
+    """Merge two runs sorted by their high keys in O(n + m log n) (no re-sort)."""
+    n = len(h1) + len(h2)
+    at = np.searchsorted(h1, h2, side="right") + np.arange(len(h2))
+    rest = np.ones(n, dtype=bool)
+    rest[at] = False
+    hi = np.empty(n, dtype=np.uint64)
+    lo = np.empty(n, dtype=np.uint64)
+    hi[at], lo[at] = h2, l2
+    hi[rest], lo[rest] = h1, l1
+    return hi, lo
+
+
 class DedupeIndex:
     """Every committed identity key, as sorted uint64 runs (a small log-structured merge).
 
@@ -431,10 +444,7 @@ class DedupeIndex:
         while len(self._runs) >= 2 and len(self._runs[-1][0]) * 2 >= len(self._runs[-2][0]):
             h2, l2 = self._runs.pop()
             h1, l1 = self._runs.pop()
-            h = np.concatenate([h1, h2])
-            lo_all = np.concatenate([l1, l2])
-            order = np.argsort(h, kind="stable")
-            self._runs.append((h[order], lo_all[order]))
+            self._runs.append(_merge_sorted(h1, l1, h2, l2))
 
     def contains(self, hi: U64, lo: U64) -> npt.NDArray[np.bool_]:
         found = np.zeros(len(hi), dtype=bool)
@@ -751,7 +761,7 @@ def _gps_jumps(frame: pl.DataFrame, ctx: ValidationContext) -> pl.DataFrame:
     # sort on a 64-bit hash of the device id (numbers sort several times faster than strings);
     # equal hashes of two devices would only put them next to each other, "same" compares ids
     rows = rows.with_columns(plh.col("device_id").nchash.xxh3_64().alias("__dev")).sort(
-        "__dev", "ts", POS
+        "__dev", "ts", maintain_order=True
     )
     same = pl.col("device_id") == pl.col("device_id").shift(1)
     err_km = ctx.gps_error_km
@@ -1046,8 +1056,8 @@ class Ingestor:
             frame = frame.with_columns(pl.col("record_type").fill_null(record_type))
         frame = with_keys(frame, self.settings.source)
         # 1. duplicates inside the batch, then against everything committed
-        first = frame.get_column(HI).is_first_distinct()
-        if not first.all():  # equal high keys: decide on both keys (equal hi alone is rare)
+        sorted_hi = np.sort(_u64(frame.get_column(HI)))
+        if bool(np.any(sorted_hi[1:] == sorted_hi[:-1])):  # some equal high keys: use both
             first = frame.select(pl.struct(HI, LO).is_first_distinct()).to_series()
             frame = frame.filter(first)
         seen = self.index.contains(_u64(frame[HI]), _u64(frame[LO]))
