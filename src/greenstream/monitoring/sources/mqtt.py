@@ -2,7 +2,8 @@
 
 Topics are ``<prefix>/<record type>`` (``greenstream/telemetry/gps``). Each message is a
 micro-batch (NDJSON or Arrow IPC blob) or a single JSON record. The client uses a persistent
-session (``clean_session=False``, a fixed client id) with QoS 1 and *manual* acknowledgement: the
+session (MQTT 5, ``clean_start=False`` with a session expiry, a fixed client id) with QoS 1 and
+*manual* acknowledgement: the
 PUBACK of a message is sent only after the batch holding it is committed, so the broker redelivers
 whatever a crashed consumer had not committed. Redelivered records are recognised by their
 identity keys. MQTT has no stream offsets: the checkpoint ``mqtt:<client id>`` counts batches.
@@ -19,6 +20,10 @@ from typing import Any
 from greenstream.monitoring.ingest import Ingestor, RunSummary, fault_point
 from greenstream.monitoring.records import RECORD_TYPES
 from greenstream.monitoring.sources.nats import decode_messages
+
+
+SESSION_EXPIRY_S = 7 * 24 * 3600  # how long the broker keeps a disconnected consumer's queue
+RECEIVE_MAXIMUM = 1_000  # unacknowledged messages the broker may send (MQTT 5 receive maximum)
 
 
 def type_from_topic(topic: str) -> str | None:
@@ -45,14 +50,16 @@ def consume(
 ) -> RunSummary:
     """Subscribe and ingest until idle for ``until_idle_s`` (None: forever)."""
     import paho.mqtt.client as mqtt
-    from paho.mqtt.enums import CallbackAPIVersion
+    from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
 
     inbox: queue.Queue[Any] = queue.Queue()
     subscribed = threading.Event()
     client = mqtt.Client(
         CallbackAPIVersion.VERSION2,
         client_id=client_id,
-        clean_session=False,
+        protocol=MQTTProtocolVersion.MQTTv5,
         manual_ack=True,
     )
     client.on_message = lambda _c, _u, msg: inbox.put(msg)
@@ -62,7 +69,13 @@ def consume(
         c.subscribe([(t, 1) for t in topics(prefix)])
 
     client.on_connect = on_connect
-    client.connect(host, port, keepalive=30)
+    # MQTT 5 persistent session: kept by the broker for SESSION_EXPIRY_S after a disconnect,
+    # and the client's receive maximum (not the broker's 3.1.1 in-flight limit of 20 messages)
+    # bounds how many unacknowledged messages one batch may hold
+    props = Properties(PacketTypes.CONNECT)
+    props.SessionExpiryInterval = SESSION_EXPIRY_S
+    props.ReceiveMaximum = RECEIVE_MAXIMUM
+    client.connect(host, port, keepalive=30, clean_start=False, properties=props)
     client.loop_start()
     summary = RunSummary()
     source = f"mqtt:{client_id}"
