@@ -21,7 +21,6 @@ from greenstream.monitoring.ingest import Ingestor, RunSummary, fault_point
 from greenstream.monitoring.records import RECORD_TYPES
 from greenstream.monitoring.sources.nats import decode_messages
 
-
 SESSION_EXPIRY_S = 7 * 24 * 3600  # how long the broker keeps a disconnected consumer's queue
 RECEIVE_MAXIMUM = 1_000  # unacknowledged messages the broker may send (MQTT 5 receive maximum)
 
@@ -72,7 +71,7 @@ def consume(
     # MQTT 5 persistent session: kept by the broker for SESSION_EXPIRY_S after a disconnect,
     # and the client's receive maximum (not the broker's 3.1.1 in-flight limit of 20 messages)
     # bounds how many unacknowledged messages one batch may hold
-    props = Properties(PacketTypes.CONNECT)
+    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
     props.SessionExpiryInterval = SESSION_EXPIRY_S
     props.ReceiveMaximum = RECEIVE_MAXIMUM
     client.connect(host, port, keepalive=30, clean_start=False, properties=props)
