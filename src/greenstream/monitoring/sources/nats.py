@@ -36,22 +36,49 @@ def type_from_subject(subject: str) -> str | None:
     return last if last in RECORD_TYPES else None
 
 
+def _is_arrow(data: bytes, content_type: str | None) -> bool:
+    return (
+        "arrow" in (content_type or "").lower()
+        or data[:4] == b"\xff\xff\xff\xff"
+        or (data[:6] == b"ARROW1")
+    )
+
+
 def decode_messages(payloads: list[tuple[bytes, str | None, str | None]]) -> Decoded:
-    """Decode (data, content type, record type) messages into one batch."""
-    records: list[pl.DataFrame] = []
-    bad: list[pl.DataFrame] = []
+    """Decode (data, content type, record type) messages into one batch.
+
+    The NDJSON messages of one record type are joined and decoded with ONE ``read_ndjson`` (a
+    decode per message would spend more time in per-call overhead than in parsing); Arrow IPC
+    messages are decoded one by one.
+    """
+    groups: dict[str | None, list[bytes]] = {}
+    parts: list[Decoded] = []
+    types: list[str | None] = []
     offset = 0
     for data, content_type, record_type in payloads:
-        decoded = decode_payload(data, content_type, offset=offset, record_type=record_type)
-        frame = decoded.records
-        if record_type is not None:
-            frame = frame.with_columns(pl.col("record_type").fill_null(record_type))
-        records.append(frame)
-        if decoded.bad.height:
-            bad.append(
-                decoded.bad.with_columns(pl.col("record_type").fill_null(pl.lit(record_type)))
+        if _is_arrow(data, content_type):
+            decoded = decode_payload(data, content_type, offset=offset)
+            parts.append(decoded)
+            types.append(record_type)
+            offset += decoded.size
+        else:
+            groups.setdefault(record_type, []).append(
+                data if data.endswith(b"\n") else data + b"\n"
             )
+    for record_type, blobs in groups.items():
+        decoded = decode_payload(b"".join(blobs), offset=offset, record_type=record_type)
+        parts.append(decoded)
+        types.append(record_type)
         offset += decoded.size
+    records = [
+        p.records.with_columns(pl.col("record_type").fill_null(pl.lit(t, dtype=pl.String)))
+        for p, t in zip(parts, types, strict=True)
+    ]
+    bad = [
+        p.bad.with_columns(pl.col("record_type").fill_null(pl.lit(t, dtype=pl.String)))
+        for p, t in zip(parts, types, strict=True)
+        if p.bad.height
+    ]
     merged = pl.concat(records, how="vertical_relaxed")
     if bad:
         return Decoded(merged, pl.concat(bad, how="vertical_relaxed"))
