@@ -150,6 +150,23 @@ def test_kill_9_mid_batch_and_after_commit_gives_the_uninterrupted_totals(
     stream = unique_name.upper()
     messages = _messages()
     asyncio.run(nats.publish(nats_url, stream, stream, messages))
+    try:
+        _run_crash_scenario(pg_url, nats_url, stream)
+    finally:
+        asyncio.run(_delete_stream(nats_url, stream))
+
+
+async def _delete_stream(nats_url: str, stream: str) -> None:
+    import nats as nats_client
+
+    nc = await nats_client.connect(nats_url)
+    try:
+        await nc.jetstream().delete_stream(stream)
+    finally:
+        await nc.close()
+
+
+def _run_crash_scenario(pg_url: str, nats_url: str, stream: str) -> None:
     upgrade(pg_url)
 
     # uninterrupted run (in this process: same code path, no start-up cost)

@@ -5,7 +5,7 @@ Shared by ``greenstream monitor aggregates|quarantine`` and the HTTP router.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 
 import polars as pl
@@ -148,7 +148,10 @@ def query_quarantine(
     if frame is None:
         return pl.DataFrame(schema={**schema, "ts": pl.String})
     return frame.with_columns(
-        pl.col("ts").map_elements(lambda v: v.isoformat() if v else None, return_dtype=pl.String)
+        pl.col("ts").map_elements(
+            lambda v: (v if v.tzinfo else v.replace(tzinfo=UTC)).isoformat() if v else None,
+            return_dtype=pl.String,
+        )
     )
 
 
