@@ -115,3 +115,10 @@ def test_unknown_devices_are_quarantined_with_a_registry(tmp_path: Path, db: str
     assert summary["quarantined_by_reason"] == {"impossible_speed": 1, "unknown_device": 1}
     lanes = invoke("monitor", "aggregates", "--dimension", "lane", "--db", db, "--format", "json")
     assert [r["key"] for r in json.loads(lanes.stdout)] == ["CN-SHANGHAI>CN-NANJING"]  # type: ignore[attr-defined]
+
+
+def test_an_unreachable_broker_is_a_clear_error(db: str) -> None:
+    # port 1 on loopback: nothing listens there
+    mqtt = invoke("monitor", "mqtt", "--port", "1", "--until-idle", "0.1", "--db", db)
+    assert mqtt.exit_code == 2  # type: ignore[attr-defined]
+    assert "cannot reach the MQTT broker 127.0.0.1:1" in mqtt.output  # type: ignore[attr-defined]

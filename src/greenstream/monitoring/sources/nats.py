@@ -97,6 +97,19 @@ def _ingest(
     )
 
 
+_reported: set[str] = set()
+
+
+async def _report_error(exc: Exception) -> None:
+    """One line per distinct connection error on stderr (nats-py prints tracebacks by default)."""
+    import sys
+
+    text = f"{type(exc).__name__}: {exc}"
+    if text not in _reported:
+        _reported.add(text)
+        sys.stderr.write(f"nats: {text}\n")
+
+
 async def ensure_stream(js: Any, stream: str, subjects: list[str]) -> None:
     """Create the stream when it does not exist (file storage, limits retention)."""
     from nats.js.errors import NotFoundError
@@ -127,7 +140,9 @@ async def consume(
     from nats.errors import TimeoutError as NatsTimeout
     from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
-    nc = await nats.connect(url)
+    nc = await nats.connect(
+        url, error_cb=_report_error, max_reconnect_attempts=10, reconnect_time_wait=1
+    )
     summary = RunSummary()
     source = f"nats:{stream}/{durable}"
     try:
