@@ -369,3 +369,32 @@ def test_records_from_the_future_are_quarantined(make: object) -> None:
     assert dict(result.quarantined) == {"future_ts": 1}  # type: ignore[attr-defined]
     q = query_quarantine(ing.engine)
     assert q["reason"][0].endswith("is more than 24.0 h in the future (clock skew limit)")
+
+
+def test_records_without_ts_or_device_are_each_quarantined_and_resends_recognised(
+    make: object,
+) -> None:
+    ing = make()  # type: ignore[operator]
+    no_ts_a = {"device_id": "T1", "lat": 31.2, "lon": 121.4}
+    no_ts_b = {"device_id": "T1", "lat": 31.3, "lon": 121.5}  # another record, also without ts
+    no_device = {"ts": "2026-11-11T10:00:00Z", "lat": 31.2, "lon": 121.4}
+    first = feed(ing, lines(no_ts_a, no_ts_b, no_device), "gps")
+    # three distinct bad records: none of them is taken for a duplicate of another
+    assert dict(first.quarantined) == {"missing_field": 3}  # type: ignore[attr-defined]
+    assert first.duplicates == 0  # type: ignore[attr-defined]
+    again = feed(ing, lines(no_ts_a, no_device), "gps")
+    assert again.duplicates == 2  # type: ignore[attr-defined]
+    # keys of records without ts are outside the horizon's reach and survive a restart
+    restarted = make()  # type: ignore[operator]
+    assert feed(restarted, lines(no_ts_b), "gps").duplicates == 1  # type: ignore[attr-defined]
+    assert query_quarantine(ing.engine).height == 3
+
+
+def test_a_redelivered_undecodable_line_is_quarantined_once(make: object) -> None:
+    ing = make()  # type: ignore[operator]
+    data = b'{broken\n{"device_id":"T1","ts":"later","lat":1,"lon":2}\n'
+    first = feed(ing, data, "gps")
+    assert dict(first.quarantined) == {"invalid_json": 1, "unparseable": 1}  # type: ignore[attr-defined]
+    again = feed(ing, data, "gps")
+    assert again.duplicates == 2  # type: ignore[attr-defined]
+    assert query_quarantine(ing.engine).height == 2

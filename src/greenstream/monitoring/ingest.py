@@ -71,6 +71,7 @@ from greenstream.monitoring.state import (
 )
 from greenstream.store.db import make_engine
 
+U64 = npt.NDArray[np.uint64]
 POS: Final = "_pos"
 HI: Final = "_key_hi"
 LO: Final = "_key_lo"
@@ -385,6 +386,17 @@ def with_keys(frame: pl.DataFrame, default_source: str) -> pl.DataFrame:
     device, ``hi`` is a bijection of the timestamp, so two fixes of a device never share a key.
     """
     with_text = frame.with_columns(identity_text(default_source).alias("__identity"))
+    incomplete = _incomplete_identity(with_text)
+    if incomplete is not None:
+        # no record_id and no ts or device: the record's whole content is its identity, so
+        # distinct incomplete records stay distinct and a resent one is still recognised
+        content = _json_without_nulls(pl.struct(pl.exclude("__identity", POS)))
+        with_text = with_text.with_columns(
+            pl.when(incomplete)
+            .then(pl.concat_str(pl.lit("content|"), content))
+            .otherwise(pl.col("__identity"))
+            .alias("__identity")
+        )
     hashes = with_text.select(
         plh.col("__identity").nchash.xxh3_64().alias("h1"),
         plh.col("__identity").nchash.xxhash64().alias("h2"),
@@ -404,7 +416,26 @@ def with_keys(frame: pl.DataFrame, default_source: str) -> pl.DataFrame:
     return frame.with_columns(pl.Series(HI, hi), pl.Series(LO, lo))
 
 
-U64 = npt.NDArray[np.uint64]
+def _incomplete_identity(frame: pl.DataFrame) -> pl.Expr | None:
+    """Rows whose fallback identity lacks its ts or device (None when there are none)."""
+    device = pl.coalesce(
+        [pl.when(pl.col("record_type") == t).then(pl.col(DEVICE_FIELD[t])) for t in RECORD_TYPES]
+    )
+    expr = pl.col("record_id").is_null() & (pl.col("ts").is_null() | device.is_null())
+    if not frame.select(expr.any()).item():
+        return None
+    return expr
+
+
+def keys_of_text(text: pl.Series) -> tuple[U64, U64]:
+    """Identity keys of records known only by their text (lines that did not decode)."""
+    frame = text.rename("t").to_frame()
+    hashes = frame.select(
+        plh.col("t").nchash.xxh3_64().alias("h1"), plh.col("t").nchash.xxhash64().alias("h2")
+    )
+    zero = np.zeros(frame.height, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        return fmix64(_u64(hashes["h1"]) ^ fmix64(zero)), fmix64(_u64(hashes["h2"]))
 
 
 def _merge_sorted(h1: U64, l1: U64, h2: U64, l2: U64) -> tuple[U64, U64]:
@@ -500,7 +531,8 @@ class KeyStore:
         if horizon_s is None or self.watermark_us is None:
             return
         cutoff = self.watermark_us - horizon_s * 1_000_000
-        for bucket in [b for b in self.buckets if (b + 1) * US_PER_HOUR <= cutoff]:
+        # bucket -1 holds records without a ts: no horizon applies to them
+        for bucket in [b for b in self.buckets if b >= 0 and (b + 1) * US_PER_HOUR <= cutoff]:
             del self.buckets[bucket]
 
 
@@ -1015,7 +1047,7 @@ class Ingestor:
         )
         cutoff = self._cutoff()
         if cutoff is not None:
-            stmt = stmt.where(seg.c.max_ts >= cutoff)
+            stmt = stmt.where((seg.c.max_ts >= cutoff) | seg.c.max_ts.is_(None))
         rows = conn.execute(stmt).all()
         for _seg_id, min_ts, hi, lo in rows:
             bucket = _epoch_us(min_ts) // US_PER_HOUR if min_ts is not None else -1
@@ -1067,11 +1099,7 @@ class Ingestor:
         # 3. record type
         type_ok = pl.col("record_type").is_in(list(RECORD_TYPES))
         untyped = frame.filter(~type_ok.fill_null(False))
-        bad = decoded.bad.with_columns(
-            pl.col("record_type").fill_null(pl.lit(record_type, dtype=pl.String)),
-            pl.lit(None, pl.UInt64).alias(HI),
-            pl.lit(None, pl.UInt64).alias(LO),
-        )
+        bad = self._undecoded(decoded.bad, record_type)
         quarantine_parts = [bad, timing]
         if untyped.height:
             quarantine_parts.append(
@@ -1115,6 +1143,25 @@ class Ingestor:
             position_to=position_to,
             records_in=decoded.size,
         )
+
+    def _undecoded(self, bad: pl.DataFrame, record_type: str | None) -> pl.DataFrame:
+        """Rows that did not decode, keyed by their raw text (type + record) and deduped like
+        every other record, so a redelivered bad line is not quarantined twice."""
+        bad = bad.with_columns(pl.col("record_type").fill_null(pl.lit(record_type, pl.String)))
+        if bad.height == 0:
+            return bad.with_columns(
+                pl.lit(None, pl.UInt64).alias(HI), pl.lit(None, pl.UInt64).alias(LO)
+            )
+        text = bad.select(
+            pl.concat_str(
+                pl.lit("raw|"), pl.col("record_type").fill_null(""), pl.lit("|"), "record"
+            )
+        ).to_series()
+        hi, lo = keys_of_text(text)
+        bad = bad.with_columns(pl.Series(HI, hi), pl.Series(LO, lo))
+        bad = bad.filter(bad.select(pl.struct(HI, LO).is_first_distinct()).to_series())
+        seen = self.index.contains(_u64(bad[HI]), _u64(bad[LO]))
+        return bad.filter(pl.Series(~seen))
 
     def _timing_checks(self, frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         now = datetime.now(UTC)
