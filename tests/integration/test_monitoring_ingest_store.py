@@ -4,11 +4,13 @@ two writers on one store, restart."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import polars as pl
 import pytest
 import sqlalchemy as sa
 
-from greenstream.monitoring.ingest import Ingestor, IngestSettings, decode_ndjson
+from greenstream.monitoring.ingest import Ingestor, IngestSettings, decode_ndjson, read_archive
 from greenstream.monitoring.queries import query_aggregates, totals
 from greenstream.store import make_engine, upgrade
 
@@ -83,3 +85,29 @@ def test_a_failed_commit_leaves_nothing_behind(
     # and the in-memory index did not learn the keys: the same batch is accepted afterwards
     feed(ing, batch(("Z1", 0), ("Z1", 30)), "z")
     assert totals(ing.engine)["accepted"] == before["accepted"] + 2
+
+
+def test_archive_holds_accepted_records_of_committed_batches_only(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    upgrade(db_url)
+    archive = tmp_path / "archive"
+    ing = Ingestor(IngestSettings(database_url=db_url, archive_dir=archive))
+    before = read_archive(archive, ing.engine, "gps").height
+    feed(ing, batch(("A1", 0), ("A1", 10)), "arch")
+
+    def boom(*_a: object, **_k: object) -> None:
+        raise RuntimeError("crash after the archive file was written")
+
+    monkeypatch.setattr(ing, "_upsert_fixes", boom)
+    with pytest.raises(RuntimeError):
+        feed(ing, batch(("A2", 0)), "arch")
+    monkeypatch.undo()
+    files = sorted((archive / "gps").glob("batch-*.parquet"))
+    # the failed batch's file was written before its transaction failed
+    assert "A2" in set(pl.read_parquet(files[-1])["device_id"])
+    frame = read_archive(archive, ing.engine, "gps")
+    # the two committed fixes, typed with the issue's field names; not the uncommitted one
+    assert frame.height - before == 2
+    assert set(frame["device_id"]) >= {"A1"} and "A2" not in set(frame["device_id"])
+    assert frame.schema["ts"] == pl.Datetime("us", "UTC")

@@ -58,6 +58,13 @@ HorizonOpt = Annotated[
         "older keys forgotten (0: keep every key)",
     ),
 ]
+ArchiveOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--archive",
+        help="also keep accepted records as Parquet here (<dir>/<type>/batch-<id>.parquet)",
+    ),
+]
 ProgressOpt = Annotated[bool, typer.Option("--progress/--no-progress", help="progress on stderr")]
 
 
@@ -73,6 +80,7 @@ def _ingestor(
     h3_resolution: int,
     devices: Path | None,
     horizon_h: float,
+    archive: Path | None,
     record_type: str | None = None,
 ) -> Any:
     from greenstream.errors import InputErrors
@@ -111,6 +119,7 @@ def _ingestor(
             h3_resolution=h3_resolution,
             device_registry=registry,
             dedupe_horizon_s=int(horizon_h * 3600) if horizon_h > 0 else None,
+            archive_dir=archive,
         )
     )
 
@@ -153,6 +162,7 @@ def ingest_cmd(
     h3_resolution: H3Opt = 7,
     devices: RegistryOpt = None,
     horizon_h: HorizonOpt = 48.0,
+    archive: ArchiveOpt = None,
     fmt: FmtOpt = TableFormat.table,
     progress: ProgressOpt = True,
 ) -> None:
@@ -160,7 +170,9 @@ def ingest_cmd(
     from greenstream.monitoring.sources.files import ingest_files
 
     with handle_errors():
-        ingestor = _ingestor(db, source, window_s, h3_resolution, devices, horizon_h, record_type)
+        ingestor = _ingestor(
+            db, source, window_s, h3_resolution, devices, horizon_h, archive, record_type
+        )
         prog = new_progress(progress and fmt is TableFormat.table)
         with prog if prog else nullcontext(), stage(prog, f"ingesting {len(files)} file(s)"):
             summary = ingest_files(ingestor, files, record_type=record_type)
@@ -187,13 +199,14 @@ def mqtt_cmd(
     h3_resolution: H3Opt = 7,
     devices: RegistryOpt = None,
     horizon_h: HorizonOpt = 48.0,
+    archive: ArchiveOpt = None,
     fmt: FmtOpt = TableFormat.table,
 ) -> None:
     """Subscribe to PREFIX/<type> (QoS 1, persistent session) and ingest; ack after commit."""
     from greenstream.monitoring.sources import mqtt
 
     with handle_errors():
-        ingestor = _ingestor(db, source, window_s, h3_resolution, devices, horizon_h)
+        ingestor = _ingestor(db, source, window_s, h3_resolution, devices, horizon_h, archive)
         with _reaching(f"MQTT broker {host}:{port}", OSError):
             summary = mqtt.consume(
                 ingestor,
@@ -230,13 +243,14 @@ def nats_cmd(
     h3_resolution: H3Opt = 7,
     devices: RegistryOpt = None,
     horizon_h: HorizonOpt = 48.0,
+    archive: ArchiveOpt = None,
     fmt: FmtOpt = TableFormat.table,
 ) -> None:
     """Consume a JetStream stream with a durable pull consumer; ack only committed batches."""
     from greenstream.monitoring.sources import nats
 
     with handle_errors():
-        ingestor = _ingestor(db, source, window_s, h3_resolution, devices, horizon_h)
+        ingestor = _ingestor(db, source, window_s, h3_resolution, devices, horizon_h, archive)
         from nats.errors import NoServersError
 
         with _reaching(f"NATS server {url}", OSError, NoServersError):

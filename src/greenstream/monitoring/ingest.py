@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
@@ -944,6 +945,9 @@ class IngestSettings:
     # records older than this before the newest committed record are quarantined as too_late,
     # and keys older than that are forgotten (None: keep every key forever)
     dedupe_horizon_s: int | None = 48 * 3600
+    # accepted records are also written here as Parquet, one file per batch and record type
+    # (<dir>/<type>/batch-<id>.parquet); read them with greenstream.monitoring.ingest.read_archive
+    archive_dir: Path | None = None
 
 
 def _dialect_insert(conn: Connection, table: Any) -> Any:
@@ -1271,6 +1275,8 @@ class Ingestor:
             if horizon is not None and watermark:
                 cutoff = datetime.fromtimestamp((watermark - horizon * 1_000_000) / 1e6, tz=UTC)
                 conn.execute(sa.delete(DedupeSegment).where(DedupeSegment.max_ts < cutoff))
+            if self.settings.archive_dir is not None:
+                _archive(self.settings.archive_dir, batch_id, accepted)
             fixes = self._upsert_fixes(conn, accepted.get("gps"))
             fault_point("before_commit")
         # committed: now the in-memory state may follow
@@ -1412,6 +1418,38 @@ class Ingestor:
         )
         conn.execute(stmt, _params(last))
         return last
+
+
+def _archive(directory: Path, batch_id: int, accepted: dict[str, pl.DataFrame]) -> None:
+    """Write the batch's accepted records before its transaction commits. A file whose batch did
+    not commit is ignored by :func:`read_archive` (and overwritten if its id is reused)."""
+    for record_type, frame in accepted.items():
+        if frame.height == 0:
+            continue
+        folder = directory / record_type
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"batch-{batch_id:012d}.parquet"
+        tmp = folder / f".{target.name}.part"
+        frame.select(list(schema_of(record_type))).with_columns(
+            pl.lit(batch_id, dtype=pl.Int64).alias("batch_id")
+        ).write_parquet(tmp)
+        tmp.replace(target)
+
+
+def read_archive(directory: Path, engine: Engine, record_type: str) -> pl.DataFrame:
+    """Every accepted record of one type from the archive, only from committed batches, as a
+    Polars frame with the record type's schema (the input of trip segmentation and chains)."""
+    folder = directory / record_type
+    files = sorted(folder.glob("batch-*.parquet")) if folder.is_dir() else []
+    empty = pl.DataFrame(schema={**schema_of(record_type), "batch_id": pl.Int64()})
+    if not files:
+        return empty
+    with engine.connect() as conn:
+        committed = {int(i) for (i,) in conn.execute(sa.select(Batch.id)).all()}
+    kept = [f for f in files if int(f.stem.split("-")[1]) in committed]
+    if not kept:
+        return empty
+    return pl.concat([pl.read_parquet(f) for f in kept], how="vertical_relaxed")
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
