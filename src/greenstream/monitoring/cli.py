@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -207,17 +206,16 @@ def mqtt_cmd(
 
     with handle_errors():
         ingestor = _ingestor(db, source, window_s, h3_resolution, devices, horizon_h, archive)
-        with _reaching(f"MQTT broker {host}:{port}", OSError):
-            summary = mqtt.consume(
-                ingestor,
-                host=host,
-                port=port,
-                prefix=prefix,
-                client_id=client_id,
-                batch_records=batch_records,
-                until_idle_s=until_idle,
-                on_batch=_batch_line,
-            )
+        summary = mqtt.consume(
+            ingestor,
+            host=host,
+            port=port,
+            prefix=prefix,
+            client_id=client_id,
+            batch_records=batch_records,
+            until_idle_s=until_idle,
+            on_batch=_batch_line,
+        )
         _print_summary(summary.as_dict(), fmt, "MQTT ingestion summary")
 
 
@@ -251,33 +249,19 @@ def nats_cmd(
 
     with handle_errors():
         ingestor = _ingestor(db, source, window_s, h3_resolution, devices, horizon_h, archive)
-        from nats.errors import NoServersError
-
-        with _reaching(f"NATS server {url}", OSError, NoServersError):
-            summary = nats.run(
-                ingestor,
-                url=url,
-                stream=stream,
-                subject=subject,
-                durable=durable,
-                batch_messages=batch_messages,
-                ack_wait_s=ack_wait,
-                create_stream=create_stream,
-                until_idle_s=until_idle,
-                on_batch=_batch_line,
-            )
+        summary = nats.run(
+            ingestor,
+            url=url,
+            stream=stream,
+            subject=subject,
+            durable=durable,
+            batch_messages=batch_messages,
+            ack_wait_s=ack_wait,
+            create_stream=create_stream,
+            until_idle_s=until_idle,
+            on_batch=_batch_line,
+        )
         _print_summary(summary.as_dict(), fmt, "NATS ingestion summary")
-
-
-@contextmanager
-def _reaching(what: str, *errors: type[BaseException]) -> Iterator[None]:
-    """A service that cannot be reached is a clear error (exit 2), not a traceback."""
-    from greenstream.errors import GreenstreamError
-
-    try:
-        yield
-    except errors as exc:
-        raise GreenstreamError(f"cannot reach the {what}: {exc}") from exc
 
 
 def _batch_line(summary: Any) -> None:

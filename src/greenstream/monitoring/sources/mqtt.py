@@ -19,7 +19,7 @@ from typing import Any
 
 from greenstream.monitoring.ingest import Ingestor, RunSummary, fault_point
 from greenstream.monitoring.records import RECORD_TYPES
-from greenstream.monitoring.sources.nats import decode_messages
+from greenstream.monitoring.sources.nats import SourceUnreachable, decode_messages
 
 SESSION_EXPIRY_S = 7 * 24 * 3600  # how long the broker keeps a disconnected consumer's queue
 RECEIVE_MAXIMUM = 1_000  # unacknowledged messages the broker may send (MQTT 5 receive maximum)
@@ -74,7 +74,10 @@ def consume(
     props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
     props.SessionExpiryInterval = SESSION_EXPIRY_S
     props.ReceiveMaximum = RECEIVE_MAXIMUM
-    client.connect(host, port, keepalive=30, clean_start=False, properties=props)
+    try:
+        client.connect(host, port, keepalive=30, clean_start=False, properties=props)
+    except OSError as exc:
+        raise SourceUnreachable(f"cannot reach the MQTT broker {host}:{port}: {exc}") from exc
     client.loop_start()
     summary = RunSummary()
     source = f"mqtt:{client_id}"

@@ -13,6 +13,7 @@ stream sequence committed (for the operator; correctness rests on the keys).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from functools import partial
@@ -20,6 +21,7 @@ from typing import Any
 
 import polars as pl
 
+from greenstream.errors import GreenstreamError
 from greenstream.monitoring.ingest import (
     BatchResult,
     Decoded,
@@ -29,6 +31,10 @@ from greenstream.monitoring.ingest import (
     fault_point,
 )
 from greenstream.monitoring.records import RECORD_TYPES
+
+
+class SourceUnreachable(GreenstreamError):
+    """The broker or server of a source cannot be reached."""
 
 
 def type_from_subject(subject: str) -> str | None:
@@ -137,12 +143,16 @@ async def consume(
 ) -> RunSummary:
     """Consume until idle for ``until_idle_s`` (None: forever) or ``max_batches`` batches."""
     import nats
+    from nats.errors import NoServersError
     from nats.errors import TimeoutError as NatsTimeout
     from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
-    nc = await nats.connect(
-        url, error_cb=_report_error, max_reconnect_attempts=10, reconnect_time_wait=1
-    )
+    try:
+        nc = await nats.connect(
+            url, error_cb=_report_error, max_reconnect_attempts=10, reconnect_time_wait=1
+        )
+    except (OSError, NoServersError) as exc:
+        raise SourceUnreachable(f"cannot reach the NATS server {url}: {exc}") from exc
     summary = RunSummary()
     source = f"nats:{stream}/{durable}"
     try:
@@ -163,7 +173,7 @@ async def consume(
         async def fetch() -> list[Any]:
             try:
                 return list(await sub.fetch(batch_messages, timeout=fetch_timeout_s))
-            except NatsTimeout:
+            except (TimeoutError, NatsTimeout):  # nothing arrived in time
                 return []
 
         # the next fetch runs on the event loop while this batch is decoded and committed in a
@@ -194,7 +204,9 @@ async def consume(
                 on_batch(summary)
         # a prefetched batch that is not ingested is not acked: JetStream redelivers it
         next_fetch.cancel()
-        await nc.flush()
+        with contextlib.suppress(asyncio.TimeoutError):
+            # acks not flushed are redelivered later and recognised as duplicates
+            await nc.flush()
     finally:
         await nc.close()
     return summary
