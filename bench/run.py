@@ -26,6 +26,7 @@ SUITES = [
     "monitoring_modes",
     "points",
     "routing",
+    "monitoring",
 ]
 # --- end of suites ---
 

@@ -350,6 +350,7 @@ def synth(
 __import__("greenstream.monitoring.trace_cli", fromlist=["register"]).register(app)
 __import__("greenstream.points.cli", fromlist=["register"]).register(app)
 __import__("greenstream.levers.routing.cli", fromlist=["register"]).register(app)
+__import__("greenstream.monitoring.cli").monitoring.cli.register(app)
 # --- end of sub-commands ---
 
 

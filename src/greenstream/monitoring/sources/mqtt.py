@@ -1,0 +1,149 @@
+"""MQTT source: a paho-mqtt subscriber with one topic per record type, acking after commit.
+
+Topics are ``<prefix>/<record type>`` (``greenstream/telemetry/gps``). Each message is a
+micro-batch (NDJSON or Arrow IPC blob) or a single JSON record. The client uses a persistent
+session (MQTT 5, ``clean_start=False`` with a session expiry, a fixed client id) with QoS 1 and
+*manual* acknowledgement: the
+PUBACK of a message is sent only after the batch holding it is committed, so the broker redelivers
+whatever a crashed consumer had not committed. Redelivered records are recognised by their
+identity keys. MQTT has no stream offsets: the checkpoint ``mqtt:<client id>`` counts batches.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from greenstream.monitoring.ingest import Ingestor, RunSummary, fault_point
+from greenstream.monitoring.records import RECORD_TYPES
+from greenstream.monitoring.sources.nats import SourceUnreachable, decode_messages
+
+SESSION_EXPIRY_S = 7 * 24 * 3600  # how long the broker keeps a disconnected consumer's queue
+RECEIVE_MAXIMUM = 1_000  # unacknowledged messages the broker may send (MQTT 5 receive maximum)
+
+
+def type_from_topic(topic: str) -> str | None:
+    last = topic.rsplit("/", 1)[-1]
+    return last if last in RECORD_TYPES else None
+
+
+def topics(prefix: str, record_types: tuple[str, ...] = RECORD_TYPES) -> list[str]:
+    return [f"{prefix}/{t}" for t in record_types]
+
+
+def consume(
+    ingestor: Ingestor,
+    *,
+    host: str,
+    port: int,
+    prefix: str,
+    client_id: str,
+    batch_records: int = 100_000,
+    batch_wait_s: float = 0.5,
+    until_idle_s: float | None = None,
+    max_batches: int | None = None,
+    on_batch: Callable[[RunSummary], None] | None = None,
+) -> RunSummary:
+    """Subscribe and ingest until idle for ``until_idle_s`` (None: forever)."""
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
+    inbox: queue.Queue[Any] = queue.Queue()
+    subscribed = threading.Event()
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        protocol=MQTTProtocolVersion.MQTTv5,
+        manual_ack=True,
+    )
+    client.on_message = lambda _c, _u, msg: inbox.put(msg)
+    client.on_subscribe = lambda *_a: subscribed.set()
+
+    def on_connect(c: Any, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        c.subscribe([(t, 1) for t in topics(prefix)])
+
+    client.on_connect = on_connect
+    # MQTT 5 persistent session: kept by the broker for SESSION_EXPIRY_S after a disconnect,
+    # and the client's receive maximum (not the broker's 3.1.1 in-flight limit of 20 messages)
+    # bounds how many unacknowledged messages one batch may hold
+    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+    props.SessionExpiryInterval = SESSION_EXPIRY_S
+    props.ReceiveMaximum = RECEIVE_MAXIMUM
+    try:
+        client.connect(host, port, keepalive=30, clean_start=False, properties=props)
+    except OSError as exc:
+        raise SourceUnreachable(f"cannot reach the MQTT broker {host}:{port}: {exc}") from exc
+    client.loop_start()
+    summary = RunSummary()
+    source = f"mqtt:{client_id}"
+    try:
+        subscribed.wait(10)
+        idle_since = time.monotonic()
+        while max_batches is None or summary.batches < max_batches:
+            msgs: list[Any] = []
+            size = 0
+            deadline = time.monotonic() + batch_wait_s
+            while size < batch_records:
+                timeout = deadline - time.monotonic()
+                if timeout <= 0:
+                    break
+                try:
+                    msg = inbox.get(timeout=timeout)
+                except queue.Empty:
+                    break
+                msgs.append(msg)
+                size += msg.payload.count(b"\n") + 1
+            if not msgs:
+                if until_idle_s is not None and time.monotonic() - idle_since >= until_idle_s:
+                    break
+                continue
+            idle_since = time.monotonic()
+            decoded = decode_messages([(m.payload, None, type_from_topic(m.topic)) for m in msgs])
+            result = ingestor.process(
+                decoded,
+                source=source,
+                position_from=summary.batches,
+                position_to=summary.batches + 1,
+            )
+            summary.add(result)
+            fault_point("after_commit")
+            for m in msgs:  # PUBACK only now that the batch is committed
+                client.ack(m.mid, m.qos)
+            if on_batch is not None:
+                on_batch(summary)
+    finally:
+        client.loop_stop()
+        client.disconnect()
+    return summary
+
+
+def publish(
+    host: str,
+    port: int,
+    prefix: str,
+    batches: list[tuple[str, bytes]],
+    *,
+    client_id: str = "",
+) -> int:
+    """Publish (record type, blob) micro-batches with QoS 1, waiting for every PUBACK."""
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
+    client.max_inflight_messages_set(200)
+    client.max_queued_messages_set(0)
+    client.connect(host, port, keepalive=30)
+    client.loop_start()
+    try:
+        infos = [client.publish(f"{prefix}/{t}", blob, qos=1) for t, blob in batches]
+        for info in infos:
+            info.wait_for_publish(timeout=60)
+    finally:
+        client.loop_stop()
+        client.disconnect()
+    return len(batches)

@@ -1,0 +1,124 @@
+"""``greenstream monitor ...`` commands: summaries, formats, resume, error paths."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from greenstream.cli import app
+
+runner = CliRunner()
+
+GPS = (
+    '{"device_id":"T1","ts":"2026-11-11T10:00:00Z","lat":31.2,"lon":121.4}\n'
+    '{"device_id":"T1","ts":"2026-11-11T10:00:00Z","lat":31.2,"lon":121.4}\n'
+    '{"device_id":"T1","ts":"2026-11-11T10:00:10Z","lat":31.2,"lon":121.4,"speed_kmh":-4}\n'
+    '{"device_id":"T2","ts":"2026-11-11T10:00:10Z","lat":31.3,"lon":121.5}\n'
+)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'cli.db'}"
+
+
+def invoke(*args: str) -> object:
+    return runner.invoke(app, list(args))
+
+
+def test_ingest_prints_the_run_summary_and_resumes_at_the_checkpoint(
+    tmp_path: Path, db: str
+) -> None:
+    path = tmp_path / "gps.ndjson"
+    path.write_text(GPS)
+    result = invoke("monitor", "ingest", str(path), "--db", db, "--format", "json")
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    summary = json.loads(result.stdout)  # type: ignore[attr-defined]
+    assert summary["records_in"] == 4
+    assert summary["accepted_by_type"] == {"gps": 2}
+    assert summary["duplicates"] == 1
+    assert summary["quarantined_by_reason"] == {"impossible_speed": 1}
+    again = invoke("monitor", "ingest", str(path), "--db", db, "--format", "json")
+    assert json.loads(again.stdout)["records_in"] == 0  # type: ignore[attr-defined]
+    # appended lines are picked up from the checkpoint on
+    with path.open("a") as fh:
+        fh.write('{"device_id":"T3","ts":"2026-11-11T10:00:20Z","lat":31.3,"lon":121.5}\n')
+    more = invoke("monitor", "ingest", str(path), "--db", db, "--format", "json")
+    assert json.loads(more.stdout)["accepted"] == 1  # type: ignore[attr-defined]
+
+
+def test_csv_and_parquet_files_with_record_types(tmp_path: Path, db: str) -> None:
+    fuel = tmp_path / "fuel-day1.csv"
+    fuel.write_text(
+        "vehicle_id,ts,energy_carrier,energy_amount,energy_unit\n"
+        "T1,2026-11-11T10:00:00Z,diesel,100,l\n"
+        "T1,2026-11-11T11:00:00Z,diesel,abc,l\n"
+    )
+    scans = tmp_path / "day1.parquet"
+    pl.DataFrame(
+        {
+            "waybill_id": ["W1"],
+            "ts": ["2026-11-11T10:00:00Z"],
+            "event": ["load"],
+            "vehicle_id": ["T1"],
+            "mass_kg": [3.0],
+        }
+    ).write_parquet(scans)
+    result = invoke("monitor", "ingest", str(fuel), "--db", db, "--format", "json")
+    assert json.loads(result.stdout)["quarantined_by_reason"] == {"unparseable": 1}  # type: ignore[attr-defined]
+    result = invoke(
+        "monitor", "ingest", str(scans), "--type", "scan", "--db", db, "--format", "json"
+    )
+    assert json.loads(result.stdout)["accepted_by_type"] == {"scan": 1}  # type: ignore[attr-defined]
+    totals = invoke("monitor", "aggregates", "--dimension", "total", "--db", db, "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(totals.stdout)))  # type: ignore[attr-defined]
+    fuel_row = next(r for r in rows if r["record_type"] == "fuel")
+    assert float(fuel_row["co2e_wtw_kg"]) == pytest.approx(318.183)  # 100 l diesel, DESNZ 2025
+    q = invoke("monitor", "quarantine", "--db", db, "--format", "json")
+    bad = json.loads(q.stdout)  # type: ignore[attr-defined]
+    assert [(r["reason"], r["position"]) for r in bad] == [("unparseable energy_amount: 'abc'", 2)]
+
+
+def test_error_paths_exit_2_and_name_the_problem(tmp_path: Path, db: str) -> None:
+    missing = invoke("monitor", "ingest", str(tmp_path / "nope.ndjson"), "--db", db)
+    assert missing.exit_code == 2  # type: ignore[attr-defined]
+    assert "no such file" in missing.output  # type: ignore[attr-defined]
+    odd = tmp_path / "gps.xml"
+    odd.write_text("<gps/>")
+    wrong = invoke("monitor", "ingest", str(odd), "--db", db)
+    assert wrong.exit_code == 2  # type: ignore[attr-defined]
+    assert "unknown extension" in wrong.output  # type: ignore[attr-defined]
+    path = tmp_path / "x.ndjson"
+    path.write_text(GPS)
+    bad_type = invoke("monitor", "ingest", str(path), "--type", "boat", "--db", db)
+    assert bad_type.exit_code == 2  # type: ignore[attr-defined]
+    assert "--type 'boat'" in bad_type.output  # type: ignore[attr-defined]
+    bad_dim = invoke("monitor", "aggregates", "--dimension", "planet", "--db", db)
+    assert bad_dim.exit_code == 2  # type: ignore[attr-defined]
+
+
+def test_unknown_devices_are_quarantined_with_a_registry(tmp_path: Path, db: str) -> None:
+    registry = tmp_path / "devices.csv"
+    registry.write_text("device_id,mode,lane\nT1,road,CN-SHANGHAI>CN-NANJING\n")
+    path = tmp_path / "gps.ndjson"
+    path.write_text(GPS)
+    result = invoke(
+        "monitor", "ingest", str(path), "--db", db, "--devices", str(registry), "--format", "json"
+    )
+    summary = json.loads(result.stdout)  # type: ignore[attr-defined]
+    assert summary["quarantined_by_reason"] == {"impossible_speed": 1, "unknown_device": 1}
+    lanes = invoke("monitor", "aggregates", "--dimension", "lane", "--db", db, "--format", "json")
+    assert [r["key"] for r in json.loads(lanes.stdout)] == ["CN-SHANGHAI>CN-NANJING"]  # type: ignore[attr-defined]
+
+
+def test_an_unreachable_broker_is_a_clear_error(db: str) -> None:
+    # port 1 on loopback: nothing listens there
+    mqtt = invoke("monitor", "mqtt", "--port", "1", "--until-idle", "0.1", "--db", db)
+    assert mqtt.exit_code == 2  # type: ignore[attr-defined]
+    assert "cannot reach the MQTT broker 127.0.0.1:1" in mqtt.output  # type: ignore[attr-defined]
