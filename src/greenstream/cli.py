@@ -338,6 +338,7 @@ def synth(
 
 
 # --- sub-commands registered by concerns (one line each) ---
+__import__("greenstream.api.cli", fromlist=["register"]).register(app)
 # --- end of sub-commands ---
 
 
