@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -41,9 +42,10 @@ class Api:
 def make_api(url: str, **settings: object) -> Iterator[Api]:
     upgrade(url)
     engine = make_engine(url)
+    suffix = uuid.uuid4().hex[:8]
     with session_factory(engine).begin() as session:
-        a = create_client(session, "tenant-a")
-        b = create_client(session, "tenant-b")
+        a = create_client(session, f"tenant-a-{suffix}")
+        b = create_client(session, f"tenant-b-{suffix}")
     engine.dispose()
     app = create_app(ApiSettings(database_url=url, secret_key=SECRET, **settings))  # type: ignore[arg-type]
     with TestClient(app, base_url="https://testserver") as client:
@@ -51,5 +53,35 @@ def make_api(url: str, **settings: object) -> Iterator[Api]:
 
 
 @pytest.fixture
-def api(sqlite_url: str) -> Iterator[Api]:
-    yield from make_api(sqlite_url, job_threshold_tces=50, max_body_bytes=2_000_000)
+def api(db_url: str) -> Iterator[Api]:
+    """The app on SQLite and on PostgreSQL, with small job and body limits."""
+    yield from make_api(db_url, job_threshold_tces=50, max_body_bytes=2_000_000)
+
+
+# The iLEAP worked example (iLEAP Technical Specifications, TCE example): 40,000 kg over 423 km
+# = 16,920 tkm; with a TOC of 0.116 / 0.089 kg CO2e per tkm: 1962.72 kg WTW, 1505.88 kg TTW.
+WORKED_TOC = {
+    "toc_id": "truck-40t-euro5-de",
+    "mode": "road",
+    "intensity_wtw_kg_per_tkm": 0.116,
+    "intensity_ttw_kg_per_tkm": 0.089,
+}
+
+
+def worked_legs(shipment_id: str = "S1") -> list[dict[str, object]]:
+    return [
+        {
+            "shipment_id": shipment_id,
+            "mass_kg": 40000,
+            "distance_km": 423,
+            "toc_id": "truck-40t-euro5-de",
+            "origin": "CN-SHANGHAI",
+            "destination": "CN-BEIJING",
+            "departure_at": "2026-11-11T08:00:00Z",
+        },
+        {
+            "shipment_id": shipment_id,
+            "mass_kg": 40000,
+            "hub_type": "Transshipment",
+        },
+    ]

@@ -10,9 +10,9 @@ from typing import Any, Final
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from greenstream.api.responses import FastJSONResponse
 from greenstream.errors import InputErrors
 
 # PACT Technical Specifications v2, section "Error Codes"
@@ -44,8 +44,8 @@ class ApiError(Exception):
         return STATUS[self.code]
 
 
-def error_response(code: str, message: str, **extra: Any) -> ORJSONResponse:
-    return ORJSONResponse({"code": code, "message": message, **extra}, status_code=STATUS[code])
+def error_response(code: str, message: str, **extra: Any) -> FastJSONResponse:
+    return FastJSONResponse({"code": code, "message": message, **extra}, status_code=STATUS[code])
 
 
 def input_errors_body(exc: InputErrors) -> dict[str, Any]:
@@ -61,15 +61,15 @@ def install(app: FastAPI) -> None:
     """Map every error to a PACT-style body; never leak a traceback (or a secret) to a client."""
 
     @app.exception_handler(ApiError)
-    async def _api_error(_req: Request, exc: ApiError) -> ORJSONResponse:
+    async def _api_error(_req: Request, exc: ApiError) -> FastJSONResponse:
         return error_response(exc.code, exc.message, **exc.extra)
 
     @app.exception_handler(InputErrors)
-    async def _input_errors(_req: Request, exc: InputErrors) -> ORJSONResponse:
-        return ORJSONResponse(input_errors_body(exc), status_code=400)
+    async def _input_errors(_req: Request, exc: InputErrors) -> FastJSONResponse:
+        return FastJSONResponse(input_errors_body(exc), status_code=400)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_req: Request, exc: RequestValidationError) -> ORJSONResponse:
+    async def _validation(_req: Request, exc: RequestValidationError) -> FastJSONResponse:
         errors = [
             {
                 "file": "<request>",
@@ -82,9 +82,9 @@ def install(app: FastAPI) -> None:
         return error_response("BadRequest", "invalid request", errors=errors[:MAX_REPORTED_ERRORS])
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_req: Request, exc: StarletteHTTPException) -> ORJSONResponse:
+    async def _http(_req: Request, exc: StarletteHTTPException) -> FastJSONResponse:
         code = {401: "AccessDenied", 403: "AccessDenied", 404: "NotFound", 413: "PayloadTooLarge"}
-        return ORJSONResponse(
+        return FastJSONResponse(
             {"code": code.get(exc.status_code, "BadRequest"), "message": str(exc.detail)},
             status_code=exc.status_code,
         )

@@ -16,8 +16,7 @@ from typing import Annotated, Any, Final
 
 import orjson
 from fastapi import APIRouter, Depends, Form, Query, Request, Response
-from fastapi.responses import ORJSONResponse
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from greenstream.api.auth import Caller, get_caller, issue_token
@@ -33,6 +32,7 @@ from greenstream.api.pact import (
     tad_matches,
     toc_document,
 )
+from greenstream.api.responses import FastJSONResponse
 from greenstream.store.models import ChainElement, Hoc, PactEvent, Shipment, Tenant, Toc
 from greenstream.store.tenants import authenticate_client
 
@@ -48,8 +48,8 @@ EVENT_TYPES: Final = (
 )
 
 
-def _oauth_error(error: str, description: str) -> ORJSONResponse:
-    return ORJSONResponse({"error": error, "error_description": description}, status_code=400)
+def _oauth_error(error: str, description: str) -> FastJSONResponse:
+    return FastJSONResponse({"error": error, "error_description": description}, status_code=400)
 
 
 @router.post(
@@ -80,7 +80,7 @@ def auth_token(
         return _oauth_error("invalid_client", "unknown client or wrong secret")
     ttl = state.settings.token_ttl_s
     token = issue_token(state.settings.secret_key, Caller(client_id, tenant.id, tenant.name), ttl)
-    return ORJSONResponse(
+    return FastJSONResponse(
         {"access_token": token, "token_type": "bearer", "expires_in": ttl},
         headers={"Cache-Control": "no-store"},
     )
@@ -240,23 +240,24 @@ def list_footprints(
         except FilterError as exc:
             raise ApiError("BadRequest", str(exc)) from exc
         more = position is not None and position < sum(s.count(conn) for s in sources)
-    return ORJSONResponse({"data": docs}, headers=_next_link(request, position, page, more))
+    return FastJSONResponse({"data": docs}, headers=_next_link(request, position, page, more))
 
 
 @router.get("/2/footprints/{pf_id}")
 def get_footprint(pf_id: str, request: Request, caller: CallerDep) -> Any:
     with request.app.state.engine.connect() as conn:
         company = _company(conn, caller, request)
-        for table, build in (
+        builders: tuple[tuple[Any, Callable[[dict[str, Any]], dict[str, Any]]], ...] = (
             (Shipment.__table__, lambda r: _shipment_docs(conn, caller, [r], company)[0]),
             (Toc.__table__, lambda r: toc_document(r, company=company[0], company_urn=company[1])),
             (Hoc.__table__, lambda r: hoc_document(r, company=company[0], company_urn=company[1])),
-        ):
+        )
+        for table, build in builders:
             row = conn.execute(
                 select(table).where(table.c.tenant_id == caller.tenant_id, table.c.pf_id == pf_id)
             ).first()
             if row is not None:
-                return ORJSONResponse({"data": build(dict(row._mapping))})
+                return FastJSONResponse({"data": build(dict(row._mapping))})
     raise ApiError("NoSuchFootprint", f"no footprint with id {pf_id!r}")
 
 
@@ -312,7 +313,7 @@ async def post_event(request: Request, caller: CallerDep) -> Response:
     try:
         with state.engine.begin() as conn:
             conn.execute(
-                PactEvent.__table__.insert().values(
+                insert(PactEvent).values(
                     tenant_id=caller.tenant_id,
                     event_id=event["id"][:200],
                     source=event["source"][:500],
@@ -392,4 +393,4 @@ def list_tad(
             if more:
                 break
     headers = _next_link(request, offset + len(out), page, more)
-    return ORJSONResponse({"data": out}, headers=headers)
+    return FastJSONResponse({"data": out}, headers=headers)

@@ -10,7 +10,6 @@ from typing import Annotated, Any, Literal
 
 import polars as pl
 from fastapi import APIRouter, Depends, Query, Request, UploadFile
-from fastapi.responses import ORJSONResponse
 from sqlalchemy import Connection, delete, func, select
 from sqlalchemy.orm import Session
 
@@ -20,6 +19,7 @@ from greenstream.api.deps import get_session
 from greenstream.api.errors import ApiError
 from greenstream.api.jobs import job_out, submit_job
 from greenstream.api.pact import pf_uuid
+from greenstream.api.responses import FastJSONResponse
 from greenstream.api.schemas import (
     AggregateRow,
     FootprintOut,
@@ -76,7 +76,7 @@ def upload_shipments(body: UploadBody, request: Request, caller: CallerDep) -> A
     assert legs is not None
     if legs.height > state.settings.job_threshold_tces:
         job = submit_job(state, caller, legs, frames, source="<json upload>")
-        return ORJSONResponse(job, status_code=202)
+        return FastJSONResponse(job, status_code=202)
     stored = ingest(
         state.engine,
         caller.tenant_id,
@@ -84,7 +84,9 @@ def upload_shipments(body: UploadBody, request: Request, caller: CallerDep) -> A
         registry=state.registry,
         gazetteer=state.gazetteer,
         source="<json upload>",
-        **frames,
+        tocs=frames["tocs"],
+        hocs=frames["hocs"],
+        trips=frames["trips"],
     )
     return UploadResult(
         audit_seq=stored.audit_seq,
@@ -121,7 +123,7 @@ async def upload_file(file: UploadFile, request: Request, caller: CallerDep) -> 
     data = await file.read()
     legs = _read_upload(name, data)
     job = submit_job(request.app.state, caller, legs, {}, source=name)
-    return ORJSONResponse(job, status_code=202)
+    return FastJSONResponse(job, status_code=202)
 
 
 @router.get("/uploads/{job_id}", response_model=JobOut)
@@ -153,7 +155,7 @@ def list_footprints(
         stmt = stmt.where(_ship.c.period.startswith(period))
     rows = session.execute(stmt.order_by(_ship.c.id).offset(offset).limit(limit + 1)).all()
     data = [_footprint_dict(r) for r in rows[:limit]]
-    return ORJSONResponse(
+    return FastJSONResponse(
         {"data": data, "next_offset": offset + limit if len(rows) > limit else None}
     )
 
@@ -168,7 +170,7 @@ def get_footprint(shipment_id: str, caller: CallerDep, session: SessionDep) -> A
     ).first()
     if row is None:
         raise ApiError("NotFound", f"no shipment {shipment_id!r}")
-    return ORJSONResponse(_footprint_dict(row))
+    return FastJSONResponse(_footprint_dict(row))
 
 
 def _shipment_row(conn: Connection | Session, tenant_id: int, shipment_id: str) -> Any:
@@ -193,12 +195,17 @@ def footprint_sheet(shipment_id: str, request: Request, caller: CallerDep) -> An
     from greenstream.accounting.kernel import ReferenceTables
 
     legs = kernel_legs(chain)
-    inputs = Inputs(legs=legs.with_row_index("__src_row", offset=1).lazy(), **refs)
-    tables = ReferenceTables(registry=state.registry, gazetteer=state.gazetteer, **refs)
+    tocs, hocs, trips = refs["tocs"], refs["hocs"], refs["trips"]
+    inputs = Inputs(
+        legs=legs.with_row_index("__src_row", offset=1).lazy(), tocs=tocs, hocs=hocs, trips=trips
+    )
+    tables = ReferenceTables(
+        registry=state.registry, gazetteer=state.gazetteer, tocs=tocs, hocs=hocs, trips=trips
+    )
     results = explain_shipment(inputs, tables, shipment_id)
     sheet = calculation_sheet(results, shipment_id)
     sheet["audit_seq"] = ship.audit_seq
-    return ORJSONResponse(sheet)
+    return FastJSONResponse(sheet)
 
 
 @router.get("/waybills/{shipment_id}/trace", response_model=TraceOut)
@@ -228,7 +235,7 @@ def waybill_trace(shipment_id: str, request: Request, caller: CallerDep) -> Any:
         }
         for r in chain.iter_rows(named=True)
     ]
-    return ORJSONResponse(
+    return FastJSONResponse(
         {
             "shipment_id": shipment_id,
             "pf_id": ship.pf_id,
@@ -280,7 +287,7 @@ def aggregates(
             }
             for r in rows
         ]
-        return ORJSONResponse(out)
+        return FastJSONResponse(out)
     keys = [_ship.c.origin, _ship.c.destination] if by == "lane" else [_ship.c.period]
     rows = session.execute(
         select(
@@ -298,7 +305,7 @@ def aggregates(
     ).all()
     n = len(keys)
     names = ["origin", "destination"] if by == "lane" else ["period"]
-    return ORJSONResponse(
+    return FastJSONResponse(
         [
             {
                 "key": dict(zip(names, r[:n], strict=True)),
@@ -446,7 +453,7 @@ def list_factors(
             if "description" in frame.columns
             else pl.col("factor_id").str.contains(search, literal=True)
         )
-    return ORJSONResponse(
+    return FastJSONResponse(
         {"factor_set_version": registry.version, "data": frame.head(limit).to_dicts()}
     )
 
@@ -460,4 +467,4 @@ def get_factor(factor_id: str, request: Request, _caller: CallerDep) -> Any:
         rows = registry.find(factor_id)
     except FactorNotFound as exc:
         raise ApiError("NotFound", str(exc)) from exc
-    return ORJSONResponse({"factor_set_version": registry.version, "data": rows.to_dicts()})
+    return FastJSONResponse({"factor_set_version": registry.version, "data": rows.to_dicts()})
