@@ -13,7 +13,6 @@ from typing import Any
 from urllib.parse import urlparse
 
 from conftest import WORKED_TOC, Api, worked_legs
-
 from greenstream.api.auth import Caller, issue_token
 
 
@@ -109,9 +108,7 @@ def test_tc003_to_tc005_list_limit_and_pagination(api: Api) -> None:
 def test_ileap_shipment_footprint_carries_the_worked_example(api: Api) -> None:
     h = _seed(api)
     docs = api.client.get("/2/footprints", headers=h).json()["data"]
-    sf_doc = next(
-        d for d in docs if d["productIds"][0].endswith(":shipment:S1")
-    )
+    sf_doc = next(d for d in docs if d["productIds"][0].endswith(":shipment:S1"))
     sf = sf_doc["extensions"][0]["data"]
     road = sf["tces"][0]
     # 40,000 kg x 423 km = 16,920 tkm; x 0.116 = 1962.72 WTW; x 0.089 = 1505.88 TTW
@@ -213,9 +210,7 @@ def test_tc019_tc021_events(api: Api) -> None:
     r = api.client.post("/2/events", content=b"not json", headers=h)
     assert (r.status_code, r.json()["code"]) == (400, "BadRequest")
     # TC024: invalid token
-    r = api.client.post(
-        "/2/events", json=published, headers={"Authorization": "Bearer nope.nope"}
-    )
+    r = api.client.post("/2/events", json=published, headers={"Authorization": "Bearer nope.nope"})
     assert (r.status_code, r.json()["code"]) == (403, "AccessDenied")
 
 

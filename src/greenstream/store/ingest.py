@@ -118,6 +118,9 @@ def _merge(stored: pl.DataFrame, given: pl.DataFrame | None, key: str) -> pl.Dat
             if stored.height
             else None
         )
+    given = given.with_columns(
+        pl.lit(None, dtype=dtype).alias(c) for c, dtype in stored.schema.items() if c not in given
+    )
     keep = stored.filter(~pl.col(key).is_in(given[key].implode()))
     keep = keep.with_row_index(ROW, offset=given.height + 1).with_columns(
         pl.col(ROW).cast(given.schema[ROW])
@@ -350,6 +353,8 @@ def store_batch(
     inputs_hash = inputs_sha256(batch.chain, batch.references_json)
     outputs_hash = outputs_sha256(batch.chain, batch.shipments)
     created = datetime.now(UTC)
+    # progress is reported outside the write transaction (SQLite has a single writer)
+    progress("storing", 0)
     try:
         with engine.begin() as conn:
             tenant_name = _lock_tenant(conn, tenant_id)
@@ -391,7 +396,6 @@ def store_batch(
                 pl.lit(created).alias("created_at")
             )
             chain = batch.chain.join(meta, how="cross")
-            progress("storing", 0)
             ship_table = Shipment.__table__
             chain_table = ChainElement.__table__
             assert isinstance(ship_table, Table) and isinstance(chain_table, Table)
@@ -401,8 +405,10 @@ def store_batch(
             else:
                 _insert_rows(conn, ship_table, ships)
                 _insert_rows(conn, chain_table, chain)
-            progress("stored", chain.height)
-    except IntegrityError as exc:
+    except Exception as exc:
+        # unique violation: SQLAlchemy's IntegrityError, or psycopg's own from COPY (23505)
+        if not isinstance(exc, IntegrityError) and getattr(exc, "sqlstate", None) != "23505":
+            raise
         with engine.connect() as conn:
             dup = _duplicates(conn, tenant_id, batch.shipments["shipment_id"].to_list())
         if not dup:
@@ -413,6 +419,7 @@ def store_batch(
                 for s in dup
             ]
         ) from exc
+    progress("stored", batch.chain.height)
     return StoredBatch(tenant_name, seq, record_hash, batch.shipments.height, batch.chain.height)
 
 
