@@ -100,6 +100,6 @@ def verify(
         if fmt == "json":
             out.print_json(json.dumps(report.as_dict()))
         else:
-            out.print(report.render_text(), highlight=False, markup=False)
+            typer.echo(report.render_text())
     if not report.ok:
         raise typer.Exit(1)
