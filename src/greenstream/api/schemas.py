@@ -7,16 +7,19 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+Cell = str | float | int | bool | None
+Row = dict[str, Cell]
+
 
 class UploadBody(BaseModel):
     """Shipments as LEGS rows (docs/data-contract.md), with optional TOCS / HOCS / TRIPS rows."""
 
     model_config = ConfigDict(extra="forbid")
 
-    legs: list[dict[str, Any]] = Field(min_length=1, max_length=1_000_000)
-    tocs: list[dict[str, Any]] | None = None
-    hocs: list[dict[str, Any]] | None = None
-    trips: list[dict[str, Any]] | None = None
+    legs: list[Row] = Field(min_length=1, max_length=1_000_000)
+    tocs: list[Row] | None = None
+    hocs: list[Row] | None = None
+    trips: list[Row] | None = None
 
 
 class UploadResult(BaseModel):

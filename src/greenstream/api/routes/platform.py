@@ -68,10 +68,7 @@ def upload_shipments(body: UploadBody, request: Request, caller: CallerDep) -> A
     """Upload shipments as JSON rows. Every bad row is reported (400); nothing is stored then.
     Above the job threshold the upload runs as a background job (202, poll ``/uploads/{id}``)."""
     state = request.app.state
-    frames = {
-        k: (pl.DataFrame(v, infer_schema_length=None) if v is not None else None)
-        for k, v in body.model_dump().items()
-    }
+    frames = {k: _rows_frame(k, v) for k, v in body.model_dump().items()}
     legs = frames.pop("legs")
     assert legs is not None
     if legs.height > state.settings.job_threshold_tces:
@@ -94,6 +91,16 @@ def upload_shipments(body: UploadBody, request: Request, caller: CallerDep) -> A
         shipment_count=stored.shipment_count,
         tce_count=stored.tce_count,
     )
+
+
+def _rows_frame(kind: str, rows: list[dict[str, Any]] | None) -> pl.DataFrame | None:
+    """JSON rows as a table; mixed types in a column are the caller's error, not ours."""
+    if not rows:
+        return None
+    try:
+        return pl.DataFrame(rows, infer_schema_length=None)
+    except (TypeError, ValueError, pl.exceptions.PolarsError) as exc:
+        raise InputErrors.single(f"<{kind}>", f"rows cannot form a table: {exc}") from exc
 
 
 def _read_upload(name: str, data: bytes) -> pl.DataFrame:
