@@ -23,6 +23,7 @@ sys.path.insert(0, str(HERE))
 # --- suites registered by concerns (one line each; order = run order) ---
 SUITES = [
     "accounting",
+    "service",
 ]
 # --- end of suites ---
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -349,76 +350,80 @@ def store_batch(
     progress: Progress = _noop,
 ) -> StoredBatch:
     """Store and seal ``batch`` for ``tenant_id`` in one transaction (see the module notes)."""
-    progress("sealing", 0)
-    inputs_hash = inputs_sha256(batch.chain, batch.references_json)
-    outputs_hash = outputs_sha256(batch.chain, batch.shipments)
+    progress("storing", 0)  # outside the write transaction (SQLite has a single writer)
     created = datetime.now(UTC)
-    # progress is reported outside the write transaction (SQLite has a single writer)
-    progress("storing", 0)
-    try:
-        with engine.begin() as conn:
-            tenant_name = _lock_tenant(conn, tenant_id)
-            factors_hash = ensure_factor_set(conn, registry)
-            last = conn.execute(
-                select(AuditRecord.seq, AuditRecord.record_sha256)
-                .where(AuditRecord.tenant_id == tenant_id)
-                .order_by(AuditRecord.seq.desc())
-                .limit(1)
-            ).first()
-            seq = (int(last[0]) + 1) if last else 1
-            fields: dict[str, Any] = {
-                "tenant": tenant_name,
-                "seq": seq,
-                "created_at": created.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-                "source": batch.source[:300],
-                "factor_set_version": batch.factor_set_version,
-                "factors_sha256": factors_hash,
-                "shipment_count": batch.shipments.height,
-                "tce_count": batch.chain.height,
-                "inputs_sha256": inputs_hash,
-                "outputs_sha256": outputs_hash,
-                "prev_sha256": str(last[1]) if last else GENESIS,
-            }
-            record_hash = record_sha256(fields)
-            conn.execute(
-                insert(AuditRecord).values(
-                    tenant_id=tenant_id,
-                    references_json=batch.references_json,
-                    record_sha256=record_hash,
-                    **{k: v for k, v in fields.items() if k != "tenant"},
+    # the two audit hashes are computed in threads while the rows stream into the database
+    # (Polars and hashlib release the GIL)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        inputs_future = pool.submit(inputs_sha256, batch.chain, batch.references_json)
+        outputs_future = pool.submit(outputs_sha256, batch.chain, batch.shipments)
+        try:
+            with engine.begin() as conn:
+                tenant_name = _lock_tenant(conn, tenant_id)
+                factors_hash = ensure_factor_set(conn, registry)
+                last = conn.execute(
+                    select(AuditRecord.seq, AuditRecord.record_sha256)
+                    .where(AuditRecord.tenant_id == tenant_id)
+                    .order_by(AuditRecord.seq.desc())
+                    .limit(1)
+                ).first()
+                seq = (int(last[0]) + 1) if last else 1
+                meta = pl.DataFrame(
+                    {"tenant_id": [tenant_id], "audit_seq": [seq]},
+                    schema={"tenant_id": pl.Int32, "audit_seq": pl.Int32},
                 )
-            )
-            meta = pl.DataFrame(
-                {"tenant_id": [tenant_id], "audit_seq": [seq]},
-                schema={"tenant_id": pl.Int32, "audit_seq": pl.Int32},
-            )
-            ships = batch.shipments.join(meta, how="cross").with_columns(
-                pl.lit(created).alias("created_at")
-            )
-            chain = batch.chain.join(meta, how="cross")
-            ship_table = Shipment.__table__
-            chain_table = ChainElement.__table__
-            assert isinstance(ship_table, Table) and isinstance(chain_table, Table)
-            if conn.dialect.name == "postgresql":
-                _copy_csv(conn, ship_table, ships)
-                _copy_csv(conn, chain_table, chain)
-            else:
-                _insert_rows(conn, ship_table, ships)
-                _insert_rows(conn, chain_table, chain)
-    except Exception as exc:
-        # unique violation: SQLAlchemy's IntegrityError, or psycopg's own from COPY (23505)
-        if not isinstance(exc, IntegrityError) and getattr(exc, "sqlstate", None) != "23505":
-            raise
-        with engine.connect() as conn:
-            dup = _duplicates(conn, tenant_id, batch.shipments["shipment_id"].to_list())
-        if not dup:
-            raise
-        raise InputErrors(
-            [
-                InputError(batch.source, None, "shipment_id", f"shipment '{s}' is already stored")
-                for s in dup
-            ]
-        ) from exc
+                ships = batch.shipments.join(meta, how="cross").with_columns(
+                    pl.lit(created).alias("created_at")
+                )
+                chain = batch.chain.join(meta, how="cross")
+                ship_table = Shipment.__table__
+                chain_table = ChainElement.__table__
+                assert isinstance(ship_table, Table) and isinstance(chain_table, Table)
+                if conn.dialect.name == "postgresql":
+                    _copy_csv(conn, ship_table, ships)
+                    _copy_csv(conn, chain_table, chain)
+                else:
+                    _insert_rows(conn, ship_table, ships)
+                    _insert_rows(conn, chain_table, chain)
+                progress("sealing", 0)
+                fields: dict[str, Any] = {
+                    "tenant": tenant_name,
+                    "seq": seq,
+                    "created_at": created.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                    "source": batch.source[:300],
+                    "factor_set_version": batch.factor_set_version,
+                    "factors_sha256": factors_hash,
+                    "shipment_count": batch.shipments.height,
+                    "tce_count": batch.chain.height,
+                    "inputs_sha256": inputs_future.result(),
+                    "outputs_sha256": outputs_future.result(),
+                    "prev_sha256": str(last[1]) if last else GENESIS,
+                }
+                record_hash = record_sha256(fields)
+                conn.execute(
+                    insert(AuditRecord).values(
+                        tenant_id=tenant_id,
+                        references_json=batch.references_json,
+                        record_sha256=record_hash,
+                        **{k: v for k, v in fields.items() if k != "tenant"},
+                    )
+                )
+        except Exception as exc:
+            # unique violation: SQLAlchemy's IntegrityError, or psycopg's own from COPY (23505)
+            if not isinstance(exc, IntegrityError) and getattr(exc, "sqlstate", None) != "23505":
+                raise
+            with engine.connect() as conn:
+                dup = _duplicates(conn, tenant_id, batch.shipments["shipment_id"].to_list())
+            if not dup:
+                raise
+            raise InputErrors(
+                [
+                    InputError(
+                        batch.source, None, "shipment_id", f"shipment '{s}' is already stored"
+                    )
+                    for s in dup
+                ]
+            ) from exc
     progress("stored", batch.chain.height)
     return StoredBatch(tenant_name, seq, record_hash, batch.shipments.height, batch.chain.height)
 
