@@ -25,6 +25,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import polars as pl
+
 from common import Record
 
 HERE = Path(__file__).resolve().parent

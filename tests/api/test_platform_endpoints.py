@@ -169,6 +169,11 @@ def test_tenant_isolation_on_every_endpoint(api: Api) -> None:
     assert api.client.get("/hocs", headers=hb).json() == []
     assert api.client.get("/2/footprints", headers=hb).json()["data"] == []
     assert api.client.get("/2/ileap/tad", headers=hb).json()["data"] == []
+    for kind, n in (("shipments", 1), ("chain_elements", 2)):
+        mine = api.client.get(f"/exports/{kind}.parquet", headers=ha).content
+        theirs = api.client.get(f"/exports/{kind}.parquet", headers=hb).content
+        assert pl.read_parquet(io.BytesIO(mine)).height == n
+        assert pl.read_parquet(io.BytesIO(theirs)).height == 0
     for by in ("mode", "lane", "period"):
         assert api.client.get(f"/aggregates?by={by}", headers=hb).json() == [], by
     # B cannot compute with A's TOC: to B it is an unknown TOC

@@ -260,6 +260,23 @@ def waybill_trace(shipment_id: str, request: Request, caller: CallerDep) -> Any:
     )
 
 
+@router.get(
+    "/exports/{kind}.parquet",
+    responses={200: {"content": {"application/vnd.apache.parquet": {}}}},
+)
+def export_parquet(
+    kind: Literal["shipments", "chain_elements"], request: Request, caller: CallerDep
+) -> Any:
+    """The tenant's footprints (``shipments``) or chain elements as one Parquet file."""
+    from fastapi.responses import Response
+
+    from greenstream.store.parquet import tenant_frame
+
+    buf = io.BytesIO()
+    tenant_frame(request.app.state.engine, caller.tenant_id, kind).write_parquet(buf)
+    return Response(buf.getvalue(), media_type="application/vnd.apache.parquet")
+
+
 # --------------------------------------------------------------------------------------------
 # aggregates
 # --------------------------------------------------------------------------------------------
