@@ -52,10 +52,36 @@ def make_api(url: str, **settings: object) -> Iterator[Api]:
         yield Api(client, url, a, b)
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def _app(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[TestClient, str]]:
+    """One app per store and test module (creating one loads the registry and migrates)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('api') / 'greenstream.db'}"
+    else:
+        url = request.getfixturevalue("pg_url")
+    upgrade(url)
+    app = create_app(
+        ApiSettings(
+            database_url=url, secret_key=SECRET, job_threshold_tces=50, max_body_bytes=2_000_000
+        )
+    )
+    with TestClient(app, base_url="https://testserver") as client:
+        yield client, url
+
+
 @pytest.fixture
-def api(db_url: str) -> Iterator[Api]:
-    """The app on SQLite and on PostgreSQL, with small job and body limits."""
-    yield from make_api(db_url, job_threshold_tces=50, max_body_bytes=2_000_000)
+def api(_app: tuple[TestClient, str]) -> Api:
+    """The app on SQLite and on PostgreSQL, with two fresh tenants for this test."""
+    client, url = _app
+    engine = make_engine(url)
+    suffix = uuid.uuid4().hex[:8]
+    with session_factory(engine).begin() as session:
+        a = create_client(session, f"tenant-a-{suffix}")
+        b = create_client(session, f"tenant-b-{suffix}")
+    engine.dispose()
+    return Api(client, url, a, b)
 
 
 # The iLEAP worked example (iLEAP Technical Specifications, TCE example): 40,000 kg over 423 km

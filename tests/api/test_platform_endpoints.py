@@ -99,7 +99,7 @@ def test_file_upload_runs_as_a_job_with_progress(api: Api) -> None:
     )
     assert r.status_code == 202
     job = _wait_job(api, r.json()["job_id"], h)
-    assert job["status"] == "done" and job["progress"] == 1.0
+    assert job["status"] == "done" and job["progress"] == 1.0, job["errors"]
     assert (job["rows_done"], job["shipment_count"]) == (60, 60)
     # a bad CSV: the job fails with every bad row, nothing stored
     bad = "shipment_id,mass_kg,mode,distance_km\nX1,abc,road,5\nX2,10,road,-1\n"

@@ -4,6 +4,7 @@ CPU-bound (the kernel uses every core) so more would only compete."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +19,7 @@ from greenstream.store.ingest import ingest
 from greenstream.store.models import UploadJob
 
 MAX_JOB_ERRORS = 1000
+log = logging.getLogger("greenstream.api.jobs")
 
 
 def job_out(job: UploadJob) -> dict[str, Any]:

@@ -350,7 +350,8 @@ def store_batch(
     progress: Progress = _noop,
 ) -> StoredBatch:
     """Store and seal ``batch`` for ``tenant_id`` in one transaction (see the module notes)."""
-    progress("storing", 0)  # outside the write transaction (SQLite has a single writer)
+    # progress is reported outside the write transaction only (SQLite has a single writer)
+    progress("storing and sealing", 0)
     created = datetime.now(UTC)
     # the two audit hashes are computed in threads while the rows stream into the database
     # (Polars and hashlib release the GIL)
@@ -385,7 +386,6 @@ def store_batch(
                 else:
                     _insert_rows(conn, ship_table, ships)
                     _insert_rows(conn, chain_table, chain)
-                progress("sealing", 0)
                 fields: dict[str, Any] = {
                     "tenant": tenant_name,
                     "seq": seq,
