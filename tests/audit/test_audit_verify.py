@@ -109,12 +109,6 @@ TAMPERINGS: dict[str, tuple[str, str]] = {
         "WHERE tenant_id = :t AND shipment_id = 'B1' AND seq = 0",
         "inputs",
     ),
-    # an output number of record #2: a TCE's emissions
-    "tce_output": (
-        "UPDATE chain_elements SET co2e_wtw_kg = co2e_wtw_kg - 100 "
-        "WHERE tenant_id = :t AND shipment_id = 'B1' AND seq = 0",
-        "outputs",
-    ),
     # a reported shipment footprint of record #2
     "footprint": (
         "UPDATE shipments SET co2e_wtw_kg = 1.0 WHERE tenant_id = :t AND shipment_id = 'B2'",
