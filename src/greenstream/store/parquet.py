@@ -77,15 +77,16 @@ def aggregate_parquet(
     """Sums of TCEs, tkm, WTW and TTW by ``by`` over a chain-elements Parquet file (DuckDB)."""
     import duckdb
 
+    literal = str(chain_elements).replace("'", "''")  # a SQL string literal of the path
     key = {"mode": "coalesce(mode, 'hub')", "factor_id": "factor_id", "method": "method"}[by]
     sql = (
         f"SELECT {key} AS {by}, count(*) AS tce_count, "
         "sum(transport_activity_tkm) AS transport_activity_tkm, "
         "sum(co2e_wtw_kg) AS co2e_wtw_kg, sum(co2e_ttw_kg) AS co2e_ttw_kg "
-        f"FROM read_parquet(?) GROUP BY 1 ORDER BY co2e_wtw_kg DESC"
+        f"FROM read_parquet('{literal}') GROUP BY 1 ORDER BY co2e_wtw_kg DESC"
     )
     with duckdb.connect() as con:
-        table = con.execute(sql, [str(chain_elements)]).to_arrow_table()
+        table = con.sql(sql).to_arrow_table()
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
     return frame
