@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from greenstream.clikit import TableFormat, err, handle_errors, out, print_rows
+from greenstream.clikit import TableFormat, handle_errors, out, print_rows
 
 clients_app = typer.Typer(help="API clients (OAuth 2.0 client credentials) of tenants.")
 
@@ -38,9 +38,10 @@ def serve(
             from greenstream.api.demo import load_demo
 
             client = load_demo(settings)
-            err.print(
+            typer.echo(
                 f"demo data loaded for tenant 'demo'; client id {client.client_id} "
-                f"secret {client.client_secret} (shown once)"
+                f"secret {client.client_secret} (shown once)",
+                err=True,
             )
         uvicorn.run(
             "greenstream.api.main:app",
