@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import Api
+from platform_helpers import Api
 from typer.testing import CliRunner
 
 from greenstream.cli import app

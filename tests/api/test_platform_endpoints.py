@@ -9,8 +9,7 @@ from typing import Any
 
 import polars as pl
 import pytest
-
-from conftest import WORKED_TOC, Api, worked_legs
+from platform_helpers import WORKED_TOC, Api, worked_legs
 
 
 def _wait_job(api: Api, job_id: str, h: dict[str, str]) -> dict[str, Any]:

@@ -12,7 +12,8 @@ import time
 from typing import Any
 from urllib.parse import urlparse
 
-from conftest import WORKED_TOC, Api, worked_legs
+from platform_helpers import WORKED_TOC, Api, worked_legs
+
 from greenstream.api.auth import Caller, issue_token
 
 

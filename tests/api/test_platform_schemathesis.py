@@ -14,8 +14,8 @@ import pytest
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, settings
+from platform_helpers import SECRET, WORKED_TOC, worked_legs
 
-from conftest import SECRET, WORKED_TOC, worked_legs
 from greenstream.api.app import create_app
 from greenstream.api.settings import ApiSettings
 from greenstream.store.db import make_engine, session_factory, upgrade
