@@ -27,6 +27,7 @@ SUITES = [
     "points",
     "routing",
     "monitoring",
+    "service",
 ]
 # --- end of suites ---
 

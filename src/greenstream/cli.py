@@ -351,6 +351,7 @@ __import__("greenstream.monitoring.trace_cli", fromlist=["register"]).register(a
 __import__("greenstream.points.cli", fromlist=["register"]).register(app)
 __import__("greenstream.levers.routing.cli", fromlist=["register"]).register(app)
 __import__("greenstream.monitoring.cli").monitoring.cli.register(app)
+__import__("greenstream.api.cli", fromlist=["register"]).register(app)
 # --- end of sub-commands ---
 
 

@@ -1,7 +1,7 @@
 """Points ledger: accounts, balanced transactions and their entries, awards, daily caps, rules.
 
 Revision ID: 0300_points_ledger
-Revises: 0001_base
+Revises: 0200_platform_tables
 Create Date: 2026-11-23
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0300_points_ledger"
-down_revision = "0001_base"
+down_revision = "0200_platform_tables"
 branch_labels = None
 depends_on = None
 

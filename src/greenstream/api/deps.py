@@ -1,0 +1,33 @@
+"""FastAPI dependencies shared by every router: settings, one DB session per request, caller."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fastapi import Request
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from greenstream.api.auth import Caller, get_caller
+from greenstream.api.settings import ApiSettings
+
+__all__ = ["Caller", "get_caller", "get_engine", "get_session", "get_settings"]
+
+
+def get_settings(request: Request) -> ApiSettings:
+    settings: ApiSettings = request.app.state.settings
+    return settings
+
+
+def get_engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One session per request, closed afterwards (commit is the endpoint's)."""
+    session: Session = request.app.state.sessions()
+    try:
+        yield session
+    finally:
+        session.close()

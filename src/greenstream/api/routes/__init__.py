@@ -1,0 +1,1 @@
+"""Routers of the platform API (thin: parse, call the store / kernel, render)."""

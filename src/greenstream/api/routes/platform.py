@@ -1,0 +1,501 @@
+"""Platform endpoints: upload shipments, footprints, calculation sheet, waybill trace, TOC / HOC
+management, factor registry, aggregates. Every query filters on the caller's tenant."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+from pathlib import PurePath
+from typing import Annotated, Any, Literal
+
+import polars as pl
+from fastapi import APIRouter, Depends, Query, Request, UploadFile
+from sqlalchemy import Connection, bindparam, delete, func, select
+from sqlalchemy.orm import Session
+
+from greenstream.accounting.explain import calculation_sheet
+from greenstream.api.auth import Caller, get_caller
+from greenstream.api.deps import get_session
+from greenstream.api.errors import ApiError
+from greenstream.api.jobs import job_out, submit_job
+from greenstream.api.pact import pf_uuid
+from greenstream.api.responses import FastJSONResponse
+from greenstream.api.schemas import (
+    AggregateRow,
+    FootprintOut,
+    FootprintPage,
+    HocIn,
+    HocOut,
+    JobOut,
+    TocIn,
+    TocOut,
+    TraceOut,
+    UploadBody,
+    UploadResult,
+)
+from greenstream.errors import InputErrors
+from greenstream.io.validation import check_hocs, check_tocs
+from greenstream.pipeline import Inputs, explain_shipment
+from greenstream.store.ingest import ingest
+from greenstream.store.models import ChainElement, Hoc, Shipment, Toc, UploadJob
+from greenstream.store.queries import chain_frame, kernel_legs, references
+
+router = APIRouter(tags=["platform"])
+CallerDep = Annotated[Caller, Depends(get_caller)]
+SessionDep = Annotated[Session, Depends(get_session)]
+
+FOOTPRINT_COLUMNS = tuple(FootprintOut.model_fields)
+_ship = Shipment.__table__
+_FOOTPRINT_SELECT = [_ship.c[c] for c in FOOTPRINT_COLUMNS]
+
+
+def _footprint_dict(row: Any) -> dict[str, Any]:
+    return dict(row._mapping)
+
+
+# --------------------------------------------------------------------------------------------
+# upload
+# --------------------------------------------------------------------------------------------
+
+
+@router.post(
+    "/shipments",
+    status_code=201,
+    response_model=UploadResult | JobOut,
+    responses={202: {"model": JobOut, "description": "large upload accepted as a job"}},
+)
+def upload_shipments(body: UploadBody, request: Request, caller: CallerDep) -> Any:
+    """Upload shipments as JSON rows. Every bad row is reported (400); nothing is stored then.
+    Above the job threshold the upload runs as a background job (202, poll ``/uploads/{id}``)."""
+    state = request.app.state
+    frames = {k: _rows_frame(k, v) for k, v in body.model_dump().items()}
+    legs = frames.pop("legs")
+    assert legs is not None
+    if legs.height > state.settings.job_threshold_tces:
+        job = submit_job(state, caller, legs, frames, source="<json upload>")
+        return FastJSONResponse(job, status_code=202)
+    stored = ingest(
+        state.engine,
+        caller.tenant_id,
+        legs,
+        registry=state.registry,
+        gazetteer=state.gazetteer,
+        source="<json upload>",
+        tocs=frames["tocs"],
+        hocs=frames["hocs"],
+        trips=frames["trips"],
+    )
+    return UploadResult(
+        audit_seq=stored.audit_seq,
+        record_sha256=stored.record_sha256,
+        shipment_count=stored.shipment_count,
+        tce_count=stored.tce_count,
+    )
+
+
+def _rows_frame(kind: str, rows: list[dict[str, Any]] | None) -> pl.DataFrame | None:
+    """JSON rows as a table; mixed types in a column are the caller's error, not ours."""
+    if not rows:
+        return None
+    try:
+        return pl.DataFrame(rows, infer_schema_length=None)
+    except (TypeError, ValueError, pl.exceptions.PolarsError) as exc:
+        raise InputErrors.single(f"<{kind}>", f"rows cannot form a table: {exc}") from exc
+
+
+def _read_upload(name: str, data: bytes) -> pl.DataFrame:
+    suffix = PurePath(name).suffix.lower()
+    try:
+        if suffix == ".csv":
+            return pl.read_csv(io.BytesIO(data), infer_schema=False)
+        if suffix == ".parquet":
+            return pl.read_parquet(io.BytesIO(data))
+        if suffix in (".ndjson", ".jsonl"):
+            return pl.read_ndjson(io.BytesIO(data), infer_schema_length=None)
+        if suffix == ".json":
+            from greenstream.io import ileap
+
+            return ileap.read_ileap_shipments(data).legs
+    except InputErrors:
+        raise
+    except Exception as exc:
+        raise InputErrors.single(name, f"cannot read the file: {exc}") from exc
+    raise InputErrors.single(name, "unknown file type (.csv, .parquet, .ndjson, .jsonl, .json)")
+
+
+@router.post("/shipments/file", status_code=202, response_model=JobOut)
+async def upload_file(file: UploadFile, request: Request, caller: CallerDep) -> Any:
+    """Upload a LEGS file (CSV, Parquet, NDJSON or iLEAP JSON); runs as a job with progress."""
+    name = PurePath(file.filename or "upload.csv").name
+    data = await file.read()
+    legs = _read_upload(name, data)
+    job = submit_job(request.app.state, caller, legs, {}, source=name)
+    return FastJSONResponse(job, status_code=202)
+
+
+@router.get("/uploads/{job_id}", response_model=JobOut)
+def upload_status(job_id: str, caller: CallerDep, session: SessionDep) -> Any:
+    job = session.get(UploadJob, job_id)
+    if job is None or job.tenant_id != caller.tenant_id:
+        raise ApiError("NotFound", f"no upload job {job_id!r}")
+    return job_out(job)
+
+
+# --------------------------------------------------------------------------------------------
+# footprints
+# --------------------------------------------------------------------------------------------
+
+
+@router.get("/footprints", response_model=FootprintPage)
+def list_footprints(
+    caller: CallerDep,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+    mode: str | None = None,
+    period: str | None = None,
+) -> Any:
+    stmt = select(*_FOOTPRINT_SELECT).where(_ship.c.tenant_id == caller.tenant_id)
+    if mode:
+        stmt = stmt.where(_ship.c.main_mode == mode)
+    if period:
+        stmt = stmt.where(_ship.c.period.startswith(period))
+    rows = session.execute(stmt.order_by(_ship.c.id).offset(offset).limit(limit + 1)).all()
+    data = [_footprint_dict(r) for r in rows[:limit]]
+    return FastJSONResponse(
+        {"data": data, "next_offset": offset + limit if len(rows) > limit else None}
+    )
+
+
+@router.get("/footprints/{shipment_id}", response_model=FootprintOut)
+async def get_footprint(shipment_id: str, request: Request, caller: CallerDep) -> Any:
+    """The footprint of one stored shipment (served from the store; computed at upload).
+
+    The hot read path: ``async`` with one indexed primary-key-like lookup done inline (tens of
+    microseconds), no thread hop and no ORM session."""
+    with request.app.state.engine.connect() as conn:
+        row = conn.execute(
+            _FOOTPRINT_BY_ID, {"tenant_id": caller.tenant_id, "shipment_id": shipment_id}
+        ).first()
+    if row is None:
+        raise ApiError("NotFound", f"no shipment {shipment_id!r}")
+    return FastJSONResponse(_footprint_dict(row))
+
+
+_FOOTPRINT_BY_ID = select(*_FOOTPRINT_SELECT).where(
+    _ship.c.tenant_id == bindparam("tenant_id"), _ship.c.shipment_id == bindparam("shipment_id")
+)
+
+
+def _shipment_row(conn: Connection | Session, tenant_id: int, shipment_id: str) -> Any:
+    row = conn.execute(
+        select(*_FOOTPRINT_SELECT).where(
+            _ship.c.tenant_id == tenant_id, _ship.c.shipment_id == shipment_id
+        )
+    ).first()
+    if row is None:
+        raise ApiError("NotFound", f"no shipment {shipment_id!r}")
+    return row
+
+
+@router.get("/footprints/{shipment_id}/sheet")
+def footprint_sheet(shipment_id: str, request: Request, caller: CallerDep) -> Any:
+    """The calculation sheet: the kernel re-run on the stored inputs with every step explained."""
+    state = request.app.state
+    with state.engine.connect() as conn:
+        ship = _shipment_row(conn, caller.tenant_id, shipment_id)
+        chain = chain_frame(conn, caller.tenant_id, audit_seq=ship.audit_seq)
+        refs = references(conn, caller.tenant_id, ship.audit_seq)
+    from greenstream.accounting.kernel import ReferenceTables
+
+    legs = kernel_legs(chain)
+    tocs, hocs, trips = refs["tocs"], refs["hocs"], refs["trips"]
+    inputs = Inputs(
+        legs=legs.with_row_index("__src_row", offset=1).lazy(), tocs=tocs, hocs=hocs, trips=trips
+    )
+    tables = ReferenceTables(
+        registry=state.registry, gazetteer=state.gazetteer, tocs=tocs, hocs=hocs, trips=trips
+    )
+    results = explain_shipment(inputs, tables, shipment_id)
+    sheet = calculation_sheet(results, shipment_id)
+    sheet["audit_seq"] = ship.audit_seq
+    return FastJSONResponse(sheet)
+
+
+@router.get("/waybills/{shipment_id}/trace", response_model=TraceOut)
+def waybill_trace(shipment_id: str, request: Request, caller: CallerDep) -> Any:
+    """End-to-end trace of a waybill: a stored shipment IS a waybill chain; its elements in
+    order with places, times, activity and emissions. (Telemetry-based traces from the
+    monitoring concern can enrich this later.)"""
+    with request.app.state.engine.connect() as conn:
+        ship = _shipment_row(conn, caller.tenant_id, shipment_id)
+        chain = chain_frame(conn, caller.tenant_id, shipment_id=shipment_id)
+    elements = [
+        {
+            "seq": r["seq"],
+            "tce_id": r["tce_id"],
+            "kind": "hub" if (r["hoc_id"] or r["hub_type"]) else "transport",
+            "mode": r["mode"],
+            "hub_type": r["hub_type"],
+            "origin": r["origin"],
+            "destination": r["destination"],
+            "departure_at": r["departure_at"],
+            "arrival_at": r["arrival_at"],
+            "distance_used_km": r["distance_used_km"],
+            "transport_activity_tkm": r["transport_activity_tkm"],
+            "co2e_wtw_kg": r["co2e_wtw_kg"],
+            "method": r["method"],
+            "factor_id": r["factor_id"],
+        }
+        for r in chain.iter_rows(named=True)
+    ]
+    return FastJSONResponse(
+        {
+            "shipment_id": shipment_id,
+            "pf_id": ship.pf_id,
+            "audit_seq": ship.audit_seq,
+            "elements": elements,
+            "co2e_wtw_kg": ship.co2e_wtw_kg,
+        }
+    )
+
+
+@router.get(
+    "/exports/{kind}.parquet",
+    responses={200: {"content": {"application/vnd.apache.parquet": {}}}},
+)
+def export_parquet(
+    kind: Literal["shipments", "chain_elements"], request: Request, caller: CallerDep
+) -> Any:
+    """The tenant's footprints (``shipments``) or chain elements as one Parquet file."""
+    from fastapi.responses import Response
+
+    from greenstream.store.parquet import tenant_frame
+
+    buf = io.BytesIO()
+    tenant_frame(request.app.state.engine, caller.tenant_id, kind).write_parquet(buf)
+    return Response(buf.getvalue(), media_type="application/vnd.apache.parquet")
+
+
+# --------------------------------------------------------------------------------------------
+# aggregates
+# --------------------------------------------------------------------------------------------
+
+
+@router.get("/aggregates", response_model=list[AggregateRow])
+def aggregates(
+    caller: CallerDep,
+    session: SessionDep,
+    by: Literal["lane", "mode", "period"] = "mode",
+    limit: Annotated[int, Query(ge=1, le=10000)] = 100,
+) -> Any:
+    """Sums by lane (shipment origin -> destination), by mode (per chain element; hubs as
+    "hub") or by period (day of first departure)."""
+    tenant = caller.tenant_id
+    if by == "mode":
+        ce = ChainElement.__table__
+        key = func.coalesce(ce.c.mode, "hub")
+        rows = session.execute(
+            select(
+                key.label("mode"),
+                func.count().label("tce_count"),
+                func.sum(ce.c.transport_activity_tkm),
+                func.sum(ce.c.co2e_wtw_kg),
+                func.sum(ce.c.co2e_ttw_kg),
+            )
+            .where(ce.c.tenant_id == tenant)
+            .group_by(key)
+            .order_by(func.sum(ce.c.co2e_wtw_kg).desc())
+            .limit(limit)
+        ).all()
+        out = [
+            {
+                "key": {"mode": r[0]},
+                "tce_count": r[1],
+                "transport_activity_tkm": r[2] or 0.0,
+                "co2e_wtw_kg": r[3] or 0.0,
+                "co2e_ttw_kg": r[4] or 0.0,
+            }
+            for r in rows
+        ]
+        return FastJSONResponse(out)
+    keys = [_ship.c.origin, _ship.c.destination] if by == "lane" else [_ship.c.period]
+    rows = session.execute(
+        select(
+            *keys,
+            func.count().label("shipment_count"),
+            func.sum(_ship.c.tce_count),
+            func.sum(_ship.c.transport_activity_tkm),
+            func.sum(_ship.c.co2e_wtw_kg),
+            func.sum(_ship.c.co2e_ttw_kg),
+        )
+        .where(_ship.c.tenant_id == tenant)
+        .group_by(*keys)
+        .order_by(func.sum(_ship.c.co2e_wtw_kg).desc())
+        .limit(limit)
+    ).all()
+    n = len(keys)
+    names = ["origin", "destination"] if by == "lane" else ["period"]
+    return FastJSONResponse(
+        [
+            {
+                "key": dict(zip(names, r[:n], strict=True)),
+                "shipment_count": r[n],
+                "tce_count": int(r[n + 1] or 0),
+                "transport_activity_tkm": r[n + 2] or 0.0,
+                "co2e_wtw_kg": r[n + 3] or 0.0,
+                "co2e_ttw_kg": r[n + 4] or 0.0,
+            }
+            for r in rows
+        ]
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# TOC / HOC management
+# --------------------------------------------------------------------------------------------
+
+
+def _check_rows(rows: list[dict[str, Any]], kind: str) -> None:
+    frame = pl.DataFrame(rows, infer_schema_length=None).with_row_index("__src_row", offset=1)
+    frame = frame.with_columns(pl.col("__src_row").cast(pl.UInt32))
+    errors = check_tocs(frame, file="<tocs>") if kind == "toc" else check_hocs(frame, file="<hocs>")
+    InputErrors.raise_if_any(errors)
+
+
+@router.put("/tocs", response_model=list[TocOut])
+def put_tocs(body: list[TocIn], caller: CallerDep, session: SessionDep) -> Any:
+    """Publish (create or replace) TOCs. Footprints already sealed keep the TOC values they
+    were computed with (the audit record holds them)."""
+    if not body:
+        return []
+    rows = [t.model_dump() for t in body]
+    _check_rows(rows, "toc")
+    now = datetime.now(UTC)
+    ids = [r["toc_id"] for r in rows]
+    session.execute(delete(Toc).where(Toc.tenant_id == caller.tenant_id, Toc.toc_id.in_(ids)))
+    for r in rows:
+        session.add(
+            Toc(
+                tenant_id=caller.tenant_id,
+                pf_id=pf_uuid(caller.tenant_id, "toc", r["toc_id"]),
+                updated_at=now,
+                **r,
+            )
+        )
+    session.commit()
+    return [
+        TocOut(**r, pf_id=pf_uuid(caller.tenant_id, "toc", r["toc_id"]), updated_at=now)
+        for r in rows
+    ]
+
+
+@router.get("/tocs", response_model=list[TocOut])
+def list_tocs(caller: CallerDep, session: SessionDep) -> Any:
+    tocs = session.scalars(
+        select(Toc).where(Toc.tenant_id == caller.tenant_id).order_by(Toc.toc_id)
+    )
+    return [_orm_out(t, TocOut) for t in tocs]
+
+
+@router.get("/tocs/{toc_id}", response_model=TocOut)
+def get_toc(toc_id: str, caller: CallerDep, session: SessionDep) -> Any:
+    toc = session.scalars(
+        select(Toc).where(Toc.tenant_id == caller.tenant_id, Toc.toc_id == toc_id)
+    ).first()
+    if toc is None:
+        raise ApiError("NotFound", f"no TOC {toc_id!r}")
+    return _orm_out(toc, TocOut)
+
+
+@router.put("/hocs", response_model=list[HocOut])
+def put_hocs(body: list[HocIn], caller: CallerDep, session: SessionDep) -> Any:
+    """Publish (create or replace) HOCs."""
+    if not body:
+        return []
+    rows = [h.model_dump() for h in body]
+    _check_rows(rows, "hoc")
+    now = datetime.now(UTC)
+    ids = [r["hoc_id"] for r in rows]
+    session.execute(delete(Hoc).where(Hoc.tenant_id == caller.tenant_id, Hoc.hoc_id.in_(ids)))
+    for r in rows:
+        session.add(
+            Hoc(
+                tenant_id=caller.tenant_id,
+                pf_id=pf_uuid(caller.tenant_id, "hoc", r["hoc_id"]),
+                updated_at=now,
+                **r,
+            )
+        )
+    session.commit()
+    return [
+        HocOut(**r, pf_id=pf_uuid(caller.tenant_id, "hoc", r["hoc_id"]), updated_at=now)
+        for r in rows
+    ]
+
+
+@router.get("/hocs", response_model=list[HocOut])
+def list_hocs(caller: CallerDep, session: SessionDep) -> Any:
+    hocs = session.scalars(
+        select(Hoc).where(Hoc.tenant_id == caller.tenant_id).order_by(Hoc.hoc_id)
+    )
+    return [_orm_out(h, HocOut) for h in hocs]
+
+
+@router.get("/hocs/{hoc_id}", response_model=HocOut)
+def get_hoc(hoc_id: str, caller: CallerDep, session: SessionDep) -> Any:
+    hoc = session.scalars(
+        select(Hoc).where(Hoc.tenant_id == caller.tenant_id, Hoc.hoc_id == hoc_id)
+    ).first()
+    if hoc is None:
+        raise ApiError("NotFound", f"no HOC {hoc_id!r}")
+    return _orm_out(hoc, HocOut)
+
+
+def _orm_out(obj: Any, model: Any) -> Any:
+    return model(**{k: getattr(obj, k) for k in model.model_fields})
+
+
+# --------------------------------------------------------------------------------------------
+# factor registry (shared by all tenants; read only)
+# --------------------------------------------------------------------------------------------
+
+
+@router.get("/factors")
+def list_factors(
+    request: Request,
+    _caller: CallerDep,
+    mode: str | None = None,
+    category: str | None = None,
+    search: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 200,
+) -> Any:
+    """The factor registry in force (one row per factor, scope and load point), with sources."""
+    registry = request.app.state.registry
+    frame = registry.factors
+    if mode and "mode" in frame.columns:
+        frame = frame.filter(pl.col("mode") == mode)
+    if category and "category" in frame.columns:
+        frame = frame.filter(pl.col("category") == category)
+    if search:
+        frame = frame.filter(
+            pl.col("factor_id").str.contains(search, literal=True)
+            | pl.col("description").cast(pl.String).str.contains(search, literal=True)
+            if "description" in frame.columns
+            else pl.col("factor_id").str.contains(search, literal=True)
+        )
+    return FastJSONResponse(
+        {"factor_set_version": registry.version, "data": frame.head(limit).to_dicts()}
+    )
+
+
+@router.get("/factors/{factor_id}")
+def get_factor(factor_id: str, request: Request, _caller: CallerDep) -> Any:
+    from greenstream.errors import FactorNotFound
+
+    registry = request.app.state.registry
+    try:
+        rows = registry.find(factor_id)
+    except FactorNotFound as exc:
+        raise ApiError("NotFound", str(exc)) from exc
+    return FastJSONResponse({"factor_set_version": registry.version, "data": rows.to_dicts()})

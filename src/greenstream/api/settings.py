@@ -1,0 +1,58 @@
+"""API settings, read from the environment in one place.
+
+- ``GREENSTREAM_DATABASE_URL``: the store (see :mod:`greenstream.store.db`).
+- ``GREENSTREAM_SECRET_KEY``: key that signs access tokens. When unset, a random key is created
+  once in ``$GREENSTREAM_HOME/secret_key`` (mode 0600) so every worker process shares it.
+- ``GREENSTREAM_TOKEN_TTL_S``: access token lifetime in seconds (default 3600).
+- ``GREENSTREAM_MAX_BODY_BYTES``: largest request body accepted (default 64 MiB); larger -> 413.
+- ``GREENSTREAM_JOB_THRESHOLD_TCES``: uploads with more chain elements run as a background job
+  (default 20000).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+
+from greenstream.settings import home_dir
+
+
+def _secret_key() -> bytes:
+    env = os.environ.get("GREENSTREAM_SECRET_KEY")
+    if env:
+        return env.encode()
+    home = home_dir()
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / "secret_key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, secrets.token_hex(32).encode())
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)
+    return path.read_bytes().strip()
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    """Everything the app needs; build with :meth:`from_env` or directly in tests."""
+
+    database_url: str | None = None
+    secret_key: bytes = field(default=b"", repr=False)
+    token_ttl_s: int = 3600
+    max_body_bytes: int = 64 * 1024 * 1024
+    job_threshold_tces: int = 20_000
+    company_urn_prefix: str = "urn:greenstream:tenant:"
+
+    @classmethod
+    def from_env(cls) -> ApiSettings:
+        return cls(
+            database_url=os.environ.get("GREENSTREAM_DATABASE_URL"),
+            secret_key=_secret_key(),
+            token_ttl_s=int(os.environ.get("GREENSTREAM_TOKEN_TTL_S", "3600")),
+            max_body_bytes=int(os.environ.get("GREENSTREAM_MAX_BODY_BYTES", str(64 << 20))),
+            job_threshold_tces=int(os.environ.get("GREENSTREAM_JOB_THRESHOLD_TCES", "20000")),
+        )

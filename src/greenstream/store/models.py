@@ -1,0 +1,284 @@
+"""Platform tables: tenants, API clients, shipments (with their footprint), chain elements,
+TOC / HOC, factor-set versions, audit records, upload jobs and received PACT events.
+
+Decisions (see docs/decisions/0020-platform.md)
+-----------------------------------------------
+- A stored **shipment is a waybill chain**: its chain elements (inputs and kernel outputs, one row
+  per TCE, in chain order ``seq``) and its footprint roll-up on the shipment row. There is no
+  separate footprint table: one shipment, one footprint, one ``pf_id`` (the PACT id).
+- ``chain_elements`` has a composite primary key ``(tenant_id, shipment_id, seq)`` and no other
+  index, so batch uploads stream into it with PostgreSQL ``COPY``.
+- Every row carries ``tenant_id``; every query of the API filters on it.
+- ``audit_records`` is the per-tenant hash chain (unique ``(tenant_id, seq)``); a shipment names
+  the record that sealed it (``audit_seq``).
+- Secrets are stored as scrypt hashes with a per-client salt, never in clear.
+- ``tenants`` and ``api_clients`` are owned by the platform concern; other concerns may point
+  foreign keys at ``tenants.id``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from greenstream.store.db import Base
+
+
+class Tenant(Base):
+    """A customer of the service (a shipper, a carrier); owns all the data below."""
+
+    __tablename__ = "tenants"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    company_name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ApiClient(Base):
+    """OAuth 2.0 client credentials of a tenant (``client_id`` + scrypt hash of the secret)."""
+
+    __tablename__ = "api_clients"
+
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    secret_salt: Mapped[bytes] = mapped_column(LargeBinary(32))
+    secret_hash: Mapped[bytes] = mapped_column(LargeBinary(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Shipment(Base):
+    """One shipment (waybill) and its footprint roll-up, as the kernel computed it."""
+
+    __tablename__ = "shipments"
+    __table_args__ = (UniqueConstraint("tenant_id", "shipment_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    shipment_id: Mapped[str] = mapped_column(String(200))
+    pf_id: Mapped[str] = mapped_column(String(36), unique=True)
+    audit_seq: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    tce_count: Mapped[int] = mapped_column(Integer)
+    mass_kg: Mapped[float] = mapped_column(Float)
+    transport_activity_tkm: Mapped[float] = mapped_column(Float)
+    distance_used_km: Mapped[float] = mapped_column(Float)
+    co2e_wtw_kg: Mapped[float] = mapped_column(Float)
+    co2e_ttw_kg: Mapped[float] = mapped_column(Float)
+    co2e_wtt_kg: Mapped[float] = mapped_column(Float)
+    co2e_wtw_low_kg: Mapped[float] = mapped_column(Float)
+    co2e_wtw_high_kg: Mapped[float] = mapped_column(Float)
+    primary_data_share: Mapped[float] = mapped_column(Float)
+    origin: Mapped[str | None] = mapped_column(String(200))
+    destination: Mapped[str | None] = mapped_column(String(200))
+    main_mode: Mapped[str | None] = mapped_column(String(32))
+    period: Mapped[str | None] = mapped_column(String(10))  # YYYY-MM-DD of the first departure
+
+
+# Columns of a stored chain element: the LEGS inputs (docs/data-contract.md), then the outputs
+# the kernel added. ``factor_source`` and ``factor_set_version`` are not repeated per row: the
+# factor id leads to its source in the registry and the version is on the audit record.
+CHAIN_INPUT_COLUMNS = (
+    "tce_id",
+    "mass_kg",
+    "chargeable_mass_kg",
+    "mode",
+    "distance_km",
+    "distance_basis_in",
+    "origin",
+    "destination",
+    "hoc_id",
+    "hub_type",
+    "trip_id",
+    "toc_id",
+    "vehicle",
+    "load_factor",
+    "empty_distance_factor",
+    "energy_carrier",
+    "temperature_control",
+    "grid_region",
+    "departure_at",
+    "arrival_at",
+    "empty_return",
+)
+CHAIN_OUTPUT_COLUMNS = (
+    "transport_activity_tkm",
+    "distance_used_km",
+    "distance_basis",
+    "co2e_wtw_kg",
+    "co2e_ttw_kg",
+    "co2e_wtt_kg",
+    "co2e_wtw_low_kg",
+    "co2e_wtw_high_kg",
+    "method",
+    "primary_data",
+    "intensity_wtw_kg_per_unit",
+    "factor_id",
+    "warnings",
+)
+
+
+class ChainElement(Base):
+    """One transport chain element (leg or hub stop) of a stored shipment: inputs and outputs."""
+
+    __tablename__ = "chain_elements"
+
+    tenant_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shipment_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    audit_seq: Mapped[int] = mapped_column(Integer)
+    tce_id: Mapped[str] = mapped_column(String(200))
+    mass_kg: Mapped[float] = mapped_column(Float)
+    chargeable_mass_kg: Mapped[float | None] = mapped_column(Float)
+    mode: Mapped[str | None] = mapped_column(String(32))
+    distance_km: Mapped[float | None] = mapped_column(Float)
+    distance_basis_in: Mapped[str | None] = mapped_column(String(16))
+    origin: Mapped[str | None] = mapped_column(String(200))
+    destination: Mapped[str | None] = mapped_column(String(200))
+    hoc_id: Mapped[str | None] = mapped_column(String(200))
+    hub_type: Mapped[str | None] = mapped_column(String(64))
+    trip_id: Mapped[str | None] = mapped_column(String(200))
+    toc_id: Mapped[str | None] = mapped_column(String(200))
+    vehicle: Mapped[str | None] = mapped_column(String(200))
+    load_factor: Mapped[float | None] = mapped_column(Float)
+    empty_distance_factor: Mapped[float | None] = mapped_column(Float)
+    energy_carrier: Mapped[str | None] = mapped_column(String(64))
+    temperature_control: Mapped[str | None] = mapped_column(String(32))
+    grid_region: Mapped[str | None] = mapped_column(String(32))
+    departure_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    arrival_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    empty_return: Mapped[bool | None] = mapped_column(Boolean)
+    transport_activity_tkm: Mapped[float] = mapped_column(Float)
+    distance_used_km: Mapped[float] = mapped_column(Float)
+    distance_basis: Mapped[str | None] = mapped_column(String(16))
+    co2e_wtw_kg: Mapped[float] = mapped_column(Float)
+    co2e_ttw_kg: Mapped[float] = mapped_column(Float)
+    co2e_wtt_kg: Mapped[float] = mapped_column(Float)
+    co2e_wtw_low_kg: Mapped[float] = mapped_column(Float)
+    co2e_wtw_high_kg: Mapped[float] = mapped_column(Float)
+    method: Mapped[str] = mapped_column(String(16))
+    primary_data: Mapped[bool] = mapped_column(Boolean)
+    intensity_wtw_kg_per_unit: Mapped[float | None] = mapped_column(Float)
+    factor_id: Mapped[str | None] = mapped_column(String(200))
+    warnings: Mapped[str | None] = mapped_column(Text)
+
+
+class Toc(Base):
+    """A transport operation category a tenant (carrier) publishes: its intensities per tkm."""
+
+    __tablename__ = "tocs"
+    __table_args__ = (UniqueConstraint("tenant_id", "toc_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    toc_id: Mapped[str] = mapped_column(String(200))
+    pf_id: Mapped[str] = mapped_column(String(36), unique=True)
+    mode: Mapped[str] = mapped_column(String(32))
+    intensity_wtw_kg_per_tkm: Mapped[float] = mapped_column(Float)
+    intensity_ttw_kg_per_tkm: Mapped[float] = mapped_column(Float)
+    data_type: Mapped[str | None] = mapped_column(String(16))
+    description: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Hoc(Base):
+    """A hub operation category a tenant publishes: its intensities per tonne leaving the hub."""
+
+    __tablename__ = "hocs"
+    __table_args__ = (UniqueConstraint("tenant_id", "hoc_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    hoc_id: Mapped[str] = mapped_column(String(200))
+    pf_id: Mapped[str] = mapped_column(String(36), unique=True)
+    hub_type: Mapped[str] = mapped_column(String(64))
+    intensity_wtw_kg_per_t: Mapped[float] = mapped_column(Float)
+    intensity_ttw_kg_per_t: Mapped[float] = mapped_column(Float)
+    data_type: Mapped[str | None] = mapped_column(String(16))
+    description: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class FactorSetVersion(Base):
+    """A factor registry version the service computed with, with its full factor table (CSV) and
+    the SHA-256 of that table, so an auditor can check the factors behind any sealed figure."""
+
+    __tablename__ = "factor_set_versions"
+
+    version: Mapped[str] = mapped_column(String(300), primary_key=True)
+    factors_csv: Mapped[str] = mapped_column(Text)
+    factors_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AuditRecord(Base):
+    """One link of a tenant's hash chain: seals the shipments of one upload batch.
+
+    ``record_sha256`` = SHA-256 of the canonical JSON of every other sealed field (see
+    :mod:`greenstream.audit.chain`), including ``prev_sha256`` (64 zeros for the first record).
+    """
+
+    __tablename__ = "audit_records"
+    __table_args__ = (UniqueConstraint("tenant_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[str] = mapped_column(String(40))  # ISO 8601 UTC, sealed as text
+    source: Mapped[str] = mapped_column(String(300))
+    factor_set_version: Mapped[str] = mapped_column(String(300))
+    factors_sha256: Mapped[str] = mapped_column(String(64))
+    shipment_count: Mapped[int] = mapped_column(Integer)
+    tce_count: Mapped[int] = mapped_column(Integer)
+    references_json: Mapped[str] = mapped_column(Text)  # TOCs / HOCs / trips the batch used
+    inputs_sha256: Mapped[str] = mapped_column(String(64))
+    outputs_sha256: Mapped[str] = mapped_column(String(64))
+    prev_sha256: Mapped[str] = mapped_column(String(64))
+    record_sha256: Mapped[str] = mapped_column(String(64))
+
+
+class UploadJob(Base):
+    """A shipment upload running (or run) in the background, with its progress."""
+
+    __tablename__ = "upload_jobs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))  # queued | running | done | failed
+    stage: Mapped[str] = mapped_column(String(64))
+    rows_total: Mapped[int] = mapped_column(Integer, default=0)
+    rows_done: Mapped[int] = mapped_column(Integer, default=0)
+    shipment_count: Mapped[int] = mapped_column(Integer, default=0)
+    audit_seq: Mapped[int | None] = mapped_column(Integer)
+    errors_json: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PactEvent(Base):
+    """A PACT event (CloudEvents) received through ``POST /2/events``."""
+
+    __tablename__ = "pact_events"
+    __table_args__ = (UniqueConstraint("tenant_id", "source", "event_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    event_id: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(500))
+    type: Mapped[str] = mapped_column(String(200))
+    body_json: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
