@@ -7,6 +7,7 @@ nothing written), 70 internal error. Every command that prints a table takes ``-
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 import time
@@ -347,12 +348,16 @@ def synth(
 
 
 # --- sub-commands registered by concerns (one line each) ---
-__import__("greenstream.monitoring.trace_cli", fromlist=["register"]).register(app)
-__import__("greenstream.points.cli", fromlist=["register"]).register(app)
-__import__("greenstream.levers.routing.cli", fromlist=["register"]).register(app)
-__import__("greenstream.monitoring.cli").monitoring.cli.register(app)
-__import__("greenstream.api.cli", fromlist=["register"]).register(app)
+CONCERN_CLIS = (
+    "greenstream.monitoring.cli",  # monitor ingest | mqtt | nats | aggregates | quarantine | totals
+    "greenstream.monitoring.trace_cli",  # trace, intensities
+    "greenstream.api.cli",  # serve, clients, verify
+    "greenstream.points.cli",  # points ...
+    "greenstream.levers.routing.cli",  # route, plan
+)
 # --- end of sub-commands ---
+for _module in CONCERN_CLIS:
+    importlib.import_module(_module).register(app)
 
 
 def main() -> None:  # pragma: no cover - console entry point wrapper

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from greenstream import __version__
 from greenstream.api import errors
+from greenstream.api.concerns import mount_concerns
 from greenstream.api.settings import ApiSettings
 from greenstream.store.db import make_engine, session_factory, upgrade
 
@@ -152,6 +153,7 @@ def create_app(
         app.include_router(getattr(importlib.import_module(module), attr or "router"))
     for extra in routers:
         app.include_router(extra)
+    mount_concerns(app, settings, engine)
 
     @app.get("/health", tags=["platform"])
     def health() -> dict[str, Any]:

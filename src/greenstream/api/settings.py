@@ -46,6 +46,10 @@ class ApiSettings:
     max_body_bytes: int = 64 * 1024 * 1024
     job_threshold_tces: int = 20_000
     company_urn_prefix: str = "urn:greenstream:tenant:"
+    # The tenant that runs the fleet and sites whose telemetry this deployment ingests; only its
+    # clients may use /monitoring (telemetry state is the operator's, not per tenant). Unset: the
+    # monitoring endpoints are not mounted.
+    operator_tenant: str | None = None
 
     @classmethod
     def from_env(cls) -> ApiSettings:
@@ -55,4 +59,5 @@ class ApiSettings:
             token_ttl_s=int(os.environ.get("GREENSTREAM_TOKEN_TTL_S", "3600")),
             max_body_bytes=int(os.environ.get("GREENSTREAM_MAX_BODY_BYTES", str(64 << 20))),
             job_threshold_tces=int(os.environ.get("GREENSTREAM_JOB_THRESHOLD_TCES", "20000")),
+            operator_tenant=os.environ.get("GREENSTREAM_OPERATOR_TENANT") or None,
         )
