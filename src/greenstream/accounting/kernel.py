@@ -29,6 +29,7 @@ from functools import cached_property
 from importlib import resources
 from typing import Final
 
+import numpy as np
 import polars as pl
 
 from greenstream.accounting.lookups import FactorCatalogue, Lookup, as_enum
@@ -643,23 +644,32 @@ def _trip_lookup(
             ),
             "trip_id",
         )
+    energy = energy.filter(pl.col("trip_id").is_not_null()).unique(
+        subset="trip_id", keep="first", maintain_order=True
+    )
+    trip_index = Lookup.from_frame(energy.select("trip_id"), "trip_id")
     on_trips = lf.filter(pl.col("trip_id").is_not_null())
-    # Determinism: the sums are taken over one contiguous array in file order, so the same input
-    # gives the same bits whichever engine or batch size produced the rows.
     narrow = (
         _with_activity(on_trips, lk, input_columns, places, activity_only=True)
         .filter(~pl.col("__is_hub"))
-        .select("trip_id", "transport_activity_tkm")
+        .select(
+            trip_index.index(pl.col("trip_id")).alias("i"),
+            pl.col("transport_activity_tkm").fill_null(0.0),
+        )
+        .drop_nulls("i")
         .collect()
-        .rechunk()
     )
-    tkm = (
-        narrow.lazy()
-        .group_by("trip_id", maintain_order=True)
-        .agg(pl.col("transport_activity_tkm").sum().alias("trip_tkm"))
-        .collect(engine="in-memory")
+    # Determinism: bincount adds each trip's tonne-km one row after the other in file order, so
+    # the same input gives the same bits whichever engine or batch size produced the rows (and
+    # an integer index costs far less than grouping by the trip id strings).
+    index = narrow.get_column("i").to_numpy()
+    tkm = np.bincount(
+        index, weights=narrow.get_column("transport_activity_tkm").to_numpy(), minlength=len(energy)
     )
-    per_trip = energy.join(tkm, on="trip_id", how="left").with_columns(
+    rows = np.bincount(index, minlength=len(energy))
+    per_trip = energy.with_columns(
+        pl.Series("trip_tkm", tkm, dtype=pl.Float64).set(pl.Series(rows == 0), None)
+    ).with_columns(
         (pl.col("wtw_kg") / pl.col("trip_tkm")).alias("wtw_per_tkm"),
         (pl.col("ttw_kg") / pl.col("trip_tkm")).alias("ttw_per_tkm"),
     )
