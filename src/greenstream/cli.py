@@ -37,7 +37,11 @@ from greenstream.settings import home_dir as home
 
 app = typer.Typer(
     name="greenstream",
-    help="ISO 14083 / GLEC v3 logistics emissions: footprints, factors, calculation sheets.",
+    help=(
+        "ISO 14083 / GLEC v3 logistics emissions: footprints, calculation sheets, factors, "
+        "telemetry (monitor, trace, intensities), the HTTP API (serve, clients, verify), "
+        "carbon points and green routing."
+    ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
