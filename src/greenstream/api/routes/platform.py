@@ -4,6 +4,7 @@ management, factor registry, aggregates. Every query filters on the caller's ten
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import PurePath
 from typing import Annotated, Any, Literal
@@ -367,89 +368,77 @@ def _check_rows(rows: list[dict[str, Any]], kind: str) -> None:
 def put_tocs(body: list[TocIn], caller: CallerDep, session: SessionDep) -> Any:
     """Publish (create or replace) TOCs. Footprints already sealed keep the TOC values they
     were computed with (the audit record holds them)."""
-    if not body:
-        return []
-    rows = [t.model_dump() for t in body]
-    _check_rows(rows, "toc")
-    now = datetime.now(UTC)
-    ids = [r["toc_id"] for r in rows]
-    session.execute(delete(Toc).where(Toc.tenant_id == caller.tenant_id, Toc.toc_id.in_(ids)))
-    for r in rows:
-        session.add(
-            Toc(
-                tenant_id=caller.tenant_id,
-                pf_id=pf_uuid(caller.tenant_id, "toc", r["toc_id"]),
-                updated_at=now,
-                **r,
-            )
-        )
-    session.commit()
-    return [
-        TocOut(**r, pf_id=pf_uuid(caller.tenant_id, "toc", r["toc_id"]), updated_at=now)
-        for r in rows
-    ]
+    return _publish(body, "toc", caller, session)
 
 
 @router.get("/tocs", response_model=list[TocOut])
 def list_tocs(caller: CallerDep, session: SessionDep) -> Any:
-    tocs = session.scalars(
-        select(Toc).where(Toc.tenant_id == caller.tenant_id).order_by(Toc.toc_id)
-    )
-    return [_orm_out(t, TocOut) for t in tocs]
+    return _list("toc", caller, session)
 
 
 @router.get("/tocs/{toc_id}", response_model=TocOut)
 def get_toc(toc_id: str, caller: CallerDep, session: SessionDep) -> Any:
-    toc = session.scalars(
-        select(Toc).where(Toc.tenant_id == caller.tenant_id, Toc.toc_id == toc_id)
-    ).first()
-    if toc is None:
-        raise ApiError("NotFound", f"no TOC {toc_id!r}")
-    return _orm_out(toc, TocOut)
+    return _get(toc_id, "toc", caller, session)
 
 
 @router.put("/hocs", response_model=list[HocOut])
 def put_hocs(body: list[HocIn], caller: CallerDep, session: SessionDep) -> Any:
     """Publish (create or replace) HOCs."""
-    if not body:
-        return []
-    rows = [h.model_dump() for h in body]
-    _check_rows(rows, "hoc")
-    now = datetime.now(UTC)
-    ids = [r["hoc_id"] for r in rows]
-    session.execute(delete(Hoc).where(Hoc.tenant_id == caller.tenant_id, Hoc.hoc_id.in_(ids)))
-    for r in rows:
-        session.add(
-            Hoc(
-                tenant_id=caller.tenant_id,
-                pf_id=pf_uuid(caller.tenant_id, "hoc", r["hoc_id"]),
-                updated_at=now,
-                **r,
-            )
-        )
-    session.commit()
-    return [
-        HocOut(**r, pf_id=pf_uuid(caller.tenant_id, "hoc", r["hoc_id"]), updated_at=now)
-        for r in rows
-    ]
+    return _publish(body, "hoc", caller, session)
 
 
 @router.get("/hocs", response_model=list[HocOut])
 def list_hocs(caller: CallerDep, session: SessionDep) -> Any:
-    hocs = session.scalars(
-        select(Hoc).where(Hoc.tenant_id == caller.tenant_id).order_by(Hoc.hoc_id)
-    )
-    return [_orm_out(h, HocOut) for h in hocs]
+    return _list("hoc", caller, session)
 
 
 @router.get("/hocs/{hoc_id}", response_model=HocOut)
 def get_hoc(hoc_id: str, caller: CallerDep, session: SessionDep) -> Any:
-    hoc = session.scalars(
-        select(Hoc).where(Hoc.tenant_id == caller.tenant_id, Hoc.hoc_id == hoc_id)
+    return _get(hoc_id, "hoc", caller, session)
+
+
+# TOCs and HOCs are stored and served alike: kind -> (table, response model, id column)
+_OPERATIONS: dict[str, tuple[Any, Any, str]] = {
+    "toc": (Toc, TocOut, "toc_id"),
+    "hoc": (Hoc, HocOut, "hoc_id"),
+}
+
+
+def _publish(body: Sequence[Any], kind: str, caller: Caller, session: Session) -> Any:
+    """Create or replace the tenant's TOCs or HOCs (checked like the CLI's files)."""
+    if not body:
+        return []
+    table, out, id_col = _OPERATIONS[kind]
+    rows = [item.model_dump() for item in body]
+    _check_rows(rows, kind)
+    now = datetime.now(UTC)
+    ids = [r[id_col] for r in rows]
+    key = getattr(table, id_col)
+    session.execute(delete(table).where(table.tenant_id == caller.tenant_id, key.in_(ids)))
+    published = [
+        {**r, "pf_id": pf_uuid(caller.tenant_id, kind, r[id_col]), "updated_at": now} for r in rows
+    ]
+    session.add_all(table(tenant_id=caller.tenant_id, **r) for r in published)
+    session.commit()
+    return [out(**r) for r in published]
+
+
+def _list(kind: str, caller: Caller, session: Session) -> Any:
+    table, out, id_col = _OPERATIONS[kind]
+    rows = session.scalars(
+        select(table).where(table.tenant_id == caller.tenant_id).order_by(getattr(table, id_col))
+    )
+    return [_orm_out(row, out) for row in rows]
+
+
+def _get(op_id: str, kind: str, caller: Caller, session: Session) -> Any:
+    table, out, id_col = _OPERATIONS[kind]
+    row = session.scalars(
+        select(table).where(table.tenant_id == caller.tenant_id, getattr(table, id_col) == op_id)
     ).first()
-    if hoc is None:
-        raise ApiError("NotFound", f"no HOC {hoc_id!r}")
-    return _orm_out(hoc, HocOut)
+    if row is None:
+        raise ApiError("NotFound", f"no {kind.upper()} {op_id!r}")
+    return _orm_out(row, out)
 
 
 def _orm_out(obj: Any, model: Any) -> Any:
