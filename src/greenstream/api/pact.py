@@ -24,7 +24,6 @@ import polars as pl
 from greenstream.io import ileap
 
 PACT_SPEC_VERSION: Final = "2.3.0"
-CPC_LOGISTICS: Final = "83117"
 
 
 def company_ids(tenant: str, prefix: str) -> list[str]:
@@ -99,50 +98,24 @@ def _document(
     pcf_value: str,
     extension: tuple[str, dict[str, Any]],
 ) -> dict[str, Any]:
+    """The ProductFootprint of a stored object; its reference period is the calendar year."""
     year = created.year
-    return {
-        "id": pf_id,
-        "specVersion": PACT_SPEC_VERSION,
-        "version": 0,
-        "created": _text(created),
-        "status": "Active",
-        "companyName": company,
-        "companyIds": [company_urn],
-        "productDescription": description,
-        "productIds": [product_id],
-        "productCategoryCpc": CPC_LOGISTICS,
-        "productNameCompany": name,
-        "comment": "",
-        "pcf": {
-            "declaredUnit": declared_unit,
-            "unitaryProductAmount": amount,
-            "productMassPerDeclaredUnit": mass_per_unit,
-            "pCfExcludingBiogenic": pcf_value,
-            "fossilGhgEmissions": pcf_value,
-            "fossilCarbonContent": "0",
-            "biogenicCarbonContent": "0",
-            "characterizationFactors": "AR6",
-            "ipccCharacterizationFactorsSources": ["AR6"],
-            "crossSectoralStandardsUsed": ["GHG Protocol Product standard"],
-            "boundaryProcessesDescription": (
-                "Well-to-wheel (WTW) GHG emissions according to ISO 14083:2023 and the GLEC "
-                "Framework v3"
-            ),
-            "referencePeriodStart": f"{year}-01-01T00:00:00Z",
-            "referencePeriodEnd": f"{year + 1}-01-01T00:00:00Z",
-            "exemptedEmissionsPercent": 0,
-            "exemptedEmissionsDescription": "",
-            "packagingEmissionsIncluded": False,
-        },
-        "extensions": [
-            {
-                "specVersion": ileap.EXTENSION_SPEC_VERSION,
-                "dataSchema": extension[0],
-                "documentation": ileap.ILEAP_DOCUMENTATION_URL,
-                "data": extension[1],
-            }
-        ],
-    }
+    return ileap.pact_product_footprint(
+        pf_id=pf_id,
+        created=_text(created),
+        company_name=company,
+        company_ids=[company_urn],
+        product_id=product_id,
+        description=description,
+        name=name,
+        declared_unit=declared_unit,
+        amount=amount,
+        mass_per_unit=mass_per_unit,
+        co2e_wtw=pcf_value,
+        period=(f"{year}-01-01T00:00:00Z", f"{year + 1}-01-01T00:00:00Z"),
+        extension=extension,
+        spec_version=PACT_SPEC_VERSION,
+    )
 
 
 def toc_document(row: dict[str, Any], *, company: str, company_urn: str) -> dict[str, Any]:

@@ -1499,23 +1499,70 @@ def shipment_to_pact_product_footprint(
     end = _utc(reference_period_end or datetime(year + 1, 1, 1, tzinfo=UTC))
     if end <= start:
         raise ValueError("reference_period_end must be after reference_period_start")
+    return pact_product_footprint(
+        pf_id=pf_id or str(uuid.uuid5(uuid.NAMESPACE_URL, product_id)),
+        version=version,
+        created=_utc_text(created_utc),
+        company_name=company_name,
+        company_ids=[str(c) for c in company_ids],
+        product_id=product_id,
+        description=f"Logistics emissions related to shipment with ID {shipment_id}",
+        name=f"Shipment with ID {shipment_id}",
+        declared_unit="ton kilometer",
+        amount=_plain(tkm),
+        mass_per_unit=_plain(_exact(sf["mass"])),
+        co2e_wtw=_plain(wtw),
+        period=(_utc_text(start), _utc_text(end)),
+        characterization_factors=characterization_factors,
+        boundary=(
+            "Well-to-wheel (WTW) GHG emissions of the shipment's transport chain elements, "
+            "calculated according to ISO 14083:2023 and the GLEC Framework v3"
+        ),
+        primary_data_share=primary_data_share,
+        extension=(SHIPMENT_FOOTPRINT_SCHEMA_URL, copy.deepcopy(dict(sf))),
+    )
+
+
+def pact_product_footprint(
+    *,
+    pf_id: str,
+    created: str,
+    company_name: str,
+    company_ids: list[str],
+    product_id: str,
+    description: str,
+    name: str,
+    declared_unit: str,
+    amount: str,
+    mass_per_unit: str,
+    co2e_wtw: str,
+    period: tuple[str, str],
+    extension: tuple[str, dict[str, Any]],
+    version: int = 0,
+    spec_version: str = PACT_SPEC_VERSION,
+    characterization_factors: str = "AR6",
+    boundary: str = (
+        "Well-to-wheel (WTW) GHG emissions according to ISO 14083:2023 and the GLEC Framework v3"
+    ),
+    primary_data_share: float | None = None,
+) -> dict[str, Any]:
+    """The PACT v2 ProductFootprint envelope of one iLEAP data model extension (a
+    ShipmentFootprint, TOC or HOC; ``extension`` = (dataSchema URL, data)): every mandatory field,
+    decimals as strings, ``primaryDataShare`` only when given. Dates are ISO 8601 UTC texts."""
     pcf: dict[str, Any] = {
-        "declaredUnit": "ton kilometer",
-        "unitaryProductAmount": _plain(tkm),
-        "productMassPerDeclaredUnit": _plain(_exact(sf["mass"])),
-        "pCfExcludingBiogenic": _plain(wtw),
-        "fossilGhgEmissions": _plain(wtw),
+        "declaredUnit": declared_unit,
+        "unitaryProductAmount": amount,
+        "productMassPerDeclaredUnit": mass_per_unit,
+        "pCfExcludingBiogenic": co2e_wtw,
+        "fossilGhgEmissions": co2e_wtw,
         "fossilCarbonContent": "0",
         "biogenicCarbonContent": "0",
         "characterizationFactors": characterization_factors,
         "ipccCharacterizationFactorsSources": [characterization_factors],
         "crossSectoralStandardsUsed": ["GHG Protocol Product standard"],
-        "boundaryProcessesDescription": (
-            "Well-to-wheel (WTW) GHG emissions of the shipment's transport chain elements, "
-            "calculated according to ISO 14083:2023 and the GLEC Framework v3"
-        ),
-        "referencePeriodStart": _utc_text(start),
-        "referencePeriodEnd": _utc_text(end),
+        "boundaryProcessesDescription": boundary,
+        "referencePeriodStart": period[0],
+        "referencePeriodEnd": period[1],
         "exemptedEmissionsPercent": 0,
         "exemptedEmissionsDescription": "",
         "packagingEmissionsIncluded": False,
@@ -1523,25 +1570,25 @@ def shipment_to_pact_product_footprint(
     if primary_data_share is not None:
         pcf["primaryDataShare"] = primary_data_share
     return {
-        "id": pf_id or str(uuid.uuid5(uuid.NAMESPACE_URL, product_id)),
-        "specVersion": PACT_SPEC_VERSION,
+        "id": pf_id,
+        "specVersion": spec_version,
         "version": version,
-        "created": _utc_text(created_utc),
+        "created": created,
         "status": "Active",
         "companyName": company_name,
-        "companyIds": [str(c) for c in company_ids],
-        "productDescription": f"Logistics emissions related to shipment with ID {shipment_id}",
+        "companyIds": company_ids,
+        "productDescription": description,
         "productIds": [product_id],
         "productCategoryCpc": "83117",
-        "productNameCompany": f"Shipment with ID {shipment_id}",
+        "productNameCompany": name,
         "comment": "",
         "pcf": pcf,
         "extensions": [
             {
                 "specVersion": EXTENSION_SPEC_VERSION,
-                "dataSchema": SHIPMENT_FOOTPRINT_SCHEMA_URL,
+                "dataSchema": extension[0],
                 "documentation": ILEAP_DOCUMENTATION_URL,
-                "data": copy.deepcopy(dict(sf)),
+                "data": extension[1],
             }
         ],
     }
