@@ -39,12 +39,13 @@ class FootprintResult:
     shipments: pl.DataFrame
     factor_set_version: str
     input_sha256: str = ""
-    # Set when the job streamed to a file: the results then live in the file, not in ``legs``.
-    streamed_summary: dict[str, Any] | None = None
+    # Set when the job computed its summary already (while writing files; a streamed job's
+    # results live in the file, not in ``legs``).
+    precomputed_summary: dict[str, Any] | None = None
 
     def summary(self) -> dict[str, Any]:
-        if self.streamed_summary is not None:
-            return self.streamed_summary
+        if self.precomputed_summary is not None:
+            return self.precomputed_summary
         return summarize(self.legs, self.shipments)
 
 
@@ -251,15 +252,19 @@ def run_to_files(
     if not streaming:
         inputs.legs = inputs.legs.collect().lazy()  # read once; every check and pass reuses it
         results = checked_compute(inputs, tables)
-        # The shipment roll-up is computed while the results file is written; the (small)
-        # shipments file only once the results file is in place, so a failed write leaves neither.
+        # The shipment roll-up and the summary are computed while the results file is written;
+        # the (small) shipments file only once the results file is in place, so a failed write
+        # leaves neither.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="greenstream-write") as pool:
             writing = pool.submit(write_table, results, output)
             rollup = shipments_lazy(results.lazy()).collect(engine="in-memory")
+            summary = summarize(results, rollup)
             writing.result()
         if shipments is not None:
             write_table(rollup, shipments)
-        return FootprintResult(results, rollup, tables.factor_set_version, inputs.input_sha256)
+        return FootprintResult(
+            results, rollup, tables.factor_set_version, inputs.input_sha256, summary
+        )
     InputErrors.raise_if_any(validate(inputs, tables))
     legs = inputs.legs.drop(ROW, strict=False)
     if "tce_id" not in legs.collect_schema().names() or (
@@ -289,7 +294,7 @@ def run_to_files(
         pl.DataFrame(),
         tables.factor_set_version,
         inputs.input_sha256,
-        streamed_summary=summarize(written, n_ship),
+        precomputed_summary=summarize(written, n_ship),
     )
 
 
