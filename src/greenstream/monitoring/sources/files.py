@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import BinaryIO, Final
 
 import polars as pl
 
@@ -83,26 +83,43 @@ def iter_ndjson(
             block = fh.read(min(remaining, 16 * 1024 * 1024))
             records_before += block.count(b"\n")
             remaining -= len(block)
-        fh.seek(start)
         position = start
-        carry = b""
-        while True:
-            block = fh.read(chunk_bytes)
-            if not block and not carry:
-                return
-            data = carry + block
-            if block:
-                cut = data.rfind(b"\n") + 1
-                if cut == 0:
-                    carry = data
-                    continue
-                data, carry = data[:cut], data[cut:]
-            else:
-                carry = b""
+        while position < size:
+            end = _line_end(fh, position, min(position + chunk_bytes, size), size)
+            fh.seek(position)
+            data = fh.read(end - position)  # one copy of the chunk, cut at a line end
             decoded = decode_ndjson(data, offset=records_before, record_type=record_type)
             records_before += data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-            yield Chunk(decoded, position, position + len(data))
-            position += len(data)
+            yield Chunk(decoded, position, end)
+            position = end
+
+
+TAIL_BYTES: Final = 64 * 1024
+
+
+def _line_end(fh: BinaryIO, start: int, want: int, size: int) -> int:
+    """The end of the last whole line that ends at or before ``want`` (just after its newline),
+    looking back from ``want`` in small reads; a line longer than the chunk is taken whole; the
+    file's end ends its last line."""
+    if want >= size:
+        return size
+    low = want
+    while low > start:
+        low = max(start, low - TAIL_BYTES)
+        fh.seek(low)
+        cut = fh.read(want - low).rfind(b"\n")
+        if cut >= 0:
+            return low + cut + 1
+    # no newline before ``want``: the line goes on; find its end forwards
+    fh.seek(want)
+    at = want
+    while at < size:
+        block = fh.read(TAIL_BYTES)
+        cut = block.find(b"\n")
+        if cut >= 0:
+            return at + cut + 1
+        at += len(block)
+    return size
 
 
 def read_table(path: Path) -> pl.DataFrame:
