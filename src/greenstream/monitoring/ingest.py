@@ -1583,7 +1583,7 @@ class Ingestor:
             index_elements=list(AGGREGATE_KEYS),
             set_={c: table.c[c] + stmt.excluded[c] for c in AGGREGATE_SUMS},
         )
-        conn.execute(stmt, _params(deltas))
+        _execute_rows(conn, stmt, deltas)
 
     def _insert_quarantine(
         self, conn: Connection, quarantined: pl.DataFrame, batch_id: int, source: str
@@ -1602,7 +1602,7 @@ class Ingestor:
             "ts",
             "record",
         )
-        conn.execute(sa.insert(QuarantinedRecord), _params(rows))
+        _execute_rows(conn, sa.insert(QuarantinedRecord), rows)
 
     def _upsert_fixes(self, conn: Connection, gps: pl.DataFrame | None) -> pl.DataFrame | None:
         if gps is None or gps.height == 0:
@@ -1619,7 +1619,7 @@ class Ingestor:
             set_={"ts": stmt.excluded.ts, "lat": stmt.excluded.lat, "lon": stmt.excluded.lon},
             where=stmt.excluded.ts > table.c.ts,
         )
-        conn.execute(stmt, _params(last))
+        _execute_rows(conn, stmt, last)
         return last
 
 
@@ -1678,6 +1678,40 @@ def _params(frame: pl.DataFrame) -> list[dict[str, Any]]:
 def _from_epoch_us(us: int) -> datetime:
     """A UTC datetime from microseconds since the epoch (exact, no float)."""
     return _EPOCH + timedelta(microseconds=us)
+
+
+def _execute_rows(conn: Connection, stmt: Any, frame: pl.DataFrame) -> None:
+    """Execute an INSERT (or upsert) statement once per row of ``frame``.
+
+    On SQLite the statement is compiled once and the rows go to the driver as tuples, datetimes
+    as the text SQLAlchemy's SQLite dialect stores (``YYYY-MM-DD HH:MM:SS.ffffff``, UTC): that
+    skips SQLAlchemy's per-row parameter processing, which cost about ten times the driver's
+    own work for the 5,000 last fixes of a batch. Other dialects take SQLAlchemy's executemany.
+    """
+    if frame.height == 0:
+        return
+    if conn.dialect.name == "sqlite":
+        compiled = stmt.compile(dialect=conn.dialect, column_keys=frame.columns)
+        names = list(compiled.positiontup or [])
+        if names and set(names) <= set(frame.columns):
+            conn.exec_driver_sql(compiled.string, _sqlite_rows(frame.select(names)))
+            return
+    conn.execute(stmt, _params(frame))
+
+
+SQLITE_DATETIME: Final = "%Y-%m-%d %H:%M:%S%.6f"  # SQLAlchemy's SQLite DATETIME storage format
+
+
+def _sqlite_rows(frame: pl.DataFrame) -> list[tuple[Any, ...]]:
+    """Rows as driver parameters for SQLite: datetimes in UTC as SQLAlchemy stores them."""
+    text = [
+        pl.col(name).dt.convert_time_zone("UTC").dt.strftime(SQLITE_DATETIME)
+        if dtype.time_zone
+        else pl.col(name).dt.strftime(SQLITE_DATETIME)
+        for name, dtype in frame.schema.items()
+        if isinstance(dtype, pl.Datetime)
+    ]
+    return frame.with_columns(text).rows() if text else frame.rows()
 
 
 def _epoch_us(ts: datetime) -> int:
