@@ -506,3 +506,84 @@ def test_ndjson_chunks_cover_the_file_once_at_line_ends(
     # record numbers are line numbers of the file, across chunks and after a resume
     first_line = data[:start].count(b"\n")
     assert positions == list(range(first_line + 1, len(lines) + 1))
+
+
+# -- H3 cells computed ahead in the decode thread ------------------------------------------------
+
+
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 3),
+            st.integers(0, 50),
+            st.sampled_from([31.2, 31.21, -89.99, 91.0, 0.0]),
+            st.sampled_from([121.4, 121.41, 179.99, -181.0, 0.0]),
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_cells_prepared_ahead_give_the_same_aggregates(
+    tmp_path_factory: pytest.TempPathFactory, spec: list[tuple[int, int, float, float]]
+) -> None:
+    data = b"".join(
+        json.dumps(
+            {
+                "device_id": f"T{d}",
+                "ts": (T0 + timedelta(minutes=m)).isoformat(),
+                "lat": lat,
+                "lon": lon,
+            }
+        ).encode()
+        + b"\n"
+        for d, m, lat, lon in spec
+    )
+    out = []
+    for ahead in (False, True):
+        url = f"sqlite:///{tmp_path_factory.mktemp('cells') / 'm.db'}"
+        upgrade(url)
+        ing = Ingestor(IngestSettings(database_url=url, h3_resolution=9))
+        decoded = decode_ndjson(data, record_type="gps")
+        if ahead:
+            decoded = ing.prepare(decoded)
+            assert "_cell" in decoded.records.columns
+        result = ing.process(decoded, source="s", position_from=0, position_to=1, record_type="gps")
+        cells = query_aggregates(ing.engine, "cell", by_window=True).sort("window_start", "key")
+        out.append((dict(result.accepted), dict(result.quarantined), cells))
+    assert out[0][0] == out[1][0] and out[0][1] == out[1][1]
+    assert out[0][2].equals(out[1][2])
+
+
+def test_a_file_named_twice_is_read_once_and_a_second_run_resumes(tmp_path: Path) -> None:
+    from greenstream.monitoring.sources.files import ingest_files
+
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    upgrade(url)
+    path = tmp_path / "gps.ndjson"
+    path.write_bytes(
+        b"".join(
+            json.dumps(
+                {
+                    "device_id": "T1",
+                    "ts": (T0 + timedelta(seconds=i)).isoformat(),
+                    "lat": 1,
+                    "lon": 2,
+                }
+            ).encode()
+            + b"\n"
+            for i in range(50)
+        )
+    )
+    ing = Ingestor(IngestSettings(database_url=url))
+    first = ingest_files(ing, [path, tmp_path / "." / "gps.ndjson", path], chunk_bytes=300)
+    assert first.records_in == 50 and first.duplicates == 0
+    assert sum(first.accepted.values()) == 50
+    assert first.batches > 3  # several chunks, decoded ahead of the commits
+    again = ingest_files(Ingestor(IngestSettings(database_url=url)), [path])
+    assert again.records_in == 0  # resumed at the end of the file
+    assert totals(ing.engine)["accepted"] == 50

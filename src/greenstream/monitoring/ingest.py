@@ -44,8 +44,10 @@ from sqlalchemy.engine import Connection
 from greenstream.factors import Registry
 from greenstream.geo import great_circle_distance_km
 from greenstream.monitoring.aggregates import (
+    CELL,
     AggregateSettings,
     conform_registry,
+    gps_cells,
     window_deltas,
 )
 from greenstream.monitoring.records import (
@@ -427,7 +429,7 @@ def with_keys(frame: pl.DataFrame, default_source: str) -> pl.DataFrame:
     if incomplete is not None:
         # no record_id and no ts or device: the record's whole content is its identity, so
         # distinct incomplete records stay distinct and a resent one is still recognised
-        content = _json_without_nulls(pl.struct(pl.exclude("__identity", POS)))
+        content = _json_without_nulls(pl.struct(pl.exclude("__identity", POS, CELL)))
         with_text = with_text.with_columns(
             pl.when(incomplete)
             .then(pl.concat_str(pl.lit("content|"), content))
@@ -1058,7 +1060,8 @@ def validate(
             .alias("__reason"),
         )
     fields = list(schema_of(record_type))
-    accepted = checked.filter(pl.col("__code").is_null()).select(*fields, POS, HI, LO)
+    cell = [CELL] if record_type == "gps" and CELL in checked.columns else []
+    accepted = checked.filter(pl.col("__code").is_null()).select(*fields, POS, HI, LO, *cell)
     bad = checked.filter(pl.col("__code").is_not_null())
     quarantined = bad.select(
         pl.col(POS).alias("position"),
@@ -1273,6 +1276,16 @@ class Ingestor:
 
     # -- one batch ----------------------------------------------------------------------------
 
+    def prepare(self, decoded: Decoded) -> Decoded:
+        """Work on a decoded batch that needs no state, so a source can run it in its decode
+        thread while the previous batch is ingested: the H3 cell of every position (``_cell``),
+        the most expensive step of the aggregates. :meth:`process` computes what is missing."""
+        frame = decoded.records
+        if CELL in frame.columns or frame.get_column("lat").null_count() == frame.height:
+            return decoded
+        cells = gps_cells(frame, self.settings.h3_resolution)
+        return Decoded(frame.with_columns(cells), decoded.bad)
+
     def process(
         self,
         decoded: Decoded,
@@ -1318,7 +1331,7 @@ class Ingestor:
                     pl.lit("record_type").alias("field"),
                     pl.lit(None, dtype=pl.String).alias("device"),
                     pl.col("ts"),
-                    _json_without_nulls(pl.struct(pl.exclude(POS, HI, LO))).alias("record"),
+                    _json_without_nulls(pl.struct(pl.exclude(POS, HI, LO, CELL))).alias("record"),
                     HI,
                     LO,
                 )
@@ -1422,7 +1435,9 @@ class Ingestor:
             pl.lit("ts").alias("field"),
             device.alias("device"),
             pl.col("ts"),
-            _json_without_nulls(pl.struct(pl.exclude(POS, HI, LO, "__timing"))).alias("record"),
+            _json_without_nulls(pl.struct(pl.exclude(POS, HI, LO, CELL, "__timing"))).alias(
+                "record"
+            ),
             HI,
             LO,
         )
