@@ -587,3 +587,34 @@ def test_a_file_named_twice_is_read_once_and_a_second_run_resumes(tmp_path: Path
     again = ingest_files(Ingestor(IngestSettings(database_url=url)), [path])
     assert again.records_in == 0  # resumed at the end of the file
     assert totals(ing.engine)["accepted"] == 50
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["A", "B", "C"]), st.integers(0, 5), st.integers(1, 10_000)),
+        min_size=1,
+        max_size=40,
+        unique_by=lambda t: t[2],  # positions are unique
+    )
+)
+def test_last_fix_per_device_is_the_latest_then_the_last_position(
+    spec: list[tuple[str, int, int]],
+) -> None:
+    from greenstream.monitoring.ingest import last_fixes
+
+    gps = pl.DataFrame(
+        {
+            "device_id": [d for d, _, _ in spec],
+            "ts": [T0 + timedelta(seconds=s) for _, s, _ in spec],
+            "lat": [float(p) for _, _, p in spec],
+            "lon": [0.0] * len(spec),
+            POS: [p for _, _, p in spec],
+        },
+        schema_overrides={"ts": TS_DTYPE, POS: pl.Int64},
+    )
+    expected = {}
+    for d, s, p in sorted(spec, key=lambda r: (r[1], r[2])):
+        expected[d] = (T0 + timedelta(seconds=s), float(p))
+    got = {d: (ts, lat) for d, ts, lat, _ in last_fixes(gps).iter_rows()}
+    assert got == expected

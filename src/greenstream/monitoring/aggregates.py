@@ -188,16 +188,20 @@ def _measures(frame: pl.DataFrame, record_type: str, registry: Registry) -> pl.D
         c for c in ("hub", "lane", "__cell") if frame.get_column(c).null_count() < frame.height
     ]
     zero = pl.lit(0.0)
-    if record_type == "gps":
-        return frame.group_by(group).agg(
-            pl.lit("").alias("subtype"),
-            pl.len().cast(pl.Int64).alias("records"),
-            zero.alias("energy_kwh"),
-            zero.alias("fuel_amount"),
-            zero.alias("mass_kg"),
-            zero.alias("co2e_wtw_kg"),
-            zero.alias("co2e_ttw_kg"),
-            pl.lit(0, dtype=pl.Int64).alias("co2e_missing_records"),
+    if record_type == "gps":  # a count per group; the constant columns after the group-by
+        return (
+            frame.group_by(group)
+            .len("records")
+            .with_columns(
+                pl.lit("").alias("subtype"),
+                pl.col("records").cast(pl.Int64),
+                zero.alias("energy_kwh"),
+                zero.alias("fuel_amount"),
+                zero.alias("mass_kg"),
+                zero.alias("co2e_wtw_kg"),
+                zero.alias("co2e_ttw_kg"),
+                pl.lit(0, dtype=pl.Int64).alias("co2e_missing_records"),
+            )
         )
     if record_type == "scan":
         return frame.group_by([*group, pl.col("event").alias("subtype")]).agg(

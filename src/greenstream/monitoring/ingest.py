@@ -940,20 +940,23 @@ def _implied_speed_kmh(lat0: pl.Expr, lon0: pl.Expr, ts0: pl.Expr, error_km: flo
     return pl.when(hours > 0).then(dist / hours)
 
 
-def device_order(devices: pl.Series, ts: pl.Series) -> tuple[npt.NDArray[np.intp], Any]:
+def device_order(
+    devices: pl.Series, ts: pl.Series, then: pl.Series | None = None
+) -> tuple[npt.NDArray[np.intp], Any]:
     """Stable row order by (device, ts), and the device code (dense integers) of each ordered row.
 
     Devices become integer codes first (an ``Enum`` of the distinct ids: one hash lookup per
     row) and the rows are ordered with one ``numpy.lexsort`` on integers: a radix pass on the
     codes (16-bit when there are at most 65,536 devices) after a pass on ``ts`` that costs O(n)
     when the batch is already in time order (the usual file or stream). Sorting the id strings
-    themselves cost about ten times more. Ties keep their input order. ``devices`` and ``ts`` must
-    have no nulls."""
+    themselves cost about ten times more. Ties are ordered by ``then`` when given, else keep
+    their input order. ``devices``, ``ts`` and ``then`` must have no nulls."""
     distinct = devices.unique()
     codes = devices.cast(pl.Enum(distinct)).to_physical().to_numpy()
     codes = codes.astype(np.uint16 if len(distinct) <= 1 << 16 else np.uint32, copy=False)
     ts_us = ts.dt.epoch("us").to_numpy()
-    order = np.lexsort((ts_us, codes))
+    keys = (ts_us, codes) if then is None else (then.to_numpy(), ts_us, codes)
+    order = np.lexsort(keys)
     return order, codes[order]
 
 
@@ -989,7 +992,9 @@ def _gps_jumps(frame: pl.DataFrame, ctx: ValidationContext) -> pl.DataFrame:
         ]
     )
     order, codes = device_order(rows.get_column("device_id"), rows.get_column("ts"))
-    rows = rows[order].with_columns(pl.Series("__dev", codes))
+    # gather numbers only (gathering the id strings in a new order cost as much as the rest);
+    # from here on the device is its code
+    rows = rows.drop("device_id")[order].with_columns(pl.Series("__dev", codes))
     same = pl.col("__dev") == pl.col("__dev").shift(1)
     err_km = ctx.gps_error_km
     rows = rows.with_columns(
@@ -1014,14 +1019,14 @@ def _gps_jumps(frame: pl.DataFrame, ctx: ValidationContext) -> pl.DataFrame:
     )
     cand = rows.filter(pl.col("__cand"))
     good_i = cand.get_column("__good_i").fill_null(0)
-    ref = rows.select("device_id", "lat", "lon", "ts")[good_i]
+    ref = rows.select("__dev", "lat", "lon", "ts")[good_i]
     cand = cand.with_columns(
-        ref["device_id"].alias("__g_dev"),
+        ref["__dev"].alias("__g_dev"),
         ref["lat"].alias("__g_lat"),
         ref["lon"].alias("__g_lon"),
         ref["ts"].alias("__g_ts"),
     ).with_columns(
-        pl.when(pl.col("__good_i").is_not_null() & (pl.col("__g_dev") == pl.col("device_id")))
+        pl.when(pl.col("__good_i").is_not_null() & (pl.col("__g_dev") == pl.col("__dev")))
         .then(_implied_speed_kmh(pl.col("__g_lat"), pl.col("__g_lon"), pl.col("__g_ts"), err_km))
         .alias("__v2")
     )
@@ -1622,11 +1627,7 @@ class Ingestor:
     def _upsert_fixes(self, conn: Connection, gps: pl.DataFrame | None) -> pl.DataFrame | None:
         if gps is None or gps.height == 0:
             return None
-        last = (
-            gps.sort("ts", POS)
-            .unique("device_id", keep="last")
-            .select("device_id", "ts", "lat", "lon")
-        )
+        last = last_fixes(gps)
         table = DeviceFix.__table__
         stmt = _dialect_insert(conn, table)
         stmt = stmt.on_conflict_do_update(
@@ -1636,6 +1637,17 @@ class Ingestor:
         )
         _execute_rows(conn, stmt, last)
         return last
+
+
+def last_fixes(gps: pl.DataFrame) -> pl.DataFrame:
+    """The last fix of each device (greatest ``ts``, then greatest position): ``device_id``,
+    ``ts``, ``lat``, ``lon``. One integer sort (:func:`device_order` with the position as the
+    last tie-break) and a gather of one row per device, not a sort of the whole frame."""
+    order, codes = device_order(
+        gps.get_column("device_id"), gps.get_column("ts"), gps.get_column(POS)
+    )
+    ends = np.append(np.flatnonzero(codes[1:] != codes[:-1]), len(codes) - 1)
+    return gps.select(pl.col("device_id", "ts", "lat", "lon").gather(order[ends]))
 
 
 def _archive(directory: Path, batch_id: int, accepted: dict[str, pl.DataFrame]) -> None:
