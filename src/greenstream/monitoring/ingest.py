@@ -913,6 +913,11 @@ def _first_failure(frame: pl.DataFrame, checks: Sequence[Check]) -> pl.DataFrame
 
 
 def _gps_modes(frame: pl.DataFrame, ctx: ValidationContext) -> pl.DataFrame:
+    if ctx.registry is None:  # no registry: every device's mode is unknown, the limit is "any"'s
+        return frame.with_columns(
+            pl.lit("any").alias("__mode"),
+            pl.lit(ctx.limits.get("any"), dtype=pl.Float64).alias("__limit_kmh"),
+        )
     limits = pl.DataFrame(
         {"__mode": list(ctx.limits), "__limit_kmh": list(ctx.limits.values())},
         schema={"__mode": pl.String, "__limit_kmh": pl.Float64},
