@@ -47,6 +47,21 @@ REGISTRY_SCHEMA: Final[dict[str, pl.DataType]] = {
     "lon": pl.Float64(),
 }
 SECONDS_PER_HOUR: Final = 3600.0  # SI
+# the H3 cell of a GPS fix's position, computed ahead (:func:`gps_cells`) when a source can
+CELL: Final = "_cell"
+
+
+def gps_cells(frame: pl.DataFrame, resolution: int) -> pl.Series:
+    """The H3 cell (uint64) of each row's ``lat``/``lon``; null where there is no valid position
+    (such a fix is quarantined and never aggregated). The same call the aggregation makes, so a
+    cell computed ahead equals the one computed there."""
+    valid = pl.col("lat").is_between(-90.0, 90.0) & pl.col("lon").is_between(-180.0, 180.0)
+    return frame.select(
+        pl.when(valid.fill_null(False))
+        .then(plh3.latlng_to_cell("lat", "lon", resolution))
+        .cast(pl.UInt64)
+        .alias(CELL)
+    ).to_series()
 
 
 @dataclass(frozen=True)
@@ -173,16 +188,20 @@ def _measures(frame: pl.DataFrame, record_type: str, registry: Registry) -> pl.D
         c for c in ("hub", "lane", "__cell") if frame.get_column(c).null_count() < frame.height
     ]
     zero = pl.lit(0.0)
-    if record_type == "gps":
-        return frame.group_by(group).agg(
-            pl.lit("").alias("subtype"),
-            pl.len().cast(pl.Int64).alias("records"),
-            zero.alias("energy_kwh"),
-            zero.alias("fuel_amount"),
-            zero.alias("mass_kg"),
-            zero.alias("co2e_wtw_kg"),
-            zero.alias("co2e_ttw_kg"),
-            pl.lit(0, dtype=pl.Int64).alias("co2e_missing_records"),
+    if record_type == "gps":  # a count per group; the constant columns after the group-by
+        return (
+            frame.group_by(group)
+            .len("records")
+            .with_columns(
+                pl.lit("").alias("subtype"),
+                pl.col("records").cast(pl.Int64),
+                zero.alias("energy_kwh"),
+                zero.alias("fuel_amount"),
+                zero.alias("mass_kg"),
+                zero.alias("co2e_wtw_kg"),
+                zero.alias("co2e_ttw_kg"),
+                pl.lit(0, dtype=pl.Int64).alias("co2e_missing_records"),
+            )
         )
     if record_type == "scan":
         return frame.group_by([*group, pl.col("event").alias("subtype")]).agg(
@@ -279,11 +298,11 @@ def window_deltas(
             continue
         placed = _placed(frame, record_type, settings)
         located = pl.col("cell_lat").is_not_null() & pl.col("cell_lon").is_not_null()
-        placed = placed.with_columns(
-            pl.when(located)
-            .then(plh3.latlng_to_cell("cell_lat", "cell_lon", settings.h3_resolution))
-            .alias("__cell")
-        )
+        if record_type == "gps" and CELL in placed.columns:  # computed ahead from lat/lon
+            cell = pl.col(CELL)
+        else:
+            cell = plh3.latlng_to_cell("cell_lat", "cell_lon", settings.h3_resolution)
+        placed = placed.with_columns(pl.when(located).then(cell).cast(pl.UInt64).alias("__cell"))
         with_cell = _measures(placed, record_type, registry)
         with_cell = with_cell.with_columns(
             [

@@ -44,8 +44,10 @@ from sqlalchemy.engine import Connection
 from greenstream.factors import Registry
 from greenstream.geo import great_circle_distance_km
 from greenstream.monitoring.aggregates import (
+    CELL,
     AggregateSettings,
     conform_registry,
+    gps_cells,
     window_deltas,
 )
 from greenstream.monitoring.records import (
@@ -345,16 +347,35 @@ def decode_payload(
 # --------------------------------------------------------------------------------------------
 
 
-def identity_text(default_source: str) -> pl.Expr:
-    """The text part of a record's identity: ``id|<record_id>`` or ``<type>|<source>|<device>``
-    (the timestamp is mixed into the keys as a number, see :func:`with_keys`)."""
-    device = pl.coalesce(
+def _single_type(frame: pl.DataFrame) -> str | None:
+    """The record type of every row when the frame holds one known type only, else None."""
+    types = frame.get_column("record_type")
+    if types.len() == 0 or types.null_count():
+        return None
+    first = types[0]
+    if first not in RECORD_TYPES or not (types == first).all():
+        return None
+    return str(first)
+
+
+def _device_expr(record_type: str | None) -> pl.Expr:
+    """The device field of each row: one column when the frame has one record type."""
+    if record_type is not None:
+        return pl.col(DEVICE_FIELD[record_type])
+    return pl.coalesce(
         [pl.when(pl.col("record_type") == t).then(pl.col(DEVICE_FIELD[t])) for t in RECORD_TYPES]
     )
+
+
+def identity_text(default_source: str, record_type: str | None = None) -> pl.Expr:
+    """The text part of a record's identity: ``id|<record_id>`` or ``<type>|<source>|<device>``
+    (the timestamp is mixed into the keys as a number, see :func:`with_keys`).
+
+    ``record_type``: every row is of this type (a shorter expression, the same text)."""
     fallback = pl.concat_str(
         pl.col("record_type").fill_null(""),
         pl.col("source").fill_null(default_source),
-        device.fill_null(""),
+        _device_expr(record_type).fill_null(""),
         separator="|",
     )
     return (
@@ -364,6 +385,21 @@ def identity_text(default_source: str) -> pl.Expr:
     )
 
 
+def _identity_text_of(frame: pl.DataFrame, default_source: str) -> pl.Expr:
+    """:func:`identity_text` specialised to what the frame holds (the same text, cheaper):
+    no ``record_id`` anywhere, one source, one record type."""
+    rtype = _single_type(frame)
+    if frame.get_column("record_id").null_count() < frame.height:
+        return identity_text(default_source, rtype)
+    if rtype is None:
+        return identity_text(default_source)
+    device = _device_expr(rtype).fill_null("")
+    if frame.get_column("source").null_count() == frame.height:
+        return pl.concat_str(pl.lit(f"{rtype}|{default_source}|"), device)
+    source = pl.col("source").fill_null(default_source)
+    return pl.concat_str(pl.lit(rtype), source, device, separator="|")
+
+
 _MIX_1 = np.uint64(0xFF51AFD7ED558CCD)  # MurmurHash3 fmix64 constants (Appleby, public domain)
 _MIX_2 = np.uint64(0xC4CEB9FE1A85EC53)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # 2^64 / golden ratio, the usual odd multiplier
@@ -371,11 +407,13 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # 2^64 / golden ratio, the usual odd mu
 
 def fmix64(x: U64) -> U64:
     """MurmurHash3's 64-bit finaliser: a bijection of uint64 with full avalanche."""
-    x = x ^ (x >> np.uint64(33))
-    x = x * _MIX_1
-    x = x ^ (x >> np.uint64(33))
-    x = x * _MIX_2
-    return x ^ (x >> np.uint64(33))
+    shift = np.uint64(33)
+    x = x ^ (x >> shift)  # a new array; the rest works in place on it
+    x *= _MIX_1
+    x ^= x >> shift
+    x *= _MIX_2
+    x ^= x >> shift
+    return x
 
 
 def with_keys(frame: pl.DataFrame, default_source: str) -> pl.DataFrame:
@@ -386,12 +424,12 @@ def with_keys(frame: pl.DataFrame, default_source: str) -> pl.DataFrame:
     are stable across processes and versions (``polars-hash``) and so is the integer mixing; for one
     device, ``hi`` is a bijection of the timestamp, so two fixes of a device never share a key.
     """
-    with_text = frame.with_columns(identity_text(default_source).alias("__identity"))
+    with_text = frame.with_columns(_identity_text_of(frame, default_source).alias("__identity"))
     incomplete = _incomplete_identity(with_text)
     if incomplete is not None:
         # no record_id and no ts or device: the record's whole content is its identity, so
         # distinct incomplete records stay distinct and a resent one is still recognised
-        content = _json_without_nulls(pl.struct(pl.exclude("__identity", POS)))
+        content = _json_without_nulls(pl.struct(pl.exclude("__identity", POS, CELL)))
         with_text = with_text.with_columns(
             pl.when(incomplete)
             .then(pl.concat_str(pl.lit("content|"), content))
@@ -419,9 +457,14 @@ def with_keys(frame: pl.DataFrame, default_source: str) -> pl.DataFrame:
 
 def _incomplete_identity(frame: pl.DataFrame) -> pl.Expr | None:
     """Rows whose fallback identity lacks its ts or device (None when there are none)."""
-    device = pl.coalesce(
-        [pl.when(pl.col("record_type") == t).then(pl.col(DEVICE_FIELD[t])) for t in RECORD_TYPES]
-    )
+    rtype = _single_type(frame)
+    if (
+        rtype is not None
+        and frame.get_column("ts").null_count() == 0
+        and frame.get_column(DEVICE_FIELD[rtype]).null_count() == 0
+    ):
+        return None
+    device = _device_expr(rtype)
     expr = pl.col("record_id").is_null() & (pl.col("ts").is_null() | device.is_null())
     if not frame.select(expr.any()).item():
         return None
@@ -467,11 +510,15 @@ class DedupeIndex:
     def size(self) -> int:
         return sum(len(h) for h, _ in self._runs)
 
-    def add(self, hi: U64, lo: U64) -> None:
+    def add(self, hi: U64, lo: U64, *, presorted: bool = False) -> None:
+        """Add keys; ``presorted``: ``hi`` is already in ascending order (no sort here)."""
         if len(hi) == 0:
             return
-        order = np.argsort(hi, kind="stable")
-        self._runs.append((hi[order], lo[order]))
+        if presorted:
+            self._runs.append((hi, lo))
+        else:
+            order = np.argsort(hi)
+            self._runs.append((hi[order], lo[order]))
         # merge while the newest run is at least half the size of the one before it
         while len(self._runs) >= 2 and len(self._runs[-1][0]) * 2 >= len(self._runs[-2][0]):
             h2, l2 = self._runs.pop()
@@ -483,8 +530,12 @@ class DedupeIndex:
         if len(hi) == 0 or not self._runs:
             return found
         order = np.argsort(hi)  # sorted probes walk each run in order (cache friendly)
-        q_hi, q_lo = hi[order], lo[order]
-        q_found = np.zeros(len(hi), dtype=bool)
+        found[order] = self.contains_sorted(hi[order], lo[order])
+        return found
+
+    def contains_sorted(self, q_hi: U64, q_lo: U64) -> npt.NDArray[np.bool_]:
+        """:meth:`contains` for probes already sorted by ``q_hi``."""
+        q_found = np.zeros(len(q_hi), dtype=bool)
         for run_hi, run_lo in self._runs:
             left = np.searchsorted(run_hi, q_hi, side="left")
             idx = np.minimum(left, len(run_hi) - 1)
@@ -498,11 +549,112 @@ class DedupeIndex:
                         q_found[i] = True
                         break
                     j += 1
-        found[order] = q_found
-        return found
+        return q_found
 
 
 US_PER_HOUR: Final = 3_600_000_000
+NO_TS_BUCKET: Final = -1  # keys of records without a ts (no horizon applies to them)
+
+
+@dataclass
+class BatchKeys:
+    """The identity keys of a batch's records, sorted once by ``hi`` and reused for the in-batch
+    dedupe, the index probe, the index insert and the stored segments.
+
+    ``row``: the frame row of each key; ``bucket``: the hour of its record's ``ts``
+    (:data:`NO_TS_BUCKET` without one); ``ts_us``: its ``ts`` (0 without one); ``any_bucket``: its
+    identity does not contain its ``ts`` (a ``record_id``), so a copy may sit in any bucket.
+    """
+
+    hi: U64
+    lo: U64
+    row: npt.NDArray[np.intp]
+    bucket: npt.NDArray[np.int64]
+    ts_us: npt.NDArray[np.int64]
+    any_bucket: npt.NDArray[np.bool_]
+
+    @classmethod
+    def of(cls, frame: pl.DataFrame) -> BatchKeys:
+        """Keys of a keyed frame (``_key_hi``, ``_key_lo``, ``ts``, optional ``record_id``) in key
+        order."""
+        hi = _u64(frame.get_column(HI))
+        order = np.argsort(hi)
+        info = frame.select(
+            pl.col("ts").dt.epoch("us").fill_null(0).alias("t"),
+            (pl.col("ts").dt.epoch("us") // US_PER_HOUR).fill_null(NO_TS_BUCKET).alias("b"),
+            (
+                pl.col("record_id").is_not_null()
+                if "record_id" in frame.columns
+                else pl.lit(False, dtype=pl.Boolean)
+            ).alias("r"),
+        )
+        return cls(
+            hi=hi[order],
+            lo=_u64(frame.get_column(LO))[order],
+            row=order,
+            bucket=info.get_column("b").to_numpy()[order],
+            ts_us=info.get_column("t").to_numpy()[order],
+            any_bucket=info.get_column("r").to_numpy()[order],
+        )
+
+    def __len__(self) -> int:
+        return len(self.hi)
+
+    def has_equal_hi(self) -> bool:
+        return bool(np.any(self.hi[1:] == self.hi[:-1]))
+
+    def keep(self, mask: npt.NDArray[np.bool_]) -> BatchKeys:
+        """The keys where ``mask`` (in key order) is true; rows renumbered as in a frame filtered
+        by the same keys (row order kept)."""
+        kept = self.row_mask(mask)
+        renumber = np.cumsum(kept) - 1
+        return BatchKeys(
+            hi=self.hi[mask],
+            lo=self.lo[mask],
+            row=renumber[self.row[mask]],
+            bucket=self.bucket[mask],
+            ts_us=self.ts_us[mask],
+            any_bucket=self.any_bucket[mask],
+        )
+
+    def row_mask(self, mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+        """A mask in key order as a mask in frame row order."""
+        out = np.zeros(len(self.row), dtype=bool)
+        out[self.row] = mask
+        return out
+
+    def by_bucket(self) -> list[tuple[int, U64, U64, datetime | None, datetime | None]]:
+        """(bucket, hi, lo, min ts, max ts) per hour bucket; each part stays sorted by ``hi``."""
+        if len(self) == 0:
+            return []
+        first, last = int(self.bucket.min()), int(self.bucket.max())
+        if first == last:
+            parts = [(first, np.arange(len(self)))]
+        else:
+            # a stable sort on the bucket keeps each bucket's keys in key order (a radix pass
+            # on 16-bit offsets when the batch spans fewer than 65,535 hours)
+            timed = self.bucket != NO_TS_BUCKET
+            low = int(self.bucket[timed].min()) if timed.any() else 0
+            span = int(self.bucket.max()) - low + 1
+            offset = np.where(timed, self.bucket - low + 1, 0)
+            order = np.argsort(
+                offset.astype(np.uint16) if span < 1 << 16 else offset, kind="stable"
+            )
+            cut = np.flatnonzero(np.diff(offset[order])) + 1
+            parts = [(int(self.bucket[p[0]]), p) for p in np.split(order, cut)]
+        out = []
+        for bucket, idx in parts:
+            ts = self.ts_us[idx] if bucket != NO_TS_BUCKET else None
+            out.append(
+                (
+                    bucket,
+                    self.hi[idx],
+                    self.lo[idx],
+                    None if ts is None else _from_epoch_us(int(ts.min())),
+                    None if ts is None else _from_epoch_us(int(ts.max())),
+                )
+            )
+        return out
 
 
 class KeyStore:
@@ -519,13 +671,38 @@ class KeyStore:
         return sum(b.size for b in self.buckets.values())
 
     def contains(self, hi: U64, lo: U64) -> npt.NDArray[np.bool_]:
+        """Whether each key is in any bucket (the probes are sorted once for every bucket)."""
         found = np.zeros(len(hi), dtype=bool)
+        if len(hi) == 0 or not self.buckets:
+            return found
+        order = np.argsort(hi)
+        q_hi, q_lo = hi[order], lo[order]
+        q_found = np.zeros(len(hi), dtype=bool)
         for index in self.buckets.values():
-            found |= index.contains(hi, lo)
+            q_found |= index.contains_sorted(q_hi, q_lo)
+        found[order] = q_found
         return found
 
-    def add(self, bucket: int, hi: U64, lo: U64) -> None:
-        self.buckets.setdefault(bucket, DedupeIndex()).add(hi, lo)
+    def contains_batch(self, keys: BatchKeys) -> npt.NDArray[np.bool_]:
+        """Whether each of a batch's keys (in key order) was committed. A key whose identity holds
+        its ``ts`` can only sit in the bucket of that ``ts`` (the same identity is the same ts),
+        so it is looked up there only; a ``record_id`` key in every bucket."""
+        found = np.zeros(len(keys), dtype=bool)
+        if len(keys) == 0 or not self.buckets:
+            return found
+        single = len(self.buckets) == 1
+        for bucket, index in self.buckets.items():
+            if single:
+                found |= index.contains_sorted(keys.hi, keys.lo)
+                continue
+            probe = (keys.bucket == bucket) | keys.any_bucket
+            if probe.any():
+                where = np.flatnonzero(probe)
+                found[where] |= index.contains_sorted(keys.hi[where], keys.lo[where])
+        return found
+
+    def add(self, bucket: int, hi: U64, lo: U64, *, presorted: bool = False) -> None:
+        self.buckets.setdefault(bucket, DedupeIndex()).add(hi, lo, presorted=presorted)
 
     def evict(self, horizon_s: int | None) -> None:
         """Forget buckets that end before ``watermark - horizon``."""
@@ -736,6 +913,11 @@ def _first_failure(frame: pl.DataFrame, checks: Sequence[Check]) -> pl.DataFrame
 
 
 def _gps_modes(frame: pl.DataFrame, ctx: ValidationContext) -> pl.DataFrame:
+    if ctx.registry is None:  # no registry: every device's mode is unknown, the limit is "any"'s
+        return frame.with_columns(
+            pl.lit("any").alias("__mode"),
+            pl.lit(ctx.limits.get("any"), dtype=pl.Float64).alias("__limit_kmh"),
+        )
     limits = pl.DataFrame(
         {"__mode": list(ctx.limits), "__limit_kmh": list(ctx.limits.values())},
         schema={"__mode": pl.String, "__limit_kmh": pl.Float64},
@@ -763,21 +945,44 @@ def _implied_speed_kmh(lat0: pl.Expr, lon0: pl.Expr, ts0: pl.Expr, error_km: flo
     return pl.when(hours > 0).then(dist / hours)
 
 
+def device_order(
+    devices: pl.Series, ts: pl.Series, then: pl.Series | None = None
+) -> tuple[npt.NDArray[np.intp], Any]:
+    """Stable row order by (device, ts), and the device code (dense integers) of each ordered row.
+
+    Devices become integer codes first (an ``Enum`` of the distinct ids: one hash lookup per
+    row) and the rows are ordered with one ``numpy.lexsort`` on integers: a radix pass on the
+    codes (16-bit when there are at most 65,536 devices) after a pass on ``ts`` that costs O(n)
+    when the batch is already in time order (the usual file or stream). Sorting the id strings
+    themselves cost about ten times more. Ties are ordered by ``then`` when given, else keep
+    their input order. ``devices``, ``ts`` and ``then`` must have no nulls."""
+    distinct = devices.unique()
+    codes = devices.cast(pl.Enum(distinct)).to_physical().to_numpy()
+    codes = codes.astype(np.uint16 if len(distinct) <= 1 << 16 else np.uint32, copy=False)
+    ts_us = ts.dt.epoch("us").to_numpy()
+    keys = (ts_us, codes) if then is None else (then.to_numpy(), ts_us, codes)
+    order = np.lexsort(keys)
+    return order, codes[order]
+
+
 def _gps_jumps(frame: pl.DataFrame, ctx: ValidationContext) -> pl.DataFrame:
     """Flag fixes whose implied speed from the device's previous good fix exceeds the mode limit.
 
-    Rows are sorted once by (device, ts, position), with each device's last committed fix in
-    front. Pass 1 compares every fix with the one before it; pass 2 re-checks only the
-    candidates against the last fix that was not a candidate, so the fix *after* a one-off spike
-    (back on the real track) is kept and only the spike is quarantined.
+    Rows are ordered once by (device, ts) (:func:`device_order`, stable), with each device's last
+    committed fix in front. Pass 1 compares every fix with the one before it; pass 2
+    re-checks only the candidates against the last fix that was not a candidate, so the fix
+    *after* a one-off spike (back on the real track) is kept and only the spike is quarantined.
     """
     none = frame.with_columns(
         pl.lit(False).alias("__jump"), pl.lit(None, dtype=pl.Float64).alias("__jump_kmh")
     )
-    ok = frame.filter(pl.col("__code").is_null())
+    passed = frame.get_column("__code").is_null()
+    ok = frame if passed.all() else frame.filter(passed)
     if ok.height == 0:
         return none
-    prior = ctx.last_fixes.join(ok.select("device_id").unique(), on="device_id", how="semi")
+    prior = ctx.last_fixes
+    if prior.height:
+        prior = prior.filter(pl.col("device_id").is_in(ok.get_column("device_id").implode()))
     rows = pl.concat(
         [
             prior.select(
@@ -791,12 +996,11 @@ def _gps_jumps(frame: pl.DataFrame, ctx: ValidationContext) -> pl.DataFrame:
             ok.select("device_id", "ts", "lat", "lon", POS, "__limit_kmh"),
         ]
     )
-    # sort on a 64-bit hash of the device id (numbers sort several times faster than strings);
-    # equal hashes of two devices would only put them next to each other, "same" compares ids
-    rows = rows.with_columns(plh.col("device_id").nchash.xxh3_64().alias("__dev")).sort(
-        "__dev", "ts", maintain_order=True
-    )
-    same = pl.col("device_id") == pl.col("device_id").shift(1)
+    order, codes = device_order(rows.get_column("device_id"), rows.get_column("ts"))
+    # gather numbers only (gathering the id strings in a new order cost as much as the rest);
+    # from here on the device is its code
+    rows = rows.drop("device_id")[order].with_columns(pl.Series("__dev", codes))
+    same = pl.col("__dev") == pl.col("__dev").shift(1)
     err_km = ctx.gps_error_km
     rows = rows.with_columns(
         pl.when(same)
@@ -820,14 +1024,14 @@ def _gps_jumps(frame: pl.DataFrame, ctx: ValidationContext) -> pl.DataFrame:
     )
     cand = rows.filter(pl.col("__cand"))
     good_i = cand.get_column("__good_i").fill_null(0)
-    ref = rows.select("device_id", "lat", "lon", "ts")[good_i]
+    ref = rows.select("__dev", "lat", "lon", "ts")[good_i]
     cand = cand.with_columns(
-        ref["device_id"].alias("__g_dev"),
+        ref["__dev"].alias("__g_dev"),
         ref["lat"].alias("__g_lat"),
         ref["lon"].alias("__g_lon"),
         ref["ts"].alias("__g_ts"),
     ).with_columns(
-        pl.when(pl.col("__good_i").is_not_null() & (pl.col("__g_dev") == pl.col("device_id")))
+        pl.when(pl.col("__good_i").is_not_null() & (pl.col("__g_dev") == pl.col("__dev")))
         .then(_implied_speed_kmh(pl.col("__g_lat"), pl.col("__g_lon"), pl.col("__g_ts"), err_km))
         .alias("__v2")
     )
@@ -866,7 +1070,8 @@ def validate(
             .alias("__reason"),
         )
     fields = list(schema_of(record_type))
-    accepted = checked.filter(pl.col("__code").is_null()).select(*fields, POS, HI, LO)
+    cell = [CELL] if record_type == "gps" and CELL in checked.columns else []
+    accepted = checked.filter(pl.col("__code").is_null()).select(*fields, POS, HI, LO, *cell)
     bad = checked.filter(pl.col("__code").is_not_null())
     quarantined = bad.select(
         pl.col(POS).alias("position"),
@@ -1055,7 +1260,11 @@ class Ingestor:
         rows = conn.execute(stmt).all()
         for _seg_id, min_ts, hi, lo in rows:
             bucket = _epoch_us(min_ts) // US_PER_HOUR if min_ts is not None else -1
-            self.index.add(bucket, np.frombuffer(hi, dtype="<u8"), np.frombuffer(lo, dtype="<u8"))
+            keys_hi = np.frombuffer(hi, dtype="<u8").astype(np.uint64, copy=False)
+            keys_lo = np.frombuffer(lo, dtype="<u8").astype(np.uint64, copy=False)
+            # segments are written in key order; one O(n) look spares the sort
+            presorted = bool(np.all(keys_hi[1:] >= keys_hi[:-1]))
+            self.index.add(bucket, keys_hi, keys_lo, presorted=presorted)
         self.index.last_segment_id = int(upper)
         self.index.evict(self.settings.dedupe_horizon_s)
         return len(rows)
@@ -1077,6 +1286,16 @@ class Ingestor:
 
     # -- one batch ----------------------------------------------------------------------------
 
+    def prepare(self, decoded: Decoded) -> Decoded:
+        """Work on a decoded batch that needs no state, so a source can run it in its decode
+        thread while the previous batch is ingested: the H3 cell of every position (``_cell``),
+        the most expensive step of the aggregates. :meth:`process` computes what is missing."""
+        frame = decoded.records
+        if CELL in frame.columns or frame.get_column("lat").null_count() == frame.height:
+            return decoded
+        cells = gps_cells(frame, self.settings.h3_resolution)
+        return Decoded(frame.with_columns(cells), decoded.bad)
+
     def process(
         self,
         decoded: Decoded,
@@ -1091,13 +1310,16 @@ class Ingestor:
         if record_type is not None:
             frame = frame.with_columns(pl.col("record_type").fill_null(record_type))
         frame = with_keys(frame, self.settings.source)
-        # 1. duplicates inside the batch, then against everything committed
-        sorted_hi = np.sort(_u64(frame.get_column(HI)))
-        if bool(np.any(sorted_hi[1:] == sorted_hi[:-1])):  # some equal high keys: use both
-            first = frame.select(pl.struct(HI, LO).is_first_distinct()).to_series()
-            frame = frame.filter(first)
-        seen = self.index.contains(_u64(frame[HI]), _u64(frame[LO]))
-        frame = frame.filter(pl.Series(~seen))
+        # 1. duplicates inside the batch, then against everything committed; the keys are
+        # sorted once here and the same order serves the probe, the insert and the segments
+        keys = BatchKeys.of(frame)
+        if keys.has_equal_hi():  # a duplicate in the batch (or equal high keys): use both keys
+            frame = frame.filter(frame.select(pl.struct(HI, LO).is_first_distinct()).to_series())
+            keys = BatchKeys.of(frame)
+        seen = self.index.contains_batch(keys)
+        if seen.any():
+            frame = frame.filter(pl.Series(keys.row_mask(~seen)))
+            keys = keys.keep(~seen)
         # 2. too old to be proven unique, or in the future: quarantined (kept), not ingested
         frame, timing = self._timing_checks(frame)
         # 3. record type
@@ -1119,7 +1341,7 @@ class Ingestor:
                     pl.lit("record_type").alias("field"),
                     pl.lit(None, dtype=pl.String).alias("device"),
                     pl.col("ts"),
-                    _json_without_nulls(pl.struct(pl.exclude(POS, HI, LO))).alias("record"),
+                    _json_without_nulls(pl.struct(pl.exclude(POS, HI, LO, CELL))).alias("record"),
                     HI,
                     LO,
                 )
@@ -1138,7 +1360,9 @@ class Ingestor:
             accepted[rtype] = ok
             quarantine_parts.append(bad)
         quarantined = pl.concat(quarantine_parts, how="vertical_relaxed")
-        # keys of every consumed record that has one (accepted and quarantined alike)
+        # keys of every consumed record that has one (accepted and quarantined alike): every
+        # row of ``frame`` is accepted or quarantined, so ``keys`` are those of the batch unless
+        # lines that did not decode add their own
         return self.commit(
             accepted,
             quarantined,
@@ -1146,6 +1370,7 @@ class Ingestor:
             position_from=position_from,
             position_to=position_to,
             records_in=decoded.size,
+            keys=keys if bad.height == 0 else None,
         )
 
     def _undecoded(self, bad: pl.DataFrame, record_type: str | None) -> pl.DataFrame:
@@ -1220,7 +1445,9 @@ class Ingestor:
             pl.lit("ts").alias("field"),
             device.alias("device"),
             pl.col("ts"),
-            _json_without_nulls(pl.struct(pl.exclude(POS, HI, LO, "__timing"))).alias("record"),
+            _json_without_nulls(pl.struct(pl.exclude(POS, HI, LO, CELL, "__timing"))).alias(
+                "record"
+            ),
             HI,
             LO,
         )
@@ -1235,9 +1462,18 @@ class Ingestor:
         position_from: int,
         position_to: int,
         records_in: int,
+        keys: BatchKeys | None = None,
     ) -> BatchResult:
-        """Write the batch's effects, keys and checkpoint in one transaction."""
+        """Write the batch's effects, keys and checkpoint in one transaction.
+
+        ``keys``: the identity keys of exactly the accepted and quarantined records, when the
+        caller has them sorted already (else they are collected from the frames)."""
         now = datetime.now(UTC)
+        n_keyed = sum(f.height for f in accepted.values()) + int(
+            quarantined.get_column(HI).is_not_null().sum()
+        )
+        if keys is not None and len(keys) != n_keyed:  # not the batch's keys: collect them
+            keys = None
         with self.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_LOCK_KEY})
@@ -1245,13 +1481,14 @@ class Ingestor:
             if self._catch_up(conn):  # another writer committed: drop what it already took
                 accepted = {t: self._unseen(f) for t, f in accepted.items()}
                 quarantined = self._unseen(quarantined)
+                keys = None
             batch_id = self._insert_batch(
                 conn, source, position_from, position_to, records_in, accepted, quarantined, now
             )
             deltas = window_deltas(accepted, self.aggregate_settings, self.registry)
             self._upsert_aggregates(conn, deltas)
             self._insert_quarantine(conn, quarantined, batch_id, source)
-            buckets = self._batch_keys(accepted, quarantined)
+            buckets = (keys or self._batch_keys(accepted, quarantined)).by_bucket()
             seg_ids = [
                 conn.execute(
                     sa.insert(DedupeSegment)
@@ -1281,7 +1518,7 @@ class Ingestor:
             fault_point("before_commit")
         # committed: now the in-memory state may follow
         for bucket, hi, lo, _, _ in buckets:
-            self.index.add(bucket, hi, lo)
+            self.index.add(bucket, hi, lo, presorted=True)
         if seg_ids:
             self.index.last_segment_id = max(self.index.last_segment_id, *map(int, seg_ids))
         if watermark:
@@ -1310,20 +1547,11 @@ class Ingestor:
 
     def _batch_keys(
         self, accepted: dict[str, pl.DataFrame], quarantined: pl.DataFrame
-    ) -> list[tuple[int, U64, U64, datetime | None, datetime | None]]:
-        """The batch's keys per hour bucket of ``ts`` (-1: records without a ts)."""
+    ) -> BatchKeys:
+        """The keys of the batch's accepted and keyed quarantined records."""
         frames = [f.select(HI, LO, "ts") for f in accepted.values()]
         frames.append(quarantined.filter(pl.col(HI).is_not_null()).select(HI, LO, "ts"))
-        keys = pl.concat(frames).with_columns(
-            (pl.col("ts").dt.epoch("us") // US_PER_HOUR).fill_null(-1).alias("__bucket")
-        )
-        out = []
-        for (bucket,), part in keys.partition_by("__bucket", as_dict=True).items():
-            ts = part["ts"].drop_nulls().sort()
-            first: datetime | None = ts[0] if ts.len() else None
-            last: datetime | None = ts[-1] if ts.len() else None
-            out.append((int(bucket), _u64(part[HI]), _u64(part[LO]), first, last))
-        return out
+        return BatchKeys.of(pl.concat(frames))
 
     def _upsert_checkpoint(
         self, conn: Connection, source: str, position: int, now: datetime
@@ -1380,7 +1608,7 @@ class Ingestor:
             index_elements=list(AGGREGATE_KEYS),
             set_={c: table.c[c] + stmt.excluded[c] for c in AGGREGATE_SUMS},
         )
-        conn.execute(stmt, _params(deltas))
+        _execute_rows(conn, stmt, deltas)
 
     def _insert_quarantine(
         self, conn: Connection, quarantined: pl.DataFrame, batch_id: int, source: str
@@ -1399,16 +1627,12 @@ class Ingestor:
             "ts",
             "record",
         )
-        conn.execute(sa.insert(QuarantinedRecord), _params(rows))
+        _execute_rows(conn, sa.insert(QuarantinedRecord), rows)
 
     def _upsert_fixes(self, conn: Connection, gps: pl.DataFrame | None) -> pl.DataFrame | None:
         if gps is None or gps.height == 0:
             return None
-        last = (
-            gps.sort("ts", POS)
-            .unique("device_id", keep="last")
-            .select("device_id", "ts", "lat", "lon")
-        )
+        last = last_fixes(gps)
         table = DeviceFix.__table__
         stmt = _dialect_insert(conn, table)
         stmt = stmt.on_conflict_do_update(
@@ -1416,8 +1640,19 @@ class Ingestor:
             set_={"ts": stmt.excluded.ts, "lat": stmt.excluded.lat, "lon": stmt.excluded.lon},
             where=stmt.excluded.ts > table.c.ts,
         )
-        conn.execute(stmt, _params(last))
+        _execute_rows(conn, stmt, last)
         return last
+
+
+def last_fixes(gps: pl.DataFrame) -> pl.DataFrame:
+    """The last fix of each device (greatest ``ts``, then greatest position): ``device_id``,
+    ``ts``, ``lat``, ``lon``. One integer sort (:func:`device_order` with the position as the
+    last tie-break) and a gather of one row per device, not a sort of the whole frame."""
+    order, codes = device_order(
+        gps.get_column("device_id"), gps.get_column("ts"), gps.get_column(POS)
+    )
+    ends = np.append(np.flatnonzero(codes[1:] != codes[:-1]), len(codes) - 1)
+    return gps.select(pl.col("device_id", "ts", "lat", "lon").gather(order[ends]))
 
 
 def _archive(directory: Path, batch_id: int, accepted: dict[str, pl.DataFrame]) -> None:
@@ -1470,6 +1705,45 @@ def _params(frame: pl.DataFrame) -> list[dict[str, Any]]:
             columns[name] = series.to_list()
     names = list(columns)
     return [dict(zip(names, values, strict=True)) for values in zip(*columns.values(), strict=True)]
+
+
+def _from_epoch_us(us: int) -> datetime:
+    """A UTC datetime from microseconds since the epoch (exact, no float)."""
+    return _EPOCH + timedelta(microseconds=us)
+
+
+def _execute_rows(conn: Connection, stmt: Any, frame: pl.DataFrame) -> None:
+    """Execute an INSERT (or upsert) statement once per row of ``frame``.
+
+    On SQLite the statement is compiled once and the rows go to the driver as tuples, datetimes
+    as the text SQLAlchemy's SQLite dialect stores (``YYYY-MM-DD HH:MM:SS.ffffff``, UTC): that
+    skips SQLAlchemy's per-row parameter processing, which cost about ten times the driver's
+    own work for the 5,000 last fixes of a batch. Other dialects take SQLAlchemy's executemany.
+    """
+    if frame.height == 0:
+        return
+    if conn.dialect.name == "sqlite":
+        compiled = stmt.compile(dialect=conn.dialect, column_keys=frame.columns)
+        names = list(compiled.positiontup or [])
+        if names and set(names) <= set(frame.columns):
+            conn.exec_driver_sql(compiled.string, _sqlite_rows(frame.select(names)))
+            return
+    conn.execute(stmt, _params(frame))
+
+
+SQLITE_DATETIME: Final = "%Y-%m-%d %H:%M:%S%.6f"  # SQLAlchemy's SQLite DATETIME storage format
+
+
+def _sqlite_rows(frame: pl.DataFrame) -> list[tuple[Any, ...]]:
+    """Rows as driver parameters for SQLite: datetimes in UTC as SQLAlchemy stores them."""
+    text = [
+        pl.col(name).dt.convert_time_zone("UTC").dt.strftime(SQLITE_DATETIME)
+        if dtype.time_zone
+        else pl.col(name).dt.strftime(SQLITE_DATETIME)
+        for name, dtype in frame.schema.items()
+        if isinstance(dtype, pl.Datetime)
+    ]
+    return frame.with_columns(text).rows() if text else frame.rows()
 
 
 def _epoch_us(ts: datetime) -> int:

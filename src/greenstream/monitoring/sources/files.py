@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import BinaryIO, Final
 
 import polars as pl
 
@@ -83,26 +83,43 @@ def iter_ndjson(
             block = fh.read(min(remaining, 16 * 1024 * 1024))
             records_before += block.count(b"\n")
             remaining -= len(block)
-        fh.seek(start)
         position = start
-        carry = b""
-        while True:
-            block = fh.read(chunk_bytes)
-            if not block and not carry:
-                return
-            data = carry + block
-            if block:
-                cut = data.rfind(b"\n") + 1
-                if cut == 0:
-                    carry = data
-                    continue
-                data, carry = data[:cut], data[cut:]
-            else:
-                carry = b""
+        while position < size:
+            end = _line_end(fh, position, min(position + chunk_bytes, size), size)
+            fh.seek(position)
+            data = fh.read(end - position)  # one copy of the chunk, cut at a line end
             decoded = decode_ndjson(data, offset=records_before, record_type=record_type)
             records_before += data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-            yield Chunk(decoded, position, position + len(data))
-            position += len(data)
+            yield Chunk(decoded, position, end)
+            position = end
+
+
+TAIL_BYTES: Final = 64 * 1024
+
+
+def _line_end(fh: BinaryIO, start: int, want: int, size: int) -> int:
+    """The end of the last whole line that ends at or before ``want`` (just after its newline),
+    looking back from ``want`` in small reads; a line longer than the chunk is taken whole; the
+    file's end ends its last line."""
+    if want >= size:
+        return size
+    low = want
+    while low > start:
+        low = max(start, low - TAIL_BYTES)
+        fh.seek(low)
+        cut = fh.read(want - low).rfind(b"\n")
+        if cut >= 0:
+            return low + cut + 1
+    # no newline before ``want``: the line goes on; find its end forwards
+    fh.seek(want)
+    at = want
+    while at < size:
+        block = fh.read(TAIL_BYTES)
+        cut = block.find(b"\n")
+        if cut >= 0:
+            return at + cut + 1
+        at += len(block)
+    return size
 
 
 def read_table(path: Path) -> pl.DataFrame:
@@ -124,17 +141,35 @@ def iter_table(path: Path, start: int, batch_rows: int) -> Iterator[Chunk]:
         yield Chunk(conform_wire(part, offset=begin), begin, begin + part.height)
 
 
-def prefetched(chunks: Iterator[Chunk]) -> Iterator[Chunk]:
-    """Decode the next chunk in a background thread while the current one is ingested (Polars
-    releases the GIL, so decode and validation/aggregation overlap on two cores)."""
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gs-decode") as pool:
-        pending = pool.submit(next, chunks, None)
-        while True:
-            chunk = pending.result()
-            if chunk is None:
-                return
-            pending = pool.submit(next, chunks, None)
-            yield chunk
+@dataclass(frozen=True)
+class _Part:
+    """A chunk of one of the files, with what its commit needs."""
+
+    path: Path
+    source: str
+    record_type: str | None
+    total: int
+    chunk: Chunk
+
+
+def _parts(
+    paths: list[Path],
+    starts: dict[Path, int],
+    record_type: str | None,
+    chunk_bytes: int,
+    batch_rows: int,
+) -> Iterator[_Part]:
+    for path in paths:
+        rtype = record_type or record_type_from_name(path)
+        source = source_name(path)
+        if path.suffix.lower() in NDJSON_SUFFIXES:
+            chunks = iter_ndjson(path, starts[path], chunk_bytes, rtype)
+            total = path.stat().st_size
+        else:
+            chunks = iter_table(path, starts[path], batch_rows)
+            total = -1
+        for chunk in chunks:
+            yield _Part(path, source, rtype, total, chunk)
 
 
 def ingest_files(
@@ -146,28 +181,41 @@ def ingest_files(
     batch_rows: int = DEFAULT_BATCH_ROWS,
     on_batch: Callable[[Path, int, int], None] | None = None,
 ) -> RunSummary:
-    """Ingest files one after another, each batch committed with its checkpoint."""
+    """Ingest files one after another, each batch committed with its checkpoint.
+
+    One background thread reads, decodes and prepares the next chunk (also across files) while
+    the current one is ingested. A file named twice is read once. Where each file resumes is
+    read before the first chunk: only this call writes these checkpoints meanwhile, and if
+    another process ingests the same file at the same time its records are duplicates here."""
     check_paths(paths)
     summary = RunSummary()
+    named: dict[Path, Path] = {}
     for path in paths:
-        rtype = record_type or record_type_from_name(path)
-        source = source_name(path)
-        start = ingestor.checkpoint(source)
-        if path.suffix.lower() in NDJSON_SUFFIXES:
-            chunks = iter_ndjson(path, start, chunk_bytes, rtype)
-            total = path.stat().st_size
-        else:
-            chunks = iter_table(path, start, batch_rows)
-            total = -1
-        for chunk in prefetched(chunks):
+        named.setdefault(path.resolve(), path)
+    distinct = list(named.values())
+    starts = {path: ingestor.checkpoint(source_name(path)) for path in distinct}
+    parts = _parts(distinct, starts, record_type, chunk_bytes, batch_rows)
+
+    def prepared(part: _Part) -> _Part:
+        chunk = part.chunk
+        ready = Chunk(ingestor.prepare(chunk.decoded), chunk.position_from, chunk.position_to)
+        return _Part(part.path, part.source, part.record_type, part.total, ready)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gs-decode") as pool:
+        pending = pool.submit(lambda: next((prepared(p) for p in parts), None))
+        while True:
+            part = pending.result()
+            if part is None:
+                break
+            pending = pool.submit(lambda: next((prepared(p) for p in parts), None))
             result = ingestor.process(
-                chunk.decoded,
-                source=source,
-                position_from=chunk.position_from,
-                position_to=chunk.position_to,
-                record_type=rtype,
+                part.chunk.decoded,
+                source=part.source,
+                position_from=part.chunk.position_from,
+                position_to=part.chunk.position_to,
+                record_type=part.record_type,
             )
             summary.add(result)
             if on_batch is not None:
-                on_batch(path, chunk.position_to, total)
+                on_batch(part.path, part.chunk.position_to, part.total)
     return summary

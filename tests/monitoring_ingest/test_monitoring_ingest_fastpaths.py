@@ -1,0 +1,620 @@
+"""The fast paths of the ingestor agree with plain, obviously correct models of the same rules:
+integer device order for the jump check, identity keys specialised to one record type, keys
+sorted once for dedupe / probe / insert, rows written to SQLite through the driver, NDJSON chunks
+read once. Random inputs (shuffles, duplicates, late records, several hours, record ids)."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from greenstream.geo import great_circle_distance_km_scalar
+from greenstream.monitoring.ingest import (
+    POS,
+    BatchKeys,
+    Ingestor,
+    IngestSettings,
+    KeyStore,
+    ValidationContext,
+    _execute_rows,
+    _gps_jumps,
+    _params,
+    check_constants,
+    decode_ndjson,
+    device_order,
+    identity_text,
+    with_keys,
+)
+from greenstream.monitoring.queries import query_aggregates, totals
+from greenstream.monitoring.records import DEVICE_FIELD, RECORD_TYPES, TS_DTYPE, WIRE_SCHEMA
+from greenstream.monitoring.sources.files import iter_ndjson
+from greenstream.monitoring.state import DeviceFix, QuarantinedRecord
+from greenstream.store import make_engine, upgrade
+
+T0 = datetime(2026, 11, 11, 8, 0, tzinfo=UTC)
+FIX_SCHEMA: dict[str, pl.DataType] = {
+    "device_id": pl.String(),
+    "ts": TS_DTYPE,
+    "lat": pl.Float64(),
+    "lon": pl.Float64(),
+}
+
+
+# -- jump check: integer order vs a per-record model of the documented rule -------------------
+
+
+def _model_jumps(
+    rows: list[tuple[str, datetime, float, float, int, float]],
+    prior: dict[str, tuple[datetime, float, float]],
+    err_km: float,
+) -> dict[int, float]:
+    """Positions flagged as jumps and their implied speed, one record at a time: per device the
+    last committed fix, then the batch's fixes in (ts, input) order; pass 1 against the previous
+    fix, pass 2 (candidates only) against the last fix that was not a candidate."""
+
+    def speed(a: tuple[Any, ...], b: tuple[Any, ...]) -> float | None:
+        hours = (b[1] - a[1]).total_seconds() / 3600.0
+        if hours <= 0:
+            return None
+        dist = max(great_circle_distance_km_scalar(a[2], a[3], b[2], b[3]) - err_km, 0.0)
+        return dist / hours
+
+    flagged: dict[int, float] = {}
+    for device in sorted({r[0] for r in rows}):
+        seq: list[tuple[Any, ...]] = []
+        if device in prior:
+            ts, lat, lon = prior[device]
+            seq.append((device, ts, lat, lon, -1, None))
+        seq += [r for r in rows if r[0] == device]
+        seq.sort(key=lambda r: r[1])  # stable: the committed fix first among equal times
+        cand = [False] * len(seq)
+        for i in range(1, len(seq)):
+            v = speed(seq[i - 1], seq[i])
+            cand[i] = v is not None and seq[i][5] is not None and v > seq[i][5]
+        for i in range(1, len(seq)):
+            if not cand[i]:
+                continue
+            good = max((j for j in range(i) if not cand[j]), default=None)
+            if good is None:
+                continue
+            v = speed(seq[good], seq[i])
+            if v is not None and v > seq[i][5]:
+                flagged[seq[i][4]] = v
+    return flagged
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["A", "B", "C", "D"]),
+            st.integers(0, 40),  # ts in minutes (ties across and within devices)
+            st.integers(-3, 3),  # lat offset in 0.1 deg (~11 km): some implied speeds are jumps
+            st.sampled_from([0.0, 0.0, 0.0, 25.0]),  # lon offset: a far spike now and then
+        ),
+        min_size=1,
+        max_size=60,
+    ),
+    st.dictionaries(
+        st.sampled_from(["A", "B", "C", "E"]),
+        st.tuples(st.integers(-5, 45), st.integers(-3, 3)),
+        max_size=4,
+    ),
+    st.sampled_from([60.0, 200.0, 1400.0]),
+)
+def test_jump_check_agrees_with_a_per_record_model(
+    fixes: list[tuple[str, int, int, float]],
+    prior_spec: dict[str, tuple[int, int]],
+    limit: float,
+) -> None:
+    rows = [
+        (d, T0 + timedelta(minutes=m), 31.0 + dlat / 10, 121.0 + dlon, i + 1, limit)
+        for i, (d, m, dlat, dlon) in enumerate(fixes)
+    ]
+    prior = {
+        d: (T0 + timedelta(minutes=m), 31.0 + dlat / 10, 121.0)
+        for d, (m, dlat) in prior_spec.items()
+    }
+    frame = pl.DataFrame(
+        [r[:5] for r in rows],
+        schema={**FIX_SCHEMA, POS: pl.Int64()},
+        orient="row",
+    ).with_columns(
+        pl.lit(limit).alias("__limit_kmh"),
+        pl.lit(None, dtype=pl.String).alias("__code"),
+    )
+    ing_ctx = _context(prior)
+    err_km = float(check_constants()["gps_position_error_km"])
+    out = _gps_jumps(frame, ing_ctx)
+    got = {int(p): float(v) for p, v in out.filter("__jump").select(POS, "__jump_kmh").iter_rows()}
+    expected = _model_jumps(rows, prior, err_km)
+    assert got.keys() == expected.keys()
+    for p, v in expected.items():
+        assert got[p] == pytest.approx(v, rel=1e-9)
+    # the order itself: each device's rows together, by ts, ties in input order; one code per device
+    order, codes = device_order(frame["device_id"], frame["ts"])
+    assert sorted(order.tolist()) == list(range(len(rows)))
+    by_code = [(int(c), rows[i][1], int(i)) for c, i in zip(codes, order, strict=True)]
+    assert by_code == sorted(by_code)
+    assert {int(c): rows[i][0] for c, i in zip(codes, order, strict=True)} == {
+        int(c): d for d, c in {rows[i][0]: c for c, i in zip(codes, order, strict=True)}.items()
+    }
+
+
+def _context(prior: dict[str, tuple[datetime, float, float]]) -> ValidationContext:
+    return ValidationContext(
+        fuel_keys=pl.Series([], dtype=pl.String),
+        grid_regions=pl.Series([], dtype=pl.String),
+        limits={},
+        registry=None,
+        last_fixes=pl.DataFrame(
+            [(d, ts, lat, lon) for d, (ts, lat, lon) in prior.items()],
+            schema=FIX_SCHEMA,
+            orient="row",
+        ),
+        gps_error_km=float(check_constants()["gps_position_error_km"]),
+    )
+
+
+# -- identity keys: the specialised text equals the general one -------------------------------
+
+
+def _general_keys(frame: pl.DataFrame, default_source: str) -> pl.DataFrame:
+    """The identity text of the general expression (every record type, record ids, sources)."""
+    return frame.select(identity_text(default_source).alias("text"))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([*RECORD_TYPES, None]),
+            st.sampled_from([None, None, "R1", "R2"]),  # record_id
+            st.sampled_from([None, None, "s1"]),  # source
+            st.sampled_from([None, "D1", "D2"]),  # device
+            st.sampled_from([None, 0, 1, 3600]),  # ts seconds after T0
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    st.booleans(),
+)
+def test_specialised_identity_keys_equal_the_general_formula(
+    spec: list[tuple[str | None, str | None, str | None, str | None, int | None]],
+    one_type: bool,
+) -> None:
+    if one_type:
+        spec = [("gps", *rest) for _, *rest in spec]
+    data: dict[str, list[Any]] = {name: [None] * len(spec) for name in WIRE_SCHEMA}
+    for i, (rtype, rid, src, dev, sec) in enumerate(spec):
+        data["record_type"][i] = rtype
+        data["record_id"][i] = rid
+        data["source"][i] = src
+        if rtype is not None:
+            data[DEVICE_FIELD[rtype]][i] = dev
+        data["ts"][i] = None if sec is None else T0 + timedelta(seconds=sec)
+    frame = pl.DataFrame(data, schema=WIRE_SCHEMA).with_columns(
+        pl.int_range(1, len(spec) + 1, dtype=pl.Int64).alias(POS)
+    )
+    keyed = with_keys(frame, "default")
+    # the same keys as hashing the general identity text row by row
+    for i in range(frame.height):
+        row = frame.slice(i, 1)
+        alone = with_keys(row, "default")
+        assert alone.select("_key_hi", "_key_lo").row(0) == keyed.select("_key_hi", "_key_lo").row(
+            i
+        )
+    general = _general_keys(frame, "default")["text"].to_list()
+    for i, text in enumerate(general):
+        rtype, rid, src, dev, _ = spec[i]
+        if rid is not None:
+            assert text == f"id|{rid}"
+        else:
+            device = dev if rtype is not None else None  # no type: no device field
+            assert text == f"{rtype or ''}|{src or 'default'}|{device or ''}"
+    # equal identities share keys, different ones do not
+    ident = [
+        (f"id|{rid}", 0) if rid is not None else (general[i], sec)
+        for i, (_, rid, _, dev, sec) in enumerate(spec)
+    ]
+    complete = [
+        spec[i][1] is not None
+        or (spec[i][4] is not None and spec[i][3] is not None and spec[i][0] is not None)
+        for i in range(len(spec))
+    ]
+    pairs = keyed.select("_key_hi", "_key_lo").rows()
+    for i in range(len(spec)):
+        for j in range(len(spec)):
+            if complete[i] and complete[j]:
+                assert (pairs[i] == pairs[j]) == (ident[i] == ident[j])
+
+
+# -- keys sorted once: in-batch dedupe, bucketed probe, insert --------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.tuples(st.integers(0, 40), st.integers(-1, 3), st.booleans()), max_size=30),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_bucketed_key_store_agrees_with_a_set(
+    batches: list[list[tuple[int, int, bool]]],
+) -> None:
+    """Keys from a small range (equal high keys with other low keys), hour buckets including the
+    no-ts bucket, and record-id keys whose copies may sit in any bucket."""
+    store = KeyStore()
+    seen: set[tuple[int, int]] = set()
+    for batch in batches:
+        k = np.array([key for key, _, _ in batch], dtype=np.int64)
+        hi, lo = (k // 4).astype(np.uint64), (k % 4).astype(np.uint64)
+        rid = k % 5 == 0  # a record-id identity: its copies may carry any ts
+        # otherwise the ts (so the hour) is part of the identity
+        bucket = np.where(rid, [h for _, h, _ in batch], k % 3 - 1).astype(np.int64)
+        ts = np.where(bucket >= 0, bucket * 3_600_000_000 + 5, 0)
+        order = np.argsort(hi)
+        keys = BatchKeys(
+            hi=hi[order],
+            lo=lo[order],
+            row=order,
+            bucket=bucket[order],
+            ts_us=ts[order],
+            any_bucket=rid[order],
+        )
+        expected = [(int(h), int(low)) in seen for h, low in zip(keys.hi, keys.lo, strict=True)]
+        assert store.contains_batch(keys).tolist() == expected
+        assert store.contains(hi, lo).tolist() == [
+            (int(h), int(low)) in seen for h, low in zip(hi, lo, strict=True)
+        ]
+        # keep(): the kept keys' rows are their rows in the frame filtered the same way
+        mask = np.array([keep for _, _, keep in batch], dtype=bool)[order]
+        kept = keys.keep(mask)
+        frame_rows = sorted(keys.row[mask].tolist())
+        assert kept.row.tolist() == [frame_rows.index(r) for r in keys.row[mask].tolist()]
+        assert keys.row_mask(mask)[keys.row].tolist() == mask.tolist()
+        parts = keys.by_bucket()
+        assert sum(len(p[1]) for p in parts) == len(keys)
+        assert sorted(b for b, *_ in parts) == sorted(set(bucket.tolist()))
+        for b, p_hi, p_lo, first, last in parts:
+            assert np.all(p_hi[1:] >= p_hi[:-1])  # each part stays in key order
+            assert sorted(zip(p_hi.tolist(), p_lo.tolist(), strict=True)) == sorted(
+                (int(h), int(low)) for h, low, bb in zip(hi, lo, bucket, strict=True) if bb == b
+            )
+            if b == -1:
+                assert first is None and last is None
+            else:
+                assert first is not None and last is not None
+                assert int(first.timestamp()) // 3600 == b == int(last.timestamp()) // 3600
+            store.add(b, p_hi, p_lo, presorted=True)
+        seen |= set(zip(hi.tolist(), lo.tolist(), strict=True))
+    assert store.size == sum(len(b) for b in batches)
+
+
+def _records(spec: list[tuple[int, int, int, bool]]) -> list[dict[str, Any]]:
+    out = []
+    for device, minute, source, rid in spec:
+        rec: dict[str, Any] = {
+            "device_id": f"T{device}",
+            "ts": (T0 + timedelta(minutes=minute * 7)).isoformat().replace("+00:00", "Z"),
+            "lat": 31.2 + device * 0.01,
+            "lon": 121.4 + minute * 0.001,
+        }
+        if source:
+            rec["source"] = f"s{source}"
+        if rid:
+            rec["record_id"] = f"R{device}-{minute % 5}"
+        out.append(rec)
+    return out
+
+
+def _identity(rec: dict[str, Any]) -> tuple[str, ...]:
+    if "record_id" in rec:
+        return ("id", rec["record_id"])
+    return ("gps", rec.get("source", "default"), rec["device_id"], rec["ts"])
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 3), st.integers(0, 30), st.integers(0, 1), st.booleans()),
+        min_size=1,
+        max_size=40,
+    ),
+    st.randoms(use_true_random=False),
+    st.integers(1, 4),
+)
+def test_shuffled_and_recut_batches_count_each_identity_once(
+    tmp_path_factory: pytest.TempPathFactory,
+    spec: list[tuple[int, int, int, bool]],
+    rnd: random.Random,
+    n_batches: int,
+) -> None:
+    """Records over several hours (several key buckets), duplicates inside and across batches,
+    record ids whose copies carry another ts, a redelivered batch: each identity is accepted
+    once, and the aggregates do not depend on the order or the cut."""
+    records = _records(spec)
+    shuffled = records[:]
+    rnd.shuffle(shuffled)
+    cuts = sorted(rnd.sample(range(1, len(shuffled)), min(n_batches - 1, len(shuffled) - 1)))
+    batches = [shuffled[a:b] for a, b in zip([0, *cuts], [*cuts, len(shuffled)], strict=True)]
+    batches.append(rnd.choice(batches))  # a redelivery
+
+    def run(parts: list[list[dict[str, Any]]]) -> tuple[dict[str, Any], pl.DataFrame, int]:
+        url = f"sqlite:///{tmp_path_factory.mktemp('fast') / 'm.db'}"
+        upgrade(url)
+        ing = Ingestor(IngestSettings(database_url=url, dedupe_horizon_s=None))
+        for i, part in enumerate(parts):
+            data = b"".join(json.dumps(r).encode() + b"\n" for r in part)
+            ing.process(
+                decode_ndjson(data, record_type="gps"),
+                source=f"b{i}",
+                position_from=0,
+                position_to=len(data),
+                record_type="gps",
+            )
+        cells = query_aggregates(ing.engine, "cell", by_window=True).sort("window_start", "key")
+        restarted = Ingestor(IngestSettings(database_url=url, dedupe_horizon_s=None))
+        return totals(ing.engine), cells, restarted.index.size
+
+    # the first record of each identity in arrival order is the one accepted; with record ids
+    # two copies may carry different positions, so compare counts and the records-per-window sum
+    distinct = len({_identity(r) for r in records})
+    got, cells, stored_keys = run(batches)
+    assert got["accepted"] == distinct
+    assert got["duplicates"] == sum(len(b) for b in batches) - distinct
+    assert stored_keys == distinct
+    if not any("record_id" in r for r in records):
+        one, one_cells, _ = run([records])
+        assert one["accepted"] == distinct
+        assert cells.drop("window_s").equals(one_cells.drop("window_s"))
+
+
+# -- rows written through the SQLite driver equal SQLAlchemy's ---------------------------------
+
+
+def test_rows_through_the_sqlite_driver_equal_sqlalchemys(tmp_path: Path) -> None:
+    fast_url, slow_url = (f"sqlite:///{tmp_path / n}" for n in ("fast.db", "slow.db"))
+    fixes = pl.DataFrame(
+        {
+            "device_id": ["A", "B", "C"],
+            "ts": [T0, T0 + timedelta(microseconds=123_456), T0 + timedelta(seconds=59.5)],
+            "lat": [31.123456789012345, -0.1, 89.99999999999999],
+            "lon": [121.0, 1e-300, -179.5],
+        },
+        schema=FIX_SCHEMA,
+    )
+    later = fixes.with_columns(
+        pl.Series(
+            "ts", [T0 + timedelta(seconds=1), T0, T0 + timedelta(seconds=59.5)], dtype=TS_DTYPE
+        ),
+        pl.col("lat") + 1,
+    )
+    quarantine = pl.DataFrame(
+        {
+            "batch_id": [1, 1],
+            "source": ["s", "s"],
+            "position": [3, None],
+            "record_type": ["gps", None],
+            "reason_code": ["missing_field", "invalid_json"],
+            "reason": ["missing lat", "invalid JSON: x"],
+            "field": ["lat", None],
+            "device": ["A", None],
+            "ts": [T0, None],
+            "record": ['{"a":1}', "{broken"],
+        },
+        schema_overrides={"ts": TS_DTYPE, "position": pl.Int64},
+    )
+    for url, fast in ((fast_url, True), (slow_url, False)):
+        upgrade(url)
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            from sqlalchemy.dialects.sqlite import insert
+
+            for frame in (fixes, later):
+                stmt = insert(DeviceFix.__table__)
+                stmt = stmt.on_conflict_do_update(
+                    index_elements=["device_id"],
+                    set_={"ts": stmt.excluded.ts, "lat": stmt.excluded.lat},
+                    where=stmt.excluded.ts > DeviceFix.__table__.c.ts,
+                )
+                if fast:
+                    _execute_rows(conn, stmt, frame)
+                else:
+                    conn.execute(stmt, _params(frame))
+            stmt_q = sa.insert(QuarantinedRecord)
+            if fast:
+                _execute_rows(conn, stmt_q, quarantine)
+            else:
+                conn.execute(stmt_q, _params(quarantine))
+    rows = {}
+    for url in (fast_url, slow_url):
+        with make_engine(url).connect() as conn:
+            rows[url] = (
+                conn.execute(sa.text("SELECT * FROM monitoring_device_fix ORDER BY 1")).all(),
+                conn.execute(sa.text("SELECT * FROM monitoring_quarantine ORDER BY 1")).all(),
+                conn.execute(
+                    sa.select(DeviceFix.device_id, DeviceFix.ts, DeviceFix.lat).order_by(
+                        DeviceFix.device_id
+                    )
+                ).all(),
+            )
+    assert rows[fast_url] == rows[slow_url]
+    fixes_back = rows[fast_url][2]
+    # the later fix replaced A's only (B's is older than the stored one, C's not newer)
+    assert [r[0] for r in fixes_back] == ["A", "B", "C"]
+    assert fixes_back[0][2] == pytest.approx(32.123456789012345)
+    assert fixes_back[1][2] == -0.1 and fixes_back[2][2] == 89.99999999999999
+    assert fixes_back[1][1].replace(tzinfo=UTC) == T0 + timedelta(microseconds=123_456)
+    assert len(rows[fast_url][1]) == 2
+
+
+# -- NDJSON chunks: read once, cut at line ends -------------------------------------------------
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(st.integers(0, 300), min_size=0, max_size=25),
+    st.booleans(),
+    st.integers(1, 400),
+    st.integers(0, 3),
+)
+def test_ndjson_chunks_cover_the_file_once_at_line_ends(
+    tmp_path: Path, widths: list[int], trailing_newline: bool, chunk: int, resume_line: int
+) -> None:
+    lines = [
+        json.dumps(
+            {
+                "device_id": f"T{i}" + "x" * w,
+                "ts": (T0 + timedelta(seconds=i)).isoformat(),
+                "lat": 1.0,
+                "lon": 2.0,
+            }
+        ).encode()
+        for i, w in enumerate(widths)
+    ]
+    data = b"\n".join(lines) + (b"\n" if trailing_newline and lines else b"")
+    path = tmp_path / "gps.ndjson"
+    path.write_bytes(data)
+    start = sum(len(x) + 1 for x in lines[: min(resume_line, max(len(lines) - 1, 0))])
+    start = min(start, len(data))
+    chunks = list(iter_ndjson(path, start, chunk, "gps"))
+    assert b"".join(data[c.position_from : c.position_to] for c in chunks) == data[start:]
+    positions: list[int] = []
+    for c in chunks:
+        part = data[c.position_from : c.position_to]
+        assert part.endswith(b"\n") or c.position_to == len(data)
+        assert c.position_to - c.position_from <= max(chunk, max(map(len, lines), default=0) + 1)
+        positions += c.decoded.records[POS].to_list()
+    # record numbers are line numbers of the file, across chunks and after a resume
+    first_line = data[:start].count(b"\n")
+    assert positions == list(range(first_line + 1, len(lines) + 1))
+
+
+# -- H3 cells computed ahead in the decode thread ------------------------------------------------
+
+
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 3),
+            st.integers(0, 50),
+            st.sampled_from([31.2, 31.21, -89.99, 91.0, 0.0]),
+            st.sampled_from([121.4, 121.41, 179.99, -181.0, 0.0]),
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_cells_prepared_ahead_give_the_same_aggregates(
+    tmp_path_factory: pytest.TempPathFactory, spec: list[tuple[int, int, float, float]]
+) -> None:
+    data = b"".join(
+        json.dumps(
+            {
+                "device_id": f"T{d}",
+                "ts": (T0 + timedelta(minutes=m)).isoformat(),
+                "lat": lat,
+                "lon": lon,
+            }
+        ).encode()
+        + b"\n"
+        for d, m, lat, lon in spec
+    )
+    out = []
+    for ahead in (False, True):
+        url = f"sqlite:///{tmp_path_factory.mktemp('cells') / 'm.db'}"
+        upgrade(url)
+        ing = Ingestor(IngestSettings(database_url=url, h3_resolution=9))
+        decoded = decode_ndjson(data, record_type="gps")
+        if ahead:
+            decoded = ing.prepare(decoded)
+            assert "_cell" in decoded.records.columns
+        result = ing.process(decoded, source="s", position_from=0, position_to=1, record_type="gps")
+        cells = query_aggregates(ing.engine, "cell", by_window=True).sort("window_start", "key")
+        out.append((dict(result.accepted), dict(result.quarantined), cells))
+    assert out[0][0] == out[1][0] and out[0][1] == out[1][1]
+    assert out[0][2].equals(out[1][2])
+
+
+def test_a_file_named_twice_is_read_once_and_a_second_run_resumes(tmp_path: Path) -> None:
+    from greenstream.monitoring.sources.files import ingest_files
+
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    upgrade(url)
+    path = tmp_path / "gps.ndjson"
+    path.write_bytes(
+        b"".join(
+            json.dumps(
+                {
+                    "device_id": "T1",
+                    "ts": (T0 + timedelta(seconds=i)).isoformat(),
+                    "lat": 1,
+                    "lon": 2,
+                }
+            ).encode()
+            + b"\n"
+            for i in range(50)
+        )
+    )
+    ing = Ingestor(IngestSettings(database_url=url))
+    first = ingest_files(ing, [path, tmp_path / "." / "gps.ndjson", path], chunk_bytes=300)
+    assert first.records_in == 50 and first.duplicates == 0
+    assert sum(first.accepted.values()) == 50
+    assert first.batches > 3  # several chunks, decoded ahead of the commits
+    again = ingest_files(Ingestor(IngestSettings(database_url=url)), [path])
+    assert again.records_in == 0  # resumed at the end of the file
+    assert totals(ing.engine)["accepted"] == 50
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["A", "B", "C"]), st.integers(0, 5), st.integers(1, 10_000)),
+        min_size=1,
+        max_size=40,
+        unique_by=lambda t: t[2],  # positions are unique
+    )
+)
+def test_last_fix_per_device_is_the_latest_then_the_last_position(
+    spec: list[tuple[str, int, int]],
+) -> None:
+    from greenstream.monitoring.ingest import last_fixes
+
+    gps = pl.DataFrame(
+        {
+            "device_id": [d for d, _, _ in spec],
+            "ts": [T0 + timedelta(seconds=s) for _, s, _ in spec],
+            "lat": [float(p) for _, _, p in spec],
+            "lon": [0.0] * len(spec),
+            POS: [p for _, _, p in spec],
+        },
+        schema_overrides={"ts": TS_DTYPE, POS: pl.Int64},
+    )
+    expected = {}
+    for d, s, p in sorted(spec, key=lambda r: (r[1], r[2])):
+        expected[d] = (T0 + timedelta(seconds=s), float(p))
+    got = {d: (ts, lat) for d, ts, lat, _ in last_fixes(gps).iter_rows()}
+    assert got == expected
