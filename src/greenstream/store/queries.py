@@ -27,7 +27,15 @@ from greenstream.store.chunks import (
 )
 from greenstream.store.models import CHAIN_INPUT_COLUMNS, AuditRecord, Shipment
 
-__all__ = ["CHAIN_SCHEMA", "chain_frame", "kernel_legs", "references", "shipment_chains"]
+__all__ = [
+    "CHAIN_SCHEMA",
+    "chain_frame",
+    "kernel_legs",
+    "references",
+    "sheet_chain",
+    "sheet_inputs",
+    "shipment_chains",
+]
 
 
 @dataclass(frozen=True)
@@ -153,6 +161,22 @@ def kernel_legs(chain: pl.DataFrame) -> pl.DataFrame:
             if c != "arrival_at"
         ],
     )
+
+
+def sheet_inputs(
+    conn: Connection, tenant_id: int, shipment_id: str, audit_seq: int
+) -> tuple[pl.DataFrame, dict[str, pl.DataFrame | None]]:
+    """The chain elements (:func:`sheet_chain`) and sealed references a shipment's calculation
+    sheet needs; the trips are those on its chain elements (the checks refuse trip energy that
+    no given TCE uses, and the sheet is given only part of the batch)."""
+    chain = sheet_chain(conn, tenant_id, shipment_id)
+    refs = references(conn, tenant_id, audit_seq)
+    trips = refs["trips"]
+    if trips is not None:
+        used = chain["trip_id"].drop_nulls().unique().implode()
+        kept = trips.filter(pl.col("trip_id").is_in(used))
+        refs["trips"] = kept if kept.height else None
+    return chain, refs
 
 
 def references(conn: Connection, tenant_id: int, audit_seq: int) -> dict[str, pl.DataFrame | None]:

@@ -39,7 +39,7 @@ from greenstream.io.validation import check_hocs, check_tocs
 from greenstream.pipeline import Inputs, explain_shipment
 from greenstream.store.ingest import ingest
 from greenstream.store.models import FootprintRollup, Hoc, Shipment, Toc, UploadJob
-from greenstream.store.queries import chain_frame, kernel_legs, references, sheet_chain
+from greenstream.store.queries import chain_frame, kernel_legs, sheet_inputs
 
 router = APIRouter(tags=["platform"])
 CallerDep = Annotated[Caller, Depends(get_caller)]
@@ -205,9 +205,8 @@ def footprint_sheet(shipment_id: str, request: Request, caller: CallerDep) -> An
     state = request.app.state
     with state.engine.connect() as conn:
         ship = _shipment_row(conn, caller.tenant_id, shipment_id)
-        # its chain (one chunk) plus the batch's TCEs sharing a trip with it
-        chain = sheet_chain(conn, caller.tenant_id, shipment_id)
-        refs = references(conn, caller.tenant_id, ship.audit_seq)
+        # its chain (one chunk) plus the batch's TCEs sharing a trip with it, and those trips
+        chain, refs = sheet_inputs(conn, caller.tenant_id, shipment_id, ship.audit_seq)
     from greenstream.accounting.kernel import ReferenceTables
 
     legs = kernel_legs(chain)
