@@ -3,13 +3,15 @@
 Decisions (docs/decisions/0020-platform.md, "Upload at 500k TCE/s")
 ------------------------------------------------------------------
 - One database row per TCE was WAL-bound at 62-79k TCE/s (~300 bytes of heap plus a text primary
-  key per TCE). A chunk of :data:`CHUNK_ROWS` rows as one Parquet file (zstd level 1, dictionary
-  encoding, no statistics) is ~54 bytes per TCE, and PostgreSQL stores it out of line without
-  re-compressing it (``STORAGE EXTERNAL``).
+  key per TCE). A chunk of :data:`CHUNK_ROWS` rows as one Parquet file (lz4, dictionary
+  encoding, no statistics) is ~64 bytes per TCE, and PostgreSQL stores it out of line without
+  re-compressing it (``STORAGE EXTERNAL``). lz4 rather than zstd: zstd saves ~10 bytes per TCE
+  (4 MB of WAL per 440k TCEs, ~0.02 s of server time) but costs ~0.1 CPU-s more to encode, on
+  a machine where the encoder and the server share 2 cores.
 - Rows are sorted by ``shipment_id`` (byte order) then ``seq``; a chunk ends at a shipment
   boundary, so one shipment's chain is a contiguous slice of ONE chunk and a read decodes one
-  chunk (~2 ms for 8k rows; 4k rows 1.6 ms, 16k rows 3 ms, with encode CPU 0.53 / 0.42 / 0.36 s
-  per 440k rows: 8k is the knee).
+  chunk (lz4: ~1.2 ms for 8k rows; 4k rows 0.9 ms, 16k rows 1.9 ms, with encode CPU 0.47 / 0.37
+  / 0.34 s per 440k rows: 8k is the knee).
 - A chunk has exactly the columns and dtypes of :data:`CHAIN_SCHEMA` (the chain elements as
   the kernel wrote them); a chunk that does not decode to that schema is reported as corrupt,
   never silently coerced.
@@ -141,7 +143,7 @@ def _chunk_starts(starts: pl.Series, chunk_rows: int) -> Iterator[int]:
 
 
 def encode_chunk(frame: pl.DataFrame) -> bytes:
-    """One chunk's rows as a Parquet file (zstd level 1, dictionary encoding, no statistics)."""
+    """One chunk's rows as a Parquet file (lz4, dictionary encoding, no statistics)."""
     buf = io.BytesIO()
     frame.write_parquet(
         buf,

@@ -7,9 +7,9 @@ Decisions (see docs/decisions/0020-platform.md)
   chain order ``seq``) and its footprint roll-up on the shipment row. There is no separate
   footprint table: one shipment, one footprint, one ``pf_id`` (the PACT id, a native UUID).
 - Chain elements are stored **columnar, in chunks** (``chain_element_chunks``): one row per
-  ~8k chain elements of a batch holding a Parquet file (zstd) of those rows, sorted by shipment
+  ~8k chain elements of a batch holding a Parquet file (lz4) of those rows, sorted by shipment
   then ``seq``. A row per TCE cannot reach 500k TCE/s on the target machine (WAL-bound); a chunk
-  costs ~54 bytes per TCE. A shipment never straddles two chunks; its row points at its chain
+  costs ~64 bytes per TCE. A shipment never straddles two chunks; its row points at its chain
   (``audit_seq``, ``chunk_no``, ``chunk_row``, ``tce_count``). See
   :mod:`greenstream.store.chunks`.
 - ``footprint_rollups`` holds additive sums per batch and dimension (mode, lane, period), written
@@ -146,7 +146,7 @@ CHAIN_OUTPUT_COLUMNS = (
 
 class ChainElementChunk(Base):
     """Chain elements ``first_row .. first_row + row_count - 1`` of upload batch ``audit_seq``:
-    ``data`` is a Parquet file (zstd) with the columns ``shipment_id``, ``seq``,
+    ``data`` is a Parquet file (lz4) with the columns ``shipment_id``, ``seq``,
     :data:`CHAIN_INPUT_COLUMNS`, :data:`CHAIN_OUTPUT_COLUMNS`, rows by shipment then ``seq``.
     PostgreSQL stores ``data`` with ``STORAGE EXTERNAL`` (out of line, not re-compressed)."""
 
