@@ -1,10 +1,12 @@
-"""The audit trail detects any direct database edit of a stored number, input, factor or record,
-and names the first bad record; `greenstream verify` prints a readable report and exits 1."""
+"""The audit trail detects any direct database edit of a stored number (inside a Parquet chunk or
+on a shipment row), input, chunk byte, factor or record, and names the first bad record;
+`greenstream verify` prints a readable report and exits 1."""
 
 from __future__ import annotations
 
+import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import polars as pl
 import pytest
@@ -102,32 +104,127 @@ def _exec(engine: sa.Engine, sql: str, **params: object) -> None:
         c.execute(sa.text(sql), params)
 
 
-TAMPERINGS: dict[str, tuple[str, str]] = {
-    # an input number of record #2 (mass of a chain element)
-    "input": (
-        "UPDATE chain_elements SET mass_kg = mass_kg * 0.5 "
-        "WHERE tenant_id = :t AND shipment_id = 'B1' AND seq = 0",
-        "inputs",
-    ),
+def _edit_chunk(
+    engine: sa.Engine,
+    tenant_id: int,
+    seq: int,
+    edit: Callable[[pl.DataFrame], pl.DataFrame],
+    compression: str = "lz4",
+) -> None:
+    """Decode chunk 0 of record ``seq``, apply ``edit`` and store it back re-encoded."""
+    with engine.begin() as c:
+        data = c.execute(
+            sa.text(
+                "SELECT data FROM chain_element_chunks "
+                "WHERE tenant_id = :t AND audit_seq = :s AND chunk_no = 0"
+            ),
+            {"t": tenant_id, "s": seq},
+        ).scalar_one()
+        frame = edit(pl.read_parquet(io.BytesIO(bytes(data))))
+        buf = io.BytesIO()
+        frame.write_parquet(buf, compression=compression)  # type: ignore[arg-type]
+        c.execute(
+            sa.text(
+                "UPDATE chain_element_chunks SET data = :d "
+                "WHERE tenant_id = :t AND audit_seq = :s AND chunk_no = 0"
+            ),
+            {"d": buf.getvalue(), "t": tenant_id, "s": seq},
+        )
+
+
+def _in_chunk(column: str, factor: float) -> Callable[[sa.Engine, int], None]:
+    """Multiply ``column`` of shipment B1's first chain element (record #2) inside its chunk."""
+
+    def tamper(engine: sa.Engine, tenant_id: int) -> None:
+        _edit_chunk(
+            engine,
+            tenant_id,
+            2,
+            lambda f: f.with_columns(
+                pl.when((pl.col("shipment_id") == "B1") & (pl.col("seq") == 0))
+                .then(pl.col(column) * factor)
+                .otherwise(pl.col(column))
+                .alias(column)
+            ),
+        )
+
+    return tamper
+
+
+def _sql(sql: str) -> Callable[[sa.Engine, int], None]:
+    return lambda engine, tenant_id: _exec(engine, sql, t=tenant_id)
+
+
+def _garbage(engine: sa.Engine, tenant_id: int) -> None:
+    _exec(
+        engine,
+        "UPDATE chain_element_chunks SET data = :d WHERE tenant_id = :t AND audit_seq = 2",
+        d=b"PAR1 not a parquet file",
+        t=tenant_id,
+    )
+
+
+TAMPERINGS: dict[str, tuple[Callable[[sa.Engine, int], None], str]] = {
+    # an input number of record #2 (mass of a chain element, inside its stored Parquet chunk)
+    "input": (_in_chunk("mass_kg", 0.5), "inputs"),
+    # an output number of a chain element of record #2, inside its chunk
+    "chunk output": (_in_chunk("co2e_wtw_kg", 0.9), "outputs"),
     # a reported shipment footprint of record #2
     "footprint": (
-        "UPDATE shipments SET co2e_wtw_kg = 1.0 WHERE tenant_id = :t AND shipment_id = 'B2'",
+        _sql("UPDATE shipments SET co2e_wtw_kg = 1.0 WHERE tenant_id = :t AND shipment_id = 'B2'"),
         "outputs",
     ),
+    # a shipment row of record #2 pointed at another chain element
+    "shipment pointer": (
+        _sql("UPDATE shipments SET chunk_row = 0 WHERE tenant_id = :t AND shipment_id = 'B2'"),
+        "outputs",
+    ),
+    # the chunk bytes of record #2 re-encoded: every value intact, the bytes differ
+    "chunk bytes": (
+        lambda engine, tenant_id: _edit_chunk(engine, tenant_id, 2, lambda f: f, "zstd"),
+        "chunks",
+    ),
+    # the chunk of record #2 overwritten with bytes that do not decode
+    "chunk garbage": (_garbage, "chunks"),
     # the TOC intensity sealed with record #2
     "reference": (
-        "UPDATE audit_records SET references_json = REPLACE(references_json, '0.116', '0.05') "
-        "WHERE tenant_id = :t AND seq = 2",
+        _sql(
+            "UPDATE audit_records SET references_json = REPLACE(references_json, '0.116', "
+            "'0.05') WHERE tenant_id = :t AND seq = 2"
+        ),
         "inputs",
     ),
     # a sealed field of record #2
     "record": (
-        "UPDATE audit_records SET tce_count = tce_count + 0, source = 'forged' "
-        "WHERE tenant_id = :t AND seq = 2",
+        _sql(
+            "UPDATE audit_records SET tce_count = tce_count + 0, source = 'forged' "
+            "WHERE tenant_id = :t AND seq = 2"
+        ),
         "record",
     ),
+    # record #2 claimed to be sealed with the old format
+    "seal format": (
+        _sql("UPDATE audit_records SET seal_format = 1 WHERE tenant_id = :t AND seq = 2"),
+        "record",
+    ),
+    # a column digest listed by record #2
+    "digests": (
+        _sql(
+            "UPDATE audit_records SET digests_json = REPLACE(digests_json, '\"chain\":{', "
+            '\'"chain":{"x":"0",\') WHERE tenant_id = :t AND seq = 2'
+        ),
+        "record",
+    ),
+    # the roll-ups of record #2 (the aggregates endpoint reads them)
+    "rollup": (
+        _sql(
+            "UPDATE footprint_rollups SET co2e_wtw_kg = co2e_wtw_kg + 1 "
+            "WHERE tenant_id = :t AND audit_seq = 2 AND dimension = 'mode'"
+        ),
+        "rollups",
+    ),
     # record #2 removed: #3 no longer follows #1
-    "deleted": ("DELETE FROM audit_records WHERE tenant_id = :t AND seq = 2", "chain"),
+    "deleted": (_sql("DELETE FROM audit_records WHERE tenant_id = :t AND seq = 2"), "chain"),
 }
 
 
@@ -136,11 +233,15 @@ def test_tampering_is_detected_and_the_first_bad_record_named(
     store: tuple[sa.Engine, int], kind: str
 ) -> None:
     engine, tenant_id = store
-    sql, check = TAMPERINGS[kind]
-    _exec(engine, sql, t=tenant_id)
+    tamper, check = TAMPERINGS[kind]
+    tamper(engine, tenant_id)
     seq, found_check, reason = _first_bad(engine, tenant_id)
     expected_seq = 3 if kind == "deleted" else 2
     assert (seq, found_check) == (expected_seq, check), reason
+    if kind == "input":
+        assert "mass_kg" in reason
+    if kind == "footprint":
+        assert "co2e_wtw_kg" in reason and "B2" in reason
 
 
 def test_output_edit_with_rehashed_chain_is_caught_by_recomputation(
@@ -148,8 +249,9 @@ def test_output_edit_with_rehashed_chain_is_caught_by_recomputation(
 ) -> None:
     """An insider who edits a footprint AND re-seals every hash is still caught: the kernel,
     re-run on the stored inputs, disagrees with the stored number."""
-    from greenstream.audit.chain import record_sha256
-    from greenstream.store.ingest import outputs_sha256
+    from greenstream.audit.chain import canonical_json, outputs_sha256_v2, record_sha256
+    from greenstream.audit.verify import stored_shipments_frame
+    from greenstream.store.ingest import CHAIN_OUTPUT_KEYS, seal_digests
     from greenstream.store.queries import chain_frame
 
     engine, tenant_id = store
@@ -159,22 +261,19 @@ def test_output_edit_with_rehashed_chain_is_caught_by_recomputation(
         "WHERE tenant_id = :t AND shipment_id = 'C1'",
         t=tenant_id,
     )
+    ships = stored_shipments_frame(engine, tenant_id, 3)
     with engine.begin() as c:
         chain = chain_frame(c, tenant_id, audit_seq=3)
-        ships = pl.read_database(
-            "SELECT shipment_id, pf_id, tce_count, mass_kg, transport_activity_tkm, "
-            "distance_used_km, co2e_wtw_kg, co2e_ttw_kg, co2e_wtt_kg, co2e_wtw_low_kg, "
-            "co2e_wtw_high_kg, primary_data_share, origin, destination, main_mode, period "
-            f"FROM shipments WHERE tenant_id = {tenant_id} AND audit_seq = 3",
-            c,
-            schema_overrides={
-                "tce_count": pl.Int32,
-                "origin": pl.String,
-                "destination": pl.String,
-                "main_mode": pl.String,
-                "period": pl.String,
-            },
-        )
+        chunks = [
+            bytes(d)
+            for d in c.execute(
+                sa.text(
+                    "SELECT data FROM chain_element_chunks WHERE tenant_id = :t AND "
+                    "audit_seq = 3 ORDER BY chunk_no"
+                ),
+                {"t": tenant_id},
+            ).scalars()
+        ]
         rec = dict(
             c.execute(
                 sa.text("SELECT * FROM audit_records WHERE tenant_id = :t AND seq = 3"),
@@ -183,14 +282,22 @@ def test_output_edit_with_rehashed_chain_is_caught_by_recomputation(
             .one()
             ._mapping
         )
-        rec["outputs_sha256"] = outputs_sha256(chain, ships)
+        digests = seal_digests(chain, ships, rec["references_json"], chunks)
+        assert digests != json.loads(rec["digests_json"])  # the edit shows in the digests
+        rec["digests"] = digests
+        rec["outputs_sha256"] = outputs_sha256_v2(digests, CHAIN_OUTPUT_KEYS)
         rec["tenant"] = _tenant(engine, tenant_id)
         c.execute(
             sa.text(
-                "UPDATE audit_records SET outputs_sha256 = :o, record_sha256 = :r "
-                "WHERE tenant_id = :t AND seq = 3"
+                "UPDATE audit_records SET outputs_sha256 = :o, record_sha256 = :r, "
+                "digests_json = :d WHERE tenant_id = :t AND seq = 3"
             ),
-            {"o": rec["outputs_sha256"], "r": record_sha256(rec), "t": tenant_id},
+            {
+                "o": rec["outputs_sha256"],
+                "r": record_sha256(rec),
+                "d": canonical_json(digests).decode(),
+                "t": tenant_id,
+            },
         )
     seq, check, reason = _first_bad(engine, tenant_id)
     assert (seq, check) == (3, "recompute")
@@ -226,7 +333,7 @@ def test_cli_verify_report(store: tuple[sa.Engine, int], monkeypatch: pytest.Mon
     ok = runner.invoke(app, ["verify", "--tenant", name])
     assert ok.exit_code == 0, ok.output
     assert "VERIFIED" in ok.output and "record #3" in ok.output
-    _exec(engine, TAMPERINGS["input"][0], t=tenant_id)
+    TAMPERINGS["input"][0](engine, tenant_id)
     bad = runner.invoke(app, ["verify", "--tenant", name])
     assert bad.exit_code == 1
     assert f"first bad record: tenant {name} #2 (inputs)" in bad.output

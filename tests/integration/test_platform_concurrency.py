@@ -68,7 +68,21 @@ def test_fifty_concurrent_uploads(pg_url: str) -> None:
             {"t": tenants},
         ).all()
         tces = c.execute(
-            sa.text("SELECT count(*) FROM chain_elements WHERE tenant_id = ANY(:t)"),
+            sa.text(
+                "SELECT coalesce(sum(row_count), 0) FROM chain_element_chunks "
+                "WHERE tenant_id = ANY(:t)"
+            ),
+            {"t": tenants},
+        ).scalar_one()
+        # every shipment row points into a chunk of its own batch
+        orphans = c.execute(
+            sa.text(
+                "SELECT count(*) FROM shipments s LEFT JOIN chain_element_chunks k "
+                "ON k.tenant_id = s.tenant_id AND k.audit_seq = s.audit_seq "
+                "AND k.chunk_no = s.chunk_no "
+                "WHERE s.tenant_id = ANY(:t) AND (k.chunk_no IS NULL "
+                "OR s.chunk_row + s.tce_count > k.row_count)"
+            ),
             {"t": tenants},
         ).scalar_one()
         seqs = c.execute(
@@ -86,6 +100,7 @@ def test_fifty_concurrent_uploads(pg_url: str) -> None:
     assert sum(n for _, n, _ in counts) == stored_uploads * SHIPMENTS_PER_UPLOAD
     assert all(n == distinct for _, n, distinct in counts)  # no duplicate shipment
     assert tces == stored_uploads * SHIPMENTS_PER_UPLOAD * LEGS_PER_SHIPMENT
+    assert orphans == 0
     # each tenant's chain is 1..k without gaps, and verifies
     for _, chain in seqs:
         assert chain == list(range(1, len(chain) + 1))

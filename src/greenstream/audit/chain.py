@@ -18,6 +18,19 @@ Canonical JSON: UTF-8, keys sorted, no blanks (``","`` and ``":"``), floats in t
 round-trip form, timestamps as ``YYYY-MM-DDTHH:MM:SS.ffffffZ``. The same inputs and outputs read
 back from SQLite or PostgreSQL give the same bytes, which is what :mod:`greenstream.audit.verify`
 relies on.
+
+Seal formats (``audit_records.seal_format``)
+--------------------------------------------
+- **1** (records sealed before 2026-11-24): the content hashes above, over canonical JSON lines of
+  every row (:func:`frame_lines`, ~1.9 CPU-s per 440k chain elements). Such records keep
+  verifying with this form.
+- **2**: the content hashes are over canonical *column digests*
+  (:mod:`greenstream.audit.digest`, ~0.25 CPU-s per 440k chain elements). The record's
+  ``digests_json`` (:func:`seal_v2_digests`) lists every column digest of the stored chain
+  elements and shipments, the SHA-256 of the references and of the stored chunk bytes;
+  ``inputs_sha256`` / ``outputs_sha256`` are SHA-256 of the canonical JSON of their parts of it
+  (:func:`inputs_sha256_v2`, :func:`outputs_sha256_v2`), and ``record_sha256`` covers
+  :data:`SEALED_FIELDS_V2` (the format-1 fields plus ``seal_format`` and ``digests``).
 """
 
 from __future__ import annotations
@@ -42,6 +55,8 @@ SEALED_FIELDS: Final = (
     "outputs_sha256",
     "prev_sha256",
 )
+SEALED_FIELDS_V2: Final = (*SEALED_FIELDS, "seal_format", "digests")
+SEAL_FORMAT: Final = 2  # the format new records are sealed with
 _SEPARATOR: Final = b"\n--\n"
 
 
@@ -87,8 +102,50 @@ def sha256_hex(*parts: bytes) -> str:
 
 
 def record_sha256(fields: dict[str, Any]) -> str:
-    """The hash that seals one record: SHA-256 of the canonical JSON of its sealed fields."""
-    missing = [f for f in SEALED_FIELDS if f not in fields]
+    """The hash that seals one record: SHA-256 of the canonical JSON of its sealed fields
+    (:data:`SEALED_FIELDS`, or :data:`SEALED_FIELDS_V2` when ``fields["seal_format"]`` is 2)."""
+    seal_format = fields.get("seal_format") or 1
+    if seal_format not in (1, 2):
+        raise ValueError(f"unknown seal format {seal_format!r}")
+    names = SEALED_FIELDS if seal_format == 1 else SEALED_FIELDS_V2
+    missing = [f for f in names if f not in fields]
     if missing:
         raise ValueError(f"audit record lacks sealed fields {missing}")
-    return hashlib.sha256(canonical_json({f: fields[f] for f in SEALED_FIELDS})).hexdigest()
+    return hashlib.sha256(canonical_json({f: fields[f] for f in names})).hexdigest()
+
+
+def seal_v2_digests(
+    chain: dict[str, str],
+    shipments: dict[str, str],
+    references_json: str,
+    chunks_sha256: str,
+    chunk_count: int,
+) -> dict[str, Any]:
+    """The ``digests`` document of a format-2 record (stored as canonical JSON)."""
+    return {
+        "chain": chain,
+        "shipments": shipments,
+        "references_sha256": hashlib.sha256(references_json.encode()).hexdigest(),
+        "chunks_sha256": chunks_sha256,
+        "chunk_count": chunk_count,
+    }
+
+
+def _part(digests: dict[str, Any], columns: tuple[str, ...]) -> dict[str, str]:
+    chain: dict[str, str] = digests["chain"]
+    return {c: chain[c] for c in columns}
+
+
+def inputs_sha256_v2(digests: dict[str, Any], input_columns: tuple[str, ...]) -> str:
+    """SHA-256 of the canonical JSON of the input column digests and the references' hash."""
+    doc = {
+        "chain": _part(digests, input_columns),
+        "references_sha256": digests["references_sha256"],
+    }
+    return hashlib.sha256(canonical_json(doc)).hexdigest()
+
+
+def outputs_sha256_v2(digests: dict[str, Any], output_columns: tuple[str, ...]) -> str:
+    """SHA-256 of the canonical JSON of the output column digests and the shipment digests."""
+    doc = {"chain": _part(digests, output_columns), "shipments": digests["shipments"]}
+    return hashlib.sha256(canonical_json(doc)).hexdigest()

@@ -6,11 +6,19 @@ For each record of a tenant, in chain order, :func:`verify` checks:
 2. ``record``: ``record_sha256`` equals the hash of the record's sealed fields;
 3. ``factors``: the stored factor table of the record's factor-set version hashes to the sealed
    ``factors_sha256``;
-4. ``inputs``: the stored chain-element inputs and references hash to ``inputs_sha256``;
-5. ``outputs``: the stored per-element outputs and per-shipment footprints hash to
-   ``outputs_sha256``;
-6. ``recompute``: the kernel, run again on the stored inputs with the sealed references, gives
-   the stored outputs (the first differing shipment and column are named).
+4. ``chunks``: every stored chunk of the batch decodes to the chain-element columns, the chunks
+   are contiguous, and every shipment row points at its own chain;
+5. ``inputs``: the stored chain-element inputs and references hash to ``inputs_sha256``;
+6. ``outputs``: the stored per-element outputs and per-shipment footprints (format 2: the
+   whole stored shipment row) hash to ``outputs_sha256``;
+7. ``chunks`` (format 2): the stored chunk bytes hash to the sealed ``chunks_sha256`` (a byte
+   edit that leaves every value intact, e.g. re-encoding);
+8. ``recompute``: the kernel, run again on the stored inputs with the sealed references, gives
+   the stored outputs (the first differing shipment and column are named);
+9. ``rollups``: the batch's stored roll-ups equal those recomputed from its stored rows.
+
+Format 1 records (:mod:`greenstream.audit.chain`) hash canonical JSON lines, format 2 records
+column digests; format 2 failures name the altered columns.
 
 The first failing check of a record is reported with a readable reason; the report names the
 first bad record of each tenant. A database edit of any stored number, input or factor fails at
@@ -19,19 +27,41 @@ least one check.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from greenstream.audit.chain import GENESIS, record_sha256, sha256_hex
+from greenstream.audit.chain import (
+    GENESIS,
+    inputs_sha256_v2,
+    outputs_sha256_v2,
+    record_sha256,
+    sha256_hex,
+)
+from greenstream.audit.digest import bytes_sha256, table_digests
 from greenstream.errors import InputErrors
 from greenstream.factors import Registry
 from greenstream.geo import Gazetteer
+from greenstream.store.chunks import (
+    CHAIN_SCHEMA,
+    ChunkError,
+    StoredChunk,
+    decode_chunk,
+    stored_chunks,
+)
 from greenstream.store.ingest import (
+    CHAIN_INPUT_KEYS,
+    CHAIN_OUTPUT_KEYS,
+    CHAIN_SEALED_COLUMNS,
+    ROLLUP_COLUMNS,
     SHIPMENT_OUTPUT_COLUMNS,
+    SHIPMENT_SEALED_COLUMNS,
+    batch_rollups,
     inputs_sha256,
     outputs_sha256,
     prepare_batch,
@@ -40,11 +70,13 @@ from greenstream.store.models import (
     CHAIN_OUTPUT_COLUMNS,
     AuditRecord,
     FactorSetVersion,
+    FootprintRollup,
     Shipment,
     Tenant,
 )
-from greenstream.store.queries import chain_frame, kernel_legs, parse_references
+from greenstream.store.queries import kernel_legs, parse_references
 
+CHAIN_SCHEMA_ITEMS = tuple(CHAIN_SCHEMA.items())
 # Recomputation compares floats with this relative tolerance: the kernel is deterministic (same
 # bytes for the same inputs), so any real change shows far above it.
 RELATIVE_TOLERANCE = 1e-9
@@ -140,6 +172,118 @@ def _compare(
     return None
 
 
+def _sealed_fields(rec: AuditRecord, tenant: Tenant) -> dict[str, Any] | str:
+    fields: dict[str, Any] = {
+        "tenant": tenant.name,
+        "seq": rec.seq,
+        "created_at": rec.created_at,
+        "source": rec.source,
+        "factor_set_version": rec.factor_set_version,
+        "factors_sha256": rec.factors_sha256,
+        "shipment_count": rec.shipment_count,
+        "tce_count": rec.tce_count,
+        "inputs_sha256": rec.inputs_sha256,
+        "outputs_sha256": rec.outputs_sha256,
+        "prev_sha256": rec.prev_sha256,
+    }
+    seal_format = rec.seal_format or 1
+    if seal_format == 1:
+        return fields
+    if seal_format != 2:
+        return f"unknown seal format {seal_format}"
+    try:
+        digests = json.loads(rec.digests_json or "")
+    except ValueError:
+        return "the record's column digests are missing or not JSON"
+    if not isinstance(digests, dict):
+        return "the record's column digests are not a JSON object"
+    return {**fields, "seal_format": 2, "digests": digests}
+
+
+def stored_shipments_frame(engine: Engine, tenant_id: int, audit_seq: int) -> pl.DataFrame:
+    """The stored shipment rows of one batch as sealed (:data:`SHIPMENT_SEALED_COLUMNS`, by
+    shipment id; ``pf_id`` as canonical text, ``created_at`` in UTC)."""
+    cols = [Shipment.__table__.c[c] for c in SHIPMENT_SEALED_COLUMNS]
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(*cols).where(Shipment.tenant_id == tenant_id, Shipment.audit_seq == audit_seq)
+        ).all()
+    data = [
+        tuple(
+            str(v) if name == "pf_id" and v is not None else _utc(v) if name == "created_at" else v
+            for name, v in zip(SHIPMENT_SEALED_COLUMNS, r, strict=True)
+        )
+        for r in rows
+    ]
+    schema = {c: _ship_dtype(c) for c in SHIPMENT_SEALED_COLUMNS}
+    return pl.DataFrame(data, schema=schema, orient="row").sort("shipment_id")
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _decode_batch(chunks: list[StoredChunk], seq: int) -> pl.DataFrame | str:
+    """The batch's chain from its chunks, or the reason it cannot be read."""
+    frames = []
+    expected_first = 0
+    for c in chunks:
+        label = f"chunk {c.chunk_no} of record #{seq}"
+        if c.first_row != expected_first:
+            return f"{label} starts at row {c.first_row}, expected {expected_first}"
+        try:
+            frames.append(decode_chunk(c.data, expected_rows=c.row_count, label=label))
+        except ChunkError as exc:
+            return str(exc)
+        expected_first += c.row_count
+    if not frames:
+        return pl.DataFrame(schema=dict(CHAIN_SCHEMA_ITEMS))
+    return pl.concat(frames, how="vertical")
+
+
+def _pointer_problem(
+    chain: pl.DataFrame, chunks: list[StoredChunk], ships: pl.DataFrame
+) -> str | None:
+    """Each shipment's row points at the first row of its own chain, with its length."""
+    if chain.height == 0 or ships.height == 0:
+        return None
+    sid = chain["shipment_id"]
+    starts = sid.ne_missing(sid.shift(1)).fill_null(True).arg_true()
+    first_of_chunk = {c.chunk_no: c.first_row for c in chunks}
+    global_row = [
+        first_of_chunk.get(int(no), -(10**12)) + int(row)
+        for no, row in zip(ships["chunk_no"], ships["chunk_row"], strict=True)
+    ]
+    actual = pl.DataFrame(
+        {
+            "shipment_id": sid.gather(starts),
+            "start": starts.cast(pl.Int64),
+            "length": (starts.shift(-1, fill_value=chain.height) - starts).cast(pl.Int64),
+        }
+    )
+    stated = ships.select(
+        "shipment_id",
+        pl.Series("start", global_row, dtype=pl.Int64),
+        pl.col("tce_count").cast(pl.Int64).alias("length"),
+    )
+    joined = stated.join(actual, on="shipment_id", how="left", suffix="_chain")
+    bad = joined.filter(
+        (pl.col("start") != pl.col("start_chain")).fill_null(True)
+        | (pl.col("length") != pl.col("length_chain")).fill_null(True)
+    )
+    if bad.height:
+        return f"shipment {bad['shipment_id'][0]!r} does not point at its own chain elements"
+    return None
+
+
+def _differing(
+    sealed: dict[str, Any], fresh: dict[str, str], columns: tuple[str, ...]
+) -> list[str]:
+    return [c for c in columns if sealed.get(c) != fresh.get(c)]
+
+
 def _check_record(
     engine: Engine,
     rec: AuditRecord,
@@ -154,52 +298,72 @@ def _check_record(
         return "chain", f"expected record #{expected_seq} here, found #{rec.seq} (missing record)"
     if rec.prev_sha256 != expected_prev:
         return "chain", "prev_sha256 does not match the previous record's hash (chain broken)"
-    fields = {
-        "tenant": tenant.name,
-        "seq": rec.seq,
-        "created_at": rec.created_at,
-        "source": rec.source,
-        "factor_set_version": rec.factor_set_version,
-        "factors_sha256": rec.factors_sha256,
-        "shipment_count": rec.shipment_count,
-        "tce_count": rec.tce_count,
-        "inputs_sha256": rec.inputs_sha256,
-        "outputs_sha256": rec.outputs_sha256,
-        "prev_sha256": rec.prev_sha256,
-    }
+    fields = _sealed_fields(rec, tenant)
+    if isinstance(fields, str):
+        return "record", fields
     if record_sha256(fields) != rec.record_sha256:
         return "record", "the record's sealed fields were altered (record hash differs)"
+    v2 = fields.get("seal_format") == 2
     with engine.connect() as conn:
         factors = conn.execute(
             select(FactorSetVersion.factors_csv).where(
                 FactorSetVersion.version == rec.factor_set_version
             )
         ).scalar_one_or_none()
-        chain = chain_frame(conn, rec.tenant_id, audit_seq=rec.seq)
-        ship_cols = [Shipment.__table__.c[c] for c in ("shipment_id", *SHIPMENT_OUTPUT_COLUMNS)]
-        ships_rows = conn.execute(
-            select(*ship_cols).where(
-                Shipment.tenant_id == rec.tenant_id, Shipment.audit_seq == rec.seq
-            )
-        ).all()
+        chunks = [c for _, c in stored_chunks(conn, rec.tenant_id, rec.seq)]
     if factors is None:
         return "factors", f"factor set {rec.factor_set_version} is not stored"
     if sha256_hex(factors.encode()) != rec.factors_sha256:
         return "factors", f"the stored factor table of {rec.factor_set_version} was altered"
+    chain = _decode_batch(chunks, rec.seq)
+    if isinstance(chain, str):
+        return "chunks", chain
     if chain.height != rec.tce_count:
         return "inputs", f"{chain.height} chain elements stored, {rec.tce_count} sealed"
-    if inputs_sha256(chain, rec.references_json) != rec.inputs_sha256:
+    ships = stored_shipments_frame(engine, rec.tenant_id, rec.seq)
+    if v2:
+        digests: dict[str, Any] = fields["digests"]
+        if inputs_sha256_v2(digests, CHAIN_INPUT_KEYS) != rec.inputs_sha256 or (
+            outputs_sha256_v2(digests, CHAIN_OUTPUT_KEYS) != rec.outputs_sha256
+        ):
+            return "record", "the column digests do not match the sealed content hashes"
+        fresh_chain = table_digests(chain, CHAIN_SEALED_COLUMNS)
+        refs_hash = sha256_hex(rec.references_json.encode())
+        changed = _differing(digests["chain"], fresh_chain, CHAIN_INPUT_KEYS)
+        if changed or refs_hash != digests["references_sha256"]:
+            what = ", ".join(changed) if changed else "TOC / HOC / trip references"
+            return "inputs", f"stored inputs altered (chain-element columns: {what})"
+    elif inputs_sha256(chain, rec.references_json) != rec.inputs_sha256:
         return "inputs", "stored inputs (chain elements or TOC / HOC / trip references) altered"
-    ships = pl.DataFrame(
-        [tuple(r) for r in ships_rows],
-        schema={c.name: _ship_dtype(c.name) for c in ship_cols},
-        orient="row",
-    )
     if ships.height != rec.shipment_count:
         return "outputs", f"{ships.height} shipments stored, {rec.shipment_count} sealed"
-    if outputs_sha256(chain, ships) != rec.outputs_sha256:
+    if v2:
+        changed = _differing(digests["chain"], fresh_chain, CHAIN_OUTPUT_KEYS)
+        fresh_ships = table_digests(ships, SHIPMENT_SEALED_COLUMNS)
+        changed_ships = _differing(
+            digests["shipments"], fresh_ships, tuple(SHIPMENT_SEALED_COLUMNS)
+        )
+        if changed or changed_ships:
+            found = _locate_output_change(chain, ships, rec, registry, gazetteer)
+            what = "; ".join(
+                part
+                for part in (
+                    f"chain-element columns: {', '.join(changed)}" if changed else "",
+                    f"shipment columns: {', '.join(changed_ships)}" if changed_ships else "",
+                )
+                if part
+            )
+            return "outputs", f"stored outputs altered ({what})" + (f" ({found})" if found else "")
+        if bytes_sha256(c.data for c in chunks) != digests["chunks_sha256"] or len(
+            chunks
+        ) != digests.get("chunk_count"):
+            return "chunks", "stored chunk bytes altered (the decoded values are intact)"
+    elif outputs_sha256(chain, ships.select(SHIPMENT_V1_COLUMNS)) != rec.outputs_sha256:
         found = _locate_output_change(chain, ships, rec, registry, gazetteer)
         return "outputs", "stored outputs altered" + (f" ({found})" if found else "")
+    problem = _pointer_problem(chain, chunks, ships)
+    if problem:
+        return "chunks", problem
     if registry.version != rec.factor_set_version:
         return (
             "recompute",
@@ -209,15 +373,62 @@ def _check_record(
     problem = _recompute(chain, ships, rec, registry, gazetteer)
     if problem:
         return "recompute", f"kernel result differs from the stored one: {problem}"
+    problem = _rollup_problem(engine, rec, chain, ships)
+    if problem:
+        return "rollups", problem
     return None
+
+
+SHIPMENT_V1_COLUMNS = ["shipment_id", *SHIPMENT_OUTPUT_COLUMNS]
 
 
 def _ship_dtype(name: str) -> pl.DataType:
     if name in ("shipment_id", "pf_id", "origin", "destination", "main_mode", "period"):
         return pl.String()
-    if name == "tce_count":
+    if name in ("tce_count", "chunk_no", "chunk_row"):
         return pl.Int32()
+    if name == "created_at":
+        return pl.Datetime("us", "UTC")
     return pl.Float64()
+
+
+def _rollup_problem(
+    engine: Engine, rec: AuditRecord, chain: pl.DataFrame, ships: pl.DataFrame
+) -> str | None:
+    t = FootprintRollup.__table__
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(*[t.c[c] for c in ROLLUP_COLUMNS]).where(
+                t.c.tenant_id == rec.tenant_id, t.c.audit_seq == rec.seq
+            )
+        ).all()
+    stored = pl.DataFrame(
+        [tuple(r) for r in rows],
+        schema={
+            "dimension": pl.String,
+            "key_a": pl.String,
+            "key_b": pl.String,
+            "shipment_count": pl.Int64,
+            "tce_count": pl.Int64,
+            "transport_activity_tkm": pl.Float64,
+            "co2e_wtw_kg": pl.Float64,
+            "co2e_ttw_kg": pl.Float64,
+        },
+        orient="row",
+    )
+    fresh = batch_rollups(chain, ships).with_columns(
+        pl.col("shipment_count").cast(pl.Int64), pl.col("tce_count").cast(pl.Int64)
+    )
+    keys = ["dimension", "key_a", "key_b"]
+    stored = stored.with_columns(pl.col(k).fill_null("\x00") for k in keys)
+    fresh = fresh.with_columns(pl.col(k).fill_null("\x00") for k in keys)
+    problem = _compare(
+        stored,
+        fresh,
+        keys,
+        ("shipment_count", "tce_count", "transport_activity_tkm", "co2e_wtw_kg", "co2e_ttw_kg"),
+    )
+    return f"stored roll-ups differ from the batch's rows: {problem}" if problem else None
 
 
 def _fresh(

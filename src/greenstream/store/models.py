@@ -3,11 +3,17 @@ TOC / HOC, factor-set versions, audit records, upload jobs and received PACT eve
 
 Decisions (see docs/decisions/0020-platform.md)
 -----------------------------------------------
-- A stored **shipment is a waybill chain**: its chain elements (inputs and kernel outputs, one row
-  per TCE, in chain order ``seq``) and its footprint roll-up on the shipment row. There is no
-  separate footprint table: one shipment, one footprint, one ``pf_id`` (the PACT id).
-- ``chain_elements`` has a composite primary key ``(tenant_id, shipment_id, seq)`` and no other
-  index, so batch uploads stream into it with PostgreSQL ``COPY``.
+- A stored **shipment is a waybill chain**: its chain elements (inputs and kernel outputs, in
+  chain order ``seq``) and its footprint roll-up on the shipment row. There is no separate
+  footprint table: one shipment, one footprint, one ``pf_id`` (the PACT id, a native UUID).
+- Chain elements are stored **columnar, in chunks** (``chain_element_chunks``): one row per
+  ~8k chain elements of a batch holding a Parquet file (lz4) of those rows, sorted by shipment
+  then ``seq``. A row per TCE cannot reach 500k TCE/s on the target machine (WAL-bound); a chunk
+  costs ~64 bytes per TCE. A shipment never straddles two chunks; its row points at its chain
+  (``audit_seq``, ``chunk_no``, ``chunk_row``, ``tce_count``). See
+  :mod:`greenstream.store.chunks`.
+- ``footprint_rollups`` holds additive sums per batch and dimension (mode, lane, period), written
+  with the batch, so the aggregates endpoint never scans chain elements.
 - Every row carries ``tenant_id``; every query of the API filters on it.
 - ``audit_records`` is the per-tenant hash chain (unique ``(tenant_id, seq)``); a shipment names
   the record that sealed it (``audit_seq``).
@@ -19,6 +25,7 @@ Decisions (see docs/decisions/0020-platform.md)
 from __future__ import annotations
 
 from datetime import datetime
+from uuid import UUID
 
 from sqlalchemy import (
     BigInteger,
@@ -31,6 +38,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    Uuid,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -68,11 +76,15 @@ class Shipment(Base):
     __table_args__ = (UniqueConstraint("tenant_id", "shipment_id"),)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    # no foreign key: its per-row check cost ~0.15 CPU-s of the server per 50k COPY rows; the
+    # only writer (store_batch) holds the tenant row locked FOR UPDATE while it inserts
+    tenant_id: Mapped[int] = mapped_column(Integer)
     shipment_id: Mapped[str] = mapped_column(String(200))
-    pf_id: Mapped[str] = mapped_column(String(36), unique=True)
+    pf_id: Mapped[UUID] = mapped_column(Uuid(), unique=True)
     audit_seq: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    chunk_no: Mapped[int] = mapped_column(Integer)  # the chunk of batch audit_seq holding its chain
+    chunk_row: Mapped[int] = mapped_column(Integer)  # first row of its chain in that chunk
     tce_count: Mapped[int] = mapped_column(Integer)
     mass_kg: Mapped[float] = mapped_column(Float)
     transport_activity_tkm: Mapped[float] = mapped_column(Float)
@@ -132,49 +144,41 @@ CHAIN_OUTPUT_COLUMNS = (
 )
 
 
-class ChainElement(Base):
-    """One transport chain element (leg or hub stop) of a stored shipment: inputs and outputs."""
+class ChainElementChunk(Base):
+    """Chain elements ``first_row .. first_row + row_count - 1`` of upload batch ``audit_seq``:
+    ``data`` is a Parquet file (lz4) with the columns ``shipment_id``, ``seq``,
+    :data:`CHAIN_INPUT_COLUMNS`, :data:`CHAIN_OUTPUT_COLUMNS`, rows by shipment then ``seq``.
+    PostgreSQL stores ``data`` with ``STORAGE EXTERNAL`` (out of line, not re-compressed)."""
 
-    __tablename__ = "chain_elements"
+    __tablename__ = "chain_element_chunks"
 
     tenant_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    shipment_id: Mapped[str] = mapped_column(String(200), primary_key=True)
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
-    audit_seq: Mapped[int] = mapped_column(Integer)
-    tce_id: Mapped[str] = mapped_column(String(200))
-    mass_kg: Mapped[float] = mapped_column(Float)
-    chargeable_mass_kg: Mapped[float | None] = mapped_column(Float)
-    mode: Mapped[str | None] = mapped_column(String(32))
-    distance_km: Mapped[float | None] = mapped_column(Float)
-    distance_basis_in: Mapped[str | None] = mapped_column(String(16))
-    origin: Mapped[str | None] = mapped_column(String(200))
-    destination: Mapped[str | None] = mapped_column(String(200))
-    hoc_id: Mapped[str | None] = mapped_column(String(200))
-    hub_type: Mapped[str | None] = mapped_column(String(64))
-    trip_id: Mapped[str | None] = mapped_column(String(200))
-    toc_id: Mapped[str | None] = mapped_column(String(200))
-    vehicle: Mapped[str | None] = mapped_column(String(200))
-    load_factor: Mapped[float | None] = mapped_column(Float)
-    empty_distance_factor: Mapped[float | None] = mapped_column(Float)
-    energy_carrier: Mapped[str | None] = mapped_column(String(64))
-    temperature_control: Mapped[str | None] = mapped_column(String(32))
-    grid_region: Mapped[str | None] = mapped_column(String(32))
-    departure_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    arrival_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    empty_return: Mapped[bool | None] = mapped_column(Boolean)
+    audit_seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chunk_no: Mapped[int] = mapped_column(Integer, primary_key=True)
+    first_row: Mapped[int] = mapped_column(Integer)
+    row_count: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class FootprintRollup(Base):
+    """Additive sums of one upload batch by one dimension: ``mode`` (per chain element, hubs as
+    "hub"; key_a = mode), ``lane`` (per shipment; key_a = origin, key_b = destination) or
+    ``period`` (per shipment; key_a = day of first departure). Sums over batches are the
+    tenant's aggregates."""
+
+    __tablename__ = "footprint_rollups"
+
+    tenant_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    audit_seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    row_no: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(8))
+    key_a: Mapped[str | None] = mapped_column(String(200))
+    key_b: Mapped[str | None] = mapped_column(String(200))
+    shipment_count: Mapped[int] = mapped_column(Integer)
+    tce_count: Mapped[int] = mapped_column(Integer)
     transport_activity_tkm: Mapped[float] = mapped_column(Float)
-    distance_used_km: Mapped[float] = mapped_column(Float)
-    distance_basis: Mapped[str | None] = mapped_column(String(16))
     co2e_wtw_kg: Mapped[float] = mapped_column(Float)
     co2e_ttw_kg: Mapped[float] = mapped_column(Float)
-    co2e_wtt_kg: Mapped[float] = mapped_column(Float)
-    co2e_wtw_low_kg: Mapped[float] = mapped_column(Float)
-    co2e_wtw_high_kg: Mapped[float] = mapped_column(Float)
-    method: Mapped[str] = mapped_column(String(16))
-    primary_data: Mapped[bool] = mapped_column(Boolean)
-    intensity_wtw_kg_per_unit: Mapped[float | None] = mapped_column(Float)
-    factor_id: Mapped[str | None] = mapped_column(String(200))
-    warnings: Mapped[str | None] = mapped_column(Text)
 
 
 class Toc(Base):
@@ -230,6 +234,8 @@ class AuditRecord(Base):
 
     ``record_sha256`` = SHA-256 of the canonical JSON of every other sealed field (see
     :mod:`greenstream.audit.chain`), including ``prev_sha256`` (64 zeros for the first record).
+    ``seal_format`` 1: content hashes over canonical JSON lines; 2: over canonical column
+    digests (listed in ``digests_json``, sealed too).
     """
 
     __tablename__ = "audit_records"
@@ -249,6 +255,8 @@ class AuditRecord(Base):
     outputs_sha256: Mapped[str] = mapped_column(String(64))
     prev_sha256: Mapped[str] = mapped_column(String(64))
     record_sha256: Mapped[str] = mapped_column(String(64))
+    seal_format: Mapped[int] = mapped_column(Integer, default=1)
+    digests_json: Mapped[str | None] = mapped_column(Text)
 
 
 class UploadJob(Base):

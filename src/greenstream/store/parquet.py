@@ -1,9 +1,9 @@
 """Large result sets as Parquet, and DuckDB aggregates over them.
 
 ``tenant_frame`` reads a tenant's shipments (footprints) or chain elements from the store into
-Polars (one query, Arrow-backed), ``write_tenant_parquet`` writes them as Parquet files, and
-``aggregate_parquet`` runs a DuckDB group-by over such files (for analytics too large for the
-API's SQL aggregates).
+Polars (chain elements: the stored Parquet chunks decoded and concatenated, batch by batch),
+``write_tenant_parquet`` writes them as Parquet files, and ``aggregate_parquet`` runs a DuckDB
+group-by over such files (for analytics beyond the API's roll-up aggregates).
 """
 
 from __future__ import annotations
@@ -57,7 +57,9 @@ def tenant_frame(engine: Engine, tenant_id: int, kind: Kind) -> pl.DataFrame:
         else pl.Float64()
         for c in SHIPMENT_EXPORT_COLUMNS
     }
-    return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
+    pf = SHIPMENT_EXPORT_COLUMNS.index("pf_id")
+    data = [tuple(str(v) if i == pf else v for i, v in enumerate(r)) for r in rows]
+    return pl.DataFrame(data, schema=schema, orient="row")
 
 
 def write_tenant_parquet(engine: Engine, tenant_id: int, out_dir: Path) -> dict[str, Path]:

@@ -1,9 +1,15 @@
-"""Reads of stored shipments shared by the API and the auditor: chain elements back into kernel
-inputs, and the references (TOCs / HOCs / trips) a sealed batch used."""
+"""Reads of stored shipments shared by the API and the auditor: chain elements (decoded from their
+Parquet chunks, :mod:`greenstream.store.chunks`) back into kernel inputs, and the references
+(TOCs / HOCs / trips) a sealed batch used.
+
+A shipment's chain is read from ONE chunk (its row names ``audit_seq``, ``chunk_no``,
+``chunk_row``, ``tce_count``); a page of shipments decodes each chunk it touches once."""
 
 from __future__ import annotations
 
+import io
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
@@ -11,33 +17,85 @@ from sqlalchemy import Connection, select
 
 from greenstream.accounting.schema import HOC_COLUMNS, TOC_COLUMNS, TRIP_COLUMNS
 from greenstream.checks import ROW
-from greenstream.store.ingest import LEG_UPLOAD_COLUMNS
-from greenstream.store.models import (
-    CHAIN_INPUT_COLUMNS,
-    CHAIN_OUTPUT_COLUMNS,
-    AuditRecord,
-    ChainElement,
+from greenstream.store.chunks import (
+    CHAIN_SCHEMA,
+    ChunkError,
+    decode_chunk,
+    empty_chain,
+    read_chunk,
+    stored_chunks,
 )
+from greenstream.store.models import CHAIN_INPUT_COLUMNS, AuditRecord, Shipment
 
-CHAIN_SCHEMA: dict[str, pl.DataType] = {
-    "shipment_id": pl.String(),
-    "seq": pl.Int32(),
-    **{c: LEG_UPLOAD_COLUMNS.get(c, pl.String()) for c in CHAIN_INPUT_COLUMNS},
-    "transport_activity_tkm": pl.Float64(),
-    "distance_used_km": pl.Float64(),
-    "distance_basis": pl.String(),
-    "co2e_wtw_kg": pl.Float64(),
-    "co2e_ttw_kg": pl.Float64(),
-    "co2e_wtt_kg": pl.Float64(),
-    "co2e_wtw_low_kg": pl.Float64(),
-    "co2e_wtw_high_kg": pl.Float64(),
-    "method": pl.String(),
-    "primary_data": pl.Boolean(),
-    "intensity_wtw_kg_per_unit": pl.Float64(),
-    "factor_id": pl.String(),
-    "warnings": pl.String(),
-}
-CHAIN_SCHEMA["distance_basis_in"] = pl.String()
+__all__ = [
+    "CHAIN_SCHEMA",
+    "chain_frame",
+    "kernel_legs",
+    "references",
+    "sheet_chain",
+    "sheet_inputs",
+    "shipment_chains",
+]
+
+
+@dataclass(frozen=True)
+class ChainPointer:
+    """Where a stored shipment's chain is: batch, chunk, first row in the chunk, row count."""
+
+    shipment_id: str
+    audit_seq: int
+    chunk_no: int
+    chunk_row: int
+    tce_count: int
+
+
+def _pointer(conn: Connection, tenant_id: int, shipment_id: str) -> ChainPointer | None:
+    t = Shipment.__table__
+    row = conn.execute(
+        select(t.c.audit_seq, t.c.chunk_no, t.c.chunk_row, t.c.tce_count).where(
+            t.c.tenant_id == tenant_id, t.c.shipment_id == shipment_id
+        )
+    ).first()
+    if row is None:
+        return None
+    return ChainPointer(shipment_id, int(row[0]), int(row[1]), int(row[2]), int(row[3]))
+
+
+def _slice(chunk: pl.DataFrame, p: ChainPointer) -> pl.DataFrame:
+    rows = chunk.slice(p.chunk_row, p.tce_count)
+    if rows.height != p.tce_count or not bool((rows["shipment_id"] == p.shipment_id).all()):
+        raise ChunkError(
+            f"shipment {p.shipment_id!r}: its chain is not where its row points "
+            f"(batch #{p.audit_seq}, chunk {p.chunk_no}, row {p.chunk_row})"
+        )
+    return rows
+
+
+def shipment_chains(
+    conn: Connection, tenant_id: int, pointers: list[ChainPointer]
+) -> dict[str, pl.DataFrame]:
+    """The chains of ``pointers``' shipments, decoding each chunk they touch once."""
+    out: dict[str, pl.DataFrame] = {}
+    by_chunk: dict[tuple[int, int], list[ChainPointer]] = {}
+    for p in pointers:
+        by_chunk.setdefault((p.audit_seq, p.chunk_no), []).append(p)
+    for (audit_seq, chunk_no), mine in by_chunk.items():
+        chunk = read_chunk(conn, tenant_id, audit_seq, chunk_no)
+        for p in mine:
+            out[p.shipment_id] = _slice(chunk, p)
+    return out
+
+
+def pointer_of(row: Any) -> ChainPointer:
+    """The chain pointer of a shipments row (mapping with the pointer columns)."""
+    m = row if isinstance(row, dict) else row._mapping
+    return ChainPointer(
+        str(m["shipment_id"]),
+        int(m["audit_seq"]),
+        int(m["chunk_no"]),
+        int(m["chunk_row"]),
+        int(m["tce_count"]),
+    )
 
 
 def chain_frame(
@@ -47,24 +105,50 @@ def chain_frame(
     audit_seq: int | None = None,
     shipment_id: str | None = None,
 ) -> pl.DataFrame:
-    """Stored chain elements (inputs and outputs) in chain order, typed as the kernel wrote them."""
-    table = ChainElement.__table__
-    cols = [table.c[c] for c in ("shipment_id", "seq", *CHAIN_INPUT_COLUMNS, *CHAIN_OUTPUT_COLUMNS)]
-    stmt = select(*cols).where(table.c.tenant_id == tenant_id)
-    if audit_seq is not None:
-        stmt = stmt.where(table.c.audit_seq == audit_seq)
+    """Stored chain elements (inputs and outputs) typed as the kernel wrote them: one shipment's
+    (chain order), one batch's or the tenant's (batch order, then shipment and ``seq``)."""
     if shipment_id is not None:
-        stmt = stmt.where(table.c.shipment_id == shipment_id)
-    stmt = stmt.order_by(table.c.shipment_id, table.c.seq)
-    rows = conn.execute(stmt).all()
-    schema = {c.name: CHAIN_SCHEMA[c.name] for c in cols}
-    frame = pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
-    return frame.with_columns(
-        pl.col(c).dt.replace_time_zone("UTC")
-        if frame.schema[c] == pl.Datetime("us", "UTC")
-        else pl.col(c)
-        for c in ("departure_at", "arrival_at")
-    )
+        p = _pointer(conn, tenant_id, shipment_id)
+        if p is None or (audit_seq is not None and p.audit_seq != audit_seq):
+            return empty_chain()
+        return shipment_chains(conn, tenant_id, [p])[shipment_id]
+    frames = [
+        decode_chunk(
+            c.data,
+            expected_rows=c.row_count,
+            label=f"chunk {c.chunk_no} of batch #{seq}",
+        )
+        for seq, c in stored_chunks(conn, tenant_id, audit_seq)
+    ]
+    return pl.concat(frames, how="vertical") if frames else empty_chain()
+
+
+def sheet_chain(conn: Connection, tenant_id: int, shipment_id: str) -> pl.DataFrame:
+    """What the calculation sheet of one shipment needs: its chain, plus the chain elements of
+    its batch that share a trip with it (a trip's energy is allocated over every TCE on it).
+    Only the ``trip_id`` column of the batch's other chunks is decoded to find those."""
+    p = _pointer(conn, tenant_id, shipment_id)
+    if p is None:
+        return empty_chain()
+    mine = shipment_chains(conn, tenant_id, [p])[shipment_id]
+    trips = mine["trip_id"].drop_nulls().unique()
+    if trips.len() == 0:
+        return mine
+    parts = [mine]
+    wanted = trips.implode()
+    for seq, c in stored_chunks(conn, tenant_id, p.audit_seq):
+        label = f"chunk {c.chunk_no} of batch #{seq}"
+        try:
+            ids = pl.read_parquet(io.BytesIO(c.data), columns=["trip_id"])["trip_id"]
+        except Exception as exc:
+            raise ChunkError(f"{label} cannot be decoded: {exc}") from exc
+        if not bool(ids.is_in(wanted).any()):
+            continue
+        rows = decode_chunk(c.data, expected_rows=c.row_count, label=label)
+        parts.append(
+            rows.filter(pl.col("trip_id").is_in(wanted) & (pl.col("shipment_id") != shipment_id))
+        )
+    return pl.concat(parts, how="vertical")
 
 
 def kernel_legs(chain: pl.DataFrame) -> pl.DataFrame:
@@ -77,6 +161,22 @@ def kernel_legs(chain: pl.DataFrame) -> pl.DataFrame:
             if c != "arrival_at"
         ],
     )
+
+
+def sheet_inputs(
+    conn: Connection, tenant_id: int, shipment_id: str, audit_seq: int
+) -> tuple[pl.DataFrame, dict[str, pl.DataFrame | None]]:
+    """The chain elements (:func:`sheet_chain`) and sealed references a shipment's calculation
+    sheet needs; the trips are those on its chain elements (the checks refuse trip energy that
+    no given TCE uses, and the sheet is given only part of the batch)."""
+    chain = sheet_chain(conn, tenant_id, shipment_id)
+    refs = references(conn, tenant_id, audit_seq)
+    trips = refs["trips"]
+    if trips is not None:
+        used = chain["trip_id"].drop_nulls().unique().implode()
+        kept = trips.filter(pl.col("trip_id").is_in(used))
+        refs["trips"] = kept if kept.height else None
+    return chain, refs
 
 
 def references(conn: Connection, tenant_id: int, audit_seq: int) -> dict[str, pl.DataFrame | None]:

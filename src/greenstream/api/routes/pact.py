@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Annotated, Any, Final
 
 import orjson
+import polars as pl
 from fastapi import APIRouter, Depends, Form, Query, Request, Response
 from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -33,10 +35,13 @@ from greenstream.api.pact import (
     toc_document,
 )
 from greenstream.api.responses import FastJSONResponse
-from greenstream.store.models import ChainElement, Hoc, PactEvent, Shipment, Tenant, Toc
+from greenstream.store.chunks import decode_chunk, stored_chunks
+from greenstream.store.models import ChainElementChunk, Hoc, PactEvent, Shipment, Tenant, Toc
+from greenstream.store.queries import pointer_of, shipment_chains
 from greenstream.store.tenants import authenticate_client
 
 router = APIRouter(tags=["PACT v2.3 / iLEAP v1.0"])
+ChunkTable: Any = ChainElementChunk.__table__
 CallerDep = Annotated[Caller, Depends(get_caller)]
 DEFAULT_PAGE: Final = 100
 MAX_PAGE: Final = 1000
@@ -102,20 +107,14 @@ def _shipment_docs(
 ) -> list[dict[str, Any]]:
     if not ships:
         return []
-    ce = ChainElement.__table__
-    ids = [s["shipment_id"] for s in ships]
-    rows = conn.execute(
-        select(ce)
-        .where(ce.c.tenant_id == caller.tenant_id, ce.c.shipment_id.in_(ids))
-        .order_by(ce.c.shipment_id, ce.c.seq)
-    ).all()
-    by_ship: dict[str, list[dict[str, Any]]] = {}
-    for r in rows:
-        d = dict(r._mapping)
-        by_ship.setdefault(d["shipment_id"], []).append(d)
+    # each chunk the page touches is decoded once
+    chains = shipment_chains(conn, caller.tenant_id, [pointer_of(s) for s in ships])
     return [
         shipment_document(
-            s, by_ship.get(s["shipment_id"], []), company=company[0], company_urn=company[1]
+            s,
+            chains[s["shipment_id"]].to_dicts(),
+            company=company[0],
+            company_urn=company[1],
         )
         for s in ships
     ]
@@ -253,8 +252,14 @@ def get_footprint(pf_id: str, request: Request, caller: CallerDep) -> Any:
             (Hoc.__table__, lambda r: hoc_document(r, company=company[0], company_urn=company[1])),
         )
         for table, build in builders:
+            key: Any = pf_id
+            if table is Shipment.__table__:
+                try:  # shipments hold pf_id as a native UUID; anything else is no shipment's
+                    key = uuid.UUID(pf_id)
+                except ValueError:
+                    continue
             row = conn.execute(
-                select(table).where(table.c.tenant_id == caller.tenant_id, table.c.pf_id == pf_id)
+                select(table).where(table.c.tenant_id == caller.tenant_id, table.c.pf_id == key)
             ).first()
             if row is not None:
                 return FastJSONResponse({"data": build(dict(row._mapping))})
@@ -335,33 +340,45 @@ async def post_event(request: Request, caller: CallerDep) -> Response:
 def _tad_docs(
     conn: Connection, caller: Caller, gazetteer: Any, mode: str | None
 ) -> Iterable[list[dict[str, Any]]]:
-    """TADs of the tenant's transport chain elements with a departure, in chunks."""
+    """TADs of the tenant's transport chain elements with a departure, one list per stored
+    chunk (batch order, then shipment and ``seq``: stable while uploads are appended)."""
     from greenstream.io.ileap import MODE_FROM_ILEAP
 
-    ce = ChainElement.__table__
-    stmt = select(ce).where(
-        ce.c.tenant_id == caller.tenant_id,
-        ce.c.departure_at.is_not(None),
-        ce.c.hoc_id.is_(None),
-        ce.c.hub_type.is_(None),
-    )
+    wanted: str | None = None
     if mode is not None:
         wanted = {k.lower(): v for k, v in MODE_FROM_ILEAP.items()}.get(mode.lower())
         if wanted is None:
             return
-        stmt = stmt.where(ce.c.mode == wanted)
-    stmt = stmt.order_by(ce.c.shipment_id, ce.c.seq)
-    offset, chunk = 0, 500
-    while True:
-        rows = [dict(r._mapping) for r in conn.execute(stmt.offset(offset).limit(chunk)).all()]
-        if not rows:
-            return
+    t = ChunkTable
+    numbers = conn.execute(
+        select(t.c.audit_seq, t.c.chunk_no, t.c.row_count)
+        .where(t.c.tenant_id == caller.tenant_id)
+        .order_by(t.c.audit_seq, t.c.chunk_no)
+    ).all()
+    for audit_seq, chunk_no, row_count in numbers:
+        found = stored_chunks(conn, caller.tenant_id, int(audit_seq), [int(chunk_no)])
+        if not found:
+            continue
+        chain = decode_chunk(
+            found[0][1].data,
+            expected_rows=int(row_count),
+            label=f"chunk {chunk_no} of batch #{audit_seq}",
+        )
+        transport = chain.filter(
+            pl.col("departure_at").is_not_null()
+            & pl.col("hoc_id").is_null()
+            & pl.col("hub_type").is_null()
+        )
+        if wanted is not None:
+            transport = transport.filter(pl.col("mode") == wanted)
+        if transport.height == 0:
+            continue
+        rows = transport.to_dicts()
         places = locations(
             sorted({str(p) for r in rows for p in (r["origin"], r["destination"]) if p}),
             gazetteer,
         )
         yield [d for d in (tad_document(r, places) for r in rows) if d is not None]
-        offset += chunk
 
 
 @router.get("/2/ileap/tad")

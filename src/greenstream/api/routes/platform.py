@@ -38,8 +38,8 @@ from greenstream.errors import InputErrors
 from greenstream.io.validation import check_hocs, check_tocs
 from greenstream.pipeline import Inputs, explain_shipment
 from greenstream.store.ingest import ingest
-from greenstream.store.models import ChainElement, Hoc, Shipment, Toc, UploadJob
-from greenstream.store.queries import chain_frame, kernel_legs, references
+from greenstream.store.models import FootprintRollup, Hoc, Shipment, Toc, UploadJob
+from greenstream.store.queries import chain_frame, kernel_legs, sheet_inputs
 
 router = APIRouter(tags=["platform"])
 CallerDep = Annotated[Caller, Depends(get_caller)]
@@ -205,8 +205,8 @@ def footprint_sheet(shipment_id: str, request: Request, caller: CallerDep) -> An
     state = request.app.state
     with state.engine.connect() as conn:
         ship = _shipment_row(conn, caller.tenant_id, shipment_id)
-        chain = chain_frame(conn, caller.tenant_id, audit_seq=ship.audit_seq)
-        refs = references(conn, caller.tenant_id, ship.audit_seq)
+        # its chain (one chunk) plus the batch's TCEs sharing a trip with it, and those trips
+        chain, refs = sheet_inputs(conn, caller.tenant_id, shipment_id, ship.audit_seq)
     from greenstream.accounting.kernel import ReferenceTables
 
     legs = kernel_legs(chain)
@@ -291,65 +291,42 @@ def aggregates(
     limit: Annotated[int, Query(ge=1, le=10000)] = 100,
 ) -> Any:
     """Sums by lane (shipment origin -> destination), by mode (per chain element; hubs as
-    "hub") or by period (day of first departure)."""
-    tenant = caller.tenant_id
-    if by == "mode":
-        ce = ChainElement.__table__
-        key = func.coalesce(ce.c.mode, "hub")
-        rows = session.execute(
-            select(
-                key.label("mode"),
-                func.count().label("tce_count"),
-                func.sum(ce.c.transport_activity_tkm),
-                func.sum(ce.c.co2e_wtw_kg),
-                func.sum(ce.c.co2e_ttw_kg),
-            )
-            .where(ce.c.tenant_id == tenant)
-            .group_by(key)
-            .order_by(func.sum(ce.c.co2e_wtw_kg).desc())
-            .limit(limit)
-        ).all()
-        out = [
-            {
-                "key": {"mode": r[0]},
-                "tce_count": r[1],
-                "transport_activity_tkm": r[2] or 0.0,
-                "co2e_wtw_kg": r[3] or 0.0,
-                "co2e_ttw_kg": r[4] or 0.0,
-            }
-            for r in rows
-        ]
-        return FastJSONResponse(out)
-    keys = [_ship.c.origin, _ship.c.destination] if by == "lane" else [_ship.c.period]
+    "hub") or by period (day of first departure). Read from the per-batch roll-ups written with
+    each upload (``footprint_rollups``), never from the chain elements."""
+    r = FootprintRollup.__table__
+    wtw = func.sum(r.c.co2e_wtw_kg)
+    keys = [r.c.key_a, r.c.key_b] if by == "lane" else [r.c.key_a]
     rows = session.execute(
         select(
             *keys,
-            func.count().label("shipment_count"),
-            func.sum(_ship.c.tce_count),
-            func.sum(_ship.c.transport_activity_tkm),
-            func.sum(_ship.c.co2e_wtw_kg),
-            func.sum(_ship.c.co2e_ttw_kg),
+            func.sum(r.c.shipment_count),
+            func.sum(r.c.tce_count),
+            func.sum(r.c.transport_activity_tkm),
+            wtw,
+            func.sum(r.c.co2e_ttw_kg),
         )
-        .where(_ship.c.tenant_id == tenant)
+        .where(r.c.tenant_id == caller.tenant_id, r.c.dimension == by)
         .group_by(*keys)
-        .order_by(func.sum(_ship.c.co2e_wtw_kg).desc())
+        .order_by(wtw.desc(), *keys)
         .limit(limit)
     ).all()
     n = len(keys)
-    names = ["origin", "destination"] if by == "lane" else ["period"]
-    return FastJSONResponse(
-        [
+    names = {"lane": ["origin", "destination"], "mode": ["mode"], "period": ["period"]}[by]
+    out = []
+    for row in rows:
+        item: dict[str, Any] = {"key": dict(zip(names, row[:n], strict=True))}
+        if by != "mode":
+            item["shipment_count"] = int(row[n] or 0)
+        item.update(
             {
-                "key": dict(zip(names, r[:n], strict=True)),
-                "shipment_count": r[n],
-                "tce_count": int(r[n + 1] or 0),
-                "transport_activity_tkm": r[n + 2] or 0.0,
-                "co2e_wtw_kg": r[n + 3] or 0.0,
-                "co2e_ttw_kg": r[n + 4] or 0.0,
+                "tce_count": int(row[n + 1] or 0),
+                "transport_activity_tkm": row[n + 2] or 0.0,
+                "co2e_wtw_kg": row[n + 3] or 0.0,
+                "co2e_ttw_kg": row[n + 4] or 0.0,
             }
-            for r in rows
-        ]
-    )
+        )
+        out.append(item)
+    return FastJSONResponse(out)
 
 
 # --------------------------------------------------------------------------------------------
