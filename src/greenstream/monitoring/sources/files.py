@@ -34,6 +34,10 @@ TABLE_SUFFIXES: Final = (".csv", ".parquet", ".arrow", ".ipc", ".feather")
 DEFAULT_CHUNK_BYTES: Final = 64 * 1024 * 1024
 DEFAULT_BATCH_ROWS: Final = 500_000
 DEFAULT_DECODE_WORKERS: Final = 2
+# The run's first chunk is small and each next one twice as long up to the chunk size: the
+# ingest thread starts after a short decode instead of a whole chunk's, while the later, large
+# chunks keep the per-batch cost (commit, last fixes) low.
+FIRST_CHUNK_BYTES: Final = 4 * 1024 * 1024
 
 A = TypeVar("A")
 B = TypeVar("B")
@@ -85,18 +89,29 @@ class RawChunk:
 
 
 def iter_ndjson(
-    path: Path, start: int, chunk_bytes: int, record_type: str | None = None
+    path: Path,
+    start: int,
+    chunk_bytes: int,
+    record_type: str | None = None,
+    first_bytes: int | None = None,
 ) -> Iterator[Chunk]:
-    """Chunks of whole lines from byte ``start``; positions are byte offsets."""
-    for raw in iter_ndjson_raw(path, start, chunk_bytes, record_type):
+    """Chunks of whole lines from byte ``start``; positions are byte offsets. With
+    ``first_bytes`` the first chunk is that long and each next one twice as long as the one
+    before, up to ``chunk_bytes``."""
+    for raw in iter_ndjson_raw(path, start, chunk_bytes, record_type, first_bytes):
         yield Chunk(raw.decode(), raw.position_from, raw.position_to)
 
 
 def iter_ndjson_raw(
-    path: Path, start: int, chunk_bytes: int, record_type: str | None = None
+    path: Path,
+    start: int,
+    chunk_bytes: int,
+    record_type: str | None = None,
+    first_bytes: int | None = None,
 ) -> Iterator[RawChunk]:
     """:func:`iter_ndjson` in two steps: each chunk read (and its lines counted) in order, its
     decode left to the caller, so several chunks can decode at once."""
+    want = min(first_bytes or chunk_bytes, chunk_bytes)
     size = path.stat().st_size
     if start > size:
         start = 0
@@ -111,7 +126,8 @@ def iter_ndjson_raw(
             remaining -= len(block)
         position = start
         while position < size:
-            end = _line_end(fh, position, min(position + chunk_bytes, size), size)
+            end = _line_end(fh, position, min(position + max(want, 1), size), size)
+            want = min(2 * want, chunk_bytes)
             fh.seek(position)
             data = fh.read(end - position)  # one copy of the chunk, cut at a line end
             decode = partial(decode_ndjson, data, offset=records_before, record_type=record_type)
@@ -239,11 +255,15 @@ def _parts(
     chunk_bytes: int,
     batch_rows: int,
 ) -> Iterator[_Part]:
+    first_bytes: int | None = FIRST_CHUNK_BYTES  # the run's first chunks ramp up
     for path in paths:
         rtype = record_type or record_type_from_name(path)
         source = source_name(path)
         if path.suffix.lower() in NDJSON_SUFFIXES:
-            chunks: Iterator[RawChunk] = iter_ndjson_raw(path, starts[path], chunk_bytes, rtype)
+            chunks: Iterator[RawChunk] = iter_ndjson_raw(
+                path, starts[path], chunk_bytes, rtype, first_bytes
+            )
+            first_bytes = None
             total = path.stat().st_size
         else:
             chunks = iter_table(path, starts[path], batch_rows)
@@ -280,7 +300,7 @@ def ingest_files(
     parts = _parts(distinct, starts, record_type, chunk_bytes, batch_rows)
 
     def prepared(part: _Part) -> tuple[_Part, Decoded]:
-        return part, ingestor.prepare(part.chunk.decode())
+        return part, ingestor.prepare(part.chunk.decode(), part.record_type)
 
     for part, decoded in read_ahead(parts, prepared, decode_workers):
         result = ingestor.process(
