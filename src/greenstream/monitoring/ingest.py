@@ -1311,7 +1311,12 @@ class Ingestor:
         if record_type is not None:
             named = frame.get_column("record_type")
             if named.null_count():
-                frame = frame.with_columns(named.fill_null(record_type))
+                typed = (  # a file of one type usually names none: a constant, not a fill
+                    pl.lit(record_type, dtype=pl.String).alias("record_type")
+                    if named.null_count() == frame.height
+                    else named.fill_null(record_type)
+                )
+                frame = frame.with_columns(typed)
                 keys = None  # the type is part of the identity
         if keys is None:
             frame = frame.drop(HI, LO, strict=False)
