@@ -37,7 +37,7 @@ DEFAULT_DECODE_WORKERS: Final = 2
 # The run's first chunk is small and each next one twice as long up to the chunk size: the
 # ingest thread starts after a short decode instead of a whole chunk's, while the later, large
 # chunks keep the per-batch cost (commit, last fixes) low.
-FIRST_CHUNK_BYTES: Final = 4 * 1024 * 1024
+FIRST_CHUNK_BYTES: Final = 8 * 1024 * 1024
 
 A = TypeVar("A")
 B = TypeVar("B")
