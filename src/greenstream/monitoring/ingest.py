@@ -1422,6 +1422,15 @@ class Ingestor:
         skew_h = check_constants()["max_future_skew_h"]
         latest = now + timedelta(hours=skew_h)
         cutoff = self._cutoff()
+        ts_us = frame.get_column("ts").dt.epoch("us")
+        first, last = ts_us.min(), ts_us.max()  # nulls are neither late nor in the future
+        if first is None or (
+            (cutoff is None or int(first) >= _exact_us(cutoff))  # type: ignore[arg-type]
+            and int(last) <= _exact_us(latest)  # type: ignore[arg-type]
+        ):  # the usual batch: nothing to flag, no per-row column built
+            return frame, EMPTY_QUARANTINE.with_columns(
+                pl.lit(None, pl.UInt64).alias(HI), pl.lit(None, pl.UInt64).alias(LO)
+            )
         late = pl.col("ts") < cutoff if cutoff is not None else pl.lit(False)
         future = pl.col("ts") > latest
         code = (
@@ -1774,6 +1783,11 @@ def _sqlite_rows(frame: pl.DataFrame) -> list[tuple[Any, ...]]:
 def _epoch_us(ts: datetime) -> int:
     """Microseconds since the epoch of a datetime from the store (naive = UTC)."""
     return int(_utc(ts).timestamp() * 1_000_000)
+
+
+def _exact_us(ts: datetime) -> int:
+    """Microseconds since the epoch, in integers (no float rounding; naive = UTC)."""
+    return (_utc(ts) - _EPOCH) // timedelta(microseconds=1)
 
 
 def _utc(ts: datetime) -> datetime:
