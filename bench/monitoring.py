@@ -108,8 +108,8 @@ def stage_cpu(paths: list[Path], db: Path) -> dict[str, float]:
 
         setattr(owner, name, wrapper)
 
-    timed(ingest.Ingestor, "prepare", "cells (H3, decode thread)")
-    timed(ingest, "with_keys", "identity keys")
+    timed(ingest.Ingestor, "prepare", "_prepare")
+    timed(ingest, "with_keys", "identity keys (decode threads)")
     timed(ingest.KeyStore, "contains_batch", "index probe")
     timed(ingest, "validate", "validation")
     timed(ingest, "window_deltas", "aggregation")
@@ -124,10 +124,10 @@ def stage_cpu(paths: list[Path], db: Path) -> dict[str, float]:
             while True:
                 t0 = time.process_time()
                 chunk = next(chunks, None)
-                cpu["read + decode (decode thread)"] += time.process_time() - t0
+                cpu["read + decode (decode threads)"] += time.process_time() - t0
                 if chunk is None:
                     break
-                decoded = ingestor.prepare(chunk.decoded)
+                decoded = ingestor.prepare(chunk.decoded, rtype)
                 result = ingestor.process(
                     decoded,
                     source=source_name(path),
@@ -139,11 +139,13 @@ def stage_cpu(paths: list[Path], db: Path) -> dict[str, float]:
     finally:
         for owner, name, fn in originals:
             setattr(owner, name, fn)
+    # prepare (decode threads) = H3 cells + identity keys + the keys' sort
+    cpu["H3 cells + key sort (decode threads)"] = (
+        cpu.pop("_prepare") - cpu["identity keys (decode threads)"]
+    )
     cpu["commit (SQL, keys, fixes)"] = cpu["_commit"] - cpu["aggregation"]
     cpu["in-batch dedupe, timing, split"] = (
-        cpu.pop("_process")
-        - cpu.pop("_commit")
-        - sum(cpu[s] for s in ("identity keys", "index probe", "validation"))
+        cpu.pop("_process") - cpu.pop("_commit") - cpu["index probe"] - cpu["validation"]
     )
     return {k: v * 1_000_000 / n for k, v in cpu.items()}
 

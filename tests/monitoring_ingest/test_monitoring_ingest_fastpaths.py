@@ -38,7 +38,7 @@ from greenstream.monitoring.ingest import (
 from greenstream.monitoring.queries import query_aggregates, totals
 from greenstream.monitoring.records import DEVICE_FIELD, RECORD_TYPES, TS_DTYPE, WIRE_SCHEMA
 from greenstream.monitoring.sources.files import iter_ndjson
-from greenstream.monitoring.state import DeviceFix, QuarantinedRecord
+from greenstream.monitoring.state import DedupeSegment, DeviceFix, QuarantinedRecord
 from greenstream.store import make_engine, upgrade
 
 T0 = datetime(2026, 11, 11, 8, 0, tzinfo=UTC)
@@ -475,9 +475,15 @@ def test_rows_through_the_sqlite_driver_equal_sqlalchemys(tmp_path: Path) -> Non
     st.booleans(),
     st.integers(1, 400),
     st.integers(0, 3),
+    st.one_of(st.none(), st.integers(1, 100)),
 )
 def test_ndjson_chunks_cover_the_file_once_at_line_ends(
-    tmp_path: Path, widths: list[int], trailing_newline: bool, chunk: int, resume_line: int
+    tmp_path: Path,
+    widths: list[int],
+    trailing_newline: bool,
+    chunk: int,
+    resume_line: int,
+    first: int | None,
 ) -> None:
     lines = [
         json.dumps(
@@ -495,13 +501,16 @@ def test_ndjson_chunks_cover_the_file_once_at_line_ends(
     path.write_bytes(data)
     start = sum(len(x) + 1 for x in lines[: min(resume_line, max(len(lines) - 1, 0))])
     start = min(start, len(data))
-    chunks = list(iter_ndjson(path, start, chunk, "gps"))
+    chunks = list(iter_ndjson(path, start, chunk, "gps", first_bytes=first))
     assert b"".join(data[c.position_from : c.position_to] for c in chunks) == data[start:]
     positions: list[int] = []
+    longest = max(map(len, lines), default=0) + 1
+    want = min(first or chunk, chunk)  # ramping up: first, twice that, ... up to chunk
     for c in chunks:
         part = data[c.position_from : c.position_to]
         assert part.endswith(b"\n") or c.position_to == len(data)
-        assert c.position_to - c.position_from <= max(chunk, max(map(len, lines), default=0) + 1)
+        assert c.position_to - c.position_from <= max(want, longest)
+        want = min(2 * want, chunk)
         positions += c.decoded.records[POS].to_list()
     # record numbers are line numbers of the file, across chunks and after a resume
     first_line = data[:start].count(b"\n")
@@ -544,19 +553,30 @@ def test_cells_prepared_ahead_give_the_same_aggregates(
         for d, m, lat, lon in spec
     )
     out = []
-    for ahead in (False, True):
+    # not prepared; prepared without the type (the keys are computed again when the type is
+    # filled in); prepared with the type (keys and their order reused by ``process``)
+    for ahead in ("no", "untyped", "typed"):
         url = f"sqlite:///{tmp_path_factory.mktemp('cells') / 'm.db'}"
         upgrade(url)
         ing = Ingestor(IngestSettings(database_url=url, h3_resolution=9))
         decoded = decode_ndjson(data, record_type="gps")
-        if ahead:
-            decoded = ing.prepare(decoded)
-            assert "_cell" in decoded.records.columns
+        if ahead != "no":
+            decoded = ing.prepare(decoded, "gps" if ahead == "typed" else None)
+            assert "_cell" in decoded.records.columns and decoded.keys is not None
         result = ing.process(decoded, source="s", position_from=0, position_to=1, record_type="gps")
         cells = query_aggregates(ing.engine, "cell", by_window=True).sort("window_start", "key")
-        out.append((dict(result.accepted), dict(result.quarantined), cells))
-    assert out[0][0] == out[1][0] and out[0][1] == out[1][1]
-    assert out[0][2].equals(out[1][2])
+        with ing.engine.connect() as conn:
+            quarantined = sorted(
+                conn.execute(
+                    sa.select(QuarantinedRecord.position, QuarantinedRecord.reason_code)
+                ).all()
+            )
+            # the stored keys, in their stored order (segments are written in key order)
+            keys = conn.execute(sa.select(DedupeSegment.keys_hi, DedupeSegment.keys_lo)).all()
+        out.append((dict(result.accepted), dict(result.quarantined), quarantined, keys, cells))
+    for other in out[1:]:
+        assert other[:4] == out[0][:4]
+        assert other[4].equals(out[0][4])
 
 
 def test_a_file_named_twice_is_read_once_and_a_second_run_resumes(tmp_path: Path) -> None:

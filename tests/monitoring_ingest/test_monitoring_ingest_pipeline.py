@@ -363,6 +363,27 @@ def test_dedupe_horizon_quarantines_too_late_records_and_forgets_old_keys(make: 
     assert restarted.index.size == 2
 
 
+def test_too_late_at_the_microsecond_of_the_horizon(make: object) -> None:
+    """The batch-level shortcut (no record late or in the future: min / max of ``ts``) decides
+    exactly like the per-row check, to the microsecond of the cutoff."""
+    ing = make(dedupe_horizon_s=3600)  # type: ignore[operator]
+    feed(ing, lines(gps("T1", "2026-11-11T11:00:00Z", 31.2, 121.4)), "gps")  # cutoff 10:00
+    at = feed(ing, lines(gps("T2", "2026-11-11T10:00:00.000000Z", 31.2, 121.4)), "gps")
+    assert dict(at.accepted) == {"gps": 1} and not at.quarantined  # type: ignore[attr-defined]
+    before = feed(ing, lines(gps("T3", "2026-11-11T09:59:59.999999Z", 31.2, 121.4)), "gps")
+    assert dict(before.quarantined) == {"too_late": 1}  # type: ignore[attr-defined]
+    mixed = feed(
+        ing,
+        lines(
+            gps("T4", "2026-11-11T10:00:00.000001Z", 31.2, 121.4),
+            gps("T5", "2026-11-11T09:59:59.999999Z", 31.2, 121.4),
+        ),
+        "gps",
+    )
+    assert dict(mixed.accepted) == {"gps": 1}  # type: ignore[attr-defined]
+    assert dict(mixed.quarantined) == {"too_late": 1}  # type: ignore[attr-defined]
+
+
 def test_records_from_the_future_are_quarantined(make: object) -> None:
     ing = make()  # type: ignore[operator]
     result = feed(ing, lines(gps("T1", "2099-01-01T00:00:00Z", 31.2, 121.4)), "gps")

@@ -125,6 +125,9 @@ class Decoded:
 
     records: pl.DataFrame
     bad: pl.DataFrame = field(default_factory=lambda: EMPTY_QUARANTINE)
+    #: the identity keys of ``records`` (which then has ``_key_hi`` / ``_key_lo``), sorted:
+    #: set by :meth:`Ingestor.prepare`
+    keys: BatchKeys | None = None
 
     @property
     def size(self) -> int:
@@ -1286,15 +1289,38 @@ class Ingestor:
 
     # -- one batch ----------------------------------------------------------------------------
 
-    def prepare(self, decoded: Decoded) -> Decoded:
+    def prepare(self, decoded: Decoded, record_type: str | None = None) -> Decoded:
         """Work on a decoded batch that needs no state, so a source can run it in its decode
-        thread while the previous batch is ingested: the H3 cell of every position (``_cell``),
-        the most expensive step of the aggregates. :meth:`process` computes what is missing."""
+        threads while the previous batch is ingested: the H3 cell of every position (``_cell``,
+        the most expensive step of the aggregates) and the identity keys, sorted
+        (``record_type`` as for :meth:`process`). :meth:`process` computes what is missing."""
+        frame, keys = self._typed(decoded, record_type)
+        if CELL not in frame.columns and frame.get_column("lat").null_count() < frame.height:
+            frame = frame.with_columns(gps_cells(frame, self.settings.h3_resolution))
+        if keys is None:
+            frame = with_keys(frame, self.settings.source)
+            keys = BatchKeys.of(frame)
+        return Decoded(frame, decoded.bad, keys)
+
+    @staticmethod
+    def _typed(decoded: Decoded, record_type: str | None) -> tuple[pl.DataFrame, BatchKeys | None]:
+        """The records with ``record_type`` where they name none, and their keys when the
+        prepared ones still hold (else None, and no stale key columns)."""
         frame = decoded.records
-        if CELL in frame.columns or frame.get_column("lat").null_count() == frame.height:
-            return decoded
-        cells = gps_cells(frame, self.settings.h3_resolution)
-        return Decoded(frame.with_columns(cells), decoded.bad)
+        keys = decoded.keys if HI in frame.columns else None
+        if record_type is not None:
+            named = frame.get_column("record_type")
+            if named.null_count():
+                typed = (  # a file of one type usually names none: a constant, not a fill
+                    pl.lit(record_type, dtype=pl.String).alias("record_type")
+                    if named.null_count() == frame.height
+                    else named.fill_null(record_type)
+                )
+                frame = frame.with_columns(typed)
+                keys = None  # the type is part of the identity
+        if keys is None:
+            frame = frame.drop(HI, LO, strict=False)
+        return frame, keys
 
     def process(
         self,
@@ -1306,13 +1332,12 @@ class Ingestor:
         record_type: str | None = None,
     ) -> BatchResult:
         """Ingest one decoded micro-batch and commit it together with the source position."""
-        frame = decoded.records
-        if record_type is not None:
-            frame = frame.with_columns(pl.col("record_type").fill_null(record_type))
-        frame = with_keys(frame, self.settings.source)
+        frame, keys = self._typed(decoded, record_type)  # keys computed ahead by ``prepare``
+        if keys is None:
+            frame = with_keys(frame, self.settings.source)
+            keys = BatchKeys.of(frame)
         # 1. duplicates inside the batch, then against everything committed; the keys are
-        # sorted once here and the same order serves the probe, the insert and the segments
-        keys = BatchKeys.of(frame)
+        # sorted once and the same order serves the probe, the insert and the segments
         if keys.has_equal_hi():  # a duplicate in the batch (or equal high keys): use both keys
             frame = frame.filter(frame.select(pl.struct(HI, LO).is_first_distinct()).to_series())
             keys = BatchKeys.of(frame)
@@ -1397,6 +1422,15 @@ class Ingestor:
         skew_h = check_constants()["max_future_skew_h"]
         latest = now + timedelta(hours=skew_h)
         cutoff = self._cutoff()
+        ts_us = frame.get_column("ts").dt.epoch("us")
+        first, last = ts_us.min(), ts_us.max()  # nulls are neither late nor in the future
+        if first is None or (
+            (cutoff is None or int(first) >= _exact_us(cutoff))  # type: ignore[arg-type]
+            and int(last) <= _exact_us(latest)  # type: ignore[arg-type]
+        ):  # the usual batch: nothing to flag, no per-row column built
+            return frame, EMPTY_QUARANTINE.with_columns(
+                pl.lit(None, pl.UInt64).alias(HI), pl.lit(None, pl.UInt64).alias(LO)
+            )
         late = pl.col("ts") < cutoff if cutoff is not None else pl.lit(False)
         future = pl.col("ts") > latest
         code = (
@@ -1749,6 +1783,11 @@ def _sqlite_rows(frame: pl.DataFrame) -> list[tuple[Any, ...]]:
 def _epoch_us(ts: datetime) -> int:
     """Microseconds since the epoch of a datetime from the store (naive = UTC)."""
     return int(_utc(ts).timestamp() * 1_000_000)
+
+
+def _exact_us(ts: datetime) -> int:
+    """Microseconds since the epoch, in integers (no float rounding; naive = UTC)."""
+    return (_utc(ts) - _EPOCH) // timedelta(microseconds=1)
 
 
 def _utc(ts: datetime) -> datetime:

@@ -14,11 +14,14 @@ is taken as a new file and read from the start, where the dedupe keys recognise 
 from __future__ import annotations
 
 import re
+import threading
+from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import BinaryIO, Final
+from typing import BinaryIO, Final, TypeVar
 
 import polars as pl
 
@@ -30,6 +33,14 @@ NDJSON_SUFFIXES: Final = (".ndjson", ".jsonl")
 TABLE_SUFFIXES: Final = (".csv", ".parquet", ".arrow", ".ipc", ".feather")
 DEFAULT_CHUNK_BYTES: Final = 64 * 1024 * 1024
 DEFAULT_BATCH_ROWS: Final = 500_000
+DEFAULT_DECODE_WORKERS: Final = 2
+# The run's first chunk is small and each next one twice as long up to the chunk size: the
+# ingest thread starts after a short decode instead of a whole chunk's, while the later, large
+# chunks keep the per-batch cost (commit, last fixes) low.
+FIRST_CHUNK_BYTES: Final = 8 * 1024 * 1024
+
+A = TypeVar("A")
+B = TypeVar("B")
 
 
 @dataclass(frozen=True)
@@ -67,10 +78,40 @@ def check_paths(paths: list[Path]) -> None:
         raise InputErrors([InputError(f, None, None, r) for f, r in problems])
 
 
+@dataclass(frozen=True)
+class RawChunk:
+    """A chunk read but not decoded yet: ``decode`` is the expensive part, which needs nothing
+    from the chunks before it (its record numbers were counted when it was read)."""
+
+    decode: Callable[[], Decoded]
+    position_from: int
+    position_to: int
+
+
 def iter_ndjson(
-    path: Path, start: int, chunk_bytes: int, record_type: str | None = None
+    path: Path,
+    start: int,
+    chunk_bytes: int,
+    record_type: str | None = None,
+    first_bytes: int | None = None,
 ) -> Iterator[Chunk]:
-    """Chunks of whole lines from byte ``start``; positions are byte offsets."""
+    """Chunks of whole lines from byte ``start``; positions are byte offsets. With
+    ``first_bytes`` the first chunk is that long and each next one twice as long as the one
+    before, up to ``chunk_bytes``."""
+    for raw in iter_ndjson_raw(path, start, chunk_bytes, record_type, first_bytes):
+        yield Chunk(raw.decode(), raw.position_from, raw.position_to)
+
+
+def iter_ndjson_raw(
+    path: Path,
+    start: int,
+    chunk_bytes: int,
+    record_type: str | None = None,
+    first_bytes: int | None = None,
+) -> Iterator[RawChunk]:
+    """:func:`iter_ndjson` in two steps: each chunk read (and its lines counted) in order, its
+    decode left to the caller, so several chunks can decode at once."""
+    want = min(first_bytes or chunk_bytes, chunk_bytes)
     size = path.stat().st_size
     if start > size:
         start = 0
@@ -85,12 +126,13 @@ def iter_ndjson(
             remaining -= len(block)
         position = start
         while position < size:
-            end = _line_end(fh, position, min(position + chunk_bytes, size), size)
+            end = _line_end(fh, position, min(position + max(want, 1), size), size)
+            want = min(2 * want, chunk_bytes)
             fh.seek(position)
             data = fh.read(end - position)  # one copy of the chunk, cut at a line end
-            decoded = decode_ndjson(data, offset=records_before, record_type=record_type)
+            decode = partial(decode_ndjson, data, offset=records_before, record_type=record_type)
             records_before += data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-            yield Chunk(decoded, position, end)
+            yield RawChunk(decode, position, end)
             position = end
 
 
@@ -131,14 +173,68 @@ def read_table(path: Path) -> pl.DataFrame:
     return pl.read_ipc(path)
 
 
-def iter_table(path: Path, start: int, batch_rows: int) -> Iterator[Chunk]:
+def iter_table(path: Path, start: int, batch_rows: int) -> Iterator[RawChunk]:
     """Row batches of a CSV / Parquet / Arrow IPC file from row ``start``; positions are rows."""
     frame = read_table(path)
     if start > frame.height:
         start = 0
     for begin in range(start, frame.height, batch_rows):
         part = frame.slice(begin, batch_rows)
-        yield Chunk(conform_wire(part, offset=begin), begin, begin + part.height)
+        yield RawChunk(partial(conform_wire, part, offset=begin), begin, begin + part.height)
+
+
+def read_ahead(items: Iterator[A], work: Callable[[A], B], workers: int) -> Iterator[B]:
+    """``work(item)`` for every item, in the items' order, run by ``workers`` threads ahead of
+    the consumer: at most ``workers`` items are taken and worked on before the consumer asks
+    for them (the read-ahead is bounded).
+
+    The items are taken in turns (the iterator runs in one thread at a time, in order: item
+    ``k`` goes to the ``k``-th task submitted), the work runs concurrently (Polars' readers and
+    the H3 plugin release the GIL), and the results come out in the order of the items. An
+    exception in ``items`` or ``work`` is raised where its result would have come."""
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, not {workers}")
+    turn = threading.Condition()
+    taken = 0  # how many tasks have had their turn at the iterator
+    done = False
+
+    def task(ticket: int) -> list[B]:
+        """The ``ticket``-th item's result (an empty list after the last item)."""
+        nonlocal taken, done
+        with turn:
+            # the executor starts tasks in submission order: ticket k-1 is running or done
+            # when ticket k runs, so this wait ends
+            turn.wait_for(lambda: taken == ticket)
+            try:
+                item = [] if done else [next(items)]
+            except StopIteration:
+                item, done = [], True
+            except BaseException:
+                done = True  # nothing after a failed item
+                raise
+            finally:
+                taken += 1
+                turn.notify_all()
+        return [work(x) for x in item]
+
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gs-decode")
+    pending: deque[Future[list[B]]] = deque()
+    try:
+        for ticket in range(workers):
+            pending.append(pool.submit(task, ticket))
+        ticket = workers
+        while pending:
+            result = pending.popleft().result()
+            if not result:
+                break
+            pending.append(pool.submit(task, ticket))  # keep ``workers`` items ahead
+            ticket += 1
+            yield result[0]
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        close = getattr(items, "close", None)
+        if close is not None:  # the consumer stopped early: the open file is closed now
+            close()
 
 
 @dataclass(frozen=True)
@@ -149,7 +245,7 @@ class _Part:
     source: str
     record_type: str | None
     total: int
-    chunk: Chunk
+    chunk: RawChunk
 
 
 def _parts(
@@ -159,11 +255,15 @@ def _parts(
     chunk_bytes: int,
     batch_rows: int,
 ) -> Iterator[_Part]:
+    first_bytes: int | None = FIRST_CHUNK_BYTES  # the run's first chunks ramp up
     for path in paths:
         rtype = record_type or record_type_from_name(path)
         source = source_name(path)
         if path.suffix.lower() in NDJSON_SUFFIXES:
-            chunks = iter_ndjson(path, starts[path], chunk_bytes, rtype)
+            chunks: Iterator[RawChunk] = iter_ndjson_raw(
+                path, starts[path], chunk_bytes, rtype, first_bytes
+            )
+            first_bytes = None
             total = path.stat().st_size
         else:
             chunks = iter_table(path, starts[path], batch_rows)
@@ -179,14 +279,17 @@ def ingest_files(
     record_type: str | None = None,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     batch_rows: int = DEFAULT_BATCH_ROWS,
+    decode_workers: int = DEFAULT_DECODE_WORKERS,
     on_batch: Callable[[Path, int, int], None] | None = None,
 ) -> RunSummary:
     """Ingest files one after another, each batch committed with its checkpoint.
 
-    One background thread reads, decodes and prepares the next chunk (also across files) while
-    the current one is ingested. A file named twice is read once. Where each file resumes is
-    read before the first chunk: only this call writes these checkpoints meanwhile, and if
-    another process ingests the same file at the same time its records are duplicates here."""
+    ``decode_workers`` background threads read, decode and prepare the next chunks (also across
+    files) while the current one is ingested: chunks are read in file order, decoded
+    concurrently, and ingested in file order (:func:`read_ahead`), at most ``decode_workers``
+    chunks ahead. A file named twice is read once. Where each file resumes is read before the
+    first chunk: only this call writes these checkpoints meanwhile, and if another process
+    ingests the same file at the same time its records are duplicates here."""
     check_paths(paths)
     summary = RunSummary()
     named: dict[Path, Path] = {}
@@ -196,26 +299,18 @@ def ingest_files(
     starts = {path: ingestor.checkpoint(source_name(path)) for path in distinct}
     parts = _parts(distinct, starts, record_type, chunk_bytes, batch_rows)
 
-    def prepared(part: _Part) -> _Part:
-        chunk = part.chunk
-        ready = Chunk(ingestor.prepare(chunk.decoded), chunk.position_from, chunk.position_to)
-        return _Part(part.path, part.source, part.record_type, part.total, ready)
+    def prepared(part: _Part) -> tuple[_Part, Decoded]:
+        return part, ingestor.prepare(part.chunk.decode(), part.record_type)
 
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gs-decode") as pool:
-        pending = pool.submit(lambda: next((prepared(p) for p in parts), None))
-        while True:
-            part = pending.result()
-            if part is None:
-                break
-            pending = pool.submit(lambda: next((prepared(p) for p in parts), None))
-            result = ingestor.process(
-                part.chunk.decoded,
-                source=part.source,
-                position_from=part.chunk.position_from,
-                position_to=part.chunk.position_to,
-                record_type=part.record_type,
-            )
-            summary.add(result)
-            if on_batch is not None:
-                on_batch(part.path, part.chunk.position_to, part.total)
+    for part, decoded in read_ahead(parts, prepared, decode_workers):
+        result = ingestor.process(
+            decoded,
+            source=part.source,
+            position_from=part.chunk.position_from,
+            position_to=part.chunk.position_to,
+            record_type=part.record_type,
+        )
+        summary.add(result)
+        if on_batch is not None:
+            on_batch(part.path, part.chunk.position_to, part.total)
     return summary
