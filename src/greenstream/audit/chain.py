@@ -21,7 +21,7 @@ relies on.
 
 Seal formats (``audit_records.seal_format``)
 --------------------------------------------
-- **1** (records sealed before 2026-11-24): the content hashes above, over canonical JSON lines of
+- **1** (records sealed before migration 0400): the content hashes above, over canonical JSON lines of
   every row (:func:`frame_lines`, ~1.9 CPU-s per 440k chain elements). Such records keep
   verifying with this form.
 - **2**: the content hashes are over canonical *column digests*

@@ -16,7 +16,7 @@ then no longer verify (their chunk hashes are gone), which is what a downgrade m
 
 Revision ID: 0400_chain_chunks
 Revises: 0300_points_ledger
-Create Date: 2026-11-24
+Create Date: 2026-11-23
 """
 
 from __future__ import annotations
