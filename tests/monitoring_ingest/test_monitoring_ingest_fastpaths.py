@@ -22,12 +22,14 @@ from greenstream.geo import great_circle_distance_km_scalar
 from greenstream.monitoring.ingest import (
     POS,
     BatchKeys,
+    DeviceRuns,
     Ingestor,
     IngestSettings,
     KeyStore,
     ValidationContext,
     _execute_rows,
     _gps_jumps,
+    _jump_rows_ahead,
     _params,
     check_constants,
     decode_ndjson,
@@ -111,12 +113,19 @@ def _model_jumps(
         max_size=4,
     ),
     st.sampled_from([60.0, 200.0, 1400.0]),
+    st.sampled_from(["sort", "whole", "subset"]),
+    st.randoms(use_true_random=False),
 )
 def test_jump_check_agrees_with_a_per_record_model(
     fixes: list[tuple[str, int, int, float]],
     prior_spec: dict[str, tuple[int, int]],
     limit: float,
+    path: str,
+    rnd: random.Random,
 ) -> None:
+    """Sorted in the ingest thread, prepared ahead for the whole batch (:class:`DeviceRuns`),
+    or prepared for the batch of which some rows then fail an earlier check: the same result."""
+    failed = {i for i in range(len(fixes)) if path == "subset" and rnd.random() < 0.3}
     rows = [
         (d, T0 + timedelta(minutes=m), 31.0 + dlat / 10, 121.0 + dlon, i + 1, limit)
         for i, (d, m, dlat, dlon) in enumerate(fixes)
@@ -131,13 +140,28 @@ def test_jump_check_agrees_with_a_per_record_model(
         orient="row",
     ).with_columns(
         pl.lit(limit).alias("__limit_kmh"),
-        pl.lit(None, dtype=pl.String).alias("__code"),
+        pl.Series("__code", ["x" if i in failed else None for i in range(len(rows))], pl.String),
     )
     ing_ctx = _context(prior)
     err_km = float(check_constants()["gps_position_error_km"])
-    out = _gps_jumps(frame, ing_ctx)
+    runs = DeviceRuns.of(frame, err_km) if path != "sort" else None
+    out = _gps_jumps(frame, ing_ctx, runs)
+    if runs is not None:  # the same frame as the sorting path, bit for bit
+        assert out.equals(_gps_jumps(frame, ing_ctx))
+        ok = frame.filter(pl.col("__code").is_null())
+        in_order = all(
+            prior[d][0] <= min(r[1] for r in rows if r[0] == d and r[4] - 1 not in failed)
+            for d in prior
+            if any(r[0] == d and r[4] - 1 not in failed for r in rows)
+        )
+        if ok.height and in_order:  # the prepared order was used (no sort)
+            prior_frame = ing_ctx.last_fixes.filter(
+                pl.col("device_id").is_in(ok.get_column("device_id").implode())
+            )
+            assert _jump_rows_ahead(ok, prior_frame, runs, err_km) is not None
+    checked = [r for r in rows if r[4] - 1 not in failed]  # the rows that passed the checks
     got = {int(p): float(v) for p, v in out.filter("__jump").select(POS, "__jump_kmh").iter_rows()}
-    expected = _model_jumps(rows, prior, err_km)
+    expected = _model_jumps(checked, prior, err_km)
     assert got.keys() == expected.keys()
     for p, v in expected.items():
         assert got[p] == pytest.approx(v, rel=1e-9)
@@ -638,3 +662,11 @@ def test_last_fix_per_device_is_the_latest_then_the_last_position(
         expected[d] = (T0 + timedelta(seconds=s), float(p))
     got = {d: (ts, lat) for d, ts, lat, _ in last_fixes(gps).iter_rows()}
     assert got == expected
+    # from the order prepared ahead, for the whole batch and for some of its rows (positions
+    # increase in frame order in a prepared batch)
+    ordered = gps.sort(POS)
+    runs = DeviceRuns.of(ordered, 0.0)
+    assert runs is not None
+    assert last_fixes(ordered, runs).sort("device_id").equals(last_fixes(ordered).sort("device_id"))
+    some = ordered.gather_every(2)
+    assert last_fixes(some, runs).sort("device_id").equals(last_fixes(some).sort("device_id"))
