@@ -564,7 +564,7 @@ def test_ndjson_chunks_cover_the_file_once_at_line_ends(
 def test_cells_prepared_ahead_give_the_same_aggregates(
     tmp_path_factory: pytest.TempPathFactory, spec: list[tuple[int, int, float, float]]
 ) -> None:
-    data = b"".join(
+    lines = [
         json.dumps(
             {
                 "device_id": f"T{d}",
@@ -575,29 +575,45 @@ def test_cells_prepared_ahead_give_the_same_aggregates(
         ).encode()
         + b"\n"
         for d, m, lat, lon in spec
-    )
+    ]
+    # two batches: the second one's jump check starts from the first one's last fixes
+    cut = len(lines) // 2
+    batches = [(b"".join(lines[:cut]), 0), (b"".join(lines[cut:]), cut)]
     out = []
     # not prepared; prepared without the type (the keys are computed again when the type is
-    # filled in); prepared with the type (keys and their order reused by ``process``)
+    # filled in); prepared with the type (keys, their order and the (device, ts) order reused
+    # by ``process``)
     for ahead in ("no", "untyped", "typed"):
         url = f"sqlite:///{tmp_path_factory.mktemp('cells') / 'm.db'}"
         upgrade(url)
         ing = Ingestor(IngestSettings(database_url=url, h3_resolution=9))
-        decoded = decode_ndjson(data, record_type="gps")
-        if ahead != "no":
-            decoded = ing.prepare(decoded, "gps" if ahead == "typed" else None)
-            assert "_cell" in decoded.records.columns and decoded.keys is not None
-        result = ing.process(decoded, source="s", position_from=0, position_to=1, record_type="gps")
+        results = []
+        for data, offset in batches:
+            decoded = decode_ndjson(data, offset=offset, record_type="gps")
+            if ahead != "no" and decoded.records.height:
+                decoded = ing.prepare(decoded, "gps" if ahead == "typed" else None)
+                assert "_cell" in decoded.records.columns and decoded.keys is not None
+                # the (device, ts) order only when the rows name their type (else the sort)
+                assert (decoded.runs is not None) == (ahead == "typed")
+            result = ing.process(
+                decoded, source="s", position_from=0, position_to=1, record_type="gps"
+            )
+            results.append((dict(result.accepted), dict(result.quarantined)))
         cells = query_aggregates(ing.engine, "cell", by_window=True).sort("window_start", "key")
         with ing.engine.connect() as conn:
             quarantined = sorted(
                 conn.execute(
-                    sa.select(QuarantinedRecord.position, QuarantinedRecord.reason_code)
+                    sa.select(
+                        QuarantinedRecord.position,
+                        QuarantinedRecord.reason_code,
+                        QuarantinedRecord.reason,
+                    )
                 ).all()
             )
             # the stored keys, in their stored order (segments are written in key order)
             keys = conn.execute(sa.select(DedupeSegment.keys_hi, DedupeSegment.keys_lo)).all()
-        out.append((dict(result.accepted), dict(result.quarantined), quarantined, keys, cells))
+            fixes = sorted(conn.execute(sa.select(DeviceFix.__table__)).all())
+        out.append((results, fixes, quarantined, keys, cells))
     for other in out[1:]:
         assert other[:4] == out[0][:4]
         assert other[4].equals(out[0][4])

@@ -297,12 +297,16 @@ def window_deltas(
         if frame.height == 0:
             continue
         placed = _placed(frame, record_type, settings)
-        located = pl.col("cell_lat").is_not_null() & pl.col("cell_lon").is_not_null()
-        if record_type == "gps" and CELL in placed.columns:  # computed ahead from lat/lon
-            cell = pl.col(CELL)
+        if record_type == "gps" and CELL in placed.columns:
+            # computed ahead from lat/lon (:func:`gps_cells`), null where they are not a valid
+            # position, so already null wherever the expression below would give null
+            placed = placed.with_columns(pl.col(CELL).cast(pl.UInt64).alias("__cell"))
         else:
+            located = pl.col("cell_lat").is_not_null() & pl.col("cell_lon").is_not_null()
             cell = plh3.latlng_to_cell("cell_lat", "cell_lon", settings.h3_resolution)
-        placed = placed.with_columns(pl.when(located).then(cell).cast(pl.UInt64).alias("__cell"))
+            placed = placed.with_columns(
+                pl.when(located).then(cell).cast(pl.UInt64).alias("__cell")
+            )
         with_cell = _measures(placed, record_type, registry)
         with_cell = with_cell.with_columns(
             [
