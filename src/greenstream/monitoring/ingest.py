@@ -48,6 +48,7 @@ from greenstream.monitoring.aggregates import (
     AggregateSettings,
     conform_registry,
     gps_cells,
+    memo_registry,
     window_deltas,
 )
 from greenstream.monitoring.records import (
@@ -1341,7 +1342,8 @@ class Ingestor:
     def __init__(self, settings: IngestSettings, engine: Engine | None = None) -> None:
         self.settings = settings
         self.engine = engine or make_engine(settings.database_url)
-        self.registry = settings.factor_registry or Registry.builtin()
+        # the registry's lookup tables derived once, not per batch (the same tables)
+        self.registry = memo_registry(settings.factor_registry or Registry.builtin())
         devices = settings.device_registry
         self.devices = conform_registry(devices) if devices is not None else None
         self.aggregate_settings = AggregateSettings(
