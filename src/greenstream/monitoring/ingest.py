@@ -1699,8 +1699,9 @@ class Ingestor:
                         n_keys=len(hi),
                         min_ts=min_ts,
                         max_ts=max_ts,
-                        keys_hi=hi.astype("<u8").tobytes(),
-                        keys_lo=lo.astype("<u8").tobytes(),
+                        # no copy before the one into bytes on little-endian machines
+                        keys_hi=hi.astype("<u8", copy=False).tobytes(),
+                        keys_lo=lo.astype("<u8", copy=False).tobytes(),
                     )
                     .returning(DedupeSegment.id)
                 ).scalar_one()
