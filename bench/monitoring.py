@@ -110,6 +110,18 @@ def stage_cpu(paths: list[Path], db: Path) -> dict[str, float]:
 
     timed(ingest.Ingestor, "prepare", "_prepare")
     timed(ingest, "with_keys", "identity keys (decode threads)")
+    timed(ingest, "gps_cells", "H3 cells (decode threads)")
+    runs_of = ingest.DeviceRuns.__dict__["of"]
+    originals.append((ingest.DeviceRuns, "of", runs_of))
+
+    def device_runs(cls: Any, *args: Any) -> Any:
+        t0 = time.process_time()
+        try:
+            return runs_of.__func__(cls, *args)
+        finally:
+            cpu["device order + speeds (decode threads)"] += time.process_time() - t0
+
+    ingest.DeviceRuns.of = classmethod(device_runs)  # type: ignore[assignment, method-assign]
     timed(ingest.KeyStore, "contains_batch", "index probe")
     timed(ingest, "validate", "validation")
     timed(ingest, "window_deltas", "aggregation")
@@ -139,9 +151,12 @@ def stage_cpu(paths: list[Path], db: Path) -> dict[str, float]:
     finally:
         for owner, name, fn in originals:
             setattr(owner, name, fn)
-    # prepare (decode threads) = H3 cells + identity keys + the keys' sort
-    cpu["H3 cells + key sort (decode threads)"] = (
-        cpu.pop("_prepare") - cpu["identity keys (decode threads)"]
+    # prepare (decode threads) = H3 cells + identity keys + the keys' sort + device order
+    cpu["key sort (decode threads)"] = (
+        cpu.pop("_prepare")
+        - cpu["identity keys (decode threads)"]
+        - cpu["H3 cells (decode threads)"]
+        - cpu["device order + speeds (decode threads)"]
     )
     cpu["commit (SQL, keys, fixes)"] = cpu["_commit"] - cpu["aggregation"]
     cpu["in-batch dedupe, timing, split"] = (

@@ -17,17 +17,20 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
 
 from greenstream.geo import great_circle_distance_km_scalar
 from greenstream.monitoring.ingest import (
     POS,
     BatchKeys,
+    DeviceRuns,
     Ingestor,
     IngestSettings,
     KeyStore,
     ValidationContext,
     _execute_rows,
     _gps_jumps,
+    _jump_rows_ahead,
     _params,
     check_constants,
     decode_ndjson,
@@ -111,12 +114,19 @@ def _model_jumps(
         max_size=4,
     ),
     st.sampled_from([60.0, 200.0, 1400.0]),
+    st.sampled_from(["sort", "whole", "subset"]),
+    st.randoms(use_true_random=False),
 )
 def test_jump_check_agrees_with_a_per_record_model(
     fixes: list[tuple[str, int, int, float]],
     prior_spec: dict[str, tuple[int, int]],
     limit: float,
+    path: str,
+    rnd: random.Random,
 ) -> None:
+    """Sorted in the ingest thread, prepared ahead for the whole batch (:class:`DeviceRuns`),
+    or prepared for the batch of which some rows then fail an earlier check: the same result."""
+    failed = {i for i in range(len(fixes)) if path == "subset" and rnd.random() < 0.3}
     rows = [
         (d, T0 + timedelta(minutes=m), 31.0 + dlat / 10, 121.0 + dlon, i + 1, limit)
         for i, (d, m, dlat, dlon) in enumerate(fixes)
@@ -131,13 +141,28 @@ def test_jump_check_agrees_with_a_per_record_model(
         orient="row",
     ).with_columns(
         pl.lit(limit).alias("__limit_kmh"),
-        pl.lit(None, dtype=pl.String).alias("__code"),
+        pl.Series("__code", ["x" if i in failed else None for i in range(len(rows))], pl.String),
     )
     ing_ctx = _context(prior)
     err_km = float(check_constants()["gps_position_error_km"])
-    out = _gps_jumps(frame, ing_ctx)
+    runs = DeviceRuns.of(frame, err_km) if path != "sort" else None
+    out = _gps_jumps(frame, ing_ctx, runs)
+    if runs is not None:  # the same frame as the sorting path, bit for bit
+        assert out.equals(_gps_jumps(frame, ing_ctx))
+        ok = frame.filter(pl.col("__code").is_null())
+        in_order = all(
+            prior[d][0] <= min(r[1] for r in rows if r[0] == d and r[4] - 1 not in failed)
+            for d in prior
+            if any(r[0] == d and r[4] - 1 not in failed for r in rows)
+        )
+        if ok.height and in_order:  # the prepared order was used (no sort)
+            prior_frame = ing_ctx.last_fixes.filter(
+                pl.col("device_id").is_in(ok.get_column("device_id").implode())
+            )
+            assert _jump_rows_ahead(ok, prior_frame, runs, err_km) is not None
+    checked = [r for r in rows if r[4] - 1 not in failed]  # the rows that passed the checks
     got = {int(p): float(v) for p, v in out.filter("__jump").select(POS, "__jump_kmh").iter_rows()}
-    expected = _model_jumps(rows, prior, err_km)
+    expected = _model_jumps(checked, prior, err_km)
     assert got.keys() == expected.keys()
     for p, v in expected.items():
         assert got[p] == pytest.approx(v, rel=1e-9)
@@ -540,7 +565,7 @@ def test_ndjson_chunks_cover_the_file_once_at_line_ends(
 def test_cells_prepared_ahead_give_the_same_aggregates(
     tmp_path_factory: pytest.TempPathFactory, spec: list[tuple[int, int, float, float]]
 ) -> None:
-    data = b"".join(
+    lines = [
         json.dumps(
             {
                 "device_id": f"T{d}",
@@ -551,29 +576,45 @@ def test_cells_prepared_ahead_give_the_same_aggregates(
         ).encode()
         + b"\n"
         for d, m, lat, lon in spec
-    )
+    ]
+    # two batches: the second one's jump check starts from the first one's last fixes
+    cut = len(lines) // 2
+    batches = [(b"".join(lines[:cut]), 0), (b"".join(lines[cut:]), cut)]
     out = []
     # not prepared; prepared without the type (the keys are computed again when the type is
-    # filled in); prepared with the type (keys and their order reused by ``process``)
+    # filled in); prepared with the type (keys, their order and the (device, ts) order reused
+    # by ``process``)
     for ahead in ("no", "untyped", "typed"):
         url = f"sqlite:///{tmp_path_factory.mktemp('cells') / 'm.db'}"
         upgrade(url)
         ing = Ingestor(IngestSettings(database_url=url, h3_resolution=9))
-        decoded = decode_ndjson(data, record_type="gps")
-        if ahead != "no":
-            decoded = ing.prepare(decoded, "gps" if ahead == "typed" else None)
-            assert "_cell" in decoded.records.columns and decoded.keys is not None
-        result = ing.process(decoded, source="s", position_from=0, position_to=1, record_type="gps")
+        results = []
+        for data, offset in batches:
+            decoded = decode_ndjson(data, offset=offset, record_type="gps")
+            if ahead != "no" and decoded.records.height:
+                decoded = ing.prepare(decoded, "gps" if ahead == "typed" else None)
+                assert "_cell" in decoded.records.columns and decoded.keys is not None
+                # the (device, ts) order only when the rows name their type (else the sort)
+                assert (decoded.runs is not None) == (ahead == "typed")
+            result = ing.process(
+                decoded, source="s", position_from=0, position_to=1, record_type="gps"
+            )
+            results.append((dict(result.accepted), dict(result.quarantined)))
         cells = query_aggregates(ing.engine, "cell", by_window=True).sort("window_start", "key")
         with ing.engine.connect() as conn:
             quarantined = sorted(
                 conn.execute(
-                    sa.select(QuarantinedRecord.position, QuarantinedRecord.reason_code)
+                    sa.select(
+                        QuarantinedRecord.position,
+                        QuarantinedRecord.reason_code,
+                        QuarantinedRecord.reason,
+                    )
                 ).all()
             )
             # the stored keys, in their stored order (segments are written in key order)
             keys = conn.execute(sa.select(DedupeSegment.keys_hi, DedupeSegment.keys_lo)).all()
-        out.append((dict(result.accepted), dict(result.quarantined), quarantined, keys, cells))
+            fixes = sorted(conn.execute(sa.select(DeviceFix.__table__)).all())
+        out.append((results, fixes, quarantined, keys, cells))
     for other in out[1:]:
         assert other[:4] == out[0][:4]
         assert other[4].equals(out[0][4])
@@ -638,3 +679,47 @@ def test_last_fix_per_device_is_the_latest_then_the_last_position(
         expected[d] = (T0 + timedelta(seconds=s), float(p))
     got = {d: (ts, lat) for d, ts, lat, _ in last_fixes(gps).iter_rows()}
     assert got == expected
+    # from the order prepared ahead, for the whole batch and for some of its rows (positions
+    # increase in frame order in a prepared batch)
+    ordered = gps.sort(POS)
+    runs = DeviceRuns.of(ordered, 0.0)
+    assert runs is not None
+    assert last_fixes(ordered, runs).sort("device_id").equals(last_fixes(ordered).sort("device_id"))
+    some = ordered.gather_every(2)
+    assert last_fixes(some, runs).sort("device_id").equals(last_fixes(some).sort("device_id"))
+
+
+def test_memo_registry_gives_the_registrys_tables_and_emissions() -> None:
+    """The registry's lookup tables derived once equal those derived per call, and so do the
+    CO2e deltas of energy records computed with either."""
+    from greenstream.factors import Registry
+    from greenstream.monitoring.aggregates import (
+        AggregateSettings,
+        MemoRegistry,
+        memo_registry,
+        window_deltas,
+    )
+    from greenstream.monitoring.loadgen import generate_records
+
+    plain = Registry.builtin()
+    memo = memo_registry(plain)
+    assert isinstance(memo, MemoRegistry) and memo_registry(memo) is memo
+    for name in ("fuel_factors", "grid_factors", "grid_factor_lookup"):
+        first = getattr(memo, name)()
+        assert first.equals(getattr(plain, name)())
+        assert getattr(memo, name)() is first  # derived once
+    records = generate_records(3_000, seed=5, devices=50, other_share=0.9)
+    settings = AggregateSettings()
+    for rtype in ("fuel", "charge", "meter"):
+        part = records.filter(pl.col("record_type") == rtype)
+        frame = pl.DataFrame(
+            {name: part[name] if name in part.columns else None for name in WIRE_SCHEMA},
+            schema=WIRE_SCHEMA,
+        )
+        assert frame.height
+        # float sums of a parallel group-by may differ in the last bits from run to run (with
+        # the same registry too), so compared with the default tolerance
+        assert_frame_equal(
+            window_deltas({rtype: frame}, settings, memo),
+            window_deltas({rtype: frame}, settings, plain),
+        )

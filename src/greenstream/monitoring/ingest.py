@@ -48,6 +48,7 @@ from greenstream.monitoring.aggregates import (
     AggregateSettings,
     conform_registry,
     gps_cells,
+    memo_registry,
     window_deltas,
 )
 from greenstream.monitoring.records import (
@@ -128,6 +129,9 @@ class Decoded:
     #: the identity keys of ``records`` (which then has ``_key_hi`` / ``_key_lo``), sorted:
     #: set by :meth:`Ingestor.prepare`
     keys: BatchKeys | None = None
+    #: a GPS batch's rows in (device, ts) order with the speeds between neighbours: set by
+    #: :meth:`Ingestor.prepare`
+    runs: DeviceRuns | None = None
 
     @property
     def size(self) -> int:
@@ -959,16 +963,170 @@ def device_order(
     when the batch is already in time order (the usual file or stream). Sorting the id strings
     themselves cost about ten times more. Ties are ordered by ``then`` when given, else keep
     their input order. ``devices``, ``ts`` and ``then`` must have no nulls."""
-    distinct = devices.unique()
-    codes = devices.cast(pl.Enum(distinct)).to_physical().to_numpy()
-    codes = codes.astype(np.uint16 if len(distinct) <= 1 << 16 else np.uint32, copy=False)
+    _, codes = _device_codes(devices)
     ts_us = ts.dt.epoch("us").to_numpy()
     keys = (ts_us, codes) if then is None else (then.to_numpy(), ts_us, codes)
     order = np.lexsort(keys)
     return order, codes[order]
 
 
-def _gps_jumps(frame: pl.DataFrame, ctx: ValidationContext) -> pl.DataFrame:
+def _device_codes(devices: pl.Series) -> tuple[pl.Series, npt.NDArray[np.unsignedinteger[Any]]]:
+    """The distinct devices and each row's dense integer code (its index in them)."""
+    distinct = devices.unique()
+    codes = devices.cast(pl.Enum(distinct)).to_physical().to_numpy()
+    return distinct, codes.astype(np.uint16 if len(distinct) <= 1 << 16 else np.uint32, copy=False)
+
+
+def _ordered_speeds(rows: pl.DataFrame, err_km: float) -> pl.Series:
+    """``__v1`` of rows in (device, ts) order (``__dev``, ``ts``, ``lat``, ``lon``): the implied
+    speed from the row before when it is of the same device, else null."""
+    same = pl.col("__dev") == pl.col("__dev").shift(1)
+    return rows.select(
+        pl.when(same)
+        .then(
+            _implied_speed_kmh(
+                pl.col("lat").shift(1), pl.col("lon").shift(1), pl.col("ts").shift(1), err_km
+            )
+        )
+        .alias("__v1")
+    ).to_series()
+
+
+@dataclass
+class DeviceRuns:
+    """A GPS batch's rows in (device, ts) order, computed ahead without state
+    (:meth:`Ingestor.prepare`, in the decode threads): the stable order of :func:`device_order`,
+    each ordered row's device code, and the ordered rows' numbers with ``__v1``, each ordered
+    row's implied speed from the row before it of the same device (null for a device's first
+    row). ``pos``: the rows' positions
+    in frame order (strictly increasing), by which a filtered frame's rows are found again.
+
+    The order of any subset of the rows is this order restricted to the subset (the sort is
+    stable and ties keep input order), so the jump check and the last fixes of the rows that
+    remain after dedupe and checks need no sort; ``__v1`` holds only for the whole batch (a row's
+    neighbour may have been dropped)."""
+
+    pos: npt.NDArray[np.int64]
+    order: npt.NDArray[np.intp]
+    codes: npt.NDArray[np.unsignedinteger[Any]]
+    devices: pl.Series
+    #: ``ts``, ``lat``, ``lon``, ``_pos``, ``__dev`` (the code), ``__v1`` of the ordered rows
+    rows: pl.DataFrame
+
+    @classmethod
+    def of(cls, frame: pl.DataFrame, err_km: float) -> DeviceRuns | None:
+        """None when the frame's rows cannot be ordered ahead (nulls in device or ts, positions
+        not increasing)."""
+        if (
+            frame.height == 0
+            or frame.select(pl.col("device_id").null_count() + pl.col("ts").null_count()).item()
+        ):
+            return None
+        pos = frame.get_column(POS).to_numpy()
+        if not bool(np.all(pos[1:] > pos[:-1])):
+            return None
+        distinct, codes = _device_codes(frame.get_column("device_id"))
+        order = np.lexsort((frame.get_column("ts").dt.epoch("us").to_numpy(), codes))
+        codes = codes[order]
+        rows = frame.select("ts", "lat", "lon", POS)[order].with_columns(pl.Series("__dev", codes))
+        return cls(pos, order, codes, distinct, rows.with_columns(_ordered_speeds(rows, err_km)))
+
+    def within(
+        self, pos: pl.Series
+    ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.unsignedinteger[Any]], bool] | None:
+        """The rows of a frame filtered from the prepared one (given by their positions, in
+        frame order) in (device, ts) order: (order, codes, whole batch?). None when they are not
+        a subset of the prepared rows in their order (then sort as before)."""
+        sub = pos.to_numpy()
+        if len(sub) == len(self.pos):
+            if np.array_equal(sub, self.pos):
+                return self.order, self.codes, True
+            return None
+        idx = np.searchsorted(self.pos, sub)
+        if (
+            len(sub) == 0
+            or int(idx[-1]) >= len(self.pos)
+            or not np.array_equal(self.pos[idx], sub)
+            or not bool(np.all(idx[1:] > idx[:-1]))
+        ):
+            return None
+        renumber = np.full(len(self.pos), -1, dtype=np.intp)
+        renumber[idx] = np.arange(len(sub))
+        kept = renumber[self.order] >= 0
+        return renumber[self.order[kept]], self.codes[kept], False
+
+
+def _jump_rows_ahead(
+    ok: pl.DataFrame, prior: pl.DataFrame, runs: DeviceRuns, err_km: float
+) -> pl.DataFrame | None:
+    """The jump check's ordered rows (as :func:`_gps_jumps` builds them by sorting) from the
+    order prepared ahead: each device's committed fix is put in front of its rows and only the
+    speed of the row after it is computed here. None when that is not the sorted order (a
+    committed fix later than a device's first row in the batch) or the rows are not the prepared
+    ones: then the caller sorts."""
+    got = runs.within(ok.get_column(POS))
+    if got is None:
+        return None
+    order, codes, whole = got
+    if whole:  # the rows were gathered in this order ahead: only the limit is gathered here
+        rows = runs.rows.select(
+            "ts", "lat", "lon", POS, ok.get_column("__limit_kmh")[order], "__dev", "__v1"
+        )
+    else:
+        rows = ok.select("ts", "lat", "lon", POS, "__limit_kmh")[order].with_columns(
+            pl.Series("__dev", codes)
+        )
+        rows = rows.with_columns(_ordered_speeds(rows, err_km))
+    if prior.height == 0:
+        return rows
+    n, k = len(codes), prior.height
+    new_run = np.empty(n, dtype=bool)
+    new_run[0] = True
+    np.not_equal(codes[1:], codes[:-1], out=new_run[1:])
+    start = np.flatnonzero(new_run)
+    run_of = np.full(len(runs.devices), -1, dtype=np.intp)
+    run_of[codes[start]] = np.arange(len(start))
+    prior_codes = prior.get_column("device_id").cast(pl.Enum(runs.devices)).to_physical().to_numpy()
+    prior_run = run_of[prior_codes]
+    first = start[prior_run]  # the ordered row each committed fix goes in front of
+    ts_us = rows.get_column("ts").dt.epoch("us").to_numpy()
+    if np.any(prior_run < 0) or np.any(
+        prior.get_column("ts").dt.epoch("us").to_numpy() > ts_us[first]
+    ):
+        return None
+    has_prior = np.zeros(len(start), dtype=np.intp)
+    has_prior[prior_run] = 1
+    shift = np.cumsum(has_prior)  # committed fixes in front of each run and the runs before
+    perm = np.empty(n + k, dtype=np.intp)
+    perm[np.arange(n) + shift[np.cumsum(new_run) - 1]] = np.arange(n)
+    at = first + shift[prior_run] - 1
+    perm[at] = np.arange(n, n + k)
+    after = rows[first].select("ts", "lat", "lon")
+    v1_after = (
+        after.with_columns(
+            prior.get_column("lat").alias("__lat0"),
+            prior.get_column("lon").alias("__lon0"),
+            prior.get_column("ts").alias("__ts0"),
+        )
+        .select(_implied_speed_kmh(pl.col("__lat0"), pl.col("__lon0"), pl.col("__ts0"), err_km))
+        .to_series()
+    )
+    fixes = prior.select(
+        "ts",
+        "lat",
+        "lon",
+        pl.lit(-1, dtype=pl.Int64).alias(POS),
+        pl.lit(None, dtype=pl.Float64).alias("__limit_kmh"),
+        pl.Series("__dev", prior_codes.astype(codes.dtype, copy=False)),
+        pl.lit(None, dtype=pl.Float64).alias("__v1"),
+    )
+    merged = pl.concat([rows, fixes])[perm]
+    return merged.with_columns(merged.get_column("__v1").scatter(at + 1, v1_after))
+
+
+def _gps_jumps(
+    frame: pl.DataFrame, ctx: ValidationContext, runs: DeviceRuns | None = None
+) -> pl.DataFrame:
     """Flag fixes whose implied speed from the device's previous good fix exceeds the mode limit.
 
     Rows are ordered once by (device, ts) (:func:`device_order`, stable), with each device's last
@@ -986,34 +1144,32 @@ def _gps_jumps(frame: pl.DataFrame, ctx: ValidationContext) -> pl.DataFrame:
     prior = ctx.last_fixes
     if prior.height:
         prior = prior.filter(pl.col("device_id").is_in(ok.get_column("device_id").implode()))
-    rows = pl.concat(
-        [
-            prior.select(
-                "device_id",
-                "ts",
-                "lat",
-                "lon",
-                pl.lit(-1, dtype=pl.Int64).alias(POS),
-                pl.lit(None, dtype=pl.Float64).alias("__limit_kmh"),
-            ),
-            ok.select("device_id", "ts", "lat", "lon", POS, "__limit_kmh"),
-        ]
-    )
-    order, codes = device_order(rows.get_column("device_id"), rows.get_column("ts"))
-    # gather numbers only (gathering the id strings in a new order cost as much as the rest);
-    # from here on the device is its code
-    rows = rows.drop("device_id")[order].with_columns(pl.Series("__dev", codes))
-    same = pl.col("__dev") == pl.col("__dev").shift(1)
     err_km = ctx.gps_error_km
-    rows = rows.with_columns(
-        pl.when(same)
-        .then(
-            _implied_speed_kmh(
-                pl.col("lat").shift(1), pl.col("lon").shift(1), pl.col("ts").shift(1), err_km
-            )
+    ahead = _jump_rows_ahead(ok, prior, runs, err_km) if runs is not None else None
+    if ahead is not None:
+        rows = ahead
+    else:
+        rows = pl.concat(
+            [
+                prior.select(
+                    "device_id",
+                    "ts",
+                    "lat",
+                    "lon",
+                    pl.lit(-1, dtype=pl.Int64).alias(POS),
+                    pl.lit(None, dtype=pl.Float64).alias("__limit_kmh"),
+                ),
+                ok.select("device_id", "ts", "lat", "lon", POS, "__limit_kmh"),
+            ]
         )
-        .alias("__v1")
-    ).with_columns((pl.col("__v1") > pl.col("__limit_kmh")).fill_null(False).alias("__cand"))
+        order, codes = device_order(rows.get_column("device_id"), rows.get_column("ts"))
+        # gather numbers only (gathering the id strings in a new order cost as much as the
+        # rest); from here on the device is its code
+        rows = rows.drop("device_id")[order].with_columns(pl.Series("__dev", codes))
+        rows = rows.with_columns(_ordered_speeds(rows, err_km))
+    rows = rows.with_columns(
+        (pl.col("__v1") > pl.col("__limit_kmh")).fill_null(False).alias("__cand")
+    )
     if not rows.get_column("__cand").any():
         return none
     # pass 2: index of the last non-candidate row before each row (same device or not)
@@ -1047,14 +1203,18 @@ def _gps_jumps(frame: pl.DataFrame, ctx: ValidationContext) -> pl.DataFrame:
 
 
 def validate(
-    frame: pl.DataFrame, record_type: str, ctx: ValidationContext
+    frame: pl.DataFrame,
+    record_type: str,
+    ctx: ValidationContext,
+    runs: DeviceRuns | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Split one record type's rows into (accepted, quarantined). Keys columns are kept."""
+    """Split one record type's rows into (accepted, quarantined). Keys columns are kept.
+    ``runs``: the GPS rows' order prepared ahead (:class:`DeviceRuns`), if any."""
     if record_type == "gps":
         frame = _gps_modes(frame, ctx)
     checked = _first_failure(frame, _checks(record_type, ctx))
     if record_type == "gps":
-        checked = _gps_jumps(checked, ctx)
+        checked = _gps_jumps(checked, ctx, runs)
         jump = pl.col("__jump") & pl.col("__code").is_null()
         checked = checked.with_columns(
             pl.when(jump).then(pl.lit("gps_jump")).otherwise(pl.col("__code")).alias("__code"),
@@ -1182,7 +1342,8 @@ class Ingestor:
     def __init__(self, settings: IngestSettings, engine: Engine | None = None) -> None:
         self.settings = settings
         self.engine = engine or make_engine(settings.database_url)
-        self.registry = settings.factor_registry or Registry.builtin()
+        # the registry's lookup tables derived once, not per batch (the same tables)
+        self.registry = memo_registry(settings.factor_registry or Registry.builtin())
         devices = settings.device_registry
         self.devices = conform_registry(devices) if devices is not None else None
         self.aggregate_settings = AggregateSettings(
@@ -1292,15 +1453,20 @@ class Ingestor:
     def prepare(self, decoded: Decoded, record_type: str | None = None) -> Decoded:
         """Work on a decoded batch that needs no state, so a source can run it in its decode
         threads while the previous batch is ingested: the H3 cell of every position (``_cell``,
-        the most expensive step of the aggregates) and the identity keys, sorted
-        (``record_type`` as for :meth:`process`). :meth:`process` computes what is missing."""
+        the most expensive step of the aggregates), the identity keys, sorted, and for a GPS
+        batch its rows in (device, ts) order with the speeds between them (:class:`DeviceRuns`,
+        for the jump check and the last fixes) (``record_type`` as for :meth:`process`).
+        :meth:`process` computes what is missing."""
         frame, keys = self._typed(decoded, record_type)
         if CELL not in frame.columns and frame.get_column("lat").null_count() < frame.height:
             frame = frame.with_columns(gps_cells(frame, self.settings.h3_resolution))
         if keys is None:
             frame = with_keys(frame, self.settings.source)
             keys = BatchKeys.of(frame)
-        return Decoded(frame, decoded.bad, keys)
+        runs = decoded.runs
+        if runs is None and _single_type(frame) == "gps":
+            runs = DeviceRuns.of(frame, self.ctx.gps_error_km)
+        return Decoded(frame, decoded.bad, keys, runs)
 
     @staticmethod
     def _typed(decoded: Decoded, record_type: str | None) -> tuple[pl.DataFrame, BatchKeys | None]:
@@ -1381,7 +1547,7 @@ class Ingestor:
         )
         for (rtype,), part in parts.items():
             assert isinstance(rtype, str)
-            ok, bad = validate(part, rtype, self.ctx)
+            ok, bad = validate(part, rtype, self.ctx, decoded.runs if rtype == "gps" else None)
             accepted[rtype] = ok
             quarantine_parts.append(bad)
         quarantined = pl.concat(quarantine_parts, how="vertical_relaxed")
@@ -1396,6 +1562,7 @@ class Ingestor:
             position_to=position_to,
             records_in=decoded.size,
             keys=keys if bad.height == 0 else None,
+            runs=decoded.runs,
         )
 
     def _undecoded(self, bad: pl.DataFrame, record_type: str | None) -> pl.DataFrame:
@@ -1497,6 +1664,7 @@ class Ingestor:
         position_to: int,
         records_in: int,
         keys: BatchKeys | None = None,
+        runs: DeviceRuns | None = None,
     ) -> BatchResult:
         """Write the batch's effects, keys and checkpoint in one transaction.
 
@@ -1531,8 +1699,9 @@ class Ingestor:
                         n_keys=len(hi),
                         min_ts=min_ts,
                         max_ts=max_ts,
-                        keys_hi=hi.astype("<u8").tobytes(),
-                        keys_lo=lo.astype("<u8").tobytes(),
+                        # no copy before the one into bytes on little-endian machines
+                        keys_hi=hi.astype("<u8", copy=False).tobytes(),
+                        keys_lo=lo.astype("<u8", copy=False).tobytes(),
                     )
                     .returning(DedupeSegment.id)
                 ).scalar_one()
@@ -1548,7 +1717,7 @@ class Ingestor:
                 conn.execute(sa.delete(DedupeSegment).where(DedupeSegment.max_ts < cutoff))
             if self.settings.archive_dir is not None:
                 _archive(self.settings.archive_dir, batch_id, accepted)
-            fixes = self._upsert_fixes(conn, accepted.get("gps"))
+            fixes = self._upsert_fixes(conn, accepted.get("gps"), runs)
             fault_point("before_commit")
         # committed: now the in-memory state may follow
         for bucket, hi, lo, _, _ in buckets:
@@ -1663,10 +1832,12 @@ class Ingestor:
         )
         _execute_rows(conn, sa.insert(QuarantinedRecord), rows)
 
-    def _upsert_fixes(self, conn: Connection, gps: pl.DataFrame | None) -> pl.DataFrame | None:
+    def _upsert_fixes(
+        self, conn: Connection, gps: pl.DataFrame | None, runs: DeviceRuns | None = None
+    ) -> pl.DataFrame | None:
         if gps is None or gps.height == 0:
             return None
-        last = last_fixes(gps)
+        last = last_fixes(gps, runs)
         table = DeviceFix.__table__
         stmt = _dialect_insert(conn, table)
         stmt = stmt.on_conflict_do_update(
@@ -1678,13 +1849,19 @@ class Ingestor:
         return last
 
 
-def last_fixes(gps: pl.DataFrame) -> pl.DataFrame:
+def last_fixes(gps: pl.DataFrame, runs: DeviceRuns | None = None) -> pl.DataFrame:
     """The last fix of each device (greatest ``ts``, then greatest position): ``device_id``,
     ``ts``, ``lat``, ``lon``. One integer sort (:func:`device_order` with the position as the
-    last tie-break) and a gather of one row per device, not a sort of the whole frame."""
-    order, codes = device_order(
-        gps.get_column("device_id"), gps.get_column("ts"), gps.get_column(POS)
-    )
+    last tie-break) and a gather of one row per device, not a sort of the whole frame; no sort
+    when the rows are those of prepared ``runs`` (or some of them): their order restricted to
+    these rows is the same (positions increase in frame order, so ties keep position order)."""
+    got = runs.within(gps.get_column(POS)) if runs is not None else None
+    if got is not None:
+        order, codes, _ = got
+    else:
+        order, codes = device_order(
+            gps.get_column("device_id"), gps.get_column("ts"), gps.get_column(POS)
+        )
     ends = np.append(np.flatnonzero(codes[1:] != codes[:-1]), len(codes) - 1)
     return gps.select(pl.col("device_id", "ts", "lat", "lon").gather(order[ends]))
 
