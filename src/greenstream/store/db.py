@@ -9,6 +9,12 @@ Decisions
   :func:`greenstream.settings.home_dir`, so nothing needs a server.
 - SQLite runs in WAL mode with foreign keys on and a busy timeout, so concurrent readers and one
   writer behave like a small server; PostgreSQL uses psycopg 3.
+- SQLite commits are durable (``synchronous=FULL``: the WAL is synced at every commit). With
+  ``NORMAL`` a commit survives a crash of the process but not a power loss, and the monitoring
+  sources acknowledge upstream (MQTT PUBACK, NATS ack, HTTP 200), the points ledger answers a
+  redemption, and an upload reports a sealed batch, all after the commit returns: a commit lost
+  after that answer would lose data the sender no longer holds. The cost is one WAL sync per
+  commit; every hot path commits per batch, not per record.
 """
 
 from __future__ import annotations
@@ -57,7 +63,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
-    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA synchronous=FULL")
     cur.close()
 
 
