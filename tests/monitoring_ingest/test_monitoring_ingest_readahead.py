@@ -20,7 +20,13 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from greenstream.monitoring.ingest import Ingestor, IngestSettings, PrepareSpec, decode_ndjson
+from greenstream.monitoring.ingest import (
+    Ingestor,
+    IngestSettings,
+    PrepareSpec,
+    decode_ndjson,
+    prepare_batch,
+)
 from greenstream.monitoring.queries import query_aggregates, totals
 from greenstream.monitoring.sources import files
 from greenstream.monitoring.sources.files import (
@@ -288,8 +294,6 @@ def test_packed_batches_equal_the_prepared_ones(tmp_path: Path) -> None:
     spec = PrepareSpec(source="default", h3_resolution=9, gps_error_km=0.05)
     for path, rtype in [(paths[0], "gps"), (paths[1], "fuel")]:
         decoded = decode_ndjson(path.read_bytes(), offset=3, record_type=rtype)
-        from greenstream.monitoring.ingest import prepare_batch
-
         prepared = prepare_batch(decoded, rtype, spec)
         packed = _pack(prepared)
         assert packed.constants  # the union schema's absent fields, the record type
