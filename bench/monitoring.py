@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import resource
 import tempfile
 import time
 import uuid
@@ -28,6 +29,9 @@ HERE = Path(__file__).resolve().parent
 DATA = HERE / "data" / "monitoring"
 FILE_RECORDS = int(os.environ.get("BENCH_MONITOR_FILE_RECORDS", "1000000"))
 BROKER_RECORDS = int(os.environ.get("BENCH_MONITOR_BROKER_RECORDS", "400000"))
+# the file source's decode workers: "threads" (the default) or "processes" (started inside the
+# timed section, as a `greenstream monitor ingest` run pays for them)
+DECODE = os.environ.get("BENCH_MONITOR_DECODE", "threads")
 PER_MESSAGE = 2_000
 NAIVE_RECORDS = 50_000
 MQTT = os.environ.get("GREENSTREAM_TEST_MQTT", "127.0.0.1:1883")
@@ -84,6 +88,11 @@ def _load() -> str:
     """The machine's load while measuring: the figures are wall-clock on shared cores."""
     one, five, _ = os.getloadavg()
     return f"load average {one:.1f} (5 min {five:.1f}) on {os.cpu_count()} cores"
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def stage_cpu(paths: list[Path], db: Path) -> dict[str, float]:
@@ -175,10 +184,12 @@ def bench_files(record: Record, tmp: Path) -> None:
     ingest_files(_ingestor(f"sqlite:///{tmp / 'warm.db'}"), warm)
     ingestor = _ingestor(f"sqlite:///{tmp / 'files.db'}")
     cpu0 = time.process_time()
+    children0 = _children_cpu()
     started = time.perf_counter()
-    summary = ingest_files(ingestor, paths)
+    summary = ingest_files(ingestor, paths, decode_mode=DECODE)  # type: ignore[arg-type]
     elapsed = time.perf_counter() - started
-    cpu = time.process_time() - cpu0
+    # decode processes included (reaped when the run shuts them down)
+    cpu = time.process_time() - cpu0 + _children_cpu() - children0
     assert summary.records_in == FILE_RECORDS and sum(summary.accepted.values()) == FILE_RECORDS
     rate = FILE_RECORDS / elapsed
     naive = _naive_records_per_s(paths[0], NAIVE_RECORDS)
@@ -192,9 +203,9 @@ def bench_files(record: Record, tmp: Path) -> None:
         "higher",
         f"{FILE_RECORDS:,} records in 5 NDJSON files (90% GPS from 5,000 vehicles), SQLite store, "
         f"after a warm-up on {FILE_RECORDS // 100:,} other records, "
-        f"{summary.batches} committed batches; naive per-record Python (json.loads + checks + dict "
+        f"{summary.batches} committed batches, decode {DECODE}; naive per-record Python (json.loads + checks + dict "
         f"sums, no H3 or store) {naive:,.0f} rec/s, ratio {rate / naive:.1f}x; "
-        f"{FILE_RECORDS / cpu:,.0f} records per CPU-second of this process; {_load()}",
+        f"{FILE_RECORDS / cpu:,.0f} records per CPU-second of this process and its children; {_load()}",
     )
     print(
         f"     monitoring.ndjson CPU-s per 1M records by stage (one thread, {total:.2f} in all, "

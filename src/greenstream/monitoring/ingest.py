@@ -1332,6 +1332,31 @@ def _u64(series: pl.Series) -> U64:
     return series.cast(pl.UInt64).to_numpy().astype(np.uint64, copy=False)
 
 
+@dataclass(frozen=True)
+class PrepareSpec:
+    """What :func:`prepare_batch` needs of an ingestor's settings: the default ``source`` (part
+    of the identity), the H3 resolution of the cells and the GPS position error of the jump
+    check's speeds. Small and picklable: decode processes get it with every chunk."""
+
+    source: str
+    h3_resolution: int
+    gps_error_km: float
+
+
+def prepare_batch(decoded: Decoded, record_type: str | None, spec: PrepareSpec) -> Decoded:
+    """:meth:`Ingestor.prepare` without the ingestor (it needs no state, only ``spec``)."""
+    frame, keys = Ingestor._typed(decoded, record_type)
+    if CELL not in frame.columns and frame.get_column("lat").null_count() < frame.height:
+        frame = frame.with_columns(gps_cells(frame, spec.h3_resolution))
+    if keys is None:
+        frame = with_keys(frame, spec.source)
+        keys = BatchKeys.of(frame)
+    runs = decoded.runs
+    if runs is None and _single_type(frame) == "gps":
+        runs = DeviceRuns.of(frame, spec.gps_error_km)
+    return Decoded(frame, decoded.bad, keys, runs)
+
+
 class Ingestor:
     """Validates, dedupes, aggregates and commits micro-batches into the store.
 
@@ -1452,21 +1477,22 @@ class Ingestor:
 
     def prepare(self, decoded: Decoded, record_type: str | None = None) -> Decoded:
         """Work on a decoded batch that needs no state, so a source can run it in its decode
-        threads while the previous batch is ingested: the H3 cell of every position (``_cell``,
-        the most expensive step of the aggregates), the identity keys, sorted, and for a GPS
-        batch its rows in (device, ts) order with the speeds between them (:class:`DeviceRuns`,
-        for the jump check and the last fixes) (``record_type`` as for :meth:`process`).
-        :meth:`process` computes what is missing."""
-        frame, keys = self._typed(decoded, record_type)
-        if CELL not in frame.columns and frame.get_column("lat").null_count() < frame.height:
-            frame = frame.with_columns(gps_cells(frame, self.settings.h3_resolution))
-        if keys is None:
-            frame = with_keys(frame, self.settings.source)
-            keys = BatchKeys.of(frame)
-        runs = decoded.runs
-        if runs is None and _single_type(frame) == "gps":
-            runs = DeviceRuns.of(frame, self.ctx.gps_error_km)
-        return Decoded(frame, decoded.bad, keys, runs)
+        threads (or processes: :func:`prepare_batch` with :attr:`prepare_spec`) while the
+        previous batch is ingested: the H3 cell of every position (``_cell``, the most expensive
+        step of the aggregates), the identity keys, sorted, and for a GPS batch its rows in
+        (device, ts) order with the speeds between them (:class:`DeviceRuns`, for the jump check
+        and the last fixes) (``record_type`` as for :meth:`process`). :meth:`process` computes
+        what is missing."""
+        return prepare_batch(decoded, record_type, self.prepare_spec)
+
+    @property
+    def prepare_spec(self) -> PrepareSpec:
+        """All that :meth:`prepare` reads of this ingestor (picklable, for decode processes)."""
+        return PrepareSpec(
+            source=self.settings.source,
+            h3_resolution=self.settings.h3_resolution,
+            gps_error_km=self.ctx.gps_error_km,
+        )
 
     @staticmethod
     def _typed(decoded: Decoded, record_type: str | None) -> tuple[pl.DataFrame, BatchKeys | None]:
