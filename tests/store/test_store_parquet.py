@@ -44,3 +44,38 @@ def test_parquet_export_and_duckdb_aggregate(db_url: str, tmp_path: Path) -> Non
         ships["co2e_wtw_kg"].sum()
     )
     engine.dispose()
+
+
+def test_chain_export_streams_every_chunk_in_order(db_url: str, tmp_path: Path) -> None:
+    # Two upload batches (two or more stored chunks): the streamed file must hold exactly the
+    # rows the store's own reader returns, in the same order, with the same values and types.
+    from polars.testing import assert_frame_equal
+
+    from greenstream.store.parquet import tenant_frame, write_chain_parquet
+
+    upgrade(db_url)
+    engine = make_engine(db_url)
+    with session_factory(engine).begin() as s:
+        tenant_id = get_or_create_tenant(s, f"pq-stream-{tmp_path.name}").id
+    empty = tmp_path / "empty.parquet"
+    assert write_chain_parquet(engine, tenant_id, empty) == 0
+    assert pl.read_parquet(empty).height == 0
+    registry, gazetteer = Registry.builtin(), Gazetteer.builtin()
+    for batch in ("A", "B"):
+        legs = pl.DataFrame(
+            {
+                "shipment_id": [f"{batch}{i // 3}" for i in range(30)],
+                "mass_kg": [100.0 + i for i in range(30)],
+                "mode": ["road", "rail", "road"] * 10,
+                "distance_km": [10.0 * (i + 1) for i in range(30)],
+            }
+        )
+        ingest(engine, tenant_id, legs, registry=registry, gazetteer=gazetteer)
+    out = tmp_path / "chain.parquet"
+    assert write_chain_parquet(engine, tenant_id, out) == 60
+    streamed = pl.read_parquet(out)
+    whole = tenant_frame(engine, tenant_id, "chain_elements")
+    assert_frame_equal(streamed, whole)
+    assert streamed["shipment_id"].head(3).to_list() == ["A0", "A0", "A0"]
+    assert streamed["shipment_id"].tail(1).item() == "B9"
+    engine.dispose()

@@ -206,6 +206,25 @@ def stored_chunks(
     ]
 
 
+def iter_chunk_frames(conn: Connection, tenant_id: int) -> Iterator[pl.DataFrame]:
+    """A tenant's chain elements, one decoded chunk at a time, in batch then chunk order.
+
+    Rows are streamed from the database (a server-side cursor on PostgreSQL), so memory holds one
+    chunk's bytes and frame at a time however many the tenant has.
+    """
+    t = ChainElementChunk.__table__
+    stmt = (
+        select(t.c.audit_seq, t.c.chunk_no, t.c.row_count, t.c.data)
+        .where(t.c.tenant_id == tenant_id)
+        .order_by(t.c.audit_seq, t.c.chunk_no)
+    )
+    result = conn.execution_options(stream_results=True, max_row_buffer=4).execute(stmt)
+    for seq, chunk_no, row_count, data in result:
+        yield decode_chunk(
+            bytes(data), expected_rows=int(row_count), label=f"chunk {chunk_no} of batch #{seq}"
+        )
+
+
 def read_chunk(conn: Connection, tenant_id: int, audit_seq: int, chunk_no: int) -> pl.DataFrame:
     """One decoded chunk (raises ChunkError when it is missing or corrupt)."""
     found = stored_chunks(conn, tenant_id, audit_seq, [chunk_no])
@@ -232,6 +251,7 @@ __all__ = [
     "empty_chain",
     "encode_chunk",
     "encode_chunks",
+    "iter_chunk_frames",
     "plan_chunks",
     "read_chunk",
     "stored_chunks",

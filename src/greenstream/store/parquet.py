@@ -4,6 +4,10 @@
 Polars (chain elements: the stored Parquet chunks decoded and concatenated, batch by batch),
 ``write_tenant_parquet`` writes them as Parquet files, and ``aggregate_parquet`` runs a DuckDB
 group-by over such files (for analytics beyond the API's roll-up aggregates).
+
+The chain elements are the large set (millions of rows per tenant and year): their export
+streams one stored chunk at a time into a Parquet writer (one row group per chunk), so its memory
+is one chunk's (~8k rows) whatever the tenant's size. The file appears only when complete.
 """
 
 from __future__ import annotations
@@ -12,8 +16,12 @@ from pathlib import Path
 from typing import Literal
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 from sqlalchemy import Engine, select
 
+from greenstream.io.tables import atomic_path
+from greenstream.store.chunks import empty_chain, iter_chunk_frames
 from greenstream.store.models import Shipment
 from greenstream.store.queries import chain_frame
 
@@ -62,14 +70,31 @@ def tenant_frame(engine: Engine, tenant_id: int, kind: Kind) -> pl.DataFrame:
     return pl.DataFrame(data, schema=schema, orient="row")
 
 
+def write_chain_parquet(engine: Engine, tenant_id: int, path: Path) -> int:
+    """Stream the tenant's chain elements into ``path`` (atomically); returns the row count."""
+    schema = empty_chain().to_arrow().schema
+    rows = 0
+    with (
+        atomic_path(path) as tmp,
+        engine.connect() as conn,
+        pq.ParquetWriter(tmp, schema, compression="zstd") as writer,
+    ):
+        for frame in iter_chunk_frames(conn, tenant_id):
+            writer.write_table(frame.to_arrow().cast(schema))
+            rows += frame.height
+        if rows == 0:
+            writer.write_table(pa.Table.from_batches([], schema=schema))
+    return rows
+
+
 def write_tenant_parquet(engine: Engine, tenant_id: int, out_dir: Path) -> dict[str, Path]:
+    """The tenant's footprints and chain elements as ``shipments.parquet`` and
+    ``chain_elements.parquet`` in ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths: dict[str, Path] = {}
-    kinds: tuple[Kind, ...] = ("shipments", "chain_elements")
-    for kind in kinds:
-        path = out_dir / f"{kind}.parquet"
-        tenant_frame(engine, tenant_id, kind).write_parquet(path)
-        paths[kind] = path
+    paths = {kind: out_dir / f"{kind}.parquet" for kind in ("shipments", "chain_elements")}
+    with atomic_path(paths["shipments"]) as tmp:
+        tenant_frame(engine, tenant_id, "shipments").write_parquet(tmp)
+    write_chain_parquet(engine, tenant_id, paths["chain_elements"])
     return paths
 
 
@@ -94,4 +119,4 @@ def aggregate_parquet(
     return frame
 
 
-__all__ = ["aggregate_parquet", "tenant_frame", "write_tenant_parquet"]
+__all__ = ["aggregate_parquet", "tenant_frame", "write_chain_parquet", "write_tenant_parquet"]

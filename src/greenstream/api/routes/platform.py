@@ -4,9 +4,11 @@ management, factor registry, aggregates. Every query filters on the caller's ten
 from __future__ import annotations
 
 import io
+import shutil
+import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import Annotated, Any, Literal
 
 import polars as pl
@@ -268,14 +270,34 @@ def waybill_trace(shipment_id: str, request: Request, caller: CallerDep) -> Any:
 def export_parquet(
     kind: Literal["shipments", "chain_elements"], request: Request, caller: CallerDep
 ) -> Any:
-    """The tenant's footprints (``shipments``) or chain elements as one Parquet file."""
-    from fastapi.responses import Response
+    """The tenant's footprints (``shipments``) or chain elements as one Parquet file.
 
-    from greenstream.store.parquet import tenant_frame
+    Chain elements are streamed chunk by chunk into a temporary file, which is sent and then
+    deleted: the server's memory holds one stored chunk at a time, however large the tenant.
+    """
+    from fastapi.responses import FileResponse, Response
+    from starlette.background import BackgroundTask
 
-    buf = io.BytesIO()
-    tenant_frame(request.app.state.engine, caller.tenant_id, kind).write_parquet(buf)
-    return Response(buf.getvalue(), media_type="application/vnd.apache.parquet")
+    from greenstream.store.parquet import tenant_frame, write_chain_parquet
+
+    engine = request.app.state.engine
+    if kind == "shipments":
+        buf = io.BytesIO()
+        tenant_frame(engine, caller.tenant_id, kind).write_parquet(buf)
+        return Response(buf.getvalue(), media_type="application/vnd.apache.parquet")
+    tmp_dir = Path(tempfile.mkdtemp(prefix="greenstream-export-"))
+    path = tmp_dir / "chain_elements.parquet"
+    try:
+        write_chain_parquet(engine, caller.tenant_id, path)
+    except BaseException:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+        raise
+    return FileResponse(
+        path,
+        media_type="application/vnd.apache.parquet",
+        filename="chain_elements.parquet",
+        background=BackgroundTask(shutil.rmtree, tmp_dir, ignore_errors=True),
+    )
 
 
 # --------------------------------------------------------------------------------------------
