@@ -511,7 +511,6 @@ class DedupeIndex:
 
     def __init__(self) -> None:
         self._runs: list[tuple[U64, U64]] = []
-        self.last_segment_id = 0
 
     @property
     def size(self) -> int:

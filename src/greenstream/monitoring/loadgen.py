@@ -114,12 +114,3 @@ def to_ndjson(frame: pl.DataFrame) -> bytes:
         .str.replace(r",\}$", "}")
     )
     return ("\n".join(cleaned.to_list()) + "\n").encode()
-
-
-def to_arrow_ipc(frame: pl.DataFrame) -> bytes:
-    """Arrow IPC stream bytes of the frame (one micro-batch message)."""
-    import io
-
-    buf = io.BytesIO()
-    frame.write_ipc_stream(buf)
-    return buf.getvalue()

@@ -119,8 +119,3 @@ WIRE_TEXT_SCHEMA: Final[dict[str, pl.DataType]] = {name: pl.String() for name in
 def schema_of(record_type: str) -> dict[str, pl.DataType]:
     """The Polars schema of one record type, common fields included."""
     return {**COMMON_FIELDS, **SCHEMAS[record_type]}
-
-
-def empty_frame(record_type: str) -> pl.DataFrame:
-    """An empty frame of one record type (for typed concatenation)."""
-    return pl.DataFrame(schema=schema_of(record_type))
