@@ -44,6 +44,7 @@ import polars as pl
 from greenstream.factors import Registry
 from greenstream.geo import EARTH_RADIUS_KM, Gazetteer
 from greenstream.io.tables import atomic_path
+from greenstream.synth.network import _litres_per_km
 
 START: Final = datetime(2026, 11, 10, 16, 0, tzinfo=UTC)  # 00:00 on Double-11, China time
 TS: Final = pl.Datetime("us", "UTC")
@@ -326,20 +327,6 @@ def _fly(run: _Run, rng: np.random.Generator) -> None:
     run.fixes = frame
 
 
-def _litres_per_km(registry: Registry, vehicle_class: str) -> tuple[float, float]:
-    """Diesel l/km empty and full: DESNZ per-vkm TTW kg CO2e / DESNZ diesel TTW kg CO2e per litre."""
-    curve = (
-        registry.load_curves().filter(pl.col("vehicle_class") == vehicle_class).row(0, named=True)
-    )
-    diesel = (
-        registry.fuel_factors()
-        .filter((pl.col("energy_carrier") == "diesel") & (pl.col("energy_unit") == "l"))
-        .row(0, named=True)
-    )
-    per_l = float(diesel["ef_ttw_kg_per_unit"])
-    return float(curve["ttw_kg_per_vkm_empty"]) / per_l, float(curve["ttw_kg_per_vkm_full"]) / per_l
-
-
 def generate_telemetry(
     *,
     seed: int = 11,
@@ -491,40 +478,27 @@ def generate_telemetry(
                 for k, (ride_runs, a, b) in enumerate(mine):
                     first_run, last_run = ride_runs[0], ride_runs[-1]
                     load_ts, unload_ts = _ride_window(mine[k])
-                    if k == 0:  # the origin hub the waybill leaves
-                        seq += 1
-                        chains.append(
-                            {
-                                "waybill_id": wb,
-                                "seq": seq,
-                                "element": "hub",
-                                "hub_id": a.hub_id,
-                                "hub_kind": a.kind,
-                                "vehicle_id": None,
-                                "mode": None,
-                                "distance_km": None,
-                                "start_ts": load_ts,
-                                "end_ts": load_ts,
-                                "mass_kg": mass,
-                            }
-                        )
+                    # the hub the waybill leaves: its origin, else where the previous ride ended
+                    if k == 0:
+                        hub_start, hub_end = load_ts, load_ts
                     else:
-                        seq += 1
-                        chains.append(
-                            {
-                                "waybill_id": wb,
-                                "seq": seq,
-                                "element": "hub",
-                                "hub_id": a.hub_id,
-                                "hub_kind": a.kind,
-                                "vehicle_id": None,
-                                "mode": None,
-                                "distance_km": None,
-                                "start_ts": mine[k - 1][0][-1].arrive,
-                                "end_ts": first_run.depart,
-                                "mass_kg": mass,
-                            }
-                        )
+                        hub_start, hub_end = mine[k - 1][0][-1].arrive, first_run.depart
+                    seq += 1
+                    chains.append(
+                        {
+                            "waybill_id": wb,
+                            "seq": seq,
+                            "element": "hub",
+                            "hub_id": a.hub_id,
+                            "hub_kind": a.kind,
+                            "vehicle_id": None,
+                            "mode": None,
+                            "distance_km": None,
+                            "start_ts": hub_start,
+                            "end_ts": hub_end,
+                            "mass_kg": mass,
+                        }
+                    )
                     for run in ride_runs:
                         seq += 1
                         chains.append(
