@@ -12,7 +12,7 @@ import time
 
 import polars as pl
 import pytest
-import sqlalchemy as sa
+from monitoring_helpers import clear_monitoring
 
 from greenstream.monitoring.ingest import Ingestor, IngestSettings
 from greenstream.monitoring.loadgen import generate_records, to_ndjson
@@ -48,16 +48,7 @@ def _messages() -> tuple[list[tuple[str, bytes]], int]:
 
 def _clear(db: str) -> None:
     upgrade(db)
-    with make_engine(db).begin() as conn:
-        for t in (
-            "monitoring_aggregate",
-            "monitoring_dedupe_segment",
-            "monitoring_batch",
-            "monitoring_checkpoint",
-            "monitoring_device_fix",
-            "monitoring_quarantine",
-        ):
-            conn.execute(sa.text(f"DELETE FROM {t}"))
+    clear_monitoring(db)
 
 
 def _subscribe_session(host: str, port: int, prefix: str, client_id: str, db: str) -> None:

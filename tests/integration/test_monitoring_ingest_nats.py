@@ -16,7 +16,7 @@ import sys
 
 import polars as pl
 import pytest
-import sqlalchemy as sa
+from monitoring_helpers import clear_monitoring
 
 from greenstream.monitoring.ingest import Ingestor, IngestSettings
 from greenstream.monitoring.loadgen import generate_records, to_ndjson
@@ -117,16 +117,7 @@ def _finish(proc: subprocess.Popen[str]) -> None:
 
 
 def _clear(db: str) -> None:
-    with make_engine(db).begin() as conn:
-        for table in (
-            "monitoring_aggregate",
-            "monitoring_quarantine",
-            "monitoring_dedupe_segment",
-            "monitoring_batch",
-            "monitoring_checkpoint",
-            "monitoring_device_fix",
-        ):
-            conn.execute(sa.text(f"DELETE FROM {table}"))
+    clear_monitoring(db)
 
 
 def _comparable(t: dict[str, object], *, approx: bool = False) -> dict[str, object]:

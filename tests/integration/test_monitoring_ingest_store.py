@@ -8,7 +8,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-import sqlalchemy as sa
+from monitoring_helpers import clear_monitoring
 
 from greenstream.monitoring.ingest import Ingestor, IngestSettings, decode_ndjson, read_archive
 from greenstream.monitoring.queries import query_aggregates, totals
@@ -39,16 +39,7 @@ def feed(ing: Ingestor, data: bytes, source: str) -> None:
 
 def test_two_writers_on_one_store_count_a_shared_record_once(db_url: str) -> None:
     upgrade(db_url)
-    with make_engine(db_url).begin() as conn:  # db_url's PostgreSQL database is per module
-        for t in (
-            "monitoring_aggregate",
-            "monitoring_dedupe_segment",
-            "monitoring_batch",
-            "monitoring_checkpoint",
-            "monitoring_device_fix",
-            "monitoring_quarantine",
-        ):
-            conn.execute(sa.text(f"DELETE FROM {t}"))
+    clear_monitoring(db_url)  # db_url's PostgreSQL database is per module
     a = Ingestor(IngestSettings(database_url=db_url))
     b = Ingestor(IngestSettings(database_url=db_url))
     feed(a, batch(("T1", 0), ("T1", 10)), "a")
