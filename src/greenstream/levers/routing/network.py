@@ -484,16 +484,16 @@ def _road_edges(cities: pl.DataFrame) -> pl.DataFrame:
     distance = great-circle x the road DAF of geo."""
     from scipy.sparse.csgraph import minimum_spanning_tree  # type: ignore[import-untyped]
 
+    from greenstream.synth.network import _haversine_km as haversine_km
+
     params = network_parameters()
     k = int(params["road_k_nearest"])
     max_km = params["road_max_gcd_km"]
-    lat = np.radians(cities["lat"].to_numpy())
-    lon = np.radians(cities["lon"].to_numpy())
-    # haversine matrix, used only to choose the links; the link distances below go through geo
-    dphi = lat[:, None] - lat[None, :]
-    dlam = lon[:, None] - lon[None, :]
-    a = np.sin(dphi / 2) ** 2 + np.cos(lat)[:, None] * np.cos(lat)[None, :] * np.sin(dlam / 2) ** 2
-    d = 2 * 6371.0088 * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
+    lat = cities["lat"].to_numpy()
+    lon = cities["lon"].to_numpy()
+    # great-circle matrix (geo's formula), used only to choose the links; the link distances
+    # below go through geo and the road DAF
+    d = haversine_km(lat[:, None], lon[:, None], lat[None, :], lon[None, :])
     n = len(lat)
     pairs: set[tuple[int, int]] = set()
     for i in range(n):
