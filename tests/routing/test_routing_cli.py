@@ -8,28 +8,17 @@ import json
 from pathlib import Path
 
 import polars as pl
+from routing_helpers import write_tiny
 from typer.testing import CliRunner
 
 from greenstream.cli import app
 
 runner = CliRunner()
 
-NODES = """node_id,name,kind,lat,lon,city_id
-A,Alpha,city,30.0,110.0,
-B,Beta,city,30.0,130.0,
-A:rail,Alpha rail,rail_terminal,30.0,110.0,A
-B:rail,Beta rail,rail_terminal,30.0,130.0,B
-"""
-EDGES = """from_node,to_node,mode,distance_km,capacity_t_per_day
-A,B,road,2000,
-A:rail,B:rail,rail,2000,15
-"""
-
 
 def tiny(tmp_path: Path) -> list[str]:
-    (tmp_path / "nodes.csv").write_text(NODES)
-    (tmp_path / "edges.csv").write_text(EDGES)
-    return ["--nodes", str(tmp_path / "nodes.csv"), "--edges", str(tmp_path / "edges.csv")]
+    nodes, edges = write_tiny(tmp_path)
+    return ["--nodes", str(nodes), "--edges", str(edges)]
 
 
 def test_route_json_on_a_user_network(tmp_path: Path) -> None:

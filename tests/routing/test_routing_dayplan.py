@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from routing_helpers import write_tiny
 
 from greenstream.errors import InputErrors
 from greenstream.levers.routing import (
@@ -21,16 +22,6 @@ from greenstream.levers.routing import (
     synthetic_orders,
 )
 
-NODES = """node_id,name,kind,lat,lon,city_id
-A,Alpha,city,30.0,110.0,
-B,Beta,city,30.0,130.0,
-A:rail,Alpha rail,rail_terminal,30.0,110.0,A
-B:rail,Beta rail,rail_terminal,30.0,130.0,B
-"""
-EDGES = """from_node,to_node,mode,distance_km,capacity_t_per_day
-A,B,road,2000,
-A:rail,B:rail,rail,2000,15
-"""
 # Per tonne A -> B (see test_routing_network.test_user_csv_network):
 #   road 190.04 kg CO2e WTW, 33.33 h, 800 CNY; rail 135.4 kg, 86.67 h, 350 CNY.
 ROAD_KG_PER_T, RAIL_KG_PER_T = 190.04, 135.4
@@ -38,9 +29,7 @@ ROAD_KG_PER_T, RAIL_KG_PER_T = 190.04, 135.4
 
 @pytest.fixture()
 def tiny(tmp_path: Path):  # type: ignore[no-untyped-def]
-    (tmp_path / "nodes.csv").write_text(NODES)
-    (tmp_path / "edges.csv").write_text(EDGES)
-    return load_network(tmp_path / "nodes.csv", tmp_path / "edges.csv")
+    return load_network(*write_tiny(tmp_path))
 
 
 def orders() -> pl.DataFrame:

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from routing_helpers import EDGES, NODES, write_tiny
 
 import greenstream
 from greenstream.errors import InputErrors
@@ -91,24 +92,6 @@ def test_edge_intensities_come_from_the_kernel() -> None:
     assert greenstream.footprint(legs).shipments["co2e_wtw_kg"][0] == pytest.approx(
         air_t["co2e_wtw_kg_per_t"]
     )
-
-
-NODES = """node_id,name,kind,lat,lon,city_id
-A,Alpha,city,30.0,110.0,
-B,Beta,city,30.0,130.0,
-A:rail,Alpha rail,rail_terminal,30.0,110.0,A
-B:rail,Beta rail,rail_terminal,30.0,130.0,B
-"""
-EDGES = """from_node,to_node,mode,distance_km,capacity_t_per_day
-A,B,road,2000,
-A:rail,B:rail,rail,2000,15
-"""
-
-
-def write_tiny(tmp_path: Path) -> tuple[Path, Path]:
-    (tmp_path / "nodes.csv").write_text(NODES)
-    (tmp_path / "edges.csv").write_text(EDGES)
-    return tmp_path / "nodes.csv", tmp_path / "edges.csv"
 
 
 def test_user_csv_network(tmp_path: Path) -> None:

@@ -172,7 +172,8 @@ class Network:
 # ------------------------------------------------------------------------------------------
 
 
-def _gcd(frame: pl.DataFrame, a: str = "", b: str = "") -> pl.Expr:
+def _gcd(a: str = "", b: str = "") -> pl.Expr:
+    """Great-circle km between the points in columns ``lat{a}, lon{a}`` and ``lat{b}, lon{b}``."""
     return great_circle_distance_km(
         pl.col(f"lat{a}"), pl.col(f"lon{a}"), pl.col(f"lat{b}"), pl.col(f"lon{b}")
     )
@@ -203,7 +204,7 @@ def transfer_edges(nodes: pl.DataFrame) -> pl.DataFrame:
         .filter(pl.col("node_id") != pl.col("node_id_b"))
         .with_columns(
             (pl.col("priority") <= pl.col("priority_b")).alias("__a_first"),
-            distance_adjustment(pl.lit("road"), _gcd(fac, "", "_b")).alias("__dray_km"),
+            distance_adjustment(pl.lit("road"), _gcd("", "_b")).alias("__dray_km"),
         )
     )
 
@@ -398,7 +399,7 @@ def _polyline_gcd_km(points: Sequence[tuple[float, float]]) -> float:
             "lon_b": [p[1] for p in points[1:]],
         }
     )
-    return float(frame.select(_gcd(frame, "", "_b").sum()).item())
+    return float(frame.select(_gcd("", "_b").sum()).item())
 
 
 @cache
@@ -484,16 +485,16 @@ def _road_edges(cities: pl.DataFrame) -> pl.DataFrame:
     distance = great-circle x the road DAF of geo."""
     from scipy.sparse.csgraph import minimum_spanning_tree  # type: ignore[import-untyped]
 
+    from greenstream.synth.network import _haversine_km as haversine_km
+
     params = network_parameters()
     k = int(params["road_k_nearest"])
     max_km = params["road_max_gcd_km"]
-    lat = np.radians(cities["lat"].to_numpy())
-    lon = np.radians(cities["lon"].to_numpy())
-    # haversine matrix, used only to choose the links; the link distances below go through geo
-    dphi = lat[:, None] - lat[None, :]
-    dlam = lon[:, None] - lon[None, :]
-    a = np.sin(dphi / 2) ** 2 + np.cos(lat)[:, None] * np.cos(lat)[None, :] * np.sin(dlam / 2) ** 2
-    d = 2 * 6371.0088 * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
+    lat = cities["lat"].to_numpy()
+    lon = cities["lon"].to_numpy()
+    # great-circle matrix (geo's formula), used only to choose the links; the link distances
+    # below go through geo and the road DAF
+    d = haversine_km(lat[:, None], lon[:, None], lat[None, :], lon[None, :])
     n = len(lat)
     pairs: set[tuple[int, int]] = set()
     for i in range(n):
@@ -533,7 +534,7 @@ def _with_gcd_distance(links: pl.DataFrame, points: pl.DataFrame, mode: str) -> 
         "from_node",
         "to_node",
         pl.lit(mode).alias("mode"),
-        distance_adjustment(pl.lit(mode), _gcd(joined, "", "_b")).alias("distance_km"),
+        distance_adjustment(pl.lit(mode), _gcd("", "_b")).alias("distance_km"),
     )
 
 
@@ -550,7 +551,7 @@ def _air_edges(airport_nodes: pl.DataFrame, airports: pl.DataFrame) -> pl.DataFr
         pts, left_on="to_node", right_on="node_id", suffix="_b"
     )
     min_km = network_parameters()["air_min_gcd_km"]
-    joined = joined.filter(_gcd(joined, "", "_b") >= min_km)
+    joined = joined.filter(_gcd("", "_b") >= min_km)
     return _with_gcd_distance(
         joined.select("from_node", "to_node"), airport_nodes, "air"
     ).with_columns(pl.lit("air-hub-spoke").alias("corridor"))
@@ -777,7 +778,7 @@ def load_network(
     ).join(
         pts, left_on="to_node", right_on="node_id", how="left", maintain_order="left", suffix="_b"
     )
-    gcd_km = e.select(_gcd(e, "", "_b")).to_series()
+    gcd_km = e.select(_gcd("", "_b")).to_series()
     e = e.drop("lat", "lon", "lat_b", "lon_b")
     e = e.with_columns(gcd_km.alias("__gcd")).with_columns(
         pl.when(pl.col("mode") == TRANSFER)
