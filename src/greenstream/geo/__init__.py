@@ -14,6 +14,7 @@ from greenstream.geo.distance import (
     distance_adjustment,
     distance_adjustment_table,
     great_circle_distance_km,
+    great_circle_distance_km_array,
     great_circle_distance_km_scalar,
 )
 from greenstream.geo.gazetteer import PLACE_SCHEMA, Gazetteer
@@ -26,5 +27,6 @@ __all__ = [
     "distance_adjustment",
     "distance_adjustment_table",
     "great_circle_distance_km",
+    "great_circle_distance_km_array",
     "great_circle_distance_km_scalar",
 ]

@@ -15,6 +15,7 @@ from importlib.resources import files
 from io import BytesIO
 from typing import Final
 
+import numpy as np
 import polars as pl
 
 from greenstream.errors import GreenstreamError
@@ -49,6 +50,22 @@ def great_circle_distance_km(lat1: pl.Expr, lon1: pl.Expr, lat2: pl.Expr, lon2: 
     a = half_dphi.sin().pow(2) + phi1.cos() * phi2.cos() * half_dlambda.sin().pow(2)
     # rounding can push sqrt(a) a hair above 1 for antipodal points
     return 2.0 * EARTH_RADIUS_KM * a.sqrt().clip(upper_bound=1.0).arcsin()
+
+
+def great_circle_distance_km_array(
+    lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray
+) -> np.ndarray:
+    """:func:`great_circle_distance_km` on broadcastable numpy arrays (e.g. a distance matrix from
+    ``lat[:, None]`` and ``lat[None, :]``): the same expression, so the same bits."""
+    shape = np.broadcast_shapes(np.shape(lat1), np.shape(lat2))
+    cols = {
+        name: np.broadcast_to(np.asarray(v, dtype=np.float64), shape).ravel()
+        for name, v in (("a", lat1), ("b", lon1), ("c", lat2), ("d", lon2))
+    }
+    km = pl.DataFrame(cols).select(
+        great_circle_distance_km(pl.col("a"), pl.col("b"), pl.col("c"), pl.col("d"))
+    )
+    return km.to_series().to_numpy().reshape(shape)
 
 
 def great_circle_distance_km_scalar(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

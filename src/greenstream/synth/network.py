@@ -29,7 +29,11 @@ import polars as pl
 
 from greenstream.accounting.schema import LEG_COLUMNS, conform
 from greenstream.factors import Registry
-from greenstream.geo import Gazetteer, distance_adjustment_table, great_circle_distance_km
+from greenstream.geo import (
+    Gazetteer,
+    distance_adjustment_table,
+    great_circle_distance_km_array,
+)
 from greenstream.io.tables import write_table
 
 # Synthetic parameters (assumptions for demo data, not facts): documented here, in one place.
@@ -65,21 +69,6 @@ class Network:
     airports: pl.DataFrame  # hub_idx -> nearest airport IATA
 
 
-def _haversine_km(
-    lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray
-) -> np.ndarray:
-    """Great-circle km between broadcastable coordinate arrays (the geo kernel's formula)."""
-    shape = np.broadcast_shapes(np.shape(lat1), np.shape(lat2))
-    cols = {
-        name: np.broadcast_to(np.asarray(v, dtype=np.float64), shape).ravel()
-        for name, v in (("a", lat1), ("b", lon1), ("c", lat2), ("d", lon2))
-    }
-    km = pl.DataFrame(cols).select(
-        great_circle_distance_km(pl.col("a"), pl.col("b"), pl.col("c"), pl.col("d"))
-    )
-    return km.to_series().to_numpy().reshape(shape)
-
-
 def build_network(gazetteer: Gazetteer) -> Network:
     places = gazetteer.places
     cities = (
@@ -93,9 +82,13 @@ def build_network(gazetteer: Gazetteer) -> Network:
     h_lat, h_lon = hubs["lat"].to_numpy(), hubs["lon"].to_numpy()
     # Gateways: the largest hubs; every hub feeds the nearest gateway (hub-and-spoke line haul).
     g = int(p["gateway_hubs"])
-    gd = _haversine_km(h_lat[:, None], h_lon[:, None], h_lat[None, :g], h_lon[None, :g])
+    gd = great_circle_distance_km_array(
+        h_lat[:, None], h_lon[:, None], h_lat[None, :g], h_lon[None, :g]
+    )
     hubs = hubs.with_columns(pl.Series("gw_idx", gd.argmin(axis=1).astype(np.uint32)))
-    dist = _haversine_km(c_lat[:, None], c_lon[:, None], h_lat[None, :], h_lon[None, :])
+    dist = great_circle_distance_km_array(
+        c_lat[:, None], c_lon[:, None], h_lat[None, :], h_lon[None, :]
+    )
     cities = cities.with_columns(pl.Series("hub_idx", dist.argmin(axis=1).astype(np.uint32)))
     warehouses = (
         cities.head(int(p["warehouse_cities"]))
@@ -104,7 +97,9 @@ def build_network(gazetteer: Gazetteer) -> Network:
     )
     airports = places.filter((pl.col("kind") == "airport") & (pl.col("country") == "CN"))
     a_lat, a_lon = airports["lat"].to_numpy(), airports["lon"].to_numpy()
-    ad = _haversine_km(h_lat[:, None], h_lon[:, None], a_lat[None, :], a_lon[None, :])
+    ad = great_circle_distance_km_array(
+        h_lat[:, None], h_lon[:, None], a_lat[None, :], a_lon[None, :]
+    )
     nearest = airports["place_id"].gather(ad.argmin(axis=1))
     return Network(
         cities=cities,
@@ -180,7 +175,7 @@ def generate_network_day(
 
     gw = net.hubs["gw_idx"].to_numpy().astype(np.int64)
     o_gw, d_gw = gw[o_hub], gw[d_hub]
-    line_gcd = _haversine_km(h_lat[o_gw], h_lon[o_gw], h_lat[d_gw], h_lon[d_gw])
+    line_gcd = great_circle_distance_km_array(h_lat[o_gw], h_lon[o_gw], h_lat[d_gw], h_lon[d_gw])
     same_hub = o_hub == d_hub
     same_gw = (o_gw == d_gw) & ~same_hub
     u = rng.random(n)
@@ -219,7 +214,7 @@ def generate_network_day(
     all_ = np.ones(n, dtype=bool)
     # 1. warehouse stop (default hub intensity), 2. first mile (modelled rigid truck)
     legs(all_, 1, hub_type="Warehouse", temperature_control=tc, origin=wh_id)
-    fm_gcd = _haversine_km(wh_lat, wh_lon, h_lat[o_hub], h_lon[o_hub])
+    fm_gcd = great_circle_distance_km_array(wh_lat, wh_lon, h_lat[o_hub], h_lon[o_hub])
     fm_km = noisy(np.maximum(fm_gcd, 8.0 + rng.uniform(0, 30, n)), road_circuity)
     legs(
         all_,
@@ -246,7 +241,8 @@ def generate_network_day(
     )
     # 4. a regional hub next to the destination: direct road through the carrier's LTL network
     direct_km = noisy(
-        _haversine_km(h_lat[o_hub], h_lon[o_hub], h_lat[d_hub], h_lon[d_hub]), road_circuity
+        great_circle_distance_km_array(h_lat[o_hub], h_lon[o_hub], h_lat[d_hub], h_lon[d_hub]),
+        road_circuity,
     )
     legs(
         same_gw,
@@ -262,7 +258,8 @@ def generate_network_day(
     # 5-6. feeder to the origin gateway and the gateway stop
     feed_out = via_gw & (o_hub != o_gw)
     feed_out_km = noisy(
-        _haversine_km(h_lat[o_hub], h_lon[o_hub], h_lat[o_gw], h_lon[o_gw]), road_circuity
+        great_circle_distance_km_array(h_lat[o_hub], h_lon[o_hub], h_lat[o_gw], h_lon[o_gw]),
+        road_circuity,
     )
     legs(
         feed_out,
@@ -386,7 +383,8 @@ def generate_network_day(
         temperature_control=tc,
     )
     feed_in_km = noisy(
-        _haversine_km(h_lat[d_gw], h_lon[d_gw], h_lat[d_hub], h_lon[d_hub]), road_circuity
+        great_circle_distance_km_array(h_lat[d_gw], h_lon[d_gw], h_lat[d_hub], h_lon[d_hub]),
+        road_circuity,
     )
     legs(
         feed_in,
@@ -408,7 +406,7 @@ def generate_network_day(
         origin=h_id[d_hub],
         temperature_control=tc,
     )
-    lm_gcd = _haversine_km(h_lat[d_hub], h_lon[d_hub], c_lat, c_lon)
+    lm_gcd = great_circle_distance_km_array(h_lat[d_hub], h_lon[d_hub], c_lat, c_lon)
     lm_km = noisy(np.maximum(lm_gcd, 3.0 + rng.uniform(0, 15, n)), road_circuity)
     legs(
         all_,

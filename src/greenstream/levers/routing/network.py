@@ -31,7 +31,12 @@ from greenstream.accounting.schema import HUB_TYPES, MODES
 from greenstream.checks import Check, run_checks
 from greenstream.errors import InputError, InputErrors
 from greenstream.factors import Registry
-from greenstream.geo import Gazetteer, distance_adjustment, great_circle_distance_km
+from greenstream.geo import (
+    Gazetteer,
+    distance_adjustment,
+    great_circle_distance_km,
+    great_circle_distance_km_array,
+)
 
 KG_PER_TONNE: Final = 1000.0  # SI
 TRANSFER: Final = "transfer"
@@ -485,8 +490,6 @@ def _road_edges(cities: pl.DataFrame) -> pl.DataFrame:
     distance = great-circle x the road DAF of geo."""
     from scipy.sparse.csgraph import minimum_spanning_tree  # type: ignore[import-untyped]
 
-    from greenstream.synth.network import _haversine_km as haversine_km
-
     params = network_parameters()
     k = int(params["road_k_nearest"])
     max_km = params["road_max_gcd_km"]
@@ -494,7 +497,7 @@ def _road_edges(cities: pl.DataFrame) -> pl.DataFrame:
     lon = cities["lon"].to_numpy()
     # great-circle matrix (geo's formula), used only to choose the links; the link distances
     # below go through geo and the road DAF
-    d = haversine_km(lat[:, None], lon[:, None], lat[None, :], lon[None, :])
+    d = great_circle_distance_km_array(lat[:, None], lon[:, None], lat[None, :], lon[None, :])
     n = len(lat)
     pairs: set[tuple[int, int]] = set()
     for i in range(n):
