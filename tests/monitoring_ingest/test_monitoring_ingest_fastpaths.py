@@ -692,22 +692,22 @@ def test_last_fix_per_device_is_the_latest_then_the_last_position(
 def test_memo_registry_gives_the_registrys_tables_and_emissions() -> None:
     """The registry's lookup tables derived once equal those derived per call, and so do the
     CO2e deltas of energy records computed with either."""
+    import dataclasses
+
     from greenstream.factors import Registry
-    from greenstream.monitoring.aggregates import (
-        AggregateSettings,
-        MemoRegistry,
-        memo_registry,
-        window_deltas,
-    )
+    from greenstream.monitoring.aggregates import AggregateSettings, window_deltas
     from greenstream.monitoring.loadgen import generate_records
 
-    plain = Registry.builtin()
-    memo = memo_registry(plain)
-    assert isinstance(memo, MemoRegistry) and memo_registry(memo) is memo
+    memo = Registry.builtin()
+
+    def plain_registry() -> Registry:  # a copy of the same registry with nothing derived yet
+        return dataclasses.replace(memo)
+
     for name in ("fuel_factors", "grid_factors", "grid_factor_lookup"):
         first = getattr(memo, name)()
-        assert first.equals(getattr(plain, name)())
+        assert first.equals(getattr(plain_registry(), name)())
         assert getattr(memo, name)() is first  # derived once
+    plain = plain_registry()
     records = generate_records(3_000, seed=5, devices=50, other_share=0.9)
     settings = AggregateSettings()
     for rtype in ("fuel", "charge", "meter"):

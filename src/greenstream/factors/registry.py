@@ -47,7 +47,7 @@ import io
 import os
 import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -705,6 +705,21 @@ def _strongest(frame: pl.DataFrame, key: Sequence[str], *extra_sort: str) -> pl.
     )
 
 
+def _derived_once(method: Callable[[Registry], pl.DataFrame]) -> Callable[[Registry], pl.DataFrame]:
+    """Derive a lookup table of an (immutable) registry once per instance and keep it: the kernel
+    and the ingestors ask for the same tables per batch (about 8 ms per derivation)."""
+    name = method.__name__
+
+    @functools.wraps(method)
+    def derived(self: Registry) -> pl.DataFrame:
+        memo: dict[str, pl.DataFrame] = self.__dict__.setdefault("_derived_tables", {})
+        if name not in memo:
+            memo[name] = method(self)
+        return memo[name]
+
+    return derived
+
+
 @dataclass(frozen=True, eq=False)
 class Registry:
     """All loaded emission factors (immutable). See the module docstring for precedence rules.
@@ -903,6 +918,7 @@ class Registry:
             "factor_set",
         )
 
+    @_derived_once
     def fuel_factors(self) -> pl.DataFrame:
         """One preferred factor per (energy carrier, energy unit), kg CO2e per unit.
 
@@ -930,6 +946,7 @@ class Registry:
             .alias("priority"),
         )
 
+    @_derived_once
     def grid_factors(self) -> pl.DataFrame:
         """Electricity factor (WTW; TTW = 0) per grid region: strongest set, then latest year."""
         rows = self._category("grid")
@@ -948,6 +965,7 @@ class Registry:
             )
         )
 
+    @_derived_once
     def grid_factor_lookup(self) -> pl.DataFrame:
         """Grid factors keyed by any accepted ``grid_region`` query.
 

@@ -24,8 +24,6 @@ Dimensions:
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -64,36 +62,6 @@ def gps_cells(frame: pl.DataFrame, resolution: int) -> pl.Series:
         .cast(pl.UInt64)
         .alias(CELL)
     ).to_series()
-
-
-@dataclass(frozen=True, eq=False)
-class MemoRegistry(Registry):
-    """A factor registry whose lookup tables are derived once: :class:`Registry` is immutable,
-    but each :func:`trip_emissions` call derived its fuel and grid tables again (about 8 ms, the
-    whole cost of a small batch's CO2e). The same tables, so the same emissions."""
-
-    def _memo(self, name: str, derive: Callable[[], pl.DataFrame]) -> pl.DataFrame:
-        memo = self.__dict__.setdefault("_memo_tables", {})
-        if name not in memo:
-            memo[name] = derive()
-        table: pl.DataFrame = memo[name]
-        return table
-
-    def fuel_factors(self) -> pl.DataFrame:
-        return self._memo("fuel", super().fuel_factors)
-
-    def grid_factors(self) -> pl.DataFrame:
-        return self._memo("grid", super().grid_factors)
-
-    def grid_factor_lookup(self) -> pl.DataFrame:
-        return self._memo("grid_lookup", super().grid_factor_lookup)
-
-
-def memo_registry(registry: Registry) -> MemoRegistry:
-    """``registry`` with its lookup tables derived once (:class:`MemoRegistry`)."""
-    if isinstance(registry, MemoRegistry):
-        return registry
-    return MemoRegistry(**{f.name: getattr(registry, f.name) for f in dataclasses.fields(registry)})
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,6 @@ from greenstream.monitoring.aggregates import (
     AggregateSettings,
     conform_registry,
     gps_cells,
-    memo_registry,
     window_deltas,
 )
 from greenstream.monitoring.records import (
@@ -1367,7 +1366,7 @@ class Ingestor:
         self.settings = settings
         self.engine = engine or make_engine(settings.database_url)
         # the registry's lookup tables derived once, not per batch (the same tables)
-        self.registry = memo_registry(settings.factor_registry or Registry.builtin())
+        self.registry = settings.factor_registry or Registry.builtin()
         devices = settings.device_registry
         self.devices = conform_registry(devices) if devices is not None else None
         self.aggregate_settings = AggregateSettings(
