@@ -65,7 +65,7 @@ from greenstream.store.chunks import (
     CHAIN_COLUMNS,
     CHAIN_SCHEMA,
     ChunkPlan,
-    encode_chunk,
+    encode_chunks,
     plan_chunks,
 )
 from greenstream.store.models import (
@@ -476,10 +476,6 @@ def seal_digests(
     )
 
 
-def _encode_all(plan: ChunkPlan) -> list[bytes]:
-    return [encode_chunk(plan.chain.slice(first, count)) for first, count in plan.bounds]
-
-
 def _digest_columns(plan: ChunkPlan, ships: pl.DataFrame) -> tuple[dict[str, str], dict[str, str]]:
     return (
         table_digests(plan.chain, CHAIN_SEALED_COLUMNS),
@@ -520,7 +516,7 @@ def store_batch(
     ships = stored_shipments(batch.shipments, plan, created)
     clock.lap("plan")
     with ThreadPoolExecutor(max_workers=2) as pool:
-        chunks_future = pool.submit(_encode_all, plan)
+        chunks_future = pool.submit(encode_chunks, plan)
         digests_future = pool.submit(_digest_columns, plan, ships)
         try:
             with engine.begin() as conn:
