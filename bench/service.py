@@ -200,13 +200,8 @@ def _backend_cpu_s(pid: int) -> float:
 
 def _python_stages(batch: Any) -> dict[str, float]:
     """CPU seconds of store_batch's Python work, one stage after the other (no overlap)."""
-    from greenstream.store.chunks import plan_chunks
-    from greenstream.store.ingest import (
-        _digest_columns,
-        _encode_all,
-        batch_rollups,
-        stored_shipments,
-    )
+    from greenstream.store.chunks import encode_chunks, plan_chunks
+    from greenstream.store.ingest import _digest_columns, batch_rollups, stored_shipments
 
     out: dict[str, float] = {}
     t = time.process_time()
@@ -214,7 +209,7 @@ def _python_stages(batch: Any) -> dict[str, float]:
     ships = stored_shipments(batch.shipments, plan, datetime.now(UTC))
     out["plan"] = time.process_time() - t
     t = time.process_time()
-    chunks = _encode_all(plan)
+    chunks = encode_chunks(plan)
     out["encode"] = time.process_time() - t
     t = time.process_time()
     _digest_columns(plan, ships)

@@ -101,10 +101,9 @@ def _store_format1(
     return digest
 
 
-def test_format1_batches_survive_the_move_to_chunks(db_url: str) -> None:
-    upgrade(db_url, "0300_points_ledger")
-    engine = make_engine(db_url)
-    tenant = f"mig-{uuid.uuid4().hex[:8]}"
+def _new_tenant(engine: sa.Engine, prefix: str) -> tuple[str, int]:
+    """A fresh tenant (name, id), inserted in SQL: the ORM models may be ahead of the schema."""
+    tenant = f"{prefix}-{uuid.uuid4().hex[:8]}"
     with engine.begin() as conn:
         tenant_id = conn.execute(
             sa.text(
@@ -113,6 +112,13 @@ def test_format1_batches_survive_the_move_to_chunks(db_url: str) -> None:
             ),
             {"n": tenant, "c": datetime.now(UTC)},
         ).scalar_one()
+    return tenant, int(tenant_id)
+
+
+def test_format1_batches_survive_the_move_to_chunks(db_url: str) -> None:
+    upgrade(db_url, "0300_points_ledger")
+    engine = make_engine(db_url)
+    tenant, tenant_id = _new_tenant(engine, "mig")
     prev = _store_format1(engine, tenant_id, tenant, "A", 1, GENESIS)
     _store_format1(engine, tenant_id, tenant, "B", 2, prev)
     with engine.connect() as conn:
@@ -205,15 +211,7 @@ def test_downgrade_restores_chain_elements(db_url: str) -> None:
 
     upgrade(db_url)
     engine = make_engine(db_url)
-    tenant = f"down-{uuid.uuid4().hex[:8]}"
-    with engine.begin() as conn:
-        tenant_id = conn.execute(
-            sa.text(
-                "INSERT INTO tenants (name, company_name, created_at) VALUES (:n, :n, :c) "
-                "RETURNING id"
-            ),
-            {"n": tenant, "c": datetime.now(UTC)},
-        ).scalar_one()
+    _, tenant_id = _new_tenant(engine, "down")
     stored = ingest(
         engine,
         tenant_id,

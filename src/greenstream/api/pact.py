@@ -50,16 +50,15 @@ def shipment_document(
     if tkm <= 0:
         # a hub-only shipment has no tkm to declare per; PACT needs unitaryProductAmount > 0
         return _hub_only_document(ship, sf, company=company, company_urn=company_urn)
-    doc = ileap.shipment_to_pact_product_footprint(
+    return ileap.shipment_to_pact_product_footprint(
         sf,
         company_name=company,
         company_ids=[company_urn],
         created=created,
         pf_id=str(ship["pf_id"]),
         primary_data_share=None if share is None else round(float(share) * 100, 6),
+        spec_version=PACT_SPEC_VERSION,
     )
-    doc["specVersion"] = PACT_SPEC_VERSION
-    return doc
 
 
 def _hub_only_document(

@@ -48,10 +48,10 @@ from greenstream.errors import InputErrors
 from greenstream.factors import Registry
 from greenstream.geo import Gazetteer
 from greenstream.store.chunks import (
-    CHAIN_SCHEMA,
     ChunkError,
     StoredChunk,
     decode_chunk,
+    empty_chain,
     stored_chunks,
 )
 from greenstream.store.ingest import (
@@ -76,7 +76,6 @@ from greenstream.store.models import (
 )
 from greenstream.store.queries import kernel_legs, parse_references
 
-CHAIN_SCHEMA_ITEMS = tuple(CHAIN_SCHEMA.items())
 # Recomputation compares floats with this relative tolerance: the kernel is deterministic (same
 # bytes for the same inputs), so any real change shows far above it.
 RELATIVE_TOLERANCE = 1e-9
@@ -239,7 +238,7 @@ def _decode_batch(chunks: list[StoredChunk], seq: int) -> pl.DataFrame | str:
             return str(exc)
         expected_first += c.row_count
     if not frames:
-        return pl.DataFrame(schema=dict(CHAIN_SCHEMA_ITEMS))
+        return empty_chain()
     return pl.concat(frames, how="vertical")
 
 

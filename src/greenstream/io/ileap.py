@@ -1449,6 +1449,7 @@ def shipment_to_pact_product_footprint(
     primary_data_share: float | None = None,
     version: int = 0,
     characterization_factors: str = "AR6",
+    spec_version: str = PACT_SPEC_VERSION,
 ) -> dict[str, Any]:
     """Wrap a ShipmentFootprint as a PACT v2 ProductFootprint (iLEAP §pcf-mapping-sf).
 
@@ -1463,7 +1464,8 @@ def shipment_to_pact_product_footprint(
     ``sf``.
 
     Filled by decision: ``id`` = ``pf_id`` or a UUID v5 of the productId URN (URL namespace), so
-    re-exporting a shipment keeps its id; ``specVersion`` "2.2.0" (the SINE reference code);
+    re-exporting a shipment keeps its id; ``specVersion`` ``spec_version``, by default "2.2.0" (the
+    SINE reference code);
     ``characterizationFactors`` / ``ipccCharacterizationFactorsSources`` AR6 (GLEC v3);
     ``crossSectoralStandardsUsed`` ["GHG Protocol Product standard"] (the only fitting value of that
     deprecated but still mandatory PACT v2 enum); the reference period defaults to the UTC calendar
@@ -1520,6 +1522,7 @@ def shipment_to_pact_product_footprint(
         ),
         primary_data_share=primary_data_share,
         extension=(SHIPMENT_FOOTPRINT_SCHEMA_URL, copy.deepcopy(dict(sf))),
+        spec_version=spec_version,
     )
 
 

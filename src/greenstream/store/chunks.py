@@ -27,7 +27,7 @@ from typing import Final
 import polars as pl
 from sqlalchemy import Connection, select
 
-from greenstream.accounting.schema import LEG_COLUMNS
+from greenstream.accounting.schema import LEG_COLUMNS, RESULT_COLUMNS
 from greenstream.store.models import (
     CHAIN_INPUT_COLUMNS,
     CHAIN_OUTPUT_COLUMNS,
@@ -38,27 +38,15 @@ CHUNK_ROWS: Final = 8192
 PARQUET_COMPRESSION: Final = "lz4"
 
 _INPUT_TYPES: dict[str, pl.DataType] = {**LEG_COLUMNS, "arrival_at": pl.Datetime("us", "UTC")}
+# in stored column order; inputs typed as LEGS, outputs as the kernel's RESULT_COLUMNS
+# (``distance_basis_in`` / ``distance_basis`` are texts)
 CHAIN_SCHEMA: Final[dict[str, pl.DataType]] = {
     "shipment_id": pl.String(),
     "seq": pl.Int32(),
     **{c: _INPUT_TYPES.get(c, pl.String()) for c in CHAIN_INPUT_COLUMNS},
-    "transport_activity_tkm": pl.Float64(),
-    "distance_used_km": pl.Float64(),
-    "distance_basis": pl.String(),
-    "co2e_wtw_kg": pl.Float64(),
-    "co2e_ttw_kg": pl.Float64(),
-    "co2e_wtt_kg": pl.Float64(),
-    "co2e_wtw_low_kg": pl.Float64(),
-    "co2e_wtw_high_kg": pl.Float64(),
-    "method": pl.String(),
-    "primary_data": pl.Boolean(),
-    "intensity_wtw_kg_per_unit": pl.Float64(),
-    "factor_id": pl.String(),
-    "warnings": pl.String(),
+    **{c: RESULT_COLUMNS.get(c, pl.String()) for c in CHAIN_OUTPUT_COLUMNS},
 }
-CHAIN_SCHEMA["distance_basis_in"] = pl.String()
-CHAIN_COLUMNS: Final = ("shipment_id", "seq", *CHAIN_INPUT_COLUMNS, *CHAIN_OUTPUT_COLUMNS)
-assert set(CHAIN_COLUMNS) == set(CHAIN_SCHEMA)
+CHAIN_COLUMNS: Final = tuple(CHAIN_SCHEMA)
 
 
 class ChunkError(ValueError):
@@ -166,14 +154,11 @@ def decode_chunk(
         frame = pl.read_parquet(io.BytesIO(data))
     except Exception as exc:  # any decoding failure is corruption of the stored bytes
         raise ChunkError(f"{label} cannot be decoded: {exc}") from exc
-    if list(frame.schema.items()) != list(CHAIN_SCHEMA_ORDERED.items()):
+    if list(frame.schema.items()) != list(CHAIN_SCHEMA.items()):
         raise ChunkError(f"{label} does not have the chain-element columns and dtypes")
     if expected_rows is not None and frame.height != expected_rows:
         raise ChunkError(f"{label} holds {frame.height} rows, its row says {expected_rows}")
     return frame
-
-
-CHAIN_SCHEMA_ORDERED: Final[dict[str, pl.DataType]] = {c: CHAIN_SCHEMA[c] for c in CHAIN_COLUMNS}
 
 
 @dataclass(frozen=True)
@@ -237,7 +222,7 @@ def read_chunk(conn: Connection, tenant_id: int, audit_seq: int, chunk_no: int) 
 
 
 def empty_chain() -> pl.DataFrame:
-    return pl.DataFrame(schema=CHAIN_SCHEMA_ORDERED)
+    return pl.DataFrame(schema=CHAIN_SCHEMA)
 
 
 __all__ = [

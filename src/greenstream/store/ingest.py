@@ -36,7 +36,13 @@ from sqlalchemy import Connection, Engine, Table, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from greenstream.accounting.kernel import ReferenceTables
-from greenstream.accounting.schema import HOC_COLUMNS, LEG_COLUMNS, TOC_COLUMNS, TRIP_COLUMNS
+from greenstream.accounting.schema import (
+    HOC_COLUMNS,
+    LEG_COLUMNS,
+    SHIPMENT_COLUMNS,
+    TOC_COLUMNS,
+    TRIP_COLUMNS,
+)
 from greenstream.audit.chain import (
     GENESIS,
     SEAL_FORMAT,
@@ -59,7 +65,7 @@ from greenstream.store.chunks import (
     CHAIN_COLUMNS,
     CHAIN_SCHEMA,
     ChunkPlan,
-    encode_chunk,
+    encode_chunks,
     plan_chunks,
 )
 from greenstream.store.models import (
@@ -80,23 +86,10 @@ LEG_UPLOAD_COLUMNS: dict[str, pl.DataType] = {
     **LEG_COLUMNS,
     "arrival_at": pl.Datetime("us", "UTC"),
 }
-SHIPMENT_OUTPUT_COLUMNS = (
-    "pf_id",
-    "tce_count",
-    "mass_kg",
-    "transport_activity_tkm",
-    "distance_used_km",
-    "co2e_wtw_kg",
-    "co2e_ttw_kg",
-    "co2e_wtt_kg",
-    "co2e_wtw_low_kg",
-    "co2e_wtw_high_kg",
-    "primary_data_share",
-    "origin",
-    "destination",
-    "main_mode",
-    "period",
-)
+# the lane, main mode and day of a shipment, derived from its chain when stored
+SHIPMENT_LABEL_COLUMNS = ("origin", "destination", "main_mode", "period")
+# the kernel's shipment roll-up (SHIPMENT_COLUMNS without the id), then the labels
+SHIPMENT_OUTPUT_COLUMNS = ("pf_id", *SHIPMENT_COLUMNS[1:], *SHIPMENT_LABEL_COLUMNS)
 # the shipment row as stored (besides tenant_id / audit_seq), in COPY order; sealed (format 2)
 # with these digest dtypes
 SHIPMENT_SEALED_COLUMNS: dict[str, str] = {
@@ -109,12 +102,9 @@ SHIPMENT_SEALED_COLUMNS: dict[str, str] = {
     **{
         c: "float64"
         for c in SHIPMENT_OUTPUT_COLUMNS
-        if c not in ("pf_id", "tce_count", "origin", "destination", "main_mode", "period")
+        if c not in ("pf_id", "tce_count", *SHIPMENT_LABEL_COLUMNS)
     },
-    "origin": "string",
-    "destination": "string",
-    "main_mode": "string",
-    "period": "string",
+    **dict.fromkeys(SHIPMENT_LABEL_COLUMNS, "string"),
 }
 CHAIN_SEALED_COLUMNS: dict[str, str] = {c: dtype_tag(CHAIN_SCHEMA[c]) for c in CHAIN_COLUMNS}
 CHAIN_INPUT_KEYS = ("shipment_id", "seq", *CHAIN_INPUT_COLUMNS)
@@ -486,10 +476,6 @@ def seal_digests(
     )
 
 
-def _encode_all(plan: ChunkPlan) -> list[bytes]:
-    return [encode_chunk(plan.chain.slice(first, count)) for first, count in plan.bounds]
-
-
 def _digest_columns(plan: ChunkPlan, ships: pl.DataFrame) -> tuple[dict[str, str], dict[str, str]]:
     return (
         table_digests(plan.chain, CHAIN_SEALED_COLUMNS),
@@ -530,7 +516,7 @@ def store_batch(
     ships = stored_shipments(batch.shipments, plan, created)
     clock.lap("plan")
     with ThreadPoolExecutor(max_workers=2) as pool:
-        chunks_future = pool.submit(_encode_all, plan)
+        chunks_future = pool.submit(encode_chunks, plan)
         digests_future = pool.submit(_digest_columns, plan, ships)
         try:
             with engine.begin() as conn:

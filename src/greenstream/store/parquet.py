@@ -22,29 +22,12 @@ from sqlalchemy import Engine, select
 
 from greenstream.io.tables import atomic_path
 from greenstream.store.chunks import empty_chain, iter_chunk_frames
+from greenstream.store.ingest import SHIPMENT_LABEL_COLUMNS, SHIPMENT_OUTPUT_COLUMNS
 from greenstream.store.models import Shipment
 from greenstream.store.queries import chain_frame
 
 Kind = Literal["shipments", "chain_elements"]
-SHIPMENT_EXPORT_COLUMNS = (
-    "shipment_id",
-    "pf_id",
-    "audit_seq",
-    "tce_count",
-    "mass_kg",
-    "transport_activity_tkm",
-    "distance_used_km",
-    "co2e_wtw_kg",
-    "co2e_ttw_kg",
-    "co2e_wtt_kg",
-    "co2e_wtw_low_kg",
-    "co2e_wtw_high_kg",
-    "primary_data_share",
-    "origin",
-    "destination",
-    "main_mode",
-    "period",
-)
+SHIPMENT_EXPORT_COLUMNS = ("shipment_id", "pf_id", "audit_seq", *SHIPMENT_OUTPUT_COLUMNS[1:])
 
 
 def tenant_frame(engine: Engine, tenant_id: int, kind: Kind) -> pl.DataFrame:
@@ -59,7 +42,7 @@ def tenant_frame(engine: Engine, tenant_id: int, kind: Kind) -> pl.DataFrame:
         ).all()
     schema: dict[str, pl.DataType] = {
         c: pl.String()
-        if c in ("shipment_id", "pf_id", "origin", "destination", "main_mode", "period")
+        if c in ("shipment_id", "pf_id", *SHIPMENT_LABEL_COLUMNS)
         else pl.Int64()
         if c in ("audit_seq", "tce_count")
         else pl.Float64()

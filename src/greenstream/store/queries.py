@@ -130,21 +130,25 @@ def sheet_chain(conn: Connection, tenant_id: int, shipment_id: str) -> pl.DataFr
     p = _pointer(conn, tenant_id, shipment_id)
     if p is None:
         return empty_chain()
-    mine = shipment_chains(conn, tenant_id, [p])[shipment_id]
+    own = read_chunk(conn, tenant_id, p.audit_seq, p.chunk_no)
+    mine = _slice(own, p)
     trips = mine["trip_id"].drop_nulls().unique()
     if trips.len() == 0:
         return mine
     parts = [mine]
     wanted = trips.implode()
     for seq, c in stored_chunks(conn, tenant_id, p.audit_seq):
-        label = f"chunk {c.chunk_no} of batch #{seq}"
-        try:
-            ids = pl.read_parquet(io.BytesIO(c.data), columns=["trip_id"])["trip_id"]
-        except Exception as exc:
-            raise ChunkError(f"{label} cannot be decoded: {exc}") from exc
-        if not bool(ids.is_in(wanted).any()):
-            continue
-        rows = decode_chunk(c.data, expected_rows=c.row_count, label=label)
+        if c.chunk_no == p.chunk_no:
+            rows = own  # decoded above (and holds the trips, being the shipment's own chunk)
+        else:
+            label = f"chunk {c.chunk_no} of batch #{seq}"
+            try:
+                ids = pl.read_parquet(io.BytesIO(c.data), columns=["trip_id"])["trip_id"]
+            except Exception as exc:
+                raise ChunkError(f"{label} cannot be decoded: {exc}") from exc
+            if not bool(ids.is_in(wanted).any()):
+                continue
+            rows = decode_chunk(c.data, expected_rows=c.row_count, label=label)
         parts.append(
             rows.filter(pl.col("trip_id").is_in(wanted) & (pl.col("shipment_id") != shipment_id))
         )

@@ -35,13 +35,12 @@ from greenstream.api.pact import (
     toc_document,
 )
 from greenstream.api.responses import FastJSONResponse
-from greenstream.store.chunks import decode_chunk, stored_chunks
-from greenstream.store.models import ChainElementChunk, Hoc, PactEvent, Shipment, Tenant, Toc
+from greenstream.store.chunks import iter_chunk_frames
+from greenstream.store.models import Hoc, PactEvent, Shipment, Tenant, Toc
 from greenstream.store.queries import pointer_of, shipment_chains
 from greenstream.store.tenants import authenticate_client
 
 router = APIRouter(tags=["PACT v2.3 / iLEAP v1.0"])
-ChunkTable: Any = ChainElementChunk.__table__
 CallerDep = Annotated[Caller, Depends(get_caller)]
 DEFAULT_PAGE: Final = 100
 MAX_PAGE: Final = 1000
@@ -349,21 +348,7 @@ def _tad_docs(
         wanted = {k.lower(): v for k, v in MODE_FROM_ILEAP.items()}.get(mode.lower())
         if wanted is None:
             return
-    t = ChunkTable
-    numbers = conn.execute(
-        select(t.c.audit_seq, t.c.chunk_no, t.c.row_count)
-        .where(t.c.tenant_id == caller.tenant_id)
-        .order_by(t.c.audit_seq, t.c.chunk_no)
-    ).all()
-    for audit_seq, chunk_no, row_count in numbers:
-        found = stored_chunks(conn, caller.tenant_id, int(audit_seq), [int(chunk_no)])
-        if not found:
-            continue
-        chain = decode_chunk(
-            found[0][1].data,
-            expected_rows=int(row_count),
-            label=f"chunk {chunk_no} of batch #{audit_seq}",
-        )
+    for chain in iter_chunk_frames(conn, caller.tenant_id):
         transport = chain.filter(
             pl.col("departure_at").is_not_null()
             & pl.col("hoc_id").is_null()
