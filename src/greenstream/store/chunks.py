@@ -191,8 +191,11 @@ def stored_chunks(
     ]
 
 
-def iter_chunk_frames(conn: Connection, tenant_id: int) -> Iterator[pl.DataFrame]:
-    """A tenant's chain elements, one decoded chunk at a time, in batch then chunk order.
+def iter_chunk_frames(
+    conn: Connection, tenant_id: int, audit_seq: int | None = None
+) -> Iterator[pl.DataFrame]:
+    """A tenant's (or one batch's) chain elements, one decoded chunk at a time, in batch then
+    chunk order.
 
     Rows are streamed from the database (a server-side cursor on PostgreSQL), so memory holds one
     chunk's bytes and frame at a time however many the tenant has.
@@ -203,7 +206,11 @@ def iter_chunk_frames(conn: Connection, tenant_id: int) -> Iterator[pl.DataFrame
         .where(t.c.tenant_id == tenant_id)
         .order_by(t.c.audit_seq, t.c.chunk_no)
     )
-    result = conn.execution_options(stream_results=True, max_row_buffer=4).execute(stmt)
+    if audit_seq is not None:
+        stmt = stmt.where(t.c.audit_seq == audit_seq)
+    # streaming is an option of this statement only (Connection.execution_options would set it
+    # for every later statement on the connection)
+    result = conn.execute(stmt.execution_options(stream_results=True, max_row_buffer=4))
     for seq, chunk_no, row_count, data in result:
         yield decode_chunk(
             bytes(data), expected_rows=int(row_count), label=f"chunk {chunk_no} of batch #{seq}"

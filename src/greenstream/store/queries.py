@@ -22,6 +22,7 @@ from greenstream.store.chunks import (
     ChunkError,
     decode_chunk,
     empty_chain,
+    iter_chunk_frames,
     read_chunk,
     stored_chunks,
 )
@@ -112,14 +113,7 @@ def chain_frame(
         if p is None or (audit_seq is not None and p.audit_seq != audit_seq):
             return empty_chain()
         return shipment_chains(conn, tenant_id, [p])[shipment_id]
-    frames = [
-        decode_chunk(
-            c.data,
-            expected_rows=c.row_count,
-            label=f"chunk {c.chunk_no} of batch #{seq}",
-        )
-        for seq, c in stored_chunks(conn, tenant_id, audit_seq)
-    ]
+    frames = list(iter_chunk_frames(conn, tenant_id, audit_seq))
     return pl.concat(frames, how="vertical") if frames else empty_chain()
 
 
