@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from greenstream.geo import great_circle_distance_km_scalar
+from greenstream.monitoring.aggregates import gps_cells
 from greenstream.monitoring.ingest import (
     POS,
     BatchKeys,
@@ -543,6 +544,42 @@ def test_ndjson_chunks_cover_the_file_once_at_line_ends(
 
 
 # -- H3 cells computed ahead in the decode thread ------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.tuples(st.floats(-90, 90), st.floats(-180, 180)),  # valid positions
+            st.tuples(  # invalid or missing ones, and the edges
+                st.sampled_from([None, float("nan"), float("inf"), 90.0, -90.0, 90.5, -91.0]),
+                st.sampled_from([None, float("nan"), -180.0, 180.0, 180.5, 0.0]),
+            ),
+        ),
+        min_size=0,
+        max_size=40,
+    ),
+    st.sampled_from([0, 5, 7, 9, 15]),
+)
+def test_gps_cells_equal_the_h3_reference_library(
+    positions: list[tuple[float | None, float | None]], resolution: int
+) -> None:
+    """``gps_cells`` (h3ronpy) gives the cell of the H3 reference C library (h3-py's
+    ``latlng_to_cell``) for every valid position, and null for every other one."""
+    import h3
+
+    frame = pl.DataFrame(
+        {"lat": [p[0] for p in positions], "lon": [p[1] for p in positions]},
+        schema={"lat": pl.Float64, "lon": pl.Float64},
+    )
+    got = gps_cells(frame, resolution).to_list()
+    expected = [
+        int(h3.str_to_int(h3.latlng_to_cell(la, lo, resolution)))
+        if la is not None and lo is not None and -90 <= la <= 90 and -180 <= lo <= 180
+        else None
+        for la, lo in positions
+    ]
+    assert got == expected
 
 
 @settings(
