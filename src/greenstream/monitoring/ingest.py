@@ -131,6 +131,8 @@ class Decoded:
     #: a GPS batch's rows in (device, ts) order with the speeds between neighbours: set by
     #: :meth:`Ingestor.prepare`
     runs: DeviceRuns | None = None
+    #: a one-type batch's state-free checks and window deltas: set by :meth:`Ingestor.prepare`
+    ahead: Ahead | None = None
 
     @property
     def size(self) -> int:
@@ -1141,7 +1143,14 @@ def _gps_jumps(
         return none
     prior = ctx.last_fixes
     if prior.height:
-        prior = prior.filter(pl.col("device_id").is_in(ok.get_column("device_id").implode()))
+        # the devices of the rows: known ahead when they are all the prepared rows (a set of
+        # ~5,000 ids instead of one built from every row's id)
+        devices = (
+            runs.devices
+            if runs is not None and ok.height == len(runs.pos)
+            else ok.get_column("device_id")
+        )
+        prior = prior.filter(pl.col("device_id").is_in(devices.implode()))
     err_km = ctx.gps_error_km
     ahead = _jump_rows_ahead(ok, prior, runs, err_km) if runs is not None else None
     if ahead is not None:
@@ -1200,6 +1209,28 @@ def _gps_jumps(
     )
 
 
+#: the columns :func:`static_checked` adds (the first failing state-free check of each row)
+STATIC_CHECK_COLUMNS: Final = ("__mode", "__limit_kmh", "__code", "__field", "__reason")
+
+
+def static_checked(frame: pl.DataFrame, record_type: str, ctx: ValidationContext) -> pl.DataFrame:
+    """``frame`` with the first failing check of each row that needs no state (every check but
+    the GPS jump check, which compares with the last committed fixes): ``__code``, ``__field``,
+    ``__reason`` (null = passed), and for GPS the mode and its speed limit. It reads only the
+    context's vocabularies, limits and device registry, which do not change while an ingestor
+    runs, so the decode threads compute it ahead (:func:`prepare_batch`)."""
+    if record_type == "gps":
+        frame = _gps_modes(frame, ctx)
+    return _first_failure(frame, _checks(record_type, ctx))
+
+
+def _accepted_rows(checked: pl.DataFrame, record_type: str) -> pl.DataFrame:
+    """The rows without a failed check, as an accepted frame holds them."""
+    fields = list(schema_of(record_type))
+    cell = [CELL] if record_type == "gps" and CELL in checked.columns else []
+    return checked.filter(pl.col("__code").is_null()).select(*fields, POS, HI, LO, *cell)
+
+
 def validate(
     frame: pl.DataFrame,
     record_type: str,
@@ -1207,10 +1238,14 @@ def validate(
     runs: DeviceRuns | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Split one record type's rows into (accepted, quarantined). Keys columns are kept.
-    ``runs``: the GPS rows' order prepared ahead (:class:`DeviceRuns`), if any."""
-    if record_type == "gps":
-        frame = _gps_modes(frame, ctx)
-    checked = _first_failure(frame, _checks(record_type, ctx))
+    ``runs``: the GPS rows' order prepared ahead (:class:`DeviceRuns`), if any. When ``frame``
+    holds the state-free checks' columns already (:func:`static_checked`, computed ahead for
+    the same record type and context), they are used as they are."""
+    checked = (
+        frame
+        if "__code" in frame.columns
+        else static_checked(frame.drop(STATIC_CHECK_COLUMNS, strict=False), record_type, ctx)
+    )
     if record_type == "gps":
         checked = _gps_jumps(checked, ctx, runs)
         jump = pl.col("__jump") & pl.col("__code").is_null()
@@ -1231,8 +1266,7 @@ def validate(
             .alias("__reason"),
         )
     fields = list(schema_of(record_type))
-    cell = [CELL] if record_type == "gps" and CELL in checked.columns else []
-    accepted = checked.filter(pl.col("__code").is_null()).select(*fields, POS, HI, LO, *cell)
+    accepted = _accepted_rows(checked, record_type)
     bad = checked.filter(pl.col("__code").is_not_null())
     quarantined = bad.select(
         pl.col(POS).alias("position"),
@@ -1331,14 +1365,101 @@ def _u64(series: pl.Series) -> U64:
 
 
 @dataclass(frozen=True)
+class Speculation:
+    """What the decode threads need to check and aggregate a batch ahead, on the guess that
+    every row that passes the state-free checks will be accepted (:class:`Ahead`): the
+    ingestor's validation context (only its parts that do not change: vocabularies, limits,
+    device registry), aggregate settings and factor registry."""
+
+    ctx: ValidationContext
+    aggregate: AggregateSettings
+    registry: Registry
+
+
+#: record types whose window deltas are counts only (integers): the deltas of a subset of rows
+#: are exactly those of all rows less those of the others
+COUNT_ONLY_TYPES: Final = frozenset({"gps"})
+
+
+@dataclass
+class Ahead:
+    """A one-type batch checked and aggregated ahead (in a decode thread): its rows carry the
+    state-free checks' columns (:func:`static_checked`); ``ok`` are the rows that passed them
+    (as an accepted frame holds them, positions increasing) and ``deltas`` their window deltas.
+
+    At the commit the guess is checked against what was accepted (:meth:`deltas_of`): the same
+    rows (the usual batch: no duplicates, no late records, no GPS jumps) use ``deltas`` as they
+    are; for a count-only type, a subset of them uses ``deltas`` less the deltas of the rows
+    left out (exact: integers); anything else computes the deltas again."""
+
+    record_type: str
+    ok: pl.DataFrame
+    deltas: pl.DataFrame
+
+    def deltas_of(
+        self,
+        accepted: dict[str, pl.DataFrame],
+        settings: AggregateSettings,
+        registry: Registry,
+    ) -> pl.DataFrame | None:
+        """The window deltas of ``accepted`` from those computed ahead, or None (compute them:
+        other types, rows that are not among ``ok``, or a subset of a type with sums)."""
+        if any(f.height for t, f in accepted.items() if t != self.record_type):
+            return None
+        frame = accepted.get(self.record_type)
+        got = np.empty(0, dtype=np.int64) if frame is None else frame.get_column(POS).to_numpy()
+        ok_pos = self.ok.get_column(POS).to_numpy()
+        if len(got) == len(ok_pos):
+            return self.deltas if np.array_equal(got, ok_pos) else None
+        if self.record_type not in COUNT_ONLY_TYPES:
+            return None
+        at = np.searchsorted(ok_pos, got)
+        if len(got) and (
+            int(at[-1]) >= len(ok_pos)
+            or not np.array_equal(ok_pos[at], got)
+            or not bool(np.all(at[1:] > at[:-1]))
+        ):
+            return None  # not a subset of the rows aggregated ahead
+        left_out = np.ones(len(ok_pos), dtype=bool)
+        left_out[at] = False
+        less = window_deltas(
+            {self.record_type: self.ok.filter(pl.Series(left_out))}, settings, registry
+        )
+        return _less_counts(self.deltas, less)
+
+
+def _less_counts(total: pl.DataFrame, less: pl.DataFrame) -> pl.DataFrame:
+    """Count-only deltas ``total`` less ``less`` (whose groups are among ``total``'s); groups
+    left with no record are dropped, as aggregating the remaining rows would not make them."""
+    if less.height == 0:
+        return total
+    keys = list(AGGREGATE_KEYS)
+    return (
+        total.join(
+            less.select(*keys, pl.col("records").alias("__less")),
+            on=keys,
+            how="left",
+            nulls_equal=True,
+            maintain_order="left",
+        )
+        .with_columns(pl.col("records") - pl.col("__less").fill_null(0))
+        .filter(pl.col("records") > 0)
+        .drop("__less")
+    )
+
+
+@dataclass(frozen=True)
 class PrepareSpec:
     """What :func:`prepare_batch` needs of an ingestor's settings: the default ``source`` (part
     of the identity), the H3 resolution of the cells and the GPS position error of the jump
-    check's speeds. Small and picklable: decode processes get it with every chunk."""
+    check's speeds; with ``speculation`` it also checks and aggregates the batch ahead
+    (:class:`Ahead`). Picklable: decode processes get it with every chunk (without
+    ``speculation``, which holds the registries)."""
 
     source: str
     h3_resolution: int
     gps_error_km: float
+    speculation: Speculation | None = None
 
 
 def prepare_batch(decoded: Decoded, record_type: str | None, spec: PrepareSpec) -> Decoded:
@@ -1349,10 +1470,20 @@ def prepare_batch(decoded: Decoded, record_type: str | None, spec: PrepareSpec) 
     if keys is None:
         frame = with_keys(frame, spec.source)
         keys = BatchKeys.of(frame)
+    one_type = _single_type(frame)
     runs = decoded.runs
-    if runs is None and _single_type(frame) == "gps":
+    if runs is None and one_type == "gps":
         runs = DeviceRuns.of(frame, spec.gps_error_km)
-    return Decoded(frame, decoded.bad, keys, runs)
+    ahead = None
+    guess = spec.speculation
+    if guess is not None and one_type is not None and "__code" not in frame.columns:
+        pos = frame.get_column(POS).to_numpy()
+        if bool(np.all(pos[1:] > pos[:-1])):  # rows are found again by their position
+            frame = static_checked(frame, one_type, guess.ctx)
+            ok = _accepted_rows(frame, one_type)
+            deltas = window_deltas({one_type: ok}, guess.aggregate, guess.registry)
+            ahead = Ahead(one_type, ok, deltas)
+    return Decoded(frame, decoded.bad, keys, runs, ahead)
 
 
 class Ingestor:
@@ -1490,6 +1621,7 @@ class Ingestor:
             source=self.settings.source,
             h3_resolution=self.settings.h3_resolution,
             gps_error_km=self.ctx.gps_error_km,
+            speculation=Speculation(self.ctx, self.aggregate_settings, self.registry),
         )
 
     @staticmethod
@@ -1556,7 +1688,9 @@ class Ingestor:
                     pl.lit("record_type").alias("field"),
                     pl.lit(None, dtype=pl.String).alias("device"),
                     pl.col("ts"),
-                    _json_without_nulls(pl.struct(pl.exclude(POS, HI, LO, CELL))).alias("record"),
+                    _json_without_nulls(
+                        pl.struct(pl.exclude(POS, HI, LO, CELL, *STATIC_CHECK_COLUMNS))
+                    ).alias("record"),
                     HI,
                     LO,
                 )
@@ -1587,6 +1721,7 @@ class Ingestor:
             records_in=decoded.size,
             keys=keys if bad.height == 0 else None,
             runs=decoded.runs,
+            ahead=decoded.ahead,
         )
 
     def _undecoded(self, bad: pl.DataFrame, record_type: str | None) -> pl.DataFrame:
@@ -1670,9 +1805,9 @@ class Ingestor:
             pl.lit("ts").alias("field"),
             device.alias("device"),
             pl.col("ts"),
-            _json_without_nulls(pl.struct(pl.exclude(POS, HI, LO, CELL, "__timing"))).alias(
-                "record"
-            ),
+            _json_without_nulls(
+                pl.struct(pl.exclude(POS, HI, LO, CELL, "__timing", *STATIC_CHECK_COLUMNS))
+            ).alias("record"),
             HI,
             LO,
         )
@@ -1689,11 +1824,14 @@ class Ingestor:
         records_in: int,
         keys: BatchKeys | None = None,
         runs: DeviceRuns | None = None,
+        ahead: Ahead | None = None,
     ) -> BatchResult:
         """Write the batch's effects, keys and checkpoint in one transaction.
 
         ``keys``: the identity keys of exactly the accepted and quarantined records, when the
-        caller has them sorted already (else they are collected from the frames)."""
+        caller has them sorted already (else they are collected from the frames). ``ahead``:
+        the batch checked and aggregated ahead, whose deltas are used when they are those of
+        ``accepted`` (:meth:`Ahead.deltas_of`)."""
         now = datetime.now(UTC)
         n_keyed = sum(f.height for f in accepted.values()) + int(
             quarantined.get_column(HI).is_not_null().sum()
@@ -1708,10 +1846,17 @@ class Ingestor:
                 accepted = {t: self._unseen(f) for t, f in accepted.items()}
                 quarantined = self._unseen(quarantined)
                 keys = None
+                ahead = None
             batch_id = self._insert_batch(
                 conn, source, position_from, position_to, records_in, accepted, quarantined, now
             )
-            deltas = window_deltas(accepted, self.aggregate_settings, self.registry)
+            deltas = (
+                ahead.deltas_of(accepted, self.aggregate_settings, self.registry)
+                if ahead is not None
+                else None
+            )
+            if deltas is None:
+                deltas = window_deltas(accepted, self.aggregate_settings, self.registry)
             self._upsert_aggregates(conn, deltas)
             self._insert_quarantine(conn, quarantined, batch_id, source)
             buckets = (keys or self._batch_keys(accepted, quarantined)).by_bucket()

@@ -22,7 +22,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO, Final, Literal, TypeVar
@@ -486,7 +486,8 @@ def _ingest_files(
     distinct = list(named.values())
     starts = {path: ingestor.checkpoint(source_name(path)) for path in distinct}
     parts = _parts(distinct, starts, record_type, chunk_bytes, batch_rows)
-    spec = ingestor.prepare_spec
+    # a decode process gets the spec with every chunk: without the speculation (the registries)
+    spec = replace(ingestor.prepare_spec, speculation=None)
 
     def prepared(part: _Part) -> tuple[_Part, Decoded]:
         if processes is not None:
