@@ -106,23 +106,39 @@ def stage_cpu(paths: list[Path], db: Path) -> dict[str, float]:
 
     cpu: Counter[str] = Counter()
     originals: list[tuple[Any, str, Any]] = []
+    preparing = [False]  # inside ``prepare``: work done ahead, in the decode threads
 
-    def timed(owner: Any, name: str, stage: str) -> None:
+    def timed(owner: Any, name: str, stage: str, ahead_stage: str | None = None) -> None:
         fn = getattr(owner, name)
         originals.append((owner, name, fn))
 
         def wrapper(*args: Any, **kwargs: Any) -> Any:
+            label = ahead_stage if ahead_stage is not None and preparing[0] else stage
             t0 = time.process_time()
             try:
                 return fn(*args, **kwargs)
             finally:
-                cpu[stage] += time.process_time() - t0
+                cpu[label] += time.process_time() - t0
 
         setattr(owner, name, wrapper)
 
-    timed(ingest.Ingestor, "prepare", "_prepare")
+    prepare = ingest.Ingestor.prepare
+    originals.append((ingest.Ingestor, "prepare", prepare))
+
+    def prepare_timed(*args: Any, **kwargs: Any) -> Any:
+        preparing[0] = True
+        t0 = time.process_time()
+        try:
+            return prepare(*args, **kwargs)
+        finally:
+            cpu["_prepare"] += time.process_time() - t0
+            preparing[0] = False
+
+    ingest.Ingestor.prepare = prepare_timed  # type: ignore[method-assign]
     timed(ingest, "with_keys", "identity keys (decode threads)")
     timed(ingest, "gps_cells", "H3 cells (decode threads)")
+    # inside ``validate`` (a batch not checked ahead) it is part of validation's own time
+    timed(ingest, "static_checked", "_checks in validation", "checks ahead (decode threads)")
     runs_of = ingest.DeviceRuns.__dict__["of"]
     originals.append((ingest.DeviceRuns, "of", runs_of))
 
@@ -136,7 +152,7 @@ def stage_cpu(paths: list[Path], db: Path) -> dict[str, float]:
     ingest.DeviceRuns.of = classmethod(device_runs)  # type: ignore[assignment, method-assign]
     timed(ingest.KeyStore, "contains_batch", "index probe")
     timed(ingest, "validate", "validation")
-    timed(ingest, "window_deltas", "aggregation")
+    timed(ingest, "window_deltas", "aggregation", "aggregation ahead (decode threads)")
     timed(ingest.Ingestor, "commit", "_commit")
     timed(ingest.Ingestor, "process", "_process")
     try:
@@ -163,13 +179,17 @@ def stage_cpu(paths: list[Path], db: Path) -> dict[str, float]:
     finally:
         for owner, name, fn in originals:
             setattr(owner, name, fn)
-    # prepare (decode threads) = H3 cells + identity keys + the keys' sort + device order
+    # prepare (decode threads) = H3 cells + identity keys + the keys' sort + device order +
+    # checks and aggregation ahead; ``validate`` includes the checks it makes itself
     cpu["key sort (decode threads)"] = (
         cpu.pop("_prepare")
         - cpu["identity keys (decode threads)"]
         - cpu["H3 cells (decode threads)"]
         - cpu["device order + speeds (decode threads)"]
+        - cpu["checks ahead (decode threads)"]
+        - cpu["aggregation ahead (decode threads)"]
     )
+    cpu.pop("_checks in validation", None)
     cpu["commit (SQL, keys, fixes)"] = cpu["_commit"] - cpu["aggregation"]
     cpu["in-batch dedupe, timing, split"] = (
         cpu.pop("_process") - cpu.pop("_commit") - cpu["index probe"] - cpu["validation"]
