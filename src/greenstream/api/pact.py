@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final
 
 import polars as pl
 
 from greenstream.io import ileap
+from greenstream.timeutil import as_utc
 
 PACT_SPEC_VERSION: Final = "2.3.0"
 
@@ -30,12 +31,8 @@ def company_ids(tenant: str, prefix: str) -> list[str]:
     return [f"{prefix}{tenant}"]
 
 
-def _utc(stamp: datetime) -> datetime:
-    return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
-
-
 def _text(stamp: datetime) -> str:
-    return _utc(stamp).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return as_utc(stamp).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def shipment_document(
@@ -44,7 +41,7 @@ def shipment_document(
     """The ProductFootprint of one stored shipment (its TCEs in chain order)."""
     frame = pl.DataFrame(tces, infer_schema_length=None)
     sf = ileap.write_ileap_shipments(frame)[0]
-    created = _utc(ship["created_at"])
+    created = as_utc(ship["created_at"])
     share = ship.get("primary_data_share")
     tkm = float(ship["transport_activity_tkm"])
     if tkm <= 0:
@@ -68,7 +65,7 @@ def _hub_only_document(
     mass = ileap.decimal_string(ship["mass_kg"], 3)
     return _document(
         pf_id=str(ship["pf_id"]),
-        created=_utc(ship["created_at"]),
+        created=as_utc(ship["created_at"]),
         company=company,
         company_urn=company_urn,
         product_id=f"urn:pathfinder:product:customcode:vendor-assigned:shipment:{ship['shipment_id']}",
@@ -121,7 +118,7 @@ def toc_document(row: dict[str, Any], *, company: str, company_urn: str) -> dict
     toc = ileap.write_ileap_tocs(pl.DataFrame([_operation_row(row)]))[0]
     return _document(
         pf_id=str(row["pf_id"]),
-        created=_utc(row["updated_at"]),
+        created=as_utc(row["updated_at"]),
         company=company,
         company_urn=company_urn,
         product_id=f"urn:pathfinder:product:customcode:vendor-assigned:toc:{row['toc_id']}",
@@ -139,7 +136,7 @@ def hoc_document(row: dict[str, Any], *, company: str, company_urn: str) -> dict
     hoc = ileap.write_ileap_hocs(pl.DataFrame([_operation_row(row)]))[0]
     return _document(
         pf_id=str(row["pf_id"]),
-        created=_utc(row["updated_at"]),
+        created=as_utc(row["updated_at"]),
         company=company,
         company_urn=company_urn,
         product_id=f"urn:pathfinder:product:customcode:vendor-assigned:hoc:{row['hoc_id']}",
@@ -287,10 +284,10 @@ def tad_document(tce: dict[str, Any], places: dict[str, dict[str, Any]]) -> dict
     basis = tce.get("distance_basis") or "actual"
     raw = tce.get("distance_km")
     distance = raw if raw is not None else tce["distance_used_km"]
-    departure = _utc(tce["departure_at"])
+    departure = as_utc(tce["departure_at"])
     # greenstream stores an arrival time only when the upload gave one (arrival_at); otherwise
     # arrivalAt repeats departureAt (documented in docs/platform.md; the field is mandatory)
-    arrival = _utc(tce["arrival_at"]) if tce.get("arrival_at") is not None else departure
+    arrival = as_utc(tce["arrival_at"]) if tce.get("arrival_at") is not None else departure
     doc: dict[str, Any] = {
         "activityId": str(tce["tce_id"]),
         "consignmentIds": [str(tce["shipment_id"])],

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
@@ -75,6 +74,7 @@ from greenstream.store.models import (
     Tenant,
 )
 from greenstream.store.queries import kernel_legs, parse_references
+from greenstream.timeutil import as_utc
 
 # Recomputation compares floats with this relative tolerance: the kernel is deterministic (same
 # bytes for the same inputs), so any real change shows far above it.
@@ -209,19 +209,17 @@ def stored_shipments_frame(engine: Engine, tenant_id: int, audit_seq: int) -> pl
         ).all()
     data = [
         tuple(
-            str(v) if name == "pf_id" and v is not None else _utc(v) if name == "created_at" else v
+            str(v)
+            if name == "pf_id" and v is not None
+            else as_utc(v)
+            if name == "created_at"
+            else v
             for name, v in zip(SHIPMENT_SEALED_COLUMNS, r, strict=True)
         )
         for r in rows
     ]
     schema = {c: _ship_dtype(c) for c in SHIPMENT_SEALED_COLUMNS}
     return pl.DataFrame(data, schema=schema, orient="row").sort("shipment_id")
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _decode_batch(chunks: list[StoredChunk], seq: int) -> pl.DataFrame | str:

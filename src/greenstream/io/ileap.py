@@ -114,6 +114,7 @@ from greenstream.accounting.schema import HUB_TYPES  # iLEAP HubType, PascalCase
 from greenstream.errors import InputError, InputErrors
 from greenstream.geo import distance_adjustment_table
 from greenstream.io.tables import atomic_path
+from greenstream.timeutil import as_utc
 
 __all__ = [
     "HOC_SCHEMA_URL",
@@ -1056,7 +1057,7 @@ def _utc_text(value: Any) -> str:
     stamp = datetime.fromisoformat(value) if isinstance(value, str) else value
     if not isinstance(stamp, datetime):
         raise ValueError(f"not a date-time: {value!r}")
-    stamp = _utc(stamp)
+    stamp = as_utc(stamp)
     spec = "seconds" if stamp.microsecond == 0 else "microseconds"
     return stamp.isoformat(timespec=spec).replace("+00:00", "Z")
 
@@ -1495,10 +1496,10 @@ def shipment_to_pact_product_footprint(
         )
     assert legs
     product_id = f"urn:pathfinder:product:customcode:vendor-assigned:shipment:{shipment_id}"
-    created_utc = _utc(created)
+    created_utc = as_utc(created)
     year = created_utc.year
-    start = _utc(reference_period_start or datetime(year, 1, 1, tzinfo=UTC))
-    end = _utc(reference_period_end or datetime(year + 1, 1, 1, tzinfo=UTC))
+    start = as_utc(reference_period_start or datetime(year, 1, 1, tzinfo=UTC))
+    end = as_utc(reference_period_end or datetime(year + 1, 1, 1, tzinfo=UTC))
     if end <= start:
         raise ValueError("reference_period_end must be after reference_period_start")
     return pact_product_footprint(
@@ -1595,10 +1596,6 @@ def pact_product_footprint(
             }
         ],
     }
-
-
-def _utc(stamp: datetime) -> datetime:
-    return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
 
 
 def _exact(value: Any) -> Decimal:

@@ -19,6 +19,7 @@ from typing import Annotated, Any
 import typer
 
 from greenstream.clikit import TableFormat, err, handle_errors, new_progress, print_rows, stage
+from greenstream.timeutil import as_utc
 
 monitor_app = typer.Typer(
     help="Telemetry ingestion: files, MQTT, NATS JetStream; live aggregates and quarantine.",
@@ -290,20 +291,12 @@ def aggregates_cmd(
             make_engine(db),
             dimension,
             record_type=record_type,
-            since=_utc(since),
-            until=_utc(until),
+            since=as_utc(since),
+            until=as_utc(until),
             by_window=by_window,
             limit=limit,
         )
         print_rows(frame.to_dicts(), fmt, title=f"Aggregates by {dimension}")
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    from datetime import UTC
-
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 @monitor_app.command("quarantine")

@@ -73,6 +73,7 @@ from greenstream.monitoring.state import (
     QuarantinedRecord,
 )
 from greenstream.store.db import make_engine
+from greenstream.timeutil import as_utc
 
 U64 = npt.NDArray[np.uint64]
 POS: Final = "_pos"
@@ -1543,7 +1544,7 @@ class Ingestor:
             ).all()
         if fixes:
             self.ctx.last_fixes = pl.DataFrame(
-                [(d, _utc(ts), lat, lon) for d, ts, lat, lon in fixes],
+                [(d, as_utc(ts), lat, lon) for d, ts, lat, lon in fixes],
                 schema={
                     "device_id": pl.String,
                     "ts": TS_DTYPE,
@@ -2128,17 +2129,12 @@ def _sqlite_rows(frame: pl.DataFrame) -> list[tuple[Any, ...]]:
 
 def _epoch_us(ts: datetime) -> int:
     """Microseconds since the epoch of a datetime from the store (naive = UTC)."""
-    return int(_utc(ts).timestamp() * 1_000_000)
+    return int(as_utc(ts).timestamp() * 1_000_000)
 
 
 def _exact_us(ts: datetime) -> int:
     """Microseconds since the epoch, in integers (no float rounding; naive = UTC)."""
-    return (_utc(ts) - _EPOCH) // timedelta(microseconds=1)
-
-
-def _utc(ts: datetime) -> datetime:
-    """A datetime read back from the store as UTC (SQLite returns it naive)."""
-    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+    return (as_utc(ts) - _EPOCH) // timedelta(microseconds=1)
 
 
 _FAULT_COUNTS: Counter[str] = Counter()

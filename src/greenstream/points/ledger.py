@@ -81,6 +81,7 @@ from greenstream.points.models import (
 )
 from greenstream.points.rules import SCALE, Rules, parse_rules
 from greenstream.store.db import database_url, make_engine
+from greenstream.timeutil import as_utc
 
 ACCOUNT: Table = PointsAccount.__table__  # type: ignore[assignment]
 TXN: Table = PointsTxn.__table__  # type: ignore[assignment]
@@ -1141,7 +1142,7 @@ class Ledger:
             memo = json.loads(r.memo) if r.memo else {}
             out.append(
                 {
-                    "posted_at": _utc(r.posted_at).isoformat(),
+                    "posted_at": as_utc(r.posted_at).isoformat(),
                     "kind": r.kind,
                     "reference": r.idempotency_key,
                     "points": int(r.amount),
@@ -1308,11 +1309,6 @@ def _packed(values: Iterable[Any]) -> str:
     much cheaper to send than a driver-built array. Ids never contain control characters (the
     event checks refuse them)."""
     return "\x1f".join(map(str, values))
-
-
-def _utc(moment: datetime) -> datetime:
-    """SQLite returns naive datetimes; everything the ledger writes is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 # --------------------------------------------------------------------------------------------
