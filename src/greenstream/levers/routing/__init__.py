@@ -21,9 +21,7 @@ if TYPE_CHECKING:
         DayPlan,
         Disruption,
         affected_orders,
-        check_orders,
         plan_day,
-        read_orders,
         replan,
         synthetic_orders,
     )
@@ -34,6 +32,7 @@ if TYPE_CHECKING:
         load_network,
         price_edges,
     )
+    from greenstream.levers.routing.orders import check_orders, read_orders
     from greenstream.levers.routing.policy import Policy, Recommendation, recommend
     from greenstream.levers.routing.routes import (
         Closure,
@@ -59,14 +58,14 @@ _HOME = {
     "affected_orders": "greenstream.levers.routing.dayplan",
     "build_china_network": "greenstream.levers.routing.network",
     "chain_elements": "greenstream.levers.routing.routes",
-    "check_orders": "greenstream.levers.routing.dayplan",
+    "check_orders": "greenstream.levers.routing.orders",
     "china_network": "greenstream.levers.routing.network",
     "load_network": "greenstream.levers.routing.network",
     "one_to_all": "greenstream.levers.routing.search",
     "pareto_front": "greenstream.levers.routing.search",
     "plan_day": "greenstream.levers.routing.dayplan",
     "price_edges": "greenstream.levers.routing.network",
-    "read_orders": "greenstream.levers.routing.dayplan",
+    "read_orders": "greenstream.levers.routing.orders",
     "recommend": "greenstream.levers.routing.policy",
     "replan": "greenstream.levers.routing.dayplan",
     "route": "greenstream.levers.routing.routes",

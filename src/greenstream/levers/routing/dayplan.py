@@ -23,165 +23,26 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
 from scipy.sparse import csc_matrix  # type: ignore[import-untyped]
 
 from greenstream.accounting.schema import MODES
-from greenstream.checks import Check, run_checks
 from greenstream.errors import InputError, InputErrors
 from greenstream.geo import great_circle_distance_km
-from greenstream.levers.routing.network import EDGE_MODES, KG_PER_TONNE, TRANSFER, Network
-from greenstream.levers.routing.routes import Closure, fronts_by_origin, graph_for
+from greenstream.levers.routing.network import KG_PER_TONNE, Network
+from greenstream.levers.routing.orders import check_orders, resolve_orders
+from greenstream.levers.routing.routes import (
+    Closure,
+    fronts_by_origin,
+    option_from,
+    road_baselines,
+)
 from greenstream.levers.routing.search import Label
 
 Objective = Literal["co2e", "cost"]
-ORDER_REQUIRED: Final = ("order_id", "origin", "destination", "mass_kg")
-ORDER_COLUMNS: Final[dict[str, pl.DataType]] = {
-    "order_id": pl.String(),
-    "origin": pl.String(),
-    "destination": pl.String(),
-    "mass_kg": pl.Float64(),
-    "ready_h": pl.Float64(),
-    "deadline_h": pl.Float64(),
-    "max_cost_cny": pl.Float64(),
-    "modes": pl.String(),
-}
-
-
-# ------------------------------------------------------------------------------------------
-# orders
-# ------------------------------------------------------------------------------------------
-
-
-def read_orders(path: Path, network: Network | None = None) -> pl.DataFrame:
-    """Orders from CSV / Parquet / NDJSON (``greenstream.io`` formats), checked row by row (and
-    their places against ``network`` when given)."""
-    from greenstream.io.tables import read_raw
-
-    try:
-        raw = read_raw(path)
-    except InputErrors:
-        raise
-    except Exception as exc:
-        raise InputErrors.single(str(path), f"cannot read the orders file: {exc}") from exc
-    return check_orders(raw.with_columns(pl.all().cast(pl.String)), file=str(path), network=network)
-
-
-def check_orders(
-    raw: pl.DataFrame, *, file: str = "<orders>", network: Network | None = None
-) -> pl.DataFrame:
-    """Type and check an orders table; every bad row is reported at once.
-
-    Columns: ``order_id, origin, destination, mass_kg`` and optionally ``ready_h`` (hours from
-    the plan start, default 0), ``deadline_h`` (latest arrival, hours from the plan start),
-    ``max_cost_cny``, ``modes`` (allowed transport modes separated by ``;``).
-    """
-    missing = [c for c in ORDER_REQUIRED if c not in raw.columns]
-    if missing:
-        raise InputErrors.single(file, f"missing column(s): {', '.join(missing)}")
-    frame = raw.with_columns(
-        pl.lit(None, pl.String).alias(c) for c in ORDER_COLUMNS if c not in raw.columns
-    ).with_columns(
-        pl.col(c).cast(pl.String).str.strip_chars().replace("", None) for c in ORDER_COLUMNS
-    )
-
-    def number(c: str) -> pl.Expr:
-        return pl.col(c).cast(pl.Float64, strict=False)
-
-    def bad_number(c: str, *, positive: bool) -> Check:
-        v = number(c)
-        fails = pl.col(c).is_not_null() & (
-            v.is_null() | ~v.is_finite() | ((v <= 0) if positive else (v < 0))
-        )
-        return Check(
-            c,
-            fails,
-            pl.format(
-                "{} '{}' is not a number {}",
-                pl.lit(c),
-                pl.col(c),
-                pl.lit("> 0" if positive else ">= 0"),
-            ),
-        )
-
-    mode_list = pl.col("modes").str.split(";").list.eval(pl.element().str.strip_chars())
-    checks = [
-        Check("order_id", pl.col("order_id").is_null(), pl.lit("empty order_id")),
-        Check(
-            "order_id",
-            pl.col("order_id").is_duplicated() & pl.col("order_id").is_not_null(),
-            pl.format("duplicate order_id '{}'", "order_id"),
-        ),
-        Check("origin", pl.col("origin").is_null(), pl.lit("empty origin")),
-        Check("destination", pl.col("destination").is_null(), pl.lit("empty destination")),
-        Check("mass_kg", pl.col("mass_kg").is_null(), pl.lit("missing mass_kg")),
-        bad_number("mass_kg", positive=True),
-        bad_number("ready_h", positive=False),
-        bad_number("deadline_h", positive=False),
-        bad_number("max_cost_cny", positive=True),
-        Check(
-            "deadline_h",
-            number("deadline_h") <= number("ready_h").fill_null(0.0),
-            pl.lit("deadline_h must be after ready_h"),
-        ),
-        Check(
-            "modes",
-            pl.col("modes").is_not_null()
-            & ~mode_list.list.eval(pl.element().is_in(list(MODES))).list.all(),
-            pl.format(
-                "unknown mode in '{}' (expected {} separated by ;)",
-                "modes",
-                pl.lit(", ".join(MODES)),
-            ),
-        ),
-    ]
-    rows = frame.with_row_index("__row", offset=1)
-    errors = run_checks(rows, checks, file=file, row="__row")
-    if network is not None:
-        errors += _place_errors(network, rows, file)
-        errors.sort(key=lambda e: (e.row or 0, e.field or ""))
-    InputErrors.raise_if_any(errors)
-    return rows.select(
-        "__row",
-        *[pl.col(c).cast(t) for c, t in ORDER_COLUMNS.items()],
-    ).with_columns(pl.col("ready_h").fill_null(0.0))
-
-
-def _place_answers(network: Network, orders: pl.DataFrame) -> tuple[dict[str, int], dict[str, str]]:
-    names = pl.concat([orders["origin"], orders["destination"]]).drop_nulls().unique()
-    answer: dict[str, int] = {}
-    problems: dict[str, str] = {}
-    for q in names.to_list():
-        try:
-            answer[q] = network.node_index[network.resolve_city(q)]
-        except InputErrors as exc:
-            problems[q] = exc.errors[0].reason
-    return answer, problems
-
-
-def _place_errors(network: Network, orders: pl.DataFrame, file: str) -> list[InputError]:
-    _, problems = _place_answers(network, orders)
-    return [
-        InputError(file, int(r), field, problems[v])
-        for r, o, d in orders.select("__row", "origin", "destination").iter_rows()
-        for field, v in (("origin", o), ("destination", d))
-        if v in problems
-    ]
-
-
-def _resolve_orders(
-    network: Network, orders: pl.DataFrame, file: str
-) -> tuple[np.ndarray, np.ndarray]:
-    """Node indices of the orders' origins and destinations (every unknown place reported)."""
-    answer, _ = _place_answers(network, orders)
-    InputErrors.raise_if_any(_place_errors(network, orders, file))
-    o = np.array([answer[v] for v in orders["origin"].to_list()], dtype=np.int64)
-    d = np.array([answer[v] for v in orders["destination"].to_list()], dtype=np.int64)
-    return o, d
 
 
 # ------------------------------------------------------------------------------------------
@@ -238,7 +99,7 @@ def plan_day(
     if "__row" not in orders.columns:
         orders = check_orders(orders, file=file)
     started = time.perf_counter()
-    o_idx, d_idx = _resolve_orders(network, orders, file)
+    o_idx, d_idx = resolve_orders(network, orders, file)
     mass_t = orders["mass_kg"].to_numpy() / KG_PER_TONNE
     limit_h = (orders["deadline_h"].fill_null(math.inf) - orders["ready_h"]).to_numpy()
     cost_cap = (orders["max_cost_cny"].fill_null(math.inf).to_numpy()) / mass_t
@@ -542,8 +403,7 @@ def _build_plan(
     objective: Objective,
     carbon_price: float,
 ) -> DayPlan:
-    a = network.arrays
-    baseline_road = _road_baselines(network, o_idx, d_idx)
+    baseline_road = road_baselines(network, o_idx, d_idx)
     records: list[dict[str, Any]] = []
     routes: dict[str, tuple[int, ...]] = {}
     used_t = np.zeros(network.n_edges)
@@ -570,26 +430,21 @@ def _build_plan(
         for m in MODES:
             rec[f"{m}_tkm"] = 0.0
         if lab is not None:
-            e = np.array(lab.edges, dtype=np.int64)
             routes[ids[i]] = lab.edges
-            used_t[e] += mass_t[i]
-            modes: list[str] = []
-            for code, dist in zip(a["mode"][e].tolist(), a["distance"][e].tolist(), strict=True):
-                name = EDGE_MODES[code]
-                if name == TRANSFER:
-                    rec["road_tkm"] += dist * mass_t[i]
-                    continue
-                rec[f"{name}_tkm"] += dist * mass_t[i]
-                if not modes or modes[-1] != name:
-                    modes.append(name)
+            used_t[np.array(lab.edges, dtype=np.int64)] += mass_t[i]
+            # the route as a single query shows it (modes, km per mode incl. road drayage of
+            # transfers, CO2e), scaled to the order's mass
+            option = option_from(network, lab, float(mass_t[i]))
+            for name, km in option.distance_km_by_mode.items():
+                rec[f"{name}_tkm"] = km * mass_t[i]
             rec.update(
                 {
-                    "modes": "+".join(modes),
-                    "time_h": lab.time,
-                    "arrival_h": float(orders["ready_h"][i]) + lab.time,
-                    "cost_cny": lab.cost * mass_t[i],
-                    "co2e_wtw_kg": lab.co2e * mass_t[i],
-                    "co2e_ttw_kg": float(a["co2e_ttw"][e].sum()) * mass_t[i],
+                    "modes": "+".join(option.modes),
+                    "time_h": option.time_h,
+                    "arrival_h": float(orders["ready_h"][i]) + option.time_h,
+                    "cost_cny": option.cost_cny,
+                    "co2e_wtw_kg": option.co2e_wtw_kg,
+                    "co2e_ttw_kg": option.co2e_ttw_kg,
                 }
             )
         records.append(rec)
@@ -633,33 +488,6 @@ def _build_plan(
         carbon_price_cny_per_t=carbon_price,
         orders=orders,
     )
-
-
-def _road_baselines(
-    network: Network, o_idx: np.ndarray, d_idx: np.ndarray, *, weight: str = "co2e"
-) -> dict[tuple[int, int], float]:
-    """All-road CO2e per tonne (or distance, ``weight="distance"``) of each (origin,
-    destination): the shortest road path (on the road layer cost, time and CO2e are all
-    proportional to distance, so it is the all-road route of every criterion)."""
-    from scipy.sparse import csr_matrix
-    from scipy.sparse.csgraph import dijkstra  # type: ignore[import-untyped]
-
-    g = graph_for(network, ("road",))
-    values = g.co2e if weight == "co2e" else network.arrays["distance"][g.edge_ids]
-    order = np.lexsort((values, g.tail, g.head))  # csr sums duplicates: keep the least
-    t, h, w = g.tail[order], g.head[order], np.maximum(values[order], 1e-12)
-    first = np.ones(len(t), dtype=bool)
-    first[1:] = (t[1:] != t[:-1]) | (h[1:] != h[:-1])
-    matrix = csr_matrix((w[first], (t[first], h[first])), shape=(g.n_nodes, g.n_nodes))
-    origins = np.unique(o_idx)
-    dist = dijkstra(matrix, directed=True, indices=origins)
-    row = {int(o): k for k, o in enumerate(origins.tolist())}
-    out: dict[tuple[int, int], float] = {}
-    for o, d in zip(o_idx.tolist(), d_idx.tolist(), strict=True):
-        value = float(dist[row[o], d])
-        if math.isfinite(value):
-            out[(o, d)] = value
-    return out
 
 
 def _float(value: object) -> float:

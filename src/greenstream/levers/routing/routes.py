@@ -20,6 +20,7 @@ import polars as pl
 from greenstream.accounting.schema import MODES
 from greenstream.errors import InputErrors
 from greenstream.levers.routing.network import EDGE_MODES, KG_PER_TONNE, TRANSFER, Network
+from greenstream.levers.routing.orders import check_orders, resolve_orders
 from greenstream.levers.routing.policy import Policy, Recommendation, recommend
 from greenstream.levers.routing.search import INF, Graph, Label, one_to_all, pareto_front
 
@@ -409,6 +410,33 @@ def chain_elements(
     )
 
 
+def road_baselines(
+    network: Network, o_idx: np.ndarray, d_idx: np.ndarray, *, weight: str = "co2e"
+) -> dict[tuple[int, int], float]:
+    """All-road CO2e per tonne (or distance, ``weight="distance"``) of each (origin,
+    destination): the shortest road path (on the road layer cost, time and CO2e are all
+    proportional to distance, so it is the all-road route of every criterion)."""
+    from scipy.sparse import csr_matrix  # type: ignore[import-untyped]
+    from scipy.sparse.csgraph import dijkstra  # type: ignore[import-untyped]
+
+    g = graph_for(network, ("road",))
+    values = g.co2e if weight == "co2e" else network.arrays["distance"][g.edge_ids]
+    order = np.lexsort((values, g.tail, g.head))  # csr sums duplicates: keep the least
+    t, h, w = g.tail[order], g.head[order], np.maximum(values[order], 1e-12)
+    first = np.ones(len(t), dtype=bool)
+    first[1:] = (t[1:] != t[:-1]) | (h[1:] != h[:-1])
+    matrix = csr_matrix((w[first], (t[first], h[first])), shape=(g.n_nodes, g.n_nodes))
+    origins = np.unique(o_idx)
+    dist = dijkstra(matrix, directed=True, indices=origins)
+    row = {int(o): k for k, o in enumerate(origins.tolist())}
+    out: dict[tuple[int, int], float] = {}
+    for o, d in zip(o_idx.tolist(), d_idx.tolist(), strict=True):
+        value = float(dist[row[o], d])
+        if math.isfinite(value):
+            out[(o, d)] = value
+    return out
+
+
 def route_batch(
     network: Network,
     orders: pl.DataFrame,
@@ -416,16 +444,14 @@ def route_batch(
     policy: Policy | None = None,
     workers: int = 1,
 ) -> pl.DataFrame:
-    """Route many orders at once (columns of :func:`~greenstream.levers.routing.dayplan.check_orders`):
+    """Route many orders at once (columns of :func:`~greenstream.levers.routing.orders.check_orders`):
     one label-setting run per origin, each order's front filtered by its deadline and cost cap,
     then the policy's pick. One row per order: front size, the recommended route's modes, time,
     cost, CO2e, the all-road CO2e and the reason (or why there is no route)."""
-    from greenstream.levers.routing.dayplan import _resolve_orders, _road_baselines, check_orders
-
     if "__row" not in orders.columns:
         orders = check_orders(orders, network=network)
     pol = policy or Policy()
-    o_idx, d_idx = _resolve_orders(network, orders, "<orders>")
+    o_idx, d_idx = resolve_orders(network, orders, "<orders>")
     mass_t = (orders["mass_kg"] / KG_PER_TONNE).to_list()
     limit = (orders["deadline_h"].fill_null(INF) - orders["ready_h"]).to_list()
     cap = orders["max_cost_cny"].fill_null(INF).to_list()
@@ -441,8 +467,8 @@ def route_batch(
         got = fronts_by_origin(network, pairs, modes=modes, workers=workers, max_time_h=loosest)
         for (o, d), labels in got.items():
             fronts[(key, o, d)] = labels
-    road_per_t = _road_baselines(network, o_idx, d_idx)
-    road_km = _road_baselines(network, o_idx, d_idx, weight="distance")
+    road_per_t = road_baselines(network, o_idx, d_idx)
+    road_km = road_baselines(network, o_idx, d_idx, weight="distance")
     # the front, the policy's scores and the saving ratio do not depend on the mass (cost and
     # CO2e scale alike), so options are built per tonne once per pair and the pick is cached
     # per (pair, set of routes within the order's limits)
