@@ -15,13 +15,12 @@ from __future__ import annotations
 import os
 import socket
 import time
-import uuid
 from datetime import UTC, datetime
 from urllib.parse import urlparse
 
 import polars as pl
 
-from common import Record
+from common import Record, scratch_database
 
 PG_ADMIN_URL = os.environ.get("GREENSTREAM_TEST_PG", "postgresql://root@127.0.0.1:5432/test")
 EVENTS = int(os.environ.get("BENCH_POINTS_EVENTS", "100000"))
@@ -80,15 +79,9 @@ def run(record: Record) -> None:
     if reason:
         print(f"SKIP points.earn_events_per_s: {reason}", flush=True)
         return
-    import psycopg
-
     from greenstream.points.ledger import Ledger
 
-    name = f"gs_bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = urlparse(PG_ADMIN_URL)._replace(path=f"/{name}").geturl()
-    try:
+    with scratch_database(PG_ADMIN_URL) as url:
         ledger = Ledger(url)
         ledger.set_rules("bench", RULES)
         ledger.record_batch("bench", events(100, "warm"))  # warm-up: accounts, plans
@@ -120,6 +113,3 @@ def run(record: Record) -> None:
             f"ledger verified: {check['entries']:,} entries, every unit sums to 0)",
         )
         ledger.close()
-    finally:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

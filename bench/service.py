@@ -31,11 +31,10 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import polars as pl
 
-from common import Record
+from common import Record, scratch_database
 
 HERE = Path(__file__).resolve().parent
 PG_ADMIN_URL = os.environ.get("GREENSTREAM_TEST_PG", "postgresql://root@127.0.0.1:5432/test")
@@ -226,7 +225,6 @@ def _python_stages(batch: Any) -> dict[str, float]:
 
 
 def _bench_upload(record: Record) -> None:
-    import psycopg
     import sqlalchemy as sa
 
     from greenstream.factors import Registry
@@ -236,12 +234,7 @@ def _bench_upload(record: Record) -> None:
     from greenstream.store.tenants import get_or_create_tenant
     from greenstream.synth import generate_network_day
 
-    parsed = urlparse(PG_ADMIN_URL)
-    name = f"gs_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = parsed._replace(path=f"/{name}").geturl()
-    try:
+    with scratch_database(PG_ADMIN_URL) as url:
         upgrade(url)
         engine = make_engine(url)
         with session_factory(engine).begin() as s:
@@ -296,9 +289,6 @@ def _bench_upload(record: Record) -> None:
             s.add_all(naive_cls(**r) for r in rows)
         naive = len(rows) / (time.perf_counter() - t3)
         engine.dispose()
-    finally:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     walls = ", ".join(f"{k} {v:.3f}" for k, v in stages.items())
     cpus = ", ".join(f"{k} {v:.3f}" for k, v in python.items() if k != "chunk MB")
     record(
