@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from ingest_helpers import stored_quarantine
 
 from greenstream.monitoring import ingest as ingest_module
 from greenstream.monitoring.aggregates import window_deltas
@@ -28,7 +29,7 @@ from greenstream.monitoring.ingest import (
     prepare_batch,
 )
 from greenstream.monitoring.queries import query_aggregates
-from greenstream.monitoring.state import DeviceFix, QuarantinedRecord
+from greenstream.monitoring.state import DeviceFix
 from greenstream.store import upgrade
 
 T0 = datetime(2026, 11, 11, 8, 0, tzinfo=UTC)
@@ -84,17 +85,8 @@ def _run(
 
 
 def _stored(ing: Ingestor) -> tuple[Any, ...]:
+    quarantined = stored_quarantine(ing.engine, "position", "reason_code", "reason", "record")
     with ing.engine.connect() as conn:
-        quarantined = sorted(
-            conn.execute(
-                sa.select(
-                    QuarantinedRecord.position,
-                    QuarantinedRecord.reason_code,
-                    QuarantinedRecord.reason,
-                    QuarantinedRecord.record,
-                )
-            ).all()
-        )
         fixes = sorted(conn.execute(sa.select(DeviceFix.__table__)).all())
     aggregates = {
         dim: query_aggregates(ing.engine, dim, by_window=True).sort(

@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from ingest_helpers import stored_quarantine
 from polars.testing import assert_frame_equal
 
 from greenstream.geo import great_circle_distance_km_scalar
@@ -638,16 +639,8 @@ def test_cells_prepared_ahead_give_the_same_aggregates(
             )
             results.append((dict(result.accepted), dict(result.quarantined)))
         cells = query_aggregates(ing.engine, "cell", by_window=True).sort("window_start", "key")
+        quarantined = stored_quarantine(ing.engine, "position", "reason_code", "reason")
         with ing.engine.connect() as conn:
-            quarantined = sorted(
-                conn.execute(
-                    sa.select(
-                        QuarantinedRecord.position,
-                        QuarantinedRecord.reason_code,
-                        QuarantinedRecord.reason,
-                    )
-                ).all()
-            )
             # the stored keys, in their stored order (segments are written in key order)
             keys = conn.execute(sa.select(DedupeSegment.keys_hi, DedupeSegment.keys_lo)).all()
             fixes = sorted(conn.execute(sa.select(DeviceFix.__table__)).all())

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from ingest_helpers import stored_quarantine
 
 from greenstream.monitoring.ingest import (
     Ingestor,
@@ -36,7 +36,6 @@ from greenstream.monitoring.sources.files import (
     ingest_files,
     read_ahead,
 )
-from greenstream.monitoring.state import QuarantinedRecord
 from greenstream.store import upgrade
 
 T0 = datetime(2026, 11, 11, 8, 0, tzinfo=UTC)
@@ -175,16 +174,7 @@ def _write_files(tmp: Path, seed: int) -> list[Path]:
 
 
 def _state(ing: Ingestor) -> tuple[Any, ...]:
-    with ing.engine.connect() as conn:
-        quarantined = sorted(
-            conn.execute(
-                sa.select(
-                    QuarantinedRecord.source,
-                    QuarantinedRecord.position,
-                    QuarantinedRecord.reason_code,
-                )
-            ).all()
-        )
+    quarantined = stored_quarantine(ing.engine, "source", "position", "reason_code")
     cells = query_aggregates(ing.engine, "cell", by_window=True).sort("window_start", "key")
     return totals(ing.engine), quarantined, cells.to_dicts()
 
