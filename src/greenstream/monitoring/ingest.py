@@ -1611,8 +1611,10 @@ class Ingestor:
         previous batch is ingested: the H3 cell of every position (``_cell``, the most expensive
         step of the aggregates), the identity keys, sorted, and for a GPS batch its rows in
         (device, ts) order with the speeds between them (:class:`DeviceRuns`, for the jump check
-        and the last fixes) (``record_type`` as for :meth:`process`). :meth:`process` computes
-        what is missing."""
+        and the last fixes), and for a batch of one record type its state-free checks and the
+        window deltas of the rows that pass them (:class:`Ahead`, used by the commit when those
+        rows are the accepted ones) (``record_type`` as for :meth:`process`). :meth:`process`
+        computes what is missing."""
         return prepare_batch(decoded, record_type, self.prepare_spec)
 
     @property
