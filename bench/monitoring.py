@@ -1,6 +1,7 @@
 """Monitoring ingestion figures (issue: monitoring):
 - monitoring.ndjson_records_per_s  NDJSON files -> decode, validate, dedupe, aggregate (H3 cells,
-                                   hubs, lanes, CO2e via the kernel), committed to SQLite
+                                   hubs, lanes, CO2e via the kernel), committed to SQLite; best
+                                   of 3 runs (each printed), like the accounting figures
 - monitoring.mqtt_records_per_s    the same through Mosquitto (QoS 1, NDJSON micro-batches,
                                    PUBACK after commit), consume side
 - monitoring.nats_records_per_s    the same through a NATS JetStream durable pull consumer
@@ -31,6 +32,7 @@ DATA = HERE / "data" / "monitoring"
 # 1.1 s, of which the first chunk's decode (nothing to ingest yet) and the last chunk's ingest
 # (nothing left to decode) are a large part; a festival peak is sustained for hours.
 FILE_RECORDS = int(os.environ.get("BENCH_MONITOR_FILE_RECORDS", "4000000"))
+FILE_RUNS = int(os.environ.get("BENCH_MONITOR_FILE_RUNS", "3"))
 BROKER_RECORDS = int(os.environ.get("BENCH_MONITOR_BROKER_RECORDS", "400000"))
 # the file source's decode workers: "threads" (the default) or "processes" (started inside the
 # timed section, as a `greenstream monitor ingest` run pays for them)
@@ -205,16 +207,24 @@ def bench_files(record: Record, tmp: Path) -> None:
     # setup are paid once per process, not per record (an ingest process runs for long)
     warm = _files(FILE_RECORDS // 100)
     ingest_files(_ingestor(f"sqlite:///{tmp / 'warm.db'}"), warm)
-    ingestor = _ingestor(f"sqlite:///{tmp / 'files.db'}")
-    cpu0 = time.process_time()
-    children0 = _children_cpu()
-    started = time.perf_counter()
-    summary = ingest_files(ingestor, paths, decode_mode=DECODE)  # type: ignore[arg-type]
-    elapsed = time.perf_counter() - started
-    # decode processes included (reaped when the run shuts them down)
-    cpu = time.process_time() - cpu0 + _children_cpu() - children0
-    assert summary.records_in == FILE_RECORDS and sum(summary.accepted.values()) == FILE_RECORDS
-    rate = FILE_RECORDS / elapsed
+    # best of FILE_RUNS, each into a new store (as the accounting figures take the best of their
+    # runs: the figure is the pipeline, not the noise of a shared machine); every run is printed
+    runs: list[tuple[float, float, Any]] = []
+    for i in range(FILE_RUNS):
+        ingestor = _ingestor(f"sqlite:///{tmp / f'files{i}.db'}")
+        cpu0 = time.process_time()
+        children0 = _children_cpu()
+        started = time.perf_counter()
+        summary = ingest_files(ingestor, paths, decode_mode=DECODE)  # type: ignore[arg-type]
+        elapsed = time.perf_counter() - started
+        # decode processes included (reaped when the run shuts them down)
+        cpu = time.process_time() - cpu0 + _children_cpu() - children0
+        assert summary.records_in == FILE_RECORDS
+        assert sum(summary.accepted.values()) == FILE_RECORDS
+        runs.append((FILE_RECORDS / elapsed, cpu, summary))
+        ingestor.engine.dispose()
+    rate, cpu, summary = max(runs, key=lambda r: r[0])
+    every = ", ".join(f"{r[0]:,.0f}" for r in runs)
     naive = _naive_records_per_s(paths[0], NAIVE_RECORDS)
     stages = stage_cpu(paths, tmp / "stages.db")
     total = sum(stages.values())
@@ -224,6 +234,7 @@ def bench_files(record: Record, tmp: Path) -> None:
         "rec/s",
         1_000_000,
         "higher",
+        f"best of {FILE_RUNS} runs ({every} rec/s); "
         f"{FILE_RECORDS:,} records in 5 NDJSON files (90% GPS from 5,000 vehicles), SQLite store, "
         f"after a warm-up on {FILE_RECORDS // 100:,} other records, "
         f"{summary.batches} committed batches, decode {DECODE}; naive per-record Python (json.loads + checks + dict "
