@@ -79,3 +79,47 @@ def test_chain_export_streams_every_chunk_in_order(db_url: str, tmp_path: Path) 
     assert streamed["shipment_id"].head(3).to_list() == ["A0", "A0", "A0"]
     assert streamed["shipment_id"].tail(1).item() == "B9"
     engine.dispose()
+
+
+def test_shipment_export_streams_every_slice_in_order(db_url: str, tmp_path: Path) -> None:
+    # Two upload batches of 10 shipments, read in slices of 3 rows (a server-side cursor on
+    # PostgreSQL): the streamed file holds exactly the in-memory export's rows, in stored order,
+    # one Parquet row group per slice (ceil(20 / 3) = 7), and its WTW sum is that of the chain
+    # elements, which are stored apart (Parquet chunks).
+    import pyarrow.parquet as pq
+    from polars.testing import assert_frame_equal
+
+    from greenstream.store import parquet as export
+
+    upgrade(db_url)
+    engine = make_engine(db_url)
+    with session_factory(engine).begin() as s:
+        tenant_id = get_or_create_tenant(s, f"pq-ships-{tmp_path.name}").id
+    empty = tmp_path / "empty.parquet"
+    assert export.write_shipments_parquet(engine, tenant_id, empty) == 0
+    assert pl.read_parquet(empty).columns == list(export.SHIPMENT_EXPORT_COLUMNS)
+    registry, gazetteer = Registry.builtin(), Gazetteer.builtin()
+    for batch in ("A", "B"):
+        legs = pl.DataFrame(
+            {
+                "shipment_id": [f"{batch}{i // 3}" for i in range(30)],
+                "mass_kg": [100.0 + i for i in range(30)],
+                "mode": ["road", "rail", "road"] * 10,
+                "distance_km": [10.0 * (i + 1) for i in range(30)],
+            }
+        )
+        ingest(engine, tenant_id, legs, registry=registry, gazetteer=gazetteer)
+    out = tmp_path / "ships.parquet"
+    assert export.write_shipments_parquet(engine, tenant_id, out, rows_per_group=3) == 20
+    assert pq.ParquetFile(out).num_row_groups == 7
+    streamed = pl.read_parquet(out)
+    whole = export.tenant_frame(engine, tenant_id, "shipments")
+    assert_frame_equal(streamed, whole)
+    assert streamed["shipment_id"].to_list() == [f"A{i}" for i in range(10)] + [
+        f"B{i}" for i in range(10)
+    ]
+    chain = tmp_path / "chain.parquet"
+    assert export.write_chain_parquet(engine, tenant_id, chain) == 60
+    chain_wtw = pl.read_parquet(chain)["co2e_wtw_kg"].sum()
+    assert chain_wtw > 0 and streamed["co2e_wtw_kg"].sum() == pytest.approx(chain_wtw)
+    engine.dispose()

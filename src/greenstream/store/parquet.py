@@ -5,20 +5,22 @@ Polars (chain elements: the stored Parquet chunks decoded and concatenated, batc
 ``write_tenant_parquet`` writes them as Parquet files, and ``aggregate_parquet`` runs a DuckDB
 group-by over such files (for analytics beyond the API's roll-up aggregates).
 
-The chain elements are the large set (millions of rows per tenant and year): their export
-streams one stored chunk at a time into a Parquet writer (one row group per chunk), so its memory
-is one chunk's (~8k rows) whatever the tenant's size. The file appears only when complete.
+Both exports stream into a Parquet writer, so their memory does not grow with the tenant: the
+chain elements (millions of rows per tenant and year) one stored chunk at a time (one row group
+per chunk, ~8k rows), the shipments (one row each) in slices of ``SHIPMENT_ROWS_PER_GROUP`` rows
+read from a server-side cursor (one row group per slice). A file appears only when complete.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Literal
 
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from greenstream.io.tables import atomic_path
 from greenstream.store.chunks import empty_chain, iter_chunk_frames
@@ -30,17 +32,12 @@ Kind = Literal["shipments", "chain_elements"]
 SHIPMENT_EXPORT_COLUMNS = ("shipment_id", "pf_id", "audit_seq", *SHIPMENT_OUTPUT_COLUMNS[1:])
 
 
-def tenant_frame(engine: Engine, tenant_id: int, kind: Kind) -> pl.DataFrame:
-    with engine.connect() as conn:
-        if kind == "chain_elements":
-            return chain_frame(conn, tenant_id)
-        table = Shipment.__table__
-        rows = conn.execute(
-            select(*[table.c[c] for c in SHIPMENT_EXPORT_COLUMNS])
-            .where(table.c.tenant_id == tenant_id)
-            .order_by(table.c.id)
-        ).all()
-    schema: dict[str, pl.DataType] = {
+#: shipments read and written per slice of the streamed export (one Parquet row group each)
+SHIPMENT_ROWS_PER_GROUP = 50_000
+
+
+def _shipment_schema() -> dict[str, pl.DataType]:
+    return {
         c: pl.String()
         if c in ("shipment_id", "pf_id", *SHIPMENT_LABEL_COLUMNS)
         else pl.Int64()
@@ -48,21 +45,43 @@ def tenant_frame(engine: Engine, tenant_id: int, kind: Kind) -> pl.DataFrame:
         else pl.Float64()
         for c in SHIPMENT_EXPORT_COLUMNS
     }
+
+
+def iter_shipment_frames(
+    conn: Connection, tenant_id: int, rows_per_frame: int = SHIPMENT_ROWS_PER_GROUP
+) -> Iterator[pl.DataFrame]:
+    """A tenant's shipments (footprints) in stored order, ``rows_per_frame`` at a time, read
+    from a server-side cursor on PostgreSQL (streaming is an option of this statement only)."""
+    table = Shipment.__table__
+    stmt = (
+        select(*[table.c[c] for c in SHIPMENT_EXPORT_COLUMNS])
+        .where(table.c.tenant_id == tenant_id)
+        .order_by(table.c.id)
+        .execution_options(stream_results=True, max_row_buffer=rows_per_frame)
+    )
+    schema = _shipment_schema()
     pf = SHIPMENT_EXPORT_COLUMNS.index("pf_id")
-    data = [tuple(str(v) if i == pf else v for i, v in enumerate(r)) for r in rows]
-    return pl.DataFrame(data, schema=schema, orient="row")
+    for rows in conn.execute(stmt).partitions(rows_per_frame):
+        data = [tuple(str(v) if i == pf else v for i, v in enumerate(r)) for r in rows]
+        yield pl.DataFrame(data, schema=schema, orient="row")
 
 
-def write_chain_parquet(engine: Engine, tenant_id: int, path: Path) -> int:
-    """Stream the tenant's chain elements into ``path`` (atomically); returns the row count."""
-    schema = empty_chain().to_arrow().schema
+def tenant_frame(engine: Engine, tenant_id: int, kind: Kind) -> pl.DataFrame:
+    """A tenant's shipments or chain elements as one frame (in memory: for exports of any size,
+    :func:`write_tenant_parquet` streams)."""
+    with engine.connect() as conn:
+        if kind == "chain_elements":
+            return chain_frame(conn, tenant_id)
+        frames = list(iter_shipment_frames(conn, tenant_id))
+    return pl.concat(frames) if frames else pl.DataFrame(schema=_shipment_schema())
+
+
+def _write_frames(path: Path, schema: pa.Schema, frames: Iterable[pl.DataFrame]) -> int:
+    """``frames`` into ``path`` (atomically) as one Parquet file, a row group per frame; returns
+    the row count."""
     rows = 0
-    with (
-        atomic_path(path) as tmp,
-        engine.connect() as conn,
-        pq.ParquetWriter(tmp, schema, compression="zstd") as writer,
-    ):
-        for frame in iter_chunk_frames(conn, tenant_id):
+    with atomic_path(path) as tmp, pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+        for frame in frames:
             writer.write_table(frame.to_arrow().cast(schema))
             rows += frame.height
         if rows == 0:
@@ -70,14 +89,39 @@ def write_chain_parquet(engine: Engine, tenant_id: int, path: Path) -> int:
     return rows
 
 
+def write_shipments_parquet(
+    engine: Engine, tenant_id: int, path: Path, rows_per_group: int = SHIPMENT_ROWS_PER_GROUP
+) -> int:
+    """Stream the tenant's shipments (footprints) into ``path`` (atomically), a row group per
+    ``rows_per_group`` rows; returns the row count."""
+    schema = pl.DataFrame(schema=_shipment_schema()).to_arrow().schema
+    with engine.connect() as conn:
+        frames = iter_shipment_frames(conn, tenant_id, rows_per_group)
+        return _write_frames(path, schema, frames)
+
+
+def write_chain_parquet(engine: Engine, tenant_id: int, path: Path) -> int:
+    """Stream the tenant's chain elements into ``path`` (atomically); returns the row count."""
+    schema = empty_chain().to_arrow().schema
+    with engine.connect() as conn:
+        return _write_frames(path, schema, iter_chunk_frames(conn, tenant_id))
+
+
+def write_export(engine: Engine, tenant_id: int, kind: Kind, path: Path) -> int:
+    """The tenant's ``kind`` streamed into ``path``; returns the row count."""
+    if kind == "shipments":
+        return write_shipments_parquet(engine, tenant_id, path)
+    return write_chain_parquet(engine, tenant_id, path)
+
+
 def write_tenant_parquet(engine: Engine, tenant_id: int, out_dir: Path) -> dict[str, Path]:
     """The tenant's footprints and chain elements as ``shipments.parquet`` and
     ``chain_elements.parquet`` in ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {kind: out_dir / f"{kind}.parquet" for kind in ("shipments", "chain_elements")}
-    with atomic_path(paths["shipments"]) as tmp:
-        tenant_frame(engine, tenant_id, "shipments").write_parquet(tmp)
-    write_chain_parquet(engine, tenant_id, paths["chain_elements"])
+    kinds: tuple[Kind, ...] = ("shipments", "chain_elements")
+    paths: dict[str, Path] = {kind: out_dir / f"{kind}.parquet" for kind in kinds}
+    for kind in kinds:
+        write_export(engine, tenant_id, kind, paths[kind])
     return paths
 
 
@@ -102,4 +146,12 @@ def aggregate_parquet(
     return frame
 
 
-__all__ = ["aggregate_parquet", "tenant_frame", "write_chain_parquet", "write_tenant_parquet"]
+__all__ = [
+    "aggregate_parquet",
+    "iter_shipment_frames",
+    "tenant_frame",
+    "write_chain_parquet",
+    "write_export",
+    "write_shipments_parquet",
+    "write_tenant_parquet",
+]

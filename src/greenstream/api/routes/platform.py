@@ -272,30 +272,27 @@ def export_parquet(
 ) -> Any:
     """The tenant's footprints (``shipments``) or chain elements as one Parquet file.
 
-    Chain elements are streamed chunk by chunk into a temporary file, which is sent and then
-    deleted: the server's memory holds one stored chunk at a time, however large the tenant.
+    Both are streamed into a temporary file (chain elements chunk by chunk, shipments in slices
+    from a server-side cursor), which is sent and then deleted: the server's memory holds one
+    slice at a time, however large the tenant.
     """
-    from fastapi.responses import FileResponse, Response
+    from fastapi.responses import FileResponse
     from starlette.background import BackgroundTask
 
-    from greenstream.store.parquet import tenant_frame, write_chain_parquet
+    from greenstream.store.parquet import write_export
 
     engine = request.app.state.engine
-    if kind == "shipments":
-        buf = io.BytesIO()
-        tenant_frame(engine, caller.tenant_id, kind).write_parquet(buf)
-        return Response(buf.getvalue(), media_type="application/vnd.apache.parquet")
     tmp_dir = Path(tempfile.mkdtemp(prefix="greenstream-export-"))
-    path = tmp_dir / "chain_elements.parquet"
+    path = tmp_dir / f"{kind}.parquet"
     try:
-        write_chain_parquet(engine, caller.tenant_id, path)
+        write_export(engine, caller.tenant_id, kind, path)
     except BaseException:
         shutil.rmtree(tmp_dir, ignore_errors=True)
         raise
     return FileResponse(
         path,
         media_type="application/vnd.apache.parquet",
-        filename="chain_elements.parquet",
+        filename=f"{kind}.parquet",
         background=BackgroundTask(shutil.rmtree, tmp_dir, ignore_errors=True),
     )
 
