@@ -222,9 +222,14 @@ def _measures(frame: pl.DataFrame, record_type: str, registry: Registry) -> pl.D
         c for c in ("hub", "lane", "__cell") if frame.get_column(c).null_count() < frame.height
     ]
     zero = pl.lit(0.0)
-    if record_type == "gps":  # a count per group; the constant columns after the group-by
+    if record_type == "gps":
+        # a count per group, the constant columns after the group-by. Lazy: Polars' streaming
+        # engine groups a 530k-fix batch in ~10 ms where the eager group-by took 30-56 ms once
+        # a batch had 1-2k (window, cell) groups (decision 0010, sixth pass); counts are exact
+        # in any order of work, so this is safe here (float sums below stay eager)
         return (
-            frame.group_by(group)
+            frame.lazy()
+            .group_by(group)
             .len("records")
             .with_columns(
                 pl.lit("").alias("subtype"),
@@ -236,6 +241,7 @@ def _measures(frame: pl.DataFrame, record_type: str, registry: Registry) -> pl.D
                 zero.alias("co2e_ttw_kg"),
                 pl.lit(0, dtype=pl.Int64).alias("co2e_missing_records"),
             )
+            .collect()
         )
     if record_type == "scan":
         return frame.group_by([*group, pl.col("event").alias("subtype")]).agg(
