@@ -6,6 +6,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from sqlalchemy import Engine
 
 from greenstream.factors import Registry
 from greenstream.geo import Gazetteer
@@ -46,20 +47,16 @@ def test_parquet_export_and_duckdb_aggregate(db_url: str, tmp_path: Path) -> Non
     engine.dispose()
 
 
-def test_chain_export_streams_every_chunk_in_order(db_url: str, tmp_path: Path) -> None:
-    # Two upload batches (two or more stored chunks): the streamed file must hold exactly the
-    # rows the store's own reader returns, in the same order, with the same values and types.
-    from polars.testing import assert_frame_equal
-
-    from greenstream.store.parquet import tenant_frame, write_chain_parquet
-
+def _tenant(db_url: str, name: str) -> tuple[Engine, int]:
     upgrade(db_url)
     engine = make_engine(db_url)
     with session_factory(engine).begin() as s:
-        tenant_id = get_or_create_tenant(s, f"pq-stream-{tmp_path.name}").id
-    empty = tmp_path / "empty.parquet"
-    assert write_chain_parquet(engine, tenant_id, empty) == 0
-    assert pl.read_parquet(empty).height == 0
+        tenant_id = get_or_create_tenant(s, name).id
+    return engine, tenant_id
+
+
+def _upload_two_batches(engine: Engine, tenant_id: int) -> None:
+    """Batches A and B, 10 shipments of 3 TCEs each (60 TCEs in two or more stored chunks)."""
     registry, gazetteer = Registry.builtin(), Gazetteer.builtin()
     for batch in ("A", "B"):
         legs = pl.DataFrame(
@@ -71,6 +68,20 @@ def test_chain_export_streams_every_chunk_in_order(db_url: str, tmp_path: Path) 
             }
         )
         ingest(engine, tenant_id, legs, registry=registry, gazetteer=gazetteer)
+
+
+def test_chain_export_streams_every_chunk_in_order(db_url: str, tmp_path: Path) -> None:
+    # Two upload batches (two or more stored chunks): the streamed file must hold exactly the
+    # rows the store's own reader returns, in the same order, with the same values and types.
+    from polars.testing import assert_frame_equal
+
+    from greenstream.store.parquet import tenant_frame, write_chain_parquet
+
+    engine, tenant_id = _tenant(db_url, f"pq-stream-{tmp_path.name}")
+    empty = tmp_path / "empty.parquet"
+    assert write_chain_parquet(engine, tenant_id, empty) == 0
+    assert pl.read_parquet(empty).height == 0
+    _upload_two_batches(engine, tenant_id)
     out = tmp_path / "chain.parquet"
     assert write_chain_parquet(engine, tenant_id, out) == 60
     streamed = pl.read_parquet(out)
@@ -91,24 +102,11 @@ def test_shipment_export_streams_every_slice_in_order(db_url: str, tmp_path: Pat
 
     from greenstream.store import parquet as export
 
-    upgrade(db_url)
-    engine = make_engine(db_url)
-    with session_factory(engine).begin() as s:
-        tenant_id = get_or_create_tenant(s, f"pq-ships-{tmp_path.name}").id
+    engine, tenant_id = _tenant(db_url, f"pq-ships-{tmp_path.name}")
     empty = tmp_path / "empty.parquet"
     assert export.write_shipments_parquet(engine, tenant_id, empty) == 0
     assert pl.read_parquet(empty).columns == list(export.SHIPMENT_EXPORT_COLUMNS)
-    registry, gazetteer = Registry.builtin(), Gazetteer.builtin()
-    for batch in ("A", "B"):
-        legs = pl.DataFrame(
-            {
-                "shipment_id": [f"{batch}{i // 3}" for i in range(30)],
-                "mass_kg": [100.0 + i for i in range(30)],
-                "mode": ["road", "rail", "road"] * 10,
-                "distance_km": [10.0 * (i + 1) for i in range(30)],
-            }
-        )
-        ingest(engine, tenant_id, legs, registry=registry, gazetteer=gazetteer)
+    _upload_two_batches(engine, tenant_id)
     out = tmp_path / "ships.parquet"
     assert export.write_shipments_parquet(engine, tenant_id, out, rows_per_group=3) == 20
     assert pq.ParquetFile(out).num_row_groups == 7
