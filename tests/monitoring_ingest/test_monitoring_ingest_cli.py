@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 from pathlib import Path
 
@@ -122,3 +123,51 @@ def test_an_unreachable_broker_is_a_clear_error(db: str) -> None:
     mqtt = invoke("monitor", "mqtt", "--port", "1", "--until-idle", "0.1", "--db", db)
     assert mqtt.exit_code == 2  # type: ignore[attr-defined]
     assert "cannot reach the MQTT broker 127.0.0.1:1" in mqtt.output  # type: ignore[attr-defined]
+
+
+def test_cell_aggregates_as_geojson_for_map_layers(tmp_path: Path, db: str) -> None:
+    """Three fixes, two of them in one resolution-7 cell: two GeoJSON hexagons (RFC 7946: closed,
+    counterclockwise [lon, lat] rings) whose cells are those of the H3 reference library, each
+    containing its fixes, with the records counted by hand."""
+    import h3
+
+    fixes = [(31.2, 121.4, 0), (31.2001, 121.4001, 10), (31.5, 121.9, 20)]
+    path = tmp_path / "gps.ndjson"
+    path.write_text(
+        "".join(
+            json.dumps(
+                {"device_id": f"T{i}", "ts": f"2026-11-11T10:00:{s:02d}Z", "lat": la, "lon": lo}
+            )
+            + "\n"
+            for i, (la, lo, s) in enumerate(fixes)
+        )
+    )
+    invoke("monitor", "ingest", str(path), "--db", db)
+    out = invoke("monitor", "aggregates", "--db", db, "--type", "gps", "--format", "geojson")
+    assert out.exit_code == 0  # type: ignore[attr-defined]
+    doc = json.loads(out.stdout)  # type: ignore[attr-defined]
+    assert doc["type"] == "FeatureCollection"
+    cells = [h3.latlng_to_cell(la, lo, 7) for la, lo, _ in fixes]
+    assert cells[0] == cells[1] != cells[2]  # the premise: 11 m apart, vs ~60 km
+    by_key = {f["properties"]["key"]: f for f in doc["features"]}
+    assert {k: f["properties"]["records"] for k, f in by_key.items()} == {
+        cells[0]: 2,
+        cells[2]: 1,
+    }
+    for (la, lo, _), cell in zip(fixes, cells, strict=True):
+        ring = by_key[cell]["geometry"]["coordinates"][0]
+        assert by_key[cell]["geometry"]["type"] == "Polygon"
+        assert ring[0] == ring[-1] and len(ring) == 7  # a hexagon, closed
+        # counterclockwise: positive shoelace area in (lon, lat)
+        area = sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in itertools.pairwise(ring))
+        assert area > 0
+        # the fix lies inside its hexagon (a ray cast in (lon, lat))
+        inside = False
+        for (x1, y1), (x2, y2) in itertools.pairwise(ring):
+            if (y1 > la) != (y2 > la) and lo < x1 + (la - y1) * (x2 - x1) / (y2 - y1):
+                inside = not inside
+        assert inside
+    # GeoJSON maps cells only
+    wrong = invoke("monitor", "aggregates", "--dimension", "hub", "--db", db, "--format", "geojson")
+    assert wrong.exit_code == 2  # type: ignore[attr-defined]
+    assert "geojson maps cells" in wrong.output  # type: ignore[attr-defined]

@@ -95,3 +95,27 @@ def test_bad_requests_are_refused(client: TestClient) -> None:
     )
     assert broken.status_code == 400
     assert client.get("/monitoring/aggregates", params={"dimension": "planet"}).status_code == 422
+
+
+def test_cells_as_geojson(client: TestClient) -> None:
+    """The two fixes (55 m apart, one resolution-7 cell) as one GeoJSON hexagon with 2 records."""
+    import h3
+
+    client.post(
+        "/monitoring/records",
+        params={"record_type": "gps"},
+        content=FIXES,
+        headers={"content-type": NDJSON},
+    )
+    got = client.get("/monitoring/aggregates/cells.geojson", params={"record_type": "gps"})
+    assert got.status_code == 200
+    assert got.headers["content-type"].startswith("application/geo+json")
+    doc = got.json()
+    assert doc["type"] == "FeatureCollection" and len(doc["features"]) == 1
+    feature = doc["features"][0]
+    assert feature["properties"]["key"] == h3.latlng_to_cell(31.2, 121.4, 7)
+    assert feature["properties"]["records"] == 2
+    ring = feature["geometry"]["coordinates"][0]
+    assert ring[0] == ring[-1] and all(121 < lon < 122 and 31 < lat < 32 for lon, lat in ring)
+    bad = client.get("/monitoring/aggregates/cells.geojson", params={"record_type": "boat"})
+    assert bad.status_code == 422

@@ -13,6 +13,7 @@ import json
 import sys
 from contextlib import nullcontext
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -270,6 +271,15 @@ def _batch_line(summary: Any) -> None:
     sys.stderr.flush()
 
 
+class AggregateFormat(StrEnum):
+    """``greenstream monitor aggregates --format``: the table formats, and GeoJSON for cells."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+    geojson = "geojson"
+
+
 @monitor_app.command("aggregates")
 def aggregates_cmd(
     dimension: Annotated[str, typer.Option(help="total, hub, lane or cell")] = "cell",
@@ -279,13 +289,23 @@ def aggregates_cmd(
     by_window: Annotated[bool, typer.Option(help="one row per window (time series)")] = False,
     limit: Annotated[int | None, typer.Option(help="at most this many rows")] = None,
     db: DbOpt = None,
-    fmt: FmtOpt = TableFormat.table,
+    fmt: Annotated[
+        AggregateFormat,
+        typer.Option(
+            "--format", help="table, json, csv, or geojson (cells as hexagons, for map layers)"
+        ),
+    ] = AggregateFormat.table,
 ) -> None:
     """Live sums per hub, lane or H3 cell (heat maps), largest WTW emissions first."""
-    from greenstream.monitoring.queries import query_aggregates
+    from greenstream.errors import InputErrors
+    from greenstream.monitoring.queries import cells_geojson, query_aggregates
     from greenstream.store import make_engine, upgrade
 
     with handle_errors():
+        if fmt is AggregateFormat.geojson and dimension != "cell":
+            raise InputErrors.single(
+                "--format", f"geojson maps cells: use --dimension cell, not '{dimension}'"
+            )
         upgrade(db)
         frame = query_aggregates(
             make_engine(db),
@@ -296,7 +316,10 @@ def aggregates_cmd(
             by_window=by_window,
             limit=limit,
         )
-        print_rows(frame.to_dicts(), fmt, title=f"Aggregates by {dimension}")
+        if fmt is AggregateFormat.geojson:
+            sys.stdout.write(json.dumps(cells_geojson(frame)) + "\n")
+            return
+        print_rows(frame.to_dicts(), TableFormat(fmt.value), title=f"Aggregates by {dimension}")
 
 
 @monitor_app.command("quarantine")

@@ -113,6 +113,39 @@ def query_aggregates(
     return frame.head(limit) if limit else frame
 
 
+def cells_geojson(frame: pl.DataFrame) -> dict[str, Any]:
+    """Cell aggregates (:func:`query_aggregates` with ``dimension="cell"``) as a GeoJSON
+    FeatureCollection (RFC 7946) for map layers: one Feature per row (a cell has one row per
+    record type and subtype, and per window in a time series; filter by record type for one
+    layer), its geometry the cell's
+    hexagon (pentagon) from the H3 reference library, its properties the row's columns
+    (timestamps as ISO 8601).
+
+    Rings are closed and counterclockwise with ``[lon, lat]`` positions, as RFC 7946 asks. A cell
+    that crosses the antimeridian keeps its ring continuous: its western longitudes are shifted
+    by +360 instead of splitting the polygon (RFC 7946 3.1.9 says SHOULD split; map libraries
+    draw the continuous ring, a split one shows a seam)."""
+    import h3
+
+    if "key" not in frame.columns or "cell_lat" not in frame.columns:
+        raise InputErrors.single("query", "GeoJSON needs cell aggregates (dimension 'cell')")
+    features = []
+    for row in frame.to_dicts():
+        ring = [[lng, lat] for lat, lng in h3.cell_to_boundary(row["key"])]
+        if max(p[0] for p in ring) - min(p[0] for p in ring) > 180:
+            ring = [[lng + 360 if lng < 0 else lng, lat] for lng, lat in ring]
+        ring.append(ring[0])
+        properties = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in row.items()}
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "Polygon", "coordinates": [ring]},
+                "properties": properties,
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}
+
+
 def _utc(dtype: pl.DataType, name: str) -> pl.Expr:
     """SQLite gives naive datetimes (stored as UTC), PostgreSQL aware ones: both to UTC."""
     col = pl.col(name)

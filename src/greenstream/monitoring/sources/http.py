@@ -13,18 +13,19 @@ app (one per process) and used under a lock, since its dedupe index lives in mem
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from greenstream.errors import InputErrors
 from greenstream.monitoring.ingest import BatchResult, Ingestor, decode_payload
-from greenstream.monitoring.queries import query_aggregates, query_quarantine
+from greenstream.monitoring.queries import cells_geojson, query_aggregates, query_quarantine
 from greenstream.monitoring.records import RECORD_TYPES
 
 
@@ -115,6 +116,30 @@ def make_router(get_ingestor: Callable[[], Ingestor], *, prefix: str = "/monitor
         except InputErrors as exc:
             raise HTTPException(422, str(exc)) from exc
         return frame.to_dicts()
+
+    @router.get("/aggregates/cells.geojson")
+    async def get_cells_geojson(
+        record_type: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: Annotated[int, Query(ge=1, le=100_000)] = 1000,
+    ) -> Response:
+        """Cell aggregates as a GeoJSON FeatureCollection (RFC 7946): each cell's hexagon with
+        its sums, largest WTW first, for map layers (``application/geo+json``)."""
+        try:
+            frame = await run_in_threadpool(
+                query_aggregates,
+                get_ingestor().engine,
+                "cell",
+                record_type=record_type,
+                since=since,
+                until=until,
+                limit=limit,
+            )
+        except InputErrors as exc:
+            raise HTTPException(422, str(exc)) from exc
+        body = json.dumps(cells_geojson(frame))
+        return Response(body, media_type="application/geo+json")
 
     @router.get("/quarantine")
     async def get_quarantine(
