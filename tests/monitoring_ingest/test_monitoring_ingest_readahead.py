@@ -339,3 +339,13 @@ def test_processes_started_per_run_and_the_fallback_to_threads(
     assert "decode processes could not start" in caplog.text
     with pytest.raises(ValueError, match="decode_mode"):
         run("bad", "fibers")
+
+
+@given(st.binary(max_size=200), st.integers(1, 17))
+def test_newline_count_equals_bytes_count(data: bytes, block: int) -> None:
+    """Blocks of any size, newlines at their edges included, count what ``bytes.count`` does."""
+    from greenstream.monitoring.sources.files import count_newlines
+
+    data = data.replace(b"\x0b", b"\n")  # more newlines than random bytes give
+    assert count_newlines(data, block) == data.count(b"\n")
+    assert count_newlines(data) == data.count(b"\n")

@@ -27,6 +27,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO, Final, Literal, TypeVar
 
+import numpy as np
 import polars as pl
 
 from greenstream.errors import InputError, InputErrors
@@ -143,7 +144,7 @@ def iter_ndjson_raw(
         remaining = start
         while remaining > 0:
             block = fh.read(min(remaining, 16 * 1024 * 1024))
-            records_before += block.count(b"\n")
+            records_before += count_newlines(block)
             remaining -= len(block)
         position = start
         while position < size:
@@ -152,12 +153,21 @@ def iter_ndjson_raw(
             fh.seek(position)
             data = fh.read(end - position)  # one copy of the chunk, cut at a line end
             decode = partial(decode_ndjson, data, offset=records_before, record_type=record_type)
-            records_before += data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+            records_before += count_newlines(data) + (0 if data.endswith(b"\n") else 1)
             yield RawChunk(decode, position, end)
             position = end
 
 
 TAIL_BYTES: Final = 64 * 1024
+_COUNT_BLOCK: Final = 4 * 1024 * 1024
+
+
+def count_newlines(data: bytes, block: int = _COUNT_BLOCK) -> int:
+    """The number of ``\n`` bytes in ``data``: numpy over 4 MB blocks (a block's comparison
+    stays in cache), 10 ms per 64 MB chunk against 29-32 ms for ``bytes.count``, and numpy
+    releases the GIL meanwhile, which ``bytes.count`` holds (decision 0010, sixth pass)."""
+    view = np.frombuffer(data, dtype=np.uint8)
+    return sum(int(np.count_nonzero(view[i : i + block] == 10)) for i in range(0, len(view), block))
 
 
 def _line_end(fh: BinaryIO, start: int, want: int, size: int) -> int:
