@@ -19,6 +19,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
+import polars as pl
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
@@ -94,17 +95,16 @@ def make_router(get_ingestor: Callable[[], Ingestor], *, prefix: str = "/monitor
             raise HTTPException(400, f"unreadable body: {exc}") from exc
         return _response(result)
 
-    @router.get("/aggregates")
-    async def get_aggregates(
-        dimension: Annotated[str, Query(description="total, hub, lane or cell")] = "cell",
-        record_type: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        limit: Annotated[int, Query(ge=1, le=100_000)] = 1000,
-    ) -> list[dict[str, Any]]:
-        """Sums per key (heat-map cells come with their centre lat/lon), largest WTW first."""
+    async def aggregates(
+        dimension: str,
+        record_type: str | None,
+        since: datetime | None,
+        until: datetime | None,
+        limit: int,
+    ) -> pl.DataFrame:
+        """:func:`query_aggregates` off the event loop; bad arguments are a 422."""
         try:
-            frame = await run_in_threadpool(
+            return await run_in_threadpool(
                 query_aggregates,
                 get_ingestor().engine,
                 dimension,
@@ -115,6 +115,17 @@ def make_router(get_ingestor: Callable[[], Ingestor], *, prefix: str = "/monitor
             )
         except InputErrors as exc:
             raise HTTPException(422, str(exc)) from exc
+
+    @router.get("/aggregates")
+    async def get_aggregates(
+        dimension: Annotated[str, Query(description="total, hub, lane or cell")] = "cell",
+        record_type: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: Annotated[int, Query(ge=1, le=100_000)] = 1000,
+    ) -> list[dict[str, Any]]:
+        """Sums per key (heat-map cells come with their centre lat/lon), largest WTW first."""
+        frame = await aggregates(dimension, record_type, since, until, limit)
         return frame.to_dicts()
 
     @router.get("/aggregates/cells.geojson")
@@ -126,18 +137,7 @@ def make_router(get_ingestor: Callable[[], Ingestor], *, prefix: str = "/monitor
     ) -> Response:
         """Cell aggregates as a GeoJSON FeatureCollection (RFC 7946): each cell's hexagon with
         its sums, largest WTW first, for map layers (``application/geo+json``)."""
-        try:
-            frame = await run_in_threadpool(
-                query_aggregates,
-                get_ingestor().engine,
-                "cell",
-                record_type=record_type,
-                since=since,
-                until=until,
-                limit=limit,
-            )
-        except InputErrors as exc:
-            raise HTTPException(422, str(exc)) from exc
+        frame = await aggregates("cell", record_type, since, until, limit)
         body = json.dumps(cells_geojson(frame))
         return Response(body, media_type="application/geo+json")
 
