@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
@@ -19,6 +20,7 @@ from greenstream.geo import Gazetteer
 from greenstream.store import make_engine, upgrade
 from greenstream.store.ingest import (
     SHIPMENT_OUTPUT_COLUMNS,
+    StoredBatch,
     ensure_factor_set,
     ingest,
     inputs_sha256,
@@ -101,6 +103,19 @@ def _store_format1(
     return digest
 
 
+def _upload(engine: sa.Engine, tenant_id: int, prefix: str, n: int, **kw: Any) -> StoredBatch:
+    """``n`` shipments of :func:`_legs` uploaded through the current store code."""
+    return ingest(
+        engine,
+        tenant_id,
+        _legs(prefix, n),
+        tocs=TOCS,
+        registry=Registry.builtin(),
+        gazetteer=Gazetteer.builtin(),
+        **kw,
+    )
+
+
 def _new_tenant(engine: sa.Engine, prefix: str) -> tuple[str, int]:
     """A fresh tenant (name, id), inserted in SQL: the ORM models may be ahead of the schema."""
     tenant = f"{prefix}-{uuid.uuid4().hex[:8]}"
@@ -171,15 +186,7 @@ def test_format1_batches_survive_the_move_to_chunks(db_url: str) -> None:
     assert [r.check for r in report.records] == ["all", "all"]
 
     # a new upload continues the same chain with format 2, and everything verifies
-    stored = ingest(
-        engine,
-        tenant_id,
-        _legs("C", 3),
-        tocs=TOCS,
-        registry=Registry.builtin(),
-        gazetteer=Gazetteer.builtin(),
-        source="C",
-    )
+    stored = _upload(engine, tenant_id, "C", 3, source="C")
     assert stored.audit_seq == 3
     report = verify(engine, tenant=tenant)
     assert report.ok, report.render_text()
@@ -212,14 +219,7 @@ def test_downgrade_restores_chain_elements(db_url: str) -> None:
     upgrade(db_url)
     engine = make_engine(db_url)
     _, tenant_id = _new_tenant(engine, "down")
-    stored = ingest(
-        engine,
-        tenant_id,
-        _legs("D", 4),
-        tocs=TOCS,
-        registry=Registry.builtin(),
-        gazetteer=Gazetteer.builtin(),
-    )
+    stored = _upload(engine, tenant_id, "D", 4)
     engine.dispose()
     command.downgrade(alembic_config(db_url), "0300_points_ledger")
     engine = make_engine(db_url)
