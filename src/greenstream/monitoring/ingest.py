@@ -993,6 +993,26 @@ def _ordered_speeds(rows: pl.DataFrame, err_km: float) -> pl.Series:
     ).to_series()
 
 
+def _increasing(pos: npt.NDArray[np.int64]) -> bool:
+    """Positions strictly increasing: each row can be found again by its position."""
+    return bool(np.all(pos[1:] > pos[:-1]))
+
+
+def _subset_index(
+    pos: npt.NDArray[np.int64], sub: npt.NDArray[np.int64]
+) -> npt.NDArray[np.intp] | None:
+    """Where each of ``sub`` sits in ``pos`` (strictly increasing), when ``sub`` is a subset of
+    ``pos`` in the same order; else None."""
+    at = np.searchsorted(pos, sub)
+    if len(sub) and (
+        int(at[-1]) >= len(pos)
+        or not np.array_equal(pos[at], sub)
+        or not bool(np.all(at[1:] > at[:-1]))
+    ):
+        return None
+    return at
+
+
 @dataclass
 class DeviceRuns:
     """A GPS batch's rows in (device, ts) order, computed ahead without state
@@ -1024,7 +1044,7 @@ class DeviceRuns:
         ):
             return None
         pos = frame.get_column(POS).to_numpy()
-        if not bool(np.all(pos[1:] > pos[:-1])):
+        if not _increasing(pos):
             return None
         distinct, codes = _device_codes(frame.get_column("device_id"))
         order = np.lexsort((frame.get_column("ts").dt.epoch("us").to_numpy(), codes))
@@ -1043,13 +1063,8 @@ class DeviceRuns:
             if np.array_equal(sub, self.pos):
                 return self.order, self.codes, True
             return None
-        idx = np.searchsorted(self.pos, sub)
-        if (
-            len(sub) == 0
-            or int(idx[-1]) >= len(self.pos)
-            or not np.array_equal(self.pos[idx], sub)
-            or not bool(np.all(idx[1:] > idx[:-1]))
-        ):
+        idx = _subset_index(self.pos, sub)
+        if idx is None or len(sub) == 0:
             return None
         renumber = np.full(len(self.pos), -1, dtype=np.intp)
         renumber[idx] = np.arange(len(sub))
@@ -1414,12 +1429,8 @@ class Ahead:
             return self.deltas if np.array_equal(got, ok_pos) else None
         if self.record_type not in COUNT_ONLY_TYPES:
             return None
-        at = np.searchsorted(ok_pos, got)
-        if len(got) and (
-            int(at[-1]) >= len(ok_pos)
-            or not np.array_equal(ok_pos[at], got)
-            or not bool(np.all(at[1:] > at[:-1]))
-        ):
+        at = _subset_index(ok_pos, got)
+        if at is None:
             return None  # not a subset of the rows aggregated ahead
         left_out = np.ones(len(ok_pos), dtype=bool)
         left_out[at] = False
@@ -1477,13 +1488,16 @@ def prepare_batch(decoded: Decoded, record_type: str | None, spec: PrepareSpec) 
         runs = DeviceRuns.of(frame, spec.gps_error_km)
     ahead = None
     guess = spec.speculation
-    if guess is not None and one_type is not None and "__code" not in frame.columns:
-        pos = frame.get_column(POS).to_numpy()
-        if bool(np.all(pos[1:] > pos[:-1])):  # rows are found again by their position
-            frame = static_checked(frame, one_type, guess.ctx)
-            ok = _accepted_rows(frame, one_type)
-            deltas = window_deltas({one_type: ok}, guess.aggregate, guess.registry)
-            ahead = Ahead(one_type, ok, deltas)
+    if (
+        guess is not None
+        and one_type is not None
+        and "__code" not in frame.columns
+        and _increasing(frame.get_column(POS).to_numpy())  # rows found again by position
+    ):
+        frame = static_checked(frame, one_type, guess.ctx)
+        ok = _accepted_rows(frame, one_type)
+        deltas = window_deltas({one_type: ok}, guess.aggregate, guess.registry)
+        ahead = Ahead(one_type, ok, deltas)
     return Decoded(frame, decoded.bad, keys, runs, ahead)
 
 
@@ -1754,8 +1768,8 @@ class Ingestor:
         ts_us = frame.get_column("ts").dt.epoch("us")
         first, last = ts_us.min(), ts_us.max()  # nulls are neither late nor in the future
         if first is None or (
-            (cutoff is None or int(first) >= _exact_us(cutoff))  # type: ignore[arg-type]
-            and int(last) <= _exact_us(latest)  # type: ignore[arg-type]
+            (cutoff is None or int(first) >= _epoch_us(cutoff))  # type: ignore[arg-type]
+            and int(last) <= _epoch_us(latest)  # type: ignore[arg-type]
         ):  # the usual batch: nothing to flag, no per-row column built
             return frame, EMPTY_QUARANTINE.with_columns(
                 pl.lit(None, pl.UInt64).alias(HI), pl.lit(None, pl.UInt64).alias(LO)
@@ -2130,12 +2144,8 @@ def _sqlite_rows(frame: pl.DataFrame) -> list[tuple[Any, ...]]:
 
 
 def _epoch_us(ts: datetime) -> int:
-    """Microseconds since the epoch of a datetime from the store (naive = UTC)."""
-    return int(as_utc(ts).timestamp() * 1_000_000)
-
-
-def _exact_us(ts: datetime) -> int:
-    """Microseconds since the epoch, in integers (no float rounding; naive = UTC)."""
+    """Microseconds since the epoch of a datetime (naive = UTC, as the store returns it), in
+    integers (no float rounding)."""
     return (as_utc(ts) - _EPOCH) // timedelta(microseconds=1)
 
 
