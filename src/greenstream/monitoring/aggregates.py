@@ -62,28 +62,18 @@ def gps_cells(frame: pl.DataFrame, resolution: int) -> pl.Series:
     cells, tested), and it does not queue behind other work on Polars' thread pool, which the
     ingest thread needs meanwhile (decision 0010, sixth pass). Invalid positions are given as
     (0, 0) and their cell set to null afterwards."""
-    lat = frame.get_column("lat")
-    lon = frame.get_column("lon")
-    valid = frame.select(
-        (pl.col("lat").is_between(-90.0, 90.0) & pl.col("lon").is_between(-180.0, 180.0))
-        .fill_null(False)
-        .alias(CELL)
-    ).to_series()
     if frame.height == 0:
         return pl.Series(CELL, [], dtype=pl.UInt64)
-    all_valid = bool(valid.all())
-    lat_deg = lat.to_numpy() if all_valid else lat.fill_null(0.0).to_numpy().copy()
-    lon_deg = lon.to_numpy() if all_valid else lon.fill_null(0.0).to_numpy().copy()
-    if not all_valid:
-        invalid = ~valid.to_numpy()
-        lat_deg[invalid] = 0.0
-        lon_deg[invalid] = 0.0
-    cells = (
-        pl.Series(coordinates_to_cells(lat_deg, lon_deg, resolution)).cast(pl.UInt64).alias(CELL)
+    valid = (
+        pl.col("lat").is_between(-90.0, 90.0) & pl.col("lon").is_between(-180.0, 180.0)
+    ).fill_null(False)
+    deg = frame.select(
+        pl.when(valid).then(pl.col(c)).otherwise(0.0).alias(c) for c in ("lat", "lon")
     )
-    if all_valid:
-        return cells
-    return frame.select(pl.when(valid).then(cells).alias(CELL)).to_series()
+    cells = pl.Series(
+        CELL, coordinates_to_cells(deg["lat"].to_numpy(), deg["lon"].to_numpy(), resolution)
+    )
+    return frame.select(pl.when(valid).then(cells.cast(pl.UInt64)).alias(CELL)).to_series()
 
 
 @dataclass(frozen=True)
