@@ -118,20 +118,19 @@ def cells_geojson(frame: pl.DataFrame) -> dict[str, Any]:
     FeatureCollection (RFC 7946) for map layers: one Feature per row (a cell has one row per
     record type and subtype, and per window in a time series; filter by record type for one
     layer), its geometry the cell's
-    hexagon (pentagon) from the H3 reference library, its properties the row's columns
+    hexagon (pentagon) from H3 (polars-h3, as the centres), its properties the row's columns
     (timestamps as ISO 8601).
 
     Rings are closed and counterclockwise with ``[lon, lat]`` positions, as RFC 7946 asks. A cell
     that crosses the antimeridian keeps its ring continuous: its western longitudes are shifted
     by +360 instead of splitting the polygon (RFC 7946 3.1.9 says SHOULD split; map libraries
     draw the continuous ring, a split one shows a seam)."""
-    import h3
-
     if "key" not in frame.columns or "cell_lat" not in frame.columns:
         raise InputErrors.single("query", "GeoJSON needs cell aggregates (dimension 'cell')")
+    boundaries = frame.select(plh3.cell_to_boundary(plh3.str_to_int("key"))).to_series()
     features = []
-    for row in frame.to_dicts():
-        ring = [[lng, lat] for lat, lng in h3.cell_to_boundary(row["key"])]
+    for row, boundary in zip(frame.to_dicts(), boundaries.to_list(), strict=True):
+        ring = [[lng, lat] for lat, lng in boundary]
         if max(p[0] for p in ring) - min(p[0] for p in ring) > 180:
             ring = [[lng + 360 if lng < 0 else lng, lat] for lng, lat in ring]
         ring.append(ring[0])
