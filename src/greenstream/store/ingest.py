@@ -466,20 +466,32 @@ def seal_digests(
 ) -> dict[str, Any]:
     """The format-2 ``digests`` document of a batch: column digests of the chain elements (in
     stored order) and of the stored shipment rows (by shipment id), hashes of the references and
-    of the chunk bytes."""
-    return seal_v2_digests(
-        chain=table_digests(chain, CHAIN_SEALED_COLUMNS),
-        shipments=table_digests(ships.sort("shipment_id"), SHIPMENT_SEALED_COLUMNS),
-        references_json=references_json,
-        chunks_sha256=bytes_sha256(chunks),
-        chunk_count=len(chunks),
+    of the chunk bytes (what :func:`store_batch` seals; a verifier or a test re-derives it)."""
+    chain_digests, ship_digests = _column_digests(chain, ships.sort("shipment_id"))
+    return _digests_document(chain_digests, ship_digests, references_json, chunks)
+
+
+def _column_digests(
+    chain: pl.DataFrame, ships: pl.DataFrame
+) -> tuple[dict[str, str], dict[str, str]]:
+    return (
+        table_digests(chain, CHAIN_SEALED_COLUMNS),
+        table_digests(ships, SHIPMENT_SEALED_COLUMNS),
     )
 
 
-def _digest_columns(plan: ChunkPlan, ships: pl.DataFrame) -> tuple[dict[str, str], dict[str, str]]:
-    return (
-        table_digests(plan.chain, CHAIN_SEALED_COLUMNS),
-        table_digests(ships, SHIPMENT_SEALED_COLUMNS),
+def _digests_document(
+    chain_digests: dict[str, str],
+    ship_digests: dict[str, str],
+    references_json: str,
+    chunks: list[bytes],
+) -> dict[str, Any]:
+    return seal_v2_digests(
+        chain=chain_digests,
+        shipments=ship_digests,
+        references_json=references_json,
+        chunks_sha256=bytes_sha256(chunks),
+        chunk_count=len(chunks),
     )
 
 
@@ -517,7 +529,7 @@ def store_batch(
     clock.lap("plan")
     with ThreadPoolExecutor(max_workers=2) as pool:
         chunks_future = pool.submit(encode_chunks, plan)
-        digests_future = pool.submit(_digest_columns, plan, ships)
+        digests_future = pool.submit(_column_digests, plan.chain, ships)
         try:
             with engine.begin() as conn:
                 tenant_name = _lock_tenant(conn, tenant_id)
@@ -573,12 +585,8 @@ def store_batch(
                 clock.lap("rollups")
                 chain_digests, ship_digests = digests_future.result()
                 clock.lap("wait digests")
-                digests = seal_v2_digests(
-                    chain=chain_digests,
-                    shipments=ship_digests,
-                    references_json=batch.references_json,
-                    chunks_sha256=bytes_sha256(chunks),
-                    chunk_count=len(chunks),
+                digests = _digests_document(
+                    chain_digests, ship_digests, batch.references_json, chunks
                 )
                 fields: dict[str, Any] = {
                     "tenant": tenant_name,
