@@ -60,11 +60,15 @@ def _files(n: int) -> list[Path]:
 
 
 def _ingestor(url: str) -> Any:
+    """An ingestor set up as ``greenstream monitor ingest`` sets up its own."""
     from greenstream.monitoring.ingest import Ingestor, IngestSettings
+    from greenstream.runtime import freeze_startup_objects
     from greenstream.store import upgrade
 
     upgrade(url)
-    return Ingestor(IngestSettings(database_url=url))
+    ingestor = Ingestor(IngestSettings(database_url=url))
+    freeze_startup_objects()
+    return ingestor
 
 
 def _naive_records_per_s(path: Path, n: int) -> float:

@@ -15,6 +15,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+# greenstream before Polars, as in the CLI: the package sets Polars' allocator options, which
+# Polars reads once, when it loads (greenstream.runtime)
+import greenstream  # noqa: F401
+
+# isort: split
 import polars as pl
 
 HERE = Path(__file__).resolve().parent

@@ -6,6 +6,11 @@ given as Polars, pandas or Arrow tables; see docs/data-contract.md for the colum
 
 from typing import Any
 
+from greenstream.runtime import configure_allocator
+
+# before anything imports Polars: its allocator reads the setting once, when Polars loads
+configure_allocator()
+
 __version__ = "0.1.0"
 
 

@@ -87,6 +87,7 @@ def _ingestor(
     from greenstream.errors import InputErrors
     from greenstream.monitoring.ingest import Ingestor, IngestSettings
     from greenstream.monitoring.records import RECORD_TYPES
+    from greenstream.runtime import freeze_startup_objects
     from greenstream.store import upgrade
 
     problems = []
@@ -112,7 +113,7 @@ def _ingestor(
         if "device_id" not in registry.columns or registry["device_id"].null_count():
             raise InputErrors.single(str(devices), "every row needs a device_id", field="device_id")
     upgrade(db)
-    return Ingestor(
+    ingestor = Ingestor(
         IngestSettings(
             database_url=db,
             source=source,
@@ -123,6 +124,8 @@ def _ingestor(
             archive_dir=archive,
         )
     )
+    freeze_startup_objects()  # a long-running job from here on (greenstream.runtime)
+    return ingestor
 
 
 def _print_summary(summary: dict[str, Any], fmt: TableFormat, title: str) -> None:
