@@ -18,7 +18,7 @@ import resource
 import tempfile
 import time
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -110,7 +110,7 @@ def stage_cpu(paths: list[Path], db: Path) -> dict[str, float]:
     from greenstream.monitoring import ingest
     from greenstream.monitoring.sources.files import iter_ndjson, record_type_from_name, source_name
 
-    cpu: Counter[str] = Counter()
+    cpu: defaultdict[str, float] = defaultdict(float)
     originals: list[tuple[Any, str, Any]] = []
     preparing = [False]  # inside ``prepare``: work done ahead, in the decode threads
 

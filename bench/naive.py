@@ -16,11 +16,11 @@ import polars as pl
 
 from greenstream.accounting.kernel import (
     CHARGEABLE_MASS_TOLERANCE,
-    RESULT_COLUMNS,
     WARNINGS,
     ReferenceTables,
     load_uncertainty_table,
 )
+from greenstream.accounting.schema import RESULT_COLUMNS
 from greenstream.geo import EARTH_RADIUS_KM, distance_adjustment_table
 
 

@@ -200,7 +200,7 @@ def _backend_cpu_s(pid: int) -> float:
 def _python_stages(batch: Any) -> dict[str, float]:
     """CPU seconds of store_batch's Python work, one stage after the other (no overlap)."""
     from greenstream.store.chunks import encode_chunks, plan_chunks
-    from greenstream.store.ingest import _digest_columns, batch_rollups, stored_shipments
+    from greenstream.store.ingest import _column_digests, batch_rollups, stored_shipments
 
     out: dict[str, float] = {}
     t = time.process_time()
@@ -211,7 +211,7 @@ def _python_stages(batch: Any) -> dict[str, float]:
     chunks = encode_chunks(plan)
     out["encode"] = time.process_time() - t
     t = time.process_time()
-    _digest_columns(plan, ships)
+    _column_digests(plan.chain, ships)
     out["digests"] = time.process_time() - t
     t = time.process_time()
     batch_rollups(plan.chain, ships)
