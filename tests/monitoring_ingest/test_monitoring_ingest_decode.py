@@ -6,12 +6,17 @@ import io
 from datetime import UTC, datetime
 
 import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from greenstream.monitoring.ingest import (
+    FIXED_UTC_FORMATS,
+    ISO_OFFSET_FORMAT,
     conform_wire,
     decode_arrow_ipc,
     decode_ndjson,
     decode_payload,
+    parse_iso_utc,
 )
 from greenstream.monitoring.records import SCHEMAS, WIRE_SCHEMA
 
@@ -44,6 +49,69 @@ def test_timestamp_without_offset_or_with_blank_is_utc() -> None:
     data = b'{"device_id":"T1","ts":"2026-11-11 10:00:00","lat":1,"lon":2}\n'
     frame = decode_ndjson(data, record_type="gps").records
     assert frame["ts"].to_list() == [datetime(2026, 11, 11, 10, 0, tzinfo=UTC)]
+
+
+# A timestamp of one of the fixed-width shapes, right or spoiled at one character: the digits may
+# be out of range (month 13, hour 24, second 60), a separator or digit may be another character.
+_FRACTIONS = {20: "", 24: ".123", 27: ".123456", 30: ".123456789"}
+
+
+@st.composite
+def _fixed_width_stamp(draw: st.DrawFn) -> str:
+    length = draw(st.sampled_from(sorted(FIXED_UTC_FORMATS)))
+    digits = draw(st.lists(st.integers(0, 9), min_size=length, max_size=length))
+    stamp = (
+        f"{draw(st.integers(1970, 2099))}-{draw(st.integers(0, 13)):02d}-"
+        f"{draw(st.integers(0, 32)):02d}T{draw(st.integers(0, 24)):02d}:"
+        f"{draw(st.integers(0, 60)):02d}:{draw(st.integers(0, 61)):02d}"
+        + "".join(c if c == "." else str(digits[i]) for i, c in enumerate(_FRACTIONS[length]))
+        + "Z"
+    )
+    if draw(st.booleans()):  # spoil one character
+        at = draw(st.integers(0, len(stamp) - 1))
+        stamp = stamp[:at] + draw(st.sampled_from(list("0 9:-.TZz+aé"))) + stamp[at + 1 :]
+    return stamp
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_fixed_width_stamp(), min_size=1, max_size=20))
+def test_fixed_width_formats_read_exactly_what_the_general_format_reads(stamps: list[str]) -> None:
+    """Each fixed-width format is a restriction of the general ISO format: on a text of its
+    length it gives the same instant or nothing where the general format gives nothing (so the
+    faster path can never accept or shift a timestamp the general one would not)."""
+    text = pl.Series(stamps)
+    general = text.str.to_datetime(ISO_OFFSET_FORMAT, time_unit="us", time_zone="UTC", strict=False)
+    for length, fmt in FIXED_UTC_FORMATS.items():
+        fixed = text.str.to_datetime(fmt, time_unit="us", time_zone="UTC", strict=False)
+        for stamp, f, g in zip(stamps, fixed.to_list(), general.to_list(), strict=True):
+            if len(stamp) != length:
+                continue
+            assert f is None or f == g, (stamp, fmt, f, g)
+    parsed = parse_iso_utc(text)
+    if general.null_count() == 0:
+        assert parsed is not None and parsed.to_list() == general.to_list()
+    else:
+        assert parsed is None  # some value needs the lenient parse (or is unparseable)
+
+
+def test_fixed_width_and_offset_stamps_in_one_batch_all_parse() -> None:
+    # the first value's shape picks the fixed format; the others need the general one
+    text = pl.Series(
+        [
+            "2026-11-11T10:00:00.123456Z",
+            "2026-11-11T10:00:00Z",
+            "2026-11-11T18:00:00.5+08:00",
+            "2026-11-11T10:00:00.123456789Z",
+        ]
+    )
+    parsed = parse_iso_utc(text)
+    assert parsed is not None
+    assert parsed.to_list() == [
+        datetime(2026, 11, 11, 10, 0, 0, 123456, tzinfo=UTC),
+        datetime(2026, 11, 11, 10, 0, 0, tzinfo=UTC),
+        datetime(2026, 11, 11, 10, 0, 0, 500000, tzinfo=UTC),  # 18:00:00.5 at +08:00
+        datetime(2026, 11, 11, 10, 0, 0, 123456, tzinfo=UTC),  # nanoseconds cut to micro
+    ]
 
 
 def test_unparseable_values_are_reported_with_field_value_and_position() -> None:

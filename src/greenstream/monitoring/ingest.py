@@ -151,6 +151,36 @@ def parse_ts(text: pl.Expr) -> pl.Expr:
     return pl.coalesce(with_offset, naive.dt.replace_time_zone("UTC"))
 
 
+# ISO 8601 in UTC with ``Z``, by the length of the text: whole seconds, milli-, micro- and
+# nanoseconds. Polars parses a format of fixed-width fields without ``%.f`` or ``%z`` with its own
+# fixed-width parser, 3-6x faster on distinct values than the general format below, which goes
+# through chrono (0.05-0.16 against 0.34-0.54 us a value; decision 0010, seventh pass).
+FIXED_UTC_FORMATS: Final[dict[int, str]] = {
+    20: "%Y-%m-%dT%H:%M:%SZ",
+    24: "%Y-%m-%dT%H:%M:%S.%3fZ",
+    27: "%Y-%m-%dT%H:%M:%S.%6fZ",
+    30: "%Y-%m-%dT%H:%M:%S.%9fZ",
+}
+ISO_OFFSET_FORMAT: Final = "%Y-%m-%dT%H:%M:%S%.f%#z"  # any fraction, ``Z`` or ``+08:00``
+
+
+def parse_iso_utc(text: pl.Series) -> pl.Series | None:
+    """A batch's timestamps in the common shapes, in one strict-format pass: the fixed-width
+    format of the first value's length when every value has it, else ISO 8601 with any fraction
+    and ``Z`` or an offset. None when values are left unparsed (then :func:`parse_ts`, the
+    lenient parse, runs)."""
+    nulls = text.null_count()
+    if nulls == len(text):
+        return None
+    first = text[0] if nulls == 0 else text.drop_nulls()[0]
+    fixed = FIXED_UTC_FORMATS.get(len(first))
+    for fmt in (fixed, ISO_OFFSET_FORMAT) if fixed else (ISO_OFFSET_FORMAT,):
+        parsed = text.str.to_datetime(fmt, time_unit="us", time_zone="UTC", strict=False)
+        if parsed.null_count() == nulls:
+            return parsed
+    return None
+
+
 def _to_wire(name: str, src: pl.DataType, dtype: pl.DataType) -> pl.Expr:
     col = pl.col(name)
     if dtype == TS_DTYPE:
@@ -177,12 +207,8 @@ def conform_wire(frame: pl.DataFrame, *, offset: int = 0) -> Decoded:
     exprs: list[pl.Expr] = []
     failed: list[tuple[str, pl.Expr]] = []
     if "ts" in frame.columns and frame.schema["ts"] == pl.String:
-        # the common case (ISO 8601 with offset or Z) in one strict-format pass; the lenient
-        # parse only for a batch where that pass leaves values unparsed
-        fast = frame.get_column("ts").str.to_datetime(
-            "%Y-%m-%dT%H:%M:%S%.f%#z", time_unit="us", time_zone="UTC", strict=False
-        )
-        if fast.null_count() == frame.get_column("ts").null_count():
+        fast = parse_iso_utc(frame.get_column("ts"))
+        if fast is not None:
             frame = frame.with_columns(fast.alias("ts"))
     for name, dtype in WIRE_SCHEMA.items():
         if name not in frame.columns:
