@@ -243,7 +243,8 @@ def bench_files(record: Record, tmp: Path) -> None:
         f"after a warm-up on {FILE_RECORDS // 100:,} other records, "
         f"{summary.batches} committed batches, decode {DECODE}; naive per-record Python (json.loads + checks + dict "
         f"sums, no H3 or store) {naive:,.0f} rec/s, ratio {rate / naive:.1f}x; "
-        f"{FILE_RECORDS / cpu:,.0f} records per CPU-second of this process and its children; {_load()}",
+        f"{FILE_RECORDS / cpu:,.0f} records per CPU-second of this process and its children, "
+        f"{cpu * rate / FILE_RECORDS:.2f} cores busy on average; {_load()}",
     )
     print(
         f"     monitoring.ndjson CPU-s per 1M records by stage (one thread, {total:.2f} in all, "
