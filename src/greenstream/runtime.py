@@ -8,8 +8,9 @@ chunk every few tenths of a second frees and allocates hundreds of MB per second
 decay those pages go back to the kernel between two chunks and return as fresh pages, which the
 kernel must fault in and zero. In a profile of the NDJSON ingest (perf, 2026-11-23) the kernel
 took 18 % of the CPU, mostly page faults and page zeroing, and jemalloc's purging thread 2.5 %.
-:func:`configure_allocator` sets jemalloc's own default decay, 10 s, instead: pages freed by one
-chunk are reused by the next, and an idle process still returns its memory within seconds. In
+:func:`configure_allocator` sets a 10 s decay instead (jemalloc's own default for dirty pages,
+used for muzzy pages too): pages freed by one chunk are reused by the next, and an idle process
+still returns its memory within seconds. In
 five interleaved rounds of the 4M-record ingest it used 0.28-0.56 fewer CPU-seconds per 1M
 records in four rounds (2.08-2.83 against 2.50-3.19) and 0.05 more in one (decision 0010, seventh
 pass). glibc's ``malloc`` settings (trim and mmap thresholds) and transparent huge pages were
@@ -22,9 +23,10 @@ package sets it on import (``greenstream/__init__``), never overriding a value t
 A process that imported Polars before greenstream keeps Polars' settings.
 
 **Garbage collector.** :func:`freeze_startup_objects` moves the objects that exist once a
-long-running job has started (modules, registries, the SQLAlchemy metadata: hundreds of thousands
-of objects) into the collector's permanent generation, so its full collections stop traversing
-them again and again (``gc.freeze``). In the 4M-record ingest the collector's time fell from 0.118 s to 0.020 s.
+long-running job has started (modules, registries, the SQLAlchemy metadata: about 107,000
+objects once ``greenstream monitor ingest`` has set up its ingestor) into the collector's
+permanent generation, so its full collections stop traversing them again and again
+(``gc.freeze``). In the 4M-record ingest the collector's time fell from 0.118 s to 0.020 s.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ import sys
 from typing import Final
 
 JEMALLOC_ENV: Final = "_RJEM_MALLOC_CONF"
-# jemalloc's own defaults for the decay of freed pages (jemalloc 5 manual, opt.dirty_decay_ms)
+# 10 s: jemalloc's own default decay of dirty pages (jemalloc 5 manual, opt.dirty_decay_ms)
 JEMALLOC_CONF: Final = "dirty_decay_ms:10000,muzzy_decay_ms:10000"
 
 
