@@ -15,6 +15,7 @@ import greenstream
 from greenstream.errors import InputErrors
 from greenstream.geo import great_circle_distance_km_scalar
 from greenstream.levers.routing import china_network, load_network
+from greenstream.levers.routing.network import LEG_COLUMNS, TRANSFER, edge_legs
 from greenstream.levers.routing.routes import graph_for
 from greenstream.levers.routing.search import pareto_front
 
@@ -166,3 +167,29 @@ def test_user_geojson_network_takes_the_line_length(tmp_path: Path) -> None:
     path.write_text(json.dumps(bad))
     with pytest.raises(InputErrors, match="row 1, field 'geometry'"):
         load_network(geojson=path)
+
+
+def test_edge_legs_follow_the_edges_with_hub_before_drayage() -> None:
+    # rail, a transfer with 12 km of drayage, a transfer without, then road: five kernel rows
+    edges = pl.DataFrame(
+        {
+            "mode": ["rail", TRANSFER, TRANSFER, "road"],
+            "distance_km": [800.0, 12.0, 0.0, 40.0],
+            "vehicle_class": ["electric", "truck_12t", None, "truck_40t"],
+            "hub_type": [None, "rail_terminal", "port", None],
+        }
+    )
+    legs = edge_legs(edges, shipment_id=pl.lit("R1"), mass_kg=7_500)
+    assert legs.columns == list(LEG_COLUMNS)
+    assert legs.rows() == [
+        ("R1", 7_500.0, "rail", 800.0, "sfd", "electric", None),
+        ("R1", 7_500.0, None, None, None, None, "rail_terminal"),
+        ("R1", 7_500.0, "road", 12.0, "sfd", "truck_12t", None),
+        ("R1", 7_500.0, None, None, None, None, "port"),
+        ("R1", 7_500.0, "road", 40.0, "sfd", "truck_40t", None),
+    ]
+    # one chain per edge: the shipment id evaluated on each edge
+    per_edge = edge_legs(
+        edges.with_row_index("i"), shipment_id=pl.col("i").cast(pl.String), mass_kg=1_000
+    )
+    assert per_edge["shipment_id"].to_list() == ["0", "1", "1", "2", "3"]

@@ -247,36 +247,7 @@ def price_edges(
     from greenstream.pipeline import footprint
 
     e = edges.with_row_index("__edge")
-    sid = pl.col("__edge").cast(pl.String)
-    transport = e.filter(pl.col("mode") != TRANSFER).select(
-        sid.alias("shipment_id"),
-        pl.lit(KG_PER_TONNE).alias("mass_kg"),
-        "mode",
-        "distance_km",
-        pl.lit("sfd").alias("distance_basis"),
-        pl.col("vehicle_class").alias("vehicle"),
-        pl.lit(None, pl.String).alias("hub_type"),
-    )
-    transfers = e.filter(pl.col("mode") == TRANSFER)
-    hubs = transfers.select(
-        sid.alias("shipment_id"),
-        pl.lit(KG_PER_TONNE).alias("mass_kg"),
-        pl.lit(None, pl.String).alias("mode"),
-        pl.lit(None, pl.Float64).alias("distance_km"),
-        pl.lit(None, pl.String).alias("distance_basis"),
-        pl.lit(None, pl.String).alias("vehicle"),
-        "hub_type",
-    )
-    drayage = transfers.filter(pl.col("distance_km") > 0).select(
-        sid.alias("shipment_id"),
-        pl.lit(KG_PER_TONNE).alias("mass_kg"),
-        pl.lit("road").alias("mode"),
-        "distance_km",
-        pl.lit("sfd").alias("distance_basis"),
-        pl.col("vehicle_class").alias("vehicle"),
-        pl.lit(None, pl.String).alias("hub_type"),
-    )
-    legs = pl.concat([transport, hubs, drayage])
+    legs = edge_legs(e, shipment_id=pl.col("__edge").cast(pl.String), mass_kg=KG_PER_TONNE)
     result = footprint(legs, registry=registry, gazetteer=gazetteer)
     per_edge = result.shipments.select(
         pl.col("shipment_id").cast(pl.UInt32).alias("__edge"),
@@ -288,6 +259,58 @@ def price_edges(
         .drop("__edge")
         .with_columns(pl.col("co2e_wtw_kg_per_t", "co2e_ttw_kg_per_t").fill_null(0.0))
     )
+
+
+LEG_COLUMNS: Final = (
+    "shipment_id",
+    "mass_kg",
+    "mode",
+    "distance_km",
+    "distance_basis",
+    "vehicle",
+    "hub_type",
+)
+
+
+def edge_legs(edges: pl.DataFrame, *, shipment_id: pl.Expr, mass_kg: float) -> pl.DataFrame:
+    """Network edges as the kernel's legs table (:data:`LEG_COLUMNS`), in the edges' order: a
+    transport edge is one leg of its mode, SFD distance and vehicle class; a transfer is a hub
+    row of its hub type, then, when it has a drayage distance, a road leg. ``shipment_id`` is
+    evaluated on the edges (one chain per edge, or one for a whole route)."""
+    e = edges.with_row_index("__seq")
+    common = (shipment_id.alias("shipment_id"), pl.lit(float(mass_kg)).alias("mass_kg"))
+    none = pl.lit(None, pl.String)
+    transfer = pl.col("mode") == TRANSFER
+    leg = (pl.lit("sfd").alias("distance_basis"), pl.col("vehicle_class").alias("vehicle"))
+    transport = e.filter(~transfer).select(
+        "__seq",
+        pl.lit(0).alias("__sub"),
+        *common,
+        "mode",
+        "distance_km",
+        *leg,
+        none.alias("hub_type"),
+    )
+    hubs = e.filter(transfer).select(
+        "__seq",
+        pl.lit(0).alias("__sub"),
+        *common,
+        none.alias("mode"),
+        pl.lit(None, pl.Float64).alias("distance_km"),
+        none.alias("distance_basis"),
+        none.alias("vehicle"),
+        "hub_type",
+    )
+    drayage = e.filter(transfer & (pl.col("distance_km") > 0)).select(
+        "__seq",
+        pl.lit(1).alias("__sub"),
+        *common,
+        pl.lit("road").alias("mode"),
+        "distance_km",
+        *leg,
+        none.alias("hub_type"),
+    )
+    return pl.concat([transport, hubs, drayage]).sort("__seq", "__sub").select(LEG_COLUMNS)
 
 
 def _transport_defaults(edges: pl.DataFrame) -> pl.DataFrame:

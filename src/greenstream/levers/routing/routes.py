@@ -19,7 +19,13 @@ import polars as pl
 
 from greenstream.accounting.schema import MODES
 from greenstream.errors import InputErrors
-from greenstream.levers.routing.network import EDGE_MODES, KG_PER_TONNE, TRANSFER, Network
+from greenstream.levers.routing.network import (
+    EDGE_MODES,
+    KG_PER_TONNE,
+    TRANSFER,
+    Network,
+    edge_legs,
+)
 from greenstream.levers.routing.orders import check_orders, resolve_orders
 from greenstream.levers.routing.policy import Policy, Recommendation, recommend
 from greenstream.levers.routing.search import INF, Graph, Label, one_to_all, pareto_front
@@ -368,45 +374,8 @@ def chain_elements(
 ) -> pl.DataFrame:
     """The route as the kernel's legs table: one leg per transport edge, a hub row per transfer
     (plus its drayage leg), in chain order."""
-    e = network.edges
-    rows: list[dict[str, Any]] = []
-    for eid in option.edges:
-        edge = e.row(eid, named=True)
-        base = {"shipment_id": shipment_id, "mass_kg": float(mass_kg)}
-        if edge["mode"] == TRANSFER:
-            rows.append({**base, "hub_type": edge["hub_type"]})
-            if (edge["distance_km"] or 0) > 0:
-                rows.append(
-                    {
-                        **base,
-                        "mode": "road",
-                        "distance_km": edge["distance_km"],
-                        "distance_basis": "sfd",
-                        "vehicle": edge["vehicle_class"],
-                    }
-                )
-        else:
-            rows.append(
-                {
-                    **base,
-                    "mode": edge["mode"],
-                    "distance_km": edge["distance_km"],
-                    "distance_basis": "sfd",
-                    "vehicle": edge["vehicle_class"],
-                }
-            )
-    columns = [
-        "shipment_id",
-        "mass_kg",
-        "mode",
-        "distance_km",
-        "distance_basis",
-        "vehicle",
-        "hub_type",
-    ]
-    frame = pl.DataFrame(rows, infer_schema_length=None)
-    return frame.select(
-        pl.col(c) if c in frame.columns else pl.lit(None, pl.String).alias(c) for c in columns
+    return edge_legs(
+        network.edges[list(option.edges)], shipment_id=pl.lit(shipment_id), mass_kg=mass_kg
     )
 
 
