@@ -15,7 +15,7 @@ import greenstream
 from greenstream.errors import InputErrors
 from greenstream.geo import great_circle_distance_km_scalar
 from greenstream.levers.routing import china_network, load_network
-from greenstream.levers.routing.network import LEG_COLUMNS, TRANSFER, edge_legs
+from greenstream.levers.routing.network import EDGE_LEG_FIELDS, TRANSFER, edge_legs
 from greenstream.levers.routing.routes import graph_for
 from greenstream.levers.routing.search import pareto_front
 
@@ -180,7 +180,7 @@ def test_edge_legs_follow_the_edges_with_hub_before_drayage() -> None:
         }
     )
     legs = edge_legs(edges, shipment_id=pl.lit("R1"), mass_kg=7_500)
-    assert legs.columns == list(LEG_COLUMNS)
+    assert legs.columns == list(EDGE_LEG_FIELDS)
     assert legs.rows() == [
         ("R1", 7_500.0, "rail", 800.0, "sfd", "electric", None),
         ("R1", 7_500.0, None, None, None, None, "rail_terminal"),

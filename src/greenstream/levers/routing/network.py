@@ -27,7 +27,7 @@ from typing import Any, Final
 import numpy as np
 import polars as pl
 
-from greenstream.accounting.schema import HUB_TYPES, MODES
+from greenstream.accounting.schema import HUB_TYPES, LEG_COLUMNS, MODES
 from greenstream.checks import Check, run_checks
 from greenstream.errors import InputError, InputErrors
 from greenstream.factors import Registry
@@ -261,7 +261,8 @@ def price_edges(
     )
 
 
-LEG_COLUMNS: Final = (
+# the kernel's leg fields a network edge fills (types from accounting.schema.LEG_COLUMNS)
+EDGE_LEG_FIELDS: Final = (
     "shipment_id",
     "mass_kg",
     "mode",
@@ -273,7 +274,7 @@ LEG_COLUMNS: Final = (
 
 
 def edge_legs(edges: pl.DataFrame, *, shipment_id: pl.Expr, mass_kg: float) -> pl.DataFrame:
-    """Network edges as the kernel's legs table (:data:`LEG_COLUMNS`), in the edges' order: a
+    """Network edges as the kernel's legs table (:data:`EDGE_LEG_FIELDS`), in the edges' order: a
     transport edge is one leg of its mode, SFD distance and vehicle class; a transfer is a hub
     row of its hub type, then, when it has a drayage distance, a road leg. ``shipment_id`` is
     evaluated on the edges (one chain per edge, or one for a whole route)."""
@@ -310,7 +311,11 @@ def edge_legs(edges: pl.DataFrame, *, shipment_id: pl.Expr, mass_kg: float) -> p
         *leg,
         none.alias("hub_type"),
     )
-    return pl.concat([transport, hubs, drayage]).sort("__seq", "__sub").select(LEG_COLUMNS)
+    return (
+        pl.concat([transport, hubs, drayage])
+        .sort("__seq", "__sub")
+        .select(pl.col(c).cast(LEG_COLUMNS[c]) for c in EDGE_LEG_FIELDS)
+    )
 
 
 def _transport_defaults(edges: pl.DataFrame) -> pl.DataFrame:
