@@ -10,10 +10,9 @@ kernel must fault in and zero. In a profile of the NDJSON ingest (perf, 2026-11-
 took 18 % of the CPU, mostly page faults and page zeroing, and jemalloc's purging thread 2.5 %.
 :func:`configure_allocator` sets a 10 s decay instead (jemalloc's own default for dirty pages,
 used for muzzy pages too): pages freed by one chunk are reused by the next, and an idle process
-still returns its memory within seconds. In
-five interleaved rounds of the 4M-record ingest it used 0.28-0.56 fewer CPU-seconds per 1M
-records in four rounds (2.08-2.83 against 2.50-3.19) and 0.05 more in one (decision 0010, seventh
-pass). glibc's ``malloc`` settings (trim and mmap thresholds) and transparent huge pages were
+still returns its memory within seconds. In five interleaved rounds of the 4M-record ingest
+it used 0.28-0.56 fewer CPU-seconds per 1M records in four rounds (2.08-2.83 against
+2.50-3.19) and 0.05 more in one (decision 0010, seventh pass). glibc's ``malloc`` settings (trim and mmap thresholds) and transparent huge pages were
 measured in the same rounds and gained nothing, so they are left alone; a 2 s decay lost to
 10 s in four of six rounds. The price is memory held a little longer: the 10M-TCE file job's
 peak RSS is 2.33-2.41 GB against 2.14-2.18 GB with Polars' setting (target 4 GB).

@@ -140,12 +140,15 @@ class Decoded:
         return self.records.height + self.bad.height
 
 
+ISO_OFFSET_FORMAT: Final = "%Y-%m-%dT%H:%M:%S%.f%#z"  # any fraction, ``Z`` or ``+08:00``
+
+
 def parse_ts(text: pl.Expr) -> pl.Expr:
     """ISO 8601 text to UTC microseconds: ``T`` or blank between date and time, optional offset
     (``Z``, ``+08:00``); a value without offset is UTC."""
     norm = text.str.strip_chars().str.replace(r"^(\d{4}-\d{2}-\d{2}) ", "${1}T")
     with_offset = norm.str.to_datetime(
-        "%Y-%m-%dT%H:%M:%S%.f%#z", time_unit="us", time_zone="UTC", strict=False
+        ISO_OFFSET_FORMAT, time_unit="us", time_zone="UTC", strict=False
     )
     naive = norm.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", time_unit="us", strict=False)
     return pl.coalesce(with_offset, naive.dt.replace_time_zone("UTC"))
@@ -161,7 +164,6 @@ FIXED_UTC_FORMATS: Final[dict[int, str]] = {
     27: "%Y-%m-%dT%H:%M:%S.%6fZ",
     30: "%Y-%m-%dT%H:%M:%S.%9fZ",
 }
-ISO_OFFSET_FORMAT: Final = "%Y-%m-%dT%H:%M:%S%.f%#z"  # any fraction, ``Z`` or ``+08:00``
 
 
 def parse_iso_utc(text: pl.Series) -> pl.Series | None:
