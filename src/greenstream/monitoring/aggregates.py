@@ -27,12 +27,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+import numpy as np
+import numpy.typing as npt
 import polars as pl
 import polars_h3 as plh3
-from h3ronpy.vector import coordinates_to_cells
 
 from greenstream.accounting import trip_emissions
 from greenstream.factors import Registry
+from greenstream.geo.h3cells import exact_cells, latlng_to_cells
 from greenstream.monitoring.records import DEVICE_FIELD
 from greenstream.monitoring.state import AGGREGATE_KEYS, AGGREGATE_SUMS
 
@@ -52,16 +54,18 @@ SECONDS_PER_HOUR: Final = 3600.0  # SI
 CELL: Final = "_cell"
 
 
-def gps_cells(frame: pl.DataFrame, resolution: int) -> pl.Series:
+def gps_cells(
+    frame: pl.DataFrame, resolution: int, order: npt.NDArray[np.intp] | None = None
+) -> pl.Series:
     """The H3 cell (uint64) of each row's ``lat``/``lon``; null where there is no valid position
     (such a fix is quarantined and never aggregated). The aggregation uses these cells for GPS
     rows whether a source computed them ahead or not.
 
-    Computed with h3ronpy's ``coordinates_to_cells`` (the h3o library, run in the calling thread
-    with the GIL released): about 0.35 us per fix against polars-h3's 0.53-0.62 us (the same h3o
-    cells, tested), and it does not queue behind other work on Polars' thread pool, which the
-    ingest thread needs meanwhile (decision 0010, sixth pass). Invalid positions are given as
-    (0, 0) and their cell set to null afterwards."""
+    The cells are h3o's (the library of h3ronpy's ``coordinates_to_cells``, 0.35-0.48 us a fix
+    with the GIL released). With ``order``, the rows' order as tracks (each device's fixes in
+    time order, :class:`~greenstream.monitoring.ingest.DeviceRuns`), the same cells are computed
+    by :func:`greenstream.geo.h3cells.latlng_to_cells`, which asks h3o for only a fraction of the
+    rows. Invalid positions are given as (0, 0) and their cell set to null afterwards."""
     if frame.height == 0:
         return pl.Series(CELL, [], dtype=pl.UInt64)
     valid = (
@@ -70,10 +74,14 @@ def gps_cells(frame: pl.DataFrame, resolution: int) -> pl.Series:
     deg = frame.select(
         pl.when(valid).then(pl.col(c)).otherwise(0.0).alias(c) for c in ("lat", "lon")
     )
-    cells = pl.Series(
-        CELL, coordinates_to_cells(deg["lat"].to_numpy(), deg["lon"].to_numpy(), resolution)
-    )
-    return frame.select(pl.when(valid).then(cells.cast(pl.UInt64)).alias(CELL)).to_series()
+    lat, lon = deg["lat"].to_numpy(), deg["lon"].to_numpy()
+    if order is None:
+        values = exact_cells(lat, lon, resolution)
+    else:
+        values = np.empty(len(order), dtype=np.uint64)
+        values[order] = latlng_to_cells(lat[order], lon[order], resolution)
+    cells = pl.Series(CELL, values, dtype=pl.UInt64)
+    return frame.select(pl.when(valid).then(cells).alias(CELL)).to_series()
 
 
 @dataclass(frozen=True)
