@@ -298,7 +298,9 @@ def decode_ndjson(data: bytes, *, offset: int = 0, record_type: str | None = Non
     otherwise a text re-read finds unparseable values and a per-line pass finds non-JSON lines.
 
     ``record_type`` (the file's or topic's type) narrows what is read (about twice as fast);
-    when rows name other types in their ``record_type`` field every field is read.
+    when rows name other types in their ``record_type`` field every field is read. Narrower
+    still, :func:`_lean_read` reads only the first line's fields when the bytes prove that no
+    line has a value for another field.
     """
     if not data or data.isspace():
         return Decoded(conform_wire(pl.DataFrame(schema=WIRE_SCHEMA)).records)
