@@ -38,6 +38,7 @@ from greenstream.monitoring.ingest import (
     decode_ndjson,
     device_order,
     identity_text,
+    key_order,
     with_keys,
 )
 from greenstream.monitoring.queries import query_aggregates, totals
@@ -753,3 +754,25 @@ def test_memo_registry_gives_the_registrys_tables_and_emissions() -> None:
             window_deltas({rtype: frame}, settings, memo),
             window_deltas({rtype: frame}, settings, plain),
         )
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 3000), st.integers(0, 2**32 - 1), st.integers(0, 62))
+def test_key_order_sorts_by_the_whole_key(n: int, seed: int, spread_bits: int) -> None:
+    """``key_order`` packs row numbers into the keys' low bits; keys that differ only there
+    (``spread_bits`` small: many keys share their high bits) must still come out in key order."""
+    rng = np.random.default_rng(seed)
+    high = rng.integers(0, 4, n, dtype=np.uint64) << np.uint64(62)
+    hi = high | rng.integers(0, 2**spread_bits, n, dtype=np.uint64)
+    order, ordered = key_order(hi)
+    assert sorted(order.tolist()) == list(range(n))  # a permutation
+    assert np.array_equal(ordered, hi[order])
+    assert np.array_equal(ordered, np.sort(hi))
+
+
+def test_key_order_falls_back_when_low_bits_disagree_with_rows() -> None:
+    # two keys equal but for bit 0, the larger first: packing row numbers into bit 0 reverses them
+    hi = np.array([5, 4], dtype=np.uint64)
+    order, ordered = key_order(hi)
+    assert order.tolist() == [1, 0]
+    assert ordered.tolist() == [4, 5]

@@ -653,6 +653,28 @@ class DedupeIndex:
         return q_found
 
 
+def key_order(hi: U64) -> tuple[npt.NDArray[np.intp], U64]:
+    """An order of the rows by ``hi`` (ties in any order) and ``hi`` in it, as
+    ``numpy.argsort(hi)`` gives one,
+    at about half its cost: the row numbers replace the low ``b`` bits of the keys
+    (``2**b >= rows``) and that word is sorted in place (``numpy.sort`` of plain integers is a
+    vectorized sort, ``argsort`` moves pairs). The result is sorted by ``hi`` unless two keys
+    differ only in those low bits (about ``rows**2 / 2**(65 - b)`` pairs expected: 0.01 for 600k
+    rows); that is checked in O(n), and then ``argsort`` runs."""
+    n = len(hi)
+    if n < 2:
+        return np.arange(n, dtype=np.intp), hi.copy()
+    mask = np.uint64((1 << (n - 1).bit_length()) - 1)
+    packed = (hi & ~mask) | np.arange(n, dtype=np.uint64)
+    packed.sort()
+    order = (packed & mask).astype(np.intp)
+    ordered = hi[order]
+    if bool(np.all(ordered[1:] >= ordered[:-1])):
+        return order, ordered
+    order = np.argsort(hi)
+    return order, hi[order]
+
+
 US_PER_HOUR: Final = 3_600_000_000
 NO_TS_BUCKET: Final = -1  # keys of records without a ts (no horizon applies to them)
 
@@ -679,7 +701,7 @@ class BatchKeys:
         """Keys of a keyed frame (``_key_hi``, ``_key_lo``, ``ts``, optional ``record_id``) in key
         order."""
         hi = _u64(frame.get_column(HI))
-        order = np.argsort(hi)
+        order, hi_sorted = key_order(hi)
         info = frame.select(
             pl.col("ts").dt.epoch("us").fill_null(0).alias("t"),
             (pl.col("ts").dt.epoch("us") // US_PER_HOUR).fill_null(NO_TS_BUCKET).alias("b"),
@@ -690,7 +712,7 @@ class BatchKeys:
             ).alias("r"),
         )
         return cls(
-            hi=hi[order],
+            hi=hi_sorted,
             lo=_u64(frame.get_column(LO))[order],
             row=order,
             bucket=info.get_column("b").to_numpy()[order],
