@@ -187,12 +187,12 @@ def parse_iso_utc(text: pl.Series) -> pl.Series | None:
     format of the first value's length when every value has it, else ISO 8601 with any fraction
     and ``Z`` or an offset. None when values are left unparsed (then :func:`parse_ts`, the
     lenient parse, runs)."""
-    nulls = text.null_count()
-    if nulls == len(text):
-        return None
     fixed = parse_fixed_utc(text)
     if fixed is not None:
         return fixed
+    nulls = text.null_count()
+    if nulls == len(text):
+        return None
     parsed = text.str.to_datetime(ISO_OFFSET_FORMAT, time_unit="us", time_zone="UTC", strict=False)
     return parsed if parsed.null_count() == nulls else None
 

@@ -30,7 +30,7 @@ from typing import Any, BinaryIO, Final, Literal, TypeVar
 import polars as pl
 
 from greenstream.errors import InputError, InputErrors
-from greenstream.monitoring.bytescan import NEWLINE, count_byte
+from greenstream.monitoring.bytescan import BLOCK_BYTES, NEWLINE, count_byte
 from greenstream.monitoring.ingest import (
     POS,
     Decoded,
@@ -159,13 +159,12 @@ def iter_ndjson_raw(
 
 
 TAIL_BYTES: Final = 64 * 1024
-_COUNT_BLOCK: Final = 4 * 1024 * 1024
 
 
-def count_newlines(data: bytes, block: int = _COUNT_BLOCK) -> int:
+def count_newlines(data: bytes, block: int = BLOCK_BYTES) -> int:
     """The number of ``\n`` bytes in ``data`` (:func:`~greenstream.monitoring.bytescan.count_byte`:
-    10 ms per 64 MB chunk against 29-32 ms for ``bytes.count``, with the GIL released;
-    decision 0010, sixth pass)."""
+    numpy in cache-sized blocks, 3x faster than ``bytes.count`` and with the GIL released;
+    decision 0010, sixth and eighth passes)."""
     return count_byte(data, NEWLINE, block)
 
 
