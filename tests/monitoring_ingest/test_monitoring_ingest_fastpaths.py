@@ -34,6 +34,7 @@ from greenstream.monitoring.ingest import (
     _gps_jumps,
     _jump_rows_ahead,
     _params,
+    _text_hashes_by_device,
     check_constants,
     decode_ndjson,
     device_order,
@@ -265,6 +266,57 @@ def test_specialised_identity_keys_equal_the_general_formula(
         for j in range(len(spec)):
             if complete[i] and complete[j]:
                 assert (pairs[i] == pairs[j]) == (ident[i] == ident[j])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["D1", "D2", "TRK-3", "é4"]),  # device
+            st.integers(0, 7200),  # ts seconds after T0
+            st.sampled_from([None, None, None, "R1"]),  # record_id
+            st.sampled_from([None, None, None, "s1"]),  # source
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_identity_keys_hashed_per_device_equal_the_row_by_row_keys(
+    spec: list[tuple[str, int, str | None, str | None]],
+) -> None:
+    """``with_keys`` with the device runs' codes (each device's text hashed once, gathered by
+    code) gives every row the key that hashing its own text gives, and declines (the row-by-row
+    path) when a row has a record_id or its own source."""
+    data: dict[str, list[Any]] = {name: [None] * len(spec) for name in WIRE_SCHEMA}
+    for i, (dev, sec, rid, src) in enumerate(spec):
+        data["device_id"][i] = dev
+        data["ts"][i] = T0 + timedelta(seconds=sec)
+        data["record_id"][i] = rid
+        data["source"][i] = src
+        data["lat"][i], data["lon"][i] = 31.0, 121.0
+    frame = pl.DataFrame(data, schema=WIRE_SCHEMA).with_columns(
+        pl.lit("gps").alias("record_type"),
+        pl.int_range(1, len(spec) + 1, dtype=pl.Int64).alias(POS),
+    )
+    runs = DeviceRuns.of(frame, 0.05)
+    assert runs is not None
+    devices = runs.device_codes_of(frame)
+    assert devices is not None
+    distinct, codes = devices
+    assert distinct.gather(codes.astype(np.int64)).to_list() == frame["device_id"].to_list()
+    by_device = with_keys(frame, "file:x", devices)
+    row_by_row = with_keys(frame, "file:x")
+    assert_frame_equal(by_device, row_by_row)
+    for i in range(frame.height):  # each row alone: its own text hashed
+        alone = with_keys(frame.slice(i, 1), "file:x")
+        assert alone.select("_key_hi", "_key_lo").row(0) == by_device.select(
+            "_key_hi", "_key_lo"
+        ).row(i)
+    # the hashes per device are used exactly when no row has a record_id or a source
+    plain = all(rid is None and src is None for _, _, rid, src in spec)
+    assert (_text_hashes_by_device(frame, "file:x", devices) is not None) == plain
+    # another frame (other positions) is not the one the runs were computed from
+    assert runs.device_codes_of(frame.with_columns(pl.col(POS) + 1)) is None
 
 
 # -- keys sorted once: in-batch dedupe, bucketed probe, insert --------------------------------
