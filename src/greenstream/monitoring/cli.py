@@ -87,7 +87,7 @@ def _ingestor(
     from greenstream.errors import InputErrors
     from greenstream.monitoring.ingest import Ingestor, IngestSettings
     from greenstream.monitoring.records import RECORD_TYPES
-    from greenstream.runtime import freeze_startup_objects
+    from greenstream.runtime import freeze_startup_objects, keep_heap_memory
     from greenstream.store import upgrade
 
     problems = []
@@ -125,6 +125,7 @@ def _ingestor(
         )
     )
     freeze_startup_objects()  # a long-running job from here on (greenstream.runtime)
+    keep_heap_memory()
     return ingestor
 
 
