@@ -62,13 +62,12 @@ def _files(n: int) -> list[Path]:
 def _ingestor(url: str) -> Any:
     """An ingestor set up as ``greenstream monitor ingest`` sets up its own."""
     from greenstream.monitoring.ingest import Ingestor, IngestSettings
-    from greenstream.runtime import freeze_startup_objects, keep_heap_memory
+    from greenstream.runtime import start_long_running_job
     from greenstream.store import upgrade
 
     upgrade(url)
     ingestor = Ingestor(IngestSettings(database_url=url))
-    freeze_startup_objects()
-    keep_heap_memory()
+    start_long_running_job()
     return ingestor
 
 

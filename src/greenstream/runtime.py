@@ -12,9 +12,10 @@ took 18 % of the CPU, mostly page faults and page zeroing, and jemalloc's purgin
 used for muzzy pages too): pages freed by one chunk are reused by the next, and an idle process
 still returns its memory within seconds. In five interleaved rounds of the 4M-record ingest
 it used 0.28-0.56 fewer CPU-seconds per 1M records in four rounds (2.08-2.83 against
-2.50-3.19) and 0.05 more in one (decision 0010, seventh pass). glibc's ``malloc`` settings (trim and mmap thresholds) and transparent huge pages were
-measured in the same rounds and gained nothing, so they are left alone; a 2 s decay lost to
-10 s in four of six rounds. The price is memory held a little longer: the 10M-TCE file job's
+2.50-3.19) and 0.05 more in one (decision 0010, seventh pass). Transparent huge pages were
+measured in the same rounds and gained nothing; so did glibc's trim and mmap thresholds set
+alone, without one shared arena (see below: a decode thread's own arena cannot hold a chunk);
+a 2 s decay lost to 10 s in four of six rounds. The price is memory held a little longer: the 10M-TCE file job's
 peak RSS is 2.33-2.41 GB against 2.14-2.18 GB with Polars' setting (target 4 GB).
 
 The setting only takes effect when it is in the environment before Polars is imported, so the
@@ -27,7 +28,7 @@ when it is freed, and gives each thread that allocates at once an arena of its o
 of at most 64 MB, which a 64 MB block never fits). The NDJSON file source reads each chunk
 (64 MB) into a new ``bytes`` in a decode thread: every chunk's pages were faulted in and zeroed
 again, 90-118 ns a GPS row of CPU for the read, of which the copy itself is ~28.
-:func:`keep_heap_memory`, called by the long-running ingest commands once set up, makes glibc
+:func:`keep_heap_memory`, called by :func:`start_long_running_job`, makes glibc
 serve blocks up to 1 GiB from one shared heap (``M_ARENA_MAX`` 1, ``M_MMAP_THRESHOLD`` and
 ``M_TRIM_THRESHOLD`` 1 GiB): a freed chunk's pages are reused by the next one (28-36 ns a row),
 and the process keeps up to 1 GiB of freed heap instead of returning it at once. In six
@@ -101,6 +102,13 @@ def keep_heap_memory() -> bool:
             (M_TRIM_THRESHOLD, HEAP_KEEP_BYTES),
         )
     )
+
+
+def start_long_running_job() -> None:
+    """What a long-running job (``greenstream monitor ingest``, ``mqtt``, ``nats``) does once
+    its setup is done: :func:`freeze_startup_objects` and :func:`keep_heap_memory`."""
+    freeze_startup_objects()
+    keep_heap_memory()
 
 
 def freeze_startup_objects() -> None:

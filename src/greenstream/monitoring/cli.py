@@ -87,7 +87,7 @@ def _ingestor(
     from greenstream.errors import InputErrors
     from greenstream.monitoring.ingest import Ingestor, IngestSettings
     from greenstream.monitoring.records import RECORD_TYPES
-    from greenstream.runtime import freeze_startup_objects, keep_heap_memory
+    from greenstream.runtime import start_long_running_job
     from greenstream.store import upgrade
 
     problems = []
@@ -124,8 +124,7 @@ def _ingestor(
             archive_dir=archive,
         )
     )
-    freeze_startup_objects()  # a long-running job from here on (greenstream.runtime)
-    keep_heap_memory()
+    start_long_running_job()  # greenstream.runtime
     return ingestor
 
 

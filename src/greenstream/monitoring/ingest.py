@@ -495,17 +495,17 @@ def _identity_text_of(frame: pl.DataFrame, default_source: str) -> pl.Expr:
         return identity_text(default_source, rtype)
     if rtype is None:
         return identity_text(default_source)
-    prefix = _device_text_prefix(frame, default_source)
+    prefix = _device_text_prefix(frame, rtype, default_source)
     if prefix is not None:
         return pl.concat_str(pl.lit(prefix), _device_expr(rtype).fill_null(""))
     source = pl.col("source").fill_null(default_source)
     return pl.concat_str(pl.lit(rtype), source, _device_expr(rtype).fill_null(""), separator="|")
 
 
-def _device_text_prefix(frame: pl.DataFrame, default_source: str) -> str | None:
+def _device_text_prefix(frame: pl.DataFrame, rtype: str | None, default_source: str) -> str | None:
     """``<type>|<source>|`` when every row's identity text is that followed by its device (one
-    record type, no ``record_id``, no ``source`` of its own), else None."""
-    rtype = _single_type(frame)
+    record type ``rtype``, :func:`_single_type`; no ``record_id``, no ``source`` of its own), else
+    None."""
     if (
         rtype is None
         or frame.get_column("record_id").null_count() < frame.height
@@ -526,18 +526,34 @@ def _text_hashes_by_device(
     if devices is None:
         return None
     distinct, codes = devices
-    prefix = _device_text_prefix(frame, default_source)
     rtype = _single_type(frame)
+    prefix = _device_text_prefix(frame, rtype, default_source)
     if prefix is None or rtype is None or len(codes) != frame.height:
         return None
     field_name = DEVICE_FIELD[rtype]
     if frame.get_column(field_name).null_count() or frame.get_column("ts").null_count():
         return None
     texts = distinct.rename(field_name).to_frame()
+    h1, h2 = _text_hashes(
+        texts.select(pl.concat_str(pl.lit(prefix), _device_expr(rtype).fill_null("")))
+    )
+    return h1[codes], h2[codes]
+
+
+def _text_hashes(texts: pl.DataFrame) -> tuple[U64, U64]:
+    """xxh3-64 and xxhash64 (``polars-hash``, stable across processes and versions) of the
+    frame's one text column: the two hashes every identity key starts from."""
+    name = texts.columns[0]
     hashes = texts.select(
-        pl.concat_str(pl.lit(prefix), _device_expr(rtype).fill_null("")).alias("t")
-    ).select(plh.col("t").nchash.xxh3_64().alias("h1"), plh.col("t").nchash.xxhash64().alias("h2"))
-    return _u64(hashes["h1"])[codes], _u64(hashes["h2"])[codes]
+        plh.col(name).nchash.xxh3_64().alias("h1"), plh.col(name).nchash.xxhash64().alias("h2")
+    )
+    return _u64(hashes["h1"]), _u64(hashes["h2"])
+
+
+def _mixed_keys(h1: U64, h2: U64, t: U64) -> tuple[U64, U64]:
+    """``hi`` and ``lo`` of :func:`with_keys` from the text hashes and ``ts_us``."""
+    with np.errstate(over="ignore"):
+        return fmix64(h1 ^ fmix64(t)), fmix64(h2 + t * _GOLDEN)
 
 
 _MIX_1 = np.uint64(0xFF51AFD7ED558CCD)  # MurmurHash3 fmix64 constants (Appleby, public domain)
@@ -574,11 +590,10 @@ def with_keys(
     """
     by_device = _text_hashes_by_device(frame, default_source, devices)
     if by_device is not None:
-        h1, h2 = by_device
-        t = _u64(frame.get_column("ts").dt.epoch("us").cast(pl.UInt64))
-        with np.errstate(over="ignore"):
-            hi = fmix64(h1 ^ fmix64(t))
-            lo = fmix64(h2 + t * _GOLDEN)
+        # every row has its ts and no record_id (checked there)
+        hi, lo = _mixed_keys(
+            *by_device, _u64(frame.get_column("ts").dt.epoch("us").cast(pl.UInt64))
+        )
         return frame.with_columns(pl.Series(HI, hi), pl.Series(LO, lo))
     with_text = frame.with_columns(_identity_text_of(frame, default_source).alias("__identity"))
     incomplete = _incomplete_identity(with_text)
@@ -592,22 +607,15 @@ def with_keys(
             .otherwise(pl.col("__identity"))
             .alias("__identity")
         )
-    hashes = with_text.select(
-        plh.col("__identity").nchash.xxh3_64().alias("h1"),
-        plh.col("__identity").nchash.xxhash64().alias("h2"),
+    h1, h2 = _text_hashes(with_text.select("__identity"))
+    t = with_text.select(
         pl.when(pl.col("record_id").is_null())
         .then(pl.col("ts").dt.epoch("us"))
         .otherwise(0)
         .fill_null(0)
         .cast(pl.UInt64)
-        .alias("t"),
-    )
-    h1 = _u64(hashes["h1"])
-    h2 = _u64(hashes["h2"])
-    t = _u64(hashes["t"])
-    with np.errstate(over="ignore"):
-        hi = fmix64(h1 ^ fmix64(t))
-        lo = fmix64(h2 + t * _GOLDEN)
+    ).to_series()
+    hi, lo = _mixed_keys(h1, h2, _u64(t))
     return frame.with_columns(pl.Series(HI, hi), pl.Series(LO, lo))
 
 
@@ -629,13 +637,8 @@ def _incomplete_identity(frame: pl.DataFrame) -> pl.Expr | None:
 
 def keys_of_text(text: pl.Series) -> tuple[U64, U64]:
     """Identity keys of records known only by their text (lines that did not decode)."""
-    frame = text.rename("t").to_frame()
-    hashes = frame.select(
-        plh.col("t").nchash.xxh3_64().alias("h1"), plh.col("t").nchash.xxhash64().alias("h2")
-    )
-    zero = np.zeros(frame.height, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        return fmix64(_u64(hashes["h1"]) ^ fmix64(zero)), fmix64(_u64(hashes["h2"]))
+    h1, h2 = _text_hashes(text.rename("t").to_frame())
+    return _mixed_keys(h1, h2, np.zeros(len(text), dtype=np.uint64))  # ts_us 0, as a record_id
 
 
 def _merge_sorted(h1: U64, l1: U64, h2: U64, l2: U64) -> tuple[U64, U64]:
