@@ -21,9 +21,10 @@ LINE = (
 
 
 def _full(data: bytes, monkeypatch: pytest.MonkeyPatch, record_type: str | None = "gps") -> object:
-    """The decode with the lean read switched off: the reference."""
+    """The decode with the lean read (and the flat fast path) switched off: the reference."""
     with monkeypatch.context() as m:
         m.setattr(ingest, "_lean_read", lambda data, schema: None)
+        m.setattr(ingest, "read_flat_ndjson", lambda data, schema, lines=None: None)
         return decode_ndjson(data, record_type=record_type)
 
 

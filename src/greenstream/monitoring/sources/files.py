@@ -152,8 +152,11 @@ def iter_ndjson_raw(
             want = min(2 * want, chunk_bytes)
             fh.seek(position)
             data = fh.read(end - position)  # one copy of the chunk, cut at a line end
-            decode = partial(decode_ndjson, data, offset=records_before, record_type=record_type)
-            records_before += count_newlines(data) + (0 if data.endswith(b"\n") else 1)
+            lines = count_newlines(data) + (0 if data.endswith(b"\n") else 1)
+            decode = partial(
+                decode_ndjson, data, offset=records_before, record_type=record_type, lines=lines
+            )
+            records_before += lines
             yield RawChunk(decode, position, end)
             position = end
 
