@@ -30,8 +30,12 @@ of at most 64 MB, which a 64 MB block never fits). The NDJSON file source reads 
 again, 90-118 ns a GPS row of CPU for the read, of which the copy itself is ~28.
 :func:`keep_heap_memory`, called by :func:`start_long_running_job`, makes glibc
 serve blocks up to 1 GiB from one shared heap (``M_ARENA_MAX`` 1, ``M_MMAP_THRESHOLD`` and
-``M_TRIM_THRESHOLD`` 1 GiB): a freed chunk's pages are reused by the next one (28-36 ns a row),
-and the process keeps up to 1 GiB of freed heap instead of returning it at once. In six
+``M_TRIM_THRESHOLD`` 1 GiB): a freed chunk's pages can be reused by the next one (28-36 ns a
+row when the next chunk fits the freed block), and the process keeps up to 1 GiB of freed heap
+instead of returning it at once. In the file pipeline many chunk reads still fault fresh pages
+(two thirds of its page faults in a perf profile of session 8): chunks differ in length by a few
+bytes and smaller allocations split the freed blocks, so glibc grows the heap instead; a reused
+buffer would avoid it, but Polars' reader takes only ``bytes`` or a file object. In six
 interleaved pairs of the 4M-record ingest it used 1.84 CPU-s per 1M records against 1.97 on
 average (decision 0010, ninth pass); the run's peak RSS was 1.03-1.04 GB against 0.94-0.98.
 Threads that already have an arena keep it; a user's ``MALLOC_*`` variables or

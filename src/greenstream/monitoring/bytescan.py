@@ -1,4 +1,5 @@
-"""Byte counts over a micro-batch's raw bytes, vectorized in cache-sized blocks.
+"""Looks at a micro-batch's raw bytes before it is decoded: byte counts, vectorized in
+cache-sized blocks, and its first line as an object (what the lean and flat reads start from).
 
 ``numpy`` compares a block at a time (a block's comparison result stays in cache, and a fresh
 64 MB comparison array would cost more in page faults than the comparison itself) and releases
@@ -8,9 +9,10 @@ byte (decision 0010, sixth and eighth passes).
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
+import orjson
 
 BLOCK_BYTES: Final = 256 * 1024
 COLON: Final = ord(":")
@@ -45,3 +47,13 @@ def count_colons_before_n(data: bytes, block: int = BLOCK_BYTES) -> int:
         np.equal(view[start + 1 : start + 1 + k], N_LOWER, out=after[:k])
         total += int(np.count_nonzero(np.logical_and(colon[:k], after[:k], out=colon[:k])))
     return total
+
+
+def first_object(data: bytes) -> dict[str, Any] | None:
+    """The batch's first line as a JSON object (keys in their order), or None when it is not one."""
+    end = data.find(b"\n")
+    try:
+        first = orjson.loads(data[: end if end >= 0 else len(data)])
+    except orjson.JSONDecodeError:
+        return None
+    return first if isinstance(first, dict) else None

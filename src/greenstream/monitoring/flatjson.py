@@ -43,6 +43,8 @@ import orjson
 import polars as pl
 import pyarrow as pa
 
+from greenstream.monitoring.bytescan import first_object
+
 TEXT: Final = 0
 NUMBER: Final = 1
 
@@ -184,7 +186,7 @@ def _parse(  # pragma: no cover - compiled; tested through read_flat_ndjson
                 if i + 4 > n or buf[i + 1] != 117 or buf[i + 2] != 108 or buf[i + 3] != 108:
                     return -1
                 valid[f, row] = 0
-                if kinds[f] == 0:  # a null's view is an empty inlined string
+                if kinds[f] == TEXT:  # a null's view is an empty inlined string
                     for w in range(4):
                         views[slot[f], row, w] = 0
                 else:
@@ -192,7 +194,7 @@ def _parse(  # pragma: no cover - compiled; tested through read_flat_ndjson
                 i += 4
                 continue
             valid[f, row] = 1
-            if kinds[f] == 0:
+            if kinds[f] == TEXT:
                 if c != 34:
                     return -1
                 i += 1
@@ -314,15 +316,12 @@ def _parse(  # pragma: no cover - compiled; tested through read_flat_ndjson
 
 
 def _template(
-    first_line: bytes, schema: dict[str, pl.DataType]
+    data: bytes, schema: dict[str, pl.DataType]
 ) -> tuple[list[str], list[bytes], list[int]] | None:
     """The first line's keys, the literal bytes before each value (and the closing ``}``) and
     each field's kind; None when a key is not in ``schema`` or needs escaping."""
-    try:
-        first = orjson.loads(first_line)
-    except orjson.JSONDecodeError:
-        return None
-    if not isinstance(first, dict) or not first:
+    first = first_object(data)
+    if not first:
         return None
     keys = list(first)
     literals: list[bytes] = []
@@ -353,7 +352,7 @@ def read_flat_ndjson(
     if len(data) >= 1 << 31:  # string views address the batch with 32-bit offsets
         return None
     end = data.find(b"\n")
-    template = _template(data[: end if end >= 0 else len(data)], schema)
+    template = _template(data, schema)
     if template is None:
         return None
     keys, literals, kinds = template
@@ -412,14 +411,3 @@ def read_flat_ndjson(
     frame = pl.from_arrow(pa.table(arrays), rechunk=False)
     assert isinstance(frame, pl.DataFrame)
     return frame
-
-
-def warm_up() -> None:
-    """Compile (or load from numba's cache) the reader once, e.g. before timing or serving."""
-    read_flat_ndjson(
-        b'{"a":"b","c":1.5}\n{"a":null,"c":1.2345678901234567}',
-        {
-            "a": pl.String(),
-            "c": pl.Float64(),
-        },
-    )

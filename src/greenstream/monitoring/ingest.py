@@ -50,7 +50,7 @@ from greenstream.monitoring.aggregates import (
     gps_cells,
     window_deltas,
 )
-from greenstream.monitoring.bytescan import COLON, count_byte, count_colons_before_n
+from greenstream.monitoring.bytescan import COLON, count_byte, count_colons_before_n, first_object
 from greenstream.monitoring.records import (
     DEVICE_FIELD,
     ENERGY_UNITS,
@@ -347,12 +347,8 @@ def read_flat_ndjson(
 def _lean_fields(data: bytes, schema: dict[str, pl.DataType]) -> dict[str, pl.DataType] | None:
     """The fields of ``schema`` that the batch's first line has, when that leaves some out and
     includes ``ts``; else None."""
-    end = data.find(b"\n")
-    try:
-        first = orjson.loads(data[: end if end >= 0 else len(data)])
-    except orjson.JSONDecodeError:
-        return None
-    if not isinstance(first, dict) or "ts" not in first:
+    first = first_object(data)
+    if first is None or "ts" not in first:
         return None
     lean = {name: dtype for name, dtype in schema.items() if name in first}
     return lean if len(lean) < len(schema) else None
