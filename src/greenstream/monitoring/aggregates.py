@@ -65,7 +65,8 @@ def gps_cells(
     with the GIL released). With ``order``, the rows' order as tracks (each device's fixes in
     time order, :class:`~greenstream.monitoring.ingest.DeviceRuns`), the same cells are computed
     by :func:`greenstream.geo.h3cells.latlng_to_cells`, which asks h3o for only a fraction of the
-    rows. Invalid positions are given as (0, 0) and their cell set to null afterwards."""
+    rows (a walk along each track). Invalid positions are given as (0, 0) and their cell set to
+    null afterwards."""
     if frame.height == 0:
         return pl.Series(CELL, [], dtype=pl.UInt64)
     valid = (
@@ -78,8 +79,7 @@ def gps_cells(
     if order is None:
         values = exact_cells(lat, lon, resolution)
     else:
-        values = np.empty(len(order), dtype=np.uint64)
-        values[order] = latlng_to_cells(lat[order], lon[order], resolution)
+        values = latlng_to_cells(lat, lon, resolution, order)
     cells = pl.Series(CELL, values, dtype=pl.UInt64)
     return frame.select(pl.when(valid).then(cells).alias(CELL)).to_series()
 
