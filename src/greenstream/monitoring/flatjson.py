@@ -27,6 +27,14 @@ a blank line, ``\\r``) makes :func:`read_flat_ndjson` return ``None`` and the ca
 batch with Polars as before, so what is read here equals what Polars reads
 (``tests/monitoring_ingest/test_monitoring_flatjson.py`` compares them on generated batches).
 
+Eight bytes at a time (eleventh pass): each literal is compared as two 64-bit words, strings
+are scanned a word at a time for the first byte that ends them (a ``"``, or a byte that makes
+the batch decline), and runs of eight digits are converted with three multiplications
+(simdjson's ``parse_eight_digits_unrolled``); near the batch's end, bytes are read one by one.
+Integers are converted directly (one correctly rounded conversion), and trailing zeros of a
+number with more than 15 digits are dropped first (so it may take the exact fast path).
+Measured on a 64 MB GPS chunk, interleaved: 166-177 ns a row against 225-240 before.
+
 Text columns are built as Arrow string views without a copy: strings up to 12 bytes are inlined
 in their view, longer ones point into the batch's bytes, which the column keeps alive.
 """
@@ -42,6 +50,9 @@ import numpy.typing as npt
 import orjson
 import polars as pl
 import pyarrow as pa
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic
 
 from greenstream.monitoring.bytescan import first_object
 
@@ -78,6 +89,90 @@ EXACT_POW10: Final = np.array([10.0**k for k in range(23)], dtype=np.float64)
 
 _U32: Final = np.uint64(0xFFFFFFFF)
 _S32: Final = np.uint64(32)
+# eight bytes at a time (SWAR): each byte's high bit, each byte 1, each byte 0x20 / '"' / '\' / DEL
+_HIGH: Final = np.uint64(0x8080808080808080)
+_ONES: Final = np.uint64(0x0101010101010101)
+_SPACES: Final = np.uint64(0x2020202020202020)
+_QUOTES: Final = np.uint64(0x2222222222222222)
+_BACKSLASHES: Final = np.uint64(0x5C5C5C5C5C5C5C5C)
+_DELS: Final = np.uint64(0x7F7F7F7F7F7F7F7F)
+
+
+def _load8_typed(typingctx: Any, buf: Any, at: Any) -> Any:  # pragma: no cover - compiled
+    """The eight bytes of a uint8 array from ``at`` as a little-endian uint64 (an unaligned
+    load; the caller checks ``at + 8 <= len``)."""
+    sig = types.uint64(buf, types.intp)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        array = context.make_array(signature.args[0])(context, builder, args[0])
+        pointer = builder.bitcast(builder.gep(array.data, [args[1]]), ir.IntType(64).as_pointer())
+        return builder.load(pointer, align=1)
+
+    return sig, codegen
+
+
+_load8: Any = intrinsic(_load8_typed)
+
+
+def _trailing_zeros_typed(typingctx: Any, word: Any) -> Any:  # pragma: no cover - compiled
+    """The number of trailing zero bits of a non-zero uint64."""
+    sig = types.uint64(types.uint64)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        return builder.cttz(args[0], ir.Constant(ir.IntType(1), 1))
+
+    return sig, codegen
+
+
+_trailing_zeros: Any = intrinsic(_trailing_zeros_typed)
+
+
+@nb.njit(nogil=True, cache=True, inline="always")
+def _eight_digits(x: Any) -> bool:  # pragma: no cover - compiled
+    """Whether the eight bytes of ``x`` are all ASCII digits (simdjson's
+    ``is_made_of_eight_digits_fast``)."""
+    return bool(
+        (
+            (x & np.uint64(0xF0F0F0F0F0F0F0F0))
+            | (
+                ((x + np.uint64(0x0606060606060606)) & np.uint64(0xF0F0F0F0F0F0F0F0))
+                >> np.uint64(4)
+            )
+        )
+        == np.uint64(0x3333333333333333)
+    )
+
+
+@nb.njit(nogil=True, cache=True, inline="always")
+def _eight_digits_value(x: Any) -> Any:  # pragma: no cover - compiled
+    """The number written by eight ASCII digits (first digit in the lowest byte), in three
+    multiplications (simdjson's ``parse_eight_digits_unrolled``)."""
+    x = x - np.uint64(0x3030303030303030)
+    x = x * np.uint64(10) + (x >> np.uint64(8))
+    low = (x & np.uint64(0x000000FF000000FF)) * np.uint64(100 + (1000000 << 32))
+    high = ((x >> np.uint64(16)) & np.uint64(0x000000FF000000FF)) * np.uint64(1 + (10000 << 32))
+    return (low + high) >> np.uint64(32)
+
+
+@nb.njit(nogil=True, cache=True, inline="always")
+def _zero_bytes(x: Any) -> Any:  # pragma: no cover - compiled
+    """High bits marking the zero bytes of ``x``; exact at the lowest marked byte (a borrow can
+    mark a byte above a zero byte, never below one)."""
+    return (x - _ONES) & ~x & _HIGH
+
+
+@nb.njit(nogil=True, cache=True, inline="always")
+def _string_stops(x: Any) -> Any:  # pragma: no cover - compiled
+    r"""High bits marking the bytes of ``x`` that end a plain string: ``"``, or a byte outside
+    printable ASCII (below 32, DEL, 128 and up) or ``\``; exact at the lowest marked byte."""
+    below_space = (x - _SPACES) & ~x & _HIGH  # bytes below 32 (bytes of 128 and up: next term)
+    return (
+        _zero_bytes(x ^ _QUOTES)
+        | _zero_bytes(x ^ _BACKSLASHES)
+        | _zero_bytes(x ^ _DELS)
+        | below_space
+        | (x & _HIGH)
+    )
 
 
 @nb.njit(nogil=True, cache=True, inline="always")
@@ -150,6 +245,7 @@ def _parse(  # pragma: no cover - compiled; tested through read_flat_ndjson
     buf: Any,
     lit: Any,
     lit_off: Any,
+    lit_words: Any,
     kinds: Any,
     slot: Any,
     views: Any,
@@ -161,7 +257,11 @@ def _parse(  # pragma: no cover - compiled; tested through read_flat_ndjson
 ) -> int:
     """Rows read into ``views`` / ``nums`` / ``valid`` (and each text field's longest string
     into ``longest``), -1 when a line departs from the template (the caller then reads the batch
-    with Polars), -2 when the batch has more rows than the arrays hold."""
+    with Polars), -2 when the batch has more rows than the arrays hold.
+
+    ``lit_words``: each literal's first and next eight bytes and their masks (:func:`_words`),
+    compared eight bytes at a time when 16 bytes are left; strings are scanned eight bytes at a
+    time the same way. Both fall back to single bytes near the batch's end."""
     n = buf.shape[0]
     nf = kinds.shape[0]
     cap = valid.shape[1]
@@ -175,9 +275,15 @@ def _parse(  # pragma: no cover - compiled; tested through read_flat_ndjson
             width = lit_off[f + 1] - a
             if i + width > n:
                 return -1
-            for k in range(width):
-                if buf[i + k] != lit[a + k]:
+            if width <= 16 and i + 16 <= n:
+                if ((_load8(buf, i) ^ lit_words[f, 0]) & lit_words[f, 1]) != np.uint64(0) or (
+                    (_load8(buf, i + 8) ^ lit_words[f, 2]) & lit_words[f, 3]
+                ) != np.uint64(0):
                     return -1
+            else:
+                for k in range(width):
+                    if buf[i + k] != lit[a + k]:
+                        return -1
             i += width
             if i >= n:
                 return -1
@@ -199,6 +305,12 @@ def _parse(  # pragma: no cover - compiled; tested through read_flat_ndjson
                     return -1
                 i += 1
                 start = i
+                while i + 8 <= n:
+                    stops = _string_stops(_load8(buf, i))
+                    if stops != np.uint64(0):
+                        i += np.intp(_trailing_zeros(stops) >> np.uint64(3))
+                        break
+                    i += 8
                 while i < n:
                     c = buf[i]
                     if c == 34:
@@ -254,6 +366,11 @@ def _parse(  # pragma: no cover - compiled; tested through read_flat_ndjson
                 i += 1
             elif 49 <= c <= 57:
                 while i < n:
+                    if digits <= 11 and i + 8 <= n and _eight_digits(_load8(buf, i)):
+                        man = man * np.uint64(100000000) + _eight_digits_value(_load8(buf, i))
+                        digits += 8
+                        i += 8
+                        continue
                     d = buf[i] - np.uint8(48)
                     if d > 9:
                         break
@@ -269,6 +386,14 @@ def _parse(  # pragma: no cover - compiled; tested through read_flat_ndjson
                 if i >= n or buf[i] < 48 or buf[i] > 57:
                     return -1
                 while i < n:
+                    # eight digits at once after the first significant one (leading zeros of
+                    # a fraction are not significant digits)
+                    if 0 < digits <= 11 and i + 8 <= n and _eight_digits(_load8(buf, i)):
+                        man = man * np.uint64(100000000) + _eight_digits_value(_load8(buf, i))
+                        digits += 8
+                        exp10 -= 8
+                        i += 8
+                        continue
                     d = buf[i] - np.uint8(48)
                     if d > 9:
                         break
@@ -293,8 +418,18 @@ def _parse(  # pragma: no cover - compiled; tested through read_flat_ndjson
                         e = e * 10 + (buf[i] - 48)
                     i += 1
                 exp10 += -e if eneg else e
+            if digits > 15:
+                # trailing zeros do not change the number: without them it may take the
+                # exact fast path (Eisel-Lemire cannot prove some exact products, e.g.
+                # 929630741852963.0)
+                while man != np.uint64(0) and man % np.uint64(10) == np.uint64(0):
+                    man = man // np.uint64(10)
+                    exp10 += 1
+                    digits -= 1
             if man == np.uint64(0):
                 value = 0.0
+            elif exp10 == 0:  # an integer: one conversion, correctly rounded
+                value = np.float64(man)
             elif digits <= 15 and -22 <= exp10 <= 22:
                 value = (
                     np.float64(man) / pow10[-exp10] if exp10 < 0 else np.float64(man) * pow10[exp10]
@@ -342,6 +477,24 @@ def _template(
     return keys, literals, kinds
 
 
+def _words(literals: list[bytes]) -> npt.NDArray[np.uint64]:
+    """Each literal's bytes 0-7 and 8-15 as little-endian words with masks of the bytes it has
+    (a literal longer than 16 bytes is compared byte by byte)."""
+    words = np.zeros((len(literals), 4), dtype=np.uint64)
+    for j, literal in enumerate(literals):
+        if len(literal) > 16:
+            continue
+        padded = literal.ljust(16, b"\0")
+        mask = (b"\xff" * len(literal)).ljust(16, b"\0")
+        words[j] = [
+            int.from_bytes(padded[:8], "little"),
+            int.from_bytes(mask[:8], "little"),
+            int.from_bytes(padded[8:], "little"),
+            int.from_bytes(mask[8:], "little"),
+        ]
+    return words
+
+
 def read_flat_ndjson(
     data: bytes, schema: dict[str, pl.DataType], *, lines: int | None = None
 ) -> pl.DataFrame | None:
@@ -359,6 +512,7 @@ def read_flat_ndjson(
     lit = np.frombuffer(b"".join(literals), dtype=np.uint8)
     lit_off = np.zeros(len(literals) + 1, dtype=np.int64)
     lit_off[1:] = np.cumsum([len(x) for x in literals])
+    lit_words = _words(literals)
     kinds_a = np.array(kinds, dtype=np.int8)
     slot = np.zeros(len(keys), dtype=np.int64)
     texts = numbers = 0
@@ -382,7 +536,18 @@ def read_flat_ndjson(
         valid = np.empty((len(keys), cap), dtype=np.uint8)
         longest = np.zeros(max(texts, 1), dtype=np.int64)
         rows = _parse(
-            buf, lit, lit_off, kinds_a, slot, views, nums, valid, longest, POW5_128, EXACT_POW10
+            buf,
+            lit,
+            lit_off,
+            lit_words,
+            kinds_a,
+            slot,
+            views,
+            nums,
+            valid,
+            longest,
+            POW5_128,
+            EXACT_POW10,
         )
         if rows != -2:
             break
