@@ -58,7 +58,6 @@ from __future__ import annotations
 import threading
 from typing import Final, NamedTuple
 
-import numba as nb
 import numpy as np
 import numpy.typing as npt
 import polars as pl
@@ -273,82 +272,6 @@ def cell_table(resolution: int) -> CellTable:
         return _TABLES.setdefault(resolution, CellTable())
 
 
-@nb.njit(cache=True, nogil=True, inline="always")
-def _in_cap(caps: F64, m: int, lat: float, lon: float) -> bool:
-    d_lat = lat - caps[m, 0]
-    d_lon = abs(lon - caps[m, 1])
-    d_lon = min(d_lon, 360.0 - d_lon)
-    return bool(d_lat * d_lat + caps[m, 2] * (d_lon * d_lon) < caps[m, 3])
-
-
-@nb.njit(cache=True, nogil=True, inline="always")
-def _in_hexagon(normals: F64, threshold: F64, m: int, x: float, y: float, z: float) -> bool:
-    limit = threshold[m]
-    for e in range(6):
-        if normals[m, e, 0] * x + normals[m, e, 1] * y + normals[m, e, 2] * z <= limit:
-            return False
-    return True
-
-
-@nb.njit(cache=True, nogil=True)
-def _walk(
-    lat: F64,
-    lon: F64,
-    order: I64,
-    seg_end: I64,
-    seg_next: I64,
-    seg_cell: I64,
-    out: U64,
-    cells: U64,
-    caps: F64,
-    normals: F64,
-    threshold: F64,
-    near: npt.NDArray[np.int32],
-) -> None:
-    """Walk each segment from ``seg_next`` (the row after one whose cell is ``seg_cell``, a row
-    of the table) until a row no test settles or the segment's end; ``out[order[i]]`` gets each
-    settled row's cell; ``seg_next`` / ``seg_cell`` are left at the stop."""
-    for s in range(len(seg_next)):
-        i = seg_next[s]
-        cur = seg_cell[s]
-        end = seg_end[s]
-        while i < end and cur >= 0:
-            r = order[i]
-            la = lat[r]
-            lo = lon[r]
-            found = -1
-            if _in_cap(caps, cur, la, lo):
-                found = cur
-            else:
-                for j in range(6):
-                    m = near[cur, j]
-                    if m >= 0 and _in_cap(caps, m, la, lo):
-                        found = m
-                        break
-                if found < 0:
-                    phi = la * (np.pi / 180.0)
-                    lam = lo * (np.pi / 180.0)
-                    cos_phi = np.cos(phi)
-                    x = cos_phi * np.cos(lam)
-                    y = cos_phi * np.sin(lam)
-                    z = np.sin(phi)
-                    if _in_hexagon(normals, threshold, cur, x, y, z):
-                        found = cur
-                    else:
-                        for j in range(6):
-                            m = near[cur, j]
-                            if m >= 0 and _in_hexagon(normals, threshold, m, x, y, z):
-                                found = m
-                                break
-            if found < 0:
-                break
-            out[r] = cells[found]
-            cur = found
-            i += 1
-        seg_next[s] = i
-        seg_cell[s] = cur
-
-
 def latlng_to_cells(
     lat_deg: F64,
     lon_deg: F64,
@@ -369,6 +292,8 @@ def latlng_to_cells(
     seg_next = np.arange(0, n, segment, dtype=np.int64)  # each segment's next row to settle
     seg_end = np.minimum(seg_next + segment, n)
     seg_cell = np.zeros(len(seg_next), dtype=np.int64)
+    from greenstream.geo._h3walk import walk  # numba (~1 s to import) only once cells are asked
+
     cache = cell_table(resolution)
     for _ in range(MAX_ROUNDS):
         stopped = np.flatnonzero(seg_next < seg_end)
@@ -380,7 +305,7 @@ def latlng_to_cells(
         table = cache.with_cells(exact)
         seg_cell[stopped] = _rows_of(table.cells, exact)
         seg_next[stopped] += 1
-        _walk(
+        walk(
             lat,
             lon,
             walk_order,

@@ -654,24 +654,12 @@ def keys_of_text(text: pl.Series) -> tuple[U64, U64]:
     return _mixed_keys(h1, h2, np.zeros(len(text), dtype=np.uint64))  # ts_us 0, as a record_id
 
 
-def _merge_sorted(h1: U64, l1: U64, h2: U64, l2: U64) -> tuple[U64, U64]:
-    """Merge two runs sorted by their high keys in O(n + m log n) (no re-sort)."""
-    n = len(h1) + len(h2)
-    at = np.searchsorted(h1, h2, side="right") + np.arange(len(h2))
-    rest = np.ones(n, dtype=bool)
-    rest[at] = False
-    hi = np.empty(n, dtype=np.uint64)
-    lo = np.empty(n, dtype=np.uint64)
-    hi[at], lo[at] = h2, l2
-    hi[rest], lo[rest] = h1, l1
-    return hi, lo
-
-
 class DedupeIndex:
     """Every committed identity key, as sorted uint64 runs (a small log-structured merge).
 
-    ``contains`` is a binary search per run (``numpy.searchsorted``) plus a check of the second
-    64-bit key, so membership costs O(batch x log N) and adding a batch O(batch log batch).
+    ``contains`` walks each run once in the probes' order (a galloping search, then a check of
+    the second 64-bit key), so membership costs O(batch x log(N / batch)) per run; runs are
+    merged in one pass (:mod:`greenstream.monitoring.sortedkeys`).
     """
 
     def __init__(self) -> None:
@@ -690,11 +678,13 @@ class DedupeIndex:
         else:
             order = np.argsort(hi)
             self._runs.append((hi[order], lo[order]))
+        from greenstream.monitoring.sortedkeys import merge_runs  # numba: imported on first use
+
         # merge while the newest run is at least half the size of the one before it
         while len(self._runs) >= 2 and len(self._runs[-1][0]) * 2 >= len(self._runs[-2][0]):
             h2, l2 = self._runs.pop()
             h1, l1 = self._runs.pop()
-            self._runs.append(_merge_sorted(h1, l1, h2, l2))
+            self._runs.append(merge_runs(h1, l1, h2, l2))
 
     def contains(self, hi: U64, lo: U64) -> npt.NDArray[np.bool_]:
         found = np.zeros(len(hi), dtype=bool)
@@ -705,21 +695,13 @@ class DedupeIndex:
         return found
 
     def contains_sorted(self, q_hi: U64, q_lo: U64) -> npt.NDArray[np.bool_]:
-        """:meth:`contains` for probes already sorted by ``q_hi``."""
+        """:meth:`contains` for probes already sorted by ``q_hi`` (one galloping walk per run,
+        :func:`~greenstream.monitoring.sortedkeys.probe_run`)."""
+        from greenstream.monitoring.sortedkeys import probe_run  # numba: imported on first use
+
         q_found = np.zeros(len(q_hi), dtype=bool)
         for run_hi, run_lo in self._runs:
-            left = np.searchsorted(run_hi, q_hi, side="left")
-            idx = np.minimum(left, len(run_hi) - 1)
-            same_hi = run_hi[idx] == q_hi
-            q_found |= same_hi & (run_lo[idx] == q_lo)
-            # equal high keys with another low key: look along the run (rare)
-            for i in np.flatnonzero(same_hi & ~q_found):
-                j = int(left[i]) + 1
-                while j < len(run_hi) and run_hi[j] == q_hi[i]:
-                    if run_lo[j] == q_lo[i]:
-                        q_found[i] = True
-                        break
-                    j += 1
+            probe_run(run_hi, run_lo, q_hi, q_lo, q_found)
         return q_found
 
 
