@@ -42,7 +42,7 @@ import numpy as np
 import polars as pl
 
 from greenstream.factors import Registry
-from greenstream.geo import EARTH_RADIUS_KM, Gazetteer
+from greenstream.geo import Gazetteer, great_circle_distance_km_array
 from greenstream.io.tables import atomic_path
 from greenstream.synth.network import _litres_per_km
 
@@ -90,18 +90,6 @@ def mode_physics() -> dict[str, float]:
 def builtin_terminals() -> pl.DataFrame:
     """Rail terminals and ports (``hub_id, name, kind, lat, lon, region, source, ...``)."""
     return _csv("greenstream.monitoring", "terminals.csv", {"lat": pl.Float64, "lon": pl.Float64})
-
-
-def _haversine_km(
-    lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray
-) -> np.ndarray:
-    """Numpy twin of :func:`greenstream.geo.great_circle_distance_km` (same formula and radius)."""
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    a = (
-        np.sin((p2 - p1) / 2) ** 2
-        + np.cos(p1) * np.cos(p2) * np.sin(np.radians(lon2 - lon1) / 2) ** 2
-    )
-    return np.asarray(2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(a))))
 
 
 @dataclass
@@ -274,7 +262,7 @@ def _fly(run: _Run, rng: np.random.Generator) -> None:
     """Fill ``run.fixes``, ``run.arrive`` and ``run.distance_km`` (true length along the path)."""
     p, phys = telemetry_parameters(), mode_physics()
     lat, lon = _path(run.mode, run.origin, run.destination, rng)
-    seg = _haversine_km(lat[:-1], lon[:-1], lat[1:], lon[1:])
+    seg = great_circle_distance_km_array(lat[:-1], lon[:-1], lat[1:], lon[1:])
     along = np.concatenate([[0.0], np.cumsum(seg)])
     run.distance_km = float(along[-1])
     t_phase, d_phase = _schedule(run.mode, run.distance_km, rng)
