@@ -11,7 +11,7 @@ DEMO_SHIPMENTS ?= 120000
 
 .venv/.synced: pyproject.toml uv.lock
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
-	$(UV) sync --frozen --compile-bytecode
+	$(UV) sync --frozen --all-extras --compile-bytecode
 	@touch $@
 
 sync: .venv/.synced

@@ -1,0 +1,53 @@
+"""OAuth 2.0 scopes: one per family of operations, declared by every route.
+
+A client (client credentials) holds a set of scopes chosen when it is created; a dashboard user's
+role maps to a set (:data:`ROLE_SCOPES`). Each route declares the one scope it needs with
+``Depends(require_scope("..."))`` (:mod:`greenstream.api.auth`); a token without it gets 403.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+SCOPES: Final[dict[str, str]] = {
+    "footprints:read": "read footprints, shipments, TOCs, HOCs and roll-ups",
+    "footprints:write": "upload shipments, TOCs, HOCs and trips",
+    "pact": "PACT v2.3 / iLEAP data exchange (/2/footprints, /2/events)",
+    "points:service": "the tenant's back end on the carbon-points ledger (actions, campaigns)",
+    "points:admin": "points administration (catalogue, funding, corrections)",
+    "monitoring:ingest": "send telemetry",
+    "monitoring:read": "read trips, legs, traces, intensities and live aggregates",
+    "reports:read": "dashboard data and reports",
+    "energy:read": "read sites, meters, Scope 2 and hub intensities",
+    "energy:write": "write sites, meter data and certificates",
+    "packaging:read": "read packings, packaging footprints, box pools and stations",
+    "packaging:write": "pack orders, capture EPCIS events",
+    "reductions:read": "read reductions, targets and forecasts",
+    "reductions:write": "register initiatives, targets and claims",
+    "admin": "tenant administration: clients, users, revocation, audit log",
+}
+
+READ_SCOPES: Final[frozenset[str]] = frozenset(s for s in SCOPES if s.endswith(":read"))
+ALL_SCOPES: Final[frozenset[str]] = frozenset(SCOPES)
+
+# Dashboard roles: a viewer reads, an analyst also writes data, an admin administers the tenant.
+ROLE_SCOPES: Final[dict[str, frozenset[str]]] = {
+    "viewer": READ_SCOPES,
+    "analyst": READ_SCOPES
+    | {"footprints:write", "energy:write", "packaging:write", "reductions:write", "pact"},
+    "admin": ALL_SCOPES,
+}
+
+
+def parse_scopes(text: str | None) -> frozenset[str]:
+    """Scopes from a space- or comma-separated string (RFC 6749 3.3); unknown ones raise
+    ``ValueError`` naming them. ``None`` or empty means every scope."""
+    if not text or not text.strip():
+        return ALL_SCOPES
+    wanted = frozenset(t for t in text.replace(",", " ").split() if t)
+    unknown = sorted(wanted - ALL_SCOPES)
+    if unknown:
+        raise ValueError(
+            f"unknown scope(s) {', '.join(unknown)}; known: {' '.join(sorted(SCOPES))}"
+        )
+    return wanted
