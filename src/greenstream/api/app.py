@@ -144,8 +144,9 @@ def create_app(
     app.state.jobs = ThreadPoolExecutor(max_workers=1, thread_name_prefix="greenstream-upload")
     errors.install(app)
 
-    from greenstream.api.routes import pact, platform
+    from greenstream.api.routes import auth, pact, platform
 
+    app.include_router(auth.router)
     app.include_router(pact.router)
     app.include_router(platform.router)
     for spec in EXTRA_ROUTERS:
