@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from greenstream.api.auth import Caller, get_caller
+from greenstream.api.auth import Caller, require_scope
 from greenstream.api.errors import ApiError
 from greenstream.api.pact import (
     FilterError,
@@ -38,7 +38,9 @@ from greenstream.store.models import Hoc, PactEvent, Shipment, Tenant, Toc
 from greenstream.store.queries import pointer_of, shipment_chains
 
 router = APIRouter(tags=["PACT v2.3 / iLEAP v1.0"])
-CallerDep = Annotated[Caller, Depends(get_caller)]
+# scope declarations: every PACT / iLEAP action needs "pact"; listings are heavy (rate class)
+CallerDep = Annotated[Caller, Depends(require_scope("pact"))]
+Lister = Annotated[Caller, Depends(require_scope("pact", limit="export"))]
 DEFAULT_PAGE: Final = 100
 MAX_PAGE: Final = 1000
 EVENT_TYPES: Final = (
@@ -178,7 +180,7 @@ def _next_link(
 @router.get("/2/footprints")
 def list_footprints(
     request: Request,
-    caller: CallerDep,
+    caller: Lister,
     limit: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     offset: Annotated[int, Query(ge=0, le=2**31 - 1, include_in_schema=False)] = 0,
     filter_: Annotated[str | None, Query(alias="$filter", max_length=2000)] = None,
@@ -328,7 +330,7 @@ def _tad_docs(
 @router.get("/2/ileap/tad")
 def list_tad(
     request: Request,
-    caller: CallerDep,
+    caller: Lister,
     limit: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     offset: Annotated[int, Query(ge=0, le=2**31 - 1, include_in_schema=False)] = 0,
 ) -> Any:
