@@ -170,6 +170,7 @@ def test_redeem_stock_reverse_report_over_http(shop: Shop) -> None:
     assert report["rows"] == []  # the only award was reversed
     assert "user_id" not in str(report)
     assert c.get("/points/verify", headers=shop.admin).json()["ok"] is True
+    assert c.get("/points/reports/pool", headers=shop.admin).json()["pool_balance_fen"] == 0
     # the admin's stock change is in the admin log, the service's reversal is not an admin act
     log = c.get("/admin/audit-log", headers=shop.admin)
     assert log.status_code == 403  # points:admin is not the tenant admin scope
