@@ -283,7 +283,7 @@ def read_calibration_table(source: Path | bytes, *, file: str | None = None) -> 
     source`` and optionally ``temp_air_c``; twelve months per station, each row with a source."""
     name = file or (str(source) if isinstance(source, Path) else "<calibration>")
     try:
-        raw = pl.read_csv(source, infer_schema=False)
+        raw = pl.read_csv(source, infer_schema=False, schema_overrides={"source": pl.String})
     except (OSError, pl.exceptions.PolarsError) as exc:
         raise InputErrors.single(name, f"cannot read: {exc}") from None
     missing = [c for c in CALIBRATION_COLUMNS if c not in raw.columns]
