@@ -446,3 +446,79 @@ def with_measured(modelled: pl.DataFrame, measured: pl.DataFrame | None) -> pl.D
         .otherwise(pl.lit("modelled"))
         .alias("pv_source"),
     )
+
+
+@functools.cache
+def published_yields() -> pl.DataFrame:
+    """``data/pv_published_yields.csv``: annual yields (kWh/kWp) of Chinese cities, sourced."""
+    path = resources.files("greenstream.levers.energy").joinpath("data/pv_published_yields.csv")
+    return pl.read_csv(path.read_bytes(), infer_schema_length=None)
+
+
+def check_against_published(
+    *,
+    year: int = 2025,
+    calibration: pl.DataFrame | None = None,
+    calibrate: bool = True,
+    tilt_deg: float | None = None,
+) -> pl.DataFrame:
+    """Model the yield of a 1 kWp south-facing array in every city of the published-yields
+    table and compare: ``city, published_kwh_per_kwp, modelled_kwh_per_kwp, error_pct, basis``.
+
+    The tilt is the city's latitude (the usual fixed-tilt design) unless ``tilt_deg`` is given.
+    A calibration table must not contain the figures it is scored on: the published yields are
+    annual PV outputs, the calibration stations' data are monthly irradiation.
+    """
+    from greenstream.levers.energy.sites import parse_sites
+
+    rows = []
+    for r in published_yields().iter_rows(named=True):
+        site = parse_sites(
+            {
+                "site_id": r["city"],
+                "province": "CN-BJ",
+                "latitude": r["latitude"],
+                "longitude": r["longitude"],
+                "pv_arrays": [
+                    {
+                        "array_id": "a",
+                        "kwp": 1.0,
+                        "tilt_deg": tilt_deg if tilt_deg is not None else round(r["latitude"]),
+                        "azimuth_deg": 180,
+                    }
+                ],
+            },
+            "<published yields>",
+        )[0]
+        result = site_pv(site, year, calibration=calibration, calibrate=calibrate)
+        modelled = result.annual_kwh
+        published = float(r["yield_kwh_per_kwp_year"])
+        rows.append(
+            {
+                "city": r["city"],
+                "published_kwh_per_kwp": published,
+                "modelled_kwh_per_kwp": round(modelled, 1),
+                "error_pct": round((modelled - published) / published * 100.0, 1),
+                "basis": result.basis,
+                "published_source": r["evidence"],
+            }
+        )
+    return pl.DataFrame(rows)
+
+
+def mean_absolute_error_pct(check: pl.DataFrame) -> float:
+    """Mean absolute percentage error of :func:`check_against_published`."""
+    return float(check["error_pct"].abs().mean())  # type: ignore[arg-type]
+
+
+def park_plausibility(kwp: float, annual_kwh: float, modelled_kwh_per_kwp: float) -> dict[str, Any]:
+    """Is a reported (capacity, annual energy) pair plausible against the modelled yield?"""
+    implied = annual_kwh / kwp
+    return {
+        "capacity_kwp": kwp,
+        "reported_kwh_per_year": annual_kwh,
+        "implied_kwh_per_kwp": round(implied, 1),
+        "modelled_kwh_per_kwp": round(modelled_kwh_per_kwp, 1),
+        "implied_capacity_factor": round(implied / 8760.0, 4),
+        "ratio_to_model": round(implied / modelled_kwh_per_kwp, 3),
+    }
