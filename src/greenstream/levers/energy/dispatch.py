@@ -258,7 +258,21 @@ def rule_based_flows(
     return Flows(imp, exp, ch, dis, socs, curt)
 
 
-def optimal_flows(
+@dataclass(frozen=True)
+class LinearProgram:
+    """The dispatch LP in arrays: ``min c x`` s.t. ``row_lower <= A x <= row_upper``,
+    ``lower <= x <= upper``; ``blocks`` index the variables (imp, exp, ch, dis, soc, curt)."""
+
+    cost: FloatArray
+    matrix: Any  # scipy.sparse.csc_matrix
+    row_lower: FloatArray
+    row_upper: FloatArray
+    lower: FloatArray
+    upper: FloatArray
+    blocks: tuple[npt.NDArray[np.int64], ...]
+
+
+def build_lp(
     load: FloatArray,
     pv: FloatArray,
     price: FloatArray,
@@ -269,17 +283,14 @@ def optimal_flows(
     export_limit_kw: float,
     weight: float,
     allow_grid_charging: bool = True,
-    time_limit_s: float = 60.0,
-) -> tuple[Flows, str]:
-    """Solve the dispatch LP (module docstring) with HiGHS; returns the flows and the status."""
-    import highspy
+) -> LinearProgram:
+    """The dispatch LP of the module docstring as sparse arrays (no solver involved)."""
     import scipy.sparse as sp
 
     n = len(load)
     eta = math.sqrt(battery.round_trip_efficiency)
     mean_i = float(intensity.mean())
     scale = float(price.mean()) / mean_i if mean_i > 0 else 0.0
-    # variable blocks: imp, exp, ch, dis, soc, curt
     imp, exp_, ch, dis, soc, curt = (np.arange(n) + k * n for k in range(6))
     cost = np.concatenate(
         [
@@ -291,7 +302,7 @@ def optimal_flows(
             np.zeros(n),
         ]
     )
-    inf = highspy.kHighsInf
+    inf = np.inf
     lower = np.zeros(6 * n)
     upper = np.concatenate(
         [
@@ -329,32 +340,70 @@ def optimal_flows(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
         shape=(n_rows, 6 * n),
     )
-    lp = highspy.HighsLp()
-    lp.num_col_ = 6 * n
-    lp.num_row_ = n_rows
-    lp.col_cost_ = cost
-    lp.col_lower_ = lower
-    lp.col_upper_ = upper
-    lp.row_lower_ = row_lo
-    lp.row_upper_ = row_hi
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = a.indptr
-    lp.a_matrix_.index_ = a.indices
-    lp.a_matrix_.value_ = a.data
+    return LinearProgram(cost, a, row_lo, row_hi, lower, upper, (imp, exp_, ch, dis, soc, curt))
+
+
+def _flows_of(x: FloatArray, blocks: tuple[npt.NDArray[np.int64], ...]) -> Flows:
+    clean = np.where(np.abs(x) < 1e-9, 0.0, x)
+    imp, exp_, ch, dis, soc, curt = blocks
+    return Flows(clean[imp], clean[exp_], clean[ch], clean[dis], clean[soc], clean[curt])
+
+
+def solve_highs(lp: LinearProgram, *, time_limit_s: float = 60.0) -> tuple[FloatArray, str]:
+    """Solve with HiGHS through highspy; raises if not optimal."""
+    import highspy
+
+    inf = highspy.kHighsInf
+    model = highspy.HighsLp()
+    model.num_col_ = len(lp.cost)
+    model.num_row_ = lp.matrix.shape[0]
+    model.col_cost_ = lp.cost
+    model.col_lower_ = lp.lower
+    model.col_upper_ = np.where(np.isinf(lp.upper), inf, lp.upper)
+    model.row_lower_ = np.where(np.isinf(lp.row_lower), -inf, lp.row_lower)
+    model.row_upper_ = np.where(np.isinf(lp.row_upper), inf, lp.row_upper)
+    model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    model.a_matrix_.start_ = lp.matrix.indptr
+    model.a_matrix_.index_ = lp.matrix.indices
+    model.a_matrix_.value_ = lp.matrix.data
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", float(time_limit_s))
-    h.passModel(lp)
+    h.passModel(model)
     h.run()
     status = h.modelStatusToString(h.getModelStatus())
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         raise GreenstreamError(f"dispatch LP not solved to optimality: {status}")
-    x = np.asarray(h.getSolution().col_value)
-    clean = np.where(np.abs(x) < 1e-9, 0.0, x)
-    return (
-        Flows(clean[imp], clean[exp_], clean[ch], clean[dis], clean[soc], clean[curt]),
-        status,
+    return np.asarray(h.getSolution().col_value), status
+
+
+def optimal_flows(
+    load: FloatArray,
+    pv: FloatArray,
+    price: FloatArray,
+    feed_in: FloatArray,
+    intensity: FloatArray,
+    battery: BatterySpec,
+    *,
+    export_limit_kw: float,
+    weight: float,
+    allow_grid_charging: bool = True,
+    time_limit_s: float = 60.0,
+) -> tuple[Flows, str]:
+    """Solve the dispatch LP (module docstring) with HiGHS; returns the flows and the status."""
+    lp = build_lp(
+        load,
+        pv,
+        price,
+        feed_in,
+        intensity,
+        battery,
+        export_limit_kw=export_limit_kw,
+        weight=weight,
+        allow_grid_charging=allow_grid_charging,
     )
+    x, status = solve_highs(lp, time_limit_s=time_limit_s)
+    return _flows_of(x, lp.blocks), status
 
 
 def dispatch(
