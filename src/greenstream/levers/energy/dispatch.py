@@ -4,7 +4,8 @@ Per hour ``t`` (energy in kWh over one hour, so kW = kWh/h), with ``pv``, ``load
 (CNY/kWh), ``feed_in`` (CNY/kWh) and ``intensity`` (kg/kWh) given:
 
 Variables
-    ``imp`` grid import >= 0; ``exp`` export in [0, export limit]; ``ch``, ``dis`` battery charge
+    ``imp`` grid import >= 0; ``exp`` export in [0, min(export limit, PV surplus over load)]
+    (the battery does not discharge into the grid); ``ch``, ``dis`` battery charge
     / discharge in [0, power]; ``soc`` stored energy in [E (1 - DoD), E]; ``curt`` curtailed PV
     in [0, pv].
 Balance
@@ -19,6 +20,8 @@ Objective (``weight`` w in [0, 1])
     ``(1 - w) x cost + w x lambda x CO2e`` where cost = sum(price imp - feed_in exp +
     degradation dis) and CO2e = sum(intensity imp) (location-based: exports earn no credit).
     ``lambda`` = mean price / mean intensity turns kg into CNY-like units so that w is a share.
+    Where the feed-in price exceeds the import price of an hour, an hourly energy model can
+    import (to charge) while it exports surplus PV; the tariff data here never has that.
 
 The results (energy cost, CO2e, green-power share, cycles) are computed afterwards with the
 kernel's :mod:`greenstream.accounting.site_energy`, for the LP and for the two baselines: no
@@ -106,6 +109,7 @@ class Outcome:
     discharge_kwh: float
     green_power_share: float
     cycles: float
+    soc_end_kwh: float
     flows: Flows = field(repr=False)
 
     def row(self) -> dict[str, Any]:
@@ -118,6 +122,7 @@ class Outcome:
             "curtailed_kwh": round(self.curtailed_kwh, 1),
             "green_power_share": round(self.green_power_share, 4),
             "cycles": round(self.cycles, 1),
+            "soc_end_kwh": round(self.soc_end_kwh, 1),
         }
 
 
@@ -203,6 +208,7 @@ def evaluate(
         discharge_kwh=float(flows.discharge.sum()),
         green_power_share=float(min(green / load_total, 1.0)) if load_total > 0 else 0.0,
         cycles=float(flows.discharge.sum() / usable) if usable > 0 else 0.0,
+        soc_end_kwh=float(flows.soc[-1]) if len(flows.soc) else 0.0,
         flows=flows,
     )
 
@@ -230,7 +236,8 @@ def rule_based_flows(
     sharp hours it discharges into the load (never exported) until empty.
 
     A sequential simulation (each hour depends on the state the last one left), used only as
-    the baseline the optimum is compared with.
+    the baseline the optimum is compared with. Unlike the LP it need not end the period at its
+    initial state of charge (``soc_end_kwh`` shows where it ended).
     """
     n = len(load)
     eta = math.sqrt(battery.round_trip_efficiency)
@@ -307,7 +314,9 @@ def build_lp(
     upper = np.concatenate(
         [
             np.full(n, inf),
-            np.full(n, export_limit_kw),
+            # only PV beyond the hour's load is exported (the battery does not discharge into
+            # the grid; net metering at the connection point)
+            np.minimum(export_limit_kw, np.clip(pv - load, 0.0, None)),
             np.full(n, battery.power_kw),
             np.full(n, battery.power_kw),
             np.full(n, battery.energy_kwh),

@@ -334,30 +334,33 @@ def tariff_for(province: str) -> Tariff:
 
 @functools.cache
 def holiday_calendar(year: int) -> dict[date, str]:
-    """Festival key of every public-holiday date of ``year`` (and its neighbours' spill-over).
+    """Festival key of every public-holiday date of ``year``.
 
-    Substituted days off (``Day off (substituted from ...)``) take the festival of the nearest
-    named holiday within three days: they extend that festival's break.
+    A festival's break is the run of consecutive days off (public holidays, substituted days
+    off and weekends) around its named days; every holiday or substituted day off in that run
+    takes the festival's key (``Day off (substituted from ...)`` days have no festival name in
+    the ``holidays`` package).
     """
     import holidays
 
     cal = holidays.China(years=(year - 1, year, year + 1))
-    named = {d: _HOLIDAY_NAMES[n] for d, n in cal.items() if n in _HOLIDAY_NAMES}
+    first, last = date(year - 1, 12, 1), date(year + 1, 1, 31)
     out: dict[date, str] = {}
-    for d, name in cal.items():
-        if d.year != year:
-            continue
-        key = _HOLIDAY_NAMES.get(name)
-        if key is None:
-            near = [
-                (abs((d - other).days), k)
-                for other, k in named.items()
-                if abs((d - other).days) <= 3
-            ]
-            if near:
-                key = min(near)[1]
-        if key is not None:
-            out[d] = key
+    run: list[date] = []
+    day = first
+    while day <= last + timedelta(days=1):
+        off = day <= last and (day in cal or day.weekday() >= 5)
+        if off:
+            run.append(day)
+        elif run:
+            keys = [_HOLIDAY_NAMES[cal[d]] for d in run if cal.get(d) in _HOLIDAY_NAMES]
+            if keys:
+                key = max(set(keys), key=keys.count)
+                for d in run:
+                    if d in cal and d.year == year:
+                        out[d] = _HOLIDAY_NAMES.get(cal[d], key)
+            run = []
+        day += timedelta(days=1)
     return out
 
 
