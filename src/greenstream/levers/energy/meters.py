@@ -141,7 +141,7 @@ def normalise_long(raw: pl.DataFrame, file: str, sites: list[Site] | None = None
     idx = frame.with_row_index("__row", offset=1)
     errors = [
         InputError(file, int(r), "kind", f"unknown meter (not in the site file) or kind {k!r}")
-        for r, k in idx.filter(~pl.col("kind").is_in(list(KINDS)).fill_null(True))
+        for r, k in idx.filter((~pl.col("kind").is_in(list(KINDS))).fill_null(True))
         .select("__row", "kind")
         .head(1000)
         .iter_rows()
@@ -280,9 +280,9 @@ def read_monitoring_meters(db_url: str, *, sites: list[str] | None = None) -> pl
     finally:
         engine.dispose()
     frame = pl.DataFrame(
-        [tuple(r) for r in rows],
+        [(str(r[0]), *tuple(r)[1:]) for r in rows],
         schema={
-            "window_start": pl.Datetime("us", "UTC"),
+            "window_start": pl.String,
             "window_s": pl.Int64,
             "site_id": pl.String,
             "kind": pl.String,
@@ -297,6 +297,13 @@ def read_monitoring_meters(db_url: str, *, sites: list[str] | None = None) -> pl
         raise InputErrors.single(
             "monitoring_aggregate", "meter windows longer than an hour cannot be placed in hours"
         )
+    # SQLite returns timestamps as text, PostgreSQL as aware datetimes: both go through text
+    frame = frame.with_columns(
+        pl.col("window_start")
+        .str.replace(r"\+00:00$", "")
+        .str.to_datetime(time_unit="us", strict=False)
+        .dt.replace_time_zone("UTC")
+    )
     return (
         frame.with_columns(
             _local_hour(pl.col("window_start"), frame.schema["window_start"]).alias("hour_start"),

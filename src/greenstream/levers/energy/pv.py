@@ -333,7 +333,7 @@ def nearest_calibration(
     latitude: float, longitude: float, table: pl.DataFrame | None = None
 ) -> Calibration | None:
     """The station of ``table`` (default: the packaged one) nearest to a site, or None."""
-    from greenstream.geo import great_circle_distance_km
+    from greenstream.geo import great_circle_distance_km_scalar
 
     frame = builtin_calibration() if table is None else table
     if frame.height == 0:
@@ -342,13 +342,13 @@ def nearest_calibration(
         pl.col("latitude").first(), pl.col("longitude").first()
     )
     dist = [
-        great_circle_distance_km(latitude, longitude, la, lo)
+        great_circle_distance_km_scalar(latitude, longitude, la, lo)
         for la, lo in stations.select("latitude", "longitude").iter_rows()
     ]
     i = int(np.argmin(dist))
     name = str(stations["station"][i])
     rows = frame.filter(pl.col("station") == name).sort("month")
-    temps = rows["temp_air_c"]
+    temps = rows["temp_air_c"] if "temp_air_c" in rows.columns else pl.Series([None] * 12)
     return Calibration(
         station=name,
         latitude=float(rows["latitude"][0]),
