@@ -32,8 +32,8 @@ NAIVE_SITES = 50
 
 
 def _dispatch(record: Record) -> None:
-    import scipy.optimize as so
-    import scipy.sparse as sp
+    import scipy.optimize as so  # type: ignore[import-untyped]
+    import scipy.sparse as sp  # type: ignore[import-untyped]
 
     from greenstream.levers.energy.dispatch import BatterySpec, build_lp, optimal_flows
     from greenstream.levers.energy.tariffs import hourly_tariff, tariff_for
@@ -65,9 +65,19 @@ def _dispatch(record: Record) -> None:
         method="highs",
     )
     base = time.perf_counter() - t0
-    ours_obj = float(lp.cost @ np.concatenate(
-        [flows.grid_import, flows.grid_export, flows.charge, flows.discharge, flows.soc, flows.curtailed]
-    ))
+    ours_obj = float(
+        lp.cost
+        @ np.concatenate(
+            [
+                flows.grid_import,
+                flows.grid_export,
+                flows.charge,
+                flows.discharge,
+                flows.soc,
+                flows.curtailed,
+            ]
+        )
+    )
     assert res.status == 0 and abs(res.fun - ours_obj) <= 1e-6 * max(1.0, abs(ours_obj)), (
         res.fun,
         ours_obj,

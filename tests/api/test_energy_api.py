@@ -40,7 +40,7 @@ def test_energy_flow_and_isolation(api: Api) -> None:
     assert r.status_code == 200, r.text
     assert r.json()["hours"] == 744
     r = c.get("/energy/scope2", params={"year": 2025}, headers=ha)
-    year = [row for row in r.json()["data"] if row["period"] == "2025"][0]
+    year = next(row for row in r.json()["data"] if row["period"] == "2025")
     # 7,440 kWh x 0.6558 (Shaanxi 2022, latest published year)
     assert year["scope2_location_kg"] == pytest.approx(7_440 * 0.6558)
     certs = "serial,vintage,technology,project,province,retired_on,site_id,claim_year\n" + "".join(
@@ -50,7 +50,7 @@ def test_energy_flow_and_isolation(api: Api) -> None:
     again = c.post("/energy/certificates", content=certs, headers=ha)
     assert again.status_code == 400 and "already claimed" in again.text
     r = c.get("/energy/scope2", params={"year": 2025}, headers=ha)
-    year = [row for row in r.json()["data"] if row["period"] == "2025"][0]
+    year = next(row for row in r.json()["data"] if row["period"] == "2025")
     assert year["scope2_market_kg"] == pytest.approx((7_440 - 2_000) * 0.5856)
     hocs = c.get("/energy/hocs", params={"year": 2025}, headers=ha).json()["data"]
     assert hocs[0]["hoc_id"] == "HOC-XA-1"

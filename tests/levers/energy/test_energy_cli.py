@@ -17,7 +17,9 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def synth_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("energy")
-    r = runner.invoke(app, ["energy", "synth", "--out", str(out), "--sites", "4", "--format", "json"])
+    r = runner.invoke(
+        app, ["energy", "synth", "--out", str(out), "--sites", "4", "--format", "json"]
+    )
     assert r.exit_code == 0, r.output
     return out
 
@@ -25,7 +27,17 @@ def synth_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_scope2_and_hocs_commands(synth_dir: Path, tmp_path: Path) -> None:
     sites, meters = synth_dir / "sites.yaml", synth_dir / "meters.parquet"
     r = runner.invoke(
-        app, ["energy", "scope2", str(sites), "--meters", str(meters), "--annual-only", "--format", "json"]
+        app,
+        [
+            "energy",
+            "scope2",
+            str(sites),
+            "--meters",
+            str(meters),
+            "--annual-only",
+            "--format",
+            "json",
+        ],
     )
     assert r.exit_code == 0, r.output
     rows = json.loads(r.stdout)
@@ -34,8 +46,21 @@ def test_scope2_and_hocs_commands(synth_dir: Path, tmp_path: Path) -> None:
     ileap = tmp_path / "hocs.json"
     r = runner.invoke(
         app,
-        ["energy", "hocs", str(sites), "--meters", str(meters), "--throughput",
-         str(synth_dir / "throughput.csv"), "-o", str(hocs), "--ileap", str(ileap), "--format", "json"],
+        [
+            "energy",
+            "hocs",
+            str(sites),
+            "--meters",
+            str(meters),
+            "--throughput",
+            str(synth_dir / "throughput.csv"),
+            "-o",
+            str(hocs),
+            "--ileap",
+            str(ileap),
+            "--format",
+            "json",
+        ],
     )
     assert r.exit_code == 0, r.output
     table = pl.read_parquet(hocs)
@@ -66,8 +91,15 @@ def test_dispatch_command(tmp_path: Path) -> None:
     )
     r = runner.invoke(
         app,
-        ["energy", "dispatch", str(tmp_path / "s.yaml"), "--meters", str(tmp_path / "m.parquet"),
-         "--format", "json"],
+        [
+            "energy",
+            "dispatch",
+            str(tmp_path / "s.yaml"),
+            "--meters",
+            str(tmp_path / "m.parquet"),
+            "--format",
+            "json",
+        ],
     )
     assert r.exit_code == 0, r.output
     rows = {row["strategy"]: row for row in json.loads(r.stdout)}

@@ -33,8 +33,14 @@ XIAN = {
     "longitude": 108.94,
     "altitude_m": 400.0,
     "pv_arrays": [
-        {"array_id": "a", "kwp": 1.0, "tilt_deg": 25, "azimuth_deg": 180, "losses_pct": 0.0,
-         "dc_ac_ratio": 1.0},
+        {
+            "array_id": "a",
+            "kwp": 1.0,
+            "tilt_deg": 25,
+            "azimuth_deg": 180,
+            "losses_pct": 0.0,
+            "dc_ac_ratio": 1.0,
+        },
     ],
 }
 
@@ -64,12 +70,18 @@ def test_clear_day_energy_equals_pvlib_modelchain() -> None:
         ],
     )
     mc = pvlib.modelchain.ModelChain(
-        system, loc, aoi_model="no_loss", spectral_model="no_loss", transposition_model="haydavies",
+        system,
+        loc,
+        aoi_model="no_loss",
+        spectral_model="no_loss",
+        transposition_model="haydavies",
         losses_model="no_loss",
     )
     weather = pd.DataFrame(
         {
-            "ghi": cs["ghi"], "dni": cs["dni"], "dhi": cs["dhi"],
+            "ghi": cs["ghi"],
+            "dni": cs["dni"],
+            "dhi": cs["dhi"],
             "temp_air": float(parameters()["temp_air_c"]),
             "wind_speed": float(parameters()["wind_speed_m_per_s"]),
         }
@@ -87,13 +99,18 @@ def test_calibration_scales_the_month() -> None:
     clear = site_pv(site, 2025, calibrate=False)
     times = hour_midpoints(2025)
     cs = clear_sky(site.latitude, site.longitude, times, site.altitude_m)
-    daily = cs["ghi"].groupby(times.month).sum().to_numpy() / 1000.0 / np.array(
-        [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+    daily = (
+        cs["ghi"].groupby(times.month).sum().to_numpy()
+        / 1000.0
+        / np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
     )
     table = pl.DataFrame(
         {
-            "station": ["X"] * 12, "latitude": [34.26] * 12, "longitude": [108.94] * 12,
-            "month": list(range(1, 13)), "ghi_kwh_per_m2_day": (daily * 0.5).tolist(),
+            "station": ["X"] * 12,
+            "latitude": [34.26] * 12,
+            "longitude": [108.94] * 12,
+            "month": list(range(1, 13)),
+            "ghi_kwh_per_m2_day": (daily * 0.5).tolist(),
             "source": ["hand-made"] * 12,
         }
     )
@@ -105,7 +122,10 @@ def test_calibration_scales_the_month() -> None:
 
 def test_measured_generation_overrides_the_model() -> None:
     modelled = pl.DataFrame(
-        {"hour_start": [datetime(2025, 1, 1, h) for h in range(3)], "pv_kwh_modelled": [0.0, 5.0, 6.0]}
+        {
+            "hour_start": [datetime(2025, 1, 1, h) for h in range(3)],
+            "pv_kwh_modelled": [0.0, 5.0, 6.0],
+        }
     )
     measured = pl.DataFrame({"hour_start": [datetime(2025, 1, 1, 1)], "pv_kwh": [4.0]})
     out = with_measured(modelled, measured)
@@ -115,7 +135,9 @@ def test_measured_generation_overrides_the_model() -> None:
 
 def test_calibration_table_errors(tmp_path: Path) -> None:
     p = tmp_path / "cal.csv"
-    p.write_text("station,latitude,longitude,month,ghi_kwh_per_m2_day,source\nA,34,108,1,3.0,\nA,34,108,13,30,x\n")
+    p.write_text(
+        "station,latitude,longitude,month,ghi_kwh_per_m2_day,source\nA,34,108,1,3.0,\nA,34,108,13,30,x\n"
+    )
     with pytest.raises(InputErrors) as exc:
         read_calibration_table(p)
     found = {(e.row, e.field) for e in exc.value.errors}
@@ -144,7 +166,10 @@ def test_site_file_errors_name_the_field(tmp_path: Path) -> None:
 def test_long_meters_to_hourly_site_table() -> None:
     sites = parse_sites(
         {
-            "site_id": "S", "province": "CN-GD", "latitude": 23.1, "longitude": 113.3,
+            "site_id": "S",
+            "province": "CN-GD",
+            "latitude": 23.1,
+            "longitude": 113.3,
             "equipment_groups": [{"group_id": "pack", "kind": "packing_line"}],
             "meters": [
                 {"meter_id": "G", "kind": "grid_import"},

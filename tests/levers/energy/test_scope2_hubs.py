@@ -17,9 +17,7 @@ RESIDUAL_PROXY_2022 = 0.5856  # MEE/NBS 2022 national excluding market-traded no
 
 
 def _hourly_january(grid_kwh_per_hour: float, pv_kwh_per_hour: float = 0.0) -> pl.DataFrame:
-    hours = pl.datetime_range(
-        datetime(2025, 1, 1), datetime(2025, 1, 31, 23), "1h", eager=True
-    )
+    hours = pl.datetime_range(datetime(2025, 1, 1), datetime(2025, 1, 31, 23), "1h", eager=True)
     n = len(hours)
     return pl.DataFrame(
         {
@@ -106,7 +104,13 @@ def test_bad_certificates_every_row_named() -> None:
     with pytest.raises(InputErrors) as exc:
         check_certificates(raw, "certs.csv")
     found = {(e.row, e.field) for e in exc.value.errors}
-    assert {(1, "serial"), (2, "serial"), (2, "retired_on"), (3, "vintage"), (3, "technology")} <= found
+    assert {
+        (1, "serial"),
+        (2, "serial"),
+        (2, "retired_on"),
+        (3, "vintage"),
+        (3, "technology"),
+    } <= found
 
 
 def test_hoc_from_site_kwh_and_tonnes() -> None:
@@ -151,7 +155,12 @@ def test_kernel_uses_the_hoc_through_hoc_id() -> None:
         }
     )
     legs = pl.DataFrame(
-        {"shipment_id": ["P1"], "mass_kg": [2_000.0], "hub_type": ["Warehouse"], "hoc_id": ["HOC-S"]}
+        {
+            "shipment_id": ["P1"],
+            "mass_kg": [2_000.0],
+            "hub_type": ["Warehouse"],
+            "hoc_id": ["HOC-S"],
+        }
     )
     result = footprint(legs, hocs=hocs)
     # 2 t leaving the hub x 4.2 kg/t = 8.4 kg (ISO 14083 5.5)

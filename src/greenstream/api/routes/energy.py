@@ -24,12 +24,11 @@ from typing import Annotated, Any
 import polars as pl
 from fastapi import APIRouter, Body, Depends, Query, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from greenstream.api.auth import Caller
+from greenstream.api.auth import Caller, require_scope
 from greenstream.api.deps import get_session
-from greenstream.api.auth import require_scope
 from greenstream.errors import InputErrors
 
 router = APIRouter(prefix="/energy", tags=["energy"])
@@ -90,8 +89,14 @@ def _certificates(session: Session, tenant_id: int) -> pl.DataFrame:
 
     rows = session.execute(
         select(
-            C.serial, C.vintage_month, C.technology, C.project, C.province, C.retired_on,
-            C.site_id, C.claim_year,
+            C.serial,
+            C.vintage_month,
+            C.technology,
+            C.project,
+            C.province,
+            C.retired_on,
+            C.site_id,
+            C.claim_year,
         ).where(C.tenant_id == tenant_id)
     ).all()
     empty = empty_certificates()
@@ -188,11 +193,8 @@ async def put_meters(
         )
     )
     session.execute(
-        M.__table__.insert(),
-        [
-            {"tenant_id": caller.tenant_id, **r}
-            for r in hourly.drop("consumption_basis").to_dicts()
-        ],
+        insert(M),
+        [{"tenant_id": caller.tenant_id, **r} for r in hourly.drop("consumption_basis").to_dicts()],
     )
     session.commit()
     return {"site_id": site_id, "hours": hourly.height}
@@ -232,7 +234,7 @@ async def post_certificates(
             ]
         )
     session.execute(
-        C.__table__.insert(),
+        insert(C),
         [{"tenant_id": caller.tenant_id, **r} for r in certs.drop("mwh").to_dicts()],
     )
     session.commit()
@@ -247,9 +249,7 @@ def _scope2(session: Session, tenant_id: int, year: int | None) -> pl.DataFrame:
     hourly = _hourly(session, tenant_id, year)
     if not sites or hourly.height == 0:
         return pl.DataFrame(schema={c: pl.String for c in SCOPE2_COLUMNS})
-    return scope2(
-        hourly, site_table(sites), certificates=_certificates(session, tenant_id)
-    )
+    return scope2(hourly, site_table(sites), certificates=_certificates(session, tenant_id))
 
 
 @router.get("/scope2")
@@ -384,7 +384,11 @@ def dashboard(
         schema={"site_id": pl.String, "area_m2": pl.Float64},
     )
     rows = (
-        per_site.join(annual.select("site_id", "scope2_location_kg", "scope2_market_kg", "grid_import_kwh"), on="site_id", how="left")
+        per_site.join(
+            annual.select("site_id", "scope2_location_kg", "scope2_market_kg", "grid_import_kwh"),
+            on="site_id",
+            how="left",
+        )
         .join(tonnes.select("site_id", "tonnes"), on="site_id", how="left")
         .join(areas, on="site_id", how="left")
         .with_columns(

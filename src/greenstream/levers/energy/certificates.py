@@ -62,9 +62,9 @@ def _read(path: Path) -> pl.DataFrame:
         raise InputErrors.single(str(path), f"cannot read: {exc}") from None
 
 
-def _row_errors(frame: pl.DataFrame, file: str, checks: list[tuple[str, pl.Expr, str]]) -> list[
-    InputError
-]:
+def _row_errors(
+    frame: pl.DataFrame, file: str, checks: list[tuple[str, pl.Expr, str]]
+) -> list[InputError]:
     errors = []
     for col, bad, reason in checks:
         for (row,) in frame.filter(bad.fill_null(True)).select("__row").iter_rows():
@@ -90,14 +90,22 @@ def check_certificates(raw: pl.DataFrame, file: str) -> pl.DataFrame:
     )
     checks = [
         ("serial", pl.col("serial").is_null(), "missing serial"),
-        ("serial", pl.col("serial").is_duplicated() & pl.col("serial").is_not_null(), "duplicate serial (a certificate counts once)"),
+        (
+            "serial",
+            pl.col("serial").is_duplicated() & pl.col("serial").is_not_null(),
+            "duplicate serial (a certificate counts once)",
+        ),
         ("vintage", pl.col("vintage_month").is_null(), "missing or not YYYY-MM"),
         (
             "technology",
             ~pl.col("technology").is_in(list(TECHNOLOGIES)),
             f"missing or not one of {', '.join(TECHNOLOGIES)}",
         ),
-        ("retired_on", pl.col("retired_on").is_null(), "not retired: only a retired certificate backs a claim (missing or not a date)"),
+        (
+            "retired_on",
+            pl.col("retired_on").is_null(),
+            "not retired: only a retired certificate backs a claim (missing or not a date)",
+        ),
         ("site_id", pl.col("site_id").is_null(), "missing site_id the certificate was retired for"),
         ("claim_year", pl.col("claim_year").is_null(), "missing or not a year"),
         (
@@ -141,7 +149,10 @@ def check_contracts(raw: pl.DataFrame, file: str) -> pl.DataFrame:
         pl.col("mwh").cast(pl.Float64, strict=False),
         pl.col("technology").cast(pl.String).str.strip_chars().str.to_lowercase(),
         (
-            pl.col("bundled_certificates").cast(pl.String).str.to_lowercase().is_in(["true", "1", "yes"])
+            pl.col("bundled_certificates")
+            .cast(pl.String)
+            .str.to_lowercase()
+            .is_in(["true", "1", "yes"])
             if "bundled_certificates" in raw.columns
             else pl.lit(False)
         ).alias("bundled_certificates"),

@@ -4,6 +4,7 @@ exits 2 with every bad row named (file, row, field, reason)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Any
@@ -54,7 +55,9 @@ def _hourly(sites: list[Any], meters: Path | None, db: str | None) -> tuple[Any,
     if db is not None:
         long = read_monitoring_meters(db, sites=[s.site_id for s in sites])
         return hourly_site_energy(long), hourly_submeters(long)
-    raise InputErrors.single("<options>", "give --meters FILE or --monitoring-db URL", field="--meters")
+    raise InputErrors.single(
+        "<options>", "give --meters FILE or --monitoring-db URL", field="--meters"
+    )
     return pl.DataFrame(), pl.DataFrame()  # pragma: no cover
 
 
@@ -101,7 +104,11 @@ def tariff(
     with handle_errors():
         if not province and file is None:
             rows = [
-                {k: v for k, v in describe(t).items() if k in ("province", "name", "notice", "evidence", "default_user_class")}
+                {
+                    k: v
+                    for k, v in describe(t).items()
+                    if k in ("province", "name", "notice", "evidence", "default_user_class")
+                }
                 for t in builtin_tariffs().values()
             ]
             print_rows(rows, fmt, title="Packaged time-of-use tariffs")
@@ -130,7 +137,9 @@ def pv(
         Path | None, typer.Option("--calibration", help="monthly GHI station table (CSV)")
     ] = None,
     calibrate: Annotated[bool, typer.Option("--calibrate/--clear-sky")] = True,
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="hourly PV (.parquet/.csv)")] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="hourly PV (.parquet/.csv)")
+    ] = None,
     fmt: FormatOpt = TableFormat.table,
 ) -> None:
     """Modelled PV yield of every site's arrays (pvlib, offline)."""
@@ -150,7 +159,11 @@ def pv(
                     continue
                 with stage(prog, f"PV of {s.site_id}"):
                     r = site_pv(s, year, calibration=table, calibrate=calibrate)
-                frames.append(r.hourly.select("hour_start", "pv_kwh_modelled").with_columns(pl.lit(s.site_id).alias("site_id")))
+                frames.append(
+                    r.hourly.select("hour_start", "pv_kwh_modelled").with_columns(
+                        pl.lit(s.site_id).alias("site_id")
+                    )
+                )
                 rows.append(
                     {
                         "site_id": s.site_id,
@@ -188,19 +201,38 @@ def pv_check(
         xian = check.filter(check["city"] == "Xi'an")
         if xian.height:
             p = park_plausibility(139_000.0, 61e6, float(xian["modelled_kwh_per_kwp"][0]))
-            rows.append({"city": "Xi'an park claim (139 MWp, 61 GWh)", "published_kwh_per_kwp": p["implied_kwh_per_kwp"], "modelled_kwh_per_kwp": p["modelled_kwh_per_kwp"], "error_pct": round((p["ratio_to_model"] - 1) * 100, 1), "basis": "industry claim vs model", "published_source": "[claim]"})
-        print_rows(rows, fmt, title=f"PV model vs published yields: MAE {mean_absolute_error_pct(check):.1f} %")
+            rows.append(
+                {
+                    "city": "Xi'an park claim (139 MWp, 61 GWh)",
+                    "published_kwh_per_kwp": p["implied_kwh_per_kwp"],
+                    "modelled_kwh_per_kwp": p["modelled_kwh_per_kwp"],
+                    "error_pct": round((p["ratio_to_model"] - 1) * 100, 1),
+                    "basis": "industry claim vs model",
+                    "published_source": "[claim]",
+                }
+            )
+        print_rows(
+            rows,
+            fmt,
+            title=f"PV model vs published yields: MAE {mean_absolute_error_pct(check):.1f} %",
+        )
 
 
 @energy_app.command("dispatch")
 def dispatch_cmd(
     sites: SitesArg,
     meters: MetersOpt = None,
-    site: Annotated[str | None, typer.Option("--site", help="site id (default: the first with a battery)")] = None,
+    site: Annotated[
+        str | None, typer.Option("--site", help="site id (default: the first with a battery)")
+    ] = None,
     year: YearOpt = 2025,
     objective: Annotated[str, typer.Option("--objective", help="cost, co2e or blend")] = "cost",
-    weight: Annotated[float | None, typer.Option("--weight", help="blend: 0 cost .. 1 CO2e")] = None,
-    intensity: Annotated[Path | None, typer.Option("--intensity", help="hourly grid intensity CSV")] = None,
+    weight: Annotated[
+        float | None, typer.Option("--weight", help="blend: 0 cost .. 1 CO2e")
+    ] = None,
+    intensity: Annotated[
+        Path | None, typer.Option("--intensity", help="hourly grid intensity CSV")
+    ] = None,
     grid_charging: Annotated[bool, typer.Option("--grid-charging/--pv-charging-only")] = True,
     db: DbOpt = None,
     fmt: FormatOpt = TableFormat.table,
@@ -213,8 +245,14 @@ def dispatch_cmd(
         found = _sites(sites)
         hourly = _hourly(found, meters, db)[0] if (meters is not None or db is not None) else None
         result, info = site_dispatch(
-            found, hourly, site_id=site, year=year, objective=objective, weight=weight,
-            intensity_file=intensity, allow_grid_charging=grid_charging,
+            found,
+            hourly,
+            site_id=site,
+            year=year,
+            objective=objective,
+            weight=weight,
+            intensity_file=intensity,
+            allow_grid_charging=grid_charging,
         )
         rows = result.table()
         title = (
@@ -230,7 +268,9 @@ def scope2_cmd(
     sites: SitesArg,
     meters: MetersOpt = None,
     certificates: Annotated[Path | None, typer.Option("--certificates", help="GEC file")] = None,
-    contracts: Annotated[Path | None, typer.Option("--contracts", help="green-power contracts")] = None,
+    contracts: Annotated[
+        Path | None, typer.Option("--contracts", help="green-power contracts")
+    ] = None,
     output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
     annual_only: Annotated[bool, typer.Option("--annual-only")] = False,
     db: DbOpt = None,
@@ -252,8 +292,13 @@ def scope2_cmd(
             write_table(result, output)
         shown = result.filter(result["period"].str.len_chars() == 4) if annual_only else result
         rows = shown.select(
-            "site_id", "period", "grid_import_kwh", "certificates_kwh", "contracts_kwh",
-            "scope2_location_kg", "scope2_market_kg",
+            "site_id",
+            "period",
+            "grid_import_kwh",
+            "certificates_kwh",
+            "contracts_kwh",
+            "scope2_location_kg",
+            "scope2_market_kg",
         ).to_dicts()
         for r in rows:
             for k, v in r.items():
@@ -267,9 +312,14 @@ def hocs_cmd(
     sites: SitesArg,
     meters: MetersOpt = None,
     year: YearOpt = 2025,
-    throughput: Annotated[Path | None, typer.Option("--throughput", help="site_id, tonnes_ambient, tonnes_refrigerated")] = None,
+    throughput: Annotated[
+        Path | None,
+        typer.Option("--throughput", help="site_id, tonnes_ambient, tonnes_refrigerated"),
+    ] = None,
     basis: Annotated[str, typer.Option("--basis", help="location or market")] = "location",
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="HOCS table for footprint --hocs")] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="HOCS table for footprint --hocs")
+    ] = None,
     ileap: Annotated[Path | None, typer.Option("--ileap", help="also write iLEAP HOC JSON")] = None,
     db: DbOpt = None,
     fmt: FormatOpt = TableFormat.table,
@@ -282,7 +332,9 @@ def hocs_cmd(
 
     with handle_errors():
         if basis not in ("location", "market"):
-            raise InputErrors.single("<options>", "basis must be location or market", field="--basis")
+            raise InputErrors.single(
+                "<options>", "basis must be location or market", field="--basis"
+            )
         found = _sites(sites)
         hourly, sub = _hourly(found, meters, db)
         tp = read_table(throughput) if throughput else None
@@ -292,7 +344,11 @@ def hocs_cmd(
         if ileap is not None:
             export_ileap(result.hocs, ileap)
         rows = result.hocs.select(
-            "hoc_id", "hub_type", "temperature_control", "tonnes", "energy_kwh",
+            "hoc_id",
+            "hub_type",
+            "temperature_control",
+            "tonnes",
+            "energy_kwh",
             "intensity_wtw_kg_per_t",
         ).to_dicts()
         for r in rows:
@@ -319,21 +375,35 @@ def savings_cmd(
 
     with handle_errors():
         eq = equipment_table()
-        base = baseline if baseline is not None else float(eq.filter(eq["practice"] == "baseline")["energy_kwh"][0])
-        new = change if change is not None else float(eq.filter(eq["practice"] == "change")["energy_kwh"][0])
+        base = (
+            baseline
+            if baseline is not None
+            else float(eq.filter(eq["practice"] == "baseline")["energy_kwh"][0])
+        )
+        new = (
+            change
+            if change is not None
+            else float(eq.filter(eq["practice"] == "change")["energy_kwh"][0])
+        )
         basis = "given" if baseline is not None else "data/equipment.csv (industry claim, labelled)"
         f = location_factor(Registry.builtin(), province, year)
         s = change_savings(
-            baseline_kwh_per_10k=base, change_kwh_per_10k=new, parcels=parcels,
-            factor_kg_per_kwh=f.factor_kg_per_kwh, factor_note=f"{f.factor_id} ({f.resolved_via})",
-            description=f"{base:g} -> {new:g} kWh per 10,000 parcels", basis=basis,
+            baseline_kwh_per_10k=base,
+            change_kwh_per_10k=new,
+            parcels=parcels,
+            factor_kg_per_kwh=f.factor_kg_per_kwh,
+            factor_note=f"{f.factor_id} ({f.resolved_via})",
+            description=f"{base:g} -> {new:g} kWh per 10,000 parcels",
+            basis=basis,
         )
         print_rows([s.row()], fmt, title="Savings against the stated baseline")
 
 
 @energy_app.command("synth")
 def synth_cmd(
-    out_dir: Annotated[Path, typer.Option("--out", help="directory for sites.yaml, meters, throughput")] = Path("out/energy"),
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="directory for sites.yaml, meters, throughput")
+    ] = Path("out/energy"),
     n: Annotated[int, typer.Option("--sites", help="number of sites")] = 20,
     seed: Annotated[int, typer.Option("--seed")] = 7,
     year: YearOpt = 2025,
@@ -348,12 +418,13 @@ def synth_cmd(
 
     with handle_errors():
         prog = new_progress(fmt is TableFormat.table)
-        with prog if prog else nullcontext():
-            with stage(prog, f"generating {n} sites"):
-                s = synth_sites(n, seed=seed, year=year)
+        with prog if prog else nullcontext(), stage(prog, f"generating {n} sites"):
+            s = synth_sites(n, seed=seed, year=year)
         out_dir.mkdir(parents=True, exist_ok=True)
-        files = {
-            "sites.yaml": lambda p: p.write_text(yaml.safe_dump(dump_sites(s.sites), allow_unicode=True, sort_keys=False)),
+        files: dict[str, Callable[[Path], object]] = {
+            "sites.yaml": lambda p: p.write_text(
+                yaml.safe_dump(dump_sites(s.sites), allow_unicode=True, sort_keys=False)
+            ),
             "meters.parquet": lambda p: s.meters.write_parquet(p),
             "submeters.parquet": lambda p: s.submeters.write_parquet(p),
             "throughput.csv": lambda p: s.throughput.write_csv(p),
@@ -361,12 +432,18 @@ def synth_cmd(
         for name, write in files.items():
             with atomic_path(out_dir / name) as tmp:
                 write(tmp)
-        print_rows([{"file": str(out_dir / k)} for k in files], fmt, title=f"{n} synthetic sites, {s.meters.height:,} meter rows")
+        print_rows(
+            [{"file": str(out_dir / k)} for k in files],
+            fmt,
+            title=f"{n} synthetic sites, {s.meters.height:,} meter rows",
+        )
 
 
 @energy_app.command("demo-hocs")
 def demo_hocs_cmd(
-    directory: Annotated[Path, typer.Option("--dir", help="demo directory with legs.parquet")] = Path("out/demo"),
+    directory: Annotated[
+        Path, typer.Option("--dir", help="demo directory with legs.parquet")
+    ] = Path("out/demo"),
     seed: Annotated[int, typer.Option("--seed")] = 11,
     year: YearOpt = 2025,
     fmt: FormatOpt = TableFormat.table,
@@ -377,8 +454,10 @@ def demo_hocs_cmd(
 
     with handle_errors():
         prog = new_progress(fmt is TableFormat.table)
-        with prog if prog else nullcontext():
-            with stage(prog, f"site data and HOCs for {directory}"):
-                info = write_demo(directory, seed=seed, year=year)
+        with (
+            prog if prog else nullcontext(),
+            stage(prog, f"site data and HOCs for {directory}"),
+        ):
+            info = write_demo(directory, seed=seed, year=year)
         written = info.pop("written")
         print_rows([info | {"written": ", ".join(written)}], fmt, title="Demo HOCs from site data")

@@ -12,6 +12,7 @@ synthetic default before, then use their site's HOC too.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -58,10 +59,14 @@ def demo_specs(legs: pl.DataFrame) -> list[dict[str, Any]]:
         .group_by("site_id")
         .agg(
             pl.col("hub_type").mode().first(),
-            (pl.col("mass_kg").filter(pl.col("temperature_control") != "refrigerated").sum()
-             / KG_PER_TONNE).alias("day_t_ambient"),
-            (pl.col("mass_kg").filter(pl.col("temperature_control") == "refrigerated").sum()
-             / KG_PER_TONNE).alias("day_t_refrigerated"),
+            (
+                pl.col("mass_kg").filter(pl.col("temperature_control") != "refrigerated").sum()
+                / KG_PER_TONNE
+            ).alias("day_t_ambient"),
+            (
+                pl.col("mass_kg").filter(pl.col("temperature_control") == "refrigerated").sum()
+                / KG_PER_TONNE
+            ).alias("day_t_refrigerated"),
         )
         .sort("site_id")
     )
@@ -89,9 +94,9 @@ def demo_specs(legs: pl.DataFrame) -> list[dict[str, Any]]:
     ]
 
 
-def demo_hocs(legs: pl.DataFrame, *, seed: int = 11, year: int = 2025) -> tuple[
-    FleetResult, pl.DataFrame, Any
-]:
+def demo_hocs(
+    legs: pl.DataFrame, *, seed: int = 11, year: int = 2025
+) -> tuple[FleetResult, pl.DataFrame, Any]:
     """HOCs of the demo's hubs from synthetic site data, and the legs with ``hoc_id`` set."""
     specs = demo_specs(legs)
     synthetic = synth_sites(specs=specs, seed=seed, year=year)
@@ -104,11 +109,15 @@ def demo_hocs(legs: pl.DataFrame, *, seed: int = 11, year: int = 2025) -> tuple[
     )
     known = result.hocs["hoc_id"].implode()
     site = pl.coalesce(
-        (pl.col("hoc_id") if "hoc_id" in legs.columns else pl.lit(None, pl.String)).str.strip_prefix("HOC-"),
+        (
+            pl.col("hoc_id") if "hoc_id" in legs.columns else pl.lit(None, pl.String)
+        ).str.strip_prefix("HOC-"),
         pl.col("origin"),
     )
     refrigerated = pl.col("temperature_control").fill_null("ambient") == "refrigerated"
-    wanted = pl.when(refrigerated).then(hoc_id(site, "refrigerated")).otherwise(hoc_id(site, "ambient"))
+    wanted = (
+        pl.when(refrigerated).then(hoc_id(site, "refrigerated")).otherwise(hoc_id(site, "ambient"))
+    )
     fallback = hoc_id(site, "ambient")
     new_id = (
         pl.when(pl.col("hub_type").is_null())
@@ -139,11 +148,9 @@ def write_demo(directory: Path, *, seed: int = 11, year: int = 2025) -> dict[str
     energy_dir = directory / "energy"
     energy_dir.mkdir(parents=True, exist_ok=True)
     hocs = result.hocs.with_columns(
-        pl.concat_str(pl.lit("synthetic site meters; "), pl.col("description")).alias(
-            "description"
-        )
+        pl.concat_str(pl.lit("synthetic site meters; "), pl.col("description")).alias("description")
     )
-    writes = {
+    writes: dict[Path, Callable[[Path], object]] = {
         directory / "hocs.parquet": lambda p: hocs.write_parquet(p),
         legs_path: lambda p: legs_out.write_parquet(p),
         energy_dir / "scope2.parquet": lambda p: result.scope2.write_parquet(p),

@@ -78,9 +78,7 @@ class BatterySpec:
 
     @property
     def soc0_kwh(self) -> float:
-        return min(
-            max(self.energy_kwh * self.initial_soc, self.soc_min_kwh), self.energy_kwh
-        )
+        return min(max(self.energy_kwh * self.initial_soc, self.soc_min_kwh), self.energy_kwh)
 
 
 @dataclass(frozen=True)
@@ -167,11 +165,11 @@ def _co2e_kg(grid_import: FloatArray, intensity: FloatArray) -> float:
     return float(frame.select(electricity_emissions_kg(pl.col("kwh"), pl.col("ef")).sum()).item())
 
 
-def _cost_cny(
-    flows: Flows, price: FloatArray, feed_in: FloatArray, degradation: float
-) -> float:
+def _cost_cny(flows: Flows, price: FloatArray, feed_in: FloatArray, degradation: float) -> float:
     return float(
-        price @ flows.grid_import - feed_in @ flows.grid_export + degradation * flows.discharge.sum()
+        price @ flows.grid_import
+        - feed_in @ flows.grid_export
+        + degradation * flows.discharge.sum()
     )
 
 
@@ -292,7 +290,7 @@ def build_lp(
     allow_grid_charging: bool = True,
 ) -> LinearProgram:
     """The dispatch LP of the module docstring as sparse arrays (no solver involved)."""
-    import scipy.sparse as sp
+    import scipy.sparse as sp  # type: ignore[import-untyped]
 
     n = len(load)
     eta = math.sqrt(battery.round_trip_efficiency)
@@ -375,7 +373,7 @@ def solve_highs(lp: LinearProgram, *, time_limit_s: float = 60.0) -> tuple[Float
     model.a_matrix_.start_ = lp.matrix.indptr
     model.a_matrix_.index_ = lp.matrix.indices
     model.a_matrix_.value_ = lp.matrix.data
-    h = highspy.Highs()
+    h = highspy.Highs()  # type: ignore[no-untyped-call]
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", float(time_limit_s))
     h.passModel(model)
@@ -490,7 +488,9 @@ def dispatch(
     solve_s = time.perf_counter() - started
     return DispatchResult(
         optimal=evaluate("optimal (LP)", flows, battery=battery, **common),
-        no_battery=evaluate("no battery", no_battery_flows(load, pv, limit), battery=None, **common),
+        no_battery=evaluate(
+            "no battery", no_battery_flows(load, pv, limit), battery=None, **common
+        ),
         rule_based=evaluate(
             "valley charge / peak discharge",
             rule_based_flows(load, pv, per, battery, limit),

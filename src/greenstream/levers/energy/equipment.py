@@ -70,9 +70,7 @@ class Savings:
 
 
 def _priced(kwh: float, factor: float) -> float:
-    return float(
-        pl.select(electricity_emissions_kg(pl.lit(kwh), pl.lit(factor))).item()
-    )
+    return float(pl.select(electricity_emissions_kg(pl.lit(kwh), pl.lit(factor))).item())
 
 
 def change_savings(

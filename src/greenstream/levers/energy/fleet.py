@@ -51,7 +51,12 @@ def group_table(sites: list[Site]) -> pl.DataFrame:
             for s in sites
             for g in s.equipment_groups
         ],
-        schema={"site_id": pl.String, "group_id": pl.String, "kind": pl.String, "serves": pl.String},
+        schema={
+            "site_id": pl.String,
+            "group_id": pl.String,
+            "kind": pl.String,
+            "serves": pl.String,
+        },
     )
 
 

@@ -56,9 +56,7 @@ def _region_map() -> dict[str, str]:
 def grid_rows(registry: Registry) -> pl.DataFrame:
     """Every grid factor row in force: ``region, year, value, factor_id, source, gwp_basis,
     precedence``."""
-    prec = dict(
-        zip(registry.factor_sets["set"], registry.factor_sets["precedence"], strict=True)
-    )
+    prec = dict(zip(registry.factor_sets["set"], registry.factor_sets["precedence"], strict=True))
     return (
         registry.factors.filter((pl.col("category") == "grid") & (pl.col("scope") == "WTW"))
         .with_columns(

@@ -62,18 +62,17 @@ def hoc_id(site_id: pl.Expr, temperature: str) -> pl.Expr:
     return pl.concat_str(pl.lit(prefix), site_id, pl.lit(suffix))
 
 
-def group_energy_by_service(
-    submeters: pl.DataFrame, groups: pl.DataFrame
-) -> pl.DataFrame:
+def group_energy_by_service(submeters: pl.DataFrame, groups: pl.DataFrame) -> pl.DataFrame:
     """Sub-metered kWh per site serving only ambient / only refrigerated activities:
     ``site_id, ambient_direct_kwh, refrigerated_direct_kwh``.
 
     ``groups``: ``site_id, group_id, serves`` (from the site files)."""
     joined = submeters.join(groups, on=["site_id", "group_id"], how="left")
     return joined.group_by("site_id").agg(
-        pl.col("energy_kwh").filter(pl.col("serves") == "ambient").sum().alias(
-            "ambient_direct_kwh"
-        ),
+        pl.col("energy_kwh")
+        .filter(pl.col("serves") == "ambient")
+        .sum()
+        .alias("ambient_direct_kwh"),
         pl.col("energy_kwh")
         .filter(pl.col("serves") == "refrigerated")
         .sum()
@@ -120,14 +119,20 @@ def hoc_intensities(
         if col not in frame.columns:
             frame = frame.with_columns(pl.lit(0.0).alias(col))
         frame = frame.with_columns(pl.col(col).fill_null(0.0))
-    rate = pl.when(pl.col("consumption_kwh") > 0).then(
-        pl.col("electricity_co2e_kg") / pl.col("consumption_kwh")
-    ).otherwise(0.0)
+    rate = (
+        pl.when(pl.col("consumption_kwh") > 0)
+        .then(pl.col("electricity_co2e_kg") / pl.col("consumption_kwh"))
+        .otherwise(0.0)
+    )
     t_amb, t_ref = pl.col("tonnes_ambient"), pl.col("tonnes_refrigerated")
     t_all = t_amb + t_ref
     frame = frame.with_columns(
         rate.alias("__rate"),
-        (pl.col("consumption_kwh") - pl.col("ambient_direct_kwh") - pl.col("refrigerated_direct_kwh"))
+        (
+            pl.col("consumption_kwh")
+            - pl.col("ambient_direct_kwh")
+            - pl.col("refrigerated_direct_kwh")
+        )
         .clip(lower_bound=0.0)
         .alias("__shared_kwh"),
     )

@@ -81,14 +81,15 @@ def _check(frame: pl.DataFrame, file: str, value_cols: list[str]) -> None:
     """Every bad row: missing site, unparseable time, missing or negative energy."""
     errors: list[InputError] = []
     idx = frame.with_row_index("__row", offset=1)
-    rules = [("site_id", pl.col("site_id").is_null(), "missing"), (
-        "ts",
-        pl.col("hour_start").is_null(),
-        "missing or not a timestamp",
-    )]
-    rules += [
-        (c, pl.col(c).is_not_null() & (pl.col(c) < 0), "negative energy") for c in value_cols
+    rules = [
+        ("site_id", pl.col("site_id").is_null(), "missing"),
+        (
+            "ts",
+            pl.col("hour_start").is_null(),
+            "missing or not a timestamp",
+        ),
     ]
+    rules += [(c, pl.col(c).is_not_null() & (pl.col(c) < 0), "negative energy") for c in value_cols]
     for col, bad, reason in rules:
         rows = idx.filter(bad.fill_null(False)).select("__row").to_series().to_list()
         errors += [InputError(file, int(r), col, reason) for r in rows[:1000]]
@@ -148,7 +149,10 @@ def normalise_long(raw: pl.DataFrame, file: str, sites: list[Site] | None = None
     ]
     errors += [
         InputError(file, int(r), "energy_kwh", "missing or not a number")
-        for (r,) in idx.filter(pl.col("energy_kwh").is_null()).select("__row").head(1000).iter_rows()
+        for (r,) in idx.filter(pl.col("energy_kwh").is_null())
+        .select("__row")
+        .head(1000)
+        .iter_rows()
     ]
     InputErrors.raise_if_any(errors)
     return (
@@ -183,7 +187,11 @@ def hourly_from_wide(raw: pl.DataFrame | pl.LazyFrame, file: str = "<meters>") -
     lf = lf.with_columns(_local_hour(pl.col("ts"), schema["ts"]).alias("hour_start"))
     summed = lf.group_by("site_id", "hour_start").agg(
         *(pl.col(c).cast(pl.Float64).sum() for c in present),
-        (pl.col("consumption_kwh").is_not_null().any() if "consumption_kwh" in present else pl.lit(False)).alias("__has_consumption"),
+        (
+            pl.col("consumption_kwh").is_not_null().any()
+            if "consumption_kwh" in present
+            else pl.lit(False)
+        ).alias("__has_consumption"),
     )
     for c in WIDE_COLUMNS.values():
         if c not in present:

@@ -161,9 +161,7 @@ def clear_sky_index(
     return np.asarray(measured_ghi_kwh_per_m2_day, dtype=np.float64) / cs_daily
 
 
-def all_sky_irradiance(
-    clearsky: pd.DataFrame, monthly_index: FloatArray | None
-) -> pd.DataFrame:
+def all_sky_irradiance(clearsky: pd.DataFrame, monthly_index: FloatArray | None) -> pd.DataFrame:
     """GHI scaled by the month's clear-sky index, split into DNI/DHI with Erbs (W/m2).
 
     Without ``monthly_index`` the clear-sky components are returned unchanged.
@@ -223,9 +221,7 @@ def cell_temperature(poa_w_per_m2: pd.Series, temp_air_c: FloatArray | float) ->
     return out
 
 
-def ac_power_kw(
-    poa_w_per_m2: pd.Series, temp_cell_c: pd.Series, array: PVArray
-) -> FloatArray:
+def ac_power_kw(poa_w_per_m2: pd.Series, temp_cell_c: pd.Series, array: PVArray) -> FloatArray:
     """AC power of the array (kW): PVWatts DC, system losses, PVWatts inverter.
 
     Parameters
@@ -315,7 +311,9 @@ def read_calibration_table(source: Path | bytes, *, file: str | None = None) -> 
             errors.append(InputError(name, int(row), col, reason))
     counts = typed.group_by("station").agg(pl.col("month").n_unique().alias("n"))
     for station, n in counts.filter(pl.col("n") != 12).iter_rows():
-        errors.append(InputError(name, None, "month", f"station {station!r} has {n} months, not 12"))
+        errors.append(
+            InputError(name, None, "month", f"station {station!r} has {n} months, not 12")
+        )
     InputErrors.raise_if_any(errors)
     return typed.drop("__row").sort("station", "month")
 

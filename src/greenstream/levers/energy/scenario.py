@@ -49,7 +49,8 @@ def site_dispatch(
     chosen = [s for s in sites if (s.site_id == site_id if site_id else bool(s.batteries))]
     if not chosen:
         raise InputErrors.single(
-            "<site>", f"no site {site_id!r} with a battery" if site_id else "no site has a battery",
+            "<site>",
+            f"no site {site_id!r} with a battery" if site_id else "no site has a battery",
             field="site_id",
         )
     site = chosen[0]
@@ -63,13 +64,15 @@ def site_dispatch(
     prices = hourly_tariff(tar, year, user_class=site.tariff.user_class)
     hours = prices.select("hour_start")
     if hourly is None:
-        raise InputErrors.single("<options>", "dispatch needs the site's meters (--meters)", field="--meters")
-    mine = hours.join(
-        hourly.filter(pl.col("site_id") == site.site_id), on="hour_start", how="left"
-    )
+        raise InputErrors.single(
+            "<options>", "dispatch needs the site's meters (--meters)", field="--meters"
+        )
+    mine = hours.join(hourly.filter(pl.col("site_id") == site.site_id), on="hour_start", how="left")
     load_gaps = int(mine["consumption_kwh"].null_count())
     if load_gaps == len(mine):
-        raise InputErrors.single("<meters>", f"no meter data for {site.site_id} in {year}", field="site_id")
+        raise InputErrors.single(
+            "<meters>", f"no meter data for {site.site_id} in {year}", field="site_id"
+        )
     load = mine["consumption_kwh"].fill_null(strategy="forward").fill_null(0.0).to_numpy()
     measured = None
     if mine["pv_kwh"].drop_nulls().sum() > 0:

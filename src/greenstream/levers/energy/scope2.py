@@ -108,7 +108,11 @@ def scope2(
     frame = (
         monthly.with_columns(pl.col("month").dt.year().cast(pl.Int32).alias("year"))
         .join(factors.lazy(), on=["grid_region", "year"], how="left")
-        .join(cert_year.with_columns(pl.col("year").cast(pl.Int32)), on=["site_id", "year"], how="left")
+        .join(
+            cert_year.with_columns(pl.col("year").cast(pl.Int32)),
+            on=["site_id", "year"],
+            how="left",
+        )
         .join(deal_month, on=["site_id", "month"], how="left")
         .with_columns(
             pl.col("__cert_kwh_year").fill_null(0.0),
@@ -136,7 +140,7 @@ def scope2(
             pl.col("month").dt.strftime("%Y-%m").alias("period"),
         )
     )
-    month_rows = frame.select(list(SCOPE2_COLUMNS) + ["year"])
+    month_rows = frame.select([*list(SCOPE2_COLUMNS), "year"])
     sums = [
         "grid_import_kwh",
         "grid_export_kwh",
@@ -147,24 +151,31 @@ def scope2(
         "scope2_location_kg",
         "scope2_market_kg",
     ]
-    year_rows = month_rows.group_by("site_id", "year").agg(
-        pl.col("grid_region").first(),
-        *(pl.col(c).sum() for c in sums),
-        pl.col("location_factor_id").unique().sort().str.join(" + "),
-        pl.col("residual_factor_note").first(),
-        pl.col("gas_basis").first(),
-    ).with_columns(
-        pl.col("year").cast(pl.String).alias("period"),
-        # the factor implied by the annual total (each month used its year's factor)
-        pl.when(pl.col("grid_import_kwh") > 0)
-        .then(pl.col("scope2_location_kg") / pl.col("grid_import_kwh"))
-        .alias("location_factor_kg_per_kwh"),
-        pl.when((pl.col("grid_import_kwh") - pl.col("certificates_kwh") - pl.col("contracts_kwh")) > 0)
-        .then(
-            pl.col("scope2_market_kg")
-            / (pl.col("grid_import_kwh") - pl.col("certificates_kwh") - pl.col("contracts_kwh"))
+    year_rows = (
+        month_rows.group_by("site_id", "year")
+        .agg(
+            pl.col("grid_region").first(),
+            *(pl.col(c).sum() for c in sums),
+            pl.col("location_factor_id").unique().sort().str.join(" + "),
+            pl.col("residual_factor_note").first(),
+            pl.col("gas_basis").first(),
         )
-        .alias("residual_factor_kg_per_kwh"),
+        .with_columns(
+            pl.col("year").cast(pl.String).alias("period"),
+            # the factor implied by the annual total (each month used its year's factor)
+            pl.when(pl.col("grid_import_kwh") > 0)
+            .then(pl.col("scope2_location_kg") / pl.col("grid_import_kwh"))
+            .alias("location_factor_kg_per_kwh"),
+            pl.when(
+                (pl.col("grid_import_kwh") - pl.col("certificates_kwh") - pl.col("contracts_kwh"))
+                > 0
+            )
+            .then(
+                pl.col("scope2_market_kg")
+                / (pl.col("grid_import_kwh") - pl.col("certificates_kwh") - pl.col("contracts_kwh"))
+            )
+            .alias("residual_factor_kg_per_kwh"),
+        )
     )
     out = pl.concat(
         [month_rows.select(SCOPE2_COLUMNS), year_rows.select(SCOPE2_COLUMNS)], how="vertical"

@@ -214,7 +214,9 @@ def synth_sites(
     submeters = pl.DataFrame(
         {
             "site_id": pl.Series(
-                np.repeat(np.array([sites[i].site_id for i in cold_rows], dtype=object), HOURS_PER_YEAR),
+                np.repeat(
+                    np.array([sites[i].site_id for i in cold_rows], dtype=object), HOURS_PER_YEAR
+                ),
                 dtype=pl.String,
             ),
             "meter_id": pl.Series(

@@ -227,9 +227,7 @@ def parse_tariff(doc: dict[str, Any], file: str) -> Tariff:
             try:
                 multipliers[str(cls)][period] = float(value)
             except (TypeError, ValueError):
-                errors.append(
-                    InputError(file, None, f"multipliers.{cls}.{period}", "not a number")
-                )
+                errors.append(InputError(file, None, f"multipliers.{cls}.{period}", "not a number"))
         multipliers[str(cls)].setdefault("flat", 1.0)
     month_multipliers = []
     for i, entry in enumerate(doc.get("month_multipliers") or ()):
@@ -343,7 +341,7 @@ def holiday_calendar(year: int) -> dict[date, str]:
     """
     import holidays
 
-    cal = holidays.China(years=(year - 1, year, year + 1))
+    cal = holidays.country_holidays("CN", years=(year - 1, year, year + 1))
     first, last = date(year - 1, 12, 1), date(year + 1, 1, 31)
     out: dict[date, str] = {}
     run: list[date] = []
