@@ -230,3 +230,22 @@ def test_meters_from_the_monitoring_store(tmp_path: Path) -> None:
     assert row["hour_start"] == datetime(2025, 6, 1, 10)
     assert row["grid_import_kwh"] == 10.0 and row["pv_kwh"] == 2.0
     _ = UTC
+
+
+def test_published_yields_held_out_error_and_stored_adjustment() -> None:
+    # Calibration: CDSRD monthly GHI (measured irradiation); scoring: a separate table of city
+    # yields. The performance adjustment is fitted on the 'train' cities only, and the packaged
+    # value must be the one this fit gives; the 'test' cities' MAE must stay within 10 %.
+    from greenstream.levers.energy.pv import (
+        check_against_published,
+        fit_performance_adjustment,
+        mean_absolute_error_pct,
+    )
+
+    check = check_against_published()
+    assert set(check["split"]) == {"train", "test"}
+    assert fit_performance_adjustment(check) == pytest.approx(
+        float(parameters()["performance_adjustment"]), abs=5e-4
+    )
+    assert mean_absolute_error_pct(check, "test") <= 10.0
+    assert check.filter(pl.col("split") == "test").height >= 5
