@@ -501,9 +501,7 @@ def check_against_published(
             },
             "<published yields>",
         )[0]
-        result = site_pv(
-            site, year, calibration=calibration, calibrate=calibrate, adjust=False
-        )
+        result = site_pv(site, year, calibration=calibration, calibrate=calibrate, adjust=False)
         rows.append(
             {
                 "city": r["city"],
