@@ -22,13 +22,62 @@ from greenstream.accounting.kernel import (
     prepare_job,
     shipments_lazy,
 )
-from greenstream.accounting.schema import HOC_COLUMNS, LEG_COLUMNS, TOC_COLUMNS, TRIP_COLUMNS
+from greenstream.accounting.schema import (
+    HOC_COLUMNS,
+    HOC_WRITTEN_COLUMNS,
+    LEG_COLUMNS,
+    LEG_WRITTEN_COLUMNS,
+    RESULT_COLUMNS,
+    SHIPMENT_COLUMNS,
+    TOC_COLUMNS,
+    TOC_WRITTEN_COLUMNS,
+    TRIP_COLUMNS,
+)
 from greenstream.checks import ROW
 from greenstream.errors import InputError, InputErrors
 from greenstream.factors import Registry
 from greenstream.geo import Gazetteer
 from greenstream.io.tables import atomic_path, coerce, coerce_lazy, scan_raw, table_format
+from greenstream.io.units import Notice, plan_columns
 from greenstream.io.validation import check_hocs, check_legs, check_tocs, check_trips
+
+CONTRACT_COLUMNS: dict[str, dict[str, pl.DataType]] = {
+    "legs": LEG_COLUMNS,
+    "tocs": TOC_COLUMNS,
+    "hocs": HOC_COLUMNS,
+    "trips": TRIP_COLUMNS,
+}
+# every column a table of each kind may carry (docs/data-contract.md): the contract, and what
+# greenstream writes itself, so its own output reads back in
+KNOWN_COLUMNS: dict[str, frozenset[str]] = {
+    "legs": frozenset(
+        [*LEG_COLUMNS, *RESULT_COLUMNS, *LEG_WRITTEN_COLUMNS, *SHIPMENT_COLUMNS, "distance_basis"]
+    ),
+    "tocs": frozenset([*TOC_COLUMNS, *TOC_WRITTEN_COLUMNS]),
+    "hocs": frozenset([*HOC_COLUMNS, *HOC_WRITTEN_COLUMNS]),
+    "trips": frozenset(TRIP_COLUMNS),
+}
+
+
+def type_table(
+    frame: pl.LazyFrame, kind: str, *, file: str, allow_extra_columns: bool = False
+) -> tuple[pl.LazyFrame, list[InputError], list[Notice]]:
+    """One input table checked for its column names, typed to the contract (every bad cell an
+    error) and converted to the contract's units (``mass_t`` -> ``mass_kg``, ``kwh`` -> ``kWh``).
+    """
+    plan = plan_columns(
+        frame.collect_schema().names(),
+        kind=kind,
+        known=KNOWN_COLUMNS[kind],
+        file=file,
+        allow_extra=allow_extra_columns,
+    )
+    typed, cell_errors = coerce_lazy(
+        frame, {**CONTRACT_COLUMNS[kind], **plan.number_columns}, file=file
+    )
+    if plan.errors:  # the row checks still run on the contract columns, so all is reported
+        return typed, plan.errors + cell_errors, plan.notices
+    return plan.apply(typed), cell_errors, plan.notices
 
 
 @dataclass(frozen=True)
@@ -60,6 +109,7 @@ class Inputs:
     names: dict[str, str] = field(default_factory=dict)
     errors: list[InputError] = field(default_factory=list)
     input_sha256: str = ""
+    notices: list[Notice] = field(default_factory=list)
 
 
 def as_polars(table: Any) -> pl.DataFrame:
@@ -118,13 +168,15 @@ def load_inputs(
     tocs: Path | None = None,
     hocs: Path | None = None,
     trips: Path | None = None,
+    allow_extra_columns: bool = False,
 ) -> Inputs:
     """Scan and type every input (LEGS stays lazy; the small tables are read), collecting every
-    unreadable file and unparsable cell."""
-    columns = {"legs": LEG_COLUMNS, "tocs": TOC_COLUMNS, "hocs": HOC_COLUMNS, "trips": TRIP_COLUMNS}
+    unreadable file, unknown column and unparsable cell."""
+    columns = CONTRACT_COLUMNS
     frames: dict[str, pl.LazyFrame] = {}
     names: dict[str, str] = {}
     errors: list[InputError] = []
+    notices: list[Notice] = []
     for kind, path in (("legs", legs), ("tocs", tocs), ("hocs", hocs), ("trips", trips)):
         if path is None:
             continue
@@ -138,7 +190,13 @@ def load_inputs(
                 ].lazy()
                 names[extra_kind] = str(path)
         if raw is not None:
-            typed, cell_errors = coerce_lazy(raw, columns[kind], file=str(path))
+            if table_format(path) == "json":  # the iLEAP reader made the columns
+                typed, cell_errors = coerce_lazy(raw, columns[kind], file=str(path))
+            else:
+                typed, cell_errors, table_notices = type_table(
+                    raw, kind, file=str(path), allow_extra_columns=allow_extra_columns
+                )
+                notices += table_notices
             frames[kind] = typed
             errors += cell_errors
 
@@ -154,6 +212,7 @@ def load_inputs(
         names=names,
         errors=errors,
         input_sha256=_file_sha256(present),
+        notices=notices,
     )
 
 
@@ -316,22 +375,32 @@ def footprint(
     trips: Any = None,
     registry: Registry | None = None,
     gazetteer: Gazetteer | None = None,
+    allow_extra_columns: bool = True,
 ) -> FootprintResult:
     """ISO 14083 / GLEC v3 footprint of shipments given as in-memory tables.
 
-    Parameters take Polars, pandas or Arrow tables with the columns of docs/data-contract.md.
+    Parameters take Polars, pandas or Arrow tables with the columns of docs/data-contract.md
+    (unit-suffixed columns such as ``mass_t`` are converted). Columns outside the contract pass
+    through unless ``allow_extra_columns=False``, which refuses them as the CLI does.
     Raises :class:`greenstream.errors.InputErrors` listing every bad row.
     """
     frames: dict[str, pl.DataFrame | None] = {}
     errors: list[InputError] = []
-    columns = {"legs": LEG_COLUMNS, "tocs": TOC_COLUMNS, "hocs": HOC_COLUMNS, "trips": TRIP_COLUMNS}
+    notices: list[Notice] = []
+    columns = CONTRACT_COLUMNS
     for kind, table in (("legs", legs), ("tocs", tocs), ("hocs", hocs), ("trips", trips)):
         if table is None:
             frames[kind] = None
             continue
-        typed, cell_errors = coerce(as_polars(table), columns[kind], file=f"<{kind}>")
-        frames[kind] = typed
+        typed, cell_errors, table_notices = type_table(
+            as_polars(table).lazy(),
+            kind,
+            file=f"<{kind}>",
+            allow_extra_columns=allow_extra_columns,
+        )
+        frames[kind] = typed.collect()
         errors += cell_errors
+        notices += [n for n in table_notices if n.kind != "extra_column"]
     legs_frame = frames["legs"]
     assert legs_frame is not None
     inputs = Inputs(
@@ -341,6 +410,7 @@ def footprint(
         trips=frames["trips"],
         names={k: f"<{k}>" for k in columns},
         errors=errors,
+        notices=notices,
     )
     return run(inputs, reference_tables(inputs, registry, gazetteer))
 
