@@ -59,8 +59,8 @@ def test_route_table_and_csv_on_china() -> None:
 
 
 def test_route_errors_exit_non_zero() -> None:
-    bad = runner.invoke(app, ["route", "Atlantis", "Beijing"])
-    assert bad.exit_code == 2 and "unknown place 'Atlantis'" in bad.output
+    bad = runner.invoke(app, ["route", "Atlantis-under-the-sea", "Beijing"])
+    assert bad.exit_code == 2 and "unknown place 'Atlantis-under-the-sea'" in bad.output
     none = runner.invoke(app, ["route", "Guangzhou", "Beijing", "--deadline-h", "1"])
     assert none.exit_code == 1 and "no route meets the constraints" in none.output
     weights = runner.invoke(app, ["route", "Guangzhou", "Beijing", "--weights", "1,2"])
