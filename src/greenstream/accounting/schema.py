@@ -48,6 +48,7 @@ LEG_COLUMNS: Final[dict[str, pl.DataType]] = {
     "empty_return": pl.Boolean(),
     "customer_id": pl.String(),
     "carrier_id": pl.String(),
+    "avoid_passages": pl.String(),
 }
 LEG_REQUIRED: Final = ("shipment_id", "mass_kg")
 
@@ -99,6 +100,7 @@ RESULT_COLUMNS: Final[dict[str, pl.DataType]] = {
     "factor_id": pl.String(),
     "factor_source": pl.String(),
     "factor_set_version": pl.String(),
+    "factor_reason": pl.String(),
     "warnings": pl.String(),
 }
 
