@@ -69,7 +69,6 @@ BASIS_LOOKUP: Final = Lookup(pl.Series(list(DISTANCE_BASES), dtype=pl.String))
 CHARGEABLE_MASS_TOLERANCE = 0.01
 # A sea leg's distance below this share of its lane's sea route is flagged (geo/data/sea_routing.csv)
 SHORT_OF_ROUTE_RATIO: Final = sea_routing_parameters()["short_of_route_ratio"]
-PLACE_ID_COLUMNS: Final = ("origin_id", "destination_id")
 # Up to this many distinct places a job precomputes all pairwise distances (3,000² x 8 B = 72 MB).
 PAIR_MATRIX_MAX_PLACES = 3_000
 WARNINGS: Final = (
@@ -125,6 +124,38 @@ def warning_texts() -> pl.Series:
     for mask in range(1, 1 << len(WARNINGS)):
         texts.append("; ".join(w for i, w in enumerate(WARNINGS) if mask & (1 << i)))
     return as_enum(texts).alias("warnings")
+
+
+def _class_reefer_table(classes: pl.DataFrame) -> pl.DataFrame:
+    """Row ``2 i`` (ambient) and ``2 i + 1`` (refrigerated) of class ``i``: the class used, the
+    uplift and the refrigeration code (docs/decisions/0001 point 8)."""
+    class_i: list[int] = []
+    uplift: list[float] = []
+    code: list[int] = []
+    for i, row in enumerate(classes.iter_rows(named=True)):
+        class_i.append(i)
+        uplift.append(1.0)
+        code.append(REEFER_NONE)
+        if row["is_reefer"]:
+            class_i.append(i)
+            uplift.append(1.0)
+            code.append(REEFER_VARIANT)
+        elif row["reefer_i"] is not None:
+            class_i.append(int(row["reefer_i"]))
+            uplift.append(1.0)
+            code.append(REEFER_VARIANT)
+        else:
+            class_i.append(i)
+            uplift.append(float(row["uplift"]))
+            mode_i = row["class_mode_i"]
+            code.append(REEFER_UPLIFT + int(mode_i) if mode_i is not None else REEFER_NONE)
+    return pl.DataFrame(
+        {
+            "class_i": pl.Series(class_i, dtype=pl.UInt32),
+            "uplift": pl.Series(uplift, dtype=pl.Float64),
+            "reefer_code": pl.Series(code, dtype=pl.UInt8),
+        }
+    )
 
 
 def reason_code(source: pl.Expr, reefer: pl.Expr, proxy: pl.Expr) -> pl.Expr:
@@ -218,6 +249,7 @@ class Lookups:
     air_bands: tuple[int | None, int | None, int | None, float]  # domestic, short, long, km
     hub_refrigerated_fallback: pl.Series  # per hub type: 0 own refrigerated default, 1 fallback
     reasons: pl.Series  # factor_reason texts by reason code (Enum)
+    class_reefer: pl.DataFrame  # by class x 2 + refrigerated: class_i, uplift, reefer_code
 
 
 def _operator_table(
@@ -487,6 +519,7 @@ class ReferenceTables:
             air_bands=air_bands,
             hub_refrigerated_fallback=pl.Series(fallback, dtype=pl.Boolean),
             reasons=reason_texts(reg, short_max),
+            class_reefer=_class_reefer_table(cf),
         )
 
 
@@ -648,14 +681,25 @@ class Places:
 def resolve_places(legs: pl.LazyFrame, gazetteer: Gazetteer) -> Places:
     """Unique origin/destination strings -> place ids, coordinates and countries (resolved only).
 
-    Every row's places are resolved, not only those needing a distance: lanes are reported by
-    canonical place id and the air band needs both countries.
+    Only the rows that need a place are scanned (a narrow pre-pass); canonical lane ids for
+    reports are resolved after grouping (:func:`greenstream.pipeline.with_place_ids`).
     """
     columns = legs.collect_schema().names()
+    # rows that need their places: no distance given (great circle or sea route), sea legs (the
+    # route check), air legs without a vehicle class (the band needs both countries)
+    needing = legs.filter(
+        pl.col("hoc_id").is_null()
+        & pl.col("hub_type").is_null()
+        & (
+            pl.col("distance_km").is_null()
+            | (pl.col("mode") == "sea")
+            | ((pl.col("mode") == "air") & pl.col("vehicle").is_null())
+        )
+    )
     queries = (
         pl.concat(
             [
-                legs.select(pl.col(c).alias("query"))
+                needing.select(pl.col(c).alias("query"))
                 for c in ("origin", "destination")
                 if c in columns
             ]
@@ -689,6 +733,24 @@ def resolve_places(legs: pl.LazyFrame, gazetteer: Gazetteer) -> Places:
         pl.col("country").replace_strict(code, default=None, return_dtype=pl.UInt16).alias("cc"),
     )
     return Places(Lookup.from_frame(frame, "query"), countries)
+
+
+def has_air_defaults(legs: pl.LazyFrame) -> bool:
+    """Whether the job has air legs without a vehicle class (they need the band logic)."""
+    if "mode" not in legs.collect_schema().names():
+        return False
+    return bool(
+        legs.select(
+            (
+                (pl.col("mode") == "air")
+                & pl.col("vehicle").is_null()
+                & pl.col("hoc_id").is_null()
+                & pl.col("hub_type").is_null()
+            ).any()
+        )
+        .collect()
+        .item()
+    )
 
 
 @dataclass(frozen=True)
@@ -774,6 +836,7 @@ def _with_activity(
     places: Places | None,
     sea: SeaLanes | None = None,
     *,
+    air_defaults: bool = True,
     activity_only: bool = False,
 ) -> pl.LazyFrame:
     """Indices into the lookups, distance used (ISO 14083 5.4, 5.4.4), the vehicle class and its
@@ -830,8 +893,8 @@ def _with_activity(
             )
         lf = lf.with_columns(
             gcd.alias("__gcd"),
-            pk.value("cc", o).alias("__o_cc"),
-            pk.value("cc", d).alias("__d_cc"),
+            (pk.value("cc", o) if air_defaults else pl.lit(None, dtype=pl.UInt16)).alias("__o_cc"),
+            (pk.value("cc", d) if air_defaults else pl.lit(None, dtype=pl.UInt16)).alias("__d_cc"),
         )
     else:
         lf = lf.with_columns(
@@ -867,32 +930,38 @@ def _with_activity(
     )
     # 4. the vehicle class: given, else the air band or the mode's default; refrigerated rows
     # take the class's refrigerated variant, else an uplift (factors/data/temperature_uplift.csv)
-    dom_i, short_i, long_i, short_max_km = lk.air_bands
-    o_cc, d_cc = pl.col("__o_cc"), pl.col("__d_cc")
-    countries_known = o_cc.is_not_null() & d_cc.is_not_null()
-    domestic = countries_known & (o_cc == d_cc)
-    band_km = pl.coalesce(pl.col("__gcd"), pl.col("distance_km"))
-    short = band_km < short_max_km
     is_air = mi == MODES.index("air")
-    air_class = (
-        pl.when(domestic)
-        .then(pl.lit(dom_i, dtype=pl.UInt32))
-        .when(short)
-        .then(pl.lit(short_i, dtype=pl.UInt32))
-        .otherwise(pl.lit(long_i, dtype=pl.UInt32))
-    )
-    air_source = (
-        pl.when(domestic)
-        .then(SOURCE_AIR)
-        .when(countries_known & short)
-        .then(SOURCE_AIR + 1)
-        .when(countries_known)
-        .then(SOURCE_AIR + 2)
-        .when(short)
-        .then(SOURCE_AIR + 3)
-        .otherwise(SOURCE_AIR + 4)
-    )
-    default_class = pl.when(is_air).then(air_class).otherwise(lk.modes.value("default_ambient", mi))
+    if air_defaults:
+        dom_i, short_i, long_i, short_max_km = lk.air_bands
+        o_cc, d_cc = pl.col("__o_cc"), pl.col("__d_cc")
+        countries_known = o_cc.is_not_null() & d_cc.is_not_null()
+        domestic = countries_known & (o_cc == d_cc)
+        band_km = pl.coalesce(pl.col("__gcd"), pl.col("distance_km"))
+        short = band_km < short_max_km
+        air_class = (
+            pl.when(domestic)
+            .then(pl.lit(dom_i, dtype=pl.UInt32))
+            .when(short)
+            .then(pl.lit(short_i, dtype=pl.UInt32))
+            .otherwise(pl.lit(long_i, dtype=pl.UInt32))
+        )
+        air_source = (
+            pl.when(domestic)
+            .then(SOURCE_AIR)
+            .when(countries_known & short)
+            .then(SOURCE_AIR + 1)
+            .when(countries_known)
+            .then(SOURCE_AIR + 2)
+            .when(short)
+            .then(SOURCE_AIR + 3)
+            .otherwise(SOURCE_AIR + 4)
+        )
+        default_class = (
+            pl.when(is_air).then(air_class).otherwise(lk.modes.value("default_ambient", mi))
+        )
+    else:
+        default_class = lk.modes.value("default_ambient", mi)
+        air_source = pl.lit(SOURCE_AIR + 4)
     lf = lf.with_columns(
         pl.coalesce("__veh_i", default_class).alias("__class_base"),
         pl.when(pl.col("__veh_i").is_not_null())
@@ -911,23 +980,18 @@ def _with_activity(
         .alias("__d_raw"),
         pl.lit(pl.Series(list(MODES), dtype=MODE_ENUM)).gather(mi).alias("mode"),
     )
-    cb = pl.col("__class_base")
-    base_is_reefer = lk.classes.value("is_reefer", cb).fill_null(False)
-    variant = lk.classes.value("reefer_i", cb)
-    reefer = pl.col("__reefer") & ~hub
-    use_variant = reefer & ~base_is_reefer & variant.is_not_null()
-    needs_uplift = reefer & ~base_is_reefer & variant.is_null() & cb.is_not_null()
-    lf = lf.with_columns(
-        pl.when(use_variant).then(variant).otherwise(cb).alias("__class_i"),
-        needs_uplift.alias("__needs_uplift"),
-        pl.when(needs_uplift).then(lk.classes.value("uplift", cb)).otherwise(1.0).alias("__uplift"),
-        pl.when(~reefer)
-        .then(REEFER_NONE)
-        .when(needs_uplift)
-        .then(pl.lit(REEFER_UPLIFT) + lk.classes.value("class_mode_i", cb).cast(pl.Int32))
-        .otherwise(REEFER_VARIANT)
-        .cast(pl.UInt8)
-        .alias("__reefer_code"),
+    # (class, refrigerated) -> effective class, uplift, refrigeration code: one small table
+    # indexed by class x 2 + refrigerated, so a row pays one index and three gathers
+    cr = lk.class_reefer
+    cr_i = pl.col("__class_base") * 2 + (pl.col("__reefer") & ~hub).cast(pl.UInt32)
+    lf = (
+        lf.with_columns(cr_i.alias("__cr_i"))
+        .with_columns(
+            pl.lit(cr["class_i"]).gather(pl.col("__cr_i")).alias("__class_i"),
+            pl.lit(cr["uplift"]).gather(pl.col("__cr_i")).fill_null(1.0).alias("__uplift"),
+            pl.lit(cr["reefer_code"]).gather(pl.col("__cr_i")).fill_null(0).alias("__reefer_code"),
+        )
+        .with_columns((pl.col("__reefer_code") >= REEFER_UPLIFT).alias("__needs_uplift"))
     )
     is_gcd = pl.col("__basis") == BASIS_INDEX["gcd"]
     lf = lf.with_columns(
@@ -967,6 +1031,7 @@ def _trip_lookup(
     input_columns: list[str],
     places: Places | None,
     sea: SeaLanes | None = None,
+    air_defaults: bool = True,
 ) -> Lookup:
     """Per trip: measured emissions and the tonne-km of its TCEs in this batch (a pre-pass).
 
@@ -989,7 +1054,9 @@ def _trip_lookup(
     trip_index = Lookup.from_frame(energy.select("trip_id"), "trip_id")
     on_trips = lf.filter(pl.col("trip_id").is_not_null())
     narrow = (
-        _with_activity(on_trips, lk, input_columns, places, sea, activity_only=True)
+        _with_activity(
+            on_trips, lk, input_columns, places, sea, air_defaults=air_defaults, activity_only=True
+        )
         .filter(~pl.col("__is_hub"))
         .select(
             trip_index.index(pl.col("trip_id")).alias("i"),
@@ -1033,6 +1100,7 @@ class JobContext:
     sea: SeaLanes | None = None
     # distance_adjustment texts: one per mode (great-circle adjustment), then one per sea lane
     adjustment_texts: pl.Series | None = None
+    air_defaults: bool = True  # air legs without a vehicle class: the band logic runs
 
 
 def prepare_job(legs: pl.LazyFrame, tables: ReferenceTables) -> JobContext:
@@ -1042,7 +1110,8 @@ def prepare_job(legs: pl.LazyFrame, tables: ReferenceTables) -> JobContext:
     has_places = bool({"origin", "destination"} & set(input_columns))
     places = resolve_places(lf, tables.gazetteer) if has_places else None
     sea = route_sea_lanes(lf, places)
-    trips = _trip_lookup(lf, tables.lookups, input_columns, places, sea)
+    air_defaults = has_air_defaults(lf)
+    trips = _trip_lookup(lf, tables.lookups, input_columns, places, sea, air_defaults)
     entries = tables.lookups.entries
     daf_texts = tables.lookups.modes.values["daf_text"].cast(pl.String).to_list()
     adjustment_texts = as_enum(daf_texts + list(sea.texts if sea else ()))
@@ -1062,6 +1131,7 @@ def prepare_job(legs: pl.LazyFrame, tables: ReferenceTables) -> JobContext:
         entries.height,
         sea,
         adjustment_texts,
+        air_defaults,
     )
 
 
@@ -1092,7 +1162,9 @@ def compute_lazy(
                 "{}-{}", "shipment_id", pl.int_range(1, pl.len() + 1).over("shipment_id")
             ).alias("tce_id")
         )
-    lf = _with_activity(lf, lk, input_columns, places, job.sea).with_columns(
+    lf = _with_activity(
+        lf, lk, input_columns, places, job.sea, air_defaults=job.air_defaults
+    ).with_columns(
         (
             trips.index(pl.col("trip_id"))
             if "trip_id" in input_columns
@@ -1202,19 +1274,15 @@ def compute_lazy(
         pl.lit(tables.factor_set_version, dtype=pl.Enum([tables.factor_set_version])).alias(
             "factor_set_version"
         ),
-        pl.lit(warning_texts()).gather(_warning_flags(lk)).alias("warnings"),
+        pl.lit(warning_texts())
+        .gather(_warning_flags(lk, sea=job.sea is not None))
+        .alias("warnings"),
         pl.lit(job.adjustment_texts).gather(pl.col("__adjust_i")).alias("distance_adjustment")
         if job.adjustment_texts is not None
         else pl.lit(None, dtype=pl.String).alias("distance_adjustment"),
         pl.lit(lk.reasons).gather(_reason_code(lk, job)).alias("factor_reason"),
     )
-    if job.places is not None:
-        pk = job.places.lookup
-        lf = lf.with_columns(
-            pk.value("place_id", pl.col("__o_i")).alias("origin_id"),
-            pk.value("place_id", pl.col("__d_i")).alias("destination_id"),
-        )
-    output = [c for c in input_columns if c not in RESULT_COLUMNS and c not in PLACE_ID_COLUMNS]
+    output = [c for c in input_columns if c not in RESULT_COLUMNS]
     if "tce_id" not in output:
         output.insert(output.index("shipment_id") + 1 if "shipment_id" in output else 0, "tce_id")
     if "mode" not in output:
@@ -1222,10 +1290,6 @@ def compute_lazy(
     output += [c for c in RESULT_COLUMNS if c not in output]
     if "distance_basis" not in output:
         output.insert(output.index("distance_used_km") + 1, "distance_basis")
-    if job.places is not None:
-        for name, after in (("origin_id", "origin"), ("destination_id", "destination")):
-            if after in output:
-                output.insert(output.index(after) + 1, name)
     if keep_intermediate:
         lf = lf.with_columns(
             pl.lit(lk.classes.keys).gather(ci).alias("__class"),
@@ -1306,25 +1370,11 @@ def _reason_code(lk: Lookups, job: JobContext) -> pl.Expr:
         .then(REEFER_NONE)
         .otherwise(pl.col("__reefer_code"))
     )
-    places = job.places
-    gb = places.country_code("GB") if places is not None else None
-    cn = places.country_code("CN") if places is not None else None
-    country = pl.coalesce("__o_cc", "__d_cc")
-    uk_class = lk.classes.value("uk_proxy", pl.col("__class_i")).fill_null(False)
-    outside_uk = country.is_not_null() & ((country != gb) if gb is not None else pl.lit(True))
-    proxy = (
-        pl.when(transport_default & uk_class & outside_uk)
-        .then(
-            pl.when(country == cn).then(PROXY_CHINA).otherwise(PROXY_OTHER)
-            if cn is not None
-            else pl.lit(PROXY_OTHER)
-        )
-        .otherwise(PROXY_NONE)
-    )
+    proxy = pl.lit(PROXY_NONE)
     return reason_code(source, reefer, proxy)
 
 
-def _warning_flags(lk: Lookups) -> pl.Expr:
+def _warning_flags(lk: Lookups, *, sea: bool = True) -> pl.Expr:
     """Bit i set when WARNINGS[i] applies to the row."""
     mass = pl.col("mass_kg")
     charge = pl.col("chargeable_mass_kg")
@@ -1345,14 +1395,17 @@ def _warning_flags(lk: Lookups) -> pl.Expr:
         & pl.col("__reefer")
         & (pl.col("__m") == DEFAULT)
         & pl.lit(lk.hub_refrigerated_fallback).gather(pl.col("__hub_i")).fill_null(False),
-        pl.col("distance_km").is_not_null()
-        & pl.col("__route_km").is_not_null()
-        & (pl.col("distance_km") < SHORT_OF_ROUTE_RATIO * pl.col("__route_km")),
-        (pl.col("__mode_i") == MODES.index("sea"))
-        & ~pl.col("__is_hub")
-        & pl.col("distance_km").is_null()
-        & pl.col("__route_km").is_null(),
     ]
+    if sea:  # the sea flags: only jobs with sea lanes pay for them
+        flags += [
+            pl.col("distance_km").is_not_null()
+            & pl.col("__route_km").is_not_null()
+            & (pl.col("distance_km") < SHORT_OF_ROUTE_RATIO * pl.col("__route_km")),
+            (pl.col("__mode_i") == MODES.index("sea"))
+            & ~pl.col("__is_hub")
+            & pl.col("distance_km").is_null()
+            & pl.col("__route_km").is_null(),
+        ]
     total = pl.lit(0, dtype=pl.UInt32)
     for i, flag in enumerate(flags):
         total = total + flag.fill_null(False).cast(pl.UInt32) * (1 << i)
