@@ -174,27 +174,30 @@ def naive_footprint(legs: pl.DataFrame, tables: ReferenceTables) -> pl.DataFrame
                 w, t, method = h["intensity_wtw_kg_per_t"], h["intensity_ttw_kg_per_t"], "default"
                 fid, src = h["factor_id"], h["factor_source"]
             act = r["mass_kg"] / 1000.0
-            source, uplift, cls = SOURCE_HUB, 1.0, None
+            class_source, uplift = SOURCE_HUB, 1.0
             fallback = tc == "refrigerated" and hub_fallback.get(r.get("hub_type") or "", False)
             reefer_code = (2 if fallback else 1) if tc == "refrigerated" else 0
         else:
             act = r["tkm"]
             oc, dc = r["_countries"]
             if r.get("vehicle"):
-                base, source = r["vehicle"], SOURCE_VEHICLE
+                base, class_source = r["vehicle"], SOURCE_VEHICLE
             elif r["mode"] == "air":
                 km = r["_gcd"] if r["_gcd"] is not None else r.get("distance_km")
                 known = oc is not None and dc is not None
                 if known and oc == dc:
-                    base, source = bands["domestic"]["vehicle_class"], SOURCE_AIR
+                    base, class_source = bands["domestic"]["vehicle_class"], SOURCE_AIR
                 elif km is not None and km < short_max:
                     base = bands["short_haul"]["vehicle_class"]
-                    source = SOURCE_AIR + (1 if known else 3)
+                    class_source = SOURCE_AIR + (1 if known else 3)
                 else:
                     base = bands["long_haul"]["vehicle_class"]
-                    source = SOURCE_AIR + (2 if known else 4)
+                    class_source = SOURCE_AIR + (2 if known else 4)
             else:
-                base, source = defaults[r["mode"]], SOURCE_MODE_DEFAULT + MODES.index(r["mode"])
+                base, class_source = (
+                    defaults[r["mode"]],
+                    SOURCE_MODE_DEFAULT + MODES.index(r["mode"]),
+                )
             cls, uplift, reefer_code = base, 1.0, 0
             if tc == "refrigerated" and classes[base]["temperature_control"] != "refrigerated":
                 if f"{base}_reefer" in classes:
@@ -246,7 +249,10 @@ def naive_footprint(legs: pl.DataFrame, tables: ReferenceTables) -> pl.DataFrame
         if method == "default" and r["_hub"]:
             reason_source, proxy = SOURCE_HUB, 0
         elif method in ("default", "modelled") and not r["_hub"]:
-            reason_source, proxy = source, 0  # the UK-proxy note is in explain and the summary
+            reason_source, proxy = (
+                class_source,
+                0,
+            )  # the UK-proxy note is in explain and the summary
         else:
             reason_source, proxy, reefer_code = 0, 0, 0
         reason = reasons[(reason_source * N_REEFER + reefer_code) * N_PROXY + proxy]
