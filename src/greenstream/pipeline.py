@@ -75,9 +75,9 @@ def type_table(
     typed, cell_errors = coerce_lazy(
         frame, {**CONTRACT_COLUMNS[kind], **plan.number_columns}, file=file
     )
-    if plan.errors:  # the row checks still run on the contract columns, so all is reported
-        return typed, plan.errors + cell_errors, plan.notices
-    return plan.apply(typed), cell_errors, plan.notices
+    # converted even when a column is refused: the row checks still run on the contract
+    # columns, so every problem is reported at once
+    return plan.apply(typed), plan.errors + cell_errors, plan.notices
 
 
 @dataclass(frozen=True)
@@ -91,11 +91,13 @@ class FootprintResult:
     # Set when the job computed its summary already (while writing files; a streamed job's
     # results live in the file, not in ``legs``).
     precomputed_summary: dict[str, Any] | None = None
+    notices: list[Notice] = field(default_factory=list)
+    gazetteer: Gazetteer | None = None
 
     def summary(self) -> dict[str, Any]:
         if self.precomputed_summary is not None:
             return self.precomputed_summary
-        return summarize(self.legs, self.shipments)
+        return summarize(self.legs, self.shipments, gazetteer=self.gazetteer, notices=self.notices)
 
 
 @dataclass
@@ -258,7 +260,14 @@ def run(inputs: Inputs, tables: ReferenceTables) -> FootprintResult:
     computed on bad input."""
     results = checked_compute(inputs, tables)
     shipments = shipments_lazy(results.lazy()).collect(engine="in-memory")
-    return FootprintResult(results, shipments, tables.factor_set_version, inputs.input_sha256)
+    return FootprintResult(
+        results,
+        shipments,
+        tables.factor_set_version,
+        inputs.input_sha256,
+        notices=inputs.notices,
+        gazetteer=tables.gazetteer,
+    )
 
 
 def checked_compute(inputs: Inputs, tables: ReferenceTables) -> pl.DataFrame:
@@ -317,7 +326,7 @@ def run_to_files(
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="greenstream-write") as pool:
             writing = pool.submit(write_table, results, output)
             rollup = shipments_lazy(results.lazy()).collect(engine="in-memory")
-            summary = summarize(results, rollup)
+            summary = summarize(results, rollup, gazetteer=tables.gazetteer, notices=inputs.notices)
             writing.result()
         if shipments is not None:
             write_table(rollup, shipments)
@@ -353,7 +362,9 @@ def run_to_files(
         pl.DataFrame(),
         tables.factor_set_version,
         inputs.input_sha256,
-        precomputed_summary=summarize(written, n_ship),
+        precomputed_summary=summarize(
+            written, n_ship, gazetteer=tables.gazetteer, notices=inputs.notices
+        ),
     )
 
 
@@ -415,10 +426,72 @@ def footprint(
     return run(inputs, reference_tables(inputs, registry, gazetteer))
 
 
+WARNING_EXAMPLES = 3  # element ids shown per warning kind in the summary
+
+
+def with_place_ids(frame: pl.DataFrame, gazetteer: Gazetteer, *columns: str) -> pl.DataFrame:
+    """``frame`` with ``<column>_id``: the canonical place id of each place text (null when it
+    does not resolve). For grouped (small) frames: one resolution per distinct text."""
+    out = frame
+    for column in columns:
+        if column not in frame.columns:
+            continue
+        texts = frame.get_column(column).cast(pl.String).drop_nulls().unique()
+        resolved = gazetteer.resolve(texts).select(
+            pl.col("query").alias(column), pl.col("place_id").alias(f"{column}_id")
+        )
+        out = out.with_columns(pl.col(column).cast(pl.String)).join(
+            resolved, on=column, how="left", maintain_order="left"
+        )
+    return out
+
+
+def warnings_by_kind(
+    legs: pl.LazyFrame, notices: list[Notice] | None = None, *, examples: int = WARNING_EXAMPLES
+) -> list[dict[str, Any]]:
+    """Every warning kind with its count of elements and a few example element ids, then the
+    input notices (unit conversions, extra columns): what the job chose or changed, grouped."""
+    from greenstream.accounting.kernel import WARNING_KINDS, WARNINGS
+
+    kind_of = dict(zip(WARNINGS, WARNING_KINDS, strict=True))
+    columns = legs.collect_schema().names()
+    out: dict[str, dict[str, Any]] = {}
+    if "warnings" in columns:
+        ids = pl.col("tce_id") if "tce_id" in columns else pl.col("shipment_id")
+        groups = (
+            legs.filter(pl.col("warnings").is_not_null())
+            .group_by(pl.col("warnings").cast(pl.String))
+            .agg(pl.len().alias("n"), ids.cast(pl.String).head(examples).alias("ex"))
+            .collect(engine="in-memory")
+            .sort("warnings")
+        )
+        for text, n, ex in groups.iter_rows():
+            for part in text.split("; "):
+                kind = kind_of.get(part, "other")
+                entry = out.setdefault(
+                    kind, {"kind": kind, "count": 0, "text": part, "examples": []}
+                )
+                entry["count"] += int(n)
+                entry["examples"] = (entry["examples"] + list(ex))[:examples]
+    rows = sorted(out.values(), key=lambda e: (-e["count"], e["kind"]))
+    for notice in notices or []:
+        rows.append(
+            {"kind": notice.kind, "count": notice.rows, "text": notice.text, "examples": []}
+        )
+    return rows
+
+
 def summarize(
-    legs: pl.DataFrame | pl.LazyFrame, shipments: pl.DataFrame | int, *, top: int = 10
+    legs: pl.DataFrame | pl.LazyFrame,
+    shipments: pl.DataFrame | int,
+    *,
+    top: int = 10,
+    gazetteer: Gazetteer | None = None,
+    notices: list[Notice] | None = None,
 ) -> dict[str, Any]:
-    """Totals by mode and method, top lanes by WTW, intensity per shipment, primary-data share.
+    """Totals by mode and method, top lanes by WTW (by canonical place id when a gazetteer is
+    given), intensity per shipment, the primary-data share and the share resting on default
+    factors, warnings grouped by kind, and where a UK factor stood in for another country.
 
     The group-bys run as one batch of lazy queries (``collect_all``) so they share the cores.
     """
@@ -430,6 +503,7 @@ def summarize(
         pl.col("co2e_ttw_kg").sum(),
         pl.col("co2e_wtt_kg").sum(),
     ]
+    is_default = pl.col("method").cast(pl.String) == "default"
     queries = [
         lf.select(
             pl.len().alias("tce_count"),
@@ -437,6 +511,7 @@ def summarize(
             pl.col("co2e_wtw_low_kg").sum(),
             pl.col("co2e_wtw_high_kg").sum(),
             pl.col("co2e_wtw_kg").filter(pl.col("primary_data")).sum().alias("primary_wtw"),
+            pl.col("co2e_wtw_kg").filter(is_default).sum().alias("default_wtw"),
             pl.col("warnings").is_not_null().sum().alias("warning_count"),
         ),
         lf.group_by("mode").agg(pl.len().alias("tce_count"), *sums),
@@ -452,7 +527,18 @@ def summarize(
                 pl.col("transport_activity_tkm").sum(),
                 pl.col("co2e_wtw_kg").sum(),
             )
-            .top_k(top, by="co2e_wtw_kg")
+        )
+    has_origin = "origin" in columns and gazetteer is not None
+    if has_origin:
+        # defaults from DESNZ (a UK set) on road, rail and air legs, by origin: the proxy count
+        queries.append(
+            lf.filter(
+                pl.col("method").cast(pl.String).is_in(["default", "modelled"])
+                & pl.col("factor_id").cast(pl.String).str.starts_with("desnz-2025:")
+                & pl.col("mode").cast(pl.String).is_in(["road", "rail", "air"])
+            )
+            .group_by("origin")
+            .agg(pl.len().alias("tce_count"), pl.col("co2e_wtw_kg").sum())
         )
     done = pl.collect_all(queries, engine="in-memory")  # reproducible sums (see run_to_files)
     totals = done[0].row(0, named=True)
@@ -464,14 +550,42 @@ def summarize(
     by_method = (
         done[2].with_columns(pl.col("method").cast(pl.String)).sort("co2e_wtw_kg", descending=True)
     )
-    lanes = (
-        done[3]
-        .with_columns(pl.col("mode").cast(pl.String))
-        .sort("co2e_wtw_kg", descending=True)
-        .to_dicts()
-        if has_lanes
-        else []
-    )
+    lanes: list[dict[str, Any]] = []
+    if has_lanes:
+        lane_frame = done[3].with_columns(pl.col("mode").cast(pl.String))
+        if gazetteer is not None:
+            lane_frame = (
+                with_place_ids(lane_frame, gazetteer, "origin", "destination")
+                .with_columns(
+                    pl.coalesce("origin_id", "origin").alias("origin"),
+                    pl.coalesce("destination_id", "destination").alias("destination"),
+                )
+                .group_by("origin", "destination", "mode", maintain_order=True)
+                .agg(
+                    pl.col("tce_count").sum(),
+                    pl.col("transport_activity_tkm").sum(),
+                    pl.col("co2e_wtw_kg").sum(),
+                )
+            )
+        lanes = (
+            lane_frame.sort(
+                ["co2e_wtw_kg", "origin", "destination"], descending=[True, False, False]
+            )
+            .head(top)
+            .to_dicts()
+        )
+    proxy: list[dict[str, Any]] = []
+    if has_origin and gazetteer is not None:
+        located = with_place_ids(done[-1], gazetteer, "origin")
+        countries = gazetteer.resolve(located["origin"]).get_column("country")
+        proxy = (
+            located.with_columns(countries.alias("country"))
+            .filter(pl.col("country").is_not_null() & (pl.col("country") != "GB"))
+            .group_by("country")
+            .agg(pl.col("tce_count").sum(), pl.col("co2e_wtw_kg").sum())
+            .sort("co2e_wtw_kg", descending=True)
+            .to_dicts()
+        )
     total_wtw = float(totals["co2e_wtw_kg"] or 0.0)
     n_ship = shipments if isinstance(shipments, int) else shipments.height
     return {
@@ -485,7 +599,10 @@ def summarize(
         "co2e_wtw_high_kg": float(totals["co2e_wtw_high_kg"] or 0.0),
         "co2e_wtw_kg_per_shipment": total_wtw / n_ship if n_ship else 0.0,
         "primary_data_share": float(totals["primary_wtw"] or 0.0) / total_wtw if total_wtw else 0.0,
+        "default_share": float(totals["default_wtw"] or 0.0) / total_wtw if total_wtw else 0.0,
         "warning_count": int(totals["warning_count"]),
+        "warnings_by_kind": warnings_by_kind(lf, notices),
+        "uk_factors_as_proxy": proxy,
         "by_mode": by_mode.to_dicts(),
         "by_method": by_method.to_dicts(),
         "top_lanes": lanes,

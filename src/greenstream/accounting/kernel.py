@@ -1434,4 +1434,8 @@ def shipments_lazy(results: pl.LazyFrame) -> pl.LazyFrame:
         .then(wtw.filter(pl.col("primary_data")).sum() / wtw.sum())
         .otherwise(0.0)
         .alias("primary_data_share"),
+        pl.when(wtw.sum() > 0)
+        .then(wtw.filter(pl.col("method") == "default").sum() / wtw.sum())
+        .otherwise(0.0)
+        .alias("default_share"),
     )

@@ -250,9 +250,12 @@ def rollup_lazy(
         return pl.col(name).cast(pl.Float64) if name in columns else zero
 
     wtw = number("co2e_wtw_kg")
-    primary = (
-        pl.col("primary_data").fill_null(False) if "primary_data" in columns else pl.lit(False)
-    )
+    if "primary_data" not in columns:
+        primary = pl.lit(False)
+    elif schema["primary_data"] == pl.String:  # a CSV read back as text
+        primary = pl.col("primary_data").str.to_lowercase().is_in(["true", "1"]).fill_null(False)
+    else:
+        primary = pl.col("primary_data").cast(pl.Boolean).fill_null(False)
     default = (
         (pl.col("method").cast(pl.String) == "default").fill_null(False)
         if "method" in columns
