@@ -136,7 +136,10 @@ def _read_file(
     extra: dict[str, pl.DataFrame] = {}
     try:
         if table_format(path) != "json":
-            return scan_raw(path), [], extra
+            raw = scan_raw(path)
+            if kind in ("tocs", "hocs") and set(raw.collect_schema().names()) >= INTENSITIES_TABLE:
+                raw = from_intensities_table(raw, kind)
+            return raw, [], extra
         from greenstream.io import ileap
 
         if kind == "legs":
@@ -153,6 +156,36 @@ def _read_file(
         return None, [InputError(str(path), None, None, f"iLEAP JSON cannot hold {kind}")], extra
     except InputErrors as exc:
         return None, exc.errors, extra
+
+
+# the table `greenstream intensities -o FILE.csv` writes: TOCs and HOCs in one table
+INTENSITIES_TABLE = frozenset(
+    {"kind", "id", "mode", "intensity_wtw_kg_per_unit", "intensity_ttw_kg_per_unit", "unit"}
+)
+
+
+def from_intensities_table(raw: pl.LazyFrame, kind: str) -> pl.LazyFrame:
+    """The TOC (or HOC) rows of a `greenstream intensities` table, in the TOCS (HOCS) columns,
+    so that the primary-data intensities greenstream measured read back in with ``--tocs``."""
+    if kind == "tocs":
+        return raw.filter(pl.col("kind").cast(pl.String) == "TOC").select(
+            pl.col("id").alias("toc_id"),
+            "mode",
+            pl.col("intensity_wtw_kg_per_unit").alias("intensity_wtw_kg_per_tkm"),
+            pl.col("intensity_ttw_kg_per_unit").alias("intensity_ttw_kg_per_tkm"),
+            pl.lit("primary").alias("data_type"),
+            pl.lit("primary-data TOC from telemetry (greenstream intensities)").alias(
+                "description"
+            ),
+        )
+    return raw.filter(pl.col("kind").cast(pl.String) == "HOC").select(
+        pl.col("id").alias("hoc_id"),
+        pl.col("mode").alias("hub_type"),
+        pl.col("intensity_wtw_kg_per_unit").alias("intensity_wtw_kg_per_t"),
+        pl.col("intensity_ttw_kg_per_unit").alias("intensity_ttw_kg_per_t"),
+        pl.lit("primary").alias("data_type"),
+        pl.lit("primary-data HOC from site meters (greenstream intensities)").alias("description"),
+    )
 
 
 def _file_sha256(paths: list[Path]) -> str:

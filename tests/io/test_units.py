@@ -172,3 +172,41 @@ def test_cli_trips_in_lower_case_kwh_and_the_warnings_file(tmp_path: Path) -> No
     assert row["co2e_wtw_kg"] == pytest.approx(8 * 0.5366)
     notes = pl.read_csv(warn)
     assert set(notes["kind"]) >= {"unit_converted"}
+
+
+def test_the_intensities_table_reads_back_as_tocs_and_hocs(tmp_path: Path) -> None:
+    # the table `greenstream intensities -o FILE.csv` writes (monitoring/trace_cli.py)
+    table = write(
+        tmp_path,
+        "intensities.csv",
+        "kind,id,mode,intensity_wtw_kg_per_unit,intensity_ttw_kg_per_unit,unit\n"
+        "TOC,TOC-FLEET-ROAD,road,0.1,0.08,tkm\n"
+        "HOC,HOC-H1,Transshipment,2.5,0.0,t\n",
+    )
+    legs = write(
+        tmp_path,
+        "legs.csv",
+        "shipment_id,mass_kg,toc_id,hoc_id,distance_km\nS1,2000,TOC-FLEET-ROAD,,100\nS1,2000,,HOC-H1,\n",
+    )
+    out = tmp_path / "out.parquet"
+    res = runner.invoke(
+        app,
+        [
+            "footprint",
+            str(legs),
+            "-o",
+            str(out),
+            "--tocs",
+            str(table),
+            "--hocs",
+            str(table),
+            "--no-progress",
+            "--format",
+            "json",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    rows = pl.read_parquet(out)
+    # road 2 t x 100 km x 0.1 = 20 kg; hub 2 t x 2.5 = 5 kg; both primary data
+    assert rows["co2e_wtw_kg"].to_list() == pytest.approx([20.0, 5.0])
+    assert rows["primary_data"].to_list() == [True, True]
