@@ -493,9 +493,10 @@ def warnings_by_kind(
         ids = pl.col("tce_id") if "tce_id" in columns else pl.col("shipment_id")
         groups = (
             legs.filter(pl.col("warnings").is_not_null())
-            .group_by(pl.col("warnings").cast(pl.String))
-            .agg(pl.len().alias("n"), ids.cast(pl.String).head(examples).alias("ex"))
+            .group_by("warnings")
+            .agg(pl.len().alias("n"), ids.head(examples).cast(pl.List(pl.String)).alias("ex"))
             .collect(engine="in-memory")
+            .with_columns(pl.col("warnings").cast(pl.String))
             .sort("warnings")
         )
         for text, n, ex in groups.iter_rows():
@@ -536,7 +537,9 @@ def summarize(
         pl.col("co2e_ttw_kg").sum(),
         pl.col("co2e_wtt_kg").sum(),
     ]
-    is_default = pl.col("method").cast(pl.String) == "default"
+    # compared as the kernel's Enum (no per-row cast to text); a text column (a file read back)
+    # compares the same way
+    is_default = pl.col("method") == "default"
     queries = [
         lf.select(
             pl.len().alias("tce_count"),
@@ -564,14 +567,17 @@ def summarize(
     has_origin = "origin" in columns and gazetteer is not None
     if has_origin:
         # defaults from DESNZ (a UK set) on road, rail and air legs, by origin: the proxy count
+        # (grouped first, the text tests then run on the few groups)
         queries.append(
-            lf.filter(
+            lf.group_by("origin", "factor_id", "method", "mode")
+            .agg(pl.len().alias("tce_count"), pl.col("co2e_wtw_kg").sum())
+            .filter(
                 pl.col("method").cast(pl.String).is_in(["default", "modelled"])
                 & pl.col("factor_id").cast(pl.String).str.starts_with("desnz-2025:")
                 & pl.col("mode").cast(pl.String).is_in(["road", "rail", "air"])
             )
             .group_by("origin")
-            .agg(pl.len().alias("tce_count"), pl.col("co2e_wtw_kg").sum())
+            .agg(pl.col("tce_count").sum(), pl.col("co2e_wtw_kg").sum())
         )
     done = pl.collect_all(queries, engine="in-memory")  # reproducible sums (see run_to_files)
     totals = done[0].row(0, named=True)
