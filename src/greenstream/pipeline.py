@@ -494,7 +494,7 @@ def warnings_by_kind(
         groups = (
             legs.filter(pl.col("warnings").is_not_null())
             .group_by("warnings")
-            .agg(pl.len().alias("n"), ids.head(examples).cast(pl.List(pl.String)).alias("ex"))
+            .agg(pl.len().alias("n"), ids.cast(pl.String).head(examples).alias("ex"))
             .collect(engine="in-memory")
             .with_columns(pl.col("warnings").cast(pl.String))
             .sort("warnings")
