@@ -33,6 +33,7 @@ SUITES = [
     "routing",
     "monitoring",
     "service",
+    "energy",
 ]
 # --- end of suites ---
 

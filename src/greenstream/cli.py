@@ -597,6 +597,7 @@ CONCERN_CLIS = (
     "greenstream.api.cli",  # serve, clients, verify
     "greenstream.points.cli",  # points ...
     "greenstream.levers.routing.cli",  # route, plan
+    "greenstream.levers.energy.cli",  # energy ...
 )
 # --- end of sub-commands ---
 for _module in CONCERN_CLIS:
