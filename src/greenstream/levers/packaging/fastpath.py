@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from greenstream.levers.packaging.geometry import PERMUTATIONS, allowed, oriented
+from greenstream.levers.packaging.geometry import allowed, oriented
 
 Floats = npt.NDArray[np.float64]
 Bools = npt.NDArray[np.bool_]
@@ -206,4 +206,52 @@ def pack_pair(
     return FastResult(box_out, placements)
 
 
-__all__ = ["PERMUTATIONS", "Boxes", "FastResult", "pack_pair", "pack_single"]
+def single_fits(dims_mm: Floats, mass_kg: Floats, upright: Bools, boxes: Boxes) -> Bools:
+    """(O, B): whether each one-unit order fits each box (the test :func:`pack_single` uses)."""
+    out = np.zeros((len(mass_kg), len(boxes.cost)), dtype=bool)
+    for start in range(0, len(mass_kg), CHUNK_ORDERS):
+        sl = slice(start, start + CHUNK_ORDERS)
+        ext = oriented(dims_mm[sl])
+        fit = np.all(ext[:, None, :, :] <= boxes.dims_mm[None, :, None, :] + TOL_MM, axis=3)
+        fit &= allowed(upright[sl])[:, None, :]
+        out[sl] = fit.any(axis=2) & (mass_kg[sl, None] <= boxes.max_load_kg[None, :] + 1e-12)
+    return out
+
+
+def pair_fits(
+    d1: Floats,
+    d2: Floats,
+    m1: Floats,
+    m2: Floats,
+    up1: Bools,
+    up2: Bools,
+    fragile1: Bools,
+    fragile2: Bools,
+    mwa1: Floats,
+    mwa2: Floats,
+    boxes: Boxes,
+    *,
+    support_share: float,
+) -> Bools:
+    """(O, B): whether each two-unit order fits each box (the test :func:`pack_pair` uses)."""
+    out = np.zeros((len(m1), len(boxes.cost)), dtype=bool)
+    for start in range(0, len(m1), CHUNK_ORDERS):
+        sl = slice(start, start + CHUNK_ORDERS)
+        ext, _, _, ok = _pair_configs(
+            d1[sl],
+            d2[sl],
+            m1[sl],
+            m2[sl],
+            up1[sl],
+            up2[sl],
+            fragile1[sl],
+            fragile2[sl],
+            mwa1[sl],
+            mwa2[sl],
+            support_share,
+        )
+        fit = np.all(ext[:, None, :, :] <= boxes.dims_mm[None, :, None, :] + TOL_MM, axis=3)
+        fit &= ok[:, None, :]
+        mass = m1[sl] + m2[sl]
+        out[sl] = fit.any(axis=2) & (mass[:, None] <= boxes.max_load_kg[None, :] + 1e-12)
+    return out
