@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
+from packaging_helpers import suite_of
 
 from greenstream.levers.packaging.footprint import FootprintModel
 from greenstream.levers.packaging.materials import MaterialFactors
 from greenstream.levers.packaging.model import check_orders
 from greenstream.levers.packaging.pack import PackOptions, pack_orders
 from greenstream.levers.packaging.parameters import builtin_parameters
-
-from packaging_helpers import suite_of
 
 
 def test_desnz_material_rows_are_the_published_numbers(factors: MaterialFactors) -> None:
