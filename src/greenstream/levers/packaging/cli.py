@@ -10,7 +10,6 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -31,7 +30,7 @@ ParamsOpt = Annotated[
 class _PackGroup(TyperGroup):
     """``pack ORDERS ...`` runs the carton choice; ``pack <command> ...`` runs a sub-command."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
             args = ["orders", *args]
         return super().parse_args(ctx, args)

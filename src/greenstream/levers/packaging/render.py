@@ -82,7 +82,11 @@ def packing_svg(
     # the far walls and floor of the box, then the units, then the near edges
     floor = [pt(0, 0, 0), pt(length, 0, 0), pt(length, width, 0), pt(0, width, 0)]
     parts.append(f'<polygon points="{" ".join(floor)}" fill="#f3efe6" stroke="#8a7a5a"/>')
-    for a, b in (((0, 0, 0), (0, 0, height)), ((0, 0, height), (length, 0, height))):
+    far: tuple[tuple[tuple[float, float, float], tuple[float, float, float]], ...] = (
+        ((0, 0, 0), (0, 0, height)),
+        ((0, 0, height), (length, 0, height)),
+    )
+    for a, b in far:
         parts.append(f'<polyline points="{pt(*a)} {pt(*b)}" fill="none" stroke="#8a7a5a"/>')
     parts.append(
         f'<polyline points="{pt(0, 0, height)} {pt(0, width, height)}" fill="none" '
@@ -120,13 +124,14 @@ def packing_svg(
         parts.append(
             f'<text x="{cx}" y="{cy}" font-size="11" text-anchor="middle">{escape(label)}</text>'
         )
-    for a, b in (
+    near: tuple[tuple[tuple[float, float, float], tuple[float, float, float]], ...] = (
         ((length, 0, 0), (length, 0, height)),
         ((length, width, 0), (length, width, height)),
         ((0, width, 0), (0, width, height)),
         ((length, 0, height), (length, width, height)),
         ((0, width, height), (length, width, height)),
-    ):
+    )
+    for a, b in near:
         parts.append(
             f'<polyline points="{pt(*a)} {pt(*b)}" fill="none" stroke="#8a7a5a" '
             'stroke-dasharray="4 3"/>'
