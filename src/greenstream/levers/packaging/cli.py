@@ -105,6 +105,8 @@ def register(app: typer.Typer) -> None:
     )
     app.add_typer(pack_app, name="pack")
 
+    _register_circular(pack_app)
+
     @pack_app.command("orders", hidden=True)
     def pack_cmd(
         orders: OrdersArg,
@@ -301,6 +303,120 @@ def register(app: typer.Typer) -> None:
             err.print(
                 f"written: {', '.join(written) or 'nothing (no boxed package)'}", highlight=False
             )
+
+
+def _read_epcis(files: list[Path]) -> tuple[Any, Any]:
+    """Event and EPC tables of EPCIS 2.0 JSON files (every bad event of every file reported)."""
+    import polars as pl
+
+    from greenstream.io.epcis import events_tables, parse_document
+
+    events, epcs, errors = [], [], []
+    for path in files:
+        try:
+            captured = parse_document(path.read_bytes(), file=str(path))
+        except OSError as exc:
+            errors.append(InputErrors.single(str(path), f"cannot read: {exc.strerror}").errors[0])
+            continue
+        except InputErrors as exc:
+            errors += exc.errors
+            continue
+        ev, ep = events_tables(captured)
+        events.append(ev)
+        epcs.append(ep)
+    InputErrors.raise_if_any(errors)
+    return (
+        pl.concat(events).unique("event_hash", keep="first", maintain_order=True),
+        pl.concat(epcs).unique(["event_hash", "epc"], maintain_order=True),
+    )
+
+
+def _register_circular(pack_app: typer.Typer) -> None:
+    EventsArg = Annotated[list[Path], typer.Argument(help="EPCIS 2.0 JSON documents")]
+
+    @pack_app.command("pool")
+    def pool_cmd(
+        events: EventsArg,
+        kind: Annotated[str, typer.Option("--kind", help="express or coldchain")] = "express",
+        as_of: Annotated[
+            str | None, typer.Option("--as-of", help="ISO 8601 time (default: last event)")
+        ] = None,
+        boxes_out: Annotated[
+            Path | None, typer.Option("--boxes", help="write one row per box to this file")
+        ] = None,
+        parameters: ParamsOpt = None,
+        fmt: FormatOpt = TableFormat.table,
+    ) -> None:
+        """Reusable box pool: per box cycles, days, where it is; per pool return and loss rates,
+        uses at retirement, idle stock, cost and CO2e per use, break-even against single use."""
+        from datetime import datetime
+
+        from greenstream.io.tables import write_table
+        from greenstream.levers.packaging.parameters import builtin_parameters, load_parameters
+        from greenstream.levers.packaging.pools import (
+            KINDS,
+            box_events_of,
+            box_states,
+            pool_model,
+            pool_summary,
+        )
+
+        with handle_errors():
+            if kind not in KINDS:
+                raise InputErrors.single(
+                    "<options>", f"kind must be one of {KINDS}", field="--kind"
+                )
+            params = load_parameters(parameters) if parameters else builtin_parameters()
+            ev, ep = _read_epcis(events)
+            box_ev = box_events_of(ev, ep)
+            if box_ev.height == 0:
+                raise InputErrors.single(str(events[0]), "no event names a GRAI (no reusable box)")
+            when = box_ev.get_column("event_time").max()
+            if as_of:
+                try:
+                    when = datetime.fromisoformat(as_of.replace("Z", "+00:00"))
+                except ValueError:
+                    raise InputErrors.single(
+                        "<options>", f"bad --as-of {as_of!r}", field="--as-of"
+                    ) from None
+                if when.tzinfo is None:
+                    raise InputErrors.single(
+                        "<options>", "--as-of needs a UTC offset", field="--as-of"
+                    )
+            boxes = box_states(
+                box_ev,
+                as_of=when,  # type: ignore[arg-type]
+                loss_after_days=params.number("pool_loss_after_days"),
+                idle_after_days=params.number("pool_idle_after_days"),
+            )
+            summary = pool_summary(boxes, pool_model(kind, params=params))
+            if boxes_out is not None:
+                write_table(boxes, boxes_out)
+            if fmt is TableFormat.json:
+                sys.stdout.write(json.dumps(summary, indent=2, default=str) + "\n")
+                return
+            print_rows(
+                [{"figure": k, "value": v} for k, v in summary.items()], fmt, title="Box pool"
+            )
+
+    @pack_app.command("stations")
+    def stations_cmd(
+        events: EventsArg,
+        parameters: ParamsOpt = None,
+        fmt: FormatOpt = TableFormat.table,
+    ) -> None:
+        """Recycling stations: cartons dropped off per station and day, reused or pulped, and the
+        CO2e avoided against the stated baseline."""
+        from greenstream.levers.packaging.parameters import builtin_parameters, load_parameters
+        from greenstream.levers.packaging.stations import BASELINE, station_days
+
+        with handle_errors():
+            params = load_parameters(parameters) if parameters else builtin_parameters()
+            ev, _ = _read_epcis(events)
+            days = station_days(ev, params=params)
+            print_rows(days.to_dicts(), fmt, title="Stations")
+            if fmt is TableFormat.table:
+                err.print(f"baseline: {BASELINE}", highlight=False)
 
 
 def _print_summary(summary: dict[str, Any], fmt: TableFormat) -> None:
