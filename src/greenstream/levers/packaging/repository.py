@@ -368,9 +368,5 @@ def box_events(engine: Engine, tenant_id: int) -> pl.DataFrame:
         "read_point": pl.String,
         "source_party": pl.String,
     }
-    frame = pl.DataFrame([tuple(r) for r in rows], schema=list(schema), orient="row")
-    return frame.with_columns(
-        pl.col("event_time").cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
-        if frame.schema["event_time"] != pl.Datetime("us", "UTC")
-        else pl.col("event_time")
-    ).cast(schema)  # type: ignore[arg-type]
+    # SQLite gives naive UTC times, PostgreSQL aware ones: both read as UTC instants
+    return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
