@@ -331,9 +331,10 @@ def _read_epcis(files: list[Path]) -> tuple[Any, Any]:
     )
 
 
-def _register_circular(pack_app: typer.Typer) -> None:
-    EventsArg = Annotated[list[Path], typer.Argument(help="EPCIS 2.0 JSON documents")]
+EventsArg = Annotated[list[Path], typer.Argument(help="EPCIS 2.0 JSON documents")]
 
+
+def _register_circular(pack_app: typer.Typer) -> None:
     @pack_app.command("pool")
     def pool_cmd(
         events: EventsArg,
