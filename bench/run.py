@@ -33,6 +33,7 @@ SUITES = [
     "routing",
     "monitoring",
     "service",
+    "packaging",
 ]
 # --- end of suites ---
 

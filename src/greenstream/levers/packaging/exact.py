@@ -61,18 +61,39 @@ def cheap_screen(units: OrderUnits, suite: SuiteArrays, b: int) -> bool:
     return True
 
 
-def feasible_in_box(
-    units: OrderUnits, box_mm: np.ndarray, *, time_limit_s: float = 2.0
-) -> tuple[str, np.ndarray | None, np.ndarray | None]:
-    """CP-SAT: ``("feasible", position, extent)``, ``("infeasible", None, None)`` or
-    ``("unknown", None, None)`` when the time limit ran out."""
+def solve_boxes(
+    units: OrderUnits,
+    boxes_mm: np.ndarray,
+    *,
+    time_limit_s: float = 2.0,
+    stacked: bool = False,
+) -> tuple[str, int, np.ndarray | None, np.ndarray | None]:
+    """CP-SAT over the candidate boxes ``boxes_mm`` (m, 3), listed cheapest first: the first
+    (cheapest) box that holds every unit. Returns ``(status, box index, position, extent)``
+    with status ``optimal`` (no earlier box holds them, in this model), ``feasible`` (a box,
+    perhaps not the earliest), ``infeasible`` (none does, in this model) or ``unknown``.
+
+    ``stacked`` adds a support rule the model can state linearly: every unit stands on the floor
+    or wholly on the top of one other unit. Its packings always pass the validator's support
+    test (full support); it may miss packings where a unit bridges two others, so an
+    infeasibility proof counts only without it.
+    """
     from ortools.sat.python import cp_model
 
     n = units.count
     dims = scaled_up(units.dims_mm)
-    size = scaled_down(box_mm)
+    sizes = scaled_down(np.atleast_2d(boxes_mm))
+    size = sizes.max(axis=0)
     grams = np.round(units.mass_kg * GRAMS_PER_KG).astype(np.int64)
     model = cp_model.CpModel()
+    pick = [model.new_bool_var(f"box{b}") for b in range(len(sizes))]
+    model.add_exactly_one(pick)
+    inner = [
+        cp_model.LinearExpr.weighted_sum(pick, [int(sizes[b][k]) for b in range(len(sizes))])
+        for k in range(3)
+    ]
+    if len(sizes) > 1:
+        model.minimize(cp_model.LinearExpr.weighted_sum(pick, list(range(len(sizes)))))
     pos: list[list[cp_model.IntVar]] = []
     ext: list[list[cp_model.LinearExpr]] = []
     choice: list[list[tuple[int, cp_model.IntVar]]] = []
@@ -90,7 +111,7 @@ def feasible_in_box(
         ext.append(e)
         p = [model.new_int_var(0, int(size[k]), f"p{i}_{k}") for k in range(3)]
         for k in range(3):
-            model.add(p[k] + e[k] <= int(size[k]))
+            model.add(p[k] + e[k] <= inner[k])
         pos.append(p)
     # before[i][j][k]: i ends before j starts along axis k
     before: dict[tuple[int, int, int], cp_model.IntVar] = {}
@@ -126,6 +147,22 @@ def feasible_in_box(
         if limited and over:
             cap = int(np.floor(units.max_weight_above_kg[i] * GRAMS_PER_KG + 1e-6))
             model.add(sum(g * v for g, v in over) <= cap)
+    if stacked:
+        for i in range(n):
+            rests: list[cp_model.IntVar] = []
+            floor = model.new_bool_var(f"f{i}")
+            model.add(pos[i][2] == 0).only_enforce_if(floor)
+            rests.append(floor)
+            for j in range(n):
+                if j == i:
+                    continue
+                on = model.new_bool_var(f"s{i}_{j}")
+                model.add(pos[i][2] == pos[j][2] + ext[j][2]).only_enforce_if(on)
+                for k in (0, 1):
+                    model.add(pos[j][k] <= pos[i][k]).only_enforce_if(on)
+                    model.add(pos[i][k] + ext[i][k] <= pos[j][k] + ext[j][k]).only_enforce_if(on)
+                rests.append(on)
+            model.add_bool_or(rests)
     # identical units: order them along x, y, z to cut symmetric search
     for i in range(n):
         for j in range(i + 1, n):
@@ -151,19 +188,69 @@ def feasible_in_box(
                 )
                 break
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = time_limit_s
+    # a deterministic budget (one worker, deterministic time units) gives the same answer
+    # whatever else the machine is doing; the wall-clock limit is only a safety net
+    solver.parameters.max_deterministic_time = time_limit_s
+    solver.parameters.max_time_in_seconds = 20 * time_limit_s
     solver.parameters.num_workers = 1
+    # these models are small (a few units): presolve, the LP relaxation and symmetry detection
+    # cost more wall time than the search itself (measured 3x on order-stream models)
+    solver.parameters.cp_model_presolve = False
+    solver.parameters.linearization_level = 0
+    solver.parameters.symmetry_level = 0
     status = solver.solve(model)
     if status == cp_model.INFEASIBLE:
-        return "infeasible", None, None
+        return "infeasible", -1, None, None
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return "unknown", None, None
+        return "unknown", -1, None, None
+    chosen = next(b for b in range(len(sizes)) if solver.value(pick[b]))
     position = np.array([[solver.value(pos[i][k]) for k in range(3)] for i in range(n)]) / SCALE
     extent = np.zeros((n, 3))
     for i in range(n):
         r = next(r for r, f in choice[i] if solver.value(f))
         extent[i] = units.dims_mm[i][PERMUTATIONS[r]]
-    return "feasible", position.astype(np.float64), extent
+    optimal = status == cp_model.OPTIMAL or len(sizes) == 1
+    return ("optimal" if optimal else "feasible"), chosen, position.astype(np.float64), extent
+
+
+def feasible_in_box(
+    units: OrderUnits,
+    box_mm: np.ndarray,
+    *,
+    time_limit_s: float = 2.0,
+    stacked: bool = False,
+) -> tuple[str, np.ndarray | None, np.ndarray | None]:
+    """CP-SAT on one box: ``("feasible", position, extent)``, ``("infeasible", None, None)``
+    or ``("unknown", None, None)`` when the budget ran out (see :func:`solve_boxes`)."""
+    status, _, position, extent = solve_boxes(
+        units, np.atleast_2d(box_mm), time_limit_s=time_limit_s, stacked=stacked
+    )
+    return ("feasible" if status == "optimal" else status), position, extent
+
+
+def best_box(
+    units: OrderUnits,
+    suite: SuiteArrays,
+    *,
+    time_limit_s: float,
+    accept: Callable[[PackedBox], bool],
+) -> PackedBox | None:
+    """One CP-SAT run of the stacked model over every box that passes the cheap screen, the
+    cheapest first; the packing if the validator accepts it."""
+    candidates = [
+        int(b) for b in np.argsort(suite.cost, kind="stable") if cheap_screen(units, suite, int(b))
+    ]
+    if not candidates:
+        return None
+    _, k, position, extent = solve_boxes(
+        units, suite.dims_mm[candidates], time_limit_s=time_limit_s, stacked=True
+    )
+    if position is None or extent is None:
+        return None
+    packed = PackedBox(
+        candidates[k], np.arange(units.count, dtype=np.int64), settle(position, extent), extent
+    )
+    return packed if accept(packed) else None
 
 
 def best_single_box(
@@ -173,14 +260,16 @@ def best_single_box(
     accept: Callable[[PackedBox], bool],
     retry: Callable[[int], PackedBox | None] | None = None,
     time_limit_s: float = 2.0,
+    prove: bool = True,
 ) -> ExactAnswer:
     """The cheapest box holding every unit in a packing that ``accept(packed)`` (the validator)
     approves; proven best when every cheaper box was proven infeasible.
 
-    When CP-SAT's packing of a box fails the validator after settling (support), ``retry(box)``
-    (PackingSolver on that box alone) gets a second chance before the box is left undecided.
+    Each box is first searched with the stacked model (its packings pass the support test);
+    when that finds nothing and ``prove`` is set, the model without support decides whether the
+    box is infeasible (a proof) or undecided; ``retry(box)`` (PackingSolver on that box alone)
+    gets a chance at an undecided box.
     """
-    check = accept
     infeasible: list[int] = []
     undecided: list[int] = []
     for b in np.argsort(suite.cost, kind="stable"):
@@ -189,18 +278,21 @@ def best_single_box(
             infeasible.append(b)
             continue
         status, position, extent = feasible_in_box(
-            units, suite.dims_mm[b], time_limit_s=time_limit_s
+            units, suite.dims_mm[b], time_limit_s=time_limit_s, stacked=True
         )
-        if status == "infeasible":
-            infeasible.append(b)
-            continue
         if status == "feasible" and position is not None and extent is not None:
-            settled = settle(position, extent)
-            packed = PackedBox(b, np.arange(units.count, dtype=np.int64), settled, extent)
-            if check(packed):
+            packed = PackedBox(
+                b, np.arange(units.count, dtype=np.int64), settle(position, extent), extent
+            )
+            if accept(packed):
                 return ExactAnswer(packed, not undecided, infeasible, undecided)
-            second = retry(b) if retry is not None else None
-            if second is not None and check(second):
-                return ExactAnswer(second, not undecided, infeasible, undecided)
+        if prove:
+            relaxed, _, _ = feasible_in_box(units, suite.dims_mm[b], time_limit_s=time_limit_s)
+            if relaxed == "infeasible":
+                infeasible.append(b)
+                continue
+        second = retry(b) if retry is not None else None
+        if second is not None and accept(second):
+            return ExactAnswer(second, not undecided, infeasible, undecided)
         undecided.append(b)
     return ExactAnswer(None, False, infeasible, undecided)

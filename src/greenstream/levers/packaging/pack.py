@@ -27,7 +27,12 @@ from greenstream.levers.packaging.materials import MaterialFactors
 from greenstream.levers.packaging.model import expand_units
 from greenstream.levers.packaging.objective import Weights, bin_cost, void_rate
 from greenstream.levers.packaging.parameters import Parameters, builtin_parameters
-from greenstream.levers.packaging.validator import Placements, Units, violations
+from greenstream.levers.packaging.validator import (
+    Placements,
+    Units,
+    valid_small_batch,
+    violations,
+)
 
 MODES = ("auto", "exact")
 MM3_PER_M3 = 1e9  # SI definition
@@ -36,11 +41,13 @@ MM3_PER_M3 = 1e9  # SI definition
 @dataclass(frozen=True)
 class PackOptions:
     """How to pack: ``auto`` (fast path, then PackingSolver) or ``exact`` (CP-SAT proves the best
-    single box of orders up to ``exact_max_units`` units)."""
+    single box of orders up to ``exact_max_units`` units). ``candidate_time_limit_s`` bounds the
+    solver's try of one box in auto mode, ``time_limit_s`` every other solver run."""
 
     mode: str = "auto"
     exact_max_units: int = 8
     time_limit_s: float = 1.0
+    candidate_time_limit_s: float = 0.2
     weights: Weights | None = None
     tape_width_mm: float | None = None
     workers: int = 2
@@ -195,27 +202,39 @@ def _slow_order(
         )
         if answer.packed is not None:
             return wrap([answer.packed], "exact", answer.proven)
+    elif units.count <= options.exact_max_units:
+        # small orders: one CP-SAT run choosing the cheapest box its stacked model fills (every
+        # unit on the floor or wholly on one other unit)
+        found_one = exact.best_box(
+            units,
+            suite,
+            time_limit_s=options.candidate_time_limit_s,
+            accept=lambda p: checker.ok(units, p),
+        )
+        if found_one is not None:
+            return wrap([found_one], "stacked", False)
     else:
-        # the cheapest single box PackingSolver fills (a box the order cannot fill is skipped)
+        # larger orders: the cheapest box PackingSolver fills (a box the order fits is proven
+        # full quickly, one bin being the bound; a box it does not fit costs at most the
+        # candidate time limit)
         for b in np.argsort(suite.cost, kind="stable"):
             if not exact.cheap_screen(units, suite, int(b)):
                 continue
             one = _single(
-                solver.solve(units, suite, box_types=[int(b)], single_box=True, time_limit_s=limit)
+                solver.solve(
+                    units,
+                    suite,
+                    box_types=[int(b)],
+                    single_box=True,
+                    time_limit_s=options.candidate_time_limit_s,
+                )
             )
             if one is not None and checker.ok(units, one):
                 return wrap([one], "solver", False)
-        if units.count <= options.exact_max_units:
-            # the rules PackingSolver does not know (fragile, weight above) may need CP-SAT
-            answer = exact.best_single_box(
-                units, suite, accept=lambda p: checker.ok(units, p), time_limit_s=limit
-            )
-            if answer.packed is not None:
-                return wrap([answer.packed], "exact", answer.proven)
-    # no single box holds the order: several boxes
-    found = solver.solve(units, suite, time_limit_s=limit)
+    # no single box holds the order: several boxes, as few as the solver can, then the cheapest
+    found = solver.solve(units, suite, time_limit_s=limit, fewest_boxes=True)
     if found is not None and all(checker.ok(units, p) for p in found):
-        return wrap(found, "solver_multi_box", False)
+        return wrap(found, "solver" if len(found) == 1 else "solver_multi_box", False)
     fallback = _one_box_per_unit(units, suite, boxes)
     if fallback is not None and all(checker.ok(units, p) for p in fallback):
         return wrap(fallback, "one_box_per_unit", False)
@@ -387,29 +406,68 @@ def pack_orders(
 
 
 def _validate_fast(packed: list[_Packed], boxed: pl.DataFrame, checker: _Checker) -> list[_Packed]:
-    """Run the validator on every fast-path packing (it raises if one is refused: the fast path
-    is exact, so a refusal is a defect, never a silent fallback)."""
-    fast_orders = {p.order_index for p in packed if p.method == "fast"}
-    frames = {
-        int(k[0]): f
-        for k, f in boxed.filter(pl.col("__order").is_in(list(fast_orders))).group_by(
-            "__order", maintain_order=True
-        )
+    """Run the validator on every fast-path packing, all at once (``valid_small_batch``, held
+    equal to ``violations`` by the tests); a refusal raises: the fast path is exact, so a
+    refusal is a defect, never a silent fallback."""
+    fast = [k for k, p in enumerate(packed) if p.method == "fast"]
+    if not fast:
+        return packed
+    order = boxed.get_column("__order").to_numpy()
+    starts = np.searchsorted(order, np.arange(order.max() + 2))
+    cols = {
+        "dims": boxed.select("length_mm", "width_mm", "height_mm").to_numpy().astype(np.float64),
+        "mass": boxed.get_column("mass_kg").to_numpy().astype(np.float64),
+        "upright": boxed.get_column("keep_upright").to_numpy().astype(bool),
+        "fragile": boxed.get_column("fragile").to_numpy().astype(bool),
+        "mwa": boxed.get_column("max_weight_above_kg").fill_null(np.nan).to_numpy().astype(float),
     }
-    out: list[_Packed] = []
-    for p in packed:
-        if p.method != "fast":
-            out.append(p)
-            continue
-        units = _units_of(frames[p.order_index])
-        box = solver.PackedBox(p.box, np.arange(units.count), p.position, p.extent)
-        problems = checker.problems(units, box)
-        if problems:
-            raise AssertionError(f"fast path packing refused by the validator: {problems}")
-        out.append(
-            _Packed(p.order_index, p.box, p.method, p.proven, p.units, p.position, p.extent, True)
+    n = len(fast)
+    dims = np.full((n, 2, 3), np.nan)
+    pos = np.full((n, 2, 3), np.nan)
+    ext = np.full((n, 2, 3), np.nan)
+    mass = np.zeros((n, 2))
+    upright = np.zeros((n, 2), dtype=bool)
+    fragile = np.zeros((n, 2), dtype=bool)
+    mwa = np.full((n, 2), np.nan)
+    box = np.zeros((n, 3))
+    load = np.zeros(n)
+    for row, k in enumerate(fast):
+        p = packed[k]
+        a = starts[p.order_index]
+        m = len(p.units)
+        sl = slice(a, a + m)
+        dims[row, :m] = cols["dims"][sl]
+        mass[row, :m] = cols["mass"][sl]
+        upright[row, :m] = cols["upright"][sl]
+        fragile[row, :m] = cols["fragile"][sl]
+        mwa[row, :m] = cols["mwa"][sl]
+        pos[row, :m] = p.position
+        ext[row, :m] = p.extent
+        box[row] = checker.suite.dims_mm[p.box]
+        load[row] = checker.suite.max_load_kg[p.box]
+    ok = valid_small_batch(
+        box,
+        dims,
+        mass,
+        upright,
+        fragile,
+        mwa,
+        pos,
+        ext,
+        max_load_kg=load,
+        minimum_support_share=checker.support_share,
+    )
+    if not ok.all():
+        bad = packed[fast[int(np.flatnonzero(~ok)[0])]]
+        raise AssertionError(
+            f"fast path packing of order {bad.order_index} refused by the validator"
         )
-    return out
+    for k in fast:
+        p = packed[k]
+        packed[k] = _Packed(
+            p.order_index, p.box, p.method, p.proven, p.units, p.position, p.extent, True
+        )
+    return packed
 
 
 def _assemble(

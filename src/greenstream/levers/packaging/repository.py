@@ -357,7 +357,7 @@ def box_events(engine: Engine, tenant_id: int) -> pl.DataFrame:
     )
     with engine.connect() as conn:
         rows = conn.execute(stmt).all()
-    schema = {
+    schema: dict[str, Any] = {
         "grai": pl.String,
         "event_hash": pl.String,
         "event_time": pl.Datetime("us", "UTC"),

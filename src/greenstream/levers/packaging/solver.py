@@ -134,12 +134,14 @@ def solve(
     time_limit_s: float = 1.0,
     box_types: list[int] | None = None,
     single_box: bool = False,
+    fewest_boxes: bool = False,
     deterministic: bool = True,
 ) -> list[PackedBox] | None:
     """Pack one order with PackingSolver; ``None`` when it finds no packing of every unit.
 
     ``box_types`` restricts the bin types; ``single_box`` allows one box of the (one) type given
-    (the question "does the order fit this box?").
+    (the question "does the order fit this box?"); ``fewest_boxes`` adds to every box a fixed
+    cost above the dearest box, so the solver uses as few boxes as it can, then the cheapest.
     """
     from packingsolver3d import (
         BinType,
@@ -154,12 +156,13 @@ def solve(
     n = units.count
     allowed = list(range(len(suite.cost))) if box_types is None else box_types
     box_dims = scaled_down(suite.dims_mm)
+    fixed = float(np.max(suite.cost[allowed])) * (n + 1) + 1.0 if fewest_boxes else 0.0
     bins = [
         BinType(
             x=int(box_dims[b, 0]),
             y=int(box_dims[b, 1]),
             z=int(box_dims[b, 2]),
-            cost=float(suite.cost[b]),
+            cost=fixed + float(suite.cost[b]),
             copies=1 if single_box else n,
             maximum_weight=None
             if not np.isfinite(suite.max_load_kg[b])
@@ -214,6 +217,8 @@ def solve(
                         bool(units.upright[unit]),
                     )
                 )
+            if not members:
+                continue  # an empty bin in the solver's answer holds nothing to pack
             position = np.array(pos)
             extent = np.array(ext)
             packed.append(
