@@ -37,7 +37,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from greenstream.errors import InputError, InputErrors
-from greenstream.io.epcis import Captured, event_columns, events_tables, grai_expr
+from greenstream.io.epcis import (
+    Captured,
+    EventColumns,
+    event_columns,
+    events_tables,
+    grai_expr,
+)
 from greenstream.store.db import Base
 
 CHUNK = 2000
@@ -99,7 +105,14 @@ class CaptureResult:
     received: int
     stored: int
     duplicates: int
-    new_events: pl.DataFrame  # the stored rows (event columns), for follow-ups such as points
+    columns: EventColumns
+    kept: list[int]  # indices (into ``columns``) of the events stored now
+
+    @property
+    def new_events(self) -> pl.DataFrame:
+        """The events stored now (event columns), for follow-ups; built on demand."""
+        events, _ = events_tables(self.columns)
+        return events[self.kept]
 
     def as_dict(self) -> dict[str, int]:
         return {"received": self.received, "stored": self.stored, "duplicates": self.duplicates}
@@ -196,26 +209,26 @@ def capture(
             time_values = times.to_list()
             record_value = recorded
         c = cols.columns
-        rows = [
-            (
-                tenant_id,
-                hashes[i],
-                c["event_id"][i],
-                c["event_type"][i],
-                c["action"][i],
-                c["biz_step"][i],
-                c["disposition"][i],
-                time_values[i],
-                c["event_time_zone_offset"][i],
-                record_value,
-                c["read_point"][i],
-                c["biz_location"][i],
-                c["source_party"][i],
-                c["destination_party"][i],
-                c["event_json"][i],
-            )
-            for i in keep
+        n = len(hashes)
+        columns = [
+            [tenant_id] * n,
+            hashes,
+            c["event_id"],
+            c["event_type"],
+            c["action"],
+            c["biz_step"],
+            c["disposition"],
+            time_values,
+            c["event_time_zone_offset"],
+            [record_value] * n,
+            c["read_point"],
+            c["biz_location"],
+            c["source_party"],
+            c["destination_party"],
+            c["event_json"],
         ]
+        every = list(zip(*columns, strict=True))
+        rows = every if len(keep) == n else [every[i] for i in keep]
         stored = 0
         if rows:
             cursor.executemany(
@@ -243,10 +256,8 @@ def capture(
                 epc_rows,
             )
         cursor.close()
-    new, _ = events_tables(cols)
-    new = new.filter(pl.col("event_hash").is_in([hashes[i] for i in keep]))
     received = len(captured)
-    return CaptureResult(received, stored, received - stored, new)
+    return CaptureResult(received, stored, received - stored, cols, keep)
 
 
 QUERY_PARAMETERS = (
