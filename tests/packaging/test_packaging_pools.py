@@ -121,3 +121,37 @@ def test_points_only_for_returns_by_consumers(tmp_path) -> None:  # type: ignore
     assert first["recorded"] == 3 and first["points_awarded"] > 0
     assert again["recorded"] == 0 and again["duplicates"] == 3
     ledger.close()
+
+
+def test_monitoring_scans_become_valid_epcis_events() -> None:
+    import json
+    from datetime import UTC, datetime
+
+    from greenstream.errors import InputErrors
+    from greenstream.io.epcis import schema_errors
+    from greenstream.levers.packaging.scans import scans_to_epcis
+
+    scans = pl.DataFrame(
+        {
+            "waybill_id": ["W1", "W1", "W2"],
+            "ts": [datetime(2025, 3, 1, 8, tzinfo=UTC), datetime(2025, 3, 2, 9, tzinfo=UTC), datetime(2025, 3, 2, 9, tzinfo=UTC)],
+            "event": ["load", "deliver", "load"],
+            "hub_id": ["SHA1", None, "SHA1"],
+            "vehicle_id": [None, "V7", None],
+        }
+    )  # fmt: skip
+    boxes = pl.DataFrame({"waybill_id": ["W1"], "epc": ["urn:epc:id:grai:0614141.12345.1"]})
+    doc = scans_to_epcis(scans, boxes)
+    assert not schema_errors(doc)
+    steps = [(e["bizStep"], e["readPoint"]["id"]) for e in doc["epcisBody"]["eventList"]]
+    assert steps == [
+        ("loading", "urn:greenstream:hub:SHA1"),
+        ("receiving", "urn:greenstream:vehicle:V7"),
+    ]
+    _, epcs = events_tables(parse_document(json.dumps(doc)))
+    # GRAI 0614141.12345 serial 1: 0 + 061414112345 + check digit 2 + serial 1
+    assert epcs.get_column("grai").to_list() == ["006141411234521"] * 2
+    bad = scans.with_columns(pl.lit("fly").alias("event"))
+    with pytest.raises(InputErrors) as err:
+        scans_to_epcis(bad, boxes)
+    assert [e.row for e in err.value.errors] == [1, 2, 3]
