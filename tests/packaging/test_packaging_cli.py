@@ -95,3 +95,28 @@ def test_design_and_render(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     text = svg.read_text()
     assert text.startswith("<svg") and text.count("8: cube") == 1
+
+
+def test_pool_and_stations_commands(tmp_path: Path) -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from epcis_events import document, station_day, three_boxes
+
+    events = tmp_path / "events.json"
+    events.write_bytes(document(three_boxes() + station_day()))
+    boxes = tmp_path / "boxes.csv"
+    result = runner.invoke(
+        app,
+        ["pack", "pool", str(events), "--as-of", "2025-03-31T08:00:00Z", "--boxes", str(boxes),
+         "--format", "json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert (summary["boxes"], summary["uses"], summary["returns"]) == (3, 5, 3)
+    assert pl.read_csv(boxes).height == 3
+    st = runner.invoke(app, ["pack", "stations", str(events), "--format", "json"])
+    assert st.exit_code == 0 and json.loads(st.stdout)[0]["dropped_off"] == 10
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"type": "EPCISDocument"}')
+    assert runner.invoke(app, ["pack", "pool", str(bad)]).exit_code == 2

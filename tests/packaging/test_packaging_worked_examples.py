@@ -85,3 +85,24 @@ def test_eight_10_cm_cubes_fill_a_20_cm_box(factors: MaterialFactors) -> None:
         corners = set(result.placements.select("x_mm", "y_mm", "z_mm").iter_rows())
         assert corners == {(x, y, z) for x in (0, 100) for y in (0, 100) for z in (0, 100)}
     assert pkg["proven_best"]  # exact mode proved it (the 200 mm box is the cheapest anyway)
+
+
+def test_packaging_beside_transport_is_kept_apart() -> None:
+    from greenstream.levers.packaging.footprint import beside_transport
+
+    packages = pl.DataFrame(
+        {
+            "order_id": ["S1", "S1", "S2"],
+            "packaging_mass_kg": [0.2, 0.1, 0.3],
+            "packaging_co2e_kg": [0.3, 0.1, 0.4],
+        }
+    )
+    shipments = pl.DataFrame({"shipment_id": ["S1", "S2"], "co2e_wtw_kg": [5.0, 7.0]})
+    apart = beside_transport(packages, shipments)
+    assert "total_co2e_kg" not in apart.columns
+    assert apart.row(0, named=True) == {
+        "shipment_id": "S1", "transport_co2e_wtw_kg": 5.0, "packages": 2,
+        "packaging_mass_kg": pytest.approx(0.3), "packaging_co2e_kg": pytest.approx(0.4),
+    }  # fmt: skip
+    summed = beside_transport(packages, shipments, with_total=True)
+    assert summed.get_column("total_co2e_kg").to_list() == pytest.approx([5.4, 7.4])

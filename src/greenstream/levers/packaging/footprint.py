@@ -207,3 +207,31 @@ class FootprintModel:
                 ).alias("fixed_co2e_kg")
             )
         )
+
+
+def beside_transport(
+    packages: pl.DataFrame, shipments: pl.DataFrame, *, with_total: bool = False
+) -> pl.DataFrame:
+    """Packaging CO2e per shipment next to its ISO 14083 transport footprint, in separate columns.
+
+    ``packages``: ``greenstream pack`` output (``order_id`` = the shipment); ``shipments``: the
+    kernel's per-shipment roll-up (``shipment_id``, ``co2e_wtw_kg``). The transport figure is
+    copied unchanged; ``packaging_co2e_kg`` is not part of it. A ``total_co2e_kg`` column is added
+    only when ``with_total`` (a report that says it sums them).
+    """
+    per_shipment = packages.group_by(pl.col("order_id").alias("shipment_id")).agg(
+        pl.len().alias("packages"),
+        pl.col("packaging_mass_kg").sum(),
+        pl.col("packaging_co2e_kg").sum(),
+    )
+    out = shipments.select(
+        "shipment_id", pl.col("co2e_wtw_kg").alias("transport_co2e_wtw_kg")
+    ).join(per_shipment, on="shipment_id", how="full", coalesce=True)
+    if with_total:
+        out = out.with_columns(
+            (
+                pl.col("transport_co2e_wtw_kg").fill_null(0.0)
+                + pl.col("packaging_co2e_kg").fill_null(0.0)
+            ).alias("total_co2e_kg")
+        )
+    return out.sort("shipment_id")
