@@ -76,7 +76,7 @@ def pack(body: PackRequest, caller: Writer) -> Any:
         suite,
         params=params,
         factors=factors,
-        options=PackOptions(mode=body.mode, tape_width_mm=body.tape_width_mm, workers=1),
+        options=PackOptions(mode=body.mode, tape_width_mm=body.tape_width_mm),
     )
     return {
         "summary": result.summary(),

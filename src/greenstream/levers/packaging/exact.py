@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from greenstream.levers.packaging.geometry import PERMUTATIONS, UPRIGHT
+from greenstream.levers.packaging.isolation import run_isolated
 from greenstream.levers.packaging.solver import (
     SCALE,
     OrderUnits,
@@ -62,6 +63,20 @@ def cheap_screen(units: OrderUnits, suite: SuiteArrays, b: int) -> bool:
 
 
 def solve_boxes(
+    units: OrderUnits,
+    boxes_mm: np.ndarray,
+    *,
+    time_limit_s: float = 2.0,
+    stacked: bool = False,
+) -> tuple[str, int, np.ndarray | None, np.ndarray | None]:
+    """:func:`solve_boxes_here` in a helper process (OR-Tools never loads in the caller's, see
+    :mod:`.isolation`)."""
+    return run_isolated(
+        solve_boxes_here, units, boxes_mm, time_limit_s=time_limit_s, stacked=stacked
+    )
+
+
+def solve_boxes_here(
     units: OrderUnits,
     boxes_mm: np.ndarray,
     *,

@@ -11,8 +11,6 @@ container get no box. The packaging footprint of each package comes from :mod:`.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +18,7 @@ import numpy as np
 import polars as pl
 
 from greenstream.factors import Registry
-from greenstream.levers.packaging import exact, fastpath, solver
+from greenstream.levers.packaging import exact, fastpath, isolation, solver
 from greenstream.levers.packaging.footprint import FootprintModel
 from greenstream.levers.packaging.geometry import rotation_name
 from greenstream.levers.packaging.materials import MaterialFactors
@@ -50,7 +48,6 @@ class PackOptions:
     candidate_time_limit_s: float = 0.2
     weights: Weights | None = None
     tape_width_mm: float | None = None
-    workers: int = 2
     validate: bool = True
 
 
@@ -370,23 +367,26 @@ def pack_orders(
     }
     unpacked: list[dict[str, Any]] = []
 
-    def work(i: int) -> tuple[int, list[_Packed] | str]:
-        return i, _slow_order(i, _units_of(by_order[i]), arrays, boxes, checker, options)
-
-    jobs: Iterator[tuple[int, list[_Packed] | str]]
-    if options.workers > 1 and len(slow_orders) > 1:
-        pool = ThreadPoolExecutor(max_workers=options.workers)
-        jobs = pool.map(work, sorted(slow_orders))
-    else:
-        pool = None
-        jobs = map(work, sorted(slow_orders))
-    for i, answer in jobs:
+    # off the fast path, orders go to the helper processes (OR-Tools stays out of this one, see
+    # isolation.py; the two helpers also use both cores)
+    jobs: list[tuple[int, Any]] = []
+    if slow_orders:
+        helpers = isolation.pool()
+        jobs = [
+            (
+                i,
+                helpers.submit(
+                    _slow_order, i, _units_of(by_order[i]), arrays, boxes, checker, options
+                ),
+            )
+            for i in sorted(slow_orders)
+        ]
+    for i, future in jobs:
+        answer = future.result()
         if isinstance(answer, str):
             unpacked.append({"order_id": order_ids[i], "reason": answer})
         else:
             packed += answer
-    if pool is not None:
-        pool.shutdown()
 
     # the fast path's packings pass the validator like every other one (none is reported unchecked)
     if options.validate:
