@@ -107,7 +107,7 @@ def register(app: typer.Typer) -> None:
 
     _register_circular(pack_app)
 
-    @pack_app.command("orders", hidden=True)
+    @pack_app.command("orders")
     def pack_cmd(
         orders: OrdersArg,
         cartons: SuiteOpt,
@@ -138,7 +138,8 @@ def register(app: typer.Typer) -> None:
         parameters: ParamsOpt = None,
         fmt: FormatOpt = TableFormat.table,
     ) -> None:
-        """Choose the box (or boxes) and the placement of every unit for each order."""
+        """Choose the box (or boxes) and the placement of every unit for each order
+        (``greenstream pack ORDERS ...`` is short for ``greenstream pack orders ORDERS ...``)."""
         from greenstream.io.tables import write_table
         from greenstream.levers.packaging.pack import MODES, PackOptions, pack_orders
 
