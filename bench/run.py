@@ -34,6 +34,7 @@ SUITES = [
     "monitoring",
     "service",
     "energy",
+    "packaging",
 ]
 # --- end of suites ---
 

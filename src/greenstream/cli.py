@@ -598,6 +598,7 @@ CONCERN_CLIS = (
     "greenstream.points.cli",  # points ...
     "greenstream.levers.routing.cli",  # route, plan
     "greenstream.levers.energy.cli",  # energy ...
+    "greenstream.levers.packaging.cli",  # pack, pack design | render | pool | stations
 )
 # --- end of sub-commands ---
 for _module in CONCERN_CLIS:

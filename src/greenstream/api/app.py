@@ -38,6 +38,8 @@ from greenstream.store.db import make_engine, session_factory, upgrade
 EXTRA_ROUTERS: list[str] = [
     "greenstream.api.routes.rollups:router",
     "greenstream.api.routes.energy:router",
+    "greenstream.api.routes.packaging:router",
+    "greenstream.api.routes.epcis:router",
 ]
 # --- end of routers ---
 
