@@ -27,7 +27,11 @@ from greenstream.api.settings import ApiSettings
 from greenstream.store.db import make_engine, session_factory, upgrade
 
 # --- routers of other concerns (one line each: "package.module:router") ---
-EXTRA_ROUTERS: list[str] = []
+EXTRA_ROUTERS: list[str] = [
+    "greenstream.api.routes.dashboard:router",  # dashboard data (reports:read)
+    "greenstream.api.routes.users:router",  # dashboard sign-in (/session)
+    "greenstream.api.routes.web:router",  # the dashboard page at /
+]
 # --- end of routers ---
 
 log = logging.getLogger("greenstream.api")

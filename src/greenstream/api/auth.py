@@ -95,6 +95,14 @@ def bearer_token(request: Request) -> str:
 async def get_caller(request: Request) -> Caller:
     """FastAPI dependency: the authenticated caller (shared by every router). ``async`` on
     purpose: it is a few microseconds of CPU, and a sync dependency would cost a thread hop."""
+    # --- dashboard sign-in (greenstream.api.sessions): a session cookie stands for a token ---
+    if "authorization" not in request.headers:
+        from greenstream.api.sessions import cookie_caller
+
+        by_cookie = await cookie_caller(request)
+        if by_cookie is not None:
+            return by_cookie
+    # --- end of dashboard sign-in ---
     key: bytes = request.app.state.settings.secret_key
     return verify_token(key, bearer_token(request))
 

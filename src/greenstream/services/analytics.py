@@ -1161,22 +1161,26 @@ def quarantine_summary(conn: Connection) -> list[dict[str, Any]]:
     ]
 
 
-def points_campaign(database_url: str | None, tenant: str) -> dict[str, Any]:
-    """The carbon-points campaign of a tenant: per campaign and action the participants, green
+def points_campaign(ledger: Any, tenant: str) -> dict[str, Any]:
+    """The carbon-points campaign of a tenant (``ledger``: a
+    :class:`greenstream.points.ledger.Ledger`): per campaign and action the participants, green
     actions, tonnes avoided, points and the subsidy split, and the mangrove area funded (units
     of the catalogue item ``mangrove_1m2`` redeemed)."""
-    from greenstream.points.ledger import Ledger
+    from sqlalchemy import func
 
-    ledger = Ledger(database_url, migrate=False)
-    try:
-        rows = ledger.report(tenant)
-        funds = ledger.funds(tenant)
-    finally:
-        ledger.engine.dispose()
-    # a redemption moves units of the item from the inventory to ``issued:<sku>``
+    from greenstream.points.ledger import AWARD
+
+    rows = ledger.report(tenant)
+    funds = ledger.funds(tenant)
+    with ledger.engine.connect() as conn:
+        participants = conn.execute(
+            select(func.count(func.distinct(AWARD.c.user_ref))).where(
+                AWARD.c.tenant == tenant, AWARD.c.reversed_by.is_(None)
+            )
+        ).scalar_one()
     mangrove = sum(int(f["balance"]) for f in funds if f["account"] == f"issued:{MANGROVE_SKU}")
     totals = {
-        "participants": sum(int(r["users"]) for r in rows),
+        "participants": int(participants),
         "green_activities": sum(int(r["green_activities"]) for r in rows),
         "co2e_avoided_t": float(sum(float(r["co2e_avoided_t"]) for r in rows)),
         "points_issued": sum(int(r["points_co2e"]) + int(r["points_cofund"]) for r in rows),
