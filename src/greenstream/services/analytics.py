@@ -642,13 +642,18 @@ def trend(
         "prior_intensity_wtw_kg_per_tkm",
     ]
     out = joined.select(keep).with_columns(pl.col("period").cast(pl.String))
-    if filters.date_from is not None or filters.date_to is not None:
-        lo = str(filters.date_from) if filters.date_from else None
-        hi = str(filters.date_to) if filters.date_to else None
-        if lo and granularity == "day":
-            out = out.filter(pl.col("period") >= lo)
-        if hi:
-            out = out.filter(pl.col("period") <= hi)
+    # periods of the selection only: its bounds when given, else the span of its own data (the
+    # year before of an unbounded selection would otherwise add a year after it)
+    lo = filters.date_from.isoformat() if filters.date_from else None
+    hi = filters.date_to.isoformat() if filters.date_to else None
+    if now.height:
+        first, last = str(now["period"].min()), str(now["period"].max())
+        lo = lo if lo is not None and granularity == "day" else min(lo or first, first)
+        hi = hi if hi is not None else last
+    if lo is not None:
+        out = out.filter(pl.col("period") >= lo)
+    if hi is not None:
+        out = out.filter(pl.col("period") <= hi)
     return out.to_dicts()
 
 

@@ -12,3 +12,24 @@ from pathlib import Path
 def dist_dir() -> Path:
     """Where the built front end is."""
     return Path(str(files("greenstream.web").joinpath("dist")))
+
+
+SOURCES = ("index.html", "vite.config.js", "package.json", "package-lock.json", "src", "public")
+
+
+def source_sha256(web_root: Path) -> str:
+    """SHA-256 of the front end's sources under ``web_root`` (``web/``), computed as the build
+    (``web/vite.config.js``) computes it: sorted relative paths, each path, NUL, bytes, NUL."""
+    import hashlib
+
+    paths: list[Path] = []
+    for name in SOURCES:
+        top = web_root / name
+        paths += [p for p in top.rglob("*") if p.is_file()] if top.is_dir() else [top]
+    digest = hashlib.sha256()
+    for rel in sorted(p.relative_to(web_root).as_posix() for p in paths):
+        digest.update(rel.encode())
+        digest.update(b"\0")
+        digest.update((web_root / rel).read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()

@@ -46,7 +46,14 @@ def asset(name: str) -> Any:
     path = (root / name).resolve()
     if not path.is_relative_to(root) or not path.is_file():
         raise ApiError("NotFound", f"no asset {name!r}")
-    # file names carry a content hash (Vite), so they may be kept for a year
+    # Vite's file names (directly in assets/) carry a content hash: kept for a year; the
+    # basemap files keep their names: revalidated (ETag)
+    hashed = path.parent == root
+    cache = "public, max-age=31536000, immutable" if hashed else "no-cache"
     return FileResponse(
-        path, headers={**HEADERS, "Cache-Control": "public, max-age=31536000, immutable"}
+        path, media_type=_MEDIA.get(path.suffix), headers={**HEADERS, "Cache-Control": cache}
     )
+
+
+# module scripts and workers need a JavaScript type, which the platform's table may not know
+_MEDIA: Final = {".mjs": "text/javascript", ".js": "text/javascript", ".json": "application/json"}
