@@ -757,20 +757,27 @@ def _gazetteer() -> Gazetteer:
 
 
 def place_coordinates(places: Iterable[str | None]) -> pl.DataFrame:
-    """``place, name, lat, lon`` of the given place references (unresolved ones dropped)."""
+    """``place, name, name_zh, lat, lon`` of the given place references (unresolved ones
+    dropped); ``name_zh`` is the gazetteer's Chinese name where it has one."""
     wanted = pl.Series("place", [p for p in set(places) if p], dtype=pl.String)
     if wanted.len() == 0:
         return pl.DataFrame(
-            schema={"place": pl.String, "name": pl.String, "lat": pl.Float64, "lon": pl.Float64}
+            schema={
+                "place": pl.String,
+                "name": pl.String,
+                "name_zh": pl.String,
+                "lat": pl.Float64,
+                "lon": pl.Float64,
+            }
         )
     gaz = _gazetteer()
     found: pl.DataFrame = gaz.resolve(wanted)
-    names = gaz.places.select("place_id", "name")
+    names = gaz.places.select("place_id", "name", "name_zh")
     return (
         found.select(pl.col("query").alias("place"), "place_id", "lat", "lon")
         .filter(pl.col("lat").is_not_null())
         .join(names, on="place_id", how="left")
-        .select("place", pl.coalesce("name", "place").alias("name"), "lat", "lon")
+        .select("place", pl.coalesce("name", "place").alias("name"), "name_zh", "lat", "lon")
     )
 
 
@@ -801,7 +808,13 @@ def lanes_map(facts: pl.DataFrame, filters: Filters, *, limit: int = 3000) -> li
         {"place": "leg_origin", "name": "origin_name", "lat": "o_lat", "lon": "o_lon"}
     )
     d = coords.rename(
-        {"place": "leg_destination", "name": "destination_name", "lat": "d_lat", "lon": "d_lon"}
+        {
+            "place": "leg_destination",
+            "name": "destination_name",
+            "name_zh": "destination_name_zh",
+            "lat": "d_lat",
+            "lon": "d_lon",
+        }
     )
     out = grouped.join(o, on="leg_origin", how="inner").join(d, on="leg_destination", how="inner")
     return (

@@ -29,7 +29,7 @@ registerView({
       const h = parseHash();
       history.replaceState(null, '', `#/map?${new URLSearchParams({ ...h.params, leg }).toString()}`);
       const got = await api('/dashboard/shipments', { params: { ...filters, leg, limit: 200 } });
-      side.innerHTML = `<div class="card"><h3>${escapeHtml(lane.origin_name)} → ${escapeHtml(lane.destination_name)} (${escapeHtml(lane.mode)})</h3>
+      side.innerHTML = `<div class="card lane-card"><h3>${escapeHtml(lane.origin_name)} ${escapeHtml(lane.origin_name_zh || '')} → ${escapeHtml(lane.destination_name)} ${escapeHtml(lane.destination_name_zh || '')} (${escapeHtml(lane.mode)})</h3>
         <p>${kg(lane.co2e_wtw_kg)} WTW · ${int(lane.shipment_count)} parcels · ${int(lane.transport_activity_tkm)} tkm</p></div>`;
       table(side, {
         title: `${got.total} shipments on this lane`,
@@ -53,9 +53,9 @@ registerView({
         getSourceColor: (d) => [...modeColour(d.mode), 200],
         getTargetColor: (d) => [...modeColour(d.mode), 200],
         getWidth: (d) => 0.5 + 9 * Math.sqrt(d.co2e_wtw_kg / maxW),
-        getHeight: 0.3,
+        getHeight: 0, // seen from above: a flat arc is the straight lane
         onClick: (info) => info.object && showLane(info.object),
-        onHover: (info) => m.showTooltip(info, info.object && `<b>${escapeHtml(info.object.origin_name)} → ${escapeHtml(info.object.destination_name)}</b><br>${escapeHtml(info.object.mode)} · ${kg(info.object.co2e_wtw_kg)} WTW<br>${int(info.object.shipment_count)} parcels`),
+        onHover: (info) => m.showTooltip(info, info.object && `<b>${escapeHtml(info.object.origin_name)} ${escapeHtml(info.object.origin_name_zh || '')} → ${escapeHtml(info.object.destination_name)} ${escapeHtml(info.object.destination_name_zh || '')}</b><br>${escapeHtml(info.object.mode)} · ${kg(info.object.co2e_wtw_kg)} WTW<br>${int(info.object.shipment_count)} parcels`),
       }),
       new ScatterplotLayer({
         id: 'hubs', data: hubs, pickable: true, stroked: true, radiusUnits: 'pixels',
@@ -66,7 +66,8 @@ registerView({
       }),
     ]);
     m.box.dataset.lanes = String(lanes.length);
-    window.__gsLanes = { lanes, showLane };
+    // what the browser tests (and an embedding page) use: the lanes drawn and where they are
+    window.greenstream = { ...window.greenstream, lanes, showLane, project: (lon, lat) => m.map.project([lon, lat]), mapCanvas: () => m.map.getCanvas() };
     await m.ready;
     if (params.leg) {
       const [o, d, mode] = params.leg.split('>');
