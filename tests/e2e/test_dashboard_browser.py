@@ -331,6 +331,8 @@ def test_live_heat_map_changes_when_records_are_ingested(
     _wait_live(page, before)
     cells = int(page.get_attribute(".map-card", "data-live-cells") or 0)
     assert cells > before
+    # the refuel's CO2e (60 l of diesel, priced by the kernel) lies on the truck's cells
+    assert float(page.get_attribute(".map-card", "data-live-co2e") or 0) > 100.0
     state = page.inner_text(".live-state")
     assert "records" in state
     _shot(page, "live-heatmap")

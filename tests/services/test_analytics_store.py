@@ -81,3 +81,60 @@ def test_facts_follow_the_store(db_url: str) -> None:
     # 2026-11-10T02:00Z is 2026-11-09 18:00 in Los Angeles (UTC-8)
     assert str(west.frame["day"].min()) == "2026-11-09"
     engine.dispose()
+
+
+def test_live_cells_place_unpositioned_energy_on_the_fixes(sqlite_url: str) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import insert
+
+    from greenstream.monitoring.state import AggregateWindow
+
+    upgrade(sqlite_url)
+    engine = make_engine(sqlite_url)
+    w1 = datetime(2026, 11, 11, 8, 0, tzinfo=UTC)
+    w2 = datetime(2026, 11, 11, 8, 5, tzinfo=UTC)
+    w3 = datetime(2026, 11, 11, 8, 10, tzinfo=UTC)
+
+    def row(
+        start: datetime, dim: str, key: str, rtype: str, n: int, co2e: float
+    ) -> dict[str, object]:
+        return {
+            "window_start": start,
+            "window_s": 300,
+            "dimension": dim,
+            "key": key,
+            "record_type": rtype,
+            "subtype": "",
+            "records": n,
+            "energy_kwh": 0.0,
+            "fuel_amount": 0.0,
+            "mass_kg": 0.0,
+            "co2e_wtw_kg": co2e,
+            "co2e_ttw_kg": 0.0,
+            "co2e_missing_records": 0,
+        }
+
+    rows = [
+        # window 1: 3 fixes in cell A, 1 in B; a fuel log of 8 kg CO2e without position
+        row(w1, "cell", "A", "gps", 3, 0.0),
+        row(w1, "cell", "B", "gps", 1, 0.0),
+        row(w1, "total", "", "gps", 4, 0.0),
+        row(w1, "total", "", "fuel", 1, 8.0),
+        # window 2: a charger placed in cell C brings its own 2 kg
+        row(w2, "cell", "C", "charge", 1, 2.0),
+        row(w2, "total", "", "charge", 1, 2.0),
+        # window 3: a refuel of 4 kg and no fix: spread over all the span's fixes (A 3, B 1)
+        row(w3, "total", "", "fuel", 1, 4.0),
+    ]
+    with engine.begin() as conn:
+        conn.execute(insert(AggregateWindow), rows)
+        got = A.live_cells(conn, since=w1)
+        later = A.live_cells(conn, since=w2)
+    cells = {c["h3"]: c["co2e_wtw_kg"] for c in got["cells"]}
+    # A: 8 x 3/4 + 4 x 3/4 = 9; B: 8 x 1/4 + 4 x 1/4 = 3; C: its own 2
+    assert cells == {"A": pytest.approx(9.0), "B": pytest.approx(3.0), "C": pytest.approx(2.0)}
+    assert sum(cells.values()) == pytest.approx(14.0)  # all of the span's CO2e
+    assert got["records"] == 7
+    assert {c["h3"] for c in later["cells"]} == {"C"}  # window 1 is before the span
+    engine.dispose()

@@ -1053,8 +1053,9 @@ def live_cells(
 
     Energy records placed in a cell bring their own CO2e. The CO2e of energy records without a
     position (a truck's fuel log) is spread over the cells of the GPS fixes of the same window,
-    in proportion to their fix counts (the aggregates keep cells per window, not per vehicle,
-    so this is the finest allocation they allow)."""
+    in proportion to their fix counts; that of a window without fixes over all the span's fixes
+    alike. The aggregates keep cells per window, not per vehicle, so this is the finest
+    allocation they allow; the cells' CO2e adds up to the span's whenever it has a fix."""
     from greenstream.monitoring.state import AggregateWindow
 
     t = AggregateWindow.__table__.c
@@ -1080,7 +1081,7 @@ def live_cells(
     )
     cells = frame.filter(pl.col("dimension") == "cell")
     placed = cells.group_by("window_start").agg(pl.col("co2e_wtw_kg").sum().alias("placed"))
-    totals = (
+    rest = (
         frame.filter(pl.col("dimension") == "total")
         .group_by("window_start")
         .agg(pl.col("co2e_wtw_kg").sum().alias("total"))
@@ -1091,16 +1092,26 @@ def live_cells(
         cells.filter(pl.col("record_type") == "gps")
         .group_by("window_start", "key")
         .agg(pl.col("records").sum())
-        .with_columns((pl.col("records") / pl.col("records").sum().over("window_start")).alias("w"))
-        .join(totals, on="window_start", how="left")
-        .select("key", (pl.col("w") * pl.col("rest").fill_null(0.0)).alias("co2e_wtw_kg"))
+    )
+    with_fixes = gps.select("window_start").unique()
+    # a window's unplaced CO2e goes to the cells of its own GPS fixes; a window without fixes
+    # (a refuel logged at a stop) gives its CO2e to every fix of the span alike
+    own_window = (
+        gps.with_columns(
+            (pl.col("records") / pl.col("records").sum().over("window_start")).alias("w")
+        )
+        .join(rest, on="window_start", how="inner")
+        .select("key", (pl.col("w") * pl.col("rest")).alias("co2e_wtw_kg"))
+    )
+    pooled_rest = float(rest.join(with_fixes, on="window_start", how="anti")["rest"].sum() or 0.0)
+    fixes = gps.group_by("key").agg(pl.col("records").sum())
+    pooled = fixes.select(
+        "key",
+        (pl.col("records") / pl.col("records").sum() * pooled_rest).alias("co2e_wtw_kg"),
     )
     own = cells.select("key", "co2e_wtw_kg")
-    fixes = (
-        cells.filter(pl.col("record_type") == "gps").group_by("key").agg(pl.col("records").sum())
-    )
     out = (
-        pl.concat([own, gps], how="vertical")
+        pl.concat([own, own_window, pooled], how="vertical")
         .group_by("key")
         .agg(pl.col("co2e_wtw_kg").sum())
         .join(fixes, on="key", how="left")

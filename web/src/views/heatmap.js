@@ -69,6 +69,7 @@ registerView({
       m.setLayers(layers);
       m.box.dataset.cells = String(cells.length);
       m.box.dataset.liveCells = String(liveCells.length);
+      m.box.dataset.liveCo2e = String(liveCells.reduce((sum, c) => sum + c.co2e_wtw_kg, 0));
       m.legend(`${cells.length.toLocaleString('en-US')} cells · ${kg(cells.reduce((s, c) => s + c.co2e_wtw_kg, 0), 0)}${liveCells.length ? ` · live ${liveCells.length} cells` : ''}`);
     };
     const load = async () => {
