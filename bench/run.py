@@ -33,6 +33,7 @@ SUITES = [
     "routing",
     "monitoring",
     "service",
+    "dashboard",
 ]
 # --- end of suites ---
 
