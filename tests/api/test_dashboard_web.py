@@ -32,9 +32,7 @@ def test_page_and_assets(tmp_path: Path) -> None:
         assets = re.findall(r'(?:src|href)="(/assets/[^"]+)"', page.text)
         assert assets and all(client.get(a).status_code == 200 for a in assets)
         worker = next(p.name for p in (dist_dir() / "assets").glob("maplibre-gl-worker-*.mjs"))
-        assert client.get(f"/assets/{worker}").headers["content-type"].startswith(
-            "text/javascript"
-        )
+        assert client.get(f"/assets/{worker}").headers["content-type"].startswith("text/javascript")
         assert client.get("/assets/basemap/countries.json").status_code == 200
         assert client.get("/assets/../__init__.py").status_code == 404
         assert client.get("/assets/%2e%2e/%2e%2e/__init__.py").status_code == 404

@@ -170,3 +170,28 @@ def authenticate(engine: Engine, tenant: str, username: str, password: str) -> U
                 update(u).where(u.id == row.id).values(password_hash=hash_password(password))
             )
     return User(int(row.id), int(row.tenant_id), str(row.name), str(row.username), str(row.role))
+
+
+def oidc_user(engine: Engine, tenant: str, subject: str, username: str | None) -> User | None:
+    """The tenant's user an OpenID Connect sign-in stands for: the one bound to ``subject``,
+    else the one named ``username`` (the configured claim) not yet bound, which is then bound
+    to ``subject``. None when there is none or it is disabled (no user is made here)."""
+    u, t = DashboardUser, Tenant
+    cols = (u.id, u.tenant_id, t.name, u.username, u.role, u.disabled, u.oidc_subject)
+    with engine.begin() as conn:
+        row = conn.execute(
+            select(*cols)
+            .join(t, t.id == u.tenant_id)
+            .where(t.name == tenant, u.oidc_subject == subject)
+        ).first()
+        if row is None and username:
+            row = conn.execute(
+                select(*cols)
+                .join(t, t.id == u.tenant_id)
+                .where(t.name == tenant, u.username == username, u.oidc_subject.is_(None))
+            ).first()
+            if row is not None:
+                conn.execute(update(u).where(u.id == row.id).values(oidc_subject=subject))
+    if row is None or row.disabled:
+        return None
+    return User(int(row.id), int(row.tenant_id), str(row.name), str(row.username), str(row.role))

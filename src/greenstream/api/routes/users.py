@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from greenstream.api import sessions
 from greenstream.api.errors import ApiError
 from greenstream.api.responses import FastJSONResponse
-from greenstream.api.users import authenticate
+from greenstream.api.users import authenticate, oidc_user
 
 router = APIRouter(tags=["dashboard"])
 
@@ -89,3 +91,78 @@ async def sign_out(request: Request, response: Response) -> Any:
         raise ApiError("AccessDenied", "not signed in")
     await run_in_threadpool(sessions.end_session, request.app.state.engine, request, response)
     return {"signed_out": True}
+
+
+# --- OpenID Connect (optional; greenstream.api.oidc) ---
+
+
+def _oidc() -> Any:
+    from greenstream.api.oidc import OidcSettings
+
+    settings = OidcSettings.from_env()
+    if settings is None:
+        raise ApiError("NotFound", "OpenID Connect sign-in is not configured")
+    return settings
+
+
+@router.get("/session/oidc/login")
+async def oidc_login(request: Request) -> Any:
+    """Send the browser to the OpenID Connect provider (authorization code flow, PKCE)."""
+    from greenstream.api.oidc import FLOW_COOKIE, FLOW_TTL_S, OidcError, start
+
+    settings = _oidc()
+    redirect_uri = str(request.url_for("oidc_callback"))
+    try:
+        url, flow = await run_in_threadpool(
+            start, settings, redirect_uri, request.app.state.settings.secret_key
+        )
+    except (OidcError, OSError, httpx.HTTPError) as exc:
+        raise ApiError(
+            "AccessDenied", f"the OpenID Connect provider cannot be reached: {exc}"
+        ) from exc
+    response = RedirectResponse(url, status_code=302)
+    # Lax, not Strict: the provider sends the browser back with a cross-site navigation
+    response.set_cookie(
+        FLOW_COOKIE,
+        flow,
+        max_age=FLOW_TTL_S,
+        path="/session/oidc",
+        httponly=True,
+        secure=sessions.over_tls(request),
+        samesite="lax",
+    )
+    return response
+
+
+@router.get("/session/oidc/callback", name="oidc_callback")
+async def oidc_callback(request: Request, code: str = "", state: str = "") -> Any:
+    """Finish the provider's sign-in: check the ID token, start a session, go to the page."""
+    from greenstream.api.oidc import FLOW_COOKIE, OidcError, finish
+
+    settings = _oidc()
+    try:
+        claims = await run_in_threadpool(
+            lambda: finish(
+                settings,
+                code=code,
+                state=state,
+                flow_cookie=request.cookies.get(FLOW_COOKIE),
+                redirect_uri=str(request.url_for("oidc_callback")),
+                key=request.app.state.settings.secret_key,
+            )
+        )
+    except OidcError as exc:
+        raise ApiError("AccessDenied", str(exc)) from exc
+    engine = request.app.state.engine
+    name = claims.get(settings.username_claim)
+    user = await run_in_threadpool(
+        oidc_user, engine, settings.tenant, str(claims["sub"]), str(name) if name else None
+    )
+    if user is None:
+        raise ApiError("AccessDenied", "this identity is not a dashboard user of the tenant")
+    response = RedirectResponse("/", status_code=302)
+    await run_in_threadpool(
+        sessions.start_session, engine, user, response, secure=sessions.over_tls(request)
+    )
+    response.delete_cookie(FLOW_COOKIE, path="/session/oidc")
+    return response
