@@ -242,3 +242,20 @@ def test_lanes_and_hubs_on_the_map(facts: pl.DataFrame) -> None:
     assert lanes[0]["o_lat"] == pytest.approx(31.2, abs=0.1)
     (hub,) = A.hubs_map(facts, A.Filters())
     assert (hub["hub"], hub["co2e_wtw_kg"]) == ("HOC-BJ", pytest.approx(2.0))
+
+
+def test_rail_shift_prices_the_lanes_with_the_routing_lever(facts: pl.DataFrame) -> None:
+    got = A.rail_shift(facts, A.Filters())
+    # the only road lane (Shanghai -> Beijing, about 1,070 km great circle) is a candidate
+    (lane,) = got["lanes"]
+    assert (lane["origin"], lane["destination"]) == ("CN-SHANGHAI", "CN-BEIJING")
+    assert lane["road_co2e_wtw_kg"] == pytest.approx(10.0)
+    # 100 tkm over 1,200 km: 0.0833 t moved
+    assert lane["mass_kg"] == pytest.approx(100.0 / 1200.0 * 1000.0)
+    assert lane["saving_co2e_wtw_kg"] == pytest.approx(
+        10.0 * (lane["co2e_saved_vs_road_pct"] or 0.0) / 100.0
+    )
+    assert lane["modes"] is not None  # the lever found a route on its network
+    assert got["candidate_share"] == pytest.approx(1.0)
+    # a rail-only selection has no road lane to shift
+    assert A.rail_shift(facts, A.Filters(mode="rail"))["lanes"] == []

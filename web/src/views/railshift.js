@@ -11,7 +11,7 @@ registerView({
     const r = await api('/dashboard/rail-shift', { params: { ...filters, lanes: 15 } });
     const head = document.createElement('div');
     head.className = 'kpis';
-    head.innerHTML = `<div class="kpi"><div class="label">road WTW on these lanes</div><div class="value">${kg(r.totals.road_co2e_wtw_kg, 0)}</div><div class="note">largest ${r.lanes.length} road lanes ≥ 500 km</div></div>
+    head.innerHTML = `<div class="kpi"><div class="label">road WTW on these lanes</div><div class="value">${kg(r.totals.road_co2e_wtw_kg, 0)}</div><div class="note">largest ${r.lanes.length} road lanes ≥ 500 km; the lever's lanes carry ${(r.candidate_share * 100).toFixed(0)} % of this selection's road WTW</div></div>
       <div class="kpi"><div class="label">saving by the routing lever</div><div class="value">${kg(r.totals.saving_co2e_wtw_kg, 0)}</div><div class="note">recommended routes against all-road</div></div>`;
     main.appendChild(head);
     const lanes = r.lanes;
