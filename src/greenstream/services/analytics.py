@@ -6,12 +6,13 @@ front end and the store-mode reports print the same numbers.
 How it stays fast on real volume (120k shipments, 1M chain elements)
 --------------------------------------------------------------------
 - **Facts per upload batch.** A sealed batch never changes, so its chain elements are reduced
-  once to the narrow table the dashboard groups and sums (:data:`FACT_SCHEMA`: 25 columns instead
-  of 36, the shipment's lane, customer and first departure joined on) and stored as Parquet
-  (zstd) in ``analytics_facts`` (:func:`refresh_facts`). The upload path calls it after a batch
-  is stored; any read calls it too, so a batch stored by another process is picked up.
+  once to the narrow table the dashboard groups and sums (:data:`FACT_SCHEMA`, the shipment's
+  lane, customer and first departure joined on; :func:`stored_form` adds the lane key and the
+  WTW splits and makes dimensions categorical) and stored as Parquet (lz4) in
+  ``analytics_facts`` (:func:`refresh_facts`). Background upload jobs call it after a batch is
+  stored; any read calls it too, so a batch stored by another process is picked up.
 - **In memory, per process.** :class:`FactCache` keeps each tenant's facts as one Polars frame
-  (about 90 MB for 1M elements) with the local day of each shipment in the tenant's time zone,
+  (about 180 MB for 1M elements) with the local day of each shipment in the tenant's time zone,
   reloaded only when a new batch appears. Every view is then a filter and a group-by over that
   frame (10-60 ms for 1M rows on two cores) instead of decoding chunks (about 1 s).
 
@@ -56,7 +57,7 @@ from greenstream.geo import Gazetteer
 from greenstream.store.dashboard import AnalyticsFacts, DashboardTenantSettings
 from greenstream.store.models import AuditRecord, ChainElementChunk, Shipment
 
-FACTS_VERSION: Final = 2  # 2: stored with categoricals, lane and the WTW splits
+FACTS_VERSION: Final = 3  # 2: categoricals, lane and WTW splits stored; 3: lz4
 MANGROVE_SKU: Final = "mangrove_1m2"  # the points catalogue's item (points/rules.py)
 NOT_STATED: Final = "(not stated)"
 HUB: Final = "hub"
@@ -190,7 +191,8 @@ def batch_facts(chain: pl.DataFrame, shipments: pl.DataFrame, audit_seq: int) ->
 
 def encode_facts(facts: pl.DataFrame) -> bytes:
     buf = io.BytesIO()
-    stored_form(facts).write_parquet(buf, compression="zstd", statistics=False)
+    # lz4: decoding 1M facts takes 0.2 s against zstd's 0.5 s, for 75 MB instead of 61
+    stored_form(facts).write_parquet(buf, compression="lz4", statistics=False)
     return buf.getvalue()
 
 
@@ -618,9 +620,14 @@ def trend(
     now = grouped_figures(
         select_facts(facts, filters).filter(pl.col("day").is_not_null()), [_period_key(granularity)]
     ).sort("period")
-    before = grouped_figures(
-        select_facts(facts, filters.year_before()).filter(pl.col("day").is_not_null()),
-        [_period_key(granularity)],
+    # without a period the year before of the selection is the selection itself
+    before = (
+        grouped_figures(
+            select_facts(facts, filters.year_before()).filter(pl.col("day").is_not_null()),
+            [_period_key(granularity)],
+        )
+        if _bounded(filters)
+        else now
     )
     if granularity == "week":
         # ISO week n of last year: same weekday start, 52 weeks back keeps the weekday

@@ -1,7 +1,7 @@
 """Tables of the dashboard concern: analytics facts per upload batch, tenant display settings,
 dashboard users and their sessions (Alembic revision ``1100_dashboard``).
 
-- ``analytics_facts``: one row per (tenant, upload batch) holding a Parquet file (zstd) of the
+- ``analytics_facts``: one row per (tenant, upload batch) holding a Parquet file (lz4) of the
   batch's chain elements reduced to what the dashboard groups and sums (see
   :mod:`greenstream.services.analytics`). A sealed batch never changes, so its facts are built
   once, when the batch is stored or on the first read after it, and never updated;
@@ -32,7 +32,7 @@ from greenstream.store.db import Base
 
 
 class AnalyticsFacts(Base):
-    """The dashboard facts of upload batch ``audit_seq`` of a tenant (Parquet, zstd)."""
+    """The dashboard facts of upload batch ``audit_seq`` of a tenant (Parquet, lz4)."""
 
     __tablename__ = "analytics_facts"
 

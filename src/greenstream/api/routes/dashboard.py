@@ -318,7 +318,12 @@ def options(request: Request, caller: Reader) -> Any:
             return sorted(v for v in fr[col].cast(pl.String).unique().to_list() if v)
 
         days = fr["day"].drop_nulls()
-        lanes = A.breakdown(fr, A.Filters(), "lane", limit=200)
+        lanes = (
+            fr.group_by("lane")
+            .agg(pl.col("co2e_wtw_kg").sum())
+            .sort(["co2e_wtw_kg", "lane"], descending=[True, False])
+            .head(200)
+        )
         return {
             "time_zone": f.time_zone,
             "first_day": str(days.min()) if days.len() else None,
@@ -328,7 +333,7 @@ def options(request: Request, caller: Reader) -> Any:
             "carriers": values("carrier"),
             "customers": sorted({*values("customer"), A.NOT_STATED}),
             "hubs": values("hub"),
-            "lanes": [r["lane"] for r in lanes],
+            "lanes": lanes["lane"].cast(pl.String).to_list(),
             "shipment_count": int(fr["ship_key"].n_unique()),
             "tce_count": fr.height,
         }
