@@ -259,3 +259,20 @@ def test_rail_shift_prices_the_lanes_with_the_routing_lever(facts: pl.DataFrame)
     assert got["candidate_share"] == pytest.approx(1.0)
     # a rail-only selection has no road lane to shift
     assert A.rail_shift(facts, A.Filters(mode="rail"))["lanes"] == []
+
+
+def test_carrier_and_customer_columns_when_the_data_carry_them() -> None:
+    chain = CHAIN.with_columns(
+        pl.Series("carrier_id", ["SF-EXPRESS", None, "CR-FREIGHT"]),
+        pl.Series("customer_id", ["C-7", "C-7", None]),
+    )
+    facts = A.with_local_day(A.batch_facts(chain, SHIPS, audit_seq=1), "UTC")
+    # carrier_id wins over the TOC; a row without either is (not stated)
+    assert facts["carrier"].cast(pl.String).to_list() == ["SF-EXPRESS", A.NOT_STATED, "CR-FREIGHT"]
+    by_customer = {
+        r["customer"]: r["co2e_wtw_kg"] for r in A.breakdown(facts, A.Filters(), "customer")
+    }
+    # a shipment's customer is on all of its elements: S1 (10 + 2) is C-7's
+    assert by_customer == {"C-7": pytest.approx(12.0), A.NOT_STATED: pytest.approx(3.0)}
+    only = A.figures(A.select_facts(facts, A.Filters(customer="C-7")))
+    assert only["shipment_count"] == 1

@@ -407,6 +407,15 @@ class FactCache:
             self._tenants.clear()
 
 
+_DEFAULT_CACHE = FactCache()
+
+
+def tenant_facts(engine: Engine, tenant_id: int) -> TenantFacts:
+    """The tenant's facts for callers outside the API (the store-mode reports, the CLI): the
+    same frame, and so the same figures, the dashboard answers from."""
+    return _DEFAULT_CACHE.get(engine, tenant_id)
+
+
 # ------------------------------------------------------------------------------------------
 # filters
 # ------------------------------------------------------------------------------------------
