@@ -7,13 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from platform_helpers import SECRET, WORKED_TOC, Api, worked_legs
+from platform_helpers import WORKED_TOC, Api, worked_legs
 from starlette.requests import Request
 
 from greenstream.api import sessions
-from greenstream.api.auth import Caller, issue_token
 from greenstream.api.users import create_user, disable_user
-from greenstream.store.db import make_engine
+from greenstream.store.db import make_engine, session_factory
+from greenstream.store.tenants import create_client
 
 
 def _upload(api: Api, who: Any, ids: list[str]) -> None:
@@ -73,9 +73,11 @@ def test_waybill_trace_and_sheet(api: Api) -> None:
 
 
 def test_scope_and_bad_input(api: Api) -> None:
-    no_reports = Caller("c", 1, "x", frozenset({"footprints:read"}))
-    token = issue_token(SECRET, no_reports, 60)
-    r = api.client.get("/dashboard/overview", headers={"Authorization": f"Bearer {token}"})
+    engine = make_engine(api.url)
+    with session_factory(engine).begin() as session:
+        reader = create_client(session, api.a.tenant, ["footprints:read"])
+    engine.dispose()
+    r = api.client.get("/dashboard/overview", headers=api.headers(reader))
     assert r.status_code == 403 and "reports:read" in r.text
     ha = api.headers(api.a)
     r = api.client.get("/dashboard/overview?from=2026-13-01&lane=A-B", headers=ha)
@@ -125,7 +127,7 @@ def test_sign_in_session_csrf_and_roles(api: Api) -> None:
     # signing out is a state change: it needs the CSRF token
     assert client.delete("/session").status_code == 403
     assert client.delete("/session", headers={"X-CSRF-Token": csrf}).status_code == 200
-    assert client.get("/dashboard/overview").status_code == 403
+    assert client.get("/dashboard/overview").status_code == 401  # no credentials any more
     # an admin changes the time zone, with the CSRF token only
     r = client.post(
         "/session",
@@ -148,7 +150,7 @@ def test_sign_in_session_csrf_and_roles(api: Api) -> None:
     assert client.get("/dashboard/settings").json()["time_zone"] == "Asia/Shanghai"
     # a disabled user's session ends at once
     assert disable_user(engine, tenant, "root@example.com")
-    assert client.get("/dashboard/overview").status_code == 403
+    assert client.get("/dashboard/overview").status_code == 401
     client.cookies.clear()
     engine.dispose()
 

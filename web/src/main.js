@@ -110,7 +110,7 @@ async function route() {
     box.className = 'card error';
     box.textContent = err instanceof ApiError ? `${err.status}: ${err.message}` : String(err);
     main.appendChild(box);
-    if (err instanceof ApiError && err.status === 403) { state.me = null; renderLogin(err.message); }
+    if (err instanceof ApiError && (err.status === 401 || err.status === 403) && !state.me?.demo) { state.me = null; renderLogin(err.message); }
   }
 }
 

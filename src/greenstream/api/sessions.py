@@ -10,7 +10,7 @@
   ``GET /session`` (the double-submit pattern of the OWASP CSRF Prevention Cheat Sheet with a
   server-side token). A request with a bearer token needs neither.
 - A cookie session gives the caller identity every router uses (``greenstream.api.auth``'s
-  ``get_caller`` asks :func:`cookie_caller` when there is no ``Authorization`` header): the
+  ``authenticate`` asks :func:`cookie_caller` when there is no ``Authorization`` header): the
   user's tenant, and the scopes of its role (``ROLE_SCOPES``). A disabled user's sessions stop
   at once (checked per request).
 - Demo mode (``greenstream serve --demo``, which sets ``GREENSTREAM_DEMO_TENANT``): a browser on
@@ -32,9 +32,8 @@ from typing import Final
 
 from fastapi import Request, Response
 from sqlalchemy import Engine, delete, insert, select
-from starlette.concurrency import run_in_threadpool
 
-from greenstream.api.auth import Caller
+from greenstream.api.auth import AuthError, Caller
 from greenstream.api.errors import ApiError
 from greenstream.api.scopes import ROLE_SCOPES
 from greenstream.api.users import User
@@ -165,16 +164,16 @@ def demo_caller(engine: Engine) -> Caller | None:
     return Caller(f"demo:{DEMO_ROLE}", int(tenant_id), name, ROLE_SCOPES[DEMO_ROLE])
 
 
-async def cookie_caller(request: Request) -> Caller | None:
+def cookie_caller(request: Request) -> Caller | None:
     """The caller of a request without ``Authorization``: its session cookie's user (CSRF
     checked on state-changing methods), else the demo viewer on loopback in demo mode, else
-    None (the bearer-token rules then answer)."""
+    None (the bearer-token rules then answer). One indexed read, like a token's client check."""
     engine: Engine = request.app.state.engine
     token = request.cookies.get(COOKIE)
     if token:
-        found = await run_in_threadpool(session_user, engine, token)
+        found = session_user(engine, token)
         if found is None:
-            raise ApiError("AccessDenied", "the session has expired or was ended; sign in again")
+            raise AuthError("invalid", "the session has expired or was ended; sign in again")
         user, csrf = found
         if request.method not in SAFE_METHODS:
             sent = request.headers.get(CSRF_HEADER, "")
@@ -182,5 +181,5 @@ async def cookie_caller(request: Request) -> Caller | None:
                 raise ApiError("AccessDenied", "missing or wrong X-CSRF-Token for this session")
         return user_caller(user)
     if _demo_allowed(request):
-        return await run_in_threadpool(demo_caller, engine)
+        return demo_caller(engine)
     return None

@@ -66,7 +66,7 @@ registerView({
         xAxis: { type: 'category', data: data.by_mode.map((r) => r.mode) },
         yAxis: { type: 'value', name: 't CO2e' },
         series: [
-          { name: 'TTW', type: 'bar', stack: 'w', data: data.by_mode.map((r) => ({ value: r.co2e_ttw_kg / 1000, itemStyle: { color: cssColour(modeColour(r.mode)) } })) },
+          { name: 'TTW', type: 'bar', stack: 'w', itemStyle: { color: '#2e7d5b' }, data: data.by_mode.map((r) => ({ value: r.co2e_ttw_kg / 1000, itemStyle: { color: cssColour(modeColour(r.mode)) } })) },
           { name: 'WTT', type: 'bar', stack: 'w', data: data.by_mode.map((r) => r.co2e_wtt_kg / 1000), itemStyle: { color: '#c8d6cf' } },
         ],
       },

@@ -68,7 +68,7 @@ async def who_am_i(request: Request) -> Any:
                     "demo": False,
                 }
             )
-    caller = await sessions.cookie_caller(request) if not token else None
+    caller = await run_in_threadpool(sessions.cookie_caller, request) if not token else None
     if caller is None:
         raise ApiError("AccessDenied", "not signed in")
     return FastJSONResponse(
@@ -86,7 +86,7 @@ async def who_am_i(request: Request) -> Any:
 @router.delete("/session")
 async def sign_out(request: Request, response: Response) -> Any:
     """End the session (needs the session's X-CSRF-Token, like every state change)."""
-    caller = await sessions.cookie_caller(request)
+    caller = await run_in_threadpool(sessions.cookie_caller, request)
     if caller is None:
         raise ApiError("AccessDenied", "not signed in")
     await run_in_threadpool(sessions.end_session, request.app.state.engine, request, response)

@@ -2,7 +2,7 @@
 (greenstream.store.dashboard).
 
 Revision ID: 1100_dashboard
-Revises: 0400_chain_chunks
+Revises: 0800_energy_sites (main's head when the dashboard merged main)
 Create Date: 2026-12-06
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "1100_dashboard"
-down_revision = "0400_chain_chunks"
+down_revision = "0800_energy_sites"
 branch_labels = None
 depends_on = None
 
