@@ -41,6 +41,98 @@ DEMO_CALENDAR: Final[dict[str, float]] = {
 }
 
 
+# Synthetic points campaign of the demo (assumptions for demo data, not facts): consumers, their
+# green actions in the season, the rules (a Double-11 campaign, one co-funding brand, a mangrove
+# reward) and the share of consumers who redeem.
+DEMO_POINTS: Final[dict[str, float]] = {
+    "parcels_per_consumer": 40,  # consumers taking part: one for every 40 demo parcels
+    "actions_per_consumer": 4,
+    "redeeming_share": 0.4,
+}
+DEMO_POINTS_RULES: Final[dict[str, object]] = {
+    "points_per_kg_co2e": "100",
+    "daily_cap_points": 500,
+    "expiry_days": 365,
+    "timezone": DEMO_TIME_ZONE,
+    "campaigns": [
+        {
+            "id": "double11",
+            "multiplier": "2",
+            "starts": "2026-11-01T00:00:00+08:00",
+            "ends": "2026-11-12T00:00:00+08:00",
+        }
+    ],
+    "cofunding": [
+        {
+            "brand": "demo-brand",
+            "action": "reusable_box",
+            "subsidy_fen": 20,
+            "consumer_fen": 10,
+            "green_fund_fen": 10,
+        }
+    ],
+    "rewards": [
+        {
+            "sku": "mangrove_1m2",
+            "label": "Plant 1 m2 of mangrove",
+            "price_points": 100,
+            "kind": "nature_project",
+        }
+    ],
+}
+DEMO_ACTIONS: Final = (
+    "reusable_box",
+    "original_packaging",
+    "pickup_station",
+    "consolidated_delivery",
+)
+
+
+def load_demo_points(database_url: str | None, shipments: int, seed: int = 11) -> None:
+    """The demo tenant's points campaign: rules, consumers' green actions over October and
+    November 2026, mangrove stock and redemptions (once: skipped when the rules exist)."""
+    from greenstream.points.ledger import InsufficientPoints, Ledger, NoRules
+
+    ledger = Ledger(database_url, migrate=False)
+    try:
+        try:
+            ledger.rules(DEMO_TENANT)
+            return  # already loaded
+        except NoRules:
+            pass
+        ledger.set_rules(DEMO_TENANT, DEMO_POINTS_RULES, file="<demo rules>")
+        rng = np.random.default_rng(seed)
+        users = max(1, int(shipments / DEMO_POINTS["parcels_per_consumer"]))
+        n = int(users * DEMO_POINTS["actions_per_consumer"])
+        start = datetime(2026, 10, 1, 2, tzinfo=UTC)
+        minutes = rng.integers(0, 61 * 24 * 60, size=n)
+        who = rng.integers(0, users, size=n)
+        what = rng.integers(0, len(DEMO_ACTIONS), size=n)
+        events = [
+            {
+                "event_id": f"demo-{i}",
+                "user_id": f"c{int(who[i]):05d}",
+                "action": DEMO_ACTIONS[int(what[i])],
+                "occurred_at": (start + timedelta(minutes=int(minutes[i]))).isoformat(),
+                "order_id": f"o{i}",
+                "brand": "demo-brand" if DEMO_ACTIONS[int(what[i])] == "reusable_box" else None,
+            }
+            for i in range(n)
+        ]
+        ledger.record_batch(DEMO_TENANT, events, file="<demo events>")
+        ledger.stock(DEMO_TENANT, "mangrove_1m2", users, key="demo-stock")
+        redeemers = rng.choice(
+            users, size=int(users * DEMO_POINTS["redeeming_share"]), replace=False
+        )
+        for u in sorted(int(x) for x in redeemers):
+            try:
+                ledger.redeem(DEMO_TENANT, f"c{u:05d}", "mangrove_1m2", 1, key=f"demo-r{u}")
+            except InsufficientPoints:
+                continue
+    finally:
+        ledger.close()
+
+
 def demo_day_offsets(day: date, n: int, seed: int = 11) -> np.ndarray:
     """Days to add to each of ``n`` parcels of ``day`` so they fall on the demo calendar."""
     c = DEMO_CALENDAR
@@ -142,6 +234,8 @@ def load_demo(
             source="greenstream synth (demo)",
         )
         set_tenant_time_zone(engine, tenant_id, DEMO_TIME_ZONE)
+    say("loading the demo points campaign")
+    load_demo_points(settings.database_url, shipments)
     say("building the dashboard facts")
     refresh_facts(engine, tenant_id)
     engine.dispose()
