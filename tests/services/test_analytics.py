@@ -276,3 +276,19 @@ def test_carrier_and_customer_columns_when_the_data_carry_them() -> None:
     assert by_customer == {"C-7": pytest.approx(12.0), A.NOT_STATED: pytest.approx(3.0)}
     only = A.figures(A.select_facts(facts, A.Filters(customer="C-7")))
     assert only["shipment_count"] == 1
+
+
+def test_counting_shipments_by_their_first_element_equals_the_distinct_count() -> None:
+    # a second batch of the same chain: shipments S1, S2 again under other keys
+    both = pl.concat(
+        [
+            A.with_local_day(A.batch_facts(CHAIN, SHIPS, audit_seq=s), "Asia/Shanghai")
+            for s in (1, 2)
+        ]
+    )
+    for keys in (["lane"], ["day"], [pl.col("customer").fill_null(A.NOT_STATED)]):
+        fast = A.grouped_figures(both, keys, whole_shipments=True).sort(keys)
+        exact = A.grouped_figures(both, keys).sort(keys)
+        assert fast["shipment_count"].to_list() == exact["shipment_count"].to_list()
+    assert not A.Filters(mode="road").whole_shipments
+    assert A.Filters(lane="A>B", leg="A>B>road").whole_shipments

@@ -439,6 +439,17 @@ class Filters:
     customer: str | None = None
     leg: str | None = None
 
+    @property
+    def whole_shipments(self) -> bool:
+        """Whether the selection keeps every element of the shipments it keeps (no filter on
+        an element's mode, method, carrier or hub)."""
+        return (
+            self.mode is None
+            and self.method is None
+            and self.carrier is None
+            and (self.hub is None)
+        )
+
     def year_before(self) -> Filters:
         return replace(
             self,
@@ -542,11 +553,20 @@ def select_facts(facts: pl.DataFrame, filters: Filters) -> pl.DataFrame:
 # ------------------------------------------------------------------------------------------
 
 
-def figure_exprs() -> list[pl.Expr]:
+def figure_exprs(*, whole_shipments: bool = False) -> list[pl.Expr]:
     """Aggregations giving the raw sums behind :func:`figures` (one row per group); the split
-    columns (``transport_co2e_wtw_kg``...) are made once by :func:`with_local_day`."""
+    columns (``transport_co2e_wtw_kg``...) are made once by :func:`with_local_day`.
+
+    ``whole_shipments``: every group holds all elements of its shipments (no element-level
+    filter, keys of the shipment such as its day, lane or customer), so a shipment is counted by
+    its first element instead of a distinct count (the same number, a fraction of the cost)."""
+    count = (
+        (pl.col("seq") == 0).sum().cast(pl.UInt32)
+        if whole_shipments
+        else pl.col("ship_key").n_unique()
+    )
     return [
-        pl.col("ship_key").n_unique().alias("shipment_count"),
+        count.alias("shipment_count"),
         pl.len().alias("tce_count"),
         *[pl.col(c).sum() for c in (*SUMS, *SPLITS)],
     ]
@@ -590,11 +610,14 @@ def figures(facts: pl.DataFrame) -> dict[str, Any]:
     return {k: (row[k] if row[k] is not None else 0.0) for k in FIGURES}
 
 
-def grouped_figures(facts: pl.DataFrame, keys: Sequence[str | pl.Expr]) -> pl.DataFrame:
-    """:func:`figures` per group of ``keys``, largest WTW first."""
+def grouped_figures(
+    facts: pl.DataFrame, keys: Sequence[str | pl.Expr], *, whole_shipments: bool = False
+) -> pl.DataFrame:
+    """:func:`figures` per group of ``keys``, largest WTW first (``whole_shipments``: see
+    :func:`figure_exprs`)."""
     return (
         facts.group_by(keys)
-        .agg(figure_exprs())
+        .agg(figure_exprs(whole_shipments=whole_shipments))
         .with_columns(figure_columns())
         .sort("co2e_wtw_kg", descending=True, nulls_last=True)
     )
@@ -626,14 +649,18 @@ def trend(
 ) -> list[dict[str, Any]]:
     """WTW, TTW, WTT, shipments and intensities per period of the selection, each beside the
     same period a year before (``prior_*``; the period of the row shifted back one year)."""
+    whole = filters.whole_shipments
     now = grouped_figures(
-        select_facts(facts, filters).filter(pl.col("day").is_not_null()), [_period_key(granularity)]
+        select_facts(facts, filters).filter(pl.col("day").is_not_null()),
+        [_period_key(granularity)],
+        whole_shipments=whole,
     ).sort("period")
     # without a period the year before of the selection is the selection itself
     before = (
         grouped_figures(
             select_facts(facts, filters.year_before()).filter(pl.col("day").is_not_null()),
             [_period_key(granularity)],
+            whole_shipments=whole,
         )
         if _bounded(filters)
         else now
@@ -734,7 +761,8 @@ def breakdown(
         keys = [pl.col(f"lane_{by}").alias(by)]
     else:
         keys = [pl.col(by)]
-    return _rows(grouped_figures(now, keys).head(limit))
+    whole = filters.whole_shipments and by in ("lane", "customer", "origin", "destination")
+    return _rows(grouped_figures(now, keys, whole_shipments=whole).head(limit))
 
 
 def shipments_of(
