@@ -516,8 +516,10 @@ def parse_filters(
     )
 
 
-def select_facts(facts: pl.DataFrame, filters: Filters) -> pl.DataFrame:
-    """The facts (chain elements) that ``filters`` keep."""
+def select_lazy(facts: pl.DataFrame | pl.LazyFrame, filters: Filters) -> pl.LazyFrame:
+    """The facts (chain elements) that ``filters`` keep, as a lazy query: a view that then sums
+    a few columns reads only those (projection pushdown), not a filtered copy of all."""
+    lf = facts.lazy()
     cond: list[pl.Expr] = []
     if filters.date_from is not None:
         cond.append(pl.col("day") >= filters.date_from)
@@ -536,16 +538,25 @@ def select_facts(facts: pl.DataFrame, filters: Filters) -> pl.DataFrame:
         cond.append(pl.col("customer").fill_null(NOT_STATED) == filters.customer)
     if filters.lane is not None:
         cond.append(pl.col("lane") == filters.lane)
-    out = facts.filter(*cond) if cond else facts
+    out = lf.filter(*cond) if cond else lf
     if filters.leg is not None:
         origin, destination, mode = filters.leg.split(">")
-        on_leg = out.filter(
-            (pl.col("leg_origin") == origin)
-            & (pl.col("leg_destination") == destination)
-            & (pl.col("mode") == mode)
-        )["ship_key"].unique()
-        out = out.filter(pl.col("ship_key").is_in(on_leg.implode()))
+        on_leg = (
+            out.filter(
+                (pl.col("leg_origin") == origin)
+                & (pl.col("leg_destination") == destination)
+                & (pl.col("mode") == mode)
+            )
+            .select("ship_key")
+            .unique()
+        )
+        out = out.join(on_leg, on="ship_key", how="semi")
     return out
+
+
+def select_facts(facts: pl.DataFrame, filters: Filters) -> pl.DataFrame:
+    """The facts (chain elements) that ``filters`` keep."""
+    return select_lazy(facts, filters).collect()
 
 
 # ------------------------------------------------------------------------------------------
@@ -604,23 +615,40 @@ FIGURES: Final = (
 )
 
 
-def figures(facts: pl.DataFrame) -> dict[str, Any]:
+def figures(facts: pl.DataFrame | pl.LazyFrame) -> dict[str, Any]:
     """Totals, band, intensities and shares of ``facts`` (see the module notes)."""
-    row = facts.select(figure_exprs()).with_columns(figure_columns()).row(0, named=True)
+    return _figures_dict(_figures_query(facts).collect().row(0, named=True))
+
+
+def _figures_dict(row: dict[str, Any]) -> dict[str, Any]:
     return {k: (row[k] if row[k] is not None else 0.0) for k in FIGURES}
 
 
-def grouped_figures(
-    facts: pl.DataFrame, keys: Sequence[str | pl.Expr], *, whole_shipments: bool = False
-) -> pl.DataFrame:
-    """:func:`figures` per group of ``keys``, largest WTW first (``whole_shipments``: see
-    :func:`figure_exprs`)."""
+def _figures_query(facts: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
+    return facts.lazy().select(figure_exprs()).with_columns(figure_columns())
+
+
+def _grouped_query(
+    facts: pl.DataFrame | pl.LazyFrame, keys: Sequence[str | pl.Expr], whole_shipments: bool
+) -> pl.LazyFrame:
     return (
-        facts.group_by(keys)
+        facts.lazy()
+        .group_by(keys)
         .agg(figure_exprs(whole_shipments=whole_shipments))
         .with_columns(figure_columns())
         .sort("co2e_wtw_kg", descending=True, nulls_last=True)
     )
+
+
+def grouped_figures(
+    facts: pl.DataFrame | pl.LazyFrame,
+    keys: Sequence[str | pl.Expr],
+    *,
+    whole_shipments: bool = False,
+) -> pl.DataFrame:
+    """:func:`figures` per group of ``keys``, largest WTW first (``whole_shipments``: see
+    :func:`figure_exprs`)."""
+    return _grouped_query(facts, keys, whole_shipments).collect()
 
 
 # ------------------------------------------------------------------------------------------
@@ -644,27 +672,28 @@ def _shift_year(d: date, years: int) -> date:
         return d.replace(year=d.year + years, day=28)
 
 
-def trend(
-    facts: pl.DataFrame, filters: Filters, granularity: Granularity = "day"
-) -> list[dict[str, Any]]:
-    """WTW, TTW, WTT, shipments and intensities per period of the selection, each beside the
-    same period a year before (``prior_*``; the period of the row shifted back one year)."""
+def _trend_queries(
+    facts: pl.DataFrame, filters: Filters, granularity: Granularity
+) -> list[pl.LazyFrame]:
+    """The selection's and the year before's figures per period (one query when the
+    selection has no period: its year before is itself)."""
+    key = [_period_key(granularity)]
     whole = filters.whole_shipments
-    now = grouped_figures(
-        select_facts(facts, filters).filter(pl.col("day").is_not_null()),
-        [_period_key(granularity)],
-        whole_shipments=whole,
-    ).sort("period")
-    # without a period the year before of the selection is the selection itself
-    before = (
-        grouped_figures(
-            select_facts(facts, filters.year_before()).filter(pl.col("day").is_not_null()),
-            [_period_key(granularity)],
-            whole_shipments=whole,
-        )
-        if _bounded(filters)
-        else now
+    now = _grouped_query(
+        select_lazy(facts, filters).filter(pl.col("day").is_not_null()), key, whole
     )
+    if not _bounded(filters):
+        return [now]
+    before = _grouped_query(
+        select_lazy(facts, filters.year_before()).filter(pl.col("day").is_not_null()), key, whole
+    )
+    return [now, before]
+
+
+def _trend_rows(
+    now: pl.DataFrame, before: pl.DataFrame, filters: Filters, granularity: Granularity
+) -> list[dict[str, Any]]:
+    now = now.sort("period")
     if granularity == "week":
         # ISO week n of last year: same weekday start, 52 weeks back keeps the weekday
         shift = pl.col("period") + pl.duration(weeks=52)
@@ -710,25 +739,46 @@ def trend(
     return out.to_dicts()
 
 
+def trend(
+    facts: pl.DataFrame, filters: Filters, granularity: Granularity = "day"
+) -> list[dict[str, Any]]:
+    """WTW, TTW, WTT, shipments and intensities per period of the selection, each beside the
+    same period a year before (``prior_*``; the period of the row shifted back one year)."""
+    done = pl.collect_all(_trend_queries(facts, filters, granularity))
+    return _trend_rows(done[0], done[-1], filters, granularity)
+
+
 def overview(
     facts: pl.DataFrame, filters: Filters, granularity: Granularity = "day"
 ) -> dict[str, Any]:
     """The overview: totals with band, intensities, primary-data share, the same figures for
-    the same period a year before, the mode split and the trend."""
-    now = select_facts(facts, filters)
-    totals = figures(now)
-    prior = figures(select_facts(facts, filters.year_before())) if _bounded(filters) else None
-    days = now["day"].drop_nulls()
+    the same period a year before, the mode split and the trend. Its queries run as one batch
+    (``collect_all``): they share the cores and the filtered scan."""
+    now = select_lazy(facts, filters)
+    queries = [
+        _figures_query(now),
+        _grouped_query(now, ["mode"], False),
+        now.select(pl.col("day").min().alias("first"), pl.col("day").max().alias("last")),
+        *_trend_queries(facts, filters, granularity),
+    ]
+    bounded = _bounded(filters)
+    if bounded:
+        queries.append(_figures_query(select_lazy(facts, filters.year_before())))
+    done = pl.collect_all(queries)
+    totals_row = done[0].row(0, named=True)
+    span = done[2].row(0)
+    trend_frames = done[3:5] if bounded else done[3:4]
+    prior_row = done[-1].row(0, named=True) if bounded else None
     return {
         "filters": filters.as_dict(),
         "period": {
-            "first_day": str(days.min()) if days.len() else None,
-            "last_day": str(days.max()) if days.len() else None,
+            "first_day": str(span[0]) if span[0] is not None else None,
+            "last_day": str(span[1]) if span[1] is not None else None,
         },
-        "totals": totals,
-        "year_before": prior,
-        "by_mode": _rows(grouped_figures(now, ["mode"])),
-        "trend": trend(facts, filters, granularity),
+        "totals": _figures_dict(totals_row),
+        "year_before": _figures_dict(prior_row) if prior_row is not None else None,
+        "by_mode": _rows(done[1]),
+        "trend": _trend_rows(trend_frames[0], trend_frames[-1], filters, granularity),
     }
 
 
@@ -748,7 +798,7 @@ def breakdown(
         raise InputErrors.single(
             "<query>", f"unknown breakdown {by!r}; one of {', '.join(BREAKDOWNS)}", field="by"
         )
-    now = select_facts(facts, filters)
+    now = select_lazy(facts, filters)
     keys: list[pl.Expr]
     if by == "lane":
         keys = [pl.col("lane")]
@@ -762,7 +812,7 @@ def breakdown(
     else:
         keys = [pl.col(by)]
     whole = filters.whole_shipments and by in ("lane", "customer", "origin", "destination")
-    return _rows(grouped_figures(now, keys, whole_shipments=whole).head(limit))
+    return _rows(_grouped_query(now, keys, whole).head(limit).collect())
 
 
 def shipments_of(
@@ -1188,8 +1238,8 @@ def live_cells(
 
 def data_quality(facts: pl.DataFrame, filters: Filters) -> dict[str, Any]:
     """Warnings by kind (elements and WTW concerned), method mix, primary-data share by mode and
-    the default-method share by carrier."""
-    sel = select_facts(facts, filters)
+    the default-method share by carrier (one batch of lazy queries on the selection)."""
+    sel = select_lazy(facts, filters)
     warned = (
         sel.filter(pl.col("warnings").is_not_null())
         .select(pl.col("warnings").cast(pl.String).str.split("; "), "co2e_wtw_kg")
@@ -1199,25 +1249,29 @@ def data_quality(facts: pl.DataFrame, filters: Filters) -> dict[str, Any]:
         .agg(pl.len().alias("tce_count"), pl.col("co2e_wtw_kg").sum())
         .sort("tce_count", descending=True)
     )
-    by_carrier = grouped_figures(sel, ["carrier"]).select(
+    by_carrier = _grouped_query(sel, ["carrier"], False).select(
         "carrier",
         "tce_count",
         "co2e_wtw_kg",
         "default_method_share",
         "primary_data_share",
     )
-    by_method = grouped_figures(sel, ["method"]).select("method", "tce_count", "co2e_wtw_kg")
-    by_mode = grouped_figures(sel, ["mode"]).select("mode", "co2e_wtw_kg", "primary_data_share")
-    total = figures(sel)
+    by_method = _grouped_query(sel, ["method"], False).select("method", "tce_count", "co2e_wtw_kg")
+    by_mode = _grouped_query(sel, ["mode"], False).select(
+        "mode", "co2e_wtw_kg", "primary_data_share"
+    )
+    n_warned = sel.select(pl.col("warnings").is_not_null().sum())
+    done = pl.collect_all([warned, by_carrier, by_method, by_mode, _figures_query(sel), n_warned])
+    total = _figures_dict(done[4].row(0, named=True))
     return {
         "tce_count": total["tce_count"],
-        "warned_tce_count": int(sel["warnings"].is_not_null().sum()),
+        "warned_tce_count": int(done[5].item()),
         "primary_data_share": total["primary_data_share"],
         "default_method_share": total["default_method_share"],
-        "warnings_by_kind": warned.to_dicts(),
-        "by_method": by_method.to_dicts(),
-        "by_mode": by_mode.to_dicts(),
-        "default_share_by_carrier": by_carrier.to_dicts(),
+        "warnings_by_kind": done[0].to_dicts(),
+        "by_method": done[2].to_dicts(),
+        "by_mode": done[3].to_dicts(),
+        "default_share_by_carrier": done[1].to_dicts(),
     }
 
 
