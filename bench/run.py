@@ -35,6 +35,7 @@ SUITES = [
     "service",
     "energy",
     "packaging",
+    "dashboard",
 ]
 # --- end of suites ---
 

@@ -599,6 +599,7 @@ CONCERN_CLIS = (
     "greenstream.levers.routing.cli",  # route, plan
     "greenstream.levers.energy.cli",  # energy ...
     "greenstream.levers.packaging.cli",  # pack, pack design | render | pool | stations
+    "greenstream.api.users_cli",  # users create | list | disable (dashboard sign-in)
 )
 # --- end of sub-commands ---
 for _module in CONCERN_CLIS:

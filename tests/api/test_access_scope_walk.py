@@ -26,7 +26,18 @@ from greenstream.store.db import make_engine, session_factory, upgrade
 from greenstream.store.tenants import create_client
 
 SECRET = b"scope-walk-key"
-PUBLIC = {("GET", "/health"), ("POST", "/auth/token")}
+PUBLIC = {
+    ("GET", "/health"),
+    ("POST", "/auth/token"),
+    # --- dashboard: the page, its assets and sign-in (api/routes/web.py, api/routes/users.py) ---
+    ("GET", "/"),
+    ("GET", "/assets/{name:path}"),
+    ("POST", "/session"),
+    ("GET", "/session"),
+    ("DELETE", "/session"),
+    ("GET", "/session/oidc/login"),
+    ("GET", "/session/oidc/callback"),
+}
 
 
 def api_routes(app: FastAPI) -> list[tuple[str, str, Any]]:

@@ -40,6 +40,9 @@ EXTRA_ROUTERS: list[str] = [
     "greenstream.api.routes.energy:router",
     "greenstream.api.routes.packaging:router",
     "greenstream.api.routes.epcis:router",
+    "greenstream.api.routes.dashboard:router",  # dashboard data (reports:read)
+    "greenstream.api.routes.users:router",  # dashboard sign-in (/session)
+    "greenstream.api.routes.web:router",  # the dashboard page at /
 ]
 # --- end of routers ---
 
