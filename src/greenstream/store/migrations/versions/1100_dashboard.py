@@ -2,7 +2,7 @@
 (greenstream.store.dashboard).
 
 Revision ID: 1100_dashboard
-Revises: 0900_epcis_events (main's head when the dashboard merged main)
+Revises: 0900_epcis_events
 Create Date: 2026-12-06
 """
 
