@@ -35,9 +35,7 @@ def _graph() -> dict[str, set[str]]:
                     base = ".".join([*up, base]) if base else ".".join(up)
                 targets = [base] + [f"{base}.{a.name}" for a in node.names]
             for t in targets:
-                # an import of a package's name resolves to the module that defines it; the
-                # package __init__ re-exporting is a lazy facade, not a dependency edge
-                if t in modules and t != name and not modules[t].name == "__init__.py":
+                if t in modules and t != name:
                     graph[name].add(t)
     return graph
 
