@@ -26,39 +26,42 @@ import polars as pl
 from greenstream.levers.reductions.initiatives import Initiatives, vehicle_counterparts
 
 CLEARED_ON_REVERT = ("trip_id", "toc_id")
+# Per slot s the state rows carry the parameters of the initiative in that slot, named
+# ``<name>_<s>`` (see :func:`slot_parameters`).
+PARAMETERS = {
+    "kind": "__kind",
+    "baseline_vehicle": "__p_vehicle",
+    "road_distance_ratio": "__p_ratio",
+    "baseline_load_factor": "__p_lf",
+    "baseline_energy_carrier": "__p_carrier",
+    "baseline_energy_unit": "__p_unit",
+    "baseline_amount_per_unit": "__p_per_unit",
+    "baseline_factor_id": "__p_factor_id",
+}
 
 
-def _params(initiatives: Initiatives, slot: int) -> pl.LazyFrame:
-    return initiatives.table.lazy().select(
+def slot_parameters(initiatives: Initiatives, slot: int) -> pl.DataFrame:
+    """The initiatives' rule parameters as slot ``slot`` columns, keyed by ``__tag_<slot>``."""
+    return initiatives.table.select(
         pl.col("initiative_id").alias(f"__tag_{slot}"),
-        pl.col("kind").alias("__kind"),
-        pl.col("baseline_vehicle").alias("__p_vehicle"),
-        pl.col("road_distance_ratio").alias("__p_ratio"),
-        pl.col("baseline_load_factor").alias("__p_lf"),
-        pl.col("baseline_energy_carrier").alias("__p_carrier"),
-        pl.col("baseline_energy_unit").alias("__p_unit"),
-        pl.col("baseline_amount_per_unit").alias("__p_per_unit"),
-        pl.col("baseline_factor_id").alias("__p_factor_id"),
+        *[pl.col(c).alias(f"{name}_{slot}") for c, name in PARAMETERS.items()],
     )
 
 
-def counterfactual_legs(states: pl.LazyFrame, initiatives: Initiatives, slots: int) -> pl.LazyFrame:
+def _p(name: str, slot: int) -> pl.Expr:
+    return pl.col(f"{PARAMETERS[name]}_{slot}")
+
+
+def counterfactual_legs(states: pl.LazyFrame, slots: int) -> pl.LazyFrame:
     """Apply, slot by slot, the rule of every initiative marked reverted (``__rev_<s>``) to the
-    chain-element states. Columns ``__tag_<s>`` / ``__rev_<s>`` name the initiative in slot ``s``
-    of the element and whether this state reverts it."""
-    counterpart = (
-        vehicle_counterparts()
-        .lazy()
-        .select(
-            pl.col("vehicle_class").alias("vehicle"), pl.col("baseline_vehicle_class").alias("__cp")
-        )
+    chain-element states; the states carry each slot's parameters (:func:`slot_parameters`)."""
+    mapping = dict(
+        vehicle_counterparts().select("vehicle_class", "baseline_vehicle_class").iter_rows()
     )
     lf = states
     for s in range(slots):
-        lf = lf.join(_params(initiatives, s), on=f"__tag_{s}", how="left", maintain_order="left")
-        lf = lf.join(counterpart, on="vehicle", how="left", maintain_order="left")
         rev = pl.col(f"__rev_{s}").fill_null(False)
-        kind = pl.col("__kind")
+        kind = _p("kind", s)
         hub = pl.col("hoc_id").is_not_null() | pl.col("hub_type").is_not_null()
         shift = rev & (kind == "modal_shift")
         shifted_leg = shift & ~hub & (pl.col("mode") != "road")
@@ -67,19 +70,23 @@ def counterfactual_legs(states: pl.LazyFrame, initiatives: Initiatives, slots: i
         consolidate = rev & (kind == "load_consolidation")
         touched = shift | swap | consolidate
         given_road_km = pl.col("baseline_distance_km").is_not_null()
+        counterpart = pl.col("vehicle").replace_strict(
+            mapping, default=None, return_dtype=pl.String
+        )
         lf = lf.with_columns(
             pl.when(feeder).then(0.0).otherwise(pl.col("mass_kg")).alias("mass_kg"),
             pl.when(shifted_leg).then(pl.lit("road")).otherwise(pl.col("mode")).alias("mode"),
             pl.when(shifted_leg)
-            .then(pl.col("__p_vehicle"))
+            .then(_p("baseline_vehicle", s))
             .when(swap)
-            .then(pl.coalesce("__p_vehicle", "__cp"))
+            .then(pl.coalesce(_p("baseline_vehicle", s), counterpart))
             .otherwise(pl.col("vehicle"))
             .alias("vehicle"),
             pl.when(shifted_leg)
             .then(
                 pl.coalesce(
-                    pl.col("baseline_distance_km"), pl.col("distance_km") * pl.col("__p_ratio")
+                    pl.col("baseline_distance_km"),
+                    pl.col("distance_km") * _p("road_distance_ratio", s),
                 )
             )
             .otherwise(pl.col("distance_km"))
@@ -91,7 +98,7 @@ def counterfactual_legs(states: pl.LazyFrame, initiatives: Initiatives, slots: i
             pl.when(shifted_leg)
             .then(None)
             .when(consolidate)
-            .then(pl.col("__p_lf"))
+            .then(_p("baseline_load_factor", s))
             .otherwise(pl.col("load_factor"))
             .alias("load_factor"),
             pl.when(shifted_leg)
@@ -99,57 +106,41 @@ def counterfactual_legs(states: pl.LazyFrame, initiatives: Initiatives, slots: i
             .otherwise(pl.col("empty_distance_factor"))
             .alias("empty_distance_factor"),
             *[pl.when(touched).then(None).otherwise(pl.col(c)).alias(c) for c in CLEARED_ON_REVERT],
-        ).drop(
-            "__kind",
-            "__p_vehicle",
-            "__p_ratio",
-            "__p_lf",
-            "__p_carrier",
-            "__p_unit",
-            "__p_per_unit",
-            "__p_factor_id",
-            "__cp",
         )
     return lf
 
 
-def counterfactual_activities(
-    states: pl.LazyFrame, initiatives: Initiatives, slots: int
-) -> pl.LazyFrame:
+def counterfactual_activities(states: pl.LazyFrame, slots: int) -> pl.LazyFrame:
     """The activity states with every reverted energy substitution applied (slot by slot)."""
     lf = states
     for s in range(slots):
-        lf = lf.join(_params(initiatives, s), on=f"__tag_{s}", how="left", maintain_order="left")
-        sub = pl.col(f"__rev_{s}").fill_null(False) & (pl.col("__kind") == "energy_substitution")
+        sub = pl.col(f"__rev_{s}").fill_null(False) & (_p("kind", s) == "energy_substitution")
         lf = lf.with_columns(
             pl.when(sub)
             .then(
                 pl.coalesce(
                     pl.col("baseline_energy_amount"),
-                    pl.col("energy_amount") * pl.col("__p_per_unit"),
+                    pl.col("energy_amount") * _p("baseline_amount_per_unit", s),
                 )
             )
             .otherwise(pl.col("energy_amount"))
             .alias("energy_amount"),
             pl.when(sub)
-            .then(pl.col("__p_carrier"))
+            .then(_p("baseline_energy_carrier", s))
             .otherwise("energy_carrier")
             .alias("energy_carrier"),
-            pl.when(sub).then(pl.col("__p_unit")).otherwise("energy_unit").alias("energy_unit"),
-            pl.when(sub).then(pl.col("__p_factor_id")).otherwise("factor_id").alias("factor_id"),
-            # a baseline amount holds for the first substitution only (composition multiplies)
+            pl.when(sub)
+            .then(_p("baseline_energy_unit", s))
+            .otherwise("energy_unit")
+            .alias("energy_unit"),
+            pl.when(sub)
+            .then(_p("baseline_factor_id", s))
+            .otherwise("factor_id")
+            .alias("factor_id"),
+            # a given baseline amount holds for the first substitution only
             pl.when(sub)
             .then(None)
             .otherwise("baseline_energy_amount")
             .alias("baseline_energy_amount"),
-        ).drop(
-            "__kind",
-            "__p_vehicle",
-            "__p_ratio",
-            "__p_lf",
-            "__p_carrier",
-            "__p_unit",
-            "__p_per_unit",
-            "__p_factor_id",
         )
     return lf

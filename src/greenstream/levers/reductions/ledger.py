@@ -27,6 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+import numpy as np
 import polars as pl
 
 from greenstream.accounting.kernel import (
@@ -37,10 +38,11 @@ from greenstream.accounting.kernel import (
 )
 from greenstream.accounting.schema import LEG_COLUMNS, conform
 from greenstream.errors import InputError, InputErrors
-from greenstream.levers.reductions.attribution import Method, attribute, has_bit, pow2
+from greenstream.levers.reductions.attribution import Method, attribute, pow2
 from greenstream.levers.reductions.baselines import (
     counterfactual_activities,
     counterfactual_legs,
+    slot_parameters,
 )
 from greenstream.levers.reductions.initiatives import (
     TAG_SEPARATOR,
@@ -81,71 +83,197 @@ class LedgerResult:
     assumptions: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _tags(column: str = "initiatives") -> pl.Expr:
-    return (
-        pl.col(column)
-        .fill_null("")
-        .str.split(TAG_SEPARATOR)
-        .list.eval(pl.element().str.strip_chars())
-        .list.eval(pl.element().filter(pl.element() != ""))
-        .list.unique(maintain_order=True)
-    )
+@dataclass(frozen=True)
+class Structure:
+    """Which initiatives each element and shipment carries, as small tables keyed by codes.
+
+    - ``cells``: each distinct ``initiatives`` cell (``__cell``) with its initiative ids in
+      priority order (``__tags``);
+    - ``combos``: each distinct set of cells a shipment carries (``__combo``) with its
+      initiatives in priority order (``initiative_id``, slot ``k``) and ``n``;
+    - ``states``: per (combo, cell) every non-empty set of the cell's initiatives reverted
+      (``__sub``), its shipment-local mask ``__state``, and per slot the initiative, whether it
+      is reverted and its rule parameters;
+    - ``elements``: ``__elem``, ``__ship``, ``__cell``, ``__combo``, ``__B`` (the element's
+      initiatives as a shipment-local mask), ``period``;
+    - ``ships``: ``__ship`` -> ``shipment_id``, ``__combo``, ``period``.
+    """
+
+    cells: pl.DataFrame
+    combos: pl.DataFrame
+    states: pl.DataFrame
+    elements: pl.DataFrame
+    ships: pl.DataFrame
+    slots: int
 
 
-def _slots(frame: pl.LazyFrame, priority: pl.DataFrame, local: pl.LazyFrame) -> pl.LazyFrame:
-    """Tagged rows with their initiatives in priority order: ``__tags`` (ids), ``__bits``
-    (shipment-local bit of each)."""
-    exploded = (
-        frame.select("__elem", "shipment_id", pl.col("__tags"))
-        .explode("__tags")
-        .drop_nulls("__tags")
-        .join(priority.lazy(), left_on="__tags", right_on="initiative_id", how="left")
-        .join(local, left_on=["shipment_id", "__tags"], right_on=["shipment_id", "initiative_id"])
-        .sort("__elem", "priority")
-        .group_by("__elem", maintain_order=True)
-        .agg(pl.col("__tags"), pl.col("k").alias("__bits"))
-    )
-    return exploded
+def _parse_cell(cell: str) -> list[str]:
+    out: list[str] = []
+    for tag in cell.split(TAG_SEPARATOR):
+        tag = tag.strip()
+        if tag and tag not in out:
+            out.append(tag)
+    return out
 
 
-def _states(tagged: pl.LazyFrame, slots: int) -> pl.LazyFrame:
-    """One row per (element, non-empty set of its initiatives reverted): ``__rev_<s>`` per slot,
-    ``__state`` the reverted set as a shipment-local bit mask."""
-    lf = tagged.with_columns(pl.col("__tags").list.len().alias("__t")).with_columns(
-        pl.int_ranges(1, pow2(pl.col("__t"))).alias("__sub")
-    )
-    lf = lf.explode("__sub")
-    cols: list[pl.Expr] = []
-    mask = pl.lit(0, pl.Int64)
-    for s in range(slots):
-        rev = has_bit(pl.col("__sub"), pl.lit(s, pl.Int64))
-        cols += [
-            pl.col("__tags").list.get(s, null_on_oob=True).alias(f"__tag_{s}"),
-            (rev & (pl.col("__t") > s)).alias(f"__rev_{s}"),
+def structure(frames: list[pl.LazyFrame], initiatives: Initiatives) -> Structure:
+    """Codes for shipments, cells and combos, and the states to price (see :class:`Structure`).
+
+    The ``initiatives`` cells and the sets of cells per shipment take few distinct values (a
+    handful of initiatives), so everything per value is worked out once on small tables and
+    mapped to the elements by integer codes (elements stay in input order throughout)."""
+    rank = {r: i for i, r in enumerate(initiatives.ids)}
+    raw = pl.concat(
+        [
+            f.select(
+                "__elem",
+                "shipment_id",
+                pl.col("period").fill_null(""),
+                pl.col("initiatives").fill_null(""),
+            )
+            for f in frames
         ]
-        bit = pl.col("__bits").list.get(s, null_on_oob=True).fill_null(0)
-        mask = mask + pl.when(rev & (pl.col("__t") > s)).then(pow2(bit)).otherwise(0)
-    return lf.with_columns(*cols, mask.alias("__state"))
+    ).collect()
+    cell_values = raw["initiatives"].unique().sort().to_list()
+    cell_tags = [sorted(_parse_cell(c), key=lambda t: rank.get(t, len(rank))) for c in cell_values]
+    cells = pl.DataFrame(
+        {
+            "initiatives": cell_values,
+            "__cell": pl.Series(range(len(cell_values)), dtype=pl.Int64),
+            "__tags": pl.Series(cell_tags, dtype=pl.List(pl.String)),
+        }
+    )
+    cell_code = {c: i for i, c in enumerate(cell_values)}
+    untagged = [i for i, t in enumerate(cell_tags) if not t]
+    elements = raw.select(
+        "__elem",
+        "period",
+        pl.col("shipment_id").rank("dense").cast(pl.Int64).sub(1).alias("__ship"),
+        pl.col("initiatives").replace_strict(cell_code, return_dtype=pl.Int64).alias("__cell"),
+    )
+    n_ships = int(elements.select(pl.col("__ship").max()).item()) + 1 if elements.height else 0
+    ship = elements["__ship"].to_numpy()
+    cell = elements["__cell"].to_numpy()
+    tagged = ~np.isin(cell, untagged)
+    # per shipment: lowest and highest tagged cell (one cell: the usual case), first element
+    big = np.iinfo(np.int64).max
+    lo = np.full(n_ships, big, dtype=np.int64)
+    hi = np.full(n_ships, -1, dtype=np.int64)
+    np.minimum.at(lo, ship[tagged], cell[tagged])
+    np.maximum.at(hi, ship[tagged], cell[tagged])
+    first = np.full(n_ships, len(ship), dtype=np.int64)
+    np.minimum.at(first, ship, np.arange(len(ship), dtype=np.int64))
+    combo = np.where(hi >= 0, lo, -1)
+    combo_of_cells: dict[tuple[int, ...], int] = {(c,): c for c in range(len(cell_values))}
+    mixed = np.flatnonzero((hi >= 0) & (lo != hi))
+    if len(mixed):
+        rows = np.flatnonzero(tagged & np.isin(ship, mixed))
+        sets = (
+            pl.DataFrame({"__ship": ship[rows], "__cell": cell[rows]})
+            .group_by("__ship")
+            .agg(pl.col("__cell").unique().sort())
+        )
+        for sh, cs in sets.iter_rows():
+            key = tuple(cs)
+            combo[sh] = combo_of_cells.setdefault(key, len(combo_of_cells) + len(cell_values))
+    periods = elements["period"].to_numpy()
+    ships = pl.DataFrame(
+        {
+            "__ship": np.arange(n_ships, dtype=np.int64),
+            "shipment_id": raw["shipment_id"].gather(first),
+            "period": periods[first] if n_ships else np.array([], dtype=object),
+            "__combo": combo,
+            "__first": first,
+        },
+        schema_overrides={"period": pl.String},
+    )
+    # combos -> initiatives (slot k) and, per cell of the combo, the states
+    combo_rows: list[dict[str, object]] = []
+    state_rows: list[dict[str, object]] = []
+    slots = max((len(t) for t in cell_tags), default=0)
+    for key, code in combo_of_cells.items():
+        tags = sorted({t for c in key for t in cell_tags[c]}, key=lambda t: rank.get(t, len(rank)))
+        if not tags:
+            continue
+        if len(tags) > MAX_INITIATIVES_PER_SHIPMENT:
+            raise InputErrors.single(
+                "<ledger>",
+                f"a shipment carries {len(tags)} initiatives ({', '.join(tags)}); at most "
+                f"{MAX_INITIATIVES_PER_SHIPMENT}",
+                field="initiatives",
+            )
+        local = {t: k for k, t in enumerate(tags)}
+        for k, t in enumerate(tags):
+            combo_rows.append({"__combo": code, "k": k, "initiative_id": t, "n": len(tags)})
+        for c in key:
+            ct = cell_tags[c]
+            full_mask = sum(1 << local[t] for t in ct)
+            for sub in range(1, 1 << len(ct)):
+                row: dict[str, object] = {"__combo": code, "__cell": c, "__sub": sub}
+                row["__state"] = sum(1 << local[t] for i, t in enumerate(ct) if sub >> i & 1)
+                row["__is_full"] = row["__state"] == full_mask
+                for si in range(slots):
+                    row[f"__tag_{si}"] = ct[si] if si < len(ct) else None
+                    row[f"__rev_{si}"] = bool(si < len(ct) and sub >> si & 1)
+                state_rows.append(row)
+    combos = pl.DataFrame(
+        combo_rows,
+        schema={"__combo": pl.Int64, "k": pl.Int64, "initiative_id": pl.String, "n": pl.Int64},
+    )
+    state_schema: dict[str, pl.DataType] = {
+        "__combo": pl.Int64(),
+        "__cell": pl.Int64(),
+        "__sub": pl.Int64(),
+        "__state": pl.Int64(),
+        "__is_full": pl.Boolean(),
+    }
+    for si in range(slots):
+        state_schema |= {f"__tag_{si}": pl.String(), f"__rev_{si}": pl.Boolean()}
+    states = pl.DataFrame(state_rows, schema=state_schema)
+    for si in range(slots):
+        states = states.join(
+            slot_parameters(initiatives, si), on=f"__tag_{si}", how="left", maintain_order="left"
+        )
+    full_of = dict(
+        states.filter(pl.col("__is_full"))
+        .select((pl.col("__combo") * (len(cell_values) + 1) + pl.col("__cell")), "__state")
+        .iter_rows()
+    )
+    element_combo = combo[ship]
+    element_key = element_combo * (len(cell_values) + 1) + cell
+    elements = elements.with_columns(
+        pl.Series("__combo", element_combo),
+        pl.Series("__B", element_key)
+        .replace_strict(full_of, default=0, return_dtype=pl.Int64)
+        .alias("__B"),
+    ).with_columns(pl.when(pl.Series(tagged)).then(pl.col("__B")).otherwise(0).alias("__B"))
+    return Structure(cells, combos, states, elements, ships, slots)
 
 
-def _priced_legs(
-    legs: pl.LazyFrame,
-    tagged: pl.LazyFrame,
-    initiatives: Initiatives,
-    tables: ReferenceTables,
-    slots: int,
-) -> pl.LazyFrame:
+def _states_of(frame: pl.LazyFrame, st: Structure) -> pl.LazyFrame:
+    """The tagged rows of ``frame`` once per reverted set (joined to the small state table)."""
+    keys = st.elements.lazy().filter(pl.col("__B") > 0).select("__elem", "__combo", "__cell")
+    return frame.join(keys, on="__elem", maintain_order="left").join(
+        st.states.lazy(), on=["__combo", "__cell"], maintain_order="left"
+    )
+
+
+def _priced_legs(legs: pl.LazyFrame, st: Structure, tables: ReferenceTables) -> pl.LazyFrame:
     """Per element state: ``__elem``, ``__state`` (0 = actual), WTW and its half-width (kg)."""
     kernel_columns = [c for c in legs.collect_schema().names() if c in LEG_COLUMNS]
-    reverted = counterfactual_legs(
-        _states(tagged.join(legs, on="__elem"), slots), initiatives, slots
-    ).select("__elem", "__state", *kernel_columns)
-    actual = legs.select("__elem", pl.lit(0, pl.Int64).alias("__state"), *kernel_columns)
+    reverted = counterfactual_legs(_states_of(legs, st), st.slots)
+    actual = legs.select(
+        "__elem",
+        pl.lit(0, pl.Int64).alias("__state"),
+        pl.lit(False).alias("__is_full"),
+        *kernel_columns,
+    )
     both = pl.concat([actual, reverted.select(actual.collect_schema().names())])
     priced = compute(both, tables)
     return priced.lazy().select(
         "__elem",
         "__state",
+        "__is_full",
         pl.col("co2e_wtw_kg").alias("wtw"),
         ((pl.col("co2e_wtw_high_kg") - pl.col("co2e_wtw_low_kg")) / 2).alias("hw"),
     )
@@ -175,17 +303,13 @@ def activity_trips(activities: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def _priced_activities(
-    activities: pl.LazyFrame,
-    tagged: pl.LazyFrame,
-    initiatives: Initiatives,
-    tables: ReferenceTables,
-    slots: int,
+    activities: pl.LazyFrame, st: Structure, tables: ReferenceTables
 ) -> pl.LazyFrame:
     names = [c for c in ACTIVITY_COLUMNS if c not in ("initiatives",)]
-    reverted = counterfactual_activities(
-        _states(tagged.join(activities, on="__elem"), slots), initiatives, slots
-    ).select("__elem", "__state", *names)
-    actual = activities.select("__elem", pl.lit(0, pl.Int64).alias("__state"), *names)
+    reverted = counterfactual_activities(_states_of(activities, st), st.slots)
+    actual = activities.select(
+        "__elem", pl.lit(0, pl.Int64).alias("__state"), pl.lit(False).alias("__is_full"), *names
+    )
     both = pl.concat([actual, reverted.select(actual.collect_schema().names())])
     primary = float(
         load_uncertainty_table().filter(pl.col("method") == "primary")["relative_half_width"][0]
@@ -194,10 +318,10 @@ def _priced_activities(
         "trip_id", pl.col("trip_co2e_wtw_kg").alias("wtw")
     )
     keyed = both.select(
-        "__elem", "__state", pl.format("{}:{}", "__elem", "__state").alias("trip_id")
+        "__elem", "__state", "__is_full", pl.format("{}:{}", "__elem", "__state").alias("trip_id")
     )
-    return keyed.join(priced, on="trip_id", how="left").select(
-        "__elem", "__state", "wtw", (pl.col("wtw").abs() * primary).alias("hw")
+    return keyed.join(priced, on="trip_id", how="left", maintain_order="left").select(
+        "__elem", "__state", "__is_full", "wtw", (pl.col("wtw").abs() * primary).alias("hw")
     )
 
 
@@ -228,8 +352,8 @@ def compute_reductions(
     Parameters
     ----------
     legs, activities : DataFrame or None
-        Checked inputs (:func:`greenstream.levers.reductions.inputs.load_ledger_inputs` checks
-        files row by row). ``initiatives`` holds ``;``-separated initiative ids.
+        Checked inputs (:func:`greenstream.levers.reductions.inputs.check_ledger_inputs` checks
+        them row by row). ``initiatives`` holds ``;``-separated initiative ids.
     initiatives : Initiatives
         From :func:`~greenstream.levers.reductions.initiatives.check_initiatives`.
     method : {"shapley", "fixed_order"}
@@ -247,163 +371,162 @@ def compute_reductions(
     Project Accounting (WRI/WBCSD 2005) ch. 2 (baseline scenario); Shapley (1953).
     """
     tables = tables or ReferenceTables()
-    parts: list[pl.LazyFrame] = []
     frames: list[tuple[str, pl.LazyFrame]] = []
     offset = 0
     if legs is not None:
         lf = conform(legs.lazy(), LEDGER_LEG_COLUMNS)
-        n = lf.select(pl.len()).collect().item()
-        frames.append(
-            (
-                "legs",
-                lf.with_row_index("__elem", offset=offset).with_columns(
-                    pl.col("__elem").cast(pl.Int64)
-                ),
-            )
-        )
-        offset += n
+        frames.append(("legs", _numbered(lf, offset)))
+        offset += lf.select(pl.len()).collect().item()
     if activities is not None:
-        af = conform(activities.lazy(), ACTIVITY_COLUMNS)
         frames.append(
-            (
-                "activities",
-                af.with_row_index("__elem", offset=offset).with_columns(
-                    pl.col("__elem").cast(pl.Int64)
-                ),
-            )
+            ("activities", _numbered(conform(activities.lazy(), ACTIVITY_COLUMNS), offset))
         )
     if not frames:
         raise InputErrors.single("<ledger>", "nothing to account: no legs and no activities")
-    priority = initiatives.table.select("initiative_id", "priority", "name", "kind")
-
-    elements = pl.concat(
-        [
-            f.select(
-                pl.col("__elem").cast(pl.Int64),
-                "shipment_id",
-                pl.col("period").fill_null(""),
-                _tags().alias("__tags"),
-            )
-            for _, f in frames
-        ]
-    ).collect()
-    local = (
-        elements.select("shipment_id", pl.col("__tags").alias("initiative_id"))
-        .explode("initiative_id")
-        .drop_nulls("initiative_id")
-        .unique()
-        .join(priority, on="initiative_id", how="left")
-        .sort("shipment_id", "priority", "initiative_id")
-        .with_columns(pl.int_range(pl.len()).over("shipment_id").cast(pl.Int64).alias("k"))
-    )
-    too_many = local.filter(pl.col("k") >= MAX_INITIATIVES_PER_SHIPMENT)
-    if too_many.height:
-        raise InputErrors(
-            [
-                InputError(
-                    "<ledger>",
-                    None,
-                    "initiatives",
-                    f"shipment '{s}' has more than {MAX_INITIATIVES_PER_SHIPMENT} initiatives",
-                )
-                for s in too_many["shipment_id"].unique(maintain_order=True).head(50)
-            ]
-        )
-    slots = int(elements.select(pl.col("__tags").list.len().max()).item() or 0)
-    tagged_all = _slots(
-        elements.lazy(), priority, local.lazy().select("shipment_id", "initiative_id", "k")
-    )
-    for kind_name, f in frames:
-        parts.append(
-            _priced_legs(f, tagged_all, initiatives, tables, slots)
-            if kind_name == "legs"
-            else _priced_activities(f, tagged_all, initiatives, tables, slots)
-        )
+    st = structure([f for _, f in frames], initiatives)
+    parts = [
+        _priced_legs(f, st, tables) if kind == "legs" else _priced_activities(f, st, tables)
+        for kind, f in frames
+    ]
     priced = pl.concat(parts).collect()
     check_unpriced(priced, file="<activities>")
+    return _account(st, priced, method, initiatives, tables)
 
-    return _account(elements, local, priced, tagged_all.collect(), method, initiatives, tables)
+
+def _numbered(frame: pl.LazyFrame, offset: int) -> pl.LazyFrame:
+    return frame.with_row_index("__elem", offset=offset).with_columns(
+        pl.col("__elem").cast(pl.Int64)
+    )
 
 
 def _account(
-    elements: pl.DataFrame,
-    local: pl.DataFrame,
+    st: Structure,
     priced: pl.DataFrame,
-    tagged: pl.DataFrame,
     method: Method,
     initiatives: Initiatives,
     tables: ReferenceTables,
 ) -> LedgerResult:
-    n_per_ship = local.group_by("shipment_id").agg(pl.len().cast(pl.Int64).alias("n"))
-    period = elements.group_by("shipment_id").agg(pl.col("period").min())
-    actual = priced.filter(pl.col("__state") == 0).select("__elem", pl.col("wtw").alias("__act"))
-    # element bits as a mask, per tagged element
-    bits = tagged.select(
-        "__elem",
-        pl.col("__bits").list.eval(pow2(pl.element())).list.sum().cast(pl.Int64).alias("__B"),
-    ).join(elements.select("__elem", "shipment_id"), on="__elem")
-    # E(S) over tagged elements: element state reverted = bits & ~S
-    e_table = (
-        n_per_ship.lazy()
-        .with_columns(pl.int_ranges(0, pow2(pl.col("n"))).alias("mask"))
-        .explode("mask")
-        .join(bits.lazy(), on="shipment_id")
-        .with_columns((pl.col("__B") & ~pl.col("mask")).alias("__state"))
-        .join(
-            priced.lazy().select("__elem", "__state", "wtw"), on=["__elem", "__state"], how="left"
+    n_elem = st.elements.height
+    n_ships = st.ships.height
+    ship = st.elements["__ship"].to_numpy()
+    state = priced["__state"].to_numpy()
+    elem = priced["__elem"].to_numpy()
+    wtw = priced["wtw"].to_numpy()
+    hw = priced["hw"].to_numpy()
+    is_actual = state == 0
+    is_full = priced["__is_full"].fill_null(False).to_numpy()
+    act = np.zeros(n_elem)
+    act_hw = np.zeros(n_elem)
+    act[elem[is_actual]] = wtw[is_actual]
+    act_hw[elem[is_actual]] = hw[is_actual]
+    base = act.copy()
+    base_hw = np.zeros(n_elem)
+    touched = np.zeros(n_elem, dtype=bool)
+    base[elem[is_full]] = wtw[is_full]
+    base_hw[elem[is_full]] = hw[is_full]
+    touched[elem[is_full]] = True
+    # per shipment, in element order (bincount adds in input order: reproducible sums)
+    ship_base = np.bincount(ship, weights=np.where(touched, base, 0.0), minlength=n_ships)
+    ship_act = np.bincount(ship, weights=np.where(touched, act, 0.0), minlength=n_ships)
+    hw_b = np.bincount(ship, weights=base_hw, minlength=n_ships)
+    hw_a = np.bincount(ship, weights=np.where(touched, act_hw, 0.0), minlength=n_ships)
+    ship_hw = np.sqrt(hw_b**2 + hw_a**2)
+    combo_n = dict(st.combos.group_by("__combo").agg(pl.col("n").first()).iter_rows())
+    combo = st.ships["__combo"].to_numpy()
+    n_of_ship = pl.Series(combo).replace_strict(combo_n, default=0, return_dtype=pl.Int64)
+    n_of_ship_np = n_of_ship.to_numpy()
+    single = np.flatnonzero(n_of_ship_np == 1)
+    # one initiative: its contribution is the whole reduction, whatever the method
+    parts = [
+        pl.DataFrame(
+            {
+                "__ship": single,
+                "k": np.zeros(len(single), dtype=np.int64),
+                "reduction_co2e_wtw_kg": ship_base[single] - ship_act[single],
+                "half_width_kg": ship_hw[single],
+            }
         )
-        .group_by("shipment_id", "n", "mask")
-        .agg(pl.col("wtw").sum().alias("co2e_wtw_kg"))
-        .sort("shipment_id", "mask")
-        .collect()
-    )
-    full_baseline = (
-        bits.join(
-            priced.select("__elem", "__state", "wtw", "hw"),
-            left_on=["__elem", "__B"],
-            right_on=["__elem", "__state"],
+    ]
+    several = np.flatnonzero(n_of_ship_np > 1)
+    if len(several):
+        sel = np.flatnonzero(np.isin(ship, several) & touched)
+        tagged = pl.DataFrame(
+            {
+                "__ship": ship[sel],
+                "__elem": sel.astype(np.int64),
+                "__B": st.elements["__B"].to_numpy()[sel],
+            }
         )
-        .join(
-            priced.filter(pl.col("__state") == 0).select(
-                "__elem", pl.col("wtw").alias("__a"), pl.col("hw").alias("__ahw")
-            ),
-            on="__elem",
+        e_table = (
+            pl.DataFrame({"__ship": several, "n": n_of_ship_np[several]})
+            .lazy()
+            .with_columns(pl.int_ranges(0, pow2(pl.col("n"))).alias("mask"))
+            .explode("mask")
+            .join(tagged.lazy(), on="__ship")
+            .with_columns((pl.col("__B") & ~pl.col("mask")).alias("__state"))
+            .join(priced.lazy().select("__elem", "__state", "wtw"), on=["__elem", "__state"])
+            .group_by("__ship", "n", "mask")
+            .agg(pl.col("wtw").sum().alias("reduction_co2e_wtw_kg"))
+            .rename({"__ship": "shipment_id"})
+            .sort("shipment_id", "mask")
+            .collect()
         )
-        .group_by("shipment_id")
-        .agg(
-            pl.col("wtw").sum().alias("baseline_tagged_kg"),
-            pl.col("__a").sum().alias("actual_tagged_kg"),
-            pl.col("hw").sum().alias("__hw_base"),
-            pl.col("__ahw").sum().alias("__hw_act"),
-        )
-        .with_columns((pl.col("__hw_base") ** 2 + pl.col("__hw_act") ** 2).sqrt().alias("__hw"))
-    )
-    contributions = attribute(e_table, method).rename({"co2e_wtw_kg": "reduction_co2e_wtw_kg"})
-    by_shipment = (
-        contributions.join(
-            local.select("shipment_id", "k", "initiative_id"), on=["shipment_id", "k"]
-        )
-        .join(full_baseline.select("shipment_id", "__hw"), on="shipment_id")
-        .with_columns(
-            (
-                pl.col("__hw")
-                * pl.col("reduction_co2e_wtw_kg").abs()
-                / pl.col("reduction_co2e_wtw_kg").abs().sum().over("shipment_id")
+        shares = (
+            attribute(e_table, method)
+            .rename({"shipment_id": "__ship"})
+            .with_columns(pl.col("k").cast(pl.Int64))
+            .with_columns(
+                (
+                    pl.col("reduction_co2e_wtw_kg").abs()
+                    / pl.col("reduction_co2e_wtw_kg").abs().sum().over("__ship")
+                )
+                .fill_nan(0.0)
+                .fill_null(0.0)
+                .alias("__share")
             )
-            .fill_nan(0.0)
-            .fill_null(0.0)
-            .alias("half_width_kg")
         )
-        .join(period, on="shipment_id")
-        .select("shipment_id", "period", "initiative_id", "reduction_co2e_wtw_kg", "half_width_kg")
-        .sort("shipment_id", "initiative_id")
+        parts.append(
+            shares.with_columns(
+                (pl.col("__share") * pl.lit(pl.Series(ship_hw)).gather(pl.col("__ship"))).alias(
+                    "half_width_kg"
+                )
+            ).select("__ship", "k", "reduction_co2e_wtw_kg", "half_width_kg")
+        )
+    contributions = pl.concat(parts).sort("__ship", "k")
+    ids = initiatives.ids
+    code = {t: i for i, t in enumerate(ids)}
+    slot_code = {
+        (c, k): code[t] for c, k, t in st.combos.select("__combo", "k", "initiative_id").iter_rows()
+    }
+    combos_of = combo[contributions["__ship"].to_numpy()]
+    ks = contributions["k"].to_numpy()
+    initiative_code = np.array(
+        [slot_code[(int(c), int(k))] for c, k in zip(combos_of.tolist(), ks.tolist(), strict=True)]
+        if len(ks) < 4096
+        else _slot_codes(combos_of, ks, slot_code),
+        dtype=np.int64,
+    )
+    by_shipment = pl.DataFrame(
+        {
+            "shipment_id": st.ships["shipment_id"].gather(contributions["__ship"]),
+            "period": st.ships["period"].gather(contributions["__ship"]),
+            "initiative_id": pl.Series(ids, dtype=pl.String).gather(initiative_code),
+            "reduction_co2e_wtw_kg": contributions["reduction_co2e_wtw_kg"],
+            "half_width_kg": contributions["half_width_kg"],
+        }
     )
     by_initiative = (
-        by_shipment.group_by("initiative_id", "period")
+        by_shipment.lazy()
+        .with_columns(pl.Series("__code", initiative_code))
+        .group_by("__code", "period")
         .agg(
             pl.len().alias("shipments"),
             pl.col("reduction_co2e_wtw_kg").sum(),
             pl.col("half_width_kg").sum(),
+        )
+        .collect(engine="in-memory")
+        .with_columns(
+            pl.lit(pl.Series(ids, dtype=pl.String)).gather(pl.col("__code")).alias("initiative_id")
         )
         .join(
             initiatives.table.select("initiative_id", "name", "kind", "priority"),
@@ -429,16 +552,14 @@ def _account(
             "reduction_high_co2e_wtw_kg",
         )
     )
-    actual_total = float(actual["__act"].sum() or 0.0)
-    base_tagged = float(full_baseline["baseline_tagged_kg"].sum() or 0.0)
-    act_tagged = float(full_baseline["actual_tagged_kg"].sum() or 0.0)
+    actual_total = float(act.sum())
     totals = {
-        "shipments": elements["shipment_id"].n_unique(),
-        "shipments_with_initiatives": n_per_ship.height,
+        "shipments": n_ships,
+        "shipments_with_initiatives": int((n_of_ship_np > 0).sum()),
         "actual_co2e_wtw_kg": actual_total,
-        "baseline_co2e_wtw_kg": actual_total - act_tagged + base_tagged,
-        "reduction_co2e_wtw_kg": float(by_shipment["reduction_co2e_wtw_kg"].sum() or 0.0),
-        "half_width_kg": float(by_shipment["half_width_kg"].sum() or 0.0),
+        "baseline_co2e_wtw_kg": float(base.sum()),
+        "reduction_co2e_wtw_kg": float(contributions["reduction_co2e_wtw_kg"].sum()),
+        "half_width_kg": float(contributions["half_width_kg"].sum()),
         "method": method,
         "factor_set_version": tables.factor_set_version,
     }
@@ -450,6 +571,16 @@ def _account(
         factor_set_version=tables.factor_set_version,
         assumptions=assumptions_used(initiatives),
     )
+
+
+def _slot_codes(
+    combos: np.ndarray, ks: np.ndarray, slot_code: dict[tuple[int, int], int]
+) -> np.ndarray:
+    """Initiative code per (combo, slot), vectorized through a small lookup table."""
+    max_k = MAX_INITIATIVES_PER_SHIPMENT
+    keys = combos * max_k + ks
+    table = {c * max_k + k: v for (c, k), v in slot_code.items()}
+    return pl.Series(keys).replace_strict(table, return_dtype=pl.Int64).to_numpy()
 
 
 def assumptions_used(initiatives: Initiatives) -> list[dict[str, Any]]:
