@@ -54,7 +54,7 @@ def test_reconciled_national_is_the_sum_of_provinces_and_hubs() -> None:
 
 @pytest.mark.slow
 def test_backtest_on_history_made_apart_from_the_generator() -> None:
-    got = backtest(hierarchy_series(independent_history()), windows=16, horizon=14)
+    got = backtest(hierarchy_series(independent_history()), windows=20, horizon=14)
     assert 0.75 <= got.coverage_p10_p90 <= 0.85, got.as_dict()
     assert got.mase < got.mase_seasonal_naive, got.as_dict()
 
@@ -63,6 +63,6 @@ def test_backtest_on_history_made_apart_from_the_generator() -> None:
 def test_backtest_on_greenstream_history() -> None:
     from greenstream.synth.history import daily_history
 
-    got = backtest(hierarchy_series(daily_history(days=730)), windows=16, horizon=14)
+    got = backtest(hierarchy_series(daily_history(days=730)), windows=20, horizon=14)
     assert 0.75 <= got.coverage_p10_p90 <= 0.85, got.as_dict()
     assert got.mase < got.mase_seasonal_naive, got.as_dict()

@@ -112,9 +112,12 @@ def backtest(
     for i, cut in enumerate(cutoffs):
         if i < calibration_windows:
             continue
-        # the most recent windows only: errors drift as the model (fitted once) ages
+        # ordinary days: the most recent windows only (errors drift as the model, fitted once,
+        # ages); event days are rare: every window before this one
         recent = cutoffs[max(0, i - calibration_windows) : i]
-        past = cv.filter(pl.col("cutoff").is_in(recent))
+        past = cv.filter(
+            (pl.col("cutoff") < cut) & (pl.col("event") | pl.col("cutoff").is_in(recent))
+        )
         q = group_quantiles(past, levels)
         window = cv.filter(pl.col("cutoff") == cut).with_columns(
             pl.col("group").replace_strict(q, default=math.inf, return_dtype=pl.Float64).alias("q")
@@ -122,7 +125,7 @@ def backtest(
         rows.append(window)
         # adaptive conformal inference: a group that missed more than nominal widens next time
         for (g,), part in window.group_by("group"):
-            missed = float((part["e"] > part["q"]).mean())
+            missed = float(np.mean(part["e"].to_numpy() > part["q"].to_numpy()))
             levels[str(g)] = levels.get(str(g), NOMINAL_COVERAGE) + ADAPTIVE_STEP * (
                 missed - (1 - NOMINAL_COVERAGE)
             )

@@ -57,9 +57,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name="pk_reduction_records"),
     )
-    op.create_index(
-        "ix_reduction_records_tenant_id", "reduction_records", ["tenant_id", "run_seq"]
-    )
+    op.create_index("ix_reduction_records_tenant_id", "reduction_records", ["tenant_id", "run_seq"])
 
 
 def downgrade() -> None:
