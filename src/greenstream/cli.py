@@ -331,10 +331,19 @@ def synth(
         bool,
         typer.Option("--telemetry", help="telemetry records + ground truth instead (also arrow)"),
     ] = False,
+    history: Annotated[
+        bool,
+        typer.Option("--history", help="two years of daily parcels per hub with festivals instead"),
+    ] = False,
 ) -> None:
     """Deterministic synthetic Double-11 day of a Chinese e-commerce network."""
     from greenstream.synth import generate_network_day, write_dataset
 
+    if history:
+        from greenstream.synth.history import synth_history_command
+
+        synth_history_command(out_dir, seed, file_format, fmt)
+        return
     if telemetry:
         from greenstream.synth.telemetry import synth_telemetry_command
 
@@ -359,6 +368,8 @@ CONCERN_CLIS = (
     "greenstream.points.cli",  # points ...
     "greenstream.levers.routing.cli",  # route, plan
     "greenstream.levers.reductions.cli",  # reductions run | runs | claims, targets check
+    "greenstream.levers.forecast.cli",  # forecast event | backtest
+    "greenstream.levers.placement.cli",  # placement plan
 )
 # --- end of sub-commands ---
 for _module in CONCERN_CLIS:

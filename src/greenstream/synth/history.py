@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from functools import cache
 from importlib import resources
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -125,3 +126,24 @@ def daily_history(
             "shipments": volume.reshape(-1),
         }
     ).with_columns(pl.col("ds").cast(pl.Date))
+
+
+def synth_history_command(out_dir: Any, seed: int, file_format: Any, fmt: Any) -> None:
+    """``greenstream synth --history``: write ``history.<format>`` (daily parcels per hub)."""
+    from pathlib import Path
+
+    from greenstream.clikit import TableFormat, handle_errors, print_rows
+    from greenstream.io.tables import write_table
+
+    with handle_errors():
+        frame = daily_history(seed=seed)
+        ext = getattr(file_format, "value", str(file_format))
+        ext = "parquet" if ext in ("arrow", "parquet") else ext
+        path = Path(out_dir) / f"history.{ext}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_table(frame, path)
+        print_rows(
+            [{"table": "history", "rows": frame.height, "path": str(path)}],
+            fmt if isinstance(fmt, TableFormat) else TableFormat.table,
+            title="Synthetic history",
+        )
