@@ -147,3 +147,43 @@ def load_ledger_inputs(
         errors.append(InputError("<ledger>", None, None, "give --legs, --activities or both"))
     InputErrors.raise_if_any(errors)
     return LedgerInputs(checked, legs_frame, activities_frame, tables)
+
+
+def check_ledger_frames(
+    initiatives: pl.DataFrame,
+    legs: pl.DataFrame | None,
+    activities: pl.DataFrame | None,
+    registry: Registry,
+) -> LedgerInputs:
+    """The in-memory twin of :func:`load_ledger_inputs` (the API's bodies): the same checks."""
+    from greenstream.geo import Gazetteer
+    from greenstream.io.tables import coerce
+    from greenstream.io.validation import check_legs
+    from greenstream.levers.reductions.ledger import LEDGER_LEG_COLUMNS
+
+    checked = check_initiatives(initiatives, registry, file="initiatives")
+    errors: list[InputError] = []
+    legs_frame: pl.DataFrame | None = None
+    if legs is not None:
+        legs_frame, cell_errors = coerce(legs, LEDGER_LEG_COLUMNS, file="legs")
+        errors += cell_errors
+        errors += check_legs(
+            legs_frame,
+            file="legs",
+            registry=registry,
+            gazetteer=Gazetteer.builtin(),
+            tocs=None,
+            hocs=None,
+            trips=None,
+        )
+        errors += tag_errors(legs_frame, checked, file="legs", kinds=LEG_KINDS)
+        errors += _swap_errors(legs_frame, checked, file="legs")
+        legs_frame = legs_frame.drop(ROW)
+    activities_frame: pl.DataFrame | None = None
+    if activities is not None:
+        activities_frame, more = check_activities(activities, checked, registry, file="activities")
+        errors += more
+    if legs is None and activities is None:
+        errors.append(InputError("body", None, "legs", "give legs, activities or both"))
+    InputErrors.raise_if_any(errors)
+    return LedgerInputs(checked, legs_frame, activities_frame, ReferenceTables(registry=registry))
