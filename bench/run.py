@@ -33,6 +33,7 @@ SUITES = [
     "routing",
     "monitoring",
     "service",
+    "reductions",
 ]
 # --- end of suites ---
 

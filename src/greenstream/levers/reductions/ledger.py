@@ -251,11 +251,11 @@ def structure(frames: list[pl.LazyFrame], initiatives: Initiatives) -> Structure
 
 
 def _states_of(frame: pl.LazyFrame, st: Structure) -> pl.LazyFrame:
-    """The tagged rows of ``frame`` once per reverted set (joined to the small state table)."""
-    keys = st.elements.lazy().filter(pl.col("__B") > 0).select("__elem", "__combo", "__cell")
-    return frame.join(keys, on="__elem", maintain_order="left").join(
-        st.states.lazy(), on=["__combo", "__cell"], maintain_order="left"
-    )
+    """The tagged rows of ``frame`` once per reverted set (joined to the small state table).
+    Row order does not matter: states are matched back by element and state."""
+    keys = st.elements.filter(pl.col("__B") > 0).select("__elem", "__combo", "__cell")
+    rows = frame.collect().join(keys, on="__elem")
+    return rows.join(st.states, on=["__combo", "__cell"]).lazy()
 
 
 def _priced_legs(legs: pl.LazyFrame, st: Structure, tables: ReferenceTables) -> pl.LazyFrame:
@@ -268,7 +268,8 @@ def _priced_legs(legs: pl.LazyFrame, st: Structure, tables: ReferenceTables) -> 
         pl.lit(False).alias("__is_full"),
         *kernel_columns,
     )
-    both = pl.concat([actual, reverted.select(actual.collect_schema().names())])
+    # collected once: the kernel's job pre-passes would otherwise run the joins again
+    both = pl.concat([actual, reverted.select(actual.collect_schema().names())]).collect()
     priced = compute(both, tables)
     return priced.lazy().select(
         "__elem",
@@ -492,7 +493,8 @@ def _account(
                 )
             ).select("__ship", "k", "reduction_co2e_wtw_kg", "half_width_kg")
         )
-    contributions = pl.concat(parts).sort("__ship", "k")
+    # the single-initiative part is already in shipment order; only a mix needs sorting
+    contributions = parts[0] if len(parts) == 1 else pl.concat(parts).sort("__ship", "k")
     ids = initiatives.ids
     code = {t: i for i, t in enumerate(ids)}
     slot_code = {
