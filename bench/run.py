@@ -33,6 +33,7 @@ SUITES = [
     "routing",
     "monitoring",
     "service",
+    "energy",
     "reductions",
 ]
 # --- end of suites ---

@@ -107,6 +107,22 @@ def _swap_errors(legs: pl.DataFrame, initiatives: Initiatives, *, file: str) -> 
     )
 
 
+LEDGER_ONLY_COLUMNS = ("period", "initiatives", "baseline_distance_km")
+
+
+def _unknown_columns(names: list[str], *, file: str) -> list[InputError]:
+    """Columns neither of the footprint job's contract nor of the ledger (a typo would
+    otherwise pass silently)."""
+    from greenstream.pipeline import KNOWN_COLUMNS
+
+    known = set(KNOWN_COLUMNS["legs"]) | set(LEDGER_ONLY_COLUMNS) | {ROW}
+    return [
+        InputError(file, None, c, "unknown column (docs/data-contract.md, docs/reductions.md)")
+        for c in names
+        if c not in known and not c.startswith("__")
+    ]
+
+
 def load_ledger_inputs(
     initiatives: Path,
     *,
@@ -127,7 +143,8 @@ def load_ledger_inputs(
     legs_frame: pl.DataFrame | None = None
     tables = ReferenceTables(registry=registry)
     if legs is not None:
-        inputs = load_inputs(legs, tocs=tocs, hocs=hocs, trips=trips)
+        inputs = load_inputs(legs, tocs=tocs, hocs=hocs, trips=trips, allow_extra_columns=True)
+        errors += _unknown_columns(inputs.legs.collect_schema().names(), file=str(legs))
         tables = reference_tables(inputs, registry)
         errors += validate(inputs, tables)
         legs_frame, cell_errors = coerce(

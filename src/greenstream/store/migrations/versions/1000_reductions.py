@@ -1,7 +1,7 @@
 """Reductions: sealed ledger runs (a per-tenant hash chain) and their records.
 
 Revision ID: 1000_reductions
-Revises: 0510_points_cofund_draws
+Revises: 0800_energy_sites
 Create Date: 2026-12-06
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "1000_reductions"
-down_revision = "0510_points_cofund_draws"
+down_revision = "0800_energy_sites"
 branch_labels = None
 depends_on = None
 
