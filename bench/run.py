@@ -36,6 +36,7 @@ SUITES = [
     "energy",
     "packaging",
     "dashboard",
+    "reductions",
 ]
 # --- end of suites ---
 

@@ -570,10 +570,19 @@ def synth(
         bool,
         typer.Option("--telemetry", help="telemetry records + ground truth instead (also arrow)"),
     ] = False,
+    history: Annotated[
+        bool,
+        typer.Option("--history", help="two years of daily parcels per hub with festivals instead"),
+    ] = False,
 ) -> None:
     """Deterministic synthetic Double-11 day of a Chinese e-commerce network."""
     from greenstream.synth import generate_network_day, write_dataset
 
+    if history:
+        from greenstream.synth.history import synth_history_command
+
+        synth_history_command(out_dir, seed, file_format, fmt)
+        return
     if telemetry:
         from greenstream.synth.telemetry import synth_telemetry_command
 
@@ -600,6 +609,9 @@ CONCERN_CLIS = (
     "greenstream.levers.energy.cli",  # energy ...
     "greenstream.levers.packaging.cli",  # pack, pack design | render | pool | stations
     "greenstream.api.users_cli",  # users create | list | disable (dashboard sign-in)
+    "greenstream.levers.reductions.cli",  # reductions run | runs | claims, targets check
+    "greenstream.levers.forecast.cli",  # forecast event | backtest
+    "greenstream.levers.placement.cli",  # placement plan
 )
 # --- end of sub-commands ---
 for _module in CONCERN_CLIS:

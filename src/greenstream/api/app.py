@@ -43,6 +43,7 @@ EXTRA_ROUTERS: list[str] = [
     "greenstream.api.routes.dashboard:router",  # dashboard data (reports:read)
     "greenstream.api.routes.users:router",  # dashboard sign-in (/session)
     "greenstream.api.routes.web:router",  # the dashboard page at /
+    "greenstream.api.routes.reductions:router",
 ]
 # --- end of routers ---
 

@@ -221,16 +221,24 @@ def verify(
     import json
 
     from greenstream.audit.verify import verify as run_verify
+    from greenstream.levers.reductions.runs import verify_runs
     from greenstream.store.db import make_engine, upgrade
 
     with handle_errors():
         upgrade()
         engine = make_engine()
         report = run_verify(engine, tenant=tenant)
+        # sealed reduction ledger runs (their own per-tenant chain; docs/reductions.md)
+        reductions = verify_runs(engine, tenant=tenant)
         engine.dispose()
         if fmt == "json":
-            out.print_json(json.dumps(report.as_dict()))
+            doc = report.as_dict()
+            doc["reductions"] = reductions.as_dict()
+            doc["ok"] = report.ok and reductions.ok
+            out.print_json(json.dumps(doc))
         else:
             typer.echo(report.render_text())
-    if not report.ok:
+            if reductions.runs:
+                typer.echo("\n" + reductions.render_text())
+    if not (report.ok and reductions.ok):
         raise typer.Exit(1)

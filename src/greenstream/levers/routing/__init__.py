@@ -32,12 +32,12 @@ if TYPE_CHECKING:
         load_network,
         price_edges,
     )
+    from greenstream.levers.routing.options import RouteOption
     from greenstream.levers.routing.orders import check_orders, read_orders
     from greenstream.levers.routing.policy import Policy, Recommendation, recommend
     from greenstream.levers.routing.routes import (
         Closure,
         RouteAnswer,
-        RouteOption,
         chain_elements,
         route,
         route_batch,
@@ -54,7 +54,7 @@ _HOME = {
     "Policy": "greenstream.levers.routing.policy",
     "Recommendation": "greenstream.levers.routing.policy",
     "RouteAnswer": "greenstream.levers.routing.routes",
-    "RouteOption": "greenstream.levers.routing.routes",
+    "RouteOption": "greenstream.levers.routing.options",
     "affected_orders": "greenstream.levers.routing.dayplan",
     "build_china_network": "greenstream.levers.routing.network",
     "chain_elements": "greenstream.levers.routing.routes",

@@ -93,6 +93,21 @@ def register(app: typer.Typer) -> None:
         weights: Annotated[
             str, typer.Option("--weights", help="policy weights cost,time,co2e")
         ] = "1,0,0",
+        carbon_price_source: Annotated[
+            str,
+            typer.Option("--carbon-price-source", help="where the carbon price comes from"),
+        ] = "the user's",
+        show_all: Annotated[
+            bool, typer.Option("--all", help="every route of the front, not a representative set")
+        ] = False,
+        ledger_out: Annotated[
+            Path | None,
+            typer.Option(
+                "--ledger-out",
+                help="write the chosen shift as reduction-ledger input (legs.csv, initiatives.csv)",
+            ),
+        ] = None,
+        period: Annotated[str, typer.Option(help="ledger period of the shift")] = "",
         nodes: NodesOpt = None,
         edges: EdgesOpt = None,
         network: GeojsonOpt = None,
@@ -101,6 +116,7 @@ def register(app: typer.Typer) -> None:
         """The Pareto front (cost, time, CO2e) of one order, the recommendation and the saving
         against the all-road baseline."""
         from greenstream.levers.routing import route
+        from greenstream.levers.routing.explain import representative, trade_off
 
         with handle_errors():
             net = _network(nodes, edges, network)
@@ -120,11 +136,34 @@ def register(app: typer.Typer) -> None:
                 sys.stderr.write("no route meets the constraints (deadline, cost cap, modes)\n")
                 raise typer.Exit(1)
             base = answer.baseline
+            rec_i = answer.recommendation.index if answer.recommendation else None
+            if ledger_out is not None and answer.recommended is not None:
+                from greenstream.levers.routing.ledger_feed import shift_initiative, shift_legs
+
+                ledger_out.mkdir(parents=True, exist_ok=True)
+                shift_legs(
+                    net, answer, shipment_id=f"{answer.origin}>{answer.destination}", period=period
+                ).write_csv(ledger_out / "legs.csv")
+                shift_initiative().write_csv(ledger_out / "initiatives.csv")
             if fmt is TableFormat.table:
-                print_rows(rows, fmt, title=f"Pareto front {answer.origin} -> {answer.destination}")
-                if answer.recommendation is not None:
-                    sys.stdout.write(f"recommended: route {answer.recommendation.index + 1}: ")
+                shown = range(len(rows)) if show_all else representative(answer.front, rec_i)
+                title = f"Pareto front {answer.origin} -> {answer.destination}"
+                if not show_all:
+                    title += f" ({len(shown)} of {len(rows)} routes; --all for every one)"
+                print_rows([rows[i] for i in shown], fmt, title=title)
+                if answer.recommendation is not None and rec_i is not None:
+                    price = (
+                        f" (carbon price {carbon_price:,.0f} CNY/t: {carbon_price_source})"
+                        if carbon_price
+                        else ""
+                    )
+                    sys.stdout.write(f"recommended: route {rec_i + 1}{price}: ")
                     sys.stdout.write(answer.recommendation.reason + "\n")
+                    sys.stdout.write(
+                        "why: "
+                        + trade_off(answer.front, rec_i, base.co2e_wtw_kg if base else None)
+                        + "\n"
+                    )
                 if base is not None:
                     sys.stdout.write(
                         f"all-road baseline: {base.distance_km:,.0f} km, {base.time_h:,.1f} h, "

@@ -18,12 +18,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from greenstream.levers.routing.network import KG_PER_TONNE
-
-if TYPE_CHECKING:
-    from greenstream.levers.routing.routes import RouteOption
+from greenstream.levers.routing.options import RouteOption
 
 
 class Baseline(Protocol):

@@ -1,0 +1,154 @@
+"""Stock placement against the current assignment: CO2e saved per day and the moves to make."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from greenstream.accounting.kernel import ReferenceTables
+from greenstream.errors import InputError, InputErrors
+from greenstream.levers.placement.lanes import price_lanes
+from greenstream.levers.placement.lp import solve_assignment
+
+
+@dataclass(frozen=True)
+class PlacementPlan:
+    lanes: pl.DataFrame  # warehouse_id, region_id, parcels_current, parcels_planned, co2e
+    moves: pl.DataFrame  # region_id, from, to, parcels_per_day, co2e_saved_wtw_kg_per_day
+    warehouses: pl.DataFrame  # warehouse_id, parcels_current, parcels_planned, change
+    summary: dict[str, Any]
+
+
+def check_tables(regions: pl.DataFrame, warehouses: pl.DataFrame) -> None:
+    errors: list[InputError] = []
+    for name, frame, cols in (
+        ("<regions>", regions, ("region_id", "lat", "lon", "demand_parcels_per_day")),
+        ("<warehouses>", warehouses, ("warehouse_id", "lat", "lon", "capacity_parcels_per_day")),
+    ):
+        errors += [
+            InputError(name, None, c, "required column missing")
+            for c in cols
+            if c not in frame.columns
+        ]
+    InputErrors.raise_if_any(errors)
+    for name, frame, col in (
+        ("<regions>", regions, "demand_parcels_per_day"),
+        ("<warehouses>", warehouses, "capacity_parcels_per_day"),
+    ):
+        bad = frame.with_row_index("row", offset=1).filter(
+            pl.col(col).is_null()
+            | (pl.col(col) < 0)
+            | pl.col("lat").is_null()
+            | pl.col("lon").is_null()
+        )
+        errors += [
+            InputError(name, int(r), col, "must be >= 0 with lat and lon given") for r in bad["row"]
+        ]
+    InputErrors.raise_if_any(errors)
+
+
+def nearest_assignment(lanes: pl.DataFrame) -> pl.DataFrame:
+    """Each region from its nearest warehouse (the usual current practice when none is given)."""
+    return (
+        lanes.sort("region_id", "distance_km", "warehouse_id")
+        .group_by("region_id", maintain_order=True)
+        .first()
+        .select("region_id", "warehouse_id", pl.lit(1.0).alias("share"))
+    )
+
+
+def plan_placement(
+    regions: pl.DataFrame,
+    warehouses: pl.DataFrame,
+    *,
+    current: pl.DataFrame | None = None,
+    tables: ReferenceTables | None = None,
+) -> PlacementPlan:
+    """The least-CO2e assignment of ``regions``' demand to ``warehouses`` within capacity,
+    against ``current`` (``region_id``, ``warehouse_id``, ``share``; default: nearest)."""
+    check_tables(regions, warehouses)
+    started = time.perf_counter()
+    lanes = price_lanes(regions, warehouses, tables)
+    t_price = time.perf_counter() - started
+    w_ids = warehouses["warehouse_id"].to_list()
+    r_ids = regions["region_id"].to_list()
+    cost = lanes["co2e_wtw_kg_per_parcel"].to_numpy().reshape(len(w_ids), len(r_ids))
+    demand = regions["demand_parcels_per_day"].cast(pl.Float64).to_numpy()
+    capacity = warehouses["capacity_parcels_per_day"].cast(pl.Float64).to_numpy()
+    t0 = time.perf_counter()
+    planned, status = solve_assignment(cost, demand, capacity)
+    t_solve = time.perf_counter() - t0
+    cur = nearest_assignment(lanes) if current is None else current
+    cur_matrix = np.zeros_like(cost)
+    w_pos = {w: i for i, w in enumerate(w_ids)}
+    r_pos = {r: j for j, r in enumerate(r_ids)}
+    for r, w, share in cur.select("region_id", "warehouse_id", "share").iter_rows():
+        cur_matrix[w_pos[w], r_pos[r]] += share * demand[r_pos[r]]
+    table = lanes.with_columns(
+        pl.Series("parcels_current", cur_matrix.reshape(-1)),
+        pl.Series("parcels_planned", planned.reshape(-1)),
+    )
+    co2_current = float((cost * cur_matrix).sum())
+    co2_planned = float((cost * planned).sum())
+    moves = _moves(table)
+    per_w = (
+        table.group_by("warehouse_id", maintain_order=True)
+        .agg(pl.col("parcels_current").sum(), pl.col("parcels_planned").sum())
+        .with_columns((pl.col("parcels_planned") - pl.col("parcels_current")).alias("change"))
+    )
+    summary = {
+        "regions": len(r_ids),
+        "warehouses": len(w_ids),
+        "demand_parcels_per_day": float(demand.sum()),
+        "co2e_wtw_kg_per_day_current": co2_current,
+        "co2e_wtw_kg_per_day_planned": co2_planned,
+        "co2e_saved_wtw_kg_per_day": co2_current - co2_planned,
+        "solver_status": status,
+        "price_s": round(t_price, 3),
+        "solve_s": round(t_solve, 3),
+    }
+    return PlacementPlan(
+        table.filter((pl.col("parcels_current") > 0) | (pl.col("parcels_planned") > 0)),
+        moves,
+        per_w,
+        summary,
+    )
+
+
+def _moves(table: pl.DataFrame) -> pl.DataFrame:
+    """Per region, the parcels per day each warehouse gains, from the warehouses that lose them
+    (pro rata), with the CO2e each move saves."""
+    diff = table.with_columns((pl.col("parcels_planned") - pl.col("parcels_current")).alias("d"))
+    gains = diff.filter(pl.col("d") > 1e-6).select(
+        "region_id",
+        pl.col("warehouse_id").alias("to"),
+        pl.col("d").alias("gain"),
+        pl.col("co2e_wtw_kg_per_parcel").alias("c_to"),
+    )
+    losses = (
+        diff.filter(pl.col("d") < -1e-6)
+        .select(
+            "region_id",
+            pl.col("warehouse_id").alias("from"),
+            (-pl.col("d")).alias("loss"),
+            pl.col("co2e_wtw_kg_per_parcel").alias("c_from"),
+        )
+        .with_columns((pl.col("loss") / pl.col("loss").sum().over("region_id")).alias("share"))
+    )
+    return (
+        gains.join(losses, on="region_id")
+        .select(
+            "region_id",
+            "from",
+            "to",
+            (pl.col("gain") * pl.col("share")).alias("parcels_per_day"),
+            (pl.col("gain") * pl.col("share") * (pl.col("c_from") - pl.col("c_to"))).alias(
+                "co2e_saved_wtw_kg_per_day"
+            ),
+        )
+        .sort("co2e_saved_wtw_kg_per_day", descending=True)
+    )

@@ -1,0 +1,123 @@
+"""Sealing of ledger runs: canonical hashes of a run's inputs and outputs, and the run record's
+hash chained to the tenant's previous run.
+
+- ``inputs_sha256`` = SHA-256 of the canonical JSON of ``{table: {column: digest}}`` over the
+  run's input tables (initiatives, legs, activities, TOCs, HOCs, trips), plus the attribution
+  method and the factor-set version; column digests are the audit chain's format-2 digests
+  (:func:`greenstream.audit.digest.column_digest`: a fixed byte layout of the values, the same
+  whichever database stored them);
+- ``outputs_sha256`` likewise over the outputs (reductions per initiative and period, and per
+  shipment and initiative);
+- ``record_sha256`` = SHA-256 of the canonical JSON of :data:`SEALED_FIELDS`, including
+  ``prev_sha256`` (:data:`greenstream.audit.chain.GENESIS` for a tenant's first run).
+
+Tables travel as Arrow IPC bytes (lz4), one named stream per table, so verification reads back
+exactly what was sealed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from typing import Any, Final
+
+import polars as pl
+
+from greenstream.audit.chain import canonical_json
+from greenstream.audit.digest import column_digest
+
+SEALED_FIELDS: Final = (
+    "tenant",
+    "seq",
+    "created_at",
+    "label",
+    "method",
+    "factor_set_version",
+    "inputs_sha256",
+    "outputs_sha256",
+    "prev_sha256",
+)
+
+
+def canonical_table(frame: pl.DataFrame) -> pl.DataFrame:
+    """The frame with every column in a digest dtype (integers Int64, floats Float64, booleans,
+    UTC timestamps; everything else text)."""
+    exprs: list[pl.Expr] = []
+    for name, dtype in frame.schema.items():
+        col = pl.col(name)
+        if dtype.is_integer():
+            exprs.append(col.cast(pl.Int64))
+        elif dtype.is_float():
+            exprs.append(col.cast(pl.Float64))
+        elif dtype == pl.Boolean:
+            exprs.append(col)
+        elif isinstance(dtype, pl.Datetime):
+            exprs.append(col.dt.replace_time_zone("UTC") if dtype.time_zone is None else col)
+        else:
+            exprs.append(col.cast(pl.String))
+    return frame.select(exprs)
+
+
+def _digest_tag(dtype: pl.DataType) -> str:
+    if dtype == pl.Int64:
+        return "int64"
+    if dtype == pl.Float64:
+        return "float64"
+    if dtype == pl.Boolean:
+        return "bool"
+    if isinstance(dtype, pl.Datetime):
+        return "timestamp_us"
+    return "string"
+
+
+def table_digest(frame: pl.DataFrame) -> dict[str, str]:
+    """``{column: digest}`` of a canonical table (columns in their order)."""
+    return {
+        name: column_digest(name, _digest_tag(frame.schema[name]), frame[name])
+        for name in frame.columns
+    }
+
+
+def tables_sha256(tables: dict[str, pl.DataFrame | None], **extra: Any) -> str:
+    """SHA-256 of the canonical JSON of every table's column digests plus ``extra`` fields."""
+    doc: dict[str, Any] = {
+        name: None if t is None else {"rows": t.height, "columns": table_digest(t)}
+        for name, t in sorted(tables.items())
+    }
+    doc |= extra
+    return hashlib.sha256(canonical_json(doc)).hexdigest()
+
+
+def pack_tables(tables: dict[str, pl.DataFrame | None]) -> bytes:
+    """Named tables as one byte string: a JSON header line (names and byte lengths), then each
+    table's Arrow IPC file (lz4)."""
+    blobs: list[tuple[str, bytes]] = []
+    for name, t in sorted(tables.items()):
+        if t is None:
+            continue
+        buf = io.BytesIO()
+        t.write_ipc(buf, compression="lz4")
+        blobs.append((name, buf.getvalue()))
+    header = json.dumps([[n, len(b)] for n, b in blobs]).encode() + b"\n"
+    return header + b"".join(b for _, b in blobs)
+
+
+def unpack_tables(data: bytes) -> dict[str, pl.DataFrame]:
+    """The tables of :func:`pack_tables`."""
+    end = data.index(b"\n")
+    header = json.loads(data[:end])
+    out: dict[str, pl.DataFrame] = {}
+    pos = end + 1
+    for name, length in header:
+        out[name] = pl.read_ipc(io.BytesIO(data[pos : pos + length]))
+        pos += length
+    return out
+
+
+def record_sha256(fields: dict[str, Any]) -> str:
+    """The hash that seals one run record (:data:`SEALED_FIELDS`)."""
+    missing = [f for f in SEALED_FIELDS if f not in fields]
+    if missing:
+        raise ValueError(f"reduction run lacks sealed fields {missing}")
+    return hashlib.sha256(canonical_json({f: fields[f] for f in SEALED_FIELDS})).hexdigest()

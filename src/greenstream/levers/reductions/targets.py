@@ -1,0 +1,117 @@
+"""Targets: absolute and intensity reduction targets, their pathway, progress, on/off track and
+the year the target is met at the current trend.
+
+A target: ``base_year``, ``target_year``, ``reduction_pct`` (of the base-year value), ``kind``
+(``absolute``: t CO2e; ``intensity``: t CO2e per unit of activity), ``scope`` (a label: the
+boundary it covers). The pathway is linear from the base-year value to the target value
+(SBTi's cross-sector absolute contraction approach is linear: SBTi Corporate Net-Zero Standard
+v1.2 (2024), C6; SBTi Target Validation Protocol) unless ``pathway`` lists the value per year.
+
+- progress: share of the required reduction achieved by the latest year;
+- on track: the latest value is at or below the pathway's value for that year;
+- projected year met: the least-squares linear trend of the reported years crosses the target
+  value (None when the trend does not fall).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+
+from greenstream.errors import InputError, InputErrors
+
+Kind = Literal["absolute", "intensity"]
+
+
+@dataclass(frozen=True)
+class Target:
+    target_id: str
+    base_year: int
+    target_year: int
+    reduction_pct: float
+    kind: Kind = "absolute"
+    scope: str = "WTW, transport and hub operations"
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        errors = []
+        if self.target_year <= self.base_year:
+            errors.append(InputError("<target>", None, "target_year", "must be after base_year"))
+        if not 0 < self.reduction_pct <= 100:
+            errors.append(InputError("<target>", None, "reduction_pct", "must be within (0, 100]"))
+        if self.kind not in ("absolute", "intensity"):
+            errors.append(InputError("<target>", None, "kind", "absolute or intensity"))
+        InputErrors.raise_if_any(errors)
+
+
+def series_values(history: pl.DataFrame, kind: Kind) -> pl.DataFrame:
+    """``year`` and the tracked ``value``: t CO2e (absolute) or t CO2e per activity unit."""
+    need = ["year", "co2e_t"] + (["activity"] if kind == "intensity" else [])
+    missing = [c for c in need if c not in history.columns]
+    if missing:
+        raise InputErrors(
+            [InputError("<history>", None, c, "required column missing") for c in missing]
+        )
+    value = pl.col("co2e_t") / pl.col("activity") if kind == "intensity" else pl.col("co2e_t")
+    return history.select(
+        pl.col("year").cast(pl.Int64), value.cast(pl.Float64).alias("value")
+    ).sort("year")
+
+
+def linear_pathway(target: Target, base_value: float) -> pl.DataFrame:
+    """The pathway's value for every year from the base year to the target year (linear)."""
+    years = np.arange(target.base_year, target.target_year + 1)
+    goal = base_value * (1 - target.reduction_pct / 100)
+    share = (years - target.base_year) / (target.target_year - target.base_year)
+    return pl.DataFrame({"year": years, "pathway_value": base_value + share * (goal - base_value)})
+
+
+def trend_year_met(values: pl.DataFrame, goal: float) -> float | None:
+    """Year the least-squares line through (year, value) reaches ``goal`` (None if not falling
+    or fewer than two years)."""
+    if values.height < 2:
+        return None
+    slope, intercept = np.polyfit(values["year"].to_numpy(), values["value"].to_numpy(), 1)
+    if slope >= 0:
+        return None
+    return float((goal - intercept) / slope)
+
+
+def assess(target: Target, history: pl.DataFrame) -> dict[str, Any]:
+    """Pathway, progress and on/off track of ``target`` given yearly ``history`` (``year``,
+    ``co2e_t``, and ``activity`` for intensity targets)."""
+    values = series_values(history, target.kind)
+    base = values.filter(pl.col("year") == target.base_year)
+    if base.height == 0:
+        raise InputErrors.single(
+            "<history>", f"no value for the base year {target.base_year}", field="year"
+        )
+    base_value = float(base["value"][0])
+    goal = base_value * (1 - target.reduction_pct / 100)
+    pathway = linear_pathway(target, base_value)
+    latest = values.filter(pl.col("year") >= target.base_year).tail(1).row(0, named=True)
+    expected = pathway.filter(pl.col("year") == latest["year"])
+    expected_value = float(expected["pathway_value"][0]) if expected.height else goal
+    since_base = values.filter(pl.col("year") >= target.base_year)
+    met = trend_year_met(since_base, goal)
+    progress = (base_value - latest["value"]) / (base_value - goal)
+    return {
+        "target_id": target.target_id,
+        "kind": target.kind,
+        "scope": target.scope,
+        "base_year": target.base_year,
+        "base_value": base_value,
+        "target_year": target.target_year,
+        "target_value": goal,
+        "latest_year": latest["year"],
+        "latest_value": latest["value"],
+        "pathway_value_latest_year": expected_value,
+        "progress_share": progress,
+        "on_track": latest["value"] <= expected_value,
+        "projected_year_met": None if met is None or math.isnan(met) else round(met, 1),
+        "pathway": pathway.join(values, on="year", how="left").to_dicts(),
+    }
