@@ -31,8 +31,8 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+import greenstream.levers.packaging.fastpath as fastpath
 from greenstream.errors import InputErrors
-from greenstream.levers.packaging import fastpath
 from greenstream.levers.packaging.footprint import FootprintModel
 from greenstream.levers.packaging.materials import MaterialFactors
 from greenstream.levers.packaging.model import check_suite, expand_units

@@ -17,8 +17,11 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+import greenstream.levers.packaging.exact as exact
+import greenstream.levers.packaging.fastpath as fastpath
+import greenstream.levers.packaging.isolation as isolation
+import greenstream.levers.packaging.solver as solver
 from greenstream.factors import Registry
-from greenstream.levers.packaging import exact, fastpath, isolation, solver
 from greenstream.levers.packaging.footprint import FootprintModel
 from greenstream.levers.packaging.geometry import rotation_name
 from greenstream.levers.packaging.materials import MaterialFactors
