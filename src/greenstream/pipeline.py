@@ -137,8 +137,11 @@ def _read_file(
     try:
         if table_format(path) != "json":
             raw = scan_raw(path)
-            if kind in ("tocs", "hocs") and set(raw.collect_schema().names()) >= INTENSITIES_TABLE:
+            names = set(raw.collect_schema().names())
+            if kind in ("tocs", "hocs") and names >= INTENSITIES_TABLE:
                 raw = from_intensities_table(raw, kind)
+            elif kind == "hocs" and names >= SITE_HOCS_TABLE:
+                raw = from_site_hocs_table(raw)
             return raw, [], extra
         from greenstream.io import ileap
 
@@ -185,6 +188,24 @@ def from_intensities_table(raw: pl.LazyFrame, kind: str) -> pl.LazyFrame:
         pl.col("intensity_ttw_kg_per_unit").alias("intensity_ttw_kg_per_t"),
         pl.lit("primary").alias("data_type"),
         pl.lit("primary-data HOC from site meters (greenstream intensities)").alias("description"),
+    )
+
+
+# the table `greenstream energy hocs` (and `energy demo-hocs`) writes: HOCs with their site data
+SITE_HOCS_TABLE = frozenset({"hoc_id", "site_id", "tonnes", "energy_kwh", "emissions_basis"})
+
+
+def from_site_hocs_table(raw: pl.LazyFrame) -> pl.LazyFrame:
+    """The HOCS columns of a site-data HOC table (greenstream.levers.energy.hubs): the site's
+    tonnes, energy and emissions basis stay in that table and in each row's ``description``, so the
+    hub intensities greenstream derived from meters read back in with ``--hocs``."""
+    return raw.select(
+        "hoc_id",
+        "hub_type",
+        "intensity_wtw_kg_per_t",
+        "intensity_ttw_kg_per_t",
+        "data_type",
+        "description",
     )
 
 
