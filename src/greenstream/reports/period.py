@@ -44,6 +44,8 @@ SCHEMA: Final = "greenstream.period-report.v1"
 TOP_LANES: Final = 10
 TOP_HUBS: Final = 10
 TOP_FACTORS: Final = 15
+MAP_LANES: Final = 300  # lanes drawn on the map (by WTW emissions)
+MAP_HUBS: Final = 200
 
 # how each kernel method obtains and allocates emissions (accounting/kernel.py module docstring)
 ALLOCATION: Final[dict[str, str]] = {
@@ -228,12 +230,12 @@ def period_report(
         .sort(
             "co2e_wtw_kg", "origin", "destination", "mode", descending=[True, False, False, False]
         )
-        .head(TOP_LANES),
+        .head(MAP_LANES),
         lf.filter(hub)
         .group_by(pl.col("origin").alias("hub"), "hub_type")
         .agg(pl.len().alias("tce_count"), pl.col("hub_activity_t").sum(), wtw.sum())
         .sort("co2e_wtw_kg", "hub", "hub_type", descending=[True, False, False], nulls_last=True)
-        .head(TOP_HUBS),
+        .head(MAP_HUBS),
         lf.filter(pl.col("departure_at").is_not_null())
         .group_by(pl.col("departure_at").dt.date().alias("day"))
         .agg(wtw.sum(), ttw.sum())
@@ -324,8 +326,10 @@ def period_report(
             else 0,
             "elements_with_warnings": int(t["warning_tce_count"] or 0),
         },
-        "lanes": _rows(lanes),
-        "hubs": _rows(hubs),
+        "lanes": _rows(lanes.head(TOP_LANES)),
+        "hubs": _rows(hubs.head(TOP_HUBS)),
+        "map_lanes": lanes.select("origin", "destination", "mode", "co2e_wtw_kg").to_dicts(),
+        "map_hubs": hubs.select("hub", "co2e_wtw_kg").to_dicts(),
         "daily": [
             {
                 "day": r["day"].isoformat(),
