@@ -78,13 +78,23 @@ def conform(frame: pl.DataFrame | pl.LazyFrame, *, source: str) -> pl.LazyFrame:
             f"not a footprint table: missing column(s) {', '.join(missing)} "
             "(give the output of 'greenstream footprint', or LEGS with --tocs/--hocs/--trips)",
         )
-    text = ["mode", "method", "factor_id", "distance_basis"]
+    text = ["shipment_id", "mode", "method", "factor_id", "distance_basis"]
+    numbers = [c for c in REQUIRED if c not in text and c != "primary_data"]
+    schema = lf.collect_schema()
     exprs = [pl.col(c).cast(pl.String) for c in text]
+    # a footprint CSV reads as text: numbers and the primary_data flag are cast here
+    exprs += [pl.col(c).cast(pl.Float64) for c in numbers]
+    if schema["primary_data"] == pl.String:
+        exprs.append(pl.col("primary_data").str.to_lowercase().is_in(["true", "1"]))
+    else:
+        exprs.append(pl.col("primary_data").cast(pl.Boolean))
     for name, dtype in OPTIONAL.items():
         if name not in names:
             exprs.append(pl.lit(None, dtype=dtype).alias(name))
         elif dtype == pl.String():
             exprs.append(pl.col(name).cast(pl.String))
+        elif schema[name] == pl.String:
+            exprs.append(pl.col(name).str.to_datetime(time_zone="UTC", strict=False))
         else:
             exprs.append(pl.col(name).cast(dtype))
     lf = lf.with_columns(exprs)

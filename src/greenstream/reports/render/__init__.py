@@ -71,6 +71,31 @@ def render_period(report: dict[str, Any], lang: str, fmt: OutputFormat) -> bytes
     return render_document(doc, images, fmt)
 
 
+def render_certificate(report: dict[str, Any], lang: str, fmt: OutputFormat) -> bytes:
+    """The one-page customer certificate as JSON, HTML or PDF bytes."""
+    if fmt is OutputFormat.json:
+        return json.dumps(report, indent=2, ensure_ascii=False, default=str).encode()
+    from greenstream.reports.render.view import certificate_view
+
+    return render_document(certificate_view(report, check_lang(lang)), {}, fmt)
+
+
+def render_shared_waybill(data: dict[str, Any], lang: str, fmt: OutputFormat) -> bytes:
+    """A shared waybill's read-only page as JSON or HTML."""
+    if fmt is OutputFormat.json:
+        return json.dumps(data, indent=2, ensure_ascii=False, default=str).encode()
+    from greenstream.reports.render.view import shared_waybill_view
+
+    return render_document(shared_waybill_view(data, check_lang(lang)), {}, fmt)
+
+
+def render(report: dict[str, Any], lang: str, fmt: OutputFormat) -> bytes:
+    """A period report or a certificate (by ``report["kind"]``) as bytes."""
+    if report.get("kind") == "certificate":
+        return render_certificate(report, lang, fmt)
+    return render_period(report, lang, fmt)
+
+
 def _inline_svg(svg: str) -> str:
     start = svg.find("<svg")
     return svg[start:] if start >= 0 else svg

@@ -206,6 +206,39 @@ S: Final[dict[str, tuple[str, str]]] = {
         "未能获得 GB/T 37099-2026 指标原文：以下指标按其含义命名，未经标准原文核对。",
     ),
     "not_verified": ("not verified against the text", "未经原文核对"),
+    "cert_title": ("Transport carbon footprint certificate", "运输碳足迹证明"),
+    "cert_subtitle": (
+        "Greenhouse gas emissions of the customer's shipments, quantified with the method of "
+        "ISO 14083:2023",
+        "客户运单的温室气体排放，按 ISO 14083:2023 方法量化",
+    ),
+    "issuer": ("Issued by", "出具方"),
+    "cert_statement": (
+        "The figures below are the sums of the chain elements of every shipment of the customer "
+        "whose first departure falls in the period, computed by greenstream's ISO 14083 / GLEC "
+        "kernel from the sealed records named by the verification reference.",
+        "以下数字为首次发运日在本期内的该客户全部运单各运输链环节之和，由 greenstream 的 ISO 14083 / "
+        "GLEC 核算内核根据核验编号所指的封存记录计算。",
+    ),
+    "cert_check": (
+        "Anyone with access to the issuer's greenstream store can check this certificate: "
+        "greenstream verify --reference <reference> recomputes its figures from the sealed "
+        "shipments and checks the audit chain.",
+        "可访问出具方 greenstream 存储的任何人均可核验本证明：greenstream verify --reference <编号> "
+        "将根据封存运单重新计算数字并校验审计链。",
+    ),
+    "share_title": ("Waybill carbon footprint", "运单碳足迹"),
+    "share_subtitle": (
+        "Read-only view shared by the carrier: the waybill's transport chain and its greenhouse "
+        "gas emissions (ISO 14083:2023)",
+        "承运方共享的只读页面：运单的运输链及其温室气体排放（ISO 14083:2023）",
+    ),
+    "waybill": ("Waybill", "运单号"),
+    "trace": ("Transport chain", "运输链"),
+    "departure": ("Departure", "出发时间"),
+    "distance_km": ("Distance (km)", "距离（公里）"),
+    "step": ("Step", "环节"),
+    "mass": ("Mass (kg)", "重量（千克）"),
     "page": ("Page", "第"),
     "footer": ("greenstream period report", "greenstream 期间报告"),
 }
@@ -690,3 +723,150 @@ def gbt_blocks(report: dict[str, Any], lang: Lang, images: dict[str, str]) -> li
         )
     )
     return blocks
+
+
+def certificate_view(report: dict[str, Any], lang: Lang) -> dict[str, Any]:
+    """The one-page customer certificate of a period report's figures."""
+    t = report["totals"]
+    p = report["period"]
+    period = (
+        f"{p['from'] or '…'} – {p['to'] or '…'}" if p["from"] or p["to"] else s("whole_file", lang)
+    )
+    customer = report["customer"] or report.get("tenant") or report["organisation"]
+    kpis = [
+        [s("wtw", lang), fmt.t_co2e(t["co2e_wtw_kg"]), s("t_co2e", lang)],
+        [s("ttw", lang), fmt.t_co2e(t["co2e_ttw_kg"]), s("t_co2e", lang)],
+        [s("wtt", lang), fmt.t_co2e(t["co2e_wtt_kg"]), s("t_co2e", lang)],
+        [s("shipments", lang), fmt.count(t["shipment_count"]), ""],
+        [s("transport_activity", lang), fmt.tkm(t["transport_activity_tkm"]), "tkm"],
+        [s("intensity", lang), fmt.intensity(t["intensity_wtw_kg_per_tkm"]), "kg CO2e/tkm"],
+        [s("per_shipment", lang), fmt.kg(t["co2e_wtw_kg_per_shipment"]), s("kg_co2e", lang)],
+        [s("primary_share", lang), fmt.pct(t["primary_data_share"]), ""],
+    ]
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "kv",
+            "rows": [
+                [s("customer", lang), customer],
+                [s("period", lang), period],
+                [s("issuer", lang), report["organisation"]],
+                [s("generated", lang), report["generated_at"]],
+                [s("factor_set_version", lang), report["factor_set_version"]],
+            ],
+        },
+        {"type": "para", "text": s("cert_statement", lang)},
+        {"type": "kpis", "items": kpis},
+        table(
+            s("by_mode", lang),
+            [
+                s("mode", lang),
+                s("activity", lang),
+                s("unit", lang),
+                f"WTW ({s('t_co2e', lang)})",
+                s("intensity_short", lang),
+            ],
+            [
+                [
+                    mode_name(m["mode"], lang),
+                    fmt.tonnes(m["hub_activity_t"])
+                    if m["mode"] == "hub"
+                    else fmt.tkm(m["transport_activity_tkm"]),
+                    "t" if m["mode"] == "hub" else "tkm",
+                    fmt.t_co2e(m["co2e_wtw_kg"]),
+                    f"{fmt.intensity(m['intensity_wtw'])} {m['intensity_unit']}",
+                ]
+                for m in report["by_mode"]
+            ],
+            align="lrlrr",
+        ),
+        table(
+            s("data_types", lang),
+            [s("data_type", lang), f"WTW ({s('t_co2e', lang)})", s("share", lang)],
+            [
+                [
+                    _name(DATA_TYPE_NAMES, d["data_type"], lang),
+                    fmt.t_co2e(d["co2e_wtw_kg"]),
+                    fmt.pct(d["share"]),
+                ]
+                for d in report["by_data_type"]
+            ],
+            align="lrr",
+        ),
+    ]
+    blocks += verification_blocks(report.get("verification"), lang)
+    blocks.append({"type": "para", "text": s("cert_check", lang)})
+    return {
+        "lang": lang,
+        "title": s("cert_title", lang),
+        "subtitle": s("cert_subtitle", lang),
+        "footer": f"{s('cert_title', lang)} · {customer} · {period}",
+        "blocks": blocks,
+    }
+
+
+def shared_waybill_view(data: dict[str, Any], lang: Lang) -> dict[str, Any]:
+    """The read-only page of a shared waybill: its footprint and its chain elements."""
+    f = data["footprint"]
+    rows = []
+    for e in data["elements"]:
+        what = mode_name("hub", lang) if e["kind"] == "hub" else mode_name(e["mode"], lang)
+        if e["kind"] == "hub" and e["hub_type"]:
+            what += f" ({e['hub_type']})"
+        place = e["origin"] or fmt.DASH
+        if e["destination"]:
+            place += f" → {e['destination']}"
+        rows.append(
+            [
+                str(e["seq"]),
+                what,
+                place,
+                (e["departure_at"] or fmt.DASH).replace("T", " ")[:16],
+                fmt.tkm(e["distance_used_km"]),
+                fmt.tkm(e["transport_activity_tkm"]),
+                fmt.kg(e["co2e_wtw_kg"]),
+                e["method"] or fmt.DASH,
+            ]
+        )
+    return {
+        "lang": lang,
+        "title": s("share_title", lang),
+        "subtitle": s("share_subtitle", lang),
+        "footer": f"{data['organisation']} · greenstream",
+        "blocks": [
+            {
+                "type": "kv",
+                "rows": [
+                    [s("waybill", lang), f["shipment_id"]],
+                    [s("issuer", lang), data["organisation"]],
+                    [s("origin", lang), f["origin"] or fmt.DASH],
+                    [s("destination", lang), f["destination"] or fmt.DASH],
+                ],
+            },
+            {
+                "type": "kpis",
+                "items": [
+                    [s("wtw", lang), fmt.kg(f["co2e_wtw_kg"]), s("kg_co2e", lang)],
+                    [s("ttw", lang), fmt.kg(f["co2e_ttw_kg"]), s("kg_co2e", lang)],
+                    [s("wtt", lang), fmt.kg(f["co2e_wtt_kg"]), s("kg_co2e", lang)],
+                    [s("transport_activity", lang), fmt.tkm(f["transport_activity_tkm"]), "tkm"],
+                    [s("mass", lang), fmt.kg(f["mass_kg"]), ""],
+                    [s("primary_share", lang), fmt.pct(f["primary_data_share"]), ""],
+                ],
+            },
+            table(
+                s("trace", lang),
+                [
+                    s("step", lang),
+                    s("mode", lang),
+                    s("origin", lang),
+                    s("departure", lang),
+                    s("distance_km", lang),
+                    "tkm",
+                    f"WTW ({s('kg_co2e', lang)})",
+                    s("method", lang),
+                ],
+                rows,
+                align="rlllrrrl",
+            ),
+        ],
+    }
