@@ -1,67 +1,66 @@
-"""Shared inputs of the report tests.
-
-``clecat_case_a`` is Case example A of CLECAT / UBA, "Greenhouse gas emissions in the transport
-sector - Guide to ISO 14083" (2024), sections 3.3, 4.3, 5.2 and Table 14: 10 t by road (500 tkm),
-through a combined-transport terminal, by rail (5,000 tkm), through the terminal again, and by
-road (1,000 tkm). The guide's intensities: road 0.150 kg CO2e/tkm WTW, rail 71.9 kg / 5,000 tkm
-(= 0.01438, printed as 0.014), terminal 1.07 kg CO2e/t; operation (TTW) emissions road 162 kg
-(= 0.108 kg/tkm over 1,500 tkm), terminal 8 kg (= 0.4 kg/t over 20 t), rail 0 (electric).
-Its short report (Table 14): 318.3 kg CO2e in total (296.9 road and rail, 21.4 hubs), 170 kg
-from operation, 0.049 kg CO2e/tkm, 6,500 tkm, hub activity 20 t.
-"""
+"""Fixtures of the report tests: CLECAT case A as footprints, and the API on both stores with
+case A uploaded (see report_helpers)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import uuid
+from collections.abc import Iterator
 
 import polars as pl
 import pytest
+from fastapi.testclient import TestClient
+from report_helpers import SECRET, StoreApi, clecat_tables, rows
 
 import greenstream
-
-
-def clecat_tables() -> dict[str, pl.DataFrame]:
-    t0 = datetime(2026, 3, 2, 8, tzinfo=UTC)
-    legs = pl.DataFrame(
-        {
-            "shipment_id": ["A"] * 5,
-            "tce_id": [f"A-{i}" for i in range(1, 6)],
-            "mass_kg": [10_000.0] * 5,
-            "mode": ["road", None, "rail", None, "road"],
-            "distance_km": [50.0, None, 500.0, None, 100.0],
-            "distance_basis": ["sfd", None, "sfd", None, "sfd"],
-            "origin": ["CN-SHANGHAI", "CN-ZHENGZHOU", "CN-ZHENGZHOU", "CN-XIAN", "CN-XIAN"],
-            "destination": ["CN-ZHENGZHOU", None, "CN-XIAN", None, "CN-LANZHOU"],
-            "toc_id": ["ROAD", None, "RAIL", None, "ROAD"],
-            "hoc_id": [None, "CT", None, "CT", None],
-            "hub_type": [None, "Transshipment", None, "Transshipment", None],
-            "departure_at": [t0.replace(hour=h) for h in (8, 12, 14, 20, 22)],
-        }
-    )
-    tocs = pl.DataFrame(
-        {
-            "toc_id": ["ROAD", "RAIL"],
-            "mode": ["road", "rail"],
-            "intensity_wtw_kg_per_tkm": [0.150, 71.9 / 5000],
-            "intensity_ttw_kg_per_tkm": [162 / 1500, 0.0],
-            "data_type": ["secondary", "secondary"],
-            "description": ["road TOC of the guide's case A", "electric rail TOC of case A"],
-        }
-    )
-    hocs = pl.DataFrame(
-        {
-            "hoc_id": ["CT"],
-            "hub_type": ["Transshipment"],
-            "intensity_wtw_kg_per_t": [1.07],
-            "intensity_ttw_kg_per_t": [0.4],
-            "data_type": ["secondary"],
-            "description": ["combined-transport terminal of case A"],
-        }
-    )
-    return {"legs": legs, "tocs": tocs, "hocs": hocs}
+from greenstream.api.app import create_app
+from greenstream.api.settings import ApiSettings
+from greenstream.store.db import make_engine, session_factory, upgrade
+from greenstream.store.tenants import create_client
 
 
 @pytest.fixture(scope="session")
 def clecat_case_a() -> pl.DataFrame:
     t = clecat_tables()
     return greenstream.footprint(t["legs"], tocs=t["tocs"], hocs=t["hocs"]).legs
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def _reports_app(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[TestClient, str]]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('reports') / 'greenstream.db'}"
+    else:
+        url = request.getfixturevalue("pg_url")
+    upgrade(url)
+    app = create_app(ApiSettings(database_url=url, secret_key=SECRET))
+    with TestClient(app, base_url="https://testserver") as client:
+        yield client, url
+
+
+@pytest.fixture
+def store_api(_reports_app: tuple[TestClient, str]) -> StoreApi:
+    """Two fresh tenants; tenant a holds case A (shipment A, 2026-03-02) and its copy B
+    departing 40 days later, uploaded in one batch."""
+    client, url = _reports_app
+    engine = make_engine(url)
+    suffix = uuid.uuid4().hex[:8]
+    with session_factory(engine).begin() as session:
+        a = create_client(session, f"reports-a-{suffix}")
+        b = create_client(session, f"reports-b-{suffix}")
+    engine.dispose()
+    api = StoreApi(client, url, a, b)
+    t = clecat_tables()
+    later = t["legs"].with_columns(
+        pl.lit("B").alias("shipment_id"),
+        pl.col("tce_id").str.replace("A-", "B-"),
+        pl.col("departure_at").dt.offset_by("40d"),
+    )
+    body = {
+        "legs": rows(pl.concat([t["legs"], later])),
+        "tocs": rows(t["tocs"]),
+        "hocs": rows(t["hocs"]),
+    }
+    r = client.post("/shipments", json=body, headers=api.headers(a))
+    assert r.status_code == 201, r.text
+    return api

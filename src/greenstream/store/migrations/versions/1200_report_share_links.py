@@ -23,9 +23,7 @@ def upgrade() -> None:
         sa.Column(
             "tenant_id",
             sa.Integer,
-            sa.ForeignKey(
-                "tenants.id", name="fk_report_share_links_tenant_id_tenants"
-            ),
+            sa.ForeignKey("tenants.id", name="fk_report_share_links_tenant_id_tenants"),
             nullable=False,
         ),
         sa.Column("shipment_id", sa.String(200), nullable=False),
