@@ -19,6 +19,7 @@ from enum import StrEnum
 from typing import Any, Final
 
 from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.orm import Session
 
 from greenstream.errors import GreenstreamError, InputErrors
 from greenstream.reports.models import ShareLink
@@ -144,14 +145,16 @@ def revoke_link(
 def list_links(engine: Engine, tenant_id: int) -> list[dict[str, Any]]:
     """The tenant's links, newest first, with their state."""
     now = datetime.now(UTC)
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(ShareLink)
-            .where(ShareLink.tenant_id == tenant_id)
-            .order_by(ShareLink.created_at.desc(), ShareLink.link_id)
-        ).all()
+    with Session(engine) as session:
+        rows = list(
+            session.scalars(
+                select(ShareLink)
+                .where(ShareLink.tenant_id == tenant_id)
+                .order_by(ShareLink.created_at.desc(), ShareLink.link_id)
+            )
+        )
     out = []
-    for (row,) in rows:
+    for row in rows:
         state = (
             LinkState.revoked
             if row.revoked_at is not None
@@ -183,11 +186,10 @@ def open_link(
         link_id, tenant_id, expires = str(claims["l"]), int(claims["t"]), int(claims["e"])
     except (BadSignature, KeyError, TypeError, ValueError) as exc:
         raise LinkRefused(LinkState.tampered) from exc
-    with engine.connect() as conn:
-        found = conn.execute(select(ShareLink).where(ShareLink.link_id == link_id)).first()
-    if found is None or found[0].tenant_id != tenant_id:
+    with Session(engine) as session:
+        row = session.get(ShareLink, link_id)
+    if row is None or row.tenant_id != tenant_id:
         raise LinkRefused(LinkState.unknown)
-    row = found[0]
     if row.revoked_at is not None:
         raise LinkRefused(LinkState.revoked)
     if int(_utc(row.expires_at).timestamp()) != expires:
