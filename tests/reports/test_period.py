@@ -96,3 +96,34 @@ def test_customer_needs_the_column(clecat_case_a: pl.DataFrame) -> None:
 def test_not_a_footprint_table_names_the_columns() -> None:
     with pytest.raises(InputErrors, match="co2e_wtw_kg"):
         period_report(pl.DataFrame({"shipment_id": ["a"], "mass_kg": [1.0]}), ReportScope("x"))
+
+
+def test_ileap_worked_example() -> None:
+    """iLEAP demo data (way-platform/ileap-go footprints.json, shipment-simple-1): 40,000 kg over
+    423 km with TOC truck-40t-euro5-de (0.116 / 0.089 kg CO2e per tkm) = 16,920 tkm,
+    1,962.72 kg WTW, 1,505.88 kg TTW (iso14083-glec-ileap.md 5.2)."""
+    import greenstream
+
+    legs = pl.DataFrame(
+        {
+            "shipment_id": ["s"],
+            "mass_kg": [40000.0],
+            "distance_km": [423.0],
+            "distance_basis": ["actual"],
+            "toc_id": ["T"],
+        }
+    )
+    tocs = pl.DataFrame(
+        {
+            "toc_id": ["T"],
+            "mode": ["road"],
+            "intensity_wtw_kg_per_tkm": [0.116],
+            "intensity_ttw_kg_per_tkm": [0.089],
+        }
+    )
+    r = period_report(greenstream.footprint(legs, tocs=tocs).legs, ReportScope("x"))
+    t = r["totals"]
+    assert t["transport_activity_tkm"] == pytest.approx(16920)
+    assert t["co2e_wtw_kg"] == pytest.approx(1962.72)
+    assert t["co2e_ttw_kg"] == pytest.approx(1505.88)
+    assert t["intensity_wtw_kg_per_tkm"] == pytest.approx(0.116)
