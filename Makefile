@@ -7,7 +7,7 @@ RUN := $(UV) run --frozen
 DEMO := out/demo
 DEMO_SHIPMENTS ?= 120000
 
-.PHONY: demo test lint bench sync pyc clean
+.PHONY: demo test lint bench sync pyc clean report-deps
 
 .venv/.synced: pyproject.toml uv.lock
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -22,6 +22,16 @@ sync: .venv/.synced
 pyc: .venv/.synced
 	@$(RUN) python -m compileall -q src >/dev/null
 
+# Reports: Chinese PDFs need a CJK font (else Chinese renders as empty boxes) and the report
+# tests read PDFs with poppler-utils (pdftotext, pdftoppm). Both from Debian, installed when absent.
+report-deps:
+	@if ! ls /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc >/dev/null 2>&1 \
+	    || ! command -v pdftotext >/dev/null 2>&1 || ! command -v pdftoppm >/dev/null 2>&1; then \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -q fonts-noto-cjk poppler-utils >/dev/null 2>&1 \
+	    || { apt-get update -q >/dev/null && apt-get install -y -q fonts-noto-cjk poppler-utils >/dev/null; }; \
+	fi
+
 demo: pyc
 	$(RUN) greenstream synth --out $(DEMO) --shipments $(DEMO_SHIPMENTS) --seed 11
 	$(RUN) greenstream footprint $(DEMO)/legs.parquet --tocs $(DEMO)/tocs.parquet \
@@ -35,10 +45,10 @@ lint: .venv/.synced
 	$(RUN) ruff format --check src tests bench tools
 	$(RUN) mypy
 
-test: pyc lint
+test: pyc lint report-deps
 	$(RUN) pytest -q -n 2
 
-bench: pyc
+bench: pyc report-deps
 	$(RUN) python bench/run.py
 
 clean:

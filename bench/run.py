@@ -33,6 +33,7 @@ SUITES = [
     "routing",
     "monitoring",
     "service",
+    "reports",
 ]
 # --- end of suites ---
 

@@ -85,12 +85,22 @@ def store_footprints(
     period_to: date | None = None,
     max_audit_seq: int | None = None,
 ) -> StoredSelection:
-    """The tenant's stored chain elements of the shipments whose first departure day is in
-    ``[period_from, period_to]`` (all shipments when both are None), sealed up to
-    ``max_audit_seq``; columns as the kernel wrote them (:data:`~greenstream.store.chunks.
-    CHAIN_SCHEMA`)."""
+    """The tenant's stored chain elements in every chunk that holds a shipment whose first
+    departure day is in ``[period_from, period_to]`` (every chunk when both are None), sealed up
+    to ``max_audit_seq``; columns as the kernel wrote them (``store.chunks.CHAIN_SCHEMA``).
+
+    A chunk may also hold shipments of other days: the report's builder keeps a shipment by its
+    first departure (:func:`greenstream.reports.frame.in_period`, the same definition as the
+    store's ``period`` column), so only the chunks are chosen here, in one indexed query,
+    instead of fetching every shipment row (0.7 s per 30k shipments through the driver).
+    """
     s = Shipment.__table__
-    stmt = select(s.c.shipment_id, s.c.audit_seq, s.c.chunk_no).where(s.c.tenant_id == tenant_id)
+    stmt = (
+        select(s.c.audit_seq, s.c.chunk_no)
+        .where(s.c.tenant_id == tenant_id)
+        .distinct()
+        .order_by(s.c.audit_seq, s.c.chunk_no)
+    )
     if period_from is not None:
         stmt = stmt.where(s.c.period >= period_from.isoformat())
     if period_to is not None:
@@ -98,16 +108,11 @@ def store_footprints(
     if max_audit_seq is not None:
         stmt = stmt.where(s.c.audit_seq <= max_audit_seq)
     with engine.connect() as conn:
-        rows = conn.execute(stmt).all()
-        if not rows:
+        chunks = [(int(seq), int(no)) for seq, no in conn.execute(stmt).all()]
+        if not chunks:
             return StoredSelection(empty_chain(), [])
-        wanted = pl.DataFrame(
-            {"shipment_id": [r[0] for r in rows]}, schema={"shipment_id": pl.String}
-        )
-        chunks = sorted({(int(r[1]), int(r[2])) for r in rows})
         frames = [read_chunk(conn, tenant_id, seq, no) for seq, no in chunks]
-    chain = pl.concat(frames, how="vertical").join(wanted, on="shipment_id", how="semi")
-    return StoredSelection(chain, sorted({seq for seq, _ in chunks}))
+    return StoredSelection(pl.concat(frames, how="vertical"), sorted({seq for seq, _ in chunks}))
 
 
 def operator_sources(engine: Engine, tenant_id: int, audit_seqs: list[int]) -> dict[str, str]:
