@@ -63,6 +63,14 @@ def test_pdf_prints_the_api_figures(store_api: StoreApi, lang: str) -> None:
         assert figure in text, figure
     assert data["verification"]["reference"] in text.replace("\n", "")
     if lang == "zh":
+        # no tofu: the Chinese text is set in an embedded CJK font and extracts as Chinese
+        fonts = subprocess.run(
+            ["pdffonts", str(ARTIFACTS / "period-zh.pdf")],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        assert "NotoSansCJK" in fonts or "WenQuanYi" in fonts
         assert "运输链温室气体排放报告" in text
         assert "GB/T 46531-2025" in text
         assert fmt.t_co2e(data["gbt46531"]["co2_kg"]) in text

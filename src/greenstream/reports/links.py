@@ -101,7 +101,8 @@ def create_link(
     """A new link to the tenant's stored shipment ``shipment_id`` (InputErrors if none)."""
     now = now or datetime.now(UTC)
     expires = (now + ttl).replace(microsecond=0)
-    link_id = secrets.token_urlsafe(12)
+    # hex: never starts with '-', so a link id is never taken for a command-line option
+    link_id = secrets.token_hex(12)
     with engine.begin() as conn:
         found = conn.execute(
             select(Shipment.id).where(
