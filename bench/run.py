@@ -33,6 +33,7 @@ SUITES = [
     "routing",
     "monitoring",
     "service",
+    "energy",
     "reports",
 ]
 # --- end of suites ---

@@ -358,6 +358,7 @@ CONCERN_CLIS = (
     "greenstream.api.cli",  # serve, clients, verify
     "greenstream.points.cli",  # points ...
     "greenstream.levers.routing.cli",  # route, plan
+    "greenstream.levers.energy.cli",  # energy ...
     "greenstream.reports.cli",  # report, links
 )
 # --- end of sub-commands ---

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -54,8 +54,16 @@ def _response(result: BatchResult) -> IngestResponse:
     )
 
 
-def make_router(get_ingestor: Callable[[], Ingestor], *, prefix: str = "/monitoring") -> APIRouter:
-    """The monitoring router; ``get_ingestor`` returns the process's :class:`Ingestor`."""
+def make_router(
+    get_ingestor: Callable[[], Ingestor],
+    *,
+    prefix: str = "/monitoring",
+    ingest_dependencies: Sequence[Any] = (),
+    read_dependencies: Sequence[Any] = (),
+) -> APIRouter:
+    """The monitoring router; ``get_ingestor`` returns the process's :class:`Ingestor`. The
+    platform passes its scope checks: ``ingest_dependencies`` on ``POST /records``,
+    ``read_dependencies`` on the reads."""
     router = APIRouter(prefix=prefix, tags=["monitoring"])
     lock = threading.Lock()
 
@@ -73,7 +81,7 @@ def make_router(get_ingestor: Callable[[], Ingestor], *, prefix: str = "/monitor
                 record_type=record_type,
             )
 
-    @router.post("/records", response_model=IngestResponse)
+    @router.post("/records", response_model=IngestResponse, dependencies=list(ingest_dependencies))
     async def post_records(
         request: Request,
         record_type: Annotated[
@@ -116,7 +124,7 @@ def make_router(get_ingestor: Callable[[], Ingestor], *, prefix: str = "/monitor
         except InputErrors as exc:
             raise HTTPException(422, str(exc)) from exc
 
-    @router.get("/aggregates")
+    @router.get("/aggregates", dependencies=list(read_dependencies))
     async def get_aggregates(
         dimension: Annotated[str, Query(description="total, hub, lane or cell")] = "cell",
         record_type: str | None = None,
@@ -128,7 +136,7 @@ def make_router(get_ingestor: Callable[[], Ingestor], *, prefix: str = "/monitor
         frame = await aggregates(dimension, record_type, since, until, limit)
         return frame.to_dicts()
 
-    @router.get("/aggregates/cells.geojson")
+    @router.get("/aggregates/cells.geojson", dependencies=list(read_dependencies))
     async def get_cells_geojson(
         record_type: str | None = None,
         since: datetime | None = None,
@@ -141,7 +149,7 @@ def make_router(get_ingestor: Callable[[], Ingestor], *, prefix: str = "/monitor
         body = json.dumps(cells_geojson(frame))
         return Response(body, media_type="application/geo+json")
 
-    @router.get("/quarantine")
+    @router.get("/quarantine", dependencies=list(read_dependencies))
     async def get_quarantine(
         reason_code: str | None = None, limit: Annotated[int, Query(ge=1, le=10_000)] = 100
     ) -> list[dict[str, Any]]:
