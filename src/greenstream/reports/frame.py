@@ -137,7 +137,7 @@ def of_customer(lf: pl.LazyFrame, customer: str | None, *, source: str) -> pl.La
     """The elements of ``customer``'s shipments (``customer_id`` column), or all when None."""
     if customer is None:
         return lf
-    has = lf.select(pl.col("customer_id").is_not_null().any()).collect().item()
+    has = lf.select(pl.col("customer_id").is_not_null().any()).collect(engine="in-memory").item()
     if not has:
         raise InputErrors.single(
             source,

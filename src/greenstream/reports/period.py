@@ -34,6 +34,7 @@ import polars as pl
 from greenstream.factors import Registry
 from greenstream.reports.frame import KG_PER_TONNE, conform, in_period, of_customer
 from greenstream.reports.gbt import (
+    factor_attributes,
     gbt37099_indicator_table,
     gbt_sections,
     reconciliation_queries,
@@ -140,7 +141,11 @@ def prepared(
         .otherwise(0.0)
         .alias("hub_activity_t"),
     )
-    return with_gbt_columns(lf, registry), undated
+    # materialised once: the report's dozen queries then share it instead of each re-running
+    # the casts, the period filter and the joins
+    frame = lf.collect(engine="in-memory")
+    attributes = factor_attributes(frame["factor_id"], registry)
+    return with_gbt_columns(frame, attributes).lazy(), undated
 
 
 def period_report(
