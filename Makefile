@@ -34,6 +34,7 @@ report-deps:
 
 demo: pyc
 	$(RUN) greenstream synth --out $(DEMO) --shipments $(DEMO_SHIPMENTS) --seed 11
+	$(RUN) greenstream energy demo-hocs --dir $(DEMO) --seed 11
 	$(RUN) greenstream footprint $(DEMO)/legs.parquet --tocs $(DEMO)/tocs.parquet \
 	  --hocs $(DEMO)/hocs.parquet --trips $(DEMO)/trips.parquet \
 	  -o $(DEMO)/footprints.parquet --shipments $(DEMO)/shipments.parquet

@@ -36,6 +36,7 @@ from greenstream.store.db import make_engine, session_factory, upgrade
 
 # --- routers of other concerns (one line each: "package.module:router") ---
 EXTRA_ROUTERS: list[str] = [
+    "greenstream.api.routes.rollups:router",
     "greenstream.api.routes.energy:router",
     "greenstream.api.routes.reports:router",
 ]

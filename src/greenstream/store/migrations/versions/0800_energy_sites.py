@@ -1,7 +1,7 @@
 """Energy: site documents, hourly site meters and retired certificates per tenant.
 
 Revision ID: 0800_energy_sites
-Revises: 0400_chain_chunks
+Revises: 0510_points_cofund_draws
 Create Date: 2026-12-06
 """
 
