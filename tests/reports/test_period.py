@@ -127,3 +127,23 @@ def test_ileap_worked_example() -> None:
     assert t["co2e_wtw_kg"] == pytest.approx(1962.72)
     assert t["co2e_ttw_kg"] == pytest.approx(1505.88)
     assert t["intensity_wtw_kg_per_tkm"] == pytest.approx(0.116)
+
+
+def test_shared_figures_equal_the_accounting_rollup(clecat_case_a: pl.DataFrame) -> None:
+    """One definition per figure: the report's totals, modes and lanes are the roll-up's."""
+    from greenstream.accounting.rollup import rollup
+
+    r = period_report(clecat_case_a, ReportScope("x"))
+    grand = rollup(clecat_case_a, []).row(0, named=True)
+    for key in ("co2e_wtw_kg", "co2e_ttw_kg", "co2e_wtt_kg", "transport_activity_tkm"):
+        assert r["totals"][key] == grand[key]
+    assert r["totals"]["transport_intensity_wtw_kg_per_tkm"] == grand["co2e_wtw_kg_per_tkm"]
+    by_mode = dict(rollup(clecat_case_a, ["mode"]).select("mode", "co2e_wtw_kg").iter_rows())
+    assert {m["mode"]: m["co2e_wtw_kg"] for m in r["by_mode"]} == by_mode
+    # carriers: the road TOC carries 225 kg (500 + 1,000 tkm x 0.150), the terminal 21.4 kg
+    carriers = {c["carrier"]: c["co2e_wtw_kg"] for c in r["by_carrier"]}
+    assert carriers["ROAD"] == pytest.approx(225.0)
+    assert carriers["CT"] == pytest.approx(21.4)
+    assert carriers["RAIL"] == pytest.approx(71.9)
+    lanes = {(x["origin"], x["destination"]) for x in r["lanes"]}
+    assert ("CN-ZHENGZHOU", "CN-XIAN") in lanes

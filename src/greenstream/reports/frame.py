@@ -20,6 +20,7 @@ from typing import Final
 
 import polars as pl
 
+from greenstream.accounting.rollup import is_hub_row
 from greenstream.errors import InputErrors
 
 REQUIRED: Final = (
@@ -63,7 +64,7 @@ def conform(frame: pl.DataFrame | pl.LazyFrame, *, source: str) -> pl.LazyFrame:
     -------
     A LazyFrame with every :data:`REQUIRED` column, every :data:`OPTIONAL` column (null where
     absent), enums and categoricals as strings, and ``is_hub`` (a hub stop: ``hub_type`` or
-    ``hoc_id`` given, or no mode).
+    ``hoc_id`` given).
 
     Raises
     ------
@@ -98,13 +99,8 @@ def conform(frame: pl.DataFrame | pl.LazyFrame, *, source: str) -> pl.LazyFrame:
         else:
             exprs.append(pl.col(name).cast(dtype))
     lf = lf.with_columns(exprs)
-    return lf.with_columns(
-        (
-            pl.col("hub_type").is_not_null()
-            | pl.col("hoc_id").is_not_null()
-            | pl.col("mode").is_null()
-        ).alias("is_hub")
-    )
+    # the kernel's and the accounting roll-up's rule (accounting.rollup.is_hub_row)
+    return lf.with_columns(is_hub_row({"hub_type", "hoc_id"}).alias("is_hub"))
 
 
 def shipment_first_departure(lf: pl.LazyFrame) -> pl.LazyFrame:

@@ -31,6 +31,7 @@ from typing import Any, Final
 
 import polars as pl
 
+from greenstream.accounting.rollup import LANE_SEPARATOR, rollup_lazy
 from greenstream.factors import Registry
 from greenstream.reports.frame import KG_PER_TONNE, conform, in_period, of_customer
 from greenstream.reports.gbt import (
@@ -45,6 +46,7 @@ SCHEMA: Final = "greenstream.period-report.v1"
 TOP_LANES: Final = 10
 TOP_HUBS: Final = 10
 TOP_FACTORS: Final = 15
+TOP_CARRIERS: Final = 15
 MAP_LANES: Final = 300  # lanes drawn on the map (by WTW emissions)
 MAP_HUBS: Final = 200
 
@@ -179,29 +181,26 @@ def period_report(
     lf, undated = prepared(footprints, scope, registry)
     transport = ~pl.col("is_hub")
     hub = pl.col("is_hub")
-    wtw, ttw, wtt = pl.col("co2e_wtw_kg"), pl.col("co2e_ttw_kg"), pl.col("co2e_wtt_kg")
-    sums = [
-        pl.len().alias("tce_count"),
-        wtw.sum(),
-        ttw.sum(),
-        wtt.sum(),
-        pl.col("transport_activity_tkm").sum(),
-        pl.col("hub_activity_t").sum(),
-    ]
+    wtw, ttw = pl.col("co2e_wtw_kg"), pl.col("co2e_ttw_kg")
     sets = _factor_sets(registry).lazy()
+    # The sums that the dashboard, the API's /rollups and the CLI also show come from the
+    # accounting roll-up (one definition per figure); the rest (hub activity, data types,
+    # distance bases, factor sets, the GB/T view) are the report's own.
     queries = [
+        rollup_lazy(lf, []),
+        rollup_lazy(lf, ["mode"]),
+        rollup_lazy(lf, ["method"]),
+        rollup_lazy(lf, ["lane", "mode"]).head(MAP_LANES),
+        rollup_lazy(lf, ["day"]),
+        rollup_lazy(lf, ["carrier"]).head(TOP_CARRIERS),
         lf.select(
-            *sums,
-            pl.col("shipment_id").n_unique().alias("shipment_count"),
             transport.sum().alias("transport_tce_count"),
             hub.sum().alias("hub_tce_count"),
             wtw.filter(transport).sum().alias("transport_wtw_kg"),
             ttw.filter(transport).sum().alias("transport_ttw_kg"),
             wtw.filter(hub).sum().alias("hub_wtw_kg"),
             ttw.filter(hub).sum().alias("hub_ttw_kg"),
-            pl.col("co2e_wtw_low_kg").sum(),
-            pl.col("co2e_wtw_high_kg").sum(),
-            wtw.filter(pl.col("primary_data").fill_null(False)).sum().alias("primary_wtw_kg"),
+            pl.col("hub_activity_t").sum(),
             pl.col("transport_activity_tkm").filter(pl.col("is_electric")).sum().alias("e_tkm"),
             pl.col("transport_activity_tkm")
             .filter(pl.col("mode").is_in(["rail", "sea", "inland_waterway"]))
@@ -211,11 +210,7 @@ def period_report(
             pl.col("departure_at").min().alias("first_departure_at"),
             pl.col("departure_at").max().alias("last_departure_at"),
         ),
-        lf.with_columns(pl.when(hub).then(pl.lit("hub")).otherwise(pl.col("mode")).alias("mode"))
-        .group_by("mode")
-        .agg(*sums),
         lf.group_by("data_type").agg(pl.len().alias("tce_count"), wtw.sum()),
-        lf.group_by("method").agg(pl.len().alias("tce_count"), wtw.sum()),
         lf.filter(transport)
         .group_by("mode", "distance_basis", "distance_adjustment")
         .agg(pl.len().alias("tce_count"), pl.col("transport_activity_tkm").sum()),
@@ -229,53 +224,64 @@ def period_report(
         )
         .group_by("factor_set")
         .agg(pl.len().alias("tce_count"), wtw.sum()),
-        lf.filter(transport & pl.col("origin").is_not_null() & pl.col("destination").is_not_null())
-        .group_by("origin", "destination", "mode")
-        .agg(pl.len().alias("tce_count"), pl.col("transport_activity_tkm").sum(), wtw.sum())
-        .sort(
-            "co2e_wtw_kg", "origin", "destination", "mode", descending=[True, False, False, False]
-        )
-        .head(MAP_LANES),
         lf.filter(hub)
         .group_by(pl.col("origin").alias("hub"), "hub_type")
         .agg(pl.len().alias("tce_count"), pl.col("hub_activity_t").sum(), wtw.sum())
         .sort("co2e_wtw_kg", "hub", "hub_type", descending=[True, False, False], nulls_last=True)
         .head(MAP_HUBS),
-        lf.filter(pl.col("departure_at").is_not_null())
-        .group_by(pl.col("departure_at").dt.date().alias("day"))
-        .agg(wtw.sum(), ttw.sum())
-        .sort("day"),
         undated.select(pl.len().alias("undated_shipments")),
         *reconciliation_queries(lf),
     ]
     done = pl.collect_all(queries, engine="in-memory")
-    (t_frame, modes, dtypes, methods, bases, factors, fsets, lanes, hubs, daily, und, rs, rm) = done
-    t = t_frame.row(0, named=True)
-    total = float(t["co2e_wtw_kg"] or 0.0)
-    tkm = float(t["transport_activity_tkm"] or 0.0)
-    n_ship = int(t["shipment_count"] or 0)
+    (
+        g,
+        modes,
+        methods,
+        lanes,
+        daily,
+        carriers,
+        x_frame,
+        dtypes,
+        bases,
+        factors,
+        fsets,
+        hubs,
+        und,
+        rs,
+        rm,
+    ) = done
+    grand = g.row(0, named=True) if g.height else {}
+    x = x_frame.row(0, named=True)
+    total = float(grand.get("co2e_wtw_kg") or 0.0)
+    tkm = float(grand.get("transport_activity_tkm") or 0.0)
+    n_ship = int(grand.get("shipment_count") or 0)
+    ttw_total = float(grand.get("co2e_ttw_kg") or 0.0)
     totals = {
         "shipment_count": n_ship,
-        "tce_count": int(t["tce_count"]),
-        "transport_tce_count": int(t["transport_tce_count"] or 0),
-        "hub_tce_count": int(t["hub_tce_count"] or 0),
+        "tce_count": int(grand.get("tce_count") or 0),
+        "transport_tce_count": int(x["transport_tce_count"] or 0),
+        "hub_tce_count": int(x["hub_tce_count"] or 0),
         "co2e_wtw_kg": total,
-        "co2e_ttw_kg": float(t["co2e_ttw_kg"] or 0.0),
-        "co2e_wtt_kg": float(t["co2e_wtt_kg"] or 0.0),
-        "co2e_wtw_low_kg": float(t["co2e_wtw_low_kg"] or 0.0),
-        "co2e_wtw_high_kg": float(t["co2e_wtw_high_kg"] or 0.0),
-        "transport_co2e_wtw_kg": float(t["transport_wtw_kg"] or 0.0),
-        "transport_co2e_ttw_kg": float(t["transport_ttw_kg"] or 0.0),
-        "hub_co2e_wtw_kg": float(t["hub_wtw_kg"] or 0.0),
-        "hub_co2e_ttw_kg": float(t["hub_ttw_kg"] or 0.0),
+        "co2e_ttw_kg": ttw_total,
+        "co2e_wtt_kg": float(grand.get("co2e_wtt_kg") or 0.0),
+        "co2e_wtw_low_kg": float(grand.get("co2e_wtw_low_kg") or 0.0),
+        "co2e_wtw_high_kg": float(grand.get("co2e_wtw_high_kg") or 0.0),
+        "transport_co2e_wtw_kg": float(x["transport_wtw_kg"] or 0.0),
+        "transport_co2e_ttw_kg": float(x["transport_ttw_kg"] or 0.0),
+        "hub_co2e_wtw_kg": float(x["hub_wtw_kg"] or 0.0),
+        "hub_co2e_ttw_kg": float(x["hub_ttw_kg"] or 0.0),
         "transport_activity_tkm": tkm,
-        "hub_activity_t": float(t["hub_activity_t"] or 0.0),
+        "hub_activity_t": float(x["hub_activity_t"] or 0.0),
         # ISO 14083: a chain's intensity includes its hubs' emissions over its transport activity
         "intensity_wtw_kg_per_tkm": total / tkm if tkm else None,
-        "intensity_ttw_kg_per_tkm": float(t["co2e_ttw_kg"] or 0.0) / tkm if tkm else None,
-        "co2e_wtw_kg_per_shipment": total / n_ship if n_ship else None,
-        "primary_data_share": float(t["primary_wtw_kg"] or 0.0) / total if total else 0.0,
+        "intensity_ttw_kg_per_tkm": ttw_total / tkm if tkm else None,
+        # the roll-up's transport intensity: transport rows' WTW over their tkm (no hubs)
+        "transport_intensity_wtw_kg_per_tkm": grand.get("co2e_wtw_kg_per_tkm"),
+        "co2e_wtw_kg_per_shipment": grand.get("co2e_wtw_kg_per_shipment"),
+        "primary_data_share": float(grand.get("primary_data_share") or 0.0),
+        "default_share": float(grand.get("default_share") or 0.0),
     }
+    t = x
     report: dict[str, Any] = {
         "schema": SCHEMA,
         "kind": "period_report",
@@ -296,9 +302,22 @@ def period_report(
         "gwp_basis": "GWP100 as published with each factor set (IPCC AR5 for DESNZ 2025); "
         "CO2-only factor sets (MEE/NBS grid, Jonkeren 2019) count CO2 alone",
         "totals": totals,
-        "by_mode": _by_mode(modes),
+        "by_mode": _by_mode(modes, hubs_t=float(x["hub_activity_t"] or 0.0)),
         "by_data_type": _shares(dtypes, "data_type", total),
         "by_method": _shares(methods, "method", total),
+        "by_carrier": [
+            {
+                "carrier": r["carrier"],
+                "tce_count": int(r["tce_count"]),
+                "shipment_count": int(r["shipment_count"]),
+                "transport_activity_tkm": r["transport_activity_tkm"],
+                "co2e_wtw_kg": r["co2e_wtw_kg"],
+                "co2e_wtw_kg_per_tkm": r["co2e_wtw_kg_per_tkm"],
+                "primary_data_share": r["primary_data_share"],
+                "share": r["co2e_wtw_kg"] / total if total else 0.0,
+            }
+            for r in carriers.to_dicts()
+        ],
         "allocation": [
             {"method": m, "how": ALLOCATION.get(m, m), "tce_count": n}
             for m, n in sorted(methods.select("method", "tce_count").iter_rows())
@@ -331,17 +350,16 @@ def period_report(
             else 0,
             "elements_with_warnings": int(t["warning_tce_count"] or 0),
         },
-        "lanes": _rows(lanes.head(TOP_LANES)),
+        "lanes": _lanes(lanes.head(TOP_LANES)),
         "hubs": _rows(hubs.head(TOP_HUBS)),
-        "map_lanes": lanes.select("origin", "destination", "mode", "co2e_wtw_kg").to_dicts(),
+        "map_lanes": [
+            {k: r[k] for k in ("origin", "destination", "mode", "co2e_wtw_kg")}
+            for r in _lanes(lanes)
+        ],
         "map_hubs": hubs.select("hub", "co2e_wtw_kg").to_dicts(),
         "daily": [
-            {
-                "day": r["day"].isoformat(),
-                "co2e_wtw_kg": r["co2e_wtw_kg"],
-                "co2e_ttw_kg": r["co2e_ttw_kg"],
-            }
-            for r in daily.iter_rows(named=True)
+            {"day": r["day"], "co2e_wtw_kg": r["co2e_wtw_kg"], "co2e_ttw_kg": r["co2e_ttw_kg"]}
+            for r in daily.filter(pl.col("day").is_not_null()).sort("day").iter_rows(named=True)
         ],
         "verification": scope.verification,
     }
@@ -365,19 +383,46 @@ def _rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
     ]
 
 
-def _by_mode(modes: pl.DataFrame) -> list[dict[str, Any]]:
+def _by_mode(modes: pl.DataFrame, *, hubs_t: float) -> list[dict[str, Any]]:
+    """Roll-up rows by mode (hubs as ``hub``) with their activity and WTW / TTW intensities
+    (per tkm; hubs per tonne leaving the hub, ISO 14083 5.5)."""
     order = {m: i for i, m in enumerate(["road", "rail", "sea", "inland_waterway", "air", "hub"])}
     rows = []
     for r in sorted(modes.to_dicts(), key=lambda r: (order.get(r["mode"], 99), str(r["mode"]))):
         is_hub = r["mode"] == "hub"
-        activity = r["hub_activity_t"] if is_hub else r["transport_activity_tkm"]
+        activity = hubs_t if is_hub else r["transport_activity_tkm"]
         rows.append(
             {
-                **r,
+                "mode": r["mode"],
                 "tce_count": int(r["tce_count"]),
+                "shipment_count": int(r["shipment_count"]),
+                "transport_activity_tkm": r["transport_activity_tkm"],
+                "hub_activity_t": hubs_t if is_hub else 0.0,
+                "co2e_wtw_kg": r["co2e_wtw_kg"],
+                "co2e_ttw_kg": r["co2e_ttw_kg"],
+                "co2e_wtt_kg": r["co2e_wtt_kg"],
+                "primary_data_share": r["primary_data_share"],
                 "intensity_wtw": r["co2e_wtw_kg"] / activity if activity else None,
                 "intensity_ttw": r["co2e_ttw_kg"] / activity if activity else None,
                 "intensity_unit": "kg CO2e/t" if is_hub else "kg CO2e/tkm",
+            }
+        )
+    return rows
+
+
+def _lanes(lanes: pl.DataFrame) -> list[dict[str, Any]]:
+    """Roll-up rows by lane and mode, the lane split back into origin and destination."""
+    rows = []
+    for r in lanes.filter(pl.col("lane").is_not_null()).to_dicts():
+        origin, _, destination = str(r["lane"]).partition(LANE_SEPARATOR)
+        rows.append(
+            {
+                "origin": origin,
+                "destination": destination,
+                "mode": r["mode"],
+                "tce_count": int(r["tce_count"]),
+                "transport_activity_tkm": r["transport_activity_tkm"],
+                "co2e_wtw_kg": r["co2e_wtw_kg"],
             }
         )
     return rows

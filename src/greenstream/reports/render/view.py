@@ -83,6 +83,13 @@ S: Final[dict[str, tuple[str, str]]] = {
     "data_type": ("Data type", "数据类型"),
     "share": ("Share", "占比"),
     "methods": ("Methods and allocation", "核算方法与分配"),
+    "default_share": ("Share resting on default factors", "采用默认因子的排放占比"),
+    "carriers": (
+        "By carrier or operator (TOC / HOC)",
+        "分承运人或运营方（TOC / HOC）",
+    ),
+    "carrier": ("Carrier or operator", "承运人或运营方"),
+    "transport_intensity": ("Transport intensity WTW", "运输强度 WTW"),
     "method": ("Method", "方法"),
     "how": ("How emissions are obtained and allocated", "排放获取与分配方式"),
     "allocation_note": (
@@ -321,6 +328,7 @@ def period_view(report: dict[str, Any], lang: Lang, images: dict[str, str]) -> d
         [s("intensity", lang), fmt.intensity(t["intensity_wtw_kg_per_tkm"]), "kg CO2e/tkm"],
         [s("per_shipment", lang), fmt.kg(t["co2e_wtw_kg_per_shipment"]), s("kg_co2e", lang)],
         [s("primary_share", lang), fmt.pct(t["primary_data_share"]), ""],
+        [s("default_share", lang), fmt.pct(t["default_share"]), ""],
         [
             s("uncertainty_range", lang),
             f"{fmt.t_co2e(t['co2e_wtw_low_kg'])} – {fmt.t_co2e(t['co2e_wtw_high_kg'])}",
@@ -421,6 +429,34 @@ def period_view(report: dict[str, Any], lang: Lang, images: dict[str, str]) -> d
             note=f"{s('primary_share', lang)}: {fmt.pct(t['primary_data_share'])}",
         )
     )
+    if report.get("by_carrier"):
+        blocks.append(
+            table(
+                s("carriers", lang),
+                [
+                    s("carrier", lang),
+                    s("elements", lang),
+                    "tkm",
+                    f"WTW ({s('t_co2e', lang)})",
+                    s("transport_intensity", lang),
+                    s("primary_share", lang),
+                    s("share", lang),
+                ],
+                [
+                    [
+                        c["carrier"] or fmt.DASH,
+                        fmt.count(c["tce_count"]),
+                        fmt.tkm(c["transport_activity_tkm"]),
+                        fmt.t_co2e(c["co2e_wtw_kg"]),
+                        fmt.intensity(c["co2e_wtw_kg_per_tkm"]),
+                        fmt.pct(c["primary_data_share"]),
+                        fmt.pct(c["share"]),
+                    ]
+                    for c in report["by_carrier"]
+                ],
+                align="lrrrrrr",
+            )
+        )
     blocks.append(
         table(
             s("methods", lang),
