@@ -147,3 +147,16 @@ def test_shared_figures_equal_the_accounting_rollup(clecat_case_a: pl.DataFrame)
     assert carriers["RAIL"] == pytest.approx(71.9)
     lanes = {(x["origin"], x["destination"]) for x in r["lanes"]}
     assert ("CN-ZHENGZHOU", "CN-XIAN") in lanes
+    # the other breakdowns group by the roll-up's own keys: same sums
+    for key, rows, name in (
+        ("carrier", r["by_carrier"], "carrier"),
+        ("method", r["by_method"], "method"),
+    ):
+        expected = dict(rollup(clecat_case_a, [key]).select(key, "co2e_wtw_kg").iter_rows())
+        assert {x[name]: x["co2e_wtw_kg"] for x in rows} == pytest.approx(expected)
+    by_lane = dict(
+        rollup(clecat_case_a, ["lane"]).drop_nulls("lane").select("lane", "co2e_wtw_kg").iter_rows()
+    )
+    assert {
+        f"{x['origin']} -> {x['destination']}": x["co2e_wtw_kg"] for x in r["lanes"]
+    } == pytest.approx(by_lane)
