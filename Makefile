@@ -7,7 +7,7 @@ RUN := $(UV) run --frozen
 DEMO := out/demo
 DEMO_SHIPMENTS ?= 120000
 
-.PHONY: demo test lint bench sync pyc clean report-deps
+.PHONY: demo test lint bench sync pyc clean web browser report-deps
 
 .venv/.synced: pyproject.toml uv.lock
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -46,8 +46,20 @@ lint: .venv/.synced
 	$(RUN) ruff format --check src tests bench tools
 	$(RUN) mypy
 
-test: pyc lint report-deps
+# The dashboard's browser tests (tests/e2e) drive Debian's Chromium (Playwright cannot download
+# a browser here); fonts-noto-cjk lets it draw Chinese place names.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
+
+test: pyc lint browser report-deps
 	$(RUN) pytest -q -n 2
+
+# Rebuild the dashboard bundle (src/greenstream/web/dist, committed) from web/ with the npm
+# packages of web/package-lock.json and the basemap layers of tools/build_basemap.py.
+web: .venv/.synced
+	cd web && npm ci --no-audit --no-fund
+	$(RUN) python tools/build_basemap.py
+	cd web && npx vite build
 
 bench: pyc report-deps
 	$(RUN) python bench/run.py

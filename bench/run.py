@@ -34,6 +34,8 @@ SUITES = [
     "monitoring",
     "service",
     "energy",
+    "packaging",
+    "dashboard",
     "reports",
 ]
 # --- end of suites ---

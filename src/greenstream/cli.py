@@ -598,6 +598,8 @@ CONCERN_CLIS = (
     "greenstream.points.cli",  # points ...
     "greenstream.levers.routing.cli",  # route, plan
     "greenstream.levers.energy.cli",  # energy ...
+    "greenstream.levers.packaging.cli",  # pack, pack design | render | pool | stations
+    "greenstream.api.users_cli",  # users create | list | disable (dashboard sign-in)
     "greenstream.reports.cli",  # report, links
 )
 # --- end of sub-commands ---

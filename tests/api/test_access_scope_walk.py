@@ -29,6 +29,14 @@ SECRET = b"scope-walk-key"
 PUBLIC = {
     ("GET", "/health"),
     ("POST", "/auth/token"),
+    # --- dashboard: the page, its assets and sign-in (api/routes/web.py, api/routes/users.py) ---
+    ("GET", "/"),
+    ("GET", "/assets/{name:path}"),
+    ("POST", "/session"),
+    ("GET", "/session"),
+    ("DELETE", "/session"),
+    ("GET", "/session/oidc/login"),
+    ("GET", "/session/oidc/callback"),
     ("GET", "/share/{token}"),  # reports: a signed share link opens one waybill, read only
 }
 

@@ -38,6 +38,11 @@ from greenstream.store.db import make_engine, session_factory, upgrade
 EXTRA_ROUTERS: list[str] = [
     "greenstream.api.routes.rollups:router",
     "greenstream.api.routes.energy:router",
+    "greenstream.api.routes.packaging:router",
+    "greenstream.api.routes.epcis:router",
+    "greenstream.api.routes.dashboard:router",  # dashboard data (reports:read)
+    "greenstream.api.routes.users:router",  # dashboard sign-in (/session)
+    "greenstream.api.routes.web:router",  # the dashboard page at /
     "greenstream.api.routes.reports:router",
 ]
 # --- end of routers ---

@@ -179,6 +179,14 @@ def authenticate(request: Request) -> Caller:
     force are those the token carries that the client still holds."""
     from greenstream.store.tenants import client_state
 
+    # --- dashboard sign-in (greenstream.api.sessions): a session cookie stands for a token ---
+    if "authorization" not in request.headers:
+        from greenstream.api.sessions import cookie_caller
+
+        by_cookie = cookie_caller(request)
+        if by_cookie is not None:
+            return by_cookie
+    # --- end of dashboard sign-in ---
     caller = verify_token(request.app.state.settings.secret_key, bearer_token(request))
     with request.app.state.engine.connect() as conn:
         state = client_state(conn, caller.client_id)

@@ -24,27 +24,46 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     workers: Annotated[int, typer.Option(help="worker processes")] = 1,
     demo: Annotated[
-        bool, typer.Option(help="first load synthetic demo data (tenant 'demo') into the store")
+        bool,
+        typer.Option(
+            help="load the synthetic demo tenant 'demo' on first start and open its dashboard "
+            "at / without sign-in for browsers on this machine"
+        ),
     ] = False,
+    demo_shipments: Annotated[
+        int, typer.Option(help="parcels of the demo data set (first start only)", min=100)
+    ] = 120_000,
 ) -> None:
-    """Run the HTTP API (OpenAPI docs at /docs). Store: GREENSTREAM_DATABASE_URL."""
+    """Run the HTTP API (OpenAPI docs at /docs) and the dashboard (at /).
+    Store: GREENSTREAM_DATABASE_URL."""
+    import os
+
     import uvicorn
 
     from greenstream.api.settings import ApiSettings
     from greenstream.store.db import upgrade
 
     with handle_errors():
+        if demo:
+            # --- dashboard demo mode (greenstream.api.sessions) ---
+            os.environ["GREENSTREAM_DEMO_TENANT"] = "demo"
+            os.environ.setdefault("GREENSTREAM_OPERATOR_TENANT", "demo")
         settings = ApiSettings.from_env()
         upgrade(settings.database_url)
         if demo:
             from greenstream.api.demo import load_demo
 
-            client = load_demo(settings)
+            client = load_demo(
+                settings,
+                shipments=demo_shipments,
+                progress=lambda text: typer.echo(f"demo: {text}", err=True),
+            )
             typer.echo(
                 f"demo data loaded for tenant 'demo'; client id {client.client_id} "
                 f"secret {client.client_secret} (shown once)",
                 err=True,
             )
+            typer.echo(f"dashboard: http://{host}:{port}/", err=True)
         uvicorn.run(
             "greenstream.api.main:app",
             host=host,

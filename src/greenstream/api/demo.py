@@ -1,9 +1,20 @@
-"""``greenstream serve --demo``: synthetic demo data (greenstream.synth) for tenant 'demo'."""
+"""``greenstream serve --demo``: synthetic demo data (greenstream.synth) for tenant 'demo'.
+
+The synthetic network day is spread over two autumn peak seasons (1 October - 30 November of
+the day's year and of the year before) so the dashboard has trends, weeks, months and a
+same-period-last-year comparison to show: each parcel's chain moves by a whole number of days,
+drawn with the weights of :data:`DEMO_CALENDAR` (synthetic demo parameters, not facts about any
+company). The tenant's time zone is set to Asia/Shanghai.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Final
 
+import numpy as np
+import polars as pl
 from sqlalchemy import delete, select
 
 from greenstream.api.pact import pf_uuid
@@ -16,14 +27,167 @@ from greenstream.store.models import Hoc, Shipment, Toc
 from greenstream.store.tenants import NewClient, create_client, get_or_create_tenant
 
 DEMO_TENANT = "demo"
-DEMO_SHIPMENTS = 2000
+DEMO_SHIPMENTS = 120_000
+DEMO_TIME_ZONE: Final = "Asia/Shanghai"
+# Synthetic demo parameters (assumptions for demo data, not facts): the season's days, the
+# weight of the peak day and the days around it, and the share of parcels in the later year.
+DEMO_CALENDAR: Final[dict[str, float]] = {
+    "season_start_month": 10,
+    "season_end_month": 11,
+    "peak_day_weight": 12.0,  # 11 November against an ordinary day's 1
+    "peak_neighbour_weight": 3.0,  # 10 and 12 November
+    "weekend_weight": 0.8,
+    "later_year_share": 0.55,  # parcels of the later season (growth year on year)
+}
 
 
-def load_demo(settings: ApiSettings, shipments: int = DEMO_SHIPMENTS) -> NewClient:
-    """Publish the synthetic TOCs / HOCs and upload a synthetic day (once) for tenant 'demo';
-    return a new client of that tenant."""
+# Synthetic points campaign of the demo (assumptions for demo data, not facts): consumers, their
+# green actions in the season, the rules (a Double-11 campaign, one co-funding brand, a mangrove
+# reward) and the share of consumers who redeem.
+DEMO_POINTS: Final[dict[str, float]] = {
+    "parcels_per_consumer": 40,  # consumers taking part: one for every 40 demo parcels
+    "actions_per_consumer": 4,
+    "redeeming_share": 0.4,
+}
+DEMO_POINTS_RULES: Final[dict[str, object]] = {
+    "points_per_kg_co2e": "100",
+    "daily_cap_points": 500,
+    "expiry_days": 365,
+    "timezone": DEMO_TIME_ZONE,
+    "campaigns": [
+        {
+            "id": "double11",
+            "multiplier": "2",
+            "starts": "2026-11-01T00:00:00+08:00",
+            "ends": "2026-11-12T00:00:00+08:00",
+        }
+    ],
+    "cofunding": [
+        {
+            "brand": "demo-brand",
+            "action": "reusable_box",
+            "subsidy_fen": 20,
+            "consumer_fen": 10,
+            "green_fund_fen": 10,
+        }
+    ],
+    "rewards": [
+        {
+            "sku": "mangrove_1m2",
+            "label": "Plant 1 m2 of mangrove",
+            "price_points": 100,
+            "kind": "nature_project",
+        }
+    ],
+}
+DEMO_ACTIONS: Final = (
+    "reusable_box",
+    "original_packaging",
+    "pickup_station",
+    "consolidated_delivery",
+)
+
+
+def load_demo_points(database_url: str | None, shipments: int, seed: int = 11) -> None:
+    """The demo tenant's points campaign: rules, consumers' green actions over October and
+    November 2026, mangrove stock and redemptions (once: skipped when the rules exist)."""
+    from greenstream.points.ledger import InsufficientPoints, Ledger, NoRules
+
+    ledger = Ledger(database_url, migrate=False)
+    try:
+        try:
+            ledger.rules(DEMO_TENANT)
+            return  # already loaded
+        except NoRules:
+            pass
+        ledger.set_rules(DEMO_TENANT, DEMO_POINTS_RULES, file="<demo rules>")
+        rng = np.random.default_rng(seed)
+        users = max(1, int(shipments / DEMO_POINTS["parcels_per_consumer"]))
+        n = int(users * DEMO_POINTS["actions_per_consumer"])
+        start = datetime(2026, 10, 1, 2, tzinfo=UTC)
+        minutes = rng.integers(0, 61 * 24 * 60, size=n)
+        who = rng.integers(0, users, size=n)
+        what = rng.integers(0, len(DEMO_ACTIONS), size=n)
+        events = [
+            {
+                "event_id": f"demo-{i}",
+                "user_id": f"c{int(who[i]):05d}",
+                "action": DEMO_ACTIONS[int(what[i])],
+                "occurred_at": (start + timedelta(minutes=int(minutes[i]))).isoformat(),
+                "order_id": f"o{i}",
+                "brand": "demo-brand" if DEMO_ACTIONS[int(what[i])] == "reusable_box" else None,
+            }
+            for i in range(n)
+        ]
+        ledger.record_batch(DEMO_TENANT, events, file="<demo events>")
+        ledger.stock(DEMO_TENANT, "mangrove_1m2", users, key="demo-stock")
+        redeemers = rng.choice(
+            users, size=int(users * DEMO_POINTS["redeeming_share"]), replace=False
+        )
+        for u in sorted(int(x) for x in redeemers):
+            try:
+                ledger.redeem(DEMO_TENANT, f"c{u:05d}", "mangrove_1m2", 1, key=f"demo-r{u}")
+            except InsufficientPoints:
+                continue
+    finally:
+        ledger.close()
+
+
+def demo_day_offsets(day: date, n: int, seed: int = 11) -> np.ndarray:
+    """Days to add to each of ``n`` parcels of ``day`` so they fall on the demo calendar."""
+    c = DEMO_CALENDAR
+    rng = np.random.default_rng(seed)
+    seasons = []
+    for year, share in (
+        (day.year - 1, 1.0 - c["later_year_share"]),
+        (day.year, c["later_year_share"]),
+    ):
+        start = date(year, int(c["season_start_month"]), 1)
+        end = date(year, int(c["season_end_month"]) + 1, 1)
+        days = [start + timedelta(days=i) for i in range((end - start).days)]
+        weights = np.array([_weight(d) for d in days])
+        seasons.append((days, share * weights / weights.sum()))
+    all_days = [d for days, _ in seasons for d in days]
+    probs = np.concatenate([p for _, p in seasons])
+    pick = rng.choice(len(all_days), size=n, p=probs / probs.sum())
+    offsets = np.array([(d - day).days for d in all_days])
+    return offsets[pick]
+
+
+def _weight(d: date) -> float:
+    c = DEMO_CALENDAR
+    if (d.month, d.day) == (11, 11):
+        return c["peak_day_weight"]
+    if (d.month, d.day) in ((11, 10), (11, 12)):
+        return c["peak_neighbour_weight"]
+    return c["weekend_weight"] if d.weekday() >= 5 else 1.0
+
+
+def spread_over_calendar(legs: pl.DataFrame, day: date, seed: int = 11) -> pl.DataFrame:
+    """``legs`` with each shipment's times moved by its :func:`demo_day_offsets` days."""
+    ids = legs["shipment_id"].unique(maintain_order=True)
+    shift = pl.DataFrame(
+        {"shipment_id": ids, "__days": demo_day_offsets(day, ids.len(), seed)}
+    ).with_columns(pl.duration(days=pl.col("__days")).alias("__shift"))
+    moved = legs.join(shift, on="shipment_id", how="left", maintain_order="left")
+    times = [c for c in ("departure_at", "arrival_at") if c in legs.columns]
+    return moved.with_columns([(pl.col(c) + pl.col("__shift")).alias(c) for c in times]).drop(
+        "__days", "__shift"
+    )
+
+
+def load_demo(
+    settings: ApiSettings,
+    shipments: int = DEMO_SHIPMENTS,
+    progress: Callable[[str], None] | None = None,
+) -> NewClient:
+    """Publish the synthetic TOCs / HOCs and upload the demo season (once) for tenant 'demo';
+    build its dashboard facts; return a new client of that tenant."""
+    from greenstream.services.analytics import refresh_facts, set_tenant_time_zone
     from greenstream.synth import generate_network_day
+    from greenstream.synth.network import DAY
 
+    say = progress or (lambda _text: None)
     engine = make_engine(settings.database_url)
     sessions = session_factory(engine)
     with sessions.begin() as session:
@@ -34,7 +198,9 @@ def load_demo(settings: ApiSettings, shipments: int = DEMO_SHIPMENTS) -> NewClie
         ).first()
         client = create_client(session, DEMO_TENANT)
     if already is None:
+        say(f"generating {shipments:,} demo parcels")
         data = generate_network_day(shipments=shipments, seed=11)
+        legs = spread_over_calendar(data["legs"], DAY.date())
         now = datetime.now(UTC)
         with sessions.begin() as session:
             session.execute(delete(Toc).where(Toc.tenant_id == tenant_id))
@@ -57,15 +223,21 @@ def load_demo(settings: ApiSettings, shipments: int = DEMO_SHIPMENTS) -> NewClie
                         **{k: row.get(k) for k in _HOC_FIELDS},
                     )
                 )
+        say(f"computing and storing {legs.height:,} chain elements")
         ingest(
             engine,
             tenant_id,
-            data["legs"],
+            legs,
             trips=data.get("trips"),
             registry=Registry.builtin(),
             gazetteer=Gazetteer.builtin(),
             source="greenstream synth (demo)",
         )
+        set_tenant_time_zone(engine, tenant_id, DEMO_TIME_ZONE)
+    say("loading the demo points campaign")
+    load_demo_points(settings.database_url, shipments)
+    say("building the dashboard facts")
+    refresh_facts(engine, tenant_id)
     engine.dispose()
     return client
 

@@ -115,3 +115,11 @@ def run_upload_job(
         audit_seq=stored.audit_seq,
         finished_at=datetime.now(UTC),
     )
+    # --- dashboard facts of the new batch (greenstream.services.analytics), off the request ---
+    try:
+        from greenstream.services.analytics import refresh_facts
+
+        refresh_facts(state.engine, tenant_id)
+    except Exception:  # the dashboard's next read builds them again and reports any error
+        logging.getLogger("greenstream.api").exception("dashboard facts of batch not built")
+    # --- end of dashboard facts ---

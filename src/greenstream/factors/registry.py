@@ -93,7 +93,18 @@ SCHEMA_COLUMNS: tuple[str, ...] = (
 )
 REQUIRED_COLUMNS: tuple[str, ...] = ("factor_id", "category", "scope", "value", "unit", "source")
 
-CATEGORIES: tuple[str, ...] = ("transport_intensity", "transport_vkm", "fuel", "grid", "hub")
+CATEGORIES: tuple[str, ...] = (
+    "transport_intensity",
+    "transport_vkm",
+    "fuel",
+    "grid",
+    "hub",
+    "material",
+    "end_of_life",
+)
+# Packaging materials (cradle-to-gate) and their end of life, per tonne of material: one published
+# number, stored as WTW (no TTW / WTT split); the material (and route) is in ``vehicle_class``.
+MATERIAL_CATEGORIES: tuple[str, ...] = ("material", "end_of_life")
 TRANSPORT_CATEGORIES: tuple[str, ...] = ("transport_intensity", "transport_vkm")
 SCOPES: tuple[str, ...] = ("TTW", "WTT", "WTW")
 LOADS: tuple[str, ...] = ("avg", "0", "50", "100")
@@ -108,6 +119,8 @@ ACTIVITY_UNITS: dict[str, tuple[str, ...]] = {
     "fuel": ENERGY_UNITS,
     "grid": ("kWh",),
     "hub": ("t",),
+    "material": ("t",),
+    "end_of_life": ("t",),
 }
 EMISSION_MASSES: tuple[str, ...] = ("kg CO2e", "kg CO2")
 
@@ -378,14 +391,15 @@ def _group_errors(frame: pl.DataFrame) -> pl.DataFrame:
         )
     )
 
-    # completeness: transport, fuel and hub factors need TTW and (WTT or WTW); grid needs WTW/WTT
+    # completeness: transport, fuel and hub factors need TTW and (WTT or WTW); grid, material and
+    # end-of-life factors need WTW (or WTT)
     groups = frame.group_by("factor_id", "load").agg(
         col("__row").min(),
         col("category").first(),
         (col("scope") == "TTW").any().alias("__has_ttw"),
         col("scope").is_in(["WTT", "WTW"]).any().alias("__has_upstream"),
     )
-    needs_ttw = col("category") != "grid"
+    needs_ttw = ~col("category").is_in(["grid", *MATERIAL_CATEGORIES])
     missing_scope = pl.format(
         "factor '{}' (load '{}') has no TTW row", col("factor_id"), col("load").fill_null("")
     )

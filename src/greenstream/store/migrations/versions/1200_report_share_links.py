@@ -1,7 +1,7 @@
 """Shareable read-only waybill links (reports concern, greenstream.reports.models.ShareLink).
 
 Revision ID: 1200_report_share_links
-Revises: 0800_energy_sites
+Revises: 1100_dashboard
 Create Date: 2026-12-06
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "1200_report_share_links"
-down_revision = "0800_energy_sites"
+down_revision = "1100_dashboard"
 branch_labels = None
 depends_on = None
 

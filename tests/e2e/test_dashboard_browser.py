@@ -1,0 +1,387 @@
+"""The dashboard in a real browser: Debian's Chromium driven by Playwright, against
+``greenstream serve --demo`` on loopback (a real server process and store).
+
+What is checked: every view loads with no console error and no request leaving 127.0.0.1;
+the maps and charts are drawn (pixels that are not one colour); a click on a map lane lists its
+shipments; a waybill search shows its trace; the live heat map changes when telemetry is
+posted; the heat map draws 100k cells. Screenshots of the run are kept in ``out/e2e/`` (also the
+artefacts of CI) to be looked at.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "out" / "e2e"
+LAUNCH_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+VIEWS = [
+    "overview",
+    "breakdown/carrier",
+    "map",
+    "heatmap",
+    "trace",
+    "quality",
+    "points",
+    "rail-shift",
+]
+# Chromium's software GL reports slow paths as warnings; they are not page errors
+IGNORED_CONSOLE = ("GPU stall due to ReadPixels", "GL Driver Message")
+
+pytestmark = [pytest.mark.slow]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    if not Path(CHROMIUM).exists():
+        if IN_CI:
+            pytest.fail("chromium is not installed (make browser installs it)", pytrace=False)
+        pytest.skip("chromium is not installed (make browser installs it)")
+    pytest.importorskip("playwright")
+    home = tmp_path_factory.mktemp("e2e-home")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "GREENSTREAM_HOME": str(home),
+        "GREENSTREAM_SECRET_KEY": "e2e-test-key",
+    }
+    env.pop("GREENSTREAM_DATABASE_URL", None)
+    log = (home / "serve.log").open("wb")
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("greenstream")),
+            "serve",
+            "--demo",
+            "--demo-shipments",
+            "3000",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 240
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail((home / "serve.log").read_text()[-3000:])
+            time.sleep(0.5)
+        from greenstream.store.db import make_engine, session_factory
+        from greenstream.store.tenants import create_client
+
+        engine = make_engine(f"sqlite:///{home / 'greenstream.db'}")
+        with session_factory(engine).begin() as session:
+            client = create_client(session, "demo")
+        engine.dispose()
+        yield {"base": base, "client": client, "home": home}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser(server: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    with sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            str(profile),
+            executable_path=CHROMIUM,
+            args=LAUNCH_FLAGS,
+            headless=True,
+            viewport={"width": 1400, "height": 950},
+        )
+        yield context
+        context.close()
+
+
+class Watch:
+    """Console errors, page errors and requests to anywhere but the server, of one page."""
+
+    def __init__(self, page: Any, base: str) -> None:
+        self.errors: list[str] = []
+        self.outside: list[str] = []
+        page.on("console", self._console)
+        page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
+        page.on("requestfailed", lambda r: self.errors.append(f"request failed: {r.url}"))
+        page.on("request", lambda r: self._request(r.url, base))
+
+    def _console(self, message: Any) -> None:
+        if message.type == "error" and not any(s in message.text for s in IGNORED_CONSOLE):
+            self.errors.append(f"console: {message.text}")
+
+    def _request(self, url: str, base: str) -> None:
+        if not url.startswith((base + "/", "data:", "blob:")):
+            self.outside.append(url)
+
+
+def _open(page: Any, base: str, route: str) -> None:
+    page.goto(f"{base}/#/{route}")
+    page.wait_for_selector("#view[data-state=ready], #view[data-state=error]", timeout=90_000)
+    assert page.get_attribute("#view", "data-state") == "ready", page.inner_text("#view")[:500]
+
+
+def _shot(page: Any, name: str) -> Path:
+    path = SHOTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    return path
+
+
+DISTINCT_COLOURS = """(canvases) => {
+  let best = 0;
+  for (const c of canvases) {
+    if (!c.width || !c.height) continue;
+    const copy = document.createElement('canvas');
+    copy.width = Math.min(c.width, 600); copy.height = Math.min(c.height, 400);
+    const ctx = copy.getContext('2d');
+    ctx.drawImage(c, 0, 0, copy.width, copy.height);
+    const px = ctx.getImageData(0, 0, copy.width, copy.height).data;
+    const seen = new Set();
+    for (let i = 0; i < px.length; i += 16) seen.add((px[i] << 16) | (px[i + 1] << 8) | px[i + 2]);
+    best = Math.max(best, seen.size);
+  }
+  return best;
+}"""
+
+
+def _colours(page: Any, selector: str) -> int:
+    return int(page.eval_on_selector_all(selector, DISTINCT_COLOURS))
+
+
+def test_every_view_loads_clean_and_offline(server: dict[str, Any], browser: Any) -> None:
+    page = browser.new_page()
+    watch = Watch(page, server["base"])
+    for route in VIEWS:
+        _open(page, server["base"], route)
+        page.wait_for_timeout(1500)  # let maps and charts draw
+        _shot(page, route.replace("/", "-"))
+    assert watch.errors == []
+    assert watch.outside == []
+    # the page may not load anything from elsewhere even if asked: the policy says so
+    response = page.goto(server["base"] + "/")
+    assert response is not None
+    csp = response.headers["content-security-policy"]
+    assert "default-src 'self'" in csp and "connect-src 'self'" in csp
+    page.close()
+
+
+def test_maps_and_charts_are_drawn(server: dict[str, Any], browser: Any) -> None:
+    page = browser.new_page()
+    _open(page, server["base"], "overview")
+    page.wait_for_timeout(800)
+    # an empty chart is one or two colours; bars, lines, axes and text make dozens
+    assert _colours(page, ".chart-card canvas") > 20
+    _open(page, server["base"], "map")
+    page.wait_for_timeout(2500)
+    assert int(page.get_attribute(".map-card", "data-lanes") or 0) > 10
+    assert _colours(page, ".map canvas") > 30  # land, sea, borders, arcs of several modes
+    _open(page, server["base"], "heatmap")
+    page.wait_for_timeout(2500)
+    assert int(page.get_attribute(".map-card", "data-cells") or 0) > 100
+    assert _colours(page, ".map canvas") > 30
+    _shot(page, "heatmap-drawn")
+    page.close()
+
+
+def test_a_lane_click_lists_its_shipments(server: dict[str, Any], browser: Any) -> None:
+    page = browser.new_page()
+    _open(page, server["base"], "map")
+    page.wait_for_timeout(2500)
+    # the middle of the largest road lane, in page pixels
+    point = page.evaluate(
+        """() => {
+          const g = window.greenstream;
+          const lane = g.lanes.find((l) => l.mode === 'road' && Math.abs(l.o_lon - l.d_lon) + Math.abs(l.o_lat - l.d_lat) > 3);
+          const p = g.project((lane.o_lon + lane.d_lon) / 2, (lane.o_lat + lane.d_lat) / 2);
+          const r = g.mapCanvas().getBoundingClientRect();
+          return { x: r.left + p.x, y: r.top + p.y, origin: lane.origin_name, destination: lane.destination_name };
+        }"""
+    )
+    page.mouse.click(point["x"], point["y"])
+    page.wait_for_selector(".side .table-card tbody tr", timeout=20_000)
+    heading = page.inner_text(".side .lane-card h3")
+    rows = page.locator(".side .table-card tbody tr").count()
+    assert rows > 0
+    # the lane under the pointer (another mode may run on the same pair of places)
+    assert point["origin"] in heading and point["destination"] in heading
+    assert "#/map?" in page.url and "leg=" in page.url  # the selection is in the shared URL
+    _shot(page, "lane-click")
+    page.close()
+
+
+def test_waybill_search_shows_its_trace(server: dict[str, Any], browser: Any) -> None:
+    page = browser.new_page()
+    _open(page, server["base"], "trace")
+    page.fill("#waybill-search input[name=q]", "P00000007")
+    page.click("#waybill-search button")
+    page.wait_for_selector(".trace-head h2", timeout=30_000)
+    assert page.inner_text(".trace-head h2") == "P00000007"
+    table = page.inner_text(".table-card")
+    assert "transport" in table and "hub" in table
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in table)  # Chinese place names are shown
+    page.wait_for_timeout(1500)
+    assert _colours(page, ".map canvas") > 10
+    assert "Calculation sheet" in page.inner_text(".sheet")
+    _shot(page, "waybill-trace")
+    page.close()
+
+
+def _token(server: dict[str, Any]) -> str:
+    import base64
+
+    c = server["client"]
+    basic = base64.b64encode(f"{c.client_id}:{c.client_secret}".encode()).decode()
+    req = urllib.request.Request(
+        server["base"] + "/auth/token",
+        data=b"grant_type=client_credentials",
+        headers={
+            "Authorization": f"Basic {basic}",
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    )
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return str(json.loads(r.read())["access_token"])
+
+
+def _post(server: dict[str, Any], token: str, record_type: str, rows: list[dict[str, Any]]) -> Any:
+    body = "\n".join(json.dumps(r) for r in rows).encode()
+    req = urllib.request.Request(
+        f"{server['base']}/monitoring/records?record_type={record_type}",
+        data=body,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/x-ndjson"},
+    )
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return json.loads(r.read())
+
+
+def test_live_heat_map_changes_when_records_are_ingested(
+    server: dict[str, Any], browser: Any
+) -> None:
+    page = browser.new_page()
+    _open(page, server["base"], "heatmap?live=1")
+    page.wait_for_selector(".live-state:not(:empty)", timeout=20_000)
+    before = int(page.get_attribute(".map-card", "data-live-cells") or 0)
+    token = _token(server)
+    now = datetime.now(UTC).replace(microsecond=0)
+    # a truck on the G2 out of Shanghai: 40 fixes a minute apart, then its refuel
+    fixes = [
+        {
+            "device_id": "e2e-truck",
+            "ts": (now - timedelta(minutes=45 - i)).isoformat().replace("+00:00", "Z"),
+            "lat": 31.25 + 0.012 * i,
+            "lon": 121.40 - 0.010 * i,
+            "speed_kmh": 80.0,
+        }
+        for i in range(40)
+    ]
+    got = _post(server, token, "gps", fixes)
+    assert got["accepted"] == 40, got
+    fuel = {
+        "vehicle_id": "e2e-truck",
+        "ts": (now - timedelta(minutes=5)).isoformat().replace("+00:00", "Z"),
+        "energy_carrier": "diesel",
+        "energy_amount": 60.0,
+        "energy_unit": "l",
+    }
+    assert _post(server, token, "fuel", [fuel])["accepted"] == 1
+    _wait_live(page, before)
+    cells = int(page.get_attribute(".map-card", "data-live-cells") or 0)
+    assert cells > before
+    # the refuel's CO2e (60 l of diesel, priced by the kernel) lies on the truck's cells
+    assert float(page.get_attribute(".map-card", "data-live-co2e") or 0) > 100.0
+    state = page.inner_text(".live-state")
+    assert "records" in state
+    _shot(page, "live-heatmap")
+    page.close()
+
+
+def _wait_live(page: Any, before: int) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if int(page.get_attribute(".map-card", "data-live-cells") or 0) > before:
+            return
+        page.wait_for_timeout(500)
+
+
+def test_heat_map_draws_100k_cells(server: dict[str, Any], browser: Any) -> None:
+    import h3
+
+    page = browser.new_page()
+    _open(page, server["base"], "heatmap")
+    page.wait_for_timeout(1500)
+    # 100k resolution-6 cells (a disk of radius 183 around Wuhan), values spread over four
+    # orders of magnitude; drawn, then frames counted while the map pans for three seconds
+    disk = sorted(h3.grid_disk(h3.latlng_to_cell(30.59, 114.31, 6), 183))
+    cells = [{"h3": c, "co2e_wtw_kg": 10 ** ((i % 400) / 100)} for i, c in enumerate(disk)]
+    measure = """async (cells) => {
+          const g = window.greenstream;
+          const t0 = performance.now();
+          g.heatCells(cells);
+          await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+          const firstDrawMs = performance.now() - t0;
+          let frames = 0;
+          const t1 = performance.now();
+          g.map.panBy([400, 200], { duration: 3000 });
+          await new Promise((resolve) => {
+            const tick = () => { frames += 1; if (performance.now() - t1 < 3000) requestAnimationFrame(tick); else resolve(); };
+            requestAnimationFrame(tick);
+          });
+          return { firstDrawMs, fps: frames / ((performance.now() - t1) / 1000) };
+        }"""
+    # the same pan with no cells: what the browser's renderer does on this machine anyway
+    empty = page.evaluate(measure, [])
+    full = page.evaluate(measure, cells)
+    assert int(page.get_attribute(".map-card", "data-cells") or 0) == len(cells) >= 100_000
+    assert _colours(page, ".map canvas") > 30
+    _shot(page, "heatmap-100k")
+    result = {"cells": len(cells), "empty_map": empty, "with_cells": full}
+    (SHOTS / "heatmap-100k.json").write_text(json.dumps(result, indent=1))
+    # headless Chromium renders WebGL in software (SwiftShader) on a shared 2-core machine, so
+    # frame rates here say little about a desktop GPU; they are recorded beside the empty map's
+    # for the report, and the test only requires the 100k cells to be drawn within a minute
+    assert full["firstDrawMs"] < 60_000, result
+    page.close()
