@@ -214,3 +214,25 @@ def test_cli_store_report(store_api: StoreApi, tmp_path) -> None:  # type: ignor
     assert data["kind"] == "certificate"
     assert data["totals"]["shipment_count"] == 2
     assert round(data["totals"]["co2e_wtw_kg"], 1) == 2 * 318.3
+
+
+def test_store_report_equals_the_dashboard_figures(store_api: StoreApi) -> None:
+    """One definition per figure: the store-mode report prints what the dashboard's analytics
+    (services/analytics.py) answer for the same tenant and period."""
+    from greenstream.services.analytics import Filters, figures, select_facts, tenant_facts
+
+    h = store_api.headers(store_api.a)
+    report = store_api.client.get("/reports/period", params=MARCH, headers=h).json()
+    engine = make_engine(store_api.url)
+    facts = tenant_facts(engine, _tenant_id(engine, store_api)).frame
+    engine.dispose()
+    from datetime import date
+
+    dash = figures(select_facts(facts, Filters(date(2026, 3, 1), date(2026, 3, 31))))
+    t = report["totals"]
+    assert dash["shipment_count"] == t["shipment_count"] == 1
+    for key in ("co2e_wtw_kg", "co2e_ttw_kg", "co2e_wtt_kg"):
+        assert fmt.t_co2e(dash[key]) == fmt.t_co2e(t[key]), key
+    assert fmt.tkm(dash["transport_activity_tkm"]) == fmt.tkm(t["transport_activity_tkm"])
+    assert fmt.pct(dash["primary_data_share"]) == fmt.pct(t["primary_data_share"])
+    assert fmt.kg(dash["co2e_wtw_kg_per_shipment"]) == fmt.kg(t["co2e_wtw_kg_per_shipment"])
