@@ -7,7 +7,7 @@ RUN := $(UV) run --frozen
 DEMO := out/demo
 DEMO_SHIPMENTS ?= 120000
 
-.PHONY: demo test lint bench sync pyc clean web browser
+.PHONY: demo test lint bench sync pyc clean web browser report-deps
 
 .venv/.synced: pyproject.toml uv.lock
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -21,6 +21,16 @@ sync: .venv/.synced
 # compiled at sync, `import greenstream.cli` takes 1.1 s instead of 3.1 s on the CI machine.
 pyc: .venv/.synced
 	@$(RUN) python -m compileall -q src >/dev/null
+
+# Reports: Chinese PDFs need a CJK font (else Chinese renders as empty boxes) and the report
+# tests read PDFs with poppler-utils (pdftotext, pdftoppm). Both from Debian, installed when absent.
+report-deps:
+	@if ! ls /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc >/dev/null 2>&1 \
+	    || ! command -v pdftotext >/dev/null 2>&1 || ! command -v pdftoppm >/dev/null 2>&1; then \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -q fonts-noto-cjk poppler-utils >/dev/null 2>&1 \
+	    || { apt-get update -q >/dev/null && apt-get install -y -q fonts-noto-cjk poppler-utils >/dev/null; }; \
+	fi
 
 demo: pyc
 	$(RUN) greenstream synth --out $(DEMO) --shipments $(DEMO_SHIPMENTS) --seed 11
@@ -41,7 +51,7 @@ lint: .venv/.synced
 browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
 
-test: pyc lint browser
+test: pyc lint browser report-deps
 	$(RUN) pytest -q -n 2
 
 # Rebuild the dashboard bundle (src/greenstream/web/dist, committed) from web/ with the npm
@@ -51,7 +61,7 @@ web: .venv/.synced
 	$(RUN) python tools/build_basemap.py
 	cd web && npx vite build
 
-bench: pyc
+bench: pyc report-deps
 	$(RUN) python bench/run.py
 
 clean:

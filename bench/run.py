@@ -37,6 +37,7 @@ SUITES = [
     "packaging",
     "dashboard",
     "reductions",
+    "reports",
 ]
 # --- end of suites ---
 

@@ -612,6 +612,7 @@ CONCERN_CLIS = (
     "greenstream.levers.reductions.cli",  # reductions run | runs | claims, targets check
     "greenstream.levers.forecast.cli",  # forecast event | backtest
     "greenstream.levers.placement.cli",  # placement plan
+    "greenstream.reports.cli",  # report, links
 )
 # --- end of sub-commands ---
 for _module in CONCERN_CLIS:

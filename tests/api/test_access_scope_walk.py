@@ -37,6 +37,7 @@ PUBLIC = {
     ("DELETE", "/session"),
     ("GET", "/session/oidc/login"),
     ("GET", "/session/oidc/callback"),
+    ("GET", "/share/{token}"),  # reports: a signed share link opens one waybill, read only
 }
 
 

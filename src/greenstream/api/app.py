@@ -44,6 +44,7 @@ EXTRA_ROUTERS: list[str] = [
     "greenstream.api.routes.users:router",  # dashboard sign-in (/session)
     "greenstream.api.routes.web:router",  # the dashboard page at /
     "greenstream.api.routes.reductions:router",
+    "greenstream.api.routes.reports:router",
 ]
 # --- end of routers ---
 

@@ -215,15 +215,39 @@ def admin_log(
 def verify(
     tenant: Annotated[str | None, typer.Option(help="verify one tenant only")] = None,
     fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+    reference: Annotated[
+        str | None,
+        typer.Option(
+            "--reference", help="check a report's or certificate's verification reference"
+        ),
+    ] = None,
 ) -> None:
     """Check every tenant's audit hash chain and recompute every sealed footprint; exits 1 when
-    tampering or corruption is found (the first bad record of each tenant is named)."""
+    tampering or corruption is found (the first bad record of each tenant is named). With
+    --reference: check one report or certificate (its chain, and its figures recomputed)."""
     import json
 
     from greenstream.audit.verify import verify as run_verify
     from greenstream.levers.reductions.runs import verify_runs
     from greenstream.store.db import make_engine, upgrade
 
+    if reference is not None:  # reports concern: greenstream.reports.verification
+        from greenstream.reports.verification import verify_reference
+
+        with handle_errors():
+            upgrade()
+            engine = make_engine()
+            try:
+                checked = verify_reference(engine, reference)
+            finally:
+                engine.dispose()
+            if fmt == "json":
+                out.print_json(json.dumps(checked.as_dict()))
+            else:
+                typer.echo(checked.render_text())
+        if not checked.ok:
+            raise typer.Exit(1)
+        return
     with handle_errors():
         upgrade()
         engine = make_engine()

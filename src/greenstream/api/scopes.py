@@ -21,6 +21,7 @@ SCOPES: Final[dict[str, str]] = {
     "monitoring:ingest": "send telemetry",
     "monitoring:read": "read trips, legs, traces, intensities and live aggregates",
     "reports:read": "dashboard data and reports",
+    "reports:share": "create and revoke public read-only links to waybills",
     "energy:read": "read sites, meters, Scope 2 and hub intensities",
     "energy:write": "write sites, meter data and certificates",
     "packaging:read": "read packings, packaging footprints, box pools and stations",
@@ -40,7 +41,8 @@ CLIENT_SCOPES: Final[frozenset[str]] = ALL_SCOPES - {CONSUMER_SCOPE}
 ROLE_SCOPES: Final[dict[str, frozenset[str]]] = {
     "viewer": READ_SCOPES,
     "analyst": READ_SCOPES
-    | {"footprints:write", "energy:write", "packaging:write", "reductions:write", "pact"},
+    | {"footprints:write", "energy:write", "packaging:write", "reductions:write", "pact"}
+    | {"reports:share"},
     "admin": CLIENT_SCOPES,
 }
 

@@ -45,6 +45,7 @@ DEFAULT_CLIENT_SCOPES = frozenset(
         "reductions:read",
         "reductions:write",
         "reports:read",
+        "reports:share",
     ]
 )
 

@@ -1,0 +1,181 @@
+"""Making documents: the period report or the customer certificate of a tenant's stored
+shipments (with a verification reference) or of files (computed through the kernel).
+
+The certificate is the period report's figures on one page: same builder, same numbers.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Engine
+
+from greenstream.errors import InputErrors
+from greenstream.factors import Registry
+from greenstream.reports.period import ReportScope, period_report
+from greenstream.reports.store import (
+    TenantInfo,
+    audit_head,
+    operator_sources,
+    store_footprints,
+)
+from greenstream.reports.verification import KINDS, make_reference
+
+
+def check_period(period_from: date | None, period_to: date | None) -> None:
+    if period_from and period_to and period_to < period_from:
+        raise InputErrors.single(
+            "<options>",
+            f"--to {period_to} is before --from {period_from}",
+            field="to",
+        )
+
+
+def document_report(
+    engine: Engine,
+    tenant: TenantInfo,
+    *,
+    kind: str,
+    customer: str | None,
+    period_from: date | None,
+    period_to: date | None,
+    max_audit_seq: int | None,
+    registry: Registry | None = None,
+) -> dict[str, Any]:
+    """The report data of a tenant's shipments sealed up to ``max_audit_seq`` (no reference)."""
+    if kind not in KINDS:
+        raise InputErrors.single("<options>", f"unknown document kind {kind!r}", field="kind")
+    check_period(period_from, period_to)
+    selection = store_footprints(
+        engine,
+        tenant.id,
+        period_from=period_from,
+        period_to=period_to,
+        max_audit_seq=max_audit_seq,
+    )
+    scope = ReportScope(
+        organisation=tenant.company_name or tenant.name,
+        period_from=period_from,
+        period_to=period_to,
+        customer=customer,
+        source=f"greenstream store, tenant {tenant.name}"
+        + (f", audit records 1..{max_audit_seq}" if max_audit_seq else ""),
+        operators=operator_sources(engine, tenant.id, selection.audit_seqs),
+    )
+    report = period_report(selection.chain, scope, registry)
+    report["kind"] = kind
+    report["tenant"] = tenant.name
+    return report
+
+
+def store_document(
+    engine: Engine,
+    tenant: TenantInfo,
+    *,
+    kind: str = "period",
+    customer: str | None = None,
+    period_from: date | None = None,
+    period_to: date | None = None,
+    registry: Registry | None = None,
+) -> dict[str, Any]:
+    """A document of the tenant's stored shipments at its audit chain's current head, with the
+    verification reference of that head."""
+    head = audit_head(engine, tenant.id)
+    report = document_report(
+        engine,
+        tenant,
+        kind=kind,
+        customer=customer,
+        period_from=period_from,
+        period_to=period_to,
+        max_audit_seq=head.seq if head else None,
+        registry=registry,
+    )
+    if head is not None:
+        report["verification"] = make_reference(
+            kind,
+            tenant.name,
+            customer,
+            period_from,
+            period_to,
+            head.seq,
+            head.record_sha256,
+            report,
+        )
+    return report
+
+
+def file_document(
+    footprints: pl.DataFrame,
+    *,
+    kind: str = "period",
+    organisation: str,
+    customer: str | None = None,
+    period_from: date | None = None,
+    period_to: date | None = None,
+    source: str = "",
+    input_sha256: str = "",
+    registry: Registry | None = None,
+    operators: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """A document of footprints computed from files (no audit chain: no reference)."""
+    check_period(period_from, period_to)
+    scope = ReportScope(
+        organisation=organisation,
+        period_from=period_from,
+        period_to=period_to,
+        customer=customer,
+        source=source,
+        input_sha256=input_sha256,
+        operators=operators or {},
+    )
+    report = period_report(footprints, scope, registry)
+    report["kind"] = kind
+    return report
+
+
+def footprints_from_files(
+    legs: Path,
+    *,
+    tocs: Path | None = None,
+    hocs: Path | None = None,
+    trips: Path | None = None,
+    registry: Registry | None = None,
+) -> tuple[pl.DataFrame, str, dict[str, str]]:
+    """Footprints of a LEGS file: read as they are when the file is already a footprint table
+    (``greenstream footprint`` output), else computed through the kernel with the TOCs, HOCs
+    and trips given. Returns the footprints, the inputs' SHA-256 and the operators' TOC / HOC
+    descriptions."""
+    from greenstream.io.tables import read_raw, table_format
+    from greenstream.pipeline import checked_compute, load_inputs, reference_tables
+
+    if table_format(legs) != "json" and not (tocs or hocs or trips):
+        frame = read_raw(legs)
+        if "co2e_wtw_kg" in frame.columns:
+            return frame, _sha256(legs), {}
+    inputs = load_inputs(legs, tocs=tocs, hocs=hocs, trips=trips)
+    tables = reference_tables(inputs, registry)
+    results = checked_compute(inputs, tables)
+    operators: dict[str, str] = {}
+    for kind, table in (("toc", inputs.tocs), ("hoc", inputs.hocs)):
+        if table is None:
+            continue
+        for r in table.iter_rows(named=True):
+            label = f"{kind.upper()} {r[kind + '_id']} ({r.get('data_type') or 'secondary'})"
+            if r.get("description"):
+                label += f": {r['description']}"
+            operators[f"{kind}:{r[kind + '_id']}"] = label
+    return results, inputs.input_sha256, operators
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
