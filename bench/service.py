@@ -46,8 +46,8 @@ NAIVE_ROWS = 20_000
 def _seed_reads(url: str) -> tuple[int, str, list[str]]:
     from greenstream.factors import Registry
     from greenstream.geo import Gazetteer
+    from greenstream.services.upload import ingest
     from greenstream.store import make_engine, session_factory, upgrade
-    from greenstream.store.ingest import ingest
     from greenstream.store.tenants import get_or_create_tenant
     from greenstream.synth import generate_network_day
 
@@ -211,8 +211,10 @@ def _backend_cpu_s(pid: int) -> float:
 
 def _python_stages(batch: Any) -> dict[str, float]:
     """CPU seconds of store_batch's Python work, one stage after the other (no overlap)."""
+    from greenstream.services.upload import stored_shipments
     from greenstream.store.chunks import encode_chunks, plan_chunks
-    from greenstream.store.ingest import _column_digests, batch_rollups, stored_shipments
+    from greenstream.store.rollups import batch_rollups
+    from greenstream.store.sealing import column_digests
 
     out: dict[str, float] = {}
     t = time.process_time()
@@ -223,7 +225,7 @@ def _python_stages(batch: Any) -> dict[str, float]:
     chunks = encode_chunks(plan)
     out["encode"] = time.process_time() - t
     t = time.process_time()
-    _column_digests(plan.chain, ships)
+    column_digests(plan.chain, ships)
     out["digests"] = time.process_time() - t
     t = time.process_time()
     batch_rollups(plan.chain, ships)
@@ -241,8 +243,8 @@ def _bench_upload(record: Record) -> None:
 
     from greenstream.factors import Registry
     from greenstream.geo import Gazetteer
+    from greenstream.services.upload import prepare_batch, store_batch
     from greenstream.store import make_engine, session_factory, upgrade
-    from greenstream.store.ingest import prepare_batch, store_batch
     from greenstream.store.tenants import get_or_create_tenant
     from greenstream.synth import generate_network_day
 

@@ -12,7 +12,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from greenstream.audit.digest import bytes_sha256, column_digest, table_digests
+from greenstream.seal.digest import bytes_sha256, column_digest, table_digests
 
 FORMATS = {"int32": "<i", "int64": "<q", "float64": "<d", "bool": "<B", "timestamp_us": "<q"}
 

@@ -13,13 +13,13 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from greenstream.audit.chain import GENESIS
 from greenstream.audit.verify import verify
 from greenstream.cli import app
 from greenstream.factors import Registry
 from greenstream.geo import Gazetteer
+from greenstream.seal.chain import GENESIS
+from greenstream.services.upload import ingest
 from greenstream.store import make_engine, session_factory, upgrade
-from greenstream.store.ingest import ingest
 from greenstream.store.tenants import get_or_create_tenant
 
 TOCS = pl.DataFrame(
@@ -249,10 +249,10 @@ def test_output_edit_with_rehashed_chain_is_caught_by_recomputation(
 ) -> None:
     """An insider who edits a footprint AND re-seals every hash is still caught: the kernel,
     re-run on the stored inputs, disagrees with the stored number."""
-    from greenstream.audit.chain import canonical_json, outputs_sha256_v2, record_sha256
     from greenstream.audit.verify import stored_shipments_frame
-    from greenstream.store.ingest import CHAIN_OUTPUT_KEYS, seal_digests
+    from greenstream.seal.chain import canonical_json, outputs_sha256_v2, record_sha256
     from greenstream.store.queries import chain_frame
+    from greenstream.store.sealing import CHAIN_OUTPUT_KEYS, seal_digests
 
     engine, tenant_id = store
     _exec(

@@ -11,8 +11,8 @@ from greenstream.audit.verify import verify
 from greenstream.errors import InputErrors
 from greenstream.factors import Registry
 from greenstream.geo import Gazetteer
+from greenstream.services.upload import ingest
 from greenstream.store import make_engine, session_factory, upgrade
-from greenstream.store.ingest import ingest
 from greenstream.store.tenants import get_or_create_tenant
 
 UPLOADS = 50

@@ -13,21 +13,15 @@ from typing import Any
 import polars as pl
 import sqlalchemy as sa
 
-from greenstream.audit.chain import GENESIS, record_sha256
 from greenstream.audit.verify import verify
 from greenstream.factors import Registry
 from greenstream.geo import Gazetteer
+from greenstream.seal.chain import GENESIS, record_sha256
+from greenstream.services.upload import StoredBatch, ensure_factor_set, ingest, prepare_batch
 from greenstream.store import make_engine, upgrade
-from greenstream.store.ingest import (
-    SHIPMENT_OUTPUT_COLUMNS,
-    StoredBatch,
-    ensure_factor_set,
-    ingest,
-    inputs_sha256,
-    outputs_sha256,
-    prepare_batch,
-)
+from greenstream.store.models import SHIPMENT_OUTPUT_COLUMNS
 from greenstream.store.queries import chain_frame
+from greenstream.store.sealing import inputs_sha256, outputs_sha256
 
 TOCS = pl.DataFrame(
     {

@@ -10,8 +10,8 @@ from sqlalchemy import Engine
 
 from greenstream.factors import Registry
 from greenstream.geo import Gazetteer
+from greenstream.services.upload import ingest
 from greenstream.store import make_engine, session_factory, upgrade
-from greenstream.store.ingest import ingest
 from greenstream.store.parquet import aggregate_parquet, write_tenant_parquet
 from greenstream.store.tenants import get_or_create_tenant
 

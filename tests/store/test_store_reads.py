@@ -14,8 +14,8 @@ from greenstream.accounting.kernel import ReferenceTables
 from greenstream.factors import Registry
 from greenstream.geo import Gazetteer
 from greenstream.pipeline import Inputs, explain_shipment
+from greenstream.services.upload import ingest
 from greenstream.store import make_engine, session_factory, upgrade
-from greenstream.store.ingest import ingest
 from greenstream.store.queries import (
     chain_frame,
     kernel_legs,

@@ -17,12 +17,12 @@ import numpy as np
 import polars as pl
 from sqlalchemy import delete, select
 
-from greenstream.api.pact import pf_uuid
 from greenstream.api.settings import ApiSettings
 from greenstream.factors import Registry
 from greenstream.geo import Gazetteer
+from greenstream.io.ileap.pact import pf_uuid
+from greenstream.services.upload import ingest
 from greenstream.store.db import make_engine, session_factory
-from greenstream.store.ingest import ingest
 from greenstream.store.models import Hoc, Shipment, Toc
 from greenstream.store.tenants import NewClient, create_client, get_or_create_tenant
 

@@ -15,7 +15,7 @@ from sqlalchemy import update
 
 from greenstream.api.auth import Caller
 from greenstream.errors import InputErrors
-from greenstream.store.ingest import ingest
+from greenstream.services.upload import ingest
 from greenstream.store.models import UploadJob
 
 MAX_JOB_ERRORS = 1000

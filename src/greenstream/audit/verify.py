@@ -17,7 +17,7 @@ For each record of a tenant, in chain order, :func:`verify` checks:
    the stored outputs (the first differing shipment and column are named);
 9. ``rollups``: the batch's stored roll-ups equal those recomputed from its stored rows.
 
-Format 1 records (:mod:`greenstream.audit.chain`) hash canonical JSON lines, format 2 records
+Format 1 records (:mod:`greenstream.seal.chain`) hash canonical JSON lines, format 2 records
 column digests; format 2 failures name the altered columns.
 
 The first failing check of a record is reported with a readable reason; the report names the
@@ -35,17 +35,18 @@ import polars as pl
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from greenstream.audit.chain import (
+from greenstream.errors import InputErrors
+from greenstream.factors import Registry
+from greenstream.geo import Gazetteer
+from greenstream.seal.chain import (
     GENESIS,
     inputs_sha256_v2,
     outputs_sha256_v2,
     record_sha256,
     sha256_hex,
 )
-from greenstream.audit.digest import bytes_sha256, table_digests
-from greenstream.errors import InputErrors
-from greenstream.factors import Registry
-from greenstream.geo import Gazetteer
+from greenstream.seal.digest import bytes_sha256, table_digests
+from greenstream.services.upload import prepare_batch
 from greenstream.store.chunks import (
     ChunkError,
     StoredChunk,
@@ -53,20 +54,9 @@ from greenstream.store.chunks import (
     empty_chain,
     stored_chunks,
 )
-from greenstream.store.ingest import (
-    CHAIN_INPUT_KEYS,
-    CHAIN_OUTPUT_KEYS,
-    CHAIN_SEALED_COLUMNS,
-    ROLLUP_COLUMNS,
-    SHIPMENT_OUTPUT_COLUMNS,
-    SHIPMENT_SEALED_COLUMNS,
-    batch_rollups,
-    inputs_sha256,
-    outputs_sha256,
-    prepare_batch,
-)
 from greenstream.store.models import (
     CHAIN_OUTPUT_COLUMNS,
+    SHIPMENT_OUTPUT_COLUMNS,
     AuditRecord,
     FactorSetVersion,
     FootprintRollup,
@@ -74,6 +64,15 @@ from greenstream.store.models import (
     Tenant,
 )
 from greenstream.store.queries import kernel_legs, parse_references
+from greenstream.store.rollups import ROLLUP_COLUMNS, batch_rollups
+from greenstream.store.sealing import (
+    CHAIN_INPUT_KEYS,
+    CHAIN_OUTPUT_KEYS,
+    CHAIN_SEALED_COLUMNS,
+    SHIPMENT_SEALED_COLUMNS,
+    inputs_sha256,
+    outputs_sha256,
+)
 from greenstream.timeutil import as_utc
 
 # Recomputation compares floats with this relative tolerance: the kernel is deterministic (same

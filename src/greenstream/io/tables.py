@@ -8,16 +8,14 @@ over the target only when the whole table has been written, so a failed run neve
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
 
 from greenstream.checks import ROW
 from greenstream.errors import InputError, InputErrors
+from greenstream.io.atomic import atomic_path as atomic_path  # re-exported for writers
 
 TABLE_SUFFIXES = {
     ".csv": "csv",
@@ -155,21 +153,6 @@ def read_table(
 ) -> tuple[pl.DataFrame, list[InputError]]:
     """Read and type one input table; the errors list is empty when every cell parsed."""
     return coerce(read_raw(path), columns, file=str(path))
-
-
-@contextmanager
-def atomic_path(target: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``target``; rename it over ``target`` only on success."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
-        yield tmp_path
-        os.replace(tmp_path, target)
-    finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
 
 
 def write_table(frame: pl.DataFrame, path: Path) -> None:

@@ -42,6 +42,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from greenstream.accounting.schema import SHIPMENT_COLUMNS
 from greenstream.store.db import Base
 
 
@@ -148,6 +149,12 @@ CHAIN_OUTPUT_COLUMNS = (
 )
 
 
+# the lane, main mode and day of a shipment, derived from its chain when stored
+SHIPMENT_LABEL_COLUMNS = ("origin", "destination", "main_mode", "period")
+# the kernel's shipment roll-up (SHIPMENT_COLUMNS without the id), then the labels
+SHIPMENT_OUTPUT_COLUMNS = ("pf_id", *SHIPMENT_COLUMNS[1:], *SHIPMENT_LABEL_COLUMNS)
+
+
 class ChainElementChunk(Base):
     """Chain elements ``first_row .. first_row + row_count - 1`` of upload batch ``audit_seq``:
     ``data`` is a Parquet file (lz4) with the columns ``shipment_id``, ``seq``,
@@ -237,7 +244,7 @@ class AuditRecord(Base):
     """One link of a tenant's hash chain: seals the shipments of one upload batch.
 
     ``record_sha256`` = SHA-256 of the canonical JSON of every other sealed field (see
-    :mod:`greenstream.audit.chain`), including ``prev_sha256`` (64 zeros for the first record).
+    :mod:`greenstream.seal.chain`), including ``prev_sha256`` (64 zeros for the first record).
     ``seal_format`` 1: content hashes over canonical JSON lines; 2: over canonical column
     digests (listed in ``digests_json``, sealed too).
     """

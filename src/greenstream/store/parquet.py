@@ -24,8 +24,7 @@ from sqlalchemy import Connection, Engine, select
 
 from greenstream.io.tables import atomic_path
 from greenstream.store.chunks import empty_chain, iter_chunk_frames
-from greenstream.store.ingest import SHIPMENT_LABEL_COLUMNS, SHIPMENT_OUTPUT_COLUMNS
-from greenstream.store.models import Shipment
+from greenstream.store.models import SHIPMENT_LABEL_COLUMNS, SHIPMENT_OUTPUT_COLUMNS, Shipment
 from greenstream.store.queries import chain_frame
 
 Kind = Literal["shipments", "chain_elements"]

@@ -21,18 +21,17 @@ from sqlalchemy.exc import IntegrityError
 
 from greenstream.api.auth import Caller, require_scope
 from greenstream.api.errors import ApiError
-from greenstream.api.pact import (
+from greenstream.api.responses import FastJSONResponse
+from greenstream.io.ileap.pact import (
     FilterError,
     hoc_document,
-    locations,
     matches,
     parse_filter,
     shipment_document,
-    tad_document,
-    tad_matches,
     toc_document,
 )
-from greenstream.api.responses import FastJSONResponse
+from greenstream.io.ileap.schema import MODE_FROM_ILEAP
+from greenstream.io.ileap.tad import locations, tad_document, tad_matches
 from greenstream.store.chunks import iter_chunk_frames
 from greenstream.store.models import Hoc, PactEvent, Shipment, Tenant, Toc
 from greenstream.store.queries import pointer_of, shipment_chains
@@ -302,8 +301,6 @@ def _tad_docs(
 ) -> Iterable[list[dict[str, Any]]]:
     """TADs of the tenant's transport chain elements with a departure, one list per stored
     chunk (batch order, then shipment and ``seq``: stable while uploads are appended)."""
-    from greenstream.io.ileap import MODE_FROM_ILEAP
-
     wanted: str | None = None
     if mode is not None:
         wanted = {k.lower(): v for k, v in MODE_FROM_ILEAP.items()}.get(mode.lower())

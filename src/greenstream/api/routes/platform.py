@@ -21,7 +21,6 @@ from greenstream.api.auth import Caller, require_scope
 from greenstream.api.deps import get_session
 from greenstream.api.errors import ApiError
 from greenstream.api.jobs import job_out, submit_job
-from greenstream.api.pact import pf_uuid
 from greenstream.api.responses import FastJSONResponse
 from greenstream.api.schemas import (
     AggregateRow,
@@ -37,9 +36,10 @@ from greenstream.api.schemas import (
     UploadResult,
 )
 from greenstream.errors import InputErrors
+from greenstream.io.ileap.pact import pf_uuid
 from greenstream.io.validation import check_hocs, check_tocs
 from greenstream.pipeline import Inputs, explain_shipment
-from greenstream.store.ingest import ingest
+from greenstream.services.upload import ingest
 from greenstream.store.models import FootprintRollup, Hoc, Shipment, Toc, UploadJob
 from greenstream.store.queries import chain_frame, kernel_legs, sheet_inputs
 

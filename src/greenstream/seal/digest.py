@@ -2,7 +2,7 @@
 
 Decisions
 ---------
-- The per-row canonical JSON of seal format 1 (:func:`greenstream.audit.chain.frame_lines`) costs
+- The per-row canonical JSON of seal format 1 (:func:`greenstream.seal.chain.frame_lines`) costs
   ~1.9 CPU-s per 440k chain elements (Python-side text formatting of every number); on 2 cores
   that CPU competes with PostgreSQL during the upload. Format 2 hashes each column once, over a
   fixed byte layout built from the Arrow buffers (numpy / pyarrow kernels, no per-row Python):

@@ -13,7 +13,7 @@ Decisions (docs/decisions/0020-platform.md, "Upload at 500k TCE/s")
   few dozen ``bytea`` rows), shipments as one narrow row each (CSV ``COPY``: 50k rows parse in
   ~0.1 CPU-s on the server, not the bottleneck), per-batch roll-ups for the aggregates
   (``footprint_rollups``). SQLite gets the same rows through executemany.
-- The seal is format 2 (:mod:`greenstream.audit.digest`): column digests of exactly the frames
+- The seal is format 2 (:mod:`greenstream.store.sealing`): column digests of exactly the frames
   handed to the writers (the chunk encoder and the shipments COPY) plus the SHA-256 of the
   chunk bytes, so the seal covers the data as stored. Encoding and digests run in two worker
   threads (Polars, numpy, hashlib and zstd/lz4 release the GIL) while PostgreSQL ingests the
@@ -39,38 +39,29 @@ from greenstream.accounting.kernel import ReferenceTables
 from greenstream.accounting.schema import (
     HOC_COLUMNS,
     LEG_COLUMNS,
-    SHIPMENT_COLUMNS,
     TOC_COLUMNS,
     TRIP_COLUMNS,
 )
-from greenstream.audit.chain import (
-    GENESIS,
-    SEAL_FORMAT,
-    canonical_json,
-    frame_lines,
-    inputs_sha256_v2,
-    outputs_sha256_v2,
-    record_sha256,
-    seal_v2_digests,
-    sha256_hex,
-)
-from greenstream.audit.digest import bytes_sha256, dtype_tag, table_digests
 from greenstream.checks import ROW
 from greenstream.errors import InputError, InputErrors
 from greenstream.factors import Registry
 from greenstream.geo import Gazetteer
 from greenstream.io.tables import coerce
 from greenstream.pipeline import Inputs, as_polars, run
-from greenstream.store.chunks import (
-    CHAIN_COLUMNS,
-    CHAIN_SCHEMA,
-    ChunkPlan,
-    encode_chunks,
-    plan_chunks,
+from greenstream.seal.chain import (
+    GENESIS,
+    SEAL_FORMAT,
+    canonical_json,
+    inputs_sha256_v2,
+    outputs_sha256_v2,
+    record_sha256,
+    sha256_hex,
 )
+from greenstream.store.chunks import ChunkPlan, encode_chunks, plan_chunks
 from greenstream.store.models import (
     CHAIN_INPUT_COLUMNS,
     CHAIN_OUTPUT_COLUMNS,
+    SHIPMENT_OUTPUT_COLUMNS,
     AuditRecord,
     ChainElementChunk,
     FactorSetVersion,
@@ -80,45 +71,20 @@ from greenstream.store.models import (
     Tenant,
     Toc,
 )
+from greenstream.store.rollups import batch_rollups
+from greenstream.store.sealing import (
+    CHAIN_INPUT_KEYS,
+    CHAIN_OUTPUT_KEYS,
+    SHIPMENT_SEALED_COLUMNS,
+    column_digests,
+    digests_document,
+)
 
 Progress = Callable[[str, int], None]
 LEG_UPLOAD_COLUMNS: dict[str, pl.DataType] = {
     **LEG_COLUMNS,
     "arrival_at": pl.Datetime("us", "UTC"),
 }
-# the lane, main mode and day of a shipment, derived from its chain when stored
-SHIPMENT_LABEL_COLUMNS = ("origin", "destination", "main_mode", "period")
-# the kernel's shipment roll-up (SHIPMENT_COLUMNS without the id), then the labels
-SHIPMENT_OUTPUT_COLUMNS = ("pf_id", *SHIPMENT_COLUMNS[1:], *SHIPMENT_LABEL_COLUMNS)
-# the shipment row as stored (besides tenant_id / audit_seq), in COPY order; sealed (format 2)
-# with these digest dtypes
-SHIPMENT_SEALED_COLUMNS: dict[str, str] = {
-    "shipment_id": "string",
-    "pf_id": "uuid",
-    "created_at": "timestamp_us",
-    "chunk_no": "int32",
-    "chunk_row": "int32",
-    "tce_count": "int32",
-    **{
-        c: "float64"
-        for c in SHIPMENT_OUTPUT_COLUMNS
-        if c not in ("pf_id", "tce_count", *SHIPMENT_LABEL_COLUMNS)
-    },
-    **dict.fromkeys(SHIPMENT_LABEL_COLUMNS, "string"),
-}
-CHAIN_SEALED_COLUMNS: dict[str, str] = {c: dtype_tag(CHAIN_SCHEMA[c]) for c in CHAIN_COLUMNS}
-CHAIN_INPUT_KEYS = ("shipment_id", "seq", *CHAIN_INPUT_COLUMNS)
-CHAIN_OUTPUT_KEYS = ("shipment_id", "seq", *CHAIN_OUTPUT_COLUMNS)
-ROLLUP_COLUMNS = (
-    "dimension",
-    "key_a",
-    "key_b",
-    "shipment_count",
-    "tce_count",
-    "transport_activity_tkm",
-    "co2e_wtw_kg",
-    "co2e_ttw_kg",
-)
 TOC_REF_COLUMNS = tuple(TOC_COLUMNS)
 HOC_REF_COLUMNS = tuple(HOC_COLUMNS)
 TRIP_REF_COLUMNS = tuple(TRIP_COLUMNS)
@@ -294,21 +260,6 @@ def prepare_batch(
     )
 
 
-def inputs_sha256(chain: pl.DataFrame, references_json: str) -> str:
-    """Seal format 1 (records sealed before format 2; verify only)."""
-    lines = frame_lines(chain, ("shipment_id", "seq", *CHAIN_INPUT_COLUMNS), ("shipment_id", "seq"))
-    return sha256_hex(lines, references_json.encode())
-
-
-def outputs_sha256(chain: pl.DataFrame, shipments: pl.DataFrame) -> str:
-    """Seal format 1 (records sealed before format 2; verify only)."""
-    tce_lines = frame_lines(
-        chain, ("shipment_id", "seq", *CHAIN_OUTPUT_COLUMNS), ("shipment_id", "seq")
-    )
-    ship_lines = frame_lines(shipments, ("shipment_id", *SHIPMENT_OUTPUT_COLUMNS), ("shipment_id",))
-    return sha256_hex(tce_lines, ship_lines)
-
-
 def ensure_factor_set(conn: Connection, registry: Registry) -> str:
     """Store the registry's factor table under its version (once); return its SHA-256."""
     row = conn.execute(
@@ -423,78 +374,6 @@ def stored_shipments(shipments: pl.DataFrame, plan: ChunkPlan, created: datetime
     return ships.select(list(SHIPMENT_SEALED_COLUMNS))
 
 
-def batch_rollups(chain: pl.DataFrame, ships: pl.DataFrame) -> pl.DataFrame:
-    """Additive sums of a batch by mode (per chain element, hubs as "hub"), by lane and by period
-    (per shipment): the rows of ``footprint_rollups`` (:data:`ROLLUP_COLUMNS`)."""
-    sums = [
-        pl.col("transport_activity_tkm").sum(),
-        pl.col("co2e_wtw_kg").sum(),
-        pl.col("co2e_ttw_kg").sum(),
-    ]
-    by_mode = (
-        chain.group_by(pl.col("mode").fill_null("hub").alias("key_a"))
-        .agg(
-            pl.col("shipment_id").n_unique().cast(pl.Int32).alias("shipment_count"),
-            pl.len().cast(pl.Int32).alias("tce_count"),
-            *sums,
-        )
-        .with_columns(pl.lit("mode").alias("dimension"), pl.lit(None, pl.String).alias("key_b"))
-    )
-    per_ship = [
-        pl.len().cast(pl.Int32).alias("shipment_count"),
-        pl.col("tce_count").sum().cast(pl.Int32).alias("tce_count"),
-        *sums,
-    ]
-    by_lane = (
-        ships.group_by(pl.col("origin").alias("key_a"), pl.col("destination").alias("key_b"))
-        .agg(per_ship)
-        .with_columns(pl.lit("lane").alias("dimension"))
-    )
-    by_period = (
-        ships.group_by(pl.col("period").alias("key_a"))
-        .agg(per_ship)
-        .with_columns(pl.lit("period").alias("dimension"), pl.lit(None, pl.String).alias("key_b"))
-    )
-    out = pl.concat(
-        [f.select(ROLLUP_COLUMNS) for f in (by_mode, by_lane, by_period)], how="vertical_relaxed"
-    )
-    return out.sort("dimension", "key_a", "key_b", nulls_last=True)
-
-
-def seal_digests(
-    chain: pl.DataFrame, ships: pl.DataFrame, references_json: str, chunks: list[bytes]
-) -> dict[str, Any]:
-    """The format-2 ``digests`` document of a batch: column digests of the chain elements (in
-    stored order) and of the stored shipment rows (by shipment id), hashes of the references and
-    of the chunk bytes (what :func:`store_batch` seals; a verifier or a test re-derives it)."""
-    chain_digests, ship_digests = _column_digests(chain, ships.sort("shipment_id"))
-    return _digests_document(chain_digests, ship_digests, references_json, chunks)
-
-
-def _column_digests(
-    chain: pl.DataFrame, ships: pl.DataFrame
-) -> tuple[dict[str, str], dict[str, str]]:
-    return (
-        table_digests(chain, CHAIN_SEALED_COLUMNS),
-        table_digests(ships, SHIPMENT_SEALED_COLUMNS),
-    )
-
-
-def _digests_document(
-    chain_digests: dict[str, str],
-    ship_digests: dict[str, str],
-    references_json: str,
-    chunks: list[bytes],
-) -> dict[str, Any]:
-    return seal_v2_digests(
-        chain=chain_digests,
-        shipments=ship_digests,
-        references_json=references_json,
-        chunks_sha256=bytes_sha256(chunks),
-        chunk_count=len(chunks),
-    )
-
-
 class _Clock:
     """Wall seconds of the main thread's stages of one store_batch (``timings``)."""
 
@@ -529,7 +408,7 @@ def store_batch(
     clock.lap("plan")
     with ThreadPoolExecutor(max_workers=2) as pool:
         chunks_future = pool.submit(encode_chunks, plan)
-        digests_future = pool.submit(_column_digests, plan.chain, ships)
+        digests_future = pool.submit(column_digests, plan.chain, ships)
         try:
             with engine.begin() as conn:
                 tenant_name = _lock_tenant(conn, tenant_id)
@@ -585,7 +464,7 @@ def store_batch(
                 clock.lap("rollups")
                 chain_digests, ship_digests = digests_future.result()
                 clock.lap("wait digests")
-                digests = _digests_document(
+                digests = digests_document(
                     chain_digests, ship_digests, batch.references_json, chunks
                 )
                 fields: dict[str, Any] = {

@@ -1,4 +1,4 @@
-"""The tamper-evident audit trail: a per-tenant, append-only SHA-256 hash chain.
+"""Hash chain rules of the tamper-evident audit trail: a per-tenant, append-only SHA-256 chain.
 
 Every upload batch of shipments is sealed by one :class:`~greenstream.store.models.AuditRecord`:
 
@@ -25,7 +25,7 @@ Seal formats (``audit_records.seal_format``)
   every row (:func:`frame_lines`, ~1.9 CPU-s per 440k chain elements). Such records keep
   verifying with this form.
 - **2**: the content hashes are over canonical *column digests*
-  (:mod:`greenstream.audit.digest`, ~0.25 CPU-s per 440k chain elements). The record's
+  (:mod:`greenstream.seal.digest`, ~0.25 CPU-s per 440k chain elements). The record's
   ``digests_json`` (:func:`seal_v2_digests`) lists every column digest of the stored chain
   elements and shipments, the SHA-256 of the references and of the stored chunk bytes;
   ``inputs_sha256`` / ``outputs_sha256`` are SHA-256 of the canonical JSON of their parts of it

@@ -1,0 +1,99 @@
+"""What of a stored upload batch is sealed, and how its content hashes are formed.
+
+The contract between the writer (:mod:`greenstream.services.upload`, which seals a batch in the
+transaction that stores it) and the verifier (:mod:`greenstream.audit.verify`, which recomputes
+the seal from what it reads back). The hashing rules themselves are in :mod:`greenstream.seal`;
+this module names the stored columns, their digest dtypes and their order.
+
+Seal format 2 (new records): column digests of the chain elements (in stored order) and of the
+stored shipment rows (by shipment id), plus the SHA-256 of the references and of the chunk
+bytes. Seal format 1 (records sealed before revision 0400; verify only): canonical JSON lines.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from greenstream.seal.chain import frame_lines, seal_v2_digests, sha256_hex
+from greenstream.seal.digest import bytes_sha256, dtype_tag, table_digests
+from greenstream.store.chunks import CHAIN_COLUMNS, CHAIN_SCHEMA
+from greenstream.store.models import (
+    CHAIN_INPUT_COLUMNS,
+    CHAIN_OUTPUT_COLUMNS,
+    SHIPMENT_LABEL_COLUMNS,
+    SHIPMENT_OUTPUT_COLUMNS,
+)
+
+# the shipment row as stored (besides tenant_id / audit_seq), in COPY order; sealed (format 2)
+# with these digest dtypes
+SHIPMENT_SEALED_COLUMNS: dict[str, str] = {
+    "shipment_id": "string",
+    "pf_id": "uuid",
+    "created_at": "timestamp_us",
+    "chunk_no": "int32",
+    "chunk_row": "int32",
+    "tce_count": "int32",
+    **{
+        c: "float64"
+        for c in SHIPMENT_OUTPUT_COLUMNS
+        if c not in ("pf_id", "tce_count", *SHIPMENT_LABEL_COLUMNS)
+    },
+    **dict.fromkeys(SHIPMENT_LABEL_COLUMNS, "string"),
+}
+CHAIN_SEALED_COLUMNS: dict[str, str] = {c: dtype_tag(CHAIN_SCHEMA[c]) for c in CHAIN_COLUMNS}
+CHAIN_INPUT_KEYS = ("shipment_id", "seq", *CHAIN_INPUT_COLUMNS)
+CHAIN_OUTPUT_KEYS = ("shipment_id", "seq", *CHAIN_OUTPUT_COLUMNS)
+
+
+def column_digests(
+    chain: pl.DataFrame, ships: pl.DataFrame
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Format-2 column digests of a batch's chain elements (stored order) and shipment rows
+    (sorted by shipment id)."""
+    return (
+        table_digests(chain, CHAIN_SEALED_COLUMNS),
+        table_digests(ships, SHIPMENT_SEALED_COLUMNS),
+    )
+
+
+def digests_document(
+    chain_digests: dict[str, str],
+    ship_digests: dict[str, str],
+    references_json: str,
+    chunks: list[bytes],
+) -> dict[str, Any]:
+    """The format-2 ``digests`` document from the column digests, references and chunk bytes."""
+    return seal_v2_digests(
+        chain=chain_digests,
+        shipments=ship_digests,
+        references_json=references_json,
+        chunks_sha256=bytes_sha256(chunks),
+        chunk_count=len(chunks),
+    )
+
+
+def seal_digests(
+    chain: pl.DataFrame, ships: pl.DataFrame, references_json: str, chunks: list[bytes]
+) -> dict[str, Any]:
+    """The format-2 ``digests`` document of a batch: column digests of the chain elements (in
+    stored order) and of the stored shipment rows (by shipment id), hashes of the references and
+    of the chunk bytes (what the upload seals; a verifier or a test re-derives it)."""
+    chain_digests, ship_digests = column_digests(chain, ships.sort("shipment_id"))
+    return digests_document(chain_digests, ship_digests, references_json, chunks)
+
+
+def inputs_sha256(chain: pl.DataFrame, references_json: str) -> str:
+    """Seal format 1 inputs hash (records sealed before format 2; verify only)."""
+    lines = frame_lines(chain, ("shipment_id", "seq", *CHAIN_INPUT_COLUMNS), ("shipment_id", "seq"))
+    return sha256_hex(lines, references_json.encode())
+
+
+def outputs_sha256(chain: pl.DataFrame, shipments: pl.DataFrame) -> str:
+    """Seal format 1 outputs hash (records sealed before format 2; verify only)."""
+    tce_lines = frame_lines(
+        chain, ("shipment_id", "seq", *CHAIN_OUTPUT_COLUMNS), ("shipment_id", "seq")
+    )
+    ship_lines = frame_lines(shipments, ("shipment_id", *SHIPMENT_OUTPUT_COLUMNS), ("shipment_id",))
+    return sha256_hex(tce_lines, ship_lines)
