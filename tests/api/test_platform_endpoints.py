@@ -199,7 +199,8 @@ def test_tenant_isolation_on_every_endpoint(api: Api) -> None:
         "specversion": "1.0",
         "id": "same-id",
         "source": "https://x/",
-        "data": {"pfIds": ["p"]},
+        "time": "2026-11-11T08:00:00Z",
+        "data": {"pfIds": ["3f2b9a4e-8c1d-4e5f-9a7b-0c1d2e3f4a5b"]},
     }
     assert api.client.post("/2/events", json=event, headers=ha).status_code == 200
     assert api.client.post("/2/events", json=event, headers=hb).status_code == 200

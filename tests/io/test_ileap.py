@@ -422,8 +422,9 @@ def test_write_chain_hubs_synthetic_ids_and_rounding() -> None:
     assert last["distance"] == {"sfd": "50"}
     assert last["transportActivity"] == "175.025"
     assert last["co2eWTW"] == "138.79"  # 175.025 x 0.793 = 138.794825 -> 2 dp
-    # tiny values are rounded, never written with an exponent
-    assert q["tces"][0]["co2eWTW"] == "0" and q["tces"][0]["transportActivity"] == "0.01"
+    # tiny values keep 3 significant digits (never "0" for a positive amount), never an exponent
+    assert q["tces"][0]["co2eWTW"] == "0.00001" and q["tces"][0]["co2eTTW"] == "0.000004"
+    assert q["tces"][0]["transportActivity"] == "0.01"
     for sf in docs:
         assert validate(sf, "shipment-footprint") == []
         for tce in sf["tces"]:

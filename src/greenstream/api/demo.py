@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, select
@@ -9,7 +10,6 @@ from sqlalchemy import delete, select
 from greenstream.api.settings import ApiSettings
 from greenstream.factors import Registry
 from greenstream.geo import Gazetteer
-from greenstream.io.ileap.pact import pf_uuid
 from greenstream.services.upload import ingest
 from greenstream.store.db import make_engine, session_factory
 from greenstream.store.models import Hoc, Shipment, Toc
@@ -43,7 +43,8 @@ def load_demo(settings: ApiSettings, shipments: int = DEMO_SHIPMENTS) -> NewClie
                 session.add(
                     Toc(
                         tenant_id=tenant_id,
-                        pf_id=pf_uuid(tenant_id, "toc", row["toc_id"]),
+                        pf_id=str(uuid.uuid4()),
+                        created_at=now,
                         updated_at=now,
                         **{k: row.get(k) for k in _TOC_FIELDS},
                     )
@@ -52,7 +53,8 @@ def load_demo(settings: ApiSettings, shipments: int = DEMO_SHIPMENTS) -> NewClie
                 session.add(
                     Hoc(
                         tenant_id=tenant_id,
-                        pf_id=pf_uuid(tenant_id, "hoc", row["hoc_id"]),
+                        pf_id=str(uuid.uuid4()),
+                        created_at=now,
                         updated_at=now,
                         **{k: row.get(k) for k in _HOC_FIELDS},
                     )

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from greenstream.store.ids import ID_MAX_LENGTH, ID_PATTERN
 
 Cell = str | float | int | bool | None
 Row = dict[str, Cell]
@@ -67,36 +69,61 @@ class FootprintPage(BaseModel):
     next_offset: int | None = None
 
 
-class TocIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+Mode = Literal["road", "rail", "sea", "inland_waterway", "air"]
+HubType = Literal[
+    "Transshipment",
+    "StorageAndTransshipment",
+    "Warehouse",
+    "LiquidBulkTerminal",
+    "MaritimeContainerTerminal",
+]
+DataType = Literal["primary", "secondary"]
+# ids: 1-200 characters, no control character, no '/' (greenstream.store.ids)
+IdText = Annotated[str, Field(min_length=1, max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)]
+Description = Annotated[
+    str, Field(max_length=2000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")
+]
+Intensity = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
-    toc_id: str = Field(min_length=1, max_length=200)
-    mode: str
-    intensity_wtw_kg_per_tkm: float
-    intensity_ttw_kg_per_tkm: float
-    data_type: str | None = None
-    description: str | None = Field(default=None, max_length=2000)
+
+class TocIn(BaseModel):
+    """A TOC: WTW and TTW intensities in kg CO2e per tonne-km (TTW must not exceed WTW)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    toc_id: IdText
+    mode: Mode
+    intensity_wtw_kg_per_tkm: Intensity
+    intensity_ttw_kg_per_tkm: Intensity
+    data_type: DataType | None = None
+    description: Description | None = None
 
 
 class TocOut(TocIn):
-    pf_id: str
+    pf_id: str = Field(description="the PACT ProductFootprint id (UUID v4, kept on republish)")
+    created_at: datetime
     updated_at: datetime
+    version: int = Field(description="the PACT version: 0, then +1 per changed republish")
 
 
 class HocIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A HOC: WTW and TTW intensities in kg CO2e per tonne handled (TTW must not exceed WTW)."""
 
-    hoc_id: str = Field(min_length=1, max_length=200)
-    hub_type: str
-    intensity_wtw_kg_per_t: float
-    intensity_ttw_kg_per_t: float
-    data_type: str | None = None
-    description: str | None = Field(default=None, max_length=2000)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    hoc_id: IdText
+    hub_type: HubType
+    intensity_wtw_kg_per_t: Intensity
+    intensity_ttw_kg_per_t: Intensity
+    data_type: DataType | None = None
+    description: Description | None = None
 
 
 class HocOut(HocIn):
-    pf_id: str
+    pf_id: str = Field(description="the PACT ProductFootprint id (UUID v4, kept on republish)")
+    created_at: datetime
     updated_at: datetime
+    version: int = Field(description="the PACT version: 0, then +1 per changed republish")
 
 
 class AggregateRow(BaseModel):
