@@ -30,7 +30,7 @@ def plain(d: Decimal) -> str:
     return s
 
 
-MIN_SIGNIFICANT_DIGITS: Final = 3
+MIN_SIGNIFICANT_DIGITS: Final = 2
 
 
 def decimal_string(
@@ -41,8 +41,9 @@ def decimal_string(
 
     Floats are taken at their shortest round-trip form first, so 1962.7200000000003 is "1962.72"
     and 1e-05 is "0.00001". A small amount keeps ``significant`` digits instead of rounding to
-    "0": 0.00045 tkm at 3 places is "0.00045", 0.0041234 kg at 2 places "0.00412". So no
-    non-zero value is ever written as "0". Raises ValueError for NaN / inf.
+    "0": 0.00045 tkm at 3 places is "0.00045", 0.0041234 kg at 2 places "0.0041" (values of 0.1
+    and more keep exactly ``places``). So no non-zero value is ever written as "0". Raises
+    ValueError for NaN / inf.
 
     Parameters
     ----------
