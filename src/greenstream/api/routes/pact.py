@@ -182,8 +182,9 @@ async def post_event(request: Request, caller: CallerDep) -> Response:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in _EVENT_CONTENT_TYPES:
         raise ApiError(
-            "UnsupportedMedia",
-            "send the event as application/cloudevents+json (structured content mode)",
+            "BadRequest",
+            "send the event as application/cloudevents+json (CloudEvents structured content "
+            f"mode), not {content_type or 'without a content type'}",
         )
     body = await request.body()
     try:
