@@ -73,9 +73,31 @@ def pact_validator(component: str) -> Any:
     return jsonschema_rs.validator_for(schema, formats=FORMATS, validate_formats=True)
 
 
+def _refs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                yield value
+            else:
+                yield from _refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _refs(value)
+
+
 @functools.cache
 def ileap_validator(name: str) -> Any:
+    """A validator of an iLEAP schema. pcf-toc.json and pcf-hoc.json refer to
+    ``#/definitions/Toc`` / ``Hoc`` while they define ``TOC`` / ``HOC``: such a reference is
+    resolved to the definition whose name differs only in case (in memory; the file is left
+    as published)."""
     schema = json.loads((SCHEMAS / "ileap-v1.0" / f"{name}.json").read_text())
+    definitions = schema.get("definitions", {})
+    by_lower = {k.lower(): k for k in definitions}
+    for ref in set(_refs(schema)):
+        target = ref.removeprefix("#/definitions/")
+        if ref.startswith("#/definitions/") and target not in definitions:
+            definitions[target] = definitions[by_lower[target.lower()]]
     return jsonschema_rs.validator_for(schema, formats=FORMATS, validate_formats=True)
 
 
