@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
+import threading
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -56,6 +58,13 @@ def create_app(
         # graceful shutdown: the running upload gets the same bound as in-flight requests
         app.state.jobs.stop(settings.shutdown_timeout_s)
         engine.dispose()
+        bound = getattr(app.state, "exit_within_s", None)
+        if bound is not None:
+            # a request thread still busy (a kernel run) must not keep the process past the
+            # bound; the store is consistent (every write is one transaction)
+            timer = threading.Timer(bound, os._exit, args=(0,))
+            timer.daemon = True
+            timer.start()
 
     app = FastAPI(
         title="greenstream",
