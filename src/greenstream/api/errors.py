@@ -263,6 +263,33 @@ def _error(status: str) -> dict[str, Any]:
     }
 
 
+# RequestHygiene refuses a control character in any path or query parameter; ids are at most
+# 200 characters (greenstream.store.ids)
+_NO_CONTROL: Final = r"^[^\x00-\x1f\x7f]*$"
+_ID_PATH_LENGTH: Final = 200
+FILTER_FORMAT: Final = "pact-odata-filter"
+
+
+def _string_schemas(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    if schema.get("type") == "string":
+        return [schema]
+    return [s for s in schema.get("anyOf", []) if isinstance(s, dict) and s.get("type") == "string"]
+
+
+def _document_parameter(param: dict[str, Any]) -> None:
+    """State what the edge checks of every parameter: no control character, ids' length, the
+    grammar of ``$filter`` (a custom format: the conjunctions of PACT v2.3
+    §api-action-list-filtering greenstream implements)."""
+    schema = param.get("schema") or {}
+    for text in _string_schemas(schema):
+        if param.get("name") == "$filter":
+            text["format"] = FILTER_FORMAT
+        text.setdefault("pattern", _NO_CONTROL)
+        if param.get("in") == "path" and param.get("name", "").endswith("_id"):
+            text.setdefault("maxLength", _ID_PATH_LENGTH)
+            text.setdefault("minLength", 1)
+
+
 def install_openapi(app: FastAPI) -> None:
     """Document the responses the error handlers really send: 400 with the error body instead
     of FastAPI's 422 model, and on every operation the statuses it can answer (401 / 403 when
@@ -295,16 +322,17 @@ def install_openapi(app: FastAPI) -> None:
                 responses.pop("422", None)
                 wanted = {"400"}
                 if path not in PUBLIC_PATHS:
-                    wanted |= {"401", "403"}
+                    # any data operation may find its subject missing (404) or conflicting (409)
+                    wanted |= {"401", "403", "404"}
                     op.setdefault("security", [{"BearerAuth": []}])
-                if "{" in path:
-                    wanted.add("404")
-                if "requestBody" in op or method in ("post", "put", "patch"):
-                    wanted |= {"413", "415"}
+                if "requestBody" in op or method in ("post", "put", "patch", "delete"):
+                    wanted |= {"409", "413", "415"}
                 if path.startswith(TIMED_PATH_PREFIXES):
                     wanted.add("503")
                 for status in sorted(wanted):
                     responses.setdefault(status, _error(status))
+                for param in op.get("parameters", []):
+                    _document_parameter(param)
         app.openapi_schema = schema
         return schema
 
