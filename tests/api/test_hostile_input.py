@@ -151,8 +151,9 @@ def test_non_finite_numbers_are_refused_with_the_field_named(api: Api, literal: 
     # trip energy
     trip_leg = {**worked_legs("T2")[0], "toc_id": None, "trip_id": "trip-1"}
     trip = (
-        '{"trip_id":"trip-1","energy_carrier":"diesel","energy_amount":%s,"energy_unit":"l"}'
-        % literal
+        '{"trip_id":"trip-1","energy_carrier":"diesel","energy_amount":'
+        + literal
+        + ',"energy_unit":"l"}'
     )
     body = f'{{"legs":[{json.dumps(trip_leg)}],"trips":[{trip}]}}'
     r = api.client.post("/shipments", content=body.encode(), headers=h)

@@ -20,13 +20,6 @@ from urllib.parse import urlparse
 import pytest
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
-from pact_schemas import (
-    event_schema_problems,
-    ileap_problems,
-    pact_validator,
-    product_footprint_problems,
-    tad_problems,
-)
 from platform_helpers import SECRET, WORKED_TOC, Api, worked_legs
 
 from greenstream.api.app import create_app
@@ -34,6 +27,13 @@ from greenstream.api.auth import Caller, issue_token
 from greenstream.api.settings import ApiSettings
 from greenstream.store.db import make_engine, session_factory
 from greenstream.store.tenants import create_client
+from pact_schemas import (
+    event_schema_problems,
+    ileap_problems,
+    pact_validator,
+    product_footprint_problems,
+    tad_problems,
+)
 
 HOC = {
     "hoc_id": "HUB-SH",

@@ -58,9 +58,9 @@ def test_upload_footprint_sheet_trace_aggregates(api: Api) -> None:
     assert periods[0]["key"] == {"period": "2026-11-11"}
     page = api.client.get("/footprints?limit=10", headers=h).json()
     assert [f["shipment_id"] for f in page["data"]] == ["W1"]
-    # the same shipment id again: refused, nothing duplicated
+    # the same shipment id again: a conflict with stored data (409), nothing duplicated
     r = api.client.post("/shipments", json={"legs": worked_legs("W1")}, headers=h)
-    assert r.status_code == 400
+    assert (r.status_code, r.json()["code"]) == (409, "Conflict")
     assert "already stored" in r.json()["errors"][0]["reason"]
     assert len(api.client.get("/footprints", headers=h).json()["data"]) == 1
 

@@ -144,7 +144,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(InputErrors)
     async def _input_errors(_req: Request, exc: InputErrors) -> FastJSONResponse:
-        return FastJSONResponse(input_errors_body(exc), status_code=400)
+        body = input_errors_body(exc)
+        if getattr(exc, "conflict", False):  # e.g. shipments already stored
+            return FastJSONResponse({**body, "code": "Conflict"}, status_code=409)
+        return FastJSONResponse(body, status_code=400)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_req: Request, exc: RequestValidationError) -> FastJSONResponse:

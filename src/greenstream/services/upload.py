@@ -108,6 +108,13 @@ HOC_REF_COLUMNS = tuple(HOC_COLUMNS)
 TRIP_REF_COLUMNS = tuple(TRIP_COLUMNS)
 
 
+class AlreadyStored(InputErrors):
+    """Shipments of the batch the tenant already has (one error each): the batch conflicts
+    with stored data (HTTP 409), and nothing of it was stored."""
+
+    conflict = True
+
+
 @dataclass(frozen=True)
 class PreparedBatch:
     """A checked and computed batch, ready to store: frames in storage columns, plus hashes."""
@@ -544,7 +551,7 @@ def store_batch(
                 dup = _duplicates(conn, tenant_id, batch.shipments["shipment_id"].to_list())
             if not dup:
                 raise
-            raise InputErrors(
+            raise AlreadyStored(
                 [
                     InputError(
                         batch.source, None, "shipment_id", f"shipment '{s}' is already stored"

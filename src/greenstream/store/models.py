@@ -77,8 +77,9 @@ class Shipment(Base):
     __tablename__ = "shipments"
     __table_args__ = (
         UniqueConstraint("tenant_id", "shipment_id"),
-        # PACT $filter on created / pcf/referencePeriodStart (greenstream.services.pact)
-        Index("ix_shipments_tenant_created", "tenant_id", "created_at"),
+        # PACT pages in (created_at, id) order, and $filter on created / pcf/referencePeriodStart
+        # (greenstream.services.pact)
+        Index("ix_shipments_tenant_created", "tenant_id", "created_at", "id"),
         Index("ix_shipments_tenant_period", "tenant_id", "reference_period_start"),
     )
 

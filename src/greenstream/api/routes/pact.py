@@ -124,7 +124,7 @@ async def list_footprints(
     request: Request,
     caller: CallerDep,
     limit: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
-    after: Annotated[str | None, Query(max_length=24, include_in_schema=False)] = None,
+    after: Annotated[str | None, Query(max_length=48, include_in_schema=False)] = None,
     filter_: Annotated[str | None, Query(alias="$filter", max_length=2000)] = None,
 ) -> Any:
     """ProductFootprints of the caller's shipments, TOCs and HOCs (iLEAP extensions).
@@ -278,7 +278,28 @@ def _tad_docs(
 _TAD_PAGING: Final = ("limit", "offset")
 
 
-@router.get("/2/ileap/tad")
+@router.get(
+    "/2/ileap/tad",
+    openapi_extra={
+        "parameters": [
+            {
+                "name": "filters",
+                "in": "query",
+                "required": False,
+                "style": "form",
+                "explode": True,
+                "description": (
+                    "name=value pairs: a TAD property (case-sensitive) and the value it must "
+                    "have (case-insensitive), e.g. mode=Road (iLEAP §action-tad Filter)"
+                ),
+                "schema": {
+                    "type": "object",
+                    "additionalProperties": {"type": "string", "pattern": r"^[^\x00-\x1f\x7f]*$"},
+                },
+            }
+        ]
+    },
+)
 async def list_tad(
     request: Request,
     caller: CallerDep,

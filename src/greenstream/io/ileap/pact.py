@@ -84,6 +84,7 @@ __all__ = [
     "product_key",
     "product_urn",
     "shipment_document",
+    "shipment_documents",
     "shipment_to_pact_product_footprint",
     "stable_pf_id",
     "toc_document",
@@ -205,6 +206,40 @@ def shipment_to_pact_product_footprint(
     ck = _Checker(JSON_LABEL, strict=False)
     legs = _parse_shipments([dict(sf)], ck)
     InputErrors.raise_if_any(ck.errors)
+    assert legs
+    return _shipment_pf(
+        sf,
+        company_name=company_name,
+        company_ids=company_ids,
+        created=created,
+        pf_id=pf_id,
+        reference_period_start=reference_period_start,
+        reference_period_end=reference_period_end,
+        primary_data_share=primary_data_share,
+        version=version,
+        updated=updated,
+        characterization_factors=characterization_factors,
+        spec_version=spec_version,
+    )
+
+
+def _shipment_pf(
+    sf: Mapping[str, Any],
+    *,
+    company_name: str,
+    company_ids: Sequence[str],
+    created: datetime,
+    pf_id: str | None,
+    reference_period_start: datetime | None,
+    reference_period_end: datetime | None,
+    primary_data_share: float | None,
+    version: int,
+    updated: datetime | None,
+    characterization_factors: str,
+    spec_version: str,
+    copy_sf: bool = True,
+) -> dict[str, Any]:
+    """The ProductFootprint of a ShipmentFootprint known to be well formed."""
     shipment_id = str(sf["shipmentId"])
     tces = sf["tces"]
     tkm = sum((exact(t["transportActivity"]) for t in tces), Decimal(0))
@@ -217,12 +252,13 @@ def shipment_to_pact_product_footprint(
             row=1,
             field="tces",
         )
-    assert legs
     product_id = product_urn("shipment", shipment_id)
     created_utc = as_utc(created)
-    default = _sf_period(sf) or (_day(created_utc), _day(created_utc) + _DAY)
-    start = as_utc(reference_period_start) if reference_period_start else default[0]
-    end = as_utc(reference_period_end) if reference_period_end else default[1]
+    if reference_period_start is None or reference_period_end is None:
+        default = _sf_period(sf) or (_day(created_utc), _day(created_utc) + _DAY)
+        reference_period_start = reference_period_start or default[0]
+        reference_period_end = reference_period_end or default[1]
+    start, end = as_utc(reference_period_start), as_utc(reference_period_end)
     if end <= start:
         raise ValueError("reference_period_end must be after reference_period_start")
     return pact_product_footprint(
@@ -246,7 +282,7 @@ def shipment_to_pact_product_footprint(
             "calculated according to ISO 14083:2023 and the GLEC Framework v3"
         ),
         primary_data_share=primary_data_share,
-        extension=(SHIPMENT_FOOTPRINT_SCHEMA_URL, copy.deepcopy(dict(sf))),
+        extension=(SHIPMENT_FOOTPRINT_SCHEMA_URL, copy.deepcopy(dict(sf)) if copy_sf else dict(sf)),
         spec_version=spec_version,
     )
 
@@ -339,29 +375,56 @@ def pact_product_footprint(
 def shipment_document(
     ship: Mapping[str, Any], tces: list[dict[str, Any]], *, company: str, company_urn: str
 ) -> dict[str, Any]:
-    """The ProductFootprint of one stored shipment (its TCEs in chain order).
+    """The ProductFootprint of one stored shipment (its TCEs in chain order)."""
+    frame = pl.DataFrame(tces, infer_schema_length=None)
+    return shipment_documents([ship], frame, company=company, company_urn=company_urn)[0]
+
+
+def shipment_documents(
+    ships: Sequence[Mapping[str, Any]],
+    chains: pl.DataFrame,
+    *,
+    company: str,
+    company_urn: str,
+) -> list[dict[str, Any]]:
+    """The ProductFootprints of stored shipments, given their chain elements (kernel output
+    columns, each shipment's rows in chain order): one ShipmentFootprint writer pass for the
+    whole page.
 
     The reference period is the stored one (``reference_period_start`` / ``_end``), else (rows
     stored before it existed) the days of the TCEs' departure and arrival times."""
-    frame = pl.DataFrame(tces, infer_schema_length=None)
-    sf = write_ileap_shipments(frame)[0]
-    share = ship.get("primary_data_share")
-    start, end = ship.get("reference_period_start"), ship.get("reference_period_end")
-    if start is None or end is None:
-        stamps = [t.get(k) for t in tces for k in ("departure_at", "arrival_at")]
-        created_day = _day(ship["created_at"])
-        start, end = activity_period(stamps) or (created_day, created_day + _DAY)
-    return shipment_to_pact_product_footprint(
-        sf,
-        company_name=company,
-        company_ids=[company_urn],
-        created=as_utc(ship["created_at"]),
-        pf_id=str(ship["pf_id"]),
-        reference_period_start=start,
-        reference_period_end=end,
-        primary_data_share=None if share is None else round(float(share) * 100, 6),
-        spec_version=PACT_SPEC_VERSION,
-    )
+    if not ships:
+        return []
+    by_id = {sf["shipmentId"]: sf for sf in write_ileap_shipments(chains)}
+    docs = []
+    for ship in ships:
+        sid = str(ship["shipment_id"])
+        sf = by_id[sid]
+        share = ship.get("primary_data_share")
+        start, end = ship.get("reference_period_start"), ship.get("reference_period_end")
+        if start is None or end is None:
+            mine = chains.filter(pl.col("shipment_id") == sid)
+            stamps = [*mine["departure_at"].to_list(), *mine["arrival_at"].to_list()]
+            created_day = _day(ship["created_at"])
+            start, end = activity_period(stamps) or (created_day, created_day + _DAY)
+        docs.append(
+            _shipment_pf(
+                sf,
+                company_name=company,
+                company_ids=[company_urn],
+                created=as_utc(ship["created_at"]),
+                pf_id=str(ship["pf_id"]),
+                reference_period_start=start,
+                reference_period_end=end,
+                primary_data_share=None if share is None else round(float(share) * 100, 6),
+                version=0,
+                updated=None,
+                characterization_factors="AR6",
+                spec_version=PACT_SPEC_VERSION,
+                copy_sf=False,
+            )
+        )
+    return docs
 
 
 def _operation_document(
@@ -810,7 +873,9 @@ def _pf_ids_problems(pf_ids: Any) -> list[str]:
 
 
 def _is_timestamp(text: str) -> bool:
-    if not re.match(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$", text):
+    if not re.match(
+        r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$", text
+    ):
         return False
     try:
         datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))

@@ -67,12 +67,9 @@ def _nearest_city(lat: float, lon: float, country: str, cities: pl.DataFrame) ->
         return None
     # haversine on the unit sphere: only the order matters
     phi, lam = math.radians(lat), math.radians(lon)
-    d = (
-        ((pl.col("lat").radians() - phi) / 2).sin() ** 2
-        + math.cos(phi)
-        * pl.col("lat").radians().cos()
-        * ((pl.col("lon").radians() - lam) / 2).sin() ** 2
-    )
+    d = ((pl.col("lat").radians() - phi) / 2).sin() ** 2 + math.cos(phi) * pl.col(
+        "lat"
+    ).radians().cos() * ((pl.col("lon").radians() - lam) / 2).sin() ** 2
     return str(same.with_columns(d.alias("d")).sort("d")["name"][0])
 
 

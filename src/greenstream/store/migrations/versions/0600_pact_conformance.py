@@ -9,8 +9,8 @@
 - Shipments get their PACT reference period (``reference_period_start``, ``reference_period_end``):
   UTC midnight of the first activity day and of the day after the last one, read from the
   stored chain elements (departure and arrival times); the upload day when the chain has none.
-  Indexes on ``(tenant_id, created_at)`` and ``(tenant_id, reference_period_start)`` serve the
-  PACT ``$filter`` in SQL.
+  Indexes on ``(tenant_id, created_at, id)`` (the order of PACT pages) and
+  ``(tenant_id, reference_period_start)`` serve the PACT ``$filter`` in SQL.
 - Upload jobs get ``owner`` (the process running them) and ``heartbeat_at`` (its last sign of
   life).
 
@@ -141,7 +141,7 @@ def _reference_periods(conn: sa.Connection) -> None:
                 ),
                 {"a": _stamp(conn, start), "b": _stamp(conn, end), "id": row_id},
             )
-    op.create_index("ix_shipments_tenant_created", "shipments", ["tenant_id", "created_at"])
+    op.create_index("ix_shipments_tenant_created", "shipments", ["tenant_id", "created_at", "id"])
     op.create_index(
         "ix_shipments_tenant_period", "shipments", ["tenant_id", "reference_period_start"]
     )
