@@ -101,9 +101,13 @@ def filters() -> st.SearchStrategy[str]:
 
 
 def _intensities_ordered(rows: Any, wtw: str, ttw: str) -> bool:
+    """TTW not above WTW, and each id once per request."""
     if not isinstance(rows, list):
         return True
-    return all(not isinstance(r, dict) or r.get(ttw, 0) <= r.get(wtw, float("inf")) for r in rows)
+    ids = [r.get("toc_id", r.get("hoc_id")) for r in rows if isinstance(r, dict)]
+    return len(ids) == len(set(ids)) and all(
+        not isinstance(r, dict) or r.get(ttw, 0) <= r.get(wtw, float("inf")) for r in rows
+    )
 
 
 def _legs_valid(legs: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
@@ -120,9 +124,10 @@ def _legs_valid(legs: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
         if "hub_type" in row and "mode" not in row:
             continue
         mass, distance = float(row["mass_kg"]), float(row.get("distance_km", 0))
-        if mass * distance >= 1e290:  # figures must stay finite
+        tkm = mass / 1000.0 * distance  # as the kernel computes it (it may underflow to 0)
+        if tkm >= 1e290:  # figures must stay finite
             return None
-        activity[sid] = activity.get(sid, 0.0) + mass * distance
+        activity[sid] = activity.get(sid, 0.0) + tkm
     if any(activity.get(sid, 0.0) <= 0 for sid in seen):
         return None  # a shipment without transport activity
     return rows

@@ -117,3 +117,16 @@ def test_rows_written_without_a_zone_read_as_utc(tmp_path: Path, legacy: str) ->
         tenant = session.scalars(select(Tenant)).one()
         assert tenant.created_at == datetime(2026, 11, 11, 8, tzinfo=UTC)
     engine.dispose()
+
+
+def test_exports_are_owner_only(tmp_path: Path) -> None:
+    from greenstream.store.parquet import write_tenant_parquet
+
+    url = f"sqlite:///{tmp_path / 'e.db'}"
+    tenant_id = _seed(url)
+    engine = make_engine(url)
+    written = write_tenant_parquet(engine, tenant_id, tmp_path / "out")
+    engine.dispose()
+    assert written
+    for path in written.values():
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, path

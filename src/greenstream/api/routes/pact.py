@@ -294,6 +294,7 @@ _TAD_PAGING: Final = ("limit", "offset")
                 ),
                 "schema": {
                     "type": "object",
+                    "propertyNames": {"pattern": r"^[^\x00-\x1f\x7f]*$"},
                     "additionalProperties": {"type": "string", "pattern": r"^[^\x00-\x1f\x7f]*$"},
                 },
             }

@@ -376,8 +376,9 @@ def _check_rows(rows: list[dict[str, Any]], kind: str) -> None:
 
 @router.put("/tocs", response_model=list[TocOut])
 def put_tocs(body: list[TocIn], caller: CallerDep, session: SessionDep) -> Any:
-    """Publish (create or replace) TOCs. Footprints already sealed keep the TOC values they
-    were computed with (the audit record holds them)."""
+    """Publish (create or replace) TOCs; each ``toc_id`` once per request, TTW not above WTW.
+    Footprints already sealed keep the TOC values they were computed with (the audit record
+    holds them)."""
     return _publish(body, "toc", caller, session)
 
 
@@ -393,7 +394,7 @@ def get_toc(toc_id: str, caller: CallerDep, session: SessionDep) -> Any:
 
 @router.put("/hocs", response_model=list[HocOut])
 def put_hocs(body: list[HocIn], caller: CallerDep, session: SessionDep) -> Any:
-    """Publish (create or replace) HOCs."""
+    """Publish (create or replace) HOCs; each ``hoc_id`` once per request, TTW not above WTW."""
     return _publish(body, "hoc", caller, session)
 
 
