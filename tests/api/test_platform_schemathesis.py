@@ -125,7 +125,9 @@ def _legs_valid(legs: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
             continue
         mass, distance = float(row["mass_kg"]), float(row.get("distance_km", 0))
         tkm = mass / 1000.0 * distance  # as the kernel computes it (it may underflow to 0)
-        if tkm >= 1e290:  # figures must stay finite
+        # figures must stay finite, after the distance adjustment (x 1.3 at most) and the
+        # uncertainty band too
+        if tkm >= 1e290 or distance >= 1e300:
             return None
         activity[sid] = activity.get(sid, 0.0) + tkm
     if any(activity.get(sid, 0.0) <= 0 for sid in seen):

@@ -149,25 +149,56 @@ def test_sigterm_ends_in_flight_work_within_the_bound(server: Server) -> None:
     assert job["rows_done"] < job["rows_total"]
 
 
-def test_a_killed_upload_is_reported_failed_after_restart(server: Server) -> None:
-    who = _client(server.url)
-    server.start()
-    h = server.token(who)
-    job_id = _big_upload(server, h)
-    assert server.proc is not None
-    server.proc.kill()  # kill -9: no shutdown code runs
-    server.proc.wait()
-    server.start()
-    h = server.token(who)
-    deadline = time.monotonic() + 20  # stale after 2 s; swept at start-up or by the heartbeat
-    while time.monotonic() < deadline:
+def test_a_killed_upload_is_reported_failed_at_restart(tmp_path: Path) -> None:
+    # a long stale period: the restart itself must find the job of the dead process
+    server = Server(tmp_path, GREENSTREAM_SHUTDOWN_TIMEOUT_S="2", GREENSTREAM_JOB_STALE_S="300")
+    try:
+        who = _client(server.url)
+        server.start()
+        h = server.token(who)
+        job_id = _big_upload(server, h)
+        assert server.proc is not None
+        server.proc.kill()  # kill -9: no shutdown code runs
+        server.proc.wait()
+        server.start()
+        h = server.token(who)
         job = httpx.get(f"{server.base}/uploads/{job_id}", headers=h).json()
-        if job["status"] != "running":
-            break
-        time.sleep(0.5)
+        assert job["status"] == "failed" and job["stage"].startswith("interrupted"), job
+        # nothing of it was stored
+        assert httpx.get(f"{server.base}/footprints", headers=h).json()["data"] == []
+    finally:
+        server.stop()
+
+
+def test_a_job_of_another_host_is_failed_once_stale(server: Server) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import insert
+
+    from greenstream.store.models import UploadJob
+
+    who = _client(server.url)
+    engine = make_engine(server.url)
+    with engine.begin() as conn:
+        tenant_id = conn.execute(text("SELECT max(id) FROM tenants")).scalar_one()
+        conn.execute(
+            insert(UploadJob).values(
+                id="elsewhere",
+                tenant_id=tenant_id,
+                status="running",
+                stage="computing",
+                rows_total=10,
+                rows_done=0,
+                shipment_count=0,
+                created_at=datetime.now(UTC),
+                owner="other-host:123:abc",
+                heartbeat_at=datetime.now(UTC) - timedelta(seconds=60),
+            )
+        )
+    engine.dispose()
+    server.start()  # stale after 2 s: the start-up sweep finds it
+    job = httpx.get(f"{server.base}/uploads/elsewhere", headers=server.token(who)).json()
     assert job["status"] == "failed" and job["stage"].startswith("interrupted"), job
-    # nothing of it was stored
-    assert httpx.get(f"{server.base}/footprints", headers=h).json()["data"] == []
 
 
 # --------------------------------------------------------------------------------------------

@@ -6,9 +6,10 @@ only compete. The state a client reads stays true across crashes:
 
 - each job names the process that runs it (``owner``), which refreshes ``heartbeat_at`` every
   :data:`HEARTBEAT_S` seconds for its queued and running jobs;
-- a queued or running job whose process gave no sign of life for ``settings.job_stale_s``
-  (crash, ``kill -9``, power loss) is marked failed, "interrupted", at the next start-up, by
-  every live process's heartbeat, and when a client asks for it. Nothing of an interrupted
+- at start-up, the queued or running jobs of processes of the same host that no longer exist
+  are marked failed, "interrupted"; any other whose process gave no sign of life for
+  ``settings.job_stale_s`` (a crash on another host, power loss) is marked so by the next
+  start-up or by every live process's heartbeat. Nothing of an interrupted
   job was stored: a batch is written in one transaction (greenstream.services.upload);
 - on a graceful shutdown the process waits for its running job up to
   ``settings.shutdown_timeout_s``, then marks what it leaves unfinished as interrupted and
@@ -29,7 +30,7 @@ from typing import Any, Final
 
 import orjson
 import polars as pl
-from sqlalchemy import Engine, or_, update
+from sqlalchemy import Engine, or_, select, update
 
 from greenstream.api.auth import Caller
 from greenstream.errors import InputErrors
@@ -91,6 +92,41 @@ def fail_stale_jobs(engine: Engine, stale_s: float, *, job_id: str | None = None
         return int(conn.execute(stmt).rowcount or 0)
 
 
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by another user
+        return True
+    return True
+
+
+def fail_orphaned_jobs(engine: Engine, host: str) -> int:
+    """Mark failed, at once, the unfinished jobs of processes of this host that no longer
+    exist (a restart after a crash need not wait for their heartbeat to go stale)."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(UploadJob.id, UploadJob.owner).where(
+                UploadJob.status.in_(UNFINISHED), UploadJob.owner.like(f"{host}:%")
+            )
+        ).all()
+    dead = []
+    for job_id, owner in rows:
+        parts = str(owner).split(":")
+        if len(parts) == 3 and parts[1].isdigit() and not _process_alive(int(parts[1])):
+            dead.append(job_id)
+    if not dead:
+        return 0
+    with engine.begin() as conn:
+        conn.execute(
+            update(UploadJob)
+            .where(UploadJob.id.in_(dead), UploadJob.status.in_(UNFINISHED))
+            .values(**_interrupted(datetime.now(UTC)))
+        )
+    return len(dead)
+
+
 class JobRunner:
     """The upload jobs of one process: a queue, one daemon worker, a heartbeat."""
 
@@ -98,7 +134,8 @@ class JobRunner:
         self.engine = engine
         self.stale_s = stale_s
         self.heartbeat_s = heartbeat_s
-        self.owner = f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+        self.host = socket.gethostname()[:60].replace(":", "-")
+        self.owner = f"{self.host}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
         self._queue: queue.Queue[Callable[[], None] | None] = queue.Queue()
         self._stop = threading.Event()
         self._idle = threading.Event()
@@ -106,6 +143,7 @@ class JobRunner:
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
+        fail_orphaned_jobs(self.engine, self.host)
         fail_stale_jobs(self.engine, self.stale_s)
         for target, name in ((self._work, "upload"), (self._beat, "heartbeat")):
             thread = threading.Thread(target=target, name=f"greenstream-{name}", daemon=True)
