@@ -79,12 +79,25 @@ def _seed(api: Api) -> dict[str, str]:
     return h
 
 
+@pytest.fixture(scope="module")
+def seeded(_app: tuple[TestClient, str]) -> tuple[Api, dict[str, str]]:
+    """Two fresh tenants of the module's app, the first seeded once for the read-only tests."""
+    client, url = _app
+    engine = make_engine(url)
+    with session_factory(engine).begin() as session:
+        a = create_client(session, f"conf-a-{uuid.uuid4().hex[:8]}")
+        b = create_client(session, f"conf-b-{uuid.uuid4().hex[:8]}")
+    engine.dispose()
+    api = Api(client, url, a, b)
+    return api, _seed(api)
+
+
 def _by_product(docs: list[dict[str, Any]], suffix: str) -> dict[str, Any]:
     return next(d for d in docs if d["productIds"][0].endswith(suffix))
 
 
-def test_every_served_document_is_valid(api: Api) -> None:
-    h = _seed(api)
+def test_every_served_document_is_valid(seeded: tuple[Api, dict[str, str]]) -> None:
+    api, h = seeded
     docs = _pages(api, h, "/2/footprints?limit=2")
     assert len(docs) == 5  # 3 shipments, 1 TOC, 1 HOC
     for doc in docs:
@@ -98,8 +111,8 @@ def test_every_served_document_is_valid(api: Api) -> None:
         assert tad_problems(tad) == [], tad
 
 
-def test_a_tiny_parcel_is_expressed_not_rounded_to_zero(api: Api) -> None:
-    h = _seed(api)
+def test_a_tiny_parcel_is_expressed_not_rounded_to_zero(seeded: tuple[Api, dict[str, str]]) -> None:
+    api, h = seeded
     docs = _pages(api, h, "/2/footprints")
     tiny = _by_product(docs, ":shipment:TINY")
     # 0.3 kg x 1.5 km = 0.45 kg.km = 0.00045 tkm
@@ -128,8 +141,8 @@ def test_pf_ids_are_uuid_v4_and_stable_per_record(api: Api) -> None:
     assert again["id"] == toc["id"] and again["version"] == 1
 
 
-def test_reference_period_comes_from_the_activity_dates(api: Api) -> None:
-    h = _seed(api)
+def test_reference_period_comes_from_the_activity_dates(seeded: tuple[Api, dict[str, str]]) -> None:
+    api, h = seeded
     air = _by_product(_pages(api, h, "/2/footprints"), ":shipment:AIR1")
     # departed 2025-12-30T22:00Z, arrived 2026-01-02T03:00Z: the UTC days, end exclusive
     assert air["pcf"]["referencePeriodStart"] == "2025-12-30T00:00:00Z"
@@ -146,8 +159,8 @@ def _haversine_km(a: tuple[float, float], b: tuple[float, float]) -> float:
     return 2 * 6371.0088 * math.asin(math.sqrt(h))
 
 
-def test_tad_distance_basis_city_and_iata(api: Api) -> None:
-    h = _seed(api)
+def test_tad_distance_basis_city_and_iata(seeded: tuple[Api, dict[str, str]]) -> None:
+    api, h = seeded
     tads = _pages(api, h, "/2/ileap/tad")
     air = next(t for t in tads if t["consignmentIds"] == ["AIR1"])
     road = next(t for t in tads if t["consignmentIds"] == ["S1"])
@@ -166,7 +179,8 @@ def test_tad_distance_basis_city_and_iata(api: Api) -> None:
     assert "iata" not in road["origin"] and road["origin"]["city"] == "Shanghai"
 
 
-def test_links_use_the_configured_public_base_url(db_url: str, tmp_path: Any) -> None:
+def test_links_use_the_configured_public_base_url(sqlite_url: str) -> None:
+    db_url = sqlite_url
     app = create_app(
         ApiSettings(
             database_url=db_url,
@@ -207,8 +221,8 @@ def _ids(api: Api, h: dict[str, str], flt: str) -> set[str]:
     return {d["productIds"][0].rsplit(":", 1)[1] for d in r.json()["data"]}
 
 
-def test_filter_examples_of_the_specification(api: Api) -> None:
-    h = _seed(api)
+def test_filter_examples_of_the_specification(seeded: tuple[Api, dict[str, str]]) -> None:
+    api, h = seeded
     everything = {"S1", "AIR1", "TINY", "truck-40t-euro5-de", "HUB-SH"}
     assert _ids(api, h, "productCategoryCpc eq '83117'") == everything
     assert _ids(api, h, "productCategoryCpc eq '3342'") == set()
@@ -365,8 +379,8 @@ def _error_body_ok(r: Any, code: str, status: int) -> None:
     assert isinstance(r.json()["message"], str) and r.json()["message"]
 
 
-def test_the_error_table(api: Api) -> None:
-    h = _seed(api)
+def test_the_error_table(seeded: tuple[Api, dict[str, str]]) -> None:
+    api, h = seeded
     # AccessDenied / no token at all: refused with an error body
     r = api.client.get("/2/footprints")
     assert r.status_code in (401, 403) and r.json()["code"] in ("AccessDenied", "BadRequest")
@@ -394,7 +408,8 @@ def test_the_error_table(api: Api) -> None:
     _error_body_ok(r, "NotImplemented", 400)
 
 
-def test_internal_error_is_500_with_the_pact_body(db_url: str) -> None:
+def test_internal_error_is_500_with_the_pact_body(sqlite_url: str) -> None:
+    db_url = sqlite_url
     boom = APIRouter()
 
     @boom.get("/boom")
@@ -409,7 +424,8 @@ def test_internal_error_is_500_with_the_pact_body(db_url: str) -> None:
     assert pact_validator("Error").is_valid(r.json())
 
 
-def test_conflict_and_method_errors_carry_their_own_codes(db_url: str) -> None:
+def test_conflict_and_method_errors_carry_their_own_codes(sqlite_url: str) -> None:
+    db_url = sqlite_url
     from fastapi import HTTPException
 
     router = APIRouter()
@@ -429,8 +445,8 @@ def test_conflict_and_method_errors_carry_their_own_codes(db_url: str) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def test_tocs_and_hocs_served_validate_as_ileap(api: Api) -> None:
-    h = _seed(api)
+def test_tocs_and_hocs_served_validate_as_ileap(seeded: tuple[Api, dict[str, str]]) -> None:
+    api, h = seeded
     docs = _pages(api, h, "/2/footprints")
     toc = _by_product(docs, ":toc:truck-40t-euro5-de")["extensions"][0]["data"]
     hoc = _by_product(docs, ":hoc:HUB-SH")["extensions"][0]["data"]

@@ -97,7 +97,7 @@ def _client(url: str) -> NewClient:
     return who
 
 
-def _big_upload(server: Server, h: dict[str, str], rows: int = 300_000) -> str:
+def _big_upload(server: Server, h: dict[str, str], rows: int = 150_000) -> str:
     legs = pl.DataFrame(
         {
             "shipment_id": pl.int_range(rows, eager=True).cast(pl.String),
