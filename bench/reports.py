@@ -37,8 +37,8 @@ def run(record: Record) -> None:
     from greenstream.reports.documents import file_document, store_document
     from greenstream.reports.render import OutputFormat, render
     from greenstream.reports.store import tenant_by_name
+    from greenstream.services.upload import ingest
     from greenstream.store.db import make_engine, session_factory, upgrade
-    from greenstream.store.ingest import ingest
     from greenstream.store.tenants import get_or_create_tenant
     from greenstream.synth import generate_network_day
 

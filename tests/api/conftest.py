@@ -27,7 +27,12 @@ def _app(
     upgrade(url)
     app = create_app(
         ApiSettings(
-            database_url=url, secret_key=SECRET, job_threshold_tces=50, max_body_bytes=2_000_000
+            database_url=url,
+            secret_key=SECRET,
+            job_threshold_tces=50,
+            max_body_bytes=2_000_000,
+            max_upload_rows=2_000,
+            max_upload_memory_bytes=1_000_000,
         )
     )
     with TestClient(app, base_url="https://testserver") as client:

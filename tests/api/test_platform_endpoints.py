@@ -58,9 +58,9 @@ def test_upload_footprint_sheet_trace_aggregates(api: Api) -> None:
     assert periods[0]["key"] == {"period": "2026-11-11"}
     page = api.client.get("/footprints?limit=10", headers=h).json()
     assert [f["shipment_id"] for f in page["data"]] == ["W1"]
-    # the same shipment id again: refused, nothing duplicated
+    # the same shipment id again: a conflict with stored data (409), nothing duplicated
     r = api.client.post("/shipments", json={"legs": worked_legs("W1")}, headers=h)
-    assert r.status_code == 400
+    assert (r.status_code, r.json()["code"]) == (409, "Conflict")
     assert "already stored" in r.json()["errors"][0]["reason"]
     assert len(api.client.get("/footprints", headers=h).json()["data"]) == 1
 
@@ -199,7 +199,8 @@ def test_tenant_isolation_on_every_endpoint(api: Api) -> None:
         "specversion": "1.0",
         "id": "same-id",
         "source": "https://x/",
-        "data": {"pfIds": ["p"]},
+        "time": "2026-11-11T08:00:00Z",
+        "data": {"pfIds": ["3f2b9a4e-8c1d-4e5f-9a7b-0c1d2e3f4a5b"]},
     }
     assert api.client.post("/2/events", json=event, headers=ha).status_code == 200
     assert api.client.post("/2/events", json=event, headers=hb).status_code == 200

@@ -1,60 +1,277 @@
-"""Property-based API tests: schemathesis generates requests from the app's OpenAPI schema; no
-request may produce a server error (5xx). Bounded (few examples per operation, no deadline) so it
-runs in seconds; authenticated as tenant A, with some stored data."""
+"""Property-based tests of the whole OpenAPI document: schemathesis generates requests for every
+operation (valid and invalid ones) and runs every check it has (no server error; status code,
+content type, headers and body as documented; invalid data refused, valid data accepted; auth
+enforced; ...) against the app on SQLite and on PostgreSQL, authenticated as a tenant with stored
+data. Bounded (``GREENSTREAM_SCHEMATHESIS_EXAMPLES`` per operation and mode, default 5) and
+derandomized, so a run is fast and repeatable.
+
+The OpenAPI document states every rule a JSON schema can; the documented rules it cannot state
+are taught to the generator here, so that "valid" data really is valid:
+
+- ``$filter`` has the custom format ``pact-odata-filter``: conjunctions of the comparisons and
+  ``any`` lambdas of PACT v2.3 §api-action-list-filtering (:func:`filters`);
+- TOC / HOC rows: TTW intensity not above WTW;
+- uploads: the rows of a shipment consecutive, each shipment with transport activity, every
+  figure finite (mass x distance below the double range), references (places, TOCs, HOCs,
+  trips, vehicles) resolvable: generated rows carry only the columns whose values the schema
+  bounds, and an uploaded file is a CSV of such rows.
+
+``POST /auth/token`` is left out: it takes HTTP Basic credentials its operation does not declare
+(the access branch owns that route). The ``/points`` operations (access branch too) run in their
+own test, expected to fail where they send statuses they do not document.
+"""
 
 from __future__ import annotations
 
 import os
-import tempfile
+import string
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
+from typing import Any
 
 import pytest
 import schemathesis
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, Phase, settings
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from hypothesis.errors import Unsatisfiable
 from platform_helpers import SECRET, WORKED_TOC, worked_legs
+from schemathesis import GenerationMode
+from schemathesis.core.parameters import ParameterLocation
 
 from greenstream.api.app import create_app
+from greenstream.api.errors import FILTER_FORMAT
 from greenstream.api.settings import ApiSettings
 from greenstream.store.db import make_engine, session_factory, upgrade
 from greenstream.store.tenants import create_client
 
-_URL = f"sqlite:///{Path(tempfile.mkdtemp(prefix='gs-schemathesis-')) / 'st.db'}"
-upgrade(_URL)
-APP = create_app(
-    ApiSettings(database_url=_URL, secret_key=SECRET, job_threshold_tces=50, max_body_bytes=10**6)
-)
-schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 EXAMPLES = int(os.environ.get("GREENSTREAM_SCHEMATHESIS_EXAMPLES", "5"))
+LEG_KEYS = {
+    "shipment_id",
+    "tce_id",
+    "mass_kg",
+    "mode",
+    "distance_km",
+    "distance_basis",
+    "temperature_control",
+    "hub_type",
+    "departure_at",
+    "arrival_at",
+}
 
 
-@pytest.fixture(scope="module")
-def headers() -> Iterator[dict[str, str]]:
-    engine = make_engine(_URL)
+# --------------------------------------------------------------------------------------------
+# the documented rules JSON Schema cannot state
+# --------------------------------------------------------------------------------------------
+
+_STAMP = st.datetimes(
+    min_value=__import__("datetime").datetime(1990, 1, 1),
+    max_value=__import__("datetime").datetime(2100, 1, 1),
+).map(lambda d: d.strftime("%Y-%m-%dT%H:%M:%SZ"))
+_TEXT = st.text(string.ascii_letters + string.digits + " -_.:'", max_size=12)
+
+
+def _quoted(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+@st.composite
+def _clause(draw: st.DrawFn) -> str:
+    kind = draw(st.sampled_from(["stamp", "text", "any"]))
+    op = draw(st.sampled_from(["eq", "lt", "le", "gt", "ge"]))
+    if kind == "stamp":
+        prop = draw(
+            st.sampled_from(
+                ["created", "updated", "pcf/referencePeriodStart", "pcf/referencePeriodEnd"]
+            )
+        )
+        clause = f"{prop} {op} {_quoted(draw(_STAMP))}"
+    elif kind == "text":
+        prop = draw(st.sampled_from(["productCategoryCpc", "pcf/geographyCountry", "id", "status"]))
+        clause = f"{prop} {op} {_quoted(draw(_TEXT))}"
+    else:
+        prop = draw(st.sampled_from(["productIds", "companyIds"]))
+        clause = f"{prop}/any(p:(p eq {_quoted(draw(_TEXT))}))"
+    return f"({clause})" if draw(st.booleans()) else clause
+
+
+def filters() -> st.SearchStrategy[str]:
+    """Conjunctions of PACT filter clauses (the format ``pact-odata-filter``)."""
+    return st.lists(_clause(), min_size=1, max_size=3).map(" and ".join)
+
+
+def _intensities_ordered(rows: Any, wtw: str, ttw: str) -> bool:
+    """TTW not above WTW, and each id once per request."""
+    if not isinstance(rows, list):
+        return True
+    ids = [r.get("toc_id", r.get("hoc_id")) for r in rows if isinstance(r, dict)]
+    return len(ids) == len(set(ids)) and all(
+        not isinstance(r, dict) or r.get(ttw, 0) <= r.get(wtw, float("inf")) for r in rows
+    )
+
+
+def _legs_valid(legs: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    """The generated rows restricted to the bounded columns, or None when they break a
+    documented cross-row rule."""
+    rows = [{k: v for k, v in leg.items() if k in LEG_KEYS} for leg in legs]
+    seen: list[str] = []
+    activity: dict[str, float] = {}
+    for row in rows:
+        sid = row["shipment_id"]
+        if seen and sid in seen and seen[-1] != sid:
+            return None  # not consecutive
+        seen.append(sid)
+        if "hub_type" in row and "mode" not in row:
+            continue
+        mass, distance = float(row["mass_kg"]), float(row.get("distance_km", 0))
+        tkm = mass / 1000.0 * distance  # as the kernel computes it (it may underflow to 0)
+        # figures must stay finite, after the distance adjustment (x 1.3 at most) and the
+        # uncertainty band too
+        if tkm >= 1e290 or distance >= 1e300:
+            return None
+        activity[sid] = activity.get(sid, 0.0) + tkm
+    if any(activity.get(sid, 0.0) <= 0 for sid in seen):
+        return None  # a shipment without transport activity
+    return rows
+
+
+def _with_filter(pair: tuple[schemathesis.Case, str]) -> schemathesis.Case:
+    """A positive ``$filter`` is one of the documented format (generated values of a custom
+    format can also come from strings elsewhere in the document)."""
+    case, flt = pair
+    if isinstance(case.query, dict) and "$filter" in case.query:
+        case.query["$filter"] = flt
+    return case
+
+
+def _fix_case(case: schemathesis.Case) -> schemathesis.Case | None:
+    """Apply the documented rules to a positive case (None: drop it)."""
+    path, body = case.operation.path, case.body
+    if path in ("/tocs", "/hocs"):
+        unit = "tkm" if path == "/tocs" else "t"
+        ok = _intensities_ordered(
+            body, f"intensity_wtw_kg_per_{unit}", f"intensity_ttw_kg_per_{unit}"
+        )
+        return case if ok else None
+    if path == "/shipments" and isinstance(body, dict):
+        legs = _legs_valid(body.get("legs") or [])
+        if legs is None:
+            return None
+        for kind, unit in (("tocs", "tkm"), ("hocs", "t")):
+            if not _intensities_ordered(
+                body.get(kind), f"intensity_wtw_kg_per_{unit}", f"intensity_ttw_kg_per_{unit}"
+            ):
+                return None
+        case.body = {"legs": legs, "tocs": body.get("tocs"), "hocs": body.get("hocs")}
+        return case
+    if path == "/shipments/file" and isinstance(body, dict):
+        case.body = {"file": ("legs.csv", b"shipment_id,mass_kg,mode,distance_km\nF1,10,road,5\n")}
+    return case
+
+
+# --------------------------------------------------------------------------------------------
+# the app
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def served(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Any, dict[str, str]]]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('st') / 'st.db'}"
+    else:
+        url = request.getfixturevalue("pg_url")
+    upgrade(url)
+    app = create_app(
+        ApiSettings(
+            database_url=url,
+            secret_key=SECRET,
+            job_threshold_tces=50,
+            max_body_bytes=10**6,
+            max_upload_rows=500,
+        )
+    )
+    engine = make_engine(url)
     with session_factory(engine).begin() as session:
         who = create_client(session, f"fuzz-{uuid.uuid4().hex[:6]}")
     engine.dispose()
-    with TestClient(APP, base_url="https://testserver") as client:
+    with TestClient(app, base_url="https://testserver") as client:
         r = client.post(
             "/auth/token",
             data={"grant_type": "client_credentials"},
             auth=(who.client_id, who.client_secret),
         )
-        h = {"Authorization": f"Bearer {r.json()['access_token']}"}
-        client.put("/tocs", json=[WORKED_TOC], headers=h)
-        client.post("/shipments", json={"legs": worked_legs("S1")}, headers=h)
-        yield h
+        headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        assert client.put("/tocs", json=[WORKED_TOC], headers=headers).status_code == 200
+        r = client.post("/shipments", json={"legs": worked_legs("S1")}, headers=headers)
+        assert r.status_code == 201
+        yield app, headers
 
 
-@schema.parametrize()
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    phases=[Phase.explicit, Phase.generate],
-    suppress_health_check=list(HealthCheck),
+def _run(served: tuple[Any, dict[str, str]], *, points: bool) -> list[str]:
+    app, headers = served
+    schemathesis.openapi.format(FILTER_FORMAT, filters())
+    api_schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    operations = [op.ok() for op in api_schema.get_all_operations()]
+    failures: list[str] = []
+    # /auth/token takes HTTP Basic client credentials, which its operation does not declare yet
+    # (the access branch owns it); /points in its own test (below)
+    chosen = [
+        op
+        for op in operations
+        if op.path != "/auth/token" and op.path.startswith("/points") == points
+    ]
+    assert len(chosen) >= 10
+    for operation in chosen:
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            strategy = operation.as_strategy(mode)
+            if mode is GenerationMode.POSITIVE:
+                strategy = (
+                    st.tuples(strategy, filters())
+                    .map(_with_filter)
+                    .map(_fix_case)
+                    .filter(lambda c: c is not None)
+                )
+
+            @given(case=strategy)
+            @settings(
+                max_examples=EXAMPLES,
+                deadline=None,
+                phases=[Phase.explicit, Phase.generate],
+                suppress_health_check=list(HealthCheck),
+                derandomize=True,
+                database=None,
+            )
+            def check(case: schemathesis.Case) -> None:
+                # the tenant's token, unless the case is about its headers (auth missing or
+                # malformed on purpose)
+                mutated = case.meta is not None and case.meta.is_negative_at(
+                    ParameterLocation.HEADER
+                )
+                if not mutated:
+                    case.headers = {**(case.headers or {}), **headers}
+                case.call_and_validate()
+
+            try:
+                check()
+            except Unsatisfiable:
+                continue  # no invalid request exists (an operation without parameters)
+            except (Exception, BaseExceptionGroup) as exc:  # one report for every operation
+                failures.append(f"{operation.label} [{mode}]: {exc}"[:3000])
+    return failures
+
+
+def test_every_check_on_every_operation(served: tuple[Any, dict[str, str]]) -> None:
+    failures = _run(served, points=False)
+    assert failures == [], "\n\n".join(failures)
+
+
+@pytest.mark.xfail(
+    reason="the points router (access branch, moving to api/routes/points.py) answers 422 for "
+    "bad input, which its operations do not document, and refuses rule bodies its schema allows",
+    strict=False,
 )
-def test_no_server_errors(case: schemathesis.Case, headers: dict[str, str]) -> None:
-    response = case.call(headers=headers)
-    assert response.status_code < 500, response.text
+def test_every_check_on_the_points_operations(served: tuple[Any, dict[str, str]]) -> None:
+    failures = _run(served, points=True)
+    assert failures == [], "\n\n".join(failures)

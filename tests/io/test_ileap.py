@@ -422,8 +422,9 @@ def test_write_chain_hubs_synthetic_ids_and_rounding() -> None:
     assert last["distance"] == {"sfd": "50"}
     assert last["transportActivity"] == "175.025"
     assert last["co2eWTW"] == "138.79"  # 175.025 x 0.793 = 138.794825 -> 2 dp
-    # tiny values are rounded, never written with an exponent
-    assert q["tces"][0]["co2eWTW"] == "0" and q["tces"][0]["transportActivity"] == "0.01"
+    # tiny values keep 2 significant digits (never "0" for a positive amount), never an exponent
+    assert q["tces"][0]["co2eWTW"] == "0.00001" and q["tces"][0]["co2eTTW"] == "0.000004"
+    assert q["tces"][0]["transportActivity"] == "0.01"
     for sf in docs:
         assert validate(sf, "shipment-footprint") == []
         for tce in sf["tces"]:
@@ -484,8 +485,12 @@ def test_write_refuses_rows_it_cannot_write_and_leaves_no_file(tmp_path: Path) -
         (16920.0, 3, "16920"),
         (1962.7200000000003, 2, "1962.72"),
         (1e-05, 9, "0.00001"),
-        (1e-05, 2, "0"),
-        (-0.001, 2, "0"),
+        # small amounts keep 2 significant digits: no non-zero value is ever written as "0"
+        (1e-05, 2, "0.00001"),
+        (-0.001, 2, "-0.001"),
+        (0.00045, 3, "0.00045"),  # the 0.3 kg x 1.5 km parcel of issue #23
+        (0.0041234, 2, "0.0041"),
+        (0.0, 2, "0"),
         (0.125, 2, "0.12"),  # half-to-even, as rust_decimal's round_dp
         (0.135, 2, "0.14"),
         (1e22, 2, "10000000000000000000000"),
@@ -620,8 +625,9 @@ def test_pact_product_footprint_wrapping() -> None:
     assert pcf["productMassPerDeclaredUnit"] == "40000"
     assert pcf["biogenicCarbonContent"] == "0"
     assert pcf["packagingEmissionsIncluded"] is False
-    assert pcf["referencePeriodStart"] == "2025-01-01T00:00:00Z"
-    assert pcf["referencePeriodEnd"] == "2026-01-01T00:00:00Z"
+    # the reference period is the day of the TCE's departure (2025-03-01T08:00Z), end exclusive
+    assert pcf["referencePeriodStart"] == "2025-03-01T00:00:00Z"
+    assert pcf["referencePeriodEnd"] == "2025-03-02T00:00:00Z"
     assert "primaryDataShare" not in pcf
     (ext,) = pf["extensions"]
     assert ext["specVersion"] == "2.0.0"
@@ -633,7 +639,9 @@ def test_pact_product_footprint_wrapping() -> None:
     again = shipment_to_pact_product_footprint(
         sf, company_name="X", company_ids=["urn:x"], created=created
     )
-    assert pf["id"] == again["id"] and uuid.UUID(pf["id"]).version == 5
+    # PACT v2.3 §dt-pfid: a PfId is a UUID v4 (here derived from the productId: stable)
+    assert pf["id"] == again["id"] and uuid.UUID(pf["id"]).version == 4
+    assert uuid.UUID(pf["id"]).variant == uuid.RFC_4122
     assert (
         shipment_to_pact_product_footprint(
             sf, company_name="X", company_ids=["urn:x"], created=created, pf_id="fixed"

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from greenstream.factors import Registry
 from greenstream.geo import Gazetteer
 from greenstream.services import analytics as A
+from greenstream.services.upload import ingest
 from greenstream.store.db import make_engine, session_factory, upgrade
-from greenstream.store.ingest import ingest
 from greenstream.store.models import Shipment
 from greenstream.store.tenants import get_or_create_tenant
 

@@ -18,19 +18,21 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
+import threading
 from collections.abc import AsyncIterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
 from sqlalchemy import Engine
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from greenstream import __version__
 from greenstream.api import auth, errors, ratelimit
 from greenstream.api.auth import Caller, require_scope
 from greenstream.api.errors import ApiError
+from greenstream.api.hygiene import BodySizeLimit, RequestHygiene
+from greenstream.api.jobs import JobRunner
 from greenstream.api.settings import ApiSettings
 from greenstream.store.db import make_engine, session_factory, upgrade
 
@@ -49,75 +51,6 @@ EXTRA_ROUTERS: list[str] = [
 # --- end of routers ---
 
 log = logging.getLogger("greenstream.api")
-
-
-class BodySizeLimit:
-    """Refuse request bodies above ``max_bytes`` with 413, whether announced by Content-Length
-    or streamed (chunked) past the limit."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        for name, value in scope.get("headers", []):
-            if name == b"content-length":
-                try:
-                    too_big = int(value) > self.max_bytes
-                except ValueError:
-                    too_big = True
-                if too_big:
-                    await _reject(send, self.max_bytes)
-                    return
-        seen = 0
-        started = False
-
-        async def limited_receive() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise _TooLarge
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge:
-            if not started:
-                await _reject(send, self.max_bytes)
-
-
-class _TooLarge(Exception):
-    pass
-
-
-async def _reject(send: Send, limit: int) -> None:
-    body = (
-        b'{"code":"PayloadTooLarge","message":"request body larger than '
-        + str(limit).encode()
-        + b' bytes"}'
-    )
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
 
 
 def _operator_scope(operator: str, scope: str) -> Any:
@@ -169,9 +102,17 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
-        app.state.jobs.shutdown(wait=True)
+        # graceful shutdown: the running upload gets the same bound as in-flight requests
+        app.state.jobs.stop(settings.shutdown_timeout_s)
         app.state.points_ledger.close()
         engine.dispose()
+        bound = getattr(app.state, "exit_within_s", None)
+        if bound is not None:
+            # a request thread still busy (a kernel run) must not keep the process past the
+            # bound; the store is consistent (every write is one transaction)
+            timer = threading.Timer(bound, os._exit, args=(0,))
+            timer.daemon = True
+            timer.start()
 
     app = FastAPI(
         title="greenstream",
@@ -189,7 +130,9 @@ def create_app(
     app.state.sessions = session_factory(engine)
     app.state.registry = Registry.builtin()
     app.state.gazetteer = Gazetteer.builtin()
-    app.state.jobs = ThreadPoolExecutor(max_workers=1, thread_name_prefix="greenstream-upload")
+    # uploads left queued or running by a stopped process are marked failed here (start-up)
+    app.state.jobs = JobRunner(engine, stale_s=settings.job_stale_s)
+    app.state.jobs.start()
     app.state.rate_limits = ratelimit.RateLimits(
         settings.rate_limit_storage,
         token_failures_per_client=settings.token_failures_per_client,
@@ -201,6 +144,7 @@ def create_app(
 
     app.state.points_ledger = Ledger(settings.database_url, migrate=False)  # migrated above
     errors.install(app)
+    errors.install_openapi(app)
     auth.install(app)
     ratelimit.install(app)
 
@@ -224,4 +168,5 @@ def create_app(
         return {"status": "ok", "version": __version__}
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestHygiene)
     return app

@@ -71,6 +71,8 @@ def serve(
             workers=workers,
             log_level="warning",
             access_log=False,
+            # SIGTERM: in-flight requests get this long, then are cancelled with their queries
+            timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout_s)),
         )
 
 

@@ -9,6 +9,7 @@ company). The tenant's time zone is set to Asia/Shanghai.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Final
@@ -20,7 +21,6 @@ from sqlalchemy import delete, select
 from greenstream.api.settings import ApiSettings
 from greenstream.factors import Registry
 from greenstream.geo import Gazetteer
-from greenstream.io.ileap.pact import pf_uuid
 from greenstream.services.upload import ingest
 from greenstream.store.db import make_engine, session_factory
 from greenstream.store.models import Hoc, Shipment, Toc
@@ -209,7 +209,8 @@ def load_demo(
                 session.add(
                     Toc(
                         tenant_id=tenant_id,
-                        pf_id=pf_uuid(tenant_id, "toc", row["toc_id"]),
+                        pf_id=str(uuid.uuid4()),
+                        created_at=now,
                         updated_at=now,
                         **{k: row.get(k) for k in _TOC_FIELDS},
                     )
@@ -218,7 +219,8 @@ def load_demo(
                 session.add(
                     Hoc(
                         tenant_id=tenant_id,
-                        pf_id=pf_uuid(tenant_id, "hoc", row["hoc_id"]),
+                        pf_id=str(uuid.uuid4()),
+                        created_at=now,
                         updated_at=now,
                         **{k: row.get(k) for k in _HOC_FIELDS},
                     )

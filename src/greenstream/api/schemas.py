@@ -3,23 +3,66 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from greenstream.store.ids import ID_MAX_LENGTH, ID_PATTERN
 
 Cell = str | float | int | bool | None
 Row = dict[str, Cell]
 
-
-class UploadBody(BaseModel):
-    """Shipments as LEGS rows (docs/data-contract.md), with optional TOCS / HOCS / TRIPS rows."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    legs: list[Row] = Field(min_length=1, max_length=1_000_000)
-    tocs: list[Row] | None = None
-    hocs: list[Row] | None = None
-    trips: list[Row] | None = None
+_TEXT = r"^[^\x00-\x1f\x7f]*$"
+_ID = {"type": "string", "minLength": 1, "maxLength": ID_MAX_LENGTH, "pattern": ID_PATTERN}
+_COMMON_LEG: dict[str, Any] = {
+    "shipment_id": _ID,
+    "tce_id": _ID,
+    "mass_kg": {"type": "number", "exclusiveMinimum": 0, "description": "kg, finite"},
+    "departure_at": {"type": "string", "format": "date-time"},
+    "arrival_at": {"type": "string", "format": "date-time"},
+}
+# One LEGS row of docs/data-contract.md as JSON Schema: a transport leg or a hub stop. The other
+# columns of the contract (origin, destination, toc_id, hoc_id, trip_id, vehicle, load_factor,
+# energy_carrier, grid_region, ...) are accepted too, and checked row by row with the rules of
+# the contract: references to TOCs / HOCs / trips / places must resolve; the rows of a shipment
+# are consecutive; a shipment has transport activity (> 0 tkm); every figure is finite.
+LEG_ROW_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
+    "anyOf": [
+        {
+            "title": "TransportLeg",
+            "required": ["shipment_id", "mass_kg", "mode", "distance_km"],
+            "properties": {
+                **_COMMON_LEG,
+                "mode": {
+                    "type": "string",
+                    "enum": ["road", "rail", "sea", "inland_waterway", "air"],
+                },
+                "distance_km": {"type": "number", "minimum": 0, "description": "km, finite"},
+                "distance_basis": {"type": "string", "enum": ["actual", "sfd", "gcd"]},
+                "temperature_control": {"type": "string", "enum": ["ambient", "refrigerated"]},
+            },
+        },
+        {
+            "title": "HubStop",
+            "required": ["shipment_id", "mass_kg", "hub_type"],
+            "properties": {
+                **_COMMON_LEG,
+                "hub_type": {
+                    "type": "string",
+                    "enum": [
+                        "Transshipment",
+                        "StorageAndTransshipment",
+                        "Warehouse",
+                        "LiquidBulkTerminal",
+                        "MaritimeContainerTerminal",
+                    ],
+                },
+            },
+        },
+    ],
+}
 
 
 class UploadResult(BaseModel):
@@ -67,36 +110,61 @@ class FootprintPage(BaseModel):
     next_offset: int | None = None
 
 
-class TocIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+Mode = Literal["road", "rail", "sea", "inland_waterway", "air"]
+HubType = Literal[
+    "Transshipment",
+    "StorageAndTransshipment",
+    "Warehouse",
+    "LiquidBulkTerminal",
+    "MaritimeContainerTerminal",
+]
+DataType = Literal["primary", "secondary"]
+# ids: 1-200 characters, no control character, no '/' (greenstream.store.ids)
+IdText = Annotated[str, Field(min_length=1, max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)]
+Description = Annotated[
+    str, Field(max_length=2000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")
+]
+Intensity = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
-    toc_id: str = Field(min_length=1, max_length=200)
-    mode: str
-    intensity_wtw_kg_per_tkm: float
-    intensity_ttw_kg_per_tkm: float
-    data_type: str | None = None
-    description: str | None = Field(default=None, max_length=2000)
+
+class TocIn(BaseModel):
+    """A TOC: WTW and TTW intensities in kg CO2e per tonne-km (TTW must not exceed WTW)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    toc_id: IdText
+    mode: Mode
+    intensity_wtw_kg_per_tkm: Intensity
+    intensity_ttw_kg_per_tkm: Intensity
+    data_type: DataType | None = None
+    description: Description | None = None
 
 
 class TocOut(TocIn):
-    pf_id: str
+    pf_id: str = Field(description="the PACT ProductFootprint id (UUID v4, kept on republish)")
+    created_at: datetime
     updated_at: datetime
+    version: int = Field(description="the PACT version: 0, then +1 per changed republish")
 
 
 class HocIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A HOC: WTW and TTW intensities in kg CO2e per tonne handled (TTW must not exceed WTW)."""
 
-    hoc_id: str = Field(min_length=1, max_length=200)
-    hub_type: str
-    intensity_wtw_kg_per_t: float
-    intensity_ttw_kg_per_t: float
-    data_type: str | None = None
-    description: str | None = Field(default=None, max_length=2000)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    hoc_id: IdText
+    hub_type: HubType
+    intensity_wtw_kg_per_t: Intensity
+    intensity_ttw_kg_per_t: Intensity
+    data_type: DataType | None = None
+    description: Description | None = None
 
 
 class HocOut(HocIn):
-    pf_id: str
+    pf_id: str = Field(description="the PACT ProductFootprint id (UUID v4, kept on republish)")
+    created_at: datetime
     updated_at: datetime
+    version: int = Field(description="the PACT version: 0, then +1 per changed republish")
 
 
 class AggregateRow(BaseModel):
@@ -131,3 +199,24 @@ class TraceOut(BaseModel):
     audit_seq: int
     elements: list[TraceElement]
     co2e_wtw_kg: float
+
+
+def _model_schema(model: type[BaseModel]) -> dict[str, Any]:
+    schema = model.model_json_schema()
+    schema.pop("title", None)
+    return schema
+
+
+class UploadBody(BaseModel):
+    """Shipments as LEGS rows (docs/data-contract.md), with optional TOCS / HOCS / TRIPS rows.
+
+    Every bad row is reported with its 1-based row number, field and reason (400)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    legs: list[Row] = Field(
+        min_length=1, max_length=1_000_000, json_schema_extra={"items": LEG_ROW_SCHEMA}
+    )
+    tocs: list[Row] | None = Field(default=None, json_schema_extra={"items": _model_schema(TocIn)})
+    hocs: list[Row] | None = Field(default=None, json_schema_extra={"items": _model_schema(HocIn)})
+    trips: list[Row] | None = None

@@ -15,6 +15,18 @@
 - ``GREENSTREAM_MAX_BODY_BYTES``: largest request body accepted (default 64 MiB); larger -> 413.
 - ``GREENSTREAM_JOB_THRESHOLD_TCES``: uploads with more chain elements run as a background job
   (default 20000).
+- ``GREENSTREAM_MAX_UPLOAD_ROWS``: most chain elements one upload (JSON or file) may hold
+  (default 1,000,000); more -> 413 naming the limit.
+- ``GREENSTREAM_MAX_UPLOAD_MEMORY_BYTES``: most bytes an uploaded file may take once decoded
+  (Parquet: its uncompressed column data; default 512 MiB); more -> 413.
+- ``GREENSTREAM_PUBLIC_BASE_URL``: the public URL of the service (``https://host[/subpath]``);
+  pagination ``Link`` headers are built from it. Unset: from the request as received.
+- ``GREENSTREAM_STATEMENT_TIMEOUT_S``: the longest a query of a read endpoint may run
+  (default 10 s); longer -> 503 with ``Retry-After``. 0 turns the limit off.
+- ``GREENSTREAM_SHUTDOWN_TIMEOUT_S``: on SIGTERM, how long in-flight requests may still run
+  (default 10 s); then they are cancelled, their queries with them, and the process exits.
+- ``GREENSTREAM_JOB_STALE_S``: an upload job whose process gave no sign of life for this long
+  (crash, kill) is marked failed (default 30 s).
 """
 
 from __future__ import annotations
@@ -22,6 +34,7 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from greenstream.api.ratelimit import parse_heavy_limits
 from greenstream.settings import home_dir
@@ -45,6 +58,18 @@ def _secret_key() -> bytes:
     return path.read_bytes().strip()
 
 
+def _base_url(text: str | None) -> str | None:
+    """``https://host[:port][/subpath]`` without a trailing slash; ValueError otherwise."""
+    if not text or not text.strip():
+        return None
+    parsed = urlsplit(text.strip())
+    if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.query:
+        raise ValueError(
+            f"GREENSTREAM_PUBLIC_BASE_URL must be http(s)://host[/subpath], got {text!r}"
+        )
+    return text.strip().rstrip("/")
+
+
 @dataclass(frozen=True)
 class ApiSettings:
     """Everything the app needs; build with :meth:`from_env` or directly in tests."""
@@ -61,6 +86,12 @@ class ApiSettings:
     max_body_bytes: int = 64 * 1024 * 1024
     job_threshold_tces: int = 20_000
     company_urn_prefix: str = "urn:greenstream:tenant:"
+    max_upload_rows: int = 1_000_000
+    max_upload_memory_bytes: int = 512 * 1024 * 1024
+    public_base_url: str | None = None
+    statement_timeout_s: float = 10.0
+    shutdown_timeout_s: float = 10.0
+    job_stale_s: float = 30.0
     # The tenant that runs the fleet and sites whose telemetry this deployment ingests; only its
     # clients may use /monitoring (telemetry state is the operator's, not per tenant). Unset: the
     # monitoring endpoints are not mounted.
@@ -86,5 +117,13 @@ class ApiSettings:
             heavy_limits=parse_heavy_limits(os.environ.get("GREENSTREAM_RATE_LIMITS")),
             max_body_bytes=int(os.environ.get("GREENSTREAM_MAX_BODY_BYTES", str(64 << 20))),
             job_threshold_tces=int(os.environ.get("GREENSTREAM_JOB_THRESHOLD_TCES", "20000")),
+            max_upload_rows=int(os.environ.get("GREENSTREAM_MAX_UPLOAD_ROWS", "1000000")),
+            max_upload_memory_bytes=int(
+                os.environ.get("GREENSTREAM_MAX_UPLOAD_MEMORY_BYTES", str(512 << 20))
+            ),
+            public_base_url=_base_url(os.environ.get("GREENSTREAM_PUBLIC_BASE_URL")),
+            statement_timeout_s=float(os.environ.get("GREENSTREAM_STATEMENT_TIMEOUT_S", "10")),
+            shutdown_timeout_s=float(os.environ.get("GREENSTREAM_SHUTDOWN_TIMEOUT_S", "10")),
+            job_stale_s=float(os.environ.get("GREENSTREAM_JOB_STALE_S", "30")),
             operator_tenant=os.environ.get("GREENSTREAM_OPERATOR_TENANT") or None,
         )

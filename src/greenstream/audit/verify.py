@@ -70,6 +70,7 @@ from greenstream.store.sealing import (
     CHAIN_OUTPUT_KEYS,
     CHAIN_SEALED_COLUMNS,
     SHIPMENT_SEALED_COLUMNS,
+    SHIPMENT_SEALED_COLUMNS_0400,
     inputs_sha256,
     outputs_sha256,
 )
@@ -211,7 +212,7 @@ def stored_shipments_frame(engine: Engine, tenant_id: int, audit_seq: int) -> pl
             str(v)
             if name == "pf_id" and v is not None
             else as_utc(v)
-            if name == "created_at"
+            if name in _TIMESTAMP_COLUMNS and v is not None
             else v
             for name, v in zip(SHIPMENT_SEALED_COLUMNS, r, strict=True)
         )
@@ -335,10 +336,11 @@ def _check_record(
         return "outputs", f"{ships.height} shipments stored, {rec.shipment_count} sealed"
     if v2:
         changed = _differing(digests["chain"], fresh_chain, CHAIN_OUTPUT_KEYS)
-        fresh_ships = table_digests(ships, SHIPMENT_SEALED_COLUMNS)
-        changed_ships = _differing(
-            digests["shipments"], fresh_ships, tuple(SHIPMENT_SEALED_COLUMNS)
-        )
+        sealed_ships = _sealed_shipment_columns(digests)
+        if sealed_ships is None:
+            return "record", "the record's shipment digests list an unknown set of columns"
+        fresh_ships = table_digests(ships, sealed_ships)
+        changed_ships = _differing(digests["shipments"], fresh_ships, tuple(sealed_ships))
         if changed or changed_ships:
             found = _locate_output_change(chain, ships, rec, registry, gazetteer)
             what = "; ".join(
@@ -376,6 +378,17 @@ def _check_record(
 
 
 SHIPMENT_V1_COLUMNS = ["shipment_id", *SHIPMENT_OUTPUT_COLUMNS]
+_TIMESTAMP_COLUMNS = ("created_at", "reference_period_start", "reference_period_end")
+
+
+def _sealed_shipment_columns(digests: dict[str, Any]) -> dict[str, str] | None:
+    """The shipment columns a format-2 record seals: every stored column since revision 0600,
+    the columns of revision 0400 before (the reference period was added, unsealed, later)."""
+    listed = set(digests.get("shipments") or {})
+    for columns in (SHIPMENT_SEALED_COLUMNS, SHIPMENT_SEALED_COLUMNS_0400):
+        if listed == set(columns):
+            return columns
+    return None
 
 
 def _ship_dtype(name: str) -> pl.DataType:
@@ -383,7 +396,7 @@ def _ship_dtype(name: str) -> pl.DataType:
         return pl.String()
     if name in ("tce_count", "chunk_no", "chunk_row"):
         return pl.Int32()
-    if name == "created_at":
+    if name in _TIMESTAMP_COLUMNS:
         return pl.Datetime("us", "UTC")
     return pl.Float64()
 

@@ -29,7 +29,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import PurePath
+from typing import Any, BinaryIO, Final
 
 import polars as pl
 from sqlalchemy import Connection, Engine, Table, insert, select
@@ -43,7 +44,7 @@ from greenstream.accounting.schema import (
     TRIP_COLUMNS,
 )
 from greenstream.checks import ROW
-from greenstream.errors import InputError, InputErrors
+from greenstream.errors import GreenstreamError, InputError, InputErrors
 from greenstream.factors import Registry
 from greenstream.geo import Gazetteer
 from greenstream.io.tables import coerce
@@ -57,11 +58,18 @@ from greenstream.seal.chain import (
     record_sha256,
     sha256_hex,
 )
+from greenstream.services.upload_checks import (
+    cell_problems,
+    overflowing_results,
+    scattered_shipments,
+    shipments_without_activity,
+)
 from greenstream.store.chunks import ChunkPlan, encode_chunks, plan_chunks
 from greenstream.store.models import (
     CHAIN_INPUT_COLUMNS,
     CHAIN_OUTPUT_COLUMNS,
     SHIPMENT_OUTPUT_COLUMNS,
+    SHIPMENT_PERIOD_COLUMNS,
     AuditRecord,
     ChainElementChunk,
     FactorSetVersion,
@@ -85,9 +93,26 @@ LEG_UPLOAD_COLUMNS: dict[str, pl.DataType] = {
     **LEG_COLUMNS,
     "arrival_at": pl.Datetime("us", "UTC"),
 }
+# the kernel's numeric results per chain element (each must be a finite number)
+CHAIN_OUTPUT_FLOAT_COLUMNS = (
+    "transport_activity_tkm",
+    "distance_used_km",
+    "co2e_wtw_kg",
+    "co2e_ttw_kg",
+    "co2e_wtt_kg",
+    "co2e_wtw_low_kg",
+    "co2e_wtw_high_kg",
+)
 TOC_REF_COLUMNS = tuple(TOC_COLUMNS)
 HOC_REF_COLUMNS = tuple(HOC_COLUMNS)
 TRIP_REF_COLUMNS = tuple(TRIP_COLUMNS)
+
+
+class AlreadyStored(InputErrors):
+    """Shipments of the batch the tenant already has (one error each): the batch conflicts
+    with stored data (HTTP 409), and nothing of it was stored."""
+
+    conflict = True
 
 
 @dataclass(frozen=True)
@@ -95,7 +120,7 @@ class PreparedBatch:
     """A checked and computed batch, ready to store: frames in storage columns, plus hashes."""
 
     chain: pl.DataFrame  # shipment_id, seq, CHAIN_INPUT_COLUMNS, CHAIN_OUTPUT_COLUMNS
-    shipments: pl.DataFrame  # shipment_id, SHIPMENT_OUTPUT_COLUMNS
+    shipments: pl.DataFrame  # shipment_id, SHIPMENT_OUTPUT_COLUMNS, SHIPMENT_PERIOD_COLUMNS
     references_json: str
     factor_set_version: str
     source: str
@@ -184,6 +209,10 @@ def prepare_batch(
     assert legs_frame is not None
     if legs_frame.height == 0:
         raise InputErrors.single(source, "no chain elements to upload")
+    for kind, frame in frames.items():
+        if frame is not None:
+            errors += cell_problems(frame, file=names[kind])
+    errors += scattered_shipments(legs_frame, file=source)
     given_tocs, given_hocs = frames["tocs"], frames["hocs"]
     all_tocs = _merge(
         stored_tocs if stored_tocs is not None else pl.DataFrame(schema=TOC_COLUMNS),
@@ -209,6 +238,12 @@ def prepare_batch(
     progress("computing", 0)
     result = run(inputs, tables)
     legs_out = result.legs
+    InputErrors.raise_if_any(
+        overflowing_results(
+            legs_out, legs_frame[ROW], file=source, columns=CHAIN_OUTPUT_FLOAT_COLUMNS
+        )
+    )
+    InputErrors.raise_if_any(shipments_without_activity(result.shipments, file=source))
     chain = legs_out.with_columns(
         pl.int_range(pl.len(), dtype=pl.Int32).over("shipment_id").alias("seq"),
         pl.col("distance_basis").cast(pl.String),
@@ -239,12 +274,22 @@ def prepare_batch(
         .first()
         .alias("main_mode"),
         pl.col("departure_at").min().dt.strftime("%Y-%m-%d").alias("period"),
+        # PACT referencePeriodStart / End: the UTC days of the activity, end exclusive
+        pl.coalesce(pl.col("departure_at").min(), pl.col("arrival_at").min())
+        .dt.truncate("1d")
+        .alias("reference_period_start"),
+        (
+            pl.max_horizontal(pl.col("departure_at").max(), pl.col("arrival_at").max()).dt.truncate(
+                "1d"
+            )
+            + pl.duration(days=1)
+        ).alias("reference_period_end"),
     )
     shipments = result.shipments.join(lanes, on="shipment_id", how="left", maintain_order="left")
     shipments = shipments.with_columns(
         pl.Series("pf_id", [str(uuid.uuid4()) for _ in range(shipments.height)]),
         pl.col("tce_count").cast(pl.Int32),
-    ).select("shipment_id", *SHIPMENT_OUTPUT_COLUMNS)
+    ).select("shipment_id", *SHIPMENT_OUTPUT_COLUMNS, *SHIPMENT_PERIOD_COLUMNS)
 
     references = {
         "tocs": _referenced(all_tocs, "toc_id", chain["toc_id"]),
@@ -365,11 +410,15 @@ def stored_shipments(shipments: pl.DataFrame, plan: ChunkPlan, created: datetime
         raise RuntimeError("the shipments and the chain elements of a batch disagree")
     if not bool((ships["tce_count"].cast(pl.Int32) == pointers["tce_count"]).all()):
         raise RuntimeError("a shipment's tce_count disagrees with its chain elements")
+    stamp = pl.lit(created, dtype=pl.Datetime("us", "UTC"))
     ships = ships.with_columns(
         pointers["chunk_no"],
         pointers["chunk_row"],
-        pl.lit(created, dtype=pl.Datetime("us", "UTC")).alias("created_at"),
+        stamp.alias("created_at"),
         pl.col("tce_count").cast(pl.Int32),
+        # a chain without any time: the reference period is the upload day
+        pl.col("reference_period_start").fill_null(stamp.dt.truncate("1d")),
+        pl.col("reference_period_end").fill_null(stamp.dt.truncate("1d") + pl.duration(days=1)),
     )
     return ships.select(list(SHIPMENT_SEALED_COLUMNS))
 
@@ -502,7 +551,7 @@ def store_batch(
                 dup = _duplicates(conn, tenant_id, batch.shipments["shipment_id"].to_list())
             if not dup:
                 raise
-            raise InputErrors(
+            raise AlreadyStored(
                 [
                     InputError(
                         batch.source, None, "shipment_id", f"shipment '{s}' is already stored"
@@ -546,3 +595,129 @@ def ingest(
         progress=progress,
     )
     return store_batch(engine, tenant_id, batch, registry=registry, progress=progress)
+
+
+# --------------------------------------------------------------------------------------------
+# upload files
+# --------------------------------------------------------------------------------------------
+
+UPLOAD_SUFFIXES: Final = (".csv", ".parquet", ".ndjson", ".jsonl", ".json")
+_READ_BLOCK: Final = 1 << 20
+
+
+class UploadTooLarge(GreenstreamError):
+    """An upload above a configured limit (rows or decoded bytes); the message names both."""
+
+
+def check_row_cap(rows: int, max_rows: int, *, what: str) -> None:
+    """Raise :class:`UploadTooLarge` when ``rows`` exceeds ``max_rows``."""
+    if rows > max_rows:
+        raise UploadTooLarge(
+            f"{what} holds {rows:,} chain elements; one upload may hold at most {max_rows:,} "
+            "(GREENSTREAM_MAX_UPLOAD_ROWS): split it"
+        )
+
+
+def _count_lines(file: BinaryIO) -> int:
+    file.seek(0)
+    lines = 0
+    last = b"\n"
+    while block := file.read(_READ_BLOCK):
+        lines += block.count(b"\n")
+        last = block[-1:]
+    file.seek(0)
+    return lines + (0 if last == b"\n" else 1)
+
+
+def _expanded_bytes(batch: Any) -> int:
+    """Bytes a record batch takes once its dictionary-encoded columns are expanded."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    total = 0
+    for column in batch.columns:
+        if pa.types.is_dictionary(column.type):
+            lengths = pc.binary_length(column.dictionary)
+            expanded = pc.sum(pc.take(lengths, column.indices)).as_py() or 0
+            total += int(expanded) + 8 * len(column)
+        else:
+            total += column.nbytes
+    return total
+
+
+def _read_parquet_bounded(
+    name: str, file: BinaryIO, max_rows: int, max_memory_bytes: int
+) -> pl.DataFrame:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    probe = pq.ParquetFile(file)
+    check_row_cap(probe.metadata.num_rows, max_rows, what=name)
+    strings = [
+        f.name
+        for f in probe.schema_arrow
+        if pa.types.is_string(f.type)
+        or pa.types.is_large_string(f.type)
+        or pa.types.is_binary(f.type)
+    ]
+    file.seek(0)
+    reader = pq.ParquetFile(file, read_dictionary=strings)
+    batches = []
+    decoded = 0
+    for batch in reader.iter_batches(batch_size=8192):
+        decoded += _expanded_bytes(batch)
+        if decoded > max_memory_bytes:
+            raise UploadTooLarge(
+                f"{name} takes more than {max_memory_bytes:,} bytes decoded "
+                "(GREENSTREAM_MAX_UPLOAD_MEMORY_BYTES): split it"
+            )
+        batches.append(batch)
+    table = pa.Table.from_batches(batches, schema=reader.schema_arrow) if batches else None
+    if table is None:
+        return pl.DataFrame(schema={f.name: pl.String for f in probe.schema_arrow})
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    return frame.with_columns(
+        pl.col(c).cast(pl.String) for c in strings if frame.schema[c] != pl.String
+    )
+
+
+def read_upload_file(
+    name: str, file: BinaryIO, *, max_rows: int, max_memory_bytes: int
+) -> pl.DataFrame:
+    """The LEGS table of an uploaded file (CSV, Parquet, NDJSON or iLEAP JSON), refused with
+    :class:`UploadTooLarge` before it is decoded when it holds more than ``max_rows`` rows or
+    would take more than ``max_memory_bytes`` once decoded (a few hundred KiB of Parquet can
+    expand to gigabytes). ``file`` is read from disk or memory as the server spooled it.
+
+    Parquet: rows from the file's metadata, then decoded in batches with strings kept
+    dictionary-encoded, counting the bytes they take once expanded, and refused as soon as the
+    count passes the bound (a dictionary page can expand a short file a thousandfold). CSV /
+    NDJSON: rows by
+    counting lines in blocks (the text is bounded by the request body limit, and the table
+    decoded from it takes about its size). iLEAP JSON: the ShipmentFootprints' TCEs, counted
+    once parsed (the JSON is bounded by the body limit). Raises :class:`InputErrors` for a file
+    that cannot be read, naming it."""
+    suffix = PurePath(name).suffix.lower()
+    if suffix not in UPLOAD_SUFFIXES:
+        raise InputErrors.single(
+            name, f"unknown file type {suffix!r} ({', '.join(UPLOAD_SUFFIXES)})"
+        )
+    try:
+        if suffix == ".parquet":
+            return _read_parquet_bounded(name, file, max_rows, max_memory_bytes)
+        if suffix in (".csv", ".ndjson", ".jsonl"):
+            lines = _count_lines(file)
+            check_row_cap(lines - (1 if suffix == ".csv" else 0), max_rows, what=name)
+            if suffix == ".csv":
+                return pl.read_csv(file, infer_schema=False)
+            return pl.read_ndjson(file, infer_schema_length=None)
+        from greenstream.io import ileap
+
+        legs = ileap.read_ileap_shipments(file.read()).legs
+        check_row_cap(legs.height, max_rows, what=name)
+        return legs
+    except (InputErrors, UploadTooLarge):
+        raise
+    except Exception as exc:
+        raise InputErrors.single(name, f"cannot read the file: {exc}") from exc

@@ -20,7 +20,7 @@ Decisions (docs/decisions/0020-platform.md, "Upload at 500k TCE/s")
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -147,14 +147,22 @@ def encode_chunks(plan: ChunkPlan) -> list[bytes]:
 
 
 def decode_chunk(
-    data: bytes, *, expected_rows: int | None = None, label: str = "chunk"
+    data: bytes,
+    *,
+    expected_rows: int | None = None,
+    label: str = "chunk",
+    columns: Sequence[str] | None = None,
 ) -> pl.DataFrame:
-    """The rows of a stored chunk, checked against :data:`CHAIN_SCHEMA` (raises ChunkError)."""
+    """The rows of a stored chunk, checked against :data:`CHAIN_SCHEMA` (raises ChunkError).
+
+    ``columns`` decodes only those (in that order, each checked against its dtype): a reader
+    that needs a third of the columns decodes several times faster."""
     try:
-        frame = pl.read_parquet(io.BytesIO(data))
+        frame = pl.read_parquet(io.BytesIO(data), columns=list(columns) if columns else None)
     except Exception as exc:  # any decoding failure is corruption of the stored bytes
         raise ChunkError(f"{label} cannot be decoded: {exc}") from exc
-    if list(frame.schema.items()) != list(CHAIN_SCHEMA.items()):
+    wanted = [(c, CHAIN_SCHEMA[c]) for c in columns] if columns else list(CHAIN_SCHEMA.items())
+    if list(frame.schema.items()) != wanted:
         raise ChunkError(f"{label} does not have the chain-element columns and dtypes")
     if expected_rows is not None and frame.height != expected_rows:
         raise ChunkError(f"{label} holds {frame.height} rows, its row says {expected_rows}")
@@ -217,14 +225,23 @@ def iter_chunk_frames(
         )
 
 
-def read_chunk(conn: Connection, tenant_id: int, audit_seq: int, chunk_no: int) -> pl.DataFrame:
-    """One decoded chunk (raises ChunkError when it is missing or corrupt)."""
+def read_chunk(
+    conn: Connection,
+    tenant_id: int,
+    audit_seq: int,
+    chunk_no: int,
+    columns: Sequence[str] | None = None,
+) -> pl.DataFrame:
+    """One decoded chunk, or its ``columns`` (raises ChunkError when it is missing or corrupt)."""
     found = stored_chunks(conn, tenant_id, audit_seq, [chunk_no])
     if not found:
         raise ChunkError(f"chunk {chunk_no} of batch #{audit_seq} is missing")
     chunk = found[0][1]
     return decode_chunk(
-        chunk.data, expected_rows=chunk.row_count, label=f"chunk {chunk_no} of batch #{audit_seq}"
+        chunk.data,
+        expected_rows=chunk.row_count,
+        label=f"chunk {chunk_no} of batch #{audit_seq}",
+        columns=columns,
     )
 
 

@@ -20,10 +20,13 @@ Decisions
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from greenstream.settings import home_dir
@@ -67,10 +70,30 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def _owner_only_file(url: str) -> None:
+    """Create the SQLite database file readable and writable by its owner only (0600) before
+    SQLite opens it (SQLite gives its journal and WAL files the database file's mode)."""
+    path = make_url(url).database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    target = Path(path)
+    if target.exists():
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
+
+
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
-    """An engine for ``url`` (see :func:`database_url`) with the per-dialect settings above."""
+    """An engine for ``url`` (see :func:`database_url`) with the per-dialect settings above.
+
+    A new SQLite database file is created with mode 0600 (owner only)."""
     resolved = database_url(url)
     if resolved.startswith("sqlite"):
+        _owner_only_file(resolved)
         engine = create_engine(resolved, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
@@ -98,3 +121,51 @@ def upgrade(url: str | None = None, revision: str = "head") -> None:
     from alembic import command
 
     command.upgrade(alembic_config(url), revision)
+
+
+@contextmanager
+def statement_deadline(conn: Connection, seconds: float) -> Iterator[None]:
+    """Cancel any statement of ``conn`` still running ``seconds`` after this block starts.
+
+    PostgreSQL: ``SET LOCAL statement_timeout`` (the block must run inside a transaction; the
+    server cancels the statement with SQLSTATE 57014). SQLite: a progress handler that interrupts
+    the statement at the deadline (``sqlite3.OperationalError: interrupted``). Either way
+    SQLAlchemy raises :class:`~sqlalchemy.exc.OperationalError`.
+    """
+    if seconds <= 0:
+        yield
+        return
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SET LOCAL statement_timeout = {max(1, int(seconds * 1000))}")
+        yield
+        return
+    raw: Any = conn.connection.dbapi_connection
+    if not hasattr(raw, "set_progress_handler"):
+        yield
+        return
+    deadline = time.monotonic() + seconds
+
+    def past_deadline() -> int:
+        return 1 if time.monotonic() > deadline else 0
+
+    raw.set_progress_handler(past_deadline, 1000)
+    try:
+        yield
+    finally:
+        raw.set_progress_handler(None, 0)
+
+
+def interrupt(driver_connection: Any) -> None:
+    """Cancel the statement running on a DBAPI connection from another thread (a client that
+    left, a server shutting down): psycopg sends a cancel request, SQLite interrupts."""
+    if driver_connection is None:
+        return
+    cancel = getattr(driver_connection, "cancel_safe", None) or getattr(
+        driver_connection, "cancel", None
+    )
+    if cancel is not None:
+        cancel()
+        return
+    stop = getattr(driver_connection, "interrupt", None)
+    if stop is not None:
+        stop()

@@ -30,9 +30,9 @@ from uuid import UUID
 from sqlalchemy import (
     BigInteger,
     Boolean,
-    DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -44,6 +44,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from greenstream.accounting.schema import SHIPMENT_COLUMNS
 from greenstream.store.db import Base
+from greenstream.store.types import UtcDateTime
 
 
 class Tenant(Base):
@@ -54,7 +55,7 @@ class Tenant(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     company_name: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class ApiClient(Base):
@@ -66,19 +67,25 @@ class ApiClient(Base):
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
     secret_salt: Mapped[bytes] = mapped_column(LargeBinary(32))
     secret_hash: Mapped[bytes] = mapped_column(LargeBinary(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
     # OAuth 2.0 scopes the client may be issued (space-separated, greenstream.api.scopes)
     scopes: Mapped[str] = mapped_column(Text, default="")
     name: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class Shipment(Base):
     """One shipment (waybill) and its footprint roll-up, as the kernel computed it."""
 
     __tablename__ = "shipments"
-    __table_args__ = (UniqueConstraint("tenant_id", "shipment_id"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "shipment_id"),
+        # PACT pages in (created_at, id) order, and $filter on created / pcf/referencePeriodStart
+        # (greenstream.services.pact)
+        Index("ix_shipments_tenant_created", "tenant_id", "created_at", "id"),
+        Index("ix_shipments_tenant_period", "tenant_id", "reference_period_start"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     # no foreign key: its per-row check cost ~0.15 CPU-s of the server per 50k COPY rows; the
@@ -87,7 +94,7 @@ class Shipment(Base):
     shipment_id: Mapped[str] = mapped_column(String(200))
     pf_id: Mapped[UUID] = mapped_column(Uuid(), unique=True)
     audit_seq: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     chunk_no: Mapped[int] = mapped_column(Integer)  # the chunk of batch audit_seq holding its chain
     chunk_row: Mapped[int] = mapped_column(Integer)  # first row of its chain in that chunk
     tce_count: Mapped[int] = mapped_column(Integer)
@@ -104,6 +111,10 @@ class Shipment(Base):
     destination: Mapped[str | None] = mapped_column(String(200))
     main_mode: Mapped[str | None] = mapped_column(String(32))
     period: Mapped[str | None] = mapped_column(String(10))  # YYYY-MM-DD of the first departure
+    # the PACT reference period: UTC midnight of the first activity day, and of the day after the
+    # last one (end exclusive); the upload day when the chain has no time (SHIPMENT_PERIOD_COLUMNS)
+    reference_period_start: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    reference_period_end: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 # Columns of a stored chain element: the LEGS inputs (docs/data-contract.md), then the outputs
@@ -153,6 +164,8 @@ CHAIN_OUTPUT_COLUMNS = (
 SHIPMENT_LABEL_COLUMNS = ("origin", "destination", "main_mode", "period")
 # the kernel's shipment roll-up (SHIPMENT_COLUMNS without the id), then the labels
 SHIPMENT_OUTPUT_COLUMNS = ("pf_id", *SHIPMENT_COLUMNS[1:], *SHIPMENT_LABEL_COLUMNS)
+# the PACT reference period of a shipment (from its activity's dates), stored since 0600
+SHIPMENT_PERIOD_COLUMNS = ("reference_period_start", "reference_period_end")
 
 
 class ChainElementChunk(Base):
@@ -207,7 +220,10 @@ class Toc(Base):
     intensity_ttw_kg_per_tkm: Mapped[float] = mapped_column(Float)
     data_type: Mapped[str | None] = mapped_column(String(16))
     description: Mapped[str | None] = mapped_column(Text)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # the PACT ProductFootprint: created once, then a new version (+1, updated) per republish
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    version: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Hoc(Base):
@@ -225,7 +241,10 @@ class Hoc(Base):
     intensity_ttw_kg_per_t: Mapped[float] = mapped_column(Float)
     data_type: Mapped[str | None] = mapped_column(String(16))
     description: Mapped[str | None] = mapped_column(Text)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # the PACT ProductFootprint: created once, then a new version (+1, updated) per republish
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    version: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class FactorSetVersion(Base):
@@ -237,7 +256,7 @@ class FactorSetVersion(Base):
     version: Mapped[str] = mapped_column(String(300), primary_key=True)
     factors_csv: Mapped[str] = mapped_column(Text)
     factors_sha256: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class AuditRecord(Base):
@@ -284,8 +303,12 @@ class UploadJob(Base):
     shipment_count: Mapped[int] = mapped_column(Integer, default=0)
     audit_seq: Mapped[int | None] = mapped_column(Integer)
     errors_json: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # the process that runs it, and its last sign of life: a job whose process stopped (crash,
+    # kill) is marked failed instead of reporting "running" forever (greenstream.api.jobs)
+    owner: Mapped[str | None] = mapped_column(String(120))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class PactEvent(Base):
@@ -300,4 +323,4 @@ class PactEvent(Base):
     source: Mapped[str] = mapped_column(String(500))
     type: Mapped[str] = mapped_column(String(200))
     body_json: Mapped[str] = mapped_column(Text)
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,15 +74,19 @@ def _slice(chunk: pl.DataFrame, p: ChainPointer) -> pl.DataFrame:
 
 
 def shipment_chains(
-    conn: Connection, tenant_id: int, pointers: list[ChainPointer]
+    conn: Connection,
+    tenant_id: int,
+    pointers: list[ChainPointer],
+    columns: Sequence[str] | None = None,
 ) -> dict[str, pl.DataFrame]:
-    """The chains of ``pointers``' shipments, decoding each chunk they touch once."""
+    """The chains of ``pointers``' shipments (all columns, or ``columns``, which must include
+    ``shipment_id``), decoding each chunk they touch once."""
     out: dict[str, pl.DataFrame] = {}
     by_chunk: dict[tuple[int, int], list[ChainPointer]] = {}
     for p in pointers:
         by_chunk.setdefault((p.audit_seq, p.chunk_no), []).append(p)
     for (audit_seq, chunk_no), mine in by_chunk.items():
-        chunk = read_chunk(conn, tenant_id, audit_seq, chunk_no)
+        chunk = read_chunk(conn, tenant_id, audit_seq, chunk_no, columns)
         for p in mine:
             out[p.shipment_id] = _slice(chunk, p)
     return out

@@ -24,6 +24,7 @@ from greenstream.store.models import (
     CHAIN_OUTPUT_COLUMNS,
     SHIPMENT_LABEL_COLUMNS,
     SHIPMENT_OUTPUT_COLUMNS,
+    SHIPMENT_PERIOD_COLUMNS,
 )
 
 # the shipment row as stored (besides tenant_id / audit_seq), in COPY order; sealed (format 2)
@@ -41,6 +42,11 @@ SHIPMENT_SEALED_COLUMNS: dict[str, str] = {
         if c not in ("pf_id", "tce_count", *SHIPMENT_LABEL_COLUMNS)
     },
     **dict.fromkeys(SHIPMENT_LABEL_COLUMNS, "string"),
+    **dict.fromkeys(SHIPMENT_PERIOD_COLUMNS, "timestamp_us"),
+}
+# the shipment columns records sealed before revision 0600 cover (no reference period)
+SHIPMENT_SEALED_COLUMNS_0400: dict[str, str] = {
+    c: d for c, d in SHIPMENT_SEALED_COLUMNS.items() if c not in SHIPMENT_PERIOD_COLUMNS
 }
 CHAIN_SEALED_COLUMNS: dict[str, str] = {c: dtype_tag(CHAIN_SCHEMA[c]) for c in CHAIN_COLUMNS}
 CHAIN_INPUT_KEYS = ("shipment_id", "seq", *CHAIN_INPUT_COLUMNS)

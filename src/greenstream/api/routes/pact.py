@@ -8,33 +8,41 @@ $filter, ``Link: <...>; rel="next"``), ``GET /2/footprints/{id}``, ``POST /2/eve
 
 from __future__ import annotations
 
-import uuid
+import contextlib
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Annotated, Any, Final
 
+import anyio
 import orjson
 import polars as pl
 from fastapi import APIRouter, Depends, Query, Request, Response
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from greenstream.api.auth import Caller, require_scope
+from greenstream.api.cancel import run_query
 from greenstream.api.errors import ApiError
 from greenstream.api.responses import FastJSONResponse
 from greenstream.io.ileap.pact import (
+    EVENT_SCHEMA,
     FilterError,
-    hoc_document,
-    matches,
+    company_urn,
+    event_problems,
     parse_filter,
-    shipment_document,
-    toc_document,
 )
 from greenstream.io.ileap.schema import MODE_FROM_ILEAP
 from greenstream.io.ileap.tad import locations, tad_document, tad_matches
+from greenstream.services.pact import (
+    Company,
+    Cursor,
+    company_of,
+    footprint_by_id,
+    parse_cursor,
+)
+from greenstream.services.pact import list_footprints as list_pact_footprints
 from greenstream.store.chunks import iter_chunk_frames
-from greenstream.store.models import Hoc, PactEvent, Shipment, Tenant, Toc
-from greenstream.store.queries import pointer_of, shipment_chains
+from greenstream.store.models import PactEvent
 
 router = APIRouter(tags=["PACT v2.3 / iLEAP v1.0"])
 # scope declarations: every PACT / iLEAP action needs "pact"; listings are heavy (rate class)
@@ -42,12 +50,6 @@ CallerDep = Annotated[Caller, Depends(require_scope("pact"))]
 Lister = Annotated[Caller, Depends(require_scope("pact", limit="export"))]
 DEFAULT_PAGE: Final = 100
 MAX_PAGE: Final = 1000
-EVENT_TYPES: Final = (
-    "org.wbcsd.pathfinder.ProductFootprint.Published.v1",
-    "org.wbcsd.pathfinder.ProductFootprintRequest.Created.v1",
-    "org.wbcsd.pathfinder.ProductFootprintRequest.Fulfilled.v1",
-    "org.wbcsd.pathfinder.ProductFootprintRequest.Rejected.v1",
-)
 
 
 # --------------------------------------------------------------------------------------------
@@ -55,204 +57,73 @@ EVENT_TYPES: Final = (
 # --------------------------------------------------------------------------------------------
 
 
-def _company(conn: Connection, caller: Caller, request: Request) -> tuple[str, str]:
-    name = conn.execute(select(Tenant.company_name).where(Tenant.id == caller.tenant_id)).scalar()
+def _company(conn: Connection, caller: Caller, request: Request) -> Company:
     prefix = request.app.state.settings.company_urn_prefix
-    return str(name or caller.tenant), f"{prefix}{caller.tenant}"
+    return company_of(conn, caller.tenant_id, caller.tenant, company_urn(prefix, caller.tenant))
 
 
-def _shipment_docs(
-    conn: Connection, caller: Caller, ships: list[dict[str, Any]], company: tuple[str, str]
-) -> list[dict[str, Any]]:
-    if not ships:
-        return []
-    # each chunk the page touches is decoded once
-    chains = shipment_chains(conn, caller.tenant_id, [pointer_of(s) for s in ships])
-    return [
-        shipment_document(
-            s,
-            chains[s["shipment_id"]].to_dicts(),
-            company=company[0],
-            company_urn=company[1],
-        )
-        for s in ships
-    ]
+def _next_link(request: Request, params: dict[str, str]) -> dict[str, str]:
+    """``Link: <absolute url>; rel="next"`` (RFC 8288), from the configured public base URL
+    (``GREENSTREAM_PUBLIC_BASE_URL``), else from the request as received."""
+    base = request.app.state.settings.public_base_url
+    url = request.url.include_query_params(**params)
+    target = f"{base}{request.url.path}?{url.query}" if base else str(url)
+    return {"Link": f'<{target}>; rel="next"'}
 
 
-class _Source:
-    """One kind of footprint (shipments, TOCs, HOCs): count, and rows by position."""
-
-    def __init__(
-        self,
-        table: Any,
-        order: Any,
-        build: Callable[[list[dict[str, Any]]], list[dict[str, Any]]],
-        tenant_id: int,
-    ) -> None:
-        self.table, self.order, self.build, self.tenant_id = table, order, build, tenant_id
-
-    def count(self, conn: Connection) -> int:
-        return int(
-            conn.execute(
-                select(func.count())
-                .select_from(self.table)
-                .where(self.table.c.tenant_id == self.tenant_id)
-            ).scalar_one()
-        )
-
-    def rows(self, conn: Connection, offset: int, limit: int) -> list[dict[str, Any]]:
-        res = conn.execute(
-            select(self.table)
-            .where(self.table.c.tenant_id == self.tenant_id)
-            .order_by(self.order)
-            .offset(offset)
-            .limit(limit)
-        ).all()
-        return [dict(r._mapping) for r in res]
-
-
-def _sources(conn: Connection, caller: Caller, company: tuple[str, str]) -> list[_Source]:
-    ship, toc, hoc = Shipment.__table__, Toc.__table__, Hoc.__table__
-    return [
-        _Source(
-            ship,
-            ship.c.id,
-            lambda rows: _shipment_docs(conn, caller, rows, company),
-            caller.tenant_id,
-        ),
-        _Source(
-            toc,
-            toc.c.id,
-            lambda rows: [
-                toc_document(r, company=company[0], company_urn=company[1]) for r in rows
-            ],
-            caller.tenant_id,
-        ),
-        _Source(
-            hoc,
-            hoc.c.id,
-            lambda rows: [
-                hoc_document(r, company=company[0], company_urn=company[1]) for r in rows
-            ],
-            caller.tenant_id,
-        ),
-    ]
-
-
-def _scan(
-    conn: Connection,
-    sources: list[_Source],
-    offset: int,
-    limit: int,
-    keep: Callable[[dict[str, Any]], bool],
-) -> tuple[list[dict[str, Any]], int | None]:
-    """Documents from position ``offset`` of the concatenated sources, up to ``limit`` kept;
-    and the position to continue from (None at the end)."""
-    out: list[dict[str, Any]] = []
-    base = 0
-    position = offset
-    chunk = max(limit, 50)
-    for src in sources:
-        n = src.count(conn)
-        while position < base + n:
-            rows = src.rows(conn, position - base, chunk)
-            docs = src.build(rows)
-            for doc in docs:
-                position += 1
-                if keep(doc):
-                    out.append(doc)
-                    if len(out) == limit:
-                        return out, position
-        base += n
-    return out, None
-
-
-def _next_link(
-    request: Request, position: int | None, limit: int, total_left: bool
-) -> dict[str, str]:
-    if position is None or not total_left:
-        return {}
-    url = request.url.include_query_params(limit=limit, offset=position)
-    return {"Link": f'<{url}>; rel="next"'}
+def _cursor(text: str | None) -> Cursor | None:
+    if text is None:
+        return None
+    try:
+        return parse_cursor(text)
+    except ValueError as exc:
+        raise ApiError("BadRequest", f"after: {exc}") from exc
 
 
 @router.get("/2/footprints")
-def list_footprints(
+async def list_footprints(
     request: Request,
     caller: Lister,
     limit: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
-    offset: Annotated[int, Query(ge=0, le=2**31 - 1, include_in_schema=False)] = 0,
+    after: Annotated[str | None, Query(max_length=48, include_in_schema=False)] = None,
     filter_: Annotated[str | None, Query(alias="$filter", max_length=2000)] = None,
 ) -> Any:
-    """ProductFootprints of the caller's shipments, TOCs and HOCs (iLEAP extensions)."""
+    """ProductFootprints of the caller's shipments, TOCs and HOCs (iLEAP extensions).
+
+    ``$filter`` is evaluated in the database (greenstream.services.pact); pages follow
+    ``Link: <...>; rel="next"``."""
     page = min(limit or DEFAULT_PAGE, MAX_PAGE)
     try:
-        clauses = parse_filter(filter_) if filter_ else []
+        clauses = parse_filter(filter_) if filter_ is not None else ()
     except FilterError as exc:
         raise ApiError("NotImplemented" if exc.not_implemented else "BadRequest", str(exc)) from exc
-    with request.app.state.engine.connect() as conn:
+    cursor = _cursor(after)
+
+    def read(conn: Connection) -> tuple[list[dict[str, Any]], Cursor | None]:
         company = _company(conn, caller, request)
-        sources = _sources(conn, caller, company)
-        try:
-            docs, position = _scan(conn, sources, offset, page, lambda d: matches(d, clauses))
-        except FilterError as exc:
-            raise ApiError("BadRequest", str(exc)) from exc
-        more = position is not None and position < sum(s.count(conn) for s in sources)
-    return FastJSONResponse({"data": docs}, headers=_next_link(request, position, page, more))
+        return list_pact_footprints(conn, caller.tenant_id, company, clauses, page, cursor)
+
+    docs, nxt = await run_query(request, read)
+    headers = _next_link(request, {"limit": str(page), "after": nxt.text()}) if nxt else None
+    return FastJSONResponse({"data": docs}, headers=headers)
 
 
 @router.get("/2/footprints/{pf_id}")
-def get_footprint(pf_id: str, request: Request, caller: CallerDep) -> Any:
-    with request.app.state.engine.connect() as conn:
-        company = _company(conn, caller, request)
-        builders: tuple[tuple[Any, Callable[[dict[str, Any]], dict[str, Any]]], ...] = (
-            (Shipment.__table__, lambda r: _shipment_docs(conn, caller, [r], company)[0]),
-            (Toc.__table__, lambda r: toc_document(r, company=company[0], company_urn=company[1])),
-            (Hoc.__table__, lambda r: hoc_document(r, company=company[0], company_urn=company[1])),
-        )
-        for table, build in builders:
-            key: Any = pf_id
-            if table is Shipment.__table__:
-                try:  # shipments hold pf_id as a native UUID; anything else is no shipment's
-                    key = uuid.UUID(pf_id)
-                except ValueError:
-                    continue
-            row = conn.execute(
-                select(table).where(table.c.tenant_id == caller.tenant_id, table.c.pf_id == key)
-            ).first()
-            if row is not None:
-                return FastJSONResponse({"data": build(dict(row._mapping))})
-    raise ApiError("NoSuchFootprint", f"no footprint with id {pf_id!r}")
+async def get_footprint(pf_id: str, request: Request, caller: CallerDep) -> Any:
+    def read(conn: Connection) -> dict[str, Any] | None:
+        return footprint_by_id(conn, caller.tenant_id, _company(conn, caller, request), pf_id)
+
+    doc = await run_query(request, read)
+    if doc is None:
+        raise ApiError("NoSuchFootprint", f"no footprint with id {pf_id!r}")
+    return FastJSONResponse({"data": doc})
 
 
 # --------------------------------------------------------------------------------------------
 # events
 # --------------------------------------------------------------------------------------------
 
-
-def _check_event(event: Any) -> dict[str, Any]:
-    if not isinstance(event, dict):
-        raise ApiError("BadRequest", "the event must be a JSON object (CloudEvents 1.0)")
-    for key in ("type", "specversion", "id", "source"):
-        if not isinstance(event.get(key), str) or not event[key]:
-            raise ApiError("BadRequest", f"event field {key!r} is missing or not a string")
-    if event["specversion"] != "1.0":
-        raise ApiError("BadRequest", "specversion must be '1.0'")
-    if event["type"] not in EVENT_TYPES:
-        raise ApiError("BadRequest", f"unknown event type {event['type']!r}")
-    data = event.get("data")
-    if not isinstance(data, dict):
-        raise ApiError("BadRequest", "event field 'data' must be an object")
-    kind = event["type"].split(".")[-2]
-    if kind == "Published" and not (
-        isinstance(data.get("pfIds"), list) and all(isinstance(i, str) for i in data["pfIds"])
-    ):
-        raise ApiError("BadRequest", "data.pfIds must be a list of ids")
-    if kind == "Created" and not isinstance(data.get("pf"), dict):
-        raise ApiError("BadRequest", "data.pf must be an object")
-    if kind in ("Fulfilled", "Rejected") and not isinstance(data.get("requestEventId"), str):
-        raise ApiError("BadRequest", "data.requestEventId must be a string")
-    return event
+_EVENT_CONTENT_TYPES: Final = ("application/cloudevents+json", "application/json")
 
 
 @router.post(
@@ -260,35 +131,76 @@ def _check_event(event: Any) -> dict[str, Any]:
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/cloudevents+json": {"schema": {"type": "object"}}},
+            "content": {t: {"schema": EVENT_SCHEMA} for t in _EVENT_CONTENT_TYPES},
         }
     },
-    responses={200: {"description": "event accepted (empty body)"}},
+    responses={200: {"description": "event accepted (empty body)", "content": None}},
 )
 async def post_event(request: Request, caller: CallerDep) -> Response:
-    """Receive a PACT event (CloudEvents 1.0): it is checked and recorded. Requests for a
-    footprint are recorded for the data owner; greenstream does not answer them automatically."""
+    """Receive a PACT event (CloudEvents 1.0, structured content mode): it is checked against
+    PACT v2.3 §api-action-events and recorded. Requests for a footprint are recorded for the
+    data owner; greenstream does not answer them automatically."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in _EVENT_CONTENT_TYPES:
+        raise ApiError(
+            "BadRequest",
+            "send the event as application/cloudevents+json (CloudEvents structured content "
+            f"mode), not {content_type or 'without a content type'}",
+        )
     body = await request.body()
     try:
-        event = _check_event(orjson.loads(body))
+        event = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise ApiError("BadRequest", "the body is not valid JSON") from exc
-    state = request.app.state
-    try:
-        with state.engine.begin() as conn:
+        raise ApiError("BadRequest", f"the body is not valid JSON: {exc}") from exc
+    problems = event_problems(event)
+    if problems:
+        raise ApiError(
+            "BadRequest",
+            "not a valid PACT event: " + "; ".join(problems[:5]),
+            extra={
+                "error_count": len(problems),
+                "errors": [
+                    {
+                        "file": "<event>",
+                        "row": None,
+                        "field": p.split(":", 1)[0],
+                        "reason": p.split(":", 1)[-1].strip(),
+                    }
+                    for p in problems
+                ],
+            },
+        )
+    record = orjson.dumps(event).decode()
+
+    def store(conn: Connection) -> None:
+        exists = conn.execute(
+            select(PactEvent.id).where(
+                PactEvent.tenant_id == caller.tenant_id,
+                PactEvent.source == event["source"],
+                PactEvent.event_id == event["id"],
+            )
+        ).first()
+        if exists is None:  # the same event delivered twice: accepted once
             conn.execute(
                 insert(PactEvent).values(
                     tenant_id=caller.tenant_id,
-                    event_id=event["id"][:200],
-                    source=event["source"][:500],
+                    event_id=event["id"],
+                    source=event["source"],
                     type=event["type"],
-                    body_json=orjson.dumps(event).decode(),
+                    body_json=record,
                     received_at=datetime.now(UTC),
                 )
             )
-    except IntegrityError:
-        pass  # the same event delivered twice: accepted once
+
+    # delivered twice at the same moment: the other delivery stored it
+    with contextlib.suppress(IntegrityError):
+        await anyio.to_thread.run_sync(_in_transaction, request, store)
     return Response(status_code=200)
+
+
+def _in_transaction(request: Request, work: Callable[[Connection], None]) -> None:
+    with request.app.state.engine.begin() as conn:
+        work(conn)
 
 
 # --------------------------------------------------------------------------------------------
@@ -324,8 +236,33 @@ def _tad_docs(
         yield [d for d in (tad_document(r, places) for r in rows) if d is not None]
 
 
-@router.get("/2/ileap/tad")
-def list_tad(
+_TAD_PAGING: Final = ("limit", "offset")
+
+
+@router.get(
+    "/2/ileap/tad",
+    openapi_extra={
+        "parameters": [
+            {
+                "name": "filters",
+                "in": "query",
+                "required": False,
+                "style": "form",
+                "explode": True,
+                "description": (
+                    "name=value pairs: a TAD property (case-sensitive) and the value it must "
+                    "have (case-insensitive), e.g. mode=Road (iLEAP §action-tad Filter)"
+                ),
+                "schema": {
+                    "type": "object",
+                    "propertyNames": {"pattern": r"^[^\x00-\x1f\x7f]*$"},
+                    "additionalProperties": {"type": "string", "pattern": r"^[^\x00-\x1f\x7f]*$"},
+                },
+            }
+        ]
+    },
+)
+async def list_tad(
     request: Request,
     caller: Lister,
     limit: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
@@ -334,23 +271,28 @@ def list_tad(
     """Transport activity data (iLEAP §action-tad); any other query parameter is a
     ``name=value`` filter on a TAD property (names case-sensitive, values case-insensitive)."""
     page = min(limit or DEFAULT_PAGE, MAX_PAGE)
-    filters = {k: v for k, v in request.query_params.items() if k not in ("limit", "offset")}
+    filters = {k: v for k, v in request.query_params.items() if k not in _TAD_PAGING}
     mode = filters.get("mode")
-    out: list[dict[str, Any]] = []
-    position = 0
-    more = False
-    with request.app.state.engine.connect() as conn:
-        for docs in _tad_docs(conn, caller, request.app.state.gazetteer, mode):
+    gazetteer = request.app.state.gazetteer
+
+    def read(conn: Connection) -> tuple[list[dict[str, Any]], bool]:
+        out: list[dict[str, Any]] = []
+        position = 0
+        for docs in _tad_docs(conn, caller, gazetteer, mode):
             for doc in docs:
                 if not tad_matches(doc, filters):
                     continue
                 if position >= offset:
                     if len(out) == page:
-                        more = True
-                        break
+                        return out, True
                     out.append(doc)
                 position += 1
-            if more:
-                break
-    headers = _next_link(request, offset + len(out), page, more)
+        return out, False
+
+    out, more = await run_query(request, read)
+    headers = (
+        _next_link(request, {"limit": str(page), "offset": str(offset + len(out))})
+        if more
+        else None
+    )
     return FastJSONResponse({"data": out}, headers=headers)

@@ -3,17 +3,18 @@ management, factor registry, aggregates. Every query filters on the caller's ten
 
 from __future__ import annotations
 
-import io
 import shutil
 import tempfile
+import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePath
 from typing import Annotated, Any, Literal
 
+import anyio
 import polars as pl
 from fastapi import APIRouter, Depends, Query, Request, UploadFile
-from sqlalchemy import Connection, bindparam, delete, func, select
+from sqlalchemy import Connection, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from greenstream.accounting.explain import calculation_sheet
@@ -36,10 +37,14 @@ from greenstream.api.schemas import (
     UploadResult,
 )
 from greenstream.errors import InputErrors
-from greenstream.io.ileap.pact import pf_uuid
 from greenstream.io.validation import check_hocs, check_tocs
 from greenstream.pipeline import Inputs, explain_shipment
-from greenstream.services.upload import ingest
+from greenstream.services.upload import (
+    UploadTooLarge,
+    check_row_cap,
+    ingest,
+    read_upload_file,
+)
 from greenstream.store.models import FootprintRollup, Hoc, Shipment, Toc, UploadJob
 from greenstream.store.queries import chain_frame, kernel_legs, sheet_inputs
 
@@ -77,6 +82,7 @@ def upload_shipments(body: UploadBody, request: Request, caller: Uploader) -> An
     """Upload shipments as JSON rows. Every bad row is reported (400); nothing is stored then.
     Above the job threshold the upload runs as a background job (202, poll ``/uploads/{id}``)."""
     state = request.app.state
+    _row_cap(len(body.legs), state.settings.max_upload_rows, "the upload")
     frames = {k: _rows_frame(k, v) for k, v in body.model_dump().items()}
     legs = frames.pop("legs")
     assert legs is not None
@@ -112,33 +118,36 @@ def _rows_frame(kind: str, rows: list[dict[str, Any]] | None) -> pl.DataFrame | 
         raise InputErrors.single(f"<{kind}>", f"rows cannot form a table: {exc}") from exc
 
 
-def _read_upload(name: str, data: bytes) -> pl.DataFrame:
-    suffix = PurePath(name).suffix.lower()
+def _row_cap(rows: int, max_rows: int, what: str) -> None:
     try:
-        if suffix == ".csv":
-            return pl.read_csv(io.BytesIO(data), infer_schema=False)
-        if suffix == ".parquet":
-            return pl.read_parquet(io.BytesIO(data))
-        if suffix in (".ndjson", ".jsonl"):
-            return pl.read_ndjson(io.BytesIO(data), infer_schema_length=None)
-        if suffix == ".json":
-            from greenstream.io import ileap
-
-            return ileap.read_ileap_shipments(data).legs
-    except InputErrors:
-        raise
-    except Exception as exc:
-        raise InputErrors.single(name, f"cannot read the file: {exc}") from exc
-    raise InputErrors.single(name, "unknown file type (.csv, .parquet, .ndjson, .jsonl, .json)")
+        check_row_cap(rows, max_rows, what=what)
+    except UploadTooLarge as exc:
+        raise ApiError("PayloadTooLarge", str(exc)) from exc
 
 
 @router.post("/shipments/file", status_code=202, response_model=JobOut)
 async def upload_file(file: UploadFile, request: Request, caller: Uploader) -> Any:
-    """Upload a LEGS file (CSV, Parquet, NDJSON or iLEAP JSON); runs as a job with progress."""
+    """Upload a LEGS file (CSV, Parquet, NDJSON or iLEAP JSON); runs as a job with progress.
+
+    The file is read from where the server spooled it, and refused with 413 before it is
+    decoded when it holds more rows than ``GREENSTREAM_MAX_UPLOAD_ROWS`` or would take more
+    memory than ``GREENSTREAM_MAX_UPLOAD_MEMORY_BYTES``."""
+    state = request.app.state
     name = PurePath(file.filename or "upload.csv").name
-    data = await file.read()
-    legs = _read_upload(name, data)
-    job = submit_job(request.app.state, caller, legs, {}, source=name)
+
+    def read() -> pl.DataFrame:
+        return read_upload_file(
+            name,
+            file.file,
+            max_rows=state.settings.max_upload_rows,
+            max_memory_bytes=state.settings.max_upload_memory_bytes,
+        )
+
+    try:
+        legs = await anyio.to_thread.run_sync(read)
+    except UploadTooLarge as exc:
+        raise ApiError("PayloadTooLarge", str(exc)) from exc
+    job = submit_job(state, caller, legs, {}, source=name)
     return FastJSONResponse(job, status_code=202)
 
 
@@ -161,14 +170,19 @@ def list_footprints(
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
-    mode: str | None = None,
-    period: str | None = None,
+    mode: Annotated[str | None, Query(max_length=32)] = None,
+    period: Annotated[
+        str | None, Query(pattern=r"^[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?$", max_length=10)
+    ] = None,
 ) -> Any:
+    """Footprints of the tenant's shipments; ``mode`` (main mode) and ``period`` (a prefix of
+    the day of first departure: ``2026``, ``2026-11`` or ``2026-11-11``) narrow the list."""
     stmt = select(*_FOOTPRINT_SELECT).where(_ship.c.tenant_id == caller.tenant_id)
     if mode:
         stmt = stmt.where(_ship.c.main_mode == mode)
     if period:
-        stmt = stmt.where(_ship.c.period.startswith(period))
+        # a prefix of the day matched literally: '%' and '_' are text, not wildcards
+        stmt = stmt.where(_ship.c.period.startswith(period, autoescape=True))
     rows = session.execute(stmt.order_by(_ship.c.id).offset(offset).limit(limit + 1)).all()
     data = [_footprint_dict(r) for r in rows[:limit]]
     return FastJSONResponse(
@@ -368,8 +382,9 @@ def _check_rows(rows: list[dict[str, Any]], kind: str) -> None:
 
 @router.put("/tocs", response_model=list[TocOut])
 def put_tocs(body: list[TocIn], caller: Writer, session: SessionDep) -> Any:
-    """Publish (create or replace) TOCs. Footprints already sealed keep the TOC values they
-    were computed with (the audit record holds them)."""
+    """Publish (create or replace) TOCs; each ``toc_id`` once per request, TTW not above WTW.
+    Footprints already sealed keep the TOC values they were computed with (the audit record
+    holds them)."""
     return _publish(body, "toc", caller, session)
 
 
@@ -385,7 +400,7 @@ def get_toc(toc_id: str, caller: Reader, session: SessionDep) -> Any:
 
 @router.put("/hocs", response_model=list[HocOut])
 def put_hocs(body: list[HocIn], caller: Writer, session: SessionDep) -> Any:
-    """Publish (create or replace) HOCs."""
+    """Publish (create or replace) HOCs; each ``hoc_id`` once per request, TTW not above WTW."""
     return _publish(body, "hoc", caller, session)
 
 
@@ -407,7 +422,13 @@ _OPERATIONS: dict[str, tuple[Any, Any, str]] = {
 
 
 def _publish(body: Sequence[Any], kind: str, caller: Caller, session: Session) -> Any:
-    """Create or replace the tenant's TOCs or HOCs (checked like the CLI's files)."""
+    """Create or replace the tenant's TOCs or HOCs (checked like the CLI's files).
+
+    Each keeps its PACT identity: a new one gets a random UUID v4 ``pf_id`` and version 0; a
+    republished one with changed values keeps its ``pf_id`` and becomes a new version (+1, with
+    ``updated_at``), per PACT v2.3 §lifecycle-minor-changes; an unchanged one stays as it is.
+    Footprints already sealed keep the values they were computed with.
+    """
     if not body:
         return []
     table, out, id_col = _OPERATIONS[kind]
@@ -416,13 +437,34 @@ def _publish(body: Sequence[Any], kind: str, caller: Caller, session: Session) -
     now = datetime.now(UTC)
     ids = [r[id_col] for r in rows]
     key = getattr(table, id_col)
-    session.execute(delete(table).where(table.tenant_id == caller.tenant_id, key.in_(ids)))
-    published = [
-        {**r, "pf_id": pf_uuid(caller.tenant_id, kind, r[id_col]), "updated_at": now} for r in rows
-    ]
-    session.add_all(table(tenant_id=caller.tenant_id, **r) for r in published)
+    existing = {
+        getattr(obj, id_col): obj
+        for obj in session.scalars(
+            select(table).where(table.tenant_id == caller.tenant_id, key.in_(ids))
+        )
+    }
+    published = []
+    for row in rows:
+        obj = existing.get(row[id_col])
+        if obj is None:
+            obj = table(
+                tenant_id=caller.tenant_id,
+                pf_id=str(uuid.uuid4()),
+                created_at=now,
+                updated_at=now,
+                version=0,
+                **row,
+            )
+            session.add(obj)
+        elif any(getattr(obj, k) != v for k, v in row.items()):
+            for k, v in row.items():
+                setattr(obj, k, v)
+            obj.version = (obj.version or 0) + 1
+            # PACT: updated strictly after created and after the previous update
+            obj.updated_at = max(now, obj.updated_at + timedelta(microseconds=1))
+        published.append(obj)
     session.commit()
-    return [out(**r) for r in published]
+    return [_orm_out(obj, out) for obj in published]
 
 
 def _list(kind: str, caller: Caller, session: Session) -> Any:

@@ -30,17 +30,42 @@ def plain(d: Decimal) -> str:
     return s
 
 
-def decimal_string(value: float | int | Decimal, places: int) -> str:
-    """``value`` as an iLEAP Decimal string rounded half-to-even to at most ``places`` decimals.
+MIN_SIGNIFICANT_DIGITS: Final = 2
 
-    Floats are taken at their shortest round-trip form first, so 1962.7200000000003 is
-    "1962.72" and 1e-05 is "0.00001" (at 5 places or more). Raises ValueError for NaN / inf.
+
+def decimal_string(
+    value: float | int | Decimal, places: int, *, significant: int = MIN_SIGNIFICANT_DIGITS
+) -> str:
+    """``value`` as an iLEAP Decimal string, rounded half-to-even to ``places`` decimals, or to
+    more when that keeps fewer than ``significant`` significant digits.
+
+    Floats are taken at their shortest round-trip form first, so 1962.7200000000003 is "1962.72"
+    and 1e-05 is "0.00001". A small amount keeps ``significant`` digits instead of rounding to
+    "0": 0.00045 tkm at 3 places is "0.00045", 0.0041234 kg at 2 places "0.0041" (values of 0.1
+    and more keep exactly ``places``). So no non-zero value is ever written as "0". Raises
+    ValueError for NaN / inf.
+
+    Parameters
+    ----------
+    value : float, int or Decimal
+        The number (in the unit of the field it is written to).
+    places : int
+        Decimals kept for values of ordinary size.
+    significant : int
+        Significant digits kept at least, whatever the size of the value.
+
+    Returns
+    -------
+    str
+        Plain notation, no exponent, no trailing zeros (``^-?\\d+(\\.\\d+)?$``).
     """
     if isinstance(value, bool):
         raise ValueError(f"not a number: {value!r}")
     d = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
     if not d.is_finite():
         raise ValueError(f"not a finite number: {value!r}")
+    if d != 0:
+        places = max(places, significant - 1 - d.adjusted())
     with localcontext() as ctx:
         ctx.prec = max(60, d.adjusted() + places + 2)
         q = d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)

@@ -113,7 +113,7 @@ def _write_json(docs: list[dict[str, Any]], path: Path | None) -> None:
         tmp.write_text(json.dumps(docs, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def _raw_distance(row: Mapping[str, Any], basis: str) -> Any:
+def raw_distance(row: Mapping[str, Any], basis: str) -> Any:
     """The unadjusted distance of a transport row (see the module notes).
 
     A GCD the kernel adjusted is un-adjusted with the same factors the kernel applied: the
@@ -195,7 +195,7 @@ def write_ileap_shipments(
         distance = {"actual": "0"}
         if not hub:
             basis = str(row["distance_basis"]) if _present(row.get("distance_basis")) else "actual"
-            raw = _raw_distance(row, basis)
+            raw = raw_distance(row, basis)
             if basis not in ("actual", "gcd", "sfd"):
                 bad("distance_basis", f"unknown distance_basis {basis!r} (actual, gcd, sfd)")
             elif not _present(raw):

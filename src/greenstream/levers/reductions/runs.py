@@ -13,7 +13,6 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from greenstream.accounting.kernel import ReferenceTables
-from greenstream.audit.chain import GENESIS
 from greenstream.factors import Registry
 from greenstream.levers.reductions.attribution import Method
 from greenstream.levers.reductions.initiatives import Initiatives, check_initiatives
@@ -26,6 +25,7 @@ from greenstream.levers.reductions.seal import (
     tables_sha256,
     unpack_tables,
 )
+from greenstream.seal.chain import GENESIS
 from greenstream.store.models import Tenant
 from greenstream.store.tenants import get_or_create_tenant
 

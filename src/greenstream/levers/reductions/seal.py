@@ -4,12 +4,12 @@ hash chained to the tenant's previous run.
 - ``inputs_sha256`` = SHA-256 of the canonical JSON of ``{table: {column: digest}}`` over the
   run's input tables (initiatives, legs, activities, TOCs, HOCs, trips), plus the attribution
   method and the factor-set version; column digests are the audit chain's format-2 digests
-  (:func:`greenstream.audit.digest.column_digest`: a fixed byte layout of the values, the same
+  (:func:`greenstream.seal.digest.column_digest`: a fixed byte layout of the values, the same
   whichever database stored them);
 - ``outputs_sha256`` likewise over the outputs (reductions per initiative and period, and per
   shipment and initiative);
 - ``record_sha256`` = SHA-256 of the canonical JSON of :data:`SEALED_FIELDS`, including
-  ``prev_sha256`` (:data:`greenstream.audit.chain.GENESIS` for a tenant's first run).
+  ``prev_sha256`` (:data:`greenstream.seal.chain.GENESIS` for a tenant's first run).
 
 Tables travel as Arrow IPC bytes (lz4), one named stream per table, so verification reads back
 exactly what was sealed.
@@ -24,8 +24,8 @@ from typing import Any, Final
 
 import polars as pl
 
-from greenstream.audit.chain import canonical_json
-from greenstream.audit.digest import column_digest
+from greenstream.seal.chain import canonical_json
+from greenstream.seal.digest import column_digest
 
 SEALED_FIELDS: Final = (
     "tenant",
