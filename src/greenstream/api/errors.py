@@ -12,6 +12,7 @@ BadRequest         400     malformed or invalid request, every bad input row nam
 NotImplemented     400     a ``$filter`` (or other feature) the service does not offer
 TokenExpired       401     the access token expired
 Unauthorized       401     a credential is missing (other than the PACT cases)
+InvalidToken       401     an unknown, revoked or malformed bearer token (RFC 6750)
 AccessDenied       403     no valid token, or the token lacks the operation's scope
 NoSuchFootprint    404     PACT: no ProductFootprint with that id (for this caller)
 NotFound           404     no such resource (platform endpoints)
@@ -52,6 +53,7 @@ STATUS: Final = {
     "NotImplemented": 400,
     "TokenExpired": 401,
     "Unauthorized": 401,
+    "InvalidToken": 401,
     "AccessDenied": 403,
     "NoSuchFootprint": 404,
     "NotFound": 404,
