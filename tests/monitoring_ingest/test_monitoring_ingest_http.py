@@ -1,37 +1,69 @@
-"""The HTTP batch endpoint, mounted in a small FastAPI app and called through httpx."""
+"""The monitoring routes inside the platform app (api/routes/monitoring.py), called through
+httpx with a token of the operator tenant; scopes and the operator rule are enforced."""
 
 from __future__ import annotations
 
 import io
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from greenstream.monitoring.ingest import Ingestor, IngestSettings
-from greenstream.monitoring.sources.http import make_router
-from greenstream.store import upgrade
+from greenstream.api.app import create_app
+from greenstream.api.auth import Caller, issue_token
+from greenstream.api.settings import ApiSettings
 
 NDJSON = "application/x-ndjson"
+SECRET = b"monitoring-test-signing-key"
 FIXES = (
     b'{"device_id":"T1","ts":"2026-11-11T10:00:00Z","lat":31.2,"lon":121.4}\n'
     b'{"device_id":"T1","ts":"2026-11-11T10:00:10Z","lat":31.2005,"lon":121.4}\n'
 )
 
 
+def _bearer(tenant: str, scopes: set[str] | None = None) -> dict[str, str]:
+    caller = (
+        Caller("c1", 1, tenant) if scopes is None else Caller("c1", 1, tenant, frozenset(scopes))
+    )
+    return {"Authorization": f"Bearer {issue_token(SECRET, caller, 600)}"}
+
+
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    url = f"sqlite:///{tmp_path / 'http.db'}"
-    upgrade(url)
-    ingestor = Ingestor(IngestSettings(database_url=url))
-    app = FastAPI()
-    app.include_router(make_router(lambda: ingestor))
-    with TestClient(app) as c:
-        yield c
+def platform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TestClient, str]]:
+    monkeypatch.setenv("GREENSTREAM_TELEMETRY_ARCHIVE", str(tmp_path / "archive"))
+    operator = f"operator-{uuid.uuid4().hex[:6]}"
+    settings = ApiSettings(
+        database_url=f"sqlite:///{tmp_path / 'http.db'}",
+        secret_key=SECRET,
+        operator_tenant=operator,
+    )
+    with TestClient(create_app(settings), base_url="https://testserver") as c:
+        yield c, operator
+
+
+@pytest.fixture
+def client(platform: tuple[TestClient, str]) -> TestClient:
+    c, operator = platform
+    c.headers.update(_bearer(operator))
+    return c
+
+
+def test_scopes_and_the_operator_rule(platform: tuple[TestClient, str]) -> None:
+    c, operator = platform
+    post = {"params": {"record_type": "gps"}, "content": FIXES}
+    reader = _bearer(operator, {"monitoring:read"})
+    assert c.post("/monitoring/records", headers=reader, **post).status_code == 403  # type: ignore[arg-type]
+    assert c.get("/monitoring/quarantine", headers=reader).status_code == 200
+    writer = _bearer(operator, {"monitoring:ingest"})
+    assert c.post("/monitoring/records", headers=writer, **post).status_code == 200  # type: ignore[arg-type]
+    assert c.get("/monitoring/aggregates", headers=writer).status_code == 403
+    other = _bearer("a-shipper")
+    assert c.post("/monitoring/records", headers=other, **post).status_code == 403  # type: ignore[arg-type]
+    assert c.get("/monitoring/quarantine").status_code == 403  # no token
 
 
 def test_ndjson_batch_is_committed_and_a_retry_is_recognised(client: TestClient) -> None:

@@ -27,7 +27,9 @@ from greenstream.api.settings import ApiSettings
 from greenstream.store.db import make_engine, session_factory, upgrade
 
 # --- routers of other concerns (one line each: "package.module:router") ---
-EXTRA_ROUTERS: list[str] = []
+EXTRA_ROUTERS: list[str] = [
+    "greenstream.api.routes.monitoring:router",
+]
 # --- end of routers ---
 
 log = logging.getLogger("greenstream.api")

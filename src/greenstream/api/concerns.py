@@ -4,9 +4,6 @@
   An API client is the tenant's back end: it calls as ``service`` (default), as ``admin``, or on
   behalf of one consumer with ``X-Role: user`` and ``X-User: <pseudonymous id>``; the ledger then
   shows that consumer only its own account (see greenstream.points.api).
-- Monitoring (``/monitoring``): telemetry state belongs to the operator that runs the fleet and
-  sites, not to each tenant, so only clients of ``settings.operator_tenant`` may use it (403 for
-  everyone else), and without an operator tenant the endpoints are not mounted.
 """
 
 from __future__ import annotations
@@ -35,21 +32,8 @@ def points_principal(
 
 
 def mount_concerns(app: FastAPI, settings: ApiSettings, engine: Engine) -> None:
-    """Include the points and monitoring routers with the platform's caller identity."""
+    """Include the points router with the platform's caller identity (monitoring is in
+    ``EXTRA_ROUTERS``)."""
     app.state.points_ledger = Ledger(settings.database_url, migrate=False)  # create_app migrates
     app.dependency_overrides[points_api.get_principal] = points_principal
     app.include_router(points_api.router)
-
-    if settings.operator_tenant is None:
-        return
-    from greenstream.monitoring.ingest import Ingestor, IngestSettings
-    from greenstream.monitoring.sources.http import make_router
-
-    ingestor = Ingestor(IngestSettings(database_url=settings.database_url), engine)
-    operator = settings.operator_tenant
-
-    def operator_only(caller: Annotated[Caller, Depends(get_caller)]) -> None:
-        if caller.tenant != operator:
-            raise HTTPException(403, "monitoring is open to the operator tenant's clients only")
-
-    app.include_router(make_router(lambda: ingestor), dependencies=[Depends(operator_only)])

@@ -27,14 +27,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-import numpy as np
-import numpy.typing as npt
 import polars as pl
 import polars_h3 as plh3
 
 from greenstream.accounting import trip_emissions
 from greenstream.factors import Registry
-from greenstream.geo.h3cells import exact_cells, latlng_to_cells
 from greenstream.monitoring.records import DEVICE_FIELD
 from greenstream.monitoring.state import AGGREGATE_KEYS, AGGREGATE_SUMS
 
@@ -54,34 +51,18 @@ SECONDS_PER_HOUR: Final = 3600.0  # SI
 CELL: Final = "_cell"
 
 
-def gps_cells(
-    frame: pl.DataFrame, resolution: int, order: npt.NDArray[np.intp] | None = None
-) -> pl.Series:
-    """The H3 cell (uint64) of each row's ``lat``/``lon``; null where there is no valid position
-    (such a fix is quarantined and never aggregated). The aggregation uses these cells for GPS
-    rows whether a source computed them ahead or not.
-
-    The cells are h3o's (the library of h3ronpy's ``coordinates_to_cells``, 0.35-0.48 us a fix
-    with the GIL released). With ``order``, the rows' order as tracks (each device's fixes in
-    time order, :class:`~greenstream.monitoring.ingest.DeviceRuns`), the same cells are computed
-    by :func:`greenstream.geo.h3cells.latlng_to_cells`, which asks h3o for only a fraction of the
-    rows (a walk along each track). Invalid positions are given as (0, 0) and their cell set to
-    null afterwards."""
+def gps_cells(frame: pl.DataFrame, resolution: int) -> pl.Series:
+    """The H3 cell (uint64, h3o through polars-h3) of each row's ``lat``/``lon``; null where
+    there is no valid position (such a fix is quarantined and never aggregated)."""
     if frame.height == 0:
         return pl.Series(CELL, [], dtype=pl.UInt64)
     valid = (
         pl.col("lat").is_between(-90.0, 90.0) & pl.col("lon").is_between(-180.0, 180.0)
     ).fill_null(False)
-    deg = frame.select(
-        pl.when(valid).then(pl.col(c)).otherwise(0.0).alias(c) for c in ("lat", "lon")
-    )
-    lat, lon = deg["lat"].to_numpy(), deg["lon"].to_numpy()
-    if order is None:
-        values = exact_cells(lat, lon, resolution)
-    else:
-        values = latlng_to_cells(lat, lon, resolution, order)
-    cells = pl.Series(CELL, values, dtype=pl.UInt64)
-    return frame.select(pl.when(valid).then(cells).alias(CELL)).to_series()
+    lat = pl.when(valid).then(pl.col("lat")).otherwise(0.0)
+    lon = pl.when(valid).then(pl.col("lon")).otherwise(0.0)
+    cell = plh3.latlng_to_cell(lat, lon, resolution)
+    return frame.select(pl.when(valid).then(cell).cast(pl.UInt64).alias(CELL)).to_series()
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,8 @@ ArchiveOpt = Annotated[
     Path | None,
     typer.Option(
         "--archive",
-        help="also keep accepted records as Parquet here (<dir>/<type>/batch-<id>.parquet)",
+        help="keep accepted records as Parquet here (<dir>/<type>/batch-<id>.parquet; default "
+        "beside the store, see greenstream.monitoring.store_paths); traces read them",
     ),
 ]
 ProgressOpt = Annotated[bool, typer.Option("--progress/--no-progress", help="progress on stderr")]
@@ -87,7 +88,8 @@ def _ingestor(
     from greenstream.errors import InputErrors
     from greenstream.monitoring.ingest import Ingestor, IngestSettings
     from greenstream.monitoring.records import RECORD_TYPES
-    from greenstream.runtime import start_long_running_job
+    from greenstream.monitoring.store_paths import default_archive_dir
+    from greenstream.runtime import freeze_startup_objects
     from greenstream.store import upgrade
 
     problems = []
@@ -121,10 +123,10 @@ def _ingestor(
             h3_resolution=h3_resolution,
             device_registry=registry,
             dedupe_horizon_s=int(horizon_h * 3600) if horizon_h > 0 else None,
-            archive_dir=archive,
+            archive_dir=archive if archive is not None else default_archive_dir(db),
         )
     )
-    start_long_running_job()  # greenstream.runtime
+    freeze_startup_objects()  # a long-running job: the collector skips the setup's objects
     return ingestor
 
 
