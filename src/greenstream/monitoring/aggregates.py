@@ -52,17 +52,24 @@ CELL: Final = "_cell"
 
 
 def gps_cells(frame: pl.DataFrame, resolution: int) -> pl.Series:
-    """The H3 cell (uint64, h3o through polars-h3) of each row's ``lat``/``lon``; null where
-    there is no valid position (such a fix is quarantined and never aggregated)."""
+    """The H3 cell (uint64) of each row's ``lat``/``lon``: h3o's ``latLngToCell`` through
+    h3ronpy, on the columns' numpy views (about a third less CPU than the polars-h3 expression
+    on the same rows); null where there is no valid position (such a fix is quarantined and
+    never aggregated)."""
+    from h3ronpy.vector import coordinates_to_cells
+
     if frame.height == 0:
         return pl.Series(CELL, [], dtype=pl.UInt64)
-    valid = (
-        pl.col("lat").is_between(-90.0, 90.0) & pl.col("lon").is_between(-180.0, 180.0)
-    ).fill_null(False)
-    lat = pl.when(valid).then(pl.col("lat")).otherwise(0.0)
-    lon = pl.when(valid).then(pl.col("lon")).otherwise(0.0)
-    cell = plh3.latlng_to_cell(lat, lon, resolution)
-    return frame.select(pl.when(valid).then(cell).cast(pl.UInt64).alias(CELL)).to_series()
+    lat, lon = frame.get_column("lat"), frame.get_column("lon")
+    valid = lat.is_between(-90.0, 90.0) & lon.is_between(-180.0, 180.0)
+    all_valid = valid.null_count() == 0 and bool(valid.all())
+    if not all_valid:  # invalid positions as (0, 0), their cells nulled afterwards
+        valid = valid.fill_null(False)
+        lat = pl.select(pl.when(valid).then(lat).otherwise(0.0)).to_series()
+        lon = pl.select(pl.when(valid).then(lon).otherwise(0.0)).to_series()
+    cells = pl.Series(CELL, coordinates_to_cells(lat.to_numpy(), lon.to_numpy(), resolution))
+    cells = cells.cast(pl.UInt64).alias(CELL)
+    return cells if all_valid else pl.select(pl.when(valid).then(cells)).to_series().alias(CELL)
 
 
 @dataclass(frozen=True)

@@ -290,34 +290,38 @@ def gps_jumps(frame: pl.DataFrame, ctx: ValidationContext) -> pl.DataFrame:
     if prior.height:
         prior = prior.join(ok.select("device_id").unique(), on="device_id", how="semi")
     err_km = ctx.gps_error_km
+    order = ["ts", POS]  # a device's committed fix (position -1) first among equal times
+    rows = pl.concat(
+        [
+            prior.select(
+                "device_id",
+                "ts",
+                "lat",
+                "lon",
+                pl.lit(-1, dtype=pl.Int64).alias(POS),
+                pl.lit(None, dtype=pl.Float64).alias("__limit_kmh"),
+            ),
+            ok.select("device_id", "ts", "lat", "lon", POS, "__limit_kmh"),
+        ]
+    )
+    # pass 1: each fix against the one before it of the same device (a window ordered by time:
+    # a hash partition, no sort of the whole batch by device)
+    # (the shifted columns first: an eager frame does not share a window used several times)
     rows = (
-        pl.concat(
-            [
-                prior.select(
-                    "device_id",
-                    "ts",
-                    "lat",
-                    "lon",
-                    pl.lit(-1, dtype=pl.Int64).alias(POS),
-                    pl.lit(None, dtype=pl.Float64).alias("__limit_kmh"),
-                ),
-                ok.select("device_id", "ts", "lat", "lon", POS, "__limit_kmh"),
-            ]
+        rows.with_columns(
+            pl.col(c).shift(1).over("device_id", order_by=order).alias(f"__prev_{c}")
+            for c in ("lat", "lon", "ts")
         )
-        .sort("device_id", "ts", POS, maintain_order=True)
         .with_columns(
-            pl.when(pl.col("device_id") == pl.col("device_id").shift(1))
-            .then(
-                _implied_speed_kmh(
-                    pl.col("lat").shift(1), pl.col("lon").shift(1), pl.col("ts").shift(1), err_km
-                )
-            )
-            .alias("__v1")
+            _implied_speed_kmh(
+                pl.col("__prev_lat"), pl.col("__prev_lon"), pl.col("__prev_ts"), err_km
+            ).alias("__v1")
         )
         .with_columns((pl.col("__v1") > pl.col("__limit_kmh")).fill_null(False).alias("__cand"))
     )
     if not rows.get_column("__cand").any():
         return none
+    rows = rows.sort("device_id", *order)
     # pass 2: index of the last non-candidate row before each row (same device or not)
     rows = rows.with_row_index("__i").with_columns(
         pl.when(~pl.col("__cand"))

@@ -208,7 +208,7 @@ class DedupeIndex:
         if len(hi) == 0:
             return
         if not presorted:
-            order = np.argsort(hi, kind="stable")
+            order = np.argsort(hi)
             hi, lo = hi[order], lo[order]
         self._runs.append((hi, lo))
         while len(self._runs) >= 2 and len(self._runs[-1][0]) * 2 >= len(self._runs[-2][0]):
@@ -247,7 +247,7 @@ class BatchKeys:
     def of(cls, frame: pl.DataFrame) -> BatchKeys:
         """Keys of a keyed frame (``_key_hi``, ``_key_lo``, ``ts``, optional ``record_id``)."""
         hi = u64(frame.get_column(HI))
-        order = np.argsort(hi, kind="stable")
+        order = np.argsort(hi)
         info = frame.select(
             pl.col("ts").dt.epoch("us").fill_null(0).alias("t"),
             (pl.col("ts").dt.epoch("us") // US_PER_HOUR).fill_null(NO_TS_BUCKET).alias("b"),
@@ -296,10 +296,19 @@ class BatchKeys:
         """(bucket, hi, lo, min ts, max ts) per hour bucket; each part stays sorted by ``hi``."""
         if len(self) == 0:
             return []
-        order = np.argsort(self.bucket, kind="stable")  # keeps each bucket's keys in key order
-        cut = np.flatnonzero(np.diff(self.bucket[order])) + 1
+        first, last = int(self.bucket.min()), int(self.bucket.max())
+        if first == last:
+            parts = [np.arange(len(self))]
+        else:
+            # a stable sort keeps each bucket's keys in key order (a radix sort on 16-bit
+            # offsets when the batch spans fewer than 65,535 hours)
+            offset = self.bucket - first
+            order = np.argsort(
+                offset.astype(np.uint16) if last - first < 1 << 16 else offset, kind="stable"
+            )
+            parts = np.split(order, np.flatnonzero(np.diff(self.bucket[order])) + 1)
         out = []
-        for idx in np.split(order, cut):
+        for idx in parts:
             bucket = int(self.bucket[idx[0]])
             ts = self.ts_us[idx] if bucket != NO_TS_BUCKET else None
             out.append(

@@ -602,8 +602,8 @@ def last_fixes(gps: pl.DataFrame | None) -> pl.DataFrame:
     """The last fix of each device (greatest ``ts``, then greatest position)."""
     if gps is None or gps.height == 0:
         return pl.DataFrame(schema=_FIX_SCHEMA)
-    return (
-        gps.select("device_id", "ts", "lat", "lon", POS)
-        .group_by("device_id")
-        .agg(pl.col("ts", "lat", "lon").sort_by("ts", POS).last())
-    )
+    if not gps.get_column(POS).is_sorted():
+        gps = gps.sort(POS)
+    # in position order, the last row with the greatest ts is the first one of the reversed rows
+    last = pl.len() - 1 - pl.col("ts").reverse().arg_max()
+    return gps.group_by("device_id").agg(pl.col("ts", "lat", "lon").get(last))

@@ -23,9 +23,7 @@ def upgrade() -> None:
         sa.Column("device", sa.String(200), primary_key=True),
         sa.Column("ts", sa.DateTime(timezone=True), nullable=False),
     )
-    op.create_index(
-        "ix_monitoring_device_watermark_ts", "monitoring_device_watermark", ["ts"]
-    )
+    op.create_index("ix_monitoring_device_watermark_ts", "monitoring_device_watermark", ["ts"])
 
 
 def downgrade() -> None:
