@@ -140,6 +140,19 @@ def snap_to_hubs(points: pl.DataFrame, hubs: pl.DataFrame, radius_m: float) -> p
     )
 
 
+def over_sea(lat: pl.Series, lon: pl.Series) -> pl.Series | None:
+    """Whether each position is over the sea, from the GLOBE 1 km land mask shipped by the
+    ``global-land-mask`` package (NOAA GLOBE, public domain; rivers narrower than a cell are
+    land); None when the package is not installed (``greenstream[monitoring]``)."""
+    try:
+        from global_land_mask import globe
+    except ImportError:  # pragma: no cover - the monitoring extra is not installed
+        return None
+    la = lat.fill_null(0.0).clip(-90.0, 90.0).to_numpy()
+    lo = lon.fill_null(0.0).clip(-180.0, 180.0).to_numpy()
+    return pl.Series("over_sea", globe.is_ocean(la, lo), dtype=pl.Boolean)
+
+
 def spike(by: str = "device_id") -> pl.Expr:
     """True for a fix that jumps out and back: its detour from the line between its two
     neighbours (of the same device) exceeds both ``spike_excess_m`` and half the neighbours'
@@ -245,6 +258,38 @@ def segment(gps: FrameLike, hubs: pl.DataFrame) -> Segmentation:
         )
         .collect()
     )
+    sea = over_sea(fixes.get_column("lat"), fixes.get_column("lon"))
+    window = int(p["water_smoothing_fixes"])
+    fixes = fixes.with_columns(
+        sea.cast(pl.Float64)
+        if sea is not None
+        else pl.lit(None, dtype=pl.Float64).alias("over_sea")
+    )
+    if sea is not None:
+        # smoothed per device, then a stretch on land or at sea shorter than water_min_run_min
+        # (a ship passing an island, a coast road touching a sea cell) takes the state before it
+        state = pl.col("over_sea").rolling_median(window, min_samples=1, center=True).over(by) > 0.5
+        fixes = fixes.with_columns(state.alias("over_sea")).with_columns(
+            (pl.col("over_sea") != pl.col("over_sea").shift(1).over(by))
+            .fill_null(True)
+            .cum_sum()
+            .over(by)
+            .alias("__sea_run")
+        )
+        run_min = (pl.col("ts").max() - pl.col("ts").min()).over(
+            by, "__sea_run"
+        ).dt.total_seconds() / 60.0
+        fixes = (
+            fixes.with_columns(
+                pl.when(run_min >= p["water_min_run_min"])
+                .then(pl.col("over_sea"))
+                .alias("over_sea")
+            )
+            .with_columns(
+                pl.col("over_sea").forward_fill().backward_fill().over(by).alias("over_sea")
+            )
+            .drop("__sea_run")
+        )
     stops = (
         fixes.filter(pl.col("in_stop"))
         .group_by(by, "stop_run")
@@ -291,9 +336,38 @@ def segment(gps: FrameLike, hubs: pl.DataFrame) -> Segmentation:
     )
     # leg number: count of leg-ending stops the device has left before this fix
     left_hub = pl.col("leg_break") & ~pl.col("leg_break").shift(-1).over(by).fill_null(False)
-    fixes = fixes.with_columns(
-        left_hub.cast(pl.Int32).cum_sum().shift(1).over(by).fill_null(0).alias("leg_no")
+    # a leg also ends where the track goes from land to sea or back while moving (a truck
+    # driving onto a ro-ro ferry without a long wait): the sea flag is smoothed per device
+    # ... but only where the vehicle stopped close by (a ro-ro ferry docks and a truck drives
+    # off after a stop; a ship passing a headland does not stop)
+    near = pl.duration(seconds=int(p["scan_match_s"]))
+    stop_times = stops.select(by, pl.col("start_ts").alias("__stop_at")).sort("__stop_at")
+    fixes = (
+        fixes.with_row_index("__row")
+        .sort("ts")
+        .join_asof(
+            stop_times,
+            left_on="ts",
+            right_on="__stop_at",
+            by=by,
+            strategy="nearest",
+            check_sortedness=False,
+        )
+        .sort("__row")
+        .drop("__row")
     )
+    sea_change = (
+        (pl.col("over_sea") != pl.col("over_sea").shift(1).over(by)).fill_null(False)
+        & ~pl.col("in_stop")
+        & ~pl.col("leg_break").shift(1).over(by).fill_null(False)
+        & ((pl.col("ts") - pl.col("__stop_at")).abs() <= near).fill_null(False)
+    )
+    fixes = fixes.with_columns(
+        (
+            left_hub.cast(pl.Int32).cum_sum().shift(1).over(by).fill_null(0)
+            + sea_change.cast(pl.Int32).cum_sum().over(by)
+        ).alias("leg_no")
+    ).drop("__stop_at")
     # The steps of a leg: its own fixes' steps, the step into the arrival dwell, and the real
     # (fast) steps the smoothing lag put inside a dwell: those in the first half of the dwell
     # belong to the arriving leg, those in the second half to the departing one.
@@ -338,6 +412,17 @@ def segment(gps: FrameLike, hubs: pl.DataFrame) -> Segmentation:
             pl.col("speed_smooth_kmh").filter(moving_step).quantile(0.95).alias("speed_p95_kmh"),
             pl.col("stop_run").drop_nulls().n_unique().alias("stops_en_route"),
             pl.col("gap").sum().alias("gaps"),
+            (pl.col("dt_s").filter(moving_step).sum() / 3600.0).alias("moving_h"),
+            # the fastest crossing of a gap (a tracker switched off in flight)
+            pl.col("step_kmh")
+            .filter(pl.col("gap") & (pl.col("step_km") * 1000.0 > p["hub_radius_m"]))
+            .max()
+            .alias("gap_kmh"),
+            (
+                pl.col("distance_km").filter(pl.col("over_sea").fill_null(False)).sum()
+                / pl.col("distance_km").sum()
+            ).alias("sea_share"),
+            pl.col("over_sea").is_not_null().any().alias("sea_known"),
         )
         .join(step_km, on=[by, "leg_no"], how="left")
         .join(stretches, on=[by, "leg_no"], how="left")
@@ -360,6 +445,9 @@ def segment(gps: FrameLike, hubs: pl.DataFrame) -> Segmentation:
             by=by,
             strategy="backward",
             check_sortedness=False,
+            # only the dwell the leg left from: a leg cut where the track goes from land to
+            # sea starts far from the last dwell
+            tolerance=f"{int(p['scan_match_s'])}s",
         )
         .join_asof(
             dwell.select(
@@ -373,6 +461,7 @@ def segment(gps: FrameLike, hubs: pl.DataFrame) -> Segmentation:
             by=by,
             strategy="forward",
             check_sortedness=False,
+            tolerance=f"{int(p['scan_match_s'])}s",
         )
         .drop("__dep", "__arr")
         .with_columns(pl.format("{}:{}", pl.col(by), pl.col("leg_no")).alias("leg_id"))
