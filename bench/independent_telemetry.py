@@ -29,6 +29,7 @@ path) and ``truth_energy`` (energy per vehicle trip).
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from dataclasses import dataclass, field
@@ -150,7 +151,7 @@ def path(
     """Dense path through waypoints with lateral wiggles (a road or rail line is not straight):
     lat, lon and the cumulative distance along it (km)."""
     lats, lons = [], []
-    for a, b in zip(names[:-1], names[1:], strict=True):
+    for a, b in itertools.pairwise(names):
         (la, oa), (lb, ob) = P[a], P[b]
         d = float(_haversine(np.array(la), np.array(oa), np.array(lb), np.array(ob)))
         n = max(int(d / step_km), 2)
@@ -346,21 +347,6 @@ def generate(seed: int = 7) -> dict[str, pl.DataFrame]:
                 "energy_unit": "l",
             }
         )
-
-    def truck_leg(
-        tr: Track,
-        a: str,
-        b: str,
-        km_hint: float,
-        *,
-        rests: list[float],
-        jam: bool = False,
-        team: bool = False,
-        wiggle: float = 3.0,
-        fuel_veh: str | None = None,
-    ) -> dict[str, Any]:
-        line = _line([a, b] if isinstance(a, str) and isinstance(b, str) else [a, b], rng, wiggle)
-        return _truck(tr, line, rests, jam, team, a, b, fuel_veh)
 
     def _truck(
         tr: Track,
@@ -917,7 +903,7 @@ def write_backfill(data: dict[str, pl.DataFrame], out: Path, seed: int = 7) -> l
             delay = np.where(late, rng.uniform(60, 3600, frame.height), 0.0)
             frame = (
                 frame.with_columns(
-                    (pl.col("ts") + pl.duration(seconds=pl.Series(delay))).alias("__arrival")
+                    (pl.col("ts") + pl.duration(seconds=pl.lit(pl.Series(delay)))).alias("__arrival")
                 )
                 .sort("__arrival")
                 .drop("__arrival")

@@ -296,21 +296,18 @@ def classify_legs(
             ),
         ),
     ]
-    mode = pl.when(rules[0][0]).then(rules[0][1])
-    conf = pl.when(rules[0][0]).then(pl.lit(rules[0][2]))
-    why = pl.when(rules[0][0]).then(rules[0][3])
-    for cond, m, cf, ev in rules[1:]:
-        mode = mode.when(cond).then(m)
-        conf = conf.when(cond).then(pl.lit(cf))
-        why = why.when(cond).then(ev)
+    # the first rule that holds decides: a coalesce over the rules in order
+    mode = pl.coalesce([pl.when(cond).then(m) for cond, m, _, _ in rules])
+    conf = pl.coalesce([pl.when(cond).then(pl.lit(cf)) for cond, _, cf, _ in rules])
+    why = pl.coalesce([pl.when(cond).then(ev) for cond, _, _, ev in rules])
     road_why = pl.format(
         "{} km/h (95th percentile) within the truck range, rests as a driver must: road",
         p95.round(0).cast(pl.Int64),
     )
     return frame.with_columns(
-        mode.otherwise(pl.lit("road")).alias("mode"),
-        conf.otherwise(pl.lit(0.7)).alias("mode_confidence"),
-        why.otherwise(road_why).alias("mode_evidence"),
+        pl.coalesce(mode, pl.lit("road")).alias("mode"),
+        pl.coalesce(conf, pl.lit(0.7)).alias("mode_confidence"),
+        pl.coalesce(why, road_why).alias("mode_evidence"),
     ).drop("registry_mode", "ride_mode", "ride_vehicle", "ride_waybill", "ride_cover")
 
 
