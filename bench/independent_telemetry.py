@@ -903,7 +903,9 @@ def write_backfill(data: dict[str, pl.DataFrame], out: Path, seed: int = 7) -> l
             delay = np.where(late, rng.uniform(60, 3600, frame.height), 0.0)
             frame = (
                 frame.with_columns(
-                    (pl.col("ts") + pl.duration(seconds=pl.lit(pl.Series(delay)))).alias("__arrival")
+                    (pl.col("ts") + pl.duration(seconds=pl.lit(pl.Series(delay)))).alias(
+                        "__arrival"
+                    )
                 )
                 .sort("__arrival")
                 .drop("__arrival")
