@@ -87,6 +87,8 @@ P = {
     "xuwen": (20.33, 110.17),
     "xuwen_port": (20.23, 110.14),
     "haikou_port": (20.05, 110.19),
+    "haikou_south": (19.99, 110.20),
+    "haikou_ring": (19.98, 110.30),
     "haikou_hub": (20.00, 110.33),
     "waigaoqiao_port": (31.36, 121.60),
     "sea_off_shanghai": (31.00, 122.60),
@@ -287,7 +289,7 @@ def _noise(track: Track, prm: dict[str, float], rng: np.random.Generator) -> pl.
         {"device_id": track.device_id, "s": t, "lat": lat, "lon": lon, "keep": keep}
     ).filter("keep")
     jumps = rng.random(frame.height) < prm["jump_share"]
-    frame = frame.with_columns(
+    frame = frame.with_columns(pl.Series("invalid", jumps)).with_columns(
         pl.when(pl.Series(jumps))
         .then(pl.col("lat") + rng.uniform(3, 15))
         .otherwise("lat")
@@ -400,10 +402,15 @@ def generate(seed: int = 7) -> dict[str, pl.DataFrame]:
             )
         return leg
 
-    def short_road(tr: Track, a: str, b: str, fuel_veh: str | None = None) -> dict[str, Any]:
-        line = _line([a, b], rng, 1.0)
+    def short_road(
+        tr: Track, a: str, b: str, fuel_veh: str | None = None, stream: int | None = None
+    ) -> dict[str, Any]:
+        """A first or last mile; ``stream``: a random stream of its own, so a tracker and the
+        truck it rides move together."""
+        g = np.random.default_rng(stream) if stream is not None else rng
+        line = _line([a, b], g, 1.0)
         start = tr.clock
-        leg = run(tr, "road", line, [("go", 0.0, 25, 60)], rng, src=a, dst=b)
+        leg = run(tr, "road", line, [("go", 0.0, 25, 60)], g, src=a, dst=b)
         if fuel_veh:
             litres = float(line[2][-1]) * prm["truck_litres_per_100km"] / 100
             refuel(fuel_veh, leg["end_s"] + 120, litres)
@@ -423,7 +430,13 @@ def generate(seed: int = 7) -> dict[str, pl.DataFrame]:
     t1 = vehicle("IND-TRK-D1", 1.0)
     scan("IWB-R1", ctr.clock, "load", "IND-TRK-D1", "IND-HUB-DONGGUAN", ctr.device_id)
     for tr in (ctr, t1):
-        short_road(tr, "dongguan_hub", "guangzhou_freight", "IND-TRK-D1" if tr is t1 else None)
+        short_road(
+            tr,
+            "dongguan_hub",
+            "guangzhou_freight",
+            "IND-TRK-D1" if tr is t1 else None,
+            stream=seed + 501,
+        )
     scan("IWB-R1", ctr.clock + 60, "unload", "IND-TRK-D1", "IND-GZ-FREIGHT", ctr.device_id)
     stay(ctr, P["guangzhou_freight"], 90)
     loco = vehicle("IND-LOCO-X1", ctr.clock / 3600)
@@ -503,7 +516,13 @@ def generate(seed: int = 7) -> dict[str, pl.DataFrame]:
     scan("IWB-R1", ctr.clock, "load", "IND-TRK-Z1", "IND-PUTIAN", ctr.device_id)
     for tr in (ctr, t2):
         tr.clock = ctr.clock if tr is t2 else tr.clock
-        short_road(tr, "putian_west", "zhengzhou_hub", "IND-TRK-Z1" if tr is t2 else None)
+        short_road(
+            tr,
+            "putian_west",
+            "zhengzhou_hub",
+            "IND-TRK-Z1" if tr is t2 else None,
+            stream=seed + 502,
+        )
     scan("IWB-R1", ctr.clock + 60, "deliver", "IND-TRK-Z1", "IND-HUB-ZHENGZHOU", ctr.device_id)
     stay(ctr, P["zhengzhou_hub"], 30)
 
@@ -591,7 +610,16 @@ def generate(seed: int = 7) -> dict[str, pl.DataFrame]:
         src="xuwen_port",
         dst="haikou_port",
     )
-    short_road(f2, "haikou_port", "haikou_hub", "IND-TRK-F2")
+    stay(f2, P["haikou_port"], rng.uniform(15, 25))  # the ferry docks, trucks roll off
+    run(
+        f2,
+        "road",
+        _line(["haikou_port", "haikou_south", "haikou_ring", "haikou_hub"], rng, 0.2),
+        [("go", 0.0, 25, 60)],
+        rng,
+        src="haikou_port",
+        dst="haikou_hub",
+    )
     stay(f2, P["haikou_hub"], 30)
 
     # ---- 6. coastal ship Shanghai -> Yantian; tracker truck -> ship -> truck
@@ -599,7 +627,13 @@ def generate(seed: int = 7) -> dict[str, pl.DataFrame]:
     ts1 = vehicle("IND-TRK-S1", 0.5)
     scan("IWB-S1", cs.clock, "load", "IND-TRK-S1", "IND-HUB-SHANGHAI", cs.device_id)
     for tr in (cs, ts1):
-        short_road(tr, "shanghai_hub", "waigaoqiao_port", "IND-TRK-S1" if tr is ts1 else None)
+        short_road(
+            tr,
+            "shanghai_hub",
+            "waigaoqiao_port",
+            "IND-TRK-S1" if tr is ts1 else None,
+            stream=seed + 503,
+        )
     scan("IWB-S1", cs.clock + 60, "unload", "IND-TRK-S1", "IND-WAIGAOQIAO", cs.device_id)
     stay(cs, P["waigaoqiao_port"], 240)
     ship = vehicle("IND-VSL-S1", cs.clock / 3600 - 1)
@@ -664,7 +698,13 @@ def generate(seed: int = 7) -> dict[str, pl.DataFrame]:
     scan("IWB-S1", cs.clock, "load", "IND-TRK-S2", "IND-YANTIAN", cs.device_id)
     for tr in (cs, ts2):
         tr.clock = max(cs.clock, ts2.clock)
-        short_road(tr, "yantian_port", "shenzhen_hub", "IND-TRK-S2" if tr is ts2 else None)
+        short_road(
+            tr,
+            "yantian_port",
+            "shenzhen_hub",
+            "IND-TRK-S2" if tr is ts2 else None,
+            stream=seed + 504,
+        )
     scan("IWB-S1", cs.clock + 60, "deliver", "IND-TRK-S2", "IND-HUB-SHENZHEN", cs.device_id)
     stay(cs, P["shenzhen_hub"], 30)
 
@@ -853,6 +893,8 @@ def generate(seed: int = 7) -> dict[str, pl.DataFrame]:
     )
     return {
         "gps": gps.select("device_id", "ts", "lat", "lon"),
+        # the impossible fixes injected (the only records a correct ingest may quarantine)
+        "truth_invalid": gps.filter("invalid").select("device_id", "ts"),
         "scan": timed(scans),
         "fuel": timed(fuel),
         "charge": timed(charge),

@@ -370,7 +370,7 @@ def build_chains(
     for their hub type.
     """
     raw = scans.lazy().collect()
-    for col in ("vehicle_id", "hub_id"):
+    for col in ("vehicle_id", "hub_id", "device_id"):
         if col not in raw.columns:
             raw = raw.with_columns(pl.lit(None, pl.String).alias(col))
     raw = raw.with_columns(
@@ -378,6 +378,7 @@ def build_chains(
         pl.col("mass_kg").cast(pl.Float64),
         pl.col("vehicle_id").cast(pl.String),
         pl.col("hub_id").cast(pl.String),
+        pl.col("device_id").cast(pl.String),
     )
     check_scans(raw)
     resolved = _resolve_scan_hubs(raw, seg).sort("waybill_id", "ts")
@@ -404,9 +405,18 @@ def build_chains(
             "reason"
         ),
     )
+    # the track of a ride: its vehicle's own GPS; a vehicle without one (a train, ship or
+    # aircraft of another carrier) is followed by the tracker travelling with the consignment
+    tracked = seg.legs.get_column("device_id").unique().implode()
     rides = paired.filter((pl.col("event") == "load") & is_ride).select(
         "waybill_id",
-        "vehicle_id",
+        pl.when(pl.col("vehicle_id").is_in(tracked))
+        .then(pl.col("vehicle_id"))
+        .when(pl.col("device_id").is_in(tracked))
+        .then(pl.col("device_id"))
+        .otherwise(pl.col("vehicle_id"))
+        .alias("vehicle_id"),
+        pl.col("vehicle_id").alias("carrier_vehicle"),
         "mass_kg",
         pl.col("ts").alias("load_ts"),
         "unload_ts",
@@ -519,7 +529,8 @@ def build_chains(
     reporting = energy.get_column("vehicle_id").drop_nulls().unique()
     transport = pieces.select(
         "waybill_id",
-        "vehicle_id",
+        pl.col("carrier_vehicle").alias("vehicle_id"),
+        pl.col("vehicle_id").alias("track_device"),
         "mass_kg",
         "mode",
         "mode_confidence",
@@ -544,6 +555,16 @@ def build_chains(
         .alias("trip_id"),
         pl.when(pl.col("trip_ref").is_in(metered.implode()))
         .then(pl.lit(None, pl.String))
+        .when(pl.col("vehicle_id") != pl.col("track_device"))
+        .then(
+            pl.format(
+                "vehicle {} has no GPS of its own (the distance is tracker {}'s track) and "
+                "no energy records: the kernel's default intensity for {}",
+                "vehicle_id",
+                "track_device",
+                "mode",
+            )
+        )
         .when(pl.col("vehicle_id").is_in(reporting.implode()))
         .then(
             pl.format(

@@ -329,20 +329,19 @@ def _vehicle_changes(scans: FrameLike | None) -> pl.DataFrame:
     return pl.concat(parts) if parts else empty
 
 
-def merge_legs(seg: Segmentation, scans: FrameLike | None = None) -> Segmentation:
-    """Join consecutive legs of a device with the same mode across a stop that is not a vehicle
-    change: not at a known hub, shorter than ``merge_stop_max_h``, and without a scan of the
-    device (as vehicle or tracker) during it. Distances add up; the joined leg keeps the first
-    leg's start and the last one's end."""
+def same_vehicle_as_previous(legs: pl.DataFrame, scans: FrameLike | None = None) -> pl.DataFrame:
+    """Add ``joins_previous``: the stop between a leg and the device's leg before it is not a
+    vehicle change (not at a known hub, shorter than ``merge_stop_max_h``, no scan of the device
+    as vehicle or tracker during it, and the track stays on land or at sea across it), so both
+    legs are one vehicle's. ``legs`` sorted by device and start."""
     p = physics()
-    legs = seg.legs.sort("device_id", "start_ts")
-    prev = {c: pl.col(c).shift(1).over("device_id") for c in ("mode", "end_ts", "to_hub")}
+    prev = {c: pl.col(c).shift(1).over("device_id") for c in ("end_ts", "to_hub", "sea_share")}
     changes = _vehicle_changes(scans)
     tol = pl.duration(seconds=int(p["scan_match_s"]))
     flagged = legs.with_columns(
-        prev["mode"].alias("__prev_mode"),
         prev["end_ts"].alias("__prev_end"),
         prev["to_hub"].alias("__prev_to"),
+        prev["sea_share"].alias("__prev_sea"),
     )
     if changes.height:
         hits = (
@@ -361,11 +360,70 @@ def merge_legs(seg: Segmentation, scans: FrameLike | None = None) -> Segmentatio
     else:
         flagged = flagged.with_columns(pl.lit(None, dtype=pl.Boolean).alias("__changed"))
     wait_h = (pl.col("start_ts") - pl.col("__prev_end")).dt.total_seconds() / 3600.0
+    at_sea = p["water_share_min"]
+    same_side = (pl.col("sea_share").fill_null(0.0) >= at_sea) == (
+        pl.col("__prev_sea").fill_null(0.0) >= at_sea
+    )
     joins = (
-        (pl.col("mode") == pl.col("__prev_mode"))
+        pl.col("__prev_end").is_not_null()
         & pl.col("__prev_to").is_null()
         & (wait_h < p["merge_stop_max_h"])
         & ~pl.col("__changed").fill_null(False)
+        & same_side
+    ).fill_null(False)
+    return flagged.with_columns(joins.alias("joins_previous")).drop(
+        "__prev_end", "__prev_to", "__prev_sea", "__changed"
+    )
+
+
+def between_same_mode(legs: pl.DataFrame) -> pl.DataFrame:
+    """A leg decided only by the weakest rules (confidence below 0.8) that lies between two
+    legs of one other mode, each decided more firmly and each the same vehicle as it (no
+    vehicle change at the stops, :func:`same_vehicle_as_previous`), takes their mode: a train
+    that ran 2-3 hours just under the truck limit between two stations is still the train."""
+    by = "device_id"
+    nxt_joins = pl.col("joins_previous").shift(-1).over(by).fill_null(False)
+    prev_mode, next_mode = pl.col("mode").shift(1).over(by), pl.col("mode").shift(-1).over(by)
+    prev_conf = pl.col("mode_confidence").shift(1).over(by)
+    next_conf = pl.col("mode_confidence").shift(-1).over(by)
+    flip = (
+        pl.col("joins_previous")
+        & nxt_joins
+        & (pl.col("mode_confidence") < 0.8)
+        & (prev_mode == next_mode)
+        & (prev_mode != pl.col("mode"))
+        & (prev_conf >= 0.8)
+        & (next_conf >= 0.8)
+    ).fill_null(False)
+    return legs.with_columns(
+        pl.when(flip).then(prev_mode).otherwise(pl.col("mode")).alias("mode"),
+        pl.when(flip)
+        .then(pl.min_horizontal(prev_conf, next_conf) - 0.1)
+        .otherwise(pl.col("mode_confidence"))
+        .alias("mode_confidence"),
+        pl.when(flip)
+        .then(
+            pl.format(
+                "between two {} legs of the same vehicle (no transfer at the stops): {} "
+                "(alone it would be {}: {})",
+                prev_mode,
+                prev_mode,
+                pl.col("mode"),
+                pl.col("mode_evidence"),
+            )
+        )
+        .otherwise(pl.col("mode_evidence"))
+        .alias("mode_evidence"),
+    )
+
+
+def merge_legs(seg: Segmentation) -> Segmentation:
+    """Join consecutive legs of a device with the same mode that are one vehicle's
+    (``joins_previous``, :func:`same_vehicle_as_previous`). Distances add up; the joined leg
+    keeps the first leg's start and the last one's end."""
+    flagged = seg.legs.sort("device_id", "start_ts")
+    joins = (
+        pl.col("joins_previous") & (pl.col("mode") == pl.col("mode").shift(1).over("device_id"))
     ).fill_null(False)
     groups = flagged.with_columns(
         (~joins).cast(pl.Int32).cum_sum().over("device_id").alias("__group")
@@ -384,6 +442,7 @@ def merge_legs(seg: Segmentation, scans: FrameLike | None = None) -> Segmentatio
             pl.col("speed_p95_kmh").max(),
             pl.col("stops_en_route").sum() + (pl.len() - 1),
             pl.col("gaps").sum(),
+            pl.col("spikes_removed").sum(),
             pl.col("moving_h").sum(),
             pl.col("gap_kmh").max(),
             (
@@ -400,6 +459,7 @@ def merge_legs(seg: Segmentation, scans: FrameLike | None = None) -> Segmentatio
             pl.col("mode_confidence").min(),
             pl.col("mode_evidence").first(),
             (pl.len() - 1).alias("stops_joined"),
+            pl.col("joins_previous").first(),
         )
         .with_columns(pl.format("{}:{}", pl.col("device_id"), pl.col("leg_no")).alias("leg_id"))
         .drop("__group")
@@ -432,7 +492,8 @@ def detect_modes(
     to (``step_leg_no``; a stationary fix at a hub has no step distance)."""
     rides = tracker_rides(scans, devices)
     legs = classify_legs(seg.legs, devices=devices, rides=rides)
-    merged = merge_legs(Segmentation(seg.fixes, seg.stops, legs), scans)
+    legs = between_same_mode(same_vehicle_as_previous(legs.sort("device_id", "start_ts"), scans))
+    merged = merge_legs(Segmentation(seg.fixes, seg.stops, legs))
     fixes = merged.fixes.drop("mode", "mode_confidence", strict=False).join(
         merged.legs.select(
             "device_id", pl.col("leg_no").alias("step_leg_no"), "mode", "mode_confidence"

@@ -55,35 +55,37 @@ def _terminals() -> pl.DataFrame:
 
 
 def known_hubs(extra: FrameLike | None = None, gazetteer: Gazetteer | None = None) -> pl.DataFrame:
-    """``hub_id, kind, lat, lon, region`` of every hub a stop can snap to.
+    """``hub_id, name, kind, lat, lon, region`` of every hub a stop can snap to.
 
     The builtin rail terminals and ports (``data/terminals.csv``), the gazetteer's airports
     (IATA code as ``hub_id``) and ``extra`` (an operator's own hubs, e.g. ``hubs.csv`` in a
     telemetry directory; an ``extra`` row replaces a builtin one with the same ``hub_id``).
     """
     gaz = gazetteer or Gazetteer.builtin()
-    cols = ["hub_id", "kind", "lat", "lon", "region"]
+    cols = ["hub_id", "name", "kind", "lat", "lon", "region"]
     airports = gaz.places.filter(pl.col("kind") == "airport").select(
-        pl.col("place_id").alias("hub_id"), pl.lit("airport").alias("kind"), "lat", "lon", "region"
+        pl.col("place_id").alias("hub_id"),
+        "name",
+        pl.lit("airport").alias("kind"),
+        "lat",
+        "lon",
+        "region",
     )
     frames = [_terminals().select(cols), airports]
     if extra is not None:
-        mine = (
-            extra.lazy()
-            .collect()
-            .select(
-                pl.col("hub_id").cast(pl.String),
-                pl.col("kind").cast(pl.String),
-                pl.col("lat").cast(pl.Float64),
-                pl.col("lon").cast(pl.Float64),
-                (
-                    pl.col("region")
-                    if "region" in extra.lazy().collect_schema().names()
-                    else pl.lit(None)
-                )
-                .cast(pl.String)
-                .alias("region"),
-            )
+        given = extra.lazy().collect()
+
+        def optional(name: str) -> pl.Expr:
+            col = pl.col(name) if name in given.columns else pl.lit(None)
+            return col.cast(pl.String).alias(name)
+
+        mine = given.select(
+            pl.col("hub_id").cast(pl.String),
+            optional("name"),
+            pl.col("kind").cast(pl.String),
+            pl.col("lat").cast(pl.Float64),
+            pl.col("lon").cast(pl.Float64),
+            optional("region"),
         )
         frames = [f.join(mine.select("hub_id"), on="hub_id", how="anti") for f in frames] + [mine]
     return pl.concat(frames, how="vertical_relaxed").sort("hub_id")
@@ -141,16 +143,17 @@ def snap_to_hubs(points: pl.DataFrame, hubs: pl.DataFrame, radius_m: float) -> p
 
 
 def over_sea(lat: pl.Series, lon: pl.Series) -> pl.Series | None:
-    """Whether each position is over the sea, from the GLOBE 1 km land mask shipped by the
-    ``global-land-mask`` package (NOAA GLOBE, public domain; rivers narrower than a cell are
-    land); None when the package is not installed (``greenstream[monitoring]``)."""
-    try:
-        from global_land_mask import globe
-    except ImportError:  # pragma: no cover - the monitoring extra is not installed
+    """Whether each position is over the sea (GLOBE 1 km land mask of the ``global-land-mask``
+    package, :mod:`greenstream.monitoring.landmask`); None when the package is not installed
+    (``greenstream[monitoring]``)."""
+    from greenstream.monitoring.landmask import ocean_mask
+
+    mask = ocean_mask()
+    if mask is None:  # pragma: no cover - the monitoring extra is not installed
         return None
-    la = lat.fill_null(0.0).clip(-90.0, 90.0).to_numpy()
-    lo = lon.fill_null(0.0).clip(-180.0, 180.0).to_numpy()
-    return pl.Series("over_sea", globe.is_ocean(la, lo), dtype=pl.Boolean)
+    la = lat.fill_null(0.0).to_numpy()
+    lo = lon.fill_null(0.0).to_numpy()
+    return pl.Series("over_sea", mask.is_ocean(la, lo), dtype=pl.Boolean)
 
 
 def spike(by: str = "device_id") -> pl.Expr:
@@ -225,6 +228,18 @@ class Segmentation:
     fixes: pl.DataFrame
     stops: pl.DataFrame
     legs: pl.DataFrame
+
+
+def spikes_removed(gps: FrameLike) -> pl.DataFrame:
+    """``device_id, ts`` of the multipath spikes :func:`steps` drops (:func:`spike`)."""
+    return (
+        gps.lazy()
+        .select("device_id", pl.col("ts").cast(TS), "lat", "lon")
+        .sort("device_id", "ts")
+        .filter(spike("device_id"))
+        .select("device_id", "ts")
+        .collect()
+    )
 
 
 def segment(gps: FrameLike, hubs: pl.DataFrame) -> Segmentation:
@@ -465,5 +480,15 @@ def segment(gps: FrameLike, hubs: pl.DataFrame) -> Segmentation:
         )
         .drop("__dep", "__arr")
         .with_columns(pl.format("{}:{}", pl.col(by), pl.col("leg_no")).alias("leg_id"))
+    )
+    spiked = (
+        legs.select(by, "leg_no", "start_ts", "end_ts")
+        .join(spikes_removed(gps), on=by, how="inner")
+        .filter(pl.col("ts").is_between(pl.col("start_ts"), pl.col("end_ts")))
+        .group_by(by, "leg_no")
+        .agg(pl.len().cast(pl.Int64).alias("spikes_removed"))
+    )
+    legs = legs.join(spiked, on=[by, "leg_no"], how="left").with_columns(
+        pl.col("spikes_removed").fill_null(0)
     )
     return Segmentation(fixes=fixes, stops=stops, legs=legs)
