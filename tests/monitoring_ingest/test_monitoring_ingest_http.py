@@ -151,3 +151,21 @@ def test_cells_as_geojson(client: TestClient) -> None:
     assert ring[0] == ring[-1] and all(121 < lon < 122 and 31 < lat < 32 for lon, lat in ring)
     bad = client.get("/monitoring/aggregates/cells.geojson", params={"record_type": "boat"})
     assert bad.status_code == 422
+
+
+def test_trace_over_http_reads_the_store(client: TestClient) -> None:
+    scans = (
+        b'{"waybill_id":"W1","ts":"2026-11-11T10:00:00Z","event":"load","vehicle_id":"T1",'
+        b'"hub_id":"H1","mass_kg":1000}\n'
+        b'{"waybill_id":"W1","ts":"2026-11-11T10:00:10Z","event":"deliver","vehicle_id":"T1",'
+        b'"hub_id":"H2","mass_kg":1000}\n'
+    )
+    client.post("/monitoring/records", params={"record_type": "gps"}, content=FIXES)
+    client.post("/monitoring/records", params={"record_type": "scan"}, content=scans)
+    assert client.get("/monitoring/trace/NOPE").status_code == 404
+    got = client.get("/monitoring/trace/W1")
+    assert got.status_code == 200, got.text
+    doc = got.json()
+    assert doc["waybill_id"] == "W1"
+    legs = [e for e in doc["elements"] if e["element"] == "leg"]
+    assert legs and legs[0]["vehicle_id"] == "T1"

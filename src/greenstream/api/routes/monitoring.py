@@ -201,3 +201,37 @@ async def get_quarantine(
         query_quarantine, request.app.state.engine, reason_code=reason_code, limit=limit
     )
     return frame.to_dicts()
+
+
+@router.get("/trace/{waybill_id}")
+async def get_trace(
+    request: Request,
+    waybill_id: str,
+    caller: Annotated[Caller, Depends(operator_read)],
+) -> dict[str, Any]:
+    """A waybill's trace from what the store holds (as ``greenstream trace``): every leg and hub
+    stop with the mode's evidence, places, times, energy, method and emissions with their
+    band. 404 when the waybill has no scans, 422 when its chain has a gap."""
+    from greenstream.monitoring.trace import trace_document
+
+    def build() -> dict[str, Any]:
+        from greenstream.monitoring.store_paths import default_archive_dir
+        from greenstream.monitoring.telemetry_dir import footprints, process, read_store
+
+        url = request.app.state.settings.database_url
+        data = read_store(url, default_archive_dir(url))
+        if waybill_id not in set(data["scan"]["waybill_id"].cast(pl.String).to_list()):
+            raise HTTPException(404, f"waybill '{waybill_id}' has no scans")
+        registry = request.app.state.registry
+        processed = process(data, registry=registry)
+        gaps = processed.chains.unmatched.filter(pl.col("waybill_id") == waybill_id)
+        if gaps.height:
+            raise HTTPException(
+                422, f"waybill '{waybill_id}': {gaps['reason'][0]}; its chain would be incomplete"
+            )
+        return trace_document(processed, footprints(processed, registry=registry), waybill_id)
+
+    try:
+        return await run_in_threadpool(build)
+    except InputErrors as exc:
+        raise HTTPException(404, str(exc)) from exc
