@@ -11,7 +11,7 @@ took 18 % of the CPU, mostly page faults and page zeroing, and jemalloc's purgin
 :func:`configure_allocator` sets a 10 s decay instead (jemalloc's own default for dirty pages,
 used for muzzy pages too): pages freed by one chunk are reused by the next, and an idle process
 still returns its memory within seconds. In interleaved rounds of the 4M-record ingest
-it used 0.28-0.56 fewer CPU-seconds per 1M records in four rounds of five (decision 0010);
+it used 0.28-0.56 fewer CPU-seconds per 1M records in four rounds of five;
 a 2 s decay lost to 10 s in four of six rounds. The price is memory held a little longer: the 10M-TCE file job's
 peak RSS is 2.33-2.41 GB against 2.14-2.18 GB with Polars' setting (target 4 GB).
 

@@ -211,8 +211,8 @@ def _measures(frame: pl.DataFrame, record_type: str, registry: Registry) -> pl.D
     if record_type == "gps":
         # a count per group, the constant columns after the group-by. Lazy: Polars' streaming
         # engine groups a 530k-fix batch in ~10 ms where the eager group-by took 30-56 ms once
-        # a batch had 1-2k (window, cell) groups (decision 0010, sixth pass); counts are exact
-        # in any order of work, so this is safe here (float sums below stay eager)
+        # a batch had 1-2k (window, cell) groups; counts are exact in any order of work, so
+        # this is safe here (float sums below stay eager)
         return (
             frame.lazy()
             .group_by(group)

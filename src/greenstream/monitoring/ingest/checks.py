@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Final
+from typing import Any, Final
 
 import polars as pl
 
@@ -307,9 +307,15 @@ def gps_jumps(frame: pl.DataFrame, ctx: ValidationContext) -> pl.DataFrame:
     # pass 1: each fix against the one before it of the same device (a window ordered by time:
     # a hash partition, no sort of the whole batch by device)
     # (the shifted columns first: an eager frame does not share a window used several times)
+    # rows already in time order (a file or stream usually is) need no ordering in the window
+    batch_ts = ok.get_column("ts")
+    in_order = batch_ts.is_sorted() and (
+        prior.height == 0 or bool((prior.get_column("ts").max() or 0) <= batch_ts.min())  # type: ignore[operator]
+    )
+    window: dict[str, Any] = {} if in_order else {"order_by": order}
     rows = (
         rows.with_columns(
-            pl.col(c).shift(1).over("device_id", order_by=order).alias(f"__prev_{c}")
+            pl.col(c).shift(1).over("device_id", **window).alias(f"__prev_{c}")
             for c in ("lat", "lon", "ts")
         )
         .with_columns(
