@@ -181,7 +181,9 @@ def _run_crash_scenario(pg_url: str, nats_url: str, stream: str) -> None:
         "impossible_speed": N_FAST,
         "negative_energy": N_NEGATIVE,
     }
-    assert reference["duplicates"] == N_DUPLICATES
+    # the copies sent again; JetStream also redelivers a message whose batch took longer than
+    # the ack wait (a loaded machine), which adds duplicates and never an accepted record
+    assert reference["duplicates"] >= N_DUPLICATES
     _clear(pg_url)
 
     # crash 1: killed with its 2nd batch's transaction open (written, not committed)
