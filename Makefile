@@ -24,6 +24,7 @@ pyc: .venv/.synced
 
 demo: pyc
 	$(RUN) greenstream synth --out $(DEMO) --shipments $(DEMO_SHIPMENTS) --seed 11
+	$(RUN) greenstream energy demo-hocs --dir $(DEMO) --seed 11
 	$(RUN) greenstream footprint $(DEMO)/legs.parquet --tocs $(DEMO)/tocs.parquet \
 	  --hocs $(DEMO)/hocs.parquet --trips $(DEMO)/trips.parquet \
 	  -o $(DEMO)/footprints.parquet --shipments $(DEMO)/shipments.parquet

@@ -16,11 +16,17 @@ import polars as pl
 
 from greenstream.accounting.kernel import (
     CHARGEABLE_MASS_TOLERANCE,
+    N_PROXY,
+    N_REEFER,
+    SOURCE_AIR,
+    SOURCE_HUB,
+    SOURCE_MODE_DEFAULT,
+    SOURCE_VEHICLE,
     WARNINGS,
     ReferenceTables,
     load_uncertainty_table,
 )
-from greenstream.accounting.schema import RESULT_COLUMNS
+from greenstream.accounting.schema import MODES, RESULT_COLUMNS
 from greenstream.geo import EARTH_RADIUS_KM, distance_adjustment_table
 
 
@@ -42,17 +48,30 @@ def naive_footprint(legs: pl.DataFrame, tables: ReferenceTables) -> pl.DataFrame
     for r in reg.transport_intensities().to_dicts():
         classes.setdefault(r["vehicle_class"], r)
     curves = {r["vehicle_class"]: r for r in reg.load_curves().to_dicts()}
-    defaults: dict[tuple[str, str], str] = {}
-    for mode, cls in reg.mode_defaults().select("mode", "vehicle_class").iter_rows():
-        defaults[(mode, "ambient")] = cls
-        defaults[(mode, "refrigerated")] = f"{cls}_reefer" if f"{cls}_reefer" in classes else cls
+    defaults = dict(reg.mode_defaults().select("mode", "vehicle_class").iter_rows())
+    uplifts = {r["mode"]: float(r["uplift"]) for r in reg.temperature_uplift().to_dicts()}
+    bands = {r["band"]: r for r in reg.air_bands().to_dicts()}
+    short_max = float(bands["short_haul"]["max_gcd_km"])
+    reasons = tables.lookups.reasons.cast(pl.String).to_list()
     hubdef: dict[tuple[str, str], dict[str, Any]] = {}
+    hub_fallback: dict[str, bool] = {}
     for r in reg.hub_defaults().to_dicts():
         hubdef[(r["hub_type"], r["temperature_control"])] = r
     for (hub_type, tc), r in list(hubdef.items()):
-        if tc == "ambient" and (hub_type, "refrigerated") not in hubdef:
+        if tc != "ambient" or (hub_type, "refrigerated") in hubdef:
+            hub_fallback.setdefault(hub_type, False)
+            continue
+        mixed = hubdef.get((hub_type, "mixed"))
+        if mixed is not None:
+            source = (
+                f"{mixed['factor_source']} (mixed ambient and temperature-controlled value; "
+                "no refrigerated default)"
+            )
+            hubdef[(hub_type, "refrigerated")] = {**mixed, "factor_source": source}
+        else:
             source = f"{r['factor_source']} (ambient value; no refrigerated default)"
             hubdef[(hub_type, "refrigerated")] = {**r, "factor_source": source}
+        hub_fallback[hub_type] = True
     tocs: dict[str, dict[str, Any]] = {}
     for r in tables.tocs.to_dicts() if tables.tocs is not None else []:
         tocs.setdefault(r["toc_id"], r)
@@ -66,12 +85,14 @@ def naive_footprint(legs: pl.DataFrame, tables: ReferenceTables) -> pl.DataFrame
     unc = {r["method"]: r["relative_half_width"] for r in load_uncertainty_table().to_dicts()}
     fuel = {(r["energy_carrier"], r["energy_unit"]): r for r in reg.fuel_factors().to_dicts()}
     grid = {r["grid_region"]: r for r in reg.grid_factor_lookup().to_dicts()}
-    places: dict[str, tuple[float, float]] = {}
+    places: dict[str, dict[str, Any]] = {}
 
-    def place(q: str) -> tuple[float, float]:
+    def place(q: str | None) -> dict[str, Any] | None:
+        if q is None:
+            return None
         if q not in places:
             r = tables.gazetteer.resolve(pl.Series([q])).row(0, named=True)
-            places[q] = (r["lat"], r["lon"])
+            places[q] = r if r["resolved"] else None  # type: ignore[assignment]
         return places[q]
 
     trip_co2: dict[str, list[Any]] = {}
@@ -111,12 +132,19 @@ def naive_footprint(legs: pl.DataFrame, tables: ReferenceTables) -> pl.DataFrame
         r["distance_adjustment"] = None
         if hub:
             r["distance_used_km"], r["tkm"], r["distance_basis"] = 0.0, 0.0, None
+            o = place(r.get("origin"))
+            r["_countries"] = (o["country"] if o else None, None)
             continue
+        o, dst = place(r.get("origin")), place(r.get("destination"))
+        gcd = _gcd((o["lat"], o["lon"]), (dst["lat"], dst["lon"])) if o and dst else None
+        r["_gcd"] = gcd
+        r["_countries"] = (o["country"] if o else None, dst["country"] if dst else None)
         if r.get("distance_km") is not None:
             d = r["distance_km"]
             basis = r.get("distance_basis") or "actual"
         else:
-            d = _gcd(place(r["origin"]), place(r["destination"]))
+            assert gcd is not None
+            d = gcd
             basis = "gcd"
         if basis == "gcd":
             m, a = daf[mode]
@@ -146,9 +174,39 @@ def naive_footprint(legs: pl.DataFrame, tables: ReferenceTables) -> pl.DataFrame
                 w, t, method = h["intensity_wtw_kg_per_t"], h["intensity_ttw_kg_per_t"], "default"
                 fid, src = h["factor_id"], h["factor_source"]
             act = r["mass_kg"] / 1000.0
+            class_source, uplift = SOURCE_HUB, 1.0
+            fallback = tc == "refrigerated" and hub_fallback.get(r.get("hub_type") or "", False)
+            reefer_code = (2 if fallback else 1) if tc == "refrigerated" else 0
         else:
             act = r["tkm"]
-            cls = r.get("vehicle") or defaults[(r["mode"], tc)]
+            oc, dc = r["_countries"]
+            if r.get("vehicle"):
+                base, class_source = r["vehicle"], SOURCE_VEHICLE
+            elif r["mode"] == "air":
+                km = r["_gcd"] if r["_gcd"] is not None else r.get("distance_km")
+                known = oc is not None and dc is not None
+                if known and oc == dc:
+                    base, class_source = bands["domestic"]["vehicle_class"], SOURCE_AIR
+                elif km is not None and km < short_max:
+                    base = bands["short_haul"]["vehicle_class"]
+                    class_source = SOURCE_AIR + (1 if known else 3)
+                else:
+                    base = bands["long_haul"]["vehicle_class"]
+                    class_source = SOURCE_AIR + (2 if known else 4)
+            else:
+                base, class_source = (
+                    defaults[r["mode"]],
+                    SOURCE_MODE_DEFAULT + MODES.index(r["mode"]),
+                )
+            cls, uplift, reefer_code = base, 1.0, 0
+            if tc == "refrigerated" and classes[base]["temperature_control"] != "refrigerated":
+                if f"{base}_reefer" in classes:
+                    cls, reefer_code = f"{base}_reefer", 1
+                else:
+                    mode_of = classes[base]["mode"]
+                    uplift, reefer_code = uplifts.get(mode_of, 1.0), 3 + MODES.index(mode_of)
+            elif tc == "refrigerated":
+                reefer_code = 1
             if r.get("trip_id") is not None:
                 c = trip_co2[r["trip_id"]]
                 w, t, method = (
@@ -177,15 +235,27 @@ def naive_footprint(legs: pl.DataFrame, tables: ReferenceTables) -> pl.DataFrame
                 t = (f + edf / (1 - edf) * cv["ttw_kg_per_vkm_empty"]) / (cv["payload_max_t"] * lf)
                 w, method = t * (1 + cv["wtt_per_ttw"]), "modelled"
                 fid, src = cv["factor_id"], cv["factor_source"]
+                w, t = w * uplift, t * uplift
             else:
                 k = classes[cls]
                 w, t, method = (
-                    k["intensity_wtw_kg_per_tkm"],
-                    k["intensity_ttw_kg_per_tkm"],
+                    k["intensity_wtw_kg_per_tkm"] * uplift,
+                    k["intensity_ttw_kg_per_tkm"] * uplift,
                     "default",
                 )
                 fid, src = k["factor_id"], k["factor_source"]
         wtw, ttw = act * w, act * t
+        # factor_reason: what chose the class, refrigeration, UK proxy (kernel.reason_texts)
+        if method == "default" and r["_hub"]:
+            reason_source, proxy = SOURCE_HUB, 0
+        elif method in ("default", "modelled") and not r["_hub"]:
+            reason_source, proxy = (
+                class_source,
+                0,
+            )  # the UK-proxy note is in explain and the summary
+        else:
+            reason_source, proxy, reefer_code = 0, 0, 0
+        reason = reasons[(reason_source * N_REEFER + reefer_code) * N_PROXY + proxy]
         u = unc[method]
         # warnings, in the kernel's order (greenstream.accounting.kernel.WARNINGS)
         charge, mass = r.get("chargeable_mass_kg"), r["mass_kg"]
@@ -201,6 +271,10 @@ def naive_footprint(legs: pl.DataFrame, tables: ReferenceTables) -> pl.DataFrame
             r.get("empty_distance_factor") is not None
             and r.get("load_factor") is None
             and not_measured,
+            not r["_hub"] and method in ("default", "modelled") and reefer_code >= 3,
+            r["_hub"] and method == "default" and reefer_code == 2,
+            False,  # no sea lanes in the benchmark data (routes are tested apart)
+            False,
         )
         warnings = "; ".join(text for text, on in zip(WARNINGS, flags, strict=True) if on)
         result = {
@@ -220,9 +294,12 @@ def naive_footprint(legs: pl.DataFrame, tables: ReferenceTables) -> pl.DataFrame
             "factor_id": fid,
             "factor_source": src,
             "factor_set_version": version,
+            "factor_reason": reason,
             "warnings": warnings or None,
         }
-        row = {k: v for k, v in r.items() if k not in result and k not in ("_hub", "tkm")}
+        row = {
+            k: v for k, v in r.items() if k not in result and not k.startswith("_") and k != "tkm"
+        }
         row.update(result)
         out.append(row)
     # the same table as the kernel's: input columns, then the result columns
@@ -230,5 +307,10 @@ def naive_footprint(legs: pl.DataFrame, tables: ReferenceTables) -> pl.DataFrame
     columns += [c for c in RESULT_COLUMNS if c not in columns]
     if "distance_basis" not in columns:
         columns.insert(columns.index("distance_used_km") + 1, "distance_basis")
-    schema = {**legs.schema, **RESULT_COLUMNS, "distance_basis": pl.String(), "mode": pl.String()}
+    schema = {
+        **legs.schema,
+        **RESULT_COLUMNS,
+        "distance_basis": pl.String(),
+        "mode": pl.String(),
+    }
     return pl.DataFrame(out, schema={c: schema[c] for c in columns})

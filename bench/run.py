@@ -33,6 +33,8 @@ SUITES = [
     "routing",
     "monitoring",
     "service",
+    "energy",
+    "packaging",
 ]
 # --- end of suites ---
 

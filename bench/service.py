@@ -93,7 +93,19 @@ def _bench_reads(record: Record) -> None:
     url = f"sqlite:///{tmp / 'service.db'}"
     tenant_id, name, ids = _seed_reads(url)
     key = uuid.uuid4().hex
-    token = issue_token(key.encode(), Caller("bench", tenant_id, name), 3600)
+    # a real client: every request checks its token against the client's row (revocation)
+    from greenstream.store import make_engine, session_factory
+    from greenstream.store.tenants import create_client
+
+    engine = make_engine(url)
+    with session_factory(engine).begin() as s:
+        client = create_client(s, name, {"footprints:read"})
+    engine.dispose()
+    token = issue_token(
+        key.encode(),
+        Caller(client.client_id, tenant_id, name, frozenset({"footprints:read"})),
+        3600,
+    )
     ids_file = tmp / "ids.txt"
     ids_file.write_text("\n".join(ids))
     port = 18765
@@ -306,6 +318,60 @@ def _bench_upload(record: Record) -> None:
     )
 
 
+def _bench_token_check(record: Record) -> None:
+    """Cost of the per-request token check: signature and expiry (the baseline, what the check
+    was before revocation took effect at once) plus the client's row read from the store."""
+    import statistics
+
+    from greenstream.api.auth import Caller, issue_token, verify_token
+    from greenstream.store import make_engine, session_factory, upgrade
+    from greenstream.store.tenants import client_state, create_client
+
+    tmp = Path(tempfile.mkdtemp(prefix="gs-bench-token-"))
+    rounds = 20_000
+    for label, url in (("SQLite", f"sqlite:///{tmp / 'tok.db'}"), ("PostgreSQL", None)):
+        if url is None:
+            try:
+                ctx = scratch_database(PG_ADMIN_URL)
+                url = ctx.__enter__()
+            except Exception:  # no PostgreSQL here: the SQLite figure stands alone
+                continue
+        else:
+            ctx = None
+        upgrade(url)
+        engine = make_engine(url)
+        with session_factory(engine).begin() as s:
+            client = create_client(s, "bench-token", {"footprints:read"})
+        key = b"bench-key"
+        token = issue_token(key, Caller(client.client_id, 1, "bench-token"), 3600)
+        sig, full = [], []
+        with engine.connect() as warm:
+            client_state(warm, client.client_id)
+        for _ in range(rounds):
+            t0 = time.perf_counter_ns()
+            caller = verify_token(key, token)
+            t1 = time.perf_counter_ns()
+            with engine.connect() as conn:
+                client_state(conn, caller.client_id)
+            t2 = time.perf_counter_ns()
+            sig.append(t1 - t0)
+            full.append(t2 - t0)
+        engine.dispose()
+        if ctx is not None:
+            ctx.__exit__(None, None, None)
+        base, check = statistics.median(sig) / 1e3, statistics.median(full) / 1e3
+        record(
+            f"service.token_check_{label.lower()}_us",
+            check,
+            "us",
+            250,
+            "lower",
+            f"median of {rounds:,}: signature + expiry {base:.1f} us (baseline, no revocation "
+            f"check) + the client's row from {label} (one primary-key read, pooled connection)",
+        )
+
+
 def run(record: Record) -> None:
+    _bench_token_check(record)
     _bench_reads(record)
     _bench_upload(record)

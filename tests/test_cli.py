@@ -148,7 +148,7 @@ def test_footprint_reports_every_bad_row_at_once(tmp_path: Path) -> None:
         "load_factor,empty_distance_factor\n"
         "S1,X,0,road,10,,,,\n"
         "S2,X,10,road,10,,,,\n"
-        "S3,,10,road,,Atlantis,CN-BEIJING,,\n"
+        "S3,,10,road,,Atlantis-under-the-sea,CN-BEIJING,,\n"
         "S4,,10,road,10,,,1.5,\n"
         "S5,,10,road,10,,,0.5,1.0\n",
     )

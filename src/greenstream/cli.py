@@ -24,7 +24,6 @@ from greenstream.clikit import (
     SheetFormat,
     TableFormat,
     err,
-    fmt_cell,
     handle_errors,
     new_progress,
     out,
@@ -73,6 +72,25 @@ ErrFileOpt = Annotated[
     Path | None,
     typer.Option("--errors", help="write every input error to this CSV/Parquet/NDJSON file"),
 ]
+ExtraColsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-extra-columns",
+        help="pass columns outside the data contract through instead of refusing them",
+    ),
+]
+TzOpt = Annotated[
+    str,
+    typer.Option("--tz", help="time zone of periods (IANA name, e.g. Asia/Shanghai)"),
+]
+ByOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--by",
+        help="roll up by these keys, comma-separated: carrier, lane, mode, customer, shipment, "
+        "method, year, quarter, month, week, day",
+    ),
+]
 
 
 @app.command()
@@ -96,20 +114,43 @@ def footprint(
     ] = TableFormat.table,
     max_errors: MaxErrOpt = 50,
     errors: ErrFileOpt = None,
+    warnings_file: Annotated[
+        Path | None,
+        typer.Option("--warnings", help="write every warning (element, kind, text) to this file"),
+    ] = None,
+    max_warnings: Annotated[
+        int, typer.Option("--max-warnings", help="warning kinds shown on screen")
+    ] = 10,
+    allow_extra_columns: ExtraColsOpt = False,
+    by: ByOpt = None,
+    tz: TzOpt = "UTC",
+    places: Annotated[
+        Path | None,
+        typer.Option("--places", help="your own places (CSV: place_id, name, lat, lon, ...)"),
+    ] = None,
     progress: Annotated[
         bool, typer.Option("--progress/--no-progress", help="progress on stderr")
     ] = True,
 ) -> None:
     """Compute ISO 14083 / GLEC v3 emissions of every chain element and shipment."""
+    from greenstream.accounting.rollup import check_time_zone, parse_keys
     from greenstream.pipeline import load_inputs, reference_tables, run_to_files
 
     started = time.perf_counter()
     with handle_errors(max_errors, errors):
+        keys = parse_keys(by) if by else []
+        check_time_zone(tz)
         prog = new_progress(progress and fmt is TableFormat.table)
         with prog if prog else nullcontext():
             with stage(prog, f"reading {legs.name}"):
-                inputs = load_inputs(legs, tocs=tocs, hocs=hocs, trips=trips)
-                tables = reference_tables(inputs, registry_for(factors))
+                inputs = load_inputs(
+                    legs,
+                    tocs=tocs,
+                    hocs=hocs,
+                    trips=trips,
+                    allow_extra_columns=allow_extra_columns,
+                )
+                tables = reference_tables(inputs, registry_for(factors), gazetteer_for(places))
             with stage(prog, f"checking, computing and writing {output.name}"):
                 result = run_to_files(inputs, tables, output, shipments=shipments)
         summary = result.summary()
@@ -117,15 +158,88 @@ def footprint(
         summary["input_sha256"] = result.input_sha256
         summary["elapsed_s"] = round(time.perf_counter() - started, 3)
         summary["outputs"] = [str(output)] + ([str(shipments)] if shipments else [])
-        _print_summary(summary, fmt)
+        if warnings_file is not None:
+            _write_warnings(output, warnings_file, summary)
+            summary["outputs"].append(str(warnings_file))
+        if keys:
+            summary["rollup"] = _rollup_rows(output, keys, tz, tables.gazetteer)
+            summary["rollup_by"] = keys
+            summary["tz"] = tz
+        _print_summary(summary, fmt, max_warnings=max_warnings)
 
 
-def _print_summary(summary: dict[str, Any], fmt: TableFormat) -> None:
+def gazetteer_for(places: Path | None) -> Any:
+    """The world gazetteer, with the user's own places added (they win on a shared id)."""
+    from greenstream.geo import Gazetteer
+
+    if places is None:
+        return Gazetteer.builtin()
+    return Gazetteer.builtin().with_places(Gazetteer.from_csv(places).places)
+
+
+def _write_warnings(results: Path, target: Path, summary: dict[str, Any]) -> None:
+    """Every warning of the job, one row per element and warning, plus the input notices."""
+    from greenstream.accounting.kernel import WARNING_KINDS, WARNINGS
+    from greenstream.io.tables import scan_raw, write_table
+
+    kind_of = pl.DataFrame({"warning": list(WARNINGS), "kind": list(WARNING_KINDS)})
+    lf = scan_raw(results) if results.suffix != ".json" else None
+    rows = pl.DataFrame(
+        schema={
+            "shipment_id": pl.String,
+            "tce_id": pl.String,
+            "kind": pl.String,
+            "warning": pl.String,
+        }
+    )
+    if lf is not None and "warnings" in lf.collect_schema().names():
+        rows = (
+            lf.filter(pl.col("warnings").is_not_null())
+            .select(
+                pl.col("shipment_id").cast(pl.String),
+                pl.col("tce_id").cast(pl.String),
+                pl.col("warnings").cast(pl.String).str.split("; ").alias("warning"),
+            )
+            .explode("warning")
+            .collect()
+            .join(kind_of, on="warning", how="left", maintain_order="left")
+            .select("shipment_id", "tce_id", pl.col("kind").fill_null("other"), "warning")
+        )
+    notices = [
+        {"shipment_id": None, "tce_id": None, "kind": w["kind"], "warning": w["text"]}
+        for w in summary["warnings_by_kind"]
+        if w["kind"] not in set(WARNING_KINDS)
+    ]
+    if notices:
+        rows = pl.concat([rows, pl.DataFrame(notices, schema=rows.schema)])
+    write_table(rows, target)
+
+
+def _rollup_rows(results: Path, keys: list[str], tz: str, gazetteer: Any) -> list[dict[str, Any]]:
+    from greenstream.accounting.rollup import rollup
+    from greenstream.io.tables import read_raw
+
+    frame = read_raw(results) if results.suffix != ".json" else pl.DataFrame()
+    if "lane" in keys:
+        frame = _with_lane_ids(frame, gazetteer)
+    return rollup(frame, keys, tz=tz).to_dicts()
+
+
+def _with_lane_ids(frame: pl.DataFrame, gazetteer: Any) -> pl.DataFrame:
+    """``origin_id`` / ``destination_id`` (canonical place ids) resolved once per distinct text."""
+    from greenstream.pipeline import with_place_ids
+
+    if not {"origin", "destination"} & set(frame.columns) or "origin_id" in frame.columns:
+        return frame
+    return with_place_ids(frame, gazetteer, "origin", "destination")
+
+
+def _print_summary(summary: dict[str, Any], fmt: TableFormat, *, max_warnings: int = 10) -> None:
     if fmt is TableFormat.json:
         sys.stdout.write(json.dumps(summary, indent=2, default=str) + "\n")
         return
     if fmt is TableFormat.csv:
-        print_rows(summary["by_mode"], fmt)
+        print_rows(summary.get("rollup") or summary["by_mode"], fmt)
         return
     s = summary
     out.print(
@@ -137,17 +251,97 @@ def _print_summary(summary: dict[str, Any], fmt: TableFormat) -> None:
     )
     out.print(
         f"{s['co2e_wtw_kg_per_shipment']:.4f} kg CO2e WTW per shipment; primary-data share "
-        f"{s['primary_data_share'] * 100:.1f} %; {s['warning_count']:,} elements with warnings; "
+        f"{s['primary_data_share'] * 100:.1f} %; resting on default factors "
+        f"{s['default_share'] * 100:.1f} %; {s['warning_count']:,} elements with warnings; "
         f"{s['elapsed_s']} s",
         highlight=False,
     )
     print_rows(s["by_mode"], fmt, title="By mode (hub = hub stops)")
     print_rows(s["by_method"], fmt, title="By method")
     if s["top_lanes"]:
-        print_rows(s["top_lanes"], fmt, title="Top lanes by WTW emissions")
+        print_rows(s["top_lanes"], fmt, title="Top lanes by WTW emissions (canonical place ids)")
+    for p in s.get("uk_factors_as_proxy") or []:
+        out.print(
+            f"note: {p['tce_count']:,} elements from {p['country']} ({p['co2e_wtw_kg'] / 1000:,.3f} "
+            "t CO2e WTW) use DESNZ (UK) factors as a proxy: no published factor for that country "
+            "in the registry; see `greenstream explain`",
+            highlight=False,
+        )
+    if s.get("rollup") is not None:
+        title = f"Roll-up by {', '.join(s['rollup_by'])} (periods in {s['tz']})"
+        print_rows(_rollup_view(s["rollup"], s["rollup_by"]), fmt, title=title)
+    kinds = s.get("warnings_by_kind") or []
+    if kinds:
+        shown = kinds[:max_warnings]
+        out.print(f"Warnings and notices ({len(kinds)} kinds):", highlight=False)
+        for w in shown:
+            count = f"{w['count']:,} x " if w["count"] is not None else ""
+            ex = f" (e.g. {', '.join(w['examples'])})" if w["examples"] else ""
+            out.print(f"  {count}{w['kind']}: {w['text']}{ex}", highlight=False, soft_wrap=False)
+        if len(kinds) > len(shown):
+            out.print(f"  ... {len(kinds) - len(shown)} more kinds (--warnings FILE lists all)")
     out.print(
         f"factor set {s['factor_set_version']}; written: {', '.join(s['outputs'])}", highlight=False
     )
+
+
+def _rollup_view(rows: list[dict[str, Any]], keys: list[str]) -> list[dict[str, Any]]:
+    """The roll-up columns that fit a 100-column table (every column in --format json/csv)."""
+    keep = [
+        *keys,
+        "shipment_count",
+        "co2e_wtw_kg",
+        "co2e_wtw_kg_per_tkm",
+        "primary_data_share",
+        "default_share",
+    ]
+    return [{k: r[k] for k in keep if k in r} for r in rows]
+
+
+@app.command()
+def rollup(
+    results: Annotated[Path, typer.Argument(help="footprint output (.parquet, .csv, .ndjson)")],
+    by: Annotated[
+        str,
+        typer.Option(
+            "--by",
+            help="keys, comma-separated: carrier, lane, mode, customer, shipment, method, year, "
+            "quarter, month, week, day",
+        ),
+    ] = "mode",
+    tz: TzOpt = "UTC",
+    places: Annotated[
+        Path | None, typer.Option("--places", help="your own places (CSV), for lanes")
+    ] = None,
+    fmt: Annotated[TableFormat, typer.Option("--format")] = TableFormat.table,
+    limit: Annotated[int, typer.Option("--limit", help="rows shown in a table")] = 50,
+) -> None:
+    """Sums, intensities and data shares of footprint results by carrier, lane, mode, customer,
+    month, ... (periods in a time zone)."""
+    from greenstream.accounting.rollup import check_time_zone, parse_keys
+    from greenstream.accounting.rollup import rollup as rollup_frame
+    from greenstream.io.tables import read_raw
+
+    with handle_errors():
+        keys = parse_keys(by)
+        check_time_zone(tz)
+        frame = read_raw(results)
+        if "lane" in keys:
+            frame = _with_lane_ids(frame, gazetteer_for(places))
+        rows = rollup_frame(frame, keys, tz=tz).to_dicts()
+        if fmt is TableFormat.table:
+            more = (
+                f" (first {limit} of {len(rows):,}; --format csv for all)"
+                if len(rows) > limit
+                else ""
+            )
+            print_rows(
+                _rollup_view(rows[:limit], keys),
+                fmt,
+                title=f"Roll-up by {', '.join(keys)} (periods in {tz}){more}",
+            )
+        else:
+            print_rows(rows, fmt)
 
 
 @app.command()
@@ -187,35 +381,78 @@ def factors_list(
     category: Annotated[
         str | None, typer.Option(help="transport_intensity, transport_vkm, fuel, grid, hub")
     ] = None,
-    search: Annotated[str | None, typer.Option(help="substring of the factor id")] = None,
+    factor_set: Annotated[
+        str | None,
+        typer.Option("--set", help="factor set, e.g. desnz-2025, glec-v3-logistics-sites"),
+    ] = None,
+    scope: Annotated[str | None, typer.Option(help="TTW, WTT or WTW")] = None,
+    load: Annotated[str | None, typer.Option(help="avg, 0, 50 or 100 (% laden)")] = None,
+    region: Annotated[str | None, typer.Option(help="region code, e.g. CN-GD, GB")] = None,
+    temperature: Annotated[
+        str | None, typer.Option("--temperature", help="ambient, refrigerated or mixed")
+    ] = None,
+    search: Annotated[
+        str | None,
+        typer.Option(help="words that must all appear in the id, class or carrier (any case)"),
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", help="rows per page (table format)")] = 40,
+    page: Annotated[int, typer.Option("--page", help="page number, from 1")] = 1,
     fmt: Annotated[TableFormat, typer.Option("--format")] = TableFormat.table,
 ) -> None:
-    """List factors (one row per factor and scope) with value, unit, source and licence."""
+    """List factors (one row per factor, scope and load point), filtered and paged; values at
+    full precision. ``--format json|csv`` gives every matching row with source and licence."""
     with handle_errors():
+        if limit < 1 or page < 1:
+            raise InputErrors.single("--limit/--page", "must be 1 or more", field="page")
         reg = registry_for()
         frame = reg.factors
-        if mode:
-            frame = frame.filter(pl.col("mode") == mode)
-        if category:
-            frame = frame.filter(pl.col("category") == category)
+        filters = {
+            "mode": mode,
+            "category": category,
+            "factor_set": factor_set,
+            "scope": scope.upper() if scope else None,
+            "load": load,
+            "region": region,
+            "temperature_control": temperature,
+        }
+        for column, value in filters.items():
+            if value is not None:
+                frame = frame.filter(pl.col(column) == value)
         if search:
-            frame = frame.filter(pl.col("factor_id").str.contains(search, literal=True))
-        cols = [
-            "factor_id",
-            "category",
-            "mode",
-            "load",
-            "scope",
-            "value",
-            "unit",
-            "year",
-            "source",
-            "licence",
+            text = pl.concat_str(
+                [pl.col(c).fill_null("") for c in ("factor_id", "vehicle_class", "energy_carrier")],
+                separator=" ",
+            ).str.to_lowercase()
+            for word in search.lower().split():
+                frame = frame.filter(text.str.contains(word, literal=True))
+        total = frame.height
+        if fmt is not TableFormat.table:
+            cols = [c for c in (*_FACTOR_LIST_COLUMNS, "source", "licence") if c in frame.columns]
+            print_rows(frame.select(cols).to_dicts(), fmt)
+            return
+        first = (page - 1) * limit
+        rows = [
+            {k: _full(v) for k, v in r.items()}
+            for r in frame.select(_FACTOR_LIST_COLUMNS).slice(first, limit).to_dicts()
         ]
-        rows = frame.select([c for c in cols if c in frame.columns]).to_dicts()
-        if fmt is TableFormat.table:
-            err.print(f"{len(rows)} factors in {reg.version}", highlight=False)
+        last = min(first + limit, total)
+        more = f"; --page {page + 1} for more" if last < total else ""
+        err.print(
+            f"{total:,} factor rows match in {reg.version}; showing {first + 1 if total else 0}"
+            f"-{last}{more} (`factors show ID` for the source)",
+            highlight=False,
+        )
         print_rows(rows, fmt, title="Emission factors")
+
+
+_FACTOR_LIST_COLUMNS = ("factor_id", "scope", "load", "value", "unit", "year", "factor_set")
+
+
+def _full(value: Any) -> Any:
+    """A number as published (full precision, no thousands separator), else the value."""
+    if isinstance(value, float):
+        return repr(value)
+    return value
 
 
 @factors_app.command("show")
@@ -223,14 +460,16 @@ def factors_show(
     factor_id: Annotated[str, typer.Argument(help="factor id, e.g. desnz-2025:road.hgv_all:avg")],
     fmt: Annotated[TableFormat, typer.Option("--format")] = TableFormat.table,
 ) -> None:
-    """Every published number of one factor with its full provenance."""
+    """Every published number of one factor, at full precision, with its full provenance."""
     with handle_errors():
         rows = registry_for().find(factor_id).to_dicts()
         if fmt is TableFormat.table:
             for row in rows:
                 table = Table(title=f"{factor_id} ({row.get('scope')})", show_header=False)
+                table.add_column("field", no_wrap=True)
+                table.add_column("value", overflow="fold")
                 for k, v in row.items():
-                    table.add_row(k, fmt_cell(v))
+                    table.add_row(k, "" if v is None else str(_full(v)))
                 out.print(table)
         else:
             print_rows(rows, fmt)
@@ -358,6 +597,8 @@ CONCERN_CLIS = (
     "greenstream.api.cli",  # serve, clients, verify
     "greenstream.points.cli",  # points ...
     "greenstream.levers.routing.cli",  # route, plan
+    "greenstream.levers.energy.cli",  # energy ...
+    "greenstream.levers.packaging.cli",  # pack, pack design | render | pool | stations
 )
 # --- end of sub-commands ---
 for _module in CONCERN_CLIS:

@@ -32,8 +32,20 @@ from greenstream.errors import (
 )
 from greenstream.settings import home_dir as home
 
-out = Console()
-err = Console(stderr=True)
+# Tables fit 100 columns (the width every command is written for), or a narrower terminal.
+TABLE_WIDTH = 100
+
+
+def _width(stream: Any) -> int:
+    import shutil
+
+    if stream.isatty():
+        return min(TABLE_WIDTH, shutil.get_terminal_size().columns)
+    return TABLE_WIDTH
+
+
+out = Console(width=_width(sys.stdout))
+err = Console(stderr=True, width=_width(sys.stderr))
 
 
 class TableFormat(StrEnum):

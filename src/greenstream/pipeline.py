@@ -22,13 +22,62 @@ from greenstream.accounting.kernel import (
     prepare_job,
     shipments_lazy,
 )
-from greenstream.accounting.schema import HOC_COLUMNS, LEG_COLUMNS, TOC_COLUMNS, TRIP_COLUMNS
+from greenstream.accounting.schema import (
+    HOC_COLUMNS,
+    HOC_WRITTEN_COLUMNS,
+    LEG_COLUMNS,
+    LEG_WRITTEN_COLUMNS,
+    RESULT_COLUMNS,
+    SHIPMENT_COLUMNS,
+    TOC_COLUMNS,
+    TOC_WRITTEN_COLUMNS,
+    TRIP_COLUMNS,
+)
 from greenstream.checks import ROW
 from greenstream.errors import InputError, InputErrors
 from greenstream.factors import Registry
 from greenstream.geo import Gazetteer
 from greenstream.io.tables import atomic_path, coerce, coerce_lazy, scan_raw, table_format
+from greenstream.io.units import Notice, plan_columns
 from greenstream.io.validation import check_hocs, check_legs, check_tocs, check_trips
+
+CONTRACT_COLUMNS: dict[str, dict[str, pl.DataType]] = {
+    "legs": LEG_COLUMNS,
+    "tocs": TOC_COLUMNS,
+    "hocs": HOC_COLUMNS,
+    "trips": TRIP_COLUMNS,
+}
+# every column a table of each kind may carry (docs/data-contract.md): the contract, and what
+# greenstream writes itself, so its own output reads back in
+KNOWN_COLUMNS: dict[str, frozenset[str]] = {
+    "legs": frozenset(
+        [*LEG_COLUMNS, *RESULT_COLUMNS, *LEG_WRITTEN_COLUMNS, *SHIPMENT_COLUMNS, "distance_basis"]
+    ),
+    "tocs": frozenset([*TOC_COLUMNS, *TOC_WRITTEN_COLUMNS]),
+    "hocs": frozenset([*HOC_COLUMNS, *HOC_WRITTEN_COLUMNS]),
+    "trips": frozenset(TRIP_COLUMNS),
+}
+
+
+def type_table(
+    frame: pl.LazyFrame, kind: str, *, file: str, allow_extra_columns: bool = False
+) -> tuple[pl.LazyFrame, list[InputError], list[Notice]]:
+    """One input table checked for its column names, typed to the contract (every bad cell an
+    error) and converted to the contract's units (``mass_t`` -> ``mass_kg``, ``kwh`` -> ``kWh``).
+    """
+    plan = plan_columns(
+        frame.collect_schema().names(),
+        kind=kind,
+        known=KNOWN_COLUMNS[kind],
+        file=file,
+        allow_extra=allow_extra_columns,
+    )
+    typed, cell_errors = coerce_lazy(
+        frame, {**CONTRACT_COLUMNS[kind], **plan.number_columns}, file=file
+    )
+    # converted even when a column is refused: the row checks still run on the contract
+    # columns, so every problem is reported at once
+    return plan.apply(typed), plan.errors + cell_errors, plan.notices
 
 
 @dataclass(frozen=True)
@@ -42,11 +91,13 @@ class FootprintResult:
     # Set when the job computed its summary already (while writing files; a streamed job's
     # results live in the file, not in ``legs``).
     precomputed_summary: dict[str, Any] | None = None
+    notices: list[Notice] = field(default_factory=list)
+    gazetteer: Gazetteer | None = None
 
     def summary(self) -> dict[str, Any]:
         if self.precomputed_summary is not None:
             return self.precomputed_summary
-        return summarize(self.legs, self.shipments)
+        return summarize(self.legs, self.shipments, gazetteer=self.gazetteer, notices=self.notices)
 
 
 @dataclass
@@ -60,6 +111,7 @@ class Inputs:
     names: dict[str, str] = field(default_factory=dict)
     errors: list[InputError] = field(default_factory=list)
     input_sha256: str = ""
+    notices: list[Notice] = field(default_factory=list)
 
 
 def as_polars(table: Any) -> pl.DataFrame:
@@ -84,7 +136,10 @@ def _read_file(
     extra: dict[str, pl.DataFrame] = {}
     try:
         if table_format(path) != "json":
-            return scan_raw(path), [], extra
+            raw = scan_raw(path)
+            if kind in ("tocs", "hocs") and set(raw.collect_schema().names()) >= INTENSITIES_TABLE:
+                raw = from_intensities_table(raw, kind)
+            return raw, [], extra
         from greenstream.io import ileap
 
         if kind == "legs":
@@ -103,6 +158,36 @@ def _read_file(
         return None, exc.errors, extra
 
 
+# the table `greenstream intensities -o FILE.csv` writes: TOCs and HOCs in one table
+INTENSITIES_TABLE = frozenset(
+    {"kind", "id", "mode", "intensity_wtw_kg_per_unit", "intensity_ttw_kg_per_unit", "unit"}
+)
+
+
+def from_intensities_table(raw: pl.LazyFrame, kind: str) -> pl.LazyFrame:
+    """The TOC (or HOC) rows of a `greenstream intensities` table, in the TOCS (HOCS) columns,
+    so that the primary-data intensities greenstream measured read back in with ``--tocs``."""
+    if kind == "tocs":
+        return raw.filter(pl.col("kind").cast(pl.String) == "TOC").select(
+            pl.col("id").alias("toc_id"),
+            "mode",
+            pl.col("intensity_wtw_kg_per_unit").alias("intensity_wtw_kg_per_tkm"),
+            pl.col("intensity_ttw_kg_per_unit").alias("intensity_ttw_kg_per_tkm"),
+            pl.lit("primary").alias("data_type"),
+            pl.lit("primary-data TOC from telemetry (greenstream intensities)").alias(
+                "description"
+            ),
+        )
+    return raw.filter(pl.col("kind").cast(pl.String) == "HOC").select(
+        pl.col("id").alias("hoc_id"),
+        pl.col("mode").alias("hub_type"),
+        pl.col("intensity_wtw_kg_per_unit").alias("intensity_wtw_kg_per_t"),
+        pl.col("intensity_ttw_kg_per_unit").alias("intensity_ttw_kg_per_t"),
+        pl.lit("primary").alias("data_type"),
+        pl.lit("primary-data HOC from site meters (greenstream intensities)").alias("description"),
+    )
+
+
 def _file_sha256(paths: list[Path]) -> str:
     digest = hashlib.sha256()
     for p in paths:
@@ -118,13 +203,15 @@ def load_inputs(
     tocs: Path | None = None,
     hocs: Path | None = None,
     trips: Path | None = None,
+    allow_extra_columns: bool = False,
 ) -> Inputs:
     """Scan and type every input (LEGS stays lazy; the small tables are read), collecting every
-    unreadable file and unparsable cell."""
-    columns = {"legs": LEG_COLUMNS, "tocs": TOC_COLUMNS, "hocs": HOC_COLUMNS, "trips": TRIP_COLUMNS}
+    unreadable file, unknown column and unparsable cell."""
+    columns = CONTRACT_COLUMNS
     frames: dict[str, pl.LazyFrame] = {}
     names: dict[str, str] = {}
     errors: list[InputError] = []
+    notices: list[Notice] = []
     for kind, path in (("legs", legs), ("tocs", tocs), ("hocs", hocs), ("trips", trips)):
         if path is None:
             continue
@@ -138,7 +225,13 @@ def load_inputs(
                 ].lazy()
                 names[extra_kind] = str(path)
         if raw is not None:
-            typed, cell_errors = coerce_lazy(raw, columns[kind], file=str(path))
+            if table_format(path) == "json":  # the iLEAP reader made the columns
+                typed, cell_errors = coerce_lazy(raw, columns[kind], file=str(path))
+            else:
+                typed, cell_errors, table_notices = type_table(
+                    raw, kind, file=str(path), allow_extra_columns=allow_extra_columns
+                )
+                notices += table_notices
             frames[kind] = typed
             errors += cell_errors
 
@@ -154,6 +247,7 @@ def load_inputs(
         names=names,
         errors=errors,
         input_sha256=_file_sha256(present),
+        notices=notices,
     )
 
 
@@ -199,7 +293,14 @@ def run(inputs: Inputs, tables: ReferenceTables) -> FootprintResult:
     computed on bad input."""
     results = checked_compute(inputs, tables)
     shipments = shipments_lazy(results.lazy()).collect(engine="in-memory")
-    return FootprintResult(results, shipments, tables.factor_set_version, inputs.input_sha256)
+    return FootprintResult(
+        results,
+        shipments,
+        tables.factor_set_version,
+        inputs.input_sha256,
+        notices=inputs.notices,
+        gazetteer=tables.gazetteer,
+    )
 
 
 def checked_compute(inputs: Inputs, tables: ReferenceTables) -> pl.DataFrame:
@@ -258,7 +359,7 @@ def run_to_files(
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="greenstream-write") as pool:
             writing = pool.submit(write_table, results, output)
             rollup = shipments_lazy(results.lazy()).collect(engine="in-memory")
-            summary = summarize(results, rollup)
+            summary = summarize(results, rollup, gazetteer=tables.gazetteer, notices=inputs.notices)
             writing.result()
         if shipments is not None:
             write_table(rollup, shipments)
@@ -294,7 +395,9 @@ def run_to_files(
         pl.DataFrame(),
         tables.factor_set_version,
         inputs.input_sha256,
-        precomputed_summary=summarize(written, n_ship),
+        precomputed_summary=summarize(
+            written, n_ship, gazetteer=tables.gazetteer, notices=inputs.notices
+        ),
     )
 
 
@@ -316,22 +419,32 @@ def footprint(
     trips: Any = None,
     registry: Registry | None = None,
     gazetteer: Gazetteer | None = None,
+    allow_extra_columns: bool = True,
 ) -> FootprintResult:
     """ISO 14083 / GLEC v3 footprint of shipments given as in-memory tables.
 
-    Parameters take Polars, pandas or Arrow tables with the columns of docs/data-contract.md.
+    Parameters take Polars, pandas or Arrow tables with the columns of docs/data-contract.md
+    (unit-suffixed columns such as ``mass_t`` are converted). Columns outside the contract pass
+    through unless ``allow_extra_columns=False``, which refuses them as the CLI does.
     Raises :class:`greenstream.errors.InputErrors` listing every bad row.
     """
     frames: dict[str, pl.DataFrame | None] = {}
     errors: list[InputError] = []
-    columns = {"legs": LEG_COLUMNS, "tocs": TOC_COLUMNS, "hocs": HOC_COLUMNS, "trips": TRIP_COLUMNS}
+    notices: list[Notice] = []
+    columns = CONTRACT_COLUMNS
     for kind, table in (("legs", legs), ("tocs", tocs), ("hocs", hocs), ("trips", trips)):
         if table is None:
             frames[kind] = None
             continue
-        typed, cell_errors = coerce(as_polars(table), columns[kind], file=f"<{kind}>")
-        frames[kind] = typed
+        typed, cell_errors, table_notices = type_table(
+            as_polars(table).lazy(),
+            kind,
+            file=f"<{kind}>",
+            allow_extra_columns=allow_extra_columns,
+        )
+        frames[kind] = typed.collect()
         errors += cell_errors
+        notices += [n for n in table_notices if n.kind != "extra_column"]
     legs_frame = frames["legs"]
     assert legs_frame is not None
     inputs = Inputs(
@@ -341,14 +454,78 @@ def footprint(
         trips=frames["trips"],
         names={k: f"<{k}>" for k in columns},
         errors=errors,
+        notices=notices,
     )
     return run(inputs, reference_tables(inputs, registry, gazetteer))
 
 
+WARNING_EXAMPLES = 3  # element ids shown per warning kind in the summary
+
+
+def with_place_ids(frame: pl.DataFrame, gazetteer: Gazetteer, *columns: str) -> pl.DataFrame:
+    """``frame`` with ``<column>_id``: the canonical place id of each place text (null when it
+    does not resolve). For grouped (small) frames: one resolution per distinct text."""
+    out = frame
+    for column in columns:
+        if column not in frame.columns:
+            continue
+        texts = frame.get_column(column).cast(pl.String).drop_nulls().unique()
+        resolved = gazetteer.resolve(texts).select(
+            pl.col("query").alias(column), pl.col("place_id").alias(f"{column}_id")
+        )
+        out = out.with_columns(pl.col(column).cast(pl.String)).join(
+            resolved, on=column, how="left", maintain_order="left"
+        )
+    return out
+
+
+def warnings_by_kind(
+    legs: pl.LazyFrame, notices: list[Notice] | None = None, *, examples: int = WARNING_EXAMPLES
+) -> list[dict[str, Any]]:
+    """Every warning kind with its count of elements and a few example element ids, then the
+    input notices (unit conversions, extra columns): what the job chose or changed, grouped."""
+    from greenstream.accounting.kernel import WARNING_KINDS, WARNINGS
+
+    kind_of = dict(zip(WARNINGS, WARNING_KINDS, strict=True))
+    columns = legs.collect_schema().names()
+    out: dict[str, dict[str, Any]] = {}
+    if "warnings" in columns:
+        ids = pl.col("tce_id") if "tce_id" in columns else pl.col("shipment_id")
+        groups = (
+            legs.filter(pl.col("warnings").is_not_null())
+            .group_by("warnings")
+            .agg(pl.len().alias("n"), ids.cast(pl.String).head(examples).alias("ex"))
+            .collect(engine="in-memory")
+            .with_columns(pl.col("warnings").cast(pl.String))
+            .sort("warnings")
+        )
+        for text, n, ex in groups.iter_rows():
+            for part in text.split("; "):
+                kind = kind_of.get(part, "other")
+                entry = out.setdefault(
+                    kind, {"kind": kind, "count": 0, "text": part, "examples": []}
+                )
+                entry["count"] += int(n)
+                entry["examples"] = (entry["examples"] + list(ex))[:examples]
+    rows = sorted(out.values(), key=lambda e: (-e["count"], e["kind"]))
+    for notice in notices or []:
+        rows.append(
+            {"kind": notice.kind, "count": notice.rows, "text": notice.text, "examples": []}
+        )
+    return rows
+
+
 def summarize(
-    legs: pl.DataFrame | pl.LazyFrame, shipments: pl.DataFrame | int, *, top: int = 10
+    legs: pl.DataFrame | pl.LazyFrame,
+    shipments: pl.DataFrame | int,
+    *,
+    top: int = 10,
+    gazetteer: Gazetteer | None = None,
+    notices: list[Notice] | None = None,
 ) -> dict[str, Any]:
-    """Totals by mode and method, top lanes by WTW, intensity per shipment, primary-data share.
+    """Totals by mode and method, top lanes by WTW (by canonical place id when a gazetteer is
+    given), intensity per shipment, the primary-data share and the share resting on default
+    factors, warnings grouped by kind, and where a UK factor stood in for another country.
 
     The group-bys run as one batch of lazy queries (``collect_all``) so they share the cores.
     """
@@ -360,6 +537,9 @@ def summarize(
         pl.col("co2e_ttw_kg").sum(),
         pl.col("co2e_wtt_kg").sum(),
     ]
+    # compared as the kernel's Enum (no per-row cast to text); a text column (a file read back)
+    # compares the same way
+    is_default = pl.col("method") == "default"
     queries = [
         lf.select(
             pl.len().alias("tce_count"),
@@ -367,6 +547,7 @@ def summarize(
             pl.col("co2e_wtw_low_kg").sum(),
             pl.col("co2e_wtw_high_kg").sum(),
             pl.col("co2e_wtw_kg").filter(pl.col("primary_data")).sum().alias("primary_wtw"),
+            pl.col("co2e_wtw_kg").filter(is_default).sum().alias("default_wtw"),
             pl.col("warnings").is_not_null().sum().alias("warning_count"),
         ),
         lf.group_by("mode").agg(pl.len().alias("tce_count"), *sums),
@@ -382,7 +563,21 @@ def summarize(
                 pl.col("transport_activity_tkm").sum(),
                 pl.col("co2e_wtw_kg").sum(),
             )
-            .top_k(top, by="co2e_wtw_kg")
+        )
+    has_origin = "origin" in columns and gazetteer is not None
+    if has_origin:
+        # defaults from DESNZ (a UK set) on road, rail and air legs, by origin: the proxy count
+        # (grouped first, the text tests then run on the few groups)
+        queries.append(
+            lf.group_by("origin", "factor_id", "method", "mode")
+            .agg(pl.len().alias("tce_count"), pl.col("co2e_wtw_kg").sum())
+            .filter(
+                pl.col("method").cast(pl.String).is_in(["default", "modelled"])
+                & pl.col("factor_id").cast(pl.String).str.starts_with("desnz-2025:")
+                & pl.col("mode").cast(pl.String).is_in(["road", "rail", "air"])
+            )
+            .group_by("origin")
+            .agg(pl.col("tce_count").sum(), pl.col("co2e_wtw_kg").sum())
         )
     done = pl.collect_all(queries, engine="in-memory")  # reproducible sums (see run_to_files)
     totals = done[0].row(0, named=True)
@@ -394,14 +589,42 @@ def summarize(
     by_method = (
         done[2].with_columns(pl.col("method").cast(pl.String)).sort("co2e_wtw_kg", descending=True)
     )
-    lanes = (
-        done[3]
-        .with_columns(pl.col("mode").cast(pl.String))
-        .sort("co2e_wtw_kg", descending=True)
-        .to_dicts()
-        if has_lanes
-        else []
-    )
+    lanes: list[dict[str, Any]] = []
+    if has_lanes:
+        lane_frame = done[3].with_columns(pl.col("mode").cast(pl.String))
+        if gazetteer is not None:
+            lane_frame = (
+                with_place_ids(lane_frame, gazetteer, "origin", "destination")
+                .with_columns(
+                    pl.coalesce("origin_id", "origin").alias("origin"),
+                    pl.coalesce("destination_id", "destination").alias("destination"),
+                )
+                .group_by("origin", "destination", "mode", maintain_order=True)
+                .agg(
+                    pl.col("tce_count").sum(),
+                    pl.col("transport_activity_tkm").sum(),
+                    pl.col("co2e_wtw_kg").sum(),
+                )
+            )
+        lanes = (
+            lane_frame.sort(
+                ["co2e_wtw_kg", "origin", "destination"], descending=[True, False, False]
+            )
+            .head(top)
+            .to_dicts()
+        )
+    proxy: list[dict[str, Any]] = []
+    if has_origin and gazetteer is not None:
+        located = with_place_ids(done[-1], gazetteer, "origin")
+        countries = gazetteer.resolve(located["origin"]).get_column("country")
+        proxy = (
+            located.with_columns(countries.alias("country"))
+            .filter(pl.col("country").is_not_null() & (pl.col("country") != "GB"))
+            .group_by("country")
+            .agg(pl.col("tce_count").sum(), pl.col("co2e_wtw_kg").sum())
+            .sort("co2e_wtw_kg", descending=True)
+            .to_dicts()
+        )
     total_wtw = float(totals["co2e_wtw_kg"] or 0.0)
     n_ship = shipments if isinstance(shipments, int) else shipments.height
     return {
@@ -415,7 +638,10 @@ def summarize(
         "co2e_wtw_high_kg": float(totals["co2e_wtw_high_kg"] or 0.0),
         "co2e_wtw_kg_per_shipment": total_wtw / n_ship if n_ship else 0.0,
         "primary_data_share": float(totals["primary_wtw"] or 0.0) / total_wtw if total_wtw else 0.0,
+        "default_share": float(totals["default_wtw"] or 0.0) / total_wtw if total_wtw else 0.0,
         "warning_count": int(totals["warning_count"]),
+        "warnings_by_kind": warnings_by_kind(lf, notices),
+        "uk_factors_as_proxy": proxy,
         "by_mode": by_mode.to_dicts(),
         "by_method": by_method.to_dicts(),
         "top_lanes": lanes,

@@ -283,9 +283,12 @@ def test_hub_default_and_refrigerated_defaults() -> None:
         }
     )
     r = greenstream.footprint(legs).legs
-    # hub default is a labelled assumption (ileap-go demo 33 / 10 kg per t): 2 t -> 66 / 20
-    assert r["co2e_wtw_kg"][0] == pytest.approx(66.0)
-    assert r["co2e_ttw_kg"][0] == pytest.approx(20.0)
+    # hub default: GLEC v3 logistics-site default, Warehouse ambient 17.5 kg CO2e WTW per t
+    # (glec_v3_hub_defaults.csv; TTW not published, set to 0): 2 t -> 35 / 0
+    assert r["co2e_wtw_kg"][0] == pytest.approx(35.0)
+    assert r["co2e_ttw_kg"][0] == pytest.approx(0.0)
+    assert r["factor_id"][0] == "glec-v3:hub:Warehouse:ambient"
+    assert "hub type" in r["factor_reason"][0]
     # refrigerated road default: DESNZ all HGVs refrigerated 0.11894 + 0.02769 WTT; 2 t x 100 km
     assert r["co2e_ttw_kg"][1] == pytest.approx(200 * 0.11894)
     assert r["co2e_wtw_kg"][1] == pytest.approx(200 * (0.11894 + 0.02769))

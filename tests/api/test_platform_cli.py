@@ -23,7 +23,10 @@ def test_clients_create_prints_secret_once_stores_hash(
 ) -> None:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     monkeypatch.setenv("GREENSTREAM_DATABASE_URL", url)
-    result = CliRunner().invoke(app, ["clients", "create", "--tenant", "acme", "--format", "json"])
+    result = CliRunner().invoke(
+        app,
+        ["clients", "create", "--tenant", "acme", "--scopes", "pact", "--format", "json"],
+    )
     assert result.exit_code == 0, result.output
     created = json.loads(result.output)[0]
     assert created["tenant"] == "acme" and created["client_id"].startswith("gs_")
@@ -36,8 +39,9 @@ def test_clients_create_prints_secret_once_stores_hash(
     from sqlalchemy.orm import Session
 
     with Session(engine) as s:
-        tenant = authenticate_client(s, created["client_id"], created["client_secret"])
-        assert tenant is not None and tenant.name == "acme"
+        client = authenticate_client(s, created["client_id"], created["client_secret"])
+        assert client is not None and client.tenant.name == "acme"
+        assert client.scopes == {"pact"}
         assert authenticate_client(s, created["client_id"], "wrong") is None
     engine.dispose()
 

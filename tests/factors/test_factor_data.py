@@ -15,7 +15,14 @@ import pytest
 from greenstream.factors import SCHEMA_COLUMNS, Registry, load_factor_file
 
 DATA = Path(str(resources.files("greenstream.factors") / "data"))
-MAPPING_FILES = {"factor_sets.csv", "grid_regions.csv", "mode_defaults.csv"}
+GLEC_QUOTED_FILE = "glec_v3_hub_defaults.csv"
+MAPPING_FILES = {
+    "factor_sets.csv",
+    "grid_regions.csv",
+    "mode_defaults.csv",
+    "air_bands.csv",
+    "temperature_uplift.csv",
+}
 EVIDENCE_TAGS = {"[P]", "[X]", "[3P]", "[M]"}
 GLEC_SOURCE = r"(?i)Smart Freight|GLEC (Framework|v\d|default)"
 
@@ -64,14 +71,24 @@ def test_factor_file_schema_and_provenance(name: str) -> None:
     # an assumption or derived number always says why in its note
     assumed = frame.filter(pl.col("assumption"))
     assert assumed.get_column("note").null_count() == 0
-    # GLEC default tables (c) Smart Freight Centre must not be shipped
+    # GLEC default tables (c) Smart Freight Centre are not shipped; the one exception is the
+    # handful of logistics-site defaults (hub rows only), quoted with attribution
+    glec = pl.lit(False)
     for col in ("source", "table", "publisher"):
         if col in frame.columns:
-            assert not frame.get_column(col).str.contains(GLEC_SOURCE).any()
+            glec = glec | frame.get_column(col).str.contains(GLEC_SOURCE)
+    cited = frame.filter(frame.select(glec).to_series())
+    if name == GLEC_QUOTED_FILE:
+        assert cited.height == frame.height
+        assert set(cited["category"]) == {"hub"}
+        assert cited["licence"].str.contains("Smart Freight Centre").all()
+    else:
+        assert cited.height == 0, f"{name} cites GLEC"
 
 
-def test_no_glec_in_manifest_publishers() -> None:
-    assert not manifest().get_column("publisher").str.contains(GLEC_SOURCE).any()
+def test_glec_in_manifest_only_for_the_quoted_hub_defaults() -> None:
+    glec = manifest().filter(pl.col("publisher").str.contains(GLEC_SOURCE))
+    assert glec["file"].to_list() == [GLEC_QUOTED_FILE]
 
 
 def value(reg: Registry, factor_id: str, scope: str, load: str | None = None) -> float:
@@ -325,13 +342,25 @@ def test_grid_region_mapping_covers_31_provinces() -> None:
     assert mapping["source"].null_count() == 0
 
 
-def test_hub_defaults_file_is_labelled_synthetic() -> None:
-    hubs = load_factor_file(DATA / "hub_defaults.csv")
-    assert hubs["assumption"].all()
-    assert hubs["note"].str.contains("SYNTHETIC").all()
-    # iso14083-glec-ileap.md 2.4: ileap-go demo HOCs, 33 WTW / 10 TTW kg CO2e per t
-    assert set(hubs.filter(pl.col("scope") == "WTW")["value"]) == {33.0}
-    assert set(hubs.filter(pl.col("scope") == "TTW")["value"]) == {10.0}
+def test_hub_defaults_file_cites_glec_and_labels_its_assumptions() -> None:
+    hubs = load_factor_file(DATA / "glec_v3_hub_defaults.csv")
+    assert hubs["source"].str.contains("GLEC Framework").all()
+    assert hubs["evidence"].eq("[3P]").all()
+    wtw = {
+        (r["vehicle_class"], r["temperature_control"]): r["value"]
+        for r in hubs.filter(pl.col("scope") == "WTW").iter_rows(named=True)
+    }
+    # GLEC v3 logistics-site defaults (kg CO2e per t): transshipment 0.6 / mixed 2.2, storage and
+    # transshipment 2.1 / 4.0, warehouse 17.5 / 33, liquid bulk 3.1 / 8.1
+    assert wtw[("Transshipment", "ambient")] == 0.6
+    assert wtw[("Warehouse", "mixed")] == 33.0
+    # container terminals: 10.7 kg per TEU / 10 t per TEU (labelled assumption) = 1.07 kg per t
+    assert wtw[("MaritimeContainerTerminal", "ambient")] == pytest.approx(1.07)
+    # the TTW split is not published: 0, labelled
+    ttw = hubs.filter(pl.col("scope") == "TTW")
+    assert ttw["value"].eq(0.0).all() and ttw["assumption"].all()
+    # the iLEAP demo placeholder (33 kg/t for every hub) is no built-in set any more
+    assert "hub_defaults.csv" not in set(factor_files())
 
 
 def test_bev_rows_move_generation_to_wtt_and_say_so() -> None:

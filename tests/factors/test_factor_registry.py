@@ -276,10 +276,12 @@ def test_hub_defaults() -> None:
         "LiquidBulkTerminal",
         "MaritimeContainerTerminal",
     }
-    assert set(hubs["temperature_control"]) == {"ambient"}
-    # iso14083-glec-ileap.md 2.4: ileap-go demo HOCs 33 WTW / 10 TTW kg CO2e per t (synthetic)
-    assert set(hubs["intensity_wtw_kg_per_t"]) == {33.0}
-    assert set(hubs["intensity_ttw_kg_per_t"]) == {10.0}
+    assert set(hubs["temperature_control"]) == {"ambient", "mixed", "refrigerated"}
+    by = {(r["hub_type"], r["temperature_control"]): r for r in hubs.iter_rows(named=True)}
+    # GLEC v3 logistics-site defaults: warehouse ambient 17.5, mixed 33 kg CO2e WTW per t
+    assert by[("Warehouse", "ambient")]["intensity_wtw_kg_per_t"] == 17.5
+    assert by[("Warehouse", "mixed")]["intensity_wtw_kg_per_t"] == 33.0
+    assert set(hubs["intensity_ttw_kg_per_t"]) == {0.0}
 
 
 def test_find() -> None:

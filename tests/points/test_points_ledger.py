@@ -151,17 +151,26 @@ def test_reverse_returned_order_claws_back_up_to_balance(ledger: Ledger, tenant:
     )
     ledger.record(tenant, event(2, action="original_packaging", order_id="o2"))
     ledger.stock(tenant, "mangrove_1m2", 10, key="s")
-    ledger.redeem(tenant, "u1", "mangrove_1m2", 7, key="r")  # 48 + 32 - 70 = 10 left
+    # 48 + 32 - 70 = 10 left; the 10 co-funded points are spent first, so the 10 fen behind
+    # them move from the rewards pool to reward_cost:mangrove_1m2
+    redeemed = ledger.redeem(tenant, "u1", "mangrove_1m2", 7, key="r")
+    assert (redeemed.detail["cofunded_points"], redeemed.detail["pool_drawn_fen"]) == (10, 10)
     [rev] = ledger.reverse_order(tenant, "o1")
     assert (rev.detail["points_reversed"], rev.detail["points_shortfall"]) == (10, 38)
-    assert rev.detail["subsidy_refunded_fen"] == 20
+    # subsidy 20 = 10 green fund + 10 consumer; the consumer 10 were spent on the reward, so
+    # the brand gets back the green-fund 10 only
+    assert (rev.detail["subsidy_refunded_fen"], rev.detail["subsidy_spent_on_rewards_fen"]) == (
+        10,
+        10,
+    )
     assert ledger.balance(tenant, "u1")["points_balance"] == 0
     f = funds(ledger, tenant)
-    assert (f["brand:brand-a"], f["green_fund:green_fund"], f["rewards_pool:rewards_pool"]) == (
-        0,
-        0,
-        0,
-    )
+    assert (
+        f["brand:brand-a"],
+        f["green_fund:green_fund"],
+        f["rewards_pool:rewards_pool"],
+        f["reward_cost:mangrove_1m2"],
+    ) == (-10, 0, 0, 10)
     [again] = ledger.reverse_order(tenant, "o1")
     assert again.replayed
     # the reversed award leaves the reports and the user's CO2e total

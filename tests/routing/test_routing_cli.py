@@ -27,11 +27,11 @@ def test_route_json_on_a_user_network(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
-    # rail 135.4 kg/t x 10 t = 1354 kg; road 190.04 x 10 = 1900.4 kg (hand figures in
+    # rail 70.6 kg/t x 10 t = 706 kg; road 190.04 x 10 = 1900.4 kg (hand figures in
     # test_routing_network.test_user_csv_network)
-    assert [(r["modes"], r["co2e_wtw_kg"]) for r in rows] == [("rail", 1354.0), ("road", 1900.4)]
+    assert [(r["modes"], r["co2e_wtw_kg"]) for r in rows] == [("rail", 706.0), ("road", 1900.4)]
     assert rows[0]["recommended"] is True  # 2,600 km road distance > 800 km: rail preferred
-    assert rows[0]["co2e_saved_vs_road_kg"] == 546.4
+    assert rows[0]["co2e_saved_vs_road_kg"] == 1194.4  # 1900.4 - 706
 
 
 def test_route_table_and_csv_on_china() -> None:
@@ -59,8 +59,8 @@ def test_route_table_and_csv_on_china() -> None:
 
 
 def test_route_errors_exit_non_zero() -> None:
-    bad = runner.invoke(app, ["route", "Atlantis", "Beijing"])
-    assert bad.exit_code == 2 and "unknown place 'Atlantis'" in bad.output
+    bad = runner.invoke(app, ["route", "Atlantis-under-the-sea", "Beijing"])
+    assert bad.exit_code == 2 and "unknown place 'Atlantis-under-the-sea'" in bad.output
     none = runner.invoke(app, ["route", "Guangzhou", "Beijing", "--deadline-h", "1"])
     assert none.exit_code == 1 and "no route meets the constraints" in none.output
     weights = runner.invoke(app, ["route", "Guangzhou", "Beijing", "--weights", "1,2"])

@@ -73,8 +73,9 @@ def test_edge_intensities_come_from_the_kernel() -> None:
     assert rail["co2e_wtw_kg_per_t"] == pytest.approx(rail["distance_km"] * 0.0347, rel=1e-9)
     assert rail["co2e_ttw_kg_per_t"] == pytest.approx(rail["distance_km"] * 0.02779, rel=1e-9)
     hub = e.filter((pl.col("mode") == "transfer") & (pl.col("distance_km") == 0)).row(0, named=True)
-    # registry hub default (iLEAP demo, labelled assumption): 33 kg WTW, 10 kg TTW per tonne
-    assert (hub["co2e_wtw_kg_per_t"], hub["co2e_ttw_kg_per_t"]) == pytest.approx((33.0, 10.0))
+    # registry hub default: GLEC v3 logistics-site default, Transshipment ambient 0.6 kg WTW per
+    # tonne (TTW not published: 0)
+    assert (hub["co2e_wtw_kg_per_t"], hub["co2e_ttw_kg_per_t"]) == pytest.approx((0.6, 0.0))
     # an airport transfer adds the drayage by road: the kernel on the same two rows agrees
     air_t = e.filter((pl.col("mode") == "transfer") & (pl.col("distance_km") > 0)).row(
         0, named=True
@@ -103,10 +104,10 @@ def test_user_csv_network(tmp_path: Path) -> None:
     front = pareto_front(graph, net.node_index["A"], net.node_index["B"])
     # road: 2000 km x 0.09502 kg/tkm (DESNZ artic >33 t, WTW) = 190.04 kg/t, 33.33 h,
     #       2000 x 0.40 = 800 CNY/t
-    # rail: 2000 x 0.0347 = 69.4 + 2 hubs x 33 = 135.4 kg/t; 2000/30 + 2 x 10 h = 86.67 h;
+    # rail: 2000 x 0.0347 = 69.4 + 2 hubs x 0.6 = 70.6 kg/t; 2000/30 + 2 x 10 h = 86.67 h;
     #       2000 x 0.15 + 2 x 25 = 350 CNY/t
     vectors = sorted((round(x.cost, 6), round(x.time, 6), round(x.co2e, 6)) for x in front)
-    assert vectors == [(350.0, 86.666667, 135.4), (800.0, 33.333333, 190.04)]
+    assert vectors == [(350.0, 86.666667, 70.6), (800.0, 33.333333, 190.04)]
 
 
 def test_user_csv_network_reports_every_bad_row(tmp_path: Path) -> None:

@@ -112,8 +112,8 @@ def test_carbon_price_and_weights_change_the_pick() -> None:
 
 def test_bad_orders_are_refused() -> None:
     net = china_network()
-    with pytest.raises(InputErrors, match="unknown place 'Atlantis'"):
-        route(net, "Atlantis", "Beijing", mass_kg=1)
+    with pytest.raises(InputErrors, match="unknown place 'Atlantis-under-the-sea'"):
+        route(net, "Atlantis-under-the-sea", "Beijing", mass_kg=1)
     with pytest.raises(InputErrors, match="not a city of the network; the nearest network city"):
         route(net, "Yiwu", "Beijing", mass_kg=1)
     with pytest.raises(InputErrors, match="mass_kg must be > 0"):

@@ -38,10 +38,36 @@ def _num(value: Any, digits: int = 6) -> Any:
     return None if value is None else round(float(value), digits)
 
 
+def _sea_options(row: dict[str, Any]) -> list[dict[str, Any]]:
+    """The route and its passage alternatives (Suez / Panama / Cape) of a sea leg whose origin
+    and destination resolve, as shippers choose between them."""
+    from greenstream.geo import Gazetteer
+    from greenstream.geo.searoutes import passage_options
+
+    places = Gazetteer.builtin().resolve(
+        pl.Series([row.get("origin"), row.get("destination")], dtype=pl.String)
+    )
+    if not places["resolved"].all():
+        return []
+    (o_lat, o_lon), (d_lat, d_lon) = places.select("lat", "lon").rows()
+    return [
+        {
+            "avoiding": ", ".join(r.avoid) or "nothing",
+            "via": r.via,
+            "distance_km": _num(r.distance_km, 1),
+        }
+        for r in passage_options(o_lat, o_lon, d_lat, d_lon)
+    ]
+
+
 def _distance_step(row: dict[str, Any]) -> dict[str, Any]:
     basis = row.get("distance_basis")
     if row["__is_hub"]:
         text = "hub stop: no distance"
+    elif row.get("distance_adjustment") and basis == "sfd":
+        text = (
+            f"{row['distance_adjustment']} = {row['distance_used_km']:.3f} km (shortest feasible)"
+        )
     elif row.get("distance_adjustment"):
         text = (
             f"great-circle distance {row.get('origin')} -> {row.get('destination')}; "
@@ -49,13 +75,23 @@ def _distance_step(row: dict[str, Any]) -> dict[str, Any]:
         )
     else:
         text = f"{basis} distance as given: {row['distance_used_km']:.3f} km"
-    return {
+    step = {
         "step": "distance",
         "text": text,
         "distance_basis": basis,
         "distance_used_km": _num(row["distance_used_km"]),
         "clause": CLAUSES["distance"],
     }
+    if row.get("mode") == "sea" and not row["__is_hub"] and row.get("origin"):
+        options = _sea_options(row)
+        if options:
+            step["sea_route_options"] = options
+            step["text"] += "; sea routes: " + "; ".join(
+                f"avoiding {o['avoiding']}: {o['distance_km']:,.0f} km via {o['via']}"
+                for o in options
+                if o["distance_km"] is not None
+            )
+    return step
 
 
 def _intensity_step(row: dict[str, Any]) -> dict[str, Any]:
@@ -97,7 +133,47 @@ def _intensity_step(row: dict[str, Any]) -> dict[str, Any]:
         )
     else:
         step["text"] = f"{row['__i_wtw']:.6f} WTW / {row['__i_ttw']:.6f} TTW {unit}"
+    uplift = row.get("__uplift")
+    if uplift is not None and uplift != 1.0 and method in ("default", "modelled"):
+        step["text"] += f" (refrigeration uplift x {uplift:g} included)"
+        step["refrigeration_uplift"] = uplift
+    if row.get("factor_reason"):
+        step["why"] = row["factor_reason"]
+    proxy = _proxy_note(row)
+    if proxy:
+        step["proxy"] = proxy
     return step
+
+
+def _proxy_note(row: dict[str, Any]) -> str | None:
+    """Where a UK (DESNZ) default stands in for another country's, say so and why."""
+    if row["__is_hub"] or row["method"] not in ("default", "modelled"):
+        return None
+    if not str(row.get("factor_id") or "").startswith("desnz-2025:"):
+        return None
+    if row.get("mode") not in ("road", "rail", "air"):
+        return None
+    from greenstream.geo import Gazetteer
+
+    texts = [t for t in (row.get("origin"), row.get("destination")) if t]
+    if not texts:
+        return None
+    countries = set(
+        Gazetteer.builtin().resolve(pl.Series(texts, dtype=pl.String))["country"].drop_nulls()
+    )
+    outside = sorted(countries - {"GB"})
+    if not outside:
+        return None
+    if "CN" in outside:
+        return (
+            "DESNZ 2025 is a UK factor set, used as a proxy for China: no published China "
+            "road/rail/air freight tonne-km intensity was found (GB/T 46531-2025 Annex A gives "
+            "fuel CO2 factors, not tonne-km intensities); a TOC or trip energy gives primary data"
+        )
+    return (
+        f"DESNZ 2025 is a UK factor set, used as a proxy for {', '.join(outside)}: the registry "
+        "has no factor of that country for this class"
+    )
 
 
 def calculation_sheet(results: pl.DataFrame, shipment_id: str) -> dict[str, Any]:
@@ -190,6 +266,10 @@ def render_text(sheet: dict[str, Any]) -> str:
             out.append(f"    {i}.{j} {step['step']}: {step['text']}")
             if "factor_id" in step:
                 out.append(f"         factor {step['factor_id']} — {step['factor_source']}")
+            if step.get("why"):
+                out.append(f"         why: {step['why']}")
+            if step.get("proxy"):
+                out.append(f"         proxy: {step['proxy']}")
             if "clause" in step:
                 out.append(f"         [{step['clause']}]")
         for w in el["warnings"]:

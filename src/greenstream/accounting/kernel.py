@@ -52,6 +52,7 @@ from greenstream.geo import (
     distance_adjustment_table,
     great_circle_distance_km,
 )
+from greenstream.geo.searoutes import sea_routing_parameters
 
 KG_PER_TONNE = 1000.0  # SI definition
 MJ_PER_KWH = 3.6  # SI definition: 1 kWh = 3.6 MJ
@@ -66,6 +67,8 @@ BASIS_LOOKUP: Final = Lookup(pl.Series(list(DISTANCE_BASES), dtype=pl.String))
 
 # Relative difference between chargeable and actual mass above which we warn (rounding noise below).
 CHARGEABLE_MASS_TOLERANCE = 0.01
+# A sea leg's distance below this share of its lane's sea route is flagged (geo/data/sea_routing.csv)
+SHORT_OF_ROUTE_RATIO: Final = sea_routing_parameters()["short_of_route_ratio"]
 # Up to this many distinct places a job precomputes all pairwise distances (3,000² x 8 B = 72 MB).
 PAIR_MATRIX_MAX_PLACES = 3_000
 WARNINGS: Final = (
@@ -79,7 +82,40 @@ WARNINGS: Final = (
     "intensity is used",
     "empty_distance_factor ignored without load_factor: the default intensity already includes "
     "average empty running",
+    "refrigerated, and this vehicle class has no refrigerated variant: its intensity is raised "
+    "by the mode's refrigeration uplift (factors/data/temperature_uplift.csv, see factor_reason)",
+    "refrigerated hub, and this hub type has no temperature-controlled default: the GLEC mixed "
+    "(ambient and temperature-controlled) value, or else the ambient one, is used (a lower bound)",
+    "sea distance_km is below the shortest sea route between origin and destination "
+    "(greenstream explain shows the route): a straight line over land?",
+    "no sea route between origin and destination (a place far from the sea, or every way blocked "
+    "by avoid_passages): the great-circle distance is used, a lower bound",
 )
+# short names of the warnings, for grouped counts (same order as WARNINGS)
+WARNING_KINDS: Final = (
+    "chargeable_mass",
+    "empty_return_double_count",
+    "great_circle_distance",
+    "load_factor_ignored",
+    "empty_distance_factor_ignored",
+    "refrigeration_uplift",
+    "refrigerated_hub_default",
+    "sea_distance_short_of_route",
+    "no_sea_route",
+)
+# What decided a default: the source of the vehicle class, the refrigeration treatment and
+# whether a UK factor stands in for another country (factor_reason = one text per combination).
+SOURCE_VEHICLE, SOURCE_MODE_DEFAULT = 1, 2  # mode defaults take SOURCE_MODE_DEFAULT + mode index
+SOURCE_AIR = 2 + len(
+    MODES
+)  # + 0 domestic, 1 short-haul, 2 long-haul, 3 short / 4 long (no country)
+SOURCE_HUB = SOURCE_AIR + 5
+N_SOURCES = SOURCE_HUB + 1
+REEFER_NONE, REEFER_VARIANT, REEFER_HUB_FALLBACK, REEFER_UPLIFT = 0, 1, 2, 3  # uplift + mode index
+N_REEFER = REEFER_UPLIFT + len(MODES)
+PROXY_NONE, PROXY_CHINA, PROXY_OTHER = 0, 1, 2
+N_PROXY = 3
+PROXY_MODES: Final = ("road", "rail", "air")  # DESNZ classes built on UK operations
 
 
 def warning_texts() -> pl.Series:
@@ -88,6 +124,100 @@ def warning_texts() -> pl.Series:
     for mask in range(1, 1 << len(WARNINGS)):
         texts.append("; ".join(w for i, w in enumerate(WARNINGS) if mask & (1 << i)))
     return as_enum(texts).alias("warnings")
+
+
+def _class_reefer_table(classes: pl.DataFrame) -> pl.DataFrame:
+    """Row ``2 i`` (ambient) and ``2 i + 1`` (refrigerated) of class ``i``: the class used, the
+    uplift and the refrigeration code (docs/decisions/0001 point 8)."""
+    class_i: list[int] = []
+    uplift: list[float] = []
+    code: list[int] = []
+    for i, row in enumerate(classes.iter_rows(named=True)):
+        class_i.append(i)
+        uplift.append(1.0)
+        code.append(REEFER_NONE)
+        if row["is_reefer"]:
+            class_i.append(i)
+            uplift.append(1.0)
+            code.append(REEFER_VARIANT)
+        elif row["reefer_i"] is not None:
+            class_i.append(int(row["reefer_i"]))
+            uplift.append(1.0)
+            code.append(REEFER_VARIANT)
+        else:
+            class_i.append(i)
+            uplift.append(float(row["uplift"]))
+            mode_i = row["class_mode_i"]
+            code.append(REEFER_UPLIFT + int(mode_i) if mode_i is not None else REEFER_NONE)
+    return pl.DataFrame(
+        {
+            "class_i": pl.Series(class_i, dtype=pl.UInt32),
+            "uplift": pl.Series(uplift, dtype=pl.Float64),
+            "reefer_code": pl.Series(code, dtype=pl.UInt8),
+        }
+    )
+
+
+def reason_code(source: pl.Expr, reefer: pl.Expr, proxy: pl.Expr) -> pl.Expr:
+    """The factor_reason code of a row (null source -> no reason)."""
+    return (source.cast(pl.UInt32) * N_REEFER + reefer.cast(pl.UInt32)) * N_PROXY + proxy.cast(
+        pl.UInt32
+    )
+
+
+def reason_texts(registry: Registry, short_max_km: float) -> pl.Series:
+    """factor_reason text of every (source, refrigeration, proxy) code (code 0 is null)."""
+    defaults = {r["mode"]: r for r in registry.mode_defaults().to_dicts()}
+    uplift = {r["mode"]: r for r in registry.temperature_uplift().to_dicts()}
+    km = f"{short_max_km:,.0f} km"
+    source_text: list[str | None] = [None, "vehicle class given in the input"]
+    source_text += [
+        f"default {m} class ({defaults[m]['reason']})" if m in defaults else f"{m}: no default"
+        for m in MODES
+    ]
+    source_text += [
+        "air without a vehicle class: domestic flight (origin and destination in one country) "
+        "-> DESNZ domestic freight flight band (factors/data/air_bands.csv)",
+        f"air without a vehicle class: international flight under {km} great circle -> DESNZ "
+        "short-haul freight flight band (factors/data/air_bands.csv)",
+        f"air without a vehicle class: international flight of {km} or more great circle -> "
+        "DESNZ long-haul freight flight band (factors/data/air_bands.csv)",
+        f"air without a vehicle class, countries not known: under {km} great circle -> DESNZ "
+        "short-haul band (give origin and destination airports to tell a domestic flight)",
+        f"air without a vehicle class, countries not known: {km} or more great circle -> DESNZ "
+        "long-haul band",
+        "default intensity of the hub type and temperature control (GLEC v3 logistics-site "
+        "defaults); measure the hub (HOCS) to replace it",
+    ]
+    reefer_text: list[str | None] = [
+        None,
+        "refrigerated: the refrigerated variant of the class (or hub default) is used",
+        "refrigerated hub: no temperature-controlled default for this hub type, the mixed "
+        "(or ambient) default is used",
+    ]
+    for m in MODES:
+        u = uplift.get(m)
+        reefer_text.append(
+            f"refrigerated: no refrigerated variant of this {m} class, intensity x "
+            f"{float(u['uplift']):g} ({u['source']})"
+            if u
+            else f"refrigerated: no refrigerated variant and no {m} uplift"
+        )
+    proxy_text = [
+        None,
+        "DESNZ is a UK factor set, used as a proxy for China: no published China road/rail/air "
+        "freight tonne-km intensity was found (GB/T 46531-2025 gives fuel CO2 factors, not "
+        "tonne-km intensities); give a TOC or trip energy for primary data",
+        "DESNZ is a UK factor set, used as a proxy outside the UK (no factor for the leg's "
+        "country in the registry)",
+    ]
+    texts: list[str | None] = []
+    for source in source_text:
+        for reefer in reefer_text:
+            for proxy in proxy_text:
+                parts = [t for t in (source, reefer, proxy) if t]
+                texts.append("; ".join(parts) if source else None)
+    return as_enum(texts).alias("factor_reason")
 
 
 def load_uncertainty_table() -> pl.DataFrame:
@@ -116,6 +246,10 @@ class Lookups:
     entries: pl.DataFrame  # wtw, ttw, fcode, primary
     offsets: dict[str, int]
     uncertainty: pl.Series  # relative half-width, indexed by method code
+    air_bands: tuple[int | None, int | None, int | None, float]  # domestic, short, long, km
+    hub_refrigerated_fallback: pl.Series  # per hub type: 0 own refrigerated default, 1 fallback
+    reasons: pl.Series  # factor_reason texts by reason code (Enum)
+    class_reefer: pl.DataFrame  # by class x 2 + refrigerated: class_i, uplift, reefer_code
 
 
 def _operator_table(
@@ -191,6 +325,27 @@ class ReferenceTables:
                 "curve_fcode"
             ),
         ).unique(subset="vehicle_class", keep="first", maintain_order=True)
+        class_names = cf["vehicle_class"].to_list()
+        class_index = {k: i for i, k in enumerate(class_names)}
+        uplift = {r["mode"]: r for r in reg.temperature_uplift().to_dicts()}
+        is_reefer = (cf["temperature_control"] == "refrigerated").fill_null(False)
+        cf = cf.with_columns(
+            pl.Series(
+                "reefer_i", [class_index.get(f"{c}_reefer") for c in class_names], dtype=pl.UInt32
+            ),
+            is_reefer.alias("is_reefer"),
+            pl.Series(
+                "uplift",
+                [float(uplift[m]["uplift"]) if m in uplift else 1.0 for m in cf["mode"]],
+                dtype=pl.Float64,
+            ),
+            pl.col("mode")
+            .replace_strict(mode_index, default=None, return_dtype=pl.UInt8)
+            .alias("class_mode_i"),
+            (
+                (pl.col("factor_set") == "desnz-2025") & pl.col("mode").is_in(list(PROXY_MODES))
+            ).alias("uk_proxy"),
+        )
         classes = Lookup.from_frame(
             cf.select(
                 "vehicle_class",
@@ -199,10 +354,14 @@ class ReferenceTables:
                 "curve_payload_t",
                 "curve_wtt_per_ttw",
                 "curve_fcode",
+                "reefer_i",
+                "is_reefer",
+                "uplift",
+                "class_mode_i",
+                "uk_proxy",
             ),
             "vehicle_class",
         )
-        class_index = {k: i for i, k in enumerate(classes.keys.to_list())}
 
         # modes: default classes (refrigerated rows use "<default>_reefer" where the registry
         # has it, e.g. DESNZ refrigerated HGVs) and the distance adjustment factor
@@ -216,16 +375,10 @@ class ReferenceTables:
                 "mode": list(MODES),
                 "mode_value": pl.Series(list(MODES), dtype=MODE_ENUM),
                 "default_ambient": [class_index.get(defaults.get(m, "")) for m in MODES],
-                "default_refrigerated": [
-                    class_index.get(
-                        f"{defaults.get(m, '')}_reefer", class_index.get(defaults.get(m, ""))
-                    )
-                    for m in MODES
-                ],
                 "daf_mult": [float(daf[m]["multiplier"]) for m in MODES],
                 "daf_add": [float(daf[m]["add_km"]) for m in MODES],
             },
-            schema_overrides={"default_ambient": pl.UInt32, "default_refrigerated": pl.UInt32},
+            schema_overrides={"default_ambient": pl.UInt32},
         ).with_columns(
             pl.format(
                 "great-circle distance x {} + {} km ({} distance adjustment factor)",
@@ -252,19 +405,34 @@ class ReferenceTables:
         amb = hub.filter(pl.col("temperature_control") == "ambient").unique(
             "hub_type", maintain_order=True
         )
-        ref_rows = {
-            r["hub_type"]: r
-            for r in hub.filter(pl.col("temperature_control") == "refrigerated").to_dicts()
-        }
+        by_control = {(r["hub_type"], r["temperature_control"]): r for r in hub.to_dicts()}
         ambient_rows = amb.to_dicts()
-        refrigerated_rows = [
-            ref_rows.get(a["hub_type"])
-            or {
-                **a,
-                "factor_source": f"{a['factor_source']} (ambient value; no refrigerated default)",
-            }
-            for a in ambient_rows
-        ]
+        refrigerated_rows = []
+        fallback = []
+        for a in ambient_rows:
+            own = by_control.get((a["hub_type"], "refrigerated"))
+            mixed = by_control.get((a["hub_type"], "mixed"))
+            if own is not None:
+                refrigerated_rows.append(own)
+                fallback.append(False)
+            elif mixed is not None:
+                refrigerated_rows.append(
+                    {
+                        **mixed,
+                        "factor_source": f"{mixed['factor_source']} (mixed ambient and "
+                        "temperature-controlled value; no refrigerated default)",
+                    }
+                )
+                fallback.append(True)
+            else:
+                refrigerated_rows.append(
+                    {
+                        **a,
+                        "factor_source": f"{a['factor_source']} (ambient value; no "
+                        "refrigerated default)",
+                    }
+                )
+                fallback.append(True)
         hub_frames = []
         for rows in (ambient_rows, refrigerated_rows):
             frame = pl.DataFrame(rows)
@@ -327,6 +495,14 @@ class ReferenceTables:
         )
 
         unc = dict(load_uncertainty_table().iter_rows())
+        bands = {r["band"]: r for r in reg.air_bands().to_dicts()}
+        short_max = float(bands["short_haul"]["max_gcd_km"])
+        air_bands = (
+            class_index.get(bands["domestic"]["vehicle_class"]),
+            class_index.get(bands["short_haul"]["vehicle_class"]),
+            class_index.get(bands["long_haul"]["vehicle_class"]),
+            short_max,
+        )
         ids, sources = cat.series()
         return Lookups(
             factor_ids=ids,
@@ -340,6 +516,10 @@ class ReferenceTables:
             entries=entries,
             offsets=offsets,
             uncertainty=pl.Series("u", [float(unc[m]) for m in METHODS], dtype=pl.Float64),
+            air_bands=air_bands,
+            hub_refrigerated_fallback=pl.Series(fallback, dtype=pl.Boolean),
+            reasons=reason_texts(reg, short_max),
+            class_reefer=_class_reefer_table(cf),
         )
 
 
@@ -485,44 +665,182 @@ def _pair_distances_km(places: Lookup) -> pl.Series:
     ).to_series()
 
 
-def resolve_places(legs: pl.LazyFrame, gazetteer: Gazetteer) -> Lookup:
-    """Unique origin/destination strings -> coordinates, as a lookup (resolved rows only).
+@dataclass(frozen=True)
+class Places:
+    """The job's places: every distinct origin / destination text, resolved (a lookup keyed by
+    the text, values ``lat, lon, place_id`` (Enum), ``cc`` (country code index)), and the
+    country codes by index."""
 
-    Only transport rows without ``distance_km`` need coordinates; the others are not scanned.
+    lookup: Lookup
+    countries: tuple[str, ...]
+
+    def country_code(self, country: str) -> int | None:
+        return self.countries.index(country) if country in self.countries else None
+
+
+def resolve_places(legs: pl.LazyFrame, gazetteer: Gazetteer) -> Places:
+    """Unique origin/destination strings -> place ids, coordinates and countries (resolved only).
+
+    Only the rows that need a place are scanned (a narrow pre-pass); canonical lane ids for
+    reports are resolved after grouping (:func:`greenstream.pipeline.with_place_ids`).
     """
+    columns = legs.collect_schema().names()
+    # rows that need their places: no distance given (great circle or sea route), sea legs (the
+    # route check), air legs without a vehicle class (the band needs both countries)
     needing = legs.filter(
-        pl.col("distance_km").is_null() & pl.col("hoc_id").is_null() & pl.col("hub_type").is_null()
+        pl.col("hoc_id").is_null()
+        & pl.col("hub_type").is_null()
+        & (
+            pl.col("distance_km").is_null()
+            | (pl.col("mode") == "sea")
+            | ((pl.col("mode") == "air") & pl.col("vehicle").is_null())
+        )
     )
     queries = (
         pl.concat(
             [
-                needing.select(pl.col("origin").alias("query")),
-                needing.select(pl.col("destination").alias("query")),
+                needing.select(pl.col(c).alias("query"))
+                for c in ("origin", "destination")
+                if c in columns
             ]
         )
         .drop_nulls()
         .unique()
         .collect()
         .get_column("query")
+        .sort()
     )
-    if queries.len() == 0:
-        return Lookup.from_frame(
-            pl.DataFrame(schema={"query": pl.String, "lat": pl.Float64, "lon": pl.Float64}),
-            "query",
+    resolved = (
+        gazetteer.resolve(queries).filter(pl.col("resolved"))
+        if queries.len()
+        else pl.DataFrame(
+            schema={
+                "query": pl.String,
+                "place_id": pl.String,
+                "lat": pl.Float64,
+                "lon": pl.Float64,
+                "country": pl.String,
+            }
         )
-    resolved = gazetteer.resolve(queries).filter(pl.col("resolved"))
-    return Lookup.from_frame(resolved.select("query", "lat", "lon"), "query")
+    )
+    countries = tuple(sorted(resolved["country"].drop_nulls().unique().to_list()))
+    code = {c: i for i, c in enumerate(countries)}
+    frame = resolved.select(
+        "query",
+        "lat",
+        "lon",
+        as_enum(resolved["place_id"].to_list()).alias("place_id"),
+        pl.col("country").replace_strict(code, default=None, return_dtype=pl.UInt16).alias("cc"),
+    )
+    return Places(Lookup.from_frame(frame, "query"), countries)
+
+
+def has_air_defaults(legs: pl.LazyFrame) -> bool:
+    """Whether the job has air legs without a vehicle class (they need the band logic)."""
+    if "mode" not in legs.collect_schema().names():
+        return False
+    return bool(
+        legs.select(
+            (
+                (pl.col("mode") == "air")
+                & pl.col("vehicle").is_null()
+                & pl.col("hoc_id").is_null()
+                & pl.col("hub_type").is_null()
+            ).any()
+        )
+        .collect()
+        .item()
+    )
+
+
+@dataclass(frozen=True)
+class SeaLanes:
+    """Sea routes of the job's sea lanes: a lookup keyed by ``origin\x1fdestination\x1favoid``
+    with ``route_km`` (null: no route) and ``text_i`` (index into ``texts``)."""
+
+    lookup: Lookup
+    texts: tuple[str, ...]
+
+
+LANE_SEPARATOR: Final = "\x1f"
+
+
+def sea_lane_key() -> pl.Expr:
+    return pl.concat_str(
+        pl.col("origin"),
+        pl.col("destination"),
+        pl.col("avoid_passages").fill_null(""),
+        separator=LANE_SEPARATOR,
+    )
+
+
+def route_sea_lanes(legs: pl.LazyFrame, places: Places | None) -> SeaLanes | None:
+    """Route every distinct sea lane of the job once (cached per lane, see geo.searoutes)."""
+    columns = legs.collect_schema().names()
+    if places is None or "mode" not in columns or not {"origin", "destination"} <= set(columns):
+        return None
+    lanes = (
+        legs.filter(
+            (pl.col("mode") == "sea")
+            & pl.col("origin").is_not_null()
+            & pl.col("destination").is_not_null()
+        )
+        .select("origin", "destination", "avoid_passages")
+        .unique()
+        .collect()
+        .sort("origin", "destination", "avoid_passages", nulls_last=True)
+    )
+    if lanes.height == 0:
+        return None
+    from greenstream.geo.searoutes import normalise_avoid, sea_routes, searoute_version
+
+    pl_ = places.lookup
+    located = lanes.with_columns(
+        pl_.value("lat", pl_.index(pl.col("origin"))).alias("o_lat"),
+        pl_.value("lon", pl_.index(pl.col("origin"))).alias("o_lon"),
+        pl_.value("lat", pl_.index(pl.col("destination"))).alias("d_lat"),
+        pl_.value("lon", pl_.index(pl.col("destination"))).alias("d_lon"),
+    ).drop_nulls(["o_lat", "d_lat"])
+    if located.height == 0:
+        return None
+    rows = located.to_dicts()
+    routes = sea_routes(
+        [
+            (r["o_lat"], r["o_lon"], r["d_lat"], r["d_lon"], normalise_avoid(r["avoid_passages"]))
+            for r in rows
+        ]
+    )
+    version = searoute_version()
+    texts: list[str] = []
+    for r, route in zip(rows, routes, strict=True):
+        avoided = f"; avoiding {', '.join(route.avoid)}" if route.avoid else ""
+        texts.append(
+            f"sea route {r['origin']} -> {r['destination']} on the maritime network of searoute "
+            f"{version} via {route.via}{avoided} (straight access to the network at most "
+            f"{route.access_km:,.0f} km)"
+            if route.distance_km is not None
+            else f"no sea route {r['origin']} -> {r['destination']}{avoided}"
+        )
+    frame = located.select(
+        sea_lane_key().alias("key"),
+        pl.Series("route_km", [r.distance_km for r in routes], dtype=pl.Float64),
+        pl.Series("text_i", list(range(len(rows))), dtype=pl.UInt32),
+    )
+    return SeaLanes(Lookup.from_frame(frame, "key"), tuple(texts))
 
 
 def _with_activity(
     lf: pl.LazyFrame,
     lk: Lookups,
     input_columns: list[str],
-    places: Lookup | None,
+    places: Places | None,
+    sea: SeaLanes | None = None,
     *,
+    air_defaults: bool = True,
     activity_only: bool = False,
 ) -> pl.LazyFrame:
-    """Indices into the lookups, distance used (ISO 14083 5.4, 5.4.4) and transport activity.
+    """Indices into the lookups, distance used (ISO 14083 5.4, 5.4.4), the vehicle class and its
+    refrigeration treatment, and transport activity.
 
     ``activity_only`` skips the lookups that only the intensity step needs (the trip pre-pass
     wants tonne-km and nothing else).
@@ -555,48 +873,125 @@ def _with_activity(
     )
     mi = pl.col("__mode_i")
     hub = pl.col("__is_hub")
-    default_class = (
-        pl.when(pl.col("__reefer"))
-        .then(lk.modes.value("default_refrigerated", mi))
-        .otherwise(lk.modes.value("default_ambient", mi))
-    )
-    # 2. distance (ISO 14083 5.4, 5.4.4)
-    # Only rows without a given distance need coordinates (the places lookup holds only theirs):
-    # the others' indices are masked, which is cheaper than masking the strings before the lookup.
-    needs_place = pl.col("distance_km").is_null()
+    # 2. places (ISO 14083 5.4): every row's origin and destination, for the distance of rows
+    # without one, the air band and the canonical lane
     origin, destination = pl.col("origin"), pl.col("destination")
-    if places is not None and 0 < len(places) <= PAIR_MATRIX_MAX_PLACES:
-        # The job's places are few: their pairwise great-circle distances are computed once and
-        # a row only gathers its pair (no trigonometry per row).
-        n = len(places)
-        o = pl.when(needs_place).then(places.index(origin)).cast(pl.UInt64)
-        d = places.index(destination).cast(pl.UInt64)
-        gcd = pl.lit(_pair_distances_km(places)).gather(o * n + d)
-    elif places is not None and len(places) > 0:
-        o = pl.when(needs_place).then(places.index(origin))
-        d = places.index(destination)
-        gcd = great_circle_distance_km(
-            places.value("lat", o),
-            places.value("lon", o),
-            places.value("lat", d),
-            places.value("lon", d),
+    has_places = places is not None and len(places.lookup) > 0
+    if places is not None and has_places:
+        pk = places.lookup
+        n = len(pk)
+        o_i, d_i = pk.index(origin), pk.index(destination)
+        lf = lf.with_columns(o_i.alias("__o_i"), d_i.alias("__d_i"))
+        o, d = pl.col("__o_i"), pl.col("__d_i")
+        if n <= PAIR_MATRIX_MAX_PLACES:
+            # The job's places are few: their pairwise great-circle distances are computed once
+            # and a row only gathers its pair (no trigonometry per row).
+            gcd = pl.lit(_pair_distances_km(pk)).gather(o.cast(pl.UInt64) * n + d.cast(pl.UInt64))
+        else:
+            gcd = great_circle_distance_km(
+                pk.value("lat", o), pk.value("lon", o), pk.value("lat", d), pk.value("lon", d)
+            )
+        lf = lf.with_columns(
+            gcd.alias("__gcd"),
+            (pk.value("cc", o) if air_defaults else pl.lit(None, dtype=pl.UInt16)).alias("__o_cc"),
+            (pk.value("cc", d) if air_defaults else pl.lit(None, dtype=pl.UInt16)).alias("__d_cc"),
         )
     else:
-        gcd = pl.lit(None, dtype=pl.Float64)
+        lf = lf.with_columns(
+            pl.lit(None, dtype=pl.UInt32).alias("__o_i"),
+            pl.lit(None, dtype=pl.UInt32).alias("__d_i"),
+            pl.lit(None, dtype=pl.Float64).alias("__gcd"),
+            pl.lit(None, dtype=pl.UInt16).alias("__o_cc"),
+            pl.lit(None, dtype=pl.UInt16).alias("__d_cc"),
+        )
+    # 3. sea legs without a distance take their lane's sea route (basis sfd)
     given = pl.col("distance_km").is_not_null()
+    is_sea = mi == MODES.index("sea")
+    if sea is not None:
+        lane_i = pl.when(is_sea).then(sea.lookup.index(sea_lane_key()))
+        lf = lf.with_columns(lane_i.alias("__lane_i")).with_columns(
+            sea.lookup.value("route_km", pl.col("__lane_i")).alias("__route_km")
+        )
+    else:
+        lf = lf.with_columns(
+            pl.lit(None, dtype=pl.UInt32).alias("__lane_i"),
+            pl.lit(None, dtype=pl.Float64).alias("__route_km"),
+        )
+    routed = ~given & is_sea & pl.col("__route_km").is_not_null()
     basis = (
         pl.when(hub)
         .then(None)
         .when(given)
         .then(pl.col("__basis_given").fill_null(BASIS_INDEX["actual"]))
+        .when(routed)
+        .then(BASIS_INDEX["sfd"])
         .otherwise(BASIS_INDEX["gcd"])
         .cast(pl.UInt8)
     )
+    # 4. the vehicle class: given, else the air band or the mode's default; refrigerated rows
+    # take the class's refrigerated variant, else an uplift (factors/data/temperature_uplift.csv)
+    is_air = mi == MODES.index("air")
+    if air_defaults:
+        dom_i, short_i, long_i, short_max_km = lk.air_bands
+        o_cc, d_cc = pl.col("__o_cc"), pl.col("__d_cc")
+        countries_known = o_cc.is_not_null() & d_cc.is_not_null()
+        domestic = countries_known & (o_cc == d_cc)
+        band_km = pl.coalesce(pl.col("__gcd"), pl.col("distance_km"))
+        short = band_km < short_max_km
+        air_class = (
+            pl.when(domestic)
+            .then(pl.lit(dom_i, dtype=pl.UInt32))
+            .when(short)
+            .then(pl.lit(short_i, dtype=pl.UInt32))
+            .otherwise(pl.lit(long_i, dtype=pl.UInt32))
+        )
+        air_source = (
+            pl.when(domestic)
+            .then(SOURCE_AIR)
+            .when(countries_known & short)
+            .then(SOURCE_AIR + 1)
+            .when(countries_known)
+            .then(SOURCE_AIR + 2)
+            .when(short)
+            .then(SOURCE_AIR + 3)
+            .otherwise(SOURCE_AIR + 4)
+        )
+        default_class = (
+            pl.when(is_air).then(air_class).otherwise(lk.modes.value("default_ambient", mi))
+        )
+    else:
+        default_class = lk.modes.value("default_ambient", mi)
+        air_source = pl.lit(SOURCE_AIR + 4)
     lf = lf.with_columns(
-        pl.coalesce("__veh_i", default_class).alias("__class_i"),
+        pl.coalesce("__veh_i", default_class).alias("__class_base"),
+        pl.when(pl.col("__veh_i").is_not_null())
+        .then(SOURCE_VEHICLE)
+        .when(is_air)
+        .then(air_source)
+        .otherwise(pl.lit(SOURCE_MODE_DEFAULT) + mi.cast(pl.Int32))
+        .cast(pl.UInt8)
+        .alias("__source"),
         basis.alias("__basis"),
-        pl.when(given).then(pl.col("distance_km")).otherwise(gcd).alias("__d_raw"),
+        pl.when(given)
+        .then(pl.col("distance_km"))
+        .when(routed)
+        .then(pl.col("__route_km"))
+        .otherwise(pl.col("__gcd"))
+        .alias("__d_raw"),
         pl.lit(pl.Series(list(MODES), dtype=MODE_ENUM)).gather(mi).alias("mode"),
+    )
+    # (class, refrigerated) -> effective class, uplift, refrigeration code: one small table
+    # indexed by class x 2 + refrigerated, so a row pays one index and three gathers
+    cr = lk.class_reefer
+    cr_i = pl.col("__class_base") * 2 + (pl.col("__reefer") & ~hub).cast(pl.UInt32)
+    lf = (
+        lf.with_columns(cr_i.alias("__cr_i"))
+        .with_columns(
+            pl.lit(cr["class_i"]).gather(pl.col("__cr_i")).alias("__class_i"),
+            pl.lit(cr["uplift"]).gather(pl.col("__cr_i")).fill_null(1.0).alias("__uplift"),
+            pl.lit(cr["reefer_code"]).gather(pl.col("__cr_i")).fill_null(0).alias("__reefer_code"),
+        )
+        .with_columns((pl.col("__reefer_code") >= REEFER_UPLIFT).alias("__needs_uplift"))
     )
     is_gcd = pl.col("__basis") == BASIS_INDEX["gcd"]
     lf = lf.with_columns(
@@ -610,7 +1005,11 @@ def _with_activity(
         )
         .otherwise(pl.col("__d_raw"))
         .alias("distance_used_km"),
-        pl.when(is_gcd).then(lk.modes.value("daf_text", mi)).alias("distance_adjustment"),
+        pl.when(is_gcd)
+        .then(mi.cast(pl.UInt32))
+        .when(routed)
+        .then(pl.col("__lane_i").cast(pl.UInt32) + len(MODES))
+        .alias("__adjust_i"),
         pl.lit(pl.Series(DISTANCE_BASES, dtype=BASIS_ENUM))
         .gather(pl.col("__basis"))
         .alias("distance_basis"),
@@ -627,7 +1026,12 @@ def _with_activity(
 
 
 def _trip_lookup(
-    lf: pl.LazyFrame, lk: Lookups, input_columns: list[str], places: Lookup | None
+    lf: pl.LazyFrame,
+    lk: Lookups,
+    input_columns: list[str],
+    places: Places | None,
+    sea: SeaLanes | None = None,
+    air_defaults: bool = True,
 ) -> Lookup:
     """Per trip: measured emissions and the tonne-km of its TCEs in this batch (a pre-pass).
 
@@ -650,7 +1054,9 @@ def _trip_lookup(
     trip_index = Lookup.from_frame(energy.select("trip_id"), "trip_id")
     on_trips = lf.filter(pl.col("trip_id").is_not_null())
     narrow = (
-        _with_activity(on_trips, lk, input_columns, places, activity_only=True)
+        _with_activity(
+            on_trips, lk, input_columns, places, sea, air_defaults=air_defaults, activity_only=True
+        )
         .filter(~pl.col("__is_hub"))
         .select(
             trip_index.index(pl.col("trip_id")).alias("i"),
@@ -685,12 +1091,16 @@ class JobContext:
     """
 
     input_columns: tuple[str, ...]
-    places: Lookup | None
+    places: Places | None
     trips: Lookup
     # The reference entries followed by one entry per trip (its intensity per tkm), so that
     # every method but the modelled one is a single gather; trip entries start at trip_offset.
     entries: pl.DataFrame
     trip_offset: int
+    sea: SeaLanes | None = None
+    # distance_adjustment texts: one per mode (great-circle adjustment), then one per sea lane
+    adjustment_texts: pl.Series | None = None
+    air_defaults: bool = True  # air legs without a vehicle class: the band logic runs
 
 
 def prepare_job(legs: pl.LazyFrame, tables: ReferenceTables) -> JobContext:
@@ -699,8 +1109,12 @@ def prepare_job(legs: pl.LazyFrame, tables: ReferenceTables) -> JobContext:
     lf = conform(legs, LEG_COLUMNS)
     has_places = bool({"origin", "destination"} & set(input_columns))
     places = resolve_places(lf, tables.gazetteer) if has_places else None
-    trips = _trip_lookup(lf, tables.lookups, input_columns, places)
+    sea = route_sea_lanes(lf, places)
+    air_defaults = has_air_defaults(lf)
+    trips = _trip_lookup(lf, tables.lookups, input_columns, places, sea, air_defaults)
     entries = tables.lookups.entries
+    daf_texts = tables.lookups.modes.values["daf_text"].cast(pl.String).to_list()
+    adjustment_texts = as_enum(daf_texts + list(sea.texts if sea else ()))
     trip_entries = pl.DataFrame(
         {
             "wtw": trips.values["wtw_per_tkm"].cast(pl.Float64),
@@ -715,6 +1129,9 @@ def prepare_job(legs: pl.LazyFrame, tables: ReferenceTables) -> JobContext:
         trips,
         pl.concat([entries, trip_entries]),
         entries.height,
+        sea,
+        adjustment_texts,
+        air_defaults,
     )
 
 
@@ -745,7 +1162,9 @@ def compute_lazy(
                 "{}-{}", "shipment_id", pl.int_range(1, pl.len() + 1).over("shipment_id")
             ).alias("tce_id")
         )
-    lf = _with_activity(lf, lk, input_columns, places).with_columns(
+    lf = _with_activity(
+        lf, lk, input_columns, places, job.sea, air_defaults=job.air_defaults
+    ).with_columns(
         (
             trips.index(pl.col("trip_id"))
             if "trip_id" in input_columns
@@ -811,15 +1230,20 @@ def compute_lazy(
         .alias("__modelled_ttw"),
     )
     modelled_ttw = pl.col("__modelled_ttw")
+    # refrigeration uplift of a class without a refrigerated variant (default and modelled only:
+    # measured energy and operator intensities already include the refrigeration)
+    modelled_or_default = ~hub & ((m == MODELLED) | (m == DEFAULT))
+    uplift = pl.when(modelled_or_default).then(pl.col("__uplift")).otherwise(1.0)
     lf = lf.with_columns(
-        pl.when(is_modelled)
-        .then(modelled_ttw * (1.0 + lk.classes.value("curve_wtt_per_ttw", ci)))
-        .otherwise(pl.lit(ent["wtw"]).gather(e))
-        .alias("__i_wtw"),
-        pl.when(is_modelled)
-        .then(modelled_ttw)
-        .otherwise(pl.lit(ent["ttw"]).gather(e))
-        .alias("__i_ttw"),
+        (
+            pl.when(is_modelled)
+            .then(modelled_ttw * (1.0 + lk.classes.value("curve_wtt_per_ttw", ci)))
+            .otherwise(pl.lit(ent["wtw"]).gather(e))
+            * uplift
+        ).alias("__i_wtw"),
+        (
+            pl.when(is_modelled).then(modelled_ttw).otherwise(pl.lit(ent["ttw"]).gather(e)) * uplift
+        ).alias("__i_ttw"),
         pl.when(is_modelled)
         .then(lk.classes.value("curve_fcode", ci))
         .otherwise(pl.lit(ent["fcode"]).gather(e))
@@ -850,7 +1274,13 @@ def compute_lazy(
         pl.lit(tables.factor_set_version, dtype=pl.Enum([tables.factor_set_version])).alias(
             "factor_set_version"
         ),
-        pl.lit(warning_texts()).gather(_warning_flags()).alias("warnings"),
+        pl.lit(warning_texts())
+        .gather(_warning_flags(lk, sea=job.sea is not None))
+        .alias("warnings"),
+        pl.lit(job.adjustment_texts).gather(pl.col("__adjust_i")).alias("distance_adjustment")
+        if job.adjustment_texts is not None
+        else pl.lit(None, dtype=pl.String).alias("distance_adjustment"),
+        pl.lit(lk.reasons).gather(_reason_code(lk, job)).alias("factor_reason"),
     )
     output = [c for c in input_columns if c not in RESULT_COLUMNS]
     if "tce_id" not in output:
@@ -921,7 +1351,30 @@ def aligned_chunks(frame: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame(aligned)
 
 
-def _warning_flags() -> pl.Expr:
+def _reason_code(lk: Lookups, job: JobContext) -> pl.Expr:
+    """factor_reason code: what chose the class (or hub default), refrigeration, UK proxy."""
+    m, hub = pl.col("__m"), pl.col("__is_hub")
+    transport_default = ~hub & ((m == DEFAULT) | (m == MODELLED))
+    source = (
+        pl.when(hub & (m == DEFAULT))
+        .then(SOURCE_HUB)
+        .when(transport_default)
+        .then(pl.col("__source"))
+        .otherwise(0)
+    )
+    hub_fallback = pl.lit(lk.hub_refrigerated_fallback).gather(pl.col("__hub_i")).fill_null(False)
+    reefer = (
+        pl.when(hub & pl.col("__reefer"))
+        .then(pl.when(hub_fallback).then(REEFER_HUB_FALLBACK).otherwise(REEFER_VARIANT))
+        .when(hub)
+        .then(REEFER_NONE)
+        .otherwise(pl.col("__reefer_code"))
+    )
+    proxy = pl.lit(PROXY_NONE)
+    return reason_code(source, reefer, proxy)
+
+
+def _warning_flags(lk: Lookups, *, sea: bool = True) -> pl.Expr:
     """Bit i set when WARNINGS[i] applies to the row."""
     mass = pl.col("mass_kg")
     charge = pl.col("chargeable_mass_kg")
@@ -937,7 +1390,22 @@ def _warning_flags() -> pl.Expr:
         pl.col("empty_distance_factor").is_not_null()
         & pl.col("load_factor").is_null()
         & not_measured,
+        pl.col("__needs_uplift") & ((pl.col("__m") == DEFAULT) | (pl.col("__m") == MODELLED)),
+        pl.col("__is_hub")
+        & pl.col("__reefer")
+        & (pl.col("__m") == DEFAULT)
+        & pl.lit(lk.hub_refrigerated_fallback).gather(pl.col("__hub_i")).fill_null(False),
     ]
+    if sea:  # the sea flags: only jobs with sea lanes pay for them
+        flags += [
+            pl.col("distance_km").is_not_null()
+            & pl.col("__route_km").is_not_null()
+            & (pl.col("distance_km") < SHORT_OF_ROUTE_RATIO * pl.col("__route_km")),
+            (pl.col("__mode_i") == MODES.index("sea"))
+            & ~pl.col("__is_hub")
+            & pl.col("distance_km").is_null()
+            & pl.col("__route_km").is_null(),
+        ]
     total = pl.lit(0, dtype=pl.UInt32)
     for i, flag in enumerate(flags):
         total = total + flag.fill_null(False).cast(pl.UInt32) * (1 << i)
@@ -966,4 +1434,8 @@ def shipments_lazy(results: pl.LazyFrame) -> pl.LazyFrame:
         .then(wtw.filter(pl.col("primary_data")).sum() / wtw.sum())
         .otherwise(0.0)
         .alias("primary_data_share"),
+        pl.when(wtw.sum() > 0)
+        .then(wtw.filter(pl.col("method") == "default").sum() / wtw.sum())
+        .otherwise(0.0)
+        .alias("default_share"),
     )

@@ -44,7 +44,11 @@ LEG_COLUMNS: Final[dict[str, pl.DataType]] = {
     "temperature_control": pl.String(),
     "grid_region": pl.String(),
     "departure_at": pl.Datetime("us", "UTC"),
+    "arrival_at": pl.Datetime("us", "UTC"),
     "empty_return": pl.Boolean(),
+    "customer_id": pl.String(),
+    "carrier_id": pl.String(),
+    "avoid_passages": pl.String(),
 }
 LEG_REQUIRED: Final = ("shipment_id", "mass_kg")
 
@@ -96,6 +100,7 @@ RESULT_COLUMNS: Final[dict[str, pl.DataType]] = {
     "factor_id": pl.String(),
     "factor_source": pl.String(),
     "factor_set_version": pl.String(),
+    "factor_reason": pl.String(),
     "warnings": pl.String(),
 }
 
@@ -111,6 +116,44 @@ SHIPMENT_COLUMNS: Final = (
     "co2e_wtw_low_kg",
     "co2e_wtw_high_kg",
     "primary_data_share",
+)
+
+
+# Columns greenstream itself writes next to LEGS columns (footprint output, the iLEAP reader's
+# reported figures): read back in, they are recognised and recomputed or ignored, never refused.
+LEG_WRITTEN_COLUMNS: Final = (
+    "origin_id",
+    "destination_id",
+    "distance_source",
+    "sea_passages",
+    "air_band",
+    "factor_reason",
+    "reported_transport_activity_tkm",
+    "reported_co2e_wtw_kg",
+    "reported_co2e_ttw_kg",
+)
+# Columns of the iLEAP TOC / HOC tables (io.ileap) and of `greenstream intensities` output that a
+# TOCS / HOCS file may carry besides the kernel's columns.
+TOC_WRITTEN_COLUMNS: Final = (
+    "transport_activity_unit",
+    "intensity_wtw_kg_per_teukm",
+    "intensity_ttw_kg_per_teukm",
+    "temperature_control",
+    "load_factor",
+    "empty_distance_factor",
+    "truck_loading_sequence",
+    "air_shipping_option",
+    "flight_length",
+    "certifications",
+    "energy_carriers_json",
+)
+HOC_WRITTEN_COLUMNS: Final = (
+    "hub_activity_unit",
+    "intensity_wtw_kg_per_teu",
+    "intensity_ttw_kg_per_teu",
+    "temperature_control",
+    "certifications",
+    "energy_carriers_json",
 )
 
 

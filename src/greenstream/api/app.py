@@ -1,11 +1,17 @@
 """The FastAPI application factory.
 
 ``create_app(settings)`` wires the store (one engine, one session per request), the factor
-registry and gazetteer (loaded once), the error handlers, a request-size limit, the upload job
-worker, and the routers. Other concerns add their routers with ONE line each in
-:data:`EXTRA_ROUTERS` (``"module.path:attribute"``); inside them, use
-``greenstream.api.deps.get_caller`` (the authenticated :class:`~greenstream.api.auth.Caller`,
-with ``tenant_id``) and ``greenstream.api.deps.get_session``.
+registry and gazetteer (loaded once), the error handlers, a request-size limit, rate limits, the
+upload job worker, the points ledger, and the routers. Other concerns add their routers with ONE
+line each in :data:`EXTRA_ROUTERS` (``"module.path:attribute"``); every route in them declares
+its scope with ``caller: Caller = Depends(require_scope("..."))``
+(:mod:`greenstream.api.auth`; the :class:`~greenstream.api.auth.Caller` carries ``tenant_id``)
+and uses ``greenstream.api.deps.get_session``.
+
+Monitoring (``/monitoring``): telemetry state belongs to the operator that runs the fleet and
+sites, not to each tenant, so only clients of ``settings.operator_tenant`` may use it (403 for
+everyone else, on top of the ``monitoring:*`` scopes), and without an operator tenant the
+endpoints are not mounted.
 """
 
 from __future__ import annotations
@@ -21,13 +27,16 @@ from fastapi import APIRouter, FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from greenstream import __version__
-from greenstream.api import errors
-from greenstream.api.concerns import mount_concerns
+from greenstream.api import auth, errors, ratelimit
 from greenstream.api.settings import ApiSettings
 from greenstream.store.db import make_engine, session_factory, upgrade
 
 # --- routers of other concerns (one line each: "package.module:router") ---
 EXTRA_ROUTERS: list[str] = [
+    "greenstream.api.routes.rollups:router",
+    "greenstream.api.routes.energy:router",
+    "greenstream.api.routes.packaging:router",
+    "greenstream.api.routes.epcis:router",
     "greenstream.api.routes.monitoring:router",
 ]
 # --- end of routers ---
@@ -125,6 +134,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         app.state.jobs.shutdown(wait=True)
+        app.state.points_ledger.close()
         engine.dispose()
 
     app = FastAPI(
@@ -144,18 +154,33 @@ def create_app(
     app.state.registry = Registry.builtin()
     app.state.gazetteer = Gazetteer.builtin()
     app.state.jobs = ThreadPoolExecutor(max_workers=1, thread_name_prefix="greenstream-upload")
+    app.state.rate_limits = ratelimit.RateLimits(
+        settings.rate_limit_storage,
+        token_failures_per_client=settings.token_failures_per_client,
+        token_failures_per_address=settings.token_failures_per_address,
+        token_requests_per_address=settings.token_requests_per_address,
+        heavy=settings.heavy_limits,
+    )
+    from greenstream.points.ledger import Ledger
+
+    app.state.points_ledger = Ledger(settings.database_url, migrate=False)  # migrated above
     errors.install(app)
+    auth.install(app)
+    ratelimit.install(app)
 
-    from greenstream.api.routes import pact, platform
+    from greenstream.api.routes import auth as auth_routes
+    from greenstream.api.routes import clients, pact, platform, points
 
+    app.include_router(auth_routes.router)
     app.include_router(pact.router)
     app.include_router(platform.router)
+    app.include_router(points.router)
+    app.include_router(clients.router)
     for spec in EXTRA_ROUTERS:
         module, _, attr = spec.partition(":")
         app.include_router(getattr(importlib.import_module(module), attr or "router"))
     for extra in routers:
         app.include_router(extra)
-    mount_concerns(app, settings, engine)
 
     @app.get("/health", tags=["platform"])
     def health() -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""CLI of the platform service: ``serve``, ``clients create``, ``verify``."""
+"""CLI of the platform service: ``serve``, ``clients create|list|revoke``, ``admin-log``,
+``verify``. Client changes are written to the admin action log (actor ``cli:<login>``)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ clients_app = typer.Typer(help="API clients (OAuth 2.0 client credentials) of te
 def register(app: typer.Typer) -> None:
     app.command()(serve)
     app.command()(verify)
+    app.command("admin-log")(admin_log)
     app.add_typer(clients_app, name="clients")
 
 
@@ -56,18 +58,43 @@ def serve(
 @clients_app.command("create")
 def clients_create(
     tenant: Annotated[str, typer.Option("--tenant", help="tenant name (created if new)")],
+    scopes: Annotated[
+        str,
+        typer.Option(
+            "--scopes",
+            help="space- or comma-separated scopes (see `greenstream clients scopes`), or 'all'",
+        ),
+    ],
+    name: Annotated[str | None, typer.Option("--name", help="a label, e.g. the system")] = None,
     fmt: Annotated[TableFormat, typer.Option("--format")] = TableFormat.table,
 ) -> None:
     """Create an API client for a tenant and print its id and secret (the secret is shown once;
     only its scrypt hash is stored)."""
+    from greenstream.api.scopes import CLIENT_SCOPES, parse_client_scopes
+    from greenstream.store.admin_log import cli_actor, record_admin_action
     from greenstream.store.db import make_engine, session_factory, upgrade
-    from greenstream.store.tenants import create_client
+    from greenstream.store.tenants import create_client, get_tenant
 
+    try:
+        held = CLIENT_SCOPES if scopes.strip() == "all" else parse_client_scopes(scopes)
+    except ValueError as exc:
+        typer.echo(f"error: --scopes: {exc}", err=True)
+        raise typer.Exit(2) from None
     with handle_errors():
         upgrade()
         engine = make_engine()
         with session_factory(engine).begin() as session:
-            client = create_client(session, tenant)
+            client = create_client(session, tenant, held, name=name)
+            row = get_tenant(session, tenant)
+            assert row is not None
+            record_admin_action(
+                session,
+                row.id,
+                cli_actor(),
+                "client.create",
+                client.client_id,
+                {"scopes": " ".join(sorted(held)), "name": name},
+            )
         engine.dispose()
         print_rows(
             [
@@ -75,11 +102,95 @@ def clients_create(
                     "tenant": client.tenant,
                     "client_id": client.client_id,
                     "client_secret": client.client_secret,
+                    "scopes": " ".join(sorted(client.scopes)),
                 }
             ],
             fmt,
             title="New API client (the secret is shown once)",
         )
+
+
+@clients_app.command("list")
+def clients_list(
+    tenant: Annotated[str | None, typer.Option("--tenant", help="one tenant only")] = None,
+    fmt: Annotated[TableFormat, typer.Option("--format")] = TableFormat.table,
+) -> None:
+    """API clients with their scopes and revocation state (never a secret)."""
+    from greenstream.store.db import make_engine, session_factory, upgrade
+    from greenstream.store.tenants import list_clients
+
+    with handle_errors():
+        upgrade()
+        engine = make_engine()
+        with session_factory(engine)() as session:
+            rows = [c.as_dict() for c in list_clients(session, tenant)]
+        engine.dispose()
+        print_rows(rows, fmt, title="API clients")
+
+
+@clients_app.command("revoke")
+def clients_revoke(
+    client_id: Annotated[str, typer.Argument(help="the client id (gs_...)")],
+) -> None:
+    """Revoke a client: its tokens stop working at their next request, in every worker."""
+    from greenstream.store.admin_log import cli_actor, record_admin_action
+    from greenstream.store.db import make_engine, session_factory, upgrade
+    from greenstream.store.models import ApiClient
+    from greenstream.store.tenants import revoke_client
+
+    with handle_errors():
+        upgrade()
+        engine = make_engine()
+        with session_factory(engine).begin() as session:
+            client = session.get(ApiClient, client_id)
+            if client is None:
+                typer.echo(f"error: no client {client_id!r}", err=True)
+                raise typer.Exit(2)
+            revoke_client(session, client_id)
+            record_admin_action(session, client.tenant_id, cli_actor(), "client.revoke", client_id)
+        engine.dispose()
+        typer.echo(f"revoked {client_id}", err=True)
+
+
+@clients_app.command("scopes")
+def clients_scopes(
+    fmt: Annotated[TableFormat, typer.Option("--format")] = TableFormat.table,
+) -> None:
+    """The scope vocabulary: one scope per family of operations."""
+    from greenstream.api.scopes import CONSUMER_SCOPE, SCOPES
+
+    rows = [
+        {
+            "scope": k,
+            "held_by": "consumer token" if k == CONSUMER_SCOPE else "client",
+            "grants": v,
+        }
+        for k, v in SCOPES.items()
+    ]
+    print_rows(rows, fmt, title="Scopes")
+
+
+def admin_log(
+    tenant: Annotated[str | None, typer.Option("--tenant", help="one tenant only")] = None,
+    action: Annotated[str | None, typer.Option(help="one action only, e.g. client.revoke")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100_000, help="newest N actions")] = 100,
+    fmt: Annotated[TableFormat, typer.Option("--format")] = TableFormat.table,
+) -> None:
+    """Admin actions (clients created and revoked, users, points corrections), newest first."""
+    import json
+
+    from greenstream.store.admin_log import list_admin_actions
+    from greenstream.store.db import make_engine, session_factory, upgrade
+
+    with handle_errors():
+        upgrade()
+        engine = make_engine()
+        with session_factory(engine)() as session:
+            rows = list_admin_actions(session, tenant, limit=limit, action=action)
+        engine.dispose()
+        if fmt != TableFormat.json:
+            rows = [{**r, "detail": json.dumps(r["detail"], sort_keys=True)} for r in rows]
+        print_rows(rows, fmt, title="Admin actions")
 
 
 def verify(

@@ -1,4 +1,5 @@
-"""FastAPI dependencies shared by every router: settings, one DB session per request, caller."""
+"""FastAPI dependencies shared by every router: settings, one DB session per request, the caller
+and its scope check (``require_scope``)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,17 @@ from fastapi import Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from greenstream.api.auth import Caller, get_caller
+from greenstream.api.auth import Caller, get_caller, require_scope
 from greenstream.api.settings import ApiSettings
 
-__all__ = ["Caller", "get_caller", "get_engine", "get_session", "get_settings"]
+__all__ = [
+    "Caller",
+    "get_caller",
+    "get_engine",
+    "get_session",
+    "get_settings",
+    "require_scope",
+]
 
 
 def get_settings(request: Request) -> ApiSettings:

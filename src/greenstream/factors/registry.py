@@ -93,7 +93,18 @@ SCHEMA_COLUMNS: tuple[str, ...] = (
 )
 REQUIRED_COLUMNS: tuple[str, ...] = ("factor_id", "category", "scope", "value", "unit", "source")
 
-CATEGORIES: tuple[str, ...] = ("transport_intensity", "transport_vkm", "fuel", "grid", "hub")
+CATEGORIES: tuple[str, ...] = (
+    "transport_intensity",
+    "transport_vkm",
+    "fuel",
+    "grid",
+    "hub",
+    "material",
+    "end_of_life",
+)
+# Packaging materials (cradle-to-gate) and their end of life, per tonne of material: one published
+# number, stored as WTW (no TTW / WTT split); the material (and route) is in ``vehicle_class``.
+MATERIAL_CATEGORIES: tuple[str, ...] = ("material", "end_of_life")
 TRANSPORT_CATEGORIES: tuple[str, ...] = ("transport_intensity", "transport_vkm")
 SCOPES: tuple[str, ...] = ("TTW", "WTT", "WTW")
 LOADS: tuple[str, ...] = ("avg", "0", "50", "100")
@@ -108,6 +119,8 @@ ACTIVITY_UNITS: dict[str, tuple[str, ...]] = {
     "fuel": ENERGY_UNITS,
     "grid": ("kWh",),
     "hub": ("t",),
+    "material": ("t",),
+    "end_of_life": ("t",),
 }
 EMISSION_MASSES: tuple[str, ...] = ("kg CO2e", "kg CO2")
 
@@ -115,6 +128,8 @@ _DATA_PACKAGE = "greenstream.factors"
 _MANIFEST = "factor_sets.csv"
 _GRID_REGIONS = "grid_regions.csv"
 _MODE_DEFAULTS = "mode_defaults.csv"
+_AIR_BANDS = "air_bands.csv"
+_TEMPERATURE_UPLIFT = "temperature_uplift.csv"
 _USER_PRECEDENCE_BASE = 1000  # user sets rank above every built-in set
 _BUILTIN_PRECEDENCE_BASE = 100  # built-in precedence = base - priority
 _SET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -376,14 +391,15 @@ def _group_errors(frame: pl.DataFrame) -> pl.DataFrame:
         )
     )
 
-    # completeness: transport, fuel and hub factors need TTW and (WTT or WTW); grid needs WTW/WTT
+    # completeness: transport, fuel and hub factors need TTW and (WTT or WTW); grid, material and
+    # end-of-life factors need WTW (or WTT)
     groups = frame.group_by("factor_id", "load").agg(
         col("__row").min(),
         col("category").first(),
         (col("scope") == "TTW").any().alias("__has_ttw"),
         col("scope").is_in(["WTT", "WTW"]).any().alias("__has_upstream"),
     )
-    needs_ttw = col("category") != "grid"
+    needs_ttw = ~col("category").is_in(["grid", *MATERIAL_CATEGORIES])
     missing_scope = pl.format(
         "factor '{}' (load '{}') has no TTW row", col("factor_id"), col("load").fill_null("")
     )
@@ -574,7 +590,10 @@ def _builtin_sets() -> list[_Loaded]:
 
 
 def _metadata_digests() -> list[str]:
-    return [_digest(_data_bytes(n)) for n in (_MANIFEST, _GRID_REGIONS, _MODE_DEFAULTS)]
+    return [
+        _digest(_data_bytes(n))
+        for n in (_MANIFEST, _GRID_REGIONS, _MODE_DEFAULTS, _AIR_BANDS, _TEMPERATURE_UPLIFT)
+    ]
 
 
 @functools.cache
@@ -585,6 +604,34 @@ def _grid_regions() -> pl.DataFrame:
 @functools.cache
 def _mode_defaults() -> pl.DataFrame:
     return _read_csv_strings(_data_bytes(_MODE_DEFAULTS))
+
+
+def _sourced(frame: pl.DataFrame, name: str) -> pl.DataFrame:
+    """``frame`` if every row has a source (or is labelled an assumption), else RegistryError."""
+    bad = frame.filter(pl.col("source").is_null() | pl.col("assumption").is_null())
+    if bad.height:
+        raise RegistryError(f"{name}: rows without source or assumption label: {bad}")
+    return frame
+
+
+@functools.cache
+def _air_bands() -> pl.DataFrame:
+    frame = _read_csv_strings(_data_bytes(_AIR_BANDS)).with_columns(
+        pl.col("domestic").str.to_lowercase().eq("true"),
+        pl.col("min_gcd_km").cast(pl.Float64),
+        pl.col("max_gcd_km").cast(pl.Float64),
+    )
+    return _sourced(frame, _AIR_BANDS)
+
+
+@functools.cache
+def _temperature_uplift() -> pl.DataFrame:
+    frame = _read_csv_strings(_data_bytes(_TEMPERATURE_UPLIFT)).with_columns(
+        pl.col("uplift").cast(pl.Float64), pl.col("assumption").str.to_lowercase().eq("true")
+    )
+    if frame.filter(pl.col("uplift") < 1.0).height:
+        raise RegistryError(f"{_TEMPERATURE_UPLIFT}: an uplift below 1")
+    return _sourced(frame, _TEMPERATURE_UPLIFT)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1019,6 +1066,17 @@ class Registry:
     def mode_defaults(self) -> pl.DataFrame:
         """Default vehicle class per mode (``mode_defaults.csv``), with the reason."""
         return _mode_defaults().select("mode", "vehicle_class", "reason")
+
+    def air_bands(self) -> pl.DataFrame:
+        """Air freight distance bands (``air_bands.csv``): ``band, domestic, min_gcd_km,
+        max_gcd_km, vehicle_class, source, assumption, note``. A flight within one country takes
+        the domestic band; others the band whose great-circle range holds their distance."""
+        return _air_bands()
+
+    def temperature_uplift(self) -> pl.DataFrame:
+        """Refrigeration uplift per mode (``temperature_uplift.csv``) for vehicle classes without
+        a published refrigerated variant: ``mode, uplift, source, assumption, note``."""
+        return _temperature_uplift()
 
 
 @functools.cache

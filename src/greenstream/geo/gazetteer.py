@@ -1,23 +1,34 @@
-"""Place lookup: place ids, names, Chinese names, IATA/ICAO codes and ``lat,lon`` strings.
+"""Place lookup: place ids, names, Chinese names, IATA/ICAO codes, UN/LOCODEs, ``lat,lon``.
 
-The builtin gazetteer (``data/places.csv``) holds Chinese prefecture-level and county-level
-cities (GeoNames) and the Chinese airports with an IATA code (airportsdata); see
-``data/README.md`` for sources and attribution and ``tools/build_gazetteer.py`` for how it is
-made.
+The builtin gazetteer is the world: the curated China layer (``data/places.csv``: prefecture-
+and county-level cities with their Chinese names, Chinese airports), rail freight terminals
+(``data/rail_terminals.csv``), sea and river ports by UN/LOCODE (searoute's port list), the
+world's airports with an IATA code (airportsdata) and its cities of 15,000 people or more
+(GeoNames), with Chinese names as aliases. It ships prebuilt as ``data/world_places.parquet``
+with its alias table ``data/world_aliases.parquet`` (``tools/build_world_places.py``), so a
+process loads it in a few milliseconds and resolves names with one join; see
+``data/README.md`` for sources and attribution.
+
+Every place has one canonical ``place_id`` (cities ``CN-SHANGHAI``, ``NL-ROTTERDAM``; airports
+their IATA code ``FRA``; ports their UN/LOCODE ``NLRTM``), so ``上海``, ``上海市``, ``Shanghai``,
+``shanghai`` and ``CN-SHANGHAI`` are one place and one lane end.
 
 Matching (:meth:`Gazetteer.resolve`) is case-insensitive and ignores surrounding blanks,
 diacritics and full-width forms (``Ürümqi`` = ``urumqi``, ``ＰＥＫ`` = ``PEK``). A query may be
 
-- a ``place_id`` (``CN-GUANGZHOU``; airports use their IATA code, ``CAN``);
+- a ``place_id`` (``CN-GUANGZHOU``; airports use their IATA code, ``CAN``; ports their
+  UN/LOCODE, ``CNNGB``);
 - an ICAO code (``ZGGG``);
+- another alias (``鹿特丹`` for Rotterdam, ``Port of Rotterdam``);
 - an English name (``Guangzhou``; also without apostrophes, blanks or hyphens: ``Xian``);
 - a Chinese name (``广州市`` or ``广州``);
 - a coordinate string ``lat,lon`` in decimal degrees (``23.13,113.26`` or ``23.13, 113.26``),
   latitude in -90..90 and longitude in -180..180; anything out of range is unresolved.
 
 When one key names several places the first of these wins: a place id, then an ICAO code, then
-a name; among places of the same name a city before an airport, then the **most populous**
-(``Suzhou`` is Suzhou, Jiangsu; Suzhou, Anhui is ``CN-SUZHOU-AH``), then the smaller place id.
+a name, then another alias; among places of the same name a city before a port, a rail terminal
+and an airport, then the **most populous** (``Suzhou`` is Suzhou, Jiangsu; Suzhou, Anhui is
+``CN-SUZHOU-AH``; ``Rotterdam`` is Rotterdam, NL), then the smaller place id.
 """
 
 from __future__ import annotations
@@ -33,7 +44,9 @@ import polars as pl
 
 from greenstream.errors import InputError, InputErrors
 
-PLACES_FILE: Final = "places.csv"
+PLACES_FILE: Final = "places.csv"  # the curated China layer (tools/build_gazetteer.py)
+WORLD_PLACES_FILE: Final = "world_places.parquet"  # every layer (tools/build_world_places.py)
+ALIASES_FILE: Final = "world_aliases.parquet"  # alias_table(world places), built with it
 PLACE_SCHEMA: Final[dict[str, pl.DataType]] = {
     "place_id": pl.String(),
     "name": pl.String(),
@@ -47,7 +60,9 @@ PLACE_SCHEMA: Final[dict[str, pl.DataType]] = {
     "admin_level": pl.String(),
     "icao": pl.String(),
     "source": pl.String(),
+    "aliases": pl.String(),  # other names, "|"-separated (Chinese names of world cities, ...)
 }
+CSV_PLACE_SCHEMA: Final = {k: v for k, v in PLACE_SCHEMA.items() if k != "aliases"}
 REQUIRED_COLUMNS: Final = ("place_id", "name", "lat", "lon")
 RESOLVED_SCHEMA: Final[dict[str, pl.DataType]] = {
     "query": pl.String(),
@@ -55,8 +70,13 @@ RESOLVED_SCHEMA: Final[dict[str, pl.DataType]] = {
     "lat": pl.Float64(),
     "lon": pl.Float64(),
     "region": pl.String(),
+    "country": pl.String(),
+    "kind": pl.String(),
     "resolved": pl.Boolean(),
 }
+ALIAS_COLUMNS: Final = ("__key", "place_id", "lat", "lon", "region", "country", "kind")
+# among places sharing a key at the same rank: a city, then a port, a rail terminal, an airport
+KIND_ORDER: Final = {"city": 0, "port": 1, "rail_terminal": 2, "airport": 3}
 # Chinese administrative suffixes dropped to make the short alias (广州市 -> 广州)
 _ZH_SUFFIXES: Final = r"(特别行政区|自治州|地区|市|盟)$"
 _NUMBER: Final = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)"
@@ -94,15 +114,35 @@ class Gazetteer:
     def __post_init__(self) -> None:
         places = _conform(self.places)
         object.__setattr__(self, "places", places)
-        object.__setattr__(self, "_aliases", _alias_table(places))
+        object.__setattr__(self, "_aliases", alias_table(places))
+
+    @classmethod
+    def with_alias_table(cls, places: pl.DataFrame, aliases: pl.DataFrame) -> Gazetteer:
+        """A gazetteer from places and their alias table computed before (the shipped files):
+        no normalisation work at start-up."""
+        gazetteer = object.__new__(cls)
+        object.__setattr__(gazetteer, "places", _conform(places))
+        object.__setattr__(gazetteer, "_aliases", aliases.select(ALIAS_COLUMNS))
+        return gazetteer
+
+    @property
+    def aliases(self) -> pl.DataFrame:
+        """The lookup table: normalised key -> place (one row per key)."""
+        return self._aliases
 
     def __len__(self) -> int:
         return self.places.height
 
     @classmethod
     def builtin(cls) -> Gazetteer:
-        """The shipped gazetteer of Chinese cities and airports (built once, then cached)."""
+        """The shipped world gazetteer: cities, airports, sea and river ports, rail terminals
+        (read once per process from the prebuilt Parquet files, then cached)."""
         return _builtin()
+
+    @classmethod
+    def china(cls) -> Gazetteer:
+        """Only the curated China layer (``places.csv``): cities with Chinese names, airports."""
+        return _china()
 
     @classmethod
     def from_csv(cls, path: Path) -> Gazetteer:
@@ -162,8 +202,16 @@ class Gazetteer:
 
 @cache
 def _builtin() -> Gazetteer:
+    data = files("greenstream.geo").joinpath("data")
+    places = pl.read_parquet(BytesIO(data.joinpath(WORLD_PLACES_FILE).read_bytes()))
+    aliases = pl.read_parquet(BytesIO(data.joinpath(ALIASES_FILE).read_bytes()))
+    return Gazetteer.with_alias_table(places, aliases)
+
+
+@cache
+def _china() -> Gazetteer:
     raw = files("greenstream.geo").joinpath("data", PLACES_FILE).read_bytes()
-    return Gazetteer(pl.read_csv(BytesIO(raw), schema=PLACE_SCHEMA))
+    return Gazetteer(pl.read_csv(BytesIO(raw), schema=CSV_PLACE_SCHEMA))
 
 
 def _conform(places: pl.DataFrame) -> pl.DataFrame:
@@ -246,19 +294,32 @@ def _validated(raw: pl.DataFrame, file: str) -> pl.DataFrame:
     )
 
 
-def _alias_table(places: pl.DataFrame) -> pl.DataFrame:
-    """``__key -> place_id, lat, lon, region``: one row per key, ambiguities settled once."""
+def alias_table(places: pl.DataFrame) -> pl.DataFrame:
+    """``__key -> place_id, lat, lon, region, country, kind``: one row per key, ambiguities
+    settled once.
+
+    Ranks, best first: the place id; the ICAO code; the name and the Chinese name; the Chinese
+    name without its administrative suffix and the name without blanks, hyphens or apostrophes;
+    the other aliases. Among places sharing a key at the same rank: a city before a port, a rail
+    terminal and an airport, then the most populous, then the smaller place id.
+    """
     indexed = places.select(
         "place_id",
         "lat",
         "lon",
         "region",
-        (pl.col("kind").fill_null("") != "city").alias("__not_city"),
+        "country",
+        "kind",
+        pl.col("kind")
+        .fill_null("")
+        .replace_strict(KIND_ORDER, default=len(KIND_ORDER), return_dtype=pl.Int64)
+        .alias("__kind_rank"),
         pl.col("population").fill_null(-1).alias("__population"),
         normalise_key(pl.col("place_id")).alias("__id"),
         normalise_key(pl.col("icao")).alias("__icao"),
         normalise_key(pl.col("name")).alias("__name"),
         normalise_key(pl.col("name_zh")).alias("__zh"),
+        pl.col("aliases").fill_null("").str.split("|").alias("__extra"),
     )
     keys = [
         (0, pl.col("__id")),
@@ -268,19 +329,22 @@ def _alias_table(places: pl.DataFrame) -> pl.DataFrame:
         (3, pl.col("__zh").str.replace(_ZH_SUFFIXES, "")),
         (3, _compact(pl.col("__name"))),
     ]
-    aliases = pl.concat(
-        [
-            indexed.select(key.alias("__key"), pl.lit(rank).alias("__rank"), pl.all())
-            for rank, key in keys
-        ],
-        how="vertical",
+    base = [
+        indexed.select(key.alias("__key"), pl.lit(rank).alias("__rank"), pl.exclude("__extra"))
+        for rank, key in keys
+    ]
+    extra = (
+        indexed.explode("__extra")
+        .with_columns(normalise_key(pl.col("__extra")).alias("__key"), pl.lit(4).alias("__rank"))
+        .select(base[0].columns)
     )
+    aliases = pl.concat([*base, extra], how="vertical")
     return (
         aliases.filter(pl.col("__key").is_not_null() & (pl.col("__key") != ""))
         .sort(
-            ["__key", "__rank", "__not_city", "__population", "place_id"],
+            ["__key", "__rank", "__kind_rank", "__population", "place_id"],
             descending=[False, False, False, True, False],
         )
         .unique(subset="__key", keep="first", maintain_order=True)
-        .select("__key", "place_id", "lat", "lon", "region")
+        .select(ALIAS_COLUMNS)
     )

@@ -264,6 +264,17 @@ def report_cmd(
             print_rows(ledger.report(tenant, campaign), fmt, title="Campaign report")
 
 
+@app.command("pool")
+def pool_cmd(tenant: TenantOpt, db: DbOpt = None, fmt: FormatOpt = TableFormat.table) -> None:
+    """The rewards pool: its balance (fen), the consumer co-funding collected and what
+    redemptions of co-funded points drew from it."""
+    from greenstream.points.ledger import Ledger
+
+    with handle_errors():
+        pool = Ledger(db).pool(tenant)
+        print_rows([{"tenant": tenant, **pool}], fmt, title="Rewards pool")
+
+
 @app.command("verify")
 def verify_cmd(tenant: TenantOpt, db: DbOpt = None, fmt: FormatOpt = TableFormat.table) -> None:
     """Check the ledger: balanced transactions, every unit sums to zero, nothing below zero.

@@ -144,3 +144,17 @@ class PointsDaily(Base):
     account_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     points: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class PointsCofundDraw(Base):
+    """Co-funded points a redemption spent and the rewards-pool money it drew for them (the
+    same transaction moved ``fen`` from ``rewards_pool`` to ``reward_cost:<sku>``)."""
+
+    __tablename__ = "points_cofund_draw"
+    __table_args__ = (Index("ix_points_cofund_draw_user", "tenant", "user_ref"),)
+
+    txn_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    tenant: Mapped[str] = mapped_column(String(64))
+    user_ref: Mapped[str] = mapped_column(String(128))
+    points: Mapped[int] = mapped_column(BigInteger)
+    fen: Mapped[int] = mapped_column(BigInteger)

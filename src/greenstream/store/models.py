@@ -67,6 +67,10 @@ class ApiClient(Base):
     secret_hash: Mapped[bytes] = mapped_column(LargeBinary(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    # OAuth 2.0 scopes the client may be issued (space-separated, greenstream.api.scopes)
+    scopes: Mapped[str] = mapped_column(Text, default="")
+    name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class Shipment(Base):

@@ -1,21 +1,52 @@
-"""Tenants and their API clients (OAuth 2.0 client credentials, secrets stored as scrypt hashes)."""
+"""Tenants and their API clients (OAuth 2.0 client credentials, secrets stored as scrypt hashes).
+
+A client holds a set of scopes (space-separated in ``api_clients.scopes``; the vocabulary is
+:mod:`greenstream.api.scopes`, checked there) and can be revoked: its row stays (the admin log
+names it), ``revoked`` is set and every token it holds stops working at the next request,
+because the API checks each token against :func:`client_state`.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from greenstream.store.models import ApiClient, Tenant
+from greenstream.timeutil import as_utc
 
 # scrypt cost: n=2**14, r=8, p=1 (the parameters RFC 7914 section 2 cites for interactive use);
 # about 16 MB and a few tens of ms per check, paid once per token, not per request.
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "maxmem": 64 * 1024 * 1024, "dklen": 32}
+
+# Every scope a client may hold when none is named (the API's vocabulary less the consumer
+# scope, which only a token exchange issues). Kept here as text so the store does not import
+# the API layer; greenstream.api.scopes checks that the two agree (tests/api/test_access_*).
+DEFAULT_CLIENT_SCOPES = frozenset(
+    [
+        "admin",
+        "energy:read",
+        "energy:write",
+        "footprints:read",
+        "footprints:write",
+        "monitoring:ingest",
+        "monitoring:read",
+        "packaging:read",
+        "packaging:write",
+        "pact",
+        "points:admin",
+        "points:service",
+        "reductions:read",
+        "reductions:write",
+        "reports:read",
+    ]
+)
 
 
 def hash_secret(secret: str, salt: bytes) -> bytes:
@@ -29,6 +60,50 @@ class NewClient:
     tenant: str
     client_id: str
     client_secret: str
+    scopes: frozenset[str] = DEFAULT_CLIENT_SCOPES
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class ClientInfo:
+    """A client as listed (never its secret)."""
+
+    client_id: str
+    tenant: str
+    name: str | None
+    scopes: frozenset[str]
+    created_at: datetime
+    revoked: bool
+    revoked_at: datetime | None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "client_id": self.client_id,
+            "tenant": self.tenant,
+            "name": self.name,
+            "scopes": " ".join(sorted(self.scopes)),
+            "created_at": as_utc(self.created_at).isoformat(),
+            "revoked": self.revoked,
+            "revoked_at": None if self.revoked_at is None else as_utc(self.revoked_at).isoformat(),
+        }
+
+
+@dataclass(frozen=True)
+class ClientState:
+    """What a token check needs to know about its client, read at every request."""
+
+    tenant_id: int
+    revoked: bool
+    scopes: frozenset[str]
+
+
+@dataclass(frozen=True)
+class AuthenticatedClient:
+    """A client whose secret matched: its tenant and the scopes it may be issued."""
+
+    client_id: str
+    tenant: Tenant
+    scopes: frozenset[str]
 
 
 def get_or_create_tenant(session: Session, name: str, company_name: str | None = None) -> Tenant:
@@ -40,8 +115,21 @@ def get_or_create_tenant(session: Session, name: str, company_name: str | None =
     return tenant
 
 
-def create_client(session: Session, tenant_name: str) -> NewClient:
-    """A new API client of ``tenant_name`` (created if needed). Commit is the caller's."""
+def get_tenant(session: Session, name: str) -> Tenant | None:
+    return session.scalars(select(Tenant).where(Tenant.name == name)).first()
+
+
+def create_client(
+    session: Session,
+    tenant_name: str,
+    scopes: Iterable[str] | None = None,
+    *,
+    name: str | None = None,
+) -> NewClient:
+    """A new API client of ``tenant_name`` (created if needed) holding ``scopes`` (every client
+    scope when ``None``; the caller checks them against the vocabulary). Commit is the caller's.
+    """
+    held = DEFAULT_CLIENT_SCOPES if scopes is None else frozenset(scopes)
     tenant = get_or_create_tenant(session, tenant_name)
     client_id = "gs_" + secrets.token_hex(12)
     secret = secrets.token_urlsafe(32)
@@ -54,14 +142,76 @@ def create_client(session: Session, tenant_name: str) -> NewClient:
             secret_hash=hash_secret(secret, salt),
             created_at=datetime.now(UTC),
             revoked=False,
+            scopes=" ".join(sorted(held)),
+            name=name,
         )
     )
     session.flush()
-    return NewClient(tenant_name, client_id, secret)
+    return NewClient(tenant_name, client_id, secret, held, name)
 
 
-def authenticate_client(session: Session, client_id: str, secret: str) -> Tenant | None:
-    """The client's tenant when ``client_id`` exists, is not revoked and ``secret`` matches."""
+def list_clients(session: Session, tenant_name: str | None = None) -> list[ClientInfo]:
+    """Clients (revoked ones included), by tenant then creation time."""
+    stmt = select(ApiClient, Tenant.name).join(Tenant, Tenant.id == ApiClient.tenant_id)
+    if tenant_name is not None:
+        stmt = stmt.where(Tenant.name == tenant_name)
+    rows = session.execute(stmt.order_by(Tenant.name, ApiClient.created_at, ApiClient.client_id))
+    return [
+        ClientInfo(
+            c.client_id,
+            t,
+            c.name,
+            frozenset(c.scopes.split()),
+            c.created_at,
+            c.revoked,
+            c.revoked_at,
+        )
+        for c, t in rows
+    ]
+
+
+def revoke_client(session: Session, client_id: str, *, tenant_id: int | None = None) -> bool:
+    """Revoke ``client_id`` (of ``tenant_id`` when given); False when there is no such client.
+    Revoking twice keeps the first time. Commit is the caller's."""
+    client = session.get(ApiClient, client_id)
+    if client is None or (tenant_id is not None and client.tenant_id != tenant_id):
+        return False
+    if not client.revoked:
+        client.revoked = True
+        client.revoked_at = datetime.now(UTC)
+        session.flush()
+    return True
+
+
+def set_client_scopes(session: Session, client_id: str, scopes: Iterable[str]) -> bool:
+    """Replace the scopes of ``client_id``; tokens already issued lose the removed scopes at
+    their next request (the check intersects them). Commit is the caller's."""
+    result = session.execute(
+        update(ApiClient)
+        .where(ApiClient.client_id == client_id)
+        .values(scopes=" ".join(sorted(frozenset(scopes))))
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+_STATE = select(ApiClient.tenant_id, ApiClient.revoked, ApiClient.scopes).where(
+    ApiClient.client_id == bindparam("client_id")
+)
+
+
+def client_state(conn: Connection | Session, client_id: str) -> ClientState | None:
+    """The client's tenant, revocation flag and scopes; ``None`` when it does not exist (deleted).
+    One primary-key lookup: the API runs it for every authenticated request."""
+    row = conn.execute(_STATE, {"client_id": client_id}).first()
+    if row is None:
+        return None
+    return ClientState(int(row.tenant_id), bool(row.revoked), frozenset(row.scopes.split()))
+
+
+def authenticate_client(
+    session: Session, client_id: str, secret: str
+) -> AuthenticatedClient | None:
+    """The client when ``client_id`` exists, is not revoked and ``secret`` matches."""
     client = session.get(ApiClient, client_id)
     if client is None or client.revoked:
         # spend the same work as a real check, so a wrong id and a wrong secret look alike
@@ -69,4 +219,7 @@ def authenticate_client(session: Session, client_id: str, secret: str) -> Tenant
         return None
     if not hmac.compare_digest(hash_secret(secret, client.secret_salt), client.secret_hash):
         return None
-    return session.get(Tenant, client.tenant_id)
+    tenant = session.get(Tenant, client.tenant_id)
+    if tenant is None:
+        return None
+    return AuthenticatedClient(client.client_id, tenant, frozenset(client.scopes.split()))

@@ -1,6 +1,6 @@
 """PACT Technical Specifications v2.3 actions with the iLEAP v1.0 extension.
 
-``POST /auth/token`` (OAuth 2.0 client credentials, HTTP Basic), ``GET /2/footprints`` (limit,
+``GET /2/footprints`` (limit,
 $filter, ``Link: <...>; rel="next"``), ``GET /2/footprints/{id}``, ``POST /2/events``
 (CloudEvents), ``GET /2/ileap/tad``. Errors use the PACT codes and statuses
 (:mod:`greenstream.api.errors`). A tenant sees only its own footprints, TOCs, HOCs and TADs.
@@ -8,8 +8,6 @@ $filter, ``Link: <...>; rel="next"``), ``GET /2/footprints/{id}``, ``POST /2/eve
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -17,11 +15,11 @@ from typing import Annotated, Any, Final
 
 import orjson
 import polars as pl
-from fastapi import APIRouter, Depends, Form, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from greenstream.api.auth import Caller, get_caller, issue_token
+from greenstream.api.auth import Caller, require_scope
 from greenstream.api.errors import ApiError
 from greenstream.api.pact import (
     FilterError,
@@ -38,10 +36,11 @@ from greenstream.api.responses import FastJSONResponse
 from greenstream.store.chunks import iter_chunk_frames
 from greenstream.store.models import Hoc, PactEvent, Shipment, Tenant, Toc
 from greenstream.store.queries import pointer_of, shipment_chains
-from greenstream.store.tenants import authenticate_client
 
 router = APIRouter(tags=["PACT v2.3 / iLEAP v1.0"])
-CallerDep = Annotated[Caller, Depends(get_caller)]
+# scope declarations: every PACT / iLEAP action needs "pact"; listings are heavy (rate class)
+CallerDep = Annotated[Caller, Depends(require_scope("pact"))]
+Lister = Annotated[Caller, Depends(require_scope("pact", limit="export"))]
 DEFAULT_PAGE: Final = 100
 MAX_PAGE: Final = 1000
 EVENT_TYPES: Final = (
@@ -50,44 +49,6 @@ EVENT_TYPES: Final = (
     "org.wbcsd.pathfinder.ProductFootprintRequest.Fulfilled.v1",
     "org.wbcsd.pathfinder.ProductFootprintRequest.Rejected.v1",
 )
-
-
-def _oauth_error(error: str, description: str) -> FastJSONResponse:
-    return FastJSONResponse({"error": error, "error_description": description}, status_code=400)
-
-
-@router.post(
-    "/auth/token",
-    responses={400: {"description": "OAuth 2.0 error (invalid_client, invalid_request, ...)"}},
-)
-def auth_token(
-    request: Request,
-    grant_type: Annotated[str | None, Form()] = None,
-) -> Any:
-    """OAuth 2.0 client credentials grant (RFC 6749 §4.4) with HTTP Basic client auth."""
-    header = request.headers.get("authorization", "")
-    scheme, _, encoded = header.partition(" ")
-    if scheme.lower() != "basic" or not encoded:
-        return _oauth_error("invalid_client", "HTTP Basic client authentication is required")
-    try:
-        client_id, sep, secret = base64.b64decode(encoded, validate=True).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
-        return _oauth_error("invalid_client", "malformed Basic credentials")
-    if not sep or not client_id:
-        return _oauth_error("invalid_client", "malformed Basic credentials")
-    if grant_type != "client_credentials":
-        return _oauth_error("unsupported_grant_type", "grant_type must be client_credentials")
-    state = request.app.state
-    with state.sessions() as session:
-        tenant = authenticate_client(session, client_id, secret)
-    if tenant is None:
-        return _oauth_error("invalid_client", "unknown client or wrong secret")
-    ttl = state.settings.token_ttl_s
-    token = issue_token(state.settings.secret_key, Caller(client_id, tenant.id, tenant.name), ttl)
-    return FastJSONResponse(
-        {"access_token": token, "token_type": "bearer", "expires_in": ttl},
-        headers={"Cache-Control": "no-store"},
-    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -219,7 +180,7 @@ def _next_link(
 @router.get("/2/footprints")
 def list_footprints(
     request: Request,
-    caller: CallerDep,
+    caller: Lister,
     limit: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     offset: Annotated[int, Query(ge=0, le=2**31 - 1, include_in_schema=False)] = 0,
     filter_: Annotated[str | None, Query(alias="$filter", max_length=2000)] = None,
@@ -369,7 +330,7 @@ def _tad_docs(
 @router.get("/2/ileap/tad")
 def list_tad(
     request: Request,
-    caller: CallerDep,
+    caller: Lister,
     limit: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     offset: Annotated[int, Query(ge=0, le=2**31 - 1, include_in_schema=False)] = 0,
 ) -> Any:

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from greenstream.accounting.explain import calculation_sheet
-from greenstream.api.auth import Caller, get_caller
+from greenstream.api.auth import Caller, require_scope
 from greenstream.api.deps import get_session
 from greenstream.api.errors import ApiError
 from greenstream.api.jobs import job_out, submit_job
@@ -44,7 +44,13 @@ from greenstream.store.models import FootprintRollup, Hoc, Shipment, Toc, Upload
 from greenstream.store.queries import chain_frame, kernel_legs, sheet_inputs
 
 router = APIRouter(tags=["platform"])
-CallerDep = Annotated[Caller, Depends(get_caller)]
+# scope declarations (greenstream.api.scopes); ``limit`` names a heavy-endpoint rate class
+Reader = Annotated[Caller, Depends(require_scope("footprints:read"))]
+Writer = Annotated[Caller, Depends(require_scope("footprints:write"))]
+Uploader = Annotated[Caller, Depends(require_scope("footprints:write", limit="upload"))]
+UploadWatcher = Annotated[Caller, Depends(require_scope("footprints:read", "footprints:write"))]
+Exporter = Annotated[Caller, Depends(require_scope("footprints:read", limit="export"))]
+Explainer = Annotated[Caller, Depends(require_scope("footprints:read", limit="compute"))]
 SessionDep = Annotated[Session, Depends(get_session)]
 
 FOOTPRINT_COLUMNS = tuple(FootprintOut.model_fields)
@@ -67,7 +73,7 @@ def _footprint_dict(row: Any) -> dict[str, Any]:
     response_model=UploadResult | JobOut,
     responses={202: {"model": JobOut, "description": "large upload accepted as a job"}},
 )
-def upload_shipments(body: UploadBody, request: Request, caller: CallerDep) -> Any:
+def upload_shipments(body: UploadBody, request: Request, caller: Uploader) -> Any:
     """Upload shipments as JSON rows. Every bad row is reported (400); nothing is stored then.
     Above the job threshold the upload runs as a background job (202, poll ``/uploads/{id}``)."""
     state = request.app.state
@@ -127,7 +133,7 @@ def _read_upload(name: str, data: bytes) -> pl.DataFrame:
 
 
 @router.post("/shipments/file", status_code=202, response_model=JobOut)
-async def upload_file(file: UploadFile, request: Request, caller: CallerDep) -> Any:
+async def upload_file(file: UploadFile, request: Request, caller: Uploader) -> Any:
     """Upload a LEGS file (CSV, Parquet, NDJSON or iLEAP JSON); runs as a job with progress."""
     name = PurePath(file.filename or "upload.csv").name
     data = await file.read()
@@ -137,7 +143,7 @@ async def upload_file(file: UploadFile, request: Request, caller: CallerDep) -> 
 
 
 @router.get("/uploads/{job_id}", response_model=JobOut)
-def upload_status(job_id: str, caller: CallerDep, session: SessionDep) -> Any:
+def upload_status(job_id: str, caller: UploadWatcher, session: SessionDep) -> Any:
     job = session.get(UploadJob, job_id)
     if job is None or job.tenant_id != caller.tenant_id:
         raise ApiError("NotFound", f"no upload job {job_id!r}")
@@ -151,7 +157,7 @@ def upload_status(job_id: str, caller: CallerDep, session: SessionDep) -> Any:
 
 @router.get("/footprints", response_model=FootprintPage)
 def list_footprints(
-    caller: CallerDep,
+    caller: Reader,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
@@ -171,7 +177,7 @@ def list_footprints(
 
 
 @router.get("/footprints/{shipment_id}", response_model=FootprintOut)
-async def get_footprint(shipment_id: str, request: Request, caller: CallerDep) -> Any:
+async def get_footprint(shipment_id: str, request: Request, caller: Reader) -> Any:
     """The footprint of one stored shipment (served from the store; computed at upload).
 
     The hot read path: ``async`` with one indexed primary-key-like lookup done inline (tens of
@@ -202,7 +208,7 @@ def _shipment_row(conn: Connection | Session, tenant_id: int, shipment_id: str) 
 
 
 @router.get("/footprints/{shipment_id}/sheet")
-def footprint_sheet(shipment_id: str, request: Request, caller: CallerDep) -> Any:
+def footprint_sheet(shipment_id: str, request: Request, caller: Explainer) -> Any:
     """The calculation sheet: the kernel re-run on the stored inputs with every step explained."""
     state = request.app.state
     with state.engine.connect() as conn:
@@ -226,7 +232,7 @@ def footprint_sheet(shipment_id: str, request: Request, caller: CallerDep) -> An
 
 
 @router.get("/waybills/{shipment_id}/trace", response_model=TraceOut)
-def waybill_trace(shipment_id: str, request: Request, caller: CallerDep) -> Any:
+def waybill_trace(shipment_id: str, request: Request, caller: Reader) -> Any:
     """End-to-end trace of a waybill: a stored shipment IS a waybill chain; its elements in
     order with places, times, activity and emissions. (Telemetry-based traces from the
     monitoring concern can enrich this later.)"""
@@ -268,7 +274,7 @@ def waybill_trace(shipment_id: str, request: Request, caller: CallerDep) -> Any:
     responses={200: {"content": {"application/vnd.apache.parquet": {}}}},
 )
 def export_parquet(
-    kind: Literal["shipments", "chain_elements"], request: Request, caller: CallerDep
+    kind: Literal["shipments", "chain_elements"], request: Request, caller: Exporter
 ) -> Any:
     """The tenant's footprints (``shipments``) or chain elements as one Parquet file.
 
@@ -304,7 +310,7 @@ def export_parquet(
 
 @router.get("/aggregates", response_model=list[AggregateRow])
 def aggregates(
-    caller: CallerDep,
+    caller: Reader,
     session: SessionDep,
     by: Literal["lane", "mode", "period"] = "mode",
     limit: Annotated[int, Query(ge=1, le=10000)] = 100,
@@ -361,35 +367,35 @@ def _check_rows(rows: list[dict[str, Any]], kind: str) -> None:
 
 
 @router.put("/tocs", response_model=list[TocOut])
-def put_tocs(body: list[TocIn], caller: CallerDep, session: SessionDep) -> Any:
+def put_tocs(body: list[TocIn], caller: Writer, session: SessionDep) -> Any:
     """Publish (create or replace) TOCs. Footprints already sealed keep the TOC values they
     were computed with (the audit record holds them)."""
     return _publish(body, "toc", caller, session)
 
 
 @router.get("/tocs", response_model=list[TocOut])
-def list_tocs(caller: CallerDep, session: SessionDep) -> Any:
+def list_tocs(caller: Reader, session: SessionDep) -> Any:
     return _list("toc", caller, session)
 
 
 @router.get("/tocs/{toc_id}", response_model=TocOut)
-def get_toc(toc_id: str, caller: CallerDep, session: SessionDep) -> Any:
+def get_toc(toc_id: str, caller: Reader, session: SessionDep) -> Any:
     return _get(toc_id, "toc", caller, session)
 
 
 @router.put("/hocs", response_model=list[HocOut])
-def put_hocs(body: list[HocIn], caller: CallerDep, session: SessionDep) -> Any:
+def put_hocs(body: list[HocIn], caller: Writer, session: SessionDep) -> Any:
     """Publish (create or replace) HOCs."""
     return _publish(body, "hoc", caller, session)
 
 
 @router.get("/hocs", response_model=list[HocOut])
-def list_hocs(caller: CallerDep, session: SessionDep) -> Any:
+def list_hocs(caller: Reader, session: SessionDep) -> Any:
     return _list("hoc", caller, session)
 
 
 @router.get("/hocs/{hoc_id}", response_model=HocOut)
-def get_hoc(hoc_id: str, caller: CallerDep, session: SessionDep) -> Any:
+def get_hoc(hoc_id: str, caller: Reader, session: SessionDep) -> Any:
     return _get(hoc_id, "hoc", caller, session)
 
 
@@ -449,7 +455,7 @@ def _orm_out(obj: Any, model: Any) -> Any:
 @router.get("/factors")
 def list_factors(
     request: Request,
-    _caller: CallerDep,
+    _caller: Reader,
     mode: str | None = None,
     category: str | None = None,
     search: str | None = None,
@@ -475,7 +481,7 @@ def list_factors(
 
 
 @router.get("/factors/{factor_id}")
-def get_factor(factor_id: str, request: Request, _caller: CallerDep) -> Any:
+def get_factor(factor_id: str, request: Request, _caller: Reader) -> Any:
     from greenstream.errors import FactorNotFound
 
     registry = request.app.state.registry

@@ -1,0 +1,591 @@
+"""GS1 EPCIS 2.0 JSON: read, validate against the official schema, and flatten events to rows.
+
+Validation uses the GS1 EPCIS 2.0 JSON Schema, vendored unchanged with its licence in
+``io/epcis_data/`` (github.com/gs1/EPCIS, ``EPCIS-JSON-Schema.json``, commit 2b888bef), compiled
+once by ``fastjsonschema`` (remote ``$ref`` s are refused, nothing is fetched).
+
+Two paths give the same verdicts:
+
+* the fast path decodes a document with ``msgspec`` structs that encode the schema's rules for
+  the common ObjectEvent fields (type, action, eventTime, eventTimeZoneOffset, recordTime,
+  eventID, epcList, quantityList, bizStep, disposition, readPoint, bizLocation,
+  bizTransactionList, sourceList, destinationList): the same enumerations, patterns and the
+  schema validator's ``uri`` / ``date-time`` formats, unknown fields refused;
+* anything the fast path does not take (other event types, extension fields, sensor data, a
+  fast-path refusal) is validated by the compiled schema, event by event, so every bad event is
+  named with its index and the schema's reason.
+
+Tests check that the fast path never accepts what the schema refuses (GS1's example files and
+generated events).
+
+Idempotency: each event gets ``event_hash``, the SHA-256 of its canonical JSON (keys sorted, no
+insignificant whitespace) without ``eventID``, ``recordTime`` and ``errorDeclaration``; a
+repository stores an event once per tenant and hash. This is greenstream's own canonical form,
+not the CBV 2.0 event hash (which needs JSON-LD expansion of the context).
+
+References
+----------
+GS1 (2022). EPCIS and CBV 2.0 standard, sections 7 (data definition) and 12 (JSON binding).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from importlib import resources
+from typing import Annotated, Any, Final, Literal
+
+import msgspec
+import orjson
+import polars as pl
+
+from greenstream.errors import InputError, InputErrors
+
+SCHEMA_FILE: Final = "EPCIS-JSON-Schema.json"
+
+# the formats of the schema validator (fastjsonschema draft-07), so both paths agree
+URI_RE: Final = r"^\w+:(\/?\/?)[^\s]+\Z"
+DATE_TIME_RE: Final = (
+    r"^(?:\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)"
+    r"|02-(?:0[1-9]|1\d|2[0-8]))|(?:\d\d(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]"
+    r"|[13579][26])00)-02-29)(t|T)(?:[01]\d|2[0-3]):[0-5]\d:(?:[0-5]\d|60)(?:\.\d+)?"
+    r"(?:[+-](?:[01]\d|2[0-3]):[0-5]\d|[+-](?:[01]\d|2[0-3])[0-5]\d|z|Z)\Z"
+)
+OFFSET_RE: Final = r"^([+]|[-])((0[0-9]|1[0-3]):([0-5][0-9])|14:00)$"
+OTHER_URI_RE: Final = r"^(?!(urn:epcglobal:cbv|https?:\/\/ns\.gs1\.org\/cbv\/))\w+:(\/?\/?)[^\s]+\Z"
+VERSION_RE: Final = r"^\d+(\.\d+)*$"
+UOM_RE: Final = r"^[A-Z0-9]{2,3}$"
+
+BIZ_STEPS: Final = [
+    "accepting",
+    "arriving",
+    "assembling",
+    "collecting",
+    "commissioning",
+    "consigning",
+    "creating_class_instance",
+    "cycle_counting",
+    "decommissioning",
+    "departing",
+    "destroying",
+    "disassembling",
+    "dispensing",
+    "encoding",
+    "entering_exiting",
+    "holding",
+    "inspecting",
+    "installing",
+    "killing",
+    "loading",
+    "other",
+    "packing",
+    "picking",
+    "receiving",
+    "removing",
+    "repackaging",
+    "repairing",
+    "replacing",
+    "reserving",
+    "retail_selling",
+    "shipping",
+    "staging_outbound",
+    "stock_taking",
+    "stocking",
+    "storing",
+    "transporting",
+    "unloading",
+    "unpacking",
+    "void_shipping",
+    "sensor_reporting",
+    "sampling",
+]
+DISPOSITIONS: Final = [
+    "active",
+    "container_closed",
+    "damaged",
+    "destroyed",
+    "dispensed",
+    "disposed",
+    "encoded",
+    "expired",
+    "in_progress",
+    "in_transit",
+    "inactive",
+    "no_pedigree_match",
+    "non_sellable_other",
+    "partially_dispensed",
+    "recalled",
+    "reserved",
+    "retail_sold",
+    "returned",
+    "sellable_accessible",
+    "sellable_not_accessible",
+    "stolen",
+    "unknown",
+    "available",
+    "completeness_verified",
+    "completeness_inferred",
+    "conformant",
+    "container_open",
+    "mismatch_instance",
+    "mismatch_class",
+    "mismatch_quantity",
+    "needs_replacement",
+    "non_conformant",
+    "unavailable",
+]
+SOURCE_DEST_TYPES: Final = ("owning_party", "possessing_party", "location")
+BIZ_TRANSACTION_TYPES: Final = [
+    "bol",
+    "cert",
+    "desadv",
+    "inv",
+    "pedigree",
+    "po",
+    "poc",
+    "prodorder",
+    "recadv",
+    "rma",
+    "testprd",
+    "testres",
+    "upevt",
+]
+
+
+def _vocab(words: list[str] | tuple[str, ...]) -> str:
+    """A term of the CBV list, or another URI (the schema's anyOf of enum and vocab-other-uri)."""
+    return r"^(?:" + "|".join(re.escape(w) for w in words) + r")\Z|" + OTHER_URI_RE
+
+
+Uri = Annotated[str, msgspec.Meta(pattern=URI_RE)]
+DateTime = Annotated[str, msgspec.Meta(pattern=DATE_TIME_RE)]
+BizStep = Annotated[str, msgspec.Meta(pattern=_vocab(BIZ_STEPS))]
+Disposition = Annotated[str, msgspec.Meta(pattern=_vocab(DISPOSITIONS))]
+SourceDestType = Annotated[str, msgspec.Meta(pattern=_vocab(SOURCE_DEST_TYPES))]
+BizTransactionType = Annotated[str, msgspec.Meta(pattern=_vocab(BIZ_TRANSACTION_TYPES))]
+
+
+class _Strict(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    pass
+
+
+class Location(_Strict):
+    id: Uri
+
+
+class QuantityElement(_Strict):
+    epcClass: Uri
+    quantity: int | float | msgspec.UnsetType = msgspec.UNSET
+    uom: Annotated[str, msgspec.Meta(pattern=UOM_RE)] | msgspec.UnsetType = msgspec.UNSET
+
+
+class BizTransaction(_Strict):
+    bizTransaction: Uri
+    type: BizTransactionType | msgspec.UnsetType = msgspec.UNSET
+
+
+class Source(_Strict):
+    type: SourceDestType
+    source: Uri
+
+
+class Destination(_Strict):
+    type: SourceDestType
+    destination: Uri
+
+
+class ObjectEvent(_Strict, tag_field="type", tag="ObjectEvent"):
+    """The ObjectEvent fields the fast path takes (see the module docstring)."""
+
+    action: Literal["ADD", "OBSERVE", "DELETE"]
+    eventTime: DateTime
+    eventTimeZoneOffset: Annotated[str, msgspec.Meta(pattern=OFFSET_RE)]
+    recordTime: DateTime | msgspec.UnsetType = msgspec.UNSET
+    eventID: Uri | msgspec.UnsetType = msgspec.UNSET
+    epcList: list[Uri] | msgspec.UnsetType = msgspec.UNSET
+    quantityList: list[QuantityElement] | msgspec.UnsetType = msgspec.UNSET
+    bizStep: BizStep | msgspec.UnsetType = msgspec.UNSET
+    disposition: Disposition | msgspec.UnsetType = msgspec.UNSET
+    readPoint: Location | msgspec.UnsetType = msgspec.UNSET
+    bizLocation: Location | msgspec.UnsetType = msgspec.UNSET
+    bizTransactionList: list[BizTransaction] | msgspec.UnsetType = msgspec.UNSET
+    sourceList: list[Source] | msgspec.UnsetType = msgspec.UNSET
+    destinationList: list[Destination] | msgspec.UnsetType = msgspec.UNSET
+
+
+class _Body(_Strict):
+    eventList: list[ObjectEvent]
+
+
+class _Document(_Strict):
+    context: str | list[str] = msgspec.field(name="@context")
+    type: Literal["EPCISDocument"]
+    schemaVersion: Annotated[str, msgspec.Meta(pattern=VERSION_RE)]
+    creationDate: DateTime
+    epcisBody: _Body
+    id: Uri | msgspec.UnsetType = msgspec.UNSET
+
+
+_DOCUMENT_DECODER = msgspec.json.Decoder(_Document)
+_URI = re.compile(URI_RE)
+HASH_EXCLUDED: Final = ("eventID", "recordTime", "errorDeclaration")
+
+
+def _refuse_remote(uri: str) -> Any:
+    raise ValueError(f"remote schema reference refused: {uri}")
+
+
+@cache
+def schema() -> dict[str, Any]:
+    """The vendored GS1 EPCIS 2.0 JSON Schema (inlined, draft-07)."""
+    text = (resources.files("greenstream.io") / "epcis_data" / SCHEMA_FILE).read_text("utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+@cache
+def _validators() -> tuple[Any, Any]:
+    """Compiled validators of a whole document and of one event of a document's eventList."""
+    import fastjsonschema
+
+    full = schema()
+    handlers = {"http": _refuse_remote, "https": _refuse_remote}
+    document = fastjsonschema.compile(full, handlers=handlers)
+    event_schema = {
+        "$schema": full["$schema"],
+        "$id": full["$id"],
+        "definitions": full["definitions"],
+        "$ref": "#/definitions/EPCIS-Document-Event",
+    }
+    return document, fastjsonschema.compile(event_schema, handlers=handlers)
+
+
+def schema_errors(document: Any, *, file: str = "<epcis>") -> list[InputError]:
+    """Every schema violation of a document: the header's, then one per bad event (by index)."""
+    import fastjsonschema
+
+    whole, event = _validators()
+    if not isinstance(document, dict):
+        return [InputError(file, None, None, "an EPCIS document must be a JSON object")]
+    body = document.get("epcisBody")
+    events = body.get("eventList") if isinstance(body, dict) else None
+    errors: list[InputError] = []
+    if (
+        isinstance(body, dict)
+        and isinstance(events, list)
+        and document.get("type") == "EPCISDocument"
+    ):
+        head = {**document, "epcisBody": {**body, "eventList": []}}
+        try:
+            whole(head)
+        except fastjsonschema.JsonSchemaValueException as exc:
+            errors.append(InputError(file, None, exc.name, exc.message))
+        for i, ev in enumerate(events):
+            try:
+                event(ev)
+            except fastjsonschema.JsonSchemaValueException as exc:
+                where = str(exc.name or "event").replace("data", "event", 1)
+                errors.append(InputError(file, i + 1, where, exc.message))
+        return errors
+    try:
+        whole(document)
+    except fastjsonschema.JsonSchemaValueException as exc:
+        errors.append(InputError(file, None, exc.name, exc.message))
+    return errors
+
+
+def _fast_extra_checks(doc: _Document) -> bool:
+    """What the structs cannot say: an ObjectEvent has epcList or quantityList, both lists of
+    unique items (epcList and @context are uniqueItems)."""
+    if isinstance(doc.context, list) and len(set(doc.context)) != len(doc.context):
+        return False
+    if isinstance(doc.context, str) and not _URI.match(doc.context):
+        return False
+    if isinstance(doc.context, list) and not all(_URI.match(c) for c in doc.context):
+        return False
+    for ev in doc.epcisBody.eventList:
+        if ev.epcList is msgspec.UNSET and ev.quantityList is msgspec.UNSET:
+            return False
+        if isinstance(ev.epcList, list) and len(set(ev.epcList)) != len(ev.epcList):
+            return False
+    return True
+
+
+def event_hash(event: dict[str, Any]) -> str:
+    """SHA-256 (hex) of the event's canonical JSON without eventID, recordTime and
+    errorDeclaration (see the module docstring)."""
+    kept = {k: v for k, v in event.items() if k not in HASH_EXCLUDED}
+    return hashlib.sha256(orjson.dumps(kept, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+@dataclass(frozen=True)
+class Captured:
+    """The events of one document: typed (fast path) or as sent (schema path)."""
+
+    typed: list[ObjectEvent]
+    plain: list[dict[str, Any]]
+
+    @property
+    def fast(self) -> bool:
+        return not self.plain
+
+    def __len__(self) -> int:
+        return len(self.typed) + len(self.plain)
+
+    def dicts(self) -> list[dict[str, Any]]:
+        """Every event as plain JSON values."""
+        return [msgspec.to_builtins(e) for e in self.typed] + self.plain
+
+
+def parse_document(body: bytes | str, *, file: str = "<epcis>") -> Captured:
+    """Decode and validate an EPCIS 2.0 JSON document (or one event with ``@context``).
+
+    Raises :class:`InputErrors` naming every invalid event (1-based index as the row) and the
+    schema's reason; nothing of a refused document is returned.
+    """
+    data = body.encode() if isinstance(body, str) else body
+    try:
+        doc = _DOCUMENT_DECODER.decode(data)
+        if _fast_extra_checks(doc):
+            return Captured(doc.epcisBody.eventList, [])
+    except msgspec.ValidationError:
+        pass
+    except msgspec.DecodeError as exc:
+        raise InputErrors.single(file, f"not valid JSON: {exc}") from None
+    try:
+        document = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise InputErrors.single(file, f"not valid JSON: {exc}") from None
+    InputErrors.raise_if_any(schema_errors(document, file=file))
+    if document.get("type") == "EPCISDocument":
+        return Captured([], list(document["epcisBody"]["eventList"]))
+    if "@context" not in document:
+        raise InputErrors.single(file, "a single event needs its @context", field="@context")
+    return Captured([], [{k: v for k, v in document.items() if k != "@context"}])
+
+
+# --------------------------------------------------------------------------------------------
+# events as rows
+# --------------------------------------------------------------------------------------------
+
+EVENT_COLUMNS: Final[dict[str, pl.DataType]] = {
+    "event_hash": pl.String(),
+    "event_id": pl.String(),
+    "event_type": pl.String(),
+    "action": pl.String(),
+    "biz_step": pl.String(),
+    "disposition": pl.String(),
+    "event_time": pl.Datetime("us", "UTC"),
+    "event_time_zone_offset": pl.String(),
+    "read_point": pl.String(),
+    "biz_location": pl.String(),
+    "source_party": pl.String(),
+    "destination_party": pl.String(),
+    "event_json": pl.String(),
+}
+
+
+def _party(items: Any, key: str) -> str | None:
+    """The possessing party (else owning party, else first) of a source or destination list."""
+    if not isinstance(items, list) or not items:
+        return None
+    for wanted in ("possessing_party", "owning_party"):
+        for item in items:
+            if isinstance(item, dict) and item.get("type") == wanted:
+                return str(item.get(key))
+    first = items[0]
+    return str(first.get(key)) if isinstance(first, dict) else None
+
+
+def _epcs(event: dict[str, Any]) -> list[str]:
+    out: list[str] = []
+    for key in ("epcList", "childEPCs", "inputEPCList", "outputEPCList"):
+        value = event.get(key)
+        if isinstance(value, list):
+            out += [str(v) for v in value]
+    if isinstance(event.get("parentID"), str):
+        out.append(str(event["parentID"]))
+    return out
+
+
+_SORTED = msgspec.json.Encoder(order="sorted")
+_ENCODE = msgspec.json.Encoder()
+
+
+def typed_event_hash(event: ObjectEvent) -> str:
+    """:func:`event_hash` of a fast-path event (same bytes as the dict form, tested)."""
+    kept = msgspec.structs.replace(event, eventID=msgspec.UNSET, recordTime=msgspec.UNSET)
+    return hashlib.sha256(_SORTED.encode(kept)).hexdigest()
+
+
+def _typed_party(items: Any, key: str) -> str | None:
+    if not isinstance(items, list) or not items:
+        return None
+    for wanted in ("possessing_party", "owning_party"):
+        for item in items:
+            if item.type == wanted:
+                return str(getattr(item, key))
+    return str(getattr(items[0], key))
+
+
+def _typed_rows(
+    events: list[ObjectEvent], rows: dict[str, list[Any]], epc_rows: list[tuple[int, str]]
+) -> None:
+    unset = msgspec.UNSET
+    for ev in events:
+        rows["event_hash"].append(typed_event_hash(ev))
+        rows["event_id"].append(None if ev.eventID is unset else ev.eventID)
+        rows["event_type"].append("ObjectEvent")
+        rows["action"].append(ev.action)
+        rows["biz_step"].append(None if ev.bizStep is unset else ev.bizStep)
+        rows["disposition"].append(None if ev.disposition is unset else ev.disposition)
+        rows["event_time"].append(ev.eventTime)
+        rows["event_time_zone_offset"].append(ev.eventTimeZoneOffset)
+        rows["read_point"].append(None if ev.readPoint is unset else ev.readPoint.id)
+        rows["biz_location"].append(None if ev.bizLocation is unset else ev.bizLocation.id)
+        rows["source_party"].append(_typed_party(ev.sourceList, "source"))
+        rows["destination_party"].append(_typed_party(ev.destinationList, "destination"))
+        if ev.epcList is not unset:
+            epc_rows += [(len(rows["event_hash"]) - 1, e) for e in ev.epcList]
+        rows["event_json"].append(_ENCODE.encode(ev).decode())
+
+
+@dataclass(frozen=True)
+class EventColumns:
+    """The events of a document as columns of plain values (``EVENT_COLUMNS``, ``event_time``
+    as sent) and their EPCs as ``(event index, epc)`` pairs."""
+
+    columns: dict[str, list[Any]]
+    epcs: list[tuple[int, str]]
+
+    def utc_times(self) -> pl.Series:
+        """``event_time`` as UTC instants (null where unreadable)."""
+        raw = pl.Series("event_time", self.columns["event_time"], dtype=pl.String)
+        return raw.str.replace(r"([+-]\d\d)(\d\d)$", "$1:$2").str.to_datetime(
+            time_zone="UTC", time_unit="us", strict=False
+        )
+
+
+def event_columns(captured: Captured | list[dict[str, Any]]) -> EventColumns:
+    """Flatten events into columns (see :class:`EventColumns`)."""
+    if isinstance(captured, list):
+        captured = Captured([], captured)
+    rows: dict[str, list[Any]] = {name: [] for name in EVENT_COLUMNS}
+    epc_rows: list[tuple[int, str]] = []
+    _typed_rows(captured.typed, rows, epc_rows)
+    for ev in captured.plain:
+        rows["event_hash"].append(event_hash(ev))
+        rows["event_id"].append(ev.get("eventID"))
+        rows["event_type"].append(ev.get("type"))
+        rows["action"].append(ev.get("action"))
+        rows["biz_step"].append(ev.get("bizStep"))
+        rows["disposition"].append(ev.get("disposition"))
+        rows["event_time"].append(ev.get("eventTime"))
+        rows["event_time_zone_offset"].append(ev.get("eventTimeZoneOffset"))
+        rp, bl = ev.get("readPoint"), ev.get("bizLocation")
+        rows["read_point"].append(rp.get("id") if isinstance(rp, dict) else None)
+        rows["biz_location"].append(bl.get("id") if isinstance(bl, dict) else None)
+        rows["source_party"].append(_party(ev.get("sourceList"), "source"))
+        rows["destination_party"].append(_party(ev.get("destinationList"), "destination"))
+        epc_rows += [(len(rows["event_hash"]) - 1, e) for e in _epcs(ev)]
+        rows["event_json"].append(orjson.dumps(ev).decode())
+    return EventColumns(rows, epc_rows)
+
+
+def events_tables(
+    captured: Captured | list[dict[str, Any]] | EventColumns,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Events (one row each: hash, identity, what, when, where, JSON) and their EPCs (one row per
+    event and EPC: ``event_hash``, ``epc``, ``grai``)."""
+    cols = captured if isinstance(captured, EventColumns) else event_columns(captured)
+    data = {k: v for k, v in cols.columns.items() if k != "event_time"}
+    frame = pl.DataFrame(data, schema={k: v for k, v in EVENT_COLUMNS.items() if k != "event_time"})
+    events = frame.insert_column(6, cols.utc_times())
+    index = [i for i, _ in cols.epcs]
+    hashes = (
+        events.get_column("event_hash").gather(index) if index else pl.Series([], dtype=pl.String)
+    )
+    epcs = pl.DataFrame(
+        {"event_hash": hashes, "epc": [e for _, e in cols.epcs]},
+        schema={"event_hash": pl.String, "epc": pl.String},
+    )
+    epcs = epcs.with_columns(grai_expr(pl.col("epc")).alias("grai"))
+    return events, epcs
+
+
+# --------------------------------------------------------------------------------------------
+# GS1 GRAI (Global Returnable Asset Identifier)
+# --------------------------------------------------------------------------------------------
+
+_GRAI_URN = re.compile(r"^urn:epc:id:grai:(\d+)\.(\d*)\.([!-~]{1,16})$")
+_GRAI_DL = re.compile(r"^https?://[^/]+/8003/(\d{14})([!-~]{0,16})$")
+
+
+def gs1_check_digit(digits: str) -> int:
+    """GS1 mod-10 check digit of a digit string (weights 3, 1 from the right).
+
+    References: GS1 General Specifications, 7.9.1 (check digit calculation).
+    """
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
+    return (10 - total % 10) % 10
+
+
+def grai_of(epc: str) -> str | None:
+    """The GRAI element string (AI 8003: '0' + 12-digit prefix+type + check digit + serial) of a
+    serialised GRAI given as an EPC URN or a GS1 Digital Link URI; ``None`` for other EPCs."""
+    m = _GRAI_URN.match(epc)
+    if m:
+        prefix_type = m.group(1) + m.group(2)
+        if len(prefix_type) != 12:
+            return None
+        return "0" + prefix_type + str(gs1_check_digit(prefix_type)) + m.group(3)
+    m = _GRAI_DL.match(epc)
+    if m:
+        key = m.group(1)
+        if gs1_check_digit(key[:13]) != int(key[13]) or not m.group(2):
+            return None
+        return key + m.group(2)
+    return None
+
+
+def _check_digit_expr(digits: pl.Expr, length: int) -> pl.Expr:
+    """GS1 mod-10 check digit of a column of ``length``-digit strings (vectorized)."""
+    total = pl.lit(0, dtype=pl.Int64)
+    for i in range(length):
+        weight = 3 if (length - 1 - i) % 2 == 0 else 1
+        total = total + digits.str.slice(i, 1).cast(pl.Int64) * weight
+    return ((10 - total % 10) % 10).cast(pl.String)
+
+
+def grai_expr(epc: pl.Expr) -> pl.Expr:
+    """:func:`grai_of` as a vectorized Polars expression (the scalar function is its oracle)."""
+    urn = epc.str.extract_groups(r"^urn:epc:id:grai:(\d+)\.(\d*)\.([!-~]{1,16})$")
+    prefix_type = pl.concat_str(urn.struct.field("1"), urn.struct.field("2"))
+    from_urn = (
+        pl.when(prefix_type.str.len_chars() == 12)
+        .then(
+            pl.concat_str(
+                pl.lit("0"), prefix_type, _check_digit_expr(prefix_type, 12), urn.struct.field("3")
+            )
+        )
+        .otherwise(None)
+    )
+    dl = epc.str.extract_groups(r"^https?://[^/]+/8003/(\d{14})([!-~]{0,16})$")
+    key = dl.struct.field("1")
+    from_dl = (
+        pl.when(
+            (_check_digit_expr(key.str.slice(0, 13), 13) == key.str.slice(13, 1))
+            & (dl.struct.field("2").str.len_chars() > 0)
+        )
+        .then(pl.concat_str(key, dl.struct.field("2")))
+        .otherwise(None)
+    )
+    return pl.coalesce(from_urn, from_dl)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,79 @@
+"""Postings: one balanced transaction with its entries, and idempotent replays by key."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from greenstream.points.ledger.accounts import AccountBook
+from greenstream.points.ledger.core import ENTRY, TXN
+
+
+@dataclass(frozen=True)
+class TxnResult:
+    txn_id: int
+    kind: str
+    idempotency_key: str
+    replayed: bool
+    detail: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "txn_id": self.txn_id,
+            "kind": self.kind,
+            "idempotency_key": self.idempotency_key,
+            "replayed": self.replayed,
+            **self.detail,
+        }
+
+
+class PostingBook(AccountBook):
+    """Balanced transactions."""
+
+    @staticmethod
+    def _existing(conn: Connection, tenant: str, key: str) -> Any:
+        return conn.execute(
+            select(TXN.c.id, TXN.c.kind, TXN.c.memo).where(
+                TXN.c.tenant == tenant, TXN.c.idempotency_key == key
+            )
+        ).first()
+
+    def _post(
+        self,
+        conn: Connection,
+        tenant: str,
+        kind: str,
+        key: str,
+        legs: Mapping[int, int],
+        units: Mapping[int, str],
+        memo: dict[str, Any],
+    ) -> int:
+        """Write one balanced transaction (``legs``: account id -> signed amount)."""
+        per_unit: dict[str, int] = {}
+        for account, amount in legs.items():
+            per_unit[units[account]] = per_unit.get(units[account], 0) + amount
+        if any(per_unit.values()):
+            raise AssertionError(f"unbalanced transaction {kind} {key}: {per_unit}")
+        now = self.clock()
+        txn_id = conn.execute(
+            TXN.insert().returning(TXN.c.id),
+            {
+                "tenant": tenant,
+                "kind": kind,
+                "idempotency_key": key,
+                "posted_at": now,
+                "memo": json.dumps(memo, sort_keys=True),
+            },
+        ).scalar_one()
+        rows = [
+            {"txn_id": txn_id, "account_id": a, "amount": v, "posted_at": now}
+            for a, v in sorted(legs.items())
+            if v != 0
+        ]
+        if rows:
+            conn.execute(ENTRY.insert(), rows)
+        return int(txn_id)

@@ -1,0 +1,87 @@
+"""A tenant's rules document (stored, versioned) and the catalogue it implies."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from greenstream.points.catalogue import (
+    Catalogue,
+    Parameter,
+    build_catalogue,
+    builtin_catalogue,
+    tenant_catalogue,
+)
+from greenstream.points.ledger.core import RULES
+from greenstream.points.ledger.errors import NoRules
+from greenstream.points.ledger.postings import PostingBook
+from greenstream.points.rules import Rules, parse_rules
+
+
+class RulesBook(PostingBook):
+    """Rules per tenant."""
+
+    def set_rules(self, tenant: str, document: Mapping[str, Any], *, file: str = "<rules>") -> int:
+        """Check and store a tenant's rules; returns the new version."""
+        rules = parse_rules(
+            dict(document),
+            file=file,
+            known_actions=set(self.catalogue.actions),
+            overridable=self._overridable,
+        )
+        self.catalogue_for(rules)  # the overrides must give a catalogue (kernel-checked)
+
+        def write(conn: Connection) -> int:
+            current = conn.execute(
+                select(RULES.c.version).where(RULES.c.tenant == tenant)
+            ).scalar_one_or_none()
+            version = (current or 0) + 1
+            values = {"version": version, "document": rules.to_json(), "updated_at": self.clock()}
+            if current is None:
+                conn.execute(RULES.insert(), {"tenant": tenant, **values})
+            else:
+                conn.execute(RULES.update().where(RULES.c.tenant == tenant).values(**values))
+            return version
+
+        result: int = self._write(write)
+        return result
+
+    def rules(self, tenant: str, conn: Connection | None = None) -> tuple[Rules, int]:
+        def read(c: Connection) -> tuple[Rules, int]:
+            row = c.execute(
+                select(RULES.c.document, RULES.c.version).where(RULES.c.tenant == tenant)
+            ).first()
+            if row is None:
+                raise NoRules(f"tenant {tenant!r} has no points rules (set them first)")
+            doc = json.loads(row.document)
+            rules = parse_rules(
+                doc, known_actions=set(self.catalogue.actions), overridable=self._overridable
+            )
+            return rules, int(row.version)
+
+        if conn is not None:
+            return read(conn)
+        with self.engine.connect() as c:
+            return read(c)
+
+    def catalogue_for(self, rules: Rules) -> Catalogue:
+        """The catalogue with the tenant's parameter overrides (the ledger's own when none)."""
+        if not rules.parameters:
+            return self.catalogue
+        overrides = tuple(
+            (
+                p.action,
+                p.parameter,
+                Parameter(p.value, "", p.source or "tenant rules", p.assumption, p.reason),
+            )
+            for p in sorted(rules.parameters, key=lambda p: (p.action, p.parameter))
+        )
+        if self.catalogue is builtin_catalogue():
+            return tenant_catalogue(overrides)
+        return build_catalogue(overrides=overrides)
+
+    def enabled_actions(self, rules: Rules) -> set[str]:
+        return set(rules.actions) if rules.actions else set(self.catalogue.actions)
