@@ -14,8 +14,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from greenstream.api.app import create_app
-from greenstream.api.auth import Caller, issue_token
 from greenstream.api.settings import ApiSettings
+from greenstream.store.db import make_engine, session_factory, upgrade
+from greenstream.store.tenants import NewClient, create_client
 
 NDJSON = "application/x-ndjson"
 SECRET = b"monitoring-test-signing-key"
@@ -25,45 +26,57 @@ FIXES = (
 )
 
 
-def _bearer(tenant: str, scopes: set[str] | None = None) -> dict[str, str]:
-    caller = (
-        Caller("c1", 1, tenant) if scopes is None else Caller("c1", 1, tenant, frozenset(scopes))
+def _bearer(c: TestClient, who: NewClient) -> dict[str, str]:
+    r = c.post(
+        "/auth/token",
+        data={"grant_type": "client_credentials"},
+        auth=(who.client_id, who.client_secret),
     )
-    return {"Authorization": f"Bearer {issue_token(SECRET, caller, 600)}"}
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
 @pytest.fixture
-def platform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TestClient, str]]:
+def platform(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[TestClient, dict[str, NewClient]]]:
     monkeypatch.setenv("GREENSTREAM_TELEMETRY_ARCHIVE", str(tmp_path / "archive"))
+    url = f"sqlite:///{tmp_path / 'http.db'}"
+    upgrade(url)
     operator = f"operator-{uuid.uuid4().hex[:6]}"
-    settings = ApiSettings(
-        database_url=f"sqlite:///{tmp_path / 'http.db'}",
-        secret_key=SECRET,
-        operator_tenant=operator,
-    )
+    engine = make_engine(url)
+    with session_factory(engine).begin() as session:
+        clients = {
+            "operator": create_client(session, operator),
+            "reader": create_client(session, operator, {"monitoring:read"}),
+            "writer": create_client(session, operator, {"monitoring:ingest"}),
+            "shipper": create_client(session, f"shipper-{uuid.uuid4().hex[:6]}"),
+        }
+    engine.dispose()
+    settings = ApiSettings(database_url=url, secret_key=SECRET, operator_tenant=operator)
     with TestClient(create_app(settings), base_url="https://testserver") as c:
-        yield c, operator
+        yield c, clients
 
 
 @pytest.fixture
-def client(platform: tuple[TestClient, str]) -> TestClient:
-    c, operator = platform
-    c.headers.update(_bearer(operator))
+def client(platform: tuple[TestClient, dict[str, NewClient]]) -> TestClient:
+    c, clients = platform
+    c.headers.update(_bearer(c, clients["operator"]))
     return c
 
 
-def test_scopes_and_the_operator_rule(platform: tuple[TestClient, str]) -> None:
-    c, operator = platform
+def test_scopes_and_the_operator_rule(platform: tuple[TestClient, dict[str, NewClient]]) -> None:
+    c, clients = platform
     post = {"params": {"record_type": "gps"}, "content": FIXES}
-    reader = _bearer(operator, {"monitoring:read"})
+    reader = _bearer(c, clients["reader"])
     assert c.post("/monitoring/records", headers=reader, **post).status_code == 403  # type: ignore[arg-type]
     assert c.get("/monitoring/quarantine", headers=reader).status_code == 200
-    writer = _bearer(operator, {"monitoring:ingest"})
+    writer = _bearer(c, clients["writer"])
     assert c.post("/monitoring/records", headers=writer, **post).status_code == 200  # type: ignore[arg-type]
     assert c.get("/monitoring/aggregates", headers=writer).status_code == 403
-    other = _bearer("a-shipper")
+    other = _bearer(c, clients["shipper"])
     assert c.post("/monitoring/records", headers=other, **post).status_code == 403  # type: ignore[arg-type]
-    assert c.get("/monitoring/quarantine").status_code == 403  # no token
+    assert c.get("/monitoring/quarantine").status_code == 401  # no token
 
 
 def test_ndjson_batch_is_committed_and_a_retry_is_recognised(client: TestClient) -> None:

@@ -28,6 +28,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from greenstream.api.auth import Caller, require_scope
+from greenstream.api.errors import ApiError
 from greenstream.errors import InputErrors
 from greenstream.monitoring.ingest import BatchResult, Ingestor, IngestSettings, decode_payload
 from greenstream.monitoring.queries import cells_geojson, query_aggregates, query_quarantine
@@ -64,7 +65,7 @@ def _response(result: BatchResult) -> IngestResponse:
 def _operator_only(request: Request, caller: Caller) -> None:
     operator = request.app.state.settings.operator_tenant
     if operator is None or caller.tenant != operator:
-        raise HTTPException(403, "monitoring is open to the operator tenant's clients only")
+        raise ApiError("AccessDenied", "monitoring is open to the operator tenant's clients only")
 
 
 def operator_ingest(

@@ -1,7 +1,7 @@
 """Monitoring: per-device watermarks of the dedupe horizon.
 
 Revision ID: 0700_monitoring_watermarks
-Revises: 0400_chain_chunks
+Revises: 0900_epcis_events
 Create Date: 2026-12-06
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0700_monitoring_watermarks"
-down_revision = "0400_chain_chunks"
+down_revision = "0900_epcis_events"
 branch_labels = None
 depends_on = None
 
