@@ -1,7 +1,9 @@
-"""Monitoring ingestion figures (issue: monitoring):
+"""Monitoring ingestion figures:
 - monitoring.ndjson_records_per_s  NDJSON files -> decode, validate, dedupe, aggregate (H3 cells,
-                                   hubs, lanes, CO2e via the kernel), committed to SQLite; best
-                                   of 3 runs (each printed), like the accounting figures
+                                   hubs, lanes, CO2e via the kernel), committed to SQLite, the
+                                   accepted records archived as Parquet; best of 3 runs (each
+                                   printed), like the accounting figures
+- monitoring.arrow_records_per_s   the same from Arrow IPC files (the high-rate format)
 - monitoring.mqtt_records_per_s    the same through Mosquitto (QoS 1, NDJSON micro-batches,
                                    PUBACK after commit), consume side
 - monitoring.nats_records_per_s    the same through a NATS JetStream durable pull consumer
@@ -14,11 +16,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import resource
 import tempfile
 import time
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -34,40 +35,47 @@ DATA = HERE / "data" / "monitoring"
 FILE_RECORDS = int(os.environ.get("BENCH_MONITOR_FILE_RECORDS", "4000000"))
 FILE_RUNS = int(os.environ.get("BENCH_MONITOR_FILE_RUNS", "3"))
 BROKER_RECORDS = int(os.environ.get("BENCH_MONITOR_BROKER_RECORDS", "400000"))
-# the file source's decode workers: "threads" (the default) or "processes" (started inside the
-# timed section, as a `greenstream monitor ingest` run pays for them)
-DECODE = os.environ.get("BENCH_MONITOR_DECODE", "threads")
 PER_MESSAGE = 2_000
 NAIVE_RECORDS = 50_000
 MQTT = os.environ.get("GREENSTREAM_TEST_MQTT", "127.0.0.1:1883")
 NATS = os.environ.get("GREENSTREAM_TEST_NATS", "nats://127.0.0.1:4222")
 
 
-def _files(n: int) -> list[Path]:
-    """One NDJSON file per record type (the record type comes from the file name)."""
+def _files(n: int, fmt: str = "ndjson") -> list[Path]:
+    """One file per record type (the record type comes from the file name): NDJSON, or Arrow
+    IPC with each type's own columns (``ts`` typed)."""
     from greenstream.monitoring.loadgen import generate_records, to_ndjson
 
     out = DATA / f"n{n}"
-    paths = [out / f"{t}.ndjson" for t in ("gps", "fuel", "charge", "meter", "scan")]
+    paths = [out / f"{t}.{fmt}" for t in ("gps", "fuel", "charge", "meter", "scan")]
     if all(p.exists() for p in paths):
         return paths
     out.mkdir(parents=True, exist_ok=True)
     records = generate_records(n, seed=21, devices=5_000, other_share=0.1)
     for path in paths:
         part = records.filter(pl.col("record_type") == path.stem).drop("record_type")
-        path.write_bytes(to_ndjson(part))
+        if fmt == "ndjson":
+            path.write_bytes(to_ndjson(part))
+        else:
+            part.select(c for c in part.columns if part[c].null_count() < part.height).write_ipc(
+                path
+            )
     return paths
 
 
-def _ingestor(url: str) -> Any:
-    """An ingestor set up as ``greenstream monitor ingest`` sets up its own."""
+def _ingestor(url: str, archive: Path | None = None) -> Any:
+    """An ingestor set up as ``greenstream monitor ingest`` sets up its own (the accepted
+    records archived beside the store)."""
     from greenstream.monitoring.ingest import Ingestor, IngestSettings
-    from greenstream.runtime import start_long_running_job
+    from greenstream.monitoring.store_paths import default_archive_dir
+    from greenstream.runtime import freeze_startup_objects
     from greenstream.store import upgrade
 
     upgrade(url)
-    ingestor = Ingestor(IngestSettings(database_url=url))
-    start_long_running_job()
+    ingestor = Ingestor(
+        IngestSettings(database_url=url, archive_dir=archive or default_archive_dir(url))
+    )
+    freeze_startup_objects()
     return ingestor
 
 
@@ -99,158 +107,42 @@ def _load() -> str:
     return f"load average {one:.1f} (5 min {five:.1f}) on {os.cpu_count()} cores"
 
 
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def stage_cpu(paths: list[Path], db: Path) -> dict[str, float]:
-    """CPU seconds per stage per 1M records, the file pipeline run in one thread (no overlap,
-    so each stage's ``time.process_time`` is its own, Polars' worker threads included)."""
-    from greenstream.monitoring import ingest
-    from greenstream.monitoring.sources.files import iter_ndjson, record_type_from_name, source_name
-
-    cpu: defaultdict[str, float] = defaultdict(float)
-    originals: list[tuple[Any, str, Any]] = []
-    preparing = [False]  # inside ``prepare``: work done ahead, in the decode threads
-
-    def timed(owner: Any, name: str, stage: str, ahead_stage: str | None = None) -> None:
-        fn = getattr(owner, name)
-        originals.append((owner, name, fn))
-
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            label = ahead_stage if ahead_stage is not None and preparing[0] else stage
-            t0 = time.process_time()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                cpu[label] += time.process_time() - t0
-
-        setattr(owner, name, wrapper)
-
-    prepare = ingest.Ingestor.prepare
-    originals.append((ingest.Ingestor, "prepare", prepare))
-
-    def prepare_timed(*args: Any, **kwargs: Any) -> Any:
-        preparing[0] = True
-        t0 = time.process_time()
-        try:
-            return prepare(*args, **kwargs)
-        finally:
-            cpu["_prepare"] += time.process_time() - t0
-            preparing[0] = False
-
-    ingest.Ingestor.prepare = prepare_timed  # type: ignore[method-assign]
-    timed(ingest, "with_keys", "identity keys (decode threads)")
-    timed(ingest, "gps_cells", "H3 cells (decode threads)")
-    # inside ``validate`` (a batch not checked ahead) it is part of validation's own time
-    timed(ingest, "static_checked", "_checks in validation", "checks ahead (decode threads)")
-    runs_of = ingest.DeviceRuns.__dict__["of"]
-    originals.append((ingest.DeviceRuns, "of", runs_of))
-
-    def device_runs(cls: Any, *args: Any) -> Any:
-        t0 = time.process_time()
-        try:
-            return runs_of.__func__(cls, *args)
-        finally:
-            cpu["device order + speeds (decode threads)"] += time.process_time() - t0
-
-    ingest.DeviceRuns.of = classmethod(device_runs)  # type: ignore[assignment, method-assign]
-    timed(ingest.KeyStore, "contains_batch", "index probe")
-    timed(ingest, "validate", "validation")
-    timed(ingest, "window_deltas", "aggregation", "aggregation ahead (decode threads)")
-    timed(ingest.Ingestor, "commit", "_commit")
-    timed(ingest.Ingestor, "process", "_process")
-    try:
-        ingestor = _ingestor(f"sqlite:///{db}")
-        n = 0
-        for path in paths:
-            rtype = record_type_from_name(path)
-            chunks = iter_ndjson(path, 0, 64 * 1024 * 1024, rtype)
-            while True:
-                t0 = time.process_time()
-                chunk = next(chunks, None)
-                cpu["read + decode (decode threads)"] += time.process_time() - t0
-                if chunk is None:
-                    break
-                decoded = ingestor.prepare(chunk.decoded, rtype)
-                result = ingestor.process(
-                    decoded,
-                    source=source_name(path),
-                    position_from=chunk.position_from,
-                    position_to=chunk.position_to,
-                    record_type=rtype,
-                )
-                n += result.records_in
-    finally:
-        for owner, name, fn in originals:
-            setattr(owner, name, fn)
-    # prepare (decode threads) = H3 cells + identity keys + the keys' sort + device order +
-    # checks and aggregation ahead; ``validate`` includes the checks it makes itself
-    cpu["key sort (decode threads)"] = (
-        cpu.pop("_prepare")
-        - cpu["identity keys (decode threads)"]
-        - cpu["H3 cells (decode threads)"]
-        - cpu["device order + speeds (decode threads)"]
-        - cpu["checks ahead (decode threads)"]
-        - cpu["aggregation ahead (decode threads)"]
-    )
-    cpu.pop("_checks in validation", None)
-    cpu["commit (SQL, keys, fixes)"] = cpu["_commit"] - cpu["aggregation"]
-    cpu["in-batch dedupe, timing, split"] = (
-        cpu.pop("_process") - cpu.pop("_commit") - cpu["index probe"] - cpu["validation"]
-    )
-    return {k: v * 1_000_000 / n for k, v in cpu.items()}
-
-
-def bench_files(record: Record, tmp: Path) -> None:
+def bench_files(record: Record, tmp: Path, fmt: str, target: float) -> None:
     from greenstream.monitoring.sources.files import ingest_files
 
-    paths = _files(FILE_RECORDS)
+    paths = _files(FILE_RECORDS, fmt)
     # warm-up on 1% of the load into another store: imports, Polars' thread pool and first-call
     # setup are paid once per process, not per record (an ingest process runs for long)
-    warm = _files(FILE_RECORDS // 100)
-    ingest_files(_ingestor(f"sqlite:///{tmp / 'warm.db'}"), warm)
-    # best of FILE_RUNS, each into a new store (as the accounting figures take the best of their
-    # runs: the figure is the pipeline, not the noise of a shared machine); every run is printed
+    warm = _files(FILE_RECORDS // 100, fmt)
+    ingest_files(_ingestor(f"sqlite:///{tmp / f'warm-{fmt}.db'}"), warm)
     runs: list[tuple[float, float, Any]] = []
     for i in range(FILE_RUNS):
-        ingestor = _ingestor(f"sqlite:///{tmp / f'files{i}.db'}")
+        ingestor = _ingestor(f"sqlite:///{tmp / f'{fmt}{i}.db'}")
         cpu0 = time.process_time()
-        children0 = _children_cpu()
         started = time.perf_counter()
-        summary = ingest_files(ingestor, paths, decode_mode=DECODE)  # type: ignore[arg-type]
+        summary = ingest_files(ingestor, paths)
         elapsed = time.perf_counter() - started
-        # decode processes included (reaped when the run shuts them down)
-        cpu = time.process_time() - cpu0 + _children_cpu() - children0
+        cpu = time.process_time() - cpu0
         assert summary.records_in == FILE_RECORDS
         assert sum(summary.accepted.values()) == FILE_RECORDS
         runs.append((FILE_RECORDS / elapsed, cpu, summary))
         ingestor.engine.dispose()
     rate, cpu, summary = max(runs, key=lambda r: r[0])
     every = ", ".join(f"{r[0]:,.0f}" for r in runs)
-    naive = _naive_records_per_s(paths[0], NAIVE_RECORDS)
-    stages = stage_cpu(paths, tmp / "stages.db")
-    total = sum(stages.values())
+    naive = _naive_records_per_s(_files(FILE_RECORDS)[0], NAIVE_RECORDS)
     record(
-        "monitoring.ndjson_records_per_s",
+        f"monitoring.{fmt}_records_per_s",
         rate,
         "rec/s",
-        1_000_000,
+        target,
         "higher",
         f"best of {FILE_RUNS} runs ({every} rec/s); "
-        f"{FILE_RECORDS:,} records in 5 NDJSON files (90% GPS from 5,000 vehicles), SQLite store, "
-        f"after a warm-up on {FILE_RECORDS // 100:,} other records, "
-        f"{summary.batches} committed batches, decode {DECODE}; naive per-record Python (json.loads + checks + dict "
-        f"sums, no H3 or store) {naive:,.0f} rec/s, ratio {rate / naive:.1f}x; "
-        f"{FILE_RECORDS / cpu:,.0f} records per CPU-second of this process and its children, "
-        f"{cpu * rate / FILE_RECORDS:.2f} cores busy on average; {_load()}",
-    )
-    print(
-        f"     monitoring.ndjson CPU-s per 1M records by stage (one thread, {total:.2f} in all, "
-        f"{1_000_000 / total:,.0f} records per CPU-second): "
-        + ", ".join(f"{k} {v:.3f}" for k, v in stages.items()),
-        flush=True,
+        f"{FILE_RECORDS:,} records in 5 {fmt} files (90% GPS from 5,000 vehicles), SQLite store "
+        f"and Parquet archive, after a warm-up on {FILE_RECORDS // 100:,} other records, "
+        f"{summary.batches} committed batches; naive per-record Python (json.loads + checks + "
+        f"dict sums, no H3 or store) {naive:,.0f} rec/s, ratio {rate / naive:.1f}x; "
+        f"{cpu * 1e6 / FILE_RECORDS:.2f} CPU-s per 1M records (this process, Polars' threads "
+        f"included), {cpu * rate / FILE_RECORDS:.2f} cores busy on average; {_load()}",
     )
 
 
@@ -367,7 +259,8 @@ async def _delete_stream(stream: str) -> None:
 def run(record: Record) -> None:
     with tempfile.TemporaryDirectory(prefix="gs-bench-monitoring-") as tmp_name:
         tmp = Path(tmp_name)
-        bench_files(record, tmp)
+        bench_files(record, tmp, "ndjson", 600_000)
+        bench_files(record, tmp, "arrow", 2_000_000)
         messages = _broker_messages(BROKER_RECORDS)
         bench_mqtt(record, tmp, messages)
         bench_nats(record, tmp, messages)

@@ -1,17 +1,14 @@
 """greenstream.runtime: the allocator setting reaches Polars' jemalloc (read back from jemalloc's
-own statistics, printed at exit with ``stats_print``), a user's setting wins, glibc keeps freed
-blocks for reuse (page faults counted), and the garbage collector's freeze."""
+own statistics, printed at exit with ``stats_print``), a user's setting wins, and the garbage
+collector's freeze."""
 
 from __future__ import annotations
 
 import gc
 import os
-import platform
 import re
 import subprocess
 import sys
-
-import pytest
 
 from greenstream.runtime import JEMALLOC_CONF, JEMALLOC_ENV, freeze_startup_objects
 
@@ -73,61 +70,3 @@ def test_freeze_startup_objects_moves_live_objects_out_of_collection() -> None:
         assert gc.get_freeze_count() > 1000  # this interpreter's modules, functions, ...
     finally:
         gc.unfreeze()
-
-
-# A 64 MB block allocated, freed and allocated again, the second time in a new thread (as the
-# file source's decode threads read each chunk): with glibc's defaults it is mapped afresh, so
-# its 16,384 pages fault again; kept in the shared heap they are reused. ``bytearray(n)`` writes
-# every byte (calloc-like zeroing), so each page not reused faults once.
-_REUSE_CODE = """
-import resource, sys, threading
-import greenstream.runtime as r
-print(r.keep_heap_memory() if sys.argv[1] == "on" else "off")
-N = 64 * 1024 * 1024
-block = bytearray(N)
-del block
-faults = []
-def again():
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-    block = bytearray(N)
-    faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
-    del block
-t = threading.Thread(target=again)
-t.start()
-t.join()
-print(faults[0])
-"""
-
-
-def _second_block_faults(mode: str, env: dict[str, str] | None = None) -> tuple[str, int]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
-    clean.pop("GLIBC_TUNABLES", None)
-    clean.update(env or {})
-    out = subprocess.run(
-        [sys.executable, "-c", _REUSE_CODE, mode],
-        env=clean,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    return out[0], int(out[1])
-
-
-@pytest.mark.skipif(
-    sys.platform != "linux" or platform.libc_ver()[0] != "glibc", reason="glibc's malloc only"
-)
-def test_keep_heap_memory_reuses_a_freed_block_in_another_thread() -> None:
-    pages = 64 * 1024 * 1024 // os.sysconf("SC_PAGE_SIZE")
-    state, faults_default = _second_block_faults("off")
-    assert state == "off" and faults_default >= pages // 2  # mapped afresh: every page faults
-    state, faults_kept = _second_block_faults("on")
-    assert state == "True"
-    assert faults_kept < pages // 10  # the freed pages were reused
-
-
-@pytest.mark.skipif(
-    sys.platform != "linux" or platform.libc_ver()[0] != "glibc", reason="glibc's malloc only"
-)
-def test_keep_heap_memory_leaves_a_users_malloc_settings() -> None:
-    state, _ = _second_block_faults("on", {"MALLOC_ARENA_MAX": "4"})
-    assert state == "False"

@@ -12,7 +12,7 @@ import time
 
 import polars as pl
 import pytest
-from monitoring_helpers import clear_monitoring
+from monitoring_helpers import CRASH_AT, clear_monitoring
 
 from greenstream.monitoring.ingest import Ingestor, IngestSettings
 from greenstream.monitoring.loadgen import generate_records, to_ndjson
@@ -95,12 +95,9 @@ def test_kill_9_before_the_pubacks_then_restart_gives_the_same_totals(
     client_id = f"{unique_name}-b"
     _subscribe_session(host, port, unique_name, client_id, pg_url)
     mqtt.publish(host, port, unique_name, messages)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GREENSTREAM_FAULT")}
+    env = dict(os.environ)
     env["GREENSTREAM_DATABASE_URL"] = pg_url
-    cmd = [
-        sys.executable,
-        "-c",
-        "from greenstream.cli import app; app()",
+    args = [
         "monitor",
         "mqtt",
         "--host",
@@ -118,13 +115,10 @@ def test_kill_9_before_the_pubacks_then_restart_gives_the_same_totals(
         "--format",
         "json",
     ]
+    cmd = [sys.executable, "-c", "from greenstream.cli import app; app()", *args]
     crash = subprocess.Popen(
-        cmd,
-        env={
-            **env,
-            "GREENSTREAM_FAULT_SLEEP_AFTER_COMMIT_S": "60",
-            "GREENSTREAM_FAULT_AFTER_COMMIT_AT": "2",
-        },
+        [sys.executable, "-c", CRASH_AT, "after_commit", "2", *args],
+        env=env,
         stderr=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,

@@ -16,7 +16,7 @@ import sys
 
 import polars as pl
 import pytest
-from monitoring_helpers import clear_monitoring
+from monitoring_helpers import CRASH_AT, clear_monitoring
 
 from greenstream.monitoring.ingest import Ingestor, IngestSettings
 from greenstream.monitoring.loadgen import generate_records, to_ndjson
@@ -69,15 +69,18 @@ def _messages() -> list[tuple[str, bytes]]:
 
 
 def _consumer(
-    db: str, nats_url: str, stream: str, durable: str, fault: dict[str, str] | None = None
+    db: str, nats_url: str, stream: str, durable: str, fault: tuple[str, int] | None = None
 ) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GREENSTREAM_FAULT")}
+    env = dict(os.environ)
     env["GREENSTREAM_DATABASE_URL"] = db
-    env.update(fault or {})
+    entry = (
+        ["-c", CRASH_AT, fault[0], str(fault[1])]
+        if fault
+        else ["-c", "from greenstream.cli import app; app()"]
+    )
     cmd = [
         sys.executable,
-        "-c",
-        "from greenstream.cli import app; app()",
+        *entry,
         "monitor",
         "nats",
         "--url",
@@ -178,7 +181,9 @@ def _run_crash_scenario(pg_url: str, nats_url: str, stream: str) -> None:
         "impossible_speed": N_FAST,
         "negative_energy": N_NEGATIVE,
     }
-    assert reference["duplicates"] == N_DUPLICATES
+    # the copies sent again; JetStream also redelivers a message whose batch took longer than
+    # the ack wait (a loaded machine), which adds duplicates and never an accepted record
+    assert reference["duplicates"] >= N_DUPLICATES
     _clear(pg_url)
 
     # crash 1: killed with its 2nd batch's transaction open (written, not committed)
@@ -187,10 +192,7 @@ def _run_crash_scenario(pg_url: str, nats_url: str, stream: str) -> None:
         nats_url,
         stream,
         "crash",
-        {
-            "GREENSTREAM_FAULT_SLEEP_BEFORE_COMMIT_S": "60",
-            "GREENSTREAM_FAULT_BEFORE_COMMIT_AT": "2",
-        },
+        ("before_commit", 2),
     )
     _kill_at(crash1, "fault point before_commit")
     # one batch committed; the one being written is not visible
@@ -202,7 +204,7 @@ def _run_crash_scenario(pg_url: str, nats_url: str, stream: str) -> None:
         nats_url,
         stream,
         "crash",
-        {"GREENSTREAM_FAULT_SLEEP_AFTER_COMMIT_S": "60", "GREENSTREAM_FAULT_AFTER_COMMIT_AT": "2"},
+        ("after_commit", 2),
     )
     _kill_at(crash2, "fault point after_commit")
     partial = totals(make_engine(pg_url))

@@ -72,12 +72,12 @@ def test_a_failed_commit_leaves_nothing_behind(
         raise RuntimeError("disk full")
 
     # the failure happens after the aggregates and quarantine were written in the transaction
-    monkeypatch.setattr(ing, "_upsert_fixes", boom)
+    ing.hooks.before_commit = boom
     with pytest.raises(RuntimeError):
         feed(ing, batch(("Z1", 0), ("Z1", 30)), "z")
     assert totals(ing.engine) == before
     assert ing.checkpoint("z") == 0
-    monkeypatch.undo()
+    ing.hooks.before_commit = None
     # and the in-memory index did not learn the keys: the same batch is accepted afterwards
     feed(ing, batch(("Z1", 0), ("Z1", 30)), "z")
     assert totals(ing.engine)["accepted"] == before["accepted"] + 2
@@ -95,7 +95,7 @@ def test_archive_holds_accepted_records_of_committed_batches_only(
     def boom(*_a: object, **_k: object) -> None:
         raise RuntimeError("crash after the archive file was written")
 
-    monkeypatch.setattr(ing, "_upsert_fixes", boom)
+    ing.hooks.before_commit = boom
     with pytest.raises(RuntimeError):
         feed(ing, batch(("A2", 0)), "arch")
     monkeypatch.undo()

@@ -9,7 +9,7 @@ import polars as pl
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from greenstream.monitoring.ingest import (
+from greenstream.monitoring.ingest.decode import (
     FIXED_UTC_FORMATS,
     ISO_OFFSET_FORMAT,
     conform_wire,

@@ -22,26 +22,11 @@ from polars.testing import assert_frame_equal
 
 from greenstream.geo import great_circle_distance_km_scalar
 from greenstream.monitoring.aggregates import gps_cells
-from greenstream.monitoring.ingest import (
-    POS,
-    BatchKeys,
-    DeviceRuns,
-    Ingestor,
-    IngestSettings,
-    KeyStore,
-    ValidationContext,
-    _execute_rows,
-    _gps_jumps,
-    _jump_rows_ahead,
-    _params,
-    _text_hashes_by_device,
-    check_constants,
-    decode_ndjson,
-    device_order,
-    identity_text,
-    key_order,
-    with_keys,
-)
+from greenstream.monitoring.ingest import Ingestor, IngestSettings, decode_ndjson, with_keys
+from greenstream.monitoring.ingest.checks import ValidationContext, check_constants, gps_jumps
+from greenstream.monitoring.ingest.commit import _params, execute_rows
+from greenstream.monitoring.ingest.decode import POS
+from greenstream.monitoring.ingest.identity import BatchKeys, KeyStore, identity_text
 from greenstream.monitoring.queries import query_aggregates, totals
 from greenstream.monitoring.records import DEVICE_FIELD, RECORD_TYPES, TS_DTYPE, WIRE_SCHEMA
 from greenstream.monitoring.sources.files import iter_ndjson
@@ -118,7 +103,7 @@ def _model_jumps(
         max_size=4,
     ),
     st.sampled_from([60.0, 200.0, 1400.0]),
-    st.sampled_from(["sort", "whole", "subset"]),
+    st.sampled_from(["all", "subset"]),
     st.randoms(use_true_random=False),
 )
 def test_jump_check_agrees_with_a_per_record_model(
@@ -128,8 +113,8 @@ def test_jump_check_agrees_with_a_per_record_model(
     path: str,
     rnd: random.Random,
 ) -> None:
-    """Sorted in the ingest thread, prepared ahead for the whole batch (:class:`DeviceRuns`),
-    or prepared for the batch of which some rows then fail an earlier check: the same result."""
+    """The vectorised check flags exactly what the per-record model of the rule flags, also
+    when some rows failed an earlier check."""
     failed = {i for i in range(len(fixes)) if path == "subset" and rnd.random() < 0.3}
     rows = [
         (d, T0 + timedelta(minutes=m), 31.0 + dlat / 10, 121.0 + dlon, i + 1, limit)
@@ -149,35 +134,13 @@ def test_jump_check_agrees_with_a_per_record_model(
     )
     ing_ctx = _context(prior)
     err_km = float(check_constants()["gps_position_error_km"])
-    runs = DeviceRuns.of(frame, err_km) if path != "sort" else None
-    out = _gps_jumps(frame, ing_ctx, runs)
-    if runs is not None:  # the same frame as the sorting path, bit for bit
-        assert out.equals(_gps_jumps(frame, ing_ctx))
-        ok = frame.filter(pl.col("__code").is_null())
-        in_order = all(
-            prior[d][0] <= min(r[1] for r in rows if r[0] == d and r[4] - 1 not in failed)
-            for d in prior
-            if any(r[0] == d and r[4] - 1 not in failed for r in rows)
-        )
-        if ok.height and in_order:  # the prepared order was used (no sort)
-            prior_frame = ing_ctx.last_fixes.filter(
-                pl.col("device_id").is_in(ok.get_column("device_id").implode())
-            )
-            assert _jump_rows_ahead(ok, prior_frame, runs, err_km) is not None
+    out = gps_jumps(frame, ing_ctx)
     checked = [r for r in rows if r[4] - 1 not in failed]  # the rows that passed the checks
     got = {int(p): float(v) for p, v in out.filter("__jump").select(POS, "__jump_kmh").iter_rows()}
     expected = _model_jumps(checked, prior, err_km)
     assert got.keys() == expected.keys()
     for p, v in expected.items():
         assert got[p] == pytest.approx(v, rel=1e-9)
-    # the order itself: each device's rows together, by ts, ties in input order; one code per device
-    order, codes = device_order(frame["device_id"], frame["ts"])
-    assert sorted(order.tolist()) == list(range(len(rows)))
-    by_code = [(int(c), rows[i][1], int(i)) for c, i in zip(codes, order, strict=True)]
-    assert by_code == sorted(by_code)
-    assert {int(c): rows[i][0] for c, i in zip(codes, order, strict=True)} == {
-        int(c): d for d, c in {rows[i][0]: c for c, i in zip(codes, order, strict=True)}.items()
-    }
 
 
 def _context(prior: dict[str, tuple[datetime, float, float]]) -> ValidationContext:
@@ -266,57 +229,6 @@ def test_specialised_identity_keys_equal_the_general_formula(
         for j in range(len(spec)):
             if complete[i] and complete[j]:
                 assert (pairs[i] == pairs[j]) == (ident[i] == ident[j])
-
-
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    st.lists(
-        st.tuples(
-            st.sampled_from(["D1", "D2", "TRK-3", "é4"]),  # device
-            st.integers(0, 7200),  # ts seconds after T0
-            st.sampled_from([None, None, None, "R1"]),  # record_id
-            st.sampled_from([None, None, None, "s1"]),  # source
-        ),
-        min_size=1,
-        max_size=40,
-    )
-)
-def test_identity_keys_hashed_per_device_equal_the_row_by_row_keys(
-    spec: list[tuple[str, int, str | None, str | None]],
-) -> None:
-    """``with_keys`` with the device runs' codes (each device's text hashed once, gathered by
-    code) gives every row the key that hashing its own text gives, and declines (the row-by-row
-    path) when a row has a record_id or its own source."""
-    data: dict[str, list[Any]] = {name: [None] * len(spec) for name in WIRE_SCHEMA}
-    for i, (dev, sec, rid, src) in enumerate(spec):
-        data["device_id"][i] = dev
-        data["ts"][i] = T0 + timedelta(seconds=sec)
-        data["record_id"][i] = rid
-        data["source"][i] = src
-        data["lat"][i], data["lon"][i] = 31.0, 121.0
-    frame = pl.DataFrame(data, schema=WIRE_SCHEMA).with_columns(
-        pl.lit("gps").alias("record_type"),
-        pl.int_range(1, len(spec) + 1, dtype=pl.Int64).alias(POS),
-    )
-    runs = DeviceRuns.of(frame, 0.05)
-    assert runs is not None
-    devices = runs.device_codes_of(frame)
-    assert devices is not None
-    distinct, codes = devices
-    assert distinct.gather(codes.astype(np.int64)).to_list() == frame["device_id"].to_list()
-    by_device = with_keys(frame, "file:x", devices)
-    row_by_row = with_keys(frame, "file:x")
-    assert_frame_equal(by_device, row_by_row)
-    for i in range(frame.height):  # each row alone: its own text hashed
-        alone = with_keys(frame.slice(i, 1), "file:x")
-        assert alone.select("_key_hi", "_key_lo").row(0) == by_device.select(
-            "_key_hi", "_key_lo"
-        ).row(i)
-    # the hashes per device are used exactly when no row has a record_id or a source
-    plain = all(rid is None and src is None for _, _, rid, src in spec)
-    assert (_text_hashes_by_device(frame, "file:x", devices) is not None) == plain
-    # another frame (other positions) is not the one the runs were computed from
-    assert runs.device_codes_of(frame.with_columns(pl.col(POS) + 1)) is None
 
 
 # -- keys sorted once: in-batch dedupe, bucketed probe, insert --------------------------------
@@ -514,12 +426,12 @@ def test_rows_through_the_sqlite_driver_equal_sqlalchemys(tmp_path: Path) -> Non
                     where=stmt.excluded.ts > DeviceFix.__table__.c.ts,
                 )
                 if fast:
-                    _execute_rows(conn, stmt, frame)
+                    execute_rows(conn, stmt, frame)
                 else:
                     conn.execute(stmt, _params(frame))
             stmt_q = sa.insert(QuarantinedRecord)
             if fast:
-                _execute_rows(conn, stmt_q, quarantine)
+                execute_rows(conn, stmt_q, quarantine)
             else:
                 conn.execute(stmt_q, _params(quarantine))
     rows = {}
@@ -685,8 +597,6 @@ def test_cells_prepared_ahead_give_the_same_aggregates(
             if ahead != "no" and decoded.records.height:
                 decoded = ing.prepare(decoded, "gps" if ahead == "typed" else None)
                 assert "_cell" in decoded.records.columns and decoded.keys is not None
-                # the (device, ts) order only when the rows name their type (else the sort)
-                assert (decoded.runs is not None) == (ahead == "typed")
             result = ing.process(
                 decoded, source="s", position_from=0, position_to=1, record_type="gps"
             )
@@ -762,14 +672,6 @@ def test_last_fix_per_device_is_the_latest_then_the_last_position(
         expected[d] = (T0 + timedelta(seconds=s), float(p))
     got = {d: (ts, lat) for d, ts, lat, _ in last_fixes(gps).iter_rows()}
     assert got == expected
-    # from the order prepared ahead, for the whole batch and for some of its rows (positions
-    # increase in frame order in a prepared batch)
-    ordered = gps.sort(POS)
-    runs = DeviceRuns.of(ordered, 0.0)
-    assert runs is not None
-    assert last_fixes(ordered, runs).sort("device_id").equals(last_fixes(ordered).sort("device_id"))
-    some = ordered.gather_every(2)
-    assert last_fixes(some, runs).sort("device_id").equals(last_fixes(some).sort("device_id"))
 
 
 def test_memo_registry_gives_the_registrys_tables_and_emissions() -> None:
@@ -806,25 +708,3 @@ def test_memo_registry_gives_the_registrys_tables_and_emissions() -> None:
             window_deltas({rtype: frame}, settings, memo),
             window_deltas({rtype: frame}, settings, plain),
         )
-
-
-@settings(max_examples=60, deadline=None)
-@given(st.integers(0, 3000), st.integers(0, 2**32 - 1), st.integers(0, 62))
-def test_key_order_sorts_by_the_whole_key(n: int, seed: int, spread_bits: int) -> None:
-    """``key_order`` packs row numbers into the keys' low bits; keys that differ only there
-    (``spread_bits`` small: many keys share their high bits) must still come out in key order."""
-    rng = np.random.default_rng(seed)
-    high = rng.integers(0, 4, n, dtype=np.uint64) << np.uint64(62)
-    hi = high | rng.integers(0, 2**spread_bits, n, dtype=np.uint64)
-    order, ordered = key_order(hi)
-    assert sorted(order.tolist()) == list(range(n))  # a permutation
-    assert np.array_equal(ordered, hi[order])
-    assert np.array_equal(ordered, np.sort(hi))
-
-
-def test_key_order_falls_back_when_low_bits_disagree_with_rows() -> None:
-    # two keys equal but for bit 0, the larger first: packing row numbers into bit 0 reverses them
-    hi = np.array([5, 4], dtype=np.uint64)
-    order, ordered = key_order(hi)
-    assert order.tolist() == [1, 0]
-    assert ordered.tolist() == [4, 5]

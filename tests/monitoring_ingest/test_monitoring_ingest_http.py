@@ -1,37 +1,82 @@
-"""The HTTP batch endpoint, mounted in a small FastAPI app and called through httpx."""
+"""The monitoring routes inside the platform app (api/routes/monitoring.py), called through
+httpx with a token of the operator tenant; scopes and the operator rule are enforced."""
 
 from __future__ import annotations
 
 import io
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from greenstream.monitoring.ingest import Ingestor, IngestSettings
-from greenstream.monitoring.sources.http import make_router
-from greenstream.store import upgrade
+from greenstream.api.app import create_app
+from greenstream.api.settings import ApiSettings
+from greenstream.store.db import make_engine, session_factory, upgrade
+from greenstream.store.tenants import NewClient, create_client
 
 NDJSON = "application/x-ndjson"
+SECRET = b"monitoring-test-signing-key"
 FIXES = (
     b'{"device_id":"T1","ts":"2026-11-11T10:00:00Z","lat":31.2,"lon":121.4}\n'
     b'{"device_id":"T1","ts":"2026-11-11T10:00:10Z","lat":31.2005,"lon":121.4}\n'
 )
 
 
+def _bearer(c: TestClient, who: NewClient) -> dict[str, str]:
+    r = c.post(
+        "/auth/token",
+        data={"grant_type": "client_credentials"},
+        auth=(who.client_id, who.client_secret),
+    )
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
+def platform(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[TestClient, dict[str, NewClient]]]:
+    monkeypatch.setenv("GREENSTREAM_TELEMETRY_ARCHIVE", str(tmp_path / "archive"))
     url = f"sqlite:///{tmp_path / 'http.db'}"
     upgrade(url)
-    ingestor = Ingestor(IngestSettings(database_url=url))
-    app = FastAPI()
-    app.include_router(make_router(lambda: ingestor))
-    with TestClient(app) as c:
-        yield c
+    operator = f"operator-{uuid.uuid4().hex[:6]}"
+    engine = make_engine(url)
+    with session_factory(engine).begin() as session:
+        clients = {
+            "operator": create_client(session, operator),
+            "reader": create_client(session, operator, {"monitoring:read"}),
+            "writer": create_client(session, operator, {"monitoring:ingest"}),
+            "shipper": create_client(session, f"shipper-{uuid.uuid4().hex[:6]}"),
+        }
+    engine.dispose()
+    settings = ApiSettings(database_url=url, secret_key=SECRET, operator_tenant=operator)
+    with TestClient(create_app(settings), base_url="https://testserver") as c:
+        yield c, clients
+
+
+@pytest.fixture
+def client(platform: tuple[TestClient, dict[str, NewClient]]) -> TestClient:
+    c, clients = platform
+    c.headers.update(_bearer(c, clients["operator"]))
+    return c
+
+
+def test_scopes_and_the_operator_rule(platform: tuple[TestClient, dict[str, NewClient]]) -> None:
+    c, clients = platform
+    post = {"params": {"record_type": "gps"}, "content": FIXES}
+    reader = _bearer(c, clients["reader"])
+    assert c.post("/monitoring/records", headers=reader, **post).status_code == 403  # type: ignore[arg-type]
+    assert c.get("/monitoring/quarantine", headers=reader).status_code == 200
+    writer = _bearer(c, clients["writer"])
+    assert c.post("/monitoring/records", headers=writer, **post).status_code == 200  # type: ignore[arg-type]
+    assert c.get("/monitoring/aggregates", headers=writer).status_code == 403
+    other = _bearer(c, clients["shipper"])
+    assert c.post("/monitoring/records", headers=other, **post).status_code == 403  # type: ignore[arg-type]
+    assert c.get("/monitoring/quarantine").status_code == 401  # no token
 
 
 def test_ndjson_batch_is_committed_and_a_retry_is_recognised(client: TestClient) -> None:
@@ -119,3 +164,21 @@ def test_cells_as_geojson(client: TestClient) -> None:
     assert ring[0] == ring[-1] and all(121 < lon < 122 and 31 < lat < 32 for lon, lat in ring)
     bad = client.get("/monitoring/aggregates/cells.geojson", params={"record_type": "boat"})
     assert bad.status_code == 422
+
+
+def test_trace_over_http_reads_the_store(client: TestClient) -> None:
+    scans = (
+        b'{"waybill_id":"W1","ts":"2026-11-11T10:00:00Z","event":"load","vehicle_id":"T1",'
+        b'"hub_id":"H1","mass_kg":1000}\n'
+        b'{"waybill_id":"W1","ts":"2026-11-11T10:00:10Z","event":"deliver","vehicle_id":"T1",'
+        b'"hub_id":"H2","mass_kg":1000}\n'
+    )
+    client.post("/monitoring/records", params={"record_type": "gps"}, content=FIXES)
+    client.post("/monitoring/records", params={"record_type": "scan"}, content=scans)
+    assert client.get("/monitoring/trace/NOPE").status_code == 404
+    got = client.get("/monitoring/trace/W1")
+    assert got.status_code == 200, got.text
+    doc = got.json()
+    assert doc["waybill_id"] == "W1"
+    legs = [e for e in doc["elements"] if e["element"] == "leg"]
+    assert legs and legs[0]["vehicle_id"] == "T1"

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,6 +21,7 @@ from greenstream.monitoring.ingest import (
     with_keys,
 )
 from greenstream.monitoring.queries import query_aggregates, query_quarantine, totals
+from greenstream.monitoring.state import QuarantinedRecord
 from greenstream.store import upgrade
 
 
@@ -345,43 +347,64 @@ def test_dedupe_index_agrees_with_a_set(batches: list[list[int]]) -> None:
     assert index.size == sum(len(b) for b in batches)
 
 
-def test_dedupe_horizon_quarantines_too_late_records_and_forgets_old_keys(make: object) -> None:
-    ing = make(dedupe_horizon_s=3600)  # type: ignore[operator]
+def test_dedupe_horizon_is_per_device_and_keys_live_for_the_backfill_window(make: object) -> None:
+    ing = make(dedupe_horizon_s=3600, backfill_window_s=7200)  # type: ignore[operator]
     old = gps("T1", "2026-11-11T08:00:00Z", 31.2, 121.4)
     feed(ing, lines(old), "gps")
-    assert ing.index.size == 1
-    # 3 hours later: the 08:00 key is older than the one-hour horizon and is forgotten
-    feed(ing, lines(gps("T2", "2026-11-11T11:00:00Z", 31.2, 121.4)), "gps")
-    assert ing.index.size == 1
-    # a resend of the 08:00 fix can no longer be proven unique: quarantined, not counted again
-    result = feed(ing, lines(old, gps("T3", "2026-11-11T10:30:00Z", 31.2, 121.4)), "gps")
+    # T1 moves on to 11:00; another device's fix at 09:30 is within the backfill window (2 h
+    # before the store's newest, 11:00) and T2 has no watermark of its own: accepted
+    feed(ing, lines(gps("T1", "2026-11-11T11:00:00Z", 31.2, 121.4)), "gps")
+    other = feed(ing, lines(gps("T2", "2026-11-11T09:30:00Z", 31.2, 121.4)), "gps")
+    assert dict(other.accepted) == {"gps": 1}  # type: ignore[attr-defined]
+    # the 08:00 key is past the backfill window (09:00) and is forgotten
+    assert ing.index.size == 2
+    # a resend of T1's 08:00 fix is more than the horizon before T1's 11:00: too late, and the
+    # reason names T1's watermark
+    result = feed(ing, lines(old), "gps")
     assert dict(result.quarantined) == {"too_late": 1}  # type: ignore[attr-defined]
-    assert dict(result.accepted) == {"gps": 1}  # type: ignore[attr-defined]
+    reason = _reasons(ing)[-1]
+    assert "gps T1" in reason and "2026-11-11 11:00:00" in reason, reason
+    # a record 2 h 30 min before the store's newest is past the window whatever its device
+    late = feed(ing, lines(gps("T9", "2026-11-11T08:30:00Z", 31.2, 121.4)), "gps")
+    assert dict(late.quarantined) == {"too_late": 1}  # type: ignore[attr-defined]
+    assert "newest committed record of the store" in _reasons(ing)[-1]
     assert totals(ing.engine)["accepted"] == 3
-    # the store keeps only segments within the horizon, and a restart loads just those
-    restarted = make(dedupe_horizon_s=3600)  # type: ignore[operator]
+    # a restart loads the watermarks and only the segments within the window
+    restarted = make(dedupe_horizon_s=3600, backfill_window_s=7200)  # type: ignore[operator]
     assert restarted.index.size == 2
+    assert restarted.watermarks.frame.height == 2
+
+
+def _reasons(ing: Ingestor) -> list[str]:
+    """Quarantine reasons in the order they were stored."""
+    with ing.engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(QuarantinedRecord.reason).order_by(QuarantinedRecord.id)
+        ).all()
+    return [r for (r,) in rows]
+
+
+def test_a_backfill_ingests_in_any_file_order(make: object) -> None:
+    """Fuel records hours older than the fleet's newest GPS fix are judged against the same
+    vehicle's fuel records, not against the GPS."""
+    ing = make(dedupe_horizon_s=3600)  # type: ignore[operator]
+    feed(ing, lines(gps("V1", "2026-11-11T20:00:00Z", 31.2, 121.4)), "gps")
+    fuel = {"vehicle_id": "V1", "energy_carrier": "diesel", "energy_amount": 50, "energy_unit": "l"}
+    data = lines({**fuel, "ts": "2026-11-11T06:00:00Z"}, {**fuel, "ts": "2026-11-11T09:00:00Z"})
+    result = feed(ing, data, "fuel")
+    assert dict(result.accepted) == {"fuel": 2}  # type: ignore[attr-defined]
+    assert not result.quarantined  # type: ignore[attr-defined]
 
 
 def test_too_late_at_the_microsecond_of_the_horizon(make: object) -> None:
-    """The batch-level shortcut (no record late or in the future: min / max of ``ts``) decides
-    exactly like the per-row check, to the microsecond of the cutoff."""
+    """The batch-level shortcut (no record older than the store's newest less the horizon)
+    decides exactly like the per-row check, to the microsecond of the device's cutoff."""
     ing = make(dedupe_horizon_s=3600)  # type: ignore[operator]
     feed(ing, lines(gps("T1", "2026-11-11T11:00:00Z", 31.2, 121.4)), "gps")  # cutoff 10:00
-    at = feed(ing, lines(gps("T2", "2026-11-11T10:00:00.000000Z", 31.2, 121.4)), "gps")
+    at = feed(ing, lines(gps("T1", "2026-11-11T10:00:00.000000Z", 31.2, 121.4)), "gps")
     assert dict(at.accepted) == {"gps": 1} and not at.quarantined  # type: ignore[attr-defined]
-    before = feed(ing, lines(gps("T3", "2026-11-11T09:59:59.999999Z", 31.2, 121.4)), "gps")
+    before = feed(ing, lines(gps("T1", "2026-11-11T09:59:59.999999Z", 31.3, 121.4)), "gps")
     assert dict(before.quarantined) == {"too_late": 1}  # type: ignore[attr-defined]
-    mixed = feed(
-        ing,
-        lines(
-            gps("T4", "2026-11-11T10:00:00.000001Z", 31.2, 121.4),
-            gps("T5", "2026-11-11T09:59:59.999999Z", 31.2, 121.4),
-        ),
-        "gps",
-    )
-    assert dict(mixed.accepted) == {"gps": 1}  # type: ignore[attr-defined]
-    assert dict(mixed.quarantined) == {"too_late": 1}  # type: ignore[attr-defined]
 
 
 def test_records_from_the_future_are_quarantined(make: object) -> None:
@@ -389,7 +412,7 @@ def test_records_from_the_future_are_quarantined(make: object) -> None:
     result = feed(ing, lines(gps("T1", "2099-01-01T00:00:00Z", 31.2, 121.4)), "gps")
     assert dict(result.quarantined) == {"future_ts": 1}  # type: ignore[attr-defined]
     q = query_quarantine(ing.engine)
-    assert q["reason"][0].endswith("is more than 24.0 h in the future (clock skew limit)")
+    assert q["reason"][0].endswith("is more than 24 h in the future (clock skew limit)")
 
 
 def test_records_without_ts_or_device_are_each_quarantined_and_resends_recognised(

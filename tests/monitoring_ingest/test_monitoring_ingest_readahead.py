@@ -1,17 +1,14 @@
 """The file source's ordered read-ahead: several decode workers give the same batches, offsets,
-record numbers and totals as one, also when a run stops mid-file and resumes; so do decode
-processes."""
+record numbers and totals as one, also when a run stops mid-file and resumes."""
 
 from __future__ import annotations
 
 import json
-import logging
 import random
 import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,32 +17,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ingest_helpers import stored_quarantine
 
-from greenstream.monitoring.ingest import (
-    Ingestor,
-    IngestSettings,
-    PrepareSpec,
-    decode_ndjson,
-    prepare_batch,
-)
+from greenstream.monitoring.ingest import Ingestor, IngestSettings
 from greenstream.monitoring.queries import query_aggregates, totals
 from greenstream.monitoring.sources import files
-from greenstream.monitoring.sources.files import (
-    DecodeProcesses,
-    _pack,
-    _unpack,
-    ingest_files,
-    read_ahead,
-)
+from greenstream.monitoring.sources.files import ingest_files, read_ahead
 from greenstream.store import upgrade
 
 T0 = datetime(2026, 11, 11, 8, 0, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def processes() -> Iterator[DecodeProcesses]:
-    """Two decode processes, started once for the module (spawning costs ~1 s)."""
-    with DecodeProcesses(2) as procs:
-        yield procs.ready()
 
 
 # -- read_ahead on its own -----------------------------------------------------------------------
@@ -188,29 +166,22 @@ class Crash(Exception):
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@pytest.mark.parametrize("mode", ["threads", "processes"])
 @given(st.integers(0, 2**32), st.integers(2, 3), st.integers(700, 4000), st.integers(1, 12))
 def test_several_workers_ingest_like_one_also_after_a_crash_mid_file(
     tmp_path_factory: pytest.TempPathFactory,
     monkeypatch: pytest.MonkeyPatch,
-    processes: DecodeProcesses,
-    mode: str,
     seed: int,
     workers: int,
     chunk_bytes: int,
     crash_at: int,
 ) -> None:
-    """Threads: ``workers`` decode threads; processes: the two decode processes (``workers``
-    does not apply), compared with one decode thread."""
+    """``workers`` decode threads against one."""
     # the run's first chunks ramp up from 300 bytes (a few lines) to ``chunk_bytes``
     monkeypatch.setattr(files, "FIRST_CHUNK_BYTES", 300)
     tmp = tmp_path_factory.mktemp("ra")
     paths = _write_files(tmp, seed)
 
-    procs = processes if mode == "processes" else None
-
     def run(name: str, n_workers: int, crash_after: int | None = None) -> tuple[Any, ...]:
-        pool = procs if n_workers > 1 else None  # the reference: one decode thread
         url = f"sqlite:///{tmp / name}.db"
         upgrade(url)
         batches: list[tuple[str, int, int]] = []
@@ -231,7 +202,6 @@ def test_several_workers_ingest_like_one_also_after_a_crash_mid_file(
                 chunk_bytes=chunk_bytes,
                 batch_rows=40,
                 decode_workers=n_workers,
-                processes=pool,
             )
         except Crash:
             # a new process resumes at the committed offsets
@@ -249,7 +219,6 @@ def test_several_workers_ingest_like_one_also_after_a_crash_mid_file(
                 chunk_bytes=chunk_bytes,
                 batch_rows=40,
                 decode_workers=n_workers,
-                processes=pool,
             )
         return (batches, *_state(ing))
 
@@ -272,80 +241,3 @@ def test_several_workers_ingest_like_one_also_after_a_crash_mid_file(
         assert start == at[src] and end > start
         at[src] = end
     assert at == ends
-
-
-# -- decode processes ------------------------------------------------------------------------
-
-
-def test_packed_batches_equal_the_prepared_ones(tmp_path: Path) -> None:
-    """What a decode process sends back is the prepared batch: records (all-null and constant
-    columns rebuilt), undecodable rows, keys and device runs."""
-    paths = _write_files(tmp_path, 7)
-    spec = PrepareSpec(source="default", h3_resolution=9, gps_error_km=0.05)
-    for path, rtype in [(paths[0], "gps"), (paths[1], "fuel")]:
-        decoded = decode_ndjson(path.read_bytes(), offset=3, record_type=rtype)
-        prepared = prepare_batch(decoded, rtype, spec)
-        packed = _pack(prepared)
-        assert packed.constants  # the union schema's absent fields, the record type
-        back = _unpack(packed)
-        assert back.records.equals(prepared.records)
-        assert back.records.schema == prepared.records.schema
-        assert back.bad.equals(prepared.bad)
-        assert back.keys is not None and prepared.keys is not None
-        for name in ("hi", "lo", "row", "bucket", "ts_us", "any_bucket"):
-            assert (getattr(back.keys, name) == getattr(prepared.keys, name)).all()
-        assert (back.runs is None) == (prepared.runs is None)
-        if back.runs is not None and prepared.runs is not None:
-            assert back.runs.rows.equals(prepared.runs.rows)
-            assert (back.runs.order == prepared.runs.order).all()
-
-
-def test_a_failure_in_a_decode_process_is_raised_in_order(processes: DecodeProcesses) -> None:
-    line = b'{"device_id": "a", "ts": "2026-11-11T08:00:00Z", "lat": 1.0, "lon": 2.0}\n'
-    spec = PrepareSpec(source="default", h3_resolution=7, gps_error_km=0.05)
-    chunks = [
-        partial(decode_ndjson, line, record_type="gps"),
-        partial(int, "not a number"),  # fails in the process
-        partial(decode_ndjson, line, record_type="gps"),
-    ]
-    got = []
-    with pytest.raises(ValueError, match="not a number"):
-        for decoded in read_ahead(iter(chunks), lambda d: processes.prepare(d, "gps", spec), 2):
-            got.append(decoded.records.height)
-    assert got == [1]
-
-
-TIMING = {"elapsed_s", "records_per_s"}
-
-
-def test_processes_started_per_run_and_the_fallback_to_threads(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    paths = _write_files(tmp_path, 3)
-
-    def run(name: str, mode: Any) -> tuple[Any, ...]:
-        url = f"sqlite:///{tmp_path / name}.db"
-        upgrade(url)
-        ing = Ingestor(IngestSettings(database_url=url))
-        summary = ingest_files(ing, paths, chunk_bytes=2000, batch_rows=40, decode_mode=mode)
-        counts = {k: v for k, v in summary.as_dict().items() if k not in TIMING}
-        return (counts, *_state(ing))
-
-    threads = run("threads", "threads")
-    assert run("processes", "processes") == threads
-    monkeypatch.setattr(files, "PROCESS_START_METHOD", "no-such-start-method")
-    with caplog.at_level(logging.WARNING, logger=files.__name__):
-        assert run("fallback", "processes") == threads
-    assert "decode processes could not start" in caplog.text
-    with pytest.raises(ValueError, match="decode_mode"):
-        run("bad", "fibers")
-
-
-@given(st.binary(max_size=200), st.integers(1, 17))
-def test_newline_count_equals_bytes_count(data: bytes, block: int) -> None:
-    """Blocks of any size, newlines at their edges included, count what ``bytes.count`` does."""
-    from greenstream.monitoring.sources.files import count_newlines
-
-    data = data.replace(b"\x0b", b"\n")  # more newlines than random bytes give
-    assert count_newlines(data, block) == data.count(b"\n")
-    assert count_newlines(data) == data.count(b"\n")

@@ -385,9 +385,9 @@ def test_multi_drop_ride_is_cut_per_trip_and_fill_up_split(
     from greenstream.monitoring.chains import trip_energy
 
     vehicle = first["vehicle_id"]
-    energy = trip_energy(synth["fuel"], None, processed.segmentation.legs).filter(
-        pl.col("vehicle_id") == vehicle
-    )
+    energy = trip_energy(
+        synth["fuel"], None, processed.segmentation.legs, processed.segmentation.fixes
+    ).filter(pl.col("vehicle_id") == vehicle)
     fill_ups = synth["fuel"].filter(pl.col("vehicle_id") == vehicle)
     assert fill_ups.height == 2 and energy.height == 3
     first_fill = energy.filter(pl.col("ts") == fill_ups["ts"].min())
@@ -555,7 +555,9 @@ def test_energy_records_are_conserved_over_trips(
 ) -> None:
     from greenstream.monitoring.chains import trip_energy
 
-    energy = trip_energy(synth["fuel"], synth["charge"], processed.segmentation.legs)
+    energy = trip_energy(
+        synth["fuel"], synth["charge"], processed.segmentation.legs, processed.segmentation.fixes
+    )
     assert energy["trip_id"].null_count() == 0  # every record covers a detected trip
     got = energy.group_by("vehicle_id", "energy_carrier").agg(pl.col("energy_amount").sum())
     want = (

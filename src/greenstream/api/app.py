@@ -24,13 +24,10 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI
-from sqlalchemy import Engine
+from fastapi import APIRouter, FastAPI
 
 from greenstream import __version__
 from greenstream.api import auth, errors, ratelimit
-from greenstream.api.auth import Caller, require_scope
-from greenstream.api.errors import ApiError
 from greenstream.api.hygiene import BodySizeLimit, RequestHygiene
 from greenstream.api.jobs import JobRunner
 from greenstream.api.settings import ApiSettings
@@ -47,39 +44,11 @@ EXTRA_ROUTERS: list[str] = [
     "greenstream.api.routes.web:router",  # the dashboard page at /
     "greenstream.api.routes.reductions:router",
     "greenstream.api.routes.reports:router",
+    "greenstream.api.routes.monitoring:router",
 ]
 # --- end of routers ---
 
 log = logging.getLogger("greenstream.api")
-
-
-def _operator_scope(operator: str, scope: str) -> Any:
-    """The ``scope`` check plus: the caller is a client of the operator tenant."""
-    checked = require_scope(scope)
-
-    async def operator_only(caller: Caller = Depends(checked)) -> Caller:
-        if caller.tenant != operator:
-            raise ApiError("AccessDenied", "monitoring is open to the operator tenant's clients")
-        return caller
-
-    return Depends(operator_only)
-
-
-def _mount_monitoring(app: FastAPI, settings: ApiSettings, engine: Engine) -> None:
-    if settings.operator_tenant is None:
-        return
-    from greenstream.monitoring.ingest import Ingestor, IngestSettings
-    from greenstream.monitoring.sources.http import make_router
-
-    ingestor = Ingestor(IngestSettings(database_url=settings.database_url), engine)
-    operator = settings.operator_tenant
-    app.include_router(
-        make_router(
-            lambda: ingestor,
-            ingest_dependencies=[_operator_scope(operator, "monitoring:ingest")],
-            read_dependencies=[_operator_scope(operator, "monitoring:read")],
-        )
-    )
 
 
 def create_app(
@@ -161,7 +130,6 @@ def create_app(
         app.include_router(getattr(importlib.import_module(module), attr or "router"))
     for extra in routers:
         app.include_router(extra)
-    _mount_monitoring(app, settings, engine)
 
     @app.get("/health", tags=["platform"])
     def health() -> dict[str, Any]:

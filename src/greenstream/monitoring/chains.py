@@ -13,11 +13,11 @@ and the hubs it passed:
   hub); a scan without ``hub_id`` takes the hub of the vehicle's GPS dwell at the scan time
   (``hub_from_gps``);
 - a vehicle trip's *measured energy* comes from the vehicle's fuel and charge records by the
-  full-to-full rule: a record refills what the vehicle used since its previous record of the same
-  energy carrier, so it is split over the trips that ended in that interval, by distance (a
-  vehicle's first record covers every trip before it). A TCE on a trip with energy gets the trip as ``trip_id`` and the kernel
-  allocates the trip's energy to the TCEs on it by tonne-km (ISO 14083 5.6, method primary); a
-  trip without energy falls back to the kernel's default for the detected mode.
+  fill-to-full convention (:func:`trip_energy`): a record replaces what the vehicle used since
+  its previous record, split over the trips that distance was driven on. A TCE on a trip with energy
+  gets the trip as ``trip_id`` and the kernel allocates the trip's energy to the TCEs on it by
+  tonne-km (ISO 14083 5.6, method primary); a trip without energy falls back to the kernel's
+  default for the detected mode, and the element says why (``fallback_reason``).
 
 The chain becomes the kernel's LEGS / TRIPS / HOCS tables (docs/data-contract.md) and every
 emission figure comes from :func:`greenstream.pipeline.footprint`. Energy of trips that carried
@@ -59,16 +59,42 @@ class Chains:
     unmatched: pl.DataFrame
 
 
-def trip_energy(
-    fuel: FrameLike | None, charge: FrameLike | None, trips: pl.DataFrame
-) -> pl.DataFrame:
-    """Energy records split over detected vehicle trips (full-to-full, by distance): ``trip_id,
-    energy_carrier, energy_amount, energy_unit, grid_region`` (kernel TRIPS columns) plus
-    ``vehicle_id, ts``; one row per (record, trip). A record that covers no trip keeps a null
-    ``trip_id`` (it reaches neither a waybill nor a TOC; callers report it).
+ENERGY_SCHEMA: dict[str, pl.DataType] = {
+    "trip_id": pl.String(),
+    "energy_carrier": pl.String(),
+    "energy_amount": pl.Float64(),
+    "energy_unit": pl.String(),
+    "grid_region": pl.String(),
+    "vehicle_id": pl.String(),
+    "ts": TS,
+    "allocation": pl.String(),
+}
 
-    ``trips`` needs ``device_id, leg_id, end_ts, distance_km`` (detected legs; ``device_id`` is
-    the vehicle id).
+
+def trip_energy(
+    fuel: FrameLike | None,
+    charge: FrameLike | None,
+    trips: pl.DataFrame,
+    fixes: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Every fuel and charge record on the vehicle trips whose energy it replaces: ``trip_id,
+    energy_carrier, energy_amount, energy_unit, grid_region`` (kernel TRIPS columns) plus
+    ``vehicle_id, ts`` and ``allocation`` (the reason); one row per (record, trip).
+
+    The convention is fill-to-full (the full-tank method of fuel accounting): a tank filled to
+    full replaces what the vehicle burnt since its previous fill of the same energy carrier, and
+    a charge or traction-meter reading what it used since the previous reading. A record's
+    energy is therefore split over the distance the vehicle drove between its previous record
+    and this one, by the trips that distance was driven on: a refuel at a rest stop goes to the
+    trip it interrupts, a fill after two drops of a multi-drop run to both trips by distance. A
+    vehicle's first record covers everything it drove before it. A record with no distance
+    behind it (two fills in a row at a stand) goes to the trip it was recorded on, else to the
+    one that ended before it, else to the vehicle's first trip. A record of a vehicle without any
+    detected trip keeps a null ``trip_id`` (callers report it).
+
+    ``trips`` needs ``device_id, leg_id, start_ts, end_ts, distance_km`` (detected legs;
+    ``device_id`` is the vehicle id); ``fixes`` (``device_id, ts, distance_km``) places the
+    records along the track, without it each trip counts its distance at its end.
     """
     parts = []
     if fuel is not None:
@@ -76,7 +102,7 @@ def trip_energy(
             fuel.lazy()
             .collect()
             .select(
-                "vehicle_id",
+                pl.col("vehicle_id").cast(pl.String),
                 pl.col("ts").cast(TS),
                 pl.col("energy_carrier").cast(pl.String),
                 pl.col("energy_amount").cast(pl.Float64),
@@ -89,7 +115,7 @@ def trip_energy(
             charge.lazy()
             .collect()
             .select(
-                "vehicle_id",
+                pl.col("vehicle_id").cast(pl.String),
                 pl.col("ts").cast(TS),
                 pl.lit("electricity").alias("energy_carrier"),
                 pl.col("energy_kwh").cast(pl.Float64).alias("energy_amount"),
@@ -98,72 +124,139 @@ def trip_energy(
             )
         )
     if not parts:
-        return pl.DataFrame(
-            schema={
-                "trip_id": pl.String,
-                "energy_carrier": pl.String,
-                "energy_amount": pl.Float64,
-                "energy_unit": pl.String,
-                "grid_region": pl.String,
-                "vehicle_id": pl.String,
-                "ts": TS,
-            }
-        )
-    records = pl.concat(parts).sort("vehicle_id", "energy_carrier", "ts").with_row_index("__rec")
-    # every trip of a vehicle, once per energy carrier the vehicle records, gets the first record
-    # of that carrier at or after the trip's end: the fill-up that replaced its energy. An as-of
-    # join, so the cost grows with records + trips, not their product.
-    ends = trips.select(
-        pl.col("device_id").alias("vehicle_id"),
+        return pl.DataFrame(schema=ENERGY_SCHEMA)
+    trip_rows = trips.select(
+        pl.col("device_id").cast(pl.String).alias("vehicle_id"),
         pl.col("leg_id").alias("trip_id"),
-        "end_ts",
-        pl.col("distance_km").alias("__km"),
-    ).join(records.select("vehicle_id", "energy_carrier").unique(), on="vehicle_id", how="inner")
-    covering = (
-        ends.sort("end_ts")
-        .join_asof(
-            records.select("vehicle_id", "energy_carrier", "ts", "__rec").sort("ts"),
-            left_on="end_ts",
-            right_on="ts",
-            by=["vehicle_id", "energy_carrier"],
-            strategy="forward",
-            check_sortedness=False,
+        pl.col("start_ts").alias("__start"),
+        pl.col("end_ts").alias("__end"),
+        pl.col("distance_km").fill_null(0.0).alias("__km"),
+    ).sort("vehicle_id", "__start")
+    # a trip covers (a, b] on the vehicle's odometer of trip distances (the kernel's TCE
+    # distances); a record sits on it where the track had got to by its time
+    trip_rows = trip_rows.with_columns(
+        pl.col("__km").cum_sum().over("vehicle_id").alias("__b")
+    ).with_columns((pl.col("__b") - pl.col("__km")).alias("__a"))
+    records = pl.concat(parts).with_row_index("__rec").sort("ts")
+    located = records.join_asof(
+        trip_rows.select("vehicle_id", "__start", "__a", "__km").sort("__start"),
+        left_on="ts",
+        right_on="__start",
+        by="vehicle_id",
+        strategy="backward",
+        check_sortedness=False,
+    )
+    if fixes is not None and fixes.height:
+        odo = fixes.select(
+            pl.col("device_id").cast(pl.String).alias("vehicle_id"),
+            pl.col("ts").alias("__t"),
+            pl.col("distance_km").fill_null(0.0).cum_sum().over("device_id").alias("__odo"),
+            pl.col("distance_km").fill_null(0.0).alias("__step"),
+        ).sort("__t")
+
+        def track_odo(
+            frame: pl.DataFrame, at: str, name: str, *, before: bool = False
+        ) -> pl.DataFrame:
+            """The odometer at ``at`` (``before``: before the step that ends there, which a
+            trip's first fix brings into the trip)."""
+            return (
+                frame.sort(at)
+                .join_asof(
+                    odo,
+                    left_on=at,
+                    right_on="__t",
+                    by="vehicle_id",
+                    strategy="backward",
+                    check_sortedness=False,
+                )
+                .with_columns(
+                    (pl.col("__odo") - (pl.col("__step") if before else 0.0))
+                    .fill_null(0.0)
+                    .alias(name)
+                )
+                .drop("__t", "__odo", "__step")
+            )
+
+        located = track_odo(track_odo(located, "ts", "__o_ts"), "__start", "__o_start", before=True)
+        into = (pl.col("__o_ts") - pl.col("__o_start")).clip(0.0, None)
+    else:  # without the track a record within a trip counts at the trip's end
+        into = pl.col("__km")
+    records = (
+        located.with_columns(
+            pl.when(pl.col("__a").is_null())
+            .then(0.0)
+            .otherwise(pl.col("__a") + pl.min_horizontal(into, pl.col("__km")))
+            .alias("__at")
         )
-        .filter(pl.col("__rec").is_not_null())
-        .select("__rec", "trip_id", "end_ts", "__km")
+        .drop("__start", "__a", "__km", "__o_ts", "__o_start", strict=False)
+        .sort("vehicle_id", "energy_carrier", "ts", "__rec")
+        .with_columns(
+            pl.col("__at")
+            .shift(1)
+            .over("vehicle_id", "energy_carrier")
+            .fill_null(-1.0)  # the first record covers everything before it
+            .alias("__since")
+        )
+    )
+    pairs = records.join(trip_rows, on="vehicle_id", how="inner").with_columns(
+        (pl.min_horizontal("__at", "__b") - pl.max_horizontal("__since", "__a"))
+        .clip(lower_bound=0.0)
+        .alias("__overlap")
     )
     covered = (
-        records.join(covering, on="__rec", how="inner")
+        pairs.filter(pl.col("__overlap") > 1e-6)  # a millimetre: float noise of the sums
+        .with_columns(pl.col("__overlap").sum().over("__rec").alias("__sum"))
         .with_columns(
-            pl.col("__km").sum().over("__rec").alias("__sum"),
-            pl.len().over("__rec").alias("__n"),
-        )
-        .with_columns(
-            # a record's energy is split over the trips it covers by distance (equally when
-            # none of them moved)
-            (
-                pl.col("energy_amount")
-                * pl.when(pl.col("__sum") > 0)
-                .then(pl.col("__km") / pl.col("__sum"))
-                .otherwise(1.0 / pl.col("__n"))
-            ).alias("energy_amount")
+            (pl.col("energy_amount") * pl.col("__overlap") / pl.col("__sum")).alias(
+                "energy_amount"
+            ),
+            pl.format(
+                "fill-to-full: replaces what was used over {} km since the previous record, "
+                "{} km of them on this trip",
+                pl.col("__sum").round(1),
+                pl.col("__overlap").round(1),
+            ).alias("allocation"),
         )
     )
-    unassigned = records.join(covered.select("__rec"), on="__rec", how="anti").with_columns(
-        pl.lit(None, pl.String).alias("trip_id")
+    # records with no distance behind them: the trip they were recorded on, else the one that
+    # ended before them, else the vehicle's first trip
+    rest = records.join(covered.select("__rec").unique(), on="__rec", how="anti").sort("ts")
+    starts = trip_rows.select("vehicle_id", "trip_id", "__start", "__end").sort("__start")
+    placed = (
+        rest.join_asof(
+            starts,
+            left_on="ts",
+            right_on="__start",
+            by="vehicle_id",
+            strategy="backward",
+            check_sortedness=False,
+        )
+        .join(
+            starts.group_by("vehicle_id").agg(
+                pl.col("trip_id").sort_by("__start").first().alias("__first")
+            ),
+            on="vehicle_id",
+            how="left",
+        )
+        .with_columns(
+            pl.when(pl.col("trip_id").is_null() & pl.col("__first").is_not_null())
+            .then(pl.lit("no distance behind the record, before the vehicle's first trip"))
+            .when(pl.col("ts") <= pl.col("__end"))
+            .then(pl.lit("no distance behind the record: the trip it was recorded on"))
+            .when(pl.col("trip_id").is_not_null())
+            .then(pl.lit("no distance behind the record: the trip that ended before it"))
+            .otherwise(pl.lit("no trip of the vehicle detected"))
+            .alias("allocation"),
+            pl.coalesce("trip_id", "__first").alias("trip_id"),
+        )
     )
     return (
-        pl.concat([covered, unassigned], how="diagonal_relaxed")
-        .sort("__rec", "end_ts", nulls_last=True)
-        .select(
-            "trip_id",
-            "energy_carrier",
-            "energy_amount",
-            "energy_unit",
-            "grid_region",
-            "vehicle_id",
-            "ts",
+        pl.concat(
+            [covered.select("__rec", *ENERGY_SCHEMA), placed.select("__rec", *ENERGY_SCHEMA)],
+            how="vertical_relaxed",
         )
+        .sort("__rec", "trip_id", nulls_last=True)
+        .select(list(ENERGY_SCHEMA))
     )
 
 
@@ -277,7 +370,7 @@ def build_chains(
     for their hub type.
     """
     raw = scans.lazy().collect()
-    for col in ("vehicle_id", "hub_id"):
+    for col in ("vehicle_id", "hub_id", "device_id"):
         if col not in raw.columns:
             raw = raw.with_columns(pl.lit(None, pl.String).alias(col))
     raw = raw.with_columns(
@@ -285,6 +378,7 @@ def build_chains(
         pl.col("mass_kg").cast(pl.Float64),
         pl.col("vehicle_id").cast(pl.String),
         pl.col("hub_id").cast(pl.String),
+        pl.col("device_id").cast(pl.String),
     )
     check_scans(raw)
     resolved = _resolve_scan_hubs(raw, seg).sort("waybill_id", "ts")
@@ -311,9 +405,18 @@ def build_chains(
             "reason"
         ),
     )
+    # the track of a ride: its vehicle's own GPS; a vehicle without one (a train, ship or
+    # aircraft of another carrier) is followed by the tracker travelling with the consignment
+    tracked = seg.legs.get_column("device_id").unique().implode()
     rides = paired.filter((pl.col("event") == "load") & is_ride).select(
         "waybill_id",
-        "vehicle_id",
+        pl.when(pl.col("vehicle_id").is_in(tracked))
+        .then(pl.col("vehicle_id"))
+        .when(pl.col("device_id").is_in(tracked))
+        .then(pl.col("device_id"))
+        .otherwise(pl.col("vehicle_id"))
+        .alias("vehicle_id"),
+        pl.col("vehicle_id").alias("carrier_vehicle"),
         "mass_kg",
         pl.col("ts").alias("load_ts"),
         "unload_ts",
@@ -330,6 +433,12 @@ def build_chains(
         pl.col("end_ts").alias("trip_end"),
         pl.col("distance_km").alias("trip_km"),
         "mode",
+        pl.col("mode_confidence")
+        if "mode_confidence" in seg.legs.columns
+        else pl.lit(None, pl.Float64).alias("mode_confidence"),
+        pl.col("mode_evidence")
+        if "mode_evidence" in seg.legs.columns
+        else pl.lit(None, pl.String).alias("mode_evidence"),
         pl.col("from_hub").alias("__trip_from"),
         pl.col("to_hub").alias("__trip_to"),
     )
@@ -415,13 +524,17 @@ def build_chains(
         pl.lit("no GPS track of the vehicle between the load and the unload scan").alias("reason"),
     )
     unmatched = pl.concat([unpaired, untracked]).sort("waybill_id", "ts")
-    energy = trip_energy(fuel, charge, seg.legs)
+    energy = trip_energy(fuel, charge, seg.legs, seg.fixes)
     metered = energy.get_column("trip_id").drop_nulls().unique()
+    reporting = energy.get_column("vehicle_id").drop_nulls().unique()
     transport = pieces.select(
         "waybill_id",
-        "vehicle_id",
+        pl.col("carrier_vehicle").alias("vehicle_id"),
+        pl.col("vehicle_id").alias("track_device"),
         "mass_kg",
         "mode",
+        "mode_confidence",
+        "mode_evidence",
         "distance_km",
         "start_ts",
         "end_ts",
@@ -440,6 +553,37 @@ def build_chains(
         pl.when(pl.col("trip_ref").is_in(metered.implode()))
         .then(pl.col("trip_ref"))
         .alias("trip_id"),
+        pl.when(pl.col("trip_ref").is_in(metered.implode()))
+        .then(pl.lit(None, pl.String))
+        .when(pl.col("vehicle_id") != pl.col("track_device"))
+        .then(
+            pl.format(
+                "vehicle {} has no GPS of its own (the distance is tracker {}'s track) and "
+                "no energy records: the kernel's default intensity for {}",
+                "vehicle_id",
+                "track_device",
+                "mode",
+            )
+        )
+        .when(pl.col("vehicle_id").is_in(reporting.implode()))
+        .then(
+            pl.format(
+                "no fuel or charge record of {} during trip {} or before its next trip: "
+                "the kernel's default intensity for {}",
+                "vehicle_id",
+                "trip_ref",
+                "mode",
+            )
+        )
+        .otherwise(
+            pl.format(
+                "vehicle {} reports no fuel or charge records: the kernel's default intensity "
+                "for {}",
+                "vehicle_id",
+                "mode",
+            )
+        )
+        .alias("fallback_reason"),
     )
     # hub stops: where the waybill left a hub: the hub of its first load (origin) and, between
     # two consecutive rides, the hub it was unloaded at (the kernel's HOC activity is the

@@ -63,7 +63,8 @@ ArchiveOpt = Annotated[
     Path | None,
     typer.Option(
         "--archive",
-        help="also keep accepted records as Parquet here (<dir>/<type>/batch-<id>.parquet)",
+        help="keep accepted records as Parquet here (<dir>/<type>/batch-<id>.parquet; default "
+        "beside the store, see greenstream.monitoring.store_paths); traces read them",
     ),
 ]
 ProgressOpt = Annotated[bool, typer.Option("--progress/--no-progress", help="progress on stderr")]
@@ -87,7 +88,8 @@ def _ingestor(
     from greenstream.errors import InputErrors
     from greenstream.monitoring.ingest import Ingestor, IngestSettings
     from greenstream.monitoring.records import RECORD_TYPES
-    from greenstream.runtime import start_long_running_job
+    from greenstream.monitoring.store_paths import default_archive_dir
+    from greenstream.runtime import freeze_startup_objects
     from greenstream.store import upgrade
 
     problems = []
@@ -121,10 +123,10 @@ def _ingestor(
             h3_resolution=h3_resolution,
             device_registry=registry,
             dedupe_horizon_s=int(horizon_h * 3600) if horizon_h > 0 else None,
-            archive_dir=archive,
+            archive_dir=archive if archive is not None else default_archive_dir(db),
         )
     )
-    start_long_running_job()  # greenstream.runtime
+    freeze_startup_objects()  # a long-running job: the collector skips the setup's objects
     return ingestor
 
 
@@ -147,6 +149,15 @@ def _print_summary(summary: dict[str, Any], fmt: TableFormat, title: str) -> Non
         for r, n in summary["quarantined_by_reason"].items()
     ]
     print_rows(rows, fmt, title=title)
+    legs = summary.get("legs")
+    if legs and fmt is TableFormat.table:
+        err.print(
+            f"legs: {legs['waybill_legs']} waybill legs on {legs['vehicle_trips']} vehicle trips, "
+            f"by mode {legs['by_mode']}, by method {legs['by_method']}",
+            highlight=False,
+        )
+        for d in legs["on_default"]:
+            err.print(f"  {d['tce_id']} on the default: {d['reason']}", highlight=False)
     if fmt is TableFormat.table:
         err.print(
             f"{summary['batches']} batches committed in {summary['elapsed_s']} s "
@@ -169,6 +180,17 @@ def ingest_cmd(
     archive: ArchiveOpt = None,
     fmt: FmtOpt = TableFormat.table,
     progress: ProgressOpt = True,
+    legs: Annotated[
+        bool,
+        typer.Option(
+            "--legs/--no-legs",
+            help="then detect trips, modes and waybill chains over the store's records and "
+            "report the legs, the ones on a default method and why",
+        ),
+    ] = False,
+    hubs: Annotated[
+        Path | None, typer.Option("--hubs", help="the operator's hubs, for --legs")
+    ] = None,
 ) -> None:
     """Ingest telemetry files (resumes each file at its checkpoint)."""
     from greenstream.monitoring.sources.files import ingest_files
@@ -180,7 +202,48 @@ def ingest_cmd(
         prog = new_progress(progress and fmt is TableFormat.table)
         with prog if prog else nullcontext(), stage(prog, f"ingesting {len(files)} file(s)"):
             summary = ingest_files(ingestor, files, record_type=record_type)
-        _print_summary(summary.as_dict(), fmt, "Ingestion summary")
+        result = summary.as_dict()
+        if legs:
+            with prog if prog else nullcontext(), stage(prog, "detecting legs and methods"):
+                result["legs"] = _legs_summary(db, archive, devices, hubs)
+        _print_summary(result, fmt, "Ingestion summary")
+
+
+def _legs_summary(
+    db: str | None, archive: Path | None, devices: Path | None, hubs: Path | None
+) -> dict[str, Any]:
+    """Legs of the store's records by mode and method, and every leg on a default with why."""
+    import polars as pl
+
+    from greenstream.clikit import registry_for
+    from greenstream.monitoring.telemetry_dir import footprints, process, read_store
+    from greenstream.monitoring.trace_cli import _extra_tables
+
+    data = read_store(db, archive)
+    data.update(_extra_tables(devices, hubs))
+    reg = registry_for()
+    p = process(data, registry=reg)
+    result = footprints(p, registry=reg).legs.filter(pl.col("mode").is_not_null())
+    elements = p.chains.elements.filter(pl.col("element") == "leg").select(
+        "tce_id", "waybill_id", "vehicle_id", "fallback_reason"
+    )
+    rows = result.select(
+        "tce_id", pl.col("mode").cast(pl.String), pl.col("method").cast(pl.String)
+    ).join(elements, on="tce_id", how="left")
+    defaults = rows.filter(pl.col("method") == "default")
+    return {
+        "vehicle_trips": p.segmentation.legs.height,
+        "waybill_legs": rows.height,
+        "by_mode": dict(sorted(rows.group_by("mode").len().iter_rows())),
+        "by_method": dict(sorted(rows.group_by("method").len().iter_rows())),
+        "on_default": [
+            {"tce_id": t, "waybill_id": w, "vehicle_id": v, "reason": r}
+            for t, w, v, r in defaults.select(
+                "tce_id", "waybill_id", "vehicle_id", "fallback_reason"
+            ).iter_rows()
+        ],
+        "rides_without_track": p.chains.unmatched.height,
+    }
 
 
 @monitor_app.command("mqtt")

@@ -89,7 +89,7 @@ def toc_intensities(
     """
     reg = registry or Registry.builtin()
     trips = seg.legs.filter(_in_period("end_ts", start, end))
-    energy = trip_energy(fuel, charge, seg.legs).filter(
+    energy = trip_energy(fuel, charge, seg.legs, seg.fixes).filter(
         pl.col("trip_id").is_in(trips["leg_id"].implode())
     )
     if energy.height == 0:

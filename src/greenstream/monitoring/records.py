@@ -6,7 +6,8 @@ Record types and their fields (``?`` = optional):
 - ``fuel``:   vehicle_id, ts, energy_carrier, energy_amount, energy_unit
 - ``charge``: vehicle_id, ts, energy_kwh, grid_region
 - ``meter``:  site_id, meter_id, ts, kind (pv_generation | grid_import | consumption), energy_kwh
-- ``scan``:   waybill_id, ts, event (load | unload | deliver), vehicle_id or hub_id, mass_kg?
+- ``scan``:   waybill_id, ts, event (load | unload | deliver), vehicle_id or hub_id, mass_kg?,
+  device_id? (the tracker travelling with the consignment)
 
 Every record may also carry ``record_id`` (its identity when present) and ``source`` (who sent it;
 default: the ingestion's ``source`` setting). ``ts`` is an ISO 8601 timestamp; a value without
@@ -66,6 +67,8 @@ SCHEMAS: Final[dict[str, dict[str, pl.DataType]]] = {
         "vehicle_id": pl.String(),
         "hub_id": pl.String(),
         "mass_kg": pl.Float64(),
+        # the tracker travelling with the consignment, if any (links its track to the rides)
+        "device_id": pl.String(),
     },
 }
 

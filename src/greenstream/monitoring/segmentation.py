@@ -55,35 +55,37 @@ def _terminals() -> pl.DataFrame:
 
 
 def known_hubs(extra: FrameLike | None = None, gazetteer: Gazetteer | None = None) -> pl.DataFrame:
-    """``hub_id, kind, lat, lon, region`` of every hub a stop can snap to.
+    """``hub_id, name, kind, lat, lon, region`` of every hub a stop can snap to.
 
     The builtin rail terminals and ports (``data/terminals.csv``), the gazetteer's airports
     (IATA code as ``hub_id``) and ``extra`` (an operator's own hubs, e.g. ``hubs.csv`` in a
     telemetry directory; an ``extra`` row replaces a builtin one with the same ``hub_id``).
     """
     gaz = gazetteer or Gazetteer.builtin()
-    cols = ["hub_id", "kind", "lat", "lon", "region"]
+    cols = ["hub_id", "name", "kind", "lat", "lon", "region"]
     airports = gaz.places.filter(pl.col("kind") == "airport").select(
-        pl.col("place_id").alias("hub_id"), pl.lit("airport").alias("kind"), "lat", "lon", "region"
+        pl.col("place_id").alias("hub_id"),
+        "name",
+        pl.lit("airport").alias("kind"),
+        "lat",
+        "lon",
+        "region",
     )
     frames = [_terminals().select(cols), airports]
     if extra is not None:
-        mine = (
-            extra.lazy()
-            .collect()
-            .select(
-                pl.col("hub_id").cast(pl.String),
-                pl.col("kind").cast(pl.String),
-                pl.col("lat").cast(pl.Float64),
-                pl.col("lon").cast(pl.Float64),
-                (
-                    pl.col("region")
-                    if "region" in extra.lazy().collect_schema().names()
-                    else pl.lit(None)
-                )
-                .cast(pl.String)
-                .alias("region"),
-            )
+        given = extra.lazy().collect()
+
+        def optional(name: str) -> pl.Expr:
+            col = pl.col(name) if name in given.columns else pl.lit(None)
+            return col.cast(pl.String).alias(name)
+
+        mine = given.select(
+            pl.col("hub_id").cast(pl.String),
+            optional("name"),
+            pl.col("kind").cast(pl.String),
+            pl.col("lat").cast(pl.Float64),
+            pl.col("lon").cast(pl.Float64),
+            optional("region"),
         )
         frames = [f.join(mine.select("hub_id"), on="hub_id", how="anti") for f in frames] + [mine]
     return pl.concat(frames, how="vertical_relaxed").sort("hub_id")
@@ -138,6 +140,20 @@ def snap_to_hubs(points: pl.DataFrame, hubs: pl.DataFrame, radius_m: float) -> p
     return indexed.join(near, on="__pt", how="left", maintain_order="left").drop(
         "__pt", "__by", "__bx"
     )
+
+
+def over_sea(lat: pl.Series, lon: pl.Series) -> pl.Series | None:
+    """Whether each position is over the sea (GLOBE 1 km land mask of the ``global-land-mask``
+    package, :mod:`greenstream.monitoring.landmask`); None when the package is not installed
+    (``greenstream[monitoring]``)."""
+    from greenstream.monitoring.landmask import ocean_mask
+
+    mask = ocean_mask()
+    if mask is None:  # pragma: no cover - the monitoring extra is not installed
+        return None
+    la = lat.fill_null(0.0).to_numpy()
+    lo = lon.fill_null(0.0).to_numpy()
+    return pl.Series("over_sea", mask.is_ocean(la, lo), dtype=pl.Boolean)
 
 
 def spike(by: str = "device_id") -> pl.Expr:
@@ -214,6 +230,18 @@ class Segmentation:
     legs: pl.DataFrame
 
 
+def spikes_removed(gps: FrameLike) -> pl.DataFrame:
+    """``device_id, ts`` of the multipath spikes :func:`steps` drops (:func:`spike`)."""
+    return (
+        gps.lazy()
+        .select("device_id", pl.col("ts").cast(TS), "lat", "lon")
+        .sort("device_id", "ts")
+        .filter(spike("device_id"))
+        .select("device_id", "ts")
+        .collect()
+    )
+
+
 def segment(gps: FrameLike, hubs: pl.DataFrame) -> Segmentation:
     """Stops, hub dwells, gaps and legs of every device's track (see the module docstring)."""
     p = physics()
@@ -245,6 +273,38 @@ def segment(gps: FrameLike, hubs: pl.DataFrame) -> Segmentation:
         )
         .collect()
     )
+    sea = over_sea(fixes.get_column("lat"), fixes.get_column("lon"))
+    window = int(p["water_smoothing_fixes"])
+    fixes = fixes.with_columns(
+        sea.cast(pl.Float64)
+        if sea is not None
+        else pl.lit(None, dtype=pl.Float64).alias("over_sea")
+    )
+    if sea is not None:
+        # smoothed per device, then a stretch on land or at sea shorter than water_min_run_min
+        # (a ship passing an island, a coast road touching a sea cell) takes the state before it
+        state = pl.col("over_sea").rolling_median(window, min_samples=1, center=True).over(by) > 0.5
+        fixes = fixes.with_columns(state.alias("over_sea")).with_columns(
+            (pl.col("over_sea") != pl.col("over_sea").shift(1).over(by))
+            .fill_null(True)
+            .cum_sum()
+            .over(by)
+            .alias("__sea_run")
+        )
+        run_min = (pl.col("ts").max() - pl.col("ts").min()).over(
+            by, "__sea_run"
+        ).dt.total_seconds() / 60.0
+        fixes = (
+            fixes.with_columns(
+                pl.when(run_min >= p["water_min_run_min"])
+                .then(pl.col("over_sea"))
+                .alias("over_sea")
+            )
+            .with_columns(
+                pl.col("over_sea").forward_fill().backward_fill().over(by).alias("over_sea")
+            )
+            .drop("__sea_run")
+        )
     stops = (
         fixes.filter(pl.col("in_stop"))
         .group_by(by, "stop_run")
@@ -291,9 +351,38 @@ def segment(gps: FrameLike, hubs: pl.DataFrame) -> Segmentation:
     )
     # leg number: count of leg-ending stops the device has left before this fix
     left_hub = pl.col("leg_break") & ~pl.col("leg_break").shift(-1).over(by).fill_null(False)
-    fixes = fixes.with_columns(
-        left_hub.cast(pl.Int32).cum_sum().shift(1).over(by).fill_null(0).alias("leg_no")
+    # a leg also ends where the track goes from land to sea or back while moving (a truck
+    # driving onto a ro-ro ferry without a long wait): the sea flag is smoothed per device
+    # ... but only where the vehicle stopped close by (a ro-ro ferry docks and a truck drives
+    # off after a stop; a ship passing a headland does not stop)
+    near = pl.duration(seconds=int(p["scan_match_s"]))
+    stop_times = stops.select(by, pl.col("start_ts").alias("__stop_at")).sort("__stop_at")
+    fixes = (
+        fixes.with_row_index("__row")
+        .sort("ts")
+        .join_asof(
+            stop_times,
+            left_on="ts",
+            right_on="__stop_at",
+            by=by,
+            strategy="nearest",
+            check_sortedness=False,
+        )
+        .sort("__row")
+        .drop("__row")
     )
+    sea_change = (
+        (pl.col("over_sea") != pl.col("over_sea").shift(1).over(by)).fill_null(False)
+        & ~pl.col("in_stop")
+        & ~pl.col("leg_break").shift(1).over(by).fill_null(False)
+        & ((pl.col("ts") - pl.col("__stop_at")).abs() <= near).fill_null(False)
+    )
+    fixes = fixes.with_columns(
+        (
+            left_hub.cast(pl.Int32).cum_sum().shift(1).over(by).fill_null(0)
+            + sea_change.cast(pl.Int32).cum_sum().over(by)
+        ).alias("leg_no")
+    ).drop("__stop_at")
     # The steps of a leg: its own fixes' steps, the step into the arrival dwell, and the real
     # (fast) steps the smoothing lag put inside a dwell: those in the first half of the dwell
     # belong to the arriving leg, those in the second half to the departing one.
@@ -338,6 +427,17 @@ def segment(gps: FrameLike, hubs: pl.DataFrame) -> Segmentation:
             pl.col("speed_smooth_kmh").filter(moving_step).quantile(0.95).alias("speed_p95_kmh"),
             pl.col("stop_run").drop_nulls().n_unique().alias("stops_en_route"),
             pl.col("gap").sum().alias("gaps"),
+            (pl.col("dt_s").filter(moving_step).sum() / 3600.0).alias("moving_h"),
+            # the fastest crossing of a gap (a tracker switched off in flight)
+            pl.col("step_kmh")
+            .filter(pl.col("gap") & (pl.col("step_km") * 1000.0 > p["hub_radius_m"]))
+            .max()
+            .alias("gap_kmh"),
+            (
+                pl.col("distance_km").filter(pl.col("over_sea").fill_null(False)).sum()
+                / pl.col("distance_km").sum()
+            ).alias("sea_share"),
+            pl.col("over_sea").is_not_null().any().alias("sea_known"),
         )
         .join(step_km, on=[by, "leg_no"], how="left")
         .join(stretches, on=[by, "leg_no"], how="left")
@@ -360,6 +460,9 @@ def segment(gps: FrameLike, hubs: pl.DataFrame) -> Segmentation:
             by=by,
             strategy="backward",
             check_sortedness=False,
+            # only the dwell the leg left from: a leg cut where the track goes from land to
+            # sea starts far from the last dwell
+            tolerance=f"{int(p['scan_match_s'])}s",
         )
         .join_asof(
             dwell.select(
@@ -373,8 +476,19 @@ def segment(gps: FrameLike, hubs: pl.DataFrame) -> Segmentation:
             by=by,
             strategy="forward",
             check_sortedness=False,
+            tolerance=f"{int(p['scan_match_s'])}s",
         )
         .drop("__dep", "__arr")
         .with_columns(pl.format("{}:{}", pl.col(by), pl.col("leg_no")).alias("leg_id"))
+    )
+    spiked = (
+        legs.select(by, "leg_no", "start_ts", "end_ts")
+        .join(spikes_removed(gps), on=by, how="inner")
+        .filter(pl.col("ts").is_between(pl.col("start_ts"), pl.col("end_ts")))
+        .group_by(by, "leg_no")
+        .agg(pl.len().cast(pl.Int64).alias("spikes_removed"))
+    )
+    legs = legs.join(spiked, on=[by, "leg_no"], how="left").with_columns(
+        pl.col("spikes_removed").fill_null(0)
     )
     return Segmentation(fixes=fixes, stops=stops, legs=legs)

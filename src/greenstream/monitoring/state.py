@@ -1,14 +1,14 @@
 """Ingestion state in the store: checkpoints, dedupe segments, quarantine, aggregate windows.
 
 Everything one batch changes is written in ONE database transaction (see
-:meth:`greenstream.monitoring.ingest.Ingestor.commit`): its aggregate deltas, its quarantined
-records, the identity keys of every record it consumed (a *dedupe segment*), the last GPS fix of
-each device it saw, its batch row and the source checkpoint. A crash before the commit leaves
+:mod:`greenstream.monitoring.ingest.commit`): its aggregate deltas, its quarantined records, the
+identity keys of every record it consumed (a *dedupe segment*), the last GPS fix and the newest
+``ts`` per record type of each device it saw, its batch row and the source checkpoint. A crash before the commit leaves
 nothing; a crash after it leaves all of it, and a redelivered copy of the batch is then recognised
-record by record. Why this is exactly-once: docs/decisions/0010-monitoring-ingest.md.
+record by record (docs/decisions/0010-monitoring-ingest.md).
 
 Tables (all prefixed ``monitoring_``), SQLite by default and PostgreSQL when configured, migrated by
-Alembic revision ``0100_monitoring_ingest``.
+Alembic revisions ``0100_monitoring_ingest`` and ``0700_monitoring_watermarks``.
 """
 
 from __future__ import annotations
@@ -130,6 +130,17 @@ class DeviceFix(Base):
     ts: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     lat: Mapped[float] = mapped_column(Float)
     lon: Mapped[float] = mapped_column(Float)
+
+
+class DeviceWatermark(Base):
+    """The newest committed ``ts`` of each device per record type: the reference of the device's
+    dedupe horizon (a record older than ``ts - horizon`` can no longer be proven unique)."""
+
+    __tablename__ = "monitoring_device_watermark"
+
+    record_type: Mapped[str] = mapped_column(String(16), primary_key=True)
+    device: Mapped[str] = mapped_column(String(200), primary_key=True)
+    ts: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
 AGGREGATE_SUMS = (

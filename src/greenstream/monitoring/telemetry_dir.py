@@ -26,7 +26,8 @@ from greenstream.monitoring.modes import segment_and_detect
 from greenstream.monitoring.segmentation import TS, Segmentation, known_hubs
 from greenstream.pipeline import FootprintResult, footprint
 
-RECORDS: Final = ("gps", "fuel", "charge", "meter", "scan", "hubs")
+RECORDS: Final = ("gps", "fuel", "charge", "meter", "scan", "hubs", "devices")
+TELEMETRY_TYPES: Final = ("gps", "fuel", "charge", "meter", "scan")
 REQUIRED: Final = ("gps", "scan")
 _READERS: Final[dict[str, Callable[[Path], pl.DataFrame]]] = {
     ".ndjson": lambda p: pl.read_ndjson(p, infer_schema_length=None),
@@ -60,16 +61,18 @@ SCHEMAS: Final[dict[str, dict[str, pl.DataType]]] = {
     },
     "scan": {"waybill_id": _STRING, "ts": TS, "event": _STRING, "mass_kg": _FLOAT},
     "hubs": {"hub_id": _STRING, "kind": _STRING, "lat": _FLOAT, "lon": _FLOAT},
+    "devices": {"device_id": _STRING},
 }
 OPTIONAL: Final[dict[str, dict[str, pl.DataType]]] = {
     "gps": {"speed_kmh": _FLOAT},
-    "scan": {"vehicle_id": _STRING, "hub_id": _STRING},
-    "hubs": {"region": _STRING},
+    "scan": {"vehicle_id": _STRING, "hub_id": _STRING, "device_id": _STRING},
+    "hubs": {"region": _STRING, "name": _STRING},
+    "devices": {"kind": _STRING, "mode": _STRING},
 }
 ENERGY_UNITS: Final = ("l", "kg", "kWh", "MJ", "t")
 METER_KINDS: Final = ("pv_generation", "grid_import", "consumption")
 SCAN_EVENTS: Final = ("load", "unload", "deliver")
-HUB_KINDS: Final = ("sorting_hub", "rail_terminal", "port", "airport")
+HUB_KINDS: Final = ("sorting_hub", "rail_terminal", "port", "river_port", "airport")
 
 
 def _rules(name: str) -> list[tuple[str, pl.Expr, str]]:
@@ -107,6 +110,14 @@ def _rules(name: str) -> list[tuple[str, pl.Expr, str]]:
             ),
         ],
         "hubs": [*lat_lon, one_of("kind", HUB_KINDS)],
+        "devices": [
+            (
+                "mode",
+                c("mode").is_not_null()
+                & ~c("mode").is_in(["road", "rail", "sea", "inland_waterway", "air"]),
+                "must be one of road, rail, sea, inland_waterway, air",
+            )
+        ],
     }
     return rules[name]
 
@@ -195,6 +206,59 @@ def read_telemetry_dir(directory: Path) -> dict[str, pl.DataFrame]:
         errors += bad
         found[name] = typed
     InputErrors.raise_if_any(errors)
+    return {name: dedupe_records(name, frame) for name, frame in found.items()}
+
+
+def dedupe_records(name: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """The first of the records that ingestion would count as one (the same identity): the same
+    ``record_id``, or without one the same device and ``ts``; tables that are not telemetry
+    (hubs, devices) as they are."""
+    if name not in TELEMETRY_TYPES:
+        return frame
+    from greenstream.monitoring.records import DEVICE_FIELD
+
+    device = pl.col(DEVICE_FIELD[name]).cast(pl.String)
+    stamp = pl.col("ts").cast(pl.String)
+    identity = (
+        pl.coalesce(
+            pl.concat_str(pl.lit("id|"), pl.col("record_id").cast(pl.String)),
+            pl.concat_str(pl.lit("rec|"), device, pl.lit("|"), stamp),
+        )
+        if "record_id" in frame.columns
+        else pl.concat_str(device, pl.lit("|"), stamp)
+    )
+    return frame.filter(identity.is_first_distinct())
+
+
+def read_store(
+    database_url: str | None, archive_dir: Path | None = None
+) -> dict[str, pl.DataFrame]:
+    """The records every source committed to the store (the archive of accepted records beside
+    it, committed batches only; the ingest already counted each identity once), typed as
+    :func:`read_telemetry_dir` gives them. Raises :class:`InputErrors` when the store holds no
+    GPS or scan records."""
+    from greenstream.monitoring.ingest import read_archive
+    from greenstream.monitoring.store_paths import default_archive_dir
+    from greenstream.store import make_engine, upgrade
+
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    folder = archive_dir or default_archive_dir(database_url)
+    found: dict[str, pl.DataFrame] = {}
+    try:
+        for name in TELEMETRY_TYPES:
+            frame = read_archive(folder, engine, name)
+            if frame.height:
+                found[name] = frame.drop("batch_id")
+    finally:
+        engine.dispose()
+    missing = [n for n in REQUIRED if n not in found]
+    if missing:
+        raise InputErrors.single(
+            str(folder),
+            f"the store holds no {' or '.join(missing)} records (ingest them with "
+            "greenstream monitor ingest, HTTP, MQTT or NATS, or trace files with --telemetry)",
+        )
     return found
 
 
@@ -213,7 +277,7 @@ def process(data: dict[str, pl.DataFrame], *, registry: Registry | None = None) 
     """Segment, detect modes, build chains; measured HOCs over the whole record span when meters
     are present (so hub stops use primary data)."""
     hubs = known_hubs(data.get("hubs"))
-    seg = segment_and_detect(data["gps"], hubs)
+    seg = segment_and_detect(data["gps"], hubs, devices=data.get("devices"), scans=data.get("scan"))
     first = build_chains(
         data["scan"], seg, hubs=hubs, fuel=data.get("fuel"), charge=data.get("charge")
     )

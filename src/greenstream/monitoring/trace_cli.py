@@ -1,8 +1,9 @@
 """``greenstream trace`` and ``greenstream intensities``: telemetry processing on the command line.
 
-- ``greenstream trace WAYBILL --telemetry DIR [--format table|json|csv]``: the waybill's
-  end-to-end footprint, one row per leg and hub stop with vehicle, mode, distance, its share of
-  the vehicle trip's measured energy, method and emissions (all from the accounting kernel);
+- ``greenstream trace WAYBILL [--telemetry DIR] [--format table|json|csv|geojson]``: the
+  waybill's end-to-end footprint from what the store holds (or from files), one row per leg
+  and hub stop with mode, evidence, places, times, distance, energy, method and emissions with
+  their band (:mod:`greenstream.monitoring.trace`; every figure from the accounting kernel);
 - ``greenstream intensities --telemetry DIR [--period START/END] -o FILE``: primary-data TOC per
   detected mode and HOC per metered hub over the period, written as iLEAP TOC / HOC JSON
   (``.json``) or as a table (``.csv`` / ``.parquet`` / ``.ndjson``).
@@ -14,6 +15,7 @@ import json
 import sys
 from contextlib import nullcontext
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -31,87 +33,113 @@ from greenstream.clikit import (
 )
 from greenstream.errors import InputErrors
 
+
+class TraceFormat(StrEnum):
+    """``greenstream trace --format``: the table formats, and GeoJSON for map tools."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+    geojson = "geojson"
+
+
+def _extra_tables(devices: Path | None, hubs: Path | None) -> dict[str, pl.DataFrame]:
+    """The device registry and hub list given on the command line (checked like a telemetry
+    directory's ``devices`` and ``hubs`` files)."""
+    from greenstream.errors import InputError
+    from greenstream.monitoring.telemetry_dir import check_records
+
+    out: dict[str, pl.DataFrame] = {}
+    errors: list[InputError] = []
+    for name, path in (("devices", devices), ("hubs", hubs)):
+        if path is None:
+            continue
+        if not path.is_file():
+            errors.append(InputError(str(path), None, None, "no such file"))
+            continue
+        from greenstream.io.tables import read_table
+
+        raw, bad = read_table(path, {})
+        errors += bad
+        typed, bad = check_records(name, raw, str(path))
+        errors += bad
+        out[name] = typed
+    InputErrors.raise_if_any(errors)
+    return out
+
+
+def _print_trace(doc: dict[str, Any]) -> None:
+    """The trace as a table (100 columns) followed by each leg's evidence and the totals."""
+
+    def place(name: Any, hub: Any) -> str:
+        return str(name or hub or "-")[:16]
+
+    rows = []
+    for e in doc["elements"]:
+        if e["element"] == "leg":
+            rows.append(
+                {
+                    "seq": e["seq"],
+                    "element": "leg",
+                    "mode": f"{e['mode']} {e['mode_confidence'] or 0:.2f}",
+                    "from -> to": f"{place(e['from_name'], e['from_hub'])} -> "
+                    f"{place(e['to_name'], e['to_hub'])}",
+                    "start (UTC)": (e["start_ts"] or "")[:16],
+                    "h": e["transit_h"],
+                    "km": e["distance_km"],
+                    "method": e["method"],
+                    "co2e_wtw_kg": e["co2e_wtw_kg"],
+                }
+            )
+        else:
+            rows.append(
+                {
+                    "seq": e["seq"],
+                    "element": "hub",
+                    "mode": "",
+                    "from -> to": place(e["hub_name"], e["hub_id"]),
+                    "start (UTC)": (e["start_ts"] or "")[:16],
+                    "h": e["dwell_h"],
+                    "km": None,
+                    "method": e["method"],
+                    "co2e_wtw_kg": e["co2e_wtw_kg"],
+                }
+            )
+    print_rows(rows, TableFormat.table, title=f"Waybill {doc['waybill_id']}")
+    for e in doc["elements"]:
+        lines = []
+        if e["element"] == "leg":
+            lines.append(f"mode: {e['mode_evidence']}")
+            lines.append(
+                f"vehicle {e['vehicle_id']}: {e['gps_gaps']} GPS gap(s) bridged, "
+                f"{e['spikes_removed']} spike(s) removed; {e['transport_activity_tkm']} tkm, "
+                f"{e['intensity_wtw_kg_per_tkm']} kg CO2e/tkm WTW"
+            )
+            for r in e["energy_records"]:
+                lines.append(
+                    f"energy {r['ts'][:16]}: {r['energy_amount_on_trip']} {r['energy_unit']} "
+                    f"{r['energy_carrier']} on the trip ({r['allocation']})"
+                )
+        if e.get("fallback_reason"):
+            lines.append(f"default: {e['fallback_reason']}")
+        lines.append(
+            f"WTW {e['co2e_wtw_kg']} kg (band {e['co2e_wtw_low_kg']}-{e['co2e_wtw_high_kg']}), "
+            f"TTW {e['co2e_ttw_kg']}, WTT {e['co2e_wtt_kg']}"
+        )
+        out.print(f"  {e['seq']}: " + "\n     ".join(lines), highlight=False)
+    out.print(
+        f"total {doc['co2e_wtw_kg']:,.3f} kg CO2e WTW (band {doc['co2e_wtw_low_kg']:,.3f}-"
+        f"{doc['co2e_wtw_high_kg']:,.3f}; TTW {doc['co2e_ttw_kg']:,.3f}, WTT "
+        f"{doc['co2e_wtt_kg']:,.3f}) over {doc['distance_km']:,.1f} km, "
+        f"{doc['transport_activity_tkm']:,.3f} tkm; picked up {doc['pickup_ts']}, delivered "
+        f"{doc['delivery_ts']} ({doc['transit_h']} h, {len(doc['transfers'])} transfer(s))",
+        highlight=False,
+    )
+
+
 TelemetryOpt = Annotated[
     Path, typer.Option("--telemetry", help="directory of telemetry files (gps, scan, fuel, ...)")
 ]
-
-
-def trace_rows(processed: Any, result: Any, waybill: str) -> list[dict[str, Any]]:
-    """One dict per chain element of ``waybill`` (see the module docstring)."""
-    legs = result.legs.with_columns(
-        pl.col("mode").cast(pl.String),
-        pl.col("method").cast(pl.String),
-        pl.col("factor_id").cast(pl.String),
-    )
-    trips = processed.chains.trips
-    energy = trips.group_by("trip_id").agg(
-        pl.col("energy_amount").sum().alias("__amount"),
-        pl.format("{} {}", pl.col("energy_unit").first(), pl.col("energy_carrier").first()).alias(
-            "__unit"
-        ),
-        pl.col("energy_carrier").n_unique().alias("__carriers"),
-    )
-    trip_tkm = (
-        legs.filter(pl.col("trip_id").is_not_null())
-        .group_by("trip_id")
-        .agg(pl.col("transport_activity_tkm").sum().alias("__trip_tkm"))
-    )
-    mine = (
-        legs.filter(pl.col("shipment_id") == waybill)
-        .join(
-            processed.chains.elements.select(
-                "tce_id",
-                "seq",
-                "element",
-                "vehicle_id",
-                "hub_id",
-                "hub_kind",
-                "from_hub",
-                "to_hub",
-                "start_ts",
-                "end_ts",
-            ),
-            on="tce_id",
-            how="left",
-        )
-        .join(energy, on="trip_id", how="left")
-        .join(trip_tkm, on="trip_id", how="left")
-        .with_columns(
-            # the waybill's share of the trip's energy, by tonne-km (the kernel's allocation key)
-            (pl.col("__amount") * pl.col("transport_activity_tkm") / pl.col("__trip_tkm")).alias(
-                "energy_amount"
-            ),
-        )
-        .sort("seq")
-    )
-    rows = []
-    for r in mine.iter_rows(named=True):
-        is_leg = r["element"] == "leg"
-        energy_text = None
-        if r["energy_amount"] is not None and r["__carriers"] == 1:
-            energy_text = f"{r['energy_amount']:.3f} {r['__unit']}"
-        rows.append(
-            {
-                "seq": r["seq"],
-                "element": r["element"],
-                "mode": r["mode"] if is_leg else None,
-                "vehicle_id": r["vehicle_id"],
-                "hub_id": r["hub_id"],
-                "from_hub": r["from_hub"] if is_leg else None,
-                "to_hub": r["to_hub"] if is_leg else None,
-                "start_ts": r["start_ts"].isoformat() if r["start_ts"] else None,
-                "end_ts": r["end_ts"].isoformat() if r["end_ts"] else None,
-                "mass_kg": r["mass_kg"],
-                "distance_km": r["distance_used_km"] if is_leg else None,
-                "transport_activity_tkm": r["transport_activity_tkm"],
-                "energy": energy_text,
-                "method": r["method"],
-                "co2e_wtw_kg": r["co2e_wtw_kg"],
-                "co2e_ttw_kg": r["co2e_ttw_kg"],
-                "factor_id": r["factor_id"],
-            }
-        )
-    return rows
 
 
 def _parse_period(
@@ -142,30 +170,63 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def trace(
         waybill: Annotated[str, typer.Argument(help="waybill_id to trace")],
-        telemetry: TelemetryOpt,
-        fmt: Annotated[TableFormat, typer.Option("--format")] = TableFormat.table,
+        telemetry: Annotated[
+            Path | None,
+            typer.Option(
+                "--telemetry",
+                help="trace files instead of the store: a directory of telemetry files "
+                "(gps, scan, fuel, charge, meter; hubs, devices)",
+            ),
+        ] = None,
+        db: Annotated[
+            str | None,
+            typer.Option("--db", help="store URL (default GREENSTREAM_DATABASE_URL, else SQLite)"),
+        ] = None,
+        archive: Annotated[
+            Path | None,
+            typer.Option("--archive", help="the store's archive of records (default beside it)"),
+        ] = None,
+        devices: Annotated[
+            Path | None,
+            typer.Option("--devices", help="device registry (device_id, kind, mode)"),
+        ] = None,
+        hubs_file: Annotated[
+            Path | None,
+            typer.Option("--hubs", help="the operator's hubs (hub_id, name, kind, lat, lon)"),
+        ] = None,
+        fmt: Annotated[TraceFormat, typer.Option("--format")] = TraceFormat.table,
         explain: Annotated[
             bool,
             typer.Option("--explain", help="also the kernel's calculation sheet of the waybill"),
         ] = False,
     ) -> None:
-        """End-to-end footprint of one waybill from telemetry: every leg and hub it passed."""
+        """End-to-end footprint of one waybill from telemetry: every leg and hub it passed,
+        with the evidence of each mode, the energy used and the uncertainty band. Reads what
+        any source stored (files, HTTP, MQTT, NATS) unless --telemetry names a directory."""
         from greenstream.clikit import registry_for
         from greenstream.monitoring.telemetry_dir import (
             explain_waybill,
             footprints,
             process,
+            read_store,
             read_telemetry_dir,
         )
+        from greenstream.monitoring.trace import trace_document, trace_geojson
 
         with handle_errors():
-            prog = new_progress(fmt is TableFormat.table)
+            prog = new_progress(fmt is TraceFormat.table)
             with prog if prog else nullcontext():
-                with stage(prog, f"reading {telemetry}"):
-                    data = read_telemetry_dir(telemetry)
+                where = str(telemetry) if telemetry is not None else "the store"
+                with stage(prog, f"reading {where}"):
+                    data = (
+                        read_telemetry_dir(telemetry)
+                        if telemetry is not None
+                        else read_store(db, archive)
+                    )
+                    data.update(_extra_tables(devices, hubs_file))
                 if waybill not in set(data["scan"]["waybill_id"].cast(pl.String).to_list()):
                     raise InputErrors.single(
-                        str(telemetry), f"waybill '{waybill}' has no scans", field="waybill_id"
+                        where, f"waybill '{waybill}' has no scans", field="waybill_id"
                     )
                 with stage(prog, "segmenting tracks, detecting modes, building chains"):
                     reg = registry_for()
@@ -179,7 +240,7 @@ def register(app: typer.Typer) -> None:
                 raise InputErrors(
                     [
                         InputError(
-                            str(telemetry),
+                            where,
                             None,
                             "scan",
                             f"waybill '{waybill}', vehicle '{g['vehicle_id']}' at "
@@ -188,50 +249,30 @@ def register(app: typer.Typer) -> None:
                         for g in gaps.iter_rows(named=True)
                     ]
                 )
-            rows = trace_rows(processed, result, waybill)
-            if not rows:
+            doc = trace_document(processed, result, waybill)
+            if not doc["elements"]:
                 raise InputErrors.single(
-                    str(telemetry),
+                    where,
                     f"no chain could be built for waybill '{waybill}' "
                     "(no load scan followed by an unload/deliver on the same vehicle)",
                 )
-            total = {
-                "waybill_id": waybill,
-                "co2e_wtw_kg": sum(r["co2e_wtw_kg"] for r in rows),
-                "co2e_ttw_kg": sum(r["co2e_ttw_kg"] for r in rows),
-                "distance_km": sum(r["distance_km"] or 0.0 for r in rows),
-                "transport_activity_tkm": sum(r["transport_activity_tkm"] for r in rows),
-            }
             sheet = explain_waybill(processed, waybill, registry=reg) if explain else None
-            if fmt is TableFormat.json:
-                doc = {**total, "elements": rows}
+            if fmt is TraceFormat.json:
                 if sheet is not None:
                     doc["calculation_sheet"] = sheet
                 sys.stdout.write(json.dumps(doc, indent=2, default=str) + "\n")
                 return
-            shown = rows
-            if fmt is TableFormat.table:
-                narrow = (
-                    "seq",
-                    "element",
-                    "mode",
-                    "vehicle_id",
-                    "hub_id",
-                    "to_hub",
-                    "distance_km",
-                    "energy",
-                    "method",
-                    "co2e_wtw_kg",
-                )
-                shown = [{k: r[k] for k in narrow} for r in rows]
-            print_rows(shown, fmt, title=f"Waybill {waybill}")
-            if fmt is TableFormat.table:
-                out.print(
-                    f"total {total['co2e_wtw_kg']:,.3f} kg CO2e WTW (TTW {total['co2e_ttw_kg']:,.3f}) over "
-                    f"{total['distance_km']:,.1f} km, {total['transport_activity_tkm']:,.3f} tkm",
-                    highlight=False,
-                )
-            if sheet is not None and fmt is TableFormat.table:
+            if fmt is TraceFormat.geojson:
+                sys.stdout.write(json.dumps(trace_geojson(processed, doc), default=str) + "\n")
+                return
+            if fmt is TraceFormat.csv:
+                flat = [
+                    {k: v for k, v in e.items() if k != "energy_records"} for e in doc["elements"]
+                ]
+                print_rows(flat, TableFormat.csv, title=f"Waybill {waybill}")
+                return
+            _print_trace(doc)
+            if sheet is not None:
                 from greenstream.accounting.explain import render_text
 
                 sys.stdout.write(render_text(sheet) + "\n")

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from greenstream.monitoring.ingest import Ingestor, RunSummary, fault_point
+from greenstream.monitoring.ingest import Ingestor, RunSummary
 from greenstream.monitoring.records import RECORD_TYPES
 from greenstream.monitoring.sources.nats import SourceUnreachable, decode_messages
 
@@ -111,7 +111,6 @@ def consume(
                 position_to=summary.batches + 1,
             )
             summary.add(result)
-            fault_point("after_commit")
             for m in msgs:  # PUBACK only now that the batch is committed
                 client.ack(m.mid, m.qos)
             if on_batch is not None:

@@ -28,8 +28,8 @@ from greenstream.monitoring.ingest import (
     Ingestor,
     RunSummary,
     decode_payload,
-    fault_point,
 )
+from greenstream.monitoring.ingest.decode import is_arrow, is_parquet
 from greenstream.monitoring.records import RECORD_TYPES
 
 
@@ -42,27 +42,19 @@ def type_from_subject(subject: str) -> str | None:
     return last if last in RECORD_TYPES else None
 
 
-def _is_arrow(data: bytes, content_type: str | None) -> bool:
-    return (
-        "arrow" in (content_type or "").lower()
-        or data[:4] == b"\xff\xff\xff\xff"
-        or (data[:6] == b"ARROW1")
-    )
-
-
 def decode_messages(payloads: list[tuple[bytes, str | None, str | None]]) -> Decoded:
     """Decode (data, content type, record type) messages into one batch.
 
     The NDJSON messages of one record type are joined and decoded with ONE ``read_ndjson`` (a
     decode per message would spend more time in per-call overhead than in parsing); Arrow IPC
-    messages are decoded one by one.
+    and Parquet messages are decoded one by one.
     """
     groups: dict[str | None, list[bytes]] = {}
     parts: list[Decoded] = []
     types: list[str | None] = []
     offset = 0
     for data, content_type, record_type in payloads:
-        if _is_arrow(data, content_type):
+        if is_arrow(data, content_type) or is_parquet(data, content_type):
             decoded = decode_payload(data, content_type, offset=offset)
             parts.append(decoded)
             types.append(record_type)
@@ -196,7 +188,6 @@ async def consume(
                 None, partial(_ingest, ingestor, payloads, source, min(seqs), max(seqs))
             )
             summary.add(result)
-            fault_point("after_commit")
             # acknowledged only now that the batch is committed
             for m in msgs:
                 await m.ack()

@@ -1,0 +1,514 @@
+"""Record identity, the committed-keys index and the per-device watermarks of the dedupe horizon.
+
+**Identity**: ``record_id`` when given, else ``(record_type, source, device, ts)``. The text part
+(``id|<record_id>`` or ``<type>|<source>|<device>``) is hashed twice with two independent,
+stable 64-bit hashes (xxh3-64 and xxhash64 through ``polars-hash``, the same in every process and
+library version) and the timestamp is mixed in as a number: two keys, 128 bits, so a false
+"duplicate" is out of reach (about ``n**2 / 2**129`` pairs).
+
+**Index**: every committed key, bucketed by the hour of its record's ``ts`` so keys older than
+the retention can be dropped whole; each bucket is a few sorted numpy runs merged as they grow.
+
+**Watermarks**: the newest committed ``ts`` of each device per record type. A record more than
+the dedupe horizon older than its own device's watermark is ``too_late``: it can no longer be
+proven unique. Per device, so a backfill can come in any file order: a fuel file after a GPS
+file that ends days later is judged against the fuel records of the same vehicle, not against
+the newest GPS fix of the fleet. Keys are kept for the backfill window (``checks.csv``), the
+most a device may lag the newest record in the store; a record older than that is too late too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+import polars_hash as plh
+
+from greenstream.monitoring.ingest.decode import HI, LO, POS, json_without_nulls
+from greenstream.monitoring.records import DEVICE_FIELD, RECORD_TYPES, TS_DTYPE
+
+U64 = npt.NDArray[np.uint64]
+US_PER_HOUR: Final = 3_600_000_000
+NO_TS_BUCKET: Final = -1  # keys of records without a ts (no horizon applies to them)
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def u64(series: pl.Series) -> U64:
+    """A Polars integer column as a numpy uint64 array."""
+    return series.cast(pl.UInt64).to_numpy().astype(np.uint64, copy=False)
+
+
+def epoch_us(ts: datetime) -> int:
+    """Microseconds since the epoch (naive = UTC, as the store returns it), exact."""
+    aware = ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
+    return (aware - _EPOCH) // timedelta(microseconds=1)
+
+
+def from_epoch_us(us: int) -> datetime:
+    """A UTC datetime from microseconds since the epoch (exact, no float)."""
+    return _EPOCH + timedelta(microseconds=us)
+
+
+def single_type(frame: pl.DataFrame) -> str | None:
+    """The record type of every row when the frame holds one known type only, else None."""
+    types = frame.get_column("record_type")
+    if types.len() == 0 or types.null_count():
+        return None
+    first = types[0]
+    if first not in RECORD_TYPES or not (types == first).all():
+        return None
+    return str(first)
+
+
+def device_expr(record_type: str | None) -> pl.Expr:
+    """The device field of each row (one column when the frame has one record type)."""
+    if record_type is not None:
+        return pl.col(DEVICE_FIELD[record_type])
+    return pl.coalesce(
+        [pl.when(pl.col("record_type") == t).then(pl.col(DEVICE_FIELD[t])) for t in RECORD_TYPES]
+    )
+
+
+def identity_text(default_source: str, record_type: str | None = None) -> pl.Expr:
+    """The text part of a record's identity: ``id|<record_id>`` or ``<type>|<source>|<device>``
+    (the timestamp is mixed into the keys as a number, see :func:`with_keys`)."""
+    fallback = pl.concat_str(
+        pl.col("record_type").fill_null(""),
+        pl.col("source").fill_null(default_source),
+        device_expr(record_type).fill_null(""),
+        separator="|",
+    )
+    return (
+        pl.when(pl.col("record_id").is_not_null())
+        .then(pl.concat_str(pl.lit("id|"), pl.col("record_id")))
+        .otherwise(fallback)
+    )
+
+
+def _text_hashes(texts: pl.DataFrame) -> tuple[U64, U64]:
+    """xxh3-64 and xxhash64 of the frame's one text column (stable across processes)."""
+    name = texts.columns[0]
+    hashes = texts.select(
+        plh.col(name).nchash.xxh3_64().alias("h1"), plh.col(name).nchash.xxhash64().alias("h2")
+    )
+    return u64(hashes["h1"]), u64(hashes["h2"])
+
+
+_MIX_1 = np.uint64(0xFF51AFD7ED558CCD)  # MurmurHash3 fmix64 constants (Appleby, public domain)
+_MIX_2 = np.uint64(0xC4CEB9FE1A85EC53)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # 2^64 / golden ratio, the usual odd multiplier
+
+
+def fmix64(x: U64) -> U64:
+    """MurmurHash3's 64-bit finaliser: a bijection of uint64 with full avalanche."""
+    shift = np.uint64(33)
+    x = x ^ (x >> shift)
+    x *= _MIX_1
+    x ^= x >> shift
+    x *= _MIX_2
+    x ^= x >> shift
+    return x
+
+
+def mixed_keys(h1: U64, h2: U64, t: U64) -> tuple[U64, U64]:
+    """``hi`` and ``lo`` from the two text hashes and ``ts_us`` (see :func:`with_keys`)."""
+    with np.errstate(over="ignore"):
+        return fmix64(h1 ^ fmix64(t)), fmix64(h2 + t * _GOLDEN)
+
+
+def _incomplete_identity(frame: pl.DataFrame) -> pl.Expr | None:
+    """Rows whose fallback identity lacks its ts or device (None when there are none)."""
+    rtype = single_type(frame)
+    if (
+        rtype is not None
+        and frame.get_column("ts").null_count() == 0
+        and frame.get_column(DEVICE_FIELD[rtype]).null_count() == 0
+    ):
+        return None
+    expr = pl.col("record_id").is_null() & (pl.col("ts").is_null() | device_expr(rtype).is_null())
+    if not frame.select(expr.any()).item():
+        return None
+    return expr
+
+
+def with_keys(frame: pl.DataFrame, default_source: str) -> pl.DataFrame:
+    """Add the two 64-bit identity keys ``_key_hi`` and ``_key_lo``.
+
+    ``hi = fmix64(xxh3_64(text) ^ fmix64(ts_us))`` and ``lo = fmix64(xxhash64(text) + ts_us x
+    golden)``, with ``ts_us = 0`` for records identified by ``record_id``. For one device ``hi``
+    is a bijection of the timestamp, so two fixes of a device never share a key. A record with
+    neither ``record_id`` nor its ``ts`` or device is identified by its whole content, so
+    distinct incomplete records stay distinct and a resent one is still recognised.
+    """
+    with_text = frame.with_columns(
+        identity_text(default_source, single_type(frame)).alias("__identity")
+    )
+    incomplete = _incomplete_identity(with_text)
+    if incomplete is not None:
+        content = json_without_nulls(pl.struct(pl.exclude("__identity", POS, "_cell")))
+        with_text = with_text.with_columns(
+            pl.when(incomplete)
+            .then(pl.concat_str(pl.lit("content|"), content))
+            .otherwise(pl.col("__identity"))
+            .alias("__identity")
+        )
+    h1, h2 = _text_hashes(with_text.select("__identity"))
+    t = frame.select(
+        pl.when(pl.col("record_id").is_null())
+        .then(pl.col("ts").dt.epoch("us"))
+        .otherwise(0)
+        .fill_null(0)
+        .cast(pl.UInt64)
+    ).to_series()
+    hi, lo = mixed_keys(h1, h2, u64(t))
+    return frame.with_columns(pl.Series(HI, hi), pl.Series(LO, lo))
+
+
+def keys_of_text(text: pl.Series) -> tuple[U64, U64]:
+    """Identity keys of records known only by their text (lines that did not decode)."""
+    h1, h2 = _text_hashes(text.rename("t").to_frame())
+    return mixed_keys(h1, h2, np.zeros(len(text), dtype=np.uint64))
+
+
+def _contains_sorted(run_hi: U64, run_lo: U64, q_hi: U64, q_lo: U64) -> npt.NDArray[np.bool_]:
+    """Whether each probe (any order) is in one sorted run, matching both keys. Equal ``hi``
+    values in the run (about ``n**2 / 2**65`` pairs) are all compared."""
+    left = np.searchsorted(run_hi, q_hi, side="left")
+    right = np.searchsorted(run_hi, q_hi, side="right")
+    found = np.zeros(len(q_hi), dtype=bool)
+    hit = np.flatnonzero(right > left)
+    if len(hit) == 0:
+        return found
+    single = right[hit] - left[hit] == 1
+    one = hit[single]
+    found[one] = run_lo[left[one]] == q_lo[one]
+    for i in hit[~single]:
+        found[i] = bool(np.any(run_lo[left[i] : right[i]] == q_lo[i]))
+    return found
+
+
+class DedupeIndex:
+    """A set of (hi, lo) keys as sorted numpy runs: a run is merged into the one before it while
+    it is at least half its size (a small log-structured merge), so adding costs amortised
+    O(n log n) and a probe one binary search per run."""
+
+    def __init__(self) -> None:
+        self._runs: list[tuple[U64, U64]] = []
+
+    @property
+    def size(self) -> int:
+        return sum(len(h) for h, _ in self._runs)
+
+    def add(self, hi: U64, lo: U64, *, presorted: bool = False) -> None:
+        """Add keys; ``presorted``: ``hi`` is already in ascending order."""
+        if len(hi) == 0:
+            return
+        if not presorted:
+            order = np.argsort(hi)
+            hi, lo = hi[order], lo[order]
+        self._runs.append((hi, lo))
+        while len(self._runs) >= 2 and len(self._runs[-1][0]) * 2 >= len(self._runs[-2][0]):
+            h2, l2 = self._runs.pop()
+            h1, l1 = self._runs.pop()
+            both_hi, both_lo = np.concatenate([h1, h2]), np.concatenate([l1, l2])
+            # two sorted runs: numpy's stable sort (timsort) finds them and merges in O(n)
+            order = np.argsort(both_hi, kind="stable")
+            self._runs.append((both_hi[order], both_lo[order]))
+
+    def contains(self, hi: U64, lo: U64) -> npt.NDArray[np.bool_]:
+        found = np.zeros(len(hi), dtype=bool)
+        for run_hi, run_lo in self._runs:
+            found |= _contains_sorted(run_hi, run_lo, hi, lo)
+        return found
+
+
+@dataclass
+class BatchKeys:
+    """The identity keys of a batch's records, sorted once by ``hi`` and reused for the in-batch
+    dedupe, the index probe, the index insert and the stored segments.
+
+    ``row``: the frame row of each key; ``bucket``: the hour of its record's ``ts``
+    (:data:`NO_TS_BUCKET` without one); ``ts_us``: its ``ts`` (0 without one); ``any_bucket``: its
+    identity does not contain its ``ts`` (a ``record_id``), so a copy may sit in any bucket.
+    """
+
+    hi: U64
+    lo: U64
+    row: npt.NDArray[np.intp]
+    bucket: npt.NDArray[np.int64]
+    ts_us: npt.NDArray[np.int64]
+    any_bucket: npt.NDArray[np.bool_]
+
+    @classmethod
+    def of(cls, frame: pl.DataFrame) -> BatchKeys:
+        """Keys of a keyed frame (``_key_hi``, ``_key_lo``, ``ts``, optional ``record_id``)."""
+        hi = u64(frame.get_column(HI))
+        order = np.argsort(hi)
+        info = frame.select(
+            pl.col("ts").dt.epoch("us").fill_null(0).alias("t"),
+            (pl.col("ts").dt.epoch("us") // US_PER_HOUR).fill_null(NO_TS_BUCKET).alias("b"),
+            (
+                pl.col("record_id").is_not_null()
+                if "record_id" in frame.columns
+                else pl.lit(False, dtype=pl.Boolean)
+            ).alias("r"),
+        )
+        return cls(
+            hi=hi[order],
+            lo=u64(frame.get_column(LO))[order],
+            row=order,
+            bucket=info.get_column("b").to_numpy()[order],
+            ts_us=info.get_column("t").to_numpy()[order],
+            any_bucket=info.get_column("r").to_numpy()[order],
+        )
+
+    def __len__(self) -> int:
+        return len(self.hi)
+
+    def has_equal_hi(self) -> bool:
+        return bool(np.any(self.hi[1:] == self.hi[:-1]))
+
+    def keep(self, mask: npt.NDArray[np.bool_]) -> BatchKeys:
+        """The keys where ``mask`` (in key order) is true; rows renumbered as in a frame
+        filtered by the same keys (row order kept)."""
+        kept = self.row_mask(mask)
+        renumber = np.cumsum(kept) - 1
+        return BatchKeys(
+            hi=self.hi[mask],
+            lo=self.lo[mask],
+            row=renumber[self.row[mask]],
+            bucket=self.bucket[mask],
+            ts_us=self.ts_us[mask],
+            any_bucket=self.any_bucket[mask],
+        )
+
+    def row_mask(self, mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+        """A mask in key order as a mask in frame row order."""
+        out = np.zeros(len(self.row), dtype=bool)
+        out[self.row] = mask
+        return out
+
+    def by_bucket(self) -> list[tuple[int, U64, U64, datetime | None, datetime | None]]:
+        """(bucket, hi, lo, min ts, max ts) per hour bucket; each part stays sorted by ``hi``."""
+        if len(self) == 0:
+            return []
+        first, last = int(self.bucket.min()), int(self.bucket.max())
+        if first == last:
+            parts = [np.arange(len(self))]
+        else:
+            # a stable sort keeps each bucket's keys in key order (a radix sort on 16-bit
+            # offsets when the batch spans fewer than 65,535 hours)
+            offset = self.bucket - first
+            order = np.argsort(
+                offset.astype(np.uint16) if last - first < 1 << 16 else offset, kind="stable"
+            )
+            parts = np.split(order, np.flatnonzero(np.diff(self.bucket[order])) + 1)
+        out = []
+        for idx in parts:
+            bucket = int(self.bucket[idx[0]])
+            ts = self.ts_us[idx] if bucket != NO_TS_BUCKET else None
+            out.append(
+                (
+                    bucket,
+                    self.hi[idx],
+                    self.lo[idx],
+                    None if ts is None else from_epoch_us(int(ts.min())),
+                    None if ts is None else from_epoch_us(int(ts.max())),
+                )
+            )
+        return out
+
+
+class KeyStore:
+    """Identity keys bucketed by the hour of their record's ``ts``, so keys older than the
+    retention can be dropped whole (memory and store stay bounded)."""
+
+    def __init__(self) -> None:
+        self.buckets: dict[int, DedupeIndex] = {}
+        self.last_segment_id = 0
+
+    @property
+    def size(self) -> int:
+        return sum(b.size for b in self.buckets.values())
+
+    def contains(self, hi: U64, lo: U64) -> npt.NDArray[np.bool_]:
+        """Whether each key is in any bucket."""
+        found = np.zeros(len(hi), dtype=bool)
+        for index in self.buckets.values():
+            found |= index.contains(hi, lo)
+        return found
+
+    def contains_batch(self, keys: BatchKeys) -> npt.NDArray[np.bool_]:
+        """Whether each of a batch's keys was committed. A key whose identity holds its ``ts``
+        can only sit in the bucket of that ``ts``, so it is looked up there only; a
+        ``record_id`` key in every bucket."""
+        found = np.zeros(len(keys), dtype=bool)
+        if len(keys) == 0 or not self.buckets:
+            return found
+        for bucket, index in self.buckets.items():
+            probe = (keys.bucket == bucket) | keys.any_bucket
+            if probe.all():
+                found |= index.contains(keys.hi, keys.lo)
+            elif probe.any():
+                where = np.flatnonzero(probe)
+                found[where] |= index.contains(keys.hi[where], keys.lo[where])
+        return found
+
+    def add(self, bucket: int, hi: U64, lo: U64, *, presorted: bool = False) -> None:
+        self.buckets.setdefault(bucket, DedupeIndex()).add(hi, lo, presorted=presorted)
+
+    def evict(self, cutoff_us: int | None) -> None:
+        """Forget the buckets that end at or before ``cutoff_us`` (bucket -1 holds records
+        without a ts: no horizon applies to them)."""
+        if cutoff_us is None:
+            return
+        for bucket in [b for b in self.buckets if b >= 0 and (b + 1) * US_PER_HOUR <= cutoff_us]:
+            del self.buckets[bucket]
+
+
+WATERMARK_SCHEMA: Final[dict[str, pl.DataType]] = {
+    "record_type": pl.String(),
+    "device": pl.String(),
+    "wm_ts": TS_DTYPE,
+}
+
+
+class Watermarks:
+    """The newest committed ``ts`` of each (record type, device), and of the whole store."""
+
+    def __init__(self, frame: pl.DataFrame | None = None) -> None:
+        self.frame = pl.DataFrame(schema=WATERMARK_SCHEMA) if frame is None else frame
+        newest = self.frame.get_column("wm_ts").max()
+        self.newest_us: int | None = epoch_us(newest) if isinstance(newest, datetime) else None
+
+    def advance(self, newest: pl.DataFrame) -> None:
+        """Merge ``record_type, device, wm_ts`` rows (each the newest ``ts`` of a batch)."""
+        if newest.height == 0:
+            return
+        self.frame = (
+            pl.concat([self.frame, newest.select(list(WATERMARK_SCHEMA))])
+            .group_by("record_type", "device")
+            .agg(pl.col("wm_ts").max())
+        )
+        top = newest.get_column("wm_ts").max()
+        if isinstance(top, datetime):
+            top_us = epoch_us(top)
+            self.newest_us = top_us if self.newest_us is None else max(self.newest_us, top_us)
+
+    def forget_before(self, cutoff_us: int | None) -> None:
+        """Drop devices whose newest record is older than ``cutoff_us`` (they are past the
+        retention: every record of theirs is too late anyway)."""
+        if cutoff_us is None or self.frame.height == 0:
+            return
+        cutoff = pl.lit(from_epoch_us(cutoff_us), dtype=TS_DTYPE)
+        self.frame = self.frame.filter(pl.col("wm_ts") >= cutoff)
+
+
+def newest_per_device(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    """``record_type, device, wm_ts`` (the newest ``ts``) of the rows of ``frames`` (each with
+    ``record_type``, ``device`` and ``ts``), rows without a device or ts left out."""
+    parts = [
+        f.select("record_type", "device", pl.col("ts").alias("wm_ts")) for f in frames if f.height
+    ]
+    if not parts:
+        return pl.DataFrame(schema=WATERMARK_SCHEMA)
+    return (
+        pl.concat(parts, how="vertical_relaxed")
+        .drop_nulls()
+        .group_by("record_type", "device")
+        .agg(pl.col("wm_ts").max())
+    )
+
+
+def with_device(frame: pl.DataFrame) -> pl.DataFrame:
+    """Add ``device``: the device field of each row's record type (null for unknown types)."""
+    return frame.with_columns(device_expr(single_type(frame)).cast(pl.String).alias("device"))
+
+
+def too_late_reason(horizon_h: float, retention_h: float) -> pl.Expr:
+    """Readable reason of a ``too_late`` row (needs ``ts``, ``device``, ``record_type``,
+    ``__wm`` (the device's watermark) and ``__store_wm`` (the store's))."""
+    device_late = pl.format(
+        "ts {} is more than {} h before {} {}'s newest committed {} record (watermark {}): "
+        "too late to be proven unique (dedupe horizon)",
+        pl.col("ts"),
+        pl.lit(_hours(horizon_h)),
+        pl.col("record_type"),
+        pl.col("device"),
+        pl.col("record_type"),
+        pl.col("__wm"),
+    )
+    store_late = pl.format(
+        "ts {} is more than {} h before the newest committed record of the store (watermark "
+        "{}): past the backfill window, too late to be proven unique",
+        pl.col("ts"),
+        pl.lit(_hours(retention_h)),
+        pl.col("__store_wm"),
+    )
+    return pl.when(pl.col("__device_late")).then(device_late).otherwise(store_late)
+
+
+def _hours(h: float) -> str:
+    return f"{h:g}"
+
+
+def late_flags(
+    frame: pl.DataFrame,
+    watermarks: Watermarks,
+    horizon_s: int | None,
+    retention_s: int | None,
+) -> pl.DataFrame:
+    """Add ``__wm`` (the device's watermark), ``__store_wm``, ``__device_late`` and ``__late``
+    (older than the device's watermark less the horizon, or than the store's less the
+    retention) to a frame with ``record_type``, ``device`` and ``ts``."""
+    store = (
+        from_epoch_us(watermarks.newest_us - retention_s * 1_000_000)
+        if watermarks.newest_us is not None and retention_s is not None
+        else None
+    )
+    joined = frame.join(
+        watermarks.frame.rename({"device": "__device", "wm_ts": "__wm"}),
+        left_on=["record_type", "device"],
+        right_on=["record_type", "__device"],
+        how="left",
+        maintain_order="left",
+    )
+    horizon = pl.duration(seconds=horizon_s) if horizon_s is not None else None
+    device_late = (
+        (pl.col("ts") < pl.col("__wm") - horizon).fill_null(False)
+        if horizon is not None
+        else pl.lit(False)
+    )
+    store_late = (
+        (pl.col("ts") < pl.lit(store, dtype=TS_DTYPE)).fill_null(False)
+        if store
+        else (pl.lit(False))
+    )
+    store_wm = (
+        pl.lit(from_epoch_us(watermarks.newest_us), dtype=TS_DTYPE)
+        if watermarks.newest_us is not None
+        else pl.lit(None, dtype=TS_DTYPE)
+    )
+    return joined.with_columns(
+        device_late.alias("__device_late"),
+        (device_late | store_late).alias("__late"),
+        store_wm.alias("__store_wm"),
+    )
+
+
+def any_late_possible(frame: pl.DataFrame, watermarks: Watermarks, horizon_s: int | None) -> bool:
+    """False when no row can be too late: the batch's oldest ``ts`` is within the horizon of the
+    store's newest record, so within every device's (the usual batch: no per-row join). The
+    retention is at least the horizon."""
+    if watermarks.newest_us is None or frame.height == 0:
+        return False
+    oldest = frame.get_column("ts").min()
+    if not isinstance(oldest, datetime):
+        return False
+    if horizon_s is None:
+        return False
+    return epoch_us(oldest) < watermarks.newest_us - horizon_s * 1_000_000
