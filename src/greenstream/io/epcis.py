@@ -423,7 +423,7 @@ def typed_event_hash(event: ObjectEvent) -> str:
 
 
 def _typed_party(items: Any, key: str) -> str | None:
-    if not isinstance(items, list) or not items:
+    if items is msgspec.UNSET or not items:
         return None
     for wanted in ("possessing_party", "owning_party"):
         for item in items:
@@ -435,23 +435,30 @@ def _typed_party(items: Any, key: str) -> str | None:
 def _typed_rows(
     events: list[ObjectEvent], rows: dict[str, list[Any]], epc_rows: list[tuple[int, str]]
 ) -> None:
+    """Columns of fast-path events, one list comprehension per field (no per-event appends)."""
     unset = msgspec.UNSET
-    for ev in events:
-        rows["event_hash"].append(typed_event_hash(ev))
-        rows["event_id"].append(None if ev.eventID is unset else ev.eventID)
-        rows["event_type"].append("ObjectEvent")
-        rows["action"].append(ev.action)
-        rows["biz_step"].append(None if ev.bizStep is unset else ev.bizStep)
-        rows["disposition"].append(None if ev.disposition is unset else ev.disposition)
-        rows["event_time"].append(ev.eventTime)
-        rows["event_time_zone_offset"].append(ev.eventTimeZoneOffset)
-        rows["read_point"].append(None if ev.readPoint is unset else ev.readPoint.id)
-        rows["biz_location"].append(None if ev.bizLocation is unset else ev.bizLocation.id)
-        rows["source_party"].append(_typed_party(ev.sourceList, "source"))
-        rows["destination_party"].append(_typed_party(ev.destinationList, "destination"))
-        if ev.epcList is not unset:
-            epc_rows += [(len(rows["event_hash"]) - 1, e) for e in ev.epcList]
-        rows["event_json"].append(_ENCODE.encode(ev).decode())
+    offset = len(rows["event_hash"])
+    rows["event_hash"] += [typed_event_hash(ev) for ev in events]
+    rows["event_id"] += [None if ev.eventID is unset else ev.eventID for ev in events]
+    rows["event_type"] += ["ObjectEvent"] * len(events)
+    rows["action"] += [ev.action for ev in events]
+    rows["biz_step"] += [None if ev.bizStep is unset else ev.bizStep for ev in events]
+    rows["disposition"] += [None if ev.disposition is unset else ev.disposition for ev in events]
+    rows["event_time"] += [ev.eventTime for ev in events]
+    rows["event_time_zone_offset"] += [ev.eventTimeZoneOffset for ev in events]
+    rows["read_point"] += [None if ev.readPoint is unset else ev.readPoint.id for ev in events]
+    rows["biz_location"] += [
+        None if ev.bizLocation is unset else ev.bizLocation.id for ev in events
+    ]
+    rows["source_party"] += [_typed_party(ev.sourceList, "source") for ev in events]
+    rows["destination_party"] += [_typed_party(ev.destinationList, "destination") for ev in events]
+    epc_rows += [
+        (offset + i, e)
+        for i, ev in enumerate(events)
+        if ev.epcList is not unset
+        for e in ev.epcList
+    ]
+    rows["event_json"] += [raw.decode() for raw in map(_ENCODE.encode, events)]
 
 
 @dataclass(frozen=True)
