@@ -18,10 +18,12 @@ Two paths give the same verdicts:
 Tests check that the fast path never accepts what the schema refuses (GS1's example files and
 generated events).
 
-Idempotency: each event gets ``event_hash``, the SHA-256 of its canonical JSON (keys sorted, no
-insignificant whitespace) without ``eventID``, ``recordTime`` and ``errorDeclaration``; a
-repository stores an event once per tenant and hash. This is greenstream's own canonical form,
-not the CBV 2.0 event hash (which needs JSON-LD expansion of the context).
+Idempotency: each event gets ``event_hash``, greenstream's own event hash: the SHA-256 of its
+JSON with sorted keys and no insignificant whitespace, without ``eventID``, ``recordTime`` and
+``errorDeclaration``; a repository stores an event once per tenant and hash. It is not the
+CBV 2.0 event hash ID (``ni:///sha-256;...?ver=CBV2.0``): two serialisations of one event that
+differ in more than key order (a URN against its Digital Link, a bare CBV word against its URI)
+get different greenstream hashes (decision 0900 says why the CBV hash is not used yet).
 
 References
 ----------
@@ -315,9 +317,10 @@ def _fast_extra_checks(doc: _Document) -> bool:
     return True
 
 
-def event_hash(event: dict[str, Any]) -> str:
-    """SHA-256 (hex) of the event's canonical JSON without eventID, recordTime and
-    errorDeclaration (see the module docstring)."""
+def greenstream_event_hash(event: dict[str, Any]) -> str:
+    """greenstream's own event hash, not the CBV 2.0 event hash ID: SHA-256 (hex) of the
+    event's JSON with sorted keys, without eventID, recordTime and errorDeclaration (see the
+    module docstring)."""
     kept = {k: v for k, v in event.items() if k not in HASH_EXCLUDED}
     return hashlib.sha256(orjson.dumps(kept, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
@@ -416,8 +419,9 @@ _SORTED = msgspec.json.Encoder(order="sorted")
 _ENCODE = msgspec.json.Encoder()
 
 
-def typed_event_hash(event: ObjectEvent) -> str:
-    """:func:`event_hash` of a fast-path event (same bytes as the dict form, tested)."""
+def typed_greenstream_event_hash(event: ObjectEvent) -> str:
+    """:func:`greenstream_event_hash` of a fast-path event (same bytes as the dict form,
+    tested)."""
     kept = msgspec.structs.replace(event, eventID=msgspec.UNSET, recordTime=msgspec.UNSET)
     return hashlib.sha256(_SORTED.encode(kept)).hexdigest()
 
@@ -438,7 +442,7 @@ def _typed_rows(
     """Columns of fast-path events, one list comprehension per field (no per-event appends)."""
     unset = msgspec.UNSET
     offset = len(rows["event_hash"])
-    rows["event_hash"] += [typed_event_hash(ev) for ev in events]
+    rows["event_hash"] += [typed_greenstream_event_hash(ev) for ev in events]
     rows["event_id"] += [None if ev.eventID is unset else ev.eventID for ev in events]
     rows["event_type"] += ["ObjectEvent"] * len(events)
     rows["action"] += [ev.action for ev in events]
@@ -485,7 +489,7 @@ def event_columns(captured: Captured | list[dict[str, Any]]) -> EventColumns:
     epc_rows: list[tuple[int, str]] = []
     _typed_rows(captured.typed, rows, epc_rows)
     for ev in captured.plain:
-        rows["event_hash"].append(event_hash(ev))
+        rows["event_hash"].append(greenstream_event_hash(ev))
         rows["event_id"].append(ev.get("eventID"))
         rows["event_type"].append(ev.get("type"))
         rows["action"].append(ev.get("action"))
