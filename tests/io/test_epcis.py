@@ -150,13 +150,15 @@ def test_fast_path_never_accepts_what_the_schema_refuses(changes: dict[str, obje
 
 def test_hash_ignores_event_id_and_record_time_and_paths_agree() -> None:
     a = EVENT | {"eventID": "ni:///sha-256;aa?ver=CBV2.0", "recordTime": "2025-03-02T00:00:00Z"}
-    assert epcis.event_hash(a) == epcis.event_hash(EVENT)
-    assert epcis.event_hash(EVENT | {"action": "ADD"}) != epcis.event_hash(EVENT)
+    assert epcis.greenstream_event_hash(a) == epcis.greenstream_event_hash(EVENT)
+    assert epcis.greenstream_event_hash(EVENT | {"action": "ADD"}) != epcis.greenstream_event_hash(
+        EVENT
+    )
     fast = epcis.parse_document(json.dumps(document(a)))
     assert fast.fast
-    assert epcis.typed_event_hash(fast.typed[0]) == epcis.event_hash(EVENT)
+    assert epcis.typed_greenstream_event_hash(fast.typed[0]) == epcis.greenstream_event_hash(EVENT)
     events, epcs = epcis.events_tables(fast)
-    assert events.item(0, "event_hash") == epcis.event_hash(EVENT)
+    assert events.item(0, "event_hash") == epcis.greenstream_event_hash(EVENT)
     assert str(events.item(0, "event_time")) == "2025-03-01 02:00:00+00:00"
     assert epcs.item(0, "grai") == "00614141123452400"
 

@@ -1,4 +1,4 @@
-"""The fast path against its oracles: CP-SAT (exact, when support is not required) and the
+"""The fast path against its oracles: HiGHS (exact, when support is not required) and the
 PackingSolver path (with the support rule); every fast packing passes the validator."""
 
 from __future__ import annotations
@@ -84,9 +84,9 @@ def _problems(
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(UNIT, min_size=1, max_size=2), st.lists(BOX, min_size=1, max_size=4))
-def test_fast_path_is_exact_against_cp_sat(units: list[tuple], boxes: list[tuple]) -> None:
-    """Without the support rule CP-SAT's model is the whole problem: the fast path's box must be
-    feasible for CP-SAT and every cheaper box infeasible (no fit the fast path missed)."""
+def test_fast_path_is_exact_against_highs(units: list[tuple], boxes: list[tuple]) -> None:
+    """Without the support rule the MILP is the whole problem: the fast path's box must be
+    feasible for HiGHS and every cheaper box infeasible (no fit the fast path missed)."""
     order = _order(units)
     fb, arrays = _suite(boxes)
     got = _fast(order, fb, 0.0)

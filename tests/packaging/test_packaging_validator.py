@@ -108,21 +108,24 @@ def test_disjoint_grid_cells_are_valid_and_a_shifted_copy_is_not(
 
 
 SIDE = st.integers(1, 6).map(lambda v: v * 50.0)
+SLOTS = 4
 
 
 @settings(max_examples=300, deadline=None)
 @given(
     st.lists(
         st.tuples(
-            st.lists(st.tuples(SIDE, SIDE, SIDE), min_size=1, max_size=2),  # unit dims
+            st.lists(st.tuples(SIDE, SIDE, SIDE), min_size=1, max_size=SLOTS),  # unit dims
             st.lists(
                 st.tuples(st.integers(0, 4), st.integers(0, 4), st.integers(0, 4)),
-                min_size=2,
-                max_size=2,
+                min_size=SLOTS,
+                max_size=SLOTS,
             ),
-            st.lists(st.integers(0, 5), min_size=2, max_size=2),  # orientation index
-            st.lists(st.booleans(), min_size=4, max_size=4),  # upright x2, fragile x2
-            st.lists(st.one_of(st.just(float("nan")), st.floats(0, 3)), min_size=2, max_size=2),
+            st.lists(st.integers(0, 5), min_size=SLOTS, max_size=SLOTS),  # orientation index
+            st.lists(st.booleans(), min_size=2 * SLOTS, max_size=2 * SLOTS),  # upright, fragile
+            st.lists(
+                st.one_of(st.just(float("nan")), st.floats(0, 3)), min_size=SLOTS, max_size=SLOTS
+            ),
             st.tuples(SIDE, SIDE, SIDE),
             st.floats(0.5, 10),
         ),
@@ -132,18 +135,19 @@ SIDE = st.integers(1, 6).map(lambda v: v * 50.0)
     st.sampled_from([0.0, 0.5, 0.75, 1.0]),
 )
 def test_batch_validator_equals_the_reference(packages: list[tuple], share: float) -> None:
-    """``valid_small_batch`` gives the verdict of ``violations`` on every package."""
+    """``valid_batch`` gives the verdict of ``violations`` on every package (one to four units,
+    empty slots NaN)."""
     from greenstream.levers.packaging.geometry import PERMUTATIONS
-    from greenstream.levers.packaging.validator import valid_small_batch
+    from greenstream.levers.packaging.validator import valid_batch
 
     n = len(packages)
-    dims = np.full((n, 2, 3), np.nan)
-    pos = np.full((n, 2, 3), np.nan)
-    ext = np.full((n, 2, 3), np.nan)
-    mass = np.zeros((n, 2))
-    up = np.zeros((n, 2), dtype=bool)
-    fr = np.zeros((n, 2), dtype=bool)
-    mwa = np.full((n, 2), np.nan)
+    dims = np.full((n, SLOTS, 3), np.nan)
+    pos = np.full((n, SLOTS, 3), np.nan)
+    ext = np.full((n, SLOTS, 3), np.nan)
+    mass = np.zeros((n, SLOTS))
+    up = np.zeros((n, SLOTS), dtype=bool)
+    fr = np.zeros((n, SLOTS), dtype=bool)
+    mwa = np.full((n, SLOTS), np.nan)
     box = np.zeros((n, 3))
     load = np.zeros(n)
     expected = []
@@ -155,7 +159,7 @@ def test_batch_validator_equals_the_reference(packages: list[tuple], share: floa
             ext[p, i] = d[PERMUTATIONS[rots[i]]]
             pos[p, i] = np.array(cells[i], dtype=float) * 50.0
             mass[p, i] = 1.0 + i
-            up[p, i], fr[p, i] = flags[i], flags[2 + i]
+            up[p, i], fr[p, i] = flags[i], flags[SLOTS + i]
             mwa[p, i] = limits[i]
         box[p], load[p] = bdim, cap
         u = Units(
@@ -169,7 +173,7 @@ def test_batch_validator_equals_the_reference(packages: list[tuple], share: floa
         )
         pl_ = Placements(*(pos[p, :m, k] for k in range(3)), *(ext[p, :m, k] for k in range(3)))
         expected.append(not violations(bdim, u, pl_, max_load_kg=cap, minimum_support_share=share))
-    got = valid_small_batch(
+    got = valid_batch(
         box, dims, mass, up, fr, mwa, pos, ext, max_load_kg=load, minimum_support_share=share
     )
     assert got.tolist() == expected

@@ -18,10 +18,12 @@ Two paths give the same verdicts:
 Tests check that the fast path never accepts what the schema refuses (GS1's example files and
 generated events).
 
-Idempotency: each event gets ``event_hash``, the SHA-256 of its canonical JSON (keys sorted, no
-insignificant whitespace) without ``eventID``, ``recordTime`` and ``errorDeclaration``; a
-repository stores an event once per tenant and hash. This is greenstream's own canonical form,
-not the CBV 2.0 event hash (which needs JSON-LD expansion of the context).
+Idempotency: each event gets ``event_hash``, greenstream's own event hash: the SHA-256 of its
+JSON with sorted keys and no insignificant whitespace, without ``eventID``, ``recordTime`` and
+``errorDeclaration``; a repository stores an event once per tenant and hash. It is not the
+CBV 2.0 event hash ID (``ni:///sha-256;...?ver=CBV2.0``): two serialisations of one event that
+differ in more than key order (a URN against its Digital Link, a bare CBV word against its URI)
+get different greenstream hashes (decision 0900 says why the CBV hash is not used yet).
 
 References
 ----------
@@ -315,9 +317,10 @@ def _fast_extra_checks(doc: _Document) -> bool:
     return True
 
 
-def event_hash(event: dict[str, Any]) -> str:
-    """SHA-256 (hex) of the event's canonical JSON without eventID, recordTime and
-    errorDeclaration (see the module docstring)."""
+def greenstream_event_hash(event: dict[str, Any]) -> str:
+    """greenstream's own event hash, not the CBV 2.0 event hash ID: SHA-256 (hex) of the
+    event's JSON with sorted keys, without eventID, recordTime and errorDeclaration (see the
+    module docstring)."""
     kept = {k: v for k, v in event.items() if k not in HASH_EXCLUDED}
     return hashlib.sha256(orjson.dumps(kept, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
@@ -416,14 +419,15 @@ _SORTED = msgspec.json.Encoder(order="sorted")
 _ENCODE = msgspec.json.Encoder()
 
 
-def typed_event_hash(event: ObjectEvent) -> str:
-    """:func:`event_hash` of a fast-path event (same bytes as the dict form, tested)."""
+def typed_greenstream_event_hash(event: ObjectEvent) -> str:
+    """:func:`greenstream_event_hash` of a fast-path event (same bytes as the dict form,
+    tested)."""
     kept = msgspec.structs.replace(event, eventID=msgspec.UNSET, recordTime=msgspec.UNSET)
     return hashlib.sha256(_SORTED.encode(kept)).hexdigest()
 
 
 def _typed_party(items: Any, key: str) -> str | None:
-    if not isinstance(items, list) or not items:
+    if items is msgspec.UNSET or not items:
         return None
     for wanted in ("possessing_party", "owning_party"):
         for item in items:
@@ -435,23 +439,30 @@ def _typed_party(items: Any, key: str) -> str | None:
 def _typed_rows(
     events: list[ObjectEvent], rows: dict[str, list[Any]], epc_rows: list[tuple[int, str]]
 ) -> None:
+    """Columns of fast-path events, one list comprehension per field (no per-event appends)."""
     unset = msgspec.UNSET
-    for ev in events:
-        rows["event_hash"].append(typed_event_hash(ev))
-        rows["event_id"].append(None if ev.eventID is unset else ev.eventID)
-        rows["event_type"].append("ObjectEvent")
-        rows["action"].append(ev.action)
-        rows["biz_step"].append(None if ev.bizStep is unset else ev.bizStep)
-        rows["disposition"].append(None if ev.disposition is unset else ev.disposition)
-        rows["event_time"].append(ev.eventTime)
-        rows["event_time_zone_offset"].append(ev.eventTimeZoneOffset)
-        rows["read_point"].append(None if ev.readPoint is unset else ev.readPoint.id)
-        rows["biz_location"].append(None if ev.bizLocation is unset else ev.bizLocation.id)
-        rows["source_party"].append(_typed_party(ev.sourceList, "source"))
-        rows["destination_party"].append(_typed_party(ev.destinationList, "destination"))
-        if ev.epcList is not unset:
-            epc_rows += [(len(rows["event_hash"]) - 1, e) for e in ev.epcList]
-        rows["event_json"].append(_ENCODE.encode(ev).decode())
+    offset = len(rows["event_hash"])
+    rows["event_hash"] += [typed_greenstream_event_hash(ev) for ev in events]
+    rows["event_id"] += [None if ev.eventID is unset else ev.eventID for ev in events]
+    rows["event_type"] += ["ObjectEvent"] * len(events)
+    rows["action"] += [ev.action for ev in events]
+    rows["biz_step"] += [None if ev.bizStep is unset else ev.bizStep for ev in events]
+    rows["disposition"] += [None if ev.disposition is unset else ev.disposition for ev in events]
+    rows["event_time"] += [ev.eventTime for ev in events]
+    rows["event_time_zone_offset"] += [ev.eventTimeZoneOffset for ev in events]
+    rows["read_point"] += [None if ev.readPoint is unset else ev.readPoint.id for ev in events]
+    rows["biz_location"] += [
+        None if ev.bizLocation is unset else ev.bizLocation.id for ev in events
+    ]
+    rows["source_party"] += [_typed_party(ev.sourceList, "source") for ev in events]
+    rows["destination_party"] += [_typed_party(ev.destinationList, "destination") for ev in events]
+    epc_rows += [
+        (offset + i, e)
+        for i, ev in enumerate(events)
+        if ev.epcList is not unset
+        for e in ev.epcList
+    ]
+    rows["event_json"] += [raw.decode() for raw in map(_ENCODE.encode, events)]
 
 
 @dataclass(frozen=True)
@@ -478,7 +489,7 @@ def event_columns(captured: Captured | list[dict[str, Any]]) -> EventColumns:
     epc_rows: list[tuple[int, str]] = []
     _typed_rows(captured.typed, rows, epc_rows)
     for ev in captured.plain:
-        rows["event_hash"].append(event_hash(ev))
+        rows["event_hash"].append(greenstream_event_hash(ev))
         rows["event_id"].append(ev.get("eventID"))
         rows["event_type"].append(ev.get("type"))
         rows["action"].append(ev.get("action"))

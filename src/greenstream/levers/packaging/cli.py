@@ -119,7 +119,7 @@ def register(app: typer.Typer) -> None:
             typer.Option("--placements", help="one row per unit (default OUT_placements)"),
         ] = None,
         mode: Annotated[
-            str, typer.Option("--mode", help="auto, or exact (CP-SAT proves the best box)")
+            str, typer.Option("--mode", help="auto, or exact (HiGHS proves the best box)")
         ] = "auto",
         exact_max_units: Annotated[
             int, typer.Option("--exact-max-units", help="largest order exact mode proves")
@@ -133,7 +133,7 @@ def register(app: typer.Typer) -> None:
             typer.Option("--tape-width-mm", help="sealing tape width (the 53 -> 40 mm lever)"),
         ] = None,
         time_limit_s: Annotated[
-            float, typer.Option("--time-limit-s", help="solver time per order")
+            float, typer.Option("--time-limit-s", help="HiGHS time per box in exact mode")
         ] = 1.0,
         parameters: ParamsOpt = None,
         fmt: FormatOpt = TableFormat.table,

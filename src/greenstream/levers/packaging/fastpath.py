@@ -52,7 +52,28 @@ class FastResult:
     """Chosen box per order (-1: no single box fits) and the units' placements."""
 
     box: Ints  # (O,)
-    placements: pl.DataFrame  # order_index, unit_no, x_mm, y_mm, z_mm, lx_mm, ly_mm, lz_mm
+    position_mm: Floats  # (O, k, 3) corner of each unit nearest the origin
+    extent_mm: Floats  # (O, k, 3) its extents along x, y, z
+
+    @property
+    def placements(self) -> pl.DataFrame:
+        """order_index, unit_no, x_mm, y_mm, z_mm, lx_mm, ly_mm, lz_mm of the boxed orders."""
+        o, k, _ = self.position_mm.shape
+        frame = pl.DataFrame(
+            {
+                "order_index": np.repeat(np.arange(o, dtype=np.int64), k),
+                "unit_no": np.tile(np.arange(k, dtype=np.int64), o),
+                **{
+                    c: self.position_mm[:, :, i].ravel()
+                    for i, c in enumerate(("x_mm", "y_mm", "z_mm"))
+                },
+                **{
+                    c: self.extent_mm[:, :, i].ravel()
+                    for i, c in enumerate(("lx_mm", "ly_mm", "lz_mm"))
+                },
+            }
+        )
+        return frame.filter(pl.Series(np.repeat(self.box >= 0, k)))
 
 
 def _best(fit: Bools, boxes: Boxes) -> tuple[Ints, Ints]:
@@ -79,19 +100,7 @@ def pack_single(dims_mm: Floats, mass_kg: Floats, upright: Bools, boxes: Boxes) 
         box, rot = _best(fit, boxes)
         boxes_out[sl] = box
         ext_out[sl] = ext[np.arange(len(box)), rot]
-    placements = pl.DataFrame(
-        {
-            "order_index": np.arange(n, dtype=np.int64),
-            "unit_no": np.zeros(n, dtype=np.int64),
-            "x_mm": np.zeros(n),
-            "y_mm": np.zeros(n),
-            "z_mm": np.zeros(n),
-            "lx_mm": ext_out[:, 0],
-            "ly_mm": ext_out[:, 1],
-            "lz_mm": ext_out[:, 2],
-        }
-    ).filter(pl.Series(boxes_out >= 0))
-    return FastResult(boxes_out, placements)
+    return FastResult(boxes_out, np.zeros((n, 1, 3)), ext_out[:, None, :])
 
 
 def _pair_configs(
@@ -190,20 +199,7 @@ def pack_pair(
         p1[:, 2] = np.where(arrangement == 3, b[:, 2], 0.0)
         pos[sl, 0], pos[sl, 1] = p1, p2
         ext_out[sl, 0], ext_out[sl, 1] = a, b
-    index = np.repeat(np.arange(n, dtype=np.int64), 2)
-    placements = pl.DataFrame(
-        {
-            "order_index": index,
-            "unit_no": np.tile(np.arange(2, dtype=np.int64), n),
-            "x_mm": pos[:, :, 0].ravel(),
-            "y_mm": pos[:, :, 1].ravel(),
-            "z_mm": pos[:, :, 2].ravel(),
-            "lx_mm": ext_out[:, :, 0].ravel(),
-            "ly_mm": ext_out[:, :, 1].ravel(),
-            "lz_mm": ext_out[:, :, 2].ravel(),
-        }
-    ).filter(pl.Series(np.repeat(box_out >= 0, 2)))
-    return FastResult(box_out, placements)
+    return FastResult(box_out, pos, ext_out)
 
 
 def single_fits(dims_mm: Floats, mass_kg: Floats, upright: Bools, boxes: Boxes) -> Bools:

@@ -1,11 +1,24 @@
 """Carton choice for a batch of orders: which box (or boxes) and where every unit goes.
 
-Orders of one or two units (most e-commerce orders) take the vectorized, exact fast path
-(:mod:`.fastpath`); larger orders go to PackingSolver (:mod:`.solver`) or, in exact mode, to
-CP-SAT (:mod:`.exact`), which proves the best single box. Every packing is checked by the
-independent validator (:mod:`.validator`) before it is reported; a packing the validator refuses
-is replaced (exact mode, then one box per unit), never reported. Units that ship in their own
-container get no box. The packaging footprint of each package comes from :mod:`.footprint`.
+A batch is packed in whole-batch steps, never order by order:
+
+1. Orders with the same units (the same multiset of dimensions, mass and rules) are packed once:
+   the batch is reduced to its *distinct orders*, and every order takes its distinct order's
+   packing (many e-commerce orders repeat: one best-selling item, or the same pair).
+2. Distinct orders of one or two units take the exact fast path (:mod:`.fastpath`); those of
+   three units and more take the extreme-point rule (:mod:`.constructive`); both run over all
+   distinct orders of one size at once (numpy).
+3. An order no single box holds is split over several boxes: as many units as the rule places in
+   the largest box, then the rest, each part in the cheapest box that holds it.
+4. In exact mode, HiGHS (:mod:`.exact`) decides, for each distinct order of up to
+   ``exact_max_units`` units the rule could not prove best, every cheaper box: a box proven
+   infeasible is skipped, a packing found and validated replaces the rule's.
+5. Every packing passes the independent validator (:func:`.validator.valid_batch`, one call per
+   package size) before it is reported; a packing it refuses is replaced by one box per unit
+   (each unit alone in its cheapest box, which the validator always accepts), never reported.
+
+Units that ship in their own container get no box. The packaging footprint of each package comes
+from :mod:`.footprint`.
 """
 
 from __future__ import annotations
@@ -15,43 +28,45 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 
+import greenstream.levers.packaging.constructive as constructive
 import greenstream.levers.packaging.exact as exact
 import greenstream.levers.packaging.fastpath as fastpath
-import greenstream.levers.packaging.isolation as isolation
 import greenstream.levers.packaging.solver as solver
 from greenstream.factors import Registry
+from greenstream.levers.packaging.constructive import OrderBatch
 from greenstream.levers.packaging.footprint import FootprintModel
-from greenstream.levers.packaging.geometry import rotation_name
+from greenstream.levers.packaging.geometry import PERMUTATIONS, ROTATION_NAMES
 from greenstream.levers.packaging.materials import MaterialFactors
 from greenstream.levers.packaging.model import expand_units
 from greenstream.levers.packaging.objective import Weights, bin_cost, void_rate
 from greenstream.levers.packaging.parameters import Parameters, builtin_parameters
-from greenstream.levers.packaging.validator import (
-    Placements,
-    Units,
-    valid_small_batch,
-    violations,
-)
+from greenstream.levers.packaging.validator import Placements, Units, valid_batch, violations
+
+Floats = npt.NDArray[np.float64]
+Bools = npt.NDArray[np.bool_]
+Ints = npt.NDArray[np.int64]
 
 MODES = ("auto", "exact")
 MM3_PER_M3 = 1e9  # SI definition
+UNIT_COLUMNS = ("length_mm", "width_mm", "height_mm")
+RULE_COLUMNS = ("mass_kg", "keep_upright", "fragile", "max_weight_above_kg")
 
 
 @dataclass(frozen=True)
 class PackOptions:
-    """How to pack: ``auto`` (fast path, then PackingSolver) or ``exact`` (CP-SAT proves the best
-    single box of orders up to ``exact_max_units`` units). ``candidate_time_limit_s`` bounds the
-    solver's try of one box in auto mode, ``time_limit_s`` every other solver run."""
+    """How to pack: ``auto`` (fast path and extreme points) or ``exact`` (HiGHS also decides the
+    cheaper boxes of orders of up to ``exact_max_units`` units, ``time_limit_s`` per box).
+    ``passes`` are the extreme-point rule's unit sequences and merits."""
 
     mode: str = "auto"
     exact_max_units: int = 8
     time_limit_s: float = 1.0
-    candidate_time_limit_s: float = 0.2
     weights: Weights | None = None
     tape_width_mm: float | None = None
-    validate: bool = True
+    passes: tuple[tuple[str, str], ...] = constructive.PASSES
 
 
 @dataclass
@@ -64,12 +79,14 @@ class PackResult:
     factor_set_version: str
     elapsed_s: float = 0.0
     unpacked: pl.DataFrame = field(default_factory=pl.DataFrame)
+    distinct_orders: int = 0
 
     def summary(self) -> dict[str, Any]:
         p = self.packages
         boxed = p.filter(pl.col("box_type").is_not_null())
         return {
             "orders": p.get_column("order_id").n_unique() if p.height else 0,
+            "distinct_orders": self.distinct_orders,
             "packages": p.height,
             "boxed_packages": boxed.height,
             "own_container_packages": p.height - boxed.height,
@@ -93,183 +110,540 @@ def _mean(series: pl.Series) -> float:
     return float(value) if isinstance(value, int | float) else 0.0
 
 
-@dataclass(frozen=True)
-class _Packed:
-    """One package of an order, before the footprint columns are joined."""
-
-    order_index: int
-    box: int  # -1: own container
-    method: str
-    proven: bool
-    units: np.ndarray  # unit numbers within the order
-    position: np.ndarray  # (k, 3)
-    extent: np.ndarray  # (k, 3)
-    validated: bool
+# --------------------------------------------------------------------------------------------
+# distinct orders
+# --------------------------------------------------------------------------------------------
 
 
-def _units_of(frame: pl.DataFrame) -> solver.OrderUnits:
-    return solver.OrderUnits(
-        frame.select("length_mm", "width_mm", "height_mm").to_numpy().astype(np.float64),
-        frame.get_column("mass_kg").to_numpy().astype(np.float64),
-        frame.get_column("keep_upright").to_numpy().astype(bool),
-        frame.get_column("fragile").to_numpy().astype(bool),
+def distinct_orders(boxed: pl.DataFrame) -> pl.DataFrame:
+    """The boxed units with ``__sig`` (the distinct order they belong to: equal for orders whose
+    units are equal as a multiset), ``__rank`` (the unit's place among its order's units sorted
+    by its description, so equal ranks of equal orders are equal units) and ``__k`` (units)."""
+    description = pl.concat_str(
+        [pl.col(c).cast(pl.String) for c in (*UNIT_COLUMNS, "mass_kg")]
+        + [
+            pl.col("keep_upright").cast(pl.Int8).cast(pl.String),
+            pl.col("fragile").cast(pl.Int8).cast(pl.String),
+            pl.col("max_weight_above_kg").cast(pl.String).fill_null("-"),
+        ],
+        separator="/",
+    )
+    units = boxed.with_columns(description.alias("__unit_key")).with_columns(
+        (pl.col("__unit_key").rank("ordinal").over("__order") - 1).cast(pl.Int64).alias("__rank")
+    )
+    signatures = units.group_by("__order").agg(
+        pl.col("__unit_key").sort().str.join("|").alias("__sig_text"),
+        pl.len().cast(pl.Int64).alias("__k"),
+    )
+    signatures = signatures.with_columns(
+        (pl.col("__sig_text").rank("dense") - 1).cast(pl.Int64).alias("__sig")
+    ).drop("__sig_text")
+    return units.drop("__unit_key").join(signatures, on="__order", how="left")
+
+
+def _batch(frame: pl.DataFrame, k: int) -> OrderBatch:
+    """Units sorted by distinct order and rank, ``k`` per order, as arrays (O, k, ...)."""
+    o = frame.height // k
+    return OrderBatch(
+        frame.select(*UNIT_COLUMNS).to_numpy().astype(np.float64).reshape(o, k, 3),
+        frame.get_column("mass_kg").to_numpy().astype(np.float64).reshape(o, k),
+        frame.get_column("keep_upright").to_numpy().astype(bool).reshape(o, k),
+        frame.get_column("fragile").to_numpy().astype(bool).reshape(o, k),
         frame.get_column("max_weight_above_kg")
-        .fill_null(float("nan"))
+        .fill_null(np.nan)
         .to_numpy()
-        .astype(np.float64),
+        .astype(np.float64)
+        .reshape(o, k),
     )
 
 
-class _Checker:
-    """Runs the independent validator on a packed box of an order."""
+def _order_units(batch: OrderBatch, row: int, present: Bools | None = None) -> solver.OrderUnits:
+    keep = np.arange(batch.units) if present is None else np.flatnonzero(present)
+    return solver.OrderUnits(
+        batch.dims_mm[row, keep],
+        batch.mass_kg[row, keep],
+        batch.upright[row, keep],
+        batch.fragile[row, keep],
+        batch.max_weight_above_kg[row, keep],
+    )
 
-    def __init__(self, suite: solver.SuiteArrays, support_share: float) -> None:
-        self.suite = suite
-        self.support_share = support_share
 
-    def problems(self, units: solver.OrderUnits, packed: solver.PackedBox) -> list[str]:
-        sub = units.subset(packed.units)
-        box = self.suite.dims_mm[packed.box]
-        return violations(
-            (float(box[0]), float(box[1]), float(box[2])),
-            Units(
-                sub.dims_mm[:, 0],
-                sub.dims_mm[:, 1],
-                sub.dims_mm[:, 2],
-                sub.mass_kg,
-                sub.upright,
-                sub.fragile,
-                sub.max_weight_above_kg,
-            ),
-            Placements(
-                packed.position_mm[:, 0],
-                packed.position_mm[:, 1],
-                packed.position_mm[:, 2],
-                packed.extent_mm[:, 0],
-                packed.extent_mm[:, 1],
-                packed.extent_mm[:, 2],
-            ),
-            max_load_kg=float(self.suite.max_load_kg[packed.box]),
+# --------------------------------------------------------------------------------------------
+# packings of the distinct orders, columnar
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Packings:
+    """Packages and placements of the distinct orders, gathered in arrays (one add per batch)."""
+
+    support_share: float
+    boxes: fastpath.Boxes
+    packages: list[dict[str, Any]] = field(default_factory=list)
+    placements: list[dict[str, Any]] = field(default_factory=list)
+    unpacked: dict[int, str] = field(default_factory=dict)
+    refused: int = 0
+
+    def valid(
+        self, batch: OrderBatch, box: Ints, pos: Floats, ext: Floats, present: Bools
+    ) -> Bools:
+        """The validator's verdict on packages of ``batch``'s rows (units where ``present``)."""
+        if len(box) == 0:
+            return np.zeros(0, dtype=bool)
+        dims = np.where(present[:, :, None], batch.dims_mm, np.nan)
+        return valid_batch(
+            self.boxes.dims_mm[box],
+            dims,
+            np.where(present, batch.mass_kg, 0.0),
+            batch.upright & present,
+            batch.fragile & present,
+            batch.max_weight_above_kg,
+            np.where(present[:, :, None], pos, np.nan),
+            np.where(present[:, :, None], ext, np.nan),
+            max_load_kg=self.boxes.max_load_kg[box],
             minimum_support_share=self.support_share,
         )
 
-    def ok(self, units: solver.OrderUnits, packed: solver.PackedBox) -> bool:
-        return not self.problems(units, packed)
+    def add(
+        self,
+        sig: Ints,
+        batch: OrderBatch,
+        box: Ints,
+        method: str,
+        proven: Bools,
+        pos: Floats,
+        ext: Floats,
+        *,
+        present: Bools | None = None,
+        package_no: Ints | None = None,
+        ranks: Ints | None = None,
+    ) -> Bools:
+        """Validate packages (one per row) and keep those the validator accepts; returns the
+        verdicts (the caller packs the refused rows another way). A unit's slot is its rank in
+        its distinct order unless ``ranks`` (rows x slots) says otherwise."""
+        rows, k = batch.orders, batch.units
+        present = np.ones((rows, k), dtype=bool) if present is None else present
+        ok = self.valid(batch, box, pos, ext, present)
+        if not ok.any():
+            return ok
+        number = np.ones(rows, dtype=np.int64) if package_no is None else package_no
+        self.packages.append(
+            {
+                "__sig": sig[ok],
+                "package_no": number[ok],
+                "__box": box[ok],
+                "method": np.full(int(ok.sum()), method),
+                "proven_best": proven[ok],
+            }
+        )
+        keep = ok[:, None] & present
+        r, u = np.nonzero(keep)
+        self.placements.append(
+            {
+                "__sig": sig[r],
+                "package_no": number[r],
+                "__rank": (u if ranks is None else ranks[r, u]).astype(np.int64),
+                **{c: pos[r, u, i] for i, c in enumerate(("x_mm", "y_mm", "z_mm"))},
+                **{c: ext[r, u, i] for i, c in enumerate(("lx_mm", "ly_mm", "lz_mm"))},
+            }
+        )
+        return ok
+
+    def frames(self) -> tuple[pl.DataFrame, pl.DataFrame]:
+        pkg_schema = {
+            "__sig": pl.Int64,
+            "package_no": pl.Int64,
+            "__box": pl.Int64,
+            "method": pl.String,
+            "proven_best": pl.Boolean,
+        }
+        place_schema = {
+            "__sig": pl.Int64,
+            "package_no": pl.Int64,
+            "__rank": pl.Int64,
+            **{c: pl.Float64 for c in ("x_mm", "y_mm", "z_mm", "lx_mm", "ly_mm", "lz_mm")},
+        }
+        packages = pl.concat(
+            [pl.DataFrame(p, schema=pkg_schema) for p in self.packages]
+            or [pl.DataFrame(schema=pkg_schema)]
+        )
+        placements = pl.concat(
+            [pl.DataFrame(p, schema=place_schema) for p in self.placements]
+            or [pl.DataFrame(schema=place_schema)]
+        )
+        return packages, placements
 
 
 def _one_box_per_unit(
-    units: solver.OrderUnits, suite: solver.SuiteArrays, boxes: fastpath.Boxes
-) -> list[solver.PackedBox] | None:
-    """Last resort: each unit alone in its best box (valid whenever every unit fits a box)."""
-    single = fastpath.pack_single(units.dims_mm, units.mass_kg, units.upright, boxes)
-    if np.any(single.box < 0):
-        return None
-    ext = single.placements.select("lx_mm", "ly_mm", "lz_mm").to_numpy()
-    return [
-        solver.PackedBox(int(single.box[i]), np.array([i]), np.zeros((1, 3)), ext[i : i + 1])
-        for i in range(units.count)
-    ]
+    out: _Packings, sig: Ints, batch: OrderBatch, present: Bools, first_package: Ints
+) -> Bools:
+    """Every present unit of each row alone in its cheapest box (fast path); rows with a unit
+    that fits no box are left out (returned False)."""
+    r, u = np.nonzero(present)
+    single = fastpath.pack_single(
+        batch.dims_mm[r, u], batch.mass_kg[r, u], batch.upright[r, u], out.boxes
+    )
+    fits = np.ones(batch.orders, dtype=bool)
+    np.logical_and.at(fits, r, single.box >= 0)
+    take = fits[r]
+    # package numbers: first_package, first_package + 1, ... within each row
+    step = np.zeros(len(r), dtype=np.int64)
+    if len(r):
+        starts = np.r_[0, np.flatnonzero(np.diff(r)) + 1]
+        step = np.arange(len(r)) - np.repeat(starts, np.diff(np.r_[starts, len(r)]))
+    one = OrderBatch(
+        batch.dims_mm[r, u][:, None],
+        batch.mass_kg[r, u][:, None],
+        batch.upright[r, u][:, None],
+        batch.fragile[r, u][:, None],
+        batch.max_weight_above_kg[r, u][:, None],
+    )
+    added = out.add(
+        sig[r][take],
+        one.take(np.flatnonzero(take)),
+        single.box[take],
+        "one_box_per_unit",
+        np.zeros(int(take.sum()), dtype=bool),
+        single.position_mm[take],
+        single.extent_mm[take],
+        package_no=first_package[r][take] + step[take],
+        ranks=u[take][:, None],
+    )
+    assert added.all(), "a unit alone in a box it fits is always valid"
+    return fits
 
 
-def _slow_order(
-    index: int,
-    units: solver.OrderUnits,
-    suite: solver.SuiteArrays,
-    boxes: fastpath.Boxes,
-    checker: _Checker,
+def _pack_size(
+    out: _Packings,
+    sig: Ints,
+    batch: OrderBatch,
     options: PackOptions,
-) -> list[_Packed] | str:
-    """Pack one order off the fast path; a reason text when no packing exists."""
+    suite: solver.SuiteArrays,
+) -> tuple[Ints, OrderBatch]:
+    """Pack distinct orders of one size; returns the rows no single box holds."""
+    k = batch.units
+    boxes = out.boxes
+    if k == 1:
+        res = fastpath.pack_single(
+            batch.dims_mm[:, 0], batch.mass_kg[:, 0], batch.upright[:, 0], boxes
+        )
+        box, pos, ext, proven, method = (
+            res.box,
+            res.position_mm,
+            res.extent_mm,
+            res.box >= 0,
+            "fast",
+        )
+        lower = box
+    elif k == 2:
+        res = fastpath.pack_pair(
+            batch.dims_mm[:, 0],
+            batch.dims_mm[:, 1],
+            batch.mass_kg[:, 0],
+            batch.mass_kg[:, 1],
+            batch.upright[:, 0],
+            batch.upright[:, 1],
+            batch.fragile[:, 0],
+            batch.fragile[:, 1],
+            batch.max_weight_above_kg[:, 0],
+            batch.max_weight_above_kg[:, 1],
+            boxes,
+            support_share=out.support_share,
+        )
+        box, pos, ext, proven, method = (
+            res.box,
+            res.position_mm,
+            res.extent_mm,
+            res.box >= 0,
+            "fast",
+        )
+        lower = box
+    else:
+        choice = constructive.cheapest_boxes(
+            batch, boxes, support_share=out.support_share, passes=options.passes
+        )
+        box, pos, ext, proven = choice.box, choice.position_mm, choice.extent_mm, choice.proven
+        lower, method = choice.lower_bound_box, "extreme_points"
+    if options.mode == "exact" and 2 < k <= options.exact_max_units:
+        box, pos, ext, proven, improved = _exact(
+            out, batch, box, pos, ext, proven, lower, options, suite
+        )
+    else:
+        improved = np.zeros(len(box), dtype=bool)
+    has_box = box >= 0
+    for chosen_method, rows in ((method, has_box & ~improved), ("exact", has_box & improved)):
+        index = np.flatnonzero(rows)
+        if index.size == 0:
+            continue
+        ok = out.add(
+            sig[index],
+            batch.take(index),
+            box[index],
+            chosen_method,
+            proven[index],
+            pos[index],
+            ext[index],
+        )
+        if not ok.all():
+            if chosen_method == "fast":
+                raise AssertionError("the validator refused a fast-path packing (a defect)")
+            bad = index[~ok]
+            out.refused += bad.size
+            fits = _one_box_per_unit(
+                out,
+                sig[bad],
+                batch.take(bad),
+                np.ones((bad.size, k), dtype=bool),
+                np.ones(bad.size, dtype=np.int64),
+            )
+            for s in sig[bad][~fits]:
+                out.unpacked[int(s)] = "a unit fits no box of the suite"
+    rest = np.flatnonzero(~has_box)
+    return rest, batch.take(rest)
 
-    limit = options.time_limit_s
 
-    def wrap(packed: list[solver.PackedBox], method: str, proven: bool) -> list[_Packed]:
-        return [
-            _Packed(index, p.box, method, proven, p.units, p.position_mm, p.extent_mm, True)
-            for p in packed
-        ]
+def _exact(
+    out: _Packings,
+    batch: OrderBatch,
+    box: Ints,
+    pos: Floats,
+    ext: Floats,
+    proven: Bools,
+    lower: Ints,
+    options: PackOptions,
+    suite: solver.SuiteArrays,
+) -> tuple[Ints, Floats, Floats, Bools, Bools]:
+    """HiGHS on the cheaper boxes of every row not proven best (see :mod:`.exact`)."""
+    box, pos, ext, proven = box.copy(), pos.copy(), ext.copy(), proven.copy()
+    improved = np.zeros(len(box), dtype=bool)
+    feasible = constructive.feasible_boxes(batch, out.boxes)
+    cost = suite.cost
+    for row in np.flatnonzero(~proven & (lower >= 0)):
+        limit = cost[box[row]] if box[row] >= 0 else np.inf
+        cheaper = [int(b) for b in np.flatnonzero(feasible[row]) if cost[b] < limit]
+        units = _order_units(batch, int(row))
 
-    use_exact = options.mode == "exact" and units.count <= options.exact_max_units
-    if use_exact:
+        def accept(packed: solver.PackedBox, units: solver.OrderUnits = units) -> bool:
+            return not _problems(units, packed, suite, out.support_share)
+
         answer = exact.best_single_box(
-            units,
-            suite,
-            accept=lambda p: checker.ok(units, p),
-            retry=lambda b: _single(
-                solver.solve(units, suite, box_types=[b], single_box=True, time_limit_s=limit)
-            ),
-            time_limit_s=limit,
+            units, suite, accept=accept, boxes=cheaper, time_limit_s=options.time_limit_s
         )
         if answer.packed is not None:
-            return wrap([answer.packed], "exact", answer.proven)
-    elif units.count <= options.exact_max_units:
-        # small orders: one CP-SAT run choosing the cheapest box its stacked model fills (every
-        # unit on the floor or wholly on one other unit)
-        found_one = exact.best_box(
-            units,
-            suite,
-            time_limit_s=options.candidate_time_limit_s,
-            accept=lambda p: checker.ok(units, p),
+            box[row] = answer.packed.box
+            pos[row] = answer.packed.position_mm
+            ext[row] = answer.packed.extent_mm
+            proven[row] = answer.proven
+            improved[row] = True
+        elif box[row] >= 0:
+            proven[row] = not answer.undecided_boxes  # every cheaper box proven infeasible
+    return box, pos, ext, proven, improved
+
+
+def _problems(
+    units: solver.OrderUnits, packed: solver.PackedBox, suite: solver.SuiteArrays, share: float
+) -> list[str]:
+    """The reference validator on one packed box of an order."""
+    sub = units.subset(packed.units)
+    b = suite.dims_mm[packed.box]
+    return violations(
+        (float(b[0]), float(b[1]), float(b[2])),
+        Units(
+            sub.dims_mm[:, 0],
+            sub.dims_mm[:, 1],
+            sub.dims_mm[:, 2],
+            sub.mass_kg,
+            sub.upright,
+            sub.fragile,
+            sub.max_weight_above_kg,
+        ),
+        Placements(
+            *(packed.position_mm[:, k] for k in range(3)),
+            *(packed.extent_mm[:, k] for k in range(3)),
+        ),
+        max_load_kg=float(suite.max_load_kg[packed.box]),
+        minimum_support_share=share,
+    )
+
+
+def _split(out: _Packings, sig: Ints, batch: OrderBatch, options: PackOptions) -> None:
+    """Orders no single box holds, over several boxes. Each round, a rest that one box holds
+    goes to the cheapest such box; otherwise the extreme-point rule fills the largest box with
+    as many of the rest's units as it places (largest first), and that part takes the cheapest
+    box that holds it. Orders with a unit that fits no box are unpacked."""
+    boxes = out.boxes
+    alone = np.ones((batch.orders, batch.units), dtype=bool)
+    for u in range(batch.units):
+        alone[:, u] = fastpath.single_fits(
+            batch.dims_mm[:, u], batch.mass_kg[:, u], batch.upright[:, u], boxes
+        ).any(axis=1)
+    for s in sig[~alone.all(axis=1)]:
+        out.unpacked[int(s)] = (
+            "a unit fits no box of the suite (dimensions, orientation rules or load limit)"
         )
-        if found_one is not None:
-            return wrap([found_one], "stacked", False)
-    else:
-        # larger orders: the cheapest box PackingSolver fills (a box the order fits is proven
-        # full quickly, one bin being the bound; a box it does not fit costs at most the
-        # candidate time limit)
-        for b in np.argsort(suite.cost, kind="stable"):
-            if not exact.cheap_screen(units, suite, int(b)):
-                continue
-            one = _single(
-                solver.solve(
-                    units,
-                    suite,
-                    box_types=[int(b)],
-                    single_box=True,
-                    time_limit_s=options.candidate_time_limit_s,
-                )
-            )
-            if one is not None and checker.ok(units, one):
-                return wrap([one], "solver", False)
-    # no single box holds the order: several boxes, as few as the solver can, then the cheapest
-    found = solver.solve(units, suite, time_limit_s=limit, fewest_boxes=True)
-    if found is not None and all(checker.ok(units, p) for p in found):
-        return wrap(found, "solver" if len(found) == 1 else "solver_multi_box", False)
-    fallback = _one_box_per_unit(units, suite, boxes)
-    if fallback is not None and all(checker.ok(units, p) for p in fallback):
-        return wrap(fallback, "one_box_per_unit", False)
-    return "a unit fits no box of the suite (dimensions, orientation rules or load limit)"
-
-
-def _single(packed: list[solver.PackedBox] | None) -> solver.PackedBox | None:
-    return packed[0] if packed is not None and len(packed) == 1 else None
-
-
-def _fast_packed(
-    order_index: np.ndarray, result: fastpath.FastResult, n_units: int
-) -> tuple[list[_Packed], np.ndarray]:
-    """Fast-path results as packages, and the order indices the fast path could not box."""
-    placed = result.placements
-    pos = placed.select("x_mm", "y_mm", "z_mm").to_numpy()
-    ext = placed.select("lx_mm", "ly_mm", "lz_mm").to_numpy()
-    idx = placed.get_column("order_index").to_numpy()
-    packed: list[_Packed] = []
-    starts = np.searchsorted(idx, np.arange(len(result.box)))
-    for local in np.flatnonzero(result.box >= 0):
-        s = starts[local]
-        packed.append(
-            _Packed(
-                int(order_index[local]),
-                int(result.box[local]),
-                "fast",
-                True,
-                np.arange(n_units),
-                pos[s : s + n_units],
-                ext[s : s + n_units],
-                False,
-            )
+    rows = np.flatnonzero(alone.all(axis=1))
+    if rows.size == 0:
+        return
+    sig, sub = sig[rows], batch.take(rows)
+    largest = int(np.lexsort((boxes.cost, -np.prod(boxes.dims_mm, axis=1)))[0])
+    remaining = np.ones((sub.orders, sub.units), dtype=bool)
+    next_package = np.ones(sub.orders, dtype=np.int64)
+    while remaining.any():
+        active = np.flatnonzero(remaining.any(axis=1))
+        whole = _one_box_each(out, sig, sub, active, remaining[active], next_package, options)
+        remaining[active[whole]] = False
+        active = active[~whole]
+        if active.size == 0:
+            break
+        placed, pos, ext = _fill(sub, active, remaining[active], boxes, largest, out.support_share)
+        # nothing fits the largest box: the rest's largest unit takes a box of its own
+        empty = np.flatnonzero(~placed.any(axis=1))
+        if empty.size:
+            volume = np.prod(sub.dims_mm[active[empty]], axis=2)
+            biggest = np.argmax(np.where(remaining[active[empty]], volume, -1.0), axis=1)
+            placed[empty, biggest] = True
+        part = _one_box_each(
+            out, sig, sub, active, placed, next_package, options, fallback=(largest, pos, ext)
         )
-    return packed, order_index[result.box < 0]
+        stuck = active[~part]
+        if stuck.size:  # cannot happen (a part has its largest-box packing): one box per unit
+            out.refused += stuck.size
+            _one_box_per_unit(out, sig[stuck], sub.take(stuck), placed[~part], next_package[stuck])
+            next_package[stuck] += placed[~part].sum(axis=1)
+        remaining[active] &= ~placed
+
+
+def _one_box_each(
+    out: _Packings,
+    sig: Ints,
+    batch: OrderBatch,
+    rows: Ints,
+    mask: Bools,
+    next_package: Ints,
+    options: PackOptions,
+    *,
+    fallback: tuple[int, Floats, Floats] | None = None,
+) -> Bools:
+    """Pack the units ``mask[i]`` of row ``rows[i]`` into one box, the cheapest that holds them;
+    a row the rule packs into no box keeps the ``fallback`` packing (box, positions, extents)
+    where it has one. Returns which rows were packed; ``next_package`` counts each row's
+    packages."""
+    counts = mask.sum(axis=1)
+    packed = np.zeros(rows.size, dtype=bool)
+    for count in np.unique(counts[counts > 0]):
+        pick = np.flatnonzero(counts == count)
+        group = rows[pick]
+        part = _subset(batch, group, mask[pick], int(count))
+        choice = constructive.cheapest_boxes(
+            part.batch, out.boxes, support_share=out.support_share, passes=options.passes
+        )
+        box = choice.box.copy()
+        pos, ext = part.spread(choice.position_mm, choice.extent_mm)
+        if fallback is not None:
+            largest, fb_pos, fb_ext = fallback
+            use = (box < 0) & ~np.isnan(fb_pos[pick][:, :, 0]).all(axis=1)
+            box[use] = largest
+            pos[use] = fb_pos[pick][use]
+            ext[use] = fb_ext[pick][use]
+        done = box >= 0
+        if not done.any():
+            continue
+        ok = out.add(
+            sig[group[done]],
+            batch.take(group[done]),
+            box[done],
+            "multi_box",
+            np.zeros(int(done.sum()), dtype=bool),
+            pos[done],
+            ext[done],
+            present=mask[pick][done],
+            package_no=next_package[group[done]],
+        )
+        next_package[group[done][ok]] += 1
+        bad = group[done][~ok]
+        if bad.size:
+            out.refused += bad.size
+            lone = mask[pick][done][~ok]
+            _one_box_per_unit(out, sig[bad], batch.take(bad), lone, next_package[bad])
+            next_package[bad] += lone.sum(axis=1)
+        packed[pick[done]] = True
+    return packed
+
+
+@dataclass(frozen=True)
+class _Part:
+    """Some units of some rows as a batch of their own (``slots[r]``: their unit slots)."""
+
+    batch: OrderBatch
+    slots: Ints  # (R, count)
+    k: int
+
+    def spread(self, pos: Floats, ext: Floats) -> tuple[Floats, Floats]:
+        """Placements of the part back onto the rows' unit slots (others NaN)."""
+        rows = len(self.slots)
+        full_pos = np.full((rows, self.k, 3), np.nan)
+        full_ext = np.full((rows, self.k, 3), np.nan)
+        r = np.arange(rows)[:, None]
+        full_pos[r, self.slots] = pos
+        full_ext[r, self.slots] = ext
+        return full_pos, full_ext
+
+
+def _subset(batch: OrderBatch, rows: Ints, present: Bools, count: int) -> _Part:
+    """The ``present`` units (``count`` per row) of ``rows``."""
+    slots = np.nonzero(present)[1].reshape(len(rows), count).astype(np.int64)
+    r = rows[:, None]
+    return _Part(
+        OrderBatch(
+            batch.dims_mm[r, slots],
+            batch.mass_kg[r, slots],
+            batch.upright[r, slots],
+            batch.fragile[r, slots],
+            batch.max_weight_above_kg[r, slots],
+        ),
+        slots,
+        batch.units,
+    )
+
+
+def _fill(
+    batch: OrderBatch,
+    rows: Ints,
+    remaining: Bools,
+    boxes: fastpath.Boxes,
+    largest: int,
+    share: float,
+) -> tuple[Bools, Floats, Floats]:
+    """The extreme-point rule in the largest box over each row's remaining units (largest
+    first), leaving out those it cannot place: which it placed, and where."""
+    placed = np.zeros(remaining.shape, dtype=bool)
+    pos = np.full((*remaining.shape, 3), np.nan)
+    ext = np.full((*remaining.shape, 3), np.nan)
+    counts = remaining.sum(axis=1)
+    for count in np.unique(counts):
+        pick = np.flatnonzero(counts == count)
+        part = _subset(batch, rows[pick], remaining[pick], int(count))
+        res = constructive.place(
+            part.batch,
+            np.arange(pick.size),
+            np.broadcast_to(boxes.dims_mm[largest], (pick.size, 3)),
+            constructive.unit_sequence(part.batch, "volume"),
+            "compact",
+            support_share=share,
+            max_load_kg=np.full(pick.size, boxes.max_load_kg[largest]),
+            skip_unplaceable=True,
+        )
+        p, e = part.spread(res.position_mm, res.extent_mm)
+        pos[pick], ext[pick] = p, e
+        mark = np.zeros((pick.size, batch.units), dtype=bool)
+        mark[np.arange(pick.size)[:, None], part.slots] = res.placed
+        placed[pick] = mark
+    return placed, pos, ext
+
+
+# --------------------------------------------------------------------------------------------
+# the batch
+# --------------------------------------------------------------------------------------------
 
 
 def pack_orders(
@@ -286,6 +660,8 @@ def pack_orders(
     started = time.perf_counter()
     params = params or builtin_parameters()
     options = options or PackOptions()
+    if options.mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {options.mode!r}")
     factors = factors or MaterialFactors.from_registry(registry)
     model = FootprintModel.build(factors, params, options.tape_width_mm)
     suite_fp = model.suite_columns(suite)
@@ -296,108 +672,93 @@ def pack_orders(
     boxes = fastpath.Boxes(dims.astype(np.float64), loads, costs, void_rate(suite_fp, weights))
     arrays = solver.SuiteArrays(dims.astype(np.float64), loads, costs)
     support = params.number("minimum_support_share")
-    checker = _Checker(arrays, support)
 
     units = expand_units(lines)
     order_ids = units.get_column("order_id").unique(maintain_order=True)
-    order_index = {o: i for i, o in enumerate(order_ids.to_list())}
     units = units.with_columns(
-        pl.col("order_id").replace_strict(order_index, return_dtype=pl.Int64).alias("__order")
+        pl.col("order_id")
+        .replace_strict(order_ids, pl.int_range(order_ids.len(), eager=True), return_dtype=pl.Int64)
+        .alias("__order")
     ).sort("__order", "unit_no")
     own = units.filter(pl.col("own_container"))
-    boxed = units.filter(~pl.col("own_container")).with_columns(
-        pl.int_range(pl.len()).over("__order").alias("__k"), pl.len().over("__order").alias("__n")
+    boxed = distinct_orders(units.filter(~pl.col("own_container")))
+
+    # one order stands for each distinct order
+    first = boxed.group_by("__sig").agg(pl.col("__order").min().alias("__first"))
+    standing = boxed.join(first, left_on=["__sig", "__order"], right_on=["__sig", "__first"]).sort(
+        "__sig", "__rank"
     )
+    out = _Packings(support, boxes)
+    for (k,), frame in sorted(standing.partition_by("__k", as_dict=True).items()):
+        k = int(k)
+        sig = frame.get_column("__sig").to_numpy()[::k].astype(np.int64)
+        batch = _batch(frame, k)
+        rest, rest_batch = _pack_size(out, sig, batch, options, arrays)
+        if rest.size:
+            _split(out, sig[rest], rest_batch, options)
+    rep_packages, rep_placements = out.frames()
 
-    packed: list[_Packed] = [
-        _Packed(
-            int(r["__order"]),
-            -1,
-            "own_container",
-            True,
-            np.array([int(r["unit_no"])]),
-            np.zeros((1, 3)),
-            np.array([[r["length_mm"], r["width_mm"], r["height_mm"]]]),
-            True,
-        )
-        for r in own.select("__order", "unit_no", "length_mm", "width_mm", "height_mm").iter_rows(
-            named=True
-        )
-    ]
-    unit_numbers: dict[int, np.ndarray] = {}
-    for key, frame in boxed.group_by("__order", maintain_order=True):
-        unit_numbers[int(key[0])] = frame.get_column("unit_no").to_numpy()
-
-    slow_orders: list[int] = []
-    single = boxed.filter(pl.col("__n") == 1)
-    if single.height:
-        u = _units_of(single)
-        res = fastpath.pack_single(u.dims_mm, u.mass_kg, u.upright, boxes)
-        got, rest = _fast_packed(single.get_column("__order").to_numpy(), res, 1)
-        packed += got
-        slow_orders += rest.tolist()
-    pairs = boxed.filter(pl.col("__n") == 2)
-    if pairs.height:
-        first = _units_of(pairs.filter(pl.col("__k") == 0))
-        second = _units_of(pairs.filter(pl.col("__k") == 1))
-        res = fastpath.pack_pair(
-            first.dims_mm,
-            second.dims_mm,
-            first.mass_kg,
-            second.mass_kg,
-            first.upright,
-            second.upright,
-            first.fragile,
-            second.fragile,
-            first.max_weight_above_kg,
-            second.max_weight_above_kg,
-            boxes,
-            support_share=support,
-        )
-        index = pairs.filter(pl.col("__k") == 0).get_column("__order").to_numpy()
-        got, rest = _fast_packed(index, res, 2)
-        packed += got
-        slow_orders += rest.tolist()
-    slow_orders += (
-        boxed.filter(pl.col("__n") > 2).get_column("__order").unique(maintain_order=True).to_list()
+    orders = boxed.group_by("__order").agg(pl.first("__sig"))
+    packages = orders.join(rep_packages, on="__sig", how="inner").drop("__sig")
+    placements = (
+        boxed.select("__order", "__sig", "__rank", "unit_no")
+        .join(rep_placements, on=["__sig", "__rank"], how="inner")
+        .drop("__sig", "__rank")
     )
-
-    by_order = {
-        int(k[0]): f
-        for k, f in boxed.filter(pl.col("__order").is_in(slow_orders)).group_by(
-            "__order", maintain_order=True
-        )
-    }
-    unpacked: list[dict[str, Any]] = []
-
-    # off the fast path, orders go to the helper processes (OR-Tools stays out of this one, see
-    # isolation.py; the two helpers also use both cores)
-    jobs: list[tuple[int, Any]] = []
-    if slow_orders:
-        helpers = isolation.pool()
-        jobs = [
-            (
-                i,
-                helpers.submit(
-                    _slow_order, i, _units_of(by_order[i]), arrays, boxes, checker, options
-                ),
-            )
-            for i in sorted(slow_orders)
-        ]
-    for i, future in jobs:
-        answer = future.result()
-        if isinstance(answer, str):
-            unpacked.append({"order_id": order_ids[i], "reason": answer})
-        else:
-            packed += answer
-
-    # the fast path's packings pass the validator like every other one (none is reported unchecked)
-    if options.validate:
-        packed = _validate_fast(packed, boxed, checker)
+    # own-container units: one package each, after the order's boxes
+    boxes_per_order = packages.group_by("__order").agg(pl.col("package_no").max().alias("__n"))
+    own = own.join(boxes_per_order, on="__order", how="left").with_columns(
+        (
+            pl.col("__n").fill_null(0) + pl.int_range(pl.len()).over("__order").cast(pl.Int64) + 1
+        ).alias("package_no")
+    )
+    packages = pl.concat(
+        [
+            packages.with_columns(pl.lit(True).alias("validated")),
+            own.select(
+                "__order",
+                "package_no",
+                pl.lit(-1, dtype=pl.Int64).alias("__box"),
+                pl.lit("own_container").alias("method"),
+                pl.lit(True).alias("proven_best"),
+                pl.lit(True).alias("validated"),
+            ),
+        ],
+        how="vertical_relaxed",
+    )
+    placements = pl.concat(
+        [
+            placements,
+            own.select(
+                "__order",
+                "unit_no",
+                "package_no",
+                pl.lit(0.0).alias("x_mm"),
+                pl.lit(0.0).alias("y_mm"),
+                pl.lit(0.0).alias("z_mm"),
+                pl.col("length_mm").alias("lx_mm"),
+                pl.col("width_mm").alias("ly_mm"),
+                pl.col("height_mm").alias("lz_mm"),
+            ),
+        ],
+        how="diagonal_relaxed",
+    )
+    unpacked_sigs = pl.DataFrame(
+        {"__sig": list(out.unpacked), "reason": list(out.unpacked.values())},
+        schema={"__sig": pl.Int64, "reason": pl.String},
+    )
+    bad = orders.join(unpacked_sigs, on="__sig", how="inner").sort("__order")
+    unpacked = pl.DataFrame(
+        {
+            "order_id": order_ids.gather(bad.get_column("__order")),
+            "reason": bad.get_column("reason"),
+        },
+        schema={"order_id": pl.String, "reason": pl.String},
+    )
     return _assemble(
-        packed,
+        packages,
+        placements,
         units,
-        unit_numbers,
         order_ids,
         suite_fp,
         model,
@@ -405,163 +766,40 @@ def pack_orders(
         factors,
         unpacked,
         started,
+        int(first.height),
     )
 
 
-def _validate_fast(packed: list[_Packed], boxed: pl.DataFrame, checker: _Checker) -> list[_Packed]:
-    """Run the validator on every fast-path packing, all at once (``valid_small_batch``, held
-    equal to ``violations`` by the tests); a refusal raises: the fast path is exact, so a
-    refusal is a defect, never a silent fallback."""
-    fast = [k for k, p in enumerate(packed) if p.method == "fast"]
-    if not fast:
-        return packed
-    order = boxed.get_column("__order").to_numpy()
-    starts = np.searchsorted(order, np.arange(order.max() + 2))
-    cols = {
-        "dims": boxed.select("length_mm", "width_mm", "height_mm").to_numpy().astype(np.float64),
-        "mass": boxed.get_column("mass_kg").to_numpy().astype(np.float64),
-        "upright": boxed.get_column("keep_upright").to_numpy().astype(bool),
-        "fragile": boxed.get_column("fragile").to_numpy().astype(bool),
-        "mwa": boxed.get_column("max_weight_above_kg").fill_null(np.nan).to_numpy().astype(float),
-    }
-    n = len(fast)
-    dims = np.full((n, 2, 3), np.nan)
-    pos = np.full((n, 2, 3), np.nan)
-    ext = np.full((n, 2, 3), np.nan)
-    mass = np.zeros((n, 2))
-    upright = np.zeros((n, 2), dtype=bool)
-    fragile = np.zeros((n, 2), dtype=bool)
-    mwa = np.full((n, 2), np.nan)
-    box = np.zeros((n, 3))
-    load = np.zeros(n)
-    for row, k in enumerate(fast):
-        p = packed[k]
-        a = starts[p.order_index]
-        m = len(p.units)
-        sl = slice(a, a + m)
-        dims[row, :m] = cols["dims"][sl]
-        mass[row, :m] = cols["mass"][sl]
-        upright[row, :m] = cols["upright"][sl]
-        fragile[row, :m] = cols["fragile"][sl]
-        mwa[row, :m] = cols["mwa"][sl]
-        pos[row, :m] = p.position
-        ext[row, :m] = p.extent
-        box[row] = checker.suite.dims_mm[p.box]
-        load[row] = checker.suite.max_load_kg[p.box]
-    ok = valid_small_batch(
-        box,
-        dims,
-        mass,
-        upright,
-        fragile,
-        mwa,
-        pos,
-        ext,
-        max_load_kg=load,
-        minimum_support_share=checker.support_share,
-    )
-    if not ok.all():
-        bad = packed[fast[int(np.flatnonzero(~ok)[0])]]
-        raise AssertionError(
-            f"fast path packing of order {bad.order_index} refused by the validator"
+def rotation_expr() -> pl.Expr:
+    """Name of the orientation that gives a placement's extents from its unit's own dimensions
+    (first match; :data:`.geometry.ROTATION_NAMES`)."""
+    own = [pl.col(c) for c in UNIT_COLUMNS]
+    ext = [pl.col("lx_mm"), pl.col("ly_mm"), pl.col("lz_mm")]
+    name: pl.Expr = pl.lit(None, dtype=pl.String)
+    for r in reversed(range(len(PERMUTATIONS))):
+        match = pl.all_horizontal(
+            [(own[int(PERMUTATIONS[r][k])] - ext[k]).abs() <= 1e-6 for k in range(3)]
         )
-    for k in fast:
-        p = packed[k]
-        packed[k] = _Packed(
-            p.order_index, p.box, p.method, p.proven, p.units, p.position, p.extent, True
-        )
-    return packed
+        name = pl.when(match).then(pl.lit(ROTATION_NAMES[r])).otherwise(name)
+    return name
 
 
 def _assemble(
-    packed: list[_Packed],
+    packages: pl.DataFrame,
+    placements: pl.DataFrame,
     units: pl.DataFrame,
-    unit_numbers: dict[int, np.ndarray],
     order_ids: pl.Series,
     suite_fp: pl.DataFrame,
     model: FootprintModel,
     params: Parameters,
     factors: MaterialFactors,
-    unpacked: list[dict[str, Any]],
+    unpacked: pl.DataFrame,
     started: float,
+    distinct: int,
 ) -> PackResult:
-    packed.sort(key=lambda p: (p.order_index, p.box < 0, p.box))
-    rows_pkg: dict[str, list[Any]] = {
-        "__order": [],
-        "package_no": [],
-        "__box": [],
-        "method": [],
-        "proven_best": [],
-        "validated": [],
-    }
-    place: dict[str, list[Any]] = {
-        "__order": [],
-        "package_no": [],
-        "unit_no": [],
-        "x_mm": [],
-        "y_mm": [],
-        "z_mm": [],
-        "lx_mm": [],
-        "ly_mm": [],
-        "lz_mm": [],
-    }
-    counter: dict[int, int] = {}
-    for p in packed:
-        no = counter.get(p.order_index, 0) + 1
-        counter[p.order_index] = no
-        rows_pkg["__order"].append(p.order_index)
-        rows_pkg["package_no"].append(no)
-        rows_pkg["__box"].append(p.box)
-        rows_pkg["method"].append(p.method)
-        rows_pkg["proven_best"].append(p.proven)
-        rows_pkg["validated"].append(p.validated)
-        numbers = (
-            p.units
-            if p.method == "own_container"
-            else unit_numbers.get(p.order_index, p.units)[p.units]
-        )
-        k = len(p.units)
-        place["__order"] += [p.order_index] * k
-        place["package_no"] += [no] * k
-        place["unit_no"] += [int(u) for u in numbers]
-        for c, col in enumerate(("x_mm", "y_mm", "z_mm")):
-            place[col] += p.position[:, c].tolist()
-        for c, col in enumerate(("lx_mm", "ly_mm", "lz_mm")):
-            place[col] += p.extent[:, c].tolist()
-    packages = pl.DataFrame(
-        rows_pkg,
-        schema={
-            "__order": pl.Int64,
-            "package_no": pl.Int64,
-            "__box": pl.Int64,
-            "method": pl.String,
-            "proven_best": pl.Boolean,
-            "validated": pl.Boolean,
-        },
-    )
-    placements = pl.DataFrame(
-        place,
-        schema={
-            "__order": pl.Int64,
-            "package_no": pl.Int64,
-            "unit_no": pl.Int64,
-            **{c: pl.Float64 for c in ("x_mm", "y_mm", "z_mm", "lx_mm", "ly_mm", "lz_mm")},
-        },
-    )
-    unit_info = units.select(
-        "__order", "unit_no", "order_id", "item_id", "mass_kg", "length_mm", "width_mm", "height_mm"
-    )
-    placements = placements.join(unit_info, on=["__order", "unit_no"], how="left")
-    placements = placements.with_columns(
-        pl.struct("lx_mm", "ly_mm", "lz_mm", "length_mm", "width_mm", "height_mm")
-        .map_elements(
-            lambda s: rotation_name(
-                (s["lx_mm"], s["ly_mm"], s["lz_mm"]),
-                (s["length_mm"], s["width_mm"], s["height_mm"]),
-            ),
-            return_dtype=pl.String,
-        )
-        .alias("rotation")
+    unit_info = units.select("__order", "unit_no", "order_id", "item_id", "mass_kg", *UNIT_COLUMNS)
+    placements = placements.join(unit_info, on=["__order", "unit_no"], how="left").with_columns(
+        rotation_expr().alias("rotation")
     )
     contents = placements.group_by("__order", "package_no").agg(
         pl.len().alias("units"),
@@ -625,15 +863,19 @@ def _assemble(
             + pl.col("void_fill_co2e_kg")
         ).alias("packaging_co2e_kg"),
     )
+    packages = (
+        packages.with_columns(
+            (pl.col("items_mass_kg") + pl.col("packaging_mass_kg")).alias("gross_mass_kg"),
+        )
+        .with_columns(
+            pl.max_horizontal(
+                "gross_mass_kg", pl.col("dimensional_weight_kg").fill_null(0.0)
+            ).alias("chargeable_weight_kg"),
+        )
+        .sort("__order", "package_no")
+    )
     packages = packages.with_columns(
-        (pl.col("items_mass_kg") + pl.col("packaging_mass_kg")).alias("gross_mass_kg"),
-    ).with_columns(
-        pl.max_horizontal("gross_mass_kg", pl.col("dimensional_weight_kg").fill_null(0.0)).alias(
-            "chargeable_weight_kg"
-        ),
-        pl.col("__order")
-        .replace_strict(dict(enumerate(order_ids.to_list())), return_dtype=pl.String)
-        .alias("order_id"),
+        order_ids.gather(packages.get_column("__order")).alias("order_id")
     )
     packages = packages.select(
         "order_id",
@@ -664,7 +906,7 @@ def _assemble(
         pl.col("cost").alias("box_cost"),
         "validated",
     )
-    placements = placements.select(
+    placements = placements.sort("__order", "package_no", "unit_no").select(
         "order_id",
         "package_no",
         "item_id",
@@ -676,8 +918,7 @@ def _assemble(
         "ly_mm",
         "lz_mm",
         "rotation",
-    ).sort("order_id", "package_no", "unit_no")
-    bad = pl.DataFrame(unpacked, schema={"order_id": pl.String, "reason": pl.String})
+    )
     used = [
         f"{m}.{s}"
         for m, s in zip(
@@ -720,5 +961,6 @@ def _assemble(
         provenance,
         factors.registry_version,
         time.perf_counter() - started,
-        bad,
+        unpacked,
+        distinct,
     )

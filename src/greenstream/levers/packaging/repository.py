@@ -5,8 +5,9 @@ Tables (migration ``0900_epcis_events``): ``epcis_events`` holds one row per eve
 ``(tenant_id, event_hash)``, with the fields queries filter on and the event's JSON;
 ``epcis_event_epcs`` one row per event and EPC with the GRAI of a reusable box.
 
-Capture inserts with ``INSERT ... ON CONFLICT DO NOTHING RETURNING event_hash`` in chunks (SQLite
-and PostgreSQL alike): an event sent twice is stored once and counted as a duplicate.
+Capture inserts with ``INSERT ... ON CONFLICT DO NOTHING RETURNING event_hash``, one transaction
+per document (SQLite: multi-row statements; PostgreSQL: ``COPY`` into a temporary table, then one
+``INSERT ... SELECT``): an event sent twice is stored once and counted as a duplicate.
 
 References
 ----------
@@ -151,12 +152,45 @@ _SQLITE_TIME = "%Y-%m-%d %H:%M:%S%.6f"  # chrono (Polars) spelling
 _SQLITE_TIME_PY = "%Y-%m-%d %H:%M:%S.%f"  # the same in Python's strftime
 
 
-def _sql(engine: Engine, table: str, fields: tuple[str, ...], conflict: str) -> str:
-    mark = "?" if engine.dialect.name == "sqlite" else "%s"
-    return (
-        f"INSERT INTO {table} ({', '.join(fields)}) VALUES ({', '.join([mark] * len(fields))}) "
-        f"ON CONFLICT {conflict} DO NOTHING"
+# SQLite binds at most 32,766 parameters per statement (SQLITE_MAX_VARIABLE_NUMBER since 3.32)
+SQLITE_MAX_PARAMETERS = 32_766
+
+
+def _insert_new_sqlite(cursor: Any, rows: list[tuple[Any, ...]]) -> set[str]:
+    """Multi-row ``INSERT ... ON CONFLICT DO NOTHING RETURNING event_hash`` (as many rows per
+    statement as SQLite binds); the hashes stored now."""
+    width = len(_EVENT_FIELDS)
+    per = SQLITE_MAX_PARAMETERS // width
+    stored: set[str] = set()
+    one = "(" + ", ".join(["?"] * width) + ")"
+    head = f"INSERT INTO epcis_events ({', '.join(_EVENT_FIELDS)}) VALUES "
+    tail = " ON CONFLICT (tenant_id, event_hash) DO NOTHING RETURNING event_hash"
+    for start in range(0, len(rows), per):
+        part = rows[start : start + per]
+        cursor.execute(
+            head + ", ".join([one] * len(part)) + tail,
+            [v for row in part for v in row],
+        )
+        stored.update(r[0] for r in cursor.fetchall())
+    return stored
+
+
+def _insert_new_postgresql(cursor: Any, rows: list[tuple[Any, ...]]) -> set[str]:
+    """``COPY`` into a transaction-local table, then ``INSERT ... SELECT ... ON CONFLICT DO
+    NOTHING RETURNING event_hash``; the hashes stored now."""
+    fields = ", ".join(_EVENT_FIELDS)
+    cursor.execute(
+        "CREATE TEMPORARY TABLE IF NOT EXISTS epcis_capture "
+        "(LIKE epcis_events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
     )
+    with cursor.copy(f"COPY epcis_capture ({fields}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+    cursor.execute(
+        f"INSERT INTO epcis_events ({fields}) SELECT {fields} FROM epcis_capture "
+        "ON CONFLICT (tenant_id, event_hash) DO NOTHING RETURNING event_hash"
+    )
+    return {r[0] for r in cursor.fetchall()}
 
 
 def capture(
@@ -166,12 +200,13 @@ def capture(
     *,
     record_time: datetime | None = None,
 ) -> CaptureResult:
-    """Store the events of a validated document once each (see the module docstring).
+    """Store the events of a validated document once each (see the module docstring), in one
+    transaction.
 
-    The rows go to the driver's ``executemany`` as tuples (the SQLAlchemy per-row parameter
-    handling cost more than the rest of a capture); hashes already stored are looked up first so
-    the follow-ups (points) see only new events, and ``ON CONFLICT DO NOTHING`` keeps a concurrent
-    duplicate out.
+    The unique index on ``(tenant_id, event_hash)`` decides what is new: the rows go in with
+    ``ON CONFLICT DO NOTHING RETURNING event_hash`` (SQLite: multi-row statements; PostgreSQL:
+    ``COPY`` into a temporary table first), so an event sent twice, or by two clients at once,
+    is stored once, and the follow-ups (EPC rows, points) see only the events stored now.
     """
     cols = event_columns(captured)
     times = cols.utc_times()
@@ -186,31 +221,16 @@ def capture(
     first: dict[str, int] = {}
     for i, h in enumerate(hashes):
         first.setdefault(h, i)  # one document may repeat an event: its first occurrence counts
-    mark = "?" if sqlite else "%s"
-    with engine.begin() as conn:
-        raw = conn.connection.driver_connection
-        assert raw is not None
-        cursor = raw.cursor()
-        known: set[str] = set()
-        unique = list(first)
-        for start in range(0, len(unique), 900):
-            part = unique[start : start + 900]
-            cursor.execute(
-                f"SELECT event_hash FROM epcis_events WHERE tenant_id = {mark} AND event_hash IN "
-                f"({', '.join([mark] * len(part))})",
-                (tenant_id, *part),
-            )
-            known.update(r[0] for r in cursor.fetchall())
-        keep = [i for h, i in first.items() if h not in known]
-        if sqlite:
-            time_values: list[Any] = times.dt.strftime(_SQLITE_TIME).to_list()
-            record_value: Any = recorded.astimezone(UTC).strftime(_SQLITE_TIME_PY)
-        else:
-            time_values = times.to_list()
-            record_value = recorded
-        c = cols.columns
-        n = len(hashes)
-        columns = [
+    if sqlite:
+        time_values: list[Any] = times.dt.strftime(_SQLITE_TIME).to_list()
+        record_value: Any = recorded.astimezone(UTC).strftime(_SQLITE_TIME_PY)
+    else:
+        time_values = times.to_list()
+        record_value = recorded
+    c = cols.columns
+    n = len(hashes)
+    every = list(
+        zip(
             [tenant_id] * n,
             hashes,
             c["event_id"],
@@ -226,15 +246,16 @@ def capture(
             c["source_party"],
             c["destination_party"],
             c["event_json"],
-        ]
-        every = list(zip(*columns, strict=True))
-        rows = every if len(keep) == n else [every[i] for i in keep]
-        stored = 0
-        if rows:
-            cursor.executemany(
-                _sql(engine, "epcis_events", _EVENT_FIELDS, "(tenant_id, event_hash)"), rows
-            )
-            stored = max(cursor.rowcount, 0) if sqlite else len(rows)
+            strict=True,
+        )
+    )
+    rows = every if len(first) == n else [every[i] for i in first.values()]
+    with engine.begin() as conn:
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        cursor = raw.cursor()
+        stored = (_insert_new_sqlite if sqlite else _insert_new_postgresql)(cursor, rows)
+        keep = [i for h, i in first.items() if h in stored]
         kept = set(keep)
         pairs = {(hashes[i], e) for i, e in cols.epcs if i in kept}
         if pairs:
@@ -242,22 +263,30 @@ def capture(
                 {"event_hash": [h for h, _ in pairs], "epc": [e for _, e in pairs]},
                 schema={"event_hash": pl.String, "epc": pl.String},
             ).with_columns(grai_expr(pl.col("epc")).alias("grai"))
-            epc_rows = [
-                (tenant_id, h, e, g)
-                for h, e, g in zip(
+            epc_rows = list(
+                zip(
+                    [tenant_id] * epc_frame.height,
                     epc_frame.get_column("event_hash").to_list(),
                     epc_frame.get_column("epc").to_list(),
                     epc_frame.get_column("grai").to_list(),
                     strict=True,
                 )
-            ]
-            cursor.executemany(
-                _sql(engine, "epcis_event_epcs", _EPC_FIELDS, "(tenant_id, event_hash, epc)"),
-                epc_rows,
             )
+            if sqlite:
+                cursor.executemany(
+                    f"INSERT INTO epcis_event_epcs ({', '.join(_EPC_FIELDS)}) VALUES (?, ?, ?, ?)",
+                    epc_rows,
+                )
+            else:
+                # rows of events stored now only: no conflict is possible
+                with cursor.copy(
+                    f"COPY epcis_event_epcs ({', '.join(_EPC_FIELDS)}) FROM STDIN"
+                ) as copy:
+                    for epc_row in epc_rows:
+                        copy.write_row(epc_row)
         cursor.close()
     received = len(captured)
-    return CaptureResult(received, stored, received - stored, cols, keep)
+    return CaptureResult(received, len(stored), received - len(stored), cols, sorted(keep))
 
 
 QUERY_PARAMETERS = (

@@ -173,7 +173,7 @@ def is_valid(
     )
 
 
-def valid_small_batch(
+def valid_batch(
     box_mm: npt.NDArray[np.float64],
     dims_mm: npt.NDArray[np.float64],
     mass_kg: npt.NDArray[np.float64],
@@ -187,39 +187,46 @@ def valid_small_batch(
     minimum_support_share: float = 1.0,
     tolerance_mm: float = TOLERANCE_MM,
 ) -> npt.NDArray[np.bool_]:
-    """The rules of :func:`violations` for many packages of one or two units at once.
+    """The rules of :func:`violations` for many packages at once.
 
-    Arrays are per package (P) and unit slot (2): ``box_mm`` (P, 3); ``dims_mm``,
-    ``position_mm``, ``extent_mm`` (P, 2, 3); the others (P, 2). A package of one unit has NaN
-    dimensions in its second slot. Returns whether each package is valid; tests hold it equal
-    to :func:`violations` on every package.
+    Arrays are per package (P) and unit slot (k): ``box_mm`` (P, 3); ``dims_mm``,
+    ``position_mm``, ``extent_mm`` (P, k, 3); the others (P, k). A package of fewer units has NaN
+    dimensions in its empty slots. Returns whether each package is valid; tests hold it equal to
+    :func:`violations` on every package.
     """
     tol = tolerance_mm
+    k = dims_mm.shape[1]
     present = ~np.isnan(dims_mm[:, :, 0])
     own = np.sort(np.nan_to_num(dims_mm), axis=2)
-    ext = np.sort(np.nan_to_num(extent_mm), axis=2)
-    ok = np.all(np.abs(own - ext) <= tol, axis=(1, 2))
+    ext = np.sort(np.nan_to_num(extent_mm, nan=-1.0), axis=2)
+    ok = np.all((np.abs(own - ext) <= tol) | ~present[:, :, None], axis=(1, 2))
     upright_bad = keep_upright & present & (np.abs(extent_mm[:, :, 2] - dims_mm[:, :, 2]) > tol)
     ok &= ~upright_bad.any(axis=1)
     lo = np.nan_to_num(position_mm)
-    hi = lo + np.nan_to_num(extent_mm)
+    size = np.nan_to_num(extent_mm)
+    hi = lo + size
     inside = np.all((lo >= -tol) & (hi <= box_mm[:, None, :] + tol), axis=2) | ~present
     ok &= inside.all(axis=1)
-    both = present.all(axis=1)
+    pair = present[:, :, None] & present[:, None, :] & ~np.eye(k, dtype=bool)[None, :, :]
     overlap = np.clip(
-        np.minimum(hi[:, 0, :], hi[:, 1, :]) - np.maximum(lo[:, 0, :], lo[:, 1, :]), 0.0, None
-    )
-    ok &= ~(both & np.all(overlap > tol, axis=1))
-    shared = overlap[:, 0] * overlap[:, 1]
-    for top, bottom in ((1, 0), (0, 1)):
-        base = (hi[:, top, 0] - lo[:, top, 0]) * (hi[:, top, 1] - lo[:, top, 1])
-        floating = lo[:, top, 2] > tol
-        rests = np.abs(hi[:, bottom, 2] - lo[:, top, 2]) <= tol
-        supported = np.where(both & rests, shared, 0.0)
-        ok &= ~(present[:, top] & floating & (supported + tol < minimum_support_share * base))
-        above = both & (lo[:, top, 2] >= hi[:, bottom, 2] - tol) & (shared > tol)
-        ok &= ~(above & fragile[:, bottom])
-        limit = max_weight_above_kg[:, bottom]
-        ok &= ~(above & ~np.isnan(limit) & (mass_kg[:, top] > limit + 1e-9))
-    ok &= np.nansum(np.where(present, mass_kg, 0.0), axis=1) <= max_load_kg + 1e-9
+        np.minimum(hi[:, :, None, :], hi[:, None, :, :])
+        - np.maximum(lo[:, :, None, :], lo[:, None, :, :]),
+        0.0,
+        None,
+    )  # (P, k, k, 3)
+    ok &= ~(pair & np.all(overlap > tol, axis=3)).any(axis=(1, 2))
+    footprint = np.where(pair, overlap[..., 0] * overlap[..., 1], 0.0)
+    z = lo[:, :, 2]
+    top = hi[:, :, 2]
+    rests_on = np.abs(top[:, None, :] - z[:, :, None]) <= tol  # [p, i, j]: j's top at i's base
+    supported = np.where(rests_on, footprint, 0.0).sum(axis=2)
+    base = size[:, :, 0] * size[:, :, 1]
+    short = present & (z > tol) & (supported + tol < minimum_support_share * base)
+    ok &= ~short.any(axis=1)
+    above = (z[:, None, :] >= top[:, :, None] - tol) & (footprint > tol)  # [p, i, j]: j above i
+    ok &= ~(present & fragile & above.any(axis=2)).any(axis=1)
+    load_above = (above * np.nan_to_num(mass_kg)[:, None, :]).sum(axis=2)
+    heavy = present & ~np.isnan(max_weight_above_kg) & (load_above > max_weight_above_kg + 1e-9)
+    ok &= ~heavy.any(axis=1)
+    ok &= np.where(present, mass_kg, 0.0).sum(axis=1) <= max_load_kg + 1e-9
     return np.asarray(ok, dtype=bool)
