@@ -32,30 +32,11 @@
 from __future__ import annotations
 
 import os
-import secrets
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from greenstream.api.ratelimit import parse_heavy_limits
-from greenstream.settings import home_dir
-
-
-def _secret_key() -> bytes:
-    env = os.environ.get("GREENSTREAM_SECRET_KEY")
-    if env:
-        return env.encode()
-    home = home_dir()
-    home.mkdir(parents=True, exist_ok=True)
-    path = home / "secret_key"
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            os.write(fd, secrets.token_hex(32).encode())
-        except BaseException:
-            os.close(fd)
-            raise
-        os.close(fd)
-    return path.read_bytes().strip()
+from greenstream.settings import secret_key
 
 
 def _base_url(text: str | None) -> str | None:
@@ -101,7 +82,7 @@ class ApiSettings:
     def from_env(cls) -> ApiSettings:
         return cls(
             database_url=os.environ.get("GREENSTREAM_DATABASE_URL"),
-            secret_key=_secret_key(),
+            secret_key=secret_key(),
             token_ttl_s=int(os.environ.get("GREENSTREAM_TOKEN_TTL_S", "3600")),
             consumer_token_ttl_s=int(os.environ.get("GREENSTREAM_CONSUMER_TOKEN_TTL_S", "900")),
             rate_limit_storage=os.environ.get("GREENSTREAM_RATE_LIMIT_STORAGE") or "memory://",

@@ -29,9 +29,9 @@ def links_create(
 ) -> None:
     """Create a link; anyone with its URL sees that waybill (read only) until it expires or is
     revoked."""
-    from greenstream.api.settings import ApiSettings
     from greenstream.reports.links import create_link, parse_ttl
     from greenstream.reports.store import tenant_by_name
+    from greenstream.settings import secret_key
     from greenstream.store.db import make_engine, upgrade
 
     with handle_errors():
@@ -42,7 +42,7 @@ def links_create(
             t = tenant_by_name(engine, tenant)
             link = create_link(
                 engine,
-                ApiSettings.from_env().secret_key,
+                secret_key(),
                 t.id,
                 shipment,
                 lifetime,
