@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -89,6 +90,16 @@ def test_lazy_command_list_matches_what_the_modules_register() -> None:
         names += [g.name for g in sub.registered_groups if g.name]
         registered |= dict.fromkeys(names, module)
     assert registered == CONCERN_COMMANDS
+
+
+def test_every_module_that_registers_commands_is_listed() -> None:
+    src = Path(__file__).resolve().parents[1] / "src"
+    registering = {
+        ".".join(path.relative_to(src).with_suffix("").parts)
+        for path in (src / "greenstream").rglob("*.py")
+        if re.search(r"^def register\(\w+: typer\.Typer\)", path.read_text("utf-8"), re.M)
+    }
+    assert registering == set(CONCERN_COMMANDS.values())
 
 
 def test_footprint_help_loads_neither_polars_nor_the_extras() -> None:

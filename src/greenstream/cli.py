@@ -40,7 +40,9 @@ if TYPE_CHECKING:
 
 # Sub-commands registered by concerns, loaded when they are run (or listed by --help), so that
 # `greenstream footprint` imports neither FastAPI nor the brokers' clients nor the solvers.
-# command -> module whose ``register(app)`` adds it (tests/test_cli_startup.py checks the list).
+# command -> module whose ``register(app)`` adds it (tests/test_cli_startup.py checks that every
+# module with a ``register`` is listed, with exactly the commands it registers).
+# --- sub-commands registered by concerns (one line each) ---
 CONCERN_COMMANDS: dict[str, str] = {
     "monitor": "greenstream.monitoring.cli",  # ingest | mqtt | nats | aggregates | quarantine
     "trace": "greenstream.monitoring.trace_cli",
@@ -62,6 +64,7 @@ CONCERN_COMMANDS: dict[str, str] = {
     "report": "greenstream.reports.cli",
     "links": "greenstream.reports.cli",
 }
+# --- end of sub-commands ---
 CONCERN_CLIS = tuple(dict.fromkeys(CONCERN_COMMANDS.values()))
 
 
