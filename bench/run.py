@@ -15,12 +15,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-# greenstream before Polars, as in the CLI: the package sets Polars' allocator options, which
-# Polars reads once, when it loads (greenstream.runtime)
-import greenstream  # noqa: F401
+# Polars' allocator options as the CLI sets them, before Polars loads (greenstream.runtime)
+from greenstream.runtime import configure_allocator
+
+configure_allocator()
 
 # isort: split
-import polars as pl
+import polars as pl  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -38,6 +39,7 @@ SUITES = [
     "dashboard",
     "reductions",
     "reports",
+    "startup",
 ]
 # --- end of suites ---
 

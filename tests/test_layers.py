@@ -4,6 +4,9 @@ greenstream module (at the top of a module or inside a function) is an edge.
 - no cycle between packages (``greenstream.<package>``);
 - no cycle between the modules of the packages that hold the persistence, sealing, upload and
   exchange code (store, seal, services, audit, io);
+- no cycle between the modules of any package through the imports that run when a module is
+  imported (its top level, outside ``if TYPE_CHECKING:``; ``from package import submodule`` is an
+  edge to the submodule): such a cycle makes the result depend on which module is imported first;
 - ``seal`` imports no other greenstream package; ``store`` imports nothing from ``audit``,
   ``services`` or the entry points; ``io`` nothing from ``store``, ``services`` or ``api``.
 """
@@ -47,6 +50,41 @@ def _imports(path: Path) -> set[str]:
 
 MODULE_EDGES: dict[str, set[str]] = {
     m: {t for t in _imports(p) if t in MODULES and t != m} for m, p in MODULES.items()
+}
+
+
+def _import_time_imports(path: Path) -> set[str]:
+    """The greenstream modules a module imports while it is being imported."""
+    found: set[str] = set()
+
+    def visit(body: list[ast.stmt]) -> None:
+        for node in body:
+            if isinstance(node, ast.If):
+                if not (isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"):
+                    visit(node.body)
+                visit(node.orelse)
+            elif isinstance(node, ast.Try):
+                visit(node.body)
+                visit(node.orelse)
+                visit(node.finalbody)
+                for handler in node.handlers:
+                    visit(handler.body)
+            elif isinstance(node, ast.Import):
+                found.update(a.name for a in node.names if a.name.startswith("greenstream"))
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                if not node.module.startswith("greenstream"):
+                    continue
+                submodules = {f"{node.module}.{a.name}" for a in node.names} & MODULES.keys()
+                found.update(submodules)
+                if len(submodules) < len(node.names):  # names defined in the module itself
+                    found.add(node.module)
+
+    visit(ast.parse(path.read_text(encoding="utf-8")).body)
+    return found
+
+
+IMPORT_TIME_EDGES: dict[str, set[str]] = {
+    m: {t for t in _import_time_imports(p) if t in MODULES and t != m} for m, p in MODULES.items()
 }
 
 
@@ -119,6 +157,35 @@ def test_the_graph_is_read() -> None:
     # the reader must see the edges this test is about, or every check below passes vacuously
     assert "greenstream.seal.chain" in MODULE_EDGES["greenstream.services.upload"]
     assert "greenstream.store.sealing" in MODULE_EDGES["greenstream.audit.verify"]
+
+
+def test_the_import_time_graph_is_read() -> None:
+    # a submodule imported from its package is an edge to the submodule only
+    view = IMPORT_TIME_EDGES["greenstream.reports.render.view"]
+    assert "greenstream.reports.render.fmt" in view
+    assert "greenstream.reports.render" not in view
+    # an import under TYPE_CHECKING does not run
+    assert (
+        "greenstream.monitoring.ingest.identity"
+        in MODULE_EDGES["greenstream.monitoring.ingest.decode"]
+    )
+    assert (
+        "greenstream.monitoring.ingest.identity"
+        not in IMPORT_TIME_EDGES["greenstream.monitoring.ingest.decode"]
+    )
+
+
+PACKAGES = sorted({_package(m) for m in MODULES} - {"greenstream"})
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_no_import_time_cycle_inside_a_package(package: str) -> None:
+    inside = {
+        m: {t for t in targets if _package(t) == package}
+        for m, targets in IMPORT_TIME_EDGES.items()
+        if _package(m) == package
+    }
+    assert _cycles(inside) == []
 
 
 def test_no_cycle_between_packages() -> None:

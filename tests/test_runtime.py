@@ -28,10 +28,12 @@ def _jemalloc_decay_ms(code: str, env_value: str | None) -> tuple[int, int, str]
     return int(dirty.group(1)), int(muzzy.group(1)), done.stdout
 
 
-def test_greenstream_sets_polars_decay_when_imported_first() -> None:
+def test_configure_allocator_sets_polars_decay_when_called_first() -> None:
     # stats_print is appended after greenstream set the variable, before Polars reads it
     code = (
-        "import os, greenstream\n"
+        "import os\n"
+        "from greenstream.runtime import configure_allocator\n"
+        "configure_allocator()\n"
         f"print(os.environ['{JEMALLOC_ENV}'])\n"
         f"os.environ['{JEMALLOC_ENV}'] += ',stats_print:true'\n"
         "import polars\n"
@@ -41,8 +43,32 @@ def test_greenstream_sets_polars_decay_when_imported_first() -> None:
     assert (dirty, muzzy) == (10_000, 10_000)  # JEMALLOC_CONF's values
 
 
+def test_the_cli_entry_point_sets_it_and_import_does_not() -> None:
+    code = (
+        "import os, sys\n"
+        "import greenstream, greenstream.cli\n"
+        f"print('import:', os.environ.get('{JEMALLOC_ENV}'))\n"
+        "sys.argv = ['greenstream', 'footprint', '--help']\n"
+        "try:\n"
+        "    greenstream.cli.main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        f"print('main:', os.environ.get('{JEMALLOC_ENV}'))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != JEMALLOC_ENV}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert out[0] == "import: None"
+    assert out[-1] == f"main: {JEMALLOC_CONF}"
+
+
 def test_a_users_setting_wins() -> None:
-    code = "import greenstream, polars\n"
+    code = (
+        "from greenstream.runtime import configure_allocator\n"
+        "assert not configure_allocator()\n"
+        "import polars\n"
+    )
     dirty, muzzy, _ = _jemalloc_decay_ms(code, "dirty_decay_ms:1234,stats_print:true")
     assert dirty == 1234
     assert muzzy == 1000  # Polars 2.1's own value, which the user did not override

@@ -6,12 +6,18 @@ given as Polars, pandas or Arrow tables; see docs/data-contract.md for the colum
 
 from typing import Any
 
-from greenstream.runtime import configure_allocator
 
-# before anything imports Polars: its allocator reads the setting once, when Polars loads
-configure_allocator()
+def __getattr__(name: str) -> Any:
+    # the version is read from the installed metadata (pyproject.toml's is the only one), on
+    # first use: importlib.metadata costs more than the rest of ``import greenstream``
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
 
-__version__ = "0.1.0"
+        try:
+            return version("greenstream")
+        except PackageNotFoundError:  # a source tree that was never installed
+            return "0+unknown"
+    raise AttributeError(f"module 'greenstream' has no attribute {name!r}")
 
 
 def footprint(legs: Any, **kwargs: Any) -> Any:

@@ -14,11 +14,10 @@ import time
 from contextlib import nullcontext
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
-import polars as pl
 import typer
-from rich.table import Table
+from typer.core import TyperGroup
 
 from greenstream.clikit import (
     SheetFormat,
@@ -31,11 +30,95 @@ from greenstream.clikit import (
     registry_for,
     stage,
 )
-from greenstream.errors import InputErrors
+from greenstream.errors import EXIT_MISSING_EXTRA, InputErrors
+from greenstream.extras import extra_for, missing_extra_message
 from greenstream.settings import home_dir as home
+
+if TYPE_CHECKING:
+    import polars as pl
+    from typer._click import Command, Context
+
+# Sub-commands registered by concerns, loaded when they are run (or listed by --help), so that
+# `greenstream footprint` imports neither FastAPI nor the brokers' clients nor the solvers.
+# command -> module whose ``register(app)`` adds it (tests/test_cli_startup.py checks that every
+# module with a ``register`` is listed, with exactly the commands it registers).
+# --- sub-commands registered by concerns (one line each) ---
+CONCERN_COMMANDS: dict[str, str] = {
+    "monitor": "greenstream.monitoring.cli",  # ingest | mqtt | nats | aggregates | quarantine
+    "trace": "greenstream.monitoring.trace_cli",
+    "intensities": "greenstream.monitoring.trace_cli",
+    "serve": "greenstream.api.cli",
+    "clients": "greenstream.api.cli",
+    "verify": "greenstream.api.cli",
+    "admin-log": "greenstream.api.cli",
+    "points": "greenstream.points.cli",
+    "route": "greenstream.levers.routing.cli",
+    "plan": "greenstream.levers.routing.cli",
+    "energy": "greenstream.levers.energy.cli",
+    "pack": "greenstream.levers.packaging.cli",  # pack, pack design | render | pool | stations
+    "users": "greenstream.api.users_cli",  # create | list | disable (dashboard sign-in)
+    "reductions": "greenstream.levers.reductions.cli",  # run | runs | claims
+    "targets": "greenstream.levers.reductions.cli",  # check
+    "forecast": "greenstream.levers.forecast.cli",  # event | backtest
+    "placement": "greenstream.levers.placement.cli",  # plan
+    "report": "greenstream.reports.cli",
+    "links": "greenstream.reports.cli",
+}
+# --- end of sub-commands ---
+CONCERN_CLIS = tuple(dict.fromkeys(CONCERN_COMMANDS.values()))
+
+
+def _missing_extra_command(name: str, extra: str, missing: str | None) -> Command:
+    """A stand-in for a command whose extra is not installed: it says which extra to install."""
+    stub = typer.Typer()
+
+    @stub.command(
+        name,
+        help=f"(needs: pip install 'greenstream[{extra}]')",
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+        add_help_option=False,
+    )
+    def run() -> None:
+        sys.stderr.write(missing_extra_message(extra, missing, name) + "\n")
+        raise typer.Exit(EXIT_MISSING_EXTRA)
+
+    return typer.main.get_group(stub).commands[name]
+
+
+class LazyGroup(TyperGroup):
+    """The top-level group: its own commands at once, the concerns' commands on first use."""
+
+    _loaded: ClassVar[dict[str, TyperGroup]] = {}
+
+    def list_commands(self, ctx: Context) -> list[str]:
+        own = super().list_commands(ctx)
+        return own + [c for c in CONCERN_COMMANDS if c not in own]
+
+    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None or cmd_name not in CONCERN_COMMANDS:
+            return command
+        module = CONCERN_COMMANDS[cmd_name]
+        try:
+            group = self._loaded.get(module) or self._load(module)
+        except ImportError as exc:
+            extra = extra_for(exc.name, cmd_name)
+            if extra is None:
+                raise
+            return _missing_extra_command(cmd_name, extra, exc.name)
+        return group.commands.get(cmd_name)
+
+    def _load(self, module: str) -> TyperGroup:
+        sub = typer.Typer()
+        importlib.import_module(module).register(sub)
+        group = typer.main.get_group(sub)
+        self._loaded[module] = group
+        return group
+
 
 app = typer.Typer(
     name="greenstream",
+    cls=LazyGroup,
     help=(
         "ISO 14083 / GLEC v3 logistics emissions: footprints, calculation sheets, factors, "
         "telemetry (monitor, trace, intensities), the HTTP API (serve, clients, verify), "
@@ -179,6 +262,8 @@ def gazetteer_for(places: Path | None) -> Any:
 
 def _write_warnings(results: Path, target: Path, summary: dict[str, Any]) -> None:
     """Every warning of the job, one row per element and warning, plus the input notices."""
+    import polars as pl
+
     from greenstream.accounting.kernel import WARNING_KINDS, WARNINGS
     from greenstream.io.tables import scan_raw, write_table
 
@@ -216,6 +301,8 @@ def _write_warnings(results: Path, target: Path, summary: dict[str, Any]) -> Non
 
 
 def _rollup_rows(results: Path, keys: list[str], tz: str, gazetteer: Any) -> list[dict[str, Any]]:
+    import polars as pl
+
     from greenstream.accounting.rollup import rollup
     from greenstream.io.tables import read_raw
 
@@ -401,6 +488,8 @@ def factors_list(
 ) -> None:
     """List factors (one row per factor, scope and load point), filtered and paged; values at
     full precision. ``--format json|csv`` gives every matching row with source and licence."""
+    import polars as pl
+
     with handle_errors():
         if limit < 1 or page < 1:
             raise InputErrors.single("--limit/--page", "must be 1 or more", field="page")
@@ -461,6 +550,8 @@ def factors_show(
     fmt: Annotated[TableFormat, typer.Option("--format")] = TableFormat.table,
 ) -> None:
     """Every published number of one factor, at full precision, with its full provenance."""
+    from rich.table import Table
+
     with handle_errors():
         rows = registry_for().find(factor_id).to_dicts()
         if fmt is TableFormat.table:
@@ -482,6 +573,8 @@ def factors_import(
     fmt: Annotated[TableFormat, typer.Option("--format")] = TableFormat.table,
 ) -> None:
     """Validate a factor set (e.g. a licensed GLEC table) and add it to the local registry."""
+    import polars as pl
+
     from greenstream.factors import import_factor_file
 
     with handle_errors():
@@ -599,25 +692,24 @@ def synth(
         print_rows(rows, fmt, title="Synthetic data")
 
 
-# --- sub-commands registered by concerns (one line each) ---
-CONCERN_CLIS = (
-    "greenstream.monitoring.cli",  # monitor ingest | mqtt | nats | aggregates | quarantine | totals
-    "greenstream.monitoring.trace_cli",  # trace, intensities
-    "greenstream.api.cli",  # serve, clients, verify
-    "greenstream.points.cli",  # points ...
-    "greenstream.levers.routing.cli",  # route, plan
-    "greenstream.levers.energy.cli",  # energy ...
-    "greenstream.levers.packaging.cli",  # pack, pack design | render | pool | stations
-    "greenstream.api.users_cli",  # users create | list | disable (dashboard sign-in)
-    "greenstream.levers.reductions.cli",  # reductions run | runs | claims, targets check
-    "greenstream.levers.forecast.cli",  # forecast event | backtest
-    "greenstream.levers.placement.cli",  # placement plan
-    "greenstream.reports.cli",  # report, links
-)
-# --- end of sub-commands ---
-for _module in CONCERN_CLIS:
-    importlib.import_module(_module).register(app)
+def _command_in(argv: list[str]) -> str | None:
+    """The sub-command named on a command line (its first word that is not an option)."""
+    return next((a for a in argv if not a.startswith("-")), None)
 
 
-def main() -> None:  # pragma: no cover - console entry point wrapper
-    app()
+def main() -> None:  # pragma: no cover - console entry point
+    """The ``greenstream`` command: process-wide settings first, then the app."""
+    from greenstream.runtime import configure_allocator
+
+    # before anything imports Polars: its allocator reads the setting once, when Polars loads
+    configure_allocator()
+    try:
+        app()
+    except ImportError as exc:
+        # a command that imports its extra's libraries before its error handling starts
+        command = _command_in(sys.argv[1:])
+        extra = extra_for(exc.name, command)
+        if extra is None:
+            raise
+        sys.stderr.write(missing_extra_message(extra, exc.name, command) + "\n")
+        sys.exit(EXIT_MISSING_EXTRA)

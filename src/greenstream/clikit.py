@@ -15,22 +15,25 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import polars as pl
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from greenstream.errors import (
     EXIT_INPUT_ERROR,
     EXIT_INTERNAL_ERROR,
+    EXIT_MISSING_EXTRA,
     GreenstreamError,
     InputError,
     InputErrors,
 )
+from greenstream.extras import extra_for, missing_extra_message
 from greenstream.settings import home_dir as home
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 # Tables fit 100 columns (the width every command is written for), or a narrower terminal.
 TABLE_WIDTH = 100
@@ -69,6 +72,8 @@ def registry_for(extra_factors: list[Path] | None = None) -> Any:
 def report_input_errors(errors: list[InputError], *, limit: int, errors_file: Path | None) -> None:
     """Print every bad row (up to ``limit``) as plain lines on stderr; all of them to a file."""
     if errors_file is not None:
+        import polars as pl
+
         from greenstream.io.tables import write_table
 
         schema = {"file": pl.String, "row": pl.Int64, "field": pl.String, "reason": pl.String}
@@ -80,6 +85,11 @@ def report_input_errors(errors: list[InputError], *, limit: int, errors_file: Pa
         where = f"all in {errors_file}" if errors_file else "use --errors FILE to write them all"
         lines.append(f"  ... and {n - limit} more ({where})")
     sys.stderr.write("\n".join(lines) + "\n")
+
+
+def _command_name() -> str | None:
+    """The sub-command named on the command line (its first word that is not an option)."""
+    return next((a for a in sys.argv[1:] if not a.startswith("-")), None)
 
 
 @contextmanager
@@ -94,6 +104,12 @@ def handle_errors(max_errors: int = 50, errors_file: Path | None = None) -> Iter
         raise typer.Exit(EXIT_INPUT_ERROR) from None
     except (typer.Exit, typer.Abort, KeyboardInterrupt):
         raise
+    except ImportError as exc:
+        extra = extra_for(exc.name, _command_name())
+        if extra is None:
+            raise
+        sys.stderr.write(missing_extra_message(extra, exc.name, _command_name()) + "\n")
+        raise typer.Exit(EXIT_MISSING_EXTRA) from None
     except Exception:
         sys.stderr.write("internal error (please report it with the traceback below):\n")
         sys.stderr.write(traceback.format_exc())
@@ -113,6 +129,8 @@ def stage(progress: Progress | None, text: str) -> Iterator[None]:
 def new_progress(enabled: bool) -> Progress | None:
     if not enabled:
         return None
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     return Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 EXIT_OK = 0
 EXIT_INPUT_ERROR = 2
+EXIT_MISSING_EXTRA = 69  # EX_UNAVAILABLE in sysexits.h: an optional extra is not installed
 EXIT_INTERNAL_ERROR = 70  # EX_SOFTWARE in sysexits.h
 
 

@@ -16,8 +16,10 @@ a 2 s decay lost to 10 s in four of six rounds. The price is memory held a littl
 peak RSS is 2.33-2.41 GB against 2.14-2.18 GB with Polars' setting (target 4 GB).
 
 The setting only takes effect when it is in the environment before Polars is imported, so the
-package sets it on import (``greenstream/__init__``), never overriding a value the user set.
-A process that imported Polars before greenstream keeps Polars' settings.
+command-line entry point (:func:`greenstream.cli.main`) sets it before it imports anything else,
+never overriding a value the user set. Importing greenstream as a library changes nothing in the
+process: a program that wants the setting calls :func:`configure_allocator` before it imports
+Polars. A process that imported Polars first keeps Polars' settings.
 
 **Garbage collector.** :func:`freeze_startup_objects` moves the objects that exist once a
 long-running job has started (modules, registries, the SQLAlchemy metadata: about 107,000

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from greenstream.levers.routing.dayplan import (
         DayPlan,
         Disruption,
+        PlanOptions,
         affected_orders,
         plan_day,
         replan,
@@ -51,6 +52,7 @@ _HOME = {
     "Graph": "greenstream.levers.routing.search",
     "Label": "greenstream.levers.routing.search",
     "Network": "greenstream.levers.routing.network",
+    "PlanOptions": "greenstream.levers.routing.dayplan",
     "Policy": "greenstream.levers.routing.policy",
     "Recommendation": "greenstream.levers.routing.policy",
     "RouteAnswer": "greenstream.levers.routing.routes",
@@ -88,6 +90,7 @@ __all__ = [
     "Graph",
     "Label",
     "Network",
+    "PlanOptions",
     "Policy",
     "Recommendation",
     "RouteAnswer",

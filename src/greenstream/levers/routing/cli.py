@@ -213,7 +213,13 @@ def register(app: typer.Typer) -> None:
         """Assign a day's orders to routes under capacities and deadlines (HiGHS MILP);
         with --close-* re-plan the orders the closure hits."""
         from greenstream.io.tables import write_table
-        from greenstream.levers.routing import Disruption, plan_day, read_orders, replan
+        from greenstream.levers.routing import (
+            Disruption,
+            PlanOptions,
+            plan_day,
+            read_orders,
+            replan,
+        )
 
         with handle_errors():
             if objective not in ("co2e", "cost"):
@@ -235,15 +241,13 @@ def register(app: typer.Typer) -> None:
                     net = _network(nodes, edges, network)
                     table = read_orders(orders, net)
                 with stage(prog, f"planning {table.height:,} orders"):
-                    plan = plan_day(
-                        net,
-                        table,
+                    options = PlanOptions(
                         objective="co2e" if objective == "co2e" else "cost",
                         carbon_price_cny_per_t=carbon_price,
                         workers=workers,
-                        file=str(orders),
                         exact=exact,
                     )
+                    plan = plan_day(net, table, options, file=str(orders))
                 affected: list[str] = []
                 circle = _circle(close_circle)
                 if close_node or close_edge or close_region or circle:

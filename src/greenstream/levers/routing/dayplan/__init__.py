@@ -25,7 +25,7 @@ orchestrator :func:`plan_day`), ``disruptions`` (closures and the re-plan) and `
 """
 
 from greenstream.levers.routing.dayplan.disruptions import Disruption, affected_orders, replan
-from greenstream.levers.routing.dayplan.plan import plan_day
+from greenstream.levers.routing.dayplan.plan import PlanOptions, plan_day
 from greenstream.levers.routing.dayplan.result import DayPlan, Objective, mode_split
 from greenstream.levers.routing.dayplan.synthetic import synthetic_orders
 
@@ -33,6 +33,7 @@ __all__ = [
     "DayPlan",
     "Disruption",
     "Objective",
+    "PlanOptions",
     "affected_orders",
     "mode_split",
     "plan_day",

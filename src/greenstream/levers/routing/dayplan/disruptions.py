@@ -11,7 +11,7 @@ import polars as pl
 
 from greenstream.errors import InputError, InputErrors
 from greenstream.geo import great_circle_distance_km
-from greenstream.levers.routing.dayplan.plan import plan_day
+from greenstream.levers.routing.dayplan.plan import PlanOptions, plan_day
 from greenstream.levers.routing.dayplan.result import DayPlan, as_float
 from greenstream.levers.routing.network import KG_PER_TONNE, Network
 from greenstream.levers.routing.routes import Closure
@@ -126,20 +126,15 @@ def replan(
         remaining[e] -= masses[order_id]
     remaining = np.where(np.isfinite(remaining), np.maximum(remaining, 0.0), remaining)
     sub_orders = plan.orders.filter(pl.col("order_id").is_in(affected))
-    sub = plan_day(
-        network,
-        sub_orders,
+    options = PlanOptions(
         objective=plan.objective,
         carbon_price_cny_per_t=plan.carbon_price_cny_per_t,
         max_candidates=max_candidates,
         time_limit_s=time_limit_s,
         workers=workers,
-        capacity_t=remaining,
-        closure=closure,
     )
-    sub = _wait_for_reopening(
-        network, plan, sub, disruption, remaining, masses, max_candidates, time_limit_s, workers
-    )
+    sub = plan_day(network, sub_orders, options, capacity_t=remaining, closure=closure)
+    sub = _wait_for_reopening(network, plan, sub, disruption, remaining, masses, options)
     merged_rows = pl.concat(
         [plan.assignments.filter(~pl.col("order_id").is_in(affected)), sub.assignments],
         how="diagonal_relaxed",
@@ -195,9 +190,7 @@ def _wait_for_reopening(
     disruption: Disruption,
     remaining: np.ndarray,
     masses: dict[str, float],
-    max_candidates: int,
-    time_limit_s: float,
-    workers: int,
+    options: PlanOptions,
 ) -> DayPlan:
     """Orders with no route around a closure that ends: try departing when it ends (on the
     whole network, with the capacity left), and keep that plan when the deadline allows."""
@@ -215,17 +208,7 @@ def _wait_for_reopening(
     )
     if later_orders.height == 0:
         return sub
-    later = plan_day(
-        network,
-        later_orders,
-        objective=plan.objective,
-        carbon_price_cny_per_t=plan.carbon_price_cny_per_t,
-        max_candidates=max_candidates,
-        time_limit_s=time_limit_s,
-        workers=workers,
-        capacity_t=left,
-        reuse=plan,
-    )
+    later = plan_day(network, later_orders, options, capacity_t=left, reuse=plan)
     waited = later.assignments.filter(pl.col("status") == "assigned").with_columns(
         pl.lit(f"departs when the closure ends at {disruption.end_h:g} h").alias("reason")
     )

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import TypedDict, Unpack
 
 import numpy as np
 import polars as pl
@@ -19,71 +22,139 @@ from greenstream.levers.routing.routes import Closure
 from greenstream.levers.routing.search import Label
 
 
+@dataclass(frozen=True)
+class PlanOptions:
+    """How a day plan scores routes and how hard it solves.
+
+    Attributes
+    ----------
+    objective : "co2e" minimises the WTW CO2e (kg); "cost" the cost (CNY) plus the carbon price
+        times the CO2e.
+    carbon_price_cny_per_t : carbon price of the "cost" objective, CNY per tonne CO2e.
+    max_candidates : routes of an order's Pareto front the model may choose from.
+    time_limit_s : HiGHS time limit, seconds.
+    mip_rel_gap : relative MIP gap at which HiGHS stops.
+    workers : processes that compute the Pareto fronts.
+    exact : solve the whole MILP instead of its LP relaxation plus the fractional rest.
+    """
+
+    objective: Objective = "co2e"
+    carbon_price_cny_per_t: float = 0.0
+    max_candidates: int = 8
+    time_limit_s: float = 50.0
+    mip_rel_gap: float = 1e-3
+    workers: int = 1
+    exact: bool = False
+
+
+class PlanOptionFields(TypedDict, total=False):
+    """:class:`PlanOptions`' fields, given as keywords of :func:`plan_day`."""
+
+    objective: Objective
+    carbon_price_cny_per_t: float
+    max_candidates: int
+    time_limit_s: float
+    mip_rel_gap: float
+    workers: int
+    exact: bool
+
+
+@dataclass(frozen=True)
+class _OrderArrays:
+    """Per order: origin and destination node index, tonnes, hours until the deadline, cost cap
+    per tonne (CNY/t) and the allowed modes' key."""
+
+    origin: np.ndarray
+    destination: np.ndarray
+    mass_t: np.ndarray
+    limit_h: np.ndarray
+    cost_cap_cny_per_t: np.ndarray
+    mode_keys: list[str]
+
+
+def _order_arrays(network: Network, orders: pl.DataFrame, file: str) -> _OrderArrays:
+    origin, destination = resolve_orders(network, orders, file)
+    mass_t = orders["mass_kg"].to_numpy() / KG_PER_TONNE
+    return _OrderArrays(
+        origin=origin,
+        destination=destination,
+        mass_t=mass_t,
+        limit_h=(orders["deadline_h"].fill_null(math.inf) - orders["ready_h"]).to_numpy(),
+        cost_cap_cny_per_t=orders["max_cost_cny"].fill_null(math.inf).to_numpy() / mass_t,
+        mode_keys=orders["modes"].fill_null("").to_list(),
+    )
+
+
+def _scorer(options: PlanOptions) -> Callable[[Label], float]:
+    """A route's objective per tonne: kg CO2e, or CNY with the carbon price."""
+    price_cny_per_kg = options.carbon_price_cny_per_t / KG_PER_TONNE
+    if options.objective == "co2e":
+        return lambda lab: lab.co2e
+    return lambda lab: lab.cost + price_cny_per_kg * lab.co2e
+
+
 def plan_day(
     network: Network,
     orders: pl.DataFrame,
+    options: PlanOptions | None = None,
     *,
-    objective: Objective = "co2e",
-    carbon_price_cny_per_t: float = 0.0,
-    max_candidates: int = 8,
-    time_limit_s: float = 50.0,
-    mip_rel_gap: float = 1e-3,
-    workers: int = 1,
     capacity_t: np.ndarray | None = None,
     closure: Closure | None = None,
     file: str = "<orders>",
-    exact: bool = False,
     reuse: DayPlan | None = None,
+    **option_fields: Unpack[PlanOptionFields],
 ) -> DayPlan:
     """Assign every order of ``orders`` (see :func:`check_orders`) to one route.
 
-    ``exact=True`` solves the whole MILP with HiGHS. The default solves its LP relaxation,
-    keeps every order the LP assigns integrally, and solves the MILP of the few orders left
-    fractional on the capacity those leave (see :mod:`.solver`). The LP bound and the gap to it
-    are reported in the summary either way. ``reuse``: a plan on the same network whose fronts
-    may serve (only without a ``closure``, and only for origins whose deadlines are within the
-    limit those fronts were computed for).
+    ``options`` (or its fields as keywords, which override it) say how routes are scored and
+    how the model is solved. ``options.exact`` solves the whole MILP with HiGHS. The default
+    solves its LP relaxation, keeps every order the LP assigns integrally, and solves the MILP
+    of the few orders left fractional on the capacity those leave (see :mod:`.solver`). The LP
+    bound and the gap to it are reported in the summary either way. ``capacity_t``: tonnes per
+    edge (default: the network's capacities). ``closure``: elements to avoid. ``reuse``: a plan
+    on the same network whose fronts may serve (only without a ``closure``, and only for origins
+    whose deadlines are within the limit those fronts were computed for).
     """
+    opts = replace(options or PlanOptions(), **option_fields)
     if "__row" not in orders.columns:
         orders = check_orders(orders, file=file)
     started = time.perf_counter()
-    o_idx, d_idx = resolve_orders(network, orders, file)
-    mass_t = orders["mass_kg"].to_numpy() / KG_PER_TONNE
-    limit_h = (orders["deadline_h"].fill_null(math.inf) - orders["ready_h"]).to_numpy()
-    cost_cap = (orders["max_cost_cny"].fill_null(math.inf).to_numpy()) / mass_t
-    mode_keys = orders["modes"].fill_null("").to_list()
+    arrays = _order_arrays(network, orders, file)
     fronts, limits = gather_fronts(
-        network, mode_keys, o_idx, d_idx, limit_h, closure=closure, workers=workers, reuse=reuse
+        network,
+        arrays.mode_keys,
+        arrays.origin,
+        arrays.destination,
+        arrays.limit_h,
+        closure=closure,
+        workers=opts.workers,
+        reuse=reuse,
     )
     t_fronts = time.perf_counter() - started
 
     cap = network.arrays["capacity"] if capacity_t is None else capacity_t
-    price = carbon_price_cny_per_t / KG_PER_TONNE
-
-    def score(lab: Label) -> float:
-        return lab.co2e if objective == "co2e" else lab.cost + price * lab.co2e
-
+    score = _scorer(opts)
     candidates = candidate_routes(
         fronts,
-        mode_keys,
-        o_idx,
-        d_idx,
-        limit_h,
-        cost_cap,
+        arrays.mode_keys,
+        arrays.origin,
+        arrays.destination,
+        arrays.limit_h,
+        arrays.cost_cap_cny_per_t,
         np.isfinite(cap),
         score,
-        max_candidates=max_candidates,
+        max_candidates=opts.max_candidates,
         closed=bool(closure),
     )
     n_cand = len(candidates.label)
     objective_values = (
-        np.array([score(lab) for lab in candidates.label]) * mass_t[candidates.order]
+        np.array([score(lab) for lab in candidates.label]) * arrays.mass_t[candidates.order]
         if n_cand
         else np.zeros(0)
     )
-    model = assignment_model(candidates, objective_values, mass_t, orders.height, cap)
+    model = assignment_model(candidates, objective_values, arrays.mass_t, orders.height, cap)
     solution, status, lp_bound = solve(
-        model, exact=exact, time_limit_s=time_limit_s, gap=mip_rel_gap
+        model, exact=opts.exact, time_limit_s=opts.time_limit_s, gap=opts.mip_rel_gap
     )
     t_solve = time.perf_counter() - started - t_fronts
 
@@ -98,12 +169,12 @@ def plan_day(
         orders,
         chosen,
         reasons,
-        o_idx,
-        d_idx,
-        mass_t,
+        arrays.origin,
+        arrays.destination,
+        arrays.mass_t,
         cap,
-        objective,
-        carbon_price_cny_per_t,
+        opts.objective,
+        opts.carbon_price_cny_per_t,
     )
     if closure is None:
         plan.fronts, plan.front_limits = fronts, limits
