@@ -35,6 +35,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "greenstream"
 # Packages and modules whose public API is documented to the numpydoc standard above.
 DOCUMENTED: tuple[str, ...] = (
     "audit",
+    "factors",
     "seal",
     "timeutil.py",
     "checks.py",
