@@ -36,6 +36,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "greenstream"
 DOCUMENTED: tuple[str, ...] = (
     "audit",
     "factors",
+    "geo",
     "seal",
     "timeutil.py",
     "checks.py",
