@@ -34,6 +34,8 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "greenstream"
 
 # Packages and modules whose public API is documented to the numpydoc standard above.
 DOCUMENTED: tuple[str, ...] = (
+    "accounting/__init__.py",
+    "accounting/kernel.py",
     "audit",
     "factors",
     "geo",
