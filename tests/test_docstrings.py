@@ -39,6 +39,7 @@ DOCUMENTED: tuple[str, ...] = (
     "audit",
     "factors",
     "geo",
+    "io",
     "seal",
     "timeutil.py",
     "checks.py",
