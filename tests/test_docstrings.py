@@ -40,6 +40,7 @@ DOCUMENTED: tuple[str, ...] = (
     "factors",
     "geo",
     "io",
+    "points",
     "seal",
     "timeutil.py",
     "checks.py",
