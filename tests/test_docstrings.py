@@ -40,6 +40,7 @@ DOCUMENTED: tuple[str, ...] = (
     "factors",
     "geo",
     "io",
+    "levers/energy",
     "points",
     "seal",
     "timeutil.py",
