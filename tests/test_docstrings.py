@@ -41,6 +41,7 @@ DOCUMENTED: tuple[str, ...] = (
     "geo",
     "io",
     "levers/energy",
+    "levers/packaging",
     "points",
     "seal",
     "timeutil.py",
