@@ -9,7 +9,8 @@ For every module of the documented packages (``DOCUMENTED``, paths under ``src/g
 - each parameter annotated as a ``float`` states its unit, in its name (``mass_kg``,
   ``intensity_wtw_kg_per_tkm``) or in its description (``kg``, ``fraction``, ...);
 - the ``Examples`` of the docstrings run as doctests (``doctest`` with ELLIPSIS and
-  NORMALIZE_WHITESPACE), one test per module.
+  NORMALIZE_WHITESPACE), one test per module; ``pytest --doctest-modules src/greenstream/geo``
+  runs the same examples with the same flags (``doctest_optionflags`` in pyproject.toml).
 
 Typer commands (``cli.py`` modules) are exempt from the ``Parameters`` section: their docstring
 is the command's ``--help`` text and each option carries its own help.

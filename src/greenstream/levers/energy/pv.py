@@ -97,13 +97,8 @@ def hour_midpoints(year: int) -> pd.DatetimeIndex:
     Returns
     -------
     pandas.DatetimeIndex
-        One timestamp per hour at hh:30, Asia/Shanghai.
-
-    Examples
-    --------
-    >>> hours = hour_midpoints(2024)
-    >>> len(hours), str(hours[0])
-    (8784, '2024-01-01 00:30:00+08:00')
+        One timestamp per hour at hh:30, Asia/Shanghai (8,784 in 2024: the first is
+        2024-01-01 00:30+08:00).
     """
     import pandas as pd
 
