@@ -37,6 +37,31 @@ def run_checks(
     Pass 1 projects only the row number and one boolean per check, in slices of
     :data:`CHECK_BATCH_ROWS` (memory stays bounded whatever the file size); pass 2 builds the
     reasons for the failing rows alone.
+
+    Parameters
+    ----------
+    frame : polars.DataFrame or polars.LazyFrame
+        The table to check; it carries the source row number in column ``row``.
+    checks : sequence of Check
+        The failing conditions to evaluate; a null condition counts as passing.
+    file : str
+        Name of the source file, copied into each error.
+    row : str, default ``ROW``
+        Column holding the 1-based data row of the source file.
+
+    Returns
+    -------
+    list of InputError
+        One error per failing (row, check), naming file, row, field and reason; empty when every
+        row passes.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> frame = pl.DataFrame({ROW: [1, 2, 3], "mode": ["road", "teleport", None]})
+    >>> [(e.row, e.field, e.reason) for e in run_checks(frame, [one_of("mode", ["road", "rail"])],
+    ...                                                 file="legs.csv")]
+    [(2, 'mode', "unknown mode 'teleport' (one of road, rail)")]
     """
     if not checks:
         return []
@@ -76,7 +101,20 @@ def run_checks(
 
 
 def one_of(col: str, allowed: Sequence[str]) -> Check:
-    """``col``, when present, must be one of ``allowed``."""
+    """A check that ``col``, when present, is one of ``allowed``.
+
+    Parameters
+    ----------
+    col : str
+        Column (and field name in the error) to check; nulls pass.
+    allowed : sequence of str
+        The accepted values, listed in the reason of a failing row.
+
+    Returns
+    -------
+    Check
+        The check, for :func:`run_checks`.
+    """
     return Check(
         col,
         pl.col(col).is_not_null() & ~pl.col(col).is_in(list(allowed)),

@@ -15,14 +15,35 @@ from pathlib import Path
 
 
 def home_dir() -> Path:
-    """Local state directory: ``$GREENSTREAM_HOME``, else ``~/.local/share/greenstream``."""
+    """Local state directory: ``$GREENSTREAM_HOME``, else ``~/.local/share/greenstream``.
+
+    Returns
+    -------
+    pathlib.Path
+        The directory (not created here).
+
+    Examples
+    --------
+    >>> import os
+    >>> from unittest import mock
+    >>> with mock.patch.dict(os.environ, {"GREENSTREAM_HOME": "/srv/greenstream"}):
+    ...     str(home_dir())
+    '/srv/greenstream'
+    """
     return Path(os.environ.get("GREENSTREAM_HOME", Path.home() / ".local/share/greenstream"))
 
 
 def secret_key() -> bytes:
-    """The key that signs access tokens and share links: ``$GREENSTREAM_SECRET_KEY``, else a
-    random 256-bit key created once in ``$GREENSTREAM_HOME/secret_key`` (mode 0600) so every
-    process of one installation shares it."""
+    """The key that signs access tokens and share links.
+
+    ``$GREENSTREAM_SECRET_KEY`` when set, else a random 256-bit key created once in
+    ``$GREENSTREAM_HOME/secret_key`` (mode 0600) so every process of one installation shares it.
+
+    Returns
+    -------
+    bytes
+        The key.
+    """
     env = os.environ.get("GREENSTREAM_SECRET_KEY")
     if env:
         return env.encode()

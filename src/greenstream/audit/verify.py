@@ -83,6 +83,29 @@ RELATIVE_TOLERANCE = 1e-9
 
 @dataclass
 class RecordCheck:
+    """The outcome of verifying one sealed audit record.
+
+    Attributes
+    ----------
+    tenant : str
+        Tenant name.
+    seq : int
+        The record's position in the tenant's chain (1, 2, 3, ...).
+    ok : bool
+        True when every check passed.
+    check : str
+        The first failing check (``chain``, ``record``, ``factors``, ``chunks``, ``inputs``,
+        ``outputs``, ``recompute``, ``rollups``), or ``"all"`` when the record verified.
+    reason : str
+        Readable reason of the first failure, or what was verified.
+    shipment_count : int
+        Shipments sealed by the record.
+    tce_count : int
+        Transport chain elements sealed by the record.
+    source : str
+        The upload the batch came from (file name or channel).
+    """
+
     tenant: str
     seq: int
     ok: bool
@@ -95,13 +118,37 @@ class RecordCheck:
 
 @dataclass
 class Report:
+    """The verification of a store: one :class:`RecordCheck` per sealed record, in chain order.
+
+    Examples
+    --------
+    >>> report = Report([RecordCheck("acme", 1, True, "all", "verified", 2, 5, "legs.csv")])
+    >>> report.ok
+    True
+    >>> print(report.render_text())
+    greenstream audit verification
+    <BLANKLINE>
+    tenant acme: 1 record(s), 2 sealed shipment(s), all verified
+      [ok  ] record #1 (2 shipments, 5 TCEs, from legs.csv): verified
+    <BLANKLINE>
+    RESULT: VERIFIED
+    """
+
     records: list[RecordCheck] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
+        """True when every record verified (also for an empty store)."""
         return all(r.ok for r in self.records)
 
     def first_bad(self) -> dict[str, RecordCheck]:
+        """The first failing record of each tenant.
+
+        Returns
+        -------
+        dict of str to RecordCheck
+            Tenant name -> its first failing record; tenants whose records all verified are absent.
+        """
         out: dict[str, RecordCheck] = {}
         for r in self.records:
             if not r.ok and r.tenant not in out:
@@ -109,6 +156,13 @@ class Report:
         return out
 
     def as_dict(self) -> dict[str, Any]:
+        """The report as a JSON-ready dict (for ``greenstream audit verify --format json``).
+
+        Returns
+        -------
+        dict of str to Any
+            ``ok``, ``records_checked``, ``records_bad``, ``first_bad`` (per tenant) and ``records``.
+        """
         return {
             "ok": self.ok,
             "records_checked": len(self.records),
@@ -118,6 +172,13 @@ class Report:
         }
 
     def render_text(self) -> str:
+        """The report as plain text: one block per tenant, one line per record, then the result.
+
+        Returns
+        -------
+        str
+            Lines ending in ``RESULT: VERIFIED`` or ``RESULT: TAMPERING OR CORRUPTION FOUND``.
+        """
         lines = ["greenstream audit verification", ""]
         tenants = sorted({r.tenant for r in self.records})
         for tenant in tenants:
@@ -200,8 +261,25 @@ def _sealed_fields(rec: AuditRecord, tenant: Tenant) -> dict[str, Any] | str:
 
 
 def stored_shipments_frame(engine: Engine, tenant_id: int, audit_seq: int) -> pl.DataFrame:
-    """The stored shipment rows of one batch as sealed (:data:`SHIPMENT_SEALED_COLUMNS`, by
-    shipment id; ``pf_id`` as canonical text, ``created_at`` in UTC)."""
+    """The stored shipment rows of one batch as sealed.
+
+    Columns are :data:`SHIPMENT_SEALED_COLUMNS`, rows sorted by shipment id, ``pf_id`` as canonical
+    text and ``created_at`` in UTC: the form whose column digests seal format 2 hashes.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The store (SQLite or PostgreSQL).
+    tenant_id : int
+        Database id of the tenant.
+    audit_seq : int
+        The batch's record number in the tenant's chain.
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per stored shipment of the batch.
+    """
     cols = [Shipment.__table__.c[c] for c in SHIPMENT_SEALED_COLUMNS]
     with engine.connect() as conn:
         rows = conn.execute(
@@ -497,7 +575,35 @@ def verify(
     registry: Registry | None = None,
     gazetteer: Gazetteer | None = None,
 ) -> Report:
-    """Check every tenant's chain (or one tenant's) and recompute every sealed footprint."""
+    """Check every tenant's chain (or one tenant's) and recompute every sealed footprint.
+
+    Runs the nine checks listed in this module's docstring on each record, in chain order, and
+    reports the first failing check of each record.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The store (SQLite or PostgreSQL).
+    tenant : str, optional
+        Verify only this tenant (by name); all tenants when None.
+    registry : Registry, optional
+        Factor registry for the recomputation; the built-in registry when None. The sealed
+        factor table of each record's factor-set version is what the check compares against.
+    gazetteer : Gazetteer, optional
+        Places for the recomputation; the built-in gazetteer when None.
+
+    Returns
+    -------
+    Report
+        One :class:`RecordCheck` per record.
+
+    References
+    ----------
+    .. [1] ISO 14083:2023, clause 5 (quantification of transport chain emissions): the
+       ``recompute`` check runs that calculation again on the sealed activity data and
+       factors of every shipment.
+    .. [2] NIST FIPS 180-4, Secure Hash Standard (SHA-256), 2015.
+    """
     registry = registry or Registry.builtin()
     gazetteer = gazetteer or Gazetteer.builtin()
     report = Report()

@@ -454,13 +454,43 @@ def _validate(frame: pl.DataFrame, *, file: str) -> pl.DataFrame:
 
 
 def load_factor_file(path: Path) -> pl.DataFrame:
-    """Read and validate a factor CSV in the long schema (see :data:`SCHEMA_COLUMNS`).
+    r"""Read and validate a factor CSV in the long schema (see :data:`SCHEMA_COLUMNS`).
 
     Every problem is collected first and raised together as :class:`InputErrors` (file, 1-based
     data row, field, reason): missing required columns, unknown category / scope / unit / load /
     mode, non-numeric or negative values, TTW greater than a published WTW of the same factor,
     duplicate ``(factor_id, scope, load)``, a factor without a TTW row or without an upstream
     (WTT or WTW) row, and rows of one factor that disagree on what it describes.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The CSV file (UTF-8, header row). Values in kg CO2e (or kg CO2) per activity unit, as the
+        ``unit`` column states (``kg CO2e/tkm``, ``kg CO2e/l``, ...).
+
+    Returns
+    -------
+    polars.DataFrame
+        The rows, typed (``value`` as Float64), one row per published number.
+
+    Raises
+    ------
+    InputErrors
+        Every bad row and field of the file, or one error if the file cannot be read.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "acme.csv").write_text(
+    ...     "factor_id,category,mode,vehicle_class,scope,value,unit,source\n"
+    ...     "acme:van,transport_intensity,road,road.van_acme,TTW,0.5,kg CO2e/tkm,fleet 2025\n"
+    ...     "acme:van,transport_intensity,road,road.van_acme,WTT,-0.1,kg CO2e/tkm,fleet 2025\n")
+    >>> load_factor_file(folder / "acme.csv")
+    Traceback (most recent call last):
+    ...
+    greenstream.errors.InputErrors: 1 input error:
+      .../acme.csv, row 2, field 'value': negative value -0.1 (emission factors are >= 0)
     """
     path = Path(path)
     try:
@@ -488,7 +518,18 @@ def _factors_dir(home: Path) -> Path:
 
 
 def user_factor_paths(home: Path) -> list[Path]:
-    """Factor sets imported into ``home`` (``home/factors/*.csv``), sorted by name."""
+    """Factor sets imported into ``home`` (``home/factors/*.csv``), sorted by name.
+
+    Parameters
+    ----------
+    home : pathlib.Path
+        The local state directory (:func:`greenstream.settings.home_dir`).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The imported set files; empty when none were imported.
+    """
     folder = _factors_dir(home)
     if not folder.is_dir():
         return []
@@ -501,6 +542,26 @@ def import_factor_file(path: Path, *, set_name: str, home: Path) -> Path:
     The copy is atomic (written to a temporary file in the same folder, then renamed), so a
     half-written set is never picked up. Re-importing a set name replaces it. Built-in set names
     are refused, so an imported set can never be mistaken for a packaged one.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The factor CSV in the long schema (checked as by :func:`load_factor_file`).
+    set_name : str
+        Name of the set: letters, digits, ``.``, ``_`` or ``-``, at most 64 characters, not a
+        built-in set name.
+    home : pathlib.Path
+        The local state directory.
+
+    Returns
+    -------
+    pathlib.Path
+        The stored file.
+
+    Raises
+    ------
+    InputErrors
+        For an invalid or built-in set name, an unreadable file or any invalid row.
     """
     path = Path(path)
     if not _SET_NAME.match(set_name):
@@ -774,6 +835,24 @@ class Registry:
     ``factors`` is the long table of every row in force (the file columns plus ``factor_set``);
     the methods return wide views with one row per lookup key, each with ``factor_id`` and a short
     human ``factor_source``.
+
+    References
+    ----------
+    .. [1] UK DESNZ, "Greenhouse gas reporting: conversion factors 2025", 2025-06-10.
+    .. [2] ISO 14083:2023, 5.3 and 5.4; GLEC Framework v3.0 (Smart Freight Centre, 2023), WTW =
+       TTW + WTT per energy carrier and per transport operation category.
+
+    Examples
+    --------
+    Diesel per litre comes from DESNZ 2025 (TTW 2.57082 + WTT 0.61101 = WTW 3.18183 kg
+    CO2e/l), so 100 l burnt is 318.183 kg CO2e well-to-wheel:
+
+    >>> import polars as pl
+    >>> fuels = Registry.builtin().fuel_factors()
+    >>> row = fuels.filter((pl.col("energy_carrier") == "diesel") & (pl.col("energy_unit") == "l"))
+    >>> wtw = row["ef_wtw_kg_per_unit"].item()
+    >>> round(wtw, 5), round(100 * wtw, 3), row["factor_id"].item()
+    (3.18183, 318.183, 'desnz-2025:fuel:diesel:l')
     """
 
     factors: pl.DataFrame
@@ -797,6 +876,25 @@ class Registry:
 
         Each file is one set named after its file stem (``home/factors/mine.csv`` -> ``mine``);
         later files override earlier ones and every user file overrides built-in sets.
+
+        Parameters
+        ----------
+        paths : sequence of pathlib.Path
+            Factor CSVs in the long schema, weakest first.
+        include_builtin : bool, default True
+            Also load the packaged sets (below every user file).
+
+        Returns
+        -------
+        Registry
+            The registry; its ``version`` names every set and hashes every loaded byte.
+
+        Raises
+        ------
+        InputErrors
+            Every unreadable file and invalid row of all files, together.
+        RegistryError
+            If no set at all is left to load.
         """
         sets: list[_Loaded] = list(_builtin_registry()._sets) if include_builtin else []
         taken = {s.set_name for s in sets}
@@ -833,7 +931,42 @@ class Registry:
         return _assemble(sets, _metadata_digests())
 
     def with_factors(self, extra: pl.DataFrame, *, set_name: str) -> Registry:
-        """A new registry with ``extra`` (long schema) as the strongest set ``set_name``."""
+        """A new registry with ``extra`` (long schema) as the strongest set ``set_name``.
+
+        Parameters
+        ----------
+        extra : polars.DataFrame
+            Factor rows in the long schema (:data:`SCHEMA_COLUMNS`; any dtype, read as text and
+            validated as a file would be).
+        set_name : str
+            Name of the set (replaces a user set of the same name; built-in names are refused).
+
+        Returns
+        -------
+        Registry
+            A new registry; this one is unchanged.
+
+        Raises
+        ------
+        InputErrors
+            For an invalid or built-in set name or any invalid row.
+
+        Examples
+        --------
+        A van measured at 0.5 kg CO2e/tkm TTW and 0.1 WTT: WTW = 0.5 + 0.1 = 0.6 kg CO2e/tkm.
+
+        >>> import polars as pl
+        >>> extra = pl.DataFrame({
+        ...     "factor_id": ["acme:van"] * 2, "category": ["transport_intensity"] * 2,
+        ...     "mode": ["road"] * 2, "vehicle_class": ["road.van_acme"] * 2,
+        ...     "scope": ["TTW", "WTT"], "value": ["0.5", "0.1"], "unit": ["kg CO2e/tkm"] * 2,
+        ...     "source": ["Acme fleet fuel records 2025"] * 2})
+        >>> mine = Registry.builtin().with_factors(extra, set_name="acme")
+        >>> van = mine.transport_intensities().filter(pl.col("vehicle_class") == "road.van_acme")
+        >>> van.select("intensity_ttw_kg_per_tkm", "intensity_wtt_kg_per_tkm",
+        ...            "intensity_wtw_kg_per_tkm").rows()
+        [(0.5, 0.1, 0.6)]
+        """
         label = f"<{set_name}>"
         if not _SET_NAME.match(set_name):
             raise InputErrors.single(label, f"invalid set name '{set_name}'", field="set_name")
@@ -861,7 +994,29 @@ class Registry:
     # lookups --------------------------------------------------------------------------------
 
     def find(self, factor_id: str) -> pl.DataFrame:
-        """Every row (scope, load point) of one factor, with full provenance."""
+        """Every row (scope, load point) of one factor, with full provenance.
+
+        Parameters
+        ----------
+        factor_id : str
+            The factor's id (e.g. ``desnz-2025:fuel:diesel:l``).
+
+        Returns
+        -------
+        polars.DataFrame
+            The long-schema rows in force for that id, with ``factor_set``.
+
+        Raises
+        ------
+        FactorNotFound
+            If no set in force defines ``factor_id``.
+
+        Examples
+        --------
+        >>> rows = Registry.builtin().find("desnz-2025:fuel:diesel:l")
+        >>> sorted(zip(rows["scope"], rows["value"], rows["unit"]))
+        [('TTW', 2.57082, 'kg CO2e/l'), ('WTT', 0.61101, 'kg CO2e/l')]
+        """
         rows = self.factors.filter(pl.col("factor_id") == factor_id)
         if rows.height == 0:
             raise FactorNotFound(

@@ -84,7 +84,24 @@ _COORDINATES: Final = rf"^\s*({_NUMBER})\s*,\s*({_NUMBER})\s*$"
 
 
 def normalise_key(text: pl.Expr) -> pl.Expr:
-    """Lookup key: trimmed, NFKD without combining marks, lower case, one blank between words."""
+    """Lookup key: trimmed, NFKD without combining marks, lower case, one blank between words.
+
+    Parameters
+    ----------
+    text : polars.Expr
+        Place names, codes or aliases (String).
+
+    Returns
+    -------
+    polars.Expr
+        The normalised keys.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> pl.select(normalise_key(pl.lit("  Ürümqi   City "))).item()
+    'urumqi city'
+    """
     return (
         text.str.strip_chars()
         .str.normalize("NFKD")
@@ -106,6 +123,16 @@ class Gazetteer:
     ``places`` has the columns of :data:`PLACE_SCHEMA` (missing optional columns are null).
     Build one with :meth:`builtin`, :meth:`from_csv` or :meth:`with_places`; treat ``places`` as
     read-only.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> places = pl.DataFrame({"place_id": ["CN-SHANGHAI"], "name": ["Shanghai"],
+    ...                        "name_zh": ["上海市"], "kind": ["city"],
+    ...                        "lat": [31.22222], "lon": [121.45806]})
+    >>> gazetteer = Gazetteer(places)
+    >>> gazetteer.resolve(pl.Series(["上海", "shanghai", "Atlantis"]))["place_id"].to_list()
+    ['CN-SHANGHAI', 'CN-SHANGHAI', None]
     """
 
     places: pl.DataFrame
@@ -118,8 +145,22 @@ class Gazetteer:
 
     @classmethod
     def with_alias_table(cls, places: pl.DataFrame, aliases: pl.DataFrame) -> Gazetteer:
-        """A gazetteer from places and their alias table computed before (the shipped files):
-        no normalisation work at start-up."""
+        """A gazetteer from places and their alias table computed before (the shipped files).
+
+        No normalisation work at start-up.
+
+        Parameters
+        ----------
+        places : polars.DataFrame
+            Places in :data:`PLACE_SCHEMA`.
+        aliases : polars.DataFrame
+            Their :func:`alias_table`, built from the same places.
+
+        Returns
+        -------
+        Gazetteer
+            The gazetteer (the two tables are trusted to match).
+        """
         gazetteer = object.__new__(cls)
         object.__setattr__(gazetteer, "places", _conform(places))
         object.__setattr__(gazetteer, "_aliases", aliases.select(ALIAS_COLUMNS))
@@ -150,6 +191,22 @@ class Gazetteer:
 
         Other :data:`PLACE_SCHEMA` columns are optional (``kind`` defaults to ``place``). Every
         problem in the file is reported at once as :class:`InputErrors` (1-based data rows).
+
+        Parameters
+        ----------
+        path : pathlib.Path
+            The CSV file; ``lat`` and ``lon`` in decimal degrees (WGS84).
+
+        Returns
+        -------
+        Gazetteer
+            The places of the file only (combine with :meth:`with_places` to extend another one).
+
+        Raises
+        ------
+        InputErrors
+            If the file cannot be read or any row is invalid (missing id or name, coordinates out of
+            range, duplicate ``place_id``).
         """
         path = Path(path)
         try:
@@ -162,6 +219,21 @@ class Gazetteer:
         """A new gazetteer with ``extra`` added (at least ``place_id, name, lat, lon``).
 
         A place in ``extra`` whose ``place_id`` already exists replaces the existing one.
+
+        Parameters
+        ----------
+        extra : polars.DataFrame
+            Places to add, in :data:`PLACE_SCHEMA` (coordinates in decimal degrees).
+
+        Returns
+        -------
+        Gazetteer
+            A new gazetteer; this one is unchanged.
+
+        Raises
+        ------
+        InputErrors
+            If a row of ``extra`` is invalid.
         """
         added = _validated(extra, "places added to the gazetteer")
         kept = self.places.join(
@@ -170,12 +242,31 @@ class Gazetteer:
         return Gazetteer(pl.concat([kept, added], how="diagonal_relaxed"))
 
     def resolve(self, queries: pl.Series) -> pl.DataFrame:
-        """One row per query, in order: ``query, place_id, lat, lon, region, resolved``.
+        """One row per query, in order: ``query, place_id, lat, lon, region, country, kind, resolved``.
 
         Each distinct query is normalised and joined to the alias table once; the answers are
         then joined back onto the queries. A coordinate query resolves with a null
         ``place_id`` and ``region``. Unknown, null or out-of-range queries have
         ``resolved = False`` and null coordinates.
+
+        Parameters
+        ----------
+        queries : polars.Series
+            Place ids, names, codes, aliases or ``"lat,lon"`` strings (decimal degrees).
+
+        Returns
+        -------
+        polars.DataFrame
+            :data:`RESOLVED_SCHEMA`, one row per query, in the order of ``queries``.
+
+        Examples
+        --------
+        >>> import polars as pl
+        >>> gazetteer = Gazetteer(pl.DataFrame({"place_id": ["NL-ROTTERDAM"], "name": ["Rotterdam"],
+        ...                                     "lat": [51.9225], "lon": [4.47917]}))
+        >>> gazetteer.resolve(pl.Series(["ROTTERDAM", "23.13, 113.26", "95,0"])).select(
+        ...     "place_id", "lat", "lon", "resolved").rows()
+        [('NL-ROTTERDAM', 51.9225, 4.47917, True), (None, 23.13, 113.26, True), (None, None, None, False)]
         """
         frame = queries.cast(pl.String).alias("query").to_frame()
         distinct = frame.unique()
@@ -295,13 +386,23 @@ def _validated(raw: pl.DataFrame, file: str) -> pl.DataFrame:
 
 
 def alias_table(places: pl.DataFrame) -> pl.DataFrame:
-    """``__key -> place_id, lat, lon, region, country, kind``: one row per key, ambiguities
-    settled once.
+    """``__key -> place_id, lat, lon, region, country, kind``: one row per key, ambiguities settled
+    once.
 
     Ranks, best first: the place id; the ICAO code; the name and the Chinese name; the Chinese
     name without its administrative suffix and the name without blanks, hyphens or apostrophes;
     the other aliases. Among places sharing a key at the same rank: a city before a port, a rail
     terminal and an airport, then the most populous, then the smaller place id.
+
+    Parameters
+    ----------
+    places : polars.DataFrame
+        Places in :data:`PLACE_SCHEMA` (all columns present, as :class:`Gazetteer` conforms them).
+
+    Returns
+    -------
+    polars.DataFrame
+        The columns of :data:`ALIAS_COLUMNS`, one row per normalised key.
     """
     indexed = places.select(
         "place_id",

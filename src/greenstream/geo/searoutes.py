@@ -82,6 +82,7 @@ class SeaRoute:
 
     @property
     def via(self) -> str:
+        """The passages of the route as text, e.g. ``"malacca, suez"``."""
         return ", ".join(self.passages) if self.passages else "open sea (no named passage)"
 
 
@@ -96,13 +97,43 @@ def sea_routing_parameters() -> dict[str, float]:
 
 
 def searoute_version() -> str:
+    """The installed version of the ``searoute`` package (names the route cache file).
+
+    Returns
+    -------
+    str
+        The version string.
+    """
     from importlib.metadata import version
 
     return version("searoute")
 
 
 def normalise_avoid(avoid: str | Iterable[str] | None) -> tuple[str, ...]:
-    """``"Suez; panama"`` -> ``("panama", "suez")``; unknown names raise ValueError."""
+    """``"Suez; panama"`` -> ``("panama", "suez")``; unknown names raise ValueError.
+
+    Parameters
+    ----------
+    avoid : str or iterable of str or None
+        Passage names separated by ``;`` or ``,``, or a list of them; None for none.
+
+    Returns
+    -------
+    tuple of str
+        Distinct lower-case names from :data:`PASSAGES`, sorted.
+
+    Raises
+    ------
+    ValueError
+        If a name is not one of :data:`PASSAGES`.
+
+    Examples
+    --------
+    >>> normalise_avoid("Suez; panama")
+    ('panama', 'suez')
+    >>> normalise_avoid(None)
+    ()
+    """
     if avoid is None:
         return ()
     parts = avoid.replace(",", ";").split(";") if isinstance(avoid, str) else list(avoid)
@@ -219,6 +250,26 @@ def sea_route(
 
     The distance includes the straight legs from each place to the nearest network node; it is
     null when a place is further than ``max_access_km`` from the network or no route exists.
+
+    Parameters
+    ----------
+    o_lat, o_lon : float
+        Origin latitude and longitude, decimal degrees.
+    d_lat, d_lon : float
+        Destination latitude and longitude, decimal degrees.
+    avoid : str or iterable of str, optional
+        Passages the route must not use (see :func:`normalise_avoid`).
+
+    Returns
+    -------
+    SeaRoute
+        Distance (km), the longer access leg (km), the passages used and those avoided.
+
+    References
+    ----------
+    .. [1] ISO 14083:2023, 5.4 (transport activity distance; shortest feasible distance).
+    .. [2] searoute (Apache-2.0), maritime network derived from Eurostat MARNET / the ORNL Global
+       Shipping Lane Network.
     """
     routes = sea_routes([(o_lat, o_lon, d_lat, d_lon, normalise_avoid(avoid))])
     return routes[0]
@@ -227,8 +278,22 @@ def sea_route(
 def sea_routes(
     lanes: Sequence[tuple[float, float, float, float, tuple[str, ...]]],
 ) -> list[SeaRoute]:
-    """:func:`sea_route` of many lanes: cached ones from memory or the cache file, the others
-    routed (and the cache file rewritten once)."""
+    """:func:`sea_route` of many lanes.
+
+    Cached lanes come from memory or the cache file, the others are routed (and the cache file
+    rewritten once).
+
+    Parameters
+    ----------
+    lanes : sequence of tuple
+        ``(o_lat, o_lon, d_lat, d_lon, avoid)`` per lane: coordinates in decimal degrees,
+        ``avoid`` a normalised tuple of passage names.
+
+    Returns
+    -------
+    list of SeaRoute
+        One route per lane, in order.
+    """
     global _disk_loaded
     with _lock:
         if not _disk_loaded:
@@ -251,7 +316,20 @@ def sea_routes(
 
 def passage_options(o_lat: float, o_lon: float, d_lat: float, d_lon: float) -> list[SeaRoute]:
     """The shortest route and the ones avoiding, in turn, each canal it uses (Suez, Panama), then
-    both: what a shipper can choose between (e.g. the Cape route when Suez is closed)."""
+    both: what a shipper can choose between (e.g. the Cape route when Suez is closed).
+
+    Parameters
+    ----------
+    o_lat, o_lon : float
+        Origin latitude and longitude, decimal degrees.
+    d_lat, d_lon : float
+        Destination latitude and longitude, decimal degrees.
+
+    Returns
+    -------
+    list of SeaRoute
+        The shortest route first, then the alternatives.
+    """
     options = [sea_route(o_lat, o_lon, d_lat, d_lon)]
     canals = [c for c in ("suez", "panama") if c in options[0].passages]
     avoided: set[str] = set()

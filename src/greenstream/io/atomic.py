@@ -16,9 +16,28 @@ from pathlib import Path
 
 @contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``target``; rename it over ``target`` only on success.
+    r"""Yield a temporary path beside ``target``; rename it over ``target`` only on success.
 
     The temporary file exists (empty, mode 0600) when the block starts; writers may replace it.
+
+    Parameters
+    ----------
+    target : pathlib.Path
+        The file to write; its folder is created if missing.
+
+    Yields
+    ------
+    pathlib.Path
+        The temporary file to write into.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "out.csv"
+    >>> with atomic_path(target) as tmp:
+    ...     _ = tmp.write_text("a,b\n")
+    >>> target.read_text()
+    'a,b\n'
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)

@@ -176,26 +176,36 @@ class _Strict(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
 
 
 class Location(_Strict):
+    """An EPCIS 2.0 location (``readPoint`` / ``bizLocation``): its identifier URI."""
+
     id: Uri
 
 
 class QuantityElement(_Strict):
+    """An EPCIS 2.0 quantity element: an EPC class, a quantity and its UN/CEFACT unit."""
+
     epcClass: Uri
     quantity: int | float | msgspec.UnsetType = msgspec.UNSET
     uom: Annotated[str, msgspec.Meta(pattern=UOM_RE)] | msgspec.UnsetType = msgspec.UNSET
 
 
 class BizTransaction(_Strict):
+    """An EPCIS 2.0 business transaction reference and its CBV type."""
+
     bizTransaction: Uri
     type: BizTransactionType | msgspec.UnsetType = msgspec.UNSET
 
 
 class Source(_Strict):
+    """An EPCIS 2.0 source: its CBV type (``owning_party``, ``location``, ...) and URI."""
+
     type: SourceDestType
     source: Uri
 
 
 class Destination(_Strict):
+    """An EPCIS 2.0 destination: its CBV type and URI."""
+
     type: SourceDestType
     destination: Uri
 
@@ -267,7 +277,24 @@ def _validators() -> tuple[Any, Any]:
 
 
 def schema_errors(document: Any, *, file: str = "<epcis>") -> list[InputError]:
-    """Every schema violation of a document: the header's, then one per bad event (by index)."""
+    """Every schema violation of a document: the header's, then one per bad event (by index).
+
+    Parameters
+    ----------
+    document : Any
+        A parsed EPCIS 2.0 JSON document.
+    file : str, default "<epcis>"
+        Name of the source, for the errors.
+
+    Returns
+    -------
+    list of InputError
+        Empty for a valid document; the row of an event error is its 1-based index.
+
+    References
+    ----------
+    .. [1] GS1 EPCIS 2.0 (2022), JSON schema.
+    """
     import fastjsonschema
 
     whole, event = _validators()
@@ -318,9 +345,28 @@ def _fast_extra_checks(doc: _Document) -> bool:
 
 
 def greenstream_event_hash(event: dict[str, Any]) -> str:
-    """greenstream's own event hash, not the CBV 2.0 event hash ID: SHA-256 (hex) of the
-    event's JSON with sorted keys, without eventID, recordTime and errorDeclaration (see the
-    module docstring)."""
+    """greenstream's own event hash, not the CBV 2.0 event hash ID.
+
+    SHA-256 (hex) of the event's JSON with sorted keys, without eventID, recordTime and
+    errorDeclaration (see the module docstring).
+
+    Parameters
+    ----------
+    event : dict of str to Any
+        One EPCIS 2.0 JSON event.
+
+    Returns
+    -------
+    str
+        64 hexadecimal characters; equal for the same event sent twice.
+
+    Examples
+    --------
+    >>> a = {"type": "ObjectEvent", "action": "OBSERVE", "eventID": "e1"}
+    >>> b = {"action": "OBSERVE", "type": "ObjectEvent", "eventID": "e2"}
+    >>> greenstream_event_hash(a) == greenstream_event_hash(b)
+    True
+    """
     kept = {k: v for k, v in event.items() if k not in HASH_EXCLUDED}
     return hashlib.sha256(orjson.dumps(kept, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
@@ -334,6 +380,7 @@ class Captured:
 
     @property
     def fast(self) -> bool:
+        """True when every event took the typed fast path."""
         return not self.plain
 
     def __len__(self) -> int:
@@ -347,8 +394,27 @@ class Captured:
 def parse_document(body: bytes | str, *, file: str = "<epcis>") -> Captured:
     """Decode and validate an EPCIS 2.0 JSON document (or one event with ``@context``).
 
-    Raises :class:`InputErrors` naming every invalid event (1-based index as the row) and the
-    schema's reason; nothing of a refused document is returned.
+    Parameters
+    ----------
+    body : bytes or str
+        The JSON text.
+    file : str, default "<epcis>"
+        Name of the source, for the errors.
+
+    Returns
+    -------
+    Captured
+        The events, typed (fast path) or as sent (schema path).
+
+    Raises
+    ------
+    InputErrors
+        Naming every invalid event (1-based index as the row) and the schema's reason; nothing of
+        a refused document is returned.
+
+    References
+    ----------
+    .. [1] GS1 EPCIS 2.0 (2022), JSON/JSON-LD binding and schema.
     """
     data = body.encode() if isinstance(body, str) else body
     try:
@@ -420,8 +486,18 @@ _ENCODE = msgspec.json.Encoder()
 
 
 def typed_greenstream_event_hash(event: ObjectEvent) -> str:
-    """:func:`greenstream_event_hash` of a fast-path event (same bytes as the dict form,
-    tested)."""
+    """:func:`greenstream_event_hash` of a fast-path event (same bytes as the dict form, tested).
+
+    Parameters
+    ----------
+    event : ObjectEvent
+        A typed event from :func:`parse_document`.
+
+    Returns
+    -------
+    str
+        64 hexadecimal characters.
+    """
     kept = msgspec.structs.replace(event, eventID=msgspec.UNSET, recordTime=msgspec.UNSET)
     return hashlib.sha256(_SORTED.encode(kept)).hexdigest()
 
@@ -482,7 +558,18 @@ class EventColumns:
 
 
 def event_columns(captured: Captured | list[dict[str, Any]]) -> EventColumns:
-    """Flatten events into columns (see :class:`EventColumns`)."""
+    """Flatten events into columns (see :class:`EventColumns`).
+
+    Parameters
+    ----------
+    captured : Captured or list of dict
+        Events from :func:`parse_document`, or plain JSON events.
+
+    Returns
+    -------
+    EventColumns
+        One list per event column, and the (event index, EPC) pairs.
+    """
     if isinstance(captured, list):
         captured = Captured([], captured)
     rows: dict[str, list[Any]] = {name: [] for name in EVENT_COLUMNS}
@@ -510,8 +597,21 @@ def event_columns(captured: Captured | list[dict[str, Any]]) -> EventColumns:
 def events_tables(
     captured: Captured | list[dict[str, Any]] | EventColumns,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Events (one row each: hash, identity, what, when, where, JSON) and their EPCs (one row per
-    event and EPC: ``event_hash``, ``epc``, ``grai``)."""
+    """Events and their EPCs as two tables.
+
+    Events: one row each (hash, identity, what, when, where, JSON). EPCs: one row per event and
+    EPC (``event_hash``, ``epc``, ``grai``).
+
+    Parameters
+    ----------
+    captured : Captured or list of dict or EventColumns
+        Events from :func:`parse_document`, plain JSON events, or their columns.
+
+    Returns
+    -------
+    tuple of (polars.DataFrame, polars.DataFrame)
+        The events table and the EPCs table.
+    """
     cols = captured if isinstance(captured, EventColumns) else event_columns(captured)
     data = {k: v for k, v in cols.columns.items() if k != "event_time"}
     frame = pl.DataFrame(data, schema={k: v for k, v in EVENT_COLUMNS.items() if k != "event_time"})
@@ -539,15 +639,58 @@ _GRAI_DL = re.compile(r"^https?://[^/]+/8003/(\d{14})([!-~]{0,16})$")
 def gs1_check_digit(digits: str) -> int:
     """GS1 mod-10 check digit of a digit string (weights 3, 1 from the right).
 
-    References: GS1 General Specifications, 7.9.1 (check digit calculation).
+    Parameters
+    ----------
+    digits : str
+        The digits without the check digit.
+
+    Returns
+    -------
+    int
+        The check digit, 0-9.
+
+    References
+    ----------
+    .. [1] GS1 General Specifications, 7.9.1 (check digit calculation).
+
+    Examples
+    --------
+    GTIN-13 629104150021?: 3 x (1+0+5+4+1+9) + (2+0+1+0+2+6) = 60 + 11 = 71, so 3:
+
+    >>> gs1_check_digit("629104150021")
+    3
     """
     total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
     return (10 - total % 10) % 10
 
 
 def grai_of(epc: str) -> str | None:
-    """The GRAI element string (AI 8003: '0' + 12-digit prefix+type + check digit + serial) of a
-    serialised GRAI given as an EPC URN or a GS1 Digital Link URI; ``None`` for other EPCs."""
+    """The GRAI element string of a serialised GRAI, else None.
+
+    AI 8003: '0' + 12-digit prefix+type + check digit + serial, from an EPC URN or a GS1 Digital
+    Link URI.
+
+    Parameters
+    ----------
+    epc : str
+        An EPC URN (``urn:epc:id:grai:...``) or GS1 Digital Link URI.
+
+    Returns
+    -------
+    str or None
+        The element string, or None for other EPCs.
+
+    References
+    ----------
+    .. [1] GS1 EPC Tag Data Standard 2.0, GRAI; GS1 General Specifications, AI (8003).
+
+    Examples
+    --------
+    >>> grai_of("urn:epc:id:grai:4012345.00225.235")
+    '04012345002256235'
+    >>> grai_of("urn:epc:id:sgtin:4012345.011111.987") is None
+    True
+    """
     m = _GRAI_URN.match(epc)
     if m:
         prefix_type = m.group(1) + m.group(2)
@@ -573,7 +716,18 @@ def _check_digit_expr(digits: pl.Expr, length: int) -> pl.Expr:
 
 
 def grai_expr(epc: pl.Expr) -> pl.Expr:
-    """:func:`grai_of` as a vectorized Polars expression (the scalar function is its oracle)."""
+    """:func:`grai_of` as a vectorized Polars expression (the scalar function is its oracle).
+
+    Parameters
+    ----------
+    epc : polars.Expr
+        EPC URNs or GS1 Digital Link URIs.
+
+    Returns
+    -------
+    polars.Expr
+        GRAI element strings, null for other EPCs.
+    """
     urn = epc.str.extract_groups(r"^urn:epc:id:grai:(\d+)\.(\d*)\.([!-~]{1,16})$")
     prefix_type = pl.concat_str(urn.struct.field("1"), urn.struct.field("2"))
     from_urn = (
@@ -599,4 +753,11 @@ def grai_expr(epc: pl.Expr) -> pl.Expr:
 
 
 def utc_now() -> datetime:
+    """The current time, timezone-aware UTC.
+
+    Returns
+    -------
+    datetime
+        ``datetime.now(UTC)``.
+    """
     return datetime.now(UTC)

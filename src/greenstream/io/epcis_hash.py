@@ -132,6 +132,13 @@ class Node:
     children: list[Node | Pair] = field(default_factory=list)
 
     def key(self) -> tuple[Any, ...]:
+        """A sort key of the node: name, value, then the keys of its children.
+
+        Returns
+        -------
+        tuple
+            Comparable key.
+        """
         return (self.name, self.value, [c.key() for c in self.children])
 
 
@@ -143,6 +150,13 @@ class Pair:
     second: Node
 
     def key(self) -> tuple[Any, ...]:
+        """A sort key of the pair: the keys of its two nodes.
+
+        Returns
+        -------
+        tuple
+            Comparable key.
+        """
         return (self.first.key(), self.second.key())
 
 
@@ -233,8 +247,29 @@ def _corrected(node: Node) -> Node:
 
 
 def utc_millisecond_time(text: str) -> str:
-    """An ISO 8601 timestamp in UTC at millisecond precision with ``Z`` (CBV 2.0 8.9 rules 8-9);
-    the text unchanged when it is no timestamp."""
+    """An ISO 8601 timestamp in UTC at millisecond precision with ``Z`` (CBV 2.0 8.9 rules 8-9).
+
+    The text is returned unchanged when it is no timestamp.
+
+    Parameters
+    ----------
+    text : str
+        A timestamp with an offset, or any text.
+
+    Returns
+    -------
+    str
+        ``YYYY-MM-DDTHH:MM:SS.fffZ``, or ``text``.
+
+    Examples
+    --------
+    >>> utc_millisecond_time("2020-03-04T11:00:30.000+01:00")
+    '2020-03-04T10:00:30.000Z'
+
+    References
+    ----------
+    .. [1] GS1 Core Business Vocabulary (CBV) 2.0 (2022), section 8.9 (event hash ID).
+    """
     m = re.fullmatch(
         r"(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:[.,](\d+))?(Z|z|[+-]\d{2}:?\d{2})?", text
     )
@@ -264,8 +299,30 @@ def _number(text: str) -> str:
 
 
 def canonical_value(text: str) -> str:
-    """CBV URNs as web URIs, numbers without trailing zeros, EPC URIs and Digital Links as
-    constrained canonical GS1 Digital Links (rules 6, 14, 17, 18)."""
+    """Canonical form of a value (CBV 2.0 8.9 rules 6, 14, 17, 18).
+
+    CBV URNs as web URIs, numbers without trailing zeros, EPC URIs and Digital Links as
+    constrained canonical GS1 Digital Links.
+
+    Parameters
+    ----------
+    text : str
+        A value of an event field.
+
+    Returns
+    -------
+    str
+        The canonical text.
+
+    Examples
+    --------
+    >>> canonical_value("urn:epcglobal:cbv:bizstep:shipping"), canonical_value("10.500")
+    ('https://ref.gs1.org/cbv/BizStep-shipping', '10.5')
+
+    References
+    ----------
+    .. [1] GS1 Core Business Vocabulary (CBV) 2.0 (2022), section 8.9 (event hash ID).
+    """
     for urn, uri in CBV_URNS:
         text = text.replace(urn, uri)
     text = _number(text)
@@ -352,9 +409,34 @@ def _generic(children: Iterable[Node | Pair]) -> str:
 def pre_hash_string(
     event: dict[str, Any], context: Any = None, *, ignore_fields: Iterable[str] = ()
 ) -> str:
-    """The canonical pre-hash string of one EPCIS 2.0 JSON event (``context``: the document's
-    ``@context``, for the prefixes of user extensions and the CBV vocabulary;
-    ``ignore_fields``: event-level keys, as written, left out of the hash)."""
+    """The canonical pre-hash string of one EPCIS 2.0 JSON event.
+
+    Parameters
+    ----------
+    event : dict of str to Any
+        One EPCIS 2.0 JSON event.
+    context : Any, optional
+        The document's ``@context``, for the prefixes of user extensions and the CBV vocabulary.
+    ignore_fields : iterable of str, optional
+        Event-level keys, as written, left out of the hash.
+
+    Returns
+    -------
+    str
+        The pre-hash string (hashed by :func:`event_hash_id`).
+
+    Examples
+    --------
+    >>> event = {"type": "ObjectEvent", "eventTime": "2020-03-04T11:00:30.000+01:00",
+    ...          "eventTimeZoneOffset": "+01:00", "action": "OBSERVE",
+    ...          "epcList": ["urn:epc:id:sgtin:4012345.011111.987"]}
+    >>> print(pre_hash_string(event))
+    eventType=ObjectEventeventTime=2020-03-04T10:00:30.000ZeventTimeZoneOffset=+01:00epcListepc=https://id.gs1.org/01/04012345111118/21/987action=OBSERVE
+
+    References
+    ----------
+    .. [1] GS1 Core Business Vocabulary (CBV) 2.0 (2022), section 8.9 (event hash ID).
+    """
     prefixes = document_prefixes(context)
     expanded = _bare_words(event, context)
     node = _corrected(_tree(expanded, prefixes, tuple(ignore_fields)))
@@ -367,13 +449,59 @@ def pre_hash_string(
 def event_hash_id(
     event: dict[str, Any], context: Any = None, *, ignore_fields: Iterable[str] = ()
 ) -> str:
-    """The CBV 2.0 event hash ID: ``ni:///sha-256;<hex>?ver=CBV2.0`` (RFC 6920)."""
+    """The CBV 2.0 event hash ID: ``ni:///sha-256;<hex>?ver=CBV2.0`` (RFC 6920).
+
+    Parameters
+    ----------
+    event : dict of str to Any
+        One EPCIS 2.0 JSON event.
+    context : Any, optional
+        The document's ``@context``.
+    ignore_fields : iterable of str, optional
+        Event-level keys, as written, left out of the hash.
+
+    Returns
+    -------
+    str
+        The hash ID: SHA-256 of the UTF-8 :func:`pre_hash_string`.
+
+    References
+    ----------
+    .. [1] GS1 Core Business Vocabulary (CBV) 2.0 (2022), section 8.9 (event hash ID).
+    .. [2] RFC 6920, Naming Things with Hashes, 2013.
+
+    Examples
+    --------
+    >>> import hashlib
+    >>> event = {"type": "ObjectEvent", "eventTime": "2020-03-04T11:00:30.000+01:00",
+    ...          "eventTimeZoneOffset": "+01:00", "action": "OBSERVE"}
+    >>> digest = hashlib.sha256(pre_hash_string(event).encode()).hexdigest()
+    >>> event_hash_id(event) == f"ni:///sha-256;{digest}?ver=CBV2.0"
+    True
+    """
     text = pre_hash_string(event, context, ignore_fields=ignore_fields)
     return f"ni:///sha-256;{hashlib.sha256(text.encode('utf-8')).hexdigest()}?ver={VERSION}"
 
 
 def document_hash_ids(document: dict[str, Any], *, ignore_fields: Iterable[str] = ()) -> list[str]:
-    """The event hash ID of every event of an EPCIS document (or query document)."""
+    """The event hash ID of every event of an EPCIS document (or query document).
+
+    Parameters
+    ----------
+    document : dict of str to Any
+        An EPCIS 2.0 JSON document or query document.
+    ignore_fields : iterable of str, optional
+        Event-level keys left out of the hash.
+
+    Returns
+    -------
+    list of str
+        One hash ID per event, in document order.
+
+    References
+    ----------
+    .. [1] GS1 Core Business Vocabulary (CBV) 2.0 (2022), section 8.9 (event hash ID).
+    """
     body = document.get("epcisBody", {})
     if "eventList" in body:
         events = body["eventList"]
@@ -392,8 +520,25 @@ def document_hash_ids(document: dict[str, Any], *, ignore_fields: Iterable[str] 
 
 
 def document_prefixes(context: Any) -> dict[str, str]:
-    """Prefixes the document's ``@context`` declares (its inline objects; a remote context
-    declares none here)."""
+    """Prefixes the document's ``@context`` declares.
+
+    Its inline objects declare them; a remote context declares none here.
+
+    Parameters
+    ----------
+    context : Any
+        The ``@context`` value (a string, an object or a list of them).
+
+    Returns
+    -------
+    dict of str to str
+        Prefix -> namespace.
+
+    Examples
+    --------
+    >>> document_prefixes([{"ex": "https://example.org/ns/"}])
+    {'ex': 'https://example.org/ns/'}
+    """
     entries = context if isinstance(context, list) else [context]
     out: dict[str, str] = {}
     for entry in entries:
@@ -576,7 +721,23 @@ def _web_safe(text: str) -> str:
 
 
 def check_digit(digits: str) -> str:
-    """GS1 mod-10 check digit (GS1 General Specifications 7.9.1): weights 3, 1 from the right."""
+    """GS1 mod-10 check digit (GS1 General Specifications 7.9.1): weights 3, 1 from the right.
+
+    Parameters
+    ----------
+    digits : str
+        The digits without the check digit.
+
+    Returns
+    -------
+    str
+        The check digit, one character.
+
+    Examples
+    --------
+    >>> check_digit("629104150021")
+    '3'
+    """
     total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
     return str((10 - total % 10) % 10)
 
@@ -725,8 +886,29 @@ def _link_to_canonical(uri: str) -> str | None:
 
 
 def digital_link(uri: str) -> str | None:
-    """The constrained canonical GS1 Digital Link of an EPC URI, EPC class or pattern URI, or GS1
-    Digital Link URI; ``None`` for anything else."""
+    """The constrained canonical GS1 Digital Link of an EPC URI, else None.
+
+    Accepts an EPC URI, EPC class or pattern URI, or GS1 Digital Link URI.
+
+    Parameters
+    ----------
+    uri : str
+        The identifier.
+
+    Returns
+    -------
+    str or None
+        The Digital Link, or None for anything else.
+
+    References
+    ----------
+    .. [1] GS1 Digital Link URI Syntax 1.2; GS1 EPC Tag Data Standard 2.0.
+
+    Examples
+    --------
+    >>> digital_link("urn:epc:id:sgtin:4012345.011111.987")
+    'https://id.gs1.org/01/04012345111118/21/987'
+    """
     if uri.startswith("urn:epc:"):
         return _epc_to_link(uri)
     if uri.startswith(("http://", "https://")):

@@ -31,6 +31,29 @@ _FALSE = ("false", "0", "no", "n", "f")
 
 
 def table_format(path: Path) -> str:
+    """The table format of a file, from its extension.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file (``.csv``, ``.parquet``, ``.ndjson``, ``.json``, ... see ``TABLE_SUFFIXES``).
+
+    Returns
+    -------
+    str
+        ``csv``, ``parquet``, ``ndjson`` or ``json``.
+
+    Raises
+    ------
+    InputErrors
+        For an unknown extension (the error lists the known ones).
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> table_format(Path("legs.CSV"))
+    'csv'
+    """
     fmt = TABLE_SUFFIXES.get(path.suffix.lower())
     if fmt is None:
         raise InputErrors.single(
@@ -41,7 +64,23 @@ def table_format(path: Path) -> str:
 
 
 def read_raw(path: Path) -> pl.DataFrame:
-    """Read a CSV / Parquet / NDJSON file as it is (CSV cells as strings, typed later)."""
+    """Read a CSV / Parquet / NDJSON file as it is (CSV cells as strings, typed later).
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file; the extension gives the format.
+
+    Returns
+    -------
+    polars.DataFrame
+        The file's rows.
+
+    Raises
+    ------
+    InputErrors
+        If the file is missing, of an unknown type or unreadable.
+    """
     fmt = table_format(path)
     if not path.exists():
         raise InputErrors.single(str(path), "file not found")
@@ -63,6 +102,30 @@ def coerce(
     """Cast the contract columns present in ``frame`` to their types, reporting every bad cell.
 
     Adds :data:`ROW` (1-based data row) unless already there. Extra columns pass through untouched.
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        The raw table (CSV cells as strings).
+    columns : dict of str to polars.DataType
+        The contract columns and their types (units are in the names: ``mass_kg``, ...).
+    file : str
+        Name of the source, for the errors.
+
+    Returns
+    -------
+    tuple of (polars.DataFrame, list of InputError)
+        The typed table (a bad cell becomes null) and one error per bad cell.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> typed, errors = coerce(pl.DataFrame({"mass_kg": ["10", "ten"]}), {"mass_kg": pl.Float64},
+    ...                        file="legs.csv")
+    >>> typed.rows()
+    [(1, 10.0), (2, None)]
+    >>> [(e.row, e.field, e.reason) for e in errors]
+    [(2, 'mass_kg', "not a valid number: 'ten'")]
     """
     typed, errors = coerce_lazy(frame.lazy(), columns, file=file)
     return typed.collect(), errors
@@ -71,7 +134,22 @@ def coerce(
 def coerce_lazy(
     frame: pl.LazyFrame, columns: dict[str, pl.DataType], *, file: str
 ) -> tuple[pl.LazyFrame, list[InputError]]:
-    """Lazy form of :func:`coerce`: the typed frame stays lazy; only bad cells are collected."""
+    """Lazy form of :func:`coerce`: the typed frame stays lazy; only bad cells are collected.
+
+    Parameters
+    ----------
+    frame : polars.LazyFrame
+        The raw table.
+    columns : dict of str to polars.DataType
+        The contract columns and their types.
+    file : str
+        Name of the source, for the errors.
+
+    Returns
+    -------
+    tuple of (polars.LazyFrame, list of InputError)
+        The typed table and one error per bad cell.
+    """
     schema = frame.collect_schema()
     if ROW not in schema:
         frame = frame.with_row_index(ROW, offset=1)
@@ -129,7 +207,23 @@ def _type_name(dtype: pl.DataType) -> str:
 
 
 def scan_raw(path: Path) -> pl.LazyFrame:
-    """A lazy scan of a CSV / Parquet / NDJSON file (CSV cells as strings, typed later)."""
+    """A lazy scan of a CSV / Parquet / NDJSON file (CSV cells as strings, typed later).
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file; the extension gives the format.
+
+    Returns
+    -------
+    polars.LazyFrame
+        The scan.
+
+    Raises
+    ------
+    InputErrors
+        If the file is missing, of an unknown type or unreadable.
+    """
     fmt = table_format(path)
     if not path.exists():
         raise InputErrors.single(str(path), "file not found")
@@ -151,12 +245,40 @@ def scan_raw(path: Path) -> pl.LazyFrame:
 def read_table(
     path: Path, columns: dict[str, pl.DataType]
 ) -> tuple[pl.DataFrame, list[InputError]]:
-    """Read and type one input table; the errors list is empty when every cell parsed."""
+    """Read and type one input table; the errors list is empty when every cell parsed.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file.
+    columns : dict of str to polars.DataType
+        The contract columns and their types.
+
+    Returns
+    -------
+    tuple of (polars.DataFrame, list of InputError)
+        The typed table and one error per bad cell.
+    """
     return coerce(read_raw(path), columns, file=str(path))
 
 
 def write_table(frame: pl.DataFrame, path: Path) -> None:
-    """Write ``frame`` atomically in the format of ``path``'s extension."""
+    """Write ``frame`` atomically in the format of ``path``'s extension.
+
+    ``.json`` writes iLEAP ShipmentFootprints (:func:`greenstream.io.ileap.write_ileap_shipments`).
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        The table.
+    path : pathlib.Path
+        The target file.
+
+    Raises
+    ------
+    InputErrors
+        For an unknown extension.
+    """
     fmt = table_format(path)
     writers: dict[str, Callable[[pl.DataFrame, Path], None]] = {
         "csv": lambda f, p: f.write_csv(p),

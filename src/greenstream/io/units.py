@@ -56,6 +56,22 @@ class Notice:
 
 @dataclass(frozen=True)
 class Unit:
+    """One row of ``io/data/units.csv``: a unit, its quantity and its factor to the base unit.
+
+    Attributes
+    ----------
+    quantity : str
+        ``mass``, ``distance``, ``energy``, ``volume``, ...
+    unit : str
+        The unit's spelling (``t``, ``mi``, ``MWh``, ``gal``).
+    base_unit : str
+        The contract unit of the quantity (``kg``, ``km``, ``kWh``, ``l``).
+    factor : float
+        Base units per unit (1 t = 1000 kg), exact by definition.
+    source : str
+        Where the factor is defined (SI Brochure, NIST SP 811).
+    """
+
     quantity: str
     unit: str
     base_unit: str
@@ -122,7 +138,25 @@ def _energy_column(column: str) -> Unit | None:
 
 
 def did_you_mean(name: str, known: Iterable[str]) -> str | None:
-    """The known column closest to ``name`` (difflib ratio >= 0.6, case-insensitive), if any."""
+    """The known column closest to ``name`` (difflib ratio >= 0.6, case-insensitive), if any.
+
+    Parameters
+    ----------
+    name : str
+        An unknown column name.
+    known : iterable of str
+        The accepted names.
+
+    Returns
+    -------
+    str or None
+        The closest accepted name, in its own spelling.
+
+    Examples
+    --------
+    >>> did_you_mean("Distance_KMS", ["distance_km", "mass_kg"])
+    'distance_km'
+    """
     lowered = {k.lower(): k for k in known}
     match = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
     return lowered[match[0]] if match else None
@@ -134,6 +168,29 @@ def energy_unit_exprs(unit: pl.Expr, amount: pl.Expr) -> tuple[pl.Expr, pl.Expr]
     Units the registry keys factors by (l, kg, kWh, MJ, t) keep their amount; other known units
     are converted to the base unit of their quantity (gal -> l x 3.785411784). An unknown unit
     stays as written, for the row checks to refuse.
+
+    Parameters
+    ----------
+    unit : polars.Expr
+        Energy unit as written (case-insensitive, aliases such as ``litres``).
+    amount : polars.Expr
+        Energy amount in that unit.
+
+    Returns
+    -------
+    tuple of (polars.Expr, polars.Expr)
+        The unit (``l``, ``kg``, ``kWh``, ``MJ``, ``t``) and the amount in it.
+
+    References
+    ----------
+    .. [1] NIST SP 811 (2008), Appendix B: 1 US gallon = 3.785411784 l.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> frame = pl.DataFrame({"unit": ["Litres", "gal", "MWh"], "amount": [1.0, 1.0, 1.0]})
+    >>> frame.select(*energy_unit_exprs(pl.col("unit"), pl.col("amount"))).rows()
+    [('l', 1.0), ('l', 3.785411784), ('kWh', 1000.0)]
     """
     mapping_unit: dict[str, str] = {}
     mapping_factor: dict[str, float] = {}
@@ -167,7 +224,18 @@ class ColumnPlan:
     normalise_energy_unit: bool = False
 
     def apply(self, frame: pl.LazyFrame) -> pl.LazyFrame:
-        """The typed table with every conversion made (source columns dropped)."""
+        """The typed table with every conversion made (source columns dropped).
+
+        Parameters
+        ----------
+        frame : polars.LazyFrame
+            The typed table (after :func:`greenstream.io.tables.coerce_lazy`).
+
+        Returns
+        -------
+        polars.LazyFrame
+            The table in the contract's units (``mass_kg``, ``distance_km``, ``energy_amount``).
+        """
         if self.conversions:
             frame = frame.with_columns(e.alias(n) for n, e in self.conversions.items()).drop(
                 self.consumed
@@ -294,7 +362,23 @@ def plan_columns(
 
 
 def known_columns(*groups: Iterable[str] | Mapping[str, object]) -> set[str]:
-    """The union of column names (dict keys or names)."""
+    """The union of column names (dict keys or names).
+
+    Parameters
+    ----------
+    *groups : iterable of str or mapping of str to object
+        Column lists or schemas.
+
+    Returns
+    -------
+    set of str
+        Every name.
+
+    Examples
+    --------
+    >>> sorted(known_columns(["mass_kg"], {"distance_km": float}))
+    ['distance_km', 'mass_kg']
+    """
     out: set[str] = set()
     for g in groups:
         out |= set(g)

@@ -32,6 +32,29 @@ from greenstream.geo import Gazetteer
 
 
 def missing_columns(frame: pl.DataFrame, required: Sequence[str], *, file: str) -> list[InputError]:
+    """One error per required column absent from ``frame``.
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        The table.
+    required : sequence of str
+        Required column names.
+    file : str
+        Name of the source, for the errors.
+
+    Returns
+    -------
+    list of InputError
+        Errors without a row; empty when every required column is present.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> [e.field for e in missing_columns(pl.DataFrame({"mass_kg": [1.0]}),
+    ...                                   ["shipment_id", "mass_kg"], file="legs.csv")]
+    ['shipment_id']
+    """
     return [
         InputError(file, None, name, "required column missing")
         for name in required
@@ -58,6 +81,19 @@ def with_first_rows(frame: pl.LazyFrame, col: str) -> pl.LazyFrame:
 
     Fast path: when the 64-bit hashes of the values are all distinct, so are the values (the
     usual case, decided by counting integers). Otherwise the values are grouped exactly.
+
+    Parameters
+    ----------
+    frame : polars.LazyFrame
+        The table, with the source row column :data:`ROW`.
+    col : str
+        The column whose values must be unique.
+
+    Returns
+    -------
+    polars.LazyFrame
+        ``frame`` plus ``__first_<col>`` (UInt32, null where the value is not repeated or this row
+        is its first).
     """
     values = pl.col(col).drop_nulls()
     distinct, total = (
@@ -119,6 +155,28 @@ def _check_intensity_table(
 
 
 def check_tocs(tocs: pl.DataFrame, *, file: str) -> list[InputError]:
+    """Row checks of a TOCS table (transport operation categories).
+
+    TOC ids unique, mode known, intensities present and ``WTW >= TTW >= 0`` (kg CO2e per tkm).
+
+    Parameters
+    ----------
+    tocs : polars.DataFrame
+        The typed TOCS table.
+    file : str
+        Name of the source, for the errors.
+
+    Returns
+    -------
+    list of InputError
+        Every failing row and field; empty when the table is valid.
+
+    References
+    ----------
+    .. [1] ISO 14083:2023, 5.4 (transport operation categories and their emission intensity).
+    .. [2] iLEAP technical specification v1.0.0, TOC (``co2eIntensityWTW``,
+       ``co2eIntensityTTW``).
+    """
     return _check_intensity_table(
         tocs,
         file=file,
@@ -131,6 +189,28 @@ def check_tocs(tocs: pl.DataFrame, *, file: str) -> list[InputError]:
 
 
 def check_hocs(hocs: pl.DataFrame, *, file: str) -> list[InputError]:
+    """Row checks of a HOCS table (hub operation categories).
+
+    HOC ids unique, hub type known, intensities present and ``WTW >= TTW >= 0`` (kg CO2e per
+    tonne leaving the hub).
+
+    Parameters
+    ----------
+    hocs : polars.DataFrame
+        The typed HOCS table.
+    file : str
+        Name of the source, for the errors.
+
+    Returns
+    -------
+    list of InputError
+        Every failing row and field; empty when the table is valid.
+
+    References
+    ----------
+    .. [1] ISO 14083:2023, 5.5 (hub operation categories).
+    .. [2] iLEAP technical specification v1.0.0, HOC (``hubType``, ``hubActivityUnit``).
+    """
     return _check_intensity_table(
         hocs,
         file=file,
@@ -145,6 +225,32 @@ def check_hocs(hocs: pl.DataFrame, *, file: str) -> list[InputError]:
 def check_trips(
     trips: pl.DataFrame, legs: pl.DataFrame | pl.LazyFrame, registry: Registry, *, file: str
 ) -> list[InputError]:
+    """Row checks of a TRIPS table (measured energy per trip).
+
+    Energy amounts non-negative; every trip used by a leg; electricity in kWh or MJ with a known
+    ``grid_region`` (or an explicit factor); a registry factor for every carrier and unit, or
+    explicit ``ef_wtw_kg_per_unit`` and ``ef_ttw_kg_per_unit`` with TTW <= WTW.
+
+    Parameters
+    ----------
+    trips : polars.DataFrame
+        The typed TRIPS table.
+    legs : polars.DataFrame or polars.LazyFrame
+        The legs that refer to the trips (``trip_id``).
+    registry : Registry
+        Fuel and grid factors.
+    file : str
+        Name of the source, for the errors.
+
+    Returns
+    -------
+    list of InputError
+        Every failing row and field; empty when the table is valid.
+
+    References
+    ----------
+    .. [1] ISO 14083:2023, 5.3 (energy carrier data -> GHG emissions) and 5.6 (allocation).
+    """
     errors = missing_columns(trips, TRIP_REQUIRED, file=file)
     if errors:
         return errors
@@ -264,6 +370,41 @@ def check_legs(
     hocs: pl.DataFrame | None,
     trips: pl.DataFrame | None,
 ) -> list[InputError]:
+    """Row checks of a LEGS table (transport chain elements) against its reference tables.
+
+    Required columns present; ``mass_kg`` > 0; mode known and equal to that of the leg's TOC or
+    vehicle class; a distance (``distance_km`` >= 0, or places the gazetteer resolves); hub rows
+    without a distance; ``toc_id`` / ``hoc_id`` / ``trip_id`` / ``vehicle`` known; load factor in
+    (0, 1] and empty distance factor in [0, 1).
+
+    Parameters
+    ----------
+    legs : polars.DataFrame or polars.LazyFrame
+        The typed LEGS table.
+    file : str
+        Name of the source, for the errors.
+    registry : Registry
+        Vehicle classes and hub defaults.
+    gazetteer : Gazetteer
+        Places for ``origin`` / ``destination``.
+    tocs : polars.DataFrame or None
+        The TOCS table, if given.
+    hocs : polars.DataFrame or None
+        The HOCS table, if given.
+    trips : polars.DataFrame or None
+        The TRIPS table, if given.
+
+    Returns
+    -------
+    list of InputError
+        Every failing row and field; empty when the table is valid.
+
+    References
+    ----------
+    .. [1] ISO 14083:2023, 5.4 (transport activity: mass and distance of each element) and 5.5.
+    .. [2] iLEAP technical specification v1.0.0, TCE (``mass``, ``distance``, ``tocId`` XOR
+       ``hocId``), TOC ``loadFactor`` (0, 1] and ``emptyDistanceFactor`` [0, 1).
+    """
     present = set(legs.lazy().collect_schema().names())
     errors = [
         InputError(file, None, name, "required column missing")

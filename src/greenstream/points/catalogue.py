@@ -33,6 +33,27 @@ MG_PER_KG = 1_000_000
 
 @dataclass(frozen=True)
 class Material:
+    """A packaging material factor (``data/packaging_materials.csv``).
+
+    Attributes
+    ----------
+    material_id : str
+        Factor id (e.g. ``desnz-2025:material:board:primary``).
+    label : str
+        The source's name of the material.
+    co2e_kg_per_t : float
+        Cradle-to-gate emissions, kg CO2e per tonne of material.
+    source : str
+        Where the value comes from.
+    row_id : str
+        The row of the source table.
+
+    References
+    ----------
+    .. [1] UK DESNZ, "Greenhouse gas reporting: conversion factors 2025", flat file, table
+       'Material use' (kg CO2e per tonne of material).
+    """
+
     material_id: str
     label: str
     co2e_kg_per_t: float
@@ -42,6 +63,22 @@ class Material:
 
 @dataclass(frozen=True)
 class Parameter:
+    """One catalogue parameter (``data/action_parameters.csv``).
+
+    Attributes
+    ----------
+    value : str
+        The value as written (a number in ``unit``, or text).
+    unit : str
+        Its unit (``kg``, ``km``, ``fraction``, ...).
+    source : str
+        Where the value comes from (empty for an assumption).
+    assumption : bool
+        True when the value is an assumption.
+    reason : str
+        Why the assumption was made.
+    """
+
     value: str
     unit: str
     source: str
@@ -67,9 +104,18 @@ class Action:
 
     @property
     def saving_per_unit_kg(self) -> Decimal:
+        """The saving per unit, kg CO2e (exact, from the mg integer)."""
         return Decimal(self.saving_per_unit_mg) / MG_PER_KG
 
     def as_row(self) -> dict[str, object]:
+        """The action as a table row (for ``greenstream points catalogue``).
+
+        Returns
+        -------
+        dict of str to object
+            Action, unit, label, method, baseline and alternative CO2e (kg), saving per unit (kg CO2e,
+            decimal string), sources and assumptions.
+        """
         return {
             "action": self.action,
             "unit": self.unit,
@@ -87,6 +133,16 @@ class Action:
 
 @dataclass(frozen=True)
 class Catalogue:
+    """Every action's saving per unit, and a version that changes with any input file or override.
+
+    Attributes
+    ----------
+    actions : dict of str to Action
+        Action id -> its entry.
+    version : str
+        16 hex characters of SHA-256 over the data files and overrides.
+    """
+
     actions: dict[str, Action]
     version: str
 
@@ -107,6 +163,23 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
 
 
 def load_materials(path: Path = DATA / "packaging_materials.csv") -> dict[str, Material]:
+    """Packaging material factors by ``material_id``.
+
+    Parameters
+    ----------
+    path : pathlib.Path, default ``data/packaging_materials.csv``
+        The CSV (``material_id``, ``label``, ``value`` in kg CO2e per tonne, ``source``, ...).
+
+    Returns
+    -------
+    dict of str to Material
+        The factors.
+
+    References
+    ----------
+    .. [1] UK DESNZ, "Greenhouse gas reporting: conversion factors 2025", flat file, table
+       'Material use' (kg CO2e per tonne of material).
+    """
     out: dict[str, Material] = {}
     for row in _read_csv(path):
         out[row["material_id"]] = Material(
@@ -122,7 +195,24 @@ def load_materials(path: Path = DATA / "packaging_materials.csv") -> dict[str, M
 def load_parameters(
     path: Path = DATA / "action_parameters.csv",
 ) -> dict[str, dict[str, Parameter]]:
-    """Parameters per action; ``*`` rows are shared by every action (an action's own row wins)."""
+    """Parameters per action; ``*`` rows are shared by every action (an action's own row wins).
+
+    Parameters
+    ----------
+    path : pathlib.Path, default ``data/action_parameters.csv``
+        The CSV (``action``, ``parameter``, ``value``, ``unit``, ``source``, ``assumption``,
+        ``reason``).
+
+    Returns
+    -------
+    dict of str to dict of str to Parameter
+        Action -> parameter name -> parameter.
+
+    Raises
+    ------
+    InputErrors
+        For a row with neither source nor ``assumption=true``, or an assumption without a reason.
+    """
     table: dict[str, dict[str, Parameter]] = {}
     errors: list[InputError] = []
     for i, row in enumerate(_read_csv(path), start=1):
@@ -148,13 +238,55 @@ def material_co2e_kg(mass_kg: float, material: Material) -> float:
     """Cradle-to-gate CO2e of ``mass_kg`` of a packaging material (kg CO2e).
 
     ``material.co2e_kg_per_t`` is per tonne of material (DESNZ material use tables).
+
+    Parameters
+    ----------
+    mass_kg : float
+        Mass of material, kg.
+    material : Material
+        Its factor.
+
+    Returns
+    -------
+    float
+        kg CO2e.
+
+    Examples
+    --------
+    A 0.3 kg carton of primary board at 1,199.72542 kg CO2e/t: 0.0003 t x 1,199.72542 =
+    0.3599 kg CO2e.
+
+    >>> board = load_materials()["desnz-2025:material:board:primary"]
+    >>> round(material_co2e_kg(0.3, board), 4)
+    0.3599
+
+    References
+    ----------
+    .. [1] UK DESNZ, "Greenhouse gas reporting: conversion factors 2025", flat file, table
+       'Material use' (kg CO2e per tonne of material).
     """
     return mass_kg / 1000.0 * material.co2e_kg_per_t
 
 
 def chain_co2e_wtw_kg(chains: dict[str, list[tuple[float, float, str]]]) -> dict[str, float]:
-    """WTW kg CO2e of named chains of ``(mass_kg, distance_km, vehicle)`` road legs, priced by the
-    accounting kernel in one call."""
+    """WTW kg CO2e of named chains of road legs, priced by the accounting kernel in one call.
+
+    Parameters
+    ----------
+    chains : dict of str to list of tuple of (float, float, str)
+        Chain name -> its legs as ``(mass_kg, distance_km, vehicle)``: mass in kg, distance in km,
+        a registry vehicle class.
+
+    Returns
+    -------
+    dict of str to float
+        Chain name -> WTW emissions, kg CO2e.
+
+    References
+    ----------
+    .. [1] ISO 14083:2023, 5.4 (transport activity x emission intensity), through
+       :func:`greenstream.pipeline.footprint`.
+    """
     rows = [
         {
             "shipment_id": name,
@@ -225,7 +357,18 @@ def _to_mg(saving_kg: float) -> int:
 def numeric_parameters(
     path: Path = DATA / "action_parameters.csv",
 ) -> dict[str, set[str]]:
-    """Per action (``*`` = every action), the parameters a tenant may override: the numeric ones."""
+    """Per action (``*`` = every action), the parameters a tenant may override: the numeric ones.
+
+    Parameters
+    ----------
+    path : pathlib.Path, default ``data/action_parameters.csv``
+        The parameter CSV.
+
+    Returns
+    -------
+    dict of str to set of str
+        Action -> names of its numeric parameters.
+    """
     out: dict[str, set[str]] = {}
     for action, params in load_parameters(path).items():
         for name, param in params.items():
@@ -243,9 +386,33 @@ def build_catalogue(
     materials_path: Path = DATA / "packaging_materials.csv",
     overrides: tuple[tuple[str, str, Parameter], ...] = (),
 ) -> Catalogue:
-    """Compute every action's saving per unit (kernel for transport, material factors for
-    packaging). Deterministic: the same files and ``overrides`` (``(action, parameter, value)``
-    from a tenant's rules) give the same savings and the same version."""
+    """Compute every action's saving per unit.
+
+    The kernel prices transport, material factors price packaging. Deterministic: the same files
+    and ``overrides`` (``(action, parameter, value)`` from a tenant's rules) give the same savings
+    and the same version.
+
+    Parameters
+    ----------
+    actions_path : pathlib.Path, default ``data/actions.csv``
+        The actions: baseline and alternative of each.
+    parameters_path : pathlib.Path, default ``data/action_parameters.csv``
+        Their parameters, each sourced or labelled an assumption.
+    materials_path : pathlib.Path, default ``data/packaging_materials.csv``
+        Packaging material factors (kg CO2e per tonne).
+    overrides : tuple of (str, str, Parameter), optional
+        A tenant's parameter values.
+
+    Returns
+    -------
+    Catalogue
+        Savings per unit (mg CO2e, integers) and the catalogue version.
+
+    References
+    ----------
+    .. [1] ISO 14083:2023, 5.4 (transport parts, priced by the accounting kernel).
+    .. [2] UK DESNZ, GHG conversion factors 2025, 'Material use' (packaging parts).
+    """
     materials = load_materials(materials_path)
     table = load_parameters(parameters_path)
     for action, name, param in overrides:
@@ -352,5 +519,16 @@ def builtin_catalogue() -> Catalogue:
 
 @cache
 def tenant_catalogue(overrides: tuple[tuple[str, str, Parameter], ...]) -> Catalogue:
-    """The packaged catalogue with a tenant's parameter overrides (cached per override set)."""
+    """The packaged catalogue with a tenant's parameter overrides (cached per override set).
+
+    Parameters
+    ----------
+    overrides : tuple of (str, str, Parameter)
+        ``(action, parameter, value)`` from the tenant's rules; the packaged catalogue when empty.
+
+    Returns
+    -------
+    Catalogue
+        The catalogue.
+    """
     return build_catalogue(overrides=overrides) if overrides else builtin_catalogue()

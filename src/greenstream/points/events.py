@@ -37,7 +37,23 @@ EVENT_COLUMNS: dict[str, pl.DataType] = {
 
 
 def read_events_file(path: Path) -> pl.DataFrame:
-    """Raw events from CSV, NDJSON, Parquet or a ``.json`` list of objects."""
+    """Raw events from CSV, NDJSON, Parquet or a ``.json`` list of objects.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file; the extension gives the format.
+
+    Returns
+    -------
+    polars.DataFrame
+        The events as read (checked by :func:`check_events`).
+
+    Raises
+    ------
+    InputErrors
+        If the file cannot be read.
+    """
     if path.suffix.lower() == ".json":
         import json
 
@@ -54,7 +70,23 @@ def read_events_file(path: Path) -> pl.DataFrame:
 
 
 def events_frame(events: Iterable[Mapping[str, Any]]) -> pl.DataFrame:
-    """Raw events from dicts (API bodies); every value kept as text to be checked like a file."""
+    """Raw events from dicts (API bodies); every value kept as text to be checked like a file.
+
+    Parameters
+    ----------
+    events : iterable of mapping of str to Any
+        Action events (``event_id``, ``user_id``, ``action``, ``occurred_at``, ...).
+
+    Returns
+    -------
+    polars.DataFrame
+        One String column per key seen.
+
+    Examples
+    --------
+    >>> events_frame([{"event_id": "e1", "quantity": 2}]).rows()
+    [('e1', '2')]
+    """
     rows = [{k: (None if v is None else str(v)) for k, v in e.items()} for e in events]
     names: list[str] = []
     for r in rows:
@@ -63,7 +95,27 @@ def events_frame(events: Iterable[Mapping[str, Any]]) -> pl.DataFrame:
 
 
 def check_events(raw: pl.DataFrame, *, file: str, actions: set[str]) -> pl.DataFrame:
-    """Typed events, or :class:`InputErrors` naming every bad row, field and reason."""
+    """Typed events, or :class:`InputErrors` naming every bad row, field and reason.
+
+    Parameters
+    ----------
+    raw : polars.DataFrame
+        Raw events (:func:`read_events_file` or :func:`events_frame`).
+    file : str
+        Name of the source, for the errors.
+    actions : set of str
+        The actions enabled for the tenant.
+
+    Returns
+    -------
+    polars.DataFrame
+        Typed events (``quantity`` as integer units, ``occurred_at`` as UTC datetime).
+
+    Raises
+    ------
+    InputErrors
+        Every missing column and bad row, field and reason; or no events at all.
+    """
     errors: list[InputError] = []
     for name in REQUIRED:
         if name not in raw.columns:

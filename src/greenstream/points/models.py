@@ -45,6 +45,8 @@ BigId = BigInteger().with_variant(Integer, "sqlite")
 
 
 class PointsRules(Base):
+    """A tenant's current rules document (JSON) and its version."""
+
     __tablename__ = "points_rules"
 
     tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -54,6 +56,8 @@ class PointsRules(Base):
 
 
 class PointsAccount(Base):
+    """A ledger account: a user, a fund, an inventory or a source, in one unit (points, fen, items)."""
+
     __tablename__ = "points_account"
     __table_args__ = (UniqueConstraint("tenant", "kind", "ref", "unit"),)
 
@@ -66,6 +70,8 @@ class PointsAccount(Base):
 
 
 class PointsTxn(Base):
+    """A ledger transaction: its kind, idempotency key, time and memo; its entries sum to zero per unit."""
+
     __tablename__ = "points_txn"
     __table_args__ = (UniqueConstraint("tenant", "idempotency_key"),)
 
@@ -78,6 +84,8 @@ class PointsTxn(Base):
 
 
 class PointsEntry(Base):
+    """One leg of a transaction: a signed amount on one account."""
+
     __tablename__ = "points_entry"
     __table_args__ = (Index("ix_points_entry_account", "account_id", "posted_at"),)
 
@@ -89,6 +97,8 @@ class PointsEntry(Base):
 
 
 class PointsAward(Base):
+    """The record of one action event that earned points: what, when, the saving (mg CO2e), points and co-funding."""
+
     __tablename__ = "points_award"
     __table_args__ = (
         Index("ix_points_award_order", "tenant", "order_id"),
@@ -139,6 +149,8 @@ class PointsSaving(Base):
 
 
 class PointsDaily(Base):
+    """CO2e points a user earned on one local day (for the daily cap)."""
+
     __tablename__ = "points_daily"
 
     account_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)

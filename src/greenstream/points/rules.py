@@ -56,6 +56,20 @@ REWARD_KINDS = ("coupon", "nature_project")
 
 @dataclass(frozen=True)
 class Campaign:
+    """A time-limited points multiplier (e.g. a shopping festival), optionally for some actions.
+
+    Attributes
+    ----------
+    id : str
+        Campaign id.
+    multiplier : str
+        Decimal string, at most 4 places (``"2"`` doubles the CO2e points).
+    starts, ends : datetime
+        The window, timezone-aware; ``ends`` is exclusive.
+    actions : tuple of str
+        Actions it applies to; all when empty.
+    """
+
     id: str
     multiplier: str
     starts: datetime
@@ -64,11 +78,28 @@ class Campaign:
 
     @property
     def multiplier_e4(self) -> int:
+        """The multiplier as an integer x 10^4 (``"1.5"`` -> 15000)."""
         return int(Decimal(self.multiplier) * SCALE)
 
 
 @dataclass(frozen=True)
 class Cofunding:
+    """A brand's subsidy per unit of an action, split between consumer points and the green fund.
+
+    Attributes
+    ----------
+    brand : str
+        The paying brand.
+    action : str
+        The action it subsidises.
+    subsidy_fen : int
+        Paid per unit, fen (0.01 yuan); ``consumer_fen + green_fund_fen``.
+    consumer_fen : int
+        Part credited to the consumer as points, fen.
+    green_fund_fen : int
+        Part paid into the green fund, fen.
+    """
+
     brand: str
     action: str
     subsidy_fen: int
@@ -78,6 +109,20 @@ class Cofunding:
 
 @dataclass(frozen=True)
 class Reward:
+    """A reward users can spend points on.
+
+    Attributes
+    ----------
+    sku : str
+        Reward id.
+    label : str
+        Text shown to users.
+    price_points : int
+        Price, points per unit.
+    kind : str
+        ``coupon`` or ``nature_project``.
+    """
+
     sku: str
     label: str
     price_points: int
@@ -86,6 +131,24 @@ class Reward:
 
 @dataclass(frozen=True)
 class ParameterOverride:
+    """A tenant's own value for a catalogue parameter, with its source or labelled an assumption.
+
+    Attributes
+    ----------
+    action : str
+        One action id, or ``*`` for every action.
+    parameter : str
+        A numeric parameter of ``data/action_parameters.csv`` (unit as in that file).
+    value : str
+        Decimal string, in the parameter's unit.
+    source : str
+        Where the value comes from (required unless ``assumption``).
+    assumption : bool
+        True when the value is an assumption.
+    reason : str
+        Why the assumption was made.
+    """
+
     action: str
     parameter: str
     value: str
@@ -96,6 +159,21 @@ class ParameterOverride:
 
 @dataclass(frozen=True)
 class Rules:
+    """Earning and redemption rules of one tenant (see the module docstring for the document).
+
+    Examples
+    --------
+    100 points per kg CO2e and a x2 campaign: a 0.5 kg saving earns 0.5 x 100 x 2 = 100 points.
+
+    >>> rules = parse_rules({"points_per_kg_co2e": "100", "campaigns": [
+    ...     {"id": "d11", "multiplier": "2", "starts": "2026-11-01T00:00:00+08:00",
+    ...      "ends": "2026-11-12T00:00:00+08:00"}]}, known_actions={"reusable_box"})
+    >>> rules.points_per_kg_e4, rules.campaigns[0].multiplier_e4
+    (1000000, 20000)
+    >>> 500_000 * rules.points_per_kg_e4 * rules.campaigns[0].multiplier_e4 // 10**14
+    100
+    """
+
     points_per_kg_co2e: str = "100"
     daily_cap_points: int = 0
     expiry_days: int = 0
@@ -109,12 +187,33 @@ class Rules:
 
     @property
     def points_per_kg_e4(self) -> int:
+        """Points per kg CO2e avoided, as an integer x 10^4."""
         return int(Decimal(self.points_per_kg_co2e) * SCALE)
 
     def reward(self, sku: str) -> Reward | None:
+        """The reward ``sku``, or None.
+
+        Parameters
+        ----------
+        sku : str
+            Reward id.
+
+        Returns
+        -------
+        Reward or None
+            The reward, or None when the rules have no such reward.
+        """
         return next((r for r in self.rewards if r.sku == sku), None)
 
     def to_json(self) -> str:
+        """The rules as JSON (sorted keys; datetimes in ISO 8601), as stored.
+
+        Returns
+        -------
+        str
+            The JSON text.
+        """
+
         def default(value: Any) -> Any:
             if isinstance(value, datetime):
                 return value.isoformat()
@@ -167,8 +266,41 @@ def parse_rules(
     known_actions: set[str],
     overridable: dict[str, set[str]] | None = None,
 ) -> Rules:
-    """Check a rules document (from TOML / JSON / the API) and return typed rules; every problem
-    is reported at once as :class:`InputErrors`."""
+    """Check a rules document (from TOML / JSON / the API) and return typed rules.
+
+    Every problem is reported at once as :class:`InputErrors`.
+
+    Parameters
+    ----------
+    doc : dict of str to Any
+        The rules document (see the module docstring; decimals as strings).
+    file : str, default "<rules>"
+        Name of the source, for the errors.
+    known_actions : set of str
+        Action ids of the catalogue.
+    overridable : dict of str to set of str, optional
+        Per action (``*`` = every action), the parameters a tenant may override; overrides are
+        refused when None.
+
+    Returns
+    -------
+    Rules
+        The typed rules.
+
+    Raises
+    ------
+    InputErrors
+        Every unknown key, bad value, unknown action, time zone or parameter.
+
+    Examples
+    --------
+    >>> parse_rules({"points_per_kg_co2e": 1.5, "colour": "red"}, known_actions=set())
+    Traceback (most recent call last):
+    ...
+    greenstream.errors.InputErrors: 2 input errors:
+      <rules>, field 'colour': unknown rule
+      <rules>, field 'points_per_kg_co2e': give decimals as strings, not floats
+    """
     errors: list[InputError] = []
     allowed = {
         "points_per_kg_co2e", "daily_cap_points", "expiry_days", "timezone",
@@ -300,7 +432,23 @@ def parse_rules(
 
 
 def read_rules_document(path: Path) -> dict[str, Any]:
-    """A rules document from a ``.toml`` or ``.json`` file."""
+    """A rules document from a ``.toml`` or ``.json`` file.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file.
+
+    Returns
+    -------
+    dict of str to Any
+        The parsed document (checked by :func:`parse_rules`).
+
+    Raises
+    ------
+    InputErrors
+        If the file cannot be read or parsed, or a JSON document is not an object.
+    """
     try:
         if path.suffix == ".toml":
             with path.open("rb") as fh:

@@ -21,7 +21,24 @@ DECIMAL_PATTERN: Final = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 
 
 def plain(d: Decimal) -> str:
-    """A Decimal in plain notation without trailing zeros (never an exponent, never "-0")."""
+    r"""A Decimal in plain notation without trailing zeros (never an exponent, never "-0").
+
+    Parameters
+    ----------
+    d : decimal.Decimal
+        The number.
+
+    Returns
+    -------
+    str
+        Matches iLEAP's Decimal pattern ``^-?\d+(\.\d+)?$``.
+
+    Examples
+    --------
+    >>> from decimal import Decimal
+    >>> plain(Decimal("1.500")), plain(Decimal("1E+3")), plain(Decimal("-0.0"))
+    ('1.5', '1000', '0')
+    """
     if d == 0:
         return "0"
     s = format(d, "f")
@@ -48,7 +65,7 @@ def decimal_string(
     Parameters
     ----------
     value : float, int or Decimal
-        The number (in the unit of the field it is written to).
+        The number, in the unit of the field it is written to (kg, km, tkm, kg CO2e).
     places : int
         Decimals kept for values of ordinary size.
     significant : int
@@ -58,6 +75,15 @@ def decimal_string(
     -------
     str
         Plain notation, no exponent, no trailing zeros (``^-?\\d+(\\.\\d+)?$``).
+
+    References
+    ----------
+    .. [1] iLEAP technical specification v1.0.0: every numeric field is a Decimal string.
+
+    Examples
+    --------
+    >>> decimal_string(1962.7200000000003, 2), decimal_string(0.00045, 3)
+    ('1962.72', '0.00045')
     """
     if isinstance(value, bool):
         raise ValueError(f"not a number: {value!r}")
@@ -73,14 +99,46 @@ def decimal_string(
 
 
 def exact(value: Any) -> Decimal:
-    """A validated Decimal field (string, or a tolerated number) as a Decimal."""
+    """A validated Decimal field (string, or a tolerated number) as a Decimal.
+
+    Parameters
+    ----------
+    value : Any
+        A Decimal string (``"161"``), an int or a float (taken at its shortest round-trip form).
+
+    Returns
+    -------
+    decimal.Decimal
+        The exact value.
+
+    Examples
+    --------
+    >>> exact("161"), exact(0.1)
+    (Decimal('161'), Decimal('0.1'))
+    """
     if isinstance(value, float):
         return Decimal(repr(value))
     return Decimal(value)
 
 
 def strings_for_numbers(value: Any) -> Any:
-    """Copy of a JSON value with every (tolerated) number turned into its Decimal string."""
+    """Copy of a JSON value with every (tolerated) number turned into its Decimal string.
+
+    Parameters
+    ----------
+    value : Any
+        A parsed JSON value.
+
+    Returns
+    -------
+    Any
+        The same structure; numbers as plain Decimal strings, bools and None unchanged.
+
+    Examples
+    --------
+    >>> strings_for_numbers({"mass": 230, "distance": {"actual": 700.0}, "ok": True})
+    {'mass': '230', 'distance': {'actual': '700'}, 'ok': True}
+    """
     if isinstance(value, dict):
         return {k: strings_for_numbers(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -95,7 +153,28 @@ def strings_for_numbers(value: Any) -> Any:
 
 
 def utc_text(value: Any) -> str:
-    """An ISO 8601 UTC timestamp (``Z``; microseconds only when there are any)."""
+    """An ISO 8601 UTC timestamp (``Z``; microseconds only when there are any).
+
+    Parameters
+    ----------
+    value : Any
+        A datetime (naive read as UTC) or an ISO 8601 string.
+
+    Returns
+    -------
+    str
+        ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z``.
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is not a date-time.
+
+    Examples
+    --------
+    >>> utc_text("2025-01-01T14:00:00+02:00")
+    '2025-01-01T12:00:00Z'
+    """
     stamp = datetime.fromisoformat(value) if isinstance(value, str) else value
     if not isinstance(stamp, datetime):
         raise ValueError(f"not a date-time: {value!r}")

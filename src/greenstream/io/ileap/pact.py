@@ -105,13 +105,58 @@ _DAY: Final = timedelta(days=1)
 
 
 def product_urn(kind: str, key: str) -> str:
-    """The productId of a shipment / TOC / HOC: ``urn:pathfinder:product:customcode:
-    vendor-assigned:<kind>:<key>`` (iLEAP §pcf-mapping), ``key`` percent-encoded as a URN needs."""
+    """The productId of a shipment / TOC / HOC (iLEAP §pcf-mapping).
+
+    ``urn:pathfinder:product:customcode:vendor-assigned:<kind>:<key>``, ``key`` percent-encoded as a
+    URN needs.
+
+    Parameters
+    ----------
+    kind : str
+        ``shipment``, ``toc`` or ``hoc``.
+    key : str
+        The shipment, TOC or HOC id.
+
+    Returns
+    -------
+    str
+        The URN.
+
+    Examples
+    --------
+    >>> product_urn("shipment", "S 1/2")
+    'urn:pathfinder:product:customcode:vendor-assigned:shipment:S%201/2'
+
+    References
+    ----------
+    .. [1] iLEAP technical specification v1.0.0 (SINE Foundation, 2025), PCF mapping.
+    .. [2] PACT Technical Specifications v2.3 (WBCSD), ProductFootprint data model.
+    """
     return f"{PRODUCT_URN_PREFIX}{kind}:{quote(key, safe=_URN_SAFE)}"
 
 
 def product_key(urn: str, kind: str) -> str | None:
-    """The id inside a productId of ``kind`` (the inverse of :func:`product_urn`), else None."""
+    """The id inside a productId of ``kind`` (the inverse of :func:`product_urn`), else None.
+
+    Parameters
+    ----------
+    urn : str
+        A productId.
+    kind : str
+        ``shipment``, ``toc`` or ``hoc``.
+
+    Returns
+    -------
+    str or None
+        The decoded id, or None when ``urn`` is not a productId of that kind.
+
+    Examples
+    --------
+    >>> product_key(product_urn("shipment", "S 1/2"), "shipment")
+    'S 1/2'
+    >>> product_key(product_urn("toc", "T1"), "shipment") is None
+    True
+    """
     prefix = f"{PRODUCT_URN_PREFIX}{kind}:"
     if not urn.lower().startswith(prefix):
         return None
@@ -119,13 +164,54 @@ def product_key(urn: str, kind: str) -> str | None:
 
 
 def company_urn(prefix: str, tenant: str) -> str:
-    """The companyId of a tenant: ``prefix`` + the tenant name, percent-encoded as a URN needs."""
+    """The companyId of a tenant: ``prefix`` + the tenant name, percent-encoded as a URN needs.
+
+    Parameters
+    ----------
+    prefix : str
+        URN prefix (e.g. ``urn:pathfinder:company:customcode:vendor-assigned:``).
+    tenant : str
+        Tenant name.
+
+    Returns
+    -------
+    str
+        The URN.
+
+    Examples
+    --------
+    >>> company_urn("urn:pathfinder:company:customcode:vendor-assigned:", "acme co")
+    'urn:pathfinder:company:customcode:vendor-assigned:acme%20co'
+    """
     return prefix + quote(tenant, safe=_URN_SAFE)
 
 
 def stable_pf_id(name: str) -> str:
-    """A UUID v4 derived from ``name``: RFC 9562 version 4 and variant bits, the other 122 bits
-    from SHA-256 of the UTF-8 name (stable for the same name, like any random UUID v4 in form)."""
+    """A UUID v4 derived from ``name``.
+
+    RFC 9562 version 4 and variant bits, the other 122 bits from SHA-256 of the UTF-8 name
+    (stable for the same name, like any random UUID v4 in form).
+
+    Parameters
+    ----------
+    name : str
+        What the footprint is of (e.g. its productId).
+
+    Returns
+    -------
+    str
+        Canonical UUID text.
+
+    References
+    ----------
+    .. [1] RFC 9562, Universally Unique IDentifiers (UUIDs), 2024, section 5.4 (version 4).
+
+    Examples
+    --------
+    >>> pf_id = stable_pf_id("x")
+    >>> pf_id == stable_pf_id("x"), pf_id[14], pf_id[19] in "89ab"
+    (True, '4', True)
+    """
     raw = bytearray(hashlib.sha256(name.encode("utf-8")).digest()[:16])
     raw[6] = (raw[6] & 0x0F) | 0x40
     raw[8] = (raw[8] & 0x3F) | 0x80
@@ -137,7 +223,25 @@ def _day(stamp: datetime) -> datetime:
 
 
 def activity_period(stamps: Iterable[datetime | None]) -> tuple[datetime, datetime] | None:
-    """(midnight UTC of the first day, midnight after the last day) of the timestamps given."""
+    """(midnight UTC of the first day, midnight after the last day) of the timestamps given.
+
+    Parameters
+    ----------
+    stamps : iterable of datetime or None
+        Departure / arrival times (naive read as UTC); None values are skipped.
+
+    Returns
+    -------
+    tuple of (datetime, datetime) or None
+        The reference period, or None when no timestamp is given.
+
+    Examples
+    --------
+    >>> from datetime import datetime
+    >>> start, end = activity_period([datetime(2025, 3, 1, 10), None, datetime(2025, 3, 3, 23)])
+    >>> start.isoformat(), end.isoformat()
+    ('2025-03-01T00:00:00+00:00', '2025-03-04T00:00:00+00:00')
+    """
     days = [_day(s) for s in stamps if s is not None]
     if not days:
         return None
@@ -193,9 +297,48 @@ def shipment_to_pact_product_footprint(
     ``crossSectoralStandardsUsed`` ["GHG Protocol Product standard"] (the only fitting value of
     that deprecated but still mandatory PACT v2 enum); the reference period defaults to the days
     of the TCEs' departure and arrival times (see the module notes), else the day of
-    ``created``; ``primaryDataShare`` only when given (percent, 0-100); ``updated`` only when
-    given. Naive datetimes are taken as UTC. Raises :class:`InputErrors` when ``sf`` is
-    malformed or its total transport activity is not above 0.
+    ``created``. Naive datetimes are taken as UTC.
+
+    Parameters
+    ----------
+    sf : mapping of str to Any
+        An iLEAP ShipmentFootprint (Decimal strings; mass in kg, transport activity in tkm,
+        emissions in kg CO2e).
+    company_name : str
+        The reporting company.
+    company_ids : sequence of str
+        Its companyIds (URNs).
+    created : datetime
+        Creation time of the footprint.
+    pf_id : str, optional
+        The footprint id; derived from the productId when None.
+    reference_period_start, reference_period_end : datetime, optional
+        The reference period; from the TCE times when None.
+    primary_data_share : float, optional
+        Share of emissions from primary data, percent (0-100); omitted when None.
+    version : int, default 0
+        The footprint's version.
+    updated : datetime, optional
+        Last update; omitted when None.
+    characterization_factors : str, default "AR6"
+        IPCC assessment report of the GWP values.
+    spec_version : str, default ``PACT_SPEC_VERSION``
+        PACT specification version written.
+
+    Returns
+    -------
+    dict of str to Any
+        The ProductFootprint.
+
+    Raises
+    ------
+    InputErrors
+        When ``sf`` is malformed or its total transport activity is not above 0.
+
+    References
+    ----------
+    .. [1] iLEAP technical specification v1.0.0 (SINE Foundation, 2025), PCF mapping.
+    .. [2] PACT Technical Specifications v2.3 (WBCSD), ProductFootprint data model.
     """
     if not company_name.strip():
         raise ValueError("company_name must not be empty")
@@ -311,10 +454,63 @@ def pact_product_footprint(
     ),
     primary_data_share: float | None = None,
 ) -> dict[str, Any]:
-    """The PACT v2.3 ProductFootprint envelope of one iLEAP data model extension (a
-    ShipmentFootprint, TOC or HOC; ``extension`` = (dataSchema URL, data)): every mandatory field,
-    decimals as strings, ``primaryDataShare`` and ``updated`` only when given. Dates are ISO 8601
-    UTC texts."""
+    """The PACT v2.3 ProductFootprint envelope of one iLEAP data model extension.
+
+    The extension is a ShipmentFootprint, TOC or HOC (``extension`` = (dataSchema URL, data)):
+    every mandatory field, decimals as strings, ``primaryDataShare`` and ``updated`` only when
+    given. Dates are ISO 8601 UTC texts.
+
+    Parameters
+    ----------
+    pf_id : str
+        Footprint id (UUID).
+    created : str
+        Creation time, ISO 8601 UTC.
+    company_name : str
+        The reporting company.
+    company_ids : list of str
+        Its companyIds (URNs).
+    product_id : str
+        The productId URN (:func:`product_urn`).
+    description : str
+        ``productDescription``.
+    name : str
+        ``productNameCompany``.
+    declared_unit : str
+        ``ton kilometer`` (shipments, TOCs) or ``kilogram`` (HOCs).
+    amount : str
+        ``unitaryProductAmount``, Decimal string in the declared unit.
+    mass_per_unit : str
+        ``productMassPerDeclaredUnit``, kg, Decimal string.
+    co2e_wtw : str
+        ``pCfExcludingBiogenic`` and ``fossilGhgEmissions``, kg CO2e, Decimal string.
+    period : tuple of (str, str)
+        Reference period start and end, ISO 8601 UTC.
+    extension : tuple of (str, dict)
+        The iLEAP dataSchema URL and the data it describes.
+    version : int, default 0
+        The footprint's version.
+    updated : str, optional
+        Last update, ISO 8601 UTC; omitted when None.
+    spec_version : str, default ``PACT_SPEC_VERSION``
+        PACT specification version written.
+    characterization_factors : str, default "AR6"
+        IPCC assessment report of the GWP values.
+    boundary : str
+        ``boundaryProcessesDescription``.
+    primary_data_share : float, optional
+        Share of emissions from primary data, percent (0-100); omitted when None.
+
+    Returns
+    -------
+    dict of str to Any
+        The ProductFootprint.
+
+    References
+    ----------
+    .. [1] iLEAP technical specification v1.0.0 (SINE Foundation, 2025), PCF mapping.
+    .. [2] PACT Technical Specifications v2.3 (WBCSD), ProductFootprint data model.
+    """
     pcf: dict[str, Any] = {
         "declaredUnit": declared_unit,
         "unitaryProductAmount": amount,
@@ -375,7 +571,24 @@ def pact_product_footprint(
 def shipment_document(
     ship: Mapping[str, Any], tces: list[dict[str, Any]], *, company: str, company_urn: str
 ) -> dict[str, Any]:
-    """The ProductFootprint of one stored shipment (its TCEs in chain order)."""
+    """The ProductFootprint of one stored shipment (its TCEs in chain order).
+
+    Parameters
+    ----------
+    ship : mapping of str to Any
+        The stored shipment row.
+    tces : list of dict
+        Its stored chain elements (kernel output columns), in chain order.
+    company : str
+        The reporting company (tenant) name.
+    company_urn : str
+        Its companyId.
+
+    Returns
+    -------
+    dict of str to Any
+        The ProductFootprint.
+    """
     frame = pl.DataFrame(tces, infer_schema_length=None)
     return shipment_documents([ship], frame, company=company, company_urn=company_urn)[0]
 
@@ -387,12 +600,29 @@ def shipment_documents(
     company: str,
     company_urn: str,
 ) -> list[dict[str, Any]]:
-    """The ProductFootprints of stored shipments, given their chain elements (kernel output
-    columns, each shipment's rows in chain order): one ShipmentFootprint writer pass for the
-    whole page.
+    """The ProductFootprints of stored shipments, given their chain elements.
 
-    The reference period is the stored one (``reference_period_start`` / ``_end``), else (rows
-    stored before it existed) the days of the TCEs' departure and arrival times."""
+    The chain elements are kernel output columns, each shipment's rows in chain order: one
+    ShipmentFootprint writer pass for the whole page. The reference period is the stored one
+    (``reference_period_start`` / ``_end``), else (rows stored before it existed) the days of the
+    TCEs' departure and arrival times.
+
+    Parameters
+    ----------
+    ships : sequence of mapping
+        Stored shipment rows.
+    chains : polars.DataFrame
+        Their chain elements.
+    company : str
+        The reporting company (tenant) name.
+    company_urn : str
+        Its companyId.
+
+    Returns
+    -------
+    list of dict
+        One ProductFootprint per shipment, in the order of ``ships``.
+    """
     if not ships:
         return []
     by_id = {sf["shipmentId"]: sf for sf in write_ileap_shipments(chains)}
@@ -470,7 +700,27 @@ _OPERATION_FIELDS: Final = ("pf_id", "created_at", "updated_at", "version", "id"
 
 
 def toc_document(row: Mapping[str, Any], *, company: str, company_urn: str) -> dict[str, Any]:
-    """A stored TOC as a ProductFootprint (iLEAP §pcf-mapping-toc): per tonne-km, amount 1."""
+    """A stored TOC as a ProductFootprint (iLEAP §pcf-mapping-toc): per tonne-km, amount 1.
+
+    Parameters
+    ----------
+    row : mapping of str to Any
+        The stored TOC (intensities in kg CO2e per tkm).
+    company : str
+        The reporting company (tenant) name.
+    company_urn : str
+        Its companyId.
+
+    Returns
+    -------
+    dict of str to Any
+        The ProductFootprint.
+
+    References
+    ----------
+    .. [1] iLEAP technical specification v1.0.0 (SINE Foundation, 2025), PCF mapping.
+    .. [2] PACT Technical Specifications v2.3 (WBCSD), ProductFootprint data model.
+    """
     toc = write_ileap_tocs(pl.DataFrame([_operation_row(row)]))[0]
     return _operation_document(
         row,
@@ -485,8 +735,29 @@ def toc_document(row: Mapping[str, Any], *, company: str, company_urn: str) -> d
 
 
 def hoc_document(row: Mapping[str, Any], *, company: str, company_urn: str) -> dict[str, Any]:
-    """A stored HOC as a ProductFootprint (iLEAP §pcf-mapping-hoc): per kilogram, amount 1000
-    (the HOC intensity is per tonne)."""
+    """A stored HOC as a ProductFootprint (iLEAP §pcf-mapping-hoc).
+
+    Per kilogram, amount 1000 (the HOC intensity is per tonne).
+
+    Parameters
+    ----------
+    row : mapping of str to Any
+        The stored HOC (intensities in kg CO2e per tonne).
+    company : str
+        The reporting company (tenant) name.
+    company_urn : str
+        Its companyId.
+
+    Returns
+    -------
+    dict of str to Any
+        The ProductFootprint.
+
+    References
+    ----------
+    .. [1] iLEAP technical specification v1.0.0 (SINE Foundation, 2025), PCF mapping.
+    .. [2] PACT Technical Specifications v2.3 (WBCSD), ProductFootprint data model.
+    """
     hoc = write_ileap_hocs(pl.DataFrame([_operation_row(row)]))[0]
     return _operation_document(
         row,
@@ -690,9 +961,33 @@ class _Parser:
 
 
 def parse_filter(text: str) -> tuple[Clause, ...]:
-    """``a eq 'x' and (b ge 'y') and productIds/any(p:(p eq 'z'))`` -> its clauses (all must
-    hold). Raises :class:`FilterError`: ``not_implemented`` for operators or properties PACT
-    lets a host system refuse (``or``, ``not``, other properties), else a syntax error."""
+    """``a eq 'x' and (b ge 'y') and productIds/any(p:(p eq 'z'))`` -> its clauses (all must hold).
+
+    Parameters
+    ----------
+    text : str
+        The ``$filter`` query parameter of ``GET /2/footprints``.
+
+    Returns
+    -------
+    tuple of Clause
+        :class:`Compare` and :class:`AnyEq` clauses.
+
+    Raises
+    ------
+    FilterError
+        ``not_implemented`` for operators or properties PACT lets a host system refuse (``or``,
+        ``not``, other properties), else a syntax error.
+
+    References
+    ----------
+    .. [1] PACT Technical Specifications v2.3, ListFootprints ``$filter`` (OData v4 subset).
+
+    Examples
+    --------
+    >>> parse_filter("productCategoryCpc eq '83117'")
+    (Compare(prop='productCategoryCpc', op='eq', value='83117'),)
+    """
     parser = _Parser(text)
     if not parser.tokens:
         raise FilterError("the $filter is empty", not_implemented=False)
@@ -722,8 +1017,28 @@ _COMPARE: Final = {
 
 
 def matches(doc: Mapping[str, Any], clauses: Sequence[Clause]) -> bool:
-    """Whether a ProductFootprint satisfies every clause (OData: a comparison with a missing
-    property is false)."""
+    """Whether a ProductFootprint satisfies every clause.
+
+    OData: a comparison with a missing property is false.
+
+    Parameters
+    ----------
+    doc : mapping of str to Any
+        A ProductFootprint.
+    clauses : sequence of Clause
+        From :func:`parse_filter`.
+
+    Returns
+    -------
+    bool
+        True when every clause holds.
+
+    Examples
+    --------
+    >>> clauses = parse_filter("productCategoryCpc eq '83117'")
+    >>> matches({"productCategoryCpc": "83117"}, clauses), matches({}, clauses)
+    (True, False)
+    """
     for clause in clauses:
         if isinstance(clause, AnyEq):
             if clause.value not in (doc.get(clause.prop) or []):
@@ -772,8 +1087,27 @@ _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def json_depth(value: Any, limit: int) -> int:
-    """Nesting depth of a JSON value, counted up to ``limit + 1`` (iteratively: a deep value
-    cannot exhaust the stack)."""
+    """Nesting depth of a JSON value, counted up to ``limit + 1``.
+
+    Counted iteratively: a deep value cannot exhaust the stack.
+
+    Parameters
+    ----------
+    value : Any
+        A parsed JSON value.
+    limit : int
+        Depth beyond which counting stops.
+
+    Returns
+    -------
+    int
+        The depth (a scalar is 1), at most ``limit + 1``.
+
+    Examples
+    --------
+    >>> json_depth({"a": [{"b": 1}]}, 10)
+    3
+    """
     deepest = 0
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
@@ -804,9 +1138,31 @@ def _text_field(
 
 
 def event_problems(event: Any) -> list[str]:
-    """Every way ``event`` breaks PACT v2.3 §api-action-events and CloudEvents 1.0 (JSON
-    format, structured content mode); empty when it is a valid PACT event. Each problem names
-    its field (``data.pfIds[1]``)."""
+    """Every way ``event`` breaks PACT v2.3 §api-action-events and CloudEvents 1.0.
+
+    JSON format, structured content mode; empty when it is a valid PACT event. Each problem names
+    its field (``data.pfIds[1]``).
+
+    Parameters
+    ----------
+    event : Any
+        The parsed body of ``POST /2/events``.
+
+    Returns
+    -------
+    list of str
+        The problems; empty for a valid event.
+
+    References
+    ----------
+    .. [1] PACT Technical Specifications v2.3, Action Events.
+    .. [2] CloudEvents 1.0, JSON event format.
+
+    Examples
+    --------
+    >>> event_problems({})[:2]
+    ["specversion: must be '1.0' (CloudEvents 1.0)", 'id: must be a non-empty string']
+    """
     if not isinstance(event, dict):
         return ["the event must be a JSON object (CloudEvents 1.0, structured content mode)"]
     problems: list[str] = []

@@ -96,8 +96,44 @@ def read_ileap_shipments(
     ``legs`` has one row per TCE, shipments in input order and TCEs in ``prevTceIds`` order, with
     the LEGS columns of docs/data-contract.md plus the reported values
     ``reported_transport_activity_tkm``, ``reported_co2e_wtw_kg`` and ``reported_co2e_ttw_kg``.
-    ``tocs`` / ``hocs`` are ``None`` when the input has none. Raises :class:`InputErrors` listing
-    every problem, or when the input holds no ShipmentFootprint.
+    ``tocs`` / ``hocs`` are ``None`` when the input has none.
+
+    Parameters
+    ----------
+    source : pathlib.Path or str or bytes or Any
+        A JSON file path, JSON text or bytes, or an already parsed JSON value (a document, an
+        array, or a PACT ProductFootprint list holding iLEAP extensions).
+    strict : bool, default False
+        Refuse tolerated deviations (numbers instead of Decimal strings, ...) instead of reading
+        them.
+
+    Returns
+    -------
+    IleapShipments
+        ``legs`` (mass in kg, distances in km), ``tocs`` and ``hocs``.
+
+    Raises
+    ------
+    InputErrors
+        Listing every problem, or when the input holds no ShipmentFootprint.
+
+    References
+    ----------
+    .. [1] iLEAP technical specification v1.0.0 (SINE Foundation, 2025), ShipmentFootprint and
+       TCE data types.
+
+    Examples
+    --------
+    The ileap-go demo shipment: 40 t over 423 km = 16,920 tkm.
+
+    >>> import json
+    >>> tce = {"tceId": "S1-1", "prevTceIds": [], "tocId": "truck-40t", "shipmentId": "S1",
+    ...        "mass": "40000", "distance": {"actual": "423"}, "transportActivity": "16920",
+    ...        "co2eWTW": "1962.72", "co2eTTW": "1505.88"}
+    >>> doc = json.dumps([{"mass": "40000", "shipmentId": "S1", "tces": [tce]}])
+    >>> read_ileap_shipments(doc.encode()).legs.select(
+    ...     "shipment_id", "mass_kg", "distance_km", "reported_transport_activity_tkm").rows()
+    [('S1', 40000.0, 423.0, 16920.0)]
     """
     file, doc = _load(source)
     found = _collect(doc, file)
@@ -117,7 +153,31 @@ def read_ileap_shipments(
 
 
 def read_ileap_tocs(source: Path | str | bytes | Any, *, strict: bool = False) -> pl.DataFrame:
-    """Read the TOCs in ``source`` as a TOCS table (see the module notes on units and data_type)."""
+    """Read the TOCs in ``source`` as a TOCS table (see the module notes on units and data_type).
+
+    Parameters
+    ----------
+    source : pathlib.Path or str or bytes or Any
+        A JSON file path, JSON text or bytes, or an already parsed JSON value (a document, an
+        array, or a PACT ProductFootprint list holding iLEAP extensions).
+    strict : bool, default False
+        Refuse tolerated deviations (numbers instead of Decimal strings, ...) instead of reading
+        them.
+
+    Returns
+    -------
+    polars.DataFrame
+        The TOCS table (intensities in kg CO2e per tkm, or per TEU-km for ``TEUkm`` TOCs).
+
+    Raises
+    ------
+    InputErrors
+        Listing every problem, or when the input holds no TOC.
+
+    References
+    ----------
+    .. [1] iLEAP technical specification v1.0.0, TOC data type.
+    """
     file, doc = _load(source)
     found = _collect(doc, file)
     ck = _Checker(file, strict)
@@ -130,7 +190,31 @@ def read_ileap_tocs(source: Path | str | bytes | Any, *, strict: bool = False) -
 
 
 def read_ileap_hocs(source: Path | str | bytes | Any, *, strict: bool = False) -> pl.DataFrame:
-    """Read the HOCs in ``source`` as a HOCS table (hub_type stays PascalCase, as in iLEAP)."""
+    """Read the HOCs in ``source`` as a HOCS table (hub_type stays PascalCase, as in iLEAP).
+
+    Parameters
+    ----------
+    source : pathlib.Path or str or bytes or Any
+        A JSON file path, JSON text or bytes, or an already parsed JSON value (a document, an
+        array, or a PACT ProductFootprint list holding iLEAP extensions).
+    strict : bool, default False
+        Refuse tolerated deviations (numbers instead of Decimal strings, ...) instead of reading
+        them.
+
+    Returns
+    -------
+    polars.DataFrame
+        The HOCS table (intensities in kg CO2e per tonne, or per TEU for ``TEU`` HOCs).
+
+    Raises
+    ------
+    InputErrors
+        Listing every problem, or when the input holds no HOC.
+
+    References
+    ----------
+    .. [1] iLEAP technical specification v1.0.0, HOC data type.
+    """
     file, doc = _load(source)
     found = _collect(doc, file)
     ck = _Checker(file, strict)

@@ -74,10 +74,28 @@ def _nearest_city(lat: float, lon: float, country: str, cities: pl.DataFrame) ->
 
 
 def locations(places: list[str], gazetteer: Any) -> dict[str, dict[str, Any]]:
-    """iLEAP Locations (city and country are mandatory) of gazetteer place strings, keyed by
-    the place string; places that do not resolve to a known place with a country are left
-    out. An airport's Location carries its IATA code under the private key ``_iata``, which
-    :func:`tad_document` turns into ``iata`` on air TADs only."""
+    """iLEAP Locations (city and country are mandatory) of gazetteer place strings.
+
+    Keyed by the place string; places that do not resolve to a known place with a country are
+    left out. An airport's Location carries its IATA code under the private key ``_iata``, which
+    :func:`tad_document` turns into ``iata`` on air TADs only.
+
+    Parameters
+    ----------
+    places : list of str
+        Origin / destination texts of stored chain elements.
+    gazetteer : Gazetteer
+        Places to resolve against.
+
+    Returns
+    -------
+    dict of str to dict
+        Place text -> iLEAP Location (``city``, ``country``, ``lat``, ``lng``, ...).
+
+    References
+    ----------
+    .. [1] iLEAP technical specification v1.0.0, Location data type.
+    """
     if not places:
         return {}
     found = gazetteer.resolve(pl.Series(places, dtype=pl.String)).join(
@@ -119,8 +137,27 @@ def _location(loc: Mapping[str, Any], mode: str) -> dict[str, Any]:
 def tad_document(
     tce: Mapping[str, Any], places: Mapping[str, Mapping[str, Any]]
 ) -> dict[str, Any] | None:
-    """A TAD for one stored transport chain element, or None when a mandatory field is unknown
-    (origin / destination not resolvable to a city and country, or no departure time)."""
+    """A TAD for one stored transport chain element, or None when a mandatory field is unknown.
+
+    A mandatory field is unknown when origin / destination do not resolve to a city and country,
+    or there is no departure time.
+
+    Parameters
+    ----------
+    tce : mapping of str to Any
+        One stored chain element (mass in kg, distance in km, mode, times).
+    places : mapping of str to mapping
+        Locations by place text (:func:`locations`).
+
+    Returns
+    -------
+    dict or None
+        The TransportActivityData document.
+
+    References
+    ----------
+    .. [1] iLEAP technical specification v1.0.0, TAD data type and ``GET /2/ileap/tad``.
+    """
     if tce.get("hoc_id") or tce.get("hub_type") or tce.get("departure_at") is None:
         return None
     origin = places.get(str(tce.get("origin")))
@@ -159,7 +196,27 @@ def tad_document(
 
 
 def tad_matches(doc: Mapping[str, Any], filters: Mapping[str, str]) -> bool:
-    """iLEAP TAD filter: every ``name=value`` pair matches (names case-sensitive, values not)."""
+    """iLEAP TAD filter: every ``name=value`` pair matches (names case-sensitive, values not).
+
+    Parameters
+    ----------
+    doc : mapping of str to Any
+        A TAD document.
+    filters : mapping of str to str
+        Field name -> wanted value (query parameters of ``GET /2/ileap/tad``).
+
+    Returns
+    -------
+    bool
+        True when every filter matches.
+
+    Examples
+    --------
+    >>> tad_matches({"mode": "Road", "activityId": "a1"}, {"mode": "road"})
+    True
+    >>> tad_matches({"mode": "Road"}, {"Mode": "road"})
+    False
+    """
     for name, value in filters.items():
         actual = doc.get(name)
         if actual is None:

@@ -118,6 +118,30 @@ def raw_distance(row: Mapping[str, Any], basis: str) -> Any:
 
     A GCD the kernel adjusted is un-adjusted with the same factors the kernel applied: the
     geo distance adjustment table, looked up by the row's mode.
+
+    Parameters
+    ----------
+    row : mapping of str to Any
+        One kernel output row (``distance_km``, ``distance_used_km``, ``mode``).
+    basis : str
+        The row's distance basis (``actual``, ``sfd`` or ``gcd``).
+
+    Returns
+    -------
+    Any
+        Distance, km: the given ``distance_km``, else the used distance with the adjustment
+        undone for a great-circle basis, else ``distance_used_km`` as is.
+
+    References
+    ----------
+    .. [1] ISO 14083:2023, 5.4.4 (use of distance adjustment factor).
+
+    Examples
+    --------
+    An air leg the kernel took as GCD + 95 km = 1,095 km was 1,000 km great circle:
+
+    >>> raw_distance({"distance_km": None, "distance_used_km": 1095.0, "mode": "air"}, "gcd")
+    1000.0
     """
     if _present(row.get("distance_km")):
         return row["distance_km"]
@@ -152,9 +176,43 @@ def write_ileap_shipments(
     ``co2e_ttw_kg`` and ``distance_used_km`` or ``distance_km``; uses ``tce_id``, ``toc_id``,
     ``hoc_id``, ``hub_type``, ``factor_id``, ``distance_basis``, ``distance_adjustment`` and
     ``departure_at`` when present. kg CO2e are rounded to ``co2e_decimals`` (2, as the SINE
-    reference code), mass / km / tkm to 3. Raises :class:`InputErrors` (file ``"<results>"``, row =
-    1-based results row) for rows that cannot be written. Given ``path``, also writes the JSON array
-    there atomically.
+    reference code), mass / km / tkm to 3. Given ``path``, also writes the JSON array there
+    atomically.
+
+    Parameters
+    ----------
+    results : polars.DataFrame or polars.LazyFrame
+        Kernel output (:func:`greenstream.accounting.compute`), masses in kg, distances in km.
+    path : pathlib.Path, optional
+        Where to write the JSON array.
+    co2e_decimals : int, default 2
+        Decimals of the kg CO2e fields.
+
+    Returns
+    -------
+    list of dict
+        The ShipmentFootprints (all numbers as Decimal strings).
+
+    Raises
+    ------
+    InputErrors
+        File ``"<results>"``, row = 1-based results row, for rows that cannot be written.
+
+    References
+    ----------
+    .. [1] iLEAP technical specification v1.0.0, ShipmentFootprint and TCE (``co2eWTW``,
+       ``co2eTTW`` in kg CO2e; ``transportActivity`` in tkm).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> results = pl.DataFrame({"shipment_id": ["S1"], "mass_kg": [40_000.0],
+    ...                         "distance_km": [423.0], "transport_activity_tkm": [16_920.0],
+    ...                         "co2e_wtw_kg": [1962.7200000000003], "co2e_ttw_kg": [1505.88],
+    ...                         "mode": ["road"], "toc_id": ["truck-40t"]})
+    >>> tce = write_ileap_shipments(results)[0]["tces"][0]
+    >>> tce["transportActivity"], tce["co2eWTW"], tce["distance"]
+    ('16920', '1962.72', {'actual': '423'})
     """
     label = "<results>"
     rows = _as_plain_rows(results)
@@ -385,7 +443,28 @@ def write_ileap_tocs(
     """TOCS table -> iLEAP TOC objects (mode PascalCase; energyCarriers per the module notes).
 
     ``transport_activity_unit`` "TEUkm" takes the ``*_per_teukm`` intensities, anything else
-    writes ``tkm`` from the ``*_per_tkm`` ones. Raises :class:`InputErrors` (file ``"<tocs>"``).
+    writes ``tkm`` from the ``*_per_tkm`` ones.
+
+    Parameters
+    ----------
+    tocs : polars.DataFrame or polars.LazyFrame
+        A TOCS table (intensities in kg CO2e per tkm or per TEU-km).
+    path : pathlib.Path, optional
+        Where to write the JSON array (atomically).
+
+    Returns
+    -------
+    list of dict
+        The TOC objects.
+
+    Raises
+    ------
+    InputErrors
+        File ``"<tocs>"``, for rows that cannot be written.
+
+    References
+    ----------
+    .. [1] iLEAP technical specification v1.0.0, TOC data type.
     """
     errors: list[InputError] = []
     docs: list[dict[str, Any]] = []
@@ -442,7 +521,28 @@ def write_ileap_hocs(
     """HOCS table -> iLEAP HOC objects (energyCarriers per the module notes).
 
     ``hub_activity_unit`` "TEU" takes the ``*_per_teu`` intensities, anything else writes
-    ``tonnes`` from the ``*_per_t`` ones. Raises :class:`InputErrors` (file ``"<hocs>"``).
+    ``tonnes`` from the ``*_per_t`` ones.
+
+    Parameters
+    ----------
+    hocs : polars.DataFrame or polars.LazyFrame
+        A HOCS table (intensities in kg CO2e per tonne or per TEU).
+    path : pathlib.Path, optional
+        Where to write the JSON array (atomically).
+
+    Returns
+    -------
+    list of dict
+        The HOC objects.
+
+    Raises
+    ------
+    InputErrors
+        File ``"<hocs>"``, for rows that cannot be written.
+
+    References
+    ----------
+    .. [1] iLEAP technical specification v1.0.0, HOC data type.
     """
     errors: list[InputError] = []
     docs: list[dict[str, Any]] = []

@@ -74,7 +74,25 @@ def _row_errors(
 
 def check_certificates(raw: pl.DataFrame, file: str) -> pl.DataFrame:
     """Typed, checked certificates (module docstring); raises :class:`InputErrors` listing every
-    bad row."""
+    bad row.
+
+    Parameters
+    ----------
+    raw : polars.DataFrame
+        Certificate rows as read (serial, vintage month, technology, province, retirement date,
+        site, claim year, MWh).
+    file : str
+        Name of the source, for the errors.
+
+    Returns
+    -------
+    polars.DataFrame
+        The checked certificates (:func:`empty_certificates` schema; energy in MWh).
+
+    References
+    ----------
+    .. [1] GHG Protocol Scope 2 Guidance (2015), 7.1 (Scope 2 quality criteria).
+    """
     missing = [c for c in CERTIFICATE_COLUMNS if c not in raw.columns]
     if missing:
         raise InputErrors([InputError(file, None, c, "missing column") for c in missing])
@@ -135,12 +153,46 @@ def check_certificates(raw: pl.DataFrame, file: str) -> pl.DataFrame:
 
 
 def read_certificates(path: Path) -> pl.DataFrame:
-    """Read and check a certificate file."""
+    """Read and check a certificate file.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        CSV / Parquet / NDJSON file.
+
+    Returns
+    -------
+    polars.DataFrame
+        The checked certificates (energy in MWh).
+
+    Raises
+    ------
+    InputErrors
+        Every bad row.
+    """
     return check_certificates(_read(path), str(path))
 
 
 def check_contracts(raw: pl.DataFrame, file: str) -> pl.DataFrame:
-    """Typed, checked green-power contract rows (module docstring)."""
+    """Typed, checked green-power contract rows (module docstring).
+
+    Parameters
+    ----------
+    raw : polars.DataFrame
+        Contract rows as read (contract id, site, month, MWh, technology).
+    file : str
+        Name of the source, for the errors.
+
+    Returns
+    -------
+    polars.DataFrame
+        The checked rows (:func:`empty_contracts` schema; energy in MWh).
+
+    Raises
+    ------
+    InputErrors
+        Every bad row.
+    """
     missing = [c for c in CONTRACT_COLUMNS if c not in raw.columns]
     if missing:
         raise InputErrors([InputError(file, None, c, "missing column") for c in missing])
@@ -185,11 +237,34 @@ def check_contracts(raw: pl.DataFrame, file: str) -> pl.DataFrame:
 
 
 def read_contracts(path: Path) -> pl.DataFrame:
-    """Read and check a green-power contract file."""
+    """Read and check a green-power contract file.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        CSV / Parquet / NDJSON file.
+
+    Returns
+    -------
+    polars.DataFrame
+        The checked rows (energy in MWh).
+
+    Raises
+    ------
+    InputErrors
+        Every bad row.
+    """
     return check_contracts(_read(path), str(path))
 
 
 def empty_certificates() -> pl.DataFrame:
+    """A certificate table without rows, in the checked schema (energy in ``mwh``).
+
+    Returns
+    -------
+    polars.DataFrame
+        No rows.
+    """
     return pl.DataFrame(
         schema={
             "serial": pl.String,
@@ -206,6 +281,13 @@ def empty_certificates() -> pl.DataFrame:
 
 
 def empty_contracts() -> pl.DataFrame:
+    """A contract table without rows, in the checked schema (energy in ``mwh``).
+
+    Returns
+    -------
+    polars.DataFrame
+        No rows.
+    """
     return pl.DataFrame(
         schema={
             "contract_id": pl.String,

@@ -31,6 +31,7 @@ DbOpt = Annotated[
 
 
 def register(app: typer.Typer) -> None:
+    """Add the ``greenstream energy`` commands to ``app``."""
     app.add_typer(energy_app, name="energy")
 
 

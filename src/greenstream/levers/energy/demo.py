@@ -29,7 +29,18 @@ DAYS_PER_YEAR = 365
 
 def hub_stops(legs: pl.DataFrame) -> pl.DataFrame:
     """Hub rows of the legs with their site (the hub's place): ``site_id, hub_type,
-    temperature_control, mass_kg``."""
+    temperature_control, mass_kg``.
+
+    Parameters
+    ----------
+    legs : polars.DataFrame
+        The demo's chain elements (``mass_kg`` in kg, hub rows with ``hub_type``).
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per hub stop, mass in kg.
+    """
     need = {"hub_type", "mass_kg"}
     missing = sorted(need - set(legs.columns))
     if missing:
@@ -50,7 +61,18 @@ def hub_stops(legs: pl.DataFrame) -> pl.DataFrame:
 
 
 def demo_specs(legs: pl.DataFrame) -> list[dict[str, Any]]:
-    """One synthetic site spec per hub place of the legs, sized from its demo-day tonnes."""
+    """One synthetic site spec per hub place of the legs, sized from its demo-day tonnes.
+
+    Parameters
+    ----------
+    legs : polars.DataFrame
+        The demo's chain elements (``mass_kg`` in kg, hub rows with ``hub_type``).
+
+    Returns
+    -------
+    list of dict
+        Site specs for :func:`greenstream.levers.energy.synth.build_sites` (tonnes a year).
+    """
     from greenstream.geo import Gazetteer
 
     scale = DAYS_PER_YEAR / site_parameters()["peak_day_to_average_day"]
@@ -97,7 +119,22 @@ def demo_specs(legs: pl.DataFrame) -> list[dict[str, Any]]:
 def demo_hocs(
     legs: pl.DataFrame, *, seed: int = 11, year: int = 2025
 ) -> tuple[FleetResult, pl.DataFrame, Any]:
-    """HOCs of the demo's hubs from synthetic site data, and the legs with ``hoc_id`` set."""
+    """HOCs of the demo's hubs from synthetic site data, and the legs with ``hoc_id`` set.
+
+    Parameters
+    ----------
+    legs : polars.DataFrame
+        The demo's chain elements (``mass_kg`` in kg, hub rows with ``hub_type``).
+    seed : int, default 11
+        Seed of the synthetic meters.
+    year : int, default 2025
+        Year of the synthetic meters.
+
+    Returns
+    -------
+    tuple of (FleetResult, polars.DataFrame, Any)
+        Scope 2 and HOCs, the legs with ``hoc_id``, and the synthetic sites.
+    """
     specs = demo_specs(legs)
     synthetic = synth_sites(specs=specs, seed=seed, year=year)
     result = run_synthetic_meters(
@@ -134,7 +171,23 @@ def demo_hocs(
 
 def write_demo(directory: Path, *, seed: int = 11, year: int = 2025) -> dict[str, Any]:
     """Run :func:`demo_hocs` on ``directory/legs.parquet``; write ``hocs.parquet``, the legs with
-    ``hoc_id`` set, and ``energy/`` (site file, meters, Scope 2). Atomic per file."""
+    ``hoc_id`` set, and ``energy/`` (site file, meters, Scope 2). Atomic per file.
+
+    Parameters
+    ----------
+    directory : pathlib.Path
+        The demo directory (holds ``legs.parquet``).
+    seed : int, default 11
+        Seed of the synthetic meters.
+    year : int, default 2025
+        Year of the synthetic meters.
+
+    Returns
+    -------
+    dict of str to Any
+        Counts (``sites``, ``hocs``, ``hub_stops``, ``hub_stops_with_site_hoc``) and the
+        paths ``written``.
+    """
     import yaml
 
     from greenstream.io.tables import atomic_path

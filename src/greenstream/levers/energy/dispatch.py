@@ -70,14 +70,17 @@ class BatterySpec:
 
     @property
     def soc_min_kwh(self) -> float:
+        """Lowest allowed state of charge, kWh: ``energy_kwh x (1 - depth_of_discharge)``."""
         return self.energy_kwh * (1.0 - self.depth_of_discharge)
 
     @property
     def usable_kwh(self) -> float:
+        """Usable energy, kWh: ``energy_kwh x depth_of_discharge``."""
         return self.energy_kwh * self.depth_of_discharge
 
     @property
     def soc0_kwh(self) -> float:
+        """Initial state of charge, kWh, kept within [``soc_min_kwh``, ``energy_kwh``]."""
         return min(max(self.energy_kwh * self.initial_soc, self.soc_min_kwh), self.energy_kwh)
 
 
@@ -111,6 +114,13 @@ class Outcome:
     flows: Flows = field(repr=False)
 
     def row(self) -> dict[str, Any]:
+        """The totals as one table row (cost in CNY, energy in kWh, CO2e in kg, rounded for display).
+
+        Returns
+        -------
+        dict of str to Any
+            One value per column of ``greenstream energy dispatch``.
+        """
         return {
             "strategy": self.strategy,
             "energy_cost_cny": round(self.energy_cost_cny, 2),
@@ -139,13 +149,22 @@ class DispatchResult:
 
     @property
     def cost_saved_cny(self) -> float:
+        """Energy cost saved by the optimal dispatch against no battery, CNY."""
         return self.no_battery.energy_cost_cny - self.optimal.energy_cost_cny
 
     @property
     def co2e_avoided_kg(self) -> float:
+        """CO2e avoided by the optimal dispatch against no battery, kg."""
         return self.no_battery.co2e_kg - self.optimal.co2e_kg
 
     def table(self) -> list[dict[str, Any]]:
+        """The three strategies as rows: no battery, rule-based, optimal.
+
+        Returns
+        -------
+        list of dict
+            :meth:`Outcome.row` of each.
+        """
         return [o.row() for o in (self.no_battery, self.rule_based, self.optimal)]
 
 
@@ -184,7 +203,36 @@ def evaluate(
     intensity: FloatArray,
     battery: BatterySpec | None,
 ) -> Outcome:
-    """Cost, CO2e (through the kernel's function), green-power share and cycles of flows."""
+    """Cost, CO2e (through the kernel's function), green-power share and cycles of flows.
+
+    Parameters
+    ----------
+    strategy : str
+        Name of the strategy (``no_battery``, ``rule_based``, ``optimal``).
+    flows : Flows
+        Hourly flows, kWh.
+    load : numpy.ndarray
+        Site load per hour, kWh.
+    pv : numpy.ndarray
+        PV generation per hour, kWh.
+    price : numpy.ndarray
+        Import price per hour, CNY/kWh.
+    feed_in : numpy.ndarray
+        Export price per hour, CNY/kWh.
+    intensity : numpy.ndarray
+        Grid intensity per hour, kg CO2e per kWh.
+    battery : BatterySpec or None
+        The battery (for its degradation cost and cycles); None without storage.
+
+    Returns
+    -------
+    Outcome
+        Cost (CNY), CO2e (kg), energy totals (kWh), green-power share (fraction), cycles.
+
+    References
+    ----------
+    .. [1] GHG Protocol Scope 2 Guidance (2015), 6.1: grid import x grid emission factor.
+    """
     pv_used = pv - flows.curtailed
     pv_direct = np.minimum(pv_used, load)
     surplus = pv_used - pv_direct
@@ -213,7 +261,32 @@ def evaluate(
 
 def no_battery_flows(load: FloatArray, pv: FloatArray, export_limit_kw: float) -> Flows:
     """Without storage: PV serves the load, the surplus is exported up to the limit, the rest
-    curtailed; the grid covers the deficit."""
+    curtailed; the grid covers the deficit.
+
+    Parameters
+    ----------
+    load : numpy.ndarray
+        Site load per hour, kWh.
+    pv : numpy.ndarray
+        PV generation per hour, kWh.
+    export_limit_kw : float
+        Grid export limit, kW (kWh per hour).
+
+    Returns
+    -------
+    Flows
+        Hourly flows, kWh (no charge or discharge).
+
+    Examples
+    --------
+    Hour 1: 10 kWh load, 4 kWh PV -> 6 imported. Hour 2: 2 kWh load, 8 kWh PV -> 6 surplus, 3
+    exported (the limit), 3 curtailed.
+
+    >>> import numpy as np
+    >>> flows = no_battery_flows(np.array([10.0, 2.0]), np.array([4.0, 8.0]), 3.0)
+    >>> flows.grid_import.tolist(), flows.grid_export.tolist(), flows.curtailed.tolist()
+    ([6.0, 0.0], [0.0, 3.0], [0.0, 3.0])
+    """
     net = load - pv
     imp = np.clip(net, 0.0, None)
     surplus = np.clip(-net, 0.0, None)
@@ -236,6 +309,24 @@ def rule_based_flows(
     A sequential simulation (each hour depends on the state the last one left), used only as
     the baseline the optimum is compared with. Unlike the LP it need not end the period at its
     initial state of charge (``soc_end_kwh`` shows where it ended).
+
+    Parameters
+    ----------
+    load : numpy.ndarray
+        Site load per hour, kWh.
+    pv : numpy.ndarray
+        PV generation per hour, kWh.
+    periods : numpy.ndarray of str
+        Tariff period of each hour.
+    battery : BatterySpec
+        The battery (kWh, kW, fractions).
+    export_limit_kw : float
+        Grid export limit, kW.
+
+    Returns
+    -------
+    Flows
+        Hourly flows, kWh.
     """
     n = len(load)
     eta = math.sqrt(battery.round_trip_efficiency)
@@ -289,7 +380,34 @@ def build_lp(
     weight: float,
     allow_grid_charging: bool = True,
 ) -> LinearProgram:
-    """The dispatch LP of the module docstring as sparse arrays (no solver involved)."""
+    """The dispatch LP of the module docstring as sparse arrays (no solver involved).
+
+    Parameters
+    ----------
+    load : numpy.ndarray
+        Site load per hour, kWh.
+    pv : numpy.ndarray
+        PV generation per hour, kWh.
+    price : numpy.ndarray
+        Import price per hour, CNY/kWh.
+    feed_in : numpy.ndarray
+        Export price per hour, CNY/kWh.
+    intensity : numpy.ndarray
+        Grid intensity per hour, kg CO2e per kWh.
+    battery : BatterySpec
+        The battery (kWh, kW, fractions, CNY per kWh discharged).
+    export_limit_kw : float
+        Grid export limit, kW.
+    weight : float
+        Weight of CO2e against cost in the objective, fraction 0-1 (0 = cost only).
+    allow_grid_charging : bool, default True
+        Whether the battery may charge from the grid.
+
+    Returns
+    -------
+    LinearProgram
+        Objective, bounds and sparse constraint matrix.
+    """
     import scipy.sparse as sp  # type: ignore[import-untyped]
 
     n = len(load)
@@ -357,7 +475,25 @@ def _flows_of(x: FloatArray, blocks: tuple[npt.NDArray[np.int64], ...]) -> Flows
 
 
 def solve_highs(lp: LinearProgram, *, time_limit_s: float = 60.0) -> tuple[FloatArray, str]:
-    """Solve with HiGHS through highspy; raises if not optimal."""
+    """Solve with HiGHS through highspy; raises if not optimal.
+
+    Parameters
+    ----------
+    lp : LinearProgram
+        From :func:`build_lp`.
+    time_limit_s : float, default 60.0
+        Solver time limit, seconds.
+
+    Returns
+    -------
+    tuple of (numpy.ndarray, str)
+        The solution vector and the solver status.
+
+    References
+    ----------
+    .. [1] Huangfu and Hall (2018), Parallelizing the dual revised simplex method, Mathematical
+       Programming Computation 10, 119-142 (HiGHS).
+    """
     import highspy
 
     inf = highspy.kHighsInf
@@ -401,7 +537,36 @@ def optimal_flows(
     allow_grid_charging: bool = True,
     time_limit_s: float = 60.0,
 ) -> tuple[Flows, str]:
-    """Solve the dispatch LP (module docstring) with HiGHS; returns the flows and the status."""
+    """Solve the dispatch LP (module docstring) with HiGHS; returns the flows and the status.
+
+    Parameters
+    ----------
+    load : numpy.ndarray
+        Site load per hour, kWh.
+    pv : numpy.ndarray
+        PV generation per hour, kWh.
+    price : numpy.ndarray
+        Import price per hour, CNY/kWh.
+    feed_in : numpy.ndarray
+        Export price per hour, CNY/kWh.
+    intensity : numpy.ndarray
+        Grid intensity per hour, kg CO2e per kWh.
+    battery : BatterySpec
+        The battery.
+    export_limit_kw : float
+        Grid export limit, kW.
+    weight : float
+        Weight of CO2e against cost, fraction 0-1.
+    allow_grid_charging : bool, default True
+        Whether the battery may charge from the grid.
+    time_limit_s : float, default 60.0
+        Solver time limit, seconds.
+
+    Returns
+    -------
+    tuple of (Flows, str)
+        Hourly flows (kWh) and the solver status.
+    """
     lp = build_lp(
         load,
         pv,
@@ -451,6 +616,8 @@ def dispatch(
         Grid export limit (None: no limit).
     objective : {"cost", "co2e", "blend"}
         ``blend`` takes ``weight`` (0 = cost only, 1 = CO2e only).
+    weight : float, optional
+        Weight of CO2e against cost for ``blend``, fraction 0-1 (default 0.5).
     allow_grid_charging : bool
         Whether the battery may charge from the grid.
     """

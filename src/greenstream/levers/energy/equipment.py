@@ -28,12 +28,42 @@ PARCELS_PER_UNIT: Final = 10_000.0  # the unit the industry quotes: kWh per 10,0
 
 @functools.cache
 def equipment_table() -> pl.DataFrame:
+    """The equipment catalogue (``data/equipment.csv``): each kind with its source or labelled an
+    assumption.
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per equipment kind.
+    """
     path = resources.files("greenstream.levers.energy").joinpath("data/equipment.csv")
     return pl.read_csv(path.read_bytes(), infer_schema_length=None)
 
 
 def per_parcel(group_kwh: pl.DataFrame, parcels: pl.DataFrame) -> pl.DataFrame:
-    """``site_id, group_id, energy_kwh`` + ``site_id, parcels`` -> kWh per 10,000 parcels."""
+    """``site_id, group_id, energy_kwh`` + ``site_id, parcels`` -> kWh per 10,000 parcels.
+
+    Parameters
+    ----------
+    group_kwh : polars.DataFrame
+        Energy per site and equipment group, kWh.
+    parcels : polars.DataFrame
+        Parcels handled per site (count).
+
+    Returns
+    -------
+    polars.DataFrame
+        The groups with ``parcels`` and ``kwh_per_10k_parcels`` (null without parcels).
+
+    Examples
+    --------
+    500 kWh over 100,000 parcels is 50 kWh per 10,000 parcels:
+
+    >>> import polars as pl
+    >>> per_parcel(pl.DataFrame({"site_id": ["A"], "group_id": ["sorter"], "energy_kwh": [500.0]}),
+    ...            pl.DataFrame({"site_id": ["A"], "parcels": [100_000]})).rows()
+    [('A', 'sorter', 500.0, 100000, 50.0)]
+    """
     return group_kwh.join(parcels, on="site_id", how="left").select(
         "site_id",
         "group_id",
@@ -47,6 +77,24 @@ def per_parcel(group_kwh: pl.DataFrame, parcels: pl.DataFrame) -> pl.DataFrame:
 
 @dataclass(frozen=True)
 class Savings:
+    """Energy and emissions saved by an equipment change, with the factor and basis used.
+
+    Attributes
+    ----------
+    description : str
+        The change.
+    baseline_kwh, change_kwh, saved_kwh : float
+        Energy before, after and saved, kWh.
+    saved_kg : float
+        Emissions saved, kg CO2 (grid factor x saved kWh).
+    factor_kg_per_kwh : float
+        The grid factor used, kg CO2 per kWh.
+    factor_note : str
+        Where the factor comes from.
+    basis : str
+        What the baseline and change are based on.
+    """
+
     description: str
     baseline_kwh: float
     change_kwh: float
@@ -57,6 +105,13 @@ class Savings:
     basis: str
 
     def row(self) -> dict[str, Any]:
+        """The savings as one table row.
+
+        Returns
+        -------
+        dict of str to Any
+            The fields, rounded for display.
+        """
         return {
             "change": self.description,
             "baseline_kwh": round(self.baseline_kwh, 2),
@@ -83,7 +138,41 @@ def change_savings(
     description: str,
     basis: str,
 ) -> Savings:
-    """Energy and emissions saved by a change of kWh per 10,000 parcels over ``parcels``."""
+    """Energy and emissions saved by a change of kWh per 10,000 parcels over ``parcels``.
+
+    Parameters
+    ----------
+    baseline_kwh_per_10k : float
+        Energy of the current equipment, kWh per 10,000 parcels.
+    change_kwh_per_10k : float
+        Energy after the change, kWh per 10,000 parcels.
+    parcels : float
+        Parcels handled over the period, count.
+    factor_kg_per_kwh : float
+        Grid factor, kg CO2 per kWh.
+    factor_note : str
+        Where the factor comes from.
+    description : str
+        The change.
+    basis : str
+        What the figures are based on.
+
+    Returns
+    -------
+    Savings
+        kWh and kg saved.
+
+    Examples
+    --------
+    50 -> 40 kWh per 10,000 parcels over 1,000,000 parcels saves 10 x 100 = 1,000 kWh; at 0.5 kg
+    CO2/kWh, 500 kg:
+
+    >>> s = change_savings(baseline_kwh_per_10k=50.0, change_kwh_per_10k=40.0, parcels=1_000_000,
+    ...                    factor_kg_per_kwh=0.5, factor_note="example", description="LED",
+    ...                    basis="example")
+    >>> s.saved_kwh, s.saved_kg
+    (1000.0, 500.0)
+    """
     if parcels < 0 or baseline_kwh_per_10k < 0 or change_kwh_per_10k < 0:
         raise InputErrors.single("<savings>", "parcels and kWh figures must not be negative")
     base = baseline_kwh_per_10k * parcels / PARCELS_PER_UNIT
@@ -110,7 +199,26 @@ def night_lighting_savings(
     factor_note: str,
 ) -> Savings:
     """Lighting off from ``night_start_hour`` to ``night_end_hour`` (local clock, wrapping):
-    the lighting sub-meter's energy in those hours (``hour_start, energy_kwh``) is saved."""
+    the lighting sub-meter's energy in those hours (``hour_start, energy_kwh``) is saved.
+
+    Parameters
+    ----------
+    lighting_hourly : polars.DataFrame
+        The lighting sub-meter per hour, kWh.
+    night_start_hour : int
+        First hour switched off, 0-23 (local clock).
+    night_end_hour : int
+        Hour lighting comes back on, 0-23 (may wrap past midnight).
+    factor_kg_per_kwh : float
+        Grid factor, kg CO2 per kWh.
+    factor_note : str
+        Where the factor comes from.
+
+    Returns
+    -------
+    Savings
+        kWh and kg saved.
+    """
     hour = pl.col("hour_start").dt.hour()
     if night_start_hour > night_end_hour:
         night = (hour >= night_start_hour) | (hour < night_end_hour)

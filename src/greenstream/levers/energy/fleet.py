@@ -22,7 +22,18 @@ BASES: Final = {"location": "scope2_location_kg", "market": "scope2_market_kg"}
 
 
 def site_table(sites: list[Site]) -> pl.DataFrame:
-    """``site_id, province, grid_region, hub_type, area_m2, pv_kwp`` of the sites."""
+    """``site_id, province, grid_region, hub_type, area_m2, pv_kwp`` of the sites.
+
+    Parameters
+    ----------
+    sites : list of Site
+        Parsed site files.
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per site (area in m2, PV in kWp).
+    """
     return pl.DataFrame(
         {
             "site_id": [s.site_id for s in sites],
@@ -44,7 +55,18 @@ def site_table(sites: list[Site]) -> pl.DataFrame:
 
 
 def group_table(sites: list[Site]) -> pl.DataFrame:
-    """``site_id, group_id, kind, serves`` of every equipment group."""
+    """``site_id, group_id, kind, serves`` of every equipment group.
+
+    Parameters
+    ----------
+    sites : list of Site
+        Parsed site files.
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per equipment group.
+    """
     return pl.DataFrame(
         [
             {"site_id": s.site_id, "group_id": g.group_id, "kind": g.kind, "serves": g.serves}
@@ -62,7 +84,20 @@ def group_table(sites: list[Site]) -> pl.DataFrame:
 
 def throughput_table(sites: list[Site], given: pl.DataFrame | None = None) -> pl.DataFrame:
     """Tonnes per site: ``given`` (``site_id, tonnes_ambient, tonnes_refrigerated``) where it has
-    the site, else the site file's ``annual_throughput``."""
+    the site, else the site file's ``annual_throughput``.
+
+    Parameters
+    ----------
+    sites : list of Site
+        Parsed site files.
+    given : polars.DataFrame, optional
+        Tonnes per site measured elsewhere (tonnes leaving the hub).
+
+    Returns
+    -------
+    polars.DataFrame
+        ``site_id, tonnes_ambient, tonnes_refrigerated``, tonnes.
+    """
     from_files = pl.DataFrame(
         [
             {
@@ -91,6 +126,18 @@ def throughput_table(sites: list[Site], given: pl.DataFrame | None = None) -> pl
 
 @dataclass(frozen=True)
 class FleetResult:
+    """Scope 2 and HOCs of a fleet of sites.
+
+    Attributes
+    ----------
+    scope2 : polars.DataFrame
+        Monthly and annual Scope 2 per site (kWh, kg CO2).
+    hocs : polars.DataFrame
+        HOCS table, one or two rows per site (kg CO2e per tonne).
+    hourly : polars.DataFrame or None
+        The hourly site table, when kept.
+    """
+
     scope2: pl.DataFrame  # monthly and annual rows per site
     hocs: pl.DataFrame  # HOCS table (one or two rows per site)
     hourly: pl.DataFrame | None = None
@@ -109,7 +156,41 @@ def run(
     basis: str = "location",
     data_type: str = "primary",
 ) -> FleetResult:
-    """Scope 2 and HOCs of every site for ``year`` (``hourly``: the hourly site table)."""
+    """Scope 2 and HOCs of every site for ``year`` (``hourly``: the hourly site table).
+
+    Parameters
+    ----------
+    sites : list of Site
+        Parsed site files.
+    hourly : polars.DataFrame or polars.LazyFrame
+        Hourly site table, kWh.
+    year : int
+        Reporting year.
+    submeters : polars.DataFrame, optional
+        Hourly sub-meter energy per equipment group, kWh.
+    throughput : polars.DataFrame, optional
+        Tonnes per site (else the site files' annual throughput).
+    certificates : polars.DataFrame, optional
+        Retired certificates (MWh), for market-based Scope 2.
+    contracts : polars.DataFrame, optional
+        Green-power contract deliveries (MWh).
+    registry : Registry, optional
+        Grid factors; the built-in registry when None.
+    basis : str, default "location"
+        Scope 2 method the HOCs take: ``location`` or ``market``.
+    data_type : str, default "primary"
+        Data type written on the HOCs.
+
+    Returns
+    -------
+    FleetResult
+        Scope 2 and HOCs.
+
+    References
+    ----------
+    .. [1] ISO 14083:2023, 5.5 (hub operation categories).
+    .. [2] GHG Protocol Scope 2 Guidance (2015), chapter 6 (location- and market-based).
+    """
     reg = registry or Registry.builtin()
     table = site_table(sites)
     s2 = scope2(hourly, table, reg, certificates=certificates, contracts=contracts)
@@ -146,7 +227,30 @@ def run_synthetic_meters(
     registry: Registry | None = None,
     data_type: str = "primary",
 ) -> FleetResult:
-    """:func:`run` from raw meter rows (wide site rows + long sub-meter rows)."""
+    """:func:`run` from raw meter rows (wide site rows + long sub-meter rows).
+
+    Parameters
+    ----------
+    sites : list of Site
+        Parsed site files.
+    meters_wide : polars.DataFrame
+        Wide site meter rows (kWh per hour).
+    submeters_long : polars.DataFrame
+        Long sub-meter rows (kWh per hour).
+    year : int
+        Reporting year.
+    throughput : polars.DataFrame, optional
+        Tonnes per site.
+    registry : Registry, optional
+        Grid factors; the built-in registry when None.
+    data_type : str, default "primary"
+        Data type written on the HOCs.
+
+    Returns
+    -------
+    FleetResult
+        Scope 2 and HOCs.
+    """
     hourly = hourly_from_wide(meters_wide).collect()
     sub = None
     if submeters_long.height:

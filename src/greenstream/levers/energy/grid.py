@@ -55,7 +55,18 @@ def _region_map() -> dict[str, str]:
 
 def grid_rows(registry: Registry) -> pl.DataFrame:
     """Every grid factor row in force: ``region, year, value, factor_id, source, gwp_basis,
-    precedence``."""
+    precedence``.
+
+    Parameters
+    ----------
+    registry : Registry
+        The factor registry.
+
+    Returns
+    -------
+    polars.DataFrame
+        Grid factors, ``value`` in kg CO2 per kWh.
+    """
     prec = dict(zip(registry.factor_sets["set"], registry.factor_sets["precedence"], strict=True))
     return (
         registry.factors.filter((pl.col("category") == "grid") & (pl.col("scope") == "WTW"))
@@ -92,7 +103,42 @@ def _choose(rows: pl.DataFrame, region: str, year: int) -> pl.DataFrame:
 
 def location_factor(registry: Registry, region: str, year: int) -> PeriodFactor:
     """Location-based factor of ``region`` (province ``CN-XX``, grid ``CN-GRID-...`` or ``CN``)
-    for ``year``; raises :class:`InputErrors` if the registry has none on any path."""
+    for ``year``; raises :class:`InputErrors` if the registry has none on any path.
+
+    Parameters
+    ----------
+    registry : Registry
+        The factor registry.
+    region : str
+        Province (ISO 3166-2, ``CN-GD``), regional grid or ``CN``.
+    year : int
+        Reporting year.
+
+    Returns
+    -------
+    PeriodFactor
+        Factor (kg CO2 per kWh) with the year and region it was taken from.
+
+    Raises
+    ------
+    InputErrors
+        If no factor exists for the region, its grid or the nation.
+
+    Examples
+    --------
+    Tibet has no own value: its regional grid's latest year is used, and the row says so.
+
+    >>> from greenstream.factors import Registry
+    >>> f = location_factor(Registry.builtin(), "CN-XZ", 2024)
+    >>> f.factor_kg_per_kwh, f.factor_id
+    (0.2268, 'mee-nbs:CN-GRID-SOUTHWEST:2022')
+
+    References
+    ----------
+    .. [1] GHG Protocol Scope 2 Guidance (WRI / WBCSD, 2015), 6.1 (location-based), 6.2 and 6.11
+       (market-based, residual mix), 6.8 (most recent factor).
+    .. [2] MEE / NBS, 2021 and 2022 electricity CO2 emission factors (announcements of 2024).
+    """
     rows = grid_rows(registry)
     chain = [region]
     via = _region_map().get(region)
@@ -127,7 +173,28 @@ def location_factor(registry: Registry, region: str, year: int) -> PeriodFactor:
 
 
 def residual_factor(registry: Registry, region: str, year: int) -> PeriodFactor:
-    """Residual-mix proxy for market-based Scope 2 (module docstring), labelled."""
+    """Residual-mix proxy for market-based Scope 2 (module docstring), labelled.
+
+    Parameters
+    ----------
+    registry : Registry
+        The factor registry.
+    region : str
+        Province, regional grid or ``CN``.
+    year : int
+        Reporting year.
+
+    Returns
+    -------
+    PeriodFactor
+        The proxy factor (kg CO2 per kWh), labelled as a proxy.
+
+    References
+    ----------
+    .. [1] GHG Protocol Scope 2 Guidance (WRI / WBCSD, 2015), 6.1 (location-based), 6.2 and 6.11
+       (market-based, residual mix), 6.8 (most recent factor).
+    .. [2] MEE / NBS, 2021 and 2022 electricity CO2 emission factors (announcements of 2024).
+    """
     rows = grid_rows(registry)
     pick = _choose(rows, RESIDUAL_PROXY_REGION, year) if region.startswith("CN") else rows.head(0)
     if pick.height:
@@ -156,7 +223,22 @@ def residual_factor(registry: Registry, region: str, year: int) -> PeriodFactor:
 
 
 def factor_table(registry: Registry, regions: list[str], years: list[int]) -> pl.DataFrame:
-    """Location and residual factors for every (region, year): one small table to join on."""
+    """Location and residual factors for every (region, year): one small table to join on.
+
+    Parameters
+    ----------
+    registry : Registry
+        The factor registry.
+    regions : list of str
+        Grid regions of the sites.
+    years : list of int
+        Reporting years.
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per (region, year): location and residual factors, kg CO2 per kWh.
+    """
     out = []
     for region in sorted(set(regions)):
         for year in sorted(set(years)):
@@ -193,7 +275,25 @@ def factor_table(registry: Registry, regions: list[str], years: list[int]) -> pl
 
 def read_hourly_intensity(path: Path, hours: pl.Series) -> pl.Series:
     """A user's hourly grid intensity (CSV/Parquet ``hour_start, intensity_kg_per_kwh``, local
-    China time) aligned to ``hours``; every hour must be present and non-negative."""
+    China time) aligned to ``hours``; every hour must be present and non-negative.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file.
+    hours : polars.Series
+        The hours to align to (local China time).
+
+    Returns
+    -------
+    polars.Series
+        Grid intensity per hour, kg CO2e per kWh.
+
+    Raises
+    ------
+    InputErrors
+        For a missing hour, a negative value or an unreadable file.
+    """
     name = str(path)
     try:
         raw = pl.read_parquet(path) if path.suffix == ".parquet" else pl.read_csv(path)

@@ -57,7 +57,26 @@ HOCS_COLUMNS: Final = (
 
 
 def hoc_id(site_id: pl.Expr, temperature: str) -> pl.Expr:
-    """The HOC id of a site's ambient or refrigerated activity."""
+    """The HOC id of a site's ambient or refrigerated activity.
+
+    Parameters
+    ----------
+    site_id : polars.Expr
+        Site ids.
+    temperature : str
+        ``ambient`` or ``refrigerated``.
+
+    Returns
+    -------
+    polars.Expr
+        The HOC ids.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> pl.select(hoc_id(pl.lit("SH1"), "ambient"), hoc_id(pl.lit("SH1"), "refrigerated").alias("r")).row(0)
+    ('HOC-SH1', 'HOC-SH1-REEFER')
+    """
     prefix, _, suffix = HOC_ID_TEMPLATES[temperature].partition("{site_id}")
     return pl.concat_str(pl.lit(prefix), site_id, pl.lit(suffix))
 
@@ -66,7 +85,20 @@ def group_energy_by_service(submeters: pl.DataFrame, groups: pl.DataFrame) -> pl
     """Sub-metered kWh per site serving only ambient / only refrigerated activities:
     ``site_id, ambient_direct_kwh, refrigerated_direct_kwh``.
 
-    ``groups``: ``site_id, group_id, serves`` (from the site files)."""
+    ``groups``: ``site_id, group_id, serves`` (from the site files).
+
+    Parameters
+    ----------
+    submeters : polars.DataFrame
+        Sub-meter energy per site and group, kWh.
+    groups : polars.DataFrame
+        Equipment groups and what they serve.
+
+    Returns
+    -------
+    polars.DataFrame
+        kWh per site served only ambient / only refrigerated.
+    """
     joined = submeters.join(groups, on=["site_id", "group_id"], how="left")
     return joined.group_by("site_id").agg(
         pl.col("energy_kwh")
@@ -102,6 +134,21 @@ def hoc_intensities(
         ``site_id, ambient_direct_kwh, refrigerated_direct_kwh`` (:func:`group_energy_by_service`).
     fuel : polars.DataFrame, optional
         ``site_id, fuel_co2e_wtw_kg, fuel_co2e_ttw_kg`` (priced by the kernel).
+    data_type : str, default "primary"
+        Data type written on the rows.
+    basis : str, default "location-based Scope 2"
+        Scope 2 method named in the description.
+
+    Returns
+    -------
+    polars.DataFrame
+        HOCS rows: ``intensity_wtw_kg_per_t`` and ``intensity_ttw_kg_per_t`` (kg CO2e per tonne
+        leaving the hub) with the figures behind them.
+
+    References
+    ----------
+    .. [1] ISO 14083:2023, 5.5 (hub operation categories; allocation by mass).
+    .. [2] iLEAP technical specification v1.0.0, HOC (``hubActivityUnit`` tonnes).
     """
     frame = energy.join(throughput, on="site_id", how="left")
     if direct is not None:
@@ -176,7 +223,18 @@ def hoc_intensities(
 
 
 def kwh_per_tonne(hocs: pl.DataFrame) -> pl.DataFrame:
-    """Energy intensity of each HOC (kWh per tonne handled), for site comparisons."""
+    """Energy intensity of each HOC (kWh per tonne handled), for site comparisons.
+
+    Parameters
+    ----------
+    hocs : polars.DataFrame
+        HOCS rows from :func:`hoc_intensities`.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``hoc_id`` and ``kwh_per_t``, kWh per tonne.
+    """
     return hocs.select(
         "hoc_id",
         (pl.col("energy_kwh") / pl.col("tonnes")).alias("energy_kwh_per_t"),
@@ -186,7 +244,20 @@ def kwh_per_tonne(hocs: pl.DataFrame) -> pl.DataFrame:
 
 def export_ileap(hocs: pl.DataFrame, path: Path | None = None) -> list[dict[str, Any]]:
     """iLEAP HOC objects of a HOCS table (written to ``path`` when given), through the public
-    writer of :mod:`greenstream.io.ileap`."""
+    writer of :mod:`greenstream.io.ileap`.
+
+    Parameters
+    ----------
+    hocs : polars.DataFrame
+        HOCS rows (kg CO2e per tonne).
+    path : pathlib.Path, optional
+        Where to write the JSON array.
+
+    Returns
+    -------
+    list of dict
+        The HOC objects.
+    """
     from greenstream.io.ileap import write_ileap_hocs
 
     rows = hocs.select(

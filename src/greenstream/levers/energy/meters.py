@@ -57,7 +57,18 @@ MONITORING_KINDS: Final = {
 
 
 def read_table(path: Path) -> pl.DataFrame:
-    """A CSV / Parquet / NDJSON file as a frame (an :class:`InputErrors` if unreadable)."""
+    """A CSV / Parquet / NDJSON file as a frame (an :class:`InputErrors` if unreadable).
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file; the extension gives the format.
+
+    Returns
+    -------
+    polars.DataFrame
+        The rows as read.
+    """
     try:
         if path.suffix == ".parquet":
             return pl.read_parquet(path)
@@ -99,7 +110,18 @@ def _check(frame: pl.DataFrame, file: str, value_cols: list[str]) -> None:
 
 
 def meters_from_sites(sites: list[Site]) -> pl.DataFrame:
-    """``site_id, meter_id, kind, group_id`` of every meter declared in the site files."""
+    """``site_id, meter_id, kind, group_id`` of every meter declared in the site files.
+
+    Parameters
+    ----------
+    sites : list of Site
+        Parsed site files.
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per declared meter.
+    """
     rows = [
         {"site_id": s.site_id, "meter_id": m.meter_id, "kind": m.kind, "group_id": m.group_id}
         for s in sites
@@ -118,7 +140,27 @@ def meters_from_sites(sites: list[Site]) -> pl.DataFrame:
 
 def normalise_long(raw: pl.DataFrame, file: str, sites: list[Site] | None = None) -> pl.DataFrame:
     """Long meter records -> ``site_id, hour_start, kind, group_id, energy_kwh`` (summed per
-    local hour), every bad row reported (unknown meter or kind, bad time, negative energy)."""
+    local hour), every bad row reported (unknown meter or kind, bad time, negative energy).
+
+    Parameters
+    ----------
+    raw : polars.DataFrame
+        Long meter records (meter, time, energy in kWh).
+    file : str
+        Name of the source, for the errors.
+    sites : list of Site, optional
+        Site files declaring the meters; meters are taken as given when None.
+
+    Returns
+    -------
+    polars.DataFrame
+        Energy per site, local hour, kind and group, kWh.
+
+    Raises
+    ------
+    InputErrors
+        Every bad row.
+    """
     need = ["site_id", "meter_id", "ts", "energy_kwh"]
     missing = [c for c in need if c not in raw.columns]
     if missing:
@@ -173,7 +215,20 @@ def _wide_from_long(long: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def hourly_from_wide(raw: pl.DataFrame | pl.LazyFrame, file: str = "<meters>") -> pl.LazyFrame:
-    """Wide meter rows -> the hourly site table (lazy; see the module docstring)."""
+    """Wide meter rows -> the hourly site table (lazy; see the module docstring).
+
+    Parameters
+    ----------
+    raw : polars.DataFrame or polars.LazyFrame
+        Wide meter rows: ``site_id, hour_start`` and energy columns in kWh.
+    file : str, default "<meters>"
+        Name of the source, for the errors.
+
+    Returns
+    -------
+    polars.LazyFrame
+        The hourly site table, kWh.
+    """
     lf = raw.lazy()
     schema = lf.collect_schema()
     missing = [c for c in ("site_id", "ts") if c not in schema]
@@ -227,12 +282,34 @@ def _finish(wide: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def hourly_site_energy(long: pl.DataFrame) -> pl.DataFrame:
-    """The hourly site table from normalised long records (:func:`normalise_long`)."""
+    """The hourly site table from normalised long records (:func:`normalise_long`).
+
+    Parameters
+    ----------
+    long : polars.DataFrame
+        Normalised long records, kWh.
+
+    Returns
+    -------
+    polars.DataFrame
+        The hourly site table, kWh.
+    """
     return _finish(_wide_from_long(long.lazy())).collect().sort("site_id", "hour_start")
 
 
 def hourly_submeters(long: pl.DataFrame) -> pl.DataFrame:
-    """``site_id, hour_start, group_id, energy_kwh`` of the sub-meters."""
+    """``site_id, hour_start, group_id, energy_kwh`` of the sub-meters.
+
+    Parameters
+    ----------
+    long : polars.DataFrame
+        Normalised long records, kWh.
+
+    Returns
+    -------
+    polars.DataFrame
+        Energy per site, hour and group, kWh.
+    """
     return (
         long.filter(pl.col("kind") == "submeter")
         .group_by("site_id", "hour_start", "group_id")
@@ -242,7 +319,25 @@ def hourly_submeters(long: pl.DataFrame) -> pl.DataFrame:
 
 
 def read_meters(path: Path, sites: list[Site] | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """A meter file (long or wide) -> (hourly site table, hourly sub-meter table)."""
+    """A meter file (long or wide) -> (hourly site table, hourly sub-meter table).
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The meter file.
+    sites : list of Site, optional
+        Site files declaring the meters.
+
+    Returns
+    -------
+    tuple of (polars.DataFrame, polars.DataFrame)
+        Hourly site table and hourly sub-meter table, kWh.
+
+    Raises
+    ------
+    InputErrors
+        Every bad row, or an unreadable file.
+    """
     raw = read_table(path)
     if "meter_id" in raw.columns:
         long = normalise_long(raw, str(path), sites)
@@ -270,6 +365,18 @@ def read_monitoring_meters(db_url: str, *, sites: list[str] | None = None) -> pl
 
     The windows (``window_s``, 300 s by default) are summed into local hours; a window longer
     than an hour is refused (its energy cannot be placed in one hour).
+
+    Parameters
+    ----------
+    db_url : str
+        SQLAlchemy URL of the monitoring store.
+    sites : list of str, optional
+        Only these sites; all when None.
+
+    Returns
+    -------
+    polars.DataFrame
+        Normalised long records, kWh.
     """
     import sqlalchemy as sa
 

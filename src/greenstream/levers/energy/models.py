@@ -18,6 +18,8 @@ from greenstream.store.db import Base
 
 
 class EnergySite(Base):
+    """A tenant's site file (YAML / JSON document) as stored."""
+
     __tablename__ = "energy_sites"
 
     tenant_id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -27,6 +29,8 @@ class EnergySite(Base):
 
 
 class EnergyMeterHour(Base):
+    """One hour of a site's energy flows as stored, kWh per hour (local China time)."""
+
     __tablename__ = "energy_meter_hours"
 
     tenant_id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -41,6 +45,8 @@ class EnergyMeterHour(Base):
 
 
 class EnergyCertificate(Base):
+    """A retired energy attribute certificate (green certificate) claimed for a site and year; energy in MWh."""
+
     __tablename__ = "energy_certificates"
 
     tenant_id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -87,7 +87,19 @@ def parameter_table() -> pl.DataFrame:
 
 
 def hour_midpoints(year: int) -> pd.DatetimeIndex:
-    """Midpoints of every hour of ``year`` in China Standard Time (8,760 or 8,784)."""
+    """Midpoints of every hour of ``year`` in China Standard Time (8,760 or 8,784).
+
+    Parameters
+    ----------
+    year : int
+        Calendar year.
+
+    Returns
+    -------
+    pandas.DatetimeIndex
+        One timestamp per hour at hh:30, Asia/Shanghai (8,784 in 2024: the first is
+        2024-01-01 00:30+08:00).
+    """
     import pandas as pd
 
     starts = pd.date_range(f"{year}-01-01", f"{year + 1}-01-01", freq="h", tz=TZ, inclusive="left")
@@ -169,6 +181,18 @@ def all_sky_irradiance(clearsky: pd.DataFrame, monthly_index: FloatArray | None)
     References
     ----------
     Erbs, Klein and Duffie (1982), Solar Energy 28(4):293-302.
+
+    Parameters
+    ----------
+    clearsky : pandas.DataFrame
+        Clear-sky ``ghi``, ``dni``, ``dhi`` per hour, W/m2.
+    monthly_index : numpy.ndarray or None
+        Clear-sky index per month (12 values, dimensionless ratio measured / clear-sky GHI).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``ghi``, ``dni``, ``dhi`` per hour, W/m2.
     """
     import pvlib
 
@@ -190,6 +214,22 @@ def plane_of_array(
     References
     ----------
     Hay and Davies (1980); pvlib.irradiance.get_total_irradiance.
+
+    Parameters
+    ----------
+    irradiance : pandas.DataFrame
+        ``ghi``, ``dni``, ``dhi`` per hour, W/m2.
+    sun : pandas.DataFrame
+        Solar position per hour (``apparent_zenith``, ``azimuth``, degrees).
+    tilt_deg : float
+        Array tilt from horizontal, degrees.
+    azimuth_deg : float
+        Array azimuth, degrees clockwise from north (180 = south).
+
+    Returns
+    -------
+    pandas.Series
+        Plane-of-array irradiance, W/m2.
     """
     import pvlib
 
@@ -211,7 +251,20 @@ def plane_of_array(
 
 
 def cell_temperature(poa_w_per_m2: pd.Series, temp_air_c: FloatArray | float) -> pd.Series:
-    """SAPM cell temperature (degC) on an open rack (King et al. 2004, SAND2004-3535)."""
+    """SAPM cell temperature (degC) on an open rack (King et al. 2004, SAND2004-3535).
+
+    Parameters
+    ----------
+    poa_w_per_m2 : pandas.Series
+        Plane-of-array irradiance, W/m2.
+    temp_air_c : numpy.ndarray or float
+        Air temperature, degrees Celsius.
+
+    Returns
+    -------
+    pandas.Series
+        Cell temperature, degrees Celsius.
+    """
     import pvlib
 
     p = pvlib.temperature.TEMPERATURE_MODEL_PARAMETERS["sapm"][str(parameters()["sapm_mounting"])]
@@ -270,13 +323,38 @@ class Calibration:
     distance_km: float = 0.0
 
     def describe(self) -> str:
+        """The calibration as text: station, distance when over 0.5 km, and source.
+
+        Returns
+        -------
+        str
+            E.g. ``"monthly GHI of Beijing (12 km away): <source>"``.
+        """
         where = f" ({self.distance_km:.0f} km away)" if self.distance_km > 0.5 else ""
         return f"monthly GHI of {self.station}{where}: {self.source}"
 
 
 def read_calibration_table(source: Path | bytes, *, file: str | None = None) -> pl.DataFrame:
     """A calibration table (CSV): ``station, latitude, longitude, month, ghi_kwh_per_m2_day,
-    source`` and optionally ``temp_air_c``; twelve months per station, each row with a source."""
+    source`` and optionally ``temp_air_c``; twelve months per station, each row with a source.
+
+    Parameters
+    ----------
+    source : pathlib.Path or bytes
+        The CSV file, or its bytes.
+    file : str, optional
+        Name of the source for the errors (the path when None).
+
+    Returns
+    -------
+    polars.DataFrame
+        The checked table (GHI in kWh/m2/day, coordinates in decimal degrees).
+
+    Raises
+    ------
+    InputErrors
+        Every bad row.
+    """
     name = file or (str(source) if isinstance(source, Path) else "<calibration>")
     try:
         raw = pl.read_csv(source, infer_schema=False, schema_overrides={"source": pl.String})
@@ -330,7 +408,20 @@ def builtin_calibration() -> pl.DataFrame:
 def nearest_calibration(
     latitude: float, longitude: float, table: pl.DataFrame | None = None
 ) -> Calibration | None:
-    """The station of ``table`` (default: the packaged one) nearest to a site, or None."""
+    """The station of ``table`` (default: the packaged one) nearest to a site, or None.
+
+    Parameters
+    ----------
+    latitude, longitude : float
+        The site, decimal degrees.
+    table : polars.DataFrame, optional
+        A calibration table (:func:`read_calibration_table`); the packaged one when None.
+
+    Returns
+    -------
+    Calibration or None
+        The nearest station with its great-circle distance (km), or None for an empty table.
+    """
     from greenstream.geo import great_circle_distance_km_scalar
 
     frame = builtin_calibration() if table is None else table
@@ -361,7 +452,29 @@ def nearest_calibration(
 def array_ac_kwh(
     site: Site, array: PVArray, year: int, calibration: Calibration | None
 ) -> FloatArray:
-    """Hourly AC energy (kWh) of one array over ``year`` (China Standard Time hours)."""
+    """Hourly AC energy (kWh) of one array over ``year`` (China Standard Time hours).
+
+    Parameters
+    ----------
+    site : Site
+        The site (location, in decimal degrees).
+    array : PVArray
+        The array (capacity in kWp, tilt and azimuth in degrees).
+    year : int
+        Calendar year.
+    calibration : Calibration or None
+        Monthly GHI to scale clear-sky irradiance to; clear-sky (an upper bound) when None.
+
+    Returns
+    -------
+    numpy.ndarray
+        AC energy per hour, kWh (8,760 or 8,784 values).
+
+    References
+    ----------
+    .. [1] Dobos, A. P. (2014), PVWatts Version 5 Manual, NREL/TP-6A20-62641 (DC model, losses,
+       inverter).
+    """
     times = hour_midpoints(year)
     cs = clear_sky(site.latitude, site.longitude, times, site.altitude_m)
     index = None
@@ -387,6 +500,7 @@ class PVResult:
 
     @property
     def annual_kwh(self) -> float:
+        """Modelled PV energy over the year, kWh."""
         return float(self.hourly["pv_kwh_modelled"].sum())
 
 
@@ -401,7 +515,31 @@ def site_pv(
     """Modelled hourly PV of every array of ``site`` (kWh), calibrated to the nearest station
     of ``calibration`` (default: the packaged stations) unless ``calibrate`` is False; with
     ``adjust`` (and a calibration) times the held-out performance adjustment of
-    ``data/pv_parameters.csv`` (:func:`fit_performance_adjustment`)."""
+    ``data/pv_parameters.csv`` (:func:`fit_performance_adjustment`).
+
+    Parameters
+    ----------
+    site : Site
+        The site and its arrays.
+    year : int
+        Calendar year.
+    calibration : polars.DataFrame, optional
+        Calibration stations (:func:`read_calibration_table`); the packaged ones when None.
+    calibrate : bool, default True
+        Scale to the nearest station's monthly GHI (else clear-sky, an upper bound).
+    adjust : bool, default True
+        Apply the fitted performance adjustment (dimensionless factor).
+
+    Returns
+    -------
+    PVResult
+        Hourly kWh per array and in total, with the basis used.
+
+    References
+    ----------
+    .. [1] Holmgren, Hansen and Mikofski (2018), pvlib python, JOSS 3(29), 884.
+    .. [2] Dobos (2014), PVWatts Version 5 Manual, NREL/TP-6A20-62641.
+    """
     cal = nearest_calibration(site.latitude, site.longitude, calibration) if calibrate else None
     start = np.datetime64(f"{year}-01-01T00:00", "us")
     hours = len(hour_midpoints(year))
@@ -434,6 +572,23 @@ def with_measured(modelled: pl.DataFrame, measured: pl.DataFrame | None) -> pl.D
     ``modelled``: ``hour_start, pv_kwh_modelled``; ``measured``: ``hour_start, pv_kwh`` (hourly
     sums of the site's ``pv_generation`` meters). Returns ``hour_start, pv_kwh, pv_source``
     (``measured`` | ``modelled``).
+
+    Parameters
+    ----------
+    modelled : polars.DataFrame
+        Modelled PV per hour, kWh.
+    measured : polars.DataFrame or None
+        Measured PV per hour, kWh; all modelled when None.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from datetime import datetime
+    >>> hours = [datetime(2025, 6, 1, 10), datetime(2025, 6, 1, 11)]
+    >>> modelled = pl.DataFrame({"hour_start": hours, "pv_kwh_modelled": [40.0, 50.0]})
+    >>> measured = pl.DataFrame({"hour_start": hours[:1], "pv_kwh": [38.5]})
+    >>> with_measured(modelled, measured).select("pv_kwh", "pv_source").rows()
+    [(38.5, 'measured'), (50.0, 'modelled')]
     """
     base = modelled.select("hour_start", "pv_kwh_modelled")
     if measured is None or measured.height == 0:
@@ -479,6 +634,22 @@ def check_against_published(
     rows score a model that never saw them. The monthly GHI stations come from a measured
     irradiation data set, independent of the published yields. The tilt is the city's
     latitude (the usual fixed-tilt design) unless ``tilt_deg`` is given.
+
+    Parameters
+    ----------
+    year : int, default 2025
+        Weather year of the model (clear-sky and calendar).
+    calibration : polars.DataFrame, optional
+        Calibration stations; the packaged ones when None.
+    calibrate : bool, default True
+        Scale to the nearest station's monthly GHI.
+    tilt_deg : float, optional
+        Array tilt, degrees; each city's latitude when None.
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per city; yields in kWh per kWp per year, error in percent.
     """
     from greenstream.levers.energy.sites import parse_sites
 
@@ -530,7 +701,18 @@ def check_against_published(
 
 def fit_performance_adjustment(check: pl.DataFrame) -> float:
     """Mean ratio published / modelled over the ``train`` rows: the one factor by which the
-    physical chain (PVWatts default losses) under- or over-states the published systems."""
+    physical chain (PVWatts default losses) under- or over-states the published systems.
+
+    Parameters
+    ----------
+    check : polars.DataFrame
+        Output of :func:`check_against_published`.
+
+    Returns
+    -------
+    float
+        Mean ratio published / modelled (dimensionless) over the ``train`` rows.
+    """
     train = check.filter(pl.col("split") == "train")
     ratio = train["published_kwh_per_kwp"] / train["modelled_raw_kwh_per_kwp"]
     return float(ratio.mean())  # type: ignore[arg-type]
@@ -538,13 +720,49 @@ def fit_performance_adjustment(check: pl.DataFrame) -> float:
 
 def mean_absolute_error_pct(check: pl.DataFrame, split: str | None = "test") -> float:
     """Mean absolute percentage error of :func:`check_against_published` (held-out rows by
-    default)."""
+    default).
+
+    Parameters
+    ----------
+    check : polars.DataFrame
+        Output of :func:`check_against_published`.
+    split : str or None, default "test"
+        Rows scored (``train`` or ``test``); all when None.
+
+    Returns
+    -------
+    float
+        Mean absolute percentage error, percent.
+    """
     rows = check if split is None else check.filter(pl.col("split") == split)
     return float(rows["error_pct"].abs().mean())  # type: ignore[arg-type]
 
 
 def park_plausibility(kwp: float, annual_kwh: float, modelled_kwh_per_kwp: float) -> dict[str, Any]:
-    """Is a reported (capacity, annual energy) pair plausible against the modelled yield?"""
+    """Is a reported (capacity, annual energy) pair plausible against the modelled yield?
+
+    Parameters
+    ----------
+    kwp : float
+        Reported capacity, kWp.
+    annual_kwh : float
+        Reported energy per year, kWh.
+    modelled_kwh_per_kwp : float
+        Modelled specific yield at the site, kWh per kWp per year.
+
+    Returns
+    -------
+    dict of str to Any
+        Implied yield (kWh/kWp), capacity factor (fraction of 8,760 h) and ratio to the model.
+
+    Examples
+    --------
+    1,000 kWp and 1.1 GWh a year is 1,100 kWh/kWp, a capacity factor of 1,100 / 8,760 = 0.1256:
+
+    >>> result = park_plausibility(1000.0, 1_100_000.0, 1100.0)
+    >>> result["implied_kwh_per_kwp"], result["implied_capacity_factor"], result["ratio_to_model"]
+    (1100.0, 0.1256, 1.0)
+    """
     implied = annual_kwh / kwp
     return {
         "capacity_kwp": kwp,

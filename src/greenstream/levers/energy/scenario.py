@@ -19,7 +19,18 @@ from greenstream.levers.energy.tariffs import hourly_tariff, load_tariff_file, t
 
 def battery_spec(site: Site) -> BatterySpec:
     """The site's battery (several batteries act as one: energies and powers add, the lowest
-    efficiency and depth of discharge and the highest degradation cost are kept)."""
+    efficiency and depth of discharge and the highest degradation cost are kept).
+
+    Parameters
+    ----------
+    site : Site
+        A site with at least one battery.
+
+    Returns
+    -------
+    BatterySpec
+        The combined battery (kWh, kW, fractions, CNY per kWh).
+    """
     if not site.batteries:
         raise InputErrors.single("<site>", f"site {site.site_id} has no battery", field="batteries")
     b = site.batteries
@@ -45,7 +56,35 @@ def site_dispatch(
     allow_grid_charging: bool = True,
     registry: Registry | None = None,
 ) -> tuple[DispatchResult, dict[str, Any]]:
-    """Dispatch the battery of one site over ``year`` from its hourly site table."""
+    """Dispatch the battery of one site over ``year`` from its hourly site table.
+
+    Parameters
+    ----------
+    sites : list of Site
+        Parsed site files.
+    hourly : polars.DataFrame or None
+        Hourly site table (kWh); refused when None (dispatch needs the site's meters).
+    site_id : str or None
+        The site; the first site with a battery when None.
+    year : int
+        Year dispatched.
+    objective : str, default "cost"
+        ``cost``, ``co2e`` or ``blend``.
+    weight : float, optional
+        Weight of CO2e for ``blend``, fraction 0-1.
+    intensity_file : pathlib.Path, optional
+        Hourly grid intensity (kg CO2e per kWh); a flat profile at the annual grid factor when
+        None.
+    allow_grid_charging : bool, default True
+        Whether the battery may charge from the grid.
+    registry : Registry, optional
+        Grid factors; the built-in registry when None.
+
+    Returns
+    -------
+    tuple of (DispatchResult, dict)
+        The dispatch and what it was based on (site, load, PV, intensity and tariff bases).
+    """
     chosen = [s for s in sites if (s.site_id == site_id if site_id else bool(s.batteries))]
     if not chosen:
         raise InputErrors.single(

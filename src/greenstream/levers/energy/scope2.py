@@ -57,7 +57,18 @@ SCOPE2_COLUMNS: Final = (
 
 
 def monthly_energy(hourly: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
-    """Monthly sums per site of the hourly site table."""
+    """Monthly sums per site of the hourly site table.
+
+    Parameters
+    ----------
+    hourly : polars.DataFrame or polars.LazyFrame
+        Hourly site table (``site_id``, ``hour_start``, energy columns in kWh).
+
+    Returns
+    -------
+    polars.LazyFrame
+        One row per site and month, kWh.
+    """
     return (
         hourly.lazy()
         .group_by("site_id", pl.col("hour_start").dt.truncate("1mo").dt.date().alias("month"))
@@ -82,6 +93,30 @@ def scope2(
 
     ``sites``: ``site_id, grid_region``. ``certificates`` / ``contracts``: checked frames of
     :mod:`greenstream.levers.energy.certificates`.
+
+    Parameters
+    ----------
+    hourly : polars.DataFrame or polars.LazyFrame
+        Hourly site table: grid import and PV, kWh.
+    sites : polars.DataFrame
+        ``site_id, grid_region``.
+    registry : Registry, optional
+        Grid factors; the built-in registry when None.
+    certificates : polars.DataFrame, optional
+        Retired energy attribute certificates (MWh).
+    contracts : polars.DataFrame, optional
+        Green-power contract deliveries (MWh).
+
+    Returns
+    -------
+    polars.DataFrame
+        Location-based and market-based Scope 2 (kg CO2) per site and period, with the factors
+        and their labels.
+
+    References
+    ----------
+    .. [1] GHG Protocol Scope 2 Guidance (WRI / WBCSD, 2015), chapters 6 and 7 (dual
+       reporting, Scope 2 quality criteria for contractual instruments).
     """
     reg = registry or Registry.builtin()
     certs = certificates if certificates is not None else empty_certificates()

@@ -221,6 +221,7 @@ class Site(_Strict):
 
     @property
     def pv_kwp(self) -> float:
+        """Installed PV of the site, kWp (sum over its arrays)."""
         return sum(a.kwp for a in self.pv_arrays)
 
     def grid_region_code(self) -> str:
@@ -258,7 +259,25 @@ def _errors_of(exc: ValidationError, file: str, prefix: str) -> list[InputError]
 
 
 def parse_sites(doc: Any, file: str) -> list[Site]:
-    """Sites from a parsed document: one site mapping or ``{"sites": [...]}``."""
+    """Sites from a parsed document: one site mapping or ``{"sites": [...]}``.
+
+    Parameters
+    ----------
+    doc : Any
+        The parsed YAML / JSON document.
+    file : str
+        Name of the source, for the errors.
+
+    Returns
+    -------
+    list of Site
+        The sites.
+
+    Raises
+    ------
+    InputErrors
+        Every problem of the document.
+    """
     if isinstance(doc, dict) and "sites" in doc:
         raw = doc["sites"]
         if not isinstance(raw, list) or not raw:
@@ -283,7 +302,23 @@ def parse_sites(doc: Any, file: str) -> list[Site]:
 
 
 def load_sites(path: Path) -> list[Site]:
-    """Read and validate a YAML or JSON site file (JSON is YAML, so one parser reads both)."""
+    """Read and validate a YAML or JSON site file (JSON is YAML, so one parser reads both).
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The site file.
+
+    Returns
+    -------
+    list of Site
+        The sites.
+
+    Raises
+    ------
+    InputErrors
+        If the file cannot be read or parsed, or a site is invalid.
+    """
     import yaml
 
     try:
@@ -298,5 +333,16 @@ def load_sites(path: Path) -> list[Site]:
 
 
 def dump_sites(sites: list[Site]) -> dict[str, Any]:
-    """The site-file document of ``sites`` (round-trips through :func:`parse_sites`)."""
+    """The site-file document of ``sites`` (round-trips through :func:`parse_sites`).
+
+    Parameters
+    ----------
+    sites : list of Site
+        The sites.
+
+    Returns
+    -------
+    dict of str to Any
+        ``{"sites": [...]}``.
+    """
     return {"sites": [s.model_dump(mode="json", exclude_none=True) for s in sites]}

@@ -33,6 +33,14 @@ SYNTH_PROVINCES: Final = ("CN-BJ", "CN-GD", "CN-JS", "CN-SD", "CN-SH", "CN-SN", 
 
 @functools.cache
 def site_parameters() -> dict[str, float]:
+    """The synthetic site generator's parameters (``data/site_parameters.csv``), each with its
+    source or labelled an assumption.
+
+    Returns
+    -------
+    dict of str to float
+        Parameter name -> value (in the unit its name carries).
+    """
     path = resources.files("greenstream.levers.energy").joinpath("data/site_parameters.csv")
     frame = pl.read_csv(path.read_bytes(), infer_schema=False)
     return {k: float(v) for k, v in frame.select("parameter", "value").iter_rows()}
@@ -86,7 +94,22 @@ def _cities(provinces: tuple[str, ...]) -> pl.DataFrame:
 def site_specs(
     n: int, seed: int, *, provinces: tuple[str, ...] = SYNTH_PROVINCES
 ) -> list[dict[str, Any]]:
-    """``n`` synthetic site descriptions: place, tonnes a year, refrigerated share, PV or not."""
+    """``n`` synthetic site descriptions: place, tonnes a year, refrigerated share, PV or not.
+
+    Parameters
+    ----------
+    n : int
+        Number of sites.
+    seed : int
+        Random seed.
+    provinces : tuple of str, default ``SYNTH_PROVINCES``
+        Provinces to place them in (ISO 3166-2).
+
+    Returns
+    -------
+    list of dict
+        Site specs (tonnes a year, refrigerated share as a fraction).
+    """
     rng = np.random.default_rng(seed)
     cities = _cities(provinces)
     pick = rng.integers(0, cities.height, n)
@@ -114,7 +137,18 @@ def site_specs(
 
 
 def build_sites(specs: list[dict[str, Any]]) -> list[Site]:
-    """Site objects of the specs: area from tonnes, cold-room group and sub-meter, PV roof."""
+    """Site objects of the specs: area from tonnes, cold-room group and sub-meter, PV roof.
+
+    Parameters
+    ----------
+    specs : list of dict
+        From :func:`site_specs`.
+
+    Returns
+    -------
+    list of Site
+        The sites (area in m2, PV in kWp).
+    """
     par = site_parameters()
     docs = []
     for s in specs:
@@ -166,7 +200,24 @@ def build_sites(specs: list[dict[str, Any]]) -> list[Site]:
 def synth_sites(
     n: int = 20, *, seed: int = 7, year: int = 2025, specs: list[dict[str, Any]] | None = None
 ) -> SyntheticSites:
-    """``n`` synthetic sites (or the given specs) and a year of their hourly meters."""
+    """``n`` synthetic sites (or the given specs) and a year of their hourly meters.
+
+    Parameters
+    ----------
+    n : int, default 20
+        Number of sites.
+    seed : int, default 7
+        Random seed.
+    year : int, default 2025
+        Year of the meters.
+    specs : list of dict, optional
+        Site specs; drawn with :func:`site_specs` when None.
+
+    Returns
+    -------
+    SyntheticSites
+        The sites and their hourly meters (kWh).
+    """
     par = site_parameters()
     specs = specs if specs is not None else site_specs(n, seed)
     sites = build_sites(specs)

@@ -94,6 +94,23 @@ class Tariff:
     limitations: str = ""
 
     def user_class(self, wanted: str | None) -> str:
+        """The user class to price with: ``wanted``, else the tariff's default.
+
+        Parameters
+        ----------
+        wanted : str or None
+            A user class of the tariff.
+
+        Returns
+        -------
+        str
+            The user class.
+
+        Raises
+        ------
+        InputErrors
+            If the class is not in the tariff.
+        """
         cls = wanted or self.default_user_class
         if cls not in self.multipliers:
             raise InputErrors.single(
@@ -104,6 +121,18 @@ class Tariff:
         return cls
 
     def with_flat_price(self, price: float | None) -> Tariff:
+        """The tariff with its flat price replaced (e.g. by a site's own contract price).
+
+        Parameters
+        ----------
+        price : float or None
+            Flat price, CNY/kWh; the tariff unchanged when None.
+
+        Returns
+        -------
+        Tariff
+            A new tariff.
+        """
         if price is None:
             return self
         from dataclasses import replace
@@ -113,7 +142,26 @@ class Tariff:
         )
 
     def multiplier_table(self, user_class: str, month: int) -> dict[str, float]:
-        """Period -> price relative to flat for one user class and month."""
+        """Period -> price relative to flat for one user class and month.
+
+        Parameters
+        ----------
+        user_class : str
+            A user class of the tariff.
+        month : int
+            Month, 1-12.
+
+        Returns
+        -------
+        dict of str to float
+            Period -> multiplier of the flat price (dimensionless).
+
+        Examples
+        --------
+        >>> tariff = tariff_for("CN-GD")
+        >>> tariff.multiplier_table(tariff.user_class(None), 7)["peak"]
+        1.7
+        """
         table = dict(self.multipliers[user_class])
         for months, overrides in self.month_multipliers:
             if month in months and user_class in overrides:
@@ -130,7 +178,23 @@ def _clock_to_slot(text: str) -> int:
 
 
 def parse_interval(text: str) -> tuple[int, int]:
-    """``"22:00-06:00"`` -> (88, 24) quarter-hour slots; the end is exclusive and may wrap."""
+    """``"22:00-06:00"`` -> (88, 24) quarter-hour slots; the end is exclusive and may wrap.
+
+    Parameters
+    ----------
+    text : str
+        ``HH:MM-HH:MM`` in local time.
+
+    Returns
+    -------
+    tuple of (int, int)
+        First and end quarter-hour slot of the day (0-96).
+
+    Examples
+    --------
+    >>> parse_interval("22:00-06:00"), parse_interval("08:00-11:30")
+    ((88, 24), (32, 46))
+    """
     start, end = text.split("-")
     a, b = _clock_to_slot(start), _clock_to_slot(end)
     if a == b:
@@ -187,7 +251,25 @@ def _rule(raw: dict[str, Any], where: str, errors: list[InputError], file: str) 
 
 
 def parse_tariff(doc: dict[str, Any], file: str) -> Tariff:
-    """A :class:`Tariff` from a parsed tariff document; every problem raised at once."""
+    """A :class:`Tariff` from a parsed tariff document; every problem raised at once.
+
+    Parameters
+    ----------
+    doc : dict of str to Any
+        The parsed YAML / JSON document (prices in CNY/kWh).
+    file : str
+        Name of the source, for the errors.
+
+    Returns
+    -------
+    Tariff
+        The tariff.
+
+    Raises
+    ------
+    InputErrors
+        Every problem of the document.
+    """
     errors: list[InputError] = []
     for key in ("province", "notice", "source", "multipliers", "periods", "default_user_class"):
         if key not in doc:
@@ -287,7 +369,23 @@ def parse_tariff(doc: dict[str, Any], file: str) -> Tariff:
 
 
 def load_tariff_file(path: Path) -> Tariff:
-    """A tariff from a YAML or JSON file of the same format as the packaged ones."""
+    """A tariff from a YAML or JSON file of the same format as the packaged ones.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        A ``.yaml`` / ``.yml`` / ``.json`` file.
+
+    Returns
+    -------
+    Tariff
+        The tariff.
+
+    Raises
+    ------
+    InputErrors
+        If the file cannot be read or parsed, or its content is invalid.
+    """
     import yaml
 
     try:
@@ -318,7 +416,18 @@ def builtin_tariffs() -> dict[str, Tariff]:
 
 
 def tariff_for(province: str) -> Tariff:
-    """The packaged tariff of a province, or an :class:`InputErrors` naming the ones there are."""
+    """The packaged tariff of a province, or an :class:`InputErrors` naming the ones there are.
+
+    Parameters
+    ----------
+    province : str
+        ISO 3166-2 code (``CN-GD``).
+
+    Returns
+    -------
+    Tariff
+        The province's time-of-use tariff, with its notice as source.
+    """
     tariffs = builtin_tariffs()
     if province not in tariffs:
         raise InputErrors.single(
@@ -338,6 +447,16 @@ def holiday_calendar(year: int) -> dict[date, str]:
     off and weekends) around its named days; every holiday or substituted day off in that run
     takes the festival's key (``Day off (substituted from ...)`` days have no festival name in
     the ``holidays`` package).
+
+    Parameters
+    ----------
+    year : int
+        Calendar year.
+
+    Returns
+    -------
+    dict of datetime.date to str
+        Date -> festival key.
     """
     import holidays
 
@@ -385,6 +504,20 @@ def hourly_tariff(tariff: Tariff, year: int, *, user_class: str | None = None) -
 
     ``period`` is the period of most of the hour's quarter-hours (ties: the higher price);
     ``price_cny_per_kwh`` is the mean of its four quarter-hour prices.
+
+    Parameters
+    ----------
+    tariff : Tariff
+        The tariff.
+    year : int
+        Calendar year.
+    user_class : str, optional
+        A user class; the tariff's default when None.
+
+    Returns
+    -------
+    polars.DataFrame
+        8,760 or 8,784 rows; prices in CNY/kWh.
     """
     cls = tariff.user_class(user_class)
     first = date(year, 1, 1)
@@ -437,7 +570,18 @@ def hourly_tariff(tariff: Tariff, year: int, *, user_class: str | None = None) -
 
 
 def describe(tariff: Tariff) -> dict[str, Any]:
-    """Provenance of a tariff as one flat record (for tables, the API and reports)."""
+    """Provenance of a tariff as one flat record (for tables, the API and reports).
+
+    Parameters
+    ----------
+    tariff : Tariff
+        The tariff.
+
+    Returns
+    -------
+    dict of str to Any
+        Province, name, notice, evidence, source, user classes and flat price (CNY/kWh).
+    """
     return {
         "province": tariff.province,
         "name": tariff.name,

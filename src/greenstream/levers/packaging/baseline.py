@@ -13,7 +13,20 @@ from greenstream.levers.packaging.model import expand_units
 
 def smallest_fitting_box(lines: pl.DataFrame, suite: pl.DataFrame) -> pl.DataFrame:
     """Per order (units not shipped in their own container): ``order_id``, ``box_type`` (null
-    when no box qualifies), ``items_volume_m3``."""
+    when no box qualifies), ``items_volume_m3``.
+
+    Parameters
+    ----------
+    lines : polars.DataFrame
+        Checked order lines (dimensions in mm).
+    suite : polars.DataFrame
+        Checked box suite (inner dimensions in mm).
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per order; ``items_volume_m3`` in m3.
+    """
     units = expand_units(lines).filter(~pl.col("own_container"))
     sorted_dims = units.select(
         "order_id",

@@ -95,6 +95,7 @@ def _placements_path(output: Path, given: Path | None) -> Path:
 
 
 def register(app: typer.Typer) -> None:
+    """Add the ``greenstream pack`` commands to ``app``."""
     pack_app = typer.Typer(
         cls=_PackGroup,
         help=(

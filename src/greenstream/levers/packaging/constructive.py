@@ -89,13 +89,27 @@ class OrderBatch:
 
     @property
     def orders(self) -> int:
+        """Number of orders in the batch (O)."""
         return int(self.dims_mm.shape[0])
 
     @property
     def units(self) -> int:
+        """Units per order, padded (k)."""
         return int(self.dims_mm.shape[1])
 
     def take(self, index: Ints) -> OrderBatch:
+        """The orders at ``index``.
+
+        Parameters
+        ----------
+        index : numpy.ndarray of int
+            Order rows to keep.
+
+        Returns
+        -------
+        OrderBatch
+            The sub-batch.
+        """
         return OrderBatch(
             self.dims_mm[index],
             self.mass_kg[index],
@@ -119,7 +133,20 @@ class Placed:
 def unit_sequence(batch: OrderBatch, key: str) -> Ints:
     """(O, k): the order in which each order's units are placed, by ``key`` descending, fragile
     units last (nothing may stand on them, so they go on top), ties by unit index. ``mixed<n>``
-    is the n-th fixed pseudo-random order."""
+    is the n-th fixed pseudo-random order.
+
+    Parameters
+    ----------
+    batch : OrderBatch
+        Orders (dimensions in mm, masses in kg).
+    key : str
+        ``volume``, ``mass``, ``height``, ... or ``mixed<n>``.
+
+    Returns
+    -------
+    numpy.ndarray of int
+        Unit indices per order, placement order first.
+    """
     d = batch.dims_mm
     srt = np.sort(d, axis=2)
     if key.startswith("mixed"):
@@ -144,7 +171,20 @@ def feasible_boxes(batch: OrderBatch, boxes: fastpath.Boxes) -> Bools:
     """(O, B): the boxes that pass necessary conditions of holding each order: total mass and
     volume, every unit alone, every pair of units side by side or stacked (the fast path's exact
     test, without the support rule: a pair taken out of a valid packing keeps every rule but
-    support)."""
+    support).
+
+    Parameters
+    ----------
+    batch : OrderBatch
+        Orders (dimensions in mm, masses in kg).
+    boxes : fastpath.Boxes
+        Box types (inner dimensions in mm, load limits in kg).
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        Per order and box, whether the necessary conditions hold.
+    """
     k = batch.units
     dims = boxes.dims_mm
     ok = batch.mass_kg.sum(axis=1)[:, None] <= boxes.max_load_kg[None, :] + MASS_TOL_KG
@@ -197,6 +237,35 @@ def place(
     ``corner`` (lowest, backmost, leftmost point). ``max_load_kg[r]`` caps the mass placed in a
     row's box. With ``skip_unplaceable`` a unit that fits nowhere is left out and the next one
     tried (the row's ``ok`` then says whether all went in).
+
+    Parameters
+    ----------
+    batch : OrderBatch
+        Orders (dimensions in mm, masses in kg).
+    order : numpy.ndarray of int
+        Order of each row.
+    box_mm : numpy.ndarray
+        Inner box dimensions of each row, mm.
+    sequence : numpy.ndarray of int
+        Unit placement order of each row.
+    merit : str
+        ``compact`` or ``corner``.
+    support_share : float
+        Least share of a unit's base that must rest on tops below it, fraction 0-1.
+    max_load_kg : numpy.ndarray, optional
+        Mass cap of each row's box, kg; uncapped when None.
+    skip_unplaceable : bool, default False
+        Leave out units that fit nowhere instead of failing the row.
+
+    Returns
+    -------
+    Placed
+        Positions and extents (mm) and whether each row placed every unit.
+
+    References
+    ----------
+    .. [1] Crainic, T. G., Perboli, G. & Tadei, R. (2008). Extreme point-based heuristics for
+       three-dimensional bin packing. INFORMS Journal on Computing 20(3), 368-384.
     """
     k = batch.units
     rows = len(order)
@@ -502,6 +571,27 @@ def cheapest_boxes(
 
     The boxes are tried in increasing cost; at each box the passes run in turn on the orders no
     earlier pass placed, and the orders that none places move on to their next box.
+
+    Parameters
+    ----------
+    batch : OrderBatch
+        Orders (dimensions in mm, masses in kg).
+    boxes : fastpath.Boxes
+        Box types with their costs.
+    support_share : float
+        Least supported share of a unit's base, fraction 0-1.
+    passes : tuple of (str, str), default ``PASSES``
+        (sequence key, merit) of each pass.
+
+    Returns
+    -------
+    BoxChoice
+        Box and placement of each order (none where no pass placed it).
+
+    References
+    ----------
+    .. [1] Crainic, T. G., Perboli, G. & Tadei, R. (2008). Extreme point-based heuristics for
+       three-dimensional bin packing. INFORMS Journal on Computing 20(3), 368-384.
     """
     o, k = batch.orders, batch.units
     by_cost = np.argsort(boxes.cost, kind="stable")

@@ -25,7 +25,20 @@ CARTON_ACTION = "carton_return"
 
 def points_events(events: pl.DataFrame, grai_hashes: set[str]) -> list[dict[str, Any]]:
     """Ledger events for the return events among ``events`` (the repository's event rows);
-    ``grai_hashes`` are the hashes of events that carry a reusable box's GRAI."""
+    ``grai_hashes`` are the hashes of events that carry a reusable box's GRAI.
+
+    Parameters
+    ----------
+    events : polars.DataFrame
+        Stored EPCIS events.
+    grai_hashes : set of str
+        Hashes of the events that carry a reusable box's GRAI.
+
+    Returns
+    -------
+    list of dict
+        Ledger events (one per return of a box by a consumer).
+    """
     returns = events.filter(
         (
             (pl.col("biz_step") == "collecting")
@@ -61,7 +74,22 @@ def points_events(events: pl.DataFrame, grai_hashes: set[str]) -> list[dict[str,
 
 
 def credit(ledger: Ledger, tenant: str, events: list[dict[str, Any]]) -> dict[str, Any]:
-    """Record the ledger events; a note instead of an error when the tenant cannot earn."""
+    """Record the ledger events; a note instead of an error when the tenant cannot earn.
+
+    Parameters
+    ----------
+    ledger : Ledger
+        The points ledger.
+    tenant : str
+        Tenant name.
+    events : list of dict
+        From :func:`points_events`.
+
+    Returns
+    -------
+    dict of str to Any
+        The ledger's batch result, or a note when the tenant has no points rules.
+    """
     if not events:
         return {"events": 0, "recorded": 0, "points": 0, "note": "no consumer returns"}
     try:

@@ -53,7 +53,33 @@ class SuiteDesign:
 
 
 def blank_area_m2(length_mm: Floats, width_mm: Floats, height_mm: Floats, flap_mm: float) -> Floats:
-    """Board area of a regular slotted container's blank: (2L + 2W + joint) x (W + H), in m2."""
+    """Board area of a regular slotted container's blank: (2L + 2W + joint) x (W + H), in m2.
+
+    Parameters
+    ----------
+    length_mm, width_mm, height_mm : numpy.ndarray
+        Inner dimensions of the box, mm.
+    flap_mm : float
+        Manufacturer's joint, mm.
+
+    Returns
+    -------
+    numpy.ndarray
+        Board area, m2.
+
+    References
+    ----------
+    .. [1] FEFCO Code, International fibreboard case code, style 0201 (regular slotted
+       container).
+
+    Examples
+    --------
+    400 x 300 x 200 mm with a 35 mm joint: (800 + 600 + 35) x (300 + 200) mm2 = 0.7175 m2.
+
+    >>> import numpy as np
+    >>> blank_area_m2(np.array([400.0]), np.array([300.0]), np.array([200.0]), 35.0)
+    array([0.7175])
+    """
     return np.asarray(
         (2 * length_mm + 2 * width_mm + flap_mm) * (width_mm + height_mm) / MM_PER_M**2,
         dtype=np.float64,
@@ -124,7 +150,34 @@ def design_suite(
     max_candidates: int = 120,
     time_limit_s: float = 60.0,
 ) -> SuiteDesign:
-    """Choose ``k`` box sizes for the orders ``lines`` and compare them with ``current``."""
+    """Choose ``k`` box sizes for the orders ``lines`` and compare them with ``current``.
+
+    Parameters
+    ----------
+    lines : polars.DataFrame
+        Checked order lines (mm, kg).
+    current : polars.DataFrame
+        The current box suite.
+    k : int
+        Number of box sizes to choose.
+    objective : str, default "co2e"
+        What the choice minimises: ``co2e`` (kg CO2e) or ``material`` (kg of board).
+    params : Parameters, optional
+        Packaging parameters; the packaged ones when None.
+    factors : MaterialFactors, optional
+        Material factors; the registry's when None.
+    grid_mm : float, default 10.0
+        Size step of candidate boxes, mm.
+    max_candidates : int, default 120
+        Most candidate sizes considered.
+    time_limit_s : float, default 60.0
+        Solver time limit, seconds.
+
+    Returns
+    -------
+    SuiteDesign
+        The chosen sizes and their comparison with ``current``.
+    """
     from scipy import sparse  # type: ignore[import-untyped]
     from scipy.optimize import Bounds, LinearConstraint, milp  # type: ignore[import-untyped]
 

@@ -48,7 +48,22 @@ class ExactAnswer:
 
 
 def cheap_screen(units: OrderUnits, suite: SuiteArrays, b: int) -> bool:
-    """Necessary conditions: volume, load, and every unit fits the box on its own."""
+    """Necessary conditions: volume, load, and every unit fits the box on its own.
+
+    Parameters
+    ----------
+    units : OrderUnits
+        The order's units (mm, kg).
+    suite : SuiteArrays
+        Box types.
+    b : int
+        Index of the box type.
+
+    Returns
+    -------
+    bool
+        False when the box certainly cannot hold the order.
+    """
     dims = suite.dims_mm[b]
     if units.mass_kg.sum() > suite.max_load_kg[b] + 1e-12:
         return False
@@ -71,7 +86,24 @@ def feasible_in_box(
     """Whether the units fit the box (inner ``box_mm``, mm): ``("feasible", position,
     extent)``, ``("infeasible", None, None)`` (proven) or ``("unknown", None, None)`` when the
     time limit ran out. ``stacked`` adds the linear support rule (see the module docstring); an
-    infeasibility proof counts only without it."""
+    infeasibility proof counts only without it.
+
+    Parameters
+    ----------
+    units : OrderUnits
+        The order's units (mm, kg).
+    box_mm : numpy.ndarray
+        Inner box dimensions, mm.
+    time_limit_s : float, default 2.0
+        HiGHS time limit, seconds.
+    stacked : bool, default False
+        Add the linear support rule.
+
+    Returns
+    -------
+    tuple of (str, numpy.ndarray or None, numpy.ndarray or None)
+        Status, positions and extents (mm).
+    """
     import highspy
 
     n = units.count
@@ -210,6 +242,25 @@ def best_single_box(
     For each box the model without support decides first: infeasible is a proof; a packing it
     finds is settled under gravity and offered to ``accept``; when refused, the stacked model
     (whose packings are supported) gets a try; a box neither settles is undecided.
+
+    Parameters
+    ----------
+    units : OrderUnits
+        The order's units (mm, kg).
+    suite : SuiteArrays
+        Box types with their costs.
+    accept : callable
+        The validator: True when a packed box keeps every rule.
+    boxes : iterable of int, optional
+        Box types to try; all when None.
+    time_limit_s : float, default 2.0
+        HiGHS time limit per model, seconds.
+
+    Returns
+    -------
+    ExactAnswer
+        The box and packing, whether it is proven best, and the boxes proven infeasible or
+        undecided.
     """
     infeasible: list[int] = []
     undecided: list[int] = []

@@ -87,7 +87,24 @@ def _best(fit: Bools, boxes: Boxes) -> tuple[Ints, Ints]:
 
 
 def pack_single(dims_mm: Floats, mass_kg: Floats, upright: Bools, boxes: Boxes) -> FastResult:
-    """Orders of one unit each: ``dims_mm`` (O, 3) length, width, height; ``mass_kg`` (O,)."""
+    """Orders of one unit each: ``dims_mm`` (O, 3) length, width, height; ``mass_kg`` (O,).
+
+    Parameters
+    ----------
+    dims_mm : numpy.ndarray
+        Length, width, height of each order's unit, mm, shape (O, 3).
+    mass_kg : numpy.ndarray
+        Its mass, kg, shape (O,).
+    upright : numpy.ndarray of bool
+        Whether it must stay upright.
+    boxes : Boxes
+        Box types (inner mm, load kg, cost).
+
+    Returns
+    -------
+    FastResult
+        The cheapest fitting box and placement of each order.
+    """
     n = len(mass_kg)
     boxes_out = np.full(n, -1, dtype=np.int64)
     ext_out = np.zeros((n, 3))
@@ -161,7 +178,30 @@ def pack_pair(
     *,
     support_share: float,
 ) -> FastResult:
-    """Orders of two units each (arrays of length O; ``mwa`` = max weight above, NaN: none)."""
+    """Orders of two units each (arrays of length O; ``mwa`` = max weight above, NaN: none).
+
+    Parameters
+    ----------
+    d1, d2 : numpy.ndarray
+        Dimensions of the first and second unit, mm, shape (O, 3).
+    m1, m2 : numpy.ndarray
+        Their masses, kg.
+    up1, up2 : numpy.ndarray of bool
+        Whether each must stay upright.
+    fragile1, fragile2 : numpy.ndarray of bool
+        Whether each is fragile (nothing on top).
+    mwa1, mwa2 : numpy.ndarray
+        Max weight above each, kg (NaN: none).
+    boxes : Boxes
+        Box types (inner mm, load kg, cost).
+    support_share : float
+        Least supported share of a unit's base, fraction 0-1.
+
+    Returns
+    -------
+    FastResult
+        The cheapest fitting box and placement of each order.
+    """
     n = len(m1)
     box_out = np.full(n, -1, dtype=np.int64)
     pos = np.zeros((n, 2, 3))
@@ -203,7 +243,24 @@ def pack_pair(
 
 
 def single_fits(dims_mm: Floats, mass_kg: Floats, upright: Bools, boxes: Boxes) -> Bools:
-    """(O, B): whether each one-unit order fits each box (the test :func:`pack_single` uses)."""
+    """(O, B): whether each one-unit order fits each box (the test :func:`pack_single` uses).
+
+    Parameters
+    ----------
+    dims_mm : numpy.ndarray
+        Length, width, height of each order's unit, mm, shape (O, 3).
+    mass_kg : numpy.ndarray
+        Its mass, kg, shape (O,).
+    upright : numpy.ndarray of bool
+        Whether it must stay upright.
+    boxes : Boxes
+        Box types (inner mm, load kg, cost).
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        Fit per order and box.
+    """
     out = np.zeros((len(mass_kg), len(boxes.cost)), dtype=bool)
     for start in range(0, len(mass_kg), CHUNK_ORDERS):
         sl = slice(start, start + CHUNK_ORDERS)
@@ -229,7 +286,30 @@ def pair_fits(
     *,
     support_share: float,
 ) -> Bools:
-    """(O, B): whether each two-unit order fits each box (the test :func:`pack_pair` uses)."""
+    """(O, B): whether each two-unit order fits each box (the test :func:`pack_pair` uses).
+
+    Parameters
+    ----------
+    d1, d2 : numpy.ndarray
+        Dimensions of the first and second unit, mm, shape (O, 3).
+    m1, m2 : numpy.ndarray
+        Their masses, kg.
+    up1, up2 : numpy.ndarray of bool
+        Whether each must stay upright.
+    fragile1, fragile2 : numpy.ndarray of bool
+        Whether each is fragile (nothing on top).
+    mwa1, mwa2 : numpy.ndarray
+        Max weight above each, kg (NaN: none).
+    boxes : Boxes
+        Box types (inner mm, load kg, cost).
+    support_share : float
+        Least supported share of a unit's base, fraction 0-1.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        Fit per order and box.
+    """
     out = np.zeros((len(m1), len(boxes.cost)), dtype=bool)
     for start in range(0, len(m1), CHUNK_ORDERS):
         sl = slice(start, start + CHUNK_ORDERS)

@@ -30,6 +30,28 @@ class MaterialFactors:
 
     @classmethod
     def from_registry(cls, registry: Registry | None = None) -> MaterialFactors:
+        """Material and end-of-life factors of the registry (published WTW, else WTT rows).
+
+        Parameters
+        ----------
+        registry : Registry, optional
+            The factor registry; the built-in one when None.
+
+        Returns
+        -------
+        MaterialFactors
+            The factors, kg CO2e per tonne, with ids and sources.
+
+        References
+        ----------
+        .. [1] UK DESNZ, GHG conversion factors 2025, 'Material use' and 'Waste disposal'.
+
+        Examples
+        --------
+        >>> f = MaterialFactors.from_registry()
+        >>> round(f.material_kg_per_kg("board.primary"), 8)
+        1.19972542
+        """
         reg = registry or Registry.builtin()
 
         def table(category: str) -> pl.DataFrame:
@@ -69,16 +91,72 @@ class MaterialFactors:
         return float(hit.item(0, "co2e_kg_per_t"))
 
     def material_kg_per_kg(self, key: str) -> float:
-        """Cradle-to-gate kg CO2e per kg of material ``key`` (e.g. ``board.primary``)."""
+        """Cradle-to-gate kg CO2e per kg of material ``key`` (e.g. ``board.primary``).
+
+        Parameters
+        ----------
+        key : str
+            ``<material>.<variant>``.
+
+        Returns
+        -------
+        float
+            kg CO2e per kg of material.
+
+        Raises
+        ------
+        InputErrors
+            If the registry has no such factor.
+        """
         return self._value(self.material, key, "material") / KG_PER_TONNE
 
     def end_of_life_kg_per_kg(self, key: str) -> float:
-        """kg CO2e per kg of waste of ``key`` (e.g. ``board.landfill``)."""
+        """kg CO2e per kg of waste of ``key`` (e.g. ``board.landfill``).
+
+        Parameters
+        ----------
+        key : str
+            ``<material>.<route>``.
+
+        Returns
+        -------
+        float
+            kg CO2e per kg of waste.
+
+        Raises
+        ------
+        InputErrors
+            If the registry has no such factor.
+        """
         return self._value(self.end_of_life, key, "end_of_life") / KG_PER_TONNE
 
     def has_end_of_life(self, key: str) -> bool:
+        """Whether the registry has an end-of-life factor ``key``.
+
+        Parameters
+        ----------
+        key : str
+            ``<material>.<route>``.
+
+        Returns
+        -------
+        bool
+            True when present.
+        """
         return key in set(self.end_of_life.get_column("key").to_list())
 
     def factor_ids(self, keys: list[str]) -> list[str]:
+        """Registry factor ids of material and end-of-life ``keys``.
+
+        Parameters
+        ----------
+        keys : list of str
+            Factor keys.
+
+        Returns
+        -------
+        list of str
+            The ids found.
+        """
         both = pl.concat([self.material, self.end_of_life])
         return both.filter(pl.col("key").is_in(keys)).get_column("factor_id").to_list()

@@ -116,7 +116,20 @@ def _positive(col: str) -> Check:
 
 
 def check_orders(raw: pl.DataFrame, *, file: str = "<orders>") -> pl.DataFrame:
-    """Typed order lines, or :class:`InputErrors` naming every bad row, field and reason."""
+    """Typed order lines, or :class:`InputErrors` naming every bad row, field and reason.
+
+    Parameters
+    ----------
+    raw : polars.DataFrame
+        Order lines as read (dimensions in mm, mass in kg).
+    file : str, default "<orders>"
+        Name of the source, for the errors.
+
+    Returns
+    -------
+    polars.DataFrame
+        Typed order lines.
+    """
     _missing(raw, ORDER_REQUIRED, file)
     if raw.height == 0:
         raise InputErrors.single(file, "no order lines")
@@ -161,7 +174,23 @@ def check_orders(raw: pl.DataFrame, *, file: str = "<orders>") -> pl.DataFrame:
 
 
 def read_orders(path: Path) -> pl.DataFrame:
-    """Read and check an orders file (see the module docstring)."""
+    """Read and check an orders file (see the module docstring).
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        CSV / Parquet / NDJSON file.
+
+    Returns
+    -------
+    polars.DataFrame
+        Typed order lines.
+
+    Raises
+    ------
+    InputErrors
+        Every bad row.
+    """
     return check_orders(read_raw(Path(path)), file=str(path))
 
 
@@ -176,6 +205,22 @@ def check_suite(
 
     ``materials`` are the keys the factor registry knows (``board``, ``pp``, ...); a material
     outside them is refused. Missing outer dimensions are inner + 2 x ``wall_thickness_mm``.
+
+    Parameters
+    ----------
+    raw : polars.DataFrame
+        Box types as read (dimensions in mm, masses in kg).
+    file : str, default "<suite>"
+        Name of the source, for the errors.
+    materials : set of str, optional
+        Material names the registry knows; not checked when None.
+    wall_thickness_mm : float, default 0.0
+        Wall thickness, mm, for missing outer dimensions.
+
+    Returns
+    -------
+    polars.DataFrame
+        Typed box types.
     """
     _missing(raw, SUITE_REQUIRED, file)
     if raw.height == 0:
@@ -267,7 +312,27 @@ def check_suite(
 def read_suite(
     path: Path, *, materials: set[str] | None = None, wall_thickness_mm: float = 0.0
 ) -> pl.DataFrame:
-    """Read and check a box suite file (see the module docstring)."""
+    """Read and check a box suite file (see the module docstring).
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        CSV / Parquet / NDJSON file.
+    materials : set of str, optional
+        Material names the registry knows.
+    wall_thickness_mm : float, default 0.0
+        Wall thickness, mm.
+
+    Returns
+    -------
+    polars.DataFrame
+        Typed box types.
+
+    Raises
+    ------
+    InputErrors
+        Every bad row.
+    """
     return check_suite(
         read_raw(Path(path)),
         file=str(path),
@@ -277,7 +342,24 @@ def read_suite(
 
 
 def expand_units(lines: pl.DataFrame) -> pl.DataFrame:
-    """One row per physical unit (a line of quantity q gives q units), numbered per order."""
+    """One row per physical unit (a line of quantity q gives q units), numbered per order.
+
+    Parameters
+    ----------
+    lines : polars.DataFrame
+        Typed order lines with ``quantity``.
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per unit.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> expand_units(pl.DataFrame({"order_id": ["o1"], "quantity": [3]})).height
+    3
+    """
     units = lines.with_columns(pl.int_ranges(0, pl.col("quantity")).alias("__copy")).explode(
         "__copy"
     )

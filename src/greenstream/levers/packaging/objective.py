@@ -32,6 +32,18 @@ class Weights:
 
     @classmethod
     def from_parameters(cls, params: Parameters) -> Weights:
+        """The weights from the ``weight_*`` packaging parameters.
+
+        Parameters
+        ----------
+        params : Parameters
+            Packaging parameters.
+
+        Returns
+        -------
+        Weights
+            Per kg CO2e, per m3 of void, per currency unit.
+        """
         return cls(
             params.number("weight_co2e_per_kg"),
             params.number("weight_void_per_m3"),
@@ -40,7 +52,20 @@ class Weights:
 
 
 def bin_cost(suite_fp: pl.DataFrame, weights: Weights) -> npt.NDArray[np.float64]:
-    """Objective cost of using one box of each type (suite with footprint columns)."""
+    """Objective cost of using one box of each type (suite with footprint columns).
+
+    Parameters
+    ----------
+    suite_fp : polars.DataFrame
+        Box suite with footprint columns (CO2e in kg, volume in m3, cost).
+    weights : Weights
+        Objective weights.
+
+    Returns
+    -------
+    numpy.ndarray
+        Cost per box type (objective units).
+    """
     fixed = suite_fp.get_column("fixed_co2e_kg").to_numpy()
     fill = suite_fp.get_column("void_fill_co2e_kg_per_m3").to_numpy()
     volume = suite_fp.get_column("box_volume_m3").to_numpy()
@@ -54,6 +79,19 @@ def bin_cost(suite_fp: pl.DataFrame, weights: Weights) -> npt.NDArray[np.float64
 
 
 def void_rate(suite_fp: pl.DataFrame, weights: Weights) -> float:
-    """Objective cost per m3 of void (the part of :func:`bin_cost` that items' volume offsets)."""
+    """Objective cost per m3 of void (the part of :func:`bin_cost` that items' volume offsets).
+
+    Parameters
+    ----------
+    suite_fp : polars.DataFrame
+        Box suite with footprint columns.
+    weights : Weights
+        Objective weights.
+
+    Returns
+    -------
+    float
+        Objective cost per m3 of void.
+    """
     fill = float(suite_fp.get_column("void_fill_co2e_kg_per_m3")[0]) if suite_fp.height else 0.0
     return weights.co2e_per_kg * fill + weights.void_per_m3

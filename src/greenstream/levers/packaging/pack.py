@@ -82,6 +82,13 @@ class PackResult:
     distinct_orders: int = 0
 
     def summary(self) -> dict[str, Any]:
+        """Totals of the packing: orders, packages, fill rate, packaging mass (kg) and CO2e (kg).
+
+        Returns
+        -------
+        dict of str to Any
+            One value per figure.
+        """
         p = self.packages
         boxed = p.filter(pl.col("box_type").is_not_null())
         return {
@@ -118,7 +125,18 @@ def _mean(series: pl.Series) -> float:
 def distinct_orders(boxed: pl.DataFrame) -> pl.DataFrame:
     """The boxed units with ``__sig`` (the distinct order they belong to: equal for orders whose
     units are equal as a multiset), ``__rank`` (the unit's place among its order's units sorted
-    by its description, so equal ranks of equal orders are equal units) and ``__k`` (units)."""
+    by its description, so equal ranks of equal orders are equal units) and ``__k`` (units).
+
+    Parameters
+    ----------
+    boxed : polars.DataFrame
+        Units to pack in boxes (dimensions in mm, mass in kg).
+
+    Returns
+    -------
+    polars.DataFrame
+        The units with ``__sig``, ``__rank`` and ``__k``.
+    """
     description = pl.concat_str(
         [pl.col(c).cast(pl.String) for c in (*UNIT_COLUMNS, "mass_kg")]
         + [
@@ -656,7 +674,33 @@ def pack_orders(
     options: PackOptions | None = None,
 ) -> PackResult:
     """Choose the box(es) and placements of every order (lines checked by
-    :func:`.model.check_orders`, suite by :func:`.model.check_suite`)."""
+    :func:`.model.check_orders`, suite by :func:`.model.check_suite`).
+
+    Parameters
+    ----------
+    lines : polars.DataFrame
+        Checked order lines (mm, kg).
+    suite : polars.DataFrame
+        Checked box suite.
+    params : Parameters, optional
+        Packaging parameters; the packaged ones when None.
+    factors : MaterialFactors, optional
+        Material factors; the registry's when None.
+    registry : Registry, optional
+        The factor registry; the built-in one when None.
+    options : PackOptions, optional
+        Modes and limits; the defaults when None.
+
+    Returns
+    -------
+    PackResult
+        Packages (box, placements, packaging CO2e in kg), unpacked orders and timings.
+
+    References
+    ----------
+    .. [1] UK DESNZ, GHG conversion factors 2025, 'Material use' and 'Waste disposal'
+       (packaging CO2e).
+    """
     started = time.perf_counter()
     params = params or builtin_parameters()
     options = options or PackOptions()

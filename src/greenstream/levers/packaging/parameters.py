@@ -37,19 +37,78 @@ class Parameters:
     rows: dict[str, Parameter] = field(default_factory=dict)
 
     def number(self, name: str) -> float:
+        """The parameter ``name`` as a number (in its unit).
+
+        Parameters
+        ----------
+        name : str
+            Parameter name.
+
+        Returns
+        -------
+        float
+            The value.
+        """
         return float(self.get(name).value)
 
     def text(self, name: str) -> str:
+        """The parameter ``name`` as text.
+
+        Parameters
+        ----------
+        name : str
+            Parameter name.
+
+        Returns
+        -------
+        str
+            The value as written.
+        """
         return self.get(name).value
 
     def get(self, name: str) -> Parameter:
+        """The parameter ``name`` with its unit and source.
+
+        Parameters
+        ----------
+        name : str
+            Parameter name.
+
+        Returns
+        -------
+        Parameter
+            The row.
+
+        Raises
+        ------
+        InputErrors
+            If there is no such parameter.
+        """
         try:
             return self.rows[name]
         except KeyError:
             raise InputErrors.single(FILE, f"no parameter {name!r}", field="parameter") from None
 
     def with_overrides(self, values: dict[str, str], *, source: str) -> Parameters:
-        """A copy with ``values`` replacing the packaged ones (unknown names are refused)."""
+        """A copy with ``values`` replacing the packaged ones (unknown names are refused).
+
+        Parameters
+        ----------
+        values : dict of str to str
+            Name -> value (in the parameter's unit).
+        source : str
+            Where the values come from (recorded as their source).
+
+        Returns
+        -------
+        Parameters
+            A new set; this one is unchanged.
+
+        Raises
+        ------
+        InputErrors
+            Naming every unknown parameter.
+        """
         unknown = sorted(set(values) - set(self.rows))
         if unknown:
             raise InputErrors(
@@ -76,7 +135,23 @@ class Parameters:
 
 
 def load_parameters(path: Path | None = None) -> Parameters:
-    """Read a parameters CSV; every row needs a source or ``assumption=true`` with a reason."""
+    """Read a parameters CSV; every row needs a source or ``assumption=true`` with a reason.
+
+    Parameters
+    ----------
+    path : pathlib.Path, optional
+        The CSV; the packaged ``data/parameters.csv`` when None.
+
+    Returns
+    -------
+    Parameters
+        The parameters.
+
+    Raises
+    ------
+    InputErrors
+        Every row without a source or reason.
+    """
     if path is None:
         text = resources.files("greenstream.levers.packaging") / "data" / "parameters.csv"
         data = text.read_text(encoding="utf-8")

@@ -87,7 +87,22 @@ def break_even_cycles(
 
 
 def classify(events: pl.DataFrame) -> pl.DataFrame:
-    """Add ``kind``: commissioning, shipping, return, washing, repairing, retiring, lost, other."""
+    """Add ``kind``: commissioning, shipping, return, washing, repairing, retiring, lost, other.
+
+    Parameters
+    ----------
+    events : polars.DataFrame
+        Box events with CBV ``biz_step`` and ``disposition``.
+
+    Returns
+    -------
+    polars.DataFrame
+        The events with ``kind``.
+
+    References
+    ----------
+    .. [1] GS1 Core Business Vocabulary (CBV) 2.0: business steps and dispositions.
+    """
     step, disp = pl.col("biz_step"), pl.col("disposition")
     kind = (
         pl.when(disp == "stolen")
@@ -120,6 +135,22 @@ def box_states(
 
     ``events`` are the box events (``repository.box_events``): grai, event_time, biz_step,
     disposition, action, biz_location.
+
+    Parameters
+    ----------
+    events : polars.DataFrame
+        Box events (one row per event and GRAI).
+    as_of : datetime
+        The moment the states are taken at.
+    loss_after_days : float
+        Days out of sight after which a shipped box counts as lost, days.
+    idle_after_days : float
+        Days without an event after which a box counts as idle, days.
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per GRAI.
     """
     ev = classify(events.filter(pl.col("event_time") <= as_of)).sort("grai", "event_time")
     ev = ev.with_columns(
@@ -245,10 +276,12 @@ class PoolModel:
 
     @property
     def per_use_variable_co2e_kg(self) -> float:
+        """CO2e of each use besides the box itself, kg: wash share x wash + empty return."""
         return self.wash_share * self.wash_co2e_kg + self.return_co2e_kg
 
     @property
     def break_even_cycles(self) -> float:
+        """Uses after which a reusable box has emitted less than single-use packaging, count."""
         return break_even_cycles(
             self.manufacture_co2e_kg + self.end_of_life_co2e_kg,
             self.single_use_co2e_kg,
@@ -306,7 +339,24 @@ def pool_model(
     factors: MaterialFactors | None = None,
     registry: Registry | None = None,
 ) -> PoolModel:
-    """Resolve a pool's per-box and per-use figures (``kind``: express box or cold-chain box)."""
+    """Resolve a pool's per-box and per-use figures (``kind``: express box or cold-chain box).
+
+    Parameters
+    ----------
+    kind : str, default "express"
+        ``express`` or ``coldchain``.
+    params : Parameters, optional
+        Packaging parameters; the packaged ones when None.
+    factors : MaterialFactors, optional
+        Material factors; the registry's when None.
+    registry : Registry, optional
+        The factor registry; the built-in one when None.
+
+    Returns
+    -------
+    PoolModel
+        Per-box (manufacture, end of life) and per-use (wash, return) CO2e in kg, with sources.
+    """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}")
     p = params or builtin_parameters()
@@ -375,7 +425,21 @@ def pool_model(
 
 
 def pool_summary(boxes: pl.DataFrame, model: PoolModel) -> dict[str, Any]:
-    """The pool's rates, life, idle stock, cost and CO2e per use against its baseline."""
+    """The pool's rates, life, idle stock, cost and CO2e per use against its baseline.
+
+    Parameters
+    ----------
+    boxes : polars.DataFrame
+        Box states (:func:`box_states`).
+    model : PoolModel
+        The pool's figures.
+
+    Returns
+    -------
+    dict of str to Any
+        Rates (fractions), life (uses), idle stock (boxes), cost and CO2e per use (kg) against
+        the single-use baseline.
+    """
     n = boxes.height
     uses = int(boxes.get_column("uses").sum() or 0)
     cycles = int(boxes.get_column("cycles").sum() or 0)
@@ -433,7 +497,20 @@ def pool_summary(boxes: pl.DataFrame, model: PoolModel) -> dict[str, Any]:
 
 def box_events_of(events: pl.DataFrame, epcs: pl.DataFrame) -> pl.DataFrame:
     """Box events (one row per event and GRAI, as ``repository.box_events``) from in-memory
-    event tables (``io.epcis.events_tables``)."""
+    event tables (``io.epcis.events_tables``).
+
+    Parameters
+    ----------
+    events : polars.DataFrame
+        Events table.
+    epcs : polars.DataFrame
+        EPCs table (``event_hash``, ``epc``, ``grai``).
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per event and GRAI.
+    """
     return (
         epcs.filter(pl.col("grai").is_not_null())
         .join(events, on="event_hash", how="inner")

@@ -116,6 +116,13 @@ class CaptureResult:
         return events[self.kept]
 
     def as_dict(self) -> dict[str, int]:
+        """The counts as a dict.
+
+        Returns
+        -------
+        dict of str to int
+            ``received``, ``stored``, ``duplicates``.
+        """
         return {"received": self.received, "stored": self.stored, "duplicates": self.duplicates}
 
 
@@ -207,6 +214,26 @@ def capture(
     ``ON CONFLICT DO NOTHING RETURNING event_hash`` (SQLite: multi-row statements; PostgreSQL:
     ``COPY`` into a temporary table first), so an event sent twice, or by two clients at once,
     is stored once, and the follow-ups (EPC rows, points) see only the events stored now.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The store (SQLite or PostgreSQL).
+    tenant_id : int
+        Database id of the tenant.
+    captured : Captured or list of dict
+        Validated events (:func:`greenstream.io.epcis.parse_document`).
+    record_time : datetime, optional
+        The record time written; now when None.
+
+    Returns
+    -------
+    CaptureResult
+        Received, stored and duplicate counts.
+
+    References
+    ----------
+    .. [1] GS1 EPCIS 2.0 (2022), capture interface.
     """
     cols = event_columns(captured)
     times = cols.utc_times()
@@ -325,7 +352,25 @@ def query(
 ) -> tuple[list[dict[str, Any]], int | None]:
     """Events matching EPCIS SimpleEventQuery parameters (values may list alternatives separated
     by ``|``), oldest first; returns the events (JSON as captured, with ``recordTime``) and the
-    id to continue after (``None`` at the end)."""
+    id to continue after (``None`` at the end).
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The store.
+    tenant_id : int
+        Database id of the tenant.
+    params : dict of str to str
+        SimpleEventQuery parameters (``eventType``, ``GE_eventTime``, ``EQ_bizStep``, ...).
+    limit : int, default 1000
+        Most events returned.
+    after_id : int, default 0
+        Continue after this id.
+
+    References
+    ----------
+    .. [1] GS1 EPCIS 2.0 (2022), query interface (SimpleEventQuery).
+    """
     unknown = sorted(set(params) - set(QUERY_PARAMETERS))
     if unknown:
         raise InputErrors.single(
@@ -377,7 +422,20 @@ def query(
 def box_events(engine: Engine, tenant_id: int) -> pl.DataFrame:
     """Every event of a tenant's returnable assets, one row per event and GRAI, in time order:
     ``grai, event_hash, event_time, biz_step, disposition, action, biz_location, read_point,
-    source_party``."""
+    source_party``.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The store.
+    tenant_id : int
+        Database id of the tenant.
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per event and GRAI.
+    """
     e = EVENTS.c
     stmt = (
         select(

@@ -30,6 +30,23 @@ def scans_to_epcis(scans: pl.DataFrame, boxes: pl.DataFrame) -> dict[str, Any]:
     ``scans``: monitoring scan records (``waybill_id``, ``ts`` UTC, ``event``, ``hub_id`` or
     ``vehicle_id``); ``boxes``: ``waybill_id``, ``epc`` (a GRAI EPC). Scans of waybills without
     a box are left out; an unknown scan event is an input error naming the row.
+
+    Parameters
+    ----------
+    scans : polars.DataFrame
+        Monitoring scan records.
+    boxes : polars.DataFrame
+        Waybill -> GRAI EPC of its reusable box.
+
+    Returns
+    -------
+    dict of str to Any
+        The EPCIS 2.0 document.
+
+    Raises
+    ------
+    InputErrors
+        For an unknown scan event (naming the row).
     """
     for frame, name, needed in (
         (scans, "scans", ("waybill_id", "ts", "event")),

@@ -46,9 +46,22 @@ class OrderUnits:
 
     @property
     def count(self) -> int:
+        """Number of units in the order."""
         return len(self.mass_kg)
 
     def subset(self, index: npt.NDArray[np.int64]) -> OrderUnits:
+        """The units at ``index``.
+
+        Parameters
+        ----------
+        index : numpy.ndarray of int
+            Unit indices to keep.
+
+        Returns
+        -------
+        OrderUnits
+            The subset.
+        """
         return OrderUnits(
             self.dims_mm[index],
             self.mass_kg[index],
@@ -78,10 +91,46 @@ class PackedBox:
 
 
 def scaled_up(values_mm: Floats) -> npt.NDArray[np.int64]:
+    """Millimetres as integer solver units (tenths of a mm), rounded up (for items).
+
+    Parameters
+    ----------
+    values_mm : numpy.ndarray
+        Lengths, mm.
+
+    Returns
+    -------
+    numpy.ndarray of int
+        Lengths, 0.1 mm.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> scaled_up(np.array([10.01, 10.0])).tolist()
+    [101, 100]
+    """
     return np.ceil(np.asarray(values_mm) * SCALE - 1e-9).astype(np.int64)
 
 
 def scaled_down(values_mm: Floats) -> npt.NDArray[np.int64]:
+    """Millimetres as integer solver units (tenths of a mm), rounded down (for boxes).
+
+    Parameters
+    ----------
+    values_mm : numpy.ndarray
+        Lengths, mm.
+
+    Returns
+    -------
+    numpy.ndarray of int
+        Lengths, 0.1 mm.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> scaled_down(np.array([10.09, 10.0])).tolist()
+    [100, 100]
+    """
     return np.floor(np.asarray(values_mm) * SCALE + 1e-9).astype(np.int64)
 
 
@@ -90,6 +139,18 @@ def settle(position: Floats, extent: Floats) -> Floats:
 
     Units are moved in order of height; a unit keeps above it every unit that was above it, so
     no overlap appears and no unit moves up. (Packers call this; the validator never does.)
+
+    Parameters
+    ----------
+    position : numpy.ndarray
+        Corner of each unit nearest the origin, mm, shape (k, 3).
+    extent : numpy.ndarray
+        Extents of each unit, mm, shape (k, 3).
+
+    Returns
+    -------
+    numpy.ndarray
+        The settled positions, mm.
     """
     pos = position.copy()
     order = np.argsort(pos[:, 2], kind="stable")
@@ -142,6 +203,28 @@ def solve(
     ``box_types`` restricts the bin types; ``single_box`` allows one box of the (one) type given
     (the question "does the order fit this box?"); ``fewest_boxes`` adds to every box a fixed
     cost above the dearest box, so the solver uses as few boxes as it can, then the cheapest.
+
+    Parameters
+    ----------
+    units : OrderUnits
+        The order's units (mm, kg).
+    suite : SuiteArrays
+        Box types (mm, kg, costs).
+    time_limit_s : float, default 1.0
+        Solver time limit, seconds.
+    box_types : list of int, optional
+        Allowed box types; all when None.
+    single_box : bool, default False
+        At most one box.
+    fewest_boxes : bool, default False
+        Minimise the number of boxes first.
+    deterministic : bool, default True
+        Run the solver deterministically.
+
+    Returns
+    -------
+    list of PackedBox or None
+        The boxes, or None.
     """
     from packingsolver3d import (
         BinType,

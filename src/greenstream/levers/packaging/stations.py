@@ -52,6 +52,20 @@ def station_days(
     """Per station and day: cartons dropped off, reused, pulped, and CO2e avoided (kg).
 
     ``events`` has ``biz_location, biz_step, event_time, event_json`` (the repository's events).
+
+    Parameters
+    ----------
+    events : polars.DataFrame
+        Stored events of the stations.
+    params : Parameters, optional
+        Packaging parameters; the packaged ones when None.
+    factors : MaterialFactors, optional
+        Material factors; the registry's when None.
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per station and day; cartons (count) and CO2e avoided (kg).
     """
     p = params or builtin_parameters()
     f = factors or MaterialFactors.from_registry()

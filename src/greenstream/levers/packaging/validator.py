@@ -163,7 +163,26 @@ def is_valid(
     max_load_kg: float = float("inf"),
     minimum_support_share: float = 1.0,
 ) -> bool:
-    """``True`` when :func:`violations` finds nothing."""
+    """``True`` when :func:`violations` finds nothing.
+
+    Parameters
+    ----------
+    box_mm : tuple of float
+        Inner box dimensions, mm.
+    units : Units
+        The units (mm, kg, rules).
+    placed : Placements
+        Positions and extents, mm.
+    max_load_kg : float, default inf
+        Box load limit, kg.
+    minimum_support_share : float, default 1.0
+        Least supported share of a unit's base, fraction 0-1.
+
+    Returns
+    -------
+    bool
+        True when the packing keeps every rule.
+    """
     return not violations(
         box_mm,
         units,
@@ -193,6 +212,31 @@ def valid_batch(
     ``position_mm``, ``extent_mm`` (P, k, 3); the others (P, k). A package of fewer units has NaN
     dimensions in its empty slots. Returns whether each package is valid; tests hold it equal to
     :func:`violations` on every package.
+
+    Parameters
+    ----------
+    box_mm : numpy.ndarray
+        Inner box dimensions, mm, (P, 3).
+    dims_mm : numpy.ndarray
+        Unit dimensions, mm, (P, k, 3).
+    mass_kg : numpy.ndarray
+        Unit masses, kg, (P, k).
+    keep_upright : numpy.ndarray of bool
+        Whether each unit must stay upright.
+    fragile : numpy.ndarray of bool
+        Whether each unit is fragile.
+    max_weight_above_kg : numpy.ndarray
+        Max weight above each unit, kg (NaN: none).
+    position_mm : numpy.ndarray
+        Unit positions, mm, (P, k, 3).
+    extent_mm : numpy.ndarray
+        Unit extents, mm, (P, k, 3).
+    max_load_kg : numpy.ndarray
+        Load limit of each box, kg.
+    minimum_support_share : float, default 1.0
+        Least supported share of a unit's base, fraction 0-1.
+    tolerance_mm : float, default ``TOLERANCE_MM``
+        Geometric tolerance, mm.
     """
     tol = tolerance_mm
     k = dims_mm.shape[1]

@@ -12,16 +12,46 @@ from greenstream.points.ledger.core import ACCOUNT, ENTRY, SOURCE_KINDS, LedgerC
 
 @dataclass(frozen=True)
 class AccountKey:
+    """What identifies a ledger account within a tenant: its kind, reference and unit.
+
+    Attributes
+    ----------
+    kind : str
+        ``user``, ``green_fund``, ``rewards_pool``, ``inventory``, a source kind, ...
+    ref : str
+        The user id, brand, project or SKU the account is for.
+    unit : str
+        ``points``, ``fen`` (0.01 yuan) or ``item:<sku>`` (:func:`item_unit`).
+    """
+
     kind: str
     ref: str
     unit: str
 
     @property
     def allow_negative(self) -> bool:
+        """True for source accounts (they issue what other accounts hold), which may go below zero."""
         return self.kind in SOURCE_KINDS
 
 
 def item_unit(sku: str) -> str:
+    """The ledger unit of a reward's inventory.
+
+    Parameters
+    ----------
+    sku : str
+        Reward id.
+
+    Returns
+    -------
+    str
+        ``item:<sku>``.
+
+    Examples
+    --------
+    >>> item_unit("mangrove_1m2")
+    'item:mangrove_1m2'
+    """
     return f"item:{sku}"
 
 

@@ -42,9 +42,31 @@ class Backing:
         return max(0, self.earned_fen - self.drawn_fen)
 
     def spent_of_award(self, award_points: int, award_fen: int) -> tuple[int, int]:
-        """The part of one award's co-funding already drawn by redemptions: what the draws
-        exceed once that award is gone (co-funded points are spent first, so a draw is covered
-        by the user's other awards before this one's)."""
+        """The part of one award's co-funding already drawn by redemptions.
+
+        That is what the draws exceed once that award is gone (co-funded points are spent first, so a
+        draw is covered by the user's other awards before this one's).
+
+        Parameters
+        ----------
+        award_points : int
+            Co-funded points of the award, points.
+        award_fen : int
+            Consumer money behind them, fen (0.01 yuan).
+
+        Returns
+        -------
+        tuple of (int, int)
+            Points and fen of the award already spent.
+
+        Examples
+        --------
+        Awards brought 30 points (20 of them this award's); redemptions drew 25: the other awards
+        cover 10, so 15 of this award's 20 are spent.
+
+        >>> Backing(earned_points=30, earned_fen=30, drawn_points=25, drawn_fen=25).spent_of_award(20, 20)
+        (15, 15)
+        """
         points = min(award_points, max(0, self.drawn_points - (self.earned_points - award_points)))
         fen = min(award_fen, max(0, self.drawn_fen - (self.earned_fen - award_fen)))
         return points, fen
@@ -52,7 +74,22 @@ class Backing:
 
 def user_backing(conn: Connection, tenant: str, user_id: str) -> Backing:
     """Co-funded points and consumer money of the user's awards not reversed, and what
-    redemptions drew on them (a reversal of a spent award writes a negative draw)."""
+    redemptions drew on them (a reversal of a spent award writes a negative draw).
+
+    Parameters
+    ----------
+    conn : sqlalchemy.Connection
+        An open connection.
+    tenant : str
+        Tenant name.
+    user_id : str
+        The user.
+
+    Returns
+    -------
+    Backing
+        Earned and drawn points and fen.
+    """
     earned = conn.execute(
         select(
             func.coalesce(func.sum(AWARD.c.points_cofund), 0),

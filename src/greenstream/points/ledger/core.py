@@ -98,6 +98,7 @@ class LedgerCore:
         self._overridable = numeric_parameters()
 
     def close(self) -> None:
+        """Dispose of the ledger's database engine (its pooled connections)."""
         self.engine.dispose()
 
     def _insert(self, table: Table) -> Any:

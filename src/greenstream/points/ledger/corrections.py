@@ -24,7 +24,20 @@ class CorrectionBook(RulesBook):
 
         Points come back from the user up to the balance (the shortfall, already spent, is
         recorded in the memo); the co-funding money goes back to the brand, less the consumer
-        share that redemptions already spent on rewards (``subsidy_spent_on_rewards_fen``)."""
+        share that redemptions already spent on rewards (``subsidy_spent_on_rewards_fen``).
+
+        Parameters
+        ----------
+        tenant : str
+            Tenant name.
+        order_id : str
+            The returned order.
+
+        Returns
+        -------
+        list of TxnResult
+            One reversal per award of the order (replayed ones marked ``replayed``).
+        """
         with self.engine.connect() as conn:
             awards = conn.execute(
                 select(AWARD).where(AWARD.c.tenant == tenant, AWARD.c.order_id == order_id)
@@ -106,8 +119,23 @@ class CorrectionBook(RulesBook):
         return result
 
     def expire(self, tenant: str, *, as_of: datetime | None = None) -> dict[str, int]:
-        """Expire points older than the tenant's ``expiry_days`` (first in, first out: debits
-        consume the oldest points first). Set-based; idempotent per user and cut-off day."""
+        """Expire points older than the tenant's ``expiry_days``.
+
+        First in, first out: debits consume the oldest points first. Set-based; idempotent per user
+        and cut-off day.
+
+        Parameters
+        ----------
+        tenant : str
+            Tenant name.
+        as_of : datetime, optional
+            The moment to expire at; the ledger's clock when None.
+
+        Returns
+        -------
+        dict of str to int
+            ``accounts_checked``, ``users_expired``, ``points_expired``.
+        """
         rules, _ = self.rules(tenant)
         if rules.expiry_days <= 0:
             return {"accounts_checked": 0, "users_expired": 0, "points_expired": 0}

@@ -27,6 +27,26 @@ CHUNK_EVENTS = 10_000
 
 @dataclass(frozen=True)
 class BatchResult:
+    """What recording a batch of action events did.
+
+    Attributes
+    ----------
+    events : int
+        Events in the batch.
+    recorded : int
+        Events recorded now.
+    duplicates : int
+        Events already recorded (same ``event_id``), skipped.
+    points_awarded : int
+        Points credited.
+    points_capped : int
+        CO2e points withheld by the daily cap.
+    co2e_avoided_mg : int
+        CO2e avoided, mg.
+    subsidy_fen : int
+        Brand co-funding collected, fen (0.01 yuan).
+    """
+
     events: int
     recorded: int
     duplicates: int
@@ -36,6 +56,13 @@ class BatchResult:
     subsidy_fen: int
 
     def as_dict(self) -> dict[str, Any]:
+        """The result as JSON-ready values (CO2e avoided as a kg decimal string).
+
+        Returns
+        -------
+        dict of str to Any
+            The counts, ``co2e_avoided_kg`` and ``subsidy_fen``.
+        """
         return {
             "events": self.events,
             "recorded": self.recorded,
@@ -51,7 +78,20 @@ class EarnBook(RulesBook):
     """Action events -> awards and entries."""
 
     def record(self, tenant: str, event: Mapping[str, Any]) -> BatchResult:
-        """Record one action event (see :mod:`greenstream.points.events`)."""
+        """Record one action event (see :mod:`greenstream.points.events`).
+
+        Parameters
+        ----------
+        tenant : str
+            Tenant name.
+        event : mapping of str to Any
+            The event (``event_id``, ``user_id``, ``action``, ``occurred_at``, ``quantity``, ...).
+
+        Returns
+        -------
+        BatchResult
+            What was recorded.
+        """
         return self.record_batch(tenant, [event])
 
     def record_batch(
@@ -62,8 +102,34 @@ class EarnBook(RulesBook):
         file: str = "<events>",
         chunk_events: int = CHUNK_EVENTS,
     ) -> BatchResult:
-        """Record many action events: all are checked first (every bad row reported, nothing
-        written), then written set-based, one transaction per chunk of ``chunk_events``."""
+        """Record many action events.
+
+        All are checked first (every bad row reported, nothing written), then written set-based, one
+        transaction per chunk of ``chunk_events``.
+
+        Parameters
+        ----------
+        tenant : str
+            Tenant name.
+        events : iterable of mapping or polars.DataFrame
+            The events.
+        file : str, default "<events>"
+            Name of the source, for the errors.
+        chunk_events : int, default ``CHUNK_EVENTS``
+            Events per transaction.
+
+        Returns
+        -------
+        BatchResult
+            What was recorded.
+
+        Raises
+        ------
+        InputErrors
+            Every bad row, field and reason (nothing written).
+        NoRules
+            If the tenant has no rules.
+        """
         rules, version = self.rules(tenant)
         raw = events if isinstance(events, pl.DataFrame) else events_frame(events)
         typed = check_events(raw, file=file, actions=self.enabled_actions(rules))

@@ -10,20 +10,20 @@ class PointsError(GreenstreamError):
 
 
 class InsufficientPoints(PointsError):
-    pass
+    """The user's balance does not cover the redemption."""
 
 
 class OutOfStock(PointsError):
-    pass
+    """The inventory lacks the units of the reward asked for."""
 
 
 class InsufficientFunds(PointsError):
-    pass
+    """The fund does not cover the payment asked for."""
 
 
 class UnknownReward(PointsError):
-    pass
+    """The tenant's rules have no reward with that SKU."""
 
 
 class NoRules(PointsError):
-    pass
+    """The tenant has no points rules yet."""

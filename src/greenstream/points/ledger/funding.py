@@ -21,7 +21,31 @@ class FundingBook(RulesBook):
     def spend_green_fund(
         self, tenant: str, project: str, amount_fen: int, *, key: str
     ) -> TxnResult:
-        """Pay ``amount_fen`` out of the green fund to a project; refused beyond the balance."""
+        """Pay ``amount_fen`` out of the green fund to a project; refused beyond the balance.
+
+        Parameters
+        ----------
+        tenant : str
+            Tenant name.
+        project : str
+            The receiving project.
+        amount_fen : int
+            Amount, fen (0.01 yuan), at least 1.
+        key : str
+            Idempotency key: the same key twice pays once.
+
+        Returns
+        -------
+        TxnResult
+            The transaction.
+
+        Raises
+        ------
+        InputErrors
+            If ``amount_fen`` < 1.
+        InsufficientFunds
+            If the green fund holds less.
+        """
         if amount_fen < 1:
             raise InputErrors.single("<spend>", "must be >= 1", field="amount_fen")
 
@@ -55,10 +79,20 @@ class FundingBook(RulesBook):
 
     def pool(self, tenant: str) -> dict[str, Any]:
         """The rewards pool: its balance, the co-funding collected for consumers (awards not
-        reversed), what redemptions drew from it, and the part no outstanding co-funded point
-        stands for any more (points that expired or were reversed after being spent).
+        reversed) and what redemptions drew from it.
 
-        Invariant (checked by :meth:`verify`): balance = collected - drawn."""
+        Invariant (checked by :meth:`verify`): balance = collected - drawn.
+
+        Parameters
+        ----------
+        tenant : str
+            Tenant name.
+
+        Returns
+        -------
+        dict of str to Any
+            ``pool_balance_fen`` and the co-funding collected and drawn (fen, points).
+        """
         with self.engine.connect() as conn:
             balance = conn.execute(
                 select(func.coalesce(func.sum(ENTRY.c.amount), 0))

@@ -15,6 +15,22 @@ from greenstream.points.ledger.core import ENTRY, TXN
 
 @dataclass(frozen=True)
 class TxnResult:
+    """A posted (or replayed) ledger transaction.
+
+    Attributes
+    ----------
+    txn_id : int
+        Transaction id.
+    kind : str
+        ``earn``, ``redeem``, ``stock``, ``spend``, ``reverse``, ...
+    idempotency_key : str
+        Its key.
+    replayed : bool
+        True when the key had been posted before (nothing written now).
+    detail : dict of str to Any
+        What the transaction did (amounts, accounts).
+    """
+
     txn_id: int
     kind: str
     idempotency_key: str
@@ -22,6 +38,13 @@ class TxnResult:
     detail: dict[str, Any]
 
     def as_dict(self) -> dict[str, Any]:
+        """The result as JSON-ready values.
+
+        Returns
+        -------
+        dict of str to Any
+            Id, kind, key, ``replayed`` and the detail.
+        """
         return {
             "txn_id": self.txn_id,
             "kind": self.kind,

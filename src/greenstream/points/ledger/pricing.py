@@ -18,6 +18,20 @@ def price_events(events: pl.DataFrame, rules: Rules, catalogue: Catalogue) -> pl
         points = floor(co2e_mg * points_per_kg_e4 * multiplier_e4 / (10^6 * 10^4 * 10^4))
 
     Duplicate ``event_id`` in one batch: the first wins (the others are duplicates).
+
+    Parameters
+    ----------
+    events : polars.DataFrame
+        Typed events (:func:`greenstream.points.events.check_events`).
+    rules : Rules
+        The tenant's rules (points per kg CO2e, campaigns, co-funding).
+    catalogue : Catalogue
+        Savings per unit, mg CO2e.
+
+    Returns
+    -------
+    polars.DataFrame
+        The events with their saving (mg CO2e), campaign, points and co-funding (fen).
     """
     frame = events.unique(subset="event_id", keep="first", maintain_order=True).join(
         catalogue.frame(), on="action", how="left"
@@ -75,9 +89,24 @@ def price_events(events: pl.DataFrame, rules: Rules, catalogue: Catalogue) -> pl
 
 
 def apply_daily_cap(frame: pl.DataFrame, rules: Rules) -> pl.DataFrame:
-    """Grant CO2e points up to the daily cap per user and local day, in event time order,
-    counting what the user already earned that day (``already``). Co-funded points are paid
-    by the brand and are not capped."""
+    """Grant CO2e points up to the daily cap per user and local day.
+
+    In event time order, counting what the user already earned that day (``already``).
+    Co-funded points are paid by the brand and are not capped.
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        Priced events with ``account_id``, ``day`` (local date), ``occurred_at``, ``seq`` and
+        ``already`` (points earned earlier that day).
+    rules : Rules
+        ``daily_cap_points`` (0 = no cap).
+
+    Returns
+    -------
+    polars.DataFrame
+        The events with the points granted and those withheld by the cap.
+    """
     frame = frame.with_columns(pl.col("already").fill_null(0)).sort(
         "account_id", "day", "occurred_at", "seq"
     )

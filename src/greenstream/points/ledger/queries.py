@@ -19,7 +19,21 @@ class QueryBook(RulesBook):
     """Balances, statements and aggregates."""
 
     def balance(self, tenant: str, user_id: str) -> dict[str, Any]:
-        """A user's points balance and total CO2e avoided (awards not reversed)."""
+        """A user's points balance and total CO2e avoided (awards not reversed).
+
+        Parameters
+        ----------
+        tenant : str
+            Tenant name.
+        user_id : str
+            The user.
+
+        Returns
+        -------
+        dict of str to Any
+            ``user_id``, ``points_balance``, ``points_credited``, ``points_debited`` (points),
+        ``green_actions`` and ``co2e_avoided_kg`` (decimal string).
+        """
         with self.engine.connect() as conn:
             acct = conn.execute(
                 select(ACCOUNT.c.id).where(
@@ -58,7 +72,23 @@ class QueryBook(RulesBook):
         }
 
     def statement(self, tenant: str, user_id: str, *, limit: int = 1000) -> list[dict[str, Any]]:
-        """A user's entries, oldest first, with the running balance and what each was for."""
+        """A user's entries, oldest first, with the running balance and what each was for.
+
+        Parameters
+        ----------
+        tenant : str
+            Tenant name.
+        user_id : str
+            The user.
+        limit : int, default 1000
+            Most entries returned.
+
+        Returns
+        -------
+        list of dict
+            One entry per row: ``posted_at``, ``kind``, amount and running balance (points), and
+        the action, quantity and CO2e avoided it was for.
+        """
         running = func.sum(ENTRY.c.amount).over(order_by=ENTRY.c.id)
         stmt = (
             select(
@@ -104,7 +134,20 @@ class QueryBook(RulesBook):
 
     def report(self, tenant: str, campaign: str | None = None) -> list[dict[str, Any]]:
         """Aggregates only (no user ids): per campaign and action, the green activities, users,
-        tonnes avoided, points issued and the co-funding collected."""
+        tonnes avoided, points issued and the co-funding collected.
+
+        Parameters
+        ----------
+        tenant : str
+            Tenant name.
+        campaign : str, optional
+            Only this campaign; all when None.
+
+        Returns
+        -------
+        list of dict
+            One row per (campaign, action).
+        """
         camp = func.coalesce(AWARD.c.campaign, literal("(none)"))
         stmt = (
             select(
@@ -146,7 +189,18 @@ class QueryBook(RulesBook):
         ]
 
     def funds(self, tenant: str) -> list[dict[str, Any]]:
-        """Balances of the tenant's non-user accounts (funds, inventory, sinks): aggregates."""
+        """Balances of the tenant's non-user accounts (funds, inventory, sinks): aggregates.
+
+        Parameters
+        ----------
+        tenant : str
+            Tenant name.
+
+        Returns
+        -------
+        list of dict
+            ``account`` (``kind:ref``), ``unit`` and ``balance`` of each account.
+        """
         stmt = (
             select(ACCOUNT.c.kind, ACCOUNT.c.ref, ACCOUNT.c.unit, func.coalesce(func.sum(ENTRY.c.amount), 0).label("bal"))
             .join(ENTRY, ENTRY.c.account_id == ACCOUNT.c.id, isouter=True)

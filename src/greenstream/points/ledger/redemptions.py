@@ -19,7 +19,24 @@ class RedemptionBook(RulesBook):
     """Stock and redemptions."""
 
     def stock(self, tenant: str, sku: str, quantity: int, *, key: str) -> TxnResult:
-        """Add ``quantity`` units of a reward to the inventory (supply -> inventory)."""
+        """Add ``quantity`` units of a reward to the inventory (supply -> inventory).
+
+        Parameters
+        ----------
+        tenant : str
+            Tenant name.
+        sku : str
+            Reward id.
+        quantity : int
+            Units added.
+        key : str
+            Idempotency key: the same key twice stocks once.
+
+        Returns
+        -------
+        TxnResult
+            The transaction.
+        """
         rules, _ = self.rules(tenant)
         if rules.reward(sku) is None:
             raise UnknownReward(f"no reward {sku!r} in the rules of tenant {tenant!r}")
@@ -56,12 +73,42 @@ class RedemptionBook(RulesBook):
     def redeem(
         self, tenant: str, user_id: str, sku: str, quantity: int = 1, *, key: str
     ) -> TxnResult:
-        """Spend points on a reward; refused (nothing written) when the user lacks the points
-        or the inventory lacks the units. The same ``key`` twice redeems once.
+        """Spend points on a reward.
+
+        Refused (nothing written) when the user lacks the points or the inventory lacks the units.
+        The same ``key`` twice redeems once.
 
         Co-funded points are spent first, and the money behind the ones spent moves from the
         ``rewards_pool`` to ``reward_cost:<sku>`` in the same transaction (:func:`cofund_draw`
-        gives the amounts; the draw is recorded in ``points_cofund_draw``)."""
+        gives the amounts; the draw is recorded in ``points_cofund_draw``).
+
+        Parameters
+        ----------
+        tenant : str
+            Tenant name.
+        user_id : str
+            The user.
+        sku : str
+            Reward id.
+        quantity : int, default 1
+            Units redeemed.
+        key : str
+            Idempotency key.
+
+        Returns
+        -------
+        TxnResult
+            The transaction.
+
+        Raises
+        ------
+        UnknownReward
+            If the rules have no reward ``sku``.
+        InsufficientPoints
+            If the user's balance is below the price (points per unit x quantity).
+        OutOfStock
+            If the inventory holds fewer units.
+        """
         rules, _ = self.rules(tenant)
         reward = rules.reward(sku)
         if reward is None:

@@ -25,7 +25,27 @@ class RulesBook(PostingBook):
     """Rules per tenant."""
 
     def set_rules(self, tenant: str, document: Mapping[str, Any], *, file: str = "<rules>") -> int:
-        """Check and store a tenant's rules; returns the new version."""
+        """Check and store a tenant's rules; returns the new version.
+
+        Parameters
+        ----------
+        tenant : str
+            Tenant name.
+        document : mapping of str to Any
+            The rules document (:func:`greenstream.points.rules.parse_rules`).
+        file : str, default "<rules>"
+            Name of the source, for the errors.
+
+        Returns
+        -------
+        int
+            The new version (1 for the first rules).
+
+        Raises
+        ------
+        InputErrors
+            Every problem of the document.
+        """
         rules = parse_rules(
             dict(document),
             file=file,
@@ -50,6 +70,26 @@ class RulesBook(PostingBook):
         return result
 
     def rules(self, tenant: str, conn: Connection | None = None) -> tuple[Rules, int]:
+        """The tenant's current rules and their version.
+
+        Parameters
+        ----------
+        tenant : str
+            Tenant name.
+        conn : sqlalchemy.Connection, optional
+            Read within this connection; a new one when None.
+
+        Returns
+        -------
+        tuple of (Rules, int)
+            The rules and their version.
+
+        Raises
+        ------
+        NoRules
+            If the tenant has no rules.
+        """
+
         def read(c: Connection) -> tuple[Rules, int]:
             row = c.execute(
                 select(RULES.c.document, RULES.c.version).where(RULES.c.tenant == tenant)
@@ -68,7 +108,18 @@ class RulesBook(PostingBook):
             return read(c)
 
     def catalogue_for(self, rules: Rules) -> Catalogue:
-        """The catalogue with the tenant's parameter overrides (the ledger's own when none)."""
+        """The catalogue with the tenant's parameter overrides (the ledger's own when none).
+
+        Parameters
+        ----------
+        rules : Rules
+            The tenant's rules.
+
+        Returns
+        -------
+        Catalogue
+            Savings per unit for this tenant.
+        """
         if not rules.parameters:
             return self.catalogue
         overrides = tuple(
@@ -84,4 +135,16 @@ class RulesBook(PostingBook):
         return build_catalogue(overrides=overrides)
 
     def enabled_actions(self, rules: Rules) -> set[str]:
+        """The actions the rules enable (every catalogue action when the rules list none).
+
+        Parameters
+        ----------
+        rules : Rules
+            The tenant's rules.
+
+        Returns
+        -------
+        set of str
+            Action ids.
+        """
         return set(rules.actions) if rules.actions else set(self.catalogue.actions)

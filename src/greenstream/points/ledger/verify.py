@@ -14,10 +14,24 @@ class VerifyBook(RulesBook):
     """Invariants."""
 
     def verify(self, tenant: str | None = None) -> dict[str, Any]:
-        """Check the invariants from the entries: every transaction balances per unit, every unit
-        sums to zero, no non-negative account is below zero, no entry or award points at a
-        missing transaction or account, no entry crosses tenants, and the rewards pool holds the
-        consumer co-funding collected less what redemptions drew."""
+        """Check the ledger's invariants from the entries.
+
+        Every transaction balances per unit, every unit sums to zero, no non-negative account is below
+        zero, no entry or award points at a missing transaction or account, no entry crosses tenants,
+        and the rewards pool holds the consumer co-funding collected less what redemptions drew.
+
+        Parameters
+        ----------
+        tenant : str, optional
+            Check one tenant; all when None.
+
+        Returns
+        -------
+        dict of str to Any
+            ``ok``, the count of each violation (``unbalanced_transactions``,
+        ``accounts_below_zero``, ``orphan_rows``, ``cross_tenant_entries``,
+        ``rewards_pool_gap_fen``), ``sum_per_unit`` and ``entries``.
+        """
         where = [] if tenant is None else [ACCOUNT.c.tenant == tenant]
         per_txn = (
             select(ENTRY.c.txn_id, ACCOUNT.c.unit)
