@@ -39,6 +39,24 @@ PARAMETERS = {
     "baseline_factor_id": "__p_factor_id",
 }
 
+RULE_KINDS = ("modal_shift", "vehicle_swap", "load_consolidation", "energy_substitution")
+# the per-slot columns each family of rules reads (flags from :func:`rule_flags`)
+LEG_PARAMETERS = (
+    "__do_modal_shift",
+    "__do_vehicle_swap",
+    "__do_load_consolidation",
+    "baseline_vehicle",
+    "road_distance_ratio",
+    "baseline_load_factor",
+)
+ACTIVITY_PARAMETERS = (
+    "__do_energy_substitution",
+    "baseline_energy_carrier",
+    "baseline_energy_unit",
+    "baseline_amount_per_unit",
+    "baseline_factor_id",
+)
+
 
 def slot_parameters(initiatives: Initiatives, slot: int) -> pl.DataFrame:
     """The initiatives' rule parameters as slot ``slot`` columns, keyed by ``__tag_<slot>``."""
@@ -48,26 +66,40 @@ def slot_parameters(initiatives: Initiatives, slot: int) -> pl.DataFrame:
     )
 
 
+def rule_flags(states: pl.DataFrame, slots: int) -> pl.DataFrame:
+    """The state table with ``__do_<kind>_<s>``: slot ``s`` is reverted and its initiative is of
+    ``kind``. Worked out once per state, so the element rows read booleans, not strings."""
+    return states.with_columns(
+        (pl.col(f"__rev_{s}").fill_null(False) & (_p("kind", s) == kind).fill_null(False)).alias(
+            _do(kind, s)
+        )
+        for s in range(slots)
+        for kind in RULE_KINDS
+    )
+
+
+def _do(kind: str, slot: int) -> str:
+    return f"__do_{kind}_{slot}"
+
+
 def _p(name: str, slot: int) -> pl.Expr:
     return pl.col(f"{PARAMETERS[name]}_{slot}")
 
 
 def counterfactual_legs(states: pl.LazyFrame, slots: int) -> pl.LazyFrame:
-    """Apply, slot by slot, the rule of every initiative marked reverted (``__rev_<s>``) to the
+    """Apply, slot by slot, the rule of every initiative marked reverted (``__do_<kind>_<s>``) to the
     chain-element states; the states carry each slot's parameters (:func:`slot_parameters`)."""
     mapping = dict(
         vehicle_counterparts().select("vehicle_class", "baseline_vehicle_class").iter_rows()
     )
     lf = states
     for s in range(slots):
-        rev = pl.col(f"__rev_{s}").fill_null(False)
-        kind = _p("kind", s)
         hub = pl.col("hoc_id").is_not_null() | pl.col("hub_type").is_not_null()
-        shift = rev & (kind == "modal_shift")
+        shift = pl.col(_do("modal_shift", s))
         shifted_leg = shift & ~hub & (pl.col("mode") != "road")
         feeder = shift & (hub | (pl.col("mode") == "road"))
-        swap = rev & (kind == "vehicle_swap")
-        consolidate = rev & (kind == "load_consolidation")
+        swap = pl.col(_do("vehicle_swap", s))
+        consolidate = pl.col(_do("load_consolidation", s))
         touched = shift | swap | consolidate
         given_road_km = pl.col("baseline_distance_km").is_not_null()
         counterpart = pl.col("vehicle").replace_strict(
@@ -114,7 +146,7 @@ def counterfactual_activities(states: pl.LazyFrame, slots: int) -> pl.LazyFrame:
     """The activity states with every reverted energy substitution applied (slot by slot)."""
     lf = states
     for s in range(slots):
-        sub = pl.col(f"__rev_{s}").fill_null(False) & (_p("kind", s) == "energy_substitution")
+        sub = pl.col(_do("energy_substitution", s))
         lf = lf.with_columns(
             pl.when(sub)
             .then(
