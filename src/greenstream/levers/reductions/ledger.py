@@ -38,6 +38,7 @@ from greenstream.accounting.kernel import (
 )
 from greenstream.accounting.schema import LEG_COLUMNS, conform
 from greenstream.errors import InputError, InputErrors
+from greenstream.factors import Registry
 from greenstream.levers.reductions.attribution import Method, attribute, pow2
 from greenstream.levers.reductions.baselines import (
     ACTIVITY_PARAMETERS,
@@ -356,11 +357,12 @@ def _priced_legs(
     )
 
 
-def activity_trips(activities: pl.LazyFrame) -> pl.LazyFrame:
+def activity_trips(activities: pl.LazyFrame, registry: Registry | None = None) -> pl.LazyFrame:
     """Activity states as the kernel's energy records (``trip_id`` = element and state), with
-    the factors of ``data/activity_factors.csv`` where a ``factor_id`` names one."""
+    the factor a ``factor_id`` names (a packaging material of the factor registry or a row of
+    ``data/activity_factors.csv``)."""
     factors = (
-        activity_factors()
+        activity_factors(registry)
         .lazy()
         .select(
             "factor_id",
@@ -393,7 +395,7 @@ def _priced_activities(
     primary = float(
         load_uncertainty_table().filter(pl.col("method") == "primary")["relative_half_width"][0]
     )
-    priced = trip_emissions(activity_trips(both), tables.registry).select(
+    priced = trip_emissions(activity_trips(both, tables.registry), tables.registry).select(
         "trip_id", pl.col("trip_co2e_wtw_kg").alias("wtw")
     )
     keyed = both.select(
