@@ -38,6 +38,11 @@ def test_route_table_and_csv_on_china() -> None:
     table = runner.invoke(app, ["route", "Guangzhou", "Beijing", "--mass-kg", "20000"])
     assert table.exit_code == 0, table.output
     assert "recommended: route" in table.stdout and "all-road baseline" in table.stdout
+    lines = table.stdout.splitlines()
+    assert lines[-4].startswith("rule: least cost (default)")
+    assert lines[-2].startswith("why: ")
+    # the table fits 100 columns (the lines after it are sentences)
+    assert max(len(line) for line in lines[:-4]) <= 100
     out = runner.invoke(
         app,
         [
