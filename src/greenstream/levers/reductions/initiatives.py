@@ -81,7 +81,20 @@ KG_PER_TONNE = 1000.0  # SI definition
 def own_activity_factors() -> pl.DataFrame:
     """Factors of activities the factor registry does not hold (hydrogen, on-site PV, an item
     removed altogether), each with its source or labelled an assumption
-    (``data/activity_factors.csv``)."""
+    (``data/activity_factors.csv``).
+
+    Returns
+    -------
+    DataFrame
+        ``factor_id``, ``energy_carrier``, ``energy_unit``, ``ef_wtw_kg_per_unit`` and
+        ``ef_ttw_kg_per_unit`` (kg CO2e per unit), ``source``, ``evidence``, ``assumption``,
+        ``note``.
+
+    Raises
+    ------
+    ValueError
+        A row with neither a source nor the assumption label.
+    """
     frame = _data_csv("activity_factors.csv")
     missing = frame.filter(
         pl.col("source").fill_null("").str.strip_chars().eq("")

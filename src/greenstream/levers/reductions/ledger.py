@@ -278,7 +278,18 @@ def shipment_codes(shipment_id: pl.Series) -> pl.Series:
     """0-based code of each row's shipment in the sorted order of the ids (a dense rank).
 
     Rows sorted by shipment id (the usual export of a waybill system) are coded by their runs
-    in one pass; other inputs by a sort."""
+    in one pass; other inputs by a sort. Either way the codes are the same.
+
+    Parameters
+    ----------
+    shipment_id : Series
+        The rows' shipment ids (strings, no nulls after the input checks).
+
+    Returns
+    -------
+    Series
+        Int64 codes, 0 for the smallest id.
+    """
     n = shipment_id.len()
     ordered = n > 1 and shipment_id.null_count() == 0
     if ordered and bool((shipment_id.slice(1) >= shipment_id.slice(0, n - 1)).all()):
@@ -288,7 +299,20 @@ def shipment_codes(shipment_id: pl.Series) -> pl.Series:
 
 
 def take(values: pl.Series, rows: np.ndarray) -> pl.Series:
-    """``values.gather(rows)``, without the copy when ``rows`` is every row in order."""
+    """``values.gather(rows)``, without the copy when ``rows`` is every row in order.
+
+    Parameters
+    ----------
+    values : Series
+        Any column.
+    rows : ndarray
+        Row positions (integers).
+
+    Returns
+    -------
+    Series
+        ``values`` itself or the gathered copy.
+    """
     n = len(rows)
     if n == values.len() and (n == 0 or (rows[0] == 0 and bool((np.diff(rows) == 1).all()))):
         return values
@@ -360,7 +384,26 @@ def _priced_legs(
 def activity_trips(activities: pl.LazyFrame, registry: Registry | None = None) -> pl.LazyFrame:
     """Activity states as the kernel's energy records (``trip_id`` = element and state), with
     the factor a ``factor_id`` names (a packaging material of the factor registry or a row of
-    ``data/activity_factors.csv``)."""
+    ``data/activity_factors.csv``).
+
+    Parameters
+    ----------
+    activities : LazyFrame
+        Activity states: ``__elem``, ``__state``, ``energy_carrier``, ``energy_amount`` (in
+        ``energy_unit``: kg, kWh, l ...), ``grid_region``, ``factor_id``.
+    registry : Registry, optional
+        The job's factor registry (default: the built-in one).
+
+    Returns
+    -------
+    LazyFrame
+        ``trip_id``, the energy columns and ``ef_wtw_kg_per_unit`` / ``ef_ttw_kg_per_unit`` (kg
+        CO2e per unit; null where the registry's fuel or grid factor applies).
+
+    References
+    ----------
+    ISO 14083:2023 clause 5.3 (energy-based quantification); GLEC Framework v3 (2023) module 1.
+    """
     factors = (
         activity_factors(registry)
         .lazy()

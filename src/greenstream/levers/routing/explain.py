@@ -63,7 +63,19 @@ def break_even_carbon_price(cheaper: RouteOption, greener: RouteOption) -> float
 def path_text(option: RouteOption, network: Network) -> str:
     """The route as cities and the mode between them, e.g. ``Shanghai >inland_waterway> Wuhan
     >rail> Chengdu``: terminals and airports named by their city, transfers within a city
-    left out, consecutive legs of one mode merged."""
+    left out, consecutive legs of one mode merged.
+
+    Parameters
+    ----------
+    option : RouteOption
+        One route of a front.
+    network : Network
+        The network the route was searched on (its nodes name the cities).
+
+    Returns
+    -------
+    str
+    """
     nodes = network.nodes
     city_of = dict(zip(nodes["node_id"].to_list(), nodes["city_id"].to_list(), strict=True))
     cities = nodes.filter(pl.col("node_id") == pl.col("city_id"))
@@ -95,7 +107,24 @@ def deadline_alternative(
 ) -> tuple[float, int] | None:
     """The deadline (h, rounded up to 0.1 h) that admits the least-CO2e route but not the
     slower recommended one, and the route the same policy then picks; None when the least-CO2e
-    route is the recommended one or not faster than it."""
+    route is the recommended one or not faster than it.
+
+    Parameters
+    ----------
+    front : sequence of RouteOption
+        The Pareto front (time in h, cost in CNY, CO2e in kg WTW).
+    recommended : int
+        Index of the recommended route in ``front``.
+    baseline : Baseline or None
+        The all-road route (km, kg CO2e WTW).
+    policy : Policy
+        The rule that recommended it.
+
+    Returns
+    -------
+    tuple of (float, int) or None
+        The deadline in hours and the index of the route picked under it.
+    """
     green = min(range(len(front)), key=lambda i: (front[i].co2e_wtw_kg, front[i].cost_cny))
     if green == recommended or front[green].time_h >= front[recommended].time_h:
         return None
@@ -113,7 +142,28 @@ def trade_off(
     deadline: tuple[float, int] | None = None,
 ) -> str:
     """One line: the recommendation against the least-CO2e route (the carbon price at which
-    that route would win) and, when given, the route a shorter deadline would pick."""
+    that route would win) and, when given, the route a shorter deadline would pick.
+
+    Parameters
+    ----------
+    front : sequence of RouteOption
+        The Pareto front (time in h, cost in CNY, CO2e in kg WTW).
+    recommended : int
+        Index of the recommended route.
+    baseline_co2e_kg : float or None
+        All-road CO2e, kg WTW (for the per-cent figures).
+    deadline : tuple of (float, int), optional
+        From :func:`deadline_alternative`.
+
+    Returns
+    -------
+    str
+
+    References
+    ----------
+    The break-even carbon price is the extra cost over the CO2e saved (CNY per t CO2e), the
+    generalised-cost logic of the policy (module :mod:`.policy`).
+    """
     rec = front[recommended]
     green_i = min(range(len(front)), key=lambda i: (front[i].co2e_wtw_kg, front[i].cost_cny))
 
