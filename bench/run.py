@@ -24,9 +24,10 @@ import greenstream  # noqa: F401
 import polars as pl
 
 HERE = Path(__file__).resolve().parent
-# after site-packages: a suite named like an installed package (packaging.py) must not shadow it
-# for the libraries that import it (mlforecast imports packaging.version)
-sys.path.append(str(HERE))
+# after site-packages, not first (where Python puts a script's folder): a suite named like an
+# installed package (packaging.py) must not shadow it for the libraries that import it
+# (mlforecast imports packaging.version)
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE] + [str(HERE)]
 
 # --- suites registered by concerns (one line each; order = run order) ---
 SUITES = [
