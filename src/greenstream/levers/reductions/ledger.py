@@ -175,10 +175,16 @@ def structure(frames: list[pl.DataFrame], initiatives: Initiatives) -> Structure
     big = np.iinfo(np.int64).max
     lo = np.full(n_ships, big, dtype=np.int64)
     hi = np.full(n_ships, -1, dtype=np.int64)
-    np.minimum.at(lo, ship[tagged], cell[tagged])
-    np.maximum.at(hi, ship[tagged], cell[tagged])
-    first = np.full(n_ships, len(ship), dtype=np.int64)
-    np.minimum.at(first, ship, np.arange(len(ship), dtype=np.int64))
+    if n_ships == len(ship):  # one element per shipment: ``ship`` is a permutation
+        first = np.empty(n_ships, dtype=np.int64)
+        first[ship] = np.arange(len(ship), dtype=np.int64)
+        lo[ship] = np.where(tagged, cell, big)
+        hi[ship] = np.where(tagged, cell, -1)
+    else:
+        np.minimum.at(lo, ship[tagged], cell[tagged])
+        np.maximum.at(hi, ship[tagged], cell[tagged])
+        first = np.full(n_ships, len(ship), dtype=np.int64)
+        np.minimum.at(first, ship, np.arange(len(ship), dtype=np.int64))
     combo = np.where(hi >= 0, lo, -1)
     combo_of_cells: dict[tuple[int, ...], int] = {(c,): c for c in range(len(cell_values))}
     mixed = np.flatnonzero((hi >= 0) & (lo != hi))
