@@ -11,9 +11,13 @@ from greenstream.levers.reductions import attribute, check_initiatives, compute_
 
 # DESNZ 2025, kg CO2e per tonne-km, direct (TTW) + WTT = WTW:
 RAIL_WTW = 0.02779 + 0.00691  # freight train 27_315_3151_14_1 + 28_911_3151_14_1 = 0.0347
-ARTIC_GT33T_AVG_WTW = 0.07703 + 0.01799  # artic >33 t average laden = 0.09502
-VAN_DIESEL_WTW = 0.6313 + 0.15095  # average van diesel = 0.78225
-VAN_BEV_WTW = 0.21992 + 0.05633  # average van BEV (UK grid) = 0.27625
+# artic >33 t average laden 27_304_3132_14_1 + 28_907_3132_14_1 = 0.09502
+ARTIC_GT33T_AVG_WTW = 0.07703 + 0.01799
+# average van diesel 27_303_3102_14_1 + 28_906_3102_14_1 = 0.78225
+VAN_DIESEL_WTW = 0.6313 + 0.15095
+# average van BEV (UK grid; the registry stores it as WTT 0.27625 and TTW 0, rows
+# 27_303_3108_14_1 + 28_906_3108_14_1) = 0.27625
+VAN_BEV_WTW = 0.21992 + 0.05633
 
 
 def initiatives(**extra: list[object]) -> pl.DataFrame:
