@@ -1,9 +1,11 @@
 """Reductions, forecast and placement figures (issue 21), each with a baseline measured in the
 same run:
-- reductions.shipments_per_s     1,000,000 shipments (40 % rail shifts, 60 % electric vans), the
-                                 baseline and the actual of each priced by the kernel, attributed,
-                                 summed per initiative and period; baseline: the kernel alone
-                                 pricing the same 2,000,000 element states (no ledger)
+- reductions.shipments_per_s     1,000,000 shipments (40 % rail shifts, 60 % electric vans; one
+                                 leg each, fixed-width waybill numbers in order as a waybill
+                                 system exports them), the baseline and the actual of each priced
+                                 by the kernel in one job, attributed, summed per initiative and
+                                 period; best of 3 runs; baseline: the kernel alone pricing the
+                                 same 2,000,000 element states with every output column (no ledger)
 - forecast.fit_s                 the global model on the national + 31 province + 50 hub
                                  hierarchy (two years of daily history); baseline: the same model
                                  on the national series alone
@@ -47,7 +49,7 @@ def _ledger(record: Record) -> None:
         Registry.builtin(),
     )
     rail = rng.random(n) < 0.4
-    ids = pl.Series(np.arange(n)).cast(pl.String)
+    ids = pl.Series(np.arange(n)).cast(pl.String).str.zfill(8)
     legs = pl.DataFrame(
         {
             "shipment_id": ids,
@@ -63,9 +65,11 @@ def _ledger(record: Record) -> None:
     tables = ReferenceTables()
     _ = tables.lookups
     compute_reductions(legs.head(10_000), inits, tables=tables)  # warm-up
-    started = time.perf_counter()
-    result = compute_reductions(legs, inits, tables=tables)
-    ledger_s = time.perf_counter() - started
+    ledger_s = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        result = compute_reductions(legs, inits, tables=tables)
+        ledger_s = min(ledger_s, time.perf_counter() - started)
     states = pl.concat(
         [
             legs.drop("period", "initiatives"),

@@ -9,6 +9,7 @@ then holds only those figures).
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 import os
 import sys
@@ -24,7 +25,10 @@ configure_allocator()
 import polars as pl  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+# after site-packages, not first (where Python puts a script's folder): a suite named like an
+# installed package (packaging.py) must not shadow it for the libraries that import it
+# (mlforecast imports packaging.version)
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE] + [str(HERE)]
 
 # --- suites registered by concerns (one line each; order = run order) ---
 SUITES = [
@@ -42,6 +46,17 @@ SUITES = [
     "startup",
 ]
 # --- end of suites ---
+
+
+def load_suite(name: str) -> Any:
+    """The suite module bench/<name>.py, loaded from its file under the name ``bench_<name>``
+    (never as a top-level module that an installed package of the same name would meet)."""
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", HERE / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def main(argv: list[str]) -> None:
@@ -73,7 +88,7 @@ def main(argv: list[str]) -> None:
 
     print(f"greenstream bench on {os.cpu_count()} cores, polars {pl.__version__}", flush=True)
     for suite in chosen:
-        importlib.import_module(suite).run(record)
+        load_suite(suite).run(record)
     (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {HERE / 'results.json'}")
 

@@ -66,3 +66,18 @@ def test_backtest_on_greenstream_history() -> None:
     got = backtest(hierarchy_series(daily_history(days=730)), windows=20, horizon=14)
     assert 0.75 <= got.coverage_p10_p90 <= 0.85, got.as_dict()
     assert got.mase < got.mase_seasonal_naive, got.as_dict()
+
+
+def test_an_event_too_far_ahead_is_refused_naming_the_limit() -> None:
+    # 730 days of history: 365 days of training leave 365 days for 8 backtest origins (6 to
+    # calibrate, then at least 2), so bands reach 365 // 8 = 45 days ahead. A window ending
+    # 100 days after the history is refused before any model is fitted.
+    from greenstream.errors import InputErrors
+    from greenstream.levers.forecast.event import forecast_event
+    from greenstream.synth.history import daily_history
+
+    history = hierarchy_series(daily_history(start=dt.date(2023, 1, 1), days=730))
+    last = history["ds"].max()
+    assert last == dt.date(2024, 12, 30)
+    with pytest.raises(InputErrors, match="calibrated up to 45 days ahead"):
+        forecast_event(history, dt.date(2025, 3, 1), dt.date(2025, 4, 9))

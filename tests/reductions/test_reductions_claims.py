@@ -20,9 +20,12 @@ def _one(results, claim_id: str):  # type: ignore[no-untyped-def]
 
 
 def test_reusable_boxes(results) -> None:  # type: ignore[no-untyped-def]
-    # 85.45 M cycles x (0.3 kg board x 1.19973 - 0.8 kg PP / 50 x 2.57757) = 27,231.0 t
+    # DESNZ 2025 material use (factor registry): board 1,199.72542, PP 2,577.57172 kg CO2e/t.
+    # 85.45 M cycles x (0.3 kg board x 1.19972542 - 0.8 kg PP / 50 x 2.57757172) = 27,231.0 t
     (r,) = _one(results, "jd-reusable-boxes-2024")
-    assert r.computed_value == pytest.approx(85.45e6 * (0.3 * 1.19973 - 0.8 / 50 * 2.57757) / 1e3)
+    assert r.computed_value == pytest.approx(
+        85.45e6 * (0.3 * 1.19972542 - 0.8 / 50 * 2.57757172) / 1e3
+    )
     assert r.ratio == pytest.approx(73_000 / r.computed_value)
 
 
@@ -64,3 +67,20 @@ def test_a_claim_without_source_is_refused() -> None:
     with pytest.raises(InputErrors) as exc:
         check_claims_against_factors(bad, inputs)
     assert {e.field for e in exc.value.errors} == {"source"}
+
+
+def test_material_factors_come_from_the_factor_registry() -> None:
+    # DESNZ 2025 Material use, board primary: 1,199.72542 kg CO2e/t (factors/data/
+    # desnz_2025_material.csv row 19_506_5156_15_1) -> 1.19972542 kg CO2e per kg of carton.
+    from greenstream.factors import Registry
+    from greenstream.levers.reductions.initiatives import activity_factors, own_activity_factors
+
+    factors = activity_factors(Registry.builtin())
+    board = factors.filter(pl.col("factor_id") == "desnz-2025:material:board:primary").row(
+        0, named=True
+    )
+    assert board["ef_wtw_kg_per_unit"] == pytest.approx(1.19972542)
+    assert board["ef_ttw_kg_per_unit"] == 0.0
+    assert "19_506_5156_15_1" in board["source"]
+    # no material factor is kept apart from the registry
+    assert not own_activity_factors()["factor_id"].str.contains(":material:").any()

@@ -3,6 +3,9 @@ any edit of a stored number or input caught."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import polars as pl
 import pytest
 from sqlalchemy import Engine, select, update
@@ -113,3 +116,57 @@ def test_an_edited_input_fails_the_seal(db_url: str, unique_name: str) -> None:
     report = verify_runs(engine, tenant=acme)
     assert [(r.seq, r.ok, r.check) for r in report.runs] == [(1, False, "inputs"), (2, True, "all")]
     engine.dispose()
+
+
+def test_cli_sealed_run_then_a_tampered_record_fails_greenstream_verify(
+    db_url: str, unique_name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the user's path: `reductions run --seal`, then `greenstream verify` (exit 0), an edit of
+    # one stored reduction record, `greenstream verify` again (exit 1, the run named)
+    from typer.testing import CliRunner
+
+    from greenstream.cli import app
+
+    runner = CliRunner()
+    raw, legs = _inputs()
+    raw.write_csv(tmp_path / "initiatives.csv")
+    legs.write_csv(tmp_path / "legs.csv")
+    monkeypatch.setenv("GREENSTREAM_DATABASE_URL", db_url)
+    tenant = f"acme-{unique_name}"
+    sealed = runner.invoke(
+        app,
+        [
+            "reductions",
+            "run",
+            "--initiatives",
+            str(tmp_path / "initiatives.csv"),
+            "--legs",
+            str(tmp_path / "legs.csv"),
+            "--seal",
+            tenant,
+            "--label",
+            "2024-Q4",
+        ],
+    )
+    assert sealed.exit_code == 0, sealed.output
+    assert f"sealed run #1 of {tenant}" in sealed.output
+    ok = runner.invoke(app, ["verify", "--tenant", tenant])
+    assert ok.exit_code == 0, ok.output
+    engine = make_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(
+            update(ReductionRecord)
+            .where(
+                ReductionRecord.tenant_id == _tenant_id(engine, tenant),
+                ReductionRecord.initiative_id == "nev",
+                ReductionRecord.period == "2024-12",
+            )
+            .values(reduction_co2e_wtw_kg=1.0)
+        )
+    engine.dispose()
+    bad = runner.invoke(app, ["verify", "--tenant", tenant, "--format", "json"])
+    assert bad.exit_code == 1, bad.output
+    doc = json.loads(bad.stdout)
+    assert doc["ok"] is False and doc["reductions"]["ok"] is False
+    run = doc["reductions"]["runs"][0]
+    assert run["check"] == "records" and "reduction_co2e_wtw_kg" in run["reason"]

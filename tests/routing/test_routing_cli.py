@@ -38,6 +38,11 @@ def test_route_table_and_csv_on_china() -> None:
     table = runner.invoke(app, ["route", "Guangzhou", "Beijing", "--mass-kg", "20000"])
     assert table.exit_code == 0, table.output
     assert "recommended: route" in table.stdout and "all-road baseline" in table.stdout
+    lines = table.stdout.splitlines()
+    assert lines[-4].startswith("rule: least cost (default)")
+    assert lines[-2].startswith("why: ")
+    # the table fits 100 columns (the lines after it are sentences)
+    assert max(len(line) for line in lines[:-4]) <= 100
     out = runner.invoke(
         app,
         [
@@ -110,3 +115,41 @@ def test_plan_reports_every_bad_row(tmp_path: Path) -> None:
     assert "row 2, field 'destination': unknown place 'Nowhere'" in result.output
     assert "row 3, field 'origin': empty origin" in result.output
     assert not out.exists()
+
+
+def test_route_ledger_out_is_booked_by_reductions_run(tmp_path: Path) -> None:
+    # the chosen shift, written by `route --ledger-out`, booked by `reductions run` with the
+    # saving the route printed (all-road WTW minus the route's WTW)
+    routed = runner.invoke(
+        app,
+        [
+            "route",
+            "Shanghai",
+            "Chengdu",
+            "--ledger-out",
+            str(tmp_path),
+            "--period",
+            "2024-11",
+            "--format",
+            "json",
+        ],
+    )
+    assert routed.exit_code == 0, routed.output
+    chosen = next(r for r in json.loads(routed.stdout) if r["recommended"])
+    booked = runner.invoke(
+        app,
+        [
+            "reductions",
+            "run",
+            "--initiatives",
+            str(tmp_path / "initiatives.csv"),
+            "--legs",
+            str(tmp_path / "legs.csv"),
+            "--format",
+            "json",
+        ],
+    )
+    assert booked.exit_code == 0, booked.output
+    (row,) = json.loads(booked.stdout)
+    assert row["period"] == "2024-11" and row["initiative"] == "route-shift"
+    assert abs(row["reduction_co2e_wtw_kg"] - chosen["co2e_saved_vs_road_kg"]) < 0.05

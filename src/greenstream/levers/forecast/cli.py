@@ -20,7 +20,7 @@ def register(root: typer.Typer) -> None:
     root.add_typer(app, name="forecast")
 
 
-def _history(path: Path | None) -> object:
+def _history(path: Path | None, until: dt.date | None = None) -> object:
     import polars as pl
 
     from greenstream.errors import InputErrors
@@ -29,7 +29,11 @@ def _history(path: Path | None) -> object:
     from greenstream.synth.history import daily_history
 
     if path is None:
-        return hierarchy_series(daily_history())
+        if until is None:
+            return hierarchy_series(daily_history())
+        # the demo: two years of synthetic history ending the day before the window
+        days = 730
+        return hierarchy_series(daily_history(start=until - dt.timedelta(days=days - 1), days=days))
     raw = read_raw(path)
     typed, errors = coerce(
         raw,
@@ -54,7 +58,11 @@ def event(
     start: Annotated[str, typer.Option(help="first day of the window (YYYY-MM-DD)")],
     end: Annotated[str, typer.Option(help="last day of the window (YYYY-MM-DD)")],
     history: Annotated[
-        Path | None, typer.Option(help="daily history: ds, hub_id, province, shipments")
+        Path | None,
+        typer.Option(
+            help="daily history: ds, hub_id, province, shipments (default: two synthetic years "
+            "ending the day before --start)"
+        ),
     ] = None,
     series: Annotated[str, typer.Option(help="series to print (CN, CN/<province>, ...)")] = "CN",
     out: Annotated[Path | None, typer.Option(help="write every series' forecast here")] = None,
@@ -75,7 +83,7 @@ def event(
         prog = new_progress(fmt is TableFormat.table)
         with prog if prog else _Null():
             with stage(prog, "reading the history"):
-                frame = _history(history)
+                frame = _history(history, until=first - dt.timedelta(days=1))
             with stage(prog, "backtest, fit, forecast and reconcile (82 series: about a minute)"):
                 result = forecast_event(frame, first, last)  # type: ignore[arg-type]
         if out is not None:
@@ -87,7 +95,7 @@ def event(
             .select(
                 pl.col("ds").cast(pl.String),
                 "event",
-                *[pl.col(f"shipments_{p}").round(0) for p in ("p10", "p50", "p90")],
+                *[pl.col(f"shipments_{p}").round(0).cast(pl.Int64) for p in ("p10", "p50", "p90")],
                 *[
                     (pl.col(f"co2e_wtw_kg_{p}") / 1000).round(1).alias(f"co2e_t_{p}")
                     for p in ("p10", "p50", "p90")

@@ -28,6 +28,14 @@ from greenstream.levers.forecast.model import (
     predict_p50,
 )
 
+# Training days before the first backtest origin: one full year, so that every festival and the
+# Spring Festival appear once in what the model learnt (an assumption of this module).
+MIN_TRAIN_DAYS = 365
+# Days ahead of the backtest's rolling origins when the window is closer than that, and the
+# windows calibrating each one (as :func:`greenstream.levers.forecast.backtest.backtest`).
+BACKTEST_HORIZON_DAYS = 14
+CALIBRATION_WINDOWS = 6
+
 
 @dataclass(frozen=True)
 class PerParcel:
@@ -93,31 +101,92 @@ def forecast_event(
     backtest_windows: int = 20,
 ) -> EventForecast:
     """Forecast every series of ``history`` (``unique_id``, ``ds``, ``y``) for the days
-    ``start`` .. ``end`` (after the history's last day)."""
-    last = history["ds"].max()
-    assert isinstance(last, dt.date)
-    if start <= last:
-        from greenstream.errors import InputErrors
+    ``start`` .. ``end`` (after the history's last day).
 
+    The bands are calibrated on backtest forecasts made as far ahead as the window's last day:
+    the backtest's horizon is the window's largest lead (at least 14 days), with as many
+    rolling origins as the history holds after :data:`MIN_TRAIN_DAYS` of training (at most
+    ``backtest_windows``). A window too far ahead for that is refused, naming the limit.
+
+    Parameters
+    ----------
+    history : DataFrame
+        Daily parcels per series: ``unique_id``, ``ds`` (Date), ``y`` (parcels per day).
+    start, end : date
+        The event window (inclusive), after the history's last day.
+    per_parcel : PerParcel, optional
+        kg CO2e WTW and reduction per parcel (default: a synthetic network day).
+    settings : ModelSettings, optional
+        LightGBM settings.
+    backtest_windows : int
+        Rolling origins at most.
+
+    Returns
+    -------
+    EventForecast
+
+    References
+    ----------
+    Vovk, Gammerman & Shafer (2005), Algorithmic Learning in a Random World, ch. 4 (Mondrian
+    conformal prediction); Gibbs & Candes (2021), Adaptive conformal inference under
+    distribution shift, NeurIPS 34.
+    """
+    from greenstream.errors import InputErrors
+
+    last = history["ds"].max()
+    first = history["ds"].min()
+    assert isinstance(last, dt.date) and isinstance(first, dt.date)
+    if start <= last:
         raise InputErrors.single(
             "<event>", f"the window must start after the history ends ({last})", field="start"
         )
+    if end < start:
+        raise InputErrors.single("<event>", "the window ends before it starts", field="end")
     horizon = (end - last).days
-    bt = backtest(history, windows=backtest_windows, settings=settings)
-    quantiles = {
-        g: v if math.isfinite(v) else 0.0
-        for g, v in group_quantiles(bt.forecasts, bt.levels).items()
-    }
+    lead_horizon = max(BACKTEST_HORIZON_DAYS, horizon)
+    history_days = (last - first).days + 1
+    windows = min(backtest_windows, (history_days - MIN_TRAIN_DAYS) // lead_horizon)
+    if windows < CALIBRATION_WINDOWS + 2:
+        reach = (history_days - MIN_TRAIN_DAYS) // (CALIBRATION_WINDOWS + 2)
+        raise InputErrors.single(
+            "<event>",
+            f"the window ends {horizon} days after the history ({last}); with {history_days} "
+            f"days of history the P10-P90 band can be calibrated up to {reach} days ahead "
+            f"({CALIBRATION_WINDOWS + 2} backtest origins after {MIN_TRAIN_DAYS} days of "
+            "training): give a history that ends closer to the event",
+            field="end",
+        )
+    bt = backtest(
+        history,
+        windows=windows,
+        horizon=lead_horizon,
+        calibration_windows=CALIBRATION_WINDOWS,
+        settings=settings,
+    )
+    quantiles = group_quantiles(bt.forecasts, bt.levels)
     model = fit(history, settings)
     p50 = reconcile(predict_p50(model, horizon).filter(pl.col("ds") >= start))
     cal = calendar_features(p50["ds"].unique().sort())
     types = cal.select("ds", event_day(cal).alias("event"))
     per = per_parcel or per_parcel_from_network_day()
-    q = pl.col("group").replace_strict(quantiles, default=None, return_dtype=pl.Float64)
+    q = pl.col("group").replace_strict(quantiles, default=math.inf, return_dtype=pl.Float64)
     days = (
         p50.join(types, on="ds")
         .with_columns(error_group((pl.col("ds") - pl.lit(last)).dt.total_days()).alias("group"))
-        .with_columns(
+        .with_columns(q.alias("__q"))
+    )
+    uncalibrated = days.filter(pl.col("__q").is_infinite())
+    if uncalibrated.height:
+        groups = ", ".join(uncalibrated["group"].unique().sort().to_list())
+        raise InputErrors.single(
+            "<event>",
+            f"too few backtest errors to calibrate the band of error group(s) {groups} "
+            "(event:level:lead bucket); give a longer history",
+            field="history",
+        )
+    q = pl.col("__q")
+    days = (
+        days.with_columns(
             pl.col("p50").clip(lower_bound=0.0).alias("shipments_p50"),
             ((pl.col("p50").clip(lower_bound=0.0).log1p() - q).exp() - 1).alias("shipments_p10"),
             ((pl.col("p50").clip(lower_bound=0.0).log1p() + q).exp() - 1).alias("shipments_p90"),

@@ -39,6 +39,24 @@ PARAMETERS = {
     "baseline_factor_id": "__p_factor_id",
 }
 
+RULE_KINDS = ("modal_shift", "vehicle_swap", "load_consolidation", "energy_substitution")
+# the per-slot columns each family of rules reads (flags from :func:`rule_flags`)
+LEG_PARAMETERS = (
+    "__do_modal_shift",
+    "__do_vehicle_swap",
+    "__do_load_consolidation",
+    "baseline_vehicle",
+    "road_distance_ratio",
+    "baseline_load_factor",
+)
+ACTIVITY_PARAMETERS = (
+    "__do_energy_substitution",
+    "baseline_energy_carrier",
+    "baseline_energy_unit",
+    "baseline_amount_per_unit",
+    "baseline_factor_id",
+)
+
 
 def slot_parameters(initiatives: Initiatives, slot: int) -> pl.DataFrame:
     """The initiatives' rule parameters as slot ``slot`` columns, keyed by ``__tag_<slot>``."""
@@ -48,26 +66,76 @@ def slot_parameters(initiatives: Initiatives, slot: int) -> pl.DataFrame:
     )
 
 
+def rule_flags(states: pl.DataFrame, slots: int) -> pl.DataFrame:
+    """The state table with ``__do_<kind>_<s>``: slot ``s`` is reverted and its initiative is of
+    ``kind``. Worked out once per state, so the element rows read booleans, not strings.
+
+    Parameters
+    ----------
+    states : DataFrame
+        One row per (combo, cell, reverted set) with ``__rev_<s>`` and the slot parameters
+        (:func:`slot_parameters`).
+    slots : int
+        Initiatives per element at most.
+
+    Returns
+    -------
+    DataFrame
+        ``states`` with one boolean column per slot and rule kind (:data:`RULE_KINDS`).
+    """
+    return states.with_columns(
+        (pl.col(f"__rev_{s}").fill_null(False) & (_p("kind", s) == kind).fill_null(False)).alias(
+            _do(kind, s)
+        )
+        for s in range(slots)
+        for kind in RULE_KINDS
+    )
+
+
+def _do(kind: str, slot: int) -> str:
+    return f"__do_{kind}_{slot}"
+
+
 def _p(name: str, slot: int) -> pl.Expr:
     return pl.col(f"{PARAMETERS[name]}_{slot}")
 
 
 def counterfactual_legs(states: pl.LazyFrame, slots: int) -> pl.LazyFrame:
-    """Apply, slot by slot, the rule of every initiative marked reverted (``__rev_<s>``) to the
-    chain-element states; the states carry each slot's parameters (:func:`slot_parameters`)."""
+    """Apply, slot by slot, the rule of every initiative marked reverted (``__do_<kind>_<s>``)
+    to the chain-element states; the states carry each slot's parameters
+    (:func:`slot_parameters`) and flags (:func:`rule_flags`).
+
+    Parameters
+    ----------
+    states : LazyFrame
+        Kernel chain elements (``mass_kg``, ``distance_km``, ``mode``, ``vehicle``, ...) with
+        ``baseline_distance_km`` (road km of the all-road baseline, optional) and the per-slot
+        columns.
+    slots : int
+        Initiatives per element at most.
+
+    Returns
+    -------
+    LazyFrame
+        The counterfactual chain elements, ready for the accounting kernel.
+
+    References
+    ----------
+    GHG Protocol for Project Accounting (WRI/WBCSD 2005) ch. 2 (baseline scenario); ISO
+    14083:2023 clause 5 (the same quantification for baseline and actual); GLEC Framework v3
+    (2023) module 1 (road class defaults).
+    """
     mapping = dict(
         vehicle_counterparts().select("vehicle_class", "baseline_vehicle_class").iter_rows()
     )
     lf = states
     for s in range(slots):
-        rev = pl.col(f"__rev_{s}").fill_null(False)
-        kind = _p("kind", s)
         hub = pl.col("hoc_id").is_not_null() | pl.col("hub_type").is_not_null()
-        shift = rev & (kind == "modal_shift")
+        shift = pl.col(_do("modal_shift", s))
         shifted_leg = shift & ~hub & (pl.col("mode") != "road")
         feeder = shift & (hub | (pl.col("mode") == "road"))
-        swap = rev & (kind == "vehicle_swap")
-        consolidate = rev & (kind == "load_consolidation")
+        swap = pl.col(_do("vehicle_swap", s))
+        consolidate = pl.col(_do("load_consolidation", s))
         touched = shift | swap | consolidate
         given_road_km = pl.col("baseline_distance_km").is_not_null()
         counterpart = pl.col("vehicle").replace_strict(
@@ -111,10 +179,29 @@ def counterfactual_legs(states: pl.LazyFrame, slots: int) -> pl.LazyFrame:
 
 
 def counterfactual_activities(states: pl.LazyFrame, slots: int) -> pl.LazyFrame:
-    """The activity states with every reverted energy substitution applied (slot by slot)."""
+    """The activity states with every reverted energy substitution applied (slot by slot).
+
+    Parameters
+    ----------
+    states : LazyFrame
+        Activity states (``energy_carrier``, ``energy_amount`` in ``energy_unit``,
+        ``factor_id``, ``baseline_energy_amount``) with the per-slot columns.
+    slots : int
+        Initiatives per activity at most.
+
+    Returns
+    -------
+    LazyFrame
+        The counterfactual activities: the baseline carrier, unit, factor and amount (the
+        given ``baseline_energy_amount``, else the amount x ``baseline_amount_per_unit``).
+
+    References
+    ----------
+    GHG Protocol for Project Accounting (WRI/WBCSD 2005) ch. 2; ISO 14083:2023 clause 5.3.
+    """
     lf = states
     for s in range(slots):
-        sub = pl.col(f"__rev_{s}").fill_null(False) & (_p("kind", s) == "energy_substitution")
+        sub = pl.col(_do("energy_substitution", s))
         lf = lf.with_columns(
             pl.when(sub)
             .then(

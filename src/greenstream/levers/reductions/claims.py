@@ -101,7 +101,9 @@ def check_claims(claims: pl.DataFrame, inputs: pl.DataFrame, *, file: str) -> No
 def energy_wtw_kg(records: list[dict[str, Any]], tables: ReferenceTables) -> list[float]:
     """WTW kg of energy / material records (carrier, amount, unit, grid_region, factor_id),
     each priced by the kernel's energy method."""
-    factors = activity_factors().select("factor_id", "ef_wtw_kg_per_unit", "ef_ttw_kg_per_unit")
+    factors = activity_factors(tables.registry).select(
+        "factor_id", "ef_wtw_kg_per_unit", "ef_ttw_kg_per_unit"
+    )
     frame = pl.DataFrame(
         [
             {
@@ -183,13 +185,13 @@ def _reusable_boxes(p: dict[str, str], tables: ReferenceTables) -> list[tuple[st
     carton, box = energy_wtw_kg(
         [
             {
-                "carrier": "corrugated_board",
+                "carrier": "board.primary",
                 "amount": cycles * float(p["carton_mass_kg"]),
                 "unit": "kg",
                 "factor_id": p["carton_factor"],
             },
             {
-                "carrier": "pp",
+                "carrier": "pp.primary",
                 "amount": cycles * float(p["box_mass_kg"]) / float(p["box_life_cycles"]),
                 "unit": "kg",
                 "factor_id": p["box_factor"],
@@ -228,7 +230,7 @@ def _hydrogen_truck(p: dict[str, str], tables: ReferenceTables) -> list[tuple[st
         tables,
     )[0]
     ids = p["hydrogen_factors"].split(";")
-    factors = activity_factors().filter(pl.col("factor_id").is_in(ids))
+    factors = activity_factors(tables.registry).filter(pl.col("factor_id").is_in(ids))
     carriers = dict(factors.select("factor_id", "energy_carrier").iter_rows())
     h2 = energy_wtw_kg(
         [
@@ -295,7 +297,7 @@ def _packaging_reduction(
     kg = energy_wtw_kg(
         [
             {
-                "carrier": "corrugated_board",
+                "carrier": "board.primary",
                 "amount": saved_kg,
                 "unit": "kg",
                 "factor_id": p["carton_factor"],

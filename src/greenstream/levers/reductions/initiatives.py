@@ -21,7 +21,8 @@ required) and the parameters of its kind's rule:
 - ``energy_substitution`` (PV instead of grid electricity, reusable boxes instead of cartons,
   original packaging instead of a secondary carton): ``baseline_energy_carrier``,
   ``baseline_energy_unit`` (required), ``baseline_amount_per_unit`` (baseline amount per unit
-  of the actual amount; default 1) and ``baseline_factor_id`` (a row of
+  of the actual amount; default 1) and ``baseline_factor_id`` (a packaging material of the
+  factor registry, e.g. ``desnz-2025:material:board:primary``, or a row of
   ``data/activity_factors.csv``; empty: the factor registry's fuel or grid factor).
 """
 
@@ -73,10 +74,27 @@ class Initiatives:
         return list(self.table.filter(pl.col("kind").is_in(list(kinds)))["initiative_id"])
 
 
+KG_PER_TONNE = 1000.0  # SI definition
+
+
 @cache
-def activity_factors() -> pl.DataFrame:
-    """Factors of activities the factor registry does not hold (materials, hydrogen, on-site
-    PV), each with its source or labelled an assumption (``data/activity_factors.csv``)."""
+def own_activity_factors() -> pl.DataFrame:
+    """Factors of activities the factor registry does not hold (hydrogen, on-site PV, an item
+    removed altogether), each with its source or labelled an assumption
+    (``data/activity_factors.csv``).
+
+    Returns
+    -------
+    DataFrame
+        ``factor_id``, ``energy_carrier``, ``energy_unit``, ``ef_wtw_kg_per_unit`` and
+        ``ef_ttw_kg_per_unit`` (kg CO2e per unit), ``source``, ``evidence``, ``assumption``,
+        ``note``.
+
+    Raises
+    ------
+    ValueError
+        A row with neither a source nor the assumption label.
+    """
     frame = _data_csv("activity_factors.csv")
     missing = frame.filter(
         pl.col("source").fill_null("").str.strip_chars().eq("")
@@ -85,8 +103,74 @@ def activity_factors() -> pl.DataFrame:
     if missing.height:
         raise ValueError(f"activity factors without a source: {missing['factor_id'].to_list()}")
     return frame.with_columns(
-        pl.col("ef_wtw_kg_per_unit").cast(pl.Float64), pl.col("ef_ttw_kg_per_unit").cast(pl.Float64)
+        pl.col("ef_wtw_kg_per_unit").cast(pl.Float64),
+        pl.col("ef_ttw_kg_per_unit").cast(pl.Float64),
+        pl.col("assumption").cast(pl.String),
     )
+
+
+def material_factors(registry: Registry) -> pl.DataFrame:
+    """The factor registry's packaging-material rows (category ``material``, cradle-to-gate, kg
+    CO2e per tonne) as activity factors per kg: carrier = the material key (``board.primary``,
+    ``pp.primary`` ...), WTW = the published value / 1,000, TTW = 0 (a carton emits nothing in
+    use), with the row's source, table and row id.
+
+    Parameters
+    ----------
+    registry : Registry
+        The factor registry of the job (built-in DESNZ 2025 material use, or a tenant's import).
+
+    Returns
+    -------
+    DataFrame
+        ``factor_id``, ``energy_carrier``, ``energy_unit`` ("kg"), ``ef_wtw_kg_per_unit`` (kg
+        CO2e per kg), ``ef_ttw_kg_per_unit`` (0), ``source``, ``evidence``, ``assumption``,
+        ``note``.
+
+    References
+    ----------
+    DESNZ, Greenhouse gas reporting: conversion factors 2025, Material use (primary material
+    production and closed-loop source); GHG Protocol Scope 3 Standard (2011), category 1.
+    """
+    rows = registry.factors.filter((pl.col("category") == "material") & (pl.col("scope") == "WTW"))
+    wrong = rows.filter(pl.col("unit") != "kg CO2e/t")
+    if wrong.height:
+        raise ValueError(f"material factors not per tonne: {wrong['factor_id'].to_list()}")
+    return rows.select(
+        "factor_id",
+        pl.col("vehicle_class").alias("energy_carrier"),
+        pl.lit("kg").alias("energy_unit"),
+        (pl.col("value") / KG_PER_TONNE).alias("ef_wtw_kg_per_unit"),
+        pl.lit(0.0).alias("ef_ttw_kg_per_unit"),
+        pl.format(
+            "{}, {} row {}",
+            pl.col("source"),
+            pl.col("table").fill_null(""),
+            pl.col("row_id").fill_null("-"),
+        ).alias("source"),
+        pl.col("evidence").cast(pl.String),
+        pl.col("assumption").cast(pl.String),
+        pl.col("note").cast(pl.String),
+    )
+
+
+def activity_factors(registry: Registry | None = None) -> pl.DataFrame:
+    """Every factor an activity's ``factor_id`` may name: the packaging materials of the factor
+    registry (:func:`material_factors`) and ``data/activity_factors.csv``
+    (:func:`own_activity_factors`).
+
+    Parameters
+    ----------
+    registry : Registry, optional
+        The factor registry of the job (default: the built-in one).
+
+    Returns
+    -------
+    DataFrame
+        One row per factor id, per unit of the activity (kg CO2e per kg, per kWh, ...).
+    """
+    reg = registry or Registry.builtin()
+    return pl.concat([material_factors(reg), own_activity_factors()], how="diagonal_relaxed")
 
 
 @cache
@@ -142,7 +226,7 @@ def check_initiatives(
     road_classes = (
         registry.transport_intensities().filter(pl.col("mode") == "road")["vehicle_class"].to_list()
     )
-    factor_ids = activity_factors()["factor_id"].to_list()
+    factor_ids = activity_factors(registry)["factor_id"].to_list()
     kind = pl.col("kind")
     blank = pl.col("baseline_source").fill_null("").str.strip_chars() == ""
     checks = [
@@ -217,7 +301,8 @@ def check_initiatives(
             pl.col("baseline_factor_id").is_not_null()
             & ~pl.col("baseline_factor_id").is_in(factor_ids),
             pl.format(
-                "unknown baseline_factor_id '{}' (data/activity_factors.csv)", "baseline_factor_id"
+                "unknown baseline_factor_id '{}' (factor registry or data/activity_factors.csv)",
+                "baseline_factor_id",
             ),
         ),
     ]

@@ -42,7 +42,7 @@ def check_activities(
 
     typed, errors = coerce(raw, ACTIVITY_COLUMNS, file=file)
     typed = conform(typed.lazy(), ACTIVITY_COLUMNS).collect()
-    factor_ids = activity_factors()["factor_id"].to_list()
+    factor_ids = activity_factors(registry)["factor_id"].to_list()
     fuels = registry.fuel_factors().select(
         pl.concat_str("energy_carrier", pl.lit("|"), "energy_unit")
     )
@@ -61,7 +61,9 @@ def check_activities(
         Check(
             "factor_id",
             pl.col("factor_id").is_not_null() & ~pl.col("factor_id").is_in(factor_ids),
-            pl.format("unknown factor_id '{}' (data/activity_factors.csv)", "factor_id"),
+            pl.format(
+                "unknown factor_id '{}' (factor registry or data/activity_factors.csv)", "factor_id"
+            ),
         ),
         Check(
             "energy_carrier",

@@ -68,6 +68,23 @@ def _circle(text: str | None) -> tuple[float, float, float] | None:
     return lat, lon, radius
 
 
+def _display_row(row: dict[str, Any], path: str) -> dict[str, Any]:
+    """A front row for the terminal table (100 columns): the path as cities and modes, the
+    saving in per cent; ``--format json|csv`` keep every column."""
+    saved = row["co2e_saved_vs_road_kg"]
+    total = row["co2e_wtw_kg"]
+    base = None if saved is None else total + saved
+    return {
+        "route": row["route"],
+        "rec": "*" if row["recommended"] else "",
+        "path": path,
+        "time_h": round(row["time_h"], 1),
+        "cost_cny": round(row["cost_cny"], 2),
+        "co2e_wtw_kg": round(total, 1),
+        "saved_pct": None if not base else round(100 * saved / base, 1),
+    }
+
+
 def register(app: typer.Typer) -> None:
     @app.command("route")
     def route_cmd(
@@ -116,7 +133,13 @@ def register(app: typer.Typer) -> None:
         """The Pareto front (cost, time, CO2e) of one order, the recommendation and the saving
         against the all-road baseline."""
         from greenstream.levers.routing import route
-        from greenstream.levers.routing.explain import representative, trade_off
+        from greenstream.levers.routing.explain import (
+            deadline_alternative,
+            path_text,
+            representative,
+            trade_off,
+        )
+        from greenstream.levers.routing.policy import describe
 
         with handle_errors():
             net = _network(nodes, edges, network)
@@ -145,34 +168,46 @@ def register(app: typer.Typer) -> None:
                     net, answer, shipment_id=f"{answer.origin}>{answer.destination}", period=period
                 ).write_csv(ledger_out / "legs.csv")
                 shift_initiative().write_csv(ledger_out / "initiatives.csv")
+            price_source = f" ({carbon_price_source})" if carbon_price else ""
+            rule = (
+                f"rule: {describe(policy)}{price_source}; set it with --carbon-price-cny-per-t, "
+                "--weights cost,time,co2e, --deadline-h, --rail-above-km"
+            )
+            if rec_i is None:
+                verdict = (
+                    "recommended: none (every route of the front emits more CO2e than all-road)"
+                )
+            else:
+                assert answer.recommendation is not None
+                verdict = f"recommended: route {rec_i + 1}: {answer.recommendation.reason}"
             if fmt is TableFormat.table:
                 shown = range(len(rows)) if show_all else representative(answer.front, rec_i)
                 title = f"Pareto front {answer.origin} -> {answer.destination}"
                 if not show_all:
                     title += f" ({len(shown)} of {len(rows)} routes; --all for every one)"
-                print_rows([rows[i] for i in shown], fmt, title=title)
-                if answer.recommendation is not None and rec_i is not None:
-                    price = (
-                        f" (carbon price {carbon_price:,.0f} CNY/t: {carbon_price_source})"
-                        if carbon_price
-                        else ""
+                print_rows(
+                    [_display_row(rows[i], path_text(answer.front[i], net)) for i in shown],
+                    fmt,
+                    title=title,
+                )
+                lines = [rule, verdict]
+                if rec_i is not None:
+                    line = trade_off(
+                        answer.front,
+                        rec_i,
+                        base.co2e_wtw_kg if base else None,
+                        deadline=deadline_alternative(answer.front, rec_i, base, policy),
                     )
-                    sys.stdout.write(f"recommended: route {rec_i + 1}{price}: ")
-                    sys.stdout.write(answer.recommendation.reason + "\n")
-                    sys.stdout.write(
-                        "why: "
-                        + trade_off(answer.front, rec_i, base.co2e_wtw_kg if base else None)
-                        + "\n"
-                    )
+                    lines.append("why: " + line)
                 if base is not None:
-                    sys.stdout.write(
+                    lines.append(
                         f"all-road baseline: {base.distance_km:,.0f} km, {base.time_h:,.1f} h, "
-                        f"{base.cost_cny:,.0f} CNY, {base.co2e_wtw_kg:,.1f} kg CO2e WTW\n"
+                        f"{base.cost_cny:,.0f} CNY, {base.co2e_wtw_kg:,.1f} kg CO2e WTW"
                     )
+                sys.stdout.write("\n".join(lines) + "\n")
             else:
                 print_rows(rows, fmt)
-                if answer.recommendation is not None:
-                    sys.stderr.write(f"recommended: {answer.recommendation.reason}\n")
+                sys.stderr.write(rule + "\n" + verdict + "\n")
 
     @app.command("plan")
     def plan_cmd(

@@ -53,6 +53,26 @@ def _edge_lists(
     return cached
 
 
+def edge_legs(network: Network, edges: tuple[int, ...]) -> list[tuple[str, str, str]]:
+    """Per edge of a route: its mode (or the transfer marker) and its tail and head node ids.
+
+    Parameters
+    ----------
+    network : Network
+        The network the edges index.
+    edges : tuple of int
+        Edge indices of a route, in order.
+
+    Returns
+    -------
+    list of (str, str, str)
+        ``(mode, tail node id, head node id)`` per edge.
+    """
+    modes_of, _, _, tail, head = _edge_lists(network)
+    names = network.node_names
+    return [(modes_of[e], names[tail[e]], names[head[e]]) for e in edges]
+
+
 def option_from(network: Network, label: Label, mass_t: float) -> RouteOption:
     modes_of, distance, ttw, tail, head = _edge_lists(network)
     names = network.node_names

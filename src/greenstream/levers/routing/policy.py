@@ -2,6 +2,8 @@
 
 Rules, applied in this order:
 
+0. **No more CO2e than all-road**: a route that emits more than the all-road baseline (WTW) is
+   never recommended, whatever the weights (air, for instance); it stays on the front.
 1. **Rail preference** (``rail_above_km``): when the all-road distance of the order is above the
    threshold and the front holds routes carrying at least ``rail_min_share`` of their
    tonne-kilometres by rail, only those are candidates (large operators run such rules, e.g.
@@ -67,22 +69,90 @@ class Recommendation:
     rule: str = "least cost"  # rail preferred, least cost, least weighted score
 
 
+def describe(policy: Policy) -> str:
+    """The rule as one line, with each setting and whether it is the default.
+
+    Parameters
+    ----------
+    policy : Policy
+        The planner's rules (carbon price in CNY per t CO2e WTW, weights, rail preference).
+
+    Returns
+    -------
+    str
+        E.g. *least cost, carbon price 0 CNY/t CO2e (default), among routes emitting no more
+        than all-road, mainly rail above 800 km road distance (default)*.
+    """
+    default = Policy()
+    mark = " (default)"
+    if (policy.weight_time, policy.weight_co2e) == (0.0, 0.0):
+        text = "least cost"
+    else:
+        text = (
+            f"least weighted score (weights cost {policy.weight_cost:g}, time "
+            f"{policy.weight_time:g}, CO2e {policy.weight_co2e:g})"
+        )
+    weights = (policy.weight_cost, policy.weight_time, policy.weight_co2e)
+    if weights == (default.weight_cost, default.weight_time, default.weight_co2e):
+        text += mark
+    text += f", carbon price {policy.carbon_price_cny_per_t:,.0f} CNY/t CO2e"
+    if policy.carbon_price_cny_per_t == default.carbon_price_cny_per_t:
+        text += mark
+    text += ", among routes emitting no more than all-road"
+    if policy.rail_above_km is not None:
+        text += (
+            f", mainly rail (>= {policy.rail_min_share:.0%} of tonne-km) above "
+            f"{policy.rail_above_km:,.0f} km road distance"
+        )
+        if policy.rail_above_km == default.rail_above_km:
+            text += mark
+    else:
+        text += ", no rail preference"
+    return text
+
+
 def recommend(
     front: Sequence[RouteOption], baseline: Baseline | None, policy: Policy
-) -> Recommendation:
-    """The recommended route of a non-empty front and the reason."""
+) -> Recommendation | None:
+    """The recommended route of a non-empty front and the reason; None when every route of the
+    front emits more CO2e than the all-road baseline (rule 0).
+
+    Parameters
+    ----------
+    front : sequence of RouteOption
+        The Pareto front (cost in CNY, time in h, CO2e in kg WTW).
+    baseline : Baseline or None
+        The all-road route (distance in km, CO2e in kg WTW); None: no road path.
+    policy : Policy
+        The rules (module docstring).
+
+    Returns
+    -------
+    Recommendation or None
+
+    References
+    ----------
+    ISO 14083:2023 clause 5 (the CO2e of each route, WTW); the saving against all-road is the
+    baseline-scenario logic of the GHG Protocol for Project Accounting (WRI/WBCSD 2005) ch. 2.
+    """
     candidates = list(range(len(front)))
     reasons: list[str] = []
+    if baseline is not None:
+        # a relative tolerance: the all-road route itself priced along the front's edges
+        ceiling = baseline.co2e_wtw_kg * (1 + 1e-9)
+        candidates = [i for i in candidates if front[i].co2e_wtw_kg <= ceiling]
+        if not candidates:
+            return None
     road_km = baseline.distance_km if baseline is not None else None
     if policy.rail_above_km is not None and road_km is not None and road_km > policy.rail_above_km:
         railed = [i for i in candidates if front[i].share_of_tkm("rail") >= policy.rail_min_share]
         if railed:
-            candidates = railed
             reasons.append(
                 f"road distance {road_km:,.0f} km > {policy.rail_above_km:,.0f} km: rail preferred "
-                f"({len(railed)} of {len(front)} routes carry >= {policy.rail_min_share:.0%} of "
-                "their tonne-km by rail)"
+                f"({len(railed)} of {len(candidates)} routes that save CO2e carry >= "
+                f"{policy.rail_min_share:.0%} of their tonne-km by rail)"
             )
+            candidates = railed
         else:
             reasons.append(
                 f"road distance {road_km:,.0f} km > {policy.rail_above_km:,.0f} km but no route "
@@ -105,7 +175,7 @@ def recommend(
     best_k = min(range(len(candidates)), key=lambda k: (scores[k], co2[k], tim[k]))
     best = candidates[best_k]
     chosen = front[best]
-    rule = "rail preferred, " if len(candidates) < len(front) else ""
+    rule = "rail preferred, " if any("rail preferred" in r for r in reasons) else ""
     if (policy.weight_time, policy.weight_co2e) == (0.0, 0.0):
         rule += "least cost" + (" with carbon price" if policy.carbon_price_cny_per_t else "")
         price = (

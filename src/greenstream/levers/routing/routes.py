@@ -366,7 +366,7 @@ def route_batch(
     # CO2e scale alike), so options are built per tonne once per pair and the pick is cached
     # per (pair, set of routes within the order's limits)
     per_t: dict[tuple[str, int, int], list[RouteOption]] = {}
-    picks: dict[tuple[str, int, int, tuple[int, ...]], Recommendation] = {}
+    picks: dict[tuple[str, int, int, tuple[int, ...]], Recommendation | None] = {}
     records: list[dict[str, Any]] = []
     ids = orders["order_id"].to_list()
     for i in range(orders.height):
@@ -391,11 +391,14 @@ def route_batch(
         if key not in per_t:
             per_t[key] = [option_from(network, lab, 1.0) for lab in labels]
         options = per_t[key]
-        pick = picks.get((*key, within))
-        if pick is None:
+        if (*key, within) not in picks:
             baseline = RoadBaseline(road_km[(o, d)], base_kg) if base_kg is not None else None
-            pick = recommend([options[j] for j in within], baseline, pol)
-            picks[(*key, within)] = pick
+            picks[(*key, within)] = recommend([options[j] for j in within], baseline, pol)
+        pick = picks[(*key, within)]
+        if pick is None:
+            rec["rule"] = "every route within the limits emits more CO2e than all-road"
+            records.append(rec)
+            continue
         best = options[within[pick.index]]
         rec.update(
             {
