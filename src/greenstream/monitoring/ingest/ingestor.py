@@ -532,11 +532,11 @@ class Ingestor:
             )
             retention = self.retention_s
             if retention is not None and newest_us:
-                cutoff_us = newest_us - retention * 1_000_000
+                forget_us = newest_us - retention * 1_000_000
                 store.forget_before(
                     conn,
-                    from_epoch_us(cutoff_us),
-                    watermarks=self.watermarks.any_before(cutoff_us, newest),
+                    from_epoch_us(forget_us),
+                    watermarks=self.watermarks.any_before(forget_us, newest),
                 )
             if self.settings.archive_dir is not None:
                 write_archive(self.settings.archive_dir, batch_id, accepted)
