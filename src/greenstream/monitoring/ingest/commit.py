@@ -183,7 +183,16 @@ def upsert_fixes(conn: Connection, last: pl.DataFrame) -> None:
 
 
 def upsert_watermarks(conn: Connection, newest: pl.DataFrame) -> None:
-    """The newest ``ts`` of each (record type, device) (``record_type, device, wm_ts``)."""
+    """Store the newest ``ts`` of each (record type, device), kept where the stored one is
+    newer.
+
+    Parameters
+    ----------
+    conn : Connection
+        The batch's open transaction.
+    newest : polars.DataFrame
+        ``record_type, device, wm_ts`` (UTC timestamps), one row per device and record type.
+    """
     if newest.height == 0:
         return
     table = DeviceWatermark.__table__

@@ -400,9 +400,21 @@ class Watermarks:
             self.newest_us = top_us if self.newest_us is None else max(self.newest_us, top_us)
 
     def any_before(self, cutoff_us: int, newest: pl.DataFrame) -> bool:
-        """Whether a watermark, held or among a batch's ``newest`` rows (``wm_ts``), is older
-        than ``cutoff_us`` (microseconds since the epoch, UTC): only then has the store's
-        watermark table anything to forget."""
+        """Whether a watermark, held or among a batch's ``newest`` rows, is older than the
+        cutoff: only then has the store's watermark table anything to forget.
+
+        Parameters
+        ----------
+        cutoff_us : int
+            The retention's cutoff, microseconds since the epoch (UTC).
+        newest : polars.DataFrame
+            ``record_type, device, wm_ts``: the newest ``ts`` of each device of a batch.
+
+        Returns
+        -------
+        bool
+            True when the oldest of these watermarks is before ``cutoff_us``.
+        """
         oldest = [
             v
             for v in (self.frame.get_column("wm_ts").min(), newest.get_column("wm_ts").min())
