@@ -158,14 +158,16 @@ def _broker_messages(n: int) -> list[tuple[str, bytes]]:
     return out
 
 
-def _timed_summary(consume: Any) -> tuple[Any, float]:
+def _timed_summary(consume: Any) -> tuple[Any, float, float]:
     """Run a consumer; the time runs from its first committed batch's start to its last commit
-    (the idle wait at the end is not ingestion)."""
-    marks: list[float] = []
+    (the idle wait at the end is not ingestion); also the CPU seconds of this process until
+    that last commit (Polars' threads included)."""
+    marks: list[tuple[float, float]] = []
+    cpu0 = time.process_time()
     started = time.perf_counter()
-    summary = consume(lambda _s: marks.append(time.perf_counter()))
-    end = marks[-1] if marks else time.perf_counter()
-    return summary, end - started
+    summary = consume(lambda _s: marks.append((time.perf_counter(), time.process_time())))
+    end, cpu_end = marks[-1] if marks else (time.perf_counter(), time.process_time())
+    return summary, end - started, cpu_end - cpu0
 
 
 def bench_mqtt(record: Record, tmp: Path, messages: list[tuple[str, bytes]]) -> None:
@@ -181,7 +183,7 @@ def bench_mqtt(record: Record, tmp: Path, messages: list[tuple[str, bytes]]) -> 
     )
     n = sum(b.count(b"\n") for _, b in messages)
     mqtt.publish(host, port, prefix, messages)
-    summary, elapsed = _timed_summary(
+    summary, elapsed, cpu = _timed_summary(
         lambda cb: mqtt.consume(
             ingestor,
             host=host,
@@ -207,8 +209,9 @@ def bench_mqtt(record: Record, tmp: Path, messages: list[tuple[str, bytes]]) -> 
         200_000,
         "higher",
         f"{n:,} records in {len(messages)} NDJSON micro-batch messages of {PER_MESSAGE:,} "
-        f"(Mosquitto, QoS 1, PUBACK after commit, SQLite); single-record QoS 1 messages publish "
-        f"at only {single_rate:,.0f} rec/s (why micro-batches); {_load()}",
+        f"(Mosquitto, QoS 1, PUBACK after commit, SQLite); {cpu * 1e6 / n:.2f} CPU-s per 1M "
+        f"records consumed; single-record QoS 1 messages publish at only {single_rate:,.0f} "
+        f"rec/s (why micro-batches); {_load()}",
     )
 
 
@@ -219,7 +222,7 @@ def bench_nats(record: Record, tmp: Path, messages: list[tuple[str, bytes]]) -> 
     n = sum(b.count(b"\n") for _, b in messages)
     asyncio.run(nats.publish(NATS, stream, stream, messages))
     ingestor = _ingestor(f"sqlite:///{tmp / 'nats.db'}")
-    summary, elapsed = _timed_summary(
+    summary, elapsed, cpu = _timed_summary(
         lambda cb: nats.run(
             ingestor,
             url=NATS,
@@ -242,7 +245,7 @@ def bench_nats(record: Record, tmp: Path, messages: list[tuple[str, bytes]]) -> 
         "higher",
         f"{n:,} records in {len(messages)} NDJSON micro-batch messages of {PER_MESSAGE:,} "
         f"(JetStream durable pull consumer, 100 messages per committed batch, ack after commit, "
-        f"SQLite); {_load()}",
+        f"SQLite); {cpu * 1e6 / n:.2f} CPU-s per 1M records consumed; {_load()}",
     )
 
 

@@ -20,6 +20,7 @@ from greenstream.monitoring.ingest import (
     decode_ndjson,
     with_keys,
 )
+from greenstream.monitoring.ingest.commit import read_watermarks
 from greenstream.monitoring.queries import query_aggregates, query_quarantine, totals
 from greenstream.monitoring.state import QuarantinedRecord
 from greenstream.store import upgrade
@@ -373,6 +374,11 @@ def test_dedupe_horizon_is_per_device_and_keys_live_for_the_backfill_window(make
     restarted = make(dedupe_horizon_s=3600, backfill_window_s=7200)  # type: ignore[operator]
     assert restarted.index.size == 2
     assert restarted.watermarks.frame.height == 2
+    # T1 at 12:00 puts T2's watermark (09:30) more than the 2 h window behind: its row goes
+    feed(restarted, lines(gps("T1", "2026-11-11T12:00:00Z", 31.2, 121.4)), "gps")
+    with restarted.engine.connect() as conn:
+        stored = read_watermarks(conn)
+    assert stored.select("record_type", "device").rows() == [("gps", "T1")]
 
 
 def _reasons(ing: Ingestor) -> list[str]:

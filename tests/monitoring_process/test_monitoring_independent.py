@@ -173,6 +173,23 @@ def test_trace_reads_what_the_store_holds(
     assert {f["geometry"]["type"] for f in features} >= {"LineString"}
     table = runner.invoke(app, ["trace", "IWB-R1", *extra])
     assert table.exit_code == 0 and "X8012" in table.output
+    text = table.stdout
+    # readable in 100 columns: each leg's mode with confidence and evidence, places with their
+    # kinds, distance basis, energy, the fallback's reason, WTW = TTW + WTT with band, per tkm
+    assert max(len(line) for line in text.splitlines()) <= 100
+    for part in (
+        "rail leg: IND-GZ-FREIGHT -> Putian West",
+        "rail terminal",
+        "confidence 0.",
+        "loaded onto X8012",
+        "actual: the vehicle's GPS track",
+        "l diesel on the trip (fill-to-full",
+        "method default (fallback): vehicle X8012 has no GPS",
+        "= TTW ",
+        "kg CO2e/tkm WTW",
+        "2 transfer(s)",
+    ):
+        assert part in " ".join(text.split()), part
 
 
 def test_trace_of_files_counts_a_resent_scan_once(tmp_path: Path) -> None:

@@ -140,7 +140,8 @@ class DeviceWatermark(Base):
 
     record_type: Mapped[str] = mapped_column(String(16), primary_key=True)
     device: Mapped[str] = mapped_column(String(200), primary_key=True)
-    ts: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    # no index on ts: each batch rewrites its devices' rows, the retention's delete is rare
+    ts: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 AGGREGATE_SUMS = (

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import json
 import sys
+import textwrap
 from contextlib import nullcontext
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 import polars as pl
 import typer
@@ -68,73 +69,185 @@ def _extra_tables(devices: Path | None, hubs: Path | None) -> dict[str, pl.DataF
     return out
 
 
-def _print_trace(doc: dict[str, Any]) -> None:
-    """The trace as a table (100 columns) followed by each leg's evidence and the totals."""
+TRACE_WIDTH: Final = 100  # the width every command's table is written for (clikit)
+_INDENT: Final = "    "
 
-    def place(name: Any, hub: Any) -> str:
-        return str(name or hub or "-")[:16]
 
-    rows = []
-    for e in doc["elements"]:
-        if e["element"] == "leg":
-            rows.append(
-                {
-                    "seq": e["seq"],
-                    "element": "leg",
-                    "mode": f"{e['mode']} {e['mode_confidence'] or 0:.2f}",
-                    "from -> to": f"{place(e['from_name'], e['from_hub'])} -> "
-                    f"{place(e['to_name'], e['to_hub'])}",
-                    "start (UTC)": (e["start_ts"] or "")[:16],
-                    "h": e["transit_h"],
-                    "km": e["distance_km"],
-                    "method": e["method"],
-                    "co2e_wtw_kg": e["co2e_wtw_kg"],
-                }
-            )
-        else:
-            rows.append(
-                {
-                    "seq": e["seq"],
-                    "element": "hub",
-                    "mode": "",
-                    "from -> to": place(e["hub_name"], e["hub_id"]),
-                    "start (UTC)": (e["start_ts"] or "")[:16],
-                    "h": e["dwell_h"],
-                    "km": None,
-                    "method": e["method"],
-                    "co2e_wtw_kg": e["co2e_wtw_kg"],
-                }
-            )
-    print_rows(rows, TableFormat.table, title=f"Waybill {doc['waybill_id']}")
-    for e in doc["elements"]:
-        lines = []
-        if e["element"] == "leg":
-            lines.append(f"mode: {e['mode_evidence']}")
-            lines.append(
-                f"vehicle {e['vehicle_id']}: {e['gps_gaps']} GPS gap(s) bridged, "
-                f"{e['spikes_removed']} spike(s) removed; {e['transport_activity_tkm']} tkm, "
-                f"{e['intensity_wtw_kg_per_tkm']} kg CO2e/tkm WTW"
-            )
-            for r in e["energy_records"]:
-                lines.append(
-                    f"energy {r['ts'][:16]}: {r['energy_amount_on_trip']} {r['energy_unit']} "
-                    f"{r['energy_carrier']} on the trip ({r['allocation']})"
-                )
-        if e.get("fallback_reason"):
-            lines.append(f"default: {e['fallback_reason']}")
-        lines.append(
-            f"WTW {e['co2e_wtw_kg']} kg (band {e['co2e_wtw_low_kg']}-{e['co2e_wtw_high_kg']}), "
-            f"TTW {e['co2e_ttw_kg']}, WTT {e['co2e_wtt_kg']}"
-        )
-        out.print(f"  {e['seq']}: " + "\n     ".join(lines), highlight=False)
-    out.print(
-        f"total {doc['co2e_wtw_kg']:,.3f} kg CO2e WTW (band {doc['co2e_wtw_low_kg']:,.3f}-"
-        f"{doc['co2e_wtw_high_kg']:,.3f}; TTW {doc['co2e_ttw_kg']:,.3f}, WTT "
-        f"{doc['co2e_wtt_kg']:,.3f}) over {doc['distance_km']:,.1f} km, "
-        f"{doc['transport_activity_tkm']:,.3f} tkm; picked up {doc['pickup_ts']}, delivered "
-        f"{doc['delivery_ts']} ({doc['transit_h']} h, {len(doc['transfers'])} transfer(s))",
-        highlight=False,
+def _when(ts: Any, *, date: bool = True) -> str:
+    """``2026-11-09 01:00`` (UTC) from an ISO timestamp; ``-`` when there is none."""
+    if not ts:
+        return "-"
+    text = str(ts).replace("T", " ")
+    return text[:16] if date else text[11:16]
+
+
+def _num(value: Any, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def _place(name: Any, hub: Any, kind: Any) -> str:
+    """``Name (HUB-ID, kind)``, or the id alone, or ``-``."""
+    label = str(name or hub or "-")
+    extra = [str(x).replace("_", " ") for x in (hub if name else None, kind) if x]
+    return f"{label} ({', '.join(extra)})" if extra else label
+
+
+def _basis(text: Any) -> str:
+    """The short name of a distance basis (``actual``, ``SFD``, ...): the text before ``:``."""
+    return str(text or "-").split(":", 1)[0]
+
+
+def _element_row(e: dict[str, Any]) -> dict[str, str]:
+    leg = e["element"] == "leg"
+    return {
+        "#": str(e["seq"]),
+        "element": f"{e['mode']} {e['mode_confidence'] or 0:.2f}" if leg else "hub",
+        "start (UTC)": _when(e["start_ts"])[5:],
+        "h": _num(e["transit_h"] if leg else e["dwell_h"], 2),
+        "km": _num(e["distance_km"], 1) if leg else "",
+        "basis": _basis(e["distance_basis"]) if leg else "",
+        "method": str(e["method"]),
+        "WTW kg": _num(e["co2e_wtw_kg"]),
+        "band kg": f"{_num(e['co2e_wtw_low_kg'], 1)}-{_num(e['co2e_wtw_high_kg'], 1)}",
+    }
+
+
+def _wrapped(text: str, width: int) -> list[str]:
+    """``text`` as lines of at most ``width`` columns, indented, continuation lines further."""
+    return textwrap.wrap(
+        text,
+        width=width,
+        initial_indent=_INDENT,
+        subsequent_indent=_INDENT + "  ",
+        break_on_hyphens=False,
     )
+
+
+def _emissions(e: dict[str, Any]) -> str:
+    return (
+        f"WTW {_num(e['co2e_wtw_kg'])} kg CO2e (band {_num(e['co2e_wtw_low_kg'])}-"
+        f"{_num(e['co2e_wtw_high_kg'])}) = TTW {_num(e['co2e_ttw_kg'])} + WTT "
+        f"{_num(e['co2e_wtt_kg'])}"
+    )
+
+
+def _method(e: dict[str, Any]) -> str:
+    reason = e.get("fallback_reason")
+    if reason:
+        return f"method {e['method']} (fallback): {reason}"
+    source = e.get("factor_source")
+    return f"method {e['method']}: {source}" if source else f"method {e['method']}"
+
+
+def element_lines(e: dict[str, Any], width: int = TRACE_WIDTH) -> list[str]:
+    """The readable account of one trace element (leg or hub stop) as lines of at most
+    ``width`` columns: places with names and kinds, times, mode with confidence and evidence,
+    distance with its basis, GPS gaps and removed spikes, energy records, method with the reason
+    of a fallback, WTW = TTW + WTT with the uncertainty band, intensity per tonne-km.
+
+    Parameters
+    ----------
+    e : dict
+        One element of :func:`greenstream.monitoring.trace.trace_document`'s ``elements``.
+    width : int
+        Columns of the output lines.
+
+    Returns
+    -------
+    list of str
+        The lines, without line ends.
+
+    References
+    ----------
+    ISO 14083:2023, clause 12 (reporting: transport chain elements, methods and data quality).
+    """
+    if e["element"] == "leg":
+        head = (
+            f"{e['seq']:>2} {e['mode']} leg: {_place(e['from_name'], e['from_hub'], e['from_kind'])}"
+            f" -> {_place(e['to_name'], e['to_hub'], e['to_kind'])}"
+        )
+        texts = [
+            f"{_when(e['start_ts'])} -> {_when(e['end_ts'])} UTC, {_num(e['transit_h'], 2)} h; "
+            f"vehicle {e['vehicle_id']} (trip {e['vehicle_trip']}), {_num(e['mass_kg'], 0)} kg"
+            + (
+                f", {e['waybill_share_of_trip']:.3f} of the trip's tonne-km"
+                if e.get("waybill_share_of_trip") is not None
+                else ""
+            ),
+            f"mode {e['mode']}, confidence {e['mode_confidence'] or 0:.2f}: {e['mode_evidence']}",
+            f"distance {_num(e['distance_km'], 2)} km, {e['distance_basis']}; "
+            f"{e['gps_gaps']} GPS gap(s) bridged, {e['spikes_removed']} spike(s) removed",
+        ]
+        texts += [
+            f"energy {_when(r['ts'])}: {r['energy_amount_on_trip']} {r['energy_unit']} "
+            f"{r['energy_carrier']} on the trip ({r['allocation']})"
+            for r in e["energy_records"]
+        ] or ["energy: no fuel, charge or meter record on the trip"]
+        texts += [
+            _method(e),
+            f"{_emissions(e)}; {_num(e['transport_activity_tkm'])} tkm, "
+            f"{_num(e['intensity_wtw_kg_per_tkm'], 5)} kg CO2e/tkm WTW",
+        ]
+    else:
+        head = f"{e['seq']:>2} hub stop: {_place(e['hub_name'], e['hub_id'], e['hub_kind'])}"
+        texts = [
+            f"{_when(e['start_ts'])} -> {_when(e['end_ts'])} UTC, dwell {_num(e['dwell_h'], 2)} h"
+            f", {_num(e['mass_kg'], 0)} kg",
+            _method(e),
+            _emissions(e),
+        ]
+    lines = textwrap.wrap(
+        head, width=width, subsequent_indent=_INDENT + "  ", break_on_hyphens=False
+    )
+    for text in texts:
+        lines += _wrapped(text, width)
+    return lines
+
+
+def total_lines(doc: dict[str, Any], width: int = TRACE_WIDTH) -> list[str]:
+    """The waybill's totals: pickup, transfers, delivery and transit time; WTW = TTW + WTT with
+    its band over the distance and tonne-km, and the intensity per tonne-km (lines of at most
+    ``width`` columns).
+
+    Parameters
+    ----------
+    doc : dict
+        :func:`greenstream.monitoring.trace.trace_document`'s result.
+    width : int
+        Columns of the output lines.
+
+    Returns
+    -------
+    list of str
+        The lines, without line ends.
+    """
+    transfers = ", ".join(
+        f"{t['hub_name'] or t['hub_id']} {_when(t['ts'])}" for t in doc["transfers"]
+    )
+    texts = [
+        f"picked up {_when(doc['pickup_ts'])} UTC, delivered {_when(doc['delivery_ts'])} UTC: "
+        f"{_num(doc['transit_h'], 2)} h in transit, {len(doc['transfers'])} transfer(s)"
+        + (f" ({transfers})" if transfers else ""),
+        f"{_emissions(doc)} over {_num(doc['distance_km'], 1)} km and "
+        f"{_num(doc['transport_activity_tkm'])} tkm: {_num(doc['intensity_wtw_kg_per_tkm'], 5)} "
+        "kg CO2e/tkm WTW",
+    ]
+    lines = [f"Waybill {doc['waybill_id']}, total"]
+    for text in texts:
+        lines += _wrapped(text, width)
+    return lines
+
+
+def _print_trace(doc: dict[str, Any]) -> None:
+    """The trace as a table (100 columns), each element's account, then the totals."""
+    print_rows(
+        [_element_row(e) for e in doc["elements"]],
+        TableFormat.table,
+        title=f"Waybill {doc['waybill_id']}",
+    )
+    for e in doc["elements"]:
+        out.print("\n".join(element_lines(e)), markup=False, highlight=False)
+    out.print("\n".join(total_lines(doc)), markup=False, highlight=False)
 
 
 TelemetryOpt = Annotated[

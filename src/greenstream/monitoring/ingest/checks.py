@@ -313,10 +313,17 @@ def gps_jumps(frame: pl.DataFrame, ctx: ValidationContext) -> pl.DataFrame:
         prior.height == 0 or bool((prior.get_column("ts").max() or 0) <= batch_ts.min())  # type: ignore[operator]
     )
     window: dict[str, Any] = {} if in_order else {"order_by": order}
+    # the row of each fix's predecessor, found in one window (grouping the rows once), then
+    # each column gathered from it: a third of the CPU of one window per column
+    previous = (
+        rows.select("device_id", *order)
+        .with_row_index("__row")
+        .select(pl.col("__row").shift(1).over("device_id", **window))
+        .to_series()
+    )
     rows = (
         rows.with_columns(
-            pl.col(c).shift(1).over("device_id", **window).alias(f"__prev_{c}")
-            for c in ("lat", "lon", "ts")
+            rows.get_column(c).gather(previous).alias(f"__prev_{c}") for c in ("lat", "lon", "ts")
         )
         .with_columns(
             _implied_speed_kmh(

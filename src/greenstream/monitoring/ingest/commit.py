@@ -150,10 +150,22 @@ def insert_segments(
     ]
 
 
-def forget_before(conn: Connection, cutoff: datetime) -> None:
-    """Delete the segments and device watermarks past the retention."""
+def forget_before(conn: Connection, cutoff: datetime, *, watermarks: bool = True) -> None:
+    """Delete the segments and (with ``watermarks``) the device watermarks past the retention.
+
+    Parameters
+    ----------
+    conn : Connection
+        The batch's open transaction.
+    cutoff : datetime
+        UTC instant; segments whose newest record and watermarks older than it go.
+    watermarks : bool
+        Also delete watermarks (a scan of the table, which has no index on ``ts``): the caller
+        passes False when none of its devices is past the cutoff.
+    """
     conn.execute(sa.delete(DedupeSegment).where(DedupeSegment.max_ts < cutoff))
-    conn.execute(sa.delete(DeviceWatermark).where(DeviceWatermark.ts < cutoff))
+    if watermarks:
+        conn.execute(sa.delete(DeviceWatermark).where(DeviceWatermark.ts < cutoff))
 
 
 def upsert_fixes(conn: Connection, last: pl.DataFrame) -> None:
@@ -171,7 +183,16 @@ def upsert_fixes(conn: Connection, last: pl.DataFrame) -> None:
 
 
 def upsert_watermarks(conn: Connection, newest: pl.DataFrame) -> None:
-    """The newest ``ts`` of each (record type, device) (``record_type, device, wm_ts``)."""
+    """Store the newest ``ts`` of each (record type, device), kept where the stored one is
+    newer.
+
+    Parameters
+    ----------
+    conn : Connection
+        The batch's open transaction.
+    newest : polars.DataFrame
+        ``record_type, device, wm_ts`` (UTC timestamps), one row per device and record type.
+    """
     if newest.height == 0:
         return
     table = DeviceWatermark.__table__
@@ -181,7 +202,8 @@ def upsert_watermarks(conn: Connection, newest: pl.DataFrame) -> None:
         set_={"ts": stmt.excluded.ts},
         where=stmt.excluded.ts > table.c.ts,
     )
-    execute_rows(conn, stmt, newest.rename({"wm_ts": "ts"}))
+    # in key order: the rows land on neighbouring pages of the primary key's B-tree
+    execute_rows(conn, stmt, newest.rename({"wm_ts": "ts"}).sort("record_type", "device"))
 
 
 def read_watermarks(conn: Connection) -> pl.DataFrame:

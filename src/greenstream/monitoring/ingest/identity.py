@@ -399,6 +399,29 @@ class Watermarks:
             top_us = epoch_us(top)
             self.newest_us = top_us if self.newest_us is None else max(self.newest_us, top_us)
 
+    def any_before(self, cutoff_us: int, newest: pl.DataFrame) -> bool:
+        """Whether a watermark, held or among a batch's ``newest`` rows, is older than the
+        cutoff: only then has the store's watermark table anything to forget.
+
+        Parameters
+        ----------
+        cutoff_us : int
+            The retention's cutoff, microseconds since the epoch (UTC).
+        newest : polars.DataFrame
+            ``record_type, device, wm_ts``: the newest ``ts`` of each device of a batch.
+
+        Returns
+        -------
+        bool
+            True when the oldest of these watermarks is before ``cutoff_us``.
+        """
+        oldest = [
+            v
+            for v in (self.frame.get_column("wm_ts").min(), newest.get_column("wm_ts").min())
+            if isinstance(v, datetime)
+        ]
+        return bool(oldest) and epoch_us(min(oldest)) < cutoff_us
+
     def forget_before(self, cutoff_us: int | None) -> None:
         """Drop devices whose newest record is older than ``cutoff_us`` (they are past the
         retention: every record of theirs is too late anyway)."""

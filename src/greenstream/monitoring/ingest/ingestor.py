@@ -532,7 +532,12 @@ class Ingestor:
             )
             retention = self.retention_s
             if retention is not None and newest_us:
-                store.forget_before(conn, from_epoch_us(newest_us - retention * 1_000_000))
+                forget_us = newest_us - retention * 1_000_000
+                store.forget_before(
+                    conn,
+                    from_epoch_us(forget_us),
+                    watermarks=self.watermarks.any_before(forget_us, newest),
+                )
             if self.settings.archive_dir is not None:
                 write_archive(self.settings.archive_dir, batch_id, accepted)
             fixes = last_fixes(accepted.get("gps"))
