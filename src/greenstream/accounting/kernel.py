@@ -1259,6 +1259,11 @@ def compute_lazy(
     lf = lf.with_columns(
         (activity * pl.col("__i_wtw")).alias("co2e_wtw_kg"),
         (activity * pl.col("__i_ttw")).alias("co2e_ttw_kg"),
+        # a refrigerated hub whose type has no temperature-controlled default (read twice below)
+        pl.lit(lk.hub_refrigerated_fallback)
+        .gather(pl.col("__hub_i"))
+        .fill_null(False)
+        .alias("__hub_fb"),
     ).with_columns(
         (pl.col("co2e_wtw_kg") - pl.col("co2e_ttw_kg")).alias("co2e_wtt_kg"),
         (pl.col("co2e_wtw_kg") * (1.0 - pl.col("__u"))).alias("co2e_wtw_low_kg"),
@@ -1275,7 +1280,7 @@ def compute_lazy(
             "factor_set_version"
         ),
         pl.lit(warning_texts())
-        .gather(_warning_flags(lk, sea=job.sea is not None))
+        .gather(_warning_flags(lk, sea=job.sea is not None, input_columns=job.input_columns))
         .alias("warnings"),
         pl.lit(job.adjustment_texts).gather(pl.col("__adjust_i")).alias("distance_adjustment")
         if job.adjustment_texts is not None
@@ -1362,7 +1367,7 @@ def _reason_code(lk: Lookups, job: JobContext) -> pl.Expr:
         .then(pl.col("__source"))
         .otherwise(0)
     )
-    hub_fallback = pl.lit(lk.hub_refrigerated_fallback).gather(pl.col("__hub_i")).fill_null(False)
+    hub_fallback = pl.col("__hub_fb")
     reefer = (
         pl.when(hub & pl.col("__reefer"))
         .then(pl.when(hub_fallback).then(REEFER_HUB_FALLBACK).otherwise(REEFER_VARIANT))
@@ -1374,27 +1379,45 @@ def _reason_code(lk: Lookups, job: JobContext) -> pl.Expr:
     return reason_code(source, reefer, proxy)
 
 
-def _warning_flags(lk: Lookups, *, sea: bool = True) -> pl.Expr:
-    """Bit i set when WARNINGS[i] applies to the row."""
+def _warning_flags(
+    lk: Lookups, *, sea: bool = True, input_columns: tuple[str, ...] | None = None
+) -> pl.Expr:
+    """Bit i set when WARNINGS[i] applies to the row.
+
+    A flag that reads a column the input does not have (it is all null after ``conform``) can
+    never be set, so it is left out of the expression rather than evaluated on every row.
+    """
+    given = set(input_columns) if input_columns is not None else None
+
+    def has(*names: str) -> bool:
+        return given is None or all(n in given for n in names)
+
     mass = pl.col("mass_kg")
     charge = pl.col("chargeable_mass_kg")
     not_measured = pl.col("trip_id").is_null() & pl.col("toc_id").is_null()
-    flags = [
-        charge.is_not_null() & ((charge - mass).abs() > CHARGEABLE_MASS_TOLERANCE * mass),
-        pl.col("empty_return").fill_null(False) & (pl.col("__m") == DEFAULT) & ~pl.col("__is_hub"),
+    flags: list[pl.Expr | None] = [
+        charge.is_not_null() & ((charge - mass).abs() > CHARGEABLE_MASS_TOLERANCE * mass)
+        if has("chargeable_mass_kg")
+        else None,
+        pl.col("empty_return").fill_null(False) & (pl.col("__m") == DEFAULT) & ~pl.col("__is_hub")
+        if has("empty_return")
+        else None,
         (pl.col("__basis") == BASIS_INDEX["gcd"]) & (pl.col("__mode_i") != MODES.index("air")),
         pl.col("load_factor").is_not_null()
         & pl.col("vehicle").is_not_null()
         & pl.col("__curve_full").is_null()
-        & not_measured,
+        & not_measured
+        if has("load_factor", "vehicle")
+        else None,
         pl.col("empty_distance_factor").is_not_null()
         & pl.col("load_factor").is_null()
-        & not_measured,
+        & not_measured
+        if has("empty_distance_factor")
+        else None,
         pl.col("__needs_uplift") & ((pl.col("__m") == DEFAULT) | (pl.col("__m") == MODELLED)),
-        pl.col("__is_hub")
-        & pl.col("__reefer")
-        & (pl.col("__m") == DEFAULT)
-        & pl.lit(lk.hub_refrigerated_fallback).gather(pl.col("__hub_i")).fill_null(False),
+        pl.col("__is_hub") & pl.col("__reefer") & (pl.col("__m") == DEFAULT) & pl.col("__hub_fb")
+        if has("temperature_control")
+        else None,
     ]
     if sea:  # the sea flags: only jobs with sea lanes pay for them
         flags += [
@@ -1406,10 +1429,14 @@ def _warning_flags(lk: Lookups, *, sea: bool = True) -> pl.Expr:
             & pl.col("distance_km").is_null()
             & pl.col("__route_km").is_null(),
         ]
-    total = pl.lit(0, dtype=pl.UInt32)
-    for i, flag in enumerate(flags):
-        total = total + flag.fill_null(False).cast(pl.UInt32) * (1 << i)
-    return total
+    bits = [
+        pl.when(flag).then(pl.lit(1 << i, dtype=pl.UInt32)).otherwise(pl.lit(0, dtype=pl.UInt32))
+        for i, flag in enumerate(flags)
+        if flag is not None
+    ]
+    if not bits:
+        return pl.lit(0, dtype=pl.UInt32)
+    return pl.sum_horizontal(bits).cast(pl.UInt32)
 
 
 def shipments_lazy(results: pl.LazyFrame) -> pl.LazyFrame:
