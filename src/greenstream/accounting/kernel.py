@@ -527,8 +527,26 @@ def trip_emissions(trips: pl.LazyFrame, registry: Registry) -> pl.LazyFrame:
     """Energy x emission factor per trip record, summed per trip (GLEC v3 energy-based method).
 
     Explicit ``ef_*_kg_per_unit`` columns override the registry, as an iLEAP EnergyCarrier's
-    emission factors do. Electricity takes the grid factor of ``grid_region`` (WTW; TTW = 0 since a
-    battery-electric vehicle emits nothing in operation, ISO 14083 / GLEC v3).
+    emission factors do. Electricity takes the grid factor of ``grid_region`` (WTW) and has no
+    TTW emissions, even where a row gives an explicit TTW factor: a battery-electric vehicle
+    emits nothing in operation, so all of its emissions are WTT.
+
+    Parameters
+    ----------
+    trips : TRIPS rows: ``trip_id``, ``energy_carrier``, ``energy_amount`` (in ``energy_unit``:
+        kWh, MJ, l, kg, ...), ``grid_region``, optional ``ef_wtw_kg_per_unit`` and
+        ``ef_ttw_kg_per_unit`` (kg CO2e per energy unit).
+    registry : factor registry (fuel factors per carrier and unit, grid factors per region).
+
+    Returns
+    -------
+    One row per trip: ``trip_co2e_wtw_kg``, ``trip_co2e_ttw_kg`` (kg CO2e), ``trip_factor_id``,
+    ``trip_energy`` and ``trip_factor_source`` (texts for the calculation sheet).
+
+    References
+    ----------
+    ISO 14083:2023, 5.3 (energy-based quantification; emissions = energy x factor, WTW = TTW +
+    WTT) and 5.6 (allocation by tonne-km); GLEC Framework v3, Part 1 (electricity: TTW = 0).
     """
     fuel = registry.fuel_factors().select(
         "energy_carrier",
@@ -560,11 +578,13 @@ def trip_emissions(trips: pl.LazyFrame, registry: Registry) -> pl.LazyFrame:
         .then(pl.col("__grid_wtw") * kwh_per_unit)
         .otherwise(pl.col("__fuel_wtw"))
     )
+    # electricity has no tank-to-wheel emissions whatever a TRIPS row says: generation and grid
+    # losses are all well-to-tank (ISO 14083:2023 Annex on energy carriers; GLEC v3 Part 1)
     ef_ttw = (
-        pl.when(pl.col("ef_ttw_kg_per_unit").is_not_null())
-        .then(pl.col("ef_ttw_kg_per_unit"))
-        .when(is_electricity)
+        pl.when(is_electricity)
         .then(0.0)
+        .when(pl.col("ef_ttw_kg_per_unit").is_not_null())
+        .then(pl.col("ef_ttw_kg_per_unit"))
         .otherwise(pl.col("__fuel_ttw"))
     )
     source = (
