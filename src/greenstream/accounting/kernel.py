@@ -205,9 +205,11 @@ def reason_texts(registry: Registry, short_max_km: float) -> pl.Series:
         )
     proxy_text = [
         None,
-        "DESNZ is a UK factor set, used as a proxy for China: no published China road/rail/air "
-        "freight tonne-km intensity was found (GB/T 46531-2025 gives fuel CO2 factors, not "
-        "tonne-km intensities); give a TOC or trip energy for primary data",
+        "DESNZ is a UK factor set, used as a proxy for China: the registry has no China "
+        "road/rail/air freight tonne-km intensity (GB/T 46531-2025 Annex A gives fuel CO2 "
+        "factors, TTW and CO2 only, not tonne-km intensities; Smart Freight Centre China's "
+        "'China Default GHG Emission Values v1.0' publishes WTW road intensities, which "
+        "`greenstream factors import` can add); give a TOC or trip energy for primary data",
         "DESNZ is a UK factor set, used as a proxy outside the UK (no factor for the leg's "
         "country in the registry)",
     ]
