@@ -416,3 +416,27 @@ def test_rollup_by_shipment_writes_every_group(tmp_path: Path, fmt: str) -> None
     assert by["S2"]["tce_count"] == 3 and by["S2"]["shipment_count"] == 1
     assert by["S3"]["co2e_wtw_kg"] == pytest.approx(475.1)
     assert by["S3"]["default_share"] == pytest.approx(1.0)
+
+
+def test_footprint_by_shipment_csv_is_the_rollup(tmp_path: Path) -> None:
+    # S1 1962.72, S2 385.76, S3 475.1 kg WTW (hand calculations in the test above)
+    args = [
+        "footprint",
+        str(write(tmp_path, "legs.csv", GOOD_LEGS)),
+        "-o",
+        str(tmp_path / "out.parquet"),
+        "--tocs",
+        str(write(tmp_path, "tocs.csv", TOCS)),
+        "--hocs",
+        str(write(tmp_path, "hocs.csv", HOCS)),
+        "--by",
+        "shipment",
+    ]
+    result = runner.invoke(app, [*args, "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    rows = {r["shipment"]: r for r in pl.read_csv(result.stdout.encode()).to_dicts()}
+    assert rows["S1"]["co2e_wtw_kg"] == pytest.approx(1962.72)
+    assert rows["S2"]["co2e_wtw_kg"] == pytest.approx(385.76)
+    assert rows["S3"]["co2e_wtw_kg"] == pytest.approx(475.1)
+    summary = json.loads(runner.invoke(app, [*args, "--format", "json"]).stdout)
+    assert summary["rollup_rows"] == 3 and len(summary["rollup"]) == 3

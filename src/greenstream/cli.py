@@ -163,9 +163,16 @@ def footprint(
             _write_warnings(output, warnings_file, summary)
             summary["outputs"].append(str(warnings_file))
         if keys:
-            summary["rollup"] = _rollup_rows(output, keys, tz, tables.gazetteer)
+            rollup_table = _rollup_table(output, keys, tz, tables.gazetteer)
+            if fmt is TableFormat.csv:  # the roll-up is the CSV output, written by Polars
+                print_frame(rollup_table, fmt)
+                return
             summary["rollup_by"] = keys
             summary["tz"] = tz
+            summary["rollup_rows"] = rollup_table.height
+            # a table on screen shows the largest groups; JSON carries every group
+            shown = rollup_table if fmt is TableFormat.json else rollup_table.head(ROLLUP_SHOWN)
+            summary["rollup"] = shown.to_dicts()
         _print_summary(summary, fmt, max_warnings=max_warnings)
 
 
@@ -216,14 +223,17 @@ def _write_warnings(results: Path, target: Path, summary: dict[str, Any]) -> Non
     write_table(rows, target)
 
 
-def _rollup_rows(results: Path, keys: list[str], tz: str, gazetteer: Any) -> list[dict[str, Any]]:
+ROLLUP_SHOWN = 50  # roll-up groups shown in a table on screen (--format csv / json for all)
+
+
+def _rollup_table(results: Path, keys: list[str], tz: str, gazetteer: Any) -> pl.DataFrame:
     from greenstream.accounting.rollup import rollup
     from greenstream.io.tables import scan_raw
 
     frame = scan_raw(results) if results.suffix != ".json" else pl.LazyFrame()
     if "lane" in keys:
         frame = _with_lane_ids(frame, gazetteer)
-    return rollup(frame, keys, tz=tz).to_dicts()
+    return rollup(frame, keys, tz=tz)
 
 
 def _with_lane_ids(frame: pl.LazyFrame, gazetteer: Any) -> pl.LazyFrame:
@@ -270,7 +280,13 @@ def _print_summary(summary: dict[str, Any], fmt: TableFormat, *, max_warnings: i
             highlight=False,
         )
     if s.get("rollup") is not None:
-        title = f"Roll-up by {', '.join(s['rollup_by'])} (periods in {s['tz']})"
+        total = s.get("rollup_rows", len(s["rollup"]))
+        more = (
+            f" (first {len(s['rollup'])} of {total:,}; --format csv for all)"
+            if total > len(s["rollup"])
+            else ""
+        )
+        title = f"Roll-up by {', '.join(s['rollup_by'])} (periods in {s['tz']}){more}"
         print_rows(_rollup_view(s["rollup"], s["rollup_by"]), fmt, title=title)
     kinds = s.get("warnings_by_kind") or []
     if kinds:
