@@ -266,3 +266,25 @@ def test_one_file_upload_carries_legs_tocs_hocs_and_trips(api: Api) -> None:
     u2 = api.client.get("/footprints/U2", headers=h).json()
     assert u2["co2e_wtw_kg"] == pytest.approx(15.0)
     assert u2["co2e_ttw_kg"] == 0.0
+
+
+def test_an_ileap_document_uploads_with_the_tocs_it_carries(api: Api) -> None:
+    from pathlib import Path
+
+    # shipment-simple-1 with its TOC in the same PACT response (tests/io/data/ileap), ids made
+    # unique to this test: 40 t x 423 km x 0.116 kg CO2e/tkm = 1962.72 kg WTW (TTW x 0.089 =
+    # 1505.88); without the carried TOC the job would fail on an unknown toc_id
+    doc = (
+        Path(__file__).parents[1] / "io" / "data" / "ileap" / "shipment-simple-1.json"
+    ).read_text()
+    doc = doc.replace("truck-40t-euro5-de", "toc-carried-in-upload").replace(
+        "shipment-simple-1", "U-ILEAP-1"
+    )
+    h = api.headers(api.b)
+    r = api.client.post("/shipments/file", files={"file": ("simple.json", doc.encode())}, headers=h)
+    assert r.status_code == 202, r.text
+    job = _wait_job(api, r.json()["job_id"], h)
+    assert job["status"] == "done", job["errors"]
+    fp = api.client.get("/footprints/U-ILEAP-1", headers=h).json()
+    assert fp["co2e_wtw_kg"] == pytest.approx(1962.72)
+    assert fp["co2e_ttw_kg"] == pytest.approx(1505.88)

@@ -712,11 +712,7 @@ def read_upload_file(
             if suffix == ".csv":
                 return pl.read_csv(file, infer_schema=False)
             return pl.read_ndjson(file, infer_schema_length=None)
-        from greenstream.io import ileap
-
-        legs = ileap.read_ileap_shipments(file.read()).legs
-        check_row_cap(legs.height, max_rows, what=name)
-        return legs
+        return read_upload_ileap(name, file, max_rows=max_rows)[0]
     except (InputErrors, UploadTooLarge):
         raise
     except Exception as exc:
@@ -773,3 +769,36 @@ def read_upload_reference(
     if kind in ("tocs", "hocs") and set(table.columns) >= INTENSITIES_TABLE:
         table = from_intensities_table(table.lazy(), kind).collect()
     return table
+
+
+def read_upload_ileap(
+    name: str, file: BinaryIO, *, max_rows: int
+) -> tuple[pl.DataFrame, dict[str, pl.DataFrame | None]]:
+    """The LEGS of an uploaded iLEAP JSON file and the TOCs / HOCs it carries beside its
+    ShipmentFootprints (``None`` where it has none), so that one iLEAP document uploads whole.
+
+    Parameters
+    ----------
+    name : the uploaded file's name (for errors).
+    file : the uploaded bytes (iLEAP v1.0 JSON, optionally wrapped in PACT).
+    max_rows : the upload's row bound (TCEs).
+
+    Returns
+    -------
+    ``(legs, {"tocs": ..., "hocs": ...})``: TCE rows (mass in kg, distance in km) and the
+    operators' intensities (kg CO2e per tkm, per t).
+
+    References
+    ----------
+    iLEAP v1.0 (ShipmentFootprint, TOC, HOC); ISO 14083:2023, 5.2.
+    """
+    from greenstream.io import ileap
+
+    try:
+        read = ileap.read_ileap_shipments(file.read())
+    except InputErrors:
+        raise
+    except Exception as exc:
+        raise InputErrors.single(name, f"cannot read the file: {exc}") from exc
+    check_row_cap(read.legs.height, max_rows, what=name)
+    return read.legs, {"tocs": read.tocs, "hocs": read.hocs}

@@ -44,6 +44,7 @@ from greenstream.services.upload import (
     check_row_cap,
     ingest,
     read_upload_file,
+    read_upload_ileap,
     read_upload_reference,
 )
 from greenstream.store.models import FootprintRollup, Hoc, Shipment, Toc, UploadJob
@@ -152,16 +153,17 @@ async def upload_file(
     parts = {"tocs": tocs, "hocs": hocs, "trips": trips}
 
     def read() -> tuple[pl.DataFrame, dict[str, pl.DataFrame | None]]:
-        legs = read_upload_file(name, file.file, **bounds)
-        frames: dict[str, pl.DataFrame | None] = {}
+        frames: dict[str, pl.DataFrame | None] = {"tocs": None, "hocs": None, "trips": None}
+        if PurePath(name).suffix.lower() == ".json":  # an iLEAP document may carry its TOCs/HOCs
+            legs, carried = read_upload_ileap(name, file.file, max_rows=bounds["max_rows"])
+            frames.update(carried)
+        else:
+            legs = read_upload_file(name, file.file, **bounds)
         for kind, part in parts.items():
-            frames[kind] = (
-                read_upload_reference(
+            if part is not None:  # a part given explicitly wins over what the document carries
+                frames[kind] = read_upload_reference(
                     kind, PurePath(part.filename or f"{kind}.csv").name, part.file, **bounds
                 )
-                if part is not None
-                else None
-            )
         return legs, frames
 
     try:
