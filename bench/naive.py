@@ -108,6 +108,8 @@ def naive_footprint(legs: pl.DataFrame, tables: ReferenceTables) -> pl.DataFrame
             f = fuel[(t["energy_carrier"], t["energy_unit"])]
             w, tt = f["ef_wtw_kg_per_unit"], f["ef_ttw_kg_per_unit"]
             fid, src = f["factor_id"], f["factor_source"]
+        if t["energy_carrier"] == "electricity":
+            tt = 0.0  # electricity: all WTT, whatever the row says (ISO 14083, GLEC v3)
         acc = trip_co2.setdefault(t["trip_id"], [0.0, 0.0, set(), set()])
         acc[0] += t["energy_amount"] * w
         acc[1] += t["energy_amount"] * tt

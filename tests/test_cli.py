@@ -379,3 +379,64 @@ def test_ileap_convert_tocs_hocs_round_trip(tmp_path: Path) -> None:
     )
     assert res.exit_code == 2
     assert "one of SOURCE and TARGET must be iLEAP .json" in res.stderr
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_rollup_by_shipment_writes_every_group(tmp_path: Path, fmt: str) -> None:
+    # S1: 40 t x 423 km x 0.116 = 1962.72; S2: 4 t x 30 km x 0.793 + 4 t x 33 + 4 t x 50 km x
+    # 0.793 = 95.16 + 132 + 158.6 = 385.76 (mass counted once: 4000 kg); S3: 10 t x 500 km x
+    # 0.09502 (DESNZ 2025 artic > 33 t) = 475.1
+    legs = write(tmp_path, "legs.csv", GOOD_LEGS)
+    out = tmp_path / "out.parquet"
+    done = runner.invoke(
+        app,
+        [
+            "footprint",
+            str(legs),
+            "-o",
+            str(out),
+            "--tocs",
+            str(write(tmp_path, "tocs.csv", TOCS)),
+            "--hocs",
+            str(write(tmp_path, "hocs.csv", HOCS)),
+        ],
+    )
+    assert done.exit_code == 0, done.output
+    result = runner.invoke(app, ["rollup", str(out), "--by", "shipment", "--format", fmt])
+    assert result.exit_code == 0, result.output
+    if fmt == "csv":
+        rows = pl.read_csv(result.stdout.encode()).to_dicts()
+    else:
+        rows = json.loads(result.stdout)
+    by = {r["shipment"]: r for r in rows}
+    assert set(by) == {"S1", "S2", "S3"}
+    assert by["S1"]["co2e_wtw_kg"] == pytest.approx(1962.72)
+    assert by["S2"]["co2e_wtw_kg"] == pytest.approx(385.76)
+    assert by["S2"]["mass_kg"] == pytest.approx(4000)
+    assert by["S2"]["tce_count"] == 3 and by["S2"]["shipment_count"] == 1
+    assert by["S3"]["co2e_wtw_kg"] == pytest.approx(475.1)
+    assert by["S3"]["default_share"] == pytest.approx(1.0)
+
+
+def test_footprint_by_shipment_csv_is_the_rollup(tmp_path: Path) -> None:
+    # S1 1962.72, S2 385.76, S3 475.1 kg WTW (hand calculations in the test above)
+    args = [
+        "footprint",
+        str(write(tmp_path, "legs.csv", GOOD_LEGS)),
+        "-o",
+        str(tmp_path / "out.parquet"),
+        "--tocs",
+        str(write(tmp_path, "tocs.csv", TOCS)),
+        "--hocs",
+        str(write(tmp_path, "hocs.csv", HOCS)),
+        "--by",
+        "shipment",
+    ]
+    result = runner.invoke(app, [*args, "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    rows = {r["shipment"]: r for r in pl.read_csv(result.stdout.encode()).to_dicts()}
+    assert rows["S1"]["co2e_wtw_kg"] == pytest.approx(1962.72)
+    assert rows["S2"]["co2e_wtw_kg"] == pytest.approx(385.76)
+    assert rows["S3"]["co2e_wtw_kg"] == pytest.approx(475.1)
+    summary = json.loads(runner.invoke(app, [*args, "--format", "json"]).stdout)
+    assert summary["rollup_rows"] == 3 and len(summary["rollup"]) == 3

@@ -26,6 +26,7 @@ from greenstream.clikit import (
     handle_errors,
     new_progress,
     out,
+    print_frame,
     print_rows,
     registry_for,
     stage,
@@ -245,9 +246,16 @@ def footprint(
             _write_warnings(output, warnings_file, summary)
             summary["outputs"].append(str(warnings_file))
         if keys:
-            summary["rollup"] = _rollup_rows(output, keys, tz, tables.gazetteer)
+            rollup_table = _rollup_table(output, keys, tz, tables.gazetteer)
+            if fmt is TableFormat.csv:  # the roll-up is the CSV output, written by Polars
+                print_frame(rollup_table, fmt)
+                return
             summary["rollup_by"] = keys
             summary["tz"] = tz
+            summary["rollup_rows"] = rollup_table.height
+            # a table on screen shows the largest groups; JSON carries every group
+            shown = rollup_table if fmt is TableFormat.json else rollup_table.head(ROLLUP_SHOWN)
+            summary["rollup"] = shown.to_dicts()
         _print_summary(summary, fmt, max_warnings=max_warnings)
 
 
@@ -300,25 +308,27 @@ def _write_warnings(results: Path, target: Path, summary: dict[str, Any]) -> Non
     write_table(rows, target)
 
 
-def _rollup_rows(results: Path, keys: list[str], tz: str, gazetteer: Any) -> list[dict[str, Any]]:
-    import polars as pl
+ROLLUP_SHOWN = 50  # roll-up groups shown in a table on screen (--format csv / json for all)
 
+
+def _rollup_table(results: Path, keys: list[str], tz: str, gazetteer: Any) -> pl.DataFrame:
     from greenstream.accounting.rollup import rollup
-    from greenstream.io.tables import read_raw
+    from greenstream.io.tables import scan_raw
 
-    frame = read_raw(results) if results.suffix != ".json" else pl.DataFrame()
+    frame = scan_raw(results) if results.suffix != ".json" else pl.LazyFrame()
     if "lane" in keys:
         frame = _with_lane_ids(frame, gazetteer)
-    return rollup(frame, keys, tz=tz).to_dicts()
+    return rollup(frame, keys, tz=tz)
 
 
-def _with_lane_ids(frame: pl.DataFrame, gazetteer: Any) -> pl.DataFrame:
+def _with_lane_ids(frame: pl.LazyFrame, gazetteer: Any) -> pl.LazyFrame:
     """``origin_id`` / ``destination_id`` (canonical place ids) resolved once per distinct text."""
-    from greenstream.pipeline import with_place_ids
+    from greenstream.pipeline import with_place_ids_lazy
 
-    if not {"origin", "destination"} & set(frame.columns) or "origin_id" in frame.columns:
+    columns = frame.collect_schema().names()
+    if not {"origin", "destination"} & set(columns) or "origin_id" in columns:
         return frame
-    return with_place_ids(frame, gazetteer, "origin", "destination")
+    return with_place_ids_lazy(frame, gazetteer, "origin", "destination")
 
 
 def _print_summary(summary: dict[str, Any], fmt: TableFormat, *, max_warnings: int = 10) -> None:
@@ -355,7 +365,13 @@ def _print_summary(summary: dict[str, Any], fmt: TableFormat, *, max_warnings: i
             highlight=False,
         )
     if s.get("rollup") is not None:
-        title = f"Roll-up by {', '.join(s['rollup_by'])} (periods in {s['tz']})"
+        total = s.get("rollup_rows", len(s["rollup"]))
+        more = (
+            f" (first {len(s['rollup'])} of {total:,}; --format csv for all)"
+            if total > len(s["rollup"])
+            else ""
+        )
+        title = f"Roll-up by {', '.join(s['rollup_by'])} (periods in {s['tz']}){more}"
         print_rows(_rollup_view(s["rollup"], s["rollup_by"]), fmt, title=title)
     kinds = s.get("warnings_by_kind") or []
     if kinds:
@@ -407,28 +423,28 @@ def rollup(
     month, ... (periods in a time zone)."""
     from greenstream.accounting.rollup import check_time_zone, parse_keys
     from greenstream.accounting.rollup import rollup as rollup_frame
-    from greenstream.io.tables import read_raw
+    from greenstream.io.tables import scan_raw
 
     with handle_errors():
         keys = parse_keys(by)
         check_time_zone(tz)
-        frame = read_raw(results)
+        frame = scan_raw(results)
         if "lane" in keys:
             frame = _with_lane_ids(frame, gazetteer_for(places))
-        rows = rollup_frame(frame, keys, tz=tz).to_dicts()
+        table = rollup_frame(frame, keys, tz=tz)
         if fmt is TableFormat.table:
             more = (
-                f" (first {limit} of {len(rows):,}; --format csv for all)"
-                if len(rows) > limit
+                f" (first {limit} of {table.height:,}; --format csv for all)"
+                if table.height > limit
                 else ""
             )
             print_rows(
-                _rollup_view(rows[:limit], keys),
+                _rollup_view(table.head(limit).to_dicts(), keys),
                 fmt,
                 title=f"Roll-up by {', '.join(keys)} (periods in {tz}){more}",
             )
         else:
-            print_rows(rows, fmt)
+            print_frame(table, fmt)  # written by Polars: no Python object per row
 
 
 @app.command()

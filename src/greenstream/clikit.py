@@ -160,6 +160,18 @@ def print_rows(rows: list[dict[str, Any]], fmt: TableFormat, *, title: str = "")
     out.print(table)
 
 
+def print_frame(frame: pl.DataFrame, fmt: TableFormat, *, title: str = "") -> None:
+    """A table in ``fmt``: CSV and JSON written by Polars (no Python object per row, for
+    roll-ups of every shipment), a rich table through :func:`print_rows`."""
+    if fmt is TableFormat.csv:
+        sys.stdout.write(frame.write_csv() if frame.width else "")
+        return
+    if fmt is TableFormat.json:
+        sys.stdout.write(frame.write_json() + "\n")
+        return
+    print_rows(frame.to_dicts(), fmt, title=title)
+
+
 def fmt_cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:,.3f}"

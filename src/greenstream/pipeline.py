@@ -486,16 +486,46 @@ WARNING_EXAMPLES = 3  # element ids shown per warning kind in the summary
 def with_place_ids(frame: pl.DataFrame, gazetteer: Gazetteer, *columns: str) -> pl.DataFrame:
     """``frame`` with ``<column>_id``: the canonical place id of each place text (null when it
     does not resolve). For grouped (small) frames: one resolution per distinct text."""
+    return with_place_ids_lazy(frame.lazy(), gazetteer, *columns).collect(engine="in-memory")
+
+
+def with_place_ids_lazy(frame: pl.LazyFrame, gazetteer: Gazetteer, *columns: str) -> pl.LazyFrame:
+    """:func:`with_place_ids` on a lazy frame: only the distinct texts of ``columns`` are
+    collected (one narrow scan) and resolved; the ids join back lazily, so a roll-up over a
+    results file reads only the columns it needs.
+
+    Parameters
+    ----------
+    frame : rows with place texts (``origin``, ``destination``: names, codes or ids).
+    gazetteer : the places to resolve against (built-in world gazetteer or the user's own).
+    columns : the place columns; ``<column>_id`` is added for each one present.
+
+    Returns
+    -------
+    ``frame`` with ``<column>_id`` (canonical place id, null when the text does not resolve).
+
+    References
+    ----------
+    ISO 14083:2023, 5.4 (the transport chain's origin and destination define the lane).
+    """
+    present = [c for c in columns if c in frame.collect_schema().names()]
+    if not present:
+        return frame
+    texts = (
+        pl.concat([frame.select(pl.col(c).cast(pl.String).alias("query")) for c in present])
+        .drop_nulls()
+        .unique()
+        .collect(engine="in-memory")
+        .get_column("query")
+    )
+    resolved = gazetteer.resolve(texts).select("query", "place_id")
     out = frame
-    for column in columns:
-        if column not in frame.columns:
-            continue
-        texts = frame.get_column(column).cast(pl.String).drop_nulls().unique()
-        resolved = gazetteer.resolve(texts).select(
-            pl.col("query").alias(column), pl.col("place_id").alias(f"{column}_id")
-        )
+    for column in present:
         out = out.with_columns(pl.col(column).cast(pl.String)).join(
-            resolved, on=column, how="left", maintain_order="left"
+            resolved.lazy().rename({"query": column, "place_id": f"{column}_id"}),
+            on=column,
+            how="left",
+            maintain_order="left",
         )
     return out
 

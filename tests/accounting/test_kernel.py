@@ -377,3 +377,60 @@ def test_mode_without_distance_adjustment_factor_is_refused(
     )
     with pytest.raises(GreenstreamError, match=r"no distance adjustment factor.*rail"):
         greenstream.footprint(legs)
+
+
+def test_electricity_has_no_ttw_even_with_an_explicit_ttw_factor() -> None:
+    # 120 kWh x 0.5 kg CO2e/kWh (explicit WTW) = 60 kg WTW; TTW 0 (electricity: all WTT),
+    # although the row claims 0.3 kg/kWh TTW; WTT = 60 - 0 = 60
+    legs = pl.DataFrame(
+        {
+            "shipment_id": ["E"],
+            "mass_kg": [2000.0],
+            "mode": ["road"],
+            "distance_km": [50.0],
+            "trip_id": ["V9"],
+        }
+    )
+    trips = pl.DataFrame(
+        {
+            "trip_id": ["V9"],
+            "energy_carrier": ["electricity"],
+            "energy_amount": [120.0],
+            "energy_unit": ["kWh"],
+            "ef_wtw_kg_per_unit": [0.5],
+            "ef_ttw_kg_per_unit": [0.3],
+        }
+    )
+    row = greenstream.footprint(legs, trips=trips).legs.row(0, named=True)
+    assert row["co2e_wtw_kg"] == pytest.approx(60.0)
+    assert row["co2e_ttw_kg"] == 0.0
+    assert row["co2e_wtt_kg"] == pytest.approx(60.0)
+
+
+def test_battery_electric_default_classes_have_no_ttw() -> None:
+    # DESNZ 2025 van BEV average: TTW 0, WTT 0.21992 + 0.05633 = 0.27625 kg CO2e/tkm
+    # (generation and T&D counted as WTT). 1.5 t x 200 km = 300 tkm -> WTW = WTT = 82.875
+    legs = pl.DataFrame(
+        {
+            "shipment_id": ["B"],
+            "mass_kg": [1500.0],
+            "mode": ["road"],
+            "distance_km": [200.0],
+            "vehicle": ["road.van_avg_bev"],
+        }
+    )
+    row = greenstream.footprint(legs).legs.row(0, named=True)
+    assert row["co2e_ttw_kg"] == 0.0
+    assert row["co2e_wtw_kg"] == pytest.approx(82.875)
+    assert row["co2e_wtt_kg"] == pytest.approx(82.875)
+
+
+def test_every_electricity_factor_row_has_zero_ttw() -> None:
+    from greenstream.factors import Registry
+
+    registry = Registry.builtin()
+    classes = registry.transport_intensities().filter(pl.col("energy_carrier") == "electricity")
+    assert classes.height > 0
+    assert (classes["intensity_ttw_kg_per_tkm"] == 0).all()
+    fuels = registry.fuel_factors().filter(pl.col("energy_carrier") == "electricity")
+    assert fuels.height == 0 or (fuels["ef_ttw_kg_per_unit"].fill_null(0) == 0).all()

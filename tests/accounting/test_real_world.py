@@ -1,10 +1,11 @@
-"""Accounting on real-world input: 24 shipments across every mode and five continents, each with
+"""Accounting on real-world input: 27 shipments across every mode and six continents, each with
 its expected emissions calculated by hand from the cited factor rows (the calculation is written
 next to each). Factor rows (kg CO2e per tkm, TTW + WTT = WTW), DESNZ 2025 flat file
 (shared/reference/emission-factors.md section 1):
 
 - HGV articulated > 33 t average laden 0.07703 + 0.01799 = 0.09502 (27_304_3128_14_1)
 - HGV refrigerated articulated > 33 t 0.08908 + 0.02086 = 0.10994 (27_306_3136_14_1)
+- all HGVs refrigerated average laden 0.11894 + 0.02769 = 0.14663 (27_306_3140_14_1)
 - all HGVs average laden 0.10163 + 0.02359 = 0.12522; van diesel average 0.6313 + 0.15095
   = 0.78225; van BEV 0 + (0.21992 + 0.05633) = 0.27625 (generation counted as WTT)
 - freight train 0.02779 + 0.00691 = 0.0347
@@ -209,6 +210,36 @@ LEGS = [
         distance_km=25,
         vehicle="road.hgv_artic_gt33t",
     ),
+    # road, South America, refrigerated, no vehicle class -> the all-HGV refrigerated variant:
+    # 3 t x 430 km x 0.14663 = 189.1527
+    _leg(
+        "Z1",
+        mass_kg=3000,
+        mode="road",
+        origin="São Paulo",
+        destination="Rio de Janeiro",
+        distance_km=430,
+        temperature_control="refrigerated",
+    ),
+    # road, Africa, no vehicle class -> all HGVs: 7 t x 560 km x 0.12522 = 490.8624
+    _leg(
+        "Z2",
+        mass_kg=7000,
+        mode="road",
+        origin="Johannesburg",
+        destination="Durban",
+        distance_km=560,
+    ),
+    # sea, South America -> Europe, given: 8 t x 10,000 km x 0.01977 (container average)
+    # = 1581.6
+    _leg(
+        "Z3",
+        mass_kg=8000,
+        mode="sea",
+        origin="Santos",
+        destination="Rotterdam",
+        distance_km=10_000,
+    ),
     # a carrier's TOC (primary data declared): 4 t x 300 km x 0.05 = 60
     _leg(
         "T1",
@@ -257,6 +288,9 @@ EXPECTED_WTW = {
     "H3": 10 * 1.26,
     "M1": 8 * 60 * 0.09502 + 8 * 0.6 + 8 * 9800 * 0.0347 + 8 * 25 * 0.09502,
     "T1": 4 * 300 * 0.05,
+    "Z1": 3 * 430 * 0.14663,
+    "Z2": 7 * 560 * 0.12522,
+    "Z3": 8 * 10_000 * 0.01977,
 }
 
 
@@ -272,7 +306,7 @@ def _by_shipment(result: object) -> dict[str, dict[str, object]]:
 
 def test_every_shipment_matches_its_hand_calculation(result: object) -> None:
     ships = _by_shipment(result)
-    assert len(ships) == 24
+    assert len(ships) == 27
     for shipment, wtw in EXPECTED_WTW.items():
         assert ships[shipment]["co2e_wtw_kg"] == pytest.approx(wtw, rel=1e-9), shipment
 
@@ -310,6 +344,7 @@ def test_refrigerated_rows_say_what_was_done(result: object) -> None:
     by = {r["shipment_id"]: r for r in legs.filter(pl.col("tce_id").str.ends_with("-1")).to_dicts()}
     assert by["R3"]["factor_id"] == "desnz-2025:road.hgv_artic_gt33t_reefer:avg"
     assert by["R3"]["warnings"] is None
+    assert by["Z1"]["factor_id"] == "desnz-2025:road.hgv_all_reefer:avg"
     assert "refrigeration uplift" in by["R4"]["warnings"]
     assert "x 1.17098" in by["R4"]["factor_reason"]
     assert "mixed" in by["H2"]["warnings"]
@@ -330,7 +365,15 @@ def test_summary_shows_defaults_and_primary_shares(result: object) -> None:
         "refrigerated_hub_default",
         "sea_distance_short_of_route",
     } <= kinds
-    assert any(p["country"] == "CN" for p in summary["uk_factors_as_proxy"])
+    proxies = {p["country"] for p in summary["uk_factors_as_proxy"]}
+    assert {"CN", "BR", "ZA"} <= proxies
+
+
+def test_battery_electric_van_emits_nothing_tank_to_wheel(result: object) -> None:
+    # R5: DESNZ van BEV TTW 0, so WTT = WTW = 1 t x 40 km x 0.27625 = 11.05
+    r5 = _by_shipment(result)["R5"]
+    assert r5["co2e_ttw_kg"] == 0.0
+    assert r5["co2e_wtt_kg"] == pytest.approx(11.05, rel=1e-9)
 
 
 def summary_sea(result: object) -> float:

@@ -213,3 +213,78 @@ def test_tenant_isolation_on_every_endpoint(api: Api) -> None:
             s.execute(select(PactEvent.tenant_id, func.count()).group_by(PactEvent.tenant_id)).all()
         )
     assert len(counts) == 2 and set(counts.values()) == {1}
+
+
+def test_one_file_upload_carries_legs_tocs_hocs_and_trips(api: Api) -> None:
+    from greenstream.io.ileap import write_ileap_hocs
+
+    h = api.headers(api.b)
+    legs = (
+        "shipment_id,mass_kg,mode,distance_km,toc_id,hoc_id,trip_id\n"
+        "U1,2000,,300,TOC-UP-ROAD,,\n"
+        "U1,2000,,,,HOC-UP-WH,\n"
+        "U2,500,road,40,,,EV-1\n"
+    )
+    # TOCs as the `greenstream intensities` table (TOCs and HOCs in one)
+    tocs = (
+        "kind,id,mode,intensity_wtw_kg_per_unit,intensity_ttw_kg_per_unit,unit\n"
+        "TOC,TOC-UP-ROAD,road,0.08,0.06,tkm\n"
+    )
+    import json
+
+    hocs_json = json.dumps(
+        write_ileap_hocs(
+            pl.DataFrame(
+                {
+                    "hoc_id": ["HOC-UP-WH"],
+                    "hub_type": ["Warehouse"],
+                    "intensity_wtw_kg_per_t": [4.0],
+                    "intensity_ttw_kg_per_t": [1.0],
+                }
+            )
+        )
+    ).encode()
+    trips = "trip_id,energy_carrier,energy_amount,energy_unit,ef_wtw_kg_per_unit\nEV-1,electricity,30,kWh,0.5\n"
+    r = api.client.post(
+        "/shipments/file",
+        files={
+            "file": ("legs.csv", legs.encode()),
+            "tocs": ("intensities.csv", tocs.encode()),
+            "hocs": ("hocs.json", hocs_json),
+            "trips": ("trips.csv", trips.encode()),
+        },
+        headers=h,
+    )
+    assert r.status_code == 202, r.text
+    job = _wait_job(api, r.json()["job_id"], h)
+    assert job["status"] == "done", job["errors"]
+    # U1: 2 t x 300 km x 0.08 = 48 kg WTW (TTW 2 x 300 x 0.06 = 36) + hub 2 t x 4 = 8 (TTW 2)
+    u1 = api.client.get("/footprints/U1", headers=h).json()
+    assert u1["co2e_wtw_kg"] == pytest.approx(56.0)
+    assert u1["co2e_ttw_kg"] == pytest.approx(38.0)
+    # U2: the only TCE on trip EV-1 takes all of it: 30 kWh x 0.5 = 15 kg WTW, TTW 0
+    u2 = api.client.get("/footprints/U2", headers=h).json()
+    assert u2["co2e_wtw_kg"] == pytest.approx(15.0)
+    assert u2["co2e_ttw_kg"] == 0.0
+
+
+def test_an_ileap_document_uploads_with_the_tocs_it_carries(api: Api) -> None:
+    from pathlib import Path
+
+    # shipment-simple-1 with its TOC in the same PACT response (tests/io/data/ileap), ids made
+    # unique to this test: 40 t x 423 km x 0.116 kg CO2e/tkm = 1962.72 kg WTW (TTW x 0.089 =
+    # 1505.88); without the carried TOC the job would fail on an unknown toc_id
+    doc = (
+        Path(__file__).parents[1] / "io" / "data" / "ileap" / "shipment-simple-1.json"
+    ).read_text()
+    doc = doc.replace("truck-40t-euro5-de", "toc-carried-in-upload").replace(
+        "shipment-simple-1", "U-ILEAP-1"
+    )
+    h = api.headers(api.b)
+    r = api.client.post("/shipments/file", files={"file": ("simple.json", doc.encode())}, headers=h)
+    assert r.status_code == 202, r.text
+    job = _wait_job(api, r.json()["job_id"], h)
+    assert job["status"] == "done", job["errors"]
+    fp = api.client.get("/footprints/U-ILEAP-1", headers=h).json()
+    assert fp["co2e_wtw_kg"] == pytest.approx(1962.72)
+    assert fp["co2e_ttw_kg"] == pytest.approx(1505.88)

@@ -166,9 +166,13 @@ def _proxy_note(row: dict[str, Any]) -> str | None:
         return None
     if "CN" in outside:
         return (
-            "DESNZ 2025 is a UK factor set, used as a proxy for China: no published China "
-            "road/rail/air freight tonne-km intensity was found (GB/T 46531-2025 Annex A gives "
-            "fuel CO2 factors, not tonne-km intensities); a TOC or trip energy gives primary data"
+            "DESNZ 2025 is a UK factor set, used as a proxy for China: the registry has no China "
+            "road/rail/air freight tonne-km intensity (GB/T 46531-2025 Annex A gives fuel CO2 "
+            "factors, TTW and CO2 only, not tonne-km intensities; Smart Freight Centre China's "
+            "'China Default GHG Emission Values v1.0', "
+            "https://smartfreightcentre.org/en/skills/library/china-default-ghg-emission-values-v10, "
+            "publishes WTW road intensities, which `greenstream factors import` can add); a TOC or "
+            "trip energy gives primary data"
         )
     return (
         f"DESNZ 2025 is a UK factor set, used as a proxy for {', '.join(outside)}: the registry "

@@ -243,9 +243,11 @@ def reason_texts(registry: Registry, short_max_km: float) -> pl.Series:
         )
     proxy_text = [
         None,
-        "DESNZ is a UK factor set, used as a proxy for China: no published China road/rail/air "
-        "freight tonne-km intensity was found (GB/T 46531-2025 gives fuel CO2 factors, not "
-        "tonne-km intensities); give a TOC or trip energy for primary data",
+        "DESNZ is a UK factor set, used as a proxy for China: the registry has no China "
+        "road/rail/air freight tonne-km intensity (GB/T 46531-2025 Annex A gives fuel CO2 "
+        "factors, TTW and CO2 only, not tonne-km intensities; Smart Freight Centre China's "
+        "'China Default GHG Emission Values v1.0' publishes WTW road intensities, which "
+        "`greenstream factors import` can add); give a TOC or trip energy for primary data",
         "DESNZ is a UK factor set, used as a proxy outside the UK (no factor for the leg's "
         "country in the registry)",
     ]
@@ -567,8 +569,9 @@ def trip_emissions(trips: pl.LazyFrame, registry: Registry) -> pl.LazyFrame:
     """Energy x emission factor per trip record, summed per trip (GLEC v3 energy-based method).
 
     Explicit ``ef_*_kg_per_unit`` columns override the registry, as an iLEAP EnergyCarrier's
-    emission factors do. Electricity takes the grid factor of ``grid_region`` (WTW; TTW = 0 since a
-    battery-electric vehicle emits nothing in operation, ISO 14083 / GLEC v3).
+    emission factors do. Electricity takes the grid factor of ``grid_region`` (WTW) and has no
+    TTW emissions, even where a row gives an explicit TTW factor: a battery-electric vehicle
+    emits nothing in operation, so all of its emissions are WTT (ISO 14083 / GLEC v3).
 
     Parameters
     ----------
@@ -636,11 +639,13 @@ def trip_emissions(trips: pl.LazyFrame, registry: Registry) -> pl.LazyFrame:
         .then(pl.col("__grid_wtw") * kwh_per_unit)
         .otherwise(pl.col("__fuel_wtw"))
     )
+    # electricity has no tank-to-wheel emissions whatever a TRIPS row says: generation and grid
+    # losses are all well-to-tank (ISO 14083:2023 Annex on energy carriers; GLEC v3 Part 1)
     ef_ttw = (
-        pl.when(pl.col("ef_ttw_kg_per_unit").is_not_null())
-        .then(pl.col("ef_ttw_kg_per_unit"))
-        .when(is_electricity)
+        pl.when(is_electricity)
         .then(0.0)
+        .when(pl.col("ef_ttw_kg_per_unit").is_not_null())
+        .then(pl.col("ef_ttw_kg_per_unit"))
         .otherwise(pl.col("__fuel_ttw"))
     )
     source = (
@@ -1501,6 +1506,11 @@ def compute_lazy(
     lf = lf.with_columns(
         (activity * pl.col("__i_wtw")).alias("co2e_wtw_kg"),
         (activity * pl.col("__i_ttw")).alias("co2e_ttw_kg"),
+        # a refrigerated hub whose type has no temperature-controlled default (read twice below)
+        pl.lit(lk.hub_refrigerated_fallback)
+        .gather(pl.col("__hub_i"))
+        .fill_null(False)
+        .alias("__hub_fb"),
     ).with_columns(
         (pl.col("co2e_wtw_kg") - pl.col("co2e_ttw_kg")).alias("co2e_wtt_kg"),
         (pl.col("co2e_wtw_kg") * (1.0 - pl.col("__u"))).alias("co2e_wtw_low_kg"),
@@ -1517,7 +1527,7 @@ def compute_lazy(
             "factor_set_version"
         ),
         pl.lit(warning_texts())
-        .gather(_warning_flags(lk, sea=job.sea is not None))
+        .gather(_warning_flags(lk, sea=job.sea is not None, input_columns=job.input_columns))
         .alias("warnings"),
         pl.lit(job.adjustment_texts).gather(pl.col("__adjust_i")).alias("distance_adjustment")
         if job.adjustment_texts is not None
@@ -1653,7 +1663,7 @@ def _reason_code(lk: Lookups, job: JobContext) -> pl.Expr:
         .then(pl.col("__source"))
         .otherwise(0)
     )
-    hub_fallback = pl.lit(lk.hub_refrigerated_fallback).gather(pl.col("__hub_i")).fill_null(False)
+    hub_fallback = pl.col("__hub_fb")
     reefer = (
         pl.when(hub & pl.col("__reefer"))
         .then(pl.when(hub_fallback).then(REEFER_HUB_FALLBACK).otherwise(REEFER_VARIANT))
@@ -1665,27 +1675,45 @@ def _reason_code(lk: Lookups, job: JobContext) -> pl.Expr:
     return reason_code(source, reefer, proxy)
 
 
-def _warning_flags(lk: Lookups, *, sea: bool = True) -> pl.Expr:
-    """Bit i set when WARNINGS[i] applies to the row."""
+def _warning_flags(
+    lk: Lookups, *, sea: bool = True, input_columns: tuple[str, ...] | None = None
+) -> pl.Expr:
+    """Bit i set when WARNINGS[i] applies to the row.
+
+    A flag that reads a column the input does not have (it is all null after ``conform``) can
+    never be set, so it is left out of the expression rather than evaluated on every row.
+    """
+    given = set(input_columns) if input_columns is not None else None
+
+    def has(*names: str) -> bool:
+        return given is None or all(n in given for n in names)
+
     mass = pl.col("mass_kg")
     charge = pl.col("chargeable_mass_kg")
     not_measured = pl.col("trip_id").is_null() & pl.col("toc_id").is_null()
-    flags = [
-        charge.is_not_null() & ((charge - mass).abs() > CHARGEABLE_MASS_TOLERANCE * mass),
-        pl.col("empty_return").fill_null(False) & (pl.col("__m") == DEFAULT) & ~pl.col("__is_hub"),
+    flags: list[pl.Expr | None] = [
+        charge.is_not_null() & ((charge - mass).abs() > CHARGEABLE_MASS_TOLERANCE * mass)
+        if has("chargeable_mass_kg")
+        else None,
+        pl.col("empty_return").fill_null(False) & (pl.col("__m") == DEFAULT) & ~pl.col("__is_hub")
+        if has("empty_return")
+        else None,
         (pl.col("__basis") == BASIS_INDEX["gcd"]) & (pl.col("__mode_i") != MODES.index("air")),
         pl.col("load_factor").is_not_null()
         & pl.col("vehicle").is_not_null()
         & pl.col("__curve_full").is_null()
-        & not_measured,
+        & not_measured
+        if has("load_factor", "vehicle")
+        else None,
         pl.col("empty_distance_factor").is_not_null()
         & pl.col("load_factor").is_null()
-        & not_measured,
+        & not_measured
+        if has("empty_distance_factor")
+        else None,
         pl.col("__needs_uplift") & ((pl.col("__m") == DEFAULT) | (pl.col("__m") == MODELLED)),
-        pl.col("__is_hub")
-        & pl.col("__reefer")
-        & (pl.col("__m") == DEFAULT)
-        & pl.lit(lk.hub_refrigerated_fallback).gather(pl.col("__hub_i")).fill_null(False),
+        pl.col("__is_hub") & pl.col("__reefer") & (pl.col("__m") == DEFAULT) & pl.col("__hub_fb")
+        if has("temperature_control")
+        else None,
     ]
     if sea:  # the sea flags: only jobs with sea lanes pay for them
         flags += [
@@ -1697,10 +1725,14 @@ def _warning_flags(lk: Lookups, *, sea: bool = True) -> pl.Expr:
             & pl.col("distance_km").is_null()
             & pl.col("__route_km").is_null(),
         ]
-    total = pl.lit(0, dtype=pl.UInt32)
-    for i, flag in enumerate(flags):
-        total = total + flag.fill_null(False).cast(pl.UInt32) * (1 << i)
-    return total
+    bits = [
+        pl.when(flag).then(pl.lit(1 << i, dtype=pl.UInt32)).otherwise(pl.lit(0, dtype=pl.UInt32))
+        for i, flag in enumerate(flags)
+        if flag is not None
+    ]
+    if not bits:
+        return pl.lit(0, dtype=pl.UInt32)
+    return pl.sum_horizontal(bits).cast(pl.UInt32)
 
 
 def shipments_lazy(results: pl.LazyFrame) -> pl.LazyFrame:

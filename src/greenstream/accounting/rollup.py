@@ -278,13 +278,22 @@ def rollup_lazy(
     per_shipment = per_row.group_by([*keys, "__shipment"], maintain_order=True).agg(
         pl.len().alias("tce_count"), pl.col("__mass_kg").max().alias("mass_kg"), *sums
     )
-    group: list[str | pl.Expr] = list(keys) or [pl.lit(0).alias("__all")]
-    totals = per_shipment.group_by(group, maintain_order=True).agg(
-        pl.col("tce_count").sum(),
-        pl.col("__shipment").drop_nulls().n_unique().alias("shipment_count"),
-        pl.col("mass_kg").sum(),
-        *(pl.col(c).sum() for c in (*_SUMMED, "__transport_wtw", "__primary_wtw", "__default_wtw")),
-    )
+    if "shipment" in keys:
+        # the groups already are (keys, shipment): level 2 would regroup the same rows
+        totals = per_shipment.with_columns(
+            pl.col("__shipment").is_not_null().cast(pl.UInt32).alias("shipment_count")
+        )
+    else:
+        group: list[str | pl.Expr] = list(keys) or [pl.lit(0).alias("__all")]
+        totals = per_shipment.group_by(group, maintain_order=True).agg(
+            pl.col("tce_count").sum(),
+            pl.col("__shipment").drop_nulls().n_unique().alias("shipment_count"),
+            pl.col("mass_kg").sum(),
+            *(
+                pl.col(c).sum()
+                for c in (*_SUMMED, "__transport_wtw", "__primary_wtw", "__default_wtw")
+            ),
+        )
     total_wtw = pl.col("co2e_wtw_kg")
 
     def share(part: str) -> pl.Expr:

@@ -712,12 +712,93 @@ def read_upload_file(
             if suffix == ".csv":
                 return pl.read_csv(file, infer_schema=False)
             return pl.read_ndjson(file, infer_schema_length=None)
-        from greenstream.io import ileap
-
-        legs = ileap.read_ileap_shipments(file.read()).legs
-        check_row_cap(legs.height, max_rows, what=name)
-        return legs
+        return read_upload_ileap(name, file, max_rows=max_rows)[0]
     except (InputErrors, UploadTooLarge):
         raise
     except Exception as exc:
         raise InputErrors.single(name, f"cannot read the file: {exc}") from exc
+
+
+def read_upload_reference(
+    kind: str, name: str, file: BinaryIO, *, max_rows: int, max_memory_bytes: int
+) -> pl.DataFrame:
+    """A TOCS, HOCS or TRIPS table uploaded beside the LEGS file, bounded as LEGS are
+    (:func:`read_upload_file`).
+
+    Tables (CSV, Parquet, NDJSON) are read as they are; a `greenstream intensities` table (TOCs
+    and HOCs in one) gives the rows of ``kind``; iLEAP JSON gives its TOC or HOC objects. The
+    columns are typed and checked with the rest of the upload (every bad cell is reported).
+
+    Parameters
+    ----------
+    kind : ``tocs``, ``hocs`` or ``trips``.
+    name : the uploaded file's name (its suffix gives the format).
+    file : the uploaded bytes.
+    max_rows, max_memory_bytes : the upload bounds (rows, bytes once decoded).
+
+    Returns
+    -------
+    The table, columns as in docs/data-contract.md (TOC intensities in kg CO2e per tkm, HOC
+    intensities in kg CO2e per t, trip energy in its ``energy_unit``).
+
+    References
+    ----------
+    ISO 14083:2023, 5.2 (TOCs and HOCs as the data of the chain's elements); iLEAP v1.0 TOC and
+    HOC.
+    """
+    from greenstream.pipeline import INTENSITIES_TABLE, from_intensities_table
+
+    suffix = PurePath(name).suffix.lower()
+    if suffix == ".json" and kind in ("tocs", "hocs"):
+        from greenstream.io import ileap
+
+        try:
+            text = file.read()
+            table = ileap.read_ileap_tocs(text) if kind == "tocs" else ileap.read_ileap_hocs(text)
+        except InputErrors:
+            raise
+        except Exception as exc:
+            raise InputErrors.single(name, f"cannot read the file: {exc}") from exc
+        check_row_cap(table.height, max_rows, what=name)
+        return table
+    if suffix not in (".csv", ".parquet", ".ndjson", ".jsonl"):
+        raise InputErrors.single(
+            name, f"unknown file type {suffix!r} for {kind} (.csv, .parquet, .ndjson, .json)"
+        )
+    table = read_upload_file(name, file, max_rows=max_rows, max_memory_bytes=max_memory_bytes)
+    if kind in ("tocs", "hocs") and set(table.columns) >= INTENSITIES_TABLE:
+        table = from_intensities_table(table.lazy(), kind).collect()
+    return table
+
+
+def read_upload_ileap(
+    name: str, file: BinaryIO, *, max_rows: int
+) -> tuple[pl.DataFrame, dict[str, pl.DataFrame | None]]:
+    """The LEGS of an uploaded iLEAP JSON file and the TOCs / HOCs it carries beside its
+    ShipmentFootprints (``None`` where it has none), so that one iLEAP document uploads whole.
+
+    Parameters
+    ----------
+    name : the uploaded file's name (for errors).
+    file : the uploaded bytes (iLEAP v1.0 JSON, optionally wrapped in PACT).
+    max_rows : the upload's row bound (TCEs).
+
+    Returns
+    -------
+    ``(legs, {"tocs": ..., "hocs": ...})``: TCE rows (mass in kg, distance in km) and the
+    operators' intensities (kg CO2e per tkm, per t).
+
+    References
+    ----------
+    iLEAP v1.0 (ShipmentFootprint, TOC, HOC); ISO 14083:2023, 5.2.
+    """
+    from greenstream.io import ileap
+
+    try:
+        read = ileap.read_ileap_shipments(file.read())
+    except InputErrors:
+        raise
+    except Exception as exc:
+        raise InputErrors.single(name, f"cannot read the file: {exc}") from exc
+    check_row_cap(read.legs.height, max_rows, what=name)
+    return read.legs, {"tocs": read.tocs, "hocs": read.hocs}

@@ -44,6 +44,8 @@ from greenstream.services.upload import (
     check_row_cap,
     ingest,
     read_upload_file,
+    read_upload_ileap,
+    read_upload_reference,
 )
 from greenstream.store.models import FootprintRollup, Hoc, Shipment, Toc, UploadJob
 from greenstream.store.queries import chain_frame, kernel_legs, sheet_inputs
@@ -126,28 +128,49 @@ def _row_cap(rows: int, max_rows: int, what: str) -> None:
 
 
 @router.post("/shipments/file", status_code=202, response_model=JobOut)
-async def upload_file(file: UploadFile, request: Request, caller: Uploader) -> Any:
-    """Upload a LEGS file (CSV, Parquet, NDJSON or iLEAP JSON); runs as a job with progress.
+async def upload_file(
+    file: UploadFile,
+    request: Request,
+    caller: Uploader,
+    tocs: UploadFile | None = None,
+    hocs: UploadFile | None = None,
+    trips: UploadFile | None = None,
+) -> Any:
+    """Upload a LEGS file (CSV, Parquet, NDJSON or iLEAP JSON), and in the same request the
+    TOCs, HOCs and vehicle trips it refers to (optional parts ``tocs``, ``hocs``, ``trips``:
+    tables, iLEAP TOC / HOC JSON, or a `greenstream intensities` table); runs as a job with
+    progress.
 
-    The file is read from where the server spooled it, and refused with 413 before it is
+    Each file is read from where the server spooled it, and refused with 413 before it is
     decoded when it holds more rows than ``GREENSTREAM_MAX_UPLOAD_ROWS`` or would take more
     memory than ``GREENSTREAM_MAX_UPLOAD_MEMORY_BYTES``."""
     state = request.app.state
     name = PurePath(file.filename or "upload.csv").name
+    bounds = {
+        "max_rows": state.settings.max_upload_rows,
+        "max_memory_bytes": state.settings.max_upload_memory_bytes,
+    }
+    parts = {"tocs": tocs, "hocs": hocs, "trips": trips}
 
-    def read() -> pl.DataFrame:
-        return read_upload_file(
-            name,
-            file.file,
-            max_rows=state.settings.max_upload_rows,
-            max_memory_bytes=state.settings.max_upload_memory_bytes,
-        )
+    def read() -> tuple[pl.DataFrame, dict[str, pl.DataFrame | None]]:
+        frames: dict[str, pl.DataFrame | None] = {"tocs": None, "hocs": None, "trips": None}
+        if PurePath(name).suffix.lower() == ".json":  # an iLEAP document may carry its TOCs/HOCs
+            legs, carried = read_upload_ileap(name, file.file, max_rows=bounds["max_rows"])
+            frames.update(carried)
+        else:
+            legs = read_upload_file(name, file.file, **bounds)
+        for kind, part in parts.items():
+            if part is not None:  # a part given explicitly wins over what the document carries
+                frames[kind] = read_upload_reference(
+                    kind, PurePath(part.filename or f"{kind}.csv").name, part.file, **bounds
+                )
+        return legs, frames
 
     try:
-        legs = await anyio.to_thread.run_sync(read)
+        legs, frames = await anyio.to_thread.run_sync(read)
     except UploadTooLarge as exc:
         raise ApiError("PayloadTooLarge", str(exc)) from exc
-    job = submit_job(state, caller, legs, {}, source=name)
+    job = submit_job(state, caller, legs, frames, source=name)
     return FastJSONResponse(job, status_code=202)
 
 

@@ -59,7 +59,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import polars as pl
 
@@ -74,6 +74,8 @@ from greenstream.io.ileap.schema import (
     JSON_LABEL,
     LEGS_SCHEMA,
     MODE_FROM_ILEAP,
+    REFRIGERATED_SUFFIX,
+    SYNTHETIC_ID_PREFIX,
     TEMPERATURE_CONTROLS,
     TOCS_SCHEMA,
     TRANSPORT_ACTIVITY_UNITS,
@@ -81,7 +83,15 @@ from greenstream.io.ileap.schema import (
     IleapShipments,
 )
 
-__all__ = ["read_ileap_hocs", "read_ileap_shipments", "read_ileap_tocs"]
+if TYPE_CHECKING:
+    from greenstream.factors import Registry
+
+__all__ = [
+    "read_ileap_hocs",
+    "read_ileap_shipments",
+    "read_ileap_tocs",
+    "synthetic_refs_as_defaults",
+]
 
 _COUNTRY: Final = re.compile(r"[A-Z]{2}")
 _SHARE_TOLERANCE: Final = Decimal("0.001")
@@ -146,7 +156,7 @@ def read_ileap_shipments(
         errors.append(InputError(file, None, None, "no iLEAP ShipmentFootprint found"))
     InputErrors.raise_if_any(errors)
     return IleapShipments(
-        legs=_frame(legs, LEGS_SCHEMA),
+        legs=synthetic_refs_as_defaults(_frame(legs, LEGS_SCHEMA)),
         tocs=_frame([r for r in tocs if r is not None], TOCS_SCHEMA) if tocs else None,
         hocs=_frame([r for r in hocs if r is not None], HOCS_SCHEMA) if hocs else None,
     )
@@ -895,4 +905,96 @@ def _frame(rows: list[dict[str, Any]], schema: dict[str, pl.DataType]) -> pl.Dat
         return pl.DataFrame(schema=schema)
     return pl.DataFrame(
         {name: [r.get(name) for r in rows] for name in schema}, schema=schema, strict=False
+    )
+
+
+def synthetic_refs_as_defaults(
+    legs: pl.DataFrame, registry: Registry | None = None
+) -> pl.DataFrame:
+    """TCEs whose ``tocId`` / ``hocId`` greenstream made up (``greenstream:<factor_id>``, see
+    :mod:`greenstream.io.ileap.write`) as the default choice they stand for.
+
+    A transport TCE gets the vehicle class and mode of the registry factor (and
+    ``temperature_control = refrigerated`` with the ``+refrigerated`` suffix) and no ``toc_id``;
+    a hub TCE gets the hub type and temperature control of the hub default and no ``hoc_id``. The
+    kernel then chooses the same factor again, as a default (not as an operator's TOC), so a
+    footprint greenstream wrote reads back with the same emissions and the same default share.
+    Ids that name no registry factor are left as they are (and reported as unknown TOC / HOC ids).
+
+    Parameters
+    ----------
+    legs : LEGS rows read from iLEAP (``toc_id``, ``hoc_id``, ``mode``, ``vehicle``,
+        ``hub_type``, ``temperature_control``).
+    registry : the factor registry the ids refer to (default: the built-in one).
+
+    Returns
+    -------
+    ``legs`` with the synthetic ids resolved; the same frame when it has none.
+
+    References
+    ----------
+    ISO 14083:2023, 5.2.4 (default data where primary data are missing); iLEAP v1.0, TCE
+    ``tocId`` / ``hocId``.
+    """
+    prefix = SYNTHETIC_ID_PREFIX
+    synthetic = pl.col("toc_id").str.starts_with(prefix) | pl.col("hoc_id").str.starts_with(prefix)
+    if legs.height == 0 or not bool(legs.select(synthetic.any()).item()):
+        return legs
+    if registry is None:
+        from greenstream.factors import Registry
+
+        registry = Registry.builtin()
+    classes = registry.transport_intensities().select("factor_id", "vehicle_class", "mode")
+    transport = pl.concat(
+        [
+            classes.select(
+                (prefix + pl.col("factor_id") + suffix).alias("toc_id"),
+                pl.col("vehicle_class").alias("__class"),
+                pl.col("mode").alias("__class_mode"),
+                pl.lit(reefer, dtype=pl.String).alias("__tc"),
+            )
+            for suffix, reefer in (("", None), (REFRIGERATED_SUFFIX, "refrigerated"))
+        ]
+    ).unique(subset="toc_id", keep="first", maintain_order=True)
+    hubs = (
+        registry.hub_defaults()
+        .select(
+            (prefix + pl.col("factor_id")).alias("hoc_id"),
+            pl.col("hub_type").alias("__hub_type"),
+            # a refrigerated hub falls back to the mixed default when its type has no
+            # temperature-controlled one, so mixed and refrigerated both read as refrigerated
+            pl.when(pl.col("temperature_control") == "ambient")
+            .then(pl.lit("ambient"))
+            .otherwise(pl.lit("refrigerated"))
+            .alias("__hub_tc"),
+        )
+        .unique(subset="hoc_id", keep="first", maintain_order=True)
+    )
+    known_toc = pl.col("__class").is_not_null()
+    known_hoc = pl.col("__hub_type").is_not_null()
+    added = [c for c in ("mode", "vehicle", "hub_type", "temperature_control") if c not in legs]
+    legs = legs.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in added)
+    return (
+        legs.join(transport, on="toc_id", how="left", maintain_order="left")
+        .join(hubs, on="hoc_id", how="left", maintain_order="left")
+        .with_columns(
+            pl.when(known_toc)
+            .then(pl.col("__class"))
+            .otherwise(pl.col("vehicle"))
+            .alias("vehicle"),
+            pl.when(known_toc).then(pl.col("__class_mode")).otherwise(pl.col("mode")).alias("mode"),
+            pl.when(known_hoc)
+            .then(pl.col("__hub_type"))
+            .otherwise(pl.col("hub_type"))
+            .alias("hub_type"),
+            pl.when(known_toc)
+            .then(pl.col("__tc"))
+            .when(known_hoc)
+            .then(pl.col("__hub_tc"))
+            .otherwise(pl.col("temperature_control"))
+            .alias("temperature_control"),
+            pl.when(known_toc).then(None).otherwise(pl.col("toc_id")).alias("toc_id"),
+            pl.when(known_hoc).then(None).otherwise(pl.col("hoc_id")).alias("hoc_id"),
+        )
+        .select(legs.columns)
     )

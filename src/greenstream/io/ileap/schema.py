@@ -43,6 +43,9 @@ HOC_SCHEMA_URL: Final = "https://api.ileap.sine.dev/hoc.json"
 ILEAP_DOCUMENTATION_URL: Final = "https://sine-fdn.github.io/ileap-extension/"
 EXTENSION_SPEC_VERSION: Final = "2.0.0"  # iLEAP §pcf-mapping: DATA-MODEL-EXTENSIONS version
 SYNTHETIC_ID_PREFIX: Final = "greenstream:"
+# appended to a synthetic tocId when the row was refrigerated: the refrigerated variant or the
+# uplift of the class is chosen again when the file is read back
+REFRIGERATED_SUFFIX: Final = "+refrigerated"
 JSON_LABEL: Final = "<json>"
 
 # iLEAP TransportMode <-> greenstream mode

@@ -18,7 +18,9 @@ Decisions (writing)
 * **Shipment mass** = the largest TCE mass of the shipment.
 * **tocId / hocId:** exactly one. A hub row (``hoc_id`` or ``hub_type`` present) gets ``hocId``,
   otherwise ``tocId``; the row's own ``hoc_id`` / ``toc_id`` when present, else
-  ``"greenstream:" + factor_id`` (the registry factor the kernel used).
+  ``"greenstream:" + factor_id`` (the registry factor the kernel used), with ``+refrigerated``
+  for a refrigerated transport row; reading the file back turns these ids into the vehicle class
+  (hub type) and temperature control again, so the kernel makes the same default choice.
 * **Distance:** hub rows ``{"actual": "0"}`` (as the SINE demo data). Transport rows write the
   *unadjusted* distance under ``distance_basis``: ``distance_km`` when the row has it; for a GCD the
   kernel computed from origin / destination, the distance adjustment factor recorded in
@@ -61,6 +63,7 @@ from greenstream.io.ileap.schema import (
     HUB_TYPES,
     MODE_FROM_ILEAP,
     MODE_TO_ILEAP,
+    REFRIGERATED_SUFFIX,
     SYNTHETIC_ID_PREFIX,
     TEMPERATURE_CONTROLS,
 )
@@ -244,6 +247,8 @@ def write_ileap_shipments(
             ref = str(own)
         elif _present(row.get("factor_id")):
             ref = SYNTHETIC_ID_PREFIX + str(row["factor_id"])
+            if not hub and str(row.get("temperature_control") or "") == "refrigerated":
+                ref += REFRIGERATED_SUFFIX
         else:
             bad(
                 "hoc_id" if hub else "toc_id",
