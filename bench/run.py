@@ -23,6 +23,13 @@ import greenstream  # noqa: F401
 import polars as pl
 
 HERE = Path(__file__).resolve().parent
+# the suite bench/packaging.py would shadow the PyPI package `packaging` (which limits, under
+# the API settings, imports): load that package before bench/ can lead the import path
+_path = list(sys.path)
+sys.path[:] = [p for p in _path if Path(p or ".").resolve() != HERE]
+import packaging.version  # noqa: E402, F401
+
+sys.path[:] = _path
 sys.path.insert(0, str(HERE))
 
 # --- suites registered by concerns (one line each; order = run order) ---
