@@ -219,6 +219,60 @@ def test_leg_path_cells_cover_the_great_circle() -> None:
     assert cells.filter(pl.col("leg") == 1).height == 1
 
 
+def test_a_polyline_shares_its_length_by_segment() -> None:
+    # a great circle cut at points on it is the same line: 0 -> 4 deg along the equator (445 km)
+    # in one piece, and in three of 0.13, 1.0 and 2.87 deg, give each cell the same share to
+    # within the sampling: a sample every half edge (13 km at resolution 4), 1/34 of the line,
+    # so a cell's share may differ by up to two samples (2 / 34 = 0.059)
+    whole = A.polyline_cells([np.array([[0.0, 0.0], [0.0, 4.0]])], 4)
+    cut = A.polyline_cells([np.array([[0.0, 0.0], [0.0, 0.13], [0.0, 1.13], [0.0, 4.0]])], 4)
+    assert cut["share"].sum() == pytest.approx(1.0)
+    a = dict(zip(whole["cell"].to_list(), whole["share"].to_list(), strict=True))
+    b = dict(zip(cut["cell"].to_list(), cut["share"].to_list(), strict=True))
+    assert set(a) == set(b)
+    assert max(abs(a[c] - b[c]) for c in a) < 2 / 34
+
+
+def test_road_and_rail_legs_follow_the_network_not_the_straight_line() -> None:
+    from greenstream.geo.h3cells import exact_cells
+    from greenstream.levers.routing import china_network
+
+    net = china_network()
+    legs = pl.DataFrame(
+        {
+            "leg_origin": ["CN-SHANGHAI", "CN-SHANGHAI", "CN-BEIJING"],
+            "leg_destination": ["CN-BEIJING", "CN-BEIJING", "CN-BEIJING"],
+            "mode": ["road", "air", "road"],
+        }
+    )
+    coords = A.place_coordinates(["CN-SHANGHAI", "CN-BEIJING"])
+    xy = {r["place"]: (r["lat"], r["lon"]) for r in coords.to_dicts()}
+    legs = legs.with_columns(
+        pl.Series("lat", [xy[o][0] for o in legs["leg_origin"]]),
+        pl.Series("lon", [xy[o][1] for o in legs["leg_origin"]]),
+        pl.Series("d_lat", [xy[d][0] for d in legs["leg_destination"]]),
+        pl.Series("d_lon", [xy[d][1] for d in legs["leg_destination"]]),
+    )
+    road, air, local = A.leg_routes(legs)
+    assert len(air) == 2 and len(local) == 2  # the great circle; a leg within one city
+    # the road leg runs through the network's cities, each one a node of the network
+    assert len(road) > 4
+    nodes = net.nodes.select("lat", "lon").to_numpy()
+    for lat, lon in road[1:-1]:
+        assert np.min(np.hypot(nodes[:, 0] - lat, nodes[:, 1] - lon)) < 1e-9
+    # and its length is the network's road distance, longer than the great circle (1,070 km)
+    from greenstream.geo import great_circle_distance_km_array
+
+    km = great_circle_distance_km_array(road[:-1, 0], road[:-1, 1], road[1:, 0], road[1:, 1])
+    assert 1070 < km.sum() < 1070 * 1.6
+    # its cells are not those of the straight line
+    cells = A.polyline_cells([road, air], 5)
+    road_cells = set(cells.filter(pl.col("leg") == 0)["cell"].to_list())
+    air_cells = set(cells.filter(pl.col("leg") == 1)["cell"].to_list())
+    assert len(road_cells - air_cells) > len(road_cells) / 2
+    assert set(exact_cells(road[:, 0], road[:, 1], 5).tolist()) <= road_cells
+
+
 def test_heatmap_conserves_the_emissions_it_places(facts: pl.DataFrame) -> None:
     heat = A.heatmap(facts, A.Filters(), resolution=4)
     # every element has known places: 10 (road) + 2 (hub) + 3 (rail)

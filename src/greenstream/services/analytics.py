@@ -871,6 +871,27 @@ def shipments_of(
     }
 
 
+def yearly_history(facts: pl.DataFrame, filters: Filters) -> pl.DataFrame:
+    """WTW (t CO2e) and transport activity (tkm) per local year of the selection: the history
+    a reduction target is assessed against (``year``, ``co2e_t``, ``activity``).
+
+    Years are those with stored shipments; a year only partly covered by the data (a season)
+    counts what is stored, which the caller states."""
+    return (
+        select_lazy(facts, filters)
+        .filter(pl.col("day").is_not_null())
+        .group_by(pl.col("day").dt.year().cast(pl.Int64).alias("year"))
+        .agg(
+            (pl.col("co2e_wtw_kg").sum() / 1000.0).alias("co2e_t"),
+            pl.col("transport_activity_tkm").sum().alias("activity"),
+            pl.col("day").min().alias("first_day"),
+            pl.col("day").max().alias("last_day"),
+        )
+        .sort("year")
+        .collect()
+    )
+
+
 # ------------------------------------------------------------------------------------------
 # roll-ups: the overview and the filters' values without the facts
 # ------------------------------------------------------------------------------------------
@@ -1285,14 +1306,14 @@ H3_EDGE_KM: Final = {
 }
 
 
-def leg_path_cells(
-    o_lat: np.ndarray, o_lon: np.ndarray, d_lat: np.ndarray, d_lon: np.ndarray, resolution: int
-) -> pl.DataFrame:
-    """For each leg i (great circle from o to d), the H3 cells it crosses with the share of its
-    length in each: ``leg, cell, share`` (shares of a leg add to 1).
+def polyline_cells(paths: Sequence[np.ndarray], resolution: int) -> pl.DataFrame:
+    """For each path i (an array of ``(lat, lon)`` vertices, decimal degrees), the H3 cells it
+    crosses with the share of its length in each: ``leg, cell, share`` (shares of a path add
+    to 1).
 
-    Points are sampled along the great circle (spherical linear interpolation) every half cell
-    edge; a cell's share is its share of the samples."""
+    Each segment between two vertices is a great circle, sampled (spherical linear
+    interpolation) every half cell edge; a sample stands for its segment's length over the
+    segment's number of samples, and a cell's share is the length its samples stand for."""
     from greenstream.geo import great_circle_distance_km_array
     from greenstream.geo.h3cells import exact_cells
 
@@ -1300,14 +1321,20 @@ def leg_path_cells(
         raise InputErrors.single(
             "<query>", f"resolution {resolution} not in {sorted(H3_EDGE_KM)}", field="resolution"
         )
-    km = great_circle_distance_km_array(o_lat, o_lon, d_lat, d_lon)
+    if not paths:
+        return pl.DataFrame(schema={"leg": pl.Int64, "cell": pl.UInt64, "share": pl.Float64})
+    seg_leg = np.concatenate([np.full(max(len(p) - 1, 1), i) for i, p in enumerate(paths)])
+    starts = np.concatenate([p[:-1] if len(p) > 1 else p for p in paths])
+    ends = np.concatenate([p[1:] if len(p) > 1 else p for p in paths])
+    o_lat, o_lon, d_lat, d_lon = starts[:, 0], starts[:, 1], ends[:, 0], ends[:, 1]
+    km = np.nan_to_num(great_circle_distance_km_array(o_lat, o_lon, d_lat, d_lon))
     step = H3_EDGE_KM[resolution] / _SAMPLES_PER_EDGE
-    n = np.maximum(np.ceil(np.nan_to_num(km) / step).astype(np.int64), 1) + 1
-    leg = np.repeat(np.arange(len(n)), n)
+    n = np.maximum(np.ceil(km / step).astype(np.int64), 1) + 1
+    seg = np.repeat(np.arange(len(n)), n)
     start = np.repeat(np.cumsum(n) - n, n)
     t = (np.arange(int(n.sum())) - start) / np.repeat(n - 1, n)
-    lat1, lon1 = np.radians(o_lat)[leg], np.radians(o_lon)[leg]
-    lat2, lon2 = np.radians(d_lat)[leg], np.radians(d_lon)[leg]
+    lat1, lon1 = np.radians(o_lat)[seg], np.radians(o_lon)[seg]
+    lat2, lon2 = np.radians(d_lat)[seg], np.radians(d_lon)[seg]
     a = np.stack([np.cos(lat1) * np.cos(lon1), np.cos(lat1) * np.sin(lon1), np.sin(lat1)])
     b = np.stack([np.cos(lat2) * np.cos(lon2), np.cos(lat2) * np.sin(lon2), np.sin(lat2)])
     omega = np.arccos(np.clip((a * b).sum(axis=0), -1.0, 1.0))
@@ -1318,25 +1345,161 @@ def leg_path_cells(
     p = a * wa + b * wb
     lat = np.degrees(np.arctan2(p[2], np.hypot(p[0], p[1])))
     lon = np.degrees(np.arctan2(p[1], p[0]))
-    cells = exact_cells(lat, lon, resolution)
-    frame = pl.DataFrame({"leg": leg, "cell": cells})
+    # a zero-length path (a leg within one place) still puts all of itself in its cell
+    weight = (np.maximum(km, 1e-9) / n)[seg]
+    frame = pl.DataFrame(
+        {"leg": seg_leg[seg], "cell": exact_cells(lat, lon, resolution), "w": weight}
+    )
     return (
         frame.group_by("leg", "cell")
-        .agg(pl.len().alias("n"))
-        .with_columns((pl.col("n") / pl.col("n").sum().over("leg")).alias("share"))
+        .agg(pl.col("w").sum())
+        .with_columns((pl.col("w") / pl.col("w").sum().over("leg")).alias("share"))
         .select("leg", "cell", "share")
     )
 
 
+def leg_path_cells(
+    o_lat: np.ndarray, o_lon: np.ndarray, d_lat: np.ndarray, d_lon: np.ndarray, resolution: int
+) -> pl.DataFrame:
+    """:func:`polyline_cells` of straight legs (one great circle from o to d each)."""
+    paths = [
+        np.array([[a, b], [c, d]], dtype=np.float64)
+        for a, b, c, d in zip(o_lat, o_lon, d_lat, d_lon, strict=True)
+    ]
+    return polyline_cells(paths, resolution)
+
+
+# the routing lever's network layers a leg of each mode follows: its own edges, and the transfer
+# edges between a city and the mode's facilities (a rail leg reaches the city's terminal)
+_ROUTED_MODES: Final[dict[str, str | None]] = {
+    "road": None,
+    "rail": "rail_terminal",
+    "inland_waterway": "river_port",
+    "sea": "port",
+}
+
+
+class _RouteGraphs:
+    """Shortest paths by distance on the routing lever's China network, per mode (built once
+    per process, with the network)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._graphs: dict[str, Any] = {}
+
+    def _graph(self, mode: str) -> Any:
+        from scipy.sparse import csr_matrix  # type: ignore[import-untyped]
+
+        from greenstream.levers.routing import china_network
+
+        if mode in self._graphs:
+            return self._graphs[mode]
+        net = china_network()
+        kinds = dict(zip(net.nodes["node_id"].to_list(), net.nodes["kind"].to_list(), strict=True))
+        facility = _ROUTED_MODES[mode]
+        keep = net.edges.filter(
+            (pl.col("mode") == mode)
+            | (
+                (pl.col("mode") == "transfer")
+                & pl.lit(facility is not None)
+                & pl.col("from_node").replace_strict(kinds, default=None).is_in(["city", facility])
+                & pl.col("to_node").replace_strict(kinds, default=None).is_in(["city", facility])
+            )
+        )
+        idx = net.node_index
+        tail = np.array([idx[n] for n in keep["from_node"].to_list()], dtype=np.int64)
+        head = np.array([idx[n] for n in keep["to_node"].to_list()], dtype=np.int64)
+        # a zero-length transfer still has to be an edge of the sparse graph
+        km = np.maximum(keep["distance_km"].fill_null(0.0).to_numpy(), 1e-6)
+        size = net.n_nodes
+        graph = csr_matrix((km, (tail, head)), shape=(size, size))
+        coords = net.nodes.select("lat", "lon").to_numpy()
+        self._graphs[mode] = (graph, idx, coords)
+        return self._graphs[mode]
+
+    def paths(self, mode: str, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], np.ndarray]:
+        """The vertices (lat, lon) of the shortest path of each (origin, destination) pair whose
+        ends are cities of the network and that the network connects."""
+        from scipy.sparse.csgraph import dijkstra  # type: ignore[import-untyped]
+
+        with self._lock:
+            graph, idx, coords = self._graph(mode)
+        wanted = [(o, d) for o, d in pairs if o in idx and d in idx and o != d]
+        origins = sorted({o for o, _ in wanted})
+        if not origins:
+            return {}
+        dist, pred = dijkstra(
+            graph, directed=False, indices=[idx[o] for o in origins], return_predecessors=True
+        )
+        row = {o: i for i, o in enumerate(origins)}
+        out: dict[tuple[str, str], np.ndarray] = {}
+        for o, d in wanted:
+            r, target = row[o], idx[d]
+            if not np.isfinite(dist[r, target]):
+                continue
+            nodes = [target]
+            while nodes[-1] != idx[o]:
+                nodes.append(int(pred[r, nodes[-1]]))
+            out[(o, d)] = coords[nodes[::-1]]
+        return out
+
+
+_ROUTES = _RouteGraphs()
+
+
+def _sea_route_path(o_lat: float, o_lon: float, d_lat: float, d_lon: float) -> np.ndarray | None:
+    """The vertices of the searoute package's maritime route (the one geo.searoutes prices
+    sea distances on), or None when it has none."""
+    try:
+        import searoute
+
+        feature = searoute.searoute([o_lon, o_lat], [d_lon, d_lat], append_orig_dest=True)
+        coords = np.array(feature["geometry"]["coordinates"], dtype=np.float64)
+    except Exception:  # the library raises plain exceptions when no path exists
+        return None
+    return coords[:, ::-1] if len(coords) >= 2 else None
+
+
+def leg_routes(legs: pl.DataFrame) -> list[np.ndarray]:
+    """The route of each leg (``leg_origin``, ``leg_destination``, ``mode``, ``lat``, ``lon``,
+    ``d_lat``, ``d_lon``) as vertices (lat, lon): road, rail and inland-waterway legs between
+    cities of the routing lever's China network along its shortest path by distance, sea legs
+    along the searoute maritime network, other legs (air, places off the networks) along the
+    great circle."""
+    routed: dict[tuple[str, str, str], np.ndarray] = {}
+    for mode in _ROUTED_MODES:
+        pairs = legs.filter(pl.col("mode") == mode).select("leg_origin", "leg_destination")
+        if pairs.height:
+            found = _ROUTES.paths(mode, [(o, d) for o, d in pairs.iter_rows()])
+            routed.update({(o, d, mode): v for (o, d), v in found.items()})
+    out = []
+    for o, d, mode, lat, lon, d_lat, d_lon in legs.select(
+        "leg_origin", "leg_destination", "mode", "lat", "lon", "d_lat", "d_lon"
+    ).iter_rows():
+        ends = np.array([[lat, lon], [d_lat, d_lon]], dtype=np.float64)
+        path = routed.get((o, d, mode))
+        if path is None and mode == "sea":
+            path = _sea_route_path(lat, lon, d_lat, d_lon)
+        if path is None:
+            out.append(ends)
+        else:
+            # from the place itself to the first network node, and from the last to the place
+            out.append(np.vstack([ends[:1], path, ends[1:]]))
+    return out
+
+
 class _PathCache:
-    """Cells of (origin, destination) legs per resolution, computed once per process."""
+    """Cells of (origin, destination, mode) legs along their routes per resolution, computed
+    once per process."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._frames: dict[int, pl.DataFrame] = {}
 
     def cells(self, pairs: pl.DataFrame, resolution: int) -> pl.DataFrame:
-        """``leg_origin, leg_destination, cell, share`` for the pairs (unresolved dropped)."""
+        """``leg_origin, leg_destination, mode, cell, share`` for the legs (unresolved
+        dropped)."""
+        keys = ["leg_origin", "leg_destination", "mode"]
         with self._lock:
             known = self._frames.get(
                 resolution,
@@ -1344,12 +1507,13 @@ class _PathCache:
                     schema={
                         "leg_origin": pl.String,
                         "leg_destination": pl.String,
+                        "mode": pl.String,
                         "cell": pl.UInt64,
                         "share": pl.Float64,
                     }
                 ),
             )
-            new = pairs.join(known, on=["leg_origin", "leg_destination"], how="anti").unique()
+            new = pairs.select(keys).join(known, on=keys, how="anti").unique()
             if new.height:
                 coords = place_coordinates([*new["leg_origin"], *new["leg_destination"]])
                 located = (
@@ -1368,16 +1532,12 @@ class _PathCache:
                     .with_row_index("leg")
                 )
                 if located.height:
-                    path = leg_path_cells(
-                        located["lat"].to_numpy(),
-                        located["lon"].to_numpy(),
-                        located["d_lat"].to_numpy(),
-                        located["d_lon"].to_numpy(),
-                        resolution,
-                    ).with_columns(pl.col("leg").cast(pl.UInt32))
-                    add = path.join(
-                        located.select("leg", "leg_origin", "leg_destination"), on="leg"
-                    ).select("leg_origin", "leg_destination", "cell", "share")
+                    path = polyline_cells(leg_routes(located), resolution).with_columns(
+                        pl.col("leg").cast(pl.UInt32)
+                    )
+                    add = path.join(located.select("leg", *keys), on="leg").select(
+                        *keys, "cell", "share"
+                    )
                     known = pl.concat([known, add], how="vertical")
                     self._frames[resolution] = known
             return known
@@ -1394,8 +1554,10 @@ def heatmap(
     start: datetime | None = None,
     end: datetime | None = None,
 ) -> dict[str, Any]:
-    """Emissions per H3 cell: each transport leg's WTW spread over the cells of its great circle
-    by length, each hub's WTW in the hub's cell; only elements departing in [start, end).
+    """Emissions per H3 cell: each transport leg's allocated WTW (the kernel's, trips' energy
+    included) spread over the cells of its route by length (:func:`leg_routes`: the network's
+    road, rail and waterway paths, sea lanes, else the great circle), each hub's WTW in the
+    hub's cell; only elements departing in [start, end).
 
     Returns ``cells`` (hex id, kg CO2e WTW) and ``hours``: the WTW per UTC hour of departure
     of the whole selection, for the time slider."""
@@ -1416,12 +1578,12 @@ def heatmap(
             & pl.col("leg_origin").is_not_null()
             & pl.col("leg_destination").is_not_null()
         )
-        .group_by("leg_origin", "leg_destination")
+        .group_by("leg_origin", "leg_destination", "mode")
         .agg(pl.col("co2e_wtw_kg").sum())
         .with_columns(_STRINGS)
     )
-    paths = _PATHS.cells(legs.select("leg_origin", "leg_destination"), resolution)
-    on_path = legs.join(paths, on=["leg_origin", "leg_destination"]).select(
+    paths = _PATHS.cells(legs, resolution)
+    on_path = legs.join(paths, on=["leg_origin", "leg_destination", "mode"]).select(
         "cell", (pl.col("co2e_wtw_kg") * pl.col("share")).alias("co2e_wtw_kg")
     )
     hubs = (
