@@ -80,6 +80,27 @@ DEMO_POINTS_RULES: Final[dict[str, object]] = {
         }
     ],
 }
+# Synthetic customers of the demo shipper (assumptions for demo data, not facts): how many, and
+# the Zipf exponent of their shares of the parcels (a few large accounts, a long tail).
+DEMO_CUSTOMERS: Final[dict[str, float]] = {"customers": 12, "zipf_exponent": 1.1}
+
+
+def assign_customers(legs: pl.DataFrame, seed: int = 11) -> pl.DataFrame:
+    """``legs`` with a synthetic ``customer_id`` per shipment (all of its rows), drawn with the
+    shares of :data:`DEMO_CUSTOMERS`."""
+    n = int(DEMO_CUSTOMERS["customers"])
+    weights = 1.0 / np.arange(1, n + 1) ** DEMO_CUSTOMERS["zipf_exponent"]
+    ids = legs["shipment_id"].unique(maintain_order=True)
+    pick = np.random.default_rng(seed).choice(n, size=ids.len(), p=weights / weights.sum())
+    names = pl.Series("customer_id", [f"DEMO-CUSTOMER-{i + 1:02d}" for i in pick])
+    return legs.join(
+        pl.DataFrame({"shipment_id": ids, "customer_id": names}),
+        on="shipment_id",
+        how="left",
+        maintain_order="left",
+    )
+
+
 DEMO_ACTIONS: Final = (
     "reusable_box",
     "original_packaging",
@@ -200,7 +221,7 @@ def load_demo(
     if already is None:
         say(f"generating {shipments:,} demo parcels")
         data = generate_network_day(shipments=shipments, seed=11)
-        legs = spread_over_calendar(data["legs"], DAY.date())
+        legs = assign_customers(spread_over_calendar(data["legs"], DAY.date()))
         now = datetime.now(UTC)
         with sessions.begin() as session:
             session.execute(delete(Toc).where(Toc.tenant_id == tenant_id))

@@ -368,6 +368,45 @@ def rail_shift(
     )
 
 
+@router.get("/target")
+def target(
+    request: Request,
+    caller: Reader,
+    filters: FiltersDep,
+    base_year: Annotated[int, Query(ge=1990, le=2100)],
+    target_year: Annotated[int, Query(ge=1990, le=2100)],
+    reduction_pct: Annotated[float, Query(gt=0, le=100)],
+    kind: Literal["absolute", "intensity"] = "absolute",
+) -> Any:
+    """A reduction target against the selection's stored emissions per year (WTW, t CO2e;
+    intensity: per tkm): the reductions lever's linear pathway, progress, on/off track and the
+    year the trend meets it (greenstream.levers.reductions.targets)."""
+    from greenstream.levers.reductions.targets import Target, assess, linear_pathway
+
+    def make(f: A.TenantFacts) -> dict[str, Any]:
+        history = A.yearly_history(f.frame, filters)
+        goal = Target(
+            "dashboard", base_year, target_year, reduction_pct, kind, "WTW, transport and hubs"
+        )
+        result = assess(goal, history)
+        path = linear_pathway(goal, float(result["base_value"]))
+        return {
+            **result,
+            "history": history.with_columns(
+                pl.col("first_day", "last_day").cast(pl.String)
+            ).to_dicts(),
+            "pathway": path.to_dicts(),
+        }
+
+    return _answer(
+        request,
+        caller,
+        "target",
+        (filters, base_year, target_year, reduction_pct, kind),
+        make,
+    )
+
+
 @router.get("/options")
 def options(request: Request, caller: Reader) -> Any:
     """Values the filters can take (modes, methods, carriers, customers, hubs, the 200 lanes
