@@ -576,9 +576,13 @@ def select_lazy(facts: pl.DataFrame | pl.LazyFrame, filters: Filters) -> pl.Lazy
     return out
 
 
-def select_facts(facts: pl.DataFrame, filters: Filters) -> pl.DataFrame:
-    """The facts (chain elements) that ``filters`` keep."""
-    return select_lazy(facts, filters).collect()
+def select_facts(
+    facts: pl.DataFrame, filters: Filters, columns: Sequence[str] | None = None
+) -> pl.DataFrame:
+    """The facts (chain elements) that ``filters`` keep; only ``columns`` when given (a view
+    that needs a few columns copies those, not all of them)."""
+    lf = select_lazy(facts, filters)
+    return (lf.select(columns) if columns else lf).collect()
 
 
 # ------------------------------------------------------------------------------------------
@@ -840,7 +844,7 @@ def shipments_of(
     facts: pl.DataFrame, filters: Filters, *, limit: int = 100, offset: int = 0
 ) -> dict[str, Any]:
     """The shipments of the selection (e.g. those on a clicked map lane) with their totals."""
-    now = select_facts(facts, filters)
+    now = select_facts(facts, filters, ["ship_key"])
     keys = now["ship_key"].unique()
     whole = facts.filter(pl.col("ship_key").is_in(keys.implode()))
     per = (
@@ -1234,7 +1238,18 @@ _STRINGS: Final = pl.col(pl.Categorical).cast(pl.String)
 def lanes_map(facts: pl.DataFrame, filters: Filters, *, limit: int = 3000) -> list[dict[str, Any]]:
     """Transport legs grouped by (origin, destination, mode) with their WTW, tkm and shipments,
     with coordinates for the map's arcs; largest WTW first."""
-    legs = select_facts(facts, filters).filter(
+    legs = select_facts(
+        facts,
+        filters,
+        [
+            "ship_key",
+            "mode",
+            "leg_origin",
+            "leg_destination",
+            "co2e_wtw_kg",
+            "transport_activity_tkm",
+        ],
+    ).filter(
         (pl.col("mode") != HUB)
         & pl.col("leg_origin").is_not_null()
         & pl.col("leg_destination").is_not_null()
@@ -1273,7 +1288,11 @@ def lanes_map(facts: pl.DataFrame, filters: Filters, *, limit: int = 3000) -> li
 
 def hubs_map(facts: pl.DataFrame, filters: Filters) -> list[dict[str, Any]]:
     """Hub emissions by hub and location, with coordinates (the map's circles)."""
-    hubs = select_facts(facts, filters).filter(pl.col("mode") == HUB)
+    hubs = select_facts(
+        facts,
+        filters,
+        ["ship_key", "mode", "hub", "leg_origin", "co2e_wtw_kg", "co2e_ttw_kg"],
+    ).filter(pl.col("mode") == HUB)
     grouped = (
         hubs.group_by(pl.col("hub").fill_null(NOT_STATED), pl.col("leg_origin").alias("place"))
         .agg(
@@ -1561,7 +1580,9 @@ def heatmap(
 
     Returns ``cells`` (hex id, kg CO2e WTW) and ``hours``: the WTW per UTC hour of departure
     of the whole selection, for the time slider."""
-    sel = select_facts(facts, filters)
+    sel = select_facts(
+        facts, filters, ["departure_at", "mode", "leg_origin", "leg_destination", "co2e_wtw_kg"]
+    )
     hours = (
         sel.filter(pl.col("departure_at").is_not_null())
         .group_by(pl.col("departure_at").dt.truncate("1h").alias("hour"))
@@ -1819,6 +1840,17 @@ RAIL_SHIFT_CANDIDATES: Final = (
 RAIL_SHIFT_MIN_KM: Final = 500.0  # great-circle km below which rail is not offered (assumption)
 
 
+_ROAD_LANE_COLUMNS: Final = (
+    "ship_key",
+    "mode",
+    "lane_origin",
+    "lane_destination",
+    "transport_activity_tkm",
+    "distance_used_km",
+    "co2e_wtw_kg",
+)
+
+
 def _road_lanes(sel: pl.DataFrame) -> pl.DataFrame:
     """Road WTW, parcels and tonnes moved per shipment lane of ``sel``."""
     road = sel.filter(pl.col("mode") == "road")
@@ -1883,7 +1915,7 @@ def rail_shift(facts: pl.DataFrame, filters: Filters, *, lanes: int = 15) -> dic
     bring. Lanes are taken among the tenant's :func:`rail_shift_candidates`; the answer states
     the share of the selection's road WTW those cover."""
     candidates = rail_shift_candidates(facts)
-    road = _road_lanes(select_facts(facts, filters))
+    road = _road_lanes(select_facts(facts, filters, _ROAD_LANE_COLUMNS))
     total_road = float(road["road_co2e_wtw_kg"].sum() or 0.0)
     if "modes" not in candidates.columns:
         return {
