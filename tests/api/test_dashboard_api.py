@@ -75,6 +75,17 @@ def test_target_pathway_on_the_stored_emissions(api: Api) -> None:
     assert bad.status_code == 400 and "year" in bad.text
     bad = api.client.get("/dashboard/target", params={**params, "target_year": 2025}, headers=ha)
     assert bad.status_code == 400 and "target_year" in bad.text
+    # a selection with nothing in the base year (another customer): 4xx, not a division by zero
+    none = {**params, "customer": "nobody"}
+    bad = api.client.get("/dashboard/target", params=none, headers=ha)
+    assert bad.status_code == 400 and "base" in bad.text
+    intensity = api.client.get(
+        "/dashboard/target", params={**params, "kind": "intensity"}, headers=ha
+    ).json()
+    # the target's scope is WTW of transport and hubs per tkm (t CO2e per tkm)
+    totals = api.client.get("/dashboard/overview", headers=ha).json()["totals"]
+    per_tkm = totals["co2e_wtw_kg"] / 1000.0 / totals["transport_activity_tkm"]
+    assert intensity["base_value"] == pytest.approx(per_tkm, rel=1e-12)
 
 
 def test_waybill_trace_and_sheet(api: Api) -> None:

@@ -29,6 +29,7 @@ from pydantic import BaseModel, Field
 from greenstream.api.auth import Caller, require_scope
 from greenstream.api.errors import ApiError
 from greenstream.api.responses import FastJSONResponse
+from greenstream.errors import InputErrors
 from greenstream.services import analytics as A
 
 router = APIRouter(prefix="/dashboard", tags=["dashboard"])
@@ -385,6 +386,15 @@ def target(
 
     def make(f: A.TenantFacts) -> dict[str, Any]:
         history = A.yearly_history(f.frame, filters)
+        if kind == "intensity":  # a year without transport activity has no intensity
+            history = history.filter(pl.col("activity") > 0)
+        base = history.filter(pl.col("year") == base_year)
+        if base.height and not float(base["co2e_t"][0]) > 0:
+            raise InputErrors.single(
+                "<query>",
+                f"the selection has no emissions in the base year {base_year}",
+                field="base_year",
+            )
         goal = Target(
             "dashboard", base_year, target_year, reduction_pct, kind, "WTW, transport and hubs"
         )
