@@ -35,7 +35,8 @@ VIEWS = [
 # Chromium's software GL reports slow paths as warnings; they are not page errors
 IGNORED_CONSOLE = ("GPU stall due to ReadPixels", "GL Driver Message")
 
-pytestmark = [pytest.mark.slow]
+# one worker runs every browser test (make test: --dist loadgroup), so they share one server
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
 
 class Watch:
