@@ -51,8 +51,10 @@ lint: .venv/.synced
 browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
 
+# --dist loadgroup: the browser tests (xdist_group "browser") run on one worker, so the session
+# starts one demo server and one Chromium for all of them
 test: pyc lint browser report-deps
-	$(RUN) pytest -q -n 2
+	$(RUN) pytest -q -n 2 --dist loadgroup
 
 # Rebuild the dashboard bundle (src/greenstream/web/dist, committed) from web/ with the npm
 # packages of web/package-lock.json and the basemap layers of tools/build_basemap.py.

@@ -33,7 +33,7 @@ from common import Record
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data" / "dashboard"
-STORE_VERSION = "1"  # bump when the demo data or the facts change
+STORE_VERSION = "2"  # bump when the demo data or the facts change (2: demo customers)
 
 
 def _store() -> Path:
@@ -54,8 +54,9 @@ def _store() -> Path:
         (home / "ready").write_text("ok\n")
     # facts of a newer greenstream are built here, as an upload would (not by the cold server)
     from greenstream.services.analytics import refresh_facts
-    from greenstream.store.db import make_engine
+    from greenstream.store.db import make_engine, upgrade
 
+    upgrade(f"sqlite:///{db}")  # a store of an older greenstream gets the new columns first
     engine = make_engine(f"sqlite:///{db}")
     refresh_facts(engine, 1)
     engine.dispose()

@@ -312,6 +312,8 @@ ROLLUP_SHOWN = 50  # roll-up groups shown in a table on screen (--format csv / j
 
 
 def _rollup_table(results: Path, keys: list[str], tz: str, gazetteer: Any) -> pl.DataFrame:
+    import polars as pl
+
     from greenstream.accounting.rollup import rollup
     from greenstream.io.tables import scan_raw
 

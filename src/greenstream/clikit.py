@@ -33,6 +33,7 @@ from greenstream.extras import extra_for, missing_extra_message
 from greenstream.settings import home_dir as home
 
 if TYPE_CHECKING:
+    import polars as pl
     from rich.progress import Progress
 
 # Tables fit 100 columns (the width every command is written for), or a narrower terminal.

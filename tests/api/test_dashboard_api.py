@@ -55,6 +55,39 @@ def test_overview_equals_the_platform_rollups_and_isolates_tenants(api: Api) -> 
     assert api.client.get("/dashboard/search", params={"q": "D"}, headers=hb).json() == []
 
 
+def test_target_pathway_on_the_stored_emissions(api: Api) -> None:
+    _upload(api, api.a, ["T1", "T2"])
+    ha = api.headers(api.a)
+    total = api.client.get("/dashboard/overview", headers=ha).json()["totals"]["co2e_wtw_kg"]
+    params = {"base_year": 2026, "target_year": 2030, "reduction_pct": 40}
+    r = api.client.get("/dashboard/target", params=params, headers=ha)
+    assert r.status_code == 200, r.text
+    got = r.json()
+    # one year of data (2026): the base is its WTW in tonnes; the goal 60 % of it, reached on
+    # a line over four years (hand calculation: 2027 at 90 % of the base)
+    assert got["base_value"] == pytest.approx(total / 1000.0, rel=1e-12)
+    assert got["target_value"] == pytest.approx(0.6 * total / 1000.0, rel=1e-12)
+    path = {row["year"]: row["pathway_value"] for row in got["pathway"]}
+    assert path[2027] == pytest.approx(0.9 * total / 1000.0, rel=1e-12)
+    assert [h["year"] for h in got["history"]] == [2026]
+    # a base year without data, and a target before its base: 4xx naming the field
+    bad = api.client.get("/dashboard/target", params={**params, "base_year": 2020}, headers=ha)
+    assert bad.status_code == 400 and "year" in bad.text
+    bad = api.client.get("/dashboard/target", params={**params, "target_year": 2025}, headers=ha)
+    assert bad.status_code == 400 and "target_year" in bad.text
+    # a selection with nothing in the base year (another customer): 4xx, not a division by zero
+    none = {**params, "customer": "nobody"}
+    bad = api.client.get("/dashboard/target", params=none, headers=ha)
+    assert bad.status_code == 400 and "base" in bad.text
+    intensity = api.client.get(
+        "/dashboard/target", params={**params, "kind": "intensity"}, headers=ha
+    ).json()
+    # the target's scope is WTW of transport and hubs per tkm (t CO2e per tkm)
+    totals = api.client.get("/dashboard/overview", headers=ha).json()["totals"]
+    per_tkm = totals["co2e_wtw_kg"] / 1000.0 / totals["transport_activity_tkm"]
+    assert intensity["base_value"] == pytest.approx(per_tkm, rel=1e-12)
+
+
 def test_waybill_trace_and_sheet(api: Api) -> None:
     _upload(api, api.a, ["W1"])
     r = api.client.get("/dashboard/waybills/W1", headers=api.headers(api.a))

@@ -11,34 +11,14 @@ artefacts of CI) to be looked at.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "out" / "e2e"
-LAUNCH_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+SHOTS = Path(__file__).resolve().parents[2] / "out" / "e2e"  # as the browser fixture makes it
 VIEWS = [
     "overview",
     "breakdown/carrier",
@@ -48,95 +28,15 @@ VIEWS = [
     "quality",
     "points",
     "rail-shift",
+    "energy",
+    "packaging",
+    "reductions",
 ]
 # Chromium's software GL reports slow paths as warnings; they are not page errors
 IGNORED_CONSOLE = ("GPU stall due to ReadPixels", "GL Driver Message")
 
-pytestmark = [pytest.mark.slow]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    if not Path(CHROMIUM).exists():
-        if IN_CI:
-            pytest.fail("chromium is not installed (make browser installs it)", pytrace=False)
-        pytest.skip("chromium is not installed (make browser installs it)")
-    pytest.importorskip("playwright")
-    home = tmp_path_factory.mktemp("e2e-home")
-    port = _free_port()
-    env = {
-        **os.environ,
-        "GREENSTREAM_HOME": str(home),
-        "GREENSTREAM_SECRET_KEY": "e2e-test-key",
-    }
-    env.pop("GREENSTREAM_DATABASE_URL", None)
-    log = (home / "serve.log").open("wb")
-    proc = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("greenstream")),
-            "serve",
-            "--demo",
-            "--demo-shipments",
-            "3000",
-            "--port",
-            str(port),
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 240
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail((home / "serve.log").read_text()[-3000:])
-            time.sleep(0.5)
-        from greenstream.store.db import make_engine, session_factory
-        from greenstream.store.tenants import create_client
-
-        engine = make_engine(f"sqlite:///{home / 'greenstream.db'}")
-        with session_factory(engine).begin() as session:
-            client = create_client(session, "demo")
-        engine.dispose()
-        yield {"base": base, "client": client, "home": home}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-
-
-@pytest.fixture(scope="module")
-def browser(server: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    profile = tmp_path_factory.mktemp("chromium-profile")
-    with sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(
-            str(profile),
-            executable_path=CHROMIUM,
-            args=LAUNCH_FLAGS,
-            headless=True,
-            viewport={"width": 1400, "height": 950},
-        )
-        yield context
-        context.close()
+# one worker runs every browser test (make test: --dist loadgroup), so they share one server
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
 
 class Watch:
@@ -224,6 +124,11 @@ def test_maps_and_charts_are_drawn(server: dict[str, Any], browser: Any) -> None
     assert int(page.get_attribute(".map-card", "data-cells") or 0) > 100
     assert _colours(page, ".map canvas") > 30
     _shot(page, "heatmap-drawn")
+    # the energy view of the demo's synthetic sites: Scope 2 per month charted
+    _open(page, server["base"], "energy")
+    page.wait_for_timeout(800)
+    assert _colours(page, ".chart-card canvas") > 20
+    assert page.locator(".table-card tbody tr").count() == 8  # the demo's eight sites
     page.close()
 
 
@@ -328,23 +233,27 @@ def test_live_heat_map_changes_when_records_are_ingested(
         "energy_unit": "l",
     }
     assert _post(server, token, "fuel", [fuel])["accepted"] == 1
-    _wait_live(page, before)
+    # the live layer polls every 3 s; the GPS fixes and the refuel may land in different
+    # polls, so wait until the page shows both: more cells than before, and the refuel's CO2e
+    # (60 l of diesel priced by the kernel: 60 l x ~3.2 kg CO2e/l WTW, well over 100 kg) on
+    # the truck's cells
+    page.wait_for_function(
+        """(before) => {
+          const box = document.querySelector('.map-card');
+          return box && Number(box.dataset.liveCells || 0) > before
+            && Number(box.dataset.liveCo2e || 0) > 100;
+        }""",
+        arg=before,
+        timeout=60_000,
+        polling=250,
+    )
     cells = int(page.get_attribute(".map-card", "data-live-cells") or 0)
     assert cells > before
-    # the refuel's CO2e (60 l of diesel, priced by the kernel) lies on the truck's cells
     assert float(page.get_attribute(".map-card", "data-live-co2e") or 0) > 100.0
     state = page.inner_text(".live-state")
     assert "records" in state
     _shot(page, "live-heatmap")
     page.close()
-
-
-def _wait_live(page: Any, before: int) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if int(page.get_attribute(".map-card", "data-live-cells") or 0) > before:
-            return
-        page.wait_for_timeout(500)
 
 
 def test_heat_map_draws_100k_cells(server: dict[str, Any], browser: Any) -> None:
@@ -354,34 +263,65 @@ def test_heat_map_draws_100k_cells(server: dict[str, Any], browser: Any) -> None
     _open(page, server["base"], "heatmap")
     page.wait_for_timeout(1500)
     # 100k resolution-6 cells (a disk of radius 183 around Wuhan), values spread over four
-    # orders of magnitude; drawn, then frames counted while the map pans for three seconds
+    # orders of magnitude; drawn, then the time of each of a few frames measured with
+    # performance.now() while the map moves back and forth (one pan step, then the animation
+    # frame after the one that draws it)
     disk = sorted(h3.grid_disk(h3.latlng_to_cell(30.59, 114.31, 6), 183))
     cells = [{"h3": c, "co2e_wtw_kg": 10 ** ((i % 400) / 100)} for i, c in enumerate(disk)]
     measure = """async (cells) => {
           const g = window.greenstream;
+          const frame = () => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
           const t0 = performance.now();
           g.heatCells(cells);
-          await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+          await frame();
           const firstDrawMs = performance.now() - t0;
-          let frames = 0;
-          const t1 = performance.now();
-          g.map.panBy([400, 200], { duration: 3000 });
-          await new Promise((resolve) => {
-            const tick = () => { frames += 1; if (performance.now() - t1 < 3000) requestAnimationFrame(tick); else resolve(); };
-            requestAnimationFrame(tick);
-          });
-          return { firstDrawMs, fps: frames / ((performance.now() - t1) / 1000) };
+          const frameMs = [];
+          for (let i = 0; i < 8; i += 1) {
+            const t = performance.now();
+            g.map.panBy(i % 2 ? [-80, -40] : [80, 40], { duration: 0 });  // back and forth
+            await frame();
+            frameMs.push(performance.now() - t);
+          }
+          frameMs.sort((a, b) => a - b);
+          return { firstDrawMs, frameMs, medianFrameMs: frameMs[frameMs.length >> 1] };
         }"""
-    # the same pan with no cells: what the browser's renderer does on this machine anyway
+    # the same frames with no cells: what the browser's renderer costs on this machine anyway
     empty = page.evaluate(measure, [])
     full = page.evaluate(measure, cells)
-    assert int(page.get_attribute(".map-card", "data-cells") or 0) == len(cells) >= 100_000
+    box = page.locator(".map-card")
+    assert int(box.get_attribute("data-cells") or 0) == len(cells) >= 100_000
+    # at this zoom the cells are drawn as their parents (a res-6 cell is under 2 px across),
+    # holding the same kg CO2e: nothing is lost to the level of detail
+    overview = {
+        "drawn_cells": int(box.get_attribute("data-drawn-cells") or 0),
+        "drawn_resolution": int(box.get_attribute("data-drawn-resolution") or 0),
+    }
+    assert overview["drawn_resolution"] < 6 and 0 < overview["drawn_cells"] < len(cells)
+    total = sum(float(c["co2e_wtw_kg"]) for c in cells)
+    assert float(box.get_attribute("data-drawn-co2e") or 0) == pytest.approx(total, rel=1e-9)
     assert _colours(page, ".map canvas") > 30
     _shot(page, "heatmap-100k")
-    result = {"cells": len(cells), "empty_map": empty, "with_cells": full}
+    # zoomed in over Wuhan, every one of the 100k cells is drawn itself
+    page.evaluate("() => window.greenstream.map.jumpTo({ center: [114.31, 30.59], zoom: 8 })")
+    page.wait_for_function(
+        "() => document.querySelector('.map-card').dataset.drawnResolution === '6'",
+        timeout=60_000,
+    )
+    zoomed = page.evaluate(measure.replace("g.heatCells(cells);", ""), cells)
+    assert int(box.get_attribute("data-drawn-cells") or 0) == len(cells)
+    _shot(page, "heatmap-100k-zoomed")
+    result = {
+        "cells": len(cells),
+        "empty_map": empty,
+        "with_cells": {**full, **overview},
+        "zoomed_in_all_cells": zoomed,
+    }
     (SHOTS / "heatmap-100k.json").write_text(json.dumps(result, indent=1))
     # headless Chromium renders WebGL in software (SwiftShader) on a shared 2-core machine, so
-    # frame rates here say little about a desktop GPU; they are recorded beside the empty map's
-    # for the report, and the test only requires the 100k cells to be drawn within a minute
+    # the bounds are generous: with 100k cells a moved map is redrawn within 2 s a frame and
+    # within the empty map's frame time plus 1.5 s; zoomed in, with every cell drawn, within 20 s
+    assert full["medianFrameMs"] < 2000, result
+    assert full["medianFrameMs"] < empty["medianFrameMs"] + 1500, result
+    assert zoomed["medianFrameMs"] < 20_000, result
     assert full["firstDrawMs"] < 60_000, result
     page.close()

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import subprocess
 
+import polars as pl
 import pytest
-from report_helpers import ARTIFACTS, StoreApi, require_tool
+from report_helpers import ARTIFACTS, StoreApi, clecat_tables, require_tool, rows
 from sqlalchemy import update
 from typer.testing import CliRunner
 
@@ -236,3 +237,37 @@ def test_store_report_equals_the_dashboard_figures(store_api: StoreApi) -> None:
     assert fmt.tkm(dash["transport_activity_tkm"]) == fmt.tkm(t["transport_activity_tkm"])
     assert fmt.pct(dash["primary_data_share"]) == fmt.pct(t["primary_data_share"])
     assert fmt.kg(dash["co2e_wtw_kg_per_shipment"]) == fmt.kg(t["co2e_wtw_kg_per_shipment"])
+
+
+def test_certificate_per_customer_from_the_store(store_api: StoreApi) -> None:
+    """Customers travel with the stored shipments: a customer's certificate from the store
+    holds its shipments only, and prints the dashboard's figure for that customer."""
+    t = clecat_tables()
+    legs = pl.concat(
+        [
+            t["legs"].with_columns(
+                pl.lit(sid).alias("shipment_id"),
+                pl.col("tce_id").str.replace("A-", f"{sid}-"),
+                pl.lit(customer).alias("customer_id"),
+                pl.col("mass_kg") * factor,
+            )
+            for sid, customer, factor in (("C1", "CUST-1", 1.0), ("C2", "CUST-2", 2.0))
+        ]
+    )
+    hb = store_api.headers(store_api.b)
+    body = {"legs": rows(legs), "tocs": rows(t["tocs"]), "hocs": rows(t["hocs"])}
+    r = store_api.client.post("/shipments", json=body, headers=hb)
+    assert r.status_code == 201, r.text
+    cert = store_api.client.get(
+        "/reports/certificate", params={"customer": "CUST-2"}, headers=hb
+    ).json()
+    assert cert["totals"]["shipment_count"] == 1
+    by_customer = {
+        row["customer"]: row
+        for row in store_api.client.get("/dashboard/breakdown/customer", headers=hb).json()
+    }
+    assert set(by_customer) == {"CUST-1", "CUST-2"}
+    dash = by_customer["CUST-2"]["co2e_wtw_kg"]
+    assert fmt.t_co2e(dash) == fmt.t_co2e(cert["totals"]["co2e_wtw_kg"])
+    # twice the mass on the same legs: more than CUST-1's (the intensities are per tonne-km)
+    assert dash > by_customer["CUST-1"]["co2e_wtw_kg"]

@@ -112,7 +112,8 @@ def test_batch_facts_carry_the_shipment_lane_and_keys() -> None:
     assert raw.schema == pl.Schema(A.FACT_SCHEMA)
     assert raw["mode"].to_list() == ["road", "hub", "rail"]
     assert raw["hub"].to_list() == [None, "HOC-BJ", None]
-    assert raw["carrier"].to_list() == ["TOC-A", A.NOT_STATED, A.NOT_STATED]
+    # accounting.rollup's carrier key: the TOC, the hub's HOC, else (not stated)
+    assert raw["carrier"].to_list() == ["TOC-A", "HOC-BJ", A.NOT_STATED]
     # ship_key = 3 << 32 + the shipment's number in the batch (S1 = 0, S2 = 1)
     assert raw["ship_key"].to_list() == [3 << 32, 3 << 32, (3 << 32) + 1]
     # S1's first departure is its road leg
@@ -197,8 +198,8 @@ def test_warnings_by_kind(facts: pl.DataFrame) -> None:
     kinds = {r["kind"]: r["tce_count"] for r in q["warnings_by_kind"]}
     assert kinds == {"great-circle distance used": 1, "load_factor ignored": 1}
     carriers = {r["carrier"]: r["default_method_share"] for r in q["default_share_by_carrier"]}
-    # (not stated): the hub (2, hoc) and the rail leg (3, default) -> 3 / 5
-    assert carriers == {"TOC-A": 0.0, A.NOT_STATED: pytest.approx(0.6)}
+    # the hub is its HOC's (hoc method, 0 default); (not stated): the rail leg (3 of 3 default)
+    assert carriers == {"TOC-A": 0.0, "HOC-BJ": 0.0, A.NOT_STATED: pytest.approx(1.0)}
 
 
 def test_leg_path_cells_cover_the_great_circle() -> None:
@@ -216,6 +217,60 @@ def test_leg_path_cells_cover_the_great_circle() -> None:
     # a res-5 cell is about 2 x 9.85 km across: 1,070 km cross 50 to 120 cells
     assert 50 <= long.height <= 120
     assert cells.filter(pl.col("leg") == 1).height == 1
+
+
+def test_a_polyline_shares_its_length_by_segment() -> None:
+    # a great circle cut at points on it is the same line: 0 -> 4 deg along the equator (445 km)
+    # in one piece, and in three of 0.13, 1.0 and 2.87 deg, give each cell the same share to
+    # within the sampling: a sample every half edge (13 km at resolution 4), 1/34 of the line,
+    # so a cell's share may differ by up to two samples (2 / 34 = 0.059)
+    whole = A.polyline_cells([np.array([[0.0, 0.0], [0.0, 4.0]])], 4)
+    cut = A.polyline_cells([np.array([[0.0, 0.0], [0.0, 0.13], [0.0, 1.13], [0.0, 4.0]])], 4)
+    assert cut["share"].sum() == pytest.approx(1.0)
+    a = dict(zip(whole["cell"].to_list(), whole["share"].to_list(), strict=True))
+    b = dict(zip(cut["cell"].to_list(), cut["share"].to_list(), strict=True))
+    assert set(a) == set(b)
+    assert max(abs(a[c] - b[c]) for c in a) < 2 / 34
+
+
+def test_road_and_rail_legs_follow_the_network_not_the_straight_line() -> None:
+    from greenstream.geo.h3cells import exact_cells
+    from greenstream.levers.routing import china_network
+
+    net = china_network()
+    legs = pl.DataFrame(
+        {
+            "leg_origin": ["CN-SHANGHAI", "CN-SHANGHAI", "CN-BEIJING"],
+            "leg_destination": ["CN-BEIJING", "CN-BEIJING", "CN-BEIJING"],
+            "mode": ["road", "air", "road"],
+        }
+    )
+    coords = A.place_coordinates(["CN-SHANGHAI", "CN-BEIJING"])
+    xy = {r["place"]: (r["lat"], r["lon"]) for r in coords.to_dicts()}
+    legs = legs.with_columns(
+        pl.Series("lat", [xy[o][0] for o in legs["leg_origin"]]),
+        pl.Series("lon", [xy[o][1] for o in legs["leg_origin"]]),
+        pl.Series("d_lat", [xy[d][0] for d in legs["leg_destination"]]),
+        pl.Series("d_lon", [xy[d][1] for d in legs["leg_destination"]]),
+    )
+    road, air, local = A.leg_routes(legs)
+    assert len(air) == 2 and len(local) == 2  # the great circle; a leg within one city
+    # the road leg runs through the network's cities, each one a node of the network
+    assert len(road) > 4
+    nodes = net.nodes.select("lat", "lon").to_numpy()
+    for lat, lon in road[1:-1]:
+        assert np.min(np.hypot(nodes[:, 0] - lat, nodes[:, 1] - lon)) < 1e-9
+    # and its length is the network's road distance, longer than the great circle (1,070 km)
+    from greenstream.geo import great_circle_distance_km_array
+
+    km = great_circle_distance_km_array(road[:-1, 0], road[:-1, 1], road[1:, 0], road[1:, 1])
+    assert 1070 < km.sum() < 1070 * 1.6
+    # its cells are not those of the straight line
+    cells = A.polyline_cells([road, air], 5)
+    road_cells = set(cells.filter(pl.col("leg") == 0)["cell"].to_list())
+    air_cells = set(cells.filter(pl.col("leg") == 1)["cell"].to_list())
+    assert len(road_cells - air_cells) > len(road_cells) / 2
+    assert set(exact_cells(road[:, 0], road[:, 1], 5).tolist()) <= road_cells
 
 
 def test_heatmap_conserves_the_emissions_it_places(facts: pl.DataFrame) -> None:
@@ -267,8 +322,8 @@ def test_carrier_and_customer_columns_when_the_data_carry_them() -> None:
         pl.Series("customer_id", ["C-7", "C-7", None]),
     )
     facts = A.with_local_day(A.batch_facts(chain, SHIPS, audit_seq=1), "UTC")
-    # carrier_id wins over the TOC; a row without either is (not stated)
-    assert facts["carrier"].cast(pl.String).to_list() == ["SF-EXPRESS", A.NOT_STATED, "CR-FREIGHT"]
+    # carrier_id wins over the TOC; the hub without one is its HOC's operator
+    assert facts["carrier"].cast(pl.String).to_list() == ["SF-EXPRESS", "HOC-BJ", "CR-FREIGHT"]
     by_customer = {
         r["customer"]: r["co2e_wtw_kg"] for r in A.breakdown(facts, A.Filters(), "customer")
     }
@@ -292,3 +347,86 @@ def test_counting_shipments_by_their_first_element_equals_the_distinct_count() -
         assert fast["shipment_count"].to_list() == exact["shipment_count"].to_list()
     assert not A.Filters(mode="road").whole_shipments
     assert A.Filters(lane="A>B", leg="A>B>road").whole_shipments
+
+
+def _approx(value: object) -> object:
+    if isinstance(value, float):
+        return pytest.approx(value, rel=1e-12, abs=1e-12)
+    if isinstance(value, dict):
+        return {k: _approx(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_approx(v) for v in value]
+    return value
+
+
+def test_the_rollups_answer_the_overview_and_options_as_the_facts_do() -> None:
+    # S3 travels road, road, rail on 2026-04-05 for customer K: two road elements, so its
+    # roll-up rows must count it once for road (mode_first_count) and once overall
+    s3 = _chain(
+        [
+            {
+                "shipment_id": "S3",
+                "seq": i,
+                "mode": mode,
+                "method": "modelled",
+                "primary_data": False,
+                "origin": o,
+                "destination": d,
+                "departure_at": f"2026-04-05T0{i}:00:00Z",
+                "co2e_wtw_kg": w,
+                "co2e_ttw_kg": w * 0.8,
+                "transport_activity_tkm": 10.0 * (i + 1),
+            }
+            for i, (mode, o, d, w) in enumerate(
+                [
+                    ("road", "CN-SHANGHAI", "CN-NANJING", 4.0),
+                    ("road", "CN-NANJING", "CN-BEIJING", 6.0),
+                    ("rail", "CN-BEIJING", "CN-XIAN", 1.5),
+                ]
+            )
+        ]
+    ).with_columns(pl.lit("K").alias("customer_id"))
+    ships3 = pl.DataFrame(
+        {"shipment_id": ["S3"], "origin": ["CN-SHANGHAI"], "destination": ["CN-XIAN"]}
+    )
+    batches = [
+        A.with_local_day(A.batch_facts(CHAIN, SHIPS, audit_seq=1), "Asia/Shanghai"),
+        A.with_local_day(A.batch_facts(s3, ships3, audit_seq=2), "Asia/Shanghai"),
+        A.with_local_day(A.batch_facts(CHAIN, SHIPS, audit_seq=3), "Asia/Shanghai"),
+    ]
+    facts = pl.concat(batches, how="vertical_relaxed")
+    cube = pl.concat([A.batch_rollup(b) for b in batches], how="vertical_relaxed")
+    # S1 (2 elements), S3 (3) and S1 again: three road elements are first of their mode
+    assert int(cube.filter(pl.col("mode") == "road")["mode_first_count"].sum()) == 3
+    assert int(cube["first_count"].sum()) == 5  # S1, S2, S3, S1, S2
+    selections = [
+        A.Filters(),
+        A.Filters(mode="road"),
+        A.Filters(mode="rail"),
+        A.Filters(customer="K"),
+        A.Filters(customer=A.NOT_STATED, mode="hub"),
+        A.Filters(date_from=date(2026, 4, 1), date_to=date(2026, 4, 30)),
+        A.Filters(date_from=date(2026, 4, 2), date_to=date(2026, 4, 5), mode="road"),
+    ]
+    for filters in selections:
+        assert A.rollup_answers(filters)
+        granularities: tuple[A.Granularity, ...] = ("day", "week", "month")
+        for granularity in granularities:
+            from_facts = A.overview(facts, filters, granularity)
+            from_cube = A.overview_from_rollup(cube, filters, granularity)
+            assert from_cube == _approx(from_facts), (filters, granularity)
+    # a road selection counts S1 twice (two batches) and S3 once
+    assert A.overview_from_rollup(cube, A.Filters(mode="road"))["totals"]["shipment_count"] == 3
+    assert not A.rollup_answers(A.Filters(carrier="TOC-A"))
+    assert not A.rollup_answers(A.Filters(lane="A>B"))
+    # the filters' values: the same as the facts give
+    dims = [A.batch_dims(b) for b in batches]
+    rollup = A.TenantRollup(1, (1, 2, 3), "Asia/Shanghai", cube, A._merge_dims(dims))
+    got = A.options_from_rollup(rollup)
+    assert got["shipment_count"] == facts["ship_key"].n_unique() == 5
+    assert got["tce_count"] == facts.height == 9
+    assert got["customers"] == ["(not stated)", "K"]
+    assert got["carriers"] == ["(not stated)", "HOC-BJ", "TOC-A"]
+    # lanes by parcels: Shanghai>Beijing and Beijing>Xi'an twice, Shanghai>Xi'an once
+    assert got["lanes"] == ["CN-BEIJING>CN-XIAN", "CN-SHANGHAI>CN-BEIJING", "CN-SHANGHAI>CN-XIAN"]
+    assert (got["first_day"], got["last_day"]) == ("2025-04-02", "2026-04-05")

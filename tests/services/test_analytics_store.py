@@ -138,3 +138,94 @@ def test_live_cells_place_unpositioned_energy_on_the_fixes(sqlite_url: str) -> N
     assert got["records"] == 7
     assert {c["h3"] for c in later["cells"]} == {"C"}  # window 1 is before the span
     engine.dispose()
+
+
+def test_customer_and_carrier_are_stored_with_the_shipments(db_url: str) -> None:
+    from greenstream.audit.verify import verify
+    from greenstream.errors import InputErrors
+    from greenstream.store.queries import chain_frame
+
+    upgrade(db_url)
+    engine = make_engine(db_url)
+    with session_factory(engine).begin() as session:
+        tenant_id = get_or_create_tenant(session, "t-parties").id
+    registry, gazetteer = Registry.builtin(), Gazetteer.builtin()
+    legs = _legs("P", 3).with_columns(
+        # P0 and P2 for ACME, P1 for BETA; the road legs carried by SF, the hubs unnamed
+        pl.Series("customer_id", ["ACME", "ACME", "BETA", None, "ACME", "ACME"]),
+        pl.Series("carrier_id", ["SF-EXPRESS", None] * 3),
+    )
+    ingest(engine, tenant_id, legs, registry=registry, gazetteer=gazetteer)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(Shipment.shipment_id, Shipment.customer_id, Shipment.carrier_id)
+            .where(Shipment.tenant_id == tenant_id)
+            .order_by(Shipment.shipment_id)
+        ).all()
+        chain = chain_frame(conn, tenant_id)
+    # the shipment's customer (P1's hub row names none: the shipment's), the main leg's carrier
+    assert [tuple(r) for r in rows] == [
+        ("P0", "ACME", "SF-EXPRESS"),
+        ("P1", "BETA", "SF-EXPRESS"),
+        ("P2", "ACME", "SF-EXPRESS"),
+    ]
+    # the chain keeps what each row said (nothing dropped)
+    assert chain["carrier_id"].to_list() == ["SF-EXPRESS", None] * 3
+    assert chain["customer_id"].to_list() == ["ACME", "ACME", "BETA", None, "ACME", "ACME"]
+    # breakdowns by customer and carrier from the store
+    facts = A.FactCache().get(engine, tenant_id).frame
+    by_customer = {
+        r["customer"]: r["shipment_count"] for r in A.breakdown(facts, A.Filters(), "customer")
+    }
+    assert by_customer == {"ACME": 2, "BETA": 1}
+    by_carrier = {r["carrier"] for r in A.breakdown(facts, A.Filters(), "carrier")}
+    assert by_carrier == {"SF-EXPRESS", A.NOT_STATED}  # hubs without a HOC name no operator
+    # the parties are sealed: the batch verifies, and an altered customer is found
+    assert all(r.ok for r in verify(engine, tenant="t-parties").records)
+    with engine.begin() as conn:
+        conn.execute(
+            Shipment.__table__.update()
+            .where(Shipment.tenant_id == tenant_id, Shipment.shipment_id == "P1")
+            .values(customer_id="ACME")
+        )
+    report = verify(engine, tenant="t-parties")
+    assert not report.records[0].ok and "customer_id" in report.records[0].reason
+    # one shipment, one customer: a second one is refused, naming the row
+    bad = _legs("Q", 1).with_columns(pl.Series("customer_id", ["ACME", "BETA"]))
+    with pytest.raises(InputErrors) as err:
+        ingest(engine, tenant_id, bad, registry=registry, gazetteer=gazetteer)
+    assert [(e.row, e.field) for e in err.value.errors] == [(2, "customer_id")]
+    engine.dispose()
+
+
+def test_chunks_written_before_the_parties_read_them_as_nulls() -> None:
+    from greenstream.audit.verify import _sealed_input_keys
+    from greenstream.store.chunks import (
+        CHAIN_COLUMNS_0400,
+        decode_chunk,
+        empty_chain,
+        encode_chunk,
+    )
+    from greenstream.store.sealing import CHAIN_INPUT_KEYS, CHAIN_INPUT_KEYS_0400, CHAIN_OUTPUT_KEYS
+
+    old = (
+        empty_chain()
+        .select(CHAIN_COLUMNS_0400)
+        .extend(
+            empty_chain()
+            .select(CHAIN_COLUMNS_0400)
+            .clear(2)
+            .with_columns(pl.Series("shipment_id", ["A", "B"]), pl.Series("seq", [0, 0], pl.Int32))
+        )
+    )
+    got = decode_chunk(encode_chunk(old), expected_rows=2)
+    assert got["customer_id"].to_list() == [None, None]
+    assert got["shipment_id"].to_list() == ["A", "B"]
+    only = decode_chunk(encode_chunk(old), columns=["carrier_id"])
+    assert only.columns == ["carrier_id"] and only.height == 2
+    # a record sealed before revision 1300 lists no parties; one sealed after lists them
+    before = {"chain": dict.fromkeys((*CHAIN_INPUT_KEYS_0400, *CHAIN_OUTPUT_KEYS), "x")}
+    after = {"chain": dict.fromkeys((*CHAIN_INPUT_KEYS, *CHAIN_OUTPUT_KEYS), "x")}
+    assert _sealed_input_keys(before) == CHAIN_INPUT_KEYS_0400
+    assert _sealed_input_keys(after) == CHAIN_INPUT_KEYS
+    assert _sealed_input_keys({"chain": {"shipment_id": "x"}}) is None

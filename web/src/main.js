@@ -12,6 +12,7 @@ import './views/trace.js';
 import './views/quality.js';
 import './views/points.js';
 import './views/railshift.js';
+import './views/levers.js';
 
 const state = { me: null, options: null, cleanup: null };
 

@@ -148,6 +148,33 @@ def mode_key(columns: set[str]) -> pl.Expr:
     return pl.when(is_hub_row(columns)).then(pl.lit(HUB_MODE)).otherwise(_text(columns, "mode"))
 
 
+def primary_flag(schema: pl.Schema) -> pl.Expr:
+    """Whether a row's figure rests on primary data (``primary_data``; a CSV's text read
+    back as a boolean; false when the column is absent)."""
+    if "primary_data" not in schema.names():
+        return pl.lit(False)
+    if schema["primary_data"] == pl.String:  # a CSV read back as text
+        return pl.col("primary_data").str.to_lowercase().is_in(["true", "1"]).fill_null(False)
+    return pl.col("primary_data").cast(pl.Boolean).fill_null(False)
+
+
+def default_flag(columns: set[str]) -> pl.Expr:
+    """Whether a row was computed with a default factor (method ``default``)."""
+    if "method" not in columns:
+        return pl.lit(False)
+    return (pl.col("method").cast(pl.String) == "default").fill_null(False)
+
+
+def share_of(part: pl.Expr, total: pl.Expr) -> pl.Expr:
+    """``part / total``, 0 where the total is not positive (the shares of :data:`MEASURES`)."""
+    return pl.when(total > 0).then(part / total).otherwise(0.0)
+
+
+def ratio_or_null(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
+    """``numerator / denominator``, null where the denominator is not positive (intensities)."""
+    return pl.when(denominator > 0).then(numerator / denominator)
+
+
 def period_key(departure_at: pl.Expr, period: str, tz: str) -> pl.Expr:
     """The period of a departure in the zone ``tz`` (see the module table)."""
     local = departure_at.dt.convert_time_zone(tz)
@@ -250,17 +277,8 @@ def rollup_lazy(
         return pl.col(name).cast(pl.Float64) if name in columns else zero
 
     wtw = number("co2e_wtw_kg")
-    if "primary_data" not in columns:
-        primary = pl.lit(False)
-    elif schema["primary_data"] == pl.String:  # a CSV read back as text
-        primary = pl.col("primary_data").str.to_lowercase().is_in(["true", "1"]).fill_null(False)
-    else:
-        primary = pl.col("primary_data").cast(pl.Boolean).fill_null(False)
-    default = (
-        (pl.col("method").cast(pl.String) == "default").fill_null(False)
-        if "method" in columns
-        else pl.lit(False)
-    )
+    primary = primary_flag(schema)
+    default = default_flag(columns)
     hub = is_hub_row(columns)
     per_row = lf.select(
         *(key_expr(k, schema, tz) for k in keys),
@@ -295,22 +313,14 @@ def rollup_lazy(
             ),
         )
     total_wtw = pl.col("co2e_wtw_kg")
-
-    def share(part: str) -> pl.Expr:
-        return pl.when(total_wtw > 0).then(pl.col(part) / total_wtw).otherwise(0.0)
-
     out = totals.with_columns(
-        pl.when(pl.col("transport_activity_tkm") > 0)
-        .then(pl.col("__transport_wtw") / pl.col("transport_activity_tkm"))
-        .alias("co2e_wtw_kg_per_tkm"),
-        pl.when(pl.col("mass_kg") > 0)
-        .then(total_wtw / (pl.col("mass_kg") / KG_PER_TONNE))
-        .alias("co2e_wtw_kg_per_t"),
-        pl.when(pl.col("shipment_count") > 0)
-        .then(total_wtw / pl.col("shipment_count"))
-        .alias("co2e_wtw_kg_per_shipment"),
-        share("__primary_wtw").alias("primary_data_share"),
-        share("__default_wtw").alias("default_share"),
+        ratio_or_null(pl.col("__transport_wtw"), pl.col("transport_activity_tkm")).alias(
+            "co2e_wtw_kg_per_tkm"
+        ),
+        ratio_or_null(total_wtw, pl.col("mass_kg") / KG_PER_TONNE).alias("co2e_wtw_kg_per_t"),
+        ratio_or_null(total_wtw, pl.col("shipment_count")).alias("co2e_wtw_kg_per_shipment"),
+        share_of(pl.col("__primary_wtw"), total_wtw).alias("primary_data_share"),
+        share_of(pl.col("__default_wtw"), total_wtw).alias("default_share"),
         pl.col("tce_count").cast(pl.Int64),
         pl.col("shipment_count").cast(pl.Int64),
     ).select(*keys, *MEASURES)
@@ -337,6 +347,7 @@ __all__ = [
     "PERIOD_KEYS",
     "carrier_key",
     "check_time_zone",
+    "default_flag",
     "departure_utc",
     "is_hub_row",
     "key_expr",
@@ -344,6 +355,9 @@ __all__ = [
     "mode_key",
     "parse_keys",
     "period_key",
+    "primary_flag",
+    "ratio_or_null",
     "rollup",
     "rollup_lazy",
+    "share_of",
 ]

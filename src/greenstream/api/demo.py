@@ -9,6 +9,7 @@ company). The tenant's time zone is set to Asia/Shanghai.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -16,7 +17,7 @@ from typing import Final
 
 import numpy as np
 import polars as pl
-from sqlalchemy import delete, select
+from sqlalchemy import Engine, delete, insert, select
 
 from greenstream.api.settings import ApiSettings
 from greenstream.factors import Registry
@@ -80,6 +81,68 @@ DEMO_POINTS_RULES: Final[dict[str, object]] = {
         }
     ],
 }
+# Synthetic customers of the demo shipper (assumptions for demo data, not facts): how many, and
+# the Zipf exponent of their shares of the parcels (a few large accounts, a long tail).
+DEMO_CUSTOMERS: Final[dict[str, float]] = {"customers": 12, "zipf_exponent": 1.1}
+
+
+def assign_customers(legs: pl.DataFrame, seed: int = 11) -> pl.DataFrame:
+    """``legs`` with a synthetic ``customer_id`` per shipment (all of its rows), drawn with the
+    shares of :data:`DEMO_CUSTOMERS`."""
+    n = int(DEMO_CUSTOMERS["customers"])
+    weights = 1.0 / np.arange(1, n + 1) ** DEMO_CUSTOMERS["zipf_exponent"]
+    ids = legs["shipment_id"].unique(maintain_order=True)
+    pick = np.random.default_rng(seed).choice(n, size=ids.len(), p=weights / weights.sum())
+    names = pl.Series("customer_id", [f"DEMO-CUSTOMER-{i + 1:02d}" for i in pick])
+    return legs.join(
+        pl.DataFrame({"shipment_id": ids, "customer_id": names}),
+        on="shipment_id",
+        how="left",
+        maintain_order="left",
+    )
+
+
+# The demo tenant's synthetic warehouse sites for the energy view (assumptions for demo data):
+# how many, and the year of their meters (the year of the demo's earlier season).
+DEMO_ENERGY_SITES: Final = 8
+
+
+def load_demo_energy(engine: Engine, tenant_id: int, year: int, seed: int = 11) -> None:
+    """The demo tenant's synthetic sites and a year of their hourly meters
+    (greenstream.levers.energy.synth, as ``greenstream energy synth`` makes them), stored as
+    ``PUT /energy/sites`` and ``PUT /energy/sites/{id}/meters`` store them (once: skipped when
+    the tenant has sites)."""
+    from greenstream.levers.energy.meters import hourly_from_wide
+    from greenstream.levers.energy.models import EnergyMeterHour, EnergySite
+    from greenstream.levers.energy.synth import synth_sites
+
+    with session_factory(engine).begin() as session:
+        if session.scalars(
+            select(EnergySite.site_id).where(EnergySite.tenant_id == tenant_id).limit(1)
+        ).first():
+            return
+    made = synth_sites(DEMO_ENERGY_SITES, seed=seed, year=year)
+    hourly = hourly_from_wide(made.meters, "<demo meters>").collect()
+    now = datetime.now(UTC)
+    with session_factory(engine).begin() as session:
+        for site in made.sites:
+            session.add(
+                EnergySite(
+                    tenant_id=tenant_id,
+                    site_id=site.site_id,
+                    document=json.dumps(site.model_dump(mode="json", exclude_none=True)),
+                    updated_at=now,
+                )
+            )
+        session.execute(
+            insert(EnergyMeterHour),
+            [
+                {"tenant_id": tenant_id, **r}
+                for r in hourly.drop("consumption_basis", strict=False).to_dicts()
+            ],
+        )
+
+
 DEMO_ACTIONS: Final = (
     "reusable_box",
     "original_packaging",
@@ -200,7 +263,7 @@ def load_demo(
     if already is None:
         say(f"generating {shipments:,} demo parcels")
         data = generate_network_day(shipments=shipments, seed=11)
-        legs = spread_over_calendar(data["legs"], DAY.date())
+        legs = assign_customers(spread_over_calendar(data["legs"], DAY.date()))
         now = datetime.now(UTC)
         with sessions.begin() as session:
             session.execute(delete(Toc).where(Toc.tenant_id == tenant_id))
@@ -238,6 +301,8 @@ def load_demo(
         set_tenant_time_zone(engine, tenant_id, DEMO_TIME_ZONE)
     say("loading the demo points campaign")
     load_demo_points(settings.database_url, shipments)
+    say("loading the demo energy sites")
+    load_demo_energy(engine, tenant_id, year=DAY.year - 1)
     say("building the dashboard facts")
     refresh_facts(engine, tenant_id)
     engine.dispose()

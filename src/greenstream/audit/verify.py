@@ -67,10 +67,12 @@ from greenstream.store.queries import kernel_legs, parse_references
 from greenstream.store.rollups import ROLLUP_COLUMNS, batch_rollups
 from greenstream.store.sealing import (
     CHAIN_INPUT_KEYS,
+    CHAIN_INPUT_KEYS_0400,
     CHAIN_OUTPUT_KEYS,
     CHAIN_SEALED_COLUMNS,
     SHIPMENT_SEALED_COLUMNS,
     SHIPMENT_SEALED_COLUMNS_0400,
+    SHIPMENT_SEALED_COLUMNS_0600,
     inputs_sha256,
     outputs_sha256,
 )
@@ -398,13 +400,16 @@ def _check_record(
     ships = stored_shipments_frame(engine, rec.tenant_id, rec.seq)
     if v2:
         digests: dict[str, Any] = fields["digests"]
-        if inputs_sha256_v2(digests, CHAIN_INPUT_KEYS) != rec.inputs_sha256 or (
+        input_keys = _sealed_input_keys(digests)
+        if input_keys is None:
+            return "record", "the record's chain digests list an unknown set of columns"
+        if inputs_sha256_v2(digests, input_keys) != rec.inputs_sha256 or (
             outputs_sha256_v2(digests, CHAIN_OUTPUT_KEYS) != rec.outputs_sha256
         ):
             return "record", "the column digests do not match the sealed content hashes"
         fresh_chain = table_digests(chain, CHAIN_SEALED_COLUMNS)
         refs_hash = sha256_hex(rec.references_json.encode())
-        changed = _differing(digests["chain"], fresh_chain, CHAIN_INPUT_KEYS)
+        changed = _differing(digests["chain"], fresh_chain, input_keys)
         if changed or refs_hash != digests["references_sha256"]:
             what = ", ".join(changed) if changed else "TOC / HOC / trip references"
             return "inputs", f"stored inputs altered (chain-element columns: {what})"
@@ -460,17 +465,41 @@ _TIMESTAMP_COLUMNS = ("created_at", "reference_period_start", "reference_period_
 
 
 def _sealed_shipment_columns(digests: dict[str, Any]) -> dict[str, str] | None:
-    """The shipment columns a format-2 record seals: every stored column since revision 0600,
-    the columns of revision 0400 before (the reference period was added, unsealed, later)."""
+    """The shipment columns a format-2 record seals: every stored column since revision 1300,
+    those of 0600 (no parties) and 0400 before (the reference period was added, unsealed,
+    later)."""
     listed = set(digests.get("shipments") or {})
-    for columns in (SHIPMENT_SEALED_COLUMNS, SHIPMENT_SEALED_COLUMNS_0400):
+    for columns in (
+        SHIPMENT_SEALED_COLUMNS,
+        SHIPMENT_SEALED_COLUMNS_0600,
+        SHIPMENT_SEALED_COLUMNS_0400,
+    ):
         if listed == set(columns):
             return columns
     return None
 
 
+def _sealed_input_keys(digests: dict[str, Any]) -> tuple[str, ...] | None:
+    """The chain-element input columns a format-2 record seals: with the parties since
+    revision 1300, without them before (such chunks hold no parties)."""
+    listed = set(digests.get("chain") or {})
+    for keys in (CHAIN_INPUT_KEYS, CHAIN_INPUT_KEYS_0400):
+        if listed == set(keys) | set(CHAIN_OUTPUT_KEYS):
+            return keys
+    return None
+
+
 def _ship_dtype(name: str) -> pl.DataType:
-    if name in ("shipment_id", "pf_id", "origin", "destination", "main_mode", "period"):
+    if name in (
+        "shipment_id",
+        "pf_id",
+        "origin",
+        "destination",
+        "main_mode",
+        "period",
+        "customer_id",
+        "carrier_id",
+    ):
         return pl.String()
     if name in ("tce_count", "chunk_no", "chunk_row"):
         return pl.Int32()

@@ -30,8 +30,12 @@ Definitions (ISO 14083:2023 clause 5 and 6; GLEC Framework v3 section 2)
 - Periods: a shipment belongs to the local day (tenant time zone) of its first departure; weeks
   are ISO weeks (Monday first), months calendar months. ``same period a year before`` shifts
   both ends of the period by one calendar year.
-- Carrier: the element's ``carrier_id`` when the data carry one, else its TOC (``toc_id``),
-  else ``(not stated)``. Customer: ``customer_id`` when present, else ``(not stated)``.
+- Keys and shares come from :mod:`greenstream.accounting.rollup` (one roll-up code path for
+  the CLI, ``GET /rollups``, the reports and the dashboard): carrier is its ``carrier_key``
+  (the element's ``carrier_id``, else its TOC, else its HOC; ``(not stated)`` when none), mode
+  its ``mode_key`` (``hub`` for hub elements), primary and default data its ``primary_flag``
+  and ``default_flag``, shares its ``share_of``. Customer: the stored shipment's
+  ``customer_id`` (revision 1300), else ``(not stated)``.
 - Lane: the shipment's first origin and last destination (``ORIGIN>DESTINATION``); the map's
   lanes are transport legs (``leg_origin``, ``leg_destination``, mode).
 """
@@ -39,6 +43,7 @@ Definitions (ISO 14083:2023 clause 5 and 6; GLEC Framework v3 section 2)
 from __future__ import annotations
 
 import io
+import json
 import math
 import threading
 from collections.abc import Iterable, Sequence
@@ -52,12 +57,15 @@ import numpy as np
 import polars as pl
 from sqlalchemy import Connection, Engine, delete, insert, select
 
+from greenstream.accounting import rollup as R
 from greenstream.errors import InputError, InputErrors
 from greenstream.geo import Gazetteer
-from greenstream.store.dashboard import AnalyticsFacts, DashboardTenantSettings
+from greenstream.store.dashboard import AnalyticsFacts, AnalyticsRollup, DashboardTenantSettings
 from greenstream.store.models import AuditRecord, ChainElementChunk, Shipment
 
-FACTS_VERSION: Final = 3  # 2: categoricals, lane and WTW splits stored; 3: lz4
+# 2: categoricals, lane and WTW splits stored; 3: lz4; 4: keys of accounting.rollup, customer
+# and carrier from the store (revision 1300)
+FACTS_VERSION: Final = 4
 MANGROVE_SKU: Final = "mangrove_1m2"  # the points catalogue's item (points/rules.py)
 NOT_STATED: Final = "(not stated)"
 HUB: Final = "hub"
@@ -147,7 +155,8 @@ def batch_facts(chain: pl.DataFrame, shipments: pl.DataFrame, audit_seq: int) ->
         The batch's stored chain elements (at least the columns of ``_CHAIN_NEEDED``; optional
         ``carrier_id``, ``customer_id``), rows by shipment then ``seq``.
     shipments : polars.DataFrame
-        The batch's shipments: ``shipment_id``, ``origin``, ``destination`` (the lane).
+        The batch's shipments: ``shipment_id``, ``origin``, ``destination`` (the lane) and
+        optionally ``customer_id`` (the stored shipment's customer, revision 1300).
     audit_seq : int
         The batch's number in the tenant's audit chain (makes ``ship_key`` unique per tenant).
 
@@ -158,14 +167,19 @@ def batch_facts(chain: pl.DataFrame, shipments: pl.DataFrame, audit_seq: int) ->
     """
     cols = set(chain.columns)
     opt = {c: (pl.col(c) if c in cols else pl.lit(None, pl.String)) for c in _CHAIN_OPTIONAL}
+    ship_customer = (
+        pl.col("customer_id") if "customer_id" in shipments.columns else pl.lit(None, pl.String)
+    )
     ship_no = (
-        shipments.select("shipment_id", "origin", "destination")
+        shipments.select(
+            "shipment_id", "origin", "destination", ship_customer.alias("__ship_customer")
+        )
         .sort("shipment_id")
         .with_row_index("__no")
     )
     per_ship = chain.group_by("shipment_id").agg(
         pl.col("departure_at").min().alias("ship_departure_at"),
-        opt["customer_id"].drop_nulls().first().alias("customer"),
+        opt["customer_id"].drop_nulls().first().alias("__chain_customer"),
     )
     facts = (
         chain.join(ship_no, on="shipment_id", how="left", suffix="_ship", maintain_order="left")
@@ -174,9 +188,10 @@ def batch_facts(chain: pl.DataFrame, shipments: pl.DataFrame, audit_seq: int) ->
             (pl.lit(audit_seq << 32, pl.UInt64) + pl.col("__no").cast(pl.UInt64)).alias("ship_key"),
             pl.col("origin_ship").alias("lane_origin"),
             pl.col("destination_ship").alias("lane_destination"),
-            pl.col("mode").cast(pl.String).fill_null(HUB).alias("mode"),
-            pl.coalesce(opt["carrier_id"], pl.col("toc_id"), pl.lit(NOT_STATED)).alias("carrier"),
-            pl.when(pl.col("mode").is_null())
+            pl.coalesce("__ship_customer", "__chain_customer").alias("customer"),
+            R.mode_key(cols).fill_null(HUB).alias("mode"),
+            pl.coalesce(R.carrier_key(cols), pl.lit(NOT_STATED)).alias("carrier"),
+            pl.when(R.is_hub_row(cols))
             .then(pl.coalesce(pl.col("hoc_id"), pl.col("hub_type")))
             .alias("hub"),
             pl.col("origin").alias("leg_origin"),
@@ -218,8 +233,9 @@ def _batch_chain(conn: Connection, tenant_id: int, audit_seq: int) -> pl.DataFra
 
 
 def refresh_facts(engine: Engine, tenant_id: int) -> int:
-    """Build the facts of every stored batch of ``tenant_id`` that has none (or older ones);
-    return how many batches were built. Idempotent; safe to call from several processes."""
+    """Build the facts of every stored batch of ``tenant_id`` that has none (or older ones),
+    then the roll-ups (:func:`refresh_rollups`); return how many batches' facts were built.
+    Idempotent; safe to call from several processes."""
     a, f = AuditRecord.__table__.c, AnalyticsFacts.__table__.c
     with engine.connect() as conn:
         seqs = set(conn.execute(select(a.seq).where(a.tenant_id == tenant_id)).scalars())
@@ -233,11 +249,16 @@ def refresh_facts(engine: Engine, tenant_id: int) -> int:
             chain = _batch_chain(conn, tenant_id, seq)
             ships = pl.DataFrame(
                 conn.execute(
-                    select(s.shipment_id, s.origin, s.destination).where(
+                    select(s.shipment_id, s.origin, s.destination, s.customer_id).where(
                         s.tenant_id == tenant_id, s.audit_seq == seq
                     )
                 ).all(),
-                schema={"shipment_id": pl.String, "origin": pl.String, "destination": pl.String},
+                schema={
+                    "shipment_id": pl.String,
+                    "origin": pl.String,
+                    "destination": pl.String,
+                    "customer_id": pl.String,
+                },
                 orient="row",
             )
         facts = batch_facts(chain, ships, seq) if chain.height else pl.DataFrame(schema=FACT_SCHEMA)
@@ -254,6 +275,7 @@ def refresh_facts(engine: Engine, tenant_id: int) -> int:
                     data=data,
                 )
             )
+    refresh_rollups(engine, tenant_id)
     return len(todo)
 
 
@@ -316,8 +338,8 @@ def set_tenant_time_zone(engine: Engine, tenant_id: int, time_zone: str) -> None
 SPLITS: Final[dict[str, pl.Expr]] = {
     "transport_co2e_wtw_kg": pl.col("mode") != HUB,
     "hub_co2e_wtw_kg": pl.col("mode") == HUB,
-    "primary_co2e_wtw_kg": pl.col("primary_data").fill_null(False),
-    "default_co2e_wtw_kg": pl.col("method") == "default",
+    "primary_co2e_wtw_kg": R.primary_flag(pl.Schema({"primary_data": pl.Boolean()})),
+    "default_co2e_wtw_kg": R.default_flag({"method"}),
 }
 CATEGORICAL: Final = (
     "lane_origin",
@@ -554,9 +576,13 @@ def select_lazy(facts: pl.DataFrame | pl.LazyFrame, filters: Filters) -> pl.Lazy
     return out
 
 
-def select_facts(facts: pl.DataFrame, filters: Filters) -> pl.DataFrame:
-    """The facts (chain elements) that ``filters`` keep."""
-    return select_lazy(facts, filters).collect()
+def select_facts(
+    facts: pl.DataFrame, filters: Filters, columns: Sequence[str] | None = None
+) -> pl.DataFrame:
+    """The facts (chain elements) that ``filters`` keep; only ``columns`` when given (a view
+    that needs a few columns copies those, not all of them)."""
+    lf = select_lazy(facts, filters)
+    return (lf.select(columns) if columns else lf).collect()
 
 
 # ------------------------------------------------------------------------------------------
@@ -584,19 +610,18 @@ def figure_exprs(*, whole_shipments: bool = False) -> list[pl.Expr]:
 
 
 def figure_columns() -> list[pl.Expr]:
-    """Intensities and shares from the sums of :func:`figure_exprs` (zero where undefined)."""
+    """Intensities and shares from the sums of :func:`figure_exprs` (zero where undefined; the
+    ratios of :mod:`greenstream.accounting.rollup`)."""
     wtw = pl.col("co2e_wtw_kg")
-
-    def ratio(num: pl.Expr, den: pl.Expr) -> pl.Expr:
-        return pl.when(den > 0).then(num / den).otherwise(0.0)
-
     return [
-        ratio(wtw, pl.col("shipment_count")).alias("co2e_wtw_kg_per_shipment"),
-        ratio(pl.col("transport_co2e_wtw_kg"), pl.col("transport_activity_tkm")).alias(
-            "intensity_wtw_kg_per_tkm"
-        ),
-        ratio(pl.col("primary_co2e_wtw_kg"), wtw).alias("primary_data_share"),
-        ratio(pl.col("default_co2e_wtw_kg"), wtw).alias("default_method_share"),
+        R.ratio_or_null(wtw, pl.col("shipment_count"))
+        .fill_null(0.0)
+        .alias("co2e_wtw_kg_per_shipment"),
+        R.ratio_or_null(pl.col("transport_co2e_wtw_kg"), pl.col("transport_activity_tkm"))
+        .fill_null(0.0)
+        .alias("intensity_wtw_kg_per_tkm"),
+        R.share_of(pl.col("primary_co2e_wtw_kg"), wtw).alias("primary_data_share"),
+        R.share_of(pl.col("default_co2e_wtw_kg"), wtw).alias("default_method_share"),
     ]
 
 
@@ -819,7 +844,7 @@ def shipments_of(
     facts: pl.DataFrame, filters: Filters, *, limit: int = 100, offset: int = 0
 ) -> dict[str, Any]:
     """The shipments of the selection (e.g. those on a clicked map lane) with their totals."""
-    now = select_facts(facts, filters)
+    now = select_facts(facts, filters, ["ship_key"])
     keys = now["ship_key"].unique()
     whole = facts.filter(pl.col("ship_key").is_in(keys.implode()))
     per = (
@@ -847,6 +872,328 @@ def shipments_of(
             pl.col("modes").list.join("+"),
             pl.col("departure_at").dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
         ).to_dicts(),
+    }
+
+
+def yearly_history(facts: pl.DataFrame, filters: Filters) -> pl.DataFrame:
+    """WTW (t CO2e) and transport activity (tkm) per local year of the selection: the history
+    a reduction target is assessed against (``year``, ``co2e_t``, ``activity``).
+
+    Years are those with stored shipments; a year only partly covered by the data (a season)
+    counts what is stored, which the caller states."""
+    return (
+        select_lazy(facts, filters)
+        .filter(pl.col("day").is_not_null())
+        .group_by(pl.col("day").dt.year().cast(pl.Int64).alias("year"))
+        .agg(
+            (pl.col("co2e_wtw_kg").sum() / 1000.0).alias("co2e_t"),
+            pl.col("transport_activity_tkm").sum().alias("activity"),
+            pl.col("day").min().alias("first_day"),
+            pl.col("day").max().alias("last_day"),
+        )
+        .sort("year")
+        .collect()
+    )
+
+
+# ------------------------------------------------------------------------------------------
+# roll-ups: the overview and the filters' values without the facts
+# ------------------------------------------------------------------------------------------
+
+# 1: day (local, the tenant's zone when built), mode, customer
+ROLLUP_VERSION: Final = 1
+ROLLUP_KEYS: Final = ("day", "mode", "customer")
+ROLLUP_COUNTS: Final = ("first_count", "mode_first_count", "tce_count")
+
+
+def batch_rollup(facts: pl.DataFrame) -> pl.DataFrame:
+    """The roll-up of one batch's facts (:func:`with_local_day` form): sums by
+    :data:`ROLLUP_KEYS` with counts that add up across rows and batches.
+
+    ``first_count`` counts the shipments' first elements (a shipment lies in one day, lane and
+    customer, so summing it over any selection of days and customers gives its distinct
+    shipments); ``mode_first_count`` counts each shipment's first element of each mode (its
+    sum over the rows of one mode gives the distinct shipments that travel by that mode).
+
+    Parameters
+    ----------
+    facts : polars.DataFrame
+        Facts with ``day`` and the WTW splits (kg CO2e, tonne-km).
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per (day, mode, customer): the counts, :data:`SUMS` and the splits.
+    """
+    first_in_mode = pl.col("seq") == pl.col("seq").min().over("ship_key", "mode")
+    return (
+        facts.group_by(*ROLLUP_KEYS)
+        .agg(
+            (pl.col("seq") == 0).sum().cast(pl.UInt32).alias("first_count"),
+            first_in_mode.sum().cast(pl.UInt32).alias("mode_first_count"),
+            pl.len().cast(pl.UInt32).alias("tce_count"),
+            *[pl.col(c).sum() for c in (*SUMS, *SPLITS)],
+        )
+        .sort(*ROLLUP_KEYS, nulls_last=True)
+    )
+
+
+def batch_dims(facts: pl.DataFrame) -> dict[str, Any]:
+    """The values of the dimensions the roll-up does not keep, for the filters: methods,
+    carriers, hubs and the parcels of each lane (counted on first elements)."""
+
+    def values(col: str) -> list[str]:
+        return sorted(v for v in facts[col].unique().cast(pl.String).to_list() if v)
+
+    lanes = facts.filter(pl.col("seq") == 0).group_by(pl.col("lane").cast(pl.String)).len()
+    return {
+        "methods": values("method"),
+        "carriers": values("carrier"),
+        "hubs": values("hub"),
+        "lanes": dict(zip(lanes["lane"].to_list(), lanes["len"].to_list(), strict=True)),
+    }
+
+
+def _encode_rollup(frame: pl.DataFrame) -> bytes:
+    buf = io.BytesIO()
+    frame.write_parquet(buf, compression="lz4", statistics=False)
+    return buf.getvalue()
+
+
+def refresh_rollups(engine: Engine, tenant_id: int) -> int:
+    """Build the roll-up of every batch of ``tenant_id`` that has none, an older one or one in
+    another time zone than the tenant's (from the batch's facts, :func:`refresh_facts`);
+    return how many were built. Idempotent; safe to call from several processes."""
+    a, f, r = (
+        AuditRecord.__table__.c,
+        AnalyticsFacts.__table__.c,
+        AnalyticsRollup.__table__.c,
+    )
+    with engine.connect() as conn:
+        tz = tenant_time_zone(conn, tenant_id)
+        seqs = set(conn.execute(select(a.seq).where(a.tenant_id == tenant_id)).scalars())
+        have = {
+            int(s): (int(v), str(z))
+            for s, v, z in conn.execute(
+                select(r.audit_seq, r.rollup_version, r.time_zone).where(r.tenant_id == tenant_id)
+            ).all()
+        }
+    todo = sorted(s for s in seqs if have.get(s) != (ROLLUP_VERSION, tz))
+    for seq in todo:
+        with engine.connect() as conn:
+            blob = conn.execute(
+                select(f.data).where(
+                    f.tenant_id == tenant_id,
+                    f.audit_seq == seq,
+                    f.facts_version == FACTS_VERSION,
+                )
+            ).scalar()
+        if blob is None:
+            continue  # facts not built yet: the next refresh_facts builds both
+        facts = with_local_day(decode_facts(blob), tz)
+        cube = batch_rollup(facts)
+        dims = json.dumps(batch_dims(facts), sort_keys=True)
+        with engine.begin() as conn:
+            conn.execute(
+                delete(AnalyticsRollup).where(r.tenant_id == tenant_id, r.audit_seq == seq)
+            )
+            conn.execute(
+                insert(AnalyticsRollup).values(
+                    tenant_id=tenant_id,
+                    audit_seq=seq,
+                    rollup_version=ROLLUP_VERSION,
+                    time_zone=tz,
+                    row_count=cube.height,
+                    built_at=datetime.now(UTC),
+                    data=_encode_rollup(cube),
+                    dims_json=dims,
+                )
+            )
+    return len(todo)
+
+
+@dataclass
+class TenantRollup:
+    """A tenant's roll-ups in memory, as of the batches ``seqs``, in ``time_zone``."""
+
+    tenant_id: int
+    seqs: tuple[int, ...]
+    time_zone: str
+    frame: pl.DataFrame
+    dims: dict[str, Any]
+
+
+class RollupCache:
+    """Per-process cache of tenants' roll-ups (a few thousand rows each), reloaded when a
+    tenant has a new batch or another time zone. A read costs one indexed query when nothing
+    changed; a load reads a few kB per batch instead of the facts' megabytes."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tenants: dict[int, TenantRollup] = {}
+
+    def get(self, engine: Engine, tenant_id: int) -> TenantRollup | None:
+        """The tenant's roll-ups, or None when some batch has none in its time zone yet (its
+        facts are being built: the caller answers from the facts)."""
+        with engine.connect() as conn:
+            seqs = stored_batches(conn, tenant_id)
+            tz = tenant_time_zone(conn, tenant_id)
+        known = self._tenants.get(tenant_id)
+        if known is not None and known.seqs == seqs and known.time_zone == tz:
+            return known
+        with self._lock:
+            r = AnalyticsRollup.__table__.c
+            with engine.connect() as conn:
+                rows = conn.execute(
+                    select(r.audit_seq, r.data, r.dims_json)
+                    .where(
+                        r.tenant_id == tenant_id,
+                        r.rollup_version == ROLLUP_VERSION,
+                        r.time_zone == tz,
+                    )
+                    .order_by(r.audit_seq)
+                ).all()
+            if tuple(int(x[0]) for x in rows) != seqs:
+                return None
+            frames = [pl.read_parquet(io.BytesIO(x[1])) for x in rows]
+            frame = (
+                pl.concat(frames, how="vertical_relaxed")
+                if frames
+                else batch_rollup(with_local_day(pl.DataFrame(schema=FACT_SCHEMA), tz))
+            )
+            loaded = TenantRollup(
+                tenant_id, seqs, tz, frame, _merge_dims([json.loads(x[2]) for x in rows])
+            )
+            self._tenants[tenant_id] = loaded
+            return loaded
+
+    def clear(self) -> None:
+        with self._lock:
+            self._tenants.clear()
+
+
+def _merge_dims(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    lanes: dict[str, int] = {}
+    for part in parts:
+        for lane, n in part["lanes"].items():
+            lanes[lane] = lanes.get(lane, 0) + int(n)
+    return {
+        **{
+            k: sorted({v for part in parts for v in part[k]})
+            for k in ("methods", "carriers", "hubs")
+        },
+        "lanes": lanes,
+    }
+
+
+def rollup_answers(filters: Filters) -> bool:
+    """Whether the roll-ups answer the overview of ``filters`` exactly: a period, a mode and a
+    customer narrow it; a method, carrier, hub, lane or leg need the facts."""
+    return (
+        filters.method is None
+        and filters.carrier is None
+        and filters.hub is None
+        and filters.lane is None
+        and filters.leg is None
+    )
+
+
+def _select_rollup(cube: pl.DataFrame, filters: Filters) -> pl.LazyFrame:
+    cond: list[pl.Expr] = []
+    if filters.date_from is not None:
+        cond.append(pl.col("day") >= filters.date_from)
+    if filters.date_to is not None:
+        cond.append(pl.col("day") <= filters.date_to)
+    if filters.mode is not None:
+        cond.append(pl.col("mode") == filters.mode)
+    if filters.customer is not None:
+        cond.append(pl.col("customer").fill_null(NOT_STATED) == filters.customer)
+    lf = cube.lazy()
+    return lf.filter(*cond) if cond else lf
+
+
+def _rollup_exprs(count: str) -> list[pl.Expr]:
+    """:func:`figure_exprs` on roll-up rows: shipments as the sum of ``count``."""
+    return [
+        pl.col(count).sum().cast(pl.UInt32).alias("shipment_count"),
+        pl.col("tce_count").sum().cast(pl.UInt32).alias("tce_count"),
+        *[pl.col(c).sum() for c in (*SUMS, *SPLITS)],
+    ]
+
+
+def _rollup_figures(lf: pl.LazyFrame, count: str) -> pl.LazyFrame:
+    return lf.select(_rollup_exprs(count)).with_columns(figure_columns())
+
+
+def _rollup_grouped(lf: pl.LazyFrame, keys: Sequence[str | pl.Expr], count: str) -> pl.LazyFrame:
+    return (
+        lf.group_by(keys)
+        .agg(_rollup_exprs(count))
+        .with_columns(figure_columns())
+        .sort("co2e_wtw_kg", descending=True, nulls_last=True)
+    )
+
+
+def overview_from_rollup(
+    cube: pl.DataFrame, filters: Filters, granularity: Granularity = "day"
+) -> dict[str, Any]:
+    """:func:`overview` from the roll-ups (only when :func:`rollup_answers`): the same figures,
+    read from a few thousand rows instead of every chain element."""
+    if not rollup_answers(filters):
+        raise ValueError("the roll-ups do not answer this selection")
+    count = "first_count" if filters.mode is None else "mode_first_count"
+    now = _select_rollup(cube, filters)
+    key = [_period_key(granularity)]
+    queries = [
+        _rollup_figures(now, count),
+        _rollup_grouped(now, ["mode"], "mode_first_count"),
+        now.select(pl.col("day").min().alias("first"), pl.col("day").max().alias("last")),
+        _rollup_grouped(now.filter(pl.col("day").is_not_null()), key, count),
+    ]
+    bounded = _bounded(filters)
+    if bounded:
+        before = _select_rollup(cube, filters.year_before())
+        queries.append(_rollup_grouped(before.filter(pl.col("day").is_not_null()), key, count))
+        queries.append(_rollup_figures(before, count))
+    done = pl.collect_all(queries)
+    span = done[2].row(0)
+    trend_frames = done[3:5] if bounded else done[3:4]
+    prior_row = done[-1].row(0, named=True) if bounded else None
+    return {
+        "filters": filters.as_dict(),
+        "period": {
+            "first_day": str(span[0]) if span[0] is not None else None,
+            "last_day": str(span[1]) if span[1] is not None else None,
+        },
+        "totals": _figures_dict(done[0].row(0, named=True)),
+        "year_before": _figures_dict(prior_row) if prior_row is not None else None,
+        "by_mode": _rows(done[1]),
+        "trend": _trend_rows(trend_frames[0], trend_frames[-1], filters, granularity),
+    }
+
+
+def options_from_rollup(rollup: TenantRollup) -> dict[str, Any]:
+    """The values the filters can take, the first and last day and the counts, from the
+    roll-ups (the same answer as from the facts)."""
+    cube = rollup.frame
+
+    def values(col: str) -> list[str]:
+        return sorted(v for v in cube[col].unique().cast(pl.String).to_list() if v)
+
+    days = cube["day"].drop_nulls()
+    lanes = sorted(rollup.dims["lanes"].items(), key=lambda kv: (-kv[1], kv[0]))[:200]
+    return {
+        "time_zone": rollup.time_zone,
+        "first_day": str(days.min()) if days.len() else None,
+        "last_day": str(days.max()) if days.len() else None,
+        "modes": values("mode"),
+        "methods": rollup.dims["methods"],
+        "carriers": rollup.dims["carriers"],
+        "customers": sorted({*values("customer"), NOT_STATED}),
+        "hubs": rollup.dims["hubs"],
+        "lanes": [lane for lane, _ in lanes],
+        "shipment_count": int(cube["first_count"].sum()),
+        "tce_count": int(cube["tce_count"].sum()),
     }
 
 
@@ -891,7 +1238,18 @@ _STRINGS: Final = pl.col(pl.Categorical).cast(pl.String)
 def lanes_map(facts: pl.DataFrame, filters: Filters, *, limit: int = 3000) -> list[dict[str, Any]]:
     """Transport legs grouped by (origin, destination, mode) with their WTW, tkm and shipments,
     with coordinates for the map's arcs; largest WTW first."""
-    legs = select_facts(facts, filters).filter(
+    legs = select_facts(
+        facts,
+        filters,
+        [
+            "ship_key",
+            "mode",
+            "leg_origin",
+            "leg_destination",
+            "co2e_wtw_kg",
+            "transport_activity_tkm",
+        ],
+    ).filter(
         (pl.col("mode") != HUB)
         & pl.col("leg_origin").is_not_null()
         & pl.col("leg_destination").is_not_null()
@@ -930,7 +1288,11 @@ def lanes_map(facts: pl.DataFrame, filters: Filters, *, limit: int = 3000) -> li
 
 def hubs_map(facts: pl.DataFrame, filters: Filters) -> list[dict[str, Any]]:
     """Hub emissions by hub and location, with coordinates (the map's circles)."""
-    hubs = select_facts(facts, filters).filter(pl.col("mode") == HUB)
+    hubs = select_facts(
+        facts,
+        filters,
+        ["ship_key", "mode", "hub", "leg_origin", "co2e_wtw_kg", "co2e_ttw_kg"],
+    ).filter(pl.col("mode") == HUB)
     grouped = (
         hubs.group_by(pl.col("hub").fill_null(NOT_STATED), pl.col("leg_origin").alias("place"))
         .agg(
@@ -963,14 +1325,14 @@ H3_EDGE_KM: Final = {
 }
 
 
-def leg_path_cells(
-    o_lat: np.ndarray, o_lon: np.ndarray, d_lat: np.ndarray, d_lon: np.ndarray, resolution: int
-) -> pl.DataFrame:
-    """For each leg i (great circle from o to d), the H3 cells it crosses with the share of its
-    length in each: ``leg, cell, share`` (shares of a leg add to 1).
+def polyline_cells(paths: Sequence[np.ndarray], resolution: int) -> pl.DataFrame:
+    """For each path i (an array of ``(lat, lon)`` vertices, decimal degrees), the H3 cells it
+    crosses with the share of its length in each: ``leg, cell, share`` (shares of a path add
+    to 1).
 
-    Points are sampled along the great circle (spherical linear interpolation) every half cell
-    edge; a cell's share is its share of the samples."""
+    Each segment between two vertices is a great circle, sampled (spherical linear
+    interpolation) every half cell edge; a sample stands for its segment's length over the
+    segment's number of samples, and a cell's share is the length its samples stand for."""
     from greenstream.geo import great_circle_distance_km_array
     from greenstream.geo.h3cells import exact_cells
 
@@ -978,14 +1340,20 @@ def leg_path_cells(
         raise InputErrors.single(
             "<query>", f"resolution {resolution} not in {sorted(H3_EDGE_KM)}", field="resolution"
         )
-    km = great_circle_distance_km_array(o_lat, o_lon, d_lat, d_lon)
+    if not paths:
+        return pl.DataFrame(schema={"leg": pl.Int64, "cell": pl.UInt64, "share": pl.Float64})
+    seg_leg = np.concatenate([np.full(max(len(p) - 1, 1), i) for i, p in enumerate(paths)])
+    starts = np.concatenate([p[:-1] if len(p) > 1 else p for p in paths])
+    ends = np.concatenate([p[1:] if len(p) > 1 else p for p in paths])
+    o_lat, o_lon, d_lat, d_lon = starts[:, 0], starts[:, 1], ends[:, 0], ends[:, 1]
+    km = np.nan_to_num(great_circle_distance_km_array(o_lat, o_lon, d_lat, d_lon))
     step = H3_EDGE_KM[resolution] / _SAMPLES_PER_EDGE
-    n = np.maximum(np.ceil(np.nan_to_num(km) / step).astype(np.int64), 1) + 1
-    leg = np.repeat(np.arange(len(n)), n)
+    n = np.maximum(np.ceil(km / step).astype(np.int64), 1) + 1
+    seg = np.repeat(np.arange(len(n)), n)
     start = np.repeat(np.cumsum(n) - n, n)
     t = (np.arange(int(n.sum())) - start) / np.repeat(n - 1, n)
-    lat1, lon1 = np.radians(o_lat)[leg], np.radians(o_lon)[leg]
-    lat2, lon2 = np.radians(d_lat)[leg], np.radians(d_lon)[leg]
+    lat1, lon1 = np.radians(o_lat)[seg], np.radians(o_lon)[seg]
+    lat2, lon2 = np.radians(d_lat)[seg], np.radians(d_lon)[seg]
     a = np.stack([np.cos(lat1) * np.cos(lon1), np.cos(lat1) * np.sin(lon1), np.sin(lat1)])
     b = np.stack([np.cos(lat2) * np.cos(lon2), np.cos(lat2) * np.sin(lon2), np.sin(lat2)])
     omega = np.arccos(np.clip((a * b).sum(axis=0), -1.0, 1.0))
@@ -996,25 +1364,161 @@ def leg_path_cells(
     p = a * wa + b * wb
     lat = np.degrees(np.arctan2(p[2], np.hypot(p[0], p[1])))
     lon = np.degrees(np.arctan2(p[1], p[0]))
-    cells = exact_cells(lat, lon, resolution)
-    frame = pl.DataFrame({"leg": leg, "cell": cells})
+    # a zero-length path (a leg within one place) still puts all of itself in its cell
+    weight = (np.maximum(km, 1e-9) / n)[seg]
+    frame = pl.DataFrame(
+        {"leg": seg_leg[seg], "cell": exact_cells(lat, lon, resolution), "w": weight}
+    )
     return (
         frame.group_by("leg", "cell")
-        .agg(pl.len().alias("n"))
-        .with_columns((pl.col("n") / pl.col("n").sum().over("leg")).alias("share"))
+        .agg(pl.col("w").sum())
+        .with_columns((pl.col("w") / pl.col("w").sum().over("leg")).alias("share"))
         .select("leg", "cell", "share")
     )
 
 
+def leg_path_cells(
+    o_lat: np.ndarray, o_lon: np.ndarray, d_lat: np.ndarray, d_lon: np.ndarray, resolution: int
+) -> pl.DataFrame:
+    """:func:`polyline_cells` of straight legs (one great circle from o to d each)."""
+    paths = [
+        np.array([[a, b], [c, d]], dtype=np.float64)
+        for a, b, c, d in zip(o_lat, o_lon, d_lat, d_lon, strict=True)
+    ]
+    return polyline_cells(paths, resolution)
+
+
+# the routing lever's network layers a leg of each mode follows: its own edges, and the transfer
+# edges between a city and the mode's facilities (a rail leg reaches the city's terminal)
+_ROUTED_MODES: Final[dict[str, str | None]] = {
+    "road": None,
+    "rail": "rail_terminal",
+    "inland_waterway": "river_port",
+    "sea": "port",
+}
+
+
+class _RouteGraphs:
+    """Shortest paths by distance on the routing lever's China network, per mode (built once
+    per process, with the network)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._graphs: dict[str, Any] = {}
+
+    def _graph(self, mode: str) -> Any:
+        from scipy.sparse import csr_matrix  # type: ignore[import-untyped]
+
+        from greenstream.levers.routing import china_network
+
+        if mode in self._graphs:
+            return self._graphs[mode]
+        net = china_network()
+        kinds = dict(zip(net.nodes["node_id"].to_list(), net.nodes["kind"].to_list(), strict=True))
+        facility = _ROUTED_MODES[mode]
+        keep = net.edges.filter(
+            (pl.col("mode") == mode)
+            | (
+                (pl.col("mode") == "transfer")
+                & pl.lit(facility is not None)
+                & pl.col("from_node").replace_strict(kinds, default=None).is_in(["city", facility])
+                & pl.col("to_node").replace_strict(kinds, default=None).is_in(["city", facility])
+            )
+        )
+        idx = net.node_index
+        tail = np.array([idx[n] for n in keep["from_node"].to_list()], dtype=np.int64)
+        head = np.array([idx[n] for n in keep["to_node"].to_list()], dtype=np.int64)
+        # a zero-length transfer still has to be an edge of the sparse graph
+        km = np.maximum(keep["distance_km"].fill_null(0.0).to_numpy(), 1e-6)
+        size = net.n_nodes
+        graph = csr_matrix((km, (tail, head)), shape=(size, size))
+        coords = net.nodes.select("lat", "lon").to_numpy()
+        self._graphs[mode] = (graph, idx, coords)
+        return self._graphs[mode]
+
+    def paths(self, mode: str, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], np.ndarray]:
+        """The vertices (lat, lon) of the shortest path of each (origin, destination) pair whose
+        ends are cities of the network and that the network connects."""
+        from scipy.sparse.csgraph import dijkstra  # type: ignore[import-untyped]
+
+        with self._lock:
+            graph, idx, coords = self._graph(mode)
+        wanted = [(o, d) for o, d in pairs if o in idx and d in idx and o != d]
+        origins = sorted({o for o, _ in wanted})
+        if not origins:
+            return {}
+        dist, pred = dijkstra(
+            graph, directed=False, indices=[idx[o] for o in origins], return_predecessors=True
+        )
+        row = {o: i for i, o in enumerate(origins)}
+        out: dict[tuple[str, str], np.ndarray] = {}
+        for o, d in wanted:
+            r, target = row[o], idx[d]
+            if not np.isfinite(dist[r, target]):
+                continue
+            nodes = [target]
+            while nodes[-1] != idx[o]:
+                nodes.append(int(pred[r, nodes[-1]]))
+            out[(o, d)] = coords[nodes[::-1]]
+        return out
+
+
+_ROUTES = _RouteGraphs()
+
+
+def _sea_route_path(o_lat: float, o_lon: float, d_lat: float, d_lon: float) -> np.ndarray | None:
+    """The vertices of the searoute package's maritime route (the one geo.searoutes prices
+    sea distances on), or None when it has none."""
+    try:
+        import searoute
+
+        feature = searoute.searoute([o_lon, o_lat], [d_lon, d_lat], append_orig_dest=True)
+        coords = np.array(feature["geometry"]["coordinates"], dtype=np.float64)
+    except Exception:  # the library raises plain exceptions when no path exists
+        return None
+    return coords[:, ::-1] if len(coords) >= 2 else None
+
+
+def leg_routes(legs: pl.DataFrame) -> list[np.ndarray]:
+    """The route of each leg (``leg_origin``, ``leg_destination``, ``mode``, ``lat``, ``lon``,
+    ``d_lat``, ``d_lon``) as vertices (lat, lon): road, rail and inland-waterway legs between
+    cities of the routing lever's China network along its shortest path by distance, sea legs
+    along the searoute maritime network, other legs (air, places off the networks) along the
+    great circle."""
+    routed: dict[tuple[str, str, str], np.ndarray] = {}
+    for mode in _ROUTED_MODES:
+        pairs = legs.filter(pl.col("mode") == mode).select("leg_origin", "leg_destination")
+        if pairs.height:
+            found = _ROUTES.paths(mode, [(o, d) for o, d in pairs.iter_rows()])
+            routed.update({(o, d, mode): v for (o, d), v in found.items()})
+    out = []
+    for o, d, mode, lat, lon, d_lat, d_lon in legs.select(
+        "leg_origin", "leg_destination", "mode", "lat", "lon", "d_lat", "d_lon"
+    ).iter_rows():
+        ends = np.array([[lat, lon], [d_lat, d_lon]], dtype=np.float64)
+        path = routed.get((o, d, mode))
+        if path is None and mode == "sea":
+            path = _sea_route_path(lat, lon, d_lat, d_lon)
+        if path is None:
+            out.append(ends)
+        else:
+            # from the place itself to the first network node, and from the last to the place
+            out.append(np.vstack([ends[:1], path, ends[1:]]))
+    return out
+
+
 class _PathCache:
-    """Cells of (origin, destination) legs per resolution, computed once per process."""
+    """Cells of (origin, destination, mode) legs along their routes per resolution, computed
+    once per process."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._frames: dict[int, pl.DataFrame] = {}
 
     def cells(self, pairs: pl.DataFrame, resolution: int) -> pl.DataFrame:
-        """``leg_origin, leg_destination, cell, share`` for the pairs (unresolved dropped)."""
+        """``leg_origin, leg_destination, mode, cell, share`` for the legs (unresolved
+        dropped)."""
+        keys = ["leg_origin", "leg_destination", "mode"]
         with self._lock:
             known = self._frames.get(
                 resolution,
@@ -1022,12 +1526,13 @@ class _PathCache:
                     schema={
                         "leg_origin": pl.String,
                         "leg_destination": pl.String,
+                        "mode": pl.String,
                         "cell": pl.UInt64,
                         "share": pl.Float64,
                     }
                 ),
             )
-            new = pairs.join(known, on=["leg_origin", "leg_destination"], how="anti").unique()
+            new = pairs.select(keys).join(known, on=keys, how="anti").unique()
             if new.height:
                 coords = place_coordinates([*new["leg_origin"], *new["leg_destination"]])
                 located = (
@@ -1046,16 +1551,12 @@ class _PathCache:
                     .with_row_index("leg")
                 )
                 if located.height:
-                    path = leg_path_cells(
-                        located["lat"].to_numpy(),
-                        located["lon"].to_numpy(),
-                        located["d_lat"].to_numpy(),
-                        located["d_lon"].to_numpy(),
-                        resolution,
-                    ).with_columns(pl.col("leg").cast(pl.UInt32))
-                    add = path.join(
-                        located.select("leg", "leg_origin", "leg_destination"), on="leg"
-                    ).select("leg_origin", "leg_destination", "cell", "share")
+                    path = polyline_cells(leg_routes(located), resolution).with_columns(
+                        pl.col("leg").cast(pl.UInt32)
+                    )
+                    add = path.join(located.select("leg", *keys), on="leg").select(
+                        *keys, "cell", "share"
+                    )
                     known = pl.concat([known, add], how="vertical")
                     self._frames[resolution] = known
             return known
@@ -1072,12 +1573,16 @@ def heatmap(
     start: datetime | None = None,
     end: datetime | None = None,
 ) -> dict[str, Any]:
-    """Emissions per H3 cell: each transport leg's WTW spread over the cells of its great circle
-    by length, each hub's WTW in the hub's cell; only elements departing in [start, end).
+    """Emissions per H3 cell: each transport leg's allocated WTW (the kernel's, trips' energy
+    included) spread over the cells of its route by length (:func:`leg_routes`: the network's
+    road, rail and waterway paths, sea lanes, else the great circle), each hub's WTW in the
+    hub's cell; only elements departing in [start, end).
 
     Returns ``cells`` (hex id, kg CO2e WTW) and ``hours``: the WTW per UTC hour of departure
     of the whole selection, for the time slider."""
-    sel = select_facts(facts, filters)
+    sel = select_facts(
+        facts, filters, ["departure_at", "mode", "leg_origin", "leg_destination", "co2e_wtw_kg"]
+    )
     hours = (
         sel.filter(pl.col("departure_at").is_not_null())
         .group_by(pl.col("departure_at").dt.truncate("1h").alias("hour"))
@@ -1094,12 +1599,12 @@ def heatmap(
             & pl.col("leg_origin").is_not_null()
             & pl.col("leg_destination").is_not_null()
         )
-        .group_by("leg_origin", "leg_destination")
+        .group_by("leg_origin", "leg_destination", "mode")
         .agg(pl.col("co2e_wtw_kg").sum())
         .with_columns(_STRINGS)
     )
-    paths = _PATHS.cells(legs.select("leg_origin", "leg_destination"), resolution)
-    on_path = legs.join(paths, on=["leg_origin", "leg_destination"]).select(
+    paths = _PATHS.cells(legs, resolution)
+    on_path = legs.join(paths, on=["leg_origin", "leg_destination", "mode"]).select(
         "cell", (pl.col("co2e_wtw_kg") * pl.col("share")).alias("co2e_wtw_kg")
     )
     hubs = (
@@ -1335,6 +1840,17 @@ RAIL_SHIFT_CANDIDATES: Final = (
 RAIL_SHIFT_MIN_KM: Final = 500.0  # great-circle km below which rail is not offered (assumption)
 
 
+_ROAD_LANE_COLUMNS: Final = (
+    "ship_key",
+    "mode",
+    "lane_origin",
+    "lane_destination",
+    "transport_activity_tkm",
+    "distance_used_km",
+    "co2e_wtw_kg",
+)
+
+
 def _road_lanes(sel: pl.DataFrame) -> pl.DataFrame:
     """Road WTW, parcels and tonnes moved per shipment lane of ``sel``."""
     road = sel.filter(pl.col("mode") == "road")
@@ -1399,7 +1915,7 @@ def rail_shift(facts: pl.DataFrame, filters: Filters, *, lanes: int = 15) -> dic
     bring. Lanes are taken among the tenant's :func:`rail_shift_candidates`; the answer states
     the share of the selection's road WTW those cover."""
     candidates = rail_shift_candidates(facts)
-    road = _road_lanes(select_facts(facts, filters))
+    road = _road_lanes(select_facts(facts, filters, _ROAD_LANE_COLUMNS))
     total_road = float(road["road_co2e_wtw_kg"].sum() or 0.0)
     if "modes" not in candidates.columns:
         return {

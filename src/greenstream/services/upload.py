@@ -37,6 +37,7 @@ from sqlalchemy import Connection, Engine, Table, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from greenstream.accounting.kernel import ReferenceTables
+from greenstream.accounting.rollup import carrier_key
 from greenstream.accounting.schema import (
     HOC_COLUMNS,
     LEG_COLUMNS,
@@ -60,6 +61,7 @@ from greenstream.seal.chain import (
 )
 from greenstream.services.upload_checks import (
     cell_problems,
+    mixed_customers,
     overflowing_results,
     scattered_shipments,
     shipments_without_activity,
@@ -68,7 +70,9 @@ from greenstream.store.chunks import ChunkPlan, encode_chunks, plan_chunks
 from greenstream.store.models import (
     CHAIN_INPUT_COLUMNS,
     CHAIN_OUTPUT_COLUMNS,
+    CHAIN_PARTY_COLUMNS,
     SHIPMENT_OUTPUT_COLUMNS,
+    SHIPMENT_PARTY_COLUMNS,
     SHIPMENT_PERIOD_COLUMNS,
     AuditRecord,
     ChainElementChunk,
@@ -119,8 +123,10 @@ class AlreadyStored(InputErrors):
 class PreparedBatch:
     """A checked and computed batch, ready to store: frames in storage columns, plus hashes."""
 
-    chain: pl.DataFrame  # shipment_id, seq, CHAIN_INPUT_COLUMNS, CHAIN_OUTPUT_COLUMNS
-    shipments: pl.DataFrame  # shipment_id, SHIPMENT_OUTPUT_COLUMNS, SHIPMENT_PERIOD_COLUMNS
+    # shipment_id, seq, CHAIN_INPUT_COLUMNS, CHAIN_OUTPUT_COLUMNS, CHAIN_PARTY_COLUMNS
+    chain: pl.DataFrame
+    # shipment_id, SHIPMENT_OUTPUT_COLUMNS, SHIPMENT_PERIOD_COLUMNS, SHIPMENT_PARTY_COLUMNS
+    shipments: pl.DataFrame
     references_json: str
     factor_set_version: str
     source: str
@@ -213,6 +219,7 @@ def prepare_batch(
         if frame is not None:
             errors += cell_problems(frame, file=names[kind])
     errors += scattered_shipments(legs_frame, file=source)
+    errors += mixed_customers(legs_frame, file=source)
     given_tocs, given_hocs = frames["tocs"], frames["hocs"]
     all_tocs = _merge(
         stored_tocs if stored_tocs is not None else pl.DataFrame(schema=TOC_COLUMNS),
@@ -258,21 +265,28 @@ def prepare_batch(
         else pl.Series("distance_basis_in", [None] * legs_frame.height, dtype=pl.String)
     )
     chain = chain.with_columns(given_basis.alias("distance_basis_in"))
-    for name in CHAIN_INPUT_COLUMNS:
+    for name in (*CHAIN_INPUT_COLUMNS, *CHAIN_PARTY_COLUMNS):
         if name not in chain.columns:
             dtype = LEG_UPLOAD_COLUMNS.get(name, pl.String())
             chain = chain.with_columns(pl.lit(None, dtype=dtype).alias(name))
-    chain = chain.select("shipment_id", "seq", *CHAIN_INPUT_COLUMNS, *CHAIN_OUTPUT_COLUMNS)
+    chain = chain.select(
+        "shipment_id", "seq", *CHAIN_INPUT_COLUMNS, *CHAIN_OUTPUT_COLUMNS, *CHAIN_PARTY_COLUMNS
+    )
+    main_element = pl.col("transport_activity_tkm") == pl.col("transport_activity_tkm").max()
 
     # per shipment: the lane (first origin, last destination), the mode with most tkm, the day
     lanes = chain.group_by("shipment_id", maintain_order=True).agg(
         pl.col("origin").drop_nulls().first().alias("origin"),
         pl.col("destination").drop_nulls().last().alias("destination"),
-        pl.col("mode")
-        .filter(pl.col("transport_activity_tkm") == pl.col("transport_activity_tkm").max())
+        pl.col("mode").filter(main_element).drop_nulls().first().alias("main_mode"),
+        # the parties: the shipment's customer, and the carrier of its main element by the
+        # roll-ups' carrier key (carrier_id, else toc_id, else hoc_id)
+        pl.col("customer_id").drop_nulls().first().alias("customer_id"),
+        carrier_key(set(chain.columns))
+        .filter(main_element)
         .drop_nulls()
         .first()
-        .alias("main_mode"),
+        .alias("carrier_id"),
         pl.col("departure_at").min().dt.strftime("%Y-%m-%d").alias("period"),
         # PACT referencePeriodStart / End: the UTC days of the activity, end exclusive
         pl.coalesce(pl.col("departure_at").min(), pl.col("arrival_at").min())
@@ -289,7 +303,9 @@ def prepare_batch(
     shipments = shipments.with_columns(
         pl.Series("pf_id", [str(uuid.uuid4()) for _ in range(shipments.height)]),
         pl.col("tce_count").cast(pl.Int32),
-    ).select("shipment_id", *SHIPMENT_OUTPUT_COLUMNS, *SHIPMENT_PERIOD_COLUMNS)
+    ).select(
+        "shipment_id", *SHIPMENT_OUTPUT_COLUMNS, *SHIPMENT_PERIOD_COLUMNS, *SHIPMENT_PARTY_COLUMNS
+    )
 
     references = {
         "tocs": _referenced(all_tocs, "toc_id", chain["toc_id"]),

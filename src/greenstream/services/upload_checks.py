@@ -157,3 +157,30 @@ __all__ = [
     "scattered_shipments",
     "shipments_without_activity",
 ]
+
+
+def mixed_customers(legs: pl.DataFrame, *, file: str) -> list[InputError]:
+    """A shipment is made for one customer: report each row whose ``customer_id`` differs from
+    the first one its shipment names (rows 1-based, as the file; rows without one take the
+    shipment's)."""
+    if "customer_id" not in legs.columns or legs.height == 0:
+        return []
+    named = legs.select("shipment_id", "customer_id", pl.col(ROW).alias("row")).filter(
+        pl.col("customer_id").is_not_null()
+    )
+    first = named.group_by("shipment_id", maintain_order=True).agg(
+        pl.col("customer_id").first().alias("first"), pl.col("row").first().alias("first_row")
+    )
+    bad = named.join(first, on="shipment_id").filter(pl.col("customer_id") != pl.col("first"))
+    return [
+        InputError(
+            file,
+            int(row),
+            "customer_id",
+            f"shipment '{sid}' is for customer '{first_id}' (row {first_row}); one shipment "
+            f"cannot be for '{cid}' too",
+        )
+        for sid, cid, row, first_id, first_row in bad.select(
+            "shipment_id", "customer_id", "row", "first", "first_row"
+        ).iter_rows()
+    ]

@@ -31,6 +31,7 @@ from greenstream.accounting.schema import LEG_COLUMNS, RESULT_COLUMNS
 from greenstream.store.models import (
     CHAIN_INPUT_COLUMNS,
     CHAIN_OUTPUT_COLUMNS,
+    CHAIN_PARTY_COLUMNS,
     ChainElementChunk,
 )
 
@@ -45,8 +46,12 @@ CHAIN_SCHEMA: Final[dict[str, pl.DataType]] = {
     "seq": pl.Int32(),
     **{c: _INPUT_TYPES.get(c, pl.String()) for c in CHAIN_INPUT_COLUMNS},
     **{c: RESULT_COLUMNS.get(c, pl.String()) for c in CHAIN_OUTPUT_COLUMNS},
+    **{c: _INPUT_TYPES[c] for c in CHAIN_PARTY_COLUMNS},
 }
 CHAIN_COLUMNS: Final = tuple(CHAIN_SCHEMA)
+# the columns of chunks written before revision 1300 (no parties): such a chunk decodes with
+# its parties as nulls (nothing was stored, so nothing is lost)
+CHAIN_COLUMNS_0400: Final = tuple(c for c in CHAIN_COLUMNS if c not in CHAIN_PARTY_COLUMNS)
 
 
 class ChunkError(ValueError):
@@ -158,7 +163,18 @@ def decode_chunk(
     ``columns`` decodes only those (in that order, each checked against its dtype): a reader
     that needs a third of the columns decodes several times faster."""
     try:
-        frame = pl.read_parquet(io.BytesIO(data), columns=list(columns) if columns else None)
+        source = io.BytesIO(data)
+        stored = tuple(pl.read_parquet_schema(source))
+        source.seek(0)
+        asked = list(columns) if columns else list(CHAIN_COLUMNS)
+        if stored == CHAIN_COLUMNS_0400:
+            present = [c for c in asked if c not in CHAIN_PARTY_COLUMNS] or ["seq"]
+            frame = pl.read_parquet(source, columns=present)
+            frame = frame.with_columns(
+                pl.lit(None, CHAIN_SCHEMA[c]).alias(c) for c in asked if c in CHAIN_PARTY_COLUMNS
+            ).select(asked)
+        else:
+            frame = pl.read_parquet(source, columns=list(columns) if columns else None)
     except Exception as exc:  # any decoding failure is corruption of the stored bytes
         raise ChunkError(f"{label} cannot be decoded: {exc}") from exc
     wanted = [(c, CHAIN_SCHEMA[c]) for c in columns] if columns else list(CHAIN_SCHEMA.items())

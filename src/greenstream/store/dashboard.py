@@ -1,5 +1,6 @@
-"""Tables of the dashboard concern: analytics facts per upload batch, tenant display settings,
-dashboard users and their sessions (Alembic revision ``1100_dashboard``).
+"""Tables of the dashboard concern: analytics facts and roll-ups per upload batch, tenant
+display settings, dashboard users and their sessions (Alembic revisions ``1100_dashboard``,
+``1300_dashboard2_parties_rollups``).
 
 - ``analytics_facts``: one row per (tenant, upload batch) holding a Parquet file (lz4) of the
   batch's chain elements reduced to what the dashboard groups and sums (see
@@ -24,6 +25,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -79,3 +81,22 @@ class DashboardSession(Base):
     csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AnalyticsRollup(Base):
+    """The pre-aggregated roll-up of upload batch ``audit_seq`` of a tenant: ``data`` its facts
+    summed by local day (in ``time_zone``), mode and customer with the shipment counts that add
+    up across rows (Parquet, lz4), ``dims_json`` the values of its other dimensions (methods,
+    carriers, hubs, parcels per lane) for the filters (:mod:`greenstream.services.analytics`,
+    revision 1300)."""
+
+    __tablename__ = "analytics_rollups"
+
+    tenant_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    audit_seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rollup_version: Mapped[int] = mapped_column(Integer)
+    time_zone: Mapped[str] = mapped_column(String(64))
+    row_count: Mapped[int] = mapped_column(Integer)
+    built_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    dims_json: Mapped[str] = mapped_column(Text)

@@ -115,6 +115,11 @@ class Shipment(Base):
     # last one (end exclusive); the upload day when the chain has no time (SHIPMENT_PERIOD_COLUMNS)
     reference_period_start: Mapped[datetime | None] = mapped_column(UtcDateTime())
     reference_period_end: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # the parties of the shipment (SHIPMENT_PARTY_COLUMNS), stored since 1300: its customer
+    # (customer_id of its rows) and the carrier of its main element (accounting.rollup's carrier
+    # key on the element with most tkm: carrier_id, else toc_id, else hoc_id)
+    customer_id: Mapped[str | None] = mapped_column(String(200))
+    carrier_id: Mapped[str | None] = mapped_column(String(200))
 
 
 # Columns of a stored chain element: the LEGS inputs (docs/data-contract.md), then the outputs
@@ -160,18 +165,27 @@ CHAIN_OUTPUT_COLUMNS = (
 )
 
 
+# who a chain element is for and who carries it (LEGS columns, docs/data-contract.md): stored
+# in the chunks after the kernel's outputs since revision 1300 (chunks written before hold
+# neither; they read back as nulls, see greenstream.store.chunks)
+CHAIN_PARTY_COLUMNS = ("customer_id", "carrier_id")
+
+
 # the lane, main mode and day of a shipment, derived from its chain when stored
 SHIPMENT_LABEL_COLUMNS = ("origin", "destination", "main_mode", "period")
 # the kernel's shipment roll-up (SHIPMENT_COLUMNS without the id), then the labels
 SHIPMENT_OUTPUT_COLUMNS = ("pf_id", *SHIPMENT_COLUMNS[1:], *SHIPMENT_LABEL_COLUMNS)
 # the PACT reference period of a shipment (from its activity's dates), stored since 0600
 SHIPMENT_PERIOD_COLUMNS = ("reference_period_start", "reference_period_end")
+# the customer and main carrier of a shipment, stored since 1300
+SHIPMENT_PARTY_COLUMNS = ("customer_id", "carrier_id")
 
 
 class ChainElementChunk(Base):
     """Chain elements ``first_row .. first_row + row_count - 1`` of upload batch ``audit_seq``:
     ``data`` is a Parquet file (lz4) with the columns ``shipment_id``, ``seq``,
-    :data:`CHAIN_INPUT_COLUMNS`, :data:`CHAIN_OUTPUT_COLUMNS`, rows by shipment then ``seq``.
+    :data:`CHAIN_INPUT_COLUMNS`, :data:`CHAIN_OUTPUT_COLUMNS`, :data:`CHAIN_PARTY_COLUMNS`
+    (since 1300), rows by shipment then ``seq``.
     PostgreSQL stores ``data`` with ``STORAGE EXTERNAL`` (out of line, not re-compressed)."""
 
     __tablename__ = "chain_element_chunks"

@@ -22,8 +22,10 @@ from greenstream.store.chunks import CHAIN_COLUMNS, CHAIN_SCHEMA
 from greenstream.store.models import (
     CHAIN_INPUT_COLUMNS,
     CHAIN_OUTPUT_COLUMNS,
+    CHAIN_PARTY_COLUMNS,
     SHIPMENT_LABEL_COLUMNS,
     SHIPMENT_OUTPUT_COLUMNS,
+    SHIPMENT_PARTY_COLUMNS,
     SHIPMENT_PERIOD_COLUMNS,
 )
 
@@ -43,13 +45,20 @@ SHIPMENT_SEALED_COLUMNS: dict[str, str] = {
     },
     **dict.fromkeys(SHIPMENT_LABEL_COLUMNS, "string"),
     **dict.fromkeys(SHIPMENT_PERIOD_COLUMNS, "timestamp_us"),
+    **dict.fromkeys(SHIPMENT_PARTY_COLUMNS, "string"),
 }
-# the shipment columns records sealed before revision 0600 cover (no reference period)
+# the shipment columns records sealed before revision 1300 cover (no parties)
+SHIPMENT_SEALED_COLUMNS_0600: dict[str, str] = {
+    c: d for c, d in SHIPMENT_SEALED_COLUMNS.items() if c not in SHIPMENT_PARTY_COLUMNS
+}
+# the shipment columns records sealed before revision 0600 cover (no reference period either)
 SHIPMENT_SEALED_COLUMNS_0400: dict[str, str] = {
-    c: d for c, d in SHIPMENT_SEALED_COLUMNS.items() if c not in SHIPMENT_PERIOD_COLUMNS
+    c: d for c, d in SHIPMENT_SEALED_COLUMNS_0600.items() if c not in SHIPMENT_PERIOD_COLUMNS
 }
 CHAIN_SEALED_COLUMNS: dict[str, str] = {c: dtype_tag(CHAIN_SCHEMA[c]) for c in CHAIN_COLUMNS}
-CHAIN_INPUT_KEYS = ("shipment_id", "seq", *CHAIN_INPUT_COLUMNS)
+# the inputs a record seals: with the parties since revision 1300, without them before
+CHAIN_INPUT_KEYS = ("shipment_id", "seq", *CHAIN_INPUT_COLUMNS, *CHAIN_PARTY_COLUMNS)
+CHAIN_INPUT_KEYS_0400 = ("shipment_id", "seq", *CHAIN_INPUT_COLUMNS)
 CHAIN_OUTPUT_KEYS = ("shipment_id", "seq", *CHAIN_OUTPUT_COLUMNS)
 
 

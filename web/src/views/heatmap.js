@@ -2,6 +2,8 @@ import { registerView } from '../shell.js';
 import { api } from '../api.js';
 import { mapCard } from '../map.js';
 import { H3HexagonLayer } from '@deck.gl/geo-layers';
+import { ColumnLayer } from '@deck.gl/layers';
+import { cellToLatLng, cellToBoundary, cellToParent, getResolution } from 'h3-js';
 import { kg, escapeHtml } from '../format.js';
 
 // colour ramp (viridis-like, low to high) on log10 of kg CO2e
@@ -18,6 +20,60 @@ function range(cells) {
   const logs = cells.map((c) => Math.log10(c.co2e_wtw_kg)).filter(Number.isFinite).sort((a, b) => a - b);
   if (!logs.length) return [0, 1];
   return [logs[Math.floor(logs.length * 0.02)], logs[Math.floor(logs.length * 0.995)] ?? logs[logs.length - 1]];
+}
+
+// The cells as binary attributes of one instanced layer: a centre (lon, lat) and a colour per
+// cell in two typed arrays, one hexagon shape for all (the cells of one resolution differ little
+// in shape over a country). Drawing 100k cells then uploads two buffers, with no accessor call
+// per cell and no per-cell polygon; a frame costs one instanced draw.
+function binaryCells(cells, lo, hi) {
+  const n = cells.length;
+  const positions = new Float32Array(n * 2);
+  const colours = new Uint8Array(n * 4);
+  for (let i = 0; i < n; i += 1) {
+    const [lat, lon] = cellToLatLng(cells[i].h3);
+    positions[2 * i] = lon;
+    positions[2 * i + 1] = lat;
+    colours.set(colour(cells[i].co2e_wtw_kg, lo, hi), 4 * i);
+  }
+  return { length: n, attributes: { getPosition: { value: positions, size: 2 }, getFillColor: { value: colours, size: 4 } } };
+}
+
+// Level of detail: a cell drawn smaller than a few pixels is not seen, only paid for (every
+// instance costs vertex work each frame). Cells are drawn at the finest resolution whose edge
+// spans MIN_EDGE_PX on screen at the map's zoom, each the sum of the cells inside it (sums are
+// kept: the drawn cells hold the same kg CO2e); zooming in draws the cells themselves.
+// H3 average hexagon edge per resolution, km (https://h3geo.org/docs/core-library/restable)
+const H3_EDGE_KM = [1281.256011, 483.0568391, 182.5129565, 68.97922179, 26.07175968, 9.85409099, 3.724532667, 1.406475763, 0.53141401, 0.200786148, 0.075863783];
+const MIN_EDGE_PX = 2;
+const EARTH_CIRCUMFERENCE_M = 40075016.686; // WGS84 equator
+function displayResolution(map, dataRes) {
+  const lat = map.getCenter().lat;
+  const metresPerPx = (EARTH_CIRCUMFERENCE_M * Math.cos((lat * Math.PI) / 180)) / (512 * 2 ** map.getZoom());
+  for (let r = dataRes; r > 0; r -= 1) if ((H3_EDGE_KM[r] * 1000) / metresPerPx >= MIN_EDGE_PX) return r;
+  return 0;
+}
+function aggregate(cells, res) {
+  if (!cells.length || getResolution(cells[0].h3) <= res) return cells;
+  const sums = new Map();
+  for (const c of cells) {
+    const p = cellToParent(c.h3, res);
+    sums.set(p, (sums.get(p) || 0) + c.co2e_wtw_kg);
+  }
+  return Array.from(sums, ([h3, co2e]) => ({ h3, co2e_wtw_kg: co2e }));
+}
+
+// the hexagon of a cell as offsets in metres from its centre (local equirectangular: a cell is
+// at most tens of km across), shrunk by `coverage` so neighbours keep a hairline between them
+const M_PER_DEG_LAT = 110574; // WGS84 mean, metres per degree of latitude
+const M_PER_DEG_LON_EQ = 111320; // metres per degree of longitude at the equator
+function hexagonShape(h3, coverage) {
+  const [clat, clon] = cellToLatLng(h3);
+  const k = Math.cos((clat * Math.PI) / 180);
+  return cellToBoundary(h3).map(([lat, lon]) => [
+    (lon - clon) * M_PER_DEG_LON_EQ * k * coverage,
+    (lat - clat) * M_PER_DEG_LAT * coverage,
+  ]);
 }
 
 registerView({
@@ -45,17 +101,26 @@ registerView({
     let cells = all.cells;
     let liveCells = [];
     let [lo, hi] = range(cells);
+    let binary = null;
+    let shape = null;
     const draw = () => {
-      const layers = [new H3HexagonLayer({
-        id: 'heat', data: cells, pickable: true, filled: true, extruded: false, stroked: false,
-        // one instanced hexagon shape for all cells (no per-cell polygon tessellation): 100k cells
-        // upload as a few attribute buffers
-        highPrecision: false, coverage: 0.95,
-        getHexagon: (d) => d.h3,
-        getFillColor: (d) => colour(d.co2e_wtw_kg, lo, hi),
-        updateTriggers: { getFillColor: [lo, hi] },
-        onHover: (info) => m.showTooltip(info, info.object && `${escapeHtml(info.object.h3)}<br>${kg(info.object.co2e_wtw_kg, 3)} CO2e WTW`),
-      })];
+      const dataRes = cells.length ? getResolution(cells[0].h3) : 0;
+      const res = cells.length ? displayResolution(m.map, dataRes) : 0;
+      if (!binary || binary.cells !== cells || binary.res !== res) {
+        const shown = aggregate(cells, res);
+        const [slo, shi] = res === dataRes ? [lo, hi] : range(shown);
+        binary = { cells, res, shown, data: binaryCells(shown, slo, shi) };
+        shape = shown.length ? hexagonShape(shown[0].h3, 0.95) : null;
+      }
+      const shown = binary.shown;
+      const layers = shape ? [new ColumnLayer({
+        id: `heat-${res}`, data: binary.data, pickable: true, extruded: false, stroked: false, filled: true,
+        diskResolution: 6, radius: 1, vertices: shape,
+        onHover: (info) => {
+          const d = info.index >= 0 ? shown[info.index] : null;
+          m.showTooltip({ ...info, object: d }, d && `${escapeHtml(d.h3)} (resolution ${res})<br>${kg(d.co2e_wtw_kg, 3)} CO2e WTW`);
+        },
+      })] : [];
       if (liveCells.length) {
         const [llo, lhi] = range(liveCells);
         layers.push(new H3HexagonLayer({
@@ -68,9 +133,12 @@ registerView({
       }
       m.setLayers(layers);
       m.box.dataset.cells = String(cells.length);
+      m.box.dataset.drawnCells = String(shown ? binary.shown.length : 0);
+      m.box.dataset.drawnResolution = String(res);
+      m.box.dataset.drawnCo2e = String(binary.shown.reduce((sum, c) => sum + c.co2e_wtw_kg, 0));
       m.box.dataset.liveCells = String(liveCells.length);
       m.box.dataset.liveCo2e = String(liveCells.reduce((sum, c) => sum + c.co2e_wtw_kg, 0));
-      m.legend(`${cells.length.toLocaleString('en-US')} cells · ${kg(cells.reduce((s, c) => s + c.co2e_wtw_kg, 0), 0)}${liveCells.length ? ` · live ${liveCells.length} cells` : ''}`);
+      m.legend(`${cells.length.toLocaleString('en-US')} cells${res !== dataRes ? ` (drawn at resolution ${res} for this zoom)` : ''} · ${kg(cells.reduce((s, c) => s + c.co2e_wtw_kg, 0), 0)}${liveCells.length ? ` · live ${liveCells.length} cells` : ''}`);
     };
     const load = async () => {
       const h = Number(span.value);
@@ -104,6 +172,10 @@ registerView({
     // the browser tests draw a given set of cells and count frames
     window.greenstream = { ...window.greenstream, heatCells: (c) => { cells = c; [lo, hi] = range(cells); draw(); }, map: m.map };
     draw();
+    // a zoom that changes the drawn resolution redraws (a pan keeps it)
+    m.map.on('zoomend', () => {
+      if (cells.length && displayResolution(m.map, getResolution(cells[0].h3)) !== binary?.res) draw();
+    });
     await m.ready;
     if (hours.length) { span.value = '0'; }
     return () => { clearInterval(playing); clearInterval(liveTimer); };

@@ -7,6 +7,11 @@ in the tenant's time zone), ``mode``, ``method``, ``carrier``, ``lane`` (``ORIGI
 
 A view's answer is kept per (tenant, stored batches, time zone, view, parameters), so asking
 again costs a dictionary look-up until a new batch is stored; a new batch changes the key.
+
+The overview (by period, mode and customer) and the filters' values are answered from the
+pre-aggregated roll-ups (``analytics_rollups``, refreshed with each upload) when every batch has
+one: a cold server opens the dashboard without loading the tenant's facts, which it then loads
+in the background for the other views.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from pydantic import BaseModel, Field
 from greenstream.api.auth import Caller, require_scope
 from greenstream.api.errors import ApiError
 from greenstream.api.responses import FastJSONResponse
+from greenstream.errors import InputErrors
 from greenstream.services import analytics as A
 
 router = APIRouter(prefix="/dashboard", tags=["dashboard"])
@@ -61,8 +67,52 @@ def _state(request: Request) -> tuple[A.FactCache, _Results]:
             cache = getattr(state, "analytics_facts", None)
             if cache is None:
                 state.analytics_results = _Results(RESULT_CACHE_SIZE)
+                state.analytics_rollups = A.RollupCache()
                 cache = state.analytics_facts = A.FactCache()
     return cache, state.analytics_results
+
+
+def _rollup(request: Request, caller: Caller) -> A.TenantRollup | None:
+    """The tenant's roll-ups (None when a batch has none yet); starts loading the tenant's facts
+    in the background, once, so the views that need them find them loaded."""
+    cache, _ = _state(request)
+    state = request.app.state
+    rollups: A.RollupCache = state.analytics_rollups
+    rollup = rollups.get(state.engine, caller.tenant_id)
+    key = ("prefetch", caller.tenant_id, rollup.seqs if rollup else None)
+    with _STATE_LOCK:
+        started: set[tuple[Any, ...]] = getattr(state, "analytics_prefetch", set())
+        state.analytics_prefetch = started
+        fresh = key not in started
+        started.add(key)
+    if fresh and rollup is not None:
+        threading.Thread(
+            target=_prefetch, args=(cache, state.engine, caller.tenant_id), daemon=True
+        ).start()
+    return rollup
+
+
+def _prefetch(cache: A.FactCache, engine: Any, tenant_id: int) -> None:
+    try:
+        cache.get(engine, tenant_id)
+    except Exception:  # the next view that needs the facts loads them and reports any error
+        return
+
+
+def _answer_rollup(
+    request: Request,
+    caller: Caller,
+    view: str,
+    params: tuple[Any, ...],
+    make: Callable[[A.TenantRollup], Any],
+) -> FastJSONResponse | None:
+    """The view answered from the roll-ups, or None when they cannot answer it yet."""
+    rollup = _rollup(request, caller)
+    if rollup is None:
+        return None
+    _, results = _state(request)
+    key = (caller.tenant_id, rollup.seqs, rollup.time_zone, view, params)
+    return FastJSONResponse(results.get_or_make(key, lambda: make(rollup)))
 
 
 _STATE_LOCK = threading.Lock()
@@ -127,6 +177,19 @@ def overview(
 ) -> Any:
     """Totals (WTW, TTW, WTT, band), per-shipment and per-tkm intensity, primary-data share,
     the same figures a year before, the mode split and the trend."""
+    if A.rollup_answers(filters):
+        got = _answer_rollup(
+            request,
+            caller,
+            "overview",
+            (filters, granularity),
+            lambda r: {
+                "time_zone": r.time_zone,
+                **A.overview_from_rollup(r.frame, filters, granularity),
+            },
+        )
+        if got is not None:
+            return got
     return _answer(
         request,
         caller,
@@ -306,10 +369,61 @@ def rail_shift(
     )
 
 
+@router.get("/target")
+def target(
+    request: Request,
+    caller: Reader,
+    filters: FiltersDep,
+    base_year: Annotated[int, Query(ge=1990, le=2100)],
+    target_year: Annotated[int, Query(ge=1990, le=2100)],
+    reduction_pct: Annotated[float, Query(gt=0, le=100)],
+    kind: Literal["absolute", "intensity"] = "absolute",
+) -> Any:
+    """A reduction target against the selection's stored emissions per year (WTW, t CO2e;
+    intensity: per tkm): the reductions lever's linear pathway, progress, on/off track and the
+    year the trend meets it (greenstream.levers.reductions.targets)."""
+    from greenstream.levers.reductions.targets import Target, assess, linear_pathway
+
+    def make(f: A.TenantFacts) -> dict[str, Any]:
+        history = A.yearly_history(f.frame, filters)
+        if kind == "intensity":  # a year without transport activity has no intensity
+            history = history.filter(pl.col("activity") > 0)
+        base = history.filter(pl.col("year") == base_year)
+        if base.height and not float(base["co2e_t"][0]) > 0:
+            raise InputErrors.single(
+                "<query>",
+                f"the selection has no emissions in the base year {base_year}",
+                field="base_year",
+            )
+        goal = Target(
+            "dashboard", base_year, target_year, reduction_pct, kind, "WTW, transport and hubs"
+        )
+        result = assess(goal, history)
+        path = linear_pathway(goal, float(result["base_value"]))
+        return {
+            **result,
+            "history": history.with_columns(
+                pl.col("first_day", "last_day").cast(pl.String)
+            ).to_dicts(),
+            "pathway": path.to_dicts(),
+        }
+
+    return _answer(
+        request,
+        caller,
+        "target",
+        (filters, base_year, target_year, reduction_pct, kind),
+        make,
+    )
+
+
 @router.get("/options")
 def options(request: Request, caller: Reader) -> Any:
     """Values the filters can take (modes, methods, carriers, customers, hubs, the 200 lanes
     with most parcels) and the first and last day with data."""
+    got = _answer_rollup(request, caller, "options", (), A.options_from_rollup)
+    if got is not None:
+        return got
 
     def make(f: A.TenantFacts) -> dict[str, Any]:
         fr = f.frame

@@ -1,0 +1,121 @@
+"""One ``greenstream serve --demo`` process and one Chromium for the whole browser-test session
+(every test module of tests/e2e shares them: the demo load and the browser start are most of the
+suite's time). Debian's Chromium driven by Playwright (``make browser`` installs it; Playwright's
+own browser download is not used)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "out" / "e2e"
+LAUNCH_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+DEMO_SHIPMENTS = 3000
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """A demo server on a free loopback port, its home, and an API client of the demo tenant."""
+    if not Path(CHROMIUM).exists():
+        if IN_CI:
+            pytest.fail("chromium is not installed (make browser installs it)", pytrace=False)
+        pytest.skip("chromium is not installed (make browser installs it)")
+    pytest.importorskip("playwright")
+    home = tmp_path_factory.mktemp("e2e-home")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "GREENSTREAM_HOME": str(home),
+        "GREENSTREAM_SECRET_KEY": "e2e-test-key",
+    }
+    env.pop("GREENSTREAM_DATABASE_URL", None)
+    log = (home / "serve.log").open("wb")
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("greenstream")),
+            "serve",
+            "--demo",
+            "--demo-shipments",
+            str(DEMO_SHIPMENTS),
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 240
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail((home / "serve.log").read_text()[-3000:])
+            time.sleep(0.5)
+        from greenstream.store.db import make_engine, session_factory
+        from greenstream.store.tenants import create_client
+
+        engine = make_engine(f"sqlite:///{home / 'greenstream.db'}")
+        with session_factory(engine).begin() as session:
+            client = create_client(session, "demo")
+        engine.dispose()
+        yield {"base": base, "client": client, "home": home}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def browser(server: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A persistent Chromium context (one profile) for every page of the session."""
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    with sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            str(profile),
+            executable_path=CHROMIUM,
+            args=LAUNCH_FLAGS,
+            headless=True,
+            viewport={"width": 1400, "height": 950},
+        )
+        yield context
+        context.close()
