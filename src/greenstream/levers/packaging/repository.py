@@ -204,6 +204,15 @@ def _insert_new_postgresql(cursor: Any, rows: list[tuple[Any, ...]]) -> dict[byt
     return dict(cursor.fetchall())
 
 
+def _grais(epcs: set[str]) -> dict[str, str | None]:
+    """The GRAI element string of each distinct EPC (``None`` when it is not a GRAI)."""
+    distinct = sorted(epcs)
+    frame = pl.DataFrame({"epc": distinct}, schema={"epc": pl.String})
+    return dict(
+        zip(distinct, frame.select(grai_expr(pl.col("epc"))).to_series().to_list(), strict=True)
+    )
+
+
 def capture(
     engine: Engine,
     tenant_id: int,
@@ -272,23 +281,8 @@ def capture(
         kept = set(keep)
         pairs = dict.fromkeys((stored[digests[i]], e) for i, e in cols.epcs if i in kept)
         if pairs:
-            epcs = list(pairs)
-            grais = (
-                pl.Series("epc", [e for _, e in epcs], dtype=pl.String)
-                .to_frame()
-                .select(grai_expr(pl.col("epc")))
-                .to_series()
-                .to_list()
-            )
-            epc_rows = list(
-                zip(
-                    [row_id for row_id, _ in epcs],
-                    [e for _, e in epcs],
-                    [tenant_id] * len(epcs),
-                    grais,
-                    strict=True,
-                )
-            )
+            grai = _grais({e for _, e in pairs})  # a box's EPC recurs in its events
+            epc_rows = [(row_id, e, tenant_id, grai[e]) for row_id, e in pairs]
             if sqlite:
                 cursor.executemany(
                     f"INSERT INTO epcis_event_epcs ({', '.join(_EPC_FIELDS)}) VALUES (?, ?, ?, ?)",
