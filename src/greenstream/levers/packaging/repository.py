@@ -158,6 +158,11 @@ _EVENT_FIELDS = (
     "event_json",
 )
 _EPC_FIELDS = ("event_id", "epc", "tenant_id", "grai")
+# PostgreSQL types of the fields above, for binary COPY (varchar and text share one format)
+_PG_TYPE = {"tenant_id": "int4", "event_hash": "bytea", "event_time": "timestamptz"}
+_PG_TYPE["record_time"] = "timestamptz"
+_EVENT_PG_TYPES = tuple(_PG_TYPE.get(name, "text") for name in _EVENT_FIELDS)
+_EPC_PG_TYPES = ("int8", "text", "int4", "text")
 # SQLAlchemy's storage format of DateTime on SQLite (it reads the column back with it)
 _SQLITE_TIME = "%Y-%m-%d %H:%M:%S%.6f"  # chrono (Polars) spelling
 _SQLITE_TIME_PY = "%Y-%m-%d %H:%M:%S.%f"  # the same in Python's strftime
@@ -187,18 +192,21 @@ def _insert_new_sqlite(cursor: Any, rows: list[tuple[Any, ...]]) -> dict[bytes, 
 
 
 def _insert_new_postgresql(cursor: Any, rows: list[tuple[Any, ...]]) -> dict[bytes, int]:
-    """``COPY`` into a transaction-local table, then ``INSERT ... SELECT ... ON CONFLICT DO
-    NOTHING RETURNING event_hash, id``; the row id of each hash stored now."""
+    """Binary ``COPY`` into a transaction-local table of the inserted columns only (no
+    constraints, no defaults: no sequence value is drawn for a row that may be a duplicate),
+    then ``INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING event_hash, id``; the row id of
+    each hash stored now."""
     fields = ", ".join(_EVENT_FIELDS)
     cursor.execute(
-        "CREATE TEMPORARY TABLE IF NOT EXISTS epcis_capture "
-        "(LIKE epcis_events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+        "CREATE TEMPORARY TABLE IF NOT EXISTS epcis_capture_rows ON COMMIT DELETE ROWS "
+        f"AS SELECT {fields} FROM epcis_events WITH NO DATA"
     )
-    with cursor.copy(f"COPY epcis_capture ({fields}) FROM STDIN") as copy:
+    with cursor.copy(f"COPY epcis_capture_rows ({fields}) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(_EVENT_PG_TYPES)
         for row in rows:
             copy.write_row(row)
     cursor.execute(
-        f"INSERT INTO epcis_events ({fields}) SELECT {fields} FROM epcis_capture "
+        f"INSERT INTO epcis_events ({fields}) SELECT {fields} FROM epcis_capture_rows "
         "ON CONFLICT (tenant_id, event_hash) DO NOTHING RETURNING event_hash, id"
     )
     return dict(cursor.fetchall())
@@ -247,7 +255,7 @@ def capture(
         record_value: Any = recorded.astimezone(UTC).strftime(_SQLITE_TIME_PY)
     else:
         time_values = times.to_list()
-        record_value = recorded
+        record_value = recorded.astimezone(UTC)
     c = cols.columns
     n = len(digests)
     every = list(
@@ -291,8 +299,9 @@ def capture(
             else:
                 # rows of events stored now only: no conflict is possible
                 with cursor.copy(
-                    f"COPY epcis_event_epcs ({', '.join(_EPC_FIELDS)}) FROM STDIN"
+                    f"COPY epcis_event_epcs ({', '.join(_EPC_FIELDS)}) FROM STDIN (FORMAT BINARY)"
                 ) as copy:
+                    copy.set_types(_EPC_PG_TYPES)
                     for epc_row in epc_rows:
                         copy.write_row(epc_row)
         cursor.close()
