@@ -3,6 +3,9 @@ found by the unique index (``ON CONFLICT DO NOTHING RETURNING``), EPC rows of ne
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from epcis_events import document, ev, grai
 from sqlalchemy import func, select
@@ -76,5 +79,42 @@ def test_epc_rows_point_at_their_event_row_and_queries_find_them(db_url: str) ->
         # one row per event and GRAI; the hash reads back as the hex string
         assert boxes.height == 3
         assert set(boxes.get_column("event_hash")) == set(hexes)
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
+def test_clients_capturing_one_document_at_once_store_it_once(db_url: str) -> None:
+    """Four clients send the same 200 events at the same moment: the unique index lets one
+    insert each event and its EPC rows; the others count it as a duplicate."""
+    upgrade(db_url)
+    engine = make_engine(db_url)
+    try:
+        events = [ev(i / 10, "shipping", epc=grai(i)) for i in range(200)]
+        body = document(events)
+        start = threading.Barrier(4)
+
+        def client(_: int) -> tuple[int, int]:
+            captured = parse_document(body)
+            start.wait()
+            result = capture(engine, 31, captured)
+            return result.stored, result.duplicates
+
+        with ThreadPoolExecutor(4) as pool:
+            results = list(pool.map(client, range(4)))
+        # 4 x 200 received: 200 stored in all, 600 duplicates
+        assert sum(s for s, _ in results) == 200
+        assert sum(d for _, d in results) == 600
+        with engine.connect() as conn:
+            stored = conn.execute(
+                select(func.count()).select_from(EVENTS).where(EVENTS.c.tenant_id == 31)
+            ).scalar_one()
+            # each EPC row points at an event of the tenant, one row per event
+            joined = conn.execute(
+                select(func.count())
+                .select_from(EPCS.join(EVENTS, EPCS.c.event_id == EVENTS.c.id))
+                .where(EPCS.c.tenant_id == 31, EVENTS.c.tenant_id == 31)
+            ).scalar_one()
+        assert (stored, joined) == (200, 200)
     finally:
         engine.dispose()
