@@ -69,3 +69,20 @@ def test_migration_1300_keeps_events_captured_before_it(db_url: str) -> None:
         assert back == [hex_hash] and epc_hashes == [hex_hash]
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
+def test_migrated_epcis_tables_match_the_models(db_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from greenstream.store.db import Base
+
+    upgrade(db_url)
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        assert [d for d in diff if "epcis" in repr(d)] == []
+    finally:
+        engine.dispose()
