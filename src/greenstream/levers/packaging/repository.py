@@ -1,13 +1,19 @@
 """The EPCIS 2.0 event repository of reusable boxes: capture (idempotent on the event hash) and
 query (per box, per location, per period), one tenant at a time.
 
-Tables (migration ``0900_epcis_events``): ``epcis_events`` holds one row per event, unique per
-``(tenant_id, event_hash)``, with the fields queries filter on and the event's JSON;
-``epcis_event_epcs`` one row per event and EPC with the GRAI of a reusable box.
+Tables (migrations ``0900_epcis_events`` and ``1300_packaging3_epcis_keys``): ``epcis_events``
+holds one row per event, unique per ``(tenant_id, event_hash)`` with the hash as its 32 bytes
+(``BLOB`` / ``bytea``), with the fields queries filter on and the event's JSON;
+``epcis_event_epcs`` one row per event and EPC, keyed by the event's row id and the EPC, with the
+GRAI of a reusable box.
 
-Capture inserts with ``INSERT ... ON CONFLICT DO NOTHING RETURNING event_hash``, one transaction
-per document (SQLite: multi-row statements; PostgreSQL: ``COPY`` into a temporary table, then one
-``INSERT ... SELECT``): an event sent twice is stored once and counted as a duplicate.
+Capture inserts with ``INSERT ... ON CONFLICT DO NOTHING RETURNING id, event_hash``, one
+transaction per document (SQLite: multi-row statements; PostgreSQL: ``COPY`` into a temporary
+table, then one ``INSERT ... SELECT``): an event sent twice is stored once and counted as a
+duplicate. The EPC rows of the events stored now go in keyed by the row ids just returned, which
+grow with every insert: they append to the end of their primary key instead of landing at the
+random place a hash key would (on SQLite the table is ``WITHOUT ROWID``, so that key is the
+table itself), and the random 32-byte hash is written once per event, in the unique index.
 
 References
 ----------
@@ -30,6 +36,7 @@ from sqlalchemy import (
     Engine,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -64,7 +71,7 @@ class EpcisEvent(Base):
         BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
     )
     tenant_id: Mapped[int] = mapped_column(Integer)
-    event_hash: Mapped[str] = mapped_column(String(64))
+    event_hash: Mapped[bytes] = mapped_column(LargeBinary(32))  # SHA-256 digest
     event_id: Mapped[str | None] = mapped_column(Text)
     event_type: Mapped[str] = mapped_column(String(32))
     action: Mapped[str | None] = mapped_column(String(8))
@@ -81,17 +88,21 @@ class EpcisEvent(Base):
 
 
 class EpcisEventEpc(Base):
-    """One EPC of a captured event (the GRAI element string when it is a returnable asset)."""
+    """One EPC of a captured event (the GRAI element string when it is a returnable asset),
+    keyed by the event's row id (``epcis_events.id``) and the EPC."""
 
     __tablename__ = "epcis_event_epcs"
     __table_args__ = (
         Index("ix_epcis_event_epcs_epc", "tenant_id", "epc"),
         Index("ix_epcis_event_epcs_grai", "tenant_id", "grai"),
+        {"sqlite_with_rowid": False},
     )
 
-    tenant_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    event_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True
+    )
     epc: Mapped[str] = mapped_column(Text, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(Integer)
     grai: Mapped[str | None] = mapped_column(String(40))
 
 
@@ -153,7 +164,12 @@ _EVENT_FIELDS = (
     "destination_party",
     "event_json",
 )
-_EPC_FIELDS = ("tenant_id", "event_hash", "epc", "grai")
+_EPC_FIELDS = ("event_id", "epc", "tenant_id", "grai")
+# PostgreSQL types of the fields above, for binary COPY (varchar and text share one format)
+_PG_TYPE = {"tenant_id": "int4", "event_hash": "bytea", "event_time": "timestamptz"}
+_PG_TYPE["record_time"] = "timestamptz"
+_EVENT_PG_TYPES = tuple(_PG_TYPE.get(name, "text") for name in _EVENT_FIELDS)
+_EPC_PG_TYPES = ("int8", "text", "int4", "text")
 # SQLAlchemy's storage format of DateTime on SQLite (it reads the column back with it)
 _SQLITE_TIME = "%Y-%m-%d %H:%M:%S%.6f"  # chrono (Polars) spelling
 _SQLITE_TIME_PY = "%Y-%m-%d %H:%M:%S.%f"  # the same in Python's strftime
@@ -163,41 +179,53 @@ _SQLITE_TIME_PY = "%Y-%m-%d %H:%M:%S.%f"  # the same in Python's strftime
 SQLITE_MAX_PARAMETERS = 32_766
 
 
-def _insert_new_sqlite(cursor: Any, rows: list[tuple[Any, ...]]) -> set[str]:
-    """Multi-row ``INSERT ... ON CONFLICT DO NOTHING RETURNING event_hash`` (as many rows per
-    statement as SQLite binds); the hashes stored now."""
+def _insert_new_sqlite(cursor: Any, rows: list[tuple[Any, ...]]) -> dict[bytes, int]:
+    """Multi-row ``INSERT ... ON CONFLICT DO NOTHING RETURNING id, event_hash`` (as many rows
+    per statement as SQLite binds); the row id of each hash stored now."""
     width = len(_EVENT_FIELDS)
     per = SQLITE_MAX_PARAMETERS // width
-    stored: set[str] = set()
+    stored: dict[bytes, int] = {}
     one = "(" + ", ".join(["?"] * width) + ")"
     head = f"INSERT INTO epcis_events ({', '.join(_EVENT_FIELDS)}) VALUES "
-    tail = " ON CONFLICT (tenant_id, event_hash) DO NOTHING RETURNING event_hash"
+    tail = " ON CONFLICT (tenant_id, event_hash) DO NOTHING RETURNING event_hash, id"
     for start in range(0, len(rows), per):
         part = rows[start : start + per]
         cursor.execute(
             head + ", ".join([one] * len(part)) + tail,
             [v for row in part for v in row],
         )
-        stored.update(r[0] for r in cursor.fetchall())
+        stored.update(cursor.fetchall())
     return stored
 
 
-def _insert_new_postgresql(cursor: Any, rows: list[tuple[Any, ...]]) -> set[str]:
-    """``COPY`` into a transaction-local table, then ``INSERT ... SELECT ... ON CONFLICT DO
-    NOTHING RETURNING event_hash``; the hashes stored now."""
+def _insert_new_postgresql(cursor: Any, rows: list[tuple[Any, ...]]) -> dict[bytes, int]:
+    """Binary ``COPY`` into a transaction-local table of the inserted columns only (no
+    constraints, no defaults: no sequence value is drawn for a row that may be a duplicate),
+    then ``INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING event_hash, id``; the row id of
+    each hash stored now."""
     fields = ", ".join(_EVENT_FIELDS)
     cursor.execute(
-        "CREATE TEMPORARY TABLE IF NOT EXISTS epcis_capture "
-        "(LIKE epcis_events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+        "CREATE TEMPORARY TABLE IF NOT EXISTS epcis_capture_rows ON COMMIT DELETE ROWS "
+        f"AS SELECT {fields} FROM epcis_events WITH NO DATA"
     )
-    with cursor.copy(f"COPY epcis_capture ({fields}) FROM STDIN") as copy:
+    with cursor.copy(f"COPY epcis_capture_rows ({fields}) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(_EVENT_PG_TYPES)
         for row in rows:
             copy.write_row(row)
     cursor.execute(
-        f"INSERT INTO epcis_events ({fields}) SELECT {fields} FROM epcis_capture "
-        "ON CONFLICT (tenant_id, event_hash) DO NOTHING RETURNING event_hash"
+        f"INSERT INTO epcis_events ({fields}) SELECT {fields} FROM epcis_capture_rows "
+        "ON CONFLICT (tenant_id, event_hash) DO NOTHING RETURNING event_hash, id"
     )
-    return {r[0] for r in cursor.fetchall()}
+    return dict(cursor.fetchall())
+
+
+def _grais(epcs: set[str]) -> dict[str, str | None]:
+    """The GRAI element string of each distinct EPC (``None`` when it is not a GRAI)."""
+    distinct = sorted(epcs)
+    frame = pl.DataFrame({"epc": distinct}, schema={"epc": pl.String})
+    return dict(
+        zip(distinct, frame.select(grai_expr(pl.col("epc"))).to_series().to_list(), strict=True)
+    )
 
 
 def capture(
@@ -211,9 +239,10 @@ def capture(
     transaction.
 
     The unique index on ``(tenant_id, event_hash)`` decides what is new: the rows go in with
-    ``ON CONFLICT DO NOTHING RETURNING event_hash`` (SQLite: multi-row statements; PostgreSQL:
-    ``COPY`` into a temporary table first), so an event sent twice, or by two clients at once,
-    is stored once, and the follow-ups (EPC rows, points) see only the events stored now.
+    ``ON CONFLICT DO NOTHING RETURNING event_hash, id`` (SQLite: multi-row statements;
+    PostgreSQL: ``COPY`` into a temporary table first), so an event sent twice, or by two clients
+    at once, is stored once, and the follow-ups (EPC rows keyed by the returned row ids, points)
+    see only the events stored now.
 
     Parameters
     ----------
@@ -244,22 +273,22 @@ def capture(
         )
     recorded = record_time or datetime.now(UTC)
     sqlite = engine.dialect.name == "sqlite"
-    hashes = cols.columns["event_hash"]
-    first: dict[str, int] = {}
-    for i, h in enumerate(hashes):
+    digests = list(map(bytes.fromhex, cols.columns["event_hash"]))
+    first: dict[bytes, int] = {}
+    for i, h in enumerate(digests):
         first.setdefault(h, i)  # one document may repeat an event: its first occurrence counts
     if sqlite:
         time_values: list[Any] = times.dt.strftime(_SQLITE_TIME).to_list()
         record_value: Any = recorded.astimezone(UTC).strftime(_SQLITE_TIME_PY)
     else:
         time_values = times.to_list()
-        record_value = recorded
+        record_value = recorded.astimezone(UTC)
     c = cols.columns
-    n = len(hashes)
+    n = len(digests)
     every = list(
         zip(
             [tenant_id] * n,
-            hashes,
+            digests,
             c["event_id"],
             c["event_type"],
             c["action"],
@@ -283,22 +312,12 @@ def capture(
         cursor = raw.cursor()
         stored = (_insert_new_sqlite if sqlite else _insert_new_postgresql)(cursor, rows)
         keep = [i for h, i in first.items() if h in stored]
+        # (row id, epc) of the events stored now, in row id order, each pair once
         kept = set(keep)
-        pairs = {(hashes[i], e) for i, e in cols.epcs if i in kept}
+        pairs = dict.fromkeys((stored[digests[i]], e) for i, e in cols.epcs if i in kept)
         if pairs:
-            epc_frame = pl.DataFrame(
-                {"event_hash": [h for h, _ in pairs], "epc": [e for _, e in pairs]},
-                schema={"event_hash": pl.String, "epc": pl.String},
-            ).with_columns(grai_expr(pl.col("epc")).alias("grai"))
-            epc_rows = list(
-                zip(
-                    [tenant_id] * epc_frame.height,
-                    epc_frame.get_column("event_hash").to_list(),
-                    epc_frame.get_column("epc").to_list(),
-                    epc_frame.get_column("grai").to_list(),
-                    strict=True,
-                )
-            )
+            grai = _grais({e for _, e in pairs})  # a box's EPC recurs in its events
+            epc_rows = [(row_id, e, tenant_id, grai[e]) for row_id, e in pairs]
             if sqlite:
                 cursor.executemany(
                     f"INSERT INTO epcis_event_epcs ({', '.join(_EPC_FIELDS)}) VALUES (?, ?, ?, ?)",
@@ -307,8 +326,9 @@ def capture(
             else:
                 # rows of events stored now only: no conflict is possible
                 with cursor.copy(
-                    f"COPY epcis_event_epcs ({', '.join(_EPC_FIELDS)}) FROM STDIN"
+                    f"COPY epcis_event_epcs ({', '.join(_EPC_FIELDS)}) FROM STDIN (FORMAT BINARY)"
                 ) as copy:
+                    copy.set_types(_EPC_PG_TYPES)
                     for epc_row in epc_rows:
                         copy.write_row(epc_row)
         cursor.close()
@@ -399,10 +419,10 @@ def query(
         stmt = stmt.where(e.event_time < _time("LT_eventTime", params["LT_eventTime"]))
     for name, column in (("MATCH_epc", EPCS.c.epc), ("MATCH_grai", EPCS.c.grai)):
         if name in params:
-            hashes = select(EPCS.c.event_hash).where(
+            ids = select(EPCS.c.event_id).where(
                 EPCS.c.tenant_id == tenant_id, column.in_(params[name].split("|"))
             )
-            stmt = stmt.where(e.event_hash.in_(hashes))
+            stmt = stmt.where(e.id.in_(ids))
     stmt = stmt.order_by(e.id).limit(limit + 1)
     with engine.connect() as conn:
         rows = conn.execute(stmt).all()
@@ -449,7 +469,7 @@ def box_events(engine: Engine, tenant_id: int) -> pl.DataFrame:
             e.read_point,
             e.source_party,
         )
-        .join(EPCS, (EPCS.c.tenant_id == e.tenant_id) & (EPCS.c.event_hash == e.event_hash))
+        .join(EPCS, EPCS.c.event_id == e.id)
         .where(e.tenant_id == tenant_id, EPCS.c.grai.is_not(None))
         .order_by(EPCS.c.grai, e.event_time, e.id)
     )
@@ -457,7 +477,7 @@ def box_events(engine: Engine, tenant_id: int) -> pl.DataFrame:
         rows = conn.execute(stmt).all()
     schema: dict[str, Any] = {
         "grai": pl.String,
-        "event_hash": pl.String,
+        "event_hash": pl.Binary,
         "event_time": pl.Datetime("us", "UTC"),
         "biz_step": pl.String,
         "disposition": pl.String,
@@ -467,4 +487,5 @@ def box_events(engine: Engine, tenant_id: int) -> pl.DataFrame:
         "source_party": pl.String,
     }
     # SQLite gives naive UTC times, PostgreSQL aware ones: both read as UTC instants
-    return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
+    frame = pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
+    return frame.with_columns(pl.col("event_hash").bin.encode("hex"))  # as events_tables gives
