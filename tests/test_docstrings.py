@@ -47,6 +47,7 @@ DOCUMENTED: tuple[str, ...] = (
     "seal",
     "timeutil.py",
     "checks.py",
+    "errors.py",
     "settings.py",
 )
 
