@@ -45,6 +45,7 @@ DOCUMENTED: tuple[str, ...] = (
     "levers/packaging",
     "points",
     "seal",
+    "synth",
     "timeutil.py",
     "checks.py",
     "errors.py",
