@@ -49,6 +49,7 @@ DOCUMENTED: tuple[str, ...] = (
     "timeutil.py",
     "checks.py",
     "errors.py",
+    "pipeline.py",
     "settings.py",
 )
 

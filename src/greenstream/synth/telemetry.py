@@ -830,9 +830,11 @@ def write_telemetry(
     Examples
     --------
     >>> import tempfile
-    >>> frames = {"fuel": pl.DataFrame({"litres": [310.0]}), "hubs": pl.DataFrame({"hub_id": ["H"]})}
+    >>> frames = {"fuel": pl.DataFrame({"litres": [310.0]}),
+    ...           "hubs": pl.DataFrame({"hub_id": ["H"]})}
     >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     sorted(p.name for p in write_telemetry(frames, Path(tmp), file_format="parquet").values())
+    ...     paths = write_telemetry(frames, Path(tmp), file_format="parquet")
+    ...     sorted(p.name for p in paths.values())
     ['fuel.parquet', 'hubs.csv']
     """
     out_dir.mkdir(parents=True, exist_ok=True)
