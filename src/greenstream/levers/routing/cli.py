@@ -69,6 +69,8 @@ def _circle(text: str | None) -> tuple[float, float, float] | None:
 
 
 def register(app: typer.Typer) -> None:
+    """Add the ``route`` and ``plan`` commands to the CLI app."""
+
     @app.command("route")
     def route_cmd(
         origin: Annotated[str, typer.Argument(help="origin city (name, place id or code)")],
