@@ -133,7 +133,30 @@ def prepared(
     footprints: pl.DataFrame | pl.LazyFrame, scope: ReportScope, registry: Registry
 ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """The elements in the report's scope with the report's derived columns, and the undated
-    shipments left out of a dated period."""
+    shipments left out of a dated period.
+
+    Parameters
+    ----------
+    footprints : polars.DataFrame or polars.LazyFrame
+        Chain elements as the kernel writes them (emissions in kg CO2e).
+    scope : ReportScope
+        Period, customer and source name of the report.
+    registry : greenstream.factors.Registry
+        The factor registry (data types, GB/T 46531 CO2 shares, factor sources).
+
+    Returns
+    -------
+    elements : polars.LazyFrame
+        The elements in scope with the data type (primary, modelled, default), the GB/T 46531
+        columns and the factor sources.
+    undated : polars.LazyFrame
+        ``shipment_id`` of the shipments left out for want of a departure time.
+
+    References
+    ----------
+    .. [1] ISO 14083:2023 and GLEC Framework v3 (data types: primary, modelled, default).
+    .. [2] GB/T 46531-2025 (the TTW CO2 view, :mod:`greenstream.reports.gbt`).
+    """
     source = scope.source or "<footprints>"
     lf, undated = in_period(conform(footprints, source=source), scope.period_from, scope.period_to)
     lf = of_customer(lf, scope.customer, source=source)
