@@ -933,8 +933,10 @@ def summarize(
 
     References
     ----------
-    .. [1] ISO 14083:2023, reporting of transport chain emissions (WTW, TTW) and of the share
-       of primary data; GLEC Framework v3, data quality reporting.
+    .. [1] ISO 14083:2023 (WTW and TTW emissions of transport chains).
+    .. [2] iLEAP technical specification (https://sine-fdn.github.io/ileap-extension/),
+       ``primaryDataShare`` as in PACT: the share of emissions computed from primary data,
+       primary data as defined by GLEC Framework v3.
 
     Examples
     --------

@@ -154,7 +154,8 @@ def prepared(
 
     References
     ----------
-    .. [1] ISO 14083:2023 and GLEC Framework v3 (data types: primary, modelled, default).
+    .. [1] GLEC Framework v3.0 (Smart Freight Centre, 2023): primary data, and secondary data
+       (modelled, default).
     .. [2] GB/T 46531-2025 (the TTW CO2 view, :mod:`greenstream.reports.gbt`).
     """
     source = scope.source or "<footprints>"
