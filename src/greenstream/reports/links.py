@@ -187,6 +187,21 @@ def create_link(
     ------
     InputErrors
         When the tenant has no such stored shipment.
+
+    Examples
+    --------
+    >>> from sqlalchemy import create_engine
+    >>> from greenstream.store.db import Base, session_factory
+    >>> from greenstream.store.tenants import get_or_create_tenant
+    >>> engine = create_engine("sqlite://")  # in memory; the store's tables:
+    >>> Base.metadata.create_all(engine)
+    >>> with session_factory(engine).begin() as session:
+    ...     _ = get_or_create_tenant(session, "acme")
+    >>> create_link(engine, b"k" * 32, 1, "S1", created_by="ops")
+    Traceback (most recent call last):
+    ...
+    greenstream.errors.InputErrors: 1 input error:
+      <link>, field 'shipment_id': no shipment 'S1'
     """
     now = now or datetime.now(UTC)
     expires = (now + ttl).replace(microsecond=0)
@@ -235,6 +250,18 @@ def revoke_link(
     -------
     bool
         True when a link was revoked.
+
+    Examples
+    --------
+    >>> from sqlalchemy import create_engine
+    >>> from greenstream.store.db import Base, session_factory
+    >>> from greenstream.store.tenants import get_or_create_tenant
+    >>> engine = create_engine("sqlite://")  # in memory; the store's tables:
+    >>> Base.metadata.create_all(engine)
+    >>> with session_factory(engine).begin() as session:
+    ...     _ = get_or_create_tenant(session, "acme")
+    >>> revoke_link(engine, 1, "no-such-link")
+    False
     """
     with engine.begin() as conn:
         done = conn.execute(
@@ -264,6 +291,18 @@ def list_links(engine: Engine, tenant_id: int) -> list[dict[str, Any]]:
     list of dict
         One per link: id, shipment, creator, creation and expiry times, state (ok, expired,
         revoked).
+
+    Examples
+    --------
+    >>> from sqlalchemy import create_engine
+    >>> from greenstream.store.db import Base, session_factory
+    >>> from greenstream.store.tenants import get_or_create_tenant
+    >>> engine = create_engine("sqlite://")  # in memory; the store's tables:
+    >>> Base.metadata.create_all(engine)
+    >>> with session_factory(engine).begin() as session:
+    ...     _ = get_or_create_tenant(session, "acme")
+    >>> list_links(engine, 1)
+    []
     """
     now = datetime.now(UTC)
     with Session(engine) as session:
@@ -321,6 +360,22 @@ def open_link(
     ------
     LinkRefused
         A tampered or unknown token, a revoked or an expired link.
+
+    Examples
+    --------
+    A token not signed with the key does not open (and says no more than that):
+
+    >>> from sqlalchemy import create_engine
+    >>> from greenstream.store.db import Base, session_factory
+    >>> from greenstream.store.tenants import get_or_create_tenant
+    >>> engine = create_engine("sqlite://")  # in memory; the store's tables:
+    >>> Base.metadata.create_all(engine)
+    >>> with session_factory(engine).begin() as session:
+    ...     _ = get_or_create_tenant(session, "acme")
+    >>> open_link(engine, b"k" * 32, "forged-token")
+    Traceback (most recent call last):
+    ...
+    greenstream.reports.links.LinkRefused: this link is not valid
     """
     from itsdangerous import BadSignature
 

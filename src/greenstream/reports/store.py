@@ -68,6 +68,23 @@ def tenant_by_name(engine: Engine, name: str) -> TenantInfo:
     ------
     InputErrors
         When there is no such tenant.
+
+    Examples
+    --------
+    >>> from sqlalchemy import create_engine
+    >>> from greenstream.store.db import Base, session_factory
+    >>> from greenstream.store.tenants import get_or_create_tenant
+    >>> engine = create_engine("sqlite://")  # in memory; the store's tables:
+    >>> Base.metadata.create_all(engine)
+    >>> with session_factory(engine).begin() as session:
+    ...     _ = get_or_create_tenant(session, "acme")
+    >>> tenant_by_name(engine, "acme")
+    TenantInfo(id=1, name='acme', company_name='acme')
+    >>> tenant_by_name(engine, "nobody")
+    Traceback (most recent call last):
+    ...
+    greenstream.errors.InputErrors: 1 input error:
+      <store>, field 'tenant': no tenant 'nobody'
     """
     with engine.connect() as conn:
         row = conn.execute(
@@ -91,6 +108,18 @@ def tenant_by_id(engine: Engine, tenant_id: int) -> TenantInfo:
     Returns
     -------
     TenantInfo
+
+    Examples
+    --------
+    >>> from sqlalchemy import create_engine
+    >>> from greenstream.store.db import Base, session_factory
+    >>> from greenstream.store.tenants import get_or_create_tenant
+    >>> engine = create_engine("sqlite://")  # in memory; the store's tables:
+    >>> Base.metadata.create_all(engine)
+    >>> with session_factory(engine).begin() as session:
+    ...     _ = get_or_create_tenant(session, "acme")
+    >>> tenant_by_id(engine, 1).name
+    'acme'
     """
     with engine.connect() as conn:
         row = conn.execute(
@@ -115,6 +144,18 @@ def audit_head(engine: Engine, tenant_id: int, *, at_most: int | None = None) ->
     -------
     AuditHead or None
         Sequence number and SHA-256 (hex) of the record.
+
+    Examples
+    --------
+    >>> from sqlalchemy import create_engine
+    >>> from greenstream.store.db import Base, session_factory
+    >>> from greenstream.store.tenants import get_or_create_tenant
+    >>> engine = create_engine("sqlite://")  # in memory; the store's tables:
+    >>> Base.metadata.create_all(engine)
+    >>> with session_factory(engine).begin() as session:
+    ...     _ = get_or_create_tenant(session, "acme")
+    >>> audit_head(engine, 1) is None  # nothing uploaded yet
+    True
     """
     stmt = select(AuditRecord.seq, AuditRecord.record_sha256).where(
         AuditRecord.tenant_id == tenant_id
@@ -166,6 +207,19 @@ def store_footprints(
     -------
     StoredSelection
         The chain elements and the audit sequence numbers of their batches.
+
+    Examples
+    --------
+    >>> from sqlalchemy import create_engine
+    >>> from greenstream.store.db import Base, session_factory
+    >>> from greenstream.store.tenants import get_or_create_tenant
+    >>> engine = create_engine("sqlite://")  # in memory; the store's tables:
+    >>> Base.metadata.create_all(engine)
+    >>> with session_factory(engine).begin() as session:
+    ...     _ = get_or_create_tenant(session, "acme")
+    >>> selection = store_footprints(engine, 1)
+    >>> selection.chain.height, selection.audit_seqs
+    (0, [])
     """
     s = Shipment.__table__
     stmt = (
@@ -206,6 +260,18 @@ def operator_sources(engine: Engine, tenant_id: int, audit_seqs: list[int]) -> d
     dict of str to str
         ``toc:<id>`` or ``hoc:<id>`` -> description (the source of a primary-data intensity,
         ISO 14083:2023 / GLEC v3 TOC and HOC).
+
+    Examples
+    --------
+    >>> from sqlalchemy import create_engine
+    >>> from greenstream.store.db import Base, session_factory
+    >>> from greenstream.store.tenants import get_or_create_tenant
+    >>> engine = create_engine("sqlite://")  # in memory; the store's tables:
+    >>> Base.metadata.create_all(engine)
+    >>> with session_factory(engine).begin() as session:
+    ...     _ = get_or_create_tenant(session, "acme")
+    >>> operator_sources(engine, 1, [])
+    {}
     """
     out: dict[str, str] = {}
     with engine.connect() as conn:
