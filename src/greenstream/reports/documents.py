@@ -215,6 +215,23 @@ def file_document(
     -------
     dict
         The report's data (:func:`greenstream.reports.period.period_report`).
+
+    Examples
+    --------
+    10 t by road (100 km, DESNZ 2025 all-HGV 0.12522 kg CO2e/tkm WTW: 125.22 kg) and by rail
+    (500 km, DESNZ 2025 freight train 0.0347 kg/tkm: 173.5 kg). GB/T 46531 counts the road
+    leg's TTW CO2 only; rail is out of its scope:
+
+    >>> from greenstream.pipeline import footprint
+    >>> legs = pl.DataFrame({"shipment_id": ["S1", "S1"], "mass_kg": [10_000.0, 10_000.0],
+    ...                      "mode": ["road", "rail"], "distance_km": [100.0, 500.0]})
+    >>> footprints = footprint(legs).legs
+    >>> doc = file_document(footprints, organisation="Acme")
+    >>> round(doc["totals"]["co2e_wtw_kg"], 2), round(doc["gbt46531"]["co2_kg"], 2)
+    (298.72, 100.12)
+    >>> [(line["line"], round(line["co2e_kg"], 2)) for line in doc["reconciliation"]["lines"]]
+    [('hubs', 0.0), ('modes_out_of_scope', 173.5), ('electricity', 0.0), ('wtt', 23.59),
+     ('non_co2', 1.51)]
     """
     check_period(period_from, period_to)
     scope = ReportScope(

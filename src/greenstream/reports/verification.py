@@ -167,6 +167,18 @@ def printed_figures(report: dict[str, Any]) -> dict[str, Any]:
     dict
         Shipments, elements, WTW / TTW / WTT (t CO2e), tkm, hub tonnes, intensity, per
         shipment, primary share, per mode and the GB/T 46531 CO2, each as printed text.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from greenstream.pipeline import footprint
+    >>> legs = pl.DataFrame({"shipment_id": ["S1", "S1"], "mass_kg": [10_000.0, 10_000.0],
+    ...                      "mode": ["road", "rail"], "distance_km": [100.0, 500.0]})
+    >>> footprints = footprint(legs).legs
+    >>> from greenstream.reports.documents import file_document
+    >>> figures = printed_figures(file_document(footprints, organisation="Acme"))
+    >>> figures["wtw_t"], figures["tkm"], figures["gbt46531_t"]
+    ('0.299', '6,000.0', '0.100')
     """
     t = report["totals"]
     return {
@@ -268,6 +280,23 @@ def make_reference(
     -------
     dict
         ``reference`` (text), ``audit_seq``, ``audit_head_sha256``, ``document_sha256``.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from greenstream.pipeline import footprint
+    >>> legs = pl.DataFrame({"shipment_id": ["S1", "S1"], "mass_kg": [10_000.0, 10_000.0],
+    ...                      "mode": ["road", "rail"], "distance_km": [100.0, 500.0]})
+    >>> footprints = footprint(legs).legs
+    >>> from datetime import date
+    >>> from greenstream.reports.documents import file_document
+    >>> report = file_document(footprints, organisation="Acme")
+    >>> section = make_reference("period", "acme", None, date(2026, 3, 1), date(2026, 3, 31),
+    ...                          42, "ab" * 32, report)
+    >>> section["reference"]
+    'gs1:period:acme:*:2026-03-01:2026-03-31:42:abababababababab:...'
+    >>> parse_reference(section["reference"]).audit_seq
+    42
     """
     digest = document_digest(kind, tenant, customer, period_from, period_to, audit_seq, report)
     ref = Reference(

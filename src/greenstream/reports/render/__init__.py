@@ -131,6 +131,19 @@ def render_period(report: dict[str, Any], lang: str, fmt: OutputFormat) -> bytes
     ----------
     .. [1] ISO 14083:2023, reporting (WTW and TTW, transport activity, data types); GB/T
        46531-2025 for the Chinese view and the reconciliation.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from greenstream.pipeline import footprint
+    >>> legs = pl.DataFrame({"shipment_id": ["S1", "S1"], "mass_kg": [10_000.0, 10_000.0],
+    ...                      "mode": ["road", "rail"], "distance_km": [100.0, 500.0]})
+    >>> footprints = footprint(legs).legs
+    >>> import json
+    >>> from greenstream.reports.documents import file_document
+    >>> report = file_document(footprints, organisation="Acme")
+    >>> json.loads(render_period(report, "en", OutputFormat.json))["schema"]
+    'greenstream.period-report.v1'
     """
     if fmt is OutputFormat.json:
         return json.dumps(report, indent=2, ensure_ascii=False, default=str).encode()
