@@ -256,6 +256,23 @@ class Network:
         -------
         tuple of pathlib.Path
             Paths of ``nodes.csv`` and ``edges.csv``.
+
+        Examples
+        --------
+        >>> import polars as pl
+        >>> from greenstream.levers.routing.network import assemble
+        >>> nodes = pl.DataFrame({"node_id": ["A", "B", "A:rail", "B:rail"],
+        ...     "kind": ["city", "city", "rail_terminal", "rail_terminal"],
+        ...     "city_id": ["A", "B", "A", "B"], "lat": [31.2, 32.0, 31.25, 32.0],
+        ...     "lon": [121.5, 118.8, 121.45, 118.8]})
+        >>> net = assemble(nodes, pl.DataFrame({"from_node": ["A", "A:rail"],
+        ...     "to_node": ["B", "B:rail"], "mode": ["road", "rail"],
+        ...     "distance_km": [300.0, 300.0]}))
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     nodes_csv, edges_csv = net.to_csv(Path(tmp))
+        ...     pl.read_csv(edges_csv).height, nodes_csv.name
+        (6, 'nodes.csv')
         """
         directory.mkdir(parents=True, exist_ok=True)
         nodes_path, edges_path = directory / "nodes.csv", directory / "edges.csv"

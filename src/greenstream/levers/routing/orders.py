@@ -47,6 +47,16 @@ def read_orders(path: Path, network: Network | None = None) -> pl.DataFrame:
     ------
     InputErrors
         An unreadable file, or every bad row at once.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = Path(tmp) / "orders.csv"
+    ...     _ = path.write_text("order_id,origin,destination,mass_kg,deadline_h\\n"
+    ...                         "o1,A,B,2500,48\\n")
+    ...     read_orders(path).select("order_id", "mass_kg", "deadline_h").rows()
+    [('o1', 2500.0, 48.0)]
     """
     from greenstream.io.tables import read_raw
 

@@ -174,7 +174,29 @@ class RouteAnswer:
         return self.front[self.recommendation.index]
 
     def rows(self) -> list[dict[str, Any]]:
-        """The front as table rows (units in the names)."""
+        """The front as table rows (units in the names).
+
+        Returns
+        -------
+        list of dict
+            Per route: ``route`` (1-based), ``recommended``, ``modes``, ``via`` (origin,
+            transfers, destination), ``distance_km``, ``time_h``, ``cost_cny``,
+            ``co2e_wtw_kg``, ``co2e_ttw_kg``, ``co2e_saved_vs_road_kg``, ``transfers``.
+
+        Examples
+        --------
+        >>> from greenstream.levers.routing.network import assemble
+        >>> nodes = pl.DataFrame({"node_id": ["A", "B", "A:rail", "B:rail"],
+        ...     "kind": ["city", "city", "rail_terminal", "rail_terminal"],
+        ...     "city_id": ["A", "B", "A", "B"], "lat": [31.2, 32.0, 31.25, 32.0],
+        ...     "lon": [121.5, 118.8, 121.45, 118.8]})
+        >>> net = assemble(nodes, pl.DataFrame({"from_node": ["A", "A:rail"],
+        ...     "to_node": ["B", "B:rail"], "mode": ["road", "rail"],
+        ...     "distance_km": [300.0, 300.0]}))
+        >>> rows = route(net, "A", "B", mass_kg=10_000.0).rows()
+        >>> [(r["modes"], r["via"], r["recommended"]) for r in rows]
+        [('rail', 'A > A:rail > B:rail > B', True), ('road', 'A > B', False)]
+        """
         rows: list[dict[str, Any]] = []
         base = self.baseline.co2e_wtw_kg if self.baseline else None
         rec = self.recommendation.index if self.recommendation else -1

@@ -82,6 +82,19 @@ def edge_name(network: Network, e: int) -> str:
     Returns
     -------
     str
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from greenstream.levers.routing.network import assemble
+    >>> nodes = pl.DataFrame({"node_id": ["A", "B", "A:rail", "B:rail"],
+    ...     "kind": ["city", "city", "rail_terminal", "rail_terminal"],
+    ...     "city_id": ["A", "B", "A", "B"], "lat": [31.2, 32.0, 31.25, 32.0],
+    ...     "lon": [121.5, 118.8, 121.45, 118.8]})
+    >>> net = assemble(nodes, pl.DataFrame({"from_node": ["A", "A:rail"],
+    ...     "to_node": ["B", "B:rail"], "mode": ["road", "rail"], "distance_km": [300.0, 300.0]}))
+    >>> edge_name(net, 1)
+    'A:rail>B:rail rail'
     """
     row = network.edges.row(e, named=True)
     return f"{row['from_node']}>{row['to_node']} {row['mode']}"
