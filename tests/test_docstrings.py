@@ -12,8 +12,8 @@ For every module of the documented packages (``DOCUMENTED``, paths under ``src/g
   NORMALIZE_WHITESPACE), one test per module; ``pytest --doctest-modules src/greenstream/geo``
   runs the same examples with the same flags (``doctest_optionflags`` in pyproject.toml).
 
-Typer commands (``cli.py`` modules) are exempt from the ``Parameters`` section: their docstring
-is the command's ``--help`` text and each option carries its own help.
+Typer commands (``cli.py`` and ``*_cli.py`` modules) are exempt from the ``Parameters`` section:
+their docstring is the command's ``--help`` text and each option carries its own help.
 
 ``python tests/test_docstrings.py`` prints, for the whole of ``src/greenstream``, the number of
 public definitions and how many have no docstring.
@@ -43,10 +43,15 @@ DOCUMENTED: tuple[str, ...] = (
     "io",
     "levers/energy",
     "levers/packaging",
+    "levers/routing",
     "points",
+    "reports",
     "seal",
+    "synth",
     "timeutil.py",
     "checks.py",
+    "errors.py",
+    "pipeline.py",
     "settings.py",
 )
 
@@ -97,7 +102,7 @@ def _definitions(path: Path) -> list[Definition]:
     relative = path.relative_to(SRC).as_posix()
     tree = ast.parse(path.read_text(encoding="utf-8"))
     found: list[Definition] = []
-    is_cli = path.name == "cli.py"
+    is_cli = path.name == "cli.py" or path.name.endswith("_cli.py")
     for node in tree.body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             if node.name.startswith("_") or _is_overload(node):

@@ -64,6 +64,34 @@ def type_table(
 ) -> tuple[pl.LazyFrame, list[InputError], list[Notice]]:
     """One input table checked for its column names, typed to the contract (every bad cell an
     error) and converted to the contract's units (``mass_t`` -> ``mass_kg``, ``kwh`` -> ``kWh``).
+
+    Parameters
+    ----------
+    frame : polars.LazyFrame
+        The table as read, any column types.
+    kind : {"legs", "tocs", "hocs", "trips"}
+        Which table of the data contract (docs/data-contract.md) it is.
+    file : str
+        Name the errors report (a path or ``<legs>``).
+    allow_extra_columns : bool, default False
+        Pass columns outside the contract through instead of refusing them.
+
+    Returns
+    -------
+    typed : polars.LazyFrame
+        The table in the contract's columns, types and units.
+    errors : list of InputError
+        Every unknown column and unparsable cell (row, field, reason).
+    notices : list of Notice
+        What was converted or passed through (e.g. ``mass_t`` read as tonnes).
+
+    Examples
+    --------
+    >>> raw = pl.LazyFrame({"shipment_id": ["S1"], "mass_t": ["2.5"], "mode": ["road"],
+    ...                     "distance_km": ["100"]})
+    >>> typed, errors, notices = type_table(raw, "legs", file="<legs>")
+    >>> typed.select("mass_kg").collect().item(), errors
+    (2500.0, [])
     """
     plan = plan_columns(
         frame.collect_schema().names(),
@@ -82,7 +110,27 @@ def type_table(
 
 @dataclass(frozen=True)
 class FootprintResult:
-    """Per-TCE results, the per-shipment roll-up, and what they were computed with."""
+    """Per-TCE results, the per-shipment roll-up, and what they were computed with.
+
+    Attributes
+    ----------
+    legs : polars.DataFrame
+        One row per transport chain element (TCE) with its emissions, kg CO2e (WTW, TTW, WTT and
+        the WTW range), method, factor and warnings; empty for a streamed file job.
+    shipments : polars.DataFrame
+        One row per shipment: the sums of its TCEs (ISO 14083:2023 roll-up to the transport
+        chain).
+    factor_set_version : str
+        Versions (with content hash) of the factor sets used.
+    input_sha256 : str
+        SHA-256 of the input files, hex; empty for in-memory tables.
+    precomputed_summary : dict, optional
+        The summary when the job computed it already.
+    notices : list of Notice
+        Unit conversions and passed-through columns of the inputs.
+    gazetteer : greenstream.geo.Gazetteer, optional
+        Gazetteer used to group lanes by canonical place in the summary.
+    """
 
     legs: pl.DataFrame
     shipments: pl.DataFrame
@@ -95,6 +143,13 @@ class FootprintResult:
     gazetteer: Gazetteer | None = None
 
     def summary(self) -> dict[str, Any]:
+        """The job's summary (totals, by mode and method, top lanes, warnings): :func:`summarize`.
+
+        Returns
+        -------
+        dict
+            As :func:`summarize` returns; the one computed while writing files when there is one.
+        """
         if self.precomputed_summary is not None:
             return self.precomputed_summary
         return summarize(self.legs, self.shipments, gazetteer=self.gazetteer, notices=self.notices)
@@ -102,7 +157,23 @@ class FootprintResult:
 
 @dataclass
 class Inputs:
-    """Typed input tables (with their source row numbers) and the names to report errors with."""
+    """Typed input tables (with their source row numbers) and the names to report errors with.
+
+    Attributes
+    ----------
+    legs : polars.LazyFrame
+        Transport chain elements, typed to the contract, with the source row number.
+    tocs, hocs, trips : polars.DataFrame, optional
+        Transport / hub operation categories and measured trips, when given.
+    names : dict of str to str
+        Table kind -> name used in errors (the file path, or ``<legs>``).
+    errors : list of InputError
+        Errors found while reading and typing (unreadable file, unknown column, bad cell).
+    input_sha256 : str
+        SHA-256 of the input files, hex.
+    notices : list of Notice
+        Unit conversions and passed-through columns.
+    """
 
     legs: pl.LazyFrame
     tocs: pl.DataFrame | None = None
@@ -115,7 +186,29 @@ class Inputs:
 
 
 def as_polars(table: Any) -> pl.DataFrame:
-    """Accept a Polars DataFrame / LazyFrame, a pandas DataFrame or a pyarrow Table."""
+    """Accept a Polars DataFrame / LazyFrame, a pandas DataFrame or a pyarrow Table.
+
+    Parameters
+    ----------
+    table : polars.DataFrame, polars.LazyFrame, pandas.DataFrame or pyarrow.Table
+        The table (a LazyFrame is collected).
+
+    Returns
+    -------
+    polars.DataFrame
+        The same table as a Polars DataFrame.
+
+    Raises
+    ------
+    TypeError
+        When ``table`` converts to a single column (a Series) rather than a table.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> as_polars(pa.table({"mass_kg": [1.5]})).shape
+    (1, 1)
+    """
     if isinstance(table, pl.DataFrame):
         return table
     if isinstance(table, pl.LazyFrame):
@@ -169,7 +262,36 @@ INTENSITIES_TABLE = frozenset(
 
 def from_intensities_table(raw: pl.LazyFrame, kind: str) -> pl.LazyFrame:
     """The TOC (or HOC) rows of a `greenstream intensities` table, in the TOCS (HOCS) columns,
-    so that the primary-data intensities greenstream measured read back in with ``--tocs``."""
+    so that the primary-data intensities greenstream measured read back in with ``--tocs``.
+
+    Parameters
+    ----------
+    raw : polars.LazyFrame
+        A table with the :data:`INTENSITIES_TABLE` columns (``intensity_*_kg_per_unit`` in kg
+        CO2e per tkm for a TOC, per t for a HOC).
+    kind : {"tocs", "hocs"}
+        Which rows to take and which columns to give them.
+
+    Returns
+    -------
+    polars.LazyFrame
+        TOCS columns (``toc_id``, ``mode``, ``intensity_wtw_kg_per_tkm`` ...) or HOCS columns
+        (``hoc_id``, ``hub_type``, ``intensity_wtw_kg_per_t`` ...), ``data_type = "primary"``.
+
+    References
+    ----------
+    .. [1] ISO 14083:2023, TOC and HOC emission intensities from primary data; iLEAP TOC / HOC
+       data types (https://sine-fdn.github.io/ileap-extension/).
+
+    Examples
+    --------
+    >>> raw = pl.LazyFrame({"kind": ["TOC", "HOC"], "id": ["T1", "H1"], "mode": ["road", "hub"],
+    ...                     "intensity_wtw_kg_per_unit": [0.08, 1.2],
+    ...                     "intensity_ttw_kg_per_unit": [0.06, 0.0], "unit": ["tkm", "t"]})
+    >>> tocs = from_intensities_table(raw, "tocs")
+    >>> tocs.select("toc_id", "intensity_wtw_kg_per_tkm").collect().rows()
+    [('T1', 0.08)]
+    """
     if kind == "tocs":
         return raw.filter(pl.col("kind").cast(pl.String) == "TOC").select(
             pl.col("id").alias("toc_id"),
@@ -198,7 +320,23 @@ SITE_HOCS_TABLE = frozenset({"hoc_id", "site_id", "tonnes", "energy_kwh", "emiss
 def from_site_hocs_table(raw: pl.LazyFrame) -> pl.LazyFrame:
     """The HOCS columns of a site-data HOC table (greenstream.levers.energy.hubs): the site's
     tonnes, energy and emissions basis stay in that table and in each row's ``description``, so the
-    hub intensities greenstream derived from meters read back in with ``--hocs``."""
+    hub intensities greenstream derived from meters read back in with ``--hocs``.
+
+    Parameters
+    ----------
+    raw : polars.LazyFrame
+        A table with the :data:`SITE_HOCS_TABLE` columns and the HOCS columns.
+
+    Returns
+    -------
+    polars.LazyFrame
+        ``hoc_id, hub_type, intensity_wtw_kg_per_t, intensity_ttw_kg_per_t, data_type,
+        description`` (intensities in kg CO2e per tonne handled).
+
+    References
+    ----------
+    .. [1] ISO 14083:2023, hub operation category (HOC) emission intensity per tonne handled.
+    """
     return raw.select(
         "hoc_id",
         "hub_type",
@@ -227,7 +365,31 @@ def load_inputs(
     allow_extra_columns: bool = False,
 ) -> Inputs:
     """Scan and type every input (LEGS stays lazy; the small tables are read), collecting every
-    unreadable file, unknown column and unparsable cell."""
+    unreadable file, unknown column and unparsable cell.
+
+    Parameters
+    ----------
+    legs : pathlib.Path
+        Transport chain elements (CSV, Parquet, Arrow, NDJSON or an iLEAP JSON document).
+    tocs, hocs, trips : pathlib.Path, optional
+        Transport / hub operation categories and measured trips.
+    allow_extra_columns : bool, default False
+        Pass columns outside the contract through instead of refusing them.
+
+    Returns
+    -------
+    Inputs
+        The typed tables, the errors found so far (not raised) and the SHA-256 of the files.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = Path(tmp) / "legs.csv"
+    ...     _ = path.write_text("shipment_id,mass_kg,mode,distance_km\\nS1,heavy,road,100\\n")
+    ...     print(*load_inputs(path).errors)
+    /.../legs.csv, row 1, field 'mass_kg': ...
+    """
     columns = CONTRACT_COLUMNS
     frames: dict[str, pl.LazyFrame] = {}
     names: dict[str, str] = {}
@@ -273,7 +435,32 @@ def load_inputs(
 
 
 def validate(inputs: Inputs, tables: ReferenceTables) -> list[InputError]:
-    """Every row-level problem of every input, in file order (empty when all is well)."""
+    """Every row-level problem of every input, in file order (empty when all is well).
+
+    Parameters
+    ----------
+    inputs : Inputs
+        The typed inputs (their reading errors come first).
+    tables : greenstream.accounting.kernel.ReferenceTables
+        Factors and gazetteer the rows are checked against (known modes, vehicle classes,
+        places, TOC / HOC / trip ids).
+
+    Returns
+    -------
+    list of InputError
+        Every problem found; empty when the inputs can be computed.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = Path(tmp.name) / "legs.csv"
+    >>> _ = path.write_text("shipment_id,mass_kg,mode,distance_km\\nS1,10000,road,100\\n")
+    >>> inputs = load_inputs(path)
+    >>> validate(inputs, reference_tables(inputs))
+    []
+    >>> tmp.cleanup()
+    """
     errors = list(inputs.errors)
     n = inputs.names
     if inputs.tocs is not None:
@@ -300,6 +487,33 @@ def validate(inputs: Inputs, tables: ReferenceTables) -> list[InputError]:
 def reference_tables(
     inputs: Inputs, registry: Registry | None = None, gazetteer: Gazetteer | None = None
 ) -> ReferenceTables:
+    """The reference tables of a job: factors, gazetteer and the job's TOCs, HOCs and trips.
+
+    Parameters
+    ----------
+    inputs : Inputs
+        The job's inputs (their TOCs, HOCs and trips are used).
+    registry : greenstream.factors.Registry, optional
+        Emission factors; the builtin registry (DESNZ 2025, GLEC v3, ...) when None.
+    gazetteer : greenstream.geo.Gazetteer, optional
+        Places; the builtin gazetteer when None.
+
+    Returns
+    -------
+    greenstream.accounting.kernel.ReferenceTables
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = Path(tmp.name) / "legs.csv"
+    >>> _ = path.write_text("shipment_id,mass_kg,mode,distance_km\\nS1,10000,road,100\\n")
+    >>> inputs = load_inputs(path)
+    >>> tables = reference_tables(inputs)
+    >>> tables.tocs is None, "desnz-2025" in tables.factor_set_version
+    (True, True)
+    >>> tmp.cleanup()
+    """
     return ReferenceTables(
         registry=registry or Registry.builtin(),
         gazetteer=gazetteer or Gazetteer.builtin(),
@@ -311,7 +525,39 @@ def reference_tables(
 
 def run(inputs: Inputs, tables: ReferenceTables) -> FootprintResult:
     """Validate, then compute in memory. Raises InputErrors (all of them) and returns nothing
-    computed on bad input."""
+    computed on bad input.
+
+    Parameters
+    ----------
+    inputs : Inputs
+        The typed inputs.
+    tables : greenstream.accounting.kernel.ReferenceTables
+        Factors, gazetteer, TOCs, HOCs and trips.
+
+    Returns
+    -------
+    FootprintResult
+        Per-TCE results and the per-shipment roll-up.
+
+    Raises
+    ------
+    InputErrors
+        Every bad row, when there is any.
+
+    Examples
+    --------
+    10 t x 100 km by road, DESNZ 2025 all-HGV default 0.12522 kg CO2e/tkm WTW:
+
+    >>> import tempfile
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = Path(tmp.name) / "legs.csv"
+    >>> _ = path.write_text("shipment_id,mass_kg,mode,distance_km\\nS1,10000,road,100\\n")
+    >>> inputs = load_inputs(path)
+    >>> result = run(inputs, reference_tables(inputs))
+    >>> result.legs["co2e_wtw_kg"].to_list(), len(result.input_sha256)
+    ([125.22], 64)
+    >>> tmp.cleanup()
+    """
     results = checked_compute(inputs, tables)
     shipments = shipments_lazy(results.lazy()).collect(engine="in-memory")
     return FootprintResult(
@@ -327,11 +573,34 @@ def run(inputs: Inputs, tables: ReferenceTables) -> FootprintResult:
 def checked_compute(inputs: Inputs, tables: ReferenceTables) -> pl.DataFrame:
     """The kernel's results of ``inputs``, or InputErrors listing every bad row.
 
+    Parameters
+    ----------
+    inputs : Inputs
+        The typed inputs.
+    tables : greenstream.accounting.kernel.ReferenceTables
+        Factors, gazetteer, TOCs, HOCs and trips.
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per TCE with its emissions, kg CO2e (see :func:`greenstream.accounting.compute`).
+
     The checks and the kernel run at the same time on two threads (Polars releases the GIL):
     each has serial stretches that leave a core idle, so overlapping them shortens the job
     (measured about 1.4x on 2M TCEs, 2 cores). The kernel's result is only returned when the
     checks found nothing; on bad input it is discarded, and an error the kernel raised on the
     unchecked rows is ignored in favour of the row-level errors.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = Path(tmp.name) / "legs.csv"
+    >>> _ = path.write_text("shipment_id,mass_kg,mode,distance_km\\nS1,10000,road,100\\n")
+    >>> inputs = load_inputs(path)
+    >>> checked_compute(inputs, reference_tables(inputs))["transport_activity_tkm"].to_list()
+    [1000.0]
+    >>> tmp.cleanup()
     """
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="greenstream-job") as pool:
         checking = pool.submit(validate, inputs, tables)
@@ -365,6 +634,44 @@ def run_to_files(
 
     Writes nothing on bad input. Parquet output of a large input streams through the kernel with
     bounded memory; otherwise the job runs in memory. ``streaming`` forces either way.
+
+    Parameters
+    ----------
+    inputs : Inputs
+        The typed inputs.
+    tables : greenstream.accounting.kernel.ReferenceTables
+        Factors, gazetteer, TOCs, HOCs and trips.
+    output : pathlib.Path
+        Per-TCE results file; its suffix gives the format.
+    shipments : pathlib.Path, optional
+        Per-shipment roll-up file.
+    streaming : bool, optional
+        Force the streaming (True) or in-memory (False) job; by default streaming above
+        :data:`STREAMING_THRESHOLD_TCES` TCEs with Parquet output.
+
+    Returns
+    -------
+    FootprintResult
+        The results (empty frames for a streamed job, whose results live in ``output``) and the
+        summary.
+
+    Raises
+    ------
+    InputErrors
+        Every bad row, when there is any (then no file is written).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = Path(tmp.name) / "legs.csv"
+    >>> _ = path.write_text("shipment_id,mass_kg,mode,distance_km\\nS1,10000,road,100\\n")
+    >>> inputs = load_inputs(path)
+    >>> out = Path(tmp.name) / "results.csv"
+    >>> result = run_to_files(inputs, reference_tables(inputs), out)
+    >>> out.exists(), result.summary()["co2e_wtw_kg"]
+    (True, 125.22)
+    >>> tmp.cleanup()
     """
     from greenstream.io.tables import write_table
 
@@ -423,7 +730,24 @@ def run_to_files(
 
 
 def fill_default_tce_ids(legs: pl.DataFrame) -> pl.DataFrame:
-    """Give TCEs without an id ``<shipment_id>-<n>`` (n = 1-based position in the shipment)."""
+    """Give TCEs without an id ``<shipment_id>-<n>`` (n = 1-based position in the shipment).
+
+    Parameters
+    ----------
+    legs : polars.DataFrame
+        Transport chain elements with ``shipment_id`` and, optionally, ``tce_id``.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``legs`` with every ``tce_id`` set (given ids are kept).
+
+    Examples
+    --------
+    >>> legs = pl.DataFrame({"shipment_id": ["S1", "S1", "S2"], "tce_id": [None, "x", None]})
+    >>> fill_default_tce_ids(legs)["tce_id"].to_list()
+    ['S1-1', 'x', 'S2-1']
+    """
     if "tce_id" in legs.columns and legs["tce_id"].null_count() == 0:
         return legs
     default = pl.format("{}-{}", "shipment_id", pl.int_range(1, pl.len() + 1).over("shipment_id"))
@@ -448,6 +772,56 @@ def footprint(
     (unit-suffixed columns such as ``mass_t`` are converted). Columns outside the contract pass
     through unless ``allow_extra_columns=False``, which refuses them as the CLI does.
     Raises :class:`greenstream.errors.InputErrors` listing every bad row.
+
+    Parameters
+    ----------
+    legs : table
+        Transport chain elements: ``shipment_id``, ``mass_kg``, ``mode``, ``distance_km`` or
+        ``origin`` / ``destination``, and optional vehicle, TOC, HOC and trip columns.
+    tocs : table, optional
+        Transport operation categories with their intensities, kg CO2e per tkm.
+    hocs : table, optional
+        Hub operation categories with their intensities, kg CO2e per t.
+    trips : table, optional
+        Measured trips: energy used per vehicle trip, allocated over its TCEs by tkm.
+    registry : greenstream.factors.Registry, optional
+        Emission factors; the builtin registry when None.
+    gazetteer : greenstream.geo.Gazetteer, optional
+        Places; the builtin gazetteer when None.
+    allow_extra_columns : bool, default True
+        Pass columns outside the contract through (False refuses them).
+
+    Returns
+    -------
+    FootprintResult
+        Per-TCE results (kg CO2e WTW, TTW, WTT), the per-shipment roll-up and the factor set
+        versions.
+
+    Raises
+    ------
+    greenstream.errors.InputErrors
+        Every bad row of every table, before anything is computed.
+
+    References
+    ----------
+    .. [1] ISO 14083:2023, Greenhouse gases - Quantification and reporting of greenhouse gas
+       emissions arising from transport chain operations (5.4 transport activity, 5.6
+       allocation by tonne-km).
+    .. [2] Smart Freight Centre, GLEC Framework for Logistics Emissions Accounting and
+       Reporting, v3.0 (2023).
+
+    Examples
+    --------
+    Two road legs without a vehicle class take the DESNZ 2025 all-HGV default,
+    0.12522 kg CO2e/tkm WTW: 10 t x 150 km = 1,500 tkm -> 187.83 kg.
+
+    >>> legs = pl.DataFrame({"shipment_id": ["S1", "S1"], "mass_kg": [10_000.0, 10_000.0],
+    ...                      "mode": ["road", "road"], "distance_km": [100.0, 50.0]})
+    >>> result = footprint(legs)
+    >>> result.legs.select("tce_id", "co2e_wtw_kg", "method").rows()
+    [('S1-1', 125.22, 'default'), ('S1-2', 62.61, 'default')]
+    >>> round(result.shipments["co2e_wtw_kg"].item(), 2)
+    187.83
     """
     frames: dict[str, pl.DataFrame | None] = {}
     errors: list[InputError] = []
@@ -485,7 +859,32 @@ WARNING_EXAMPLES = 3  # element ids shown per warning kind in the summary
 
 def with_place_ids(frame: pl.DataFrame, gazetteer: Gazetteer, *columns: str) -> pl.DataFrame:
     """``frame`` with ``<column>_id``: the canonical place id of each place text (null when it
-    does not resolve). For grouped (small) frames: one resolution per distinct text."""
+    does not resolve). For grouped (small) frames: one resolution per distinct text.
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        A table with place-text columns (e.g. ``origin``, ``destination``).
+    gazetteer : greenstream.geo.Gazetteer
+        Places the texts resolve against.
+    *columns : str
+        The place-text columns; a column the frame lacks is skipped.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``frame`` with the columns as text and a ``<column>_id`` column for each.
+
+    Examples
+    --------
+    >>> from greenstream.geo import Gazetteer
+    >>> places = pl.DataFrame({"place_id": ["CN-SHANGHAI"], "name": ["Shanghai"],
+    ...                        "lat": [31.23], "lon": [121.47]})
+    >>> frame = pl.DataFrame({"origin": ["Shanghai", "Atlantis"]})
+    >>> with_place_ids(frame, Gazetteer(places), "origin")["origin_id"].to_list()
+    ['CN-SHANGHAI', None]
+    """
+
     return with_place_ids_lazy(frame.lazy(), gazetteer, *columns).collect(engine="in-memory")
 
 
@@ -496,13 +895,17 @@ def with_place_ids_lazy(frame: pl.LazyFrame, gazetteer: Gazetteer, *columns: str
 
     Parameters
     ----------
-    frame : rows with place texts (``origin``, ``destination``: names, codes or ids).
-    gazetteer : the places to resolve against (built-in world gazetteer or the user's own).
-    columns : the place columns; ``<column>_id`` is added for each one present.
+    frame : polars.LazyFrame
+        Rows with place texts (``origin``, ``destination``: names, codes or ids).
+    gazetteer : greenstream.geo.Gazetteer
+        The places to resolve against (built-in world gazetteer or the user's own).
+    *columns : str
+        The place columns; ``<column>_id`` is added for each one present.
 
     Returns
     -------
-    ``frame`` with ``<column>_id`` (canonical place id, null when the text does not resolve).
+    polars.LazyFrame
+        ``frame`` with ``<column>_id`` (canonical place id, null when the text does not resolve).
 
     References
     ----------
@@ -534,7 +937,29 @@ def warnings_by_kind(
     legs: pl.LazyFrame, notices: list[Notice] | None = None, *, examples: int = WARNING_EXAMPLES
 ) -> list[dict[str, Any]]:
     """Every warning kind with its count of elements and a few example element ids, then the
-    input notices (unit conversions, extra columns): what the job chose or changed, grouped."""
+    input notices (unit conversions, extra columns): what the job chose or changed, grouped.
+
+    Parameters
+    ----------
+    legs : polars.LazyFrame
+        Kernel results with a ``warnings`` column (``; ``-joined texts).
+    notices : list of Notice, optional
+        The inputs' notices, appended after the warnings.
+    examples : int, default 3
+        Example element ids per kind, count.
+
+    Returns
+    -------
+    list of dict
+        ``kind``, ``count``, ``text``, ``examples``; warnings by descending count, then notices.
+
+    Examples
+    --------
+    >>> legs = pl.LazyFrame({"tce_id": ["a", "b", "c"],
+    ...                      "warnings": ["some text", None, "some text"]})
+    >>> warnings_by_kind(legs)
+    [{'kind': 'other', 'count': 2, 'text': 'some text', 'examples': ['a', 'c']}]
+    """
     from greenstream.accounting.kernel import WARNING_KINDS, WARNINGS
 
     kind_of = dict(zip(WARNINGS, WARNING_KINDS, strict=True))
@@ -579,6 +1004,47 @@ def summarize(
     factors, warnings grouped by kind, and where a UK factor stood in for another country.
 
     The group-bys run as one batch of lazy queries (``collect_all``) so they share the cores.
+
+    Parameters
+    ----------
+    legs : polars.DataFrame or polars.LazyFrame
+        Kernel results (one row per TCE, emissions in kg CO2e).
+    shipments : polars.DataFrame or int
+        The per-shipment roll-up, or the number of shipments, count.
+    top : int, default 10
+        Number of lanes listed, count.
+    gazetteer : greenstream.geo.Gazetteer, optional
+        Groups lanes by canonical place id and finds UK (DESNZ) factors used outside the UK.
+    notices : list of Notice, optional
+        The inputs' notices, listed with the warnings.
+
+    Returns
+    -------
+    dict
+        ``tce_count``, ``shipment_count``, ``transport_activity_tkm`` (tkm), ``co2e_wtw_kg``,
+        ``co2e_ttw_kg``, ``co2e_wtt_kg``, ``co2e_wtw_low_kg``, ``co2e_wtw_high_kg`` (kg CO2e),
+        ``co2e_wtw_kg_per_shipment``, ``primary_data_share`` and ``default_share`` (fractions of
+        WTW), ``warning_count``, ``warnings_by_kind``, ``uk_factors_as_proxy``, ``by_mode``,
+        ``by_method``, ``top_lanes``.
+
+    References
+    ----------
+    .. [1] ISO 14083:2023 (WTW and TTW emissions of transport chains).
+    .. [2] iLEAP technical specification (https://sine-fdn.github.io/ileap-extension/),
+       ``primaryDataShare`` as in PACT: the share of emissions computed from primary data,
+       primary data as defined by GLEC Framework v3.
+
+    Examples
+    --------
+    >>> legs = pl.DataFrame({"tce_id": ["a", "b"], "mode": ["road", "rail"],
+    ...     "method": ["default", "toc"],
+    ...     "transport_activity_tkm": [1000.0, 3000.0], "co2e_wtw_kg": [125.0, 75.0],
+    ...     "co2e_ttw_kg": [100.0, 0.0], "co2e_wtt_kg": [25.0, 75.0],
+    ...     "co2e_wtw_low_kg": [110.0, 70.0], "co2e_wtw_high_kg": [140.0, 80.0],
+    ...     "primary_data": [False, True], "warnings": [None, None]})
+    >>> s = summarize(legs, 1)
+    >>> s["co2e_wtw_kg"], s["primary_data_share"], s["default_share"]
+    (200.0, 0.375, 0.625)
     """
     lf = legs.lazy()
     columns = lf.collect_schema().names()
@@ -704,6 +1170,41 @@ def explain_shipment(inputs: Inputs, tables: ReferenceTables, shipment_id: str) 
 
     The TCEs of other shipments that share a trip with it are computed too (and then dropped by
     the sheet), since a trip's energy is allocated over every TCE on it.
+
+    Parameters
+    ----------
+    inputs : Inputs
+        The typed inputs.
+    tables : greenstream.accounting.kernel.ReferenceTables
+        Factors, gazetteer, TOCs, HOCs and trips.
+    shipment_id : str
+        The shipment to explain.
+
+    Returns
+    -------
+    polars.DataFrame
+        The kernel's results with intermediate columns for the shipment and its trip mates.
+
+    Raises
+    ------
+    InputErrors
+        Every bad row of the inputs, or the shipment is not in them.
+
+    References
+    ----------
+    .. [1] ISO 14083:2023, 5.6 (allocation of a trip's emissions to its TCEs by tonne-km).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = Path(tmp.name) / "legs.csv"
+    >>> _ = path.write_text("shipment_id,mass_kg,mode,distance_km\\nS1,10000,road,100\\n")
+    >>> inputs = load_inputs(path)
+    >>> sheet = explain_shipment(inputs, reference_tables(inputs), "S1")
+    >>> sheet.height, "distance_used_km" in sheet.columns
+    (1, True)
+    >>> tmp.cleanup()
     """
     InputErrors.raise_if_any(validate(inputs, tables))
     legs = fill_default_tce_ids(inputs.legs.drop(ROW, strict=False).collect())

@@ -23,16 +23,21 @@ from greenstream.reports.render import OutputFormat
 
 
 class Kind(StrEnum):
+    """The document ``greenstream report`` makes: a period report or a customer certificate."""
+
     period = "period"
     certificate = "certificate"
 
 
 class Language(StrEnum):
+    """The language of the document: English or Chinese."""
+
     en = "en"
     zh = "zh"
 
 
 def register(app: typer.Typer) -> None:
+    """Add the ``report`` command and the ``links`` command group to the CLI app."""
     app.command()(report)
     from greenstream.reports.links_cli import links_app
 

@@ -104,7 +104,30 @@ def conform(frame: pl.DataFrame | pl.LazyFrame, *, source: str) -> pl.LazyFrame:
 
 
 def shipment_first_departure(lf: pl.LazyFrame) -> pl.LazyFrame:
-    """``shipment_id, first_departure_at`` (null when none of its elements has a time)."""
+    """``shipment_id, first_departure_at`` (null when none of its elements has a time).
+
+    Parameters
+    ----------
+    lf : polars.LazyFrame
+        Chain elements with ``shipment_id`` and ``departure_at`` (UTC datetime).
+
+    Returns
+    -------
+    polars.LazyFrame
+        One row per shipment.
+
+    Examples
+    --------
+    >>> from datetime import datetime, UTC
+    >>> legs = pl.LazyFrame({"shipment_id": ["S1", "S1", "S2", "S3"],
+    ...     "departure_at": [datetime(2026, 3, 31, 23, tzinfo=UTC),
+    ...                      datetime(2026, 4, 2, tzinfo=UTC),
+    ...                      datetime(2026, 4, 1, tzinfo=UTC), None]})
+    >>> shipment_first_departure(legs).collect().sort("shipment_id").rows()
+    [('S1', datetime.datetime(2026, 3, 31, 23, 0, tzinfo=zoneinfo.ZoneInfo(key='UTC'))),
+     ('S2', datetime.datetime(2026, 4, 1, 0, 0, tzinfo=zoneinfo.ZoneInfo(key='UTC'))),
+     ('S3', None)]
+    """
     return lf.group_by("shipment_id").agg(pl.col("departure_at").min().alias("first_departure_at"))
 
 
@@ -115,6 +138,39 @@ def in_period(
     (UTC days, both inclusive), and the shipments left out for want of any departure time.
 
     With neither bound every shipment is in, dated or not.
+
+    Parameters
+    ----------
+    lf : polars.LazyFrame
+        Chain elements with ``shipment_id`` and ``departure_at`` (UTC datetime).
+    period_from, period_to : datetime.date or None
+        First and last day of the period (UTC), inclusive; None: unbounded.
+
+    Returns
+    -------
+    elements : polars.LazyFrame
+        The elements of the shipments in the period (all of a shipment's elements).
+    undated : polars.LazyFrame
+        ``shipment_id`` of the shipments without any departure time.
+
+    References
+    ----------
+    .. [1] ISO 14083:2023 (emissions of a transport chain reported for its reporting period);
+       a shipment is dated by its first departure here, a rule of greenstream's.
+
+    Examples
+    --------
+    S1 left on 31 March, so it is not in April even though one of its legs is:
+
+    >>> from datetime import datetime, UTC
+    >>> legs = pl.LazyFrame({"shipment_id": ["S1", "S1", "S2", "S3"],
+    ...     "departure_at": [datetime(2026, 3, 31, 23, tzinfo=UTC),
+    ...                      datetime(2026, 4, 2, tzinfo=UTC),
+    ...                      datetime(2026, 4, 1, tzinfo=UTC), None]})
+    >>> import datetime as dt
+    >>> kept, undated = in_period(legs, dt.date(2026, 4, 1), dt.date(2026, 4, 30))
+    >>> kept.collect()["shipment_id"].to_list(), undated.collect()["shipment_id"].to_list()
+    (['S2'], ['S3'])
     """
     firsts = shipment_first_departure(lf)
     undated = firsts.filter(pl.col("first_departure_at").is_null()).select("shipment_id")
@@ -130,7 +186,33 @@ def in_period(
 
 
 def of_customer(lf: pl.LazyFrame, customer: str | None, *, source: str) -> pl.LazyFrame:
-    """The elements of ``customer``'s shipments (``customer_id`` column), or all when None."""
+    """The elements of ``customer``'s shipments (``customer_id`` column), or all when None.
+
+    Parameters
+    ----------
+    lf : polars.LazyFrame
+        Chain elements.
+    customer : str or None
+        The customer id; None keeps every element.
+    source : str
+        Name the error reports.
+
+    Returns
+    -------
+    polars.LazyFrame
+        The customer's elements.
+
+    Raises
+    ------
+    InputErrors
+        When a customer is asked for and no element has a ``customer_id``.
+
+    Examples
+    --------
+    >>> legs = pl.LazyFrame({"shipment_id": ["S1", "S2"], "customer_id": ["acme", "other"]})
+    >>> of_customer(legs, "acme", source="<legs>").collect()["shipment_id"].to_list()
+    ['S1']
+    """
     if customer is None:
         return lf
     has = lf.select(pl.col("customer_id").is_not_null().any()).collect(engine="in-memory").item()

@@ -31,6 +31,8 @@ DEFAULT_TTL: Final = timedelta(days=30)
 
 
 class LinkState(StrEnum):
+    """What opening a share link found: it opens (ok), or why not."""
+
     ok = "ok"
     tampered = "tampered"
     unknown = "unknown"
@@ -55,12 +57,44 @@ class LinkRefused(GreenstreamError):
 
 @dataclass(frozen=True)
 class NewLink:
+    """A link just made: the token is shown once (the store keeps the row, not the token).
+
+    Attributes
+    ----------
+    link_id : str
+        The link's id (for ``links revoke``).
+    token : str
+        The signed token of the URL.
+    shipment_id : str
+        The waybill the link shows.
+    expires_at : datetime.datetime
+        When the link stops opening (UTC).
+    """
+
     link_id: str
     token: str
     shipment_id: str
     expires_at: datetime
 
     def url(self, base_url: str = "") -> str:
+        """The link's URL, ``<base_url>/share/<token>``.
+
+        Parameters
+        ----------
+        base_url : str, default ""
+            Where ``greenstream serve`` is reached; a relative URL when empty.
+
+        Returns
+        -------
+        str
+
+        Examples
+        --------
+        >>> from datetime import UTC, datetime
+        >>> link = NewLink("L1", "abc.def", "S1", datetime(2026, 12, 31, tzinfo=UTC))
+        >>> link.url("https://example.org/")
+        'https://example.org/share/abc.def'
+        """
         return f"{base_url.rstrip('/')}/share/{self.token}"
 
 
@@ -71,7 +105,34 @@ def _serializer(key: bytes) -> Any:
 
 
 def parse_ttl(text: str) -> timedelta:
-    """``30d``, ``12h``, ``90m`` or seconds; InputErrors when not one or above a year."""
+    """``30d``, ``12h``, ``90m`` or seconds; InputErrors when not one or above a year.
+
+    Parameters
+    ----------
+    text : str
+        A lifetime: a whole number with ``d`` (days), ``h`` (hours), ``m`` (minutes), ``s`` or
+        no suffix (seconds).
+
+    Returns
+    -------
+    datetime.timedelta
+        The lifetime (> 0 and at most 366 days).
+
+    Raises
+    ------
+    InputErrors
+        When the text is not a lifetime, or is not within (0, 366 days].
+
+    Examples
+    --------
+    >>> parse_ttl("12h"), parse_ttl("90")
+    (datetime.timedelta(seconds=43200), datetime.timedelta(seconds=90))
+    >>> parse_ttl("400d")
+    Traceback (most recent call last):
+    ...
+    greenstream.errors.InputErrors: 1 input error:
+      <options>, field 'ttl': ttl '400d' must be > 0 and at most 366 days
+    """
     units = {"d": 86400, "h": 3600, "m": 60, "s": 1}
     t = text.strip().lower()
     try:
@@ -98,7 +159,50 @@ def create_link(
     created_by: str,
     now: datetime | None = None,
 ) -> NewLink:
-    """A new link to the tenant's stored shipment ``shipment_id`` (InputErrors if none)."""
+    """A new link to the tenant's stored shipment ``shipment_id`` (InputErrors if none).
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The store's database.
+    key : bytes
+        The service's signing key (HMAC-SHA-256 via ``itsdangerous``).
+    tenant_id : int
+        The tenant's id.
+    shipment_id : str
+        The waybill to share.
+    ttl : datetime.timedelta, default 30 days
+        Lifetime of the link.
+    created_by : str
+        Who made it (kept on the row).
+    now : datetime.datetime, optional
+        The current time (UTC); the clock when None.
+
+    Returns
+    -------
+    NewLink
+        The link with its token and expiry.
+
+    Raises
+    ------
+    InputErrors
+        When the tenant has no such stored shipment.
+
+    Examples
+    --------
+    >>> from sqlalchemy import create_engine
+    >>> from greenstream.store.db import Base, session_factory
+    >>> from greenstream.store.tenants import get_or_create_tenant
+    >>> engine = create_engine("sqlite://")  # in memory; the store's tables:
+    >>> Base.metadata.create_all(engine)
+    >>> with session_factory(engine).begin() as session:
+    ...     _ = get_or_create_tenant(session, "acme")
+    >>> create_link(engine, b"k" * 32, 1, "S1", created_by="ops")
+    Traceback (most recent call last):
+    ...
+    greenstream.errors.InputErrors: 1 input error:
+      <link>, field 'shipment_id': no shipment 'S1'
+    """
     now = now or datetime.now(UTC)
     expires = (now + ttl).replace(microsecond=0)
     # hex: never starts with '-', so a link id is never taken for a command-line option
@@ -129,7 +233,36 @@ def create_link(
 def revoke_link(
     engine: Engine, tenant_id: int, link_id: str, *, now: datetime | None = None
 ) -> bool:
-    """Revoke the tenant's link; False when the tenant has no such link (or it was revoked)."""
+    """Revoke the tenant's link; False when the tenant has no such link (or it was revoked).
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The store's database.
+    tenant_id : int
+        The tenant's id.
+    link_id : str
+        The link's id.
+    now : datetime.datetime, optional
+        The time of revocation (UTC); the clock when None.
+
+    Returns
+    -------
+    bool
+        True when a link was revoked.
+
+    Examples
+    --------
+    >>> from sqlalchemy import create_engine
+    >>> from greenstream.store.db import Base, session_factory
+    >>> from greenstream.store.tenants import get_or_create_tenant
+    >>> engine = create_engine("sqlite://")  # in memory; the store's tables:
+    >>> Base.metadata.create_all(engine)
+    >>> with session_factory(engine).begin() as session:
+    ...     _ = get_or_create_tenant(session, "acme")
+    >>> revoke_link(engine, 1, "no-such-link")
+    False
+    """
     with engine.begin() as conn:
         done = conn.execute(
             update(ShareLink)
@@ -144,7 +277,33 @@ def revoke_link(
 
 
 def list_links(engine: Engine, tenant_id: int) -> list[dict[str, Any]]:
-    """The tenant's links, newest first, with their state."""
+    """The tenant's links, newest first, with their state.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The store's database.
+    tenant_id : int
+        The tenant's id.
+
+    Returns
+    -------
+    list of dict
+        One per link: id, shipment, creator, creation and expiry times, state (ok, expired,
+        revoked).
+
+    Examples
+    --------
+    >>> from sqlalchemy import create_engine
+    >>> from greenstream.store.db import Base, session_factory
+    >>> from greenstream.store.tenants import get_or_create_tenant
+    >>> engine = create_engine("sqlite://")  # in memory; the store's tables:
+    >>> Base.metadata.create_all(engine)
+    >>> with session_factory(engine).begin() as session:
+    ...     _ = get_or_create_tenant(session, "acme")
+    >>> list_links(engine, 1)
+    []
+    """
     now = datetime.now(UTC)
     with Session(engine) as session:
         rows = list(
@@ -179,7 +338,45 @@ def list_links(engine: Engine, tenant_id: int) -> list[dict[str, Any]]:
 def open_link(
     engine: Engine, key: bytes, token: str, *, now: datetime | None = None
 ) -> tuple[int, str]:
-    """``(tenant_id, shipment_id)`` of a link that opens; :class:`LinkRefused` otherwise."""
+    """``(tenant_id, shipment_id)`` of a link that opens; :class:`LinkRefused` otherwise.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The store's database.
+    key : bytes
+        The service's signing key.
+    token : str
+        The token of the URL.
+    now : datetime.datetime, optional
+        The current time (UTC); the clock when None.
+
+    Returns
+    -------
+    tuple of (int, str)
+        The tenant's id and the waybill.
+
+    Raises
+    ------
+    LinkRefused
+        A tampered or unknown token, a revoked or an expired link.
+
+    Examples
+    --------
+    A token not signed with the key does not open (and says no more than that):
+
+    >>> from sqlalchemy import create_engine
+    >>> from greenstream.store.db import Base, session_factory
+    >>> from greenstream.store.tenants import get_or_create_tenant
+    >>> engine = create_engine("sqlite://")  # in memory; the store's tables:
+    >>> Base.metadata.create_all(engine)
+    >>> with session_factory(engine).begin() as session:
+    ...     _ = get_or_create_tenant(session, "acme")
+    >>> open_link(engine, b"k" * 32, "forged-token")
+    Traceback (most recent call last):
+    ...
+    greenstream.reports.links.LinkRefused: this link is not valid
+    """
     from itsdangerous import BadSignature
 
     try:
@@ -202,7 +399,23 @@ def open_link(
 
 def shared_waybill(engine: Engine, tenant_id: int, shipment_id: str) -> dict[str, Any]:
     """What a link shows: the waybill's footprint and its chain elements in order (places,
-    times, mode, activity, emissions, method). No tenant-internal ids beyond the waybill's."""
+    times, mode, activity, emissions, method). No tenant-internal ids beyond the waybill's.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The store's database.
+    tenant_id : int
+        The tenant's id.
+    shipment_id : str
+        The waybill.
+
+    Returns
+    -------
+    dict
+        The waybill's totals (kg CO2e WTW, TTW, tkm) and its chain elements (ISO 14083:2023
+        transport chain elements and hub operations).
+    """
     from greenstream.store.queries import chain_frame
 
     s = Shipment.__table__

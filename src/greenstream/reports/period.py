@@ -133,7 +133,31 @@ def prepared(
     footprints: pl.DataFrame | pl.LazyFrame, scope: ReportScope, registry: Registry
 ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """The elements in the report's scope with the report's derived columns, and the undated
-    shipments left out of a dated period."""
+    shipments left out of a dated period.
+
+    Parameters
+    ----------
+    footprints : polars.DataFrame or polars.LazyFrame
+        Chain elements as the kernel writes them (emissions in kg CO2e).
+    scope : ReportScope
+        Period, customer and source name of the report.
+    registry : greenstream.factors.Registry
+        The factor registry (data types, GB/T 46531 CO2 shares, factor sources).
+
+    Returns
+    -------
+    elements : polars.LazyFrame
+        The elements in scope with the data type (primary, modelled, default), the GB/T 46531
+        columns and the factor sources.
+    undated : polars.LazyFrame
+        ``shipment_id`` of the shipments left out for want of a departure time.
+
+    References
+    ----------
+    .. [1] GLEC Framework v3.0 (Smart Freight Centre, 2023): primary data, and secondary data
+       (modelled, default).
+    .. [2] GB/T 46531-2025 (the TTW CO2 view, :mod:`greenstream.reports.gbt`).
+    """
     source = scope.source or "<footprints>"
     lf, undated = in_period(conform(footprints, source=source), scope.period_from, scope.period_to)
     lf = of_customer(lf, scope.customer, source=source)
@@ -183,6 +207,22 @@ def period_report(
     ISO 14083:2023 clauses 5.2-5.6; the reporting elements as summarised in CLECAT / UBA,
     "Greenhouse gas emissions in the transport sector - Guide to ISO 14083" (2024), chapter 6,
     Tables 10-13.
+
+    Examples
+    --------
+    10 t by road (100 km, DESNZ 2025 all-HGV 0.12522 kg CO2e/tkm WTW: 125.22 kg) and by rail
+    (500 km, DESNZ 2025 freight train 0.0347 kg/tkm: 173.5 kg). GB/T 46531 counts the road
+    leg's TTW CO2 only; rail is out of its scope:
+
+    >>> from greenstream.pipeline import footprint
+    >>> legs = pl.DataFrame({"shipment_id": ["S1", "S1"], "mass_kg": [10_000.0, 10_000.0],
+    ...                      "mode": ["road", "rail"], "distance_km": [100.0, 500.0]})
+    >>> footprints = footprint(legs).legs
+    >>> report = period_report(footprints, ReportScope(organisation="Acme"))
+    >>> report["kind"], report["totals"]["transport_activity_tkm"]
+    ('period_report', 6000.0)
+    >>> sorted((m["mode"], round(m["co2e_wtw_kg"], 2)) for m in report["by_mode"])
+    [('rail', 173.5), ('road', 125.22)]
     """
     registry = registry or Registry.builtin()
     lf, undated = prepared(footprints, scope, registry)

@@ -40,6 +40,35 @@ ANY: Final = "*"
 
 @dataclass(frozen=True)
 class Reference:
+    """A document's verification reference (``str()`` gives its text form).
+
+    Attributes
+    ----------
+    kind : {"period", "certificate"}
+        The document.
+    tenant : str
+        The tenant's name.
+    customer : str or None
+        The customer, None for the whole tenant.
+    period_from, period_to : datetime.date or None
+        The document's period.
+    audit_seq : int
+        Audit record number of the chain head the document was made at.
+    head : str
+        First 16 hex digits of that record's SHA-256.
+    digest : str
+        First 16 hex digits of :func:`document_digest`.
+
+    Examples
+    --------
+    >>> text = "gs1:period:acme:*:2026-01-01:2026-03-31:42:0123456789abcdef:fedcba9876543210"
+    >>> ref = parse_reference(text)
+    >>> ref.tenant, ref.customer, ref.audit_seq
+    ('acme', None, 42)
+    >>> str(ref) == text
+    True
+    """
+
     kind: str
     tenant: str
     customer: str | None
@@ -66,7 +95,34 @@ class Reference:
 
 
 def parse_reference(text: str) -> Reference:
-    """Parse a reference; InputErrors naming what is wrong with it."""
+    """Parse a reference; InputErrors naming what is wrong with it.
+
+    Parameters
+    ----------
+    text : str
+        ``gs1:<kind>:<tenant>:<customer or *>:<from or *>:<to or *>:<seq>:<head>:<digest>``.
+
+    Returns
+    -------
+    Reference
+
+    Raises
+    ------
+    InputErrors
+        Wrong number of fields or prefix, unknown kind, a bad date or number, a head or digest
+        that is not 16 lower-case hex digits.
+
+    Examples
+    --------
+    >>> text = "gs1:period:acme:*:2026-01-01:2026-03-31:42:0123456789abcdef:fedcba9876543210"
+    >>> parse_reference(text).period_to
+    datetime.date(2026, 3, 31)
+    >>> parse_reference("gs1:invoice:acme")
+    Traceback (most recent call last):
+    ...
+    greenstream.errors.InputErrors: 1 input error:
+      <reference>, field 'reference': 'gs1:invoice:acme': expected 9 fields separated by ...
+    """
     parts = text.strip().split(":")
 
     def bad(reason: str) -> InputErrors:
@@ -99,7 +155,31 @@ def parse_reference(text: str) -> Reference:
 
 
 def printed_figures(report: dict[str, Any]) -> dict[str, Any]:
-    """The key figures of a period report as they are printed (:mod:`.render.fmt`)."""
+    """The key figures of a period report as they are printed (:mod:`.render.fmt`).
+
+    Parameters
+    ----------
+    report : dict
+        A period report (:func:`greenstream.reports.period.period_report`).
+
+    Returns
+    -------
+    dict
+        Shipments, elements, WTW / TTW / WTT (t CO2e), tkm, hub tonnes, intensity, per
+        shipment, primary share, per mode and the GB/T 46531 CO2, each as printed text.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from greenstream.pipeline import footprint
+    >>> legs = pl.DataFrame({"shipment_id": ["S1", "S1"], "mass_kg": [10_000.0, 10_000.0],
+    ...                      "mode": ["road", "rail"], "distance_km": [100.0, 500.0]})
+    >>> footprints = footprint(legs).legs
+    >>> from greenstream.reports.documents import file_document
+    >>> figures = printed_figures(file_document(footprints, organisation="Acme"))
+    >>> figures["wtw_t"], figures["tkm"], figures["gbt46531_t"]
+    ('0.299', '6,000.0', '0.100')
+    """
     t = report["totals"]
     return {
         "shipments": fmt.count(t["shipment_count"]),
@@ -126,7 +206,34 @@ def document_digest(
     audit_seq: int,
     report: dict[str, Any],
 ) -> str:
-    """SHA-256 (hex) of the canonical JSON of a document's identity and printed figures."""
+    """SHA-256 (hex) of the canonical JSON of a document's identity and printed figures.
+
+    Canonical JSON: sorted keys, no whitespace, UTF-8, so the same figures give the same digest.
+
+    Parameters
+    ----------
+    kind : str
+        ``period`` or ``certificate``.
+    tenant : str
+        The tenant's name.
+    customer : str or None
+        The customer.
+    period_from, period_to : datetime.date or None
+        The document's period.
+    audit_seq : int
+        Audit record number the document was made at.
+    report : dict
+        The period report.
+
+    Returns
+    -------
+    str
+        64 hex digits.
+
+    References
+    ----------
+    .. [1] FIPS 180-4, Secure Hash Standard (SHA-256).
+    """
     doc = {
         "kind": kind,
         "tenant": tenant,
@@ -150,7 +257,47 @@ def make_reference(
     head_sha256: str,
     report: dict[str, Any],
 ) -> dict[str, Any]:
-    """The ``verification`` section of a document made at audit chain head ``audit_seq``."""
+    """The ``verification`` section of a document made at audit chain head ``audit_seq``.
+
+    Parameters
+    ----------
+    kind : str
+        ``period`` or ``certificate``.
+    tenant : str
+        The tenant's name.
+    customer : str or None
+        The customer.
+    period_from, period_to : datetime.date or None
+        The document's period.
+    audit_seq : int
+        Audit record number of the chain head.
+    head_sha256 : str
+        SHA-256 of that record, hex.
+    report : dict
+        The period report.
+
+    Returns
+    -------
+    dict
+        ``reference`` (text), ``audit_seq``, ``audit_head_sha256``, ``document_sha256``.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from greenstream.pipeline import footprint
+    >>> legs = pl.DataFrame({"shipment_id": ["S1", "S1"], "mass_kg": [10_000.0, 10_000.0],
+    ...                      "mode": ["road", "rail"], "distance_km": [100.0, 500.0]})
+    >>> footprints = footprint(legs).legs
+    >>> from datetime import date
+    >>> from greenstream.reports.documents import file_document
+    >>> report = file_document(footprints, organisation="Acme")
+    >>> section = make_reference("period", "acme", None, date(2026, 3, 1), date(2026, 3, 31),
+    ...                          42, "ab" * 32, report)
+    >>> section["reference"]
+    'gs1:period:acme:*:2026-03-01:2026-03-31:42:abababababababab:...'
+    >>> parse_reference(section["reference"]).audit_seq
+    42
+    """
     digest = document_digest(kind, tenant, customer, period_from, period_to, audit_seq, report)
     ref = Reference(
         kind,
@@ -172,19 +319,64 @@ def make_reference(
 
 @dataclass
 class ReferenceCheck:
+    """The outcome of checking a reference: each check with its detail, and the verdict.
+
+    Attributes
+    ----------
+    reference : str
+        The reference checked.
+    ok : bool
+        True while every check passed.
+    checks : list of dict
+        ``check``, ``ok``, ``detail`` per check, in order.
+
+    Examples
+    --------
+    >>> result = ReferenceCheck("gs1:...", ok=True)
+    >>> result.add("audit record", True, "record 42 found")
+    True
+    >>> result.add("figures", False, "digest differs")
+    False
+    >>> print(result.render_text())
+    greenstream document verification: gs1:...
+    <BLANKLINE>
+      [ok  ] audit record: record 42 found
+      [FAIL] figures: digest differs
+    <BLANKLINE>
+    RESULT: NOT VERIFIED
+    """
+
     reference: str
     ok: bool
     checks: list[dict[str, Any]] = field(default_factory=list)
 
     def add(self, name: str, ok: bool, detail: str) -> bool:
+        """Record one check; the verdict fails with the first failed check.
+
+        Parameters
+        ----------
+        name : str
+            What was checked.
+        ok : bool
+            Whether it passed.
+        detail : str
+            What was found.
+
+        Returns
+        -------
+        bool
+            ``ok``.
+        """
         self.checks.append({"check": name, "ok": ok, "detail": detail})
         self.ok = self.ok and ok
         return ok
 
     def as_dict(self) -> dict[str, Any]:
+        """The outcome as a JSON-ready mapping (``--format json``, the API)."""
         return {"reference": self.reference, "ok": self.ok, "checks": self.checks}
 
     def render_text(self) -> str:
+        """The outcome as text: one line per check, then the verdict."""
         lines = [f"greenstream document verification: {self.reference}", ""]
         for c in self.checks:
             lines.append(f"  [{'ok  ' if c['ok'] else 'FAIL'}] {c['check']}: {c['detail']}")
@@ -193,7 +385,32 @@ class ReferenceCheck:
 
 
 def verify_reference(engine: Engine, text: str, registry: Registry | None = None) -> ReferenceCheck:
-    """Check a document's reference against the store (see the module docstring)."""
+    """Check a document's reference against the store (see the module docstring).
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The store's database.
+    text : str
+        The reference printed on the document.
+    registry : greenstream.factors.Registry, optional
+        Emission factors for the recomputation; the builtin registry when None.
+
+    Returns
+    -------
+    ReferenceCheck
+        Each check (audit record, chain up to it, recomputed figures) and the verdict.
+
+    Raises
+    ------
+    InputErrors
+        When the reference cannot be parsed.
+
+    References
+    ----------
+    .. [1] ISO 14083:2023 (results that can be verified: the recomputation by the kernel,
+       :func:`greenstream.audit.verify.verify`).
+    """
     from greenstream.audit.verify import verify as verify_chain
     from greenstream.reports.documents import document_report
     from greenstream.reports.store import audit_head, tenant_by_name

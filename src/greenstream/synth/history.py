@@ -19,6 +19,22 @@ import polars as pl
 
 @cache
 def history_parameters() -> dict[str, str]:
+    """The generator's parameters, ``name -> value`` as text, from ``data/history_parameters.csv``.
+
+    Every row there is a labelled assumption (``assumption = true``, source "greenstream
+    assumption") with its unit; list values are ``;``-separated.
+
+    Returns
+    -------
+    dict of str to str
+        Parameter name -> value as written in the file (e.g. ``national_parcels_per_day``,
+        parcels per day; ``annual_growth``, fraction per year).
+
+    Examples
+    --------
+    >>> history_parameters()["hubs"]
+    '50'
+    """
     path = resources.files("greenstream.synth").joinpath("data/history_parameters.csv")
     with resources.as_file(path) as p:
         frame = pl.read_csv(p, infer_schema=False)
@@ -39,7 +55,32 @@ def provinces() -> list[str]:
 
 
 def hub_table(seed: int = 7) -> pl.DataFrame:
-    """``hub_id``, ``province`` and ``weight`` (share of the national volume)."""
+    """The synthetic hubs: ``hub_id``, ``province`` and ``weight`` (share of the national volume).
+
+    Every mainland province gets one hub and the remaining hubs (``hubs`` in
+    :func:`history_parameters`) go to provinces drawn in proportion to a lognormal province size;
+    a hub's weight is its province's size times a uniform 0.5-1.5 draw, normalised to sum to 1.
+    A synthetic assumption, not a fact about any operator.
+
+    Parameters
+    ----------
+    seed : int, default 7
+        Seed of the NumPy generator; the same seed gives the same table.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``hub_id`` (``H00``...), ``province`` (ISO 3166-2 code), ``weight`` (fraction of the
+        national volume, summing to 1).
+
+    Examples
+    --------
+    >>> hubs = hub_table()
+    >>> hubs.height, round(hubs["weight"].sum(), 9)
+    (50, 1.0)
+    >>> hubs["province"].n_unique()
+    31
+    """
     rng = np.random.default_rng(seed)
     n = int(history_parameters()["hubs"])
     provs = provinces()
@@ -103,7 +144,42 @@ def _event_multiplier(days: list[dt.date]) -> np.ndarray:
 def daily_history(
     *, start: dt.date = dt.date(2023, 1, 1), days: int = 730, seed: int = 11
 ) -> pl.DataFrame:
-    """Daily parcels per hub: ``ds`` (Date), ``hub_id``, ``province``, ``shipments``."""
+    """Daily parcels per hub: ``ds`` (Date), ``hub_id``, ``province``, ``shipments``.
+
+    The national volume is ``national_parcels_per_day * (1 + annual_growth) ** years`` times the
+    event multiplier (weekday pattern, Double 11 with its pre-sale ramp and after-days, 618,
+    Double 12, the Spring Festival holidays of the ``chinese_calendar`` package with their fall
+    and recovery) times lognormal noise; each hub gets its :func:`hub_table` weight of it with its
+    own lognormal noise. Every parameter is a labelled assumption of ``history_parameters.csv``.
+
+    Parameters
+    ----------
+    start : datetime.date, default 2023-01-01
+        First day of the history.
+    days : int, default 730
+        Number of days, count.
+    seed : int, default 11
+        Seed of the NumPy generator (and of :func:`hub_table`); the same seed gives the same frame.
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per hub and day: ``ds`` (Date), ``hub_id``, ``province``, ``shipments`` (parcels
+        per day, Int64).
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> week = daily_history(start=dt.date(2024, 11, 5), days=7)
+    >>> week.height, week["ds"].n_unique()
+    (350, 7)
+
+    Double 11 (``double_11_day`` = 2.2 times an ordinary day) is the busiest day of the week:
+
+    >>> daily = week.group_by("ds").agg(pl.col("shipments").sum()).sort("ds")
+    >>> daily.row(daily["shipments"].arg_max())[0]
+    datetime.date(2024, 11, 11)
+    """
     p = history_parameters()
     rng = np.random.default_rng(seed)
     hubs = hub_table(seed)
@@ -129,7 +205,19 @@ def daily_history(
 
 
 def synth_history_command(out_dir: Any, seed: int, file_format: Any, fmt: Any) -> None:
-    """``greenstream synth --history``: write ``history.<format>`` (daily parcels per hub)."""
+    """``greenstream synth --history``: write ``history.<format>`` (daily parcels per hub).
+
+    Parameters
+    ----------
+    out_dir : str or pathlib.Path
+        Directory the file is written to (created if missing).
+    seed : int
+        Seed of :func:`daily_history`.
+    file_format : str or enum
+        File format (``parquet``, ``arrow`` -> Parquet, ``csv``, ``ndjson``).
+    fmt : greenstream.clikit.TableFormat
+        Format of the printed summary (table, json, csv).
+    """
     from pathlib import Path
 
     from greenstream.clikit import TableFormat, handle_errors, print_rows

@@ -74,21 +74,59 @@ def _csv(package: str, name: str, schema: dict[str, type[pl.DataType]]) -> pl.Da
 
 @cache
 def telemetry_parameters() -> dict[str, float]:
-    """The synthetic parameters (all labelled assumptions) of ``data/telemetry_parameters.csv``."""
+    """The synthetic parameters (all labelled assumptions) of ``data/telemetry_parameters.csv``.
+
+    Returns
+    -------
+    dict of str to float
+        Parameter name -> value in the unit of the file's ``unit`` column (e.g.
+        ``waybill_mass_median_kg``, kg; ``journeys_per_lane``, count).
+
+    Examples
+    --------
+    >>> telemetry_parameters()["waybill_mass_median_kg"]
+    2500.0
+    """
     table = _csv("greenstream.synth", "telemetry_parameters.csv", {"value": pl.Float64})
     return dict(zip(table["parameter"].to_list(), table["value"].to_list(), strict=True))
 
 
 @cache
 def mode_physics() -> dict[str, float]:
-    """Physical limits and detection parameters of ``monitoring/data/mode_physics.csv``."""
+    """Physical limits and detection parameters of ``monitoring/data/mode_physics.csv``.
+
+    Each row of the file names its source (e.g. the PRC Road Traffic Safety Law implementing
+    regulations for the truck speed limit and rest rule) or is marked an assumption.
+
+    Returns
+    -------
+    dict of str to float
+        Parameter name -> value in the unit of the file's ``unit`` column.
+
+    Examples
+    --------
+    >>> mode_physics()["road_max_kmh"]  # legal expressway limit of a truck, km/h
+    100.0
+    """
     table = _csv("greenstream.monitoring", "mode_physics.csv", {"value": pl.Float64})
     return dict(zip(table["parameter"].to_list(), table["value"].to_list(), strict=True))
 
 
 @cache
 def builtin_terminals() -> pl.DataFrame:
-    """Rail terminals and ports (``hub_id, name, kind, lat, lon, region, source, ...``)."""
+    """Rail terminals and ports (``hub_id, name, kind, lat, lon, region, source, ...``).
+
+    Returns
+    -------
+    polars.DataFrame
+        The terminals of ``monitoring/data/terminals.csv``, one row each, with the source of
+        each position.
+
+    Examples
+    --------
+    >>> "RT-CN-SHANGHAI-STATION" in builtin_terminals()["hub_id"].to_list()
+    True
+    """
     return _csv("greenstream.monitoring", "terminals.csv", {"lat": pl.Float64, "lon": pl.Float64})
 
 
@@ -324,8 +362,41 @@ def generate_telemetry(
 ) -> dict[str, pl.DataFrame]:
     """Telemetry records and ground truth of one synthetic day (same seed -> same frames).
 
-    Returns ``gps, fuel, charge, meter, scan`` (the record schemas) and ``hubs``,
-    ``truth_segments``, ``truth_chains``.
+    The journeys run on the fixed multimodal :data:`LANES`; truck fuel comes from the DESNZ 2025
+    per-vehicle-km curve of an articulated HGV over 33 t at the run's load; speeds and rests follow
+    :func:`mode_physics`; every other parameter is a labelled assumption of
+    :func:`telemetry_parameters`.
+
+    Parameters
+    ----------
+    seed : int, default 11
+        Seed of the NumPy generator.
+    journeys_per_lane : int, optional
+        Containers per lane per day, count; ``journeys_per_lane`` of
+        :func:`telemetry_parameters` when None.
+    gazetteer : greenstream.geo.Gazetteer, optional
+        Places; the builtin gazetteer when None.
+    registry : greenstream.factors.Registry, optional
+        Emission factors (load curve, diesel factor); the builtin registry when None.
+
+    Returns
+    -------
+    dict of str to polars.DataFrame
+        ``gps, fuel, charge, meter, scan`` (the monitoring record schemas, ``ts`` in UTC) and the
+        ground truth ``hubs``, ``truth_segments``, ``truth_chains``.
+
+    References
+    ----------
+    .. [1] DESNZ, "Greenhouse gas reporting: conversion factors 2025" (UK Government), HGV
+       vehicle-km factors by load and diesel factor per litre.
+
+    Examples
+    --------
+    One container per lane:
+
+    >>> data = generate_telemetry(journeys_per_lane=1)
+    >>> sorted(data)
+    ['charge', 'fuel', 'gps', 'hubs', 'meter', 'scan', 'truth_chains', 'truth_segments']
     """
     p = telemetry_parameters()
     rng = np.random.default_rng(seed)
@@ -738,7 +809,34 @@ SUFFIX: Final = {"parquet": ".parquet", "csv": ".csv", "ndjson": ".ndjson", "arr
 def write_telemetry(
     data: dict[str, pl.DataFrame], out_dir: Path, *, file_format: str = "ndjson"
 ) -> dict[str, Path]:
-    """Records in ``file_format`` (ndjson, csv, parquet, arrow); hubs and ground truth as CSV."""
+    """Records in ``file_format`` (ndjson, csv, parquet, arrow); hubs and ground truth as CSV.
+
+    Each file is written to a temporary path and renamed, so no half-written file is left.
+
+    Parameters
+    ----------
+    data : dict of str to polars.DataFrame
+        Table name -> frame, as :func:`generate_telemetry` returns.
+    out_dir : pathlib.Path
+        Directory to write to (created if missing).
+    file_format : {"ndjson", "csv", "parquet", "arrow"}, default "ndjson"
+        Format of the record tables (:data:`RECORD_TABLES`).
+
+    Returns
+    -------
+    dict of str to pathlib.Path
+        Table name -> path written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> frames = {"fuel": pl.DataFrame({"litres": [310.0]}),
+    ...           "hubs": pl.DataFrame({"hub_id": ["H"]})}
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     paths = write_telemetry(frames, Path(tmp), file_format="parquet")
+    ...     sorted(p.name for p in paths.values())
+    ['fuel.parquet', 'hubs.csv']
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
     for name, frame in data.items():
@@ -758,7 +856,19 @@ def write_telemetry(
 
 
 def synth_telemetry_command(out_dir: Path, seed: int, file_format: str, fmt: object) -> None:
-    """``greenstream synth --telemetry``: write the records and ground truth, print the files."""
+    """``greenstream synth --telemetry``: write the records and ground truth, print the files.
+
+    Parameters
+    ----------
+    out_dir : pathlib.Path
+        Directory to write to.
+    seed : int
+        Seed of :func:`generate_telemetry`.
+    file_format : str
+        Format of the record tables (a key of :data:`SUFFIX`); another value is an input error.
+    fmt : greenstream.clikit.TableFormat
+        Format of the printed summary (table, json, csv).
+    """
     from greenstream.clikit import TableFormat, handle_errors, print_rows
 
     table_fmt = fmt if isinstance(fmt, TableFormat) else TableFormat.table

@@ -86,6 +86,8 @@ def _display_row(row: dict[str, Any], path: str) -> dict[str, Any]:
 
 
 def register(app: typer.Typer) -> None:
+    """Add the ``route`` and ``plan`` commands to the CLI app."""
+
     @app.command("route")
     def route_cmd(
         origin: Annotated[str, typer.Argument(help="origin city (name, place id or code)")],

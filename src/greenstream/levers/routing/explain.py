@@ -34,7 +34,40 @@ def _dominates(a: RouteOption, b: RouteOption, epsilon: float) -> bool:
 def representative(
     front: Sequence[RouteOption], recommended: int | None, *, epsilon: float = 0.1
 ) -> list[int]:
-    """Indices of the routes to show, in the front's order."""
+    """Indices of the routes to show, in the front's order.
+
+    The cheapest, fastest and least-CO2e routes and the recommendation are always kept; then,
+    by cost, each route that no kept route epsilon-dominates.
+
+    Parameters
+    ----------
+    front : sequence of RouteOption
+        The Pareto front.
+    recommended : int or None
+        Index of the recommended route.
+    epsilon : float, default 0.1
+        Relative tolerance of the epsilon-dominance, fraction (0.1: within 10 %).
+
+    Returns
+    -------
+    list of int
+        Indices into ``front``, ascending.
+
+    References
+    ----------
+    .. [1] M. Laumanns, L. Thiele, K. Deb, E. Zitzler, "Combining convergence and diversity in
+       evolutionary multiobjective optimization", Evolutionary Computation 10(3) (2002)
+       263-282.
+
+    Examples
+    --------
+    >>> road = RouteOption((0,), ("A", "B"), ("road",), 14.0, 800.0, 900.0, 750.0,
+    ...                    {"road": 1000.0}, 0)
+    >>> rail = RouteOption((1,), ("A", "B"), ("rail",), 30.0, 900.0, 400.0, 300.0,
+    ...                    {"rail": 1000.0}, 0)
+    >>> representative([road, rail], 0)
+    [0, 1]
+    """
     if not front:
         return []
     keep = {
@@ -52,7 +85,32 @@ def representative(
 
 def break_even_carbon_price(cheaper: RouteOption, greener: RouteOption) -> float | None:
     """CNY per t CO2e at which ``greener`` costs as much as ``cheaper`` in generalised cost
-    (None when it is not greener, or not dearer)."""
+    (None when it is not greener, or not dearer).
+
+    ``price = (cost_greener - cost_cheaper) / (CO2e saved in t)``, 0 when the greener route is
+    not dearer.
+
+    Parameters
+    ----------
+    cheaper, greener : RouteOption
+        The two routes for the same order.
+
+    Returns
+    -------
+    float or None
+        Carbon price, CNY per t CO2e WTW; None when ``greener`` saves no CO2e.
+
+    Examples
+    --------
+    100 CNY more to save 0.5 t CO2e: 200 CNY/t.
+
+    >>> road = RouteOption((0,), ("A", "B"), ("road",), 14.0, 800.0, 900.0, 750.0,
+    ...                    {"road": 1000.0}, 0)
+    >>> rail = RouteOption((1,), ("A", "B"), ("rail",), 30.0, 900.0, 400.0, 300.0,
+    ...                    {"rail": 1000.0}, 0)
+    >>> break_even_carbon_price(road, rail)
+    200.0
+    """
     saved_t = (cheaper.co2e_wtw_kg - greener.co2e_wtw_kg) / KG_PER_TONNE
     extra = greener.cost_cny - cheaper.cost_cny
     if saved_t <= 0:
@@ -153,7 +211,8 @@ def trade_off(
     baseline_co2e_kg : float or None
         All-road CO2e, kg WTW (for the per-cent figures).
     deadline : tuple of (float, int), optional
-        From :func:`deadline_alternative`.
+        From :func:`deadline_alternative`: the deadline in hours and the index of the route picked
+        under it.
 
     Returns
     -------
@@ -163,6 +222,17 @@ def trade_off(
     ----------
     The break-even carbon price is the extra cost over the CO2e saved (CNY per t CO2e), the
     generalised-cost logic of the policy (module :mod:`.policy`).
+
+    Examples
+    --------
+    >>> road = RouteOption((0,), ("A", "B"), ("road",), 14.0, 800.0, 900.0, 750.0,
+    ...                    {"road": 1000.0}, 0)
+    >>> rail = RouteOption((1,), ("A", "B"), ("rail",), 30.0, 900.0, 400.0, 300.0,
+    ...                    {"rail": 1000.0}, 0)
+    >>> print(trade_off([road, rail], 0, 900.0))
+    least-CO2e option: route 2 (rail, 30 h, -56 % CO2e vs all-road) costs +100.00 CNY and
+    +16 h against the recommended (road, 14 h, +0 % CO2e vs all-road); it would win at a
+    carbon price above 200 CNY/t CO2e
     """
     rec = front[recommended]
     green_i = min(range(len(front)), key=lambda i: (front[i].co2e_wtw_kg, front[i].cost_cny))

@@ -85,6 +85,19 @@ def transfer_parameters() -> pl.DataFrame:
 
 @cache
 def network_parameters() -> dict[str, float]:
+    """``data/parameters.csv``: the network construction rules, each a labelled assumption.
+
+    Returns
+    -------
+    dict of str to float
+        Rule name -> value in the file's ``unit`` (e.g. ``road_max_gcd_km``, km;
+        ``road_k_nearest``, count of cities).
+
+    Examples
+    --------
+    >>> network_parameters()["road_max_gcd_km"]
+    400.0
+    """
     frame = _data("parameters.csv")
     return {str(n): float(v) for n, v in frame.select("name", "value").iter_rows()}
 
@@ -92,7 +105,33 @@ def network_parameters() -> dict[str, float]:
 @dataclass(frozen=True, eq=False)
 class Network:
     """Nodes and directed edges (``NODE_COLUMNS`` / ``EDGE_COLUMNS`` plus the priced
-    ``co2e_wtw_kg_per_t`` and ``co2e_ttw_kg_per_t``) with array views for the search."""
+    ``co2e_wtw_kg_per_t`` and ``co2e_ttw_kg_per_t``) with array views for the search.
+
+    Attributes
+    ----------
+    nodes : polars.DataFrame
+        :data:`NODE_COLUMNS`: ``node_id``, ``name``, ``kind``, ``city_id``, ``lat`` and ``lon``
+        (decimal degrees), ``region``.
+    edges : polars.DataFrame
+        :data:`EDGE_COLUMNS` (``distance_km`` km, ``time_h`` h, ``cost_cny_per_t`` CNY per t,
+        ``capacity_t_per_day`` t per day) and the emissions per tonne carried, kg CO2e.
+    factor_set_version : str
+        The factor sets the edges were priced with.
+    name : str
+        Name of the network (part of the pricing cache key).
+
+    Examples
+    --------
+    >>> nodes = pl.DataFrame({"node_id": ["A", "B", "A:rail", "B:rail"],
+    ...     "kind": ["city", "city", "rail_terminal", "rail_terminal"],
+    ...     "city_id": ["A", "B", "A", "B"], "lat": [31.2, 32.0, 31.25, 32.0],
+    ...     "lon": [121.5, 118.8, 121.45, 118.8]})
+    >>> transport = pl.DataFrame({"from_node": ["A", "A:rail"], "to_node": ["B", "B:rail"],
+    ...                           "mode": ["road", "rail"], "distance_km": [300.0, 300.0]})
+    >>> net = assemble(nodes, transport)
+    >>> net.n_nodes, net.n_edges, net.city_ids()
+    (4, 6, ['A', 'B'])
+    """
 
     nodes: pl.DataFrame
     edges: pl.DataFrame
@@ -127,19 +166,61 @@ class Network:
 
     @property
     def n_nodes(self) -> int:
+        """Number of nodes, count."""
         return self.nodes.height
 
     @property
     def n_edges(self) -> int:
+        """Number of directed edges (transfers included), count."""
         return self.edges.height
 
     def city_ids(self) -> list[str]:
+        """Node ids of the city nodes (where orders start and end), in node order.
+
+        Returns
+        -------
+        list of str
+        """
         return self.nodes.filter(pl.col("kind") == "city")["node_id"].to_list()
 
     def resolve_city(
         self, query: str, *, gazetteer: Gazetteer | None = None, field: str = "origin"
     ) -> str:
-        """A city node id from a node id, or any gazetteer name/code of a network city."""
+        """A city node id from a node id, or any gazetteer name/code of a network city.
+
+        Parameters
+        ----------
+        query : str
+            A city node id, or a place name or code the gazetteer resolves.
+        gazetteer : greenstream.geo.Gazetteer, optional
+            Places; the builtin gazetteer when None.
+        field : str, default "origin"
+            Field named in the error.
+
+        Returns
+        -------
+        str
+            The city node id (a facility resolves to its city).
+
+        Raises
+        ------
+        InputErrors
+            When the place is unknown, or known but not a network city (the error names the
+            nearest network city and its great-circle distance, km).
+
+        Examples
+        --------
+        >>> from greenstream.geo import Gazetteer
+        >>> places = pl.DataFrame({"place_id": ["CN-SHANGHAI"], "name": ["Shanghai"],
+        ...                        "lat": [31.23], "lon": [121.47]})
+        >>> nodes = pl.DataFrame({"node_id": ["CN-SHANGHAI"], "kind": ["city"],
+        ...     "city_id": ["CN-SHANGHAI"], "lat": [31.23], "lon": [121.47]})
+        >>> net = Network(nodes=nodes, edges=pl.DataFrame(schema={**EDGE_COLUMNS,
+        ...     "co2e_wtw_kg_per_t": pl.Float64, "co2e_ttw_kg_per_t": pl.Float64}),
+        ...     factor_set_version="-")
+        >>> net.resolve_city("Shanghai", gazetteer=Gazetteer(places))
+        'CN-SHANGHAI'
+        """
         q = query.strip()
         if q in self.node_index and self.nodes["kind"][self.node_index[q]] == "city":
             return q
@@ -164,7 +245,35 @@ class Network:
         raise InputErrors.single("<order>", f"unknown place '{query}'", field=field)
 
     def to_csv(self, directory: Path) -> tuple[Path, Path]:
-        """Write ``nodes.csv`` and ``edges.csv`` (the format :func:`load_network` reads)."""
+        """Write ``nodes.csv`` and ``edges.csv`` (the format :func:`load_network` reads).
+
+        Parameters
+        ----------
+        directory : pathlib.Path
+            Directory to write to (created if missing).
+
+        Returns
+        -------
+        tuple of pathlib.Path
+            Paths of ``nodes.csv`` and ``edges.csv``.
+
+        Examples
+        --------
+        >>> import polars as pl
+        >>> from greenstream.levers.routing.network import assemble
+        >>> nodes = pl.DataFrame({"node_id": ["A", "B", "A:rail", "B:rail"],
+        ...     "kind": ["city", "city", "rail_terminal", "rail_terminal"],
+        ...     "city_id": ["A", "B", "A", "B"], "lat": [31.2, 32.0, 31.25, 32.0],
+        ...     "lon": [121.5, 118.8, 121.45, 118.8]})
+        >>> net = assemble(nodes, pl.DataFrame({"from_node": ["A", "A:rail"],
+        ...     "to_node": ["B", "B:rail"], "mode": ["road", "rail"],
+        ...     "distance_km": [300.0, 300.0]}))
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     nodes_csv, edges_csv = net.to_csv(Path(tmp))
+        ...     pl.read_csv(edges_csv).height, nodes_csv.name
+        (6, 'nodes.csv')
+        """
         directory.mkdir(parents=True, exist_ok=True)
         nodes_path, edges_path = directory / "nodes.csv", directory / "edges.csv"
         self.nodes.write_csv(nodes_path)
@@ -190,6 +299,32 @@ def transfer_edges(nodes: pl.DataFrame) -> pl.DataFrame:
     The transfer takes the handling time / cost / hub type of the facility of higher priority
     in ``data/transfers.csv`` (port before river port before rail terminal; an airport first),
     plus a road drayage leg when the two points differ (great-circle x the road DAF).
+
+    Parameters
+    ----------
+    nodes : polars.DataFrame
+        Nodes with ``node_id``, ``kind``, ``city_id`` (null: no transfers), ``lat``, ``lon``.
+
+    Returns
+    -------
+    polars.DataFrame
+        Transfer edges in :data:`EDGE_COLUMNS`: ``distance_km`` the drayage distance (km, 0
+        when the points coincide), ``time_h`` handling plus drayage time (h), ``cost_cny_per_t``
+        handling plus drayage cost (CNY per t), ``hub_type``.
+
+    References
+    ----------
+    .. [1] ISO 14083:2023, 5.4.4 and GLEC Framework v3 distance adjustment factor (road DAF of
+       ``geo/data/distance_adjustment.csv``) for the drayage distance.
+
+    Examples
+    --------
+    >>> nodes = pl.DataFrame({"node_id": ["A", "B", "A:rail", "B:rail"],
+    ...     "kind": ["city", "city", "rail_terminal", "rail_terminal"],
+    ...     "city_id": ["A", "B", "A", "B"], "lat": [31.2, 32.0, 31.25, 32.0],
+    ...     "lon": [121.5, 118.8, 121.45, 118.8]})
+    >>> transfer_edges(nodes).select("from_node", "to_node", "hub_type").rows()[:2]
+    [('A:rail', 'A', 'Transshipment'), ('B:rail', 'B', 'Transshipment')]
     """
     params = transfer_parameters()
     road = mode_parameters().filter(pl.col("mode") == "road").row(0, named=True)
@@ -243,6 +378,38 @@ def price_edges(
     has a drayage distance, a road leg. Emissions are linear in mass (tkm x intensity, tonnes x
     hub intensity; the kernel's property tests check linearity), so the per-tonne figures
     scale to any order mass.
+
+    Parameters
+    ----------
+    edges : polars.DataFrame
+        Edges in :data:`EDGE_COLUMNS`.
+    registry : greenstream.factors.Registry
+        Emission factors.
+    gazetteer : greenstream.geo.Gazetteer, optional
+        Places; the builtin gazetteer when None.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``edges`` with ``co2e_wtw_kg_per_t`` and ``co2e_ttw_kg_per_t`` (kg CO2e per tonne
+        carried; 0 where the kernel gives none).
+
+    References
+    ----------
+    .. [1] ISO 14083:2023, 5.4 (transport activity x emission intensity) and 5.5 (hub
+       operations: tonnes handled x hub intensity).
+
+    Examples
+    --------
+    300 km on an articulated HGV > 33 t, DESNZ 2025 average laden 0.09502 kg CO2e/tkm WTW:
+    300 tkm x 0.09502 = 28.506 kg per tonne.
+
+    >>> from greenstream.factors import Registry
+    >>> edge = pl.DataFrame({"from_node": ["A"], "to_node": ["B"], "mode": ["road"],
+    ...     "distance_km": [300.0], "vehicle_class": ["road.hgv_artic_gt33t"],
+    ...     "hub_type": [None]}, schema_overrides={"hub_type": pl.String})
+    >>> round(price_edges(edge, Registry.builtin())["co2e_wtw_kg_per_t"].item(), 6)
+    28.506
     """
     from greenstream.pipeline import footprint
 
@@ -277,7 +444,32 @@ def edge_legs(edges: pl.DataFrame, *, shipment_id: pl.Expr, mass_kg: float) -> p
     """Network edges as the kernel's legs table (:data:`EDGE_LEG_FIELDS`), in the edges' order: a
     transport edge is one leg of its mode, SFD distance and vehicle class; a transfer is a hub
     row of its hub type, then, when it has a drayage distance, a road leg. ``shipment_id`` is
-    evaluated on the edges (one chain per edge, or one for a whole route)."""
+    evaluated on the edges (one chain per edge, or one for a whole route).
+
+    Parameters
+    ----------
+    edges : polars.DataFrame
+        Edges in :data:`EDGE_COLUMNS`.
+    shipment_id : polars.Expr
+        Shipment id of each edge's legs, evaluated on the edges.
+    mass_kg : float
+        Mass carried on every leg, kg.
+
+    Returns
+    -------
+    polars.DataFrame
+        Legs in :data:`EDGE_LEG_FIELDS` with the kernel's types (``distance_basis`` ``sfd``:
+        the edge distances are shortest feasible distances, ISO 14083:2023 5.4.4).
+
+    Examples
+    --------
+    >>> edges = pl.DataFrame({"mode": ["rail", "transfer"], "distance_km": [300.0, 9.5],
+    ...     "vehicle_class": ["rail.freight_train", "road.hgv_artic_gt33t"],
+    ...     "hub_type": [None, "Transshipment"]})
+    >>> legs = edge_legs(edges, shipment_id=pl.lit("R1"), mass_kg=1000.0)
+    >>> legs.select("mode", "distance_km", "hub_type").rows()
+    [('rail', 300.0, None), (None, None, 'Transshipment'), ('road', 9.5, None)]
+    """
     e = edges.with_row_index("__seq")
     common = (shipment_id.alias("shipment_id"), pl.lit(float(mass_kg)).alias("mass_kg"))
     none = pl.lit(None, pl.String)
@@ -353,7 +545,48 @@ def assemble(
     name: str = "network",
     with_transfers: bool = True,
 ) -> Network:
-    """Nodes + transport edges -> a priced :class:`Network` (transfers generated per city)."""
+    """Nodes + transport edges -> a priced :class:`Network` (transfers generated per city).
+
+    Missing time, cost, vehicle class and capacity of transport edges come from
+    ``data/modes.csv`` (labelled assumptions); the priced edges are cached per network name,
+    factor-set version and content.
+
+    Parameters
+    ----------
+    nodes : polars.DataFrame
+        Nodes (any subset of :data:`NODE_COLUMNS`; ``node_id``, ``lat``, ``lon`` at least).
+    transport : polars.DataFrame
+        Transport edges (any subset of :data:`EDGE_COLUMNS`; ``from_node``, ``to_node``,
+        ``mode``, ``distance_km`` at least).
+    registry : greenstream.factors.Registry, optional
+        Emission factors; the builtin registry when None.
+    name : str, default "network"
+        Name of the network.
+    with_transfers : bool, default True
+        Generate the transfer edges between facilities of one city (:func:`transfer_edges`).
+
+    Returns
+    -------
+    Network
+        The network with every edge priced per tonne.
+
+    Examples
+    --------
+    A road and a rail line between two cities, each with a rail terminal; the two transfers at
+    B (terminal at the city point) cost a GLEC v3 transshipment default of 0.6 kg CO2e/t:
+
+    >>> nodes = pl.DataFrame({"node_id": ["A", "B", "A:rail", "B:rail"],
+    ...     "kind": ["city", "city", "rail_terminal", "rail_terminal"],
+    ...     "city_id": ["A", "B", "A", "B"], "lat": [31.2, 32.0, 31.25, 32.0],
+    ...     "lon": [121.5, 118.8, 121.45, 118.8]})
+    >>> transport = pl.DataFrame({"from_node": ["A", "A:rail"], "to_node": ["B", "B:rail"],
+    ...                           "mode": ["road", "rail"], "distance_km": [300.0, 300.0]})
+    >>> net = assemble(nodes, transport)
+    >>> net.edges.filter(pl.col("mode") == "rail")["co2e_wtw_kg_per_t"].item()
+    10.41
+    >>> net.edges.filter(pl.col("from_node") == "B")["co2e_wtw_kg_per_t"].item()
+    0.6
+    """
     reg = registry or Registry.builtin()
     nodes = _conform(nodes, NODE_COLUMNS)
     edges = _transport_defaults(_conform(transport, EDGE_COLUMNS))
@@ -442,6 +675,30 @@ def china_network() -> Network:
 
 
 def build_china_network(registry: Registry, gazetteer: Gazetteer) -> Network:
+    """Build the builtin China network from ``data/`` (corridors, airports, construction rules).
+
+    How each element is derived, and which values are assumptions, is in the data folder's
+    README: rail lines and inland waterways of ``china_corridors.csv``, road links to the
+    nearest cities (:func:`network_parameters`), air hub-and-spoke between the airports of
+    ``china_airports.csv``, transfers per city; every edge priced by the kernel.
+
+    Parameters
+    ----------
+    registry : greenstream.factors.Registry
+        Emission factors.
+    gazetteer : greenstream.geo.Gazetteer
+        Places the corridor stops and airports resolve through (GeoNames, airportsdata).
+
+    Returns
+    -------
+    Network
+        The priced network (use :func:`china_network` for the cached builtin one).
+
+    References
+    ----------
+    .. [1] DESNZ, "Greenhouse gas reporting: conversion factors 2025"; GLEC Framework v3
+       logistics-site defaults; Jonkeren et al. (2019) for inland barges (the factor registry).
+    """
     _, seg = _corridor_segments(gazetteer)
     airports = _data("china_airports.csv")
     air_cities = gazetteer.resolve(airports["city"])["place_id"]
@@ -733,6 +990,38 @@ def load_network(
     ``bidirectional`` (default true). Missing values come from ``data/modes.csv``. Transfers are
     generated between the facilities sharing a ``city_id`` unless the file gives transfer edges.
     Every bad row of both tables is reported at once (:class:`InputErrors`).
+
+    Parameters
+    ----------
+    nodes, edges : pathlib.Path, optional
+        ``nodes.csv`` and ``edges.csv`` (both, or ``geojson``).
+    geojson : pathlib.Path, optional
+        A GeoJSON FeatureCollection: Point features are nodes, LineString features edges.
+    registry : greenstream.factors.Registry, optional
+        Emission factors; the builtin registry when None.
+    gazetteer : greenstream.geo.Gazetteer, optional
+        Places; the builtin gazetteer when None.
+
+    Returns
+    -------
+    Network
+        The priced user network.
+
+    Raises
+    ------
+    InputErrors
+        Missing files or columns, unknown nodes or modes, bad values: every one at once.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = (Path(tmp) / "n.csv").write_text("node_id,lat,lon\\nA,31.2,121.5\\nB,32.0,118.8\\n")
+    ...     _ = (Path(tmp) / "e.csv").write_text("from_node,to_node,mode\\nA,B,road\\n")
+    ...     net = load_network(Path(tmp) / "n.csv", Path(tmp) / "e.csv")
+    >>> net.n_edges  # bidirectional by default
+    2
     """
     reg = registry or Registry.builtin()
     if geojson is not None:

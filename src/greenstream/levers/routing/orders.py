@@ -29,7 +29,35 @@ ORDER_COLUMNS: Final[dict[str, pl.DataType]] = {
 
 def read_orders(path: Path, network: Network | None = None) -> pl.DataFrame:
     """Orders from CSV / Parquet / NDJSON (``greenstream.io`` formats), checked row by row (and
-    their places against ``network`` when given)."""
+    their places against ``network`` when given).
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The orders file.
+    network : Network, optional
+        Checks that every origin and destination is a city of this network.
+
+    Returns
+    -------
+    polars.DataFrame
+        The typed orders (see :func:`check_orders`).
+
+    Raises
+    ------
+    InputErrors
+        An unreadable file, or every bad row at once.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = Path(tmp) / "orders.csv"
+    ...     _ = path.write_text("order_id,origin,destination,mass_kg,deadline_h\\n"
+    ...                         "o1,A,B,2500,48\\n")
+    ...     read_orders(path).select("order_id", "mass_kg", "deadline_h").rows()
+    [('o1', 2500.0, 48.0)]
+    """
     from greenstream.io.tables import read_raw
 
     try:
@@ -49,6 +77,39 @@ def check_orders(
     Columns: ``order_id, origin, destination, mass_kg`` and optionally ``ready_h`` (hours from
     the plan start, default 0), ``deadline_h`` (latest arrival, hours from the plan start),
     ``max_cost_cny``, ``modes`` (allowed transport modes separated by ``;``).
+
+    Parameters
+    ----------
+    raw : polars.DataFrame
+        The orders as read (any column types; text is parsed).
+    file : str, default "<orders>"
+        Name the errors report.
+    network : Network, optional
+        Checks that every origin and destination is a city of this network.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``__row`` (1-based source row) and :data:`ORDER_COLUMNS`: ``mass_kg`` (kg), ``ready_h``
+        and ``deadline_h`` (hours from the plan start), ``max_cost_cny`` (CNY), ``modes``.
+
+    Raises
+    ------
+    InputErrors
+        Missing columns, or every bad row (row, field, reason) at once.
+
+    Examples
+    --------
+    >>> orders = check_orders(pl.DataFrame({"order_id": ["o1"], "origin": ["A"],
+    ...                                     "destination": ["B"], "mass_kg": ["2500"]}))
+    >>> orders.select("mass_kg", "ready_h").row(0)
+    (2500.0, 0.0)
+    >>> check_orders(pl.DataFrame({"order_id": ["o1"], "origin": ["A"], "destination": ["B"],
+    ...                            "mass_kg": ["-1"]}))
+    Traceback (most recent call last):
+    ...
+    greenstream.errors.InputErrors: 1 input error:
+      <orders>, row 1, field 'mass_kg': mass_kg '-1' is not a number > 0
     """
     missing = [c for c in ORDER_REQUIRED if c not in raw.columns]
     if missing:
@@ -146,7 +207,41 @@ def _place_errors(network: Network, orders: pl.DataFrame, file: str) -> list[Inp
 def resolve_orders(
     network: Network, orders: pl.DataFrame, file: str
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Node indices of the orders' origins and destinations (every unknown place reported)."""
+    """Node indices of the orders' origins and destinations (every unknown place reported).
+
+    Parameters
+    ----------
+    network : Network
+        The network the orders run on.
+    orders : polars.DataFrame
+        Checked orders (:func:`check_orders`).
+    file : str
+        Name the errors report.
+
+    Returns
+    -------
+    origins, destinations : numpy.ndarray of int
+        Node index of each order's origin and destination city.
+
+    Raises
+    ------
+    InputErrors
+        Every order row whose origin or destination is not a city of the network.
+
+    Examples
+    --------
+    >>> from greenstream.levers.routing.network import assemble
+    >>> nodes = pl.DataFrame({"node_id": ["A", "B", "A:rail", "B:rail"],
+    ...     "kind": ["city", "city", "rail_terminal", "rail_terminal"],
+    ...     "city_id": ["A", "B", "A", "B"], "lat": [31.2, 32.0, 31.25, 32.0],
+    ...     "lon": [121.5, 118.8, 121.45, 118.8]})
+    >>> net = assemble(nodes, pl.DataFrame({"from_node": ["A", "A:rail"],
+    ...     "to_node": ["B", "B:rail"], "mode": ["road", "rail"], "distance_km": [300.0, 300.0]}))
+    >>> orders = check_orders(pl.DataFrame({"order_id": ["o1"], "origin": ["A"],
+    ...                                     "destination": ["B"], "mass_kg": ["10"]}))
+    >>> resolve_orders(net, orders, "<orders>")
+    (array([0]), array([1]))
+    """
     answer, _ = _place_answers(network, orders)
     InputErrors.raise_if_any(_place_errors(network, orders, file))
     o = np.array([answer[v] for v in orders["origin"].to_list()], dtype=np.int64)

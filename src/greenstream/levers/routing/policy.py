@@ -30,15 +30,37 @@ class Baseline(Protocol):
     """The all-road baseline as the policy sees it."""
 
     @property
-    def distance_km(self) -> float: ...
+    def distance_km(self) -> float:
+        """All-road distance of the order, km."""
+        ...
 
     @property
-    def co2e_wtw_kg(self) -> float: ...
+    def co2e_wtw_kg(self) -> float:
+        """All-road emissions of the order, kg CO2e WTW."""
+        ...
 
 
 @dataclass(frozen=True)
 class Policy:
-    """Planner's rules. ``carbon_price_cny_per_t`` is per tonne of CO2e (WTW)."""
+    """Planner's rules. ``carbon_price_cny_per_t`` is per tonne of CO2e (WTW).
+
+    Attributes
+    ----------
+    rail_above_km : float or None, default 800.0
+        All-road distance above which mainly-rail routes are preferred, km; None turns the rule
+        off. An operator's rule of thumb, an assumption of the default policy.
+    rail_min_share : float, default 0.5
+        Share of a route's tonne-km by rail that makes it mainly rail, fraction 0-1.
+    carbon_price_cny_per_t : float, default 0.0
+        Price added per tonne of CO2e WTW, CNY per t.
+    weight_cost, weight_time, weight_co2e : float, default 1, 0, 0
+        Weights of the scaled criteria in the score, dimensionless (>= 0, not all zero).
+
+    Raises
+    ------
+    ValueError
+        On a negative weight or price, all-zero weights or a rail share outside 0..1.
+    """
 
     rail_above_km: float | None = 800.0
     rail_min_share: float = 0.5
@@ -57,11 +79,47 @@ class Policy:
             raise ValueError("rail_min_share must be within 0..1")
 
     def generalised_cost_cny(self, option: RouteOption) -> float:
+        """Cost plus the carbon price on the route's WTW emissions, CNY.
+
+        Parameters
+        ----------
+        option : RouteOption
+            The route for one order.
+
+        Returns
+        -------
+        float
+            ``cost_cny + carbon_price_cny_per_t * co2e_wtw_kg / 1000``, CNY.
+
+        Examples
+        --------
+        >>> from types import SimpleNamespace
+        >>> route = SimpleNamespace(cost_cny=1000.0, co2e_wtw_kg=500.0)
+        >>> Policy(carbon_price_cny_per_t=100.0).generalised_cost_cny(route)
+        1050.0
+        """
         return option.cost_cny + self.carbon_price_cny_per_t * option.co2e_wtw_kg / KG_PER_TONNE
 
 
 @dataclass(frozen=True)
 class Recommendation:
+    """The route :func:`recommend` chose, and why.
+
+    Attributes
+    ----------
+    index : int
+        Position of the chosen route in the front.
+    reason : str
+        The rules that decided and the numbers behind them.
+    co2e_saved_vs_road_kg : float or None
+        Emissions saved against the all-road baseline, kg CO2e WTW (None without a baseline).
+    co2e_saved_vs_road_pct : float or None
+        The same as a percentage (%) of the baseline's emissions.
+    rule : str
+        ``least cost``, ``least cost with carbon price``, ``least weighted score``, each
+        possibly after ``rail preferred, ``.
+    """
+
     index: int
     reason: str
     co2e_saved_vs_road_kg: float | None
@@ -134,6 +192,20 @@ def recommend(
     ----------
     ISO 14083:2023 clause 5 (the CO2e of each route, WTW); the saving against all-road is the
     baseline-scenario logic of the GHG Protocol for Project Accounting (WRI/WBCSD 2005) ch. 2.
+
+    Examples
+    --------
+    Above 800 km of road, the mainly-rail route wins over the cheaper all-road one:
+
+    >>> from types import SimpleNamespace
+    >>> road = RouteOption((0,), ("A", "B"), ("road",), 14.0, 800.0, 900.0, 750.0,
+    ...                    {"road": 1000.0}, 0)
+    >>> rail = RouteOption((1, 2), ("A", "R", "B"), ("road", "rail"), 30.0, 900.0, 400.0, 300.0,
+    ...                    {"road": 50.0, "rail": 950.0}, 1)
+    >>> baseline = SimpleNamespace(distance_km=1000.0, co2e_wtw_kg=900.0)
+    >>> choice = recommend([road, rail], baseline, Policy())
+    >>> choice.index, choice.rule, choice.co2e_saved_vs_road_kg
+    (1, 'rail preferred, least cost', 500.0)
     """
     candidates = list(range(len(front)))
     reasons: list[str] = []

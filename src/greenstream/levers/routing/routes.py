@@ -36,7 +36,15 @@ ROAD = MODES.index("road")
 
 @dataclass(frozen=True)
 class Closure:
-    """Nodes and edges (by network edge id) taken out of the network."""
+    """Nodes and edges (by network edge id) taken out of the network.
+
+    Attributes
+    ----------
+    nodes : frozenset of str
+        Closed node ids (every edge touching them is removed).
+    edges : frozenset of int
+        Closed network edge ids.
+    """
 
     nodes: frozenset[str] = frozenset()
     edges: frozenset[int] = frozenset()
@@ -50,7 +58,34 @@ def graph_for(
 ) -> Graph:
     """The search graph of ``network`` restricted to ``modes`` (transport modes; transfers to a
     facility of a mode left out are removed too) and without the closed nodes / edges.
-    Cached per (modes, closure) on the network."""
+    Cached per (modes, closure) on the network.
+
+    Parameters
+    ----------
+    network : Network
+        The priced network.
+    modes : iterable of str, optional
+        Transport modes allowed; all when None.
+    closure : Closure, optional
+        Nodes and edges taken out.
+
+    Returns
+    -------
+    Graph
+        Edge arrays (cost CNY per t, time h, CO2e kg WTW per t) with the network edge ids.
+
+    Examples
+    --------
+    >>> from greenstream.levers.routing.network import assemble
+    >>> nodes = pl.DataFrame({"node_id": ["A", "B", "A:rail", "B:rail"],
+    ...     "kind": ["city", "city", "rail_terminal", "rail_terminal"],
+    ...     "city_id": ["A", "B", "A", "B"], "lat": [31.2, 32.0, 31.25, 32.0],
+    ...     "lon": [121.5, 118.8, 121.45, 118.8]})
+    >>> net = assemble(nodes, pl.DataFrame({"from_node": ["A", "A:rail"],
+    ...     "to_node": ["B", "B:rail"], "mode": ["road", "rail"], "distance_km": [300.0, 300.0]}))
+    >>> len(graph_for(net).tail), len(graph_for(net, modes=["road"]).tail)
+    (6, 1)
+    """
     allowed = tuple(sorted(set(modes))) if modes else tuple(MODES)
     unknown = [m for m in allowed if m not in MODES]
     if unknown:
@@ -102,7 +137,25 @@ class RoadBaseline:
 
 @dataclass(frozen=True)
 class RouteAnswer:
-    """The front of one order, the recommendation and the all-road baseline."""
+    """The front of one order, the recommendation and the all-road baseline.
+
+    Attributes
+    ----------
+    origin, destination : str
+        City node ids.
+    mass_kg : float
+        Order mass, kg.
+    front : list of RouteOption
+        The Pareto front (cost, time, CO2e), by cost; empty when no route meets the limits.
+    baseline : RouteOption or None
+        The all-road route (None when the cities are not joined by road).
+    recommendation : Recommendation or None
+        The policy's pick (None for an empty front).
+    factor_set_version : str
+        Factor sets the network was priced with.
+    constraints : dict
+        The order's limits as given (deadline, cost cap, modes).
+    """
 
     origin: str
     destination: str
@@ -115,12 +168,35 @@ class RouteAnswer:
 
     @property
     def recommended(self) -> RouteOption | None:
+        """The recommended route of the front, None for an empty front."""
         if self.recommendation is None:
             return None
         return self.front[self.recommendation.index]
 
     def rows(self) -> list[dict[str, Any]]:
-        """The front as table rows (units in the names)."""
+        """The front as table rows (units in the names).
+
+        Returns
+        -------
+        list of dict
+            Per route: ``route`` (1-based), ``recommended``, ``modes``, ``via`` (origin,
+            transfers, destination), ``distance_km``, ``time_h``, ``cost_cny``,
+            ``co2e_wtw_kg``, ``co2e_ttw_kg``, ``co2e_saved_vs_road_kg``, ``transfers``.
+
+        Examples
+        --------
+        >>> from greenstream.levers.routing.network import assemble
+        >>> nodes = pl.DataFrame({"node_id": ["A", "B", "A:rail", "B:rail"],
+        ...     "kind": ["city", "city", "rail_terminal", "rail_terminal"],
+        ...     "city_id": ["A", "B", "A", "B"], "lat": [31.2, 32.0, 31.25, 32.0],
+        ...     "lon": [121.5, 118.8, 121.45, 118.8]})
+        >>> net = assemble(nodes, pl.DataFrame({"from_node": ["A", "A:rail"],
+        ...     "to_node": ["B", "B:rail"], "mode": ["road", "rail"],
+        ...     "distance_km": [300.0, 300.0]}))
+        >>> rows = route(net, "A", "B", mass_kg=10_000.0).rows()
+        >>> [(r["modes"], r["via"], r["recommended"]) for r in rows]
+        [('rail', 'A > A:rail > B:rail > B', True), ('road', 'A > B', False)]
+        """
         rows: list[dict[str, Any]] = []
         base = self.baseline.co2e_wtw_kg if self.baseline else None
         rec = self.recommendation.index if self.recommendation else -1
@@ -175,7 +251,37 @@ def road_baseline(
     network: Network, origin: int, destination: int, mass_t: float
 ) -> RouteOption | None:
     """The all-road route: on the road layer all three criteria are proportional to distance,
-    so its front is the shortest road path (one vector)."""
+    so its front is the shortest road path (one vector).
+
+    Parameters
+    ----------
+    network : Network
+        The priced network.
+    origin, destination : int
+        Node indices of the two cities.
+    mass_t : float
+        Order mass, t.
+
+    Returns
+    -------
+    RouteOption or None
+        The all-road route, None when no road path joins the cities.
+
+    Examples
+    --------
+    300 km on the road class of ``data/modes.csv`` (DESNZ 2025 articulated HGV > 33 t,
+    0.09502 kg CO2e/tkm WTW) for 10 t: 3,000 tkm -> 285.06 kg.
+
+    >>> from greenstream.levers.routing.network import assemble
+    >>> nodes = pl.DataFrame({"node_id": ["A", "B", "A:rail", "B:rail"],
+    ...     "kind": ["city", "city", "rail_terminal", "rail_terminal"],
+    ...     "city_id": ["A", "B", "A", "B"], "lat": [31.2, 32.0, 31.25, 32.0],
+    ...     "lon": [121.5, 118.8, 121.45, 118.8]})
+    >>> net = assemble(nodes, pl.DataFrame({"from_node": ["A", "A:rail"],
+    ...     "to_node": ["B", "B:rail"], "mode": ["road", "rail"], "distance_km": [300.0, 300.0]}))
+    >>> round(road_baseline(net, 0, 1, 10.0).co2e_wtw_kg, 6)
+    285.06
+    """
     front = pareto_front(graph_for(network, ("road",)), origin, destination)
     if not front:
         return None
@@ -200,6 +306,61 @@ def route(
     ``deadline_h`` bounds the transit time, ``max_cost_cny`` the order's cost, ``modes`` the
     transport modes allowed (road is always allowed at the origin and destination cities,
     which are road nodes). An empty front means no route meets the constraints.
+
+    Parameters
+    ----------
+    network : Network
+        The priced network.
+    origin, destination : str
+        Cities: node ids or places the gazetteer resolves to a network city.
+    mass_kg : float
+        Order mass, kg (> 0).
+    deadline_h : float, optional
+        Longest transit time, hours.
+    max_cost_cny : float, optional
+        Cost cap of the order, CNY.
+    modes : iterable of str, optional
+        Transport modes allowed; all when None.
+    policy : Policy, optional
+        Recommendation rules; :class:`Policy` defaults when None.
+    closure : Closure, optional
+        Nodes and edges taken out.
+
+    Returns
+    -------
+    RouteAnswer
+        The front, the recommendation and the all-road baseline.
+
+    Raises
+    ------
+    InputErrors
+        Unknown place, a mass that is not > 0.
+
+    References
+    ----------
+    .. [1] E. Q. V. Martins, "On a multicriteria shortest path problem", European Journal of
+       Operational Research 16(2) (1984) 236-245 (the exact front).
+    .. [2] ISO 14083:2023, 5.4 (each edge's emissions: transport activity x intensity).
+
+    Examples
+    --------
+    Rail (with a transfer at each end) is cheaper and cleaner but slower than road; both are on
+    the front and the default policy picks the least cost:
+
+    >>> from greenstream.levers.routing.network import assemble
+    >>> nodes = pl.DataFrame({"node_id": ["A", "B", "A:rail", "B:rail"],
+    ...     "kind": ["city", "city", "rail_terminal", "rail_terminal"],
+    ...     "city_id": ["A", "B", "A", "B"], "lat": [31.2, 32.0, 31.25, 32.0],
+    ...     "lon": [121.5, 118.8, 121.45, 118.8]})
+    >>> net = assemble(nodes, pl.DataFrame({"from_node": ["A", "A:rail"],
+    ...     "to_node": ["B", "B:rail"], "mode": ["road", "rail"], "distance_km": [300.0, 300.0]}))
+    >>> answer = route(net, "A", "B", mass_kg=10_000.0)
+    >>> [(o.modes, round(o.time_h, 1), round(o.co2e_wtw_kg, 1)) for o in answer.front]
+    [(('rail',), 30.2, 125.1), (('road',), 5.0, 285.1)]
+    >>> answer.recommended.modes, round(answer.recommendation.co2e_saved_vs_road_pct)
+    (('rail',), 56)
+    >>> route(net, "A", "B", mass_kg=10_000.0, deadline_h=4.0).front
+    []
     """
     mass_t = _mass_t(mass_kg)
     o = network.node_index[network.resolve_city(origin)]
@@ -245,7 +406,45 @@ def fronts_by_origin(
     """Fronts of many (origin, destination) node pairs: one label-setting run per distinct
     origin (:func:`one_to_all`), spread over ``workers`` processes. ``max_time_h`` gives per
     origin the loosest deadline of its orders (labels that cannot meet it are pruned; the
-    fronts are then exact for any deadline within it)."""
+    fronts are then exact for any deadline within it).
+
+    Parameters
+    ----------
+    network : Network
+        The priced network.
+    pairs : sequence of (int, int)
+        Origin and destination node indices.
+    modes : iterable of str, optional
+        Transport modes allowed; all when None.
+    closure : Closure, optional
+        Nodes and edges taken out.
+    workers : int, default 1
+        Worker processes, count.
+    max_time_h : dict of int to float, optional
+        Origin node -> loosest deadline of its orders, hours.
+
+    Returns
+    -------
+    dict of (int, int) to list of Label
+        Each pair's Pareto front (per tonne: cost CNY per t, time h, CO2e kg WTW per t).
+
+    References
+    ----------
+    .. [1] E. Q. V. Martins, "On a multicriteria shortest path problem", European Journal of
+       Operational Research 16(2) (1984) 236-245.
+
+    Examples
+    --------
+    >>> from greenstream.levers.routing.network import assemble
+    >>> nodes = pl.DataFrame({"node_id": ["A", "B", "A:rail", "B:rail"],
+    ...     "kind": ["city", "city", "rail_terminal", "rail_terminal"],
+    ...     "city_id": ["A", "B", "A", "B"], "lat": [31.2, 32.0, 31.25, 32.0],
+    ...     "lon": [121.5, 118.8, 121.45, 118.8]})
+    >>> net = assemble(nodes, pl.DataFrame({"from_node": ["A", "A:rail"],
+    ...     "to_node": ["B", "B:rail"], "mode": ["road", "rail"], "distance_km": [300.0, 300.0]}))
+    >>> [label.time for label in fronts_by_origin(net, [(0, 1)])[(0, 1)]]
+    [30.15849989150911, 5.0]
+    """
     graph = graph_for(network, modes, closure)
     targets: dict[int, list[int]] = {}
     for o, d in pairs:
@@ -297,7 +496,39 @@ def chain_elements(
     network: Network, option: RouteOption, *, mass_kg: float, shipment_id: str = "route"
 ) -> pl.DataFrame:
     """The route as the kernel's legs table: one leg per transport edge, a hub row per transfer
-    (plus its drayage leg), in chain order."""
+    (plus its drayage leg), in chain order.
+
+    Parameters
+    ----------
+    network : Network
+        The network the route runs on.
+    option : RouteOption
+        The route.
+    mass_kg : float
+        Order mass, kg.
+    shipment_id : str, default "route"
+        Shipment id of every leg.
+
+    Returns
+    -------
+    polars.DataFrame
+        Legs for :func:`greenstream.footprint` (ISO 14083:2023 transport chain elements and hub
+        operations); its result equals the route's CO2e.
+
+    Examples
+    --------
+    >>> from greenstream.levers.routing.network import assemble
+    >>> nodes = pl.DataFrame({"node_id": ["A", "B", "A:rail", "B:rail"],
+    ...     "kind": ["city", "city", "rail_terminal", "rail_terminal"],
+    ...     "city_id": ["A", "B", "A", "B"], "lat": [31.2, 32.0, 31.25, 32.0],
+    ...     "lon": [121.5, 118.8, 121.45, 118.8]})
+    >>> net = assemble(nodes, pl.DataFrame({"from_node": ["A", "A:rail"],
+    ...     "to_node": ["B", "B:rail"], "mode": ["road", "rail"], "distance_km": [300.0, 300.0]}))
+    >>> rail = route(net, "A", "B", mass_kg=10_000.0).front[0]
+    >>> legs = chain_elements(net, rail, mass_kg=10_000.0)
+    >>> legs.select("mode", "hub_type").rows()
+    [(None, 'Transshipment'), ('road', None), ('rail', None), (None, 'Transshipment')]
+    """
     return edge_legs(
         network.edges[list(option.edges)], shipment_id=pl.lit(shipment_id), mass_kg=mass_kg
     )
@@ -308,7 +539,36 @@ def road_baselines(
 ) -> dict[tuple[int, int], float]:
     """All-road CO2e per tonne (or distance, ``weight="distance"``) of each (origin,
     destination): the shortest road path (on the road layer cost, time and CO2e are all
-    proportional to distance, so it is the all-road route of every criterion)."""
+    proportional to distance, so it is the all-road route of every criterion).
+
+    Parameters
+    ----------
+    network : Network
+        The priced network.
+    o_idx, d_idx : numpy.ndarray of int
+        Origin and destination node indices, one per order.
+    weight : {"co2e", "distance"}, default "co2e"
+        What to sum along the shortest road path.
+
+    Returns
+    -------
+    dict of (int, int) to float
+        Per distinct pair: kg CO2e WTW per tonne, or km; pairs without a road path are left
+        out.
+
+    Examples
+    --------
+    >>> from greenstream.levers.routing.network import assemble
+    >>> nodes = pl.DataFrame({"node_id": ["A", "B", "A:rail", "B:rail"],
+    ...     "kind": ["city", "city", "rail_terminal", "rail_terminal"],
+    ...     "city_id": ["A", "B", "A", "B"], "lat": [31.2, 32.0, 31.25, 32.0],
+    ...     "lon": [121.5, 118.8, 121.45, 118.8]})
+    >>> net = assemble(nodes, pl.DataFrame({"from_node": ["A", "A:rail"],
+    ...     "to_node": ["B", "B:rail"], "mode": ["road", "rail"], "distance_km": [300.0, 300.0]}))
+    >>> import numpy as np
+    >>> road_baselines(net, np.array([0]), np.array([1]), weight="distance")
+    {(0, 1): 300.0}
+    """
     from scipy.sparse import csr_matrix  # type: ignore[import-untyped]
     from scipy.sparse.csgraph import dijkstra  # type: ignore[import-untyped]
 
@@ -340,7 +600,48 @@ def route_batch(
     """Route many orders at once (columns of :func:`~greenstream.levers.routing.orders.check_orders`):
     one label-setting run per origin, each order's front filtered by its deadline and cost cap,
     then the policy's pick. One row per order: front size, the recommended route's modes, time,
-    cost, CO2e, the all-road CO2e and the reason (or why there is no route)."""
+    cost, CO2e, the all-road CO2e and the reason (or why there is no route).
+
+    Parameters
+    ----------
+    network : Network
+        The priced network.
+    orders : polars.DataFrame
+        Orders (``order_id, origin, destination, mass_kg`` in kg, optional ``deadline_h`` in
+        hours, ``max_cost_cny`` in CNY, ``modes``).
+    policy : Policy, optional
+        Recommendation rules; :class:`Policy` defaults when None.
+    workers : int, default 1
+        Worker processes, count.
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per order: ``front_size``, ``modes``, ``time_h``, ``cost_cny``,
+        ``co2e_wtw_kg``, ``co2e_ttw_kg``, ``road_baseline_co2e_wtw_kg``,
+        ``co2e_saved_vs_road_pct`` (%), ``rule``.
+
+    Raises
+    ------
+    InputErrors
+        Every bad order row at once.
+
+    Examples
+    --------
+    The second order's 6 h deadline leaves only road:
+
+    >>> from greenstream.levers.routing.network import assemble
+    >>> nodes = pl.DataFrame({"node_id": ["A", "B", "A:rail", "B:rail"],
+    ...     "kind": ["city", "city", "rail_terminal", "rail_terminal"],
+    ...     "city_id": ["A", "B", "A", "B"], "lat": [31.2, 32.0, 31.25, 32.0],
+    ...     "lon": [121.5, 118.8, 121.45, 118.8]})
+    >>> net = assemble(nodes, pl.DataFrame({"from_node": ["A", "A:rail"],
+    ...     "to_node": ["B", "B:rail"], "mode": ["road", "rail"], "distance_km": [300.0, 300.0]}))
+    >>> orders = pl.DataFrame({"order_id": ["o1", "o2"], "origin": ["A", "A"],
+    ...     "destination": ["B", "B"], "mass_kg": [10_000.0, 5_000.0], "deadline_h": [None, 6.0]})
+    >>> route_batch(net, orders).select("order_id", "front_size", "modes").rows()
+    [('o1', 2, 'rail'), ('o2', 1, 'road')]
+    """
     if "__row" not in orders.columns:
         orders = check_orders(orders, network=network)
     pol = policy or Policy()

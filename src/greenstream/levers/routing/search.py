@@ -68,6 +68,37 @@ class Graph:
         co2e: np.ndarray,
         edge_ids: np.ndarray | None = None,
     ) -> Graph:
+        """A graph from parallel edge arrays (edge ``i`` runs ``tail[i] -> head[i]``).
+
+        Parameters
+        ----------
+        n_nodes : int
+            Number of nodes, count; nodes are ``0 .. n_nodes - 1``.
+        tail, head : numpy.ndarray of int
+            Start and end node of each edge.
+        cost : numpy.ndarray of float
+            Cost of each edge, CNY per tonne carried (non-negative).
+        time : numpy.ndarray of float
+            Time of each edge, hours (non-negative).
+        co2e : numpy.ndarray of float
+            Emissions of each edge, kg CO2e WTW per tonne carried (non-negative).
+        edge_ids : numpy.ndarray of int, optional
+            Network edge id of each edge; ``0 .. len(tail) - 1`` when None.
+
+        Returns
+        -------
+        Graph
+            The arrays plus per-node adjacency lists for the label loop.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> g = Graph.from_arrays(3, tail=np.array([0, 0, 1]), head=np.array([2, 1, 2]),
+        ...     cost=np.array([10.0, 3.0, 3.0]), time=np.array([5.0, 10.0, 10.0]),
+        ...     co2e=np.array([8.0, 2.0, 2.0]))
+        >>> g.n_nodes, g.adjacency[0]
+        (3, [(2, 0, 10.0, 5.0, 8.0), (1, 1, 3.0, 10.0, 2.0)])
+        """
         ids = np.arange(len(tail)) if edge_ids is None else edge_ids
         adjacency: list[list[tuple[int, int, float, float, float]]] = [[] for _ in range(n_nodes)]
         for t, h, eid, c, tm, e in zip(
@@ -86,7 +117,36 @@ class Graph:
         self, target: int | Sequence[int]
     ) -> tuple[list[float], list[float], list[float]]:
         """Per node, the least cost, time and CO2e of any path to ``target`` (to the nearest of
-        several targets when given a sequence; inf if none)."""
+        several targets when given a sequence; inf if none).
+
+        One reverse single-criterion Dijkstra per criterion (``scipy.sparse.csgraph``); each bound
+        is lowered by 1e-9 so that rounding never makes it exceed the true least value.
+
+        Parameters
+        ----------
+        target : int or sequence of int
+            The target node, or several (the bound is then to the nearest of them).
+
+        Returns
+        -------
+        cost, time, co2e : list of float
+            Per node: least cost (CNY per t), time (h) and CO2e (kg WTW per t) to the target.
+
+        References
+        ----------
+        .. [1] E. W. Dijkstra, "A note on two problems in connexion with graphs", Numerische
+           Mathematik 1 (1959) 269-271.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> g = Graph.from_arrays(3, tail=np.array([0, 0, 1]), head=np.array([2, 1, 2]),
+        ...     cost=np.array([10.0, 3.0, 3.0]), time=np.array([5.0, 10.0, 10.0]),
+        ...     co2e=np.array([8.0, 2.0, 2.0]))
+        >>> cost, time, co2e = g.lower_bounds(2)
+        >>> [round(c, 6) for c in cost], [round(t, 6) for t in time]
+        ([6.0, 3.0, 0.0], [5.0, 10.0, 0.0])
+        """
         out: list[list[float]] = []
         for weight in (self.cost, self.time, self.co2e):
             # csgraph treats explicit zeros as absent edges; a tiny positive floor keeps them
@@ -109,7 +169,19 @@ class Graph:
 
 @dataclass(frozen=True)
 class Label:
-    """One non-dominated path: its criteria and edge ids (network ids), source to target."""
+    """One non-dominated path: its criteria and edge ids (network ids), source to target.
+
+    Attributes
+    ----------
+    cost : float
+        Path cost, CNY per tonne carried.
+    time : float
+        Path time, hours.
+    co2e : float
+        Path emissions, kg CO2e WTW per tonne carried.
+    edges : tuple of int
+        Network edge ids, source to target.
+    """
 
     cost: float
     time: float
@@ -135,7 +207,45 @@ def pareto_front(
     bounds: tuple[list[float], list[float], list[float]] | None = None,
 ) -> list[Label]:
     """Every non-dominated (cost, time, co2e) path from ``source`` to ``target`` with
-    ``time <= max_time`` and ``cost <= max_cost``, sorted by cost then time then CO2e."""
+    ``time <= max_time`` and ``cost <= max_cost``, sorted by cost then time then CO2e.
+
+    Parameters
+    ----------
+    graph : Graph
+        The graph (non-negative edge criteria).
+    source, target : int
+        Start and end node.
+    max_time : float, default inf
+        Deadline, hours: paths slower than this are left out.
+    max_cost : float, default inf
+        Cost cap, CNY per tonne: dearer paths are left out.
+    bounds : tuple of three lists of float, optional
+        :meth:`Graph.lower_bounds` to ``target`` (CNY per t, h, kg CO2e per t) when already
+        computed (reused across orders of one destination).
+
+    Returns
+    -------
+    list of Label
+        The exact Pareto front; empty when no path meets the limits.
+
+    References
+    ----------
+    .. [1] E. Q. V. Martins, "On a multicriteria shortest path problem", European Journal of
+       Operational Research 16(2) (1984) 236-245.
+
+    Examples
+    --------
+    Direct (fast, dear, more CO2e) or via node 1 (slow, cheap, cleaner): both are on the front.
+
+    >>> import numpy as np
+    >>> g = Graph.from_arrays(3, tail=np.array([0, 0, 1]), head=np.array([2, 1, 2]),
+    ...                       cost=np.array([10.0, 3.0, 3.0]), time=np.array([5.0, 10.0, 10.0]),
+    ...                       co2e=np.array([8.0, 2.0, 2.0]))
+    >>> [(label.cost, label.time, label.co2e, label.edges) for label in pareto_front(g, 0, 2)]
+    [(6.0, 20.0, 4.0, (1, 2)), (10.0, 5.0, 8.0, (0,))]
+    >>> [label.edges for label in pareto_front(g, 0, 2, max_time=6.0)]
+    [(0,)]
+    """
     if source == target:
         return [Label(0.0, 0.0, 0.0, ())]
     lb = bounds if bounds is not None else graph.lower_bounds(target)
@@ -158,7 +268,41 @@ def one_to_all(
     ``max_time`` / ``max_cost`` (the loosest limits of the orders concerned) labels that cannot
     reach *any* target within them are pruned, using the least time / cost to the nearest
     target as bounds, so each front is still exact for every order whose limits are within
-    these (filter it by the order's own limits)."""
+    these (filter it by the order's own limits).
+
+    Parameters
+    ----------
+    graph : Graph
+        The graph (non-negative edge criteria).
+    source : int
+        Start node.
+    targets : sequence of int
+        End nodes.
+    max_time : float, default inf
+        Loosest deadline of the orders concerned, hours.
+    max_cost : float, default inf
+        Loosest cost cap of the orders concerned, CNY per tonne.
+
+    Returns
+    -------
+    dict of int to list of Label
+        Target -> its Pareto front (sorted by cost, time, CO2e).
+
+    References
+    ----------
+    .. [1] E. Q. V. Martins, "On a multicriteria shortest path problem", European Journal of
+       Operational Research 16(2) (1984) 236-245.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> g = Graph.from_arrays(3, tail=np.array([0, 0, 1]), head=np.array([2, 1, 2]),
+    ...                       cost=np.array([10.0, 3.0, 3.0]), time=np.array([5.0, 10.0, 10.0]),
+    ...                       co2e=np.array([8.0, 2.0, 2.0]))
+    >>> fronts = one_to_all(g, 0, [1, 2])
+    >>> [label.edges for label in fronts[1]], [label.edges for label in fronts[2]]
+    ([(1,)], [(1, 2), (0,)])
+    """
     if math.isinf(max_time) and math.isinf(max_cost):
         zeros = [0.0] * graph.n_nodes
         bounds = (zeros, zeros, zeros)

@@ -19,19 +19,57 @@ from greenstream.reports.render.view import LANGS, Lang
 
 
 class OutputFormat(StrEnum):
+    """The file format of a rendered document."""
+
     json = "json"
     html = "html"
     pdf = "pdf"
 
 
 def check_lang(lang: str) -> Lang:
+    """``lang`` when it is a language of the documents.
+
+    Parameters
+    ----------
+    lang : str
+        ``en`` or ``zh``.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    InputErrors
+        For any other language.
+
+    Examples
+    --------
+    >>> check_lang("zh")
+    'zh'
+    """
     if lang not in LANGS:
         raise InputErrors.single("<options>", f"unknown language {lang!r} (en or zh)", field="lang")
     return lang  # type: ignore[return-value]
 
 
 def period_images(report: dict[str, Any], lang: Lang, *, with_map: bool = True) -> dict[str, str]:
-    """The period report's charts and map as SVG text, by name."""
+    """The period report's charts and map as SVG text, by name.
+
+    Parameters
+    ----------
+    report : dict
+        A period report (:func:`greenstream.reports.period.period_report`).
+    lang : {"en", "zh"}
+        Language of the document.
+    with_map : bool, default True
+        Draw the lanes map (the slowest image).
+
+    Returns
+    -------
+    dict of str to str
+        Image name -> SVG text.
+    """
     from greenstream.reports.render import charts, maps
 
     makers: dict[str, Callable[[], str | None]] = {
@@ -51,7 +89,21 @@ def period_images(report: dict[str, Any], lang: Lang, *, with_map: bool = True) 
 
 
 def render_document(doc: dict[str, Any], images: dict[str, str], fmt: OutputFormat) -> bytes:
-    """A document of blocks (:mod:`.view`) and its SVG images as HTML or PDF bytes."""
+    """A document of blocks (:mod:`.view`) and its SVG images as HTML or PDF bytes.
+
+    Parameters
+    ----------
+    doc : dict
+        The document of blocks.
+    images : dict of str to str
+        Image name -> SVG text.
+    fmt : OutputFormat
+        HTML or PDF.
+
+    Returns
+    -------
+    bytes
+    """
     if fmt is OutputFormat.html:
         return _html(doc, images)
     if fmt is OutputFormat.pdf:
@@ -60,7 +112,39 @@ def render_document(doc: dict[str, Any], images: dict[str, str], fmt: OutputForm
 
 
 def render_period(report: dict[str, Any], lang: str, fmt: OutputFormat) -> bytes:
-    """The period report as JSON, HTML or PDF bytes."""
+    """The period report as JSON, HTML or PDF bytes.
+
+    Parameters
+    ----------
+    report : dict
+        A period report (:func:`greenstream.reports.period.period_report`).
+    lang : {"en", "zh"}
+        Language of the document.
+    fmt : OutputFormat
+        JSON, HTML (one self-contained file) or PDF (Typst).
+
+    Returns
+    -------
+    bytes
+
+    References
+    ----------
+    .. [1] ISO 14083:2023, reporting (WTW and TTW, transport activity, data types); GB/T
+       46531-2025 for the Chinese view and the reconciliation.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from greenstream.pipeline import footprint
+    >>> legs = pl.DataFrame({"shipment_id": ["S1", "S1"], "mass_kg": [10_000.0, 10_000.0],
+    ...                      "mode": ["road", "rail"], "distance_km": [100.0, 500.0]})
+    >>> footprints = footprint(legs).legs
+    >>> import json
+    >>> from greenstream.reports.documents import file_document
+    >>> report = file_document(footprints, organisation="Acme")
+    >>> json.loads(render_period(report, "en", OutputFormat.json))["schema"]
+    'greenstream.period-report.v1'
+    """
     if fmt is OutputFormat.json:
         return json.dumps(report, indent=2, ensure_ascii=False, default=str).encode()
     from greenstream.reports.render.view import period_view
@@ -72,7 +156,21 @@ def render_period(report: dict[str, Any], lang: str, fmt: OutputFormat) -> bytes
 
 
 def render_certificate(report: dict[str, Any], lang: str, fmt: OutputFormat) -> bytes:
-    """The one-page customer certificate as JSON, HTML or PDF bytes."""
+    """The one-page customer certificate as JSON, HTML or PDF bytes.
+
+    Parameters
+    ----------
+    report : dict
+        A period report (:func:`greenstream.reports.period.period_report`).
+    lang : {"en", "zh"}
+        Language of the document.
+    fmt : OutputFormat
+        JSON, HTML (one self-contained file) or PDF (Typst).
+
+    Returns
+    -------
+    bytes
+    """
     if fmt is OutputFormat.json:
         return json.dumps(report, indent=2, ensure_ascii=False, default=str).encode()
     from greenstream.reports.render.view import certificate_view
@@ -81,7 +179,21 @@ def render_certificate(report: dict[str, Any], lang: str, fmt: OutputFormat) -> 
 
 
 def render_shared_waybill(data: dict[str, Any], lang: str, fmt: OutputFormat) -> bytes:
-    """A shared waybill's read-only page as JSON or HTML."""
+    """A shared waybill's read-only page as JSON or HTML.
+
+    Parameters
+    ----------
+    data : dict
+        :func:`greenstream.reports.links.shared_waybill`.
+    lang : {"en", "zh"}
+        Language of the document.
+    fmt : OutputFormat
+        JSON, HTML (one self-contained file) or PDF (Typst).
+
+    Returns
+    -------
+    bytes
+    """
     if fmt is OutputFormat.json:
         return json.dumps(data, indent=2, ensure_ascii=False, default=str).encode()
     from greenstream.reports.render.view import shared_waybill_view
@@ -90,7 +202,21 @@ def render_shared_waybill(data: dict[str, Any], lang: str, fmt: OutputFormat) ->
 
 
 def render(report: dict[str, Any], lang: str, fmt: OutputFormat) -> bytes:
-    """A period report or a certificate (by ``report["kind"]``) as bytes."""
+    """A period report or a certificate (by ``report["kind"]``) as bytes.
+
+    Parameters
+    ----------
+    report : dict
+        A period report or certificate.
+    lang : {"en", "zh"}
+        Language of the document.
+    fmt : OutputFormat
+        JSON, HTML (one self-contained file) or PDF (Typst).
+
+    Returns
+    -------
+    bytes
+    """
     if report.get("kind") == "certificate":
         return render_certificate(report, lang, fmt)
     return render_period(report, lang, fmt)

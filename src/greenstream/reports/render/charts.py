@@ -50,13 +50,41 @@ def _figure(width_in: float, height_in: float) -> Figure:
 
 
 def to_svg(fig: Figure) -> str:
+    """A matplotlib figure as SVG text, without a date (the same figure gives the same bytes).
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure.
+
+    Returns
+    -------
+    str
+    """
     buf = io.StringIO()
     fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": "greenstream"})
     return buf.getvalue()
 
 
 def modes_chart(report: dict[str, Any], lang: Lang) -> str:
-    """Horizontal bars of WTW emissions per mode and for hubs, split into TTW and WTT (t)."""
+    """Horizontal bars of WTW emissions per mode and for hubs, split into TTW and WTT (t).
+
+    Parameters
+    ----------
+    report : dict
+        A period report (:func:`greenstream.reports.period.period_report`).
+    lang : {"en", "zh"}
+        Language of the document.
+
+    Returns
+    -------
+    str
+        SVG text.
+
+    References
+    ----------
+    .. [1] ISO 14083:2023 (WTW = WTT + TTW).
+    """
     rows = list(reversed(report["by_mode"]))
     fig = _figure(6.5, 0.45 * max(len(rows), 2) + 0.8)
     ax = fig.subplots()
@@ -74,7 +102,24 @@ def modes_chart(report: dict[str, Any], lang: Lang) -> str:
 
 
 def daily_chart(report: dict[str, Any], lang: Lang) -> str | None:
-    """WTW and TTW emissions per day (t); None with fewer than two days."""
+    """WTW and TTW emissions per day (t); None with fewer than two days.
+
+    Parameters
+    ----------
+    report : dict
+        A period report (:func:`greenstream.reports.period.period_report`).
+    lang : {"en", "zh"}
+        Language of the document.
+
+    Returns
+    -------
+    str or None
+        SVG text.
+
+    References
+    ----------
+    .. [1] ISO 14083:2023 (WTW = WTT + TTW).
+    """
     days = report["daily"]
     if len(days) < 2:
         return None
@@ -106,7 +151,24 @@ def daily_chart(report: dict[str, Any], lang: Lang) -> str | None:
 
 
 def reconciliation_chart(report: dict[str, Any], lang: Lang) -> str:
-    """Waterfall from ISO 14083 WTW CO2e down to GB/T 46531 TTW CO2 (t)."""
+    """Waterfall from ISO 14083 WTW CO2e down to GB/T 46531 TTW CO2 (t).
+
+    Parameters
+    ----------
+    report : dict
+        A period report (:func:`greenstream.reports.period.period_report`).
+    lang : {"en", "zh"}
+        Language of the document.
+
+    Returns
+    -------
+    str
+        SVG text.
+
+    References
+    ----------
+    .. [1] GB/T 46531-2025 (TTW CO2 of road and waterway transport); ISO 14083:2023 (WTW CO2e).
+    """
     rec = report["reconciliation"]
     labels = [s("rec_iso", lang)]
     bottoms = [0.0]

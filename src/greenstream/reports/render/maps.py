@@ -98,7 +98,20 @@ def _draw_polygons(
 
 
 def lanes_map(report: dict[str, Any], lang: Lang) -> str | None:
-    """The map as SVG, or None when no lane or hub resolves to coordinates."""
+    """The map as SVG, or None when no lane or hub resolves to coordinates.
+
+    Parameters
+    ----------
+    report : dict
+        A period report (:func:`greenstream.reports.period.period_report`).
+    lang : {"en", "zh"}
+        Language of the document.
+
+    Returns
+    -------
+    str or None
+        SVG text.
+    """
     import polars as pl
 
     from greenstream.geo import Gazetteer

@@ -270,6 +270,24 @@ DATA_TYPE_NAMES: Final[dict[str, tuple[str, str]]] = {
 
 
 def s(key: str, lang: Lang) -> str:
+    """The document string ``key`` in ``lang``.
+
+    Parameters
+    ----------
+    key : str
+        A key of :data:`S`.
+    lang : {"en", "zh"}
+        Language.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> s("title", "zh")
+    '运输链温室气体排放报告'
+    """
     en, zh = S[key]
     return zh if lang == "zh" else en
 
@@ -282,13 +300,50 @@ def _name(table: dict[str, tuple[str, str]], key: str | None, lang: Lang) -> str
 
 
 def mode_name(mode: str | None, lang: Lang) -> str:
+    """The name of a transport mode in ``lang`` (the key itself when unknown, a dash for None).
+
+    Parameters
+    ----------
+    mode : str or None
+        A mode (road, rail, sea, inland_waterway, air).
+    lang : {"en", "zh"}
+        Language.
+
+    Returns
+    -------
+    str
+    """
     return _name(MODE_NAMES, mode, lang)
 
 
 def table(
     title: str, columns: list[str], rows: list[list[str]], *, align: str = "", note: str = ""
 ) -> dict[str, Any]:
-    """A table block; ``align`` has one letter per column (l, r), left by default."""
+    """A table block; ``align`` has one letter per column (l, r), left by default.
+
+    Parameters
+    ----------
+    title : str
+        Caption.
+    columns : list of str
+        Column headers.
+    rows : list of list of str
+        Printed cells.
+    align : str, default ""
+        One letter per column, ``l`` or ``r``; missing letters are ``l``.
+    note : str, default ""
+        A note under the table.
+
+    Returns
+    -------
+    dict
+        The block.
+
+    Examples
+    --------
+    >>> table("Modes", ["mode", "t CO2e"], [["road", "1.000"]], align="lr")["align"]
+    'lr'
+    """
     return {
         "type": "table",
         "title": title,
@@ -300,7 +355,26 @@ def table(
 
 
 def period_view(report: dict[str, Any], lang: Lang, images: dict[str, str]) -> dict[str, Any]:
-    """The document of a period report in ``lang``; ``images`` maps chart names to file names."""
+    """The document of a period report in ``lang``; ``images`` maps chart names to file names.
+
+    Parameters
+    ----------
+    report : dict
+        A period report (:func:`greenstream.reports.period.period_report`).
+    lang : {"en", "zh"}
+        Language of the document.
+    images : dict of str to str
+        Chart name -> file name.
+
+    Returns
+    -------
+    dict
+        Title and blocks.
+
+    References
+    ----------
+    .. [1] ISO 14083:2023, reporting; GLEC Framework v3 data quality; GB/T 46531-2025.
+    """
     t = report["totals"]
     p = report["period"]
     period = (
@@ -638,6 +712,20 @@ def period_view(report: dict[str, Any], lang: Lang, images: dict[str, str]) -> d
 
 
 def verification_blocks(verification: dict[str, Any] | None, lang: Lang) -> list[dict[str, Any]]:
+    """The verification section: the reference and how to check it, or why there is none.
+
+    Parameters
+    ----------
+    verification : dict or None
+        :func:`greenstream.reports.verification.make_reference`; None for a file document.
+    lang : {"en", "zh"}
+        Language of the document.
+
+    Returns
+    -------
+    list of dict
+        Blocks.
+    """
     blocks: list[dict[str, Any]] = [{"type": "heading", "text": s("verification", lang)}]
     if not verification:
         blocks.append({"type": "para", "text": s("verification_none", lang)})
@@ -660,6 +748,27 @@ def verification_blocks(verification: dict[str, Any] | None, lang: Lang) -> list
 
 
 def gbt_blocks(report: dict[str, Any], lang: Lang, images: dict[str, str]) -> list[dict[str, Any]]:
+    """The GB/T 46531 view and its reconciliation with ISO 14083 as blocks.
+
+    Parameters
+    ----------
+    report : dict
+        A period report (:func:`greenstream.reports.period.period_report`).
+    lang : {"en", "zh"}
+        Language of the document.
+    images : dict of str to str
+        Chart name -> file name.
+
+    Returns
+    -------
+    list of dict
+        Blocks.
+
+    References
+    ----------
+    .. [1] GB/T 46531-2025, clauses 4 (boundary), 5 (emissions and intensity), Annex A;
+       scope and TOC as published at https://www.bz39.com/archives/1229290.
+    """
     g = report["gbt46531"]
     rec = report["reconciliation"]
     blocks: list[dict[str, Any]] = [{"type": "heading", "text": s("gbt_title", lang)}]
@@ -762,7 +871,20 @@ def gbt_blocks(report: dict[str, Any], lang: Lang, images: dict[str, str]) -> li
 
 
 def certificate_view(report: dict[str, Any], lang: Lang) -> dict[str, Any]:
-    """The one-page customer certificate of a period report's figures."""
+    """The one-page customer certificate of a period report's figures.
+
+    Parameters
+    ----------
+    report : dict
+        A period report (:func:`greenstream.reports.period.period_report`).
+    lang : {"en", "zh"}
+        Language of the document.
+
+    Returns
+    -------
+    dict
+        Title and blocks.
+    """
     t = report["totals"]
     p = report["period"]
     period = (
@@ -841,7 +963,20 @@ def certificate_view(report: dict[str, Any], lang: Lang) -> dict[str, Any]:
 
 
 def shared_waybill_view(data: dict[str, Any], lang: Lang) -> dict[str, Any]:
-    """The read-only page of a shared waybill: its footprint and its chain elements."""
+    """The read-only page of a shared waybill: its footprint and its chain elements.
+
+    Parameters
+    ----------
+    data : dict
+        :func:`greenstream.reports.links.shared_waybill`.
+    lang : {"en", "zh"}
+        Language of the document.
+
+    Returns
+    -------
+    dict
+        Title and blocks.
+    """
     f = data["footprint"]
     rows = []
     for e in data["elements"]:

@@ -14,7 +14,17 @@ from greenstream.levers.routing.search import Label
 @dataclass(frozen=True)
 class Candidates:
     """Candidate routes, flat: ``order[j]`` is the order (row) of candidate ``j``; ``reasons``
-    holds, per order left without a candidate, why."""
+    holds, per order left without a candidate, why.
+
+    Attributes
+    ----------
+    order : list of int
+        Order (row) of each candidate.
+    label : list of Label
+        Each candidate route (per tonne: cost CNY per t, time h, CO2e kg WTW per t).
+    reasons : dict of int to str
+        Order row -> why it has no candidate.
+    """
 
     order: list[int]
     label: list[Label]
@@ -36,7 +46,49 @@ def candidate_routes(
 ) -> Candidates:
     """Per order, the routes within its deadline and cost cap, best ``max_candidates`` by
     ``score``, plus the best that crosses no capacitated edge (so capacity never refuses an
-    order that has a feasible uncapacitated route)."""
+    order that has a feasible uncapacitated route).
+
+    Parameters
+    ----------
+    fronts : dict of FrontKey to list of Label
+        Pareto fronts per (modes key, origin node, destination node).
+    mode_keys : sequence of str
+        Per order, its allowed modes ``;``-joined (``""``: all).
+    o_idx, d_idx : numpy.ndarray of int
+        Per order, origin and destination node index.
+    limit_h : numpy.ndarray of float
+        Per order, hours from ready to deadline (inf: none).
+    cost_cap_per_t : numpy.ndarray of float
+        Per order, cost cap per tonne, CNY per t (inf: none).
+    capacitated : numpy.ndarray of bool
+        Per network edge, whether it has a finite capacity.
+    score : callable
+        A label's objective per tonne (lower is better).
+    max_candidates : int
+        Best routes kept per order, count.
+    closed : bool
+        Whether nodes or edges are closed (worded into the reasons).
+
+    Returns
+    -------
+    Candidates
+        The candidates, flat, and the reasons of orders without one.
+
+    Examples
+    --------
+    The deadline of the second order (6 h) leaves only the fast route:
+
+    >>> from greenstream.levers.routing.search import Label
+    >>> slow_clean = Label(cost=99.0, time=30.0, co2e=12.5, edges=(4, 1, 3))
+    >>> fast = Label(cost=120.0, time=5.0, co2e=28.5, edges=(0,))
+    >>> import numpy as np
+    >>> fronts = {("", 0, 1): [slow_clean, fast]}
+    >>> found = candidate_routes(fronts, ["", ""], np.array([0, 0]), np.array([1, 1]),
+    ...     np.array([np.inf, 6.0]), np.array([np.inf, np.inf]), np.array([False] * 5),
+    ...     lambda lab: lab.co2e, max_candidates=8, closed=False)
+    >>> found.order, [lab.edges for lab in found.label]
+    ([0, 0, 1], [(4, 1, 3), (0,), (0,)])
+    """
     order: list[int] = []
     labels: list[Label] = []
     reasons: dict[int, str] = {}
@@ -57,7 +109,31 @@ def candidate_routes(
 
 
 def no_route_reason(front: Sequence[Label], limit_h: float, *, closed: bool) -> str:
-    """Why an order whose front is ``front`` has no route within its limits."""
+    """Why an order whose front is ``front`` has no route within its limits.
+
+    Parameters
+    ----------
+    front : sequence of Label
+        The order's Pareto front (may be empty).
+    limit_h : float
+        Hours from ready to deadline.
+    closed : bool
+        Whether nodes or edges are closed.
+
+    Returns
+    -------
+    str
+        No route at all, none within the deadline (with the fastest time), or none within both
+        the deadline and the cost cap.
+
+    Examples
+    --------
+    >>> from greenstream.levers.routing.search import Label
+    >>> slow_clean = Label(cost=99.0, time=30.0, co2e=12.5, edges=(4, 1, 3))
+    >>> fast = Label(cost=120.0, time=5.0, co2e=28.5, edges=(0,))
+    >>> no_route_reason([slow_clean, fast], 2.0, closed=False)
+    'no route within the deadline: the fastest takes 5.0 h, 2.0 h available'
+    """
     if not front:
         return "no route between origin and destination with the allowed modes" + (
             " avoiding the closed nodes and edges" if closed else ""

@@ -20,7 +20,21 @@ from greenstream.levers.routing.routes import Closure
 @dataclass(frozen=True)
 class Disruption:
     """Closed nodes, edges (``"FROM>TO"`` or network edge ids), regions (ISO 3166-2 codes such as
-    ``CN-HI``) or a circle (lat, lon, radius_km) during ``[start_h, end_h)`` of the plan."""
+    ``CN-HI``) or a circle (lat, lon, radius_km) during ``[start_h, end_h)`` of the plan.
+
+    Attributes
+    ----------
+    nodes : tuple of str
+        Closed node ids.
+    edges : tuple of str or int
+        Closed edges, ``"FROM>TO"`` (both directions) or network edge ids.
+    regions : tuple of str
+        Closed regions, ISO 3166-2 codes: every node in them is closed.
+    circle : (float, float, float), optional
+        Latitude and longitude (decimal degrees) and radius (km) of a closed circle.
+    start_h, end_h : float
+        Closure window, hours from the plan start (``end_h`` inf: open-ended).
+    """
 
     nodes: tuple[str, ...] = ()
     edges: tuple[str | int, ...] = ()
@@ -30,6 +44,39 @@ class Disruption:
     end_h: float = math.inf
 
     def closure(self, network: Network) -> Closure:
+        """The nodes and edges of ``network`` this disruption closes.
+
+        Parameters
+        ----------
+        network : Network
+            The network the plan runs on.
+
+        Returns
+        -------
+        Closure
+            Closed node ids and network edge ids.
+
+        Raises
+        ------
+        InputErrors
+            Every unknown node and every edge that is not ``FROM>TO`` or joins no two nodes.
+
+        Examples
+        --------
+        >>> import polars as pl
+        >>> from greenstream.levers.routing.network import assemble
+        >>> nodes = pl.DataFrame({"node_id": ["A", "B", "A:rail", "B:rail"],
+        ...     "kind": ["city", "city", "rail_terminal", "rail_terminal"],
+        ...     "city_id": ["A", "B", "A", "B"], "lat": [31.2, 32.0, 31.25, 32.0],
+        ...     "lon": [121.5, 118.8, 121.45, 118.8]})
+        >>> net = assemble(nodes, pl.DataFrame({"from_node": ["A", "A:rail"],
+        ...     "to_node": ["B", "B:rail"], "mode": ["road", "rail"], "distance_km": [300.0, 300.0],
+        ...     "capacity_t_per_day": [None, 15.0]}))
+        >>> orders = pl.DataFrame({"order_id": ["o1", "o2"], "origin": ["A", "A"],
+        ...     "destination": ["B", "B"], "mass_kg": [10_000.0, 8_000.0]})
+        >>> Disruption(edges=("A:rail>B:rail",)).closure(net).edges
+        frozenset({1})
+        """
         nodes = set(self.nodes)
         unknown = [n for n in nodes if n not in network.node_index]
         errors = [InputError("<disruption>", None, "nodes", f"unknown node '{n}'") for n in unknown]
@@ -69,7 +116,44 @@ class Disruption:
 
 
 def affected_orders(network: Network, plan: DayPlan, disruption: Disruption) -> list[str]:
-    """Orders whose assigned route uses a closed node or edge while it is closed."""
+    """Orders whose assigned route uses a closed node or edge while it is closed.
+
+    An edge is used from the time the order enters it to the time it leaves it (ready time plus
+    the route's edge times, hours).
+
+    Parameters
+    ----------
+    network : Network
+        The network the plan runs on.
+    plan : DayPlan
+        The plan.
+    disruption : Disruption
+        The closure and its window.
+
+    Returns
+    -------
+    list of str
+        Ids of the orders hit.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from greenstream.levers.routing.network import assemble
+    >>> nodes = pl.DataFrame({"node_id": ["A", "B", "A:rail", "B:rail"],
+    ...     "kind": ["city", "city", "rail_terminal", "rail_terminal"],
+    ...     "city_id": ["A", "B", "A", "B"], "lat": [31.2, 32.0, 31.25, 32.0],
+    ...     "lon": [121.5, 118.8, 121.45, 118.8]})
+    >>> net = assemble(nodes, pl.DataFrame({"from_node": ["A", "A:rail"],
+    ...     "to_node": ["B", "B:rail"], "mode": ["road", "rail"], "distance_km": [300.0, 300.0],
+    ...     "capacity_t_per_day": [None, 15.0]}))
+    >>> orders = pl.DataFrame({"order_id": ["o1", "o2"], "origin": ["A", "A"],
+    ...     "destination": ["B", "B"], "mass_kg": [10_000.0, 8_000.0]})
+    >>> plan = plan_day(net, orders, exact=True)
+    >>> affected_orders(net, plan, Disruption(nodes=("A:rail",)))
+    ['o1']
+    >>> affected_orders(net, plan, Disruption(nodes=("A:rail",), start_h=48.0))
+    []
+    """
     closure = disruption.closure(network)
     a = network.arrays
     closed_edge = np.zeros(network.n_edges, dtype=bool)
@@ -106,7 +190,55 @@ def replan(
     """Re-plan only the orders the disruption hits, on the network without the closed elements
     and with the capacity the other orders leave; the others keep their routes. The closed
     elements are avoided for the whole re-planned trip (conservative: a window that ends
-    before the order would reach them is not exploited)."""
+    before the order would reach them is not exploited).
+
+    Parameters
+    ----------
+    network : Network
+        The network the plan runs on.
+    plan : DayPlan
+        The plan.
+    disruption : Disruption
+        The closure and its window.
+    max_candidates : int, default 8
+        Routes of each re-planned order's front the model may choose, count.
+    time_limit_s : float, default 20.0
+        HiGHS time limit, seconds.
+    workers : int, default 1
+        Processes that compute the fronts, count.
+
+    Returns
+    -------
+    plan : DayPlan
+        The merged plan (the summary gains ``replanned_orders`` and ``replan_solver_status``).
+    affected : list of str
+        Ids of the re-planned orders.
+
+    References
+    ----------
+    .. [1] Q. Huangfu, J. A. J. Hall, "Parallelizing the dual revised simplex method",
+       Mathematical Programming Computation 10 (2018) 119-142 (HiGHS, https://highs.dev).
+
+    Examples
+    --------
+    Closing the rail terminal at A moves the order on rail to road:
+
+    >>> import polars as pl
+    >>> from greenstream.levers.routing.network import assemble
+    >>> nodes = pl.DataFrame({"node_id": ["A", "B", "A:rail", "B:rail"],
+    ...     "kind": ["city", "city", "rail_terminal", "rail_terminal"],
+    ...     "city_id": ["A", "B", "A", "B"], "lat": [31.2, 32.0, 31.25, 32.0],
+    ...     "lon": [121.5, 118.8, 121.45, 118.8]})
+    >>> net = assemble(nodes, pl.DataFrame({"from_node": ["A", "A:rail"],
+    ...     "to_node": ["B", "B:rail"], "mode": ["road", "rail"], "distance_km": [300.0, 300.0],
+    ...     "capacity_t_per_day": [None, 15.0]}))
+    >>> orders = pl.DataFrame({"order_id": ["o1", "o2"], "origin": ["A", "A"],
+    ...     "destination": ["B", "B"], "mass_kg": [10_000.0, 8_000.0]})
+    >>> plan = plan_day(net, orders, exact=True)
+    >>> new, hit = replan(net, plan, Disruption(nodes=("A:rail",)))
+    >>> hit, new.assignments.select("order_id", "modes").rows()
+    (['o1'], [('o1', 'road'), ('o2', 'road')])
+    """
     affected = affected_orders(network, plan, disruption)
     if not affected:
         return plan, []

@@ -32,7 +32,56 @@ def gather_fronts(
 ) -> tuple[dict[FrontKey, list[Label]], dict[tuple[str, int], float]]:
     """Fronts per (modes, origin, destination) and, per (modes, origin), the deadline up to
     which the new fronts are exact. ``reuse`` serves only without a ``closure``, and only for
-    origins whose loosest deadline is within the limit its fronts were computed for."""
+    origins whose loosest deadline is within the limit its fronts were computed for.
+
+    Parameters
+    ----------
+    network : Network
+        The priced network.
+    mode_keys : sequence of str
+        Per order, its allowed modes ``;``-joined (``""``: all).
+    o_idx, d_idx : numpy.ndarray of int
+        Per order, origin and destination node index.
+    limit_h : numpy.ndarray of float
+        Per order, hours from ready to deadline (inf: none).
+    closure : Closure or None
+        Nodes and edges taken out.
+    workers : int
+        Processes that compute the fronts, count.
+    reuse : DayPlan or None
+        An earlier plan on the same network whose fronts may serve.
+
+    Returns
+    -------
+    fronts : dict of FrontKey to list of Label
+        Pareto front per (modes key, origin, destination).
+    limits : dict of (str, int) to float
+        Per (modes key, origin), the deadline in hours up to which its new fronts are exact.
+
+    References
+    ----------
+    .. [1] E. Q. V. Martins, "On a multicriteria shortest path problem", European Journal of
+       Operational Research 16(2) (1984) 236-245.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from greenstream.levers.routing.network import assemble
+    >>> nodes = pl.DataFrame({"node_id": ["A", "B", "A:rail", "B:rail"],
+    ...     "kind": ["city", "city", "rail_terminal", "rail_terminal"],
+    ...     "city_id": ["A", "B", "A", "B"], "lat": [31.2, 32.0, 31.25, 32.0],
+    ...     "lon": [121.5, 118.8, 121.45, 118.8]})
+    >>> net = assemble(nodes, pl.DataFrame({"from_node": ["A", "A:rail"],
+    ...     "to_node": ["B", "B:rail"], "mode": ["road", "rail"], "distance_km": [300.0, 300.0],
+    ...     "capacity_t_per_day": [None, 15.0]}))
+    >>> orders = pl.DataFrame({"order_id": ["o1", "o2"], "origin": ["A", "A"],
+    ...     "destination": ["B", "B"], "mass_kg": [10_000.0, 8_000.0]})
+    >>> import numpy as np
+    >>> fronts, limits = gather_fronts(net, ["", ""], np.array([0, 0]), np.array([1, 1]),
+    ...     np.array([6.0, 48.0]), closure=None, workers=1, reuse=None)
+    >>> len(fronts[("", 0, 1)]), limits
+    (2, {('', 0): 48.0})
+    """
     fronts: dict[FrontKey, list[Label]] = {}
     limits: dict[tuple[str, int], float] = {}
     usable = reuse if (reuse is not None and closure is None) else None

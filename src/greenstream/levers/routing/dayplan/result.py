@@ -20,7 +20,31 @@ Objective = Literal["co2e", "cost"]
 
 @dataclass
 class DayPlan:
-    """Assignments (one row per order), capacity use and the totals."""
+    """Assignments (one row per order), capacity use and the totals.
+
+    Attributes
+    ----------
+    assignments : polars.DataFrame
+        One row per order: ``status`` (assigned, infeasible), ``reason``, ``modes``, ``time_h``,
+        ``arrival_h`` (h), ``cost_cny`` (CNY), ``co2e_wtw_kg``, ``co2e_ttw_kg``,
+        ``road_baseline_co2e_wtw_kg`` (kg CO2e) and ``<mode>_tkm`` (tkm).
+    capacity_use : polars.DataFrame
+        Per capacitated edge: ``used_t``, ``capacity_t`` (t per day), ``utilisation``
+        (fraction), most used first.
+    summary : dict
+        Totals (``co2e_wtw_t``, ``road_baseline_co2e_wtw_t``, ``co2e_avoided_vs_road_t`` in t
+        CO2e, ``cost_cny``), solver status, LP bound and the gap to it, timings.
+    routes : dict of str to tuple of int
+        Order id -> network edge ids of its route.
+    objective : {"co2e", "cost"}
+        What the plan minimised.
+    carbon_price_cny_per_t : float
+        Carbon price of the "cost" objective, CNY per t CO2e.
+    orders : polars.DataFrame
+        The checked orders.
+    fronts, front_limits : dict
+        Pareto fronts and the deadlines up to which they are exact, for reuse.
+    """
 
     assignments: pl.DataFrame
     capacity_use: pl.DataFrame
@@ -35,10 +59,43 @@ class DayPlan:
     front_limits: dict[tuple[str, int], float] = field(default_factory=dict, repr=False)
 
     def mode_split(self) -> pl.DataFrame:
+        """Tonne-km by mode and its share over the assigned orders (:func:`mode_split`).
+
+        Returns
+        -------
+        polars.DataFrame
+            ``mode``, ``tkm`` (tonne-km), ``share`` (fraction).
+        """
         return mode_split(self.assignments)
 
 
 def edge_name(network: Network, e: int) -> str:
+    """An edge as ``FROM>TO mode`` (in reasons and reports).
+
+    Parameters
+    ----------
+    network : Network
+        The network.
+    e : int
+        Network edge id.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from greenstream.levers.routing.network import assemble
+    >>> nodes = pl.DataFrame({"node_id": ["A", "B", "A:rail", "B:rail"],
+    ...     "kind": ["city", "city", "rail_terminal", "rail_terminal"],
+    ...     "city_id": ["A", "B", "A", "B"], "lat": [31.2, 32.0, 31.25, 32.0],
+    ...     "lon": [121.5, 118.8, 121.45, 118.8]})
+    >>> net = assemble(nodes, pl.DataFrame({"from_node": ["A", "A:rail"],
+    ...     "to_node": ["B", "B:rail"], "mode": ["road", "rail"], "distance_km": [300.0, 300.0]}))
+    >>> edge_name(net, 1)
+    'A:rail>B:rail rail'
+    """
     row = network.edges.row(e, named=True)
     return f"{row['from_node']}>{row['to_node']} {row['mode']}"
 
@@ -55,6 +112,34 @@ def build_plan(
     objective: Objective,
     carbon_price: float,
 ) -> DayPlan:
+    """The plan's tables and totals from the chosen route of each order.
+
+    Parameters
+    ----------
+    network : Network
+        The network the plan runs on.
+    orders : polars.DataFrame
+        The checked orders (with ``ready_h``, hours).
+    chosen : dict of int to Label
+        Order row -> its route (per tonne).
+    reasons : dict of int to str
+        Order row -> why it is unserved.
+    o_idx, d_idx : numpy.ndarray of int
+        Per order, origin and destination node index.
+    mass_t : numpy.ndarray of float
+        Per order, mass in t.
+    cap : numpy.ndarray of float
+        Per network edge, capacity in t per day (inf: none).
+    objective : {"co2e", "cost"}
+        What the plan minimised.
+    carbon_price : float
+        Carbon price of the "cost" objective, CNY per t CO2e.
+
+    Returns
+    -------
+    DayPlan
+        Assignments, capacity use and summary (solver fields are added by the caller).
+    """
     baseline_road = road_baselines(network, o_idx, d_idx)
     records: list[dict[str, Any]] = []
     routes: dict[str, tuple[int, ...]] = {}
@@ -143,11 +228,50 @@ def build_plan(
 
 
 def as_float(value: object) -> float:
+    """``value`` as a float, 0.0 when it is not a number (e.g. the null max of an empty column).
+
+    Parameters
+    ----------
+    value : object
+        A number or anything else.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> as_float(2), as_float(None)
+    (2.0, 0.0)
+    """
     return float(value) if isinstance(value, int | float) else 0.0
 
 
 def mode_split(assignments: pl.DataFrame) -> pl.DataFrame:
-    """Tonne-km by mode and its share, over the assigned orders."""
+    """Tonne-km by mode and its share, over the assigned orders.
+
+    Parameters
+    ----------
+    assignments : polars.DataFrame
+        :attr:`DayPlan.assignments` (``status`` and ``<mode>_tkm`` columns).
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per transport mode: ``mode``, ``tkm`` (tonne-km), ``share`` (fraction).
+
+    References
+    ----------
+    .. [1] ISO 14083:2023, 5.4 (transport activity in tonne-km).
+
+    Examples
+    --------
+    >>> rows = pl.DataFrame({"status": ["assigned", "infeasible"],
+    ...     **{f"{m}_tkm": [0.0, 0.0] for m in MODES}}).with_columns(
+    ...     pl.Series("road_tkm", [1000.0, 0.0]), pl.Series("rail_tkm", [3000.0, 0.0]))
+    >>> mode_split(rows).filter(pl.col("tkm") > 0).rows()
+    [('road', 1000.0, 0.25), ('rail', 3000.0, 0.75)]
+    """
     tkm = assignments.filter(pl.col("status") == "assigned").select(
         [pl.col(f"{m}_tkm").sum().alias(m) for m in MODES]
     )

@@ -15,7 +15,49 @@ from greenstream.levers.routing.dayplan.model import AssignmentModel
 def solve(
     model: AssignmentModel, *, exact: bool, time_limit_s: float, gap: float
 ) -> tuple[np.ndarray, str, float]:
-    """Column values, the solver status and the LP bound (NaN when ``exact``)."""
+    """Column values, the solver status and the LP bound (NaN when ``exact``).
+
+    Parameters
+    ----------
+    model : AssignmentModel
+        The MILP.
+    exact : bool
+        Solve the whole MILP; otherwise the LP relaxation, then the MILP of the orders the LP
+        leaves fractional on the capacity the others leave (faster, not always optimal: the
+        gap to the LP bound is reported).
+    time_limit_s : float
+        HiGHS time limit, seconds.
+    gap : float
+        Relative MIP gap at which HiGHS stops, fraction.
+
+    Returns
+    -------
+    values : numpy.ndarray
+        Column values (0 or 1 for candidates).
+    status : str
+        HiGHS model status, with how it was reached.
+    lp_bound : float
+        Objective of the LP relaxation (a lower bound), NaN when ``exact``.
+
+    References
+    ----------
+    .. [1] Q. Huangfu, J. A. J. Hall, "Parallelizing the dual revised simplex method",
+       Mathematical Programming Computation 10 (2018) 119-142 (HiGHS, https://highs.dev).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from greenstream.levers.routing.dayplan.candidates import Candidates
+    >>> from greenstream.levers.routing.dayplan.model import assignment_model
+    >>> from greenstream.levers.routing.search import Label
+    >>> rail, road = Label(1.0, 30.0, 12.5, (1,)), Label(1.2, 5.0, 28.5, (0,))
+    >>> cands = Candidates(order=[0, 0, 1, 1], label=[rail, road, rail, road], reasons={})
+    >>> model = assignment_model(cands, np.array([125.0, 285.0, 100.0, 228.0]),
+    ...                          np.array([10.0, 8.0]), 2, np.array([np.inf, 15.0]))
+    >>> values, status, bound = solve(model, exact=True, time_limit_s=10.0, gap=0.0)
+    >>> values[:4].round().tolist(), status
+    ([1.0, 0.0, 0.0, 1.0], 'Optimal')
+    """
     if exact:
         solution, status = _solve_milp(
             model.costs,
