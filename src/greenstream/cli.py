@@ -708,6 +708,7 @@ CONCERN_CLIS = (
     "greenstream.levers.forecast.cli",  # forecast event | backtest
     "greenstream.levers.placement.cli",  # placement plan
     "greenstream.reports.cli",  # report, links
+    "greenstream.scale.cli",  # scale ingest-worker
 )
 # --- end of sub-commands ---
 for _module in CONCERN_CLIS:

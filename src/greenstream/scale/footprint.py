@@ -403,33 +403,31 @@ def run_dataset(
             )
             for i, src in enumerate(sources)
         ]
-        blobs = executor.results(
-            [
-                executor.submit(written_of, c, key=f"gs-written-{token}-{i}")
-                for i, c in enumerate(computed)
-            ],
-            ticker("computing partitions", n),
-        )
+        # the whole graph is submitted before anything is awaited, so the scheduler knows every
+        # dependent of every partition: a result lost with a worker is computed again
+        ship_here = None if options.ship_data or ship_stage is None else str(ship_stage)
+        written = [
+            executor.submit(written_of, c, key=f"gs-written-{token}-{i}")
+            for i, c in enumerate(computed)
+        ]
+        rollups = [
+            executor.submit(
+                rollup_bucket,
+                j,
+                ship_here,
+                *[
+                    executor.submit(bucket_of, c, j, key=f"gs-bucket-{token}-{i}-{j}")
+                    for i, c in enumerate(computed)
+                ],
+                key=f"gs-rollup-{token}-{j}",
+            )
+            for j in range(buckets)
+        ]
+        blobs = executor.results(written, ticker("computing partitions", n))
         if options.ship_data:
             for i, blob in enumerate(blobs):
                 write_bytes(out_stage / part_name(i), blob)
-        ship_here = None if options.ship_data or ship_stage is None else str(ship_stage)
-        rolled = executor.results(
-            [
-                executor.submit(
-                    rollup_bucket,
-                    j,
-                    ship_here,
-                    *[
-                        executor.submit(bucket_of, c, j, key=f"gs-bucket-{token}-{i}-{j}")
-                        for i, c in enumerate(computed)
-                    ],
-                    key=f"gs-rollup-{token}-{j}",
-                )
-                for j in range(buckets)
-            ],
-            ticker("rolling up shipments", buckets),
-        )
+        rolled = executor.results(rollups, ticker("rolling up shipments", buckets))
         if ship_stage is not None and options.ship_data:
             for j, (_, blob) in enumerate(rolled):
                 write_bytes(ship_stage / part_name(j), blob)
@@ -443,14 +441,14 @@ def run_dataset(
                 shutil.rmtree(d, ignore_errors=True)
     digest = hashlib.sha256("".join(s.sha256 for s in surveys).encode()).hexdigest()
     notices = small.notices + [x for s in surveys for x in s.notices]
-    written = pl.scan_parquet(sorted(output.glob("part-*.parquet")))
+    results = pl.scan_parquet(sorted(output.glob("part-*.parquet")))
     return FootprintResult(
         pl.DataFrame(),
         pl.DataFrame(),
         tables.factor_set_version,
         digest,
         precomputed_summary=summarize(
-            written, n_ship, gazetteer=tables.gazetteer, notices=_unique_notices(notices)
+            results, n_ship, gazetteer=tables.gazetteer, notices=_unique_notices(notices)
         ),
     )
 
