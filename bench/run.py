@@ -38,6 +38,7 @@ SUITES = [
     "dashboard",
     "reductions",
     "reports",
+    "scale",
 ]
 # --- end of suites ---
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import io
 import shutil
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -114,7 +115,9 @@ class DatasetJob:
     # to the workers and the results back through the cluster (no path shared with the client)
     ship_data: bool = False
     buckets: int | None = None  # shipment hash buckets (default: one per partition)
-    notices: list[Notice] = field(default_factory=list)
+    # wall-clock seconds of each stage, filled by the job (survey, job_context, compute, rollup,
+    # summary)
+    stage_seconds: dict[str, float] = field(default_factory=dict)
 
 
 def _typed(partition: Partition, shared: Shared) -> tuple[pl.DataFrame, list[InputError], Any]:
@@ -341,6 +344,13 @@ def run_dataset(
     emissions are the sum of its elements).
     """
     options = options or DatasetJob()
+    clock = [time.perf_counter()]
+
+    def lap(stage: str) -> None:
+        now = time.perf_counter()
+        options.stage_seconds[stage] = round(now - clock[0], 3)
+        clock[0] = now
+
     partitions = list_partitions(dataset)
     small = _small_tables(dataset, partitions[0], options)
     tables = reference_tables(small, options.registry, options.gazetteer)
@@ -364,6 +374,7 @@ def run_dataset(
         ],
         ticker("reading and checking partitions", n),
     )
+    lap("survey")
     errors = [e for s in surveys for e in s.errors]
     schema: dict[str, pl.DataType] = {}
     for s in surveys:
@@ -380,6 +391,7 @@ def run_dataset(
         )
     InputErrors.raise_if_any(errors)
     job = executor.broadcast(prepare_job(job_frame.lazy(), tables))
+    lap("job_context")
     buckets = options.buckets or n
 
     clear_stale_staging(output)
@@ -427,7 +439,9 @@ def run_dataset(
         if options.ship_data:
             for i, blob in enumerate(blobs):
                 write_bytes(out_stage / part_name(i), blob)
+        lap("compute")
         rolled = executor.results(rollups, ticker("rolling up shipments", buckets))
+        lap("rollup")
         if ship_stage is not None and options.ship_data:
             for j, (_, blob) in enumerate(rolled):
                 write_bytes(ship_stage / part_name(j), blob)
@@ -442,14 +456,16 @@ def run_dataset(
     digest = hashlib.sha256("".join(s.sha256 for s in surveys).encode()).hexdigest()
     notices = small.notices + [x for s in surveys for x in s.notices]
     results = pl.scan_parquet(sorted(output.glob("part-*.parquet")))
+    summary = summarize(
+        results, n_ship, gazetteer=tables.gazetteer, notices=_unique_notices(notices)
+    )
+    lap("summary")
     return FootprintResult(
         pl.DataFrame(),
         pl.DataFrame(),
         tables.factor_set_version,
         digest,
-        precomputed_summary=summarize(
-            results, n_ship, gazetteer=tables.gazetteer, notices=_unique_notices(notices)
-        ),
+        precomputed_summary=summary,
     )
 
 
