@@ -209,3 +209,35 @@ def test_three_workers_one_killed_count_every_record_once(
         assert set().union(*(r["partitions"] for r in reports)) == set(range(PARTITIONS))
     finally:
         asyncio.run(_delete_stream(nats_url, stream))
+
+
+def test_messages_keep_each_devices_records_in_order_in_one_partition() -> None:
+    from greenstream.scale.stream import device_column, partitioned_messages
+
+    records = generate_records(3_000, seed=9, devices=40, other_share=0.2)
+    messages = partitioned_messages(records, 4, per_message=100)
+    seen: dict[str, int] = {}
+    back = []
+    for k, record_type, blob in messages:
+        frame = pl.read_ndjson(blob).with_columns(pl.lit(record_type).alias("record_type"))
+        for device in device_column(frame.with_columns(pl.col("ts").cast(pl.String))).to_list():
+            assert seen.setdefault(device, k) == k  # a device never appears in two partitions
+        back.append(frame.select("record_type", pl.col("ts").cast(pl.String)))
+    assert sum(f.height for f in back) == records.height
+    # per record type, a partition's messages hold its records in input (time) order
+    for k in range(4):
+        for record_type in ("gps", "fuel"):
+            ts = [
+                t
+                for kk, rt, blob in messages
+                if kk == k and rt == record_type
+                for t in pl.read_ndjson(blob).get_column("ts").to_list()
+            ]
+            assert ts == sorted(ts)
+
+
+def test_leases_refuse_a_sqlite_store(tmp_path: Path) -> None:
+    from greenstream.scale.stream import LeaseError
+
+    with pytest.raises(LeaseError, match="PostgreSQL"):
+        PartitionLeases(make_engine(f"sqlite:///{tmp_path / 'x.db'}"), "S")
