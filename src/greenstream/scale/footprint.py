@@ -250,14 +250,16 @@ def written_of(computed: tuple[bytes | None, list[pl.DataFrame]]) -> bytes | Non
     return computed[0]
 
 
-def rollup_bucket(j: int, out_dir: str | None, *pieces: pl.DataFrame) -> tuple[int, bytes | None]:
+def rollup_bucket(
+    j: int, out_dir: str | None, send_back: bool, *pieces: pl.DataFrame
+) -> tuple[int, bytes | None]:
     """Shipment totals of one hash bucket: its rows from every partition, in partition order
-    (so each sum adds the same numbers in the same order as the single-machine job)."""
+    (so each sum adds the same numbers in the same order as the single-machine job). Written
+    to ``out_dir``, or returned as Parquet bytes when ``send_back``; the shipment count always."""
     rollup = shipments_lazy(pl.concat(pieces).lazy()).collect(engine="in-memory")
     if out_dir is not None:
         write_table(rollup, Path(out_dir) / part_name(j))
-        return rollup.height, None
-    return rollup.height, _parquet_bytes(rollup)
+    return rollup.height, _parquet_bytes(rollup) if send_back else None
 
 
 def part_name(index: int) -> str:
@@ -427,6 +429,7 @@ def run_dataset(
                 rollup_bucket,
                 j,
                 ship_here,
+                options.ship_data and ship_stage is not None,
                 *[
                     executor.submit(bucket_of, c, j, key=f"gs-bucket-{token}-{i}-{j}")
                     for i, c in enumerate(computed)
