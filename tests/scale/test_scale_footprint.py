@@ -163,3 +163,18 @@ def test_cli_without_dask_imports_for_a_file_job() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_cli_refuses_an_unknown_executor(dataset: Dataset, tmp_path: Path) -> None:
+    proc = run_cli(
+        "footprint",
+        str(dataset.parts),
+        "-o",
+        str(tmp_path / "o"),
+        "--executor",
+        "spark",
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert "'spark' is not an executor" in proc.stderr
+    assert not (tmp_path / "o").exists()

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from greenstream.errors import GreenstreamError
+from greenstream.errors import GreenstreamError, InputErrors
 
 if TYPE_CHECKING:
     from greenstream.pipeline import FootprintResult
@@ -34,6 +34,10 @@ def footprint_dataset(
     from greenstream.scale.executors import make_executor
     from greenstream.scale.footprint import run_dataset
 
+    if executor not in ("local", "dask"):
+        raise InputErrors.single("--executor", f"'{executor}' is not an executor: local or dask")
+    if workers is not None and workers < 1:
+        raise InputErrors.single("--workers", "must be at least 1")
     try:
         runner = make_executor(executor, scheduler=scheduler, workers=workers)
     except OSError as exc:

@@ -109,10 +109,20 @@ class DaskExecutor:
             self.client = Client(scheduler)  # type: ignore[no-untyped-call]
 
     def broadcast(self, value: Any) -> Any:
-        return self.client.scatter(value, broadcast=True, hash=False)
+        return self._hold(value)
 
     def put(self, value: Any) -> Any:
-        return self.client.scatter(value, hash=False)
+        return self._hold(value)
+
+    def _hold(self, value: Any) -> Any:
+        # A task that returns the value, not client.scatter: scattered data lost with a worker
+        # cannot be recovered, a task's result is computed again from the task (which travels
+        # through the scheduler), so a killed worker never loses the job's inputs.
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*large (object|graph)")
+            return self.client.submit(_identity, value, pure=False)
 
     def submit(self, fn: Callable[..., Any], *args: Any, key: str) -> Any:
         return self.client.submit(fn, *args, key=key, pure=False)
@@ -132,6 +142,10 @@ class DaskExecutor:
         self.client.close()
         if self._cluster is not None:
             self._cluster.close()
+
+
+def _identity(value: Any) -> Any:
+    return value
 
 
 def make_executor(
