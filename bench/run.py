@@ -43,6 +43,7 @@ SUITES = [
     "dashboard",
     "reductions",
     "reports",
+    "scale",
     "startup",
 ]
 # --- end of suites ---

@@ -64,6 +64,7 @@ CONCERN_COMMANDS: dict[str, str] = {
     "placement": "greenstream.levers.placement.cli",  # plan
     "report": "greenstream.reports.cli",
     "links": "greenstream.reports.cli",
+    "scale": "greenstream.scale.cli",  # scale ingest-worker
 }
 # --- end of sub-commands ---
 CONCERN_CLIS = tuple(dict.fromkeys(CONCERN_COMMANDS.values()))
@@ -215,10 +216,34 @@ def footprint(
     progress: Annotated[
         bool, typer.Option("--progress/--no-progress", help="progress on stderr")
     ] = True,
+    executor: Annotated[
+        str,
+        typer.Option(
+            "--executor",
+            help="local (this process) or dask (a dask.distributed cluster; LEGS is then a "
+            "folder of Parquet partitions and -o / --shipments are folders)",
+        ),
+    ] = "local",
+    scheduler: Annotated[
+        str | None,
+        typer.Option("--scheduler", help="Dask scheduler tcp://HOST:PORT (default: local cluster)"),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="worker processes of the local Dask cluster")
+    ] = None,
+    ship_data: Annotated[
+        bool,
+        typer.Option(
+            "--no-shared-storage",
+            help="send partitions to the workers and results back through the cluster",
+        ),
+    ] = False,
 ) -> None:
-    """Compute ISO 14083 / GLEC v3 emissions of every chain element and shipment."""
+    """Compute ISO 14083 / GLEC v3 emissions of every chain element and shipment.
+
+    LEGS may be a folder of Parquet partitions (plain or hive key=value folders): it is then
+    computed partition by partition (docs/scale-out.md), here or on a Dask cluster."""
     from greenstream.accounting.rollup import check_time_zone, parse_keys
-    from greenstream.pipeline import load_inputs, reference_tables, run_to_files
 
     started = time.perf_counter()
     with handle_errors(max_errors, errors):
@@ -226,17 +251,39 @@ def footprint(
         check_time_zone(tz)
         prog = new_progress(progress and fmt is TableFormat.table)
         with prog if prog else nullcontext():
-            with stage(prog, f"reading {legs.name}"):
-                inputs = load_inputs(
+            if legs.is_dir() or executor != "local":
+                result, gazetteer = _footprint_dataset(
                     legs,
-                    tocs=tocs,
-                    hocs=hocs,
-                    trips=trips,
-                    allow_extra_columns=allow_extra_columns,
+                    output,
+                    shipments,
+                    tocs,
+                    hocs,
+                    trips,
+                    factors,
+                    places,
+                    allow_extra_columns,
+                    executor,
+                    scheduler,
+                    workers,
+                    ship_data,
+                    prog,
+                    by_or_warnings=bool(keys or warnings_file),
                 )
-                tables = reference_tables(inputs, registry_for(factors), gazetteer_for(places))
-            with stage(prog, f"checking, computing and writing {output.name}"):
-                result = run_to_files(inputs, tables, output, shipments=shipments)
+            else:
+                from greenstream.pipeline import load_inputs, reference_tables, run_to_files
+
+                with stage(prog, f"reading {legs.name}"):
+                    inputs = load_inputs(
+                        legs,
+                        tocs=tocs,
+                        hocs=hocs,
+                        trips=trips,
+                        allow_extra_columns=allow_extra_columns,
+                    )
+                    tables = reference_tables(inputs, registry_for(factors), gazetteer_for(places))
+                with stage(prog, f"checking, computing and writing {output.name}"):
+                    result = run_to_files(inputs, tables, output, shipments=shipments)
+                gazetteer = tables.gazetteer
         summary = result.summary()
         summary["factor_set_version"] = result.factor_set_version
         summary["input_sha256"] = result.input_sha256
@@ -246,7 +293,7 @@ def footprint(
             _write_warnings(output, warnings_file, summary)
             summary["outputs"].append(str(warnings_file))
         if keys:
-            rollup_table = _rollup_table(output, keys, tz, tables.gazetteer)
+            rollup_table = _rollup_table(output, keys, tz, gazetteer)
             if fmt is TableFormat.csv:  # the roll-up is the CSV output, written by Polars
                 print_frame(rollup_table, fmt)
                 return
@@ -257,6 +304,55 @@ def footprint(
             shown = rollup_table if fmt is TableFormat.json else rollup_table.head(ROLLUP_SHOWN)
             summary["rollup"] = shown.to_dicts()
         _print_summary(summary, fmt, max_warnings=max_warnings)
+
+
+def _footprint_dataset(
+    legs: Path,
+    output: Path,
+    shipments: Path | None,
+    tocs: Path | None,
+    hocs: Path | None,
+    trips: Path | None,
+    factors: list[Path] | None,
+    places: Path | None,
+    allow_extra_columns: bool,
+    executor: str,
+    scheduler: str | None,
+    workers: int | None,
+    ship_data: bool,
+    prog: Any,
+    *,
+    by_or_warnings: bool,
+) -> tuple[Any, Any]:
+    """A folder of Parquet partitions, partition by partition (greenstream.scale)."""
+    from greenstream.scale.cli import footprint_dataset
+    from greenstream.scale.footprint import DatasetJob
+
+    if by_or_warnings:
+        raise InputErrors.single(
+            str(legs), "--by and --warnings read one results file: not with a dataset folder"
+        )
+    gazetteer = gazetteer_for(places)
+    options = DatasetJob(
+        tocs=tocs,
+        hocs=hocs,
+        trips=trips,
+        registry=registry_for(factors),
+        gazetteer=gazetteer,
+        allow_extra_columns=allow_extra_columns,
+        ship_data=ship_data,
+    )
+    result = footprint_dataset(
+        legs,
+        output,
+        executor=executor,
+        options=options,
+        shipments=shipments,
+        scheduler=scheduler,
+        workers=workers,
+        progress=prog,
+    )
+    return result, gazetteer
 
 
 def gazetteer_for(places: Path | None) -> Any:

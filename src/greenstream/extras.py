@@ -25,6 +25,7 @@ COMMAND_EXTRAS: Final[dict[str, str]] = {
     "placement": "analytics",
     "report": "reports",
     "links": "reports",
+    "scale": "scale",
 }
 
 # importable top-level module -> the extra that installs it (first extra that lists it)
@@ -68,6 +69,8 @@ MODULE_EXTRAS: Final[dict[str, str]] = {
     "shapely": "reports",
     "shapefile": "reports",
     "itsdangerous": "reports",
+    "dask": "scale",
+    "distributed": "scale",
 }
 
 

@@ -1,0 +1,164 @@
+"""Executors: where the per-partition tasks of a job run.
+
+A job (:mod:`greenstream.scale.footprint`) is written once against :class:`Executor`: it submits
+module-level functions with their arguments and waits for their results. :class:`LocalExecutor`
+runs them in this process, one after the other (today's single-machine path, the default);
+:class:`DaskExecutor` runs them on a dask.distributed cluster (an existing scheduler, or a local
+cluster of worker processes). The functions are the same; only the place they run changes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+Tick = Callable[[], None]
+
+
+class Executor(Protocol):
+    """Submit tasks, pass one task's result to another by handle, and wait for results."""
+
+    name: str
+
+    def broadcast(self, value: Any) -> Any:
+        """A handle to ``value`` usable as an argument of every task (sent once per worker)."""
+        ...
+
+    def put(self, value: Any) -> Any:
+        """A handle to ``value`` held by one worker (the tasks that need it fetch it there)."""
+        ...
+
+    def submit(self, fn: Callable[..., Any], *args: Any, key: str) -> Any:
+        """Run ``fn(*args)``; handles among ``args`` are replaced by their values."""
+        ...
+
+    def results(self, handles: Sequence[Any], tick: Tick | None = None) -> list[Any]:
+        """The values of ``handles`` in order; ``tick`` is called once per finished task."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class _Done:
+    value: Any
+
+
+class LocalExecutor:
+    """Runs every task in this process when it is submitted (no copies, no serialisation)."""
+
+    name = "local"
+
+    def broadcast(self, value: Any) -> Any:
+        return value
+
+    def put(self, value: Any) -> Any:
+        return value
+
+    def submit(self, fn: Callable[..., Any], *args: Any, key: str) -> _Done:
+        return _Done(fn(*(a.value if isinstance(a, _Done) else a for a in args)))
+
+    def results(self, handles: Sequence[Any], tick: Tick | None = None) -> list[Any]:
+        out = []
+        for handle in handles:
+            out.append(handle.value if isinstance(handle, _Done) else handle)
+            if tick is not None:
+                tick()
+        return out
+
+    def close(self) -> None:
+        return None
+
+
+class DaskExecutor:
+    """Tasks on a dask.distributed cluster.
+
+    With ``scheduler`` (``tcp://HOST:PORT``) it connects to an existing cluster; without, it
+    starts a local cluster of ``workers`` processes with one thread each (Polars in each worker
+    limited to ``polars_threads`` threads, by default the cores shared out among the workers).
+    A worker lost during a job is handled by the scheduler: its tasks, and the results it held,
+    are computed again elsewhere (up to the scheduler's ``allowed-failures``).
+    """
+
+    name = "dask"
+
+    def __init__(
+        self,
+        scheduler: str | None = None,
+        *,
+        workers: int | None = None,
+        polars_threads: int | None = None,
+    ) -> None:
+        from distributed import Client, LocalCluster
+
+        self._cluster: Any = None
+        if scheduler is None:
+            n = workers or max(1, os.cpu_count() or 1)
+            threads = polars_threads or max(1, (os.cpu_count() or 1) // n)
+            self._cluster = LocalCluster(  # type: ignore[no-untyped-call]
+                n_workers=n,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=":0",
+                env={"POLARS_MAX_THREADS": str(threads)},
+            )
+            self.client: Any = Client(self._cluster)  # type: ignore[no-untyped-call]
+        else:
+            self.client = Client(scheduler)  # type: ignore[no-untyped-call]
+
+    def broadcast(self, value: Any) -> Any:
+        return self._hold(value)
+
+    def put(self, value: Any) -> Any:
+        return self._hold(value)
+
+    def _hold(self, value: Any) -> Any:
+        # A task that returns the value, not client.scatter: scattered data lost with a worker
+        # cannot be recovered, a task's result is computed again from the task (which travels
+        # through the scheduler), so a killed worker never loses the job's inputs.
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*large (object|graph)")
+            return self.client.submit(_identity, value, pure=False)
+
+    def submit(self, fn: Callable[..., Any], *args: Any, key: str) -> Any:
+        return self.client.submit(fn, *args, key=key, pure=False)
+
+    def results(self, handles: Sequence[Any], tick: Tick | None = None) -> list[Any]:
+        from distributed import as_completed
+
+        futures = list(handles)
+        for future in as_completed(futures):  # type: ignore[no-untyped-call]
+            if future.status == "error":
+                future.result()  # raises the task's exception here
+            if tick is not None:
+                tick()
+        return list(self.client.gather(futures))
+
+    def close(self) -> None:
+        self.client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def make_executor(
+    name: str, *, scheduler: str | None = None, workers: int | None = None
+) -> LocalExecutor | DaskExecutor:
+    """The executor called ``name`` (``local`` or ``dask``)."""
+    if name == "local":
+        return LocalExecutor()
+    if name == "dask":
+        try:
+            return DaskExecutor(scheduler, workers=workers)
+        except ImportError as exc:
+            raise RuntimeError(
+                "the dask executor needs dask.distributed: pip install 'greenstream[scale]'"
+            ) from exc
+    raise ValueError(f"unknown executor {name!r}: local or dask")

@@ -1,0 +1,180 @@
+"""Footprints of a partitioned dataset on a real dask.distributed cluster (a scheduler and two
+worker processes): the same rows, bit for bit, as the single-machine job over the same data."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+import pytest
+from scale_helpers import Dataset, assert_same_rows, make_dataset, run_cli, tables_args
+
+from greenstream.errors import InputErrors
+from greenstream.scale.executors import DaskExecutor, LocalExecutor
+from greenstream.scale.footprint import DatasetJob, run_dataset
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory: pytest.TempPathFactory) -> Dataset:
+    return make_dataset(tmp_path_factory.mktemp("scale"))
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[DaskExecutor]:
+    executor = DaskExecutor(workers=2, polars_threads=1)
+    assert len(executor.client.scheduler_info()["workers"]) == 2
+    yield executor
+    executor.close()
+
+
+def _options(d: Dataset, **kw: object) -> DatasetJob:
+    return DatasetJob(
+        tocs=d.tocs,
+        hocs=d.hocs,
+        trips=d.trips,
+        allow_extra_columns=True,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def test_dask_output_equals_the_single_machine_output_row_for_row(
+    dataset: Dataset, cluster: DaskExecutor, tmp_path: Path
+) -> None:
+    out, ship = tmp_path / "out", tmp_path / "ship"
+    result = run_dataset(dataset.parts, out, cluster, _options(dataset), shipments=ship)
+    n = assert_same_rows(dataset.reference, out, "tce_id")
+    assert assert_same_rows(dataset.reference_shipments, ship, "shipment_id") > 0
+    assert result.summary()["tce_count"] == n
+    # one output file per input partition (idempotent names: a retried task rewrites its own)
+    assert sorted(p.name for p in out.iterdir()) == [f"part-{i:05d}.parquet" for i in range(6)]
+
+
+def test_no_shared_storage_gives_the_same_rows(
+    dataset: Dataset, cluster: DaskExecutor, tmp_path: Path
+) -> None:
+    out, ship = tmp_path / "out", tmp_path / "ship"
+    run_dataset(dataset.parts, out, cluster, _options(dataset, ship_data=True), shipments=ship)
+    assert_same_rows(dataset.reference, out, "tce_id")
+    assert_same_rows(dataset.reference_shipments, ship, "shipment_id")
+
+
+def test_local_executor_gives_the_same_rows(dataset: Dataset, tmp_path: Path) -> None:
+    out, ship = tmp_path / "out", tmp_path / "ship"
+    run_dataset(dataset.parts, out, LocalExecutor(), _options(dataset), shipments=ship)
+    assert_same_rows(dataset.reference, out, "tce_id")
+    assert_same_rows(dataset.reference_shipments, ship, "shipment_id")
+
+
+def test_a_trip_across_partitions_is_allocated_over_all_its_elements(
+    cluster: DaskExecutor, tmp_path: Path
+) -> None:
+    # Hand calculation: trip T burns 100 l of diesel. Leg a (partition 0) carries 10 t over
+    # 100 km = 1000 tkm, leg b (partition 1) 10 t over 300 km = 3000 tkm. ISO 14083 5.6
+    # allocates by tonne-km: a gets 1000 / 4000 = 1/4 of the trip, b 3/4. A per-partition
+    # allocation would give each leg the whole trip (shares 1 and 1, total twice the trip).
+    parts = tmp_path / "legs"
+    parts.mkdir()
+    common = {"mode": "road", "vehicle": None, "trip_id": "T", "mass_kg": 10_000.0}
+    for i, (tce, km) in enumerate((("a", 100.0), ("b", 300.0))):
+        pl.DataFrame(
+            [{"shipment_id": f"S{tce}", "tce_id": tce, "distance_km": km, **common}],
+            schema_overrides={"vehicle": pl.String},
+        ).write_parquet(parts / f"p{i}.parquet")
+    trips = tmp_path / "trips.csv"
+    trips.write_text("trip_id,energy_carrier,energy_amount,energy_unit\nT,diesel,100,l\n")
+    out = tmp_path / "out"
+    run_dataset(parts, out, cluster, DatasetJob(trips=trips), shipments=None)
+    rows = pl.read_parquet(sorted(out.glob("*.parquet"))).sort("tce_id")
+    a, b = rows.get_column("co2e_wtw_kg").to_list()
+    assert rows.get_column("method").cast(pl.String).to_list() == ["primary", "primary"]
+    assert b == pytest.approx(3 * a, rel=1e-12)
+    # the two shares add up to the trip: 100 l x the registry's diesel WTW factor per litre
+    from greenstream.factors import Registry
+
+    fuel = Registry.builtin().fuel_factors()
+    ef = fuel.filter(
+        (pl.col("energy_carrier") == "diesel") & (pl.col("energy_unit") == "l")
+    ).get_column("ef_wtw_kg_per_unit")[0]
+    assert a + b == pytest.approx(100.0 * ef, rel=1e-12)
+
+
+def test_bad_rows_are_named_by_partition_file_and_row_and_nothing_is_written(
+    cluster: DaskExecutor, tmp_path: Path
+) -> None:
+    parts = tmp_path / "legs" / "day=1"
+    parts.mkdir(parents=True)
+    good = {"shipment_id": "S1", "tce_id": "S1-1", "mode": "road", "distance_km": 10.0}
+    pl.DataFrame([{**good, "mass_kg": 1000.0}]).write_parquet(parts / "a.parquet")
+    pl.DataFrame(
+        [{**good, "tce_id": "S2-1", "mass_kg": 5.0}, {**good, "tce_id": "S2-2", "mass_kg": -5.0}]
+    ).write_parquet(parts / "b.parquet")
+    out = tmp_path / "out"
+    with pytest.raises(InputErrors) as caught:
+        run_dataset(tmp_path / "legs", out, cluster, DatasetJob(allow_extra_columns=True))
+    errors = caught.value.errors
+    assert [(e.file, e.row, e.field) for e in errors] == [("day=1/b.parquet", 2, "mass_kg")]
+    assert not out.exists()
+    assert not list(tmp_path.glob(".out.staging-*"))
+
+
+def test_a_partition_without_element_ids_is_refused(cluster: DaskExecutor, tmp_path: Path) -> None:
+    parts = tmp_path / "legs"
+    parts.mkdir()
+    pl.DataFrame(
+        [{"shipment_id": "S1", "mode": "road", "distance_km": 10.0, "mass_kg": 100.0}]
+    ).write_parquet(parts / "a.parquet")
+    with pytest.raises(InputErrors) as caught:
+        run_dataset(parts, tmp_path / "out", cluster, DatasetJob())
+    assert [(e.file, e.field) for e in caught.value.errors] == [("a.parquet", "tce_id")]
+
+
+def test_cli_footprint_of_a_dataset_on_a_dask_cluster(dataset: Dataset, tmp_path: Path) -> None:
+    out, ship = tmp_path / "out", tmp_path / "ship"
+    proc = run_cli(
+        "footprint",
+        str(dataset.parts),
+        "-o",
+        str(out),
+        "--shipments",
+        str(ship),
+        "--executor",
+        "dask",
+        "--workers",
+        "2",
+        *tables_args(dataset.tocs, dataset.hocs, dataset.trips),
+    )
+    summary = json.loads(proc.stdout)
+    n = assert_same_rows(dataset.reference, out, "tce_id")
+    assert summary["tce_count"] == n
+    assert summary["outputs"] == [str(out), str(ship)]
+
+
+def test_cli_without_dask_imports_for_a_file_job() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, greenstream, greenstream.cli, greenstream.scale.footprint; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_cli_refuses_an_unknown_executor(dataset: Dataset, tmp_path: Path) -> None:
+    proc = run_cli(
+        "footprint",
+        str(dataset.parts),
+        "-o",
+        str(tmp_path / "o"),
+        "--executor",
+        "spark",
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert "'spark' is not an executor" in proc.stderr
+    assert not (tmp_path / "o").exists()
