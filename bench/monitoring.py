@@ -9,6 +9,8 @@
                                    fast path's: the baseline in the fast figure's note
 - monitoring.arrow_records_per_s   the same from Arrow IPC files (the high-rate format)
 - monitoring.arrow_plain_records_per_s  the same on the plain-library path
+- monitoring.h3_cells_cpu_s_per_1m  CPU seconds for the H3 cells of 1M fixes on the fast path,
+                                   against the plain path's in the same run
 - monitoring.mqtt_records_per_s    the same through Mosquitto (QoS 1, NDJSON micro-batches,
                                    PUBACK after commit), consume side
 - monitoring.nats_records_per_s    the same through a NATS JetStream durable pull consumer
@@ -196,6 +198,42 @@ def bench_files(record: Record, tmp: Path, fmt: str, target: float) -> None:
     )
 
 
+def bench_cells(record: Record) -> None:
+    """CPU seconds for the H3 cells (resolution 7) of 1M fixes of the bench fleet in arrival
+    order, on both paths, each after a warm-up (the table of known cells learnt, the kernels
+    loaded); best of 3."""
+    from greenstream.monitoring.aggregates import plain_gps_cells
+    from greenstream.monitoring.loadgen import generate_records
+
+    if "fast" not in _paths():
+        return
+    from greenstream.monitoring.ingest.cellwalk import gps_track_cells
+
+    fixes = generate_records(1_000_000, seed=21, devices=5_000, other_share=0.0)
+    cpu: dict[str, float] = {}
+    for name, cells in (("plain", plain_gps_cells), ("fast", gps_track_cells)):
+        want = cells(fixes, 7)
+        best = float("inf")
+        for _ in range(3):
+            cpu0 = time.process_time()
+            got = cells(fixes, 7)
+            best = min(best, time.process_time() - cpu0)
+        assert got.equals(want)
+        cpu[name] = best * 1e6 / fixes.height
+    assert gps_track_cells(fixes, 7).equals(plain_gps_cells(fixes, 7))
+    record(
+        "monitoring.h3_cells_cpu_s_per_1m",
+        cpu["fast"],
+        "CPU-s",
+        cpu["plain"],
+        "lower",
+        f"H3 cells (resolution 7) of 1M GPS fixes from 5,000 vehicles in arrival order by the "
+        f"greenstream[fast] walk along tracks; target the plain path (h3o on every fix through "
+        f"h3ronpy) in the same run, {cpu['plain']:.3f} CPU-s per 1M fixes, "
+        f"{cpu['plain'] / cpu['fast']:.1f}x; the same cells on both; best of 3; {_load()}",
+    )
+
+
 def _broker_messages(n: int) -> list[tuple[str, bytes]]:
     from greenstream.monitoring.loadgen import generate_records, to_ndjson
 
@@ -314,6 +352,7 @@ def run(record: Record) -> None:
         tmp = Path(tmp_name)
         bench_files(record, tmp, "ndjson", 600_000)
         bench_files(record, tmp, "arrow", 2_000_000)
+        bench_cells(record)
         messages = _broker_messages(BROKER_RECORDS)
         bench_mqtt(record, tmp, messages)
         bench_nats(record, tmp, messages)
