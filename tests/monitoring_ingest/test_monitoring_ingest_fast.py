@@ -257,6 +257,23 @@ def test_ingest_path_refuses_an_unknown_setting(monkeypatch: pytest.MonkeyPatch)
         ingest_path()
 
 
+def test_the_cli_refuses_an_unknown_path_before_ingesting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from greenstream.cli import app
+
+    path = tmp_path / "gps.ndjson"
+    path.write_text('{"device_id":"T1","ts":"2026-11-11T10:00:00Z","lat":31.2,"lon":121.4}\n')
+    monkeypatch.setenv(ENV, "turbo")
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    result = CliRunner().invoke(app, ["monitor", "ingest", str(path), "--db", db])
+    assert result.exit_code == 2, result.output
+    assert "GREENSTREAM_INGEST_PATH='turbo'" in result.output
+    assert not (tmp_path / "cli.db").exists()  # nothing written
+
+
 def test_import_greenstream_does_not_import_numba(tmp_path: Path) -> None:
     import subprocess
     import sys
