@@ -2,8 +2,15 @@
 - monitoring.ndjson_records_per_s  NDJSON files -> decode, validate, dedupe, aggregate (H3 cells,
                                    hubs, lanes, CO2e via the kernel), committed to SQLite, the
                                    accepted records archived as Parquet; best of 3 runs (each
-                                   printed), like the accounting figures
+                                   printed), like the accounting figures; the greenstream[fast]
+                                   path (compiled kernels), recorded when numba is installed
+- monitoring.ndjson_plain_records_per_s  the same on the plain-library path
+                                   (GREENSTREAM_INGEST_PATH=plain), runs interleaved with the
+                                   fast path's: the baseline in the fast figure's note
 - monitoring.arrow_records_per_s   the same from Arrow IPC files (the high-rate format)
+- monitoring.arrow_plain_records_per_s  the same on the plain-library path
+- monitoring.h3_cells_cpu_s_per_1m  CPU seconds for the H3 cells of 1M fixes on the fast path,
+                                   against the plain path's in the same run
 - monitoring.mqtt_records_per_s    the same through Mosquitto (QoS 1, NDJSON micro-batches,
                                    PUBACK after commit), consume side
 - monitoring.nats_records_per_s    the same through a NATS JetStream durable pull consumer
@@ -107,42 +114,123 @@ def _load() -> str:
     return f"load average {one:.1f} (5 min {five:.1f}) on {os.cpu_count()} cores"
 
 
+def _paths() -> list[str]:
+    """The ingest paths to measure: the compiled one of ``greenstream[fast]`` when installed,
+    and always the plain-library one (its baseline)."""
+    from greenstream.monitoring.ingest.path import _numba_installed
+
+    return ["fast", "plain"] if _numba_installed() else ["plain"]
+
+
 def bench_files(record: Record, tmp: Path, fmt: str, target: float) -> None:
+    from greenstream.monitoring.ingest.path import ENV
     from greenstream.monitoring.sources.files import ingest_files
 
     paths = _files(FILE_RECORDS, fmt)
-    # warm-up on 1% of the load into another store: imports, Polars' thread pool and first-call
-    # setup are paid once per process, not per record (an ingest process runs for long)
+    # warm-up on 1% of the load into another store: imports, Polars' thread pool, first-call
+    # setup and the compiled kernels' load are paid once per process, not per record (an ingest
+    # process runs for long)
     warm = _files(FILE_RECORDS // 100, fmt)
-    ingest_files(_ingestor(f"sqlite:///{tmp / f'warm-{fmt}.db'}"), warm)
-    runs: list[tuple[float, float, Any]] = []
-    for i in range(FILE_RUNS):
-        ingestor = _ingestor(f"sqlite:///{tmp / f'{fmt}{i}.db'}")
-        cpu0 = time.process_time()
-        started = time.perf_counter()
-        summary = ingest_files(ingestor, paths)
-        elapsed = time.perf_counter() - started
-        cpu = time.process_time() - cpu0
-        assert summary.records_in == FILE_RECORDS
-        assert sum(summary.accepted.values()) == FILE_RECORDS
-        runs.append((FILE_RECORDS / elapsed, cpu, summary))
-        ingestor.engine.dispose()
-    rate, cpu, summary = max(runs, key=lambda r: r[0])
-    every = ", ".join(f"{r[0]:,.0f}" for r in runs)
+    ingest_paths = _paths()
+    before = os.environ.get(ENV)
+    runs: dict[str, list[tuple[float, float, Any]]] = {p: [] for p in ingest_paths}
+    try:
+        for path_name in ingest_paths:
+            os.environ[ENV] = path_name
+            ingest_files(_ingestor(f"sqlite:///{tmp / f'warm-{fmt}-{path_name}.db'}"), warm)
+        for i in range(FILE_RUNS):  # the paths interleaved: the same load on both
+            for path_name in ingest_paths:
+                os.environ[ENV] = path_name
+                ingestor = _ingestor(f"sqlite:///{tmp / f'{fmt}{i}-{path_name}.db'}")
+                cpu0 = time.process_time()
+                started = time.perf_counter()
+                summary = ingest_files(ingestor, paths)
+                elapsed = time.perf_counter() - started
+                cpu = time.process_time() - cpu0
+                assert summary.records_in == FILE_RECORDS
+                assert sum(summary.accepted.values()) == FILE_RECORDS
+                runs[path_name].append((FILE_RECORDS / elapsed, cpu, summary))
+                ingestor.engine.dispose()
+    finally:
+        if before is None:
+            os.environ.pop(ENV, None)
+        else:
+            os.environ[ENV] = before
+    best = {p: max(r, key=lambda run: run[0]) for p, r in runs.items()}
+    every = {p: ", ".join(f"{run[0]:,.0f}" for run in r) for p, r in runs.items()}
+    cpu_per_m = {p: best[p][1] * 1e6 / FILE_RECORDS for p in runs}
     naive = _naive_records_per_s(_files(FILE_RECORDS)[0], NAIVE_RECORDS)
+    workload = (
+        f"{FILE_RECORDS:,} records in 5 {fmt} files (90% GPS from 5,000 vehicles), SQLite store "
+        f"and Parquet archive, after a warm-up on {FILE_RECORDS // 100:,} other records"
+    )
+    plain_rate, plain_cpu, plain_summary = best["plain"]
+    record(
+        f"monitoring.{fmt}_plain_records_per_s",
+        plain_rate,
+        "rec/s",
+        target,
+        "higher",
+        f"plain-library path (GREENSTREAM_INGEST_PATH=plain: Polars, h3o, numpy), best of "
+        f"{FILE_RUNS} runs ({every['plain']} rec/s); {workload}, "
+        f"{plain_summary.batches} committed batches; naive per-record Python (json.loads + "
+        f"checks + dict sums, no H3 or store) {naive:,.0f} rec/s, ratio "
+        f"{plain_rate / naive:.1f}x; {cpu_per_m['plain']:.2f} CPU-s per 1M records (this "
+        f"process, Polars' threads included), {plain_cpu * plain_rate / FILE_RECORDS:.2f} cores "
+        f"busy on average; {_load()}",
+    )
+    if "fast" not in best:
+        return
+    rate, cpu, summary = best["fast"]
     record(
         f"monitoring.{fmt}_records_per_s",
         rate,
         "rec/s",
         target,
         "higher",
-        f"best of {FILE_RUNS} runs ({every} rec/s); "
-        f"{FILE_RECORDS:,} records in 5 {fmt} files (90% GPS from 5,000 vehicles), SQLite store "
-        f"and Parquet archive, after a warm-up on {FILE_RECORDS // 100:,} other records, "
-        f"{summary.batches} committed batches; naive per-record Python (json.loads + checks + "
-        f"dict sums, no H3 or store) {naive:,.0f} rec/s, ratio {rate / naive:.1f}x; "
-        f"{cpu * 1e6 / FILE_RECORDS:.2f} CPU-s per 1M records (this process, Polars' threads "
-        f"included), {cpu * rate / FILE_RECORDS:.2f} cores busy on average; {_load()}",
+        f"greenstream[fast] path (compiled H3 cell walk; chosen when numba is installed), best "
+        f"of {FILE_RUNS} runs ({every['fast']} rec/s); {workload}, {summary.batches} committed "
+        f"batches; baseline the plain-library path in the same run, interleaved: "
+        f"{plain_rate:,.0f} rec/s, {cpu_per_m['plain']:.2f} CPU-s per 1M records; fast "
+        f"{rate / plain_rate:.2f}x the rate, {cpu_per_m['fast']:.2f} CPU-s per 1M records "
+        f"(this process, Polars' threads included), {cpu * rate / FILE_RECORDS:.2f} cores busy "
+        f"on average; naive per-record Python {naive:,.0f} rec/s; {_load()}",
+    )
+
+
+def bench_cells(record: Record) -> None:
+    """CPU seconds for the H3 cells (resolution 7) of 1M fixes of the bench fleet in arrival
+    order, on both paths, each after a warm-up (the table of known cells learnt, the kernels
+    loaded); best of 3."""
+    from greenstream.monitoring.aggregates import plain_gps_cells
+    from greenstream.monitoring.loadgen import generate_records
+
+    if "fast" not in _paths():
+        return
+    from greenstream.monitoring.ingest.cellwalk import gps_track_cells
+
+    fixes = generate_records(1_000_000, seed=21, devices=5_000, other_share=0.0)
+    cpu: dict[str, float] = {}
+    for name, cells in (("plain", plain_gps_cells), ("fast", gps_track_cells)):
+        want = cells(fixes, 7)
+        best = float("inf")
+        for _ in range(3):
+            cpu0 = time.process_time()
+            got = cells(fixes, 7)
+            best = min(best, time.process_time() - cpu0)
+        assert got.equals(want)
+        cpu[name] = best * 1e6 / fixes.height
+    assert gps_track_cells(fixes, 7).equals(plain_gps_cells(fixes, 7))
+    record(
+        "monitoring.h3_cells_cpu_s_per_1m",
+        cpu["fast"],
+        "CPU-s",
+        cpu["plain"],
+        "lower",
+        f"H3 cells (resolution 7) of 1M GPS fixes from 5,000 vehicles in arrival order by the "
+        f"greenstream[fast] walk along tracks; target the plain path (h3o on every fix through "
+        f"h3ronpy) in the same run, {cpu['plain']:.3f} CPU-s per 1M fixes, "
+        f"{cpu['plain'] / cpu['fast']:.1f}x; the same cells on both; best of 3; {_load()}",
     )
 
 
@@ -264,6 +352,7 @@ def run(record: Record) -> None:
         tmp = Path(tmp_name)
         bench_files(record, tmp, "ndjson", 600_000)
         bench_files(record, tmp, "arrow", 2_000_000)
+        bench_cells(record)
         messages = _broker_messages(BROKER_RECORDS)
         bench_mqtt(record, tmp, messages)
         bench_nats(record, tmp, messages)

@@ -71,6 +71,8 @@ MODULE_EXTRAS: Final[dict[str, str]] = {
     "itsdangerous": "reports",
     "dask": "scale",
     "distributed": "scale",
+    "numba": "fast",
+    "llvmlite": "fast",
 }
 
 

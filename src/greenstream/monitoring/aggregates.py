@@ -52,6 +52,21 @@ CELL: Final = "_cell"
 
 
 def gps_cells(frame: pl.DataFrame, resolution: int) -> pl.Series:
+    """The H3 cell (uint64) of each row's ``lat``/``lon``, null where there is no valid position:
+    on the fast path (``greenstream[fast]``, :mod:`greenstream.monitoring.ingest.path`) by the
+    walk along each device's track (:mod:`greenstream.monitoring.ingest.cellwalk`), else by
+    :func:`plain_gps_cells`, its oracle: the same cells."""
+    from greenstream.monitoring.ingest.path import ingest_path
+
+    if ingest_path() == "fast" and "device_id" in frame.columns:
+        from greenstream.monitoring.ingest.cellwalk import MIN_ROWS, gps_track_cells
+
+        if frame.height >= MIN_ROWS:
+            return gps_track_cells(frame, resolution)
+    return plain_gps_cells(frame, resolution)
+
+
+def plain_gps_cells(frame: pl.DataFrame, resolution: int) -> pl.Series:
     """The H3 cell (uint64) of each row's ``lat``/``lon``: h3o's ``latLngToCell`` through
     h3ronpy, on the columns' numpy views (about a third less CPU than the polars-h3 expression
     on the same rows); null where there is no valid position (such a fix is quarantined and

@@ -87,6 +87,7 @@ def _ingestor(
 ) -> Any:
     from greenstream.errors import InputErrors
     from greenstream.monitoring.ingest import Ingestor, IngestSettings
+    from greenstream.monitoring.ingest.path import ingest_path
     from greenstream.monitoring.records import RECORD_TYPES
     from greenstream.monitoring.store_paths import default_archive_dir
     from greenstream.runtime import freeze_startup_objects
@@ -103,6 +104,10 @@ def _ingestor(
         problems.append("--h3-resolution must be 0..15")
     if devices is not None and not devices.is_file():
         problems.append(f"--devices {devices}: no such file")
+    try:
+        ingest_path()
+    except ValueError as exc:
+        problems.append(str(exc))
     if problems:
         raise InputErrors.single("arguments", "; ".join(problems))
     registry = None

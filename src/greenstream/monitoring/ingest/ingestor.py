@@ -72,6 +72,7 @@ from greenstream.monitoring.ingest.identity import (
     with_device,
     with_keys,
 )
+from greenstream.monitoring.ingest.path import ingest_path
 from greenstream.monitoring.records import DEVICE_FIELD, RECORD_TYPES, TS_DTYPE
 from greenstream.monitoring.state import DedupeSegment, DeviceFix
 from greenstream.store.db import make_engine
@@ -211,6 +212,7 @@ class Ingestor:
 
     def __init__(self, settings: IngestSettings, engine: Engine | None = None) -> None:
         self.settings = settings
+        ingest_path()  # a bad GREENSTREAM_INGEST_PATH fails here, not in the first batch
         self.engine = engine or make_engine(settings.database_url)
         self.registry = settings.factor_registry or Registry.builtin()
         devices = settings.device_registry
