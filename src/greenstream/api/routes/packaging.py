@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from greenstream.api.auth import Caller, require_scope
+from greenstream.api.errors import ApiError
 from greenstream.errors import InputErrors
 from greenstream.levers.packaging.model import MAX_QUANTITY
 
@@ -92,7 +93,19 @@ class BoxType(BaseModel):
     outer_height_mm: Extent | None = None
 
 
+# Work bounds of one request (a service limit, not physics): the placement search grows faster
+# than the square of an order's units (100 units about 1 s, 1,000 several minutes), so an order
+# holds at most 100 units and a request 10,000 (the worst case, 100 orders of 100 units, takes
+# about 100 s; orders of a few units pack at the batch rate of docs/packaging.md). Larger
+# batches go through ``greenstream pack`` on files.
+MAX_ORDER_UNITS = 100
+MAX_REQUEST_UNITS = 10_000
+
+
 class PackRequest(BaseModel):
+    """Orders and a box suite. Rules across rows (413 / 400 naming the limit or the row): at
+    most :data:`MAX_ORDER_UNITS` units per order and :data:`MAX_REQUEST_UNITS` in all."""
+
     orders: list[OrderLine] = Field(min_length=1, max_length=100_000)
     suite: list[BoxType] = Field(min_length=1, max_length=500)
     mode: Literal["auto", "exact"] = "auto"
@@ -119,6 +132,23 @@ def pack(body: PackRequest, caller: Writer) -> Any:
     from greenstream.levers.packaging.pack import PackOptions, pack_orders
     from greenstream.levers.packaging.parameters import builtin_parameters
 
+    units: dict[str, int] = {}
+    for line in body.orders:
+        units[line.order_id] = units.get(line.order_id, 0) + line.quantity
+    total = sum(units.values())
+    if total > MAX_REQUEST_UNITS:
+        raise ApiError(
+            "PayloadTooLarge",
+            f"{total:,} units in one request; the limit is {MAX_REQUEST_UNITS:,} "
+            "(greenstream pack takes larger batches as files)",
+        )
+    big = sorted(o for o, n in units.items() if n > MAX_ORDER_UNITS)
+    if big:
+        raise InputErrors.single(
+            "orders",
+            f"order(s) {', '.join(big[:5])} hold more than {MAX_ORDER_UNITS:,} units",
+            field="quantity",
+        )
     params = builtin_parameters()
     factors = MaterialFactors.from_registry()
     errors = []

@@ -26,7 +26,6 @@ import orjson
 import polars as pl
 from sqlalchemy import (
     BigInteger,
-    DateTime,
     Engine,
     Index,
     Integer,
@@ -46,6 +45,7 @@ from greenstream.io.epcis import (
     grai_expr,
 )
 from greenstream.store.db import Base
+from greenstream.store.types import UtcDateTime
 
 CHUNK = 2000
 
@@ -70,9 +70,9 @@ class EpcisEvent(Base):
     action: Mapped[str | None] = mapped_column(String(8))
     biz_step: Mapped[str | None] = mapped_column(Text)
     disposition: Mapped[str | None] = mapped_column(Text)
-    event_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    event_time: Mapped[datetime] = mapped_column(UtcDateTime())
     event_time_zone_offset: Mapped[str] = mapped_column(String(6))
-    record_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    record_time: Mapped[datetime] = mapped_column(UtcDateTime())
     read_point: Mapped[str | None] = mapped_column(Text)
     biz_location: Mapped[str | None] = mapped_column(Text)
     source_party: Mapped[str | None] = mapped_column(Text)
@@ -147,9 +147,10 @@ _EVENT_FIELDS = (
     "event_json",
 )
 _EPC_FIELDS = ("tenant_id", "event_hash", "epc", "grai")
-# SQLAlchemy's storage format of DateTime on SQLite (it reads the column back with it)
-_SQLITE_TIME = "%Y-%m-%d %H:%M:%S%.6f"  # chrono (Polars) spelling
-_SQLITE_TIME_PY = "%Y-%m-%d %H:%M:%S.%f"  # the same in Python's strftime
+# the SQLite storage form of UtcDateTime (greenstream.store.types.utc_text): ISO 8601 with
+# microseconds and the UTC offset, written by the raw multi-row insert below
+_SQLITE_TIME = "%Y-%m-%dT%H:%M:%S%.6f+00:00"  # chrono (Polars) spelling
+_SQLITE_TIME_PY = "%Y-%m-%dT%H:%M:%S.%f+00:00"  # the same in Python's strftime
 
 
 # SQLite binds at most 32,766 parameters per statement (SQLITE_MAX_VARIABLE_NUMBER since 3.32)
