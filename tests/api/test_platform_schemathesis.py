@@ -396,9 +396,6 @@ def _run(served: tuple[Any, dict[str, str]], *, points: bool) -> list[str]:
                 continue  # no invalid request exists (an operation without parameters)
             except (Exception, BaseExceptionGroup) as exc:  # one report for every operation
                 failures.append(f"{operation.label} [{mode}]: {exc}"[:3000])
-            finally:
-                with open("/tmp/s2/optimes.txt", "a") as _f:
-                    _f.write(f"{_t.time() - _t0:8.1f} {operation.label} {mode}\n")
     return failures
 
 

@@ -213,7 +213,6 @@ def test_migration_matches_the_models(ledger: Ledger) -> None:
     from alembic.migration import MigrationContext
 
     from greenstream.store.db import Base
-
     from greenstream.store.types import UtcDateTime
 
     with ledger.engine.connect() as conn:
