@@ -387,9 +387,6 @@ def _run(served: tuple[Any, dict[str, str]], *, points: bool) -> list[str]:
                     excluded_checks=[schemathesis.checks.ignored_auth] if pact_action else None
                 )
 
-            import time as _t
-
-            _t0 = _t.time()
             try:
                 check()
             except Unsatisfiable:
