@@ -133,7 +133,9 @@ def claims(caller: Reader) -> Any:
 
 
 Year = Annotated[int, Field(ge=1990, le=2100)]
-Amount = Annotated[float, Field(ge=0, le=1e12, allow_inf_nan=False)]
+# t CO2e of a year: at least 1 g (smaller figures are not reported emissions, and a zero or
+# subnormal base value leaves no pathway to measure progress on)
+Amount = Annotated[float, Field(ge=1e-6, le=1e12, allow_inf_nan=False)]
 
 
 class HistoryYear(BaseModel):
@@ -142,7 +144,7 @@ class HistoryYear(BaseModel):
     model_config = ConfigDict(extra="forbid")
     year: Year
     co2e_t: Amount
-    activity: float | None = Field(None, gt=0, le=1e12, allow_inf_nan=False)
+    activity: float | None = Field(None, ge=1e-6, le=1e12, allow_inf_nan=False)
 
 
 class TargetIn(BaseModel):
@@ -152,7 +154,7 @@ class TargetIn(BaseModel):
 
     base_year: Year
     target_year: Year
-    reduction_pct: float = Field(gt=0, le=100)
+    reduction_pct: float = Field(ge=0.01, le=100, description="%, at least 0.01")
     kind: Literal["absolute", "intensity"] = "absolute"
     scope: str = Field("WTW, transport and hub operations", max_length=200)
     history: list[HistoryYear] = Field(min_length=1, max_length=200)
