@@ -441,6 +441,7 @@ def _bench_pact_filter(record: Record) -> None:
 
     from greenstream.api.app import create_app
     from greenstream.api.auth import Caller, issue_token
+    from greenstream.api.ratelimit import parse_heavy_limits
     from greenstream.api.settings import ApiSettings
     from greenstream.io.ileap.pact import matches, parse_filter, product_urn
     from greenstream.services.pact import Company, list_footprints
@@ -451,7 +452,12 @@ def _bench_pact_filter(record: Record) -> None:
         tenant_id, name, sample, last = _seed_filter_tenant(url)
         seed_s = time.perf_counter() - t0
         key = uuid.uuid4().hex.encode()
-        app = create_app(ApiSettings(database_url=url, secret_key=key), migrate=False)
+        # one client sends ~200 listings in seconds: the figure is the filter's latency, not the
+        # export rate limit's (api/ratelimit.py), so that limit is off here
+        settings = ApiSettings(
+            database_url=url, secret_key=key, heavy_limits=parse_heavy_limits("export=none")
+        )
+        app = create_app(settings, migrate=False)
         # a real client: every request checks its token against the client's row (revocation)
         from greenstream.store import session_factory
         from greenstream.store.tenants import create_client

@@ -63,7 +63,13 @@ def test_energy_flow_and_isolation(api: Api) -> None:
     # the other tenant sees nothing
     assert c.get("/energy/sites", headers=hb).json()["data"] == []
     assert c.get("/energy/scope2", params={"year": 2025}, headers=hb).json()["data"] == []
-    assert c.put("/energy/sites/XA-1/meters", content=_meters_csv(), headers=hb).status_code == 400
+    # a site of another tenant is no site of this one: 404, as any unknown id in a path
+    assert c.put("/energy/sites/XA-1/meters", content=_meters_csv(), headers=hb).status_code == 404
+    r = c.post("/energy/sites/XA-1/dispatch", json={"year": 2025}, headers=hb)
+    assert r.status_code == 404 and r.json()["code"] == "NotFound"
+    # the site exists but has no battery: the request conflicts with the stored site (409)
+    r = c.post("/energy/sites/XA-1/dispatch", json={"year": 2025}, headers=ha)
+    assert r.status_code == 409 and r.json()["code"] == "Conflict", r.text
 
 
 def test_bad_site_file_is_400_naming_the_field(api: Api) -> None:
@@ -79,5 +85,12 @@ def test_tariffs_and_scopes(api: Api) -> None:
     assert r.status_code == 200
     periods = {p["period"]: p for p in r.json()["periods"]}
     assert periods["valley"]["hours"] == 8 * 365
-    assert api.client.get("/energy/tariffs/CN-XX", headers=h).status_code == 400
+    assert api.client.get("/energy/tariffs/CN-XX", headers=h).status_code == 404
+    # a user class of another province's tariff: no such tariff (404); an unknown class: 400
+    r = api.client.get("/energy/tariffs/CN-GD", params={"user_class": "two_part"}, headers=h)
+    assert r.status_code == 404 and "all" in r.json()["message"]
+    r = api.client.get("/energy/tariffs/CN-BJ", params={"user_class": "two_part"}, headers=h)
+    assert r.status_code == 200
+    r = api.client.get("/energy/tariffs/CN-GD", params={"user_class": "nope"}, headers=h)
+    assert r.status_code == 400
     assert api.client.get("/energy/tariffs").status_code in (401, 403)  # no token

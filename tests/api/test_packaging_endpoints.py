@@ -107,5 +107,25 @@ def test_pack_endpoint(api: Api) -> None:
     body["suite"][0]["material"] = "gold"
     bad = api.client.post("/packaging/pack", json=body, headers=h)
     assert bad.status_code == 400
-    fields = {(e["file"], e["field"]) for e in bad.json()["errors"]}
-    assert fields == {("orders", "mass_kg"), ("suite", "material")}
+    fields = {e["field"] for e in bad.json()["errors"]}
+    assert fields == {"body.orders.0.mass_kg", "body.suite.0.material"}
+    # a rule across rows the schema cannot state: named with its row
+    body["orders"][0]["mass_kg"] = 0.5
+    body["suite"][0]["material"] = "board"
+    body["suite"][1]["box_type"] = "B20"
+    dup = api.client.post("/packaging/pack", json=body, headers=h)
+    assert dup.status_code == 400
+    assert next((e["file"], e["row"], e["field"]) for e in dup.json()["errors"]) == (
+        "suite",
+        1,
+        "box_type",
+    )
+
+
+def test_suite_materials_are_the_registry_materials() -> None:
+    from typing import get_args
+
+    from greenstream.api.routes.packaging import Material
+    from greenstream.levers.packaging.materials import MaterialFactors
+
+    assert set(get_args(Material)) == MaterialFactors.from_registry().materials()

@@ -62,6 +62,7 @@ def test_revoked_link_stops_at_once(store_api: StoreApi) -> None:
     )
     r = store_api.client.get(_path(link["url"]))
     assert r.status_code == 410 and r.json()["state"] == "revoked"
+    assert r.json()["code"] == "Gone"
     # revoking twice is a 404, not a silent success
     assert (
         store_api.client.delete(f"/reports/links/{link['link_id']}", headers=ha).status_code == 404
@@ -83,6 +84,7 @@ def test_expired_link(store_api: StoreApi) -> None:
     engine.dispose()
     r = store_api.client.get(f"/share/{link.token}")
     assert r.status_code == 410 and r.json()["state"] == "expired"
+    assert r.json()["code"] == "Gone"
 
 
 def test_tampered_and_forged_links(store_api: StoreApi) -> None:
@@ -98,6 +100,7 @@ def test_tampered_and_forged_links(store_api: StoreApi) -> None:
     for bad in (f"{changed(payload, 5)}.{sig}", f"{payload}.{changed(sig, 5)}", "not-a-token"):
         r = store_api.client.get(f"/share/{bad}")
         assert r.status_code == 403 and r.json()["state"] == "tampered", bad
+        assert r.json()["code"] == "LinkRefused", bad
     # a token signed with another key (another deployment) is refused the same way
     engine = make_engine(store_api.url)
     tenant = tenant_by_name(engine, store_api.a.tenant)
@@ -109,14 +112,14 @@ def test_tampered_and_forged_links(store_api: StoreApi) -> None:
 def test_link_to_unknown_shipment_and_bad_ttl(store_api: StoreApi) -> None:
     h = store_api.headers(store_api.a)
     r = store_api.client.post("/reports/links", json={"shipment_id": "nope"}, headers=h)
-    assert r.status_code == 400 and "nope" in r.text
+    assert r.status_code == 404 and "nope" in r.text
     r = store_api.client.post("/reports/links", json={"shipment_id": "A", "ttl_s": 0}, headers=h)
     assert r.status_code == 400
     # tenant b holds no shipment A
     hb = store_api.headers(store_api.b)
     assert (
         store_api.client.post("/reports/links", json={"shipment_id": "A"}, headers=hb).status_code
-        == 400
+        == 404
     )
     assert parse_ttl("12h") == timedelta(hours=12)
     with pytest.raises(Exception, match="366 days"):

@@ -178,8 +178,16 @@ def test_tenant_isolation_and_bad_input(store_api: StoreApi) -> None:
     assert r.status_code == 400 and "to" in r.text
     r = store_api.client.get("/reports/period", params={"format": "docx"}, headers=ha)
     assert r.status_code == 400
+    # the stored footprints carry no customer_id: customer ACME has none (404)
     r = store_api.client.get("/reports/period", params={"customer": "ACME"}, headers=ha)
-    assert r.status_code == 400 and "customer_id" in r.text
+    assert r.status_code == 404 and "customer_id" in r.text
+    # a reference that is not one (the OpenAPI pattern) is 400; a well-formed one naming a day
+    # that does not exist names no document (404)
+    r = store_api.client.get("/reports/verify", params={"reference": "0.1.0"}, headers=ha)
+    assert r.status_code == 400
+    bad_day = f"gs1:period:{store_api.a.tenant}:*:2026-02-30:*:1:{'0' * 16}:{'0' * 16}"
+    r = store_api.client.get("/reports/verify", params={"reference": bad_day}, headers=ha)
+    assert r.status_code == 404, r.text
     # a reference of another tenant is not this tenant's to check
     ref = store_api.client.get("/reports/period", headers=ha).json()["verification"]["reference"]
     r = store_api.client.get("/reports/verify", params={"reference": ref}, headers=hb)

@@ -14,10 +14,12 @@ TokenExpired       401     the access token expired
 Unauthorized       401     a credential is missing (other than the PACT cases)
 InvalidToken       401     an unknown, revoked or malformed bearer token (RFC 6750)
 AccessDenied       403     no valid token, or the token lacks the operation's scope
+LinkRefused        403     a share link (``GET /share/{token}``) that is tampered or unknown
 NoSuchFootprint    404     PACT: no ProductFootprint with that id (for this caller)
 NotFound           404     no such resource (platform endpoints)
 MethodNotAllowed   405     the path exists, the method does not
 Conflict           409     the request conflicts with stored state
+Gone               410     a share link that expired or was revoked (``state`` says which)
 PayloadTooLarge    413     body, file or row count above the configured limit (named)
 UnsupportedMedia   415     a body in a content type the operation does not take
 TooManyRequests    429     a rate limit (``Retry-After`` says when to retry)
@@ -55,10 +57,12 @@ STATUS: Final = {
     "Unauthorized": 401,
     "InvalidToken": 401,
     "AccessDenied": 403,
+    "LinkRefused": 403,
     "NoSuchFootprint": 404,
     "NotFound": 404,
     "MethodNotAllowed": 405,
     "Conflict": 409,
+    "Gone": 410,
     "PayloadTooLarge": 413,
     "UnsupportedMedia": 415,
     "TooManyRequests": 429,
@@ -73,6 +77,7 @@ CODE_OF_STATUS: Final = {
     404: "NotFound",
     405: "MethodNotAllowed",
     409: "Conflict",
+    410: "Gone",
     413: "PayloadTooLarge",
     415: "UnsupportedMedia",
     422: "BadRequest",
@@ -249,14 +254,23 @@ _ERROR_SCHEMA: Final[dict[str, Any]] = {
 _DESCRIPTIONS: Final = {
     "400": "Bad request (BadRequest, or NotImplemented for an unsupported $filter)",
     "401": "The access token expired (TokenExpired) or a credential is missing",
-    "403": "No valid access token, or it lacks the scope (AccessDenied)",
+    "403": "No valid access token, or it lacks the scope (AccessDenied); a tampered or "
+    "unknown share link (LinkRefused)",
     "404": "Not found (NotFound; NoSuchFootprint on PACT actions)",
     "409": "Conflict with stored data",
+    "410": "The resource existed and is gone: an expired or revoked share link (Gone)",
     "413": "Body, file or row count above the limit (PayloadTooLarge)",
     "415": "Unsupported content type",
     "503": "Statement timeout or shutting down (ServiceUnavailable, Retry-After)",
 }
-PUBLIC_PATHS: Final = frozenset({"/health", "/auth/token"})
+# operations without a token: the statuses they answer besides 400
+PUBLIC_RESPONSES: Final[dict[str, frozenset[str]]] = {
+    "/health": frozenset(),
+    "/auth/token": frozenset(),
+    # a share link opens without a token; a bad one is refused (403), an old one is gone (410)
+    "/share/{token}": frozenset({"403", "410"}),
+}
+PUBLIC_PATHS: Final = frozenset(PUBLIC_RESPONSES)
 # operations that run a query whose time depends on the caller's data (statement timeout)
 TIMED_PATH_PREFIXES: Final = ("/2/", "/footprints", "/aggregates", "/exports", "/waybills")
 
@@ -325,7 +339,7 @@ def install_openapi(app: FastAPI) -> None:
                     continue
                 responses: dict[str, Any] = op["responses"]
                 responses.pop("422", None)
-                wanted = {"400"}
+                wanted = {"400", *PUBLIC_RESPONSES.get(path, ())}
                 if path not in PUBLIC_PATHS:
                     # any data operation may find its subject missing (404) or conflicting (409)
                     wanted |= {"401", "403", "404"}

@@ -220,3 +220,27 @@ class UploadBody(BaseModel):
     tocs: list[Row] | None = Field(default=None, json_schema_extra={"items": _model_schema(TocIn)})
     hocs: list[Row] | None = Field(default=None, json_schema_extra={"items": _model_schema(HocIn)})
     trips: list[Row] | None = None
+
+
+def _time_zones() -> tuple[str, ...]:
+    """IANA time zone names both the standard library and Polars (its own copy of the tz
+    database, for the period keys) resolve: the names the ``tz`` / ``time_zone`` fields take."""
+    from zoneinfo import available_timezones
+
+    import polars as pl
+
+    probe = pl.Series([0]).cast(pl.Datetime("us", "UTC"))
+    names = []
+    for name in sorted(available_timezones()):
+        try:
+            probe.dt.convert_time_zone(name)
+        except Exception:  # a name Polars does not know is left out
+            continue
+        names.append(name)
+    return tuple(names)
+
+
+TIME_ZONES: tuple[str, ...] = _time_zones()
+TIME_ZONE_SET: frozenset[str] = frozenset(TIME_ZONES)
+# the JSON Schema of a time zone field: one of the names (a closed set, documented as an enum)
+TIME_ZONE_SCHEMA: dict[str, Any] = {"enum": list(TIME_ZONES)}

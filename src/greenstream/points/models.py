@@ -29,7 +29,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Date,
-    DateTime,
     Index,
     Integer,
     String,
@@ -39,6 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from greenstream.store.db import Base
+from greenstream.store.types import UtcDateTime
 
 # BIGINT identity on PostgreSQL; SQLite only auto-increments an INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer, "sqlite")
@@ -52,7 +52,7 @@ class PointsRules(Base):
     tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
     version: Mapped[int] = mapped_column(Integer)
     document: Mapped[str] = mapped_column(Text)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class PointsAccount(Base):
@@ -79,7 +79,7 @@ class PointsTxn(Base):
     tenant: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(16))
     idempotency_key: Mapped[str] = mapped_column(String(200))
-    posted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    posted_at: Mapped[datetime] = mapped_column(UtcDateTime())
     memo: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
@@ -93,7 +93,7 @@ class PointsEntry(Base):
     txn_id: Mapped[int] = mapped_column(BigInteger)
     account_id: Mapped[int] = mapped_column(BigInteger)
     amount: Mapped[int] = mapped_column(BigInteger)
-    posted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    posted_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class PointsAward(Base):
@@ -111,7 +111,7 @@ class PointsAward(Base):
     user_ref: Mapped[str] = mapped_column(String(128))
     action: Mapped[str] = mapped_column(String(64))
     quantity: Mapped[int] = mapped_column(Integer)
-    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime())
     order_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     brand: Mapped[str | None] = mapped_column(String(128), nullable=True)
     campaign: Mapped[str | None] = mapped_column(String(64), nullable=True)

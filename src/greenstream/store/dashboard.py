@@ -20,7 +20,6 @@ from datetime import datetime
 
 from sqlalchemy import (
     Boolean,
-    DateTime,
     ForeignKey,
     Integer,
     LargeBinary,
@@ -31,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from greenstream.store.db import Base
+from greenstream.store.types import UtcDateTime
 
 
 class AnalyticsFacts(Base):
@@ -42,7 +42,7 @@ class AnalyticsFacts(Base):
     audit_seq: Mapped[int] = mapped_column(Integer, primary_key=True)
     facts_version: Mapped[int] = mapped_column(Integer)
     row_count: Mapped[int] = mapped_column(Integer)
-    built_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    built_at: Mapped[datetime] = mapped_column(UtcDateTime())
     data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
@@ -67,7 +67,7 @@ class DashboardUser(Base):
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str | None] = mapped_column(String(200))  # None: OIDC sign-in only
     oidc_subject: Mapped[str | None] = mapped_column(String(300))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
@@ -79,8 +79,8 @@ class DashboardSession(Base):
     token_sha256: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("dashboard_users.id"), index=True)
     csrf_token: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class AnalyticsRollup(Base):
@@ -97,6 +97,6 @@ class AnalyticsRollup(Base):
     rollup_version: Mapped[int] = mapped_column(Integer)
     time_zone: Mapped[str] = mapped_column(String(64))
     row_count: Mapped[int] = mapped_column(Integer)
-    built_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    built_at: Mapped[datetime] = mapped_column(UtcDateTime())
     data: Mapped[bytes] = mapped_column(LargeBinary)
     dims_json: Mapped[str] = mapped_column(Text)

@@ -12,6 +12,7 @@ Every change is written to the admin action log in the same transaction.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -20,7 +21,7 @@ from pydantic import BaseModel, Field
 from greenstream.api.auth import Caller, require_scope
 from greenstream.api.errors import ApiError
 from greenstream.api.responses import FastJSONResponse
-from greenstream.api.scopes import parse_client_scopes
+from greenstream.api.scopes import CLIENT_SCOPES, parse_client_scopes
 from greenstream.store.admin_log import list_admin_actions, record_admin_action
 from greenstream.store.tenants import create_client, list_clients, revoke_client
 
@@ -28,9 +29,22 @@ router = APIRouter(prefix="/admin", tags=["admin"])
 Admin = Annotated[Caller, Depends(require_scope("admin"))]
 
 
+_SCOPE = "(" + "|".join(re.escape(s) for s in sorted(CLIENT_SCOPES)) + ")"
+# one or more scopes a client may hold, separated by spaces or commas (RFC 6749 section 3.3)
+SCOPES_PATTERN = rf"^{_SCOPE}([ ,]+{_SCOPE})*$"
+
+
 class ClientIn(BaseModel):
-    scopes: str = Field(min_length=1, max_length=2000, description="space-separated scopes")
-    name: str | None = Field(None, max_length=200, description="a label, e.g. the system")
+    scopes: str = Field(
+        min_length=1,
+        max_length=2000,
+        pattern=SCOPES_PATTERN,
+        description="scopes, separated by spaces or commas (never points:consumer, which only "
+        "consumer tokens hold)",
+    )
+    name: str | None = Field(
+        None, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$", description="a label, e.g. the system"
+    )
 
 
 def _address(request: Request) -> str | None:

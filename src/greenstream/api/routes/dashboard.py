@@ -19,16 +19,17 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import polars as pl
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from greenstream.api.auth import Caller, require_scope
 from greenstream.api.errors import ApiError
 from greenstream.api.responses import FastJSONResponse
+from greenstream.api.schemas import TIME_ZONE_SCHEMA, TIME_ZONE_SET
 from greenstream.errors import InputErrors
 from greenstream.services import analytics as A
 
@@ -118,20 +119,36 @@ def _answer_rollup(
 _STATE_LOCK = threading.Lock()
 
 
+# a place or a mode of a lane / leg: printable text without the separator
+_PART = r"[^>\x00-\x1f\x7f]*"
+
+
 def _filters(
-    date_from: Annotated[str | None, Query(alias="from", max_length=10)] = None,
-    date_to: Annotated[str | None, Query(alias="to", max_length=10)] = None,
+    date_from: Annotated[
+        date | None, Query(alias="from", description="first local day (not after `to`)")
+    ] = None,
+    date_to: Annotated[date | None, Query(alias="to", description="last local day")] = None,
     mode: Annotated[str | None, Query(max_length=32)] = None,
     method: Annotated[str | None, Query(max_length=32)] = None,
     carrier: Annotated[str | None, Query(max_length=200)] = None,
-    lane: Annotated[str | None, Query(max_length=401)] = None,
+    lane: Annotated[
+        str | None,
+        Query(max_length=401, pattern=f"^{_PART}>{_PART}$", description="ORIGIN>DESTINATION"),
+    ] = None,
     hub: Annotated[str | None, Query(max_length=200)] = None,
     customer: Annotated[str | None, Query(max_length=200)] = None,
-    leg: Annotated[str | None, Query(max_length=440)] = None,
+    leg: Annotated[
+        str | None,
+        Query(
+            max_length=440,
+            pattern=f"^{_PART}>{_PART}>{_PART}$",
+            description="ORIGIN>DESTINATION>MODE",
+        ),
+    ] = None,
 ) -> A.Filters:
     return A.parse_filters(
-        date_from=date_from,
-        date_to=date_to,
+        date_from=None if date_from is None else date_from.isoformat(),
+        date_to=None if date_to is None else date_to.isoformat(),
         mode=mode,
         method=method,
         carrier=carrier,
@@ -221,7 +238,7 @@ def trend(
 
 @router.get("/breakdown/{by}")
 def breakdown(
-    by: str,
+    by: Annotated[str, Path(json_schema_extra={"enum": list(A.BREAKDOWNS)})],
     request: Request,
     caller: Reader,
     filters: FiltersDep,
@@ -569,7 +586,11 @@ def waybill(shipment_id: str, request: Request, caller: Reader) -> Any:
 
 
 class SettingsIn(BaseModel):
-    time_zone: str = Field(max_length=64, description="IANA time zone, e.g. Asia/Shanghai")
+    time_zone: str = Field(
+        max_length=64,
+        description="IANA time zone, e.g. Asia/Shanghai",
+        json_schema_extra=TIME_ZONE_SCHEMA,
+    )
 
 
 @router.get("/settings")
@@ -581,5 +602,7 @@ def get_settings(request: Request, caller: Reader) -> Any:
 @router.put("/settings")
 def put_settings(body: SettingsIn, request: Request, caller: Admin) -> Any:
     """Set the tenant's time zone (its days, weeks and months); admin only."""
+    if body.time_zone not in TIME_ZONE_SET:
+        raise ApiError("BadRequest", f"unknown time zone {body.time_zone!r}")
     A.set_tenant_time_zone(request.app.state.engine, caller.tenant_id, body.time_zone)
     return FastJSONResponse({"time_zone": body.time_zone})

@@ -29,12 +29,22 @@ from sqlalchemy.orm import Session
 
 from greenstream.api.auth import Caller, require_scope
 from greenstream.api.deps import get_session
+from greenstream.api.errors import ApiError
 from greenstream.errors import InputErrors
 
 router = APIRouter(prefix="/energy", tags=["energy"])
 READ = Depends(require_scope("energy:read"))
 WRITE = Depends(require_scope("energy:write"))
 NIGHT_HOURS = (22, 6)  # local clock, for the night share of consumption
+
+
+def _user_classes() -> list[str]:
+    from greenstream.levers.energy.tariffs import builtin_tariffs
+
+    return sorted({c for t in builtin_tariffs().values() for c in t.multipliers})
+
+
+USER_CLASSES = _user_classes()
 
 
 def _sites(session: Session, tenant_id: int) -> list[Any]:
@@ -106,6 +116,32 @@ def _certificates(session: Session, tenant_id: int) -> pl.DataFrame:
     return frame.with_columns(pl.lit(1.0).alias("mwh"))
 
 
+# The site, meter and certificate files travel as the files the CLI reads (YAML / JSON, CSV):
+# their rules (a site's cross references, a CSV's columns and rows) are checked by the file
+# readers, which name every bad row; the OpenAPI document says what the body is, not those rules
+# (docs/platform.md, "What the OpenAPI document cannot state").
+SITE_FILE_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "a site file: one site, or {sites: [...]} (docs/energy.md)",
+        "content": {
+            "application/yaml": {"schema": {"type": "string"}},
+            "application/json": {"schema": {"type": "object"}},
+        },
+    }
+}
+
+
+def csv_body(what: str) -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": True,
+            "description": f"a CSV {what} (docs/energy.md)",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        }
+    }
+
+
 def _body_text(raw: bytes, label: str) -> str:
     try:
         return raw.decode("utf-8")
@@ -113,7 +149,7 @@ def _body_text(raw: bytes, label: str) -> str:
         raise InputErrors.single(label, "the body is not UTF-8 text") from None
 
 
-@router.put("/sites")
+@router.put("/sites", openapi_extra=SITE_FILE_BODY)
 async def put_sites(
     request: Request,
     caller: Caller = WRITE,
@@ -151,7 +187,7 @@ def list_sites(caller: Caller = READ, session: Session = Depends(get_session)) -
     return {"data": [s.model_dump(mode="json", exclude_none=True) for s in sites]}
 
 
-@router.put("/sites/{site_id}/meters")
+@router.put("/sites/{site_id}/meters", openapi_extra=csv_body("meter file (long or wide)"))
 async def put_meters(
     site_id: str,
     request: Request,
@@ -169,7 +205,7 @@ async def put_meters(
 
     sites = [s for s in _sites(session, caller.tenant_id) if s.site_id == site_id]
     if not sites:
-        raise InputErrors.single("<path>", f"unknown site {site_id!r}", field="site_id")
+        raise ApiError("NotFound", f"no site {site_id!r} in this tenant")
     text = _body_text(await request.body(), "<meters>")
     try:
         raw = pl.read_csv(io.StringIO(text), infer_schema_length=10_000)
@@ -200,7 +236,7 @@ async def put_meters(
     return {"site_id": site_id, "hours": hourly.height}
 
 
-@router.post("/certificates")
+@router.post("/certificates", openapi_extra=csv_body("retired certificates"))
 async def post_certificates(
     request: Request,
     caller: Caller = WRITE,
@@ -296,13 +332,39 @@ def list_tariffs(caller: Caller = READ) -> dict[str, Any]:
 def get_tariff(
     province: str,
     year: Annotated[int, Query(ge=2000, le=2100)] = 2025,
-    user_class: str | None = None,
+    user_class: Annotated[
+        str | None,
+        Query(
+            description="a user class of the province's tariff (default: its default class)",
+            json_schema_extra={"enum": USER_CLASSES},
+        ),
+    ] = None,
     hourly: bool = False,
     caller: Caller = READ,
 ) -> dict[str, Any]:
-    from greenstream.levers.energy.tariffs import describe, hourly_tariff, tariff_for
+    from greenstream.levers.energy.tariffs import (
+        builtin_tariffs,
+        describe,
+        hourly_tariff,
+        tariff_for,
+    )
 
+    if province not in builtin_tariffs():
+        raise ApiError(
+            "NotFound",
+            f"no packaged tariff for {province!r} (packaged: {', '.join(sorted(builtin_tariffs()))})",
+        )
+    if user_class is not None and user_class not in USER_CLASSES:
+        raise ApiError(
+            "BadRequest", f"unknown user class {user_class!r}", extra={"field": "user_class"}
+        )
     t = tariff_for(province)
+    if user_class is not None and user_class not in t.multipliers:
+        raise ApiError(
+            "NotFound",
+            f"the {province} tariff has no user class {user_class!r} "
+            f"(one of {', '.join(sorted(t.multipliers))})",
+        )
     h = hourly_tariff(t, year, user_class=user_class)
     summary = (
         h.group_by("period")
@@ -334,15 +396,23 @@ def post_dispatch(
     from greenstream.levers.energy.scenario import site_dispatch
 
     sites = _sites(session, caller.tenant_id)
-    result, info = site_dispatch(
-        sites,
-        _hourly(session, caller.tenant_id, body.year),
-        site_id=site_id,
-        year=body.year,
-        objective=body.objective,
-        weight=body.weight,
-        allow_grid_charging=body.allow_grid_charging,
-    )
+    if not any(s.site_id == site_id for s in sites):
+        raise ApiError("NotFound", f"no site {site_id!r} in this tenant")
+    try:
+        result, info = site_dispatch(
+            sites,
+            _hourly(session, caller.tenant_id, body.year),
+            site_id=site_id,
+            year=body.year,
+            objective=body.objective,
+            weight=body.weight,
+            allow_grid_charging=body.allow_grid_charging,
+        )
+    except InputErrors as exc:
+        # the request is well formed; the stored site lacks a battery, a tariff or the year's
+        # meters: a conflict with stored state (409), every reason named
+        exc.conflict = True  # type: ignore[attr-defined]
+        raise
     return {
         "site_id": site_id,
         "strategies": result.table(),

@@ -17,9 +17,11 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from greenstream.api.auth import Caller, require_scope
-from greenstream.api.errors import ApiError
+from greenstream.api.errors import ApiError, error_response
 from greenstream.api.responses import FastJSONResponse
+from greenstream.errors import InputErrors
 from greenstream.reports.render import OutputFormat
+from greenstream.store.ids import ID_MAX_LENGTH, ID_PATTERN
 
 router = APIRouter(tags=["reports"])
 ReadCaller = Annotated[Caller, Depends(require_scope("reports:read"))]
@@ -52,15 +54,25 @@ def _document(
     from greenstream.reports.store import tenant_by_id
 
     state = request.app.state
-    report = store_document(
-        state.engine,
-        tenant_by_id(state.engine, caller.tenant_id),
-        kind=kind,
-        customer=customer,
-        period_from=period_from,
-        period_to=period_to,
-        registry=state.registry,
-    )
+    try:
+        report = store_document(
+            state.engine,
+            tenant_by_id(state.engine, caller.tenant_id),
+            kind=kind,
+            customer=customer,
+            period_from=period_from,
+            period_to=period_to,
+            registry=state.registry,
+        )
+    except InputErrors as exc:
+        if customer is not None and any(e.field == "customer_id" for e in exc.errors):
+            # the stored footprints name no customer: this customer has none (404)
+            raise ApiError(
+                "NotFound",
+                f"no footprints of customer {customer!r}: the stored footprints carry no "
+                "customer_id",
+            ) from exc
+        raise
     if fmt is OutputFormat.json:
         return FastJSONResponse(report)
     body = render(report, lang, fmt)
@@ -73,6 +85,14 @@ def _document(
     )
 
 
+# gs1:<kind>:<tenant>:<customer or *>:<from or *>:<to or *>:<audit seq>:<head>:<digest>
+# (greenstream.reports.verification; tenant and customer percent-encoded, hashes 16 hex digits)
+_DAY = r"(\*|[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]))"
+_QUOTED = r"[A-Za-z0-9_.~%-]+"
+REFERENCE_PATTERN = (
+    rf"^gs1:(period|certificate):{_QUOTED}:(\*|{_QUOTED}):{_DAY}:{_DAY}:[0-9]{{1,18}}"
+    r":[0-9a-f]{16}:[0-9a-f]{16}$"
+)
 FromQ = Annotated[date | None, Query(alias="from", description="first day (UTC) of the period")]
 ToQ = Annotated[date | None, Query(alias="to", description="last day (UTC) of the period")]
 CustomerQ = Annotated[str | None, Query(max_length=200, description="customer_id")]
@@ -119,13 +139,21 @@ def certificate(
 def verify_document(
     request: Request,
     caller: ReadCaller,
-    reference: Annotated[str, Query(max_length=600, description="a document's reference")],
+    reference: Annotated[
+        str,
+        Query(max_length=600, pattern=REFERENCE_PATTERN, description="a document's reference"),
+    ],
 ) -> Any:
     """Check a report's or certificate's verification reference (the caller's own tenant):
     the audit chain up to its record, and its figures recomputed from the sealed shipments."""
     from greenstream.reports.verification import parse_reference, verify_reference
 
-    ref = parse_reference(reference)
+    try:
+        ref = parse_reference(reference)
+    except InputErrors as exc:
+        # the pattern holds: only a day that does not exist (2025-02-30) is left, and no
+        # document has it
+        raise ApiError("NotFound", f"no such document: {exc.errors[0].reason}") from exc
     if ref.tenant != caller.tenant:
         raise ApiError("NotFound", "no such document of this tenant")
     state = request.app.state
@@ -133,7 +161,7 @@ def verify_document(
 
 
 class LinkIn(BaseModel):
-    shipment_id: str = Field(min_length=1, max_length=200)
+    shipment_id: str = Field(min_length=1, max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)
     ttl_s: int = Field(default=30 * 86400, gt=0, le=366 * 86400, description="lifetime (s)")
 
 
@@ -143,14 +171,19 @@ def create_share_link(body: LinkIn, request: Request, caller: ShareCaller) -> An
     from greenstream.reports.links import create_link
 
     state = request.app.state
-    link = create_link(
-        state.engine,
-        state.settings.secret_key,
-        caller.tenant_id,
-        body.shipment_id,
-        timedelta(seconds=body.ttl_s),
-        created_by=caller.client_id,
-    )
+    try:
+        link = create_link(
+            state.engine,
+            state.settings.secret_key,
+            caller.tenant_id,
+            body.shipment_id,
+            timedelta(seconds=body.ttl_s),
+            created_by=caller.client_id,
+        )
+    except InputErrors as exc:
+        if any(e.field == "shipment_id" for e in exc.errors):
+            raise ApiError("NotFound", f"no shipment {body.shipment_id!r}") from exc
+        raise
     return FastJSONResponse(
         {
             "link_id": link.link_id,
@@ -187,8 +220,9 @@ def open_share_link(
     lang: LangQ = "en",
     fmt: Annotated[Literal["html", "json"], Query(alias="format")] = "html",
 ) -> Response:
-    """Public, read-only: the waybill a signed, unexpired, unrevoked link names (403 for a
-    tampered or unknown link, 410 for an expired or revoked one)."""
+    """Public, read-only: the waybill a signed, unexpired, unrevoked link names (403
+    ``LinkRefused`` for a tampered or unknown link, 410 ``Gone`` for an expired or revoked
+    one; the body's ``state`` says which)."""
     from greenstream.reports.links import LinkRefused, LinkState, open_link, shared_waybill
     from greenstream.reports.render import render_shared_waybill
 
@@ -197,11 +231,8 @@ def open_share_link(
         tenant_id, shipment_id = open_link(state.engine, state.settings.secret_key, token)
         data = shared_waybill(state.engine, tenant_id, shipment_id)
     except LinkRefused as exc:
-        status = 410 if exc.state in (LinkState.expired, LinkState.revoked) else 403
-        return FastJSONResponse(
-            {"code": "LinkRefused", "message": str(exc), "state": exc.state.value},
-            status_code=status,
-            headers=PUBLIC_HEADERS,
-        )
+        # expired or revoked: 410 Gone; tampered or unknown: 403 LinkRefused (api/errors.py)
+        code = "Gone" if exc.state in (LinkState.expired, LinkState.revoked) else "LinkRefused"
+        return error_response(code, str(exc), headers=PUBLIC_HEADERS, state=exc.state.value)
     body = render_shared_waybill(data, lang, OutputFormat(fmt))
     return Response(body, media_type=MEDIA[OutputFormat(fmt)], headers=PUBLIC_HEADERS)

@@ -13,11 +13,16 @@ from typing import Annotated, Any
 import polars as pl
 from fastapi import APIRouter, Depends, Query, Request
 
-from greenstream.accounting.rollup import check_time_zone, parse_keys, rollup
+from greenstream.accounting.rollup import GROUP_KEYS, check_time_zone, parse_keys, rollup
 from greenstream.api.auth import Caller, require_scope
+from greenstream.api.errors import ApiError
 from greenstream.api.responses import FastJSONResponse
+from greenstream.api.schemas import TIME_ZONE_SCHEMA, TIME_ZONE_SET
 
 router = APIRouter(tags=["rollups"])
+_KEY = "(" + "|".join(GROUP_KEYS) + ")"
+# one or more roll-up keys, comma-separated (spaces around a key allowed)
+BY_PATTERN = rf"^ *{_KEY} *(, *{_KEY} *)*$"
 
 
 def tenant_chain(engine: Any, tenant_id: int) -> pl.DataFrame:
@@ -36,16 +41,26 @@ def get_rollups(
     by: Annotated[
         str,
         Query(
+            max_length=200,
+            pattern=BY_PATTERN,
             description="keys, comma-separated: carrier, lane, mode, customer, shipment, method, "
-            "year, quarter, month, week, day"
+            "year, quarter, month, week, day (a repeated key counts once)",
         ),
     ] = "mode",
-    tz: Annotated[str, Query(description="IANA time zone of the period keys")] = "UTC",
+    tz: Annotated[
+        str,
+        Query(
+            description="IANA time zone of the period keys",
+            json_schema_extra=TIME_ZONE_SCHEMA,
+        ),
+    ] = "UTC",
     limit: Annotated[int, Query(ge=1, le=100_000)] = 1000,
 ) -> Any:
     """The caller's footprints rolled up by ``by`` (sorted by WTW emissions, largest first)."""
-    keys = parse_keys(by)
-    check_time_zone(tz)
+    keys = parse_keys(list(dict.fromkeys(k.strip() for k in by.split(","))))
+    if tz not in TIME_ZONE_SET:
+        check_time_zone(tz)  # names the field and the reason
+        raise ApiError("BadRequest", f"time zone {tz!r} is not supported", extra={"field": "tz"})
     chain = tenant_chain(request.app.state.engine, caller.tenant_id)
     if "lane" in keys:
         from greenstream.pipeline import with_place_ids

@@ -15,6 +15,7 @@ from sqlalchemy import Date, DateTime, Float, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from greenstream.store.db import Base
+from greenstream.store.types import UtcDateTime
 
 
 class EnergySite(Base):
@@ -25,7 +26,7 @@ class EnergySite(Base):
     tenant_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     site_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     document: Mapped[str] = mapped_column(Text)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class EnergyMeterHour(Base):

@@ -32,7 +32,6 @@ import orjson
 import polars as pl
 from sqlalchemy import (
     BigInteger,
-    DateTime,
     Engine,
     Index,
     Integer,
@@ -53,6 +52,7 @@ from greenstream.io.epcis import (
     grai_expr,
 )
 from greenstream.store.db import Base
+from greenstream.store.types import UtcDateTime
 
 CHUNK = 2000
 
@@ -77,9 +77,9 @@ class EpcisEvent(Base):
     action: Mapped[str | None] = mapped_column(String(8))
     biz_step: Mapped[str | None] = mapped_column(Text)
     disposition: Mapped[str | None] = mapped_column(Text)
-    event_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    event_time: Mapped[datetime] = mapped_column(UtcDateTime())
     event_time_zone_offset: Mapped[str] = mapped_column(String(6))
-    record_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    record_time: Mapped[datetime] = mapped_column(UtcDateTime())
     read_point: Mapped[str | None] = mapped_column(Text)
     biz_location: Mapped[str | None] = mapped_column(Text)
     source_party: Mapped[str | None] = mapped_column(Text)
@@ -170,9 +170,10 @@ _PG_TYPE = {"tenant_id": "int4", "event_hash": "bytea", "event_time": "timestamp
 _PG_TYPE["record_time"] = "timestamptz"
 _EVENT_PG_TYPES = tuple(_PG_TYPE.get(name, "text") for name in _EVENT_FIELDS)
 _EPC_PG_TYPES = ("int8", "text", "int4", "text")
-# SQLAlchemy's storage format of DateTime on SQLite (it reads the column back with it)
-_SQLITE_TIME = "%Y-%m-%d %H:%M:%S%.6f"  # chrono (Polars) spelling
-_SQLITE_TIME_PY = "%Y-%m-%d %H:%M:%S.%f"  # the same in Python's strftime
+# the SQLite storage form of UtcDateTime (greenstream.store.types.utc_text): ISO 8601 with
+# microseconds and the UTC offset, written by the raw multi-row insert below
+_SQLITE_TIME = "%Y-%m-%dT%H:%M:%S%.6f+00:00"  # chrono (Polars) spelling
+_SQLITE_TIME_PY = "%Y-%m-%dT%H:%M:%S.%f+00:00"  # the same in Python's strftime
 
 
 # SQLite binds at most 32,766 parameters per statement (SQLITE_MAX_VARIABLE_NUMBER since 3.32)
