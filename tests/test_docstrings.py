@@ -43,6 +43,7 @@ DOCUMENTED: tuple[str, ...] = (
     "io",
     "levers/energy",
     "levers/packaging",
+    "levers/reductions",
     "points",
     "seal",
     "timeutil.py",

@@ -456,7 +456,31 @@ def _priced_activities(
 
 
 def check_unpriced(priced: pl.DataFrame, *, file: str) -> None:
-    """Refuse states the kernel could not price (an activity carrier without a factor)."""
+    """Refuse states the kernel could not price (an activity carrier without a factor).
+
+    Parameters
+    ----------
+    priced : DataFrame
+        Priced element states: ``__elem``, ``__state`` and ``wtw`` (kg CO2e; null when no
+        factor priced the state).
+    file : str
+        Name of the source used in the error messages.
+
+    Raises
+    ------
+    InputErrors
+        One error per unpriced state (the first 50).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> ok = pl.DataFrame({"__elem": ["a1"], "__state": [0], "wtw": [1.0]})
+    >>> check_unpriced(ok, file="activities.csv")
+    >>> check_unpriced(ok.with_columns(wtw=None), file="activities.csv")
+    Traceback (most recent call last):
+    ...
+    greenstream.errors.InputErrors: ...no factor for activity state a1:0...
+    """
     bad = priced.filter(pl.col("wtw").is_null())
     if bad.height:
         raise InputErrors(
@@ -741,7 +765,36 @@ def _slot_codes(
 
 
 def assumptions_used(initiatives: Initiatives) -> list[dict[str, Any]]:
-    """The defaults and baseline sources that decide the result, one row each."""
+    """The defaults and baseline sources that decide the result, one row each.
+
+    Parameters
+    ----------
+    initiatives : Initiatives
+        The checked initiatives.
+
+    Returns
+    -------
+    list of dict
+        One row per initiative: ``initiative_id``, ``item`` (``baseline``), ``value`` (the
+        baseline rule in words, with its defaults) and ``source`` (the stated baseline
+        source).
+
+    References
+    ----------
+    .. [1] GHG Protocol for Project Accounting (WRI / WBCSD, 2005), chapter 2 (baseline
+       scenario).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from greenstream.factors import Registry
+    >>> from greenstream.levers.reductions.initiatives import check_initiatives
+    >>> raw = pl.DataFrame({"initiative_id": ["rail"], "kind": ["modal_shift"],
+    ...                     "baseline_source": ["lane study"],
+    ...                     "baseline_vehicle": ["road.hgv_all"]})
+    >>> assumptions_used(check_initiatives(raw, Registry.builtin()))[0]["value"]
+    "all-road by road.hgv_all over baseline_distance_km, else the leg's km x 1"
+    """
     rows: list[dict[str, Any]] = []
     for r in initiatives.table.iter_rows(named=True):
         rows.append(
