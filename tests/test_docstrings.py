@@ -42,6 +42,7 @@ DOCUMENTED: tuple[str, ...] = (
     "geo",
     "io",
     "levers/energy",
+    "levers/forecast",
     "levers/packaging",
     "levers/reductions",
     "points",

@@ -20,6 +20,19 @@ AFTER_DAYS = (1, 2, 3, 4, 5, 6, 7)
 
 @cache
 def festivals() -> pl.DataFrame:
+    """The shopping festivals of ``data/festivals.csv``, each with its source.
+
+    Returns
+    -------
+    DataFrame
+        ``festival``, ``month``, ``day``, ``presale_days`` (days), ``source``, ``assumption``
+        (True when a value is an assumption) and ``note``.
+
+    Examples
+    --------
+    >>> festivals()["festival"].to_list()
+    ['double_11', 'double_12', 'mid_year_618']
+    """
     path = resources.files("greenstream.levers.forecast").joinpath("data/festivals.csv")
     with resources.as_file(path) as p:
         return pl.read_csv(p)
