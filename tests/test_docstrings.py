@@ -44,6 +44,7 @@ DOCUMENTED: tuple[str, ...] = (
     "levers/energy",
     "levers/forecast",
     "levers/packaging",
+    "levers/placement",
     "levers/reductions",
     "points",
     "seal",
