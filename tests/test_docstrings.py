@@ -46,7 +46,7 @@ DOCUMENTED: tuple[str, ...] = (
     "levers/packaging",
     "levers/placement",
     "levers/reductions",
-    # monitoring without ingest/ and sources/ (their public functions lack Parameters sections)
+    # monitoring without ingest/ (its public functions lack Parameters sections)
     "monitoring/__init__.py",
     "monitoring/aggregates.py",
     "monitoring/chains.py",
@@ -58,6 +58,7 @@ DOCUMENTED: tuple[str, ...] = (
     "monitoring/queries.py",
     "monitoring/records.py",
     "monitoring/segmentation.py",
+    "monitoring/sources",
     "monitoring/state.py",
     "monitoring/store_paths.py",
     "monitoring/telemetry_dir.py",
