@@ -206,8 +206,7 @@ def site_grid_kwh(meters: FrameLike, *, start: datetime, end: datetime) -> pl.Da
 
     References
     ----------
-    .. [1] GHG Protocol Scope 2 Guidance (WRI / WBCSD, 2015), 6.1 (location-based method;
-       exports are not netted).
+    .. [1] GHG Protocol Scope 2 Guidance (WRI / WBCSD, 2015), 6.1 (location-based method).
 
     Examples
     --------
