@@ -62,6 +62,22 @@ def check_activities(
     References
     ----------
     .. [1] ISO 14083:2023, 5.3 (energy carrier data and their emission factors).
+
+    Examples
+    --------
+    >>> from greenstream.levers.reductions.initiatives import check_initiatives
+    >>> registry = Registry.builtin()
+    >>> pv = check_initiatives(pl.DataFrame({
+    ...     "initiative_id": ["pv"], "kind": ["energy_substitution"],
+    ...     "baseline_source": ["grid supply before the roof PV"],
+    ...     "baseline_energy_carrier": ["electricity"], "baseline_energy_unit": ["kWh"]}), registry)
+    >>> activities = pl.DataFrame({"activity_id": ["a1"], "shipment_id": ["s1"],
+    ...                            "energy_carrier": ["electricity"], "energy_amount": [-5.0],
+    ...                            "energy_unit": ["kWh"], "grid_region": ["CN"],
+    ...                            "initiatives": ["pv"]})
+    >>> typed, errors = check_activities(activities, pv, registry, file="activities.csv")
+    >>> [(e.row, e.field, e.reason) for e in errors]
+    [(1, 'energy_amount', 'energy_amount must be >= 0')]
     """
     from greenstream.accounting.schema import conform
     from greenstream.io.tables import coerce
@@ -248,6 +264,20 @@ def check_ledger_frames(
     ------
     InputErrors
         Naming every bad row and field; also when neither legs nor activities are given.
+
+    Examples
+    --------
+    >>> initiatives = pl.DataFrame({"initiative_id": ["pv"], "kind": ["energy_substitution"],
+    ...                             "baseline_source": ["grid supply before the roof PV"],
+    ...                             "baseline_energy_carrier": ["electricity"],
+    ...                             "baseline_energy_unit": ["kWh"]})
+    >>> activities = pl.DataFrame({"activity_id": ["a1"], "shipment_id": ["s1"],
+    ...                            "energy_carrier": ["electricity"], "energy_amount": [120.0],
+    ...                            "energy_unit": ["kWh"], "grid_region": ["CN"],
+    ...                            "initiatives": ["pv"]})
+    >>> checked = check_ledger_frames(initiatives, None, activities, Registry.builtin())
+    >>> checked.initiatives.ids, checked.activities.height, checked.legs is None
+    (['pv'], 1, True)
     """
     from greenstream.geo import Gazetteer
     from greenstream.io.tables import coerce
