@@ -45,11 +45,26 @@ def calendar_features(dates: pl.Series) -> pl.DataFrame:
     Parameters
     ----------
     dates : Series of Date
+        The days (within the years ``chinese-calendar`` covers).
 
     Returns
     -------
     DataFrame
         ``ds`` and numeric regressor columns (0/1 flags, or days).
+
+    References
+    ----------
+    .. [1] State Council General Office, annual notices on the arrangement of public holidays
+       (as compiled by the ``chinese-calendar`` package).
+
+    Examples
+    --------
+    National Day is a statutory holiday; 11 November is Double 11.
+
+    >>> import datetime as dt
+    >>> cal = calendar_features(pl.Series([dt.date(2026, 10, 1), dt.date(2026, 11, 11)]))
+    >>> cal.select("holiday", "double_11_day").rows()
+    [(1, 0), (0, 1)]
     """
     import chinese_calendar as cc
 

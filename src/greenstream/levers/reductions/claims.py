@@ -46,7 +46,15 @@ class ClaimResult:
 
     @property
     def ratio(self) -> float | None:
-        """Claimed over computed (above 1: the claim is larger than greenstream's figure)."""
+        """Claimed over computed (above 1: the claim is larger than greenstream's figure).
+
+        Examples
+        --------
+        >>> ClaimResult("c1", "Co", "claim", "scenario", 150.0, 100.0, "t CO2e", "").ratio
+        1.5
+        >>> ClaimResult("c1", "Co", "claim", "scenario", 150.0, None, "t CO2e", "n/a").ratio is None
+        True
+        """
         if self.computed_value in (None, 0.0):
             return None
         return self.claimed_value / float(self.computed_value or 1.0)

@@ -199,7 +199,20 @@ def activity_factors(registry: Registry | None = None) -> pl.DataFrame:
 
 @cache
 def vehicle_counterparts() -> pl.DataFrame:
-    """The diesel vehicle class each alternative-fuel class replaces (with the reason)."""
+    """The diesel vehicle class each alternative-fuel class replaces (with the reason).
+
+    Returns
+    -------
+    DataFrame
+        ``vehicle_class``, ``baseline_vehicle_class``, ``source`` and ``reason``
+        (``data/vehicle_counterparts.csv``).
+
+    Examples
+    --------
+    >>> vehicle_counterparts().filter(pl.col("vehicle_class") == "road.van_avg_bev")[
+    ...     "baseline_vehicle_class"].item()
+    'road.van_avg_diesel'
+    """
     return _data_csv("vehicle_counterparts.csv")
 
 

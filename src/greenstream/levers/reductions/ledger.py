@@ -295,6 +295,13 @@ def shipment_codes(shipment_id: pl.Series) -> pl.Series:
     -------
     Series
         Int64 codes, 0 for the smallest id.
+
+    Examples
+    --------
+    >>> shipment_codes(pl.Series(["b", "a", "b", "c"])).to_list()
+    [1, 0, 1, 2]
+    >>> shipment_codes(pl.Series(["a", "a", "b"])).to_list()
+    [0, 0, 1]
     """
     n = shipment_id.len()
     ordered = n > 1 and shipment_id.null_count() == 0
@@ -318,6 +325,12 @@ def take(values: pl.Series, rows: np.ndarray) -> pl.Series:
     -------
     Series
         ``values`` itself or the gathered copy.
+
+    Examples
+    --------
+    >>> values = pl.Series([1, 2, 3])
+    >>> take(values, np.array([0, 1, 2])) is values, take(values, np.array([2, 0])).to_list()
+    (True, [3, 1])
     """
     n = len(rows)
     if n == values.len() and (n == 0 or (rows[0] == 0 and bool((np.diff(rows) == 1).all()))):
