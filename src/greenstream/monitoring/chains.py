@@ -467,6 +467,31 @@ def build_chains(
     ----------
     .. [1] ISO 14083:2023, 5.4 (transport activity), 5.5 (hub operations) and 5.6
        (allocation by tonne-km).
+
+    Examples
+    --------
+    A 10 t waybill loaded at depot A onto truck ``t1`` and unloaded at depot B: a hub stop at A,
+    then one road element over the truck's measured 19.26 km, on the trip whose 8 l of diesel
+    were filled after it.
+
+    >>> import datetime as dt
+    >>> from greenstream.monitoring.modes import segment_and_detect
+    >>> hubs = pl.DataFrame({"hub_id": ["A", "B"], "kind": ["depot", "depot"],
+    ...                      "lat": [30.0, 30.0], "lon": [120.0, 120.2]})
+    >>> lons = [120.0] * 10 + [120.0 + 0.01 * i for i in range(1, 21)] + [120.2] * 10
+    >>> t0, m = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc), dt.timedelta(minutes=1)
+    >>> gps = pl.DataFrame({"device_id": "t1", "lat": 30.0, "lon": lons,
+    ...                     "ts": [t0 + i * m for i in range(len(lons))]})
+    >>> scans = pl.DataFrame({"waybill_id": ["w1", "w1"], "event": ["load", "unload"],
+    ...                       "vehicle_id": ["t1", "t1"], "hub_id": ["A", "B"],
+    ...                       "mass_kg": [10000.0, 10000.0], "ts": [t0 + 5 * m, t0 + 35 * m]})
+    >>> fuel = pl.DataFrame({"vehicle_id": ["t1"], "ts": [t0 + 39 * m], "energy_amount": [8.0],
+    ...                      "energy_carrier": ["diesel"], "energy_unit": ["l"]})
+    >>> chains = build_chains(scans, segment_and_detect(gps, hubs), hubs=hubs, fuel=fuel)
+    >>> chains.legs.select("shipment_id", "mode", pl.col("distance_km").round(2)).rows()
+    [('w1', None, None), ('w1', 'road', 19.26)]
+    >>> chains.trips.select("trip_id", "energy_amount").rows()
+    [('t1:1', 8.0)]
     """
     raw = scans.lazy().collect()
     for col in ("vehicle_id", "hub_id", "device_id"):

@@ -118,6 +118,34 @@ def toc_intensities(
        primary data).
     .. [2] GLEC Framework v3 (Smart Freight Centre, 2023): TOC intensity = emissions of all the
        energy used (loaded and empty running) / tonne-km carried.
+
+    Examples
+    --------
+    One truck trip of 19.26 km carrying 10 t (192.6 tkm) on 8 l of diesel: 8 l x 3.18183 kg
+    CO2e WTW per l (the registry's diesel factor) = 25.45 kg, so 0.1322 kg CO2e per tkm.
+
+    >>> import datetime as dt
+    >>> from greenstream.monitoring.chains import build_chains
+    >>> from greenstream.monitoring.modes import segment_and_detect
+    >>> hubs = pl.DataFrame({"hub_id": ["A", "B"], "kind": ["depot", "depot"],
+    ...                      "lat": [30.0, 30.0], "lon": [120.0, 120.2]})
+    >>> lons = [120.0] * 10 + [120.0 + 0.01 * i for i in range(1, 21)] + [120.2] * 10
+    >>> t0, m = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc), dt.timedelta(minutes=1)
+    >>> gps = pl.DataFrame({"device_id": "t1", "lat": 30.0, "lon": lons,
+    ...                     "ts": [t0 + i * m for i in range(len(lons))]})
+    >>> scans = pl.DataFrame({"waybill_id": ["w1", "w1"], "event": ["load", "unload"],
+    ...                       "vehicle_id": ["t1", "t1"], "hub_id": ["A", "B"],
+    ...                       "mass_kg": [10000.0, 10000.0], "ts": [t0 + 5 * m, t0 + 35 * m]})
+    >>> fuel = pl.DataFrame({"vehicle_id": ["t1"], "ts": [t0 + 39 * m], "energy_amount": [8.0],
+    ...                      "energy_carrier": ["diesel"], "energy_unit": ["l"]})
+    >>> seg = segment_and_detect(gps, hubs)
+    >>> chains = build_chains(scans, seg, hubs=hubs, fuel=fuel)
+    >>> toc = toc_intensities(seg, chains, fuel=fuel, charge=None, start=t0,
+    ...                       end=t0 + dt.timedelta(days=1))
+    >>> toc.select("toc_id", pl.col("co2e_wtw_kg").round(2),
+    ...            pl.col("transport_activity_tkm").round(1),
+    ...            pl.col("intensity_wtw_kg_per_tkm").round(4)).rows()
+    [('TOC-FLEET-ROAD', 25.45, 192.6, 0.1322)]
     """
     reg = registry or Registry.builtin()
     trips = seg.legs.filter(_in_period("end_ts", start, end))
