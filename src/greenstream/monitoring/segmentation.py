@@ -42,7 +42,27 @@ _BUCKET_DEG: Final = 0.05
 
 @cache
 def physics() -> dict[str, float]:
-    """Detection parameters and physical limits (``data/mode_physics.csv``)."""
+    """Detection parameters and physical limits (``data/mode_physics.csv``).
+
+    Each row there gives its unit and its source or is marked as an assumption.
+
+    Returns
+    -------
+    dict of str to float
+        Parameter name to value, in the row's unit (``road_max_kmh`` in km/h, ``hub_radius_m``
+        in m, ...).
+
+    References
+    ----------
+    .. [1] Regulations for the Implementation of the Road Traffic Safety Law of the PRC (2004),
+       art. 78 (``road_max_kmh``) and art. 62 (7) (``road_rest_after_h``, ``road_rest_min``).
+
+    Examples
+    --------
+    >>> p = physics()
+    >>> p["road_max_kmh"], p["hub_radius_m"]
+    (100.0, 1200.0)
+    """
     raw = files("greenstream.monitoring").joinpath("data").joinpath("mode_physics.csv").read_bytes()
     table = pl.read_csv(BytesIO(raw), schema_overrides={"value": pl.Float64})
     return dict(zip(table["parameter"].to_list(), table["value"].to_list(), strict=True))

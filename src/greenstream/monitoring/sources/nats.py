@@ -75,6 +75,13 @@ def decode_messages(payloads: list[tuple[bytes, str | None, str | None]]) -> Dec
     -------
     Decoded
         The batch's records in the wire schema and the rows that could not be decoded.
+
+    Examples
+    --------
+    >>> good = b'{"device_id": "t1", "ts": "2026-01-01T00:00:00Z", "lat": 30.0, "lon": 120.0}\\n'
+    >>> batch = decode_messages([(good, None, "gps"), (b"not json\\n", None, "gps")])
+    >>> batch.records["record_type"].to_list(), batch.bad.height
+    (['gps'], 1)
     """
     groups: dict[str | None, list[bytes]] = {}
     parts: list[Decoded] = []
