@@ -55,7 +55,24 @@ def gps_cells(frame: pl.DataFrame, resolution: int) -> pl.Series:
     """The H3 cell (uint64) of each row's ``lat``/``lon``, null where there is no valid position:
     on the fast path (``greenstream[fast]``, :mod:`greenstream.monitoring.ingest.path`) by the
     walk along each device's track (:mod:`greenstream.monitoring.ingest.cellwalk`), else by
-    :func:`plain_gps_cells`, its oracle: the same cells."""
+    :func:`plain_gps_cells`, its oracle: the same cells.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Rows with ``lat`` and ``lon`` (degrees, WGS84) and, for the walk, ``device_id``.
+    resolution : int
+        H3 resolution (0-15).
+
+    Returns
+    -------
+    Series
+        UInt64 H3 cell per row (null without a valid position).
+
+    References
+    ----------
+    .. [1] Uber H3 hexagonal hierarchical spatial index, ``latLngToCell``.
+    """
     from greenstream.monitoring.ingest.path import ingest_path
 
     if ingest_path() == "fast" and "device_id" in frame.columns:
@@ -70,7 +87,29 @@ def plain_gps_cells(frame: pl.DataFrame, resolution: int) -> pl.Series:
     """The H3 cell (uint64) of each row's ``lat``/``lon``: h3o's ``latLngToCell`` through
     h3ronpy, on the columns' numpy views (about a third less CPU than the polars-h3 expression
     on the same rows); null where there is no valid position (such a fix is quarantined and
-    never aggregated)."""
+    never aggregated).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Rows with ``lat`` and ``lon`` (degrees, WGS84).
+    resolution : int
+        H3 resolution (0-15; 7 is about 5 km2 a cell).
+
+    Returns
+    -------
+    Series
+        UInt64 H3 cell per row (null without a valid position).
+
+    References
+    ----------
+    .. [1] Uber H3 hexagonal hierarchical spatial index, ``latLngToCell``.
+
+    Examples
+    --------
+    >>> gps_cells(pl.DataFrame({"lat": [30.0, None], "lon": [120.0, 1.0]}), 7).to_list()
+    [609139782357876735, None]
+    """
     from h3ronpy.vector import coordinates_to_cells
 
     if frame.height == 0:
@@ -97,7 +136,24 @@ class AggregateSettings:
 
 
 def conform_registry(frame: pl.DataFrame) -> pl.DataFrame:
-    """The device registry with every optional column present (typed nulls when absent)."""
+    """The device registry with every optional column present (typed nulls when absent).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The registry as given: ``device_id`` and any of :data:`REGISTRY_SCHEMA`'s columns
+        (``lat``, ``lon`` in degrees).
+
+    Returns
+    -------
+    DataFrame
+        The columns of :data:`REGISTRY_SCHEMA`, one row per device (the first wins).
+
+    Examples
+    --------
+    >>> conform_registry(pl.DataFrame({"device_id": ["d1", "d1"], "mode": ["road", "rail"]})).rows()
+    [('d1', None, 'road', None, None, None, None, None)]
+    """
     exprs = [
         (pl.col(c).cast(t) if c in frame.columns else pl.lit(None, dtype=t)).alias(c)
         for c, t in REGISTRY_SCHEMA.items()
@@ -332,7 +388,28 @@ def _measures(frame: pl.DataFrame, record_type: str, registry: Registry) -> pl.D
 def window_deltas(
     accepted: dict[str, pl.DataFrame], settings: AggregateSettings, registry: Registry
 ) -> pl.DataFrame:
-    """Aggregate deltas of one batch's accepted records, one row per window x dimension x key."""
+    """Aggregate deltas of one batch's accepted records, one row per window x dimension x key.
+
+    Parameters
+    ----------
+    accepted : dict of str to DataFrame
+        The batch's accepted records by record type (``gps``, ``fuel``, ``charge``, ``meter``,
+        ``scan``, ...).
+    settings : AggregateSettings
+        Window length (s), H3 resolution and device registry.
+    registry : Registry
+        The factor registry that prices energy (through the accounting kernel).
+
+    Returns
+    -------
+    DataFrame
+        ``window_start``, ``window_s``, ``dimension``, ``key``, ``record_type``, ``subtype``
+        and the additive sums (records, energy in its unit, kg CO2e WTW / TTW, ...).
+
+    References
+    ----------
+    .. [1] ISO 14083:2023, 5.3 (energy carrier data to GHG emissions).
+    """
     parts: list[pl.DataFrame] = []
     for record_type, frame in accepted.items():
         if frame.height == 0:

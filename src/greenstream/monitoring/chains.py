@@ -95,6 +95,47 @@ def trip_energy(
     ``trips`` needs ``device_id, leg_id, start_ts, end_ts, distance_km`` (detected legs;
     ``device_id`` is the vehicle id); ``fixes`` (``device_id, ts, distance_km``) places the
     records along the track, without it each trip counts its distance at its end.
+
+    Parameters
+    ----------
+    fuel : DataFrame or LazyFrame or None
+        Fuel records: ``vehicle_id``, ``ts`` (UTC), ``energy_carrier``, ``energy_amount`` (in
+        ``energy_unit``, e.g. l or kg) and ``energy_unit``.
+    charge : DataFrame or LazyFrame or None
+        Charge or traction-meter records: the same columns (kWh) and ``grid_region``.
+    trips : DataFrame
+        Detected legs: ``device_id``, ``leg_id``, ``start_ts``, ``end_ts`` and
+        ``distance_km`` (km).
+    fixes : DataFrame, optional
+        ``device_id``, ``ts`` and ``distance_km`` (km) of the fixes, to place each record
+        along the track.
+
+    Returns
+    -------
+    DataFrame
+        One row per (record, trip): ``trip_id``, ``energy_carrier``, ``energy_amount`` (the
+        record's unit), ``energy_unit``, ``grid_region``, ``vehicle_id``, ``ts`` and
+        ``allocation``.
+
+    References
+    ----------
+    .. [1] ISO 14083:2023, 5.3 (energy carrier data) and 5.6 (allocation).
+
+    Examples
+    --------
+    A fill of 120 l after trips of 100 km and 300 km replaces what both burnt: 30 l and 90 l.
+    The vehicle's first fill, before any distance, goes to its first trip.
+
+    >>> import datetime as dt
+    >>> t0, h = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc), dt.timedelta(hours=1)
+    >>> trips = pl.DataFrame({"device_id": ["v1", "v1"], "leg_id": ["v1:1", "v1:2"],
+    ...                       "start_ts": [t0, t0 + 3 * h], "end_ts": [t0 + 2 * h, t0 + 5 * h],
+    ...                       "distance_km": [100.0, 300.0]})
+    >>> fuel = pl.DataFrame({"vehicle_id": ["v1", "v1"], "ts": [t0 - h, t0 + 6 * h],
+    ...                      "energy_carrier": "diesel", "energy_amount": [50.0, 120.0],
+    ...                      "energy_unit": "l"})
+    >>> trip_energy(fuel, None, trips).select("trip_id", "energy_amount").rows()
+    [('v1:1', 50.0), ('v1:1', 30.0), ('v1:2', 90.0)]
     """
     parts = []
     if fuel is not None:
@@ -321,7 +362,32 @@ def _resolve_scan_hubs(scans: pl.DataFrame, seg: Segmentation) -> pl.DataFrame:
 
 
 def check_scans(scans: pl.DataFrame, *, file: str = "<scan>") -> None:
-    """Refuse scans a chain cannot be built from (every bad row reported, 1-based rows)."""
+    """Refuse scans a chain cannot be built from (every bad row reported, 1-based rows).
+
+    Parameters
+    ----------
+    scans : DataFrame
+        Waybill scans: ``event`` (load, unload or deliver), ``vehicle_id``, ``hub_id``,
+        ``mass_kg`` (kg, > 0) and ``ts``.
+    file : str
+        Name of the source used in the error messages.
+
+    Raises
+    ------
+    InputErrors
+        Naming every bad row and field.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> scans = pl.DataFrame({"event": ["load", "drop"], "vehicle_id": ["v1", "v1"],
+    ...                       "hub_id": ["A", None], "mass_kg": [5.0, 5.0],
+    ...                       "ts": [dt.datetime(2026, 1, 1)] * 2})
+    >>> check_scans(scans, file="scans.csv")
+    Traceback (most recent call last):
+    ...
+    greenstream.errors.InputErrors: ...event must be load, unload or deliver...
+    """
     frame = scans.with_row_index("__row", offset=1)
     rules = [
         (
@@ -368,6 +434,64 @@ def build_chains(
     ``seg`` must carry modes (:func:`greenstream.monitoring.modes.detect_modes`). ``hoc_ids``:
     hubs with a measured HOC (``HOC-<hub_id>``); the other hub stops use the kernel's default
     for their hub type.
+
+    Parameters
+    ----------
+    scans : DataFrame or LazyFrame
+        Waybill scans: ``waybill_id``, ``event``, ``vehicle_id``, ``hub_id``, ``mass_kg`` (kg)
+        and ``ts`` (UTC).
+    seg : Segmentation
+        Segmented telemetry with detected modes.
+    hubs : DataFrame
+        Known hubs (:func:`~greenstream.monitoring.segmentation.known_hubs`).
+    fuel : DataFrame or LazyFrame, optional
+        Fuel records (:func:`trip_energy`).
+    charge : DataFrame or LazyFrame, optional
+        Charge records (:func:`trip_energy`).
+    hoc_ids : Series, optional
+        HOC ids measured for hubs (``HOC-<hub_id>``).
+
+    Returns
+    -------
+    Chains
+        ``legs`` (kernel LEGS: ``mass_kg`` in kg, ``distance_km`` in km, mode, trip, hub),
+        ``trips`` (kernel TRIPS: measured energy), ``elements`` (the chain of each waybill),
+        ``scans`` and ``unmatched`` (scans no trip explains, with the reason).
+
+    Raises
+    ------
+    InputErrors
+        When the scans are invalid (:func:`check_scans`).
+
+    References
+    ----------
+    .. [1] ISO 14083:2023, 5.4 (transport activity), 5.5 (hub operations) and 5.6
+       (allocation by tonne-km).
+
+    Examples
+    --------
+    A 10 t waybill loaded at depot A onto truck ``t1`` and unloaded at depot B: a hub stop at A,
+    then one road element over the truck's measured 19.26 km, on the trip whose 8 l of diesel
+    were filled after it.
+
+    >>> import datetime as dt
+    >>> from greenstream.monitoring.modes import segment_and_detect
+    >>> hubs = pl.DataFrame({"hub_id": ["A", "B"], "kind": ["depot", "depot"],
+    ...                      "lat": [30.0, 30.0], "lon": [120.0, 120.2]})
+    >>> lons = [120.0] * 10 + [120.0 + 0.01 * i for i in range(1, 21)] + [120.2] * 10
+    >>> t0, m = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc), dt.timedelta(minutes=1)
+    >>> gps = pl.DataFrame({"device_id": "t1", "lat": 30.0, "lon": lons,
+    ...                     "ts": [t0 + i * m for i in range(len(lons))]})
+    >>> scans = pl.DataFrame({"waybill_id": ["w1", "w1"], "event": ["load", "unload"],
+    ...                       "vehicle_id": ["t1", "t1"], "hub_id": ["A", "B"],
+    ...                       "mass_kg": [10000.0, 10000.0], "ts": [t0 + 5 * m, t0 + 35 * m]})
+    >>> fuel = pl.DataFrame({"vehicle_id": ["t1"], "ts": [t0 + 39 * m], "energy_amount": [8.0],
+    ...                      "energy_carrier": ["diesel"], "energy_unit": ["l"]})
+    >>> chains = build_chains(scans, segment_and_detect(gps, hubs), hubs=hubs, fuel=fuel)
+    >>> chains.legs.select("shipment_id", "mode", pl.col("distance_km").round(2)).rows()
+    [('w1', None, None), ('w1', 'road', 19.26)]
+    >>> chains.trips.select("trip_id", "energy_amount").rows()
+    [('t1:1', 8.0)]
     """
     raw = scans.lazy().collect()
     for col in ("vehicle_id", "hub_id", "device_id"):
@@ -659,6 +783,18 @@ def transfers_found(elements: pl.DataFrame, truth_chains: FrameLike) -> dict[str
     waybill's detected chain has a hub stop whose hub comes from the GPS dwell of the vehicle
     (``hub_from_gps``, not the scan) equal to the true hub, at most one element away from the true
     position, with the true modes on both sides. Returns ``found``, ``transfers`` and ``share``.
+
+    Parameters
+    ----------
+    elements : DataFrame
+        Detected chains (:attr:`Chains.elements`).
+    truth_chains : DataFrame or LazyFrame
+        The generator's true chains: per waybill, its elements in order with mode and hub.
+
+    Returns
+    -------
+    dict of str to float
+        ``found`` and ``transfers`` (counts) and ``share`` (fraction found).
     """
     truth = truth_chains.lazy().collect().sort("waybill_id", "seq")
     prev_mode = pl.col("mode").shift(1).over("waybill_id")

@@ -93,7 +93,33 @@ class OceanMask:
     def is_ocean(
         self, lat: npt.NDArray[np.float64], lon: npt.NDArray[np.float64]
     ) -> npt.NDArray[np.bool_]:
-        """Whether each position (degrees) is over the sea (clipped into the grid)."""
+        """Whether each position (degrees) is over the sea (clipped into the grid).
+
+        Parameters
+        ----------
+        lat : ndarray
+            Latitudes, degrees (WGS84).
+        lon : ndarray
+            Longitudes, degrees (WGS84).
+
+        Returns
+        -------
+        ndarray of bool
+            True over the sea, one per position.
+
+        References
+        ----------
+        .. [1] Hastings, D. A., Dunbar, P. K. (1999), Global Land One-kilometer Base Elevation
+           (GLOBE) Digital Elevation Model, NOAA National Geophysical Data Center.
+
+        Examples
+        --------
+        Hangzhou and the East China Sea (needs the ``monitoring`` extra):
+
+        >>> mask = ocean_mask()
+        >>> mask.is_ocean(np.array([30.0, 30.0]), np.array([120.0, 125.0])).tolist()
+        [False, True]
+        """
         la = np.clip(np.asarray(lat, dtype=np.float64), self.lat_min, self.lat_max)
         lo = np.clip(np.asarray(lon, dtype=np.float64), self.lon_min, self.lon_max)
         i = ((la - self.lat0) / self.dlat).astype(np.int64).clip(0, self.rows - 1)

@@ -32,7 +32,34 @@ def generate_records(
     speed_kmh: float = 60.0,
     other_share: float = 0.1,
 ) -> pl.DataFrame:
-    """``n`` records in the wire schema (``record_type`` set), deterministic for a seed."""
+    """``n`` records in the wire schema (``record_type`` set), deterministic for a seed.
+
+    Parameters
+    ----------
+    n : int
+        Records (count).
+    seed : int
+        Seed of the generator.
+    devices : int
+        GPS devices the fixes are spread over (count).
+    fix_interval_s : int
+        Time between two fixes of a device, s.
+    speed_kmh : float
+        Speed of every device, km/h.
+    other_share : float
+        Share of non-GPS records (fuel, charge, meter, scan), fraction 0-1.
+
+    Returns
+    -------
+    DataFrame
+        The records in the wide wire schema (``record_type`` and every type's fields).
+
+    Examples
+    --------
+    >>> frame = generate_records(5, devices=2)
+    >>> frame.height, frame["record_type"].unique().to_list()
+    (5, ['gps'])
+    """
     rng = np.random.default_rng(seed)
     n_other = int(n * other_share)
     n_gps = n - n_other
@@ -105,7 +132,23 @@ def generate_records(
 
 
 def to_ndjson(frame: pl.DataFrame) -> bytes:
-    """NDJSON bytes of the non-null fields (``ts`` as ISO 8601 with ``Z``)."""
+    """NDJSON bytes of the non-null fields (``ts`` as ISO 8601 with ``Z``).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Records in the wide wire schema.
+
+    Returns
+    -------
+    bytes
+        One JSON object per line.
+
+    Examples
+    --------
+    >>> to_ndjson(generate_records(1, devices=1))
+    b'{"record_type":"gps","device_id":"TRK00000","ts":"2026-11-11T00:00:00.000000Z",...}\\n'
+    """
     text = frame.with_columns(pl.col("ts").dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ")).write_ndjson()
     # drop null fields so each line carries only its record type's fields
     cleaned = (

@@ -53,7 +53,22 @@ def tracker_rides(scans: FrameLike | None, devices: FrameLike | None) -> pl.Data
     """Rides of container trackers from scans: ``device_id, vehicle_id, load_ts, unload_ts,
     waybill_id, ride_mode`` (the vehicle's registry mode, null when unknown). A scan names its
     tracker in ``device_id``; a ride runs from a ``load`` onto a vehicle to the next ``unload``
-    or ``deliver`` from it."""
+    or ``deliver`` from it.
+
+    Parameters
+    ----------
+    scans : DataFrame or LazyFrame or None
+        Scans: ``device_id`` (the tracker), ``vehicle_id``, ``waybill_id``, ``event`` and
+        ``ts`` (UTC); no rides when None.
+    devices : DataFrame or LazyFrame or None
+        The device registry: ``device_id`` and ``mode`` of the vehicles.
+
+    Returns
+    -------
+    DataFrame
+        ``device_id``, ``vehicle_id``, ``load_ts``, ``unload_ts``, ``waybill_id`` and
+        ``ride_mode``.
+    """
     empty = pl.DataFrame(
         schema={
             "device_id": pl.String,
@@ -137,7 +152,31 @@ def classify_legs(
     rides: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Add ``mode``, ``mode_confidence`` (0..1) and ``mode_evidence`` (text) to every leg of a
-    :class:`Segmentation` (rules in the module docstring)."""
+    :class:`Segmentation` (rules in the module docstring).
+
+    Parameters
+    ----------
+    legs : DataFrame
+        Legs of :func:`~greenstream.monitoring.segmentation.segment` (speeds in km/h,
+        ``moving_h`` and ``longest_drive_h`` in h, ``sea_share`` fraction, hub kinds).
+    devices : DataFrame or LazyFrame, optional
+        The device registry (``device_id``, ``mode``).
+    rides : DataFrame, optional
+        Tracker rides (:func:`tracker_rides`).
+
+    Returns
+    -------
+    DataFrame
+        ``legs`` with ``mode`` (one of :data:`MODES`), ``mode_confidence`` (fraction 0-1) and
+        ``mode_evidence``.
+
+    References
+    ----------
+    .. [1] Regulations for the Implementation of the Road Traffic Safety Law of the PRC (2004),
+       art. 62 (7) (a driver rests at least 20 min after 4 h) and art. 78 (100 km/h limit for
+       trucks); other thresholds in ``data/mode_physics.csv``, each with its source or marked
+       as an assumption.
+    """
     p = physics()
     truck_max = p["road_max_kmh"] + p["road_speed_margin_kmh"]
     frame = legs.join(
@@ -333,7 +372,20 @@ def same_vehicle_as_previous(legs: pl.DataFrame, scans: FrameLike | None = None)
     """Add ``joins_previous``: the stop between a leg and the device's leg before it is not a
     vehicle change (not at a known hub, shorter than ``merge_stop_max_h``, no scan of the device
     as vehicle or tracker during it, and the track stays on land or at sea across it), so both
-    legs are one vehicle's. ``legs`` sorted by device and start."""
+    legs are one vehicle's. ``legs`` sorted by device and start.
+
+    Parameters
+    ----------
+    legs : DataFrame
+        Classified legs, sorted by ``device_id`` and ``start_ts``.
+    scans : DataFrame or LazyFrame, optional
+        Scans (a scan of the device during a stop marks a vehicle change).
+
+    Returns
+    -------
+    DataFrame
+        ``legs`` with the boolean ``joins_previous``.
+    """
     p = physics()
     prev = {c: pl.col(c).shift(1).over("device_id") for c in ("end_ts", "to_hub", "sea_share")}
     changes = _vehicle_changes(scans)
@@ -380,7 +432,20 @@ def between_same_mode(legs: pl.DataFrame) -> pl.DataFrame:
     """A leg decided only by the weakest rules (confidence below 0.8) that lies between two
     legs of one other mode, each decided more firmly and each the same vehicle as it (no
     vehicle change at the stops, :func:`same_vehicle_as_previous`), takes their mode: a train
-    that ran 2-3 hours just under the truck limit between two stations is still the train."""
+    that ran 2-3 hours just under the truck limit between two stations is still the train.
+
+    Parameters
+    ----------
+    legs : DataFrame
+        Classified legs with ``joins_previous`` (:func:`same_vehicle_as_previous`), sorted by
+        device and start.
+
+    Returns
+    -------
+    DataFrame
+        ``legs`` with ``mode``, ``mode_confidence`` (fraction 0-1) and ``mode_evidence``
+        updated where the neighbours decide.
+    """
     by = "device_id"
     nxt_joins = pl.col("joins_previous").shift(-1).over(by).fill_null(False)
     prev_mode, next_mode = pl.col("mode").shift(1).over(by), pl.col("mode").shift(-1).over(by)
@@ -420,7 +485,18 @@ def between_same_mode(legs: pl.DataFrame) -> pl.DataFrame:
 def merge_legs(seg: Segmentation) -> Segmentation:
     """Join consecutive legs of a device with the same mode that are one vehicle's
     (``joins_previous``, :func:`same_vehicle_as_previous`). Distances add up; the joined leg
-    keeps the first leg's start and the last one's end."""
+    keeps the first leg's start and the last one's end.
+
+    Parameters
+    ----------
+    seg : Segmentation
+        Segmented telemetry whose legs carry ``mode`` and ``joins_previous``.
+
+    Returns
+    -------
+    Segmentation
+        The same fixes and stops; legs joined (``distance_km`` summed, km) and renumbered.
+    """
     flagged = seg.legs.sort("device_id", "start_ts")
     joins = (
         pl.col("joins_previous") & (pl.col("mode") == pl.col("mode").shift(1).over("device_id"))
@@ -489,7 +565,23 @@ def detect_modes(
 ) -> Segmentation:
     """Classify every leg (``mode``, ``mode_confidence``, ``mode_evidence``), join legs across
     stops that are not a vehicle change, and give every fix the mode of the leg its step belongs
-    to (``step_leg_no``; a stationary fix at a hub has no step distance)."""
+    to (``step_leg_no``; a stationary fix at a hub has no step distance).
+
+    Parameters
+    ----------
+    seg : Segmentation
+        Segmented telemetry (:func:`~greenstream.monitoring.segmentation.segment`).
+    devices : DataFrame or LazyFrame, optional
+        The device registry (``device_id``, ``mode``).
+    scans : DataFrame or LazyFrame, optional
+        Scans (tracker rides and vehicle changes).
+
+    Returns
+    -------
+    Segmentation
+        Legs with ``mode``, ``mode_confidence`` (fraction 0-1) and ``mode_evidence``; fixes
+        with ``mode``.
+    """
     rides = tracker_rides(scans, devices)
     legs = classify_legs(seg.legs, devices=devices, rides=rides)
     legs = between_same_mode(same_vehicle_as_previous(legs.sort("device_id", "start_ts"), scans))
@@ -512,12 +604,61 @@ def segment_and_detect(
     devices: FrameLike | None = None,
     scans: FrameLike | None = None,
 ) -> Segmentation:
-    """:func:`segment` then :func:`detect_modes`."""
+    """:func:`segment` then :func:`detect_modes`.
+
+    Parameters
+    ----------
+    gps : DataFrame or LazyFrame
+        Fixes: ``device_id``, ``ts`` (UTC), ``lat``, ``lon`` (degrees), optionally
+        ``speed_kmh`` (km/h).
+    hubs : DataFrame
+        Known hubs (:func:`~greenstream.monitoring.segmentation.known_hubs`).
+    devices : DataFrame or LazyFrame, optional
+        The device registry (``device_id``, ``mode``).
+    scans : DataFrame or LazyFrame, optional
+        Scans.
+
+    Returns
+    -------
+    Segmentation
+        Fixes, stops and legs, with modes.
+
+    Examples
+    --------
+    Twenty minutes at 58 km/h between two depots: road.
+
+    >>> import datetime as dt
+    >>> hubs = pl.DataFrame({"hub_id": ["A", "B"], "kind": ["depot", "depot"],
+    ...                      "lat": [30.0, 30.0], "lon": [120.0, 120.2]})
+    >>> lons = [120.0] * 10 + [120.0 + 0.01 * i for i in range(1, 21)] + [120.2] * 10
+    >>> t0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    >>> gps = pl.DataFrame({"device_id": "t1", "lat": 30.0, "lon": lons,
+    ...                     "ts": [t0 + dt.timedelta(minutes=i) for i in range(len(lons))]})
+    >>> segment_and_detect(gps, hubs).legs.select("leg_id", "mode", "mode_confidence").rows()
+    [('t1:1', 'road', 0.7)]
+    """
     return detect_modes(segment(gps, hubs), devices=devices, scans=scans)
 
 
 def classify_naive(speed_kmh: pl.Expr) -> pl.Expr:
-    """Baseline: mode of one fix from its smoothed speed alone (no hubs, no evidence)."""
+    """Baseline: mode of one fix from its smoothed speed alone (no hubs, no evidence).
+
+    Parameters
+    ----------
+    speed_kmh : Expr
+        Smoothed speed, km/h.
+
+    Returns
+    -------
+    Expr
+        ``air`` from ``air_min_kmh``, ``rail`` above the truck limit plus its margin, else
+        ``road`` (thresholds in ``data/mode_physics.csv``).
+
+    Examples
+    --------
+    >>> pl.select(classify_naive(pl.Series([60.0, 120.0, 400.0])).alias("m"))["m"].to_list()
+    ['road', 'rail', 'air']
+    """
     p = physics()
     return (
         pl.when(speed_kmh >= p["air_min_kmh"])
@@ -536,6 +677,21 @@ def mode_distance_accuracy(
     Each step of ``fixes`` (``distance_km``) takes the true mode of the device's ground-truth run
     (``device_id, start_ts, end_ts, mode``) it ends in; steps outside every run (dwells) are left
     out. Returns ``accuracy`` (0..1), ``distance_km`` compared and ``correct_km``.
+
+    Parameters
+    ----------
+    fixes : DataFrame
+        Fixes with ``device_id``, ``ts``, ``distance_km`` (km, the step ending there) and the
+        detected mode.
+    truth_segments : DataFrame or LazyFrame
+        Ground truth: ``device_id``, ``start_ts``, ``end_ts`` and ``mode``.
+    mode_column : str
+        Column of ``fixes`` holding the detected mode.
+
+    Returns
+    -------
+    dict of str to float
+        ``accuracy`` (fraction of the distance), ``distance_km`` and ``correct_km`` (km).
     """
     truth = (
         truth_segments.lazy()
@@ -582,6 +738,19 @@ def mode_transfers_found(legs: pl.DataFrame, truth_segments: FrameLike) -> dict[
     (at the hub between them). It is found when the device's detected legs have a mode change
     from the same mode to the same mode at a dwell at that hub, at most one leg away from the
     true position. Returns ``found``, ``transfers`` and ``share``.
+
+    Parameters
+    ----------
+    legs : DataFrame
+        Detected legs: ``device_id``, ``start_ts``, ``mode`` and ``to_hub``.
+    truth_segments : DataFrame or LazyFrame
+        Ground truth: ``device_id``, ``start_ts``, ``end_ts``, ``mode`` and ``to_hub`` (the
+        hub at the end of each run).
+
+    Returns
+    -------
+    dict of str to float
+        ``found`` and ``transfers`` (counts) and ``share`` (fraction found).
     """
 
     def changes(frame: pl.DataFrame, hub: str) -> pl.DataFrame:

@@ -62,6 +62,34 @@ def query_aggregates(
 
     With ``by_window`` every window is its own row (a time series per key). Cells come with the
     latitude / longitude of their centre (``cell_lat``, ``cell_lon``) for map layers.
+
+    Parameters
+    ----------
+    engine : Engine
+        The telemetry store.
+    dimension : str
+        ``total``, ``hub``, ``lane`` or ``cell``.
+    record_type : str, optional
+        Only this record type (``gps``, ``fuel``, ...).
+    since : datetime, optional
+        First window start included (UTC).
+    until : datetime, optional
+        Window starts before this (UTC).
+    by_window : bool
+        One row per window and key instead of one per key.
+    limit : int, optional
+        Largest number of rows.
+
+    Returns
+    -------
+    DataFrame
+        Keys with their sums (records, energy, kg CO2e WTW / TTW, ...), largest WTW first;
+        ``cell_lat`` and ``cell_lon`` (degrees) for cells.
+
+    Raises
+    ------
+    InputErrors
+        When the dimension or the record type is unknown.
     """
     _check(dimension, record_type)
     t = AggregateWindow.__table__
@@ -124,7 +152,36 @@ def cells_geojson(frame: pl.DataFrame) -> dict[str, Any]:
     Rings are closed and counterclockwise with ``[lon, lat]`` positions, as RFC 7946 asks. A cell
     that crosses the antimeridian keeps its ring continuous: its western longitudes are shifted
     by +360 instead of splitting the polygon (RFC 7946 3.1.9 says SHOULD split; map libraries
-    draw the continuous ring, a split one shows a seam)."""
+    draw the continuous ring, a split one shows a seam).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Cell aggregates: ``key`` (H3 cell as hex text), ``cell_lat``, ``cell_lon`` (degrees)
+        and the sums.
+
+    Returns
+    -------
+    dict of str to Any
+        A GeoJSON ``FeatureCollection``, one Polygon Feature per row.
+
+    Raises
+    ------
+    InputErrors
+        When the frame holds no cell aggregates.
+
+    References
+    ----------
+    .. [1] RFC 7946 (2016), The GeoJSON Format, 3.1.6 (polygons) and 3.1.9 (antimeridian).
+
+    Examples
+    --------
+    >>> cells = pl.DataFrame({"key": ["87309a8a0ffffff"], "cell_lat": [30.0], "cell_lon": [120.0],
+    ...                       "co2e_wtw_kg": [1.0]})
+    >>> ring = cells_geojson(cells)["features"][0]["geometry"]["coordinates"][0]
+    >>> len(ring), ring[0] == ring[-1]
+    (7, True)
+    """
     if "key" not in frame.columns or "cell_lat" not in frame.columns:
         raise InputErrors.single("query", "GeoJSON needs cell aggregates (dimension 'cell')")
     boundaries = frame.select(plh3.cell_to_boundary(plh3.str_to_int("key"))).to_series()
@@ -156,7 +213,22 @@ def _utc(dtype: pl.DataType, name: str) -> pl.Expr:
 def query_quarantine(
     engine: Engine, *, reason_code: str | None = None, limit: int = 100
 ) -> pl.DataFrame:
-    """Quarantined records, newest first (optionally of one reason code)."""
+    """Quarantined records, newest first (optionally of one reason code).
+
+    Parameters
+    ----------
+    engine : Engine
+        The telemetry store.
+    reason_code : str, optional
+        Only records quarantined for this reason.
+    limit : int
+        Largest number of rows.
+
+    Returns
+    -------
+    DataFrame
+        The quarantined records with their reason code and reason.
+    """
     t = QuarantinedRecord.__table__
     stmt = sa.select(*[t.c[c] for c in QUARANTINE_COLUMNS]).order_by(t.c.id.desc()).limit(limit)
     if reason_code:
@@ -189,7 +261,18 @@ def query_quarantine(
 
 def totals(engine: Engine) -> dict[str, Any]:
     """Whole-store totals: batches, records in, accepted, duplicates, quarantined by reason, and
-    the ``total`` dimension's sums per record type (what a crash test compares)."""
+    the ``total`` dimension's sums per record type (what a crash test compares).
+
+    Parameters
+    ----------
+    engine : Engine
+        The telemetry store.
+
+    Returns
+    -------
+    dict of str to Any
+        Counts (batches, records) and the sums per record type (energy, kg CO2e).
+    """
     b = Batch.__table__
     q = QuarantinedRecord.__table__
     a = AggregateWindow.__table__

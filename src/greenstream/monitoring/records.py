@@ -120,5 +120,21 @@ WIRE_TEXT_SCHEMA: Final[dict[str, pl.DataType]] = {name: pl.String() for name in
 
 
 def schema_of(record_type: str) -> dict[str, pl.DataType]:
-    """The Polars schema of one record type, common fields included."""
+    """The Polars schema of one record type, common fields included.
+
+    Parameters
+    ----------
+    record_type : str
+        One of :data:`SCHEMAS` (``gps``, ``fuel``, ``charge``, ``meter``, ``scan``).
+
+    Returns
+    -------
+    dict of str to DataType
+        Field name to Polars dtype.
+
+    Examples
+    --------
+    >>> list(schema_of("gps"))
+    ['record_id', 'source', 'device_id', 'ts', 'lat', 'lon', 'speed_kmh']
+    """
     return {**COMMON_FIELDS, **SCHEMAS[record_type]}

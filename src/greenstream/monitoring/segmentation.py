@@ -42,7 +42,27 @@ _BUCKET_DEG: Final = 0.05
 
 @cache
 def physics() -> dict[str, float]:
-    """Detection parameters and physical limits (``data/mode_physics.csv``)."""
+    """Detection parameters and physical limits (``data/mode_physics.csv``).
+
+    Each row there gives its unit and its source or is marked as an assumption.
+
+    Returns
+    -------
+    dict of str to float
+        Parameter name to value, in the row's unit (``road_max_kmh`` in km/h, ``hub_radius_m``
+        in m, ...).
+
+    References
+    ----------
+    .. [1] Regulations for the Implementation of the Road Traffic Safety Law of the PRC (2004),
+       art. 78 (``road_max_kmh``) and art. 62 (7) (``road_rest_after_h``, ``road_rest_min``).
+
+    Examples
+    --------
+    >>> p = physics()
+    >>> p["road_max_kmh"], p["hub_radius_m"]
+    (100.0, 1200.0)
+    """
     raw = files("greenstream.monitoring").joinpath("data").joinpath("mode_physics.csv").read_bytes()
     table = pl.read_csv(BytesIO(raw), schema_overrides={"value": pl.Float64})
     return dict(zip(table["parameter"].to_list(), table["value"].to_list(), strict=True))
@@ -60,6 +80,26 @@ def known_hubs(extra: FrameLike | None = None, gazetteer: Gazetteer | None = Non
     The builtin rail terminals and ports (``data/terminals.csv``), the gazetteer's airports
     (IATA code as ``hub_id``) and ``extra`` (an operator's own hubs, e.g. ``hubs.csv`` in a
     telemetry directory; an ``extra`` row replaces a builtin one with the same ``hub_id``).
+
+    Parameters
+    ----------
+    extra : DataFrame or LazyFrame, optional
+        The operator's hubs: ``hub_id``, ``kind``, ``lat``, ``lon`` (degrees, WGS84) and
+        optionally ``name`` and ``region``.
+    gazetteer : Gazetteer, optional
+        Source of the airports; the built-in gazetteer when None.
+
+    Returns
+    -------
+    DataFrame
+        ``hub_id``, ``name``, ``kind``, ``lat``, ``lon`` (degrees) and ``region``, sorted by
+        ``hub_id``.
+
+    Examples
+    --------
+    >>> mine = pl.DataFrame({"hub_id": ["A"], "kind": ["depot"], "lat": [30.0], "lon": [120.0]})
+    >>> known_hubs(mine).filter(pl.col("hub_id") == "A").select("kind", "lat").row(0)
+    ('depot', 30.0)
     """
     gaz = gazetteer or Gazetteer.builtin()
     cols = ["hub_id", "name", "kind", "lat", "lon", "region"]
@@ -96,6 +136,28 @@ def snap_to_hubs(points: pl.DataFrame, hubs: pl.DataFrame, radius_m: float) -> p
 
     ``points`` needs ``lat, lon``. Join on 0.05-degree buckets (each hub copied to its
     neighbouring buckets), then the exact great-circle distance: no cross product.
+
+    Parameters
+    ----------
+    points : DataFrame
+        Positions: ``lat`` and ``lon`` (degrees, WGS84) and any other columns (kept).
+    hubs : DataFrame
+        ``hub_id``, ``kind``, ``lat`` and ``lon`` (degrees), as from :func:`known_hubs`.
+    radius_m : float
+        Largest distance from a hub, m.
+
+    Returns
+    -------
+    DataFrame
+        ``points`` with ``hub_id``, ``hub_kind`` and ``hub_distance_m`` (m; null when no hub
+        is within ``radius_m``).
+
+    Examples
+    --------
+    >>> hubs = pl.DataFrame({"hub_id": ["A"], "kind": ["depot"], "lat": [30.0], "lon": [120.0]})
+    >>> pts = pl.DataFrame({"lat": [30.001, 30.1], "lon": [120.0, 120.1]})
+    >>> snap_to_hubs(pts, hubs, 1200.0).select("hub_id", pl.col("hub_distance_m").round(1)).rows()
+    [('A', 111.2), (None, None)]
     """
 
     def bucket(col: str) -> pl.Expr:
@@ -145,7 +207,30 @@ def snap_to_hubs(points: pl.DataFrame, hubs: pl.DataFrame, radius_m: float) -> p
 def over_sea(lat: pl.Series, lon: pl.Series) -> pl.Series | None:
     """Whether each position is over the sea (GLOBE 1 km land mask of the ``global-land-mask``
     package, :mod:`greenstream.monitoring.landmask`); None when the package is not installed
-    (``greenstream[monitoring]``)."""
+    (``greenstream[monitoring]``).
+
+    Parameters
+    ----------
+    lat : Series
+        Latitudes, degrees (WGS84).
+    lon : Series
+        Longitudes, degrees (WGS84).
+
+    Returns
+    -------
+    Series or None
+        Boolean ``over_sea``, one per position; None without the land mask.
+
+    References
+    ----------
+    .. [1] Hastings, D. A., Dunbar, P. K. (1999), Global Land One-kilometer Base Elevation
+       (GLOBE) Digital Elevation Model, NOAA National Geophysical Data Center.
+
+    Examples
+    --------
+    >>> over_sea(pl.Series([30.0, 30.0]), pl.Series([120.0, 125.0])).to_list()  # Hangzhou, East China Sea
+    [False, True]
+    """
     from greenstream.monitoring.landmask import ocean_mask
 
     mask = ocean_mask()
@@ -159,7 +244,27 @@ def over_sea(lat: pl.Series, lon: pl.Series) -> pl.Series | None:
 def spike(by: str = "device_id") -> pl.Expr:
     """True for a fix that jumps out and back: its detour from the line between its two
     neighbours (of the same device) exceeds both ``spike_excess_m`` and half the neighbours'
-    distance. A multipath reflection does that; a real turn detours less than half the chord."""
+    distance. A multipath reflection does that; a real turn detours less than half the chord.
+
+    Parameters
+    ----------
+    by : str
+        Column that names the device (neighbours are taken within it); the frame must be
+        sorted by it and by time, with ``lat`` and ``lon`` in degrees.
+
+    Returns
+    -------
+    Expr
+        Boolean expression, true for a spike (threshold ``spike_excess_m`` of
+        ``data/mode_physics.csv``, m).
+
+    Examples
+    --------
+    >>> track = pl.DataFrame({"device_id": "t1", "lat": [30.0, 30.05, 30.0],
+    ...                       "lon": [120.0, 120.01, 120.02]})
+    >>> track.select(spike().alias("spike"))["spike"].to_list()
+    [False, True, False]
+    """
     p = physics()
     lat, lon = pl.col("lat"), pl.col("lon")
     prev_lat, prev_lon = lat.shift(1).over(by), lon.shift(1).over(by)
@@ -174,7 +279,32 @@ def spike(by: str = "device_id") -> pl.Expr:
 def steps(gps: FrameLike) -> pl.LazyFrame:
     """Per fix: ``step_km``, ``dt_s``, ``step_kmh`` from the previous fix of the same device,
     ``speed_smooth_kmh`` (rolling median of the device's own ``speed_kmh`` where given, else of
-    ``step_kmh``) and ``gap``. Multipath spikes (:func:`spike`) are dropped first."""
+    ``step_kmh``) and ``gap``. Multipath spikes (:func:`spike`) are dropped first.
+
+    Parameters
+    ----------
+    gps : DataFrame or LazyFrame
+        Fixes: ``device_id``, ``ts`` (UTC), ``lat``, ``lon`` (degrees) and optionally
+        ``speed_kmh`` (km/h, the device's own speed).
+
+    Returns
+    -------
+    LazyFrame
+        The fixes sorted by device and time with ``step_km`` (km, great circle), ``dt_s``
+        (s), ``step_kmh`` (km/h), ``speed_smooth_kmh`` (km/h) and ``gap`` (step longer than
+        ``gap_s``).
+
+    Examples
+    --------
+    One fix a minute, 0.01 degree of longitude apart at 30 N (0.963 km): 57.8 km/h.
+
+    >>> import datetime as dt
+    >>> t0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    >>> gps = pl.DataFrame({"device_id": "t1", "lat": 30.0, "lon": [120.0, 120.01, 120.02],
+    ...                     "ts": [t0 + dt.timedelta(minutes=i) for i in range(3)]})
+    >>> steps(gps).collect().select(pl.col("step_km", "step_kmh").round(3)).rows()
+    [(0.0, 0.0), (0.963, 57.779), (0.963, 57.779)]
+    """
     p = physics()
     lf = gps.lazy()
     names = lf.collect_schema().names()
@@ -231,7 +361,28 @@ class Segmentation:
 
 
 def spikes_removed(gps: FrameLike) -> pl.DataFrame:
-    """``device_id, ts`` of the multipath spikes :func:`steps` drops (:func:`spike`)."""
+    """``device_id, ts`` of the multipath spikes :func:`steps` drops (:func:`spike`).
+
+    Parameters
+    ----------
+    gps : DataFrame or LazyFrame
+        Fixes: ``device_id``, ``ts`` (UTC), ``lat`` and ``lon`` (degrees).
+
+    Returns
+    -------
+    DataFrame
+        ``device_id`` and ``ts`` of each spike.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> t0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    >>> gps = pl.DataFrame({"device_id": "t1", "lat": [30.0, 30.05, 30.0],
+    ...                     "lon": [120.0, 120.01, 120.02],
+    ...                     "ts": [t0 + dt.timedelta(minutes=i) for i in range(3)]})
+    >>> spikes_removed(gps)["ts"].to_list()
+    [datetime.datetime(2026, 1, 1, 0, 1, tzinfo=...)]
+    """
     return (
         gps.lazy()
         .select("device_id", pl.col("ts").cast(TS), "lat", "lon")
@@ -243,7 +394,43 @@ def spikes_removed(gps: FrameLike) -> pl.DataFrame:
 
 
 def segment(gps: FrameLike, hubs: pl.DataFrame) -> Segmentation:
-    """Stops, hub dwells, gaps and legs of every device's track (see the module docstring)."""
+    """Stops, hub dwells, gaps and legs of every device's track (see the module docstring).
+
+    Parameters
+    ----------
+    gps : DataFrame or LazyFrame
+        Fixes: ``device_id``, ``ts`` (UTC), ``lat``, ``lon`` (degrees) and optionally
+        ``speed_kmh`` (km/h).
+    hubs : DataFrame
+        Known hubs (:func:`known_hubs`): ``hub_id``, ``kind``, ``lat``, ``lon`` (degrees).
+
+    Returns
+    -------
+    Segmentation
+        ``fixes``, ``stops`` (``dwell_s`` in s, ``hub_id`` when at a hub) and ``legs``
+        (``distance_km``: the actual distance, km; ``moving_h``, h; ``speed_p50_kmh``,
+        ``speed_p95_kmh``, km/h; ``from_hub``, ``to_hub``; ...).
+
+    References
+    ----------
+    .. [1] ISO 14083:2023, 5.4.4 (actual distance, use of distance adjustment factor).
+
+    Examples
+    --------
+    Nine minutes at hub A, 20 minutes east at about 58 km/h, nine minutes at hub B: one leg of
+    0.2 degree of longitude at 30 N, 0.2 x 111.195 x cos(30 deg) = 19.26 km.
+
+    >>> import datetime as dt
+    >>> hubs = pl.DataFrame({"hub_id": ["A", "B"], "kind": ["depot", "depot"],
+    ...                      "lat": [30.0, 30.0], "lon": [120.0, 120.2]})
+    >>> lons = [120.0] * 10 + [120.0 + 0.01 * i for i in range(1, 21)] + [120.2] * 10
+    >>> t0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    >>> gps = pl.DataFrame({"device_id": "t1", "lat": 30.0, "lon": lons,
+    ...                     "ts": [t0 + dt.timedelta(minutes=i) for i in range(len(lons))]})
+    >>> legs = segment(gps, hubs).legs
+    >>> legs.select("from_hub", "to_hub", pl.col("distance_km").round(2)).rows()
+    [('A', 'B', 19.26)]
+    """
     p = physics()
     by = "device_id"
     moving = (pl.col("speed_smooth_kmh") >= p["stop_speed_kmh"]) | (

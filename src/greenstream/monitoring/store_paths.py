@@ -19,7 +19,18 @@ ARCHIVE_ENV = "GREENSTREAM_TELEMETRY_ARCHIVE"
 
 def default_archive_dir(database_url: str | None) -> Path:
     """``$GREENSTREAM_TELEMETRY_ARCHIVE``, else ``<db file>.telemetry/`` next to a SQLite
-    store, else ``$GREENSTREAM_HOME/telemetry/<host>-<database>/`` for a server database."""
+    store, else ``$GREENSTREAM_HOME/telemetry/<host>-<database>/`` for a server database.
+
+    Parameters
+    ----------
+    database_url : str or None
+        The store's SQLAlchemy URL; the configured one when None.
+
+    Returns
+    -------
+    Path
+        The directory that archives the raw telemetry batches.
+    """
     configured = os.environ.get(ARCHIVE_ENV)
     if configured:
         return Path(configured)

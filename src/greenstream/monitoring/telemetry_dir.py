@@ -123,7 +123,31 @@ def _rules(name: str) -> list[tuple[str, pl.Expr, str]]:
 
 
 def check_records(name: str, raw: pl.DataFrame, file: str) -> tuple[pl.DataFrame, list[InputError]]:
-    """Type one record table and report every missing column and bad cell (1-based rows)."""
+    """Type one record table and report every missing column and bad cell (1-based rows).
+
+    Parameters
+    ----------
+    name : str
+        Record type (``gps``, ``fuel``, ``charge``, ``meter``, ``scan``, ``hubs``,
+        ``devices``).
+    raw : DataFrame
+        The table as read.
+    file : str
+        Name of the source used in the error messages.
+
+    Returns
+    -------
+    tuple of (DataFrame, list of InputError)
+        The typed table (``ts`` as UTC datetimes) and every error found.
+
+    Examples
+    --------
+    >>> raw = pl.DataFrame({"device_id": ["t1", "t1"], "ts": ["2026-01-01T00:00:00Z", "x"],
+    ...                     "lat": [30.0, 30.0], "lon": [120.0, 120.0]})
+    >>> typed, errors = check_records("gps", raw, "gps.csv")
+    >>> [(e.row, e.field, e.reason) for e in errors]
+    [(2, 'ts', "missing or not a timestamp ('x')")]
+    """
     required, optional = SCHEMAS[name], OPTIONAL.get(name, {})
     missing = [col for col in required if col not in raw.columns]
     if missing:
@@ -176,7 +200,23 @@ def check_records(name: str, raw: pl.DataFrame, file: str) -> tuple[pl.DataFrame
 def read_telemetry_dir(directory: Path) -> dict[str, pl.DataFrame]:
     """The record tables of ``directory``, typed (``ts`` as UTC datetimes); raises
     :class:`InputErrors` naming every missing or unreadable file, missing column and bad cell
-    (file, 1-based row, field, reason) before anything is computed."""
+    (file, 1-based row, field, reason) before anything is computed.
+
+    Parameters
+    ----------
+    directory : Path
+        The telemetry directory (module docstring).
+
+    Returns
+    -------
+    dict of str to DataFrame
+        Record type to its typed table.
+
+    Raises
+    ------
+    InputErrors
+        Naming every bad file, row and field.
+    """
     found: dict[str, pl.DataFrame] = {}
     errors: list[InputError] = []
     if not directory.is_dir():
@@ -212,7 +252,29 @@ def read_telemetry_dir(directory: Path) -> dict[str, pl.DataFrame]:
 def dedupe_records(name: str, frame: pl.DataFrame) -> pl.DataFrame:
     """The first of the records that ingestion would count as one (the same identity): the same
     ``record_id``, or without one the same device and ``ts``; tables that are not telemetry
-    (hubs, devices) as they are."""
+    (hubs, devices) as they are.
+
+    Parameters
+    ----------
+    name : str
+        Record type of ``frame``.
+    frame : DataFrame
+        Typed records.
+
+    Returns
+    -------
+    DataFrame
+        The records, each identity once (the first kept).
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> t0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    >>> fixes = pl.DataFrame({"device_id": ["t1", "t1", "t2"], "ts": [t0] * 3,
+    ...                       "lat": [30.0, 30.1, 30.0]})
+    >>> dedupe_records("gps", fixes)["lat"].to_list()
+    [30.0, 30.0]
+    """
     if name not in TELEMETRY_TYPES:
         return frame
     from greenstream.monitoring.records import DEVICE_FIELD
@@ -236,7 +298,20 @@ def read_store(
     """The records every source committed to the store (the archive of accepted records beside
     it, committed batches only; the ingest already counted each identity once), typed as
     :func:`read_telemetry_dir` gives them. Raises :class:`InputErrors` when the store holds no
-    GPS or scan records."""
+    GPS or scan records.
+
+    Parameters
+    ----------
+    database_url : str or None
+        The store's SQLAlchemy URL; the configured one when None.
+    archive_dir : Path, optional
+        The archive of accepted records; :func:`default_archive_dir` of the store when None.
+
+    Returns
+    -------
+    dict of str to DataFrame
+        Record type to its typed table.
+    """
     from greenstream.monitoring.ingest import read_archive
     from greenstream.monitoring.store_paths import default_archive_dir
     from greenstream.store import make_engine, upgrade
@@ -275,7 +350,24 @@ class Processed:
 
 def process(data: dict[str, pl.DataFrame], *, registry: Registry | None = None) -> Processed:
     """Segment, detect modes, build chains; measured HOCs over the whole record span when meters
-    are present (so hub stops use primary data)."""
+    are present (so hub stops use primary data).
+
+    Parameters
+    ----------
+    data : dict of str to DataFrame
+        Typed record tables (:func:`read_telemetry_dir` or :func:`read_store`).
+    registry : Registry, optional
+        The factor registry; the built-in one when None.
+
+    Returns
+    -------
+    Processed
+        Hubs, segmentation with modes, chains and measured HOCs (kg CO2e per t).
+
+    References
+    ----------
+    .. [1] ISO 14083:2023, 5.4 (transport activity) and 5.5 (hub operations, primary data).
+    """
     hubs = known_hubs(data.get("hubs"))
     seg = segment_and_detect(data["gps"], hubs, devices=data.get("devices"), scans=data.get("scan"))
     first = build_chains(
@@ -301,7 +393,26 @@ def process(data: dict[str, pl.DataFrame], *, registry: Registry | None = None) 
 
 
 def span(data: dict[str, pl.DataFrame]) -> tuple[datetime, datetime]:
-    """First and last record time (+1 us) over every record table."""
+    """First and last record time (+1 us) over every record table.
+
+    Parameters
+    ----------
+    data : dict of str to DataFrame
+        Record tables; those without ``ts`` are skipped.
+
+    Returns
+    -------
+    tuple of datetime
+        ``[start, end)`` covering every record (UTC).
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> t0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    >>> start, end = span({"gps": pl.DataFrame({"ts": [t0]}), "hubs": pl.DataFrame({"hub_id": ["A"]})})
+    >>> (end - start).microseconds
+    1
+    """
     stamps = pl.concat(
         [f.select(pl.col("ts").cast(TS)) for k, f in data.items() if "ts" in f.columns]
     )
@@ -313,7 +424,24 @@ def span(data: dict[str, pl.DataFrame]) -> tuple[datetime, datetime]:
 
 
 def footprints(p: Processed, *, registry: Registry | None = None) -> FootprintResult:
-    """Every waybill's footprint, computed by the kernel from the chains."""
+    """Every waybill's footprint, computed by the kernel from the chains.
+
+    Parameters
+    ----------
+    p : Processed
+        The processed telemetry.
+    registry : Registry, optional
+        The factor registry; the built-in one when None.
+
+    Returns
+    -------
+    FootprintResult
+        Per element and per waybill: kg CO2e WTW, TTW and WTT, tkm, method and source.
+
+    References
+    ----------
+    .. [1] ISO 14083:2023, 5.4, 5.5 and 5.6 (elements, hubs, allocation).
+    """
     hocs = None
     if p.hocs is not None and p.hocs.height:
         hocs = p.hocs.select(
@@ -327,7 +455,22 @@ def explain_waybill(
     p: Processed, waybill: str, *, registry: Registry | None = None
 ) -> dict[str, Any]:
     """The kernel's calculation sheet of one waybill (every step, factor, source and clause),
-    as ``greenstream explain`` prints it; the TCEs sharing its trips are computed with it."""
+    as ``greenstream explain`` prints it; the TCEs sharing its trips are computed with it.
+
+    Parameters
+    ----------
+    p : Processed
+        The processed telemetry.
+    waybill : str
+        The waybill id.
+    registry : Registry, optional
+        The factor registry; the built-in one when None.
+
+    Returns
+    -------
+    dict of str to Any
+        The calculation sheet (kg CO2e, tkm, factors with their sources).
+    """
     from greenstream.accounting.explain import calculation_sheet
     from greenstream.accounting.schema import HOC_COLUMNS, LEG_COLUMNS, TRIP_COLUMNS
     from greenstream.io.tables import coerce

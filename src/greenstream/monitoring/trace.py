@@ -36,7 +36,28 @@ def _round(value: Any, digits: int = 3) -> float | None:
 
 def trace_document(p: Processed, result: FootprintResult, waybill: str) -> dict[str, Any]:
     """The trace of ``waybill`` (module docstring) as a JSON-ready dict: ``waybill_id``, the
-    totals, ``pickup_ts``, ``delivery_ts``, ``transit_h``, ``transfers`` and ``elements``."""
+    totals, ``pickup_ts``, ``delivery_ts``, ``transit_h``, ``transfers`` and ``elements``.
+
+    Parameters
+    ----------
+    p : Processed
+        A processed telemetry directory (segmentation, modes, chains, hubs).
+    result : FootprintResult
+        The kernel's result for those chains.
+    waybill : str
+        The waybill id.
+
+    Returns
+    -------
+    dict of str to Any
+        Totals in kg CO2e (WTW, TTW, WTT with the uncertainty band), ``transit_h`` (h) and one
+        element per leg or hub stop (distance in km, intensity in kg CO2e per tkm, evidence,
+        energy records, method).
+
+    References
+    ----------
+    .. [1] ISO 14083:2023, 5.4 (transport chain elements) and 5.5 (hub operations).
+    """
     names = p.hubs.select("hub_id", "name", "kind")
     kernel = result.legs.filter(pl.col("shipment_id") == waybill).with_columns(
         pl.col("method").cast(pl.String), pl.col("mode").cast(pl.String)
@@ -217,7 +238,24 @@ def _energy_records(p: Processed) -> pl.DataFrame:
 def trace_geojson(p: Processed, doc: dict[str, Any]) -> dict[str, Any]:
     """The trace as a GeoJSON FeatureCollection (RFC 7946): each leg a LineString of its
     vehicle's fixes between its start and end (``[lon, lat]``) with the leg's fields as
-    properties; each hub stop a Point at the hub."""
+    properties; each hub stop a Point at the hub.
+
+    Parameters
+    ----------
+    p : Processed
+        The processed telemetry directory the trace came from.
+    doc : dict of str to Any
+        A trace from :func:`trace_document`.
+
+    Returns
+    -------
+    dict of str to Any
+        A GeoJSON ``FeatureCollection`` (coordinates in degrees, WGS84).
+
+    References
+    ----------
+    .. [1] RFC 7946 (2016), The GeoJSON Format.
+    """
     fixes = p.segmentation.fixes
     hubs = p.hubs
     features: list[dict[str, Any]] = []

@@ -278,7 +278,13 @@ def _parse_period(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``trace`` and ``intensities`` to the main app."""
+    """Add ``trace`` and ``intensities`` to the main app.
+
+    Parameters
+    ----------
+    app : Typer
+        The ``greenstream`` application.
+    """
 
     @app.command()
     def trace(

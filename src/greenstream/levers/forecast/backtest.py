@@ -26,6 +26,11 @@ SEASON = 7  # days: the seasonal naive forecast repeats the last week
 
 @dataclass(frozen=True)
 class Backtest:
+    """Backtest figures: coverage of the P10-P90 band (fraction of days inside it; nominal
+    0.8) overall, on event days and on ordinary days; MASE of the model and of the seasonal
+    naive forecast (dimensionless); the windows evaluated, the forecasts and the adaptive
+    coverage level reached per error group."""
+
     coverage_p10_p90: float
     coverage_event_days: float
     coverage_ordinary_days: float
@@ -36,11 +41,48 @@ class Backtest:
     levels: dict[str, float]
 
     def as_dict(self) -> dict[str, Any]:
+        """The scalar figures (without the forecasts and the levels), JSON-ready.
+
+        Returns
+        -------
+        dict of str to Any
+            ``coverage_p10_p90``, ``coverage_event_days``, ``coverage_ordinary_days``
+            (fractions), ``mase``, ``mase_seasonal_naive`` and ``windows_evaluated``.
+        """
         return {k: v for k, v in self.__dict__.items() if k not in ("forecasts", "levels")}
 
 
 def seasonal_naive(history: pl.DataFrame, cv: pl.DataFrame) -> pl.DataFrame:
-    """Per forecast row, the value of the same weekday in the week before its origin."""
+    """Per forecast row, the value of the same weekday in the week before its origin.
+
+    Parameters
+    ----------
+    history : DataFrame
+        ``unique_id``, ``ds`` (Date) and ``y`` (parcels).
+    cv : DataFrame
+        Forecast rows: ``unique_id``, ``ds`` and ``cutoff`` (the origin, a Date).
+
+    Returns
+    -------
+    DataFrame
+        ``cv`` with ``naive`` (parcels; null when the history lacks that day).
+
+    References
+    ----------
+    .. [1] Hyndman, R. J., Koehler, A. B. (2006), Another look at measures of forecast accuracy,
+       International Journal of Forecasting 22(4), 679-688 (seasonal naive benchmark).
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> days = pl.date_range(dt.date(2026, 1, 1), dt.date(2026, 1, 14), eager=True)
+    >>> history = pl.DataFrame({"unique_id": "a", "ds": days, "y": [float(i) for i in range(14)]})
+    >>> cv = pl.DataFrame({"unique_id": ["a", "a"],
+    ...                    "ds": [dt.date(2026, 1, 15), dt.date(2026, 1, 16)],
+    ...                    "cutoff": [dt.date(2026, 1, 14)] * 2})
+    >>> seasonal_naive(history, cv)["naive"].to_list()
+    [7.0, 8.0]
+    """
     last_week = cv.select(
         "unique_id",
         "ds",
@@ -59,7 +101,33 @@ def seasonal_naive(history: pl.DataFrame, cv: pl.DataFrame) -> pl.DataFrame:
 
 
 def mase_scale(history: pl.DataFrame, before: Any) -> pl.DataFrame:
-    """Per series, the in-sample mean absolute seasonal difference before ``before``."""
+    """Per series, the in-sample mean absolute seasonal difference before ``before``.
+
+    Parameters
+    ----------
+    history : DataFrame
+        ``unique_id``, ``ds`` (Date) and ``y`` (parcels).
+    before : date
+        Last day of the in-sample period (inclusive).
+
+    Returns
+    -------
+    DataFrame
+        ``unique_id`` and ``scale`` (parcels): the denominator of MASE with a 7-day season.
+
+    References
+    ----------
+    .. [1] Hyndman, R. J., Koehler, A. B. (2006), Another look at measures of forecast accuracy,
+       International Journal of Forecasting 22(4), 679-688 (MASE).
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> days = pl.date_range(dt.date(2026, 1, 1), dt.date(2026, 1, 14), eager=True)
+    >>> history = pl.DataFrame({"unique_id": "a", "ds": days, "y": [float(i) for i in range(14)]})
+    >>> mase_scale(history, dt.date(2026, 1, 14))["scale"].to_list()
+    [7.0]
+    """
     return (
         history.filter(pl.col("ds") <= before)
         .sort("unique_id", "ds")
@@ -77,7 +145,32 @@ def group_quantiles(
     errors: pl.DataFrame, levels: dict[str, float] | None = None
 ) -> dict[str, float]:
     """Conformal quantile of the absolute log errors ``e`` per error ``group`` (at the group's
-    adaptive coverage level when given, else the nominal one)."""
+    adaptive coverage level when given, else the nominal one).
+
+    Parameters
+    ----------
+    errors : DataFrame
+        ``group`` (from :func:`~greenstream.levers.forecast.model.error_group`) and ``e``
+        (absolute error of log(1 + parcels), dimensionless).
+    levels : dict of str to float, optional
+        Coverage level per group (fraction, clipped to 0-0.999); the nominal 0.8 otherwise.
+
+    Returns
+    -------
+    dict of str to float
+        Group to quantile (dimensionless log error; ``inf`` when the group has too few errors).
+
+    References
+    ----------
+    .. [1] Gibbs, I., Candes, E. (2021), Adaptive conformal inference under distribution shift,
+       NeurIPS 34.
+
+    Examples
+    --------
+    >>> e = pl.DataFrame({"group": ["x"] * 4 + ["y"], "e": [0.1, 0.2, 0.3, 0.4, 0.5]})
+    >>> group_quantiles(e)
+    {'x': 0.4, 'y': inf}
+    """
     levels = levels or {}
     return {
         g: conformal_quantile(
@@ -97,7 +190,37 @@ def backtest(
 ) -> Backtest:
     """Backtest over the last ``windows`` x ``horizon`` days of ``history`` (``unique_id``,
     ``ds``, ``y``); bands of window ``i`` from the errors of the ``calibration_windows``
-    windows just before it."""
+    windows just before it.
+
+    Parameters
+    ----------
+    history : DataFrame
+        ``unique_id``, ``ds`` (Date) and ``y`` (parcels per day), every series of the
+        hierarchy.
+    windows : int
+        Rolling origins (count).
+    horizon : int
+        Days forecast from each origin.
+    calibration_windows : int
+        Windows whose errors calibrate the next window's band (count); the first
+        ``calibration_windows`` windows are not scored.
+    settings : ModelSettings, optional
+        LightGBM settings; the defaults when None.
+
+    Returns
+    -------
+    Backtest
+        Out-of-sample coverage (fractions) and MASE (dimensionless).
+
+    References
+    ----------
+    .. [1] Hyndman, R. J., Koehler, A. B. (2006), Another look at measures of forecast accuracy,
+       International Journal of Forecasting 22(4), 679-688 (MASE).
+    .. [2] Vovk, V., Gammerman, A., Shafer, G. (2005), Algorithmic Learning in a Random World,
+       ch. 4 (Mondrian conformal prediction).
+    .. [3] Gibbs, I., Candes, E. (2021), Adaptive conformal inference under distribution shift,
+       NeurIPS 34, eq. 2.
+    """
     cv = rolling_origin(history, windows=windows, horizon=horizon, settings=settings)
     cal = calendar_features(cv["ds"].unique().sort())
     types = cal.select("ds").with_columns(event_day(cal).alias("event"))

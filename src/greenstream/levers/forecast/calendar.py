@@ -20,6 +20,19 @@ AFTER_DAYS = (1, 2, 3, 4, 5, 6, 7)
 
 @cache
 def festivals() -> pl.DataFrame:
+    """The shopping festivals of ``data/festivals.csv``, each with its source.
+
+    Returns
+    -------
+    DataFrame
+        ``festival``, ``month``, ``day``, ``presale_days`` (days), ``source``, ``assumption``
+        (True when a value is an assumption) and ``note``.
+
+    Examples
+    --------
+    >>> festivals()["festival"].to_list()
+    ['double_11', 'double_12', 'mid_year_618']
+    """
     path = resources.files("greenstream.levers.forecast").joinpath("data/festivals.csv")
     with resources.as_file(path) as p:
         return pl.read_csv(p)
@@ -32,11 +45,26 @@ def calendar_features(dates: pl.Series) -> pl.DataFrame:
     Parameters
     ----------
     dates : Series of Date
+        The days (within the years ``chinese-calendar`` covers).
 
     Returns
     -------
     DataFrame
         ``ds`` and numeric regressor columns (0/1 flags, or days).
+
+    References
+    ----------
+    .. [1] State Council General Office, annual notices on the arrangement of public holidays
+       (as compiled by the ``chinese-calendar`` package).
+
+    Examples
+    --------
+    National Day is a statutory holiday; 11 November is Double 11.
+
+    >>> import datetime as dt
+    >>> cal = calendar_features(pl.Series([dt.date(2026, 10, 1), dt.date(2026, 11, 11)]))
+    >>> cal.select("holiday", "double_11_day").rows()
+    [(1, 0), (0, 1)]
     """
     import chinese_calendar as cc
 

@@ -17,6 +17,7 @@ FormatOption = Annotated[TableFormat, typer.Option("--format", help="table, json
 
 
 def register(root: typer.Typer) -> None:
+    """Add the ``greenstream forecast`` commands to ``root``."""
     root.add_typer(app, name="forecast")
 
 

@@ -51,6 +51,9 @@ class ModelSettings:
 
 @dataclass
 class FittedModel:
+    """A fitted global model: the mlforecast forecaster, the history it was fitted on
+    (``unique_id``, ``ds``, ``y`` parcels), the fit time (s) and the settings used."""
+
     forecaster: Any
     history: pl.DataFrame  # unique_id, ds, y (parcels)
     fit_s: float
@@ -58,7 +61,28 @@ class FittedModel:
 
 
 def with_calendar(frame: pl.DataFrame, until: Any = None) -> pl.DataFrame:
-    """``frame`` (``unique_id``, ``ds`` Date, ``y``) with the calendar regressors joined."""
+    """``frame`` (``unique_id``, ``ds`` Date, ``y``) with the calendar regressors joined.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        ``unique_id``, ``ds`` (Date) and ``y``.
+    until : date, optional
+        Last day of the calendar built (default: the frame's last day).
+
+    Returns
+    -------
+    DataFrame
+        ``frame`` with the columns of
+        :func:`~greenstream.levers.forecast.calendar.calendar_features`.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> f = pl.DataFrame({"unique_id": ["CN"], "ds": [dt.date(2026, 1, 1)], "y": [1.0]})
+    >>> with_calendar(f).select("holiday").item()
+    1
+    """
     first: dt.date = frame["ds"].min()  # type: ignore[assignment]
     end: dt.date = until or frame["ds"].max()  # type: ignore[assignment]
     cal = calendar_features(pl.date_range(first, end, eager=True))
@@ -66,7 +90,34 @@ def with_calendar(frame: pl.DataFrame, until: Any = None) -> pl.DataFrame:
 
 
 def event_day(cal: pl.DataFrame) -> pl.Series:
-    """Whether each calendar row is an event day (its errors form their own conformal group)."""
+    """Whether each calendar row is an event day (its errors form their own conformal group).
+
+    Event days: a shopping festival, its pre-sale or after-days, a statutory holiday, an
+    adjusted working day, or within 14 days of the Spring Festival.
+
+    Parameters
+    ----------
+    cal : DataFrame
+        Rows of :func:`~greenstream.levers.forecast.calendar.calendar_features`.
+
+    Returns
+    -------
+    Series
+        Boolean ``event``, one value per row.
+
+    References
+    ----------
+    .. [1] Vovk, V., Gammerman, A., Shafer, G. (2005), Algorithmic Learning in a Random World,
+       ch. 4 (Mondrian conformal prediction: one calibration group per category).
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> from greenstream.levers.forecast.calendar import calendar_features
+    >>> cal = calendar_features(pl.Series([dt.date(2026, 11, 11), dt.date(2026, 8, 5)]))
+    >>> event_day(cal).to_list()
+    [True, False]
+    """
     cols = [c for c in cal.columns if c.startswith(EVENT_PREFIXES)]
     flag = pl.any_horizontal([pl.col(c) > 0 for c in cols]) | (pl.col("holiday") > 0)
     flag = flag | (pl.col("adjusted_workday") > 0) | (pl.col("spring_window").abs() <= 14)
@@ -108,7 +159,25 @@ def _log_frame(history: pl.DataFrame) -> Any:
 
 
 def fit(history: pl.DataFrame, settings: ModelSettings | None = None) -> FittedModel:
-    """Fit the global model on ``history`` (``unique_id``, ``ds``, ``y`` parcels)."""
+    """Fit the global model on ``history`` (``unique_id``, ``ds``, ``y`` parcels).
+
+    Parameters
+    ----------
+    history : DataFrame
+        ``unique_id``, ``ds`` (Date) and ``y`` (parcels per day), every series.
+    settings : ModelSettings, optional
+        LightGBM settings; the defaults when None.
+
+    Returns
+    -------
+    FittedModel
+        The forecaster, the history and the fit time (s).
+
+    References
+    ----------
+    .. [1] Nixtla mlforecast (global gradient-boosted model over many series with lag
+       features, the family that won the M5 accuracy competition).
+    """
     settings = settings or ModelSettings()
     forecaster = _forecaster(settings)
     started = time.perf_counter()
@@ -117,7 +186,20 @@ def fit(history: pl.DataFrame, settings: ModelSettings | None = None) -> FittedM
 
 
 def predict_p50(model: FittedModel, horizon: int) -> pl.DataFrame:
-    """Point forecasts (parcels) for the ``horizon`` days after the history."""
+    """Point forecasts (parcels) for the ``horizon`` days after the history.
+
+    Parameters
+    ----------
+    model : FittedModel
+        The model from :func:`fit`.
+    horizon : int
+        Days forecast after the history's last day.
+
+    Returns
+    -------
+    DataFrame
+        ``unique_id``, ``ds`` (Date) and ``p50`` (parcels per day).
+    """
     last: dt.date = model.history["ds"].max()  # type: ignore[assignment]
     future = pl.date_range(
         last + dt.timedelta(days=1), last + dt.timedelta(days=horizon), eager=True
@@ -139,7 +221,26 @@ def rolling_origin(
 ) -> pl.DataFrame:
     """Rolling-origin forecasts: ``windows`` consecutive origins ``horizon`` days apart at the
     end of ``history``; the model is refitted every ``refit_every`` origins (in between its lags
-    are updated with the actuals as the origin rolls). Log-space ``y`` and ``p50``."""
+    are updated with the actuals as the origin rolls). Log-space ``y`` and ``p50``.
+
+    Parameters
+    ----------
+    history : DataFrame
+        ``unique_id``, ``ds`` (Date) and ``y`` (parcels per day).
+    windows : int
+        Origins (count).
+    horizon : int
+        Days forecast from each origin (also the step between origins).
+    settings : ModelSettings, optional
+        LightGBM settings; the defaults when None.
+    refit_every : int or bool
+        Refit every this many origins; False fits once at the first origin.
+
+    Returns
+    -------
+    DataFrame
+        ``unique_id``, ``ds``, ``cutoff`` (Date), ``y`` and ``p50`` (log(1 + parcels)).
+    """
     forecaster = _forecaster(settings or ModelSettings())
     cv = forecaster.cross_validation(
         _log_frame(history),
@@ -161,7 +262,26 @@ LEAD_BUCKETS: Final = (3, 7, 14, 31, 10_000)
 def error_group(lead_days: pl.Expr) -> pl.Expr:
     """The conformal group of a forecast row: event or ordinary day, hierarchy level (national,
     province, hub: their errors differ in size) and lead-time bucket (errors grow with the
-    lead). Needs columns ``event`` and ``unique_id``."""
+    lead). Needs columns ``event`` and ``unique_id``.
+
+    Parameters
+    ----------
+    lead_days : Expr
+        Days between the origin and the forecast day (integer, days).
+
+    Returns
+    -------
+    Expr
+        ``"<event>:<level>:<bucket>"``: level 0 national, 1 province, 2 hub; bucket the index
+        in :data:`LEAD_BUCKETS`.
+
+    Examples
+    --------
+    >>> f = pl.DataFrame({"event": [True, False], "unique_id": ["CN", "CN/GD/h1"],
+    ...                   "lead": [1, 10]})
+    >>> f.select(error_group(pl.col("lead")))["event"].to_list()
+    ['true:0:0', 'false:2:2']
+    """
     bucket = pl.lit(len(LEAD_BUCKETS) - 1)
     for i, upper in reversed(list(enumerate(LEAD_BUCKETS))):
         bucket = pl.when(lead_days <= upper).then(pl.lit(i)).otherwise(bucket)
@@ -175,7 +295,32 @@ def error_group(lead_days: pl.Expr) -> pl.Expr:
 
 def conformal_quantile(abs_errors: Any, coverage: float = NOMINAL_COVERAGE) -> float:
     """The finite-sample conformal quantile: the ceil((n + 1) x coverage)-th smallest error
-    (infinite when there are too few errors)."""
+    (infinite when there are too few errors).
+
+    Parameters
+    ----------
+    abs_errors : array_like
+        Absolute calibration errors (here of log(1 + parcels), dimensionless).
+    coverage : float
+        Target coverage, fraction 0-1 (0.8 for a P10-P90 band).
+
+    Returns
+    -------
+    float
+        The quantile, in the unit of ``abs_errors``; ``inf`` when ``n`` is too small.
+
+    References
+    ----------
+    .. [1] Vovk, V., Gammerman, A., Shafer, G. (2005), Algorithmic Learning in a Random World,
+       ch. 4 (split / Mondrian conformal prediction).
+
+    Examples
+    --------
+    >>> conformal_quantile([0.1, 0.2, 0.3, 0.4], 0.8)
+    0.4
+    >>> conformal_quantile([0.1, 0.2, 0.3], 0.8)
+    inf
+    """
     n = len(abs_errors)
     k = math.ceil((n + 1) * coverage)
     if n == 0 or k > n:

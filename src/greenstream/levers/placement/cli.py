@@ -16,6 +16,7 @@ FormatOption = Annotated[TableFormat, typer.Option("--format", help="table, json
 
 
 def register(root: typer.Typer) -> None:
+    """Add the ``greenstream placement`` commands to ``root``."""
     root.add_typer(app, name="placement")
 
 

@@ -19,7 +19,45 @@ from greenstream.errors import InputErrors
 def solve_assignment(
     cost: np.ndarray, demand: np.ndarray, capacity: np.ndarray
 ) -> tuple[np.ndarray, str]:
-    """Parcels per day on each lane (``warehouses x regions``) and the solver status."""
+    """Parcels per day on each lane (``warehouses x regions``) and the solver status.
+
+    Parameters
+    ----------
+    cost : ndarray
+        ``warehouses x regions`` cost of one parcel on each lane (kg CO2e WTW per parcel).
+    demand : ndarray
+        Demand of each region (parcels per day).
+    capacity : ndarray
+        Capacity of each warehouse (parcels per day).
+
+    Returns
+    -------
+    tuple of (ndarray, str)
+        Parcels per day on each lane (``warehouses x regions``) and HiGHS's model status.
+
+    Raises
+    ------
+    InputErrors
+        When the demand exceeds the total capacity.
+
+    References
+    ----------
+    .. [1] Hitchcock, F. L. (1941), The distribution of a product from several sources to
+       numerous localities, Journal of Mathematics and Physics 20, 224-230.
+    .. [2] Huangfu, Q., Hall, J. A. J. (2018), Parallelizing the dual revised simplex method,
+       Mathematical Programming Computation 10, 119-142 (HiGHS).
+
+    Examples
+    --------
+    Warehouse 0 is cheapest for region 0 but holds only 8 parcels; region 0's other 2 go to
+    warehouse 1.
+
+    >>> import numpy as np
+    >>> x, status = solve_assignment(np.array([[1.0, 3.0], [2.0, 1.0]]), np.array([10.0, 5.0]),
+    ...                              np.array([8.0, 20.0]))
+    >>> x.tolist(), status
+    ([[8.0, 0.0], [2.0, 5.0]], 'Optimal')
+    """
     import highspy
 
     n_w, n_r = cost.shape

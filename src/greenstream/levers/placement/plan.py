@@ -17,6 +17,10 @@ from greenstream.levers.placement.lp import solve_assignment
 
 @dataclass(frozen=True)
 class PlacementPlan:
+    """A placement plan: lanes with current and planned parcels per day, the moves (parcels
+    per day and kg CO2e WTW saved per day), the change per warehouse, and a summary (kg CO2e
+    WTW per day current, planned and saved; solver status; timings in s)."""
+
     lanes: pl.DataFrame  # warehouse_id, region_id, parcels_current, parcels_planned, co2e
     moves: pl.DataFrame  # region_id, from, to, parcels_per_day, co2e_saved_wtw_kg_per_day
     warehouses: pl.DataFrame  # warehouse_id, parcels_current, parcels_planned, change
@@ -24,6 +28,31 @@ class PlacementPlan:
 
 
 def check_tables(regions: pl.DataFrame, warehouses: pl.DataFrame) -> None:
+    """Refuse regions or warehouses with a missing column, or a row without coordinates or with
+    a negative or missing demand / capacity.
+
+    Parameters
+    ----------
+    regions : DataFrame
+        ``region_id``, ``lat``, ``lon`` (degrees) and ``demand_parcels_per_day``.
+    warehouses : DataFrame
+        ``warehouse_id``, ``lat``, ``lon`` (degrees) and ``capacity_parcels_per_day``.
+
+    Raises
+    ------
+    InputErrors
+        Naming every missing column, or every bad row and field.
+
+    Examples
+    --------
+    >>> r = pl.DataFrame({"region_id": ["sh"], "lat": [31.2], "lon": [121.5],
+    ...                   "demand_parcels_per_day": [-1]})
+    >>> w = pl.DataFrame({"warehouse_id": ["w"], "lat": [31.2], "lon": [121.4]})
+    >>> check_tables(r, w)
+    Traceback (most recent call last):
+    ...
+    greenstream.errors.InputErrors: ...capacity_parcels_per_day...
+    """
     errors: list[InputError] = []
     for name, frame, cols in (
         ("<regions>", regions, ("region_id", "lat", "lon", "demand_parcels_per_day")),
@@ -52,7 +81,25 @@ def check_tables(regions: pl.DataFrame, warehouses: pl.DataFrame) -> None:
 
 
 def nearest_assignment(lanes: pl.DataFrame) -> pl.DataFrame:
-    """Each region from its nearest warehouse (the usual current practice when none is given)."""
+    """Each region from its nearest warehouse (the usual current practice when none is given).
+
+    Parameters
+    ----------
+    lanes : DataFrame
+        ``warehouse_id``, ``region_id`` and ``distance_km`` of every lane.
+
+    Returns
+    -------
+    DataFrame
+        ``region_id``, ``warehouse_id`` and ``share`` (fraction of the region's demand, 1.0).
+
+    Examples
+    --------
+    >>> lanes = pl.DataFrame({"warehouse_id": ["a", "b"], "region_id": ["r", "r"],
+    ...                       "distance_km": [20.0, 5.0]})
+    >>> nearest_assignment(lanes).rows()
+    [('r', 'b', 1.0)]
+    """
     return (
         lanes.sort("region_id", "distance_km", "warehouse_id")
         .group_by("region_id", maintain_order=True)
@@ -69,7 +116,53 @@ def plan_placement(
     tables: ReferenceTables | None = None,
 ) -> PlacementPlan:
     """The least-CO2e assignment of ``regions``' demand to ``warehouses`` within capacity,
-    against ``current`` (``region_id``, ``warehouse_id``, ``share``; default: nearest)."""
+    against ``current`` (``region_id``, ``warehouse_id``, ``share``; default: nearest).
+
+    Parameters
+    ----------
+    regions : DataFrame
+        ``region_id``, ``lat``, ``lon`` (degrees) and ``demand_parcels_per_day``.
+    warehouses : DataFrame
+        ``warehouse_id``, ``lat``, ``lon`` (degrees) and ``capacity_parcels_per_day``.
+    current : DataFrame, optional
+        The current assignment: ``region_id``, ``warehouse_id`` and ``share`` (fraction of the
+        region's demand); each region from its nearest warehouse when None.
+    tables : ReferenceTables, optional
+        The factor registry; the built-in one when None.
+
+    Returns
+    -------
+    PlacementPlan
+        Lanes, moves, change per warehouse and summary (kg CO2e WTW per day).
+
+    Raises
+    ------
+    InputErrors
+        When a table is incomplete or the demand exceeds the total capacity.
+
+    References
+    ----------
+    .. [1] ISO 14083:2023, 5.4 (transport activity x emission intensity of each lane).
+    .. [2] Hitchcock, F. L. (1941), The distribution of a product from several sources to
+       numerous localities, Journal of Mathematics and Physics 20, 224-230.
+
+    Examples
+    --------
+    Today Hangzhou's warehouse serves Shanghai too; the plan moves Shanghai's 100 parcels a
+    day to the Shanghai warehouse.
+
+    >>> r = pl.DataFrame({"region_id": ["sh", "hz"], "lat": [31.23, 30.27],
+    ...                   "lon": [121.47, 120.15], "demand_parcels_per_day": [100, 50]})
+    >>> w = pl.DataFrame({"warehouse_id": ["w_sh", "w_hz"], "lat": [31.20, 30.30],
+    ...                   "lon": [121.40, 120.20], "capacity_parcels_per_day": [120, 120]})
+    >>> now = pl.DataFrame({"region_id": ["sh", "hz"], "warehouse_id": ["w_hz", "w_hz"],
+    ...                     "share": [1.0, 1.0]})
+    >>> plan = plan_placement(r, w, current=now)
+    >>> plan.moves.select("region_id", "from", "to", "parcels_per_day").rows()
+    [('sh', 'w_hz', 'w_sh', 100.0)]
+    >>> round(plan.summary["co2e_saved_wtw_kg_per_day"], 2)
+    13.52
+    """
     check_tables(regions, warehouses)
     started = time.perf_counter()
     lanes = price_lanes(regions, warehouses, tables)

@@ -59,7 +59,31 @@ ACTIVITY_PARAMETERS = (
 
 
 def slot_parameters(initiatives: Initiatives, slot: int) -> pl.DataFrame:
-    """The initiatives' rule parameters as slot ``slot`` columns, keyed by ``__tag_<slot>``."""
+    """The initiatives' rule parameters as slot ``slot`` columns, keyed by ``__tag_<slot>``.
+
+    Parameters
+    ----------
+    initiatives : Initiatives
+        The checked initiatives.
+    slot : int
+        The slot (position of an initiative on an element, in priority order).
+
+    Returns
+    -------
+    DataFrame
+        ``__tag_<slot>`` (initiative id) and one ``__<parameter>_<slot>`` column per rule
+        parameter, one row per initiative.
+
+    Examples
+    --------
+    >>> from greenstream.factors import Registry
+    >>> from greenstream.levers.reductions.initiatives import check_initiatives
+    >>> raw = pl.DataFrame({"initiative_id": ["rail"], "kind": ["modal_shift"],
+    ...                     "baseline_source": ["lane study"],
+    ...                     "baseline_vehicle": ["road.hgv_all"]})
+    >>> slot_parameters(check_initiatives(raw, Registry.builtin()), 1).columns[:2]
+    ['__tag_1', '__kind_1']
+    """
     return initiatives.table.select(
         pl.col("initiative_id").alias(f"__tag_{slot}"),
         *[pl.col(c).alias(f"{name}_{slot}") for c, name in PARAMETERS.items()],

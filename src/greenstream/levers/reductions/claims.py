@@ -28,6 +28,13 @@ KG_PER_TONNE = 1000.0  # SI
 
 @dataclass(frozen=True)
 class ClaimResult:
+    """One published claim next to greenstream's figure for it.
+
+    ``claimed_value`` and ``computed_value`` are in ``unit`` (e.g. t CO2e); ``computed_value``
+    is None when the claim's method cannot be computed from its stated inputs (``note`` says
+    why).
+    """
+
     claim_id: str
     company: str
     claim: str
@@ -39,12 +46,34 @@ class ClaimResult:
 
     @property
     def ratio(self) -> float | None:
-        """Claimed over computed (above 1: the claim is larger than greenstream's figure)."""
+        """Claimed over computed (above 1: the claim is larger than greenstream's figure).
+
+        Examples
+        --------
+        >>> ClaimResult("c1", "Co", "claim", "scenario", 150.0, 100.0, "t CO2e", "").ratio
+        1.5
+        >>> ClaimResult("c1", "Co", "claim", "scenario", 150.0, None, "t CO2e", "n/a").ratio is None
+        True
+        """
         if self.computed_value in (None, 0.0):
             return None
         return self.claimed_value / float(self.computed_value or 1.0)
 
     def row(self) -> dict[str, Any]:
+        """The result as one table row (values rounded to 3 decimals for display).
+
+        Returns
+        -------
+        dict of str to Any
+            ``claim_id``, ``scenario``, ``claimed``, ``computed`` (in ``unit``), ``unit``,
+            ``claimed_over_computed`` (ratio) and ``note``.
+
+        Examples
+        --------
+        >>> r = ClaimResult("c1", "Co", "claim", "scenario", 150.0, 100.0, "t CO2e", "")
+        >>> r.row()["claimed_over_computed"]
+        1.5
+        """
         return {
             "claim_id": self.claim_id,
             "scenario": self.scenario,
@@ -69,13 +98,53 @@ def builtin_claims() -> tuple[pl.DataFrame, pl.DataFrame]:
 
 
 def read_claims(claims: Path, inputs: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Claims and their inputs from files (CSV, JSON / NDJSON or Parquet), every cell as text.
+
+    Parameters
+    ----------
+    claims : Path
+        The claims table (``claim_id``, ``company``, ``claim``, ``method``, ``claimed_value``,
+        ``unit``, ``source``, ...), as ``data/claims.csv``.
+    inputs : Path
+        The claims' inputs (``claim_id``, ``input``, ``value``, ``unit``, ``role``,
+        ``source``), as ``data/claim_inputs.csv``.
+
+    Returns
+    -------
+    tuple of DataFrame
+        The claims and the inputs, unchecked (see :func:`check_claims`).
+    """
     from greenstream.io.tables import read_raw
 
     return read_raw(claims).cast(pl.String), read_raw(inputs).cast(pl.String)
 
 
 def check_claims(claims: pl.DataFrame, inputs: pl.DataFrame, *, file: str) -> None:
-    """Every claim needs a source and a known method; every input a role, a value and a source."""
+    """Every claim needs a source and a known method; every input a role, a value and a source.
+
+    Parameters
+    ----------
+    claims : DataFrame
+        The claims (text cells).
+    inputs : DataFrame
+        The claims' inputs (text cells).
+    file : str
+        Name of the source used in the error messages.
+
+    Raises
+    ------
+    InputErrors
+        Naming every bad row and field at once.
+
+    Examples
+    --------
+    >>> claims, inputs = builtin_claims()
+    >>> check_claims(claims, inputs, file="claims.csv")
+    >>> check_claims(claims.with_columns(source=pl.lit("")), inputs, file="claims.csv")
+    Traceback (most recent call last):
+    ...
+    greenstream.errors.InputErrors: ...source...
+    """
     errors: list[InputError] = []
     for i, r in enumerate(claims.iter_rows(named=True), start=1):
         if not (r.get("source") or "").strip():
@@ -100,7 +169,32 @@ def check_claims(claims: pl.DataFrame, inputs: pl.DataFrame, *, file: str) -> No
 
 def energy_wtw_kg(records: list[dict[str, Any]], tables: ReferenceTables) -> list[float]:
     """WTW kg of energy / material records (carrier, amount, unit, grid_region, factor_id),
-    each priced by the kernel's energy method."""
+    each priced by the kernel's energy method.
+
+    Parameters
+    ----------
+    records : list of dict
+        One mapping per record: ``carrier``, ``amount`` (in ``unit``), ``unit`` (``l``,
+        ``kg``, ``kWh``, ...), optionally ``grid_region`` (electricity) and ``factor_id`` (a
+        material or activity factor).
+    tables : ReferenceTables
+        The factor registry used.
+
+    Returns
+    -------
+    list of float
+        WTW emissions of each record, kg CO2e, in the order given.
+
+    References
+    ----------
+    .. [1] ISO 14083:2023, 5.3 (conversion of energy carrier data to GHG emissions).
+
+    Examples
+    --------
+    >>> from greenstream.accounting.kernel import ReferenceTables
+    >>> energy_wtw_kg([{"carrier": "diesel", "amount": 100.0, "unit": "l"}], ReferenceTables())
+    [318.183]
+    """
     factors = activity_factors(tables.registry).select(
         "factor_id", "ef_wtw_kg_per_unit", "ef_ttw_kg_per_unit"
     )
@@ -130,7 +224,32 @@ def energy_wtw_kg(records: list[dict[str, Any]], tables: ReferenceTables) -> lis
 
 
 def legs_wtw_kg(legs: list[dict[str, Any]], tables: ReferenceTables) -> list[float]:
-    """WTW kg of each single-leg shipment in ``legs`` (kernel chain elements)."""
+    """WTW kg of each single-leg shipment in ``legs`` (kernel chain elements).
+
+    Parameters
+    ----------
+    legs : list of dict
+        One chain element per shipment, in the kernel's leg columns (``mode``, ``vehicle``,
+        ``mass_kg``, ``distance_km``, optionally ``load_factor``, ...).
+    tables : ReferenceTables
+        The factor registry used.
+
+    Returns
+    -------
+    list of float
+        WTW emissions of each leg, kg CO2e, in the order given.
+
+    References
+    ----------
+    .. [1] ISO 14083:2023, 5.4 (transport activity x emission intensity).
+
+    Examples
+    --------
+    >>> from greenstream.accounting.kernel import ReferenceTables
+    >>> leg = {"mode": "road", "vehicle": "road.hgv_all", "mass_kg": 10000.0, "distance_km": 100.0}
+    >>> legs_wtw_kg([leg], ReferenceTables())
+    [125.22]
+    """
     frame = pl.DataFrame(
         [{"shipment_id": str(i), **leg} for i, leg in enumerate(legs)], infer_schema_length=None
     )
@@ -140,7 +259,36 @@ def legs_wtw_kg(legs: list[dict[str, Any]], tables: ReferenceTables) -> list[flo
 
 def payload_t(vehicle: str, tables: ReferenceTables) -> float:
     """The class's maximum payload (t) from the registry's load curve (DESNZ per-vkm over
-    per-tkm at 100 % laden)."""
+    per-tkm at 100 % laden).
+
+    Parameters
+    ----------
+    vehicle : str
+        A road vehicle class of the registry (``road.hgv_all``, ...).
+    tables : ReferenceTables
+        The factor registry used.
+
+    Returns
+    -------
+    float
+        Maximum payload, t.
+
+    Raises
+    ------
+    InputErrors
+        When the class has no load curve.
+
+    References
+    ----------
+    .. [1] DESNZ (2025), Greenhouse gas reporting: conversion factors 2025, freighting goods
+       (per vehicle-km and per tonne-km at 100 % laden).
+
+    Examples
+    --------
+    >>> from greenstream.accounting.kernel import ReferenceTables
+    >>> round(payload_t("road.hgv_all", ReferenceTables()), 2)
+    13.62
+    """
     curves = tables.registry.load_curves().filter(pl.col("vehicle_class") == vehicle)
     if curves.height == 0:
         raise InputErrors.single("<claims>", f"no load curve for {vehicle}", field="vehicle")
@@ -328,7 +476,40 @@ def check_claims_against_factors(
     file: str = "<claims>",
 ) -> tuple[list[ClaimResult], pl.DataFrame]:
     """Every claim's figure with greenstream's factors, and the assumptions used (the input
-    rows with role ``assumption`` or ``factor``)."""
+    rows with role ``assumption`` or ``factor``).
+
+    Parameters
+    ----------
+    claims : DataFrame, optional
+        The claims; the built-in industry claims when None (with ``inputs``).
+    inputs : DataFrame, optional
+        The claims' inputs; the built-in ones when None (with ``claims``).
+    tables : ReferenceTables, optional
+        The factor registry used; the built-in one when None.
+    file : str
+        Name of the source used in the error messages.
+
+    Returns
+    -------
+    tuple of (list of ClaimResult, DataFrame)
+        One result per claim (claimed and computed values in the claim's unit), and the input
+        rows that are assumptions or factor choices.
+
+    Raises
+    ------
+    InputErrors
+        When a claim or an input is incomplete (:func:`check_claims`).
+
+    References
+    ----------
+    .. [1] ISO 14083:2023, 5.3 and 5.4 (energy-based and activity-based emissions).
+
+    Examples
+    --------
+    >>> results, assumptions = check_claims_against_factors()
+    >>> results[0].claim_id, results[0].unit
+    ('jd-reusable-boxes-2024', 't CO2e')
+    """
     if claims is None or inputs is None:
         claims, inputs = builtin_claims()
     check_claims(claims, inputs, file=file)

@@ -29,6 +29,7 @@ FormatOption = Annotated[TableFormat, typer.Option("--format", help="table, json
 
 
 def register(app: typer.Typer) -> None:
+    """Add the ``greenstream reductions`` and ``greenstream targets`` commands to ``app``."""
     app.add_typer(reductions_app, name="reductions")
     app.add_typer(targets_app, name="targets")
 

@@ -68,9 +68,33 @@ class Initiatives:
 
     @property
     def ids(self) -> list[str]:
+        """The initiative ids, in priority order."""
         return list(self.table["initiative_id"])
 
     def of_kind(self, *kinds: str) -> list[str]:
+        """The ids of the initiatives of the given kinds, in priority order.
+
+        Parameters
+        ----------
+        *kinds : str
+            Kinds of :data:`KINDS` (``modal_shift``, ``vehicle_swap``, ...).
+
+        Returns
+        -------
+        list of str
+            Initiative ids.
+
+        Examples
+        --------
+        >>> from greenstream.factors import Registry
+        >>> raw = pl.DataFrame({"initiative_id": ["rail", "ev"],
+        ...                     "kind": ["modal_shift", "vehicle_swap"],
+        ...                     "baseline_source": ["lane study", "fleet plan"],
+        ...                     "baseline_vehicle": ["road.hgv_all", None]})
+        >>> initiatives = check_initiatives(raw, Registry.builtin())
+        >>> initiatives.ids, initiatives.of_kind("vehicle_swap")
+        (['rail', 'ev'], ['ev'])
+        """
         return list(self.table.filter(pl.col("kind").is_in(list(kinds)))["initiative_id"])
 
 
@@ -175,7 +199,20 @@ def activity_factors(registry: Registry | None = None) -> pl.DataFrame:
 
 @cache
 def vehicle_counterparts() -> pl.DataFrame:
-    """The diesel vehicle class each alternative-fuel class replaces (with the reason)."""
+    """The diesel vehicle class each alternative-fuel class replaces (with the reason).
+
+    Returns
+    -------
+    DataFrame
+        ``vehicle_class``, ``baseline_vehicle_class``, ``source`` and ``reason``
+        (``data/vehicle_counterparts.csv``).
+
+    Examples
+    --------
+    >>> vehicle_counterparts().filter(pl.col("vehicle_class") == "road.van_avg_bev")[
+    ...     "baseline_vehicle_class"].item()
+    'road.van_avg_diesel'
+    """
     return _data_csv("vehicle_counterparts.csv")
 
 
@@ -186,7 +223,23 @@ def _data_csv(name: str) -> pl.DataFrame:
 
 
 def read_initiatives(path: Path) -> pl.DataFrame:
-    """An initiatives table from CSV, JSON / NDJSON, Parquet or YAML (a list of mappings)."""
+    """An initiatives table from CSV, JSON / NDJSON, Parquet or YAML (a list of mappings).
+
+    Parameters
+    ----------
+    path : Path
+        The file; its suffix chooses the reader (``.yaml`` / ``.yml`` for YAML).
+
+    Returns
+    -------
+    DataFrame
+        The raw table, unchecked (see :func:`check_initiatives`).
+
+    Raises
+    ------
+    InputErrors
+        When the file cannot be read or a YAML file is not a list of mappings.
+    """
     suffix = path.suffix.lower()
     try:
         if suffix in (".yaml", ".yml"):
@@ -211,7 +264,43 @@ def read_initiatives(path: Path) -> pl.DataFrame:
 def check_initiatives(
     raw: pl.DataFrame, registry: Registry, *, file: str = "<initiatives>"
 ) -> Initiatives:
-    """Type and check an initiatives table; every bad row is reported at once."""
+    """Type and check an initiatives table; every bad row is reported at once.
+
+    Parameters
+    ----------
+    raw : DataFrame
+        The initiatives as read (one row each; columns in the module docstring).
+    registry : Registry
+        The factor registry that vehicle classes and factor ids are checked against.
+    file : str
+        Name of the source used in the error messages.
+
+    Returns
+    -------
+    Initiatives
+        The typed table, priorities filled from row order, sorted by priority.
+
+    Raises
+    ------
+    InputErrors
+        Naming every bad row and field (unknown kind, missing baseline source, unknown
+        vehicle class or factor, load factor outside 0-1, ...).
+
+    References
+    ----------
+    .. [1] GHG Protocol for Project Accounting (WRI / WBCSD, 2005), chapter 2 (baseline
+       scenario).
+
+    Examples
+    --------
+    >>> from greenstream.factors import Registry
+    >>> raw = pl.DataFrame({"initiative_id": ["rail"], "kind": ["modal_shift"],
+    ...                     "baseline_source": [""], "baseline_vehicle": ["road.hgv_all"]})
+    >>> check_initiatives(raw, Registry.builtin(), file="initiatives.csv")
+    Traceback (most recent call last):
+    ...
+    greenstream.errors.InputErrors: ...baseline_source...
+    """
     from greenstream.io.tables import coerce
 
     if "initiative_id" not in raw.columns:
@@ -324,7 +413,37 @@ def tag_errors(
     frame: pl.DataFrame, initiatives: Initiatives, *, file: str, kinds: tuple[str, ...]
 ) -> list[InputError]:
     """Rows whose ``initiatives`` cell names an unknown initiative, or one of a kind that does
-    not apply to this table (a vehicle swap on an activity, an energy substitution on a leg)."""
+    not apply to this table (a vehicle swap on an activity, an energy substitution on a leg).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Chain elements or activities, with an ``initiatives`` cell (ids separated by
+        :data:`TAG_SEPARATOR`); without that column nothing is reported.
+    initiatives : Initiatives
+        The checked initiatives.
+    file : str
+        Name of the source used in the error messages.
+    kinds : tuple of str
+        The kinds that apply to this table (:data:`LEG_KINDS` for legs).
+
+    Returns
+    -------
+    list of InputError
+        One error per bad row and tag (empty when every tag is known and applies).
+
+    Examples
+    --------
+    >>> from greenstream.factors import Registry
+    >>> raw = pl.DataFrame({"initiative_id": ["rail"], "kind": ["modal_shift"],
+    ...                     "baseline_source": ["lane study"],
+    ...                     "baseline_vehicle": ["road.hgv_all"]})
+    >>> initiatives = check_initiatives(raw, Registry.builtin())
+    >>> legs = pl.DataFrame({"initiatives": ["rail", "rail;bogus"]})
+    >>> [(e.row, e.reason) for e in tag_errors(legs, initiatives, file="legs.csv",
+    ...                                        kinds=LEG_KINDS)]
+    [(2, "unknown initiative 'bogus'")]
+    """
     if "initiatives" not in frame.columns:
         return []
     allowed = set(initiatives.of_kind(*kinds))

@@ -27,6 +27,9 @@ from greenstream.levers.reductions.ledger import ACTIVITY_COLUMNS
 
 @dataclass(frozen=True)
 class LedgerInputs:
+    """Checked inputs of a ledger run: the initiatives, the chain elements and / or the energy
+    and material activities, and the reference tables that price them."""
+
     initiatives: Initiatives
     legs: pl.DataFrame | None
     activities: pl.DataFrame | None
@@ -36,7 +39,46 @@ class LedgerInputs:
 def check_activities(
     raw: pl.DataFrame, initiatives: Initiatives, registry: Registry, *, file: str
 ) -> tuple[pl.DataFrame, list[InputError]]:
-    """Typed activities and every bad row (unknown factor or carrier, negative amount, ...)."""
+    """Typed activities and every bad row (unknown factor or carrier, negative amount, ...).
+
+    Parameters
+    ----------
+    raw : DataFrame
+        Energy and material activities as read (``activity_id``, ``shipment_id``,
+        ``energy_carrier``, ``energy_amount`` in ``energy_unit``, ``grid_region``,
+        ``factor_id``, ``initiatives``, ...).
+    initiatives : Initiatives
+        The checked initiatives the ``initiatives`` cells must name.
+    registry : Registry
+        The factor registry that carriers, grid regions and factor ids are checked against.
+    file : str
+        Name of the source used in the error messages.
+
+    Returns
+    -------
+    tuple of (DataFrame, list of InputError)
+        The typed activities and every error found (empty when the table is clean).
+
+    References
+    ----------
+    .. [1] ISO 14083:2023, 5.3 (energy carrier data and their emission factors).
+
+    Examples
+    --------
+    >>> from greenstream.levers.reductions.initiatives import check_initiatives
+    >>> registry = Registry.builtin()
+    >>> pv = check_initiatives(pl.DataFrame({
+    ...     "initiative_id": ["pv"], "kind": ["energy_substitution"],
+    ...     "baseline_source": ["grid supply before the roof PV"],
+    ...     "baseline_energy_carrier": ["electricity"], "baseline_energy_unit": ["kWh"]}), registry)
+    >>> activities = pl.DataFrame({"activity_id": ["a1"], "shipment_id": ["s1"],
+    ...                            "energy_carrier": ["electricity"], "energy_amount": [-5.0],
+    ...                            "energy_unit": ["kWh"], "grid_region": ["CN"],
+    ...                            "initiatives": ["pv"]})
+    >>> typed, errors = check_activities(activities, pv, registry, file="activities.csv")
+    >>> [(e.row, e.field, e.reason) for e in errors]
+    [(1, 'energy_amount', 'energy_amount must be >= 0')]
+    """
     from greenstream.accounting.schema import conform
     from greenstream.io.tables import coerce
 
@@ -135,7 +177,33 @@ def load_ledger_inputs(
     trips: Path | None = None,
     registry: Registry | None = None,
 ) -> LedgerInputs:
-    """Read and check every input; raises :class:`InputErrors` with every bad row."""
+    """Read and check every input; raises :class:`InputErrors` with every bad row.
+
+    Parameters
+    ----------
+    initiatives : Path
+        The initiatives file (:func:`read_initiatives`).
+    legs : Path, optional
+        Chain elements (the accounting upload's leg columns plus ``initiatives`` and
+        ``baseline_distance_km``).
+    activities : Path, optional
+        Energy and material activities.
+    tocs, hocs, trips : Path, optional
+        TOC, HOC and trip tables referenced by the legs.
+    registry : Registry, optional
+        The factor registry; the built-in one when None.
+
+    Returns
+    -------
+    LedgerInputs
+        The checked inputs.
+
+    Raises
+    ------
+    InputErrors
+        Naming every bad file, row and field; also when neither legs nor activities are
+        given.
+    """
     from greenstream.io.tables import coerce, read_raw
     from greenstream.pipeline import load_inputs, reference_tables, validate
 
@@ -174,7 +242,43 @@ def check_ledger_frames(
     activities: pl.DataFrame | None,
     registry: Registry,
 ) -> LedgerInputs:
-    """The in-memory twin of :func:`load_ledger_inputs` (the API's bodies): the same checks."""
+    """The in-memory twin of :func:`load_ledger_inputs` (the API's bodies): the same checks.
+
+    Parameters
+    ----------
+    initiatives : DataFrame
+        The initiatives as received.
+    legs : DataFrame or None
+        Chain elements, or None.
+    activities : DataFrame or None
+        Energy and material activities, or None.
+    registry : Registry
+        The factor registry.
+
+    Returns
+    -------
+    LedgerInputs
+        The checked inputs.
+
+    Raises
+    ------
+    InputErrors
+        Naming every bad row and field; also when neither legs nor activities are given.
+
+    Examples
+    --------
+    >>> initiatives = pl.DataFrame({"initiative_id": ["pv"], "kind": ["energy_substitution"],
+    ...                             "baseline_source": ["grid supply before the roof PV"],
+    ...                             "baseline_energy_carrier": ["electricity"],
+    ...                             "baseline_energy_unit": ["kWh"]})
+    >>> activities = pl.DataFrame({"activity_id": ["a1"], "shipment_id": ["s1"],
+    ...                            "energy_carrier": ["electricity"], "energy_amount": [120.0],
+    ...                            "energy_unit": ["kWh"], "grid_region": ["CN"],
+    ...                            "initiatives": ["pv"]})
+    >>> checked = check_ledger_frames(initiatives, None, activities, Registry.builtin())
+    >>> checked.initiatives.ids, checked.activities.height, checked.legs is None
+    (['pv'], 1, True)
+    """
     from greenstream.geo import Gazetteer
     from greenstream.io.tables import coerce
     from greenstream.io.validation import check_legs

@@ -40,6 +40,8 @@ OUTPUT_KEYS = {
 
 @dataclass(frozen=True)
 class SealedRun:
+    """A stored ledger run: its tenant, sequence number, sealing hash and computed result."""
+
     tenant: str
     seq: int
     record_sha256: str
@@ -84,7 +86,37 @@ def save_run(
     label: str = "",
 ) -> SealedRun:
     """Compute a ledger run, seal it after the tenant's last run and store it with its records
-    (one transaction: nothing is half-written)."""
+    (one transaction: nothing is half-written).
+
+    Parameters
+    ----------
+    engine : Engine
+        The database holding the runs.
+    tenant : str
+        Tenant name (created when new).
+    initiatives : Initiatives
+        The checked initiatives.
+    legs : DataFrame, optional
+        Checked chain elements.
+    activities : DataFrame, optional
+        Checked energy and material activities.
+    tables : ReferenceTables, optional
+        The factor registry; the built-in one when None.
+    method : {"shapley", "fixed_order"}
+        Attribution of overlapping initiatives (:func:`attribute`).
+    label : str
+        Free text stored with the run.
+
+    Returns
+    -------
+    SealedRun
+        The run's sequence number, ``record_sha256`` and result.
+
+    References
+    ----------
+    .. [1] GHG Protocol for Project Accounting (WRI / WBCSD, 2005), chapter 2 (baseline
+       scenario); Shapley (1953), Contributions to the Theory of Games II, 307-317.
+    """
     tables = tables or ReferenceTables()
     inputs = _inputs(initiatives, legs, activities, tables)
     result = compute_reductions(
@@ -158,7 +190,21 @@ def _record(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def list_runs(engine: Engine, tenant_id: int) -> list[dict[str, Any]]:
-    """The tenant's runs (newest first), without their stored tables."""
+    """The tenant's runs (newest first), without their stored tables.
+
+    Parameters
+    ----------
+    engine : Engine
+        The database holding the runs.
+    tenant_id : int
+        The tenant's row id.
+
+    Returns
+    -------
+    list of dict
+        ``seq``, ``created_at``, ``label``, ``method``, ``factor_set_version``,
+        ``record_sha256`` and ``totals`` (kg CO2e) per run.
+    """
     with Session(engine) as session:
         runs = session.scalars(
             select(ReductionRun)
@@ -182,7 +228,23 @@ def list_runs(engine: Engine, tenant_id: int) -> list[dict[str, Any]]:
 def list_records(
     engine: Engine, tenant_id: int, *, run_seq: int | None = None
 ) -> list[dict[str, Any]]:
-    """Reductions per initiative and period of a run (default: the tenant's latest)."""
+    """Reductions per initiative and period of a run (default: the tenant's latest).
+
+    Parameters
+    ----------
+    engine : Engine
+        The database holding the runs.
+    tenant_id : int
+        The tenant's row id.
+    run_seq : int, optional
+        The run's sequence number; the latest run when None.
+
+    Returns
+    -------
+    list of dict
+        One row per initiative and period, with ``run_seq`` and the reductions (kg CO2e);
+        empty when the tenant has no run.
+    """
     with Session(engine) as session:
         if run_seq is None:
             run_seq = session.scalars(
@@ -208,6 +270,9 @@ def list_records(
 
 @dataclass
 class RunCheck:
+    """The verification of one run: ``check`` names the first failing check (``all`` when it
+    passed) and ``reason`` says why."""
+
     tenant: str
     seq: int
     ok: bool
@@ -218,13 +283,29 @@ class RunCheck:
 
 @dataclass
 class RunReport:
+    """The verification of every run checked (:func:`verify_runs`)."""
+
     runs: list[RunCheck] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
+        """True when every run checked passed (and when none was checked)."""
         return all(r.ok for r in self.runs)
 
     def as_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready data (``ok``, ``runs_checked``, ``runs_bad``, ``runs``).
+
+        Returns
+        -------
+        dict of str to Any
+            The report.
+
+        Examples
+        --------
+        >>> RunReport([RunCheck("acme", 1, False, "inputs", "hash differs", "")]).as_dict()[
+        ...     "runs_bad"]
+        1
+        """
         return {
             "ok": self.ok,
             "runs_checked": len(self.runs),
@@ -233,6 +314,22 @@ class RunReport:
         }
 
     def render_text(self) -> str:
+        """The report as text, one line per run and a final RESULT line.
+
+        Returns
+        -------
+        str
+            The text printed by ``greenstream reductions verify``.
+
+        Examples
+        --------
+        >>> print(RunReport([RunCheck("acme", 1, True, "all", "verified", "q1")]).render_text())
+        greenstream reduction ledger verification
+        <BLANKLINE>
+          [ok  ] tenant acme run #1 (q1): verified
+        <BLANKLINE>
+        RESULT: VERIFIED
+        """
         lines = ["greenstream reduction ledger verification", ""]
         for r in self.runs:
             mark = "ok  " if r.ok else "FAIL"
@@ -244,7 +341,32 @@ class RunReport:
 
 
 def compare_tables(stored: pl.DataFrame, fresh: pl.DataFrame, keys: list[str]) -> str | None:
-    """The first (key, column) where ``fresh`` differs from ``stored``; None if equal."""
+    """The first (key, column) where ``fresh`` differs from ``stored``; None if equal.
+
+    Floats are equal within :data:`RELATIVE_TOLERANCE` (relative); other values as text.
+
+    Parameters
+    ----------
+    stored : DataFrame
+        The table as stored.
+    fresh : DataFrame
+        The same table recomputed.
+    keys : list of str
+        Columns that identify a row (both tables are sorted by them).
+
+    Returns
+    -------
+    str or None
+        The first difference in words, or None when the tables match.
+
+    Examples
+    --------
+    >>> a = pl.DataFrame({"id": ["x", "y"], "kg": [1.0, 2.0]})
+    >>> compare_tables(a, a.reverse(), ["id"]) is None
+    True
+    >>> compare_tables(a, a.with_columns(kg=pl.Series([1.0, 2.5])), ["id"])
+    "id 'y': kg stored 2.0, recomputed 2.5"
+    """
     if stored.height != fresh.height:
         return f"{stored.height} stored rows but {fresh.height} recomputed"
     a, b = stored.sort(keys), fresh.sort(keys)
@@ -347,7 +469,23 @@ def _check_records(engine: Engine, tenant_id: int, run: ReductionRun) -> str | N
 def verify_runs(
     engine: Engine, *, tenant: str | None = None, registry: Registry | None = None
 ) -> RunReport:
-    """Check every tenant's chain of ledger runs and recompute each from its stored inputs."""
+    """Check every tenant's chain of ledger runs and recompute each from its stored inputs.
+
+    Parameters
+    ----------
+    engine : Engine
+        The database holding the runs.
+    tenant : str, optional
+        Check only this tenant; every tenant when None.
+    registry : Registry, optional
+        The factor registry used to recompute; the built-in one when None.
+
+    Returns
+    -------
+    RunReport
+        One :class:`RunCheck` per run: the hash chain, the input and output hashes, the
+        recomputed outputs and the stored records.
+    """
     registry = registry or Registry.builtin()
     report = RunReport()
     with Session(engine, expire_on_commit=False) as session:

@@ -42,7 +42,26 @@ SEALED_FIELDS: Final = (
 
 def canonical_table(frame: pl.DataFrame) -> pl.DataFrame:
     """The frame with every column in a digest dtype (integers Int64, floats Float64, booleans,
-    UTC timestamps; everything else text)."""
+    UTC timestamps; everything else text).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Any table of a run's inputs or outputs.
+
+    Returns
+    -------
+    DataFrame
+        The same columns and rows, cast so that the digest does not depend on the dtype the
+        table was read with.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> t = canonical_table(pl.DataFrame({"n": pl.Series([1], dtype=pl.Int32), "d": [1.5]}))
+    >>> t.schema["n"], t.schema["d"]
+    (Int64, Float64)
+    """
     exprs: list[pl.Expr] = []
     for name, dtype in frame.schema.items():
         col = pl.col(name)
@@ -72,7 +91,25 @@ def _digest_tag(dtype: pl.DataType) -> str:
 
 
 def table_digest(frame: pl.DataFrame) -> dict[str, str]:
-    """``{column: digest}`` of a canonical table (columns in their order)."""
+    """``{column: digest}`` of a canonical table (columns in their order).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        A table from :func:`canonical_table`.
+
+    Returns
+    -------
+    dict of str to str
+        Column name to the audit chain's format-2 column digest
+        (:func:`greenstream.seal.digest.column_digest`).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> list(table_digest(canonical_table(pl.DataFrame({"a": [1, 2], "b": ["x", "y"]}))))
+    ['a', 'b']
+    """
     return {
         name: column_digest(name, _digest_tag(frame.schema[name]), frame[name])
         for name in frame.columns
@@ -80,7 +117,31 @@ def table_digest(frame: pl.DataFrame) -> dict[str, str]:
 
 
 def tables_sha256(tables: dict[str, pl.DataFrame | None], **extra: Any) -> str:
-    """SHA-256 of the canonical JSON of every table's column digests plus ``extra`` fields."""
+    """SHA-256 of the canonical JSON of every table's column digests plus ``extra`` fields.
+
+    Parameters
+    ----------
+    tables : dict of str to DataFrame or None
+        Named canonical tables; ``None`` for a table the run did not have.
+    **extra : Any
+        Further fields sealed with the tables (the attribution method, the factor-set
+        version).
+
+    Returns
+    -------
+    str
+        Hex SHA-256 (64 characters), the same for the same contents whatever the dict order.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> t = canonical_table(pl.DataFrame({"a": [1, 2]}))
+    >>> tables_sha256({"x": t, "y": None}, method="shapley") == tables_sha256(
+    ...     {"y": None, "x": t}, method="shapley")
+    True
+    >>> len(tables_sha256({"x": t}))
+    64
+    """
     doc: dict[str, Any] = {
         name: None if t is None else {"rows": t.height, "columns": table_digest(t)}
         for name, t in sorted(tables.items())
@@ -91,7 +152,25 @@ def tables_sha256(tables: dict[str, pl.DataFrame | None], **extra: Any) -> str:
 
 def pack_tables(tables: dict[str, pl.DataFrame | None]) -> bytes:
     """Named tables as one byte string: a JSON header line (names and byte lengths), then each
-    table's Arrow IPC file (lz4)."""
+    table's Arrow IPC file (lz4).
+
+    Parameters
+    ----------
+    tables : dict of str to DataFrame or None
+        Named tables; ``None`` entries are left out.
+
+    Returns
+    -------
+    bytes
+        The packed tables, read back by :func:`unpack_tables`.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> packed = pack_tables({"a": pl.DataFrame({"x": [1, 2]}), "b": None})
+    >>> packed.split(b"\\n")[0].startswith(b'[["a", ')
+    True
+    """
     blobs: list[tuple[str, bytes]] = []
     for name, t in sorted(tables.items()):
         if t is None:
@@ -104,7 +183,25 @@ def pack_tables(tables: dict[str, pl.DataFrame | None]) -> bytes:
 
 
 def unpack_tables(data: bytes) -> dict[str, pl.DataFrame]:
-    """The tables of :func:`pack_tables`."""
+    """The tables of :func:`pack_tables`.
+
+    Parameters
+    ----------
+    data : bytes
+        Bytes written by :func:`pack_tables`.
+
+    Returns
+    -------
+    dict of str to DataFrame
+        The named tables, exactly as packed.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> t = pl.DataFrame({"x": [1, 2], "y": ["a", "b"]})
+    >>> unpack_tables(pack_tables({"t": t}))["t"].equals(t)
+    True
+    """
     end = data.index(b"\n")
     header = json.loads(data[:end])
     out: dict[str, pl.DataFrame] = {}
@@ -116,7 +213,34 @@ def unpack_tables(data: bytes) -> dict[str, pl.DataFrame]:
 
 
 def record_sha256(fields: dict[str, Any]) -> str:
-    """The hash that seals one run record (:data:`SEALED_FIELDS`)."""
+    """The hash that seals one run record (:data:`SEALED_FIELDS`).
+
+    Parameters
+    ----------
+    fields : dict of str to Any
+        The run record; every name of :data:`SEALED_FIELDS` must be present (others are
+        ignored), ``prev_sha256`` being the previous run's ``record_sha256``.
+
+    Returns
+    -------
+    str
+        Hex SHA-256 of the canonical JSON of the sealed fields.
+
+    Raises
+    ------
+    ValueError
+        When a sealed field is missing.
+
+    Examples
+    --------
+    >>> fields = dict.fromkeys(SEALED_FIELDS, "x")
+    >>> record_sha256(fields) == record_sha256({**fields, "other": 1})
+    True
+    >>> record_sha256({"tenant": 1})
+    Traceback (most recent call last):
+    ...
+    ValueError: reduction run lacks sealed fields [...]
+    """
     missing = [f for f in SEALED_FIELDS if f not in fields]
     if missing:
         raise ValueError(f"reduction run lacks sealed fields {missing}")

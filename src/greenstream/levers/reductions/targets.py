@@ -29,6 +29,18 @@ Kind = Literal["absolute", "intensity"]
 
 @dataclass(frozen=True)
 class Target:
+    """A reduction target: ``reduction_pct`` (%) of the ``base_year`` value by ``target_year``.
+
+    ``kind`` is ``absolute`` (t CO2e) or ``intensity`` (t CO2e per unit of activity);
+    ``scope`` labels the boundary covered and ``source`` where the target was published.
+    Raises :class:`~greenstream.errors.InputErrors` when the years are not in order, the
+    percentage is not within (0, 100] or the kind is unknown.
+
+    References
+    ----------
+    .. [1] SBTi Corporate Net-Zero Standard v1.2 (2024), C6 (absolute contraction approach).
+    """
+
     target_id: str
     base_year: int
     target_year: int
@@ -49,7 +61,33 @@ class Target:
 
 
 def series_values(history: pl.DataFrame, kind: Kind) -> pl.DataFrame:
-    """``year`` and the tracked ``value``: t CO2e (absolute) or t CO2e per activity unit."""
+    """``year`` and the tracked ``value``: t CO2e (absolute) or t CO2e per activity unit.
+
+    Parameters
+    ----------
+    history : DataFrame
+        Yearly ``year``, ``co2e_t`` (t CO2e) and, for intensity targets, ``activity`` (in the
+        target's activity unit).
+    kind : {"absolute", "intensity"}
+        What the target tracks.
+
+    Returns
+    -------
+    DataFrame
+        ``year`` (Int64) and ``value`` (t CO2e, or t CO2e per activity unit), by year.
+
+    Raises
+    ------
+    InputErrors
+        Naming every required column that is missing.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> h = pl.DataFrame({"year": [2025, 2024], "co2e_t": [90.0, 100.0], "activity": [2.0, 2.0]})
+    >>> series_values(h, "intensity")["value"].to_list()
+    [50.0, 45.0]
+    """
     need = ["year", "co2e_t"] + (["activity"] if kind == "intensity" else [])
     missing = [c for c in need if c not in history.columns]
     if missing:
@@ -63,7 +101,33 @@ def series_values(history: pl.DataFrame, kind: Kind) -> pl.DataFrame:
 
 
 def linear_pathway(target: Target, base_value: float) -> pl.DataFrame:
-    """The pathway's value for every year from the base year to the target year (linear)."""
+    """The pathway's value for every year from the base year to the target year (linear).
+
+    Parameters
+    ----------
+    target : Target
+        The target (base year, target year, reduction in %).
+    base_value : float
+        The base-year value, t CO2e (absolute) or t CO2e per activity unit (intensity).
+
+    Returns
+    -------
+    DataFrame
+        ``year`` and ``pathway_value`` (the unit of ``base_value``), from the base year to the
+        target year.
+
+    References
+    ----------
+    .. [1] SBTi Corporate Net-Zero Standard v1.2 (2024), C6: the absolute contraction approach
+       reduces linearly.
+
+    Examples
+    --------
+    >>> t = Target("t1", base_year=2020, target_year=2030, reduction_pct=50.0)
+    >>> linear_pathway(t, 100.0).filter(pl.col("year").is_in([2020, 2025, 2030]))[
+    ...     "pathway_value"].to_list()
+    [100.0, 75.0, 50.0]
+    """
     years = np.arange(target.base_year, target.target_year + 1)
     goal = base_value * (1 - target.reduction_pct / 100)
     share = (years - target.base_year) / (target.target_year - target.base_year)
@@ -72,7 +136,28 @@ def linear_pathway(target: Target, base_value: float) -> pl.DataFrame:
 
 def trend_year_met(values: pl.DataFrame, goal: float) -> float | None:
     """Year the least-squares line through (year, value) reaches ``goal`` (None if not falling
-    or fewer than two years)."""
+    or fewer than two years).
+
+    Parameters
+    ----------
+    values : DataFrame
+        ``year`` and ``value`` (from :func:`series_values`).
+    goal : float
+        The target value, in the unit of ``value`` (t CO2e or t CO2e per activity unit).
+
+    Returns
+    -------
+    float or None
+        The (fractional) year the trend reaches ``goal``; None when the trend does not fall.
+
+    Examples
+    --------
+    >>> v = pl.DataFrame({"year": [2020, 2021, 2022], "value": [100.0, 95.0, 90.0]})
+    >>> round(trend_year_met(v, 50.0), 3)
+    2030.0
+    >>> trend_year_met(v.with_columns(value=pl.col("value") * 0 + 1.0), 0.5) is None
+    True
+    """
     if values.height < 2:
         return None
     slope, intercept = np.polyfit(values["year"].to_numpy(), values["value"].to_numpy(), 1)
@@ -83,7 +168,45 @@ def trend_year_met(values: pl.DataFrame, goal: float) -> float | None:
 
 def assess(target: Target, history: pl.DataFrame) -> dict[str, Any]:
     """Pathway, progress and on/off track of ``target`` given yearly ``history`` (``year``,
-    ``co2e_t``, and ``activity`` for intensity targets)."""
+    ``co2e_t``, and ``activity`` for intensity targets).
+
+    Parameters
+    ----------
+    target : Target
+        The target assessed.
+    history : DataFrame
+        Yearly ``year``, ``co2e_t`` (t CO2e) and, for intensity targets, ``activity``; must hold
+        the base year.
+
+    Returns
+    -------
+    dict of str to Any
+        ``base_value``, ``target_value``, ``latest_year``, ``latest_value``,
+        ``pathway_value_latest_year`` (t CO2e or t CO2e per activity unit), ``progress_share``
+        (fraction of the required reduction achieved), ``on_track``, ``projected_year_met``
+        (None when the trend does not fall) and ``pathway`` (one dict per year).
+
+    Raises
+    ------
+    InputErrors
+        When a column is missing or the base year has no value.
+
+    References
+    ----------
+    .. [1] SBTi Corporate Net-Zero Standard v1.2 (2024), C6 (linear absolute contraction);
+       SBTi Target Validation Protocol.
+
+    Examples
+    --------
+    Base 100 t in 2020, -50 % by 2030 (pathway 80 t in 2024); 78 t in 2024 is on track and
+    22 / 50 = 0.44 of the way.
+
+    >>> t = Target("t1", base_year=2020, target_year=2030, reduction_pct=50.0)
+    >>> h = pl.DataFrame({"year": [2020, 2024], "co2e_t": [100.0, 78.0]})
+    >>> r = assess(t, h)
+    >>> r["target_value"], r["on_track"], round(r["progress_share"], 2)
+    (50.0, True, 0.44)
+    """
     values = series_values(history, target.kind)
     base = values.filter(pl.col("year") == target.base_year)
     if base.height == 0:

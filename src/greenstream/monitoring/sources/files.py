@@ -51,23 +51,77 @@ B = TypeVar("B")
 
 @dataclass(frozen=True)
 class Chunk:
+    """A decoded chunk of a file and its checkpoint positions (byte offsets for NDJSON, rows
+    for the other formats)."""
+
     decoded: Decoded
     position_from: int
     position_to: int
 
 
 def source_name(path: Path) -> str:
+    """The checkpoint source of a file: ``file:<absolute path>``.
+
+    Parameters
+    ----------
+    path : Path
+        The file.
+
+    Returns
+    -------
+    str
+        The source name.
+
+    Examples
+    --------
+    >>> source_name(Path("/data/gps.ndjson"))
+    'file:/data/gps.ndjson'
+    """
     return f"file:{path.resolve()}"
 
 
 def record_type_from_name(path: Path) -> str | None:
-    """``gps.ndjson`` / ``gps-2026.csv`` / ``fuel_day1.parquet`` -> the record type, else None."""
+    """``gps.ndjson`` / ``gps-2026.csv`` / ``fuel_day1.parquet`` -> the record type, else None.
+
+    Parameters
+    ----------
+    path : Path
+        The file.
+
+    Returns
+    -------
+    str or None
+        The record type named by the file name's first word, or None.
+
+    Examples
+    --------
+    >>> record_type_from_name(Path("fuel_day1.parquet")), record_type_from_name(Path("x.csv"))
+    ('fuel', None)
+    """
     word = re.split(r"[^a-z]", path.name.lower(), maxsplit=1)[0]
     return word if word in RECORD_TYPES else None
 
 
 def check_paths(paths: list[Path]) -> None:
-    """Every path exists and has a known extension; all problems reported at once."""
+    """Every path exists and has a known extension; all problems reported at once.
+
+    Parameters
+    ----------
+    paths : list of Path
+        The files to ingest.
+
+    Raises
+    ------
+    InputErrors
+        Naming every missing file and unknown extension.
+
+    Examples
+    --------
+    >>> check_paths([Path("/nonexistent/gps.ndjson")])
+    Traceback (most recent call last):
+    ...
+    greenstream.errors.InputErrors: ...no such file...
+    """
     problems = []
     for path in paths:
         if not path.is_file():
@@ -103,7 +157,26 @@ def iter_ndjson(
 ) -> Iterator[Chunk]:
     """Chunks of whole lines from byte ``start``; positions are byte offsets. With
     ``first_bytes`` the first chunk is that long and each next one twice as long as the one
-    before, up to ``chunk_bytes``."""
+    before, up to ``chunk_bytes``.
+
+    Parameters
+    ----------
+    path : Path
+        The NDJSON file.
+    start : int
+        Byte offset to start from (the checkpoint); 0 when beyond the file's end.
+    chunk_bytes : int
+        Largest chunk, bytes (a line longer than that is taken whole).
+    record_type : str, optional
+        Record type of lines without a ``record_type`` field.
+    first_bytes : int, optional
+        Length of the first chunk, bytes.
+
+    Yields
+    ------
+    Chunk
+        Decoded chunks with their byte positions.
+    """
     for raw in iter_ndjson_raw(path, start, chunk_bytes, record_type, first_bytes):
         yield Chunk(raw.decode(), raw.position_from, raw.position_to)
 
@@ -116,7 +189,26 @@ def iter_ndjson_raw(
     first_bytes: int | None = None,
 ) -> Iterator[RawChunk]:
     """:func:`iter_ndjson` in two steps: each chunk read (and its lines counted) in order, its
-    decode left to the caller, so several chunks can decode at once."""
+    decode left to the caller, so several chunks can decode at once.
+
+    Parameters
+    ----------
+    path : Path
+        The NDJSON file.
+    start : int
+        Byte offset to start from (the checkpoint); 0 when beyond the file's end.
+    chunk_bytes : int
+        Largest chunk, bytes.
+    record_type : str, optional
+        Record type of lines without a ``record_type`` field.
+    first_bytes : int, optional
+        Length of the first chunk, bytes.
+
+    Yields
+    ------
+    RawChunk
+        Chunks with their byte positions and a ``decode`` to call.
+    """
     want = min(first_bytes or chunk_bytes, chunk_bytes)
     size = path.stat().st_size
     if start > size:
@@ -172,7 +264,18 @@ def _line_end(fh: BinaryIO, start: int, want: int, size: int) -> int:
 
 
 def read_table(path: Path) -> pl.DataFrame:
-    """A CSV (every column as text, typed by the decode), Parquet or Arrow IPC file."""
+    """A CSV (every column as text, typed by the decode), Parquet or Arrow IPC file.
+
+    Parameters
+    ----------
+    path : Path
+        The file (``.csv``, ``.parquet``, ``.arrow`` / ``.ipc`` / ``.feather``).
+
+    Returns
+    -------
+    DataFrame
+        The table as read.
+    """
     suffix = path.suffix.lower()
     if suffix == ".csv":
         return pl.read_csv(path, infer_schema=False)
@@ -182,7 +285,22 @@ def read_table(path: Path) -> pl.DataFrame:
 
 
 def iter_table(path: Path, start: int, batch_rows: int) -> Iterator[RawChunk]:
-    """Row batches of a CSV / Parquet / Arrow IPC file from row ``start``; positions are rows."""
+    """Row batches of a CSV / Parquet / Arrow IPC file from row ``start``; positions are rows.
+
+    Parameters
+    ----------
+    path : Path
+        The file.
+    start : int
+        Row to start from (the checkpoint); 0 when beyond the table's end.
+    batch_rows : int
+        Rows per batch (count).
+
+    Yields
+    ------
+    RawChunk
+        Batches with their row positions and a ``decode`` to call.
+    """
     frame = read_table(path)
     if start > frame.height:
         start = 0
@@ -199,7 +317,32 @@ def read_ahead(items: Iterator[A], work: Callable[[A], B], workers: int) -> Iter
     The items are taken in turns (the iterator runs in one thread at a time, in order: item
     ``k`` goes to the ``k``-th task submitted), the work runs concurrently (Polars' readers and
     the H3 plugin release the GIL), and the results come out in the order of the items. An
-    exception in ``items`` or ``work`` is raised where its result would have come."""
+    exception in ``items`` or ``work`` is raised where its result would have come.
+
+    Parameters
+    ----------
+    items : Iterator
+        The items, taken one at a time in order.
+    work : callable
+        The work on one item.
+    workers : int
+        Threads, and items worked on ahead of the consumer (count, at least 1).
+
+    Yields
+    ------
+    object
+        ``work(item)`` for each item, in the items' order.
+
+    Raises
+    ------
+    ValueError
+        When ``workers`` is below 1.
+
+    Examples
+    --------
+    >>> list(read_ahead(iter([1, 2, 3]), lambda x: x * 10, workers=2))
+    [10, 20, 30]
+    """
     if workers < 1:
         raise ValueError(f"workers must be at least 1, not {workers}")
     turn = threading.Condition()
@@ -298,7 +441,36 @@ def ingest_files(
     (:func:`read_ahead`), at most ``decode_workers`` chunks ahead. A file named twice is read
     once. Where each file resumes is read before the first chunk: only this call writes these
     checkpoints meanwhile, and if another process ingests the same file at the same time its
-    records are duplicates here."""
+    records are duplicates here.
+
+    Parameters
+    ----------
+    ingestor : Ingestor
+        The ingest pipeline and its store.
+    paths : list of Path
+        The files, ingested in this order.
+    record_type : str, optional
+        Record type of rows without a ``record_type`` field (default: from the file name).
+    chunk_bytes : int
+        Largest NDJSON chunk, bytes.
+    batch_rows : int
+        Rows per batch of the other formats (count).
+    decode_workers : int
+        Threads decoding ahead (count).
+    on_batch : callable, optional
+        Called after each batch with the path, the position reached and the file's total
+        (bytes for NDJSON, -1 for the other formats).
+
+    Returns
+    -------
+    RunSummary
+        Counts of the run (records in, accepted, duplicates, quarantined, batches).
+
+    Raises
+    ------
+    InputErrors
+        When a path is missing or has an unknown extension.
+    """
     check_paths(paths)
     summary = RunSummary()
     named: dict[Path, Path] = {}

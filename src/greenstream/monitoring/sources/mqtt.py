@@ -26,11 +26,47 @@ RECEIVE_MAXIMUM = 1_000  # unacknowledged messages the broker may send (MQTT 5 r
 
 
 def type_from_topic(topic: str) -> str | None:
+    """The record type named by a topic's last level, else None.
+
+    Parameters
+    ----------
+    topic : str
+        An MQTT topic (``greenstream/telemetry/gps``).
+
+    Returns
+    -------
+    str or None
+        The record type, or None when the last level is not one.
+
+    Examples
+    --------
+    >>> type_from_topic("greenstream/telemetry/gps"), type_from_topic("greenstream/x")
+    ('gps', None)
+    """
     last = topic.rsplit("/", 1)[-1]
     return last if last in RECORD_TYPES else None
 
 
 def topics(prefix: str, record_types: tuple[str, ...] = RECORD_TYPES) -> list[str]:
+    """The topics subscribed to: ``<prefix>/<record type>`` for each record type.
+
+    Parameters
+    ----------
+    prefix : str
+        Topic prefix (``greenstream/telemetry``).
+    record_types : tuple of str
+        Record types (default: every one).
+
+    Returns
+    -------
+    list of str
+        One topic per record type.
+
+    Examples
+    --------
+    >>> topics("greenstream/telemetry", ("gps", "fuel"))
+    ['greenstream/telemetry/gps', 'greenstream/telemetry/fuel']
+    """
     return [f"{prefix}/{t}" for t in record_types]
 
 
@@ -47,7 +83,45 @@ def consume(
     max_batches: int | None = None,
     on_batch: Callable[[RunSummary], None] | None = None,
 ) -> RunSummary:
-    """Subscribe and ingest until idle for ``until_idle_s`` (None: forever)."""
+    """Subscribe and ingest until idle for ``until_idle_s`` (None: forever).
+
+    Parameters
+    ----------
+    ingestor : Ingestor
+        The ingest pipeline and its store.
+    host : str
+        MQTT broker host.
+    port : int
+        MQTT broker port.
+    prefix : str
+        Topic prefix (:func:`topics`).
+    client_id : str
+        Fixed client id of the persistent session (and of the checkpoint).
+    batch_records : int
+        Records per batch at most (count, NDJSON lines).
+    batch_wait_s : float
+        Longest wait for a batch to fill, s.
+    until_idle_s : float, optional
+        Stop after this long without a message, s; None runs until stopped.
+    max_batches : int, optional
+        Stop after this many batches.
+    on_batch : callable, optional
+        Called with the running summary after each batch.
+
+    Returns
+    -------
+    RunSummary
+        Counts of the run.
+
+    Raises
+    ------
+    SourceUnreachable
+        When the broker cannot be reached.
+
+    References
+    ----------
+    .. [1] OASIS MQTT Version 5.0 (2019): QoS 1, session expiry, receive maximum.
+    """
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
     from paho.mqtt.packettypes import PacketTypes
@@ -129,7 +203,26 @@ def publish(
     *,
     client_id: str = "",
 ) -> int:
-    """Publish (record type, blob) micro-batches with QoS 1, waiting for every PUBACK."""
+    """Publish (record type, blob) micro-batches with QoS 1, waiting for every PUBACK.
+
+    Parameters
+    ----------
+    host : str
+        MQTT broker host.
+    port : int
+        MQTT broker port.
+    prefix : str
+        Topic prefix; each batch goes to ``<prefix>/<record type>``.
+    batches : list of (str, bytes)
+        Record type and blob (NDJSON or Arrow IPC) of each message.
+    client_id : str
+        Client id (empty: the broker assigns one).
+
+    Returns
+    -------
+    int
+        Messages published (count).
+    """
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion
 

@@ -38,6 +38,23 @@ class SourceUnreachable(GreenstreamError):
 
 
 def type_from_subject(subject: str) -> str | None:
+    """The record type named by a subject's last token, else None.
+
+    Parameters
+    ----------
+    subject : str
+        A NATS subject (``telemetry.gps``).
+
+    Returns
+    -------
+    str or None
+        The record type, or None when the last token is not one.
+
+    Examples
+    --------
+    >>> type_from_subject("telemetry.gps"), type_from_subject("telemetry.x")
+    ('gps', None)
+    """
     last = subject.rsplit(".", 1)[-1]
     return last if last in RECORD_TYPES else None
 
@@ -48,6 +65,23 @@ def decode_messages(payloads: list[tuple[bytes, str | None, str | None]]) -> Dec
     The NDJSON messages of one record type are joined and decoded with ONE ``read_ndjson`` (a
     decode per message would spend more time in per-call overhead than in parsing); Arrow IPC
     and Parquet messages are decoded one by one.
+
+    Parameters
+    ----------
+    payloads : list of (bytes, str or None, str or None)
+        Each message's data, content type and record type (from its subject or topic).
+
+    Returns
+    -------
+    Decoded
+        The batch's records in the wire schema and the rows that could not be decoded.
+
+    Examples
+    --------
+    >>> good = b'{"device_id": "t1", "ts": "2026-01-01T00:00:00Z", "lat": 30.0, "lon": 120.0}\\n'
+    >>> batch = decode_messages([(good, None, "gps"), (b"not json\\n", None, "gps")])
+    >>> batch.records["record_type"].to_list(), batch.bad.height
+    (['gps'], 1)
     """
     groups: dict[str | None, list[bytes]] = {}
     parts: list[Decoded] = []
@@ -109,7 +143,17 @@ async def _report_error(exc: Exception) -> None:
 
 
 async def ensure_stream(js: Any, stream: str, subjects: list[str]) -> None:
-    """Create the stream when it does not exist (file storage, limits retention)."""
+    """Create the stream when it does not exist (file storage, limits retention).
+
+    Parameters
+    ----------
+    js : JetStreamContext
+        The JetStream context of a connection.
+    stream : str
+        Stream name.
+    subjects : list of str
+        Subjects the stream captures.
+    """
     from nats.js.errors import NotFoundError
 
     try:
@@ -133,7 +177,45 @@ async def consume(
     create_stream: bool = False,
     on_batch: Callable[[RunSummary], None] | None = None,
 ) -> RunSummary:
-    """Consume until idle for ``until_idle_s`` (None: forever) or ``max_batches`` batches."""
+    """Consume until idle for ``until_idle_s`` (None: forever) or ``max_batches`` batches.
+
+    Parameters
+    ----------
+    ingestor : Ingestor
+        The ingest pipeline and its store.
+    url : str
+        NATS server URL.
+    stream : str
+        JetStream stream name.
+    subject : str
+        Subject filter of the consumer (``telemetry.>``).
+    durable : str
+        Durable consumer name (and part of the checkpoint).
+    batch_messages : int
+        Messages fetched per batch at most (count).
+    fetch_timeout_s : float
+        Longest wait of one fetch, s.
+    until_idle_s : float, optional
+        Stop after this long without a message, s; None runs until stopped.
+    max_batches : int, optional
+        Stop after this many batches.
+    ack_wait_s : float
+        Time JetStream waits for an ack before redelivering, s.
+    create_stream : bool
+        Create the stream when it does not exist.
+    on_batch : callable, optional
+        Called with the running summary after each batch.
+
+    Returns
+    -------
+    RunSummary
+        Counts of the run.
+
+    Raises
+    ------
+    SourceUnreachable
+        When the server cannot be reached.
+    """
     import nats
     from nats.errors import NoServersError
     from nats.errors import TimeoutError as NatsTimeout
@@ -204,7 +286,20 @@ async def consume(
 
 
 def run(ingestor: Ingestor, **kwargs: Any) -> RunSummary:
-    """Blocking wrapper around :func:`consume`."""
+    """Blocking wrapper around :func:`consume`.
+
+    Parameters
+    ----------
+    ingestor : Ingestor
+        The ingest pipeline and its store.
+    **kwargs : Any
+        The keyword arguments of :func:`consume`.
+
+    Returns
+    -------
+    RunSummary
+        Counts of the run.
+    """
     return asyncio.run(consume(ingestor, **kwargs))
 
 
@@ -217,7 +312,26 @@ async def publish(
     content_type: str = "application/x-ndjson",
 ) -> int:
     """Publish (record type, blob) micro-batches to ``<prefix>.<type>``; returns messages sent.
-    Used by tests, the benchmark and ``monitor nats --publish`` style tooling."""
+    Used by tests, the benchmark and ``monitor nats --publish`` style tooling.
+
+    Parameters
+    ----------
+    url : str
+        NATS server URL.
+    stream : str
+        JetStream stream (created when missing).
+    subject_prefix : str
+        Subject prefix; each batch goes to ``<prefix>.<record type>``.
+    batches : list of (str, bytes)
+        Record type and blob of each message.
+    content_type : str
+        ``Content-Type`` header of the messages.
+
+    Returns
+    -------
+    int
+        Messages sent (count).
+    """
     import nats
 
     nc = await nats.connect(url)
