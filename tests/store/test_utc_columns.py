@@ -19,19 +19,7 @@ NOT_INSTANTS = {
     # a local clock hour of a site's meters (the tariff periods are local hours), not an instant
     ("energy_meter_hours", "hour_start"),
 }
-# Timestamp columns still on DateTime(timezone=True): the monitoring tables, written by the
-# ingest's raw SQLite path in SQLAlchemy's naive text form (the monitoring concern moves them
-# together with that writer).
-PENDING = {
-    ("monitoring_checkpoint", "updated_at"),
-    ("monitoring_batch", "committed_at"),
-    ("monitoring_dedupe_segment", "min_ts"),
-    ("monitoring_dedupe_segment", "max_ts"),
-    ("monitoring_quarantine", "ts"),
-    ("monitoring_aggregate", "window_start"),
-    ("monitoring_device_fix", "ts"),
-    ("monitoring_device_watermark", "ts"),
-}
+PENDING: set[tuple[str, str]] = set()
 
 
 def _import_every_model() -> None:

@@ -17,7 +17,6 @@ from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
-    DateTime,
     Float,
     Index,
     Integer,
@@ -28,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from greenstream.store.db import Base
+from greenstream.store.types import UtcDateTime
 
 
 class Checkpoint(Base):
@@ -38,7 +38,7 @@ class Checkpoint(Base):
     source: Mapped[str] = mapped_column(String(512), primary_key=True)
     position: Mapped[int] = mapped_column(BigInteger, default=0)
     batches: Mapped[int] = mapped_column(BigInteger, default=0)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class Batch(Base):
@@ -54,7 +54,7 @@ class Batch(Base):
     accepted: Mapped[int] = mapped_column(BigInteger)
     duplicates: Mapped[int] = mapped_column(BigInteger)
     quarantined: Mapped[int] = mapped_column(BigInteger)
-    committed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    committed_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class DedupeSegment(Base):
@@ -69,8 +69,8 @@ class DedupeSegment(Base):
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     batch_id: Mapped[int] = mapped_column(BigInteger)
     n_keys: Mapped[int] = mapped_column(BigInteger)
-    min_ts: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    max_ts: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    min_ts: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    max_ts: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     keys_hi: Mapped[bytes] = mapped_column(LargeBinary)
     keys_lo: Mapped[bytes] = mapped_column(LargeBinary)
 
@@ -89,7 +89,7 @@ class QuarantinedRecord(Base):
     reason: Mapped[str] = mapped_column(Text)
     field: Mapped[str | None] = mapped_column(String(64), nullable=True)
     device: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    ts: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    ts: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     record: Mapped[str] = mapped_column(Text)
 
 
@@ -104,7 +104,7 @@ class AggregateWindow(Base):
 
     __tablename__ = "monitoring_aggregate"
 
-    window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UtcDateTime(), primary_key=True)
     window_s: Mapped[int] = mapped_column(Integer, primary_key=True)
     dimension: Mapped[str] = mapped_column(String(8), primary_key=True)
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
@@ -127,7 +127,7 @@ class DeviceFix(Base):
     __tablename__ = "monitoring_device_fix"
 
     device_id: Mapped[str] = mapped_column(String(200), primary_key=True)
-    ts: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ts: Mapped[datetime] = mapped_column(UtcDateTime())
     lat: Mapped[float] = mapped_column(Float)
     lon: Mapped[float] = mapped_column(Float)
 
@@ -141,7 +141,7 @@ class DeviceWatermark(Base):
     record_type: Mapped[str] = mapped_column(String(16), primary_key=True)
     device: Mapped[str] = mapped_column(String(200), primary_key=True)
     # no index on ts: each batch rewrites its devices' rows, the retention's delete is rare
-    ts: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ts: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 AGGREGATE_SUMS = (

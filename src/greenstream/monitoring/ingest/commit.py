@@ -255,11 +255,13 @@ def execute_rows(conn: Connection, stmt: Any, frame: pl.DataFrame) -> None:
     conn.execute(stmt, _params(frame))
 
 
-SQLITE_DATETIME: Final = "%Y-%m-%d %H:%M:%S%.6f"  # SQLAlchemy's SQLite DATETIME storage format
+# the SQLite storage form of UtcDateTime (greenstream.store.types.utc_text): ISO 8601 in UTC with
+# microseconds and its offset, so text order is time order and the zone is kept
+SQLITE_DATETIME: Final = "%Y-%m-%dT%H:%M:%S%.6f+00:00"
 
 
 def _sqlite_rows(frame: pl.DataFrame) -> list[tuple[Any, ...]]:
-    """Rows as driver parameters for SQLite: datetimes in UTC as SQLAlchemy stores them."""
+    """Rows as driver parameters for SQLite: datetimes in UTC as UtcDateTime stores them."""
     text = [
         pl.col(name).dt.convert_time_zone("UTC").dt.strftime(SQLITE_DATETIME)
         if dtype.time_zone
