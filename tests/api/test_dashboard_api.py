@@ -70,15 +70,15 @@ def test_target_pathway_on_the_stored_emissions(api: Api) -> None:
     path = {row["year"]: row["pathway_value"] for row in got["pathway"]}
     assert path[2027] == pytest.approx(0.9 * total / 1000.0, rel=1e-12)
     assert [h["year"] for h in got["history"]] == [2026]
-    # a base year without data, and a target before its base: 4xx naming the field
+    # a base year without stored data: 404 naming the year; a target before its base: 400
     bad = api.client.get("/dashboard/target", params={**params, "base_year": 2020}, headers=ha)
-    assert bad.status_code == 400 and "year" in bad.text
+    assert bad.status_code == 404 and "2020" in bad.text
     bad = api.client.get("/dashboard/target", params={**params, "target_year": 2025}, headers=ha)
     assert bad.status_code == 400 and "target_year" in bad.text
     # a selection with nothing in the base year (another customer): 4xx, not a division by zero
     none = {**params, "customer": "nobody"}
     bad = api.client.get("/dashboard/target", params=none, headers=ha)
-    assert bad.status_code == 400 and "base" in bad.text
+    assert bad.status_code == 404 and "base year" in bad.text
     intensity = api.client.get(
         "/dashboard/target", params={**params, "kind": "intensity"}, headers=ha
     ).json()

@@ -30,7 +30,6 @@ from greenstream.api.auth import Caller, require_scope
 from greenstream.api.errors import ApiError
 from greenstream.api.responses import FastJSONResponse
 from greenstream.api.schemas import TIME_ZONE_SCHEMA, TIME_ZONE_SET
-from greenstream.errors import InputErrors
 from greenstream.services import analytics as A
 
 router = APIRouter(prefix="/dashboard", tags=["dashboard"])
@@ -406,11 +405,10 @@ def target(
         if kind == "intensity":  # a year without transport activity has no intensity
             history = history.filter(pl.col("activity") > 0)
         base = history.filter(pl.col("year") == base_year)
-        if base.height and not float(base["co2e_t"][0]) > 0:
-            raise InputErrors.single(
-                "<query>",
-                f"the selection has no emissions in the base year {base_year}",
-                field="base_year",
+        if not base.height or not float(base["co2e_t"][0]) > 0:
+            # the parameters are valid; the stored data of the selection lack the base year
+            raise ApiError(
+                "NotFound", f"the selection has no stored emissions in the base year {base_year}"
             )
         goal = Target(
             "dashboard", base_year, target_year, reduction_pct, kind, "WTW, transport and hubs"
