@@ -50,6 +50,7 @@ DOCUMENTED: tuple[str, ...] = (
     "monitoring",
     "points",
     "reports",
+    "scale",
     "seal",
     "synth",
     "timeutil.py",
