@@ -52,6 +52,7 @@ DOCUMENTED: tuple[str, ...] = (
     "reports",
     "scale",
     "seal",
+    "services",
     "synth",
     "timeutil.py",
     "checks.py",
