@@ -57,7 +57,22 @@ def create_app(
     routers: Sequence[APIRouter] = (),
     migrate: bool = True,
 ) -> FastAPI:
-    """The greenstream HTTP API. ``routers`` adds more routers (tests, embedding)."""
+    """The greenstream HTTP API. ``routers`` adds more routers (tests, embedding).
+
+    Parameters
+    ----------
+    settings : ApiSettings or None, optional
+        The settings (:meth:`ApiSettings.from_env` when None).
+    routers : sequence of fastapi.APIRouter, optional
+        Further routers to include.
+    migrate : bool, optional
+        Migrate the store to the newest revision first.
+
+    Returns
+    -------
+    fastapi.FastAPI
+        The application; its OpenAPI document describes every route.
+    """
     from greenstream.factors import Registry
     from greenstream.geo import Gazetteer
 

@@ -76,6 +76,7 @@ class AuthError(Exception):
         self.pact = False
 
     def on_pact(self) -> AuthError:
+        """Mark the error as one of the PACT surface (rendered as PACT's error body); returns it."""
         self.pact = True
         return self
 
@@ -101,7 +102,13 @@ def _challenge(error: str, exc: AuthError) -> str:
 
 
 def install(app: FastAPI) -> None:
-    """Render :class:`AuthError` as ``{"code", "message"}`` with its status and headers."""
+    """Render :class:`AuthError` as ``{"code", "message"}`` with its status and headers.
+
+    Parameters
+    ----------
+    app : fastapi.FastAPI
+        The application.
+    """
 
     async def handler(_request: Request, exc: Exception) -> FastJSONResponse:
         assert isinstance(exc, AuthError)
@@ -122,6 +129,39 @@ def _unb64(text: str) -> bytes:
 
 
 def issue_token(key: bytes, caller: Caller, ttl_s: int, *, now: float | None = None) -> str:
+    """A signed access token for ``caller``: base64url JSON claims and their HMAC-SHA256.
+
+    Parameters
+    ----------
+    key : bytes
+        The server's signing key.
+    caller : Caller
+        The client, tenant, scopes (and consumer user) the token stands for.
+    ttl_s : int
+        Lifetime, seconds.
+    now : float or None, optional
+        The issue time, seconds since the epoch (the clock when None).
+
+    Returns
+    -------
+    str
+        ``<claims>.<signature>``, to be sent as a Bearer token.
+
+    References
+    ----------
+    RFC 6749, 5.1 (access token response); RFC 6750 (Bearer token usage); RFC 2104 (HMAC).
+
+    Examples
+    --------
+    >>> caller = Caller("client-1", 1, "acme", frozenset({"footprints:read"}))
+    >>> token = issue_token(b"k" * 32, caller, ttl_s=3600, now=0)
+    >>> verify_token(b"k" * 32, token, now=60).tenant
+    'acme'
+    >>> verify_token(b"k" * 32, token, now=7200)
+    Traceback (most recent call last):
+    ...
+    greenstream.api.auth.AuthError: ...
+    """
     expires = int((now if now is not None else time.time()) + ttl_s)
     claims: dict[str, object] = {
         "c": caller.client_id,
@@ -139,7 +179,27 @@ def issue_token(key: bytes, caller: Caller, ttl_s: int, *, now: float | None = N
 
 def verify_token(key: bytes, token: str, *, now: float | None = None) -> Caller:
     """The caller named by a validly signed, unexpired token (the store is not consulted here:
-    :func:`authenticate` does that); :class:`AuthError` otherwise."""
+    :func:`authenticate` does that); :class:`AuthError` otherwise.
+
+    Parameters
+    ----------
+    key : bytes
+        The server's signing key.
+    token : str
+        The presented token.
+    now : float or None, optional
+        The check time, seconds since the epoch (the clock when None).
+
+    Returns
+    -------
+    Caller
+        The caller the token names.
+
+    Raises
+    ------
+    AuthError
+        A malformed, badly signed or expired token.
+    """
     payload, _, sig = token.partition(".")
     expected = _b64(hmac.new(key, payload.encode(), hashlib.sha256).digest())
     if not sig or not hmac.compare_digest(sig, expected):
@@ -164,6 +224,28 @@ def verify_token(key: bytes, token: str, *, now: float | None = None) -> Caller:
 
 
 def bearer_token(request: Request) -> str:
+    """The token of the request's ``Authorization: Bearer`` header.
+
+    Parameters
+    ----------
+    request : starlette.requests.Request
+        The request.
+
+    Returns
+    -------
+    str
+        The token.
+
+    Raises
+    ------
+    AuthError
+        No header, or not a Bearer one.
+
+    References
+    ----------
+    M. Jones, D. Hardt, "The OAuth 2.0 Authorization Framework: Bearer Token Usage", RFC 6750,
+    2012, 2.1.
+    """
     header = request.headers.get("authorization")
     if not header:
         raise AuthError("missing", "no access token (Authorization: Bearer <token>)")
@@ -176,7 +258,23 @@ def bearer_token(request: Request) -> str:
 def authenticate(request: Request) -> Caller:
     """The caller of the request's token, checked against its client's current state in the
     store: a revoked or deleted client's tokens stop here, whatever their expiry; the scopes in
-    force are those the token carries that the client still holds."""
+    force are those the token carries that the client still holds.
+
+    Parameters
+    ----------
+    request : starlette.requests.Request
+        The request (its app holds the settings and the engine).
+
+    Returns
+    -------
+    Caller
+        The caller with the scopes in force.
+
+    Raises
+    ------
+    AuthError
+        No valid token, or its client is revoked or deleted.
+    """
     from greenstream.store.tenants import client_state
 
     # --- dashboard sign-in (greenstream.api.sessions): a session cookie stands for a token ---
@@ -202,7 +300,18 @@ def authenticate(request: Request) -> Caller:
 
 async def get_caller(request: Request) -> Caller:
     """The authenticated caller, whatever its scopes. Routes declare :func:`require_scope`
-    instead; this is for code that needs the identity outside a route."""
+    instead; this is for code that needs the identity outside a route.
+
+    Parameters
+    ----------
+    request : starlette.requests.Request
+        The request (its app holds the settings and the engine).
+
+    Returns
+    -------
+    Caller
+        The caller.
+    """
     return authenticate(request)
 
 
@@ -215,6 +324,22 @@ def require_scope(*scopes: str, limit: str | None = None) -> Callable[[Request],
 
     ``async`` on purpose: the check is microseconds of CPU plus one indexed read, and a sync
     dependency would cost a thread hop per request.
+
+    Parameters
+    ----------
+    *scopes : str
+        The scopes any one of which admits the caller.
+    limit : str or None, optional
+        The rate-limit class counted per caller.
+
+    Returns
+    -------
+    callable
+        The dependency.
+
+    References
+    ----------
+    RFC 6750, 3.1 (``insufficient_scope``, 403).
     """
     wanted = frozenset(scopes)
     if not wanted or not wanted <= ALL_SCOPES:
@@ -239,6 +364,24 @@ def require_scope(*scopes: str, limit: str | None = None) -> Callable[[Request],
 
 
 def declared_scopes(dependency: object) -> frozenset[str] | None:
-    """The scopes a :func:`require_scope` dependency accepts (``None`` for anything else)."""
+    """The scopes a :func:`require_scope` dependency accepts (``None`` for anything else).
+
+    Parameters
+    ----------
+    dependency : object
+        A route dependency.
+
+    Returns
+    -------
+    frozenset of str or None
+        Its scopes.
+
+    Examples
+    --------
+    >>> sorted(declared_scopes(require_scope("footprints:read", "pact")))
+    ['footprints:read', 'pact']
+    >>> declared_scopes(len) is None
+    True
+    """
     scopes = getattr(dependency, "__scopes__", None)
     return scopes if isinstance(scopes, frozenset) else None

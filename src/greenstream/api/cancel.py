@@ -29,7 +29,20 @@ log = logging.getLogger("greenstream.api")
 
 async def run_query(request: Request, work: Callable[[Connection], T]) -> T:
     """``work(conn)`` in a worker thread, bounded by the statement timeout and cancelled when
-    the client leaves or the request is cancelled."""
+    the client leaves or the request is cancelled.
+
+    Parameters
+    ----------
+    request : starlette.requests.Request
+        The request (its app holds the engine and the statement timeout, seconds).
+    work : callable
+        Takes a connection in an open transaction; returns the answer.
+
+    Returns
+    -------
+    object
+        What ``work`` returns.
+    """
     state = request.app.state
     engine = state.engine
     timeout = float(state.settings.statement_timeout_s)

@@ -13,6 +13,7 @@ clients_app = typer.Typer(help="API clients (OAuth 2.0 client credentials) of te
 
 
 def register(app: typer.Typer) -> None:
+    """Add ``serve``, ``verify``, ``admin-log`` and ``clients`` to the CLI."""
     app.command()(serve)
     app.command()(verify)
     app.command("admin-log")(admin_log)

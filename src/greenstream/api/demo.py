@@ -88,7 +88,28 @@ DEMO_CUSTOMERS: Final[dict[str, float]] = {"customers": 12, "zipf_exponent": 1.1
 
 def assign_customers(legs: pl.DataFrame, seed: int = 11) -> pl.DataFrame:
     """``legs`` with a synthetic ``customer_id`` per shipment (all of its rows), drawn with the
-    shares of :data:`DEMO_CUSTOMERS`."""
+    shares of :data:`DEMO_CUSTOMERS`.
+
+    Parameters
+    ----------
+    legs : polars.DataFrame
+        LEGS rows with ``shipment_id``.
+    seed : int, optional
+        The random seed (same seed, same data).
+
+    Returns
+    -------
+    polars.DataFrame
+        ``legs`` with ``customer_id`` (synthetic, Zipf-weighted: an assumption of the demo).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> out = assign_customers(pl.DataFrame({"shipment_id": ["a", "a", "b"]}))
+    >>> out.group_by("shipment_id").agg(pl.col("customer_id").n_unique()).get_column(
+    ...     "customer_id").to_list()
+    [1, 1]
+    """
     n = int(DEMO_CUSTOMERS["customers"])
     weights = 1.0 / np.arange(1, n + 1) ** DEMO_CUSTOMERS["zipf_exponent"]
     ids = legs["shipment_id"].unique(maintain_order=True)
@@ -111,7 +132,19 @@ def load_demo_energy(engine: Engine, tenant_id: int, year: int, seed: int = 11) 
     """The demo tenant's synthetic sites and a year of their hourly meters
     (greenstream.levers.energy.synth, as ``greenstream energy synth`` makes them), stored as
     ``PUT /energy/sites`` and ``PUT /energy/sites/{id}/meters`` store them (once: skipped when
-    the tenant has sites)."""
+    the tenant has sites).
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The store.
+    tenant_id : int
+        The demo tenant.
+    year : int
+        The meters' calendar year.
+    seed : int, optional
+        The random seed (same seed, same data).
+    """
     from greenstream.levers.energy.meters import hourly_from_wide
     from greenstream.levers.energy.models import EnergyMeterHour, EnergySite
     from greenstream.levers.energy.synth import synth_sites
@@ -153,7 +186,17 @@ DEMO_ACTIONS: Final = (
 
 def load_demo_points(database_url: str | None, shipments: int, seed: int = 11) -> None:
     """The demo tenant's points campaign: rules, consumers' green actions over October and
-    November 2026, mangrove stock and redemptions (once: skipped when the rules exist)."""
+    November 2026, mangrove stock and redemptions (once: skipped when the rules exist).
+
+    Parameters
+    ----------
+    database_url : str or None
+        The store's URL.
+    shipments : int
+        Shipments of the demo season (count), which sizes the campaign.
+    seed : int, optional
+        The random seed (same seed, same data).
+    """
     from greenstream.points.ledger import InsufficientPoints, Ledger, NoRules
 
     ledger = Ledger(database_url, migrate=False)
@@ -197,7 +240,22 @@ def load_demo_points(database_url: str | None, shipments: int, seed: int = 11) -
 
 
 def demo_day_offsets(day: date, n: int, seed: int = 11) -> np.ndarray:
-    """Days to add to each of ``n`` parcels of ``day`` so they fall on the demo calendar."""
+    """Days to add to each of ``n`` parcels of ``day`` so they fall on the demo calendar.
+
+    Parameters
+    ----------
+    day : datetime.date
+        The generated day.
+    n : int
+        Parcels (count).
+    seed : int, optional
+        The random seed (same seed, same data).
+
+    Returns
+    -------
+    numpy.ndarray
+        Days to add to each parcel (integers).
+    """
     c = DEMO_CALENDAR
     rng = np.random.default_rng(seed)
     seasons = []
@@ -227,7 +285,22 @@ def _weight(d: date) -> float:
 
 
 def spread_over_calendar(legs: pl.DataFrame, day: date, seed: int = 11) -> pl.DataFrame:
-    """``legs`` with each shipment's times moved by its :func:`demo_day_offsets` days."""
+    """``legs`` with each shipment's times moved by its :func:`demo_day_offsets` days.
+
+    Parameters
+    ----------
+    legs : polars.DataFrame
+        LEGS rows of one generated day.
+    day : datetime.date
+        That day.
+    seed : int, optional
+        The random seed (same seed, same data).
+
+    Returns
+    -------
+    polars.DataFrame
+        ``legs`` with ``departure_at`` and ``arrival_at`` moved.
+    """
     ids = legs["shipment_id"].unique(maintain_order=True)
     shift = pl.DataFrame(
         {"shipment_id": ids, "__days": demo_day_offsets(day, ids.len(), seed)}
@@ -245,7 +318,22 @@ def load_demo(
     progress: Callable[[str], None] | None = None,
 ) -> NewClient:
     """Publish the synthetic TOCs / HOCs and upload the demo season (once) for tenant 'demo';
-    build its dashboard facts; return a new client of that tenant."""
+    build its dashboard facts; return a new client of that tenant.
+
+    Parameters
+    ----------
+    settings : ApiSettings
+        The API's settings (the store).
+    shipments : int, optional
+        Shipments of the demo season (count).
+    progress : callable or None, optional
+        Called with a line of progress text.
+
+    Returns
+    -------
+    NewClient
+        A new client of tenant ``demo`` (its secret shown once).
+    """
     from greenstream.services.analytics import refresh_facts, set_tenant_time_zone
     from greenstream.synth import generate_network_day
     from greenstream.synth.network import DAY

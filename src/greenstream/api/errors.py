@@ -110,18 +110,55 @@ class ApiError(Exception):
 
     @property
     def status(self) -> int:
+        """The HTTP status of the error's code (:data:`STATUS`)."""
         return STATUS[self.code]
 
 
 def error_response(
     code: str, message: str, *, headers: dict[str, str] | None = None, **extra: Any
 ) -> FastJSONResponse:
+    """The JSON error body ``{"code", "message", ...}`` with the code's status.
+
+    Parameters
+    ----------
+    code : str
+        A key of :data:`STATUS`.
+    message : str
+        What went wrong, for a person.
+    headers : dict of str to str or None, optional
+        Response headers.
+    **extra
+        Further fields of the body.
+
+    Returns
+    -------
+    FastJSONResponse
+        The response.
+
+    Examples
+    --------
+    >>> r = error_response("NotFound", "no such shipment")
+    >>> r.status_code, r.body
+    (404, b'{"code":"NotFound","message":"no such shipment"}')
+    """
     return FastJSONResponse(
         {"code": code, "message": message, **extra}, status_code=STATUS[code], headers=headers
     )
 
 
 def input_errors_body(exc: InputErrors) -> dict[str, Any]:
+    """The 400 body of bad input: the count and the first errors (file, row, field, reason).
+
+    Parameters
+    ----------
+    exc : InputErrors
+        The errors.
+
+    Returns
+    -------
+    dict
+        ``code``, ``message``, ``error_count`` and ``errors`` (at most ``MAX_REPORTED_ERRORS``).
+    """
     return {
         "code": "BadRequest",
         "message": f"{len(exc.errors)} input error(s)",
@@ -143,7 +180,13 @@ def _is_timeout(exc: BaseException) -> bool:
 
 
 def install(app: FastAPI) -> None:
-    """Map every error to a JSON error body; never leak a traceback (or a secret) to a client."""
+    """Map every error to a JSON error body; never leak a traceback (or a secret) to a client.
+
+    Parameters
+    ----------
+    app : fastapi.FastAPI
+        The application.
+    """
 
     @app.exception_handler(ApiError)
     async def _api_error(_req: Request, exc: ApiError) -> FastJSONResponse:
@@ -312,7 +355,13 @@ def _document_parameter(param: dict[str, Any]) -> None:
 def install_openapi(app: FastAPI) -> None:
     """Document the responses the error handlers really send: 400 with the error body instead
     of FastAPI's 422 model, and on every operation the statuses it can answer (401 / 403 when
-    it needs a token, 404 with a path parameter, 413 with a body, 405, 503 for data queries)."""
+    it needs a token, 404 with a path parameter, 413 with a body, 405, 503 for data queries).
+
+    Parameters
+    ----------
+    app : fastapi.FastAPI
+        The application.
+    """
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:

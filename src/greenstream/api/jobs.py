@@ -45,6 +45,18 @@ log = logging.getLogger("greenstream.api.jobs")
 
 
 def job_out(job: UploadJob) -> dict[str, Any]:
+    """An upload job as the API returns it (``progress`` a fraction 0-1 of rows).
+
+    Parameters
+    ----------
+    job : UploadJob
+        The job row.
+
+    Returns
+    -------
+    dict
+        The :class:`~greenstream.api.schemas.JobOut` fields.
+    """
     total = job.rows_total or 0
     return {
         "job_id": job.id,
@@ -73,7 +85,22 @@ def _interrupted(now: datetime) -> dict[str, Any]:
 def fail_stale_jobs(engine: Engine, stale_s: float, *, job_id: str | None = None) -> int:
     """Mark failed every queued or running job whose process stopped (no heartbeat for
     ``stale_s`` seconds; a job without heartbeat is from before heartbeats existed). Returns
-    how many."""
+    how many.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The store.
+    stale_s : float
+        Heartbeat age past which a job's process counts as stopped, seconds.
+    job_id : str or None, optional
+        Only this job.
+
+    Returns
+    -------
+    int
+        Jobs marked failed (count).
+    """
     now = datetime.now(UTC)
     stmt = (
         update(UploadJob)
@@ -104,7 +131,20 @@ def _process_alive(pid: int) -> bool:
 
 def fail_orphaned_jobs(engine: Engine, host: str) -> int:
     """Mark failed, at once, the unfinished jobs of processes of this host that no longer
-    exist (a restart after a crash need not wait for their heartbeat to go stale)."""
+    exist (a restart after a crash need not wait for their heartbeat to go stale).
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The store.
+    host : str
+        This host's name (job owners are ``<host>:<pid>``).
+
+    Returns
+    -------
+    int
+        Jobs marked failed (count).
+    """
     with engine.connect() as conn:
         rows = conn.execute(
             select(UploadJob.id, UploadJob.owner).where(
@@ -143,6 +183,7 @@ class JobRunner:
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
+        """Fail the jobs of dead processes, then start the worker and heartbeat threads."""
         fail_orphaned_jobs(self.engine, self.host)
         fail_stale_jobs(self.engine, self.stale_s)
         for target, name in ((self._work, "upload"), (self._beat, "heartbeat")):
@@ -151,6 +192,15 @@ class JobRunner:
             self._threads.append(thread)
 
     def submit(self, job_id: str, run: Callable[[], None]) -> None:
+        """Queue a job to run on the worker thread.
+
+        Parameters
+        ----------
+        job_id : str
+            The job's id (its row already names this process as owner).
+        run : callable
+            The job's work.
+        """
         del job_id  # the job row already names this process as its owner
         self._queue.put(run)
 
@@ -182,7 +232,13 @@ class JobRunner:
 
     def stop(self, timeout_s: float) -> None:
         """Wait up to ``timeout_s`` for the running job, then mark this process's unfinished
-        jobs as interrupted (the worker thread dies with the process)."""
+        jobs as interrupted (the worker thread dies with the process).
+
+        Parameters
+        ----------
+        timeout_s : float
+            How long to wait for the running job, seconds.
+        """
         self._stop.set()
         self._queue.put(None)
         self._idle.wait(timeout_s)
@@ -197,6 +253,26 @@ class JobRunner:
 def submit_job(
     state: Any, caller: Caller, legs: pl.DataFrame, frames: dict[str, Any], *, source: str
 ) -> dict[str, Any]:
+    """Store a queued upload job and hand it to the app's runner.
+
+    Parameters
+    ----------
+    state : starlette.datastructures.State
+        The app's state (runner, engine, registry).
+    caller : Caller
+        The uploading client and tenant.
+    legs : polars.DataFrame
+        The LEGS table.
+    frames : dict
+        TOCS, HOCS and TRIPS tables uploaded with it.
+    source : str
+        The file name errors name.
+
+    Returns
+    -------
+    dict
+        The job (:func:`job_out`).
+    """
     runner: JobRunner = state.jobs
     now = datetime.now(UTC)
     job = UploadJob(
@@ -233,6 +309,24 @@ def run_upload_job(
     frames: dict[str, Any],
     source: str,
 ) -> None:
+    """Check, compute, store and seal an upload, recording its stage and progress on its job row.
+
+    Parameters
+    ----------
+    state : starlette.datastructures.State
+        The app's state.
+    job_id : str
+        The job.
+    tenant_id : int
+        The tenant.
+    legs : polars.DataFrame
+        The LEGS table.
+    frames : dict
+        TOCS, HOCS and TRIPS tables.
+    source : str
+        The file name errors name.
+    """
+
     def progress(stage: str, done: int) -> None:
         _set(
             state,

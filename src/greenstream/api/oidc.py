@@ -42,6 +42,8 @@ class OidcError(Exception):
 
 @dataclass(frozen=True)
 class OidcSettings:
+    """An OpenID Connect provider and this app's client at it (``GREENSTREAM_OIDC_*``)."""
+
     issuer: str
     client_id: str
     client_secret: str
@@ -51,6 +53,9 @@ class OidcSettings:
 
     @classmethod
     def from_env(cls) -> OidcSettings | None:
+        """The settings from ``GREENSTREAM_OIDC_ISSUER``, ``_CLIENT_ID``, ``_TENANT`` (and the optional
+        others); None when one of those three is unset (OIDC sign-in off).
+        """
         issuer = os.environ.get("GREENSTREAM_OIDC_ISSUER")
         client_id = os.environ.get("GREENSTREAM_OIDC_CLIENT_ID")
         tenant = os.environ.get("GREENSTREAM_OIDC_TENANT")
@@ -75,7 +80,27 @@ def _unb64(text: str) -> bytes:
 
 @lru_cache(maxsize=8)
 def discovery(issuer: str) -> dict[str, Any]:
-    """The provider's discovery document (read once per process)."""
+    """The provider's discovery document (read once per process).
+
+    Parameters
+    ----------
+    issuer : str
+        The issuer URL, without a trailing ``/``.
+
+    Returns
+    -------
+    dict
+        The discovery document.
+
+    Raises
+    ------
+    OidcError
+        When the document names another issuer.
+
+    References
+    ----------
+    OpenID Connect Discovery 1.0, 4 (obtaining the provider configuration).
+    """
     import httpx
 
     doc: dict[str, Any] = httpx.get(f"{issuer}/.well-known/openid-configuration", timeout=10).json()
@@ -85,7 +110,27 @@ def discovery(issuer: str) -> dict[str, Any]:
 
 
 def start(settings: OidcSettings, redirect_uri: str, key: bytes) -> tuple[str, str]:
-    """The provider URL to send the browser to, and the signed flow cookie to set."""
+    """The provider URL to send the browser to, and the signed flow cookie to set.
+
+    Parameters
+    ----------
+    settings : OidcSettings
+        The provider and client.
+    redirect_uri : str
+        This app's callback URL.
+    key : bytes
+        The server's signing key (signs the flow cookie).
+
+    Returns
+    -------
+    tuple of str
+        ``(authorization URL, flow cookie)``.
+
+    References
+    ----------
+    OpenID Connect Core 1.0, 3.1 (authorization code flow); N. Sakimura et al., "Proof Key for
+    Code Exchange by OAuth Public Clients", RFC 7636, 2015 (S256).
+    """
     doc = discovery(settings.issuer)
     state, nonce, verifier = (secrets.token_urlsafe(32) for _ in range(3))
     challenge = _b64(hashlib.sha256(verifier.encode()).digest())
@@ -117,7 +162,37 @@ def finish(
     redirect_uri: str,
     key: bytes,
 ) -> dict[str, Any]:
-    """The verified ID token claims of a completed flow; :class:`OidcError` otherwise."""
+    """The verified ID token claims of a completed flow; :class:`OidcError` otherwise.
+
+    Parameters
+    ----------
+    settings : OidcSettings
+        The provider and client.
+    code : str
+        The authorization code.
+    state : str
+        The returned ``state`` (checked against the flow cookie's).
+    flow_cookie : str or None
+        The signed flow cookie from :func:`start`.
+    redirect_uri : str
+        This app's callback URL.
+    key : bytes
+        The server's signing key.
+
+    Returns
+    -------
+    dict
+        The ID token's claims.
+
+    Raises
+    ------
+    OidcError
+        Any check that fails (state, signature, issuer, audience, nonce, expiry).
+
+    References
+    ----------
+    OpenID Connect Core 1.0, 3.1.3.7 (ID token validation).
+    """
     import httpx
     import jwt
 

@@ -55,7 +55,28 @@ class RateLimited(Exception):
 
 def parse_heavy_limits(text: str | None) -> dict[str, str]:
     """``name=limit`` pairs separated by commas or semicolons, over the defaults; a limit of
-    ``none`` switches a class off. Bad text raises ``ValueError`` naming the pair."""
+    ``none`` switches a class off. Bad text raises ``ValueError`` naming the pair.
+
+    Parameters
+    ----------
+    text : str or None
+        ``name=limit`` pairs (``upload=60/minute; export=none``), or None for the defaults.
+
+    Returns
+    -------
+    dict of str to str
+        Class name to limit (``none`` switches it off).
+
+    Raises
+    ------
+    ValueError
+        A bad pair, named.
+
+    Examples
+    --------
+    >>> parse_heavy_limits("upload=10/minute")["upload"]
+    '10/minute'
+    """
     from limits import parse
 
     out = dict(DEFAULT_HEAVY_LIMITS)
@@ -102,7 +123,20 @@ class RateLimits:
 
     def token_request(self, address: str, client_id: str | None) -> None:
         """Count a token request; refuse it while the address or the client id is over its
-        failure budget, or the address over its request budget."""
+        failure budget, or the address over its request budget.
+
+        Parameters
+        ----------
+        address : str
+            The client's network address.
+        client_id : str or None
+            The client id presented, if any.
+
+        Raises
+        ------
+        RateLimited
+            Over a budget.
+        """
         if client_id is not None and not self.limiter.test(
             self.failures_client, "token-fail-client", client_id
         ):
@@ -116,13 +150,34 @@ class RateLimits:
             raise RateLimited("too many token requests from this address", wait)
 
     def token_failure(self, address: str, client_id: str | None) -> None:
-        """Count a failed authentication against the address and the client id."""
+        """Count a failed authentication against the address and the client id.
+
+        Parameters
+        ----------
+        address : str
+            The client's network address.
+        client_id : str or None
+            The client id presented, if any.
+        """
         self.limiter.hit(self.failures_address, "token-fail-addr", address)
         if client_id is not None:
             self.limiter.hit(self.failures_client, "token-fail-client", client_id)
 
     def enforce_heavy(self, name: str, caller: Caller) -> None:
-        """Count a call of a heavy endpoint of class ``name`` for this caller."""
+        """Count a call of a heavy endpoint of class ``name`` for this caller.
+
+        Parameters
+        ----------
+        name : str
+            The heavy endpoint's class (:data:`DEFAULT_HEAVY_LIMITS`).
+        caller : Caller
+            The caller (its client, and consumer user).
+
+        Raises
+        ------
+        RateLimited
+            Over the class's limit.
+        """
         item = self.heavy.get(name)
         if item is None:
             return
@@ -135,7 +190,17 @@ class RateLimits:
 
 
 def install(app: FastAPI) -> None:
-    """Render :class:`RateLimited` as 429 ``TooManyRequests`` with ``Retry-After``."""
+    """Render :class:`RateLimited` as 429 ``TooManyRequests`` with ``Retry-After``.
+
+    Parameters
+    ----------
+    app : fastapi.FastAPI
+        The application.
+
+    References
+    ----------
+    M. Nottingham, R. Fielding, "Additional HTTP Status Codes", RFC 6585, 2012, 4 (429).
+    """
 
     async def handler(_request: Request, exc: Exception) -> FastJSONResponse:
         assert isinstance(exc, RateLimited)
@@ -145,6 +210,18 @@ def install(app: FastAPI) -> None:
 
 
 def too_many(exc: RateLimited) -> FastJSONResponse:
+    """The 429 ``TooManyRequests`` response with ``Retry-After`` (seconds).
+
+    Parameters
+    ----------
+    exc : RateLimited
+        The refusal.
+
+    Returns
+    -------
+    FastJSONResponse
+        The response.
+    """
     return FastJSONResponse(
         {"code": "TooManyRequests", "message": exc.message, "retry_after_s": exc.retry_after_s},
         status_code=429,

@@ -66,6 +66,8 @@ LEG_ROW_SCHEMA: dict[str, Any] = {
 
 
 class UploadResult(BaseModel):
+    """A stored upload: its audit seq, sealed record's SHA-256 and counts."""
+
     audit_seq: int
     record_sha256: str
     shipment_count: int
@@ -73,6 +75,8 @@ class UploadResult(BaseModel):
 
 
 class JobOut(BaseModel):
+    """An upload job: status, stage, rows done of rows total, and the result or errors."""
+
     job_id: str
     status: str
     stage: str
@@ -85,6 +89,8 @@ class JobOut(BaseModel):
 
 
 class FootprintOut(BaseModel):
+    """A shipment's footprint: mass (kg), activity (tkm), distance (km), emissions (kg CO2e)."""
+
     shipment_id: str
     pf_id: str
     audit_seq: int
@@ -106,6 +112,8 @@ class FootprintOut(BaseModel):
 
 
 class FootprintPage(BaseModel):
+    """A page of footprints and the offset of the next page (None on the last)."""
+
     data: list[FootprintOut]
     next_offset: int | None = None
 
@@ -141,6 +149,8 @@ class TocIn(BaseModel):
 
 
 class TocOut(TocIn):
+    """A published TOC with its PACT id, times and version."""
+
     pf_id: str = Field(description="the PACT ProductFootprint id (UUID v4, kept on republish)")
     created_at: datetime
     updated_at: datetime
@@ -161,6 +171,8 @@ class HocIn(BaseModel):
 
 
 class HocOut(HocIn):
+    """A published HOC with its PACT id, times and version."""
+
     pf_id: str = Field(description="the PACT ProductFootprint id (UUID v4, kept on republish)")
     created_at: datetime
     updated_at: datetime
@@ -168,6 +180,8 @@ class HocOut(HocIn):
 
 
 class AggregateRow(BaseModel):
+    """Sums of one group: counts, activity (tkm) and emissions (kg CO2e)."""
+
     key: dict[str, str | None]
     shipment_count: int | None = None
     tce_count: int
@@ -177,6 +191,8 @@ class AggregateRow(BaseModel):
 
 
 class TraceElement(BaseModel):
+    """One chain element of a trace: what it is, distance (km), activity (tkm), emissions (kg CO2e)."""
+
     seq: int
     tce_id: str
     kind: str
@@ -194,6 +210,8 @@ class TraceElement(BaseModel):
 
 
 class TraceOut(BaseModel):
+    """A shipment's chain elements with its total (kg CO2e WTW)."""
+
     shipment_id: str
     pf_id: str
     audit_seq: int

@@ -49,7 +49,30 @@ ROLE_SCOPES: Final[dict[str, frozenset[str]]] = {
 
 def parse_scopes(text: str | None) -> frozenset[str]:
     """Scopes from a space- or comma-separated string (RFC 6749 3.3); unknown ones raise
-    ``ValueError`` naming them. ``None`` or empty means every client scope."""
+    ``ValueError`` naming them. ``None`` or empty means every client scope.
+
+    Parameters
+    ----------
+    text : str or None
+        Scope names separated by spaces or commas.
+
+    Returns
+    -------
+    frozenset of str
+        The scopes.
+
+    Raises
+    ------
+    ValueError
+        Unknown scopes, named.
+
+    Examples
+    --------
+    >>> sorted(parse_scopes("footprints:read pact"))
+    ['footprints:read', 'pact']
+    >>> parse_scopes("") == CLIENT_SCOPES
+    True
+    """
     if not text or not text.strip():
         return CLIENT_SCOPES
     wanted = frozenset(t for t in text.replace(",", " ").split() if t)
@@ -62,7 +85,23 @@ def parse_scopes(text: str | None) -> frozenset[str]:
 
 
 def parse_client_scopes(text: str | None) -> frozenset[str]:
-    """Scopes a client may hold (:func:`parse_scopes` without the consumer scope)."""
+    """Scopes a client may hold (:func:`parse_scopes` without the consumer scope).
+
+    Parameters
+    ----------
+    text : str or None
+        Scope names separated by spaces or commas.
+
+    Returns
+    -------
+    frozenset of str
+        The scopes.
+
+    Raises
+    ------
+    ValueError
+        Unknown scopes or the consumer scope (only a token exchange, RFC 8693, issues it).
+    """
     wanted = parse_scopes(text)
     if CONSUMER_SCOPE in wanted:
         raise ValueError(

@@ -53,7 +53,18 @@ def _digest(token: str) -> bytes:
 
 
 def over_tls(request: Request) -> bool:
-    """Whether the browser reached us over TLS (directly, or through a proxy on loopback)."""
+    """Whether the browser reached us over TLS (directly, or through a proxy on loopback).
+
+    Parameters
+    ----------
+    request : starlette.requests.Request
+        The request.
+
+    Returns
+    -------
+    bool
+        True over TLS (the cookie is then ``Secure``).
+    """
     if request.url.scheme == "https":
         return True
     proto = request.headers.get("x-forwarded-proto", "")
@@ -72,7 +83,24 @@ def _loopback(host: str | None) -> bool:
 
 
 def start_session(engine: Engine, user: User, response: Response, *, secure: bool) -> str:
-    """Store a new session of ``user``, set its cookie on ``response``; return the CSRF token."""
+    """Store a new session of ``user``, set its cookie on ``response``; return the CSRF token.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The store.
+    user : User
+        The signed-in user.
+    response : starlette.responses.Response
+        Receives the session cookie (``HttpOnly``).
+    secure : bool
+        Mark the cookie ``Secure`` (TLS only).
+
+    Returns
+    -------
+    str
+        The session's CSRF token.
+    """
     token = base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=").decode()
     csrf = secrets.token_urlsafe(32)
     now = datetime.now(UTC)
@@ -100,6 +128,17 @@ def start_session(engine: Engine, user: User, response: Response, *, secure: boo
 
 
 def end_session(engine: Engine, request: Request, response: Response) -> None:
+    """Delete the request's session and its cookie.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The store.
+    request : starlette.requests.Request
+        The request (its session cookie).
+    response : starlette.responses.Response
+        Receives the cookie's deletion.
+    """
     token = request.cookies.get(COOKIE)
     if token:
         with engine.begin() as conn:
@@ -110,7 +149,20 @@ def end_session(engine: Engine, request: Request, response: Response) -> None:
 
 
 def session_user(engine: Engine, token: str) -> tuple[User, str] | None:
-    """The user and CSRF token of a live session cookie value; None when unknown or expired."""
+    """The user and CSRF token of a live session cookie value; None when unknown or expired.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The store.
+    token : str
+        The session cookie's value (only its SHA-256 is stored).
+
+    Returns
+    -------
+    tuple or None
+        ``(user, csrf token)``.
+    """
     s, u, t = DashboardSession, DashboardUser, Tenant
     with engine.connect() as conn:
         row = conn.execute(
@@ -138,10 +190,23 @@ def session_user(engine: Engine, token: str) -> tuple[User, str] | None:
 
 
 def user_caller(user: User) -> Caller:
+    """The caller a dashboard user acts as: its tenant and its role's scopes.
+
+    Parameters
+    ----------
+    user : User
+        The user.
+
+    Returns
+    -------
+    Caller
+        The caller.
+    """
     return Caller(f"user:{user.username}", user.tenant_id, user.tenant, ROLE_SCOPES[user.role])
 
 
 def demo_tenant() -> str | None:
+    """The demo tenant's name (``GREENSTREAM_DEMO_TENANT``), None outside demo mode."""
     return os.environ.get(DEMO_ENV) or None
 
 
@@ -154,6 +219,18 @@ def _demo_allowed(request: Request) -> bool:
 
 
 def demo_caller(engine: Engine) -> Caller | None:
+    """The read-only demo viewer of the demo tenant; None outside demo mode or without the tenant.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The store.
+
+    Returns
+    -------
+    Caller or None
+        The caller.
+    """
     name = demo_tenant()
     if name is None:
         return None
@@ -167,7 +244,25 @@ def demo_caller(engine: Engine) -> Caller | None:
 def cookie_caller(request: Request) -> Caller | None:
     """The caller of a request without ``Authorization``: its session cookie's user (CSRF
     checked on state-changing methods), else the demo viewer on loopback in demo mode, else
-    None (the bearer-token rules then answer). One indexed read, like a token's client check."""
+    None (the bearer-token rules then answer). One indexed read, like a token's client check.
+
+    Parameters
+    ----------
+    request : starlette.requests.Request
+        The request.
+
+    Returns
+    -------
+    Caller or None
+        The caller.
+
+    Raises
+    ------
+    AuthError
+        An expired or ended session.
+    ApiError
+        ``AccessDenied`` (403): a missing or wrong ``X-CSRF-Token`` on a state-changing method.
+    """
     engine: Engine = request.app.state.engine
     token = request.cookies.get(COOKIE)
     if token:

@@ -80,6 +80,7 @@ class ApiSettings:
 
     @classmethod
     def from_env(cls) -> ApiSettings:
+        """The settings from the ``GREENSTREAM_*`` environment variables (defaults where unset)."""
         return cls(
             database_url=os.environ.get("GREENSTREAM_DATABASE_URL"),
             secret_key=secret_key(),

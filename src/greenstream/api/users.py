@@ -35,6 +35,28 @@ def _hasher() -> Any:
 
 
 def hash_password(password: str) -> str:
+    """The Argon2id hash of a password (argon2-cffi's defaults), as PHC text.
+
+    Parameters
+    ----------
+    password : str
+        The password.
+
+    Returns
+    -------
+    str
+        The hash, ``$argon2id$...``.
+
+    References
+    ----------
+    A. Biryukov et al., "Argon2 Memory-Hard Function for Password Hashing and Proof-of-Work
+    Applications", RFC 9106, 2021.
+
+    Examples
+    --------
+    >>> hash_password("correct horse").startswith("$argon2id$")
+    True
+    """
     return str(_hasher().hash(password))
 
 
@@ -51,6 +73,7 @@ class User:
 
     @property
     def scopes(self) -> frozenset[str]:
+        """The scopes of the user's role."""
         return ROLE_SCOPES[self.role]
 
 
@@ -77,7 +100,28 @@ def create_user(
     *,
     oidc_subject: str | None = None,
 ) -> User:
-    """A new user of ``tenant`` (created if new). ``password`` None: OIDC sign-in only."""
+    """A new user of ``tenant`` (created if new). ``password`` None: OIDC sign-in only.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The store.
+    tenant : str
+        The tenant's name.
+    username : str
+        The user's name.
+    role : str
+        ``viewer``, ``analyst`` or ``admin``.
+    password : str or None
+        The password (stored as :func:`hash_password`), or None.
+    oidc_subject : str or None, optional
+        The OpenID Connect ``sub`` to bind.
+
+    Returns
+    -------
+    User
+        The user.
+    """
     _check(username, role, password)
     digest = hash_password(password) if password is not None else None
     with engine.begin() as conn:
@@ -113,6 +157,20 @@ def create_user(
 
 
 def list_users(engine: Engine, tenant: str) -> list[User]:
+    """The tenant's users, by name.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The store.
+    tenant : str
+        The tenant's name.
+
+    Returns
+    -------
+    list of User
+        The users (disabled ones included).
+    """
     u, t = DashboardUser, Tenant
     with engine.connect() as conn:
         rows = conn.execute(
@@ -125,7 +183,22 @@ def list_users(engine: Engine, tenant: str) -> list[User]:
 
 
 def disable_user(engine: Engine, tenant: str, username: str) -> bool:
-    """Disable a user (its sessions stop working at once); False when there is no such user."""
+    """Disable a user (its sessions stop working at once); False when there is no such user.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The store.
+    tenant : str
+        The tenant's name.
+    username : str
+        The user's name.
+
+    Returns
+    -------
+    bool
+        False when there is no such user.
+    """
     with engine.begin() as conn:
         tenant_id = conn.execute(select(Tenant.id).where(Tenant.name == tenant)).scalar()
         if tenant_id is None:
@@ -142,7 +215,24 @@ _DUMMY_HASH: str | None = None
 
 
 def authenticate(engine: Engine, tenant: str, username: str, password: str) -> User | None:
-    """The user when the tenant, name and password match and it is enabled; None otherwise."""
+    """The user when the tenant, name and password match and it is enabled; None otherwise.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The store.
+    tenant : str
+        The tenant's name.
+    username : str
+        The user's name.
+    password : str
+        The presented password.
+
+    Returns
+    -------
+    User or None
+        The user.
+    """
     from argon2.exceptions import InvalidHashError, VerificationError
 
     global _DUMMY_HASH
@@ -175,7 +265,28 @@ def authenticate(engine: Engine, tenant: str, username: str, password: str) -> U
 def oidc_user(engine: Engine, tenant: str, subject: str, username: str | None) -> User | None:
     """The tenant's user an OpenID Connect sign-in stands for: the one bound to ``subject``,
     else the one named ``username`` (the configured claim) not yet bound, which is then bound
-    to ``subject``. None when there is none or it is disabled (no user is made here)."""
+    to ``subject``. None when there is none or it is disabled (no user is made here).
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The store.
+    tenant : str
+        The tenant's name.
+    subject : str
+        The ID token's ``sub``.
+    username : str or None
+        The configured claim's value.
+
+    Returns
+    -------
+    User or None
+        The user.
+
+    References
+    ----------
+    OpenID Connect Core 1.0, 2 (``sub``: the subject identifier, unique per issuer).
+    """
     u, t = DashboardUser, Tenant
     cols = (u.id, u.tenant_id, t.name, u.username, u.role, u.disabled, u.oidc_subject)
     with engine.begin() as conn:

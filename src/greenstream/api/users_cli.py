@@ -13,6 +13,7 @@ users_app = typer.Typer(help="Dashboard users of tenants (sign-in with a role)."
 
 
 def register(app: typer.Typer) -> None:
+    """Add ``users`` to the CLI."""
     app.add_typer(users_app, name="users")
 
 

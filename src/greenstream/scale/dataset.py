@@ -30,7 +30,34 @@ class Partition:
 
 def list_partitions(root: Path) -> list[Partition]:
     """Every ``*.parquet`` file under ``root`` in path order (hidden ``.`` / ``_`` entries, such
-    as ``_SUCCESS`` or a writer's temporary files, are skipped)."""
+    as ``_SUCCESS`` or a writer's temporary files, are skipped).
+
+    Parameters
+    ----------
+    root : pathlib.Path
+        The dataset folder (plain or hive ``key=value`` sub-folders).
+
+    Returns
+    -------
+    list of Partition
+        One per file, numbered in path order.
+
+    Raises
+    ------
+    InputErrors
+        When ``root`` holds no ``.parquet`` file.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import polars as pl
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     (Path(tmp) / "year=2026").mkdir()
+    ...     pl.DataFrame({"x": [1]}).write_parquet(Path(tmp) / "year=2026" / "a.parquet")
+    ...     [(p.name, p.hive) for p in list_partitions(Path(tmp))]
+    [('year=2026/a.parquet', (('year', '2026'),))]
+    """
     if not root.is_dir():
         raise InputErrors.single(str(root), "not a directory of Parquet files")
     files = sorted(
@@ -49,7 +76,18 @@ def list_partitions(root: Path) -> list[Partition]:
 
 
 def with_data(partition: Partition) -> Partition:
-    """``partition`` carrying its bytes (for workers that do not see the client's files)."""
+    """``partition`` carrying its bytes (for workers that do not see the client's files).
+
+    Parameters
+    ----------
+    partition : Partition
+        A partition with a ``path`` the client can read.
+
+    Returns
+    -------
+    Partition
+        The same partition with ``data`` set and no ``path``.
+    """
     assert partition.path is not None
     return Partition(
         partition.index, partition.name, None, Path(partition.path).read_bytes(), partition.hive
@@ -58,7 +96,23 @@ def with_data(partition: Partition) -> Partition:
 
 def read_partition(partition: Partition) -> pl.LazyFrame:
     """The raw rows of ``partition`` with its hive keys as text columns (typed later, like every
-    input column), unless the file carries a column of that name itself."""
+    input column), unless the file carries a column of that name itself.
+
+    Parameters
+    ----------
+    partition : Partition
+        The partition, by ``path`` or with its ``data``.
+
+    Returns
+    -------
+    polars.LazyFrame
+        Its rows.
+
+    Raises
+    ------
+    InputErrors
+        When the file is not readable Parquet (naming the file inside the dataset).
+    """
     try:
         if partition.data is not None:
             frame = pl.read_parquet(io.BytesIO(partition.data)).lazy()

@@ -23,22 +23,74 @@ class Executor(Protocol):
     name: str
 
     def broadcast(self, value: Any) -> Any:
-        """A handle to ``value`` usable as an argument of every task (sent once per worker)."""
+        """A handle to ``value`` usable as an argument of every task (sent once per worker).
+
+        Parameters
+        ----------
+        value : object
+            Any picklable value.
+
+        Returns
+        -------
+        object
+            A handle to pass to :meth:`submit`.
+        """
         ...
 
     def put(self, value: Any) -> Any:
-        """A handle to ``value`` held by one worker (the tasks that need it fetch it there)."""
+        """A handle to ``value`` held by one worker (the tasks that need it fetch it there).
+
+        Parameters
+        ----------
+        value : object
+            Any picklable value.
+
+        Returns
+        -------
+        object
+            A handle to pass to :meth:`submit`.
+        """
         ...
 
     def submit(self, fn: Callable[..., Any], *args: Any, key: str) -> Any:
-        """Run ``fn(*args)``; handles among ``args`` are replaced by their values."""
+        """Run ``fn(*args)``; handles among ``args`` are replaced by their values.
+
+        Parameters
+        ----------
+        fn : callable
+            A module-level function (picklable).
+        *args : object
+            Its arguments, values or handles.
+        key : str
+            A name for the task, unique within the job.
+
+        Returns
+        -------
+        object
+            A handle to the task's result.
+        """
         ...
 
     def results(self, handles: Sequence[Any], tick: Tick | None = None) -> list[Any]:
-        """The values of ``handles`` in order; ``tick`` is called once per finished task."""
+        """The values of ``handles`` in order; ``tick`` is called once per finished task.
+
+        Parameters
+        ----------
+        handles : sequence
+            Handles from :meth:`submit`.
+        tick : callable or None, optional
+            Called with no argument once per finished task (progress display).
+
+        Returns
+        -------
+        list
+            The results, in the order of ``handles``; a failed task's exception is raised.
+        """
         ...
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Release the executor's resources (a local cluster is shut down)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -52,15 +104,56 @@ class LocalExecutor:
     name = "local"
 
     def broadcast(self, value: Any) -> Any:
+        """``value`` itself (see :meth:`Executor.broadcast`).
+
+        Parameters
+        ----------
+        value : object
+            Any value.
+        """
         return value
 
     def put(self, value: Any) -> Any:
+        """``value`` itself (see :meth:`Executor.put`).
+
+        Parameters
+        ----------
+        value : object
+            Any value.
+        """
         return value
 
     def submit(self, fn: Callable[..., Any], *args: Any, key: str) -> _Done:
+        """Run ``fn(*args)`` now, in this process (see :meth:`Executor.submit`).
+
+        Parameters
+        ----------
+        fn : callable
+            The function.
+        *args : object
+            Its arguments, values or handles.
+        key : str
+            The task's name (unused here).
+
+        Examples
+        --------
+        >>> ex = LocalExecutor()
+        >>> a = ex.submit(pow, 2, 10, key="a")
+        >>> ex.results([ex.submit(abs, a, key="b")])
+        [1024]
+        """
         return _Done(fn(*(a.value if isinstance(a, _Done) else a for a in args)))
 
     def results(self, handles: Sequence[Any], tick: Tick | None = None) -> list[Any]:
+        """The values of ``handles`` in order (see :meth:`Executor.results`).
+
+        Parameters
+        ----------
+        handles : sequence
+            Handles from :meth:`submit`.
+        tick : callable or None, optional
+            Called once per handle.
+        """
         out = []
         for handle in handles:
             out.append(handle.value if isinstance(handle, _Done) else handle)
@@ -69,6 +162,7 @@ class LocalExecutor:
         return out
 
     def close(self) -> None:
+        """Nothing to release."""
         return None
 
 
@@ -109,9 +203,27 @@ class DaskExecutor:
             self.client = Client(scheduler)  # type: ignore[no-untyped-call]
 
     def broadcast(self, value: Any) -> Any:
+        """A future of a task that returns ``value`` (recomputed if its worker is lost).
+
+        Parameters
+        ----------
+        value : object
+            Any picklable value.
+
+        References
+        ----------
+        Dask.distributed documentation, "Futures" (``Client.submit``).
+        """
         return self._hold(value)
 
     def put(self, value: Any) -> Any:
+        """A future of a task that returns ``value`` (recomputed if its worker is lost).
+
+        Parameters
+        ----------
+        value : object
+            Any picklable value.
+        """
         return self._hold(value)
 
     def _hold(self, value: Any) -> Any:
@@ -125,9 +237,29 @@ class DaskExecutor:
             return self.client.submit(_identity, value, pure=False)
 
     def submit(self, fn: Callable[..., Any], *args: Any, key: str) -> Any:
+        """Submit ``fn(*args)`` to the cluster, impure (never deduplicated by key hashing).
+
+        Parameters
+        ----------
+        fn : callable
+            A module-level function (picklable).
+        *args : object
+            Its arguments, values or futures.
+        key : str
+            The task's key in the scheduler, unique within the job.
+        """
         return self.client.submit(fn, *args, key=key, pure=False)
 
     def results(self, handles: Sequence[Any], tick: Tick | None = None) -> list[Any]:
+        """Wait for every future; the first failed task's exception is raised.
+
+        Parameters
+        ----------
+        handles : sequence
+            Futures from :meth:`submit`.
+        tick : callable or None, optional
+            Called once per finished task, in completion order.
+        """
         from distributed import as_completed
 
         futures = list(handles)
@@ -139,6 +271,7 @@ class DaskExecutor:
         return list(self.client.gather(futures))
 
     def close(self) -> None:
+        """Close the client, and the local cluster when this executor started one."""
         self.client.close()
         if self._cluster is not None:
             self._cluster.close()
@@ -151,7 +284,34 @@ def _identity(value: Any) -> Any:
 def make_executor(
     name: str, *, scheduler: str | None = None, workers: int | None = None
 ) -> LocalExecutor | DaskExecutor:
-    """The executor called ``name`` (``local`` or ``dask``)."""
+    """The executor called ``name`` (``local`` or ``dask``).
+
+    Parameters
+    ----------
+    name : str
+        ``local`` (this process) or ``dask`` (a dask.distributed cluster).
+    scheduler : str or None, optional
+        ``tcp://HOST:PORT`` of an existing Dask scheduler; None starts a local cluster.
+    workers : int or None, optional
+        Worker processes of a local cluster (count); None: one per core.
+
+    Returns
+    -------
+    LocalExecutor or DaskExecutor
+        The executor.
+
+    Raises
+    ------
+    RuntimeError
+        ``dask`` without dask.distributed installed.
+    ValueError
+        An unknown ``name``.
+
+    Examples
+    --------
+    >>> make_executor("local").name
+    'local'
+    """
     if name == "local":
         return LocalExecutor()
     if name == "dask":

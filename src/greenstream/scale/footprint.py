@@ -133,7 +133,18 @@ def _typed(partition: Partition, shared: Shared) -> tuple[pl.DataFrame, list[Inp
 def job_rows(legs: pl.DataFrame) -> pl.DataFrame:
     """The rows of one partition that the job-wide lookups read: every row on a measured trip,
     in order (their tonne-km add up per trip), and one row per distinct :data:`PLACE_KEYS`
-    combination with or without a distance (the places and sea lanes to resolve)."""
+    combination with or without a distance (the places and sea lanes to resolve).
+
+    Parameters
+    ----------
+    legs : polars.DataFrame
+        One partition's typed LEGS rows.
+
+    Returns
+    -------
+    polars.DataFrame
+        The rows the job-wide lookups need.
+    """
     columns = legs.columns
     has_trip = pl.col("trip_id").is_not_null() if "trip_id" in columns else pl.lit(False)
     keys = [c for c in PLACE_KEYS if c in columns]
@@ -148,7 +159,20 @@ def job_rows(legs: pl.DataFrame) -> pl.DataFrame:
 
 
 def survey_partition(partition: Partition, shared: Shared) -> Survey:
-    """Type and check one partition; its row count, digest, schema and job rows."""
+    """Type and check one partition; its row count, digest, schema and job rows.
+
+    Parameters
+    ----------
+    partition : Partition
+        The partition.
+    shared : Shared
+        What every task needs (broadcast).
+
+    Returns
+    -------
+    Survey
+        What the client needs to plan the job (and the partition's bad rows, if any).
+    """
     legs, errors, notices = _typed(partition, shared)
     tables = shared.tables
     errors += check_legs(
@@ -201,7 +225,26 @@ def _sha256_file(path: Path) -> str:
 
 
 def conform_to(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
-    """``frame`` with the job's columns in the job's order (absent ones as typed nulls)."""
+    """``frame`` with the job's columns in the job's order (absent ones as typed nulls).
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        A partition's rows.
+    schema : dict of str to polars.DataType
+        The job's columns and types.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``frame`` with exactly ``schema``'s columns.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> conform_to(pl.DataFrame({"b": [1]}), {"a": pl.String, "b": pl.Int64}).row(0)
+    (None, 1)
+    """
     return frame.select(
         pl.col(c).cast(t) if c in frame.columns else pl.lit(None, dtype=t).alias(c)
         for c, t in schema.items()
@@ -227,6 +270,30 @@ def compute_partition(
     Writes ``out_dir/part-<index>.parquet`` (atomically; a retry overwrites the same file) or,
     without ``out_dir``, returns the Parquet bytes; and returns the roll-up columns split into
     ``buckets`` by a hash of ``shipment_id``.
+
+    Parameters
+    ----------
+    partition : Partition
+        The partition.
+    shared : Shared
+        What every task needs (broadcast).
+    job : JobContext
+        The job-wide lookups (trip tonne-km, places, sea lanes).
+    schema : dict of str to polars.DataType
+        The job's columns and types.
+    buckets : int
+        Hash buckets of the shipment roll-up (count).
+    out_dir : str or None
+        The staging folder, or None to return the Parquet bytes.
+
+    Returns
+    -------
+    tuple
+        ``(parquet bytes or None, roll-up rows per bucket)``.
+
+    References
+    ----------
+    ISO 14083:2023, 5.6 (allocation of a trip's emissions by tonne-km).
     """
     legs, _, _ = _typed(partition, shared)
     results = compute(conform_to(legs.drop(ROW), schema), shared.tables, job=job)
@@ -243,10 +310,36 @@ def compute_partition(
 
 
 def bucket_of(computed: tuple[bytes | None, list[pl.DataFrame]], j: int) -> pl.DataFrame:
+    """The roll-up rows of bucket ``j`` from a :func:`compute_partition` result.
+
+    Parameters
+    ----------
+    computed : tuple
+        A :func:`compute_partition` result.
+    j : int
+        The bucket number.
+
+    Returns
+    -------
+    polars.DataFrame
+        That bucket's rows.
+    """
     return computed[1][j]
 
 
 def written_of(computed: tuple[bytes | None, list[pl.DataFrame]]) -> bytes | None:
+    """The Parquet bytes of a :func:`compute_partition` result (None when written to disk).
+
+    Parameters
+    ----------
+    computed : tuple
+        A :func:`compute_partition` result.
+
+    Returns
+    -------
+    bytes or None
+        The partition's output file.
+    """
     return computed[0]
 
 
@@ -255,7 +348,29 @@ def rollup_bucket(
 ) -> tuple[int, bytes | None]:
     """Shipment totals of one hash bucket: its rows from every partition, in partition order
     (so each sum adds the same numbers in the same order as the single-machine job). Written
-    to ``out_dir``, or returned as Parquet bytes when ``send_back``; the shipment count always."""
+    to ``out_dir``, or returned as Parquet bytes when ``send_back``; the shipment count always.
+
+    Parameters
+    ----------
+    j : int
+        The bucket number.
+    out_dir : str or None
+        The staging folder of the shipment roll-up, or None.
+    send_back : bool
+        Return the Parquet bytes.
+    *pieces : polars.DataFrame
+        The bucket's rows of every partition, in partition order.
+
+    Returns
+    -------
+    tuple
+        ``(shipments, parquet bytes or None)``.
+
+    References
+    ----------
+    Smart Freight Centre, GLEC Framework FAQ, Q1: a transport chain's emissions are the sum of
+    its elements' (http://www.smartfreightcentre.org/glecframework/faq).
+    """
     rollup = shipments_lazy(pl.concat(pieces).lazy()).collect(engine="in-memory")
     if out_dir is not None:
         write_table(rollup, Path(out_dir) / part_name(j))
@@ -263,21 +378,72 @@ def rollup_bucket(
 
 
 def part_name(index: int) -> str:
+    """The file name of output part ``index``.
+
+    Parameters
+    ----------
+    index : int
+        The partition's number.
+
+    Returns
+    -------
+    str
+        ``part-NNNNN.parquet``.
+
+    Examples
+    --------
+    >>> part_name(7)
+    'part-00007.parquet'
+    """
     return f"part-{index:05d}.parquet"
 
 
 def staging_dir(target: Path, token: str) -> Path:
+    """The hidden folder beside ``target`` where a job writes before it publishes.
+
+    Parameters
+    ----------
+    target : pathlib.Path
+        The output folder.
+    token : str
+        The job's unique token.
+
+    Returns
+    -------
+    pathlib.Path
+        ``<parent>/.<name>.staging-<token>``.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> staging_dir(Path("out/legs"), "ab12").as_posix()
+    'out/.legs.staging-ab12'
+    """
     return target.parent / f".{target.name}.staging-{token}"
 
 
 def clear_stale_staging(target: Path) -> None:
-    """Remove what an interrupted job left beside ``target`` (a restart starts clean)."""
+    """Remove what an interrupted job left beside ``target`` (a restart starts clean).
+
+    Parameters
+    ----------
+    target : pathlib.Path
+        The output folder.
+    """
     for stale in target.parent.glob(f".{target.name}.staging-*"):
         shutil.rmtree(stale, ignore_errors=True)
 
 
 def publish(staging: Path, target: Path) -> None:
-    """Move a finished staging folder to ``target`` (replacing an older output)."""
+    """Move a finished staging folder to ``target`` (replacing an older output).
+
+    Parameters
+    ----------
+    staging : pathlib.Path
+        The finished staging folder.
+    target : pathlib.Path
+        The output folder.
+    """
     old = None
     if target.exists():
         old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"
@@ -342,8 +508,8 @@ def run_dataset(
 
     References
     ----------
-    ISO 14083:2023, 5.6 (allocation of a trip's emissions by tonne-km) and 5.1 (a chain's
-    emissions are the sum of its elements).
+    ISO 14083:2023, 5.6 (allocation of a trip's emissions by tonne-km); Smart Freight Centre,
+    GLEC Framework FAQ, Q1 (a chain's emissions are the sum of its elements).
     """
     options = options or DatasetJob()
     clock = [time.perf_counter()]
@@ -486,7 +652,15 @@ def _unique_notices(notices: list[Notice]) -> list[Notice]:
 
 
 def write_bytes(target: Path, data: bytes | None) -> None:
-    """``data`` into ``target`` atomically."""
+    """``data`` into ``target`` atomically.
+
+    Parameters
+    ----------
+    target : pathlib.Path
+        The file to write.
+    data : bytes or None
+        Its content; None writes nothing.
+    """
     from greenstream.io.atomic import atomic_path
 
     assert data is not None

@@ -41,7 +41,28 @@ class LeaseError(GreenstreamError):
 
 def partition_of(devices: pl.Series, partitions: int) -> pl.Series:
     """The partition (0 .. ``partitions`` - 1) of each device id: CRC-32 of its UTF-8 bytes
-    modulo ``partitions`` (stable across processes, versions and languages)."""
+    modulo ``partitions`` (stable across processes, versions and languages).
+
+    Parameters
+    ----------
+    devices : polars.Series
+        Device ids (null counts as the empty string).
+    partitions : int
+        Partitions (count).
+
+    Returns
+    -------
+    polars.Series
+        ``partition`` (``UInt32``).
+
+    Examples
+    --------
+    >>> import polars as pl, zlib
+    >>> partition_of(pl.Series(["truck-1", "truck-2", "truck-1"]), 4).to_list()
+    [2, 0, 2]
+    >>> zlib.crc32(b"truck-1") % 4
+    2
+    """
     unique = devices.cast(pl.String).fill_null("").unique()
     mapping = {d: zlib.crc32(d.encode()) % partitions for d in unique.to_list()}
     return (
@@ -53,7 +74,18 @@ def partition_of(devices: pl.Series, partitions: int) -> pl.Series:
 
 
 def device_column(records: pl.DataFrame) -> pl.Series:
-    """The device of each wire record (the record type's device field)."""
+    """The device of each wire record (the record type's device field).
+
+    Parameters
+    ----------
+    records : polars.DataFrame
+        Wire records with ``record_type``.
+
+    Returns
+    -------
+    polars.Series
+        The device id of each record.
+    """
     expr = pl.lit(None, dtype=pl.String)
     for record_type, name in DEVICE_FIELD.items():
         if name in records.columns:
@@ -69,7 +101,22 @@ def partitioned_messages(
     records: pl.DataFrame, partitions: int, per_message: int
 ) -> list[tuple[int, str, bytes]]:
     """(partition, record type, NDJSON blob) messages of at most ``per_message`` records, each
-    partition's records in their input order."""
+    partition's records in their input order.
+
+    Parameters
+    ----------
+    records : polars.DataFrame
+        Wire records with ``record_type``.
+    partitions : int
+        Partitions (count).
+    per_message : int
+        The most records in one message (count).
+
+    Returns
+    -------
+    list of tuple
+        ``(partition, record type, NDJSON bytes)``.
+    """
     tagged = records.with_columns(partition_of(device_column(records), partitions))
     out: list[tuple[int, str, bytes]] = []
     for (k, record_type), part in tagged.partition_by(
@@ -90,7 +137,32 @@ async def publish_partitioned(
     partitions: int,
     per_message: int = 200,
 ) -> int:
-    """Publish wire records (with ``record_type``) to ``<prefix>.p<k>.<type>``; messages sent."""
+    """Publish wire records (with ``record_type``) to ``<prefix>.p<k>.<type>``; messages sent.
+
+    Parameters
+    ----------
+    url : str
+        The NATS server (``nats://HOST:PORT``).
+    stream : str
+        The JetStream stream holding the subjects.
+    prefix : str
+        The subject prefix.
+    records : polars.DataFrame
+        Wire records with ``record_type``.
+    partitions : int
+        Partitions (count).
+    per_message : int, optional
+        The most records in one message (count).
+
+    Returns
+    -------
+    int
+        Messages published (count).
+
+    References
+    ----------
+    NATS documentation, "JetStream" (streams and subjects), https://docs.nats.io/
+    """
     import nats
 
     messages = partitioned_messages(records, partitions, per_message)
@@ -145,6 +217,7 @@ class PartitionLeases:
         return got
 
     def live_workers(self) -> int:
+        """Workers holding a membership lock now (count, at least 1: this one)."""
         n = self.conn.execute(
             sa.text(
                 "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
@@ -157,15 +230,50 @@ class PartitionLeases:
         return max(int(n), 1)
 
     def fair_share(self, partitions: int) -> int:
+        """``ceil(partitions / live workers)``: the most partitions this worker should hold.
+
+        Parameters
+        ----------
+        partitions : int
+            Partitions (count).
+
+        Returns
+        -------
+        int
+            The fair share (count).
+        """
         return -(-partitions // self.live_workers())
 
     def try_acquire(self, partition: int) -> bool:
+        """Take ``partition``'s lock when it is free (no wait).
+
+        Parameters
+        ----------
+        partition : int
+            The partition.
+
+        Returns
+        -------
+        bool
+            True when this worker now holds it.
+
+        References
+        ----------
+        PostgreSQL documentation, "Advisory Lock Functions" (``pg_try_advisory_lock``).
+        """
         got = self._try(self.namespace, partition)
         if got:
             self.held.add(partition)
         return got
 
     def release(self, partition: int) -> None:
+        """Give ``partition`` up.
+
+        Parameters
+        ----------
+        partition : int
+            The partition.
+        """
         self.conn.execute(
             sa.text("SELECT pg_advisory_unlock(:ns, :k)"), {"ns": self.namespace, "k": partition}
         )
@@ -173,6 +281,7 @@ class PartitionLeases:
         self.held.discard(partition)
 
     def close(self) -> None:
+        """End the session: every lock this worker holds is released."""
         self.conn.close()  # ends the session: every lock goes with it
         self.held.clear()
 
@@ -186,6 +295,25 @@ class WorkerReport:
 
 
 def consumer_name(durable: str, partition: int) -> str:
+    """The durable consumer name of one partition.
+
+    Parameters
+    ----------
+    durable : str
+        The consumers' base name.
+    partition : int
+        The partition.
+
+    Returns
+    -------
+    str
+        ``<durable>-p<partition>``.
+
+    Examples
+    --------
+    >>> consumer_name("greenstream-ingest", 3)
+    'greenstream-ingest-p3'
+    """
     return f"{durable}-p{partition}"
 
 
@@ -200,7 +328,30 @@ async def ensure_consumers(
     ack_wait_s: float,
 ) -> None:
     """One durable pull consumer per partition, filtered on its subjects, with at most two
-    batches unacknowledged (so a new owner gets the redelivered ones before anything newer)."""
+    batches unacknowledged (so a new owner gets the redelivered ones before anything newer).
+
+    Parameters
+    ----------
+    js : nats.js.JetStreamContext
+        The JetStream context.
+    stream : str
+        The stream.
+    prefix : str
+        The subject prefix.
+    durable : str
+        The consumers' base name.
+    partitions : int
+        Partitions (count).
+    batch_messages : int
+        Messages fetched per batch (count).
+    ack_wait_s : float
+        How long a delivered message may stay unacknowledged before redelivery, seconds.
+
+    References
+    ----------
+    NATS documentation, "JetStream Consumers" (durable pull consumers, ``max_ack_pending``,
+    ``ack_wait``), https://docs.nats.io/nats-concepts/jetstream/consumers
+    """
     from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
     from nats.js.errors import NotFoundError
 
@@ -223,7 +374,24 @@ async def ensure_consumers(
 
 
 async def stream_drained(js: Any, stream: str, durable: str, partitions: int) -> bool:
-    """Whether every partition's consumer has delivered and seen acknowledged every message."""
+    """Whether every partition's consumer has delivered and seen acknowledged every message.
+
+    Parameters
+    ----------
+    js : nats.js.JetStreamContext
+        The JetStream context.
+    stream : str
+        The stream.
+    durable : str
+        The consumers' base name.
+    partitions : int
+        Partitions (count).
+
+    Returns
+    -------
+    bool
+        True when nothing is pending or unacknowledged.
+    """
     for k in range(partitions):
         info = await js.consumer_info(stream, consumer_name(durable, k))
         if info.num_pending or info.num_ack_pending:
@@ -252,6 +420,36 @@ async def run_worker(
 
     A partition taken over after start makes the worker load the store's state again (the
     last fixes and keys the previous owner committed), so its checks see the device's history.
+
+    Parameters
+    ----------
+    make_ingestor : callable
+        Makes an :class:`~greenstream.monitoring.ingest.Ingestor` on the store.
+    leases : PartitionLeases
+        This worker's leases.
+    url : str
+        The NATS server.
+    stream : str
+        The JetStream stream.
+    prefix : str
+        The subject prefix.
+    partitions : int
+        Partitions (count).
+    durable : str, optional
+        The consumers' base name.
+    batch_messages : int, optional
+        Messages fetched per batch (count).
+    ack_wait_s : float, optional
+        How long a delivered message may stay unacknowledged before redelivery, seconds.
+    until_drained : bool, optional
+        Stop when the stream is drained (else run until cancelled).
+    on_batch : callable or None, optional
+        Called with the running totals after each batch.
+
+    Returns
+    -------
+    WorkerReport
+        The worker's totals and the partitions it consumed.
     """
     import nats
     from nats.errors import TimeoutError as NatsTimeout

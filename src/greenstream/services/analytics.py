@@ -205,6 +205,18 @@ def batch_facts(chain: pl.DataFrame, shipments: pl.DataFrame, audit_seq: int) ->
 
 
 def encode_facts(facts: pl.DataFrame) -> bytes:
+    """Facts as stored: Parquet (lz4) of their :func:`stored_form`.
+
+    Parameters
+    ----------
+    facts : polars.DataFrame
+        The tenant's facts of one batch (:func:`batch_facts`).
+
+    Returns
+    -------
+    bytes
+        The Parquet file.
+    """
     buf = io.BytesIO()
     # lz4: decoding 1M facts takes 0.2 s against zstd's 0.5 s, for 75 MB instead of 61
     stored_form(facts).write_parquet(buf, compression="lz4", statistics=False)
@@ -212,6 +224,18 @@ def encode_facts(facts: pl.DataFrame) -> bytes:
 
 
 def decode_facts(data: bytes) -> pl.DataFrame:
+    """Facts from their stored Parquet bytes (the inverse of :func:`encode_facts`).
+
+    Parameters
+    ----------
+    data : bytes
+        The Parquet file.
+
+    Returns
+    -------
+    polars.DataFrame
+        The facts in :func:`stored_form`.
+    """
     return pl.read_parquet(io.BytesIO(data))
 
 
@@ -235,7 +259,20 @@ def _batch_chain(conn: Connection, tenant_id: int, audit_seq: int) -> pl.DataFra
 def refresh_facts(engine: Engine, tenant_id: int) -> int:
     """Build the facts of every stored batch of ``tenant_id`` that has none (or older ones),
     then the roll-ups (:func:`refresh_rollups`); return how many batches' facts were built.
-    Idempotent; safe to call from several processes."""
+    Idempotent; safe to call from several processes.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The store.
+    tenant_id : int
+        The tenant.
+
+    Returns
+    -------
+    int
+        Batches whose facts were built (count).
+    """
     a, f = AuditRecord.__table__.c, AnalyticsFacts.__table__.c
     with engine.connect() as conn:
         seqs = set(conn.execute(select(a.seq).where(a.tenant_id == tenant_id)).scalars())
@@ -280,7 +317,20 @@ def refresh_facts(engine: Engine, tenant_id: int) -> int:
 
 
 def stored_batches(conn: Connection, tenant_id: int) -> tuple[int, ...]:
-    """The audit seqs of the tenant's stored batches (what the cache is keyed on)."""
+    """The audit seqs of the tenant's stored batches (what the cache is keyed on).
+
+    Parameters
+    ----------
+    conn : sqlalchemy.engine.Connection
+        An open connection to the store.
+    tenant_id : int
+        The tenant.
+
+    Returns
+    -------
+    tuple of int
+        The audit seqs, ascending.
+    """
     a = AuditRecord.__table__.c
     return tuple(
         conn.execute(select(a.seq).where(a.tenant_id == tenant_id).order_by(a.seq)).scalars()
@@ -288,7 +338,20 @@ def stored_batches(conn: Connection, tenant_id: int) -> tuple[int, ...]:
 
 
 def load_facts(conn: Connection, tenant_id: int) -> pl.DataFrame:
-    """Every fact of the tenant (batches in order)."""
+    """Every fact of the tenant (batches in order).
+
+    Parameters
+    ----------
+    conn : sqlalchemy.engine.Connection
+        An open connection to the store.
+    tenant_id : int
+        The tenant.
+
+    Returns
+    -------
+    polars.DataFrame
+        The facts in :func:`stored_form`.
+    """
     f = AnalyticsFacts.__table__.c
     blobs = conn.execute(
         select(f.data)
@@ -307,7 +370,28 @@ def load_facts(conn: Connection, tenant_id: int) -> pl.DataFrame:
 
 
 def check_time_zone(name: str) -> str:
-    """``name`` if it is an IANA time zone; :class:`InputErrors` naming the field otherwise."""
+    """``name`` if it is an IANA time zone; :class:`InputErrors` naming the field otherwise.
+
+    Parameters
+    ----------
+    name : str
+        An IANA time zone name (``Asia/Shanghai``).
+
+    Returns
+    -------
+    str
+        ``name``.
+
+    Raises
+    ------
+    InputErrors
+        When the name is not a time zone (field ``tz``).
+
+    Examples
+    --------
+    >>> check_time_zone("Asia/Shanghai")
+    'Asia/Shanghai'
+    """
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -316,13 +400,42 @@ def check_time_zone(name: str) -> str:
 
 
 def tenant_time_zone(conn: Connection, tenant_id: int) -> str:
-    """The tenant's time zone (``dashboard_tenant_settings``), UTC when none is set."""
+    """The tenant's time zone (``dashboard_tenant_settings``), UTC when none is set.
+
+    Parameters
+    ----------
+    conn : sqlalchemy.engine.Connection
+        An open connection to the store.
+    tenant_id : int
+        The tenant.
+
+    Returns
+    -------
+    str
+        An IANA time zone name.
+    """
     t = DashboardTenantSettings.__table__.c
     value = conn.execute(select(t.time_zone).where(t.tenant_id == tenant_id)).scalar()
     return str(value) if value else DEFAULT_TIME_ZONE
 
 
 def set_tenant_time_zone(engine: Engine, tenant_id: int, time_zone: str) -> None:
+    """Set the tenant's time zone (the local day of the views).
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The store.
+    tenant_id : int
+        The tenant.
+    time_zone : str
+        An IANA time zone name.
+
+    Raises
+    ------
+    InputErrors
+        When ``time_zone`` is not a time zone.
+    """
     check_time_zone(time_zone)
     with engine.begin() as conn:
         conn.execute(
@@ -359,7 +472,18 @@ def stored_form(facts: pl.DataFrame) -> pl.DataFrame:
     """``facts`` as kept (in the store and in memory): ``lane`` (``ORIGIN>DESTINATION``), the
     WTW splits of :data:`SPLITS`, and dimension columns as categoricals (grouping and comparing
     them costs a fraction of strings'; Parquet keeps them dictionary-encoded, so a load costs no
-    conversion)."""
+    conversion).
+
+    Parameters
+    ----------
+    facts : polars.DataFrame
+        Facts in :data:`FACT_SCHEMA`.
+
+    Returns
+    -------
+    polars.DataFrame
+        The facts with ``lane``, the splits (kg CO2e) and categorical dimensions.
+    """
     if "lane" in facts.columns:
         return facts
     return facts.with_columns(
@@ -380,7 +504,20 @@ def stored_form(facts: pl.DataFrame) -> pl.DataFrame:
 
 def with_local_day(facts: pl.DataFrame, time_zone: str) -> pl.DataFrame:
     """``facts`` ready for the views (:func:`stored_form`) plus ``day``: the local date
-    (``time_zone``) of the shipment's first departure."""
+    (``time_zone``) of the shipment's first departure.
+
+    Parameters
+    ----------
+    facts : polars.DataFrame
+        Facts (stored or :data:`FACT_SCHEMA`).
+    time_zone : str
+        An IANA time zone name.
+
+    Returns
+    -------
+    polars.DataFrame
+        The facts with ``day`` (date).
+    """
     return stored_form(facts).with_columns(
         pl.col("ship_departure_at").dt.convert_time_zone(time_zone).dt.date().alias("day")
     )
@@ -407,6 +544,20 @@ class FactCache:
         self._tenants: dict[int, TenantFacts] = {}
 
     def get(self, engine: Engine, tenant_id: int) -> TenantFacts:
+        """The tenant's facts, loaded again only when it has a new batch.
+
+        Parameters
+        ----------
+        engine : sqlalchemy.Engine
+            The store.
+        tenant_id : int
+            The tenant.
+
+        Returns
+        -------
+        TenantFacts
+            The facts with local days.
+        """
         with engine.connect() as conn:
             seqs = stored_batches(conn, tenant_id)
             tz = tenant_time_zone(conn, tenant_id)
@@ -425,6 +576,7 @@ class FactCache:
             return loaded
 
     def clear(self) -> None:
+        """Forget every tenant's facts."""
         with self._lock:
             self._tenants.clear()
 
@@ -434,7 +586,20 @@ _DEFAULT_CACHE = FactCache()
 
 def tenant_facts(engine: Engine, tenant_id: int) -> TenantFacts:
     """The tenant's facts for callers outside the API (the store-mode reports, the CLI): the
-    same frame, and so the same figures, the dashboard answers from."""
+    same frame, and so the same figures, the dashboard answers from.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The store.
+    tenant_id : int
+        The tenant.
+
+    Returns
+    -------
+    TenantFacts
+        The facts with local days.
+    """
     return _DEFAULT_CACHE.get(engine, tenant_id)
 
 
@@ -473,6 +638,14 @@ class Filters:
         )
 
     def year_before(self) -> Filters:
+        """The same filters with the period shifted back one year (29 February to 28).
+
+        Examples
+        --------
+        >>> from datetime import date
+        >>> Filters(date_from=date(2024, 2, 29)).year_before().date_from
+        datetime.date(2023, 2, 28)
+        """
         return replace(
             self,
             date_from=_minus_year(self.date_from) if self.date_from else None,
@@ -480,6 +653,14 @@ class Filters:
         )
 
     def as_dict(self) -> dict[str, Any]:
+        """The filters that are set, dates as ISO text (JSON-ready).
+
+        Examples
+        --------
+        >>> from datetime import date
+        >>> Filters(date_from=date(2026, 1, 1), mode="road").as_dict()
+        {'date_from': '2026-01-01', 'mode': 'road'}
+        """
         return {
             k: (v.isoformat() if isinstance(v, date) else v)
             for k, v in self.__dict__.items()
@@ -506,7 +687,34 @@ def parse_filters(
     customer: str | None = None,
     leg: str | None = None,
 ) -> Filters:
-    """:class:`Filters` from text (query parameters); every bad field is reported at once."""
+    """:class:`Filters` from text (query parameters); every bad field is reported at once.
+
+    Parameters
+    ----------
+    date_from, date_to : str or None, optional
+        The period's first and last local day (``YYYY-MM-DD``), inclusive.
+    mode, method, carrier, hub, customer : str or None, optional
+        Keys to narrow to.
+    lane : str or None, optional
+        ``ORIGIN>DESTINATION`` of shipments.
+    leg : str or None, optional
+        ``ORIGIN>DESTINATION>MODE`` of transport legs.
+
+    Returns
+    -------
+    Filters
+        The selection.
+
+    Raises
+    ------
+    InputErrors
+        Every bad field (naming it), at once.
+
+    Examples
+    --------
+    >>> parse_filters(date_from="2026-01-01", mode="road").as_dict()
+    {'date_from': '2026-01-01', 'mode': 'road'}
+    """
     errors: list[InputError] = []
     days: dict[str, date | None] = {}
     for name, text in (("from", date_from), ("to", date_to)):
@@ -540,7 +748,20 @@ def parse_filters(
 
 def select_lazy(facts: pl.DataFrame | pl.LazyFrame, filters: Filters) -> pl.LazyFrame:
     """The facts (chain elements) that ``filters`` keep, as a lazy query: a view that then sums
-    a few columns reads only those (projection pushdown), not a filtered copy of all."""
+    a few columns reads only those (projection pushdown), not a filtered copy of all.
+
+    Parameters
+    ----------
+    facts : polars.DataFrame or polars.LazyFrame
+        The tenant's facts in :func:`with_local_day` form.
+    filters : Filters
+        The selection.
+
+    Returns
+    -------
+    polars.LazyFrame
+        The kept facts.
+    """
     lf = facts.lazy()
     cond: list[pl.Expr] = []
     if filters.date_from is not None:
@@ -580,7 +801,22 @@ def select_facts(
     facts: pl.DataFrame, filters: Filters, columns: Sequence[str] | None = None
 ) -> pl.DataFrame:
     """The facts (chain elements) that ``filters`` keep; only ``columns`` when given (a view
-    that needs a few columns copies those, not all of them)."""
+    that needs a few columns copies those, not all of them).
+
+    Parameters
+    ----------
+    facts : polars.DataFrame
+        The tenant's facts in :func:`with_local_day` form.
+    filters : Filters
+        The selection.
+    columns : sequence of str or None, optional
+        The columns to keep (all when None).
+
+    Returns
+    -------
+    polars.DataFrame
+        The kept facts.
+    """
     lf = select_lazy(facts, filters)
     return (lf.select(columns) if columns else lf).collect()
 
@@ -596,7 +832,18 @@ def figure_exprs(*, whole_shipments: bool = False) -> list[pl.Expr]:
 
     ``whole_shipments``: every group holds all elements of its shipments (no element-level
     filter, keys of the shipment such as its day, lane or customer), so a shipment is counted by
-    its first element instead of a distinct count (the same number, a fraction of the cost)."""
+    its first element instead of a distinct count (the same number, a fraction of the cost).
+
+    Parameters
+    ----------
+    whole_shipments : bool, optional
+        Every group holds all elements of its shipments.
+
+    Returns
+    -------
+    list of polars.Expr
+        The aggregations.
+    """
     count = (
         (pl.col("seq") == 0).sum().cast(pl.UInt32)
         if whole_shipments
@@ -641,7 +888,24 @@ FIGURES: Final = (
 
 
 def figures(facts: pl.DataFrame | pl.LazyFrame) -> dict[str, Any]:
-    """Totals, band, intensities and shares of ``facts`` (see the module notes)."""
+    """Totals, band, intensities and shares of ``facts`` (see the module notes).
+
+    Parameters
+    ----------
+    facts : polars.DataFrame or polars.LazyFrame
+        Selected facts.
+
+    Returns
+    -------
+    dict
+        ``co2e_wtw_kg`` and the other totals (kg CO2e), ``intensity_wtw_kg_per_tkm``, shares
+        (fraction 0-1), shipments (count).
+
+    References
+    ----------
+    ISO 14083:2023, 5.6 (allocation) and 5.5 (hub operations), as summed by the kernel; GLEC
+    Framework v3 (WTW = TTW + WTT).
+    """
     return _figures_dict(_figures_query(facts).collect().row(0, named=True))
 
 
@@ -672,7 +936,22 @@ def grouped_figures(
     whole_shipments: bool = False,
 ) -> pl.DataFrame:
     """:func:`figures` per group of ``keys``, largest WTW first (``whole_shipments``: see
-    :func:`figure_exprs`)."""
+    :func:`figure_exprs`).
+
+    Parameters
+    ----------
+    facts : polars.DataFrame or polars.LazyFrame
+        Selected facts.
+    keys : sequence of str or polars.Expr
+        The grouping keys.
+    whole_shipments : bool, optional
+        Every group holds all elements of its shipments.
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per group.
+    """
     return _grouped_query(facts, keys, whole_shipments).collect()
 
 
@@ -768,7 +1047,22 @@ def trend(
     facts: pl.DataFrame, filters: Filters, granularity: Granularity = "day"
 ) -> list[dict[str, Any]]:
     """WTW, TTW, WTT, shipments and intensities per period of the selection, each beside the
-    same period a year before (``prior_*``; the period of the row shifted back one year)."""
+    same period a year before (``prior_*``; the period of the row shifted back one year).
+
+    Parameters
+    ----------
+    facts : polars.DataFrame
+        The tenant's facts in :func:`with_local_day` form.
+    filters : Filters
+        The selection.
+    granularity : {"day", "week", "month"}, optional
+        The trend's period.
+
+    Returns
+    -------
+    list of dict
+        One row per period (kg CO2e, kg CO2e per tkm, counts).
+    """
     done = pl.collect_all(_trend_queries(facts, filters, granularity))
     return _trend_rows(done[0], done[-1], filters, granularity)
 
@@ -778,7 +1072,27 @@ def overview(
 ) -> dict[str, Any]:
     """The overview: totals with band, intensities, primary-data share, the same figures for
     the same period a year before, the mode split and the trend. Its queries run as one batch
-    (``collect_all``): they share the cores and the filtered scan."""
+    (``collect_all``): they share the cores and the filtered scan.
+
+    Parameters
+    ----------
+    facts : polars.DataFrame
+        The tenant's facts in :func:`with_local_day` form.
+    filters : Filters
+        The selection.
+    granularity : {"day", "week", "month"}, optional
+        The trend's period.
+
+    Returns
+    -------
+    dict
+        The overview (kg CO2e, kg CO2e per tkm, shares as fractions 0-1).
+
+    References
+    ----------
+    ISO 14083:2023, 5.6 (allocation) and 5.5 (hub operations), as summed by the kernel; GLEC
+    Framework v3 (WTW = TTW + WTT).
+    """
     now = select_lazy(facts, filters)
     queries = [
         _figures_query(now),
@@ -818,7 +1132,24 @@ def _rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
 def breakdown(
     facts: pl.DataFrame, filters: Filters, by: str, *, limit: int = 200
 ) -> list[dict[str, Any]]:
-    """:func:`figures` per ``by`` (one of :data:`BREAKDOWNS`), largest WTW first."""
+    """:func:`figures` per ``by`` (one of :data:`BREAKDOWNS`), largest WTW first.
+
+    Parameters
+    ----------
+    facts : polars.DataFrame
+        The tenant's facts in :func:`with_local_day` form.
+    filters : Filters
+        The selection.
+    by : str
+        One of :data:`BREAKDOWNS`.
+    limit : int, optional
+        The most rows (count).
+
+    Returns
+    -------
+    list of dict
+        One row per value of ``by``.
+    """
     if by not in BREAKDOWNS:
         raise InputErrors.single(
             "<query>", f"unknown breakdown {by!r}; one of {', '.join(BREAKDOWNS)}", field="by"
@@ -843,7 +1174,24 @@ def breakdown(
 def shipments_of(
     facts: pl.DataFrame, filters: Filters, *, limit: int = 100, offset: int = 0
 ) -> dict[str, Any]:
-    """The shipments of the selection (e.g. those on a clicked map lane) with their totals."""
+    """The shipments of the selection (e.g. those on a clicked map lane) with their totals.
+
+    Parameters
+    ----------
+    facts : polars.DataFrame
+        The tenant's facts in :func:`with_local_day` form.
+    filters : Filters
+        The selection.
+    limit : int, optional
+        The most shipments (count).
+    offset : int, optional
+        Shipments skipped (count, paging).
+
+    Returns
+    -------
+    dict
+        ``total`` (count) and the page of shipments with their totals (kg CO2e).
+    """
     now = select_facts(facts, filters, ["ship_key"])
     keys = now["ship_key"].unique()
     whole = facts.filter(pl.col("ship_key").is_in(keys.implode()))
@@ -880,7 +1228,20 @@ def yearly_history(facts: pl.DataFrame, filters: Filters) -> pl.DataFrame:
     a reduction target is assessed against (``year``, ``co2e_t``, ``activity``).
 
     Years are those with stored shipments; a year only partly covered by the data (a season)
-    counts what is stored, which the caller states."""
+    counts what is stored, which the caller states.
+
+    Parameters
+    ----------
+    facts : polars.DataFrame
+        The tenant's facts in :func:`with_local_day` form.
+    filters : Filters
+        The selection.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``year``, ``co2e_t`` (t CO2e WTW), ``activity`` (tkm).
+    """
     return (
         select_lazy(facts, filters)
         .filter(pl.col("day").is_not_null())
@@ -940,7 +1301,18 @@ def batch_rollup(facts: pl.DataFrame) -> pl.DataFrame:
 
 def batch_dims(facts: pl.DataFrame) -> dict[str, Any]:
     """The values of the dimensions the roll-up does not keep, for the filters: methods,
-    carriers, hubs and the parcels of each lane (counted on first elements)."""
+    carriers, hubs and the parcels of each lane (counted on first elements).
+
+    Parameters
+    ----------
+    facts : polars.DataFrame
+        One batch's facts in :func:`with_local_day` form.
+
+    Returns
+    -------
+    dict
+        Methods, carriers, hubs and lanes' parcel counts.
+    """
 
     def values(col: str) -> list[str]:
         return sorted(v for v in facts[col].unique().cast(pl.String).to_list() if v)
@@ -963,7 +1335,20 @@ def _encode_rollup(frame: pl.DataFrame) -> bytes:
 def refresh_rollups(engine: Engine, tenant_id: int) -> int:
     """Build the roll-up of every batch of ``tenant_id`` that has none, an older one or one in
     another time zone than the tenant's (from the batch's facts, :func:`refresh_facts`);
-    return how many were built. Idempotent; safe to call from several processes."""
+    return how many were built. Idempotent; safe to call from several processes.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The store.
+    tenant_id : int
+        The tenant.
+
+    Returns
+    -------
+    int
+        Roll-ups built (count).
+    """
     a, f, r = (
         AuditRecord.__table__.c,
         AnalyticsFacts.__table__.c,
@@ -1034,7 +1419,20 @@ class RollupCache:
 
     def get(self, engine: Engine, tenant_id: int) -> TenantRollup | None:
         """The tenant's roll-ups, or None when some batch has none in its time zone yet (its
-        facts are being built: the caller answers from the facts)."""
+        facts are being built: the caller answers from the facts).
+
+        Parameters
+        ----------
+        engine : sqlalchemy.Engine
+            The store.
+        tenant_id : int
+            The tenant.
+
+        Returns
+        -------
+        TenantRollup or None
+            The roll-ups, or None.
+        """
         with engine.connect() as conn:
             seqs = stored_batches(conn, tenant_id)
             tz = tenant_time_zone(conn, tenant_id)
@@ -1068,6 +1466,7 @@ class RollupCache:
             return loaded
 
     def clear(self) -> None:
+        """Forget every tenant's roll-ups."""
         with self._lock:
             self._tenants.clear()
 
@@ -1088,7 +1487,23 @@ def _merge_dims(parts: list[dict[str, Any]]) -> dict[str, Any]:
 
 def rollup_answers(filters: Filters) -> bool:
     """Whether the roll-ups answer the overview of ``filters`` exactly: a period, a mode and a
-    customer narrow it; a method, carrier, hub, lane or leg need the facts."""
+    customer narrow it; a method, carrier, hub, lane or leg need the facts.
+
+    Parameters
+    ----------
+    filters : Filters
+        The selection.
+
+    Returns
+    -------
+    bool
+        True when :func:`overview_from_rollup` answers it.
+
+    Examples
+    --------
+    >>> rollup_answers(Filters(mode="road")), rollup_answers(Filters(carrier="C1"))
+    (True, False)
+    """
     return (
         filters.method is None
         and filters.carrier is None
@@ -1138,7 +1553,22 @@ def overview_from_rollup(
     cube: pl.DataFrame, filters: Filters, granularity: Granularity = "day"
 ) -> dict[str, Any]:
     """:func:`overview` from the roll-ups (only when :func:`rollup_answers`): the same figures,
-    read from a few thousand rows instead of every chain element."""
+    read from a few thousand rows instead of every chain element.
+
+    Parameters
+    ----------
+    cube : polars.DataFrame
+        The tenant's roll-ups (:func:`batch_rollup` rows).
+    filters : Filters
+        The selection.
+    granularity : {"day", "week", "month"}, optional
+        The trend's period.
+
+    Returns
+    -------
+    dict
+        The same answer as :func:`overview`.
+    """
     if not rollup_answers(filters):
         raise ValueError("the roll-ups do not answer this selection")
     count = "first_count" if filters.mode is None else "mode_first_count"
@@ -1174,7 +1604,18 @@ def overview_from_rollup(
 
 def options_from_rollup(rollup: TenantRollup) -> dict[str, Any]:
     """The values the filters can take, the first and last day and the counts, from the
-    roll-ups (the same answer as from the facts)."""
+    roll-ups (the same answer as from the facts).
+
+    Parameters
+    ----------
+    rollup : TenantRollup
+        The tenant's roll-ups.
+
+    Returns
+    -------
+    dict
+        Filter values, first and last day, counts.
+    """
     cube = rollup.frame
 
     def values(col: str) -> list[str]:
@@ -1209,7 +1650,18 @@ def _gazetteer() -> Gazetteer:
 
 def place_coordinates(places: Iterable[str | None]) -> pl.DataFrame:
     """``place, name, name_zh, lat, lon`` of the given place references (unresolved ones
-    dropped); ``name_zh`` is the gazetteer's Chinese name where it has one."""
+    dropped); ``name_zh`` is the gazetteer's Chinese name where it has one.
+
+    Parameters
+    ----------
+    places : iterable of str or None
+        Place references as the LEGS table names them (resolved through the gazetteer).
+
+    Returns
+    -------
+    polars.DataFrame
+        ``place, name, name_zh, lat, lon`` (degrees, WGS 84).
+    """
     wanted = pl.Series("place", [p for p in set(places) if p], dtype=pl.String)
     if wanted.len() == 0:
         return pl.DataFrame(
@@ -1237,7 +1689,22 @@ _STRINGS: Final = pl.col(pl.Categorical).cast(pl.String)
 
 def lanes_map(facts: pl.DataFrame, filters: Filters, *, limit: int = 3000) -> list[dict[str, Any]]:
     """Transport legs grouped by (origin, destination, mode) with their WTW, tkm and shipments,
-    with coordinates for the map's arcs; largest WTW first."""
+    with coordinates for the map's arcs; largest WTW first.
+
+    Parameters
+    ----------
+    facts : polars.DataFrame
+        The tenant's facts in :func:`with_local_day` form.
+    filters : Filters
+        The selection.
+    limit : int, optional
+        The most lanes (count).
+
+    Returns
+    -------
+    list of dict
+        One per lane: WTW (kg CO2e), tkm, shipments and coordinates (degrees).
+    """
     legs = select_facts(
         facts,
         filters,
@@ -1287,7 +1754,20 @@ def lanes_map(facts: pl.DataFrame, filters: Filters, *, limit: int = 3000) -> li
 
 
 def hubs_map(facts: pl.DataFrame, filters: Filters) -> list[dict[str, Any]]:
-    """Hub emissions by hub and location, with coordinates (the map's circles)."""
+    """Hub emissions by hub and location, with coordinates (the map's circles).
+
+    Parameters
+    ----------
+    facts : polars.DataFrame
+        The tenant's facts in :func:`with_local_day` form.
+    filters : Filters
+        The selection.
+
+    Returns
+    -------
+    list of dict
+        One per hub: WTW (kg CO2e) and coordinates (degrees).
+    """
     hubs = select_facts(
         facts,
         filters,
@@ -1332,7 +1812,25 @@ def polyline_cells(paths: Sequence[np.ndarray], resolution: int) -> pl.DataFrame
 
     Each segment between two vertices is a great circle, sampled (spherical linear
     interpolation) every half cell edge; a sample stands for its segment's length over the
-    segment's number of samples, and a cell's share is the length its samples stand for."""
+    segment's number of samples, and a cell's share is the length its samples stand for.
+
+    Parameters
+    ----------
+    paths : sequence of numpy.ndarray
+        Each path's ``(lat, lon)`` vertices, degrees.
+    resolution : int
+        H3 resolution, 0-15.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``leg, cell, share`` (share a fraction 0-1 of the path's length).
+
+    References
+    ----------
+    Uber H3, https://h3geo.org/docs/ ; spherical linear interpolation: K. Shoemake, "Animating
+    rotation with quaternion curves", SIGGRAPH 1985.
+    """
     from greenstream.geo import great_circle_distance_km_array
     from greenstream.geo.h3cells import exact_cells
 
@@ -1380,7 +1878,22 @@ def polyline_cells(paths: Sequence[np.ndarray], resolution: int) -> pl.DataFrame
 def leg_path_cells(
     o_lat: np.ndarray, o_lon: np.ndarray, d_lat: np.ndarray, d_lon: np.ndarray, resolution: int
 ) -> pl.DataFrame:
-    """:func:`polyline_cells` of straight legs (one great circle from o to d each)."""
+    """:func:`polyline_cells` of straight legs (one great circle from o to d each).
+
+    Parameters
+    ----------
+    o_lat, o_lon : numpy.ndarray
+        Origins, degrees.
+    d_lat, d_lon : numpy.ndarray
+        Destinations, degrees.
+    resolution : int
+        H3 resolution, 0-15.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``leg, cell, share`` (share a fraction 0-1).
+    """
     paths = [
         np.array([[a, b], [c, d]], dtype=np.float64)
         for a, b, c, d in zip(o_lat, o_lon, d_lat, d_lon, strict=True)
@@ -1484,7 +1997,18 @@ def leg_routes(legs: pl.DataFrame) -> list[np.ndarray]:
     ``d_lat``, ``d_lon``) as vertices (lat, lon): road, rail and inland-waterway legs between
     cities of the routing lever's China network along its shortest path by distance, sea legs
     along the searoute maritime network, other legs (air, places off the networks) along the
-    great circle."""
+    great circle.
+
+    Parameters
+    ----------
+    legs : polars.DataFrame
+        The legs, with ``lat``, ``lon``, ``d_lat``, ``d_lon`` in degrees.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        Each leg's ``(lat, lon)`` vertices, degrees.
+    """
     routed: dict[tuple[str, str, str], np.ndarray] = {}
     for mode in _ROUTED_MODES:
         pairs = legs.filter(pl.col("mode") == mode).select("leg_origin", "leg_destination")
@@ -1579,7 +2103,24 @@ def heatmap(
     hub's cell; only elements departing in [start, end).
 
     Returns ``cells`` (hex id, kg CO2e WTW) and ``hours``: the WTW per UTC hour of departure
-    of the whole selection, for the time slider."""
+    of the whole selection, for the time slider.
+
+    Parameters
+    ----------
+    facts : polars.DataFrame
+        The tenant's facts in :func:`with_local_day` form.
+    filters : Filters
+        The selection.
+    resolution : int, optional
+        H3 resolution, 0-15.
+    start, end : datetime.datetime or None, optional
+        The departure window (UTC), ``[start, end)``.
+
+    Returns
+    -------
+    dict
+        ``cells`` (kg CO2e WTW per cell) and ``hours`` (kg CO2e WTW per UTC hour).
+    """
     sel = select_facts(
         facts, filters, ["departure_at", "mode", "leg_origin", "leg_destination", "co2e_wtw_kg"]
     )
@@ -1664,7 +2205,22 @@ def live_cells(
     position (a truck's fuel log) is spread over the cells of the GPS fixes of the same window,
     in proportion to their fix counts; that of a window without fixes over all the span's fixes
     alike. The aggregates keep cells per window, not per vehicle, so this is the finest
-    allocation they allow; the cells' CO2e adds up to the span's whenever it has a fix."""
+    allocation they allow; the cells' CO2e adds up to the span's whenever it has a fix.
+
+    Parameters
+    ----------
+    conn : sqlalchemy.engine.Connection
+        An open connection to the store.
+    since : datetime.datetime
+        The first window start (UTC).
+    until : datetime.datetime or None, optional
+        The end of the span (UTC); None: now.
+
+    Returns
+    -------
+    dict
+        ``cells`` with kg CO2e per H3 cell and the span's totals.
+    """
     from greenstream.monitoring.state import AggregateWindow
 
     t = AggregateWindow.__table__.c
@@ -1743,7 +2299,20 @@ def live_cells(
 
 def data_quality(facts: pl.DataFrame, filters: Filters) -> dict[str, Any]:
     """Warnings by kind (elements and WTW concerned), method mix, primary-data share by mode and
-    the default-method share by carrier (one batch of lazy queries on the selection)."""
+    the default-method share by carrier (one batch of lazy queries on the selection).
+
+    Parameters
+    ----------
+    facts : polars.DataFrame
+        The tenant's facts in :func:`with_local_day` form.
+    filters : Filters
+        The selection.
+
+    Returns
+    -------
+    dict
+        Warnings, method mix and shares (fractions 0-1 of WTW).
+    """
     sel = select_lazy(facts, filters)
     warned = (
         sel.filter(pl.col("warnings").is_not_null())
@@ -1781,7 +2350,18 @@ def data_quality(facts: pl.DataFrame, filters: Filters) -> dict[str, Any]:
 
 
 def quarantine_summary(conn: Connection) -> list[dict[str, Any]]:
-    """Quarantined telemetry by reason and record type (the monitoring concern's table)."""
+    """Quarantined telemetry by reason and record type (the monitoring concern's table).
+
+    Parameters
+    ----------
+    conn : sqlalchemy.engine.Connection
+        An open connection to the store.
+
+    Returns
+    -------
+    list of dict
+        ``reason_code``, ``record_type`` and counts.
+    """
     from sqlalchemy import func
 
     from greenstream.monitoring.state import QuarantinedRecord
@@ -1807,7 +2387,21 @@ def points_campaign(ledger: Any, tenant: str) -> dict[str, Any]:
     """The carbon-points campaign of a tenant (``ledger``: a
     :class:`greenstream.points.ledger.Ledger`): per campaign and action the participants, green
     actions, tonnes avoided, points and the subsidy split, and the mangrove area funded (units
-    of the catalogue item ``mangrove_1m2`` redeemed)."""
+    of the catalogue item ``mangrove_1m2`` redeemed).
+
+    Parameters
+    ----------
+    ledger : greenstream.points.ledger.Ledger
+        The points ledger.
+    tenant : str
+        The tenant's name.
+
+    Returns
+    -------
+    dict
+        Per campaign and action: participants, actions (count), t CO2e avoided, points, subsidy
+        and mangrove area (m2).
+    """
     from sqlalchemy import func
 
     from greenstream.points.ledger import AWARD
@@ -1878,7 +2472,18 @@ _CANDIDATES: dict[tuple[int, int], pl.DataFrame] = {}
 def rail_shift_candidates(facts: pl.DataFrame) -> pl.DataFrame:
     """The tenant's largest road lanes over all its data (:data:`RAIL_SHIFT_CANDIDATES`, at
     least :data:`RAIL_SHIFT_MIN_KM` apart), each with the routing lever's answer. Computed once
-    per facts frame; every rail-shift view picks among them."""
+    per facts frame; every rail-shift view picks among them.
+
+    Parameters
+    ----------
+    facts : polars.DataFrame
+        The tenant's facts in :func:`with_local_day` form.
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per candidate lane with the routing lever's answer.
+    """
     key = (id(facts), facts.height)
     with _CANDIDATES_LOCK:
         known = _CANDIDATES.get(key)
@@ -1913,7 +2518,22 @@ def rail_shift(facts: pl.DataFrame, filters: Filters, *, lanes: int = 15) -> dic
     tonnes and road WTW as measured, and the routing lever's recommendation against its
     all-road baseline (priced by the kernel on the China network), with the saving it would
     bring. Lanes are taken among the tenant's :func:`rail_shift_candidates`; the answer states
-    the share of the selection's road WTW those cover."""
+    the share of the selection's road WTW those cover.
+
+    Parameters
+    ----------
+    facts : polars.DataFrame
+        The tenant's facts in :func:`with_local_day` form.
+    filters : Filters
+        The selection.
+    lanes : int, optional
+        The most lanes (count).
+
+    Returns
+    -------
+    dict
+        Per lane: parcels, tonnes, road WTW (kg CO2e) and the recommendation's saving (kg CO2e).
+    """
     candidates = rail_shift_candidates(facts)
     road = _road_lanes(select_facts(facts, filters, _ROAD_LANE_COLUMNS))
     total_road = float(road["road_co2e_wtw_kg"].sum() or 0.0)
@@ -2049,7 +2669,27 @@ def _routing_answers(lanes: pl.DataFrame) -> pl.DataFrame:
 def utc_bounds(
     d_from: date | None, d_to: date | None, time_zone: str
 ) -> tuple[datetime | None, datetime | None]:
-    """UTC instants of the start of ``d_from`` and the end of ``d_to`` in ``time_zone``."""
+    """UTC instants of the start of ``d_from`` and the end of ``d_to`` in ``time_zone``.
+
+    Parameters
+    ----------
+    d_from, d_to : datetime.date or None
+        The first and last local day (inclusive).
+    time_zone : str
+        An IANA time zone name.
+
+    Returns
+    -------
+    tuple
+        ``(start, end)`` UTC datetimes, end exclusive; None where the day is None.
+
+    Examples
+    --------
+    >>> from datetime import date
+    >>> lo, hi = utc_bounds(date(2026, 1, 1), date(2026, 1, 1), "Asia/Shanghai")
+    >>> lo.isoformat(), hi.isoformat()
+    ('2025-12-31T16:00:00+00:00', '2026-01-01T16:00:00+00:00')
+    """
     tz = ZoneInfo(time_zone)
     lo = datetime.combine(d_from, datetime.min.time(), tz).astimezone(UTC) if d_from else None
     hi = (
@@ -2061,5 +2701,21 @@ def utc_bounds(
 
 
 def finite(value: float) -> float | None:
-    """``value`` or None when it is not a finite number (JSON has no NaN)."""
+    """``value`` or None when it is not a finite number (JSON has no NaN).
+
+    Parameters
+    ----------
+    value : float
+        A figure in any unit (kg, tkm, fraction), returned in the same unit.
+
+    Returns
+    -------
+    float or None
+        ``value``, or None for NaN and infinities.
+
+    Examples
+    --------
+    >>> finite(1.5), finite(float("nan"))
+    (1.5, None)
+    """
     return value if math.isfinite(value) else None

@@ -109,17 +109,48 @@ class Cursor:
     created_us: int = 0
 
     def text(self) -> str:
+        """The cursor as the page link carries it (``s<created_us>.<id>``, ``t<id>``, ``h<id>``).
+
+        Examples
+        --------
+        >>> Cursor("s", 7, 1_000_000).text()
+        's1000000.7'
+        """
         if self.kind == "s":
             return f"s{self.created_us}.{self.row_id}"
         return f"{self.kind}{self.row_id}"
 
     @property
     def created(self) -> datetime:
+        """The ``created_at`` of a shipment cursor (UTC)."""
         return _EPOCH + timedelta(microseconds=self.created_us)
 
 
 def parse_cursor(text: str) -> Cursor:
-    """A page cursor from its text; ValueError when it is not one."""
+    """A page cursor from its text; ValueError when it is not one.
+
+    Parameters
+    ----------
+    text : str
+        The cursor text (see :meth:`Cursor.text`).
+
+    Returns
+    -------
+    Cursor
+        The cursor.
+
+    Raises
+    ------
+    ValueError
+        When ``text`` is not a cursor.
+
+    Examples
+    --------
+    >>> parse_cursor("s1000000.7") == Cursor("s", 7, 1_000_000)
+    True
+    >>> parse_cursor("t42").text()
+    't42'
+    """
     m = _CURSOR.match(text)
     if m is None:
         raise ValueError(f"not a page cursor: {text!r}")
@@ -135,6 +166,24 @@ def _shipment_cursor(row: dict[str, Any]) -> Cursor:
 
 
 def company_of(conn: Connection, tenant_id: int, tenant: str, urn: str) -> Company:
+    """The data owner: the tenant's company name (the tenant's name when none is set).
+
+    Parameters
+    ----------
+    conn : sqlalchemy.engine.Connection
+        An open connection to the store.
+    tenant_id : int
+        The tenant.
+    tenant : str
+        The tenant's name.
+    urn : str
+        The company's URN in the documents.
+
+    Returns
+    -------
+    Company
+        The company.
+    """
     name = conn.execute(select(Tenant.company_name).where(Tenant.id == tenant_id)).scalar()
     return Company(str(name or tenant), urn)
 
@@ -206,7 +255,20 @@ def _shipment_clause(clause: Clause, company: Company) -> ColumnElement[bool]:
 
 
 def shipment_condition(clauses: Sequence[Clause], company: Company) -> ColumnElement[bool]:
-    """The SQL condition on ``shipments`` equivalent to ``clauses`` on the documents."""
+    """The SQL condition on ``shipments`` equivalent to ``clauses`` on the documents.
+
+    Parameters
+    ----------
+    clauses : sequence of Clause
+        The parsed ``$filter`` clauses (PACT Technical Specification, Action ListFootprints).
+    company : Company
+        The data owner (for clauses on the company).
+
+    Returns
+    -------
+    sqlalchemy.sql.ColumnElement
+        The WHERE condition.
+    """
     if not clauses:
         return true()
     return and_(*[_shipment_clause(c, company) for c in clauses])
@@ -280,7 +342,32 @@ def list_footprints(
     cursor: Cursor | None = None,
 ) -> tuple[list[dict[str, Any]], Cursor | None]:
     """One page of the tenant's footprints matching ``clauses`` after ``cursor``: at most
-    ``limit`` documents, and the cursor of the next page (None when this is the last)."""
+    ``limit`` documents, and the cursor of the next page (None when this is the last).
+
+    Parameters
+    ----------
+    conn : sqlalchemy.engine.Connection
+        An open connection to the store.
+    tenant_id : int
+        The tenant.
+    company : Company
+        The data owner.
+    clauses : sequence of Clause
+        The parsed ``$filter`` clauses.
+    limit : int
+        The most documents on the page (count).
+    cursor : Cursor or None, optional
+        Where the page starts (None: the first page).
+
+    Returns
+    -------
+    tuple
+        ``(documents, next cursor or None)``.
+
+    References
+    ----------
+    PACT Technical Specification, Action ListFootprints (pagination and ``$filter``).
+    """
     start = _KINDS.index(cursor.kind) if cursor else 0
     want = limit + 1  # one more than the page: is there a next page?
     found: list[tuple[Cursor, dict[str, Any]]] = []  # (where it is, row or document)
@@ -319,7 +406,28 @@ def list_footprints(
 def footprint_by_id(
     conn: Connection, tenant_id: int, company: Company, pf_id: str
 ) -> dict[str, Any] | None:
-    """The tenant's footprint with id ``pf_id`` (a shipment, TOC or HOC), or None."""
+    """The tenant's footprint with id ``pf_id`` (a shipment, TOC or HOC), or None.
+
+    Parameters
+    ----------
+    conn : sqlalchemy.engine.Connection
+        An open connection to the store.
+    tenant_id : int
+        The tenant.
+    company : Company
+        The data owner.
+    pf_id : str
+        The footprint's id.
+
+    Returns
+    -------
+    dict or None
+        The PACT ProductFootprint document, or None.
+
+    References
+    ----------
+    PACT Technical Specification, Action GetFootprint.
+    """
     try:
         key = uuid.UUID(pf_id)
     except ValueError:

@@ -133,6 +133,7 @@ class PreparedBatch:
 
     @property
     def tce_count(self) -> int:
+        """Transport chain elements in the batch (count)."""
         return self.chain.height
 
 
@@ -141,7 +142,20 @@ def _noop(_stage: str, _done: int) -> None:
 
 
 def tenant_references(conn: Connection, tenant_id: int) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The tenant's published TOCs and HOCs as TOCS / HOCS tables."""
+    """The tenant's published TOCs and HOCs as TOCS / HOCS tables.
+
+    Parameters
+    ----------
+    conn : sqlalchemy.engine.Connection
+        An open connection to the store.
+    tenant_id : int
+        The tenant.
+
+    Returns
+    -------
+    tuple of polars.DataFrame
+        ``(tocs, hocs)``: intensities in kg CO2e per tkm (TOCs) and per t (HOCs).
+    """
     tocs = conn.execute(
         select(*[Toc.__table__.c[c] for c in TOC_REF_COLUMNS]).where(Toc.tenant_id == tenant_id)
     ).all()
@@ -193,7 +207,39 @@ def prepare_batch(
     source: str = "<upload>",
     progress: Progress = _noop,
 ) -> PreparedBatch:
-    """Check (every bad row, as the CLI) and compute a batch; raise :class:`InputErrors`."""
+    """Check (every bad row, as the CLI) and compute a batch; raise :class:`InputErrors`.
+
+    Parameters
+    ----------
+    legs : polars.DataFrame or path
+        The LEGS table (docs/data-contract.md).
+    tocs, hocs, trips : polars.DataFrame or path, optional
+        TOCS, HOCS and TRIPS tables uploaded with it.
+    stored_tocs, stored_hocs : polars.DataFrame or None, optional
+        The tenant's published TOCs and HOCs (:func:`tenant_references`).
+    registry : Registry
+        The emission factor registry (every factor with its source).
+    gazetteer : Gazetteer
+        Place coordinates.
+    source : str, optional
+        The file name errors name.
+    progress : callable, optional
+        Called with each stage's name (progress display).
+
+    Returns
+    -------
+    PreparedBatch
+        The computed batch.
+
+    Raises
+    ------
+    InputErrors
+        Every bad row (file, row, field, reason); nothing is stored.
+
+    References
+    ----------
+    ISO 14083:2023, 5.4 (transport activity), 5.5 (hub operations) and 5.6 (allocation).
+    """
     progress("checking", 0)
     errors: list[InputError] = []
     frames: dict[str, pl.DataFrame | None] = {}
@@ -322,7 +368,20 @@ def prepare_batch(
 
 
 def ensure_factor_set(conn: Connection, registry: Registry) -> str:
-    """Store the registry's factor table under its version (once); return its SHA-256."""
+    """Store the registry's factor table under its version (once); return its SHA-256.
+
+    Parameters
+    ----------
+    conn : sqlalchemy.engine.Connection
+        The batch's open transaction.
+    registry : Registry
+        The emission factor registry (every factor with its source).
+
+    Returns
+    -------
+    str
+        The SHA-256 of :func:`factor_table_csv` (hex).
+    """
     row = conn.execute(
         select(FactorSetVersion.factors_sha256).where(FactorSetVersion.version == registry.version)
     ).first()
@@ -346,7 +405,18 @@ def ensure_factor_set(conn: Connection, registry: Registry) -> str:
 
 
 def factor_table_csv(registry: Registry) -> str:
-    """The registry's factor table as CSV, rows in factor id order (what is hashed and stored)."""
+    """The registry's factor table as CSV, rows in factor id order (what is hashed and stored).
+
+    Parameters
+    ----------
+    registry : Registry
+        The emission factor registry (every factor with its source).
+
+    Returns
+    -------
+    str
+        The CSV text.
+    """
     factors = registry.factors
     order = [c for c in ("factor_id", "scope", "load_point") if c in factors.columns]
     return factors.sort(order, maintain_order=True).write_csv()
@@ -354,6 +424,8 @@ def factor_table_csv(registry: Registry) -> str:
 
 @dataclass(frozen=True)
 class StoredBatch:
+    """What a stored batch is: its tenant, audit seq, sealed record's SHA-256 and counts."""
+
     tenant: str
     audit_seq: int
     record_sha256: str
@@ -417,7 +489,22 @@ def _duplicates(conn: Connection, tenant_id: int, ids: list[str]) -> list[str]:
 
 def stored_shipments(shipments: pl.DataFrame, plan: ChunkPlan, created: datetime) -> pl.DataFrame:
     """The shipment rows as stored (:data:`SHIPMENT_SEALED_COLUMNS`), sorted by shipment id,
-    pointing at their chains in the chunks of ``plan``."""
+    pointing at their chains in the chunks of ``plan``.
+
+    Parameters
+    ----------
+    shipments : polars.DataFrame
+        The batch's shipments.
+    plan : ChunkPlan
+        Where each shipment's chain lies in the chunks.
+    created : datetime.datetime
+        The batch's ``created_at`` (UTC).
+
+    Returns
+    -------
+    polars.DataFrame
+        The shipment rows to store.
+    """
     ships = shipments.sort("shipment_id")
     pointers = plan.pointers
     if ships.height != pointers.height or not bool(
@@ -463,7 +550,33 @@ def store_batch(
 ) -> StoredBatch:
     """Store and seal ``batch`` for ``tenant_id`` in one transaction (see the module notes).
 
-    ``timings``, when given, receives the wall seconds of each stage of the calling thread."""
+    ``timings``, when given, receives the wall seconds of each stage of the calling thread.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The store.
+    tenant_id : int
+        The tenant.
+    batch : PreparedBatch
+        The computed batch (:func:`prepare_batch`).
+    registry : Registry
+        The emission factor registry (every factor with its source).
+    progress : callable, optional
+        Called with each stage's name.
+    timings : dict of str to float or None, optional
+        Receives each stage's wall time, seconds.
+
+    Returns
+    -------
+    StoredBatch
+        The stored batch.
+
+    Raises
+    ------
+    AlreadyStored
+        When the tenant already has some of the batch's shipments (nothing stored).
+    """
     # progress is reported outside the write transaction only (SQLite has a single writer)
     progress("storing and sealing", 0)
     clock = _Clock(timings)
@@ -595,7 +708,37 @@ def ingest(
     source: str = "<upload>",
     progress: Progress = _noop,
 ) -> StoredBatch:
-    """Check, compute, store and seal one batch (see :func:`prepare_batch`, :func:`store_batch`)."""
+    """Check, compute, store and seal one batch (see :func:`prepare_batch`, :func:`store_batch`).
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The store.
+    tenant_id : int
+        The tenant.
+    legs : polars.DataFrame or path
+        The LEGS table.
+    tocs, hocs, trips : polars.DataFrame or path, optional
+        TOCS, HOCS and TRIPS tables.
+    registry : Registry
+        The emission factor registry (every factor with its source).
+    gazetteer : Gazetteer
+        Place coordinates.
+    source : str, optional
+        The file name errors name.
+    progress : callable, optional
+        Called with each stage's name.
+
+    Returns
+    -------
+    StoredBatch
+        The stored batch.
+
+    Raises
+    ------
+    InputErrors
+        Every bad row; nothing is stored.
+    """
     with engine.connect() as conn:
         stored_tocs, stored_hocs = tenant_references(conn, tenant_id)
     batch = prepare_batch(
@@ -626,7 +769,30 @@ class UploadTooLarge(GreenstreamError):
 
 
 def check_row_cap(rows: int, max_rows: int, *, what: str) -> None:
-    """Raise :class:`UploadTooLarge` when ``rows`` exceeds ``max_rows``."""
+    """Raise :class:`UploadTooLarge` when ``rows`` exceeds ``max_rows``.
+
+    Parameters
+    ----------
+    rows : int
+        Rows of the upload (count).
+    max_rows : int
+        The limit (count).
+    what : str
+        What is counted (named in the message).
+
+    Raises
+    ------
+    UploadTooLarge
+        When ``rows > max_rows``.
+
+    Examples
+    --------
+    >>> check_row_cap(10, 10, what="LEGS rows")
+    >>> check_row_cap(11, 10, what="LEGS rows")
+    Traceback (most recent call last):
+    ...
+    greenstream.services.upload.UploadTooLarge: ...
+    """
     if rows > max_rows:
         raise UploadTooLarge(
             f"{what} holds {rows:,} chain elements; one upload may hold at most {max_rows:,} "
@@ -713,7 +879,31 @@ def read_upload_file(
     counting lines in blocks (the text is bounded by the request body limit, and the table
     decoded from it takes about its size). iLEAP JSON: the ShipmentFootprints' TCEs, counted
     once parsed (the JSON is bounded by the body limit). Raises :class:`InputErrors` for a file
-    that cannot be read, naming it."""
+    that cannot be read, naming it.
+
+    Parameters
+    ----------
+    name : str
+        The uploaded file's name (its suffix gives the format).
+    file : binary file
+        The uploaded bytes.
+    max_rows : int
+        The row bound (count).
+    max_memory_bytes : int
+        The bound on the decoded table's size, bytes.
+
+    Returns
+    -------
+    polars.DataFrame
+        The LEGS table (mass in kg, distance in km, docs/data-contract.md).
+
+    Raises
+    ------
+    UploadTooLarge
+        Above a bound.
+    InputErrors
+        A file that cannot be read.
+    """
     suffix = PurePath(name).suffix.lower()
     if suffix not in UPLOAD_SUFFIXES:
         raise InputErrors.single(

@@ -84,7 +84,20 @@ def _finite_checks(schema: pl.Schema) -> list[Check]:
 
 def cell_problems(frame: pl.DataFrame, *, file: str) -> list[InputError]:
     """Every non-finite number, malformed id and bad text cell of a typed upload table (with
-    :data:`~greenstream.checks.ROW`), one error per cell."""
+    :data:`~greenstream.checks.ROW`), one error per cell.
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        A typed upload table with its row numbers.
+    file : str
+        The file name errors name.
+
+    Returns
+    -------
+    list of InputError
+        One error per problem (file, row, field, reason); empty when there is none.
+    """
     schema = frame.schema
     checks = [*_finite_checks(schema), *id_checks(schema), *_text_checks(schema)]
     return run_checks(frame, checks, file=file)
@@ -92,7 +105,20 @@ def cell_problems(frame: pl.DataFrame, *, file: str) -> list[InputError]:
 
 def scattered_shipments(legs: pl.DataFrame, *, file: str) -> list[InputError]:
     """A shipment's rows must be one block: report each later block of a shipment id that
-    already had rows before another shipment's (rows 1-based, as the file)."""
+    already had rows before another shipment's (rows 1-based, as the file).
+
+    Parameters
+    ----------
+    legs : polars.DataFrame
+        The LEGS table with its row numbers.
+    file : str
+        The file name errors name.
+
+    Returns
+    -------
+    list of InputError
+        One error per problem (file, row, field, reason); empty when there is none.
+    """
     if "shipment_id" not in legs.columns or legs.height == 0:
         return []
     sid = legs["shipment_id"]
@@ -118,7 +144,24 @@ def scattered_shipments(legs: pl.DataFrame, *, file: str) -> list[InputError]:
 def overflowing_results(
     chain: pl.DataFrame, rows: pl.Series, *, file: str, columns: Iterable[str]
 ) -> list[InputError]:
-    """Kernel results that are not finite numbers (inputs each finite, their product not)."""
+    """Kernel results that are not finite numbers (inputs each finite, their product not).
+
+    Parameters
+    ----------
+    chain : polars.DataFrame
+        The kernel's chain elements.
+    rows : polars.Series
+        The file row of each element.
+    file : str
+        The file name errors name.
+    columns : iterable of str
+        The result columns to check (kg CO2e, tkm).
+
+    Returns
+    -------
+    list of InputError
+        One error per problem (file, row, field, reason); empty when there is none.
+    """
     bad = chain.with_columns(rows.alias(ROW)).filter(
         pl.any_horizontal(~pl.col(c).is_finite() for c in columns)
     )
@@ -135,7 +178,25 @@ def overflowing_results(
 
 
 def shipments_without_activity(shipments: pl.DataFrame, *, file: str) -> list[InputError]:
-    """Shipments with no transport activity (0 tkm): not expressible as a PACT footprint."""
+    """Shipments with no transport activity (0 tkm): not expressible as a PACT footprint.
+
+    Parameters
+    ----------
+    shipments : polars.DataFrame
+        The kernel's shipments (transport activity in tkm).
+    file : str
+        The file name errors name.
+
+    Returns
+    -------
+    list of InputError
+        One error per problem (file, row, field, reason); empty when there is none.
+
+    References
+    ----------
+    iLEAP, PCF mapping of a ShipmentFootprint: ``unitaryProductAmount`` = the shipment's tkm;
+    the PACT Technical Specification requires ``unitaryProductAmount`` > 0.
+    """
     bad = shipments.filter(~(pl.col("transport_activity_tkm") > 0))
     return [
         InputError(
@@ -162,7 +223,20 @@ __all__ = [
 def mixed_customers(legs: pl.DataFrame, *, file: str) -> list[InputError]:
     """A shipment is made for one customer: report each row whose ``customer_id`` differs from
     the first one its shipment names (rows 1-based, as the file; rows without one take the
-    shipment's)."""
+    shipment's).
+
+    Parameters
+    ----------
+    legs : polars.DataFrame
+        The LEGS table with its row numbers.
+    file : str
+        The file name errors name.
+
+    Returns
+    -------
+    list of InputError
+        One error per problem (file, row, field, reason); empty when there is none.
+    """
     if "customer_id" not in legs.columns or legs.height == 0:
         return []
     named = legs.select("shipment_id", "customer_id", pl.col(ROW).alias("row")).filter(

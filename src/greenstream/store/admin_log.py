@@ -26,6 +26,8 @@ BigId = BigInteger().with_variant(Integer, "sqlite")
 
 
 class AdminAction(Base):
+    """One administrative action (``admin_actions``): who did what to which target, when, from where."""
+
     __tablename__ = "admin_actions"
     __table_args__ = (Index("ix_admin_actions_tenant_id", "tenant_id", "id"),)
 
@@ -58,7 +60,25 @@ def record_admin_action(
     address: str | None = None,
 ) -> None:
     """Add one row to the log (in the caller's transaction, so the action and its record commit
-    together)."""
+    together).
+
+    Parameters
+    ----------
+    session : sqlalchemy.orm.Session
+        An open session (the caller commits).
+    tenant_id : int
+        The tenant's id.
+    actor : str
+        Who acted (a client id or an operating-system login, :func:`cli_actor`).
+    action : str
+        What was done (``client.revoke``, ...).
+    target : str
+        What it was done to.
+    detail : mapping or None, optional
+        Further facts, stored as JSON.
+    address : str or None, optional
+        The client's network address, when the action came over HTTP.
+    """
     session.add(
         AdminAction(
             tenant_id=tenant_id,
@@ -81,7 +101,26 @@ def list_admin_actions(
     limit: int = 100,
     action: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The newest ``limit`` actions, newest first."""
+    """The newest ``limit`` actions, newest first.
+
+    Parameters
+    ----------
+    session : sqlalchemy.orm.Session
+        An open session (the caller commits).
+    tenant_name : str or None, optional
+        Only this tenant's actions.
+    tenant_id : int or None, optional
+        Only this tenant's actions (by id).
+    limit : int, optional
+        The most rows (count).
+    action : str or None, optional
+        Only this action.
+
+    Returns
+    -------
+    list of dict
+        One per action, ``at`` as ISO 8601 UTC text.
+    """
     stmt = select(AdminAction, Tenant.name).join(Tenant, Tenant.id == AdminAction.tenant_id)
     if tenant_name is not None:
         stmt = stmt.where(Tenant.name == tenant_name)

@@ -68,7 +68,18 @@ class ChunkPlan:
 
 
 def conform_chain(chain: pl.DataFrame) -> pl.DataFrame:
-    """``chain`` with exactly :data:`CHAIN_SCHEMA` (order and dtypes)."""
+    """``chain`` with exactly :data:`CHAIN_SCHEMA` (order and dtypes).
+
+    Parameters
+    ----------
+    chain : polars.DataFrame
+        Chain elements as the kernel returns them.
+
+    Returns
+    -------
+    polars.DataFrame
+        The same rows with :data:`CHAIN_SCHEMA`'s columns (absent ones null).
+    """
     missing = [c for c in CHAIN_COLUMNS if c not in chain.columns]
     if missing:
         raise ValueError(f"chain elements lack columns {missing}")
@@ -81,7 +92,20 @@ def conform_chain(chain: pl.DataFrame) -> pl.DataFrame:
 def plan_chunks(chain: pl.DataFrame, chunk_rows: int = CHUNK_ROWS) -> ChunkPlan:
     """Sort ``chain`` by shipment then ``seq`` and cut it into chunks of about ``chunk_rows``
     rows, each ending at a shipment boundary (a shipment longer than ``chunk_rows`` gets a chunk
-    of its own)."""
+    of its own).
+
+    Parameters
+    ----------
+    chain : polars.DataFrame
+        A batch's chain elements.
+    chunk_rows : int, optional
+        The target rows per chunk (count).
+
+    Returns
+    -------
+    ChunkPlan
+        The sorted chain, each chunk's ``(first row, row count)`` and each shipment's place.
+    """
     if chunk_rows < 1:
         raise ValueError("chunk_rows must be at least 1")
     chain = conform_chain(chain)
@@ -136,7 +160,23 @@ def _chunk_starts(starts: pl.Series, chunk_rows: int) -> Iterator[int]:
 
 
 def encode_chunk(frame: pl.DataFrame) -> bytes:
-    """One chunk's rows as a Parquet file (lz4, dictionary encoding, no statistics)."""
+    """One chunk's rows as a Parquet file (lz4, dictionary encoding, no statistics).
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        One chunk's rows in :data:`CHAIN_SCHEMA`.
+
+    Returns
+    -------
+    bytes
+        The Parquet file.
+
+    Examples
+    --------
+    >>> decode_chunk(encode_chunk(empty_chain()), expected_rows=0).height
+    0
+    """
     buf = io.BytesIO()
     frame.write_parquet(
         buf,
@@ -148,6 +188,18 @@ def encode_chunk(frame: pl.DataFrame) -> bytes:
 
 
 def encode_chunks(plan: ChunkPlan) -> list[bytes]:
+    """Every chunk of ``plan`` as Parquet bytes, in chunk order.
+
+    Parameters
+    ----------
+    plan : ChunkPlan
+        The batch's plan (:func:`plan_chunks`).
+
+    Returns
+    -------
+    list of bytes
+        One Parquet file per chunk.
+    """
     return [encode_chunk(plan.chain.slice(first, count)) for first, count in plan.bounds]
 
 
@@ -161,7 +213,36 @@ def decode_chunk(
     """The rows of a stored chunk, checked against :data:`CHAIN_SCHEMA` (raises ChunkError).
 
     ``columns`` decodes only those (in that order, each checked against its dtype): a reader
-    that needs a third of the columns decodes several times faster."""
+    that needs a third of the columns decodes several times faster.
+
+    Parameters
+    ----------
+    data : bytes
+        The stored Parquet file.
+    expected_rows : int or None, optional
+        The row count the store recorded (count); checked when given.
+    label : str, optional
+        What errors name.
+    columns : sequence of str or None, optional
+        The columns to decode (all when None).
+
+    Returns
+    -------
+    polars.DataFrame
+        The rows.
+
+    Raises
+    ------
+    ChunkError
+        Undecodable bytes, wrong columns, types or row count.
+
+    Examples
+    --------
+    >>> decode_chunk(b"not parquet", label="batch 1 chunk 0")
+    Traceback (most recent call last):
+    ...
+    greenstream.store.chunks.ChunkError: batch 1 chunk 0...
+    """
     try:
         source = io.BytesIO(data)
         stored = tuple(pl.read_parquet_schema(source))
@@ -187,6 +268,8 @@ def decode_chunk(
 
 @dataclass(frozen=True)
 class StoredChunk:
+    """A stored chunk: its number, first row in the batch, row count and Parquet bytes."""
+
     chunk_no: int
     first_row: int
     row_count: int
@@ -199,7 +282,24 @@ def stored_chunks(
     audit_seq: int | None = None,
     chunk_nos: Iterable[int] | None = None,
 ) -> list[tuple[int, StoredChunk]]:
-    """(audit_seq, chunk) of a tenant's stored chunks, in batch then chunk order."""
+    """(audit_seq, chunk) of a tenant's stored chunks, in batch then chunk order.
+
+    Parameters
+    ----------
+    conn : sqlalchemy.engine.Connection
+        An open connection to the store.
+    tenant_id : int
+        The tenant's id.
+    audit_seq : int or None, optional
+        One batch only.
+    chunk_nos : iterable of int or None, optional
+        Only these chunks.
+
+    Returns
+    -------
+    list of tuple
+        ``(audit_seq, StoredChunk)``.
+    """
     t = ChainElementChunk.__table__
     stmt = select(t.c.audit_seq, t.c.chunk_no, t.c.first_row, t.c.row_count, t.c.data).where(
         t.c.tenant_id == tenant_id
@@ -223,6 +323,20 @@ def iter_chunk_frames(
 
     Rows are streamed from the database (a server-side cursor on PostgreSQL), so memory holds one
     chunk's bytes and frame at a time however many the tenant has.
+
+    Parameters
+    ----------
+    conn : sqlalchemy.engine.Connection
+        An open connection to the store.
+    tenant_id : int
+        The tenant's id.
+    audit_seq : int or None, optional
+        One batch only.
+
+    Yields
+    ------
+    polars.DataFrame
+        One decoded chunk.
     """
     t = ChainElementChunk.__table__
     stmt = (
@@ -248,7 +362,31 @@ def read_chunk(
     chunk_no: int,
     columns: Sequence[str] | None = None,
 ) -> pl.DataFrame:
-    """One decoded chunk, or its ``columns`` (raises ChunkError when it is missing or corrupt)."""
+    """One decoded chunk, or its ``columns`` (raises ChunkError when it is missing or corrupt).
+
+    Parameters
+    ----------
+    conn : sqlalchemy.engine.Connection
+        An open connection to the store.
+    tenant_id : int
+        The tenant's id.
+    audit_seq : int
+        The batch.
+    chunk_no : int
+        The chunk's number.
+    columns : sequence of str or None, optional
+        The columns to decode (all when None).
+
+    Returns
+    -------
+    polars.DataFrame
+        The chunk's rows.
+
+    Raises
+    ------
+    ChunkError
+        When the chunk is missing or corrupt.
+    """
     found = stored_chunks(conn, tenant_id, audit_seq, [chunk_no])
     if not found:
         raise ChunkError(f"chunk {chunk_no} of batch #{audit_seq} is missing")
@@ -262,6 +400,13 @@ def read_chunk(
 
 
 def empty_chain() -> pl.DataFrame:
+    """No chain element, with :data:`CHAIN_SCHEMA`.
+
+    Examples
+    --------
+    >>> empty_chain().height
+    0
+    """
     return pl.DataFrame(schema=CHAIN_SCHEMA)
 
 

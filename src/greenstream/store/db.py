@@ -50,6 +50,23 @@ def database_url(url: str | None = None) -> str:
     """The database URL: the argument, else ``GREENSTREAM_DATABASE_URL``, else a SQLite file.
 
     ``postgresql://`` URLs are mapped to the psycopg 3 driver.
+
+    Parameters
+    ----------
+    url : str or None, optional
+        A database URL.
+
+    Returns
+    -------
+    str
+        The SQLAlchemy URL.
+
+    Examples
+    --------
+    >>> database_url("postgresql://127.0.0.1:5432/test")
+    'postgresql+psycopg://127.0.0.1:5432/test'
+    >>> database_url("sqlite://")
+    'sqlite://'
     """
     url = url or os.environ.get("GREENSTREAM_DATABASE_URL")
     if not url:
@@ -90,7 +107,26 @@ def _owner_only_file(url: str) -> None:
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     """An engine for ``url`` (see :func:`database_url`) with the per-dialect settings above.
 
-    A new SQLite database file is created with mode 0600 (owner only)."""
+    A new SQLite database file is created with mode 0600 (owner only).
+
+    Parameters
+    ----------
+    url : str or None, optional
+        A SQLAlchemy database URL (:func:`database_url` when None).
+    **kwargs
+        Passed to :func:`sqlalchemy.create_engine`.
+
+    Returns
+    -------
+    sqlalchemy.Engine
+        The engine.
+
+    Examples
+    --------
+    >>> engine = make_engine("sqlite://")
+    >>> engine.dialect.name
+    'sqlite'
+    """
     resolved = database_url(url)
     if resolved.startswith("sqlite"):
         _owner_only_file(resolved)
@@ -102,12 +138,34 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Sessions bound to ``engine``; one session per request or batch."""
+    """Sessions bound to ``engine``; one session per request or batch.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The store.
+
+    Returns
+    -------
+    sqlalchemy.orm.sessionmaker
+        The session factory.
+    """
     return sessionmaker(engine, expire_on_commit=False)
 
 
 def alembic_config(url: str | None = None) -> Any:
-    """An Alembic config pointing at the packaged migrations (no alembic.ini needed)."""
+    """An Alembic config pointing at the packaged migrations (no alembic.ini needed).
+
+    Parameters
+    ----------
+    url : str or None, optional
+        A SQLAlchemy database URL (:func:`database_url` when None).
+
+    Returns
+    -------
+    alembic.config.Config
+        The config.
+    """
     from alembic.config import Config
 
     cfg = Config()
@@ -117,7 +175,19 @@ def alembic_config(url: str | None = None) -> Any:
 
 
 def upgrade(url: str | None = None, revision: str = "head") -> None:
-    """Migrate the database at ``url`` to ``revision`` (idempotent)."""
+    """Migrate the database at ``url`` to ``revision`` (idempotent).
+
+    Parameters
+    ----------
+    url : str or None, optional
+        A SQLAlchemy database URL (:func:`database_url` when None).
+    revision : str, optional
+        The target revision.
+
+    References
+    ----------
+    Alembic documentation, "Operation Reference" and ``command.upgrade``.
+    """
     from alembic import command
 
     command.upgrade(alembic_config(url), revision)
@@ -131,6 +201,18 @@ def statement_deadline(conn: Connection, seconds: float) -> Iterator[None]:
     server cancels the statement with SQLSTATE 57014). SQLite: a progress handler that interrupts
     the statement at the deadline (``sqlite3.OperationalError: interrupted``). Either way
     SQLAlchemy raises :class:`~sqlalchemy.exc.OperationalError`.
+
+    Parameters
+    ----------
+    conn : sqlalchemy.engine.Connection
+        An open connection (in a transaction on PostgreSQL).
+    seconds : float
+        The deadline, seconds after the block starts.
+
+    References
+    ----------
+    PostgreSQL documentation, "Client Connection Defaults" (``statement_timeout``); SQLite
+    C interface, ``sqlite3_progress_handler``.
     """
     if seconds <= 0:
         yield
@@ -157,7 +239,13 @@ def statement_deadline(conn: Connection, seconds: float) -> Iterator[None]:
 
 def interrupt(driver_connection: Any) -> None:
     """Cancel the statement running on a DBAPI connection from another thread (a client that
-    left, a server shutting down): psycopg sends a cancel request, SQLite interrupts."""
+    left, a server shutting down): psycopg sends a cancel request, SQLite interrupts.
+
+    Parameters
+    ----------
+    driver_connection : object
+        A psycopg 3 or sqlite3 connection.
+    """
     if driver_connection is None:
         return
     cancel = getattr(driver_connection, "cancel_safe", None) or getattr(

@@ -24,7 +24,27 @@ _BAD_CHARACTER_RE: Final = re.compile(_BAD_CHARACTER)
 
 
 def id_problem(value: str, *, what: str = "id") -> str | None:
-    """Why ``value`` is not a valid id, or None."""
+    """Why ``value`` is not a valid id, or None.
+
+    Parameters
+    ----------
+    value : str
+        The id.
+    what : str, optional
+        What the message calls it.
+
+    Returns
+    -------
+    str or None
+        The reason, or None for a valid id.
+
+    Examples
+    --------
+    >>> id_problem("S-1") is None
+    True
+    >>> id_problem("a/b", what="shipment_id")
+    "shipment_id contains '/' (ids hold no '/' and no control character)"
+    """
     if not value:
         return f"{what} is empty"
     if len(value) > ID_MAX_LENGTH:
@@ -38,7 +58,18 @@ def id_problem(value: str, *, what: str = "id") -> str | None:
 
 
 def id_checks(schema: pl.Schema) -> list[Check]:
-    """Row checks of every id column of a typed table."""
+    """Row checks of every id column of a typed table.
+
+    Parameters
+    ----------
+    schema : polars.Schema
+        The typed table's schema.
+
+    Returns
+    -------
+    list of Check
+        One check per id column.
+    """
     checks: list[Check] = []
     for name in ID_COLUMNS:
         if name not in schema or schema[name] != pl.String:

@@ -50,7 +50,22 @@ def iter_shipment_frames(
     conn: Connection, tenant_id: int, rows_per_frame: int = SHIPMENT_ROWS_PER_GROUP
 ) -> Iterator[pl.DataFrame]:
     """A tenant's shipments (footprints) in stored order, ``rows_per_frame`` at a time, read
-    from a server-side cursor on PostgreSQL (streaming is an option of this statement only)."""
+    from a server-side cursor on PostgreSQL (streaming is an option of this statement only).
+
+    Parameters
+    ----------
+    conn : sqlalchemy.engine.Connection
+        An open connection to the store.
+    tenant_id : int
+        The tenant's id.
+    rows_per_frame : int, optional
+        Rows per frame (count).
+
+    Yields
+    ------
+    polars.DataFrame
+        Shipments (kg CO2e, tkm).
+    """
     table = Shipment.__table__
     stmt = (
         select(*[table.c[c] for c in SHIPMENT_EXPORT_COLUMNS])
@@ -67,7 +82,22 @@ def iter_shipment_frames(
 
 def tenant_frame(engine: Engine, tenant_id: int, kind: Kind) -> pl.DataFrame:
     """A tenant's shipments or chain elements as one frame (in memory: for exports of any size,
-    :func:`write_tenant_parquet` streams)."""
+    :func:`write_tenant_parquet` streams).
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The store.
+    tenant_id : int
+        The tenant's id.
+    kind : {"shipments", "chain_elements"}
+        What to read.
+
+    Returns
+    -------
+    polars.DataFrame
+        The rows.
+    """
     with engine.connect() as conn:
         if kind == "chain_elements":
             return chain_frame(conn, tenant_id)
@@ -92,7 +122,24 @@ def write_shipments_parquet(
     engine: Engine, tenant_id: int, path: Path, rows_per_group: int = SHIPMENT_ROWS_PER_GROUP
 ) -> int:
     """Stream the tenant's shipments (footprints) into ``path`` (atomically), a row group per
-    ``rows_per_group`` rows; returns the row count."""
+    ``rows_per_group`` rows; returns the row count.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The store.
+    tenant_id : int
+        The tenant's id.
+    path : pathlib.Path
+        The file to write.
+    rows_per_group : int, optional
+        Rows per Parquet row group (count).
+
+    Returns
+    -------
+    int
+        Rows written (count).
+    """
     schema = pl.DataFrame(schema=_shipment_schema()).to_arrow().schema
     with engine.connect() as conn:
         frames = iter_shipment_frames(conn, tenant_id, rows_per_group)
@@ -100,14 +147,46 @@ def write_shipments_parquet(
 
 
 def write_chain_parquet(engine: Engine, tenant_id: int, path: Path) -> int:
-    """Stream the tenant's chain elements into ``path`` (atomically); returns the row count."""
+    """Stream the tenant's chain elements into ``path`` (atomically); returns the row count.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The store.
+    tenant_id : int
+        The tenant's id.
+    path : pathlib.Path
+        The file to write.
+
+    Returns
+    -------
+    int
+        Rows written (count).
+    """
     schema = empty_chain().to_arrow().schema
     with engine.connect() as conn:
         return _write_frames(path, schema, iter_chunk_frames(conn, tenant_id))
 
 
 def write_export(engine: Engine, tenant_id: int, kind: Kind, path: Path) -> int:
-    """The tenant's ``kind`` streamed into ``path``; returns the row count."""
+    """The tenant's ``kind`` streamed into ``path``; returns the row count.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The store.
+    tenant_id : int
+        The tenant's id.
+    kind : {"shipments", "chain_elements"}
+        What to read.
+    path : pathlib.Path
+        The file to write.
+
+    Returns
+    -------
+    int
+        Rows written (count).
+    """
     if kind == "shipments":
         return write_shipments_parquet(engine, tenant_id, path)
     return write_chain_parquet(engine, tenant_id, path)
@@ -115,7 +194,22 @@ def write_export(engine: Engine, tenant_id: int, kind: Kind, path: Path) -> int:
 
 def write_tenant_parquet(engine: Engine, tenant_id: int, out_dir: Path) -> dict[str, Path]:
     """The tenant's footprints and chain elements as ``shipments.parquet`` and
-    ``chain_elements.parquet`` in ``out_dir``."""
+    ``chain_elements.parquet`` in ``out_dir``.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The store.
+    tenant_id : int
+        The tenant's id.
+    out_dir : pathlib.Path
+        The folder to write into.
+
+    Returns
+    -------
+    dict of str to pathlib.Path
+        ``shipments`` and ``chain_elements`` files.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     kinds: tuple[Kind, ...] = ("shipments", "chain_elements")
     paths: dict[str, Path] = {kind: out_dir / f"{kind}.parquet" for kind in kinds}
@@ -127,7 +221,20 @@ def write_tenant_parquet(engine: Engine, tenant_id: int, out_dir: Path) -> dict[
 def aggregate_parquet(
     chain_elements: Path, by: Literal["mode", "factor_id", "method"]
 ) -> pl.DataFrame:
-    """Sums of TCEs, tkm, WTW and TTW by ``by`` over a chain-elements Parquet file (DuckDB)."""
+    """Sums of TCEs, tkm, WTW and TTW by ``by`` over a chain-elements Parquet file (DuckDB).
+
+    Parameters
+    ----------
+    chain_elements : pathlib.Path
+        A chain-elements Parquet file (:func:`write_chain_parquet`).
+    by : {"mode", "factor_id", "method"}
+        The grouping column.
+
+    Returns
+    -------
+    polars.DataFrame
+        Per group: TCEs (count), tkm, WTW and TTW (kg CO2e).
+    """
     import duckdb
 
     literal = str(chain_elements).replace("'", "''")  # a SQL string literal of the path

@@ -80,7 +80,24 @@ def shipment_chains(
     columns: Sequence[str] | None = None,
 ) -> dict[str, pl.DataFrame]:
     """The chains of ``pointers``' shipments (all columns, or ``columns``, which must include
-    ``shipment_id``), decoding each chunk they touch once."""
+    ``shipment_id``), decoding each chunk they touch once.
+
+    Parameters
+    ----------
+    conn : sqlalchemy.engine.Connection
+        An open connection to the store.
+    tenant_id : int
+        The tenant's id.
+    pointers : list of ChainPointer
+        Where each shipment's chain is.
+    columns : sequence of str or None, optional
+        The columns to decode (all when None).
+
+    Returns
+    -------
+    dict of str to polars.DataFrame
+        Shipment id to its chain, in chain order.
+    """
     out: dict[str, pl.DataFrame] = {}
     by_chunk: dict[tuple[int, int], list[ChainPointer]] = {}
     for p in pointers:
@@ -93,7 +110,18 @@ def shipment_chains(
 
 
 def pointer_of(row: Any) -> ChainPointer:
-    """The chain pointer of a shipments row (mapping with the pointer columns)."""
+    """The chain pointer of a shipments row (mapping with the pointer columns).
+
+    Parameters
+    ----------
+    row : mapping
+        A ``shipments`` row.
+
+    Returns
+    -------
+    ChainPointer
+        The pointer.
+    """
     m = row if isinstance(row, dict) else row._mapping
     return ChainPointer(
         str(m["shipment_id"]),
@@ -112,7 +140,24 @@ def chain_frame(
     shipment_id: str | None = None,
 ) -> pl.DataFrame:
     """Stored chain elements (inputs and outputs) typed as the kernel wrote them: one shipment's
-    (chain order), one batch's or the tenant's (batch order, then shipment and ``seq``)."""
+    (chain order), one batch's or the tenant's (batch order, then shipment and ``seq``).
+
+    Parameters
+    ----------
+    conn : sqlalchemy.engine.Connection
+        An open connection to the store.
+    tenant_id : int
+        The tenant's id.
+    audit_seq : int or None, optional
+        One batch only.
+    shipment_id : str or None, optional
+        One shipment only.
+
+    Returns
+    -------
+    polars.DataFrame
+        The chain elements (kg CO2e, tkm, km, kg as the kernel names them).
+    """
     if shipment_id is not None:
         p = _pointer(conn, tenant_id, shipment_id)
         if p is None or (audit_seq is not None and p.audit_seq != audit_seq):
@@ -125,7 +170,26 @@ def chain_frame(
 def sheet_chain(conn: Connection, tenant_id: int, shipment_id: str) -> pl.DataFrame:
     """What the calculation sheet of one shipment needs: its chain, plus the chain elements of
     its batch that share a trip with it (a trip's energy is allocated over every TCE on it).
-    Only the ``trip_id`` column of the batch's other chunks is decoded to find those."""
+    Only the ``trip_id`` column of the batch's other chunks is decoded to find those.
+
+    Parameters
+    ----------
+    conn : sqlalchemy.engine.Connection
+        An open connection to the store.
+    tenant_id : int
+        The tenant's id.
+    shipment_id : str
+        The shipment.
+
+    Returns
+    -------
+    polars.DataFrame
+        Its chain elements and those sharing a trip with them.
+
+    References
+    ----------
+    ISO 14083:2023, 5.6 (allocation of a trip's emissions over the TCEs on it).
+    """
     p = _pointer(conn, tenant_id, shipment_id)
     if p is None:
         return empty_chain()
@@ -155,7 +219,18 @@ def sheet_chain(conn: Connection, tenant_id: int, shipment_id: str) -> pl.DataFr
 
 
 def kernel_legs(chain: pl.DataFrame) -> pl.DataFrame:
-    """The LEGS table (kernel input columns) of stored chain elements."""
+    """The LEGS table (kernel input columns) of stored chain elements.
+
+    Parameters
+    ----------
+    chain : polars.DataFrame
+        Stored chain elements.
+
+    Returns
+    -------
+    polars.DataFrame
+        The LEGS table (mass in kg, distance in km).
+    """
     return chain.select(
         "shipment_id",
         *[
@@ -171,7 +246,24 @@ def sheet_inputs(
 ) -> tuple[pl.DataFrame, dict[str, pl.DataFrame | None]]:
     """The chain elements (:func:`sheet_chain`) and sealed references a shipment's calculation
     sheet needs; the trips are those on its chain elements (the checks refuse trip energy that
-    no given TCE uses, and the sheet is given only part of the batch)."""
+    no given TCE uses, and the sheet is given only part of the batch).
+
+    Parameters
+    ----------
+    conn : sqlalchemy.engine.Connection
+        An open connection to the store.
+    tenant_id : int
+        The tenant's id.
+    shipment_id : str
+        The shipment.
+    audit_seq : int
+        Its batch.
+
+    Returns
+    -------
+    tuple
+        ``(chain elements, {"tocs": ..., "hocs": ..., "trips": ...})``.
+    """
     chain = sheet_chain(conn, tenant_id, shipment_id)
     refs = references(conn, tenant_id, audit_seq)
     trips = refs["trips"]
@@ -183,7 +275,22 @@ def sheet_inputs(
 
 
 def references(conn: Connection, tenant_id: int, audit_seq: int) -> dict[str, pl.DataFrame | None]:
-    """TOCs / HOCs / trips sealed with a batch, as typed tables (None when the batch had none)."""
+    """TOCs / HOCs / trips sealed with a batch, as typed tables (None when the batch had none).
+
+    Parameters
+    ----------
+    conn : sqlalchemy.engine.Connection
+        An open connection to the store.
+    tenant_id : int
+        The tenant's id.
+    audit_seq : int
+        The batch.
+
+    Returns
+    -------
+    dict
+        ``tocs``, ``hocs``, ``trips``: typed tables or None.
+    """
     text = conn.execute(
         select(AuditRecord.references_json).where(
             AuditRecord.tenant_id == tenant_id, AuditRecord.seq == audit_seq
@@ -193,6 +300,23 @@ def references(conn: Connection, tenant_id: int, audit_seq: int) -> dict[str, pl
 
 
 def parse_references(text: str) -> dict[str, pl.DataFrame | None]:
+    """The sealed references JSON as typed TOCS / HOCS / TRIPS tables (None where empty).
+
+    Parameters
+    ----------
+    text : str
+        The sealed references JSON.
+
+    Returns
+    -------
+    dict
+        ``tocs``, ``hocs``, ``trips``: tables with their row numbers, or None.
+
+    Examples
+    --------
+    >>> parse_references('{"tocs": [], "hocs": null}')
+    {'tocs': None, 'hocs': None, 'trips': None}
+    """
     refs: dict[str, Any] = json.loads(text)
     schemas = {"tocs": TOC_COLUMNS, "hocs": HOC_COLUMNS, "trips": TRIP_COLUMNS}
     out: dict[str, pl.DataFrame | None] = {}

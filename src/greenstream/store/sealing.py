@@ -66,7 +66,24 @@ def column_digests(
     chain: pl.DataFrame, ships: pl.DataFrame
 ) -> tuple[dict[str, str], dict[str, str]]:
     """Format-2 column digests of a batch's chain elements (stored order) and shipment rows
-    (sorted by shipment id)."""
+    (sorted by shipment id).
+
+    Parameters
+    ----------
+    chain : polars.DataFrame
+        The batch's chain elements, in stored order.
+    ships : polars.DataFrame
+        The stored shipment rows, by shipment id.
+
+    Returns
+    -------
+    tuple of dict
+        Column name to its SHA-256 (hex), for the chain and the shipments.
+
+    References
+    ----------
+    NIST FIPS 180-4, Secure Hash Standard (SHA-256).
+    """
     return (
         table_digests(chain, CHAIN_SEALED_COLUMNS),
         table_digests(ships, SHIPMENT_SEALED_COLUMNS),
@@ -79,7 +96,22 @@ def digests_document(
     references_json: str,
     chunks: list[bytes],
 ) -> dict[str, Any]:
-    """The format-2 ``digests`` document from the column digests, references and chunk bytes."""
+    """The format-2 ``digests`` document from the column digests, references and chunk bytes.
+
+    Parameters
+    ----------
+    chain_digests, ship_digests : dict of str to str
+        The column digests (:func:`column_digests`).
+    references_json : str
+        The sealed references JSON.
+    chunks : list of bytes
+        The stored chunks.
+
+    Returns
+    -------
+    dict
+        The ``digests`` document.
+    """
     return seal_v2_digests(
         chain=chain_digests,
         shipments=ship_digests,
@@ -94,19 +126,66 @@ def seal_digests(
 ) -> dict[str, Any]:
     """The format-2 ``digests`` document of a batch: column digests of the chain elements (in
     stored order) and of the stored shipment rows (by shipment id), hashes of the references and
-    of the chunk bytes (what the upload seals; a verifier or a test re-derives it)."""
+    of the chunk bytes (what the upload seals; a verifier or a test re-derives it).
+
+    Parameters
+    ----------
+    chain : polars.DataFrame
+        The batch's chain elements, in stored order.
+    ships : polars.DataFrame
+        The stored shipment rows, by shipment id.
+    references_json : str
+        The sealed references JSON.
+    chunks : list of bytes
+        The stored chunks.
+
+    Returns
+    -------
+    dict
+        The ``digests`` document.
+
+    References
+    ----------
+    NIST FIPS 180-4, Secure Hash Standard (SHA-256).
+    """
     chain_digests, ship_digests = column_digests(chain, ships.sort("shipment_id"))
     return digests_document(chain_digests, ship_digests, references_json, chunks)
 
 
 def inputs_sha256(chain: pl.DataFrame, references_json: str) -> str:
-    """Seal format 1 inputs hash (records sealed before format 2; verify only)."""
+    """Seal format 1 inputs hash (records sealed before format 2; verify only).
+
+    Parameters
+    ----------
+    chain : polars.DataFrame
+        The batch's chain elements, in stored order.
+    references_json : str
+        The sealed references JSON.
+
+    Returns
+    -------
+    str
+        SHA-256, hex.
+    """
     lines = frame_lines(chain, ("shipment_id", "seq", *CHAIN_INPUT_COLUMNS), ("shipment_id", "seq"))
     return sha256_hex(lines, references_json.encode())
 
 
 def outputs_sha256(chain: pl.DataFrame, shipments: pl.DataFrame) -> str:
-    """Seal format 1 outputs hash (records sealed before format 2; verify only)."""
+    """Seal format 1 outputs hash (records sealed before format 2; verify only).
+
+    Parameters
+    ----------
+    chain : polars.DataFrame
+        The batch's chain elements, in stored order.
+    shipments : polars.DataFrame
+        The batch's shipments.
+
+    Returns
+    -------
+    str
+        SHA-256, hex.
+    """
     tce_lines = frame_lines(
         chain, ("shipment_id", "seq", *CHAIN_OUTPUT_COLUMNS), ("shipment_id", "seq")
     )

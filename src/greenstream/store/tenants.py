@@ -51,6 +51,30 @@ DEFAULT_CLIENT_SCOPES = frozenset(
 
 
 def hash_secret(secret: str, salt: bytes) -> bytes:
+    """The scrypt hash of a client secret (N = 2**14, r = 8, p = 1, 32 bytes).
+
+    Parameters
+    ----------
+    secret : str
+        The secret.
+    salt : bytes
+        The client's salt.
+
+    Returns
+    -------
+    bytes
+        The 32-byte hash.
+
+    References
+    ----------
+    C. Percival, S. Josefsson, "The scrypt Password-Based Key Derivation Function", RFC 7914,
+    2016.
+
+    Examples
+    --------
+    >>> len(hash_secret("s3cret", b"salt"))
+    32
+    """
     return hashlib.scrypt(secret.encode(), salt=salt, **_SCRYPT)
 
 
@@ -78,6 +102,7 @@ class ClientInfo:
     revoked_at: datetime | None
 
     def as_dict(self) -> dict[str, object]:
+        """The client as JSON-ready values (scopes space-separated, times ISO 8601 UTC)."""
         return {
             "client_id": self.client_id,
             "tenant": self.tenant,
@@ -108,6 +133,33 @@ class AuthenticatedClient:
 
 
 def get_or_create_tenant(session: Session, name: str, company_name: str | None = None) -> Tenant:
+    """The tenant called ``name``, created (and flushed) when there is none.
+
+    Parameters
+    ----------
+    session : sqlalchemy.orm.Session
+        An open session (the caller commits).
+    name : str
+        The tenant's name.
+    company_name : str or None, optional
+        The company its documents name (``name`` when None).
+
+    Returns
+    -------
+    Tenant
+        The tenant.
+
+    Examples
+    --------
+    >>> from sqlalchemy.orm import Session
+    >>> from greenstream.store.db import Base, make_engine
+    >>> engine = make_engine("sqlite://")
+    >>> Base.metadata.create_all(engine)
+    >>> with Session(engine) as session:
+    ...     first = get_or_create_tenant(session, "acme").id
+    ...     get_or_create_tenant(session, "acme").id == first, get_tenant(session, "other")
+    (True, None)
+    """
     tenant = session.scalars(select(Tenant).where(Tenant.name == name)).first()
     if tenant is None:
         tenant = Tenant(name=name, company_name=company_name or name, created_at=datetime.now(UTC))
@@ -117,6 +169,20 @@ def get_or_create_tenant(session: Session, name: str, company_name: str | None =
 
 
 def get_tenant(session: Session, name: str) -> Tenant | None:
+    """The tenant called ``name``, or None.
+
+    Parameters
+    ----------
+    session : sqlalchemy.orm.Session
+        An open session (the caller commits).
+    name : str
+        The tenant's name.
+
+    Returns
+    -------
+    Tenant or None
+        The tenant.
+    """
     return session.scalars(select(Tenant).where(Tenant.name == name)).first()
 
 
@@ -129,6 +195,40 @@ def create_client(
 ) -> NewClient:
     """A new API client of ``tenant_name`` (created if needed) holding ``scopes`` (every client
     scope when ``None``; the caller checks them against the vocabulary). Commit is the caller's.
+
+    Parameters
+    ----------
+    session : sqlalchemy.orm.Session
+        An open session (the caller commits).
+    tenant_name : str
+        The tenant's name.
+    scopes : iterable of str or None, optional
+        The scopes the client may be issued (OAuth 2.0 scopes).
+    name : str or None, optional
+        A label for the client.
+
+    Returns
+    -------
+    NewClient
+        The client with its secret (shown once).
+
+    References
+    ----------
+    D. Hardt, "The OAuth 2.0 Authorization Framework", RFC 6749, 2012, 2.3.1 (client password)
+    and 3.3 (access token scope).
+
+    Examples
+    --------
+    >>> from sqlalchemy.orm import Session
+    >>> from greenstream.store.db import Base, make_engine
+    >>> engine = make_engine("sqlite://")
+    >>> Base.metadata.create_all(engine)
+    >>> with Session(engine) as session:
+    ...     new = create_client(session, "acme", ["footprints:read"])
+    ...     ok = authenticate_client(session, new.client_id, new.client_secret)
+    ...     bad = authenticate_client(session, new.client_id, "wrong")
+    >>> sorted(ok.scopes), bad
+    (['footprints:read'], None)
     """
     held = DEFAULT_CLIENT_SCOPES if scopes is None else frozenset(scopes)
     tenant = get_or_create_tenant(session, tenant_name)
@@ -152,7 +252,20 @@ def create_client(
 
 
 def list_clients(session: Session, tenant_name: str | None = None) -> list[ClientInfo]:
-    """Clients (revoked ones included), by tenant then creation time."""
+    """Clients (revoked ones included), by tenant then creation time.
+
+    Parameters
+    ----------
+    session : sqlalchemy.orm.Session
+        An open session (the caller commits).
+    tenant_name : str or None, optional
+        Only this tenant's clients.
+
+    Returns
+    -------
+    list of ClientInfo
+        The clients.
+    """
     stmt = select(ApiClient, Tenant.name).join(Tenant, Tenant.id == ApiClient.tenant_id)
     if tenant_name is not None:
         stmt = stmt.where(Tenant.name == tenant_name)
@@ -173,7 +286,22 @@ def list_clients(session: Session, tenant_name: str | None = None) -> list[Clien
 
 def revoke_client(session: Session, client_id: str, *, tenant_id: int | None = None) -> bool:
     """Revoke ``client_id`` (of ``tenant_id`` when given); False when there is no such client.
-    Revoking twice keeps the first time. Commit is the caller's."""
+    Revoking twice keeps the first time. Commit is the caller's.
+
+    Parameters
+    ----------
+    session : sqlalchemy.orm.Session
+        An open session (the caller commits).
+    client_id : str
+        The client's id.
+    tenant_id : int or None, optional
+        Only a client of this tenant.
+
+    Returns
+    -------
+    bool
+        False when there is no such client.
+    """
     client = session.get(ApiClient, client_id)
     if client is None or (tenant_id is not None and client.tenant_id != tenant_id):
         return False
@@ -186,7 +314,22 @@ def revoke_client(session: Session, client_id: str, *, tenant_id: int | None = N
 
 def set_client_scopes(session: Session, client_id: str, scopes: Iterable[str]) -> bool:
     """Replace the scopes of ``client_id``; tokens already issued lose the removed scopes at
-    their next request (the check intersects them). Commit is the caller's."""
+    their next request (the check intersects them). Commit is the caller's.
+
+    Parameters
+    ----------
+    session : sqlalchemy.orm.Session
+        An open session (the caller commits).
+    client_id : str
+        The client's id.
+    scopes : iterable of str
+        The new scopes.
+
+    Returns
+    -------
+    bool
+        False when there is no such client.
+    """
     result = session.execute(
         update(ApiClient)
         .where(ApiClient.client_id == client_id)
@@ -202,7 +345,20 @@ _STATE = select(ApiClient.tenant_id, ApiClient.revoked, ApiClient.scopes).where(
 
 def client_state(conn: Connection | Session, client_id: str) -> ClientState | None:
     """The client's tenant, revocation flag and scopes; ``None`` when it does not exist (deleted).
-    One primary-key lookup: the API runs it for every authenticated request."""
+    One primary-key lookup: the API runs it for every authenticated request.
+
+    Parameters
+    ----------
+    conn : sqlalchemy.engine.Connection or sqlalchemy.orm.Session
+        An open connection or session.
+    client_id : str
+        The client's id.
+
+    Returns
+    -------
+    ClientState or None
+        The client's state.
+    """
     row = conn.execute(_STATE, {"client_id": client_id}).first()
     if row is None:
         return None
@@ -212,7 +368,26 @@ def client_state(conn: Connection | Session, client_id: str) -> ClientState | No
 def authenticate_client(
     session: Session, client_id: str, secret: str
 ) -> AuthenticatedClient | None:
-    """The client when ``client_id`` exists, is not revoked and ``secret`` matches."""
+    """The client when ``client_id`` exists, is not revoked and ``secret`` matches.
+
+    Parameters
+    ----------
+    session : sqlalchemy.orm.Session
+        An open session (the caller commits).
+    client_id : str
+        The client's id.
+    secret : str
+        The presented secret (compared in constant time).
+
+    Returns
+    -------
+    AuthenticatedClient or None
+        The client, or None.
+
+    References
+    ----------
+    RFC 6749, 2.3.1 (client password authentication).
+    """
     client = session.get(ApiClient, client_id)
     if client is None or client.revoked:
         # spend the same work as a real check, so a wrong id and a wrong secret look alike

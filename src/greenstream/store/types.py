@@ -20,7 +20,24 @@ __all__ = ["UtcDateTime", "utc_text"]
 
 
 def utc_text(value: datetime) -> str:
-    """The SQLite storage form: ISO 8601, microseconds, ``+00:00`` (32 characters)."""
+    """The SQLite storage form: ISO 8601, microseconds, ``+00:00`` (32 characters).
+
+    Parameters
+    ----------
+    value : datetime.datetime
+        An instant (naive = UTC).
+
+    Returns
+    -------
+    str
+        ISO 8601 text in UTC.
+
+    Examples
+    --------
+    >>> from datetime import datetime
+    >>> utc_text(datetime(2026, 1, 1, 8))
+    '2026-01-01T08:00:00.000000+00:00'
+    """
     stamp = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     return stamp.isoformat(timespec="microseconds")
 
@@ -32,11 +49,27 @@ class UtcDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        """``String(32)`` on SQLite (:func:`utc_text`), ``timestamptz`` elsewhere.
+
+        Parameters
+        ----------
+        dialect : sqlalchemy.engine.Dialect
+            The connection's dialect.
+        """
         if dialect.name == "sqlite":
             return dialect.type_descriptor(String(32))
         return dialect.type_descriptor(DateTime(timezone=True))
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        """An instant as the dialect stores it (naive read as UTC).
+
+        Parameters
+        ----------
+        value : datetime.datetime or None
+            The instant.
+        dialect : sqlalchemy.engine.Dialect
+            The connection's dialect.
+        """
         if value is None:
             return None
         if isinstance(value, str):
@@ -48,6 +81,15 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        """A stored instant as an aware UTC datetime.
+
+        Parameters
+        ----------
+        value : datetime.datetime or str or None
+            The stored value.
+        dialect : sqlalchemy.engine.Dialect
+            The connection's dialect.
+        """
         if value is None:
             return None
         stamp = datetime.fromisoformat(value) if isinstance(value, str) else value

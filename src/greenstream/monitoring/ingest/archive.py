@@ -19,7 +19,17 @@ from greenstream.monitoring.state import Batch
 
 def write_archive(directory: Path, batch_id: int, accepted: dict[str, pl.DataFrame]) -> None:
     """Write the batch's accepted records before its transaction commits. A file whose batch did
-    not commit is ignored by :func:`read_archive` (and overwritten if its id is reused)."""
+    not commit is ignored by :func:`read_archive` (and overwritten if its id is reused).
+
+    Parameters
+    ----------
+    directory : pathlib.Path
+        The archive directory.
+    batch_id : int
+        The batch's id.
+    accepted : dict of str to polars.DataFrame
+        The batch's accepted records by record type.
+    """
     for record_type, frame in accepted.items():
         if frame.height == 0:
             continue
@@ -35,7 +45,22 @@ def write_archive(directory: Path, batch_id: int, accepted: dict[str, pl.DataFra
 
 def read_archive(directory: Path, engine: Engine, record_type: str) -> pl.DataFrame:
     """Every accepted record of one type from the archive, only from committed batches, as a
-    Polars frame with the record type's schema (the input of trip segmentation and chains)."""
+    Polars frame with the record type's schema (the input of trip segmentation and chains).
+
+    Parameters
+    ----------
+    directory : pathlib.Path
+        The archive directory.
+    engine : sqlalchemy.engine.Engine
+        The store, which says which batches committed.
+    record_type : str
+        The record type to read.
+
+    Returns
+    -------
+    polars.DataFrame
+        The committed records of that type.
+    """
     folder = directory / record_type
     files = sorted(folder.glob("batch-*.parquet")) if folder.is_dir() else []
     empty = pl.DataFrame(schema={**schema_of(record_type), "batch_id": pl.Int64()})

@@ -90,7 +90,22 @@ class CellTests(NamedTuple):
 
 
 def cell_tests(cells: U64) -> CellTests:
-    """The test constants of each of ``cells`` (module docstring)."""
+    """The test constants of each of ``cells`` (module docstring).
+
+    Parameters
+    ----------
+    cells : numpy.ndarray
+        H3 cell indexes, ``uint64``.
+
+    Returns
+    -------
+    CellTests
+        The cap, edge and neighbour constants of each cell.
+
+    References
+    ----------
+    Uber H3 indexing system, https://h3geo.org/docs/
+    """
     n = len(cells)
     info = pl.DataFrame({"c": pl.Series(cells, dtype=pl.UInt64)}).select(
         plh3.cell_to_latlng("c").alias("centre"),
@@ -168,10 +183,22 @@ class CellTable:
         return len(self._table.cells)
 
     def snapshot(self) -> Table:
+        """The current table (immutable: safe to read without a lock)."""
         return self._table
 
     def with_cells(self, cells: U64) -> Table:
-        """A snapshot that holds ``cells`` and their neighbours."""
+        """A snapshot that holds ``cells`` and their neighbours.
+
+        Parameters
+        ----------
+        cells : numpy.ndarray
+            H3 cell indexes, ``uint64``.
+
+        Returns
+        -------
+        Table
+            A table holding every cell known before and ``cells`` with their neighbours.
+        """
         table = self._table
         if _all_in(table.cells, cells) and _all_in(table.cells, _neighbours_of(table, cells)):
             return table
@@ -243,6 +270,18 @@ _TABLES_LOCK = threading.Lock()
 
 
 def cell_table(resolution: int) -> CellTable:
+    """The process's one :class:`CellTable` of a resolution (made on first use).
+
+    Parameters
+    ----------
+    resolution : int
+        H3 resolution, 0-15.
+
+    Returns
+    -------
+    CellTable
+        The shared table.
+    """
     with _TABLES_LOCK:
         return _TABLES.setdefault(resolution, CellTable())
 
@@ -324,7 +363,18 @@ def walk_cells(lat_deg: F64, lon_deg: F64, track: I64, resolution: int) -> U64:
 
 def device_tracks(device: pl.Series) -> I64:
     """Each row's track slot: a hash of its device (in-process Polars hash; any slots give the
-    same cells, :func:`walk_cells`)."""
+    same cells, :func:`walk_cells`).
+
+    Parameters
+    ----------
+    device : polars.Series
+        Each row's device identifier.
+
+    Returns
+    -------
+    numpy.ndarray
+        Each row's track slot in ``[0, TRACK_SLOTS)``, ``int64``.
+    """
     return (device.hash().to_numpy() & np.uint64(TRACK_SLOTS - 1)).astype(np.int64)
 
 

@@ -51,6 +51,9 @@ def check_constants() -> dict[str, float]:
 
 @dataclass(frozen=True)
 class Check:
+    """One check: its reason ``code``, the ``field`` it judges, when it ``failed`` and the
+    readable ``reason`` (both whole-column expressions)."""
+
     code: str
     field: str | None
     failed: pl.Expr
@@ -278,7 +281,21 @@ def _implied_speed_kmh(lat0: pl.Expr, lon0: pl.Expr, ts0: pl.Expr, error_km: flo
 def gps_jumps(frame: pl.DataFrame, ctx: ValidationContext) -> pl.DataFrame:
     """Add ``__jump`` and ``__jump_kmh``: fixes whose implied speed from the device's previous
     good fix exceeds the mode's limit (module docstring). Rows are ordered by (device, ts) with
-    each device's last committed fix in front."""
+    each device's last committed fix in front.
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        GPS fixes with ``device_id``, ``ts``, ``lat``, ``lon`` (degrees) and the device's mode
+        and speed limit (km/h) from :func:`static_checked`.
+    ctx : ValidationContext
+        Vocabularies, physical limits (km/h per mode), devices and last committed fixes.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``frame`` with ``__jump`` (bool) and ``__jump_kmh`` (the implied speed, km/h).
+    """
     none = frame.with_columns(
         pl.lit(False).alias("__jump"), pl.lit(None, dtype=pl.Float64).alias("__jump_kmh")
     )
@@ -373,14 +390,42 @@ def static_checked(frame: pl.DataFrame, record_type: str, ctx: ValidationContext
     """``frame`` with the first failing check of each row that needs no state (every check but
     the GPS jump check): ``__code``, ``__field``, ``__reason`` (null = passed), and for GPS the
     mode and its speed limit. It reads only what does not change while an ingestor runs, so the
-    decode threads compute it ahead."""
+    decode threads compute it ahead.
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        Decoded records of one type.
+    record_type : str
+        Their record type.
+    ctx : ValidationContext
+        Vocabularies, physical limits (km/h per mode), devices and last committed fixes.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``frame`` with ``__code``, ``__field`` and ``__reason``.
+    """
     if record_type == "gps":
         frame = _gps_modes(frame, ctx)
     return _first_failure(frame, _checks(record_type, ctx))
 
 
 def accepted_rows(checked: pl.DataFrame, record_type: str) -> pl.DataFrame:
-    """The rows without a failed check, as an accepted frame holds them."""
+    """The rows without a failed check, as an accepted frame holds them.
+
+    Parameters
+    ----------
+    checked : polars.DataFrame
+        Records with the check columns (``__code`` null = passed).
+    record_type : str
+        Their record type.
+
+    Returns
+    -------
+    polars.DataFrame
+        The passed rows, check columns dropped.
+    """
     fields = list(schema_of(record_type))
     cell = ["_cell"] if record_type == "gps" and "_cell" in checked.columns else []
     return checked.filter(pl.col("__code").is_null()).select(*fields, POS, HI, LO, *cell)
@@ -391,7 +436,23 @@ def validate(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Split one record type's rows into (accepted, quarantined); key columns are kept. When
     ``frame`` holds the state-free checks' columns already (:func:`static_checked`), they are
-    used as they are."""
+    used as they are.
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        Decoded records of one type.
+    record_type : str
+        Their record type.
+    ctx : ValidationContext
+        Vocabularies, physical limits (km/h per mode), devices and last committed fixes.
+
+    Returns
+    -------
+    tuple of polars.DataFrame
+        ``(accepted, quarantined)``; each quarantined row names its reason code, field and
+        reason.
+    """
     checked = (
         frame
         if "__code" in frame.columns

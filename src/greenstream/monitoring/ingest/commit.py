@@ -34,12 +34,42 @@ _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def lock(conn: Connection) -> None:
-    """Serialise commits of concurrent ingest processes (PostgreSQL; SQLite has one writer)."""
+    """Serialise commits of concurrent ingest processes (PostgreSQL; SQLite has one writer).
+
+    Parameters
+    ----------
+    conn : sqlalchemy.engine.Connection
+        The batch's open transaction; a transaction-level advisory lock is taken on it and
+        released at commit or rollback.
+
+    References
+    ----------
+    .. [1] PostgreSQL documentation, "Advisory Lock Functions" (``pg_advisory_xact_lock``).
+    """
     if conn.dialect.name == "postgresql":
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_LOCK_KEY})
 
 
 def dialect_insert(conn: Connection, table: Any) -> Any:
+    """An INSERT that supports ``on_conflict_do_update`` on the connection's dialect.
+
+    Parameters
+    ----------
+    conn : sqlalchemy.engine.Connection
+        A PostgreSQL or SQLite connection.
+    table : sqlalchemy.Table
+        The table to insert into.
+
+    Returns
+    -------
+    sqlalchemy.dialects.postgresql.Insert or sqlalchemy.dialects.sqlite.Insert
+        The dialect's INSERT construct.
+
+    References
+    ----------
+    .. [1] SQLAlchemy documentation, "INSERT...ON CONFLICT (Upsert)" (PostgreSQL and SQLite
+       dialects).
+    """
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
@@ -50,6 +80,19 @@ def dialect_insert(conn: Connection, table: Any) -> Any:
 
 
 def upsert_checkpoint(conn: Connection, source: str, position: int, now: datetime) -> None:
+    """Store a source's position after a batch (and count the batch).
+
+    Parameters
+    ----------
+    conn : sqlalchemy.engine.Connection
+        The batch's open transaction.
+    source : str
+        The source's name.
+    position : int
+        The position just after the batch's last record (source-specific offset).
+    now : datetime.datetime
+        The commit instant (UTC).
+    """
     table = Checkpoint.__table__
     stmt = dialect_insert(conn, table).values(
         source=source, position=position, batches=1, updated_at=now
@@ -75,6 +118,30 @@ def insert_batch(
     quarantined: int,
     now: datetime,
 ) -> int:
+    """Insert the batch's row.
+
+    Parameters
+    ----------
+    conn : sqlalchemy.engine.Connection
+        The batch's open transaction.
+    source : str
+        The source's name.
+    position_from, position_to : int
+        The source positions the batch covers.
+    records_in : int
+        Records read (count).
+    accepted : int
+        Records committed (count).
+    quarantined : int
+        Records quarantined (count); the rest of ``records_in`` are duplicates.
+    now : datetime.datetime
+        The commit instant (UTC).
+
+    Returns
+    -------
+    int
+        The new batch id.
+    """
     return int(
         conn.execute(
             sa.insert(Batch)
@@ -94,6 +161,15 @@ def insert_batch(
 
 
 def upsert_aggregates(conn: Connection, deltas: pl.DataFrame) -> None:
+    """Add a batch's aggregate deltas to the stored windows (sums added on conflict).
+
+    Parameters
+    ----------
+    conn : sqlalchemy.engine.Connection
+        The batch's open transaction.
+    deltas : polars.DataFrame
+        One row per window: the ``AGGREGATE_KEYS`` and the ``AGGREGATE_SUMS`` to add.
+    """
     if deltas.height == 0:
         return
     table = AggregateWindow.__table__
@@ -108,6 +184,20 @@ def upsert_aggregates(conn: Connection, deltas: pl.DataFrame) -> None:
 def insert_quarantine(
     conn: Connection, quarantined: pl.DataFrame, batch_id: int, source: str
 ) -> None:
+    """Store a batch's quarantined records with their reasons.
+
+    Parameters
+    ----------
+    conn : sqlalchemy.engine.Connection
+        The batch's open transaction.
+    quarantined : polars.DataFrame
+        One row per rejected record: position, record type, reason code, reason, field,
+        device and the raw record.
+    batch_id : int
+        The batch's id (see :func:`insert_batch`).
+    source : str
+        The source's name.
+    """
     if quarantined.height == 0:
         return
     rows = quarantined.select(
@@ -130,7 +220,23 @@ def insert_segments(
     batch_id: int,
     buckets: list[tuple[int, U64, U64, datetime | None, datetime | None]],
 ) -> list[int]:
-    """One dedupe segment per hour bucket: keys as little-endian uint64 arrays, sorted."""
+    """One dedupe segment per hour bucket: keys as little-endian uint64 arrays, sorted.
+
+    Parameters
+    ----------
+    conn : sqlalchemy.engine.Connection
+        The batch's open transaction.
+    batch_id : int
+        The batch's id.
+    buckets : list of tuple
+        ``(bucket, hi, lo, min ts, max ts)`` per hour bucket (see
+        :meth:`~greenstream.monitoring.ingest.identity.BatchKeys.by_bucket`).
+
+    Returns
+    -------
+    list of int
+        The new segment ids.
+    """
     return [
         int(
             conn.execute(
@@ -169,7 +275,15 @@ def forget_before(conn: Connection, cutoff: datetime, *, watermarks: bool = True
 
 
 def upsert_fixes(conn: Connection, last: pl.DataFrame) -> None:
-    """The last GPS fix of each device (``device_id, ts, lat, lon``), kept when newer."""
+    """The last GPS fix of each device (``device_id, ts, lat, lon``), kept when newer.
+
+    Parameters
+    ----------
+    conn : sqlalchemy.engine.Connection
+        The batch's open transaction.
+    last : polars.DataFrame
+        ``device_id, ts, lat, lon`` (degrees, WGS 84), one row per device.
+    """
     if last.height == 0:
         return
     table = DeviceFix.__table__
@@ -207,7 +321,18 @@ def upsert_watermarks(conn: Connection, newest: pl.DataFrame) -> None:
 
 
 def read_watermarks(conn: Connection) -> pl.DataFrame:
-    """Every stored watermark: ``record_type, device, wm_ts``."""
+    """Every stored watermark: ``record_type, device, wm_ts``.
+
+    Parameters
+    ----------
+    conn : sqlalchemy.engine.Connection
+        An open connection.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``record_type, device, wm_ts`` (UTC).
+    """
     rows = conn.execute(
         sa.select(DeviceWatermark.record_type, DeviceWatermark.device, DeviceWatermark.ts)
     ).all()
@@ -243,6 +368,15 @@ def execute_rows(conn: Connection, stmt: Any, frame: pl.DataFrame) -> None:
     as the text SQLAlchemy's SQLite dialect stores (``YYYY-MM-DD HH:MM:SS.ffffff``, UTC): that
     skips SQLAlchemy's per-row parameter processing, which cost about ten times the driver's
     own work for the 5,000 last fixes of a batch. Other dialects take SQLAlchemy's executemany.
+
+    Parameters
+    ----------
+    conn : sqlalchemy.engine.Connection
+        The batch's open transaction.
+    stmt : sqlalchemy.sql.Insert
+        The statement; its parameters are the columns of ``frame``.
+    frame : polars.DataFrame
+        The rows.
     """
     if frame.height == 0:
         return

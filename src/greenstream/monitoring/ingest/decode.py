@@ -64,6 +64,7 @@ class Decoded:
 
     @property
     def size(self) -> int:
+        """Rows in the batch, decoded and undecodable (count)."""
         return self.records.height + self.bad.height
 
 
@@ -82,7 +83,30 @@ FIXED_UTC_FORMATS: Final[dict[int, str]] = {
 
 def parse_ts(text: pl.Expr) -> pl.Expr:
     """ISO 8601 text to UTC microseconds: ``T`` or blank between date and time, optional offset
-    (``Z``, ``+08:00``); a value without offset is UTC."""
+    (``Z``, ``+08:00``); a value without offset is UTC.
+
+    Parameters
+    ----------
+    text : polars.Expr
+        Timestamp text (ISO 8601 / RFC 3339 form).
+
+    Returns
+    -------
+    polars.Expr
+        ``Datetime("us", "UTC")``; null where the text does not parse.
+
+    References
+    ----------
+    .. [1] G. Klyne, C. Newman, "Date and Time on the Internet: Timestamps", RFC 3339, 2002.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> s = pl.Series("ts", ["2026-01-01T08:00:00+08:00", "2026-01-01 00:00:00", "nope"])
+    >>> pl.select(parse_ts(pl.lit(s))).to_series().to_list()
+    [datetime.datetime(2026, 1, 1, 0, 0, tzinfo=zoneinfo.ZoneInfo(key='UTC')),
+     datetime.datetime(2026, 1, 1, 0, 0, tzinfo=zoneinfo.ZoneInfo(key='UTC')), None]
+    """
     norm = text.str.strip_chars().str.replace(r"^(\d{4}-\d{2}-\d{2}) ", "${1}T")
     with_offset = norm.str.to_datetime(
         ISO_OFFSET_FORMAT, time_unit="us", time_zone="UTC", strict=False
@@ -94,7 +118,26 @@ def parse_ts(text: pl.Expr) -> pl.Expr:
 def parse_iso_utc(text: pl.Series) -> pl.Series | None:
     """A batch's timestamps in one strict pass: the fixed-width format of the first value's
     length when every value has it, else ISO 8601 with any fraction and ``Z`` or an offset.
-    None when values are left unparsed (then :func:`parse_ts`, the lenient parse, runs)."""
+    None when values are left unparsed (then :func:`parse_ts`, the lenient parse, runs).
+
+    Parameters
+    ----------
+    text : polars.Series
+        A batch's timestamp text.
+
+    Returns
+    -------
+    polars.Series or None
+        ``Datetime("us", "UTC")`` values, or None when a non-null value did not parse.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> parse_iso_utc(pl.Series(["2026-01-01T00:00:00Z"])).dt.epoch("s").to_list()
+    [1767225600]
+    >>> parse_iso_utc(pl.Series(["yesterday"])) is None
+    True
+    """
     nulls = text.null_count()
     if nulls == len(text):
         return None
@@ -127,7 +170,18 @@ def _to_wire(name: str, src: pl.DataType, dtype: pl.DataType) -> pl.Expr:
 
 
 def json_without_nulls(struct: pl.Expr) -> pl.Expr:
-    """A struct as a JSON object without its null fields (a readable quarantined record)."""
+    """A struct as a JSON object without its null fields (a readable quarantined record).
+
+    Parameters
+    ----------
+    struct : polars.Expr
+        A struct column.
+
+    Returns
+    -------
+    polars.Expr
+        JSON object text of each row, null fields left out.
+    """
     return (
         struct.struct.json_encode().str.replace_all(r'"[^"]+":null,?', "").str.replace(r",\}$", "}")
     )
@@ -137,6 +191,18 @@ def conform_wire(frame: pl.DataFrame, *, offset: int = 0) -> Decoded:
     """Any table (text or typed columns) to the wire schema; bad values to quarantine rows.
 
     ``_pos`` numbers the rows from ``offset`` (1-based positions in the source).
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        Records with wire field names, text or typed.
+    offset : int, optional
+        The source position of the batch's first row; ``_pos`` numbers rows from it (count).
+
+    Returns
+    -------
+    Decoded
+        The conforming records and one quarantine row per value that does not convert.
     """
     exprs: list[pl.Expr] = []
     failed: list[tuple[str, pl.Expr]] = []
@@ -194,7 +260,18 @@ def conform_wire(frame: pl.DataFrame, *, offset: int = 0) -> Decoded:
 
 def read_schema(record_type: str | None) -> dict[str, pl.DataType]:
     """Fields the fast path reads: one record type's (narrow, about twice as fast) or all;
-    timestamps as text."""
+    timestamps as text.
+
+    Parameters
+    ----------
+    record_type : str or None
+        One record type, or None for every field of every type.
+
+    Returns
+    -------
+    dict of str to polars.DataType
+        Field name to the type it is read as.
+    """
     fields = (
         {"record_type": pl.String(), **schema_of(record_type)}
         if record_type in RECORD_TYPES
@@ -212,6 +289,20 @@ def decode_ndjson(data: bytes, *, offset: int = 0, record_type: str | None = Non
 
     ``record_type`` (the file's or topic's type) narrows what is read; when rows name other types
     in their ``record_type`` field every field is read.
+
+    Parameters
+    ----------
+    data : bytes
+        UTF-8 NDJSON, one record per line.
+    offset : int, optional
+        The source position of the batch's first row; ``_pos`` numbers rows from it (count).
+    record_type : str or None, optional
+        The type the source carries, or None when unknown.
+
+    Returns
+    -------
+    Decoded
+        The records and the lines that did not decode.
     """
     if not data or data.isspace():
         return Decoded(conform_wire(pl.DataFrame(schema=WIRE_SCHEMA)).records)
@@ -274,7 +365,25 @@ def _decode_lines(data: bytes, *, offset: int) -> Decoded:
 
 
 def decode_arrow_ipc(data: bytes, *, offset: int = 0) -> Decoded:
-    """Arrow IPC (stream or file format) micro-batch -> :class:`Decoded` (zero-copy read)."""
+    """Arrow IPC (stream or file format) micro-batch -> :class:`Decoded` (zero-copy read).
+
+    Parameters
+    ----------
+    data : bytes
+        An Arrow IPC stream or file.
+    offset : int, optional
+        The source position of the batch's first row; ``_pos`` numbers rows from it (count).
+
+    Returns
+    -------
+    Decoded
+        The records and the values that did not convert.
+
+    References
+    ----------
+    .. [1] Apache Arrow, "Arrow Columnar Format: Serialization and Interprocess Communication
+       (IPC)", https://arrow.apache.org/docs/format/Columnar.html
+    """
     import pyarrow as pa
 
     buf = pa.py_buffer(data)
@@ -285,12 +394,45 @@ def decode_arrow_ipc(data: bytes, *, offset: int = 0) -> Decoded:
 
 
 def decode_parquet(data: bytes, *, offset: int = 0) -> Decoded:
-    """Parquet micro-batch -> :class:`Decoded`."""
+    """Parquet micro-batch -> :class:`Decoded`.
+
+    Parameters
+    ----------
+    data : bytes
+        A Parquet file.
+    offset : int, optional
+        The source position of the batch's first row; ``_pos`` numbers rows from it (count).
+
+    Returns
+    -------
+    Decoded
+        The records and the values that did not convert.
+    """
     return conform_wire(pl.read_parquet(io.BytesIO(data)), offset=offset)
 
 
 def is_arrow(data: bytes, content_type: str | None = None) -> bool:
-    """Arrow IPC by content type or by its magic bytes (stream continuation marker, file magic)."""
+    """Arrow IPC by content type or by its magic bytes (stream continuation marker, file magic).
+
+    Parameters
+    ----------
+    data : bytes
+        The payload.
+    content_type : str or None, optional
+        The transport's content type, if any.
+
+    Returns
+    -------
+    bool
+        True for Arrow IPC.
+
+    Examples
+    --------
+    >>> is_arrow(b"ARROW1" + bytes(2)), is_arrow(b"{}", "application/vnd.apache.arrow.stream")
+    (True, True)
+    >>> is_arrow(b'{"record_type": "gps"}')
+    False
+    """
     return (
         "arrow" in (content_type or "").lower()
         or data[:4] == ARROW_STREAM_MAGIC
@@ -299,6 +441,25 @@ def is_arrow(data: bytes, content_type: str | None = None) -> bool:
 
 
 def is_parquet(data: bytes, content_type: str | None = None) -> bool:
+    """Parquet by content type or by its magic bytes (``PAR1``).
+
+    Parameters
+    ----------
+    data : bytes
+        The payload.
+    content_type : str or None, optional
+        The transport's content type, if any.
+
+    Returns
+    -------
+    bool
+        True for Parquet.
+
+    Examples
+    --------
+    >>> is_parquet(b"PAR1...."), is_parquet(b"{}")
+    (True, False)
+    """
     return "parquet" in (content_type or "").lower() or data[:4] == PARQUET_MAGIC
 
 
@@ -310,7 +471,31 @@ def decode_payload(
     record_type: str | None = None,
 ) -> Decoded:
     """NDJSON, Arrow IPC or Parquet, chosen by content type or sniffed from the magic bytes. A
-    single JSON object is a one-record NDJSON batch."""
+    single JSON object is a one-record NDJSON batch.
+
+    Parameters
+    ----------
+    data : bytes
+        The payload.
+    content_type : str or None, optional
+        The transport's content type, if any.
+    offset : int, optional
+        The source position of the batch's first row; ``_pos`` numbers rows from it (count).
+    record_type : str or None, optional
+        The type the source carries, or None when unknown (NDJSON only).
+
+    Returns
+    -------
+    Decoded
+        The records and the rows that did not decode.
+
+    Examples
+    --------
+    >>> batch = decode_payload(b'{"record_type": "gps", "vehicle_id": "v1", '
+    ...                        b'"ts": "2026-01-01T00:00:00Z", "lat": 1.0, "lon": 2.0}')
+    >>> batch.records.height, batch.bad.height
+    (1, 0)
+    """
     if is_arrow(data, content_type):
         return decode_arrow_ipc(data, offset=offset)
     if is_parquet(data, content_type):

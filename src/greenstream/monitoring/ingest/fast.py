@@ -92,6 +92,31 @@ def walk_tracks(
     and the first such row of a track blocks the track for the rest of the round (its later rows
     wait for the cell h3o gives that row). Rows are settled only by proofs, so the cells do not
     depend on the tracks: a hash collision of two devices costs rounds, never a wrong cell.
+
+    Parameters
+    ----------
+    lat, lon : numpy.ndarray
+        Each row's position, degrees (WGS 84), ``float64``.
+    track : numpy.ndarray
+        Each row's track slot, ``int64``.
+    rows : numpy.ndarray
+        The row numbers of this round, ascending.
+    cur : numpy.ndarray
+        Per track slot: its last settled cell's table row, ``UNKNOWN`` or ``BLOCKED`` (updated).
+    out : numpy.ndarray
+        Each row's cell, ``uint64`` (written for settled rows).
+    cells : numpy.ndarray
+        The table's cells, ``uint64``.
+    caps, normals, threshold, near : numpy.ndarray
+        The table's test constants (see
+        :class:`~greenstream.monitoring.ingest.cellwalk.CellTests`) and neighbour rows.
+    left : numpy.ndarray
+        Receives the rows not settled.
+
+    Returns
+    -------
+    int
+        How many rows were written to ``left`` (count).
     """
     n_left = 0
     for k in range(len(rows)):
@@ -115,7 +140,24 @@ def walk_tracks(
 @nb.njit(cache=True, nogil=True)
 def first_blocked(track: Any, rows: Any, cur: Any, stops: Any) -> int:
     """The first row of each blocked track among ``rows`` into ``stops`` (returned: how many);
-    each such track is set :data:`UNKNOWN` until its stop's cell is known."""
+    each such track is set :data:`UNKNOWN` until its stop's cell is known.
+
+    Parameters
+    ----------
+    track : numpy.ndarray
+        Each row's track slot, ``int64``.
+    rows : numpy.ndarray
+        The rows left by :func:`walk_tracks`, ascending.
+    cur : numpy.ndarray
+        Per track slot: its state (updated).
+    stops : numpy.ndarray
+        Receives the first blocked row of each track.
+
+    Returns
+    -------
+    int
+        How many rows were written to ``stops`` (count).
+    """
     n = 0
     for k in range(len(rows)):
         t = track[rows[k]]

@@ -38,23 +38,93 @@ _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def u64(series: pl.Series) -> U64:
-    """A Polars integer column as a numpy uint64 array."""
+    """A Polars integer column as a numpy uint64 array.
+
+    Parameters
+    ----------
+    series : polars.Series
+        An integer column (any width; negative values wrap as in a cast to ``UInt64``).
+
+    Returns
+    -------
+    numpy.ndarray
+        The values as ``uint64``.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> u64(pl.Series([1, 2, 3])).tolist()
+    [1, 2, 3]
+    """
     return series.cast(pl.UInt64).to_numpy().astype(np.uint64, copy=False)
 
 
 def epoch_us(ts: datetime) -> int:
-    """Microseconds since the epoch (naive = UTC, as the store returns it), exact."""
+    """Microseconds since the epoch (naive = UTC, as the store returns it), exact.
+
+    Parameters
+    ----------
+    ts : datetime.datetime
+        An instant; a naive one is read as UTC.
+
+    Returns
+    -------
+    int
+        Microseconds since 1970-01-01T00:00:00Z (integer arithmetic, no float rounding).
+
+    Examples
+    --------
+    >>> from datetime import datetime
+    >>> epoch_us(datetime(1970, 1, 1, 0, 0, 1))
+    1000000
+    """
     aware = ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
     return (aware - _EPOCH) // timedelta(microseconds=1)
 
 
 def from_epoch_us(us: int) -> datetime:
-    """A UTC datetime from microseconds since the epoch (exact, no float)."""
+    """A UTC datetime from microseconds since the epoch (exact, no float).
+
+    Parameters
+    ----------
+    us : int
+        Microseconds since 1970-01-01T00:00:00Z.
+
+    Returns
+    -------
+    datetime.datetime
+        The instant, timezone-aware (UTC); the inverse of :func:`epoch_us`.
+
+    Examples
+    --------
+    >>> from_epoch_us(1_500_000).isoformat()
+    '1970-01-01T00:00:01.500000+00:00'
+    """
     return _EPOCH + timedelta(microseconds=us)
 
 
 def single_type(frame: pl.DataFrame) -> str | None:
-    """The record type of every row when the frame holds one known type only, else None."""
+    """The record type of every row when the frame holds one known type only, else None.
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        Records with a ``record_type`` column.
+
+    Returns
+    -------
+    str or None
+        The one record type (one of ``RECORD_TYPES``), or None when the frame is empty, holds
+        a null, an unknown type or several types.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> single_type(pl.DataFrame({"record_type": ["gps", "gps"]}))
+    'gps'
+    >>> single_type(pl.DataFrame({"record_type": ["gps", "fuel"]})) is None
+    True
+    """
     types = frame.get_column("record_type")
     if types.len() == 0 or types.null_count():
         return None
@@ -65,7 +135,19 @@ def single_type(frame: pl.DataFrame) -> str | None:
 
 
 def device_expr(record_type: str | None) -> pl.Expr:
-    """The device field of each row (one column when the frame has one record type)."""
+    """The device field of each row (one column when the frame has one record type).
+
+    Parameters
+    ----------
+    record_type : str or None
+        The frame's one record type (see :func:`single_type`), or None for a mixed frame:
+        then each row takes the device field of its own ``record_type``.
+
+    Returns
+    -------
+    polars.Expr
+        The device identifier of each row (``DEVICE_FIELD`` names the column per type).
+    """
     if record_type is not None:
         return pl.col(DEVICE_FIELD[record_type])
     return pl.coalesce(
@@ -75,7 +157,20 @@ def device_expr(record_type: str | None) -> pl.Expr:
 
 def identity_text(default_source: str, record_type: str | None = None) -> pl.Expr:
     """The text part of a record's identity: ``id|<record_id>`` or ``<type>|<source>|<device>``
-    (the timestamp is mixed into the keys as a number, see :func:`with_keys`)."""
+    (the timestamp is mixed into the keys as a number, see :func:`with_keys`).
+
+    Parameters
+    ----------
+    default_source : str
+        The source named for rows whose ``source`` is null.
+    record_type : str or None, optional
+        The frame's one record type, or None for a mixed frame (see :func:`device_expr`).
+
+    Returns
+    -------
+    polars.Expr
+        The identity text of each row.
+    """
     fallback = pl.concat_str(
         pl.col("record_type").fill_null(""),
         pl.col("source").fill_null(default_source),
@@ -104,7 +199,30 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # 2^64 / golden ratio, the usual odd mu
 
 
 def fmix64(x: U64) -> U64:
-    """MurmurHash3's 64-bit finaliser: a bijection of uint64 with full avalanche."""
+    """MurmurHash3's 64-bit finaliser: a bijection of uint64 with full avalanche.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        ``uint64`` values (multiplication wraps modulo 2**64).
+
+    Returns
+    -------
+    numpy.ndarray
+        The mixed values, ``uint64``.
+
+    References
+    ----------
+    .. [1] A. Appleby, "MurmurHash3", SMHasher, ``fmix64`` (public domain).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fmix64(np.array([0], dtype=np.uint64)).tolist()
+    [0]
+    >>> len(set(fmix64(np.arange(1000, dtype=np.uint64)).tolist()))
+    1000
+    """
     shift = np.uint64(33)
     x = x ^ (x >> shift)
     x *= _MIX_1
@@ -115,7 +233,21 @@ def fmix64(x: U64) -> U64:
 
 
 def mixed_keys(h1: U64, h2: U64, t: U64) -> tuple[U64, U64]:
-    """``hi`` and ``lo`` from the two text hashes and ``ts_us`` (see :func:`with_keys`)."""
+    """``hi`` and ``lo`` from the two text hashes and ``ts_us`` (see :func:`with_keys`).
+
+    Parameters
+    ----------
+    h1, h2 : numpy.ndarray
+        The xxh3-64 and xxhash64 hashes of each record's identity text, ``uint64``.
+    t : numpy.ndarray
+        Each record's ``ts`` in microseconds since the epoch (0 for a ``record_id``),
+        ``uint64``.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(hi, lo)``, the two 64-bit identity keys of each record.
+    """
     with np.errstate(over="ignore"):
         return fmix64(h1 ^ fmix64(t)), fmix64(h2 + t * _GOLDEN)
 
@@ -143,6 +275,24 @@ def with_keys(frame: pl.DataFrame, default_source: str) -> pl.DataFrame:
     is a bijection of the timestamp, so two fixes of a device never share a key. A record with
     neither ``record_id`` nor its ``ts`` or device is identified by its whole content, so
     distinct incomplete records stay distinct and a resent one is still recognised.
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        Decoded records (``record_type``, ``source``, ``record_id``, ``ts`` and the device
+        fields).
+    default_source : str
+        The source named for rows whose ``source`` is null.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``frame`` with ``_key_hi`` and ``_key_lo`` (``UInt64``) added.
+
+    References
+    ----------
+    .. [1] Y. Collet, "xxHash", https://github.com/Cyan4973/xxHash (xxh3-64, xxhash64).
+    .. [2] A. Appleby, "MurmurHash3", SMHasher, ``fmix64``.
     """
     with_text = frame.with_columns(
         identity_text(default_source, single_type(frame)).alias("__identity")
@@ -169,7 +319,18 @@ def with_keys(frame: pl.DataFrame, default_source: str) -> pl.DataFrame:
 
 
 def keys_of_text(text: pl.Series) -> tuple[U64, U64]:
-    """Identity keys of records known only by their text (lines that did not decode)."""
+    """Identity keys of records known only by their text (lines that did not decode).
+
+    Parameters
+    ----------
+    text : polars.Series
+        The raw text of each record (``String``).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(hi, lo)`` for each line, with ``ts_us = 0``.
+    """
     h1, h2 = _text_hashes(text.rename("t").to_frame())
     return mixed_keys(h1, h2, np.zeros(len(text), dtype=np.uint64))
 
@@ -201,10 +362,29 @@ class DedupeIndex:
 
     @property
     def size(self) -> int:
+        """The number of keys held (count)."""
         return sum(len(h) for h, _ in self._runs)
 
     def add(self, hi: U64, lo: U64, *, presorted: bool = False) -> None:
-        """Add keys; ``presorted``: ``hi`` is already in ascending order."""
+        """Add keys; ``presorted``: ``hi`` is already in ascending order.
+
+        Parameters
+        ----------
+        hi, lo : numpy.ndarray
+            The two identity keys of each record, ``uint64``, the same length.
+        presorted : bool, optional
+            True when ``hi`` is already ascending (``lo`` in the same order): no sort.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> index = DedupeIndex()
+        >>> index.add(np.array([3, 1], dtype=np.uint64), np.array([30, 10], dtype=np.uint64))
+        >>> index.contains(
+        ...     np.array([1, 1, 2], dtype=np.uint64), np.array([10, 11, 20], dtype=np.uint64)
+        ... ).tolist()
+        [True, False, False]
+        """
         if len(hi) == 0:
             return
         if not presorted:
@@ -220,6 +400,18 @@ class DedupeIndex:
             self._runs.append((both_hi[order], both_lo[order]))
 
     def contains(self, hi: U64, lo: U64) -> npt.NDArray[np.bool_]:
+        """Whether each probe key (any order) is held, matching both keys.
+
+        Parameters
+        ----------
+        hi, lo : numpy.ndarray
+            The two identity keys of each probe, ``uint64``.
+
+        Returns
+        -------
+        numpy.ndarray
+            A boolean per probe.
+        """
         found = np.zeros(len(hi), dtype=bool)
         for run_hi, run_lo in self._runs:
             found |= _contains_sorted(run_hi, run_lo, hi, lo)
@@ -245,7 +437,18 @@ class BatchKeys:
 
     @classmethod
     def of(cls, frame: pl.DataFrame) -> BatchKeys:
-        """Keys of a keyed frame (``_key_hi``, ``_key_lo``, ``ts``, optional ``record_id``)."""
+        """Keys of a keyed frame (``_key_hi``, ``_key_lo``, ``ts``, optional ``record_id``).
+
+        Parameters
+        ----------
+        frame : polars.DataFrame
+            A frame keyed by :func:`with_keys`.
+
+        Returns
+        -------
+        BatchKeys
+            The keys sorted by ``hi``, with their row, hour bucket and ``ts``.
+        """
         hi = u64(frame.get_column(HI))
         order = np.argsort(hi)
         info = frame.select(
@@ -270,11 +473,23 @@ class BatchKeys:
         return len(self.hi)
 
     def has_equal_hi(self) -> bool:
+        """Whether two keys share ``hi`` (then ``lo`` decides whether they are equal)."""
         return bool(np.any(self.hi[1:] == self.hi[:-1]))
 
     def keep(self, mask: npt.NDArray[np.bool_]) -> BatchKeys:
         """The keys where ``mask`` (in key order) is true; rows renumbered as in a frame
-        filtered by the same keys (row order kept)."""
+        filtered by the same keys (row order kept).
+
+        Parameters
+        ----------
+        mask : numpy.ndarray
+            A boolean per key, in key (``hi``) order.
+
+        Returns
+        -------
+        BatchKeys
+            The kept keys.
+        """
         kept = self.row_mask(mask)
         renumber = np.cumsum(kept) - 1
         return BatchKeys(
@@ -287,7 +502,18 @@ class BatchKeys:
         )
 
     def row_mask(self, mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
-        """A mask in key order as a mask in frame row order."""
+        """A mask in key order as a mask in frame row order.
+
+        Parameters
+        ----------
+        mask : numpy.ndarray
+            A boolean per key, in key (``hi``) order.
+
+        Returns
+        -------
+        numpy.ndarray
+            The same booleans in the frame's row order.
+        """
         out = np.zeros(len(self.row), dtype=bool)
         out[self.row] = mask
         return out
@@ -333,10 +559,22 @@ class KeyStore:
 
     @property
     def size(self) -> int:
+        """The number of keys held, over all buckets (count)."""
         return sum(b.size for b in self.buckets.values())
 
     def contains(self, hi: U64, lo: U64) -> npt.NDArray[np.bool_]:
-        """Whether each key is in any bucket."""
+        """Whether each key is in any bucket.
+
+        Parameters
+        ----------
+        hi, lo : numpy.ndarray
+            The two identity keys of each probe, ``uint64``.
+
+        Returns
+        -------
+        numpy.ndarray
+            A boolean per probe.
+        """
         found = np.zeros(len(hi), dtype=bool)
         for index in self.buckets.values():
             found |= index.contains(hi, lo)
@@ -345,7 +583,18 @@ class KeyStore:
     def contains_batch(self, keys: BatchKeys) -> npt.NDArray[np.bool_]:
         """Whether each of a batch's keys was committed. A key whose identity holds its ``ts``
         can only sit in the bucket of that ``ts``, so it is looked up there only; a
-        ``record_id`` key in every bucket."""
+        ``record_id`` key in every bucket.
+
+        Parameters
+        ----------
+        keys : BatchKeys
+            The batch's keys.
+
+        Returns
+        -------
+        numpy.ndarray
+            A boolean per key, in key order.
+        """
         found = np.zeros(len(keys), dtype=bool)
         if len(keys) == 0 or not self.buckets:
             return found
@@ -359,11 +608,38 @@ class KeyStore:
         return found
 
     def add(self, bucket: int, hi: U64, lo: U64, *, presorted: bool = False) -> None:
+        """Add keys to one hour bucket.
+
+        Parameters
+        ----------
+        bucket : int
+            Hours since the epoch of the records' ``ts`` (``NO_TS_BUCKET`` without a ts).
+        hi, lo : numpy.ndarray
+            The two identity keys of each record, ``uint64``.
+        presorted : bool, optional
+            True when ``hi`` is already ascending.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> keys = KeyStore()
+        >>> keys.add(0, np.array([1], dtype=np.uint64), np.array([2], dtype=np.uint64))
+        >>> keys.add(5, np.array([3], dtype=np.uint64), np.array([4], dtype=np.uint64))
+        >>> keys.evict(cutoff_us=US_PER_HOUR)  # bucket 0 ends at 1 h: dropped
+        >>> keys.size
+        1
+        """
         self.buckets.setdefault(bucket, DedupeIndex()).add(hi, lo, presorted=presorted)
 
     def evict(self, cutoff_us: int | None) -> None:
         """Forget the buckets that end at or before ``cutoff_us`` (bucket -1 holds records
-        without a ts: no horizon applies to them)."""
+        without a ts: no horizon applies to them).
+
+        Parameters
+        ----------
+        cutoff_us : int or None
+            The retention's cutoff, microseconds since the epoch (UTC); None keeps all.
+        """
         if cutoff_us is None:
             return
         for bucket in [b for b in self.buckets if b >= 0 and (b + 1) * US_PER_HOUR <= cutoff_us]:
@@ -386,7 +662,13 @@ class Watermarks:
         self.newest_us: int | None = epoch_us(newest) if isinstance(newest, datetime) else None
 
     def advance(self, newest: pl.DataFrame) -> None:
-        """Merge ``record_type, device, wm_ts`` rows (each the newest ``ts`` of a batch)."""
+        """Merge ``record_type, device, wm_ts`` rows (each the newest ``ts`` of a batch).
+
+        Parameters
+        ----------
+        newest : polars.DataFrame
+            ``record_type, device, wm_ts`` rows (see :func:`newest_per_device`).
+        """
         if newest.height == 0:
             return
         self.frame = (
@@ -424,7 +706,13 @@ class Watermarks:
 
     def forget_before(self, cutoff_us: int | None) -> None:
         """Drop devices whose newest record is older than ``cutoff_us`` (they are past the
-        retention: every record of theirs is too late anyway)."""
+        retention: every record of theirs is too late anyway).
+
+        Parameters
+        ----------
+        cutoff_us : int or None
+            The retention's cutoff, microseconds since the epoch (UTC); None keeps all.
+        """
         if cutoff_us is None or self.frame.height == 0:
             return
         cutoff = pl.lit(from_epoch_us(cutoff_us), dtype=TS_DTYPE)
@@ -433,7 +721,27 @@ class Watermarks:
 
 def newest_per_device(frames: list[pl.DataFrame]) -> pl.DataFrame:
     """``record_type, device, wm_ts`` (the newest ``ts``) of the rows of ``frames`` (each with
-    ``record_type``, ``device`` and ``ts``), rows without a device or ts left out."""
+    ``record_type``, ``device`` and ``ts``), rows without a device or ts left out.
+
+    Parameters
+    ----------
+    frames : list of polars.DataFrame
+        Committed records, each with ``record_type``, ``device`` and ``ts``.
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per (record type, device): its newest ``ts`` as ``wm_ts``.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from datetime import datetime
+    >>> rows = pl.DataFrame({"record_type": ["gps", "gps"], "device": ["v1", "v1"],
+    ...                      "ts": [datetime(2026, 1, 1, 8), datetime(2026, 1, 1, 9)]})
+    >>> newest_per_device([rows]).get_column("wm_ts").to_list()
+    [datetime.datetime(2026, 1, 1, 9, 0)]
+    """
     parts = [
         f.select("record_type", "device", pl.col("ts").alias("wm_ts")) for f in frames if f.height
     ]
@@ -448,13 +756,37 @@ def newest_per_device(frames: list[pl.DataFrame]) -> pl.DataFrame:
 
 
 def with_device(frame: pl.DataFrame) -> pl.DataFrame:
-    """Add ``device``: the device field of each row's record type (null for unknown types)."""
+    """Add ``device``: the device field of each row's record type (null for unknown types).
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        Records with ``record_type`` and the device fields.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``frame`` with a ``device`` column (``String``).
+    """
     return frame.with_columns(device_expr(single_type(frame)).cast(pl.String).alias("device"))
 
 
 def too_late_reason(horizon_h: float, retention_h: float) -> pl.Expr:
     """Readable reason of a ``too_late`` row (needs ``ts``, ``device``, ``record_type``,
-    ``__wm`` (the device's watermark) and ``__store_wm`` (the store's))."""
+    ``__wm`` (the device's watermark) and ``__store_wm`` (the store's)).
+
+    Parameters
+    ----------
+    horizon_h : float
+        The dedupe horizon, hours.
+    retention_h : float
+        The backfill window (key retention), hours.
+
+    Returns
+    -------
+    polars.Expr
+        The reason text of each row.
+    """
     device_late = pl.format(
         "ts {} is more than {} h before {} {}'s newest committed {} record (watermark {}): "
         "too late to be proven unique (dedupe horizon)",
@@ -487,7 +819,24 @@ def late_flags(
 ) -> pl.DataFrame:
     """Add ``__wm`` (the device's watermark), ``__store_wm``, ``__device_late`` and ``__late``
     (older than the device's watermark less the horizon, or than the store's less the
-    retention) to a frame with ``record_type``, ``device`` and ``ts``."""
+    retention) to a frame with ``record_type``, ``device`` and ``ts``.
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        Records with ``record_type``, ``device`` and ``ts``.
+    watermarks : Watermarks
+        The committed watermarks.
+    horizon_s : int or None
+        The dedupe horizon, seconds; None: no device is late.
+    retention_s : int or None
+        The backfill window, seconds; None: nothing is late against the store.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``frame`` with the four columns added (row order kept).
+    """
     store = (
         from_epoch_us(watermarks.newest_us - retention_s * 1_000_000)
         if watermarks.newest_us is not None and retention_s is not None
@@ -526,7 +875,22 @@ def late_flags(
 def any_late_possible(frame: pl.DataFrame, watermarks: Watermarks, horizon_s: int | None) -> bool:
     """False when no row can be too late: the batch's oldest ``ts`` is within the horizon of the
     store's newest record, so within every device's (the usual batch: no per-row join). The
-    retention is at least the horizon."""
+    retention is at least the horizon.
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        Records with ``ts``.
+    watermarks : Watermarks
+        The committed watermarks.
+    horizon_s : int or None
+        The dedupe horizon, seconds; None: nothing is late.
+
+    Returns
+    -------
+    bool
+        True when some row may be too late (run :func:`late_flags`).
+    """
     if watermarks.newest_us is None or frame.height == 0:
         return False
     oldest = frame.get_column("ts").min()

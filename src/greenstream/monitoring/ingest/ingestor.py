@@ -112,6 +112,13 @@ class RunSummary:
     started: float = field(default_factory=time.perf_counter)
 
     def add(self, result: BatchResult) -> None:
+        """Count one batch's outcome in the totals.
+
+        Parameters
+        ----------
+        result : BatchResult
+            The batch's outcome.
+        """
         self.batches += 1
         self.records_in += result.records_in
         self.accepted.update(result.accepted)
@@ -119,6 +126,13 @@ class RunSummary:
         self.quarantined.update(result.quarantined)
 
     def as_dict(self) -> dict[str, Any]:
+        """The totals as a JSON-ready dict, with ``elapsed_s`` (seconds) and ``records_per_s``.
+
+        Examples
+        --------
+        >>> RunSummary().as_dict()["records_in"]
+        0
+        """
         elapsed = time.perf_counter() - self.started
         return {
             "batches": self.batches,
@@ -168,7 +182,26 @@ class IngestHooks:
 def prepare_batch(
     decoded: Decoded, record_type: str | None, *, source: str, h3_resolution: int, ctx: Any
 ) -> Decoded:
-    """The stateless work on a batch (see :meth:`Ingestor.prepare`)."""
+    """The stateless work on a batch (see :meth:`Ingestor.prepare`).
+
+    Parameters
+    ----------
+    decoded : Decoded
+        The decoded batch.
+    record_type : str or None
+        The type the source carries, or None when rows name their own.
+    source : str
+        The source's name (the default ``source`` of a record's identity).
+    h3_resolution : int
+        H3 resolution of the cells, 0-15.
+    ctx : ValidationContext
+        What the state-free checks look up.
+
+    Returns
+    -------
+    Decoded
+        The batch with ``_cell``, its sorted keys and, for one record type, its checks.
+    """
     frame, keys = typed_records(decoded, record_type)
     if CELL not in frame.columns and frame.get_column("lat").null_count() < frame.height:
         frame = frame.with_columns(gps_cells(frame, h3_resolution))
@@ -185,7 +218,20 @@ def typed_records(
     decoded: Decoded, record_type: str | None
 ) -> tuple[pl.DataFrame, BatchKeys | None]:
     """The records with ``record_type`` where they name none, and their keys when the prepared
-    ones still hold (else None, and no stale key or check columns)."""
+    ones still hold (else None, and no stale key or check columns).
+
+    Parameters
+    ----------
+    decoded : Decoded
+        The batch, prepared or not.
+    record_type : str or None
+        The type the source carries, or None.
+
+    Returns
+    -------
+    tuple
+        ``(records, keys)``; ``keys`` is None when they must be computed again.
+    """
     frame = decoded.records
     keys = decoded.keys if HI in frame.columns else None
     if record_type is not None:
@@ -306,7 +352,18 @@ class Ingestor:
         return len(rows)
 
     def checkpoint(self, source: str) -> int:
-        """The committed position of ``source`` (0 when it never committed)."""
+        """The committed position of ``source`` (0 when it never committed).
+
+        Parameters
+        ----------
+        source : str
+            The source's name.
+
+        Returns
+        -------
+        int
+            The position just after its last committed record.
+        """
         from greenstream.monitoring.state import Checkpoint
 
         with self.engine.connect() as conn:
@@ -321,7 +378,20 @@ class Ingestor:
         """The work on a decoded batch that needs no state, so a source can run it in its decode
         threads while the previous batch is ingested: the H3 cell of every position (``_cell``),
         the identity keys, sorted, and for a batch of one record type its state-free checks.
-        :meth:`process` computes whatever is missing."""
+        :meth:`process` computes whatever is missing.
+
+        Parameters
+        ----------
+        decoded : Decoded
+            The decoded batch.
+        record_type : str or None, optional
+            The type the source carries, or None when rows name their own.
+
+        Returns
+        -------
+        Decoded
+            The prepared batch.
+        """
         return prepare_batch(
             decoded,
             record_type,
@@ -339,7 +409,24 @@ class Ingestor:
         position_to: int,
         record_type: str | None = None,
     ) -> BatchResult:
-        """Ingest one decoded micro-batch and commit it together with the source position."""
+        """Ingest one decoded micro-batch and commit it together with the source position.
+
+        Parameters
+        ----------
+        decoded : Decoded
+            The batch (prepared or not).
+        source : str
+            The source's name.
+        position_from, position_to : int
+            The source positions the batch covers; ``position_to`` becomes the checkpoint.
+        record_type : str or None, optional
+            The type the source carries, or None when rows name their own.
+
+        Returns
+        -------
+        BatchResult
+            Accepted, duplicate and quarantined counts.
+        """
         frame, keys = typed_records(decoded, record_type)
         if keys is None:
             frame = with_keys(frame, self.settings.source)
@@ -485,7 +572,28 @@ class Ingestor:
         """Write the batch's effects, keys and checkpoint in one transaction.
 
         ``keys``: the identity keys of exactly the accepted and quarantined records, sorted,
-        when the caller has them (else they are collected from the frames)."""
+        when the caller has them (else they are collected from the frames).
+
+        Parameters
+        ----------
+        accepted : dict of str to polars.DataFrame
+            Accepted records by record type.
+        quarantined : polars.DataFrame
+            Quarantined records with their reasons.
+        source : str
+            The source's name.
+        position_from, position_to : int
+            The source positions the batch covers.
+        records_in : int
+            Records read (count).
+        keys : BatchKeys or None, optional
+            The sorted keys of the accepted and quarantined records.
+
+        Returns
+        -------
+        BatchResult
+            What became of the batch's records.
+        """
         now = datetime.now(UTC)
         n_keyed = sum(f.height for f in accepted.values()) + int(
             quarantined.get_column(HI).is_not_null().sum()
@@ -606,7 +714,18 @@ def _batch_keys(accepted: dict[str, pl.DataFrame], quarantined: pl.DataFrame) ->
 
 
 def last_fixes(gps: pl.DataFrame | None) -> pl.DataFrame:
-    """The last fix of each device (greatest ``ts``, then greatest position)."""
+    """The last fix of each device (greatest ``ts``, then greatest position).
+
+    Parameters
+    ----------
+    gps : polars.DataFrame or None
+        Accepted GPS fixes (``device_id``, ``ts``, ``lat``, ``lon``, ``_pos``), or None.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``device_id, ts, lat, lon``, one row per device.
+    """
     if gps is None or gps.height == 0:
         return pl.DataFrame(schema=_FIX_SCHEMA)
     if not gps.get_column(POS).is_sorted():
