@@ -102,9 +102,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         log.close()
 
 
-# package scope: Playwright's sync API keeps an event loop running in this thread while it is
-# open, so it closes after the last browser test (later tests on the worker call asyncio.run)
-@pytest.fixture(scope="package")
+# module scope (the browser tests are one module): Playwright's sync API keeps an event loop
+# running in this thread while it is open, so it must close after the last browser test (later
+# tests on the same worker call asyncio.run)
+@pytest.fixture(scope="module")
 def browser(server: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """A persistent Chromium context (one profile) for every page of the session."""
     from playwright.sync_api import sync_playwright
