@@ -21,7 +21,8 @@ from common import Record
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
-sys.path.insert(0, str(HERE))
+if str(HERE) not in sys.path:  # after the libraries: bench/packaging.py must not shadow them
+    sys.path.append(str(HERE))
 
 KERNEL_TCES = int(os.environ.get("BENCH_KERNEL_TCES", "2000000"))
 FILE_TCES = int(os.environ.get("BENCH_FILE_TCES", "2000000"))

@@ -29,6 +29,7 @@ HERE = Path(__file__).resolve().parent
 # installed package (packaging.py) must not shadow it for the libraries that import it
 # (mlforecast imports packaging.version)
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE] + [str(HERE)]
+import packaging.version  # noqa: E402, F401  (the installed package holds the name from here on)
 
 # --- suites registered by concerns (one line each; order = run order) ---
 SUITES = [
