@@ -1,7 +1,7 @@
 """Footprints of a partitioned Parquet dataset, computed partition by partition on an executor.
 
 The kernel (:func:`greenstream.accounting.kernel.compute`) runs unchanged on every partition; the
-two job-wide steps are done around it (docs/decisions/1300-scale-out.md):
+two job-wide steps are done around it (docs/decisions/1310-scale-out.md):
 
 1. **Survey** (one task per partition, read inside the worker): type and check the rows (every
    bad row named by partition file and row), and return the few rows the job-wide lookups need:
