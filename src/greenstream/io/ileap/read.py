@@ -188,15 +188,7 @@ def read_ileap_tocs(source: Path | str | bytes | Any, *, strict: bool = False) -
     ----------
     .. [1] iLEAP technical specification v1.0.0, TOC data type.
     """
-    file, doc = _load(source)
-    found = _collect(doc, file)
-    ck = _Checker(file, strict)
-    rows = [_parse_toc(o, i, ck) for i, o in enumerate(found.tocs, 1)]
-    errors = found.errors + ck.errors
-    if not errors and not found.tocs:
-        errors.append(InputError(file, None, None, "no iLEAP TOC found"))
-    InputErrors.raise_if_any(errors)
-    return _frame([r for r in rows if r is not None], TOCS_SCHEMA)
+    return _read_intensities(source, strict, "TOC")
 
 
 def read_ileap_hocs(source: Path | str | bytes | Any, *, strict: bool = False) -> pl.DataFrame:
@@ -225,15 +217,25 @@ def read_ileap_hocs(source: Path | str | bytes | Any, *, strict: bool = False) -
     ----------
     .. [1] iLEAP technical specification v1.0.0, HOC data type.
     """
+    return _read_intensities(source, strict, "HOC")
+
+
+def _read_intensities(source: Any, strict: bool, kind: str) -> pl.DataFrame:
+    """The TOCs or HOCs (``kind``) of ``source`` as a table; every problem listed at once."""
     file, doc = _load(source)
     found = _collect(doc, file)
     ck = _Checker(file, strict)
-    rows = [_parse_hoc(o, i, ck) for i, o in enumerate(found.hocs, 1)]
+    objects, parse, schema = (
+        (found.tocs, _parse_toc, TOCS_SCHEMA)
+        if kind == "TOC"
+        else (found.hocs, _parse_hoc, HOCS_SCHEMA)
+    )
+    rows = [parse(o, i, ck) for i, o in enumerate(objects, 1)]
     errors = found.errors + ck.errors
-    if not errors and not found.hocs:
-        errors.append(InputError(file, None, None, "no iLEAP HOC found"))
+    if not errors and not objects:
+        errors.append(InputError(file, None, None, f"no iLEAP {kind} found"))
     InputErrors.raise_if_any(errors)
-    return _frame([r for r in rows if r is not None], HOCS_SCHEMA)
+    return _frame([r for r in rows if r is not None], schema)
 
 
 def _reject_constant(name: str) -> Any:
