@@ -21,7 +21,7 @@ from common import Record
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
-if str(HERE) not in sys.path:  # after the libraries: bench/packaging.py must not shadow them
+if str(HERE) not in sys.path:  # after the libraries, as bench/run.py puts it
     sys.path.append(str(HERE))
 
 KERNEL_TCES = int(os.environ.get("BENCH_KERNEL_TCES", "2000000"))

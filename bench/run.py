@@ -25,11 +25,9 @@ configure_allocator()
 import polars as pl  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-# after site-packages, not first (where Python puts a script's folder): a suite named like an
-# installed package (packaging.py) must not shadow it for the libraries that import it
-# (mlforecast imports packaging.version)
+# after site-packages, not first (where Python puts a script's folder): bench's modules never
+# shadow an installed package (no suite is named like one: the packaging suite is pack.py)
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE] + [str(HERE)]
-import packaging.version  # noqa: E402, F401  (the installed package holds the name from here on)
 
 # --- suites registered by concerns (one line each; order = run order) ---
 SUITES = [
@@ -40,7 +38,7 @@ SUITES = [
     "monitoring",
     "service",
     "energy",
-    "packaging",
+    "pack",
     "dashboard",
     "reductions",
     "reports",

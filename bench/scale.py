@@ -69,7 +69,7 @@ def _options(single: Path) -> object:
 JOB = """
 import sys, time
 from pathlib import Path
-sys.path.append({here!r})  # after the libraries: bench/packaging.py must not shadow packaging
+sys.path.append({here!r})  # after the libraries, as bench/run.py puts it
 from greenstream.scale.footprint import run_dataset
 from scale import _options
 single = Path({single!r})
