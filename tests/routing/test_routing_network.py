@@ -194,3 +194,15 @@ def test_edge_legs_follow_the_edges_with_hub_before_drayage() -> None:
         edges.with_row_index("i"), shipment_id=pl.col("i").cast(pl.String), mass_kg=1_000
     )
     assert per_edge["shipment_id"].to_list() == ["0", "1", "1", "2", "3"]
+
+
+def test_to_csv_reads_back_the_same_network(tmp_path: Path) -> None:
+    # write_tiny's network, written by Network.to_csv and read by load_network: the same edges
+    # with the same distances and intensities, not each edge plus a reverse copy
+    nodes_csv, edges_csv = write_tiny(tmp_path)
+    net = load_network(nodes_csv, edges_csv)
+    again = load_network(*net.to_csv(tmp_path / "again"))
+    key = ["from_node", "to_node", "mode"]
+    cols = [*key, "distance_km", "time_h", "cost_cny_per_t", "co2e_wtw_kg_per_t"]
+    assert again.n_edges == net.n_edges
+    assert again.edges.select(cols).sort(key).equals(net.edges.select(cols).sort(key))

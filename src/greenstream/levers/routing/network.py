@@ -247,6 +247,10 @@ class Network:
     def to_csv(self, directory: Path) -> tuple[Path, Path]:
         """Write ``nodes.csv`` and ``edges.csv`` (the format :func:`load_network` reads).
 
+        The edges are written as they are, one row per direction, with ``bidirectional`` false,
+        so that :func:`load_network` reads back the same edges instead of adding a reverse of
+        each (which would double them).
+
         Parameters
         ----------
         directory : pathlib.Path
@@ -277,7 +281,7 @@ class Network:
         directory.mkdir(parents=True, exist_ok=True)
         nodes_path, edges_path = directory / "nodes.csv", directory / "edges.csv"
         self.nodes.write_csv(nodes_path)
-        self.edges.write_csv(edges_path)
+        self.edges.with_columns(pl.lit(False).alias("bidirectional")).write_csv(edges_path)
         return nodes_path, edges_path
 
 
