@@ -176,6 +176,66 @@ def load_demo_energy(engine: Engine, tenant_id: int, year: int, seed: int = 11) 
         )
 
 
+def demo_box_count(shipments: int) -> int:
+    """Reusable boxes of the demo pool: one per 100 demo parcels, at least 200 (an assumption
+    for demo data, so a small demo still shows a pool's rates).
+
+    Parameters
+    ----------
+    shipments : int
+        Demo parcels (count).
+
+    Returns
+    -------
+    int
+        Boxes (count).
+
+    Examples
+    --------
+    >>> demo_box_count(3000), demo_box_count(120_000)
+    (200, 1200)
+    """
+    return max(200, shipments // 100)
+
+
+def load_demo_boxes(engine: Engine, tenant_id: int, boxes: int, seed: int = 11) -> int:
+    """The demo tenant's reusable box pool and drop-off stations: the synthetic EPCIS events of
+    :func:`greenstream.synth.boxes.box_pool_events`, ending now, validated and captured as
+    ``POST /epcis/capture`` captures them (once: skipped when the tenant has events).
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The store.
+    tenant_id : int
+        The demo tenant.
+    boxes : int
+        Boxes of the pool (count).
+    seed : int, optional
+        The random seed (same seed and hour, same events).
+
+    Returns
+    -------
+    int
+        Events stored (count; 0 when the tenant had events).
+    """
+    from greenstream.io.epcis import parse_document
+    from greenstream.levers.packaging.repository import EVENTS, capture
+    from greenstream.synth.boxes import box_pool_events, epcis_documents
+
+    with engine.connect() as conn:
+        if conn.execute(
+            select(EVENTS.c.id).where(EVENTS.c.tenant_id == tenant_id).limit(1)
+        ).first():
+            return 0
+    end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    stored = 0
+    for i, document in enumerate(epcis_documents(box_pool_events(boxes, end, seed=seed))):
+        result = capture(engine, tenant_id, parse_document(document, file=f"<demo boxes {i}>"))
+        stored += result.stored
+    return stored
+
+
 DEMO_ACTIONS: Final = (
     "reusable_box",
     "original_packaging",
@@ -391,6 +451,8 @@ def load_demo(
     load_demo_points(settings.database_url, shipments)
     say("loading the demo energy sites")
     load_demo_energy(engine, tenant_id, year=DAY.year - 1)
+    say("loading the demo box pool and drop-off stations")
+    load_demo_boxes(engine, tenant_id, demo_box_count(shipments))
     say("building the dashboard facts")
     refresh_facts(engine, tenant_id)
     engine.dispose()

@@ -243,25 +243,8 @@ def pool_boxes(
 @router.get("/stations")
 def stations(request: Request, caller: Reader) -> Any:
     """Cartons dropped off, reused and pulped per station and day, and the CO2e avoided."""
-    from sqlalchemy import select
+    from greenstream.levers.packaging.repository import station_events
+    from greenstream.levers.packaging.stations import BASELINE, station_days
 
-    from greenstream.levers.packaging.repository import EVENTS
-    from greenstream.levers.packaging.stations import BASELINE, STATION_STEPS, station_days
-
-    e = EVENTS.c
-    stmt = select(e.biz_location, e.biz_step, e.event_time, e.event_json).where(
-        e.tenant_id == caller.tenant_id, e.biz_step.in_(list(STATION_STEPS))
-    )
-    with request.app.state.engine.connect() as conn:
-        rows = conn.execute(stmt).all()
-    frame = pl.DataFrame(
-        [tuple(r) for r in rows],
-        schema={
-            "biz_location": pl.String,
-            "biz_step": pl.String,
-            "event_time": pl.Datetime("us", "UTC"),
-            "event_json": pl.String,
-        },
-        orient="row",
-    )
+    frame = station_events(request.app.state.engine, caller.tenant_id)
     return {"baseline": BASELINE, "days": station_days(frame).to_dicts()}

@@ -51,6 +51,7 @@ from greenstream.io.epcis import (
     events_tables,
     grai_expr,
 )
+from greenstream.levers.packaging.stations import STATION_STEPS
 from greenstream.store.db import Base
 from greenstream.store.types import UtcDateTime
 
@@ -490,3 +491,38 @@ def box_events(engine: Engine, tenant_id: int) -> pl.DataFrame:
     # SQLite gives naive UTC times, PostgreSQL aware ones: both read as UTC instants
     frame = pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
     return frame.with_columns(pl.col("event_hash").bin.encode("hex"))  # as events_tables gives
+
+
+def station_events(engine: Engine, tenant_id: int) -> pl.DataFrame:
+    """Every station event of a tenant (``collecting``, ``repackaging``, ``destroying``):
+    ``biz_location, biz_step, event_time, event_json``, as
+    :func:`greenstream.levers.packaging.stations.station_days` reads them.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The store.
+    tenant_id : int
+        Database id of the tenant.
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per stored station event.
+    """
+    e = EVENTS.c
+    stmt = select(e.biz_location, e.biz_step, e.event_time, e.event_json).where(
+        e.tenant_id == tenant_id, e.biz_step.in_(list(STATION_STEPS))
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(stmt).all()
+    return pl.DataFrame(
+        [tuple(r) for r in rows],
+        schema={
+            "biz_location": pl.String,
+            "biz_step": pl.String,
+            "event_time": pl.Datetime("us", "UTC"),
+            "event_json": pl.String,
+        },
+        orient="row",
+    )
