@@ -475,8 +475,6 @@ def box_events(engine: Engine, tenant_id: int) -> pl.DataFrame:
         .where(e.tenant_id == tenant_id, EPCS.c.grai.is_not(None))
         .order_by(EPCS.c.grai, e.event_time, e.id)
     )
-    with engine.connect() as conn:
-        rows = conn.execute(stmt).all()
     schema: dict[str, Any] = {
         "grai": pl.String,
         "event_hash": pl.Binary,
@@ -488,9 +486,9 @@ def box_events(engine: Engine, tenant_id: int) -> pl.DataFrame:
         "read_point": pl.String,
         "source_party": pl.String,
     }
-    # SQLite gives naive UTC times, PostgreSQL aware ones: both read as UTC instants
-    frame = pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
-    return frame.with_columns(pl.col("event_hash").bin.encode("hex"))  # as events_tables gives
+    return _frame(engine, stmt, schema).with_columns(
+        pl.col("event_hash").bin.encode("hex")
+    )  # as events_tables gives
 
 
 def station_events(engine: Engine, tenant_id: int) -> pl.DataFrame:
@@ -514,15 +512,21 @@ def station_events(engine: Engine, tenant_id: int) -> pl.DataFrame:
     stmt = select(e.biz_location, e.biz_step, e.event_time, e.event_json).where(
         e.tenant_id == tenant_id, e.biz_step.in_(list(STATION_STEPS))
     )
-    with engine.connect() as conn:
-        rows = conn.execute(stmt).all()
-    return pl.DataFrame(
-        [tuple(r) for r in rows],
-        schema={
+    return _frame(
+        engine,
+        stmt,
+        {
             "biz_location": pl.String,
             "biz_step": pl.String,
             "event_time": pl.Datetime("us", "UTC"),
             "event_json": pl.String,
         },
-        orient="row",
     )
+
+
+def _frame(engine: Engine, stmt: Any, schema: dict[str, Any]) -> pl.DataFrame:
+    """The rows of ``stmt`` as a frame of ``schema``; SQLite gives naive UTC times, PostgreSQL
+    aware ones: both read as UTC instants."""
+    with engine.connect() as conn:
+        rows = conn.execute(stmt).all()
+    return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
