@@ -223,6 +223,22 @@ TAMPERINGS: dict[str, tuple[Callable[[sa.Engine, int], None], str]] = {
         ),
         "rollups",
     ),
+    # the WTW on defaults of a shipment of record #2 (sealed since revision 1400)
+    "wtw on defaults": (
+        _sql(
+            "UPDATE shipments SET co2e_wtw_kg_default = co2e_wtw_kg_default + 1 "
+            "WHERE tenant_id = :t AND audit_seq = 2 AND shipment_id = 'B1'"
+        ),
+        "outputs",
+    ),
+    # the same figure on a roll-up of record #2 (the aggregates' default_share)
+    "rollup on defaults": (
+        _sql(
+            "UPDATE footprint_rollups SET co2e_wtw_kg_default = co2e_wtw_kg_default + 1 "
+            "WHERE tenant_id = :t AND audit_seq = 2 AND dimension = 'lane'"
+        ),
+        "rollups",
+    ),
     # record #2 removed: #3 no longer follows #1
     "deleted": (_sql("DELETE FROM audit_records WHERE tenant_id = :t AND seq = 2"), "chain"),
 }

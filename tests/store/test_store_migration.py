@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
+import pytest
 import sqlalchemy as sa
 
 from greenstream.audit.verify import verify
@@ -224,3 +225,82 @@ def test_downgrade_restores_chain_elements(db_url: str) -> None:
     assert n == stored.tce_count
     engine.dispose()
     upgrade(db_url)  # and up again: the module's other tests share the database
+
+
+def test_1400_fills_the_wtw_on_defaults_from_the_stored_chains(db_url: str) -> None:
+    """Shipments and roll-ups stored before 1400 get ``co2e_wtw_kg_default`` from their chains.
+
+    Hand calculation (:func:`_legs`): shipment i is (1000 + i) kg by road on TOC T1 over 100 km
+    (0.116 kg CO2e/tkm, method ``toc``) and by rail over 20 km on the registry's default
+    ``desnz-2025:rail.freight_train`` (TTW 0.02779 + WTT 0.00691 = 0.0347 kg CO2e/tkm WTW):
+    (1000 + i) / 1000 t x 20 km x 0.0347 kg CO2e on defaults. A batch whose chunk no longer
+    decodes keeps null (unknown)."""
+    from alembic import command
+
+    from greenstream.store.db import alembic_config
+
+    upgrade(db_url)
+    engine = make_engine(db_url)
+    tenant, tenant_id = _new_tenant(engine, "dflt")
+    _upload(engine, tenant_id, "E", 3)
+    _upload(engine, tenant_id, "F", 2)
+
+    def figures() -> tuple[dict[str, float | None], dict[tuple[Any, ...], float | None]]:
+        with engine.connect() as conn:
+            ships = conn.execute(
+                sa.text(
+                    "SELECT shipment_id, co2e_wtw_kg_default FROM shipments WHERE tenant_id = :t"
+                ),
+                {"t": tenant_id},
+            ).all()
+            rollups = conn.execute(
+                sa.text(
+                    "SELECT audit_seq, dimension, key_a, co2e_wtw_kg_default "
+                    "FROM footprint_rollups WHERE tenant_id = :t"
+                ),
+                {"t": tenant_id},
+            ).all()
+        return {r[0]: r[1] for r in ships}, {tuple(r[:3]): r[3] for r in rollups}
+
+    stored_ships, stored_rollups = figures()
+    hand = {
+        f"{p}{i:03d}": (1000 + i) / 1000 * 20 * 0.0347
+        for p, n in (("E", 3), ("F", 2))
+        for i in range(n)
+    }
+    assert stored_ships == pytest.approx(hand)
+    assert stored_rollups[(1, "mode", "rail")] == pytest.approx(
+        sum(hand[f"E{i:03d}"] for i in range(3))
+    )
+    assert stored_rollups[(1, "mode", "road")] == 0.0
+    engine.dispose()
+
+    command.downgrade(alembic_config(db_url), "1310_monitoring_utc_timestamps")
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        columns = {c["name"] for c in sa.inspect(conn).get_columns("shipments")}
+    assert "co2e_wtw_kg_default" not in columns
+    with engine.begin() as conn:  # batch 2's chunk no longer decodes
+        conn.execute(
+            sa.text(
+                "UPDATE chain_element_chunks SET data = :d WHERE tenant_id = :t AND audit_seq = 2"
+            ),
+            {"d": b"not parquet", "t": tenant_id},
+        )
+    engine.dispose()
+
+    upgrade(db_url)
+    engine = make_engine(db_url)
+    ships, rollups = figures()
+    assert {k: v for k, v in ships.items() if k.startswith("E")} == pytest.approx(
+        {k: v for k, v in stored_ships.items() if k.startswith("E")}
+    )
+    assert {k: v for k, v in rollups.items() if k[0] == 1} == pytest.approx(
+        {k: v for k, v in stored_rollups.items() if k[0] == 1}
+    )
+    assert {k: v for k, v in ships.items() if k.startswith("F")} == {"F000": None, "F001": None}
+    assert {v for k, v in rollups.items() if k[0] == 2} == {None}
+    # batch 1 verifies with its filled figures (recomputed by the kernel); batch 2 is corrupt
+    report = verify(engine, tenant=tenant)
+    assert [(r.seq, r.check) for r in report.records] == [(1, "all"), (2, "chunks")]
+    engine.dispose()

@@ -109,6 +109,17 @@ class FootprintOut(BaseModel):
     destination: str | None = None
     main_mode: str | None = None
     period: str | None = None
+    co2e_wtw_kg_default: float | None = Field(
+        default=None,
+        description="kg CO2e WTW of the chain elements computed with a default factor (method "
+        "'default'); null when unknown (a shipment stored before revision 1400 whose chain "
+        "could not be read)",
+    )
+    default_share: float | None = Field(
+        default=None,
+        description="share of the WTW resting on default factors: co2e_wtw_kg_default / "
+        "co2e_wtw_kg (0..1; 0 when the WTW is 0); null when unknown",
+    )
 
 
 class FootprintPage(BaseModel):
@@ -180,7 +191,8 @@ class HocOut(HocIn):
 
 
 class AggregateRow(BaseModel):
-    """Sums of one group: counts, activity (tkm) and emissions (kg CO2e)."""
+    """Sums of one group: counts, activity (tkm) and emissions (kg CO2e), and the part of the
+    WTW resting on default factors."""
 
     key: dict[str, str | None]
     shipment_count: int | None = None
@@ -188,6 +200,17 @@ class AggregateRow(BaseModel):
     transport_activity_tkm: float
     co2e_wtw_kg: float
     co2e_ttw_kg: float
+    co2e_wtw_kg_default: float | None = Field(
+        default=None,
+        description="kg CO2e WTW of the group's chain elements computed with a default factor "
+        "(method 'default'); null when unknown for part of the group (data stored before "
+        "revision 1400 whose chain could not be read)",
+    )
+    default_share: float | None = Field(
+        default=None,
+        description="share of the group's WTW resting on default factors: co2e_wtw_kg_default / "
+        "co2e_wtw_kg (0..1; 0 when the WTW is 0); null when unknown",
+    )
 
 
 class TraceElement(BaseModel):

@@ -56,6 +56,7 @@ from greenstream.store.chunks import (
 )
 from greenstream.store.models import (
     CHAIN_OUTPUT_COLUMNS,
+    SHIPMENT_DEFAULT_COLUMNS,
     SHIPMENT_OUTPUT_COLUMNS,
     AuditRecord,
     FactorSetVersion,
@@ -73,6 +74,7 @@ from greenstream.store.sealing import (
     SHIPMENT_SEALED_COLUMNS,
     SHIPMENT_SEALED_COLUMNS_0400,
     SHIPMENT_SEALED_COLUMNS_0600,
+    SHIPMENT_SEALED_COLUMNS_1300,
     inputs_sha256,
     outputs_sha256,
 )
@@ -465,12 +467,13 @@ _TIMESTAMP_COLUMNS = ("created_at", "reference_period_start", "reference_period_
 
 
 def _sealed_shipment_columns(digests: dict[str, Any]) -> dict[str, str] | None:
-    """The shipment columns a format-2 record seals: every stored column since revision 1300,
-    those of 0600 (no parties) and 0400 before (the reference period was added, unsealed,
-    later)."""
+    """The shipment columns a format-2 record seals: every stored column since revision 1400,
+    those of 1300 (no WTW on defaults), 0600 (no parties either) and 0400 before (the reference
+    period was added, unsealed, later)."""
     listed = set(digests.get("shipments") or {})
     for columns in (
         SHIPMENT_SEALED_COLUMNS,
+        SHIPMENT_SEALED_COLUMNS_1300,
         SHIPMENT_SEALED_COLUMNS_0600,
         SHIPMENT_SEALED_COLUMNS_0400,
     ):
@@ -529,6 +532,7 @@ def _rollup_problem(
             "transport_activity_tkm": pl.Float64,
             "co2e_wtw_kg": pl.Float64,
             "co2e_ttw_kg": pl.Float64,
+            "co2e_wtw_kg_default": pl.Float64,
         },
         orient="row",
     )
@@ -542,7 +546,14 @@ def _rollup_problem(
         stored,
         fresh,
         keys,
-        ("shipment_count", "tce_count", "transport_activity_tkm", "co2e_wtw_kg", "co2e_ttw_kg"),
+        (
+            "shipment_count",
+            "tce_count",
+            "transport_activity_tkm",
+            "co2e_wtw_kg",
+            "co2e_ttw_kg",
+            "co2e_wtw_kg_default",
+        ),
     )
     return f"stored roll-ups differ from the batch's rows: {problem}" if problem else None
 
@@ -580,7 +591,9 @@ def _recompute(
     problem = _compare(chain, fresh_chain, ["shipment_id", "seq"], CHAIN_OUTPUT_COLUMNS)
     if problem:
         return "chain element " + problem
-    numbers = tuple(c for c in SHIPMENT_OUTPUT_COLUMNS if c != "pf_id")
+    # the WTW on defaults too: sealed since 1400, filled by the migration before (either way the
+    # kernel's methods give it again)
+    numbers = (*(c for c in SHIPMENT_OUTPUT_COLUMNS if c != "pf_id"), *SHIPMENT_DEFAULT_COLUMNS)
     problem = _compare(ships, fresh_ships, ["shipment_id"], numbers)
     return ("shipment " + problem) if problem else None
 

@@ -37,7 +37,7 @@ from sqlalchemy import Connection, Engine, Table, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from greenstream.accounting.kernel import ReferenceTables
-from greenstream.accounting.rollup import carrier_key
+from greenstream.accounting.rollup import carrier_key, default_flag
 from greenstream.accounting.schema import (
     HOC_COLUMNS,
     LEG_COLUMNS,
@@ -71,6 +71,7 @@ from greenstream.store.models import (
     CHAIN_INPUT_COLUMNS,
     CHAIN_OUTPUT_COLUMNS,
     CHAIN_PARTY_COLUMNS,
+    SHIPMENT_DEFAULT_COLUMNS,
     SHIPMENT_OUTPUT_COLUMNS,
     SHIPMENT_PARTY_COLUMNS,
     SHIPMENT_PERIOD_COLUMNS,
@@ -125,7 +126,8 @@ class PreparedBatch:
 
     # shipment_id, seq, CHAIN_INPUT_COLUMNS, CHAIN_OUTPUT_COLUMNS, CHAIN_PARTY_COLUMNS
     chain: pl.DataFrame
-    # shipment_id, SHIPMENT_OUTPUT_COLUMNS, SHIPMENT_PERIOD_COLUMNS, SHIPMENT_PARTY_COLUMNS
+    # shipment_id, SHIPMENT_OUTPUT_COLUMNS, SHIPMENT_PERIOD_COLUMNS, SHIPMENT_PARTY_COLUMNS,
+    # SHIPMENT_DEFAULT_COLUMNS
     shipments: pl.DataFrame
     references_json: str
     factor_set_version: str
@@ -320,7 +322,8 @@ def prepare_batch(
     )
     main_element = pl.col("transport_activity_tkm") == pl.col("transport_activity_tkm").max()
 
-    # per shipment: the lane (first origin, last destination), the mode with most tkm, the day
+    # per shipment: the lane (first origin, last destination), the mode with most tkm, the day,
+    # the parties, the reference period and the WTW resting on default factors
     lanes = chain.group_by("shipment_id", maintain_order=True).agg(
         pl.col("origin").drop_nulls().first().alias("origin"),
         pl.col("destination").drop_nulls().last().alias("destination"),
@@ -334,6 +337,11 @@ def prepare_batch(
         .first()
         .alias("carrier_id"),
         pl.col("departure_at").min().dt.strftime("%Y-%m-%d").alias("period"),
+        # the WTW resting on default factors: the numerator of the roll-ups' default_share
+        pl.col("co2e_wtw_kg")
+        .filter(default_flag(set(chain.columns)))
+        .sum()
+        .alias("co2e_wtw_kg_default"),
         # PACT referencePeriodStart / End: the UTC days of the activity, end exclusive
         pl.coalesce(pl.col("departure_at").min(), pl.col("arrival_at").min())
         .dt.truncate("1d")
@@ -350,7 +358,11 @@ def prepare_batch(
         pl.Series("pf_id", [str(uuid.uuid4()) for _ in range(shipments.height)]),
         pl.col("tce_count").cast(pl.Int32),
     ).select(
-        "shipment_id", *SHIPMENT_OUTPUT_COLUMNS, *SHIPMENT_PERIOD_COLUMNS, *SHIPMENT_PARTY_COLUMNS
+        "shipment_id",
+        *SHIPMENT_OUTPUT_COLUMNS,
+        *SHIPMENT_PERIOD_COLUMNS,
+        *SHIPMENT_PARTY_COLUMNS,
+        *SHIPMENT_DEFAULT_COLUMNS,
     )
 
     references = {

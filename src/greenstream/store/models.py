@@ -120,6 +120,10 @@ class Shipment(Base):
     # key on the element with most tkm: carrier_id, else toc_id, else hoc_id)
     customer_id: Mapped[str | None] = mapped_column(String(200))
     carrier_id: Mapped[str | None] = mapped_column(String(200))
+    # kg CO2e WTW of its elements computed with a default factor (method ``default``, the
+    # numerator of accounting.rollup's ``default_share``), stored since 1400; null only where the
+    # migration could not read an older shipment's chain (SHIPMENT_DEFAULT_COLUMNS)
+    co2e_wtw_kg_default: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 # Columns of a stored chain element: the LEGS inputs (docs/data-contract.md), then the outputs
@@ -179,6 +183,8 @@ SHIPMENT_OUTPUT_COLUMNS = ("pf_id", *SHIPMENT_COLUMNS[1:], *SHIPMENT_LABEL_COLUM
 SHIPMENT_PERIOD_COLUMNS = ("reference_period_start", "reference_period_end")
 # the customer and main carrier of a shipment, stored since 1300
 SHIPMENT_PARTY_COLUMNS = ("customer_id", "carrier_id")
+# the WTW of a shipment resting on default factors (kg CO2e), stored since 1400
+SHIPMENT_DEFAULT_COLUMNS = ("co2e_wtw_kg_default",)
 
 
 class ChainElementChunk(Base):
@@ -202,7 +208,8 @@ class FootprintRollup(Base):
     """Additive sums of one upload batch by one dimension: ``mode`` (per chain element, hubs as
     "hub"; key_a = mode), ``lane`` (per shipment; key_a = origin, key_b = destination) or
     ``period`` (per shipment; key_a = day of first departure). Sums over batches are the
-    tenant's aggregates."""
+    tenant's aggregates; ``co2e_wtw_kg_default`` (since 1400) is the part of ``co2e_wtw_kg``
+    computed with default factors (null only where the migration could not read a batch)."""
 
     __tablename__ = "footprint_rollups"
 
@@ -217,6 +224,7 @@ class FootprintRollup(Base):
     transport_activity_tkm: Mapped[float] = mapped_column(Float)
     co2e_wtw_kg: Mapped[float] = mapped_column(Float)
     co2e_ttw_kg: Mapped[float] = mapped_column(Float)
+    co2e_wtw_kg_default: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class Toc(Base):

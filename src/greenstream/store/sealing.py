@@ -23,6 +23,7 @@ from greenstream.store.models import (
     CHAIN_INPUT_COLUMNS,
     CHAIN_OUTPUT_COLUMNS,
     CHAIN_PARTY_COLUMNS,
+    SHIPMENT_DEFAULT_COLUMNS,
     SHIPMENT_LABEL_COLUMNS,
     SHIPMENT_OUTPUT_COLUMNS,
     SHIPMENT_PARTY_COLUMNS,
@@ -46,10 +47,16 @@ SHIPMENT_SEALED_COLUMNS: dict[str, str] = {
     **dict.fromkeys(SHIPMENT_LABEL_COLUMNS, "string"),
     **dict.fromkeys(SHIPMENT_PERIOD_COLUMNS, "timestamp_us"),
     **dict.fromkeys(SHIPMENT_PARTY_COLUMNS, "string"),
+    **dict.fromkeys(SHIPMENT_DEFAULT_COLUMNS, "float64"),
+}
+# the shipment columns records sealed before revision 1400 cover (no WTW on defaults; the
+# migration filled it from the stored chains, and verify recomputes it)
+SHIPMENT_SEALED_COLUMNS_1300: dict[str, str] = {
+    c: d for c, d in SHIPMENT_SEALED_COLUMNS.items() if c not in SHIPMENT_DEFAULT_COLUMNS
 }
 # the shipment columns records sealed before revision 1300 cover (no parties)
 SHIPMENT_SEALED_COLUMNS_0600: dict[str, str] = {
-    c: d for c, d in SHIPMENT_SEALED_COLUMNS.items() if c not in SHIPMENT_PARTY_COLUMNS
+    c: d for c, d in SHIPMENT_SEALED_COLUMNS_1300.items() if c not in SHIPMENT_PARTY_COLUMNS
 }
 # the shipment columns records sealed before revision 0600 cover (no reference period either)
 SHIPMENT_SEALED_COLUMNS_0400: dict[str, str] = {

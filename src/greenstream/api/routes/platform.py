@@ -60,13 +60,24 @@ Exporter = Annotated[Caller, Depends(require_scope("footprints:read", limit="exp
 Explainer = Annotated[Caller, Depends(require_scope("footprints:read", limit="compute"))]
 SessionDep = Annotated[Session, Depends(get_session)]
 
-FOOTPRINT_COLUMNS = tuple(FootprintOut.model_fields)
+# the stored columns of a footprint; default_share is derived from two of them
+FOOTPRINT_COLUMNS = tuple(c for c in FootprintOut.model_fields if c != "default_share")
 _ship = Shipment.__table__
 _FOOTPRINT_SELECT = [_ship.c[c] for c in FOOTPRINT_COLUMNS]
 
 
+def _default_share(default_wtw_kg: float | None, wtw_kg: float | None) -> float | None:
+    """The share of WTW resting on default factors (``default_share`` of
+    greenstream.accounting.rollup: 0 where the WTW is not positive); None when unknown."""
+    if default_wtw_kg is None:
+        return None
+    return default_wtw_kg / wtw_kg if wtw_kg is not None and wtw_kg > 0 else 0.0
+
+
 def _footprint_dict(row: Any) -> dict[str, Any]:
-    return dict(row._mapping)
+    out = dict(row._mapping)
+    out["default_share"] = _default_share(out["co2e_wtw_kg_default"], out["co2e_wtw_kg"])
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -353,8 +364,9 @@ def aggregates(
     limit: Annotated[int, Query(ge=1, le=10000)] = 100,
 ) -> Any:
     """Sums by lane (shipment origin -> destination), by mode (per chain element; hubs as
-    "hub") or by period (day of first departure). Read from the per-batch roll-ups written with
-    each upload (``footprint_rollups``), never from the chain elements."""
+    "hub") or by period (day of first departure), with the WTW resting on default factors and
+    its share (``default_share``). Read from the per-batch roll-ups written with each upload
+    (``footprint_rollups``), never from the chain elements."""
     r = FootprintRollup.__table__
     wtw = func.sum(r.c.co2e_wtw_kg)
     keys = [r.c.key_a, r.c.key_b] if by == "lane" else [r.c.key_a]
@@ -366,6 +378,9 @@ def aggregates(
             func.sum(r.c.transport_activity_tkm),
             wtw,
             func.sum(r.c.co2e_ttw_kg),
+            func.sum(r.c.co2e_wtw_kg_default),
+            # a roll-up row with an unknown figure makes its group's figure unknown
+            func.count() - func.count(r.c.co2e_wtw_kg_default),
         )
         .where(r.c.tenant_id == caller.tenant_id, r.c.dimension == by)
         .group_by(*keys)
@@ -379,12 +394,16 @@ def aggregates(
         item: dict[str, Any] = {"key": dict(zip(names, row[:n], strict=True))}
         if by != "mode":
             item["shipment_count"] = int(row[n] or 0)
+        wtw_kg = row[n + 3] or 0.0
+        default_kg = (row[n + 5] or 0.0) if not row[n + 6] else None
         item.update(
             {
                 "tce_count": int(row[n + 1] or 0),
                 "transport_activity_tkm": row[n + 2] or 0.0,
-                "co2e_wtw_kg": row[n + 3] or 0.0,
+                "co2e_wtw_kg": wtw_kg,
                 "co2e_ttw_kg": row[n + 4] or 0.0,
+                "co2e_wtw_kg_default": default_kg,
+                "default_share": _default_share(default_kg, wtw_kg),
             }
         )
         out.append(item)
