@@ -37,6 +37,9 @@ def test_parquet_export_and_duckdb_aggregate(db_url: str, tmp_path: Path) -> Non
     chain = pl.read_parquet(paths["chain_elements"])
     assert ships.height == stored.shipment_count == 2
     assert chain.height == stored.tce_count == 3
+    # no TOC and no measured energy: every element is priced by the default method, so the
+    # WTW resting on defaults is the whole WTW of each shipment
+    assert ships["co2e_wtw_kg_default"].to_list() == ships["co2e_wtw_kg"].to_list()
     by_mode = {r["mode"]: r for r in aggregate_parquet(paths["chain_elements"], "mode").to_dicts()}
     # tkm by hand: road 2 t x 100 km + 0.5 t x 20 km = 210 tkm; rail 2 t x 400 km = 800 tkm
     assert by_mode["road"]["transport_activity_tkm"] == pytest.approx(210.0)

@@ -24,11 +24,23 @@ from sqlalchemy import Connection, Engine, select
 
 from greenstream.io.tables import atomic_path
 from greenstream.store.chunks import empty_chain, iter_chunk_frames
-from greenstream.store.models import SHIPMENT_LABEL_COLUMNS, SHIPMENT_OUTPUT_COLUMNS, Shipment
+from greenstream.store.models import (
+    SHIPMENT_DEFAULT_COLUMNS,
+    SHIPMENT_LABEL_COLUMNS,
+    SHIPMENT_OUTPUT_COLUMNS,
+    Shipment,
+)
 from greenstream.store.queries import chain_frame
 
 Kind = Literal["shipments", "chain_elements"]
-SHIPMENT_EXPORT_COLUMNS = ("shipment_id", "pf_id", "audit_seq", *SHIPMENT_OUTPUT_COLUMNS[1:])
+# the stored footprint of each shipment, with the WTW resting on defaults (null when unknown)
+SHIPMENT_EXPORT_COLUMNS = (
+    "shipment_id",
+    "pf_id",
+    "audit_seq",
+    *SHIPMENT_OUTPUT_COLUMNS[1:],
+    *SHIPMENT_DEFAULT_COLUMNS,
+)
 
 
 #: shipments read and written per slice of the streamed export (one Parquet row group each)
