@@ -78,6 +78,7 @@ DOCUMENTED: tuple[str, ...] = (
     "store/__init__.py",
     "store/admin_log.py",
     "store/chunks.py",
+    "store/client_check.py",
     "store/dashboard.py",
     "store/db.py",
     "store/ids.py",
