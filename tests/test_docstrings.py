@@ -84,6 +84,7 @@ DOCUMENTED: tuple[str, ...] = (
     "store/ids.py",
     "store/models.py",
     "store/parquet.py",
+    "store/pgcopy.py",
     "store/queries.py",
     "store/rollups.py",
     "store/sealing.py",
