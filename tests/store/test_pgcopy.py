@@ -54,7 +54,9 @@ def test_unsupported_dtype_and_bad_uuid_are_refused() -> None:
     with pytest.raises(TypeError, match="'d'"):
         binary_copy(pl.DataFrame({"d": pl.Series([1.0], dtype=pl.Float32)}))
     with pytest.raises(ValueError, match="'u'"):
-        binary_copy(pl.DataFrame({"u": ["abcd"]}), uuid_columns=("u",))
+        binary_copy(pl.DataFrame({"u": ["abcd"]}), uuid_columns=("u",))  # 2 bytes
+    with pytest.raises(ValueError, match="'u'"):
+        binary_copy(pl.DataFrame({"u": ["not-a-uuid"]}), uuid_columns=("u",))
 
 
 @pytest.fixture
@@ -122,6 +124,18 @@ def test_postgresql_reads_back_every_value(pg: psycopg.Connection) -> None:
                 assert isinstance(a, float) and math.isnan(a)
             else:
                 assert a == b, (back, sent)
+    pg.rollback()
+
+
+def test_no_rows(pg: psycopg.Connection) -> None:
+    copy = binary_copy(_frame(3).head(0), uuid_columns=("u",))
+    assert b"".join(copy.parts) == b"PGCOPY\n\xff\r\n\x00" + bytes(8) + b"\xff\xff"
+    with pg.cursor() as cur:
+        sql = f"COPY copy_probe ({', '.join(copy.columns)}) FROM STDIN (FORMAT binary)"
+        with cur.copy(sql) as cp:
+            for part in copy.parts:
+                cp.write(part)
+    assert _read(pg) == []
     pg.rollback()
 
 

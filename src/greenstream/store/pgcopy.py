@@ -60,7 +60,11 @@ def _values(series: pl.Series, uuid: bool) -> np.ndarray:
     """The values of a fixed-width column as a numpy array of their binary COPY dtype
     (big-endian; 16-byte voids for UUIDs); a null row holds zeros (it is never sent)."""
     if uuid:
-        raw = series.str.replace_all("-", "", literal=True).str.decode("hex").fill_null(bytes(16))
+        try:
+            raw = series.str.replace_all("-", "", literal=True).str.decode("hex")
+        except pl.exceptions.PolarsError as exc:
+            raise ValueError(f"column {series.name!r}: a value is not a UUID ({exc})") from exc
+        raw = raw.fill_null(bytes(16))
         if bool((raw.bin.size() != 16).any()):
             raise ValueError(f"column {series.name!r}: a value is not a UUID")
         return _variable_bytes(raw)[1].view("V16")
@@ -139,7 +143,7 @@ def binary_copy(frame: pl.DataFrame, uuid_columns: Sequence[str] = ()) -> Binary
     """
     uuids = set(uuid_columns)
     widths = {c: _width(frame[c], c in uuids) for c in frame.columns}
-    # fixed-width columns without a null: the same bytes in every row (the structured part)
+    # fixed-width columns without a null: the same layout in every row
     same = [c for c, w in widths.items() if w is not None and frame[c].null_count() == 0]
     rest = [c for c in frame.columns if c not in same]
     n = frame.height
@@ -157,7 +161,8 @@ def binary_copy(frame: pl.DataFrame, uuid_columns: Sequence[str] = ()) -> Binary
     fixed_bytes[:] = np.frombuffer(bytes(template), dtype=np.uint8)
     for c, at in slots:
         data = _values(frame[c], c in uuids)
-        fixed_bytes[:, at : at + data.dtype.itemsize] = data.view(np.uint8).reshape(n, -1)
+        size = data.dtype.itemsize
+        fixed_bytes[:, at : at + size] = data.view(np.uint8).reshape(n, size)
     # the other columns: (length word per row, value bytes per row, where a row's bytes start)
     varying = []
     for c in rest:
