@@ -118,6 +118,31 @@ def test_deleted_client_token_stops_at_once(site: Site) -> None:
     assert site.client.get("/footprints", headers=held).status_code == 401
 
 
+def test_token_check_survives_dropped_postgresql_connections(site: Site) -> None:
+    """The server drops every session of the app (restart, idle timeout): the next request's
+    client check reconnects and still answers, and a revocation after that still counts."""
+    if not site.url.startswith("postgresql"):
+        pytest.skip("a dropped server connection is a PostgreSQL case")
+    admin = site.new_client({"admin"})
+    reader = site.new_client({"footprints:read"})
+    held, admin_h = site.token(reader), site.token(admin)
+    assert site.client.get("/footprints", headers=held).status_code == 200
+    engine = make_engine(site.url)
+    with engine.connect() as conn:
+        killed = conn.execute(
+            sa.text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalar_one()
+    engine.dispose()
+    assert killed >= 1
+    assert site.client.get("/footprints", headers=held).status_code == 200
+    r = site.client.post(f"/admin/clients/{reader.client_id}/revoke", headers=admin_h)
+    assert r.status_code == 200, r.text
+    assert site.client.get("/footprints", headers=held).status_code == 401
+
+
 def test_token_scopes_are_a_subset_of_the_clients(site: Site) -> None:
     rw = site.new_client({"footprints:read", "footprints:write"})
     read_only = site.token(rw, scope="footprints:read")

@@ -31,6 +31,7 @@ from greenstream.api import auth, errors, ratelimit
 from greenstream.api.hygiene import BodySizeLimit, RequestHygiene
 from greenstream.api.jobs import JobRunner
 from greenstream.api.settings import ApiSettings
+from greenstream.store.client_check import ClientStateReader
 from greenstream.store.db import make_engine, session_factory, upgrade
 
 # --- routers of other concerns (one line each: "package.module:router") ---
@@ -89,6 +90,7 @@ def create_app(
         # graceful shutdown: the running upload gets the same bound as in-flight requests
         app.state.jobs.stop(settings.shutdown_timeout_s)
         app.state.points_ledger.close()
+        app.state.client_states.close()
         engine.dispose()
         bound = getattr(app.state, "exit_within_s", None)
         if bound is not None:
@@ -112,6 +114,8 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
+    # the client check of every authenticated request (one round trip on PostgreSQL)
+    app.state.client_states = ClientStateReader(engine)
     app.state.registry = Registry.builtin()
     app.state.gazetteer = Gazetteer.builtin()
     # uploads left queued or running by a stopped process are marked failed here (start-up)

@@ -6,7 +6,8 @@ JSON ``{"c": client_id, "t": tenant_id, "n": tenant name, "e": expiry (unix s), 
 service key (``GREENSTREAM_SECRET_KEY``).
 
 Revocation takes effect at once: every request looks the token's client up in the store
-(:func:`greenstream.store.tenants.client_state`, one primary-key read) and refuses the token
+(:class:`greenstream.store.client_check.ClientStateReader`, one primary-key read; on PostgreSQL
+one round trip on a connection of its own) and refuses the token
 when the client is revoked or gone; the scopes that count are those the token carries *and*
 the client still holds. Decision record 0050 gives the measured cost and the alternatives.
 
@@ -263,7 +264,7 @@ def authenticate(request: Request) -> Caller:
     Parameters
     ----------
     request : starlette.requests.Request
-        The request (its app holds the settings and the engine).
+        The request (its app holds the settings and the client-state reader).
 
     Returns
     -------
@@ -275,8 +276,6 @@ def authenticate(request: Request) -> Caller:
     AuthError
         No valid token, or its client is revoked or deleted.
     """
-    from greenstream.store.tenants import client_state
-
     # --- dashboard sign-in (greenstream.api.sessions): a session cookie stands for a token ---
     if "authorization" not in request.headers:
         from greenstream.api.sessions import cookie_caller
@@ -286,8 +285,7 @@ def authenticate(request: Request) -> Caller:
             return by_cookie
     # --- end of dashboard sign-in ---
     caller = verify_token(request.app.state.settings.secret_key, bearer_token(request))
-    with request.app.state.engine.connect() as conn:
-        state = client_state(conn, caller.client_id)
+    state = request.app.state.client_states(caller.client_id)
     if state is None or state.revoked or state.tenant_id != caller.tenant_id:
         raise AuthError("revoked", "the access token's client is revoked or unknown")
     if caller.user_id is not None:

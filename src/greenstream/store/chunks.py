@@ -15,6 +15,13 @@ Decisions (docs/decisions/0020-platform.md, "Upload at 500k TCE/s")
 - A chunk has exactly the columns and dtypes of :data:`CHAIN_SCHEMA` (the chain elements as
   the kernel wrote them); a chunk that does not decode to that schema is reported as corrupt,
   never silently coerced.
+- Chunks are written by pyarrow's Parquet writer from the batch's Arrow form
+  (:func:`chain_table`, which the seal's column digests read too), with dictionary encoding on
+  the string columns whose values repeat (every one but ``tce_id``) and none on the numbers.
+  Polars' writer estimates the cardinality of every column, floats included, to choose the
+  encoding per page: 0.40 CPU-s per 440k rows against 0.28 s (plus 0.07 s for the Arrow form,
+  shared with the digests), for the same bytes stored (28 MB) and the same decode time
+  (``python bench/run.py service``, the upload's note). Any Parquet reader reads either.
 """
 
 from __future__ import annotations
@@ -25,6 +32,8 @@ from dataclasses import dataclass
 from typing import Final
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 from sqlalchemy import Connection, select
 
 from greenstream.accounting.schema import LEG_COLUMNS, RESULT_COLUMNS
@@ -37,6 +46,8 @@ from greenstream.store.models import (
 
 CHUNK_ROWS: Final = 8192
 PARQUET_COMPRESSION: Final = "lz4"
+# string columns with a value per element (no repeats): plain encoding, no dictionary
+_UNIQUE_STRINGS: Final = frozenset({"tce_id"})
 
 _INPUT_TYPES: dict[str, pl.DataType] = {**LEG_COLUMNS, "arrival_at": pl.Datetime("us", "UTC")}
 # in stored column order; inputs typed as LEGS, outputs as the kernel's RESULT_COLUMNS
@@ -159,13 +170,36 @@ def _chunk_starts(starts: pl.Series, chunk_rows: int) -> Iterator[int]:
         current = int(starts[nxt])
 
 
-def encode_chunk(frame: pl.DataFrame) -> bytes:
-    """One chunk's rows as a Parquet file (lz4, dictionary encoding, no statistics).
+def chain_table(chain: pl.DataFrame) -> pa.Table:
+    """``chain`` as one Arrow table (strings as ``large_string``), the form the chunk writer and
+    the seal's column digests both read, so the batch is converted once.
 
     Parameters
     ----------
-    frame : polars.DataFrame
-        One chunk's rows in :data:`CHAIN_SCHEMA`.
+    chain : polars.DataFrame
+        Chain elements (any columns).
+
+    Returns
+    -------
+    pyarrow.Table
+        The same rows and columns.
+
+    Examples
+    --------
+    >>> chain_table(empty_chain()).schema.field("shipment_id").type
+    DataType(large_string)
+    """
+    return chain.to_arrow(compat_level=pl.CompatLevel.oldest())
+
+
+def encode_chunk(frame: pl.DataFrame | pa.Table) -> bytes:
+    """One chunk's rows as a Parquet file (lz4, dictionary encoding on the repeating string
+    columns, no statistics).
+
+    Parameters
+    ----------
+    frame : polars.DataFrame or pyarrow.Table
+        One chunk's rows in :data:`CHAIN_SCHEMA` (a table from :func:`chain_table`).
 
     Returns
     -------
@@ -177,30 +211,42 @@ def encode_chunk(frame: pl.DataFrame) -> bytes:
     >>> decode_chunk(encode_chunk(empty_chain()), expected_rows=0).height
     0
     """
-    buf = io.BytesIO()
-    frame.write_parquet(
-        buf,
+    table = frame if isinstance(frame, pa.Table) else chain_table(frame)
+    repeating = [
+        f.name
+        for f in table.schema
+        if pa.types.is_large_string(f.type) and f.name not in _UNIQUE_STRINGS
+    ]
+    sink = pa.BufferOutputStream()
+    pq.write_table(
+        table,
+        sink,
         compression=PARQUET_COMPRESSION,
-        statistics=False,
-        row_group_size=max(frame.height, 1),
+        use_dictionary=repeating,
+        write_statistics=False,
+        row_group_size=max(table.num_rows, 1),
+        store_schema=False,
     )
-    return buf.getvalue()
+    return bytes(sink.getvalue().to_pybytes())
 
 
-def encode_chunks(plan: ChunkPlan) -> list[bytes]:
+def encode_chunks(plan: ChunkPlan, table: pa.Table | None = None) -> list[bytes]:
     """Every chunk of ``plan`` as Parquet bytes, in chunk order.
 
     Parameters
     ----------
     plan : ChunkPlan
         The batch's plan (:func:`plan_chunks`).
+    table : pyarrow.Table or None, optional
+        ``plan.chain`` already converted (:func:`chain_table`); converted here when None.
 
     Returns
     -------
     list of bytes
         One Parquet file per chunk.
     """
-    return [encode_chunk(plan.chain.slice(first, count)) for first, count in plan.bounds]
+    whole = chain_table(plan.chain) if table is None else table
+    return [encode_chunk(whole.slice(first, count)) for first, count in plan.bounds]
 
 
 def decode_chunk(
@@ -417,6 +463,7 @@ __all__ = [
     "ChunkError",
     "ChunkPlan",
     "StoredChunk",
+    "chain_table",
     "decode_chunk",
     "empty_chain",
     "encode_chunk",

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import polars as pl
+import pyarrow as pa
 
 from greenstream.seal.chain import frame_lines, seal_v2_digests, sha256_hex
 from greenstream.seal.digest import bytes_sha256, dtype_tag, table_digests
@@ -70,15 +71,16 @@ CHAIN_OUTPUT_KEYS = ("shipment_id", "seq", *CHAIN_OUTPUT_COLUMNS)
 
 
 def column_digests(
-    chain: pl.DataFrame, ships: pl.DataFrame
+    chain: pl.DataFrame | pa.Table, ships: pl.DataFrame
 ) -> tuple[dict[str, str], dict[str, str]]:
     """Format-2 column digests of a batch's chain elements (stored order) and shipment rows
     (sorted by shipment id).
 
     Parameters
     ----------
-    chain : polars.DataFrame
-        The batch's chain elements, in stored order.
+    chain : polars.DataFrame or pyarrow.Table
+        The batch's chain elements, in stored order (the Arrow form of
+        :func:`greenstream.store.chunks.chain_table` is read without a conversion per column).
     ships : polars.DataFrame
         The stored shipment rows, by shipment id.
 

@@ -122,6 +122,31 @@ class ClientState:
     revoked: bool
     scopes: frozenset[str]
 
+    @classmethod
+    def from_row(cls, tenant_id: int, revoked: bool, scopes: str) -> ClientState:
+        """The state from the columns of :data:`CLIENT_STATE_QUERY` (scopes space-separated).
+
+        Parameters
+        ----------
+        tenant_id : int
+            The client's tenant.
+        revoked : bool
+            Whether the client is revoked.
+        scopes : str
+            Its scopes, space-separated.
+
+        Returns
+        -------
+        ClientState
+            The state.
+
+        Examples
+        --------
+        >>> ClientState.from_row(3, False, "pact footprints:read").scopes == {"pact", "footprints:read"}
+        True
+        """
+        return cls(int(tenant_id), bool(revoked), frozenset(scopes.split()))
+
 
 @dataclass(frozen=True)
 class AuthenticatedClient:
@@ -338,14 +363,17 @@ def set_client_scopes(session: Session, client_id: str, scopes: Iterable[str]) -
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-_STATE = select(ApiClient.tenant_id, ApiClient.revoked, ApiClient.scopes).where(
+# the read of every authenticated request (client_state; greenstream.store.client_check runs
+# the same statement prepared on a connection of its own)
+CLIENT_STATE_QUERY = select(ApiClient.tenant_id, ApiClient.revoked, ApiClient.scopes).where(
     ApiClient.client_id == bindparam("client_id")
 )
 
 
 def client_state(conn: Connection | Session, client_id: str) -> ClientState | None:
     """The client's tenant, revocation flag and scopes; ``None`` when it does not exist (deleted).
-    One primary-key lookup: the API runs it for every authenticated request.
+    One primary-key lookup; the API runs it for every authenticated request through
+    :class:`greenstream.store.client_check.ClientStateReader` (one round trip on PostgreSQL).
 
     Parameters
     ----------
@@ -359,10 +387,10 @@ def client_state(conn: Connection | Session, client_id: str) -> ClientState | No
     ClientState or None
         The client's state.
     """
-    row = conn.execute(_STATE, {"client_id": client_id}).first()
+    row = conn.execute(CLIENT_STATE_QUERY, {"client_id": client_id}).first()
     if row is None:
         return None
-    return ClientState(int(row.tenant_id), bool(row.revoked), frozenset(row.scopes.split()))
+    return ClientState.from_row(row.tenant_id, row.revoked, row.scopes)
 
 
 def authenticate_client(
