@@ -44,6 +44,7 @@ MODULE_EXTRAS: Final[dict[str, str]] = {
     "redis": "service",
     "duckdb": "service",
     "psycopg": "postgres",
+    "pgpq": "postgres",
     "paho": "monitoring",
     "nats": "monitoring",
     "polars_h3": "monitoring",

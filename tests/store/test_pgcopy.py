@@ -16,22 +16,21 @@ import polars as pl
 import psycopg
 import pytest
 
-from greenstream.store import pgcopy
 from greenstream.store.pgcopy import PG_EPOCH_US, binary_copy
 
 
 def test_stream_bytes_by_hand() -> None:
-    """One row: a float, a timestamp 1 µs after PostgreSQL's epoch, a null string and a UUID.
-    Fixed-width columns without nulls go first (float, timestamp, uuid), then the rest."""
+    """One row: a float, a timestamp 1 µs after PostgreSQL's epoch, a UUID and a null string,
+    in the frame's column order."""
     u = "12345678-9abc-def0-1234-56789abcdef0"
     frame = pl.DataFrame(
         {
-            "s": [None],
             "x": [1.5],
             "t": [datetime(2000, 1, 1, 0, 0, 0, 1, tzinfo=UTC)],
             "u": [u],
+            "s": [None],
         },
-        schema={"s": pl.String, "x": pl.Float64, "t": pl.Datetime("us", "UTC"), "u": pl.String},
+        schema={"x": pl.Float64, "t": pl.Datetime("us", "UTC"), "u": pl.String, "s": pl.String},
     )
     copy = binary_copy(frame, uuid_columns=("u",))
     assert copy.columns == ["x", "t", "u", "s"]
@@ -106,8 +105,11 @@ def _read(conn: psycopg.Connection) -> list[tuple[object, ...]]:
 
 
 def test_postgresql_reads_back_every_value(pg: psycopg.Connection) -> None:
-    rows = pgcopy.ROWS_PER_BLOCK + 123  # two blocks
-    frame = _frame(rows).with_columns(
+    rows = 9000
+    # two Arrow record batches (a frame of two chunks), each encoded by itself
+    frame = pl.concat([_frame(rows).head(5000), _frame(rows).tail(rows - 5000)], rechunk=False)
+    assert frame.n_chunks() == 2
+    frame = frame.with_columns(
         pl.when(pl.col("i4") == 4).then(float("nan")).otherwise(pl.col("f8")).alias("f8")
     )
     copy = binary_copy(frame, uuid_columns=("u",))

@@ -86,7 +86,6 @@ from greenstream.store.models import (
     Tenant,
     Toc,
 )
-from greenstream.store.pgcopy import binary_copy
 from greenstream.store.rollups import batch_rollups
 from greenstream.store.sealing import (
     CHAIN_INPUT_KEYS,
@@ -463,6 +462,8 @@ def _copy_binary(
 ) -> None:
     """Stream ``frame`` into ``table`` with PostgreSQL binary COPY (no text for the server to
     parse: :mod:`greenstream.store.pgcopy`)."""
+    from greenstream.store.pgcopy import binary_copy  # the postgres extra's encoder
+
     copy = binary_copy(frame, uuid_columns)
     cols = ", ".join(f'"{c}"' for c in copy.columns)
     raw: Any = conn.connection.driver_connection
