@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -115,7 +116,7 @@ def test_scopes_are_enforced(shop: Shop) -> None:
     assert (r.status_code, r.json()["error"]) == (400, "invalid_scope")
 
 
-def test_bad_events_give_422_with_every_row(shop: Shop) -> None:
+def test_bad_events_give_400_with_every_field(shop: Shop) -> None:
     batch = {
         "events": [
             event(1),
@@ -124,13 +125,112 @@ def test_bad_events_give_422_with_every_row(shop: Shop) -> None:
         ]
     }
     r = shop.client.post("/points/events/batch", json=batch, headers=shop.service)
-    assert r.status_code == 422
-    assert [(e["row"], e["field"]) for e in r.json()["errors"]] == [
-        (2, "action"),
-        (3, "occurred_at"),
+    assert (r.status_code, r.json()["code"]) == (400, "BadRequest")
+    assert [e["field"] for e in r.json()["errors"]] == [
+        "body.events.1.action",
+        "body.events.2.occurred_at",
     ]
     balance = shop.client.get("/points/me/balance", headers=shop.consumer("u1")).json()
     assert balance["points_balance"] == 0
+
+
+def test_events_of_a_disabled_action_conflict_with_the_rules(shop: Shop) -> None:
+    c = shop.client
+    rules = {**RULES, "actions": ["original_packaging"]}
+    assert c.put("/points/rules", json=rules, headers=shop.admin).status_code == 200
+    batch = {"events": [event(1, action="original_packaging"), event(2, action="pickup_station")]}
+    r = c.post("/points/events/batch", json=batch, headers=shop.service)
+    assert (r.status_code, r.json()["code"]) == (409, "Conflict")
+    assert [(e["row"], e["field"]) for e in r.json()["errors"]] == [(2, "action")]
+    # nothing of the batch was recorded
+    assert c.get("/points/me/balance", headers=shop.consumer("u1")).json()["points_balance"] == 0
+
+
+def test_a_tenant_without_rules_gets_404(sqlite_url: str) -> None:
+    upgrade(sqlite_url)
+    engine = make_engine(sqlite_url)
+    with session_factory(engine).begin() as session:
+        who = create_client(session, "fresh", {"points:service", "points:admin"})
+    engine.dispose()
+    app = create_app(ApiSettings(database_url=sqlite_url, secret_key=SECRET))
+    with TestClient(app, base_url="https://testserver") as c:
+        h = _bearer(c, who)
+        for r in (
+            c.post("/points/events", json=event(1), headers=h),
+            c.get("/points/rules", headers=h),
+            c.post("/points/expiry", headers=h),
+        ):
+            assert (r.status_code, r.json()["code"]) == (404, "NotFound"), r.text
+
+
+def test_rules_refused_with_the_field_named(shop: Shop) -> None:
+    c = shop.client
+    campaign = {**RULES["campaigns"][0], "ends": "2026-11-10T00:00:00+08:00"}  # before starts
+    refused = {
+        # a float where the document takes a decimal string: the schema refuses it
+        "body.points_per_kg_co2e": {**RULES, "points_per_kg_co2e": 1.5},
+        # a rule across fields, checked by the rules parser
+        "campaigns[0].ends": {**RULES, "campaigns": [campaign]},
+        # a pick-up station 20 km away when home delivery is 12 km: the action adds CO2e
+        "parameters": {
+            **RULES,
+            "parameters": [
+                {"parameter": "station_delivery_distance_km", "value": "20", "source": "survey"}
+            ],
+        },
+    }
+    for field, doc in refused.items():
+        r = c.put("/points/rules", json=doc, headers=shop.admin)
+        assert (r.status_code, r.json()["code"]) == (400, "BadRequest"), r.text
+        assert field in [e["field"] for e in r.json()["errors"]], r.text
+    # the same station distance is accepted once the action is not enabled
+    doc = {**refused["parameters"], "actions": ["original_packaging", "reusable_box"]}
+    assert c.put("/points/rules", json=doc, headers=shop.admin).json() == {"version": 2}
+
+
+def test_rules_read_back_are_accepted_as_they_are(shop: Shop) -> None:
+    c = shop.client
+    stored = c.get("/points/rules", headers=shop.admin).json()
+    r = c.put("/points/rules", json=stored["rules"], headers=shop.admin)
+    assert r.json() == {"version": 2}
+    assert c.get("/points/rules", headers=shop.admin).json()["rules"] == stored["rules"]
+
+
+def test_business_refusals_answer_404_or_409(shop: Shop) -> None:
+    c = shop.client
+    # alice earns 32 points (0.327322 kg x 100, floor); the mangrove costs 10, the coupon 50
+    c.post("/points/events", json=event(1, user="alice", action="original_packaging"),
+           headers=shop.service)  # fmt: skip
+    alice = shop.consumer("alice")
+
+    def redeem(sku: str, key: str, quantity: int = 1, who: dict[str, str] = alice) -> Any:
+        body = {"sku": sku, "quantity": quantity, "idempotency_key": key}
+        return c.post("/points/me/redemptions", json=body, headers=who)
+
+    def refusal(r: Any) -> tuple[int, str]:
+        return r.status_code, r.json()["code"]
+
+    assert refusal(redeem("yacht", "k1")) == (404, "NotFound")  # no such reward
+    assert refusal(redeem("coupon_5", "k2")) == (409, "Conflict")  # 32 < 50 points
+    assert "balance 32 points < price 50" in redeem("coupon_5", "k2").json()["message"]
+    assert refusal(redeem("mangrove_1m2", "k3")) == (409, "Conflict")  # none in stock
+    stocked = c.post(
+        "/points/rewards/mangrove_1m2/stock",
+        json={"quantity": 1, "idempotency_key": "s1"},
+        headers=shop.admin,
+    )
+    assert stocked.status_code == 200
+    assert redeem("mangrove_1m2", "k4").status_code == 200
+    # the same key again replays; for other values, another user or another operation, 409
+    assert redeem("mangrove_1m2", "k4").json()["replayed"] is True
+    assert refusal(redeem("mangrove_1m2", "k4", quantity=2)) == (409, "Conflict")
+    assert refusal(redeem("mangrove_1m2", "k4", who=shop.consumer("bob"))) == (409, "Conflict")
+    assert "alice" not in redeem("mangrove_1m2", "k4", who=shop.consumer("bob")).text
+    assert refusal(redeem("mangrove_1m2", "s1")) == (409, "Conflict")  # the stock's key
+    # the green fund holds nothing yet
+    spend = {"project": "mangroves", "amount_fen": 1, "idempotency_key": "p1"}
+    r = c.post("/points/green-fund/spend", json=spend, headers=shop.admin)
+    assert refusal(r) == (409, "Conflict") and "green fund holds 0 fen" in r.json()["message"]
 
 
 def test_redeem_stock_reverse_report_over_http(shop: Shop) -> None:

@@ -325,3 +325,66 @@ def test_ids_with_control_characters_are_refused(ledger: Ledger, tenant: str) ->
     with pytest.raises(InputErrors) as err:
         ledger.record_batch(tenant, [event(1), event("2\x1f3"), {**event(4), "user_id": "a\nb"}])
     assert {(e.row, e.field) for e in err.value.errors} == {(2, "event_id"), (3, "user_id")}
+
+
+def test_an_idempotency_key_is_for_one_request(ledger: Ledger, tenant: str) -> None:
+    from greenstream.points.ledger import KeyReused
+
+    ledger.record(tenant, event(1, action="original_packaging"))  # 32 points, key "e1"
+    ledger.stock(tenant, "mangrove_1m2", 2, key="s1")
+    first = ledger.redeem(tenant, "u1", "mangrove_1m2", 1, key="r1")
+    assert ledger.redeem(tenant, "u1", "mangrove_1m2", 1, key="r1").txn_id == first.txn_id
+    reused = [
+        lambda: ledger.redeem(tenant, "u1", "mangrove_1m2", 2, key="r1"),  # other values
+        lambda: ledger.redeem(tenant, "u2", "mangrove_1m2", 1, key="r1"),  # another user
+        lambda: ledger.redeem(tenant, "u1", "mangrove_1m2", 1, key="s1"),  # the stock's key
+        lambda: ledger.stock(tenant, "mangrove_1m2", 5, key="r1"),  # the redemption's key
+        lambda: ledger.spend_green_fund(tenant, "p", 1, key="e1"),  # an event's key
+    ]
+    for call in reused:
+        with pytest.raises(KeyReused):
+            call()
+    # nothing moved: 32 - 10 points, 2 - 1 in stock
+    assert ledger.balance(tenant, "u1")["points_balance"] == 22
+    assert funds(ledger, tenant)["inventory:mangrove_1m2"] == 1
+    assert_ledger_ok(ledger, tenant)
+
+
+def test_events_of_a_disabled_action_conflict_with_the_rules(ledger: Ledger) -> None:
+    from points_helpers import RULES
+
+    from greenstream.points.ledger import ActionsDisabled
+
+    ledger.set_rules("only-boxes", {**RULES, "actions": ["reusable_box"]})
+    batch = [event(1, action="reusable_box"), event(2), event(3, action="carton_return")]
+    with pytest.raises(ActionsDisabled) as err:
+        ledger.record_batch("only-boxes", batch)
+    assert err.value.conflict  # 409 over HTTP: the events are fine, the rules exclude them
+    assert [(e.row, e.field) for e in err.value.errors] == [(2, "action"), (3, "action")]
+    assert ledger.balance("only-boxes", "u1")["points_balance"] == 0
+    # an action the catalogue does not know is bad input, not a conflict
+    with pytest.raises(InputErrors) as bad:
+        ledger.record_batch("only-boxes", [{**event(4), "action": "teleport"}])
+    assert not isinstance(bad.value, ActionsDisabled)
+
+
+def test_parameters_that_make_an_enabled_action_add_co2e_are_refused(ledger: Ledger) -> None:
+    from points_helpers import RULES
+
+    def station_km(km: str, **rules: object) -> dict[str, object]:
+        override = {"parameter": "station_delivery_distance_km", "value": km, "source": "survey"}
+        return {**RULES, "parameters": [override], **rules}
+
+    # pick-up station saving = (1.5 + 0.25) kg / 1000 x (12 km home - d km station)
+    # x 0.78225 kg/tkm (DESNZ 2025 average diesel van): d = 20 -> -0.0109515 kg
+    with pytest.raises(InputErrors) as err:
+        ledger.set_rules("far", station_km("20"))
+    [error] = err.value.errors
+    assert error.field == "parameters" and "'pickup_station' adds 0.01095" in error.reason
+    # d = 12: no saving and no added CO2e; d = 20 once the action is not enabled
+    assert ledger.set_rules("same", station_km("12")) == 1
+    assert (
+        ledger.catalogue_for(ledger.rules("same")[0]).actions["pickup_station"].saving_per_unit_mg
+        == 0
+    )
+    assert ledger.set_rules("far", station_km("20", actions=["reusable_box"])) == 1

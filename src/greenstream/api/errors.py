@@ -36,7 +36,7 @@ says so (:func:`install_openapi` replaces FastAPI's default 422 with the 400 thi
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from fastapi import FastAPI, Request
@@ -318,11 +318,40 @@ PUBLIC_PATHS: Final = frozenset(PUBLIC_RESPONSES)
 TIMED_PATH_PREFIXES: Final = ("/2/", "/footprints", "/aggregates", "/exports", "/waybills")
 
 
-def _error(status: str) -> dict[str, Any]:
+def _error_doc(description: str) -> dict[str, Any]:
     return {
-        "description": _DESCRIPTIONS[status],
+        "description": description,
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
     }
+
+
+def _error(status: str) -> dict[str, Any]:
+    return _error_doc(_DESCRIPTIONS[status])
+
+
+def error_responses(descriptions: Mapping[int, str]) -> dict[int | str, dict[str, Any]]:
+    """The ``responses`` of a route for the error statuses it answers for its own reasons: each
+    with its description and the error body (the ``Error`` schema of this module), as
+    :func:`install_openapi` documents the generic ones (which a route's own description
+    replaces).
+
+    Parameters
+    ----------
+    descriptions : mapping of int to str
+        HTTP status -> when the operation answers it.
+
+    Returns
+    -------
+    dict
+        The ``responses`` argument of a FastAPI route.
+
+    Examples
+    --------
+    >>> doc = error_responses({409: "not enough points"})[409]
+    >>> doc["description"], doc["content"]["application/json"]["schema"]
+    ('not enough points', {'$ref': '#/components/schemas/Error'})
+    """
+    return {status: _error_doc(text) for status, text in descriptions.items()}
 
 
 # RequestHygiene refuses a control character in any path or query parameter; ids are at most

@@ -4,7 +4,8 @@ Columns (names carry units where they have one):
 
 - ``event_id`` (required): the idempotency key, unique per tenant (a scan sent twice earns once);
 - ``user_id`` (required): the pseudonymous consumer id;
-- ``action`` (required): a catalogue action enabled by the tenant's rules;
+- ``action`` (required): a catalogue action (the ledger records only those the tenant's rules
+  enable);
 - ``occurred_at`` (required): ISO 8601 with a UTC offset; decides campaign and cap day;
 - ``quantity`` (default 1): units of the action (parcels, cartons), 1..1000;
 - ``order_id`` (optional): lets a returned order reverse its awards;
@@ -104,7 +105,8 @@ def check_events(raw: pl.DataFrame, *, file: str, actions: set[str]) -> pl.DataF
     file : str
         Name of the source, for the errors.
     actions : set of str
-        The actions enabled for the tenant.
+        The actions events may name (the catalogue's; the ledger refuses the ones a tenant's
+        rules do not enable afterwards).
 
     Returns
     -------
@@ -149,7 +151,7 @@ def check_events(raw: pl.DataFrame, *, file: str, actions: set[str]) -> pl.DataF
             "action",
             pl.col("action").is_not_null() & ~pl.col("action").is_in(sorted(actions)),
             pl.format(
-                "unknown or disabled action '{}' (enabled: {})",
+                "unknown action '{}' (known: {})",
                 pl.col("action"),
                 pl.lit(", ".join(sorted(actions))),
             ),

@@ -11,35 +11,44 @@ token, never from a header):
   (reports, funds, the rewards pool, verification), never a single consumer's statement. Every
   admin change is written to the admin action log.
 
+Errors use the platform's error body (:mod:`greenstream.api.errors`): a body or parameter the
+OpenAPI document refuses, and a rules document that breaks a rule across its fields, answer 400
+``BadRequest`` with every bad field; the ledger's business refusals answer 404 ``NotFound`` (no
+rules yet, no such reward) or 409 ``Conflict`` (not enough points, stock or money; an
+idempotency key reused for another request; events of an action the tenant's rules do not
+enable, every row named). Each operation documents the statuses it answers.
+
 The ledger is ``app.state.points_ledger`` (:class:`greenstream.points.ledger.Ledger`).
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from greenstream.api.auth import Caller, require_scope
-from greenstream.errors import InputErrors
-from greenstream.points.ledger import (
-    InsufficientFunds,
-    InsufficientPoints,
-    Ledger,
-    NoRules,
-    OutOfStock,
-    PointsError,
-    UnknownReward,
+from greenstream.api.errors import ApiError, error_responses
+from greenstream.api.points_schemas import (
+    SEGMENT_PATTERN,
+    EventBatch,
+    EventIn,
+    RedeemIn,
+    RulesIn,
+    SpendIn,
+    StockIn,
 )
+from greenstream.points.ledger import Ledger, NoRules, PointsError, UnknownReward
 from greenstream.store.admin_log import record_admin_action
 
 
 def get_ledger(request: Request) -> Ledger:
     ledger = getattr(request.app.state, "points_ledger", None)
     if ledger is None:
-        raise HTTPException(503, "points ledger not configured (app.state.points_ledger)")
+        raise ApiError("ServiceUnavailable", "the points ledger is not configured")
     return ledger  # type: ignore[no-any-return]
 
 
@@ -52,65 +61,32 @@ AdminOrService = Annotated[Caller, Depends(require_scope("points:admin", "points
 AnyPoints = Annotated[
     Caller, Depends(require_scope("points:consumer", "points:service", "points:admin"))
 ]
+OrderPath = Annotated[str, Path(min_length=1, max_length=128, pattern=SEGMENT_PATTERN)]
+SkuPath = Annotated[str, Path(min_length=1, max_length=64, pattern=SEGMENT_PATTERN)]
+
+NO_RULES = "the tenant has no points rules yet (PUT /points/rules)"
+KEY_REUSED = "the idempotency key was already used for another request"
+router = APIRouter(
+    prefix="/points",
+    tags=["points"],
+    responses=error_responses(
+        {503: "the points ledger is not configured, or its database is unavailable"}
+    ),
+)
 
 
-class EventIn(BaseModel):
-    """One action event; values are checked by the ledger (every bad row reported)."""
-
-    event_id: str | None = None
-    user_id: str | None = None
-    action: str | None = None
-    occurred_at: str | None = None
-    quantity: int | str | None = None
-    order_id: str | None = None
-    brand: str | None = None
-
-
-class EventBatch(BaseModel):
-    events: list[EventIn] = Field(max_length=100_000)
-
-
-class RedeemIn(BaseModel):
-    sku: str
-    quantity: int = Field(1, ge=1, le=1000)
-    idempotency_key: str = Field(min_length=1, max_length=200)
-
-
-class StockIn(BaseModel):
-    quantity: int = Field(ge=1)
-    idempotency_key: str = Field(min_length=1, max_length=200)
-
-
-class SpendIn(BaseModel):
-    project: str = Field(min_length=1, max_length=128)
-    amount_fen: int = Field(ge=1)
-    idempotency_key: str = Field(min_length=1, max_length=200)
-
-
-router = APIRouter(prefix="/points", tags=["points"])
-
-
-def _error(exc: Exception) -> HTTPException | JSONResponse:
-    if isinstance(exc, InputErrors):
-        return JSONResponse(
-            status_code=422,
-            content={"detail": "invalid input", "errors": [e.as_dict() for e in exc.errors]},
-        )
-    if isinstance(exc, (InsufficientPoints, OutOfStock, InsufficientFunds)):
-        return HTTPException(409, str(exc))
-    if isinstance(exc, (UnknownReward, NoRules)):
-        return HTTPException(404, str(exc))
-    raise exc
-
-
-def _guard(fn: Any, *args: Any, **kwargs: Any) -> Any:
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """The ledger's business refusals as error responses: 404 ``NotFound`` for what does not
+    exist (rules, a reward), 409 ``Conflict`` for the rest (balance, stock, funds, keys).
+    Bad input (:class:`~greenstream.errors.InputErrors`) goes to the platform's handler: 400,
+    or 409 for a batch that conflicts with the stored rules."""
     try:
-        return fn(*args, **kwargs)
-    except (InputErrors, PointsError) as exc:
-        response = _error(exc)
-        if isinstance(response, HTTPException):
-            raise response from None
-        return response
+        yield
+    except (NoRules, UnknownReward) as exc:
+        raise ApiError("NotFound", str(exc)) from None
+    except PointsError as exc:
+        raise ApiError("Conflict", str(exc)) from None
 
 
 def _log(request: Request, caller: Caller, action: str, target: str, detail: Any) -> None:
@@ -129,27 +105,52 @@ def _log(request: Request, caller: Caller, action: str, target: str, detail: Any
 
 def _events(ledger: Ledger, tenant: str, events: list[EventIn]) -> Any:
     rows = [e.model_dump(exclude_none=True) for e in events]
-    result = _guard(ledger.record_batch, tenant, rows, file="<request>")
-    return result if isinstance(result, JSONResponse) else result.as_dict()
+    with _refusals():
+        return ledger.record_batch(tenant, rows, file="<request>").as_dict()
 
 
-@router.post("/events", summary="record one action event (service)")
+_EVENT_ERRORS = {
+    404: NO_RULES,
+    409: "an event's action is not enabled by the tenant's rules (every such row named); "
+    "nothing was recorded",
+}
+
+
+@router.post(
+    "/events",
+    summary="record one action event (service)",
+    responses=error_responses(_EVENT_ERRORS),
+)
 def record_event(body: EventIn, ledger: LedgerDep, caller: Service) -> Any:
     return _events(ledger, caller.tenant, [body])
 
 
-@router.post("/events/batch", summary="record many action events at once (service)")
+@router.post(
+    "/events/batch",
+    summary="record many action events at once (service)",
+    responses=error_responses(
+        {**_EVENT_ERRORS, 429: "over the rate limit of event batches (Retry-After)"}
+    ),
+)
 def record_events(body: EventBatch, ledger: LedgerDep, caller: ServiceBatch) -> Any:
     return _events(ledger, caller.tenant, body.events)
 
 
-@router.post("/orders/{order_id}/reversal", summary="reverse the awards of a returned order")
+@router.post(
+    "/orders/{order_id}/reversal",
+    summary="reverse the awards of a returned order",
+    responses=error_responses(
+        {
+            409: "the green fund or the rewards pool cannot refund the brand, or a reversal's "
+            "key was used by another request"
+        }
+    ),
+)
 def reverse_order(
-    order_id: str, request: Request, ledger: LedgerDep, caller: AdminOrService
+    order_id: OrderPath, request: Request, ledger: LedgerDep, caller: AdminOrService
 ) -> Any:
-    results = _guard(ledger.reverse_order, caller.tenant, order_id)
-    if isinstance(results, JSONResponse):
-        return results
+    with _refusals():
+        results = ledger.reverse_order(caller.tenant, order_id)
     reversals = [r.as_dict() for r in results]
     if "points:admin" in caller.scopes and any(not r.replayed for r in results):
         _log(request, caller, "points.reverse", order_id, {"reversals": reversals})
@@ -158,7 +159,7 @@ def reverse_order(
 
 def _consumer(caller: Caller) -> str:
     if caller.user_id is None:  # the consumer scope is only ever issued with a user id
-        raise HTTPException(403, "a consumer token is required")
+        raise ApiError("AccessDenied", "a consumer token is required")
     return caller.user_id
 
 
@@ -177,13 +178,23 @@ def my_statement(
     return {"user_id": user, "entries": ledger.statement(caller.tenant, user, limit=limit)}
 
 
-@router.post("/me/redemptions", summary="spend the consumer's points on a reward")
+@router.post(
+    "/me/redemptions",
+    summary="spend the consumer's points on a reward",
+    responses=error_responses(
+        {
+            404: "no such reward in the tenant's rules, or no rules yet",
+            409: f"not enough points, not enough stock, or {KEY_REUSED}",
+        }
+    ),
+)
 def redeem(body: RedeemIn, ledger: LedgerDep, caller: Consumer) -> Any:
     user = _consumer(caller)
-    result = _guard(
-        ledger.redeem, caller.tenant, user, body.sku, body.quantity, key=body.idempotency_key
-    )
-    return result if isinstance(result, JSONResponse) else result.as_dict()
+    with _refusals():
+        result = ledger.redeem(
+            caller.tenant, user, body.sku, body.quantity, key=body.idempotency_key
+        )
+    return result.as_dict()
 
 
 @router.get("/actions", summary="the action catalogue: saving per unit, baseline, sources")
@@ -195,70 +206,90 @@ def actions(ledger: LedgerDep, caller: AnyPoints) -> Any:
     return [a.as_row() for a in catalogue.actions.values()]
 
 
-@router.get("/rewards", summary="the tenant's rewards")
+@router.get("/rewards", summary="the tenant's rewards", responses=error_responses({404: NO_RULES}))
 def rewards(ledger: LedgerDep, caller: AnyPoints) -> Any:
-    rules = _guard(ledger.rules, caller.tenant)
-    if isinstance(rules, JSONResponse):
-        return rules
-    return [r.__dict__ for r in rules[0].rewards]
+    with _refusals():
+        rules, _ = ledger.rules(caller.tenant)
+    return [r.__dict__ for r in rules.rewards]
 
 
-@router.get("/rules", summary="the tenant's rules (admin)")
+@router.get(
+    "/rules", summary="the tenant's rules (admin)", responses=error_responses({404: NO_RULES})
+)
 def get_rules(ledger: LedgerDep, caller: Admin) -> Any:
-    import json
-
-    result = _guard(ledger.rules, caller.tenant)
-    if isinstance(result, JSONResponse):
-        return result
-    rules, version = result
+    with _refusals():
+        rules, version = ledger.rules(caller.tenant)
     return {"version": version, "rules": json.loads(rules.to_json())}
 
 
-@router.put("/rules", summary="replace the tenant's rules (admin)")
-def put_rules(body: dict[str, Any], request: Request, ledger: LedgerDep, caller: Admin) -> Any:
-    version = _guard(ledger.set_rules, caller.tenant, body, file="<request>")
-    if isinstance(version, JSONResponse):
-        return version
+@router.put(
+    "/rules",
+    summary="replace the tenant's rules (admin)",
+    responses=error_responses(
+        {
+            400: "a field the schema refuses, or a rule across fields broken (a campaign ending "
+            "before it starts, co-funding parts not adding up, a duplicate id, a parameter "
+            "without source or assumption, an enabled action that adds CO2e with these "
+            "parameters): every bad field named"
+        }
+    ),
+)
+def put_rules(body: RulesIn, request: Request, ledger: LedgerDep, caller: Admin) -> Any:
+    document = body.model_dump(exclude_none=True)
+    version = ledger.set_rules(caller.tenant, document, file="<request>")
     _log(request, caller, "points.rules.set", "rules", {"version": version})
     return {"version": version}
 
 
-@router.post("/rewards/{sku}/stock", summary="add reward inventory (admin)")
-def stock(sku: str, body: StockIn, request: Request, ledger: LedgerDep, caller: Admin) -> Any:
-    result = _guard(ledger.stock, caller.tenant, sku, body.quantity, key=body.idempotency_key)
-    if isinstance(result, JSONResponse):
-        return result
+@router.post(
+    "/rewards/{sku}/stock",
+    summary="add reward inventory (admin)",
+    responses=error_responses(
+        {404: "no such reward in the tenant's rules, or no rules yet", 409: KEY_REUSED}
+    ),
+)
+def stock(sku: SkuPath, body: StockIn, request: Request, ledger: LedgerDep, caller: Admin) -> Any:
+    with _refusals():
+        result = ledger.stock(caller.tenant, sku, body.quantity, key=body.idempotency_key)
     if not result.replayed:
         _log(request, caller, "points.stock", sku, result.as_dict())
     return result.as_dict()
 
 
-@router.post("/green-fund/spend", summary="pay a project out of the green fund (admin)")
+@router.post(
+    "/green-fund/spend",
+    summary="pay a project out of the green fund (admin)",
+    responses=error_responses({409: f"the green fund holds less, or {KEY_REUSED}"}),
+)
 def spend(body: SpendIn, request: Request, ledger: LedgerDep, caller: Admin) -> Any:
-    result = _guard(
-        ledger.spend_green_fund,
-        caller.tenant,
-        body.project,
-        body.amount_fen,
-        key=body.idempotency_key,
-    )
-    if isinstance(result, JSONResponse):
-        return result
+    with _refusals():
+        result = ledger.spend_green_fund(
+            caller.tenant, body.project, body.amount_fen, key=body.idempotency_key
+        )
     if not result.replayed:
         _log(request, caller, "points.green_fund.spend", body.project, result.as_dict())
     return result.as_dict()
 
 
-@router.post("/expiry", summary="expire points past the tenant's expiry (admin, service)")
+@router.post(
+    "/expiry",
+    summary="expire points past the tenant's expiry (admin, service)",
+    responses=error_responses({404: NO_RULES}),
+)
 def expire(request: Request, ledger: LedgerDep, caller: AdminOrService) -> Any:
-    result = _guard(ledger.expire, caller.tenant)
-    if isinstance(result, dict) and result.get("points_expired"):
+    with _refusals():
+        result = ledger.expire(caller.tenant)
+    if result.get("points_expired"):
         _log(request, caller, "points.expire", "points", result)
     return result
 
 
 @router.get("/reports/campaigns", summary="green activities and tonnes avoided (admin)")
-def campaign_report(ledger: LedgerDep, caller: Admin, campaign: str | None = None) -> Any:
+def campaign_report(
+    ledger: LedgerDep,
+    caller: Admin,
+    campaign: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+) -> Any:
     return {"tenant": caller.tenant, "rows": ledger.report(caller.tenant, campaign)}
 
 

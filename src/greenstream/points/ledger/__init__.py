@@ -58,8 +58,10 @@ from greenstream.points.ledger.core import (
 from greenstream.points.ledger.corrections import CorrectionBook
 from greenstream.points.ledger.earn import CHUNK_EVENTS, BatchResult, EarnBook
 from greenstream.points.ledger.errors import (
+    ActionsDisabled,
     InsufficientFunds,
     InsufficientPoints,
+    KeyReused,
     NoRules,
     OutOfStock,
     PointsError,
@@ -84,9 +86,11 @@ __all__ = [
     "SAVING",
     "TXN",
     "AccountKey",
+    "ActionsDisabled",
     "BatchResult",
     "InsufficientFunds",
     "InsufficientPoints",
+    "KeyReused",
     "Ledger",
     "NoRules",
     "OutOfStock",

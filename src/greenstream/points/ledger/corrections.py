@@ -37,6 +37,13 @@ class CorrectionBook(RulesBook):
         -------
         list of TxnResult
             One reversal per award of the order (replayed ones marked ``replayed``).
+
+        Raises
+        ------
+        InsufficientFunds
+            If the green fund or the rewards pool cannot refund the brand.
+        KeyReused
+            If a key ``reverse:<event_id>`` was posted by another operation.
         """
         with self.engine.connect() as conn:
             awards = conn.execute(
@@ -65,7 +72,7 @@ class CorrectionBook(RulesBook):
             self._lock(conn, [i for k, i in ids.items() if not k.allow_negative])
             old = self._existing(conn, tenant, key)
             if old is not None:
-                return TxnResult(int(old.id), old.kind, key, True, json.loads(old.memo or "{}"))
+                return self._replay(old, key, "reverse", {"event_id": award.event_id})
             bal = self._balances(conn, ids.values())
             back = min(points, bal[user])
             legs = {user: -back, issuance: back}

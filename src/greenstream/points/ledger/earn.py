@@ -14,10 +14,12 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Connection, bindparam, select, text, update
 
+from greenstream.errors import InputError
 from greenstream.points.catalogue import MG_PER_KG, Catalogue
 from greenstream.points.events import check_events, events_frame
 from greenstream.points.ledger.accounts import AccountKey
 from greenstream.points.ledger.core import AWARD, DAILY, ENTRY, FEN, POINTS, SAVING, TXN, _packed
+from greenstream.points.ledger.errors import ActionsDisabled
 from greenstream.points.ledger.pricing import apply_daily_cap, price_events
 from greenstream.points.ledger.tenant_rules import RulesBook
 from greenstream.points.rules import Rules
@@ -74,6 +76,21 @@ class BatchResult:
         }
 
 
+def _refuse_disabled(typed: pl.DataFrame, enabled: set[str], file: str) -> None:
+    """Raise :class:`ActionsDisabled` naming every row of a catalogue action the tenant's rules
+    do not enable."""
+    bad = typed.filter(~pl.col("action").is_in(sorted(enabled)))
+    if bad.height:
+        allowed = ", ".join(sorted(enabled))
+        raise ActionsDisabled(
+            [
+                InputError(file, row, "action", f"action {action!r} is not enabled by the "
+                           f"tenant's rules (enabled: {allowed})")
+                for row, action in bad.select("row", "action").iter_rows()
+            ]
+        )  # fmt: skip
+
+
 class EarnBook(RulesBook):
     """Action events -> awards and entries."""
 
@@ -127,12 +144,15 @@ class EarnBook(RulesBook):
         ------
         InputErrors
             Every bad row, field and reason (nothing written).
+        ActionsDisabled
+            Every row of an action the tenant's rules do not enable (nothing written).
         NoRules
             If the tenant has no rules.
         """
         rules, version = self.rules(tenant)
         raw = events if isinstance(events, pl.DataFrame) else events_frame(events)
-        typed = check_events(raw, file=file, actions=self.enabled_actions(rules))
+        typed = check_events(raw, file=file, actions=set(self.catalogue.actions))
+        _refuse_disabled(typed, self.enabled_actions(rules), file)
         catalogue = self.catalogue_for(rules)
         priced = price_events(typed, rules, catalogue)
         if catalogue.version not in self._savings_stored:

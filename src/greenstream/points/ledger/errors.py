@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from greenstream.errors import GreenstreamError
+from greenstream.errors import GreenstreamError, InputErrors
 
 
 class PointsError(GreenstreamError):
@@ -27,3 +27,15 @@ class UnknownReward(PointsError):
 
 class NoRules(PointsError):
     """The tenant has no points rules yet."""
+
+
+class KeyReused(PointsError):
+    """The idempotency key was already posted for another operation or other values (a replay
+    repeats the same request; a new request needs a new key)."""
+
+
+class ActionsDisabled(InputErrors):
+    """Events of catalogue actions the tenant's rules do not enable (one error per row): the
+    batch conflicts with the stored rules, and nothing of it was recorded."""
+
+    conflict = True

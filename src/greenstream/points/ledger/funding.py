@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from sqlalchemy import Connection, func, select
@@ -45,6 +44,8 @@ class FundingBook(RulesBook):
             If ``amount_fen`` < 1.
         InsufficientFunds
             If the green fund holds less.
+        KeyReused
+            If ``key`` was posted for another operation or other values.
         """
         if amount_fen < 1:
             raise InputErrors.single("<spend>", "must be >= 1", field="amount_fen")
@@ -58,7 +59,9 @@ class FundingBook(RulesBook):
             self._lock(conn, [ids[gk]])
             old = self._existing(conn, tenant, key)
             if old is not None:
-                return TxnResult(int(old.id), old.kind, key, True, json.loads(old.memo or "{}"))
+                return self._replay(
+                    old, key, "spend", {"project": project, "amount_fen": amount_fen}
+                )
             bal = self._balances(conn, [ids[gk]])[ids[gk]]
             if bal < amount_fen:
                 raise InsufficientFunds(f"green fund holds {bal} fen < {amount_fen} fen")

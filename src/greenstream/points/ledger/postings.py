@@ -11,6 +11,7 @@ from sqlalchemy import Connection, select
 
 from greenstream.points.ledger.accounts import AccountBook
 from greenstream.points.ledger.core import ENTRY, TXN
+from greenstream.points.ledger.errors import KeyReused
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,24 @@ class PostingBook(AccountBook):
                 TXN.c.tenant == tenant, TXN.c.idempotency_key == key
             )
         ).first()
+
+    @staticmethod
+    def _replay(old: Any, key: str, kind: str, request: Mapping[str, Any]) -> TxnResult:
+        """The transaction ``old`` found under ``key``, replayed: only when it was posted by the
+        same request (same kind, same ``request`` values in its memo).
+
+        Raises
+        ------
+        KeyReused
+            If the key was posted for another operation or other values.
+        """
+        memo = json.loads(old.memo or "{}")
+        if old.kind != kind or any(memo.get(k) != v for k, v in request.items()):
+            raise KeyReused(
+                f"the idempotency key {key!r} was already used for another request "
+                f"(a {kind} needs a key of its own)"
+            )
+        return TxnResult(int(old.id), old.kind, key, True, memo)
 
     def _post(
         self,

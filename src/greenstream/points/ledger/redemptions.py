@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from sqlalchemy import Connection
 
 from greenstream.errors import InputErrors
@@ -36,6 +34,13 @@ class RedemptionBook(RulesBook):
         -------
         TxnResult
             The transaction.
+
+        Raises
+        ------
+        UnknownReward
+            If the rules have no reward ``sku``.
+        KeyReused
+            If ``key`` was posted for another operation or other values.
         """
         rules, _ = self.rules(tenant)
         if rules.reward(sku) is None:
@@ -46,7 +51,7 @@ class RedemptionBook(RulesBook):
         def write(conn: Connection) -> TxnResult:
             old = self._existing(conn, tenant, key)
             if old is not None:
-                return TxnResult(int(old.id), old.kind, key, True, json.loads(old.memo or "{}"))
+                return self._replay(old, key, "stock", {"sku": sku, "quantity": quantity})
             unit = item_unit(sku)
             ids = self._accounts(
                 conn, tenant, [AccountKey("supply", sku, unit), AccountKey("inventory", sku, unit)]
@@ -108,6 +113,8 @@ class RedemptionBook(RulesBook):
             If the user's balance is below the price (points per unit x quantity).
         OutOfStock
             If the inventory holds fewer units.
+        KeyReused
+            If ``key`` was posted for another operation or other values.
         """
         rules, _ = self.rules(tenant)
         reward = rules.reward(sku)
@@ -136,7 +143,9 @@ class RedemptionBook(RulesBook):
             self._lock(conn, [user, inv] + ([pool] if pool is not None else []))
             old = self._existing(conn, tenant, key)
             if old is not None:
-                return TxnResult(int(old.id), old.kind, key, True, json.loads(old.memo or "{}"))
+                return self._replay(
+                    old, key, "redeem", {"user_id": user_id, "sku": sku, "quantity": quantity}
+                )
             bal = self._balances(conn, [user, inv] + ([pool] if pool is not None else []))
             if bal[user] < price:
                 raise InsufficientPoints(f"balance {bal[user]} points < price {price} points")

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from greenstream.errors import InputError, InputErrors
 from greenstream.points.catalogue import (
     Catalogue,
     Parameter,
@@ -19,6 +20,75 @@ from greenstream.points.ledger.core import RULES
 from greenstream.points.ledger.errors import NoRules
 from greenstream.points.ledger.postings import PostingBook
 from greenstream.points.rules import Rules, parse_rules
+
+
+def catalogue_with_overrides(base: Catalogue, rules: Rules) -> Catalogue:
+    """The catalogue with a tenant's parameter overrides (``base`` itself when none).
+
+    Parameters
+    ----------
+    base : Catalogue
+        The ledger's catalogue (the packaged one, or one built from other files).
+    rules : Rules
+        The tenant's rules.
+
+    Returns
+    -------
+    Catalogue
+        Savings per unit (mg CO2e) with the tenant's values, priced again by the kernel
+        (ISO 14083:2023, 5.4) and the material factors.
+    """
+    if not rules.parameters:
+        return base
+    overrides = tuple(
+        (
+            p.action,
+            p.parameter,
+            Parameter(p.value, "", p.source or "tenant rules", p.assumption, p.reason),
+        )
+        for p in sorted(rules.parameters, key=lambda p: (p.action, p.parameter))
+    )
+    if base is builtin_catalogue():
+        return tenant_catalogue(overrides)
+    return build_catalogue(overrides=overrides)
+
+
+def adding_actions(catalogue: Catalogue, enabled: set[str], *, file: str) -> list[InputError]:
+    """One error per enabled action whose saving is negative (the alternative emits more CO2e
+    than the baseline): such an action cannot earn points.
+
+    Parameters
+    ----------
+    catalogue : Catalogue
+        The tenant's catalogue (savings per unit, mg CO2e).
+    enabled : set of str
+        The actions the tenant's rules enable.
+    file : str
+        Name of the rules document, for the errors.
+
+    Returns
+    -------
+    list of InputError
+        Empty when every enabled action avoids CO2e or saves nothing.
+
+    Examples
+    --------
+    >>> adding_actions(builtin_catalogue(), {"pickup_station"}, file="<rules>")
+    []
+    """
+    return [
+        InputError(
+            file,
+            None,
+            "parameters",
+            f"with these parameters, {name!r} adds "
+            f"{-catalogue.actions[name].saving_per_unit_kg} kg CO2e per "
+            f"{catalogue.actions[name].unit} instead of avoiding it: revise the values or leave "
+            "the action out of 'actions'",
+        )
+        for name in sorted(enabled)
+        if catalogue.actions[name].saving_per_unit_mg < 0
+    ]
 
 
 class RulesBook(PostingBook):
@@ -44,7 +114,8 @@ class RulesBook(PostingBook):
         Raises
         ------
         InputErrors
-            Every problem of the document.
+            Every problem of the document, and every enabled action whose saving the parameter
+            overrides make negative (disable it with ``actions`` or revise the values).
         """
         rules = parse_rules(
             dict(document),
@@ -52,7 +123,10 @@ class RulesBook(PostingBook):
             known_actions=set(self.catalogue.actions),
             overridable=self._overridable,
         )
-        self.catalogue_for(rules)  # the overrides must give a catalogue (kernel-checked)
+        # the overrides must give a catalogue (kernel-checked) in which no enabled action adds
+        # CO2e: its points would be negative, and no account may go below zero
+        catalogue = self.catalogue_for(rules)
+        InputErrors.raise_if_any(adding_actions(catalogue, self.enabled_actions(rules), file=file))
 
         def write(conn: Connection) -> int:
             current = conn.execute(
@@ -120,19 +194,7 @@ class RulesBook(PostingBook):
         Catalogue
             Savings per unit for this tenant.
         """
-        if not rules.parameters:
-            return self.catalogue
-        overrides = tuple(
-            (
-                p.action,
-                p.parameter,
-                Parameter(p.value, "", p.source or "tenant rules", p.assumption, p.reason),
-            )
-            for p in sorted(rules.parameters, key=lambda p: (p.action, p.parameter))
-        )
-        if self.catalogue is builtin_catalogue():
-            return tenant_catalogue(overrides)
-        return build_catalogue(overrides=overrides)
+        return catalogue_with_overrides(self.catalogue, rules)
 
     def enabled_actions(self, rules: Rules) -> set[str]:
         """The actions the rules enable (every catalogue action when the rules list none).
