@@ -65,12 +65,16 @@ def _limb_k(name: str, column: str) -> int | str | None:
     return tail if tail == _NONFINITE else int(tail)
 
 
-def _split(values: np.ndarray, top: int, bottom: int) -> dict[int, np.ndarray]:
-    """Limbs ``top`` down to ``bottom`` of finite ``values`` (they add up to the values exactly;
-    ``bottom`` is at or below the lowest bit of every value)."""
+def _split(values: np.ndarray, top: int) -> dict[int, np.ndarray]:
+    """Limbs of finite ``values`` from ``top`` down, until nothing is left (they add up to the
+    values exactly)."""
     rest = values.copy()
     limbs: dict[int, np.ndarray] = {}
-    for k in range(top, bottom, -1):
+    for k in range(top, _K_MIN - 1, -1):
+        if LIMB_BITS * k <= -1074:
+            # every float64 is a multiple of 2**-1074, finer than this grid: the limb as is
+            limbs[k] = rest
+            break
         if 52 + LIMB_BITS * k >= 1023:
             # 1.5 * 2**(52 + 32 k) would overflow: round on the scaled value (the limb holds
             # its digit, not its value, so that the sum of limbs stays finite)
@@ -85,16 +89,14 @@ def _split(values: np.ndarray, top: int, bottom: int) -> dict[int, np.ndarray]:
             quantum -= shift
             limbs[k] = quantum
         rest -= quantum  # exact: what rounding left, at most half a grid step
-    # what is left is a multiple of the lowest bit, so of 2**(32 bottom): the bottom limb as is
-    limbs[bottom] = rest
+        if not rest.any():
+            break
     return limbs
 
 
-def _range_k(largest: float, smallest: float) -> tuple[int, int]:
-    """Grid exponents (over 32) of the top and bottom limbs of values in that magnitude range."""
-    top = (math.frexp(largest)[1] - 1) // LIMB_BITS  # |x| < 2**(32 (top + 1))
-    lowest_bit = max(math.frexp(smallest)[1] - 53, -1074)
-    return top, max(lowest_bit // LIMB_BITS, _K_MIN)
+def _top_k(largest: float) -> int:
+    """Grid exponent (over 32) of the top limb of values below ``largest`` in magnitude."""
+    return (math.frexp(largest)[1] - 1) // LIMB_BITS  # |x| < 2**(32 (top + 1))
 
 
 def limb_columns(frame: pl.DataFrame, columns: Sequence[str]) -> list[pl.Series]:
@@ -136,36 +138,27 @@ def limb_columns(frame: pl.DataFrame, columns: Sequence[str]) -> list[pl.Series]
     """
     if frame.height > SLICE_ROWS:
         raise ValueError(f"{frame.height} rows: limb sums are exact up to {SLICE_ROWS} rows")
-    stats = frame.select(
-        *[pl.col(c).abs().max().alias(f"max{i}") for i, c in enumerate(columns)],
-        *[
-            pl.when(pl.col(c) != 0).then(pl.col(c).abs()).min().alias(f"min{i}")
-            for i, c in enumerate(columns)
-        ],
-        *[pl.col(c).is_nan().any().alias(f"nan{i}") for i, c in enumerate(columns)],
-    ).row(0, named=True)
     out: list[pl.Series] = []
-    for i, c in enumerate(columns):
-        largest, smallest = stats[f"max{i}"], stats[f"min{i}"]
-        if largest is None or largest == 0:
-            if stats[f"nan{i}"]:
-                out.append(pl.Series(limb_name(c, _NONFINITE), [math.nan], pl.Float64))
+    for c in columns:
+        column = frame.get_column(c).cast(pl.Float64)
+        if column.null_count():
+            column = column.fill_null(0.0)
+        values = column.to_numpy()
+        if values.size == 0:
             continue
-        values = frame.get_column(c).cast(pl.Float64).fill_null(0.0).to_numpy()
-        if math.isinf(largest) or stats[f"nan{i}"]:
+        largest = max(float(values.max()), -float(values.min()))  # NaN when there is one
+        if not math.isfinite(largest):
             finite = np.isfinite(values)
             out.append(
                 pl.Series(limb_name(c, _NONFINITE), np.where(finite, 0.0, values), pl.Float64)
             )
             values = np.where(finite, values, 0.0)
-            magnitudes = np.abs(values[values != 0])
-            if magnitudes.size == 0:
-                continue
-            largest, smallest = float(magnitudes.max()), float(magnitudes.min())
-        top, bottom = _range_k(largest, smallest)
+            largest = float(np.abs(values).max())
+        if largest == 0:
+            continue
         out += [
             pl.Series(limb_name(c, k), limb, pl.Float64)
-            for k, limb in _split(values, top, bottom).items()
+            for k, limb in _split(values, _top_k(largest)).items()
         ]
     return out
 
