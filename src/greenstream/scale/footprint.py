@@ -379,6 +379,8 @@ def conform_to(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFr
     >>> conform_to(pl.DataFrame({"b": [1]}), {"a": pl.String, "b": pl.Int64}).row(0)
     (None, 1)
     """
+    if dict(frame.schema) == schema and list(frame.columns) == list(schema):
+        return frame  # the usual case: every partition has the job's columns
     return frame.select(
         pl.col(c).cast(t) if c in frame.columns else pl.lit(None, dtype=t).alias(c)
         for c, t in schema.items()
@@ -717,22 +719,23 @@ def run_dataset(
             if d is not None:
                 d.mkdir(parents=True)
         write_here = None if options.ship_data else str(out_stage)
-        computed = [
-            executor.submit(
-                compute_partition,
-                surveyed[i],
-                shared,
-                job,
-                schema,
-                buckets,
-                write_here,
-                key=f"gs-compute-{token}-{i}",
+        computed = []
+        for i in range(n):
+            computed.append(
+                executor.submit(
+                    compute_partition,
+                    surveyed[i],
+                    shared,
+                    job,
+                    schema,
+                    buckets,
+                    write_here,
+                    key=f"gs-compute-{token}-{i}",
+                )
             )
-            for i in range(n)
-        ]
-        # no reference to a survey result is kept: the cluster frees each typed partition once
-        # its compute task has run (and computes it again should that task have to run again)
-        surveyed.clear()
+            # no reference to the survey result is kept: the typed partition is freed once its
+            # compute task has run (the cluster computes it again should that task run again)
+            surveyed[i] = None
         # the whole graph is submitted before anything is awaited, so the scheduler knows every
         # dependent of every partition: a result lost with a worker is computed again
         ship_here = None if options.ship_data or ship_stage is None else str(ship_stage)
