@@ -270,6 +270,8 @@ class DaskExecutor:
         # the tasks still running; a failed task's exception is raised here
         done = as_completed(futures, with_results=True, raise_errors=True)  # type: ignore[no-untyped-call]
         for future, value in done:
+            if future.status != "finished":
+                future.result()  # a cancelled future (the cluster failed) raises here
             out[position[future.key]] = value
             if tick is not None:
                 tick()
