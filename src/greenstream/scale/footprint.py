@@ -15,9 +15,9 @@ two job-wide steps are done around it (docs/decisions/1310-scale-out.md):
    allocation) and the job's places and sea lanes; it is broadcast to every worker.
 3. **Compute** (one task per partition): the kernel with that context; the results are written as
    ``part-NNNNN.parquet`` (one per input partition, so a retried task overwrites its own file);
-   their summary partial (counts and exact sums by group, :func:`greenstream.pipeline.
-   summary_partial`) goes to the client, their shipment columns are hash-partitioned by
-   ``shipment_id`` (Arrow IPC bytes).
+   their summary partial (counts and exact sums by group,
+   :func:`~greenstream.pipeline.summary_partial`) goes to the client, their shipment columns are
+   hash-partitioned by ``shipment_id`` (Arrow IPC bytes).
 4. **Shipment roll-up** (one task per hash bucket: the shuffle): every element of a shipment,
    from every partition in partition order, meets in one bucket;
    :func:`~greenstream.accounting.kernel.shipments_lazy` sums them.
