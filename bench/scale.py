@@ -13,7 +13,17 @@
 ``BENCH_SCALE_TCES`` (default 20,000,000) sets the dataset size, ``BENCH_SCALE_PARTITIONS`` the
 number of partitions (default one per 1.25M elements, at least 8), ``BENCH_SCALE_RECORDS`` the
 telemetry records (default 300,000), ``BENCH_SCALE_RUNS`` the runs of each job configuration
-(interleaved; the best is kept; default 2).
+(interleaved; the best is kept; default 2), ``BENCH_SCALE_ONLY`` one part (``footprint`` or
+``ingest``; default both).
+
+For every run of the dataset job the suite prints each stage's wall seconds, the CPU seconds of
+its tasks (``process_time`` inside each task, summed, and the longest task) and of the client
+process (which holds the scheduler of a local cluster), then a critical-path estimate from
+the CPU seconds alone: each task stage's tasks spread longest first over the workers, plus the
+client's serial stages (job context, summary); and the one-worker run's tasks spread over two
+workers (the job's structure alone: its serial stages and task sizes, without two processes
+slowing each other on a shared machine). The estimates do not depend on other load on the
+machine; the wall figures do.
 """
 
 from __future__ import annotations
@@ -25,6 +35,7 @@ import subprocess
 import sys
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -36,6 +47,7 @@ TCES = int(os.environ.get("BENCH_SCALE_TCES", "20000000"))
 PARTITIONS = int(os.environ.get("BENCH_SCALE_PARTITIONS", str(max(8, TCES // 1_250_000))))
 RECORDS = int(os.environ.get("BENCH_SCALE_RECORDS", "300000"))
 RUNS = int(os.environ.get("BENCH_SCALE_RUNS", "2"))
+ONLY = os.environ.get("BENCH_SCALE_ONLY", "")
 NATS = os.environ.get("GREENSTREAM_TEST_NATS", "nats://127.0.0.1:4222")
 PG_ADMIN = os.environ.get("GREENSTREAM_TEST_PG", "postgresql://root@127.0.0.1:5432/test")
 INGEST_PARTITIONS = 12
@@ -67,7 +79,7 @@ def _options(single: Path) -> object:
 
 
 JOB = """
-import sys, time
+import json, sys, time
 from pathlib import Path
 sys.path.append({here!r})  # after the libraries, as bench/run.py puts it
 from greenstream.scale.footprint import run_dataset
@@ -84,16 +96,61 @@ else:
 options = _options(single)
 started = time.perf_counter()
 run_dataset(single / "parts{partitions}", single / "scale-out-{workers}", executor, options)
-print("STAGES", options.stage_seconds, file=sys.stderr)
-print(time.perf_counter() - started)
+elapsed = time.perf_counter() - started
+print("STAGES " + json.dumps(dict(
+    wall=options.stage_seconds, client_cpu=options.client_cpu_seconds,
+    tasks=options.task_cpu_seconds)), file=sys.stderr)
+print(elapsed)
 executor.close()
 """
+CLIENT_STAGES = ("job_context", "summary")  # serial, on the client
 
 
-def job_s(single: Path, partitions: int, workers: int) -> float:
-    """Seconds of the dataset job (cluster start-up excluded): ``workers`` = 0 runs the local
-    executor, otherwise a fresh local Dask cluster of that many single-threaded processes.
-    Polars runs on one thread in each (a subprocess: Polars reads its thread count once)."""
+@dataclass(frozen=True)
+class Stages:
+    """What one run of the dataset job measured of itself (DatasetJob): wall seconds and client
+    CPU seconds per stage, CPU seconds of every task of the task stages."""
+
+    wall: dict[str, float]
+    client_cpu: dict[str, float]
+    tasks: dict[str, list[float]]
+
+    def task_cpu_s(self) -> float:
+        return sum(sum(t) for t in self.tasks.values())
+
+
+def lpt_makespan(tasks: list[float], workers: int) -> float:
+    """Seconds until the last of ``workers`` is done when ``tasks`` (seconds) go, longest first,
+    to the least loaded worker (the longest-processing-time rule)."""
+    loads = [0.0] * workers
+    for task in sorted(tasks, reverse=True):
+        loads[loads.index(min(loads))] += task
+    return max(loads)
+
+
+def critical_path_s(stages: Stages, workers: int) -> float:
+    """The job's seconds estimated from CPU seconds: each task stage spread over ``workers``,
+    plus the client's serial stages."""
+    spread = sum(lpt_makespan(t, workers) for t in stages.tasks.values())
+    return spread + sum(stages.client_cpu.get(stage, 0.0) for stage in CLIENT_STAGES)
+
+
+def print_stages(label: str, elapsed: float, stages: Stages) -> None:
+    parts = []
+    for stage, seconds in stages.wall.items():
+        text = f"{stage} {seconds:.1f} s (client {stages.client_cpu.get(stage, 0.0):.1f} cpu-s"
+        tasks = stages.tasks.get(stage)
+        if tasks:
+            text += f", {len(tasks)} tasks {sum(tasks):.1f} cpu-s, longest {max(tasks):.2f}"
+        parts.append(text + ")")
+    print(f"  {label}: {elapsed:.1f} s; " + "; ".join(parts), flush=True)
+
+
+def job_s(single: Path, partitions: int, workers: int) -> tuple[float, Stages]:
+    """Seconds of the dataset job (cluster start-up excluded) and its stage figures:
+    ``workers`` = 0 runs the local executor, otherwise a fresh local Dask cluster of that many
+    single-threaded processes. Polars runs on one thread in each (a subprocess: Polars reads its
+    thread count once)."""
     code = JOB.format(here=str(HERE), single=str(single), partitions=partitions, workers=workers)
     env = {**os.environ, "POLARS_MAX_THREADS": "1"}
     out = subprocess.run(
@@ -101,19 +158,35 @@ def job_s(single: Path, partitions: int, workers: int) -> float:
     )
     if out.returncode:
         raise RuntimeError(out.stderr[-3000:])
-    stages = [line for line in out.stderr.splitlines() if line.startswith("STAGES ")]
-    print(f"  stages of {workers or 'local'}: {stages[-1][7:]}", flush=True)
-    return float(out.stdout.strip().splitlines()[-1])
+    line = [x for x in out.stderr.splitlines() if x.startswith("STAGES ")][-1]
+    stages = Stages(**json.loads(line[len("STAGES ") :]))
+    elapsed = float(out.stdout.strip().splitlines()[-1])
+    print_stages(f"{workers} worker(s)" if workers else "local executor", elapsed, stages)
+    return elapsed, stages
 
 
 def bench_footprint(record: Record) -> None:
     single = partitioned(TCES, PARTITIONS)
     # interleaved, best of RUNS each: the three configurations see the same load on average
-    times: dict[int, list[float]] = {0: [], 1: [], 2: []}
+    runs: dict[int, list[tuple[float, Stages]]] = {0: [], 1: [], 2: []}
     for _ in range(RUNS):
-        for workers in times:
-            times[workers].append(job_s(single, PARTITIONS, workers))
-    local, one, two = (min(times[w]) for w in (0, 1, 2))
+        for workers in runs:
+            runs[workers].append(job_s(single, PARTITIONS, workers))
+    local, one, two = (min(elapsed for elapsed, _ in runs[w]) for w in (0, 1, 2))
+    # CPU-based estimates, from the run of each configuration that used the least task CPU
+    least = {w: min((s for _, s in r), key=Stages.task_cpu_s) for w, r in runs.items()}
+    est_local, est_one = critical_path_s(least[0], 1), critical_path_s(least[1], 1)
+    est_two = critical_path_s(least[2], 2)
+    # the one-worker run's tasks spread over two workers: the job's structure alone (its
+    # serial stages, the tasks' sizes), without the slowdown of two processes sharing the machine
+    est_spread = critical_path_s(least[1], 2)
+    print(
+        f"  critical path from CPU seconds: local {est_local:.1f} s, 1 worker {est_one:.1f} s, "
+        f"2 workers {est_two:.1f} s (speedup {est_one / est_two:.2f}, "
+        f"overhead ratio {est_local / est_one:.2f}); the 1-worker tasks over 2 workers "
+        f"{est_spread:.1f} s (speedup {est_one / est_spread:.2f})",
+        flush=True,
+    )
     workload = f"{TCES:,} TCEs in {PARTITIONS} partitions, best of {RUNS}"
     record(
         "scale.dask_2_workers_speedup",
@@ -121,7 +194,8 @@ def bench_footprint(record: Record) -> None:
         "x",
         1.6,
         "higher",
-        f"{workload}: 1 worker {one:.1f} s, 2 workers {two:.1f} s (1 thread each)",
+        f"{workload}: 1 worker {one:.1f} s, 2 workers {two:.1f} s (1 thread each); from CPU "
+        f"seconds {est_one / est_two:.2f}",
     )
     record(
         "scale.dask_overhead_ratio",
@@ -129,7 +203,8 @@ def bench_footprint(record: Record) -> None:
         "x",
         0.8,
         "higher",
-        f"{workload}: local executor {local:.1f} s vs 1 Dask worker {one:.1f} s (1 thread)",
+        f"{workload}: local executor {local:.1f} s vs 1 Dask worker {one:.1f} s (1 thread); "
+        f"from CPU seconds {est_local / est_one:.2f}",
     )
     record(
         "scale.kernel_tces_per_core_s",
@@ -228,5 +303,7 @@ async def _delete_stream(stream: str) -> None:
 
 
 def run(record: Record) -> None:
-    bench_footprint(record)
-    bench_ingest(record)
+    if ONLY in ("", "footprint"):
+        bench_footprint(record)
+    if ONLY in ("", "ingest"):
+        bench_ingest(record)

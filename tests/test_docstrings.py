@@ -36,6 +36,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "greenstream"
 # Packages and modules whose public API is documented to the numpydoc standard above.
 DOCUMENTED: tuple[str, ...] = (
     "accounting/__init__.py",
+    "accounting/exact_sum.py",
     "accounting/kernel.py",
     # api without routes/ (the routes are documented by the OpenAPI document)
     "api/__init__.py",

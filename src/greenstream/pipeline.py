@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 
 import polars as pl
 
+from greenstream.accounting.exact_sum import SLICE_ROWS, exact_floats, limb_columns, limb_digits
 from greenstream.accounting.kernel import (
     ReferenceTables,
     compute,
@@ -933,6 +935,280 @@ def with_place_ids_lazy(frame: pl.LazyFrame, gazetteer: Gazetteer, *columns: str
     return out
 
 
+# the summed columns of the summary (exact sums: greenstream.accounting.exact_sum)
+SUMMED = (
+    "transport_activity_tkm",
+    "co2e_wtw_kg",
+    "co2e_ttw_kg",
+    "co2e_wtt_kg",
+    "co2e_wtw_low_kg",
+    "co2e_wtw_high_kg",
+)
+LANE_SUMMED = ("transport_activity_tkm", "co2e_wtw_kg")
+_LANE_KEYS = ("origin", "destination", "mode")
+
+
+@dataclass(frozen=True)
+class SummaryPartial:
+    """The mergeable parts of a summary: counts and exact sums by group, the first element ids
+    of each warning. Partials of consecutive parts of a table, merged in order
+    (:func:`merge_summary_partials`), equal the partial of the whole table; sums are integer
+    digits (:mod:`greenstream.accounting.exact_sum`), so they add exactly in any grouping.
+
+    Attributes
+    ----------
+    modes : polars.DataFrame
+        By ``mode``: ``tce_count``, ``warning_count`` (counts) and the digits of :data:`SUMMED`
+        (tkm, kg CO2e).
+    methods : polars.DataFrame
+        By ``method`` and ``primary_data``: ``tce_count`` and the digits of ``co2e_wtw_kg``.
+    lanes : polars.DataFrame or None
+        By ``origin``, ``destination``, ``mode``: ``tce_count`` and the digits of
+        :data:`LANE_SUMMED`; None without origin and destination columns.
+    proxies : polars.DataFrame or None
+        By ``origin``, elements on a DESNZ default or modelled factor by road, rail or air:
+        ``tce_count`` and the digits of ``co2e_wtw_kg``; None without ``origin`` or ``factor_id``.
+    warnings : polars.DataFrame
+        By ``warnings`` text: ``n`` (count) and ``examples`` (first element ids, in row order).
+    """
+
+    modes: pl.DataFrame
+    methods: pl.DataFrame
+    lanes: pl.DataFrame | None
+    proxies: pl.DataFrame | None
+    warnings: pl.DataFrame
+
+
+def _limb_sums(names: list[str], *columns: str) -> list[pl.Expr]:
+    prefixes = tuple(f"__{c}#" for c in columns)
+    return [pl.col(n).sum() for n in names if n.startswith(prefixes)]
+
+
+def _warnings_partial(legs: pl.LazyFrame, columns: list[str], examples: int) -> pl.LazyFrame | None:
+    if "warnings" not in columns:
+        return None
+    ids = pl.col("tce_id") if "tce_id" in columns else pl.col("shipment_id")
+    return (
+        legs.filter(pl.col("warnings").is_not_null())
+        .group_by("warnings")
+        .agg(pl.len().alias("n"), ids.head(examples).alias("examples"))
+        .with_columns(
+            pl.col("warnings").cast(pl.String),
+            pl.col("n").cast(pl.Int64),
+            pl.col("examples").cast(pl.List(pl.String)),
+        )
+    )
+
+
+_NO_WARNINGS = pl.DataFrame(
+    schema={"warnings": pl.String, "n": pl.Int64, "examples": pl.List(pl.String)}
+)
+
+
+def _slice_partial(frame: pl.DataFrame, examples: int) -> SummaryPartial:
+    """The partial of at most ``exact_sum.SLICE_ROWS`` rows (their limb sums are exact)."""
+    columns = frame.columns
+    limbs = limb_columns(frame, SUMMED)
+    names = [s.name for s in limbs]
+    warned = pl.col("warnings").is_not_null() if "warnings" in columns else pl.lit(False)
+    lf = frame.with_columns(*limbs, warned.cast(pl.Int64).alias("warning_count")).lazy()
+    # plain column sums and pl.len() (a cast or an expression inside an aggregation takes a
+    # path several times slower); counts are cast afterwards
+    count = pl.len().alias("tce_count")
+    # one key per group-by where possible (a group-by on several keys costs several times more)
+    queries = [
+        lf.group_by("mode").agg(count, pl.col("warning_count").sum(), *_limb_sums(names, *SUMMED)),
+        lf.group_by("method", "primary_data").agg(count, *_limb_sums(names, "co2e_wtw_kg")),
+    ]
+    has_lanes = {"origin", "destination"} <= set(columns)
+    if has_lanes:
+        queries.append(
+            lf.filter(pl.col("origin").is_not_null() & pl.col("destination").is_not_null())
+            .group_by(_LANE_KEYS)
+            .agg(count, *_limb_sums(names, *LANE_SUMMED))
+        )
+    has_proxies = {"origin", "factor_id"} <= set(columns)
+    if has_proxies:
+        # defaults from DESNZ (a UK set) on road, rail and air legs, by origin
+        queries.append(
+            lf.filter(
+                pl.col("method").is_in(["default", "modelled"])
+                & pl.col("mode").is_in(["road", "rail", "air"])
+            )
+            .filter(pl.col("factor_id").cast(pl.String).str.starts_with("desnz-2025:"))
+            .group_by("origin")
+            .agg(count, *_limb_sums(names, "co2e_wtw_kg"))
+        )
+    warnings = _warnings_partial(lf, columns, examples)
+    if warnings is not None:
+        queries.append(warnings)
+    done = pl.collect_all(queries, engine="in-memory")
+    return SummaryPartial(
+        _digits_by_text(done[0]),
+        _digits_by_text(done[1]),
+        _digits_by_text(done[2]) if has_lanes else None,
+        _digits_by_text(done[2 + has_lanes]) if has_proxies else None,
+        done[-1] if warnings is not None else _NO_WARNINGS,
+    )
+
+
+def _digits_by_text(sums: pl.DataFrame) -> pl.DataFrame:
+    """Limb sums as digits, keys as text (partials of Enum and text columns then merge)."""
+    keys = [c for c in ("mode", "method", "origin") if c in sums.columns]
+    counts = [c for c in ("tce_count", "warning_count") if c in sums.columns]
+    return limb_digits(
+        sums.with_columns(pl.col(keys).cast(pl.String), pl.col(counts).cast(pl.Int64))
+    )
+
+
+def summary_partial(
+    legs: pl.DataFrame | pl.LazyFrame, *, examples: int = WARNING_EXAMPLES
+) -> SummaryPartial:
+    """The mergeable parts of the summary of ``legs`` (:func:`finish_summary` turns them into the
+    summary; :func:`summarize` does both).
+
+    Parameters
+    ----------
+    legs : polars.DataFrame or polars.LazyFrame
+        Kernel results (one row per TCE, emissions in kg CO2e).
+    examples : int, default 3
+        Example element ids kept per warning text, count.
+
+    Returns
+    -------
+    SummaryPartial
+        Counts and exact sums by group, first element ids of each warning.
+
+    References
+    ----------
+    .. [1] ISO 14083:2023 (WTW and TTW emissions of transport chains).
+    .. [2] J. Demmel, H. D. Nguyen, "Parallel reproducible summation", IEEE Trans. Computers
+       64(7), 2015 (sums independent of the order and the partitioning).
+
+    Examples
+    --------
+    >>> legs = pl.DataFrame({"tce_id": ["a", "b"], "mode": ["road", "rail"],
+    ...     "method": ["default", "toc"], "primary_data": [False, True],
+    ...     "transport_activity_tkm": [1000.0, 3000.0], "co2e_wtw_kg": [125.0, 75.0],
+    ...     "co2e_ttw_kg": [100.0, 0.0], "co2e_wtt_kg": [25.0, 75.0],
+    ...     "co2e_wtw_low_kg": [110.0, 70.0], "co2e_wtw_high_kg": [140.0, 80.0],
+    ...     "warnings": ["some text", None]})
+    >>> whole = finish_summary(summary_partial(legs), 1)
+    >>> halves = merge_summary_partials([summary_partial(legs[:1]), summary_partial(legs[1:])])
+    >>> finish_summary(halves, 1) == whole, whole["co2e_wtw_kg"]
+    (True, 200.0)
+    """
+    columns = legs.collect_schema().names()
+    wanted = [
+        *SUMMED,
+        "mode",
+        "method",
+        "primary_data",
+        "origin",
+        "destination",
+        "factor_id",
+        "warnings",
+    ]
+    wanted.append("tce_id" if "tce_id" in columns else "shipment_id")
+    keep = [c for c in dict.fromkeys(wanted) if c in columns]
+    frame = (
+        legs.select(keep)
+        if isinstance(legs, pl.DataFrame)
+        else legs.select(keep).collect(engine="in-memory")
+    )
+    parts = [
+        _slice_partial(frame.slice(offset, SLICE_ROWS), examples)
+        for offset in range(0, max(frame.height, 1), SLICE_ROWS)
+    ]
+    return merge_summary_partials(parts, examples=examples)
+
+
+def _merge_frames(frames: list[pl.DataFrame | None], keys: Sequence[str]) -> pl.DataFrame | None:
+    present = [f for f in frames if f is not None]
+    if len(present) <= 1:
+        return present[0] if present else None
+    both = pl.concat(present, how="diagonal_relaxed")
+    return both.group_by(keys, maintain_order=True).agg(pl.exclude(keys).sum())
+
+
+def merge_summary_partials(
+    parts: Sequence[SummaryPartial], *, examples: int = WARNING_EXAMPLES
+) -> SummaryPartial:
+    """One partial of consecutive parts of a table, given in table order.
+
+    Parameters
+    ----------
+    parts : sequence of SummaryPartial
+        The parts' partials, in the order of the parts (the example element ids of a warning are
+        the first ones in that order).
+    examples : int, default 3
+        Example element ids kept per warning text, count.
+
+    Returns
+    -------
+    SummaryPartial
+        The partial of the whole: counts and digits added (exactly), examples in order.
+
+    Raises
+    ------
+    ValueError
+        When ``parts`` is empty.
+    """
+    if not parts:
+        raise ValueError("no partial to merge")
+    if len(parts) == 1:
+        return parts[0]
+    warnings = pl.concat([p.warnings for p in parts])
+    if warnings.height:
+        warnings = warnings.group_by("warnings", maintain_order=True).agg(
+            pl.col("n").sum(),
+            pl.col("examples").list.explode(keep_nulls=False, empty_as_null=False).head(examples),
+        )
+
+    def merged(frames: list[pl.DataFrame], *keys: str) -> pl.DataFrame:
+        out = _merge_frames(list(frames), keys)
+        assert out is not None
+        return out
+
+    return SummaryPartial(
+        merged([p.modes for p in parts], "mode"),
+        merged([p.methods for p in parts], "method", "primary_data"),
+        _merge_frames([p.lanes for p in parts], _LANE_KEYS),
+        _merge_frames([p.proxies for p in parts], ("origin",)),
+        warnings,
+    )
+
+
+def _totals(
+    frame: pl.DataFrame, keys: Sequence[str], *columns: str, counts: Sequence[str] = ("tce_count",)
+) -> pl.DataFrame:
+    """Counts and exact sums of ``columns`` by ``keys`` (all rows when ``keys`` is empty)."""
+    sums = [*(pl.col(c).sum() for c in counts), *_limb_sums(frame.columns, *columns)]
+    grouped = frame.group_by(keys, maintain_order=True).agg(sums) if keys else frame.select(sums)
+    return exact_floats(grouped, columns)
+
+
+def _warning_kinds(
+    groups: pl.DataFrame, notices: list[Notice] | None, examples: int
+) -> list[dict[str, Any]]:
+    from greenstream.accounting.kernel import WARNING_KINDS, WARNINGS
+
+    kind_of = dict(zip(WARNINGS, WARNING_KINDS, strict=True))
+    out: dict[str, dict[str, Any]] = {}
+    for text, n, ex in groups.sort("warnings").iter_rows():
+        for part in text.split("; "):
+            kind = kind_of.get(part, "other")
+            entry = out.setdefault(kind, {"kind": kind, "count": 0, "text": part, "examples": []})
+            entry["count"] += int(n)
+            entry["examples"] = (entry["examples"] + list(ex))[:examples]
+    rows = sorted(out.values(), key=lambda e: (-e["count"], e["kind"]))
+    for notice in notices or []:
+        rows.append(
+            {"kind": notice.kind, "count": notice.rows, "text": notice.text, "examples": []}
+        )
+    return rows
+
+
 def warnings_by_kind(
     legs: pl.LazyFrame, notices: list[Notice] | None = None, *, examples: int = WARNING_EXAMPLES
 ) -> list[dict[str, Any]]:
@@ -960,35 +1236,122 @@ def warnings_by_kind(
     >>> warnings_by_kind(legs)
     [{'kind': 'other', 'count': 2, 'text': 'some text', 'examples': ['a', 'c']}]
     """
-    from greenstream.accounting.kernel import WARNING_KINDS, WARNINGS
+    partial = _warnings_partial(legs, legs.collect_schema().names(), examples)
+    groups = _NO_WARNINGS if partial is None else partial.collect(engine="in-memory")
+    return _warning_kinds(groups, notices, examples)
 
-    kind_of = dict(zip(WARNINGS, WARNING_KINDS, strict=True))
-    columns = legs.collect_schema().names()
-    out: dict[str, dict[str, Any]] = {}
-    if "warnings" in columns:
-        ids = pl.col("tce_id") if "tce_id" in columns else pl.col("shipment_id")
-        groups = (
-            legs.filter(pl.col("warnings").is_not_null())
-            .group_by("warnings")
-            .agg(pl.len().alias("n"), ids.cast(pl.String).head(examples).alias("ex"))
-            .collect(engine="in-memory")
-            .with_columns(pl.col("warnings").cast(pl.String))
-            .sort("warnings")
-        )
-        for text, n, ex in groups.iter_rows():
-            for part in text.split("; "):
-                kind = kind_of.get(part, "other")
-                entry = out.setdefault(
-                    kind, {"kind": kind, "count": 0, "text": part, "examples": []}
+
+def finish_summary(
+    partial: SummaryPartial,
+    shipments: pl.DataFrame | int,
+    *,
+    top: int = 10,
+    gazetteer: Gazetteer | None = None,
+    notices: list[Notice] | None = None,
+    examples: int = WARNING_EXAMPLES,
+) -> dict[str, Any]:
+    """The summary (as :func:`summarize` returns it) from the partial of the results.
+
+    Every sum is the exact sum of the elements' values rounded once to the nearest float, so the
+    summary does not depend on how the results were split into parts or ordered; ties in the
+    orderings are broken by name.
+
+    Parameters
+    ----------
+    partial : SummaryPartial
+        The partial of every result row (:func:`summary_partial`, merged).
+    shipments : polars.DataFrame or int
+        The per-shipment roll-up, or the number of shipments, count.
+    top : int, default 10
+        Number of lanes listed, count.
+    gazetteer : greenstream.geo.Gazetteer, optional
+        Groups lanes by canonical place id and finds UK (DESNZ) factors used outside the UK.
+    notices : list of Notice, optional
+        The inputs' notices, listed with the warnings.
+    examples : int, default 3
+        Example element ids per warning kind, count.
+
+    Returns
+    -------
+    dict
+        As :func:`summarize`.
+
+    References
+    ----------
+    .. [1] ISO 14083:2023 (WTW and TTW emissions of transport chains).
+    .. [2] iLEAP technical specification (https://sine-fdn.github.io/ileap-extension/),
+       ``primaryDataShare`` as in PACT: the share of emissions computed from primary data,
+       primary data as defined by GLEC Framework v3.
+    """
+    counts = ("tce_count", "warning_count")
+    totals = _totals(partial.modes, (), *SUMMED, counts=counts).row(0, named=True)
+    primary = _totals(partial.methods.filter(pl.col("primary_data")), (), "co2e_wtw_kg")
+    default = _totals(partial.methods.filter(pl.col("method") == "default"), (), "co2e_wtw_kg")
+    by_mode = (
+        _totals(partial.modes, ("mode",), *SUMMED[:4])
+        .with_columns(pl.col("mode").fill_null("hub"))
+        .sort(["co2e_wtw_kg", "mode"], descending=[True, False], nulls_last=True)
+    )
+    by_method = _totals(partial.methods, ("method",), "co2e_wtw_kg").sort(
+        ["co2e_wtw_kg", "method"], descending=[True, False], nulls_last=True
+    )
+    lanes: list[dict[str, Any]] = []
+    if partial.lanes is not None:
+        lane_frame = partial.lanes
+        if gazetteer is not None:
+            lane_frame = (
+                with_place_ids(lane_frame, gazetteer, "origin", "destination")
+                .with_columns(
+                    pl.coalesce("origin_id", "origin").alias("origin"),
+                    pl.coalesce("destination_id", "destination").alias("destination"),
                 )
-                entry["count"] += int(n)
-                entry["examples"] = (entry["examples"] + list(ex))[:examples]
-    rows = sorted(out.values(), key=lambda e: (-e["count"], e["kind"]))
-    for notice in notices or []:
-        rows.append(
-            {"kind": notice.kind, "count": notice.rows, "text": notice.text, "examples": []}
+                .drop("origin_id", "destination_id")
+            )
+        lanes = (
+            _totals(lane_frame, _LANE_KEYS, *LANE_SUMMED)
+            .sort(
+                ["co2e_wtw_kg", "origin", "destination", "mode"],
+                descending=[True, False, False, False],
+                nulls_last=True,
+            )
+            .head(top)
+            .to_dicts()
         )
-    return rows
+    proxy: list[dict[str, Any]] = []
+    if partial.proxies is not None and gazetteer is not None and partial.proxies.height:
+        countries = gazetteer.resolve(partial.proxies["origin"]).get_column("country")
+        proxy = (
+            _totals(
+                partial.proxies.with_columns(countries.alias("country"))
+                .filter(pl.col("country").is_not_null() & (pl.col("country") != "GB"))
+                .drop("origin"),
+                ("country",),
+                "co2e_wtw_kg",
+            )
+            .sort(["co2e_wtw_kg", "country"], descending=[True, False])
+            .to_dicts()
+        )
+    total_wtw = totals["co2e_wtw_kg"]
+    n_ship = shipments if isinstance(shipments, int) else shipments.height
+    return {
+        "tce_count": int(totals["tce_count"] or 0),
+        "shipment_count": n_ship,
+        "transport_activity_tkm": totals["transport_activity_tkm"],
+        "co2e_wtw_kg": total_wtw,
+        "co2e_ttw_kg": totals["co2e_ttw_kg"],
+        "co2e_wtt_kg": totals["co2e_wtt_kg"],
+        "co2e_wtw_low_kg": totals["co2e_wtw_low_kg"],
+        "co2e_wtw_high_kg": totals["co2e_wtw_high_kg"],
+        "co2e_wtw_kg_per_shipment": total_wtw / n_ship if n_ship else 0.0,
+        "primary_data_share": primary["co2e_wtw_kg"].item() / total_wtw if total_wtw else 0.0,
+        "default_share": default["co2e_wtw_kg"].item() / total_wtw if total_wtw else 0.0,
+        "warning_count": int(totals["warning_count"] or 0),
+        "warnings_by_kind": _warning_kinds(partial.warnings, notices, examples),
+        "uk_factors_as_proxy": proxy,
+        "by_mode": by_mode.to_dicts(),
+        "by_method": by_method.to_dicts(),
+        "top_lanes": lanes,
+    }
 
 
 def summarize(
@@ -1003,7 +1366,9 @@ def summarize(
     given), intensity per shipment, the primary-data share and the share resting on default
     factors, warnings grouped by kind, and where a UK factor stood in for another country.
 
-    The group-bys run as one batch of lazy queries (``collect_all``) so they share the cores.
+    :func:`summary_partial` then :func:`finish_summary`: every sum is exact, rounded once, so a
+    partitioned job that merges the partials of its partitions gives the same summary to the
+    last bit.
 
     Parameters
     ----------
@@ -1046,123 +1411,9 @@ def summarize(
     >>> s["co2e_wtw_kg"], s["primary_data_share"], s["default_share"]
     (200.0, 0.375, 0.625)
     """
-    lf = legs.lazy()
-    columns = lf.collect_schema().names()
-    sums = [
-        pl.col("transport_activity_tkm").sum(),
-        pl.col("co2e_wtw_kg").sum(),
-        pl.col("co2e_ttw_kg").sum(),
-        pl.col("co2e_wtt_kg").sum(),
-    ]
-    # compared as the kernel's Enum (no per-row cast to text); a text column (a file read back)
-    # compares the same way
-    is_default = pl.col("method") == "default"
-    queries = [
-        lf.select(
-            pl.len().alias("tce_count"),
-            *sums,
-            pl.col("co2e_wtw_low_kg").sum(),
-            pl.col("co2e_wtw_high_kg").sum(),
-            pl.col("co2e_wtw_kg").filter(pl.col("primary_data")).sum().alias("primary_wtw"),
-            pl.col("co2e_wtw_kg").filter(is_default).sum().alias("default_wtw"),
-            pl.col("warnings").is_not_null().sum().alias("warning_count"),
-        ),
-        lf.group_by("mode").agg(pl.len().alias("tce_count"), *sums),
-        lf.group_by("method").agg(pl.len().alias("tce_count"), pl.col("co2e_wtw_kg").sum()),
-    ]
-    has_lanes = {"origin", "destination"} <= set(columns)
-    if has_lanes:
-        queries.append(
-            lf.filter(pl.col("origin").is_not_null() & pl.col("destination").is_not_null())
-            .group_by("origin", "destination", "mode")
-            .agg(
-                pl.len().alias("tce_count"),
-                pl.col("transport_activity_tkm").sum(),
-                pl.col("co2e_wtw_kg").sum(),
-            )
-        )
-    has_origin = "origin" in columns and gazetteer is not None
-    if has_origin:
-        # defaults from DESNZ (a UK set) on road, rail and air legs, by origin: the proxy count
-        # (grouped first, the text tests then run on the few groups)
-        queries.append(
-            lf.group_by("origin", "factor_id", "method", "mode")
-            .agg(pl.len().alias("tce_count"), pl.col("co2e_wtw_kg").sum())
-            .filter(
-                pl.col("method").cast(pl.String).is_in(["default", "modelled"])
-                & pl.col("factor_id").cast(pl.String).str.starts_with("desnz-2025:")
-                & pl.col("mode").cast(pl.String).is_in(["road", "rail", "air"])
-            )
-            .group_by("origin")
-            .agg(pl.col("tce_count").sum(), pl.col("co2e_wtw_kg").sum())
-        )
-    done = pl.collect_all(queries, engine="in-memory")  # reproducible sums (see run_to_files)
-    totals = done[0].row(0, named=True)
-    by_mode = (
-        done[1]
-        .with_columns(pl.col("mode").cast(pl.String).fill_null("hub"))
-        .sort("co2e_wtw_kg", descending=True)
+    return finish_summary(
+        summary_partial(legs), shipments, top=top, gazetteer=gazetteer, notices=notices
     )
-    by_method = (
-        done[2].with_columns(pl.col("method").cast(pl.String)).sort("co2e_wtw_kg", descending=True)
-    )
-    lanes: list[dict[str, Any]] = []
-    if has_lanes:
-        lane_frame = done[3].with_columns(pl.col("mode").cast(pl.String))
-        if gazetteer is not None:
-            lane_frame = (
-                with_place_ids(lane_frame, gazetteer, "origin", "destination")
-                .with_columns(
-                    pl.coalesce("origin_id", "origin").alias("origin"),
-                    pl.coalesce("destination_id", "destination").alias("destination"),
-                )
-                .group_by("origin", "destination", "mode", maintain_order=True)
-                .agg(
-                    pl.col("tce_count").sum(),
-                    pl.col("transport_activity_tkm").sum(),
-                    pl.col("co2e_wtw_kg").sum(),
-                )
-            )
-        lanes = (
-            lane_frame.sort(
-                ["co2e_wtw_kg", "origin", "destination"], descending=[True, False, False]
-            )
-            .head(top)
-            .to_dicts()
-        )
-    proxy: list[dict[str, Any]] = []
-    if has_origin and gazetteer is not None:
-        located = with_place_ids(done[-1], gazetteer, "origin")
-        countries = gazetteer.resolve(located["origin"]).get_column("country")
-        proxy = (
-            located.with_columns(countries.alias("country"))
-            .filter(pl.col("country").is_not_null() & (pl.col("country") != "GB"))
-            .group_by("country")
-            .agg(pl.col("tce_count").sum(), pl.col("co2e_wtw_kg").sum())
-            .sort("co2e_wtw_kg", descending=True)
-            .to_dicts()
-        )
-    total_wtw = float(totals["co2e_wtw_kg"] or 0.0)
-    n_ship = shipments if isinstance(shipments, int) else shipments.height
-    return {
-        "tce_count": int(totals["tce_count"]),
-        "shipment_count": n_ship,
-        "transport_activity_tkm": float(totals["transport_activity_tkm"] or 0.0),
-        "co2e_wtw_kg": total_wtw,
-        "co2e_ttw_kg": float(totals["co2e_ttw_kg"] or 0.0),
-        "co2e_wtt_kg": float(totals["co2e_wtt_kg"] or 0.0),
-        "co2e_wtw_low_kg": float(totals["co2e_wtw_low_kg"] or 0.0),
-        "co2e_wtw_high_kg": float(totals["co2e_wtw_high_kg"] or 0.0),
-        "co2e_wtw_kg_per_shipment": total_wtw / n_ship if n_ship else 0.0,
-        "primary_data_share": float(totals["primary_wtw"] or 0.0) / total_wtw if total_wtw else 0.0,
-        "default_share": float(totals["default_wtw"] or 0.0) / total_wtw if total_wtw else 0.0,
-        "warning_count": int(totals["warning_count"]),
-        "warnings_by_kind": warnings_by_kind(lf, notices),
-        "uk_factors_as_proxy": proxy,
-        "by_mode": by_mode.to_dicts(),
-        "by_method": by_method.to_dicts(),
-        "top_lanes": lanes,
-    }
 
 
 def explain_shipment(inputs: Inputs, tables: ReferenceTables, shipment_id: str) -> pl.DataFrame:

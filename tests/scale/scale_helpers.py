@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 from polars.testing import assert_frame_equal
@@ -22,6 +24,7 @@ class Dataset:
     trips: Path
     reference: Path  # single-machine results (today's file path) of the same rows
     reference_shipments: Path
+    reference_summary: dict[str, Any]  # that job's summary
 
 
 def make_dataset(root: Path, *, shipments: int = 1500, partitions: int = 6) -> Dataset:
@@ -48,7 +51,7 @@ def make_dataset(root: Path, *, shipments: int = 1500, partitions: int = 6) -> D
     single = root / "single.parquet"
     pl.concat([read_partition(p).collect() for p in list_partitions(parts)]).write_parquet(single)
     reference, reference_ship = root / "reference.parquet", root / "reference_shipments.parquet"
-    run_cli(
+    proc = run_cli(
         "footprint",
         str(single),
         "-o",
@@ -57,7 +60,10 @@ def make_dataset(root: Path, *, shipments: int = 1500, partitions: int = 6) -> D
         str(reference_ship),
         *tables_args(paths["tocs"], paths["hocs"], paths["trips"]),
     )
-    return Dataset(parts, paths["tocs"], paths["hocs"], paths["trips"], reference, reference_ship)
+    summary = json.loads(proc.stdout)
+    return Dataset(
+        parts, paths["tocs"], paths["hocs"], paths["trips"], reference, reference_ship, summary
+    )
 
 
 def tables_args(tocs: Path, hocs: Path, trips: Path) -> list[str]:
@@ -107,3 +113,15 @@ def assert_same_rows(reference: Path, dataset: Path, key: str) -> int:
     assert_frame_equal(got, ref, check_exact=True)
     assert got.hash_rows(seed=1).equals(ref.hash_rows(seed=1))
     return got.height
+
+
+# what a job's summary says of its run, not of its results
+RUN_KEYS = ("elapsed_s", "factor_set_version", "input_sha256", "outputs")
+
+
+def assert_same_summary(reference: dict[str, Any], got: dict[str, Any]) -> None:
+    """The summary of the results equals the reference's, every float bit for bit (JSON keeps
+    a float exactly: its shortest repr reads back to the same double)."""
+    want = {k: v for k, v in reference.items() if k not in RUN_KEYS}
+    have = {k: v for k, v in json.loads(json.dumps(got)).items() if k not in RUN_KEYS}
+    assert have == want

@@ -9,7 +9,14 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from scale_helpers import Dataset, assert_same_rows, make_dataset, run_cli, tables_args
+from scale_helpers import (
+    Dataset,
+    assert_same_rows,
+    assert_same_summary,
+    make_dataset,
+    run_cli,
+    tables_args,
+)
 
 from greenstream.errors import InputErrors
 from greenstream.scale.executors import DaskExecutor, LocalExecutor
@@ -49,6 +56,8 @@ def test_dask_output_equals_the_single_machine_output_row_for_row(
     n = assert_same_rows(dataset.reference, out, "tce_id")
     assert assert_same_rows(dataset.reference_shipments, ship, "shipment_id") > 0
     assert result.summary()["tce_count"] == n
+    # the summary merged from the partitions' partial sums: the single-file job's, to the bit
+    assert_same_summary(dataset.reference_summary, result.summary())
     # one output file per input partition (idempotent names: a retried task rewrites its own)
     assert sorted(p.name for p in out.iterdir()) == [f"part-{i:05d}.parquet" for i in range(6)]
 
@@ -57,16 +66,28 @@ def test_no_shared_storage_gives_the_same_rows(
     dataset: Dataset, cluster: DaskExecutor, tmp_path: Path
 ) -> None:
     out, ship = tmp_path / "out", tmp_path / "ship"
-    run_dataset(dataset.parts, out, cluster, _options(dataset, ship_data=True), shipments=ship)
+    result = run_dataset(
+        dataset.parts, out, cluster, _options(dataset, ship_data=True), shipments=ship
+    )
     assert_same_rows(dataset.reference, out, "tce_id")
     assert_same_rows(dataset.reference_shipments, ship, "shipment_id")
+    assert_same_summary(dataset.reference_summary, result.summary())
 
 
 def test_local_executor_gives_the_same_rows(dataset: Dataset, tmp_path: Path) -> None:
     out, ship = tmp_path / "out", tmp_path / "ship"
-    run_dataset(dataset.parts, out, LocalExecutor(), _options(dataset), shipments=ship)
+    options = _options(dataset)
+    result = run_dataset(dataset.parts, out, LocalExecutor(), options, shipments=ship)
     assert_same_rows(dataset.reference, out, "tce_id")
     assert_same_rows(dataset.reference_shipments, ship, "shipment_id")
+    assert_same_summary(dataset.reference_summary, result.summary())
+    # every task reported its CPU seconds: one per partition, one per shipment bucket
+    assert {k: len(v) for k, v in options.task_cpu_seconds.items()} == {
+        "survey": 6,
+        "compute": 6,
+        "rollup": 6,
+    }
+    assert all(sum(v) > 0 for v in options.task_cpu_seconds.values())
 
 
 def test_a_trip_across_partitions_is_allocated_over_all_its_elements(
@@ -150,6 +171,7 @@ def test_cli_footprint_of_a_dataset_on_a_dask_cluster(dataset: Dataset, tmp_path
     summary = json.loads(proc.stdout)
     n = assert_same_rows(dataset.reference, out, "tce_id")
     assert summary["tce_count"] == n
+    assert_same_summary(dataset.reference_summary, summary)
     assert summary["outputs"] == [str(out), str(ship)]
 
 

@@ -832,6 +832,39 @@ class Places:
         return self.countries.index(country) if country in self.countries else None
 
 
+def needs_places() -> pl.Expr:
+    """Whether a chain element's origin and destination are resolved to places: no distance
+    given (great circle or sea route), sea legs (the route check), air legs without a vehicle
+    class (the distance band needs both countries); never a hub (``hoc_id`` or ``hub_type``).
+
+    Returns
+    -------
+    polars.Expr
+        Boolean over the columns of ``LEG_COLUMNS`` (a conformed frame).
+
+    References
+    ----------
+    .. [1] ISO 14083:2023, 5.4 (transport activity distance; shortest feasible distance).
+
+    Examples
+    --------
+    >>> legs = pl.DataFrame({"hoc_id": [None, None], "hub_type": [None, None],
+    ...     "distance_km": [None, 12.0], "mode": ["road", "road"], "vehicle": [None, None]},
+    ...     schema_overrides={"hoc_id": pl.String, "hub_type": pl.String, "vehicle": pl.String})
+    >>> legs.select(needs_places()).to_series().to_list()
+    [True, False]
+    """
+    return (
+        pl.col("hoc_id").is_null()
+        & pl.col("hub_type").is_null()
+        & (
+            pl.col("distance_km").is_null()
+            | (pl.col("mode") == "sea")
+            | ((pl.col("mode") == "air") & pl.col("vehicle").is_null())
+        )
+    )
+
+
 def resolve_places(legs: pl.LazyFrame, gazetteer: Gazetteer) -> Places:
     """Unique origin/destination strings -> place ids, coordinates and countries (resolved only).
 
@@ -851,17 +884,7 @@ def resolve_places(legs: pl.LazyFrame, gazetteer: Gazetteer) -> Places:
         Lookup of each resolved text (latitude and longitude in decimal degrees).
     """
     columns = legs.collect_schema().names()
-    # rows that need their places: no distance given (great circle or sea route), sea legs (the
-    # route check), air legs without a vehicle class (the band needs both countries)
-    needing = legs.filter(
-        pl.col("hoc_id").is_null()
-        & pl.col("hub_type").is_null()
-        & (
-            pl.col("distance_km").is_null()
-            | (pl.col("mode") == "sea")
-            | ((pl.col("mode") == "air") & pl.col("vehicle").is_null())
-        )
-    )
+    needing = legs.filter(needs_places())
     queries = (
         pl.concat(
             [

@@ -251,7 +251,8 @@ class DaskExecutor:
         return self.client.submit(fn, *args, key=key, pure=False)
 
     def results(self, handles: Sequence[Any], tick: Tick | None = None) -> list[Any]:
-        """Wait for every future; the first failed task's exception is raised.
+        """Wait for every future, fetching each result as its task finishes; the first failed
+        task's exception is raised.
 
         Parameters
         ----------
@@ -263,12 +264,18 @@ class DaskExecutor:
         from distributed import as_completed
 
         futures = list(handles)
-        for future in as_completed(futures):  # type: ignore[no-untyped-call]
-            if future.status == "error":
-                future.result()  # raises the task's exception here
+        position = {future.key: i for i, future in enumerate(futures)}
+        out: list[Any] = [None] * len(futures)
+        # each result is fetched as its task finishes (with the results): the transfers overlap
+        # the tasks still running; a failed task's exception is raised here
+        done = as_completed(futures, with_results=True, raise_errors=True)  # type: ignore[no-untyped-call]
+        for future, value in done:
+            if future.status != "finished":
+                future.result()  # a cancelled future (the cluster failed) raises here
+            out[position[future.key]] = value
             if tick is not None:
                 tick()
-        return list(self.client.gather(futures))
+        return out
 
     def close(self) -> None:
         """Close the client, and the local cluster when this executor started one."""

@@ -3,21 +3,32 @@
 The kernel (:func:`greenstream.accounting.kernel.compute`) runs unchanged on every partition; the
 two job-wide steps are done around it (docs/decisions/1310-scale-out.md):
 
-1. **Survey** (one task per partition, read inside the worker): type and check the rows (every
-   bad row named by partition file and row), and return the few rows the job-wide lookups need:
-   every row on a measured trip (its tonne-km) and one row per distinct place/mode combination.
+1. **Survey** (one task per partition, read inside the worker): read the file once (its bytes
+   give the digest and the rows), type and check the rows (every bad row named by partition file
+   and row). The typed rows stay where the task ran (the compute task of the partition takes
+   them from there, so nothing is read or typed twice); the client gets a small report: the
+   digest, the schema, the errors and the few rows the job-wide lookups need (every row on a
+   measured trip, one row per distinct place/mode combination of the rows whose places are
+   resolved), as Arrow IPC bytes.
 2. **Job context** (client): :func:`~greenstream.accounting.kernel.prepare_job` over those rows,
    in partition order, gives each trip's total tonne-km over *all* partitions (ISO 14083 5.6
    allocation) and the job's places and sea lanes; it is broadcast to every worker.
 3. **Compute** (one task per partition): the kernel with that context; the results are written as
-   ``part-NNNNN.parquet`` (one per input partition, so a retried task overwrites its own file)
-   and their shipment columns are hash-partitioned by ``shipment_id``.
+   ``part-NNNNN.parquet`` (one per input partition, so a retried task overwrites its own file);
+   their summary partial (counts and exact sums by group,
+   :func:`~greenstream.pipeline.summary_partial`) goes to the client, their shipment columns are
+   hash-partitioned by ``shipment_id`` (Arrow IPC bytes).
 4. **Shipment roll-up** (one task per hash bucket: the shuffle): every element of a shipment,
    from every partition in partition order, meets in one bucket;
    :func:`~greenstream.accounting.kernel.shipments_lazy` sums them.
+5. **Summary** (client): the partials merged in partition order; every sum is exact and rounded
+   once, so the summary equals the single-file job's to the last bit.
 
-Output goes to a staging folder beside the target and is renamed into place when every task has
-finished, so a failed or interrupted job leaves no output, and a restarted job starts clean.
+If a worker is lost, the scheduler computes its tasks again from their recipes (a lost typed
+partition by its survey task). Output goes to a staging folder beside the target and is renamed
+into place when every task has finished, so a failed or interrupted job leaves no output, and a
+restarted job starts clean. Every task reports the CPU seconds it used (``process_time`` inside
+the task), collected per stage in :attr:`DatasetJob.task_cpu_seconds`.
 """
 
 from __future__ import annotations
@@ -30,7 +41,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
@@ -38,9 +48,11 @@ from greenstream.accounting.kernel import (
     JobContext,
     ReferenceTables,
     compute,
+    needs_places,
     prepare_job,
     shipments_lazy,
 )
+from greenstream.accounting.schema import LEG_COLUMNS, conform
 from greenstream.checks import ROW
 from greenstream.errors import InputError, InputErrors
 from greenstream.factors import Registry
@@ -51,9 +63,12 @@ from greenstream.io.validation import check_legs, check_trips
 from greenstream.pipeline import (
     FootprintResult,
     Inputs,
+    SummaryPartial,
+    finish_summary,
     load_inputs,
+    merge_summary_partials,
     reference_tables,
-    summarize,
+    summary_partial,
     type_table,
     validate,
 )
@@ -77,7 +92,8 @@ ROLLUP_COLUMNS = (
     "primary_data",
     "method",
 )
-Tick = Callable[[str], None]
+# the stages whose tasks report their CPU seconds
+STAGES = ("survey", "compute", "rollup")
 
 
 @dataclass(frozen=True)
@@ -90,7 +106,11 @@ class Shared:
 
 @dataclass
 class Survey:
-    """What the survey of one partition tells the client."""
+    """What the survey of one partition tells the client (small: the rows stay on the worker).
+
+    ``job_rows`` is Arrow IPC bytes of the rows the job-wide lookups need; ``cpu_s`` the CPU
+    seconds of the task (``process_time``).
+    """
 
     index: int
     rows: int
@@ -98,12 +118,62 @@ class Survey:
     schema: dict[str, pl.DataType]
     errors: list[InputError]
     notices: list[Notice]
-    job_rows: pl.DataFrame
+    job_rows: bytes
+    cpu_s: float = 0.0
+
+
+@dataclass
+class Surveyed:
+    """A survey task's result, held where it ran: the report and the typed rows (no row
+    numbers; empty when the partition has bad rows), which the partition's compute task takes."""
+
+    survey: Survey
+    legs: pl.DataFrame
+
+    def __reduce__(self) -> tuple[Callable[[Survey, bytes], Surveyed], tuple[Survey, bytes]]:
+        # pickled (moved to another worker, or spilled to disk) as Arrow IPC: several times
+        # cheaper than a pickled frame
+        return _surveyed, (self.survey, to_ipc(self.legs))
+
+
+def _surveyed(survey: Survey, legs: bytes) -> Surveyed:
+    return Surveyed(survey, from_ipc(legs))
+
+
+@dataclass
+class Finished:
+    """What the compute of one partition tells the client: the output file's bytes (None when
+    the worker wrote it), the summary partial of its results and the task's CPU seconds."""
+
+    index: int
+    written: bytes | None
+    summary: SummaryPartial
+    cpu_s: float
+
+
+@dataclass
+class Computed:
+    """A compute task's result, held where it ran: what goes to the client, and the roll-up
+    rows of each shipment bucket (Arrow IPC bytes) that the roll-up tasks fetch."""
+
+    finished: Finished
+    buckets: list[bytes]
+
+
+@dataclass
+class RolledUp:
+    """A roll-up task's result: its shipment count, the Parquet bytes when they go back to the
+    client, and the task's CPU seconds."""
+
+    bucket: int
+    shipments: int
+    written: bytes | None
+    cpu_s: float
 
 
 @dataclass
 class DatasetJob:
-    """The dataset job's options."""
+    """The dataset job's options, and what the job measured of itself."""
 
     tocs: Path | None = None
     hocs: Path | None = None
@@ -115,25 +185,61 @@ class DatasetJob:
     # to the workers and the results back through the cluster (no path shared with the client)
     ship_data: bool = False
     buckets: int | None = None  # shipment hash buckets (default: one per partition)
-    # wall-clock seconds of each stage, filled by the job (survey, job_context, compute, rollup,
-    # summary)
+    # filled by the job: wall-clock seconds of each stage (survey, job_context, compute,
+    # rollup, summary) ...
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    # ... CPU seconds of this process during each stage (with a local Dask cluster, the
+    # scheduler's work is in this process too) ...
+    client_cpu_seconds: dict[str, float] = field(default_factory=dict)
+    # ... and the CPU seconds of every task of the survey, compute and roll-up stages
+    task_cpu_seconds: dict[str, list[float]] = field(default_factory=dict)
 
 
-def _typed(partition: Partition, shared: Shared) -> tuple[pl.DataFrame, list[InputError], Any]:
-    typed, errors, notices = type_table(
-        read_partition(partition),
-        "legs",
-        file=partition.name,
-        allow_extra_columns=shared.allow_extra_columns,
-    )
-    return typed.collect(), errors, notices
+def to_ipc(frame: pl.DataFrame) -> bytes:
+    """``frame`` as Arrow IPC bytes (uncompressed): what travels between tasks. Cheaper to
+    write and read than a pickled frame, and sent by the cluster as one buffer.
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        The rows.
+
+    Returns
+    -------
+    bytes
+        An Arrow IPC file.
+
+    Examples
+    --------
+    >>> from_ipc(to_ipc(pl.DataFrame({"a": [1, 2]})))["a"].to_list()
+    [1, 2]
+    """
+    buffer = io.BytesIO()
+    frame.write_ipc(buffer, compression="uncompressed")
+    return buffer.getvalue()
+
+
+def from_ipc(data: bytes) -> pl.DataFrame:
+    """The frame of :func:`to_ipc` bytes.
+
+    Parameters
+    ----------
+    data : bytes
+        An Arrow IPC file.
+
+    Returns
+    -------
+    polars.DataFrame
+        Its rows.
+    """
+    return pl.read_ipc(io.BytesIO(data))
 
 
 def job_rows(legs: pl.DataFrame) -> pl.DataFrame:
     """The rows of one partition that the job-wide lookups read: every row on a measured trip,
-    in order (their tonne-km add up per trip), and one row per distinct :data:`PLACE_KEYS`
-    combination with or without a distance (the places and sea lanes to resolve).
+    in order (their tonne-km add up per trip), and, among the rows whose places are resolved
+    (:func:`~greenstream.accounting.kernel.needs_places`, and sea legs: their route), one row per
+    distinct :data:`PLACE_KEYS` combination with or without a distance.
 
     Parameters
     ----------
@@ -144,11 +250,22 @@ def job_rows(legs: pl.DataFrame) -> pl.DataFrame:
     -------
     polars.DataFrame
         The rows the job-wide lookups need.
+
+    References
+    ----------
+    ISO 14083:2023, 5.4 (distances) and 5.6 (allocation of a trip's emissions by tonne-km).
     """
     columns = legs.columns
     has_trip = pl.col("trip_id").is_not_null() if "trip_id" in columns else pl.lit(False)
+    # the kernel's own test of the rows that need places, over the contract columns
+    located = (
+        conform(legs.lazy().select(c for c in columns if c in LEG_COLUMNS), LEG_COLUMNS)
+        .select(needs_places() | (pl.col("mode") == "sea"))
+        .collect()
+        .to_series()
+    )
     keys = [c for c in PLACE_KEYS if c in columns]
-    rest = legs.filter(~has_trip)
+    rest = legs.filter(~has_trip & located)
     if "distance_km" in columns:
         rest = rest.with_columns(pl.col("distance_km").is_null().alias("__no_distance_km"))
         keys.append("__no_distance_km")
@@ -158,8 +275,22 @@ def job_rows(legs: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([legs.filter(has_trip), distinct])
 
 
-def survey_partition(partition: Partition, shared: Shared) -> Survey:
-    """Type and check one partition; its row count, digest, schema and job rows.
+def _read(partition: Partition) -> tuple[bytes, pl.LazyFrame]:
+    """The partition's bytes (read once: they give the digest and the rows) and its rows."""
+    data = partition.data
+    if data is None:
+        assert partition.path is not None
+        try:
+            data = Path(partition.path).read_bytes()
+        except OSError as exc:
+            raise InputErrors.single(partition.name, f"cannot read parquet file: {exc}") from exc
+    in_memory = Partition(partition.index, partition.name, None, data, partition.hive)
+    return data, read_partition(in_memory)
+
+
+def survey_partition(partition: Partition, shared: Shared) -> Surveyed:
+    """Read, type and check one partition: the report for the client (row count, digest,
+    schema, bad rows, job rows) and the typed rows for the partition's compute task.
 
     Parameters
     ----------
@@ -170,10 +301,15 @@ def survey_partition(partition: Partition, shared: Shared) -> Survey:
 
     Returns
     -------
-    Survey
-        What the client needs to plan the job (and the partition's bad rows, if any).
+    Surveyed
+        The report and the typed rows.
     """
-    legs, errors, notices = _typed(partition, shared)
+    started = time.process_time()
+    data, raw = _read(partition)
+    typed, errors, notices = type_table(
+        raw, "legs", file=partition.name, allow_extra_columns=shared.allow_extra_columns
+    )
+    legs = typed.collect()
     tables = shared.tables
     errors += check_legs(
         legs.lazy(),
@@ -199,29 +335,36 @@ def survey_partition(partition: Partition, shared: Shared) -> Survey:
             InputError(partition.name, int(row), "tce_id", "required in a partitioned dataset")
             for row in legs.filter(pl.col("tce_id").is_null()).get_column(ROW).to_list()
         ]
-    if partition.data is not None:
-        digest = hashlib.sha256(partition.data).hexdigest()
-    else:
-        assert partition.path is not None
-        digest = _sha256_file(Path(partition.path))
     rows = legs.drop(ROW)
-    return Survey(
+    if errors:
+        rows = rows.clear()
+    survey = Survey(
         partition.index,
         legs.height,
-        digest,
+        hashlib.sha256(data).hexdigest(),
         dict(rows.schema),
         errors,
         list(notices),
-        job_rows(rows) if not errors else rows.clear(),
+        to_ipc(job_rows(rows)),
     )
+    survey.cpu_s = time.process_time() - started
+    return Surveyed(survey, rows)
 
 
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+def report_of(surveyed: Surveyed) -> Survey:
+    """The report of a :func:`survey_partition` result (what the client fetches).
+
+    Parameters
+    ----------
+    surveyed : Surveyed
+        A survey task's result.
+
+    Returns
+    -------
+    Survey
+        Its report.
+    """
+    return surveyed.survey
 
 
 def conform_to(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
@@ -245,36 +388,32 @@ def conform_to(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFr
     >>> conform_to(pl.DataFrame({"b": [1]}), {"a": pl.String, "b": pl.Int64}).row(0)
     (None, 1)
     """
+    if dict(frame.schema) == schema and list(frame.columns) == list(schema):
+        return frame  # the usual case: every partition has the job's columns
     return frame.select(
         pl.col(c).cast(t) if c in frame.columns else pl.lit(None, dtype=t).alias(c)
         for c, t in schema.items()
     )
 
 
-def _parquet_bytes(frame: pl.DataFrame) -> bytes:
-    buffer = io.BytesIO()
-    frame.write_parquet(buffer, compression="snappy", statistics=False)
-    return buffer.getvalue()
-
-
 def compute_partition(
-    partition: Partition,
+    surveyed: Surveyed,
     shared: Shared,
     job: JobContext,
     schema: dict[str, pl.DataType],
     buckets: int,
     out_dir: str | None,
-) -> tuple[bytes | None, list[pl.DataFrame]]:
-    """The kernel over one partition with the job's context.
+) -> Computed:
+    """The kernel over one partition's typed rows with the job's context.
 
     Writes ``out_dir/part-<index>.parquet`` (atomically; a retry overwrites the same file) or,
-    without ``out_dir``, returns the Parquet bytes; and returns the roll-up columns split into
-    ``buckets`` by a hash of ``shipment_id``.
+    without ``out_dir``, returns the Parquet bytes; computes the summary partial of the results;
+    and splits the roll-up columns into ``buckets`` by a hash of ``shipment_id``.
 
     Parameters
     ----------
-    partition : Partition
-        The partition.
+    surveyed : Surveyed
+        The partition's survey result (its typed rows).
     shared : Shared
         What every task needs (broadcast).
     job : JobContext
@@ -288,64 +427,72 @@ def compute_partition(
 
     Returns
     -------
-    tuple
-        ``(parquet bytes or None, roll-up rows per bucket)``.
+    Computed
+        What goes to the client and the roll-up rows per bucket (Arrow IPC bytes).
 
     References
     ----------
     ISO 14083:2023, 5.6 (allocation of a trip's emissions by tonne-km).
     """
-    legs, _, _ = _typed(partition, shared)
-    results = compute(conform_to(legs.drop(ROW), schema), shared.tables, job=job)
+    started = time.process_time()
+    index = surveyed.survey.index
+    results = compute(conform_to(surveyed.legs, schema), shared.tables, job=job)
     written = None
     if out_dir is not None:
-        write_table(results, Path(out_dir) / part_name(partition.index))
+        write_table(results, Path(out_dir) / part_name(index))
     else:
         written = _parquet_bytes(results)
+    summary = summary_partial(results)
     narrow = results.select(ROLLUP_COLUMNS).with_columns(
         (pl.col("shipment_id").hash(seed=0) % buckets).cast(pl.UInt32).alias("__bucket")
     )
     split = narrow.partition_by("__bucket", as_dict=True, include_key=False)
-    return written, [split.get((j,), narrow.clear().drop("__bucket")) for j in range(buckets)]
+    empty = narrow.clear().drop("__bucket")
+    pieces = [to_ipc(split.get((j,), empty)) for j in range(buckets)]
+    return Computed(Finished(index, written, summary, time.process_time() - started), pieces)
 
 
-def bucket_of(computed: tuple[bytes | None, list[pl.DataFrame]], j: int) -> pl.DataFrame:
+def _parquet_bytes(frame: pl.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.write_parquet(buffer, compression="snappy", statistics=False)
+    return buffer.getvalue()
+
+
+def bucket_of(computed: Computed, j: int) -> bytes:
     """The roll-up rows of bucket ``j`` from a :func:`compute_partition` result.
 
     Parameters
     ----------
-    computed : tuple
-        A :func:`compute_partition` result.
+    computed : Computed
+        A compute task's result.
     j : int
         The bucket number.
 
     Returns
     -------
-    polars.DataFrame
-        That bucket's rows.
+    bytes
+        That bucket's rows, Arrow IPC.
     """
-    return computed[1][j]
+    return computed.buckets[j]
 
 
-def written_of(computed: tuple[bytes | None, list[pl.DataFrame]]) -> bytes | None:
-    """The Parquet bytes of a :func:`compute_partition` result (None when written to disk).
+def finished_of(computed: Computed) -> Finished:
+    """What the client fetches of a :func:`compute_partition` result.
 
     Parameters
     ----------
-    computed : tuple
-        A :func:`compute_partition` result.
+    computed : Computed
+        A compute task's result.
 
     Returns
     -------
-    bytes or None
-        The partition's output file.
+    Finished
+        The output bytes (or None), the summary partial and the task's CPU seconds.
     """
-    return computed[0]
+    return computed.finished
 
 
-def rollup_bucket(
-    j: int, out_dir: str | None, send_back: bool, *pieces: pl.DataFrame
-) -> tuple[int, bytes | None]:
+def rollup_bucket(j: int, out_dir: str | None, send_back: bool, *pieces: bytes) -> RolledUp:
     """Shipment totals of one hash bucket: its rows from every partition, in partition order
     (so each sum adds the same numbers in the same order as the single-machine job). Written
     to ``out_dir``, or returned as Parquet bytes when ``send_back``; the shipment count always.
@@ -358,23 +505,26 @@ def rollup_bucket(
         The staging folder of the shipment roll-up, or None.
     send_back : bool
         Return the Parquet bytes.
-    *pieces : polars.DataFrame
-        The bucket's rows of every partition, in partition order.
+    *pieces : bytes
+        The bucket's rows of every partition (Arrow IPC), in partition order.
 
     Returns
     -------
-    tuple
-        ``(shipments, parquet bytes or None)``.
+    RolledUp
+        The shipment count, the Parquet bytes or None, the task's CPU seconds.
 
     References
     ----------
     Smart Freight Centre, GLEC Framework FAQ, Q1: a transport chain's emissions are the sum of
     its elements' (http://www.smartfreightcentre.org/glecframework/faq).
     """
-    rollup = shipments_lazy(pl.concat(pieces).lazy()).collect(engine="in-memory")
+    started = time.process_time()
+    rows = pl.concat([from_ipc(piece) for piece in pieces])
+    rollup = shipments_lazy(rows.lazy()).collect(engine="in-memory")
     if out_dir is not None:
         write_table(rollup, Path(out_dir) / part_name(j))
-    return rollup.height, _parquet_bytes(rollup) if send_back else None
+    written = _parquet_bytes(rollup) if send_back else None
+    return RolledUp(j, rollup.height, written, time.process_time() - started)
 
 
 def part_name(index: int) -> str:
@@ -489,7 +639,7 @@ def run_dataset(
     executor
         Where the tasks run (:mod:`greenstream.scale.executors`).
     options
-        Reference tables and transport (:class:`DatasetJob`).
+        Reference tables and transport (:class:`DatasetJob`); the job fills its stage times.
     tick
         ``tick(stage, total)`` returns a callable called once per finished task of that stage
         (progress display).
@@ -512,12 +662,13 @@ def run_dataset(
     GLEC Framework FAQ, Q1 (a chain's emissions are the sum of its elements).
     """
     options = options or DatasetJob()
-    clock = [time.perf_counter()]
+    clock = [time.perf_counter(), time.process_time()]
 
     def lap(stage: str) -> None:
-        now = time.perf_counter()
+        now, cpu = time.perf_counter(), time.process_time()
         options.stage_seconds[stage] = round(now - clock[0], 3)
-        clock[0] = now
+        options.client_cpu_seconds[stage] = round(cpu - clock[1], 3)
+        clock[:] = [now, cpu]
 
     partitions = list_partitions(dataset)
     small = _small_tables(dataset, partitions[0], options)
@@ -535,13 +686,19 @@ def run_dataset(
     def ticker(stage: str, total: int) -> Callable[[], None] | None:
         return tick(stage, total) if tick is not None else None
 
+    # the typed partitions stay where their survey ran, until their compute task has taken them
+    surveyed: list[object | None] = [
+        executor.submit(survey_partition, src, shared, key=f"gs-survey-{token}-{i}")
+        for i, src in enumerate(sources)
+    ]
     surveys: list[Survey] = executor.results(
         [
-            executor.submit(survey_partition, src, shared, key=f"gs-survey-{token}-{i}")
-            for i, src in enumerate(sources)
+            executor.submit(report_of, s, key=f"gs-report-{token}-{i}")
+            for i, s in enumerate(surveyed)
         ],
         ticker("reading and checking partitions", n),
     )
+    options.task_cpu_seconds["survey"] = [s.cpu_s for s in surveys]
     lap("survey")
     errors = [e for s in surveys for e in s.errors]
     schema: dict[str, pl.DataType] = {}
@@ -549,7 +706,7 @@ def run_dataset(
         for name, dtype in s.schema.items():
             schema.setdefault(name, dtype)
     job_frame = (
-        pl.concat([conform_to(s.job_rows, schema) for s in surveys])
+        pl.concat([conform_to(from_ipc(s.job_rows), schema) for s in surveys])
         if not errors
         else pl.DataFrame()
     )
@@ -559,6 +716,7 @@ def run_dataset(
         )
     InputErrors.raise_if_any(errors)
     job = executor.broadcast(prepare_job(job_frame.lazy(), tables))
+    del job_frame
     lap("job_context")
     buckets = options.buckets or n
 
@@ -570,24 +728,28 @@ def run_dataset(
             if d is not None:
                 d.mkdir(parents=True)
         write_here = None if options.ship_data else str(out_stage)
-        computed = [
-            executor.submit(
-                compute_partition,
-                src,
-                shared,
-                job,
-                schema,
-                buckets,
-                write_here,
-                key=f"gs-compute-{token}-{i}",
+        computed = []
+        for i in range(n):
+            computed.append(
+                executor.submit(
+                    compute_partition,
+                    surveyed[i],
+                    shared,
+                    job,
+                    schema,
+                    buckets,
+                    write_here,
+                    key=f"gs-compute-{token}-{i}",
+                )
             )
-            for i, src in enumerate(sources)
-        ]
+            # no reference to the survey result is kept: the typed partition is freed once its
+            # compute task has run (the cluster computes it again should that task run again)
+            surveyed[i] = None
         # the whole graph is submitted before anything is awaited, so the scheduler knows every
         # dependent of every partition: a result lost with a worker is computed again
         ship_here = None if options.ship_data or ship_stage is None else str(ship_stage)
-        written = [
-            executor.submit(written_of, c, key=f"gs-written-{token}-{i}")
+        finishing = [
+            executor.submit(finished_of, c, key=f"gs-finished-{token}-{i}")
             for i, c in enumerate(computed)
         ]
         rollups = [
@@ -604,17 +766,21 @@ def run_dataset(
             )
             for j in range(buckets)
         ]
-        blobs = executor.results(written, ticker("computing partitions", n))
+        del computed
+        finished: list[Finished] = executor.results(finishing, ticker("computing partitions", n))
+        del finishing
         if options.ship_data:
-            for i, blob in enumerate(blobs):
-                write_bytes(out_stage / part_name(i), blob)
+            for f in finished:
+                write_bytes(out_stage / part_name(f.index), f.written)
+        options.task_cpu_seconds["compute"] = [f.cpu_s for f in finished]
         lap("compute")
-        rolled = executor.results(rollups, ticker("rolling up shipments", buckets))
+        rolled: list[RolledUp] = executor.results(rollups, ticker("rolling up shipments", buckets))
+        options.task_cpu_seconds["rollup"] = [r.cpu_s for r in rolled]
         lap("rollup")
         if ship_stage is not None and options.ship_data:
-            for j, (_, blob) in enumerate(rolled):
-                write_bytes(ship_stage / part_name(j), blob)
-        n_ship = sum(height for height, _ in rolled)
+            for r in rolled:
+                write_bytes(ship_stage / part_name(r.bucket), r.written)
+        n_ship = sum(r.shipments for r in rolled)
         publish(out_stage, output)
         if ship_stage is not None and shipments is not None:
             publish(ship_stage, shipments)
@@ -624,9 +790,11 @@ def run_dataset(
                 shutil.rmtree(d, ignore_errors=True)
     digest = hashlib.sha256("".join(s.sha256 for s in surveys).encode()).hexdigest()
     notices = small.notices + [x for s in surveys for x in s.notices]
-    results = pl.scan_parquet(sorted(output.glob("part-*.parquet")))
-    summary = summarize(
-        results, n_ship, gazetteer=tables.gazetteer, notices=_unique_notices(notices)
+    summary = finish_summary(
+        merge_summary_partials([f.summary for f in finished]),
+        n_ship,
+        gazetteer=tables.gazetteer,
+        notices=_unique_notices(notices),
     )
     lap("summary")
     return FootprintResult(
