@@ -102,7 +102,8 @@ registerView({
     if (numbers.length) {
       table(main, {
         title: `The ${kind} pool`, name: 'packaging-pool',
-        columns: [{ key: 'figure' }, { key: 'value', align: 'num', format: (v) => num(v, 4) }],
+        // counts as integers, rates and shares as percentages, the rest (kg, CNY, uses) to 4 digits
+        columns: [{ key: 'figure' }, { key: 'value', align: 'num', format: (v, row) => (/_(rate|share)$/.test(row.figure) ? pct(v, 2) : Number.isInteger(v) ? int(v) : num(v, 4)) }],
         rows: numbers.map(([figure, value]) => ({ figure, value })),
       });
     }
