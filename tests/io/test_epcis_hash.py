@@ -71,3 +71,24 @@ def test_same_event_in_other_representations_has_one_hash() -> None:
     assert epcis_hash.digital_link("urn:epc:id:sgln:0614141.00777.0") == (
         "https://id.gs1.org/414/0614141007776"
     )
+
+
+def test_a_remote_context_declares_no_prefix() -> None:
+    """A string in ``@context`` references a remote context (JSON-LD 1.1, section 3.1); only
+    inline objects map prefixes. A key ``ctx:note`` beside the remote context ``ctx`` is not a
+    compact IRI of a prefix ``ctx``, so it stays as written in the pre-hash string."""
+    remote = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
+    inline = {"ex": "https://example.org/ns/"}
+    assert epcis_hash.document_prefixes([remote, inline]) == inline
+    assert epcis_hash.document_prefixes("ctx") == {}
+    event = {
+        "type": "ObjectEvent",
+        "eventTime": "2020-03-04T11:00:30.000+01:00",
+        "eventTimeZoneOffset": "+01:00",
+        "action": "OBSERVE",
+        "ctx:note": "x",
+        "ex:note": "y",
+    }
+    text = epcis_hash.pre_hash_string(event, ["ctx", inline])
+    # the inline prefix expands ({namespace}local), the remote reference does not
+    assert text.endswith("ctx:note=x{https://example.org/ns/}note=y")

@@ -6,17 +6,20 @@ once by ``fastjsonschema`` (remote ``$ref`` s are refused, nothing is fetched).
 
 Two paths give the same verdicts:
 
-* the fast path decodes a document with ``msgspec`` structs that encode the schema's rules for
-  the common ObjectEvent fields (type, action, eventTime, eventTimeZoneOffset, recordTime,
-  eventID, epcList, quantityList, bizStep, disposition, readPoint, bizLocation,
-  bizTransactionList, sourceList, destinationList): the same enumerations, patterns and the
-  schema validator's ``uri`` / ``date-time`` formats, unknown fields refused;
+* the fast path decodes a document with ``msgspec`` structs of the common ObjectEvent fields
+  (type, action, eventTime, eventTimeZoneOffset, recordTime, eventID, epcList, quantityList,
+  bizStep, disposition, readPoint, bizLocation, bizTransactionList, sourceList,
+  destinationList): the schema's types, required fields and enumerations, unknown fields
+  refused. Then the schema's patterns and the schema validator's ``uri`` / ``date-time``
+  formats are checked over the whole document, each distinct value once (a box's EPC, a
+  location, a business step recur in thousands of events), with the same regular expressions;
 * anything the fast path does not take (other event types, extension fields, sensor data, a
   fast-path refusal) is validated by the compiled schema, event by event, so every bad event is
   named with its index and the schema's reason.
 
-Tests check that the fast path never accepts what the schema refuses (GS1's example files and
-generated events).
+Tests hold the fast path to the schema: on GS1's example files and on generated documents, valid
+and invalid, a document is accepted exactly when the schema accepts it, a refusal names the
+events and fields the schema names, and the rows stored are those of the schema path.
 
 Idempotency: each event gets ``event_hash``, greenstream's own event hash: the SHA-256 of its
 JSON with sorted keys and no insignificant whitespace, without ``eventID``, ``recordTime`` and
@@ -35,11 +38,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
-from typing import Annotated, Any, Final, Literal
+from typing import Any, Final, Literal
 
 import msgspec
 import orjson
@@ -49,7 +53,9 @@ from greenstream.errors import InputError, InputErrors
 
 SCHEMA_FILE: Final = "EPCIS-JSON-Schema.json"
 
-# the formats of the schema validator (fastjsonschema draft-07), so both paths agree
+# the formats of the schema validator (fastjsonschema draft-07), so both paths agree; the
+# schema's own patterns as that validator compiles them: an unescaped $ becomes \Z (a trailing
+# newline does not match)
 URI_RE: Final = r"^\w+:(\/?\/?)[^\s]+\Z"
 DATE_TIME_RE: Final = (
     r"^(?:\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)"
@@ -57,10 +63,10 @@ DATE_TIME_RE: Final = (
     r"|[13579][26])00)-02-29)(t|T)(?:[01]\d|2[0-3]):[0-5]\d:(?:[0-5]\d|60)(?:\.\d+)?"
     r"(?:[+-](?:[01]\d|2[0-3]):[0-5]\d|[+-](?:[01]\d|2[0-3])[0-5]\d|z|Z)\Z"
 )
-OFFSET_RE: Final = r"^([+]|[-])((0[0-9]|1[0-3]):([0-5][0-9])|14:00)$"
+OFFSET_RE: Final = r"^([+]|[-])((0[0-9]|1[0-3]):([0-5][0-9])|14:00)\Z"
 OTHER_URI_RE: Final = r"^(?!(urn:epcglobal:cbv|https?:\/\/ns\.gs1\.org\/cbv\/))\w+:(\/?\/?)[^\s]+\Z"
-VERSION_RE: Final = r"^\d+(\.\d+)*$"
-UOM_RE: Final = r"^[A-Z0-9]{2,3}$"
+VERSION_RE: Final = r"^\d+(\.\d+)*\Z"
+UOM_RE: Final = r"^[A-Z0-9]{2,3}\Z"
 
 BIZ_STEPS: Final = [
     "accepting",
@@ -163,70 +169,80 @@ def _vocab(words: list[str] | tuple[str, ...]) -> str:
     return r"^(?:" + "|".join(re.escape(w) for w in words) + r")\Z|" + OTHER_URI_RE
 
 
-Uri = Annotated[str, msgspec.Meta(pattern=URI_RE)]
-DateTime = Annotated[str, msgspec.Meta(pattern=DATE_TIME_RE)]
-BizStep = Annotated[str, msgspec.Meta(pattern=_vocab(BIZ_STEPS))]
-Disposition = Annotated[str, msgspec.Meta(pattern=_vocab(DISPOSITIONS))]
-SourceDestType = Annotated[str, msgspec.Meta(pattern=_vocab(SOURCE_DEST_TYPES))]
-BizTransactionType = Annotated[str, msgspec.Meta(pattern=_vocab(BIZ_TRANSACTION_TYPES))]
+# The string fields of the structs below are checked against these patterns after decoding, once
+# per distinct value of a document (``_fast_checks``), with ``re.search`` as the schema validator
+# does.
+_URI_OK: Final = re.compile(URI_RE).search
+_TIME_OK: Final = re.compile(DATE_TIME_RE).search
+_OFFSET_OK: Final = re.compile(OFFSET_RE).search
+_VERSION_OK: Final = re.compile(VERSION_RE).search
+_UOM_OK: Final = re.compile(UOM_RE).search
+_BIZ_STEP_OK: Final = re.compile(_vocab(BIZ_STEPS)).search
+_DISPOSITION_OK: Final = re.compile(_vocab(DISPOSITIONS)).search
+_SOURCE_DEST_TYPE_OK: Final = re.compile(_vocab(SOURCE_DEST_TYPES)).search
+_BIZ_TRANSACTION_TYPE_OK: Final = re.compile(_vocab(BIZ_TRANSACTION_TYPES)).search
 
 
-class _Strict(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
-    pass
+class _Strict(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True, gc=False):
+    """Unknown fields refused. The structs hold strings, numbers, tuples and other structs only,
+    so they cannot form reference cycles: the garbage collector does not track them (``gc=False``)
+    and their tuples leave its tracking at its first pass (a document's events do not push
+    collections of the whole heap)."""
 
 
 class Location(_Strict):
     """An EPCIS 2.0 location (``readPoint`` / ``bizLocation``): its identifier URI."""
 
-    id: Uri
+    id: str  # URI
 
 
 class QuantityElement(_Strict):
     """An EPCIS 2.0 quantity element: an EPC class, a quantity and its UN/CEFACT unit."""
 
-    epcClass: Uri
+    epcClass: str  # URI
     quantity: int | float | msgspec.UnsetType = msgspec.UNSET
-    uom: Annotated[str, msgspec.Meta(pattern=UOM_RE)] | msgspec.UnsetType = msgspec.UNSET
+    uom: str | msgspec.UnsetType = msgspec.UNSET  # UOM_RE
 
 
 class BizTransaction(_Strict):
     """An EPCIS 2.0 business transaction reference and its CBV type."""
 
-    bizTransaction: Uri
-    type: BizTransactionType | msgspec.UnsetType = msgspec.UNSET
+    bizTransaction: str  # URI
+    type: str | msgspec.UnsetType = msgspec.UNSET  # CBV BTT or another URI
 
 
 class Source(_Strict):
     """An EPCIS 2.0 source: its CBV type (``owning_party``, ``location``, ...) and URI."""
 
-    type: SourceDestType
-    source: Uri
+    type: str  # CBV SDT or another URI
+    source: str  # URI
 
 
 class Destination(_Strict):
     """An EPCIS 2.0 destination: its CBV type and URI."""
 
-    type: SourceDestType
-    destination: Uri
+    type: str  # CBV SDT or another URI
+    destination: str  # URI
 
 
 class ObjectEvent(_Strict, tag_field="type", tag="ObjectEvent"):
-    """The ObjectEvent fields the fast path takes (see the module docstring)."""
+    """The ObjectEvent fields the fast path takes (see the module docstring); the patterns of the
+    string fields are checked by ``_fast_checks``."""
 
     action: Literal["ADD", "OBSERVE", "DELETE"]
-    eventTime: DateTime
-    eventTimeZoneOffset: Annotated[str, msgspec.Meta(pattern=OFFSET_RE)]
-    recordTime: DateTime | msgspec.UnsetType = msgspec.UNSET
-    eventID: Uri | msgspec.UnsetType = msgspec.UNSET
-    epcList: list[Uri] | msgspec.UnsetType = msgspec.UNSET
-    quantityList: list[QuantityElement] | msgspec.UnsetType = msgspec.UNSET
-    bizStep: BizStep | msgspec.UnsetType = msgspec.UNSET
-    disposition: Disposition | msgspec.UnsetType = msgspec.UNSET
+    eventTime: str  # date-time
+    eventTimeZoneOffset: str  # OFFSET_RE
+    recordTime: str | msgspec.UnsetType = msgspec.UNSET  # date-time
+    eventID: str | msgspec.UnsetType = msgspec.UNSET  # URI
+    epcList: tuple[str, ...] | msgspec.UnsetType = msgspec.UNSET  # URIs, unique
+    quantityList: tuple[QuantityElement, ...] | msgspec.UnsetType = msgspec.UNSET
+    bizStep: str | msgspec.UnsetType = msgspec.UNSET  # CBV BizStep or another URI
+    disposition: str | msgspec.UnsetType = msgspec.UNSET  # CBV Disp or another URI
     readPoint: Location | msgspec.UnsetType = msgspec.UNSET
     bizLocation: Location | msgspec.UnsetType = msgspec.UNSET
-    bizTransactionList: list[BizTransaction] | msgspec.UnsetType = msgspec.UNSET
-    sourceList: list[Source] | msgspec.UnsetType = msgspec.UNSET
-    destinationList: list[Destination] | msgspec.UnsetType = msgspec.UNSET
+    bizTransactionList: tuple[BizTransaction, ...] | msgspec.UnsetType = msgspec.UNSET
+    sourceList: tuple[Source, ...] | msgspec.UnsetType = msgspec.UNSET
+    destinationList: tuple[Destination, ...] | msgspec.UnsetType = msgspec.UNSET
 
 
 class _Body(_Strict):
@@ -234,16 +250,15 @@ class _Body(_Strict):
 
 
 class _Document(_Strict):
-    context: str | list[str] = msgspec.field(name="@context")
+    context: str | list[str] = msgspec.field(name="@context")  # URIs, unique
     type: Literal["EPCISDocument"]
-    schemaVersion: Annotated[str, msgspec.Meta(pattern=VERSION_RE)]
-    creationDate: DateTime
+    schemaVersion: str  # VERSION_RE
+    creationDate: str  # date-time
     epcisBody: _Body
-    id: Uri | msgspec.UnsetType = msgspec.UNSET
+    id: str | msgspec.UnsetType = msgspec.UNSET  # URI
 
 
 _DOCUMENT_DECODER = msgspec.json.Decoder(_Document)
-_URI = re.compile(URI_RE)
 HASH_EXCLUDED: Final = ("eventID", "recordTime", "errorDeclaration")
 
 
@@ -327,21 +342,70 @@ def schema_errors(document: Any, *, file: str = "<epcis>") -> list[InputError]:
     return errors
 
 
-def _fast_extra_checks(doc: _Document) -> bool:
-    """What the structs cannot say: an ObjectEvent has epcList or quantityList, both lists of
-    unique items (epcList and @context are uniqueItems)."""
-    if isinstance(doc.context, list) and len(set(doc.context)) != len(doc.context):
+def _all_match(search: Callable[[str], object], values: Iterable[Any]) -> bool:
+    """Whether every distinct value matches (each checked once)."""
+    return all(map(search, set(values)))
+
+
+def _fast_checks(doc: _Document) -> bool:
+    """The schema's patterns and formats over a decoded document, each distinct value checked
+    once, and what the structs cannot say: an ObjectEvent has epcList or quantityList, and
+    epcList and @context hold unique items. False sends the document to the schema path."""
+    unset = msgspec.UNSET
+    context = [doc.context] if isinstance(doc.context, str) else doc.context
+    if len(set(context)) != len(context) or not _all_match(_URI_OK, context):
         return False
-    if isinstance(doc.context, str) and not _URI.match(doc.context):
+    if not (_VERSION_OK(doc.schemaVersion) and _TIME_OK(doc.creationDate)):
         return False
-    if isinstance(doc.context, list) and not all(_URI.match(c) for c in doc.context):
+    if doc.id is not unset and not _URI_OK(doc.id):
         return False
-    for ev in doc.epcisBody.eventList:
-        if ev.epcList is msgspec.UNSET and ev.quantityList is msgspec.UNSET:
-            return False
-        if isinstance(ev.epcList, list) and len(set(ev.epcList)) != len(ev.epcList):
-            return False
-    return True
+    events = doc.epcisBody.eventList
+    times = {ev.eventTime for ev in events} | {ev.recordTime for ev in events}
+    times.discard(unset)
+    steps = {ev.bizStep for ev in events}
+    steps.discard(unset)
+    dispositions = {ev.disposition for ev in events}
+    dispositions.discard(unset)
+    uris = {ev.eventID for ev in events}
+    uris.discard(unset)
+    uris |= {ev.readPoint.id for ev in events if ev.readPoint is not unset}
+    uris |= {ev.bizLocation.id for ev in events if ev.bizLocation is not unset}
+    epc_lists = [ev.epcList for ev in events]
+    lists = [epcs for epcs in epc_lists if epcs is not unset]
+    if len(lists) < len(events) and any(
+        ev.quantityList is unset
+        for ev, epcs in zip(events, epc_lists, strict=True)
+        if epcs is unset
+    ):
+        return False
+    if any(len(set(epcs)) != len(epcs) for epcs in lists if len(epcs) > 1):
+        return False
+    uris |= {epc for epcs in lists for epc in epcs}
+    quantities = [q for ev in events if ev.quantityList is not unset for q in ev.quantityList]
+    transactions = [
+        t for ev in events if ev.bizTransactionList is not unset for t in ev.bizTransactionList
+    ]
+    sources = [s for ev in events if ev.sourceList is not unset for s in ev.sourceList]
+    destinations = [
+        d for ev in events if ev.destinationList is not unset for d in ev.destinationList
+    ]
+    uris |= {q.epcClass for q in quantities} | {t.bizTransaction for t in transactions}
+    uris |= {s.source for s in sources} | {d.destination for d in destinations}
+    party_types = {s.type for s in sources} | {d.type for d in destinations}
+    transaction_types = {t.type for t in transactions}
+    transaction_types.discard(unset)
+    units = {q.uom for q in quantities}
+    units.discard(unset)
+    return (
+        _all_match(_TIME_OK, times)
+        and _all_match(_OFFSET_OK, {ev.eventTimeZoneOffset for ev in events})
+        and _all_match(_BIZ_STEP_OK, steps)
+        and _all_match(_DISPOSITION_OK, dispositions)
+        and _all_match(_URI_OK, uris)
+        and _all_match(_SOURCE_DEST_TYPE_OK, party_types)
+        and _all_match(_BIZ_TRANSACTION_TYPE_OK, transaction_types)
+        and _all_match(_UOM_OK, units)
+    )
 
 
 def greenstream_event_hash(event: dict[str, Any]) -> str:
@@ -387,8 +451,9 @@ class Captured:
         return len(self.typed) + len(self.plain)
 
     def dicts(self) -> list[dict[str, Any]]:
-        """Every event as plain JSON values."""
-        return [msgspec.to_builtins(e) for e in self.typed] + self.plain
+        """Every event as plain JSON values (lists, dicts, strings, numbers)."""
+        typed: list[dict[str, Any]] = [orjson.loads(raw) for raw in map(_ENCODE.encode, self.typed)]
+        return typed + self.plain
 
 
 def parse_document(body: bytes | str, *, file: str = "<epcis>") -> Captured:
@@ -419,7 +484,7 @@ def parse_document(body: bytes | str, *, file: str = "<epcis>") -> Captured:
     data = body.encode() if isinstance(body, str) else body
     try:
         doc = _DOCUMENT_DECODER.decode(data)
-        if _fast_extra_checks(doc):
+        if _fast_checks(doc):
             return Captured(doc.epcisBody.eventList, [])
     except msgspec.ValidationError:
         pass
@@ -471,6 +536,7 @@ def _party(items: Any, key: str) -> str | None:
 
 
 def _epcs(event: dict[str, Any]) -> list[str]:
+    """The EPCs of a plain event (epcList, childEPCs, input/output lists, parentID), each once."""
     out: list[str] = []
     for key in ("epcList", "childEPCs", "inputEPCList", "outputEPCList"):
         value = event.get(key)
@@ -478,7 +544,7 @@ def _epcs(event: dict[str, Any]) -> list[str]:
             out += [str(v) for v in value]
     if isinstance(event.get("parentID"), str):
         out.append(str(event["parentID"]))
-    return out
+    return list(dict.fromkeys(out))
 
 
 _SORTED = msgspec.json.Encoder(order="sorted")
@@ -498,8 +564,9 @@ def typed_greenstream_event_hash(event: ObjectEvent) -> str:
     str
         64 hexadecimal characters.
     """
-    kept = msgspec.structs.replace(event, eventID=msgspec.UNSET, recordTime=msgspec.UNSET)
-    return hashlib.sha256(_SORTED.encode(kept)).hexdigest()
+    if event.eventID is not msgspec.UNSET or event.recordTime is not msgspec.UNSET:
+        event = msgspec.structs.replace(event, eventID=msgspec.UNSET, recordTime=msgspec.UNSET)
+    return hashlib.sha256(_SORTED.encode(event)).hexdigest()
 
 
 def _typed_party(items: Any, key: str) -> str | None:
@@ -512,11 +579,10 @@ def _typed_party(items: Any, key: str) -> str | None:
     return str(getattr(items[0], key))
 
 
-def _typed_rows(
-    events: list[ObjectEvent], rows: dict[str, list[Any]], epc_rows: list[tuple[int, str]]
-) -> None:
+def _typed_rows(events: list[ObjectEvent], cols: EventColumns) -> None:
     """Columns of fast-path events, one list comprehension per field (no per-event appends)."""
     unset = msgspec.UNSET
+    rows = cols.columns
     offset = len(rows["event_hash"])
     rows["event_hash"] += [typed_greenstream_event_hash(ev) for ev in events]
     rows["event_id"] += [None if ev.eventID is unset else ev.eventID for ev in events]
@@ -532,22 +598,23 @@ def _typed_rows(
     ]
     rows["source_party"] += [_typed_party(ev.sourceList, "source") for ev in events]
     rows["destination_party"] += [_typed_party(ev.destinationList, "destination") for ev in events]
-    epc_rows += [
-        (offset + i, e)
-        for i, ev in enumerate(events)
-        if ev.epcList is not unset
-        for e in ev.epcList
-    ]
+    lists: list[Sequence[str]] = [() if ev.epcList is unset else ev.epcList for ev in events]
+    if any(len(set(epcs)) != len(epcs) for epcs in lists if len(epcs) > 1):
+        lists = [tuple(dict.fromkeys(epcs)) for epcs in lists]  # each EPC once per event
+    cols.epc_event.extend([offset + i for i, epcs in enumerate(lists) for _ in epcs])
+    cols.epc.extend([epc for epcs in lists for epc in epcs])
     rows["event_json"] += [raw.decode() for raw in map(_ENCODE.encode, events)]
 
 
 @dataclass(frozen=True)
 class EventColumns:
     """The events of a document as columns of plain values (``EVENT_COLUMNS``, ``event_time``
-    as sent) and their EPCs as ``(event index, epc)`` pairs."""
+    as sent) and their EPCs as two parallel lists: the index of the event (into the columns)
+    and the EPC, each EPC once per event."""
 
     columns: dict[str, list[Any]]
-    epcs: list[tuple[int, str]]
+    epc_event: list[int]
+    epc: list[str]
 
     def utc_times(self) -> pl.Series:
         """``event_time`` as UTC instants (null where unreadable)."""
@@ -568,13 +635,13 @@ def event_columns(captured: Captured | list[dict[str, Any]]) -> EventColumns:
     Returns
     -------
     EventColumns
-        One list per event column, and the (event index, EPC) pairs.
+        One list per event column, and the EPCs with the index of their event.
     """
     if isinstance(captured, list):
         captured = Captured([], captured)
-    rows: dict[str, list[Any]] = {name: [] for name in EVENT_COLUMNS}
-    epc_rows: list[tuple[int, str]] = []
-    _typed_rows(captured.typed, rows, epc_rows)
+    cols = EventColumns({name: [] for name in EVENT_COLUMNS}, [], [])
+    _typed_rows(captured.typed, cols)
+    rows = cols.columns
     for ev in captured.plain:
         rows["event_hash"].append(greenstream_event_hash(ev))
         rows["event_id"].append(ev.get("eventID"))
@@ -589,9 +656,11 @@ def event_columns(captured: Captured | list[dict[str, Any]]) -> EventColumns:
         rows["biz_location"].append(bl.get("id") if isinstance(bl, dict) else None)
         rows["source_party"].append(_party(ev.get("sourceList"), "source"))
         rows["destination_party"].append(_party(ev.get("destinationList"), "destination"))
-        epc_rows += [(len(rows["event_hash"]) - 1, e) for e in _epcs(ev)]
+        epcs = _epcs(ev)
+        cols.epc_event.extend([len(rows["event_hash"]) - 1] * len(epcs))
+        cols.epc.extend(epcs)
         rows["event_json"].append(orjson.dumps(ev).decode())
-    return EventColumns(rows, epc_rows)
+    return cols
 
 
 def events_tables(
@@ -616,12 +685,12 @@ def events_tables(
     data = {k: v for k, v in cols.columns.items() if k != "event_time"}
     frame = pl.DataFrame(data, schema={k: v for k, v in EVENT_COLUMNS.items() if k != "event_time"})
     events = frame.insert_column(6, cols.utc_times())
-    index = [i for i, _ in cols.epcs]
+    index = cols.epc_event
     hashes = (
         events.get_column("event_hash").gather(index) if index else pl.Series([], dtype=pl.String)
     )
     epcs = pl.DataFrame(
-        {"event_hash": hashes, "epc": [e for _, e in cols.epcs]},
+        {"event_hash": hashes, "epc": cols.epc},
         schema={"event_hash": pl.String, "epc": pl.String},
     )
     epcs = epcs.with_columns(grai_expr(pl.col("epc")).alias("grai"))
@@ -707,11 +776,14 @@ def grai_of(epc: str) -> str | None:
 
 
 def _check_digit_expr(digits: pl.Expr, length: int) -> pl.Expr:
-    """GS1 mod-10 check digit of a column of ``length``-digit strings (vectorized)."""
-    total = pl.lit(0, dtype=pl.Int64)
-    for i in range(length):
-        weight = 3 if (length - 1 - i) % 2 == 0 else 1
-        total = total + digits.str.slice(i, 1).cast(pl.Int64) * weight
+    """GS1 mod-10 check digit of a column of ``length``-digit strings (vectorized).
+
+    The weights are 3 and 1 from the right: the sum of every digit plus twice the digits of
+    weight 3 (every second one, from the last), as one list expression per string (a small plan,
+    not one term per digit)."""
+    each = digits.str.split("").cast(pl.List(pl.Int64))
+    triple = each.list.gather_every(2, offset=(length - 1) % 2)
+    total = each.list.sum() + 2 * triple.list.sum()
     return ((10 - total % 10) % 10).cast(pl.String)
 
 

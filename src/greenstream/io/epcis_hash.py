@@ -522,7 +522,9 @@ def document_hash_ids(document: dict[str, Any], *, ignore_fields: Iterable[str] 
 def document_prefixes(context: Any) -> dict[str, str]:
     """Prefixes the document's ``@context`` declares.
 
-    Its inline objects declare them; a remote context declares none here.
+    Its inline objects declare them. A string entry is a reference to a remote context (JSON-LD
+    1.1, section 3.1): it names no prefix itself and is never fetched, so it declares none here
+    (the EPCIS context's own terms come from its vendored copy).
 
     Parameters
     ----------
@@ -536,15 +538,13 @@ def document_prefixes(context: Any) -> dict[str, str]:
 
     Examples
     --------
-    >>> document_prefixes([{"ex": "https://example.org/ns/"}])
+    >>> document_prefixes([EPCIS_CONTEXT_URL, {"ex": "https://example.org/ns/"}])
     {'ex': 'https://example.org/ns/'}
     """
     entries = context if isinstance(context, list) else [context]
     out: dict[str, str] = {}
     for entry in entries:
-        if isinstance(entry, str):
-            out[entry] = entry
-        elif isinstance(entry, dict):
+        if isinstance(entry, dict):
             out.update({k: v for k, v in entry.items() if isinstance(v, str)})
     return out
 

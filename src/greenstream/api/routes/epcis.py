@@ -42,7 +42,7 @@ def _capture(request: Request, caller: Caller, body: bytes, file: str) -> dict[s
     if ledger is not None:
         from greenstream.io.epcis import events_tables
 
-        events, epcs = events_tables(captured)
+        events, epcs = events_tables(result.columns)  # the columns capture derived
         box_hashes = set(
             epcs.filter(pl.col("grai").is_not_null()).get_column("event_hash").to_list()
         )

@@ -7,9 +7,11 @@ holds one row per event, unique per ``(tenant_id, event_hash)`` with the hash as
 ``epcis_event_epcs`` one row per event and EPC, keyed by the event's row id and the EPC, with the
 GRAI of a reusable box.
 
-Capture inserts with ``INSERT ... ON CONFLICT DO NOTHING RETURNING id, event_hash``, one
-transaction per document (SQLite: multi-row statements; PostgreSQL: ``COPY`` into a temporary
-table, then one ``INSERT ... SELECT``): an event sent twice is stored once and counted as a
+Capture inserts with ``INSERT ... ON CONFLICT DO NOTHING``, one transaction per document, and
+learns the row id of each event stored now (PostgreSQL: ``COPY`` into a temporary table, then one
+``INSERT ... SELECT ... RETURNING event_hash, id``; SQLite: one prepared insert run per row, then
+the rows stored now read back by row id, as the transaction holds the write lock and SQLite gives
+each new row the largest row id plus one): an event sent twice is stored once and counted as a
 duplicate. The EPC rows of the events stored now go in keyed by the row ids just returned, which
 grow with every insert: they append to the end of their primary key instead of landing at the
 random place a hash key would (on SQLite the table is ``WITHOUT ROWID``, so that key is the
@@ -24,8 +26,10 @@ EQ_readPoint, EQ_bizLocation, MATCH_epc).
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import chain
 from typing import Any
 
 import orjson
@@ -177,30 +181,106 @@ _SQLITE_TIME = "%Y-%m-%dT%H:%M:%S%.6f+00:00"  # chrono (Polars) spelling
 _SQLITE_TIME_PY = "%Y-%m-%dT%H:%M:%S.%f+00:00"  # the same in Python's strftime
 
 
+# The sqlite3 module binds int, float, str and bytearray values as they are and sends any other
+# value (None, bytes) through its adapter protocol, an attribute lookup that fails each time
+# (CPython Modules/_sqlite/cursor.c, ``_need_adapt``). On SQLite the hash goes in as a bytearray
+# (stored as the same BLOB) and the NULL of a text column as the integer 0, which
+# ``NULLIF(?, 0)`` turns back into NULL (an integer never equals a text in SQLite).
+_EVENT_NULLABLE = frozenset(
+    {"event_id", "action", "biz_step", "disposition", "read_point", "biz_location"}
+    | {"source_party", "destination_party"}
+)
+_EPC_NULLABLE = frozenset(("grai",))
+_NULL_AS_ZERO: dict[Any, Any] = {None: 0}
+
+
+def _sqlite_bindable(
+    fields: tuple[str, ...], nullable: frozenset[str], columns: list[list[Any]]
+) -> list[list[Any]]:
+    """The columns of ``fields`` as the sqlite3 module binds them without adapting (see above);
+    ``nullable``: the text fields that may be NULL."""
+    out = []
+    for name, column in zip(fields, columns, strict=True):
+        if name == "event_hash":
+            out.append(list(map(bytearray, column)))
+        elif name in nullable:
+            out.append(list(map(_NULL_AS_ZERO.get, column, column)))
+        else:
+            out.append(column)
+    return out
+
+
+def _sqlite_placeholders(fields: tuple[str, ...], nullable: frozenset[str]) -> str:
+    """``(?, NULLIF(?, 0), ...)``: the parameters of one row of ``fields``."""
+    return "(" + ", ".join("NULLIF(?, 0)" if f in nullable else "?" for f in fields) + ")"
+
+
 # SQLite binds at most 32,766 parameters per statement (SQLITE_MAX_VARIABLE_NUMBER since 3.32)
 SQLITE_MAX_PARAMETERS = 32_766
 
 
-def _insert_new_sqlite(cursor: Any, rows: list[tuple[Any, ...]]) -> dict[bytes, int]:
-    """Multi-row ``INSERT ... ON CONFLICT DO NOTHING RETURNING id, event_hash`` (as many rows
-    per statement as SQLite binds); the row id of each hash stored now."""
-    width = len(_EVENT_FIELDS)
-    per = SQLITE_MAX_PARAMETERS // width
-    stored: dict[bytes, int] = {}
-    one = "(" + ", ".join(["?"] * width) + ")"
-    head = f"INSERT INTO epcis_events ({', '.join(_EVENT_FIELDS)}) VALUES "
-    tail = " ON CONFLICT (tenant_id, event_hash) DO NOTHING RETURNING event_hash, id"
-    for start in range(0, len(rows), per):
-        part = rows[start : start + per]
-        cursor.execute(
-            head + ", ".join([one] * len(part)) + tail,
-            [v for row in part for v in row],
-        )
-        stored.update(cursor.fetchall())
+def _opens_transaction(connection: Any) -> bool:
+    """Whether a ``sqlite3`` connection runs the next insert inside a transaction: one is open,
+    or the driver opens one before an ``INSERT`` (its legacy control with an isolation level,
+    SQLAlchemy's default, or ``autocommit=False``)."""
+    if connection.in_transaction:
+        return True
+    mode = getattr(connection, "autocommit", None)  # Python >= 3.12
+    if mode is None or mode == getattr(sqlite3, "LEGACY_TRANSACTION_CONTROL", None):
+        return connection.isolation_level is not None
+    return mode is False
+
+
+def _insert_new_sqlite(cursor: Any, columns: list[list[Any]]) -> dict[bytes, int]:
+    """``INSERT ... ON CONFLICT DO NOTHING`` of the rows whose fields are ``columns`` (one
+    prepared statement run per row), then the rows stored now read back by row id; the row id of
+    each hash stored now.
+
+    The read-back relies on SQLite's row id rule: a row inserted without one gets the largest
+    row id of the table plus one. The insert runs inside the capture's transaction, which holds
+    the database's write lock from its first row to its commit, so the rows stored now hold the
+    last ``rowcount`` ids. On a connection without a transaction (autocommit) another writer
+    could interleave: there the rows go in with ``RETURNING`` instead."""
+    if not _opens_transaction(cursor.connection):
+        return _insert_new_sqlite_returning(cursor, columns)
+    cursor.executemany(
+        f"INSERT INTO epcis_events ({', '.join(_EVENT_FIELDS)}) "
+        f"VALUES {_sqlite_placeholders(_EVENT_FIELDS, _EVENT_NULLABLE)} "
+        "ON CONFLICT (tenant_id, event_hash) DO NOTHING",
+        zip(*_sqlite_bindable(_EVENT_FIELDS, _EVENT_NULLABLE, columns), strict=True),
+    )
+    new = cursor.rowcount
+    if new <= 0:
+        return {}
+    (last,) = cursor.execute("SELECT max(id) FROM epcis_events").fetchone()
+    stored = dict(
+        cursor.execute("SELECT event_hash, id FROM epcis_events WHERE id > ?", (last - new,))
+    )
+    if len(stored) != new:  # ids not consecutive: only once the largest row id is in use
+        raise RuntimeError("EPCIS capture: the rows stored now do not hold consecutive row ids")
     return stored
 
 
-def _insert_new_postgresql(cursor: Any, rows: list[tuple[Any, ...]]) -> dict[bytes, int]:
+def _insert_new_sqlite_returning(cursor: Any, columns: list[list[Any]]) -> dict[bytes, int]:
+    """Multi-row ``INSERT ... ON CONFLICT DO NOTHING RETURNING event_hash, id`` (as many rows
+    per statement as SQLite binds) of the rows whose fields are ``columns``; the row id of each
+    hash stored now."""
+    width = len(_EVENT_FIELDS)
+    per = SQLITE_MAX_PARAMETERS // width
+    stored: dict[bytes, int] = {}
+    one = _sqlite_placeholders(_EVENT_FIELDS, _EVENT_NULLABLE)
+    head = f"INSERT INTO epcis_events ({', '.join(_EVENT_FIELDS)}) VALUES "
+    columns = _sqlite_bindable(_EVENT_FIELDS, _EVENT_NULLABLE, columns)
+    tail = " ON CONFLICT (tenant_id, event_hash) DO NOTHING RETURNING event_hash, id"
+    for start in range(0, len(columns[0]), per):
+        part = [column[start : start + per] for column in columns]
+        sql = head + ", ".join([one] * len(part[0])) + tail
+        cursor.execute(sql, list(chain.from_iterable(zip(*part, strict=True))))
+        stored.update(cursor)
+    return stored
+
+
+def _insert_new_postgresql(cursor: Any, columns: list[list[Any]]) -> dict[bytes, int]:
     """Binary ``COPY`` into a transaction-local table of the inserted columns only (no
     constraints, no defaults: no sequence value is drawn for a row that may be a duplicate),
     then ``INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING event_hash, id``; the row id of
@@ -212,13 +292,13 @@ def _insert_new_postgresql(cursor: Any, rows: list[tuple[Any, ...]]) -> dict[byt
     )
     with cursor.copy(f"COPY epcis_capture_rows ({fields}) FROM STDIN (FORMAT BINARY)") as copy:
         copy.set_types(_EVENT_PG_TYPES)
-        for row in rows:
+        for row in zip(*columns, strict=True):
             copy.write_row(row)
     cursor.execute(
         f"INSERT INTO epcis_events ({fields}) SELECT {fields} FROM epcis_capture_rows "
         "ON CONFLICT (tenant_id, event_hash) DO NOTHING RETURNING event_hash, id"
     )
-    return dict(cursor.fetchall())
+    return dict(cursor)
 
 
 def _grais(epcs: set[str]) -> dict[str, str | None]:
@@ -241,10 +321,10 @@ def capture(
     transaction.
 
     The unique index on ``(tenant_id, event_hash)`` decides what is new: the rows go in with
-    ``ON CONFLICT DO NOTHING RETURNING event_hash, id`` (SQLite: multi-row statements;
-    PostgreSQL: ``COPY`` into a temporary table first), so an event sent twice, or by two clients
-    at once, is stored once, and the follow-ups (EPC rows keyed by the returned row ids, points)
-    see only the events stored now.
+    ``ON CONFLICT DO NOTHING`` (PostgreSQL: ``COPY`` into a temporary table first, then
+    ``RETURNING event_hash, id``; SQLite: the rows stored now read back by row id), so an event
+    sent twice, or by two clients at once, is stored once, and the follow-ups (EPC rows keyed by
+    the row ids of the events stored now, points) see only the events stored now.
 
     Parameters
     ----------
@@ -276,9 +356,14 @@ def capture(
     recorded = record_time or datetime.now(UTC)
     sqlite = engine.dialect.name == "sqlite"
     digests = list(map(bytes.fromhex, cols.columns["event_hash"]))
-    first: dict[bytes, int] = {}
-    for i, h in enumerate(digests):
-        first.setdefault(h, i)  # one document may repeat an event: its first occurrence counts
+    n = len(digests)
+    # one document may repeat an event: its first occurrence counts (indices in document order)
+    first: list[int] = list(range(n))
+    if len(set(digests)) < n:
+        seen: dict[bytes, int] = {}
+        for i, h in enumerate(digests):
+            seen.setdefault(h, i)
+        first = list(seen.values())
     if sqlite:
         time_values: list[Any] = times.dt.strftime(_SQLITE_TIME).to_list()
         record_value: Any = recorded.astimezone(UTC).strftime(_SQLITE_TIME_PY)
@@ -286,44 +371,57 @@ def capture(
         time_values = times.to_list()
         record_value = recorded.astimezone(UTC)
     c = cols.columns
-    n = len(digests)
-    every = list(
-        zip(
-            [tenant_id] * n,
-            digests,
-            c["event_id"],
-            c["event_type"],
-            c["action"],
-            c["biz_step"],
-            c["disposition"],
-            time_values,
-            c["event_time_zone_offset"],
-            [record_value] * n,
-            c["read_point"],
-            c["biz_location"],
-            c["source_party"],
-            c["destination_party"],
-            c["event_json"],
-            strict=True,
-        )
-    )
-    rows = every if len(first) == n else [every[i] for i in first.values()]
+    # the rows as columns in _EVENT_FIELDS order (no tuple per row is kept)
+    columns: list[list[Any]] = [
+        [tenant_id] * n,
+        digests,
+        c["event_id"],
+        c["event_type"],
+        c["action"],
+        c["biz_step"],
+        c["disposition"],
+        time_values,
+        c["event_time_zone_offset"],
+        [record_value] * n,
+        c["read_point"],
+        c["biz_location"],
+        c["source_party"],
+        c["destination_party"],
+        c["event_json"],
+    ]
+    if len(first) < n:
+        columns = [[column[i] for i in first] for column in columns]
     with engine.begin() as conn:
         raw = conn.connection.driver_connection
         assert raw is not None
         cursor = raw.cursor()
-        stored = (_insert_new_sqlite if sqlite else _insert_new_postgresql)(cursor, rows)
-        keep = [i for h, i in first.items() if h in stored]
-        # (row id, epc) of the events stored now, in row id order, each pair once
-        kept = set(keep)
-        pairs = dict.fromkeys((stored[digests[i]], e) for i, e in cols.epcs if i in kept)
-        if pairs:
-            grai = _grais({e for _, e in pairs})  # a box's EPC recurs in its events
-            epc_rows = [(row_id, e, tenant_id, grai[e]) for row_id, e in pairs]
+        stored = (_insert_new_sqlite if sqlite else _insert_new_postgresql)(cursor, columns)
+        # the row id of each event stored now (None for the others and for repeats)
+        row_of: list[int | None] = [stored.get(h) for h in digests]
+        if len(first) < n:
+            firsts = set(first)
+            row_of = [r if i in firsts else None for i, r in enumerate(row_of)]
+        # (row id, epc) of the events stored now, in row id order; each EPC is once per event
+        ids = [row_of[i] for i in cols.epc_event]
+        epcs = cols.epc
+        if None in ids:
+            ids, epcs = (
+                [r for r in ids if r is not None],
+                [e for r, e in zip(ids, epcs, strict=True) if r is not None],
+            )
+        if ids:
+            grai = _grais(set(epcs))  # a box's EPC recurs in its events
+            epc_columns: list[list[Any]] = [
+                ids,
+                epcs,
+                [tenant_id] * len(ids),
+                [grai[e] for e in epcs],
+            ]
             if sqlite:
                 cursor.executemany(
-                    f"INSERT INTO epcis_event_epcs ({', '.join(_EPC_FIELDS)}) VALUES (?, ?, ?, ?)",
-                    epc_rows,
+                    f"INSERT INTO epcis_event_epcs ({', '.join(_EPC_FIELDS)}) "
+                    f"VALUES {_sqlite_placeholders(_EPC_FIELDS, _EPC_NULLABLE)}",
+                    zip(*_sqlite_bindable(_EPC_FIELDS, _EPC_NULLABLE, epc_columns), strict=True),
                 )
             else:
                 # rows of events stored now only: no conflict is possible
@@ -331,11 +429,12 @@ def capture(
                     f"COPY epcis_event_epcs ({', '.join(_EPC_FIELDS)}) FROM STDIN (FORMAT BINARY)"
                 ) as copy:
                     copy.set_types(_EPC_PG_TYPES)
-                    for epc_row in epc_rows:
+                    for epc_row in zip(*epc_columns, strict=True):
                         copy.write_row(epc_row)
         cursor.close()
     received = len(captured)
-    return CaptureResult(received, len(stored), received - len(stored), cols, sorted(keep))
+    keep = [i for i in first if digests[i] in stored]
+    return CaptureResult(received, len(stored), received - len(stored), cols, keep)
 
 
 QUERY_PARAMETERS = (
