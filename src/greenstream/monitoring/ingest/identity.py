@@ -506,22 +506,24 @@ class BatchKeys:
         """
         hi = u64(frame.get_column(HI))
         order = np.argsort(hi)
-        info = frame.select(
-            pl.col("ts").dt.epoch("us").fill_null(0).alias("t"),
-            (pl.col("ts").dt.epoch("us") // US_PER_HOUR).fill_null(NO_TS_BUCKET).alias("b"),
-            (
-                pl.col("record_id").is_not_null()
-                if "record_id" in frame.columns
-                else pl.lit(False, dtype=pl.Boolean)
-            ).alias("r"),
+        ts = frame.get_column("ts")
+        ts_us = ts.dt.epoch("us").fill_null(0).to_numpy()[order]
+        bucket = ts_us // US_PER_HOUR
+        if ts.null_count():
+            bucket[ts.is_null().to_numpy()[order]] = NO_TS_BUCKET
+        ids = frame.get_column("record_id") if "record_id" in frame.columns else None
+        any_bucket = (
+            ids.is_not_null().to_numpy()[order]
+            if ids is not None and ids.null_count() < len(ids)
+            else np.zeros(len(order), dtype=bool)
         )
         return cls(
             hi=hi[order],
             lo=u64(frame.get_column(LO))[order],
             row=order,
-            bucket=info.get_column("b").to_numpy()[order],
-            ts_us=info.get_column("t").to_numpy()[order],
-            any_bucket=info.get_column("r").to_numpy()[order],
+            bucket=bucket,
+            ts_us=ts_us,
+            any_bucket=any_bucket,
         )
 
     def __len__(self) -> int:
@@ -841,12 +843,27 @@ WATERMARK_SCHEMA: Final[dict[str, pl.DataType]] = {
 
 
 class Watermarks:
-    """The newest committed ``ts`` of each (record type, device), and of the whole store."""
+    """The newest committed ``ts`` of each (record type, device), and of the whole store.
+
+    Each committed batch's rows are kept as they come and merged (the newest ``ts`` per device)
+    when the watermarks are read (:attr:`frame`: the too-late check of a batch that may hold a
+    late record), or once they are as many as the merged rows: a batch in time order costs no
+    merge of every device's watermark."""
 
     def __init__(self, frame: pl.DataFrame | None = None) -> None:
-        self.frame = pl.DataFrame(schema=WATERMARK_SCHEMA) if frame is None else frame
-        newest = self.frame.get_column("wm_ts").max()
+        self._parts = [pl.DataFrame(schema=WATERMARK_SCHEMA) if frame is None else frame]
+        newest = self._parts[0].get_column("wm_ts").max()
         self.newest_us: int | None = epoch_us(newest) if isinstance(newest, datetime) else None
+
+    @property
+    def frame(self) -> pl.DataFrame:
+        """``record_type, device, wm_ts``: one row per (record type, device), its newest
+        ``ts``."""
+        if len(self._parts) > 1:
+            self._parts = [
+                pl.concat(self._parts).group_by("record_type", "device").agg(pl.col("wm_ts").max())
+            ]
+        return self._parts[0]
 
     def advance(self, newest: pl.DataFrame) -> None:
         """Merge ``record_type, device, wm_ts`` rows (each the newest ``ts`` of a batch).
@@ -858,19 +875,18 @@ class Watermarks:
         """
         if newest.height == 0:
             return
-        self.frame = (
-            pl.concat([self.frame, newest.select(list(WATERMARK_SCHEMA))])
-            .group_by("record_type", "device")
-            .agg(pl.col("wm_ts").max())
-        )
+        self._parts.append(newest.select(list(WATERMARK_SCHEMA)))
+        if sum(p.height for p in self._parts[1:]) >= max(self._parts[0].height, 100_000):
+            _ = self.frame  # merged once they are as many as the merged rows: bounded memory
         top = newest.get_column("wm_ts").max()
         if isinstance(top, datetime):
             top_us = epoch_us(top)
             self.newest_us = top_us if self.newest_us is None else max(self.newest_us, top_us)
 
     def any_before(self, cutoff_us: int, newest: pl.DataFrame) -> bool:
-        """Whether a watermark, held or among a batch's ``newest`` rows, is older than the
-        cutoff: only then has the store's watermark table anything to forget.
+        """Whether a watermark, held or among a batch's ``newest`` rows, may be older than the
+        cutoff: only then has the store's watermark table anything to forget (a row that a
+        later batch's row of the same device replaced counts too: then the store is asked).
 
         Parameters
         ----------
@@ -886,7 +902,7 @@ class Watermarks:
         """
         oldest = [
             v
-            for v in (self.frame.get_column("wm_ts").min(), newest.get_column("wm_ts").min())
+            for v in [p.get_column("wm_ts").min() for p in (*self._parts, newest)]
             if isinstance(v, datetime)
         ]
         return bool(oldest) and epoch_us(min(oldest)) < cutoff_us
@@ -900,10 +916,16 @@ class Watermarks:
         cutoff_us : int or None
             The retention's cutoff, microseconds since the epoch (UTC); None keeps all.
         """
-        if cutoff_us is None or self.frame.height == 0:
+        if cutoff_us is None:
             return
-        cutoff = pl.lit(from_epoch_us(cutoff_us), dtype=TS_DTYPE)
-        self.frame = self.frame.filter(pl.col("wm_ts") >= cutoff)
+        cutoff = from_epoch_us(cutoff_us)
+        # a row older than the cutoff goes; a device with a newer row in a later part keeps it
+        self._parts = [
+            p
+            if not isinstance(oldest := p.get_column("wm_ts").min(), datetime) or oldest >= cutoff
+            else p.filter(pl.col("wm_ts") >= pl.lit(cutoff, dtype=TS_DTYPE))
+            for p in self._parts
+        ]
 
 
 def newest_per_device(frames: list[pl.DataFrame]) -> pl.DataFrame:
