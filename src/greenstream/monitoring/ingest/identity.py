@@ -270,16 +270,14 @@ def _device_hashes(frame: pl.DataFrame, default_source: str) -> tuple[U64, U64] 
     device = frame.get_column(DEVICE_FIELD[rtype])
     if device.null_count() or device.dtype != pl.String:
         return None
-    coded = device.cast(pl.Categorical(pl.Categories.random()))  # codes of this batch only
-    codes = coded.to_physical().to_numpy()
-    distinct = coded.unique()
-    text = pl.concat_str(pl.lit(f"{rtype}|{default_source}|"), distinct.cast(pl.String))
+    # a dictionary of this batch's devices only (Polars lists its categories in the order of
+    # their codes; they live as long as a column of them does)
+    names = pl.Categories.random()
+    coded = device.cast(pl.Categorical(names))
+    text = pl.concat_str(pl.lit(f"{rtype}|{default_source}|"), names.to_series())
     h1, h2 = _text_hashes(pl.select(text.alias("t")))
-    slots = distinct.to_physical().to_numpy()
-    by_code_1 = np.zeros(int(slots.max()) + 1, dtype=np.uint64)
-    by_code_2 = np.zeros_like(by_code_1)
-    by_code_1[slots], by_code_2[slots] = h1, h2
-    return by_code_1[codes], by_code_2[codes]
+    codes = coded.to_physical().to_numpy()
+    return h1[codes], h2[codes]
 
 
 def _incomplete_identity(frame: pl.DataFrame) -> pl.Expr | None:
