@@ -270,14 +270,20 @@ def _device_hashes(frame: pl.DataFrame, default_source: str) -> tuple[U64, U64] 
     device = frame.get_column(DEVICE_FIELD[rtype])
     if device.null_count() or device.dtype != pl.String:
         return None
-    # a dictionary of this batch's devices only (Polars lists its categories in the order of
-    # their codes; they live as long as a column of them does)
-    names = pl.Categories.random()
-    coded = device.cast(pl.Categorical(names))
-    text = pl.concat_str(pl.lit(f"{rtype}|{default_source}|"), names.to_series())
-    h1, h2 = _text_hashes(pl.select(text.alias("t")))
+    # a dictionary of this batch's devices only: codes 0 .. k-1
+    coded = device.cast(pl.Categorical(pl.Categories.random()))
     codes = coded.to_physical().to_numpy()
-    return h1[codes], h2[codes]
+    k = int(codes.max()) + 1
+    if 4 * k > n:  # about as many devices as rows (waybills): hashing every row is no dearer
+        return None
+    distinct = coded.unique()
+    text = pl.concat_str(pl.lit(f"{rtype}|{default_source}|"), distinct.cast(pl.String))
+    h1, h2 = _text_hashes(pl.select(text.alias("t")))
+    by_code_1 = np.zeros(k, dtype=np.uint64)
+    by_code_2 = np.zeros(k, dtype=np.uint64)
+    slots = distinct.to_physical().to_numpy()
+    by_code_1[slots], by_code_2[slots] = h1, h2
+    return by_code_1[codes], by_code_2[codes]
 
 
 def _incomplete_identity(frame: pl.DataFrame) -> pl.Expr | None:
