@@ -28,6 +28,7 @@ import polars as pl
 from greenstream.geo import great_circle_distance_km
 from greenstream.geo.distance import EARTH_RADIUS_KM
 from greenstream.monitoring.ingest.decode import HI, LO, POS, json_without_nulls
+from greenstream.monitoring.ingest.identity import batch_codes
 from greenstream.monitoring.records import (
     DEVICE_FIELD,
     ENERGY_UNITS,
@@ -379,7 +380,7 @@ def _track_order(
     is of the same device as the row before. The devices get codes of a batch-local dictionary;
     one stable sort by code (a radix sort below 65,536 devices), after one by ``ts`` when the
     rows are not in time order, puts each device's fixes together in time order."""
-    codes = device.cast(pl.Categorical(pl.Categories.random())).to_physical().to_numpy()
+    codes = batch_codes(device)[1]
     key = codes.astype(np.uint16) if len(codes) and int(codes.max()) < 1 << 16 else codes
     if bool(np.all(ts_us[1:] >= ts_us[:-1])):
         order: npt.NDArray[np.intp] = np.argsort(key, kind="stable")

@@ -252,6 +252,34 @@ def mixed_keys(h1: U64, h2: U64, t: U64) -> tuple[U64, U64]:
         return fmix64(h1 ^ fmix64(t)), fmix64(h2 + t * _GOLDEN)
 
 
+def batch_codes(values: pl.Series) -> tuple[pl.Series, npt.NDArray[np.uint32]]:
+    """Integer codes of a text column through a dictionary of this column's values only (codes
+    0 .. k-1 for k distinct values; Polars without ``pl.Categories`` uses its global string
+    cache, whose codes need not be dense).
+
+    Parameters
+    ----------
+    values : polars.Series
+        Text values (``String``).
+
+    Returns
+    -------
+    tuple
+        ``(coded, codes)``: the values as a ``Categorical`` Series and their codes (``uint32``).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> coded, codes = batch_codes(pl.Series(["b", "a", "b"]))
+    >>> codes.tolist(), coded.cast(pl.String).to_list()
+    ([0, 1, 0], ['b', 'a', 'b'])
+    """
+    categories = getattr(pl, "Categories", None)
+    dtype = pl.Categorical(categories.random()) if categories is not None else pl.Categorical
+    coded = values.cast(dtype)
+    return coded, coded.to_physical().to_numpy().astype(np.uint32, copy=False)
+
+
 def _device_hashes(frame: pl.DataFrame, default_source: str) -> tuple[U64, U64] | None:
     """The two text hashes of every row when each row's identity text is
     ``<type>|<default source>|<device>`` (one record type, no ``record_id``, no ``source``, a
@@ -270,9 +298,7 @@ def _device_hashes(frame: pl.DataFrame, default_source: str) -> tuple[U64, U64] 
     device = frame.get_column(DEVICE_FIELD[rtype])
     if device.null_count() or device.dtype != pl.String:
         return None
-    # a dictionary of this batch's devices only: codes 0 .. k-1
-    coded = device.cast(pl.Categorical(pl.Categories.random()))
-    codes = coded.to_physical().to_numpy()
+    coded, codes = batch_codes(device)
     k = int(codes.max()) + 1
     if 4 * k > n:  # about as many devices as rows (waybills): hashing every row is no dearer
         return None
