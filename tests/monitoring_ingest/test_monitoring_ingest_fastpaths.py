@@ -708,3 +708,208 @@ def test_memo_registry_gives_the_registrys_tables_and_emissions() -> None:
             window_deltas({rtype: frame}, settings, memo),
             window_deltas({rtype: frame}, settings, plain),
         )
+
+
+# -- a prepared batch commits what an unprepared one commits ----------------------------------
+
+
+def _store_state(ing: Ingestor, archive: Path) -> dict[str, Any]:
+    """Everything a batch leaves behind, in a stable order."""
+    from greenstream.monitoring.ingest import read_archive
+    from greenstream.monitoring.ingest.commit import read_watermarks
+
+    with ing.engine.connect() as conn:
+        segments = conn.execute(
+            sa.select(DedupeSegment.min_ts, DedupeSegment.keys_hi, DedupeSegment.keys_lo)
+        ).all()
+        fixes = sorted(conn.execute(sa.select(DeviceFix.__table__)).all())
+        watermarks = sorted(read_watermarks(conn).iter_rows())
+    return {
+        "totals": totals(ing.engine),
+        "quarantine": stored_quarantine(
+            ing.engine, "position", "record_type", "reason_code", "reason", "field", "device"
+        ),
+        "segments": segments,
+        "fixes": fixes,
+        "watermarks": watermarks,
+        "archive": {
+            t: sorted(read_archive(archive, ing.engine, t).drop("batch_id").rows(), key=repr)
+            for t in ("gps", "fuel")
+        },
+    }
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["A", "B", "C", "D"]),
+            st.integers(0, 240),  # ts in minutes: several hours, late records
+            st.sampled_from([31.2, 31.21, 31.25, 35.0, 91.0]),  # 35.0: a jump; 91.0: refused
+            st.sampled_from([121.4, 121.41, 121.5]),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    st.lists(
+        st.tuples(
+            st.sampled_from(["A", "B"]),
+            st.integers(0, 240),
+            st.sampled_from([10.0, 25.5, -3.0]),  # negative: refused
+            st.sampled_from(["l", "kg", "gallon"]),  # gallon: no such unit
+        ),
+        max_size=10,
+    ),
+    st.randoms(use_true_random=False),
+    st.booleans(),
+)
+def test_prepared_batches_commit_what_unprepared_ones_commit(
+    tmp_path_factory: pytest.TempPathFactory,
+    fixes: list[tuple[str, int, float, float]],
+    fuel: list[tuple[str, int, float, str]],
+    rnd: random.Random,
+    in_order: bool,
+) -> None:
+    """GPS and fuel batches, in time order or not, with duplicates inside a batch, a resent
+    part of an earlier batch (quarantined records too), jumps within a batch and against the
+    last committed fix, late records beyond a short dedupe horizon: prepared ahead (the
+    provisional outcome, used when the state drops nothing) or not, the store ends the same."""
+    gps_lines = [
+        {"device_id": d, "ts": (T0 + timedelta(minutes=m)).isoformat(), "lat": lat, "lon": lon}
+        for d, m, lat, lon in fixes
+    ]
+    fuel_lines = [
+        {
+            "vehicle_id": v,
+            "ts": (T0 + timedelta(minutes=m, seconds=7)).isoformat(),
+            "energy_carrier": "diesel",
+            "energy_amount": amount,
+            "energy_unit": unit,
+        }
+        for v, m, amount, unit in fuel
+    ]
+    if in_order:
+        gps_lines.sort(key=lambda r: r["ts"])
+    cut = rnd.randint(0, len(gps_lines))
+    batches: list[tuple[str, list[dict[str, Any]]]] = [
+        ("gps", gps_lines[:cut]),
+        ("gps", gps_lines[cut:] + rnd.sample(gps_lines, min(3, len(gps_lines)))),
+        ("fuel", fuel_lines + fuel_lines[:1]),
+        ("gps", rnd.sample(gps_lines, len(gps_lines) // 2)),  # a resend: duplicates
+    ]
+    states = []
+    for prepared in (False, True):
+        tmp = tmp_path_factory.mktemp("prep")
+        url = f"sqlite:///{tmp / 'm.db'}"
+        upgrade(url)
+        ing = Ingestor(
+            IngestSettings(database_url=url, archive_dir=tmp / "archive", dedupe_horizon_s=3600)
+        )
+        results = []
+        offset = 0
+        for rtype, lines in batches:
+            data = b"".join(json.dumps(r).encode() + b"\n" for r in lines)
+            decoded = decode_ndjson(data, offset=offset, record_type=rtype)
+            offset += len(lines)
+            if prepared and decoded.records.height:
+                decoded = ing.prepare(decoded, rtype)
+                assert decoded.provisional is not None
+            result = ing.process(
+                decoded, source=rtype, position_from=0, position_to=offset, record_type=rtype
+            )
+            results.append((dict(result.accepted), result.duplicates, dict(result.quarantined)))
+        cells = {
+            dim: query_aggregates(ing.engine, dim, by_window=True).sort(
+                "window_start", "key", "record_type", "subtype"
+            )
+            for dim in ("total", "cell", "hub", "lane")
+        }
+        states.append((results, _store_state(ing, tmp / "archive"), cells))
+    (plain_results, plain_state, plain_cells), (results, state, cells) = states
+    assert results == plain_results
+    assert state == plain_state
+    for dim, frame in cells.items():
+        assert_frame_equal(frame, plain_cells[dim])
+    # each identity (record type, device, ts) is accepted or quarantined once, whichever copy
+    # came first, also a quarantined one resent later (the fresh-key rule of the key store)
+    identities = {
+        (rtype, r.get("device_id") or r.get("vehicle_id"), r["ts"])
+        for rtype, lines in batches
+        for r in lines
+    }
+    t = state["totals"]
+    assert t["accepted"] + t["quarantined"] == len(identities)
+    assert t["duplicates"] == sum(len(lines) for _, lines in batches) - len(identities)
+
+
+def _gps_batch(*fixes: tuple[str, int, float]) -> bytes:
+    return b"".join(
+        json.dumps(
+            {
+                "device_id": d,
+                "ts": (T0 + timedelta(minutes=m)).isoformat(),
+                "lat": lat,
+                "lon": 121.4,
+            }
+        ).encode()
+        + b"\n"
+        for d, m, lat in fixes
+    )
+
+
+@pytest.mark.parametrize(
+    ("second", "jumps", "judged_again"),
+    [
+        # in time order, no jump: the provisional outcome is committed as it is
+        ([("A", 10, 31.21), ("B", 10, 31.2), ("A", 11, 31.22)], [], False),
+        # A's first fix is 420 km from its committed fix one minute before: a jump, found
+        # against the committed fix although nothing in the batch is a candidate
+        ([("A", 10, 35.0), ("A", 11, 35.0)], [1], True),
+        # B's committed fix (minute 5) is later than B's first fix here: judged in full
+        ([("B", 4, 31.2), ("B", 6, 31.2)], [], True),
+        # a spike inside the batch
+        ([("A", 10, 31.2), ("A", 11, 35.0), ("A", 12, 31.2)], [2], True),
+    ],
+)
+def test_a_prepared_batch_is_judged_against_the_committed_fixes(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    second: list[tuple[str, int, float]],
+    jumps: list[int],
+    judged_again: bool,
+) -> None:
+    """The provisional outcome of a prepared batch is committed only when no fix can be a jump:
+    none inside the batch, and none against its device's committed fix; otherwise the batch is
+    judged by the full check (hand-made: 0.1 degree of latitude is 11.1 km, 3.8 degrees 423 km
+    in one minute, above the 1,400 km/h of an unknown mode)."""
+    from greenstream.monitoring.ingest import ingestor as ingestor_module
+
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    upgrade(url)
+    ing = Ingestor(IngestSettings(database_url=url))
+    first = _gps_batch(("A", 9, 31.2), ("B", 5, 31.2))
+    ing.process(
+        decode_ndjson(first, record_type="gps"),
+        source="s",
+        position_from=0,
+        position_to=1,
+        record_type="gps",
+    )
+    calls: list[str] = []
+    full = ingestor_module.validate
+
+    def counting(frame: pl.DataFrame, rtype: str, ctx: ValidationContext) -> Any:
+        calls.append(rtype)
+        return full(frame, rtype, ctx)
+
+    monkeypatch.setattr(ingestor_module, "validate", counting)
+    decoded = ing.prepare(decode_ndjson(_gps_batch(*second), record_type="gps"), "gps")
+    result = ing.process(decoded, source="s", position_from=1, position_to=2, record_type="gps")
+    assert bool(calls) == judged_again
+    assert result.quarantined.get("gps_jump", 0) == len(jumps)
+    flagged = stored_quarantine(ing.engine, "position", "reason_code")
+    assert [p for p, code in flagged if code == "gps_jump"] == jumps

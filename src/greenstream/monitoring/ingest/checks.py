@@ -14,16 +14,21 @@ not a candidate.
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any, Final
 
+import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from greenstream.geo import great_circle_distance_km
+from greenstream.geo.distance import EARTH_RADIUS_KM
 from greenstream.monitoring.ingest.decode import HI, LO, POS, json_without_nulls
+from greenstream.monitoring.ingest.identity import batch_codes
 from greenstream.monitoring.records import (
     DEVICE_FIELD,
     ENERGY_UNITS,
@@ -278,6 +283,213 @@ def _implied_speed_kmh(lat0: pl.Expr, lon0: pl.Expr, ts0: pl.Expr, error_km: flo
     return pl.when(hours > 0).then(dist / hours)
 
 
+# An upper bound of the great-circle distance without trigonometry: the great circle is no longer
+# than the path along the meridian to the other fix's latitude and then along that parallel,
+# R |dlat| + R cos(lat) |dlon| <= R (|dlat| + |dlon|) (radians). The factor and the micrometre
+# added cover the rounding of the haversine formula, so the bound is never below its result.
+_BOUND_KM_PER_DEGREE: Final = EARTH_RADIUS_KM * math.pi / 180.0 * (1.0 + 1e-9)
+_BOUND_SLACK_KM: Final = 1e-9
+
+
+def jump_candidates(rows: pl.DataFrame, error_km: float) -> pl.Series:
+    """Whether the speed implied from each row's previous fix (``__prev_lat``, ``__prev_lon``,
+    ``__prev_ts``) exceeds its ``__limit_kmh``: pass 1 of the jump check.
+
+    The great-circle distance (haversine, trigonometry) is computed only for the rows whose
+    upper bound ``R (|dlat| + |dlon|)`` (no trigonometry) implies a speed above the limit; a row
+    whose bound stays within the limit is within it.
+
+    Parameters
+    ----------
+    rows : polars.DataFrame
+        Fixes with ``lat``, ``lon`` (degrees), ``ts``, the previous fix's ``__prev_lat``,
+        ``__prev_lon`` (degrees), ``__prev_ts`` (null: none) and ``__limit_kmh`` (km/h).
+    error_km : float
+        The GPS position error subtracted from each distance, km.
+
+    Returns
+    -------
+    polars.Series
+        ``__cand`` (bool), one per row: the implied speed is above the limit.
+    """
+    hours = (pl.col("ts") - pl.col("__prev_ts")).dt.total_microseconds() / 3.6e9
+    bound_km = (pl.col("lat") - pl.col("__prev_lat")).abs() + (
+        pl.col("lon") - pl.col("__prev_lon")
+    ).abs()
+    bound_km = bound_km * _BOUND_KM_PER_DEGREE + _BOUND_SLACK_KM
+    maybe = rows.select(
+        (
+            (hours > 0)
+            & ((bound_km - error_km).clip(lower_bound=0.0) / hours > pl.col("__limit_kmh"))
+        )
+        .fill_null(False)
+        .alias("__cand")
+    ).to_series()
+    if not maybe.any():
+        return maybe
+    where = maybe.arg_true()
+    exact = (
+        rows[where]
+        .select(
+            (
+                _implied_speed_kmh(
+                    pl.col("__prev_lat"), pl.col("__prev_lon"), pl.col("__prev_ts"), error_km
+                )
+                > pl.col("__limit_kmh")
+            ).fill_null(False)
+        )
+        .to_series()
+    )
+    return maybe.scatter(where, exact)
+
+
+def _with_previous(rows: pl.DataFrame, window: dict[str, Any]) -> pl.DataFrame:
+    """``rows`` with ``__prev_lat``, ``__prev_lon``, ``__prev_ts``: the same device's fix before
+    each row (null for a device's first). The row of each fix's predecessor is found in one
+    window (grouping the rows once), then each column gathered from it: a third of the CPU of
+    one window per column."""
+    previous = (
+        rows.select("device_id", "ts", POS)
+        .with_row_index("__row")
+        .select(pl.col("__row").shift(1).over("device_id", **window))
+        .to_series()
+    )
+    return rows.with_columns(
+        rows.get_column(c).gather(previous).alias(f"__prev_{c}") for c in ("lat", "lon", "ts")
+    )
+
+
+@dataclass(frozen=True)
+class JumpProbe:
+    """What the jump check of a batch needs besides the committed fixes (:func:`jump_probe`).
+
+    ``inside``: a fix of the batch is a candidate against the fix before it in the batch;
+    ``firsts``: each device's first fix in the batch (``device_id, ts, lat, lon,
+    __limit_kmh``), the one the committed fix comes before; ``lasts``: each device's last fix
+    (``device_id, ts, lat, lon``: the greatest ``ts``, then the greatest position)."""
+
+    inside: bool
+    firsts: pl.DataFrame
+    lasts: pl.DataFrame
+
+
+def _track_order(
+    device: pl.Series, ts_us: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.bool_]]:
+    """The rows in (device, ts, row) order, and for each position in that order whether its row
+    is of the same device as the row before. The devices get codes of a batch-local dictionary;
+    one stable sort by code (a radix sort below 65,536 devices), after one by ``ts`` when the
+    rows are not in time order, puts each device's fixes together in time order."""
+    codes = batch_codes(device)[1]
+    key = codes.astype(np.uint16) if len(codes) and int(codes.max()) < 1 << 16 else codes
+    if bool(np.all(ts_us[1:] >= ts_us[:-1])):
+        order: npt.NDArray[np.intp] = np.argsort(key, kind="stable")
+    else:
+        by_ts = np.argsort(ts_us, kind="stable")
+        order = by_ts[np.argsort(key[by_ts], kind="stable")]
+    sorted_codes = codes[order]
+    same = np.empty(len(order), dtype=bool)
+    same[:1] = False
+    np.equal(sorted_codes[1:], sorted_codes[:-1], out=same[1:])
+    return order, same
+
+
+def jump_probe(checked: pl.DataFrame, ctx: ValidationContext) -> JumpProbe:
+    """Pass 1 of the jump check within a batch, which needs no state, so the decode threads run
+    it ahead: whether a fix that passed the state-free checks is a candidate against the
+    device's fix before it in the batch, and each device's first and last fix.
+
+    The fixes are put in (device, ts) order once; the bound of :func:`jump_candidates` is
+    computed between neighbours on numpy arrays, the great-circle distance only for the pairs
+    it does not clear.
+
+    Parameters
+    ----------
+    checked : polars.DataFrame
+        GPS fixes in source order with the state-free checks' columns
+        (:func:`static_checked`).
+    ctx : ValidationContext
+        The GPS position error (km).
+
+    Returns
+    -------
+    JumpProbe
+        Whether a fix inside the batch is a candidate, and each device's first and last fix.
+    """
+    passed = checked.get_column("__code").is_null()
+    ok = checked if passed.all() else checked.filter(passed)
+    rows = ok.select("device_id", "ts", "lat", "lon", POS, "__limit_kmh")
+    ts_us = rows.get_column("ts").dt.epoch("us").to_numpy()
+    order, same = _track_order(rows.get_column("device_id"), ts_us)
+    t = ts_us[order]
+    lat = rows.get_column("lat").to_numpy()[order]
+    lon = rows.get_column("lon").to_numpy()[order]
+    limit = rows.get_column("__limit_kmh").to_numpy()[order]
+    # each position against the one before it (same device where ``same``)
+    hours = (t[1:] - t[:-1]) / 3.6e9
+    bound_km = np.abs(lat[1:] - lat[:-1])
+    bound_km += np.abs(lon[1:] - lon[:-1])
+    bound_km *= _BOUND_KM_PER_DEGREE
+    bound_km += _BOUND_SLACK_KM - ctx.gps_error_km
+    np.maximum(bound_km, 0.0, out=bound_km)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        maybe = same[1:] & (hours > 0) & (bound_km / hours > limit[1:])
+    inside = False
+    if maybe.any():
+        at = np.flatnonzero(maybe) + 1  # positions in the sorted order
+        before = rows.select("lat", "lon", "ts")[order[at - 1]]
+        pairs = rows[order[at]].with_columns(
+            before.get_column(c).alias(f"__prev_{c}") for c in ("lat", "lon", "ts")
+        )
+        inside = bool(jump_candidates(pairs, ctx.gps_error_km).any())
+    last = np.empty(len(order), dtype=bool)
+    last[:-1] = ~same[1:]
+    last[-1:] = True
+    firsts = rows[np.sort(order[~same])].select("device_id", "ts", "lat", "lon", "__limit_kmh")
+    lasts = rows[np.sort(order[last])].select("device_id", "ts", "lat", "lon")
+    return JumpProbe(inside=inside, firsts=firsts, lasts=lasts)
+
+
+def jumps_settled(probe: JumpProbe, ctx: ValidationContext) -> bool:
+    """True when no fix of a probed batch can be a jump (then :func:`gps_jumps` flags none): no
+    candidate inside the batch, and each device's committed fix is no later than its first fix
+    in the batch (so it comes right before it) and not a candidate against it. False: run
+    :func:`gps_jumps`.
+
+    Parameters
+    ----------
+    probe : JumpProbe
+        The batch's probe (:func:`jump_probe`), of exactly the fixes that reach the check.
+    ctx : ValidationContext
+        The last committed fix of each device and the GPS position error (km).
+
+    Returns
+    -------
+    bool
+        True when no fix is a candidate (pass 2 has nothing to judge).
+    """
+    if probe.inside:
+        return False
+    prior = ctx.last_fixes
+    if prior.height == 0 or probe.firsts.height == 0:
+        return True
+    joined = probe.firsts.join(
+        prior.select(
+            "device_id",
+            pl.col("ts").alias("__prev_ts"),
+            pl.col("lat").alias("__prev_lat"),
+            pl.col("lon").alias("__prev_lon"),
+        ),
+        on="device_id",
+        how="inner",
+    )
+    if joined.height == 0:
+        return True
+    if bool((joined.get_column("__prev_ts") > joined.get_column("ts")).any()):
+        return False  # the committed fix falls between the batch's fixes: the full check
+    return not bool(jump_candidates(joined, ctx.gps_error_km).any())
+
+
 def gps_jumps(frame: pl.DataFrame, ctx: ValidationContext) -> pl.DataFrame:
     """Add ``__jump`` and ``__jump_kmh``: fixes whose implied speed from the device's previous
     good fix exceeds the mode's limit (module docstring). Rows are ordered by (device, ts) with
@@ -330,27 +542,11 @@ def gps_jumps(frame: pl.DataFrame, ctx: ValidationContext) -> pl.DataFrame:
         prior.height == 0 or bool((prior.get_column("ts").max() or 0) <= batch_ts.min())  # type: ignore[operator]
     )
     window: dict[str, Any] = {} if in_order else {"order_by": order}
-    # the row of each fix's predecessor, found in one window (grouping the rows once), then
-    # each column gathered from it: a third of the CPU of one window per column
-    previous = (
-        rows.select("device_id", *order)
-        .with_row_index("__row")
-        .select(pl.col("__row").shift(1).over("device_id", **window))
-        .to_series()
-    )
-    rows = (
-        rows.with_columns(
-            rows.get_column(c).gather(previous).alias(f"__prev_{c}") for c in ("lat", "lon", "ts")
-        )
-        .with_columns(
-            _implied_speed_kmh(
-                pl.col("__prev_lat"), pl.col("__prev_lon"), pl.col("__prev_ts"), err_km
-            ).alias("__v1")
-        )
-        .with_columns((pl.col("__v1") > pl.col("__limit_kmh")).fill_null(False).alias("__cand"))
-    )
-    if not rows.get_column("__cand").any():
+    rows = _with_previous(rows, window)
+    first_pass = jump_candidates(rows, err_km)
+    if not first_pass.any():
         return none
+    rows = rows.with_columns(first_pass)
     rows = rows.sort("device_id", *order)
     # pass 2: index of the last non-candidate row before each row (same device or not)
     rows = rows.with_row_index("__i").with_columns(
@@ -477,10 +673,27 @@ def validate(
             .otherwise(pl.col("__reason"))
             .alias("__reason"),
         )
+    return accepted_rows(checked, record_type), refused_rows(checked, record_type)
+
+
+def refused_rows(checked: pl.DataFrame, record_type: str) -> pl.DataFrame:
+    """The rows with a failed check, as quarantine rows (reason code, field, reason, the record
+    as JSON, the identity keys).
+
+    Parameters
+    ----------
+    checked : polars.DataFrame
+        Records with the check columns (``__code`` null = passed).
+    record_type : str
+        Their record type.
+
+    Returns
+    -------
+    polars.DataFrame
+        One quarantine row per failed record.
+    """
     fields = list(schema_of(record_type))
-    accepted = accepted_rows(checked, record_type)
-    bad = checked.filter(pl.col("__code").is_not_null())
-    quarantined = bad.select(
+    return checked.filter(pl.col("__code").is_not_null()).select(
         pl.col(POS).alias("position"),
         pl.lit(record_type).alias("record_type"),
         pl.col("__code").alias("reason_code"),
@@ -492,4 +705,3 @@ def validate(
         HI,
         LO,
     )
-    return accepted, quarantined

@@ -305,7 +305,9 @@ def upsert_watermarks(conn: Connection, newest: pl.DataFrame) -> None:
     conn : Connection
         The batch's open transaction.
     newest : polars.DataFrame
-        ``record_type, device, wm_ts`` (UTC timestamps), one row per device and record type.
+        ``record_type, device, wm_ts`` (UTC timestamps), one row per device and record type,
+        in key order (as :func:`~greenstream.monitoring.ingest.identity.newest_per_device`
+        gives them): the rows land on neighbouring pages of the primary key's B-tree.
     """
     if newest.height == 0:
         return
@@ -316,8 +318,7 @@ def upsert_watermarks(conn: Connection, newest: pl.DataFrame) -> None:
         set_={"ts": stmt.excluded.ts},
         where=stmt.excluded.ts > table.c.ts,
     )
-    # in key order: the rows land on neighbouring pages of the primary key's B-tree
-    execute_rows(conn, stmt, newest.rename({"wm_ts": "ts"}).sort("record_type", "device"))
+    execute_rows(conn, stmt, newest.rename({"wm_ts": "ts"}))
 
 
 def read_watermarks(conn: Connection) -> pl.DataFrame:

@@ -27,6 +27,7 @@ from greenstream.monitoring.records import (
 
 if TYPE_CHECKING:
     from greenstream.monitoring.ingest.identity import BatchKeys
+    from greenstream.monitoring.ingest.ingestor import Provisional
 
 #: 1-based position of a row in its source (line or row number)
 POS: Final = "_pos"
@@ -55,12 +56,14 @@ PARQUET_MAGIC: Final = b"PAR1"
 class Decoded:
     """A decoded micro-batch: records in the wire schema (+ ``_pos``) and undecodable rows.
 
-    ``keys``: the records' identity keys, sorted (set when the batch was prepared ahead, see
+    ``keys``: the records' identity keys, sorted, and ``provisional``: the batch's outcome if
+    the state drops none of its records (both set when the batch was prepared ahead, see
     :meth:`greenstream.monitoring.ingest.Ingestor.prepare`)."""
 
     records: pl.DataFrame
     bad: pl.DataFrame = field(default_factory=lambda: EMPTY_QUARANTINE)
     keys: BatchKeys | None = None
+    provisional: Provisional | None = None
 
     @property
     def size(self) -> int:

@@ -252,6 +252,66 @@ def mixed_keys(h1: U64, h2: U64, t: U64) -> tuple[U64, U64]:
         return fmix64(h1 ^ fmix64(t)), fmix64(h2 + t * _GOLDEN)
 
 
+def batch_codes(values: pl.Series) -> tuple[pl.Series, npt.NDArray[np.uint32]]:
+    """Integer codes of a text column through a dictionary of this column's values only (codes
+    0 .. k-1 for k distinct values; Polars without ``pl.Categories`` uses its global string
+    cache, whose codes need not be dense).
+
+    Parameters
+    ----------
+    values : polars.Series
+        Text values (``String``).
+
+    Returns
+    -------
+    tuple
+        ``(coded, codes)``: the values as a ``Categorical`` Series and their codes (``uint32``).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> coded, codes = batch_codes(pl.Series(["b", "a", "b"]))
+    >>> codes.tolist(), coded.cast(pl.String).to_list()
+    ([0, 1, 0], ['b', 'a', 'b'])
+    """
+    categories = getattr(pl, "Categories", None)
+    dtype = pl.Categorical(categories.random()) if categories is not None else pl.Categorical
+    coded = values.cast(dtype)
+    return coded, coded.to_physical().to_numpy().astype(np.uint32, copy=False)
+
+
+def _device_hashes(frame: pl.DataFrame, default_source: str) -> tuple[U64, U64] | None:
+    """The two text hashes of every row when each row's identity text is
+    ``<type>|<default source>|<device>`` (one record type, no ``record_id``, no ``source``, a
+    device and a ``ts`` on every row): hashed once per distinct device and gathered to the rows
+    through the device's code in a batch-local dictionary. None otherwise."""
+    rtype = single_type(frame)
+    n = frame.height
+    if (
+        rtype is None
+        or n == 0
+        or frame.get_column("record_id").null_count() < n
+        or frame.get_column("source").null_count() < n
+        or frame.get_column("ts").null_count()
+    ):
+        return None
+    device = frame.get_column(DEVICE_FIELD[rtype])
+    if device.null_count() or device.dtype != pl.String:
+        return None
+    coded, codes = batch_codes(device)
+    k = int(codes.max()) + 1
+    if 4 * k > n:  # about as many devices as rows (waybills): hashing every row is no dearer
+        return None
+    distinct = coded.unique()
+    text = pl.concat_str(pl.lit(f"{rtype}|{default_source}|"), distinct.cast(pl.String))
+    h1, h2 = _text_hashes(pl.select(text.alias("t")))
+    by_code_1 = np.zeros(k, dtype=np.uint64)
+    by_code_2 = np.zeros(k, dtype=np.uint64)
+    slots = distinct.to_physical().to_numpy()
+    by_code_1[slots], by_code_2[slots] = h1, h2
+    return by_code_1[codes], by_code_2[codes]
+
+
 def _incomplete_identity(frame: pl.DataFrame) -> pl.Expr | None:
     """Rows whose fallback identity lacks its ts or device (None when there are none)."""
     rtype = single_type(frame)
@@ -274,7 +334,8 @@ def with_keys(frame: pl.DataFrame, default_source: str) -> pl.DataFrame:
     golden)``, with ``ts_us = 0`` for records identified by ``record_id``. For one device ``hi``
     is a bijection of the timestamp, so two fixes of a device never share a key. A record with
     neither ``record_id`` nor its ``ts`` or device is identified by its whole content, so
-    distinct incomplete records stay distinct and a resent one is still recognised.
+    distinct incomplete records stay distinct and a resent one is still recognised. When every
+    row's text is ``<type>|<source>|<device>`` the texts are hashed once per device.
 
     Parameters
     ----------
@@ -294,19 +355,23 @@ def with_keys(frame: pl.DataFrame, default_source: str) -> pl.DataFrame:
     .. [1] Y. Collet, "xxHash", https://github.com/Cyan4973/xxHash (xxh3-64, xxhash64).
     .. [2] A. Appleby, "MurmurHash3", SMHasher, ``fmix64``.
     """
-    with_text = frame.with_columns(
-        identity_text(default_source, single_type(frame)).alias("__identity")
-    )
-    incomplete = _incomplete_identity(with_text)
-    if incomplete is not None:
-        content = json_without_nulls(pl.struct(pl.exclude("__identity", POS, "_cell")))
-        with_text = with_text.with_columns(
-            pl.when(incomplete)
-            .then(pl.concat_str(pl.lit("content|"), content))
-            .otherwise(pl.col("__identity"))
-            .alias("__identity")
+    per_device = _device_hashes(frame, default_source)
+    if per_device is not None:
+        h1, h2 = per_device
+    else:
+        with_text = frame.with_columns(
+            identity_text(default_source, single_type(frame)).alias("__identity")
         )
-    h1, h2 = _text_hashes(with_text.select("__identity"))
+        incomplete = _incomplete_identity(with_text)
+        if incomplete is not None:
+            content = json_without_nulls(pl.struct(pl.exclude("__identity", POS, "_cell")))
+            with_text = with_text.with_columns(
+                pl.when(incomplete)
+                .then(pl.concat_str(pl.lit("content|"), content))
+                .otherwise(pl.col("__identity"))
+                .alias("__identity")
+            )
+        h1, h2 = _text_hashes(with_text.select("__identity"))
     t = frame.select(
         pl.when(pl.col("record_id").is_null())
         .then(pl.col("ts").dt.epoch("us"))
@@ -336,19 +401,19 @@ def keys_of_text(text: pl.Series) -> tuple[U64, U64]:
 
 
 def _contains_sorted(run_hi: U64, run_lo: U64, q_hi: U64, q_lo: U64) -> npt.NDArray[np.bool_]:
-    """Whether each probe (any order) is in one sorted run, matching both keys. Equal ``hi``
-    values in the run (about ``n**2 / 2**65`` pairs) are all compared."""
-    left = np.searchsorted(run_hi, q_hi, side="left")
-    right = np.searchsorted(run_hi, q_hi, side="right")
+    """Whether each probe (any order) is in one sorted run, matching both keys: one binary search
+    per probe finds the first key with its ``hi``; only a probe whose ``hi`` is there with
+    another ``lo`` (equal ``hi`` values, about ``n**2 / 2**65`` pairs) compares the rest of them."""
     found = np.zeros(len(q_hi), dtype=bool)
-    hit = np.flatnonzero(right > left)
-    if len(hit) == 0:
+    if len(run_hi) == 0 or len(q_hi) == 0:
         return found
-    single = right[hit] - left[hit] == 1
-    one = hit[single]
-    found[one] = run_lo[left[one]] == q_lo[one]
-    for i in hit[~single]:
-        found[i] = bool(np.any(run_lo[left[i] : right[i]] == q_lo[i]))
+    left = np.searchsorted(run_hi, q_hi, side="left")
+    at = np.minimum(left, len(run_hi) - 1)
+    same_hi: npt.NDArray[np.bool_] = run_hi[at] == q_hi
+    found = same_hi & np.equal(run_lo[at], q_lo)
+    for i in np.flatnonzero(same_hi & ~found):
+        right = np.searchsorted(run_hi, q_hi[i], side="right")
+        found[i] = bool(np.any(run_lo[left[i] : right] == q_lo[i]))
     return found
 
 
@@ -385,19 +450,39 @@ class DedupeIndex:
         ... ).tolist()
         [True, False, False]
         """
+        self._runs = self.runs_after(hi, lo, presorted=presorted)
+
+    def runs_after(self, hi: U64, lo: U64, *, presorted: bool = False) -> list[tuple[U64, U64]]:
+        """The runs this index would hold after :meth:`add` of these keys; the index itself is
+        left as it is (so the merging can run in another thread while the index is read).
+
+        Parameters
+        ----------
+        hi, lo : numpy.ndarray
+            The two identity keys of each record, ``uint64``, the same length.
+        presorted : bool, optional
+            True when ``hi`` is already ascending (``lo`` in the same order): no sort.
+
+        Returns
+        -------
+        list of tuple of numpy.ndarray
+            The sorted ``(hi, lo)`` runs.
+        """
+        runs = list(self._runs)
         if len(hi) == 0:
-            return
+            return runs
         if not presorted:
             order = np.argsort(hi)
             hi, lo = hi[order], lo[order]
-        self._runs.append((hi, lo))
-        while len(self._runs) >= 2 and len(self._runs[-1][0]) * 2 >= len(self._runs[-2][0]):
-            h2, l2 = self._runs.pop()
-            h1, l1 = self._runs.pop()
+        runs.append((hi, lo))
+        while len(runs) >= 2 and len(runs[-1][0]) * 2 >= len(runs[-2][0]):
+            h2, l2 = runs.pop()
+            h1, l1 = runs.pop()
             both_hi, both_lo = np.concatenate([h1, h2]), np.concatenate([l1, l2])
             # two sorted runs: numpy's stable sort (timsort) finds them and merges in O(n)
             order = np.argsort(both_hi, kind="stable")
-            self._runs.append((both_hi[order], both_lo[order]))
+            runs.append((both_hi[order], both_lo[order]))
+        return runs
 
     def contains(self, hi: U64, lo: U64) -> npt.NDArray[np.bool_]:
         """Whether each probe key (any order) is held, matching both keys.
@@ -451,22 +536,24 @@ class BatchKeys:
         """
         hi = u64(frame.get_column(HI))
         order = np.argsort(hi)
-        info = frame.select(
-            pl.col("ts").dt.epoch("us").fill_null(0).alias("t"),
-            (pl.col("ts").dt.epoch("us") // US_PER_HOUR).fill_null(NO_TS_BUCKET).alias("b"),
-            (
-                pl.col("record_id").is_not_null()
-                if "record_id" in frame.columns
-                else pl.lit(False, dtype=pl.Boolean)
-            ).alias("r"),
+        ts = frame.get_column("ts")
+        ts_us = ts.dt.epoch("us").fill_null(0).to_numpy()[order]
+        bucket = ts_us // US_PER_HOUR
+        if ts.null_count():
+            bucket[ts.is_null().to_numpy()[order]] = NO_TS_BUCKET
+        ids = frame.get_column("record_id") if "record_id" in frame.columns else None
+        any_bucket = (
+            ids.is_not_null().to_numpy()[order]
+            if ids is not None and ids.null_count() < len(ids)
+            else np.zeros(len(order), dtype=bool)
         )
         return cls(
             hi=hi[order],
             lo=u64(frame.get_column(LO))[order],
             row=order,
-            bucket=info.get_column("b").to_numpy()[order],
-            ts_us=info.get_column("t").to_numpy()[order],
-            any_bucket=info.get_column("r").to_numpy()[order],
+            bucket=bucket,
+            ts_us=ts_us,
+            any_bucket=any_bucket,
         )
 
     def __len__(self) -> int:
@@ -551,11 +638,19 @@ class BatchKeys:
 
 class KeyStore:
     """Identity keys bucketed by the hour of their record's ``ts``, so keys older than the
-    retention can be dropped whole (memory and store stay bounded)."""
+    retention can be dropped whole (memory and store stay bounded).
+
+    ``newest_us``: the newest ``ts`` (microseconds since the epoch) of the committed keys whose
+    identity holds their ``ts``, per record type (``None``: keys of any type, such as those
+    read back from the store). A record of type T with no ``record_id`` whose ``ts`` is later
+    than T's newest (and the ``None`` entry) cannot have been committed: its identity holds a
+    ``ts`` no committed record of its type has. Such *fresh* keys are not looked up at all, so a
+    source in time order costs the probe of the few records at its edge only."""
 
     def __init__(self) -> None:
         self.buckets: dict[int, DedupeIndex] = {}
         self.last_segment_id = 0
+        self.newest_us: dict[str | None, int] = {}
 
     @property
     def size(self) -> int:
@@ -580,15 +675,55 @@ class KeyStore:
             found |= index.contains(hi, lo)
         return found
 
-    def contains_batch(self, keys: BatchKeys) -> npt.NDArray[np.bool_]:
+    def note_newest(self, record_type: str | None, ts_us: int) -> None:
+        """Raise the newest committed ``ts`` of a record type (``None``: of any type).
+
+        Parameters
+        ----------
+        record_type : str or None
+            The records' type, or None when it is not known.
+        ts_us : int
+            The newest ``ts`` of the committed keys, microseconds since the epoch (UTC).
+        """
+        held = self.newest_us.get(record_type)
+        if held is None or ts_us > held:
+            self.newest_us[record_type] = ts_us
+
+    def newest_of(self, record_type: str | None) -> int | None:
+        """The newest committed ``ts`` a record of this type can share (None: no committed key
+        holds a ``ts``); ``record_type`` None: of any type.
+
+        Parameters
+        ----------
+        record_type : str or None
+            One record type, or None for a batch of several.
+
+        Returns
+        -------
+        int or None
+            Microseconds since the epoch (UTC).
+        """
+        values = [
+            v
+            for t, v in self.newest_us.items()
+            if record_type is None or t is None or t == record_type
+        ]
+        return max(values) if values else None
+
+    def contains_batch(
+        self, keys: BatchKeys, record_type: str | None = None
+    ) -> npt.NDArray[np.bool_]:
         """Whether each of a batch's keys was committed. A key whose identity holds its ``ts``
-        can only sit in the bucket of that ``ts``, so it is looked up there only; a
+        can only sit in the bucket of that ``ts``, so it is looked up there only, and not at all
+        when it is fresh (later than every committed ``ts`` of its type, see the class); a
         ``record_id`` key in every bucket.
 
         Parameters
         ----------
         keys : BatchKeys
             The batch's keys.
+        record_type : str or None, optional
+            The type of every record of the batch, or None (several or unknown).
 
         Returns
         -------
@@ -598,17 +733,53 @@ class KeyStore:
         found = np.zeros(len(keys), dtype=bool)
         if len(keys) == 0 or not self.buckets:
             return found
-        for bucket, index in self.buckets.items():
-            probe = (keys.bucket == bucket) | keys.any_bucket
-            if probe.all():
-                found |= index.contains(keys.hi, keys.lo)
-            elif probe.any():
-                where = np.flatnonzero(probe)
-                found[where] |= index.contains(keys.hi[where], keys.lo[where])
+        old = keys.any_bucket | (keys.bucket == NO_TS_BUCKET)
+        newest = self.newest_of(record_type)
+        if newest is not None:
+            old |= keys.ts_us <= newest
+        if old.all():
+            return self._probe(keys.hi, keys.lo, keys.bucket, keys.any_bucket)
+        where = np.flatnonzero(old)
+        if len(where):
+            found[where] = self._probe(
+                keys.hi[where], keys.lo[where], keys.bucket[where], keys.any_bucket[where]
+            )
         return found
 
-    def add(self, bucket: int, hi: U64, lo: U64, *, presorted: bool = False) -> None:
-        """Add keys to one hour bucket.
+    def _probe(
+        self, hi: U64, lo: U64, bucket: npt.NDArray[np.int64], anywhere: npt.NDArray[np.bool_]
+    ) -> npt.NDArray[np.bool_]:
+        """Look keys up in their own bucket (``anywhere``: in every bucket)."""
+        found = np.zeros(len(hi), dtype=bool)
+        first, last = int(bucket.min()), int(bucket.max())
+        spread = anywhere if bool(anywhere.any()) else None
+        for b, index in self.buckets.items():
+            if first == last == b:  # every key's own bucket: probe them all
+                found |= index.contains(hi, lo)
+                continue
+            if first <= b <= last:
+                probe = bucket == b
+                if spread is not None:
+                    probe |= spread
+            elif spread is not None:
+                probe = spread
+            else:  # a bucket outside the batch's hours holds none of its keys
+                continue
+            where = np.flatnonzero(probe)
+            if len(where):
+                found[where] |= index.contains(hi[where], lo[where])
+        return found
+
+    def add(
+        self,
+        bucket: int,
+        hi: U64,
+        lo: U64,
+        *,
+        presorted: bool = False,
+        newest_us: int | None = None,
+    ) -> None:
+        """Add keys to one hour bucket; their newest ``ts`` is noted for any record type.
 
         Parameters
         ----------
@@ -618,6 +789,9 @@ class KeyStore:
             The two identity keys of each record, ``uint64``.
         presorted : bool, optional
             True when ``hi`` is already ascending.
+        newest_us : int, optional
+            The newest ``ts`` of the records, microseconds since the epoch (default: the last
+            microsecond of the bucket's hour).
 
         Examples
         --------
@@ -629,7 +803,52 @@ class KeyStore:
         >>> keys.size
         1
         """
+        if len(hi) and bucket != NO_TS_BUCKET:
+            end_us = (bucket + 1) * US_PER_HOUR - 1
+            self.note_newest(None, end_us if newest_us is None else newest_us)
         self.buckets.setdefault(bucket, DedupeIndex()).add(hi, lo, presorted=presorted)
+
+    def staged(
+        self, buckets: list[tuple[int, U64, U64, datetime | None, datetime | None]]
+    ) -> dict[int, list[tuple[U64, U64]]]:
+        """The runs of each bucket after adding a batch's keys (sorted, one part per bucket as
+        :meth:`BatchKeys.by_bucket` gives them), without changing the store: computed while the
+        batch's transaction runs, put in place by :meth:`install` once it committed.
+
+        Parameters
+        ----------
+        buckets : list of tuple
+            ``(bucket, hi, lo, min ts, max ts)`` per hour bucket, each part sorted by ``hi``.
+
+        Returns
+        -------
+        dict of int to list
+            The new sorted runs of each bucket the batch touches.
+        """
+        out: dict[int, list[tuple[U64, U64]]] = {}
+        for bucket, hi, lo, _, _ in buckets:
+            index = self.buckets.get(bucket) or DedupeIndex()
+            out[bucket] = index.runs_after(hi, lo, presorted=True)
+        return out
+
+    def install(
+        self, staged: dict[int, list[tuple[U64, U64]]], newest_us: dict[str | None, int]
+    ) -> None:
+        """Put the runs of :meth:`staged` in place (the batch committed) and note the newest
+        ``ts`` of its keys per record type.
+
+        Parameters
+        ----------
+        staged : dict of int to list
+            The new runs of each bucket, from :meth:`staged` on this store as it is now.
+        newest_us : dict of str or None to int
+            The newest ``ts`` of the batch's keys that hold one, per record type (None: of
+            records without a known type), microseconds since the epoch.
+        """
+        for bucket, runs in staged.items():
+            self.buckets.setdefault(bucket, DedupeIndex())._runs = runs
+        for record_type, ts_us in newest_us.items():
+            self.note_newest(record_type, ts_us)
 
     def evict(self, cutoff_us: int | None) -> None:
         """Forget the buckets that end at or before ``cutoff_us`` (bucket -1 holds records
@@ -654,12 +873,27 @@ WATERMARK_SCHEMA: Final[dict[str, pl.DataType]] = {
 
 
 class Watermarks:
-    """The newest committed ``ts`` of each (record type, device), and of the whole store."""
+    """The newest committed ``ts`` of each (record type, device), and of the whole store.
+
+    Each committed batch's rows are kept as they come and merged (the newest ``ts`` per device)
+    when the watermarks are read (:attr:`frame`: the too-late check of a batch that may hold a
+    late record), or once they are as many as the merged rows: a batch in time order costs no
+    merge of every device's watermark."""
 
     def __init__(self, frame: pl.DataFrame | None = None) -> None:
-        self.frame = pl.DataFrame(schema=WATERMARK_SCHEMA) if frame is None else frame
-        newest = self.frame.get_column("wm_ts").max()
+        self._parts = [pl.DataFrame(schema=WATERMARK_SCHEMA) if frame is None else frame]
+        newest = self._parts[0].get_column("wm_ts").max()
         self.newest_us: int | None = epoch_us(newest) if isinstance(newest, datetime) else None
+
+    @property
+    def frame(self) -> pl.DataFrame:
+        """``record_type, device, wm_ts``: one row per (record type, device), its newest
+        ``ts``."""
+        if len(self._parts) > 1:
+            self._parts = [
+                pl.concat(self._parts).group_by("record_type", "device").agg(pl.col("wm_ts").max())
+            ]
+        return self._parts[0]
 
     def advance(self, newest: pl.DataFrame) -> None:
         """Merge ``record_type, device, wm_ts`` rows (each the newest ``ts`` of a batch).
@@ -671,19 +905,18 @@ class Watermarks:
         """
         if newest.height == 0:
             return
-        self.frame = (
-            pl.concat([self.frame, newest.select(list(WATERMARK_SCHEMA))])
-            .group_by("record_type", "device")
-            .agg(pl.col("wm_ts").max())
-        )
+        self._parts.append(newest.select(list(WATERMARK_SCHEMA)))
+        if sum(p.height for p in self._parts[1:]) >= max(self._parts[0].height, 100_000):
+            _ = self.frame  # merged once they are as many as the merged rows: bounded memory
         top = newest.get_column("wm_ts").max()
         if isinstance(top, datetime):
             top_us = epoch_us(top)
             self.newest_us = top_us if self.newest_us is None else max(self.newest_us, top_us)
 
     def any_before(self, cutoff_us: int, newest: pl.DataFrame) -> bool:
-        """Whether a watermark, held or among a batch's ``newest`` rows, is older than the
-        cutoff: only then has the store's watermark table anything to forget.
+        """Whether a watermark, held or among a batch's ``newest`` rows, may be older than the
+        cutoff: only then has the store's watermark table anything to forget (a row that a
+        later batch's row of the same device replaced counts too: then the store is asked).
 
         Parameters
         ----------
@@ -699,7 +932,7 @@ class Watermarks:
         """
         oldest = [
             v
-            for v in (self.frame.get_column("wm_ts").min(), newest.get_column("wm_ts").min())
+            for v in [p.get_column("wm_ts").min() for p in (*self._parts, newest)]
             if isinstance(v, datetime)
         ]
         return bool(oldest) and epoch_us(min(oldest)) < cutoff_us
@@ -713,10 +946,16 @@ class Watermarks:
         cutoff_us : int or None
             The retention's cutoff, microseconds since the epoch (UTC); None keeps all.
         """
-        if cutoff_us is None or self.frame.height == 0:
+        if cutoff_us is None:
             return
-        cutoff = pl.lit(from_epoch_us(cutoff_us), dtype=TS_DTYPE)
-        self.frame = self.frame.filter(pl.col("wm_ts") >= cutoff)
+        cutoff = from_epoch_us(cutoff_us)
+        # a row older than the cutoff goes; a device with a newer row in a later part keeps it
+        self._parts = [
+            p
+            if not isinstance(oldest := p.get_column("wm_ts").min(), datetime) or oldest >= cutoff
+            else p.filter(pl.col("wm_ts") >= pl.lit(cutoff, dtype=TS_DTYPE))
+            for p in self._parts
+        ]
 
 
 def newest_per_device(frames: list[pl.DataFrame]) -> pl.DataFrame:
@@ -731,7 +970,8 @@ def newest_per_device(frames: list[pl.DataFrame]) -> pl.DataFrame:
     Returns
     -------
     polars.DataFrame
-        One row per (record type, device): its newest ``ts`` as ``wm_ts``.
+        One row per (record type, device): its newest ``ts`` as ``wm_ts``, in key order (the
+        order the store writes them in).
 
     Examples
     --------
@@ -752,6 +992,7 @@ def newest_per_device(frames: list[pl.DataFrame]) -> pl.DataFrame:
         .drop_nulls()
         .group_by("record_type", "device")
         .agg(pl.col("wm_ts").max())
+        .sort("record_type", "device")
     )
 
 

@@ -2,14 +2,22 @@
 
 1. **prepare** (no state, so a source runs it in its decode threads while the previous batch is
    ingested): the H3 cell of every GPS fix, the identity keys sorted, and for a batch of one
-   record type its state-free checks;
+   record type its state-free checks, the jump check within the batch and the batch's
+   *provisional* outcome: what it commits if the state drops none of its records (accepted and
+   quarantined rows, window deltas, newest ``ts`` per device, last fixes);
 2. **dedupe**: first occurrence in the batch, and not among the committed keys;
 3. **timing**: a record in the future beyond the clock-skew limit, or older than its device's
    watermark less the dedupe horizon, is quarantined with the watermark in its reason;
 4. **checks** (:mod:`.checks`) and the GPS jump check against each device's last fix;
 5. **aggregate** (:mod:`greenstream.monitoring.aggregates`): window deltas, CO2e by the kernel;
 6. **commit** (:mod:`.commit`): one transaction for everything the batch changes; only then does
-   the in-memory state follow and the source acknowledge.
+   the in-memory state follow and the source acknowledge. The Parquet archive is written by a
+   second thread while the statements run (Polars releases the GIL), before the commit.
+
+A prepared batch whose records all survive steps 2-3, and whose GPS fixes are none of them a
+jump candidate (within the batch, or against its device's committed fix), commits its
+provisional outcome; any other batch is judged and summed here from what is left of it (the
+same functions: both give the same store).
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -40,9 +49,14 @@ from greenstream.monitoring.ingest import commit as store
 from greenstream.monitoring.ingest.archive import write_archive
 from greenstream.monitoring.ingest.checks import (
     STATIC_CHECK_COLUMNS,
+    JumpProbe,
     ValidationContext,
+    accepted_rows,
     check_constants,
+    jump_probe,
+    jumps_settled,
     physical_limits,
+    refused_rows,
     static_checked,
     validate,
 )
@@ -179,8 +193,72 @@ class IngestHooks:
     after_commit: Callable[[], None] | None = None
 
 
+@dataclass(frozen=True)
+class Provisional:
+    """A prepared batch of one record type's outcome if the state drops none of its records
+    (:func:`prepare_batch`): its accepted and quarantined rows (the state-free checks), the
+    probe of its jump check (GPS), and what its commit writes of the accepted rows: window
+    deltas, the newest ``ts`` of each device, the last fix of each device (GPS)."""
+
+    record_type: str
+    accepted: pl.DataFrame
+    quarantined: pl.DataFrame
+    jumps: JumpProbe | None
+    deltas: pl.DataFrame
+    newest: pl.DataFrame
+    fixes: pl.DataFrame
+
+
+def batch_effects(
+    accepted: dict[str, pl.DataFrame],
+    settings: AggregateSettings,
+    registry: Registry,
+    fixes: pl.DataFrame | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """What a batch's accepted records change besides their keys: the window deltas, the newest
+    ``ts`` of each (record type, device) and the last fix of each GPS device.
+
+    Parameters
+    ----------
+    accepted : dict of str to polars.DataFrame
+        Accepted records by record type.
+    settings : AggregateSettings
+        Window length (s), H3 resolution and device registry.
+    registry : Registry
+        The factor registry (CO2e through the accounting kernel).
+    fixes : polars.DataFrame or None, optional
+        The last fix of each GPS device when the caller has it (:class:`JumpProbe`).
+
+    Returns
+    -------
+    tuple of polars.DataFrame
+        ``(deltas, newest, fixes)``: see :func:`window_deltas`, :func:`newest_per_device` and
+        :func:`last_fixes`.
+    """
+    if fixes is None:
+        fixes = last_fixes(accepted.get("gps"))
+    # a GPS device's newest ts is its last fix's (the greatest ts): no second group-by
+    newest = newest_per_device(
+        [
+            f.select(
+                pl.lit(t).alias("record_type"),
+                pl.col(DEVICE_FIELD[t]).alias("device"),
+                "ts",
+            )
+            for t, f in ((t, fixes if t == "gps" else f) for t, f in accepted.items())
+        ]
+    )
+    return window_deltas(accepted, settings, registry), newest, fixes
+
+
 def prepare_batch(
-    decoded: Decoded, record_type: str | None, *, source: str, h3_resolution: int, ctx: Any
+    decoded: Decoded,
+    record_type: str | None,
+    *,
+    source: str,
+    ctx: ValidationContext,
+    settings: AggregateSettings,
+    registry: Registry,
 ) -> Decoded:
     """The stateless work on a batch (see :meth:`Ingestor.prepare`).
 
@@ -192,26 +270,45 @@ def prepare_batch(
         The type the source carries, or None when rows name their own.
     source : str
         The source's name (the default ``source`` of a record's identity).
-    h3_resolution : int
-        H3 resolution of the cells, 0-15.
     ctx : ValidationContext
         What the state-free checks look up.
+    settings : AggregateSettings
+        Window length (s), H3 resolution and device registry.
+    registry : Registry
+        The factor registry (CO2e through the accounting kernel).
 
     Returns
     -------
     Decoded
-        The batch with ``_cell``, its sorted keys and, for one record type, its checks.
+        The batch with ``_cell``, its sorted keys and, for one record type, its checks and its
+        provisional outcome (:class:`Provisional`).
     """
     frame, keys = typed_records(decoded, record_type)
     if CELL not in frame.columns and frame.get_column("lat").null_count() < frame.height:
-        frame = frame.with_columns(gps_cells(frame, h3_resolution))
+        frame = frame.with_columns(gps_cells(frame, settings.h3_resolution))
     if keys is None:
         frame = with_keys(frame, source)
         keys = BatchKeys.of(frame)
     one_type = single_type(frame)
-    if one_type is not None and "__code" not in frame.columns:
+    if one_type is None:
+        return Decoded(frame, decoded.bad, keys)
+    if "__code" not in frame.columns:
         frame = static_checked(frame, one_type, ctx)
-    return Decoded(frame, decoded.bad, keys)
+    accepted = accepted_rows(frame, one_type)
+    jumps = jump_probe(frame, ctx) if one_type == "gps" and accepted.height else None
+    deltas, newest, fixes = batch_effects(
+        {one_type: accepted}, settings, registry, jumps.lasts if jumps is not None else None
+    )
+    provisional = Provisional(
+        record_type=one_type,
+        accepted=accepted,
+        quarantined=refused_rows(frame, one_type),
+        jumps=jumps,
+        deltas=deltas,
+        newest=newest,
+        fixes=fixes,
+    )
+    return Decoded(frame, decoded.bad, keys, provisional=provisional)
 
 
 def typed_records(
@@ -289,6 +386,7 @@ class Ingestor:
         self.index = KeyStore()
         self.watermarks = Watermarks()
         self.hooks = IngestHooks()
+        self._pool: ThreadPoolExecutor | None = None
         self._load_state()
 
     # -- settings -----------------------------------------------------------------------------
@@ -336,17 +434,27 @@ class Ingestor:
             return 0
         self.watermarks = Watermarks(store.read_watermarks(conn))
         new = (seg.c.id > self.index.last_segment_id) & (seg.c.id <= upper)
-        stmt = sa.select(seg.c.min_ts, seg.c.keys_hi, seg.c.keys_lo).where(new).order_by(seg.c.id)
+        stmt = (
+            sa.select(seg.c.min_ts, seg.c.max_ts, seg.c.keys_hi, seg.c.keys_lo)
+            .where(new)
+            .order_by(seg.c.id)
+        )
         cutoff_us = self._retention_cutoff_us()
         if cutoff_us is not None:
             cutoff = from_epoch_us(cutoff_us)
             stmt = stmt.where((seg.c.max_ts >= cutoff) | seg.c.max_ts.is_(None))
         rows = conn.execute(stmt).all()
-        for min_ts, hi, lo in rows:
+        for min_ts, max_ts, hi, lo in rows:
             bucket = epoch_us(min_ts) // US_PER_HOUR if min_ts is not None else NO_TS_BUCKET
             keys_hi = np.frombuffer(hi, dtype="<u8").astype(np.uint64, copy=False)
             keys_lo = np.frombuffer(lo, dtype="<u8").astype(np.uint64, copy=False)
-            self.index.add(bucket, keys_hi, keys_lo, presorted=True)  # stored in key order
+            self.index.add(  # stored in key order
+                bucket,
+                keys_hi,
+                keys_lo,
+                presorted=True,
+                newest_us=epoch_us(max_ts) if max_ts is not None else None,
+            )
         self.index.last_segment_id = int(upper)
         self.index.evict(cutoff_us)
         return len(rows)
@@ -396,8 +504,9 @@ class Ingestor:
             decoded,
             record_type,
             source=self.settings.source,
-            h3_resolution=self.settings.h3_resolution,
             ctx=self.ctx,
+            settings=self.aggregate_settings,
+            registry=self.registry,
         )
 
     def process(
@@ -428,6 +537,8 @@ class Ingestor:
             Accepted, duplicate and quarantined counts.
         """
         frame, keys = typed_records(decoded, record_type)
+        # the provisional outcome holds while every prepared record goes on to the checks
+        provisional = decoded.provisional if frame is decoded.records else None
         if keys is None:
             frame = with_keys(frame, self.settings.source)
             keys = BatchKeys.of(frame)
@@ -435,12 +546,18 @@ class Ingestor:
         if keys.has_equal_hi():
             frame = frame.filter(frame.select(pl.struct(HI, LO).is_first_distinct()).to_series())
             keys = BatchKeys.of(frame)
-        seen = self.index.contains_batch(keys)
+            provisional = None
+        seen = self.index.contains_batch(
+            keys, provisional.record_type if provisional is not None else single_type(frame)
+        )
         if seen.any():
             frame = frame.filter(pl.Series(keys.row_mask(~seen)))
             keys = keys.keep(~seen)
+            provisional = None
         # 2. in the future, or too old to be proven unique: quarantined (kept), not ingested
         frame, timing = self._timing_checks(frame)
+        if timing.height:
+            provisional = None
         # 3. record type, then the checks of each type
         type_ok = pl.col("record_type").is_in(list(RECORD_TYPES)).fill_null(False)
         bad = self._undecoded(decoded.bad, record_type)
@@ -458,7 +575,14 @@ class Ingestor:
         )
         for (rtype,), part in parts.items():
             assert isinstance(rtype, str)
-            ok, refused = validate(part, rtype, self.ctx)
+            if (
+                provisional is not None
+                and rtype == provisional.record_type
+                and (provisional.jumps is None or jumps_settled(provisional.jumps, self.ctx))
+            ):
+                ok, refused = provisional.accepted, provisional.quarantined
+            else:
+                ok, refused = validate(part, rtype, self.ctx)
             accepted[rtype] = ok
             quarantine_parts.append(refused)
         quarantined = pl.concat(quarantine_parts, how="vertical_relaxed")
@@ -472,6 +596,7 @@ class Ingestor:
             position_to=position_to,
             records_in=decoded.size,
             keys=keys if bad.height == 0 and timing.height == 0 else None,
+            provisional=provisional,
         )
         if self.hooks.after_commit is not None:
             self.hooks.after_commit()
@@ -568,11 +693,14 @@ class Ingestor:
         position_to: int,
         records_in: int,
         keys: BatchKeys | None = None,
+        provisional: Provisional | None = None,
     ) -> BatchResult:
         """Write the batch's effects, keys and checkpoint in one transaction.
 
         ``keys``: the identity keys of exactly the accepted and quarantined records, sorted,
-        when the caller has them (else they are collected from the frames).
+        when the caller has them (else they are collected from the frames). ``provisional``:
+        the batch's prepared outcome, whose deltas, watermarks and last fixes are used when
+        ``accepted`` is its accepted frame (else they are computed from ``accepted``).
 
         Parameters
         ----------
@@ -588,6 +716,8 @@ class Ingestor:
             Records read (count).
         keys : BatchKeys or None, optional
             The sorted keys of the accepted and quarantined records.
+        provisional : Provisional or None, optional
+            The batch's prepared outcome (:func:`prepare_batch`).
 
         Returns
         -------
@@ -618,45 +748,57 @@ class Ingestor:
                 quarantined.height,
                 now,
             )
-            deltas = window_deltas(accepted, self.aggregate_settings, self.registry)
-            store.upsert_aggregates(conn, deltas)
-            store.insert_quarantine(conn, quarantined, batch_id, source)
             buckets = (keys or _batch_keys(accepted, quarantined)).by_bucket()
-            seg_ids = store.insert_segments(conn, batch_id, buckets)
-            newest = newest_per_device(
-                [
-                    f.select(
-                        pl.lit(t).alias("record_type"),
-                        pl.col(DEVICE_FIELD[t]).alias("device"),
-                        "ts",
+            # the key index merges the batch's keys and the archive thread writes its files
+            # while the statements run (numpy and Polars work without the GIL); the merged
+            # runs take effect after the commit
+            staged = self._helpers().submit(self.index.staged, buckets)
+            archive = self._write_archive(batch_id, accepted)
+            try:
+                if (
+                    provisional is not None
+                    and len(accepted) == 1
+                    and accepted.get(provisional.record_type) is provisional.accepted
+                ):
+                    deltas, newest, fixes = (
+                        provisional.deltas,
+                        provisional.newest,
+                        provisional.fixes,
                     )
-                    for t, f in accepted.items()
-                ]
-            )
-            store.upsert_watermarks(conn, newest)
-            top = newest.get_column("wm_ts").max()
-            newest_us = max(
-                [v for v in (self.watermarks.newest_us,) if v is not None]
-                + ([epoch_us(top)] if isinstance(top, datetime) else [])
-                or [0]
-            )
-            retention = self.retention_s
-            if retention is not None and newest_us:
-                forget_us = newest_us - retention * 1_000_000
-                store.forget_before(
-                    conn,
-                    from_epoch_us(forget_us),
-                    watermarks=self.watermarks.any_before(forget_us, newest),
+                else:
+                    deltas, newest, fixes = batch_effects(
+                        accepted, self.aggregate_settings, self.registry
+                    )
+                store.upsert_aggregates(conn, deltas)
+                store.insert_quarantine(conn, quarantined, batch_id, source)
+                seg_ids = store.insert_segments(conn, batch_id, buckets)
+                store.upsert_watermarks(conn, newest)
+                top = newest.get_column("wm_ts").max()
+                newest_us = max(
+                    [v for v in (self.watermarks.newest_us,) if v is not None]
+                    + ([epoch_us(top)] if isinstance(top, datetime) else [])
+                    or [0]
                 )
-            if self.settings.archive_dir is not None:
-                write_archive(self.settings.archive_dir, batch_id, accepted)
-            fixes = last_fixes(accepted.get("gps"))
-            store.upsert_fixes(conn, fixes)
+                retention = self.retention_s
+                if retention is not None and newest_us:
+                    forget_us = newest_us - retention * 1_000_000
+                    store.forget_before(
+                        conn,
+                        from_epoch_us(forget_us),
+                        watermarks=self.watermarks.any_before(forget_us, newest),
+                    )
+                store.upsert_fixes(conn, fixes)
+            except BaseException:
+                if archive is not None:  # written before the batch id can be taken again
+                    wait([archive])
+                raise
+            if archive is not None:
+                archive.result()
+            merged = staged.result()
             if self.hooks.before_commit is not None:
                 self.hooks.before_commit()
         # committed: now the in-memory state may follow
-        for bucket, hi, lo, _, _ in buckets:
-            self.index.add(bucket, hi, lo, presorted=True)
+        self.index.install(merged, _newest_keyed(accepted, quarantined))
         if seg_ids:
             self.index.last_segment_id = max(self.index.last_segment_id, *seg_ids)
         self.watermarks.advance(newest)
@@ -677,6 +819,24 @@ class Ingestor:
             records_in - sum(result.accepted.values()) - sum(result.quarantined.values())
         )
         return result
+
+    def _write_archive(
+        self, batch_id: int, accepted: dict[str, pl.DataFrame]
+    ) -> Future[None] | None:
+        """Start writing the batch's archive files in the archive thread (None without an
+        archive): Polars writes Parquet without the GIL, so the file is written while the
+        ingest thread runs the batch's statements; the commit waits for it."""
+        directory = self.settings.archive_dir
+        if directory is None or not any(f.height for f in accepted.values()):
+            return None
+        return self._helpers().submit(write_archive, directory, batch_id, accepted)
+
+    def _helpers(self) -> ThreadPoolExecutor:
+        """The threads that work beside the statements of a batch's transaction: the archive
+        files and the key index's merge (made on first use)."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="gs-commit")
+        return self._pool
 
     def _unseen(self, frame: pl.DataFrame) -> pl.DataFrame:
         has_key = frame[HI].is_not_null()
@@ -706,6 +866,27 @@ def _unknown_type(untyped: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _newest_keyed(
+    accepted: dict[str, pl.DataFrame], quarantined: pl.DataFrame
+) -> dict[str | None, int]:
+    """The newest ``ts`` (microseconds since the epoch) of the batch's keyed records, accepted
+    and quarantined, per record type (None: quarantined records without a type)."""
+    newest: dict[str | None, int] = {}
+
+    def note(record_type: str | None, ts: object) -> None:
+        if isinstance(ts, datetime):
+            us = epoch_us(ts)
+            newest[record_type] = max(us, newest.get(record_type, us))
+
+    for record_type, frame in accepted.items():
+        note(record_type, frame.get_column("ts").max())
+    keyed = quarantined.filter(pl.col(HI).is_not_null() & pl.col("ts").is_not_null())
+    if keyed.height:
+        for record_type, ts in keyed.group_by("record_type").agg(pl.col("ts").max()).iter_rows():
+            note(record_type, ts)
+    return newest
+
+
 def _batch_keys(accepted: dict[str, pl.DataFrame], quarantined: pl.DataFrame) -> BatchKeys:
     """The keys of the batch's accepted and keyed quarantined records."""
     frames = [f.select(HI, LO, "ts") for f in accepted.values()]
@@ -730,6 +911,9 @@ def last_fixes(gps: pl.DataFrame | None) -> pl.DataFrame:
         return pl.DataFrame(schema=_FIX_SCHEMA)
     if not gps.get_column(POS).is_sorted():
         gps = gps.sort(POS)
+    ts = gps.get_column("ts")
+    if ts.null_count() == 0 and ts.is_sorted():  # in time order (a file or stream usually is)
+        return gps.group_by("device_id").agg(pl.col("ts", "lat", "lon").last())
     # in position order, the last row with the greatest ts is the first one of the reversed rows
     last = pl.len() - 1 - pl.col("ts").reverse().arg_max()
     return gps.group_by("device_id").agg(pl.col("ts", "lat", "lon").get(last))

@@ -42,8 +42,10 @@ DEFAULT_BATCH_ROWS: Final = 500_000
 DEFAULT_DECODE_WORKERS: Final = 2
 # The run's first chunk is small and each next one twice as long up to the chunk size: the
 # ingest thread starts after a short decode instead of a whole chunk's, while the later, large
-# chunks keep the per-batch cost (commit, last fixes) low.
+# chunks keep the per-batch cost (commit, last fixes) low. The same for the row batches of the
+# other formats.
 FIRST_CHUNK_BYTES: Final = 8 * 1024 * 1024
+FIRST_BATCH_ROWS: Final = 62_500
 
 A = TypeVar("A")
 B = TypeVar("B")
@@ -284,8 +286,12 @@ def read_table(path: Path) -> pl.DataFrame:
     return pl.read_ipc(path)
 
 
-def iter_table(path: Path, start: int, batch_rows: int) -> Iterator[RawChunk]:
+def iter_table(
+    path: Path, start: int, batch_rows: int, first_rows: int | None = None
+) -> Iterator[RawChunk]:
     """Row batches of a CSV / Parquet / Arrow IPC file from row ``start``; positions are rows.
+    With ``first_rows`` the first batch has that many rows and each next one twice as many as
+    the one before, up to ``batch_rows``.
 
     Parameters
     ----------
@@ -295,6 +301,8 @@ def iter_table(path: Path, start: int, batch_rows: int) -> Iterator[RawChunk]:
         Row to start from (the checkpoint); 0 when beyond the table's end.
     batch_rows : int
         Rows per batch (count).
+    first_rows : int, optional
+        Rows of the first batch (count).
 
     Yields
     ------
@@ -304,9 +312,13 @@ def iter_table(path: Path, start: int, batch_rows: int) -> Iterator[RawChunk]:
     frame = read_table(path)
     if start > frame.height:
         start = 0
-    for begin in range(start, frame.height, batch_rows):
-        part = frame.slice(begin, batch_rows)
+    want = max(1, min(first_rows or batch_rows, batch_rows))
+    begin = start
+    while begin < frame.height:
+        part = frame.slice(begin, want)
         yield RawChunk(partial(conform_wire, part, offset=begin), begin, begin + part.height)
+        begin += part.height
+        want = min(2 * want, batch_rows)
 
 
 def read_ahead(items: Iterator[A], work: Callable[[A], B], workers: int) -> Iterator[B]:
@@ -407,6 +419,7 @@ def _parts(
     batch_rows: int,
 ) -> Iterator[_Part]:
     first_bytes: int | None = FIRST_CHUNK_BYTES  # the run's first chunks ramp up
+    first_rows: int | None = FIRST_BATCH_ROWS
     for path in paths:
         rtype = record_type or record_type_from_name(path)
         source = source_name(path)
@@ -414,11 +427,11 @@ def _parts(
             chunks: Iterator[RawChunk] = iter_ndjson_raw(
                 path, starts[path], chunk_bytes, rtype, first_bytes
             )
-            first_bytes = None
             total = path.stat().st_size
         else:
-            chunks = iter_table(path, starts[path], batch_rows)
+            chunks = iter_table(path, starts[path], batch_rows, first_rows)
             total = -1
+        first_bytes = first_rows = None  # only the run's first file ramps up
         for chunk in chunks:
             yield _Part(path, source, rtype, total, chunk)
 
