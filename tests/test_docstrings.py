@@ -264,7 +264,47 @@ def test_public_api_has_numpydoc_docstrings(path: Path) -> None:
     assert not found, "\n".join(found)
 
 
+# the settings that name where local state and caches live (greenstream/settings.py,
+# store/db.py, monitoring/store_paths.py, monitoring/landmask.py): each example runs with them
+# pointing into a fresh folder of its own, so it never reads or writes the user's data (the
+# default store under GREENSTREAM_HOME is shared by every installation of the user)
+LOCATION_SETTINGS: dict[str, str | None] = {
+    "GREENSTREAM_HOME": "home",
+    "GREENSTREAM_CACHE": "cache",
+    "XDG_CACHE_HOME": "xdg-cache",
+    # unset: the defaults under GREENSTREAM_HOME (the SQLite store and the telemetry archive
+    # next to it)
+    "GREENSTREAM_DATABASE_URL": None,
+    "GREENSTREAM_TELEMETRY_ARCHIVE": None,
+}
+
+
+@pytest.fixture
+def fresh_locations(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every location setting pointing into ``tmp_path`` (or unset, so its default is there)."""
+    for name, folder in LOCATION_SETTINGS.items():
+        if folder is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, str(tmp_path / folder))
+    return tmp_path
+
+
+def test_locations_are_fresh(fresh_locations: Path) -> None:
+    """The defaults of the settings resolve inside the test's folder."""
+    from greenstream.monitoring.landmask import cache_dir
+    from greenstream.monitoring.store_paths import default_archive_dir
+    from greenstream.settings import home_dir
+    from greenstream.store.db import database_url
+
+    assert home_dir() == fresh_locations / "home"
+    assert database_url().startswith(f"sqlite:///{fresh_locations / 'home'}")
+    assert default_archive_dir(None).is_relative_to(fresh_locations / "home")
+    assert cache_dir() == fresh_locations / "cache"
+
+
 @pytest.mark.parametrize("path", DOCUMENTED_PATHS, ids=lambda p: p.relative_to(SRC).as_posix())
+@pytest.mark.usefixtures("fresh_locations")
 def test_docstring_examples_run(path: Path) -> None:
     module = importlib.import_module(_module_name(path))
     finder = doctest.DocTestFinder(exclude_empty=True)

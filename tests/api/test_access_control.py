@@ -252,6 +252,11 @@ def test_429_per_address_and_on_heavy_endpoints(db_url: str) -> None:
         assert (r.status_code, r.json()["code"]) == (429, "TooManyRequests")
         assert int(r.headers["Retry-After"]) >= 1
         assert c.get("/footprints", headers=held).status_code == 200  # not a heavy class
+        # the OpenAPI document lists 429 where a class is counted, and only there
+        paths = c.get("/openapi.json").json()["paths"]
+        assert "429" in paths["/exports/{kind}.parquet"]["get"]["responses"]
+        assert "429" in paths["/shipments"]["post"]["responses"]
+        assert "429" not in paths["/footprints"]["get"]["responses"]
 
 
 def test_redis_shares_counters_between_workers(sqlite_url: str) -> None:

@@ -129,17 +129,33 @@ def test_arrow_ipc_body_and_quarantine_listing(client: TestClient) -> None:
 
 
 def test_bad_requests_are_refused(client: TestClient) -> None:
-    assert (
-        client.post("/monitoring/records", params={"record_type": "x"}, content=FIXES).status_code
-        == 422
-    )
+    # a record type, dimension or time outside the closed sets of the OpenAPI document: 400
+    # naming the parameter, as on every other route
+    bad_type = client.post("/monitoring/records", params={"record_type": "x"}, content=FIXES)
+    assert bad_type.status_code == 400
+    assert bad_type.json()["errors"][0]["field"] == "query.record_type"
     broken = client.post(
         "/monitoring/records",
         content=b"\xff\xff\xff\xffnot arrow at all",
         headers={"content-type": "application/vnd.apache.arrow.stream"},
     )
     assert broken.status_code == 400
-    assert client.get("/monitoring/aggregates", params={"dimension": "planet"}).status_code == 422
+    planet = client.get("/monitoring/aggregates", params={"dimension": "planet"})
+    assert planet.status_code == 400 and planet.json()["errors"][0]["field"] == "query.dimension"
+    # Unix seconds and a time without offset are not RFC 3339 date-times with an offset
+    for since in ("37.719", "2026-11-11T10:00:00"):
+        r = client.get("/monitoring/aggregates", params={"since": since})
+        assert r.status_code == 400 and r.json()["errors"][0]["field"] == "query.since"
+
+
+def test_closed_sets_are_those_of_the_pipeline() -> None:
+    from typing import get_args
+
+    from greenstream.api.routes.monitoring import Dimension, RecordType
+    from greenstream.monitoring.aggregates import DIMENSIONS
+    from greenstream.monitoring.records import RECORD_TYPES
+
+    assert get_args(RecordType) == RECORD_TYPES and get_args(Dimension) == DIMENSIONS
 
 
 def test_cells_as_geojson(client: TestClient) -> None:
@@ -163,7 +179,7 @@ def test_cells_as_geojson(client: TestClient) -> None:
     ring = feature["geometry"]["coordinates"][0]
     assert ring[0] == ring[-1] and all(121 < lon < 122 and 31 < lat < 32 for lon, lat in ring)
     bad = client.get("/monitoring/aggregates/cells.geojson", params={"record_type": "boat"})
-    assert bad.status_code == 422
+    assert bad.status_code == 400
 
 
 def test_trace_over_http_reads_the_store(client: TestClient) -> None:

@@ -358,6 +358,8 @@ def require_scope(*scopes: str, limit: str | None = None) -> Callable[[Request],
 
     dependency.__name__ = "require_scope_" + "_".join(s.replace(":", "_") for s in sorted(wanted))
     dependency.__scopes__ = wanted  # type: ignore[attr-defined]
+    # the OpenAPI document lists 429 on the operations that count a class (api/errors.py)
+    dependency.__rate_limit__ = limit  # type: ignore[attr-defined]
     return dependency
 
 

@@ -304,6 +304,8 @@ _DESCRIPTIONS: Final = {
     "410": "The resource existed and is gone: an expired or revoked share link (Gone)",
     "413": "Body, file or row count above the limit (PayloadTooLarge)",
     "415": "Unsupported content type",
+    "429": "Over the rate limit of the operation's class for this client (TooManyRequests, "
+    "Retry-After)",
     "503": "Statement timeout or shutting down (ServiceUnavailable, Retry-After)",
 }
 # operations without a token: the statuses they answer besides 400
@@ -381,10 +383,44 @@ def _document_parameter(param: dict[str, Any]) -> None:
             text.setdefault("minLength", 1)
 
 
+def rate_limited_operations(app: FastAPI) -> frozenset[tuple[str, str]]:
+    """The operations (method, path) that count a rate-limit class: a dependency of theirs is a
+    :func:`greenstream.api.auth.require_scope` with ``limit`` (429 ``TooManyRequests`` past it,
+    :mod:`greenstream.api.ratelimit`).
+
+    Parameters
+    ----------
+    app : fastapi.FastAPI
+        The application.
+
+    Returns
+    -------
+    frozenset of (str, str)
+        Upper-case method and OpenAPI path of each such operation.
+    """
+    from fastapi.routing import APIRoute, iter_route_contexts
+
+    found: set[tuple[str, str]] = set()
+    for ctx in iter_route_contexts(app.routes):
+        original = ctx.original_route
+        if not isinstance(original, APIRoute):
+            continue  # /docs, /openapi.json: Starlette routes of FastAPI itself
+        dependant = getattr(ctx, "dependant", None) or original.dependant
+        stack = list(dependant.dependencies)
+        while stack:
+            dep = stack.pop()
+            if getattr(dep.call, "__rate_limit__", None) is not None:
+                found |= {(m, str(ctx.path_format)) for m in ctx.methods or ()}
+                break
+            stack.extend(dep.dependencies)
+    return frozenset(found)
+
+
 def install_openapi(app: FastAPI) -> None:
     """Document the responses the error handlers really send: 400 with the error body instead
     of FastAPI's 422 model, and on every operation the statuses it can answer (401 / 403 when
-    it needs a token, 404 with a path parameter, 413 with a body, 405, 503 for data queries).
+    it needs a token, 404 with a path parameter, 413 with a body, 405, 429 where a rate limit
+    counts, 503 for data queries).
 
     Parameters
     ----------
@@ -411,6 +447,7 @@ def install_openapi(app: FastAPI) -> None:
             "scheme": "bearer",
             "description": "an access token from POST /auth/token",
         }
+        limited = rate_limited_operations(app)
         for path, item in schema.get("paths", {}).items():
             for method, op in item.items():
                 if not isinstance(op, dict) or "responses" not in op:
@@ -426,6 +463,8 @@ def install_openapi(app: FastAPI) -> None:
                     wanted |= {"409", "413", "415"}
                 if path.startswith(TIMED_PATH_PREFIXES):
                     wanted.add("503")
+                if (method.upper(), path) in limited:
+                    wanted.add("429")
                 for status in sorted(wanted):
                     responses.setdefault(status, _error(status))
                 for param in op.get("parameters", []):

@@ -27,7 +27,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict
 
-from greenstream.api.schemas import TIME_ZONE_SCHEMA, TIME_ZONE_SET
+from greenstream.api.schemas import DATE_TIME_PATTERN, TIME_ZONE_SCHEMA, TIME_ZONE_SET
 
 # --------------------------------------------------------------------------------------------
 # text and numbers
@@ -57,13 +57,6 @@ DISTANCE_KM_PATTERN = (  # (0, 20000) km: half the Earth's circumference
 )
 USES_PATTERN = r"^[1-9][0-9]{0,4}$"  # 1 to 99999 uses
 SHARE_PATTERN = r"^(?:0(?:\.[0-9]{1,4})?|1(?:\.0{1,4})?)$"  # 0 to 1
-
-# RFC 3339 date-time with an offset, years 1970-2999, seconds 00-59
-DATE_TIME_PATTERN = (
-    r"^(?:19[7-9][0-9]|2[0-9]{3})-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
-    r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?"
-    r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])$"
-)
 
 
 def _calendar_date(text: str) -> str:

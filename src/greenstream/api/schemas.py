@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from greenstream.store.ids import ID_MAX_LENGTH, ID_PATTERN
 
@@ -285,3 +286,115 @@ TIME_ZONES: tuple[str, ...] = _time_zones()
 TIME_ZONE_SET: frozenset[str] = frozenset(TIME_ZONES)
 # the JSON Schema of a time zone field: one of the names (a closed set, documented as an enum)
 TIME_ZONE_SCHEMA: dict[str, Any] = {"enum": list(TIME_ZONES)}
+
+
+# --------------------------------------------------------------------------------------------
+# times and days as typed inputs: the schema states the text accepted, and the server takes
+# exactly that text (Pydantic alone would also take a number as Unix seconds, and a date-time
+# or a number for a day)
+# --------------------------------------------------------------------------------------------
+
+_YEAR = r"(?:19[7-9][0-9]|2[0-9]{3})"
+_DAY_OF_YEAR = r"(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
+# RFC 3339 date-time with an offset, years 1970-2999 (a time outside is a clock error), seconds
+# 00-59
+DATE_TIME_PATTERN = (
+    rf"^{_YEAR}-{_DAY_OF_YEAR}"
+    r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?"
+    r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])$"
+)
+# RFC 3339 full-date, years 1970-2999
+DATE_PATTERN = rf"^{_YEAR}-{_DAY_OF_YEAR}$"
+_DATE_TIME_RE = re.compile(DATE_TIME_PATTERN)
+_DATE_RE = re.compile(DATE_PATTERN)
+
+
+def rfc3339_date_time(value: object) -> object:
+    """``value`` when it is the text of an RFC 3339 date-time with an offset, years 1970-2999
+    (then parsed, and a day the month does not have refused, by the ``datetime`` type).
+
+    Parameters
+    ----------
+    value : object
+        The raw input.
+
+    Returns
+    -------
+    object
+        ``value`` unchanged.
+
+    Raises
+    ------
+    ValueError
+        When ``value`` is not such a text (a number, a day, a time without offset, ...).
+
+    References
+    ----------
+    .. [1] RFC 3339 (2002), 5.6 Internet date/time format (``date-time``).
+
+    Examples
+    --------
+    >>> rfc3339_date_time("2026-11-11T00:00:00+08:00")
+    '2026-11-11T00:00:00+08:00'
+    >>> rfc3339_date_time("37.719")
+    Traceback (most recent call last):
+    ...
+    ValueError: must be an RFC 3339 date-time with an offset, years 1970-2999 (e.g. 2026-11-11T00:00:00Z)
+    """
+    if not isinstance(value, str) or _DATE_TIME_RE.fullmatch(value) is None:
+        raise ValueError(
+            "must be an RFC 3339 date-time with an offset, years 1970-2999 "
+            "(e.g. 2026-11-11T00:00:00Z)"
+        )
+    return value
+
+
+def rfc3339_date(value: object) -> object:
+    """``value`` when it is the text of an RFC 3339 full-date, years 1970-2999 (then parsed,
+    and a day the month does not have refused, by the ``date`` type).
+
+    Parameters
+    ----------
+    value : object
+        The raw input.
+
+    Returns
+    -------
+    object
+        ``value`` unchanged.
+
+    Raises
+    ------
+    ValueError
+        When ``value`` is not such a text (a number, a date-time, ...).
+
+    References
+    ----------
+    .. [1] RFC 3339 (2002), 5.6 Internet date/time format (``full-date``).
+
+    Examples
+    --------
+    >>> rfc3339_date("2026-11-11")
+    '2026-11-11'
+    >>> rfc3339_date("86400")
+    Traceback (most recent call last):
+    ...
+    ValueError: must be an RFC 3339 date, years 1970-2999 (e.g. 2026-11-11)
+    """
+    if not isinstance(value, str) or _DATE_RE.fullmatch(value) is None:
+        raise ValueError("must be an RFC 3339 date, years 1970-2999 (e.g. 2026-11-11)")
+    return value
+
+
+# an instant with its offset (query parameters and body fields)
+OffsetDateTime = Annotated[
+    datetime,
+    BeforeValidator(rfc3339_date_time),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": DATE_TIME_PATTERN}),
+]
+# a calendar day
+CalendarDate = Annotated[
+    date,
+    BeforeValidator(rfc3339_date),
+    WithJsonSchema({"type": "string", "format": "date", "pattern": DATE_PATTERN}),
+]

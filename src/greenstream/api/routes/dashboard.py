@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import polars as pl
@@ -29,7 +29,12 @@ from pydantic import BaseModel, Field
 from greenstream.api.auth import Caller, require_scope
 from greenstream.api.errors import ApiError
 from greenstream.api.responses import FastJSONResponse
-from greenstream.api.schemas import TIME_ZONE_SCHEMA, TIME_ZONE_SET
+from greenstream.api.schemas import (
+    TIME_ZONE_SCHEMA,
+    TIME_ZONE_SET,
+    CalendarDate,
+    OffsetDateTime,
+)
 from greenstream.services import analytics as A
 
 router = APIRouter(prefix="/dashboard", tags=["dashboard"])
@@ -124,9 +129,9 @@ _PART = r"[^>\x00-\x1f\x7f]*"
 
 def _filters(
     date_from: Annotated[
-        date | None, Query(alias="from", description="first local day (not after `to`)")
+        CalendarDate | None, Query(alias="from", description="first local day (not after `to`)")
     ] = None,
-    date_to: Annotated[date | None, Query(alias="to", description="last local day")] = None,
+    date_to: Annotated[CalendarDate | None, Query(alias="to", description="last local day")] = None,
     mode: Annotated[str | None, Query(max_length=32)] = None,
     method: Annotated[str | None, Query(max_length=32)] = None,
     carrier: Annotated[str | None, Query(max_length=200)] = None,
@@ -302,12 +307,12 @@ def heatmap(
     caller: Reader,
     filters: FiltersDep,
     resolution: Annotated[int, Query(ge=3, le=7)] = 5,
-    start: datetime | None = None,
-    end: datetime | None = None,
+    start: OffsetDateTime | None = None,
+    end: OffsetDateTime | None = None,
 ) -> Any:
     """kg CO2e WTW per H3 cell (legs spread along their great circle, hubs in their cell) for
     elements departing in [start, end), and the WTW per hour for the time slider."""
-    start, end = _utc(start, "start"), _utc(end, "end")
+    start, end = _utc(start), _utc(end)
     return _answer(
         request,
         caller,
@@ -317,12 +322,9 @@ def heatmap(
     )
 
 
-def _utc(value: datetime | None, name: str) -> datetime | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        raise ApiError("BadRequest", f"{name} needs a time zone (e.g. 2026-11-11T00:00:00Z)")
-    return value.astimezone(UTC)
+def _utc(value: datetime | None) -> datetime | None:
+    """The instant in UTC (an OffsetDateTime always carries its offset)."""
+    return None if value is None else value.astimezone(UTC)
 
 
 @router.get("/heatmap/live")
@@ -330,14 +332,14 @@ def heatmap_live(
     request: Request,
     caller: Reader,
     minutes: Annotated[int, Query(ge=1, le=7 * 24 * 60)] = 60,
-    until: datetime | None = None,
+    until: OffsetDateTime | None = None,
 ) -> Any:
     """kg CO2e per H3 cell from the telemetry ingested in the last ``minutes`` (by window
     start; ``until`` defaults to now). Telemetry is the operator's: other tenants get none."""
     settings = request.app.state.settings
     if settings.operator_tenant is None or caller.tenant != settings.operator_tenant:
         return FastJSONResponse({"cells": [], "records": 0, "note": "no telemetry for this tenant"})
-    end = _utc(until, "until") or datetime.now(UTC)
+    end = _utc(until) or datetime.now(UTC)
     with request.app.state.engine.connect() as conn:
         body = A.live_cells(conn, since=end - timedelta(minutes=minutes), until=end)
     return FastJSONResponse(body)

@@ -22,12 +22,14 @@ import polars as pl
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from greenstream.api.auth import Caller, require_scope
-from greenstream.errors import InputErrors
 
 router = APIRouter(prefix="/epcis", tags=["epcis"])
 Reader = Annotated[Caller, Depends(require_scope("packaging:read"))]
 Writer = Annotated[Caller, Depends(require_scope("packaging:write"))]
 CONTEXT = ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"]
+# a page token is the decimal id of the last event of the page before, below 10**18 (a 64-bit
+# database id)
+PAGE_TOKEN_PATTERN = r"^[0-9]{1,18}$"
 
 
 def _capture(request: Request, caller: Caller, body: bytes, file: str) -> dict[str, Any]:
@@ -89,7 +91,15 @@ def query_events(
     response: Response,
     caller: Reader,
     per_page: Annotated[int, Query(alias="perPage", ge=1, le=10_000)] = 1000,
-    next_page_token: Annotated[str | None, Query(alias="nextPageToken")] = None,
+    next_page_token: Annotated[
+        str | None,
+        Query(
+            alias="nextPageToken",
+            pattern=PAGE_TOKEN_PATTERN,
+            description="the nextPageToken of the previous page (the id of its last event); a "
+            "token past the last event gives an empty page",
+        ),
+    ] = None,
 ) -> Any:
     """Events matching SimpleEventQuery parameters, oldest first (an EPCISQueryDocument)."""
     from greenstream.levers.packaging.repository import query
@@ -97,11 +107,7 @@ def query_events(
     params = {
         k: v for k, v in request.query_params.items() if k not in ("perPage", "nextPageToken")
     }
-    after = 0
-    if next_page_token is not None:
-        if not next_page_token.isdigit():
-            raise InputErrors.single("<query>", "bad nextPageToken", field="nextPageToken")
-        after = int(next_page_token)
+    after = 0 if next_page_token is None else int(next_page_token)
     events, more = query(
         request.app.state.engine, caller.tenant_id, params, limit=per_page, after_id=after
     )

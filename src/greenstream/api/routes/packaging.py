@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from greenstream.api.auth import Caller, require_scope
 from greenstream.api.errors import ApiError
+from greenstream.api.schemas import OffsetDateTime
 from greenstream.errors import InputErrors
 from greenstream.levers.packaging.model import MAX_QUANTITY
 
@@ -184,15 +185,11 @@ def pack(body: PackRequest, caller: Writer) -> Any:
 
 
 def _as_of(value: datetime | None) -> datetime:
-    if value is None:
-        return datetime.now(UTC)
-    if value.tzinfo is None:
-        raise InputErrors.single("<query>", "as_of needs a UTC offset", field="as_of")
-    return value
+    return datetime.now(UTC) if value is None else value
 
 
 AsOf = Annotated[
-    datetime | None,
+    OffsetDateTime | None,
     Query(description="the time of the states (RFC 3339 with offset; default now)"),
 ]
 

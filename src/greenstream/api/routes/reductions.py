@@ -223,7 +223,13 @@ class PlacementIn(BaseModel):
 
     regions: list[Region] = Field(min_length=1, max_length=5_000)
     warehouses: list[Warehouse] = Field(min_length=1, max_length=500)
-    current: list[CurrentShare] | None = Field(None, max_length=100_000)
+    current: list[CurrentShare] | None = Field(
+        None,
+        min_length=1,
+        max_length=100_000,
+        description="today's share of each region's demand per warehouse; left out: each "
+        "region from its nearest warehouse",
+    )
 
 
 @router.post("/placement")

@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from greenstream.api.auth import Caller, require_scope
 from greenstream.api.errors import ApiError, error_response
 from greenstream.api.responses import FastJSONResponse
+from greenstream.api.schemas import CalendarDate
 from greenstream.errors import InputErrors
 from greenstream.reports.render import OutputFormat
 from greenstream.store.ids import ID_MAX_LENGTH, ID_PATTERN
@@ -93,8 +94,10 @@ REFERENCE_PATTERN = (
     rf"^gs1:(period|certificate):{_QUOTED}:(\*|{_QUOTED}):{_DAY}:{_DAY}:[0-9]{{1,18}}"
     r":[0-9a-f]{16}:[0-9a-f]{16}$"
 )
-FromQ = Annotated[date | None, Query(alias="from", description="first day (UTC) of the period")]
-ToQ = Annotated[date | None, Query(alias="to", description="last day (UTC) of the period")]
+FromQ = Annotated[
+    CalendarDate | None, Query(alias="from", description="first day (UTC) of the period")
+]
+ToQ = Annotated[CalendarDate | None, Query(alias="to", description="last day (UTC) of the period")]
 CustomerQ = Annotated[str | None, Query(max_length=200, description="customer_id")]
 LangQ = Annotated[Literal["en", "zh"], Query(description="en, or zh with the GB/T views")]
 FormatQ = Annotated[OutputFormat, Query(alias="format", description="json, html or pdf")]
