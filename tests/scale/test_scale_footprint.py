@@ -77,7 +77,14 @@ def test_no_shared_storage_gives_the_same_rows(
 def test_local_executor_gives_the_same_rows(dataset: Dataset, tmp_path: Path) -> None:
     out, ship = tmp_path / "out", tmp_path / "ship"
     options = _options(dataset)
-    result = run_dataset(dataset.parts, out, LocalExecutor(), options, shipments=ship)
+    executor = LocalExecutor()
+    result = run_dataset(dataset.parts, out, executor, options, shipments=ship)
+    # each partition's typed rows waited for its compute task in a file, not in memory
+    assert executor.spill_dir is not None
+    assert len(list(executor.spill_dir.glob("*.pickle"))) == 6
+    spill_dir = executor.spill_dir
+    executor.close()
+    assert not spill_dir.exists()
     assert_same_rows(dataset.reference, out, "tce_id")
     assert_same_rows(dataset.reference_shipments, ship, "shipment_id")
     assert_same_summary(dataset.reference_summary, result.summary())

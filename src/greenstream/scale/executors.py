@@ -10,8 +10,12 @@ cluster of worker processes). The functions are the same; only the place they ru
 from __future__ import annotations
 
 import os
+import pickle
+import shutil
+import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 Tick = Callable[[], None]
@@ -98,10 +102,72 @@ class _Done:
     value: Any
 
 
+@dataclass(frozen=True)
+class _Spilled:
+    """A task result written to a file (pickled) until a task or the client reads it."""
+
+    path: Path
+
+    def load(self) -> Any:
+        with self.path.open("rb") as f:
+            return pickle.load(f)  # a file this process wrote
+
+
+def spills(value: object) -> bool:
+    """Whether a task result asks to be held on disk between tasks (its class sets
+    ``spill_to_disk = True``): large intermediate results, as a cluster spills them.
+
+    Parameters
+    ----------
+    value : object
+        A task's result.
+
+    Returns
+    -------
+    bool
+        True when the local executor writes it to a file until it is read.
+
+    Examples
+    --------
+    >>> class Big:
+    ...     spill_to_disk = True
+    >>> spills(Big()), spills(3)
+    (True, False)
+    """
+    return bool(getattr(value, "spill_to_disk", False))
+
+
+@dataclass
 class LocalExecutor:
-    """Runs every task in this process when it is submitted (no copies, no serialisation)."""
+    """Runs every task in this process when it is submitted (no serialisation, except that a
+    result whose class sets ``spill_to_disk`` is held in a file until it is read, so a job over
+    a dataset larger than memory holds one partition's intermediate rows at a time, as a
+    cluster's workers spill theirs)."""
 
     name = "local"
+    _spill_dir: Path | None = field(default=None, repr=False)
+    _spilled: int = field(default=0, repr=False)
+
+    def _hold(self, value: Any) -> _Done:
+        if not spills(value):
+            return _Done(value)
+        if self._spill_dir is None:
+            self._spill_dir = Path(tempfile.mkdtemp(prefix="greenstream-local-spill-"))
+        self._spilled += 1
+        path = self._spill_dir / f"{self._spilled}.pickle"
+        with path.open("wb") as f:
+            pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
+        return _Done(_Spilled(path))
+
+    @property
+    def spill_dir(self) -> Path | None:
+        """The folder of spilled results (None before the first and after :meth:`close`)."""
+        return self._spill_dir
+
+    @staticmethod
+    def _value(handle: Any) -> Any:
+        value = handle.value if isinstance(handle, _Done) else handle
+        return value.load() if isinstance(value, _Spilled) else value
 
     def broadcast(self, value: Any) -> Any:
         """``value`` itself (see :meth:`Executor.broadcast`).
@@ -142,7 +208,7 @@ class LocalExecutor:
         >>> ex.results([ex.submit(abs, a, key="b")])
         [1024]
         """
-        return _Done(fn(*(a.value if isinstance(a, _Done) else a for a in args)))
+        return self._hold(fn(*(self._value(a) for a in args)))
 
     def results(self, handles: Sequence[Any], tick: Tick | None = None) -> list[Any]:
         """The values of ``handles`` in order (see :meth:`Executor.results`).
@@ -156,14 +222,16 @@ class LocalExecutor:
         """
         out = []
         for handle in handles:
-            out.append(handle.value if isinstance(handle, _Done) else handle)
+            out.append(self._value(handle))
             if tick is not None:
                 tick()
         return out
 
     def close(self) -> None:
-        """Nothing to release."""
-        return None
+        """Remove the files of spilled results."""
+        if self._spill_dir is not None:
+            shutil.rmtree(self._spill_dir, ignore_errors=True)
+            self._spill_dir = None
 
 
 class DaskExecutor:

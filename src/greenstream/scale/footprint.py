@@ -129,6 +129,9 @@ class Surveyed:
 
     survey: Survey
     legs: pl.DataFrame
+    # held on disk by the local executor between the survey and the compute task (a cluster
+    # spills it past its memory threshold), so one process never holds every partition
+    spill_to_disk = True
 
     def __reduce__(self) -> tuple[Callable[[Survey, bytes], Surveyed], tuple[Survey, bytes]]:
         # pickled (moved to another worker, or spilled to disk) as Arrow IPC: several times
