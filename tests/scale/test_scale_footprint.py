@@ -77,11 +77,12 @@ def test_no_shared_storage_gives_the_same_rows(
 def test_local_executor_gives_the_same_rows(dataset: Dataset, tmp_path: Path) -> None:
     out, ship = tmp_path / "out", tmp_path / "ship"
     options = _options(dataset)
-    executor = LocalExecutor()
+    # no memory for held partitions: each partition's typed rows wait for its compute task
+    # in a file (a dataset larger than memory)
+    executor = LocalExecutor(spill_above_bytes=0)
     result = run_dataset(dataset.parts, out, executor, options, shipments=ship)
-    # each partition's typed rows waited for its compute task in a file, not in memory
     assert executor.spill_dir is not None
-    assert len(list(executor.spill_dir.glob("*.pickle"))) == 6
+    assert len(list(executor.spill_dir.glob("*.survey"))) == 6
     spill_dir = executor.spill_dir
     executor.close()
     assert not spill_dir.exists()

@@ -10,7 +10,6 @@ cluster of worker processes). The functions are the same; only the place they ru
 from __future__ import annotations
 
 import os
-import pickle
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
@@ -104,18 +103,27 @@ class _Done:
 
 @dataclass(frozen=True)
 class _Spilled:
-    """A task result written to a file (pickled) until a task or the client reads it."""
+    """A task result written to a file (by its own ``spill_to``) until a task or the client
+    reads it (by its class's ``load_from``)."""
 
     path: Path
+    kind: Any
 
     def load(self) -> Any:
-        with self.path.open("rb") as f:
-            return pickle.load(f)  # a file this process wrote
+        return self.kind.load_from(self.path)
+
+
+def _physical_memory_bytes() -> int:
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):  # not a POSIX system: assume 8 GiB
+        return 8 << 30
 
 
 def spills(value: object) -> bool:
-    """Whether a task result asks to be held on disk between tasks (its class sets
-    ``spill_to_disk = True``): large intermediate results, as a cluster spills them.
+    """Whether a task result may be held on disk between tasks: it has ``nbytes()`` and
+    ``spill_to(path)``, its class ``load_from(path)`` (large intermediate results, as a cluster
+    spills them).
 
     Parameters
     ----------
@@ -130,34 +138,48 @@ def spills(value: object) -> bool:
     Examples
     --------
     >>> class Big:
-    ...     spill_to_disk = True
+    ...     def nbytes(self): return 1
+    ...     def spill_to(self, path): ...
+    ...     @classmethod
+    ...     def load_from(cls, path): ...
     >>> spills(Big()), spills(3)
     (True, False)
     """
-    return bool(getattr(value, "spill_to_disk", False))
+    return (
+        callable(getattr(value, "spill_to", None))
+        and callable(getattr(value, "nbytes", None))
+        and callable(getattr(type(value), "load_from", None))
+    )
 
 
 @dataclass
 class LocalExecutor:
-    """Runs every task in this process when it is submitted (no serialisation, except that a
-    result whose class sets ``spill_to_disk`` is held in a file until it is read, so a job over
-    a dataset larger than memory holds one partition's intermediate rows at a time, as a
-    cluster's workers spill theirs)."""
+    """Runs every task in this process when it is submitted (no serialisation, except that
+    results that can spill themselves (:func:`spills`) go to files, until they are read, once
+    those held in memory pass ``spill_above_bytes``: a job over a dataset larger than memory
+    holds no more than that of its intermediate rows, as a cluster's workers spill theirs)."""
 
     name = "local"
+    #: bytes of spillable results held in memory before the next ones go to files; by default a
+    #: quarter of the machine's memory (as Dask's workers spill past a share of their limit)
+    spill_above_bytes: int = field(default_factory=lambda: _physical_memory_bytes() // 4)
     _spill_dir: Path | None = field(default=None, repr=False)
     _spilled: int = field(default=0, repr=False)
+    _held_bytes: int = field(default=0, repr=False)
 
     def _hold(self, value: Any) -> _Done:
         if not spills(value):
             return _Done(value)
+        size = int(value.nbytes())
+        if self._held_bytes + size <= self.spill_above_bytes:
+            self._held_bytes += size
+            return _Done(value)
         if self._spill_dir is None:
             self._spill_dir = Path(tempfile.mkdtemp(prefix="greenstream-local-spill-"))
         self._spilled += 1
-        path = self._spill_dir / f"{self._spilled}.pickle"
-        with path.open("wb") as f:
-            pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
-        return _Done(_Spilled(path))
+        path = self._spill_dir / f"{self._spilled}"
+        value.spill_to(path)
+        return _Done(_Spilled(path, type(value)))
 
     @property
     def spill_dir(self) -> Path | None:

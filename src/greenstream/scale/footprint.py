@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import pickle
 import shutil
 import time
 import uuid
@@ -129,9 +130,40 @@ class Surveyed:
 
     survey: Survey
     legs: pl.DataFrame
-    # held on disk by the local executor between the survey and the compute task (a cluster
-    # spills it past its memory threshold), so one process never holds every partition
-    spill_to_disk = True
+
+    def nbytes(self) -> int:
+        """Bytes of the typed rows in memory (Polars' estimate)."""
+        return int(self.legs.estimated_size())
+
+    def spill_to(self, path: Path) -> None:
+        """Write to ``path`` (the rows as uncompressed Arrow IPC, the report pickled beside):
+        the local executor holds a partition there between its survey and its compute task (a
+        cluster spills it past its memory threshold), so one process never holds them all.
+
+        Parameters
+        ----------
+        path : pathlib.Path
+            The file of the rows (the report goes to the same name with ``.survey``).
+        """
+        self.legs.write_ipc(path, compression="uncompressed")
+        path.with_suffix(".survey").write_bytes(pickle.dumps(self.survey))
+
+    @classmethod
+    def load_from(cls, path: Path) -> Surveyed:
+        """The :meth:`spill_to` file read back.
+
+        Parameters
+        ----------
+        path : pathlib.Path
+            The file :meth:`spill_to` wrote.
+
+        Returns
+        -------
+        Surveyed
+            The report and the typed rows.
+        """
+        survey = pickle.loads(path.with_suffix(".survey").read_bytes())
+        return cls(survey, pl.read_ipc(path))
 
     def __reduce__(self) -> tuple[Callable[[Survey, bytes], Surveyed], tuple[Survey, bytes]]:
         # pickled (moved to another worker, or spilled to disk) as Arrow IPC: several times
