@@ -186,8 +186,8 @@ _BIZ_TRANSACTION_TYPE_OK: Final = re.compile(_vocab(BIZ_TRANSACTION_TYPES)).sear
 class _Strict(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True, gc=False):
     """Unknown fields refused. The structs hold strings, numbers, tuples and other structs only,
     so they cannot form reference cycles: the garbage collector does not track them (``gc=False``)
-    and their tuples leave its tracking at its first pass (a document's events do not push
-    collections of the whole heap)."""
+    and it stops tracking their tuples the first time it examines them, so a document's events
+    do not trigger collections of the whole heap."""
 
 
 class Location(_Strict):
