@@ -2,7 +2,7 @@
 - scale.dask_2_workers_speedup        a partitioned dataset on a local Dask cluster of two
                                       single-threaded worker processes, against one such worker,
                                       same run (the job only; cluster start-up excluded)
-- scale.dask_overhead_ratio           the local executor (this machine, one Polars thread)
+- scale.dask_overhead_ratio           the local executor (in process, one Polars thread)
                                       against one single-threaded Dask worker: local time / Dask
                                       time (1.0 = no overhead)
 - scale.kernel_tces_per_core_s        the per-core rate behind the plan in docs/scale-out.md
