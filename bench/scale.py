@@ -81,6 +81,8 @@ def _options(single: Path) -> object:
 JOB = """
 import json, sys, time
 from pathlib import Path
+from greenstream.runtime import configure_allocator
+configure_allocator()  # as the command line does before Polars loads
 sys.path.append({here!r})  # after the libraries, as bench/run.py puts it
 from greenstream.scale.footprint import run_dataset
 from scale import _options

@@ -96,3 +96,25 @@ def test_freeze_startup_objects_moves_live_objects_out_of_collection() -> None:
         assert gc.get_freeze_count() > 1000  # this interpreter's modules, functions, ...
     finally:
         gc.unfreeze()
+
+
+def test_a_child_gets_the_job_decay_or_the_users_own() -> None:
+    # The parent imported Polars first (its variable holds Polars' default): a worker started
+    # with child_allocator_conf() gets the 10 s decay; with a user's value, the user's.
+    code = (
+        "import os, subprocess, sys\n"
+        "import polars\n"
+        "from greenstream.runtime import child_allocator_conf\n"
+        "value = child_allocator_conf()\n"
+        "print(value)\n"
+        f"env = {{**os.environ, '{JEMALLOC_ENV}': value + ',stats_print:true'}}\n"
+        "child = subprocess.run([sys.executable, '-c', 'import polars'], env=env,\n"
+        "                       capture_output=True, text=True, check=True)\n"
+        "sys.stderr.write(child.stderr)\n"
+    )
+    dirty, muzzy, out = _jemalloc_decay_ms(code, None)
+    assert out.strip() == JEMALLOC_CONF
+    assert (dirty, muzzy) == (10_000, 10_000)
+    dirty, muzzy, out = _jemalloc_decay_ms(code, "dirty_decay_ms:2000")
+    assert out.strip() == "dirty_decay_ms:2000"
+    assert dirty == 2000

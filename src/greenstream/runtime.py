@@ -38,6 +38,8 @@ from typing import Final
 JEMALLOC_ENV: Final = "_RJEM_MALLOC_CONF"
 # 10 s: jemalloc's own default decay of dirty pages (jemalloc 5 manual, opt.dirty_decay_ms)
 JEMALLOC_CONF: Final = "dirty_decay_ms:10000,muzzy_decay_ms:10000"
+# what polars/__init__ (Polars 2.1) writes in front of the variable's value when it loads
+POLARS_JEMALLOC_DEFAULT: Final = "dirty_decay_ms:500,muzzy_decay_ms:1000"
 
 
 def configure_allocator() -> bool:
@@ -47,6 +49,22 @@ def configure_allocator() -> bool:
         return False
     os.environ[JEMALLOC_ENV] = JEMALLOC_CONF
     return True
+
+
+def child_allocator_conf() -> str:
+    """The ``_RJEM_MALLOC_CONF`` value for a new worker process of a job: the user's own
+    setting when there is one, else :data:`JEMALLOC_CONF`. Polars' own default, which it writes
+    into this process's variable when it loads, is not taken for the user's (a worker's Polars
+    writes it again in front).
+
+    Returns
+    -------
+    str
+        The value for the child's environment.
+    """
+    value = os.environ.get(JEMALLOC_ENV, "")
+    user = value.removeprefix(POLARS_JEMALLOC_DEFAULT).lstrip(",")
+    return user or JEMALLOC_CONF
 
 
 def freeze_startup_objects() -> None:

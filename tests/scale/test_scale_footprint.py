@@ -208,3 +208,47 @@ def test_cli_refuses_an_unknown_executor(dataset: Dataset, tmp_path: Path) -> No
     assert proc.returncode == 2
     assert "'spark' is not an executor" in proc.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_a_cluster_weighs_held_partitions_by_their_bytes(dataset: Dataset) -> None:
+    # Dask sizes a task's result with dask.sizeof, which falls back to sys.getsizeof: a typed
+    # partition weighed as a 56-byte object looks free to move, so an idle worker steals its
+    # compute task and then fetches the whole partition (seconds each on the bench's data).
+    import sys
+
+    import dask.sizeof
+
+    from greenstream.scale.dataset import list_partitions
+    from greenstream.scale.footprint import (
+        Computed,
+        Finished,
+        Shared,
+        _small_tables,
+        reference_tables,
+        survey_partition,
+    )
+
+    first = list_partitions(dataset.parts)[0]
+    options = _options(dataset)
+    small = _small_tables(dataset.parts, first, options)
+    shared = Shared(reference_tables(small, None, None), allow_extra_columns=True)
+    surveyed = survey_partition(first, shared)
+    held = surveyed.legs.estimated_size() + len(surveyed.survey.job_rows)
+    assert surveyed.legs.height > 0
+    assert held <= dask.sizeof.sizeof(surveyed) == sys.getsizeof(surveyed) < held + 1024
+    buckets = [b"x" * 1000, b"y" * 500]
+    computed = Computed(Finished(0, b"z" * 300, {}, 0.0), buckets)  # type: ignore[arg-type]
+    assert 1800 <= dask.sizeof.sizeof(computed) < 1800 + 1024
+
+
+def test_cluster_workers_get_the_allocator_setting(cluster: DaskExecutor) -> None:
+    import os
+
+    from greenstream.runtime import JEMALLOC_ENV, POLARS_JEMALLOC_DEFAULT, child_allocator_conf
+
+    # each worker's Polars put its own default in front when it loaded; the setting after it
+    # (the one jemalloc keeps) is the job's 10 s decay or the user's own value
+    expected = f"{POLARS_JEMALLOC_DEFAULT},{child_allocator_conf()}"
+    seen = cluster.client.run(lambda: os.environ.get(JEMALLOC_ENV))
+    assert len(seen) == 2
+    assert set(seen.values()) == {expected}

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from greenstream.runtime import JEMALLOC_ENV, child_allocator_conf
+
 Tick = Callable[[], None]
 
 
@@ -286,7 +288,13 @@ class DaskExecutor:
                 threads_per_worker=1,
                 processes=True,
                 dashboard_address=":0",
-                env={"POLARS_MAX_THREADS": str(threads)},
+                # each worker is a fresh, long-running process: Polars' allocator gets the
+                # decay the command line sets for its own jobs (greenstream.runtime), unless
+                # the user set one
+                env={
+                    "POLARS_MAX_THREADS": str(threads),
+                    JEMALLOC_ENV: child_allocator_conf(),
+                },
             )
             self.client: Any = Client(self._cluster)  # type: ignore[no-untyped-call]
         else:

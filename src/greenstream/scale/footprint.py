@@ -135,6 +135,13 @@ class Surveyed:
         """Bytes of the typed rows in memory (Polars' estimate)."""
         return int(self.legs.estimated_size())
 
+    def __sizeof__(self) -> int:
+        # what a cluster weighs the result by (dask.sizeof falls back to sys.getsizeof): with
+        # its real size, moving it costs what it does in the scheduler's eyes, so a partition's
+        # compute task stays where its typed rows are instead of being stolen by an idle worker
+        # that must then fetch them (seconds per partition), and memory limits see it
+        return object.__sizeof__(self) + self.nbytes() + len(self.survey.job_rows)
+
     def spill_to(self, path: Path) -> None:
         """Write to ``path`` (the rows as uncompressed Arrow IPC, the report pickled beside):
         the local executor holds a partition there between its survey and its compute task (a
@@ -193,6 +200,15 @@ class Computed:
 
     finished: Finished
     buckets: list[bytes]
+
+    def __sizeof__(self) -> int:
+        # the bytes it holds, as the cluster should weigh it (see Surveyed.__sizeof__)
+        written = self.finished.written
+        return (
+            object.__sizeof__(self)
+            + sum(len(b) for b in self.buckets)
+            + (len(written) if written is not None else 0)
+        )
 
 
 @dataclass
