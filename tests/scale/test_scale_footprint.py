@@ -233,7 +233,7 @@ def test_a_cluster_weighs_held_partitions_by_their_bytes(dataset: Dataset) -> No
     small = _small_tables(dataset.parts, first, options)
     shared = Shared(reference_tables(small, None, None), allow_extra_columns=True)
     surveyed = survey_partition(first, shared)
-    held = surveyed.legs.estimated_size() + len(surveyed.survey.job_rows)
+    held = surveyed.legs.estimated_size() + surveyed.survey.nbytes()
     assert surveyed.legs.height > 0
     assert held <= dask.sizeof.sizeof(surveyed) == sys.getsizeof(surveyed) < held + 1024
     buckets = [b"x" * 1000, b"y" * 500]
@@ -249,6 +249,7 @@ def test_cluster_workers_get_the_allocator_setting(cluster: DaskExecutor) -> Non
     # each worker's Polars put its own default in front when it loaded; the setting after it
     # (the one jemalloc keeps) is the job's 10 s decay or the user's own value
     expected = f"{POLARS_JEMALLOC_DEFAULT},{child_allocator_conf()}"
+    cluster.client.run(lambda: __import__("polars"))  # loaded already when a task ran there
     seen = cluster.client.run(lambda: os.environ.get(JEMALLOC_ENV))
     assert len(seen) == 2
     assert set(seen.values()) == {expected}

@@ -1249,35 +1249,37 @@ def _with_activity(
     return lf
 
 
-def _trip_lookup(
+def _job_trips(lk: Lookups) -> pl.DataFrame:
+    """The job's measured trips: one row per ``trip_id`` (the first), in the table's order."""
+    return lk.trip_energy.filter(pl.col("trip_id").is_not_null()).unique(
+        subset="trip_id", keep="first", maintain_order=True
+    )
+
+
+def _no_trip_lookup(lk: Lookups) -> Lookup:
+    return Lookup.from_frame(
+        lk.trip_energy.with_columns(
+            pl.lit(None, dtype=pl.Float64).alias("trip_tkm"),
+            pl.lit(None, dtype=pl.Float64).alias("wtw_per_tkm"),
+            pl.lit(None, dtype=pl.Float64).alias("ttw_per_tkm"),
+        ),
+        "trip_id",
+    )
+
+
+def _trip_activity(
     lf: pl.LazyFrame,
     lk: Lookups,
     input_columns: list[str],
     places: Places | None,
     sea: SeaLanes | None = None,
     air_defaults: bool = True,
-) -> Lookup:
-    """Per trip: measured emissions and the tonne-km of its TCEs in this batch (a pre-pass).
-
-    The trip intensity (kg CO2e per tkm) is the trip's emissions over the sum of tkm of every TCE
-    on it, so each TCE gets tkm_i / sum(tkm) of the trip (ISO 14083 5.6): shares add up to the trip.
-    """
-    energy = lk.trip_energy
-    if "trip_id" not in input_columns or energy.height == 0:
-        return Lookup.from_frame(
-            energy.with_columns(
-                pl.lit(None, dtype=pl.Float64).alias("trip_tkm"),
-                pl.lit(None, dtype=pl.Float64).alias("wtw_per_tkm"),
-                pl.lit(None, dtype=pl.Float64).alias("ttw_per_tkm"),
-            ),
-            "trip_id",
-        )
-    energy = energy.filter(pl.col("trip_id").is_not_null()).unique(
-        subset="trip_id", keep="first", maintain_order=True
-    )
-    trip_index = Lookup.from_frame(energy.select("trip_id"), "trip_id")
+) -> pl.DataFrame:
+    """Every transport element on a measured trip, in input order: the trip's place among the
+    job's trips (``i``, UInt32) and the element's tonne-km (``transport_activity_tkm``)."""
+    trip_index = Lookup.from_frame(_job_trips(lk).select("trip_id"), "trip_id")
     on_trips = lf.filter(pl.col("trip_id").is_not_null())
-    narrow = (
+    return (
         _with_activity(
             on_trips, lk, input_columns, places, sea, air_defaults=air_defaults, activity_only=True
         )
@@ -1289,12 +1291,55 @@ def _trip_lookup(
         .drop_nulls("i")
         .collect()
     )
-    # Determinism: bincount adds each trip's tonne-km one row after the other in file order, so
-    # the same input gives the same bits whichever engine or batch size produced the rows (and
-    # an integer index costs far less than grouping by the trip id strings).
-    index = narrow.get_column("i").to_numpy()
+
+
+def trip_activity(legs: pl.LazyFrame, tables: ReferenceTables) -> pl.DataFrame:
+    """The tonne-km of every transport element on a measured trip, in input order, for one
+    part of a larger input: what :func:`prepare_job` needs of those rows (``trip_activity``).
+
+    The part's own places and sea lanes give each element's distance: a place's coordinates and
+    a lane's route do not depend on the other rows of the job, so the tonne-km are the whole
+    job's, bit for bit.
+
+    Parameters
+    ----------
+    legs : polars.LazyFrame
+        Chain elements of the part (validated).
+    tables : ReferenceTables
+        Registry, gazetteer, TOCs, HOCs and trips of the job.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``i`` (UInt32: the trip's place among the job's trips) and ``transport_activity_tkm``
+        (t.km), one row per element on a known trip, hubs excluded.
+
+    References
+    ----------
+    .. [1] ISO 14083:2023, 5.6 (allocation of a trip's emissions by tonne-km).
+    """
+    input_columns = legs.collect_schema().names()
+    if "trip_id" not in input_columns or _job_trips(tables.lookups).height == 0:
+        return pl.DataFrame(schema={"i": pl.UInt32, "transport_activity_tkm": pl.Float64})
+    lf = conform(legs, LEG_COLUMNS).filter(pl.col("trip_id").is_not_null())
+    has_places = bool({"origin", "destination"} & set(input_columns))
+    places = resolve_places(lf, tables.gazetteer) if has_places else None
+    sea = route_sea_lanes(lf, places)
+    return _trip_activity(lf, tables.lookups, input_columns, places, sea)
+
+
+def _trip_intensities(lk: Lookups, activity: pl.DataFrame) -> Lookup:
+    """Per trip: measured emissions over the tonne-km of its elements (``activity``, in input
+    order), so each element gets tkm_i / sum(tkm) of the trip (ISO 14083 5.6)."""
+    energy = _job_trips(lk)
+    # Determinism: bincount adds each trip's tonne-km one row after the other in input order,
+    # so the same input gives the same bits whichever engine, batch size or partitioning
+    # produced the rows (and an integer index costs far less than grouping by the trip ids).
+    index = activity.get_column("i").to_numpy()
     tkm = np.bincount(
-        index, weights=narrow.get_column("transport_activity_tkm").to_numpy(), minlength=len(energy)
+        index,
+        weights=activity.get_column("transport_activity_tkm").to_numpy(),
+        minlength=len(energy),
     )
     rows = np.bincount(index, minlength=len(energy))
     per_trip = energy.with_columns(
@@ -1304,6 +1349,28 @@ def _trip_lookup(
         (pl.col("ttw_kg") / pl.col("trip_tkm")).alias("ttw_per_tkm"),
     )
     return Lookup.from_frame(per_trip, "trip_id")
+
+
+def _trip_lookup(
+    lf: pl.LazyFrame,
+    lk: Lookups,
+    input_columns: list[str],
+    places: Places | None,
+    sea: SeaLanes | None = None,
+    air_defaults: bool = True,
+    activity: pl.DataFrame | None = None,
+) -> Lookup:
+    """Per trip: measured emissions and the tonne-km of its TCEs in this batch (a pre-pass), or
+    of ``activity`` when the rows' tonne-km come from elsewhere (:func:`trip_activity`).
+
+    The trip intensity (kg CO2e per tkm) is the trip's emissions over the sum of tkm of every TCE
+    on it, so each TCE gets tkm_i / sum(tkm) of the trip (ISO 14083 5.6): shares add up to the trip.
+    """
+    if "trip_id" not in input_columns or lk.trip_energy.height == 0:
+        return _no_trip_lookup(lk)
+    if activity is None:
+        activity = _trip_activity(lf, lk, input_columns, places, sea, air_defaults)
+    return _trip_intensities(lk, activity)
 
 
 @dataclass(frozen=True)
@@ -1327,15 +1394,24 @@ class JobContext:
     air_defaults: bool = True  # air legs without a vehicle class: the band logic runs
 
 
-def prepare_job(legs: pl.LazyFrame, tables: ReferenceTables) -> JobContext:
+def prepare_job(
+    legs: pl.LazyFrame,
+    tables: ReferenceTables,
+    *,
+    trip_activity: pl.DataFrame | None = None,
+) -> JobContext:
     """The job-wide pre-passes: resolve places and sum each trip's tonne-km (narrow scans).
 
     Parameters
     ----------
     legs : polars.LazyFrame
-        The whole input's chain elements (validated).
+        The whole input's chain elements (validated); with ``trip_activity``, enough of them
+        for the places, sea lanes and air bands (one row per distinct combination will do).
     tables : ReferenceTables
         Registry, gazetteer, TOCs, HOCs and trips of the job.
+    trip_activity : polars.DataFrame, optional
+        The tonne-km of every element on a trip, in input order, from :func:`trip_activity`
+        over the input's parts (concatenated in order); by default computed from ``legs``.
 
     Returns
     -------
@@ -1353,7 +1429,9 @@ def prepare_job(legs: pl.LazyFrame, tables: ReferenceTables) -> JobContext:
     places = resolve_places(lf, tables.gazetteer) if has_places else None
     sea = route_sea_lanes(lf, places)
     air_defaults = has_air_defaults(lf)
-    trips = _trip_lookup(lf, tables.lookups, input_columns, places, sea, air_defaults)
+    trips = _trip_lookup(
+        lf, tables.lookups, input_columns, places, sea, air_defaults, trip_activity
+    )
     entries = tables.lookups.entries
     daf_texts = tables.lookups.modes.values["daf_text"].cast(pl.String).to_list()
     adjustment_texts = as_enum(daf_texts + list(sea.texts if sea else ()))

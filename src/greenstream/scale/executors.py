@@ -283,18 +283,19 @@ class DaskExecutor:
         if scheduler is None:
             n = workers or max(1, os.cpu_count() or 1)
             threads = polars_threads or max(1, (os.cpu_count() or 1) // n)
+            # each worker is a fresh, long-running process: Polars' allocator gets the decay
+            # the command line sets for its own jobs (greenstream.runtime), unless the user set
+            # one. Polars reads the variable at import, so it must be in the environment the
+            # worker is spawned with, which is this process's (Dask's nanny reads it from here
+            # too, ahead of its own "pre-spawn-environ"); here it changes nothing, as Polars
+            # has been configured already.
+            os.environ[JEMALLOC_ENV] = child_allocator_conf()
             self._cluster = LocalCluster(  # type: ignore[no-untyped-call]
                 n_workers=n,
                 threads_per_worker=1,
                 processes=True,
                 dashboard_address=":0",
-                # each worker is a fresh, long-running process: Polars' allocator gets the
-                # decay the command line sets for its own jobs (greenstream.runtime), unless
-                # the user set one
-                env={
-                    "POLARS_MAX_THREADS": str(threads),
-                    JEMALLOC_ENV: child_allocator_conf(),
-                },
+                env={"POLARS_MAX_THREADS": str(threads)},
             )
             self.client: Any = Client(self._cluster)  # type: ignore[no-untyped-call]
         else:

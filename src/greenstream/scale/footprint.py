@@ -7,12 +7,14 @@ two job-wide steps are done around it (docs/decisions/1310-scale-out.md):
    give the digest and the rows), type and check the rows (every bad row named by partition file
    and row). The typed rows stay where the task ran (the compute task of the partition takes
    them from there, so nothing is read or typed twice); the client gets a small report: the
-   digest, the schema, the errors and the few rows the job-wide lookups need (every row on a
-   measured trip, one row per distinct place/mode combination of the rows whose places are
-   resolved), as Arrow IPC bytes.
-2. **Job context** (client): :func:`~greenstream.accounting.kernel.prepare_job` over those rows,
-   in partition order, gives each trip's total tonne-km over *all* partitions (ISO 14083 5.6
-   allocation) and the job's places and sea lanes; it is broadcast to every worker.
+   digest, the schema, the errors, the few rows the job-wide lookups need (one row per distinct
+   place/mode combination of the rows whose places are resolved), the trip ids the rows name
+   and, for every element on a measured trip, the trip's index and the element's tonne-km
+   (:func:`~greenstream.accounting.kernel.trip_activity`, 12 bytes a row), as Arrow IPC bytes.
+2. **Job context** (client): :func:`~greenstream.accounting.kernel.prepare_job` over those rows
+   gives the job's places and sea lanes, and each trip's total tonne-km over *all* partitions
+   (ISO 14083 5.6 allocation), added element by element in partition order as the single-file
+   job adds them; it is broadcast to every worker.
 3. **Compute** (one task per partition): the kernel with that context; the results are written as
    ``part-NNNNN.parquet`` (one per input partition, so a retried task overwrites its own file);
    their summary partial (counts and exact sums by group,
@@ -52,6 +54,7 @@ from greenstream.accounting.kernel import (
     needs_places,
     prepare_job,
     shipments_lazy,
+    trip_activity,
 )
 from greenstream.accounting.schema import LEG_COLUMNS, conform
 from greenstream.checks import ROW
@@ -109,8 +112,11 @@ class Shared:
 class Survey:
     """What the survey of one partition tells the client (small: the rows stay on the worker).
 
-    ``job_rows`` is Arrow IPC bytes of the rows the job-wide lookups need; ``cpu_s`` the CPU
-    seconds of the task (``process_time``).
+    ``job_rows`` is Arrow IPC bytes of the rows the job-wide lookups need (one per distinct
+    place combination), ``trip_activity`` the tonne-km of the partition's elements on a trip in
+    row order (:func:`~greenstream.accounting.kernel.trip_activity`), ``trips_used`` the
+    distinct trip ids its rows name (both Arrow IPC bytes); ``cpu_s`` the CPU seconds of the
+    task (``process_time``).
     """
 
     index: int
@@ -120,7 +126,13 @@ class Survey:
     errors: list[InputError]
     notices: list[Notice]
     job_rows: bytes
+    trip_activity: bytes
+    trips_used: bytes
     cpu_s: float = 0.0
+
+    def nbytes(self) -> int:
+        """Bytes of the report's row data."""
+        return len(self.job_rows) + len(self.trip_activity) + len(self.trips_used)
 
 
 @dataclass
@@ -140,7 +152,7 @@ class Surveyed:
         # its real size, moving it costs what it does in the scheduler's eyes, so a partition's
         # compute task stays where its typed rows are instead of being stolen by an idle worker
         # that must then fetch them (seconds per partition), and memory limits see it
-        return object.__sizeof__(self) + self.nbytes() + len(self.survey.job_rows)
+        return object.__sizeof__(self) + self.nbytes() + self.survey.nbytes()
 
     def spill_to(self, path: Path) -> None:
         """Write to ``path`` (the rows as uncompressed Arrow IPC, the report pickled beside):
@@ -287,10 +299,11 @@ def from_ipc(data: bytes) -> pl.DataFrame:
 
 
 def job_rows(legs: pl.DataFrame) -> pl.DataFrame:
-    """The rows of one partition that the job-wide lookups read: every row on a measured trip,
-    in order (their tonne-km add up per trip), and, among the rows whose places are resolved
-    (:func:`~greenstream.accounting.kernel.needs_places`, and sea legs: their route), one row per
-    distinct :data:`PLACE_KEYS` combination with or without a distance.
+    """The rows of one partition that the job-wide lookups of places, sea lanes and air bands
+    read: among the rows whose places are resolved
+    (:func:`~greenstream.accounting.kernel.needs_places`, and sea legs: their route), one row
+    per distinct :data:`PLACE_KEYS` combination with or without a distance. A trip's tonne-km
+    come from :func:`~greenstream.accounting.kernel.trip_activity` instead.
 
     Parameters
     ----------
@@ -304,10 +317,9 @@ def job_rows(legs: pl.DataFrame) -> pl.DataFrame:
 
     References
     ----------
-    ISO 14083:2023, 5.4 (distances) and 5.6 (allocation of a trip's emissions by tonne-km).
+    ISO 14083:2023, 5.4 (distances).
     """
     columns = legs.columns
-    has_trip = pl.col("trip_id").is_not_null() if "trip_id" in columns else pl.lit(False)
     # the kernel's own test of the rows that need places, over the contract columns
     located = (
         conform(legs.lazy().select(c for c in columns if c in LEG_COLUMNS), LEG_COLUMNS)
@@ -316,14 +328,13 @@ def job_rows(legs: pl.DataFrame) -> pl.DataFrame:
         .to_series()
     )
     keys = [c for c in PLACE_KEYS if c in columns]
-    rest = legs.filter(~has_trip & located)
+    rest = legs.filter(located)
     if "distance_km" in columns:
         rest = rest.with_columns(pl.col("distance_km").is_null().alias("__no_distance_km"))
         keys.append("__no_distance_km")
-    distinct = (
+    return (
         rest.unique(subset=keys, keep="first", maintain_order=True) if keys else rest.head(1)
     ).drop("__no_distance_km", strict=False)
-    return pl.concat([legs.filter(has_trip), distinct])
 
 
 def _read(partition: Partition) -> tuple[bytes, pl.LazyFrame]:
@@ -397,6 +408,12 @@ def survey_partition(partition: Partition, shared: Shared) -> Surveyed:
         errors,
         list(notices),
         to_ipc(job_rows(rows)),
+        to_ipc(trip_activity(rows.lazy(), tables)),
+        to_ipc(
+            rows.select(pl.col("trip_id").drop_nulls().unique(maintain_order=True))
+            if "trip_id" in rows.columns
+            else pl.DataFrame(schema={"trip_id": pl.String})
+        ),
     )
     survey.cpu_s = time.process_time() - started
     return Surveyed(survey, rows)
@@ -756,18 +773,18 @@ def run_dataset(
     for s in surveys:
         for name, dtype in s.schema.items():
             schema.setdefault(name, dtype)
-    job_frame = (
-        pl.concat([conform_to(from_ipc(s.job_rows), schema) for s in surveys])
-        if not errors
-        else pl.DataFrame()
-    )
     if small.trips is not None and not errors:
+        used = pl.concat([from_ipc(s.trips_used) for s in surveys]).unique()
         errors += check_trips(
-            small.trips, job_frame, tables.registry, file=small.names.get("trips", "<trips>")
+            small.trips, used, tables.registry, file=small.names.get("trips", "<trips>")
         )
     InputErrors.raise_if_any(errors)
-    job = executor.broadcast(prepare_job(job_frame.lazy(), tables))
-    del job_frame
+    # the job-wide lookups from the partitions' distinct place rows, the trips' tonne-km from
+    # every partition's elements in partition order (the single-file job's order of additions)
+    job_frame = pl.concat([conform_to(from_ipc(s.job_rows), schema) for s in surveys])
+    activity = pl.concat([from_ipc(s.trip_activity) for s in surveys])
+    job = executor.broadcast(prepare_job(job_frame.lazy(), tables, trip_activity=activity))
+    del job_frame, activity
     lap("job_context")
     buckets = options.buckets or n
 
