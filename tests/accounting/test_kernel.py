@@ -5,6 +5,7 @@ iLEAP / ileap-go worked vectors (shared/reference/iso14083-glec-ileap.md §5) an
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -434,3 +435,47 @@ def test_every_electricity_factor_row_has_zero_ttw() -> None:
     assert (classes["intensity_ttw_kg_per_tkm"] == 0).all()
     fuels = registry.fuel_factors().filter(pl.col("energy_carrier") == "electricity")
     assert fuels.height == 0 or (fuels["ef_ttw_kg_per_unit"].fill_null(0) == 0).all()
+
+
+def test_trip_tonne_km_from_parts_equal_the_whole_inputs(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # A partitioned job works out each part's trip tonne-km with that part's own places
+    # (kernel.trip_activity) and adds them in input order: every trip's total, and so its
+    # intensity, must be the whole input's to the bit, here with the whole job on the per-row
+    # great-circle path and the parts on the pair matrix, and rows without a distance on trips.
+    import numpy as np
+
+    import greenstream.accounting.kernel as kernel
+    from greenstream.pipeline import load_inputs, reference_tables
+    from greenstream.synth import generate_network_day
+
+    data = generate_network_day(shipments=300, seed=5)
+    legs = data["legs"]
+    # every other element on a trip loses its distance: its tonne-km need the places
+    on_trip = legs.get_column("trip_id").is_not_null().to_numpy()
+    drop = on_trip & (np.cumsum(on_trip) % 2 == 0)
+    legs = legs.with_columns(
+        pl.when(pl.Series(drop)).then(None).otherwise(pl.col("distance_km")).alias("distance_km")
+    )
+    on_trips = legs.filter(pl.col("trip_id").is_not_null())
+    assert on_trips.get_column("distance_km").null_count() > 50
+    legs.write_parquet(tmp_path / "legs.parquet")
+    data["trips"].write_parquet(tmp_path / "trips.parquet")
+    inputs = load_inputs(tmp_path / "legs.parquet", trips=tmp_path / "trips.parquet")
+    assert not inputs.errors
+    tables = reference_tables(inputs)
+    legs = inputs.legs.collect()
+    parts = [legs.slice(0, 700), legs.slice(700, 1100), legs.slice(1800, legs.height)]
+    activity = pl.concat([kernel.trip_activity(p.lazy(), tables) for p in parts])
+    assert activity.height == on_trips.height  # no hub rows on trips in this set
+    monkeypatch.setattr(kernel, "PAIR_MATRIX_MAX_PLACES", 1)
+    whole = kernel.prepare_job(legs.lazy(), tables)
+    from_parts = kernel.prepare_job(legs.lazy(), tables, trip_activity=activity)
+    a = whole.trips.values["trip_tkm"].to_numpy()
+    b = from_parts.trips.values["trip_tkm"].to_numpy()
+    assert np.isfinite(a).sum() > 10
+    assert np.array_equal(a, b, equal_nan=True)  # bit for bit
+    assert whole.trips.keys.equals(from_parts.trips.keys)
+    for name in ("wtw_per_tkm", "ttw_per_tkm"):
+        assert whole.trips.values[name].equals(from_parts.trips.values[name])
