@@ -101,7 +101,7 @@ run_dataset(single / "parts{partitions}", single / "scale-out-{workers}", execut
 elapsed = time.perf_counter() - started
 print("STAGES " + json.dumps(dict(
     wall=options.stage_seconds, client_cpu=options.client_cpu_seconds,
-    tasks=options.task_cpu_seconds)), file=sys.stderr)
+    tasks=options.task_cpu_seconds, moved=options.moved_partitions)), file=sys.stderr)
 print(elapsed)
 executor.close()
 """
@@ -116,6 +116,7 @@ class Stages:
     wall: dict[str, float]
     client_cpu: dict[str, float]
     tasks: dict[str, list[float]]
+    moved: int = 0  # partitions computed on another worker than their survey's (balance)
 
     def task_cpu_s(self) -> float:
         return sum(sum(t) for t in self.tasks.values())
@@ -145,7 +146,8 @@ def print_stages(label: str, elapsed: float, stages: Stages) -> None:
         if tasks:
             text += f", {len(tasks)} tasks {sum(tasks):.1f} cpu-s, longest {max(tasks):.2f}"
         parts.append(text + ")")
-    print(f"  {label}: {elapsed:.1f} s; " + "; ".join(parts), flush=True)
+    moved = f"; {stages.moved} partition(s) moved to even the workers out" if stages.moved else ""
+    print(f"  {label}: {elapsed:.1f} s; " + "; ".join(parts) + moved, flush=True)
 
 
 def job_s(single: Path, partitions: int, workers: int) -> tuple[float, Stages]:

@@ -253,3 +253,52 @@ def test_cluster_workers_get_the_allocator_setting(cluster: DaskExecutor) -> Non
     seen = cluster.client.run(lambda: os.environ.get(JEMALLOC_ENV))
     assert len(seen) == 2
     assert set(seen.values()) == {expected}
+
+
+def test_balanced_placement_evens_the_workers_out_with_few_moves() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from greenstream.scale.executors import balanced_placement
+
+    workers = ["a", "b", "c"]
+
+    @settings(max_examples=300, deadline=None)
+    @given(
+        st.lists(
+            st.tuples(st.sampled_from(workers), st.integers(min_value=1, max_value=100)),
+            min_size=1,
+            max_size=20,
+        ),
+        st.integers(min_value=2, max_value=3),
+    )
+    def check(held: list[tuple[str, int]], n_workers: int) -> None:
+        names = workers[:n_workers]
+        where = [w if w in names else names[0] for w, _ in held]
+        sizes = [size for _, size in held]
+        near = balanced_placement(where, sizes, names)
+
+        def loads(place: list[str | None]) -> list[int]:
+            return [sum(s for p, s in zip(place, sizes, strict=True) if p == w) for w in names]
+
+        def settled(place: list[str | None], load: list[int]) -> bool:
+            # no result on the most loaded worker could move to the least loaded one and
+            # lower the larger of the two loads (ties broken by name, as the function does)
+            heavy = max(names, key=lambda w: (load[names.index(w)], w))
+            light = min(names, key=lambda w: (load[names.index(w)], w))
+            gap = load[names.index(heavy)] - load[names.index(light)]
+            return not any(p == heavy and s < gap for p, s in zip(place, sizes, strict=True))
+
+        before, after = loads(list(where)), loads(near)
+        assert sum(after) == sum(before)
+        assert max(after) <= max(before)
+        assert settled(near, after)
+        if settled(list(where), before):  # nothing to gain: nothing moves
+            assert near == where
+
+    check()
+    # the bench's case: 16 equal partitions surveyed 9 and 7: one moves
+    held = ["a"] * 9 + ["b"] * 7
+    near = balanced_placement(held, [1] * 16, ["a", "b"])
+    assert sum(x != y for x, y in zip(held, near, strict=True)) == 1
+    assert balanced_placement([None, "a"], [5, 5], ["a", "b"]) == [None, "a"]

@@ -57,7 +57,7 @@ class Executor(Protocol):
         """
         ...
 
-    def submit(self, fn: Callable[..., Any], *args: Any, key: str) -> Any:
+    def submit(self, fn: Callable[..., Any], *args: Any, key: str, near: str | None = None) -> Any:
         """Run ``fn(*args)``; handles among ``args`` are replaced by their values.
 
         Parameters
@@ -68,11 +68,29 @@ class Executor(Protocol):
             Its arguments, values or handles.
         key : str
             A name for the task, unique within the job.
+        near : str or None, optional
+            The worker to run it on, when it is there (else any); None: the executor chooses.
 
         Returns
         -------
         object
             A handle to the task's result.
+        """
+        ...
+
+    def locations(self, handles: Sequence[Any]) -> tuple[list[str | None], list[str]]:
+        """Where each handle's finished result is held, and every worker.
+
+        Parameters
+        ----------
+        handles : sequence
+            Handles from :meth:`submit` whose tasks have finished.
+
+        Returns
+        -------
+        tuple of (list of str or None, list of str)
+            The worker holding each result (None: not known, or everything is in one place)
+            and the names of the workers.
         """
         ...
 
@@ -213,7 +231,9 @@ class LocalExecutor:
         """
         return value
 
-    def submit(self, fn: Callable[..., Any], *args: Any, key: str) -> _Done:
+    def submit(
+        self, fn: Callable[..., Any], *args: Any, key: str, near: str | None = None
+    ) -> _Done:
         """Run ``fn(*args)`` now, in this process (see :meth:`Executor.submit`).
 
         Parameters
@@ -224,6 +244,8 @@ class LocalExecutor:
             Its arguments, values or handles.
         key : str
             The task's name (unused here).
+        near : str or None, optional
+            Unused: every task runs here.
 
         Examples
         --------
@@ -250,6 +272,21 @@ class LocalExecutor:
             if tick is not None:
                 tick()
         return out
+
+    def locations(self, handles: Sequence[Any]) -> tuple[list[str | None], list[str]]:
+        """Everything is in this process: no location (see :meth:`Executor.locations`).
+
+        Parameters
+        ----------
+        handles : sequence
+            Handles from :meth:`submit`.
+
+        Returns
+        -------
+        tuple of (list of None, list of str)
+            None per handle, and this process as the only worker.
+        """
+        return [None] * len(handles), ["local"]
 
     def close(self) -> None:
         """Remove the files of spilled results."""
@@ -335,7 +372,7 @@ class DaskExecutor:
             warnings.filterwarnings("ignore", message=".*large (object|graph)")
             return self.client.submit(_identity, value, pure=False)
 
-    def submit(self, fn: Callable[..., Any], *args: Any, key: str) -> Any:
+    def submit(self, fn: Callable[..., Any], *args: Any, key: str, near: str | None = None) -> Any:
         """Submit ``fn(*args)`` to the cluster, impure (never deduplicated by key hashing).
 
         Parameters
@@ -346,8 +383,34 @@ class DaskExecutor:
             Its arguments, values or futures.
         key : str
             The task's key in the scheduler, unique within the job.
+        near : str or None, optional
+            A worker's address: the task runs there, its arguments fetched there (a loose
+            restriction: should that worker be lost, another runs it).
         """
-        return self.client.submit(fn, *args, key=key, pure=False)
+        if near is None:
+            return self.client.submit(fn, *args, key=key, pure=False)
+        return self.client.submit(
+            fn, *args, key=key, pure=False, workers=[near], allow_other_workers=True
+        )
+
+    def locations(self, handles: Sequence[Any]) -> tuple[list[str | None], list[str]]:
+        """The worker holding each finished future's result (the first when several do), and
+        the cluster's workers (see :meth:`Executor.locations`).
+
+        Parameters
+        ----------
+        handles : sequence
+            Finished futures.
+
+        Returns
+        -------
+        tuple of (list of str or None, list of str)
+            A worker address per future (None when no worker holds it now), and every worker's.
+        """
+        held = self.client.who_has(list(handles))
+        where: list[str | None] = [(sorted(held.get(h.key, ())) or [None])[0] for h in handles]
+        workers = sorted(self.client.scheduler_info()["workers"])
+        return where, workers
 
     def results(self, handles: Sequence[Any], tick: Tick | None = None) -> list[Any]:
         """Wait for every future, fetching each result as its task finishes; the first failed
@@ -385,6 +448,60 @@ class DaskExecutor:
 
 def _identity(value: Any) -> Any:
     return value
+
+
+def balanced_placement(
+    where: Sequence[str | None], sizes: Sequence[int], workers: Sequence[str]
+) -> list[str | None]:
+    """Where to run one task per held result so that the workers' shares of the work (the
+    results' ``sizes``) are even, moving as few results as it takes: each move takes the
+    result whose size best evens the most and the least loaded worker out (the smaller of two
+    equally good), while that lowers
+    the larger of their two loads. Results held nowhere known stay where they are (None).
+
+    A job whose typed partitions stay where their survey ran would otherwise keep the
+    survey's share-out, decided by which worker was free first: with 16 partitions on two
+    workers, 9 and 7 make the compute stage last 9 tasks instead of 8.
+
+    Parameters
+    ----------
+    where : sequence of str or None
+        The worker holding each result.
+    sizes : sequence of int
+        Each result's work (rows, say).
+    workers : sequence of str
+        Every worker that can take a task.
+
+    Returns
+    -------
+    list of str or None
+        The worker to run each task on.
+
+    Examples
+    --------
+    >>> balanced_placement(["a", "a", "a", "b"], [10, 10, 10, 10], ["a", "b"])
+    ['b', 'a', 'a', 'b']
+    >>> balanced_placement(["a", "a"], [30, 10], ["a", "b", "c"])
+    ['a', 'b']
+    """
+    target = list(where)
+    load = dict.fromkeys(workers, 0)
+    for w, size in zip(target, sizes, strict=True):
+        if w is not None:
+            load[w] = load.get(w, 0) + size
+    if len(load) < 2:
+        return target
+    while True:
+        heavy = max(load, key=lambda w: (load[w], w))
+        light = min(load, key=lambda w: (load[w], w))
+        gap = load[heavy] - load[light]
+        movable = [i for i, w in enumerate(target) if w == heavy and 0 < sizes[i] < gap]
+        if not movable:
+            return target
+        i = min(movable, key=lambda k: (abs(gap - 2 * sizes[k]), sizes[k], k))
+        target[i] = light
+        load[heavy] -= sizes[i]
+        load[light] += sizes[i]
 
 
 def make_executor(

@@ -77,7 +77,7 @@ from greenstream.pipeline import (
     validate,
 )
 from greenstream.scale.dataset import Partition, list_partitions, read_partition, with_data
-from greenstream.scale.executors import Executor
+from greenstream.scale.executors import Executor, balanced_placement
 
 # the columns that decide which places and sea lanes a job resolves (kernel.resolve_places,
 # route_sea_lanes, has_air_defaults): one row per distinct combination is enough for them
@@ -256,6 +256,8 @@ class DatasetJob:
     client_cpu_seconds: dict[str, float] = field(default_factory=dict)
     # ... and the CPU seconds of every task of the survey, compute and roll-up stages
     task_cpu_seconds: dict[str, list[float]] = field(default_factory=dict)
+    # partitions whose compute task was sent to another worker than their survey's (balance)
+    moved_partitions: int = 0
 
 
 def to_ipc(frame: pl.DataFrame) -> bytes:
@@ -796,6 +798,11 @@ def run_dataset(
             if d is not None:
                 d.mkdir(parents=True)
         write_here = None if options.ship_data else str(out_stage)
+        # each compute task runs where its typed rows are, but for the fewest partitions it
+        # takes to even the workers' rows out (moved now, while the workers are idle)
+        held, workers = executor.locations(surveyed)
+        near = balanced_placement(held, [s.rows for s in surveys], workers)
+        options.moved_partitions = sum(a != b for a, b in zip(held, near, strict=True))
         computed = []
         for i in range(n):
             computed.append(
@@ -808,6 +815,7 @@ def run_dataset(
                     buckets,
                     write_here,
                     key=f"gs-compute-{token}-{i}",
+                    near=near[i],
                 )
             )
             # no reference to the survey result is kept: the typed partition is freed once its
