@@ -118,13 +118,18 @@ class AggregateWindow(Base):
     co2e_ttw_kg: Mapped[float] = mapped_column(Float, default=0.0)
     co2e_missing_records: Mapped[int] = mapped_column(BigInteger, default=0)
 
-    __table_args__ = (Index("ix_monitoring_aggregate_dim_window", "dimension", "window_start"),)
+    # clustered on the key every batch upserts by (SQLite; migration 1410_monitoring_without_rowid)
+    __table_args__ = (
+        Index("ix_monitoring_aggregate_dim_window", "dimension", "window_start"),
+        {"sqlite_with_rowid": False},
+    )
 
 
 class DeviceFix(Base):
     """The last accepted GPS fix of each device (for the jump check across batches)."""
 
     __tablename__ = "monitoring_device_fix"
+    __table_args__ = {"sqlite_with_rowid": False}  # see AggregateWindow
 
     device_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     ts: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -137,6 +142,7 @@ class DeviceWatermark(Base):
     dedupe horizon (a record older than ``ts - horizon`` can no longer be proven unique)."""
 
     __tablename__ = "monitoring_device_watermark"
+    __table_args__ = {"sqlite_with_rowid": False}  # see AggregateWindow
 
     record_type: Mapped[str] = mapped_column(String(16), primary_key=True)
     device: Mapped[str] = mapped_column(String(200), primary_key=True)
