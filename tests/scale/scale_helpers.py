@@ -27,13 +27,20 @@ class Dataset:
     reference_summary: dict[str, Any]  # that job's summary
 
 
-def make_dataset(root: Path, *, shipments: int = 1500, partitions: int = 6) -> Dataset:
+def make_dataset(
+    root: Path, *, shipments: int = 1500, partitions: int = 6, shuffle_seed: int | None = None
+) -> Dataset:
     """Synthetic legs cut into ``partitions`` files under two hive folders, with the trips of
-    those legs; then the single-file job over the same rows in dataset order (the reference)."""
+    those legs; then the single-file job over the same rows in dataset order (the reference).
+    With ``shuffle_seed`` the rows are put in a random order first, so that most shipments and
+    trips have elements in several partitions (the generator writes a shipment's legs
+    together)."""
     from greenstream.synth import generate_network_day
 
     data = generate_network_day(shipments=shipments, seed=23)
     legs = data["legs"]
+    if shuffle_seed is not None:
+        legs = legs.sample(fraction=1.0, shuffle=True, seed=shuffle_seed)
     used = legs.get_column("trip_id").drop_nulls().unique().implode()
     trips = data["trips"].filter(pl.col("trip_id").is_in(used))
     root.mkdir(parents=True, exist_ok=True)

@@ -89,13 +89,42 @@ def test_local_executor_gives_the_same_rows(dataset: Dataset, tmp_path: Path) ->
     assert_same_rows(dataset.reference, out, "tce_id")
     assert_same_rows(dataset.reference_shipments, ship, "shipment_id")
     assert_same_summary(dataset.reference_summary, result.summary())
-    # every task reported its CPU seconds: one per partition, one per shipment bucket
+    # every task reported its CPU seconds: one per partition, one per roll-up bucket (one: the
+    # dataset is cut by shipment, only the few shipments at the cuts cross partitions)
     assert {k: len(v) for k, v in options.task_cpu_seconds.items()} == {
         "survey": 6,
         "compute": 6,
-        "rollup": 6,
+        "rollup": 1,
     }
     assert all(sum(v) > 0 for v in options.task_cpu_seconds.values())
+
+
+@pytest.fixture(scope="module")
+def shuffled(tmp_path_factory: pytest.TempPathFactory) -> Dataset:
+    return make_dataset(tmp_path_factory.mktemp("shuffled"), shuffle_seed=5)
+
+
+@pytest.mark.parametrize("ship_data", [False, True])
+def test_shipments_spread_over_partitions_roll_up_as_in_one_file(
+    shuffled: Dataset, cluster: DaskExecutor, tmp_path: Path, ship_data: bool
+) -> None:
+    """Rows in random order: most shipments have elements in several partitions and go through
+    the shuffle, the rest are rolled up in their partition; both kinds equal the single-file
+    roll-up to the bit, and every shipment is in exactly one output file."""
+    out, ship = tmp_path / "out", tmp_path / "ship"
+    options = _options(shuffled, ship_data=ship_data, buckets=3)
+    result = run_dataset(shuffled.parts, out, cluster, options, shipments=ship)
+    assert_same_rows(shuffled.reference, out, "tce_id")
+    n_ship = assert_same_rows(shuffled.reference_shipments, ship, "shipment_id")
+    assert result.summary()["shipment_count"] == n_ship
+    assert_same_summary(shuffled.reference_summary, result.summary())
+    # the partitions' own roll-ups (part 0-5) and the three buckets (part 6-8)
+    files = sorted(ship.iterdir())
+    assert [p.name for p in files] == [f"part-{i:05d}.parquet" for i in range(9)]
+    per_file = [pl.read_parquet(p).height for p in files]
+    # with 1,500 shipments of a few legs each in 6 random parts, both kinds are many
+    assert sum(per_file[:6]) > 0 and sum(per_file[6:]) > sum(per_file[:6])
+    assert sum(per_file) == n_ship
 
 
 def test_a_trip_across_partitions_is_allocated_over_all_its_elements(

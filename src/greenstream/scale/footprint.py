@@ -10,19 +10,27 @@ two job-wide steps are done around it (docs/decisions/1310-scale-out.md):
    digest, the schema, the errors, the few rows the job-wide lookups need (one row per distinct
    place/mode combination of the rows whose places are resolved), the trip ids the rows name
    and, for every element on a measured trip, the trip's index and the element's tonne-km
-   (:func:`~greenstream.accounting.kernel.trip_activity`, 12 bytes a row), as Arrow IPC bytes.
+   (:func:`~greenstream.accounting.kernel.trip_activity`, 12 bytes a row), and a 64-bit hash
+   of each distinct shipment id (8 bytes a shipment), as Arrow IPC bytes.
 2. **Job context** (client): :func:`~greenstream.accounting.kernel.prepare_job` over those rows
    gives the job's places and sea lanes, and each trip's total tonne-km over *all* partitions
    (ISO 14083 5.6 allocation), added element by element in partition order as the single-file
-   job adds them; it is broadcast to every worker.
+   job adds them; it is broadcast to every worker. The shipment hashes found in more than one
+   partition mark the shipments that may cross partitions (a hash collision only adds a
+   shipment that does not); they are broadcast too.
 3. **Compute** (one task per partition): the kernel with that context; the results are written as
    ``part-NNNNN.parquet`` (one per input partition, so a retried task overwrites its own file);
    their summary partial (counts and exact sums by group,
-   :func:`~greenstream.pipeline.summary_partial`) goes to the client, their shipment columns are
-   hash-partitioned by ``shipment_id`` (Arrow IPC bytes).
-4. **Shipment roll-up** (one task per hash bucket: the shuffle): every element of a shipment,
-   from every partition in partition order, meets in one bucket;
-   :func:`~greenstream.accounting.kernel.shipments_lazy` sums them.
+   :func:`~greenstream.pipeline.summary_partial`) goes to the client. A shipment whose elements
+   are all in the partition is rolled up there and then
+   (:func:`~greenstream.accounting.kernel.shipments_lazy` over the same elements in the same
+   order as in the single-file job); the elements of the shipments that may cross partitions
+   are hash-partitioned by ``shipment_id`` (Arrow IPC bytes).
+4. **Shipment roll-up** (one task per hash bucket: the shuffle of the crossing shipments only):
+   every element of such a shipment, from every partition in partition order, meets in one
+   bucket; :func:`~greenstream.accounting.kernel.shipments_lazy` sums them. A dataset cut by
+   shipment moves almost nothing here; one whose shipments are spread over many partitions
+   shuffles their elements as a plain hash shuffle would.
 5. **Summary** (client): the partials merged in partition order; every sum is exact and rounded
    once, so the summary equals the single-file job's to the last bit.
 
@@ -45,6 +53,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from greenstream.accounting.kernel import (
@@ -98,6 +107,9 @@ ROLLUP_COLUMNS = (
 )
 # the stages whose tasks report their CPU seconds
 STAGES = ("survey", "compute", "rollup")
+# shipments crossing partitions per roll-up bucket when DatasetJob.buckets is not set (an
+# engineering choice: about a million elements per roll-up task at 5-10 elements a shipment)
+CROSSING_PER_BUCKET = 100_000
 
 
 @dataclass(frozen=True)
@@ -115,8 +127,9 @@ class Survey:
     ``job_rows`` is Arrow IPC bytes of the rows the job-wide lookups need (one per distinct
     place combination), ``trip_activity`` the tonne-km of the partition's elements on a trip in
     row order (:func:`~greenstream.accounting.kernel.trip_activity`), ``trips_used`` the
-    distinct trip ids its rows name (both Arrow IPC bytes); ``cpu_s`` the CPU seconds of the
-    task (``process_time``).
+    distinct trip ids its rows name, ``shipment_keys`` the hash of each distinct shipment id
+    (column ``h``, :func:`shipment_hash`; all Arrow IPC bytes); ``cpu_s`` the CPU seconds of
+    the task (``process_time``).
     """
 
     index: int
@@ -128,11 +141,17 @@ class Survey:
     job_rows: bytes
     trip_activity: bytes
     trips_used: bytes
+    shipment_keys: bytes
     cpu_s: float = 0.0
 
     def nbytes(self) -> int:
         """Bytes of the report's row data."""
-        return len(self.job_rows) + len(self.trip_activity) + len(self.trips_used)
+        return (
+            len(self.job_rows)
+            + len(self.trip_activity)
+            + len(self.trips_used)
+            + len(self.shipment_keys)
+        )
 
 
 @dataclass
@@ -197,12 +216,16 @@ def _surveyed(survey: Survey, legs: bytes) -> Surveyed:
 @dataclass
 class Finished:
     """What the compute of one partition tells the client: the output file's bytes (None when
-    the worker wrote it), the summary partial of its results and the task's CPU seconds."""
+    the worker wrote it), the summary partial of its results, the task's CPU seconds, and the
+    shipments rolled up in the partition (those of its shipments that cross no partition):
+    their count and, when they go back to the client, their Parquet bytes."""
 
     index: int
     written: bytes | None
     summary: SummaryPartial
     cpu_s: float
+    shipments: int = 0
+    shipments_written: bytes | None = None
 
 
 @dataclass
@@ -215,11 +238,11 @@ class Computed:
 
     def __sizeof__(self) -> int:
         # the bytes it holds, as the cluster should weigh it (see Surveyed.__sizeof__)
-        written = self.finished.written
+        sent = (self.finished.written, self.finished.shipments_written)
         return (
             object.__sizeof__(self)
             + sum(len(b) for b in self.buckets)
-            + (len(written) if written is not None else 0)
+            + sum(len(b) for b in sent if b is not None)
         )
 
 
@@ -247,7 +270,9 @@ class DatasetJob:
     # False: workers read and write the paths (shared storage); True: the partitions travel
     # to the workers and the results back through the cluster (no path shared with the client)
     ship_data: bool = False
-    buckets: int | None = None  # shipment hash buckets (default: one per partition)
+    # roll-up buckets of the shipments that cross partitions (default: one per
+    # CROSSING_PER_BUCKET such shipments, at least one, at most one per partition)
+    buckets: int | None = None
     # filled by the job: wall-clock seconds of each stage (survey, job_context, compute,
     # rollup, summary) ...
     stage_seconds: dict[str, float] = field(default_factory=dict)
@@ -416,9 +441,46 @@ def survey_partition(partition: Partition, shared: Shared) -> Surveyed:
             if "trip_id" in rows.columns
             else pl.DataFrame(schema={"trip_id": pl.String})
         ),
+        to_ipc(rows.select(shipment_hash().unique())),
     )
     survey.cpu_s = time.process_time() - started
     return Surveyed(survey, rows)
+
+
+def shipment_hash() -> pl.Expr:
+    """A 64-bit hash of ``shipment_id`` (Polars' hash with seed 0, the same in every process
+    of one Polars version), named ``h``: it finds the shipments that cross partitions and
+    picks a crossing shipment's roll-up bucket.
+
+    Returns
+    -------
+    polars.Expr
+        The UInt64 hash.
+    """
+    return pl.col("shipment_id").hash(seed=0).alias("h")
+
+
+def crossing_shipments(surveys: list[Survey]) -> pl.Series:
+    """The shipment hashes that occur in more than one partition: every shipment whose elements
+    lie in two partitions or more has its hash here (besides, rarely, one whose hash collides
+    with another partition's shipment: rolled up through the shuffle all the same, correctly).
+
+    Parameters
+    ----------
+    surveys : list of Survey
+        Every partition's report.
+
+    Returns
+    -------
+    polars.Series
+        The hashes (UInt64, ``h``), sorted.
+    """
+    # each partition lists a hash once: a hash that repeats once sorted is in two partitions
+    # (a sort: a tenth of the time of a hash group-by of the 2.3 million hashes of 16 partitions
+    # of bench/scale.py)
+    keys = np.sort(pl.concat([from_ipc(s.shipment_keys) for s in surveys])["h"].to_numpy())
+    repeated = keys[1:][keys[1:] == keys[:-1]]
+    return pl.Series("h", np.unique(repeated), dtype=pl.UInt64)
 
 
 def report_of(surveyed: Surveyed) -> Survey:
@@ -473,12 +535,18 @@ def compute_partition(
     schema: dict[str, pl.DataType],
     buckets: int,
     out_dir: str | None,
+    crossing: pl.Series | None = None,
+    ship_dir: str | None = None,
+    ship_back: bool = False,
 ) -> Computed:
     """The kernel over one partition's typed rows with the job's context.
 
     Writes ``out_dir/part-<index>.parquet`` (atomically; a retry overwrites the same file) or,
     without ``out_dir``, returns the Parquet bytes; computes the summary partial of the results;
-    and splits the roll-up columns into ``buckets`` by a hash of ``shipment_id``.
+    rolls up the shipments that cross no partition (their hash is not in ``crossing``) into
+    ``ship_dir/part-<index>.parquet`` or, with ``ship_back``, Parquet bytes (else only counts
+    them); and splits the roll-up columns of the other shipments' elements into ``buckets`` by
+    their hash.
 
     Parameters
     ----------
@@ -494,6 +562,13 @@ def compute_partition(
         Hash buckets of the shipment roll-up (count).
     out_dir : str or None
         The staging folder, or None to return the Parquet bytes.
+    crossing : polars.Series or None
+        The hashes of the shipments that may cross partitions (:func:`crossing_shipments`);
+        None sends every element to the shuffle.
+    ship_dir : str or None
+        The staging folder of the shipment roll-up, or None.
+    ship_back : bool
+        Return the roll-up of the partition's own shipments as Parquet bytes.
 
     Returns
     -------
@@ -513,13 +588,31 @@ def compute_partition(
     else:
         written = _parquet_bytes(results)
     summary = summary_partial(results)
-    narrow = results.select(ROLLUP_COLUMNS).with_columns(
-        (pl.col("shipment_id").hash(seed=0) % buckets).cast(pl.UInt32).alias("__bucket")
+    narrow = results.select(*ROLLUP_COLUMNS, shipment_hash())
+    crosses = pl.col("h").is_in(crossing.implode()) if crossing is not None else pl.lit(value=True)
+    # the shipments wholly in this partition: their elements in input order, as the single-file
+    # job sums them (the filter keeps the order)
+    own = narrow.filter(~crosses).drop("h")
+    own_written = None
+    if ship_dir is not None or ship_back:
+        rollup = shipments_lazy(own.lazy()).collect(engine="in-memory")
+        own_count = rollup.height
+        if ship_dir is not None:
+            write_table(rollup, Path(ship_dir) / part_name(index))
+        if ship_back:
+            own_written = _parquet_bytes(rollup)
+    else:
+        own_count = own.get_column("shipment_id").n_unique()
+    moving = narrow.filter(crosses).with_columns(
+        (pl.col("h") % buckets).cast(pl.UInt32).alias("__bucket")
     )
-    split = narrow.partition_by("__bucket", as_dict=True, include_key=False)
-    empty = narrow.clear().drop("__bucket")
+    split = moving.drop("h").partition_by("__bucket", as_dict=True, include_key=False)
+    empty = moving.clear().drop("h", "__bucket")
     pieces = [to_ipc(split.get((j,), empty)) for j in range(buckets)]
-    return Computed(Finished(index, written, summary, time.process_time() - started), pieces)
+    finished = Finished(
+        index, written, summary, time.process_time() - started, own_count, own_written
+    )
+    return Computed(finished, pieces)
 
 
 def _parquet_bytes(frame: pl.DataFrame) -> bytes:
@@ -565,12 +658,13 @@ def finished_of(computed: Computed) -> Finished:
 def rollup_bucket(j: int, out_dir: str | None, send_back: bool, *pieces: bytes) -> RolledUp:
     """Shipment totals of one hash bucket: its rows from every partition, in partition order
     (so each sum adds the same numbers in the same order as the single-machine job). Written
-    to ``out_dir``, or returned as Parquet bytes when ``send_back``; the shipment count always.
+    to ``out_dir/part-<j>.parquet``, or returned as Parquet bytes when ``send_back``; the
+    shipment count always.
 
     Parameters
     ----------
     j : int
-        The bucket number.
+        The bucket's file number (after the partitions' own roll-up files).
     out_dir : str or None
         The staging folder of the shipment roll-up, or None.
     send_back : bool
@@ -787,8 +881,10 @@ def run_dataset(
     activity = pl.concat([from_ipc(s.trip_activity) for s in surveys])
     job = executor.broadcast(prepare_job(job_frame.lazy(), tables, trip_activity=activity))
     del job_frame, activity
+    crossing_keys = crossing_shipments(surveys)
+    crossing = executor.broadcast(crossing_keys)
+    buckets = options.buckets or max(1, min(n, -(-crossing_keys.len() // CROSSING_PER_BUCKET)))
     lap("job_context")
-    buckets = options.buckets or n
 
     clear_stale_staging(output)
     out_stage = staging_dir(output, token)
@@ -803,6 +899,8 @@ def run_dataset(
         held, workers = executor.locations(surveyed)
         near = balanced_placement(held, [s.rows for s in surveys], workers)
         options.moved_partitions = sum(a != b for a, b in zip(held, near, strict=True))
+        ship_here = None if options.ship_data or ship_stage is None else str(ship_stage)
+        ship_back = options.ship_data and ship_stage is not None
         computed = []
         for i in range(n):
             computed.append(
@@ -814,6 +912,9 @@ def run_dataset(
                     schema,
                     buckets,
                     write_here,
+                    crossing,
+                    ship_here,
+                    ship_back,
                     key=f"gs-compute-{token}-{i}",
                     near=near[i],
                 )
@@ -823,7 +924,6 @@ def run_dataset(
             surveyed[i] = None
         # the whole graph is submitted before anything is awaited, so the scheduler knows every
         # dependent of every partition: a result lost with a worker is computed again
-        ship_here = None if options.ship_data or ship_stage is None else str(ship_stage)
         finishing = [
             executor.submit(finished_of, c, key=f"gs-finished-{token}-{i}")
             for i, c in enumerate(computed)
@@ -831,9 +931,9 @@ def run_dataset(
         rollups = [
             executor.submit(
                 rollup_bucket,
-                j,
+                n + j,  # file names after the partitions' own roll-ups
                 ship_here,
-                options.ship_data and ship_stage is not None,
+                ship_back,
                 *[
                     executor.submit(bucket_of, c, j, key=f"gs-bucket-{token}-{i}-{j}")
                     for i, c in enumerate(computed)
@@ -848,6 +948,8 @@ def run_dataset(
         if options.ship_data:
             for f in finished:
                 write_bytes(out_stage / part_name(f.index), f.written)
+                if ship_stage is not None:
+                    write_bytes(ship_stage / part_name(f.index), f.shipments_written)
         options.task_cpu_seconds["compute"] = [f.cpu_s for f in finished]
         lap("compute")
         rolled: list[RolledUp] = executor.results(rollups, ticker("rolling up shipments", buckets))
@@ -856,7 +958,7 @@ def run_dataset(
         if ship_stage is not None and options.ship_data:
             for r in rolled:
                 write_bytes(ship_stage / part_name(r.bucket), r.written)
-        n_ship = sum(r.shipments for r in rolled)
+        n_ship = sum(f.shipments for f in finished) + sum(r.shipments for r in rolled)
         publish(out_stage, output)
         if ship_stage is not None and shipments is not None:
             publish(ship_stage, shipments)
