@@ -129,7 +129,7 @@ class DeviceFix(Base):
     """The last accepted GPS fix of each device (for the jump check across batches)."""
 
     __tablename__ = "monitoring_device_fix"
-    __table_args__ = {"sqlite_with_rowid": False}  # see AggregateWindow
+    __table_args__ = ({"sqlite_with_rowid": False},)  # see AggregateWindow
 
     device_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     ts: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -142,7 +142,7 @@ class DeviceWatermark(Base):
     dedupe horizon (a record older than ``ts - horizon`` can no longer be proven unique)."""
 
     __tablename__ = "monitoring_device_watermark"
-    __table_args__ = {"sqlite_with_rowid": False}  # see AggregateWindow
+    __table_args__ = ({"sqlite_with_rowid": False},)  # see AggregateWindow
 
     record_type: Mapped[str] = mapped_column(String(16), primary_key=True)
     device: Mapped[str] = mapped_column(String(200), primary_key=True)

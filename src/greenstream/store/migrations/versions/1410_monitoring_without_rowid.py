@@ -36,7 +36,7 @@ def _rebuild(with_rowid: bool) -> None:
         with op.batch_alter_table(
             table, recreate="always", table_kwargs={"sqlite_with_rowid": with_rowid}
         ):
-            pass
+            pass  # no column changes: recreate="always" rebuilds the table on leaving the block
 
 
 def upgrade() -> None:
