@@ -158,12 +158,17 @@ def trend_year_met(values: pl.DataFrame, goal: float) -> float | None:
     >>> trend_year_met(v.with_columns(value=pl.col("value") * 0 + 1.0), 0.5) is None
     True
     """
-    if values.height < 2:
+    from scipy.stats import linregress  # type: ignore[import-untyped]
+
+    years = values["year"].to_numpy().astype(float)
+    if values.height < 2 or np.all(years == years[0]):
         return None
-    slope, intercept = np.polyfit(values["year"].to_numpy(), values["value"].to_numpy(), 1)
-    if slope >= 0:
+    # linregress works on the values less their mean, so a flat series has a slope of exactly 0
+    # (np.polyfit's least-squares solve left -1e-17 on some CPUs: a "falling" trend)
+    fit = linregress(years, values["value"].to_numpy().astype(float))
+    if fit.slope >= 0:
         return None
-    return float((goal - intercept) / slope)
+    return float((goal - fit.intercept) / fit.slope)
 
 
 def assess(target: Target, history: pl.DataFrame) -> dict[str, Any]:
