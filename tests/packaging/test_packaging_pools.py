@@ -8,6 +8,8 @@ from datetime import timedelta
 import polars as pl
 import pytest
 from epcis_events import T0, document, station_day, three_boxes
+from hypothesis import given
+from hypothesis import strategies as st
 
 from greenstream.factors import Registry
 from greenstream.io.epcis import events_tables, parse_document
@@ -155,3 +157,42 @@ def test_monitoring_scans_become_valid_epcis_events() -> None:
     with pytest.raises(InputErrors) as err:
         scans_to_epcis(bad, boxes)
     assert [e.row for e in err.value.errors] == [1, 2, 3]
+
+
+def _quantity_read_by_hand(event: dict) -> float:  # type: ignore[type-arg]
+    """The oracle: an event's object count read field by field, as the docstring of
+    stations.event_quantity states it."""
+    quantities = event.get("quantityList")
+    if isinstance(quantities, list) and quantities:
+        return float(sum(float(q.get("quantity", 1)) for q in quantities))
+    epcs = event.get("epcList")
+    return float(len(epcs)) if isinstance(epcs, list) else 0.0
+
+
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "quantityList": st.lists(
+                    st.fixed_dictionaries(
+                        {"epcClass": st.just("urn:epc:class:lgtin:4012345.012345.998877")},
+                        optional={"quantity": st.integers(0, 500) | st.floats(0, 500)},
+                    ),
+                    max_size=4,
+                ),
+                "epcList": st.lists(st.just("urn:epc:id:sgtin:0614141.107346.2017"), max_size=5),
+            },
+        ),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_event_quantity_counts_as_the_events_say(events: list[dict]) -> None:  # type: ignore[type-arg]
+    import orjson
+
+    from greenstream.levers.packaging.stations import event_quantity
+
+    frame = pl.DataFrame({"event_json": [orjson.dumps(e).decode() for e in events]})
+    got = frame.select(event_quantity()).get_column("quantity").to_list()
+    assert got == pytest.approx([_quantity_read_by_hand(e) for e in events])

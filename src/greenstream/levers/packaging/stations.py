@@ -23,9 +23,6 @@ DESNZ (2025), Material use: Paper and board: board, primary production and close
 
 from __future__ import annotations
 
-from typing import Any
-
-import orjson
 import polars as pl
 
 from greenstream.levers.packaging.materials import MaterialFactors
@@ -34,13 +31,41 @@ from greenstream.levers.packaging.parameters import Parameters, builtin_paramete
 STATION_STEPS = {"collecting": "dropped_off", "repackaging": "reused", "destroying": "pulped"}
 
 
-def _quantity(event_json: str) -> float:
-    event: dict[str, Any] = orjson.loads(event_json)
-    quantities = event.get("quantityList")
-    if isinstance(quantities, list) and quantities:
-        return float(sum(float(q.get("quantity", 1)) for q in quantities if isinstance(q, dict)))
-    epcs = event.get("epcList")
-    return float(len(epcs)) if isinstance(epcs, list) else 0.0
+# the parts of an EPCIS 2.0 ObjectEvent that count its objects (EPCIS 2.0 JSON schema:
+# quantityList items are QuantityElements with a numeric ``quantity``; epcList holds EPC URIs)
+_COUNTED = pl.Struct(
+    {
+        "quantityList": pl.List(pl.Struct({"quantity": pl.Float64})),
+        "epcList": pl.List(pl.String),
+    }
+)
+
+
+def event_quantity() -> pl.Expr:
+    """The objects an event counts, from its JSON (``event_json``): the sum of its
+    ``quantityList`` quantities (an element without one counts 1), else the length of its
+    ``epcList``, else 0.
+
+    Returns
+    -------
+    polars.Expr
+        ``quantity`` (objects, Float64).
+
+    References
+    ----------
+    GS1 EPCIS and CBV 2.0 (2022), ObjectEvent: ``epcList`` (instance-level identifiers) and
+    ``quantityList`` (QuantityElement: ``epcClass``, ``quantity``, ``uom``).
+    """
+    counted = pl.col("event_json").str.json_decode(_COUNTED)
+    quantities = counted.struct.field("quantityList")
+    epcs = counted.struct.field("epcList")
+    summed = quantities.list.eval(pl.element().struct.field("quantity").fill_null(1.0)).list.sum()
+    return (
+        pl.when(quantities.list.len() > 0)
+        .then(summed)
+        .otherwise(epcs.list.len().cast(pl.Float64).fill_null(0.0))
+        .alias("quantity")
+    )
 
 
 def station_days(
@@ -86,7 +111,7 @@ def station_days(
     if rows.height == 0:
         return pl.DataFrame(schema=schema)
     counted = rows.with_columns(
-        pl.col("event_json").map_elements(_quantity, return_dtype=pl.Float64).alias("quantity"),
+        event_quantity(),
         pl.col("biz_step").replace_strict(STATION_STEPS, return_dtype=pl.String).alias("what"),
         pl.col("event_time").dt.date().alias("day"),
     )
