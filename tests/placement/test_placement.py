@@ -79,3 +79,103 @@ def test_demand_over_capacity_is_refused() -> None:
             regions, warehouses.with_columns(pl.lit(10.0).alias("capacity_parcels_per_day"))
         )
     assert exc.value.errors[0].field == "capacity_parcels_per_day"
+
+
+def test_a_split_current_assignment_counts_each_share() -> None:
+    """R1 served 0.25 by W1 and 0.75 by W2, R2 by W2: current CO2e = 100 x (0.25 c(W1,R1) +
+    0.75 c(W2,R1)) + 50 c(W2,R2), with c the kernel's per-parcel lane cost."""
+    regions, warehouses = _case()
+    lanes = price_lanes(regions, warehouses)
+    c = {
+        (w, r): v
+        for w, r, v in lanes.select(
+            "warehouse_id", "region_id", "co2e_wtw_kg_per_parcel"
+        ).iter_rows()
+    }
+    now = pl.DataFrame(
+        {
+            "region_id": ["R1", "R1", "R2"],
+            "warehouse_id": ["W1", "W2", "W2"],
+            "share": [0.25, 0.75, 1.0],
+        }
+    )
+    plan = plan_placement(regions, warehouses, current=now)
+    expected = 100 * (0.25 * c[("W1", "R1")] + 0.75 * c[("W2", "R1")]) + 50 * c[("W2", "R2")]
+    assert plan.summary["co2e_wtw_kg_per_day_current"] == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        # a warehouse id the table does not hold (a typo): named by row and field
+        (
+            {"region_id": ["R1", "R2"], "warehouse_id": ["W1", "W9"], "share": [1.0, 1.0]},
+            [(2, "warehouse_id", "not in the warehouses table")],
+        ),
+        # R2 missing from today's flows: its shares add up to 0, not 1
+        (
+            {"region_id": ["R1"], "warehouse_id": ["W1"], "share": [1.0]},
+            [(None, "share", "region 'R2': the shares add up to 0, not 1")],
+        ),
+        # a negative share, and R1's shares then add up to 0.5
+        (
+            {
+                "region_id": ["R1", "R1", "R2"],
+                "warehouse_id": ["W1", "W2", "W2"],
+                "share": [1.0, -0.5, 1.0],
+            },
+            [
+                (2, "share", "must be >= 0"),
+                (None, "share", "region 'R1': the shares add up to 0.5, not 1"),
+            ],
+        ),
+    ],
+)
+def test_an_incomplete_or_unknown_current_assignment_is_refused(
+    now: dict[str, list[object]], expected: list[tuple[object, str, str]]
+) -> None:
+    regions, warehouses = _case()
+    with pytest.raises(InputErrors) as exc:
+        plan_placement(regions, warehouses, current=pl.DataFrame(now))
+    assert [(e.row, e.field, e.reason) for e in exc.value.errors] == expected
+    assert all(e.file == "<current>" for e in exc.value.errors)
+
+
+def test_a_repeated_region_is_refused() -> None:
+    regions, warehouses = _case()
+    twice = pl.concat([regions, regions.head(1)])
+    with pytest.raises(InputErrors) as exc:
+        plan_placement(twice, warehouses)
+    rows = sorted(e.row for e in exc.value.errors if e.field == "region_id")
+    assert rows == [1, 3]
+
+
+def test_cli_names_the_users_file_and_row(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from greenstream.cli import app
+
+    regions, warehouses = _case()
+    paths = {n: tmp_path / f"{n}.csv" for n in ("regions", "warehouses", "today")}
+    regions.write_csv(paths["regions"])
+    warehouses.write_csv(paths["warehouses"])
+    pl.DataFrame(
+        {"region_id": ["R1", "R2"], "warehouse_id": ["W1", "W9"], "share": [1.0, 1.0]}
+    ).write_csv(paths["today"])
+    res = CliRunner().invoke(
+        app,
+        [
+            "placement",
+            "plan",
+            "--regions",
+            str(paths["regions"]),
+            "--warehouses",
+            str(paths["warehouses"]),
+            "--current",
+            str(paths["today"]),
+        ],
+    )
+    assert res.exit_code == 2
+    assert f"{paths['today']}, row 2, field 'warehouse_id': not in the warehouses table" in (
+        res.output
+    )

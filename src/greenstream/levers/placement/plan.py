@@ -77,6 +77,87 @@ def check_tables(regions: pl.DataFrame, warehouses: pl.DataFrame) -> None:
         errors += [
             InputError(name, int(r), col, "must be >= 0 with lat and lon given") for r in bad["row"]
         ]
+    for name, frame, key in (
+        ("<regions>", regions, "region_id"),
+        ("<warehouses>", warehouses, "warehouse_id"),
+    ):
+        repeated = frame.with_row_index("row", offset=1).filter(
+            pl.col(key).is_null() | pl.col(key).is_duplicated()
+        )
+        errors += [
+            InputError(name, int(r), key, "must be given, once per row of the table")
+            for r in repeated["row"]
+        ]
+    InputErrors.raise_if_any(errors)
+
+
+# a region's current shares must add up to 1 within this (rounding in a user's table)
+SHARE_SUM_TOLERANCE = 1e-6
+
+
+def check_current(current: pl.DataFrame, regions: pl.DataFrame, warehouses: pl.DataFrame) -> None:
+    """Refuse a current assignment that does not describe today's flows completely: a missing
+    column, a region or warehouse not in the tables, a share missing or below 0, or a region
+    whose shares do not add up to 1 (every region's demand is served today; a partial current
+    would make the plan's saving a comparison of different demands).
+
+    Parameters
+    ----------
+    current : DataFrame
+        ``region_id``, ``warehouse_id`` and ``share`` (fraction of the region's demand).
+    regions, warehouses : DataFrame
+        The tables checked by :func:`check_tables`.
+
+    Raises
+    ------
+    InputErrors
+        Naming every missing column, or every bad row and field, and every region whose shares
+        do not add up to 1.
+
+    Examples
+    --------
+    >>> r = pl.DataFrame({"region_id": ["sh", "hz"]})
+    >>> w = pl.DataFrame({"warehouse_id": ["w"]})
+    >>> now = pl.DataFrame({"region_id": ["sh"], "warehouse_id": ["w2"], "share": [1.0]})
+    >>> check_current(now, r, w)
+    Traceback (most recent call last):
+    ...
+    greenstream.errors.InputErrors: ...'warehouse_id': not in the warehouses table...
+    """
+    name = "<current>"
+    missing = [
+        InputError(name, None, c, "required column missing")
+        for c in ("region_id", "warehouse_id", "share")
+        if c not in current.columns
+    ]
+    InputErrors.raise_if_any(missing)
+    rows = current.with_row_index("row", offset=1)
+    errors: list[InputError] = []
+    for key, table, known in (
+        ("region_id", "regions", regions["region_id"]),
+        ("warehouse_id", "warehouses", warehouses["warehouse_id"]),
+    ):
+        unknown = rows.filter(~pl.col(key).is_in(known.implode()) | pl.col(key).is_null())
+        errors += [
+            InputError(name, int(r), key, f"not in the {table} table") for r in unknown["row"]
+        ]
+    bad_share = rows.filter(pl.col("share").is_null() | (pl.col("share") < 0))
+    errors += [InputError(name, int(r), "share", "must be >= 0") for r in bad_share["row"]]
+    sums = regions.select("region_id").join(
+        current.group_by("region_id").agg(pl.col("share").sum()), on="region_id", how="left"
+    )
+    off = sums.filter(
+        pl.col("share").is_null() | ((pl.col("share") - 1.0).abs() > SHARE_SUM_TOLERANCE)
+    )
+    errors += [
+        InputError(
+            name,
+            None,
+            "share",
+            f"region {region!r}: the shares add up to {share or 0.0:g}, not 1",
+        )
+        for region, share in off.select("region_id", "share").iter_rows()
+    ]
     InputErrors.raise_if_any(errors)
 
 
@@ -138,7 +219,9 @@ def plan_placement(
     Raises
     ------
     InputErrors
-        When a table is incomplete or the demand exceeds the total capacity.
+        When a table is incomplete, an id repeats, the current assignment is incomplete or
+        names what the tables do not (:func:`check_current`), or the demand exceeds the total
+        capacity.
 
     References
     ----------
@@ -164,6 +247,8 @@ def plan_placement(
     13.52
     """
     check_tables(regions, warehouses)
+    if current is not None:
+        check_current(current, regions, warehouses)
     started = time.perf_counter()
     lanes = price_lanes(regions, warehouses, tables)
     t_price = time.perf_counter() - started
@@ -176,11 +261,15 @@ def plan_placement(
     planned, status = solve_assignment(cost, demand, capacity)
     t_solve = time.perf_counter() - t0
     cur = nearest_assignment(lanes) if current is None else current
-    cur_matrix = np.zeros_like(cost)
-    w_pos = {w: i for i, w in enumerate(w_ids)}
-    r_pos = {r: j for j, r in enumerate(r_ids)}
-    for r, w, share in cur.select("region_id", "warehouse_id", "share").iter_rows():
-        cur_matrix[w_pos[w], r_pos[r]] += share * demand[r_pos[r]]
+    # the current parcels of every lane, in the lanes' (warehouse-major) order
+    cur_lanes = lanes.select("warehouse_id", "region_id").join(
+        cur.group_by("warehouse_id", "region_id").agg(pl.col("share").sum()),
+        on=["warehouse_id", "region_id"],
+        how="left",
+        maintain_order="left",
+    )
+    shares = cur_lanes["share"].fill_null(0.0).to_numpy().reshape(len(w_ids), len(r_ids))
+    cur_matrix = shares * demand[np.newaxis, :]
     table = lanes.with_columns(
         pl.Series("parcels_current", cur_matrix.reshape(-1)),
         pl.Series("parcels_planned", planned.reshape(-1)),
