@@ -418,6 +418,41 @@ def test_rollup_by_shipment_writes_every_group(tmp_path: Path, fmt: str) -> None
     assert by["S3"]["default_share"] == pytest.approx(1.0)
 
 
+def test_rollup_refuses_what_is_not_footprint_results(tmp_path: Path) -> None:
+    """A table without the result columns, a bad number or date-time in a results CSV, and
+    bytes that are not UTF-8: each refused with exit 2 and named, never summed as zeros."""
+    other = write(tmp_path, "other.csv", "a,b\n1,2\n")
+    res = runner.invoke(app, ["rollup", str(other)])
+    assert res.exit_code == 2
+    assert f"{other}, field 'co2e_wtw_kg': required column missing" in res.output
+    header = (
+        "shipment_id,mass_kg,transport_activity_tkm,co2e_wtw_kg,co2e_ttw_kg,co2e_wtt_kg,"
+        "departure_at\n"
+    )
+    good = "S1,1000,100,11.6,8.9,2.7,2026-11-11T08:00:00+00:00\n"
+    bad = write(
+        tmp_path,
+        "bad.csv",
+        header + good + "S2,1000,100,eleven,8.9,2.7,2026-11-11T08:00:00+00:00\n"
+        "S3,1000,100,11.6,8.9,2.7,the eleventh\n",
+    )
+    res = runner.invoke(app, ["rollup", str(bad), "--by", "month"])
+    assert res.exit_code == 2
+    assert f"{bad}, row 2, field 'co2e_wtw_kg': not a valid number: 'eleven'" in res.output
+    assert f"{bad}, row 3, field 'departure_at': not an ISO 8601 date-time" in res.output
+    broken = tmp_path / "broken.csv"
+    broken.write_bytes((header + good).encode() + b"S4,\xff\xfe,1,1,1,1,\n")
+    res = runner.invoke(app, ["rollup", str(broken)])
+    assert res.exit_code == 2
+    assert f"{broken}: cannot read the file" in res.output
+    # the good rows alone roll up: 11.6 kg CO2e WTW in 2026-11
+    fine = write(tmp_path, "fine.csv", header + good)
+    res = runner.invoke(app, ["rollup", str(fine), "--by", "month", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    (row,) = json.loads(res.stdout)
+    assert (row["month"], row["co2e_wtw_kg"]) == ("2026-11", pytest.approx(11.6))
+
+
 def test_footprint_by_shipment_csv_is_the_rollup(tmp_path: Path) -> None:
     # S1 1962.72, S2 385.76, S3 475.1 kg WTW (hand calculations in the test above)
     args = [

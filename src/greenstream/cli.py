@@ -407,13 +407,70 @@ def _write_warnings(results: Path, target: Path, summary: dict[str, Any]) -> Non
 ROLLUP_SHOWN = 50  # roll-up groups shown in a table on screen (--format csv / json for all)
 
 
+# what a roll-up needs of footprint results (greenstream.accounting.rollup.rollup_lazy) and the
+# numbers it sums, typed with every bad cell reported (a CSV's cells are text)
+RESULT_REQUIRED = (
+    "shipment_id",
+    "mass_kg",
+    "transport_activity_tkm",
+    "co2e_wtw_kg",
+    "co2e_ttw_kg",
+    "co2e_wtt_kg",
+)
+RESULT_NUMBERS = (
+    "mass_kg",
+    "transport_activity_tkm",
+    "co2e_wtw_kg",
+    "co2e_ttw_kg",
+    "co2e_wtt_kg",
+    "co2e_wtw_low_kg",
+    "co2e_wtw_high_kg",
+)
+
+
+def typed_results(results: Path) -> pl.LazyFrame:
+    """Footprint results read for a roll-up: the required columns there, the summed numbers and
+    ``departure_at`` (ISO 8601 text or a datetime) readable, or every fault named by file, row and
+    field (``InputErrors``); a file that cannot be decoded is refused with the reason."""
+    import polars as pl
+
+    from greenstream.checks import ROW
+    from greenstream.errors import InputError, InputErrors
+    from greenstream.io.tables import coerce_lazy, scan_raw
+
+    file = str(results)
+    frame = scan_raw(results)
+    names = frame.collect_schema().names()
+    InputErrors.raise_if_any(
+        [
+            InputError(file, None, c, "required column missing (footprint results have it)")
+            for c in RESULT_REQUIRED
+            if c not in names
+        ]
+    )
+    numbers: dict[str, pl.DataType] = {c: pl.Float64() for c in RESULT_NUMBERS if c in names}
+    try:
+        typed, errors = coerce_lazy(frame, numbers, file=file)
+        if "departure_at" in names and frame.collect_schema()["departure_at"] == pl.String:
+            text = pl.col("departure_at").str.strip_chars()
+            parsed = text.str.to_datetime(strict=False, time_zone="UTC", time_unit="us")
+            bad = typed.filter((text != "") & parsed.is_null()).select(ROW, "departure_at")
+            errors += [
+                InputError(file, int(row), "departure_at", f"not an ISO 8601 date-time: {v!r}")
+                for row, v in bad.collect().iter_rows()
+            ]
+    except pl.exceptions.PolarsError as exc:
+        raise InputErrors.single(file, f"cannot read the file: {exc}") from exc
+    InputErrors.raise_if_any(errors)
+    return typed.drop(ROW)
+
+
 def _rollup_table(results: Path, keys: list[str], tz: str, gazetteer: Any) -> pl.DataFrame:
     import polars as pl
 
     from greenstream.accounting.rollup import rollup
-    from greenstream.io.tables import scan_raw
 
-    frame = scan_raw(results) if results.suffix != ".json" else pl.LazyFrame()
+    frame = typed_results(results) if results.suffix != ".json" else pl.LazyFrame()
     if "lane" in keys:
         frame = _with_lane_ids(frame, gazetteer)
     return rollup(frame, keys, tz=tz)
@@ -521,12 +578,11 @@ def rollup(
     month, ... (periods in a time zone)."""
     from greenstream.accounting.rollup import check_time_zone, parse_keys
     from greenstream.accounting.rollup import rollup as rollup_frame
-    from greenstream.io.tables import scan_raw
 
     with handle_errors():
         keys = parse_keys(by)
         check_time_zone(tz)
-        frame = scan_raw(results)
+        frame = typed_results(results)
         if "lane" in keys:
             frame = _with_lane_ids(frame, gazetteer_for(places))
         table = rollup_frame(frame, keys, tz=tz)
