@@ -458,6 +458,6 @@ def read_rules_document(path: Path) -> dict[str, Any]:
             if not isinstance(doc, dict):
                 raise InputErrors.single(str(path), "a rules document is a JSON object")
             return doc
-    except (OSError, tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
         raise InputErrors.single(str(path), f"cannot read rules: {exc}") from None
     raise InputErrors.single(str(path), "rules files are .toml or .json")

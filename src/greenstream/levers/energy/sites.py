@@ -325,6 +325,8 @@ def load_sites(path: Path) -> list[Site]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise InputErrors.single(str(path), f"cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise InputErrors.single(str(path), f"not UTF-8 text: {exc}") from None
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:

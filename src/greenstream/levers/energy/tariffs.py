@@ -392,6 +392,8 @@ def load_tariff_file(path: Path) -> Tariff:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise InputErrors.single(str(path), f"cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise InputErrors.single(str(path), f"not UTF-8 text: {exc}") from None
     except yaml.YAMLError as exc:
         raise InputErrors.single(str(path), f"not valid YAML/JSON: {exc}") from None
     if not isinstance(doc, dict):

@@ -157,8 +157,13 @@ def load_parameters(path: Path | None = None) -> Parameters:
         data = text.read_text(encoding="utf-8")
         name = FILE
     else:
-        data = Path(path).read_text(encoding="utf-8")
         name = str(path)
+        try:
+            data = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InputErrors.single(name, f"cannot read: {exc.strerror}") from None
+        except UnicodeDecodeError as exc:
+            raise InputErrors.single(name, f"not UTF-8 text: {exc}") from None
     rows: dict[str, Parameter] = {}
     errors: list[InputError] = []
     for i, row in enumerate(csv.DictReader(data.splitlines()), start=1):
