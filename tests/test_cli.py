@@ -418,6 +418,17 @@ def test_rollup_by_shipment_writes_every_group(tmp_path: Path, fmt: str) -> None
     assert by["S3"]["default_share"] == pytest.approx(1.0)
 
 
+def test_ileap_convert_names_the_users_table(tmp_path: Path) -> None:
+    other = write(tmp_path, "carriers.csv", "a,b\n1,2\n")
+    res = runner.invoke(
+        app, ["ileap", "convert", str(other), str(tmp_path / "tocs.json"), "--kind", "tocs"]
+    )
+    assert res.exit_code == 2
+    assert f"{other}, row 1, field 'toc_id': missing toc_id" in res.output
+    assert "<tocs>" not in res.output
+    assert not (tmp_path / "tocs.json").exists()
+
+
 def test_rollup_refuses_what_is_not_footprint_results(tmp_path: Path) -> None:
     """A table without the result columns, a bad number or date-time in a results CSV, and
     bytes that are not UTF-8: each refused with exit 2 and named, never summed as zeros."""

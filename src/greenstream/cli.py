@@ -783,6 +783,8 @@ def ileap_convert(
 
     Shipments written to iLEAP must be footprint results (``greenstream footprint`` output).
     """
+    from dataclasses import replace
+
     from greenstream.io import ileap
     from greenstream.io.tables import read_raw, table_format, write_table
 
@@ -794,12 +796,21 @@ def ileap_convert(
             )
         if to_json:
             table = read_raw(source)
-            if kind is IleapKind.shipments:
-                docs = ileap.write_ileap_shipments(table, target)
-            elif kind is IleapKind.tocs:
-                docs = ileap.write_ileap_tocs(table, target)
-            else:
-                docs = ileap.write_ileap_hocs(table, target)
+            try:
+                if kind is IleapKind.shipments:
+                    docs = ileap.write_ileap_shipments(table, target)
+                elif kind is IleapKind.tocs:
+                    docs = ileap.write_ileap_tocs(table, target)
+                else:
+                    docs = ileap.write_ileap_hocs(table, target)
+            except InputErrors as exc:
+                # the writers name the table by its kind ("<tocs>"): name the user's file
+                raise InputErrors(
+                    [
+                        replace(e, file=str(source)) if e.file.startswith("<") else e
+                        for e in exc.errors
+                    ]
+                ) from None
             rows = [{"kind": kind.value, "objects": len(docs), "written": str(target)}]
         else:
             if kind is IleapKind.shipments:
