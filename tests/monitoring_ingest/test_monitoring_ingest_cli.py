@@ -104,6 +104,25 @@ def test_error_paths_exit_2_and_name_the_problem(tmp_path: Path, db: str) -> Non
     assert bad_dim.exit_code == 2  # type: ignore[attr-defined]
 
 
+def test_a_folder_ingests_its_telemetry_files(tmp_path: Path, db: str) -> None:
+    """A folder stands for the telemetry files directly in it (other files left alone); the
+    same records as naming the file; a folder without one is refused by name."""
+    folder = tmp_path / "day1"
+    folder.mkdir()
+    (folder / "gps.ndjson").write_text(GPS)
+    (folder / "README.txt").write_text("not telemetry")
+    result = invoke("monitor", "ingest", str(folder), "--db", db, "--format", "json")
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    summary = json.loads(result.stdout)  # type: ignore[attr-defined]
+    # GPS: 4 records, 2 accepted, 1 duplicate, 1 impossible jump (as in the test above)
+    assert (summary["records_in"], summary["accepted"]) == (4, 2)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    refused = invoke("monitor", "ingest", str(empty), "--db", db)
+    assert refused.exit_code == 2  # type: ignore[attr-defined]
+    assert f"{empty}: no telemetry file" in refused.output  # type: ignore[attr-defined]
+
+
 def test_unknown_devices_are_quarantined_with_a_registry(tmp_path: Path, db: str) -> None:
     registry = tmp_path / "devices.csv"
     registry.write_text("device_id,mode,lane\nT1,road,CN-SHANGHAI>CN-NANJING\n")

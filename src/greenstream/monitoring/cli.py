@@ -174,7 +174,10 @@ def _print_summary(summary: dict[str, Any], fmt: TableFormat, title: str) -> Non
 
 @monitor_app.command("ingest")
 def ingest_cmd(
-    files: Annotated[list[Path], typer.Argument(help="NDJSON, CSV, Parquet or Arrow IPC files")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(help="NDJSON, CSV, Parquet or Arrow IPC files, or folders of them"),
+    ],
     record_type: TypeOpt = None,
     db: DbOpt = None,
     source: SourceOpt = "default",
@@ -197,10 +200,12 @@ def ingest_cmd(
         Path | None, typer.Option("--hubs", help="the operator's hubs, for --legs")
     ] = None,
 ) -> None:
-    """Ingest telemetry files (resumes each file at its checkpoint)."""
-    from greenstream.monitoring.sources.files import ingest_files
+    """Ingest telemetry files (resumes each file at its checkpoint); a folder gives its
+    telemetry files."""
+    from greenstream.monitoring.sources.files import expand_paths, ingest_files
 
     with handle_errors():
+        files = expand_paths(files)
         ingestor = _ingestor(
             db, source, window_s, h3_resolution, devices, horizon_h, archive, record_type
         )

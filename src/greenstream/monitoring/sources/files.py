@@ -104,6 +104,48 @@ def record_type_from_name(path: Path) -> str | None:
     return word if word in RECORD_TYPES else None
 
 
+def expand_paths(paths: list[Path]) -> list[Path]:
+    """``paths`` with every folder replaced by the telemetry files directly in it (known
+    extensions, by name); files as given. The store keeps per-device watermarks, so the order
+    of the files does not change what is accepted.
+
+    Parameters
+    ----------
+    paths : list of Path
+        Files and folders, as the user gave them.
+
+    Returns
+    -------
+    list of Path
+        The files.
+
+    Raises
+    ------
+    InputErrors
+        Naming every folder without a telemetry file.
+
+    Examples
+    --------
+    >>> expand_paths([Path("/nonexistent/gps.ndjson")])
+    [PosixPath('/nonexistent/gps.ndjson')]
+    """
+    suffixes = NDJSON_SUFFIXES + TABLE_SUFFIXES
+    files: list[Path] = []
+    empty: list[InputError] = []
+    for path in paths:
+        if not path.is_dir():
+            files.append(path)
+            continue
+        found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in suffixes)
+        if not found:
+            empty.append(
+                InputError(str(path), None, None, f"no telemetry file ({', '.join(suffixes)})")
+            )
+        files += found
+    InputErrors.raise_if_any(empty)
+    return files
+
+
 def check_paths(paths: list[Path]) -> None:
     """Every path exists and has a known extension; all problems reported at once.
 
