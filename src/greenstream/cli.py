@@ -407,33 +407,13 @@ def _write_warnings(results: Path, target: Path, summary: dict[str, Any]) -> Non
 ROLLUP_SHOWN = 50  # roll-up groups shown in a table on screen (--format csv / json for all)
 
 
-# what a roll-up needs of footprint results (greenstream.accounting.rollup.rollup_lazy) and the
-# numbers it sums, typed with every bad cell reported (a CSV's cells are text)
-RESULT_REQUIRED = (
-    "shipment_id",
-    "mass_kg",
-    "transport_activity_tkm",
-    "co2e_wtw_kg",
-    "co2e_ttw_kg",
-    "co2e_wtt_kg",
-)
-RESULT_NUMBERS = (
-    "mass_kg",
-    "transport_activity_tkm",
-    "co2e_wtw_kg",
-    "co2e_ttw_kg",
-    "co2e_wtt_kg",
-    "co2e_wtw_low_kg",
-    "co2e_wtw_high_kg",
-)
-
-
 def typed_results(results: Path) -> pl.LazyFrame:
     """Footprint results read for a roll-up: the required columns there, the summed numbers and
     ``departure_at`` (ISO 8601 text or a datetime) readable, or every fault named by file, row and
     field (``InputErrors``); a file that cannot be decoded is refused with the reason."""
     import polars as pl
 
+    from greenstream.accounting.rollup import REQUIRED, SUMMED
     from greenstream.checks import ROW
     from greenstream.errors import InputError, InputErrors
     from greenstream.io.tables import coerce_lazy, scan_raw
@@ -444,11 +424,11 @@ def typed_results(results: Path) -> pl.LazyFrame:
     InputErrors.raise_if_any(
         [
             InputError(file, None, c, "required column missing (footprint results have it)")
-            for c in RESULT_REQUIRED
+            for c in REQUIRED
             if c not in names
         ]
     )
-    numbers: dict[str, pl.DataType] = {c: pl.Float64() for c in RESULT_NUMBERS if c in names}
+    numbers: dict[str, pl.DataType] = {c: pl.Float64() for c in ("mass_kg", *SUMMED) if c in names}
     try:
         typed, errors = coerce_lazy(frame, numbers, file=file)
         if "departure_at" in names and frame.collect_schema()["departure_at"] == pl.String:
@@ -783,8 +763,6 @@ def ileap_convert(
 
     Shipments written to iLEAP must be footprint results (``greenstream footprint`` output).
     """
-    from dataclasses import replace
-
     from greenstream.io import ileap
     from greenstream.io.tables import read_raw, table_format, write_table
 
@@ -796,21 +774,12 @@ def ileap_convert(
             )
         if to_json:
             table = read_raw(source)
-            try:
-                if kind is IleapKind.shipments:
-                    docs = ileap.write_ileap_shipments(table, target)
-                elif kind is IleapKind.tocs:
-                    docs = ileap.write_ileap_tocs(table, target)
-                else:
-                    docs = ileap.write_ileap_hocs(table, target)
-            except InputErrors as exc:
-                # the writers name the table by its kind ("<tocs>"): name the user's file
-                raise InputErrors(
-                    [
-                        replace(e, file=str(source)) if e.file.startswith("<") else e
-                        for e in exc.errors
-                    ]
-                ) from None
+            if kind is IleapKind.shipments:
+                docs = ileap.write_ileap_shipments(table, target, file=str(source))
+            elif kind is IleapKind.tocs:
+                docs = ileap.write_ileap_tocs(table, target, file=str(source))
+            else:
+                docs = ileap.write_ileap_hocs(table, target, file=str(source))
             rows = [{"kind": kind.value, "objects": len(docs), "written": str(target)}]
         else:
             if kind is IleapKind.shipments:

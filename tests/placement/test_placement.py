@@ -41,20 +41,17 @@ def _case() -> tuple[pl.DataFrame, pl.DataFrame]:
     return regions, warehouses
 
 
+def _per_lane(lanes: pl.DataFrame, column: str) -> dict[tuple[str, str], float]:
+    """``column`` of every lane, by (warehouse, region)."""
+    return {(w, r): v for w, r, v in lanes.select("warehouse_id", "region_id", column).iter_rows()}
+
+
 def test_plan_against_nearest_and_lane_costs_from_the_kernel() -> None:
     regions, warehouses = _case()
     lanes = price_lanes(regions, warehouses)
-    c = {
-        (w, r): v
-        for w, r, v in lanes.select(
-            "warehouse_id", "region_id", "co2e_wtw_kg_per_parcel"
-        ).iter_rows()
-    }
+    c = _per_lane(lanes, "co2e_wtw_kg_per_parcel")
     # the same vehicle on every lane: cost per parcel is proportional to the distance used
-    d = {
-        (w, r): v
-        for w, r, v in lanes.select("warehouse_id", "region_id", "distance_km").iter_rows()
-    }
+    d = _per_lane(lanes, "distance_km")
     assert c[("W2", "R1")] / c[("W1", "R1")] == pytest.approx(d[("W2", "R1")] / d[("W1", "R1")])
     plan = plan_placement(regions, warehouses)
     got = {
@@ -86,12 +83,7 @@ def test_a_split_current_assignment_counts_each_share() -> None:
     0.75 c(W2,R1)) + 50 c(W2,R2), with c the kernel's per-parcel lane cost."""
     regions, warehouses = _case()
     lanes = price_lanes(regions, warehouses)
-    c = {
-        (w, r): v
-        for w, r, v in lanes.select(
-            "warehouse_id", "region_id", "co2e_wtw_kg_per_parcel"
-        ).iter_rows()
-    }
+    c = _per_lane(lanes, "co2e_wtw_kg_per_parcel")
     now = pl.DataFrame(
         {
             "region_id": ["R1", "R1", "R2"],

@@ -87,7 +87,16 @@ MEASURES: Final = (
 HUB_MODE: Final = "hub"
 LANE_SEPARATOR: Final = " -> "
 KG_PER_TONNE: Final = 1000.0  # SI definition
-_SUMMED: Final = (
+# what rollup_lazy needs of footprint results, and the numbers it sums (kg, tkm, kg CO2e)
+REQUIRED: Final = (
+    "shipment_id",
+    "mass_kg",
+    "transport_activity_tkm",
+    "co2e_wtw_kg",
+    "co2e_ttw_kg",
+    "co2e_wtt_kg",
+)
+SUMMED: Final = (
     "transport_activity_tkm",
     "co2e_wtw_kg",
     "co2e_ttw_kg",
@@ -284,14 +293,12 @@ def rollup_lazy(
         *(key_expr(k, schema, tz) for k in keys),
         _text(columns, "shipment_id").alias("__shipment"),
         number("mass_kg").alias("__mass_kg"),
-        *(number(c).alias(c) for c in _SUMMED),
+        *(number(c).alias(c) for c in SUMMED),
         pl.when(~hub).then(wtw).otherwise(zero).alias("__transport_wtw"),
         pl.when(primary).then(wtw).otherwise(zero).alias("__primary_wtw"),
         pl.when(default).then(wtw).otherwise(zero).alias("__default_wtw"),
     )
-    sums = [
-        pl.col(c).sum() for c in (*_SUMMED, "__transport_wtw", "__primary_wtw", "__default_wtw")
-    ]
+    sums = [pl.col(c).sum() for c in (*SUMMED, "__transport_wtw", "__primary_wtw", "__default_wtw")]
     # level 1: per group and shipment (a shipment's mass once per group), level 2: per group
     per_shipment = per_row.group_by([*keys, "__shipment"], maintain_order=True).agg(
         pl.len().alias("tce_count"), pl.col("__mass_kg").max().alias("mass_kg"), *sums
@@ -309,7 +316,7 @@ def rollup_lazy(
             pl.col("mass_kg").sum(),
             *(
                 pl.col(c).sum()
-                for c in (*_SUMMED, "__transport_wtw", "__primary_wtw", "__default_wtw")
+                for c in (*SUMMED, "__transport_wtw", "__primary_wtw", "__default_wtw")
             ),
         )
     total_wtw = pl.col("co2e_wtw_kg")

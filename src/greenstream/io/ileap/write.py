@@ -172,6 +172,7 @@ def write_ileap_shipments(
     path: Path | None = None,
     *,
     co2e_decimals: int = 2,
+    file: str = "<results>",
 ) -> list[dict[str, Any]]:
     """Kernel output -> one iLEAP ShipmentFootprint per shipment (see the module notes).
 
@@ -190,6 +191,8 @@ def write_ileap_shipments(
         Where to write the JSON array.
     co2e_decimals : int, default 2
         Decimals of the kg CO2e fields.
+    file : str, default "<results>"
+        The name of ``results`` in errors (the user's file).
 
     Returns
     -------
@@ -199,7 +202,7 @@ def write_ileap_shipments(
     Raises
     ------
     InputErrors
-        File ``"<results>"``, row = 1-based results row, for rows that cannot be written.
+        File ``file``, row = 1-based results row, for rows that cannot be written.
 
     References
     ----------
@@ -217,7 +220,7 @@ def write_ileap_shipments(
     >>> tce["transportActivity"], tce["co2eWTW"], tce["distance"]
     ('16920', '1962.72', {'actual': '423'})
     """
-    label = "<results>"
+    label = file
     rows = _as_plain_rows(results)
     columns = set(results.collect_schema().names())
     errors: list[InputError] = []
@@ -443,7 +446,7 @@ def _intensity_fields(op: _OperationRow, carriers: list[dict[str, Any]]) -> dict
 
 
 def write_ileap_tocs(
-    tocs: pl.DataFrame | pl.LazyFrame, path: Path | None = None
+    tocs: pl.DataFrame | pl.LazyFrame, path: Path | None = None, *, file: str = "<tocs>"
 ) -> list[dict[str, Any]]:
     """TOCS table -> iLEAP TOC objects (mode PascalCase; energyCarriers per the module notes).
 
@@ -456,6 +459,8 @@ def write_ileap_tocs(
         A TOCS table (intensities in kg CO2e per tkm or per TEU-km).
     path : pathlib.Path, optional
         Where to write the JSON array (atomically).
+    file : str, default "<tocs>"
+        The name of ``tocs`` in errors (the user's file).
 
     Returns
     -------
@@ -465,7 +470,7 @@ def write_ileap_tocs(
     Raises
     ------
     InputErrors
-        File ``"<tocs>"``, for rows that cannot be written.
+        File ``file``, for rows that cannot be written.
 
     References
     ----------
@@ -476,7 +481,7 @@ def write_ileap_tocs(
     for op in _operation_rows(
         tocs,
         errors,
-        label="<tocs>",
+        label=file,
         required=("toc_id", "mode"),
         unit_col="transport_activity_unit",
         teu_unit="TEUkm",
@@ -521,7 +526,7 @@ def write_ileap_tocs(
 
 
 def write_ileap_hocs(
-    hocs: pl.DataFrame | pl.LazyFrame, path: Path | None = None
+    hocs: pl.DataFrame | pl.LazyFrame, path: Path | None = None, *, file: str = "<hocs>"
 ) -> list[dict[str, Any]]:
     """HOCS table -> iLEAP HOC objects (energyCarriers per the module notes).
 
@@ -534,6 +539,8 @@ def write_ileap_hocs(
         A HOCS table (intensities in kg CO2e per tonne or per TEU).
     path : pathlib.Path, optional
         Where to write the JSON array (atomically).
+    file : str, default "<hocs>"
+        The name of ``hocs`` in errors (the user's file).
 
     Returns
     -------
@@ -543,7 +550,7 @@ def write_ileap_hocs(
     Raises
     ------
     InputErrors
-        File ``"<hocs>"``, for rows that cannot be written.
+        File ``file``, for rows that cannot be written.
 
     References
     ----------
@@ -554,7 +561,7 @@ def write_ileap_hocs(
     for op in _operation_rows(
         hocs,
         errors,
-        label="<hocs>",
+        label=file,
         required=("hoc_id", "hub_type"),
         unit_col="hub_activity_unit",
         teu_unit="TEU",

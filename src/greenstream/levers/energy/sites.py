@@ -39,6 +39,7 @@ from typing import Any, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from greenstream.errors import InputError, InputErrors
+from greenstream.io.text import read_utf8
 
 HUB_TYPES: Final = (
     "Transshipment",
@@ -321,12 +322,7 @@ def load_sites(path: Path) -> list[Site]:
     """
     import yaml
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputErrors.single(str(path), f"cannot read: {exc.strerror}") from None
-    except UnicodeDecodeError as exc:
-        raise InputErrors.single(str(path), f"not UTF-8 text: {exc}") from None
+    text = read_utf8(path)
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:

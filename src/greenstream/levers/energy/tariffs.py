@@ -32,6 +32,7 @@ import numpy.typing as npt
 import polars as pl
 
 from greenstream.errors import InputError, InputErrors
+from greenstream.io.text import read_utf8
 
 PERIODS: Final = ("flat", "valley", "peak", "deep_valley", "sharp")
 # Finer periods win where the notice nests them: sharp inside or next to peak, deep valley
@@ -388,12 +389,9 @@ def load_tariff_file(path: Path) -> Tariff:
     """
     import yaml
 
+    text = read_utf8(path)
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputErrors.single(str(path), f"cannot read: {exc.strerror}") from None
-    except UnicodeDecodeError as exc:
-        raise InputErrors.single(str(path), f"not UTF-8 text: {exc}") from None
+        doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise InputErrors.single(str(path), f"not valid YAML/JSON: {exc}") from None
     if not isinstance(doc, dict):

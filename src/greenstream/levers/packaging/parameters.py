@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 
 from greenstream.errors import InputError, InputErrors
+from greenstream.io.text import read_utf8
 
 FILE = "greenstream/levers/packaging/data/parameters.csv"
 
@@ -158,12 +159,7 @@ def load_parameters(path: Path | None = None) -> Parameters:
         name = FILE
     else:
         name = str(path)
-        try:
-            data = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InputErrors.single(name, f"cannot read: {exc.strerror}") from None
-        except UnicodeDecodeError as exc:
-            raise InputErrors.single(name, f"not UTF-8 text: {exc}") from None
+        data = read_utf8(Path(path))
     rows: dict[str, Parameter] = {}
     errors: list[InputError] = []
     for i, row in enumerate(csv.DictReader(data.splitlines()), start=1):

@@ -33,8 +33,6 @@ def plan(
     fmt: FormatOption = TableFormat.table,
 ) -> None:
     """CO2e saved per day by the least-CO2e placement and the moves to make."""
-    from dataclasses import replace
-
     import polars as pl
 
     from greenstream.errors import InputErrors
@@ -68,14 +66,8 @@ def plan(
             cur, bad = coerce(read_raw(current), share, file=str(current))
             errors += bad
         InputErrors.raise_if_any(errors)
-        try:
-            result = plan_placement(frames[0], frames[1], current=cur)
-        except InputErrors as exc:
-            # the plan names its tables generically: name the user's files instead
-            files = {"<regions>": regions, "<warehouses>": warehouses, "<current>": current}
-            raise InputErrors(
-                [replace(e, file=str(files.get(e.file) or e.file)) for e in exc.errors]
-            ) from None
+        names = {"regions": str(regions), "warehouses": str(warehouses), "current": str(current)}
+        result = plan_placement(frames[0], frames[1], current=cur, names=names)
         rows = [
             {k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()}
             for r in result.moves.head(top).to_dicts()

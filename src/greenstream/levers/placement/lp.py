@@ -17,7 +17,7 @@ from greenstream.errors import InputErrors
 
 
 def solve_assignment(
-    cost: np.ndarray, demand: np.ndarray, capacity: np.ndarray
+    cost: np.ndarray, demand: np.ndarray, capacity: np.ndarray, *, file: str = "<warehouses>"
 ) -> tuple[np.ndarray, str]:
     """Parcels per day on each lane (``warehouses x regions``) and the solver status.
 
@@ -29,6 +29,8 @@ def solve_assignment(
         Demand of each region (parcels per day).
     capacity : ndarray
         Capacity of each warehouse (parcels per day).
+    file : str, default "<warehouses>"
+        The warehouses' name in the error when the demand exceeds the capacity.
 
     Returns
     -------
@@ -63,7 +65,7 @@ def solve_assignment(
     n_w, n_r = cost.shape
     if demand.sum() > capacity.sum() + 1e-9:
         raise InputErrors.single(
-            "<warehouses>",
+            file,
             f"demand {demand.sum():,.0f} parcels/day exceeds the total capacity "
             f"{capacity.sum():,.0f}",
             field="capacity_parcels_per_day",

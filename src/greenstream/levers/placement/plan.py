@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import polars as pl
@@ -27,9 +28,15 @@ class PlacementPlan:
     summary: dict[str, Any]
 
 
-def check_tables(regions: pl.DataFrame, warehouses: pl.DataFrame) -> None:
-    """Refuse regions or warehouses with a missing column, or a row without coordinates or with
-    a negative or missing demand / capacity.
+# the tables' names in errors unless the caller names them (its files)
+TABLE_NAMES: Final = {"regions": "<regions>", "warehouses": "<warehouses>", "current": "<current>"}
+
+
+def check_tables(
+    regions: pl.DataFrame, warehouses: pl.DataFrame, *, names: Mapping[str, str] = TABLE_NAMES
+) -> None:
+    """Refuse regions or warehouses with a missing column, a missing or repeated id, or a row
+    without coordinates or with a negative or missing demand / capacity.
 
     Parameters
     ----------
@@ -37,6 +44,8 @@ def check_tables(regions: pl.DataFrame, warehouses: pl.DataFrame) -> None:
         ``region_id``, ``lat``, ``lon`` (degrees) and ``demand_parcels_per_day``.
     warehouses : DataFrame
         ``warehouse_id``, ``lat``, ``lon`` (degrees) and ``capacity_parcels_per_day``.
+    names : mapping of str to str, optional
+        The tables' names in errors, by ``regions`` and ``warehouses`` (:data:`TABLE_NAMES`).
 
     Raises
     ------
@@ -55,8 +64,12 @@ def check_tables(regions: pl.DataFrame, warehouses: pl.DataFrame) -> None:
     """
     errors: list[InputError] = []
     for name, frame, cols in (
-        ("<regions>", regions, ("region_id", "lat", "lon", "demand_parcels_per_day")),
-        ("<warehouses>", warehouses, ("warehouse_id", "lat", "lon", "capacity_parcels_per_day")),
+        (names["regions"], regions, ("region_id", "lat", "lon", "demand_parcels_per_day")),
+        (
+            names["warehouses"],
+            warehouses,
+            ("warehouse_id", "lat", "lon", "capacity_parcels_per_day"),
+        ),
     ):
         errors += [
             InputError(name, None, c, "required column missing")
@@ -65,8 +78,8 @@ def check_tables(regions: pl.DataFrame, warehouses: pl.DataFrame) -> None:
         ]
     InputErrors.raise_if_any(errors)
     for name, frame, col in (
-        ("<regions>", regions, "demand_parcels_per_day"),
-        ("<warehouses>", warehouses, "capacity_parcels_per_day"),
+        (names["regions"], regions, "demand_parcels_per_day"),
+        (names["warehouses"], warehouses, "capacity_parcels_per_day"),
     ):
         bad = frame.with_row_index("row", offset=1).filter(
             pl.col(col).is_null()
@@ -78,8 +91,8 @@ def check_tables(regions: pl.DataFrame, warehouses: pl.DataFrame) -> None:
             InputError(name, int(r), col, "must be >= 0 with lat and lon given") for r in bad["row"]
         ]
     for name, frame, key in (
-        ("<regions>", regions, "region_id"),
-        ("<warehouses>", warehouses, "warehouse_id"),
+        (names["regions"], regions, "region_id"),
+        (names["warehouses"], warehouses, "warehouse_id"),
     ):
         repeated = frame.with_row_index("row", offset=1).filter(
             pl.col(key).is_null() | pl.col(key).is_duplicated()
@@ -95,7 +108,13 @@ def check_tables(regions: pl.DataFrame, warehouses: pl.DataFrame) -> None:
 SHARE_SUM_TOLERANCE = 1e-6
 
 
-def check_current(current: pl.DataFrame, regions: pl.DataFrame, warehouses: pl.DataFrame) -> None:
+def check_current(
+    current: pl.DataFrame,
+    regions: pl.DataFrame,
+    warehouses: pl.DataFrame,
+    *,
+    name: str = TABLE_NAMES["current"],
+) -> None:
     """Refuse a current assignment that does not describe today's flows completely: a missing
     column, a region or warehouse not in the tables, a share missing or below 0, or a region
     whose shares do not add up to 1 (every region's demand is served today; a partial current
@@ -107,6 +126,8 @@ def check_current(current: pl.DataFrame, regions: pl.DataFrame, warehouses: pl.D
         ``region_id``, ``warehouse_id`` and ``share`` (fraction of the region's demand).
     regions, warehouses : DataFrame
         The tables checked by :func:`check_tables`.
+    name : str, optional
+        The name of ``current`` in errors.
 
     Raises
     ------
@@ -124,7 +145,6 @@ def check_current(current: pl.DataFrame, regions: pl.DataFrame, warehouses: pl.D
     ...
     greenstream.errors.InputErrors: ...'warehouse_id': not in the warehouses table...
     """
-    name = "<current>"
     missing = [
         InputError(name, None, c, "required column missing")
         for c in ("region_id", "warehouse_id", "share")
@@ -195,6 +215,7 @@ def plan_placement(
     *,
     current: pl.DataFrame | None = None,
     tables: ReferenceTables | None = None,
+    names: Mapping[str, str] = TABLE_NAMES,
 ) -> PlacementPlan:
     """The least-CO2e assignment of ``regions``' demand to ``warehouses`` within capacity,
     against ``current`` (``region_id``, ``warehouse_id``, ``share``; default: nearest).
@@ -210,6 +231,9 @@ def plan_placement(
         region's demand); each region from its nearest warehouse when None.
     tables : ReferenceTables, optional
         The factor registry; the built-in one when None.
+    names : mapping of str to str, optional
+        The tables' names in errors, by ``regions``, ``warehouses`` and ``current`` (the user's
+        files; :data:`TABLE_NAMES` by default).
 
     Returns
     -------
@@ -246,9 +270,9 @@ def plan_placement(
     >>> round(plan.summary["co2e_saved_wtw_kg_per_day"], 2)
     13.52
     """
-    check_tables(regions, warehouses)
+    check_tables(regions, warehouses, names=names)
     if current is not None:
-        check_current(current, regions, warehouses)
+        check_current(current, regions, warehouses, name=names["current"])
     started = time.perf_counter()
     lanes = price_lanes(regions, warehouses, tables)
     t_price = time.perf_counter() - started
@@ -258,7 +282,7 @@ def plan_placement(
     demand = regions["demand_parcels_per_day"].cast(pl.Float64).to_numpy()
     capacity = warehouses["capacity_parcels_per_day"].cast(pl.Float64).to_numpy()
     t0 = time.perf_counter()
-    planned, status = solve_assignment(cost, demand, capacity)
+    planned, status = solve_assignment(cost, demand, capacity, file=names["warehouses"])
     t_solve = time.perf_counter() - t0
     cur = nearest_assignment(lanes) if current is None else current
     # the current parcels of every lane, in the lanes' (warehouse-major) order
