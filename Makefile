@@ -63,7 +63,7 @@ web: .venv/.synced
 	$(RUN) python tools/build_basemap.py
 	cd web && npx vite build
 
-bench: pyc report-deps
+bench: pyc report-deps browser
 	$(RUN) python bench/run.py
 
 clean:

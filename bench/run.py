@@ -40,6 +40,7 @@ SUITES = [
     "energy",
     "pack",
     "dashboard",
+    "heatmap",
     "reductions",
     "reports",
     "scale",

@@ -4,15 +4,15 @@
 What is checked: every view loads with no console error and no request leaving 127.0.0.1;
 the maps and charts are drawn (pixels that are not one colour); a click on a map lane lists its
 shipments; a waybill search shows its trace; the live heat map changes when telemetry is
-posted; the heat map draws 100k cells. Screenshots of the run are kept in ``out/e2e/`` (also the
-artefacts of CI) to be looked at.
+posted; the heat map draws 100k cells with the right sums and colours where they are (how fast
+it draws and moves with them is a figure of ``make bench``: bench/heatmap.py). Screenshots of the
+run are kept in ``out/e2e/`` (also the artefacts of CI) to be looked at.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import os
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -273,53 +273,8 @@ def test_live_heat_map_changes_when_records_are_ingested(
     page.close()
 
 
-# In the page: the frames of a moving map. Each step moves the map (a pan by 80 x 40 px back and
-# forth, or a zoom in and out by half a level, with no animation) and is timed with
-# performance.now() from the move to the second animation frame after it (the frame that draws
-# the moved map has then been produced); a zoom step is also timed until the heat map has been
-# painted again for the new zoom and is on screen ("settled"). Main-thread time while the steps
-# run: the long tasks and the long animation frames (>= 50 ms; their scripts' time) and the
-# page's own measures of the heat map's updates (performance.measure "heatmap:*").
-MEASURE_STEPS = """async ({ kind, steps }) => {
-  const g = window.greenstream;
-  const frame = () => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
-  const longTasks = [];
-  const longFrames = [];
-  const observers = [
-    new PerformanceObserver((l) => longTasks.push(...l.getEntries().map((e) => e.duration))),
-    new PerformanceObserver((l) => longFrames.push(...l.getEntries().map((e) => e.scripts.reduce((s, x) => s + x.duration, 0)))),
-  ];
-  observers[0].observe({ type: 'longtask' });
-  observers[1].observe({ type: 'long-animation-frame' });
-  performance.clearMeasures();
-  const frameMs = [];
-  const settledMs = [];
-  const z0 = g.map.getZoom();
-  for (let i = 0; i < steps; i += 1) {
-    const t = performance.now();
-    if (kind === 'pan') g.map.panBy(i % 2 ? [-80, -40] : [80, 40], { duration: 0 });
-    else g.map.zoomTo(i % 2 ? z0 : z0 + 0.5, { duration: 0 });
-    await frame();
-    frameMs.push(performance.now() - t);
-    await g.heatIdle();
-    await frame();
-    settledMs.push(performance.now() - t);
-  }
-  observers.forEach((o) => o.disconnect());
-  const updates = performance.getEntriesByType('measure').filter((m) => m.name.startsWith('heatmap:')).map((m) => m.duration);
-  const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-  const sum = (xs) => xs.reduce((a, b) => a + b, 0);
-  const box = document.querySelector('.map-card').dataset;
-  return {
-    frameMs, settledMs, medianFrameMs: median(frameMs), medianSettledMs: median(settledMs),
-    longTasks: longTasks.length, longTaskMs: sum(longTasks),
-    longFrames: longFrames.length, longFrameScriptMs: sum(longFrames),
-    heatmapUpdates: updates.length, heatmapUpdateMs: sum(updates),
-    drawnResolution: Number(box.drawnResolution || 0), drawnCells: Number(box.drawnCells || 0),
-    rasterCells: Number(box.rasterCells || 0), rasterSize: box.rasterSize || '', rasterMs: Number(box.rasterMs || 0),
-  };
-}"""
-# In the page: set the heat map's cells at a view, timed until painted and on screen.
+# In the page: set the heat map's cells at a view and wait until they are painted and on screen
+# (the time it took, ms; bench/heatmap.py measures it).
 SET_CELLS = """async ({ cells, center, zoom }) => {
   const g = window.greenstream;
   const frame = () => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
@@ -386,107 +341,6 @@ def _check_colour(page: Any, probe: dict[str, Any], value: float) -> None:
     assert all(abs(a - b) <= 6 for a, b in zip(probe["screen"], seen, strict=True)), (probe, seen)
 
 
-def _browser_cpu_ms() -> dict[str, float] | None:
-    """CPU time (user + system, ms) of this session's Chromium processes so far, by kind (the GPU
-    process, where SwiftShader draws WebGL; the renderers, with the page's main thread and its
-    workers; the rest), from /proc: the descendants of this test process named chromium.
-    None where there is no /proc."""
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return None
-    parent: dict[int, int] = {}
-    stat: dict[int, list[str]] = {}
-    for d in proc.iterdir():
-        if d.name.isdigit():
-            try:
-                fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            parent[int(d.name)] = int(fields[1])
-            stat[int(d.name)] = fields
-    tick_ms = 1000 / os.sysconf("SC_CLK_TCK")
-    me = os.getpid()
-    out = {"gpu": 0.0, "renderer": 0.0, "other": 0.0}
-    for pid, fields in stat.items():
-        p = pid
-        while p > 1 and p != me:
-            p = parent.get(p, 0)
-        if p != me:
-            continue
-        try:
-            cmd = (proc / str(pid) / "cmdline").read_bytes().decode(errors="replace")
-        except OSError:
-            continue
-        if "chromium" not in cmd:
-            continue
-        kind = (
-            "gpu"
-            if "--type=gpu-process" in cmd
-            else "renderer"
-            if "--type=renderer" in cmd
-            else "other"
-        )
-        out[kind] += (int(fields[11]) + int(fields[12])) * tick_ms
-    return out
-
-
-def _measure(page: Any, kind: str, steps: int) -> dict[str, Any]:
-    """The page's figures of a run of steps, and the browser's CPU time per step."""
-    before = _browser_cpu_ms()
-    got = dict(page.evaluate(MEASURE_STEPS, {"kind": kind, "steps": steps}))
-    after = _browser_cpu_ms()
-    if before is not None and after is not None:
-        got["cpuMsPerStep"] = {k: (after[k] - before[k]) / steps for k in after}
-        got["cpuMsPerStep"]["all"] = sum(after.values()) - sum(before.values())
-        got["cpuMsPerStep"]["all"] /= steps
-    return got
-
-
-def _pooled(rounds: list[dict[str, Any]]) -> dict[str, Any]:
-    """The figures of rounds of pan and zoom steps, pooled: medians of every step's time, the
-    browser's CPU time and the page's main-thread time per step."""
-
-    def median(xs: list[float]) -> float:
-        return sorted(xs)[len(xs) // 2]
-
-    def every(step: str, key: str) -> list[float]:
-        return [x for r in rounds for x in r[step][key]]
-
-    def per_step(step: str, key: str) -> float:
-        total = sum(float(r[step][key]) for r in rounds)
-        return total / sum(len(r[step]["frameMs"]) for r in rounds)
-
-    cpu = [r[s]["cpuMsPerStep"] for r in rounds for s in ("pan", "zoom") if "cpuMsPerStep" in r[s]]
-    last = rounds[-1]["zoom"]
-    return {
-        "medianFrameMs": median(every("pan", "frameMs") + every("zoom", "frameMs")),
-        "medianPanMs": median(every("pan", "frameMs")),
-        "medianZoomMs": median(every("zoom", "frameMs")),
-        "medianZoomSettledMs": median(every("zoom", "settledMs")),
-        "cpuMsPerPanStep": (
-            sum(r["pan"]["cpuMsPerStep"]["all"] for r in rounds) / len(rounds) if cpu else None
-        ),
-        "cpuMsPerZoomStep": (
-            sum(r["zoom"]["cpuMsPerStep"]["all"] for r in rounds) / len(rounds) if cpu else None
-        ),
-        "gpuProcessCpuMsPerPanStep": (
-            sum(r["pan"]["cpuMsPerStep"]["gpu"] for r in rounds) / len(rounds) if cpu else None
-        ),
-        "longTaskMsPerStep": (per_step("pan", "longTaskMs") + per_step("zoom", "longTaskMs")) / 2,
-        "longFrameScriptMsPerStep": (
-            per_step("pan", "longFrameScriptMs") + per_step("zoom", "longFrameScriptMs")
-        )
-        / 2,
-        "heatmapUpdates": sum(r[s]["heatmapUpdates"] for r in rounds for s in ("pan", "zoom")),
-        "heatmapUpdateMs": sum(r[s]["heatmapUpdateMs"] for r in rounds for s in ("pan", "zoom")),
-        "drawnResolution": last["drawnResolution"],
-        "drawnCells": last["drawnCells"],
-        "rasterCells": last["rasterCells"],
-        "rasterSize": last["rasterSize"],
-        "rasterMs": last["rasterMs"],
-    }
-
-
 def test_heat_map_draws_100k_cells(server: dict[str, Any], browser: Any) -> None:
     import h3
 
@@ -501,44 +355,12 @@ def test_heat_map_draws_100k_cells(server: dict[str, Any], browser: Any) -> None
     value = {c["h3"]: float(c["co2e_wtw_kg"]) for c in cells}
     total = sum(value.values())
     box = page.locator(".map-card")
-    # the map's opening view (China; the cells drawn as res-4 parents) and zoomed in over Wuhan
-    # (the res-6 cells themselves; cells cover the whole map)
+    # the map's opening view (China) and zoomed in over Wuhan; how fast it draws and moves
+    # with these cells is measured by `make bench` (bench/heatmap.py)
     views = {
         "opening": {"center": [108, 33], "zoom": 3.3},
         "zoomed_in": {"center": [114.31, 30.59], "zoom": 8},
     }
-    steps = 4
-    # per view, blocks of 4 pan and 4 zoom steps with no cells and with the 100k in turn (which
-    # first alternates), four of each; the steps of a kind are pooled. Short alternating blocks
-    # measure both cases under the same conditions.
-    rounds: dict[str, dict[str, list[dict[str, Any]]]] = {
-        v: {"empty": [], "cells": []} for v in views
-    }
-    first_draw_ms: dict[str, list[float]] = {v: [] for v in views}
-    for name, view in views.items():
-        for block in range(4):
-            for kind in ("empty", "cells") if block % 2 == 0 else ("cells", "empty"):
-                ms = page.evaluate(SET_CELLS, {"cells": cells if kind == "cells" else [], **view})
-                if kind == "cells":
-                    first_draw_ms[name].append(ms)
-                pan = _measure(page, "pan", steps)
-                zoom = _measure(page, "zoom", steps)
-                rounds[name][kind].append({"pan": pan, "zoom": zoom})
-    summary = {name: {kind: _pooled(rs) for kind, rs in by.items()} for name, by in rounds.items()}
-    browser_info = page.evaluate(
-        """() => ({ userAgent: navigator.userAgent, viewport: [innerWidth, innerHeight],
-          devicePixelRatio, map: [window.greenstream.map.getCanvas().clientWidth,
-          window.greenstream.map.getCanvas().clientHeight], cores: navigator.hardwareConcurrency })"""
-    )
-    result = {
-        "cells": len(cells),
-        "browser": browser_info,
-        "steps": steps,
-        "first_draw_ms": first_draw_ms,
-        "summary": summary,
-        "rounds": rounds,
-    }
-    (SHOTS / "heatmap-100k.json").write_text(json.dumps(result, indent=1))
 
     # the opening view: the cells drawn as their parents (a res-6 cell is under 2 px across),
     # holding the same kg CO2e, nothing lost to the level of detail
@@ -572,21 +394,4 @@ def test_heat_map_draws_100k_cells(server: dict[str, Any], browser: Any) -> None
     _check_colour(page, probe, value[wuhan])
     _shot(page, "heatmap-100k-zoomed")
 
-    # Smooth relative to the map itself, at both views: the frames of a map panned and zoomed
-    # with the 100k cells take within the same map's frames with no cells x 1.2 + 50 ms (medians
-    # of the pooled steps); and, in CPU time of the browser's processes, a pan step costs within
-    # the empty map's x 1.2 + 20 ms, a zoom step, which also paints the cells again once (off
-    # the main thread), within x 1.2 + 150 ms.
-    # Headless Chromium draws WebGL in software (SwiftShader): the basemap's own drawing is most
-    # of a frame.
-    for name in views:
-        empty, full = summary[name]["empty"], summary[name]["cells"]
-        assert full["medianFrameMs"] <= empty["medianFrameMs"] * 1.2 + 50, (name, summary)
-        if empty["cpuMsPerPanStep"] is not None:
-            assert full["cpuMsPerPanStep"] <= empty["cpuMsPerPanStep"] * 1.2 + 20, (name, summary)
-            assert full["cpuMsPerZoomStep"] <= empty["cpuMsPerZoomStep"] * 1.2 + 150, (
-                name,
-                summary,
-            )
-    assert max(max(ms) for ms in first_draw_ms.values()) < 10_000, first_draw_ms
     page.close()
