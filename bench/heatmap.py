@@ -198,7 +198,7 @@ def _measure(page: Any, kind: str) -> dict[str, Any]:
 
 
 def _median(xs: list[float]) -> float:
-    return sorted(xs)[len(xs) // 2]
+    return float(sorted(xs)[len(xs) // 2])
 
 
 def _pooled(blocks: list[dict[str, Any]]) -> dict[str, Any]:
@@ -232,7 +232,7 @@ def _pooled(blocks: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _cells() -> list[dict[str, Any]]:
-    import h3
+    import h3  # type: ignore[import-untyped]
 
     wuhan = h3.latlng_to_cell(30.59, 114.31, 6)
     disk = sorted(h3.grid_disk(wuhan, 183))
