@@ -208,7 +208,7 @@ def _pooled(blocks: list[dict[str, Any]]) -> dict[str, Any]:
         return [x for b in blocks for x in b[step][key]]
 
     def cpu(step: str, key: str = "all") -> float:
-        return sum(b[step]["cpuMsPerStep"][key] for b in blocks) / len(blocks)
+        return float(sum(b[step]["cpuMsPerStep"][key] for b in blocks)) / len(blocks)
 
     last = blocks[-1]["zoom"]
     return {
