@@ -1,7 +1,8 @@
 """Scale-out figures (greenstream.scale):
 - scale.dask_2_workers_speedup        a partitioned dataset on a local Dask cluster of two
                                       single-threaded worker processes, against one such worker,
-                                      same run (the job only; cluster start-up excluded)
+                                      same run (the job only; cluster start-up and a warm-up
+                                      job of two partitions of another data set excluded)
 - scale.dask_overhead_ratio           the local executor (in process, one Polars thread)
                                       against one single-threaded Dask worker: local time / Dask
                                       time (1.0 = no overhead)
@@ -52,6 +53,8 @@ ONLY = os.environ.get("BENCH_SCALE_ONLY", "")
 NATS = os.environ.get("GREENSTREAM_TEST_NATS", "nats://127.0.0.1:4222")
 PG_ADMIN = os.environ.get("GREENSTREAM_TEST_PG", "postgresql://root@127.0.0.1:5432/test")
 INGEST_PARTITIONS = 12
+# the warm-up job before each timed one: two partitions of the timed partitions' size
+WARM_TCES = 2 * (TCES // PARTITIONS)
 
 
 def partitioned(tces: int, partitions: int) -> Path:
@@ -80,7 +83,7 @@ def _options(single: Path) -> object:
 
 
 JOB = """
-import json, sys, time
+import json, shutil, sys, time
 from pathlib import Path
 from greenstream.runtime import configure_allocator
 configure_allocator()  # as the command line does before Polars loads
@@ -96,9 +99,15 @@ if workers:
 else:
     from greenstream.scale.executors import LocalExecutor
     executor = LocalExecutor()
+# warm-up: a job of two partitions of another data set, so the timed job runs on workers that
+# have worked before (their allocator's pages, Polars' pools), as on a cluster in service
+warm = Path({warm!r})
+run_dataset(warm / "parts2", warm / "scale-out-{workers}", executor, _options(warm))
+out = single / "scale-out-{workers}"
+shutil.rmtree(out, ignore_errors=True)  # the last run's output: not this job's work
 options = _options(single)
 started = time.perf_counter()
-run_dataset(single / "parts{partitions}", single / "scale-out-{workers}", executor, options)
+run_dataset(single / "parts{partitions}", out, executor, options)
 elapsed = time.perf_counter() - started
 print("STAGES " + json.dumps(dict(
     wall=options.stage_seconds, client_cpu=options.client_cpu_seconds,
@@ -152,11 +161,17 @@ def print_stages(label: str, elapsed: float, stages: Stages) -> None:
 
 
 def job_s(single: Path, partitions: int, workers: int) -> tuple[float, Stages]:
-    """Seconds of the dataset job (cluster start-up excluded) and its stage figures:
+    """Seconds of the dataset job (cluster start-up and the warm-up job excluded) and its stage figures:
     ``workers`` = 0 runs the local executor, otherwise a fresh local Dask cluster of that many
     single-threaded processes. Polars runs on one thread in each (a subprocess: Polars reads its
     thread count once)."""
-    code = JOB.format(here=str(HERE), single=str(single), partitions=partitions, workers=workers)
+    code = JOB.format(
+        here=str(HERE),
+        single=str(single),
+        warm=str(partitioned(WARM_TCES, 2)),
+        partitions=partitions,
+        workers=workers,
+    )
     env = {**os.environ, "POLARS_MAX_THREADS": "1"}
     out = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
