@@ -161,10 +161,10 @@ def print_stages(label: str, elapsed: float, stages: Stages) -> None:
 
 
 def job_s(single: Path, partitions: int, workers: int) -> tuple[float, Stages]:
-    """Seconds of the dataset job (cluster start-up and the warm-up job excluded) and its stage figures:
-    ``workers`` = 0 runs the local executor, otherwise a fresh local Dask cluster of that many
-    single-threaded processes. Polars runs on one thread in each (a subprocess: Polars reads its
-    thread count once)."""
+    """Seconds of the dataset job (cluster start-up and the warm-up job excluded) and its stage
+    figures: ``workers`` = 0 runs the local executor, otherwise a fresh local Dask cluster of
+    that many single-threaded processes. Polars runs on one thread in each (a subprocess: Polars
+    reads its thread count once)."""
     code = JOB.format(
         here=str(HERE),
         single=str(single),
