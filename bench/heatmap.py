@@ -28,8 +28,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -39,20 +37,10 @@ from pathlib import Path
 from typing import Any
 
 from common import Record
+from headless_chromium import CHROMIUM, LAUNCH_FLAGS, SET_CELLS, VIEWPORT, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "out" / "bench"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-LAUNCH_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 VIEWS = {
     "opening": {"center": [108, 33], "zoom": 3.3},
     "zoomed_in": {"center": [114.31, 30.59], "zoom": 8},
@@ -100,29 +88,11 @@ MEASURE_STEPS = """async ({ kind, steps }) => {
     rasterCells: Number(box.rasterCells || 0), rasterSize: box.rasterSize || '', rasterMs: Number(box.rasterMs || 0),
   };
 }"""
-# In the page: set the heat map's cells at a view, timed until painted and on screen (ms).
-SET_CELLS = """async ({ cells, center, zoom }) => {
-  const g = window.greenstream;
-  const frame = () => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
-  g.map.jumpTo({ center, zoom });
-  await g.heatIdle();
-  await frame();
-  const t0 = performance.now();
-  await g.heatCells(cells);
-  await frame();
-  return performance.now() - t0;
-}"""
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _serve(home: Path) -> tuple[subprocess.Popen[bytes], str]:
     """``greenstream serve --demo`` (3,000 demo parcels) in home on a free port, once healthy."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "GREENSTREAM_HOME": str(home), "GREENSTREAM_SECRET_KEY": "bench"}
     env.pop("GREENSTREAM_DATABASE_URL", None)
     exe = str(Path(sys.executable).with_name("greenstream"))
@@ -248,7 +218,7 @@ def _run_page(base: str, cells: list[dict[str, Any]]) -> dict[str, Any]:
             executable_path=CHROMIUM,
             args=LAUNCH_FLAGS,
             headless=True,
-            viewport={"width": 1400, "height": 950},
+            viewport=VIEWPORT,
         )
         page = context.new_page()
         page.goto(f"{base}/#/heatmap")

@@ -5,9 +5,8 @@ own browser download is not used)."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -19,26 +18,26 @@ from typing import Any
 import pytest
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "out" / "e2e"
-LAUNCH_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 DEMO_SHIPMENTS = 3000
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _headless_chromium() -> Any:
+    """bench/headless_chromium.py (the browser, its flags and what the page is asked, shared with
+    the heat-map bench), loaded by path and registered as ``headless_chromium`` for the test
+    modules (bench/ is not put on sys.path: its suite modules would shadow packages)."""
+    path = ROOT / "bench" / "headless_chromium.py"
+    spec = importlib.util.spec_from_file_location("headless_chromium", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["headless_chromium"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+chromium = _headless_chromium()
+CHROMIUM, LAUNCH_FLAGS = chromium.CHROMIUM, chromium.LAUNCH_FLAGS
 
 
 @pytest.fixture(scope="session")
@@ -50,7 +49,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         pytest.skip("chromium is not installed (make browser installs it)")
     pytest.importorskip("playwright")
     home = tmp_path_factory.mktemp("e2e-home")
-    port = _free_port()
+    port = chromium.free_port()
     env = {
         **os.environ,
         "GREENSTREAM_HOME": str(home),
@@ -118,7 +117,7 @@ def browser(server: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) ->
             executable_path=CHROMIUM,
             args=LAUNCH_FLAGS,
             headless=True,
-            viewport={"width": 1400, "height": 950},
+            viewport=chromium.VIEWPORT,
         )
         yield context
         context.close()

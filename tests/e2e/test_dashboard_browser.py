@@ -20,6 +20,8 @@ from typing import Any
 
 import pytest
 
+from headless_chromium import SET_CELLS  # bench/headless_chromium.py, loaded by conftest
+
 SHOTS = Path(__file__).resolve().parents[2] / "out" / "e2e"  # as the browser fixture makes it
 VIEWS = [
     "overview",
@@ -273,19 +275,6 @@ def test_live_heat_map_changes_when_records_are_ingested(
     page.close()
 
 
-# In the page: set the heat map's cells at a view and wait until they are painted and on screen
-# (the time it took, ms; bench/heatmap.py measures it).
-SET_CELLS = """async ({ cells, center, zoom }) => {
-  const g = window.greenstream;
-  const frame = () => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
-  g.map.jumpTo({ center, zoom });
-  await g.heatIdle();
-  await frame();
-  const t0 = performance.now();
-  await g.heatCells(cells);
-  await frame();
-  return performance.now() - t0;
-}"""
 # In the page: the page pixel (x, y) of a place (lon, lat), the heat map's image there (RGBA as
 # the image holds it, not premultiplied) and the basemap's pixel there.
 PROBE = """async ([lon, lat]) => {
