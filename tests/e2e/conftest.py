@@ -5,7 +5,6 @@ own browser download is not used)."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -17,26 +16,17 @@ from typing import Any
 
 import pytest
 
+from bench_modules import load_bench_module
+
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "out" / "e2e"
 DEMO_SHIPMENTS = 3000
 
 
-def _headless_chromium() -> Any:
-    """bench/headless_chromium.py (the browser, its flags and what the page is asked, shared with
-    the heat-map bench), loaded by path and registered as ``headless_chromium`` for the test
-    modules (bench/ is not put on sys.path: its suite modules would shadow packages)."""
-    path = ROOT / "bench" / "headless_chromium.py"
-    spec = importlib.util.spec_from_file_location("headless_chromium", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["headless_chromium"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-chromium = _headless_chromium()
+# bench/headless_chromium.py: the browser, its flags and what the page is asked, shared with the
+# heat-map bench (registered as ``headless_chromium`` for the test modules too)
+chromium = load_bench_module("headless_chromium")
 CHROMIUM, LAUNCH_FLAGS = chromium.CHROMIUM, chromium.LAUNCH_FLAGS
 
 

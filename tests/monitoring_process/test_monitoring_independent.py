@@ -4,35 +4,21 @@ noise, gaps, duplicates, late bursts, shuffled files), checked against its groun
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 import pytest
 from typer.testing import CliRunner
 
+from bench_modules import load_bench_module
 from greenstream.cli import app
 from greenstream.monitoring.chains import trip_energy
 from greenstream.monitoring.modes import MODES, mode_distance_accuracy
 from greenstream.monitoring.telemetry_dir import process
 
-
-def _generator() -> Any:
-    """bench/independent_telemetry.py, loaded by path (bench/ is not put on sys.path: its suite
-    modules would shadow packages such as ``packaging``)."""
-    path = Path(__file__).resolve().parents[2] / "bench" / "independent_telemetry.py"
-    spec = importlib.util.spec_from_file_location("independent_telemetry", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["independent_telemetry"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-_generator_module = _generator()
+# bench/independent_telemetry.py: real operating patterns, written apart from greenstream.synth
+_generator_module = load_bench_module("independent_telemetry")
 generate, write_backfill = _generator_module.generate, _generator_module.write_backfill
 
 SEED = 61  # not one of the bench's evaluation seeds
