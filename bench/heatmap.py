@@ -27,17 +27,19 @@ The full figures (every step, the browser, the drawn resolution and image size) 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 from common import Record
-from headless_chromium import CHROMIUM, LAUNCH_FLAGS, SET_CELLS, VIEWPORT, free_port
+from headless_chromium import (
+    CHROMIUM,
+    LAUNCH_FLAGS,
+    SET_CELLS,
+    VIEWPORT,
+    chromium_cpu_ms,
+    start_demo_server,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "out" / "bench"
@@ -90,78 +92,11 @@ MEASURE_STEPS = """async ({ kind, steps }) => {
 }"""
 
 
-def _serve(home: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """``greenstream serve --demo`` (3,000 demo parcels) in home on a free port, once healthy."""
-    port = free_port()
-    env = {**os.environ, "GREENSTREAM_HOME": str(home), "GREENSTREAM_SECRET_KEY": "bench"}
-    env.pop("GREENSTREAM_DATABASE_URL", None)
-    exe = str(Path(sys.executable).with_name("greenstream"))
-    proc = subprocess.Popen(
-        [exe, "serve", "--demo", "--demo-shipments", "3000", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 240
-    while True:
-        try:
-            with urllib.request.urlopen(base + "/health", timeout=2) as r:
-                if r.status == 200:
-                    return proc, base
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError("greenstream serve --demo did not start")
-        time.sleep(0.5)
-
-
-def _browser_cpu_ms() -> dict[str, float]:
-    """CPU time (user + system, ms) so far of the Chromium processes under this process, by kind
-    (the GPU process, where SwiftShader draws WebGL; the renderers, with the page's main thread
-    and its workers; the rest), from /proc."""
-    proc = Path("/proc")
-    parent: dict[int, int] = {}
-    stat: dict[int, list[str]] = {}
-    for d in proc.iterdir():
-        if d.name.isdigit():
-            try:
-                fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            parent[int(d.name)] = int(fields[1])
-            stat[int(d.name)] = fields
-    tick_ms = 1000 / os.sysconf("SC_CLK_TCK")
-    me = os.getpid()
-    out = {"gpu": 0.0, "renderer": 0.0, "other": 0.0}
-    for pid, fields in stat.items():
-        p = pid
-        while p > 1 and p != me:
-            p = parent.get(p, 0)
-        if p != me:
-            continue
-        try:
-            cmd = (proc / str(pid) / "cmdline").read_bytes().decode(errors="replace")
-        except OSError:
-            continue
-        if "chromium" not in cmd:
-            continue
-        if "--type=gpu-process" in cmd:
-            kind = "gpu"
-        elif "--type=renderer" in cmd:
-            kind = "renderer"
-        else:
-            kind = "other"
-        out[kind] += (int(fields[11]) + int(fields[12])) * tick_ms
-    return out
-
-
 def _measure(page: Any, kind: str) -> dict[str, Any]:
     """The page's figures of STEPS steps of a kind, and the browser's CPU time per step (ms)."""
-    before = _browser_cpu_ms()
+    before = chromium_cpu_ms()
     got = dict(page.evaluate(MEASURE_STEPS, {"kind": kind, "steps": STEPS}))
-    after = _browser_cpu_ms()
+    after = chromium_cpu_ms()
     got["cpuMsPerStep"] = {k: (after[k] - before[k]) / STEPS for k in after}
     got["cpuMsPerStep"]["all"] = (sum(after.values()) - sum(before.values())) / STEPS
     return got
@@ -262,7 +197,7 @@ def run(record: Record) -> None:
         raise SystemExit("chromium is not installed (make browser installs it)")
     cells = _cells()
     with tempfile.TemporaryDirectory() as home:
-        proc, base = _serve(Path(home))
+        proc, base = start_demo_server(Path(home), shipments=3000, secret="bench")
         try:
             result = _run_page(base, cells)
         finally:

@@ -160,7 +160,7 @@ def print_stages(label: str, elapsed: float, stages: Stages) -> None:
     print(f"  {label}: {elapsed:.1f} s; " + "; ".join(parts) + moved, flush=True)
 
 
-def job_s(single: Path, partitions: int, workers: int) -> tuple[float, Stages]:
+def job_s(single: Path, warm: Path, partitions: int, workers: int) -> tuple[float, Stages]:
     """Seconds of the dataset job (cluster start-up and the warm-up job excluded) and its stage
     figures: ``workers`` = 0 runs the local executor, otherwise a fresh local Dask cluster of
     that many single-threaded processes. Polars runs on one thread in each (a subprocess: Polars
@@ -168,7 +168,7 @@ def job_s(single: Path, partitions: int, workers: int) -> tuple[float, Stages]:
     code = JOB.format(
         here=str(HERE),
         single=str(single),
-        warm=str(partitioned(WARM_TCES, 2)),
+        warm=str(warm),
         partitions=partitions,
         workers=workers,
     )
@@ -187,11 +187,12 @@ def job_s(single: Path, partitions: int, workers: int) -> tuple[float, Stages]:
 
 def bench_footprint(record: Record) -> None:
     single = partitioned(TCES, PARTITIONS)
+    warm = partitioned(WARM_TCES, 2)  # the data set of the warm-up jobs
     # interleaved, best of RUNS each: the three configurations see the same load on average
     runs: dict[int, list[tuple[float, Stages]]] = {0: [], 1: [], 2: []}
     for _ in range(RUNS):
         for workers in runs:
-            runs[workers].append(job_s(single, PARTITIONS, workers))
+            runs[workers].append(job_s(single, warm, PARTITIONS, workers))
     local, one, two = (min(elapsed for elapsed, _ in runs[w]) for w in (0, 1, 2))
     # CPU-based estimates, from the run of each configuration that used the least task CPU
     least = {w: min((s for _, s in r), key=Stages.task_cpu_s) for w, r in runs.items()}

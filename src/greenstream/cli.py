@@ -413,14 +413,15 @@ def typed_results(results: Path) -> pl.LazyFrame:
     field (``InputErrors``); a file that cannot be decoded is refused with the reason."""
     import polars as pl
 
-    from greenstream.accounting.rollup import REQUIRED, SUMMED
+    from greenstream.accounting.rollup import REQUIRED, SUMMED, departure_utc
     from greenstream.checks import ROW
     from greenstream.errors import InputError, InputErrors
     from greenstream.io.tables import coerce_lazy, scan_raw
 
     file = str(results)
     frame = scan_raw(results)
-    names = frame.collect_schema().names()
+    schema = frame.collect_schema()
+    names = schema.names()
     InputErrors.raise_if_any(
         [
             InputError(file, None, c, "required column missing (footprint results have it)")
@@ -431,14 +432,17 @@ def typed_results(results: Path) -> pl.LazyFrame:
     numbers: dict[str, pl.DataType] = {c: pl.Float64() for c in ("mass_kg", *SUMMED) if c in names}
     try:
         typed, errors = coerce_lazy(frame, numbers, file=file)
-        if "departure_at" in names and frame.collect_schema()["departure_at"] == pl.String:
-            text = pl.col("departure_at").str.strip_chars()
-            parsed = text.str.to_datetime(strict=False, time_zone="UTC", time_unit="us")
-            bad = typed.filter((text != "") & parsed.is_null()).select(ROW, "departure_at")
+        if schema.get("departure_at") == pl.String:
+            # parsed here as the roll-up parses it (departure_utc), once: the roll-up then
+            # takes the datetimes as they are
+            typed = typed.with_columns(pl.col("departure_at").str.strip_chars())
+            parsed = departure_utc(schema)
+            bad = typed.filter((pl.col("departure_at") != "") & parsed.is_null())
             errors += [
                 InputError(file, int(row), "departure_at", f"not an ISO 8601 date-time: {v!r}")
-                for row, v in bad.collect().iter_rows()
+                for row, v in bad.select(ROW, "departure_at").collect().iter_rows()
             ]
+            typed = typed.with_columns(parsed.alias("departure_at"))
     except pl.exceptions.PolarsError as exc:
         raise InputErrors.single(file, f"cannot read the file: {exc}") from exc
     InputErrors.raise_if_any(errors)

@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -39,41 +36,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         pytest.skip("chromium is not installed (make browser installs it)")
     pytest.importorskip("playwright")
     home = tmp_path_factory.mktemp("e2e-home")
-    port = chromium.free_port()
-    env = {
-        **os.environ,
-        "GREENSTREAM_HOME": str(home),
-        "GREENSTREAM_SECRET_KEY": "e2e-test-key",
-    }
-    env.pop("GREENSTREAM_DATABASE_URL", None)
     log = (home / "serve.log").open("wb")
-    proc = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("greenstream")),
-            "serve",
-            "--demo",
-            "--demo-shipments",
-            str(DEMO_SHIPMENTS),
-            "--port",
-            str(port),
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 240
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail((home / "serve.log").read_text()[-3000:])
-            time.sleep(0.5)
+        proc, base = chromium.start_demo_server(
+            home, shipments=DEMO_SHIPMENTS, secret="e2e-test-key", log=log
+        )
+    except RuntimeError as exc:
+        log.close()
+        pytest.fail(f"{exc}\n{(home / 'serve.log').read_text()[-3000:]}")
+    try:
         from greenstream.store.db import make_engine, session_factory
         from greenstream.store.tenants import create_client
 

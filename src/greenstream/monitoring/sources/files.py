@@ -37,6 +37,7 @@ from greenstream.monitoring.records import RECORD_TYPES
 
 NDJSON_SUFFIXES: Final = (".ndjson", ".jsonl")
 TABLE_SUFFIXES: Final = (".csv", ".parquet", ".arrow", ".ipc", ".feather")
+SUFFIXES: Final = NDJSON_SUFFIXES + TABLE_SUFFIXES
 DEFAULT_CHUNK_BYTES: Final = 64 * 1024 * 1024
 DEFAULT_BATCH_ROWS: Final = 500_000
 DEFAULT_DECODE_WORKERS: Final = 2
@@ -129,17 +130,16 @@ def expand_paths(paths: list[Path]) -> list[Path]:
     >>> expand_paths([Path("/nonexistent/gps.ndjson")])
     [PosixPath('/nonexistent/gps.ndjson')]
     """
-    suffixes = NDJSON_SUFFIXES + TABLE_SUFFIXES
     files: list[Path] = []
     empty: list[InputError] = []
     for path in paths:
         if not path.is_dir():
             files.append(path)
             continue
-        found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in suffixes)
+        found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
         if not found:
             empty.append(
-                InputError(str(path), None, None, f"no telemetry file ({', '.join(suffixes)})")
+                InputError(str(path), None, None, f"no telemetry file ({', '.join(SUFFIXES)})")
             )
         files += found
     InputErrors.raise_if_any(empty)
@@ -170,13 +170,9 @@ def check_paths(paths: list[Path]) -> None:
     for path in paths:
         if not path.is_file():
             problems.append((str(path), "no such file"))
-        elif path.suffix.lower() not in NDJSON_SUFFIXES + TABLE_SUFFIXES:
+        elif path.suffix.lower() not in SUFFIXES:
             problems.append(
-                (
-                    str(path),
-                    f"unknown extension '{path.suffix}': use "
-                    + ", ".join(NDJSON_SUFFIXES + TABLE_SUFFIXES),
-                )
+                (str(path), f"unknown extension '{path.suffix}': use " + ", ".join(SUFFIXES))
             )
     if problems:
         raise InputErrors([InputError(f, None, None, r) for f, r in problems])
