@@ -49,6 +49,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from greenstream.errors import InputError, InputErrors
+from greenstream.io.text import read_utf8
 
 SCALE = 10_000  # rates and multipliers are held as integers x 10^4 (4 decimal places)
 REWARD_KINDS = ("coupon", "nature_project")
@@ -449,15 +450,15 @@ def read_rules_document(path: Path) -> dict[str, Any]:
     InputErrors
         If the file cannot be read or parsed, or a JSON document is not an object.
     """
+    if path.suffix not in (".toml", ".json"):
+        raise InputErrors.single(str(path), "rules files are .toml or .json")
+    text = read_utf8(path)
     try:
         if path.suffix == ".toml":
-            with path.open("rb") as fh:
-                return tomllib.load(fh)
-        if path.suffix == ".json":
-            doc = json.loads(path.read_text(encoding="utf-8"))
-            if not isinstance(doc, dict):
-                raise InputErrors.single(str(path), "a rules document is a JSON object")
-            return doc
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+            return tomllib.loads(text)
+        doc = json.loads(text)
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
         raise InputErrors.single(str(path), f"cannot read rules: {exc}") from None
-    raise InputErrors.single(str(path), "rules files are .toml or .json")
+    if not isinstance(doc, dict):
+        raise InputErrors.single(str(path), "a rules document is a JSON object")
+    return doc
