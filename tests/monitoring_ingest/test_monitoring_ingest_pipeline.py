@@ -402,6 +402,39 @@ def test_a_backfill_ingests_in_any_file_order(make: object) -> None:
     assert not result.quarantined  # type: ignore[attr-defined]
 
 
+def scan(waybill: str, ts: str, event: str, **place: object) -> dict[str, object]:
+    return {"waybill_id": waybill, "ts": ts, "event": event, **place}
+
+
+def test_a_scan_is_judged_against_its_scanner_not_its_waybill(make: object) -> None:
+    """One waybill is scanned by several places' scanners, each feed lagging on its own: a hub
+    whose feed arrives two days late is judged against that hub's own scans, not against the
+    waybill's newer scan elsewhere. A scan older than its own hub's watermark less the horizon is
+    too late, and the reason names that hub."""
+    ing = make(dedupe_horizon_s=3600, backfill_window_s=7 * 24 * 3600)  # type: ignore[operator]
+    # WB1 is unloaded at Wuhan on 13 Nov; Guangzhou's feed then brings its 11 Nov load scan
+    feed(ing, lines(scan("WB1", "2026-11-13T10:00:00Z", "unload", hub_id="WUH")), "scan")
+    late_feed = lines(
+        scan("WB1", "2026-11-11T08:00:00Z", "load", hub_id="CAN", vehicle_id="T1"),
+        scan("WB2", "2026-11-11T09:00:00Z", "load", hub_id="CAN", vehicle_id="T1"),
+    )
+    result = feed(ing, late_feed, "scan")
+    assert dict(result.accepted) == {"scan": 2}  # type: ignore[attr-defined]
+    assert not result.quarantined  # type: ignore[attr-defined]
+    with ing.engine.connect() as conn:
+        devices = sorted(read_watermarks(conn).select("record_type", "device").rows())
+    assert devices == [("scan", "hub:CAN"), ("scan", "hub:WUH")]
+    # Guangzhou's scanner at 11 Nov 09:00; a scan of its own 2 h earlier (past the 1 h horizon)
+    old = feed(ing, lines(scan("WB3", "2026-11-11T07:00:00Z", "load", hub_id="CAN")), "scan")
+    assert dict(old.quarantined) == {"too_late": 1}  # type: ignore[attr-defined]
+    reason = _reasons(ing)[-1]
+    assert "scan hub:CAN's" in reason and "2026-11-11 09:00:00" in reason, reason
+    # a scan on the road (no hub) is judged against its vehicle's scans
+    road = feed(ing, lines(scan("WB2", "2026-11-11T12:00:00Z", "deliver", vehicle_id="T1")), "scan")
+    assert dict(road.accepted) == {"scan": 1}  # type: ignore[attr-defined]
+    assert "vehicle:T1" in ing.watermarks.frame.get_column("device").to_list()
+
+
 def test_too_late_at_the_microsecond_of_the_horizon(make: object) -> None:
     """The batch-level shortcut (no record older than the store's newest less the horizon)
     decides exactly like the per-row check, to the microsecond of the device's cutoff."""

@@ -155,6 +155,47 @@ def device_expr(record_type: str | None) -> pl.Expr:
     )
 
 
+def horizon_device_expr(record_type: str | None) -> pl.Expr:
+    """The device whose watermark judges each row's dedupe horizon: the device that recorded it.
+
+    For GPS, fuel, charge and meter records that is the record's device field
+    (:data:`~greenstream.monitoring.records.DEVICE_FIELD`). A scan's device field is its
+    waybill, which is no device: one waybill is scanned by the scanners of several hubs and
+    vehicles over days, and each of those feeds may lag on its own. A scan is judged against the
+    scanner's place instead: ``hub:<hub_id>`` when it was scanned at a hub, else
+    ``vehicle:<vehicle_id>`` (the prefixes keep a hub and a vehicle of the same name apart).
+
+    Parameters
+    ----------
+    record_type : str or None
+        The frame's one record type (see :func:`single_type`), or None for a mixed frame.
+
+    Returns
+    -------
+    polars.Expr
+        The horizon device of each row (``String``; null when the row names none).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> scans = pl.DataFrame({"hub_id": ["H1", None], "vehicle_id": ["T1", "T2"]})
+    >>> scans.select(horizon_device_expr("scan")).to_series().to_list()
+    ['hub:H1', 'vehicle:T2']
+    """
+
+    def of(t: str) -> pl.Expr:
+        if t != "scan":
+            return pl.col(DEVICE_FIELD[t]).cast(pl.String)
+        return pl.coalesce(
+            pl.concat_str(pl.lit("hub:"), pl.col("hub_id")),
+            pl.concat_str(pl.lit("vehicle:"), pl.col("vehicle_id")),
+        )
+
+    if record_type is not None:
+        return of(record_type)
+    return pl.coalesce([pl.when(pl.col("record_type") == t).then(of(t)) for t in RECORD_TYPES])
+
+
 def identity_text(default_source: str, record_type: str | None = None) -> pl.Expr:
     """The text part of a record's identity: ``id|<record_id>`` or ``<type>|<source>|<device>``
     (the timestamp is mixed into the keys as a number, see :func:`with_keys`).
@@ -997,7 +1038,8 @@ def newest_per_device(frames: list[pl.DataFrame]) -> pl.DataFrame:
 
 
 def with_device(frame: pl.DataFrame) -> pl.DataFrame:
-    """Add ``device``: the device field of each row's record type (null for unknown types).
+    """Add ``device``: each row's horizon device (:func:`horizon_device_expr`; null for unknown
+    types).
 
     Parameters
     ----------
@@ -1009,7 +1051,7 @@ def with_device(frame: pl.DataFrame) -> pl.DataFrame:
     polars.DataFrame
         ``frame`` with a ``device`` column (``String``).
     """
-    return frame.with_columns(device_expr(single_type(frame)).cast(pl.String).alias("device"))
+    return frame.with_columns(horizon_device_expr(single_type(frame)).alias("device"))
 
 
 def too_late_reason(horizon_h: float, retention_h: float) -> pl.Expr:

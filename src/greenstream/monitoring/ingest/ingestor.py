@@ -75,8 +75,10 @@ from greenstream.monitoring.ingest.identity import (
     KeyStore,
     Watermarks,
     any_late_possible,
+    device_expr,
     epoch_us,
     from_epoch_us,
+    horizon_device_expr,
     keys_of_text,
     late_flags,
     newest_per_device,
@@ -87,7 +89,7 @@ from greenstream.monitoring.ingest.identity import (
     with_keys,
 )
 from greenstream.monitoring.ingest.path import ingest_path
-from greenstream.monitoring.records import DEVICE_FIELD, RECORD_TYPES, TS_DTYPE
+from greenstream.monitoring.records import RECORD_TYPES, TS_DTYPE
 from greenstream.monitoring.state import DedupeSegment, DeviceFix
 from greenstream.store.db import make_engine
 from greenstream.timeutil import as_utc
@@ -242,7 +244,7 @@ def batch_effects(
         [
             f.select(
                 pl.lit(t).alias("record_type"),
-                pl.col(DEVICE_FIELD[t]).alias("device"),
+                horizon_device_expr(t).alias("device"),
                 "ts",
             )
             for t, f in ((t, fixes if t == "gps" else f) for t, f in accepted.items())
@@ -672,7 +674,9 @@ class Ingestor:
             pl.col("__timing").alias("reason_code"),
             reason.alias("reason"),
             pl.lit("ts").alias("field"),
-            pl.col("device"),
+            # the record's own device field, as in every quarantine row (the reason names the
+            # horizon device whose watermark it missed)
+            device_expr(single_type(frame)).cast(pl.String).alias("device"),
             pl.col("ts"),
             json_without_nulls(
                 pl.struct(pl.exclude(POS, HI, LO, CELL, *helpers, *STATIC_CHECK_COLUMNS))
