@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import random
+from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -292,6 +293,102 @@ def test_bucketed_key_store_agrees_with_a_set(
             store.add(b, p_hi, p_lo, presorted=True)
         seen |= set(zip(hi.tolist(), lo.tolist(), strict=True))
     assert store.size == sum(len(b) for b in batches)
+
+
+class HeldExecutor:
+    """An executor whose tasks run only when :meth:`release` is called (a test double for the
+    key store's helper thread: a merge that has not finished yet)."""
+
+    def __init__(self) -> None:
+        self.pending: list[tuple[Future[Any], Any, tuple[Any, ...]]] = []
+
+    def submit(self, fn: Any, *args: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        self.pending.append((future, fn, args))
+        return future
+
+    def release(self) -> None:
+        for future, fn, args in self.pending:
+            future.set_result(fn(*args))
+        self.pending.clear()
+
+
+def _run(*keys: int) -> tuple[np.ndarray, np.ndarray]:
+    k = np.array(sorted(keys), dtype=np.uint64)
+    return k, k + np.uint64(1000)
+
+
+def test_a_commit_never_waits_for_the_key_index_merge() -> None:
+    """Runs of 8, 3 and 1 keys in one bucket; a run of 2 calls for the merge cascade (the last
+    run is merged while it is at least half the one before it: 1+2, then 3+3, then 8+6, one run
+    of 14). With the merge held in its thread, install returns at once, probes see every key in
+    the unmerged runs, and a later batch adds its own run meanwhile; once the merge has
+    finished, the next install puts its run in place before the later runs."""
+    store, helper = KeyStore(), HeldExecutor()
+    for keys in (range(1, 9), range(9, 12), (12,)):
+        store.install(store.staged([(0, *_run(*keys), None, None)]), {})  # merged now (none due)
+    assert [len(h) for h, _ in store.buckets[0].runs] == [8, 3, 1]
+    store.install(store.staged([(0, *_run(13, 14), None, None)]), {}, helper)
+    assert len(helper.pending) == 1  # the merge was handed over, not run
+    assert [len(h) for h, _ in store.buckets[0].runs] == [8, 3, 1, 2]
+    store.install(store.staged([(0, *_run(15), None, None)]), {}, helper)  # merge still running
+    assert [len(h) for h, _ in store.buckets[0].runs] == [8, 3, 1, 2, 1]
+    assert len(helper.pending) == 1  # one merge at a time
+    probe_hi, probe_lo = _run(*range(0, 18))
+    assert store.contains(probe_hi, probe_lo).tolist() == [1 <= k <= 15 for k in range(18)]
+    helper.release()
+    store.install(store.staged([(0, *_run(16), None, None)]), {}, helper)
+    # the merged run of keys 1-14 is in place, then 15 and 16 as runs of their own (whose
+    # merge, 1+1, is the next one handed over)
+    assert [len(h) for h, _ in store.buckets[0].runs] == [14, 1, 1]
+    merged_hi = store.buckets[0].runs[0][0]
+    assert merged_hi.tolist() == sorted(merged_hi.tolist())
+    assert len(helper.pending) == 1
+    assert store.contains(probe_hi, probe_lo).tolist() == [1 <= k <= 16 for k in range(18)]
+
+
+def test_a_finished_merge_of_an_evicted_bucket_is_dropped() -> None:
+    store, helper = KeyStore(), HeldExecutor()
+    store.install(store.staged([(0, *_run(1, 2), None, None)]), {})
+    store.install(store.staged([(0, *_run(3, 4), None, None)]), {}, helper)
+    store.evict(cutoff_us=3_600_000_000)  # bucket 0 (the first hour) is past the retention
+    helper.release()
+    store.install(store.staged([(5, *_run(9), None, None)]), {}, helper)
+    assert list(store.buckets) == [5] and store.size == 1
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.lists(st.integers(0, 200), max_size=40), min_size=1, max_size=12),
+    st.lists(st.booleans(), min_size=12, max_size=12),
+)
+def test_key_store_with_background_merges_agrees_with_a_set(
+    batches: list[list[int]], release_after: list[bool]
+) -> None:
+    """Batches of keys in four hour buckets (a key's bucket is its hour, ``k % 4``), merges
+    finishing after random batches (held until then): every probe agrees with a set of the keys
+    added, and the runs of each bucket stay sorted."""
+    store, helper = KeyStore(), HeldExecutor()
+    seen: set[tuple[int, int]] = set()
+    for batch, release in zip(batches, release_after, strict=False):
+        parts = []
+        for b in range(4):
+            # a batch adds the keys not committed before (the dedupe drops the others)
+            keys = sorted({k for k in batch if k % 4 == b and (k, k + 1000) not in seen})
+            if keys:
+                parts.append((b, *_run(*keys), None, None))
+        probe_hi, probe_lo = _run(*range(0, 201))
+        expected = [(int(h), int(low)) in seen for h, low in zip(probe_hi, probe_lo, strict=True)]
+        assert store.contains(probe_hi, probe_lo).tolist() == expected
+        store.install(store.staged(parts), {}, helper)
+        for _, hi, lo, _, _ in parts:
+            seen |= set(zip(hi.tolist(), lo.tolist(), strict=True))
+        if release:
+            helper.release()
+        for index in store.buckets.values():
+            for run_hi, _ in index.runs:
+                assert np.all(run_hi[1:] >= run_hi[:-1])
+    assert store.size == len(seen)
 
 
 def _records(spec: list[tuple[int, int, int, bool]]) -> list[dict[str, Any]]:

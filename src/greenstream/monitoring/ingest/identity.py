@@ -19,6 +19,7 @@ most a device may lag the newest record in the store; a record older than that i
 
 from __future__ import annotations
 
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
@@ -458,13 +459,112 @@ def _contains_sorted(run_hi: U64, run_lo: U64, q_hi: U64, q_lo: U64) -> npt.NDAr
     return found
 
 
+Run = tuple[U64, U64]  # one sorted run of keys: (hi ascending, lo in the same order)
+
+
+def cascade_start(sizes: list[int]) -> int:
+    """Where the merge cascade of a bucket's runs starts: the runs from this index to the last
+    merge into one. The rule is a binary counter's carry: the last run is merged into the one
+    before it while it is at least half that one's size, so each key is merged O(log n) times.
+
+    Parameters
+    ----------
+    sizes : list of int
+        The number of keys of each run, oldest first (count).
+
+    Returns
+    -------
+    int
+        The index of the first run to merge; ``len(sizes) - 1`` (or 0 for no run) when no merge
+        is due.
+
+    Examples
+    --------
+    >>> cascade_start([8, 4, 2, 2])  # 2+2 carry into 4, then 8 into 16
+    0
+    >>> cascade_start([8, 4, 1])
+    2
+    """
+    if not sizes:
+        return 0
+    start, carried = len(sizes) - 1, sizes[-1]
+    while start >= 1 and carried * 2 >= sizes[start - 1]:
+        start -= 1
+        carried += sizes[start]
+    return start
+
+
+def merge_runs(runs: list[Run]) -> Run:
+    """One sorted run from several: numpy's stable sort (timsort) finds the sorted runs in the
+    concatenation and merges them, O(n log k) for k runs.
+
+    Parameters
+    ----------
+    runs : list of tuple of numpy.ndarray
+        Sorted ``(hi, lo)`` runs.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Their keys as one run sorted by ``hi``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = (np.array([1, 4], dtype=np.uint64), np.array([10, 40], dtype=np.uint64))
+    >>> b = (np.array([2, 3], dtype=np.uint64), np.array([20, 30], dtype=np.uint64))
+    >>> [x.tolist() for x in merge_runs([a, b])]
+    [[1, 2, 3, 4], [10, 20, 30, 40]]
+    """
+    if len(runs) == 1:
+        return runs[0]
+    both_hi = np.concatenate([h for h, _ in runs])
+    both_lo = np.concatenate([lo for _, lo in runs])
+    order = np.argsort(both_hi, kind="stable")
+    return both_hi[order], both_lo[order]
+
+
+def compacted(runs: list[Run]) -> list[Run]:
+    """The runs after the merge cascade (:func:`cascade_start`) has run on them.
+
+    Parameters
+    ----------
+    runs : list of tuple of numpy.ndarray
+        Sorted ``(hi, lo)`` runs, oldest first.
+
+    Returns
+    -------
+    list of tuple of numpy.ndarray
+        The same keys, the cascade's runs merged into one (the list itself when none is due).
+    """
+    start = cascade_start([len(h) for h, _ in runs])
+    if start >= len(runs) - 1:
+        return runs
+    return [*runs[:start], merge_runs(runs[start:])]
+
+
 class DedupeIndex:
     """A set of (hi, lo) keys as sorted numpy runs: a run is merged into the one before it while
-    it is at least half its size (a small log-structured merge), so adding costs amortised
-    O(n log n) and a probe one binary search per run."""
+    it is at least half its size (a small log-structured merge, :func:`cascade_start`), so adding
+    costs amortised O(n log n) and a probe one binary search per run."""
 
     def __init__(self) -> None:
-        self._runs: list[tuple[U64, U64]] = []
+        self._runs: list[Run] = []
+
+    @property
+    def runs(self) -> list[Run]:
+        """The sorted runs, oldest first (read-only: replace them with :meth:`set_runs`)."""
+        return self._runs
+
+    def set_runs(self, runs: list[Run]) -> None:
+        """Put a new list of runs in place (the same keys or more, each run sorted by ``hi``).
+
+        Parameters
+        ----------
+        runs : list of tuple of numpy.ndarray
+            The sorted ``(hi, lo)`` runs, oldest first.
+        """
+        self._runs = runs
 
     @property
     def size(self) -> int:
@@ -472,7 +572,7 @@ class DedupeIndex:
         return sum(len(h) for h, _ in self._runs)
 
     def add(self, hi: U64, lo: U64, *, presorted: bool = False) -> None:
-        """Add keys; ``presorted``: ``hi`` is already in ascending order.
+        """Add keys and run the merge cascade now; ``presorted``: ``hi`` is already ascending.
 
         Parameters
         ----------
@@ -491,11 +591,11 @@ class DedupeIndex:
         ... ).tolist()
         [True, False, False]
         """
-        self._runs = self.runs_after(hi, lo, presorted=presorted)
+        self._runs = compacted(self.runs_after(hi, lo, presorted=presorted))
 
-    def runs_after(self, hi: U64, lo: U64, *, presorted: bool = False) -> list[tuple[U64, U64]]:
-        """The runs this index would hold after :meth:`add` of these keys; the index itself is
-        left as it is (so the merging can run in another thread while the index is read).
+    def runs_after(self, hi: U64, lo: U64, *, presorted: bool = False) -> list[Run]:
+        """The runs this index would hold after these keys are added as a run of their own, not
+        merged (the index itself is left as it is).
 
         Parameters
         ----------
@@ -507,23 +607,14 @@ class DedupeIndex:
         Returns
         -------
         list of tuple of numpy.ndarray
-            The sorted ``(hi, lo)`` runs.
+            The sorted ``(hi, lo)`` runs, the new one last.
         """
-        runs = list(self._runs)
         if len(hi) == 0:
-            return runs
+            return list(self._runs)
         if not presorted:
             order = np.argsort(hi)
             hi, lo = hi[order], lo[order]
-        runs.append((hi, lo))
-        while len(runs) >= 2 and len(runs[-1][0]) * 2 >= len(runs[-2][0]):
-            h2, l2 = runs.pop()
-            h1, l1 = runs.pop()
-            both_hi, both_lo = np.concatenate([h1, h2]), np.concatenate([l1, l2])
-            # two sorted runs: numpy's stable sort (timsort) finds them and merges in O(n)
-            order = np.argsort(both_hi, kind="stable")
-            runs.append((both_hi[order], both_lo[order]))
-        return runs
+        return [*self._runs, (hi, lo)]
 
     def contains(self, hi: U64, lo: U64) -> npt.NDArray[np.bool_]:
         """Whether each probe key (any order) is held, matching both keys.
@@ -686,12 +777,20 @@ class KeyStore:
     read back from the store). A record of type T with no ``record_id`` whose ``ts`` is later
     than T's newest (and the ``None`` entry) cannot have been committed: its identity holds a
     ``ts`` no committed record of its type has. Such *fresh* keys are not looked up at all, so a
-    source in time order costs the probe of the few records at its edge only."""
+    source in time order costs the probe of the few records at its edge only.
+
+    A committed batch adds its keys to each bucket as a run of their own; the merge cascade
+    (:func:`compacted`) runs in the background when :meth:`install` is given an executor, so
+    no commit waits for a merge of millions of keys. Until the merged runs are put in place
+    (by a later :meth:`install`, and only if the bucket still starts with the runs that were
+    merged), probes search the unmerged runs: the same keys."""
 
     def __init__(self) -> None:
         self.buckets: dict[int, DedupeIndex] = {}
         self.last_segment_id = 0
         self.newest_us: dict[str | None, int] = {}
+        # the background merge in flight: the runs it merges, per bucket, and its outcome
+        self._compaction: tuple[dict[int, list[Run]], Future[dict[int, list[Run]]]] | None = None
 
     @property
     def size(self) -> int:
@@ -853,8 +952,8 @@ class KeyStore:
         self, buckets: list[tuple[int, U64, U64, datetime | None, datetime | None]]
     ) -> dict[int, list[tuple[U64, U64]]]:
         """The runs of each bucket after adding a batch's keys (sorted, one part per bucket as
-        :meth:`BatchKeys.by_bucket` gives them), without changing the store: computed while the
-        batch's transaction runs, put in place by :meth:`install` once it committed.
+        :meth:`BatchKeys.by_bucket` gives them) as a run of their own, without changing the
+        store: put in place by :meth:`install` once the batch committed.
 
         Parameters
         ----------
@@ -866,17 +965,22 @@ class KeyStore:
         dict of int to list
             The new sorted runs of each bucket the batch touches.
         """
-        out: dict[int, list[tuple[U64, U64]]] = {}
+        out: dict[int, list[Run]] = {}
         for bucket, hi, lo, _, _ in buckets:
             index = self.buckets.get(bucket) or DedupeIndex()
             out[bucket] = index.runs_after(hi, lo, presorted=True)
         return out
 
     def install(
-        self, staged: dict[int, list[tuple[U64, U64]]], newest_us: dict[str | None, int]
+        self,
+        staged: dict[int, list[Run]],
+        newest_us: dict[str | None, int],
+        executor: Executor | None = None,
     ) -> None:
-        """Put the runs of :meth:`staged` in place (the batch committed) and note the newest
-        ``ts`` of its keys per record type.
+        """Put the runs of :meth:`staged` in place (the batch committed), note the newest ``ts``
+        of its keys per record type, and run the merge cascade where one is due: in
+        ``executor`` when given (the outcome is put in place by a later call once it is done;
+        this call never waits for it), else now.
 
         Parameters
         ----------
@@ -885,11 +989,51 @@ class KeyStore:
         newest_us : dict of str or None to int
             The newest ``ts`` of the batch's keys that hold one, per record type (None: of
             records without a known type), microseconds since the epoch.
+        executor : concurrent.futures.Executor or None, optional
+            Where the merges run (one at a time); None: in this call.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> keys = KeyStore()
+        >>> for k in (1, 2):
+        ...     run = np.array([k], dtype=np.uint64)
+        ...     keys.install(keys.staged([(0, run, run, None, None)]), {})
+        >>> len(keys.buckets[0].runs)  # the second run (1 key) merged into the first
+        1
         """
         for bucket, runs in staged.items():
-            self.buckets.setdefault(bucket, DedupeIndex())._runs = runs
+            self.buckets.setdefault(bucket, DedupeIndex()).set_runs(runs)
         for record_type, ts_us in newest_us.items():
             self.note_newest(record_type, ts_us)
+        if executor is None:
+            for index in self.buckets.values():
+                index.set_runs(compacted(index.runs))
+            return
+        self._settle_compaction()
+        if self._compaction is None:
+            due = {
+                b: index.runs
+                for b, index in self.buckets.items()
+                if cascade_start([len(h) for h, _ in index.runs]) < len(index.runs) - 1
+            }
+            if due:
+                self._compaction = (due, executor.submit(_compact_each, due))
+
+    def _settle_compaction(self) -> None:
+        """Put a finished background merge in place: in each bucket that still starts with the
+        runs it merged (a bucket evicted, or merged by :meth:`add` meanwhile, keeps its own)."""
+        if self._compaction is None or not self._compaction[1].done():
+            return
+        merged_from, future = self._compaction
+        self._compaction = None
+        for bucket, merged in future.result().items():
+            index = self.buckets.get(bucket)
+            before = merged_from[bucket]
+            if index is None or len(index.runs) < len(before):
+                continue
+            if all(a is b for a, b in zip(index.runs, before, strict=False)):
+                index.set_runs([*merged, *index.runs[len(before) :]])
 
     def evict(self, cutoff_us: int | None) -> None:
         """Forget the buckets that end at or before ``cutoff_us`` (bucket -1 holds records
@@ -904,6 +1048,11 @@ class KeyStore:
             return
         for bucket in [b for b in self.buckets if b >= 0 and (b + 1) * US_PER_HOUR <= cutoff_us]:
             del self.buckets[bucket]
+
+
+def _compact_each(runs: dict[int, list[Run]]) -> dict[int, list[Run]]:
+    """:func:`compacted` of each bucket's runs (the background merge of :class:`KeyStore`)."""
+    return {bucket: compacted(r) for bucket, r in runs.items()}
 
 
 WATERMARK_SCHEMA: Final[dict[str, pl.DataType]] = {

@@ -753,10 +753,10 @@ class Ingestor:
                 now,
             )
             buckets = (keys or _batch_keys(accepted, quarantined)).by_bucket()
-            # the key index merges the batch's keys and the archive thread writes its files
-            # while the statements run (numpy and Polars work without the GIL); the merged
-            # runs take effect after the commit
-            staged = self._helpers().submit(self.index.staged, buckets)
+            # the archive thread writes the batch's files while the statements run (Polars
+            # and pyarrow work without the GIL); the key index's new runs take effect after
+            # the commit
+            staged = self.index.staged(buckets)
             archive = self._write_archive(batch_id, accepted)
             try:
                 if (
@@ -798,11 +798,11 @@ class Ingestor:
                 raise
             if archive is not None:
                 archive.result()
-            merged = staged.result()
             if self.hooks.before_commit is not None:
                 self.hooks.before_commit()
-        # committed: now the in-memory state may follow
-        self.index.install(merged, _newest_keyed(accepted, quarantined))
+        # committed: now the in-memory state may follow (the key index merges its runs in a
+        # helper thread; no later commit waits for that merge)
+        self.index.install(staged, _newest_keyed(accepted, quarantined), self._helpers())
         if seg_ids:
             self.index.last_segment_id = max(self.index.last_segment_id, *seg_ids)
         self.watermarks.advance(newest)
@@ -836,8 +836,8 @@ class Ingestor:
         return self._helpers().submit(write_archive, directory, batch_id, accepted)
 
     def _helpers(self) -> ThreadPoolExecutor:
-        """The threads that work beside the statements of a batch's transaction: the archive
-        files and the key index's merge (made on first use)."""
+        """The threads that work beside the ingest thread: the archive files of a batch (during
+        its statements) and the key index's merges (made on first use)."""
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="gs-commit")
         return self._pool
