@@ -6,6 +6,7 @@ import csv
 import io
 import itertools
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -102,6 +103,68 @@ def test_error_paths_exit_2_and_name_the_problem(tmp_path: Path, db: str) -> Non
     assert "--type 'boat'" in bad_type.output  # type: ignore[attr-defined]
     bad_dim = invoke("monitor", "aggregates", "--dimension", "planet", "--db", db)
     assert bad_dim.exit_code == 2  # type: ignore[attr-defined]
+
+
+def test_table_files_that_do_not_open_are_refused_before_anything_is_ingested(
+    tmp_path: Path, db: str
+) -> None:
+    """Every Arrow IPC and Parquet file is opened (its footer) before the first batch: one that
+    is not what its extension says is named with the reader's reason, exit 2, and the good
+    file named beside it is not ingested either."""
+    good = tmp_path / "gps.ndjson"
+    good.write_text(GPS)
+    (tmp_path / "fuel.arrow").write_bytes(b"not an arrow file")
+    (tmp_path / "scan.parquet").write_bytes(b"PAR1" + b"x" * 16 + b"PAR1")
+    names = [str(good), str(tmp_path / "fuel.arrow"), str(tmp_path / "scan.parquet")]
+    result = invoke("monitor", "ingest", *names, "--db", db)
+    assert result.exit_code == 2, result.output  # type: ignore[attr-defined]
+    out = result.output  # type: ignore[attr-defined]
+    assert "2 input errors" in out
+    assert "fuel.arrow: cannot be read as Arrow IPC" in out
+    assert "scan.parquet: cannot be read as Parquet" in out
+    status = invoke("monitor", "aggregates", "--dimension", "total", "--db", db, "--format", "json")
+    assert json.loads(status.stdout) == []  # type: ignore[attr-defined]
+
+
+def test_a_parquet_file_damaged_inside_stops_at_its_batch_and_says_where_it_resumes(
+    tmp_path: Path, db: str
+) -> None:
+    """Rows 150,001-200,000 sit in a row group whose page header is overwritten: the batches
+    before it are committed (the first batch holds 62,500 rows, the next 125,000: rows
+    62,501-187,500 reach into the damaged group), the error names the batch's rows and the row
+    a new run resumes at, and that run commits what it can read before the damage."""
+    import pyarrow.parquet as pq
+
+    n = 200_000
+    path = tmp_path / "gps.parquet"
+    pl.DataFrame(
+        {
+            "device_id": [f"T{i % 50}" for i in range(n)],
+            "ts": pl.datetime_range(
+                datetime(2026, 11, 11, tzinfo=UTC),
+                datetime(2026, 11, 13, 7, 33, 19, tzinfo=UTC),
+                "1s",
+                eager=True,
+            ),
+            "lat": [31.0 + i * 1e-7 for i in range(n)],
+            "lon": [121.0] * n,
+        }
+    ).write_parquet(path, row_group_size=50_000, compression="uncompressed")
+    offset = pq.ParquetFile(path).metadata.row_group(3).column(2).data_page_offset
+    data = bytearray(path.read_bytes())
+    data[offset : offset + 200] = b"\xff" * 200
+    path.write_bytes(bytes(data))
+    first = invoke("monitor", "ingest", str(path), "--db", db)
+    assert first.exit_code == 2, first.output  # type: ignore[attr-defined]
+    out = first.output  # type: ignore[attr-defined]
+    assert "gps.parquet, rows 62,501-187,500: cannot be read as Parquet" in out, out
+    assert "the 62,500 rows before them are committed" in out
+    assert "resumes at row 62,501" in out
+    second = invoke("monitor", "ingest", str(path), "--db", db)
+    assert second.exit_code == 2  # type: ignore[attr-defined]
+    assert "rows 125,001-200,000" in second.output  # type: ignore[attr-defined]
+    totals = invoke("monitor", "aggregates", "--dimension", "total", "--db", db, "--format", "json")
+    assert sum(r["records"] for r in json.loads(totals.stdout)) == 125_000  # type: ignore[attr-defined]
 
 
 def test_a_folder_ingests_its_telemetry_files(tmp_path: Path, db: str) -> None:

@@ -25,7 +25,7 @@ from typing import BinaryIO, Final, TypeVar
 
 import polars as pl
 
-from greenstream.errors import InputError, InputErrors
+from greenstream.errors import GreenstreamError, InputError, InputErrors
 from greenstream.monitoring.ingest import (
     Decoded,
     Ingestor,
@@ -147,7 +147,8 @@ def expand_paths(paths: list[Path]) -> list[Path]:
 
 
 def check_paths(paths: list[Path]) -> None:
-    """Every path exists and has a known extension; all problems reported at once.
+    """Every path exists and has a known extension, and every Parquet and Arrow IPC file opens
+    as one; all problems reported at once, before anything is ingested.
 
     Parameters
     ----------
@@ -157,7 +158,7 @@ def check_paths(paths: list[Path]) -> None:
     Raises
     ------
     InputErrors
-        Naming every missing file and unknown extension.
+        Naming every missing file, unknown extension and unreadable table file.
 
     Examples
     --------
@@ -169,13 +170,17 @@ def check_paths(paths: list[Path]) -> None:
     problems = []
     for path in paths:
         if not path.is_file():
-            problems.append((str(path), "no such file"))
+            problems.append(InputError(str(path), None, None, "no such file"))
         elif path.suffix.lower() not in SUFFIXES:
-            problems.append(
-                (str(path), f"unknown extension '{path.suffix}': use " + ", ".join(SUFFIXES))
-            )
+            reason = f"unknown extension '{path.suffix}': use " + ", ".join(SUFFIXES)
+            problems.append(InputError(str(path), None, None, reason))
+        elif path.suffix.lower() in (".parquet", ".arrow", ".ipc", ".feather"):
+            try:  # the footer only: a file that is not what its extension says stops the run
+                TableFile.open(path)
+            except InputErrors as exc:
+                problems.extend(exc.errors)
     if problems:
-        raise InputErrors([InputError(f, None, None, r) for f, r in problems])
+        raise InputErrors(problems)
 
 
 @dataclass(frozen=True)
@@ -303,25 +308,134 @@ def _line_end(fh: BinaryIO, start: int, want: int, size: int) -> int:
     return size
 
 
-def read_table(path: Path) -> pl.DataFrame:
-    """A CSV (every column as text, typed by the decode), Parquet or Arrow IPC file.
+# what Polars' and Arrow's readers raise on a file that is not what its extension says
+_READ_ERRORS: Final = (pl.exceptions.PolarsError, OSError, ValueError)
+
+
+@dataclass(frozen=True)
+class TableFile:
+    """A CSV, Parquet or Arrow IPC file opened for reading by row ranges.
+
+    Parquet and Arrow IPC are scanned lazily: opening reads the footer only, and each row range
+    is read when it is decoded (in the decode threads, so no thread reads a whole file before the
+    first batch can start). A CSV is read whole on opening (every column as text, typed by the
+    decode): its rows are found only by parsing it.
+    """
+
+    path: Path
+    rows: int
+    _frame: pl.DataFrame | None
+    _scan: pl.LazyFrame | None
+
+    @classmethod
+    def open(cls, path: Path) -> TableFile:
+        """Open a table file (``.csv``, ``.parquet``, ``.arrow`` / ``.ipc`` / ``.feather``).
+
+        Parameters
+        ----------
+        path : Path
+            The file.
+
+        Returns
+        -------
+        TableFile
+            The file with its row count.
+
+        Raises
+        ------
+        InputErrors
+            When the file cannot be read as its extension says, naming the file and the
+            reader's reason.
+        """
+        suffix = path.suffix.lower()
+        try:
+            if suffix == ".csv":
+                frame = pl.read_csv(path, infer_schema=False)
+                return cls(path, frame.height, frame, None)
+            scan = pl.scan_parquet(path) if suffix == ".parquet" else pl.scan_ipc(path)
+            rows = scan.select(pl.len()).collect().item()
+        except _READ_ERRORS as exc:
+            raise _unreadable(path, exc) from exc
+        return cls(path, int(rows), None, scan)
+
+    def read(self, begin: int, rows: int) -> pl.DataFrame:
+        """Rows ``begin`` to ``begin + rows`` (0-based, end excluded) as read.
+
+        Parameters
+        ----------
+        begin : int
+            The first row (count from 0).
+        rows : int
+            How many rows (count).
+
+        Returns
+        -------
+        polars.DataFrame
+            The rows.
+
+        Raises
+        ------
+        UnreadableRows
+            When those rows cannot be read (a file damaged inside).
+        """
+        if self._frame is not None:
+            return self._frame.slice(begin, rows)
+        assert self._scan is not None
+        try:
+            return self._scan.slice(begin, rows).collect()
+        except _READ_ERRORS as exc:
+            raise UnreadableRows(self.path, begin, rows, exc) from exc
+
+    def decode(self, begin: int, rows: int) -> Decoded:
+        """Rows ``begin`` to ``begin + rows``, read and conformed to the wire schema.
+
+        Parameters
+        ----------
+        begin : int
+            The first row (count from 0); the records' positions start there.
+        rows : int
+            How many rows (count).
+
+        Returns
+        -------
+        Decoded
+            The decoded rows.
+        """
+        return conform_wire(self.read(begin, rows), offset=begin)
+
+
+def _kind(path: Path) -> str:
+    return {".csv": "CSV", ".parquet": "Parquet"}.get(path.suffix.lower(), "Arrow IPC")
+
+
+def _unreadable(path: Path, exc: BaseException) -> InputErrors:
+    reason = f"cannot be read as {_kind(path)} ({type(exc).__name__}: {exc})"
+    return InputErrors.single(str(path), reason)
+
+
+class UnreadableRows(GreenstreamError):
+    """A table file whose footer opened but some rows of which cannot be read (damaged inside).
+
+    Raised where the batch of those rows would have been ingested: the batches before it are
+    committed with their checkpoint, so the message says where a new run resumes.
 
     Parameters
     ----------
     path : Path
-        The file (``.csv``, ``.parquet``, ``.arrow`` / ``.ipc`` / ``.feather``).
-
-    Returns
-    -------
-    DataFrame
-        The table as read.
+        The file.
+    begin, rows : int
+        The batch's first row (count from 0) and its number of rows.
+    exc : BaseException
+        The reader's error.
     """
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        return pl.read_csv(path, infer_schema=False)
-    if suffix == ".parquet":
-        return pl.read_parquet(path)
-    return pl.read_ipc(path)
+
+    def __init__(self, path: Path, begin: int, rows: int, exc: BaseException) -> None:
+        self.path, self.begin, self.rows = path, begin, rows
+        super().__init__(
+            f"{path}, rows {begin + 1:,}-{begin + rows:,}: cannot be read as {_kind(path)} "
+            f"({type(exc).__name__}: {exc}); the {begin:,} rows before them are committed, "
+            f"and a new run of this file resumes at row {begin + 1:,}"
+        )
 
 
 def iter_table(
@@ -329,7 +443,7 @@ def iter_table(
 ) -> Iterator[RawChunk]:
     """Row batches of a CSV / Parquet / Arrow IPC file from row ``start``; positions are rows.
     With ``first_rows`` the first batch has that many rows and each next one twice as many as
-    the one before, up to ``batch_rows``.
+    the one before, up to ``batch_rows``. Each batch's rows are read by its ``decode``.
 
     Parameters
     ----------
@@ -346,16 +460,21 @@ def iter_table(
     ------
     RawChunk
         Batches with their row positions and a ``decode`` to call.
+
+    Raises
+    ------
+    InputErrors
+        When the file cannot be read as its extension says.
     """
-    frame = read_table(path)
-    if start > frame.height:
+    table = TableFile.open(path)
+    if start > table.rows:
         start = 0
     want = max(1, min(first_rows or batch_rows, batch_rows))
     begin = start
-    while begin < frame.height:
-        part = frame.slice(begin, want)
-        yield RawChunk(partial(conform_wire, part, offset=begin), begin, begin + part.height)
-        begin += part.height
+    while begin < table.rows:
+        rows = min(want, table.rows - begin)
+        yield RawChunk(partial(table.decode, begin, rows), begin, begin + rows)
+        begin += rows
         want = min(2 * want, batch_rows)
 
 
