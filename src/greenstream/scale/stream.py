@@ -1,7 +1,9 @@
 """Several ingest workers on one NATS JetStream stream, per device in order, exactly once.
 
 Publishers put each record on ``<prefix>.p<k>.<record type>``, ``k`` a stable hash of the record's
-device (:func:`partition_of`): every record of a device lands in one partition, in order. Each
+device (:func:`partition_of` of :func:`device_column`: the device whose watermark judges the
+record's dedupe horizon, a scan's hub or vehicle): every record of a device lands in one
+partition, in order. Each
 partition has its own durable pull consumer (``<durable>-p<k>``, at most two batches in flight).
 A worker owns a partition while it holds a PostgreSQL session advisory lock on it
 (:class:`PartitionLeases`): one worker at a time consumes a partition, so a device's records are
@@ -30,6 +32,7 @@ import sqlalchemy as sa
 
 from greenstream.errors import GreenstreamError
 from greenstream.monitoring.ingest import Ingestor, RunSummary
+from greenstream.monitoring.ingest.identity import horizon_device_expr
 from greenstream.monitoring.loadgen import to_ndjson
 from greenstream.monitoring.records import DEVICE_FIELD
 from greenstream.monitoring.sources import nats as nats_source
@@ -74,27 +77,33 @@ def partition_of(devices: pl.Series, partitions: int) -> pl.Series:
 
 
 def device_column(records: pl.DataFrame) -> pl.Series:
-    """The device of each wire record (the record type's device field).
+    """The device of each wire record whose watermark judges its dedupe horizon
+    (:func:`~greenstream.monitoring.ingest.identity.horizon_device_expr`: the record type's
+    device field; a scan's hub, else its vehicle), so the records one watermark judges land in
+    one partition, in order.
 
     Parameters
     ----------
     records : polars.DataFrame
-        Wire records with ``record_type``.
+        Wire records with ``record_type`` (a device field the frame lacks counts as null).
 
     Returns
     -------
     polars.Series
-        The device id of each record.
+        The device id of each record (``String``).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> wire = pl.DataFrame({"record_type": ["gps", "scan"], "device_id": ["T1", None],
+    ...                      "waybill_id": [None, "WB1"], "hub_id": [None, "CAN"]})
+    >>> device_column(wire).to_list()
+    ['T1', 'hub:CAN']
     """
-    expr = pl.lit(None, dtype=pl.String)
-    for record_type, name in DEVICE_FIELD.items():
-        if name in records.columns:
-            expr = (
-                pl.when(pl.col("record_type") == record_type)
-                .then(pl.col(name).cast(pl.String))
-                .otherwise(expr)
-            )
-    return records.select(expr.alias("device")).to_series()
+    needed = {*DEVICE_FIELD.values(), "hub_id", "vehicle_id"}
+    missing = [pl.lit(None, dtype=pl.String).alias(c) for c in needed - set(records.columns)]
+    filled = records.with_columns(missing) if missing else records
+    return filled.select(horizon_device_expr(None).alias("device")).to_series()
 
 
 def partitioned_messages(

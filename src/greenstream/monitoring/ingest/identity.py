@@ -188,8 +188,8 @@ def horizon_device_expr(record_type: str | None) -> pl.Expr:
         if t != "scan":
             return pl.col(DEVICE_FIELD[t]).cast(pl.String)
         return pl.coalesce(
-            pl.concat_str(pl.lit("hub:"), pl.col("hub_id")),
-            pl.concat_str(pl.lit("vehicle:"), pl.col("vehicle_id")),
+            pl.concat_str(pl.lit("hub:"), pl.col("hub_id").cast(pl.String)),
+            pl.concat_str(pl.lit("vehicle:"), pl.col("vehicle_id").cast(pl.String)),
         )
 
     if record_type is not None:
