@@ -486,3 +486,79 @@ def test_footprint_by_shipment_csv_is_the_rollup(tmp_path: Path) -> None:
     assert rows["S3"]["co2e_wtw_kg"] == pytest.approx(475.1)
     summary = json.loads(runner.invoke(app, [*args, "--format", "json"]).stdout)
     assert summary["rollup_rows"] == 3 and len(summary["rollup"]) == 3
+
+
+@pytest.mark.parametrize(
+    ("option", "name", "body", "reason"),
+    [
+        ("legs", "legs.csv", GOOD_LEGS.encode() + b"S4,S4-a,\xc9\xcf,road,10,,,,\n", "utf-8"),
+        ("--tocs", "tocs.csv", TOCS.encode() + b"t9,road,0.1,0.1,0.5\n", "more fields"),
+        ("--hocs", "hocs.csv", None, "is a directory, not a table file"),
+    ],
+)
+def test_footprint_names_an_undecodable_input_and_writes_nothing(
+    tmp_path: Path, option: str, name: str, body: bytes | None, reason: str
+) -> None:
+    bad = tmp_path / "bad" / name
+    bad.parent.mkdir()
+    if body is None:
+        bad.mkdir()  # a directory given where a file is expected
+    else:
+        bad.write_bytes(body)
+    files = {
+        "legs": write(tmp_path, "legs.csv", GOOD_LEGS),
+        "--tocs": write(tmp_path, "tocs.csv", TOCS),
+        "--hocs": write(tmp_path, "hocs.csv", HOCS),
+    }
+    files[option] = bad
+    out = tmp_path / "out.csv"
+    res = runner.invoke(
+        app,
+        [
+            "footprint",
+            str(files["legs"]),
+            "--tocs",
+            str(files["--tocs"]),
+            "--hocs",
+            str(files["--hocs"]),
+            "-o",
+            str(out),
+            "--no-progress",
+        ],
+    )
+    assert res.exit_code == 2, res.output
+    assert "internal error" not in res.stderr
+    assert f"  {bad}: " in res.stderr and reason in res.stderr
+    assert not out.exists()
+
+
+def test_rollup_refuses_a_row_with_more_fields_than_the_header(tmp_path: Path) -> None:
+    legs = write(tmp_path, "legs.csv", GOOD_LEGS)
+    tocs = write(tmp_path, "tocs.csv", TOCS)
+    hocs = write(tmp_path, "hocs.csv", HOCS)
+    out = tmp_path / "out.csv"
+    res = runner.invoke(
+        app,
+        ["footprint", str(legs), "--tocs", str(tocs), "--hocs", str(hocs), "-o", str(out)],
+    )
+    assert res.exit_code == 0, res.output
+    lines = out.read_text().splitlines()
+    ragged = write(tmp_path, "ragged.csv", "\n".join([*lines, lines[1] + ",surplus"]) + "\n")
+    res = runner.invoke(app, ["rollup", str(ragged), "--by", "mode"])
+    assert res.exit_code == 2, res.output
+    assert f"{ragged}: cannot read the file: found more fields" in res.stderr
+
+
+def test_footprint_refuses_an_output_that_is_a_directory(tmp_path: Path) -> None:
+    legs = write(tmp_path, "legs.csv", GOOD_LEGS)
+    tocs = write(tmp_path, "tocs.csv", TOCS)
+    hocs = write(tmp_path, "hocs.csv", HOCS)
+    folder = tmp_path / "out.csv"
+    folder.mkdir()
+    res = runner.invoke(
+        app,
+        ["footprint", str(legs), "--tocs", str(tocs), "--hocs", str(hocs), "-o", str(folder)],
+    )
+    assert res.exit_code == 2, res.output
+    assert f"{folder}: is a directory: name a file to write" in res.stderr
+    assert list(folder.iterdir()) == [] and "internal error" not in res.stderr

@@ -410,20 +410,30 @@ def load_inputs(
                 ].lazy()
                 names[extra_kind] = str(path)
         if raw is not None:
-            if table_format(path) == "json":  # the iLEAP reader made the columns
-                typed, cell_errors = coerce_lazy(raw, columns[kind], file=str(path))
-            else:
-                typed, cell_errors, table_notices = type_table(
-                    raw, kind, file=str(path), allow_extra_columns=allow_extra_columns
-                )
-                notices += table_notices
+            try:
+                if table_format(path) == "json":  # the iLEAP reader made the columns
+                    typed, cell_errors = coerce_lazy(raw, columns[kind], file=str(path))
+                else:
+                    typed, cell_errors, table_notices = type_table(
+                        raw, kind, file=str(path), allow_extra_columns=allow_extra_columns
+                    )
+                    notices += table_notices
+            except InputErrors as exc:  # a file that cannot be decoded: named, the others checked
+                errors += exc.errors
+                continue
             frames[kind] = typed
             errors += cell_errors
 
     def small(kind: str) -> pl.DataFrame | None:
-        return frames[kind].collect() if kind in frames else None
+        if kind not in frames:
+            return None
+        try:
+            return frames[kind].collect()
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            errors.append(InputError(names[kind], None, None, f"cannot read the file: {exc}"))
+            return None
 
-    present = [p for p in (legs, tocs, hocs, trips) if p is not None and p.exists()]
+    present = [p for p in (legs, tocs, hocs, trips) if p is not None and p.is_file()]
     return Inputs(
         legs=frames.get("legs", pl.LazyFrame({ROW: []}, schema={ROW: pl.UInt32})),
         tocs=small("tocs"),

@@ -55,3 +55,39 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path: Path) -> None:
 def test_unknown_suffix(tmp_path: Path) -> None:
     with pytest.raises(InputErrors, match="unknown file type"):
         read_table(tmp_path / "x.xlsx", LEG_COLUMNS)
+
+
+def test_a_directory_is_refused_by_name(tmp_path: Path) -> None:
+    from greenstream.io.tables import read_raw, scan_raw
+
+    folder = tmp_path / "legs.csv"
+    folder.mkdir()
+    for read in (read_raw, scan_raw):
+        with pytest.raises(InputErrors) as exc:
+            read(folder)
+        (error,) = exc.value.errors
+        assert (error.file, error.reason) == (str(folder), "is a directory, not a table file")
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        # a row with more fields than the header, in a column no cast reads
+        (b"shipment_id,mass_kg\nS1,10,extra\n", "more fields"),
+        # GBK bytes in a text column
+        (b"shipment_id,mass_kg\n\xc9\xcf,10\n", "utf-8"),
+    ],
+)
+def test_a_csv_scan_that_cannot_be_decoded_is_refused_by_name(
+    tmp_path: Path, body: bytes, reason: str
+) -> None:
+    from greenstream.io.tables import coerce_lazy, scan_raw
+
+    path = tmp_path / "legs.csv"
+    path.write_bytes(body)
+    for columns in ({"mass_kg": pl.Float64()}, {"shipment_id": pl.String()}):  # cast / no cast
+        with pytest.raises(InputErrors) as exc:
+            coerce_lazy(scan_raw(path), columns, file=str(path))
+        (error,) = exc.value.errors
+        assert error.file == str(path) and error.row is None
+        assert error.reason.startswith("cannot read the file: ") and reason in error.reason

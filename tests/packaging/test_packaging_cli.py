@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from importlib import resources
 from pathlib import Path
@@ -120,3 +121,37 @@ def test_pool_and_stations_commands(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text('{"type": "EPCISDocument"}')
     assert runner.invoke(app, ["pack", "pool", str(bad)]).exit_code == 2
+
+
+def test_a_users_parameters_file_is_the_one_named(tmp_path: Path) -> None:
+    params = tmp_path / "params.csv"
+    params.write_text("parameter,value,unit,source,assumption,reason\n")  # header only
+    out = tmp_path / "o.csv"
+    result = runner.invoke(
+        app,
+        ["pack", str(write(tmp_path)), "--cartons", SUITE, "-o", str(out), "--parameters",
+         str(params)],
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert f"{params}, field 'parameter': no parameter " in result.stderr
+    assert "data/parameters.csv" not in result.stderr
+    assert not out.exists()
+    packaged = resources.files("greenstream.levers.packaging") / "data" / "parameters.csv"
+    rows = list(csv.DictReader(packaged.read_text(encoding="utf-8").splitlines()))
+    for row in rows:
+        if row["parameter"] == "board_wall_thickness_mm":
+            row["value"] = "half"
+    with params.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    result = runner.invoke(
+        app,
+        ["pack", str(write(tmp_path)), "--cartons", SUITE, "-o", str(out), "--parameters",
+         str(params)],
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert (
+        f"{params}, field 'value': parameter 'board_wall_thickness_mm' is not a number: 'half'"
+        in result.stderr
+    )

@@ -100,3 +100,16 @@ def test_bad_rules_file_exits_2(tmp_path: Path) -> None:
     )
     assert code == 2
     assert "points_per_kg_co2e" in err and "speed" in err
+
+
+def test_batch_json_of_non_objects_names_each_row(tmp_path: Path) -> None:
+    db = ["--db", f"sqlite:///{tmp_path / 'p.db'}", "--tenant", "shop"]
+    (tmp_path / "rules.toml").write_text(RULES_TOML, encoding="utf-8")
+    assert run("rules", "set", str(tmp_path / "rules.toml"), *db)[0] == 0
+    events = tmp_path / "events.json"
+    events.write_text('[1, {"event_id": "e1"}, "e2"]', encoding="utf-8")
+    code, _, err = run("batch", str(events), *db)
+    assert code == 2, err
+    assert f"{events}, row 1: an event must be a JSON object" in err
+    assert f"{events}, row 3: an event must be a JSON object" in err
+    assert "row 2" not in err and "internal error" not in err

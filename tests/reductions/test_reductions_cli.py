@@ -71,3 +71,29 @@ def test_claims_command_lists_assumptions() -> None:
     assert got.exit_code == 0
     rows = json.loads(got.stdout)
     assert any(r["input"] == "carton_mass_kg" and r["role"] == "assumption" for r in rows)
+
+
+def test_targets_check_names_the_history_file(tmp_path: Path) -> None:
+    history = tmp_path / "h.csv"
+    history.write_text("year,co2e_t\n2022,900\n2024,800\n")  # no value for the base year 2019
+    got = runner.invoke(app, ["targets", "check", "--history", str(history)])
+    assert got.exit_code == 2, got.output
+    assert f"{history}, field 'year': no value for the base year 2019" in got.stderr
+    (tmp_path / "cols.csv").write_text("year,tonnes\n2019,1000\n")
+    got = runner.invoke(app, ["targets", "check", "--history", str(tmp_path / "cols.csv")])
+    assert got.exit_code == 2, got.output
+    assert f"{tmp_path / 'cols.csv'}, field 'co2e_t': required column missing" in got.stderr
+
+
+def test_run_names_legs_that_cannot_be_decoded(tmp_path: Path) -> None:
+    (tmp_path / "i.csv").write_text(INITIATIVES)
+    (tmp_path / "l.csv").write_bytes(
+        LEGS.encode() + b"S2,\xc9\xcf,road,road.van_avg_bev,20,2024-11,nev\n"
+    )
+    got = runner.invoke(
+        app,
+        ["reductions", "run", "--initiatives", str(tmp_path / "i.csv"), "--legs",
+         str(tmp_path / "l.csv")],
+    )  # fmt: skip
+    assert got.exit_code == 2, got.output
+    assert f"{tmp_path / 'l.csv'}: cannot read the file: invalid utf-8" in got.stderr

@@ -153,3 +153,13 @@ def test_route_ledger_out_is_booked_by_reductions_run(tmp_path: Path) -> None:
     (row,) = json.loads(booked.stdout)
     assert row["period"] == "2024-11" and row["initiative"] == "route-shift"
     assert abs(row["reduction_co2e_wtw_kg"] - chosen["co2e_saved_vs_road_kg"]) < 0.05
+
+
+def test_plan_refuses_an_orders_file_with_only_a_header(tmp_path: Path) -> None:
+    orders = tmp_path / "orders.csv"
+    orders.write_text("order_id,origin,destination,mass_kg,deadline_h\n")
+    out = tmp_path / "assign.csv"
+    result = runner.invoke(app, ["plan", str(orders), "-o", str(out), *tiny(tmp_path)])
+    assert result.exit_code == 2, result.output
+    assert f"{orders}: no orders to plan (the file has no data rows)" in result.stderr
+    assert not out.exists()

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from greenstream.errors import InputErrors
+
 
 @contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
@@ -30,6 +32,11 @@ def atomic_path(target: Path) -> Iterator[Path]:
     pathlib.Path
         The temporary file to write into.
 
+    Raises
+    ------
+    InputErrors
+        When ``target`` is a directory (nothing is written).
+
     Examples
     --------
     >>> import tempfile, pathlib
@@ -39,6 +46,8 @@ def atomic_path(target: Path) -> Iterator[Path]:
     >>> target.read_text()
     'a,b\n'
     """
+    if target.is_dir():
+        raise InputErrors.single(str(target), "is a directory: name a file to write")
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     os.close(fd)

@@ -82,8 +82,7 @@ def read_raw(path: Path) -> pl.DataFrame:
         If the file is missing, of an unknown type or unreadable.
     """
     fmt = table_format(path)
-    if not path.exists():
-        raise InputErrors.single(str(path), "file not found")
+    _check_is_file(path)
     try:
         if fmt == "csv":
             return pl.read_csv(path, infer_schema=False)
@@ -94,6 +93,14 @@ def read_raw(path: Path) -> pl.DataFrame:
     except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
         raise InputErrors.single(str(path), f"cannot read {fmt} file: {exc}") from exc
     raise InputErrors.single(str(path), "iLEAP JSON must be read with greenstream.io.ileap")
+
+
+def _check_is_file(path: Path) -> None:
+    """Refuse a missing path and a directory given where a table file is expected."""
+    if path.is_dir():
+        raise InputErrors.single(str(path), "is a directory, not a table file")
+    if not path.exists():
+        raise InputErrors.single(str(path), "file not found")
 
 
 def coerce(
@@ -149,6 +156,12 @@ def coerce_lazy(
     -------
     tuple of (polars.LazyFrame, list of InputError)
         The typed table and one error per bad cell.
+
+    Raises
+    ------
+    InputErrors
+        Naming ``file`` when the scan cannot be decoded (a row with more fields than the
+        header, bytes that are not UTF-8, a damaged Parquet page).
     """
     schema = frame.collect_schema()
     if ROW not in schema:
@@ -162,16 +175,24 @@ def coerce_lazy(
             raw = raw.str.strip_chars()
             raw = pl.when(raw == "").then(None).otherwise(raw)
         casts[name] = (raw, _cast_expr(raw, schema[name], dtype))
+    # A text-only scan (a CSV) is decoded whole in this pass: a row with more fields than the
+    # header or text that is not UTF-8 refuses the file by name here, not as an internal error in
+    # a later pass (a projection would leave the other columns unread). A CSV is tokenised whole
+    # anyway; a typed scan (Parquet) reads only the columns to cast.
+    text_only = all(dtype == pl.String for name, dtype in schema.items() if name != ROW)
     if not casts:
+        if text_only:
+            _decoded(frame.select(pl.all().null_count()), file)
         return frame, []
     flags = [
         (raw.is_not_null() & cast.is_null()).alias(f"__bad_{n}") for n, (raw, cast) in casts.items()
     ]
-    bad = (
-        frame.select(pl.col(ROW), *[pl.col(n) for n in casts], *flags)
-        .filter(pl.any_horizontal([pl.col(f"__bad_{n}") for n in casts]))
-        .collect()
+    checked = (
+        frame.with_columns(flags)
+        if text_only
+        else frame.select(pl.col(ROW), *[pl.col(n) for n in casts], *flags)
     )
+    bad = _decoded(checked.filter(pl.any_horizontal([pl.col(f"__bad_{n}") for n in casts])), file)
     errors = [
         InputError(file, int(row[ROW]), n, f"not a valid {_type_name(columns[n])}: {row[n]!r}")
         for row in bad.iter_rows(named=True)
@@ -179,6 +200,14 @@ def coerce_lazy(
         if row[f"__bad_{n}"]
     ]
     return frame.with_columns([cast.alias(n) for n, (_, cast) in casts.items()]), errors
+
+
+def _decoded(query: pl.LazyFrame, file: str) -> pl.DataFrame:
+    """``query`` collected, or the file named when it cannot be decoded."""
+    try:
+        return query.collect()
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise InputErrors.single(file, f"cannot read the file: {exc}") from exc
 
 
 def _cast_expr(raw: pl.Expr, source: pl.DataType, dtype: pl.DataType) -> pl.Expr:
@@ -225,8 +254,7 @@ def scan_raw(path: Path) -> pl.LazyFrame:
         If the file is missing, of an unknown type or unreadable.
     """
     fmt = table_format(path)
-    if not path.exists():
-        raise InputErrors.single(str(path), "file not found")
+    _check_is_file(path)
     try:
         if fmt == "csv":
             lf = pl.scan_csv(path, infer_schema=False)

@@ -66,6 +66,13 @@ def read_events_file(path: Path) -> pl.DataFrame:
             doc = doc.get("events", [doc])
         if not isinstance(doc, list):
             raise InputErrors.single(str(path), "expected a list of events")
+        InputErrors.raise_if_any(
+            [
+                InputError(str(path), i, None, "an event must be a JSON object")
+                for i, e in enumerate(doc, start=1)
+                if not isinstance(e, dict)
+            ]
+        )
         return events_frame(doc)
     return read_raw(path)
 

@@ -106,3 +106,30 @@ def test_dispatch_command(tmp_path: Path) -> None:
     assert rows["optimal (LP)"]["energy_cost_cny"] < rows["no battery"]["energy_cost_cny"]
     # 876,000 kWh at Shaanxi prices without a battery: the mean of the hourly prices x 100 kWh
     assert rows["no battery"]["grid_import_kwh"] == pytest.approx(876_000)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ('{"a": 1}', "field 'site_id': required column missing"),  # JSON, not a table
+        ("site_id,tonnes_ambient\nSITE-00001,10\n", "field 'tonnes_refrigerated': required"),
+        (
+            "site_id,tonnes_ambient,tonnes_refrigerated\nSITE-00001,lots,1\n",
+            "row 1, field 'tonnes_ambient': not a valid number: 'lots'",
+        ),
+    ],
+)
+def test_hocs_names_a_bad_throughput_file(
+    synth_dir: Path, tmp_path: Path, body: str, expected: str
+) -> None:
+    throughput = tmp_path / "throughput.csv"
+    throughput.write_text(body)
+    out = tmp_path / "hocs.csv"
+    r = runner.invoke(
+        app,
+        ["energy", "hocs", str(synth_dir / "sites.yaml"), "--meters",
+         str(synth_dir / "meters.parquet"), "--throughput", str(throughput), "-o", str(out)],
+    )  # fmt: skip
+    assert r.exit_code == 2, r.output
+    assert f"{throughput}, {expected}" in r.stderr
+    assert not out.exists()

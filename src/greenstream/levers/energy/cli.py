@@ -62,6 +62,33 @@ def _hourly(sites: list[Any], meters: Path | None, db: str | None) -> tuple[Any,
     return pl.DataFrame(), pl.DataFrame()  # pragma: no cover
 
 
+def _throughput(path: Path) -> Any:
+    """The ``--throughput`` table typed: every missing column and bad tonnage named by file."""
+    import polars as pl
+
+    from greenstream.checks import ROW
+    from greenstream.errors import InputError
+    from greenstream.io.tables import coerce
+    from greenstream.levers.energy.meters import read_table
+
+    columns = {
+        "site_id": pl.String(),
+        "tonnes_ambient": pl.Float64(),
+        "tonnes_refrigerated": pl.Float64(),
+    }
+    raw = read_table(path)
+    InputErrors.raise_if_any(
+        [
+            InputError(str(path), None, c, "required column missing")
+            for c in columns
+            if c not in raw.columns
+        ]
+    )
+    typed, errors = coerce(raw.select(list(columns)), columns, file=str(path))
+    InputErrors.raise_if_any(errors)
+    return typed.drop(ROW)
+
+
 @energy_app.command("validate")
 def validate(sites: SitesArg, fmt: FormatOpt = TableFormat.table) -> None:
     """Check a site file; list its sites."""
@@ -332,7 +359,6 @@ def hocs_cmd(
     from greenstream.io.tables import write_table
     from greenstream.levers.energy.fleet import run
     from greenstream.levers.energy.hubs import export_ileap
-    from greenstream.levers.energy.meters import read_table
 
     with handle_errors():
         if basis not in ("location", "market"):
@@ -341,7 +367,7 @@ def hocs_cmd(
             )
         found = _sites(sites)
         hourly, sub = _hourly(found, meters, db)
-        tp = read_table(throughput) if throughput else None
+        tp = _throughput(throughput) if throughput else None
         result = run(found, hourly, year=year, submeters=sub, throughput=tp, basis=basis)
         if output is not None:
             write_table(result.hocs, output)

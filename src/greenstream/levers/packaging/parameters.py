@@ -33,9 +33,10 @@ class Parameter:
 
 @dataclass(frozen=True)
 class Parameters:
-    """All parameters by name, with typed access."""
+    """All parameters by name, with typed access; ``file`` names their source in errors."""
 
     rows: dict[str, Parameter] = field(default_factory=dict)
+    file: str = FILE
 
     def number(self, name: str) -> float:
         """The parameter ``name`` as a number (in its unit).
@@ -49,8 +50,19 @@ class Parameters:
         -------
         float
             The value.
+
+        Raises
+        ------
+        InputErrors
+            If there is no such parameter or its value is not a number.
         """
-        return float(self.get(name).value)
+        value = self.get(name).value
+        try:
+            return float(value)
+        except ValueError:
+            raise InputErrors.single(
+                self.file, f"parameter {name!r} is not a number: {value!r}", field="value"
+            ) from None
 
     def text(self, name: str) -> str:
         """The parameter ``name`` as text.
@@ -88,7 +100,9 @@ class Parameters:
         try:
             return self.rows[name]
         except KeyError:
-            raise InputErrors.single(FILE, f"no parameter {name!r}", field="parameter") from None
+            raise InputErrors.single(
+                self.file, f"no parameter {name!r}", field="parameter"
+            ) from None
 
     def with_overrides(self, values: dict[str, str], *, source: str) -> Parameters:
         """A copy with ``values`` replacing the packaged ones (unknown names are refused).
@@ -118,7 +132,7 @@ class Parameters:
         rows = dict(self.rows)
         for name, value in values.items():
             rows[name] = replace(rows[name], value=str(value), source=source, assumption=False)
-        return Parameters(rows)
+        return Parameters(rows, self.file)
 
     def provenance(self) -> list[dict[str, object]]:
         """Every parameter with its value, unit, source or assumption reason (for outputs)."""
@@ -183,7 +197,7 @@ def load_parameters(path: Path | None = None) -> Parameters:
             (row.get("reason") or "").strip(),
         )
     InputErrors.raise_if_any(errors)
-    return Parameters(rows)
+    return Parameters(rows, name)
 
 
 @cache

@@ -232,7 +232,7 @@ def targets_check(
             kind="intensity" if kind == "intensity" else "absolute",
             scope=scope,
         )
-        got = assess(target, typed)
+        got = assess(target, typed, file=str(history))
         if fmt is TableFormat.json:
             typer.echo(json.dumps(got, indent=2, default=str))
             return

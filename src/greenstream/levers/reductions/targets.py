@@ -60,7 +60,7 @@ class Target:
         InputErrors.raise_if_any(errors)
 
 
-def series_values(history: pl.DataFrame, kind: Kind) -> pl.DataFrame:
+def series_values(history: pl.DataFrame, kind: Kind, *, file: str = "<history>") -> pl.DataFrame:
     """``year`` and the tracked ``value``: t CO2e (absolute) or t CO2e per activity unit.
 
     Parameters
@@ -70,6 +70,8 @@ def series_values(history: pl.DataFrame, kind: Kind) -> pl.DataFrame:
         target's activity unit).
     kind : {"absolute", "intensity"}
         What the target tracks.
+    file : str, default "<history>"
+        Name of the history's source, for the errors.
 
     Returns
     -------
@@ -91,9 +93,7 @@ def series_values(history: pl.DataFrame, kind: Kind) -> pl.DataFrame:
     need = ["year", "co2e_t"] + (["activity"] if kind == "intensity" else [])
     missing = [c for c in need if c not in history.columns]
     if missing:
-        raise InputErrors(
-            [InputError("<history>", None, c, "required column missing") for c in missing]
-        )
+        raise InputErrors([InputError(file, None, c, "required column missing") for c in missing])
     value = pl.col("co2e_t") / pl.col("activity") if kind == "intensity" else pl.col("co2e_t")
     return history.select(
         pl.col("year").cast(pl.Int64), value.cast(pl.Float64).alias("value")
@@ -171,7 +171,7 @@ def trend_year_met(values: pl.DataFrame, goal: float) -> float | None:
     return float((goal - fit.intercept) / fit.slope)
 
 
-def assess(target: Target, history: pl.DataFrame) -> dict[str, Any]:
+def assess(target: Target, history: pl.DataFrame, *, file: str = "<history>") -> dict[str, Any]:
     """Pathway, progress and on/off track of ``target`` given yearly ``history`` (``year``,
     ``co2e_t``, and ``activity`` for intensity targets).
 
@@ -182,6 +182,8 @@ def assess(target: Target, history: pl.DataFrame) -> dict[str, Any]:
     history : DataFrame
         Yearly ``year``, ``co2e_t`` (t CO2e) and, for intensity targets, ``activity``; must hold
         the base year.
+    file : str, default "<history>"
+        Name of the history's source (the user's file), for the errors.
 
     Returns
     -------
@@ -212,11 +214,11 @@ def assess(target: Target, history: pl.DataFrame) -> dict[str, Any]:
     >>> r["target_value"], r["on_track"], round(r["progress_share"], 2)
     (50.0, True, 0.44)
     """
-    values = series_values(history, target.kind)
+    values = series_values(history, target.kind, file=file)
     base = values.filter(pl.col("year") == target.base_year)
     if base.height == 0:
         raise InputErrors.single(
-            "<history>", f"no value for the base year {target.base_year}", field="year"
+            file, f"no value for the base year {target.base_year}", field="year"
         )
     base_value = float(base["value"][0])
     goal = base_value * (1 - target.reduction_pct / 100)

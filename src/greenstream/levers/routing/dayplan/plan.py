@@ -11,6 +11,7 @@ from typing import TypedDict, Unpack
 import numpy as np
 import polars as pl
 
+from greenstream.errors import InputErrors
 from greenstream.levers.routing.dayplan.candidates import Candidates, candidate_routes
 from greenstream.levers.routing.dayplan.fronts import gather_fronts
 from greenstream.levers.routing.dayplan.model import assignment_model
@@ -151,7 +152,7 @@ def plan_day(
     Raises
     ------
     InputErrors
-        Every bad order row, unknown place, at once.
+        Every bad order row, unknown place, at once; or no order at all.
 
     References
     ----------
@@ -185,6 +186,8 @@ def plan_day(
     opts = replace(options or PlanOptions(), **option_fields)
     if "__row" not in orders.columns:
         orders = check_orders(orders, file=file)
+    if orders.height == 0:
+        raise InputErrors.single(file, "no orders to plan (the file has no data rows)")
     started = time.perf_counter()
     arrays = _order_arrays(network, orders, file)
     fronts, limits = gather_fronts(
