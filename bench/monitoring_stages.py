@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args(argv)
     ingestor_module.write_archive = _timed(ingestor_module.write_archive)  # type: ignore[attr-defined]
-    identity_module._compact_each = _timed(identity_module._compact_each)  # type: ignore[attr-defined]
+    identity_module._compact_each = _timed(identity_module._compact_each)
     KeyStore.install = _install_inline(KeyStore.install)  # type: ignore[method-assign]
     paths = _files(FILE_RECORDS, args.format)
     with tempfile.TemporaryDirectory(prefix="gs-stages-") as tmp:
