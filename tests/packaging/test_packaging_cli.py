@@ -127,11 +127,11 @@ def test_a_users_parameters_file_is_the_one_named(tmp_path: Path) -> None:
     params = tmp_path / "params.csv"
     params.write_text("parameter,value,unit,source,assumption,reason\n")  # header only
     out = tmp_path / "o.csv"
-    result = runner.invoke(
-        app,
-        ["pack", str(write(tmp_path)), "--cartons", SUITE, "-o", str(out), "--parameters",
-         str(params)],
-    )  # fmt: skip
+    args = [
+        "pack", str(write(tmp_path)), "--cartons", SUITE, "-o", str(out), "--parameters",
+        str(params),
+    ]  # fmt: skip
+    result = runner.invoke(app, args)
     assert result.exit_code == 2, result.output
     assert f"{params}, field 'parameter': no parameter " in result.stderr
     assert "data/parameters.csv" not in result.stderr
@@ -145,11 +145,7 @@ def test_a_users_parameters_file_is_the_one_named(tmp_path: Path) -> None:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    result = runner.invoke(
-        app,
-        ["pack", str(write(tmp_path)), "--cartons", SUITE, "-o", str(out), "--parameters",
-         str(params)],
-    )  # fmt: skip
+    result = runner.invoke(app, args)
     assert result.exit_code == 2, result.output
     assert (
         f"{params}, field 'value': parameter 'board_wall_thickness_mm' is not a number: 'half'"
