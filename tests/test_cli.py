@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -562,3 +563,34 @@ def test_footprint_refuses_an_output_that_is_a_directory(tmp_path: Path) -> None
     assert res.exit_code == 2, res.output
     assert f"{folder}: is a directory: name a file to write" in res.stderr
     assert list(folder.iterdir()) == [] and "internal error" not in res.stderr
+
+
+def test_footprint_names_a_parquet_input_damaged_inside_its_pages(tmp_path: Path) -> None:
+    """A Parquet file whose footer is sound but whose third row group's ``mass_kg`` page header
+    is overwritten: the checks read the footer and the columns to cast only, so the damage
+    shows when the legs are read whole; the file is named (exit 2) and nothing is written."""
+    import pyarrow.parquet as pq
+
+    legs = pl.read_csv(io.StringIO(GOOD_LEGS), infer_schema=False).with_columns(
+        pl.col("mass_kg", "distance_km").cast(pl.Float64)
+    )
+    path = tmp_path / "legs.parquet"
+    legs.write_parquet(path, row_group_size=2, compression="uncompressed")
+    meta = pq.ParquetFile(path).metadata.row_group(2)
+    page = next(
+        meta.column(i).data_page_offset
+        for i in range(meta.num_columns)
+        if meta.column(i).path_in_schema == "mass_kg"
+    )
+    data = bytearray(path.read_bytes())
+    data[page : page + 8] = b"\xff" * 8
+    path.write_bytes(bytes(data))
+    tocs = write(tmp_path, "tocs.csv", TOCS)
+    hocs = write(tmp_path, "hocs.csv", HOCS)
+    out = tmp_path / "out.csv"
+    res = runner.invoke(
+        app, ["footprint", str(path), "--tocs", str(tocs), "--hocs", str(hocs), "-o", str(out)]
+    )
+    assert res.exit_code == 2, res.output
+    assert f"{path}: cannot read the file: " in res.stderr
+    assert "internal error" not in res.stderr and not out.exists()

@@ -691,7 +691,11 @@ def run_to_files(
     if streaming is None:
         streaming = rows > STREAMING_THRESHOLD_TCES and table_format(output) == "parquet"
     if not streaming:
-        inputs.legs = inputs.legs.collect().lazy()  # read once; every check and pass reuses it
+        try:  # read once; every check and pass reuses it
+            inputs.legs = inputs.legs.collect().lazy()
+        except (pl.exceptions.ComputeError, OSError) as exc:  # a file damaged inside its pages
+            name = inputs.names.get("legs", "<legs>")
+            raise InputErrors.single(name, f"cannot read the file: {exc}") from exc
         results = checked_compute(inputs, tables)
         # The shipment roll-up and the summary are computed while the results file is written;
         # the (small) shipments file only once the results file is in place, so a failed write
