@@ -129,6 +129,15 @@ def test_user_csv_network_reports_every_bad_row(tmp_path: Path) -> None:
     assert "n.csv, row 8, field 'city_id': city_id 'A:rail' is not a node of kind city" in text
 
 
+def test_a_network_file_with_only_its_header_is_named(tmp_path: Path) -> None:
+    nodes, _ = write_tiny(tmp_path)
+    edges = tmp_path / "empty-edges.csv"
+    edges.write_text(EDGES.splitlines()[0] + "\n")
+    with pytest.raises(InputErrors) as info:
+        load_network(nodes, edges)
+    assert [(e.file, e.reason) for e in info.value.errors] == [(str(edges), "no data rows")]
+
+
 def test_user_geojson_network_takes_the_line_length(tmp_path: Path) -> None:
     doc = {
         "type": "FeatureCollection",

@@ -1043,6 +1043,8 @@ def load_network(
         missing = [c for c in required if c not in frame.columns]
         if missing:
             errors.append(InputError(file, None, None, f"missing column(s): {', '.join(missing)}"))
+        elif frame.height == 0:  # a network without nodes or edges routes nothing
+            errors.append(InputError(file, None, None, "no data rows"))
     InputErrors.raise_if_any(errors)
     node_raw = _with_optional(node_raw, ("name", "kind", "city_id", "region"))
     edge_raw = _with_optional(
