@@ -6,7 +6,7 @@ The batches run one after another in this process (no read-ahead), so each stage
 own: **prepare** (read, decode and the stateless work of :meth:`Ingestor.prepare`, which the
 decode threads do), **ingest** (:meth:`Ingestor.process` on the ingest thread: dedupe, checks,
 the transaction's statements, the commit) and **side** (the Parquet archive, which runs in a
-helper thread during the statements, and the key index's merges, which run in the background in
+side thread during the statements, and the key index's merges, which run in the background in
 a pipeline and here inline after each commit, so their CPU is counted). Per batch the best of
 ``--runs``
 runs is kept (other processes share the cores). The rate two free cores would give is then

@@ -691,7 +691,7 @@ def run_to_files(
     if streaming is None:
         streaming = rows > STREAMING_THRESHOLD_TCES and table_format(output) == "parquet"
     if not streaming:
-        try:  # read once; every check and pass reuses it
+        try:  # read once; every check and step reuses it
             inputs.legs = inputs.legs.collect().lazy()
         except (pl.exceptions.ComputeError, OSError) as exc:  # a file damaged inside its pages
             name = inputs.names.get("legs", "<legs>")

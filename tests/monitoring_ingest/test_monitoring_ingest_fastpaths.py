@@ -297,7 +297,7 @@ def test_bucketed_key_store_agrees_with_a_set(
 
 class HeldExecutor:
     """An executor whose tasks run only when :meth:`release` is called (a test double for the
-    key store's helper thread: a merge that has not finished yet)."""
+    key store's side thread: a merge that has not finished yet)."""
 
     def __init__(self) -> None:
         self.pending: list[tuple[Future[Any], Any, tuple[Any, ...]]] = []
@@ -324,36 +324,36 @@ def test_a_commit_never_waits_for_the_key_index_merge() -> None:
     of 14). With the merge held in its thread, install returns at once, probes see every key in
     the unmerged runs, and a later batch adds its own run meanwhile; once the merge has
     finished, the next install puts its run in place before the later runs."""
-    store, helper = KeyStore(), HeldExecutor()
+    store, merger = KeyStore(), HeldExecutor()
     for keys in (range(1, 9), range(9, 12), (12,)):
         store.install(store.staged([(0, *_run(*keys), None, None)]), {})  # merged now (none due)
     assert [len(h) for h, _ in store.buckets[0].runs] == [8, 3, 1]
-    store.install(store.staged([(0, *_run(13, 14), None, None)]), {}, helper)
-    assert len(helper.pending) == 1  # the merge was handed over, not run
+    store.install(store.staged([(0, *_run(13, 14), None, None)]), {}, merger)
+    assert len(merger.pending) == 1  # the merge was handed over, not run
     assert [len(h) for h, _ in store.buckets[0].runs] == [8, 3, 1, 2]
-    store.install(store.staged([(0, *_run(15), None, None)]), {}, helper)  # merge still running
+    store.install(store.staged([(0, *_run(15), None, None)]), {}, merger)  # merge still running
     assert [len(h) for h, _ in store.buckets[0].runs] == [8, 3, 1, 2, 1]
-    assert len(helper.pending) == 1  # one merge at a time
+    assert len(merger.pending) == 1  # one merge at a time
     probe_hi, probe_lo = _run(*range(0, 18))
     assert store.contains(probe_hi, probe_lo).tolist() == [1 <= k <= 15 for k in range(18)]
-    helper.release()
-    store.install(store.staged([(0, *_run(16), None, None)]), {}, helper)
+    merger.release()
+    store.install(store.staged([(0, *_run(16), None, None)]), {}, merger)
     # the merged run of keys 1-14 is in place, then 15 and 16 as runs of their own (whose
     # merge, 1+1, is the next one handed over)
     assert [len(h) for h, _ in store.buckets[0].runs] == [14, 1, 1]
     merged_hi = store.buckets[0].runs[0][0]
     assert merged_hi.tolist() == sorted(merged_hi.tolist())
-    assert len(helper.pending) == 1
+    assert len(merger.pending) == 1
     assert store.contains(probe_hi, probe_lo).tolist() == [1 <= k <= 16 for k in range(18)]
 
 
 def test_a_finished_merge_of_an_evicted_bucket_is_dropped() -> None:
-    store, helper = KeyStore(), HeldExecutor()
+    store, merger = KeyStore(), HeldExecutor()
     store.install(store.staged([(0, *_run(1, 2), None, None)]), {})
-    store.install(store.staged([(0, *_run(3, 4), None, None)]), {}, helper)
+    store.install(store.staged([(0, *_run(3, 4), None, None)]), {}, merger)
     store.evict(cutoff_us=3_600_000_000)  # bucket 0 (the first hour) is past the retention
-    helper.release()
-    store.install(store.staged([(5, *_run(9), None, None)]), {}, helper)
+    merger.release()
+    store.install(store.staged([(5, *_run(9), None, None)]), {}, merger)
     assert list(store.buckets) == [5] and store.size == 1
 
 
@@ -368,7 +368,7 @@ def test_key_store_with_background_merges_agrees_with_a_set(
     """Batches of keys in four hour buckets (a key's bucket is its hour, ``k % 4``), merges
     finishing after random batches (held until then): every probe agrees with a set of the keys
     added, and the runs of each bucket stay sorted."""
-    store, helper = KeyStore(), HeldExecutor()
+    store, merger = KeyStore(), HeldExecutor()
     seen: set[tuple[int, int]] = set()
     for batch, release in zip(batches, release_after, strict=False):
         parts = []
@@ -380,11 +380,11 @@ def test_key_store_with_background_merges_agrees_with_a_set(
         probe_hi, probe_lo = _run(*range(0, 201))
         expected = [(int(h), int(low)) in seen for h, low in zip(probe_hi, probe_lo, strict=True)]
         assert store.contains(probe_hi, probe_lo).tolist() == expected
-        store.install(store.staged(parts), {}, helper)
+        store.install(store.staged(parts), {}, merger)
         for _, hi, lo, _, _ in parts:
             seen |= set(zip(hi.tolist(), lo.tolist(), strict=True))
         if release:
-            helper.release()
+            merger.release()
         for index in store.buckets.values():
             for run_hi, _ in index.runs:
                 assert np.all(run_hi[1:] >= run_hi[:-1])

@@ -175,9 +175,9 @@ def coerce_lazy(
             raw = raw.str.strip_chars()
             raw = pl.when(raw == "").then(None).otherwise(raw)
         casts[name] = (raw, _cast_expr(raw, schema[name], dtype))
-    # A text-only scan (a CSV) is decoded whole in this pass: a row with more fields than the
+    # A text-only scan (a CSV) is decoded whole in this check: a row with more fields than the
     # header or text that is not UTF-8 refuses the file by name here, not as an internal error in
-    # a later pass (a projection would leave the other columns unread). A CSV is tokenised whole
+    # a later read (a projection would leave the other columns unread). A CSV is tokenised whole
     # anyway; a typed scan (Parquet) reads only the columns to cast.
     text_only = all(dtype == pl.String for name, dtype in schema.items() if name != ROW)
     if not casts:

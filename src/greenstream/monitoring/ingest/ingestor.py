@@ -801,7 +801,7 @@ class Ingestor:
             if self.hooks.before_commit is not None:
                 self.hooks.before_commit()
         # committed: now the in-memory state may follow (the key index merges its runs in a
-        # helper thread; no later commit waits for that merge)
+        # side thread; no later commit waits for that merge)
         self.index.install(staged, _newest_keyed(accepted, quarantined), self._helpers())
         if seg_ids:
             self.index.last_segment_id = max(self.index.last_segment_id, *seg_ids)
