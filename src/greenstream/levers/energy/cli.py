@@ -67,8 +67,8 @@ def _throughput(path: Path) -> Any:
     import polars as pl
 
     from greenstream.checks import ROW
-    from greenstream.errors import InputError
     from greenstream.io.tables import coerce
+    from greenstream.io.validation import missing_columns
     from greenstream.levers.energy.meters import read_table
 
     columns = {
@@ -77,13 +77,7 @@ def _throughput(path: Path) -> Any:
         "tonnes_refrigerated": pl.Float64(),
     }
     raw = read_table(path)
-    InputErrors.raise_if_any(
-        [
-            InputError(str(path), None, c, "required column missing")
-            for c in columns
-            if c not in raw.columns
-        ]
-    )
+    InputErrors.raise_if_any(missing_columns(raw, list(columns), file=str(path)))
     typed, errors = coerce(raw.select(list(columns)), columns, file=str(path))
     InputErrors.raise_if_any(errors)
     return typed.drop(ROW)

@@ -23,6 +23,7 @@ import numpy as np
 import polars as pl
 
 from greenstream.errors import InputError, InputErrors
+from greenstream.io.validation import missing_columns
 
 Kind = Literal["absolute", "intensity"]
 
@@ -91,9 +92,7 @@ def series_values(history: pl.DataFrame, kind: Kind, *, file: str = "<history>")
     [50.0, 45.0]
     """
     need = ["year", "co2e_t"] + (["activity"] if kind == "intensity" else [])
-    missing = [c for c in need if c not in history.columns]
-    if missing:
-        raise InputErrors([InputError(file, None, c, "required column missing") for c in missing])
+    InputErrors.raise_if_any(missing_columns(history, need, file=file))
     value = pl.col("co2e_t") / pl.col("activity") if kind == "intensity" else pl.col("co2e_t")
     return history.select(
         pl.col("year").cast(pl.Int64), value.cast(pl.Float64).alias("value")
