@@ -549,27 +549,14 @@ class DedupeIndex:
     costs amortised O(n log n) and a probe one binary search per run."""
 
     def __init__(self) -> None:
-        self._runs: list[Run] = []
-
-    @property
-    def runs(self) -> list[Run]:
-        """The sorted runs, oldest first (read-only: replace them with :meth:`set_runs`)."""
-        return self._runs
-
-    def set_runs(self, runs: list[Run]) -> None:
-        """Put a new list of runs in place (the same keys or more, each run sorted by ``hi``).
-
-        Parameters
-        ----------
-        runs : list of tuple of numpy.ndarray
-            The sorted ``(hi, lo)`` runs, oldest first.
-        """
-        self._runs = runs
+        # the sorted runs, oldest first; a list is replaced whole, never changed in place (a
+        # background merge compares its runs with these by identity)
+        self.runs: list[Run] = []
 
     @property
     def size(self) -> int:
         """The number of keys held (count)."""
-        return sum(len(h) for h, _ in self._runs)
+        return sum(len(h) for h, _ in self.runs)
 
     def add(self, hi: U64, lo: U64, *, presorted: bool = False) -> None:
         """Add keys and run the merge cascade now; ``presorted``: ``hi`` is already ascending.
@@ -591,7 +578,7 @@ class DedupeIndex:
         ... ).tolist()
         [True, False, False]
         """
-        self._runs = compacted(self.runs_after(hi, lo, presorted=presorted))
+        self.runs = compacted(self.runs_after(hi, lo, presorted=presorted))
 
     def runs_after(self, hi: U64, lo: U64, *, presorted: bool = False) -> list[Run]:
         """The runs this index would hold after these keys are added as a run of their own, not
@@ -610,11 +597,11 @@ class DedupeIndex:
             The sorted ``(hi, lo)`` runs, the new one last.
         """
         if len(hi) == 0:
-            return list(self._runs)
+            return list(self.runs)
         if not presorted:
             order = np.argsort(hi)
             hi, lo = hi[order], lo[order]
-        return [*self._runs, (hi, lo)]
+        return [*self.runs, (hi, lo)]
 
     def contains(self, hi: U64, lo: U64) -> npt.NDArray[np.bool_]:
         """Whether each probe key (any order) is held, matching both keys.
@@ -630,7 +617,7 @@ class DedupeIndex:
             A boolean per probe.
         """
         found = np.zeros(len(hi), dtype=bool)
-        for run_hi, run_lo in self._runs:
+        for run_hi, run_lo in self.runs:
             found |= _contains_sorted(run_hi, run_lo, hi, lo)
         return found
 
@@ -1003,12 +990,12 @@ class KeyStore:
         1
         """
         for bucket, runs in staged.items():
-            self.buckets.setdefault(bucket, DedupeIndex()).set_runs(runs)
+            self.buckets.setdefault(bucket, DedupeIndex()).runs = runs
         for record_type, ts_us in newest_us.items():
             self.note_newest(record_type, ts_us)
         if executor is None:
             for index in self.buckets.values():
-                index.set_runs(compacted(index.runs))
+                index.runs = compacted(index.runs)
             return
         self._settle_compaction()
         if self._compaction is None:
@@ -1033,7 +1020,7 @@ class KeyStore:
             if index is None or len(index.runs) < len(before):
                 continue
             if all(a is b for a, b in zip(index.runs, before, strict=False)):
-                index.set_runs([*merged, *index.runs[len(before) :]])
+                index.runs = [*merged, *index.runs[len(before) :]]
 
     def evict(self, cutoff_us: int | None) -> None:
         """Forget the buckets that end at or before ``cutoff_us`` (bucket -1 holds records

@@ -324,8 +324,7 @@ class TableFile:
 
     path: Path
     rows: int
-    _frame: pl.DataFrame | None
-    _scan: pl.LazyFrame | None
+    _scan: pl.LazyFrame
 
     @classmethod
     def open(cls, path: Path) -> TableFile:
@@ -350,13 +349,15 @@ class TableFile:
         suffix = path.suffix.lower()
         try:
             if suffix == ".csv":
-                frame = pl.read_csv(path, infer_schema=False)
-                return cls(path, frame.height, frame, None)
-            scan = pl.scan_parquet(path) if suffix == ".parquet" else pl.scan_ipc(path)
+                scan = pl.read_csv(path, infer_schema=False).lazy()
+            elif suffix == ".parquet":
+                scan = pl.scan_parquet(path)
+            else:
+                scan = pl.scan_ipc(path)
             rows = scan.select(pl.len()).collect().item()
         except _READ_ERRORS as exc:
             raise _unreadable(path, exc) from exc
-        return cls(path, int(rows), None, scan)
+        return cls(path, int(rows), scan)
 
     def read(self, begin: int, rows: int) -> pl.DataFrame:
         """Rows ``begin`` to ``begin + rows`` (0-based, end excluded) as read.
@@ -378,9 +379,6 @@ class TableFile:
         UnreadableRows
             When those rows cannot be read (a file damaged inside).
         """
-        if self._frame is not None:
-            return self._frame.slice(begin, rows)
-        assert self._scan is not None
         try:
             return self._scan.slice(begin, rows).collect()
         except _READ_ERRORS as exc:
